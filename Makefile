@@ -1,0 +1,31 @@
+# The two commands a new machine needs:
+#   make serve   install into .venv and start the server on http://127.0.0.1:8000 (memory backend)
+#   make test    install the test tools too (Chromium, Redis if missing) and run the whole suite
+VENV ?= .venv
+PIP := $(VENV)/bin/pip --disable-pip-version-check -q
+
+.PHONY: serve test install install-test system-deps bench
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	# torch first, pinned: argostranslate -> stanza -> torch would otherwise fetch gigabytes of CUDA wheels
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PIP) install -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+serve: install
+	$(VENV)/bin/babelroom serve
+
+system-deps:
+	bash .ci/system-deps
+
+test: install-test system-deps
+	$(VENV)/bin/python -m pytest

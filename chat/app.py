@@ -1,0 +1,98 @@
+"""The ASGI application factory: `/ws`, the HTTP API and the browser app, around one Node.
+
+    from chat.app import create_app
+    from chat.config import load_config
+
+    app = create_app(load_config())        # serve with any ASGI server, e.g. uvicorn
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import AsyncIterator
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from chat.config import Config, load_config
+from chat.node import Node
+from chat.session import CLOSE_POLICY, Session
+from web import STATIC_DIR, api_routes
+
+log = logging.getLogger("babelroom")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Adds the CSP and friends to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
+    """Browsers send Origin; it must be listed, or (no list) match the host the page came from."""
+    origin = websocket.headers.get("origin")
+    if origin is None:  # not a browser: tokens still guard the door
+        return True
+    if allowed:
+        return origin.rstrip("/") in {entry.rstrip("/") for entry in allowed}
+    return urlsplit(origin).netloc.lower() == websocket.headers.get("host", "").lower()
+
+
+def create_app(config: Config | None = None, *, node: Node | None = None) -> Starlette:
+    """A Starlette app serving one node; the node starts and stops with the app's lifespan."""
+    config = config or load_config()
+    node = node or Node(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await node.start()
+        try:
+            yield
+        finally:
+            await node.close()
+
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        if not origin_allowed(websocket, config.server.allowed_origins):
+            log.warning("refused /ws from origin %s", websocket.headers.get("origin"))
+            await websocket.close(CLOSE_POLICY)
+            return
+        await Session(websocket, node).serve()
+
+    routes = [
+        WebSocketRoute("/ws", websocket_endpoint),
+        *api_routes(),
+        Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.node = node
+    app.add_middleware(SecurityHeaders)
+    return app

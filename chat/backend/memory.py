@@ -1,0 +1,225 @@
+"""The embedded backend: one process, nothing to install, state lost on exit."""
+from __future__ import annotations
+
+import copy
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat.backend.base import Appended, Backend, Event, EventHandler, Member, Mute, Replay
+from chat.backend.ids import make_id, new_epoch, split_id
+from chat.protocol import message_frame
+from rooms import Room
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class _History:
+    """One room's kept messages: positions first..first+len-1, contiguous."""
+
+    epoch: str
+    kept: deque[dict[str, Any]]
+    next_position: int = 1
+
+    @property
+    def first_position(self) -> int:
+        return self.next_position - len(self.kept)
+
+    def position_of(self, message_id: str) -> int | None:
+        parts = split_id(message_id)
+        if parts is None or parts[0] != self.epoch or not parts[1].isdigit():
+            return None
+        return int(parts[1])
+
+    def find(self, message_id: str) -> dict[str, Any] | None:
+        position = self.position_of(message_id)
+        if position is None or not self.first_position <= position < self.next_position:
+            return None
+        return self.kept[position - self.first_position]
+
+
+@dataclass
+class _Moderation:
+    mutes: dict[str, int | None] = field(default_factory=dict)
+    bans: set[str] = field(default_factory=set)
+    moderators: set[str] = field(default_factory=set)
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MemoryBackend(Backend):
+    def __init__(self, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400) -> None:
+        self.node_id = node_id
+        self._history_max = history_max
+        self._idempotency_ttl = idempotency_ttl
+        self._on_event: EventHandler | None = None
+        self._subscribed: set[str] = set()
+        self._rooms: dict[str, Room] = {}
+        self._histories: dict[str, _History] = {}
+        self._sent: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self._members: dict[str, dict[str, Member]] = defaultdict(dict)
+        self._moderation: dict[str, _Moderation] = defaultdict(_Moderation)
+
+    async def start(self, on_event: EventHandler) -> None:
+        self._on_event = on_event
+
+    async def close(self) -> None:
+        self._on_event = None
+
+    # pub/sub ---------------------------------------------------------------
+    async def subscribe(self, room: str) -> None:
+        self._subscribed.add(room)
+
+    async def unsubscribe(self, room: str) -> None:
+        self._subscribed.discard(room)
+
+    async def publish(self, room: str, event: Event) -> None:
+        self._deliver(room, event)
+
+    async def broadcast(self, event: Event) -> None:
+        if self._on_event:
+            self._on_event(None, event)
+
+    def _deliver(self, room: str, event: Event) -> None:
+        if self._on_event and room in self._subscribed:
+            self._on_event(room, event)
+
+    # messages --------------------------------------------------------------
+    def _history(self, room: str) -> _History:
+        history = self._histories.get(room)
+        if history is None:
+            history = self._histories[room] = _History(new_epoch(), deque(maxlen=self._history_max))
+        return history
+
+    async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
+                             cid: str | None) -> Appended:
+        history = self._history(room)
+        key = (room, user["id"], cid) if cid else None
+        if key:
+            known = self._remembered(key)
+            if known and (stored := history.find(known)) is not None:
+                return Appended(copy.deepcopy(stored), created=False)
+        message = {"room": room, "id": make_id(history.epoch, str(history.next_position)), "ts": now_ms(),
+                   "user": dict(user), "lang": lang, "text": text, "tr": {}}
+        history.kept.append(message)
+        history.next_position += 1
+        if key:
+            self._sent[key] = (message["id"], time.monotonic() + self._idempotency_ttl)
+        self._deliver(room, message_frame(message))
+        return Appended(copy.deepcopy(message), created=True)
+
+    def _remembered(self, key: tuple[str, str, str]) -> str | None:
+        entry = self._sent.get(key)
+        if entry is None:
+            return None
+        if entry[1] < time.monotonic():
+            del self._sent[key]
+            return None
+        return entry[0]
+
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[dict[str, Any]]:
+        history = self._history(room)
+        end = len(history.kept)
+        if before is not None:
+            position = history.position_of(before)
+            if position is None:
+                return []
+            end = max(0, min(end, position - history.first_position))
+        start = max(0, end - limit)
+        return [copy.deepcopy(history.kept[i]) for i in range(start, end)]
+
+    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+        history = self._history(room)
+        position = history.position_of(since)
+        if position is None or position >= history.next_position or position < history.first_position - 1:
+            return Replay(await self.history(room, before=None, limit=limit), recovered=False)
+        start = position + 1 - history.first_position
+        return Replay([copy.deepcopy(m) for m in list(history.kept)[start:]], recovered=True)
+
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+        message = self._history(room).find(message_id)
+        if message is None or message.get("deleted"):
+            return
+        message["tr"][lang] = text
+        self._deliver(room, {"type": "translation", "room": room, "id": message_id, "lang": lang, "text": text})
+
+    async def delete_message(self, room: str, message_id: str) -> bool:
+        message = self._history(room).find(message_id)
+        if message is None or message.get("deleted"):
+            return False
+        message.update(text="", tr={}, deleted=True)
+        return True
+
+    # presence --------------------------------------------------------------
+    async def add_member(self, room: str, member: Member) -> bool:
+        present = self._members[room]
+        first = all(other.id != member.id for other in present.values())
+        present[member.conn] = member
+        return first
+
+    async def remove_member(self, room: str, member: Member) -> bool:
+        present = self._members[room]
+        if present.pop(member.conn, None) is None:
+            return False
+        return all(other.id != member.id for other in present.values())
+
+    async def members(self, room: str) -> list[Member]:
+        return list(self._members[room].values())
+
+    # rooms -----------------------------------------------------------------
+    async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
+        for room in rooms:
+            self._rooms.setdefault(room.id, room)
+
+    async def list_rooms(self) -> list[Room]:
+        return list(self._rooms.values())
+
+    async def get_room(self, room: str) -> Room | None:
+        return self._rooms.get(room)
+
+    async def save_room(self, room: Room) -> None:
+        self._rooms[room.id] = room
+
+    # moderation ------------------------------------------------------------
+    async def get_mute(self, room: str, user: str) -> Mute | None:
+        mutes = self._moderation[room].mutes
+        if user not in mutes:
+            return None
+        until = mutes[user]
+        if until is not None and until <= now_ms():
+            del mutes[user]
+            return None
+        return Mute(until)
+
+    async def set_mute(self, room: str, user: str, until: int | None) -> None:
+        self._moderation[room].mutes[user] = until
+
+    async def clear_mute(self, room: str, user: str) -> bool:
+        return self._moderation[room].mutes.pop(user, False) is not False
+
+    async def is_banned(self, room: str, user: str) -> bool:
+        return user in self._moderation[room].bans
+
+    async def set_ban(self, room: str, user: str, banned: bool) -> bool:
+        bans = self._moderation[room].bans
+        changed = (user in bans) != banned
+        (bans.add if banned else bans.discard)(user)
+        return changed
+
+    async def moderators(self, room: str) -> set[str]:
+        return set(self._moderation[room].moderators)
+
+    async def set_moderator(self, room: str, user: str, appointed: bool) -> bool:
+        moderators = self._moderation[room].moderators
+        changed = (user in moderators) != appointed
+        (moderators.add if appointed else moderators.discard)(user)
+        return changed
+
+    async def record_moderation(self, room: str, entry: dict[str, Any]) -> None:
+        self._moderation[room].log.append(dict(entry))
+
+    async def moderation_log(self, room: str, limit: int = 200) -> list[dict[str, Any]]:
+        return [dict(entry) for entry in self._moderation[room].log[-limit:]]

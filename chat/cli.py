@@ -1,0 +1,109 @@
+"""The `babelroom` command: serve, token, languages."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from chat.config import Config, ConfigError, load_config
+from rooms import Role
+
+DESCRIPTION = """\
+babelroom: real-time multilingual chat rooms with offline, per-reader translation.
+
+Configuration comes from config.toml (the bundled one unless --config is given);
+any key can be overridden by an environment variable BABELROOM_<SECTION>_<KEY>,
+for example BABELROOM_SERVER_PORT=9000 or BABELROOM_BACKEND_KIND=redis.
+"""
+
+EPILOG = """\
+examples:
+  babelroom serve                                   # http://127.0.0.1:8000, memory backend
+  BABELROOM_BACKEND_KIND=redis babelroom serve --port 8001
+  babelroom token --role host --name "Ada"          # a host token for the browser app
+  babelroom languages install en_de.argosmodel      # add a translation package
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="babelroom", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", metavar="FILE", help="config file (default: the bundled config.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the chat server",
+                                description="Run the chat server (Starlette under uvicorn).")
+    serve.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
+    serve.add_argument("--host", help="interface to listen on (default: [server] host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (default: [server] port, 8000; 0 = any free port)")
+
+    token = commands.add_parser("token", help="print a signed token for a host, moderator or delegate",
+                                description="Print one signed token on stdout, signed with the server's secret "
+                                            "(the same config and data directory as `serve`).")
+    token.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
+    token.add_argument("--role", required=True, choices=[role.value for role in Role])
+    token.add_argument("--name", required=True, help="display name, 1-40 characters")
+    token.add_argument("--lang", default="en", help="reading language (default: en)")
+    token.add_argument("--ttl", type=int, default=None, help="seconds the token is valid (default: [auth] token_ttl)")
+    token.add_argument("--user-id", help="a stable user id (default: a new random one)")
+    token.add_argument("--rooms", default="", help="moderators only: comma-separated rooms they moderate "
+                                                   "(default: every room)")
+
+    from translation.cli import add_languages_parser
+
+    add_languages_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"babelroom: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.server.log_level.upper(),
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    if args.command == "serve":
+        return serve(config, args.host, args.port)
+    if args.command == "token":
+        return print_token(config, args)
+    return args.handler(config.translation, args)
+
+
+def serve(config: Config, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from chat.app import create_app
+
+    changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    config = config.replace("server", **changes) if changes else config
+    uvicorn.run(create_app(config), host=config.server.host, port=config.server.port,
+                ws_max_size=config.limits.frame_bytes,
+                ws_per_message_deflate=config.limits.compression,
+                log_level=config.server.log_level, lifespan="on")
+    return 0
+
+
+def print_token(config: Config, args: argparse.Namespace) -> int:
+    from chat.protocol import primary_subtag
+    from chat.tokens import TokenSigner, load_or_create_secret
+
+    name = args.name.strip()
+    if not 1 <= len(name) <= 40:
+        print("babelroom: --name must be 1-40 characters", file=sys.stderr)
+        return 2
+    ttl = args.ttl if args.ttl is not None else config.auth.token_ttl
+    if ttl <= 0:
+        print("babelroom: --ttl must be a positive number of seconds", file=sys.stderr)
+        return 2
+    rooms = tuple(room.strip() for room in args.rooms.split(",") if room.strip())
+    signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))
+    print(signer.issue(name=name, role=Role(args.role), lang=primary_subtag(args.lang), ttl=ttl,
+                       user_id=args.user_id, rooms=rooms))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

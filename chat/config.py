@@ -1,0 +1,186 @@
+"""Configuration: config.toml plus BABELROOM_<SECTION>_<KEY> overrides, read once into typed objects."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from rooms import Room, RoomState, is_room_id
+from translation.settings import TranslationSettings
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+ENV_PREFIX = "BABELROOM_"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    node_id: str = ""
+    data_dir: str = "data"
+    allowed_origins: tuple[str, ...] = ()
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    secret: str = ""
+    token_ttl: int = 86400
+    access_code: str = ""
+    auth_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    kind: str = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "babelroom:"
+    history_max: int = 1000
+    presence_ttl: int = 15
+    idempotency_ttl: int = 86400
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    frame_bytes: int = 16384
+    text_chars: int = 2000
+    rate_per_second: float = 5.0
+    rate_burst: int = 10
+    send_queue: int = 512
+    bad_frames: int = 10
+    history_default: int = 50
+    history_max: int = 200
+    compression: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    backend: BackendSettings = field(default_factory=BackendSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    translation: TranslationSettings = field(default_factory=TranslationSettings)
+    rooms: tuple[Room, ...] = ()
+
+    def replace(self, section: str, **changes: Any) -> "Config":
+        """A copy with some keys of one section changed (CLI flags, tests)."""
+        updated = dataclasses.replace(getattr(self, section), **changes)
+        return dataclasses.replace(self, **{section: updated})
+
+
+SECTIONS: dict[str, type] = {
+    "server": ServerSettings,
+    "auth": AuthSettings,
+    "backend": BackendSettings,
+    "limits": LimitSettings,
+    "translation": TranslationSettings,
+}
+CHOICES = {
+    ("backend", "kind"): ("memory", "redis"),
+    ("server", "log_level"): ("debug", "info", "warning", "error"),
+}
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (the bundled defaults when None), then apply env overrides."""
+    environ = os.environ if environ is None else environ
+    path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found; pass --config with an existing file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = set(raw) - set(SECTIONS) - {"rooms"}
+    if unknown:
+        raise ConfigError(f"unknown section [{sorted(unknown)[0]}] in {path}")
+    sections = {name: _section(name, cls, raw.get(name, {}), environ) for name, cls in SECTIONS.items()}
+    return Config(**sections, rooms=_rooms(raw.get("rooms", [])))
+
+
+def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str, str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in names:
+            raise ConfigError(f"{name}.{key}: unknown key (known: {', '.join(sorted(names))})")
+    kwargs: dict[str, Any] = {}
+    for key in names:
+        env_key = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
+        if env_key in environ:
+            kwargs[key] = _parse_env(env_key, environ[env_key], hints[key])
+        elif key in values:
+            kwargs[key] = _coerce(f"{name}.{key}", values[key], hints[key])
+        else:
+            continue
+        allowed = CHOICES.get((name, key))
+        if allowed and kwargs[key] not in allowed:
+            raise ConfigError(f"{name}.{key}: must be one of {', '.join(allowed)}, got {kwargs[key]!r}")
+    return cls(**kwargs)
+
+
+def _parse_env(key: str, text: str, kind: Any) -> Any:
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {text!r}")
+    if typing.get_origin(kind) is tuple:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return _coerce(key, text, kind)
+
+
+def _coerce(key: str, value: Any, kind: Any) -> Any:
+    if typing.get_origin(kind) is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if kind in (int, float):
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected {'an integer' if kind is int else 'a number'}, got {value!r}") from None
+        if isinstance(value, bool) or number < 0:
+            raise ConfigError(f"{key}: expected a non-negative number, got {value!r}")
+        return number
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {kind!r}")
+
+
+def _rooms(entries: Any) -> tuple[Room, ...]:
+    if not isinstance(entries, list):
+        raise ConfigError("rooms: expected [[rooms]] tables")
+    rooms = []
+    for index, entry in enumerate(entries):
+        where = f"rooms[{index}]"
+        if not isinstance(entry, dict) or not is_room_id(entry.get("id")):
+            raise ConfigError(f"{where}.id: expected a lowercase slug such as 'plenary'")
+        if not isinstance(entry.get("title"), str) or not entry["title"].strip():
+            raise ConfigError(f"{where}.title: expected a non-empty string")
+        try:
+            state = RoomState(entry.get("state", "open"))
+        except ValueError:
+            raise ConfigError(f"{where}.state: must be open, read_only or closed") from None
+        rooms.append(Room(id=entry["id"], title=entry["title"], forum=str(entry.get("forum", "")),
+                          state=state, slow_mode=int(entry.get("slow_mode", 0))))
+    ids = [room.id for room in rooms]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("rooms: two rooms share an id")
+    return tuple(rooms)

@@ -1,0 +1,48 @@
+"""One babelroom node: the backend, the hub, translation and the rules, started and stopped together."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from chat.backend import Backend, make_backend
+from chat.config import Config
+from chat.gate import SendGate
+from chat.hub import Hub
+from chat.moderation import Moderation
+from chat.relay import TranslationRelay
+from chat.tokens import TokenSigner, load_or_create_secret
+from translation import TranslationService
+
+log = logging.getLogger("babelroom")
+
+
+def default_node_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Node:
+    def __init__(self, config: Config, *, translator: TranslationService | None = None,
+                 backend: Backend | None = None) -> None:
+        self.config = config
+        self.id = config.server.node_id or default_node_id()
+        self.backend = backend or make_backend(config.backend, self.id)
+        self.translator = translator or TranslationService(config.translation,
+                                                           shared_cache=self.backend.shared_cache())
+        self.hub = Hub(self.backend)
+        self.relay = TranslationRelay(self.backend, self.translator)
+        self.rules = SendGate(self.backend, config.limits)
+        self.moderation = Moderation(self)
+        self.signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))
+
+    async def start(self) -> None:
+        await self.backend.start(self.hub.on_event)
+        await self.backend.seed_rooms(self.config.rooms)
+        await self.translator.start()
+        log.info("node %s ready: backend %s, %d rooms, reading languages %s", self.id, self.config.backend.kind,
+                 len(await self.backend.list_rooms()), ", ".join(self.translator.reading_languages()))
+
+    async def close(self) -> None:
+        await self.relay.close()
+        await self.translator.close()
+        await self.backend.close()

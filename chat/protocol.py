@@ -1,0 +1,160 @@
+"""Wire protocol v1: decode and validate client frames, encode server frames."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+PROTOCOL_VERSION = 1
+MAX_REF = 64
+MAX_CID = 64
+MAX_REASON = 300
+LANG_CODE = re.compile(r"^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{1,8})*$")
+
+
+class FrameError(Exception):
+    """A client frame cannot be served; `code` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: type | tuple[type, ...]
+    required: bool = True
+    check: Callable[[Any], str | None] | None = None  # returns a complaint, or None when fine
+
+
+def _max_len(limit: int) -> Callable[[Any], str | None]:
+    return lambda value: f"at most {limit} characters" if len(value) > limit else None
+
+
+def _non_empty(limit: int) -> Callable[[Any], str | None]:
+    return lambda value: ("must not be empty" if not value else
+                          f"at most {limit} characters" if len(value) > limit else None)
+
+
+def _positive(value: int) -> str | None:
+    return "must be a positive number of seconds" if value <= 0 else None
+
+
+def _lang(value: str) -> str | None:
+    return None if LANG_CODE.match(value) else "must be a language code such as 'de' or 'pt'"
+
+
+ROOM = Field(str, check=_non_empty(64))
+USER = Field(str, check=_non_empty(64))
+REASON = Field(str, required=False, check=_max_len(MAX_REASON))
+
+CLIENT_FRAMES: dict[str, dict[str, Field]] = {
+    "auth": {"token": Field(str, check=_non_empty(4096)), "lang": Field(str, required=False, check=_lang)},
+    "join": {"room": ROOM, "since": Field(str, required=False, check=_non_empty(128)),
+             "history": Field(int, required=False)},
+    "leave": {"room": ROOM},
+    "send": {"room": ROOM, "text": Field(str), "cid": Field(str, required=False, check=_non_empty(MAX_CID))},
+    "lang": {"lang": Field(str, check=_lang)},
+    "history": {"room": ROOM, "before": Field(str, required=False, check=_non_empty(128)),
+                "limit": Field(int, required=False)},
+    "mute": {"room": ROOM, "user": USER, "seconds": Field(int, required=False, check=_positive), "reason": REASON},
+    "unmute": {"room": ROOM, "user": USER},
+    "kick": {"room": ROOM, "user": USER, "reason": REASON},
+    "ban": {"room": ROOM, "user": USER, "reason": REASON},
+    "unban": {"room": ROOM, "user": USER, "reason": REASON},
+    "delete": {"room": ROOM, "id": Field(str, check=_non_empty(128))},
+    "ping": {},
+}
+
+
+@dataclass(frozen=True)
+class ClientFrame:
+    type: str
+    ref: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.fields.get(name, default)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields[name]
+
+
+def decode(text: str) -> ClientFrame:
+    """Parse one client text frame; raises FrameError(bad_frame | unknown_type)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise FrameError("bad_frame", "the frame is not valid JSON; send one JSON object per frame") from None
+    if not isinstance(data, dict):
+        raise FrameError("bad_frame", "the frame must be a JSON object with a \"type\"")
+    ref = data.get("ref")
+    if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF):
+        raise FrameError("bad_frame", f"\"ref\" must be a string of at most {MAX_REF} characters")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise FrameError("bad_frame", "the frame has no string \"type\"", ref)
+    spec = CLIENT_FRAMES.get(kind)
+    if spec is None:
+        raise FrameError("unknown_type", f"unknown frame type {kind[:40]!r}; see the protocol for the list", ref)
+    return ClientFrame(kind, ref, _fields(kind, spec, data, ref))
+
+
+def _fields(kind: str, spec: dict[str, Field], data: dict[str, Any], ref: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, rule in spec.items():
+        value = data.get(name)
+        if value is None:
+            if rule.required:
+                raise FrameError("bad_frame", f"\"{kind}\" needs the field \"{name}\"", ref)
+            continue
+        # bool is an int in Python; a JSON true is never a count.
+        if not isinstance(value, rule.kind) or isinstance(value, bool):
+            expected = "a string" if rule.kind is str else "an integer"
+            raise FrameError("bad_frame", f"\"{name}\" must be {expected}", ref)
+        complaint = rule.check(value) if rule.check else None
+        if complaint:
+            raise FrameError("bad_frame", f"\"{name}\" {complaint}", ref)
+        values[name] = value
+    return values
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """One server frame as compact UTF-8 JSON text."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        frame["ref"] = ref
+    return frame
+
+
+def ack(ref: str | None = None, **fields: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "ack"}
+    if ref is not None:
+        frame["ref"] = ref
+    frame.update({key: value for key, value in fields.items() if value is not None})
+    return frame
+
+
+def message_frame(message: dict[str, Any], reader_lang: str | None = None) -> dict[str, Any]:
+    """A stored message as the `message` a reader sees, with `tr` when its translation is known."""
+    frame = {"type": "message", "room": message["room"], "id": message["id"], "ts": message["ts"],
+             "user": message["user"], "lang": message["lang"], "text": message["text"]}
+    if message.get("deleted"):
+        frame["deleted"] = True
+        return frame
+    translations = message.get("tr") or {}
+    if reader_lang and reader_lang != message["lang"] and reader_lang in translations:
+        frame["tr"] = {"lang": reader_lang, "text": translations[reader_lang]}
+    return frame
+
+
+def primary_subtag(code: str) -> str:
+    """'pt-BR' -> 'pt': readers and messages are matched on the primary language."""
+    return re.split(r"[-_]", code, maxsplit=1)[0].lower()

@@ -1,0 +1,406 @@
+"""One WebSocket connection speaking protocol v1: authenticate, then serve frames until it closes.
+
+Every client frame is validated; a client's mistake gets an `error` and the session goes on.
+Frames to the client go through a bounded queue drained by one writer task: a reader that
+falls `send_queue` frames behind is closed with 1013 instead of growing memory.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chat import protocol
+from chat.backend import BackendUnavailable, Member
+from chat.protocol import ClientFrame, FrameError
+from chat.tokens import Identity, TokenError
+from rooms import Role, Room
+from rooms.policy import room_role, send_refusal
+
+if TYPE_CHECKING:
+    from chat.node import Node
+
+log = logging.getLogger("babelroom.session")
+
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_OVERLOADED = 1013
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_REMOVED = 4403
+CLOSE_FLUSH_SECONDS = 5.0
+
+
+class _Close:
+    def __init__(self, code: int, reason: str) -> None:
+        self.code, self.reason = code, reason
+
+
+class Session:
+    def __init__(self, websocket: WebSocket, node: "Node") -> None:
+        self.ws = websocket
+        self.node = node
+        self.conn_id = f"{node.id}/{secrets.token_hex(6)}"
+        self.identity: Identity | None = None
+        self.lang = "en"
+        self.rooms: dict[str, Member] = {}
+        limits = node.config.limits
+        self._limits = limits
+        self._queue: asyncio.Queue[str | _Close] = asyncio.Queue(maxsize=limits.send_queue)
+        self._closed = False
+        self._bad_frames = 0
+        self._writer: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Callable[[ClientFrame], Awaitable[None]]] = {
+            "join": self._join, "leave": self._leave, "send": self._send, "lang": self._change_lang,
+            "history": self._history, "ping": self._ping, "auth": self._auth_again,
+            **{action: self._moderate for action in ("mute", "unmute", "kick", "ban", "unban", "delete")},
+        }
+
+    @property
+    def user_id(self) -> str:
+        return self.identity.id if self.identity else ""
+
+    # the connection ------------------------------------------------------------
+    async def serve(self) -> None:
+        await self.ws.accept()
+        self._writer = asyncio.create_task(self._write_loop())
+        self.node.hub.connect(self)
+        try:
+            if await self._authenticate():
+                while not self._closed:
+                    await self._serve_frame(await self._receive())
+        except (WebSocketDisconnect, _Disconnected):
+            pass
+        finally:
+            self.node.hub.disconnect(self)
+            await self._leave_all()
+            if self._writer and not self._writer.done():
+                await self._flush_then_stop()
+
+    async def _receive(self) -> str | None:
+        """The next text frame; None for a frame that was refused (already answered)."""
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise _Disconnected
+        text = message.get("text")
+        if text is None:
+            self._bad("binary frames are not part of the protocol; send JSON text frames")
+            return None
+        if len(text) * 4 > self._limits.frame_bytes and len(text.encode("utf-8")) > self._limits.frame_bytes:
+            self.close(CLOSE_TOO_BIG, "frame too large")
+            raise _Disconnected
+        return text
+
+    async def _authenticate(self) -> bool:
+        deadline = time.monotonic() + self.node.config.auth.auth_timeout
+        while self.identity is None and not self._closed:
+            remaining = deadline - time.monotonic()
+            try:
+                text = await asyncio.wait_for(self._receive(), timeout=max(remaining, 0))
+            except asyncio.TimeoutError:
+                self.push_frame(protocol.error("unauthorized", "no auth frame within "
+                                               f"{self.node.config.auth.auth_timeout:g} s; send auth first"))
+                self.close(CLOSE_UNAUTHORIZED, "auth timeout")
+                return False
+            frame = self._decode(text)
+            if frame is None:
+                continue
+            if frame.type == "auth":
+                try:
+                    await self._auth(frame)
+                except FrameError as exc:
+                    self.push_frame(protocol.error(exc.code, exc.message, frame.ref))
+            elif frame.type == "ping":
+                await self._ping(frame)
+            else:
+                self.push_frame(protocol.error("unauthorized", "send an auth frame with your token first", frame.ref))
+        return self.identity is not None
+
+    async def _serve_frame(self, text: str | None) -> None:
+        frame = self._decode(text)
+        if frame is None:
+            return
+        try:
+            await self._handlers[frame.type](frame)
+        except FrameError as exc:
+            self.push_frame(protocol.error(exc.code, exc.message, frame.ref))
+        except BackendUnavailable:
+            self.push_frame(protocol.error("unavailable", "the server cannot reach its backend right now; "
+                                           "retry in a few seconds", frame.ref))
+        except Exception:
+            log.exception("frame %s from %s failed", frame.type, self.user_id)
+            self.push_frame(protocol.error("internal", "the server failed to handle this frame; "
+                                           "it was logged, retry later", frame.ref))
+
+    def _decode(self, text: str | None) -> ClientFrame | None:
+        if text is None:
+            return None
+        try:
+            frame = protocol.decode(text)
+        except FrameError as exc:
+            self._bad(exc.message, exc.code, exc.ref)
+            return None
+        self._bad_frames = 0
+        return frame
+
+    def _bad(self, message: str, code: str = "bad_frame", ref: str | None = None) -> None:
+        self.push_frame(protocol.error(code, message, ref))
+        self._bad_frames += 1
+        if self._bad_frames >= self._limits.bad_frames:
+            self.close(CLOSE_POLICY, "too many bad frames")
+
+    # output ----------------------------------------------------------------------
+    def push(self, text: str) -> None:
+        """Queue an encoded frame; a reader this far behind is closed with 1013."""
+        if self._closed:
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.info("closing %s (%s): %d frames behind", self.conn_id, self.user_id, self._queue.qsize())
+            self._abort(CLOSE_OVERLOADED, "too slow: reconnect and join with since")
+
+    def push_frame(self, frame: dict[str, Any]) -> None:
+        self.push(protocol.encode(frame))
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued have been sent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._queue.put_nowait(_Close(code, reason))
+        except asyncio.QueueFull:
+            self._closed = False
+            self._abort(code, reason)
+
+    def _abort(self, code: int, reason: str) -> None:
+        """Close now, dropping whatever is queued."""
+        self._closed = True
+        if self._writer:
+            self._writer.cancel()
+        asyncio.create_task(self._send_close(code, reason))
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        try:
+            await self.ws.close(code, reason)
+        except Exception:  # the socket may be gone already
+            pass
+
+    async def _write_loop(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _Close):
+                await self._send_close(item.code, item.reason)
+                return
+            try:
+                await self.ws.send_text(item)
+            except Exception:
+                self._closed = True
+                return
+
+    async def _flush_then_stop(self) -> None:
+        """Let a requested close go out after the frames before it; otherwise stop writing."""
+        assert self._writer is not None
+        if self._closed:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._writer), CLOSE_FLUSH_SECONDS)
+            except (asyncio.TimeoutError, Exception):
+                pass
+        self._closed = True
+        self._writer.cancel()
+        await asyncio.gather(self._writer, return_exceptions=True)
+
+    # auth and language -----------------------------------------------------------
+    async def _auth(self, frame: ClientFrame) -> None:
+        try:
+            identity = self.node.signer.verify(frame["token"])
+        except TokenError as exc:
+            self.push_frame(protocol.error("unauthorized", f"{exc}; ask for a new token at POST /api/session",
+                                           frame.ref))
+            self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return
+        lang = self._reading_lang(frame.get("lang") or identity.lang, frame.ref)
+        self.identity, self.lang = identity, lang
+        self._ready()
+
+    async def _auth_again(self, frame: ClientFrame) -> None:
+        raise FrameError("bad_frame", "this connection is already authenticated; open a new one to switch user")
+
+    def _reading_lang(self, code: str, ref: str | None) -> str:
+        lang = protocol.primary_subtag(code)
+        if lang not in self.node.translator.reading_languages():
+            raise FrameError("bad_frame", f"unknown language {code!r}; choose one of "
+                             + ", ".join(self.node.translator.reading_languages()), ref)
+        return lang
+
+    def _ready(self) -> None:
+        assert self.identity is not None
+        self.push_frame({"type": "ready", "user": self.identity.public(), "lang": self.lang,
+                         "languages": self.node.translator.languages(), "node": self.node.id,
+                         "protocol": protocol.PROTOCOL_VERSION})
+
+    async def _change_lang(self, frame: ClientFrame) -> None:
+        self.lang = self._reading_lang(frame["lang"], frame.ref)
+        for room, member in list(self.rooms.items()):
+            updated = Member(member.conn, member.id, member.name, self.lang, member.role)
+            self.rooms[room] = updated
+            await self.node.backend.add_member(room, updated)
+            await self.node.backend.publish(room, self._presence(room, "update", updated))
+        self._ready()
+
+    async def _ping(self, frame: ClientFrame) -> None:
+        self.push_frame({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
+
+    # rooms -------------------------------------------------------------------------
+    async def _room(self, room_id: str) -> Room:
+        room = await self.node.backend.get_room(room_id)
+        if room is None:
+            raise FrameError("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
+        return room
+
+    async def role_in(self, room_id: str) -> Role:
+        assert self.identity is not None
+        identity = self.identity
+        appointed = await self.node.backend.moderators(room_id) if identity.role is Role.DELEGATE else set()
+        return room_role(identity.role, identity.rooms, room_id, appointed, identity.id)
+
+    def _joined(self, room_id: str) -> Member:
+        member = self.rooms.get(room_id)
+        if member is None:
+            raise FrameError("not_joined", f"join room {room_id!r} first")
+        return member
+
+    def _presence(self, room: str, event: str, member: Member) -> dict[str, Any]:
+        return {"type": "presence", "room": room, "event": event,
+                "user": {"id": member.id, "name": member.name, "lang": member.lang}}
+
+    async def _join(self, frame: ClientFrame) -> None:
+        assert self.identity is not None
+        room_id = frame["room"]
+        limit = self._count(frame.get("history"), "history")
+        room = await self._room(room_id)
+        if room.state.value == "closed":
+            raise FrameError("room_closed", f"room {room_id!r} is closed")
+        backend = self.node.backend
+        if await backend.is_banned(room_id, self.identity.id):
+            raise FrameError("banned", f"you are banned from room {room_id!r}")
+        role = await self.role_in(room_id)
+        await self.node.hub.attach(room_id, self)
+        try:
+            if room_id not in self.rooms:
+                member = Member(self.conn_id, self.identity.id, self.identity.name, self.lang, role.value)
+                self.rooms[room_id] = member
+                if await backend.add_member(room_id, member):
+                    await backend.publish(room_id, self._presence(room_id, "join", member))
+            since = frame.get("since")
+            if since is not None:
+                replay = await backend.since(room_id, since, limit=limit)
+                messages, recovered = replay.messages, replay.recovered
+            else:
+                messages, recovered = await backend.history(room_id, before=None, limit=limit), None
+            joined = await self._joined_frame(room, role, messages, recovered)
+        except BaseException:
+            await self._forget(room_id)
+            raise
+        self.push_frame(joined)
+        self.node.hub.release(room_id, self, {m["id"] for m in messages})
+        self.node.relay.backfill(room_id, messages, self.lang)
+
+    async def _joined_frame(self, room: Room, role: Role, messages: list[dict[str, Any]],
+                            recovered: bool | None) -> dict[str, Any]:
+        assert self.identity is not None
+        members: dict[str, dict[str, str]] = {}
+        for member in await self.node.backend.members(room.id):
+            members.setdefault(member.id, member.public())
+        mute = await self.node.backend.get_mute(room.id, self.identity.id)
+        you: dict[str, Any] = {"role": role.value}
+        if mute is not None:
+            you["muted_until"] = mute.until
+        frame: dict[str, Any] = {"type": "joined", "room": room.to_dict(), "members": list(members.values()),
+                                 "messages": [protocol.message_frame(m, self.lang) for m in messages], "you": you}
+        if recovered is not None:
+            frame["recovered"] = recovered
+        return frame
+
+    def _count(self, value: int | None, name: str) -> int:
+        if value is None:
+            return self._limits.history_default
+        if not 0 <= value <= self._limits.history_max:
+            raise FrameError("bad_frame", f"\"{name}\" must be between 0 and {self._limits.history_max}")
+        return value
+
+    async def _leave(self, frame: ClientFrame) -> None:
+        self._joined(frame["room"])
+        await self._forget(frame["room"])
+        self.push_frame({"type": "left", "room": frame["room"], "reason": "left"})
+
+    async def _forget(self, room_id: str) -> None:
+        """Leave a room's fan-out and presence (presence `leave` when the user's last connection goes)."""
+        await self.node.hub.detach(room_id, self)
+        member = self.rooms.pop(room_id, None)
+        if member is not None and await self.node.backend.remove_member(room_id, member):
+            await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
+
+    async def _leave_all(self) -> None:
+        for room_id in list(self.rooms):
+            try:
+                await self._forget(room_id)
+            except Exception:  # the backend may be down; presence then expires with the node heartbeat
+                log.warning("could not record that %s left %s", self.conn_id, room_id)
+
+    def removed(self, room: str, reason: str) -> None:
+        """The hub says this session is out of a room (kicked, banned, closed)."""
+        if room in self.rooms:
+            asyncio.create_task(self._removed(room, reason))
+
+    async def _removed(self, room: str, reason: str) -> None:
+        try:
+            await self._forget(room)
+        except Exception:
+            log.warning("could not record that %s was removed from %s", self.conn_id, room)
+        self.push_frame({"type": "left", "room": room, "reason": reason})
+        if reason in ("kicked", "banned") and not self.rooms:
+            self.close(CLOSE_REMOVED, reason)
+
+    # messages ------------------------------------------------------------------------
+    async def _send(self, frame: ClientFrame) -> None:
+        assert self.identity is not None
+        room_id, text, cid = frame["room"], frame["text"], frame.get("cid")
+        self._joined(room_id)
+        if not text.strip():
+            raise FrameError("bad_frame", "\"text\" must not be empty")
+        if len(text) > self._limits.text_chars:
+            raise FrameError("too_large", f"a message holds at most {self._limits.text_chars} characters; "
+                             f"this one has {len(text)}: split it")
+        room = await self._room(room_id)
+        role = await self.role_in(room_id)
+        await self.node.rules.check_send(room, role, self.identity.id)
+        lang = await self.node.translator.detect(text, self.lang)
+        user = {"id": self.identity.id, "name": self.identity.name}
+        appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid)
+        self.push_frame(protocol.ack(frame.ref, cid=cid, id=appended.message["id"]))
+        if appended.created:
+            self.node.relay.message_stored(appended.message)
+
+    async def _history(self, frame: ClientFrame) -> None:
+        room_id = frame["room"]
+        self._joined(room_id)
+        limit = self._count(frame.get("limit"), "limit")
+        messages = await self.node.backend.history(room_id, before=frame.get("before"), limit=limit)
+        self.push_frame({"type": "history", "room": room_id,
+                         "messages": [protocol.message_frame(m, self.lang) for m in messages],
+                         **({"ref": frame.ref} if frame.ref else {})})
+        self.node.relay.backfill(room_id, messages, self.lang)
+
+    # moderation ------------------------------------------------------------------------
+    async def _moderate(self, frame: ClientFrame) -> None:
+        assert self.identity is not None
+        await self.node.moderation.apply(self, frame)
+
+
+class _Disconnected(Exception):
+    pass

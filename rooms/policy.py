@@ -1,0 +1,28 @@
+"""Who may do what where: pure rules, asked by the hub for every frame."""
+from __future__ import annotations
+
+from rooms.models import Role, Room, RoomState
+
+
+def room_role(role: Role, moderated_rooms: tuple[str, ...], room: str, appointed: set[str], user: str) -> Role:
+    """A user's role inside one room: hosts everywhere; moderators where their token or a host says."""
+    if role is Role.HOST:
+        return Role.HOST
+    if role is Role.MODERATOR and (not moderated_rooms or room in moderated_rooms):
+        return Role.MODERATOR
+    if user in appointed:
+        return Role.MODERATOR
+    return Role.DELEGATE
+
+
+def can_moderate(role_in_room: Role) -> bool:
+    return role_in_room in (Role.HOST, Role.MODERATOR)
+
+
+def send_refusal(room: Room, role_in_room: Role) -> tuple[str, str] | None:
+    """(error code, message) when the room's state forbids this role to write, else None."""
+    if room.state is RoomState.CLOSED:
+        return "room_closed", f"room {room.id!r} is closed"
+    if room.state is RoomState.READ_ONLY and not can_moderate(role_in_room):
+        return "forbidden", f"room {room.id!r} is read-only: only hosts and moderators write here"
+    return None

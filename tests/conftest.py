@@ -1,0 +1,147 @@
+"""Shared fixtures: a real uvicorn server on an ephemeral port, real clients, real Redis."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import socket
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+import redis
+import redis.asyncio
+import uuid
+import uvicorn
+
+from chat.app import create_app
+from chat.config import Config, load_config
+from chat.node import Node
+from rooms import Role
+from tests.client import Client
+
+REDIS_URL = os.environ.get("BABELROOM_TEST_REDIS", "redis://127.0.0.1:6379")
+REDIS_TEST_DB = 15
+TEST_SECRET = "test-secret-not-for-production"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
+    """The bundled config with a fixed secret, a private data dir and the given section overrides."""
+    config = load_config(environ={})
+    config = config.replace("auth", secret=TEST_SECRET)
+    config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node")
+    config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"))
+    for section, changes in sections.items():
+        if section == "rooms":
+            config = dataclasses.replace(config, rooms=changes)
+        else:
+            config = config.replace(section, **changes)
+    return config
+
+
+class RunningServer:
+    """A node served by uvicorn in this test's event loop."""
+
+    def __init__(self, node: Node, server: uvicorn.Server, task: asyncio.Task[None], port: int) -> None:
+        self.node, self.server, self.task, self.port = node, server, task, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}/ws"
+
+    def token(self, name: str = "Ada", role: Role = Role.DELEGATE, lang: str = "en", **kwargs: Any) -> str:
+        return self.node.signer.issue(name=name, role=role, lang=lang, ttl=kwargs.pop("ttl", 3600), **kwargs)
+
+    async def client(self, name: str = "Ada", lang: str = "en", role: Role = Role.DELEGATE,
+                     **kwargs: Any) -> Client:
+        """A connected, authenticated client."""
+        client = await Client.connect(self.ws_url)
+        await client.auth(self.token(name, role, lang, **kwargs))
+        return client
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start_server(config: Config, node: Node | None = None) -> RunningServer:
+    node = node or Node(config)
+    port = free_port()
+    uv_config = uvicorn.Config(create_app(config, node=node), host="127.0.0.1", port=port, log_level="warning",
+                               ws_max_size=config.limits.frame_bytes, lifespan="on",
+                               ws_per_message_deflate=config.limits.compression)
+    server = uvicorn.Server(uv_config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            return RunningServer(node, server, task, port)
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    raise RuntimeError("uvicorn did not start")
+
+
+ServerFactory = Callable[..., Awaitable[RunningServer]]
+
+
+def redis_available() -> bool:
+    try:
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """Every test that starts a server runs once per backend: the contract holds for both."""
+    if request.param == "redis" and not redis_available():
+        pytest.fail(f"Redis is not answering at {REDIS_URL}; start it (see DEVELOPERS.md)")
+    return request.param
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own in the test database, deleted afterwards."""
+    prefix = f"brtest:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.asyncio.Redis.from_url(f"{REDIS_URL}/{REDIS_TEST_DB}")
+    keys = [key async for key in client.scan_iter(match=prefix + "*", count=500)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+async def make_server(tmp_path: Path, backend_kind: str, redis_prefix: str) -> AsyncIterator[ServerFactory]:
+    """Start servers with config overrides: `await make_server(limits={"text_chars": 10})`.
+
+    Servers started by one test share the backend (on redis: the same prefix), like nodes of
+    one cluster; each gets its own node id.
+    """
+    running: list[RunningServer] = []
+
+    async def make(node: Node | None = None, **sections: dict[str, Any]) -> RunningServer:
+        backend = {"kind": backend_kind, "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}", "key_prefix": redis_prefix}
+        backend.update(sections.pop("backend", {}))
+        server_section = {"node_id": f"node-{len(running) + 1}", **sections.pop("server", {})}
+        server = await start_server(test_config(tmp_path, backend=backend, server=server_section, **sections), node)
+        running.append(server)
+        return server
+
+    yield make
+    for server in running:
+        await server.stop()
+
+
+@pytest.fixture
+async def server(make_server: ServerFactory) -> RunningServer:
+    """A fresh memory-backend server."""
+    return await make_server()

@@ -1,0 +1,108 @@
+"""The public HTTP API: sessions for delegates, the room list, languages, health and metrics."""
+from __future__ import annotations
+
+import functools
+import hmac
+import unicodedata
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from rooms import Role
+from translation import is_rtl, language_name
+from web.errors import ApiError, json_body, text_field
+
+Handler = Callable[[Request], Awaitable[Response]]
+NAME_MAX = 40
+
+
+def answers_errors(handler: Handler) -> Handler:
+    """Turn an ApiError raised by a handler into its JSON response."""
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.response()
+    return wrapped
+
+
+def display_name(data: dict[str, Any]) -> str:
+    name = text_field(data, "name", max_len=NAME_MAX)
+    assert name is not None
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in name):
+        raise ApiError(400, "bad_request", "\"name\" must not contain control characters")
+    return name
+
+
+@answers_errors
+async def create_session(request: Request) -> Response:
+    node = request.app.state.node
+    data = await json_body(request)
+    name = display_name(data)
+    lang = text_field(data, "lang", max_len=12)
+    if lang not in node.translator.reading_languages():
+        raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices")
+    expected = node.config.auth.access_code
+    if expected:
+        given = data.get("access_code")
+        if not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
+    ttl = node.config.auth.token_ttl
+    token = node.signer.issue(name=name, role=Role.DELEGATE, lang=lang, ttl=ttl)
+    identity = node.signer.verify(token)
+    return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl})
+
+
+async def room_summary(node: Any, room: Any) -> dict[str, Any]:
+    members = {member.id for member in await node.backend.members(room.id)}
+    return {**room.to_dict(), "members": len(members)}
+
+
+async def list_rooms(request: Request) -> Response:
+    node = request.app.state.node
+    rooms = [await room_summary(node, room) for room in await node.backend.list_rooms()]
+    return JSONResponse({"rooms": rooms})
+
+
+async def list_languages(request: Request) -> Response:
+    translator = request.app.state.node.translator
+    translatable = set(translator.languages())
+    return JSONResponse({"languages": [
+        {"code": code, "name": language_name(code), "rtl": is_rtl(code), "translatable": code in translatable}
+        for code in translator.reading_languages()
+    ]})
+
+
+async def health(request: Request) -> Response:
+    node = request.app.state.node
+    healthy = node.backend.healthy()
+    return JSONResponse({"status": "ok" if healthy else "degraded", "node": node.id,
+                         "backend": node.config.backend.kind, "connections": node.hub.connections},
+                        status_code=200 if healthy else 503)
+
+
+async def metrics(request: Request) -> Response:
+    node = request.app.state.node
+    lines = [
+        "# HELP babelroom_connections Open WebSocket connections on this node.",
+        "# TYPE babelroom_connections gauge",
+        f"babelroom_connections {node.hub.connections}",
+        "# HELP babelroom_local_rooms Rooms with members on this node.",
+        "# TYPE babelroom_local_rooms gauge",
+        f"babelroom_local_rooms {len(node.hub.local_rooms())}",
+    ]
+    body = "\n".join(lines) + "\n" + node.translator.render_metrics()
+    return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+
+
+def api_routes() -> list[BaseRoute]:
+    return [
+        Route("/api/session", create_session, methods=["POST"]),
+        Route("/api/rooms", list_rooms, methods=["GET"]),
+        Route("/api/languages", list_languages, methods=["GET"]),
+        Route("/healthz", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
