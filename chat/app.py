@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 from chat.config import Config, load_config
 from chat.node import Node
 from chat.session import CLOSE_POLICY, Session
-from web import STATIC_DIR, api_routes
+from web import STATIC_DIR, api_routes, host_routes
 
 log = logging.getLogger("babelroom")
 
@@ -90,6 +90,7 @@ def create_app(config: Config | None = None, *, node: Node | None = None) -> Sta
     routes = [
         WebSocketRoute("/ws", websocket_endpoint),
         *api_routes(),
+        *host_routes(),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -67,7 +67,6 @@ class Session:
     async def serve(self) -> None:
         await self.ws.accept()
         self._writer = asyncio.create_task(self._write_loop())
-        self.node.hub.connect(self)
         try:
             if await self._authenticate():
                 while not self._closed:
@@ -225,6 +224,7 @@ class Session:
             return
         lang = self._reading_lang(frame.get("lang") or identity.lang, frame.ref)
         self.identity, self.lang = identity, lang
+        self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
 
     async def _auth_again(self, frame: ClientFrame) -> None:

@@ -26,3 +26,13 @@ def send_refusal(room: Room, role_in_room: Role) -> tuple[str, str] | None:
     if room.state is RoomState.READ_ONLY and not can_moderate(role_in_room):
         return "forbidden", f"room {room.id!r} is read-only: only hosts and moderators write here"
     return None
+
+
+RANK = {Role.DELEGATE: 0, Role.MODERATOR: 1, Role.HOST: 2}
+
+
+def may_act_on(actor: Role, target: Role | None) -> bool:
+    """Moderators act on delegates; hosts on anyone but hosts. An absent target has no standing role."""
+    if not can_moderate(actor):
+        return False
+    return target is None or RANK[target] < RANK[actor]

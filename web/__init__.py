@@ -6,7 +6,8 @@ at run time, so the dependency runs one way (chat builds the app and mounts thes
 from pathlib import Path
 
 from web.api import api_routes
+from web.hosts import host_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-__all__ = ["STATIC_DIR", "api_routes"]
+__all__ = ["STATIC_DIR", "api_routes", "host_routes"]
