@@ -1,0 +1,53 @@
+// api.js — the HTTP API: delegate sessions, the room and language lists, and the
+// host's room controls (Bearer token).  Every failure becomes an ApiError whose
+// message is fit to show the user (the server's own {code, message} when it sent one).
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function call(method, path, { body, token } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection and try again.');
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const message = data?.message || `The server answered ${response.status} ${response.statusText}.`;
+    throw new ApiError(response.status, data?.code || `http_${response.status}`, message);
+  }
+  return data ?? {};
+}
+
+const room = (id) => `/api/rooms/${encodeURIComponent(id)}`;
+
+export const api = {
+  createSession(name, lang, accessCode) {
+    const body = { name, lang };
+    if (accessCode) body.access_code = accessCode;
+    return call('POST', '/api/session', { body });
+  },
+  rooms: () => call('GET', '/api/rooms').then((data) => data.rooms || []),
+  languages: () => call('GET', '/api/languages').then((data) => data.languages || []),
+
+  // host controls
+  openRoom: (token, fields) => call('POST', '/api/rooms', { token, body: fields }),
+  updateRoom: (token, id, changes) => call('PATCH', room(id), { token, body: changes }),
+  addModerator: (token, id, user) => call('POST', `${room(id)}/moderators`, { token, body: { user } }),
+  removeModerator: (token, id, user) =>
+    call('DELETE', `${room(id)}/moderators/${encodeURIComponent(user)}`, { token }),
+};

@@ -1,0 +1,645 @@
+// app.js — entry point of the babelroom browser app.
+// Boots the page, owns the WebSocket link, turns server frames into state changes
+// (one handler per frame type) and user intents into frames or HTTP calls (the
+// `actions` object the views call).  Views only read `state`; everything that
+// changes it lives here or in state.js.
+
+import { api } from './api.js';
+import { Link, CLOSE_REMOVED, CLOSE_UNAUTHORIZED } from './link.js';
+import { setLanguages, guessLanguage, isKnownLanguage, duration } from './format.js';
+import {
+  state, newRoomView, saveSession, loadSession, loadPrefs, invalidate, currentRoom, view,
+  appendMessage, prependMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
+  untilValue, roleIn, isMuted,
+} from './state.js';
+import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusLobby } from './view-shell.js';
+import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton } from './view-room.js';
+import { initHostPanel, focusHostPanel } from './view-host.js';
+
+const HISTORY_PAGE = 50;
+const ROOMS_REFRESH = 30_000;
+const RETRY_LATER = 2_000;
+
+const link = new Link({
+  url: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`,
+  auth: () => {
+    const frame = { type: 'auth', token: state.session.token };
+    if (state.session.lang) frame.lang = state.session.lang;
+    return frame;
+  },
+  onFrame: (frame) => handlers[frame.type]?.(frame), // unknown types are ignored
+  onStatus: (status) => { state.conn = status; invalidate('shell'); },
+  onClose,
+});
+
+// server frames -------------------------------------------------------------------
+
+const handlers = {
+  ready(f) {
+    const first = !state.me;
+    state.me = f.user;
+    remember(f.user);
+    state.lang = f.lang || state.session.lang || state.lang;
+    state.serverLangs = Array.isArray(f.languages) ? f.languages : [];
+    Object.assign(state.session, { name: f.user?.name, lang: state.lang });
+    state.lobbyError = '';
+    for (const room of state.joined.values()) {
+      if (room.status === 'joined' || room.status === 'joining') sendJoin(room);
+    }
+    if (state.pendingRoom) {
+      const id = state.pendingRoom;
+      state.pendingRoom = null;
+      actions.openRoom(id);
+    }
+    saveSession();
+    redrawAllMessages();
+    refreshRooms();
+    invalidate();
+    if (first && view() === 'room') focusComposer();
+  },
+
+  joined(f) {
+    const id = f.room?.id;
+    if (!id) return;
+    let room = state.joined.get(id);
+    if (!room) {
+      room = newRoomView(id);
+      state.joined.set(id, room);
+    }
+    const recovering = room.joinSince && f.recovered !== false;
+    room.info = { ...room.info, ...f.room };
+    room.status = 'joined';
+    room.reason = null;
+    room.you = f.you || {};
+    setMuted(room, Object.prototype.hasOwnProperty.call(room.you, 'muted_until') ? untilValue(room.you.muted_until) : 0);
+    room.members = new Map((f.members || []).map((m) => [m.id, m]));
+    room.members.forEach(remember);
+    const messages = Array.isArray(f.messages) ? f.messages : [];
+    if (!recovering) {
+      resetMessages(room);
+      room.elements.clear();
+      room.hasOlder = messages.length >= HISTORY_PAGE;
+    }
+    messages.forEach((m) => appendMessage(room, m));
+    if (room.joinSince && f.recovered === false) {
+      addSystemLine(room, 'Some messages from while you were away could not be recovered; showing the latest ones.');
+    }
+    room.joinSince = null;
+    room.outbox.forEach((entry) => transmit(room, entry));
+    saveSession();
+    invalidate();
+    if (state.current === id) focusComposer();
+  },
+
+  left(f) {
+    const room = state.joined.get(f.room);
+    if (!room) return;
+    const reason = f.reason || 'left';
+    if (reason === 'left') {
+      forgetRoom(room.id);
+      return;
+    }
+    room.status = 'left';
+    room.reason = reason;
+    room.outbox = [];
+    if (state.openMenu) state.openMenu = null;
+    saveSession();
+    invalidate();
+    if (state.current !== room.id) toast(`${room.info.title}: ${leftToast(reason)}`, 'error');
+  },
+
+  message(f) {
+    const room = state.joined.get(f.room);
+    if (!room || !appendMessage(room, f)) return;
+    if (f.user?.id === state.me?.id) settleOwnMessage(room, f);
+    else if (state.current !== room.id) {
+      room.unread += 1;
+      invalidate('rooms', 'shell');
+    }
+    invalidate('messages');
+  },
+
+  translation(f) {
+    const item = state.joined.get(f.room)?.byId.get(f.id);
+    if (!item || item.deleted) return;
+    item.tr = { lang: f.lang, text: f.text };
+    item.translating = false;
+    touch(item);
+    invalidate('messages');
+  },
+
+  presence(f) {
+    const room = state.joined.get(f.room);
+    const user = f.user;
+    if (!room || !user?.id) return;
+    remember(user);
+    if (f.event === 'join') room.members.set(user.id, { role: 'delegate', ...room.members.get(user.id), ...user });
+    else if (f.event === 'leave') room.members.delete(user.id);
+    invalidate('members', 'room', 'rooms');
+  },
+
+  moderation(f) {
+    const room = state.joined.get(f.room);
+    if (!room) return;
+    const target = userId(f.user);
+    const until = f.until === undefined || f.until === null ? Infinity : untilValue(f.until);
+    const isMe = target === state.me?.id;
+    if (f.action === 'mute') {
+      room.mutedUsers.set(target, until);
+      if (isMe) setMuted(room, until);
+    } else if (f.action === 'unmute') {
+      room.mutedUsers.delete(target);
+      if (isMe) setMuted(room, 0);
+    } else if (f.action === 'ban') room.banned.set(target, nameOf(f.user));
+    else if (f.action === 'unban') room.banned.delete(target);
+    const line = moderationLine(f, until, isMe);
+    if (line) addSystemLine(room, line);
+    invalidate('messages', 'members', 'room');
+  },
+
+  deleted(f) {
+    const item = state.joined.get(f.room)?.byId.get(f.id);
+    if (!item) return;
+    Object.assign(item, { deleted: true, text: '', tr: null, translating: false });
+    touch(item);
+    invalidate('messages');
+  },
+
+  room(f) {
+    const info = f.room;
+    if (!info?.id) return;
+    const next = { ...state.rooms.get(info.id), ...info };
+    if (f.event === 'closed') next.state = 'closed';
+    state.rooms.set(info.id, next);
+    const room = state.joined.get(info.id);
+    if (room) {
+      const { members, ...rest } = next;
+      room.info = { ...room.info, ...rest };
+    }
+    invalidate('rooms', 'room', 'host', 'shell');
+  },
+
+  history(f) {
+    const room = state.joined.get(f.room);
+    if (!room) return;
+    const messages = Array.isArray(f.messages) ? f.messages : [];
+    prependMessages(room, messages);
+    room.hasOlder = messages.length >= HISTORY_PAGE;
+    room.loadingOlder = false;
+    invalidate('messages');
+  },
+
+  error(f) {
+    // errors that answer a request are handled where it was made; these came unasked
+    if (f.code === 'unauthorized') return; // the 4401 close follows
+    toast(f.message || f.code, 'error');
+  },
+};
+
+function leftToast(reason) {
+  return { kicked: 'you were removed by a moderator.', banned: 'you were banned.', closed: 'the room was closed.' }[reason]
+    || 'you are no longer in this room.';
+}
+
+function moderationLine(f, until, isMe) {
+  const by = userId(f.by) === state.me?.id ? 'You' : nameOf(f.by);
+  const whom = isMe ? 'you' : nameOf(f.user);
+  const why = f.reason ? ` (${f.reason})` : '';
+  switch (f.action) {
+    case 'mute':
+      return until === Infinity ? `${by} muted ${whom} until unmuted${why}`
+        : `${by} muted ${whom} for ${duration((until - Date.now()) / 1000)}${why}`;
+    case 'unmute': return `${by} unmuted ${whom}${why}`;
+    case 'kick': return `${by} removed ${whom} from the room${why}`;
+    case 'ban': return `${by} banned ${whom}${why}`;
+    case 'unban': return `${by} lifted the ban on ${whom}${why}`;
+    default: return null; // deletions show in place; unknown actions are ignored
+  }
+}
+
+let muteTimers = new Map();
+
+/** Set this user's mute in a room, and clear it by itself when a timed mute ends. */
+function setMuted(room, until) {
+  room.mutedUntil = until;
+  room.mutedHint = '';
+  clearTimeout(muteTimers.get(room.id));
+  if (until > Date.now() && until !== Infinity) {
+    const delay = Math.min(until - Date.now() + 250, 2 ** 31 - 1);
+    muteTimers.set(room.id, setTimeout(() => { invalidate('room'); }, delay));
+  }
+}
+
+function onClose(code) {
+  if (code === CLOSE_UNAUTHORIZED) {
+    const pasted = !!state.session?.pasted;
+    endSession(pasted ? 'That token was not accepted (invalid or expired).'
+      : 'Your session has expired. Please start again.');
+    return;
+  }
+  if (code === CLOSE_REMOVED) {
+    for (const room of state.joined.values()) {
+      if (room.status === 'joined' || room.status === 'joining') Object.assign(room, { status: 'left', reason: 'removed' });
+    }
+    saveSession();
+    toast('You were removed from every room you were in.', 'error');
+  }
+  for (const room of state.joined.values()) room.outbox.forEach((entry) => { entry.inflight = false; });
+  invalidate();
+}
+
+// joining, sending ----------------------------------------------------------------
+
+function sendJoin(room) {
+  const since = room.resetOnJoin ? null : room.lastId;
+  room.resetOnJoin = false;
+  room.joinSince = since;
+  if (room.status !== 'joined') room.status = 'joining';
+  const frame = { type: 'join', room: room.id };
+  if (since) frame.since = since;
+  link.request(frame, { match: (f) => f.type === 'joined' && f.room?.id === room.id, timeout: 20_000 })
+    .catch((err) => onJoinError(room, err));
+}
+
+function onJoinError(room, err) {
+  if (err.code === 'disconnected') return; // joins again after reconnecting
+  if (err.code === 'unavailable' || err.code === 'timeout') {
+    setTimeout(() => { if (link.ready && state.joined.get(room.id) === room) sendJoin(room); }, RETRY_LATER);
+    return;
+  }
+  room.status = 'error';
+  room.reason = err.code;
+  room.reasonText = err.message;
+  saveSession();
+  invalidate();
+}
+
+/** Send (or resend, with the same cid) one outbox entry, once the room is joined. */
+function transmit(room, entry) {
+  if (entry.inflight || !link.ready || room.status !== 'joined') return;
+  entry.inflight = true;
+  link.request({ type: 'send', room: room.id, text: entry.text, cid: entry.cid })
+    .then((ack) => onSendAck(room, entry, ack))
+    .catch((err) => onSendError(room, entry, err))
+    .finally(() => invalidate('messages', 'room'));
+  invalidate('messages');
+}
+
+function onSendAck(room, entry, ack) {
+  entry.inflight = false;
+  entry.id = ack.id;
+  if (!ack.id || room.byId.has(ack.id)) dropFromOutbox(room, entry);
+  room.notice = '';
+  const slow = Number(room.info.slow_mode) || 0;
+  if (slow > 0 && roleIn(room) === 'delegate') room.nextSendAt = Date.now() + slow * 1000;
+}
+
+function onSendError(room, entry, err) {
+  entry.inflight = false;
+  if (err.code === 'disconnected') return; // resent after the rejoin
+  if (err.code === 'unavailable' || err.code === 'not_joined') {
+    setTimeout(() => {
+      if (err.code === 'not_joined' && room.status === 'joined') sendJoin(room);
+      else transmit(room, entry);
+    }, RETRY_LATER);
+    return;
+  }
+  dropFromOutbox(room, entry);
+  room.notice = err.message || 'The message was not sent.';
+  if (err.code === 'muted' && !isMuted(room)) room.mutedHint = err.message;
+  if (state.current === room.id) restoreDraft(entry.text);
+}
+
+/** Our own message came back: the pending copy can go (matched by ack id, or by text). */
+function settleOwnMessage(room, message) {
+  const entry = room.outbox.find((o) => o.id === message.id)
+    || room.outbox.find((o) => !o.id && !o.hidden && o.text === message.text);
+  if (!entry) return;
+  if (entry.id) dropFromOutbox(room, entry);
+  else entry.hidden = true; // its ack is still on the way
+}
+
+function dropFromOutbox(room, entry) {
+  room.outbox = room.outbox.filter((o) => o !== entry);
+}
+
+function forgetRoom(id) {
+  state.joined.delete(id);
+  if (state.current === id) state.current = null;
+  if (state.openMenu) state.openMenu = null;
+  saveSession();
+  invalidate();
+}
+
+function randomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// sessions ------------------------------------------------------------------------
+
+function beginSession(session) {
+  state.session = session;
+  state.lang = session.lang || state.lang;
+  state.lobbyError = '';
+  state.needAccessCode = false;
+  saveSession();
+  link.start();
+  invalidate();
+}
+
+/** Back to the lobby; keep the name and language to make starting again easy. */
+function endSession(message = '') {
+  link.stop();
+  const prefs = { name: state.session?.pasted ? '' : state.session?.name, lang: state.lang };
+  Object.assign(state, { session: null, me: null, current: null, openMenu: null, drawer: null, lobbyError: message });
+  state.joined.clear();
+  saveSession();
+  fillLobby(prefs);
+  invalidate();
+  focusLobby();
+}
+
+async function refreshRooms() {
+  try {
+    const rooms = await api.rooms();
+    state.rooms = new Map(rooms.filter((r) => r?.id).map((r) => [r.id, r]));
+    for (const room of state.joined.values()) {
+      const info = state.rooms.get(room.id);
+      if (info) {
+        const { members, ...rest } = info;
+        room.info = { ...room.info, ...rest };
+      }
+    }
+    invalidate('rooms', 'room', 'host', 'shell');
+  } catch {
+    /* the lobby keeps what it had; the next refresh tries again */
+  }
+}
+
+async function loadLanguages() {
+  try {
+    setLanguages(await api.languages());
+  } catch {
+    /* fall back to a built-in list named through Intl */
+  }
+  if (!state.session?.lang && !isKnownLanguage(state.lang)) state.lang = guessLanguage();
+  renderLanguageOptions();
+}
+
+/** `#token=…` in the address: sign in with it, then take it out of the address bar. */
+function tokenFromHash() {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const token = params.get('token');
+  if (token) history.replaceState(null, '', location.pathname + location.search);
+  return token;
+}
+
+// what the views can ask for ------------------------------------------------------
+
+const actions = {
+  async start({ name, lang, token, accessCode }) {
+    state.lobbyError = '';
+    if (token) {
+      beginSession({ token, lang, name: '', pasted: true });
+      return;
+    }
+    if (!name || name.length > 40) {
+      state.lobbyError = 'Please enter a name of 1 to 40 characters.';
+      invalidate('shell');
+      return;
+    }
+    const button = document.getElementById('start');
+    button.disabled = true;
+    try {
+      const session = await api.createSession(name, lang, accessCode);
+      state.me = null;
+      beginSession({ token: session.token, name: session.user?.name || name, lang: session.lang || lang });
+    } catch (err) {
+      state.lobbyError = err.message;
+      if (err.status === 401) state.needAccessCode = true;
+      invalidate('shell');
+    } finally {
+      button.disabled = false;
+    }
+  },
+
+  signOut() {
+    for (const room of state.joined.values()) if (room.status === 'joined') link.send({ type: 'leave', room: room.id });
+    endSession();
+  },
+
+  /** Click on a room in the list: show it, joining it first if need be. */
+  openRoom(id) {
+    if (!state.session) {
+      state.pendingRoom = id;
+      invalidate('shell');
+      focusLobby();
+      return;
+    }
+    let room = state.joined.get(id);
+    if (!room) {
+      room = newRoomView(id);
+      const info = state.rooms.get(id);
+      if (info) {
+        const { members, ...rest } = info;
+        room.info = { ...room.info, ...rest };
+      }
+      state.joined.set(id, room);
+      if (link.ready) sendJoin(room);
+    }
+    actions.select(id);
+  },
+
+  select(id) {
+    state.current = id;
+    state.openMenu = null;
+    const room = currentRoom();
+    if (room) room.unread = 0;
+    closeDrawer();
+    saveSession();
+    invalidate();
+    if (room) queueMicrotask(focusComposer);
+  },
+
+  rejoin(id) {
+    const room = state.joined.get(id);
+    if (!room) return;
+    Object.assign(room, { status: 'joining', reason: null, reasonText: '', resetOnJoin: true });
+    if (link.ready) sendJoin(room);
+    invalidate();
+  },
+
+  leave(id) {
+    const room = state.joined.get(id);
+    if (!room) return;
+    if (room.status === 'joined' || room.status === 'joining') {
+      link.request({ type: 'leave', room: id }, { timeout: 10_000 }).catch(() => {});
+    }
+    forgetRoom(id);
+  },
+
+  /** Queue a message for the current room; true when it was accepted for sending. */
+  send(text) {
+    const room = currentRoom();
+    if (!room || room.status === 'left' || room.status === 'error') return false;
+    if (text.length > 2000) {
+      room.notice = `A message holds at most 2000 characters; this one has ${text.length}.`;
+      invalidate('room');
+      return false;
+    }
+    room.notice = '';
+    const entry = { cid: randomId(), text, inflight: false };
+    room.outbox.push(entry);
+    transmit(room, entry);
+    invalidate('messages', 'room');
+    return true;
+  },
+
+  loadOlder(id) {
+    const room = state.joined.get(id);
+    const oldest = room?.items.find((item) => item.kind === 'msg');
+    if (!room || !oldest || room.loadingOlder) return;
+    room.loadingOlder = link.send({ type: 'history', room: id, before: oldest.id, limit: HISTORY_PAGE });
+  },
+
+  setShowOriginals(on) {
+    state.showOriginals = on;
+    for (const room of state.joined.values()) room.items.forEach((item) => { item.showOriginal = null; });
+    redrawAllMessages();
+    saveSession();
+    invalidate('messages', 'room');
+  },
+
+  toggleOriginal(roomId, messageId, original) {
+    const item = state.joined.get(roomId)?.byId.get(messageId);
+    if (!item) return;
+    item.showOriginal = original;
+    touch(item);
+    invalidate('messages');
+  },
+
+  changeLanguage(lang) {
+    if (!state.session || lang === state.lang) return;
+    state.lang = lang;
+    state.session.lang = lang;
+    for (const room of state.joined.values()) room.resetOnJoin = true;
+    saveSession();
+    link.restart(); // a fresh `ready` in the new language, then fresh history with its translations
+    invalidate();
+  },
+
+  reconnectNow: () => link.retryNow(),
+
+  // moderation
+  toggleMenu(id) {
+    state.openMenu = state.openMenu === id ? null : id;
+    invalidate('members');
+  },
+
+  closeMenu(id) {
+    state.openMenu = null;
+    invalidate('members');
+    queueMicrotask(() => focusModButton(id));
+  },
+
+  moderate(roomId, action, user, extra = {}) {
+    link.request({ type: action, room: roomId, user, ...extra }, { timeout: 15_000 })
+      .then(() => {
+        state.openMenu = null;
+        invalidate('members');
+        queueMicrotask(() => focusModButton(user));
+      })
+      .catch((err) => toast(err.message || 'That did not work.', 'error'));
+  },
+
+  deleteMessage(roomId, id) {
+    link.request({ type: 'delete', room: roomId, id }, { timeout: 15_000 })
+      .catch((err) => toast(err.message || 'The message could not be deleted.', 'error'));
+  },
+
+  // host (HTTP)
+  async openNewRoom(fields) {
+    await api.openRoom(state.session.token, fields);
+    await refreshRooms();
+  },
+
+  async updateRoom(id, changes) {
+    await api.updateRoom(state.session.token, id, changes);
+    await refreshRooms();
+  },
+
+  setModerator(roomId, user, appoint) {
+    const token = state.session.token;
+    return appoint ? api.addModerator(token, roomId, user) : api.removeModerator(token, roomId, user);
+  },
+
+  appointModerator(roomId, user, appoint) {
+    actions.setModerator(roomId, user, appoint)
+      .then(() => {
+        toast(appoint ? `${nameOf(user)} is now a moderator here. They get the controls when they rejoin.`
+          : `${nameOf(user)} is no longer a moderator here.`);
+        state.openMenu = null;
+        invalidate('members');
+      })
+      .catch((err) => toast(err.message, 'error'));
+  },
+
+  manage(id) {
+    state.hostRoom = id;
+    actions.select(null);
+    invalidate('host');
+    queueMicrotask(() => queueMicrotask(focusHostPanel));
+  },
+};
+
+// boot ----------------------------------------------------------------------------
+
+/** Timed states (slow-mode countdown, a mute running out) redraw once a second. */
+function tick() {
+  const room = currentRoom();
+  if (!room) return;
+  const timed = room.nextSendAt > 0 || (room.mutedUntil > 0 && room.mutedUntil !== Infinity);
+  if (!timed) return;
+  if (room.nextSendAt && room.nextSendAt <= Date.now()) room.nextSendAt = 0;
+  if (room.mutedUntil !== Infinity && room.mutedUntil > 0 && room.mutedUntil <= Date.now()) room.mutedUntil = 0;
+  invalidate('room');
+}
+
+function restore(saved) {
+  state.session = { token: saved.token, name: saved.name || '', lang: saved.lang || '', pasted: !!saved.pasted };
+  state.lang = saved.lang || state.lang;
+  state.showOriginals = !!saved.showOriginals;
+  for (const id of saved.rooms || []) state.joined.set(id, newRoomView(id));
+  state.current = saved.current && state.joined.has(saved.current) ? saved.current : null;
+}
+
+function boot() {
+  initShell(actions);
+  initRoomView(actions);
+  initHostPanel(actions);
+
+  const prefs = loadPrefs();
+  state.lang = prefs.lang || guessLanguage();
+  const saved = loadSession();
+  const hashToken = tokenFromHash();
+  if (hashToken) {
+    restore({ ...(saved || {}), token: hashToken, name: '', pasted: true, lang: saved?.lang || prefs.lang || '' });
+  } else if (saved?.token) restore(saved);
+
+  renderLanguageOptions();
+  fillLobby(prefs);
+  loadLanguages();
+  refreshRooms();
+  setInterval(refreshRooms, ROOMS_REFRESH);
+  setInterval(tick, 1000);
+  window.addEventListener('online', () => link.retryNow());
+
+  if (state.session) {
+    saveSession();
+    link.start();
+  }
+  invalidate();
+}
+
+boot();

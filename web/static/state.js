@@ -1,0 +1,219 @@
+// state.js — the app's single state object, its sessionStorage persistence, the
+// render scheduler (regions marked dirty, redrawn together in a microtask), and small
+// helpers over rooms and messages that several modules share.
+
+const SESSION_KEY = 'babelroom.session';
+const PREFS_KEY = 'babelroom.prefs';
+const TRANSLATION_WAIT = 10_000; // drop the "translating…" state after this long
+
+export const state = {
+  session: null, // {token, name, lang} while signed in
+  me: null, // ready.user {id, name, role}
+  lang: 'en', // reading language (ready.lang once connected)
+  serverLangs: [], // ready.languages: what the server can translate into
+  rooms: new Map(), // lobby: id -> {id, title, forum, state, members, slow_mode}
+  joined: new Map(), // id -> RoomView (see newRoomView)
+  current: null, // room on screen; null = lobby/home
+  showOriginals: false,
+  conn: 'offline', // offline | connecting | connected | reconnecting
+  pendingRoom: null, // a room picked before signing in
+  names: new Map(), // user id -> last known display name
+  openMenu: null, // user id whose moderation menu is open
+  drawer: null, // 'rooms' | 'members' on narrow screens
+  hostRoom: null, // room chosen in the host panel
+  lobbyError: '',
+  needAccessCode: false,
+};
+
+/** What the app keeps about a room the user is in (or was thrown out of). */
+export function newRoomView(id) {
+  return {
+    id,
+    info: { id, title: id, forum: '', state: 'open', slow_mode: 0 },
+    status: 'joining', // joining | joined | left | error
+    reason: null, // left reason or error code
+    reasonText: '', // the server's message for an error
+    you: { role: null },
+    mutedUntil: 0, // 0 = not muted, Infinity = until unmuted, else ms epoch
+    mutedHint: '', // the server's "muted" error text when the end is unknown
+    members: new Map(), // id -> {id, name, lang, role}
+    mutedUsers: new Map(), // id -> until (as mutedUntil), from moderation frames
+    banned: new Map(), // id -> name, seen banned here in this session
+    items: [], // messages and system lines, oldest first
+    byId: new Map(), // message id -> item
+    outbox: [], // sends not yet confirmed: {cid, text, inflight, id?}
+    lastId: null, // newest message id seen, for `since`
+    joinSince: null,
+    resetOnJoin: false,
+    hasOlder: false,
+    unread: 0,
+    nextSendAt: 0, // slow mode: when this delegate may send again
+    notice: '', // last composer-level message (rate limit, errors)
+    elements: new Map(), // render cache: item key -> <li>
+    sysCount: 0,
+  };
+}
+
+// persistence ---------------------------------------------------------------------
+
+export function saveSession() {
+  if (!state.session) {
+    sessionStorage.removeItem(SESSION_KEY);
+    return;
+  }
+  const rooms = [...state.joined.values()]
+    .filter((r) => r.status === 'joined' || r.status === 'joining')
+    .map((r) => r.id);
+  const data = { ...state.session, rooms, current: state.current, showOriginals: state.showOriginals };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(data));
+  sessionStorage.setItem(PREFS_KEY, JSON.stringify({ name: state.session.name, lang: state.session.lang }));
+}
+
+export function loadSession() {
+  return readJson(SESSION_KEY);
+}
+
+/** Name and language last used, to prefill the lobby after signing out. */
+export function loadPrefs() {
+  return readJson(PREFS_KEY) || {};
+}
+
+function readJson(key) {
+  try {
+    return JSON.parse(sessionStorage.getItem(key) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+// rendering -----------------------------------------------------------------------
+
+const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host'];
+const renderers = new Map();
+const dirty = new Set();
+let scheduled = false;
+
+export function onRender(region, fn) {
+  renderers.set(region, fn);
+}
+
+/** Mark regions for redrawing (none = all); they are drawn once, after this task. */
+export function invalidate(...regions) {
+  for (const region of regions.length ? regions : REGIONS) dirty.add(region);
+  if (scheduled) return;
+  scheduled = true;
+  queueMicrotask(flush);
+}
+
+function flush() {
+  scheduled = false;
+  const regions = REGIONS.filter((r) => dirty.has(r));
+  dirty.clear();
+  for (const region of regions) renderers.get(region)?.();
+}
+
+// queries -------------------------------------------------------------------------
+
+export const currentRoom = () => (state.current ? state.joined.get(state.current) || null : null);
+
+export function view() {
+  if (!state.session) return 'lobby';
+  return currentRoom() ? 'room' : 'home';
+}
+
+export const isHost = () => state.me?.role === 'host';
+
+/** The user's role in a room: the room's answer, else the token's. */
+export const roleIn = (room) => room?.you?.role || state.me?.role || 'delegate';
+
+export const canModerate = (room) => ['host', 'moderator'].includes(roleIn(room));
+
+export const isMuted = (room) => room.mutedUntil > Date.now();
+
+export function canWrite(room) {
+  if (room.status !== 'joined' && room.status !== 'joining') return false;
+  if (room.info.state === 'closed') return false;
+  if (room.info.state === 'read_only' && roleIn(room) === 'delegate') return false;
+  return !isMuted(room);
+}
+
+/** Seconds this delegate still has to wait in slow mode (0 = may send). */
+export const slowWait = (room) => Math.max(0, Math.ceil((room.nextSendAt - Date.now()) / 1000));
+
+export function remember(user) {
+  if (user && typeof user === 'object' && user.id && user.name) state.names.set(user.id, user.name);
+}
+
+export const userId = (user) => (user && typeof user === 'object' ? user.id : user);
+
+export function nameOf(user) {
+  if (user && typeof user === 'object' && user.name) return user.name;
+  const id = userId(user);
+  return state.names.get(id) || String(id ?? 'someone');
+}
+
+/** mutedUntil from a server value: null means "until unmuted". */
+export const untilValue = (value) => (value === null || value === undefined ? Infinity : value < 1e12 ? value * 1000 : value);
+
+// messages ------------------------------------------------------------------------
+
+/** The server can translate between the message's language and the reader's. */
+export function canTranslate(lang) {
+  return !!lang && state.serverLangs.includes(state.lang) && state.serverLangs.includes(lang);
+}
+
+function awaitsTranslation(item) {
+  if (item.deleted || !item.lang || item.lang === state.lang) return false;
+  if (item.tr && item.tr.lang === state.lang) return false;
+  return canTranslate(item.lang);
+}
+
+function messageItem(message) {
+  const item = { kind: 'msg', ...message, showOriginal: null, translating: false, v: 0 };
+  if (awaitsTranslation(item)) {
+    item.translating = true;
+    setTimeout(() => {
+      if (!item.translating) return;
+      item.translating = false;
+      item.v += 1;
+      invalidate('messages');
+    }, TRANSLATION_WAIT);
+  }
+  remember(message.user);
+  return item;
+}
+
+/** Append a message (live, joined or replayed); false if it was already there. */
+export function appendMessage(room, message) {
+  if (!message?.id || room.byId.has(message.id)) return false;
+  const item = messageItem(message);
+  room.byId.set(message.id, item);
+  room.items.push(item);
+  room.lastId = message.id;
+  return true;
+}
+
+/** Put a page of older history (oldest first) before what is shown. */
+export function prependMessages(room, messages) {
+  const older = messages.filter((m) => m?.id && !room.byId.has(m.id)).map(messageItem);
+  for (const item of older) room.byId.set(item.id, item);
+  room.items.unshift(...older);
+  if (!room.lastId && older.length) room.lastId = older[older.length - 1].id;
+  return older.length;
+}
+
+export function resetMessages(room) {
+  room.items = [];
+  room.byId = new Map();
+  room.lastId = null;
+}
+
+export function addSystemLine(room, text) {
+  room.sysCount += 1;
+  room.items.push({ kind: 'sys', key: `s${room.sysCount}`, text, ts: Date.now(), v: 0 });
+}
+
+/** Bump a message's version so its element is redrawn. */
+export function touch(item) {
+  item.v += 1;
+}

@@ -1,0 +1,117 @@
+// view-host.js — the host panel (shown on the home view to hosts only): open a room,
+// change a room's title / state / slow mode, close it, appoint and remove moderators.
+// The forms are static in index.html; this module wires them to the app's host
+// actions (HTTP with the Bearer token) and keeps the room picker current.
+
+import { $, h } from './dom.js';
+import { state, onRender } from './state.js';
+
+let actions;
+
+export function initHostPanel(appActions) {
+  actions = appActions;
+  $('host-open-form').addEventListener('submit', onOpen);
+  $('host-edit-form').addEventListener('submit', onSave);
+  $('host-room').addEventListener('change', () => {
+    state.hostRoom = $('host-room').value;
+    fillEditForm();
+  });
+  $('host-close').addEventListener('click', () => run(actions.updateRoom(selected(), { state: 'closed' }), 'Room closed.'));
+  $('host-mod-add').addEventListener('click', () => onModerator(true));
+  $('host-mod-remove').addEventListener('click', () => onModerator(false));
+  onRender('host', renderHostPanel);
+}
+
+const selected = () => $('host-room').value;
+
+/** Show the outcome of a host action in the panel's status line. */
+async function run(promise, success) {
+  const status = $('host-status');
+  status.className = 'host-status';
+  status.textContent = 'Working…';
+  try {
+    await promise;
+    status.textContent = success;
+    return true;
+  } catch (err) {
+    status.className = 'host-status error-text';
+    status.textContent = err.message || 'That did not work.';
+    return false;
+  }
+}
+
+async function onOpen(event) {
+  event.preventDefault();
+  const fields = {
+    id: $('host-open-id').value.trim(),
+    title: $('host-open-title').value.trim(),
+    state: $('host-open-state').value,
+  };
+  const forum = $('host-open-forum').value.trim();
+  if (forum) fields.forum = forum;
+  if (!fields.id || !fields.title) {
+    $('host-status').className = 'host-status error-text';
+    $('host-status').textContent = 'A new room needs an id and a title.';
+    return;
+  }
+  if (await run(actions.openNewRoom(fields), `Room “${fields.title}” is open.`)) {
+    $('host-open-form').reset();
+    state.hostRoom = fields.id;
+  }
+}
+
+function onSave(event) {
+  event.preventDefault();
+  const room = state.rooms.get(selected());
+  if (!room) return;
+  const changes = {};
+  const title = $('host-title-input').value.trim();
+  if (title && title !== room.title) changes.title = title;
+  if ($('host-state').value !== room.state) changes.state = $('host-state').value;
+  const slow = Number.parseInt($('host-slow').value || '0', 10);
+  if (Number.isFinite(slow) && slow >= 0 && slow !== (room.slow_mode || 0)) changes.slow_mode = slow;
+  if (!Object.keys(changes).length) {
+    $('host-status').textContent = 'Nothing to change.';
+    return;
+  }
+  run(actions.updateRoom(room.id, changes), 'Room updated.');
+}
+
+function onModerator(appoint) {
+  const user = $('host-mod-user').value.trim();
+  if (!user || !selected()) {
+    $('host-status').className = 'host-status error-text';
+    $('host-status').textContent = 'Enter the user id first.';
+    return;
+  }
+  const done = appoint ? `${user} is now a moderator of this room.` : `${user} is no longer a moderator of this room.`;
+  run(actions.setModerator(selected(), user, appoint), done);
+}
+
+/** Put the selected room's current values into the edit form. */
+function fillEditForm() {
+  const room = state.rooms.get(selected());
+  $('host-title-input').value = room?.title || '';
+  $('host-state').value = room?.state || 'open';
+  $('host-slow').value = String(room?.slow_mode || 0);
+}
+
+function renderHostPanel() {
+  if ($('host-panel').hidden && state.me?.role !== 'host') return;
+  const picker = $('host-room');
+  const before = picker.value;
+  const rooms = [...state.rooms.values()];
+  picker.replaceChildren(...rooms.map((room) =>
+    h('option', { value: room.id }, `${room.title || room.id} (${room.id})${room.state === 'closed' ? ' — closed' : ''}`)));
+  const wanted = state.hostRoom && state.rooms.has(state.hostRoom) ? state.hostRoom : before;
+  if (wanted && state.rooms.has(wanted)) picker.value = wanted;
+  const editing = $('host-edit-form').contains(document.activeElement) && document.activeElement !== picker;
+  if (picker.value !== before || !editing) fillEditForm();
+  $('host-edit-form').querySelectorAll('input, select, button').forEach((el) => { el.disabled = rooms.length === 0; });
+}
+
+/** Bring the panel into view with a room picked (the room header's "Manage"). */
+export function focusHostPanel() {
+  $('host-panel').scrollIntoView({ block: 'start' });
+  $('host-title-input').focus();
+}

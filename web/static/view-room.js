@@ -1,0 +1,383 @@
+// view-room.js — the room on screen: its header and state banner, the message list
+// (keyed elements, redrawn only when a message changes), the composer with its
+// muted / read-only / slow-mode states, and the member list with moderation menus.
+
+import { $, h, setChildren, srOnly, softFocus } from './dom.js';
+import { englishName, selfName, isRtl, timeOfDay, fullDate, duration } from './format.js';
+import {
+  state, onRender, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait,
+} from './state.js';
+
+let actions;
+let shownRoom = null; // the room whose elements are in the list right now
+let viewEpoch = 0; // bumped when something every message depends on changes
+
+const ROLE_ORDER = { host: 0, moderator: 1, delegate: 2 };
+const LEFT_TEXT = {
+  kicked: 'A moderator removed you from this room. You may join it again.',
+  banned: 'You are banned from this room.',
+  closed: 'This room was closed by a host.',
+  removed: 'You were removed from this room.',
+};
+const ERROR_TEXT = {
+  room_closed: 'This room is closed.',
+  banned: 'You are banned from this room.',
+  not_found: 'This room does not exist (any more).',
+  forbidden: 'You may not join this room.',
+};
+
+export function initRoomView(appActions) {
+  actions = appActions;
+  const composer = $('composer');
+  composer.addEventListener('keydown', onComposerKey);
+  composer.addEventListener('input', () => { autosize(); renderComposerInfo(currentRoom()); });
+  $('composer-form').addEventListener('submit', (e) => { e.preventDefault(); submit(); });
+  $('toggle-originals').addEventListener('change', (e) => actions.setShowOriginals(e.target.checked));
+  $('leave-room').addEventListener('click', () => actions.leave(state.current));
+  $('manage-room').addEventListener('click', () => actions.manage(state.current));
+  $('load-older').addEventListener('click', () => actions.loadOlder(state.current));
+  $('jump-latest').addEventListener('click', () => scrollToBottom());
+  $('messages-scroll').addEventListener('scroll', () => { if (nearBottom()) $('jump-latest').hidden = true; });
+  onRender('room', renderRoom);
+  onRender('messages', renderMessages);
+  onRender('members', renderMembers);
+}
+
+/** Everything drawn per message depends on this too (language, originals, roles). */
+export function redrawAllMessages() {
+  viewEpoch += 1;
+}
+
+// composer ------------------------------------------------------------------------
+
+function onComposerKey(event) {
+  if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+  event.preventDefault();
+  submit();
+}
+
+function submit() {
+  const composer = $('composer');
+  const text = composer.value;
+  if (!text.trim() || $('send').disabled) return;
+  if (actions.send(text)) {
+    composer.value = '';
+    autosize();
+  }
+}
+
+function autosize() {
+  const composer = $('composer');
+  composer.style.height = 'auto';
+  composer.style.height = `${Math.min(composer.scrollHeight + 2, 180)}px`;
+}
+
+/** Put text back into an empty composer (a send the server refused). */
+export function restoreDraft(text) {
+  const composer = $('composer');
+  if (composer.value.trim()) return;
+  composer.value = text;
+  autosize();
+}
+
+export function focusComposer() {
+  if (!$('composer').disabled) softFocus($('composer'));
+}
+
+// header, banner, composer state --------------------------------------------------
+
+function renderRoom() {
+  const room = currentRoom();
+  if (!room) return;
+  const info = room.info;
+  $('room-title').textContent = info.title || room.id;
+  $('room-title').setAttribute('dir', 'auto');
+  const inside = room.status === 'joined' || room.status === 'joining';
+  const count = room.members.size;
+  const sub = [info.forum, inside ? `${count} ${count === 1 ? 'member' : 'members'}` : null];
+  if (roleIn(room) !== 'delegate') sub.push(`you are ${roleIn(room)}`);
+  $('room-sub').textContent = sub.filter(Boolean).join(' · ');
+  $('toggle-originals').checked = state.showOriginals;
+  $('manage-room').hidden = !isHost();
+  $('leave-room').textContent = room.status === 'joined' || room.status === 'joining' ? 'Leave' : 'Close';
+  renderBanner(room);
+  renderComposer(room);
+}
+
+function bannerLines(room) {
+  if (room.status === 'left') {
+    return [LEFT_TEXT[room.reason] || LEFT_TEXT.removed, room.reason === 'kicked' ? rejoinButton(room) : null];
+  }
+  if (room.status === 'error') {
+    return [[ERROR_TEXT[room.reason], room.reasonText].filter(Boolean).join(' '), rejoinButton(room, 'Try again')];
+  }
+  const lines = [];
+  if (room.info.state === 'closed') lines.push('This room is closed.');
+  if (room.info.state === 'read_only') lines.push('Read-only room: announcements from hosts and moderators.');
+  if (room.info.slow_mode > 0) lines.push(`Slow mode: one message every ${duration(room.info.slow_mode)} per person.`);
+  return lines;
+}
+
+function rejoinButton(room, label = 'Join again') {
+  return h('button', { type: 'button', class: 'quiet-button', testid: 'rejoin', on: { click: () => actions.rejoin(room.id) } }, label);
+}
+
+function renderBanner(room) {
+  const lines = bannerLines(room).filter(Boolean);
+  const banner = $('room-banner');
+  banner.hidden = lines.length === 0;
+  banner.className = `room-banner ${room.status === 'left' || room.status === 'error' ? 'room-banner-stop' : ''}`;
+  setChildren(banner, lines.map((line) => (typeof line === 'string' ? h('p', {}, line) : line)));
+}
+
+function mutedText(room) {
+  if (room.mutedUntil === Infinity) return 'You are muted in this room until a moderator unmutes you.';
+  const left = duration((room.mutedUntil - Date.now()) / 1000);
+  return `You are muted in this room until ${timeOfDay(room.mutedUntil)} (${left} left).`;
+}
+
+function renderComposer(room) {
+  const muted = isMuted(room);
+  const readOnly = room.info.state === 'read_only' && roleIn(room) === 'delegate' && room.status === 'joined';
+  const writable = canWrite(room);
+  $('muted-notice').hidden = !muted && !room.mutedHint;
+  $('muted-notice').textContent = muted ? mutedText(room) : room.mutedHint;
+  $('readonly-notice').hidden = !readOnly;
+  $('composer').disabled = !writable;
+  $('send').disabled = !writable || slowWait(room) > 0;
+  renderComposerInfo(room);
+}
+
+function renderComposerInfo(room) {
+  if (!room) return;
+  const parts = [];
+  const wait = slowWait(room);
+  if (wait > 0) parts.push(`Slow mode: you can send again in ${wait} s.`);
+  if (room.notice) parts.push(room.notice);
+  const length = $('composer').value.length;
+  if (length > 1800) parts.push(`${length} / 2000 characters`);
+  $('composer-info').textContent = parts.join(' ');
+}
+
+// messages ------------------------------------------------------------------------
+
+function nearBottom() {
+  const scroll = $('messages-scroll');
+  return scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < 80;
+}
+
+function scrollToBottom() {
+  const scroll = $('messages-scroll');
+  scroll.scrollTop = scroll.scrollHeight;
+  $('jump-latest').hidden = true;
+}
+
+function renderMessages() {
+  const room = currentRoom();
+  const list = $('messages');
+  if (!room) {
+    shownRoom = null;
+    list.replaceChildren();
+    return;
+  }
+  const switched = shownRoom !== room;
+  shownRoom = room;
+  const scroll = $('messages-scroll');
+  const stick = switched || nearBottom();
+  const heightBefore = scroll.scrollHeight;
+  const firstBefore = list.firstElementChild;
+  const countBefore = list.childElementCount;
+
+  const wanted = [...room.items, ...room.outbox.filter((o) => !o.hidden)];
+  placeInOrder(list, wanted.map((item) => elementFor(room, item)));
+  forgetStale(room, wanted);
+
+  const empty = room.items.length === 0 && room.outbox.length === 0;
+  $('messages-empty').hidden = !empty;
+  $('messages-empty').textContent = room.status === 'joining' ? 'Joining…' : 'No messages yet. Say hello!';
+  $('load-older').hidden = !room.hasOlder || empty;
+
+  if (stick) scrollToBottom();
+  else if (firstBefore && list.firstElementChild !== firstBefore) {
+    scroll.scrollTop += scroll.scrollHeight - heightBefore; // older history went on top: stay put
+  } else if (list.childElementCount > countBefore) $('jump-latest').hidden = false;
+}
+
+/** Make the list's children exactly `nodes`, moving as few as possible. */
+function placeInOrder(list, nodes) {
+  let cursor = list.firstChild;
+  for (const node of nodes) {
+    if (node === cursor) cursor = cursor.nextSibling;
+    else list.insertBefore(node, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextSibling;
+    cursor.remove();
+    cursor = next;
+  }
+}
+
+function keyOf(item) {
+  if (item.kind === 'msg') return `m:${item.id}`;
+  if (item.kind === 'sys') return item.key;
+  return `o:${item.cid}`;
+}
+
+function forgetStale(room, wanted) {
+  const keys = new Set(wanted.map(keyOf));
+  for (const key of room.elements.keys()) if (!keys.has(key)) room.elements.delete(key);
+}
+
+/** The cached element of an item, rebuilt when the item or the view changed. */
+function elementFor(room, item) {
+  const key = keyOf(item);
+  const version = `${item.v ?? 0}:${viewEpoch}:${item.inflight ?? ''}`;
+  let el = room.elements.get(key);
+  if (el && el.dataset.version === version) return el;
+  const fresh = item.kind === 'msg' ? messageEl(room, item) : item.kind === 'sys' ? systemEl(item) : pendingEl(item);
+  fresh.dataset.version = version;
+  if (el) {
+    const focused = el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+    el.replaceWith(fresh);
+    if (focused) fresh.querySelector(`[data-testid="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+  }
+  room.elements.set(key, fresh);
+  return fresh;
+}
+
+/** What a message shows: its translation unless the reader asked for the original. */
+function displayed(item) {
+  const translated = item.tr && item.tr.lang === state.lang && item.lang !== state.lang;
+  const original = item.showOriginal ?? state.showOriginals;
+  if (translated && !original) return { text: item.tr.text, lang: item.tr.lang, translated, original: false };
+  return { text: item.text, lang: item.lang, translated, original: true };
+}
+
+function messageEl(room, item) {
+  const mine = item.user?.id === state.me?.id;
+  const author = item.user?.name || 'someone';
+  const shown = displayed(item);
+  return h('li', {
+    class: ['msg', mine && 'mine', item.deleted && 'deleted'],
+    testid: 'message',
+    'data-id': item.id,
+    'data-lang': item.lang,
+  },
+  h('div', { class: 'msg-head' },
+    h('span', { class: 'msg-author', dir: 'auto' }, author),
+    h('time', { datetime: new Date(item.ts).toISOString(), title: fullDate(item.ts) }, timeOfDay(item.ts)),
+    canModerate(room) && !item.deleted && room.status === 'joined'
+      ? h('button', {
+        type: 'button', class: 'msg-delete', testid: 'delete',
+        'aria-label': `Delete message from ${author}`,
+        on: { click: () => actions.deleteMessage(room.id, item.id) },
+      }, 'Delete')
+      : null),
+  item.deleted
+    ? h('div', { class: 'msg-text', testid: 'message-text' }, 'message deleted')
+    : h('div', { class: 'msg-text', testid: 'message-text', lang: shown.lang, dir: isRtl(shown.lang) ? 'rtl' : 'auto' }, shown.text),
+  item.deleted ? null : messageMeta(room, item, shown));
+}
+
+function messageMeta(room, item, shown) {
+  if (item.lang === state.lang || !item.lang) return null;
+  const from = englishName(item.lang);
+  if (shown.translated) {
+    return h('div', { class: 'msg-meta' },
+      shown.original ? `original in ${from} · ` : `translated from ${from} · `,
+      h('button', {
+        type: 'button', class: 'link-button', testid: 'show-original',
+        'aria-pressed': String(shown.original),
+        on: { click: () => actions.toggleOriginal(room.id, item.id, !shown.original) },
+      }, shown.original ? 'show translation' : 'show original'));
+  }
+  if (item.translating) {
+    return h('div', { class: 'msg-meta' }, h('span', { class: 'translating', testid: 'translating' }, 'translating…'));
+  }
+  return h('div', { class: 'msg-meta' }, `in ${from}`);
+}
+
+function systemEl(item) {
+  return h('li', { class: 'sys', testid: 'system-line' },
+    h('span', {}, item.text), ' ', h('time', { datetime: new Date(item.ts).toISOString() }, timeOfDay(item.ts)));
+}
+
+function pendingEl(entry) {
+  return h('li', { class: 'msg mine pending', testid: 'pending' },
+    h('div', { class: 'msg-head' },
+      h('span', { class: 'msg-author', dir: 'auto' }, state.me?.name || 'you'),
+      h('span', { class: 'muted' }, entry.inflight ? 'sending…' : 'waiting to send…')),
+    h('div', { class: 'msg-text', dir: 'auto' }, entry.text));
+}
+
+// members -------------------------------------------------------------------------
+
+function renderMembers() {
+  const room = currentRoom();
+  if (!room) return;
+  const inside = room.status === 'joined' || room.status === 'joining';
+  const members = [...(inside ? room.members.values() : [])].sort((a, b) =>
+    (ROLE_ORDER[a.role] ?? 3) - (ROLE_ORDER[b.role] ?? 3) || String(a.name).localeCompare(String(b.name)));
+  $('member-count').textContent = `(${members.length})`;
+  setChildren($('member-list'), members.map((m) => memberEl(room, m)));
+
+  const banned = canModerate(room) ? [...room.banned].filter(([id]) => !room.members.has(id)) : [];
+  $('banned-section').hidden = banned.length === 0;
+  setChildren($('banned-list'), banned.map(([id, name]) => memberEl(room, { id, name, banned: true })));
+}
+
+function mutedTag(room, id) {
+  const until = room.mutedUsers.get(id);
+  return until && until > Date.now() ? h('span', { class: 'tag tag-muted' }, 'muted') : null;
+}
+
+function memberEl(room, member) {
+  const isMe = member.id === state.me?.id;
+  const moderate = canModerate(room) && !isMe && room.status === 'joined';
+  return h('li', { class: 'member', testid: `member-${member.id}` },
+    h('div', { class: 'member-line' },
+      h('span', { class: 'member-name', dir: 'auto' }, member.name, isMe ? h('span', { class: 'muted' }, ' (you)') : null),
+      member.role && member.role !== 'delegate' ? h('span', { class: 'role-badge' }, member.role) : null,
+      mutedTag(room, member.id),
+      moderate ? modButton(member) : null),
+    member.lang ? h('div', { class: 'member-lang' }, h('span', { lang: member.lang, dir: 'auto' }, selfName(member.lang))) : null,
+    moderate && state.openMenu === member.id ? modMenu(room, member) : null);
+}
+
+function modButton(member) {
+  const open = state.openMenu === member.id;
+  return h('button', {
+    type: 'button', class: 'mod-button', testid: `mod-${member.id}`,
+    'aria-expanded': String(open), 'aria-label': `Moderate ${member.name}`,
+    on: { click: () => actions.toggleMenu(member.id) },
+  }, '⋯');
+}
+
+function modMenu(room, member) {
+  const act = (testid, label, run) =>
+    h('button', { type: 'button', testid, data: { focusKey: `${testid}-${member.id}` }, on: { click: run } }, label);
+  const mod = (action, extra) => () => actions.moderate(room.id, action, member.id, extra);
+  return h('div', {
+    class: 'mod-menu', role: 'group', 'aria-label': `Actions for ${member.name}`,
+    on: { keydown: (e) => { if (e.key === 'Escape') { e.stopPropagation(); actions.closeMenu(member.id); } } },
+  },
+  member.banned ? null : [
+    act('mute-300', 'Mute 5 min', mod('mute', { seconds: 300 })),
+    act('mute-3600', 'Mute 1 h', mod('mute', { seconds: 3600 })),
+    act('mute-forever', 'Mute until unmuted', mod('mute')),
+    act('unmute', 'Unmute', mod('unmute')),
+    act('kick', 'Kick', mod('kick')),
+    act('ban', 'Ban', mod('ban')),
+  ],
+  act('unban', 'Unban', mod('unban')),
+  isHost() && !member.banned ? [
+    act('appoint-mod', 'Make moderator here', () => actions.appointModerator(room.id, member.id, true)),
+    act('remove-mod', 'Remove as moderator', () => actions.appointModerator(room.id, member.id, false)),
+  ] : null,
+  h('p', { class: 'mod-id' }, srOnly('User '), 'id: ', h('code', {}, member.id)));
+}
+
+/** After the menu closes with Escape, put focus back on its button. */
+export function focusModButton(userId) {
+  document.querySelector(`[data-testid="mod-${CSS.escape(userId)}"]`)?.focus();
+}

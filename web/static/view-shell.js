@@ -1,0 +1,236 @@
+// view-shell.js — everything around the room: which view is showing (lobby, home,
+// room), the connection indicator, the sidebar's room list grouped by forum (member
+// counts, unread badges, state tags), the "signed in as" block, the lobby form, the
+// phone drawers and the toast line.
+
+import { $, h, setChildren, srOnly, softFocus } from './dom.js';
+import { languageList, selfName } from './format.js';
+import { state, onRender, view, currentRoom, isHost } from './state.js';
+
+let actions;
+const CONN_TEXT = { connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', offline: 'offline' };
+const STATE_TAG = { read_only: 'read-only', closed: 'closed' };
+
+export function initShell(appActions) {
+  actions = appActions;
+  $('lobby-form').addEventListener('submit', onLobbySubmit);
+  $('home').addEventListener('click', () => actions.select(null));
+  $('sign-out').addEventListener('click', () => actions.signOut());
+  $('reading-lang').addEventListener('change', (e) => actions.changeLanguage(e.target.value));
+  $('reconnect-now').addEventListener('click', () => actions.reconnectNow());
+  $('toggle-rooms').addEventListener('click', () => toggleDrawer('rooms'));
+  $('toggle-members').addEventListener('click', () => toggleDrawer('members'));
+  $('scrim').addEventListener('click', () => closeDrawer());
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && state.drawer) closeDrawer();
+  });
+  onRender('shell', renderShell);
+  onRender('rooms', renderRoomList);
+}
+
+// the lobby form ------------------------------------------------------------------
+
+function onLobbySubmit(event) {
+  event.preventDefault();
+  actions.start({
+    name: $('name').value.trim(),
+    lang: $('lang').value,
+    token: $('token').value.trim(),
+    accessCode: $('access-code').value.trim(),
+  });
+}
+
+/** Fill both language selects (lobby and sidebar) with languages named in themselves. */
+export function renderLanguageOptions() {
+  for (const select of [$('lang'), $('reading-lang')]) {
+    const options = languageList().map((l) =>
+      h('option', { value: l.code, lang: l.code, dir: 'auto' }, l.name || selfName(l.code)));
+    select.replaceChildren(...options);
+    select.value = state.lang;
+  }
+}
+
+export function fillLobby({ name = '', lang = state.lang } = {}) {
+  if (name && !$('name').value) $('name').value = name;
+  $('lang').value = lang;
+}
+
+// whole-page state ----------------------------------------------------------------
+
+function renderShell() {
+  const current = view();
+  document.body.classList.toggle('signed-out', current === 'lobby');
+  document.body.classList.toggle('in-room', current === 'room');
+  $('lobby').hidden = current !== 'lobby';
+  $('home-view').hidden = current !== 'home';
+  $('room-view').hidden = current !== 'room';
+  $('members').hidden = current !== 'room';
+  $('toggle-members').hidden = current !== 'room';
+  $('home').hidden = !state.session;
+  $('home').setAttribute('aria-current', current === 'home' ? 'page' : 'false');
+  if (current !== 'room' && state.drawer === 'members') state.drawer = null;
+
+  renderConnection();
+  renderMe();
+  renderLobby();
+  renderHome();
+  renderDrawers();
+  renderTitle();
+}
+
+function renderConnection() {
+  const status = $('conn-status');
+  status.hidden = !state.session;
+  status.textContent = CONN_TEXT[state.conn] || state.conn;
+  status.className = `conn conn-${state.conn}`;
+  $('reconnect-now').hidden = !state.session || state.conn !== 'reconnecting';
+}
+
+function renderMe() {
+  $('me').hidden = !state.session;
+  if (!state.session) return;
+  $('me-name').textContent = state.me?.name || state.session.name || '…';
+  const role = state.me?.role;
+  $('me-role').hidden = !role || role === 'delegate';
+  $('me-role').textContent = role || '';
+  if ($('reading-lang').value !== state.lang) $('reading-lang').value = state.lang;
+}
+
+function renderLobby() {
+  $('lobby-error').textContent = state.lobbyError;
+  $('access-code-field').hidden = !state.needAccessCode;
+  const pending = state.pendingRoom ? state.rooms.get(state.pendingRoom) : null;
+  $('lobby-pending').hidden = !pending;
+  $('lobby-pending').textContent = pending ? `Pick your name and language, then you will enter “${pending.title}”.` : '';
+}
+
+function renderHome() {
+  if (!state.session) return;
+  $('home-title').textContent = state.me ? `Welcome, ${state.me.name}` : 'Welcome';
+  const joinedCount = [...state.joined.values()].filter((r) => r.status === 'joined').length;
+  let text;
+  if (!state.me) text = 'Connecting to the server…';
+  else if (joinedCount) text = `You are in ${joinedCount} room${joinedCount > 1 ? 's' : ''}. Pick one from the list to continue, or join another.`;
+  else text = 'Pick a room from the list to join it. Messages appear in the language you read; you can always show the original.';
+  $('home-text').textContent = text;
+  $('host-panel').hidden = !isHost();
+}
+
+function renderTitle() {
+  const unread = [...state.joined.values()].reduce((sum, r) => sum + (r.id === state.current ? 0 : r.unread), 0);
+  const room = currentRoom();
+  const place = room ? `${room.info.title} · babelroom` : 'babelroom';
+  document.title = unread ? `(${unread}) ${place}` : place;
+  $('rooms-unread').hidden = !unread;
+  $('rooms-unread').textContent = unread ? String(unread) : '';
+}
+
+// drawers (narrow screens) --------------------------------------------------------
+
+function toggleDrawer(which) {
+  if (state.drawer === which) closeDrawer();
+  else {
+    state.drawer = which;
+    renderDrawers();
+    const panel = which === 'rooms' ? $('sidebar') : $('members');
+    panel.querySelector('button, select, input, [tabindex]')?.focus();
+  }
+}
+
+export function closeDrawer() {
+  if (!state.drawer) return;
+  const toggle = state.drawer === 'rooms' ? $('toggle-rooms') : $('toggle-members');
+  const hadFocus = (state.drawer === 'rooms' ? $('sidebar') : $('members')).contains(document.activeElement);
+  state.drawer = null;
+  renderDrawers();
+  if (hadFocus && toggle.offsetParent) toggle.focus();
+}
+
+function renderDrawers() {
+  $('sidebar').classList.toggle('open', state.drawer === 'rooms');
+  $('members').classList.toggle('open', state.drawer === 'members');
+  $('toggle-rooms').setAttribute('aria-expanded', String(state.drawer === 'rooms'));
+  $('toggle-members').setAttribute('aria-expanded', String(state.drawer === 'members'));
+  $('scrim').hidden = !state.drawer;
+}
+
+// the room list -------------------------------------------------------------------
+
+/** Lobby rooms plus any joined room the lobby list does not know (yet). */
+function allRooms() {
+  const rooms = new Map(state.rooms);
+  for (const room of state.joined.values()) {
+    if (!rooms.has(room.id)) rooms.set(room.id, { ...room.info, members: room.members.size });
+  }
+  return [...rooms.values()];
+}
+
+function byForum(rooms) {
+  const groups = new Map();
+  for (const room of rooms) {
+    const forum = room.forum || 'Rooms';
+    if (!groups.has(forum)) groups.set(forum, []);
+    groups.get(forum).push(room);
+  }
+  return groups;
+}
+
+function renderRoomList() {
+  const rooms = allRooms();
+  $('room-list-empty').hidden = rooms.length > 0;
+  const groups = [...byForum(rooms)].map(([forum, list]) =>
+    h('section', { class: 'forum' },
+      h('h3', { class: 'forum-title' }, forum),
+      h('ul', { class: 'room-items' }, list.map((room) => h('li', {}, roomEntry(room))))));
+  setChildren($('room-list'), groups);
+  renderTitle();
+}
+
+function memberCount(room) {
+  const joined = state.joined.get(room.id);
+  if (joined?.status === 'joined') return joined.members.size;
+  return Number(room.members) || 0;
+}
+
+function roomEntry(room) {
+  const joined = state.joined.get(room.id);
+  const isCurrent = state.current === room.id;
+  const unread = !isCurrent && joined ? joined.unread : 0;
+  const count = memberCount(room);
+  const tag = STATE_TAG[room.state];
+  return h('button', {
+    type: 'button',
+    class: ['room-entry', isCurrent && 'current', joined && 'joined', room.state === 'closed' && 'closed'],
+    testid: `room-${room.id}`,
+    'aria-current': isCurrent ? 'page' : false,
+    on: { click: () => actions.openRoom(room.id) },
+  },
+  h('span', { class: 'room-label' },
+    h('span', { class: 'room-name', dir: 'auto' }, room.title || room.id),
+    joined && joined.status === 'joined' ? srOnly(', joined') : null,
+    tag ? h('span', { class: `tag tag-${room.state}` }, tag) : null,
+    room.slow_mode > 0 ? h('span', { class: 'tag', title: `Slow mode: one message every ${room.slow_mode} s` }, 'slow') : null),
+  h('span', { class: 'room-meta' },
+    unread ? h('span', { class: 'badge' }, h('span', { testid: 'unread' }, String(unread)), srOnly(' unread')) : null,
+    h('span', { class: 'count', title: 'members' },
+      h('span', { testid: 'room-count' }, String(count)), srOnly(count === 1 ? ' member' : ' members'))));
+}
+
+// toast ---------------------------------------------------------------------------
+
+let toastTimer = null;
+
+/** A short message at the bottom of the screen; kind 'error' makes it an alert. */
+export function toast(text, kind = 'info') {
+  const el = $('toast');
+  el.textContent = text;
+  el.className = `toast toast-${kind}`;
+  el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, kind === 'error' ? 8000 : 4000);
+}
+
+export function focusLobby() {
+  softFocus($('name'));
+}
