@@ -28,6 +28,7 @@ class ServerSettings:
     data_dir: str = "data"
     allowed_origins: tuple[str, ...] = ()
     log_level: str = "info"
+    lobby_interval: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from chat.backend import Backend, make_backend
 from chat.config import Config
 from chat.gate import SendGate
 from chat.hub import Hub
+from chat.lobby import LobbyTicker
 from chat.moderation import Moderation
 from chat.relay import TranslationRelay
 from chat.tokens import TokenSigner, load_or_create_secret
@@ -33,16 +34,19 @@ class Node:
         self.relay = TranslationRelay(self.backend, self.translator)
         self.rules = SendGate(self.backend, config.limits)
         self.moderation = Moderation(self)
+        self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))
 
     async def start(self) -> None:
         await self.backend.start(self.hub.on_event)
         await self.backend.seed_rooms(self.config.rooms)
         await self.translator.start()
+        self.lobby.start()
         log.info("node %s ready: backend %s, %d rooms, reading languages %s", self.id, self.config.backend.kind,
                  len(await self.backend.list_rooms()), ", ".join(self.translator.reading_languages()))
 
     async def close(self) -> None:
+        await self.lobby.close()
         await self.relay.close()
         await self.translator.close()
         await self.backend.close()

@@ -296,6 +296,7 @@ class Session:
                 self.rooms[room_id] = member
                 if await backend.add_member(room_id, member):
                     await backend.publish(room_id, self._presence(room_id, "join", member))
+                    self.node.lobby.touch(room_id)
             since = frame.get("since")
             if since is not None:
                 replay = await backend.since(room_id, since, limit=limit)
@@ -344,6 +345,7 @@ class Session:
         member = self.rooms.pop(room_id, None)
         if member is not None and await self.node.backend.remove_member(room_id, member):
             await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
+            self.node.lobby.touch(room_id)
 
     async def _leave_all(self) -> None:
         for room_id in list(self.rooms):

@@ -72,9 +72,9 @@ class RunningServer:
         await asyncio.wait_for(self.task, 15)
 
 
-async def start_server(config: Config, node: Node | None = None) -> RunningServer:
+async def start_server(config: Config, node: Node | None = None, port: int | None = None) -> RunningServer:
     node = node or Node(config)
-    port = free_port()
+    port = port or free_port()
     uv_config = uvicorn.Config(create_app(config, node=node), host="127.0.0.1", port=port, log_level="warning",
                                ws_max_size=config.limits.frame_bytes, lifespan="on",
                                ws_per_message_deflate=config.limits.compression)
@@ -128,11 +128,12 @@ async def make_server(tmp_path: Path, backend_kind: str, redis_prefix: str) -> A
     """
     running: list[RunningServer] = []
 
-    async def make(node: Node | None = None, **sections: dict[str, Any]) -> RunningServer:
+    async def make(node: Node | None = None, port: int | None = None, **sections: dict[str, Any]) -> RunningServer:
         backend = {"kind": backend_kind, "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}", "key_prefix": redis_prefix}
         backend.update(sections.pop("backend", {}))
         server_section = {"node_id": f"node-{len(running) + 1}", **sections.pop("server", {})}
-        server = await start_server(test_config(tmp_path, backend=backend, server=server_section, **sections), node)
+        config = test_config(tmp_path, backend=backend, server=server_section, **sections)
+        server = await start_server(config, node, port)
         running.append(server)
         return server
 
@@ -145,3 +146,19 @@ async def make_server(tmp_path: Path, backend_kind: str, redis_prefix: str) -> A
 async def server(make_server: ServerFactory) -> RunningServer:
     """A fresh memory-backend server."""
     return await make_server()
+
+
+LIVE_PAIRS = (("en", "de"), ("de", "en"), ("en", "es"), ("es", "en"))
+
+
+@pytest.fixture(scope="session")
+def translation_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A packages dir with tiny real Argos packages en<->de and en<->es (random weights), built once."""
+    from translation.packages import install_file
+    from translation.testpkg import build_packages
+
+    built = tmp_path_factory.mktemp("live-argosmodels")
+    directory = tmp_path_factory.mktemp("live-packages")
+    for path in build_packages(built, LIVE_PAIRS, size="tiny"):
+        install_file(path, directory)
+    return directory

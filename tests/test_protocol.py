@@ -397,3 +397,16 @@ async def test_the_origin_allow_list_is_configurable(make_server):
     await ok.close()
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(server.ws_url, origin=f"http://127.0.0.1:{server.port}")
+
+
+# lobbies ---------------------------------------------------------------------------------
+async def test_lobbies_hear_member_counts_change(make_server):
+    server = await make_server(server={"lobby_interval": 0.05})
+    lobby = await server.client("Lou")
+    bob = await server.client("Bob")
+    await bob.join("climate")
+    update = await lobby.expect("room", event="updated")
+    assert update["room"]["id"] == "climate" and update["room"]["members"] == 1
+    await bob.send({"type": "leave", "room": "climate"})
+    update = await lobby.expect("room", event="updated")
+    assert update["room"]["members"] == 0

@@ -56,14 +56,9 @@ async def create_session(request: Request) -> Response:
     return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl})
 
 
-async def room_summary(node: Any, room: Any) -> dict[str, Any]:
-    members = {member.id for member in await node.backend.members(room.id)}
-    return {**room.to_dict(), "members": len(members)}
-
-
 async def list_rooms(request: Request) -> Response:
     node = request.app.state.node
-    rooms = [await room_summary(node, room) for room in await node.backend.list_rooms()]
+    rooms = [await node.lobby.summary(room) for room in await node.backend.list_rooms()]
     return JSONResponse({"rooms": rooms})
 
 

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from rooms import Role, Room, RoomState, is_room_id
 from rooms.policy import can_moderate, room_role
-from web.api import answers_errors, room_summary
+from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
 
 TITLE_MAX = 80
@@ -72,7 +72,7 @@ async def existing_room(request: Request) -> Room:
 
 async def announce(request: Request, event: str, room: Room) -> dict[str, Any]:
     node = request.app.state.node
-    summary = await room_summary(node, room)
+    summary = await node.lobby.summary(room)
     await node.backend.broadcast({"type": "room", "event": event, "room": summary})
     return summary
 

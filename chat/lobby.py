@@ -1,0 +1,58 @@
+"""Live member counts for lobbies: rooms whose presence changed are announced as `room` `updated`.
+
+Announcing every join to every connection would cost O(connections) frames per join; instead a
+node collects the rooms that changed and announces each at most once per interval.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from chat.backend import Backend, BackendUnavailable
+from rooms import Room
+
+log = logging.getLogger("babelroom.lobby")
+
+
+class LobbyTicker:
+    def __init__(self, backend: Backend, interval: float) -> None:
+        self._backend = backend
+        self._interval = interval
+        self._touched: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    async def summary(self, room: Room) -> dict[str, Any]:
+        """A room as lobbies show it: its fields and its member count (distinct users, every node)."""
+        members = {member.id for member in await self._backend.members(room.id)}
+        return {**room.to_dict(), "members": len(members)}
+
+    def touch(self, room: str) -> None:
+        """A room's membership changed; lobbies hear of it within one interval."""
+        self._touched.add(room)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            rooms, self._touched = self._touched, set()
+            for room_id in sorted(rooms):
+                try:
+                    await self._announce(room_id)
+                except BackendUnavailable:
+                    self._touched.add(room_id)
+                except Exception:
+                    log.exception("could not announce room %s", room_id)
+
+    async def _announce(self, room_id: str) -> None:
+        room = await self._backend.get_room(room_id)
+        if room is not None:
+            await self._backend.broadcast({"type": "room", "event": "updated",
+                                           "room": await self.summary(room)})
