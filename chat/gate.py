@@ -12,6 +12,10 @@ from rooms import Role, Room
 from rooms.policy import can_moderate, send_refusal
 
 
+SLOW_MODE_MAX = 3600  # seconds; the host API refuses longer slow modes
+PRUNE_AT = 10000  # remembered users / (room, user) pairs before idle ones are forgotten
+
+
 class SendGate:
     def __init__(self, backend: Backend, limits: LimitSettings) -> None:
         self._backend = backend
@@ -38,6 +42,8 @@ class SendGate:
     def _take_token(self, user: str) -> None:
         bucket = self._buckets.get(user)
         if bucket is None:
+            if len(self._buckets) >= PRUNE_AT:
+                self._buckets = {key: kept for key, kept in self._buckets.items() if not kept.full()}
             bucket = self._buckets[user] = TokenBucket(self._limits.rate_per_second, self._limits.rate_burst)
         wait = bucket.take()
         if wait:
@@ -51,4 +57,6 @@ class SendGate:
             wait = math.ceil(room.slow_mode - (now - last))
             raise FrameError("rate_limited", f"slow mode: one message every {room.slow_mode} s in this room; "
                              f"wait {wait} s")
+        if len(self._last_sent) >= PRUNE_AT:
+            self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < SLOW_MODE_MAX}
         self._last_sent[key] = now

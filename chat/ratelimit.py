@@ -11,6 +11,10 @@ class TokenBucket:
         self._tokens = float(burst)
         self._stamp = time.monotonic()
 
+    def full(self) -> bool:
+        """True when the bucket has refilled: forgetting it changes nothing."""
+        return self._tokens + (time.monotonic() - self._stamp) * self.rate >= self.burst
+
     def take(self) -> float:
         """Spend one token: 0.0 when allowed, else the seconds to wait for the next one."""
         now = time.monotonic()
