@@ -23,6 +23,7 @@ from tests.client import Client
 
 REDIS_URL = os.environ.get("BABELROOM_TEST_REDIS", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = 15
+STARTUP_SECONDS = 30.0  # a loaded CI machine loading translation packages can be slow
 TEST_SECRET = "test-secret-not-for-production"
 
 
@@ -80,13 +81,15 @@ async def start_server(config: Config, node: Node | None = None, port: int | Non
                                ws_per_message_deflate=config.limits.compression)
     server = uvicorn.Server(uv_config)
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_SECONDS
+    while loop.time() < deadline:
         if server.started:
             return RunningServer(node, server, task, port)
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    raise RuntimeError("uvicorn did not start")
+    raise RuntimeError(f"uvicorn did not start within {STARTUP_SECONDS} s")
 
 
 ServerFactory = Callable[..., Awaitable[RunningServer]]

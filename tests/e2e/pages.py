@@ -1,0 +1,71 @@
+"""Steps the browser tests share: signing in, entering a room, sending, finding messages.
+
+Everything goes through the app's data-testid hooks (see web/static/index.html and the
+view-*.js modules) and Playwright's auto-waiting `expect`, never through sleeps.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.async_api import Locator, Page, expect
+
+WAIT_MS = 15_000
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+async def sign_in(page: Page, url: str, name: str, lang: str) -> None:
+    """The delegate's way in: the lobby form (a name, a reading language), then Start."""
+    await page.goto(url)
+    await page.get_by_test_id("name").fill(name)
+    await page.get_by_test_id("lang").select_option(lang)
+    await page.get_by_test_id("start").click()
+    await expect(page.get_by_test_id("conn-status")).to_have_text("connected")
+    await expect(page.get_by_test_id("me-name")).to_have_text(name)
+
+
+async def sign_in_with_token(page: Page, url: str, token: str, name: str) -> None:
+    """The way hosts and moderators arrive: `/#token=…`."""
+    await page.goto(f"{url}/#token={token}")
+    await expect(page.get_by_test_id("conn-status")).to_have_text("connected")
+    await expect(page.get_by_test_id("me-name")).to_have_text(name)
+
+
+async def enter_room(page: Page, room: str) -> None:
+    """Click the room in the sidebar and wait until it is joined and writable."""
+    await page.get_by_test_id(f"room-{room}").click()
+    await expect(page.locator("#room-view")).to_be_visible()
+    await expect(page.locator("#member-list").get_by_text("(you)")).to_have_count(1)  # `joined` arrived
+    await expect(page.get_by_test_id("composer")).to_be_enabled()
+
+
+def messages(page: Page) -> Locator:
+    """Stored messages on screen (pending sends are `pending`, not `message`)."""
+    return page.get_by_test_id("message")
+
+
+def message_with_text(page: Page, text: str) -> Locator:
+    """The messages whose shown text is exactly `text`."""
+    return messages(page).filter(has=page.get_by_test_id("message-text").get_by_text(text, exact=True))
+
+
+async def say(page: Page, text: str) -> Locator:
+    """Type and send a message; returns it once the server stored it (it came back with an id)."""
+    await page.get_by_test_id("composer").fill(text)
+    await page.get_by_test_id("send").click()
+    sent = message_with_text(page, text)
+    await expect(sent).to_have_count(1)
+    await expect(page.get_by_test_id("pending")).to_have_count(0)
+    return sent
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    """A viewport screenshot in test-artifacts/ (docs/screenshots/ holds copies for the README)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    await page.screenshot(path=str(path), animations="disabled", caret="hide")
+    return path

@@ -1,0 +1,82 @@
+"""The server restarts under an open page, which recovers the messages it missed, exactly once.
+
+Two nodes on the redis backend share the room: the page is on node A, node A stops, a
+member on node B keeps talking, node A starts again on the same port, and the page
+reconnects by itself and joins with `since` its last message id. (On a single memory
+node the messages said while it is down do not exist, so there would be nothing to recover.)
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, WebSocket, expect
+
+from tests.e2e.pages import enter_room, message_with_text, messages, say, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.redis]
+
+ROOM = "plenary"
+RECONNECT_MS = 40_000  # the page retries with backoff (0.5 s doubling to 10 s) while node A is down
+
+
+def watch_frames(page: Page) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The JSON frames the page sends and receives on its WebSockets, in order."""
+    sent: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []
+
+    def on_socket(ws: WebSocket) -> None:
+        ws.on("framesent", lambda payload: sent.append(json.loads(payload)))
+        ws.on("framereceived", lambda payload: received.append(json.loads(payload)))
+
+    page.on("websocket", on_socket)
+    return sent, received
+
+
+@pytest.mark.parametrize("backend_kind", ["redis"])
+async def test_page_recovers_messages_missed_while_its_node_restarted(make_server, new_page, backend_kind):
+    node_a = await make_server()
+    node_b = await make_server()
+    bert = await node_b.client("Bert", user_id="u-bert")
+    await bert.join(ROOM)
+
+    page = await new_page()
+    sent, received = watch_frames(page)
+    await sign_in(page, node_a.url, "Rita", "en")
+    await enter_room(page, ROOM)
+    await bert.say(ROOM, "Before the restart")
+    await expect(message_with_text(page, "Before the restart")).to_have_count(1)
+    await say(page, "Rita was here")
+    await bert.expect("message", room=ROOM, text="Rita was here")
+    last_id = await message_with_text(page, "Rita was here").get_attribute("data-id")
+
+    await node_a.stop()
+    status = page.get_by_test_id("conn-status")
+    await expect(status).to_have_text("reconnecting…")
+
+    missed = ["Missed one", "Missed two", "Missed three"]
+    for text in missed:
+        await bert.say(ROOM, text)
+
+    node_a = await make_server(port=node_a.port)
+    await expect(status).to_have_text("connected", timeout=RECONNECT_MS)
+    for text in missed:
+        await expect(message_with_text(page, text)).to_have_count(1)
+    texts = await messages(page).get_by_test_id("message-text").all_inner_texts()
+    assert texts == ["Before the restart", "Rita was here", *missed], texts
+    await expect(page.get_by_test_id("system-line").filter(has_text="could not be recovered")).to_have_count(0)
+    # it rejoined from where it was (`since`), and the server replayed all it missed
+    joins = [f.get("since") for f in sent if f["type"] == "join"]
+    assert joins[0] is None and joins[1:] and set(joins[1:]) == {last_id}, joins
+    joined = [f for f in received if f["type"] == "joined"]
+    assert joined[-1].get("recovered") is True, joined[-1]
+    assert [m["text"] for m in joined[-1]["messages"]] == missed
+
+    # and the page is live again, both ways
+    await say(page, "Back again")
+    await bert.expect("message", room=ROOM, text="Back again")
+    await bert.say(ROOM, "Welcome back")
+    await expect(message_with_text(page, "Welcome back")).to_have_count(1)
+    await expect(messages(page)).to_have_count(len(missed) + 4)
+    await bert.close()

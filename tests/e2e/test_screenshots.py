@@ -1,0 +1,102 @@
+"""Screenshots of the lobby and of a room, at desktop (1280x800) and phone (390x844) sizes.
+
+Written to test-artifacts/ (not committed); docs/screenshots/ holds copies shown in the
+README: `cp test-artifacts/*.png docs/screenshots/` after a run to refresh them.
+
+The test packages are random-weight models whose output is gibberish, which would make the
+README's pictures look broken. So the room's node uses the real translation service with a
+phrasebook in front: the lines said in the picture get the translation a real model would
+give; anything else goes through the test models as usual.
+"""
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from chat.config import Config
+from chat.node import Node
+from translation import TranslationService
+from rooms import Role
+from tests.conftest import test_config as config_for
+from tests.e2e.pages import DESKTOP, PHONE, enter_room, message_with_text, messages, say, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+ROOM = "plenary"
+GERMAN = "Guten Morgen! Gibt es die Folien der Präsentation auch auf Deutsch?"
+SPANISH = "Buenos días a todos. Las diapositivas están en la página del foro."
+GERMAN_2 = "Danke, das ist sehr hilfreich."
+PHRASEBOOK = {
+    (GERMAN, "en"): "Good morning! Are the slides of the presentation also available in German?",
+    (SPANISH, "en"): "Good morning, everyone. The slides are on the forum's page.",
+    (GERMAN_2, "en"): "Thanks, that is very helpful.",
+}
+
+
+class PhrasebookTranslator(TranslationService):
+    """The real service, except that the phrasebook's lines get their real translation."""
+
+    async def translate_many(self, texts: list[str], source: str, target: str) -> list[str | None]:
+        found = [PHRASEBOOK.get((text, target)) for text in texts]
+        rest = [text for text, known in zip(texts, found) if known is None]
+        translated = iter(await super().translate_many(rest, source, target) if rest else [])
+        return [known if known is not None else next(translated) for known in found]
+
+
+def phrasebook_node(config: Config) -> Node:
+    return Node(config, translator=PhrasebookTranslator(config.translation))
+
+
+async def test_lobby_screenshots(make_server, new_page):
+    server = await make_server()
+    page = await new_page()
+    await page.goto(server.url)
+    await expect(page.get_by_test_id("room-education")).to_be_visible()
+    await expect(page.get_by_test_id("lang").locator("option[value=es]")).to_have_count(1)
+    await page.get_by_test_id("lang").select_option("en")
+    await expect(page.get_by_test_id("start")).to_be_visible()
+    await screenshot(page, "lobby-desktop.png")
+
+    await page.set_viewport_size(PHONE)
+    await expect(page.get_by_test_id("start")).to_be_in_viewport()
+    await screenshot(page, "lobby-phone.png")
+
+
+async def test_room_screenshots(make_server, new_page, translation_packages, tmp_path):
+    translation = {"packages_dir": str(translation_packages)}
+    node = phrasebook_node(config_for(tmp_path, translation=translation))
+    server = await make_server(node=node)
+    jonas = await server.client("Jonas Weber", "de", user_id="u-jonas")
+    lucia = await server.client("Lucía Ortega", "es", user_id="u-lucia")
+    mona = await server.client("Mona Haddad", "en", Role.MODERATOR, user_id="u-mona")
+    for client in (jonas, lucia, mona):
+        await client.join(ROOM)
+
+    page = await new_page(viewport=DESKTOP)
+    await sign_in(page, server.url, "Amara Okafor", "en")
+    await enter_room(page, ROOM)
+
+    await mona.say(ROOM, "Welcome to the plenary! The session on energy policy starts at 10:30.")
+    await jonas.say(ROOM, GERMAN)
+    await say(page, "Good morning everyone. Where can I find the slides?")
+    await lucia.say(ROOM, SPANISH)
+    await jonas.say(ROOM, GERMAN_2)
+    await expect(messages(page)).to_have_count(5)
+    await expect(page.get_by_test_id("translating")).to_have_count(0)
+    await expect(page.get_by_test_id("show-original")).to_have_count(3)
+    # one of them switched back to what was written
+    german = page.locator('[data-testid="message"][data-lang="de"]').last
+    await german.get_by_test_id("show-original").click()
+    await expect(message_with_text(page, GERMAN_2)).to_have_count(1)
+    for original, lang in ((GERMAN, "de"), (SPANISH, "es")):
+        await expect(message_with_text(page, PHRASEBOOK[original, "en"])).to_have_attribute("data-lang", lang)
+    await expect(page.get_by_test_id("member-u-lucia")).to_be_attached()
+    await page.mouse.move(0, 0)
+    await screenshot(page, "room-desktop.png")
+
+    await page.set_viewport_size(PHONE)
+    await expect(page.get_by_test_id("toggle-members")).to_be_visible()
+    await expect(page.get_by_test_id("composer")).to_be_in_viewport()
+    await screenshot(page, "room-phone.png")
+    for client in (jonas, lucia, mona):
+        await client.close()

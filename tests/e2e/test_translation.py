@@ -1,0 +1,67 @@
+"""Two readers, two languages: each sees the other's message translated, and can show the original.
+
+The Argos packages are tiny real models with random weights, so the translated text is
+meaningless: the test checks structure (the translated marker, the original on demand), not
+content. German <-> Spanish has no direct package: it pivots through English.
+"""
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.pages import enter_room, message_with_text, say, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+async def sees_translation(reader: Page, original: str, source_lang: str, source_name: str) -> None:
+    """`reader` shows `original` translated, marked as such, and shows the original on demand."""
+    item = reader.locator(f'[data-testid="message"][data-lang="{source_lang}"]')
+    await expect(item).to_have_count(1)
+    text = item.get_by_test_id("message-text")
+    toggle = item.get_by_test_id("show-original")
+
+    # the translation replaced the original on screen, and says so
+    await expect(toggle).to_have_text("show original")
+    await expect(item).to_contain_text(f"translated from {source_name}")
+    await expect(text).not_to_have_text(original)
+    await expect(item.get_by_test_id("translating")).to_have_count(0)
+    translated = await text.inner_text()
+    assert translated.strip(), "the translation shown is empty"
+
+    # show-original reveals exactly what was written; show-translation goes back
+    await toggle.click()
+    await expect(text).to_have_text(original)
+    await expect(item).to_contain_text(f"original in {source_name}")
+    await expect(toggle).to_have_text("show translation")
+    await expect(toggle).to_have_attribute("aria-pressed", "true")
+    await toggle.click()
+    await expect(text).to_have_text(translated)
+    await expect(toggle).to_have_text("show original")
+
+
+async def test_readers_of_two_languages_each_see_the_other_translated(make_server, new_page, translation_packages):
+    server = await make_server(translation={"packages_dir": str(translation_packages)})
+    german, spanish = await new_page(), await new_page()
+    await sign_in(german, server.url, "Dieter", "de")
+    await sign_in(spanish, server.url, "Sofía", "es")
+    for page in (german, spanish):
+        await enter_room(page, "plenary")
+
+    # short lines: the detector keeps the sender's language for them (data-lang says which it took)
+    german_line, spanish_line = "Guten Morgen", "Hola a todos"
+    sent = await say(german, german_line)
+    await expect(sent).to_have_attribute("data-lang", "de")
+    await expect(sent.get_by_test_id("show-original")).to_have_count(0)  # the writer reads their own language
+    await sees_translation(spanish, german_line, "de", "German")
+
+    sent = await say(spanish, spanish_line)
+    await expect(sent).to_have_attribute("data-lang", "es")
+    await sees_translation(german, spanish_line, "es", "Spanish")
+
+    # "Show originals" switches every message to its original at once
+    await german.get_by_test_id("toggle-originals").check()
+    await expect(message_with_text(german, spanish_line)).to_have_count(1)
+    await expect(message_with_text(german, german_line)).to_have_count(1)
+    await german.get_by_test_id("toggle-originals").uncheck()
+    await expect(message_with_text(german, spanish_line)).to_have_count(0)
