@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(config, args.host, args.port)
     if args.command == "token":
         return print_token(config, args)
-    return args.handler(config.translation, args)
+    return args.languages_handler(args, config.translation)
 
 
 def serve(config: Config, host: str | None, port: int | None) -> int:

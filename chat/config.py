@@ -87,6 +87,7 @@ SECTIONS: dict[str, type] = {
 CHOICES = {
     ("backend", "kind"): ("memory", "redis"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
+    ("translation", "detector"): ("langdetect", "py3langid", "lingua"),
 }
 
 

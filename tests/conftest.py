@@ -155,13 +155,19 @@ LIVE_PAIRS = (("en", "de"), ("de", "en"), ("en", "es"), ("es", "en"))
 
 
 @pytest.fixture(scope="session")
-def translation_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A packages dir with tiny real Argos packages en<->de and en<->es (random weights), built once."""
-    from translation.packages import install_file
+def translation_package_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Tiny real `.argosmodel` files en<->de and en<->es (random weights), built once."""
     from translation.testpkg import build_packages
 
-    built = tmp_path_factory.mktemp("live-argosmodels")
+    return build_packages(tmp_path_factory.mktemp("live-argosmodels"), LIVE_PAIRS, size="tiny")
+
+
+@pytest.fixture(scope="session")
+def translation_packages(tmp_path_factory: pytest.TempPathFactory, translation_package_files: list[Path]) -> Path:
+    """A packages dir with the tiny packages installed (shared: do not modify)."""
+    from translation.packages import install_file
+
     directory = tmp_path_factory.mktemp("live-packages")
-    for path in build_packages(built, LIVE_PAIRS, size="tiny"):
+    for path in translation_package_files:
         install_file(path, directory)
     return directory

@@ -76,3 +76,21 @@ def test_help_explains_the_commands():
     assert result.returncode == 0
     for word in ("serve", "token", "languages", "BABELROOM_"):
         assert word in result.stdout
+
+
+def test_languages_install_list_remove_from_a_file(translation_package_files, tmp_path):
+    env = {"BABELROOM_TRANSLATION_PACKAGES_DIR": str(tmp_path / "packages")}
+    en_de = next(path for path in translation_package_files if path.name.startswith("translate-en_de"))
+    installed = babelroom("languages", "install", "--no-progress", str(en_de), env=env)
+    assert installed.returncode == 0, installed.stderr
+    listed = babelroom("languages", "list", env=env)
+    assert listed.returncode == 0 and "en" in listed.stdout and "de" in listed.stdout
+    removed = babelroom("languages", "remove", "en-de", env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert "no packages" in babelroom("languages", "list", env=env).stdout
+
+
+def test_languages_install_of_a_missing_file_says_what_to_do(tmp_path):
+    result = babelroom("languages", "install", str(tmp_path / "nope.argosmodel"),
+                       env={"BABELROOM_TRANSLATION_PACKAGES_DIR": str(tmp_path / "packages")})
+    assert result.returncode != 0 and result.stderr.strip()

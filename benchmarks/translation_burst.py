@@ -1,0 +1,287 @@
+"""A burst of concurrent chat messages through TranslationService, against
+argostranslate's translate() called one message at a time, on the same package.
+
+    .venv/bin/python -m benchmarks.translation_burst            # defaults
+    .venv/bin/python -m benchmarks.translation_burst --sweep    # beam/threads grid
+
+The package is transformer-base sized (6+6 layers, d_model 512, 24k vocabulary,
+~58 MB int8) with random weights, built on first use by translation.testpkg into
+~/.cache/babelroom-bench (outside git; --rebuild to redo). Random weights never
+emit end-of-sentence, so every output runs to its length limit: a worst case for
+both sides. That makes output length decisive, so the baseline is reported twice:
+as Argos ships it (beam 4, CTranslate2's 256-token limit) and with the service's
+beam size and output cap patched in, which isolates what batching and the rest
+of the hot path buy.
+
+Argos's translate() calls a sentence-boundary model that it downloads on first use;
+offline that fails, so for the baseline its splitter is replaced by ours (a
+regex; cheaper than the real model, which flatters the baseline).
+
+Latency of a message = time from the start of the burst to its translation.
+"lag ms" = the worst delay of a 1 ms timer on the event loop during the burst; for
+Argos (synchronous) it is its longest single call: what an event loop calling it
+directly would stall. "out tok" = mean output tokens per message.
+Prints figures; not a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import random
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+CACHE = Path(os.environ.get("BABELROOM_BENCH_CACHE", Path.home() / ".cache" / "babelroom-bench"))
+DATA = Path(__file__).parent / "data" / "chat_lines.tsv"
+PAIR = ("en", "de")
+
+
+@dataclasses.dataclass
+class Result:
+    label: str
+    total_s: float
+    latencies: list[float]
+    max_lag_s: float | None = None
+    out_tokens: float = 0.0  # mean output tokens per message (re-tokenised)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.total_s
+
+    def row(self) -> str:
+        ordered = sorted(self.latencies)
+        p = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
+        lag = f"{self.max_lag_s * 1000:>9.1f}" if self.max_lag_s is not None else f"{'-':>9}"
+        return (f"{self.label:<58}{self.rate:>8.1f}{p(0.5) * 1000:>9.0f}"
+                f"{p(0.99) * 1000:>9.0f}{lag}{self.out_tokens:>9.1f}")
+
+
+HEADER = f"{'':<58}{'msg/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'lag ms':>9}{'out tok':>9}"
+
+
+def mean_tokens(packages: Path, texts: list[str]) -> float:
+    """Output length matters as much as speed with random weights (beam search
+    can stop earlier than greedy decoding): report it."""
+    import sentencepiece as spm
+
+    model = next(packages.glob("*/sentencepiece.model"))
+    sp = spm.SentencePieceProcessor(model_file=str(model))
+    return statistics.mean(len(t) for t in sp.encode(texts))
+
+
+def ensure_package(rebuild: bool) -> Path:
+    """Install the base-size en->de package into the cache (build it if needed)."""
+    from translation.packages import install_file, list_packages
+    from translation.testpkg import SIZES, build_package, read_lines, train_sentencepiece
+
+    packages = CACHE / "packages"
+    if rebuild:
+        shutil.rmtree(CACHE, ignore_errors=True)
+    if any((p.from_code, p.to_code) == PAIR for p in list_packages(packages)):
+        return packages
+    print(f"building the base-size {PAIR[0]}->{PAIR[1]} package into {CACHE} "
+          "(once; about a minute)...", flush=True)
+    started = time.perf_counter()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    sp = train_sentencepiece(CACHE / "sentencepiece.model", SIZES["base"],
+                             extra_text=read_lines(DATA))
+    archive = build_package(*PAIR, CACHE, size="base", sp_model=sp)
+    install_file(archive, packages)
+    print(f"built {archive.name} ({archive.stat().st_size / 1e6:.1f} MB) "
+          f"in {time.perf_counter() - started:.0f}s", flush=True)
+    return packages
+
+
+def load_messages(n: int, seed: int = 1) -> list[str]:
+    """n distinct chat lines (several languages: the model does not care)."""
+    lines = [line.rstrip("\n").split("\t", 1)[1] for line in DATA.open(encoding="utf-8")][1:]
+    lines = [line for line in lines if len(line) >= 12]
+    random.Random(seed).shuffle(lines)
+    out = []
+    for i in range(n):  # join pairs of lines now and then: some messages have 2 sentences
+        line = lines[i % len(lines)]
+        out.append(line if i % 3 else f"{line} {lines[-1 - i % len(lines)]}")
+    return list(dict.fromkeys(out))[:n]
+
+
+# ------------------------------------------------------------------ service
+
+async def _lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        before = loop.time()
+        await asyncio.sleep(0.001)
+        worst[0] = max(worst[0], loop.time() - before - 0.001)
+
+
+async def _burst(service, messages: list[str]) -> tuple[float, list[float], float, list[str]]:
+    stop, worst = asyncio.Event(), [0.0]
+    monitor = asyncio.create_task(_lag_monitor(stop, worst))
+    await asyncio.sleep(0.01)
+    worst[0] = 0.0
+    started = time.perf_counter()
+    latencies: list[float] = []
+    outputs: list[str] = []
+
+    async def one(text: str) -> None:
+        result = await service.translate(text, *PAIR)
+        assert result is not None
+        latencies.append(time.perf_counter() - started)
+        outputs.append(result)
+
+    await asyncio.gather(*(one(m) for m in messages))
+    total = time.perf_counter() - started
+    stop.set()
+    await monitor
+    return total, latencies, worst[0], outputs
+
+
+async def run_service(packages: Path, messages: list[str], rounds: int, label: str,
+                      **overrides) -> Result:
+    from translation import TranslationService, TranslationSettings
+
+    settings = dataclasses.replace(TranslationSettings(packages_dir=str(packages)),
+                                   cache_size=0, **overrides)  # no cache: every round is model work
+    service = TranslationService(settings)
+    await service.start()
+    try:
+        await _burst(service, load_messages(16, seed=99))  # warm-up, other messages
+        runs = [await _burst(service, messages) for _ in range(rounds)]
+    finally:
+        await service.close()
+    total, latencies, lag, outputs = sorted(runs, key=lambda r: r[0])[len(runs) // 2]  # median
+    s = settings
+    return Result(f"{label} (beam {s.beam_size}, inter {s.inter_threads}, intra {s.intra_threads})",
+                  total, latencies, lag, mean_tokens(packages, outputs))
+
+
+# ------------------------------------------------------------------ argos
+
+def _argos(packages: Path):
+    os.environ["ARGOS_PACKAGES_DIR"] = str(packages)
+    from argostranslate import sbd, settings, translate
+
+    from translation import sentences
+
+    # argostranslate sets its logger to INFO at import and logs every batch.
+    logging.getLogger("argostranslate.utils").setLevel(logging.WARNING)
+
+    settings.package_data_dir, settings.package_dirs = packages, [packages]
+    # Offline, Argos's MiniSBD splitter tries to download its model on each call.
+    sbd.MiniSBDSentencizer.split_sentences = \
+        lambda self, text: [s.text for s in sentences.split(text)[1]] or [text]
+    translate.get_installed_languages.cache_clear()
+    return translate, settings
+
+
+class _CappedTranslator:
+    """Wraps Argos's CTranslate2 translator to apply the service's output cap."""
+
+    def __init__(self, inner, ratio: float, extra: int) -> None:
+        self.inner, self.ratio, self.extra = inner, ratio, extra
+
+    def translate_batch(self, tokens, **kwargs):
+        longest = max(len(t) for t in tokens)
+        kwargs["max_decoding_length"] = int(self.ratio * longest + 0.999) + self.extra
+        return self.inner.translate_batch(tokens, **kwargs)
+
+
+def run_argos(packages: Path, messages: list[str], rounds: int, *, beam: int | None,
+              cap: tuple[float, int] | None, label: str) -> Result:
+    translate, settings = _argos(packages)
+    settings.beam_size = beam if beam is not None else 4
+    translation = translate.get_translation_from_codes(*PAIR)
+    translation.translate("warm up.")  # loads the model
+    underlying = translation.underlying  # CachedTranslation -> PackageTranslation
+    original = underlying.translator
+    if cap is not None:
+        underlying.translator = _CappedTranslator(original, *cap)
+    try:
+        translation.translate("warm up, again.")
+        runs = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            latencies, outputs = [], []
+            for text in messages:  # one message at a time, as a plain caller would
+                outputs.append(translation.translate(text))
+                latencies.append(time.perf_counter() - started)
+            runs.append((time.perf_counter() - started, latencies, outputs))
+    finally:
+        underlying.translator = original
+        settings.beam_size = 4
+    total, latencies, outputs = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+    longest_call = max(b - a for a, b in zip([0.0, *latencies], latencies))
+    return Result(label, total, latencies, longest_call, mean_tokens(packages, outputs))
+
+
+# ------------------------------------------------------------------ main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--argos-rounds", type=int, default=1,
+                        help="rounds for Argos as shipped (slow: ~2 min each)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="service only: beam x threads x batching x priority grid")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached package")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    from translation import TranslationSettings
+
+    packages = ensure_package(args.rebuild)
+    messages = load_messages(args.messages)
+    defaults = TranslationSettings()
+    sentences_per_msg = statistics.mean(
+        len(__import__("translation.sentences", fromlist=["split"]).split(m)[1]) for m in messages)
+    print(f"{len(messages)} concurrent messages ({sentences_per_msg:.2f} sentences each), "
+          f"pair {PAIR[0]}->{PAIR[1]}, {os.cpu_count()} cores, median of {args.rounds} rounds\n")
+
+    if args.sweep:
+        print(HEADER)
+        grid: list[tuple[str, dict]] = []
+        for beam in (1, 2, 4):
+            for inter, intra in ((1, 0), (1, 1), (2, 1)):
+                grid.append(("service", dict(beam_size=beam, inter_threads=inter,
+                                             intra_threads=intra)))
+        grid += [(f"service batch_max={n}", dict(batch_max=n)) for n in (8, 16, 64)]
+        grid += [(f"service batch_wait_ms={w}", dict(batch_wait_ms=w)) for w in (0.0, 20.0)]
+        grid += [("service model_nice=0", dict(model_nice=0))]
+        for label, overrides in grid:
+            r = asyncio.run(run_service(packages, messages, args.rounds, label, **overrides))
+            print(r.row(), flush=True)
+        return 0
+
+    cap = (defaults.max_output_ratio, defaults.max_output_extra)
+    results = []
+    print(HEADER)
+    for result in (
+        run_argos(packages, messages, args.argos_rounds, beam=None, cap=None,
+                  label="argos translate(), as shipped (beam 4, <=256 tokens)"),
+        run_argos(packages, messages, args.rounds, beam=defaults.beam_size, cap=cap,
+                  label=f"argos translate(), beam {defaults.beam_size} + service's output cap"),
+        asyncio.run(run_service(packages, messages, args.rounds, "service, defaults")),
+        asyncio.run(run_service(packages, messages, args.rounds, "service", beam_size=4)),
+    ):
+        results.append(result)
+        print(result.row(), flush=True)
+    shipped, same_cap, service, service_b4 = results
+    print(f"\nspeed-up, service defaults vs argos as shipped:        "
+          f"{service.rate / shipped.rate:.1f}x msg/s")
+    print(f"speed-up, service defaults vs argos with the same beam and cap: "
+          f"{service.rate / same_cap.rate:.1f}x msg/s")
+    print(f"speed-up, service beam 4 vs argos as shipped (beam 4):  "
+          f"{service_b4.rate / shipped.rate:.1f}x msg/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""Fixtures for the translation tests: tiny real Argos packages, built once per session.
+
+Building takes a few seconds (SentencePiece training, a random-weight Marian model,
+CTranslate2 int8 conversion), so nothing binary is committed: the builder itself is
+exercised on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from translation import TranslationService, TranslationSettings
+from translation.packages import install_file
+from translation.testpkg import build_packages
+
+PAIRS = (("de", "en"), ("en", "de"), ("en", "es"))
+
+
+@pytest.fixture(scope="session")
+def package_files(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """`.argosmodel` files for de->en, en->de and en->es (tiny, random weights)."""
+    out = tmp_path_factory.mktemp("argosmodels")
+    paths = build_packages(out, PAIRS, size="tiny")
+    return dict(zip(PAIRS, paths))
+
+
+@pytest.fixture(scope="session")
+def installed_dir(tmp_path_factory: pytest.TempPathFactory,
+                  package_files: dict[tuple[str, str], Path]) -> Path:
+    """A packages dir with all test packages installed (shared: do not modify)."""
+    directory = tmp_path_factory.mktemp("packages")
+    for path in package_files.values():
+        install_file(path, directory)
+    return directory
+
+
+def make_settings(packages_dir: Path, **overrides) -> TranslationSettings:
+    values = dict(packages_dir=str(packages_dir), beam_size=1)
+    values.update(overrides)
+    return TranslationSettings(**values)
+
+
+@pytest.fixture
+def settings_for():
+    """settings_for(packages_dir, **overrides) -> TranslationSettings."""
+    return make_settings
+
+
+@pytest.fixture
+async def service(installed_dir: Path) -> AsyncIterator[TranslationService]:
+    svc = TranslationService(make_settings(installed_dir))
+    await svc.start()
+    yield svc
+    await svc.close()

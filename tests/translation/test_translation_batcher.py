@@ -1,0 +1,121 @@
+"""PairBatcher and Routes without models: a fake run_batch records each call."""
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from translation.batcher import PairBatcher
+from translation.cache import LRUCache, cache_key
+from translation.routing import Routes
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, texts: list[str]) -> list[str]:
+        self.gate.wait(5)
+        self.calls.append(list(texts))
+        return [t.upper() for t in texts]
+
+
+@pytest.fixture
+def executor():
+    pool = ThreadPoolExecutor(1)
+    yield pool
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def test_concurrent_calls_share_one_batch(executor) -> None:
+    run = Recorder()
+    batcher = PairBatcher("de-en", run, executor, batch_max=32, wait_s=0.005)
+    results = await asyncio.gather(*(batcher.translate([f"s{i}"]) for i in range(20)))
+    assert results == [[f"S{i}"] for i in range(20)]
+    assert len(run.calls) == 1 and len(run.calls[0]) == 20
+    await batcher.close()
+
+
+async def test_batch_max_splits_batches(executor) -> None:
+    run = Recorder()
+    batcher = PairBatcher("de-en", run, executor, batch_max=4, wait_s=0.005)
+    await asyncio.gather(*(batcher.translate([f"s{i}"]) for i in range(10)))
+    assert [len(c) for c in run.calls] == [4, 4, 2]
+    await batcher.close()
+
+
+async def test_queue_depth_counts_waiting_and_running(executor) -> None:
+    run = Recorder()
+    run.gate.clear()  # hold the model call until we have looked
+    seen: list[int] = []
+    batcher = PairBatcher("de-en", run, executor, batch_max=2, wait_s=0.0,
+                          on_batch=lambda n: seen.append(n))
+    job = asyncio.gather(*(batcher.translate([f"s{i}"]) for i in range(5)))
+    while not batcher.depth:
+        await asyncio.sleep(0)
+    assert batcher.depth == 5
+    run.gate.set()
+    await job
+    assert batcher.depth == 0
+    assert sum(seen) == 5 and len(seen) == len(run.calls)
+    await batcher.close()
+
+
+async def test_errors_reach_every_caller(executor) -> None:
+    def boom(texts):
+        raise RuntimeError("model broke")
+
+    batcher = PairBatcher("de-en", boom, executor, batch_max=8, wait_s=0.0)
+    results = await asyncio.gather(batcher.translate(["a"]), batcher.translate(["b"]),
+                                   return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    await batcher.close()
+
+
+async def test_cancelled_callers_are_skipped(executor) -> None:
+    run = Recorder()
+    run.gate.clear()
+    batcher = PairBatcher("de-en", run, executor, batch_max=1, wait_s=0.0)
+    first = asyncio.ensure_future(batcher.translate(["first"]))
+    second = asyncio.ensure_future(batcher.translate(["second"]))
+    while not run.calls and batcher.depth < 2:
+        await asyncio.sleep(0)
+    second.cancel()
+    run.gate.set()
+    assert await first == ["FIRST"]
+    assert ["second"] not in run.calls
+    await batcher.close()
+
+
+def test_routes_direct_pivot_and_none() -> None:
+    routes = Routes([("de", "en"), ("en", "es"), ("en", "de")])
+    assert routes.route("de", "en") == [("de", "en")]
+    assert routes.route("de", "es") == [("de", "en"), ("en", "es")]
+    assert routes.route("es", "de") is None        # no es->en package
+    assert routes.route("de", "de") is None
+    assert routes.targets() == ["de", "en", "es"]
+    assert "de->es (via en)" in routes.describe()
+
+
+def test_lru_cache_forgets_least_recently_used() -> None:
+    cache = LRUCache(2)
+    cache.put("a", "1")
+    cache.put("b", "2")
+    assert cache.get("a") == "1"
+    cache.put("c", "3")
+    assert cache.get("b") is None and cache.get("a") == "1" and len(cache) == 2
+    assert cache_key("de", "en", "x", "t") != cache_key("de", "en", "y", "t")
+    assert cache_key("de", "en", "x", "t") != cache_key("de", "en", "x", "t2")
+
+
+def test_length_groups_keep_similar_lengths_together() -> None:
+    from translation.engine import length_groups
+
+    assert length_groups([10, 11, 12]) == [[0, 1, 2]]  # small batches stay whole
+    caps = [10] * 8 + [60] * 8
+    groups = length_groups(caps)
+    assert sorted(map(sorted, groups)) == [list(range(8)), list(range(8, 16))]
+    assert sorted(i for g in length_groups([5, 50, 7, 9] * 5) for i in g) == list(range(20))

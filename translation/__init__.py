@@ -1,0 +1,22 @@
+"""Translation for babelroom: language detection, Argos engines, batching, caches,
+package management. Never imports `chat` or `web`.
+
+The chat layer uses `TranslationService` (see service.py) configured by
+`TranslationSettings`; `SharedCache` is what the redis backend implements.
+"""
+
+from .cache import SharedCache
+from .languages import is_rtl, language_name
+from .packages import PackageError, PackageInfo
+from .service import TranslationService
+from .settings import TranslationSettings
+
+__all__ = [
+    "PackageError",
+    "PackageInfo",
+    "SharedCache",
+    "TranslationService",
+    "TranslationSettings",
+    "is_rtl",
+    "language_name",
+]

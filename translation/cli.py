@@ -1,0 +1,102 @@
+"""`babelroom languages list | install <file.argosmodel or pair> | remove <pair or name>`.
+
+The chat CLI calls `add_languages_parser(subparsers)` and, for a parsed
+`languages` command, `run_languages(args, settings)`. `python -m translation.cli`
+runs the same commands standalone (packages dir from
+BABELROOM_TRANSLATION_PACKAGES_DIR or --packages-dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from .languages import language_name
+from .packages import PackageError, install_file, install_pair, list_packages, parse_pair, remove
+from .routing import Routes
+from .settings import TranslationSettings
+
+
+def add_languages_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `languages` command; its handler is stored as `args.languages_handler`."""
+    parser = subparsers.add_parser(
+        "languages", help="list, install or remove translation packages",
+        description="Manage the Argos translation packages in [translation] packages_dir.")
+    parser.add_argument("--packages-dir", default=None,
+                        help="package directory (default: [translation] packages_dir)")
+    sub = parser.add_subparsers(dest="languages_command", metavar="COMMAND")
+    sub.required = True
+    sub.add_parser("list", help="installed packages and the pairs they serve")
+    install = sub.add_parser(
+        "install", help="install from an .argosmodel file, or a pair (de-en) from the Argos index")
+    install.add_argument("package", help="path to an .argosmodel file, or a pair such as de-en")
+    install.add_argument("--no-progress", action="store_true", help="no download progress bar")
+    rm = sub.add_parser("remove", help="remove a package")
+    rm.add_argument("package", help="a pair such as de-en, or a package folder name")
+    parser.set_defaults(languages_handler=run_languages)
+    return parser
+
+
+def run_languages(args: argparse.Namespace, settings: TranslationSettings,
+                  out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run a parsed `languages` command; returns the process exit code."""
+    packages_dir = args.packages_dir or settings.packages_dir
+    try:
+        if args.languages_command == "list":
+            _print_list(packages_dir, out)
+        elif args.languages_command == "install":
+            _install(args.package, packages_dir, settings, not args.no_progress, out)
+        elif args.languages_command == "remove":
+            for info in remove(args.package, packages_dir):
+                print(f"removed {info.pair} ({info.name})", file=out)
+        return 0
+    except PackageError as exc:
+        print(f"error: {exc}", file=err)
+        return 1
+
+
+def _install(target: str, packages_dir: str, settings: TranslationSettings,
+             progress: bool, out: TextIO) -> None:
+    pair = parse_pair(target)
+    if target.endswith(".argosmodel") or Path(target).exists() or pair is None:
+        info = install_file(target, packages_dir)
+    else:
+        info = install_pair(*pair, packages_dir, progress=progress,
+                            index_url=settings.index_url or None)
+    print(f"installed {info.pair} ({info.name}) into {packages_dir}", file=out)
+    print("restart the server to serve it", file=out)
+
+
+def _print_list(packages_dir: str, out: TextIO) -> None:
+    installed = list_packages(packages_dir)
+    if not installed:
+        print(f"no packages in {packages_dir}: readers get originals only", file=out)
+        print("install one: babelroom languages install de-en  (or FILE.argosmodel)", file=out)
+        return
+    print(f"packages in {packages_dir}:", file=out)
+    for info in installed:
+        print(f"  {info.pair:<8} {language_name(info.from_code)} -> {language_name(info.to_code)}"
+              f"  v{info.version or '?'}  {info.name}", file=out)
+    routes = Routes((p.from_code, p.to_code) for p in installed)
+    pivoted = [line for line in routes.describe() if "via" in line]
+    if pivoted:
+        print("through English: " + ", ".join(pivoted), file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m translation.cli")
+    add_languages_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    settings = TranslationSettings()
+    env_dir = os.environ.get("BABELROOM_TRANSLATION_PACKAGES_DIR")
+    if env_dir:
+        settings = dataclasses.replace(settings, packages_dir=env_dir)
+    return args.languages_handler(args, settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""Configuration of the translation service (config.toml `[translation]`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Languages a user may pick for reading even when no package translates into them
+#: (they still get every original, and translations once a package is installed).
+DEFAULT_LANGUAGES: tuple[str, ...] = (
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "he",
+    "zh", "ja", "ko", "hi", "sv", "cs", "el",
+)
+
+
+@dataclass(frozen=True)
+class TranslationSettings:
+    """Every field is a plain bool/int/float/str/tuple so config.toml and the
+    environment (BABELROOM_TRANSLATION_<FIELD>) can set it by name."""
+
+    #: Off: no packages are loaded, translate() always answers None, detect() still works.
+    enabled: bool = True
+    #: Where Argos packages are installed (one folder per package).
+    packages_dir: str = "data/packages"
+    #: Argos package index used by `languages install PAIR`; "" = the Argos default.
+    index_url: str = ""
+    #: CTranslate2 beam size. Greedy (1) translated a 64-message burst 2.2x faster
+    #: than beam 4 on a transformer-base model with 2 cores (15.0 vs 6.8 msg/s,
+    #: benchmarks/translation_burst.py); chat lines are short, so the quality cost
+    #: of greedy decoding is small.
+    beam_size: int = 1
+    #: Batches run at once (CTranslate2 inter_threads; also the model thread pool's
+    #: size). On 2 cores, 1 batch using both cores beat 2 one-core batches at beam 1
+    #: (15.3 vs 12.7 msg/s, --sweep); 2 x 1 thread only helps for beam >= 2.
+    inter_threads: int = 1
+    #: Threads per batch (CTranslate2 intra_threads); 0 = CTranslate2's default (4).
+    #: On 2 cores 0 measured at least as fast as 1 or 2.
+    intra_threads: int = 0
+    #: Added to the nice value of the model threads, so that the event loop gets a
+    #: core first when translation saturates the CPU (0 = same priority).
+    model_nice: int = 10
+    #: CTranslate2 compute type; "auto" keeps the package's own (int8 for Argos).
+    compute_type: str = "auto"
+    #: Most sentences in one model call (16: 8.1 msg/s, 32: 15.3, 64: 16.3 in the
+    #: burst; 32 keeps one call under ~1.5 s on 2 cores).
+    batch_max: int = 32
+    #: How long a pair's batcher waits for more sentences after the first one
+    #: (while a batch runs, sentences queue for the next one anyway).
+    batch_wait_ms: float = 5.0
+    #: Entries in the in-process LRU cache of translations.
+    cache_size: int = 10000
+    #: Output tokens are capped at max_output_ratio * input tokens + max_output_extra:
+    #: generous for real translations (token counts rarely differ by 2x between
+    #: languages with a shared SentencePiece vocabulary), it stops a model that
+    #: rambles or repeats itself from holding a batch for CTranslate2's 256 tokens.
+    max_output_ratio: float = 2.0
+    max_output_extra: int = 8
+    #: Language detector: "langdetect", "py3langid" or "lingua".
+    detector: str = "langdetect"
+    #: Texts with fewer letters than this are taken to be in the sender's language
+    #: (langdetect is right on 84% of 8-15-letter chat lines, 98% from 16 on;
+    #: benchmarks/detect_accuracy.py). With py3langid or lingua, 8 is better.
+    detect_min_chars: int = 16
+    #: Below this probability of the best language the sender's language wins.
+    detect_min_prob: float = 0.5
+    #: Reading languages users may pick even without a package.
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
