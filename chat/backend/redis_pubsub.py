@@ -1,0 +1,231 @@
+"""The node's one pub/sub connection to Redis: subscribe, read, and come back after Redis goes away.
+
+One connection carries every channel the node needs (its rooms and the node-wide channel). A
+single reader task reads it; `subscribe` waits until Redis confirms, so an event published
+after that reaches this node. When the connection breaks the subscriber reconnects with
+exponential backoff (0.1 s ... 5 s), subscribes to every channel again, runs the owner's
+`on_connected` (re-register presence, replay missed messages) while holding back live
+messages, then releases them in order. The outage is logged once, and its end once.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Awaitable, Callable
+
+import redis.exceptions
+from redis.asyncio.connection import AbstractConnection
+
+from chat.backend.base import BackendUnavailable
+
+log = logging.getLogger("babelroom.backend.redis")
+
+# What "Redis is not there" looks like to redis-py (BusyLoadingError, a ConnectionError, is
+# Redis still loading its data after a restart; ReadOnlyError a replica during failover).
+REDIS_DOWN: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                                                redis.exceptions.ReadOnlyError, OSError)
+
+BACKOFF_MIN = 0.1
+BACKOFF_MAX = 5.0
+CONFIRM_TIMEOUT = 5.0  # seconds Redis has to confirm a SUBSCRIBE
+
+MessageHandler = Callable[[str, str], None]  # (channel, payload)
+
+
+class Subscriber:
+    def __init__(self, connection: AbstractConnection, *, where: str, on_message: MessageHandler,
+                 on_connected: Callable[[], Awaitable[None]], ping_interval: float = 5.0) -> None:
+        self._conn = connection
+        self._where = where  # host:port/db for the log, never the password
+        self._on_message = on_message
+        self._on_connected = on_connected
+        self._ping_interval = ping_interval
+        self._channels: set[str] = set()
+        self._confirms: dict[str, list[asyncio.Future[None]]] = {}
+        self._held: list[tuple[str, str]] | None = None  # live messages held back while reconnecting
+        self._ready = False  # subscribed to everything and caught up: `subscribe` may send
+        self._lost = False  # the outage was logged; log its end
+        self._was_up = False  # the current connection came fully up
+        self._first_up = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def up(self) -> bool:
+        return self._ready
+
+    async def start(self, channels: set[str], timeout: float) -> None:
+        """Connect and subscribe; raise BackendUnavailable when Redis does not answer within `timeout`."""
+        self._channels.update(channels)
+        self._task = asyncio.create_task(self._run(), name="redis-pubsub")
+        try:
+            await asyncio.wait_for(self._first_up.wait(), timeout)
+        except asyncio.TimeoutError:
+            await self.close()
+            raise BackendUnavailable(f"cannot reach Redis at {self._where}") from None
+
+    async def close(self) -> None:
+        self._ready = False
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._conn.disconnect(nowait=True)
+
+    # channels ----------------------------------------------------------------
+    async def subscribe(self, channel: str) -> None:
+        """Subscribe and wait for Redis' confirmation: from then on this node gets the channel's messages."""
+        # Check the connection too: redis-py reconnects a closed connection on send, which must
+        # only ever happen in the reconnect loop.
+        if not (self._ready and self._conn.is_connected):
+            raise BackendUnavailable(f"Redis at {self._where} is unavailable")
+        self._channels.add(channel)
+        confirmed = asyncio.get_running_loop().create_future()
+        self._confirms.setdefault(channel, []).append(confirmed)
+        try:
+            await self._conn.send_command("SUBSCRIBE", channel, check_health=False)
+            await asyncio.wait_for(confirmed, CONFIRM_TIMEOUT)
+        except (*REDIS_DOWN, asyncio.TimeoutError) as exc:
+            self._channels.discard(channel)
+            raise BackendUnavailable(f"could not subscribe at {self._where}: {exc}") from exc
+        finally:
+            waiting = self._confirms.get(channel, [])
+            if confirmed in waiting:
+                waiting.remove(confirmed)
+
+    async def unsubscribe(self, channel: str) -> None:
+        """Stop a channel; while Redis is away this only means not subscribing again."""
+        self._channels.discard(channel)
+        if self._ready and self._conn.is_connected:
+            try:
+                await self._conn.send_command("UNSUBSCRIBE", channel, check_health=False)
+            except REDIS_DOWN:
+                pass  # the reconnect subscribes only to the channels still wanted
+
+    # the connection's life ----------------------------------------------------
+    async def _run(self) -> None:
+        delay = BACKOFF_MIN
+        while True:
+            try:
+                await self._serve_connection()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever broke the connection: reconnect
+                if not isinstance(exc, (*REDIS_DOWN, BackendUnavailable)):
+                    log.error("pub/sub connection failed unexpectedly", exc_info=exc)
+                self._went_down(exc)
+            if self._was_up:  # a connection that had fully come up starts the backoff over
+                self._was_up = False
+                delay = BACKOFF_MIN
+            await self._conn.disconnect(nowait=True)
+            # jitter: nodes that lost Redis together do not all come back in the same millisecond
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, BACKOFF_MAX)
+
+    async def _serve_connection(self) -> None:
+        """Connect, subscribe to everything, catch up, then read until the connection breaks."""
+        self._ready = False
+        await self._conn.connect()
+        self._held = []
+        reader = asyncio.create_task(self._read_loop(), name="redis-pubsub-reader")
+        try:
+            await self._subscribe_all(reader)
+            await self._on_connected()
+            self._release_held()
+            self._came_up()
+            await reader
+        finally:
+            self._ready = False
+            self._held = None
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            self._fail_confirms()
+
+    async def _subscribe_all(self, reader: asyncio.Task[None]) -> None:
+        channels = sorted(self._channels)
+        if not channels:
+            return
+        loop = asyncio.get_running_loop()
+        waiting = [loop.create_future() for _ in channels]
+        for channel, future in zip(channels, waiting):
+            self._confirms.setdefault(channel, []).append(future)
+        await self._conn.send_command("SUBSCRIBE", *channels, check_health=False)
+        confirmed = asyncio.ensure_future(asyncio.gather(*waiting))
+        done, _ = await asyncio.wait([confirmed, reader], timeout=CONFIRM_TIMEOUT,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if confirmed not in done:
+            confirmed.cancel()
+            if reader in done:
+                reader.result()  # raises why the connection broke
+            raise redis.exceptions.TimeoutError(f"Redis did not confirm {len(channels)} subscriptions")
+        confirmed.result()
+
+    async def _read_loop(self) -> None:
+        """Read frames until the connection fails; a silent connection is PINGed, then given up."""
+        pinged = False
+        while True:
+            frame = await self._conn.read_response(timeout=self._ping_interval, disconnect_on_error=False,
+                                                   push_request=True)  # RESP3 delivers pub/sub as pushes
+            if frame is None:
+                if pinged:
+                    raise redis.exceptions.TimeoutError("Redis did not answer a PING on the pub/sub connection")
+                await self._conn.send_command("PING", check_health=False)
+                pinged = True
+                continue
+            pinged = False
+            kind = frame[0] if isinstance(frame, list) and frame else None  # a PING answers "PONG" in RESP3
+            if kind == "message":
+                self._dispatch(frame[1], frame[2])
+            elif kind == "subscribe":
+                self._confirm(frame[1])
+
+    def _dispatch(self, channel: str, payload: str) -> None:
+        if self._held is not None:
+            self._held.append((channel, payload))
+        else:
+            self._on_message(channel, payload)
+
+    def _confirm(self, channel: str) -> None:
+        waiting = self._confirms.get(channel)
+        if waiting:
+            future = waiting.pop(0)
+            if not future.done():
+                future.set_result(None)
+            if not waiting:
+                del self._confirms[channel]
+
+    def _fail_confirms(self) -> None:
+        for waiting in self._confirms.values():
+            for future in waiting:
+                if not future.done():
+                    future.set_exception(redis.exceptions.ConnectionError("pub/sub connection lost"))
+                    future.exception()  # retrieved: nobody may be waiting any more
+        self._confirms.clear()
+
+    def _release_held(self) -> None:
+        held, self._held = self._held or [], None
+        for channel, payload in held:
+            self._on_message(channel, payload)
+
+    # the log says once that Redis is gone and once that it is back ---------------
+    def _came_up(self) -> None:
+        self._ready = True
+        self._was_up = True
+        if self._lost:
+            self._lost = False
+            if self._first_up.is_set():
+                log.info("Redis is back at %s: resubscribed to %d channels", self._where, len(self._channels))
+            else:
+                log.info("connected to Redis at %s", self._where)
+        self._first_up.set()
+
+    def _went_down(self, exc: BaseException) -> None:
+        reason = str(exc) or type(exc).__name__
+        if self._lost:
+            log.debug("Redis at %s still unavailable: %s", self._where, reason)
+            return
+        self._lost = True
+        if self._first_up.is_set():
+            log.warning("lost Redis at %s (%s): sends answer `unavailable`; reconnecting with backoff",
+                        self._where, reason)
+        else:
+            log.warning("cannot reach Redis at %s (%s); retrying with backoff", self._where, reason)

@@ -1,0 +1,174 @@
+"""Run real processes for multi-node tests and benchmarks: a private redis-server and babelroom nodes.
+
+Everything listens on 127.0.0.1 only, on free ports, and every wait is bounded.
+
+    redis = RedisServer(tmp / "redis"); redis.start()
+    node = NodeProcess("a", tmp, redis_url=redis.url); node.start()
+    ...  # Client.connect(node.ws_url), node.token("Ada")
+    node.stop(); redis.stop()
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from chat.tokens import TokenSigner
+from rooms import Role
+
+REPO = Path(__file__).resolve().parent.parent
+SECRET = "multinode-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def _end(process: subprocess.Popen[bytes] | None, sig: int, timeout: float = 10) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+class RedisServer:
+    """A redis-server of the caller's own: same port and data across kill/start.
+
+    Every write is fsynced to the append-only file before Redis answers, so a message that was
+    acknowledged survives even SIGKILL; that is what lets a test demand "every acked message is
+    in history" across a restart.
+    """
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 15) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "yes",
+             "--appendfsync", "always", "--dir", str(self.directory),
+             "--logfile", str(self.directory / "redis.log"), "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait(self.answers, timeout, f"redis-server did not answer on port {self.port}")
+
+    def answers(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"redis-server exited; see {self.directory / 'redis.log'}")
+        try:
+            with redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5) as client:
+                return bool(client.ping())
+        except redis.RedisError:  # refused, or still loading its data
+            return False
+
+    def kill(self) -> None:
+        """Die at once, as in a crash."""
+        _end(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        _end(self.process, signal.SIGTERM)
+
+
+class NodeProcess:
+    """One `babelroom serve` process (the console script's code, run as `python -m chat.cli`)."""
+
+    def __init__(self, node_id: str, workdir: Path, *, redis_url: str | None = None, key_prefix: str = "babelroom:",
+                 port: int | None = None, env: dict[str, str] | None = None) -> None:
+        self.node_id = node_id
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.log_path = workdir / f"node-{node_id}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.signer = TokenSigner(SECRET)
+        self.env = {
+            "BABELROOM_BACKEND_KIND": "redis" if redis_url else "memory",
+            "BABELROOM_AUTH_SECRET": SECRET,
+            "BABELROOM_SERVER_DATA_DIR": str(workdir / "data"),
+            "BABELROOM_TRANSLATION_PACKAGES_DIR": str(workdir / "empty"),
+            "BABELROOM_SERVER_NODE_ID": node_id,
+            "BABELROOM_SERVER_HOST": "127.0.0.1",
+            "BABELROOM_SERVER_LOG_LEVEL": "info",
+            **({"BABELROOM_BACKEND_REDIS_URL": redis_url, "BABELROOM_BACKEND_KEY_PREFIX": key_prefix}
+               if redis_url else {}),
+            **(env or {}),
+        }
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def token(self, name: str, *, user_id: str | None = None, lang: str = "en",
+              role: Role = Role.DELEGATE) -> str:
+        return self.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=user_id)
+
+    def start(self, timeout: float = 30) -> None:
+        (self.workdir / "empty").mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env}
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port)],
+                                        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        _wait(lambda: self.health() == 200, timeout, f"node {self.node_id} was not healthy (see {self.log_path})")
+
+    def health(self) -> int | None:
+        """/healthz status: 200 ok, 503 degraded (backend unreachable), None when not answering."""
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"node {self.node_id} exited; see {self.log_path}:\n{self.log()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return None
+
+    def wait_health(self, status: int, timeout: float = 20) -> None:
+        _wait(lambda: self.health() == status, timeout, f"node {self.node_id} did not report {status}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        _end(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        _end(self.process, signal.SIGTERM)
