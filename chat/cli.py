@@ -87,7 +87,7 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
 
 
 def print_token(config: Config, args: argparse.Namespace) -> int:
-    from chat.protocol import primary_subtag
+    from translation import primary_subtag
     from chat.tokens import TokenSigner, load_or_create_secret
 
     name = args.name.strip()

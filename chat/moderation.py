@@ -6,10 +6,10 @@ is (the hub of that node removes it from the room).
 """
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from chat import protocol
+from chat.backend.base import now_ms
 from chat.protocol import ClientFrame, FrameError
 from rooms import Role
 from rooms.policy import can_moderate, may_act_on
@@ -17,10 +17,6 @@ from rooms.policy import can_moderate, may_act_on
 if TYPE_CHECKING:
     from chat.node import Node
     from chat.session import Session
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Moderation:

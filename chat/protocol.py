@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+
 PROTOCOL_VERSION = 1
 MAX_REF = 64
 MAX_CID = 64
@@ -153,8 +154,3 @@ def message_frame(message: dict[str, Any], reader_lang: str | None = None) -> di
     if reader_lang and reader_lang != message["lang"] and reader_lang in translations:
         frame["tr"] = {"lang": reader_lang, "text": translations[reader_lang]}
     return frame
-
-
-def primary_subtag(code: str) -> str:
-    """'pt-BR' -> 'pt': readers and messages are matched on the primary language."""
-    return re.split(r"[-_]", code, maxsplit=1)[0].lower()

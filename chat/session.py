@@ -19,7 +19,8 @@ from chat.backend import BackendUnavailable, Member
 from chat.protocol import ClientFrame, FrameError
 from chat.tokens import Identity, TokenError
 from rooms import Role, Room
-from rooms.policy import room_role, send_refusal
+from rooms.policy import room_role
+from translation import primary_subtag
 
 if TYPE_CHECKING:
     from chat.node import Node
@@ -231,7 +232,7 @@ class Session:
         raise FrameError("bad_frame", "this connection is already authenticated; open a new one to switch user")
 
     def _reading_lang(self, code: str, ref: str | None) -> str:
-        lang = protocol.primary_subtag(code)
+        lang = primary_subtag(code)
         if lang not in self.node.translator.reading_languages():
             raise FrameError("bad_frame", f"unknown language {code!r}; choose one of "
                              + ", ".join(self.node.translator.reading_languages()), ref)

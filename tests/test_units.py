@@ -1,7 +1,6 @@
 """Small pieces on their own: the token bucket, the codec, tokens."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -10,6 +9,7 @@ from chat.protocol import FrameError
 from chat.ratelimit import TokenBucket
 from chat.tokens import TokenError, TokenSigner
 from rooms import Role
+from translation import primary_subtag
 
 
 def test_token_bucket_allows_the_burst_then_says_how_long_to_wait():
@@ -53,4 +53,4 @@ def test_deeply_nested_json_is_a_bad_frame_not_a_crash():
 
 
 def test_primary_subtag():
-    assert protocol.primary_subtag("pt-BR") == "pt" and protocol.primary_subtag("zh_Hant") == "zh"
+    assert primary_subtag("pt-BR") == "pt" and primary_subtag("zh_Hant") == "zh"

@@ -6,7 +6,7 @@ The chat layer uses `TranslationService` (see service.py) configured by
 """
 
 from .cache import SharedCache
-from .languages import is_rtl, language_name
+from .languages import is_rtl, language_name, primary_subtag
 from .packages import PackageError, PackageInfo
 from .service import TranslationService
 from .settings import TranslationSettings
@@ -19,4 +19,5 @@ __all__ = [
     "TranslationSettings",
     "is_rtl",
     "language_name",
+    "primary_subtag",
 ]

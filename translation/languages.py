@@ -25,16 +25,16 @@ _RTL = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "dv", "ug", "ckb", "sd", "
 NO_SPACE_LANGUAGES = frozenset({"zh", "zt", "ja", "th"})
 
 
-def _primary(code: str) -> str:
+def primary_subtag(code: str) -> str:
     """'pt-BR' / 'zh_Hant' -> 'pt' / 'zh': names and direction follow the primary subtag."""
     return code.replace("_", "-").split("-", 1)[0].lower()
 
 
 def language_name(code: str) -> str:
     """The language's name in itself ("de" -> "Deutsch"); the code when unknown."""
-    return _ENDONYMS.get(code) or _ENDONYMS.get(_primary(code)) or code
+    return _ENDONYMS.get(code) or _ENDONYMS.get(primary_subtag(code)) or code
 
 
 def is_rtl(code: str) -> bool:
     """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
-    return _primary(code) in _RTL
+    return primary_subtag(code) in _RTL

@@ -12,10 +12,17 @@ Delivery guarantees:
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from rooms import Room
+from translation import SharedCache
+
+def now_ms() -> int:
+    """Wall-clock milliseconds since the epoch: the unit of every `ts` and `until`."""
+    return int(time.time() * 1000)
+
 
 # Events are server frames (message, translation, presence, moderation, deleted, room):
 # the hub encodes each one once and hands the text to the readers it concerns.
@@ -26,11 +33,6 @@ EventHandler = Callable[[str | None, Event], None]
 
 class BackendUnavailable(Exception):
     """The backend cannot be reached right now; the client should retry (`unavailable`)."""
-
-
-class SharedCache(Protocol):
-    async def get_many(self, keys: list[str]) -> list[str | None]: ...
-    async def set_many(self, items: dict[str, str]) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,10 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.backend.base import Appended, Backend, Event, EventHandler, Member, Mute, Replay
+from chat.backend.base import Appended, Backend, Event, EventHandler, Member, Mute, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, split_id
 from chat.protocol import message_frame
 from rooms import Room
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass
