@@ -241,7 +241,8 @@ class Session:
     def _ready(self) -> None:
         assert self.identity is not None
         self.push_frame({"type": "ready", "user": self.identity.public(), "lang": self.lang,
-                         "languages": self.node.translator.languages(), "node": self.node.id,
+                         "languages": self.node.translator.reading_languages(),
+                         "translates": self.node.translator.languages(), "node": self.node.id,
                          "protocol": protocol.PROTOCOL_VERSION})
 
     async def _change_lang(self, frame: ClientFrame) -> None:

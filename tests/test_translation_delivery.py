@@ -29,7 +29,8 @@ def model_translations(metrics: str, source: str, target: str) -> float:
 async def test_ready_lists_the_languages_the_packages_reach(server):
     client = await Client.connect(server.ws_url)
     ready = await client.auth(server.token("Ada"), lang="de")
-    assert {"en", "de", "es"} <= set(ready["languages"])
+    assert {"en", "de", "es", "fr"} <= set(ready["languages"])  # what a reader may choose
+    assert set(ready["translates"]) == {"en", "de", "es"}  # what the packages reach
 
 
 async def test_each_reader_gets_the_original_at_once_then_its_own_translation(server):

@@ -40,7 +40,7 @@ const handlers = {
     state.me = f.user;
     remember(f.user);
     state.lang = f.lang || state.session.lang || state.lang;
-    state.serverLangs = Array.isArray(f.languages) ? f.languages : [];
+    state.serverLangs = Array.isArray(f.translates) ? f.translates : [];
     Object.assign(state.session, { name: f.user?.name, lang: state.lang });
     state.lobbyError = '';
     for (const room of state.joined.values()) {

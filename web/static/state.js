@@ -10,7 +10,7 @@ export const state = {
   session: null, // {token, name, lang} while signed in
   me: null, // ready.user {id, name, role}
   lang: 'en', // reading language (ready.lang once connected)
-  serverLangs: [], // ready.languages: what the server can translate into
+  serverLangs: [], // ready.translates: what the server can translate into
   rooms: new Map(), // lobby: id -> {id, title, forum, state, members, slow_mode}
   joined: new Map(), // id -> RoomView (see newRoomView)
   current: null, // room on screen; null = lobby/home
