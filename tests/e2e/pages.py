@@ -5,6 +5,7 @@ view-*.js modules) and Playwright's auto-waiting `expect`, never through sleeps.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.async_api import Locator, Page, expect
@@ -16,6 +17,7 @@ PHONE = {"width": 390, "height": 844}
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
+CONNECTED = re.compile(r"\bconn-connected\b")  # the status line's class, whatever the interface language
 
 
 async def sign_in(page: Page, url: str, name: str, lang: str) -> None:
@@ -24,14 +26,14 @@ async def sign_in(page: Page, url: str, name: str, lang: str) -> None:
     await page.get_by_test_id("name").fill(name)
     await page.get_by_test_id("lang").select_option(lang)
     await page.get_by_test_id("start").click()
-    await expect(page.get_by_test_id("conn-status")).to_have_text("connected")
+    await expect(page.get_by_test_id("conn-status")).to_have_class(CONNECTED)
     await expect(page.get_by_test_id("me-name")).to_have_text(name)
 
 
 async def sign_in_with_token(page: Page, url: str, token: str, name: str) -> None:
     """The way hosts and moderators arrive: `/#token=…`."""
     await page.goto(f"{url}/#token={token}")
-    await expect(page.get_by_test_id("conn-status")).to_have_text("connected")
+    await expect(page.get_by_test_id("conn-status")).to_have_class(CONNECTED)
     await expect(page.get_by_test_id("me-name")).to_have_text(name)
 
 
@@ -39,7 +41,7 @@ async def enter_room(page: Page, room: str) -> None:
     """Click the room in the sidebar and wait until it is joined and writable."""
     await page.get_by_test_id(f"room-{room}").click()
     await expect(page.locator("#room-view")).to_be_visible()
-    await expect(page.locator("#member-list").get_by_text("(you)")).to_have_count(1)  # `joined` arrived
+    await expect(page.locator("#member-list .member.is-me")).to_have_count(1)  # `joined` arrived
     await expect(page.get_by_test_id("composer")).to_be_enabled()
 
 

@@ -54,7 +54,7 @@ async def test_muted_delegate_sees_it_and_cannot_send(make_server, new_page):
         composer.value = 'Sneaking past the mute';
         send.click();
     }""")
-    await expect(delegate.get_by_test_id("composer-info")).to_contain_text("you are muted")
+    await expect(delegate.get_by_test_id("composer-info")).to_contain_text("You are muted in this room")
     await expect(delegate.get_by_test_id("send")).to_be_disabled()  # the next redraw disables it again
     await expect(message_with_text(delegate, "Sneaking past the mute")).to_have_count(0)
 

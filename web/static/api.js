@@ -1,12 +1,13 @@
 // api.js — the HTTP API: delegate sessions, the room and language lists, and the
 // host's room controls (Bearer token).  Every failure becomes an ApiError whose
-// message is fit to show the user (the server's own {code, message} when it sent one).
+// code the page translates (i18n.js errorText); the message is the server's English.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = field; // the body field a 400 is about, when the server names it
   }
 }
 
@@ -28,7 +29,7 @@ async function call(method, path, { body, token } = {}) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const message = data?.message || `The server answered ${response.status} ${response.statusText}.`;
-    throw new ApiError(response.status, data?.code || `http_${response.status}`, message);
+    throw new ApiError(response.status, data?.code || `http_${response.status}`, message, data?.field || null);
   }
   return data ?? {};
 }

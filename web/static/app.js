@@ -7,6 +7,7 @@
 import { api } from './api.js';
 import { Link, CLOSE_REMOVED, CLOSE_UNAUTHORIZED } from './link.js';
 import { setLanguages, guessLanguage, isKnownLanguage, duration } from './format.js';
+import { t, errorText, useLanguage, onLanguageChange } from './i18n.js';
 import {
   state, newRoomView, saveSession, loadSession, loadPrefs, invalidate, currentRoom, view,
   appendMessage, prependMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
@@ -40,6 +41,7 @@ const handlers = {
     state.me = f.user;
     remember(f.user);
     state.lang = f.lang || state.session.lang || state.lang;
+    useLanguage(state.lang);
     state.serverLangs = Array.isArray(f.translates) ? f.translates : [];
     Object.assign(state.session, { name: f.user?.name, lang: state.lang });
     state.lobbyError = '';
@@ -82,7 +84,7 @@ const handlers = {
     }
     messages.forEach((m) => appendMessage(room, m));
     if (room.joinSince && f.recovered === false) {
-      addSystemLine(room, 'Some messages from while you were away could not be recovered; showing the latest ones.');
+      addSystemLine(room, () => t('room.notRecovered'));
     }
     room.joinSince = null;
     room.outbox.forEach((entry) => transmit(room, entry));
@@ -105,7 +107,7 @@ const handlers = {
     if (state.openMenu) state.openMenu = null;
     saveSession();
     invalidate();
-    if (state.current !== room.id) toast(`${room.info.title}: ${leftToast(reason)}`, 'error');
+    if (state.current !== room.id) toast(leftToast(reason, room.info.title || room.id), 'error');
   },
 
   message(f) {
@@ -192,29 +194,31 @@ const handlers = {
   error(f) {
     // errors that answer a request are handled where it was made; these came unasked
     if (f.code === 'unauthorized') return; // the 4401 close follows
-    toast(f.message || f.code, 'error');
+    toast(errorText(f.code, f.message), 'error');
   },
 };
 
-function leftToast(reason) {
-  return { kicked: 'you were removed by a moderator.', banned: 'you were banned.', closed: 'the room was closed.' }[reason]
-    || 'you are no longer in this room.';
+function leftToast(reason, room) {
+  const known = ['kicked', 'banned', 'closed'].includes(reason) ? reason : 'other';
+  return t(`leftToast.${known}`, { room });
 }
 
+const MOD_ACTIONS = ['mute', 'unmute', 'kick', 'ban', 'unban'];
+
+/** The system line for a moderation frame, as a function so it is worded again in a new interface language. */
 function moderationLine(f, until, isMe) {
-  const by = userId(f.by) === state.me?.id ? 'You' : nameOf(f.by);
-  const whom = isMe ? 'you' : nameOf(f.user);
-  const why = f.reason ? ` (${f.reason})` : '';
-  switch (f.action) {
-    case 'mute':
-      return until === Infinity ? `${by} muted ${whom} until unmuted${why}`
-        : `${by} muted ${whom} for ${duration((until - Date.now()) / 1000)}${why}`;
-    case 'unmute': return `${by} unmuted ${whom}${why}`;
-    case 'kick': return `${by} removed ${whom} from the room${why}`;
-    case 'ban': return `${by} banned ${whom}${why}`;
-    case 'unban': return `${by} lifted the ban on ${whom}${why}`;
-    default: return null; // deletions show in place; unknown actions are ignored
-  }
+  if (!MOD_ACTIONS.includes(f.action)) return null; // deletions show in place; unknown actions are ignored
+  const byMe = userId(f.by) === state.me?.id;
+  const by = nameOf(f.by);
+  const whom = nameOf(f.user);
+  const reason = f.reason ? String(f.reason) : '';
+  const seconds = until === Infinity ? 0 : (until - Date.now()) / 1000;
+  return () => {
+    const action = f.action === 'mute' && until !== Infinity ? 'muteFor' : f.action;
+    const who = byMe ? 'byMe' : isMe ? 'toMe' : 'other';
+    const line = t(`modLine.${action}.${who}`, { by, whom, duration: seconds ? duration(seconds) : '' });
+    return reason ? t('modLine.withReason', { line, reason }) : line;
+  };
 }
 
 let muteTimers = new Map();
@@ -233,8 +237,7 @@ function setMuted(room, until) {
 function onClose(code) {
   if (code === CLOSE_UNAUTHORIZED) {
     const pasted = !!state.session?.pasted;
-    endSession(pasted ? 'That token was not accepted (invalid or expired).'
-      : 'Your session has expired. Please start again.');
+    endSession(pasted ? t('session.badToken') : t('session.expired'));
     return;
   }
   if (code === CLOSE_REMOVED) {
@@ -242,7 +245,7 @@ function onClose(code) {
       if (room.status === 'joined' || room.status === 'joining') Object.assign(room, { status: 'left', reason: 'removed' });
     }
     saveSession();
-    toast('You were removed from every room you were in.', 'error');
+    toast(t('session.removedEverywhere'), 'error');
   }
   for (const room of state.joined.values()) room.outbox.forEach((entry) => { entry.inflight = false; });
   invalidate();
@@ -305,8 +308,8 @@ function onSendError(room, entry, err) {
     return;
   }
   dropFromOutbox(room, entry);
-  room.notice = err.message || 'The message was not sent.';
-  if (err.code === 'muted' && !isMuted(room)) room.mutedHint = err.message;
+  room.notice = errorText(err.code, err.message);
+  if (err.code === 'muted' && !isMuted(room)) room.mutedHint = room.notice;
   if (state.current === room.id) restoreDraft(entry.text);
 }
 
@@ -384,6 +387,7 @@ async function loadLanguages() {
     /* fall back to a built-in list named through Intl */
   }
   if (!state.session?.lang && !isKnownLanguage(state.lang)) state.lang = guessLanguage();
+  if (!state.session) await useLanguage(state.lang);
   renderLanguageOptions();
 }
 
@@ -405,7 +409,7 @@ const actions = {
       return;
     }
     if (!name || name.length > 40) {
-      state.lobbyError = 'Please enter a name of 1 to 40 characters.';
+      state.lobbyError = t('lobby.nameNeeded');
       invalidate('shell');
       return;
     }
@@ -416,7 +420,7 @@ const actions = {
       state.me = null;
       beginSession({ token: session.token, name: session.user?.name || name, lang: session.lang || lang });
     } catch (err) {
-      state.lobbyError = err.message;
+      state.lobbyError = err.status === 401 ? t('lobby.needCode') : errorText(err.code, err.message);
       if (err.status === 401) state.needAccessCode = true;
       invalidate('shell');
     } finally {
@@ -484,7 +488,7 @@ const actions = {
     const room = currentRoom();
     if (!room || room.status === 'left' || room.status === 'error') return false;
     if (text.length > 2000) {
-      room.notice = `A message holds at most 2000 characters; this one has ${text.length}.`;
+      room.notice = t('room.tooLong', { max: 2000, count: text.length });
       invalidate('room');
       return false;
     }
@@ -523,6 +527,7 @@ const actions = {
     if (!state.session || lang === state.lang) return;
     state.lang = lang;
     state.session.lang = lang;
+    useLanguage(lang);
     for (const room of state.joined.values()) room.resetOnJoin = true;
     saveSession();
     link.restart(); // a fresh `ready` in the new language, then fresh history with its translations
@@ -550,12 +555,12 @@ const actions = {
         invalidate('members');
         queueMicrotask(() => focusModButton(user));
       })
-      .catch((err) => toast(err.message || 'That did not work.', 'error'));
+      .catch((err) => toast(errorText(err.code, err.message), 'error'));
   },
 
   deleteMessage(roomId, id) {
     link.request({ type: 'delete', room: roomId, id }, { timeout: 15_000 })
-      .catch((err) => toast(err.message || 'The message could not be deleted.', 'error'));
+      .catch((err) => toast(errorText(err.code, err.message), 'error'));
   },
 
   // host (HTTP)
@@ -577,12 +582,11 @@ const actions = {
   appointModerator(roomId, user, appoint) {
     actions.setModerator(roomId, user, appoint)
       .then(() => {
-        toast(appoint ? `${nameOf(user)} is now a moderator here. They get the controls when they rejoin.`
-          : `${nameOf(user)} is no longer a moderator here.`);
+        toast(appoint ? t('mod.appointedToast', { name: nameOf(user) }) : t('mod.unappointedToast', { name: nameOf(user) }));
         state.openMenu = null;
         invalidate('members');
       })
-      .catch((err) => toast(err.message, 'error'));
+      .catch((err) => toast(errorText(err.code, err.message), 'error'));
   },
 
   manage(id) {
@@ -614,10 +618,15 @@ function restore(saved) {
   state.current = saved.current && state.joined.has(saved.current) ? saved.current : null;
 }
 
-function boot() {
+async function boot() {
   initShell(actions);
   initRoomView(actions);
   initHostPanel(actions);
+  onLanguageChange(() => {
+    redrawAllMessages();
+    renderLanguageOptions();
+    invalidate();
+  });
 
   const prefs = loadPrefs();
   state.lang = prefs.lang || guessLanguage();
@@ -626,6 +635,7 @@ function boot() {
   if (hashToken) {
     restore({ ...(saved || {}), token: hashToken, name: '', pasted: true, lang: saved?.lang || prefs.lang || '' });
   } else if (saved?.token) restore(saved);
+  await useLanguage(state.lang);
 
   renderLanguageOptions();
   fillLobby(prefs);

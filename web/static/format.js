@@ -1,6 +1,9 @@
-// format.js — language names, writing direction, times and durations for display.
-// The UI itself is in English; each language is *offered* by its own name (Deutsch,
-// Español, العربية), while "translated from German" names it in English.
+// format.js — language names, writing direction, times and durations for display,
+// all in the interface language (i18n.js) through Intl.  Each language is *offered*
+// by its own name and the reader's (Deutsch — German, Deutsch — 德语), sorted the
+// reader's way; "translated from German" names it in the interface language.
+
+import { uiLanguage } from './i18n.js';
 
 const RTL_CODES = new Set(['ar', 'he', 'iw', 'fa', 'ur', 'ps', 'yi', 'dv', 'ckb', 'sd', 'ug']);
 const FALLBACK_CODES = ['en', 'de', 'fr', 'es', 'it', 'pt', 'nl', 'pl', 'ru', 'uk', 'tr', 'ar', 'he', 'fa', 'hi', 'zh', 'ja', 'ko'];
@@ -44,9 +47,22 @@ export function selfName(code) {
   return name ? capitalize(name, code) : code;
 }
 
-/** "German" for de: the language named in the UI's language. */
-export function englishName(code) {
-  return intlName('en', code) || selfName(code);
+/** "German" / "alemán" for de: the language named in the interface's language, as in a sentence. */
+export function uiName(code) {
+  return intlName(uiLanguage(), code) || selfName(code);
+}
+
+/** An option label: the name in itself, and in the reader's language when that differs. */
+export function languageLabel(code) {
+  const own = selfName(code);
+  const ui = capitalize(uiName(code), uiLanguage());
+  return own.toLocaleLowerCase() === ui.toLocaleLowerCase() ? own : `${own} — ${ui}`;
+}
+
+/** Language entries sorted by their name in the interface language. */
+export function sortedLanguages(list) {
+  const locale = uiLanguage();
+  return [...list].sort((a, b) => uiName(a.code).localeCompare(uiName(b.code), locale));
 }
 
 export function isRtl(code) {
@@ -63,19 +79,36 @@ export function guessLanguage() {
   return 'en';
 }
 
-const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+let formats = null;
 
-export const timeOfDay = (ms) => clock.format(new Date(ms));
-export const fullDate = (ms) => full.format(new Date(ms));
+function fmt() {
+  const locale = uiLanguage();
+  if (formats?.locale !== locale) {
+    const unit = (u) => new Intl.NumberFormat(locale, { style: 'unit', unit: u, unitDisplay: 'short', maximumFractionDigits: 1 });
+    formats = {
+      locale,
+      clock: new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' }),
+      full: new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' }),
+      second: unit('second'),
+      minute: unit('minute'),
+      hour: unit('hour'),
+      day: unit('day'),
+    };
+  }
+  return formats;
+}
 
-/** 300 -> "5 min", 3600 -> "1 h", 42 -> "42 s". */
+export const timeOfDay = (ms) => fmt().clock.format(new Date(ms));
+export const fullDate = (ms) => fmt().full.format(new Date(ms));
+
+/** 300 -> "5 min", 3600 -> "1 h", 42 -> "42 s", in the interface language. */
 export function duration(seconds) {
   const s = Math.max(1, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.round(s / 60)} min`;
-  if (s < 86400) return `${Math.round(s / 360) / 10} h`.replace('.0 h', ' h');
-  return `${Math.round(s / 8640) / 10} days`.replace('.0 days', ' days');
+  const f = fmt();
+  if (s < 60) return f.second.format(s);
+  if (s < 3600) return f.minute.format(Math.round(s / 60));
+  if (s < 86400) return f.hour.format(Math.round(s / 360) / 10);
+  return f.day.format(Math.round(s / 8640) / 10);
 }
 
 /** A server timestamp in ms (accepting seconds too, defensively). */

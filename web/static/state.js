@@ -208,6 +208,7 @@ export function resetMessages(room) {
   room.lastId = null;
 }
 
+/** A line of the room's own (moderation, recovery); `text` is a function, worded when drawn. */
 export function addSystemLine(room, text) {
   room.sysCount += 1;
   room.items.push({ kind: 'sys', key: `s${room.sysCount}`, text, ts: Date.now(), v: 0 });

@@ -5,6 +5,7 @@
 
 import { $, h } from './dom.js';
 import { state, onRender } from './state.js';
+import { t, errorText, hasKey } from './i18n.js';
 
 let actions;
 
@@ -16,7 +17,7 @@ export function initHostPanel(appActions) {
     state.hostRoom = $('host-room').value;
     fillEditForm();
   });
-  $('host-close').addEventListener('click', () => run(actions.updateRoom(selected(), { state: 'closed' }), 'Room closed.'));
+  $('host-close').addEventListener('click', () => run(actions.updateRoom(selected(), { state: 'closed' }), t('host.closed')));
   $('host-mod-add').addEventListener('click', () => onModerator(true));
   $('host-mod-remove').addEventListener('click', () => onModerator(false));
   onRender('host', renderHostPanel);
@@ -28,16 +29,23 @@ const selected = () => $('host-room').value;
 async function run(promise, success) {
   const status = $('host-status');
   status.className = 'host-status';
-  status.textContent = 'Working…';
+  status.textContent = t('host.working');
   try {
     await promise;
     status.textContent = success;
     return true;
   } catch (err) {
     status.className = 'host-status error-text';
-    status.textContent = err.message || 'That did not work.';
+    status.textContent = hostErrorText(err);
     return false;
   }
+}
+
+/** Plain words for a refused host request: by the field it names, else by its code. */
+export function hostErrorText(err) {
+  if (err.field && hasKey(`hostError.${err.field}`)) return t(`hostError.${err.field}`);
+  if (err.code === 'conflict') return t('hostError.exists');
+  return errorText(err.code, err.message);
 }
 
 async function onOpen(event) {
@@ -51,10 +59,10 @@ async function onOpen(event) {
   if (forum) fields.forum = forum;
   if (!fields.id || !fields.title) {
     $('host-status').className = 'host-status error-text';
-    $('host-status').textContent = 'A new room needs an id and a title.';
+    $('host-status').textContent = t('host.needIdTitle');
     return;
   }
-  if (await run(actions.openNewRoom(fields), `Room “${fields.title}” is open.`)) {
+  if (await run(actions.openNewRoom(fields), t('host.opened', { title: fields.title }))) {
     $('host-open-form').reset();
     state.hostRoom = fields.id;
   }
@@ -71,20 +79,20 @@ function onSave(event) {
   const slow = Number.parseInt($('host-slow').value || '0', 10);
   if (Number.isFinite(slow) && slow >= 0 && slow !== (room.slow_mode || 0)) changes.slow_mode = slow;
   if (!Object.keys(changes).length) {
-    $('host-status').textContent = 'Nothing to change.';
+    $('host-status').textContent = t('host.nothing');
     return;
   }
-  run(actions.updateRoom(room.id, changes), 'Room updated.');
+  run(actions.updateRoom(room.id, changes), t('host.updated'));
 }
 
 function onModerator(appoint) {
   const user = $('host-mod-user').value.trim();
   if (!user || !selected()) {
     $('host-status').className = 'host-status error-text';
-    $('host-status').textContent = 'Enter the user id first.';
+    $('host-status').textContent = t('host.needUser');
     return;
   }
-  const done = appoint ? `${user} is now a moderator of this room.` : `${user} is no longer a moderator of this room.`;
+  const done = appoint ? t('host.appointed', { name: user }) : t('host.unappointed', { name: user });
   run(actions.setModerator(selected(), user, appoint), done);
 }
 
@@ -102,7 +110,8 @@ function renderHostPanel() {
   const before = picker.value;
   const rooms = [...state.rooms.values()];
   picker.replaceChildren(...rooms.map((room) =>
-    h('option', { value: room.id }, `${room.title || room.id} (${room.id})${room.state === 'closed' ? ' — closed' : ''}`)));
+    h('option', { value: room.id },
+      t(room.state === 'closed' ? 'host.roomOptionClosed' : 'host.roomOption', { title: room.title || room.id, id: room.id }))));
   const wanted = state.hostRoom && state.rooms.has(state.hostRoom) ? state.hostRoom : before;
   if (wanted && state.rooms.has(wanted)) picker.value = wanted;
   const editing = $('host-edit-form').contains(document.activeElement) && document.activeElement !== picker;

@@ -2,8 +2,9 @@
 // (keyed elements, redrawn only when a message changes), the composer with its
 // muted / read-only / slow-mode states, and the member list with moderation menus.
 
-import { $, h, setChildren, srOnly, softFocus } from './dom.js';
-import { englishName, selfName, isRtl, timeOfDay, fullDate, duration } from './format.js';
+import { $, h, setChildren, softFocus } from './dom.js';
+import { uiName, selfName, isRtl, timeOfDay, fullDate, duration } from './format.js';
+import { t, errorText } from './i18n.js';
 import {
   state, onRender, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait,
 } from './state.js';
@@ -13,18 +14,6 @@ let shownRoom = null; // the room whose elements are in the list right now
 let viewEpoch = 0; // bumped when something every message depends on changes
 
 const ROLE_ORDER = { host: 0, moderator: 1, delegate: 2 };
-const LEFT_TEXT = {
-  kicked: 'A moderator removed you from this room. You may join it again.',
-  banned: 'You are banned from this room.',
-  closed: 'This room was closed by a host.',
-  removed: 'You were removed from this room.',
-};
-const ERROR_TEXT = {
-  room_closed: 'This room is closed.',
-  banned: 'You are banned from this room.',
-  not_found: 'This room does not exist (any more).',
-  forbidden: 'You may not join this room.',
-};
 
 export function initRoomView(appActions) {
   actions = appActions;
@@ -94,31 +83,32 @@ function renderRoom() {
   $('room-title').setAttribute('dir', 'auto');
   const inside = room.status === 'joined' || room.status === 'joining';
   const count = room.members.size;
-  const sub = [info.forum, inside ? `${count} ${count === 1 ? 'member' : 'members'}` : null];
-  if (roleIn(room) !== 'delegate') sub.push(`you are ${roleIn(room)}`);
+  const sub = [info.forum, inside ? t('room.memberCount', { count }) : null];
+  if (roleIn(room) !== 'delegate') sub.push(t(`room.youAre.${roleIn(room)}`));
   $('room-sub').textContent = sub.filter(Boolean).join(' · ');
   $('toggle-originals').checked = state.showOriginals;
   $('manage-room').hidden = !isHost();
-  $('leave-room').textContent = room.status === 'joined' || room.status === 'joining' ? 'Leave' : 'Close';
+  $('leave-room').textContent = room.status === 'joined' || room.status === 'joining' ? t('room.leave') : t('room.closeView');
   renderBanner(room);
   renderComposer(room);
 }
 
 function bannerLines(room) {
   if (room.status === 'left') {
-    return [LEFT_TEXT[room.reason] || LEFT_TEXT.removed, room.reason === 'kicked' ? rejoinButton(room) : null];
+    const reason = ['kicked', 'banned', 'closed'].includes(room.reason) ? room.reason : 'removed';
+    return [t(`left.${reason}`, { room: room.info.title || room.id }), room.reason === 'kicked' ? rejoinButton(room) : null];
   }
   if (room.status === 'error') {
-    return [[ERROR_TEXT[room.reason], room.reasonText].filter(Boolean).join(' '), rejoinButton(room, 'Try again')];
+    return [errorText(room.reason, room.reasonText), rejoinButton(room, t('room.tryAgain'))];
   }
   const lines = [];
-  if (room.info.state === 'closed') lines.push('This room is closed.');
-  if (room.info.state === 'read_only') lines.push('Read-only room: announcements from hosts and moderators.');
-  if (room.info.slow_mode > 0) lines.push(`Slow mode: one message every ${duration(room.info.slow_mode)} per person.`);
+  if (room.info.state === 'closed') lines.push(t('room.closedBanner'));
+  if (room.info.state === 'read_only') lines.push(t('room.readOnlyBanner'));
+  if (room.info.slow_mode > 0) lines.push(t('room.slowBanner', { duration: duration(room.info.slow_mode) }));
   return lines;
 }
 
-function rejoinButton(room, label = 'Join again') {
+function rejoinButton(room, label = t('room.joinAgain')) {
   return h('button', { type: 'button', class: 'quiet-button', testid: 'rejoin', on: { click: () => actions.rejoin(room.id) } }, label);
 }
 
@@ -131,9 +121,9 @@ function renderBanner(room) {
 }
 
 function mutedText(room) {
-  if (room.mutedUntil === Infinity) return 'You are muted in this room until a moderator unmutes you.';
+  if (room.mutedUntil === Infinity) return t('room.mutedForever');
   const left = duration((room.mutedUntil - Date.now()) / 1000);
-  return `You are muted in this room until ${timeOfDay(room.mutedUntil)} (${left} left).`;
+  return t('room.mutedUntil', { time: timeOfDay(room.mutedUntil), left });
 }
 
 function renderComposer(room) {
@@ -152,10 +142,10 @@ function renderComposerInfo(room) {
   if (!room) return;
   const parts = [];
   const wait = slowWait(room);
-  if (wait > 0) parts.push(`Slow mode: you can send again in ${wait} s.`);
+  if (wait > 0) parts.push(t('room.slowWait', { seconds: wait }));
   if (room.notice) parts.push(room.notice);
   const length = $('composer').value.length;
-  if (length > 1800) parts.push(`${length} / 2000 characters`);
+  if (length > 1800) parts.push(t('room.length', { count: length, max: 2000 }));
   $('composer-info').textContent = parts.join(' ');
 }
 
@@ -194,7 +184,7 @@ function renderMessages() {
 
   const empty = room.items.length === 0 && room.outbox.length === 0;
   $('messages-empty').hidden = !empty;
-  $('messages-empty').textContent = room.status === 'joining' ? 'Joining…' : 'No messages yet. Say hello!';
+  $('messages-empty').textContent = room.status === 'joining' ? t('room.joining') : t('room.empty');
   $('load-older').hidden = !room.hasOlder || empty;
 
   if (stick) scrollToBottom();
@@ -255,7 +245,7 @@ function displayed(item) {
 
 function messageEl(room, item) {
   const mine = item.user?.id === state.me?.id;
-  const author = item.user?.name || 'someone';
+  const author = item.user?.name || t('who.someone');
   const shown = displayed(item);
   return h('li', {
     class: ['msg', mine && 'mine', item.deleted && 'deleted'],
@@ -269,44 +259,44 @@ function messageEl(room, item) {
     canModerate(room) && !item.deleted && room.status === 'joined'
       ? h('button', {
         type: 'button', class: 'msg-delete', testid: 'delete',
-        'aria-label': `Delete message from ${author}`,
+        'aria-label': t('msg.deleteLabel', { name: author }),
         on: { click: () => actions.deleteMessage(room.id, item.id) },
-      }, 'Delete')
+      }, t('msg.delete'))
       : null),
   item.deleted
-    ? h('div', { class: 'msg-text', testid: 'message-text' }, 'message deleted')
+    ? h('div', { class: 'msg-text', testid: 'message-text' }, t('msg.deleted'))
     : h('div', { class: 'msg-text', testid: 'message-text', lang: shown.lang, dir: isRtl(shown.lang) ? 'rtl' : 'auto' }, shown.text),
   item.deleted ? null : messageMeta(room, item, shown));
 }
 
 function messageMeta(room, item, shown) {
   if (item.lang === state.lang || !item.lang) return null;
-  const from = englishName(item.lang);
+  const from = uiName(item.lang);
   if (shown.translated) {
     return h('div', { class: 'msg-meta' },
-      shown.original ? `original in ${from} · ` : `translated from ${from} · `,
+      shown.original ? t('msg.originalIn', { language: from }) : t('msg.translatedFrom', { language: from }), ' · ',
       h('button', {
         type: 'button', class: 'link-button', testid: 'show-original',
         'aria-pressed': String(shown.original),
         on: { click: () => actions.toggleOriginal(room.id, item.id, !shown.original) },
-      }, shown.original ? 'show translation' : 'show original'));
+      }, shown.original ? t('msg.showTranslation') : t('msg.showOriginal')));
   }
   if (item.translating) {
-    return h('div', { class: 'msg-meta' }, h('span', { class: 'translating', testid: 'translating' }, 'translating…'));
+    return h('div', { class: 'msg-meta' }, h('span', { class: 'translating', testid: 'translating' }, t('msg.translating')));
   }
-  return h('div', { class: 'msg-meta' }, `in ${from}`);
+  return h('div', { class: 'msg-meta' }, t('msg.in', { language: from }));
 }
 
 function systemEl(item) {
   return h('li', { class: 'sys', testid: 'system-line' },
-    h('span', {}, item.text), ' ', h('time', { datetime: new Date(item.ts).toISOString() }, timeOfDay(item.ts)));
+    h('span', {}, typeof item.text === 'function' ? item.text() : item.text), ' ', h('time', { datetime: new Date(item.ts).toISOString() }, timeOfDay(item.ts)));
 }
 
 function pendingEl(entry) {
   return h('li', { class: 'msg mine pending', testid: 'pending' },
     h('div', { class: 'msg-head' },
-      h('span', { class: 'msg-author', dir: 'auto' }, state.me?.name || 'you'),
-      h('span', { class: 'muted' }, entry.inflight ? 'sending…' : 'waiting to send…')),
+      h('span', { class: 'msg-author', dir: 'auto' }, state.me?.name || t('who.you')),
+      h('span', { class: 'muted' }, entry.inflight ? t('msg.sending') : t('msg.waiting'))),
     h('div', { class: 'msg-text', dir: 'auto' }, entry.text));
 }
 
@@ -328,16 +318,16 @@ function renderMembers() {
 
 function mutedTag(room, id) {
   const until = room.mutedUsers.get(id);
-  return until && until > Date.now() ? h('span', { class: 'tag tag-muted' }, 'muted') : null;
+  return until && until > Date.now() ? h('span', { class: 'tag tag-muted' }, t('members.mutedTag')) : null;
 }
 
 function memberEl(room, member) {
   const isMe = member.id === state.me?.id;
   const moderate = canModerate(room) && !isMe && room.status === 'joined';
-  return h('li', { class: 'member', testid: `member-${member.id}` },
+  return h('li', { class: ['member', isMe && 'is-me'], testid: `member-${member.id}` },
     h('div', { class: 'member-line' },
-      h('span', { class: 'member-name', dir: 'auto' }, member.name, isMe ? h('span', { class: 'muted' }, ' (you)') : null),
-      member.role && member.role !== 'delegate' ? h('span', { class: 'role-badge' }, member.role) : null,
+      h('span', { class: 'member-name', dir: 'auto' }, member.name, isMe ? h('span', { class: 'muted' }, ' ', t('members.youTag')) : null),
+      member.role && member.role !== 'delegate' ? h('span', { class: 'role-badge' }, t(`role.${member.role}`)) : null,
       mutedTag(room, member.id),
       moderate ? modButton(member) : null),
     member.lang ? h('div', { class: 'member-lang' }, h('span', { lang: member.lang, dir: 'auto' }, selfName(member.lang))) : null,
@@ -348,7 +338,7 @@ function modButton(member) {
   const open = state.openMenu === member.id;
   return h('button', {
     type: 'button', class: 'mod-button', testid: `mod-${member.id}`,
-    'aria-expanded': String(open), 'aria-label': `Moderate ${member.name}`,
+    'aria-expanded': String(open), 'aria-label': t('mod.menuLabel', { name: member.name }),
     on: { click: () => actions.toggleMenu(member.id) },
   }, '⋯');
 }
@@ -358,23 +348,23 @@ function modMenu(room, member) {
     h('button', { type: 'button', testid, data: { focusKey: `${testid}-${member.id}` }, on: { click: run } }, label);
   const mod = (action, extra) => () => actions.moderate(room.id, action, member.id, extra);
   return h('div', {
-    class: 'mod-menu', role: 'group', 'aria-label': `Actions for ${member.name}`,
+    class: 'mod-menu', role: 'group', 'aria-label': t('mod.actionsFor', { name: member.name }),
     on: { keydown: (e) => { if (e.key === 'Escape') { e.stopPropagation(); actions.closeMenu(member.id); } } },
   },
   member.banned ? null : [
-    act('mute-300', 'Mute 5 min', mod('mute', { seconds: 300 })),
-    act('mute-3600', 'Mute 1 h', mod('mute', { seconds: 3600 })),
-    act('mute-forever', 'Mute until unmuted', mod('mute')),
-    act('unmute', 'Unmute', mod('unmute')),
-    act('kick', 'Kick', mod('kick')),
-    act('ban', 'Ban', mod('ban')),
+    act('mute-300', t('mod.mute5'), mod('mute', { seconds: 300 })),
+    act('mute-3600', t('mod.mute60'), mod('mute', { seconds: 3600 })),
+    act('mute-forever', t('mod.muteForever'), mod('mute')),
+    act('unmute', t('mod.unmute'), mod('unmute')),
+    act('kick', t('mod.kick'), mod('kick')),
+    act('ban', t('mod.ban'), mod('ban')),
   ],
-  act('unban', 'Unban', mod('unban')),
+  act('unban', t('mod.unban'), mod('unban')),
   isHost() && !member.banned ? [
-    act('appoint-mod', 'Make moderator here', () => actions.appointModerator(room.id, member.id, true)),
-    act('remove-mod', 'Remove as moderator', () => actions.appointModerator(room.id, member.id, false)),
+    act('appoint-mod', t('mod.appoint'), () => actions.appointModerator(room.id, member.id, true)),
+    act('remove-mod', t('mod.unappoint'), () => actions.appointModerator(room.id, member.id, false)),
   ] : null,
-  h('p', { class: 'mod-id' }, srOnly('User '), 'id: ', h('code', {}, member.id)));
+  h('p', { class: 'mod-id' }, t('mod.userId'), ' ', h('code', {}, member.id)));
 }
 
 /** After the menu closes with Escape, put focus back on its button. */

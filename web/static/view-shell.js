@@ -4,12 +4,11 @@
 // phone drawers and the toast line.
 
 import { $, h, setChildren, srOnly, softFocus } from './dom.js';
-import { languageList, selfName } from './format.js';
+import { languageList, languageLabel, sortedLanguages } from './format.js';
+import { t, useLanguage } from './i18n.js';
 import { state, onRender, view, currentRoom, isHost } from './state.js';
 
 let actions;
-const CONN_TEXT = { connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', offline: 'offline' };
-const STATE_TAG = { read_only: 'read-only', closed: 'closed' };
 
 export function initShell(appActions) {
   actions = appActions;
@@ -17,6 +16,7 @@ export function initShell(appActions) {
   $('home').addEventListener('click', () => actions.select(null));
   $('sign-out').addEventListener('click', () => actions.signOut());
   $('reading-lang').addEventListener('change', (e) => actions.changeLanguage(e.target.value));
+  $('lang').addEventListener('change', (e) => { if (!state.session) useLanguage(e.target.value); });
   $('reconnect-now').addEventListener('click', () => actions.reconnectNow());
   $('toggle-rooms').addEventListener('click', () => toggleDrawer('rooms'));
   $('toggle-members').addEventListener('click', () => toggleDrawer('members'));
@@ -40,13 +40,15 @@ function onLobbySubmit(event) {
   });
 }
 
-/** Fill both language selects (lobby and sidebar) with languages named in themselves. */
+/** Fill both language selects (lobby and sidebar): each language in itself and in the reader's, sorted for the reader. */
 export function renderLanguageOptions() {
   for (const select of [$('lang'), $('reading-lang')]) {
-    const options = languageList().map((l) =>
-      h('option', { value: l.code, lang: l.code, dir: 'auto' }, l.name || selfName(l.code)));
+    const keep = select === $('lang') && !state.session ? select.value || state.lang : state.lang;
+    const options = sortedLanguages(languageList()).map((l) =>
+      h('option', { value: l.code, dir: 'auto' },
+        l.translatable === false ? t('lang.originalsOnly', { language: languageLabel(l.code) }) : languageLabel(l.code)));
     select.replaceChildren(...options);
-    select.value = state.lang;
+    select.value = keep;
   }
 }
 
@@ -81,7 +83,7 @@ function renderShell() {
 function renderConnection() {
   const status = $('conn-status');
   status.hidden = !state.session;
-  status.textContent = CONN_TEXT[state.conn] || state.conn;
+  status.textContent = t(`conn.${state.conn}`);
   status.className = `conn conn-${state.conn}`;
   $('reconnect-now').hidden = !state.session || state.conn !== 'reconnecting';
 }
@@ -92,7 +94,7 @@ function renderMe() {
   $('me-name').textContent = state.me?.name || state.session.name || '…';
   const role = state.me?.role;
   $('me-role').hidden = !role || role === 'delegate';
-  $('me-role').textContent = role || '';
+  $('me-role').textContent = role ? t(`role.${role}`) : '';
   if ($('reading-lang').value !== state.lang) $('reading-lang').value = state.lang;
 }
 
@@ -101,17 +103,17 @@ function renderLobby() {
   $('access-code-field').hidden = !state.needAccessCode;
   const pending = state.pendingRoom ? state.rooms.get(state.pendingRoom) : null;
   $('lobby-pending').hidden = !pending;
-  $('lobby-pending').textContent = pending ? `Pick your name and language, then you will enter “${pending.title}”.` : '';
+  $('lobby-pending').textContent = pending ? t('lobby.pending', { room: pending.title || pending.id }) : '';
 }
 
 function renderHome() {
   if (!state.session) return;
-  $('home-title').textContent = state.me ? `Welcome, ${state.me.name}` : 'Welcome';
+  $('home-title').textContent = state.me ? t('home.welcomeName', { name: state.me.name }) : t('home.welcome');
   const joinedCount = [...state.joined.values()].filter((r) => r.status === 'joined').length;
   let text;
-  if (!state.me) text = 'Connecting to the server…';
-  else if (joinedCount) text = `You are in ${joinedCount} room${joinedCount > 1 ? 's' : ''}. Pick one from the list to continue, or join another.`;
-  else text = 'Pick a room from the list to join it. Messages appear in the language you read; you can always show the original.';
+  if (!state.me) text = t('home.connecting');
+  else if (joinedCount) text = t('home.inRooms', { count: joinedCount });
+  else text = t('home.pickRoom');
   $('home-text').textContent = text;
   $('host-panel').hidden = !isHost();
 }
@@ -168,7 +170,7 @@ function allRooms() {
 function byForum(rooms) {
   const groups = new Map();
   for (const room of rooms) {
-    const forum = room.forum || 'Rooms';
+    const forum = room.forum || t('shell.rooms');
     if (!groups.has(forum)) groups.set(forum, []);
     groups.get(forum).push(room);
   }
@@ -197,7 +199,7 @@ function roomEntry(room) {
   const isCurrent = state.current === room.id;
   const unread = !isCurrent && joined ? joined.unread : 0;
   const count = memberCount(room);
-  const tag = STATE_TAG[room.state];
+  const tag = room.state === 'read_only' || room.state === 'closed' ? t(`roomTag.${room.state}`) : null;
   return h('button', {
     type: 'button',
     class: ['room-entry', isCurrent && 'current', joined && 'joined', room.state === 'closed' && 'closed'],
@@ -207,13 +209,13 @@ function roomEntry(room) {
   },
   h('span', { class: 'room-label' },
     h('span', { class: 'room-name', dir: 'auto' }, room.title || room.id),
-    joined && joined.status === 'joined' ? srOnly(', joined') : null,
+    joined && joined.status === 'joined' ? srOnly(t('rooms.joinedSr')) : null,
     tag ? h('span', { class: `tag tag-${room.state}` }, tag) : null,
-    room.slow_mode > 0 ? h('span', { class: 'tag', title: `Slow mode: one message every ${room.slow_mode} s` }, 'slow') : null),
+    room.slow_mode > 0 ? h('span', { class: 'tag', title: t('rooms.slowTitle', { seconds: Number(room.slow_mode) }) }, t('rooms.slowTag')) : null),
   h('span', { class: 'room-meta' },
-    unread ? h('span', { class: 'badge' }, h('span', { testid: 'unread' }, String(unread)), srOnly(' unread')) : null,
-    h('span', { class: 'count', title: 'members' },
-      h('span', { testid: 'room-count' }, String(count)), srOnly(count === 1 ? ' member' : ' members'))));
+    unread ? h('span', { class: 'badge' }, h('span', { testid: 'unread' }, String(unread)), srOnly(t('rooms.unreadSr', { count: unread }))) : null,
+    h('span', { class: 'count', title: t('rooms.membersTitle') },
+      h('span', { testid: 'room-count' }, String(count)), srOnly(t('rooms.membersSr', { count })))));
 }
 
 // toast ---------------------------------------------------------------------------
