@@ -20,6 +20,14 @@ class Role(str, enum.Enum):
     MODERATOR = "moderator"
     DELEGATE = "delegate"
 
+    @property
+    def rank(self) -> int:
+        """Delegates 0, moderators 1, hosts 2: who outranks whom."""
+        return _RANK[self]
+
+
+_RANK = {Role.DELEGATE: 0, Role.MODERATOR: 1, Role.HOST: 2}
+
 
 def is_room_id(value: object) -> bool:
     """Room ids are lowercase slugs: letters, digits and inner hyphens, 1-40 chars."""
@@ -40,7 +48,7 @@ class Room:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Room":
+    def from_dict(cls, data: dict[str, Any]) -> Room:
         return cls(
             id=data["id"],
             title=data["title"],
@@ -49,5 +57,5 @@ class Room:
             slow_mode=int(data.get("slow_mode", 0)),
         )
 
-    def updated(self, **changes: Any) -> "Room":
+    def updated(self, **changes: Any) -> Room:
         return replace(self, **changes)

@@ -28,11 +28,8 @@ def send_refusal(room: Room, role_in_room: Role) -> tuple[str, str] | None:
     return None
 
 
-RANK = {Role.DELEGATE: 0, Role.MODERATOR: 1, Role.HOST: 2}
-
-
 def may_act_on(actor: Role, target: Role | None) -> bool:
     """Moderators act on delegates; hosts on anyone but hosts. An absent target has no standing role."""
     if not can_moderate(actor):
         return False
-    return target is None or RANK[target] < RANK[actor]
+    return target is None or target.rank < actor.rank

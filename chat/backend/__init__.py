@@ -1,4 +1,5 @@
-"""Backends behind one interface: `memory` (embedded default) and `redis` (many nodes)."""
+"""Backends: each implements every store interface of rooms/stores through `Backend` (base.py):
+`memory` (embedded default) and `redis` (many nodes, the redis/ package)."""
 from __future__ import annotations
 
 from chat.backend.base import (Appended, Backend, BackendUnavailable, Event, EventHandler, Member, Mute,

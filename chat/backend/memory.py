@@ -10,7 +10,7 @@ from typing import Any
 from chat.backend.base import Appended, Backend, Event, EventHandler, Member, Mute, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, split_id
 from chat.protocol import message_frame
-from rooms import Room
+from rooms import Role, Room
 
 
 @dataclass
@@ -43,6 +43,7 @@ class _Moderation:
     mutes: dict[str, int | None] = field(default_factory=dict)
     bans: set[str] = field(default_factory=set)
     moderators: set[str] = field(default_factory=set)
+    roles: dict[str, Role] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -103,7 +104,7 @@ class MemoryBackend(Backend):
         history.kept.append(message)
         history.next_position += 1
         if key:
-            self._sent[key] = (message["id"], time.monotonic() + self._idempotency_ttl)
+            self._sent[key] = (str(message["id"]), time.monotonic() + self._idempotency_ttl)
         self._deliver(room, message_frame(message))
         return Appended(copy.deepcopy(message), created=True)
 
@@ -213,6 +214,14 @@ class MemoryBackend(Backend):
         changed = (user in moderators) != appointed
         (moderators.add if appointed else moderators.discard)(user)
         return changed
+
+    async def remember_role(self, room: str, user: str, role: Role) -> None:
+        roles = self._moderation[room].roles
+        if user not in roles or role.rank > roles[user].rank:
+            roles[user] = role
+
+    async def known_role(self, room: str, user: str) -> Role | None:
+        return self._moderation[room].roles.get(user)
 
     async def record_moderation(self, room: str, entry: dict[str, Any]) -> None:
         self._moderation[room].log.append(dict(entry))

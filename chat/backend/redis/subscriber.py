@@ -17,14 +17,10 @@ from typing import Awaitable, Callable
 import redis.exceptions
 from redis.asyncio.connection import AbstractConnection
 
-from chat.backend.base import BackendUnavailable
+from chat.backend.redis.calls import REDIS_DOWN, REDIS_DOWN_OR_SLOW
+from rooms.stores import BackendUnavailable
 
 log = logging.getLogger("babelroom.backend.redis")
-
-# What "Redis is not there" looks like to redis-py (BusyLoadingError, a ConnectionError, is
-# Redis still loading its data after a restart; ReadOnlyError a replica during failover).
-REDIS_DOWN: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                                                redis.exceptions.ReadOnlyError, OSError)
 
 BACKOFF_MIN = 0.1
 BACKOFF_MAX = 5.0
@@ -84,7 +80,7 @@ class Subscriber:
         try:
             await self._conn.send_command("SUBSCRIBE", channel, check_health=False)
             await asyncio.wait_for(confirmed, CONFIRM_TIMEOUT)
-        except (*REDIS_DOWN, asyncio.TimeoutError) as exc:
+        except REDIS_DOWN_OR_SLOW as exc:
             self._channels.discard(channel)
             raise BackendUnavailable(f"could not subscribe at {self._where}: {exc}") from exc
         finally:
@@ -109,7 +105,7 @@ class Subscriber:
                 await self._serve_connection()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - whatever broke the connection: reconnect
+            except Exception as exc:  # whatever broke the connection: reconnect
                 if not isinstance(exc, (*REDIS_DOWN, BackendUnavailable)):
                     log.error("pub/sub connection failed unexpectedly", exc_info=exc)
                 self._went_down(exc)
@@ -124,7 +120,7 @@ class Subscriber:
     async def _serve_connection(self) -> None:
         """Connect, subscribe to everything, catch up, then read until the connection breaks."""
         self._ready = False
-        await self._conn.connect()
+        await self._conn.connect()  # type: ignore[no-untyped-call]
         self._held = []
         reader = asyncio.create_task(self._read_loop(), name="redis-pubsub-reader")
         try:

@@ -1,0 +1,217 @@
+"""The redis backend: many nodes share rooms, history, presence and moderation state through Redis.
+
+This module holds the lifecycle and the live half of the broker: pub/sub routing and the
+catch-up after a reconnect. The other ideas have a module each:
+    keys.py        the key schema and message ids      calls.py     slots, retry, BackendUnavailable
+    history.py     storing and reading messages        presence.py  presence records and heartbeats
+    state.py       room and moderation state           cache.py     the shared translation cache
+    subscriber.py  the one pub/sub connection          rows.py      script rows -> messages, members
+    scripts.py     the Lua scripts in lua/, loaded at start
+
+- Live fan-out: PUBLISH/SUBSCRIBE, one channel per room plus one node-wide channel, all on one
+  pub/sub connection per node (subscriber.Subscriber). A node subscribes to a room while it
+  has local members there.
+- Redis away: every call raises BackendUnavailable (the client hears `unavailable`); the
+  subscriber reconnects with backoff, and on reconnect this node re-registers its presence,
+  re-seeds the configured rooms and replays the messages its rooms missed, in order, once.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from chat.backend.base import Backend
+from chat.backend.ids import make_id
+from chat.backend.redis.cache import RedisSharedCache
+from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, write_call
+from chat.backend.redis.history import RedisHistory
+from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
+from chat.backend.redis.presence import RedisPresence
+from chat.backend.redis.scripts import register_all
+from chat.backend.redis.state import RedisModeration, RedisRooms
+from chat.backend.redis.subscriber import Subscriber
+from chat.config import BackendSettings
+from chat.protocol import encode, message_frame
+from rooms.stores import Event, EventHandler, Member
+
+log = logging.getLogger("babelroom.backend.redis")
+
+START_TIMEOUT = 10.0  # seconds a starting node waits for Redis before giving up
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """The newest message of a room this node delivered (or the room's newest when it subscribed)."""
+
+    epoch: str
+    key: StreamKey
+    message_id: str
+
+
+class RedisBackend(RedisHistory, RedisRooms, RedisModeration, Backend):
+    def __init__(self, settings: BackendSettings, node_id: str) -> None:
+        self.node_id = node_id
+        self._settings = settings
+        self._keys = Keys(settings.key_prefix)
+        self._slots = asyncio.Semaphore(POOL_SIZE)
+        self._pool = redis.asyncio.ConnectionPool.from_url(
+            settings.redis_url, decode_responses=True, max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
+            socket_connect_timeout=2, socket_timeout=5, client_name=f"babelroom:{node_id}",
+            # No silent retries: a script may have run before the connection broke. The client
+            # hears `unavailable` and retries with its cid, which is idempotent.
+            retry=Retry(NoBackoff(), 0))
+        self._redis = redis.asyncio.Redis(connection_pool=self._pool)
+        self._scripts = register_all(self._redis)
+        heartbeat_ttl = max(1, settings.presence_ttl)
+        self._presence = RedisPresence(self._redis, self._keys, self._scripts, self._slots,
+                                       instance=secrets.token_hex(8), node_id=node_id, ttl=heartbeat_ttl,
+                                       announce=self.publish, rooms=lambda: self._subscribed,
+                                       on_lost=lambda: self._seed(self._configured_rooms))
+        self._subscriber = Subscriber(self._pool.make_connection(),  # type: ignore[no-untyped-call]
+                                      where=self._where(),
+                                      on_message=self._on_pubsub, on_connected=self._restore,
+                                      ping_interval=min(5.0, heartbeat_ttl))
+        self._on_event: EventHandler | None = None
+        self._subscribed: set[str] = set()  # rooms this node has local members in
+        self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
+
+    def _where(self) -> str:
+        kwargs = self._pool.connection_kwargs
+        if "path" in kwargs:
+            return f"{kwargs['path']}/{kwargs.get('db', 0)}"
+        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+    # lifecycle ---------------------------------------------------------------
+    async def start(self, on_event: EventHandler) -> None:
+        self._on_event = on_event
+        await self._subscriber.start({self._keys.node_channel}, timeout=START_TIMEOUT)
+        self._presence.start()
+
+    async def close(self) -> None:
+        await self._presence.stop()
+        try:
+            await asyncio.wait_for(self._presence.forget_all(), 2)
+        except REDIS_DOWN_OR_SLOW:
+            pass  # the heartbeat expires and other nodes drop these records
+        await self._subscriber.close()
+        self._on_event = None
+        await self._redis.aclose()
+        await self._pool.disconnect()
+
+    def healthy(self) -> bool:
+        return self._subscriber.up
+
+    def shared_cache(self) -> RedisSharedCache:
+        return RedisSharedCache(self._redis, self._keys, self._slots)
+
+    # presence (presence.py) ------------------------------------------------------
+    async def add_member(self, room: str, member: Member) -> bool:
+        return await self._presence.add_member(room, member)
+
+    async def remove_member(self, room: str, member: Member) -> bool:
+        return await self._presence.remove_member(room, member)
+
+    async def members(self, room: str) -> list[Member]:
+        return await self._presence.members(room)
+
+    # pub/sub -----------------------------------------------------------------
+    @write_call
+    async def subscribe(self, room: str) -> None:
+        self._subscribed.add(room)
+        try:
+            await self._subscriber.subscribe(self._keys.channel(room))
+            await self._remember_newest(room)
+        except BaseException:
+            self._subscribed.discard(room)
+            self._seen.pop(room, None)
+            await self._subscriber.unsubscribe(self._keys.channel(room))
+            raise
+
+    async def _remember_newest(self, room: str) -> None:
+        """Note the room's newest message: a reconnect replays what came after it."""
+        log_key, meta, *_ = self._keys.history(room)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.exists(log_key)
+            pipe.hmget(meta, ["epoch", "last"])
+            exists, (epoch, last) = await pipe.execute()
+        if room in self._seen:  # a live message arrived meanwhile and is newer
+            return
+        self._seen[room] = _Seen(epoch, stream_key(last), make_id(epoch, last)) if exists and epoch and last \
+            else None
+
+    async def unsubscribe(self, room: str) -> None:
+        self._subscribed.discard(room)
+        self._seen.pop(room, None)
+        await self._subscriber.unsubscribe(self._keys.channel(room))
+
+    @write_call
+    async def publish(self, room: str, event: Event) -> None:
+        await self._redis.publish(self._keys.channel(room), encode(event))
+
+    @write_call
+    async def broadcast(self, event: Event) -> None:
+        await self._redis.publish(self._keys.node_channel, encode(event))
+
+    def _on_pubsub(self, channel: str, payload: str) -> None:
+        """One message from the pub/sub connection, in publish order."""
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            log.warning("ignored a malformed event on %s", channel)
+            return
+        if channel == self._keys.node_channel:
+            self._emit(None, event)
+            return
+        room = channel.removeprefix(self._keys.room_channel_prefix)
+        if room not in self._subscribed:
+            return  # sent before our UNSUBSCRIBE took effect
+        if event.get("type") == "message" and not self._advance(room, event.get("id")):
+            return  # already delivered by the replay after a reconnect
+        self._emit(room, event)
+
+    def _advance(self, room: str, message_id: Any) -> bool:
+        """Record a room's message as delivered; False when it (or a newer one) already was."""
+        parts = parse_id(message_id) if isinstance(message_id, str) else None
+        if parts is None:
+            return True
+        epoch, stream_id = parts
+        key = stream_key(stream_id)
+        seen = self._seen.get(room)
+        if seen is not None and seen.epoch == epoch and key <= seen.key:
+            return False
+        self._seen[room] = _Seen(epoch, key, message_id)
+        return True
+
+    def _emit(self, room: str | None, event: Event) -> None:
+        if self._on_event is not None:
+            self._on_event(room, event)
+
+    # after a reconnect ---------------------------------------------------------
+    async def _restore(self) -> None:
+        """Run by the subscriber once it has resubscribed, before live messages flow again."""
+        await self._presence.beat()
+        await self._presence.remove_unremoved()
+        await self._seed(self._configured_rooms)
+        for room in sorted(self._subscribed):
+            await self._catch_up(room)
+
+    async def _catch_up(self, room: str) -> None:
+        """Deliver, in order, the messages this node's members missed while Redis was away."""
+        if room not in self._seen:
+            return  # still subscribing: the join that asked for it reads history after that
+        seen = self._seen[room]
+        replay = await self._since(room, seen.message_id if seen else None, limit=self._settings.history_max)
+        if seen is not None and not replay.recovered:
+            log.warning("room %s: history since %s was trimmed or lost while Redis was away; "
+                        "replaying what is kept", room, seen.message_id)
+        for message in replay.messages:
+            if self._advance(room, message["id"]):
+                self._emit(room, message_frame(message))

@@ -1,0 +1,79 @@
+"""How a backend call uses Redis: a bounded number at once, a retry for reads, and Redis
+trouble turned into BackendUnavailable (the client hears `unavailable`)."""
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+import redis.asyncio
+import redis.exceptions
+from redis.commands.core import AsyncScript
+
+from chat.backend.redis.keys import Keys
+from chat.config import BackendSettings
+from rooms.stores import BackendUnavailable
+
+# What "Redis is not there" looks like to redis-py (BusyLoadingError, a ConnectionError, is
+# Redis still loading its data after a restart; ReadOnlyError a replica during failover).
+REDIS_DOWN: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                                                redis.exceptions.ReadOnlyError, OSError)
+# ... or has not answered in time (a subscription, a clean shutdown)
+REDIS_DOWN_OR_SLOW: tuple[type[Exception], ...] = (*REDIS_DOWN, asyncio.TimeoutError)
+POOL_SIZE = 64  # backend calls holding a Redis connection at once; more wait for a slot
+BACKGROUND_CONNECTIONS = 8  # headroom for the heartbeat and the reconnect work, which take no slot
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class UsesRedis(Protocol):
+    _slots: asyncio.Semaphore
+
+
+class RedisParts:
+    """What the parts of the redis backend share: the client, the key schema, the scripts."""
+
+    _redis: redis.asyncio.Redis
+    _keys: Keys
+    _slots: asyncio.Semaphore
+    _scripts: dict[str, AsyncScript]
+    _settings: BackendSettings
+
+
+S = TypeVar("S", bound=UsesRedis)
+Method = Callable[Concatenate[S, P], Coroutine[Any, Any, T]]
+
+
+def redis_call(*, retry: bool) -> Callable[[Method[S, P, T]], Method[S, P, T]]:
+    """Wrap a backend call: it waits for a connection slot, and Redis connection trouble becomes
+    BackendUnavailable, so sessions answer `unavailable`.
+
+    The slots bound the connections a node opens (redis-py's plain pool would fail when full,
+    and its blocking pool costs twice the CPU per command). With `retry`, a connection error is
+    tried once more first: only for calls that can run twice harmlessly (reads); it spares
+    clients an `unavailable` when the pool hands out a connection a restarted Redis closed.
+    """
+
+    def decorate(method: Method[S, P, T]) -> Method[S, P, T]:
+        @functools.wraps(method)
+        async def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            async with self._slots:
+                try:
+                    try:
+                        return await method(self, *args, **kwargs)
+                    except redis.exceptions.ConnectionError:
+                        if not retry:
+                            raise
+                    return await method(self, *args, **kwargs)  # redis-py dropped the broken connection
+                except REDIS_DOWN as exc:
+                    raise BackendUnavailable(f"Redis is unavailable: {exc}") from exc
+
+        return wrapper
+
+    return decorate
+
+
+read_call = redis_call(retry=True)
+write_call = redis_call(retry=False)

@@ -1,0 +1,87 @@
+"""History: storing, reading, translating and deleting a room's messages (the Broker's store half).
+
+One Stream per room (exact MAXLEN). Storing and publishing a message is one Lua script
+(lua/append.lua), so every node and every reader see history's order. Each stream has an epoch;
+ids are "<epoch>.<stream id>" and a `since` from a lost or trimmed history is `recovered: false`.
+"""
+from __future__ import annotations
+
+import json
+
+from chat.backend.ids import make_id, new_epoch
+from chat.backend.redis.calls import RedisParts, read_call, write_call
+from chat.backend.redis.keys import parse_id, stream_key
+from chat.backend.redis.rows import deleted_message, live_message
+from chat.protocol import encode
+from rooms.stores import Appended, Message, Replay
+
+
+class RedisHistory(RedisParts):
+    @write_call
+    async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
+                             cid: str | None) -> Appended:
+        keys = self._keys.history(room)
+        if cid:
+            keys.append(self._keys.idempotency(room, user["id"], cid))
+        body = {"user": user, "lang": lang, "text": text}
+        # The script publishes the `message` frame from these parts and the id/ts only it knows.
+        head = '{"type":"message","room":' + json.dumps(room) + ","
+        tail = "," + encode(body)[1:]
+        reply = await self._scripts["append"](keys=keys, args=[
+            self._keys.channel(room), self._settings.history_max, new_epoch(), encode(user), lang, text,
+            self._settings.idempotency_ttl, head, tail])
+        created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
+        if created:
+            message = {"room": room, "id": make_id(epoch, stream_id), "ts": stream_key(stream_id)[0],
+                       "user": dict(user), "lang": lang, "text": text, "tr": {}}
+            return Appended(message, created=True)
+        fields, extra = reply[3], reply[4]
+        row = live_message(room, epoch, stream_id, fields, extra) if fields \
+            else deleted_message(room, epoch, stream_id, extra)
+        return Appended(row, created=False)
+
+    @read_call
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
+        if before is None:
+            return (await self._read(room, "page", None, limit)).messages
+        if parse_id(before) is None:
+            return []
+        return (await self._read(room, "page", before, limit)).messages
+
+    @read_call
+    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+        return await self._since(room, since, limit=limit)
+
+    async def _since(self, room: str, since: str | None, *, limit: int) -> Replay:
+        return await self._read(room, "since", since if parse_id(since) else None, limit)
+
+    async def _read(self, room: str, mode: str, message_id: str | None, limit: int) -> Replay:
+        """Run the read script and turn its rows into messages, oldest first."""
+        epoch_in, stream_in = parse_id(message_id) or ("", "")
+        epoch, recovered, live, deleted = await self._scripts["read"](
+            keys=self._keys.history(room), args=[mode, epoch_in, stream_in, limit])
+        if not epoch:
+            return Replay([], recovered=False)
+        messages = [live_message(room, epoch, stream_id, fields, extra) for stream_id, fields, extra in live]
+        messages += [deleted_message(room, epoch, stream_id, tombstone) for stream_id, tombstone in deleted]
+        messages.sort(key=lambda message: stream_key(message["id"].partition(".")[2]))
+        if not recovered:  # a page: the newest `limit` of live messages and placeholders
+            messages = messages[-limit:] if limit > 0 else []
+        return Replay(messages, recovered=bool(recovered))
+
+    @write_call
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return
+        event = {"type": "translation", "room": room, "id": message_id, "lang": lang, "text": text}
+        log_key, meta, extra, _ = self._keys.history(room)
+        await self._scripts["add_translation"](keys=[log_key, meta, extra], args=[
+            parts[0], parts[1], lang, text, self._keys.channel(room), encode(event)])
+
+    @write_call
+    async def delete_message(self, room: str, message_id: str) -> bool:
+        parts = parse_id(message_id)
+        if parts is None:
+            return False
+        return bool(await self._scripts["delete"](keys=self._keys.history(room), args=list(parts)))

@@ -1,0 +1,10 @@
+-- Record a connection in a room. KEYS: 1 presence hash, 2 per-user index
+-- ARGV: 1 heartbeat key prefix, 2 field, 3 user id, 4 record JSON
+-- Returns 1 when the user had no live connection in the room before (a record being replaced,
+-- as when the reader changes language, counts as one).
+local others = live_fields(KEYS[2], ARGV[3], ARGV[2])
+local first = #others == 0 and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0
+others[#others + 1] = ARGV[2]
+save_fields(KEYS[2], ARGV[3], others)
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+return first and 1 or 0

@@ -1,0 +1,33 @@
+-- Shared by the presence scripts. Per room, a hash of connection records (field
+-- "<instance> <connection id>", value the record JSON) and a per-user index (user id -> JSON
+-- array of that user's fields), so that joining and leaving cost the user's connections, not
+-- the room's size. An instance (one node process, a hex id) counts while its heartbeat key,
+-- ARGV[1] .. instance, exists.
+local alive_cache = {}
+local function alive(field)
+  local instance = string.match(field, '^(%x+) ')
+  if alive_cache[instance] == nil then
+    alive_cache[instance] = redis.call('EXISTS', ARGV[1] .. instance) == 1
+  end
+  return alive_cache[instance]
+end
+
+-- the user's live connection fields, leaving out `except`
+local function live_fields(users, user, except)
+  local raw = redis.call('HGET', users, user)
+  local kept = {}
+  for _, field in ipairs(raw and cjson.decode(raw) or {}) do
+    if field ~= except and alive(field) then
+      kept[#kept + 1] = field
+    end
+  end
+  return kept
+end
+
+local function save_fields(users, user, fields)
+  if #fields == 0 then
+    redis.call('HDEL', users, user)  -- (cjson would encode an empty table as {})
+  else
+    redis.call('HSET', users, user, cjson.encode(fields))
+  end
+end

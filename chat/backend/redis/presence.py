@@ -1,0 +1,159 @@
+"""Presence and heartbeats: who is in a room, on which live node process.
+
+One hash per room of connection records, each naming its node process (instance); an instance
+counts while its heartbeat key (TTL presence_ttl, refreshed every ttl/3) lives. The heartbeat
+also reaps the records of processes that died, announcing their users' `leave` once.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Awaitable, Callable, Iterable
+
+import redis.asyncio
+from redis.commands.core import AsyncScript
+
+from chat.backend.redis.calls import REDIS_DOWN, read_call, write_call
+from chat.backend.redis.keys import Keys
+from chat.backend.redis.rows import member, member_of, presence_event
+from chat.protocol import encode
+from rooms.stores import BackendUnavailable, Event, Member, Presence
+
+log = logging.getLogger("babelroom.backend.redis")
+
+# failures the heartbeat waits out: the subscriber logs the outage and restores presence after it
+_PASSING: tuple[type[Exception], ...] = (*REDIS_DOWN, BackendUnavailable)
+Announce = Callable[[str, Event], Awaitable[None]]
+
+
+class RedisPresence(Presence):
+    def __init__(self, client: redis.asyncio.Redis, keys: Keys, scripts: dict[str, AsyncScript],
+                 slots: asyncio.Semaphore, *, instance: str, node_id: str, ttl: int, announce: Announce,
+                 rooms: Callable[[], Iterable[str]], on_lost: Callable[[], Awaitable[None]]) -> None:
+        """`announce` publishes a presence event; `rooms` are the rooms to reap (this node's);
+        `on_lost` runs after Redis lost this node's records (it seeds the rooms again)."""
+        self._redis = client
+        self._keys = keys
+        self._scripts = scripts
+        self._slots = slots
+        # Records name this process (a hex id), not the node id: a node restarted under the same
+        # id must not revive the records its previous life left behind.
+        self._instance = instance
+        self._node_id = node_id
+        self._ttl = ttl
+        self._announce = announce
+        self._rooms = rooms
+        self._on_lost = on_lost
+        self._local: dict[str, dict[str, Member]] = {}  # this node's presence, rewritten after a loss
+        self._unremoved: dict[str, dict[str, Member]] = {}  # connections that left while Redis was away
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    # the interface ---------------------------------------------------------------
+    @write_call
+    async def add_member(self, room: str, member: Member) -> bool:
+        self._local.setdefault(room, {})[member.conn] = member
+        self._unremoved.get(room, {}).pop(member.conn, None)
+        return await self._register(room, member)
+
+    @write_call
+    async def remove_member(self, room: str, member: Member) -> bool:
+        # Forget locally first: a connection that is gone must not be rewritten after a reconnect.
+        local = self._local.get(room, {})
+        local.pop(member.conn, None)
+        if not local:
+            self._local.pop(room, None)
+        try:
+            return await self._unregister(room, member)
+        except REDIS_DOWN:
+            # This node is alive, so the record would never expire: remove it once Redis is back.
+            self._unremoved.setdefault(room, {})[member.conn] = member
+            raise
+
+    @read_call
+    async def members(self, room: str) -> list[Member]:
+        records = await self._scripts["members"](keys=[self._keys.room(room, "presence")],
+                                                 args=[self._keys.heartbeat_prefix])
+        return [member_of(record) for record in json.loads(records)]
+
+    # records -------------------------------------------------------------------------
+    def _field(self, conn: str) -> str:
+        """A connection's field in a room's presence hash: the scripts read its instance from it."""
+        return f"{self._instance} {conn}"
+
+    async def _register(self, room: str, member: Member) -> bool:
+        record = encode({"conn": member.conn, **member.public()})
+        first = await self._scripts["add_member"](keys=self._keys.presence(room), args=[
+            self._keys.heartbeat_prefix, self._field(member.conn), member.id, record])
+        return bool(first)
+
+    async def _unregister(self, room: str, member: Member) -> bool:
+        last = await self._scripts["remove_member"](keys=self._keys.presence(room), args=[
+            self._keys.heartbeat_prefix, self._field(member.conn), member.id])
+        return bool(last)
+
+    async def remove_unremoved(self) -> None:
+        """Remove the records of connections that closed while Redis was away, announcing leaves."""
+        for room, members in list(self._unremoved.items()):
+            for conn, gone in list(members.items()):
+                if await self._unregister(room, gone):
+                    await self._announce(room, presence_event(room, "leave", gone))
+                members.pop(conn, None)
+            if not members:
+                self._unremoved.pop(room, None)
+
+    async def forget_all(self) -> None:
+        """A clean shutdown: this node's records go now instead of when its heartbeat expires."""
+        for records in (self._local, self._unremoved):
+            for room, members in list(records.items()):
+                for gone in list(members.values()):
+                    await self._unregister(room, gone)
+        await self._redis.delete(self._keys.heartbeat_prefix + self._instance)
+
+    # heartbeat -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="redis-heartbeat")
+
+    async def stop(self) -> None:
+        if self._heartbeat:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+
+    async def _heartbeat_loop(self) -> None:
+        """Keep this node's presence alive, and clear the records of nodes that died."""
+        interval = self._ttl / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.beat()
+                await self.remove_unremoved()
+                await self._reap()
+            except _PASSING:
+                pass
+            except Exception:  # the heartbeat must outlive any one failure
+                log.exception("presence heartbeat failed")
+
+    async def beat(self) -> None:
+        """Refresh the heartbeat. If it had vanished, Redis lost its data (or this node stalled past
+        the TTL and other nodes dropped its records): write this node's presence and the
+        configured rooms again."""
+        previous = await self._redis.set(self._keys.heartbeat_prefix + self._instance, self._node_id,
+                                         ex=self._ttl, get=True)
+        if previous is None:
+            await self._rewrite()
+            await self._on_lost()
+
+    async def _rewrite(self) -> None:
+        for room, members in list(self._local.items()):
+            for present in list(members.values()):
+                if await self._register(room, present):
+                    # other nodes may have announced this user's leave when its records vanished
+                    await self._announce(room, presence_event(room, "join", present))
+
+    async def _reap(self) -> None:
+        for room in sorted(self._rooms()):
+            gone = await self._scripts["reap"](keys=self._keys.presence(room), args=[self._keys.heartbeat_prefix])
+            for raw in gone:
+                left = member(raw)
+                log.info("room %s: %s left with a node that stopped answering", room, left.id)
+                await self._announce(room, presence_event(room, "leave", left))

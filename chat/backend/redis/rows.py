@@ -1,0 +1,38 @@
+"""Rows the scripts return, decoded into stored messages and presence members."""
+from __future__ import annotations
+
+import json
+
+from chat.backend.ids import make_id
+from chat.backend.redis.keys import stream_key
+from rooms.stores import Event, Member, Message
+
+
+def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra: str | None) -> Message:
+    """A stream entry (flat field list) and its translations, as a stored message."""
+    entry = dict(zip(fields[::2], fields[1::2]))
+    return {"room": room, "id": make_id(epoch, stream_id), "ts": stream_key(stream_id)[0],
+            "user": json.loads(entry["u"]), "lang": entry["l"], "text": entry["t"],
+            "tr": json.loads(extra) if extra else {}}
+
+
+def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:
+    """A deleted message's tombstone as its `deleted` placeholder."""
+    stone = json.loads(tombstone) if tombstone else {}
+    return {"room": room, "id": make_id(epoch, stream_id), "ts": stream_key(stream_id)[0],
+            "user": json.loads(stone["u"]) if "u" in stone else {"id": "", "name": ""},
+            "lang": stone.get("l", ""), "text": "", "tr": {}, "deleted": True}
+
+
+def member(raw: str) -> Member:
+    return member_of(json.loads(raw))
+
+
+def member_of(record: dict[str, str]) -> Member:
+    return Member(record["conn"], record["id"], record["name"], record["lang"], record["role"])
+
+
+def presence_event(room: str, event: str, who: Member) -> Event:
+    """The `presence` event the backend itself announces (a reaped or restored connection)."""
+    return {"type": "presence", "room": room, "event": event,
+            "user": {"id": who.id, "name": who.name, "lang": who.lang}}

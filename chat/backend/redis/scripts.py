@@ -1,0 +1,41 @@
+"""The Lua scripts of the redis backend, read from the package's lua/ directory at start.
+
+Every step that must be atomic runs inside Redis as one script; each .lua file says what it
+does, its KEYS and ARGV, and what it returns. Scripts publish from inside: Redis runs one script
+at a time and delivers PUBLISH in execution order, so every subscriber sees messages in stream
+order. Nothing in them reads the node's clock except where a caller passes it.
+
+A script may start with shared functions (the libraries below), prepended when it is loaded.
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+import redis.asyncio
+from redis.commands.core import AsyncScript
+
+# script -> the libraries it needs, in order
+SCRIPTS: dict[str, tuple[str, ...]] = {
+    "append": ("stream_ids",),
+    "read": ("stream_ids",),
+    "add_translation": (),
+    "delete": ("stream_ids",),
+    "add_member": ("presence_lib",),
+    "remove_member": ("presence_lib",),
+    "members": ("presence_lib",),
+    "reap": ("presence_lib",),
+    "get_mute": (),
+    "remember_role": (),
+}
+
+
+def source(name: str) -> str:
+    """A script's full Lua text: its libraries, then the script itself."""
+    folder = resources.files(__package__).joinpath("lua")
+    return "".join(folder.joinpath(f"{part}.lua").read_text(encoding="utf-8")
+                   for part in (*SCRIPTS[name], name))
+
+
+def register_all(client: redis.asyncio.Redis) -> dict[str, AsyncScript]:
+    """Every script, registered on the client (EVALSHA, loaded into Redis on first use)."""
+    return {name: client.register_script(source(name)) for name in SCRIPTS}

@@ -1,0 +1,112 @@
+"""Room and moderation state: small keys read and written directly (RoomStore, ModerationStore)."""
+from __future__ import annotations
+
+import json
+import time
+
+from chat.backend.redis.calls import RedisParts, read_call, write_call
+from chat.protocol import encode
+from rooms import Role, Room
+from rooms.stores import ModerationEntry, Mute, now_ms
+
+MODERATION_LOG_MAX = 1000  # entries kept per room
+
+
+class RedisRooms(RedisParts):
+    _configured_rooms: tuple[Room, ...] = ()
+
+    @write_call
+    async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
+        self._configured_rooms = tuple(rooms)  # seeded again after a reconnect: Redis may have lost them
+        await self._seed(self._configured_rooms)
+
+    async def _seed(self, rooms: tuple[Room, ...]) -> None:
+        if not rooms:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for position, room in enumerate(rooms):
+                pipe.hsetnx(self._keys.rooms, room.id, encode(room.to_dict()))
+                # configured rooms list first, in config order; rooms opened later follow by time
+                pipe.zadd(self._keys.rooms_order, {room.id: position}, nx=True)
+            await pipe.execute()
+
+    @read_call
+    async def list_rooms(self) -> list[Room]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self._keys.rooms)
+            pipe.zrange(self._keys.rooms_order, 0, -1)
+            stored, order = await pipe.execute()
+        ordered = [room for room in order if room in stored] + sorted(set(stored) - set(order))
+        return [Room.from_dict(json.loads(stored[room])) for room in ordered]
+
+    @read_call
+    async def get_room(self, room: str) -> Room | None:
+        raw = await self._redis.hget(self._keys.rooms, room)
+        return Room.from_dict(json.loads(raw)) if raw else None
+
+    @write_call
+    async def save_room(self, room: Room) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.rooms, room.id, encode(room.to_dict()))
+            pipe.zadd(self._keys.rooms_order, {room.id: time.time() * 1000}, nx=True)
+            await pipe.execute()
+
+
+class RedisModeration(RedisParts):
+    @read_call
+    async def get_mute(self, room: str, user: str) -> Mute | None:
+        until = await self._scripts["get_mute"](keys=[self._keys.room(room, "mutes")], args=[user, now_ms()])
+        if until is None:
+            return None
+        return Mute(int(until) if until else None)
+
+    @write_call
+    async def set_mute(self, room: str, user: str, until: int | None) -> None:
+        await self._redis.hset(self._keys.room(room, "mutes"), user, "" if until is None else str(until))
+
+    @write_call
+    async def clear_mute(self, room: str, user: str) -> bool:
+        return bool(await self._redis.hdel(self._keys.room(room, "mutes"), user))
+
+    @read_call
+    async def is_banned(self, room: str, user: str) -> bool:
+        return bool(await self._redis.sismember(self._keys.room(room, "bans"), user))
+
+    @write_call
+    async def set_ban(self, room: str, user: str, banned: bool) -> bool:
+        key = self._keys.room(room, "bans")
+        changed = await (self._redis.sadd(key, user) if banned else self._redis.srem(key, user))
+        return bool(changed)
+
+    @read_call
+    async def moderators(self, room: str) -> set[str]:
+        appointed: set[str] = await self._redis.smembers(self._keys.room(room, "moderators"))  # type: ignore[assignment]
+        return set(appointed)
+
+    @write_call
+    async def set_moderator(self, room: str, user: str, appointed: bool) -> bool:
+        key = self._keys.room(room, "moderators")
+        changed = await (self._redis.sadd(key, user) if appointed else self._redis.srem(key, user))
+        return bool(changed)
+
+    @write_call
+    async def remember_role(self, room: str, user: str, role: Role) -> None:
+        await self._scripts["remember_role"](keys=[self._keys.room(room, "roles")], args=[user, role.value])
+
+    @read_call
+    async def known_role(self, room: str, user: str) -> Role | None:
+        raw = await self._redis.hget(self._keys.room(room, "roles"), user)
+        return Role(raw) if raw else None
+
+    @write_call
+    async def record_moderation(self, room: str, entry: ModerationEntry) -> None:
+        await self._redis.xadd(self._keys.room(room, "modlog"), {"e": encode(entry)},
+                               maxlen=MODERATION_LOG_MAX, approximate=False)
+
+    @read_call
+    async def moderation_log(self, room: str, limit: int = 200) -> list[ModerationEntry]:
+        if limit <= 0:
+            return []
+        entries: list[tuple[str, dict[str, str]]] = await self._redis.xrevrange(  # type: ignore[assignment]
+            self._keys.room(room, "modlog"), count=limit)
+        return [json.loads(fields["e"]) for _, fields in reversed(entries)]

@@ -1,0 +1,21 @@
+"""Store interfaces: what the domain core and the edges may ask of shared state.
+
+Each interface is small and its docstring states its guarantees; `chat/backend/` implements all
+of them per backend (memory, redis, ...), and tests/backend/ checks every guarantee against
+every implementation. The core (`rooms/`) depends on these, never on a backend.
+
+    Broker           pub/sub per room + ordered history with positions and epochs, idempotent append
+    Presence         who is in a room, per user across connections and nodes
+    RoomStore        the rooms and their settings
+    ModerationStore  mutes, bans, appointed moderators, known roles, the moderation log
+    SharedCache      the translation cache shared by nodes (defined in translation/, its user)
+"""
+from rooms.stores.broker import Appended, Broker, Event, EventHandler, Message, Replay
+from rooms.stores.clock import now_ms
+from rooms.stores.errors import BackendUnavailable
+from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute
+from rooms.stores.presence import Member, Presence
+from rooms.stores.room_store import RoomStore
+
+__all__ = ["Appended", "BackendUnavailable", "Broker", "Event", "EventHandler", "Member", "Message",
+           "ModerationEntry", "ModerationStore", "Mute", "Presence", "Replay", "RoomStore", "now_ms"]

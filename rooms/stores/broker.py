@@ -1,0 +1,91 @@
+"""The broker: live fan-out of a room's events to every node, and the room's ordered history.
+
+Guarantees every implementation gives (tests/backend/test_broker.py checks them on each one):
+- Order: `append_message` stores, then publishes, as one atomic step, so every subscriber sees a
+  room's messages in history order, and history never reorders.
+- Positions and epochs: a message id is "<epoch>.<position>" (chat/backend/ids.py). Positions
+  grow within one life (epoch) of a room's history; when history is lost the epoch changes.
+- Delivery: pub/sub is at most once; the stored message is the record. `since` replays exactly
+  the stored messages after an id, or says it cannot (`recovered=False`) when history was trimmed
+  past it or lost, and then gives the latest `limit` instead: a client never silently misses one.
+- Idempotent append: one (user id, cid) is stored once per `idempotency_ttl`; a retry answers the
+  stored original (`created=False`) and publishes nothing.
+- Failure: every call may raise BackendUnavailable; nothing is half-done from the reader's view.
+"""
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# A stored message as history returns it: {room, id, ts, user: {id, name}, lang, text, tr
+# (lang -> text), deleted?}. Events are the server frames the hub fans out (message,
+# translation, presence, moderation, deleted, room) as dicts; see the note in docs/architecture.md
+# on why they are not typed yet.
+Message = dict[str, Any]
+Event = dict[str, Any]
+# (room id or None for node-wide events, event). Called on the event loop, in publish order.
+EventHandler = Callable[[str | None, Event], None]
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What `append_message` stored."""
+
+    message: Message
+    created: bool  # False when (user, cid) was seen before: the stored original is returned
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What `since` found: the messages after the id, and whether that is all of them."""
+
+    messages: list[Message]
+    recovered: bool
+
+
+class Broker(abc.ABC):
+    """Per-room pub/sub plus history with positions and epochs."""
+
+    @abc.abstractmethod
+    async def subscribe(self, room: str) -> None:
+        """Start receiving the room's events on this node (called for its first local member).
+
+        Returns once subscribed: every event published after that reaches `on_event`."""
+
+    @abc.abstractmethod
+    async def unsubscribe(self, room: str) -> None:
+        """Stop receiving the room's events (called after its last local member left)."""
+
+    @abc.abstractmethod
+    async def publish(self, room: str, event: Event) -> None:
+        """Send an event to every node subscribed to the room, at most once, in publish order."""
+
+    @abc.abstractmethod
+    async def broadcast(self, event: Event) -> None:
+        """Send an event to every node (room opened/closed, user-targeted actions)."""
+
+    @abc.abstractmethod
+    async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
+                             cid: str | None) -> Appended:
+        """Store a message (idempotent on user id + cid), assign its id and ts, publish it: one step."""
+
+    @abc.abstractmethod
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
+        """Up to `limit` stored messages before an id (or the latest), oldest first; an id of
+        another epoch gets nothing."""
+
+    @abc.abstractmethod
+    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+        """Every stored message after `since`, oldest first, or recovered=False with the latest `limit`."""
+
+    @abc.abstractmethod
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+        """Store a message's translation and publish a `translation` event; nothing when the
+        message is gone (trimmed, deleted, or its history lost)."""
+
+    @abc.abstractmethod
+    async def delete_message(self, room: str, message_id: str) -> bool:
+        """Remove a message's text and translations from history, keeping its place as a
+        `deleted` placeholder; True when it existed and was not deleted already."""

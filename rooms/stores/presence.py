@@ -1,0 +1,42 @@
+"""Presence: who is in a room right now, counted by user across connections and nodes.
+
+Guarantees (tests/backend/test_presence.py):
+- `add_member` answers True exactly when the user had no connection in the room before, and
+  `remove_member` True exactly when the user's last connection left: the caller announces
+  presence `join`/`leave` once per user, not per tab or node.
+- A connection's record is replaced, not duplicated, when added again (a language change).
+- Records of a node that died without cleaning up drop out within the presence TTL (shared
+  backends), so `members` lists connections on live nodes only.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Member:
+    """One connection's presence in a room."""
+
+    conn: str  # connection id, unique cluster-wide
+    id: str
+    name: str
+    lang: str
+    role: str
+
+    def public(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "lang": self.lang, "role": self.role}
+
+
+class Presence(abc.ABC):
+    @abc.abstractmethod
+    async def add_member(self, room: str, member: Member) -> bool:
+        """Record a connection in a room; True when its user was not present before."""
+
+    @abc.abstractmethod
+    async def remove_member(self, room: str, member: Member) -> bool:
+        """Forget a connection; True when its user has no connection left in the room."""
+
+    @abc.abstractmethod
+    async def members(self, room: str) -> list[Member]:
+        """Connections present in the room on every live node."""

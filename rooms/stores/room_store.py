@@ -1,0 +1,30 @@
+"""The room store: the rooms that exist, their titles, forums, states and slow modes.
+
+Guarantees (tests/backend/test_room_store.py):
+- `seed_rooms` creates only the rooms that do not exist yet: a host's change survives a restart.
+- `list_rooms` lists the configured rooms first, in config order, then the others by creation.
+- `save_room` replaces the whole record; readers on every node see the last save.
+"""
+from __future__ import annotations
+
+import abc
+
+from rooms.models import Room
+
+
+class RoomStore(abc.ABC):
+    @abc.abstractmethod
+    async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
+        """Create the configured rooms that do not exist yet."""
+
+    @abc.abstractmethod
+    async def list_rooms(self) -> list[Room]:
+        """Every room, configured ones first in config order, then the rest by creation."""
+
+    @abc.abstractmethod
+    async def get_room(self, room: str) -> Room | None:
+        """The room, or None when there is no such room."""
+
+    @abc.abstractmethod
+    async def save_room(self, room: Room) -> None:
+        """Create or replace a room."""
