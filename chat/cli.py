@@ -76,14 +76,16 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from chat.app import create_app
+    from chat.serving import uvicorn_config
 
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     config = config.replace("server", **changes) if changes else config
-    uvicorn.run(create_app(config), host=config.server.host, port=config.server.port,
-                ws_max_size=config.limits.frame_bytes,
-                ws_per_message_deflate=config.limits.compression,
-                log_level=config.server.log_level, lifespan="on")
-    return 0
+    server = uvicorn.Server(uvicorn_config(create_app(config), config))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0 if server.started else 3  # 3: uvicorn's "could not start"
 
 
 def print_token(config: Config, args: argparse.Namespace) -> int:

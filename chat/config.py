@@ -29,6 +29,8 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     log_level: str = "info"
     lobby_interval: float = 2.0
+    header_timeout: float = 10.0
+    keep_alive_timeout: int = 5
 
 
 @dataclass(frozen=True)

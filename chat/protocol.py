@@ -6,12 +6,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from rooms.text import SURROGATE, unencodable_field
 
 PROTOCOL_VERSION = 1
 MAX_REF = 64
 MAX_CID = 64
 MAX_REASON = 300
-LANG_CODE = re.compile(r"^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{1,8})*$")
+MAX_TOKEN = 4096
+MAX_ID = 64  # a message id as the server issues it is at most 48 characters
+MUTE_MAX_SECONDS = 30 * 86400  # the longest timed mute; longer: mute without `seconds` (until unmuted)
+LANG_CODE = re.compile(r"[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{1,8}){0,4}")
 
 
 class FrameError(Exception):
@@ -40,12 +44,14 @@ def _non_empty(limit: int) -> Callable[[Any], str | None]:
                           f"at most {limit} characters" if len(value) > limit else None)
 
 
-def _positive(value: int) -> str | None:
-    return "must be a positive number of seconds" if value <= 0 else None
+def _mute_seconds(value: int) -> str | None:
+    if not 0 < value <= MUTE_MAX_SECONDS:
+        return f"must be 1..{MUTE_MAX_SECONDS} seconds (30 days); leave it out to mute until unmuted"
+    return None
 
 
 def _lang(value: str) -> str | None:
-    return None if LANG_CODE.match(value) else "must be a language code such as 'de' or 'pt'"
+    return None if LANG_CODE.fullmatch(value) else "must be a language code such as 'de' or 'pt'"
 
 
 ROOM = Field(str, check=_non_empty(64))
@@ -53,20 +59,20 @@ USER = Field(str, check=_non_empty(64))
 REASON = Field(str, required=False, check=_max_len(MAX_REASON))
 
 CLIENT_FRAMES: dict[str, dict[str, Field]] = {
-    "auth": {"token": Field(str, check=_non_empty(4096)), "lang": Field(str, required=False, check=_lang)},
-    "join": {"room": ROOM, "since": Field(str, required=False, check=_non_empty(128)),
+    "auth": {"token": Field(str, check=_non_empty(MAX_TOKEN)), "lang": Field(str, required=False, check=_lang)},
+    "join": {"room": ROOM, "since": Field(str, required=False, check=_non_empty(MAX_ID)),
              "history": Field(int, required=False)},
     "leave": {"room": ROOM},
     "send": {"room": ROOM, "text": Field(str), "cid": Field(str, required=False, check=_non_empty(MAX_CID))},
     "lang": {"lang": Field(str, check=_lang)},
-    "history": {"room": ROOM, "before": Field(str, required=False, check=_non_empty(128)),
+    "history": {"room": ROOM, "before": Field(str, required=False, check=_non_empty(MAX_ID)),
                 "limit": Field(int, required=False)},
-    "mute": {"room": ROOM, "user": USER, "seconds": Field(int, required=False, check=_positive), "reason": REASON},
+    "mute": {"room": ROOM, "user": USER, "seconds": Field(int, required=False, check=_mute_seconds), "reason": REASON},
     "unmute": {"room": ROOM, "user": USER},
     "kick": {"room": ROOM, "user": USER, "reason": REASON},
     "ban": {"room": ROOM, "user": USER, "reason": REASON},
     "unban": {"room": ROOM, "user": USER, "reason": REASON},
-    "delete": {"room": ROOM, "id": Field(str, check=_non_empty(128))},
+    "delete": {"room": ROOM, "id": Field(str, check=_non_empty(MAX_ID))},
     "ping": {},
 }
 
@@ -93,8 +99,13 @@ def decode(text: str) -> ClientFrame:
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "the frame must be a JSON object with a \"type\"")
     ref = data.get("ref")
-    if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF):
-        raise FrameError("bad_frame", f"\"ref\" must be a string of at most {MAX_REF} characters")
+    if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF or SURROGATE.search(ref)):
+        # not echoed: a ref that is itself bad cannot label the answer
+        raise FrameError("bad_frame", f"\"ref\" must be text of at most {MAX_REF} characters")
+    bad = unencodable_field(data)
+    if bad is not None:
+        raise FrameError("bad_frame", f"\"{bad[:64]}\" is not valid Unicode text (a lone surrogate such as "
+                         "\\ud800); send UTF-8 text", ref)
     kind = data.get("type")
     if not isinstance(kind, str):
         raise FrameError("bad_frame", "the frame has no string \"type\"", ref)
@@ -124,8 +135,15 @@ def _fields(kind: str, spec: dict[str, Field], data: dict[str, Any], ref: str | 
 
 
 def encode(frame: dict[str, Any]) -> str:
-    """One server frame as compact UTF-8 JSON text."""
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    """One server frame as compact JSON text that always encodes as UTF-8.
+
+    Edges refuse lone surrogates, but data stored before that rule (or from elsewhere) may hold
+    some: such a frame is written with \\u escapes instead, so no reader's socket ever fails on it.
+    """
+    text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    if SURROGATE.search(text) is not None:
+        return json.dumps(frame, ensure_ascii=True, separators=(",", ":"))
+    return text
 
 
 def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:

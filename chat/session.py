@@ -2,7 +2,9 @@
 
 Every client frame is validated; a client's mistake gets an `error` and the session goes on.
 Frames to the client go through a bounded queue drained by one writer task: a reader that
-falls `send_queue` frames behind is closed with 1013 instead of growing memory.
+falls `send_queue` frames behind leaves its rooms at once and is closed with 1013; when even
+the close cannot be written within CLOSE_WRITE_SECONDS the transport is dropped (see
+chat.serving). Whatever goes wrong writing to one socket closes that socket only, logged once.
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chat import protocol
 from chat.backend import BackendUnavailable, Member
+from chat.backend.ids import is_message_id
 from chat.protocol import ClientFrame, FrameError
+from chat.serving import TRANSPORT_EXTENSION
 from chat.tokens import Identity, TokenError
 from rooms import Role, Room
 from rooms.policy import room_role
@@ -32,7 +36,10 @@ CLOSE_TOO_BIG = 1009
 CLOSE_OVERLOADED = 1013
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_REMOVED = 4403
-CLOSE_FLUSH_SECONDS = 5.0
+CLOSE_INTERNAL = 1011
+CLOSE_FLUSH_SECONDS = 5.0  # a closing session's queued frames get this long to go out
+CLOSE_WRITE_SECONDS = 1.5  # a forced close that cannot be written within this drops the transport
+MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id"}
 
 
 class _Close:
@@ -54,6 +61,7 @@ class Session:
         self._closed = False
         self._bad_frames = 0
         self._writer: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None  # a forced close under way
         self._handlers: dict[str, Callable[[ClientFrame], Awaitable[None]]] = {
             "join": self._join, "leave": self._leave, "send": self._send, "lang": self._change_lang,
             "history": self._history, "ping": self._ping, "auth": self._auth_again,
@@ -74,11 +82,15 @@ class Session:
                     await self._serve_frame(await self._receive())
         except (WebSocketDisconnect, _Disconnected):
             pass
+        except Exception:  # never let one connection's failure reach the ASGI server
+            log.exception("session %s (%s) failed", self.conn_id, self.user_id)
         finally:
             self.node.hub.disconnect(self)
             await self._leave_all()
             if self._writer and not self._writer.done():
                 await self._flush_then_stop()
+            if self._closing is not None:
+                await asyncio.gather(self._closing, return_exceptions=True)
 
     async def _receive(self) -> str | None:
         """The next text frame; None for a frame that was refused (already answered)."""
@@ -113,6 +125,10 @@ class Session:
                     await self._auth(frame)
                 except FrameError as exc:
                     self.push_frame(protocol.error(exc.code, exc.message, frame.ref))
+                except Exception:
+                    log.exception("auth on %s failed", self.conn_id)
+                    self.push_frame(protocol.error("internal", "the server failed to check this token; "
+                                                   "it was logged, retry later", frame.ref))
             elif frame.type == "ping":
                 await self._ping(frame)
             else:
@@ -124,6 +140,7 @@ class Session:
         if frame is None:
             return
         try:
+            self._check_ids(frame)
             await self._handlers[frame.type](frame)
         except FrameError as exc:
             self.push_frame(protocol.error(exc.code, exc.message, frame.ref))
@@ -134,6 +151,14 @@ class Session:
             log.exception("frame %s from %s failed", frame.type, self.user_id)
             self.push_frame(protocol.error("internal", "the server failed to handle this frame; "
                                            "it was logged, retry later", frame.ref))
+
+    @staticmethod
+    def _check_ids(frame: ClientFrame) -> None:
+        """Message ids must have exactly the shape the server issues (see chat.backend.ids)."""
+        name = MESSAGE_ID_FIELDS.get(frame.type)
+        if name is not None and frame.get(name) is not None and not is_message_id(frame.get(name)):
+            raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
+                             "(such as \"1a2b3c4d.17\")")
 
     def _decode(self, text: str | None) -> ClientFrame | None:
         if text is None:
@@ -170,25 +195,45 @@ class Session:
         """Close after the frames already queued have been sent."""
         if self._closed:
             return
-        self._closed = True
         try:
             self._queue.put_nowait(_Close(code, reason))
         except asyncio.QueueFull:
-            self._closed = False
             self._abort(code, reason)
+            return
+        self._closed = True
 
     def _abort(self, code: int, reason: str) -> None:
-        """Close now, dropping whatever is queued."""
+        """Close now, dropping whatever is queued; the connection's memberships end at once."""
         self._closed = True
-        if self._writer:
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close_now(code, reason))
+
+    async def _close_now(self, code: int, reason: str) -> None:
+        if self._writer is not None:
             self._writer.cancel()
-        asyncio.create_task(self._send_close(code, reason))
+            await asyncio.gather(self._writer, return_exceptions=True)
+        self.node.hub.disconnect(self)
+        await self._leave_all()
+        await self._send_close(code, reason)
+        # The close frame may sit behind megabytes the reader never takes: do not wait for it.
+        asyncio.get_running_loop().call_later(CLOSE_WRITE_SECONDS, self._drop_transport)
 
     async def _send_close(self, code: int, reason: str) -> None:
+        """Send a close frame; one that cannot be written within CLOSE_WRITE_SECONDS drops the transport."""
         try:
-            await self.ws.close(code, reason)
+            await asyncio.wait_for(self.ws.close(code, reason), CLOSE_WRITE_SECONDS)
+        except asyncio.TimeoutError:
+            log.info("closing %s: the close could not be written within %g s; dropping the connection",
+                     self.conn_id, CLOSE_WRITE_SECONDS)
+            self._drop_transport()
         except Exception:  # the socket may be gone already
             pass
+
+    def _drop_transport(self) -> None:
+        extension = self.ws.scope.get("extensions", {}).get(TRANSPORT_EXTENSION) or {}
+        abort = extension.get("abort")
+        if abort is not None:
+            abort()
 
     async def _write_loop(self) -> None:
         while True:
@@ -198,18 +243,21 @@ class Session:
                 return
             try:
                 await self.ws.send_text(item)
-            except Exception:
+            except (WebSocketDisconnect, OSError, RuntimeError):  # the socket is gone or closing
                 self._closed = True
+                return
+            except Exception as exc:  # noqa: BLE001 - e.g. a frame that cannot be encoded: this socket only
+                log.warning("could not send a frame to %s (%s): %r; closing this connection",
+                            self.conn_id, self.user_id, exc)
+                self._abort(CLOSE_INTERNAL, "the server could not send a frame")
                 return
 
     async def _flush_then_stop(self) -> None:
         """Let a requested close go out after the frames before it; otherwise stop writing."""
         assert self._writer is not None
         if self._closed:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._writer), CLOSE_FLUSH_SECONDS)
-            except (asyncio.TimeoutError, Exception):
-                pass
+            # asyncio.wait neither raises nor cancels: the writer may have been cancelled already
+            await asyncio.wait({self._writer}, timeout=CLOSE_FLUSH_SECONDS)
         self._closed = True
         self._writer.cancel()
         await asyncio.gather(self._writer, return_exceptions=True)
@@ -291,9 +339,10 @@ class Session:
         if await backend.is_banned(room_id, self.identity.id):
             raise FrameError("banned", f"you are banned from room {room_id!r}")
         role = await self.role_in(room_id)
+        rejoin = room_id in self.rooms
         await self.node.hub.attach(room_id, self)
         try:
-            if room_id not in self.rooms:
+            if not rejoin:
                 member = Member(self.conn_id, self.identity.id, self.identity.name, self.lang, role.value)
                 self.rooms[room_id] = member
                 if await backend.add_member(room_id, member):
@@ -307,7 +356,10 @@ class Session:
                 messages, recovered = await backend.history(room_id, before=None, limit=limit), None
             joined = await self._joined_frame(room, role, messages, recovered)
         except BaseException:
-            await self._forget(room_id)
+            if rejoin:  # still a member, as before this join: live events flow again
+                self.node.hub.release(room_id, self, set())
+            else:  # never joined: no membership, no presence left behind
+                await self._forget_quietly(room_id)
             raise
         self.push_frame(joined)
         self.node.hub.release(room_id, self, {m["id"] for m in messages})
@@ -349,12 +401,15 @@ class Session:
             await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
             self.node.lobby.touch(room_id)
 
+    async def _forget_quietly(self, room_id: str) -> None:
+        try:
+            await self._forget(room_id)
+        except Exception:  # the backend may be down; presence then expires with the node heartbeat
+            log.warning("could not record that %s left %s", self.conn_id, room_id)
+
     async def _leave_all(self) -> None:
         for room_id in list(self.rooms):
-            try:
-                await self._forget(room_id)
-            except Exception:  # the backend may be down; presence then expires with the node heartbeat
-                log.warning("could not record that %s left %s", self.conn_id, room_id)
+            await self._forget_quietly(room_id)
 
     def removed(self, room: str, reason: str) -> None:
         """The hub says this session is out of a room (kicked, banned, closed)."""

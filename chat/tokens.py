@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pathlib import Path
 from rooms import Role
 
 log = logging.getLogger("babelroom.auth")
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class TokenError(Exception):
@@ -62,7 +65,8 @@ class TokenSigner:
         return f"{body}.{self._sign(body)}"
 
     def verify(self, token: object) -> Identity:
-        if not isinstance(token, str) or token.count(".") != 1 or len(token) > 2048:
+        # Tokens are base64url: anything else (non-ASCII, whitespace...) is refused before any decoding.
+        if not isinstance(token, str) or len(token) > 2048 or not TOKEN.fullmatch(token):
             raise TokenError("the token is malformed")
         body, signature = token.split(".")
         if not hmac.compare_digest(signature, self._sign(body)):

@@ -5,14 +5,17 @@ from rooms.models import Role, Room, RoomState
 
 
 def room_role(role: Role, moderated_rooms: tuple[str, ...], room: str, appointed: set[str], user: str) -> Role:
-    """A user's role inside one room: hosts everywhere; moderators where their token or a host says."""
+    """A user's role inside one room, the one rule every edge asks.
+
+    Hosts everywhere; a moderator token in the rooms it names (all rooms when it names none);
+    a delegate where a host appointed it. A moderator token scoped to other rooms is not widened
+    by an appointment: its scope is what its issuer signed.
+    """
     if role is Role.HOST:
         return Role.HOST
-    if role is Role.MODERATOR and (not moderated_rooms or room in moderated_rooms):
-        return Role.MODERATOR
-    if user in appointed:
-        return Role.MODERATOR
-    return Role.DELEGATE
+    if role is Role.MODERATOR:
+        return Role.MODERATOR if not moderated_rooms or room in moderated_rooms else Role.DELEGATE
+    return Role.MODERATOR if user in appointed else Role.DELEGATE
 
 
 def can_moderate(role_in_room: Role) -> bool:

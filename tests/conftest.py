@@ -18,6 +18,7 @@ import uvicorn
 from chat.app import create_app
 from chat.config import Config, load_config
 from chat.node import Node
+from chat.serving import uvicorn_config
 from rooms import Role
 from tests.client import Client
 
@@ -76,9 +77,8 @@ class RunningServer:
 async def start_server(config: Config, node: Node | None = None, port: int | None = None) -> RunningServer:
     node = node or Node(config)
     port = port or free_port()
-    uv_config = uvicorn.Config(create_app(config, node=node), host="127.0.0.1", port=port, log_level="warning",
-                               ws_max_size=config.limits.frame_bytes, lifespan="on",
-                               ws_per_message_deflate=config.limits.compression)
+    uv_config = uvicorn_config(create_app(config, node=node), config, host="127.0.0.1", port=port,
+                               log_level="warning")
     server = uvicorn.Server(uv_config)
     task = asyncio.create_task(server.serve())
     loop = asyncio.get_running_loop()

@@ -201,7 +201,7 @@ async def test_delete_reaches_every_member_and_history_no_longer_serves_the_text
     joined = await fresh.join(OWN)
     [message] = joined["messages"]
     assert message["deleted"] is True and message["text"] == ""
-    await mod.send({"type": "delete", "room": OWN, "id": "nope.1", "ref": "x"})
+    await mod.send({"type": "delete", "room": OWN, "id": "deadbeef.999999", "ref": "x"})
     await mod.expect_error("not_found", ref="x")
 
 

@@ -372,7 +372,7 @@ async def test_a_reader_too_slow_to_keep_up_is_closed_1013(make_server):
     {"type": "kick", "room": "plenary", "user": "u_x"},
     {"type": "ban", "room": "plenary", "user": "u_x"},
     {"type": "unban", "room": "plenary", "user": "u_x"},
-    {"type": "delete", "room": "plenary", "id": "x.1"},
+    {"type": "delete", "room": "plenary", "id": "deadbeef.1"},
 ])
 async def test_delegates_may_not_moderate(server, frame):
     client = await server.client()

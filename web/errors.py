@@ -1,13 +1,17 @@
 """JSON errors for the HTTP API: {code, message}, the message saying what to do."""
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-MAX_BODY = 16384
+from rooms.text import unencodable_field
+
+MAX_BODY = 16384  # bytes
+BODY_SECONDS = 10.0  # a request body must arrive within this
 
 
 class ApiError(Exception):
@@ -20,17 +24,40 @@ class ApiError(Exception):
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object, or ApiError 400/413 saying what is wrong with it."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise ApiError(413, "too_large", f"the body holds at most {MAX_BODY} bytes")
+    """The request's JSON object, or ApiError 400/408/413 saying what is wrong with it.
+
+    The body is read in chunks up to MAX_BODY (a larger one is refused without reading the rest)
+    and must arrive within BODY_SECONDS. Every string in it must be Unicode text (no lone surrogates).
+    """
+    try:
+        body = await asyncio.wait_for(_read_body(request), BODY_SECONDS)
+    except asyncio.TimeoutError:
+        raise ApiError(408, "timeout", f"the body did not arrive within {BODY_SECONDS:g} s; send it at once") from None
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        raise ApiError(400, "bad_request", "the body must be a JSON object") from None
+        raise ApiError(400, "bad_request", "the body must be a JSON object in UTF-8") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object")
+    bad = unencodable_field(data)
+    if bad is not None:
+        raise ApiError(400, "bad_request", f"\"{bad[:64]}\" is not valid Unicode text (a lone surrogate such as "
+                       "\\ud800); send UTF-8 text")
     return data
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise ApiError(413, "too_large", f"the body holds at most {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiError(413, "too_large", f"the body holds at most {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def text_field(data: dict[str, Any], name: str, *, required: bool = True, max_len: int = 200) -> str | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.backend.base import Appended, Backend, Event, EventHandler, Member, Mute, Replay, now_ms
-from chat.backend.ids import make_id, new_epoch, split_id
+from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.protocol import message_frame
 from rooms import Role, Room
 
@@ -26,10 +26,10 @@ class _History:
         return self.next_position - len(self.kept)
 
     def position_of(self, message_id: str) -> int | None:
-        parts = split_id(message_id)
-        if parts is None or parts[0] != self.epoch or not parts[1].isdigit():
+        parts = parse_sequence_id(message_id)
+        if parts is None or parts[0] != self.epoch:
             return None
-        return int(parts[1])
+        return parts[1]
 
     def find(self, message_id: str) -> dict[str, Any] | None:
         position = self.position_of(message_id)

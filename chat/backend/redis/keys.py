@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 
-from chat.backend.ids import split_id
+from chat.backend.ids import parse_stream_id
 
-STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 StreamKey = tuple[int, int]
 
 
@@ -43,11 +41,8 @@ def stream_key(stream_id: str) -> StreamKey:
 
 
 def parse_id(message_id: str | None) -> tuple[str, str] | None:
-    """(epoch, stream id) of one of our message ids, or None."""
-    parts = split_id(message_id) if message_id else None
-    if parts is None or not STREAM_ID.match(parts[1]):
-        return None
-    return parts
+    """(epoch, stream id) of one of our message ids, or None (chat.backend.ids has the exact shape)."""
+    return parse_stream_id(message_id)
 
 
 @dataclass(frozen=True)

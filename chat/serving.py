@@ -1,0 +1,135 @@
+"""How babelroom runs under uvicorn: its options, and two protocol classes closing what uvicorn leaves open.
+
+- `GuardedHttp` (uvicorn's httptools protocol) bounds a request's head: the request line and
+  headers must arrive within `[server] header_timeout` seconds and `HEAD_MAX_BYTES`, else the
+  connection gets 408 / 431 and is closed. uvicorn itself waits forever for a head that never
+  ends (its keep-alive timeout only runs between requests).
+- `GuardedWebSocket` (uvicorn's websockets sans-I/O protocol) answers a text frame that is not
+  UTF-8 with close 1007 and one log line, where uvicorn logs a traceback per frame; and it
+  offers the application a way to drop the connection (the `babelroom.transport` scope
+  extension: `{"abort": callable}`), so a reader that never reads cannot hold its socket open:
+  an ASGI close waits for the transport to become writable, which for such a reader is never.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from chat.config import Config
+
+log = logging.getLogger("babelroom.serving")
+
+HEAD_MAX_BYTES = 65536  # request line plus headers
+TRANSPORT_EXTENSION = "babelroom.transport"
+CLOSE_INVALID_DATA = 1007
+
+
+class GuardedHttp(HttpToolsProtocol):
+    """uvicorn's HTTP protocol with a deadline and a size limit on each request's head."""
+
+    header_timeout = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_bytes: int | None = None  # counting while a head is being read
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > HEAD_MAX_BYTES:
+                self._refuse(b"431 Request Header Fields Too Large", "request head over %d bytes" % HEAD_MAX_BYTES)
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._head_timer is None:  # a request after a keep-alive pause: its head has a deadline too
+            self._start_head()
+
+    def on_headers_complete(self) -> None:
+        self._stop_head()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # the next request's bytes may already be here; count them from now on
+        if not self.transport.is_closing():
+            self._head_bytes = 0
+
+    def _start_head(self) -> None:
+        self._stop_head()
+        self._head_bytes = 0
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _stop_head(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        self._head_bytes = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.cycle is None or self.cycle.response_complete:
+            self._refuse(b"408 Request Timeout", f"request head not complete within {self.header_timeout:g} s")
+
+    def _refuse(self, status: bytes, why: str) -> None:
+        self._stop_head()
+        if self.transport.is_closing():
+            return
+        client = "%s:%d" % self.client if self.client else "a client"
+        log.info("closed the HTTP connection of %s: %s", client, why)
+        self.transport.write(b"HTTP/1.1 " + status + b"\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+        self.transport.close()
+
+
+class GuardedWebSocket(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol: quiet on invalid UTF-8, and abortable by the application."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # the handshake goes on: the app may drop this transport
+            scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = {"abort": self._abort_transport}
+
+    def _abort_transport(self) -> None:
+        if not self.transport.is_closing() or self.transport.get_write_buffer_size():
+            self.transport.abort()
+
+    def send_receive_event_to_app(self) -> None:
+        if self.curr_msg_data_type == "text" and not self.close_sent:
+            try:
+                b"".join(self.frames).decode("utf-8")
+            except UnicodeDecodeError:
+                self.frames = []
+                client = "%s:%d" % self.client if self.client else "a client"
+                log.info("closed the WebSocket of %s with 1007: a text frame was not valid UTF-8", client)
+                self.conn.send_close(CLOSE_INVALID_DATA, "text frames must be UTF-8")
+                self.handle_parser_exception()
+                return
+        super().send_receive_event_to_app()
+
+
+def uvicorn_config(app: Any, config: Config, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn options babelroom runs with (the CLI and the tests use the same)."""
+    http = type("GuardedHttp", (GuardedHttp,), {"header_timeout": config.server.header_timeout})
+    options: dict[str, Any] = dict(
+        host=config.server.host, port=config.server.port, log_level=config.server.log_level, lifespan="on",
+        http=http, ws=GuardedWebSocket, ws_max_size=config.limits.frame_bytes,
+        ws_per_message_deflate=config.limits.compression, timeout_keep_alive=config.server.keep_alive_timeout,
+    )
+    options.update(overrides)
+    return uvicorn.Config(app, **options)
