@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from rooms import Room, RoomState, is_room_id
+from rooms import InvalidRoom, Room, new_room
 from translation.settings import TranslationSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -174,16 +174,12 @@ def _rooms(entries: Any) -> tuple[Room, ...]:
     rooms = []
     for index, entry in enumerate(entries):
         where = f"rooms[{index}]"
-        if not isinstance(entry, dict) or not is_room_id(entry.get("id")):
-            raise ConfigError(f"{where}.id: expected a lowercase slug such as 'plenary'")
-        if not isinstance(entry.get("title"), str) or not entry["title"].strip():
-            raise ConfigError(f"{where}.title: expected a non-empty string")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a table with id and title")
         try:
-            state = RoomState(entry.get("state", "open"))
-        except ValueError:
-            raise ConfigError(f"{where}.state: must be open, read_only or closed") from None
-        rooms.append(Room(id=entry["id"], title=entry["title"], forum=str(entry.get("forum", "")),
-                          state=state, slow_mode=int(entry.get("slow_mode", 0))))
+            rooms.append(new_room(entry))  # the rules the host API applies too
+        except InvalidRoom as exc:
+            raise ConfigError(f"{where}.{exc.field}: {exc} (such as id = 'plenary', title = 'Plenary')") from None
     ids = [room.id for room in rooms]
     if len(set(ids)) != len(ids):
         raise ConfigError("rooms: two rooms share an id")

@@ -1,4 +1,5 @@
-"""One babelroom node: the backend, the hub, translation and the rules, started and stopped together."""
+"""One babelroom node: the composition root. It builds the backend (every store), the hub, translation
+and the domain core's services on those stores, and starts and stops them together."""
 from __future__ import annotations
 
 import logging
@@ -7,12 +8,14 @@ import socket
 
 from chat.backend import Backend, make_backend
 from chat.config import Config
-from chat.gate import SendGate
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
-from chat.moderation import Moderation
 from chat.relay import TranslationRelay
 from chat.tokens import TokenSigner, load_or_create_secret
+from rooms.access import RoomAccess
+from rooms.limits import SendLimits
+from rooms.moderation import Moderation
+from rooms.roles import Roles
 from translation import TranslationService
 
 log = logging.getLogger("babelroom")
@@ -32,8 +35,11 @@ class Node:
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend)
         self.relay = TranslationRelay(self.backend, self.translator)
-        self.rules = SendGate(self.backend, config.limits)
-        self.moderation = Moderation(self)
+        # the domain core, on the store interfaces the backend implements
+        self.roles = Roles(self.backend, self.backend)
+        self.access = RoomAccess(self.backend, self.backend, self.roles,
+                                 SendLimits(config.limits.rate_per_second, config.limits.rate_burst))
+        self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))
 

@@ -22,8 +22,8 @@ from chat.backend.ids import is_message_id
 from chat.protocol import ClientFrame, FrameError
 from chat.serving import TRANSPORT_EXTENSION
 from chat.tokens import Identity, TokenError
-from rooms import Role, Room
-from rooms.policy import room_role
+from rooms import Refused, Role, Room
+from rooms.moderation import Action
 from translation import primary_subtag
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class Session:
         try:
             self._check_ids(frame)
             await self._handlers[frame.type](frame)
-        except FrameError as exc:
+        except (FrameError, Refused) as exc:
             self.push_frame(protocol.error(exc.code, exc.message, frame.ref))
         except BackendUnavailable:
             self.push_frame(protocol.error("unavailable", "the server cannot reach its backend right now; "
@@ -306,18 +306,6 @@ class Session:
         self.push_frame({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
 
     # rooms -------------------------------------------------------------------------
-    async def _room(self, room_id: str) -> Room:
-        room = await self.node.backend.get_room(room_id)
-        if room is None:
-            raise FrameError("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
-        return room
-
-    async def role_in(self, room_id: str) -> Role:
-        assert self.identity is not None
-        identity = self.identity
-        appointed = await self.node.backend.moderators(room_id) if identity.role is Role.DELEGATE else set()
-        return room_role(identity.role, identity.rooms, room_id, appointed, identity.id)
-
     def _joined(self, room_id: str) -> Member:
         member = self.rooms.get(room_id)
         if member is None:
@@ -332,13 +320,8 @@ class Session:
         assert self.identity is not None
         room_id = frame["room"]
         limit = self._count(frame.get("history"), "history")
-        room = await self._room(room_id)
-        if room.state.value == "closed":
-            raise FrameError("room_closed", f"room {room_id!r} is closed")
+        room, role = await self.node.access.join(self.identity, room_id)
         backend = self.node.backend
-        if await backend.is_banned(room_id, self.identity.id):
-            raise FrameError("banned", f"you are banned from room {room_id!r}")
-        role = await self.role_in(room_id)
         rejoin = room_id in self.rooms
         await self.node.hub.attach(room_id, self)
         try:
@@ -435,9 +418,7 @@ class Session:
         if len(text) > self._limits.text_chars:
             raise FrameError("too_large", f"a message holds at most {self._limits.text_chars} characters; "
                              f"this one has {len(text)}: split it")
-        room = await self._room(room_id)
-        role = await self.role_in(room_id)
-        await self.node.rules.check_send(room, role, self.identity.id)
+        await self.node.access.check_send(self.identity, room_id)
         lang = await self.node.translator.detect(text, self.lang)
         user = {"id": self.identity.id, "name": self.identity.name}
         appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid)
@@ -458,7 +439,10 @@ class Session:
     # moderation ------------------------------------------------------------------------
     async def _moderate(self, frame: ClientFrame) -> None:
         assert self.identity is not None
-        await self.node.moderation.apply(self, frame)
+        action = Action(frame.type, frame["room"], user=frame.get("user", ""), message_id=frame.get("id", ""),
+                        seconds=frame.get("seconds"), reason=frame.get("reason"))
+        await self.node.moderation.apply(self.identity, action)
+        self.push_frame(protocol.ack(frame.ref))
 
 
 class _Disconnected(Exception):

@@ -1,7 +1,17 @@
-"""Rooms and forums, roles, membership and moderation rules.
+"""The domain core: rooms, roles, who may join, send and moderate whom, and the moderation actions.
 
-Never imports `chat` or `web`: the hub asks these rules, the rules know nothing of sockets.
+Both edges (the WebSocket session in chat/, the HTTP API in web/) ask these rules; a rule's
+"no" is `Refused(code, message)`, which each edge maps to its answer. The core imports no
+transport and no backend, only the store interfaces in rooms/stores; it never imports `chat`
+or `web`.
+
+    models.py      Room, RoomState, Role, room validation      policy.py   pure rules on roles and states
+    roles.py       a user's role in a room, a target's standing  access.py   may join, may send
+    moderation.py  the moderation actions                       limits.py   rate limit and slow mode
+    refusal.py     Refused                                      stores/     the store interfaces
 """
-from rooms.models import Role, Room, RoomState, is_room_id
+from rooms.models import SLOW_MODE_MAX, TITLE_MAX, InvalidRoom, Role, Room, RoomState, is_room_id, new_room, room_fields
+from rooms.refusal import Refused
 
-__all__ = ["Role", "Room", "RoomState", "is_room_id"]
+__all__ = ["SLOW_MODE_MAX", "TITLE_MAX", "InvalidRoom", "Refused", "Role", "Room", "RoomState", "is_room_id",
+           "new_room", "room_fields"]

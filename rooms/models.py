@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+SLOW_MODE_MAX = 3600  # seconds: the longest slow mode a room may have
+TITLE_MAX = 80  # characters of a room's title or forum
 
 
 class RoomState(str, enum.Enum):
@@ -32,6 +35,50 @@ _RANK = {Role.DELEGATE: 0, Role.MODERATOR: 1, Role.HOST: 2}
 def is_room_id(value: object) -> bool:
     """Room ids are lowercase slugs: letters, digits and inner hyphens, 1-40 chars."""
     return isinstance(value, str) and bool(ROOM_ID.match(value))
+
+
+class InvalidRoom(ValueError):
+    """A room field that breaks the rules below; `field` names it, the message says what fits."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def room_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The valid room fields among title, forum, state and slow_mode in `data` (the config's
+    [[rooms]] and the host API both use this), or InvalidRoom for the first bad one."""
+    fields: dict[str, Any] = {}
+    for name in ("title", "forum"):
+        if name in data:
+            value = data[name]
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidRoom(name, f"\"{name}\" must be a non-empty string")
+            if len(value.strip()) > TITLE_MAX:
+                raise InvalidRoom(name, f"\"{name}\" holds at most {TITLE_MAX} characters")
+            fields[name] = value.strip()
+    if "state" in data:
+        try:
+            fields["state"] = RoomState(data["state"])
+        except (ValueError, TypeError):
+            raise InvalidRoom("state", "\"state\" must be open, read_only or closed") from None
+    if "slow_mode" in data:
+        value = data["slow_mode"]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SLOW_MODE_MAX:
+            raise InvalidRoom("slow_mode", f"\"slow_mode\" must be 0..{SLOW_MODE_MAX} seconds (0 = off)")
+        fields["slow_mode"] = value
+    return fields
+
+
+def new_room(data: Mapping[str, Any]) -> Room:
+    """A room from its id, title and other fields, or InvalidRoom."""
+    room_id = data.get("id")
+    if not isinstance(room_id, str) or not is_room_id(room_id):
+        raise InvalidRoom("id", "\"id\" must be a lowercase slug: a-z, 0-9 and inner hyphens, 1-40 chars")
+    fields = room_fields(data)
+    if "title" not in fields:
+        raise InvalidRoom("title", "\"title\" must be a non-empty string")
+    return Room(id=room_id, **fields)
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,21 @@ async def test_a_moderator_cannot_act_on_a_host(server):
     await mod.expect_error("forbidden", ref="k")
 
 
+@pytest.mark.parametrize("action", ["mute", "ban"])
+async def test_a_moderator_cannot_act_on_a_host_who_left_the_room(server, action):
+    host = await connect(server, server.token("Hana", Role.HOST, user_id="u_hana"))
+    await host.join(OWN)
+    await host.send({"type": "leave", "room": OWN, "ref": "l"})
+    await host.expect("left", room=OWN)
+    mod = await connect(server, server.token("Mo", Role.MODERATOR))
+    joined = await mod.join(OWN)
+    assert "u_hana" not in [member["id"] for member in joined["members"]]
+    await mod.send({"type": action, "room": OWN, "user": "u_hana", "ref": "m"})
+    await mod.expect_error("forbidden", ref="m")
+    await host.join(OWN)  # neither banned
+    await host.say(OWN, "still here")  # nor muted
+
+
 # room states ---------------------------------------------------------------------------
 async def test_read_only_rooms_are_for_hosts_and_moderators(server):
     delegate = await connect(server, server.token("Dee"))

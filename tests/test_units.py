@@ -6,7 +6,7 @@ import pytest
 
 from chat import protocol
 from chat.protocol import FrameError
-from chat.ratelimit import TokenBucket
+from rooms.limits import TokenBucket
 from chat.tokens import TokenError, TokenSigner
 from rooms import Role
 from translation import primary_subtag

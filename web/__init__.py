@@ -1,7 +1,9 @@
 """HTTP API routes and the static browser app.
 
-Routes reach the running node through `request.app.state.node`; this package never imports `chat`
-at run time, so the dependency runs one way (chat builds the app and mounts these routes).
+Routes reach the running node through `web.services.node_of(request)` (typed; chat/app.py, the
+composition root, builds the node and mounts these routes) and ask the domain core (`rooms`) for
+every rule. Of `chat`, only `chat.tokens` (a leaf module) is imported at run time, and the Node
+type for the checker: the dependency runs one way and there is no cycle.
 """
 from pathlib import Path
 

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from rooms import Role
 from translation import is_rtl, language_name
 from web.errors import ApiError, json_body, text_field
+from web.services import node_of
 
 Handler = Callable[[Request], Awaitable[Response]]
 NAME_MAX = 40
@@ -39,7 +40,7 @@ def display_name(data: dict[str, Any]) -> str:
 
 @answers_errors
 async def create_session(request: Request) -> Response:
-    node = request.app.state.node
+    node = node_of(request)
     data = await json_body(request)
     name = display_name(data)
     lang = text_field(data, "lang", max_len=12)
@@ -57,13 +58,13 @@ async def create_session(request: Request) -> Response:
 
 
 async def list_rooms(request: Request) -> Response:
-    node = request.app.state.node
+    node = node_of(request)
     rooms = [await node.lobby.summary(room) for room in await node.backend.list_rooms()]
     return JSONResponse({"rooms": rooms})
 
 
 async def list_languages(request: Request) -> Response:
-    translator = request.app.state.node.translator
+    translator = node_of(request).translator
     translatable = set(translator.languages())
     return JSONResponse({"languages": [
         {"code": code, "name": language_name(code), "rtl": is_rtl(code), "translatable": code in translatable}
@@ -72,7 +73,7 @@ async def list_languages(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    node = request.app.state.node
+    node = node_of(request)
     healthy = node.backend.healthy()
     return JSONResponse({"status": "ok" if healthy else "degraded", "node": node.id,
                          "backend": node.config.backend.kind, "connections": node.hub.connections},
@@ -80,7 +81,7 @@ async def health(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    node = request.app.state.node
+    node = node_of(request)
     lines = [
         "# HELP babelroom_connections Open WebSocket connections on this node.",
         "# TYPE babelroom_connections gauge",

@@ -11,28 +11,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from rooms import Role, Room, RoomState, is_room_id
-from rooms.policy import can_moderate, room_role
+from chat.tokens import Identity, TokenError
+from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fields
+from rooms.policy import can_moderate
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
-
-TITLE_MAX = 80
-SLOW_MODE_MAX = 3600
+from web.services import node_of, refusal_error
 
 
-def bearer_identity(request: Request) -> Any:
+def bearer_identity(request: Request) -> Identity:
     """The identity of the request's Bearer token, or ApiError 401."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "send the host token as 'Authorization: Bearer <token>'")
     try:
-        return request.app.state.node.signer.verify(token.strip())
-    except Exception as exc:  # TokenError: its message says what is wrong
+        return node_of(request).signer.verify(token.strip())
+    except TokenError as exc:  # its message says what is wrong
         raise ApiError(401, "unauthorized", str(exc)) from None
 
 
-def require_host(request: Request) -> Any:
+def require_host(request: Request) -> Identity:
     identity = bearer_identity(request)
     if identity.role is not Role.HOST:
         raise ApiError(403, "forbidden", "only hosts may do this; ask a host for a host token")
@@ -45,33 +44,15 @@ def only_fields(data: dict[str, Any], allowed: set[str]) -> None:
         raise ApiError(400, "bad_request", f"unknown field {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(allowed))}")
 
 
-def room_state(data: dict[str, Any]) -> RoomState | None:
-    if "state" not in data:
-        return None
-    try:
-        return RoomState(data["state"])
-    except (ValueError, TypeError):
-        raise ApiError(400, "bad_request", "\"state\" must be open, read_only or closed") from None
-
-
-def slow_mode(data: dict[str, Any]) -> int | None:
-    value = data.get("slow_mode")
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SLOW_MODE_MAX:
-        raise ApiError(400, "bad_request", f"\"slow_mode\" must be 0..{SLOW_MODE_MAX} seconds (0 = off)")
-    return value
-
-
 async def existing_room(request: Request) -> Room:
-    room = await request.app.state.node.backend.get_room(request.path_params["room"])
-    if room is None:
-        raise ApiError(404, "not_found", f"there is no room {request.path_params['room']!r}")
-    return room
+    try:
+        return await node_of(request).access.room(request.path_params["room"])
+    except Refused as refusal:
+        raise refusal_error(refusal) from None
 
 
 async def announce(request: Request, event: str, room: Room) -> dict[str, Any]:
-    node = request.app.state.node
+    node = node_of(request)
     summary = await node.lobby.summary(room)
     await node.backend.broadcast({"type": "room", "event": event, "room": summary})
     return summary
@@ -82,16 +63,13 @@ async def open_room(request: Request) -> Response:
     require_host(request)
     data = await json_body(request)
     only_fields(data, {"id", "title", "forum", "state", "slow_mode"})
-    room_id = data.get("id")
-    if not is_room_id(room_id):
-        raise ApiError(400, "bad_request", "\"id\" must be a lowercase slug: a-z, 0-9 and inner hyphens, 1-40 chars")
-    title = text_field(data, "title", max_len=TITLE_MAX)
-    forum = text_field(data, "forum", required=False, max_len=TITLE_MAX) or ""
-    state = room_state(data) or RoomState.OPEN
-    backend = request.app.state.node.backend
-    if await backend.get_room(room_id) is not None:
-        raise ApiError(409, "conflict", f"room {room_id!r} exists already; PATCH it to change it")
-    room = Room(id=room_id, title=title or room_id, forum=forum, state=state, slow_mode=slow_mode(data) or 0)
+    try:
+        room = new_room(data)
+    except InvalidRoom as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
+    backend = node_of(request).backend
+    if await backend.get_room(room.id) is not None:
+        raise ApiError(409, "conflict", f"room {room.id!r} exists already; PATCH it to change it")
     await backend.save_room(room)
     return JSONResponse(await announce(request, "opened", room), status_code=201)
 
@@ -102,17 +80,11 @@ async def change_room(request: Request) -> Response:
     room = await existing_room(request)
     data = await json_body(request)
     only_fields(data, {"title", "forum", "state", "slow_mode"})
-    changes: dict[str, Any] = {}
-    if "title" in data:
-        changes["title"] = text_field(data, "title", max_len=TITLE_MAX)
-    if "forum" in data:
-        changes["forum"] = text_field(data, "forum", max_len=TITLE_MAX)
-    if (state := room_state(data)) is not None:
-        changes["state"] = state
-    if (seconds := slow_mode(data)) is not None:
-        changes["slow_mode"] = seconds
-    updated = room.updated(**changes)
-    await request.app.state.node.backend.save_room(updated)
+    try:
+        updated = room.updated(**room_fields(data))
+    except InvalidRoom as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
+    await node_of(request).backend.save_room(updated)
     event = "updated"
     if updated.state is not room.state and RoomState.CLOSED in (updated.state, room.state):
         event = "closed" if updated.state is RoomState.CLOSED else "opened"
@@ -126,7 +98,7 @@ async def appoint_moderator(request: Request) -> Response:
     data = await json_body(request)
     only_fields(data, {"user"})
     user = text_field(data, "user", max_len=64)
-    added = await request.app.state.node.backend.set_moderator(room.id, user, True)
+    added = await node_of(request).backend.set_moderator(room.id, user, True)
     return JSONResponse({"room": room.id, "user": user, "moderator": True}, status_code=201 if added else 200)
 
 
@@ -135,7 +107,7 @@ async def remove_moderator(request: Request) -> Response:
     require_host(request)
     room = await existing_room(request)
     user = request.path_params["user"]
-    if not await request.app.state.node.backend.set_moderator(room.id, user, False):
+    if not await node_of(request).backend.set_moderator(room.id, user, False):
         raise ApiError(404, "not_found", f"{user!r} is not a moderator of {room.id!r}")
     return JSONResponse({"room": room.id, "user": user, "moderator": False})
 
@@ -144,11 +116,10 @@ async def remove_moderator(request: Request) -> Response:
 async def moderation_log(request: Request) -> Response:
     identity = bearer_identity(request)
     room = await existing_room(request)
-    backend = request.app.state.node.backend
-    appointed = await backend.moderators(room.id)
-    if not can_moderate(room_role(identity.role, identity.rooms, room.id, appointed, identity.id)):
+    node = node_of(request)
+    if not can_moderate(await node.roles.of(identity, room.id)):
         raise ApiError(403, "forbidden", f"only hosts and moderators of {room.id!r} may read its moderation log")
-    return JSONResponse({"room": room.id, "entries": await backend.moderation_log(room.id)})
+    return JSONResponse({"room": room.id, "entries": await node.backend.moderation_log(room.id)})
 
 
 def host_routes() -> list[BaseRoute]:

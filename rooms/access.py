@@ -1,0 +1,62 @@
+"""May this user join this room, may they send in it now: the rules both edges ask."""
+from __future__ import annotations
+
+import math
+
+from rooms.limits import SendLimits
+from rooms.models import Role, Room, RoomState
+from rooms.policy import can_moderate, send_refusal
+from rooms.refusal import Refused
+from rooms.roles import Actor, Roles
+from rooms.stores import ModerationStore, RoomStore, now_ms
+
+
+class RoomAccess:
+    def __init__(self, rooms: RoomStore, moderation: ModerationStore, roles: Roles, limits: SendLimits) -> None:
+        self._rooms = rooms
+        self._moderation = moderation
+        self._roles = roles
+        self._limits = limits
+
+    async def room(self, room_id: str) -> Room:
+        """The room, or Refused(not_found)."""
+        room = await self._rooms.get_room(room_id)
+        if room is None:
+            raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
+        return room
+
+    async def join(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
+        """The room and the actor's role in it when the actor may join, else Refused. The role is
+        remembered, so it still protects the actor after they left (see Moderation)."""
+        room = await self.room(room_id)
+        if room.state is RoomState.CLOSED:
+            raise Refused("room_closed", f"room {room_id!r} is closed")
+        role = await self._roles.of(actor, room_id)
+        await self._check_ban(actor, room, role)
+        await self._roles.remember(actor, room_id, role)
+        return room, role
+
+    async def check_send(self, actor: Actor, room_id: str) -> Role:
+        """The actor's role when they may send in the room now (state, ban, mute, rate, slow
+        mode), else Refused saying why and, where it helps, for how long."""
+        room = await self.room(room_id)
+        role = await self._roles.of(actor, room_id)
+        refusal = send_refusal(room, role)
+        if refusal:
+            raise Refused(*refusal)
+        await self._check_ban(actor, room, role)
+        if role is not Role.HOST:
+            mute = await self._moderation.get_mute(room.id, actor.id)
+            if mute is not None:
+                until = "until a moderator unmutes you" if mute.until is None else \
+                    f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
+                raise Refused("muted", f"you are muted in room {room.id!r} {until}")
+        self._limits.take_token(actor.id)
+        if room.slow_mode and not can_moderate(role):
+            self._limits.slow_mode(room, actor.id)
+        return role
+
+    async def _check_ban(self, actor: Actor, room: Room, role: Role) -> None:
+        # No one may ban a host (policy.may_act_on), so a ban on record against one is void.
+        if role is not Role.HOST and await self._moderation.is_banned(room.id, actor.id):
+            raise Refused("banned", f"you are banned from room {room.id!r}")

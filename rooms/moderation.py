@@ -1,0 +1,86 @@
+"""The moderation actions — mute, unmute, kick, ban, unban, delete — checked, stored, published, logged.
+
+State lives in the stores, so it holds on every node at once; the `moderation` (or `deleted`)
+event goes through the room's channel, so a kick or ban reaches the target's connections
+wherever they are (each node's hub removes them from the room).
+
+Who may act on whom (policy.may_act_on) is decided on the target's standing role
+(Roles.standing): what their connections in the room show, or, when they are away, the highest
+role they were seen with there. A moderator therefore cannot mute a host who stepped out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rooms.models import Role
+from rooms.policy import can_moderate, may_act_on
+from rooms.refusal import Refused
+from rooms.roles import Actor, Roles
+from rooms.stores import Broker, ModerationStore, RoomStore, now_ms
+
+ACTIONS = ("mute", "unmute", "kick", "ban", "unban", "delete")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One moderation request: `user` for the user actions, `message_id` for delete."""
+
+    kind: str  # one of ACTIONS
+    room: str
+    user: str = ""
+    message_id: str = ""
+    seconds: int | None = None  # mute: how long; None = until unmuted
+    reason: str | None = None
+
+
+class Moderation:
+    def __init__(self, rooms: RoomStore, moderation: ModerationStore, broker: Broker, roles: Roles) -> None:
+        self._rooms = rooms
+        self._store = moderation
+        self._broker = broker
+        self._roles = roles
+
+    async def apply(self, actor: Actor, action: Action) -> None:
+        """Carry out the action, or raise Refused saying why not."""
+        if await self._rooms.get_room(action.room) is None:
+            raise Refused("not_found", f"there is no room {action.room!r}")
+        role = await self._roles.of(actor, action.room)
+        if not can_moderate(role):
+            raise Refused("forbidden", f"only hosts and moderators of {action.room!r} may {action.kind}")
+        by = {"id": actor.id, "name": actor.name}
+        if action.kind == "delete":
+            await self._delete(action.room, action.message_id, by)
+        else:
+            await self._act_on_user(action, role, by)
+
+    async def _act_on_user(self, action: Action, role: Role, by: dict[str, str]) -> None:
+        target, room = action.user, action.room
+        if target == by["id"]:
+            raise Refused("forbidden", f"you cannot {action.kind} yourself")
+        if not may_act_on(role, await self._roles.standing(room, target)):
+            raise Refused("forbidden", f"a {role.value} cannot {action.kind} this user")
+        event: dict[str, Any] = {"type": "moderation", "room": room, "action": action.kind, "user": target,
+                                 "by": by}
+        if action.kind == "mute":
+            until = now_ms() + action.seconds * 1000 if action.seconds else None
+            await self._store.set_mute(room, target, until)
+            if until is not None:  # absent: muted until a moderator unmutes
+                event["until"] = until
+        elif action.kind == "unmute":
+            if not await self._store.clear_mute(room, target):
+                raise Refused("not_found", "that user is not muted here")
+        elif action.kind in ("ban", "unban"):
+            if not await self._store.set_ban(room, target, action.kind == "ban"):
+                raise Refused("not_found", f"that user is {'already' if action.kind == 'ban' else 'not'} banned")
+        if action.reason:
+            event["reason"] = action.reason
+        entry = {key: value for key, value in event.items() if key not in ("type", "room")}
+        await self._store.record_moderation(room, {"ts": now_ms(), **entry})
+        await self._broker.publish(room, event)
+
+    async def _delete(self, room: str, message_id: str, by: dict[str, str]) -> None:
+        if not await self._broker.delete_message(room, message_id):
+            raise Refused("not_found", f"there is no message {message_id!r} in {room!r}")
+        await self._broker.publish(room, {"type": "deleted", "room": room, "id": message_id, "by": by})
+        await self._store.record_moderation(room, {"ts": now_ms(), "action": "delete", "id": message_id, "by": by})

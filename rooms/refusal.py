@@ -1,0 +1,13 @@
+"""A rule's "no": the one exception the domain core raises, which each edge maps to its answer
+(an `error` frame with the same code over WebSocket, an HTTP status in web/services.py)."""
+from __future__ import annotations
+
+
+class Refused(Exception):
+    """`code` is a protocol error code (not_found, room_closed, banned, forbidden, muted,
+    rate_limited); `message` tells the user what to do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

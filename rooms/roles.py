@@ -1,0 +1,52 @@
+"""A user's role in a room: the token's role, widened by a host's appointment, and the standing
+role of someone else (present or not) that decides who may moderate whom."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from rooms.models import Role
+from rooms.policy import room_role
+from rooms.stores import ModerationStore, Presence
+
+
+class Actor(Protocol):
+    """Who asks, as a verified token says (chat.tokens.Identity is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def rooms(self) -> tuple[str, ...]: ...  # a moderator token's rooms; empty = every room
+
+
+class Roles:
+    def __init__(self, moderation: ModerationStore, presence: Presence) -> None:
+        self._moderation = moderation
+        self._presence = presence
+
+    async def of(self, actor: Actor, room: str) -> Role:
+        """The actor's role in the room (policy.room_role over the room's appointed moderators)."""
+        appointed = await self._moderation.moderators(room) if actor.role is Role.DELEGATE else set()
+        return room_role(actor.role, actor.rooms, room, appointed, actor.id)
+
+    async def remember(self, actor: Actor, room: str, role: Role) -> None:
+        """Note the role the actor holds in the room, so it still counts once the actor left."""
+        await self._moderation.remember_role(room, actor.id, role)
+
+    async def standing(self, room: str, user: str) -> Role | None:
+        """Someone else's role in the room: the highest of what their connections there show,
+        what they were seen with before (present or not) and a host's appointment. None when the
+        user was never seen in the room and holds no appointment."""
+        seen = [Role(member.role) for member in await self._presence.members(room) if member.id == user]
+        known = await self._moderation.known_role(room, user)
+        if known is not None:
+            seen.append(known)
+        if user in await self._moderation.moderators(room):
+            seen.append(Role.MODERATOR)
+        return max(seen, key=lambda role: role.rank, default=None)

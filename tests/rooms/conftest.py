@@ -1,0 +1,54 @@
+"""The core's rules on the memory stores: no server, no socket, no Redis; each test runs in milliseconds."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from chat.backend import Member, MemoryBackend
+from rooms import Role, Room, RoomState
+from rooms.access import RoomAccess
+from rooms.limits import SendLimits
+from rooms.moderation import Moderation
+from rooms.roles import Roles
+
+ROOM = "plenary"
+
+
+@dataclass(frozen=True)
+class User:
+    """An Actor, as a verified token would describe it."""
+
+    id: str
+    name: str
+    role: Role = Role.DELEGATE
+    rooms: tuple[str, ...] = ()
+
+    def member(self, conn: str, role: Role | None = None) -> Member:
+        return Member(conn, self.id, self.name, "en", (role or self.role).value)
+
+
+HOST = User("u_host", "Hana", Role.HOST)
+MOD = User("u_mod", "Mo", Role.MODERATOR)
+ELSEWHERE_MOD = User("u_emod", "Em", Role.MODERATOR, rooms=("other",))
+DEE = User("u_dee", "Dee")
+EVE = User("u_eve", "Eve")
+
+
+@dataclass
+class Core:
+    stores: MemoryBackend
+    roles: Roles
+    access: RoomAccess
+    moderation: Moderation
+
+
+@pytest.fixture
+async def core() -> Core:
+    stores = MemoryBackend(node_id="test")
+    await stores.start(lambda room, event: None)
+    await stores.seed_rooms((Room(ROOM, "Plenary"), Room("quiet", "Quiet", state=RoomState.READ_ONLY),
+                             Room("shut", "Shut", state=RoomState.CLOSED), Room("slow", "Slow", slow_mode=60)))
+    roles = Roles(stores, stores)
+    return Core(stores, roles, RoomAccess(stores, stores, roles, SendLimits(rate_per_second=1, burst=3)),
+                Moderation(stores, stores, stores, roles))
