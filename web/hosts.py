@@ -98,6 +98,7 @@ async def appoint_moderator(request: Request) -> Response:
     data = await json_body(request)
     only_fields(data, {"user"})
     user = text_field(data, "user", max_len=64)
+    assert user is not None  # a required field
     added = await node_of(request).backend.set_moderator(room.id, user, True)
     return JSONResponse({"room": room.id, "user": user, "moderator": True}, status_code=201 if added else 200)
 

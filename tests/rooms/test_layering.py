@@ -31,3 +31,43 @@ def test_backends_do_not_reach_into_the_edges():
         bad = sorted(module for module in imported_modules(path)
                      if module.startswith(("chat.session", "chat.hub", "chat.node", "chat.app", "web")))
         assert bad == [], f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def project_imports(path: Path, known: set[str]) -> set[str]:
+    """Project modules a file imports, for running or for the type checker alike."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:  # `from package import module` needs the module, not the package
+                modules.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+    return modules
+
+
+def test_no_import_cycles():
+    """Not even through `if TYPE_CHECKING:` imports: a cycle there is still two modules that need each other."""
+    files = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+             for top in ("chat", "rooms", "web", "translation") for p in (ROOT / top).rglob("*.py")}
+    graph = {name: {m for m in project_imports(path, set(files)) if m in files and m != name}
+             for name, path in files.items()}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                cycle = path[path.index(target):] + [target] if target in path else [name, target]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
