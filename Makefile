@@ -1,5 +1,5 @@
 # The two commands a new machine needs:
-#   make serve   install into .venv and start the server on http://127.0.0.1:8000 (memory backend)
+#   make serve   install into .venv and start the server on http://127.0.0.1:8000 (sqlite file in data/)
 #   make test    install the test tools too (Chromium, Redis if missing) and run the whole suite
 VENV ?= .venv
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q

@@ -15,11 +15,12 @@ babelroom: real-time multilingual chat rooms with offline, per-reader translatio
 Configuration comes from config.toml (the bundled one unless --config is given);
 any key can be overridden by an environment variable BABELROOM_<SECTION>_<KEY>,
 for example BABELROOM_SERVER_PORT=9000 or BABELROOM_BACKEND_KIND=redis.
+The default backend keeps everything in data/babelroom.sqlite3.
 """
 
 EPILOG = """\
 examples:
-  babelroom serve                                   # http://127.0.0.1:8000, memory backend
+  babelroom serve                                   # http://127.0.0.1:8000, sqlite file in data/
   BABELROOM_BACKEND_KIND=redis babelroom serve --port 8001
   babelroom token --role host --name "Ada"          # a host token for the browser app
   babelroom languages install en_de.argosmodel      # add a translation package
@@ -66,7 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=config.server.log_level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     if args.command == "serve":
-        return serve(config, args.host, args.port)
+        from chat.backend import StoreError
+
+        try:
+            return serve(config, args.host, args.port)
+        except StoreError as exc:  # corrupt, newer, locked or unreadable: never a silent fresh start
+            print(f"babelroom: database error: {exc}", file=sys.stderr)
+            return 2
     if args.command == "token":
         return print_token(config, args)
     return args.languages_handler(args, config.translation)

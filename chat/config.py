@@ -43,7 +43,9 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class BackendSettings:
-    kind: str = "memory"
+    kind: str = "sqlite"
+    path: str = ""  # sqlite file; "" = babelroom.sqlite3 in [server] data_dir
+    synchronous: str = "full"
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "babelroom:"
     history_max: int = 1000
@@ -87,7 +89,8 @@ SECTIONS: dict[str, type] = {
     "translation": TranslationSettings,
 }
 CHOICES = {
-    ("backend", "kind"): ("memory", "redis"),
+    ("backend", "kind"): ("sqlite", "memory", "redis"),
+    ("backend", "synchronous"): ("full", "normal"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
     ("translation", "detector"): ("langdetect", "py3langid", "lingua"),
 }

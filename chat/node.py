@@ -30,7 +30,7 @@ class Node:
                  backend: Backend | None = None) -> None:
         self.config = config
         self.id = config.server.node_id or default_node_id()
-        self.backend = backend or make_backend(config.backend, self.id)
+        self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
         self.translator = translator or TranslationService(config.translation,
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend)
@@ -38,7 +38,7 @@ class Node:
         # the domain core, on the store interfaces the backend implements
         self.roles = Roles(self.backend, self.backend)
         self.access = RoomAccess(self.backend, self.backend, self.roles,
-                                 SendLimits(config.limits.rate_per_second, config.limits.rate_burst))
+                                 SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst))
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))

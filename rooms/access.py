@@ -51,9 +51,9 @@ class RoomAccess:
                 until = "until a moderator unmutes you" if mute.until is None else \
                     f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
                 raise Refused("muted", f"you are muted in room {room.id!r} {until}")
-        self._limits.take_token(actor.id)
+        await self._limits.take_token(actor.id)
         if room.slow_mode and not can_moderate(role):
-            self._limits.slow_mode(room, actor.id)
+            await self._limits.slow_mode(room, actor.id)
         return role
 
     async def _check_ban(self, actor: Actor, room: Room, role: Role) -> None:

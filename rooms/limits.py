@@ -1,15 +1,17 @@
-"""Per-node send limits: a token bucket per user and slow mode per (room, user), in memory.
+"""Send limits: a token bucket per user and slow mode per (room, user).
 
-Both are kept on the node a user writes through (a reconnect to another node starts afresh);
-idle entries are forgotten once PRUNE_AT of them are kept.
+The state lives in the store (rooms/stores/limits.py), so a user connected to two nodes gets
+one allowance. TokenBucket is the arithmetic for stores that keep buckets in their own process
+(chat/backend/local.py), which forget idle entries once PRUNE_AT of them are kept.
 """
 from __future__ import annotations
 
 import math
 import time
 
-from rooms.models import SLOW_MODE_MAX, Room
+from rooms.models import Room
 from rooms.refusal import Refused
+from rooms.stores import LimitStore
 
 PRUNE_AT = 10000  # remembered users / (room, user) pairs before idle ones are forgotten
 
@@ -39,32 +41,23 @@ class TokenBucket:
 
 
 class SendLimits:
-    def __init__(self, rate_per_second: float, burst: int) -> None:
+    """The send limits the rules apply, held in the store (LimitStore): one allowance per user
+    cluster-wide, however many nodes the user is connected to."""
+
+    def __init__(self, store: LimitStore, rate_per_second: float, burst: int) -> None:
+        self._store = store
         self._rate = rate_per_second
         self._burst = burst
-        self._buckets: dict[str, TokenBucket] = {}
-        self._last_sent: dict[tuple[str, str], float] = {}
 
-    def take_token(self, user: str) -> None:
+    async def take_token(self, user: str) -> None:
         """Spend one of the user's tokens, or raise Refused(rate_limited) saying how long to wait."""
-        bucket = self._buckets.get(user)
-        if bucket is None:
-            if len(self._buckets) >= PRUNE_AT:
-                self._buckets = {key: kept for key, kept in self._buckets.items() if not kept.full()}
-            bucket = self._buckets[user] = TokenBucket(self._rate, self._burst)
-        wait = bucket.take()
+        wait = await self._store.take_token(user, self._rate, self._burst)
         if wait:
             raise Refused("rate_limited", f"too many messages: wait {wait:.1f} s before sending again")
 
-    def slow_mode(self, room: Room, user: str) -> None:
+    async def slow_mode(self, room: Room, user: str) -> None:
         """Record a message under the room's slow mode, or raise Refused(rate_limited)."""
-        now = time.monotonic()
-        key = (room.id, user)
-        last = self._last_sent.get(key)
-        if last is not None and now - last < room.slow_mode:
-            wait = math.ceil(room.slow_mode - (now - last))
+        wait = await self._store.slow_mode_wait(room.id, user, room.slow_mode)
+        if wait:
             raise Refused("rate_limited", f"slow mode: one message every {room.slow_mode} s in this room; "
-                          f"wait {wait} s")
-        if len(self._last_sent) >= PRUNE_AT:
-            self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < SLOW_MODE_MAX}
-        self._last_sent[key] = now
+                          f"wait {math.ceil(wait)} s")

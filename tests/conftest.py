@@ -102,9 +102,9 @@ def redis_available() -> bool:
         return False
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def backend_kind(request: pytest.FixtureRequest) -> str:
-    """Every test that starts a server runs once per backend: the contract holds for both."""
+    """Every test that starts a server runs once per backend: the contract holds for all three."""
     if request.param == "redis" and not redis_available():
         pytest.fail(f"Redis is not answering at {REDIS_URL}; start it (see DEVELOPERS.md)")
     return request.param
@@ -127,14 +127,17 @@ async def make_server(tmp_path: Path, backend_kind: str, redis_prefix: str) -> A
     """Start servers with config overrides: `await make_server(limits={"text_chars": 10})`.
 
     Servers started by one test share the backend (on redis: the same prefix), like nodes of
-    one cluster; each gets its own node id.
+    one cluster; each gets its own node id. On sqlite each node gets a file of its own (a file
+    serves one node) unless the test names one: `make_server(backend={"path": ...})`.
     """
     running: list[RunningServer] = []
 
     async def make(node: Node | None = None, port: int | None = None, **sections: dict[str, Any]) -> RunningServer:
-        backend = {"kind": backend_kind, "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}", "key_prefix": redis_prefix}
+        node_id = f"node-{len(running) + 1}"
+        backend = {"kind": backend_kind, "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}", "key_prefix": redis_prefix,
+                   "path": str(tmp_path / f"{node_id}.sqlite3")}
         backend.update(sections.pop("backend", {}))
-        server_section = {"node_id": f"node-{len(running) + 1}", **sections.pop("server", {})}
+        server_section = {"node_id": node_id, **sections.pop("server", {})}
         config = test_config(tmp_path, backend=backend, server=server_section, **sections)
         server = await start_server(config, node, port)
         running.append(server)
@@ -147,7 +150,7 @@ async def make_server(tmp_path: Path, backend_kind: str, redis_prefix: str) -> A
 
 @pytest.fixture
 async def server(make_server: ServerFactory) -> RunningServer:
-    """A fresh memory-backend server."""
+    """A fresh server on this test's backend."""
     return await make_server()
 
 

@@ -58,7 +58,7 @@ def test_a_bad_config_value_stops_with_one_line_naming_the_key(key, value, says)
 def test_env_overrides_the_file():
     config = load_config(environ={"BABELROOM_SERVER_PORT": "9001", "BABELROOM_SERVER_ALLOWED_ORIGINS": "https://a,https://b"})
     assert config.server.port == 9001 and config.server.allowed_origins == ("https://a", "https://b")
-    assert config.backend.kind == "memory"
+    assert config.backend.kind == "sqlite"
 
 
 def test_unknown_keys_and_bad_rooms_are_named(tmp_path):

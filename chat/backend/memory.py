@@ -1,4 +1,4 @@
-"""The embedded backend: one process, nothing to install, state lost on exit."""
+"""The throwaway backend: one process, nothing to install, state lost on exit (tests, demos)."""
 from __future__ import annotations
 
 import copy
@@ -7,8 +7,9 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.backend.base import Appended, Backend, Event, EventHandler, Member, Mute, Replay, now_ms
+from chat.backend.base import Appended, Backend, Mute, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
+from chat.backend.local import LocalBroker, LocalLimits
 from chat.protocol import message_frame
 from rooms import Role, Room
 
@@ -47,42 +48,17 @@ class _Moderation:
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
-class MemoryBackend(Backend):
+class MemoryBackend(LocalBroker, LocalLimits, Backend):
     def __init__(self, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400) -> None:
+        LocalBroker.__init__(self)
+        LocalLimits.__init__(self)
         self.node_id = node_id
         self._history_max = history_max
         self._idempotency_ttl = idempotency_ttl
-        self._on_event: EventHandler | None = None
-        self._subscribed: set[str] = set()
         self._rooms: dict[str, Room] = {}
         self._histories: dict[str, _History] = {}
         self._sent: dict[tuple[str, str, str], tuple[str, float]] = {}
-        self._members: dict[str, dict[str, Member]] = defaultdict(dict)
         self._moderation: dict[str, _Moderation] = defaultdict(_Moderation)
-
-    async def start(self, on_event: EventHandler) -> None:
-        self._on_event = on_event
-
-    async def close(self) -> None:
-        self._on_event = None
-
-    # pub/sub ---------------------------------------------------------------
-    async def subscribe(self, room: str) -> None:
-        self._subscribed.add(room)
-
-    async def unsubscribe(self, room: str) -> None:
-        self._subscribed.discard(room)
-
-    async def publish(self, room: str, event: Event) -> None:
-        self._deliver(room, event)
-
-    async def broadcast(self, event: Event) -> None:
-        if self._on_event:
-            self._on_event(None, event)
-
-    def _deliver(self, room: str, event: Event) -> None:
-        if self._on_event and room in self._subscribed:
-            self._on_event(room, event)
 
     # messages --------------------------------------------------------------
     def _history(self, room: str) -> _History:
@@ -149,22 +125,6 @@ class MemoryBackend(Backend):
             return False
         message.update(text="", tr={}, deleted=True)
         return True
-
-    # presence --------------------------------------------------------------
-    async def add_member(self, room: str, member: Member) -> bool:
-        present = self._members[room]
-        first = all(other.id != member.id for other in present.values())
-        present[member.conn] = member
-        return first
-
-    async def remove_member(self, room: str, member: Member) -> bool:
-        present = self._members[room]
-        if present.pop(member.conn, None) is None:
-            return False
-        return all(other.id != member.id for other in present.values())
-
-    async def members(self, room: str) -> list[Member]:
-        return list(self._members[room].values())
 
     # rooms -----------------------------------------------------------------
     async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:

@@ -201,3 +201,27 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
     finally:
         for node in (a, b):
             await node.backend.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("persistent, extra, warned", [
+    (False, (), 1),                                  # nothing kept: say so, once
+    (True, (), 0),                                   # append-only file: nothing to say
+    (False, ("--rename-command", "CONFIG", ""), 0),  # CONFIG disabled (managed Redis): start anyway
+])
+async def test_a_redis_that_keeps_nothing_is_warned_about_at_start(tmp_path, caplog, redis_prefix, persistent,
+                                                                  extra, warned):
+    caplog.set_level(logging.WARNING, logger="babelroom.backend.redis")
+    server = RedisServer(tmp_path / "redis", persistent=persistent, extra=extra)
+    server.start()
+    node = Node(RedisBackend(redis_settings(redis_prefix, url=server.url), "a"))
+    try:
+        await node.backend.start(node.on_event)
+        await node.say("still works")
+    finally:
+        await node.backend.close()
+        server.stop()
+    warnings = [r.getMessage() for r in caplog.records if "keeps no persistence" in r.getMessage()]
+    assert len(warnings) == warned, warnings
+    if warned:
+        assert "lost if Redis restarts" in warnings[0] and f"127.0.0.1:{server.port}" in warnings[0]

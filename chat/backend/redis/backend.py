@@ -5,6 +5,7 @@ catch-up after a reconnect. The other ideas have a module each:
     keys.py        the key schema and message ids      calls.py     slots, retry, BackendUnavailable
     history.py     storing and reading messages        presence.py  presence records and heartbeats
     state.py       room and moderation state           cache.py     the shared translation cache
+    limits.py      the send limits (token bucket, slow mode), shared by every node
     subscriber.py  the one pub/sub connection          rows.py      script rows -> messages, members
     scripts.py     the Lua scripts in lua/, loaded at start
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio
+import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -34,6 +36,7 @@ from chat.backend.redis.cache import RedisSharedCache
 from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, write_call
 from chat.backend.redis.history import RedisHistory
 from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
+from chat.backend.redis.limits import RedisLimits
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
 from chat.backend.redis.state import RedisModeration, RedisRooms
@@ -56,7 +59,7 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisModeration, Backend):
+class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -93,7 +96,20 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, Backend):
     async def start(self, on_event: EventHandler) -> None:
         self._on_event = on_event
         await self._subscriber.start({self._keys.node_channel}, timeout=START_TIMEOUT)
+        await self._warn_without_persistence()
         self._presence.start()
+
+    async def _warn_without_persistence(self) -> None:
+        """Say once, at start, when this Redis would forget everything on its next restart."""
+        try:
+            appendonly = (await self._redis.config_get("appendonly")).get("appendonly", "")
+            save = (await self._redis.config_get("save")).get("save", "")
+        except (redis.exceptions.ResponseError, *REDIS_DOWN_OR_SLOW):
+            return  # CONFIG renamed or refused (managed Redis): nothing to tell
+        if appendonly != "yes" and not save.strip():
+            log.warning("Redis at %s keeps no persistence (appendonly no, save \"\"): history, rooms and "
+                        "moderation state are lost if Redis restarts; enable the append-only file "
+                        "(appendonly yes, see README)", self._where())
 
     async def close(self) -> None:
         await self._presence.stop()

@@ -17,6 +17,8 @@
     rooms, rooms:order  hash id -> room JSON; zset id -> listing position
     node:<instance>     heartbeat (value: the node id), TTL presence_ttl
     cache:<key>         shared translation cache, TTL 7 days
+    limit:bucket:<user>         Hash t (tokens left), s (ms of the last refill); expires once refilled
+    limit:slow:<room>:<user>    exists while the user must wait under slow mode; its PTTL is the wait
     chan:room:<id>, chan:node   pub/sub channels
 
 A message id is "<epoch>.<stream id>"; ts is the stream id's milliseconds (Redis' clock).
@@ -91,3 +93,9 @@ class Keys:
 
     def cache(self, key: str) -> str:
         return f"{self.prefix}cache:{key}"
+
+    def limit_bucket(self, user: str) -> str:
+        return f"{self.prefix}limit:bucket:{user}"
+
+    def limit_slow(self, room: str, user: str) -> str:
+        return f"{self.prefix}limit:slow:{room}:{user}"

@@ -26,6 +26,8 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "reap": ("presence_lib",),
     "get_mute": (),
     "remember_role": (),
+    "take_token": (),
+    "slow_mode": (),
 }
 
 

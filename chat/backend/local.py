@@ -1,0 +1,93 @@
+"""What every single-process backend shares: in-process fan-out, presence and send limits.
+
+`memory` and `sqlite` both serve exactly one node, so live events never leave the process:
+publishing is a function call, in publish order; presence (who is connected right now) needs no
+storage because it dies with the process anyway; and the send limits of the one node are the
+limits of the whole "cluster".
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from chat.backend.base import Event, EventHandler, Member
+from rooms.limits import PRUNE_AT, TokenBucket
+from rooms.models import SLOW_MODE_MAX
+from rooms.stores import LimitStore
+
+
+class LocalBroker:
+    """Pub/sub and presence inside one process (mixed into a Backend)."""
+
+    def __init__(self) -> None:
+        self._on_event: EventHandler | None = None
+        self._subscribed: set[str] = set()
+        self._members: dict[str, dict[str, Member]] = defaultdict(dict)
+
+    async def start(self, on_event: EventHandler) -> None:
+        self._on_event = on_event
+
+    async def close(self) -> None:
+        self._on_event = None
+
+    # pub/sub ---------------------------------------------------------------
+    async def subscribe(self, room: str) -> None:
+        self._subscribed.add(room)
+
+    async def unsubscribe(self, room: str) -> None:
+        self._subscribed.discard(room)
+
+    async def publish(self, room: str, event: Event) -> None:
+        self._deliver(room, event)
+
+    async def broadcast(self, event: Event) -> None:
+        if self._on_event:
+            self._on_event(None, event)
+
+    def _deliver(self, room: str, event: Event) -> None:
+        """Hand a room's event to this node's hub, now (so in the order of the calls)."""
+        if self._on_event and room in self._subscribed:
+            self._on_event(room, event)
+
+    # presence --------------------------------------------------------------
+    async def add_member(self, room: str, member: Member) -> bool:
+        present = self._members[room]
+        first = all(other.id != member.id for other in present.values())
+        present[member.conn] = member
+        return first
+
+    async def remove_member(self, room: str, member: Member) -> bool:
+        present = self._members[room]
+        if present.pop(member.conn, None) is None:
+            return False
+        return all(other.id != member.id for other in present.values())
+
+    async def members(self, room: str) -> list[Member]:
+        return list(self._members[room].values())
+
+
+class LocalLimits(LimitStore):
+    """Limits in this process: the whole cluster when the backend serves one node."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, TokenBucket] = {}
+        self._last_sent: dict[tuple[str, str], float] = {}
+
+    async def take_token(self, user: str, rate: float, burst: int) -> float:
+        bucket = self._buckets.get(user)
+        if bucket is None or (bucket.rate, bucket.burst) != (rate, burst):
+            if len(self._buckets) >= PRUNE_AT:
+                self._buckets = {key: kept for key, kept in self._buckets.items() if not kept.full()}
+            bucket = self._buckets[user] = TokenBucket(rate, burst)
+        return bucket.take()
+
+    async def slow_mode_wait(self, room: str, user: str, seconds: int) -> float:
+        now = time.monotonic()
+        key = (room, user)
+        last = self._last_sent.get(key)
+        if last is not None and now - last < seconds:
+            return seconds - (now - last)
+        if len(self._last_sent) >= PRUNE_AT:
+            self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < SLOW_MODE_MAX}
+        self._last_sent[key] = now
+        return 0.0

@@ -1,0 +1,283 @@
+"""The embedded default: one node, one SQLite file in the data directory, nothing lost on restart.
+
+History (same ids and epochs as `memory`: "<epoch>.<position>"), rooms, moderators, mutes,
+bans, the moderation log, translations and idempotency keys are kept in the file (schema in
+sqlite_schema). Live fan-out and presence are this process's own (LocalBroker), as are the
+send limits (LocalLimits): one file serves one node, and it is locked while the node runs.
+
+Every database call runs on the database thread (sqlite_db.Database); the event loop only
+waits for it. A message is published, and its sender acked, after its transaction commits.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from chat.backend.base import Appended, Backend, EventHandler, Mute, Replay, now_ms
+from chat.backend.ids import make_id, new_epoch, parse_sequence_id
+from chat.backend.local import LocalBroker, LocalLimits
+from chat.backend.sqlite_db import Database
+from chat.protocol import message_frame
+from rooms import Role, Room
+
+log = logging.getLogger("babelroom.backend.sqlite")
+
+PRUNE_INTERVAL = 600.0  # seconds between sweeps of expired idempotency keys
+MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted"
+
+
+class SqliteBackend(LocalBroker, LocalLimits, Backend):
+    def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
+                 synchronous: str = "full") -> None:
+        LocalBroker.__init__(self)
+        LocalLimits.__init__(self)
+        self.node_id = node_id
+        self.path = path
+        self._history_max = max(1, history_max)
+        self._idempotency_ttl = idempotency_ttl
+        self._db = Database(path, synchronous=synchronous)  # StoreError when the file cannot be used
+        self._pruner: asyncio.Task[None] | None = None
+
+    async def start(self, on_event: EventHandler) -> None:
+        await LocalBroker.start(self, on_event)
+        self._pruner = asyncio.create_task(self._prune_loop(), name="sqlite-prune")
+
+    async def close(self) -> None:
+        if self._pruner is not None:
+            self._pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruner
+        await LocalBroker.close(self)
+        await asyncio.to_thread(self._db.close)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                await self._db.write(lambda db: db.execute("DELETE FROM sent WHERE expires <= ?", (now_ms(),)))
+            except Exception:  # noqa: BLE001 - the sweep runs again later
+                log.exception("pruning idempotency keys failed")
+            await asyncio.sleep(PRUNE_INTERVAL)
+
+    # messages ----------------------------------------------------------------
+    async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
+                             cid: str | None) -> Appended:
+        def store(db: sqlite3.Connection) -> Appended:
+            now = now_ms()
+            if cid:
+                row = db.execute("SELECT message_id FROM sent WHERE room = ? AND user = ? AND cid = ? AND expires > ?",
+                                 (room, user["id"], cid, now)).fetchone()
+                if row and (stored := _find(db, room, row[0])) is not None:
+                    return Appended(stored, created=False)
+            head = db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
+            epoch, position = head if head else (new_epoch(), 1)
+            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) VALUES (?, ?, ?, ?, ?, '{{}}', 0, ?)",
+                       (position, now, json.dumps(user), lang, text, room))
+            db.execute("INSERT INTO histories (room, epoch, next_position) VALUES (?, ?, ?) "
+                       "ON CONFLICT (room) DO UPDATE SET next_position = excluded.next_position",
+                       (room, epoch, position + 1))
+            db.execute("DELETE FROM messages WHERE room = ? AND position <= ?", (room, position - self._history_max))
+            message_id = make_id(epoch, str(position))
+            if cid:
+                db.execute("INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES (?, ?, ?, ?, ?)",
+                           (room, user["id"], cid, message_id, now + self._idempotency_ttl * 1000))
+            message = {"room": room, "id": message_id, "ts": now, "user": dict(user), "lang": lang, "text": text,
+                       "tr": {}}
+            return Appended(message, created=True)
+
+        def publish(appended: Appended) -> None:
+            if appended.created:
+                self._deliver(room, message_frame(appended.message))
+
+        return await self._db.write(store, then=publish)
+
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[dict[str, Any]]:
+        def read(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            head = _head(db, room)
+            if head is None or limit <= 0:
+                return []
+            epoch, next_position = head
+            end = next_position
+            if before is not None:
+                end = _position(before, epoch)
+                if end is None:
+                    return []
+            rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position < ? "
+                              "ORDER BY position DESC LIMIT ?", (room, end, limit)).fetchall()
+            return [_message(room, epoch, row) for row in reversed(rows)]
+
+        return await self._db.read(read)
+
+    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+        def read(db: sqlite3.Connection) -> Replay | None:
+            head = _head(db, room)
+            if head is None:
+                return Replay([], recovered=False)
+            epoch, next_position = head
+            position = _position(since, epoch)
+            first = db.execute("SELECT min(position) FROM messages WHERE room = ?", (room,)).fetchone()[0]
+            first = next_position if first is None else first
+            if position is None or position >= next_position or position < first - 1:
+                return None
+            rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position > ? "
+                              "ORDER BY position", (room, position)).fetchall()
+            return Replay([_message(room, epoch, row) for row in rows], recovered=True)
+
+        replay = await self._db.read(read)
+        if replay is None:
+            return Replay(await self.history(room, before=None, limit=limit), recovered=False)
+        return replay
+
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+        def store(db: sqlite3.Connection) -> bool:
+            found = _locate(db, room, message_id)
+            if found is None:
+                return False
+            row = db.execute("SELECT tr FROM messages WHERE room = ? AND position = ? AND deleted = 0",
+                             (room, found)).fetchone()
+            if row is None:
+                return False
+            translations = json.loads(row[0])
+            translations[lang] = text
+            db.execute("UPDATE messages SET tr = ? WHERE room = ? AND position = ?",
+                       (json.dumps(translations, ensure_ascii=False), room, found))
+            return True
+
+        def publish(stored: bool) -> None:
+            if stored:
+                self._deliver(room, {"type": "translation", "room": room, "id": message_id, "lang": lang,
+                                     "text": text})
+
+        await self._db.write(store, then=publish)
+
+    async def delete_message(self, room: str, message_id: str) -> bool:
+        def store(db: sqlite3.Connection) -> bool:
+            found = _locate(db, room, message_id)
+            if found is None:
+                return False
+            return db.execute("UPDATE messages SET text = '', tr = '{}', deleted = 1 "
+                              "WHERE room = ? AND position = ? AND deleted = 0", (room, found)).rowcount > 0
+
+        return await self._db.write(store)
+
+    # rooms -------------------------------------------------------------------
+    async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
+        # configured rooms list first, in config order; rooms opened later follow by time
+        await self._db.write(lambda db: db.executemany(
+            "INSERT OR IGNORE INTO rooms (id, position, data) VALUES (?, ?, ?)",
+            [(room.id, index, json.dumps(room.to_dict())) for index, room in enumerate(rooms)]))
+
+    async def list_rooms(self) -> list[Room]:
+        rows = await self._db.read(lambda db: db.execute("SELECT data FROM rooms ORDER BY position, id").fetchall())
+        return [Room.from_dict(json.loads(row[0])) for row in rows]
+
+    async def get_room(self, room: str) -> Room | None:
+        row = await self._db.read(lambda db: db.execute("SELECT data FROM rooms WHERE id = ?", (room,)).fetchone())
+        return Room.from_dict(json.loads(row[0])) if row else None
+
+    async def save_room(self, room: Room) -> None:
+        await self._db.write(lambda db: db.execute(
+            "INSERT INTO rooms (id, position, data) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            (room.id, now_ms(), json.dumps(room.to_dict()))))
+
+    # moderation ----------------------------------------------------------------
+    async def get_mute(self, room: str, user: str) -> Mute | None:
+        row = await self._db.read(lambda db: db.execute(
+            "SELECT until FROM mutes WHERE room = ? AND user = ?", (room, user)).fetchone())
+        if row is None or (row[0] is not None and row[0] <= now_ms()):
+            return None
+        return Mute(row[0])
+
+    async def set_mute(self, room: str, user: str, until: int | None) -> None:
+        await self._db.write(lambda db: db.execute(
+            "INSERT OR REPLACE INTO mutes (room, user, until) VALUES (?, ?, ?)", (room, user, until)))
+
+    async def clear_mute(self, room: str, user: str) -> bool:
+        return await self._changed("DELETE FROM mutes WHERE room = ? AND user = ?", room, user)
+
+    async def is_banned(self, room: str, user: str) -> bool:
+        return await self._exists("SELECT 1 FROM bans WHERE room = ? AND user = ?", room, user)
+
+    async def set_ban(self, room: str, user: str, banned: bool) -> bool:
+        if banned:
+            return await self._changed("INSERT OR IGNORE INTO bans (room, user) VALUES (?, ?)", room, user)
+        return await self._changed("DELETE FROM bans WHERE room = ? AND user = ?", room, user)
+
+    async def moderators(self, room: str) -> set[str]:
+        rows = await self._db.read(lambda db: db.execute(
+            "SELECT user FROM moderators WHERE room = ?", (room,)).fetchall())
+        return {row[0] for row in rows}
+
+    async def set_moderator(self, room: str, user: str, appointed: bool) -> bool:
+        if appointed:
+            return await self._changed("INSERT OR IGNORE INTO moderators (room, user) VALUES (?, ?)", room, user)
+        return await self._changed("DELETE FROM moderators WHERE room = ? AND user = ?", room, user)
+
+    async def remember_role(self, room: str, user: str, role: Role) -> None:
+        await self._db.write(lambda db: db.execute(
+            "INSERT INTO roles (room, user, role, rank) VALUES (?, ?, ?, ?) ON CONFLICT (room, user) "
+            "DO UPDATE SET role = excluded.role, rank = excluded.rank WHERE excluded.rank > roles.rank",
+            (room, user, role.value, role.rank)))
+
+    async def known_role(self, room: str, user: str) -> Role | None:
+        row = await self._db.read(lambda db: db.execute(
+            "SELECT role FROM roles WHERE room = ? AND user = ?", (room, user)).fetchone())
+        return Role(row[0]) if row else None
+
+    async def record_moderation(self, room: str, entry: dict[str, Any]) -> None:
+        await self._db.write(lambda db: db.execute(
+            "INSERT INTO moderation_log (room, entry) VALUES (?, ?)", (room, json.dumps(entry, ensure_ascii=False))))
+
+    async def moderation_log(self, room: str, limit: int = 200) -> list[dict[str, Any]]:
+        rows = await self._db.read(lambda db: db.execute(
+            "SELECT entry FROM moderation_log WHERE room = ? ORDER BY seq DESC LIMIT ?", (room, max(0, limit))
+        ).fetchall())
+        return [json.loads(row[0]) for row in reversed(rows)]
+
+    async def _changed(self, statement: str, *args: Any) -> bool:
+        return await self._db.write(lambda db: db.execute(statement, args).rowcount > 0)
+
+    async def _exists(self, statement: str, *args: Any) -> bool:
+        return await self._db.read(lambda db: db.execute(statement, args).fetchone() is not None)
+
+
+# rows -> messages --------------------------------------------------------------------
+def _head(db: sqlite3.Connection, room: str) -> tuple[str, int] | None:
+    """(epoch, next position) of a room's history, or None when it has none yet."""
+    return db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
+
+
+def _position(message_id: str, epoch: str) -> int | None:
+    """The position of one of this history's ids, or None."""
+    parts = parse_sequence_id(message_id)
+    if parts is None or parts[0] != epoch:
+        return None
+    return parts[1]
+
+
+def _locate(db: sqlite3.Connection, room: str, message_id: str) -> int | None:
+    head = _head(db, room)
+    return None if head is None else _position(message_id, head[0])
+
+
+def _find(db: sqlite3.Connection, room: str, message_id: str) -> dict[str, Any] | None:
+    head = _head(db, room)
+    position = None if head is None else _position(message_id, head[0])
+    if head is None or position is None:
+        return None
+    row = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position = ?",
+                     (room, position)).fetchone()
+    return _message(room, head[0], row) if row else None
+
+
+def _message(room: str, epoch: str, row: tuple[Any, ...]) -> dict[str, Any]:
+    position, ts, user, lang, text, tr, deleted = row
+    message = {"room": room, "id": make_id(epoch, str(position)), "ts": ts, "user": json.loads(user),
+               "lang": lang, "text": text, "tr": json.loads(tr)}
+    if deleted:
+        message["deleted"] = True
+    return message

@@ -1,0 +1,218 @@
+"""One SQLite file, used from one thread of its own, with writes committed in batches.
+
+Every call the event loop makes is a job run by the database thread, in the order the calls
+were made. Jobs that queue up while the thread is busy (a commit waiting for the disk) run
+together in one transaction and share its commit: a group commit, so a busy room costs one
+fsync per batch rather than per message, while a quiet one waits for no timer. A job's
+awaiting caller resumes only after its transaction committed, so an `ack` is sent for a
+message that is as durable as `[backend] synchronous` makes it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Generic, Sequence, TypeVar
+
+from chat.backend.base import BackendUnavailable, StoreError
+from chat.backend.sqlite_schema import MIGRATIONS, Migration, migrate, version_of
+
+log = logging.getLogger("babelroom.backend.sqlite")
+
+T = TypeVar("T")
+BATCH_MAX = 256  # jobs sharing one transaction at most
+SYNCHRONOUS = ("normal", "full")
+TRANSIENT = ("database is locked", "disk i/o error", "database or disk is full", "unable to open")
+
+
+@dataclass
+class _Job(Generic[T]):
+    run: Callable[[sqlite3.Connection], T]
+    write: bool
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[T]
+    then: Callable[[T], None] | None  # run on the loop, in job order, before the caller resumes
+
+
+class Database:
+    """The file, opened (and migrated) when constructed: raises StoreError when it cannot be used."""
+
+    def __init__(self, path: Path, *, synchronous: str = "full",
+                 migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        self.path = path
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        opened: Future[None] = Future()
+        self._thread = threading.Thread(target=self._serve, args=(opened, synchronous, migrations),
+                                        name=f"sqlite {path.name}", daemon=True)
+        self._thread.start()
+        opened.result()  # the thread's StoreError, raised here
+
+    # the event loop's side ---------------------------------------------------------
+    async def read(self, run: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._submit(run, write=False, then=None)
+
+    async def write(self, run: Callable[[sqlite3.Connection], T], then: Callable[[T], None] | None = None) -> T:
+        """Run `run` in a transaction; `then(result)` runs on the loop once it is committed."""
+        return await self._submit(run, write=True, then=then)
+
+    def _submit(self, run: Callable[[sqlite3.Connection], T], *, write: bool,
+                then: Callable[[T], None] | None) -> asyncio.Future[T]:
+        if not self._thread.is_alive():
+            raise BackendUnavailable(f"the database {self.path} is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(run, write, loop, future, then))
+        return future
+
+    def close(self) -> None:
+        """Finish the queued jobs, checkpoint the write-ahead log and close the file."""
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+
+    # the database thread -----------------------------------------------------------
+    def _serve(self, opened: Future[None], synchronous: str, migrations: Sequence[Migration]) -> None:
+        try:
+            db = self._open(synchronous, migrations)
+        except BaseException as exc:  # noqa: BLE001 - handed to the constructor
+            opened.set_exception(exc)
+            return
+        opened.set_result(None)
+        try:
+            while True:
+                job = self._jobs.get()
+                if job is None:
+                    break
+                batch = [job]
+                while len(batch) < BATCH_MAX:
+                    try:
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        self._jobs.put(None)  # stop after this batch
+                        break
+                    batch.append(job)
+                self._run_batch(db, batch)
+        finally:
+            db.close()
+
+    def _open(self, synchronous: str, migrations: Sequence[Migration]) -> sqlite3.Connection:
+        where = self.path
+        if where.is_dir():
+            raise StoreError(f"database {where} is a directory; set [backend] path to a file")
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(where, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open database {where} ({exc}); check the path and its permissions "
+                             f"([backend] path)") from None
+        try:
+            # One node per file: the file stays locked while this process runs.
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            version = version_of(db)  # reads the header: "file is not a database" shows here
+            if version > len(migrations):
+                raise StoreError(f"database {where} has schema version {version}, written by a newer babelroom "
+                                 f"(this one knows up to {len(migrations)}); run the newer babelroom, or set "
+                                 f"[backend] path to another file. The file was not changed")
+            problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError("; ".join(problems[:3]))
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise StoreError(f"database {where} cannot use write-ahead logging (journal mode {mode}); "
+                                 f"put it on a local disk")
+            db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        except StoreError:
+            db.close()
+            raise
+        except sqlite3.Error as exc:
+            db.close()
+            text = str(exc)
+            if "locked" in text:
+                raise StoreError(f"database {where} is in use by another process (another babelroom node?); "
+                                 f"stop it, or set [backend] path to another file") from None
+            if "unable to open" in text or "readonly" in text or "disk i/o" in text.lower():
+                raise StoreError(f"cannot use database {where} ({text}); check the path, its permissions and "
+                                 f"free space") from None
+            raise StoreError(f"database {where} is corrupt or not a babelroom database ({text}); restore it "
+                             f"from a backup, or move it aside to start with an empty one. It was not "
+                             f"changed") from None
+        try:
+            reached = migrate(db, migrations)
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(f"database {where}: the schema migration from version {version} failed ({exc}); "
+                             f"the file was left at its last complete version. Free disk space or fix the "
+                             f"cause, then start again") from None
+        if reached:
+            log.info("database %s: schema migrated to version %d", where, reached[-1])
+        return db
+
+    def _run_batch(self, db: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        writing = any(job.write for job in batch)
+        try:
+            if writing:
+                db.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                outcomes.append(self._run_job(db, job))
+            if writing:
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # BEGIN or COMMIT failed: nothing of this batch is stored; every caller hears it.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            failure = self._failure(exc)
+            outcomes = [(False, failure) for _ in batch]
+        for loop in {job.loop for job in batch}:
+            mine = [(job, outcome) for job, outcome in zip(batch, outcomes) if job.loop is loop]
+            try:
+                loop.call_soon_threadsafe(_settle, mine)
+            except RuntimeError:
+                pass  # that loop is closed: nobody is waiting any more
+
+    def _run_job(self, db: sqlite3.Connection, job: _Job[Any]) -> tuple[bool, Any]:
+        if not job.write:
+            try:
+                return True, job.run(db)
+            except Exception as exc:  # noqa: BLE001 - the caller's to handle
+                return False, self._failure(exc)
+        # A savepoint per job: one that fails leaves the others of its batch intact.
+        db.execute("SAVEPOINT job")
+        try:
+            result = job.run(db)
+        except Exception as exc:  # noqa: BLE001
+            db.execute("ROLLBACK TO job")
+            db.execute("RELEASE job")
+            return False, self._failure(exc)
+        db.execute("RELEASE job")
+        return True, result
+
+    def _failure(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, sqlite3.Error):
+            log.error("database %s: %s", self.path, exc)
+            if any(sign in str(exc).lower() for sign in TRANSIENT):
+                return BackendUnavailable(f"the database {self.path} cannot be written now: {exc}")
+        return exc
+
+
+def _settle(done: list[tuple[_Job[Any], tuple[bool, Any]]]) -> None:
+    """On the loop: run each job's `then` and resume its caller, in job order."""
+    for job, (ok, value) in done:
+        if ok and job.then is not None:
+            try:
+                job.then(value)  # even when the caller is gone: what was stored is published
+            except Exception as exc:  # noqa: BLE001 - the stored result stands; the caller hears the error
+                ok, value = False, exc
+        if job.future.cancelled():
+            continue
+        if ok:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)

@@ -1,0 +1,110 @@
+"""The sqlite backend's schema and its migrations.
+
+The schema version is the file's `PRAGMA user_version`: the number of MIGRATIONS applied.
+Each step runs in its own transaction together with the version bump, so a start interrupted
+halfway leaves the file at the last complete version and the next start goes on from there.
+A file with a higher version than this code knows was written by a newer babelroom: it is
+refused before anything is written to it.
+
+To change the schema, append a step (never edit one that shipped): it receives the
+connection inside a transaction and must bring version N to N + 1, data included.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable, Sequence
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    """The first schema: everything that must outlive the process. Presence is not here."""
+    for statement in """
+        CREATE TABLE rooms (
+            id TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,    -- listing order: configured rooms first, then by creation
+            data TEXT NOT NULL            -- Room.to_dict() as JSON
+        );
+        CREATE TABLE histories (
+            room TEXT PRIMARY KEY,
+            epoch TEXT NOT NULL,          -- this life of the room's history (ids carry it)
+            next_position INTEGER NOT NULL
+        );
+        CREATE TABLE messages (
+            room TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            ts INTEGER NOT NULL,          -- ms since the epoch
+            user TEXT NOT NULL,           -- {"id", "name"} as JSON
+            lang TEXT NOT NULL,
+            text TEXT NOT NULL,           -- '' once deleted
+            tr TEXT NOT NULL DEFAULT '{}',  -- {lang: translation} as JSON
+            deleted INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (room, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE sent (               -- idempotency: a (room, user, cid) seen -> its message
+            room TEXT NOT NULL,
+            user TEXT NOT NULL,
+            cid TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            expires INTEGER NOT NULL,     -- ms since the epoch
+            PRIMARY KEY (room, user, cid)
+        ) WITHOUT ROWID;
+        CREATE INDEX sent_expires ON sent (expires);
+        CREATE TABLE mutes (
+            room TEXT NOT NULL,
+            user TEXT NOT NULL,
+            until INTEGER,                -- ms since the epoch, NULL = until unmuted
+            PRIMARY KEY (room, user)
+        ) WITHOUT ROWID;
+        CREATE TABLE bans (
+            room TEXT NOT NULL,
+            user TEXT NOT NULL,
+            PRIMARY KEY (room, user)
+        ) WITHOUT ROWID;
+        CREATE TABLE moderators (
+            room TEXT NOT NULL,
+            user TEXT NOT NULL,
+            PRIMARY KEY (room, user)
+        ) WITHOUT ROWID;
+        CREATE TABLE roles (              -- the highest role each user was seen with in a room
+            room TEXT NOT NULL,
+            user TEXT NOT NULL,
+            role TEXT NOT NULL,
+            rank INTEGER NOT NULL,        -- delegate 0, moderator 1, host 2
+            PRIMARY KEY (room, user)
+        ) WITHOUT ROWID;
+        CREATE TABLE moderation_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            room TEXT NOT NULL,
+            entry TEXT NOT NULL           -- the entry as JSON
+        );
+        CREATE INDEX moderation_log_room ON moderation_log (room, seq);
+    """.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1,)
+
+
+def version_of(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Bring the file up to len(migrations), one transaction per step; the versions reached.
+
+    The caller has checked that the file is not newer than `migrations`.
+    """
+    reached = []
+    for version in range(version_of(db), len(migrations)):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            migrations[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        reached.append(version + 1)
+    return reached
