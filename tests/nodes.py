@@ -63,9 +63,13 @@ class RedisServer:
     in history" across a restart.
     """
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, *, persistent: bool = True,
+                 extra: tuple[str, ...] = ()) -> None:
         self.directory = directory
         self.port = port or free_port()
+        self.persistence = ("--appendonly", "yes", "--appendfsync", "always") if persistent else \
+            ("--appendonly", "no")
+        self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -76,9 +80,9 @@ class RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "yes",
-             "--appendfsync", "always", "--dir", str(self.directory),
-             "--logfile", str(self.directory / "redis.log"), "--daemonize", "no"],
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", *self.persistence,
+             "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log"), "--daemonize", "no",
+             *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait(self.answers, timeout, f"redis-server did not answer on port {self.port}")
 
@@ -100,10 +104,14 @@ class RedisServer:
 
 
 class NodeProcess:
-    """One `babelroom serve` process (the console script's code, run as `python -m chat.cli`)."""
+    """One `babelroom serve` process (the console script's code, run as `python -m chat.cli`).
+
+    With `backend="sqlite"` and no redis_url it keeps its file at the default place,
+    workdir/data/babelroom.sqlite3, across kill and start.
+    """
 
     def __init__(self, node_id: str, workdir: Path, *, redis_url: str | None = None, key_prefix: str = "babelroom:",
-                 port: int | None = None, env: dict[str, str] | None = None) -> None:
+                 port: int | None = None, env: dict[str, str] | None = None, backend: str = "memory") -> None:
         self.node_id = node_id
         self.workdir = workdir
         self.port = port or free_port()
@@ -111,7 +119,7 @@ class NodeProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.signer = TokenSigner(SECRET)
         self.env = {
-            "BABELROOM_BACKEND_KIND": "redis" if redis_url else "memory",
+            "BABELROOM_BACKEND_KIND": "redis" if redis_url else backend,
             "BABELROOM_AUTH_SECRET": SECRET,
             "BABELROOM_SERVER_DATA_DIR": str(workdir / "data"),
             "BABELROOM_TRANSLATION_PACKAGES_DIR": str(workdir / "empty"),
@@ -148,6 +156,10 @@ class NodeProcess:
                                         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         _wait(lambda: self.health() == 200, timeout, f"node {self.node_id} was not healthy (see {self.log_path})")
+
+    def data_file(self) -> Path:
+        """Where a sqlite node keeps its file: the default, in its data directory."""
+        return self.workdir / "data" / "babelroom.sqlite3"
 
     def health(self) -> int | None:
         """/healthz status: 200 ok, 503 degraded (backend unreachable), None when not answering."""

@@ -122,7 +122,8 @@ class Database:
                                  f"[backend] path to another file. The file was not changed")
             problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
             if problems != ["ok"]:
-                raise sqlite3.DatabaseError("; ".join(problems[:3]))
+                first = " ".join(problems[0].split())  # quick_check's lines hold newlines
+                raise sqlite3.DatabaseError(f"quick_check: {first[:200]}")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
                 raise StoreError(f"database {where} cannot use write-ahead logging (journal mode {mode}); "

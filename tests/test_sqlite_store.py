@@ -1,0 +1,252 @@
+"""The sqlite file: what survives a restart, schema migrations, and files it must refuse.
+
+Real files in the test's directory; the CLI tests run `python -m chat.cli serve` as a user would.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import sqlite3
+import subprocess
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from chat.backend import StoreError
+from chat.backend.sqlite import SqliteBackend
+from chat.backend.sqlite_db import Database
+from chat.backend.sqlite_schema import MIGRATIONS, migrate, version_of
+from rooms import Role, Room, RoomState
+
+ROOM = "plenary"
+ADA = {"id": "u_ada", "name": "Ada"}
+
+
+@contextlib.contextmanager
+def plain(path: Path) -> Iterator[sqlite3.Connection]:
+    """A plain connection, committed and closed afterwards (an open one would hold the file)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def started(path: Path, **kwargs) -> SqliteBackend:
+    backend = SqliteBackend(path, node_id="n", **kwargs)
+    await backend.start(lambda room, event: None)
+    return backend
+
+
+async def test_everything_but_presence_survives_a_restart(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    backend = await started(path)
+    await backend.seed_rooms((Room(ROOM, "Plenary"),))
+    opened = Room("side-event", "Side event", forum="Sub", state=RoomState.READ_ONLY, slow_mode=30)
+    await backend.save_room(opened)
+    first = (await backend.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")).message
+    second = (await backend.append_message(ROOM, user=ADA, text="gone soon", lang="en", cid=None)).message
+    await backend.add_translation(ROOM, first["id"], "de", "hallo")
+    await backend.delete_message(ROOM, second["id"])
+    await backend.set_moderator(ROOM, "u_mo", True)
+    await backend.set_mute(ROOM, "u_tim", None)
+    await backend.set_ban(ROOM, "u_eve", True)
+    await backend.remember_role(ROOM, "u_hana", Role.HOST)
+    await backend.remember_role(ROOM, "u_hana", Role.DELEGATE)
+    await backend.record_moderation(ROOM, {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"})
+    await backend.add_member(ROOM, _member())
+    await backend.close()
+
+    backend = await started(path)
+    try:
+        assert [room.id for room in await backend.list_rooms()] == [ROOM, "side-event"]
+        assert await backend.get_room("side-event") == opened
+        history = await backend.history(ROOM, before=None, limit=10)
+        assert [m["id"] for m in history] == [first["id"], second["id"]]
+        assert history[0]["tr"] == {"de": "hallo"} and history[0]["text"] == "hello"
+        assert history[1]["deleted"] is True and history[1]["text"] == ""
+        replay = await backend.since(ROOM, first["id"], limit=10)
+        assert replay.recovered is True and [m["id"] for m in replay.messages] == [second["id"]]
+        retry = await backend.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")
+        assert retry.created is False and retry.message["id"] == first["id"]
+        after = (await backend.append_message(ROOM, user=ADA, text="after", lang="en", cid=None)).message
+        assert after["id"].split(".")[0] == first["id"].split(".")[0], "same epoch: history was not lost"
+        assert await backend.moderators(ROOM) == {"u_mo"}
+        assert (await backend.get_mute(ROOM, "u_tim")).until is None
+        assert await backend.is_banned(ROOM, "u_eve") is True
+        assert await backend.known_role(ROOM, "u_hana") is Role.HOST
+        assert await backend.moderation_log(ROOM) == [{"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}]
+        assert await backend.members(ROOM) == []  # presence is the process's own
+    finally:
+        await backend.close()
+
+
+def _member():
+    from chat.backend import Member
+
+    return Member("c1", ADA["id"], ADA["name"], "en", "delegate")
+
+
+async def test_expired_idempotency_keys_are_pruned(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    backend = await started(path, idempotency_ttl=0)
+    await backend.append_message(ROOM, user=ADA, text="x", lang="en", cid="c1")
+    await backend.close()
+    backend = await started(path, idempotency_ttl=0)  # the sweep runs at start
+    await backend.close()
+    with plain(path) as db:
+        assert db.execute("SELECT count(*) FROM sent").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+
+
+def test_a_new_and_an_empty_file_are_migrated_to_the_current_version(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="babelroom.backend.sqlite")
+    for path in (tmp_path / "new" / "db.sqlite3", tmp_path / "empty.sqlite3"):
+        if path.name == "empty.sqlite3":
+            path.write_bytes(b"")
+        Database(path).close()
+        with plain(path) as db:
+            assert version_of(db) == len(MIGRATIONS)
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert {"rooms", "histories", "messages", "sent", "mutes", "bans", "moderators", "roles",
+                    "moderation_log"} <= tables
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sum("schema migrated to version 1" in r.getMessage() for r in caplog.records) == 2
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    """A v1 -> v2 step of the kind a later schema change would add: a column, filled from data."""
+    db.execute("ALTER TABLE rooms ADD COLUMN title TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE rooms SET title = json_extract(data, '$.title')")
+
+
+async def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    backend = await started(path)
+    await backend.seed_rooms((Room(ROOM, "Plenary"),))
+    sent = (await backend.append_message(ROOM, user=ADA, text="kept", lang="en", cid=None)).message
+    await backend.close()
+
+    Database(path, migrations=(*MIGRATIONS, _v2)).close()
+    with plain(path) as db:
+        assert version_of(db) == len(MIGRATIONS) + 1
+        assert db.execute("SELECT title FROM rooms WHERE id = ?", (ROOM,)).fetchone() == ("Plenary",)
+        assert db.execute("SELECT text FROM messages").fetchall() == [("kept",)]
+    Database(path, migrations=(*MIGRATIONS, _v2)).close()  # already there: nothing to do
+    assert sent["text"] == "kept"
+
+
+def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path).close()
+
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        raise sqlite3.OperationalError("disk full, say")
+
+    with pytest.raises(StoreError, match="migration from version 1 failed"):
+        Database(path, migrations=(*MIGRATIONS, broken))
+    with plain(path) as db:
+        assert version_of(db) == 1
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
+    Database(path, migrations=(*MIGRATIONS, _v2)).close()  # the next start goes on from there
+
+
+def test_the_runner_applies_only_the_missing_steps_in_order(tmp_path):
+    applied = []
+    steps = [lambda db, n=n: applied.append(n) for n in range(3)]
+    db = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
+    assert migrate(db, steps[:1]) == [1]
+    assert migrate(db, steps) == [2, 3]
+    assert migrate(db, steps) == []
+    assert applied == [0, 1, 2]
+    db.close()
+
+
+def test_a_newer_file_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path).close()
+    with plain(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    before = digest(path)
+    with pytest.raises(StoreError, match=r"schema version 99.*newer babelroom"):
+        Database(path)
+    assert digest(path) == before
+
+
+def _corrupt_page(path: Path) -> None:
+    """Scribble over the middle of a file that holds some history, as a failing disk would."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4096] = b"\xde\xad\xbe\xef" * 1024
+    path.write_bytes(bytes(data))
+
+
+async def _file_with_history(path: Path) -> None:
+    backend = await started(path)
+    for i in range(300):
+        await backend.append_message(ROOM, user=ADA, text=f"message {i} " * 20, lang="en", cid=None)
+    await backend.close()
+
+
+async def test_a_corrupt_file_is_refused_never_replaced(tmp_path):
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a database, it is a shopping list\n" * 200)
+    before = digest(garbage)
+    with pytest.raises(StoreError, match=r"garbage.sqlite3 is corrupt .*restore it from a backup"):
+        Database(garbage)
+    assert digest(garbage) == before
+
+    damaged = tmp_path / "damaged.sqlite3"
+    await _file_with_history(damaged)
+    _corrupt_page(damaged)
+    before = digest(damaged)
+    with pytest.raises(StoreError, match="damaged.sqlite3 is corrupt"):
+        Database(damaged)
+    assert digest(damaged) == before
+
+
+async def test_a_file_in_use_by_another_node_is_refused(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    backend = await started(path)
+    try:
+        result = serve(tmp_path, path)
+        assert result.returncode == 2
+        assert "in use by another process" in result.stderr and str(path) in result.stderr
+    finally:
+        await backend.close()
+
+
+def serve(tmp_path: Path, path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BABELROOM_BACKEND_KIND": "sqlite", "BABELROOM_BACKEND_PATH": str(path),
+           "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"), "BABELROOM_AUTH_SECRET": "s",
+           "BABELROOM_SERVER_PORT": "0", "BABELROOM_TRANSLATION_ENABLED": "false"}
+    return subprocess.run([sys.executable, "-m", "chat.cli", "serve"], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=Path(__file__).resolve().parent.parent)
+
+
+async def test_serve_on_a_corrupt_or_newer_file_says_so_in_one_line_and_exits_2(tmp_path):
+    corrupt = tmp_path / "corrupt.sqlite3"
+    await _file_with_history(corrupt)
+    _corrupt_page(corrupt)
+    newer = tmp_path / "newer.sqlite3"
+    Database(newer).close()
+    with plain(newer) as db:
+        db.execute("PRAGMA user_version = 7")
+    for path, says in ((corrupt, "is corrupt"), (newer, "newer babelroom")):
+        before = digest(path)
+        result = serve(tmp_path, path)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("babelroom: database error:") and str(path) in lines[0] and says in lines[0]
+        assert "Traceback" not in result.stderr
+        assert digest(path) == before
