@@ -6,7 +6,7 @@
 
 import { api } from './api.js';
 import { Link, CLOSE_REMOVED, CLOSE_UNAUTHORIZED } from './link.js';
-import { setLanguages, guessLanguage, isKnownLanguage, duration } from './format.js';
+import { setLanguages, guessLanguage, isKnownLanguage, duration, timeOfDay } from './format.js';
 import { t, errorText, useLanguage, onLanguageChange } from './i18n.js';
 import {
   state, newRoomView, saveSession, loadSession, loadPrefs, invalidate, currentRoom, view,
@@ -69,6 +69,7 @@ const handlers = {
       state.joined.set(id, room);
     }
     const recovering = room.joinSince && f.recovered !== false;
+    const lostSome = room.joinSince && f.recovered === false && room.byId.size > 0;
     room.info = { ...room.info, ...f.room };
     room.status = 'joined';
     room.reason = null;
@@ -77,15 +78,20 @@ const handlers = {
     room.members = new Map((f.members || []).map((m) => [m.id, m]));
     room.members.forEach(remember);
     const messages = Array.isArray(f.messages) ? f.messages : [];
-    if (!recovering) {
+    if (lostSome) {
+      // Keep what is on screen; mark the gap where it is, before the latest messages.
+      const shown = room.items.filter((item) => item.kind === 'msg');
+      const from = shown[shown.length - 1].ts;
+      const to = messages.find((m) => !room.byId.has(m.id))?.ts;
+      addSystemLine(room, () => (to ? t('room.gapBetween', { from: timeOfDay(from), to: timeOfDay(to) })
+        : t('room.gapAfter', { from: timeOfDay(from) })), 'gap');
+    } else if (!recovering) {
       resetMessages(room);
       room.elements.clear();
       room.hasOlder = messages.length >= HISTORY_PAGE;
+      if (room.joinSince && f.recovered === false) addSystemLine(room, () => t('room.notRecovered'), 'gap');
     }
     messages.forEach((m) => appendMessage(room, m));
-    if (room.joinSince && f.recovered === false) {
-      addSystemLine(room, () => t('room.notRecovered'));
-    }
     room.joinSince = null;
     room.outbox.forEach((entry) => transmit(room, entry));
     saveSession();

@@ -209,9 +209,9 @@ export function resetMessages(room) {
 }
 
 /** A line of the room's own (moderation, recovery); `text` is a function, worded when drawn. */
-export function addSystemLine(room, text) {
+export function addSystemLine(room, text, variant = '') {
   room.sysCount += 1;
-  room.items.push({ kind: 'sys', key: `s${room.sysCount}`, text, ts: Date.now(), v: 0 });
+  room.items.push({ kind: 'sys', key: `s${room.sysCount}`, text, variant, ts: Date.now(), v: 0 });
 }
 
 /** Bump a message's version so its element is redrawn. */

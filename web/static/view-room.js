@@ -288,7 +288,7 @@ function messageMeta(room, item, shown) {
 }
 
 function systemEl(item) {
-  return h('li', { class: 'sys', testid: 'system-line' },
+  return h('li', { class: ['sys', item.variant], testid: 'system-line', 'data-kind': item.variant || null },
     h('span', {}, typeof item.text === 'function' ? item.text() : item.text), ' ', h('time', { datetime: new Date(item.ts).toISOString() }, timeOfDay(item.ts)));
 }
 
