@@ -9,7 +9,6 @@ import asyncio
 from pathlib import Path
 
 import httpx
-import pytest
 import websockets
 
 from rooms import Role

@@ -59,7 +59,7 @@ class SqliteBackend(LocalBroker, LocalLimits, Backend):
         while True:
             try:
                 await self._db.write(lambda db: db.execute("DELETE FROM sent WHERE expires <= ?", (now_ms(),)))
-            except Exception:  # noqa: BLE001 - the sweep runs again later
+            except Exception:  # the sweep runs again later
                 log.exception("pruning idempotency keys failed")
             await asyncio.sleep(PRUNE_INTERVAL)
 
@@ -101,7 +101,7 @@ class SqliteBackend(LocalBroker, LocalLimits, Backend):
             if head is None or limit <= 0:
                 return []
             epoch, next_position = head
-            end = next_position
+            end: int | None = next_position
             if before is not None:
                 end = _position(before, epoch)
                 if end is None:
@@ -248,7 +248,8 @@ class SqliteBackend(LocalBroker, LocalLimits, Backend):
 # rows -> messages --------------------------------------------------------------------
 def _head(db: sqlite3.Connection, room: str) -> tuple[str, int] | None:
     """(epoch, next position) of a room's history, or None when it has none yet."""
-    return db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
+    row = db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))
 
 
 def _position(message_id: str, epoch: str) -> int | None:

@@ -79,7 +79,7 @@ class Database:
     def _serve(self, opened: Future[None], synchronous: str, migrations: Sequence[Migration]) -> None:
         try:
             db = self._open(synchronous, migrations)
-        except BaseException as exc:  # noqa: BLE001 - handed to the constructor
+        except BaseException as exc:  # handed to the constructor
             opened.set_exception(exc)
             return
         opened.set_result(None)
@@ -182,13 +182,13 @@ class Database:
         if not job.write:
             try:
                 return True, job.run(db)
-            except Exception as exc:  # noqa: BLE001 - the caller's to handle
+            except Exception as exc:  # the caller's to handle
                 return False, self._failure(exc)
         # A savepoint per job: one that fails leaves the others of its batch intact.
         db.execute("SAVEPOINT job")
         try:
             result = job.run(db)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             db.execute("ROLLBACK TO job")
             db.execute("RELEASE job")
             return False, self._failure(exc)
@@ -209,7 +209,7 @@ def _settle(done: list[tuple[_Job[Any], tuple[bool, Any]]]) -> None:
         if ok and job.then is not None:
             try:
                 job.then(value)  # even when the caller is gone: what was stored is published
-            except Exception as exc:  # noqa: BLE001 - the stored result stands; the caller hears the error
+            except Exception as exc:  # the stored result stands; the caller hears the error
                 ok, value = False, exc
         if job.future.cancelled():
             continue

@@ -101,10 +101,11 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Backe
 
     async def _warn_without_persistence(self) -> None:
         """Say once, at start, when this Redis would forget everything on its next restart."""
+        refused: tuple[type[Exception], ...] = (redis.exceptions.ResponseError, *REDIS_DOWN_OR_SLOW)
         try:
-            appendonly = (await self._redis.config_get("appendonly")).get("appendonly", "")
-            save = (await self._redis.config_get("save")).get("save", "")
-        except (redis.exceptions.ResponseError, *REDIS_DOWN_OR_SLOW):
+            appendonly = (await self._redis.config_get("appendonly")).get("appendonly") or ""
+            save = (await self._redis.config_get("save")).get("save") or ""
+        except refused:
             return  # CONFIG renamed or refused (managed Redis): nothing to tell
         if appendonly != "yes" and not save.strip():
             log.warning("Redis at %s keeps no persistence (appendonly no, save \"\"): history, rooms and "
