@@ -51,8 +51,8 @@ SETTLE = 3.0  # seconds between the last join and the first send
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=("redis", "memory"), default="redis",
-                        help="redis: two nodes on a private redis-server (default); memory: one node")
+    parser.add_argument("--backend", choices=("redis", "memory", "sqlite"), default="redis",
+                        help="redis: two nodes on a private redis-server (default); memory or sqlite: one node")
     parser.add_argument("--clients", type=int, default=200, help="clients in the room (default 200)")
     parser.add_argument("--senders", type=int, default=20, help="how many of them send (default 20)")
     parser.add_argument("--rate", type=float, default=2.0, help="messages per second per sender (default 2)")
@@ -326,7 +326,7 @@ def start_cluster(args: argparse.Namespace, workdir: Path) -> tuple[list[NodePro
         redis_url = redis_server.url
     names = ["a", "b"] if args.backend == "redis" else ["m"]
     nodes = [NodeProcess(name, workdir, redis_url=redis_url if args.backend == "redis" else None,
-                         key_prefix=f"bench:{os.getpid()}:", env=env) for name in names]
+                         key_prefix=f"bench:{os.getpid()}:", env=env, backend=args.backend) for name in names]
     for node in nodes:
         node.start()
     return nodes, redis_server
