@@ -6,7 +6,7 @@ instead of silently skipping messages.
 
 The shapes, exactly as the server issues them (ASCII only, every part bounded):
     epoch      8 lowercase hex digits
-    memory     <epoch>.<sequence>        sequence: 1-19 decimal digits, no leading zero
+    memory, sqlite  <epoch>.<sequence>   sequence: 1-19 decimal digits, no leading zero
     redis      <epoch>.<ms>-<seq>         a Redis stream id, each part 1-19 decimal digits
 Anything else is not one of ours: the edges refuse it (`bad_frame`), the backends treat it as
 unknown. 19 digits keep every number below 2**63, so nothing overflows Redis or int64.
