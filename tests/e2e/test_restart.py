@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Page, WebSocket, expect
 
 from tests.client import Client
-from tests.e2e.pages import enter_room, message_with_text, messages, say, sign_in
+from tests.e2e.pages import enter_room, message_with_text, messages, say, screenshot, sign_in
 from tests.nodes import NodeProcess
 
 pytestmark = pytest.mark.browser
@@ -90,7 +90,7 @@ async def test_page_keeps_what_it_showed_and_marks_the_gap_when_history_is_lost(
     await expect(page.get_by_test_id("conn-status")).to_have_text("connected", timeout=RECONNECT_MS)
     gap = page.locator("[data-testid=system-line][data-kind=gap]")
     await expect(gap).to_have_count(1)
-    await expect(gap).to_contain_text("are lost: the server no longer has them")
+    await expect(gap).to_contain_text("could not be recovered: the server no longer has them")
 
     bert = await server.client("Bert", user_id="u-bert")
     await bert.join(ROOM)
@@ -98,6 +98,7 @@ async def test_page_keeps_what_it_showed_and_marks_the_gap_when_history_is_lost(
     await expect(message_with_text(page, "New one")).to_have_count(1)
     texts = await timeline(page).all_inner_texts()
     assert texts[:2] == ["Old one", "Old two"] and texts[3:] == ["New one"], texts
-    assert "are lost" in texts[2]
+    assert "could not be recovered" in texts[2]
     await expect(messages(page)).to_have_count(3)
+    await screenshot(page, "room-gap-desktop.png")
     await bert.close()
