@@ -153,6 +153,8 @@ class Database:
                              f"cause, then start again") from None
         if reached:
             log.info("database %s: schema migrated to version %d", where, reached[-1])
+        log.info("database %s open (schema version %d, write-ahead log, synchronous=%s)", where,
+                 len(migrations), synchronous)
         return db
 
     def _run_batch(self, db: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
