@@ -354,7 +354,7 @@ class Session:
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
             members.setdefault(member.id, member.public())
-        mute = await self.node.backend.get_mute(room.id, self.identity.id)
+        mute = await self.node.access.mute(self.identity, room.id, role)
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until

@@ -8,7 +8,7 @@ from rooms.models import Role, Room, RoomState
 from rooms.policy import can_moderate, send_refusal
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
-from rooms.stores import ModerationStore, RoomStore, now_ms
+from rooms.stores import ModerationStore, Mute, RoomStore, now_ms
 
 
 class RoomAccess:
@@ -45,16 +45,19 @@ class RoomAccess:
         if refusal:
             raise Refused(*refusal)
         await self._check_ban(actor, room, role)
-        if role is not Role.HOST:
-            mute = await self._moderation.get_mute(room.id, actor.id)
-            if mute is not None:
-                until = "until a moderator unmutes you" if mute.until is None else \
-                    f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
-                raise Refused("muted", f"you are muted in room {room.id!r} {until}")
+        mute = await self.mute(actor, room.id, role)
+        if mute is not None:
+            until = "until a moderator unmutes you" if mute.until is None else \
+                f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
+            raise Refused("muted", f"you are muted in room {room.id!r} {until}")
         await self._limits.take_token(actor.id)
         if room.slow_mode and not can_moderate(role):
             await self._limits.slow_mode(room, actor.id)
         return role
+
+    async def mute(self, actor: Actor, room_id: str, role: Role) -> Mute | None:
+        """The actor's mute in the room, if one binds them (none binds a host: no one may mute one)."""
+        return None if role is Role.HOST else await self._moderation.get_mute(room_id, actor.id)
 
     async def _check_ban(self, actor: Actor, room: Room, role: Role) -> None:
         # No one may ban a host (policy.may_act_on), so a ban on record against one is void.
