@@ -250,3 +250,14 @@ async def test_serve_on_a_corrupt_or_newer_file_says_so_in_one_line_and_exits_2(
         assert lines[0].startswith("babelroom: database error:") and str(path) in lines[0] and says in lines[0]
         assert "Traceback" not in result.stderr
         assert digest(path) == before
+
+
+def test_an_unusable_path_is_refused_naming_it(tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(StoreError, match=r"a-folder is a directory; set \[backend\] path to a file"):
+        Database(folder)
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where a directory should be")
+    with pytest.raises(StoreError, match=r"cannot open database .*not-a-dir/db.sqlite3"):
+        Database(blocked / "db.sqlite3")
