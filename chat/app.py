@@ -13,11 +13,14 @@ from typing import AsyncIterator
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from chat.backend import BackendUnavailable
 from chat.config import Config, load_config
 from chat.node import Node
 from chat.session import CLOSE_POLICY, Session
@@ -64,7 +67,17 @@ def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
         return True
     if allowed:
         return origin.rstrip("/") in {entry.rstrip("/") for entry in allowed}
-    return urlsplit(origin).netloc.lower() == websocket.headers.get("host", "").lower()
+    # Same host and the matching scheme: a page served over http may open ws://, over https wss://
+    # (behind a TLS proxy, uvicorn reads the scheme from X-Forwarded-Proto of a trusted proxy).
+    parts = urlsplit(origin)
+    scheme = {"ws": "http", "wss": "https"}.get(websocket.url.scheme, websocket.url.scheme)
+    return parts.scheme.lower() == scheme and parts.netloc.lower() == websocket.headers.get("host", "").lower()
+
+
+async def backend_unavailable(request: Request, exc: Exception) -> Response:
+    """Any route that needs the backend while it is unreachable: 503, never a traceback."""
+    return JSONResponse({"code": "unavailable", "message": "the server cannot reach its backend right now; "
+                         "retry in a few seconds"}, status_code=503, headers={"retry-after": "2"})
 
 
 def create_app(config: Config | None = None, *, node: Node | None = None) -> Starlette:
@@ -93,7 +106,8 @@ def create_app(config: Config | None = None, *, node: Node | None = None) -> Sta
         *host_routes(),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={BackendUnavailable: backend_unavailable})
     app.state.node = node
     app.add_middleware(SecurityHeaders)
     return app

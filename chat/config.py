@@ -64,6 +64,9 @@ class LimitSettings:
     history_default: int = 50
     history_max: int = 200
     compression: bool = False
+    membership_rate: float = 2.0
+    membership_burst: int = 20
+    presence_window: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,12 @@
 Each event is encoded once (once per language for translations) and the same text is queued
 for every reader it concerns. While a session is joining a room its live events are held
 back, then released after the replay with the replayed messages dropped: no gap, no duplicate.
+
+Presence is coalesced when it bursts: the first `presence` of a room goes out at once; those
+arriving within `presence_window` seconds of the last one delivered are held and go out together
+at the end of the window, at most one per user and kind (`join`, `leave`, `update`: the latest of
+each, in the order of their last occurrence, so a batch ends in each user's current state). So a
+room sees at most one batch per window, of at most three frames per user, whatever members do.
 """
 from __future__ import annotations
 
@@ -31,11 +37,14 @@ Pending = list[tuple[str | None, str]]  # (message id or None, encoded frame)
 
 
 class Hub:
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, presence_window: float = 0.0) -> None:
         self._backend = backend
         self._rooms: dict[str, dict[Reader, Pending | None]] = {}
         self._readers: set[Reader] = set()
         self._room_locks: dict[str, asyncio.Lock] = {}
+        self._presence_window = presence_window
+        self._presence_sent: dict[str, float] = {}  # room -> loop time of its last presence delivery
+        self._presence_held: dict[str, dict[tuple[Any, Any], Event]] = {}  # room -> (user, event) -> latest
 
     # sessions ----------------------------------------------------------------
     def connect(self, reader: Reader) -> None:
@@ -78,6 +87,8 @@ class Hub:
                 return
             if not members:
                 del self._rooms[room]
+                self._presence_sent.pop(room, None)
+                self._presence_held.pop(room, None)
                 await self._backend.unsubscribe(room)
 
     def local_members(self, room: str) -> list[Reader]:
@@ -98,6 +109,43 @@ class Hub:
             log.exception("could not deliver a %s event", event.get("type"))
 
     def _room_event(self, room: str, event: Event) -> None:
+        if not self._rooms.get(room):
+            return
+        if event.get("type") == "presence" and self._presence_window > 0:
+            self._presence(room, event)
+        else:
+            self._fan_out(room, event)
+
+    def _presence(self, room: str, event: Event) -> None:
+        """Deliver a presence now, or fold it into the room's held burst (see the module doc)."""
+        loop = asyncio.get_running_loop()
+        held = self._presence_held.get(room)
+        if held is not None:
+            key = (event["user"]["id"], event.get("event"))
+            held.pop(key, None)  # re-inserted: a batch keeps the order of last change, so it ends in each user's state
+            held[key] = event
+            return
+        last = self._presence_sent.get(room)
+        now = loop.time()
+        if last is not None and now - last < self._presence_window:
+            self._presence_held[room] = {(event["user"]["id"], event.get("event")): event}
+            loop.call_later(self._presence_window - (now - last), self._release_presence, room)
+            return
+        self._presence_sent[room] = now
+        self._fan_out(room, event)
+
+    def _release_presence(self, room: str) -> None:
+        held = self._presence_held.pop(room, None)
+        if held is None or room not in self._rooms:
+            return
+        self._presence_sent[room] = asyncio.get_running_loop().time()
+        for event in held.values():
+            try:
+                self._fan_out(room, event)
+            except Exception:  # one bad event must never stop delivery of the next
+                log.exception("could not deliver a presence event")
+
+    def _fan_out(self, room: str, event: Event) -> None:
         members = self._rooms.get(room)
         if not members:
             return
@@ -132,3 +180,4 @@ class Hub:
         for reader in self.local_members(room):
             if reader.user_id == user_id:
                 reader.removed(room, reason)
+

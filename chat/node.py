@@ -33,7 +33,7 @@ class Node:
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
         self.translator = translator or TranslationService(config.translation,
                                                            shared_cache=self.backend.shared_cache())
-        self.hub = Hub(self.backend)
+        self.hub = Hub(self.backend, config.limits.presence_window)
         self.relay = TranslationRelay(self.backend, self.translator)
         # the domain core, on the store interfaces the backend implements
         self.roles = Roles(self.backend, self.backend)

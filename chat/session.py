@@ -20,6 +20,7 @@ from chat import protocol
 from chat.backend import BackendUnavailable, Member
 from chat.backend.ids import is_message_id
 from chat.protocol import ClientFrame, FrameError
+from chat.ratelimit import TokenBucket
 from chat.serving import TRANSPORT_EXTENSION
 from chat.tokens import Identity, TokenError
 from rooms import Refused, Role, Room
@@ -62,6 +63,7 @@ class Session:
         self._bad_frames = 0
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None  # a forced close under way
+        self._membership = TokenBucket(limits.membership_rate, limits.membership_burst)
         self._handlers: dict[str, Callable[[ClientFrame], Awaitable[None]]] = {
             "join": self._join, "leave": self._leave, "send": self._send, "lang": self._change_lang,
             "history": self._history, "ping": self._ping, "auth": self._auth_again,
@@ -293,7 +295,14 @@ class Session:
                          "translates": self.node.translator.languages(), "node": self.node.id,
                          "protocol": protocol.PROTOCOL_VERSION})
 
+    def _take_membership(self) -> None:
+        """Joins, leaves and language changes each cost a token: their presence reaches every member."""
+        wait = self._membership.take()
+        if wait:
+            raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s")
+
     async def _change_lang(self, frame: ClientFrame) -> None:
+        self._take_membership()
         self.lang = self._reading_lang(frame["lang"], frame.ref)
         for room, member in list(self.rooms.items()):
             updated = Member(member.conn, member.id, member.name, self.lang, member.role)
@@ -318,6 +327,7 @@ class Session:
 
     async def _join(self, frame: ClientFrame) -> None:
         assert self.identity is not None
+        self._take_membership()
         room_id = frame["room"]
         limit = self._count(frame.get("history"), "history")
         room, role = await self.node.access.join(self.identity, room_id)
@@ -373,6 +383,7 @@ class Session:
 
     async def _leave(self, frame: ClientFrame) -> None:
         self._joined(frame["room"])
+        self._take_membership()
         await self._forget(frame["room"])
         self.push_frame({"type": "left", "room": frame["room"], "reason": "left"})
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 
 import pytest
+import websockets
 
 from chat import protocol
+from chat.backend import BackendUnavailable, MemoryBackend
 from chat.backend.ids import is_message_id
 from rooms import Role
 from tests.client import Client
 from tests.hardening import LogRecorder, RawClient
+from tests.nodes import RedisServer
 
 LONE = "\\ud800"  # a lone surrogate as JSON writes it: valid JSON, not Unicode text
 
@@ -256,3 +260,196 @@ async def test_3_a_slow_reader_is_closed_1013_or_dropped_and_leaves_at_once(make
     await other.say("plenary", "served")
     assert not any("Exception in ASGI application" in r.getMessage() for r in node_log.records)
     assert node_log.tracebacks() == []
+
+
+# 8. the memory backend forgets cids ---------------------------------------------------------
+async def test_8_memory_backend_keeps_cids_only_while_their_message_and_ttl_last():
+    backend = MemoryBackend(node_id="n", history_max=5, idempotency_ttl=3600)
+    await backend.start(lambda room, event: None)
+    user = {"id": "u_a", "name": "Ada"}
+    for i in range(200):
+        await backend.append_message("r", user=user, text=f"m{i}", lang="en", cid=f"c{i}")
+    history = backend._histories["r"]
+    assert len(history.cids) == 5
+    again = await backend.append_message("r", user=user, text="m199", lang="en", cid="c199")
+    assert again.created is False and again.message["text"] == "m199"
+    short = MemoryBackend(node_id="n", history_max=1000, idempotency_ttl=0)
+    await short.start(lambda room, event: None)
+    for i in range(50):
+        await short.append_message("r", user=user, text=f"m{i}", lang="en", cid=f"c{i}")
+    assert len(short._histories["r"].cids) <= 1
+
+
+# 9. backend outages are `unavailable` / 503 -------------------------------------------------
+@pytest.fixture
+async def private_redis(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.redis
+async def test_9_redis_down_is_503_and_unavailable_everywhere(make_server, private_redis, node_log, backend_kind):
+    if backend_kind != "redis":
+        pytest.skip("a Redis outage")
+    server = await make_server(backend={"redis_url": private_redis.url})
+    ada = await server.client("Ada")
+    await ada.join("plenary")
+    host = {"authorization": f"Bearer {server.token('Hal', role=Role.HOST)}"}
+    private_redis.kill()
+    async with server.http() as http:
+        for path in ("/api/rooms", "/api/rooms/plenary/moderation"):
+            answer = await http.get(path, headers=host)
+            assert answer.status_code == 503 and answer.json()["code"] == "unavailable", (path, answer.text)
+        answer = await http.patch("/api/rooms/plenary", json={"title": "T"}, headers=host)
+        assert answer.status_code == 503
+    await ada.send({"type": "send", "room": "plenary", "text": "during", "ref": "s"})
+    await ada.expect_error("unavailable", ref="s")
+    assert node_log.tracebacks() == []
+
+
+@pytest.mark.redis
+async def test_9_no_not_found_while_an_empty_redis_is_reseeded(make_server, private_redis, node_log, backend_kind):
+    if backend_kind != "redis":
+        pytest.skip("a Redis restart")
+    server = await make_server(backend={"redis_url": private_redis.url})
+    ada = await server.client("Ada")
+    await ada.join("plenary")
+    private_redis.kill()
+    shutil.rmtree(private_redis.directory)
+    private_redis.start()
+    answers: list[str] = []
+    for i in range(40):
+        await ada.send({"type": "send", "room": "plenary", "text": f"after {i}", "ref": f"s{i}"})
+        while True:
+            frame = await ada.next()
+            if frame.get("ref") == f"s{i}":
+                answers.append(frame.get("code", frame["type"]))
+                break
+        if answers[-1] == "ack":
+            break
+        await asyncio.sleep(0.05)
+    assert answers[-1] == "ack" and set(answers) <= {"ack", "unavailable"}, answers
+    async with server.http() as http:
+        rooms = await http.get("/api/rooms")
+        assert rooms.status_code == 200 and "plenary" in {room["id"] for room in rooms.json()["rooms"]}
+    assert node_log.tracebacks() == []
+
+
+@pytest.mark.parametrize("error", [RuntimeError("unable to perform operation on <TCPTransport closed=True>"),
+                                   EOFError(), asyncio.TimeoutError(), OSError("reset")])
+async def test_9_whatever_a_dying_connection_raises_is_backend_unavailable(error):
+    from chat.backend.redis.calls import read_call, write_call
+
+    class Part:
+        _slots = asyncio.Semaphore(1)
+
+        @read_call
+        async def read(self) -> None:
+            raise error
+
+        @write_call
+        async def write(self) -> None:
+            raise error
+
+    for call in (Part().read, Part().write):
+        with pytest.raises(BackendUnavailable):
+            await call()
+
+
+# 10. one moderator rule on both edges -------------------------------------------------------
+async def test_10_a_scoped_moderator_appointed_elsewhere_is_refused_on_both_edges(server):
+    host = {"authorization": f"Bearer {server.token('Hal', role=Role.HOST)}"}
+    scoped = server.token("Mo", role=Role.MODERATOR, rooms=("plenary",), user_id="u_mo")
+    delegate = server.token("Del", user_id="u_del")
+    async with server.http() as http:
+        for user in ("u_mo", "u_del"):
+            answer = await http.post("/api/rooms/climate/moderators", json={"user": user}, headers=host)
+            assert answer.status_code == 201
+        mo = await http.get("/api/rooms/climate/moderation", headers={"authorization": f"Bearer {scoped}"})
+        assert mo.status_code == 403
+        own = await http.get("/api/rooms/plenary/moderation", headers={"authorization": f"Bearer {scoped}"})
+        assert own.status_code == 200
+        appointed = await http.get("/api/rooms/climate/moderation", headers={"authorization": f"Bearer {delegate}"})
+        assert appointed.status_code == 200
+    client = await Client.connect(server.ws_url)
+    await client.auth(scoped)
+    await client.join("climate")
+    await client.send({"type": "mute", "room": "climate", "user": "u_x", "ref": "m"})
+    await client.expect_error("forbidden", ref="m")
+    other = await Client.connect(server.ws_url)
+    await other.auth(delegate)
+    await other.join("climate")
+    await other.send({"type": "mute", "room": "climate", "user": "u_x", "ref": "m"})
+    await other.expect("ack", ref="m")
+
+
+# 11. joins, leaves and language changes are rate-limited; presence bursts coalesce ----------
+async def test_11_join_leave_and_lang_are_rate_limited_per_connection(make_server):
+    server = await make_server(limits={"membership_rate": 1.0, "membership_burst": 4})
+    ada = await server.client("Ada")
+    codes = []
+    for i, frame in enumerate([{"type": "join", "room": "plenary"}, {"type": "leave", "room": "plenary"},
+                               {"type": "lang", "lang": "de"}, {"type": "join", "room": "plenary"},
+                               {"type": "join", "room": "climate"}, {"type": "lang", "lang": "fr"}]):
+        await ada.send({**frame, "ref": f"f{i}"})
+        answer = await ada.next()
+        while answer["type"] not in ("joined", "left", "ready", "error"):
+            answer = await ada.next()
+        codes.append(answer.get("code", answer["type"]))
+    assert codes == ["joined", "left", "ready", "joined", "rate_limited", "rate_limited"]
+    bob = await server.client("Bob")  # another connection has its own allowance
+    await bob.join("climate")
+
+
+async def test_11_a_burst_of_presence_reaches_members_coalesced_ending_in_the_true_state(make_server):
+    server = await make_server(limits={"membership_rate": 10000.0, "membership_burst": 10000})
+    watcher = await server.client("Wat")
+    await watcher.join("plenary")
+    flapper = await server.client("Flap")
+    flips = 100
+    for i in range(flips):
+        await flapper.join("plenary")
+        await flapper.send({"type": "leave", "room": "plenary"})
+        await flapper.expect("left")
+    await flapper.join("plenary")
+    await watcher.silent("nothing", within=1.5)  # let the last window close
+    presence = [f for f in watcher.seen if f["type"] == "presence" and f["user"]["name"] == "Flap"]
+    assert presence[-1]["event"] == "join"
+    assert len(presence) < 2 * flips + 1, "presence was not coalesced"
+
+
+# 12. invalid UTF-8, half-open requests, Origin scheme ------------------------------------------
+async def test_12_invalid_utf8_text_closes_1007_without_traceback(server, node_log):
+    client = await server.client("Ada")
+    await client.ws.send(b'{"type":"ping","x":"\xff\xfe"}', text=True)
+    assert await client.closed() == 1007
+    other = await server.client("Bob")
+    await other.join("plenary")
+    assert node_log.tracebacks() == []
+
+
+async def test_12_half_open_http_requests_are_closed_408(make_server):
+    server = await make_server(server={"header_timeout": 1.0})
+    streams = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(20)]
+    for _, writer in streams:
+        writer.write(b"GET /api/rooms HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+    for reader, writer in streams:
+        answer = await asyncio.wait_for(reader.read(), 20)  # until the server closes
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        writer.close()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /api/rooms HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000)
+    answer = await asyncio.wait_for(reader.read(), 20)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+    writer.close()
+    async with server.http() as http:
+        assert (await http.get("/api/rooms")).status_code == 200
+
+
+async def test_12_an_https_origin_is_refused_for_an_http_page(server):
+    with pytest.raises(websockets.InvalidStatus):
+        await websockets.connect(server.ws_url, origin=f"https://127.0.0.1:{server.port}")
+    ok = await websockets.connect(server.ws_url, origin=f"http://127.0.0.1:{server.port}")
+    await ok.close()

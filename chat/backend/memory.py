@@ -21,6 +21,25 @@ class _History:
     epoch: str
     kept: deque[dict[str, Any]]
     next_position: int = 1
+    # (user id, cid) -> (message id, expiry), oldest first: an entry lives while its TTL runs and
+    # its message is kept, so there are never more than history_max of them per room.
+    cids: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+
+    def remember(self, key: tuple[str, str], message_id: str, ttl: float) -> None:
+        now = time.monotonic()
+        self.cids.pop(key, None)
+        self.cids[key] = (message_id, now + ttl)
+        while self.cids:
+            oldest_key, (_, expires) = next(iter(self.cids.items()))
+            if expires > now and len(self.cids) <= (self.kept.maxlen or len(self.cids)):
+                break
+            del self.cids[oldest_key]
+
+    def remembered(self, key: tuple[str, str]) -> str | None:
+        entry = self.cids.get(key)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
 
     @property
     def first_position(self) -> int:
@@ -57,7 +76,6 @@ class MemoryBackend(LocalBroker, LocalLimits, Backend):
         self._idempotency_ttl = idempotency_ttl
         self._rooms: dict[str, Room] = {}
         self._histories: dict[str, _History] = {}
-        self._sent: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._moderation: dict[str, _Moderation] = defaultdict(_Moderation)
 
     # messages --------------------------------------------------------------
@@ -70,9 +88,9 @@ class MemoryBackend(LocalBroker, LocalLimits, Backend):
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None) -> Appended:
         history = self._history(room)
-        key = (room, user["id"], cid) if cid else None
+        key = (user["id"], cid) if cid else None
         if key:
-            known = self._remembered(key)
+            known = history.remembered(key)
             if known and (stored := history.find(known)) is not None:
                 return Appended(copy.deepcopy(stored), created=False)
         message = {"room": room, "id": make_id(history.epoch, str(history.next_position)), "ts": now_ms(),
@@ -80,18 +98,9 @@ class MemoryBackend(LocalBroker, LocalLimits, Backend):
         history.kept.append(message)
         history.next_position += 1
         if key:
-            self._sent[key] = (str(message["id"]), time.monotonic() + self._idempotency_ttl)
+            history.remember(key, str(message["id"]), self._idempotency_ttl)
         self._deliver(room, message_frame(message))
         return Appended(copy.deepcopy(message), created=True)
-
-    def _remembered(self, key: tuple[str, str, str]) -> str | None:
-        entry = self._sent.get(key)
-        if entry is None:
-            return None
-        if entry[1] < time.monotonic():
-            del self._sent[key]
-            return None
-        return entry[0]
 
     async def history(self, room: str, *, before: str | None, limit: int) -> list[dict[str, Any]]:
         history = self._history(room)

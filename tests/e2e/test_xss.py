@@ -61,3 +61,20 @@ async def test_markup_shows_as_text_and_runs_nothing(make_server, new_page):
     assert await page.evaluate("() => window.__pwned") is None
     assert dialogs == []
     await mallory.close()
+
+
+async def test_a_bidi_override_in_a_message_stays_inside_that_message(make_server, new_page):
+    """U+202E reverses at most the text after it in its own message: each message is isolated."""
+    server = await make_server()
+    page = await new_page()
+    await sign_in(page, server.url, "Vera", "en")
+    await enter_room(page, "plenary")
+    mallory = await server.client("Mallory", user_id="u-mallory")
+    await mallory.join("plenary")
+    await mallory.say("plenary", "evil \u202eesrever")
+    await mallory.say("plenary", "next line")
+    text = message_with_text(page, "evil \u202eesrever").get_by_test_id("message-text")
+    await expect(text).to_have_count(1)
+    assert await text.get_attribute("dir") in ("auto", "rtl")
+    assert await text.evaluate("el => getComputedStyle(el).unicodeBidi") == "isolate"
+    await mallory.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -15,12 +16,18 @@ from chat.backend.redis.keys import Keys
 from chat.config import BackendSettings
 from rooms.stores import BackendUnavailable
 
+log = logging.getLogger("babelroom.backend.redis")
+
 # What "Redis is not there" looks like to redis-py (BusyLoadingError, a ConnectionError, is
 # Redis still loading its data after a restart; ReadOnlyError a replica during failover).
 REDIS_DOWN: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                                                 redis.exceptions.ReadOnlyError, OSError)
 # ... or has not answered in time (a subscription, a clean shutdown)
 REDIS_DOWN_OR_SLOW: tuple[type[Exception], ...] = (*REDIS_DOWN, asyncio.TimeoutError)
+# ... and whatever else a dying connection or a struggling Redis raises inside a call: uvloop's
+# RuntimeError writing to a closed transport, a reply cut short (EOFError), Redis refusing work
+# (OOM, MISCONF, BUSY: ResponseError). The client hears `unavailable`, never `internal`.
+UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_DOWN_OR_SLOW, redis.exceptions.RedisError, RuntimeError, EOFError)
 POOL_SIZE = 64  # backend calls holding a Redis connection at once; more wait for a slot
 BACKGROUND_CONNECTIONS = 8  # headroom for the heartbeat and the reconnect work, which take no slot
 
@@ -69,6 +76,9 @@ def redis_call(*, retry: bool) -> Callable[[Method[S, P, T]], Method[S, P, T]]:
                     return await method(self, *args, **kwargs)  # redis-py dropped the broken connection
                 except REDIS_DOWN as exc:
                     raise BackendUnavailable(f"Redis is unavailable: {exc}") from exc
+                except UNAVAILABLE as exc:
+                    log.warning("Redis call %s failed: %s: %s", method.__name__, type(exc).__name__, exc)
+                    raise BackendUnavailable(f"Redis could not serve this call: {exc}") from exc
 
         return wrapper
 

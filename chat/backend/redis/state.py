@@ -32,16 +32,28 @@ class RedisRooms(RedisParts):
 
     @read_call
     async def list_rooms(self) -> list[Room]:
+        stored, order = await self._room_records()
+        if any(room.id not in stored for room in self._configured_rooms):
+            # Redis lost its data (an empty restart) and the heartbeat has not re-seeded yet
+            await self._seed(self._configured_rooms)
+            stored, order = await self._room_records()
+        ordered = [room for room in order if room in stored] + sorted(set(stored) - set(order))
+        return [Room.from_dict(json.loads(stored[room])) for room in ordered]
+
+    async def _room_records(self) -> tuple[dict[str, str], list[str]]:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(self._keys.rooms)
             pipe.zrange(self._keys.rooms_order, 0, -1)
             stored, order = await pipe.execute()
-        ordered = [room for room in order if room in stored] + sorted(set(stored) - set(order))
-        return [Room.from_dict(json.loads(stored[room])) for room in ordered]
+        return stored, order
 
     @read_call
     async def get_room(self, room: str) -> Room | None:
         raw = await self._redis.hget(self._keys.rooms, room)
+        if not raw and any(configured.id == room for configured in self._configured_rooms):
+            # a configured room always exists: missing means Redis restarted empty moments ago
+            await self._seed(self._configured_rooms)
+            raw = await self._redis.hget(self._keys.rooms, room)
         return Room.from_dict(json.loads(raw)) if raw else None
 
     @write_call
