@@ -20,10 +20,10 @@ from chat import protocol
 from chat.backend import BackendUnavailable, Member
 from chat.backend.ids import is_message_id
 from chat.protocol import ClientFrame, FrameError
-from chat.ratelimit import TokenBucket
 from chat.serving import TRANSPORT_EXTENSION
 from chat.tokens import Identity, TokenError
 from rooms import Refused, Role, Room
+from rooms.limits import TokenBucket
 from rooms.moderation import Action
 from translation import primary_subtag
 
