@@ -10,7 +10,6 @@ import json
 import random
 from typing import Any
 
-import pytest
 import websockets
 
 from chat.protocol import CLIENT_FRAMES
