@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--user-id", help="a stable user id (default: a new random one)")
     token.add_argument("--rooms", default="", help="moderators only: comma-separated rooms they moderate "
                                                    "(default: every room)")
+    token.add_argument("--organization", default="", help="profile: organisation shown in the directory")
+    token.add_argument("--country", default="", help="profile: ISO 3166-1 alpha-2 country code, e.g. FI")
+    token.add_argument("--bio", default="", help="profile: a short introduction (at most 280 characters)")
 
     from translation.cli import add_languages_parser
 
@@ -98,6 +101,7 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
 def print_token(config: Config, args: argparse.Namespace) -> int:
     from translation import primary_subtag
     from chat.tokens import TokenSigner, load_or_create_secret
+    from rooms.conversations import profile_complaint
 
     name = args.name.strip()
     if not 1 <= len(name) <= 40:
@@ -108,9 +112,15 @@ def print_token(config: Config, args: argparse.Namespace) -> int:
         print("babelroom: --ttl must be a positive number of seconds", file=sys.stderr)
         return 2
     rooms = tuple(room.strip() for room in args.rooms.split(",") if room.strip())
+    profile = {"organization": args.organization.strip(), "country": args.country.strip().upper(),
+               "bio": args.bio.strip()}
+    complaint = profile_complaint(**profile)
+    if complaint:
+        print(f"babelroom: {complaint}", file=sys.stderr)
+        return 2
     signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))
     print(signer.issue(name=name, role=Role(args.role), lang=primary_subtag(args.lang), ttl=ttl,
-                       user_id=args.user_id, rooms=rooms))
+                       user_id=args.user_id, rooms=rooms, **profile))
     return 0
 
 

@@ -70,12 +70,21 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class ConversationSettings:
+    policy: str = "request"
+    max_pending: int = 50
+    cooldown: int = 86400
+    request_ttl: int = 604800
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     backend: BackendSettings = field(default_factory=BackendSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     translation: TranslationSettings = field(default_factory=TranslationSettings)
+    conversations: ConversationSettings = field(default_factory=ConversationSettings)
     rooms: tuple[Room, ...] = ()
 
     def replace(self, section: str, **changes: Any) -> "Config":
@@ -90,12 +99,14 @@ SECTIONS: dict[str, type] = {
     "backend": BackendSettings,
     "limits": LimitSettings,
     "translation": TranslationSettings,
+    "conversations": ConversationSettings,
 }
 CHOICES = {
     ("backend", "kind"): ("sqlite", "memory", "redis"),
     ("backend", "synchronous"): ("full", "normal"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
     ("translation", "detector"): ("langdetect", "py3langid", "lingua"),
+    ("conversations", "policy"): ("open", "request", "off"),
 }
 
 

@@ -27,6 +27,7 @@ class Reader(Protocol):
 
     lang: str
     user_id: str
+    moderates_event: bool  # hears `report` frames and event-wide moderation
 
     def push(self, text: str) -> None: ...
 
@@ -59,6 +60,10 @@ class Hub:
 
     def local_rooms(self) -> list[str]:
         return list(self._rooms)
+
+    def local_users(self) -> set[str]:
+        """Users with a connection on this node."""
+        return {reader.user_id for reader in self._readers}
 
     async def attach(self, room: str, reader: Reader) -> None:
         """Add a reader to a room, holding its live events until `release`."""
@@ -166,6 +171,9 @@ class Hub:
             self._remove_user(room, event["user"], "kicked" if event["action"] == "kick" else "banned")
 
     def _node_event(self, event: Event) -> None:
+        if event.get("type") == "direct":
+            self._direct(event)
+            return
         if event.get("type") != "room":
             return
         text = encode(event)
@@ -175,6 +183,22 @@ class Hub:
             room = event["room"]["id"]
             for reader in self.local_members(room):
                 reader.removed(room, "closed")
+
+    def _direct(self, envelope: Event) -> None:
+        """A frame for some people wherever they are connected (chat/conversations.py `direct`)."""
+        users = set(envelope.get("users") or ())
+        frame = envelope.get("frame")
+        if frame is not None:
+            text = encode(frame)
+            moderators = bool(envelope.get("moderators"))
+            for reader in list(self._readers):
+                if reader.user_id in users or (moderators and reader.moderates_event):
+                    reader.push(text)
+        remove = envelope.get("remove")
+        if remove:
+            for room in list(self._rooms) if remove["room"] == "*" else [remove["room"]]:
+                for user in users:
+                    self._remove_user(room, user, remove["reason"])
 
     def _remove_user(self, room: str, user_id: Any, reason: str) -> None:
         for reader in self.local_members(room):

@@ -53,6 +53,6 @@ class LobbyTicker:
 
     async def _announce(self, room_id: str) -> None:
         room = await self._backend.get_room(room_id)
-        if room is not None:
+        if room is not None and not room.private:  # conversations never reach lobbies
             await self._backend.broadcast({"type": "room", "event": "updated",
                                            "room": await self.summary(room)})

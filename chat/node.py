@@ -8,6 +8,7 @@ import socket
 
 from chat.backend import Backend, make_backend
 from chat.config import Config
+from chat.conversations import Conversations
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
 from chat.relay import TranslationRelay
@@ -37,9 +38,11 @@ class Node:
         self.relay = TranslationRelay(self.backend, self.translator)
         # the domain core, on the store interfaces the backend implements
         self.roles = Roles(self.backend, self.backend)
-        self.access = RoomAccess(self.backend, self.backend, self.roles,
-                                 SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst))
-        self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles)
+        self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
+        self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
+        self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
+        self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
+                                           self.hub.local_users)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))
 
@@ -48,11 +51,13 @@ class Node:
         await self.backend.seed_rooms(self.config.rooms)
         await self.translator.start()
         self.lobby.start()
+        self.conversations.start()
         log.info("node %s ready: backend %s, %d rooms, reading languages %s", self.id, self.config.backend.kind,
                  len(await self.backend.list_rooms()), ", ".join(self.translator.reading_languages()))
 
     async def close(self) -> None:
         await self.lobby.close()
+        await self.conversations.close()
         await self.relay.close()
         await self.translator.close()
         await self.backend.close()

@@ -74,7 +74,14 @@ CLIENT_FRAMES: dict[str, dict[str, Field]] = {
     "unban": {"room": ROOM, "user": USER, "reason": REASON},
     "delete": {"room": ROOM, "id": Field(str, check=_non_empty(MAX_ID))},
     "ping": {},
+    # private conversations (chat/conversations.py)
+    "request": {"to": USER, "text": Field(str)},
+    "accept": {"request": Field(str, check=_non_empty(64))},
+    "decline": {"request": Field(str, check=_non_empty(64))},
+    "read": {"room": ROOM, "id": Field(str, check=_non_empty(MAX_ID))},
+    "report": {"room": ROOM, "id": Field(str, check=_non_empty(MAX_ID)), "reason": REASON},
 }
+CONVERSATION_FRAMES = ("request", "accept", "decline", "read", "report")
 
 
 @dataclass(frozen=True)

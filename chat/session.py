@@ -19,6 +19,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from chat import protocol
 from chat.backend import BackendUnavailable, Member
 from chat.backend.ids import is_message_id
+from chat.conversations import Conversations
+from chat.session_conversations import handle_conversation_frame
 from chat.protocol import ClientFrame, FrameError
 from chat.serving import TRANSPORT_EXTENSION
 from chat.tokens import Identity, TokenError
@@ -40,7 +42,7 @@ CLOSE_REMOVED = 4403
 CLOSE_INTERNAL = 1011
 CLOSE_FLUSH_SECONDS = 5.0  # a closing session's queued frames get this long to go out
 CLOSE_WRITE_SECONDS = 1.5  # a forced close that cannot be written within this drops the transport
-MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id"}
+MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id", "read": "id", "report": "id"}
 
 
 class _Close:
@@ -61,6 +63,7 @@ class Session:
         self._queue: asyncio.Queue[str | _Close] = asyncio.Queue(maxsize=limits.send_queue)
         self._closed = False
         self._bad_frames = 0
+        self._removing = 0  # removals (kick, ban, close) under way
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None  # a forced close under way
         self._membership = TokenBucket(limits.membership_rate, limits.membership_burst)
@@ -68,11 +71,16 @@ class Session:
             "join": self._join, "leave": self._leave, "send": self._send, "lang": self._change_lang,
             "history": self._history, "ping": self._ping, "auth": self._auth_again,
             **{action: self._moderate for action in ("mute", "unmute", "kick", "ban", "unban", "delete")},
+            **{kind: self._conversation for kind in protocol.CONVERSATION_FRAMES},
         }
 
     @property
     def user_id(self) -> str:
         return self.identity.id if self.identity else ""
+
+    @property
+    def moderates_event(self) -> bool:
+        return self.identity is not None and Conversations.moderates_event(self.identity)
 
     # the connection ------------------------------------------------------------
     async def serve(self) -> None:
@@ -275,6 +283,10 @@ class Session:
             return
         lang = self._reading_lang(frame.get("lang") or identity.lang, frame.ref)
         self.identity, self.lang = identity, lang
+        try:  # the directory's profile and online mark; the chat works without them
+            await self.node.conversations.seen(identity, lang)
+        except BackendUnavailable:
+            log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
 
@@ -315,6 +327,11 @@ class Session:
         self.push_frame({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
 
     # rooms -------------------------------------------------------------------------
+    async def visible_room(self, room_id: str) -> Room:
+        """The room, or not_found when there is none this user may see (a private room's non-members)."""
+        assert self.identity is not None
+        return await self.node.access.room(room_id, self.identity.id)
+
     def _joined(self, room_id: str) -> Member:
         member = self.rooms.get(room_id)
         if member is None:
@@ -357,6 +374,8 @@ class Session:
         self.push_frame(joined)
         self.node.hub.release(room_id, self, {m["id"] for m in messages})
         self.node.relay.backfill(room_id, messages, self.lang)
+        if room.private and messages:  # what `joined` carried counts as received
+            await self.node.conversations.mark_read(room, self.identity.id, messages[-1]["id"])
 
     async def _joined_frame(self, room: Room, role: Role, messages: list[dict[str, Any]],
                             recovered: bool | None) -> dict[str, Any]:
@@ -408,6 +427,7 @@ class Session:
     def removed(self, room: str, reason: str) -> None:
         """The hub says this session is out of a room (kicked, banned, closed)."""
         if room in self.rooms:
+            self._removing += 1
             asyncio.create_task(self._removed(room, reason))
 
     async def _removed(self, room: str, reason: str) -> None:
@@ -415,8 +435,10 @@ class Session:
             await self._forget(room)
         except Exception:
             log.warning("could not record that %s was removed from %s", self.conn_id, room)
+        self._removing -= 1
         self.push_frame({"type": "left", "room": room, "reason": reason})
-        if reason in ("kicked", "banned") and not self.rooms:
+        # An event-wide ban removes several rooms at once: close after the last one's `left`.
+        if reason in ("kicked", "banned") and not self.rooms and not self._removing:
             self.close(CLOSE_REMOVED, reason)
 
     # messages ------------------------------------------------------------------------
@@ -439,6 +461,8 @@ class Session:
 
     async def _history(self, frame: ClientFrame) -> None:
         room_id = frame["room"]
+        if room_id not in self.rooms:
+            await self.visible_room(room_id)  # a private room's non-member hears not_found, not not_joined
         self._joined(room_id)
         limit = self._count(frame.get("limit"), "limit")
         messages = await self.node.backend.history(room_id, before=frame.get("before"), limit=limit)
@@ -454,6 +478,9 @@ class Session:
                         seconds=frame.get("seconds"), reason=frame.get("reason"))
         await self.node.moderation.apply(self.identity, action)
         self.push_frame(protocol.ack(frame.ref))
+
+    async def _conversation(self, frame: ClientFrame) -> None:
+        await handle_conversation_frame(self, frame)
 
 
 class _Disconnected(Exception):

@@ -33,6 +33,9 @@ class Identity:
     lang: str
     expires: int
     rooms: tuple[str, ...] = ()  # for moderators: the rooms they moderate; empty = everywhere
+    organization: str = ""  # profile claims, shown in the directory
+    country: str = ""  # ISO 3166-1 alpha-2
+    bio: str = ""
 
     def public(self) -> dict:
         return {"id": self.id, "name": self.name, "role": self.role.value}
@@ -51,7 +54,8 @@ class TokenSigner:
         self._key = secret.encode("utf-8")
 
     def issue(self, *, name: str, role: Role, lang: str, ttl: int,
-              user_id: str | None = None, rooms: tuple[str, ...] = ()) -> str:
+              user_id: str | None = None, rooms: tuple[str, ...] = (), organization: str = "",
+              country: str = "", bio: str = "") -> str:
         claims = {
             "sub": user_id or "u_" + secrets.token_hex(6),
             "name": name,
@@ -61,6 +65,9 @@ class TokenSigner:
         }
         if rooms:
             claims["rooms"] = list(rooms)
+        for key, value in (("organization", organization), ("country", country), ("bio", bio)):
+            if value:
+                claims[key] = value
         body = _b64(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
         return f"{body}.{self._sign(body)}"
 
@@ -75,7 +82,9 @@ class TokenSigner:
             claims = json.loads(_unb64(body))
             identity = Identity(id=str(claims["sub"]), name=str(claims["name"]), role=Role(claims["role"]),
                                 lang=str(claims.get("lang", "en")), expires=int(claims["exp"]),
-                                rooms=tuple(claims.get("rooms", ())))
+                                rooms=tuple(claims.get("rooms", ())),
+                                organization=str(claims.get("organization", "")),
+                                country=str(claims.get("country", "")), bio=str(claims.get("bio", "")))
         except (ValueError, KeyError, TypeError):
             raise TokenError("the token is malformed") from None
         if identity.expires < time.time():

@@ -9,9 +9,22 @@ or `web`.
     roles.py       a user's role in a room, a target's standing  access.py   may join, may send
     moderation.py  the moderation actions                       limits.py   rate limit and slow mode
     refusal.py     Refused                                      stores/     the store interfaces
+    conversations.py  private conversations, profiles, contact requests: the pure rules
+    countries.py   ISO 3166-1 alpha-2 codes
 """
-from rooms.models import SLOW_MODE_MAX, TITLE_MAX, InvalidRoom, Role, Room, RoomState, is_room_id, new_room, room_fields
+from rooms.models import (
+                          SLOW_MODE_MAX,
+                          TITLE_MAX,
+                          InvalidRoom,
+                          Role,
+                          Room,
+                          RoomKind,
+                          RoomState,
+                          is_room_id,
+                          new_room,
+                          room_fields,
+)
 from rooms.refusal import Refused
 
-__all__ = ["SLOW_MODE_MAX", "TITLE_MAX", "InvalidRoom", "Refused", "Role", "Room", "RoomState", "is_room_id",
-           "new_room", "room_fields"]
+__all__ = ["SLOW_MODE_MAX", "TITLE_MAX", "InvalidRoom", "Refused", "Role", "Room", "RoomKind", "RoomState",
+           "is_room_id", "new_room", "room_fields"]

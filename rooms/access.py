@@ -3,24 +3,31 @@ from __future__ import annotations
 
 import math
 
+from rooms.conversations import EVENT_WIDE
 from rooms.limits import SendLimits
 from rooms.models import Role, Room, RoomState
 from rooms.policy import can_moderate, send_refusal
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
-from rooms.stores import ModerationStore, Mute, RoomStore, now_ms
+from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, now_ms
 
 
 class RoomAccess:
-    def __init__(self, rooms: RoomStore, moderation: ModerationStore, roles: Roles, limits: SendLimits) -> None:
+    def __init__(self, rooms: RoomStore, moderation: ModerationStore, roles: Roles, limits: SendLimits,
+                 conversations: ConversationStore) -> None:
+        self._conversations = conversations
         self._rooms = rooms
         self._moderation = moderation
         self._roles = roles
         self._limits = limits
 
-    async def room(self, room_id: str) -> Room:
-        """The room, or Refused(not_found)."""
+    async def room(self, room_id: str, user: str | None = None) -> Room:
+        """The room, or Refused(not_found). A private room is there only for its members: for
+        anyone else (hosts and moderators included, and when no user is given) it does not exist."""
         room = await self._rooms.get_room(room_id)
+        if room is not None and room.private and \
+                (user is None or user not in await self._conversations.conversation_members(room.id)):
+            room = None
         if room is None:
             raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
         return room
@@ -28,7 +35,7 @@ class RoomAccess:
     async def join(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         """The room and the actor's role in it when the actor may join, else Refused. The role is
         remembered, so it still protects the actor after they left (see Moderation)."""
-        room = await self.room(room_id)
+        room = await self.room(room_id, actor.id)
         if room.state is RoomState.CLOSED:
             raise Refused("room_closed", f"room {room_id!r} is closed")
         role = await self._roles.of(actor, room_id)
@@ -39,17 +46,19 @@ class RoomAccess:
     async def check_send(self, actor: Actor, room_id: str) -> Role:
         """The actor's role when they may send in the room now (state, ban, mute, rate, slow
         mode), else Refused saying why and, where it helps, for how long."""
-        room = await self.room(room_id)
+        room = await self.room(room_id, actor.id)
         role = await self._roles.of(actor, room_id)
         refusal = send_refusal(room, role)
         if refusal:
             raise Refused(*refusal)
         await self._check_ban(actor, room, role)
-        mute = await self.mute(actor, room.id, role)
-        if mute is not None:
-            until = "until a moderator unmutes you" if mute.until is None else \
-                f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
-            raise Refused("muted", f"you are muted in room {room.id!r} {until}")
+        for scope in (room.id, EVENT_WIDE):  # a mute on "*" holds in every room
+            mute = await self.mute(actor, scope, role)
+            if mute is not None:
+                until = "until a moderator unmutes you" if mute.until is None else \
+                    f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
+                where = f"in room {room.id!r}" if scope == room.id else "at this event"
+                raise Refused("muted", f"you are muted {where} {until}")
         await self._limits.take_token(actor.id)
         if room.slow_mode and not can_moderate(role):
             await self._limits.slow_mode(room, actor.id)
@@ -61,5 +70,9 @@ class RoomAccess:
 
     async def _check_ban(self, actor: Actor, room: Room, role: Role) -> None:
         # No one may ban a host (policy.may_act_on), so a ban on record against one is void.
-        if role is not Role.HOST and await self._moderation.is_banned(room.id, actor.id):
+        if role is Role.HOST:
+            return
+        if await self._moderation.is_banned(room.id, actor.id):
             raise Refused("banned", f"you are banned from room {room.id!r}")
+        if await self._moderation.is_banned(EVENT_WIDE, actor.id):  # an event-wide ban holds in every room
+            raise Refused("banned", "you are banned from every room of this event")

@@ -18,6 +18,11 @@ class RoomState(str, enum.Enum):
     CLOSED = "closed"
 
 
+class RoomKind(str, enum.Enum):
+    FORUM = "forum"  # listed in lobbies, open to every delegate
+    PRIVATE = "private"  # a conversation: only its members may see, join or read it
+
+
 class Role(str, enum.Enum):
     HOST = "host"
     MODERATOR = "moderator"
@@ -88,10 +93,16 @@ class Room:
     forum: str = ""
     state: RoomState = RoomState.OPEN
     slow_mode: int = 0  # seconds between two messages of one delegate; 0 = off
+    kind: RoomKind = RoomKind.FORUM
+
+    @property
+    def private(self) -> bool:
+        return self.kind is RoomKind.PRIVATE
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["state"] = self.state.value
+        data["kind"] = self.kind.value
         return data
 
     @classmethod
@@ -102,6 +113,7 @@ class Room:
             forum=data.get("forum", ""),
             state=RoomState(data.get("state", "open")),
             slow_mode=int(data.get("slow_mode", 0)),
+            kind=RoomKind(data.get("kind", "forum")),
         )
 
     def updated(self, **changes: Any) -> Room:

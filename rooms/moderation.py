@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rooms.conversations import EVENT_WIDE, direct, moderates_event
 from rooms.models import Role
 from rooms.policy import can_moderate, may_act_on
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
-from rooms.stores import Broker, ModerationStore, RoomStore, now_ms
+from rooms.stores import Broker, ConversationStore, ModerationStore, RoomStore, now_ms
 
 ACTIONS = ("mute", "unmute", "kick", "ban", "unban", "delete")
 
@@ -35,7 +36,9 @@ class Action:
 
 
 class Moderation:
-    def __init__(self, rooms: RoomStore, moderation: ModerationStore, broker: Broker, roles: Roles) -> None:
+    def __init__(self, rooms: RoomStore, moderation: ModerationStore, broker: Broker, roles: Roles,
+                 people: ConversationStore) -> None:
+        self._people = people
         self._rooms = rooms
         self._store = moderation
         self._broker = broker
@@ -43,8 +46,15 @@ class Moderation:
 
     async def apply(self, actor: Actor, action: Action) -> None:
         """Carry out the action, or raise Refused saying why not."""
-        if await self._rooms.get_room(action.room) is None:
+        if action.room == EVENT_WIDE:
+            await self._event_wide(actor, action)
+            return
+        room = await self._rooms.get_room(action.room)
+        if room is None or (room.private and actor.id not in await self._people.conversation_members(room.id)):
             raise Refused("not_found", f"there is no room {action.room!r}")
+        if room.private:  # organisers cannot read private rooms; they act event-wide (room "*")
+            raise Refused("forbidden", "nobody moderates inside a private conversation; hosts and moderators "
+                          "mute or ban a user event-wide with room \"*\"")
         role = await self._roles.of(actor, action.room)
         if not can_moderate(role):
             raise Refused("forbidden", f"only hosts and moderators of {action.room!r} may {action.kind}")
@@ -54,11 +64,30 @@ class Moderation:
         else:
             await self._act_on_user(action, role, by)
 
-    async def _act_on_user(self, action: Action, role: Role, by: dict[str, str]) -> None:
+    async def _event_wide(self, actor: Actor, action: Action) -> None:
+        """mute / unmute / ban / unban with room "*": they hold in every room, private ones included.
+        The target and the event's moderators hear it wherever they are connected (a `direct`
+        envelope on the node-wide channel); a ban also takes the target out of every room."""
+        if action.kind not in ("mute", "unmute", "ban", "unban"):
+            raise Refused("bad_frame", f"{action.kind!r} needs a real room; only mute, unmute, ban and unban "
+                          "take room \"*\" (event-wide)")
+        if not moderates_event(actor.role, actor.rooms):
+            raise Refused("forbidden", "only hosts and moderators of the whole event act event-wide")
+        profiles = await self._people.profiles([action.user])
+        standing = Role(profiles[0].role) if profiles else None
+        event = await self._act_on_user(action, actor.role, {"id": actor.id, "name": actor.name}, standing=standing)
+        remove = {"room": EVENT_WIDE, "reason": "banned"} if action.kind == "ban" else None
+        await self._broker.broadcast(direct([action.user], event, moderators=True, remove=remove))
+
+    async def _act_on_user(self, action: Action, role: Role, by: dict[str, str], *,
+                           standing: Role | None = None) -> dict[str, Any]:
+        """Store and log the action; publish it in its room (an event-wide one: returned to publish)."""
         target, room = action.user, action.room
         if target == by["id"]:
             raise Refused("forbidden", f"you cannot {action.kind} yourself")
-        if not may_act_on(role, await self._roles.standing(room, target)):
+        if room != EVENT_WIDE:
+            standing = await self._roles.standing(room, target)
+        if not may_act_on(role, standing):
             raise Refused("forbidden", f"a {role.value} cannot {action.kind} this user")
         event: dict[str, Any] = {"type": "moderation", "room": room, "action": action.kind, "user": target,
                                  "by": by}
@@ -77,7 +106,9 @@ class Moderation:
             event["reason"] = action.reason
         entry = {key: value for key, value in event.items() if key not in ("type", "room")}
         await self._store.record_moderation(room, {"ts": now_ms(), **entry})
-        await self._broker.publish(room, event)
+        if room != EVENT_WIDE:
+            await self._broker.publish(room, event)
+        return event
 
     async def _delete(self, room: str, message_id: str, by: dict[str, str]) -> None:
         if not await self._broker.delete_message(room, message_id):

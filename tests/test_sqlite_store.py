@@ -119,7 +119,7 @@ def test_a_new_and_an_empty_file_are_migrated_to_the_current_version(tmp_path, c
             assert {"rooms", "histories", "messages", "sent", "mutes", "bans", "moderators", "roles",
                     "moderation_log"} <= tables
             assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert sum("schema migrated to version 1" in r.getMessage() for r in caplog.records) == 2
+    assert sum(f"schema migrated to version {len(MIGRATIONS)}" in r.getMessage() for r in caplog.records) == 2
 
 
 def _v2(db: sqlite3.Connection) -> None:
@@ -144,6 +144,21 @@ async def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_p
     assert sent["text"] == "kept"
 
 
+async def test_a_version_1_file_gains_the_conversation_tables_and_keeps_its_rooms(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path, migrations=MIGRATIONS[:1]).close()
+    with plain(path) as db:
+        db.execute("INSERT INTO rooms (id, position, data) VALUES ('plenary', 0, '{\"id\": \"plenary\", \"title\": \"P\"}')")
+        db.commit()
+    backend = await started(path)
+    assert (await backend.get_room(ROOM)).kind.value == "forum"  # a room saved before `kind` existed
+    await backend.add_conversation_members("c-1", ["u_a", "u_b"])
+    assert await backend.conversation_members("c-1") == {"u_a", "u_b"}
+    await backend.close()
+    with plain(path) as db:
+        assert version_of(db) == len(MIGRATIONS)
+
+
 def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):
     path = tmp_path / "db.sqlite3"
     Database(path).close()
@@ -152,10 +167,10 @@ def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):
         db.execute("CREATE TABLE half_done (x)")
         raise sqlite3.OperationalError("disk full, say")
 
-    with pytest.raises(StoreError, match="migration from version 1 failed"):
+    with pytest.raises(StoreError, match=f"migration from version {len(MIGRATIONS)} failed"):
         Database(path, migrations=(*MIGRATIONS, broken))
     with plain(path) as db:
-        assert version_of(db) == 1
+        assert version_of(db) == len(MIGRATIONS)
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
     Database(path, migrations=(*MIGRATIONS, _v2)).close()  # the next start goes on from there
 

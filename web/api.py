@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rooms import Role
+from rooms.conversations import profile_complaint
 from translation import is_rtl, language_name
 from web.errors import ApiError, json_body, text_field
 from web.services import node_of
@@ -51,15 +52,30 @@ async def create_session(request: Request) -> Response:
         given = data.get("access_code")
         if not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):
             raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
+    profile = profile_fields(data)
     ttl = node.config.auth.token_ttl
-    token = node.signer.issue(name=name, role=Role.DELEGATE, lang=lang, ttl=ttl)
+    token = node.signer.issue(name=name, role=Role.DELEGATE, lang=lang, ttl=ttl, organization=profile["organization"],
+                              country=profile["country"], bio=profile["bio"])
     identity = node.signer.verify(token)
-    return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl})
+    await node.conversations.seen(identity, lang, online=False)  # listed in the directory from now on
+    return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl,
+                         "profile": {key: value for key, value in profile.items() if value}})
+
+
+def profile_fields(data: dict[str, Any]) -> dict[str, str]:
+    """The optional profile of POST /api/session: organization, country (ISO 3166-1 alpha-2), bio."""
+    profile = {key: data.get(key) or "" for key in ("organization", "country", "bio")}
+    if isinstance(profile["country"], str):
+        profile["country"] = profile["country"].strip().upper()
+    complaint = profile_complaint(**profile)
+    if complaint:
+        raise ApiError(400, "bad_request", complaint)
+    return {key: value.strip() for key, value in profile.items()}
 
 
 async def list_rooms(request: Request) -> Response:
     node = node_of(request)
-    rooms = [await node.lobby.summary(room) for room in await node.backend.list_rooms()]
+    rooms = [await node.lobby.summary(room) for room in await node.backend.list_rooms() if not room.private]
     return JSONResponse({"rooms": rooms})
 
 

@@ -46,6 +46,7 @@ def only_fields(data: dict[str, Any], allowed: set[str]) -> None:
 
 async def existing_room(request: Request) -> Room:
     try:
+        # no user: a private room is not there (conversations are not the hosts' to see or change)
         return await node_of(request).access.room(request.path_params["room"])
     except Refused as refusal:
         raise refusal_error(refusal) from None

@@ -2,7 +2,7 @@
 with the node.
 
 The interfaces and their guarantees live in `rooms/stores/` (Broker, Presence, RoomStore,
-ModerationStore, LimitStore); the translation cache interface in `translation` (SharedCache). `Backend`
+ModerationStore, LimitStore, ConversationStore); the translation cache interface in `translation` (SharedCache). `Backend`
 composes them and adds the lifecycle, so a new backend subclasses this one class and passes the
 contract tests in tests/backend/ by adding one line to their `BACKENDS` registry.
 """
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import abc
 
-from rooms.stores import (Appended, BackendUnavailable, Broker, Event, EventHandler, LimitStore, Member, Message,
-                          ModerationEntry, ModerationStore, Mute, Presence, Replay, RoomStore, StoreError, now_ms)
+from rooms.stores import (Appended, BackendUnavailable, Broker, ConversationStore, Event, EventHandler, LimitStore,
+                          Member, Message, ModerationEntry, ModerationStore, Mute, Presence, Replay, RoomStore,
+                          StoreError, now_ms)
 from translation import SharedCache
 
 __all__ = ["Appended", "Backend", "BackendUnavailable", "Event", "EventHandler", "Member", "Message",
            "ModerationEntry", "Mute", "Replay", "SharedCache", "StoreError", "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, abc.ABC):
+class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

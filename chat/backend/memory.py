@@ -10,6 +10,7 @@ from typing import Any
 from chat.backend.base import Appended, Backend, Mute, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
+from chat.backend.memory_conversations import ConversationState, MemoryConversations
 from chat.protocol import message_frame
 from rooms import Role, Room
 
@@ -67,7 +68,7 @@ class _Moderation:
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
-class MemoryBackend(LocalBroker, LocalLimits, Backend):
+class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
     def __init__(self, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400) -> None:
         LocalBroker.__init__(self)
         LocalLimits.__init__(self)
@@ -77,6 +78,7 @@ class MemoryBackend(LocalBroker, LocalLimits, Backend):
         self._rooms: dict[str, Room] = {}
         self._histories: dict[str, _History] = {}
         self._moderation: dict[str, _Moderation] = defaultdict(_Moderation)
+        self._conv = ConversationState()
 
     # messages --------------------------------------------------------------
     def _history(self, room: str) -> _History:

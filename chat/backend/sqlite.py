@@ -2,7 +2,7 @@
 
 History (same ids and epochs as `memory`: "<epoch>.<position>"), rooms, moderators, mutes,
 bans, the moderation log, translations and idempotency keys are kept in the file (schema in
-sqlite_schema). Live fan-out and presence are this process's own (LocalBroker), as are the
+sqlite_schema), and so are profiles and private conversations (sqlite_conversations). Live fan-out and presence are this process's own (LocalBroker), as are the
 send limits (LocalLimits): one file serves one node, and it is locked while the node runs.
 
 Every database call runs on the database thread (sqlite_db.Database); the event loop only
@@ -21,6 +21,7 @@ from typing import Any
 from chat.backend.base import Appended, Backend, EventHandler, Mute, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
+from chat.backend.sqlite_conversations import SqliteConversations
 from chat.backend.sqlite_db import Database
 from chat.protocol import message_frame
 from rooms import Role, Room
@@ -31,7 +32,7 @@ PRUNE_INTERVAL = 600.0  # seconds between sweeps of expired idempotency keys
 MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted"
 
 
-class SqliteBackend(LocalBroker, LocalLimits, Backend):
+class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
     def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
                  synchronous: str = "full") -> None:
         LocalBroker.__init__(self)
@@ -41,6 +42,7 @@ class SqliteBackend(LocalBroker, LocalLimits, Backend):
         self._history_max = max(1, history_max)
         self._idempotency_ttl = idempotency_ttl
         self._db = Database(path, synchronous=synchronous)  # StoreError when the file cannot be used
+        self._online: dict[str, int] = {}  # who is online: this process's own, like presence
         self._pruner: asyncio.Task[None] | None = None
 
     async def start(self, on_event: EventHandler) -> None:

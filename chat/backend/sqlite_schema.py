@@ -84,7 +84,61 @@ def _v1(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1,)
+def _v2(db: sqlite3.Connection) -> None:
+    """Private conversations (issue 14): profiles, members, read positions, contact requests,
+    contacts, cooldowns, blocks and reports (rooms/stores/conversation_store.py)."""
+    for statement in """
+        CREATE TABLE profiles (
+            id TEXT PRIMARY KEY,
+            data TEXT NOT NULL,           -- Profile.to_dict() without `hidden`, as JSON
+            hidden INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE conversation_pairs (  -- the one 1:1 room of two people
+            pair TEXT PRIMARY KEY,
+            room TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE conversation_members (
+            room TEXT NOT NULL,
+            user TEXT NOT NULL,
+            PRIMARY KEY (room, user)
+        ) WITHOUT ROWID;
+        CREATE INDEX conversation_members_user ON conversation_members (user, room);
+        CREATE TABLE read_positions (
+            user TEXT NOT NULL,
+            room TEXT NOT NULL,
+            message_id TEXT NOT NULL,     -- the newest message the member received
+            PRIMARY KEY (user, room)
+        ) WITHOUT ROWID;
+        CREATE TABLE contact_requests (
+            id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            target TEXT NOT NULL,
+            data TEXT NOT NULL            -- ContactRequest.to_dict() as JSON
+        );
+        CREATE INDEX contact_requests_sender ON contact_requests (sender);
+        CREATE INDEX contact_requests_target ON contact_requests (target);
+        CREATE TABLE contacts (pair TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE cooldowns (
+            sender TEXT NOT NULL,
+            target TEXT NOT NULL,
+            until INTEGER NOT NULL,       -- ms since the epoch
+            PRIMARY KEY (sender, target)
+        ) WITHOUT ROWID;
+        CREATE TABLE blocks (
+            user TEXT NOT NULL,
+            other TEXT NOT NULL,
+            PRIMARY KEY (user, other)
+        ) WITHOUT ROWID;
+        CREATE TABLE reports (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            data TEXT NOT NULL
+        );
+    """.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 
 
 def version_of(db: sqlite3.Connection) -> int:

@@ -9,15 +9,18 @@ every implementation. The core (`rooms/`) depends on these, never on a backend.
     RoomStore        the rooms and their settings
     ModerationStore  mutes, bans, appointed moderators, known roles, the moderation log
     LimitStore       the per-user token bucket and slow mode, one allowance cluster-wide
+    ConversationStore  profiles, who is online, conversation members, contact requests, blocks, reports
     SharedCache      the translation cache shared by nodes (defined in translation/, its user)
 """
 from rooms.stores.broker import Appended, Broker, Event, EventHandler, Message, Replay
 from rooms.stores.clock import now_ms
+from rooms.stores.conversation_store import ConversationStore
 from rooms.stores.errors import BackendUnavailable, StoreError
 from rooms.stores.limits import LimitStore
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
 
-__all__ = ["Appended", "BackendUnavailable", "Broker", "Event", "EventHandler", "LimitStore", "Member", "Message",
-           "ModerationEntry", "ModerationStore", "Mute", "Presence", "Replay", "RoomStore", "StoreError", "now_ms"]
+__all__ = ["Appended", "BackendUnavailable", "Broker", "ConversationStore", "Event", "EventHandler", "LimitStore",
+           "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence", "Replay", "RoomStore",
+           "StoreError", "now_ms"]

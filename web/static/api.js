@@ -37,8 +37,8 @@ async function call(method, path, { body, token } = {}) {
 const room = (id) => `/api/rooms/${encodeURIComponent(id)}`;
 
 export const api = {
-  createSession(name, lang, accessCode) {
-    const body = { name, lang };
+  createSession(name, lang, accessCode, profile = {}) {
+    const body = { name, lang, ...profile }; // profile: organization?, country?, bio? (view-people.js)
     if (accessCode) body.access_code = accessCode;
     return call('POST', '/api/session', { body });
   },

@@ -16,6 +16,7 @@ import {
 import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusLobby } from './view-shell.js';
 import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton } from './view-room.js';
 import { initHostPanel, focusHostPanel } from './view-host.js';
+import { initPeople } from './view-people.js';
 
 const HISTORY_PAGE = 50;
 const ROOMS_REFRESH = 30_000;
@@ -628,6 +629,7 @@ async function boot() {
   initShell(actions);
   initRoomView(actions);
   initHostPanel(actions);
+  initPeople({ actions, link, handlers, api });
   onLanguageChange(() => {
     redrawAllMessages();
     renderLanguageOptions();

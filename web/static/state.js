@@ -88,7 +88,7 @@ function readJson(key) {
 
 // rendering -----------------------------------------------------------------------
 
-const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host'];
+const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host', 'people'];
 const renderers = new Map();
 const dirty = new Set();
 let scheduled = false;

@@ -262,6 +262,13 @@ function messageEl(room, item) {
         'aria-label': t('msg.deleteLabel', { name: author }),
         on: { click: () => actions.deleteMessage(room.id, item.id) },
       }, t('msg.delete'))
+      : null,
+    !mine && !item.deleted && room.status === 'joined' && actions.reportMessage
+      ? h('button', {
+        type: 'button', class: 'msg-report', testid: 'report',
+        'aria-label': t('msg.reportLabel', { name: author }),
+        on: { click: () => actions.reportMessage(room.id, item.id) },
+      }, t('msg.report'))
       : null),
   item.deleted
     ? h('div', { class: 'msg-text', testid: 'message-text' }, t('msg.deleted'))

@@ -64,7 +64,7 @@ function renderShell() {
   document.body.classList.toggle('signed-out', current === 'lobby');
   document.body.classList.toggle('in-room', current === 'room');
   $('lobby').hidden = current !== 'lobby';
-  $('home-view').hidden = current !== 'home';
+  $('home-view').hidden = current !== 'home' || !!state.peopleOpen; // view-people.js shows People instead
   $('room-view').hidden = current !== 'room';
   $('members').hidden = current !== 'room';
   $('toggle-members').hidden = current !== 'room';
@@ -162,7 +162,8 @@ function renderDrawers() {
 function allRooms() {
   const rooms = new Map(state.rooms);
   for (const room of state.joined.values()) {
-    if (!rooms.has(room.id)) rooms.set(room.id, { ...room.info, members: room.members.size });
+    // conversations (kind private) are listed by view-people.js
+    if (!rooms.has(room.id) && room.info.kind !== 'private') rooms.set(room.id, { ...room.info, members: room.members.size });
   }
   return [...rooms.values()];
 }

@@ -6,6 +6,7 @@ catch-up after a reconnect. The other ideas have a module each:
     history.py     storing and reading messages        presence.py  presence records and heartbeats
     state.py       room and moderation state           cache.py     the shared translation cache
     limits.py      the send limits (token bucket, slow mode), shared by every node
+    conversations.py  profiles, conversations, requests, blocks, reports (ConversationStore)
     subscriber.py  the one pub/sub connection          rows.py      script rows -> messages, members
     scripts.py     the Lua scripts in lua/, loaded at start
 
@@ -34,6 +35,7 @@ from chat.backend.base import Backend
 from chat.backend.ids import make_id
 from chat.backend.redis.cache import RedisSharedCache
 from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, write_call
+from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.history import RedisHistory
 from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
 from chat.backend.redis.limits import RedisLimits
@@ -59,7 +61,7 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Backend):
+class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings

@@ -1,0 +1,117 @@
+"""The conversation store in one process (memory backend): state lost on exit."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rooms.conversations import ContactRequest, Profile
+from rooms.stores import ConversationStore, now_ms
+from rooms.stores.conversation_store import REPORTS_MAX
+
+
+@dataclass
+class ConversationState:
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    hidden: set[str] = field(default_factory=set)
+    online: dict[str, int] = field(default_factory=dict)
+    pairs: dict[str, str] = field(default_factory=dict)
+    members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    read: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    requests: dict[str, ContactRequest] = field(default_factory=dict)
+    contacts: set[frozenset[str]] = field(default_factory=set)
+    cooldowns: dict[tuple[str, str], int] = field(default_factory=dict)
+    blocks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    reports: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MemoryConversations(ConversationStore):
+    """Mixed into MemoryBackend, which creates `_conv`."""
+
+    _conv: ConversationState
+
+    async def save_profile(self, profile: Profile) -> None:
+        self._conv.profiles[profile.id] = profile.updated(hidden=False)
+
+    async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
+        chosen = self._conv.profiles.values() if ids is None else [self._conv.profiles[i] for i in ids if i in self._conv.profiles]
+        return [profile.updated(hidden=profile.id in self._conv.hidden) for profile in chosen]
+
+    async def set_hidden(self, user: str, hidden: bool) -> None:
+        (self._conv.hidden.add if hidden else self._conv.hidden.discard)(user)
+
+    async def mark_online(self, users: set[str], until: int) -> None:
+        for user in users:
+            self._conv.online[user] = max(until, self._conv.online.get(user, 0))
+
+    async def online(self, users: list[str]) -> set[str]:
+        now = now_ms()
+        return {user for user in users if self._conv.online.get(user, 0) > now}
+
+    async def claim_pair(self, pair: str, room: str) -> str:
+        return self._conv.pairs.setdefault(pair, room)
+
+    async def release_pair(self, pair: str, room: str) -> None:
+        if self._conv.pairs.get(pair) == room:
+            del self._conv.pairs[pair]
+
+    async def add_conversation_members(self, room: str, users: list[str]) -> None:
+        self._conv.members[room].update(users)
+
+    async def leave_conversation(self, room: str, user: str) -> int:
+        self._conv.members[room].discard(user)
+        self._conv.read[user].pop(room, None)
+        return len(self._conv.members[room])
+
+    async def conversation_members(self, room: str) -> set[str]:
+        return set(self._conv.members.get(room, ()))
+
+    async def conversations_of(self, user: str) -> list[str]:
+        return [room for room, members in self._conv.members.items() if user in members]
+
+    async def set_read(self, room: str, user: str, message_id: str) -> None:
+        self._conv.read[user][room] = message_id
+
+    async def read_positions(self, user: str) -> dict[str, str]:
+        return dict(self._conv.read.get(user, {}))
+
+    async def save_request(self, request: ContactRequest) -> None:
+        self._conv.requests[request.id] = request
+
+    async def get_request(self, request_id: str) -> ContactRequest | None:
+        return self._conv.requests.get(request_id)
+
+    async def delete_request(self, request: ContactRequest) -> bool:
+        return self._conv.requests.pop(request.id, None) is not None
+
+    async def requests_of(self, user: str) -> list[ContactRequest]:
+        return [r for r in self._conv.requests.values() if user in (r.sender["id"], r.to)]
+
+    async def add_contact(self, a: str, b: str) -> None:
+        self._conv.contacts.add(frozenset((a, b)))
+
+    async def is_contact(self, a: str, b: str) -> bool:
+        return frozenset((a, b)) in self._conv.contacts
+
+    async def set_cooldown(self, sender: str, target: str, until: int) -> None:
+        self._conv.cooldowns[(sender, target)] = until
+
+    async def cooldown(self, sender: str, target: str) -> int | None:
+        until = self._conv.cooldowns.get((sender, target))
+        return until if until is not None and until > now_ms() else None
+
+    async def set_block(self, user: str, other: str, blocked: bool) -> bool:
+        blocks = self._conv.blocks[user]
+        changed = (other in blocks) != blocked
+        (blocks.add if blocked else blocks.discard)(other)
+        return changed
+
+    async def blocked_by(self, user: str) -> set[str]:
+        return set(self._conv.blocks.get(user, ()))
+
+    async def add_report(self, report: dict[str, Any]) -> None:
+        self._conv.reports.append(dict(report))
+        del self._conv.reports[:-REPORTS_MAX]
+
+    async def reports(self, limit: int = 200) -> list[dict[str, Any]]:
+        return [dict(report) for report in self._conv.reports[-limit:]] if limit > 0 else []

@@ -1,0 +1,158 @@
+"""The conversation store (rooms/stores/conversation_store.py) in the sqlite file.
+
+Profiles, conversation members, read positions, requests, contacts, cooldowns, blocks and
+reports are kept in the file (tables of schema version 2, sqlite_schema); who is online is this
+process's own, like presence (one file serves one node).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from chat.backend.sqlite_db import Database
+from rooms.conversations import ContactRequest, Profile, pair_key
+from rooms.stores import ConversationStore, now_ms
+from rooms.stores.conversation_store import REPORTS_MAX
+
+
+class SqliteConversations(ConversationStore):
+    """Mixed into SqliteBackend, which owns `_db` and creates `_online`."""
+
+    _db: Database
+    _online: dict[str, int]
+
+    # profiles and who is online -------------------------------------------------------------
+    async def save_profile(self, profile: Profile) -> None:
+        data = profile.to_dict()
+        data.pop("hidden")
+        await self._db.write(lambda db: db.execute(
+            "INSERT INTO profiles (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            (profile.id, json.dumps(data))))
+
+    async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
+        def read(db: sqlite3.Connection) -> list[Profile]:
+            if ids is None:
+                rows = db.execute("SELECT data, hidden FROM profiles").fetchall()
+            else:
+                rows = [row for user in ids for row in
+                        db.execute("SELECT data, hidden FROM profiles WHERE id = ?", (user,)).fetchall()]
+            return [Profile.from_dict({**json.loads(data), "hidden": bool(hidden)}) for data, hidden in rows]
+
+        return await self._db.read(read)
+
+    async def set_hidden(self, user: str, hidden: bool) -> None:
+        await self._db.write(lambda db: db.execute("UPDATE profiles SET hidden = ? WHERE id = ?", (int(hidden), user)))
+
+    async def mark_online(self, users: set[str], until: int) -> None:
+        for user in users:
+            self._online[user] = max(until, self._online.get(user, 0))
+
+    async def online(self, users: list[str]) -> set[str]:
+        now = now_ms()
+        return {user for user in users if self._online.get(user, 0) > now}
+
+    # conversations --------------------------------------------------------------------------
+    async def claim_pair(self, pair: str, room: str) -> str:
+        def claim(db: sqlite3.Connection) -> str:
+            db.execute("INSERT OR IGNORE INTO conversation_pairs (pair, room) VALUES (?, ?)", (pair, room))
+            return str(db.execute("SELECT room FROM conversation_pairs WHERE pair = ?", (pair,)).fetchone()[0])
+
+        return await self._db.write(claim)
+
+    async def release_pair(self, pair: str, room: str) -> None:
+        await self._db.write(lambda db: db.execute("DELETE FROM conversation_pairs WHERE pair = ? AND room = ?",
+                                                   (pair, room)))
+
+    async def add_conversation_members(self, room: str, users: list[str]) -> None:
+        await self._db.write(lambda db: db.executemany(
+            "INSERT OR IGNORE INTO conversation_members (room, user) VALUES (?, ?)", [(room, u) for u in users]))
+
+    async def leave_conversation(self, room: str, user: str) -> int:
+        def leave(db: sqlite3.Connection) -> int:
+            db.execute("DELETE FROM conversation_members WHERE room = ? AND user = ?", (room, user))
+            db.execute("DELETE FROM read_positions WHERE room = ? AND user = ?", (room, user))
+            return int(db.execute("SELECT COUNT(*) FROM conversation_members WHERE room = ?", (room,)).fetchone()[0])
+
+        return await self._db.write(leave)
+
+    async def conversation_members(self, room: str) -> set[str]:
+        return await self._db.read(lambda db: {row[0] for row in db.execute(
+            "SELECT user FROM conversation_members WHERE room = ?", (room,))})
+
+    async def conversations_of(self, user: str) -> list[str]:
+        return await self._db.read(lambda db: [row[0] for row in db.execute(
+            "SELECT room FROM conversation_members WHERE user = ? ORDER BY room", (user,))])
+
+    async def set_read(self, room: str, user: str, message_id: str) -> None:
+        await self._db.write(lambda db: db.execute(
+            "INSERT INTO read_positions (user, room, message_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (user, room) DO UPDATE SET message_id = excluded.message_id", (user, room, message_id)))
+
+    async def read_positions(self, user: str) -> dict[str, str]:
+        return await self._db.read(lambda db: {room: message_id for room, message_id in db.execute(
+            "SELECT room, message_id FROM read_positions WHERE user = ?", (user,))})
+
+    # contact requests, contacts, cooldowns ---------------------------------------------------
+    async def save_request(self, request: ContactRequest) -> None:
+        await self._db.write(lambda db: db.execute(
+            "INSERT OR REPLACE INTO contact_requests (id, sender, target, data) VALUES (?, ?, ?, ?)",
+            (request.id, request.sender["id"], request.to, json.dumps(request.to_dict()))))
+
+    async def get_request(self, request_id: str) -> ContactRequest | None:
+        row = await self._db.read(lambda db: db.execute(
+            "SELECT data FROM contact_requests WHERE id = ?", (request_id,)).fetchone())
+        return ContactRequest.from_dict(json.loads(row[0])) if row else None
+
+    async def delete_request(self, request: ContactRequest) -> bool:
+        return await self._db.write(lambda db: db.execute(
+            "DELETE FROM contact_requests WHERE id = ?", (request.id,)).rowcount > 0)
+
+    async def requests_of(self, user: str) -> list[ContactRequest]:
+        rows = await self._db.read(lambda db: db.execute(
+            "SELECT data FROM contact_requests WHERE sender = ? OR target = ? ORDER BY id", (user, user)).fetchall())
+        return [ContactRequest.from_dict(json.loads(row[0])) for row in rows]
+
+    async def add_contact(self, a: str, b: str) -> None:
+        await self._db.write(lambda db: db.execute("INSERT OR IGNORE INTO contacts (pair) VALUES (?)",
+                                                   (pair_key(a, b),)))
+
+    async def is_contact(self, a: str, b: str) -> bool:
+        return await self._db.read(lambda db: db.execute(
+            "SELECT 1 FROM contacts WHERE pair = ?", (pair_key(a, b),)).fetchone() is not None)
+
+    async def set_cooldown(self, sender: str, target: str, until: int) -> None:
+        await self._db.write(lambda db: db.execute(
+            "INSERT OR REPLACE INTO cooldowns (sender, target, until) VALUES (?, ?, ?)", (sender, target, until)))
+
+    async def cooldown(self, sender: str, target: str) -> int | None:
+        row = await self._db.read(lambda db: db.execute(
+            "SELECT until FROM cooldowns WHERE sender = ? AND target = ? AND until > ?",
+            (sender, target, now_ms())).fetchone())
+        return int(row[0]) if row else None
+
+    # blocks and reports ------------------------------------------------------------------------
+    async def set_block(self, user: str, other: str, blocked: bool) -> bool:
+        if blocked:
+            sql, args = "INSERT OR IGNORE INTO blocks (user, other) VALUES (?, ?)", (user, other)
+        else:
+            sql, args = "DELETE FROM blocks WHERE user = ? AND other = ?", (user, other)
+        return await self._db.write(lambda db: db.execute(sql, args).rowcount > 0)
+
+    async def blocked_by(self, user: str) -> set[str]:
+        return await self._db.read(lambda db: {row[0] for row in db.execute(
+            "SELECT other FROM blocks WHERE user = ?", (user,))})
+
+    async def add_report(self, report: dict[str, Any]) -> None:
+        def add(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO reports (data) VALUES (?)", (json.dumps(report),))
+            db.execute("DELETE FROM reports WHERE seq <= (SELECT MAX(seq) FROM reports) - ?", (REPORTS_MAX,))
+
+        await self._db.write(add)
+
+    async def reports(self, limit: int = 200) -> list[dict[str, Any]]:
+        if limit <= 0:
+            return []
+        rows = await self._db.read(lambda db: db.execute(
+            "SELECT data FROM reports ORDER BY seq DESC LIMIT ?", (limit,)).fetchall())
+        return [json.loads(row[0]) for row in reversed(rows)]

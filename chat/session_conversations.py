@@ -1,0 +1,65 @@
+"""The conversation frames of a session — request, accept, decline, read, report — and their answers.
+
+Kept apart from session.py: the session decodes and dispatches, this turns each frame into a call
+on the node's Conversations and its refusals into protocol errors.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chat import protocol
+from chat.protocol import ClientFrame, FrameError
+from chat.tokens import Identity
+from rooms import Refused, Room
+
+if TYPE_CHECKING:
+    from chat.node import Node
+
+
+class Session(Protocol):
+    """What these frames need of a session (chat.session.Session is one)."""
+
+    node: Node
+    identity: Identity | None
+
+    async def visible_room(self, room_id: str) -> Room: ...
+
+    def push_frame(self, frame: dict[str, Any]) -> None: ...
+
+CODES = {"bad_request": "bad_frame"}  # the HTTP API's word for the same mistake
+
+
+async def handle_conversation_frame(session: Session, frame: ClientFrame) -> None:
+    assert session.identity is not None
+    try:
+        await _handle(session, frame)
+    except Refused as exc:
+        raise FrameError(CODES.get(exc.code, exc.code), exc.message) from None
+
+
+async def _handle(session: Session, frame: ClientFrame) -> None:
+    node, identity = session.node, session.identity
+    assert identity is not None
+    conversations = node.conversations
+    if frame.type == "request":
+        text = frame["text"]
+        if not text.strip():
+            raise FrameError("bad_frame", "\"text\" must not be empty: say who you are and why you write")
+        if len(text) > node.config.limits.text_chars:
+            raise FrameError("too_large", f"a request holds at most {node.config.limits.text_chars} characters")
+        request = await conversations.request(identity, frame["to"], text)
+        session.push_frame(protocol.ack(frame.ref, id=request.id))
+    elif frame.type == "accept":
+        summary = await conversations.accept(identity, frame["request"])
+        session.push_frame(protocol.ack(frame.ref, room=summary["id"]))
+    elif frame.type == "decline":
+        await conversations.decline(identity, frame["request"])
+        session.push_frame(protocol.ack(frame.ref))
+    elif frame.type == "read":
+        room = await session.visible_room(frame["room"])
+        await conversations.mark_read(room, identity.id, frame["id"])
+        session.push_frame(protocol.ack(frame.ref))
+    elif frame.type == "report":
+        room = await session.visible_room(frame["room"])
+        report = await conversations.report(identity, room, frame["id"], frame.get("reason"))
+        session.push_frame(protocol.ack(frame.ref, id=report["id"]))
