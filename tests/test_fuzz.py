@@ -52,7 +52,8 @@ def message_id(rng: random.Random, seen: list[str]) -> Any:
 
 VALID = {"room": ["plenary", "climate"], "history": [0, 5, 50], "limit": [1, 20], "seconds": [1, 60],
          "lang": ["de", "en", "es"], "user": ["u_fuzz1", "u_fuzz2", "u_x"], "text": ["hello", "hola amigos", "ciao"],
-         "cid": ["c1", "c2", "c3"], "reason": ["spam"], "token": ["a.b"]}
+         "cid": ["c1", "c2", "c3"], "reason": ["spam"], "token": ["a.b"],
+         "to": ["u_fuzz1", "u_fuzz2", "u_x"], "request": ["rq-0123456789abcdef", "rq-x"]}
 
 
 def valid_value(rng: random.Random, name: str, seen: list[str]) -> Any:
