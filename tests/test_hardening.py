@@ -234,6 +234,9 @@ async def test_7_the_longest_mute_is_30_days_and_the_target_is_muted(server, nod
 
 # 3. slow readers are really closed --------------------------------------------------------
 async def test_3_a_slow_reader_is_closed_1013_or_dropped_and_leaves_at_once(make_server, node_log):
+    """15 KB frames: the queue overflows while the socket still takes a close frame (1013). 120 KB
+    frames: the kernel's send buffer is at its largest before the queue overflows, so not even the
+    close can be written: the transport is dropped. Either way the reader leaves the room at once."""
     server = await make_server(limits={"send_queue": 64})
     slow = await RawClient.connect(server.port, rcvbuf=4096)
     await slow.send_json({"type": "auth", "token": server.token("Slow")})
@@ -264,6 +267,33 @@ async def test_3_a_slow_reader_is_closed_1013_or_dropped_and_leaves_at_once(make
     other = await server.client("Other")
     await other.join("plenary")
     await other.say("plenary", "served")
+    assert not any("Exception in ASGI application" in r.getMessage() for r in node_log.records)
+    assert node_log.tracebacks() == []
+
+
+async def test_3_a_close_that_cannot_be_written_drops_the_connection(server, node_log):
+    """The reader's window is shut so hard that not even the close frame goes out (here: its
+    close never completes): the connection is dropped, and the reader left its rooms already."""
+    slow = await RawClient.connect(server.port)
+    await slow.send_json({"type": "auth", "token": server.token("Stuck")})
+    await slow.read_json("ready")
+    await slow.send_json({"type": "join", "room": "plenary"})
+    await slow.read_json("joined")
+    session = next(s for s in server.node.hub.local_members("plenary") if s.identity.name == "Stuck")
+
+    async def never_written(code: int = 1000, reason: str | None = None) -> None:
+        await asyncio.Event().wait()
+
+    session.ws.close = never_written  # what a send blocked on a full socket looks like
+    for _ in range(server.node.config.limits.send_queue + 1):
+        session.push('{"type":"pong"}')
+    for _ in range(100):  # the memberships end first, without waiting for the close
+        if "Stuck" not in await members_of(server, "plenary"):
+            break
+        await asyncio.sleep(0.05)
+    assert "Stuck" not in await members_of(server, "plenary")
+    assert await slow.drain_until_closed(timeout=30) is None  # dropped: no close frame ever came
+    assert any("dropping the connection" in r.getMessage() for r in node_log.records)
     assert not any("Exception in ASGI application" in r.getMessage() for r in node_log.records)
     assert node_log.tracebacks() == []
 
