@@ -36,8 +36,19 @@ def test_token_uses_the_generated_secret_of_the_data_dir(tmp_path):
     assert identity.rooms == ("plenary", "climate")
 
 
+def test_a_minted_token_carries_the_profile_claims(tmp_path):
+    result = babelroom("token", "--role", "delegate", "--name", "Aino", "--organization", "Sauna Oy",
+                       "--country", "fi", "--bio", "Saunas for export",
+                       env={"BABELROOM_AUTH_SECRET": "s3cret", "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    identity = TokenSigner("s3cret").verify(result.stdout.strip())
+    assert (identity.organization, identity.country, identity.bio) == ("Sauna Oy", "FI", "Saunas for export")
+
+
 @pytest.mark.parametrize("args", [["--role", "king", "--name", "X"], ["--role", "host"],
-                                  ["--role", "host", "--name", "x" * 41]])
+                                  ["--role", "host", "--name", "x" * 41],
+                                  ["--role", "delegate", "--name", "X", "--country", "Finland"],
+                                  ["--role", "delegate", "--name", "X", "--bio", "x" * 281]])
 def test_token_refuses_bad_arguments_with_exit_2(args, tmp_path):
     result = babelroom("token", *args, env={"BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2 and result.stderr
