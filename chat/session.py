@@ -25,6 +25,7 @@ from chat.protocol import ClientFrame, FrameError
 from chat.serving import TRANSPORT_EXTENSION
 from chat.tokens import Identity, TokenError
 from rooms import Refused, Role, Room
+from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
 from rooms.moderation import Action
 from translation import primary_subtag
@@ -383,7 +384,8 @@ class Session:
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
             members.setdefault(member.id, member.public())
-        mute = await self.node.access.mute(self.identity, room.id, role)
+        mute = await self.node.access.mute(self.identity, room.id, role) \
+            or await self.node.access.mute(self.identity, EVENT_WIDE, role)  # an event-wide mute binds here too
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until
