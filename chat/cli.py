@@ -69,16 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=config.server.log_level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    if args.command == "serve":
-        from chat.backend import StoreError
+    try:
+        if args.command == "serve":
+            from chat.backend import StoreError
 
-        try:
-            return serve(config, args.host, args.port)
-        except StoreError as exc:  # corrupt, newer, locked or unreadable: never a silent fresh start
-            print(f"babelroom: database error: {exc}", file=sys.stderr)
-            return 2
-    if args.command == "token":
-        return print_token(config, args)
+            try:
+                return serve(config, args.host, args.port)
+            except StoreError as exc:  # corrupt, newer, locked or unreadable: never a silent fresh start
+                print(f"babelroom: database error: {exc}", file=sys.stderr)
+                return 2
+        if args.command == "token":
+            return print_token(config, args)
+    except ConfigError as exc:
+        print(f"babelroom: configuration error: {exc}", file=sys.stderr)
+        return 2
     return args.languages_handler(args, config.translation)
 
 
@@ -99,9 +103,9 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
 
 
 def print_token(config: Config, args: argparse.Namespace) -> int:
-    from translation import primary_subtag
-    from chat.tokens import TokenSigner, load_or_create_secret
+    from chat.tokens import CannotMint, signer_from_settings
     from rooms.conversations import profile_complaint
+    from translation import primary_subtag
 
     name = args.name.strip()
     if not 1 <= len(name) <= 40:
@@ -118,9 +122,14 @@ def print_token(config: Config, args: argparse.Namespace) -> int:
     if complaint:
         print(f"babelroom: {complaint}", file=sys.stderr)
         return 2
-    signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))
-    print(signer.issue(name=name, role=Role(args.role), lang=primary_subtag(args.lang), ttl=ttl,
-                       user_id=args.user_id, rooms=rooms, **profile))
+    signer = signer_from_settings(config.auth, config.server.data_dir)
+    try:
+        token = signer.issue(name=name, role=Role(args.role), lang=primary_subtag(args.lang), ttl=ttl,
+                             user_id=args.user_id, rooms=rooms, **profile)
+    except CannotMint as exc:
+        print(f"babelroom: {exc}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 

@@ -39,6 +39,13 @@ class AuthSettings:
     token_ttl: int = 86400
     access_code: str = ""
     auth_timeout: float = 10.0
+    algorithm: str = "HS256"
+    public_key: str = ""
+    jwks: str = ""
+    private_key: str = ""
+    audience: str = ""
+    issuer: str = ""
+    leeway: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ SECTIONS: dict[str, type] = {
 CHOICES = {
     ("backend", "kind"): ("sqlite", "memory", "redis"),
     ("backend", "synchronous"): ("full", "normal"),
+    ("auth", "algorithm"): ("HS256", "RS256", "ES256"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
     ("translation", "detector"): ("langdetect", "py3langid", "lingua"),
     ("conversations", "policy"): ("open", "request", "off"),

@@ -12,7 +12,7 @@ from chat.conversations import Conversations
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
 from chat.relay import TranslationRelay
-from chat.tokens import TokenSigner, load_or_create_secret
+from chat.tokens import signer_from_settings
 from rooms.access import RoomAccess
 from rooms.limits import SendLimits
 from rooms.moderation import Moderation
@@ -44,7 +44,7 @@ class Node:
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
-        self.signer = TokenSigner(load_or_create_secret(config.auth.secret, config.server.data_dir))
+        self.signer = signer_from_settings(config.auth, config.server.data_dir)
 
     async def start(self) -> None:
         await self.backend.start(self.hub.on_event)

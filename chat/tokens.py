@@ -1,26 +1,52 @@
-"""Signed, expiring tokens: base64url(JSON claims) + "." + base64url(HMAC-SHA256)."""
+"""Standard JWTs: HS256 with the server's secret, or RS256/ES256 verified with a configured public key.
+
+With a public key (a PEM file or a JWKS file) a conference website mints tokens with its own
+private key, and the server only verifies them; it mints tokens itself (`babelroom token`,
+`POST /api/session`) only when it also holds the private key (`[auth] private_key`).
+
+Claims: `sub` (user id), `name`, `role` (host | moderator | delegate), `exp`; optional `rooms`
+(moderators: the rooms they moderate), `lang`, `organization`, `country`, and `aud`/`iss` when
+the server is configured to check them.
+"""
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
 import re
 import secrets
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import jwt
+from jwt.warnings import InsecureKeyLengthWarning
+
+from chat.config import AuthSettings, ConfigError
 from rooms import Role
+from rooms.conversations import profile_complaint
 
 log = logging.getLogger("babelroom.auth")
 
-TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# A short configured secret is reported once at start (see load_or_create_secret), not on every token.
+warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+
+ALGORITHMS = ("HS256", "RS256", "ES256")
+TOKEN_MAX = 4096  # characters; a JWT with every claim is far below this
+# header.claims.signature, each base64url: anything else (non-ASCII, whitespace...) is refused before any decoding
+JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+NAME_MAX = 40
+CLAIM_MAX = 80  # lang, sub
+MIN_SECRET_BYTES = 32
 
 
 class TokenError(Exception):
-    """The token is malformed, forged or expired."""
+    """The token is malformed, forged, expired or carries claims this server refuses."""
+
+
+class CannotMint(TokenError):
+    """This server verifies tokens minted elsewhere and holds no key to sign its own."""
 
 
 @dataclass(frozen=True)
@@ -37,67 +63,193 @@ class Identity:
     country: str = ""  # ISO 3166-1 alpha-2
     bio: str = ""
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role.value}
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class TokenSigner:
-    def __init__(self, secret: str) -> None:
-        self._key = secret.encode("utf-8")
+    """Issues and verifies the server's tokens.
 
-    def issue(self, *, name: str, role: Role, lang: str, ttl: int,
-              user_id: str | None = None, rooms: tuple[str, ...] = (), organization: str = "",
-              country: str = "", bio: str = "") -> str:
-        claims = {
-            "sub": user_id or "u_" + secrets.token_hex(6),
-            "name": name,
-            "role": role.value,
-            "lang": lang,
-            "exp": int(time.time()) + ttl,
-        }
+    `TokenSigner(secret)` is HS256 with that secret. For RS256/ES256 pass `algorithm` and the
+    verification keys (`public_keys`: PEM text or a JWKS dict), plus `private_key` (PEM text) if
+    the server should mint tokens too.
+    """
+
+    def __init__(self, secret: str = "", *, algorithm: str = "HS256", public_keys: str | dict[str, Any] = "",
+                 private_key: str = "", audience: str = "", issuer: str = "", leeway: float = 30.0) -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"unsupported token algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+        self.algorithm = algorithm
+        self.audience, self.issuer, self.leeway = audience, issuer, leeway
+        self._kid = ""
+        if algorithm == "HS256":
+            if not secret:
+                raise ValueError("HS256 needs a secret")
+            self._signing_key: Any = secret
+            self._verify_keys: dict[str, Any] = {"": secret}
+        else:
+            self._verify_keys = _public_keys(public_keys, algorithm)
+            self._signing_key = _private_key(private_key, algorithm) if private_key else None
+            if self._signing_key is not None and "" not in self._verify_keys:
+                # A JWKS holds the public half under its kid: name the kid so verify picks that key.
+                self._kid = next(iter(self._verify_keys))
+
+    @property
+    def can_mint(self) -> bool:
+        return self._signing_key is not None
+
+    def issue(self, *, name: str, role: Role, lang: str, ttl: int, user_id: str | None = None,
+              rooms: tuple[str, ...] = (), organization: str = "", country: str = "", bio: str = "") -> str:
+        if self._signing_key is None:
+            raise CannotMint(
+                f"this server verifies {self.algorithm} tokens minted by your website and holds no private key; "
+                "mint tokens there (see README, 'Tokens'), or set [auth] private_key to let the server mint them")
+        now = int(time.time())
+        claims: dict[str, Any] = {"sub": user_id or "u_" + secrets.token_hex(6), "name": name,
+                                  "role": role.value, "lang": lang, "iat": now, "exp": now + ttl}
         if rooms:
             claims["rooms"] = list(rooms)
         for key, value in (("organization", organization), ("country", country), ("bio", bio)):
             if value:
                 claims[key] = value
-        body = _b64(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
-        return f"{body}.{self._sign(body)}"
+        if self.audience:
+            claims["aud"] = self.audience
+        if self.issuer:
+            claims["iss"] = self.issuer
+        headers = {"kid": self._kid} if self._kid else None
+        return jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
 
     def verify(self, token: object) -> Identity:
-        # Tokens are base64url: anything else (non-ASCII, whitespace...) is refused before any decoding.
-        if not isinstance(token, str) or len(token) > 2048 or not TOKEN.fullmatch(token):
-            raise TokenError("the token is malformed")
-        body, signature = token.split(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
-            raise TokenError("the token's signature is not valid here")
+        if not isinstance(token, str) or len(token) > TOKEN_MAX or not JWT_SHAPE.fullmatch(token):
+            raise TokenError("the token is malformed: expected a JWT (header.claims.signature)")
         try:
-            claims = json.loads(_unb64(body))
-            identity = Identity(id=str(claims["sub"]), name=str(claims["name"]), role=Role(claims["role"]),
-                                lang=str(claims.get("lang", "en")), expires=int(claims["exp"]),
-                                rooms=tuple(claims.get("rooms", ())),
-                                organization=str(claims.get("organization", "")),
-                                country=str(claims.get("country", "")), bio=str(claims.get("bio", "")))
-        except (ValueError, KeyError, TypeError):
-            raise TokenError("the token is malformed") from None
-        if identity.expires < time.time():
-            raise TokenError("the token has expired; get a new one")
-        return identity
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise TokenError("the token is malformed: expected a JWT (header.claims.signature)") from None
+        if header.get("alg") != self.algorithm:
+            raise TokenError(f"the token is signed with {header.get('alg')!r}; this server accepts {self.algorithm} only")
+        key = self._key_for(header)
+        options: dict[str, Any] = {"require": ["exp", "sub"]}
+        try:
+            claims = jwt.decode(token, key, algorithms=[self.algorithm], leeway=self.leeway,
+                                audience=self.audience or None, issuer=self.issuer or None,
+                                options={**options, "verify_aud": bool(self.audience)})
+        except jwt.ExpiredSignatureError:
+            raise TokenError("the token has expired; get a new one") from None
+        except jwt.InvalidSignatureError:
+            raise TokenError("the token's signature is not valid here") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenError(f"the token lacks the {exc.claim!r} claim") from None
+        except jwt.InvalidAudienceError:
+            raise TokenError(f"the token is not meant for this server (aud must be {self.audience!r})") from None
+        except jwt.InvalidIssuerError:
+            raise TokenError(f"the token is not from the expected issuer (iss must be {self.issuer!r})") from None
+        except jwt.InvalidTokenError as exc:
+            raise TokenError(f"the token is not valid: {exc}") from None
+        return _identity(claims)
 
-    def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+    def _key_for(self, header: dict[str, Any]) -> Any:
+        kid = header.get("kid")
+        if isinstance(kid, str) and kid in self._verify_keys:
+            return self._verify_keys[kid]
+        if len(self._verify_keys) == 1:
+            return next(iter(self._verify_keys.values()))
+        raise TokenError(f"the token names no key this server knows (kid {kid!r})")
+
+
+def _identity(claims: dict[str, Any]) -> Identity:
+    """The identity the claims speak for, or TokenError naming the bad claim."""
+    name = claims.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX:
+        raise TokenError(f"the token's 'name' claim must be a string of 1-{NAME_MAX} characters")
+    try:
+        role = Role(claims.get("role"))
+    except ValueError:
+        raise TokenError("the token's 'role' claim must be host, moderator or delegate") from None
+    rooms = claims.get("rooms", [])
+    if not isinstance(rooms, list) or not all(isinstance(room, str) for room in rooms):
+        raise TokenError("the token's 'rooms' claim must be a list of room ids")
+    texts = {}
+    for claim, default in (("sub", ""), ("lang", "en")):
+        value = claims.get(claim, default)
+        if not isinstance(value, str) or len(value) > CLAIM_MAX or (claim == "sub" and not value):
+            raise TokenError(f"the token's {claim!r} claim must be a string of at most {CLAIM_MAX} characters")
+        texts[claim] = value
+    profile = {"organization": claims.get("organization", ""), "bio": claims.get("bio", ""),
+               "country": claims.get("country", "").upper() if isinstance(claims.get("country", ""), str) else None}
+    complaint = profile_complaint(**profile)
+    if complaint:
+        raise TokenError(f"the token's profile claims: {complaint}")
+    return Identity(id=texts["sub"], name=name.strip(), role=role, lang=texts["lang"] or "en",
+                    expires=int(claims["exp"]), rooms=tuple(rooms), **profile)
+
+
+def _public_keys(source: str | dict[str, Any], algorithm: str) -> dict[str, Any]:
+    """Verification keys by kid ("" for a single PEM key) from PEM text or a JWKS dict."""
+    family = "RSA" if algorithm == "RS256" else "EC"
+    if isinstance(source, dict):
+        keys: dict[str, Any] = {}
+        for entry in source.get("keys", []):
+            if entry.get("kty") != family or entry.get("use", "sig") != "sig":
+                continue
+            if entry.get("alg", algorithm) != algorithm:
+                continue
+            keys[str(entry.get("kid", ""))] = jwt.PyJWK(entry, algorithm).key
+        if not keys:
+            raise ValueError(f"the JWKS holds no {family} signing key for {algorithm}")
+        return keys
+    if not source.strip():
+        raise ValueError(f"{algorithm} needs a public key: set [auth] public_key or [auth] jwks")
+    key = jwt.get_algorithm_by_name(algorithm).prepare_key(source)
+    if hasattr(key, "private_bytes"):
+        raise ValueError("[auth] public_key holds a private key; give the public key (the private one stays "
+                         "on the website, or goes in [auth] private_key)")
+    return {"": key}
+
+
+def _private_key(pem: str, algorithm: str) -> Any:
+    key = jwt.get_algorithm_by_name(algorithm).prepare_key(pem)
+    if not hasattr(key, "private_bytes"):
+        raise ValueError("[auth] private_key holds no private key")
+    return key
+
+
+def signer_from_settings(auth: AuthSettings, data_dir: str) -> TokenSigner:
+    """The signer the [auth] settings describe; ConfigError (naming the key) when they are unusable."""
+    common = {"audience": auth.audience, "issuer": auth.issuer, "leeway": auth.leeway}
+    if auth.algorithm == "HS256":
+        return TokenSigner(load_or_create_secret(auth.secret, data_dir), **common)
+    public: str | dict[str, Any]
+    if auth.jwks:
+        try:
+            public = json.loads(_read(auth.jwks, "jwks"))
+        except ValueError:
+            raise ConfigError(f"auth.jwks: {auth.jwks} is not a JSON Web Key Set") from None
+        if not isinstance(public, dict):
+            raise ConfigError(f"auth.jwks: {auth.jwks} is not a JSON Web Key Set")
+    else:
+        public = _read(auth.public_key, "public_key") if auth.public_key else ""
+    private = _read(auth.private_key, "private_key") if auth.private_key else ""
+    try:
+        return TokenSigner(algorithm=auth.algorithm, public_keys=public, private_key=private, **common)
+    except (ValueError, TypeError, jwt.PyJWKError, jwt.InvalidKeyError) as exc:
+        raise ConfigError(f"auth keys for {auth.algorithm}: {exc}") from None
+
+
+def _read(path: str, key: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"auth.{key}: cannot read {path}: {exc.strerror}") from None
 
 
 def load_or_create_secret(configured: str, data_dir: str) -> str:
     """The configured secret, or one generated on first start and kept in data_dir/secret."""
     if configured:
+        if len(configured.encode("utf-8")) < MIN_SECRET_BYTES:
+            log.warning("[auth] secret is shorter than %d bytes; HS256 wants at least that many "
+                        "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)",
+                        MIN_SECRET_BYTES)
         return configured
     path = Path(data_dir) / "secret"
     if path.exists():

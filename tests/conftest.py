@@ -25,7 +25,7 @@ from tests.client import Client
 REDIS_URL = os.environ.get("BABELROOM_TEST_REDIS", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = 15
 STARTUP_SECONDS = 30.0  # a loaded CI machine loading translation packages can be slow
-TEST_SECRET = "test-secret-not-for-production"
+TEST_SECRET = "test-secret-not-for-production-use"
 
 
 def free_port() -> int:

@@ -27,7 +27,7 @@ from chat.tokens import TokenSigner
 from rooms import Role
 
 REPO = Path(__file__).resolve().parent.parent
-SECRET = "multinode-test-secret"
+SECRET = "multinode-test-secret-of-32-bytes!"
 
 
 def free_port() -> int:

@@ -21,9 +21,9 @@ def babelroom(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
 
 def test_token_prints_one_token_signed_with_the_configured_secret(tmp_path):
     result = babelroom("token", "--role", "host", "--name", "Hana", "--ttl", "600",
-                       env={"BABELROOM_AUTH_SECRET": "s3cret", "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
+                       env={"BABELROOM_AUTH_SECRET": "s3cret-long-enough-for-hs256-keys", "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
-    identity = TokenSigner("s3cret").verify(result.stdout.strip())
+    identity = TokenSigner("s3cret-long-enough-for-hs256-keys").verify(result.stdout.strip())
     assert identity.role is Role.HOST and identity.name == "Hana"
 
 

@@ -54,6 +54,9 @@ async def create_session(request: Request) -> Response:
             raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
     profile = profile_fields(data)
     ttl = node.config.auth.token_ttl
+    if not node.signer.can_mint:
+        raise ApiError(501, "not_implemented", f"this server verifies {node.signer.algorithm} tokens minted by the "
+                       "event's website and cannot mint its own; sign in on the website, or set [auth] private_key")
     token = node.signer.issue(name=name, role=Role.DELEGATE, lang=lang, ttl=ttl, organization=profile["organization"],
                               country=profile["country"], bio=profile["bio"])
     identity = node.signer.verify(token)
