@@ -11,6 +11,7 @@ from chat.config import Config
 from chat.conversations import Conversations
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
+from chat.metrics import NodeMetrics
 from chat.relay import TranslationRelay
 from chat.tokens import signer_from_settings
 from rooms.access import RoomAccess
@@ -45,6 +46,8 @@ class Node:
                                            self.hub.local_users)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.signer = signer_from_settings(config.auth, config.server.data_dir)
+        self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
+                                   self.translator.metrics.registry)
 
     async def start(self) -> None:
         await self.backend.start(self.hub.on_event)

@@ -1,133 +1,76 @@
-"""The translation service's metrics, rendered in the Prometheus text format.
+"""The translation service's metrics, kept in a prometheus_client registry of its own.
 
-Small on purpose: counters, one histogram and gauges, updated from the event loop
-(or under the GIL from worker threads, where a dict update is atomic enough for
-monotonic counters).
+Each service has its own registry (several nodes may share a process, in tests), which
+the node's /metrics registry includes. The small wrappers keep the call sites short:
+`counter.inc(source, target, via)` instead of `.labels(...).inc()`.
 """
 
 from __future__ import annotations
 
-import math
-import threading
 from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import Counter as _Counter
+from prometheus_client import Gauge as _Gauge
+from prometheus_client import Histogram as _Histogram
 
 # Latency buckets (seconds): cache hits land in the first, model work from ~10 ms up.
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-def _labels(names: tuple[str, ...], values: tuple[str, ...], extra: str = "") -> str:
-    parts = [f'{n}="{_escape(v)}"' for n, v in zip(names, values)]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf"
-    return repr(float(value)) if value != int(value) else str(int(value))
-
-
 class Counter:
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...]) -> None:
-        self.name, self.help, self.label_names = name, help_text, labels
-        self.values: dict[tuple[str, ...], float] = {}
-        self._lock = threading.Lock()
+    """A labelled counter: `inc(*label_values, by=1)`."""
+
+    def __init__(self, name: str, help_text: str, labels: tuple[str, ...], registry: CollectorRegistry) -> None:
+        # prometheus_client adds the `_total` suffix itself.
+        self._metric = _Counter(name.removesuffix("_total"), help_text, labels, registry=registry)
 
     def inc(self, *labels: str, by: float = 1.0) -> None:
-        with self._lock:
-            self.values[labels] = self.values.get(labels, 0.0) + by
-
-    def get(self, *labels: str) -> float:
-        return self.values.get(labels, 0.0)
-
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
-        for labels, value in sorted(self.values.items()):
-            lines.append(f"{self.name}{_labels(self.label_names, labels)} {_number(value)}")
-        return lines
+        self._metric.labels(*labels).inc(by)
 
 
 class Histogram:
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...],
+    """A labelled histogram: `observe(value, *label_values)`."""
+
+    def __init__(self, name: str, help_text: str, labels: tuple[str, ...], registry: CollectorRegistry,
                  buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
-        self.name, self.help, self.label_names = name, help_text, labels
-        self.buckets = tuple(buckets) + (math.inf,)
-        self._series: dict[tuple[str, ...], list[float]] = {}  # bucket counts + [sum]
-        self._lock = threading.Lock()
+        self._metric = _Histogram(name, help_text, labels, registry=registry, buckets=buckets)
 
     def observe(self, value: float, *labels: str) -> None:
-        with self._lock:
-            series = self._series.setdefault(labels, [0.0] * (len(self.buckets) + 1))
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    series[i] += 1
-            series[-1] += value
-
-    def count(self, *labels: str) -> int:
-        series = self._series.get(labels)
-        return int(series[-2]) if series else 0
-
-    def render(self) -> list[str]:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
-        for labels, series in sorted(self._series.items()):
-            for bound, count in zip(self.buckets, series):
-                le = 'le="' + _number(bound) + '"'
-                lines.append(f"{self.name}_bucket{_labels(self.label_names, labels, le)} "
-                             f"{_number(count)}")
-            lines.append(f"{self.name}_sum{_labels(self.label_names, labels)} {series[-1]!r}")
-            lines.append(f"{self.name}_count{_labels(self.label_names, labels)} "
-                         f"{_number(series[-2])}")
-        return lines
-
-
-class Gauge:
-    """A value read when the metrics are rendered."""
-
-    def __init__(self, name: str, help_text: str, read: Callable[[], float]) -> None:
-        self.name, self.help, self.read = name, help_text, read
-
-    def render(self) -> list[str]:
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} gauge",
-                f"{self.name} {_number(self.read())}"]
+        self._metric.labels(*labels).observe(value)
 
 
 class TranslationMetrics:
     """Everything the translation service exports on /metrics."""
 
     def __init__(self, queue_depth: Callable[[], float]) -> None:
+        self.registry = CollectorRegistry()
         self.translations = Counter(
             "babelroom_translations_total",
             "Message translations (one per message per target language), by how they were served.",
-            ("source", "target", "via"))
+            ("source", "target", "via"), self.registry)
         self.latency = Histogram(
             "babelroom_translation_seconds",
-            "Time from asking for a message translation to having it.", ("via",))
-        self.queue_depth = Gauge(
+            "Time from asking for a message translation to having it.", ("via",), self.registry)
+        self.queue_depth = _Gauge(
             "babelroom_translation_queue_depth",
-            "Sentences waiting for or inside a model call.", queue_depth)
+            "Sentences waiting for or inside a model call.", registry=self.registry)
+        self.queue_depth.set_function(queue_depth)
         self.batches = Counter(
             "babelroom_translation_batches_total",
-            "Model calls (translate_batch), by direct package pair.", ("pair",))
+            "Model calls (translate_batch), by direct package pair.", ("pair",), self.registry)
         self.sentences = Counter(
             "babelroom_translation_sentences_total",
-            "Sentences translated by a model, by direct package pair.", ("pair",))
+            "Sentences translated by a model, by direct package pair.", ("pair",), self.registry)
         self.errors = Counter(
             "babelroom_translation_errors_total",
             "Message translations that failed (the reader keeps the original).",
-            ("source", "target"))
+            ("source", "target"), self.registry)
         self.detections = Counter(
             "babelroom_language_detections_total",
             "Language detections, by outcome (detected or fallback to the sender's language).",
-            ("outcome",))
+            ("outcome",), self.registry)
 
     def render(self) -> str:
-        lines: list[str] = []
-        for metric in (self.translations, self.latency, self.queue_depth,
-                       self.batches, self.sentences, self.errors, self.detections):
-            lines.extend(metric.render())
-        return "\n".join(lines) + "\n"
+        """The Prometheus text exposition of these metrics."""
+        return generate_latest(self.registry).decode("utf-8")

@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rooms import Role
@@ -101,16 +101,7 @@ async def health(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     node = node_of(request)
-    lines = [
-        "# HELP babelroom_connections Open WebSocket connections on this node.",
-        "# TYPE babelroom_connections gauge",
-        f"babelroom_connections {node.hub.connections}",
-        "# HELP babelroom_local_rooms Rooms with members on this node.",
-        "# TYPE babelroom_local_rooms gauge",
-        f"babelroom_local_rooms {len(node.hub.local_rooms())}",
-    ]
-    body = "\n".join(lines) + "\n" + node.translator.render_metrics()
-    return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+    return Response(node.metrics.render(), media_type=node.metrics.content_type)
 
 
 def api_routes() -> list[BaseRoute]:

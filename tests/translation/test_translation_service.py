@@ -8,6 +8,7 @@ import logging
 import re
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from translation import TranslationService
 
@@ -196,8 +197,10 @@ async def test_metrics_text_format(service: TranslationService) -> None:
     assert 'babelroom_translations_total{source="de",target="en",via="model"} 1' in text
     assert 'babelroom_translations_total{source="de",target="en",via="cache"} 1' in text
     assert "# TYPE babelroom_translation_seconds histogram" in text
-    assert 'babelroom_translation_seconds_bucket{via="model",le="+Inf"} 1' in text
-    assert 'babelroom_translation_seconds_count{via="cache"} 1' in text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples[("babelroom_translation_seconds_bucket", (("le", "+Inf"), ("via", "model")))] == 1
+    assert samples[("babelroom_translation_seconds_count", (("via", "cache"),))] == 1
     assert "# TYPE babelroom_translation_queue_depth gauge" in text
     assert "babelroom_translation_queue_depth 0" in text
     for line in text.splitlines():  # every sample line is "name{labels} number"

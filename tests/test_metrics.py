@@ -1,0 +1,42 @@
+"""/metrics is standard Prometheus text (prometheus_client's parser reads it), per node."""
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from rooms import Role
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+async def scrape(server) -> str:
+    async with server.http() as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+async def test_metrics_parse_and_count_connections_translations_and_the_process(server):
+    ada = await server.client("Ada", lang="en")
+    await server.client("Dieter", lang="de")
+    await ada.join("plenary")
+    await ada.say("plenary", "Good morning everyone, when does the next talk begin?")
+    values = samples(await scrape(server))
+    assert values[("babelroom_connections", ())] == 2
+    assert values[("babelroom_local_rooms", ())] == 1
+    assert values[("babelroom_translation_queue_depth", ())] >= 0
+    assert values[("process_resident_memory_bytes", ())] > 0
+    assert ("process_cpu_seconds_total", ()) in values
+    detections = [value for (name, labels), value in values.items() if name == "babelroom_language_detections_total"]
+    assert sum(detections) >= 1
+
+
+async def test_each_node_counts_its_own_connections(make_server):
+    first, second = await make_server(), await make_server()
+    await first.client("Ada")
+    await first.client("Bo", role=Role.HOST)
+    await second.client("Cy")
+    assert samples(await scrape(first))[("babelroom_connections", ())] == 2
+    assert samples(await scrape(second))[("babelroom_connections", ())] == 1
