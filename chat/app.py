@@ -24,7 +24,7 @@ from chat.backend import BackendUnavailable
 from chat.config import Config, load_config
 from chat.node import Node
 from chat.session import CLOSE_POLICY, Session
-from web import STATIC_DIR, api_routes, host_routes, people_routes
+from web import STATIC_DIR, api_routes, host_routes, people_routes, openapi_routes
 
 log = logging.getLogger("babelroom")
 
@@ -105,6 +105,7 @@ def create_app(config: Config | None = None, *, node: Node | None = None) -> Sta
         *api_routes(),
         *host_routes(),
         *people_routes(),
+        *openapi_routes(),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,

@@ -69,6 +69,8 @@ def room_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidRoom("state", "\"state\" must be open, read_only or closed") from None
     if "slow_mode" in data:
         value = data["slow_mode"]
+        if isinstance(value, float) and value.is_integer():  # JSON's 240.0 is 240
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SLOW_MODE_MAX:
             raise InvalidRoom("slow_mode", f"\"slow_mode\" must be 0..{SLOW_MODE_MAX} seconds (0 = off)")
         fields["slow_mode"] = value

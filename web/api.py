@@ -47,9 +47,11 @@ async def create_session(request: Request) -> Response:
     lang = text_field(data, "lang", max_len=12)
     if lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices")
+    given = data.get("access_code")
+    if given is not None and not isinstance(given, str):
+        raise ApiError(400, "bad_request", "\"access_code\" must be a string")
     expected = node.config.auth.access_code
     if expected:
-        given = data.get("access_code")
         if not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):
             raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
     profile = profile_fields(data)

@@ -1,0 +1,266 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json.
+
+Written by hand in one place; tests check that every HTTP route of the app is described here
+and schemathesis checks the running server against it. A new route adds its entry here.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import sys
+import unicodedata
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Route
+
+from rooms import SLOW_MODE_MAX, TITLE_MAX
+from rooms.models import ROOM_ID
+from web.api import NAME_MAX
+from web.errors import MAX_BODY
+from web.services import node_of
+
+ROOM_ID_PATTERN = ROOM_ID.pattern
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def answer(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, **(json_content(schema) if schema else {})}
+
+
+def error(description: str) -> dict[str, Any]:
+    return answer(description, ref("Error"))
+
+
+def body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, **json_content(schema)}
+
+
+BAD_BODY = {"400": error("the body is not a JSON object, or a field is missing, malformed or unknown "
+                         "(the message names it)"),
+            "413": error(f"the body is larger than {MAX_BODY} bytes")}
+HOST_ONLY = {"401": error("no Bearer token, or a bad, forged or expired one"),
+             "403": error("the token is not a host's")}
+NO_ROOM = {"404": error("there is no such room")}
+ROOM_PATH = {"name": "room", "in": "path", "required": True, "schema": {"type": "string", "pattern": ROOM_ID_PATTERN}}
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string", "examples": ["bad_request"]},
+                       "message": {"type": "string", "description": "what went wrong and what to do"}},
+    },
+    "User": {
+        "type": "object", "required": ["id", "name", "role"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                       "role": {"enum": ["host", "moderator", "delegate"]}},
+    },
+    "SessionRequest": {
+        "type": "object", "required": ["name", "lang"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX,
+                     "description": "display name; no control or format characters"},
+            "lang": {"type": "string", "maxLength": 12, "description": "a code GET /api/languages lists"},
+            "access_code": {"type": ["string", "null"], "description": "needed when the event has an access code"},
+        },
+    },
+    "Session": {
+        "type": "object", "required": ["token", "user", "lang", "expires_in"],
+        "properties": {"token": {"type": "string", "description": "a JWT for the `auth` frame"},
+                       "user": ref("User"), "lang": {"type": "string"},
+                       "expires_in": {"type": "integer", "description": "seconds"}},
+    },
+    "Room": {
+        "type": "object", "required": ["id", "title", "forum", "state", "slow_mode", "members"],
+        "properties": {
+            "id": {"type": "string", "pattern": ROOM_ID_PATTERN}, "title": {"type": "string"},
+            "forum": {"type": "string"}, "state": {"enum": ["open", "read_only", "closed"]},
+            "slow_mode": {"type": "integer", "minimum": 0, "description": "seconds between a delegate's messages"},
+            "members": {"type": "integer", "minimum": 0, "description": "distinct users in the room, every node"},
+        },
+    },
+    "RoomList": {"type": "object", "required": ["rooms"],
+                 "properties": {"rooms": {"type": "array", "items": ref("Room")}}},
+    "NewRoom": {
+        "type": "object", "required": ["id", "title"], "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "pattern": ROOM_ID_PATTERN},
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
+            "forum": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
+            "state": {"enum": ["open", "read_only", "closed"]},
+            "slow_mode": {"type": "integer", "minimum": 0, "maximum": SLOW_MODE_MAX},
+        },
+    },
+    "RoomChange": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
+            "forum": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
+            "state": {"enum": ["open", "read_only", "closed"]},
+            "slow_mode": {"type": "integer", "minimum": 0, "maximum": SLOW_MODE_MAX},
+        },
+    },
+    "Appointment": {
+        "type": "object", "required": ["user"], "additionalProperties": False,
+        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}},
+    },
+    "Moderator": {
+        "type": "object", "required": ["room", "user", "moderator"],
+        "properties": {"room": {"type": "string"}, "user": {"type": "string"}, "moderator": {"type": "boolean"}},
+    },
+    "ModerationLog": {
+        "type": "object", "required": ["room", "entries"],
+        "properties": {"room": {"type": "string"}, "entries": {"type": "array", "items": {
+            "type": "object", "required": ["ts", "action", "by"],
+            "properties": {
+                "ts": {"type": "integer", "description": "ms since the epoch"},
+                "action": {"enum": ["mute", "unmute", "kick", "ban", "unban", "delete"]},
+                "user": {"type": "string", "description": "the target (not on delete)"},
+                "id": {"type": "string", "description": "the deleted message (delete only)"},
+                "by": {"type": "object", "required": ["id", "name"],
+                       "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+                "until": {"type": "integer", "description": "mute end, ms; absent = until unmuted"},
+                "reason": {"type": "string"},
+            }}}},
+    },
+    "Languages": {
+        "type": "object", "required": ["languages"],
+        "properties": {"languages": {"type": "array", "items": {
+            "type": "object", "required": ["code", "name", "rtl", "translatable"],
+            "properties": {"code": {"type": "string"}, "name": {"type": "string", "description": "in itself"},
+                           "rtl": {"type": "boolean"},
+                           "translatable": {"type": "boolean", "description": "an installed package reaches it"}},
+        }}},
+    },
+    "Health": {
+        "type": "object", "required": ["status", "node", "backend", "connections"],
+        "properties": {"status": {"enum": ["ok", "degraded"]}, "node": {"type": "string"},
+                       "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0}},
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/api/session": {"post": {
+        "operationId": "createSession", "summary": "A delegate token for a display name and reading language",
+        "requestBody": body(ref("SessionRequest")),
+        "responses": {"200": answer("the token and who it speaks for", ref("Session")), **BAD_BODY,
+                      "401": error("the event's access code is missing or wrong"),
+                      "501": error("this server only verifies tokens minted by the event's website")},
+    }},
+    "/api/rooms": {
+        "get": {"operationId": "listRooms", "summary": "Every room with its member count",
+                "responses": {"200": answer("the rooms", ref("RoomList"))}},
+        "post": {"operationId": "openRoom", "summary": "Open a room (hosts)", "security": BEARER,
+                 "requestBody": body(ref("NewRoom")),
+                 "responses": {"201": answer("the room, announced to every connection", ref("Room")), **BAD_BODY,
+                               **HOST_ONLY, "409": error("a room with this id exists; PATCH it")}},
+    },
+    "/api/rooms/{room}": {"patch": {
+        "operationId": "changeRoom", "summary": "Rename, move, open, close or slow a room (hosts)",
+        "security": BEARER, "parameters": [ROOM_PATH], "requestBody": body(ref("RoomChange")),
+        "responses": {"200": answer("the room as changed", ref("Room")), **BAD_BODY, **HOST_ONLY, **NO_ROOM},
+    }},
+    "/api/rooms/{room}/moderators": {"post": {
+        "operationId": "appointModerator", "summary": "Appoint a user moderator of a room (hosts)",
+        "security": BEARER, "parameters": [ROOM_PATH], "requestBody": body(ref("Appointment")),
+        "responses": {"201": answer("appointed", ref("Moderator")), "200": answer("already was", ref("Moderator")),
+                      **BAD_BODY, **HOST_ONLY, **NO_ROOM},
+    }},
+    "/api/rooms/{room}/moderators/{user}": {"delete": {
+        "operationId": "removeModerator", "summary": "End a user's appointment (hosts)", "security": BEARER,
+        "parameters": [ROOM_PATH, {"name": "user", "in": "path", "required": True,
+                                   "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+        "responses": {"200": answer("no longer a moderator", ref("Moderator")), **HOST_ONLY,
+                      "404": error("no such room, or the user is not its moderator")},
+    }},
+    "/api/rooms/{room}/moderation": {"get": {
+        "operationId": "moderationLog", "summary": "Who did what in a room (hosts and the room's moderators)",
+        "security": BEARER, "parameters": [ROOM_PATH],
+        "responses": {"200": answer("the log, oldest first", ref("ModerationLog")),
+                      "401": HOST_ONLY["401"], "403": error("not a host nor a moderator of this room"), **NO_ROOM},
+    }},
+    "/api/languages": {"get": {
+        "operationId": "listLanguages", "summary": "The reading languages on offer",
+        "responses": {"200": answer("the languages", ref("Languages"))},
+    }},
+    "/api/openapi.json": {"get": {
+        "operationId": "openapi", "summary": "This document",
+        "responses": {"200": answer("OpenAPI 3.1", {"type": "object"})},
+    }},
+    "/healthz": {"get": {
+        "operationId": "health", "summary": "Whether the node and its backend answer",
+        "responses": {"200": answer("healthy", ref("Health")),
+                      "503": answer("the backend is unreachable", ref("Health"))},
+    }},
+    "/metrics": {"get": {
+        "operationId": "metrics", "summary": "Prometheus metrics of this node",
+        "responses": {"200": {"description": "Prometheus text exposition format 0.0.4",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    }},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "babelroom HTTP API", "version": "1",
+        "description": "Sessions, rooms, languages, the host room API, health and metrics. Chat itself runs over "
+                       "the WebSocket at /ws: see docs/protocol.md. Errors are {code, message}.",
+    },
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                       "description": "a host's token (a moderator's for the moderation log)"}},
+    },
+}
+
+
+@functools.cache
+def name_pattern() -> str:
+    """A display name: something besides spaces, and no control (Cc) or format (Cf) characters."""
+    ranges: list[list[int]] = []
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) in ("Cc", "Cf"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
+    excluded = "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in ranges)
+    allowed = f"[^{excluded}]"
+    return f"^{allowed}*[^\\s{excluded}]{allowed}*$"
+
+
+async def openapi(request: Request) -> Response:
+    document = copy.deepcopy(DOCUMENT)
+    session = document["components"]["schemas"]["SessionRequest"]["properties"]
+    session["name"]["pattern"] = name_pattern()
+    session["lang"]["enum"] = node_of(request).translator.reading_languages()  # this server's choice
+    return JSONResponse(document)
+
+
+async def unknown_api_path(request: Request) -> Response:
+    """JSON for /api paths no route serves: 405 with Allow when the path exists for other methods."""
+    allowed = sorted({method for route in request.app.router.routes if isinstance(route, Route)
+                      and route.matches(request.scope)[0] is Match.PARTIAL for method in route.methods or ()})
+    if allowed:
+        return JSONResponse({"code": "method_not_allowed", "message": f"{request.url.path} answers "
+                             + ", ".join(allowed)}, status_code=405, headers={"allow": ", ".join(allowed)})
+    return JSONResponse({"code": "not_found", "message": f"no API route {request.url.path}; "
+                         "GET /api/openapi.json lists them"}, status_code=404)
+
+
+def openapi_routes() -> list[BaseRoute]:
+    """The document, then JSON answers for every other /api path (after the API's own routes)."""
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return [Route("/api/openapi.json", openapi, methods=["GET"]),
+            Route("/api/{rest:path}", unknown_api_path, methods=methods)]
