@@ -24,20 +24,21 @@ from chat.backend import BackendUnavailable
 from chat.config import Config, load_config
 from chat.node import Node
 from chat.session import CLOSE_POLICY, Session
-from web import STATIC_DIR, api_routes, host_routes, people_routes, openapi_routes
+from web import STATIC_DIR, api_routes, embed_routes, host_routes, openapi_routes, people_routes
+from web.embed import content_security_policy
 
 log = logging.getLogger("babelroom")
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
-    "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
+CONTENT_SECURITY_POLICY = content_security_policy(())  # frame-ancestors 'none'
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+
+FRAMING_HEADERS = {b"content-security-policy", b"x-frame-options"}
+CROSS_ORIGIN_MODULES = {"/static/client.js"}
 
 
 class SecurityHeaders:
@@ -53,8 +54,15 @@ class SecurityHeaders:
 
         async def send_with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+                headers = list(message.get("headers", []))
+                own_policy = any(name.lower() == b"content-security-policy" for name, _ in headers)
+                if own_policy:  # a page with its own policy (the embed) sets its frame-ancestors itself
+                    headers += [header for header in SECURITY_HEADERS if header[0] not in FRAMING_HEADERS]
+                else:
+                    headers += SECURITY_HEADERS
+                if scope["path"] in CROSS_ORIGIN_MODULES:  # importable by other sites' pages
+                    headers.append((b"access-control-allow-origin", b"*"))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -106,6 +114,8 @@ def create_app(config: Config | None = None, *, node: Node | None = None) -> Sta
         *host_routes(),
         *people_routes(),
         *openapi_routes(),
+        *embed_routes(),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="assets"),  # a stable address for other sites
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,

@@ -27,6 +27,7 @@ class ServerSettings:
     node_id: str = ""
     data_dir: str = "data"
     allowed_origins: tuple[str, ...] = ()
+    embed_origins: tuple[str, ...] = ()
     log_level: str = "info"
     lobby_interval: float = 2.0
     header_timeout: float = 10.0

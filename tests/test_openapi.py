@@ -19,7 +19,7 @@ SCHEMATHESIS_TIMEOUT = 300
 
 def test_every_http_route_is_described(tmp_path):
     app = create_app(config_for(tmp_path))
-    routes = {(route.path, method.lower()) for route in app.routes if isinstance(route, Route)
+    routes = {(route.path.replace(":path}", "}"), method.lower()) for route in app.routes if isinstance(route, Route)
               for method in route.methods or () if method != "HEAD" and route.path != "/api/{rest:path}"}
     described = {(path, method) for path, operations in PATHS.items() for method in operations}
     assert routes == described

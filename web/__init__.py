@@ -8,10 +8,11 @@ type for the checker: the dependency runs one way and there is no cycle.
 from pathlib import Path
 
 from web.api import api_routes
+from web.embed import embed_routes
 from web.hosts import host_routes
 from web.openapi import openapi_routes
 from web.people import people_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-__all__ = ["STATIC_DIR", "api_routes", "host_routes", "openapi_routes", "people_routes"]
+__all__ = ["STATIC_DIR", "api_routes", "embed_routes", "host_routes", "openapi_routes", "people_routes"]

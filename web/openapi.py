@@ -196,6 +196,13 @@ PATHS: dict[str, Any] = {
         "operationId": "openapi", "summary": "This document",
         "responses": {"200": answer("OpenAPI 3.1", {"type": "object"})},
     }},
+    "/embed/{room}": {"get": {
+        "operationId": "embedRoom", "summary": "The room alone, for an iframe on a site in [server] embed_origins",
+        "parameters": [ROOM_PATH],
+        "responses": {"200": {"description": "the page (its CSP frame-ancestors lists embed_origins)",
+                              "content": {"text/html": {"schema": {"type": "string"}}}},
+                      "404": error("not a room id")},
+    }},
     "/healthz": {"get": {
         "operationId": "health", "summary": "Whether the node and its backend answer",
         "responses": {"200": answer("healthy", ref("Health")),

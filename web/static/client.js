@@ -1,0 +1,299 @@
+// client.js — a small client for babelroom's WebSocket protocol (v1), as an ES module
+// another page can import straight from the server:
+//
+//   import { BabelroomClient } from 'https://chat.example.org/static/client.js';
+//   const chat = new BabelroomClient({ token: await myBackend.babelroomToken(), lang: 'de' });
+//   chat.on('message', (m) => show(m.user.name, m.tr?.text ?? m.text));
+//   chat.on('translation', (t) => showTranslation(t.id, t.text));
+//   await chat.connect();
+//   await chat.join('plenary');
+//   await chat.send('plenary', 'Guten Morgen!');
+//
+// It reconnects after a drop (backoff 0.5 s doubling to 10 s, with jitter), joins its rooms
+// again with `since` (the last message id it saw) so nothing is missed or repeated, and
+// sends again, with the same `cid`, every message the server had not acknowledged: the
+// server stores a retried message once.  The protocol is described in docs/protocol.md.
+
+const MIN_DELAY = 500;
+const MAX_DELAY = 10_000;
+const PING_EVERY = 20_000;
+const REQUEST_TIMEOUT = 15_000;
+
+/** Close codes after which reconnecting cannot help. */
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_REMOVED = 4403;
+
+/** A refused request: `code` is the server's error code (or 'disconnected', 'timeout', 'closed'). */
+export class BabelroomError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'BabelroomError';
+    this.code = code;
+  }
+}
+
+/** The /ws address of the server this module was loaded from. */
+export function defaultUrl() {
+  const url = new URL('/ws', import.meta.url);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+}
+
+let cidCounter = 0;
+const newCid = () => `c${Date.now().toString(36)}${(++cidCounter).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+export class BabelroomClient {
+  /**
+   * token: a JWT, or a function returning one (or a promise of one) — called on every
+   *   (re)connect, so an expired token can be replaced;
+   * lang: the reading language (optional: the token's `lang` claim otherwise);
+   * url: the /ws address (default: the server this module came from);
+   * reconnect: false to stay closed after a drop.
+   */
+  constructor({ token, lang = undefined, url = defaultUrl(), reconnect = true } = {}) {
+    if (!token) throw new TypeError('BabelroomClient needs a token');
+    Object.assign(this, { token, lang, url, reconnect });
+    this.ws = null;
+    this.ready = null; // the last `ready` frame while connected
+    this.status = 'offline'; // connecting | connected | reconnecting | offline
+    this.rooms = new Map(); // room -> {history, last (message id)}
+    this.unacked = new Map(); // cid -> {frame, resolve, reject}
+    this.pending = new Map(); // ref -> {resolve, reject, kind, timer}
+    this.listeners = new Map(); // type -> Set(fn)
+    this.refs = 0;
+    this.attempt = 0;
+    this.closedByUser = false;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.firstReady = null; // {resolve, reject} for connect()
+  }
+
+  /** Call fn(frame) for each server frame of this type ('*' for all), and for the client's own
+   * events: 'status' (fn(status)) and 'close' (fn({code, reason, final})). Returns an unsubscribe. */
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+    return () => this.listeners.get(type).delete(fn);
+  }
+
+  /** Open the socket and authenticate; resolves with the `ready` frame. */
+  connect() {
+    this.closedByUser = false;
+    return new Promise((resolve, reject) => {
+      this.firstReady = { resolve, reject };
+      this.open();
+    });
+  }
+
+  /** Join a room (history: how many past messages to receive, 0-200); resolves with `joined`. */
+  async join(room, { history } = {}) {
+    const known = this.rooms.get(room);
+    const frame = { type: 'join', room };
+    if (history !== undefined) frame.history = history;
+    if (known?.last) frame.since = known.last;
+    const joined = await this.request(frame, (f) => f.type === 'joined' && f.room.id === room);
+    this.rooms.set(room, { history, last: lastId(joined.messages) ?? known?.last ?? null });
+    return joined;
+  }
+
+  /** Leave a room; resolves with `left`. */
+  async leave(room) {
+    this.rooms.delete(room);
+    return this.request({ type: 'leave', room }, (f) => f.type === 'left' && f.room === room);
+  }
+
+  /**
+   * Send a message; resolves with its `ack` ({cid, id}). Sent again with the same cid after a
+   * reconnect until acknowledged (so it is stored once), rejected on a refusal (muted, ...).
+   */
+  send(room, text, { cid = newCid() } = {}) {
+    const frame = { type: 'send', room, text, cid };
+    return new Promise((resolve, reject) => {
+      this.unacked.set(cid, { frame, resolve, reject });
+      if (this.status === 'connected') this.transmit(cid);
+    });
+  }
+
+  /** Change the reading language; resolves with the new `ready`. */
+  setLang(lang) {
+    this.lang = lang;
+    return this.request({ type: 'lang', lang }, (f) => f.type === 'ready');
+  }
+
+  /**
+   * Any other client frame (history, mute, kick, ...): resolves with the answer that echoes its
+   * `ref` (`ack`, `history`), or with the first frame `match` accepts (answers without a ref:
+   * `joined`, `left`, `ready`); rejects with the `error` that echoes its ref.
+   */
+  request(frame, match = null) {
+    return new Promise((resolve, reject) => {
+      if (this.status !== 'connected') {
+        reject(new BabelroomError('disconnected', 'not connected; try again once connected'));
+        return;
+      }
+      const ref = `q${++this.refs}`;
+      const timer = setTimeout(() => {
+        this.pending.delete(ref);
+        reject(new BabelroomError('timeout', 'the server did not answer in time'));
+      }, REQUEST_TIMEOUT);
+      this.pending.set(ref, { resolve, reject, match, timer });
+      this.ws.send(JSON.stringify({ ...frame, ref }));
+    });
+  }
+
+  /** Close for good (no reconnect); pending sends are rejected. */
+  close() {
+    this.closedByUser = true;
+    clearTimeout(this.retryTimer);
+    this.fail(new BabelroomError('closed', 'the client was closed'), true);
+    if (this.ws) this.ws.close(1000);
+    this.ws = null;
+    this.setStatus('offline');
+  }
+
+  // internals ---------------------------------------------------------------------
+
+  emit(type, payload) {
+    for (const fn of this.listeners.get(type) ?? []) fn(payload);
+    if (type !== 'status' && type !== 'close') for (const fn of this.listeners.get('*') ?? []) fn(payload);
+  }
+
+  setStatus(status) {
+    if (status === this.status) return;
+    this.status = status;
+    this.emit('status', status);
+  }
+
+  async open() {
+    clearTimeout(this.retryTimer);
+    this.setStatus(this.attempt > 0 ? 'reconnecting' : 'connecting');
+    let token;
+    try {
+      token = typeof this.token === 'function' ? await this.token() : this.token;
+    } catch (error) {
+      this.scheduleRetry();
+      return;
+    }
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      const auth = { type: 'auth', token };
+      if (this.lang) auth.lang = this.lang;
+      ws.send(JSON.stringify(auth));
+    };
+    ws.onmessage = (event) => {
+      if (ws === this.ws) this.receive(JSON.parse(event.data));
+    };
+    ws.onclose = (event) => {
+      if (ws === this.ws) this.dropped(event.code, event.reason);
+    };
+  }
+
+  receive(frame) {
+    const ref = frame.ref;
+    if (frame.type === 'ready' && this.status !== 'connected') {
+      this.ready = frame;
+      this.attempt = 0;
+      this.setStatus('connected');
+      this.pingTimer = setInterval(() => this.ws?.send('{"type":"ping"}'), PING_EVERY);
+      this.emit('ready', frame);
+      if (this.firstReady) {
+        this.firstReady.resolve(frame);
+        this.firstReady = null;
+      }
+      this.rejoin();
+      return;
+    }
+    if (frame.type === 'ready') this.ready = frame;
+    if (frame.type === 'message') this.remember(frame.room, frame.id);
+    if (frame.type === 'joined') this.remember(frame.room.id, lastId(frame.messages));
+    if (frame.type === 'ack' && frame.cid && this.unacked.has(frame.cid)) {
+      this.unacked.get(frame.cid).resolve(frame);
+      this.unacked.delete(frame.cid);
+    }
+    if (frame.type === 'error' && ref?.startsWith('s') && this.unacked.has(ref.slice(1))) {
+      const cid = ref.slice(1);
+      if (frame.code === 'unavailable') {
+        setTimeout(() => this.transmit(cid), 1000); // the backend is down for a moment: try again
+      } else {
+        this.unacked.get(cid).reject(new BabelroomError(frame.code, frame.message));
+        this.unacked.delete(cid);
+      }
+    }
+    const answered = ref && this.pending.has(ref) ? ref
+      : [...this.pending.keys()].find((key) => this.pending.get(key).match?.(frame));
+    if (answered) {
+      const entry = this.pending.get(answered);
+      clearTimeout(entry.timer);
+      this.pending.delete(answered);
+      if (frame.type === 'error') entry.reject(new BabelroomError(frame.code, frame.message));
+      else entry.resolve(frame);
+    }
+    this.emit(frame.type, frame);
+  }
+
+  remember(room, id) {
+    const state = this.rooms.get(room);
+    if (state && id) state.last = id;
+  }
+
+  async rejoin() {
+    for (const [room, state] of this.rooms) {
+      try {
+        await this.join(room, { history: state.history });
+      } catch (error) {
+        this.emit('error', { type: 'error', code: error.code, message: error.message, room });
+      }
+    }
+    for (const cid of this.unacked.keys()) this.transmit(cid);
+  }
+
+  transmit(cid) {
+    const entry = this.unacked.get(cid);
+    if (entry && this.ws?.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ ...entry.frame, ref: `s${cid}` }));
+    }
+  }
+
+  dropped(code, reason) {
+    clearInterval(this.pingTimer);
+    this.ws = null;
+    this.ready = null;
+    for (const [ref, entry] of this.pending) {
+      clearTimeout(entry.timer);
+      entry.reject(new BabelroomError('disconnected', 'the connection dropped'));
+      this.pending.delete(ref);
+    }
+    const final = this.closedByUser || !this.reconnect || code === CLOSE_UNAUTHORIZED || code === CLOSE_REMOVED;
+    this.emit('close', { code, reason, final });
+    if (final) {
+      this.fail(new BabelroomError(code === CLOSE_UNAUTHORIZED ? 'unauthorized' : 'closed',
+        reason || `the connection closed (${code})`), false);
+      this.setStatus('offline');
+      return;
+    }
+    this.scheduleRetry();
+  }
+
+  fail(error, includeSends) {
+    if (this.firstReady) {
+      this.firstReady.reject(error);
+      this.firstReady = null;
+    }
+    if (includeSends || error.code === 'unauthorized' || error.code === 'closed') {
+      for (const entry of this.unacked.values()) entry.reject(error);
+      this.unacked.clear();
+    }
+  }
+
+  scheduleRetry() {
+    this.setStatus('reconnecting');
+    const delay = Math.min(MAX_DELAY, MIN_DELAY * 2 ** this.attempt) * (0.75 + Math.random() / 2);
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+}
+
+function lastId(messages) {
+  return messages?.length ? messages[messages.length - 1].id : null;
+}
