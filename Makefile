@@ -6,14 +6,18 @@ PIP := $(VENV)/bin/pip --disable-pip-version-check -q
 
 .PHONY: serve test install install-test system-deps bench
 
+ARGOSTRANSLATE := argostranslate==1.11.0
+
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	# torch first, pinned: argostranslate -> stanza -> torch would otherwise fetch gigabytes of CUDA wheels
-	$(PIP) install torch==2.13.0
+	# argostranslate's package code only: its dependencies (stanza, spacy, torch) are not used to serve
+	$(PIP) install --no-deps $(ARGOSTRANSLATE)
 	$(PIP) install -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	# the tests build translation packages with torch: pinned, CPU wheel first (else gigabytes of CUDA wheels)
+	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[test]'
 	touch $@
 

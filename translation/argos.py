@@ -19,9 +19,19 @@ from types import ModuleType
 _lock = threading.RLock()
 
 
+INSTALL_HINT = "pip install --no-deps argostranslate==1.11.0"
+
+
 def _import(packages_dir: str | os.PathLike[str]) -> tuple[ModuleType, ModuleType]:
     os.environ.setdefault("ARGOS_PACKAGES_DIR", str(Path(packages_dir).resolve()))
-    from argostranslate import package, settings
+    try:
+        from argostranslate import package, settings
+    except ModuleNotFoundError as exc:
+        if exc.name != "argostranslate":
+            raise
+        # Installed apart from babelroom, without its dependencies (see pyproject.toml).
+        raise ModuleNotFoundError(f"argostranslate is not installed; run `{INSTALL_HINT}`",
+                                  name="argostranslate") from None
 
     return package, settings
 

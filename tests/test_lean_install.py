@@ -1,0 +1,117 @@
+"""Serving needs no torch, stanza or spacy: a fresh virtualenv with only the serve install
+(argostranslate without its dependencies, then babelroom) starts and translates with the
+test packages.
+
+The venv is real and built once per session from the repository's files (pip uses its cache
+or the configured indexes); the packages are built by the test environment, which has torch.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.client import Client
+from tests.conftest import TEST_SECRET, free_port
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = ("pyproject.toml", "README.md", "config.toml", "chat", "rooms", "translation", "web")
+HEAVY = ("torch", "stanza", "spacy", "transformers")
+INSTALL_TIMEOUT = 900
+ENGLISH = "Good morning everyone. When does the next session begin?"
+
+
+def argostranslate_requirement() -> str:
+    """The pin the Makefile installs with --no-deps (one place for it)."""
+    for line in (REPO / "Makefile").read_text().splitlines():
+        if line.startswith("ARGOSTRANSLATE :="):
+            return line.split(":=", 1)[1].strip()
+    raise AssertionError("the Makefile names no ARGOSTRANSLATE pin")
+
+
+def run(*command: str | Path, cwd: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    result = subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=INSTALL_TIMEOUT)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def lean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv (no system site-packages) with the serve install and nothing else."""
+    root = tmp_path_factory.mktemp("lean")
+    source = root / "src"  # a copy of the checkout, so the build leaves nothing in the working tree
+    source.mkdir()
+    for name in SOURCES:
+        path = REPO / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(path, source / name)
+    venv = root / "venv"
+    run(sys.executable, "-m", "venv", venv, cwd=root)
+    pip = venv / "bin" / "pip"
+    run(pip, "install", "--disable-pip-version-check", "-q", "--no-deps", argostranslate_requirement(), cwd=root)
+    run(pip, "install", "--disable-pip-version-check", "-q", "-e", source, cwd=root)  # as the README says
+    return venv
+
+
+def test_the_serve_install_holds_no_torch_stanza_or_spacy(lean_venv):
+    probe = "import importlib.util as u; print(*[m for m in %r if u.find_spec(m)])" % (HEAVY,)
+    result = subprocess.run([lean_venv / "bin" / "python", "-c", probe], capture_output=True, text=True,
+                            cwd=lean_venv, env={"PATH": os.environ.get("PATH", "")})
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
+async def test_the_lean_install_serves_and_translates_with_the_test_packages(lean_venv, translation_packages,
+                                                                            tmp_path):
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "BABELROOM_AUTH_SECRET": TEST_SECRET,
+           "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
+           "BABELROOM_TRANSLATION_PACKAGES_DIR": str(translation_packages), "BABELROOM_SERVER_LOG_LEVEL": "warning"}
+    process = await asyncio.create_subprocess_exec(
+        str(lean_venv / "bin" / "babelroom"), "serve", "--port", str(port),
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        ada = await connect_when_up(f"ws://127.0.0.1:{port}/ws", process)
+        await ada.auth(token("Ada", "en"))
+        dieter = await Client.connect(f"ws://127.0.0.1:{port}/ws")
+        ready = await dieter.auth(token("Dieter", "de"))
+        assert {"de", "en", "es"} <= set(ready["translates"])
+        await ada.join("plenary")
+        await dieter.join("plenary")
+        ack = await ada.say("plenary", ENGLISH)
+        assert (await dieter.expect("message", id=ack["id"]))["text"] == ENGLISH
+        translation = await dieter.expect("translation", id=ack["id"], lang="de", timeout=60)
+        assert translation["text"] and translation["text"] != ENGLISH
+    finally:
+        process.terminate()
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert b"Traceback" not in stderr, stderr.decode(errors="replace")[-3000:]
+
+
+def token(name: str, lang: str) -> str:
+    from chat.tokens import TokenSigner
+    from rooms import Role
+
+    return TokenSigner(TEST_SECRET).issue(name=name, role=Role.DELEGATE, lang=lang, ttl=600)
+
+
+async def connect_when_up(url: str, process: asyncio.subprocess.Process, seconds: float = 60) -> Client:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        if process.returncode is not None:
+            _, stderr = await process.communicate()
+            raise AssertionError(f"the lean server exited: {stderr.decode(errors='replace')[-3000:]}")
+        try:
+            return await Client.connect(url)
+        except OSError:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
