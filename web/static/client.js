@@ -79,6 +79,12 @@ export class BabelroomClient {
   /** Open the socket and authenticate; resolves with the `ready` frame. */
   connect() {
     this.closedByUser = false;
+    if (this.status === 'connected') return Promise.resolve(this.ready);
+    if (this.status !== 'offline') { // on its way
+      return new Promise((resolve) => {
+        const off = this.on('ready', (ready) => { off(); resolve(ready); });
+      });
+    }
     return new Promise((resolve, reject) => {
       this.firstReady = { resolve, reject };
       this.open();
