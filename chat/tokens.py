@@ -36,7 +36,7 @@ ALGORITHMS = ("HS256", "RS256", "ES256")
 TOKEN_MAX = 4096  # characters; a JWT with every claim is far below this
 # header.claims.signature, each base64url: anything else (non-ASCII, whitespace...) is refused before any decoding
 JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-NAME_MAX = 40
+NAME_MAX = 100  # a website's names may be longer than the 40 characters POST /api/session allows
 CLAIM_MAX = 80  # lang, sub
 MIN_SECRET_BYTES = 32
 
