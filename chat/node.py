@@ -31,6 +31,7 @@ class Node:
     def __init__(self, config: Config, *, translator: TranslationService | None = None,
                  backend: Backend | None = None) -> None:
         self.config = config
+        self.signer = signer_from_settings(config.auth, config.server.data_dir)  # bad [auth] keys stop the start before the database opens
         self.id = config.server.node_id or default_node_id()
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
         self.translator = translator or TranslationService(config.translation,
@@ -45,7 +46,6 @@ class Node:
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
-        self.signer = signer_from_settings(config.auth, config.server.data_dir)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 from functools import cache
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -18,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from rooms import is_room_id
 from web.errors import ApiError
 
-EMBED_PAGE = "embed.html"
+EMBED_PAGE = Path(__file__).resolve().parent / "static" / "embed.html"
 ORIGINS_META = '<meta name="babelroom-embed-origins" content="[]">'
 
 
@@ -31,10 +32,8 @@ def content_security_policy(embed_origins: tuple[str, ...]) -> str:
 
 @cache
 def page_template() -> str:
-    from web import STATIC_DIR
-
-    text = (STATIC_DIR / EMBED_PAGE).read_text(encoding="utf-8")
-    assert ORIGINS_META in text, f"{EMBED_PAGE} lost its embed-origins meta tag"
+    text = EMBED_PAGE.read_text(encoding="utf-8")
+    assert ORIGINS_META in text, f"{EMBED_PAGE.name} lost its embed-origins meta tag"
     return text
 
 
