@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import tomllib
 import typing
@@ -154,6 +155,10 @@ def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str,
         allowed = CHOICES.get((name, key))
         if allowed and kwargs[key] not in allowed:
             raise ConfigError(f"{name}.{key}: must be one of {', '.join(allowed)}, got {kwargs[key]!r}")
+    if name == "translation" and kwargs.get("detector") == "lingua" and importlib.util.find_spec("lingua") is None:
+        # an optional extra: its models weigh ~100 MB, more than the rest of the serve install's detectors
+        raise ConfigError("translation.detector: lingua is not installed; pip install -e '.[lingua]', "
+                          "or choose py3langid")
     return cls(**kwargs)
 
 

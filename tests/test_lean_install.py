@@ -68,6 +68,13 @@ def test_the_serve_install_holds_no_torch_stanza_or_spacy(lean_venv):
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
 
 
+def test_the_lean_install_names_the_extra_the_lingua_detector_needs(lean_venv, tmp_path):
+    result = subprocess.run([lean_venv / "bin" / "babelroom", "serve"], capture_output=True, text=True, cwd=tmp_path,
+                            env={"PATH": os.environ.get("PATH", ""), "BABELROOM_TRANSLATION_DETECTOR": "lingua",
+                                 "BABELROOM_SERVER_DATA_DIR": str(tmp_path)}, timeout=60)
+    assert result.returncode == 2 and "[lingua]" in result.stderr, result.stderr
+
+
 async def test_the_lean_install_serves_and_translates_with_the_test_packages(lean_venv, translation_packages,
                                                                             tmp_path):
     port = free_port()
