@@ -55,6 +55,9 @@ class Node:
         await self.translator.start()
         self.lobby.start()
         self.conversations.start()
+        if self.signer.weak_secret:
+            log.warning("[auth] secret is shorter than 32 bytes, which HS256 wants; "
+                        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one")
         log.info("node %s ready: backend %s, %d rooms, reading languages %s", self.id, self.config.backend.kind,
                  len(await self.backend.list_rooms()), ", ".join(self.translator.reading_languages()))
 

@@ -29,7 +29,7 @@ from rooms.conversations import profile_complaint
 
 log = logging.getLogger("babelroom.auth")
 
-# A short configured secret is reported once at start (see load_or_create_secret), not on every token.
+# A short configured secret is reported once when the node starts (weak_secret), not on every token.
 warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 ALGORITHMS = ("HS256", "RS256", "ES256")
@@ -97,6 +97,11 @@ class TokenSigner:
     @property
     def can_mint(self) -> bool:
         return self._signing_key is not None
+
+    @property
+    def weak_secret(self) -> bool:
+        """An HS256 secret shorter than RFC 7518 asks for (the node warns at start)."""
+        return self.algorithm == "HS256" and len(self._signing_key.encode("utf-8")) < MIN_SECRET_BYTES
 
     def issue(self, *, name: str, role: Role, lang: str, ttl: int, user_id: str | None = None,
               rooms: tuple[str, ...] = (), organization: str = "", country: str = "", bio: str = "") -> str:
@@ -246,10 +251,6 @@ def _read(path: str, key: str) -> str:
 def load_or_create_secret(configured: str, data_dir: str) -> str:
     """The configured secret, or one generated on first start and kept in data_dir/secret."""
     if configured:
-        if len(configured.encode("utf-8")) < MIN_SECRET_BYTES:
-            log.warning("[auth] secret is shorter than %d bytes; HS256 wants at least that many "
-                        "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)",
-                        MIN_SECRET_BYTES)
         return configured
     path = Path(data_dir) / "secret"
     if path.exists():
