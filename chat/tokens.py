@@ -180,9 +180,10 @@ def _identity(claims: dict[str, Any]) -> Identity:
         if not isinstance(value, str) or len(value) > CLAIM_MAX or (claim == "sub" and not value):
             raise TokenError(f"the token's {claim!r} claim must be a string of at most {CLAIM_MAX} characters")
         texts[claim] = value
+    country = claims.get("country", "")
     profile = {"organization": claims.get("organization", ""), "bio": claims.get("bio", ""),
-               "country": claims.get("country", "").upper() if isinstance(claims.get("country", ""), str) else None}
-    complaint = profile_complaint(**profile)
+               "country": country.upper() if isinstance(country, str) else country}
+    complaint = profile_complaint(**profile) or (None if isinstance(country, str) else "\"country\" must be a string")
     if complaint:
         raise TokenError(f"the token's profile claims: {complaint}")
     return Identity(id=texts["sub"], name=name.strip(), role=role, lang=texts["lang"] or "en",
