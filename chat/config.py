@@ -115,8 +115,12 @@ CHOICES = {
     ("backend", "synchronous"): ("full", "normal"),
     ("auth", "algorithm"): ("HS256", "RS256", "ES256"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
-    ("translation", "detector"): ("langdetect", "py3langid", "lingua"),
+    ("translation", "detector"): ("py3langid", "lingua", "langdetect"),
     ("conversations", "policy"): ("open", "request", "off"),
+}
+# Lists whose every item must be one of these.
+ITEM_CHOICES = {
+    ("translation", "engines"): ("argos", "apertium"),
 }
 
 
@@ -155,6 +159,9 @@ def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str,
         allowed = CHOICES.get((name, key))
         if allowed and kwargs[key] not in allowed:
             raise ConfigError(f"{name}.{key}: must be one of {', '.join(allowed)}, got {kwargs[key]!r}")
+        items = ITEM_CHOICES.get((name, key))
+        if items and (bad := [v for v in kwargs[key] if v not in items]):
+            raise ConfigError(f"{name}.{key}: each item must be one of {', '.join(items)}, got {bad[0]!r}")
     if name == "translation" and kwargs.get("detector") == "lingua" and importlib.util.find_spec("lingua") is None:
         # an optional extra: its models weigh ~100 MB, more than the rest of the serve install's detectors
         raise ConfigError("translation.detector: lingua is not installed; pip install -e '.[lingua]', "

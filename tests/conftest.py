@@ -39,7 +39,8 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     config = load_config(environ={})
     config = config.replace("auth", secret=TEST_SECRET)
     config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node")
-    config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"))
+    # Apertium's Debian pairs are left out unless a test asks for them (engines=...).
+    config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"), engines=("argos",))
     for section, changes in sections.items():
         if section == "rooms":
             config = dataclasses.replace(config, rooms=changes)

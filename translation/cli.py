@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from .apertium import DEBIAN_PACKAGES, debian_package, discover, to_code
 from .languages import language_name
 from .packages import PackageError, install_file, install_pair, list_packages, parse_pair, remove
 from .routing import Routes
@@ -47,7 +48,7 @@ def run_languages(args: argparse.Namespace, settings: TranslationSettings,
     packages_dir = args.packages_dir or settings.packages_dir
     try:
         if args.languages_command == "list":
-            _print_list(packages_dir, out)
+            _print_list(packages_dir, settings, out)
         elif args.languages_command == "install":
             _install(args.package, packages_dir, settings, not args.no_progress, out)
         elif args.languages_command == "remove":
@@ -71,17 +72,39 @@ def _install(target: str, packages_dir: str, settings: TranslationSettings,
     print("restart the server to serve it", file=out)
 
 
-def _print_list(packages_dir: str, out: TextIO) -> None:
+def _print_list(packages_dir: str, settings: TranslationSettings, out: TextIO) -> None:
     installed = list_packages(packages_dir)
+    print(f"engines by preference: {', '.join(settings.engines)}", file=out)
     if not installed:
-        print(f"no packages in {packages_dir}: readers get originals only", file=out)
-        print("install one: babelroom languages install de-en  (or FILE.argosmodel)", file=out)
-        return
-    print(f"packages in {packages_dir}:", file=out)
-    for info in installed:
-        print(f"  {info.pair:<8} {language_name(info.from_code)} -> {language_name(info.to_code)}"
-              f"  v{info.version or '?'}  {info.name}", file=out)
-    routes = Routes((p.from_code, p.to_code) for p in installed)
+        print(f"argos: no packages in {packages_dir}", file=out)
+        print("  install one: babelroom languages install de-en  (or FILE.argosmodel)", file=out)
+    else:
+        print(f"argos: packages in {packages_dir}:", file=out)
+        for info in installed:
+            print(f"  {info.pair:<8} {language_name(info.from_code)} -> {language_name(info.to_code)}"
+                  f"  v{info.version or '?'}  {info.name}", file=out)
+    apertium = discover(Path(settings.apertium_modes_dir))
+    if apertium:
+        print(f"apertium: pairs in {settings.apertium_modes_dir}:", file=out)
+        for pair in apertium:
+            print(f"  {pair.source}-{pair.target:<5} {language_name(pair.source)} -> "
+                  f"{language_name(pair.target)}  (mode {pair.mode})", file=out)
+    else:
+        print(f"apertium: no pairs in {settings.apertium_modes_dir}", file=out)
+    have = {(p.source, p.target) for p in apertium}
+    missing: dict[str, str] = {}
+    for name in DEBIAN_PACKAGES:
+        a, b = sorted(to_code(code) for code in name.split("-")[1:])
+        if "en" in (a, b) and ((a, b) not in have or (b, a) not in have):
+            missing[f"{a}<->{b}"] = debian_package(a, b) or name
+    missing_lines = [f"{pair}: {name}" for pair, name in sorted(missing.items())]
+    if missing_lines:
+        print("  more pairs with English (apt-get install apertium NAME): "
+              + ", ".join(missing_lines), file=out)
+    pairs = {(p.from_code, p.to_code) for p in installed}
+    if "apertium" in settings.engines:
+        pairs |= have
+    routes = Routes(pairs)
     pivoted = [line for line in routes.describe() if "via" in line]
     if pivoted:
         print("through English: " + ", ".join(pivoted), file=out)

@@ -203,8 +203,8 @@ class _LinguaBackend:
         return score
 
 
-_BACKENDS = {"langdetect": _LangdetectBackend, "py3langid": _Py3langidBackend,
-             "lingua": _LinguaBackend}
+_BACKENDS = {"py3langid": _Py3langidBackend, "lingua": _LinguaBackend,
+             "langdetect": _LangdetectBackend}
 DETECTORS: tuple[str, ...] = tuple(_BACKENDS)
 
 
@@ -214,8 +214,8 @@ class LanguageDetector:
     """Thread-safe; the statistical part costs milliseconds, so the service calls
     `detect` from a worker thread."""
 
-    def __init__(self, languages: Iterable[str], *, backend: str = "langdetect",
-                 min_chars: int = 16, min_prob: float = 0.8) -> None:
+    def __init__(self, languages: Iterable[str], *, backend: str = "py3langid",
+                 min_chars: int = 8, min_prob: float = 0.5) -> None:
         if backend not in _BACKENDS:
             raise ValueError(f"unknown detector {backend!r}; choose one of {', '.join(DETECTORS)}")
         self.languages = frozenset(languages)

@@ -1,4 +1,4 @@
-"""One installed package, loaded for the hot path: CTranslate2 + its tokenizer.
+"""The Argos engine: installed packages loaded for the hot path (CTranslate2 + tokenizer).
 
 We do not go through argostranslate's translate(): it translates one text at a
 time, runs its sentence-boundary model (a download when offline) and gives no
@@ -9,12 +9,19 @@ the model thread pool (CTranslate2 releases the GIL while it works).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import math
+import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .packages import PackageInfo
+from .batcher import PairBatcher
+from .engines import Engine, Pair
+from .packages import PackageInfo, list_packages
 from .settings import TranslationSettings
 
 log = logging.getLogger("babelroom.translation")
@@ -132,3 +139,81 @@ def _target_prefix(root: Path) -> str:
         return json.loads((root / "metadata.json").read_text()).get("target_prefix", "") or ""
     except (OSError, ValueError):
         return ""
+
+
+class ArgosEngine(Engine):
+    """Argos packages from `packages_dir`, micro-batched per pair on a model thread pool."""
+
+    name = "argos"
+
+    def __init__(self, settings: TranslationSettings,
+                 on_batch: Callable[[str, int], None] | None = None) -> None:
+        self.settings = settings
+        self.models: dict[Pair, PairModel] = {}
+        self.batchers: dict[Pair, PairBatcher] = {}
+        self._tags: dict[Pair, str] = {}
+        self._on_batch = on_batch
+        self._executor = ThreadPoolExecutor(max(1, settings.inter_threads),
+                                            thread_name_prefix="babelroom-model")
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.models = await loop.run_in_executor(self._executor, self._load)
+        for pair, model in self.models.items():
+            name = f"{pair[0]}-{pair[1]}"
+            self._tags[pair] = package_tag(model.info)
+            self.batchers[pair] = PairBatcher(
+                name, model.translate_batch, self._executor,
+                batch_max=self.settings.batch_max, wait_s=self.settings.batch_wait_ms / 1000,
+                max_in_flight=self.settings.inter_threads,
+                on_batch=None if self._on_batch is None
+                else (lambda n, name=name: self._on_batch(name, n)))  # type: ignore[misc]
+
+    def _load(self) -> dict[Pair, PairModel]:
+        # CTranslate2's worker threads are created here and inherit this thread's
+        # priority: lowered, so the event loop thread (delivering originals) gets a
+        # core first when the model saturates the machine.
+        lower_thread_priority(self.settings.model_nice)
+        models: dict[Pair, PairModel] = {}
+        for info in list_packages(self.settings.packages_dir):
+            try:
+                model = PairModel(info, self.settings)
+                model.translate_batch(["Hello."])  # first call allocates; pay it now
+            except Exception:
+                log.exception("translation: cannot load package %s; skipping it", info.path)
+                continue
+            models[(info.from_code, info.to_code)] = model
+        return models
+
+    def pairs(self) -> dict[Pair, str]:
+        return dict(self._tags)
+
+    async def translate(self, pair: Pair, sentences: list[str]) -> list[str]:
+        return await self.batchers[pair].translate(sentences)
+
+    def depth(self) -> int:
+        return sum(b.depth for b in list(self.batchers.values()))
+
+    async def close(self) -> None:
+        for batcher in self.batchers.values():
+            await batcher.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def package_tag(info: PackageInfo) -> str:
+    """Short identity of a package's version, for cache keys."""
+    text = f"{info.name}:{info.version}"
+    return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Raise the calling thread's nice value by `nice` (Linux: per thread; threads
+    it starts inherit it). Best effort: elsewhere it does nothing."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))
+    except OSError as exc:
+        log.debug("could not lower model thread priority: %s", exc)

@@ -9,21 +9,19 @@ and detection run in thread pools; the event loop only moves futures around.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import sentences
-from .batcher import PairBatcher
+from .apertium import ApertiumEngine
 from .cache import LRUCache, SharedCache, cache_key
 from .detect import LanguageDetector
-from .engine import PairModel
+from .engine import ArgosEngine
+from .engines import Engine, Pair
 from .metrics import TranslationMetrics
-from .packages import PackageInfo, list_packages
-from .routing import Pair, Routes
+from .protect import Protector
+from .routing import Routes
 from .settings import TranslationSettings
 
 log = logging.getLogger("babelroom.translation")
@@ -41,68 +39,76 @@ class TranslationService:
         self.settings = settings
         self._shared = shared_cache
         self._routes = Routes(())
-        self._models: dict[Pair, PairModel] = {}
+        self._engines: list[Engine] = []
+        self._by_pair: dict[Pair, Engine] = {}
         self._tags: dict[Pair, str] = {}
-        self._batchers: dict[Pair, PairBatcher] = {}
+        self._protector = Protector(settings.glossary)
         self._lru = LRUCache(settings.cache_size)
         self._inflight: dict[str, asyncio.Task[str]] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._executor = ThreadPoolExecutor(max(1, settings.inter_threads),
-                                            thread_name_prefix="babelroom-model")
         # Detection gets its own thread so it never queues behind a model batch.
         self._detect_executor = ThreadPoolExecutor(1, thread_name_prefix="babelroom-detect")
         self._detector: LanguageDetector | None = None
         self.metrics = TranslationMetrics(
-            queue_depth=lambda: sum(b.depth for b in list(self._batchers.values())))
+            queue_depth=lambda: sum(e.depth() for e in self._engines))
 
     # ----------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        """Load installed packages (off the loop) and log the pairs served."""
+        """Start the configured engines and log the pairs served, by engine."""
         loop = asyncio.get_running_loop()
         if self.settings.enabled:
-            models = await loop.run_in_executor(self._executor, self._load_models)
-            self._install(models)
-            lines = self._routes.describe()
-            if lines:
-                log.info("translation: serving %d direct pair(s) from %s: %s",
-                         len(self._models), self.settings.packages_dir, ", ".join(lines))
-            else:
-                log.info("translation: no packages in %s; readers get originals only "
-                         "(add some with `babelroom languages install`)",
-                         self.settings.packages_dir)
+            for name in self.settings.engines:
+                engine = self._make_engine(name)
+                try:
+                    await engine.start()
+                except Exception:
+                    log.exception("translation: engine %s failed to start; going on without it", name)
+                    await engine.close()
+                    continue
+                self._engines.append(engine)
+            self._install()
+            self._log_pairs()
         else:
             log.info("translation: disabled; readers get originals only")
         await loop.run_in_executor(self._detect_executor, self._build_detector)
 
-    def _load_models(self) -> dict[Pair, PairModel]:
-        # CTranslate2's worker threads are created here and inherit this thread's
-        # priority: lowered, so the event loop thread (delivering originals) gets a
-        # core first when the model saturates the machine.
-        lower_thread_priority(self.settings.model_nice)
-        models: dict[Pair, PairModel] = {}
-        for info in list_packages(self.settings.packages_dir):
-            pair = (info.from_code, info.to_code)
-            try:
-                model = PairModel(info, self.settings)
-                model.translate_batch(["Hello."])  # first call allocates; pay it now
-            except Exception:
-                log.exception("translation: cannot load package %s; skipping it", info.path)
-                continue
-            models[pair] = model
-        return models
+    def engine(self, name: str) -> Engine | None:
+        """The running engine of that name, if it started."""
+        return next((e for e in self._engines if e.name == name), None)
 
-    def _install(self, models: dict[Pair, PairModel]) -> None:
-        self._models = models
-        self._tags = {pair: _tag(m.info) for pair, m in models.items()}
-        self._routes = Routes(models)
-        for pair, model in models.items():
-            name = f"{pair[0]}-{pair[1]}"
-            self._batchers[pair] = PairBatcher(
-                name, model.translate_batch, self._executor,
-                batch_max=self.settings.batch_max, wait_s=self.settings.batch_wait_ms / 1000,
-                max_in_flight=self.settings.inter_threads,
-                on_batch=lambda n, name=name: self._count_batch(name, n))
+    def _make_engine(self, name: str) -> Engine:
+        if name == "argos":
+            return ArgosEngine(self.settings, on_batch=self._count_batch)
+        if name == "apertium":
+            return ApertiumEngine(self.settings.apertium_modes_dir, batch_max=self.settings.batch_max,
+                                  on_batch=self._count_batch)
+        raise ValueError(f"unknown translation engine {name!r}; choose argos or apertium")
+
+    def _install(self) -> None:
+        # Preference: the first engine in settings.engines that serves a pair wins it.
+        for engine in self._engines:
+            for pair, tag in engine.pairs().items():
+                if pair not in self._by_pair:
+                    self._by_pair[pair] = engine
+                    self._tags[pair] = f"{engine.name}:{tag}"
+        self._routes = Routes(self._by_pair)
+
+    def _log_pairs(self) -> None:
+        if not self._by_pair:
+            log.info("translation: no engine serves any pair; readers get originals only "
+                     "(add Argos packages with `babelroom languages install`, or Debian's "
+                     "apertium-* packages)")
+            return
+        parts = []
+        for engine in self._engines:
+            mine = sorted(f"{s}->{t}" for (s, t), e in self._by_pair.items() if e is engine)
+            if mine:
+                parts.append(f"{engine.name}: {', '.join(mine)}")
+        pivoted = [line for line in self._routes.describe() if "via" in line]
+        if pivoted:
+            parts.append(f"through English: {', '.join(pivoted)}")
+        log.info("translation: serving %d direct pair(s); %s", len(self._by_pair), "; ".join(parts))
 
     def _count_batch(self, pair: str, size: int) -> None:
         self.metrics.batches.inc(pair)
@@ -111,11 +117,10 @@ class TranslationService:
     async def close(self) -> None:
         for task in list(self._inflight.values()):
             task.cancel()
-        for batcher in self._batchers.values():
-            await batcher.close()
+        for engine in self._engines:
+            await engine.close()
         if self._background:
             await asyncio.wait(self._background, timeout=SHARED_CACHE_TIMEOUT_S)
-        self._executor.shutdown(wait=False, cancel_futures=True)
         self._detect_executor.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------ routing
@@ -132,14 +137,41 @@ class TranslationService:
         """True when translate() can turn source into target (False if they are equal)."""
         return self._route(source, target) is not None
 
+    def routes(self) -> dict[str, list[str]]:
+        """{target: [sources]} for every target some source reaches (pivot included)."""
+        out: dict[str, list[str]] = {}
+        if not self.settings.enabled:
+            return out
+        codes = sorted(set(self._routes.sources()) | set(self._routes.targets()))
+        for target in self._routes.targets():
+            sources = [s for s in codes if self._routes.route(s, target)]
+            if sources:
+                out[target] = sources
+        return out
+
     def pairs(self) -> list[str]:
         """Human descriptions of the pairs served ("de->en", "de->es (via en)")."""
         return self._routes.describe()
+
+    def engine_of(self, source: str, target: str) -> list[str]:
+        """The engines a route runs through, in order ([] without a route)."""
+        route = self._route(source, target) or []
+        return [self._by_pair[pair].name for pair in route]
 
     def _route(self, source: str, target: str) -> list[Pair] | None:
         if not self.settings.enabled:
             return None
         return self._routes.route(source, target)
+
+    # ----------------------------------------------------------- glossary
+
+    def glossary(self) -> list[str]:
+        """The terms never translated, as configured or last set."""
+        return list(self._protector.terms)
+
+    def set_glossary(self, terms: list[str]) -> None:
+        """Replace the glossary (translations made from now on use it)."""
+        self._protector = Protector(terms)
 
     # ---------------------------------------------------------- detection
 
@@ -182,7 +214,10 @@ class TranslationService:
         return await self._resolve(texts, source, target, route, count=True)
 
     def _key(self, text: str, source: str, target: str, route: list[Pair]) -> str:
-        return cache_key(source, target, text, "+".join(self._tags[p] for p in route))
+        tag = "+".join(self._tags[p] for p in route)
+        if self._protector.tag:
+            tag += "/g" + self._protector.tag
+        return cache_key(source, target, text, tag)
 
     async def _resolve(self, texts: list[str], source: str, target: str,
                        route: list[Pair], *, count: bool) -> list[str | None]:
@@ -259,9 +294,25 @@ class TranslationService:
             self._inflight.pop(key, None)
 
     async def _leg(self, text: str, pair: Pair) -> str:
-        lead, segments = sentences.split(text)
-        outputs = await self._batchers[pair].translate(sentences.translatable(segments))
-        return sentences.join(lead, segments, sentences.merge(segments, outputs), pair[1])
+        # Protected spans (glossary, URLs, mentions, code) never reach the engine:
+        # the runs between them are split into sentences and translated together.
+        runs = self._protector.split(text)
+        plans = [(run, None) if protected else (run, sentences.split(run)) for run, protected in runs]
+        batch: list[str] = []
+        for _, plan in plans:
+            if plan is not None:
+                batch.extend(sentences.translatable(plan[1]))
+        outputs = iter(await self._by_pair[pair].translate(pair, batch)) if batch else iter(())
+        out: list[str] = []
+        for run, plan in plans:
+            if plan is None:
+                out.append(run)
+                continue
+            lead, segments = plan
+            mine = [next(outputs) for s in segments if s.translate]
+            joined = sentences.join(lead, segments, sentences.merge(segments, mine), pair[1])
+            out.append(joined)
+        return "".join(out)
 
     # -------------------------------------------------------- shared cache
 
@@ -294,22 +345,3 @@ class TranslationService:
     def render_metrics(self) -> str:
         """Prometheus text: translations, latency histogram, queue depth, batches."""
         return self.metrics.render()
-
-
-def lower_thread_priority(nice: int) -> None:
-    """Raise the calling thread's nice value by `nice` (Linux: per thread; threads
-    it starts inherit it). Best effort: elsewhere it does nothing."""
-    if nice <= 0 or not hasattr(os, "setpriority"):
-        return
-    try:
-        tid = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))
-    except OSError as exc:
-        log.debug("could not lower model thread priority: %s", exc)
-
-
-def _tag(info: PackageInfo) -> str:
-    """Short identity of a package's version, for cache keys."""
-    text = f"{info.name}:{info.version}"
-    return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()

@@ -38,7 +38,7 @@ def installed_dir(tmp_path_factory: pytest.TempPathFactory,
 
 
 def make_settings(packages_dir: Path, **overrides) -> TranslationSettings:
-    values = dict(packages_dir=str(packages_dir), beam_size=1)
+    values = dict(packages_dir=str(packages_dir), beam_size=1, engines=("argos",))
     values.update(overrides)
     return TranslationSettings(**values)
 

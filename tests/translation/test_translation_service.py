@@ -184,7 +184,7 @@ async def test_model_failure_gives_none_and_counts_an_error(service: Translation
     def boom(texts):
         raise RuntimeError("model broke")
 
-    service._batchers[("de", "en")]._run_batch = boom
+    service.engine("argos").batchers[("de", "en")]._run_batch = boom
     assert await service.translate(MESSAGE, "de", "en") is None
     assert metric(service, "babelroom_translation_errors_total", source="de", target="en") == 1
 
@@ -239,7 +239,7 @@ async def test_output_is_capped_relative_to_input(installed_dir, settings_for, b
                                           max_output_ratio=1.0, max_output_extra=2))
     await svc.start()
     try:
-        model = svc._models[("de", "en")]
+        model = svc.engine("argos").models[("de", "en")]
         decoded: list[int] = []
         decode = model.tokenizer.decode
         model.tokenizer.decode = lambda toks: decoded.extend(map(len, toks)) or decode(toks)
