@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from collections import OrderedDict
+from typing import Any, Callable, Protocol
 
 from chat.backend import Backend, Event
 from chat.protocol import encode
 
 log = logging.getLogger("babelroom.hub")
+
+#: Message authors remembered for that filter (per node, the newest first kept).
+AUTHORS_KEPT = 4096
 
 
 class Reader(Protocol):
@@ -46,6 +50,10 @@ class Hub:
         self._presence_window = presence_window
         self._presence_sent: dict[str, float] = {}  # room -> loop time of its last presence delivery
         self._presence_held: dict[str, dict[tuple[Any, Any], Event]] = {}  # room -> (user, event) -> latest
+        # Authors of recent messages: translations of a message skip its sender.
+        self._authors: OrderedDict[tuple[str, str], str] = OrderedDict()
+        #: Called with the new terms when a `glossary` node event arrives.
+        self.on_glossary: Callable[[list[str]], None] | None = None
 
     # sessions ----------------------------------------------------------------
     def connect(self, reader: Reader) -> None:
@@ -157,9 +165,15 @@ class Hub:
         kind = event.get("type")
         text = encode(event)
         message_id = event.get("id") if kind == "message" else None
-        lang = event.get("lang") if kind == "translation" else None
-        # A user's own presence is already in its `joined.members`.
-        subject = event["user"]["id"] if kind == "presence" else None
+        if kind == "message":
+            self._authors[(room, event["id"])] = event["user"]["id"]
+            while len(self._authors) > AUTHORS_KEPT:
+                self._authors.popitem(last=False)
+        lang = event.get("lang") if kind in ("translation", "translation_failed") else None
+        # A user's own presence is already in its `joined.members`; nobody gets their own
+        # message translated back.
+        subject = event["user"]["id"] if kind == "presence" else \
+            self._authors.get((room, event.get("id"))) if lang is not None else None
         for reader, pending in list(members.items()):
             if (lang is not None and reader.lang != lang) or reader.user_id == subject:
                 continue
@@ -173,6 +187,10 @@ class Hub:
     def _node_event(self, event: Event) -> None:
         if event.get("type") == "direct":
             self._direct(event)
+            return
+        if event.get("type") == "glossary":  # a host changed it on some node
+            if self.on_glossary is not None:
+                self.on_glossary(list(event.get("terms") or []))
             return
         if event.get("type") != "room":
             return

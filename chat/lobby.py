@@ -25,7 +25,7 @@ class LobbyTicker:
     async def summary(self, room: Room) -> dict[str, Any]:
         """A room as lobbies show it: its fields and its member count (distinct users, every node)."""
         members = {member.id for member in await self._backend.members(room.id)}
-        return {**room.to_dict(), "members": len(members)}
+        return {**room.to_dict(), "members": len(members), "languages": await self._backend.census(room.id)}
 
     def touch(self, room: str) -> None:
         """A room's membership changed; lobbies hear of it within one interval."""

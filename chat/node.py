@@ -37,6 +37,7 @@ class Node:
         self.translator = translator or TranslationService(config.translation,
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend, config.limits.presence_window)
+        self.hub.on_glossary = self.translator.set_glossary
         self.relay = TranslationRelay(self.backend, self.translator)
         # the domain core, on the store interfaces the backend implements
         self.roles = Roles(self.backend, self.backend)

@@ -73,6 +73,7 @@ CLIENT_FRAMES: dict[str, dict[str, Field]] = {
     "ban": {"room": ROOM, "user": USER, "reason": REASON},
     "unban": {"room": ROOM, "user": USER, "reason": REASON},
     "delete": {"room": ROOM, "id": Field(str, check=_non_empty(MAX_ID))},
+    "relang": {"room": ROOM, "id": Field(str, check=_non_empty(MAX_ID)), "lang": Field(str, check=_lang)},
     "ping": {},
     # private conversations (chat/conversations.py)
     "request": {"to": USER, "text": Field(str)},

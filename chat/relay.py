@@ -1,8 +1,12 @@
 """Translations of stored messages: asked for once per target language, stored, then published.
 
-The node that accepted a message asks for every language present in the room cluster-wide
-except the source; a reader who brings a new language gets the history it sees translated on
-demand. Work runs in background tasks so the original is never held back.
+Which languages a message is translated into comes from the room's language census (counts per
+reading language, kept by the backend), never from listing its members: every reading language
+of the room with a route from the source, except one only the sender reads (nobody gets their
+own message translated back). The same list goes out in the message's `translating`, so clients
+know which translations will follow. A reader who brings a new language gets the history it sees
+translated on demand. A translation that fails is announced (`translation_failed`) instead of
+leaving readers waiting. Work runs in background tasks so the original is never held back.
 """
 from __future__ import annotations
 
@@ -23,13 +27,26 @@ class TranslationRelay:
         self._translator = translator
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def message_stored(self, message: dict[str, Any]) -> None:
-        """Translate a new message into the room's other languages, in the background."""
-        self._spawn(self._translate_for_room(message))
+    async def targets(self, room: str, source: str, sender_lang: str) -> list[str]:
+        """The room's reading languages a message in `source` will be translated into."""
+        census = await self._backend.census(room)
+        return sorted(lang for lang, count in census.items()
+                      if lang != source and self._translator.has_route(source, lang)
+                      and not (lang == sender_lang and count <= 1))
 
-    def backfill(self, room: str, messages: Iterable[dict[str, Any]], lang: str) -> None:
-        """Translate the messages a reader was shown that lack its language."""
-        missing = [m for m in messages if self._needs(m, lang)]
+    def message_stored(self, message: dict[str, Any], targets: Iterable[str]) -> None:
+        """Translate a new (or re-labelled) message into `targets`, in the background."""
+        targets = list(targets)
+        if targets:
+            self._spawn(self._translate_for_room(message, targets))
+
+    def will_translate(self, message: dict[str, Any], lang: str, reader: str) -> bool:
+        """True when `backfill` will bring this reader a translation of this history message."""
+        return self._needs(message, lang) and message["user"].get("id") != reader
+
+    def backfill(self, room: str, messages: Iterable[dict[str, Any]], lang: str, reader: str) -> None:
+        """Translate the messages a reader was shown that lack its language (not its own)."""
+        missing = [m for m in messages if self.will_translate(m, lang, reader)]
         if missing:
             self._spawn(self._translate_batch(room, missing, lang))
 
@@ -56,16 +73,19 @@ class TranslationRelay:
             else:
                 log.error("translation failed", exc_info=exc)
 
-    async def _translate_for_room(self, message: dict[str, Any]) -> None:
-        room, source = message["room"], message["lang"]
-        targets = {member.lang for member in await self._backend.members(room)} - {source}
-        await asyncio.gather(*(self._translate_one(message, target) for target in sorted(targets)
-                               if self._translator.has_route(source, target)))
+    async def _translate_for_room(self, message: dict[str, Any], targets: list[str]) -> None:
+        await asyncio.gather(*(self._translate_one(message, target) for target in targets))
 
     async def _translate_one(self, message: dict[str, Any], target: str) -> None:
         text = await self._translator.translate(message["text"], message["lang"], target)
-        if text is not None:
+        if text is None:
+            await self._failed(message["room"], message["id"], target)
+        else:
             await self._backend.add_translation(message["room"], message["id"], target, text)
+
+    async def _failed(self, room: str, message_id: str, lang: str) -> None:
+        await self._backend.publish(room, {"type": "translation_failed", "room": room,
+                                           "id": message_id, "lang": lang})
 
     async def _translate_batch(self, room: str, messages: list[dict[str, Any]], lang: str) -> None:
         by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -74,5 +94,7 @@ class TranslationRelay:
         for source, group in by_source.items():
             texts = await self._translator.translate_many([m["text"] for m in group], source, lang)
             for message, text in zip(group, texts):
-                if text is not None:
+                if text is None:
+                    await self._failed(room, message["id"], lang)
+                else:
                     await self._backend.add_translation(room, message["id"], lang, text)

@@ -70,6 +70,7 @@ class Session:
         self._membership = TokenBucket(limits.membership_rate, limits.membership_burst)
         self._handlers: dict[str, Callable[[ClientFrame], Awaitable[None]]] = {
             "join": self._join, "leave": self._leave, "send": self._send, "lang": self._change_lang,
+            "relang": self._relang,
             "history": self._history, "ping": self._ping, "auth": self._auth_again,
             **{action: self._moderate for action in ("mute", "unmute", "kick", "ban", "unban", "delete")},
             **{kind: self._conversation for kind in protocol.CONVERSATION_FRAMES},
@@ -305,7 +306,8 @@ class Session:
         assert self.identity is not None
         self.push_frame({"type": "ready", "user": self.identity.public(), "lang": self.lang,
                          "languages": self.node.translator.reading_languages(),
-                         "translates": self.node.translator.languages(), "node": self.node.id,
+                         "translates": self.node.translator.languages(),
+                         "routes": self.node.translator.routes(), "node": self.node.id,
                          "protocol": protocol.PROTOCOL_VERSION})
 
     def _take_membership(self) -> None:
@@ -374,7 +376,7 @@ class Session:
             raise
         self.push_frame(joined)
         self.node.hub.release(room_id, self, {m["id"] for m in messages})
-        self.node.relay.backfill(room_id, messages, self.lang)
+        self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
         if room.private and messages:  # what `joined` carried counts as received
             await self.node.conversations.mark_read(room, self.identity.id, messages[-1]["id"])
 
@@ -389,8 +391,9 @@ class Session:
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until
-        frame: dict[str, Any] = {"type": "joined", "room": room.to_dict(), "members": list(members.values()),
-                                 "messages": [protocol.message_frame(m, self.lang) for m in messages], "you": you}
+        room_fields = {**room.to_dict(), "languages": await self.node.backend.census(room.id)}
+        frame: dict[str, Any] = {"type": "joined", "room": room_fields, "members": list(members.values()),
+                                 "messages": self._shown(messages), "you": you}
         if recovered is not None:
             frame["recovered"] = recovered
         return frame
@@ -456,10 +459,39 @@ class Session:
         await self.node.access.check_send(self.identity, room_id)
         lang = await self.node.translator.detect(text, self.lang)
         user = {"id": self.identity.id, "name": self.identity.name}
-        appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid)
+        targets = await self.node.relay.targets(room_id, lang, self.lang)
+        appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid,
+                                                          translating=targets)
         self.push_frame(protocol.ack(frame.ref, cid=cid, id=appended.message["id"]))
         if appended.created:
-            self.node.relay.message_stored(appended.message)
+            self.node.relay.message_stored(appended.message, targets)
+
+    async def _relang(self, frame: ClientFrame) -> None:
+        """The sender corrects the detected language of their own message: re-label, re-translate."""
+        assert self.identity is not None
+        room_id = frame["room"]
+        self._joined(room_id)
+        lang = self._reading_lang(frame["lang"], frame.ref)
+        message = await self.node.backend.relabel_message(room_id, frame["id"], lang, author=self.identity.id)
+        if message is None:
+            raise FrameError("not_found", f"room {room_id!r} has no message {frame['id']!r} of yours; "
+                             "only the sender may correct a message's language")
+        targets = await self.node.relay.targets(room_id, lang, self.lang)
+        await self.node.backend.publish(room_id, {"type": "relang", "room": room_id, "id": message["id"],
+                                                  "lang": lang, "translating": targets})
+        self.push_frame(protocol.ack(frame.ref, id=message["id"]))
+        self.node.relay.message_stored(message, targets)
+
+    def _shown(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """History as this reader sees it: `translating` where a backfill will bring its language."""
+        assert self.identity is not None
+        frames = []
+        for message in messages:
+            shown = protocol.message_frame(message, self.lang)
+            if "tr" not in shown and self.node.relay.will_translate(message, self.lang, self.identity.id):
+                shown["translating"] = [self.lang]
+            frames.append(shown)
+        return frames
 
     async def _history(self, frame: ClientFrame) -> None:
         room_id = frame["room"]
@@ -468,10 +500,10 @@ class Session:
         self._joined(room_id)
         limit = self._count(frame.get("limit"), "limit")
         messages = await self.node.backend.history(room_id, before=frame.get("before"), limit=limit)
-        self.push_frame({"type": "history", "room": room_id,
-                         "messages": [protocol.message_frame(m, self.lang) for m in messages],
+        self.push_frame({"type": "history", "room": room_id, "messages": self._shown(messages),
                          **({"ref": frame.ref} if frame.ref else {})})
-        self.node.relay.backfill(room_id, messages, self.lang)
+        assert self.identity is not None
+        self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
 
     # moderation ------------------------------------------------------------------------
     async def _moderate(self, frame: ClientFrame) -> None:

@@ -266,7 +266,11 @@ class Pipeline:
             self._write(b"".join(chunk))
             answers = self._read(len(chunk))
             # Stages that lose their input flush what they hold and exit: answers
-            # read while any stage died cannot be trusted.
+            # read while any stage died cannot be trusted. The kernel closes a killed
+            # process's pipes a moment before it can be seen dead, so an empty answer
+            # gets a moment's grace before the check.
+            if any(not answer.strip() for answer in answers):
+                time.sleep(0.05)
             self._check_alive()
             out.extend(unescape(raw.decode("utf-8", "replace")).strip() + tail
                        for raw, tail in zip(answers, tails))

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from chat.tokens import Identity, TokenError
 from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fields
 from rooms.policy import can_moderate
+from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
 from web.services import node_of, refusal_error
@@ -124,6 +125,31 @@ async def moderation_log(request: Request) -> Response:
     return JSONResponse({"room": room.id, "entries": await node.backend.moderation_log(room.id)})
 
 
+@answers_errors
+async def get_glossary(request: Request) -> Response:
+    require_host(request)
+    return JSONResponse({"terms": node_of(request).translator.glossary()})
+
+
+@answers_errors
+async def put_glossary(request: Request) -> Response:
+    """Replace the terms never translated, on every node (until restart: config.toml keeps the base)."""
+    require_host(request)
+    data = await json_body(request)
+    only_fields(data, {"terms"})
+    terms = data.get("terms")
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+        raise ApiError(400, "bad_request", "\"terms\" must be a list of strings, e.g. [\"Cargotec\"]")
+    if len(terms) > MAX_TERMS or any(len(t) > MAX_TERM_CHARS or not t.strip() for t in terms):
+        raise ApiError(400, "bad_request", f"give at most {MAX_TERMS} terms, each 1 to {MAX_TERM_CHARS} "
+                       "characters")
+    cleaned = clean_terms(terms)
+    node = node_of(request)
+    node.translator.set_glossary(cleaned)
+    await node.backend.broadcast({"type": "glossary", "terms": cleaned})
+    return JSONResponse({"terms": cleaned})
+
+
 def host_routes() -> list[BaseRoute]:
     return [
         Route("/api/rooms", open_room, methods=["POST"]),
@@ -131,4 +157,6 @@ def host_routes() -> list[BaseRoute]:
         Route("/api/rooms/{room}/moderators", appoint_moderator, methods=["POST"]),
         Route("/api/rooms/{room}/moderators/{user}", remove_moderator, methods=["DELETE"]),
         Route("/api/rooms/{room}/moderation", moderation_log, methods=["GET"]),
+        Route("/api/glossary", get_glossary, methods=["GET"]),
+        Route("/api/glossary", put_glossary, methods=["PUT"]),
     ]

@@ -8,7 +8,7 @@ limits of the whole "cluster".
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from chat.backend.base import Event, EventHandler, Member
 from rooms.limits import PRUNE_AT, TokenBucket
@@ -23,6 +23,9 @@ class LocalBroker:
         self._on_event: EventHandler | None = None
         self._subscribed: set[str] = set()
         self._members: dict[str, dict[str, Member]] = defaultdict(dict)
+        # Census: connections per (user, language), and users per language, kept on every change.
+        self._readers: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        self._census: dict[str, Counter[str]] = defaultdict(Counter)
 
     async def start(self, on_event: EventHandler) -> None:
         self._on_event = on_event
@@ -53,14 +56,36 @@ class LocalBroker:
     async def add_member(self, room: str, member: Member) -> bool:
         present = self._members[room]
         first = all(other.id != member.id for other in present.values())
+        old = present.get(member.conn)
+        if old is not None:
+            self._count_reader(room, old, -1)
         present[member.conn] = member
+        self._count_reader(room, member, +1)
         return first
 
     async def remove_member(self, room: str, member: Member) -> bool:
         present = self._members[room]
-        if present.pop(member.conn, None) is None:
+        old = present.pop(member.conn, None)
+        if old is None:
             return False
+        self._count_reader(room, old, -1)
         return all(other.id != member.id for other in present.values())
+
+    def _count_reader(self, room: str, member: Member, step: int) -> None:
+        readers, census = self._readers[room], self._census[room]
+        key = (member.id, member.lang)
+        readers[key] += step
+        if readers[key] <= 0:
+            del readers[key]
+            census[member.lang] -= 1
+            if census[member.lang] <= 0:
+                del census[member.lang]
+        elif step > 0 and readers[key] == 1:
+            census[member.lang] += 1
+
+    async def census(self, room: str) -> dict[str, int]:
+        """Users per reading language, kept on every join, leave and language change."""
+        return dict(sorted(self._census[room].items()))
 
     async def members(self, room: str) -> list[Member]:
         return list(self._members[room].values())

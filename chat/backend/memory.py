@@ -88,7 +88,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         return history
 
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None) -> Appended:
+                             cid: str | None, translating: list[str] | None = None) -> Appended:
         history = self._history(room)
         key = (user["id"], cid) if cid else None
         if key:
@@ -101,7 +101,10 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         history.next_position += 1
         if key:
             history.remember(key, str(message["id"]), self._idempotency_ttl)
-        self._deliver(room, message_frame(message))
+        frame = message_frame(message)
+        if translating:
+            frame["translating"] = list(translating)
+        self._deliver(room, frame)
         return Appended(copy.deepcopy(message), created=True)
 
     async def history(self, room: str, *, before: str | None, limit: int) -> list[dict[str, Any]]:
@@ -129,6 +132,13 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
             return
         message["tr"][lang] = text
         self._deliver(room, {"type": "translation", "room": room, "id": message_id, "lang": lang, "text": text})
+
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> dict[str, Any] | None:
+        message = self._history(room).find(message_id)
+        if message is None or message.get("deleted") or message["user"]["id"] != author:
+            return None
+        message.update(lang=lang, tr={})
+        return copy.deepcopy(message)
 
     async def delete_message(self, room: str, message_id: str) -> bool:
         message = self._history(room).find(message_id)

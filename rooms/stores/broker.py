@@ -68,8 +68,11 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None) -> Appended:
-        """Store a message (idempotent on user id + cid), assign its id and ts, publish it: one step."""
+                             cid: str | None, translating: list[str] | None = None) -> Appended:
+        """Store a message (idempotent on user id + cid), assign its id and ts, publish it: one step.
+
+        `translating` (the reading languages a `translation` will follow for) goes into the
+        published `message` frame only; it is not stored."""
 
     @abc.abstractmethod
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
@@ -84,6 +87,12 @@ class Broker(abc.ABC):
     async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
         """Store a message's translation and publish a `translation` event; nothing when the
         message is gone (trimmed, deleted, or its history lost)."""
+
+    @abc.abstractmethod
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
+        """Correct a live message's source language and drop its translations (history keeps
+        the correction); the message as stored now, or None when there is no live message
+        of that id by `author`. Publishes nothing: the caller announces it."""
 
     @abc.abstractmethod
     async def delete_message(self, room: str, message_id: str) -> bool:

@@ -40,3 +40,14 @@ class Presence(abc.ABC):
     @abc.abstractmethod
     async def members(self, room: str) -> list[Member]:
         """Connections present in the room on every live node."""
+
+    async def census(self, room: str) -> dict[str, int]:
+        """How many users read each language in the room ({code: count}, counts > 0).
+
+        A user counts once per language its connections read. The relay reads this for every
+        message, so backends keep it up to date on join, leave and language change instead of
+        listing members; this fallback (which does list them) is for backends that do not."""
+        users: dict[str, set[str]] = {}
+        for present in await self.members(room):
+            users.setdefault(present.lang, set()).add(present.id)
+        return {lang: len(ids) for lang, ids in sorted(users.items())}

@@ -141,6 +141,9 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
     async def members(self, room: str) -> list[Member]:
         return await self._presence.members(room)
 
+    async def census(self, room: str) -> dict[str, int]:
+        return await self._presence.census(room)
+
     # pub/sub -----------------------------------------------------------------
     @write_call
     async def subscribe(self, room: str) -> None:

@@ -19,11 +19,13 @@ from rooms.stores import Appended, Message, Replay
 class RedisHistory(RedisParts):
     @write_call
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None) -> Appended:
+                             cid: str | None, translating: list[str] | None = None) -> Appended:
         keys = self._keys.history(room)
         if cid:
             keys.append(self._keys.idempotency(room, user["id"], cid))
-        body = {"user": user, "lang": lang, "text": text}
+        body: dict[str, object] = {"user": user, "lang": lang, "text": text}
+        if translating:
+            body["translating"] = list(translating)
         # The script publishes the `message` frame from these parts and the id/ts only it knows.
         head = '{"type":"message","room":' + json.dumps(room) + ","
         tail = "," + encode(body)[1:]
@@ -78,6 +80,17 @@ class RedisHistory(RedisParts):
         log_key, meta, extra, _ = self._keys.history(room)
         await self._scripts["add_translation"](keys=[log_key, meta, extra], args=[
             parts[0], parts[1], lang, text, self._keys.channel(room), encode(event)])
+
+    @write_call
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return None
+        log_key, meta, extra, _ = self._keys.history(room)
+        fields = await self._scripts["relabel"](keys=[log_key, meta, extra], args=[*parts, lang, author])
+        if not fields:
+            return None
+        return live_message(room, parts[0], parts[1], fields, json.dumps({"@lang": lang}))
 
     @write_call
     async def delete_message(self, room: str, message_id: str) -> bool:

@@ -61,8 +61,8 @@ class Keys:
         return [self.room(room, part) for part in ("log", "meta", "extra", "gone")]
 
     def presence(self, room: str) -> list[str]:
-        """The keys the presence scripts take, in their order: presence, users."""
-        return [self.room(room, "presence"), self.room(room, "users")]
+        """The keys the presence scripts take, in their order: presence, users, census."""
+        return [self.room(room, "presence"), self.room(room, "users"), self.room(room, "census")]
 
     def idempotency(self, room: str, user: str, cid: str) -> str:
         digest = hashlib.sha256(json.dumps([user, cid]).encode()).hexdigest()[:32]

@@ -71,6 +71,11 @@ class RedisPresence(Presence):
             raise
 
     @read_call
+    async def census(self, room: str) -> dict[str, int]:
+        counts = await self._redis.hgetall(self._keys.presence(room)[2])
+        return {lang: int(n) for lang, n in sorted(counts.items()) if int(n) > 0}
+
+    @read_call
     async def members(self, room: str) -> list[Member]:
         records = await self._scripts["members"](keys=[self._keys.room(room, "presence")],
                                                  args=[self._keys.heartbeat_prefix])

@@ -11,9 +11,10 @@ from rooms.stores import Event, Member, Message
 def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra: str | None) -> Message:
     """A stream entry (flat field list) and its translations, as a stored message."""
     entry = dict(zip(fields[::2], fields[1::2]))
+    translations = json.loads(extra) if extra else {}
+    lang = translations.pop("@lang", entry["l"])  # a sender's correction (relabel.lua)
     return {"room": room, "id": make_id(epoch, stream_id), "ts": stream_key(stream_id)[0],
-            "user": json.loads(entry["u"]), "lang": entry["l"], "text": entry["t"],
-            "tr": json.loads(extra) if extra else {}}
+            "user": json.loads(entry["u"]), "lang": lang, "text": entry["t"], "tr": translations}
 
 
 def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:

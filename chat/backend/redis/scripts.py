@@ -19,6 +19,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "append": ("stream_ids",),
     "read": ("stream_ids",),
     "add_translation": (),
+    "relabel": (),
     "delete": ("stream_ids",),
     "add_member": ("presence_lib",),
     "remove_member": ("presence_lib",),

@@ -1,9 +1,20 @@
--- Record a connection in a room. KEYS: 1 presence hash, 2 per-user index
+-- Record a connection in a room. KEYS: 1 presence hash, 2 per-user index, 3 census hash
 -- ARGV: 1 heartbeat key prefix, 2 field, 3 user id, 4 record JSON
 -- Returns 1 when the user had no live connection in the room before (a record being replaced,
 -- as when the reader changes language, counts as one).
 local others = live_fields(KEYS[2], ARGV[3], ARGV[2])
-local first = #others == 0 and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0
+local old = redis.call('HGET', KEYS[1], ARGV[2])
+local first = #others == 0 and not old
+local old_lang = old and cjson.decode(old).lang or false
+local new_lang = cjson.decode(ARGV[4]).lang
+if old_lang ~= new_lang then
+  if old_lang and not reads(others, old_lang) then
+    count(old_lang, -1)
+  end
+  if not reads(others, new_lang) then
+    count(new_lang, 1)
+  end
+end
 others[#others + 1] = ARGV[2]
 save_fields(KEYS[2], ARGV[3], others)
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])

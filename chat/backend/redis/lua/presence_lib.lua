@@ -24,6 +24,24 @@ local function live_fields(users, user, except)
   return kept
 end
 
+-- The census (KEYS[3], language -> users reading it) counts a user once per language that one of
+-- its connections reads: these tell whether any of `fields` (records in KEYS[1]) reads `lang`.
+local function reads(fields, lang)
+  for _, field in ipairs(fields) do
+    local raw = redis.call('HGET', KEYS[1], field)
+    if raw and cjson.decode(raw).lang == lang then
+      return true
+    end
+  end
+  return false
+end
+
+local function count(lang, step)
+  if redis.call('HINCRBY', KEYS[3], lang, step) <= 0 then
+    redis.call('HDEL', KEYS[3], lang)
+  end
+end
+
 local function save_fields(users, user, fields)
   if #fields == 0 then
     redis.call('HDEL', users, user)  -- (cjson would encode an empty table as {})

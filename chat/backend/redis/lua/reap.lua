@@ -1,15 +1,21 @@
 -- Drop the connections of instances whose heartbeat expired (they died without cleaning up).
--- KEYS: 1 presence hash, 2 per-user index; ARGV: 1 heartbeat key prefix
+-- KEYS: 1 presence hash, 2 per-user index, 3 census hash; ARGV: 1 heartbeat key prefix
 -- Returns the records of users left with no live connection: the caller publishes their
 -- presence `leave` (only one node's call removes a record, so only one node announces it).
 local entries = redis.call('HGETALL', KEYS[1])
-local gone, announced = {}, {}
+local gone, announced, uncounted = {}, {}, {}
 for i = 1, #entries, 2 do
   local field, raw = entries[i], entries[i + 1]
   if not alive(field) then
     redis.call('HDEL', KEYS[1], field)
-    local user = cjson.decode(raw).id
+    local record = cjson.decode(raw)
+    local user = record.id
     local others = live_fields(KEYS[2], user, field)
+    local reader = user .. ' ' .. record.lang
+    if not uncounted[reader] and not reads(others, record.lang) then
+      uncounted[reader] = true
+      count(record.lang, -1)
+    end
     save_fields(KEYS[2], user, others)
     if #others == 0 and not announced[user] then
       announced[user] = true
