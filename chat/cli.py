@@ -94,6 +94,13 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
 
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     config = config.replace("server", **changes) if changes else config
+    settings = config.translation
+    if settings.enabled and "argos" in settings.engines and settings.install:
+        from translation.autoinstall import install_missing
+
+        logging.basicConfig(level=config.server.log_level.upper(), format="%(levelname)s:     %(message)s")
+        install_missing(settings.install, settings.packages_dir, index_url=settings.index_url or None,
+                        progress=sys.stderr.isatty())
     server = uvicorn.Server(uvicorn_config(create_app(config), config))
     try:
         server.run()

@@ -43,7 +43,8 @@ CLOSE_REMOVED = 4403
 CLOSE_INTERNAL = 1011
 CLOSE_FLUSH_SECONDS = 5.0  # a closing session's queued frames get this long to go out
 CLOSE_WRITE_SECONDS = 1.5  # a forced close that cannot be written within this drops the transport
-MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id", "read": "id", "report": "id"}
+MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id", "read": "id", "report": "id",
+                     "relang": "id"}
 
 
 class _Close:

@@ -40,7 +40,8 @@ def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     config = config.replace("auth", secret=TEST_SECRET)
     config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node")
     # Apertium's Debian pairs are left out unless a test asks for them (engines=...).
-    config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"), engines=("argos",))
+    config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"), engines=("argos",),
+                            install=())
     for section, changes in sections.items():
         if section == "rooms":
             config = dataclasses.replace(config, rooms=changes)

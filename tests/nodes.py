@@ -123,6 +123,7 @@ class NodeProcess:
             "BABELROOM_AUTH_SECRET": SECRET,
             "BABELROOM_SERVER_DATA_DIR": str(workdir / "data"),
             "BABELROOM_TRANSLATION_PACKAGES_DIR": str(workdir / "empty"),
+            "BABELROOM_TRANSLATION_INSTALL": "",  # no downloads in tests
             "BABELROOM_SERVER_NODE_ID": node_id,
             "BABELROOM_SERVER_HOST": "127.0.0.1",
             "BABELROOM_SERVER_LOG_LEVEL": "info",

@@ -146,9 +146,9 @@ async def test_relang_relabels_and_retranslates(server):
 async def test_bad_relang_frames_are_refused(server):
     ada = await server.client("Ada", lang="en")
     await ada.join("plenary")
-    await ada.send({"type": "relang", "room": "plenary", "id": "x.1", "ref": "a"})
+    await ada.send({"type": "relang", "room": "plenary", "id": "0badcafe.1", "ref": "a"})
     await ada.expect_error("bad_frame", ref="a")
-    await ada.send({"type": "relang", "room": "plenary", "id": "x.1", "lang": "qq", "ref": "b"})
+    await ada.send({"type": "relang", "room": "plenary", "id": "0badcafe.1", "lang": "qq", "ref": "b"})
     await ada.expect_error("bad_frame", ref="b")
 
 

@@ -150,17 +150,11 @@ def _offline_hint(from_code: str, to_code: str) -> str:
 
 def _fetch_index(index_url: str, from_code: str, to_code: str) -> list[dict]:
     try:
-        with urllib.request.urlopen(index_url, timeout=_TIMEOUT_S) as response:
-            index = json.loads(response.read())
-    except (TimeoutError, urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise PackageError(f"cannot reach the Argos package index at {index_url} ({reason}). "
-                           + _offline_hint(from_code, to_code)) from None
-    except ValueError as exc:
-        raise PackageError(f"the package index at {index_url} is not valid JSON ({exc})") from None
-    if not isinstance(index, list):
-        raise PackageError(f"the package index at {index_url} is not a list of packages")
-    return index
+        return fetch_index(index_url)[0]
+    except PackageError as exc:
+        if str(exc).startswith("cannot reach"):
+            raise PackageError(f"{exc} " + _offline_hint(from_code, to_code)) from None
+        raise
 
 
 def _download(urls: list[str], target: Path, progress: bool, label: str) -> None:
@@ -184,13 +178,35 @@ def _download(urls: list[str], target: Path, progress: bool, label: str) -> None
     raise PackageError("download failed (" + "; ".join(errors or ["no download link"]) + ")")
 
 
+def fetch_index(index_url: str | None = None) -> tuple[list[dict], str]:
+    """The Argos package index (and the URL it came from); PackageError when unreachable."""
+    url = index_url or default_index_url()
+    try:
+        with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
+            index = json.loads(response.read())
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        raise PackageError(f"cannot reach the Argos package index at {url} "
+                           f"({getattr(exc, 'reason', exc)}).") from None
+    except ValueError as exc:
+        raise PackageError(f"the package index at {url} is not valid JSON ({exc})") from None
+    if not isinstance(index, list):
+        raise PackageError(f"the package index at {url} is not a list of packages")
+    return index, url
+
+
 def install_pair(from_code: str, to_code: str, packages_dir: str | os.PathLike[str],
                  progress: bool = True, index_url: str | None = None) -> PackageInfo:
     """Download the pair's package from the Argos index and install it."""
-    from argostranslate.package import AvailablePackage, argospm_package_name
-
     index_url = index_url or default_index_url()
     index = _fetch_index(index_url, from_code, to_code)
+    return install_from_index(index, from_code, to_code, packages_dir, progress=progress)
+
+
+def install_from_index(index: list[dict], from_code: str, to_code: str,
+                       packages_dir: str | os.PathLike[str], *, progress: bool = True) -> PackageInfo:
+    """Download the pair's newest package listed in an index already fetched, and install it."""
+    from argostranslate.package import AvailablePackage, argospm_package_name
+
     candidates = [AvailablePackage(m) for m in index if isinstance(m, dict)]
     matches = [p for p in candidates
                if p.type == "translate" and (p.from_code, p.to_code) == (from_code, to_code)]

@@ -33,6 +33,9 @@ class TranslationSettings:
     packages_dir: str = "data/packages"
     #: Argos package index used by `languages install PAIR`; "" = the Argos default.
     index_url: str = ""
+    #: Argos packages `babelroom serve` installs on start when they are missing and the
+    #: index can be reached (offline: one log line, and the server serves what it has).
+    install: tuple[str, ...] = ("en-es", "es-en", "en-fr", "fr-en", "en-de", "de-en")
     #: CTranslate2 beam size. Greedy (1) translated a 64-message burst 2.2x faster
     #: than beam 4 on a transformer-base model with 2 cores (15.0 vs 6.8 msg/s,
     #: benchmarks/translation_burst.py); chat lines are short, so the quality cost

@@ -11,7 +11,7 @@ import { t, errorText, useLanguage, onLanguageChange } from './i18n.js';
 import {
   state, newRoomView, saveSession, loadSession, loadPrefs, invalidate, currentRoom, view,
   appendMessage, prependMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
-  untilValue, roleIn, isMuted,
+  untilValue, roleIn, isMuted, awaitsTranslation,
 } from './state.js';
 import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusLobby } from './view-shell.js';
 import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton } from './view-room.js';
@@ -44,6 +44,7 @@ const handlers = {
     state.lang = f.lang || state.session.lang || state.lang;
     useLanguage(state.lang);
     state.serverLangs = Array.isArray(f.translates) ? f.translates : [];
+    state.routes = f.routes && typeof f.routes === 'object' ? f.routes : null;
     Object.assign(state.session, { name: f.user?.name, lang: state.lang });
     state.lobbyError = '';
     for (const room of state.joined.values()) {
@@ -133,6 +134,23 @@ const handlers = {
     if (!item || item.deleted) return;
     item.tr = { lang: f.lang, text: f.text };
     item.translating = false;
+    touch(item);
+    invalidate('messages');
+  },
+
+  translation_failed(f) {
+    const item = state.joined.get(f.room)?.byId.get(f.id);
+    if (!item || f.lang !== state.lang) return;
+    Object.assign(item, { translating: false, failed: true });
+    touch(item);
+    invalidate('messages');
+  },
+
+  relang(f) {
+    const item = state.joined.get(f.room)?.byId.get(f.id);
+    if (!item || item.deleted) return;
+    Object.assign(item, { lang: f.lang, tr: null, failed: false, translating: false, showOriginal: null });
+    item.translating = awaitsTranslation(item, f.translating);
     touch(item);
     invalidate('messages');
   },

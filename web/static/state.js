@@ -11,6 +11,7 @@ export const state = {
   me: null, // ready.user {id, name, role}
   lang: 'en', // reading language (ready.lang once connected)
   serverLangs: [], // ready.translates: what the server can translate into
+  routes: null, // ready.routes: {target: [sources]} (null from servers that do not send it)
   rooms: new Map(), // lobby: id -> {id, title, forum, state, members, slow_mode}
   joined: new Map(), // id -> RoomView (see newRoomView)
   current: null, // room on screen; null = lobby/home
@@ -159,18 +160,24 @@ export const untilValue = (value) => (value === null || value === undefined ? In
 
 /** The server can translate between the message's language and the reader's. */
 export function canTranslate(lang) {
-  return !!lang && state.serverLangs.includes(state.lang) && state.serverLangs.includes(lang);
+  if (!lang) return false;
+  if (state.routes) return (state.routes[state.lang] || []).includes(lang);
+  return state.serverLangs.includes(state.lang) && state.serverLangs.includes(lang);
 }
 
-function awaitsTranslation(item) {
+/** A translation into the reader's language is on its way: the server says so in `translating`
+ * (older servers do not: then guess from the languages it serves). Never for one's own message. */
+export function awaitsTranslation(item, translating) {
   if (item.deleted || !item.lang || item.lang === state.lang) return false;
   if (item.tr && item.tr.lang === state.lang) return false;
+  if (item.user?.id && item.user.id === state.me?.id) return false;
+  if (Array.isArray(translating)) return translating.includes(state.lang);
   return canTranslate(item.lang);
 }
 
 function messageItem(message) {
-  const item = { kind: 'msg', ...message, showOriginal: null, translating: false, v: 0 };
-  if (awaitsTranslation(item)) {
+  const item = { kind: 'msg', ...message, showOriginal: null, translating: false, failed: false, v: 0 };
+  if (awaitsTranslation(item, message.translating)) {
     item.translating = true;
     setTimeout(() => {
       if (!item.translating) return;

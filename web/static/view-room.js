@@ -6,7 +6,7 @@ import { $, h, setChildren, softFocus } from './dom.js';
 import { uiName, selfName, isRtl, timeOfDay, fullDate, duration } from './format.js';
 import { t, errorText } from './i18n.js';
 import {
-  state, onRender, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait,
+  state, onRender, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait, canTranslate,
 } from './state.js';
 
 let actions;
@@ -290,6 +290,12 @@ function messageMeta(room, item, shown) {
   }
   if (item.translating) {
     return h('div', { class: 'msg-meta' }, h('span', { class: 'translating', testid: 'translating' }, t('msg.translating')));
+  }
+  if (item.failed) {
+    return h('div', { class: 'msg-meta', testid: 'translation-failed' }, t('msg.translationFailed', { language: from }));
+  }
+  if (!canTranslate(item.lang) && item.user?.id !== state.me?.id) {
+    return h('div', { class: 'msg-meta', testid: 'original-only' }, t('msg.originalOnly', { language: from }));
   }
   return h('div', { class: 'msg-meta' }, t('msg.in', { language: from }));
 }
