@@ -3,6 +3,11 @@ argostranslate's translate() called one message at a time, on the same package.
 
     .venv/bin/python -m benchmarks.translation_burst            # defaults
     .venv/bin/python -m benchmarks.translation_burst --sweep    # beam/threads grid
+    .venv/bin/python -m benchmarks.translation_burst --engine apertium   # Debian's eng-spa
+
+With --engine apertium the same burst (English chat lines, en->es) goes through the service
+on the Apertium engine (real output), then sentences one at a time through the pipeline give
+its milliseconds per sentence.
 
 The package is transformer-base sized (6+6 layers, d_model 512, 24k vocabulary,
 ~58 MB int8) with random weights, built on first use by translation.testpkg into
@@ -120,7 +125,8 @@ async def _lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
         worst[0] = max(worst[0], loop.time() - before - 0.001)
 
 
-async def _burst(service, messages: list[str]) -> tuple[float, list[float], float, list[str]]:
+async def _burst(service, messages: list[str],
+                 pair: tuple[str, str] = PAIR) -> tuple[float, list[float], float, list[str]]:
     stop, worst = asyncio.Event(), [0.0]
     monitor = asyncio.create_task(_lag_monitor(stop, worst))
     await asyncio.sleep(0.01)
@@ -130,7 +136,7 @@ async def _burst(service, messages: list[str]) -> tuple[float, list[float], floa
     outputs: list[str] = []
 
     async def one(text: str) -> None:
-        result = await service.translate(text, *PAIR)
+        result = await service.translate(text, *pair)
         assert result is not None
         latencies.append(time.perf_counter() - started)
         outputs.append(result)
@@ -159,6 +165,47 @@ async def run_service(packages: Path, messages: list[str], rounds: int, label: s
     s = settings
     return Result(f"{label} (beam {s.beam_size}, inter {s.inter_threads}, intra {s.intra_threads})",
                   total, latencies, lag, mean_tokens(packages, outputs))
+
+
+# ------------------------------------------------------------------ apertium
+
+def english_messages(n: int) -> list[str]:
+    """n distinct English chat lines (the labelled set's, numbered past its end)."""
+    lines = [line.rstrip("\n").split("\t", 1) for line in DATA.open(encoding="utf-8")][1:]
+    english = [text for lang, text in lines if lang == "en" and len(text) >= 12]
+    return [english[i % len(english)] + ("" if i < len(english) else f" ({i})") for i in range(n)]
+
+
+async def run_apertium(n: int, rounds: int) -> tuple[Result, float, float]:
+    from translation import TranslationService, TranslationSettings
+    from translation.apertium import Pipeline, discover
+
+    settings = TranslationSettings(engines=("apertium",), packages_dir="/nonexistent", cache_size=0)
+    service = TranslationService(settings)
+    await service.start()
+    messages = english_messages(n)
+    try:
+        await _burst(service, english_messages(8), ("en", "es"))  # starts the pipeline
+        runs = [await _burst(service, messages, ("en", "es")) for _ in range(rounds)]
+    finally:
+        await service.close()
+    total, latencies, lag, _ = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+    result = Result("service, apertium eng-spa (en->es)", total, latencies, lag)
+    pipeline = Pipeline(next(p for p in discover() if (p.source, p.target) == ("en", "es")))
+    try:
+        pipeline.translate(["Hello."])
+        sentences = [s.text for m in messages for s in __import__(
+            "translation.sentences", fromlist=["split"]).split(m)[1]]
+        started = time.perf_counter()
+        for sentence in sentences:
+            pipeline.translate([sentence])
+        one_by_one = (time.perf_counter() - started) * 1000 / len(sentences)
+        started = time.perf_counter()
+        pipeline.translate(sentences)
+        batched = (time.perf_counter() - started) * 1000 / len(sentences)
+    finally:
+        pipeline.stop()
+    return result, one_by_one, batched
 
 
 # ------------------------------------------------------------------ argos
@@ -232,8 +279,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true",
                         help="service only: beam x threads x batching x priority grid")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached package")
+    parser.add_argument("--engine", choices=("argos", "apertium"), default="argos",
+                        help="argos: the random-weight package vs argostranslate (default); "
+                             "apertium: Debian's eng-spa pair")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+
+    if args.engine == "apertium":
+        result, one_by_one, batched = asyncio.run(run_apertium(args.messages, args.rounds))
+        print(f"{args.messages} concurrent English messages, en->es, {os.cpu_count()} cores, "
+              f"median of {args.rounds} rounds\n")
+        print(HEADER)
+        print(result.row())
+        print(f"\napertium eng-spa: {one_by_one:.2f} ms per sentence one at a time, "
+              f"{batched:.2f} ms per sentence in one batch")
+        return 0
 
     from translation import TranslationSettings
 

@@ -5,7 +5,6 @@ and a pipeline killed mid-traffic.
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 

@@ -65,3 +65,31 @@ async def test_readers_of_two_languages_each_see_the_other_translated(make_serve
     await expect(message_with_text(german, german_line)).to_have_count(1)
     await german.get_by_test_id("toggle-originals").uncheck()
     await expect(message_with_text(german, spanish_line)).to_have_count(0)
+
+
+async def test_a_reader_without_a_route_sees_original_only_never_translating(make_server, new_page):
+    """Real Apertium output: English -> Spanish arrives; German has no route and says so quietly."""
+    from translation.apertium import discover
+
+    if not discover():
+        pytest.skip("no Apertium pair installed (.ci/system-deps)")
+    server = await make_server(translation={"engines": ("apertium",)})
+    english, spanish, german = await new_page(), await new_page(), await new_page()
+    await sign_in(english, server.url, "Ada", "en")
+    await sign_in(spanish, server.url, "Sofía", "es")
+    await sign_in(german, server.url, "Dieter", "de")
+    for page in (english, spanish, german):
+        await enter_room(page, "plenary")
+    await expect(german.locator("#room-sub")).to_contain_text("3 readers")
+
+    line = "Good morning everyone, the session starts in ten minutes"
+    await say(english, line)
+    seen_by_spanish = spanish.locator('[data-testid="message"][data-lang="en"]')
+    await expect(seen_by_spanish.get_by_test_id("message-text")).to_contain_text("Buenos días")
+    await expect(seen_by_spanish.get_by_test_id("message-text")).to_contain_text("minutos")
+
+    seen_by_german = german.locator('[data-testid="message"][data-lang="en"]')
+    await expect(seen_by_german).to_have_count(1)
+    await expect(seen_by_german.get_by_test_id("original-only")).to_have_count(1)
+    await expect(seen_by_german.get_by_test_id("translating")).to_have_count(0)
+    await expect(seen_by_german.get_by_test_id("message-text")).to_have_text(line)

@@ -583,6 +583,12 @@ const actions = {
       .catch((err) => toast(errorText(err.code, err.message), 'error'));
   },
 
+  /** Correct the detected language of one's own message (the server re-translates it). */
+  relang(roomId, id, lang) {
+    link.request({ type: 'relang', room: roomId, id, lang }, { timeout: 15_000 })
+      .catch((err) => toast(errorText(err.code, err.message), 'error'));
+  },
+
   deleteMessage(roomId, id) {
     link.request({ type: 'delete', room: roomId, id }, { timeout: 15_000 })
       .catch((err) => toast(errorText(err.code, err.message), 'error'));

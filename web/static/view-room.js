@@ -3,7 +3,7 @@
 // muted / read-only / slow-mode states, and the member list with moderation menus.
 
 import { $, h, setChildren, softFocus } from './dom.js';
-import { uiName, selfName, isRtl, timeOfDay, fullDate, duration } from './format.js';
+import { uiName, selfName, isRtl, timeOfDay, fullDate, duration, languageList, sortedLanguages } from './format.js';
 import { t, errorText } from './i18n.js';
 import {
   state, onRender, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait, canTranslate,
@@ -75,6 +75,16 @@ export function focusComposer() {
 
 // header, banner, composer state --------------------------------------------------
 
+/** The room's language census: "5 readers: 2 中文 · 2 Deutsch · 1 English". */
+function censusText(languages) {
+  if (!languages || typeof languages !== 'object') return null;
+  const entries = Object.entries(languages).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (!entries.length) return null;
+  const count = entries.reduce((sum, [, n]) => sum + n, 0);
+  const list = entries.map(([code, n]) => `${n} ${uiName(code)}`).join(' · ');
+  return t('room.readers', { count, languages: list });
+}
+
 function renderRoom() {
   const room = currentRoom();
   if (!room) return;
@@ -83,7 +93,7 @@ function renderRoom() {
   $('room-title').setAttribute('dir', 'auto');
   const inside = room.status === 'joined' || room.status === 'joining';
   const count = room.members.size;
-  const sub = [info.forum, inside ? t('room.memberCount', { count }) : null];
+  const sub = [info.forum, inside ? t('room.memberCount', { count }) : null, inside ? censusText(info.languages) : null];
   if (roleIn(room) !== 'delegate') sub.push(t(`room.youAre.${roleIn(room)}`));
   $('room-sub').textContent = sub.filter(Boolean).join(' · ');
   $('toggle-originals').checked = state.showOriginals;
@@ -273,7 +283,19 @@ function messageEl(room, item) {
   item.deleted
     ? h('div', { class: 'msg-text', testid: 'message-text' }, t('msg.deleted'))
     : h('div', { class: 'msg-text', testid: 'message-text', lang: shown.lang, dir: isRtl(shown.lang) ? 'rtl' : 'auto' }, shown.text),
-  item.deleted ? null : messageMeta(room, item, shown));
+  item.deleted ? null : (mine && room.status === 'joined' ? relangControl(room, item) : messageMeta(room, item, shown)));
+}
+
+/** On one's own message: the language it was taken to be in, which the sender may correct. */
+function relangControl(room, item) {
+  const options = sortedLanguages(languageList()).map((l) =>
+    h('option', { value: l.code, selected: l.code === item.lang }, uiName(l.code)));
+  return h('div', { class: 'msg-meta' },
+    h('label', {}, t('msg.writtenIn'), ' ',
+      h('select', {
+        class: 'relang', testid: 'relang', 'aria-label': t('msg.writtenInLabel'),
+        on: { change: (event) => actions.relang(room.id, item.id, event.target.value) },
+      }, ...options)));
 }
 
 function messageMeta(room, item, shown) {

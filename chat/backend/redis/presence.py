@@ -73,7 +73,7 @@ class RedisPresence(Presence):
     @read_call
     async def census(self, room: str) -> dict[str, int]:
         counts = await self._redis.hgetall(self._keys.presence(room)[2])
-        return {lang: int(n) for lang, n in sorted(counts.items()) if int(n) > 0}
+        return {str(lang): int(n) for lang, n in sorted(counts.items()) if int(n) > 0}
 
     @read_call
     async def members(self, room: str) -> list[Member]:
