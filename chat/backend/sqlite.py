@@ -67,7 +67,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
     # messages ----------------------------------------------------------------
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None) -> Appended:
+                             cid: str | None, translating: list[str] | None = None) -> Appended:
         def store(db: sqlite3.Connection) -> Appended:
             now = now_ms()
             if cid:
@@ -93,7 +93,10 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         def publish(appended: Appended) -> None:
             if appended.created:
-                self._deliver(room, message_frame(appended.message))
+                frame = message_frame(appended.message)
+                if translating:
+                    frame["translating"] = list(translating)
+                self._deliver(room, frame)
 
         return await self._db.write(store, then=publish)
 
@@ -155,6 +158,19 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
                                      "text": text})
 
         await self._db.write(store, then=publish)
+
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> dict[str, Any] | None:
+        def store(db: sqlite3.Connection) -> dict[str, Any] | None:
+            message = _find(db, room, message_id)
+            if message is None or message.get("deleted") or message["user"].get("id") != author:
+                return None
+            position = _locate(db, room, message_id)
+            db.execute("UPDATE messages SET lang = ?, tr = '{}' WHERE room = ? AND position = ?",
+                       (lang, room, position))
+            message.update(lang=lang, tr={})
+            return message
+
+        return await self._db.write(store)
 
     async def delete_message(self, room: str, message_id: str) -> bool:
         def store(db: sqlite3.Connection) -> bool:

@@ -176,3 +176,17 @@ async def test_only_subscribed_rooms_are_delivered_and_broadcast_reaches_the_nod
     await node.say("after unsubscribing")
     await asyncio.sleep(0.1)
     assert node.of_type("message") == []
+
+
+async def test_relabel_corrects_the_language_drops_translations_and_is_kept(node):
+    sent = await node.say("Hola a todos")
+    await node.backend.add_translation(ROOM, sent["id"], "de", "Hallo zusammen")
+    assert await node.backend.relabel_message(ROOM, sent["id"], "es", author=BOB["id"]) is None  # not Bob's
+    relabelled = await node.backend.relabel_message(ROOM, sent["id"], "es", author=ADA["id"])
+    assert relabelled is not None and relabelled["lang"] == "es" and relabelled["tr"] == {}
+    assert relabelled["text"] == "Hola a todos" and relabelled["id"] == sent["id"]
+    await node.backend.add_translation(ROOM, sent["id"], "en", "Hello everyone")
+    [stored] = await node.backend.history(ROOM, before=None, limit=1)
+    assert stored["lang"] == "es" and stored["tr"] == {"en": "Hello everyone"}
+    await node.backend.delete_message(ROOM, sent["id"])
+    assert await node.backend.relabel_message(ROOM, sent["id"], "fr", author=ADA["id"]) is None
