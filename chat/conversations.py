@@ -283,10 +283,12 @@ class Conversations:
         summary, created = await self.start_conversation(person, [sender], None, checked=False)
         sender_profile = await self.profile(sender)
         lang = await self._translator.detect(request.text, sender_profile.lang if sender_profile else "en")
+        sender_lang = sender_profile.lang if sender_profile else lang
+        targets = await self._relay.targets(summary["id"], lang, sender_lang)
         appended = await self._backend.append_message(summary["id"], user=request.sender, text=request.text,
-                                                           lang=lang, cid=request.id)
+                                                           lang=lang, cid=request.id, translating=targets)
         if appended.created:
-            self._relay.message_stored(appended.message)
+            self._relay.message_stored(appended.message, targets)
         await self._tell([sender, person.id], request.frame("accepted", room=summary["id"]))
         if not created:  # the 1:1 existed: remind both sides of it
             await self._tell([sender, person.id], {"type": "conversation", "event": "opened", "room": summary})
