@@ -20,7 +20,8 @@ SCHEMATHESIS_TIMEOUT = 300
 NOT_YET_DESCRIBED = {("/api/people", "get"), ("/api/me", "get"), ("/api/me", "patch"),
                      ("/api/conversations", "post"), ("/api/conversations", "get"),
                      ("/api/conversations/{room}", "delete"), ("/api/requests", "get"), ("/api/blocks", "get"),
-                     ("/api/blocks", "post"), ("/api/blocks/{user}", "delete"), ("/api/reports", "get")}
+                     ("/api/blocks", "post"), ("/api/blocks/{user}", "delete"), ("/api/reports", "get"),
+                     ("/api/glossary", "get"), ("/api/glossary", "put")}  # issue 11, described next
 
 
 def test_every_http_route_is_described(tmp_path):
