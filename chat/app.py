@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, WebSocketRoute
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -28,6 +28,8 @@ from web import STATIC_DIR, api_routes, embed_routes, host_routes, openapi_route
 from web.embed import content_security_policy
 
 log = logging.getLogger("babelroom")
+
+WS_PATH = "/ws"
 
 CONTENT_SECURITY_POLICY = content_security_policy(())  # frame-ancestors 'none'
 SECURITY_HEADERS = [
@@ -68,6 +70,21 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class SocketDoor:
+    """Hands the WebSocket scopes of one path to an ASGI endpoint; everything else goes on."""
+
+    def __init__(self, app: ASGIApp, path: str, endpoint: ASGIApp) -> None:
+        self.app = app
+        self.path = path
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == self.path:
+            await self.endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
     """Browsers send Origin; it must be listed, or (no list) match the host the page came from."""
     origin = websocket.headers.get("origin")
@@ -101,15 +118,15 @@ def create_app(config: Config | None = None, *, node: Node | None = None) -> Sta
         finally:
             await node.close()
 
-    async def websocket_endpoint(websocket: WebSocket) -> None:
+    async def websocket_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)  # for the Origin check only; sessions speak raw ASGI
         if not origin_allowed(websocket, config.server.allowed_origins):
             log.warning("refused /ws from origin %s", websocket.headers.get("origin"))
             await websocket.close(CLOSE_POLICY)
             return
-        await Session(websocket, node).serve()
+        await Session(scope, receive, send, node).serve()
 
     routes = [
-        WebSocketRoute("/ws", websocket_endpoint),
         *api_routes(),
         *host_routes(),
         *people_routes(),
@@ -122,4 +139,7 @@ def create_app(config: Config | None = None, *, node: Node | None = None) -> Sta
                     exception_handlers={BackendUnavailable: backend_unavailable})
     app.state.node = node
     app.add_middleware(SecurityHeaders)
+    # Outermost of the app's own middleware: /ws goes straight to its session, past the HTTP-only
+    # middleware, exception wrappers and router (Starlette's error middleware passes websockets by).
+    app.add_middleware(SocketDoor, path=WS_PATH, endpoint=websocket_endpoint)
     return app

@@ -1,8 +1,9 @@
 """Fan-out on one node: which local sessions are in which room, and who gets which event.
 
-Each event is encoded once (once per language for translations) and the same text is queued
-for every reader it concerns. While a session is joining a room its live events are held
-back, then released after the replay with the replayed messages dropped: no gap, no duplicate.
+Each event is encoded once, as a whole WebSocket frame (chat.wire), and the same bytes go to
+every reader it concerns; an event the backend hands over already encoded (`Encoded`: a message
+or translation as the store published it) is framed without being decoded. While a session is
+joining a room its live events are held back, then released after the replay with the replayed messages dropped: no gap, no duplicate.
 
 Presence is coalesced when it bursts: the first `presence` of a room goes out at once; those
 arriving within `presence_window` seconds of the last one delivered are held and go out together
@@ -17,8 +18,9 @@ import logging
 from collections import OrderedDict
 from typing import Any, Callable, Protocol
 
-from chat.backend import Backend, Event
-from chat.protocol import encode
+from chat.backend import Backend, Encoded, Event
+from chat.protocol import encode_bytes
+from chat.wire import text_frame
 
 log = logging.getLogger("babelroom.hub")
 
@@ -33,12 +35,12 @@ class Reader(Protocol):
     user_id: str
     moderates_event: bool  # hears `report` frames and event-wide moderation
 
-    def push(self, text: str) -> None: ...
+    def push(self, frame: bytes) -> None: ...
 
     def removed(self, room: str, reason: str) -> None: ...
 
 
-Pending = list[tuple[str | None, str]]  # (message id or None, encoded frame)
+Pending = list[tuple[str | None, bytes]]  # (message id or None, WebSocket frame)
 
 
 class Hub:
@@ -89,9 +91,9 @@ class Hub:
             return
         pending = members[reader] or []
         members[reader] = None
-        for message_id, text in pending:
+        for message_id, frame in pending:
             if message_id is None or message_id not in replayed:
-                reader.push(text)
+                reader.push(frame)
 
     async def detach(self, room: str, reader: Reader) -> None:
         async with self._lock(room):
@@ -111,15 +113,20 @@ class Hub:
         return self._room_locks.setdefault(room, asyncio.Lock())
 
     # events ------------------------------------------------------------------
-    def on_event(self, room: str | None, event: Event) -> None:
+    def on_event(self, room: str | None, event: Event | Encoded) -> None:
         """Backend callback: route one event to the local readers it concerns."""
         try:
-            if room is None:
+            if isinstance(event, Encoded):
+                if room is not None:
+                    self._fan_out(room, text_frame(event.payload), event.id if event.type == "message" else None,
+                                  event.lang)
+            elif room is None:
                 self._node_event(event)
             else:
                 self._room_event(room, event)
         except Exception:  # one bad event must never stop delivery of the next
-            log.exception("could not deliver a %s event", event.get("type"))
+            log.exception("could not deliver a %s event", event.type if isinstance(event, Encoded)
+                          else event.get("type"))
 
     def _room_event(self, room: str, event: Event) -> None:
         if not self._rooms.get(room):
@@ -127,7 +134,7 @@ class Hub:
         if event.get("type") == "presence" and self._presence_window > 0:
             self._presence(room, event)
         else:
-            self._fan_out(room, event)
+            self._deliver(room, event)
 
     def _presence(self, room: str, event: Event) -> None:
         """Deliver a presence now, or fold it into the room's held burst (see the module doc)."""
@@ -145,7 +152,7 @@ class Hub:
             loop.call_later(self._presence_window - (now - last), self._release_presence, room)
             return
         self._presence_sent[room] = now
-        self._fan_out(room, event)
+        self._deliver(room, event)
 
     def _release_presence(self, room: str) -> None:
         held = self._presence_held.pop(room, None)
@@ -154,35 +161,51 @@ class Hub:
         self._presence_sent[room] = asyncio.get_running_loop().time()
         for event in held.values():
             try:
-                self._fan_out(room, event)
+                self._deliver(room, event)
             except Exception:  # one bad event must never stop delivery of the next
                 log.exception("could not deliver a presence event")
 
-    def _fan_out(self, room: str, event: Event) -> None:
-        members = self._rooms.get(room)
-        if not members:
-            return
+    def _deliver(self, room: str, event: Event) -> None:
+        """Encode a room's event once and fan it out; kicks and bans then take effect."""
         kind = event.get("type")
-        text = encode(event)
-        message_id = event.get("id") if kind == "message" else None
+        frame = text_frame(encode_bytes(event))
         if kind == "message":
-            self._authors[(room, event["id"])] = event["user"]["id"]
-            while len(self._authors) > AUTHORS_KEPT:
-                self._authors.popitem(last=False)
+            self._remember_author(room, event["id"], event["user"]["id"])
         lang = event.get("lang") if kind in ("translation", "translation_failed") else None
         # A user's own presence is already in its `joined.members`; nobody gets their own
         # message translated back.
         subject = event["user"]["id"] if kind == "presence" else \
             self._authors.get((room, event.get("id"))) if lang is not None else None
-        for reader, pending in list(members.items()):
-            if (lang is not None and reader.lang != lang) or reader.user_id == subject:
-                continue
-            if pending is not None:
-                pending.append((message_id, text))
-            else:
-                reader.push(text)
+        self._fan_out(room, frame, event.get("id") if kind == "message" else None, lang, subject)
         if kind == "moderation" and event.get("action") in ("kick", "ban"):
             self._remove_user(room, event["user"], "kicked" if event["action"] == "kick" else "banned")
+
+    def _remember_author(self, room: str, message_id: str, user_id: str) -> None:
+        self._authors[(room, message_id)] = user_id
+        while len(self._authors) > AUTHORS_KEPT:
+            self._authors.popitem(last=False)
+
+    def _fan_out(self, room: str, frame: bytes, message_id: str | None, lang: str | None,
+                 subject: str | None = None) -> None:
+        """The same frame to every local reader of the room (of `lang` only, when given; never to
+        `subject`); readers still joining hold it until their replay is done."""
+        members = self._rooms.get(room)
+        if not members:
+            return
+        if lang is None and subject is None:  # the common case, kept lean: it runs once per delivery
+            for reader, pending in list(members.items()):
+                if pending is None:
+                    reader.push(frame)
+                else:
+                    pending.append((message_id, frame))
+            return
+        for reader, pending in list(members.items()):
+            if (lang is not None and reader.lang != lang) or (subject is not None and reader.user_id == subject):
+                continue
+            if pending is None:
+                reader.push(frame)
+            else:
+                pending.append((message_id, frame))
 
     def _node_event(self, event: Event) -> None:
         if event.get("type") == "direct":
@@ -194,9 +217,9 @@ class Hub:
             return
         if event.get("type") != "room":
             return
-        text = encode(event)
+        frame = text_frame(encode_bytes(event))
         for reader in list(self._readers):
-            reader.push(text)
+            reader.push(frame)
         if event.get("event") == "closed":
             room = event["room"]["id"]
             for reader in self.local_members(room):

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import msgspec
+
 from rooms.text import SURROGATE, unencodable_field
 
 PROTOCOL_VERSION = 1
@@ -98,22 +100,24 @@ class ClientFrame:
         return self.fields[name]
 
 
-def decode(text: str) -> ClientFrame:
+_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+def decode(text: str | bytes) -> ClientFrame:
     """Parse one client text frame; raises FrameError(bad_frame | unknown_type)."""
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        raise FrameError("bad_frame", "the frame is not valid JSON; send one JSON object per frame") from None
+        # msgspec refuses what stdlib json lets through (lone surrogates, NaN, 1e999): those
+        # frames take the slow path below, which names what is wrong.
+        data = _decoder.decode(text)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        data = _decode_slowly(text)
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "the frame must be a JSON object with a \"type\"")
     ref = data.get("ref")
     if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF or SURROGATE.search(ref)):
         # not echoed: a ref that is itself bad cannot label the answer
         raise FrameError("bad_frame", f"\"ref\" must be text of at most {MAX_REF} characters")
-    bad = unencodable_field(data)
-    if bad is not None:
-        raise FrameError("bad_frame", f"\"{bad[:64]}\" is not valid Unicode text (a lone surrogate such as "
-                         "\\ud800); send UTF-8 text", ref)
     kind = data.get("type")
     if not isinstance(kind, str):
         raise FrameError("bad_frame", "the frame has no string \"type\"", ref)
@@ -121,6 +125,23 @@ def decode(text: str) -> ClientFrame:
     if spec is None:
         raise FrameError("unknown_type", f"unknown frame type {kind[:40]!r}; see the protocol for the list", ref)
     return ClientFrame(kind, ref, _fields(kind, spec, data, ref))
+
+
+def _decode_slowly(text: str | bytes) -> Any:
+    """The stdlib parser, for frames msgspec refused: it says which field holds bad text."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise FrameError("bad_frame", "the frame is not valid JSON; send one JSON object per frame") from None
+    if isinstance(data, dict):
+        ref = data.get("ref")
+        if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF or SURROGATE.search(ref)):
+            raise FrameError("bad_frame", f"\"ref\" must be text of at most {MAX_REF} characters")
+        bad = unencodable_field(data)
+        if bad is not None:
+            raise FrameError("bad_frame", f"\"{bad[:64]}\" is not valid Unicode text (a lone surrogate such as "
+                             "\\ud800); send UTF-8 text", ref)
+    return data
 
 
 def _fields(kind: str, spec: dict[str, Field], data: dict[str, Any], ref: str | None) -> dict[str, Any]:
@@ -142,16 +163,21 @@ def _fields(kind: str, spec: dict[str, Field], data: dict[str, Any], ref: str | 
     return values
 
 
-def encode(frame: dict[str, Any]) -> str:
-    """One server frame as compact JSON text that always encodes as UTF-8.
+def encode_bytes(frame: dict[str, Any]) -> bytes:
+    """One server frame as compact UTF-8 JSON.
 
     Edges refuse lone surrogates, but data stored before that rule (or from elsewhere) may hold
     some: such a frame is written with \\u escapes instead, so no reader's socket ever fails on it.
     """
-    text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-    if SURROGATE.search(text) is not None:
-        return json.dumps(frame, ensure_ascii=True, separators=(",", ":"))
-    return text
+    try:
+        return _encoder.encode(frame)
+    except UnicodeEncodeError:
+        return json.dumps(frame, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """One server frame as compact JSON text (see encode_bytes)."""
+    return encode_bytes(frame).decode()
 
 
 def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:

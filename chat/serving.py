@@ -6,15 +6,17 @@
   ends (its keep-alive timeout only runs between requests).
 - `GuardedWebSocket` (uvicorn's websockets sans-I/O protocol) answers a text frame that is not
   UTF-8 with close 1007 and one log line, where uvicorn logs a traceback per frame; and it
-  offers the application a way to drop the connection (the `babelroom.transport` scope
-  extension: `{"abort": callable}`), so a reader that never reads cannot hold its socket open:
-  an ASGI close waits for the transport to become writable, which for such a reader is never.
+  offers itself to the application as the `babelroom.transport` scope extension (a `RawSocket`):
+  the session writes frames built once for every reader (chat.wire) straight to the transport,
+  with no ASGI message, no task switch and no per-reader encoding per frame, and can drop the
+  connection, so a reader that never reads cannot hold its socket open: an ASGI close waits for
+  the transport to become writable, which for such a reader is never.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -96,18 +98,48 @@ class GuardedHttp(HttpToolsProtocol):
         self.transport.close()
 
 
+class RawSocket(Protocol):
+    """What a session may do with its connection besides ASGI (scope extension `babelroom.transport`)."""
+
+    writable: asyncio.Event  # cleared while the transport's buffer is over its high-water mark
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write one whole WebSocket frame now; False when the connection no longer takes frames."""
+
+    def abort_transport(self) -> None:
+        """Drop the connection without waiting for anything to be written."""
+
+
 class GuardedWebSocket(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol: quiet on invalid UTF-8, and abortable by the application."""
+    """uvicorn's WebSocket protocol: quiet on invalid UTF-8; frames written as given; abortable."""
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
-        if scope is not None:  # the handshake goes on: the app may drop this transport
-            scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = {"abort": self._abort_transport}
+        if scope is not None:  # the handshake goes on: the app may write to and drop this transport
+            scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = self
 
-    def _abort_transport(self) -> None:
+    def write_frame(self, frame: bytes) -> bool:
+        # Frames written here bypass self.conn: it keeps no state for data frames it does not
+        # send, and after its close frame (close_sent) nothing more may go out.
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return False
+        self.transport.write(frame)
+        return True
+
+    def abort_transport(self) -> None:
         if not self.transport.is_closing() or self.transport.get_write_buffer_size():
             self.transport.abort()
+
+    def send(self, message: Any) -> Any:  # type: ignore[override]
+        # After the handshake the request and response objects are dead weight per connection.
+        if message.get("type") == "websocket.accept":
+            return self._accept_then_forget(message)
+        return super().send(message)
+
+    async def _accept_then_forget(self, message: Any) -> None:
+        await super().send(message)
+        self.request = self.response = None  # type: ignore[assignment]
 
     def send_receive_event_to_app(self) -> None:
         if self.curr_msg_data_type == "text" and not self.close_sent:

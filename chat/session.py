@@ -1,10 +1,13 @@
 """One WebSocket connection speaking protocol v1: authenticate, then serve frames until it closes.
 
 Every client frame is validated; a client's mistake gets an `error` and the session goes on.
-Frames to the client go through a bounded queue drained by one writer task: a reader that
-falls `send_queue` frames behind leaves its rooms at once and is closed with 1013; when even
-the close cannot be written within CLOSE_WRITE_SECONDS the transport is dropped (see
-chat.serving). Whatever goes wrong writing to one socket closes that socket only, logged once.
+Frames to the client are whole WebSocket frames (chat.wire), most of them built once for every
+reader of an event. While the socket takes them they are written straight to its transport (no
+queue, no task switch); when its buffer is full they wait in a bounded backlog drained by a task
+that exists only meanwhile. A reader that falls `send_queue` frames behind leaves its rooms at
+once and is closed with 1013; when even the close cannot be written within CLOSE_WRITE_SECONDS the
+transport is dropped (see chat.serving). Whatever goes wrong writing to one socket closes that
+socket only, logged once. The session speaks raw ASGI: no Starlette wrapper on the way.
 """
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.types import Receive, Scope, Send
 
 from chat import protocol
 from chat.backend import BackendUnavailable, Member
@@ -22,8 +26,9 @@ from chat.backend.ids import is_message_id
 from chat.conversations import Conversations
 from chat.session_conversations import handle_conversation_frame
 from chat.protocol import ClientFrame, FrameError
-from chat.serving import TRANSPORT_EXTENSION
+from chat.serving import TRANSPORT_EXTENSION, RawSocket
 from chat.tokens import Identity, TokenError
+from chat.wire import payload_of, text_frame
 from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
@@ -48,34 +53,38 @@ MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id", "read
 
 
 class _Close:
+    __slots__ = ("code", "reason")
+
     def __init__(self, code: int, reason: str) -> None:
         self.code, self.reason = code, reason
 
 
 class Session:
-    def __init__(self, websocket: WebSocket, node: "Node") -> None:
-        self.ws = websocket
+    """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
+
+    __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "_limits", "_receive_asgi", "_send_asgi",
+                 "_socket", "_backlog", "_drainer", "_closed", "_bad_frames", "_removing", "_closing", "_membership",
+                 "__weakref__")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, node: "Node") -> None:
         self.node = node
         self.conn_id = f"{node.id}/{secrets.token_hex(6)}"
         self.identity: Identity | None = None
         self.lang = "en"
         self.rooms: dict[str, Member] = {}
-        limits = node.config.limits
-        self._limits = limits
-        self._queue: asyncio.Queue[str | _Close] = asyncio.Queue(maxsize=limits.send_queue)
+        self._limits = node.config.limits
+        self._receive_asgi = receive
+        self._send_asgi = send
+        # Where the server offers it (chat.serving), frames go straight to the transport.
+        self._socket: RawSocket | None = scope.get("extensions", {}).get(TRANSPORT_EXTENSION)
+        # Frames waiting for the socket to drain; None while frames can be written at once.
+        self._backlog: deque[bytes | _Close] | None = None
+        self._drainer: asyncio.Task[None] | None = None  # runs only while there is a backlog
         self._closed = False
         self._bad_frames = 0
         self._removing = 0  # removals (kick, ban, close) under way
-        self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None  # a forced close under way
-        self._membership = TokenBucket(limits.membership_rate, limits.membership_burst)
-        self._handlers: dict[str, Callable[[ClientFrame], Awaitable[None]]] = {
-            "join": self._join, "leave": self._leave, "send": self._send, "lang": self._change_lang,
-            "relang": self._relang,
-            "history": self._history, "ping": self._ping, "auth": self._auth_again,
-            **{action: self._moderate for action in ("mute", "unmute", "kick", "ban", "unban", "delete")},
-            **{kind: self._conversation for kind in protocol.CONVERSATION_FRAMES},
-        }
+        self._membership: TokenBucket | None = None  # made on the first join, leave or language change
 
     @property
     def user_id(self) -> str:
@@ -87,30 +96,31 @@ class Session:
 
     # the connection ------------------------------------------------------------
     async def serve(self) -> None:
-        await self.ws.accept()
-        self._writer = asyncio.create_task(self._write_loop())
+        if (await self._receive_asgi())["type"] != "websocket.connect":
+            return
+        await self._send_asgi({"type": "websocket.accept"})
         try:
             if await self._authenticate():
                 while not self._closed:
                     await self._serve_frame(await self._receive())
-        except (WebSocketDisconnect, _Disconnected):
+        except _Disconnected:
             pass
         except Exception:  # never let one connection's failure reach the ASGI server
             log.exception("session %s (%s) failed", self.conn_id, self.user_id)
         finally:
             self.node.hub.disconnect(self)
             await self._leave_all()
-            if self._writer and not self._writer.done():
+            if self._drainer is not None and not self._drainer.done():
                 await self._flush_then_stop()
             if self._closing is not None:
                 await asyncio.gather(self._closing, return_exceptions=True)
 
     async def _receive(self) -> str | None:
         """The next text frame; None for a frame that was refused (already answered)."""
-        message = await self.ws.receive()
+        message = await self._receive_asgi()
         if message["type"] == "websocket.disconnect":
             raise _Disconnected
-        text = message.get("text")
+        text: str | None = message.get("text")
         if text is None:
             self._bad("binary frames are not part of the protocol; send JSON text frames")
             return None
@@ -154,7 +164,7 @@ class Session:
             return
         try:
             self._check_ids(frame)
-            await self._handlers[frame.type](frame)
+            await _HANDLERS[frame.type](self, frame)
         except (FrameError, Refused) as exc:
             self.push_frame(protocol.error(exc.code, exc.message, frame.ref))
         except BackendUnavailable:
@@ -191,29 +201,47 @@ class Session:
             self.close(CLOSE_POLICY, "too many bad frames")
 
     # output ----------------------------------------------------------------------
-    def push(self, text: str) -> None:
-        """Queue an encoded frame; a reader this far behind is closed with 1013."""
+    def push(self, frame: bytes) -> None:
+        """Send a whole WebSocket frame: written at once while the socket takes it, else queued;
+        a reader `send_queue` frames behind is closed with 1013."""
         if self._closed:
             return
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
-            log.info("closing %s (%s): %d frames behind", self.conn_id, self.user_id, self._queue.qsize())
+        backlog = self._backlog
+        if backlog is None:
+            socket = self._socket
+            if socket is not None and socket.writable.is_set():
+                socket.write_frame(frame)  # False: the connection is going; its receive loop ends
+                return
+            backlog = self._backlog = deque()
+            self._drainer = asyncio.create_task(self._drain())
+        if len(backlog) >= self._limits.send_queue:
+            log.info("closing %s (%s): %d frames behind", self.conn_id, self.user_id, len(backlog))
             self._abort(CLOSE_OVERLOADED, "too slow: reconnect and join with since")
+            return
+        backlog.append(frame)
 
     def push_frame(self, frame: dict[str, Any]) -> None:
-        self.push(protocol.encode(frame))
+        try:
+            data = text_frame(protocol.encode_bytes(frame))
+        except Exception as exc:  # noqa: BLE001 - a frame that cannot be encoded: this socket only
+            log.warning("could not send a frame to %s (%s): %r; closing this connection",
+                        self.conn_id, self.user_id, exc)
+            self._abort(CLOSE_INTERNAL, "the server could not send a frame")
+            return
+        self.push(data)
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued have been sent."""
         if self._closed:
             return
-        try:
-            self._queue.put_nowait(_Close(code, reason))
-        except asyncio.QueueFull:
+        if self._backlog is not None and len(self._backlog) >= self._limits.send_queue:
             self._abort(code, reason)
             return
         self._closed = True
+        if self._backlog is None:
+            self._backlog = deque()
+            self._drainer = asyncio.create_task(self._drain())
+        self._backlog.append(_Close(code, reason))
 
     def _abort(self, code: int, reason: str) -> None:
         """Close now, dropping whatever is queued; the connection's memberships end at once."""
@@ -222,9 +250,10 @@ class Session:
             self._closing = asyncio.create_task(self._close_now(code, reason))
 
     async def _close_now(self, code: int, reason: str) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        if self._drainer is not None:
+            self._drainer.cancel()
+            await asyncio.gather(self._drainer, return_exceptions=True)
+        self._backlog = None
         self.node.hub.disconnect(self)
         await self._leave_all()
         await self._send_close(code, reason)
@@ -234,7 +263,8 @@ class Session:
     async def _send_close(self, code: int, reason: str) -> None:
         """Send a close frame; one that cannot be written within CLOSE_WRITE_SECONDS drops the transport."""
         try:
-            await asyncio.wait_for(self.ws.close(code, reason), CLOSE_WRITE_SECONDS)
+            await asyncio.wait_for(self._send_asgi({"type": "websocket.close", "code": code, "reason": reason}),
+                                   CLOSE_WRITE_SECONDS)
         except asyncio.TimeoutError:
             log.info("closing %s: the close could not be written within %g s; dropping the connection",
                      self.conn_id, CLOSE_WRITE_SECONDS)
@@ -243,37 +273,46 @@ class Session:
             pass
 
     def _drop_transport(self) -> None:
-        extension = self.ws.scope.get("extensions", {}).get(TRANSPORT_EXTENSION) or {}
-        abort = extension.get("abort")
-        if abort is not None:
-            abort()
+        if self._socket is not None:
+            self._socket.abort_transport()
 
-    async def _write_loop(self) -> None:
-        while True:
-            item = await self._queue.get()
-            if isinstance(item, _Close):
-                await self._send_close(item.code, item.reason)
-                return
-            try:
-                await self.ws.send_text(item)
-            except (WebSocketDisconnect, OSError, RuntimeError):  # the socket is gone or closing
-                self._closed = True
-                return
-            except Exception as exc:  # noqa: BLE001 - e.g. a frame that cannot be encoded: this socket only
-                log.warning("could not send a frame to %s (%s): %r; closing this connection",
-                            self.conn_id, self.user_id, exc)
-                self._abort(CLOSE_INTERNAL, "the server could not send a frame")
-                return
+    async def _drain(self) -> None:
+        """Write the backlog as the socket takes it; a queued close goes out after the frames before it."""
+        backlog = self._backlog
+        assert backlog is not None
+        socket = self._socket
+        try:
+            while backlog:
+                item = backlog[0]
+                if isinstance(item, _Close):
+                    backlog.clear()
+                    await self._send_close(item.code, item.reason)
+                    return
+                if socket is None:
+                    await self._send_asgi({"type": "websocket.send", "text": payload_of(item).decode()})
+                    backlog.popleft()
+                    continue
+                await socket.writable.wait()
+                while backlog and not isinstance(backlog[0], _Close) and socket.writable.is_set():
+                    if not socket.write_frame(backlog.popleft()):
+                        self._closed = True  # the connection is going
+                        backlog.clear()
+                        return
+        except (OSError, RuntimeError):  # the socket is gone or closing
+            self._closed = True
+        finally:
+            if self._backlog is backlog:
+                self._backlog = None  # from now on frames are written at once again
 
     async def _flush_then_stop(self) -> None:
         """Let a requested close go out after the frames before it; otherwise stop writing."""
-        assert self._writer is not None
+        assert self._drainer is not None
         if self._closed:
-            # asyncio.wait neither raises nor cancels: the writer may have been cancelled already
-            await asyncio.wait({self._writer}, timeout=CLOSE_FLUSH_SECONDS)
+            # asyncio.wait neither raises nor cancels: the drainer may have been cancelled already
+            await asyncio.wait({self._drainer}, timeout=CLOSE_FLUSH_SECONDS)
         self._closed = True
-        self._writer.cancel()
-        await asyncio.gather(self._writer, return_exceptions=True)
+        self._drainer.cancel()
+        await asyncio.gather(self._drainer, return_exceptions=True)
 
     # auth and language -----------------------------------------------------------
     async def _auth(self, frame: ClientFrame) -> None:
@@ -313,6 +352,8 @@ class Session:
 
     def _take_membership(self) -> None:
         """Joins, leaves and language changes each cost a token: their presence reaches every member."""
+        if self._membership is None:
+            self._membership = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
         wait = self._membership.take()
         if wait:
             raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s")
@@ -520,3 +561,12 @@ class Session:
 
 class _Disconnected(Exception):
     pass
+
+
+# frame type -> handler; one table for every session
+_HANDLERS: dict[str, Callable[[Session, ClientFrame], Awaitable[None]]] = {
+    "join": Session._join, "leave": Session._leave, "send": Session._send, "lang": Session._change_lang,
+    "relang": Session._relang, "history": Session._history, "ping": Session._ping, "auth": Session._auth_again,
+    **{action: Session._moderate for action in ("mute", "unmute", "kick", "ban", "unban", "delete")},
+    **{kind: Session._conversation for kind in protocol.CONVERSATION_FRAMES},
+}

@@ -85,7 +85,7 @@ async def test_1_a_frame_that_cannot_be_sent_closes_that_socket_only(server, nod
     bob = await server.client("Bob")
     await bob.join("plenary")
     session = next(s for s in server.node.hub.local_members("plenary") if s.identity.name == "Ada")
-    session.push('{"type":"message","text":"\ud800"}')  # an encoded frame that is not UTF-8 text
+    session.push_frame({"type": "message", "text": object()})  # a frame that cannot be encoded
     assert await ada.closed() == 1011
     await bob.send({"type": "ping", "ref": "p"})
     await bob.expect("pong", ref="p")

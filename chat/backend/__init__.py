@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chat.backend.base import (Appended, Backend, BackendUnavailable, Event, EventHandler, Member, Mute,
+from chat.backend.base import (Appended, Backend, BackendUnavailable, Encoded, Event, EventHandler, Member, Mute,
                                Replay, SharedCache, StoreError)
 from chat.backend.memory import MemoryBackend
 from chat.config import BackendSettings
 
-__all__ = ["Appended", "Backend", "BackendUnavailable", "Event", "EventHandler", "Member", "MemoryBackend",
+__all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "EventHandler", "Member", "MemoryBackend",
            "Mute", "Replay", "SharedCache", "StoreError", "make_backend", "sqlite_path"]
 
 SQLITE_FILE = "babelroom.sqlite3"

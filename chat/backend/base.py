@@ -15,7 +15,7 @@ from rooms.stores import (Appended, BackendUnavailable, Broker, ConversationStor
                           StoreError, now_ms)
 from translation import SharedCache
 
-__all__ = ["Appended", "Backend", "BackendUnavailable", "Event", "EventHandler", "Member", "Message",
+__all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "EventHandler", "Member", "Message",
            "ModerationEntry", "Mute", "Replay", "SharedCache", "StoreError", "now_ms"]
 
 

@@ -12,7 +12,7 @@ every implementation. The core (`rooms/`) depends on these, never on a backend.
     ConversationStore  profiles, who is online, conversation members, contact requests, blocks, reports
     SharedCache      the translation cache shared by nodes (defined in translation/, its user)
 """
-from rooms.stores.broker import Appended, Broker, Event, EventHandler, Message, Replay
+from rooms.stores.broker import Appended, Broker, Encoded, Event, EventHandler, Message, Replay
 from rooms.stores.clock import now_ms
 from rooms.stores.conversation_store import ConversationStore
 from rooms.stores.errors import BackendUnavailable, StoreError
@@ -21,6 +21,6 @@ from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
 
-__all__ = ["Appended", "BackendUnavailable", "Broker", "ConversationStore", "Event", "EventHandler", "LimitStore",
-           "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence", "Replay", "RoomStore",
+__all__ = ["Appended", "BackendUnavailable", "Broker", "ConversationStore", "Encoded", "Event", "EventHandler",
+           "LimitStore", "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence", "Replay", "RoomStore",
            "StoreError", "now_ms"]

@@ -25,8 +25,21 @@ from typing import Any
 # on why they are not typed yet.
 Message = dict[str, Any]
 Event = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A `message` or `translation` event as a store published it, already encoded: nodes route it
+    by these fields and hand `payload` (the frame's JSON) to readers without decoding it."""
+
+    type: str  # "message" | "translation"
+    id: str  # the message id
+    lang: str | None  # a translation's language (its only readers)
+    payload: bytes
+
+
 # (room id or None for node-wide events, event). Called on the event loop, in publish order.
-EventHandler = Callable[[str | None, Event], None]
+EventHandler = Callable[[str | None, Event | Encoded], None]
 
 
 @dataclass(frozen=True)
