@@ -3,8 +3,8 @@
 Every client frame is validated; a client's mistake gets an `error` and the session goes on.
 Frames to the client are whole WebSocket frames (chat.wire), most of them built once for every
 reader of an event. While the socket takes them they are written straight to its transport (no
-queue, no task switch); when its buffer is full they wait in a bounded backlog drained by a task
-that exists only meanwhile. A reader that falls `send_queue` frames behind leaves its rooms at
+queue, no task switch), all of one turn of the event loop in one write; when its buffer is full
+they wait in a bounded backlog drained by a task that exists only meanwhile. A reader that falls `send_queue` frames behind leaves its rooms at
 once and is closed with 1013; when even the close cannot be written within CLOSE_WRITE_SECONDS the
 transport is dropped (see chat.serving). Whatever goes wrong writing to one socket closes that
 socket only, logged once. The session speaks raw ASGI: no Starlette wrapper on the way.
@@ -63,7 +63,8 @@ class Session:
     """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "_limits", "_receive_asgi", "_send_asgi",
-                 "_socket", "_backlog", "_drainer", "_closed", "_bad_frames", "_removing", "_closing", "_membership",
+                 "_socket", "_corked", "_backlog", "_drainer", "_closed", "_bad_frames", "_removing", "_closing",
+                 "_membership", "__weakref__")
                  "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: "Node") -> None:
@@ -77,6 +78,7 @@ class Session:
         self._send_asgi = send
         # Where the server offers it (chat.serving), frames go straight to the transport.
         self._socket: RawSocket | None = scope.get("extensions", {}).get(TRANSPORT_EXTENSION)
+        self._corked: list[bytes] | None = None  # frames of this turn of the event loop, not yet written
         # Frames waiting for the socket to drain; None while frames can be written at once.
         self._backlog: deque[bytes | _Close] | None = None
         self._drainer: asyncio.Task[None] | None = None  # runs only while there is a backlog
@@ -210,7 +212,14 @@ class Session:
         if backlog is None:
             socket = self._socket
             if socket is not None and socket.writable.is_set():
-                socket.write_frame(frame)  # False: the connection is going; its receive loop ends
+                # Written at the end of this turn of the event loop, with whatever else this
+                # reader gets in the same turn: one system call for a burst, not one per frame.
+                corked = self._corked
+                if corked is None:
+                    self._corked = [frame]
+                    _TURN.add(self)
+                else:
+                    corked.append(frame)
                 return
             backlog = self._backlog = deque()
             self._drainer = asyncio.create_task(self._drain())
@@ -219,6 +228,21 @@ class Session:
             self._abort(CLOSE_OVERLOADED, "too slow: reconnect and join with since")
             return
         backlog.append(frame)
+
+    def _uncork(self) -> None:
+        """Write the frames pushed during this turn of the event loop, in one write."""
+        frames, self._corked = self._corked, None
+        if not frames or self._socket is None:
+            return
+        if self._backlog is None and self._socket.writable.is_set():
+            self._socket.write_frame(frames[0] if len(frames) == 1 else b"".join(frames))
+            return
+        # The transport filled up meanwhile (a ping or a close went out): these go first, in order.
+        if self._backlog is None:
+            self._backlog = deque(frames)
+            self._drainer = asyncio.create_task(self._drain())
+        else:
+            self._backlog.extendleft(reversed(frames))
 
     def push_frame(self, frame: dict[str, Any]) -> None:
         try:
@@ -234,6 +258,7 @@ class Session:
         """Close after the frames already queued have been sent."""
         if self._closed:
             return
+        self._uncork()
         if self._backlog is not None and len(self._backlog) >= self._limits.send_queue:
             self._abort(code, reason)
             return
@@ -246,6 +271,7 @@ class Session:
     def _abort(self, code: int, reason: str) -> None:
         """Close now, dropping whatever is queued; the connection's memberships end at once."""
         self._closed = True
+        self._corked = None
         if self._closing is None:
             self._closing = asyncio.create_task(self._close_now(code, reason))
 
@@ -561,6 +587,31 @@ class Session:
 
 class _Disconnected(Exception):
     pass
+
+
+class _Turn:
+    """The sessions that got frames during this turn of the event loop; each writes them at its end."""
+
+    __slots__ = ("_sessions",)
+
+    def __init__(self) -> None:
+        self._sessions: list[Session] = []
+
+    def add(self, session: Session) -> None:
+        if not self._sessions:
+            asyncio.get_running_loop().call_soon(self._write)
+        self._sessions.append(session)
+
+    def _write(self) -> None:
+        sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            try:
+                session._uncork()
+            except Exception:  # noqa: BLE001 - one socket's failure must not keep frames from the others
+                log.exception("could not write to %s", session.conn_id)
+
+
+_TURN = _Turn()
 
 
 # frame type -> handler; one table for every session
