@@ -221,7 +221,7 @@ class RawClient(asyncio.Protocol):
         self._waiting = (answer, future)
         self.send(frame)
         try:
-            return await asyncio.wait_for(future, 60)
+            return await asyncio.wait_for(future, 180)
         finally:
             self._waiting = None
 

@@ -230,11 +230,11 @@ class Hub:
         users = set(envelope.get("users") or ())
         frame = envelope.get("frame")
         if frame is not None:
-            text = encode(frame)
+            data = text_frame(encode_bytes(frame))
             moderators = bool(envelope.get("moderators"))
             for reader in list(self._readers):
                 if reader.user_id in users or (moderators and reader.moderates_event):
-                    reader.push(text)
+                    reader.push(data)
         remove = envelope.get("remove")
         if remove:
             for room in list(self._rooms) if remove["room"] == "*" else [remove["room"]]:

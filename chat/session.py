@@ -65,7 +65,6 @@ class Session:
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "_limits", "_receive_asgi", "_send_asgi",
                  "_socket", "_corked", "_backlog", "_drainer", "_closed", "_bad_frames", "_removing", "_closing",
                  "_membership", "__weakref__")
-                 "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: "Node") -> None:
         self.node = node
