@@ -3,6 +3,7 @@ with a documented error, never a crash, and nothing they accept holds text that 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -75,7 +76,23 @@ def test_decoding_any_text_gives_a_frame_or_a_documented_error(text):
 def test_every_encoded_server_frame_is_utf8_and_round_trips(value):
     text = protocol.encode({"type": "message", "text": value})
     text.encode("utf-8")
-    assert json.loads(text) == json.loads(json.dumps({"type": "message", "text": value}))
+    # standard JSON only (browsers refuse Infinity/NaN): a non-finite number is written as null
+    assert json.loads(text, parse_constant=_refuse) == json.loads(json.dumps({"type": "message",
+                                                                              "text": _standard(value)}))
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} is not standard JSON")
+
+
+def _standard(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_standard(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _standard(item) for key, item in value.items()}
+    return value
 
 
 # every HTTP body ------------------------------------------------------------------------------
