@@ -14,6 +14,7 @@ import pytest
 import websockets
 
 from chat import protocol
+from chat.wire import text_frame
 from chat.backend import BackendUnavailable, MemoryBackend
 from chat.backend.ids import is_message_id
 from rooms import Role
@@ -281,12 +282,18 @@ async def test_3_a_close_that_cannot_be_written_drops_the_connection(server, nod
     await slow.read_json("joined")
     session = next(s for s in server.node.hub.local_members("plenary") if s.identity.name == "Stuck")
 
-    async def never_written(code: int = 1000, reason: str | None = None) -> None:
-        await asyncio.Event().wait()
+    send = session._send_asgi
 
-    session.ws.close = never_written  # what a send blocked on a full socket looks like
+    async def close_never_written(message: dict) -> None:
+        if message["type"] == "websocket.close":
+            await asyncio.Event().wait()
+        await send(message)
+
+    # what a socket whose buffer is full looks like: frames queue, and a close never completes
+    session._send_asgi = close_never_written
+    session._socket.writable.clear()
     for _ in range(server.node.config.limits.send_queue + 1):
-        session.push('{"type":"pong"}')
+        session.push(text_frame(b'{"type":"pong"}'))
     for _ in range(100):  # the memberships end first, without waiting for the close
         if "Stuck" not in await members_of(server, "plenary"):
             break
