@@ -242,24 +242,26 @@ def wait_until_idle(urls: list[str], timeout: float = 60) -> None:
 def run_load(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict[str, Any]:
     """Start the worker processes, release them together, and gather what they measured."""
     context = multiprocessing.get_context("spawn")
-    plans, results = context.Queue(), context.Queue()
+    results = context.Queue()
+    plans = []  # one queue per worker: a fast worker must not take another's plan for its start time
     names = [f"c-{i}" for i in range(args.clients)]
     workers = []
     drain = 3.0
     for w in range(args.workers):
         plan = WorkerPlan(urls, args.secret, names[w::args.workers], args.senders, args.rate, args.duration, drain)
-        process = context.Process(target=run_worker, args=(plans, results), daemon=True)
+        plans.append(context.Queue())
+        process = context.Process(target=run_worker, args=(plans[-1], results), daemon=True)
         process.start()
         workers.append(process)
-        plans.put(plan)
+        plans[-1].put(plan)
     for _ in workers:
         kind, detail, *_ = results.get(timeout=120)
         if kind != "ready":
             raise SystemExit(f"a client process failed: {detail}")
     time.sleep(SETTLE)  # the nodes finish announcing every join before the clock starts
     start_at = time.time() + 0.5
-    for _ in workers:
-        plans.put(start_at)
+    for queue in plans:
+        queue.put(start_at)
     time.sleep(0.5)
     cpu_before = cpu_seconds(pids)
     latencies: list[int] = []
