@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 
-from rooms.stores import (Appended, BackendUnavailable, Broker, ConversationStore, Event, EventHandler, LimitStore,
+from rooms.stores import (Appended, BackendUnavailable, Broker, Encoded, ConversationStore, Event, EventHandler, LimitStore,
                           Member, Message, ModerationEntry, ModerationStore, Mute, Presence, Replay, RoomStore,
                           StoreError, now_ms)
 from translation import SharedCache

@@ -22,5 +22,5 @@ from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
 
 __all__ = ["Appended", "BackendUnavailable", "Broker", "ConversationStore", "Encoded", "Event", "EventHandler",
-           "LimitStore", "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence", "Replay", "RoomStore",
-           "StoreError", "now_ms"]
+           "LimitStore", "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence", "Replay",
+           "RoomStore", "StoreError", "now_ms"]
