@@ -24,7 +24,7 @@ from chat.backend import BackendUnavailable
 from chat.config import Config, load_config
 from chat.node import Node
 from chat.session import CLOSE_POLICY, Session
-from web import STATIC_DIR, api_routes, embed_routes, host_routes, openapi_routes, people_routes
+from web import STATIC_DIR, api_routes, embed_routes, host_routes, openapi_routes, people_routes, transcript_routes
 from web.embed import content_security_policy
 
 log = logging.getLogger("babelroom")
@@ -130,6 +130,7 @@ def create_app(config: Config | None = None, *, node: Node | None = None) -> Sta
         *api_routes(),
         *host_routes(),
         *people_routes(),
+        *transcript_routes(),
         *openapi_routes(),
         *embed_routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="assets"),  # a stable address for other sites

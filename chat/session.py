@@ -410,7 +410,7 @@ class Session:
 
     def _presence(self, room: str, event: str, member: Member) -> dict[str, Any]:
         return {"type": "presence", "room": room, "event": event,
-                "user": {"id": member.id, "name": member.name, "lang": member.lang}}
+                "user": member.public()}  # with the role, so badges need no rejoin
 
     async def _join(self, frame: ClientFrame) -> None:
         assert self.identity is not None

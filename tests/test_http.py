@@ -67,6 +67,15 @@ async def test_languages_are_named_in_themselves(server):
     assert languages["en"]["rtl"] is False
 
 
+async def test_languages_cover_central_eastern_and_northern_europe(server):
+    async with server.http() as http:
+        languages = {entry["code"]: entry for entry in (await http.get("/api/languages")).json()["languages"]}
+    for code, name in {"fi": "Suomi", "sk": "Slovenčina", "sr": "Српски", "hu": "Magyar", "ro": "Română",
+                       "bg": "Български", "bs": "Bosanski", "ka": "ქართული", "pl": "Polski", "zh": "中文"}.items():
+        assert languages[code]["name"] == name
+    assert all(entry["name"] != entry["code"] for entry in languages.values()), "a language lacks its own name"
+
+
 async def test_health_and_metrics(server):
     await server.client()
     async with server.http() as http:

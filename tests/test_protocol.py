@@ -157,6 +157,15 @@ async def test_presence_join_and_leave_reach_other_members(server):
     assert presence["user"]["name"] == "Bob"
 
 
+async def test_presence_carries_the_role_so_badges_need_no_rejoin(server):
+    ada = await server.client("Ada")
+    await ada.join("plenary")
+    hanna = await server.client("Hanna", role=Role.HOST)
+    await hanna.join("plenary")
+    presence = await ada.expect("presence", event="join")
+    assert presence["user"]["role"] == "host"
+
+
 async def test_closing_the_socket_is_a_presence_leave(server):
     ada = await server.client("Ada")
     await ada.join("plenary")

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 DEFAULT_LANGUAGES: tuple[str, ...] = (
     "en", "de", "fr", "es", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "he",
     "zh", "ja", "ko", "hi", "sv", "cs", "el",
+    # the rest of the EU and Central/Eastern/Northern Europe
+    "bg", "da", "et", "fi", "ga", "hr", "hu", "lt", "lv", "mt", "ro", "sk", "sl",
+    "bs", "sr", "mk", "sq", "be", "ka", "hy", "az", "kk", "no",
 )
 
 

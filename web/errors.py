@@ -15,12 +15,17 @@ BODY_SECONDS = 10.0  # a request body must arrive within this
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    """An HTTP error answer; `field` names the body field a 400 is about (clients word it for people)."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.field = status, code, message, field
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"code": self.code, "message": self.message}, status_code=self.status)
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return JSONResponse(body, status_code=self.status)
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -66,8 +71,8 @@ def text_field(data: dict[str, Any], name: str, *, required: bool = True, max_le
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ApiError(400, "bad_request", f"\"{name}\" must be a non-empty string")
+        raise ApiError(400, "bad_request", f"\"{name}\" must be a non-empty string", name)
     value = value.strip()
     if len(value) > max_len:
-        raise ApiError(400, "bad_request", f"\"{name}\" holds at most {max_len} characters")
+        raise ApiError(400, "bad_request", f"\"{name}\" holds at most {max_len} characters", name)
     return value

@@ -42,7 +42,8 @@ def require_host(request: Request) -> Identity:
 def only_fields(data: dict[str, Any], allowed: set[str]) -> None:
     unknown = set(data) - allowed
     if unknown:
-        raise ApiError(400, "bad_request", f"unknown field {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(allowed))}")
+        raise ApiError(400, "bad_request", f"unknown field {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(allowed))}",
+                       sorted(unknown)[0])
 
 
 async def existing_room(request: Request) -> Room:
@@ -68,7 +69,7 @@ async def open_room(request: Request) -> Response:
     try:
         room = new_room(data)
     except InvalidRoom as exc:
-        raise ApiError(400, "bad_request", str(exc)) from None
+        raise ApiError(400, "bad_request", str(exc), exc.field) from None
     backend = node_of(request).backend
     if await backend.get_room(room.id) is not None:
         raise ApiError(409, "conflict", f"room {room.id!r} exists already; PATCH it to change it")
@@ -85,7 +86,7 @@ async def change_room(request: Request) -> Response:
     try:
         updated = room.updated(**room_fields(data))
     except InvalidRoom as exc:
-        raise ApiError(400, "bad_request", str(exc)) from None
+        raise ApiError(400, "bad_request", str(exc), exc.field) from None
     await node_of(request).backend.save_room(updated)
     event = "updated"
     if updated.state is not room.state and RoomState.CLOSED in (updated.state, room.state):

@@ -1,0 +1,114 @@
+"""A room's record for its hosts: `GET /api/rooms/{room}/transcript?lang=&format=md|csv|json`.
+
+Every stored message, oldest first, with its time, sender, original and the translation into
+the chosen language where one is known. Deleted messages are left out; private conversations
+are never exported.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from web.api import answers_errors
+from web.errors import ApiError
+from web.hosts import existing_room, require_host
+from web.services import node_of
+
+PAGE = 200  # messages read from the backend at a time
+FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8",
+           "json": "application/json; charset=utf-8"}
+COLUMNS = ["time", "id", "sender_id", "sender", "lang", "original", "translation_lang", "translation"]
+
+
+async def all_messages(backend: Any, room_id: str) -> list[dict[str, Any]]:
+    """The room's whole stored history, oldest first, read page by page."""
+    pages: list[list[dict[str, Any]]] = []
+    before: str | None = None
+    while True:
+        page = await backend.history(room_id, before=before, limit=PAGE)
+        if not page:
+            break
+        pages.append(page)
+        if len(page) < PAGE:
+            break
+        before = page[0]["id"]
+    return [message for page in reversed(pages) for message in page]
+
+
+def entry(message: dict[str, Any], lang: str) -> dict[str, str]:
+    user = message.get("user") or {}
+    ts = datetime.fromtimestamp(message["ts"] / 1000, tz=timezone.utc)
+    same = message.get("lang") == lang
+    translation = message["text"] if same else (message.get("tr") or {}).get(lang, "")
+    return {
+        "time": ts.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "id": str(message["id"]),
+        "sender_id": str(user.get("id", "")),
+        "sender": str(user.get("name", "")),
+        "lang": str(message.get("lang", "")),
+        "original": message["text"],
+        "translation_lang": lang if translation else "",
+        "translation": translation,
+    }
+
+
+def as_csv(entries: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(entries)
+    return out.getvalue()
+
+
+def as_markdown(room: dict[str, Any], lang: str, entries: list[dict[str, str]]) -> str:
+    lines = [f"# {room['title']}", "", f"Room `{room['id']}` · translations into `{lang}` · "
+             f"{len(entries)} messages", ""]
+    for e in entries:
+        lines.append(f"**{e['sender']}** · {e['time']} · `{e['lang']}`  ")
+        lines.append(quote(e["original"]))
+        if e["translation"] and e["lang"] != lang:
+            lines.append(">")
+            lines.append(quote(f"_{lang}:_ {e['translation']}"))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def quote(text: str) -> str:
+    return "\n".join(f"> {line}" for line in text.splitlines() or [""])
+
+
+@answers_errors
+async def transcript(request: Request) -> Response:
+    identity = require_host(request)
+    room = await existing_room(request)
+    node = node_of(request)
+    if room.to_dict().get("kind") == "private":
+        raise ApiError(403, "forbidden", "private conversations are never exported")
+    lang = request.query_params.get("lang") or identity.lang
+    if lang not in node.translator.reading_languages():
+        raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")
+    kind = request.query_params.get("format", "json")
+    if kind not in FORMATS:
+        raise ApiError(400, "bad_request", "\"format\" must be md, csv or json", "format")
+    entries = [entry(m, lang) for m in await all_messages(node.backend, room.id) if not m.get("deleted")]
+    info = {"id": room.id, "title": room.title, "forum": room.forum}
+    if kind == "json":
+        body = json.dumps({"room": info, "lang": lang, "messages": entries}, ensure_ascii=False, indent=1)
+    elif kind == "csv":
+        body = as_csv(entries)
+    else:
+        body = as_markdown(info, lang, entries)
+    filename = f"{room.id}-transcript-{lang}.{kind}"
+    return Response(body, media_type=FORMATS[kind],
+                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+def transcript_routes() -> list[BaseRoute]:
+    return [Route("/api/rooms/{room}/transcript", transcript, methods=["GET"])]
