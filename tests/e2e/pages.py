@@ -71,3 +71,24 @@ async def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / name
     await page.screenshot(path=str(path), animations="disabled", caret="hide")
     return path
+
+
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def axe_violations(page: Page) -> list[str]:
+    """Run axe-core (npm, tests/e2e/package.json) on the page as it is; one line per violation and node.
+
+    The script goes in through the DevTools protocol (`evaluate`), so the page's
+    Content-Security-Policy stays as strict as it is for people.
+    """
+    if not AXE.exists():
+        raise AssertionError(f"{AXE} is missing: run `npm ci --prefix tests/e2e` (.ci/system-deps does it)")
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
+        await page.evaluate(AXE.read_text(encoding="utf-8"))
+    results = await page.evaluate("""async () => {
+        const r = await axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(1, 2).join('')) }));
+    }""")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {node}" for v in results for node in v["nodes"]]

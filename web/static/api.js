@@ -49,6 +49,21 @@ export const api = {
   openRoom: (token, fields) => call('POST', '/api/rooms', { token, body: fields }),
   updateRoom: (token, id, changes) => call('PATCH', room(id), { token, body: changes }),
   addModerator: (token, id, user) => call('POST', `${room(id)}/moderators`, { token, body: { user } }),
+  /** The room's transcript as {blob, name}: lang = translations into, format = md | csv | json. */
+  async transcript(token, id, lang, format) {
+    const query = new URLSearchParams({ lang, format });
+    let response;
+    try {
+      response = await fetch(`${room(id)}/transcript?${query}`, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+    } catch {
+      throw new ApiError(0, 'network', 'The server cannot be reached.');
+    }
+    if (!response.ok) {
+      const data = await response.json().catch(() => null);
+      throw new ApiError(response.status, data?.code || `http_${response.status}`, data?.message || '', data?.field || null);
+    }
+    return { blob: await response.blob(), name: `${id}-transcript-${lang}.${format}` };
+  },
   removeModerator: (token, id, user) =>
     call('DELETE', `${room(id)}/moderators/${encodeURIComponent(user)}`, { token }),
 };

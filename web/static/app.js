@@ -17,6 +17,7 @@ import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusL
 import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton } from './view-room.js';
 import { initHostPanel, focusHostPanel } from './view-host.js';
 import { initPeople } from './view-people.js';
+import { initConfirm } from './confirm.js';
 
 const HISTORY_PAGE = 50;
 const ROOMS_REFRESH = 30_000;
@@ -160,8 +161,9 @@ const handlers = {
     const user = f.user;
     if (!room || !user?.id) return;
     remember(user);
-    if (f.event === 'join') room.members.set(user.id, { role: 'delegate', ...room.members.get(user.id), ...user });
-    else if (f.event === 'leave') room.members.delete(user.id);
+    if (f.event === 'join' || f.event === 'update') {
+      room.members.set(user.id, { role: 'delegate', ...room.members.get(user.id), ...user });
+    } else if (f.event === 'leave') room.members.delete(user.id);
     invalidate('members', 'room', 'rooms');
   },
 
@@ -202,6 +204,7 @@ const handlers = {
     if (room) {
       const { members, ...rest } = next;
       room.info = { ...room.info, ...rest };
+      followSlowMode(room);
     }
     invalidate('rooms', 'room', 'host', 'shell');
   },
@@ -222,6 +225,13 @@ const handlers = {
     toast(errorText(f.code, f.message), 'error');
   },
 };
+
+/** Slow mode changed: no countdown when it is off, none longer than the new interval. */
+function followSlowMode(room) {
+  const slow = Number(room.info.slow_mode) || 0;
+  if (slow <= 0) room.nextSendAt = 0;
+  else room.nextSendAt = Math.min(room.nextSendAt, Date.now() + slow * 1000);
+}
 
 function leftToast(reason, room) {
   const known = ['kicked', 'banned', 'closed'].includes(reason) ? reason : 'other';
@@ -266,11 +276,11 @@ function onClose(code) {
     return;
   }
   if (code === CLOSE_REMOVED) {
-    for (const room of state.joined.values()) {
-      if (room.status === 'joined' || room.status === 'joining') Object.assign(room, { status: 'left', reason: 'removed' });
-    }
+    // each room that sent `left` already says why; only rooms still marked as joined need a word
+    const still = [...state.joined.values()].filter((r) => r.status === 'joined' || r.status === 'joining');
+    for (const room of still) Object.assign(room, { status: 'left', reason: 'removed' });
     saveSession();
-    toast(t('session.removedEverywhere'), 'error');
+    if (still.length) toast(t('session.removedFrom', { rooms: still.map((r) => r.info.title || r.id).join(', ') }), 'error');
   }
   for (const room of state.joined.values()) room.outbox.forEach((entry) => { entry.inflight = false; });
   invalidate();
@@ -467,7 +477,9 @@ const actions = {
       return;
     }
     let room = state.joined.get(id);
-    if (!room) {
+    if (room && (room.status === 'left' || room.status === 'error')) {
+      actions.rejoin(id); // picked again from the list after being removed: try to enter
+    } else if (!room) {
       room = newRoomView(id);
       const info = state.rooms.get(id);
       if (info) {
@@ -564,6 +576,7 @@ const actions = {
   // moderation
   toggleMenu(id) {
     state.openMenu = state.openMenu === id ? null : id;
+    state.menuReason = '';
     invalidate('members');
   },
 
@@ -577,6 +590,7 @@ const actions = {
     link.request({ type: action, room: roomId, user, ...extra }, { timeout: 15_000 })
       .then(() => {
         state.openMenu = null;
+        state.menuReason = '';
         invalidate('members');
         queueMicrotask(() => focusModButton(user));
       })
@@ -610,9 +624,13 @@ const actions = {
     return appoint ? api.addModerator(token, roomId, user) : api.removeModerator(token, roomId, user);
   },
 
+  transcript: (roomId, lang, format) => api.transcript(state.session.token, roomId, lang, format),
+
   appointModerator(roomId, user, appoint) {
     actions.setModerator(roomId, user, appoint)
       .then(() => {
+        const room = state.joined.get(roomId);
+        if (room) room.appointed[appoint ? 'add' : 'delete'](user);
         toast(appoint ? t('mod.appointedToast', { name: nameOf(user) }) : t('mod.unappointedToast', { name: nameOf(user) }));
         state.openMenu = null;
         invalidate('members');
@@ -654,6 +672,7 @@ async function boot() {
   initRoomView(actions);
   initHostPanel(actions);
   initPeople({ actions, link, handlers, api });
+  initConfirm();
   onLanguageChange(() => {
     redrawAllMessages();
     renderLanguageOptions();

@@ -20,6 +20,7 @@ export const state = {
   pendingRoom: null, // a room picked before signing in
   names: new Map(), // user id -> last known display name
   openMenu: null, // user id whose moderation menu is open
+  menuReason: '', // the reason typed into that menu
   drawer: null, // 'rooms' | 'members' on narrow screens
   hostRoom: null, // room chosen in the host panel
   lobbyError: '',
@@ -40,6 +41,9 @@ export function newRoomView(id) {
     members: new Map(), // id -> {id, name, lang, role}
     mutedUsers: new Map(), // id -> until (as mutedUntil), from moderation frames
     banned: new Map(), // id -> name, seen banned here in this session
+    appointed: new Set(), // ids this host made moderators here (their role changes when they rejoin)
+    namesakes: new Map(), // name -> Map(id -> user) for names two or more people share here
+    namesakeKey: '',
     items: [], // messages and system lines, oldest first
     byId: new Map(), // message id -> item
     outbox: [], // sends not yet confirmed: {cid, text, inflight, id?}
@@ -151,6 +155,39 @@ export function nameOf(user) {
   if (user && typeof user === 'object' && user.name) return user.name;
   const id = userId(user);
   return state.names.get(id) || String(id ?? 'someone');
+}
+
+/** Recount who shares a name in this room (members and message authors); true when that changed. */
+export function updateNamesakes(room) {
+  const byName = new Map();
+  const add = (user) => {
+    if (!user?.id || !user.name) return;
+    if (!byName.has(user.name)) byName.set(user.name, new Map());
+    const seen = byName.get(user.name);
+    seen.set(user.id, { ...seen.get(user.id), ...user });
+  };
+  room.members.forEach(add);
+  room.items.forEach((item) => { if (item.kind === 'msg') add(item.user); });
+  room.namesakes = new Map([...byName].filter(([, ids]) => ids.size > 1));
+  const key = [...room.namesakes].map(([name, ids]) => `${name}:${[...ids.keys()].join(',')}`).join('|');
+  const changed = key !== room.namesakeKey;
+  room.namesakeKey = key;
+  return changed;
+}
+
+/**
+ * A user's name as this room shows it: {name, tag, full}.  When two people here share the
+ * name, tag tells them apart: their organisation when it is known and differs, else a short id.
+ */
+export function shownName(room, user) {
+  const id = userId(user);
+  const name = nameOf(user);
+  const same = room?.namesakes.get(name);
+  if (!same || same.size < 2 || !same.has(id)) return { name, tag: '', full: name };
+  const org = same.get(id).organization || '';
+  const shared = org && [...same.values()].some((u) => u.id !== id && u.organization === org);
+  const tag = org && !shared ? org : `#${String(id).slice(-4)}`;
+  return { name, tag, full: `${name} (${tag})` };
 }
 
 /** mutedUntil from a server value: null means "until unmuted". */

@@ -1,11 +1,14 @@
 // view-host.js — the host panel (shown on the home view to hosts only): open a room,
-// change a room's title / state / slow mode, close it, appoint and remove moderators.
+// change a room's title / state / slow mode, close it (after confirming), appoint and
+// remove moderators (picked from the members seen), download a room's transcript.
 // The forms are static in index.html; this module wires them to the app's host
 // actions (HTTP with the Bearer token) and keeps the room picker current.
 
 import { $, h } from './dom.js';
 import { state, onRender } from './state.js';
 import { t, errorText, hasKey } from './i18n.js';
+import { confirmAction } from './confirm.js';
+import { languageList, languageLabel, sortedLanguages } from './format.js';
 
 let actions;
 
@@ -17,7 +20,8 @@ export function initHostPanel(appActions) {
     state.hostRoom = $('host-room').value;
     fillEditForm();
   });
-  $('host-close').addEventListener('click', () => run(actions.updateRoom(selected(), { state: 'closed' }), t('host.closed')));
+  $('host-close').addEventListener('click', onCloseRoom);
+  $('host-export').addEventListener('click', onExport);
   $('host-mod-add').addEventListener('click', () => onModerator(true));
   $('host-mod-remove').addEventListener('click', () => onModerator(false));
   onRender('host', renderHostPanel);
@@ -31,9 +35,9 @@ async function run(promise, success) {
   status.className = 'host-status';
   status.textContent = t('host.working');
   try {
-    await promise;
+    const result = await promise;
     status.textContent = success;
-    return true;
+    return result ?? true;
   } catch (err) {
     status.className = 'host-status error-text';
     status.textContent = hostErrorText(err);
@@ -85,6 +89,32 @@ function onSave(event) {
   run(actions.updateRoom(room.id, changes), t('host.updated'));
 }
 
+async function onCloseRoom() {
+  const room = state.rooms.get(selected());
+  if (!room) return;
+  const title = room.title || room.id;
+  const answer = await confirmAction({
+    title: t('confirm.closeTitle', { room: title }), text: t('confirm.closeText', { room: title }), ok: t('host.close'),
+  });
+  if (answer) run(actions.updateRoom(room.id, { state: 'closed' }), t('host.closed'));
+}
+
+/** Fetch the transcript with the host token and hand it to the browser as a download. */
+async function onExport() {
+  const room = state.rooms.get(selected());
+  if (!room) return;
+  const lang = $('host-export-lang').value;
+  const format = $('host-export-format').value;
+  const file = await run(actions.transcript(room.id, lang, format), t('host.exported'));
+  if (!file) return;
+  const url = URL.createObjectURL(file.blob);
+  const link = h('a', { href: url, download: file.name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 function onModerator(appoint) {
   const user = $('host-mod-user').value.trim();
   if (!user || !selected()) {
@@ -117,6 +147,26 @@ function renderHostPanel() {
   const editing = $('host-edit-form').contains(document.activeElement) && document.activeElement !== picker;
   if (picker.value !== before || !editing) fillEditForm();
   $('host-edit-form').querySelectorAll('input, select, button').forEach((el) => { el.disabled = rooms.length === 0; });
+  renderModeratorChoices();
+  renderExportLanguages();
+}
+
+/** Members of the picked room (when the host is in it) and everyone seen, to pick instead of typing an id. */
+function renderModeratorChoices() {
+  const people = new Map();
+  const inRoom = state.joined.get(selected());
+  for (const room of [inRoom, ...state.joined.values()]) {
+    if (!room) continue;
+    for (const m of room.members.values()) if (m.id !== state.me?.id && !people.has(m.id)) people.set(m.id, m.name);
+  }
+  $('host-mod-choices').replaceChildren(...[...people].map(([id, name]) => h('option', { value: id, label: `${name} · ${id}` })));
+}
+
+function renderExportLanguages() {
+  const select = $('host-export-lang');
+  const before = select.value || state.lang;
+  select.replaceChildren(...sortedLanguages(languageList()).map((l) => h('option', { value: l.code }, languageLabel(l.code))));
+  select.value = before;
 }
 
 /** Bring the panel into view with a room picked (the room header's "Manage"). */

@@ -4,9 +4,11 @@
 
 import { $, h, setChildren, softFocus } from './dom.js';
 import { uiName, selfName, isRtl, timeOfDay, fullDate, duration, languageList, sortedLanguages } from './format.js';
-import { t, errorText } from './i18n.js';
+import { t, errorText, uiLanguage } from './i18n.js';
+import { confirmAction } from './confirm.js';
 import {
-  state, onRender, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait, canTranslate,
+  state, onRender, invalidate, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait, canTranslate,
+  shownName, updateNamesakes,
 } from './state.js';
 
 let actions;
@@ -182,6 +184,7 @@ function renderMessages() {
   }
   const switched = shownRoom !== room;
   shownRoom = room;
+  if (updateNamesakes(room)) redrawAllMessages();
   const scroll = $('messages-scroll');
   const stick = switched || nearBottom();
   const heightBefore = scroll.scrollHeight;
@@ -255,7 +258,7 @@ function displayed(item) {
 
 function messageEl(room, item) {
   const mine = item.user?.id === state.me?.id;
-  const author = item.user?.name || t('who.someone');
+  const author = item.user ? shownName(room, item.user).full : t('who.someone');
   const shown = displayed(item);
   return h('li', {
     class: ['msg', mine && 'mine', item.deleted && 'deleted'],
@@ -264,13 +267,13 @@ function messageEl(room, item) {
     'data-lang': item.lang,
   },
   h('div', { class: 'msg-head' },
-    h('span', { class: 'msg-author', dir: 'auto' }, author),
+    item.user ? nameEl(room, item.user, 'msg-author') : h('span', { class: 'msg-author' }, author),
     h('time', { datetime: new Date(item.ts).toISOString(), title: fullDate(item.ts) }, timeOfDay(item.ts)),
     canModerate(room) && !item.deleted && room.status === 'joined'
       ? h('button', {
         type: 'button', class: 'msg-delete', testid: 'delete',
         'aria-label': t('msg.deleteLabel', { name: author }),
-        on: { click: () => actions.deleteMessage(room.id, item.id) },
+        on: { click: () => askDelete(room, item, author) },
       }, t('msg.delete'))
       : null,
     !mine && !item.deleted && room.status === 'joined' && actions.reportMessage
@@ -296,6 +299,14 @@ function relangControl(room, item) {
         class: 'relang', testid: 'relang', 'aria-label': t('msg.writtenInLabel'),
         on: { change: (event) => actions.relang(room.id, item.id, event.target.value) },
       }, ...options)));
+}
+
+async function askDelete(room, item, author) {
+  const text = item.text.length > 120 ? `${item.text.slice(0, 117)}…` : item.text;
+  const answer = await confirmAction({
+    title: t('confirm.deleteTitle', { name: author }), text: t('confirm.deleteText', { text }), ok: t('msg.delete'),
+  });
+  if (answer) actions.deleteMessage(room.id, item.id);
 }
 
 function messageMeta(room, item, shown) {
@@ -341,8 +352,12 @@ function renderMembers() {
   const room = currentRoom();
   if (!room) return;
   const inside = room.status === 'joined' || room.status === 'joining';
+  if (updateNamesakes(room)) {
+    redrawAllMessages();
+    invalidate('messages');
+  }
   const members = [...(inside ? room.members.values() : [])].sort((a, b) =>
-    (ROLE_ORDER[a.role] ?? 3) - (ROLE_ORDER[b.role] ?? 3) || String(a.name).localeCompare(String(b.name)));
+    (ROLE_ORDER[a.role] ?? 3) - (ROLE_ORDER[b.role] ?? 3) || String(a.name).localeCompare(String(b.name), uiLanguage()));
   $('member-count').textContent = `(${members.length})`;
   setChildren($('member-list'), members.map((m) => memberEl(room, m)));
 
@@ -351,9 +366,16 @@ function renderMembers() {
   setChildren($('banned-list'), banned.map(([id, name]) => memberEl(room, { id, name, banned: true })));
 }
 
+const isMutedHere = (room, id) => (room.mutedUsers.get(id) || 0) > Date.now();
+
 function mutedTag(room, id) {
-  const until = room.mutedUsers.get(id);
-  return until && until > Date.now() ? h('span', { class: 'tag tag-muted' }, t('members.mutedTag')) : null;
+  return isMutedHere(room, id) ? h('span', { class: 'tag tag-muted' }, t('members.mutedTag')) : null;
+}
+
+/** A name as shown in this room: with the organisation, or a short id, when two people share it. */
+function nameEl(room, user, cls) {
+  const { name, tag } = shownName(room, user);
+  return h('span', { class: cls, dir: 'auto' }, name, tag ? h('span', { class: 'name-tag' }, ` (${tag})`) : null);
 }
 
 function memberEl(room, member) {
@@ -361,44 +383,73 @@ function memberEl(room, member) {
   const moderate = canModerate(room) && !isMe && room.status === 'joined';
   return h('li', { class: ['member', isMe && 'is-me'], testid: `member-${member.id}` },
     h('div', { class: 'member-line' },
-      h('span', { class: 'member-name', dir: 'auto' }, member.name, isMe ? h('span', { class: 'muted' }, ' ', t('members.youTag')) : null),
-      member.role && member.role !== 'delegate' ? h('span', { class: 'role-badge' }, t(`role.${member.role}`)) : null,
+      h('span', { class: 'member-name' }, nameEl(room, member, 'member-label'),
+        isMe ? h('span', { class: 'muted' }, ' ', t('members.youTag')) : null),
+      member.role && member.role !== 'delegate'
+        ? h('span', { class: 'role-badge', testid: 'role-badge' }, t(`role.${member.role}`)) : null,
       mutedTag(room, member.id),
-      moderate ? modButton(member) : null),
+      moderate ? modButton(room, member) : null),
     member.lang ? h('div', { class: 'member-lang' }, h('span', { lang: member.lang, dir: 'auto' }, selfName(member.lang))) : null,
     moderate && state.openMenu === member.id ? modMenu(room, member) : null);
 }
 
-function modButton(member) {
+function modButton(room, member) {
   const open = state.openMenu === member.id;
   return h('button', {
     type: 'button', class: 'mod-button', testid: `mod-${member.id}`,
-    'aria-expanded': String(open), 'aria-label': t('mod.menuLabel', { name: member.name }),
+    'aria-expanded': String(open), 'aria-controls': `mod-menu-${member.id}`,
+    'aria-label': t('mod.menuLabel', { name: shownName(room, member).full }),
     on: { click: () => actions.toggleMenu(member.id) },
   }, '⋯');
 }
 
+/** The member's actions: only those that apply (Mute or Unmute, Ban or Unban), with an optional reason. */
 function modMenu(room, member) {
-  const act = (testid, label, run) =>
-    h('button', { type: 'button', testid, data: { focusKey: `${testid}-${member.id}` }, on: { click: run } }, label);
-  const mod = (action, extra) => () => actions.moderate(room.id, action, member.id, extra);
+  const who = shownName(room, member).full;
+  const reason = () => state.menuReason.trim();
+  const act = (testid, label, run, cls) =>
+    h('button', { type: 'button', class: cls, testid, data: { focusKey: `${testid}-${member.id}` }, on: { click: run } }, label);
+  const mod = (action, extra = {}) => () => {
+    const why = reason();
+    actions.moderate(room.id, action, member.id, why ? { ...extra, reason: why } : extra);
+  };
+  const ban = async () => {
+    const answer = await confirmAction({
+      title: t('confirm.banTitle', { name: who }), text: t('confirm.banText', { name: who }),
+      ok: t('mod.ban'), reason: reason(),
+    });
+    if (answer) actions.moderate(room.id, 'ban', member.id, answer.reason ? { reason: answer.reason } : {});
+  };
+  const muted = isMutedHere(room, member.id);
+  const moderator = member.role === 'moderator' || room.appointed.has(member.id);
+  let buttons;
+  if (member.banned) buttons = [act('unban', t('mod.unban'), mod('unban'))];
+  else {
+    buttons = [
+      muted ? act('unmute', t('mod.unmute'), mod('unmute'))
+        : [act('mute-300', t('mod.mute5'), mod('mute', { seconds: 300 })),
+          act('mute-3600', t('mod.mute60'), mod('mute', { seconds: 3600 })),
+          act('mute-forever', t('mod.muteForever'), mod('mute'))],
+      act('kick', t('mod.kick'), mod('kick')),
+      act('ban', t('mod.ban'), ban, 'danger'),
+      isHost() && member.role !== 'host'
+        ? (moderator ? act('remove-mod', t('mod.unappoint'), () => actions.appointModerator(room.id, member.id, false))
+          : act('appoint-mod', t('mod.appoint'), () => actions.appointModerator(room.id, member.id, true)))
+        : null,
+    ];
+  }
+  const reasonId = `mod-reason-${member.id}`;
   return h('div', {
-    class: 'mod-menu', role: 'group', 'aria-label': t('mod.actionsFor', { name: member.name }),
+    class: 'mod-menu', role: 'group', id: `mod-menu-${member.id}`, 'aria-label': t('mod.actionsFor', { name: who }),
     on: { keydown: (e) => { if (e.key === 'Escape') { e.stopPropagation(); actions.closeMenu(member.id); } } },
   },
-  member.banned ? null : [
-    act('mute-300', t('mod.mute5'), mod('mute', { seconds: 300 })),
-    act('mute-3600', t('mod.mute60'), mod('mute', { seconds: 3600 })),
-    act('mute-forever', t('mod.muteForever'), mod('mute')),
-    act('unmute', t('mod.unmute'), mod('unmute')),
-    act('kick', t('mod.kick'), mod('kick')),
-    act('ban', t('mod.ban'), mod('ban')),
-  ],
-  act('unban', t('mod.unban'), mod('unban')),
-  isHost() && !member.banned ? [
-    act('appoint-mod', t('mod.appoint'), () => actions.appointModerator(room.id, member.id, true)),
-    act('remove-mod', t('mod.unappoint'), () => actions.appointModerator(room.id, member.id, false)),
-  ] : null,
+  h('div', { class: 'field mod-reason' },
+    h('label', { for: reasonId }, t('mod.reason')),
+    h('input', {
+      id: reasonId, testid: 'mod-reason', maxlength: 300, autocomplete: 'off', value: state.menuReason,
+      on: { input: (e) => { state.menuReason = e.target.value; } },
+    })),
+  h('div', { class: 'mod-actions' }, buttons),
   h('p', { class: 'mod-id' }, t('mod.userId'), ' ', h('code', {}, member.id)));
 }
 

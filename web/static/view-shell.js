@@ -42,11 +42,13 @@ function onLobbySubmit(event) {
 
 /** Fill both language selects (lobby and sidebar): each language in itself and in the reader's, sorted for the reader. */
 export function renderLanguageOptions() {
+  const list = languageList();
+  const mark = list.some((l) => l.translatable) ? (l) => l.translatable === false : () => false; // none translatable: no noise
   for (const select of [$('lang'), $('reading-lang')]) {
     const keep = select === $('lang') && !state.session ? select.value || state.lang : state.lang;
-    const options = sortedLanguages(languageList()).map((l) =>
+    const options = sortedLanguages(list).map((l) =>
       h('option', { value: l.code, dir: 'auto' },
-        l.translatable === false ? t('lang.originalsOnly', { language: languageLabel(l.code) }) : languageLabel(l.code)));
+        mark(l) ? t('lang.originalsOnly', { language: languageLabel(l.code) }) : languageLabel(l.code)));
     select.replaceChildren(...options);
     select.value = keep;
   }
@@ -59,8 +61,12 @@ export function fillLobby({ name = '', lang = state.lang } = {}) {
 
 // whole-page state ----------------------------------------------------------------
 
+let shownView = null;
+
 function renderShell() {
   const current = view();
+  const switched = shownView !== null && shownView !== current;
+  shownView = current;
   document.body.classList.toggle('signed-out', current === 'lobby');
   document.body.classList.toggle('in-room', current === 'room');
   $('lobby').hidden = current !== 'lobby';
@@ -78,6 +84,21 @@ function renderShell() {
   renderHome();
   renderDrawers();
   renderTitle();
+  if (switched) queueMicrotask(() => focusView(current));
+}
+
+/** After a view change, keyboard focus goes to the view's first useful control unless it is on one already. */
+function focusView(current) {
+  const active = document.activeElement;
+  const lost = !active || active === document.body || !active.isConnected || active.closest('[hidden]')
+    || active.offsetParent === null;
+  if (!lost) return;
+  let target;
+  if (current === 'lobby') target = $('name').value ? $('start') : $('name');
+  else if (current === 'home') target = $('room-list').querySelector('.room-entry') || $('home-title');
+  else if ($('composer').disabled) target = $('leave-room');
+  else target = window.matchMedia('(pointer: fine)').matches ? $('composer') : $('room-title'); // no surprise phone keyboard
+  target?.focus({ preventScroll: current === 'room' });
 }
 
 function renderConnection() {
