@@ -5,6 +5,7 @@ view-*.js modules) and Playwright's auto-waiting `expect`, never through sleeps.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,21 @@ PHONE = {"width": 390, "height": 844}
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CONNECTED = re.compile(r"\bconn-connected\b")  # the status line's class, whatever the interface language
+
+
+def ui(lang: str, key: str, **params: object) -> str:
+    """A catalogue string of the interface in `lang` (web/static/i18n), placeholders filled."""
+    catalogue = json.loads((REPO / "web" / "static" / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    text = str(catalogue[key])
+    for name, value in params.items():
+        text = text.replace("{" + name + "}", str(value))
+    return text
+
+
+async def language_name(page: Page, code: str) -> str:
+    """`code` named the way the page names it in sentences: in the interface language, by Intl."""
+    return await page.evaluate(
+        "(code) => new Intl.DisplayNames([document.documentElement.lang], {type: 'language'}).of(code)", code)
 
 
 async def sign_in(page: Page, url: str, name: str, lang: str) -> None:

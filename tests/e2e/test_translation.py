@@ -9,21 +9,22 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.pages import enter_room, message_with_text, say, sign_in
+from tests.e2e.pages import enter_room, language_name, message_with_text, say, sign_in, ui
 
 pytestmark = pytest.mark.browser
 
 
-async def sees_translation(reader: Page, original: str, source_lang: str, source_name: str) -> None:
-    """`reader` shows `original` translated, marked as such, and shows the original on demand."""
+async def sees_translation(reader: Page, lang: str, original: str, source_lang: str) -> None:
+    """`reader` (interface in `lang`) shows `original` translated, marked as such, and the original on demand."""
+    source_name = await language_name(reader, source_lang)
     item = reader.locator(f'[data-testid="message"][data-lang="{source_lang}"]')
     await expect(item).to_have_count(1)
     text = item.get_by_test_id("message-text")
     toggle = item.get_by_test_id("show-original")
 
     # the translation replaced the original on screen, and says so
-    await expect(toggle).to_have_text("show original")
-    await expect(item).to_contain_text(f"translated from {source_name}")
+    await expect(toggle).to_have_text(ui(lang, "msg.showOriginal"))
+    await expect(item).to_contain_text(ui(lang, "msg.translatedFrom", language=source_name))
     await expect(text).not_to_have_text(original)
     await expect(item.get_by_test_id("translating")).to_have_count(0)
     translated = await text.inner_text()
@@ -32,12 +33,12 @@ async def sees_translation(reader: Page, original: str, source_lang: str, source
     # show-original reveals exactly what was written; show-translation goes back
     await toggle.click()
     await expect(text).to_have_text(original)
-    await expect(item).to_contain_text(f"original in {source_name}")
-    await expect(toggle).to_have_text("show translation")
+    await expect(item).to_contain_text(ui(lang, "msg.originalIn", language=source_name))
+    await expect(toggle).to_have_text(ui(lang, "msg.showTranslation"))
     await expect(toggle).to_have_attribute("aria-pressed", "true")
     await toggle.click()
     await expect(text).to_have_text(translated)
-    await expect(toggle).to_have_text("show original")
+    await expect(toggle).to_have_text(ui(lang, "msg.showOriginal"))
 
 
 async def test_readers_of_two_languages_each_see_the_other_translated(make_server, new_page, translation_packages):
@@ -53,11 +54,11 @@ async def test_readers_of_two_languages_each_see_the_other_translated(make_serve
     sent = await say(german, german_line)
     await expect(sent).to_have_attribute("data-lang", "de")
     await expect(sent.get_by_test_id("show-original")).to_have_count(0)  # the writer reads their own language
-    await sees_translation(spanish, german_line, "de", "German")
+    await sees_translation(spanish, "es", german_line, "de")
 
     sent = await say(spanish, spanish_line)
     await expect(sent).to_have_attribute("data-lang", "es")
-    await sees_translation(german, spanish_line, "es", "Spanish")
+    await sees_translation(german, "de", spanish_line, "es")
 
     # "Show originals" switches every message to its original at once
     await german.get_by_test_id("toggle-originals").check()

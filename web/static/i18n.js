@@ -7,7 +7,7 @@
 // or data-i18n-attr="attribute:key,…" and is rewritten by translatePage().
 
 /** The languages with a catalogue in i18n/ (tests/test_i18n.py checks the two agree). */
-export const UI_LANGUAGES = ['en'];
+export const UI_LANGUAGES = ['en', 'ar', 'de', 'es', 'fr', 'ja', 'pl', 'pt', 'ru', 'zh'];
 
 const RTL = new Set(['ar', 'he', 'fa', 'ur', 'yi', 'ps', 'dv', 'ug', 'ckb', 'sd']);
 const BASE = new URL('./i18n/', import.meta.url);

@@ -1,0 +1,131 @@
+"""Moderation where it happens: a host acts from the member list and the message list of the room,
+offered only what applies, with an optional reason and a confirmation before ban and delete;
+appoints a moderator by picking the member; closes a room from the host panel after confirming."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from rooms import Role
+from tests.e2e.pages import enter_room, message_with_text, say, sign_in_with_token
+
+pytestmark = pytest.mark.browser
+
+ROOM = "plenary"
+
+
+async def test_host_moderates_members_in_place_with_reason_and_confirmation(make_server, new_page):
+    server = await make_server()
+    witness = await server.client("Otto", user_id="u-otto")
+    await witness.join(ROOM)
+    dora = await server.client("Dora", user_id="u-dora")
+    await dora.join(ROOM)
+
+    host = await new_page()
+    await sign_in_with_token(host, server.url, server.token("Hanna", Role.HOST, "en", user_id="u-hanna"), "Hanna")
+    await enter_room(host, ROOM)
+    member = host.get_by_test_id("member-u-dora")
+
+    # the menu offers muting (not unmuting) to a member who is not muted; the reason goes with it
+    await member.get_by_test_id("mod-u-dora").click()
+    await expect(member.get_by_test_id("unmute")).to_have_count(0)
+    await expect(member.get_by_test_id("unban")).to_have_count(0)
+    await member.get_by_test_id("mod-reason").fill("off topic")
+    await member.get_by_test_id("mute-300").click()
+    muted = await witness.expect("moderation", room=ROOM, action="mute", user="u-dora")
+    assert muted["reason"] == "off topic"
+    await expect(member).to_contain_text("muted")
+    await expect(host.get_by_test_id("system-line").filter(has_text="off topic")).to_have_count(1)
+
+    # now it offers unmuting only
+    await member.get_by_test_id("mod-u-dora").click()
+    await expect(member.get_by_test_id("mute-300")).to_have_count(0)
+    await member.get_by_test_id("unmute").click()
+    await witness.expect("moderation", room=ROOM, action="unmute", user="u-dora")
+
+    # ban asks first: cancelling does nothing
+    await member.get_by_test_id("mod-u-dora").click()
+    await member.get_by_test_id("ban").click()
+    dialog = host.get_by_test_id("confirm")
+    await expect(dialog).to_be_visible()
+    await expect(dialog).to_contain_text("Dora")
+    await host.get_by_test_id("confirm-cancel").click()
+    await expect(dialog).to_be_hidden()
+    await expect(host.get_by_test_id("ban")).to_be_focused()  # focus returns to the button that asked
+    await witness.silent("moderation")
+
+    # confirming bans, with the reason typed in the dialog
+    await host.get_by_test_id("ban").click()
+    await host.get_by_test_id("confirm-reason").fill("repeated insults")
+    await host.get_by_test_id("confirm-ok").click()
+    banned = await witness.expect("moderation", room=ROOM, action="ban", user="u-dora")
+    assert banned["reason"] == "repeated insults"
+    await dora.expect("left", room=ROOM, reason="banned")
+
+    # the banned member is listed apart, with Unban as the only action
+    entry = host.locator("#banned-list").get_by_test_id("member-u-dora")
+    await entry.get_by_test_id("mod-u-dora").click()
+    await expect(entry.get_by_test_id("kick")).to_have_count(0)
+    await entry.get_by_test_id("unban").click()
+    await witness.expect("moderation", room=ROOM, action="unban", user="u-dora")
+
+
+async def test_host_deletes_a_message_after_confirming_and_appoints_a_moderator_by_picking(make_server, new_page):
+    server = await make_server()
+    otto = await server.client("Otto", user_id="u-otto")
+    await otto.join(ROOM)
+    host = await new_page()
+    await sign_in_with_token(host, server.url, server.token("Hanna", Role.HOST, "en", user_id="u-hanna"), "Hanna")
+    await enter_room(host, ROOM)
+
+    ack = await otto.say(ROOM, "A message to remove")
+    message = message_with_text(host, "A message to remove")
+    await expect(message).to_have_count(1)
+    await message.hover()
+    await message.get_by_test_id("delete").click()
+    await expect(host.get_by_test_id("confirm")).to_contain_text("A message to remove")
+    await host.get_by_test_id("confirm-cancel").click()
+    await expect(message).to_have_count(1)
+    await otto.silent("deleted")
+
+    await message.hover()
+    await message.get_by_test_id("delete").click()
+    await host.get_by_test_id("confirm-ok").click()
+    await otto.expect("deleted", room=ROOM, id=ack["id"])
+    await expect(host.locator(f'[data-testid="message"][data-id="{ack["id"]}"]')).to_have_class(re.compile(r"\bdeleted\b"))
+
+    # appoint: pick the member, no id to type; the menu then offers the opposite
+    member = host.get_by_test_id("member-u-otto")
+    await member.get_by_test_id("mod-u-otto").click()
+    await expect(member.get_by_test_id("remove-mod")).to_have_count(0)
+    await member.get_by_test_id("appoint-mod").click()
+    await expect(host.get_by_test_id("toast")).to_contain_text("Otto")
+    assert "u-otto" in await server.node.backend.moderators(ROOM)
+    await member.get_by_test_id("mod-u-otto").click()
+    await expect(member.get_by_test_id("appoint-mod")).to_have_count(0)
+    await expect(member.get_by_test_id("remove-mod")).to_have_count(1)
+
+    # Otto's role is now moderator: rejoining shows the badge to everyone
+    await otto.send({"type": "leave", "room": ROOM})
+    await otto.expect("left")
+    await otto.join(ROOM)
+    await expect(host.get_by_test_id("member-u-otto").get_by_test_id("role-badge")).to_have_text("moderator")
+
+
+async def test_closing_a_room_from_the_host_panel_asks_first(make_server, new_page):
+    server = await make_server()
+    delegate = await server.client("Otto", user_id="u-otto")
+    await delegate.join("climate")
+    host = await new_page()
+    await sign_in_with_token(host, server.url, server.token("Hanna", Role.HOST, "en", user_id="u-hanna"), "Hanna")
+    await host.get_by_test_id("host-room").select_option("climate")
+    await host.get_by_test_id("host-close").click()
+    await expect(host.get_by_test_id("confirm")).to_be_visible()
+    await host.get_by_test_id("confirm-cancel").click()
+    await delegate.silent("left")
+    await host.get_by_test_id("host-close").click()
+    await host.get_by_test_id("confirm-ok").click()
+    await delegate.expect("left", room="climate", reason="closed")
+    await expect(host.get_by_test_id("host-status")).to_have_text("Room closed.")
