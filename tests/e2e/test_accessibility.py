@@ -49,3 +49,34 @@ async def test_phone_room_has_no_axe_violations(make_server, new_page):
     await enter_room(page, "plenary")
     await say(page, "Hello from a phone")
     await no_violations(page, "a room on a phone")
+
+
+async def focused(page) -> str:
+    return await page.evaluate("() => document.activeElement?.dataset.testid || document.activeElement?.id || ''")
+
+
+async def test_keyboard_only_start_enter_write_leave_with_focus_following_each_view(make_server, new_page):
+    server = await make_server()
+    page = await new_page()
+    await page.goto(server.url)
+    await page.get_by_test_id("name").focus()
+    await page.keyboard.type("Kira")
+    await page.keyboard.press("Enter")  # submits the lobby form
+    await expect(page.get_by_test_id("me-name")).to_have_text("Kira")
+    # focus is on the first room of the list, not lost on the page body
+    await expect(page.locator(".room-entry").first).to_be_focused()
+    assert (await focused(page)).startswith("room-")
+
+    await page.keyboard.press("Enter")  # enters that room
+    await expect(page.locator("#room-view")).to_be_visible()
+    await expect(page.get_by_test_id("composer")).to_be_focused()
+    await expect(page.get_by_test_id("composer")).to_be_enabled()
+    await page.keyboard.type("Typed without a mouse")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("message")).to_have_count(1)
+
+    # Leave by keyboard: focus lands in the room list again
+    await page.get_by_test_id("leave").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#home-view")).to_be_visible()
+    await expect(page.locator(".room-entry").first).to_be_focused()

@@ -1,9 +1,13 @@
 """Moderation where it happens: a host acts from the member list and the message list of the room,
 offered only what applies, with an optional reason and a confirmation before ban and delete;
-appoints a moderator by picking the member; closes a room from the host panel after confirming."""
+appoints a moderator by picking the member; closes a room from the host panel after confirming;
+reads plain-language validation errors there and downloads a room's transcript."""
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
@@ -129,3 +133,39 @@ async def test_closing_a_room_from_the_host_panel_asks_first(make_server, new_pa
     await host.get_by_test_id("confirm-ok").click()
     await delegate.expect("left", room="climate", reason="closed")
     await expect(host.get_by_test_id("host-status")).to_have_text("Room closed.")
+
+
+async def test_host_panel_words_validation_errors_and_downloads_the_transcript(make_server, new_page,
+                                                                              translation_packages):
+    server = await make_server(translation={"packages_dir": str(translation_packages)})
+    ada = await server.client("Ada", lang="en", user_id="u-ada")
+    dieter = await server.client("Dieter", lang="de", user_id="u-dieter")
+    for client in (ada, dieter):
+        await client.join(ROOM)
+    said = await ada.say(ROOM, "The plenary session starts in ten minutes in the main hall.")
+    german = await dieter.expect("translation", id=said["id"])
+
+    host = await new_page()
+    await sign_in_with_token(host, server.url, server.token("Hanna", Role.HOST, "en", user_id="u-hanna"), "Hanna")
+    status = host.get_by_test_id("host-status")
+
+    # plain words, from the field the server names, never the developer message
+    await host.get_by_test_id("host-open-id").fill("Energy Panel")
+    await host.get_by_test_id("host-open-title").fill("Energy panel")
+    await host.get_by_test_id("host-open").click()
+    await expect(status).to_contain_text("may use only lowercase letters")
+    await host.get_by_test_id("host-open-id").fill(ROOM)
+    await host.get_by_test_id("host-open").click()
+    await expect(status).to_contain_text("exists already. Pick another id")
+    await expect(status).not_to_contain_text("PATCH")
+
+    # the transcript of the plenary, with the German translations, as CSV
+    await host.get_by_test_id("host-room").select_option(ROOM)
+    await host.get_by_test_id("host-export-lang").select_option("de")
+    await host.get_by_test_id("host-export-format").select_option("csv")
+    async with host.expect_download() as info:
+        await host.get_by_test_id("host-export").click()
+    download = await info.value
+    assert download.suggested_filename == f"{ROOM}-transcript-de.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(await download.path()).read_text(encoding="utf-8"))))
+    assert [(r["sender"], r["translation"]) for r in rows] == [("Ada", german["text"])]

@@ -1,4 +1,5 @@
-"""Screenshots of the lobby and of a room, at desktop (1280x800) and phone (390x844) sizes.
+"""Screenshots of the lobby and of a room, at desktop (1280x800) and phone (390x844) sizes,
+in English, and of the room read in Chinese and in Arabic (right to left).
 
 Written to test-artifacts/ (not committed); docs/screenshots/ holds copies shown in the
 README: `cp test-artifacts/*.png docs/screenshots/` after a run to refresh them.
@@ -26,15 +27,35 @@ ROOM = "plenary"
 GERMAN = "Guten Morgen! Gibt es die Folien der Präsentation auch auf Deutsch?"
 SPANISH = "Buenos días a todos. Las diapositivas están en la página del foro."
 GERMAN_2 = "Danke, das ist sehr hilfreich."
+WELCOME = "Welcome to the plenary! The session on energy policy starts at 10:30."
 PHRASEBOOK = {
     (GERMAN, "en"): "Good morning! Are the slides of the presentation also available in German?",
     (SPANISH, "en"): "Good morning, everyone. The slides are on the forum's page.",
     (GERMAN_2, "en"): "Thanks, that is very helpful.",
+    (WELCOME, "zh"): "欢迎来到全体会议！能源政策专题会议将于10:30开始。",
+    (GERMAN, "zh"): "早上好！演示文稿的幻灯片也有德语版吗？",
+    (SPANISH, "zh"): "大家早上好。幻灯片在论坛页面上。",
+    (GERMAN_2, "zh"): "谢谢，这很有帮助。",
+    (WELCOME, "ar"): "مرحبًا بكم في الجلسة العامة! تبدأ جلسة سياسة الطاقة في الساعة 10:30.",
+    (GERMAN, "ar"): "صباح الخير! هل تتوفر شرائح العرض باللغة الألمانية أيضًا؟",
+    (SPANISH, "ar"): "صباح الخير للجميع. الشرائح موجودة على صفحة المنتدى.",
+    (GERMAN_2, "ar"): "شكرًا، هذا مفيد جدًا.",
 }
+#: What the reader says in the pictures of the room read in Chinese and in Arabic.
+OWN_LINE = {"zh": "大家早上好。请问在哪里可以找到幻灯片？", "ar": "صباح الخير جميعًا. أين أجد الشرائح؟"}
+#: Reading languages the test packages do not reach: the phrasebook alone translates into them.
+PHRASEBOOK_ONLY = {"zh", "ar"}
 
 
 class PhrasebookTranslator(TranslationService):
-    """The real service, except that the phrasebook's lines get their real translation."""
+    """The real service, except that the phrasebook's lines get their real translation
+    (and Chinese and Arabic, which no test package reaches, are served from it alone)."""
+
+    def languages(self) -> list[str]:
+        return sorted(set(super().languages()) | PHRASEBOOK_ONLY)
+
+    def has_route(self, source: str, target: str) -> bool:
+        return (target in PHRASEBOOK_ONLY and source != target) or super().has_route(source, target)
 
     async def translate_many(self, texts: list[str], source: str, target: str) -> list[str | None]:
         found = [PHRASEBOOK.get((text, target)) for text in texts]
@@ -76,7 +97,7 @@ async def test_room_screenshots(make_server, new_page, translation_packages, tmp
     await sign_in(page, server.url, "Amara Okafor", "en")
     await enter_room(page, ROOM)
 
-    await mona.say(ROOM, "Welcome to the plenary! The session on energy policy starts at 10:30.")
+    await mona.say(ROOM, WELCOME)
     await jonas.say(ROOM, GERMAN)
     await say(page, "Good morning everyone. Where can I find the slides?")
     await lucia.say(ROOM, SPANISH)
@@ -98,5 +119,43 @@ async def test_room_screenshots(make_server, new_page, translation_packages, tmp
     await expect(page.get_by_test_id("toggle-members")).to_be_visible()
     await expect(page.get_by_test_id("composer")).to_be_in_viewport()
     await screenshot(page, "room-phone.png")
+    for client in (jonas, lucia, mona):
+        await client.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "ar"])
+async def test_room_screenshots_in_chinese_and_arabic(make_server, new_page, translation_packages, tmp_path, lang):
+    translation = {"packages_dir": str(translation_packages)}
+    node = phrasebook_node(config_for(tmp_path, translation=translation))
+    server = await make_server(node=node)
+    jonas = await server.client("Jonas Weber", "de", user_id="u-jonas")
+    lucia = await server.client("Lucía Ortega", "es", user_id="u-lucia")
+    mona = await server.client("Mona Haddad", "en", Role.MODERATOR, user_id="u-mona")
+    for client in (jonas, lucia, mona):
+        await client.join(ROOM)
+
+    page = await new_page(viewport=DESKTOP, locale="zh-CN" if lang == "zh" else "ar-EG")
+    await sign_in(page, server.url, "李娜" if lang == "zh" else "ليلى حسن", lang)
+    await expect(page.locator("html")).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
+    await enter_room(page, ROOM)
+    await mona.say(ROOM, WELCOME)
+    await jonas.say(ROOM, GERMAN)
+    await say(page, OWN_LINE[lang])
+    await lucia.say(ROOM, SPANISH)
+    await jonas.say(ROOM, GERMAN_2)
+    await expect(messages(page)).to_have_count(5)
+    await expect(page.get_by_test_id("translating")).to_have_count(0)
+    for original in (WELCOME, GERMAN, SPANISH, GERMAN_2):
+        await expect(message_with_text(page, PHRASEBOOK[original, lang])).to_have_count(1)
+    german = page.locator('[data-testid="message"][data-lang="de"]').last
+    await german.get_by_test_id("show-original").click()
+    await expect(message_with_text(page, GERMAN_2)).to_have_count(1)
+    await page.mouse.move(0, 0)
+    await screenshot(page, f"room-{lang}-desktop.png")
+
+    await page.set_viewport_size(PHONE)
+    await expect(page.get_by_test_id("toggle-members")).to_be_visible()
+    await expect(page.get_by_test_id("composer")).to_be_in_viewport()
+    await screenshot(page, f"room-{lang}-phone.png")
     for client in (jonas, lucia, mona):
         await client.close()

@@ -13,6 +13,7 @@ const RTL = new Set(['ar', 'he', 'fa', 'ur', 'yi', 'ps', 'dv', 'ug', 'ckb', 'sd'
 const BASE = new URL('./i18n/', import.meta.url);
 
 let current = 'en';
+let translatedOnce = false; // the page's static text has been rewritten at least once
 let strings = {};
 let english = {};
 const loaded = new Map(); // code -> catalogue (or a promise of it)
@@ -58,7 +59,6 @@ export async function useLanguage(readingLang) {
   translatedOnce = true;
   return code;
 }
-let translatedOnce = false;
 
 /** Call `fn(code)` whenever the interface language changes. */
 export function onLanguageChange(fn) {

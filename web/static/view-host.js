@@ -46,7 +46,7 @@ async function run(promise, success) {
 }
 
 /** Plain words for a refused host request: by the field it names, else by its code. */
-export function hostErrorText(err) {
+function hostErrorText(err) {
   if (err.field && hasKey(`hostError.${err.field}`)) return t(`hostError.${err.field}`);
   if (err.code === 'conflict') return t('hostError.exists');
   return errorText(err.code, err.message);
