@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from rooms import Role
-from tests.e2e.pages import enter_room, message_with_text, say, sign_in_with_token
+from tests.e2e.pages import enter_room, message_with_text, sign_in_with_token
 
 pytestmark = pytest.mark.browser
 
