@@ -89,7 +89,7 @@ async def transcript(request: Request) -> Response:
     identity = require_host(request)
     room = await existing_room(request)
     node = node_of(request)
-    if room.to_dict().get("kind") == "private":
+    if room.private:
         raise ApiError(403, "forbidden", "private conversations are never exported")
     lang = request.query_params.get("lang") or identity.lang
     if lang not in node.translator.reading_languages():
