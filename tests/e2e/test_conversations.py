@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.pages import CONNECTED, PHONE, message_with_text, say, screenshot, sign_in
+from tests.e2e.pages import CONNECTED, PHONE, language_name, message_with_text, say, screenshot, sign_in, ui
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,8 @@ async def test_request_accept_then_chat_in_a_private_conversation(make_server, n
     await expect(dieter.locator("#room-view")).to_be_visible()
     first = dieter.locator('[data-testid="message"][data-lang="en"]')
     await expect(first).to_have_count(1)
-    await expect(first).to_contain_text("translated from English")  # he reads German
+    # he reads German, so his interface is German too
+    await expect(first).to_contain_text(ui("de", "msg.translatedFrom", language=await language_name(dieter, "en")))
     await expect(dieter.get_by_test_id("composer")).to_be_enabled()
 
     # Ada sees the conversation beside the rooms, opens it, and they chat
