@@ -80,3 +80,15 @@ async def test_keyboard_only_start_enter_write_leave_with_focus_following_each_v
     await page.keyboard.press("Enter")
     await expect(page.locator("#home-view")).to_be_visible()
     await expect(page.locator(".room-entry").first).to_be_focused()
+
+
+async def test_people_view_has_no_axe_violations(make_server, new_page):
+    server = await make_server()
+    other = await server.client("Dieter", lang="de", user_id="u-dieter")
+    page = await new_page()
+    await sign_in(page, server.url, "Ada", "en")
+    await page.get_by_test_id("people-open").click()
+    await page.get_by_test_id("people-search").click()
+    await expect(page.get_by_test_id("person")).to_have_count(1)
+    await no_violations(page, "the People view")
+    await other.close()
