@@ -30,6 +30,15 @@ def ui(lang: str, key: str, **params: object) -> str:
     return text
 
 
+def ui_plural(lang: str, key: str, form: str, **params: object) -> str:
+    """One plural form (`one`, `other`...) of a catalogue string in `lang`, placeholders filled."""
+    catalogue = json.loads((REPO / "web" / "static" / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    text = str(catalogue[key][form])
+    for name, value in params.items():
+        text = text.replace("{" + name + "}", str(value))
+    return text
+
+
 async def language_name(page: Page, code: str) -> str:
     """`code` named the way the page names it in sentences: in the interface language, by Intl."""
     return await page.evaluate(

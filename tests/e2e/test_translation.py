@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.pages import enter_room, language_name, message_with_text, say, sign_in, ui
+from tests.e2e.pages import enter_room, language_name, message_with_text, say, sign_in, ui, ui_plural
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +81,9 @@ async def test_a_reader_without_a_route_sees_original_only_never_translating(mak
     await sign_in(german, server.url, "Dieter", "de")
     for page in (english, spanish, german):
         await enter_room(page, "plenary")
-    await expect(german.locator("#room-sub")).to_contain_text("3 readers")
+    # the census in the German reader's interface: "3 Leser: 1 Deutsch · 1 Englisch · 1 Spanisch"
+    three_readers = ui_plural("de", "room.readers", "other", count=3, languages="").rstrip(": ")
+    await expect(german.locator("#room-sub")).to_contain_text(three_readers)
 
     line = "Good morning everyone, the session starts in ten minutes"
     await say(english, line)
