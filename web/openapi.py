@@ -17,8 +17,13 @@ from starlette.routing import BaseRoute, Match, Route
 
 from rooms import SLOW_MODE_MAX, TITLE_MAX
 from rooms.models import ROOM_ID
+from rooms.conversations import CURSOR_PATTERN, MAX_MEMBERS, PAGE_MAX
+from rooms.countries import COUNTRIES
+from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
+from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import NAME_MAX
 from web.errors import MAX_BODY
+from web.people import QUERY_MAX
 from web.services import node_of
 
 ROOM_ID_PATTERN = ROOM_ID.pattern
@@ -57,7 +62,8 @@ SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string", "examples": ["bad_request"]},
-                       "message": {"type": "string", "description": "what went wrong and what to do"}},
+                       "message": {"type": "string", "description": "what went wrong and what to do"},
+                       "field": {"type": "string", "description": "the field or parameter at fault, when one is"}},
     },
     "User": {
         "type": "object", "required": ["id", "name", "role"],
@@ -147,6 +153,155 @@ SCHEMAS: dict[str, Any] = {
                        "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0}},
     },
 }
+PEOPLE_SCHEMAS: dict[str, Any] = {
+    "Profile": {
+        "type": "object", "required": ["id", "name", "lang"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "lang": {"type": "string"},
+                       "organization": {"type": "string"}, "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                       "bio": {"type": "string"}, "online": {"type": "boolean"}},
+    },
+    "Person": {"type": "object", "required": ["id", "name"],
+               "description": "a profile; only id, name and online for someone never seen",
+               "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "lang": {"type": "string"},
+                              "organization": {"type": "string"}, "country": {"type": "string"},
+                              "bio": {"type": "string"}, "online": {"type": "boolean"}}},
+    "People": {"type": "object", "required": ["people", "next"],
+               "properties": {"people": {"type": "array", "items": ref("Profile")},
+                              "next": {"type": ["string", "null"], "description": "the cursor of the next page"}}},
+    "Me": {"allOf": [ref("Profile"), {"type": "object", "required": ["hidden"],
+                                       "properties": {"hidden": {"type": "boolean"}}}]},
+    "MeChange": {"type": "object", "required": ["hidden"], "additionalProperties": False,
+                 "properties": {"hidden": {"type": "boolean"}}},
+    "Conversation": {
+        "type": "object", "required": ["id", "kind", "title", "state", "members"],
+        "properties": {"id": {"type": "string"}, "kind": {"type": "string"}, "title": {"type": "string"},
+                       "state": {"enum": ["open", "read_only", "closed"]}, "forum": {"type": "string"},
+                       "slow_mode": {"type": "integer"},
+                       "members": {"type": "array", "items": ref("Person")},
+                       "unread": {"type": "integer", "minimum": 0}},
+    },
+    "NewConversation": {
+        "type": "object", "required": ["with"], "additionalProperties": False,
+        "properties": {"with": {"type": "array", "minItems": 1, "maxItems": MAX_MEMBERS - 1, "uniqueItems": True,
+                                "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+                       "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX, "pattern": r"\S"}},
+    },
+    "ConversationAnswer": {"type": "object", "required": ["room"], "properties": {"room": ref("Conversation")}},
+    "Conversations": {"type": "object", "required": ["conversations"],
+                      "properties": {"conversations": {"type": "array", "items": ref("Conversation")}}},
+    "Left": {"type": "object", "required": ["room", "left"],
+             "properties": {"room": {"type": "string"}, "left": {"type": "boolean"}}},
+    "Requests": {"type": "object", "required": ["incoming", "outgoing"],
+                 "properties": {"incoming": {"type": "array", "items": {"type": "object"}},
+                                "outgoing": {"type": "array", "items": {"type": "object"}}}},
+    "Blocks": {"type": "object", "required": ["users"],
+               "properties": {"users": {"type": "array", "items": ref("Person")}}},
+    "BlockRequest": {"type": "object", "required": ["user"], "additionalProperties": False,
+                     "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}}},
+    "Block": {"type": "object", "required": ["user", "blocked"],
+              "properties": {"user": {"type": "string"}, "blocked": {"type": "boolean"}}},
+    "Reports": {"type": "object", "required": ["reports"],
+                "properties": {"reports": {"type": "array", "items": {"type": "object"}}}},
+}
+AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
+PEOPLE_PATHS: dict[str, Any] = {
+    "/api/people": {"get": {
+        "operationId": "people", "summary": "The directory: people by name, filtered by reading language and country",
+        "security": BEARER,
+        "parameters": [
+            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": QUERY_MAX}},
+            {"name": "lang", "in": "query", "schema": {"type": "string", "description": "a code GET /api/languages lists"}},
+            {"name": "country", "in": "query", "schema": {"enum": ["", *sorted(COUNTRIES)]}},
+            {"name": "cursor", "in": "query", "description": "the `next` of the page before",
+             "schema": {"type": "string", "pattern": f"^$|{CURSOR_PATTERN}"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}}],
+        "responses": {"200": answer("a page of people", ref("People")), "400": error("an unknown parameter, or a bad q, lang, country, cursor or limit"), **AUTH},
+    }},
+    "/api/me": {
+        "get": {"operationId": "me", "summary": "Your profile", "security": BEARER,
+                "responses": {"200": answer("your profile", ref("Me")), **AUTH,
+                              "404": error("no profile yet: connect to /ws once")}},
+        "patch": {"operationId": "changeMe", "summary": "Hide yourself from the directory, or show yourself",
+                  "security": BEARER, "requestBody": body(ref("MeChange")),
+                  "responses": {"200": answer("your profile", ref("Me")), **BAD_BODY, **AUTH}},
+    },
+    "/api/conversations": {
+        "get": {"operationId": "listConversations", "summary": "Your conversations with unread counts",
+                "security": BEARER, "responses": {"200": answer("yours", ref("Conversations")), **AUTH}},
+        "post": {"operationId": "startConversation", "summary": "Open a private conversation with 1-7 others",
+                 "security": BEARER, "requestBody": body(ref("NewConversation")),
+                 "responses": {"201": answer("opened", ref("ConversationAnswer")),
+                               "200": answer("the existing 1:1 of these two", ref("ConversationAnswer")),
+                               **BAD_BODY, **AUTH, "403": error("the event's policy, a block, or no accepted contact request"),
+                               "404": error("nobody has one of these ids"), "429": error("too many new conversations; wait")}},
+    },
+    "/api/conversations/{room}": {"delete": {
+        "operationId": "leaveConversation", "summary": "Leave a conversation for good", "security": BEARER,
+        "parameters": [{"name": "room", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": answer("left", ref("Left")), **AUTH, "404": error("not a conversation of yours")},
+    }},
+    "/api/requests": {"get": {
+        "operationId": "listRequests", "summary": "Contact requests waiting for an answer", "security": BEARER,
+        "responses": {"200": answer("incoming and outgoing", ref("Requests")), **AUTH},
+    }},
+    "/api/blocks": {
+        "get": {"operationId": "listBlocks", "summary": "Whom you block", "security": BEARER,
+                "responses": {"200": answer("your blocks", ref("Blocks")), **AUTH}},
+        "post": {"operationId": "block", "summary": "Block someone", "security": BEARER,
+                 "requestBody": body(ref("BlockRequest")),
+                 "responses": {"201": answer("blocked", ref("Block")), "200": answer("already blocked", ref("Block")),
+                               **BAD_BODY, **AUTH}},
+    },
+    "/api/blocks/{user}": {"delete": {
+        "operationId": "unblock", "summary": "Unblock someone", "security": BEARER,
+        "parameters": [{"name": "user", "in": "path", "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+        "responses": {"200": answer("unblocked", ref("Block")), **AUTH, "404": error("not blocked")},
+    }},
+    "/api/reports": {"get": {
+        "operationId": "listReports", "summary": "Reported messages (hosts and moderators of every room)",
+        "security": BEARER,
+        "responses": {"200": answer("the reports, oldest first", ref("Reports")), **AUTH,
+                      "403": error("not a host nor a moderator of every room")},
+    }},
+}
+
+GLOSSARY_SCHEMAS: dict[str, Any] = {
+    "Glossary": {"type": "object", "required": ["terms"],
+                 "properties": {"terms": {"type": "array", "items": {"type": "string"}}}},
+    "GlossaryChange": {"type": "object", "required": ["terms"], "additionalProperties": False,
+                       "properties": {"terms": {"type": "array", "description": f"at most {MAX_TERMS} terms (and {MAX_BODY} bytes)",
+                                                 "items": {
+                           "type": "string", "minLength": 1, "maxLength": MAX_TERM_CHARS, "pattern": r"\S"}}}},
+}
+TRANSCRIPT_PATHS: dict[str, Any] = {
+    "/api/glossary": {
+        "get": {"operationId": "glossary", "summary": "The terms never translated (hosts)", "security": BEARER,
+                "responses": {"200": answer("the terms", ref("Glossary")), **HOST_ONLY}},
+        "put": {"operationId": "setGlossary", "summary": "Replace the terms never translated, on every node (hosts)",
+                "security": BEARER, "requestBody": body(ref("GlossaryChange")),
+                "responses": {"200": answer("the terms as kept", ref("Glossary")), **BAD_BODY, **HOST_ONLY}},
+    },
+    "/api/rooms/{room}/transcript": {"get": {
+        "operationId": "transcript", "summary": "A room's messages with translations, as a download (hosts)",
+        "security": BEARER,
+        "parameters": [ROOM_PATH,
+                       {"name": "lang", "in": "query", "description": "translations into (default: the token's)",
+                        "schema": {"type": "string", "description": "a code GET /api/languages lists"}},
+                       {"name": "format", "in": "query", "schema": {"enum": ["md", "csv", "json"], "default": "json"}}],
+        "responses": {"200": {"description": "the transcript, oldest first, as an attachment", "content": {
+                          "application/json": {"schema": {"type": "object", "required": ["room", "lang", "messages"],
+                                                          "properties": {"room": {"type": "object"},
+                                                                         "lang": {"type": "string"},
+                                                                         "messages": {"type": "array"}}}},
+                          "text/markdown": {"schema": {"type": "string"}},
+                          "text/csv": {"schema": {"type": "string"}}}},
+                      "400": error("an unknown lang, or a format other than md, csv or json (field names it)"),
+                      "401": HOST_ONLY["401"],
+                      "403": error("the token is not a host's, or the room is a private conversation"),
+                      **NO_ROOM},
+    }},
+}
 
 PATHS: dict[str, Any] = {
     "/api/session": {"post": {
@@ -213,7 +368,11 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "Prometheus text exposition format 0.0.4",
                               "content": {"text/plain": {"schema": {"type": "string"}}}}},
     }},
+    **PEOPLE_PATHS,
+    **TRANSCRIPT_PATHS,
 }
+SCHEMAS.update(PEOPLE_SCHEMAS)
+SCHEMAS.update(GLOSSARY_SCHEMAS)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -251,7 +410,12 @@ async def openapi(request: Request) -> Response:
     document = copy.deepcopy(DOCUMENT)
     session = document["components"]["schemas"]["SessionRequest"]["properties"]
     session["name"]["pattern"] = name_pattern()
-    session["lang"]["enum"] = node_of(request).translator.reading_languages()  # this server's choice
+    languages = node_of(request).translator.reading_languages()  # this server's choice
+    session["lang"]["enum"] = languages
+    for path in ("/api/people", "/api/rooms/{room}/transcript"):
+        for parameter in document["paths"][path]["get"]["parameters"]:
+            if parameter["name"] == "lang":  # empty: no filter (people), the token's (transcript)
+                parameter["schema"]["enum"] = ["", *languages]
     return JSONResponse(document)
 
 
