@@ -94,6 +94,9 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
 
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     config = config.replace("server", **changes) if changes else config
+    # Built first: bad [auth] keys (ConfigError) stop the start before any package download is tried;
+    # the engines load the packages only when the app starts, so what is installed below is served.
+    app = create_app(config)
     settings = config.translation
     if settings.enabled and "argos" in settings.engines and settings.install:
         from translation.autoinstall import install_missing
@@ -101,7 +104,7 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
         logging.basicConfig(level=config.server.log_level.upper(), format="%(levelname)s:     %(message)s")
         install_missing(settings.install, settings.packages_dir, index_url=settings.index_url or None,
                         progress=sys.stderr.isatty())
-    server = uvicorn.Server(uvicorn_config(create_app(config), config))
+    server = uvicorn.Server(uvicorn_config(app, config))
     try:
         server.run()
     except KeyboardInterrupt:
