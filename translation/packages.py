@@ -134,7 +134,10 @@ def install_file(path: str | os.PathLike[str], packages_dir: str | os.PathLike[s
         shutil.rmtree(target)  # a reinstall: no stale files from the old version
     with argos_package(packages_dir) as package:
         try:
-            package.install_from_path(path)
+            # argostranslate's install_from_path would also import its translate module (stanza,
+            # absent from the lean install) only to clear a cache we never use: unzip as it does.
+            with zipfile.ZipFile(path) as archive:
+                archive.extractall(Path(packages_dir))
         except Exception as exc:
             raise PackageError(f"{path}: install failed ({exc})") from exc
         installed = _info(package.Package(target))
@@ -238,8 +241,8 @@ def remove(pair_or_name: str, packages_dir: str | os.PathLike[str]) -> list[Pack
     if not doomed:
         have = ", ".join(p.pair for p in installed) or "none"
         raise PackageError(f"no installed package matches {pair_or_name!r} (installed: {have})")
-    with argos_package(packages_dir) as package:
-        for info in doomed:
-            package.uninstall(package.Package(info.path))
-            log.info("removed %s (%s)", info.pair, info.name)
+    for info in doomed:
+        # a package is its folder; argostranslate's uninstall would import stanza (not in the lean install)
+        shutil.rmtree(info.path)
+        log.info("removed %s (%s)", info.pair, info.name)
     return doomed
