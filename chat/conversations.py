@@ -17,9 +17,10 @@ from typing import Any, Callable, Protocol
 from chat.backend import Backend
 from chat.config import Config
 from chat.relay import TranslationRelay
-from rooms import Refused, Role, Room, RoomKind, RoomState
+from rooms import Refused, Room, RoomKind, RoomState
 from rooms.conversations import (TITLE_MAX, ContactRequest, Policy, Profile, direct, members_refusal, moderates_event,
                                  pair_key, request_refusal, start_refusal)
+from rooms.roles import Actor
 from rooms.limits import SendLimits
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
 from translation import TranslationService
@@ -29,23 +30,11 @@ log = logging.getLogger("babelroom.conversations")
 UNREAD_SCAN = 200  # messages looked at to count a conversation's unread ones ("200+" beyond)
 
 
-class Person(Protocol):
-    """Who is asking: a token's identity (chat.tokens.Identity is one)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def role(self) -> Role: ...
+class Person(Actor, Protocol):
+    """Who is asking, with the profile a token carries (chat.tokens.Identity is one)."""
 
     @property
     def lang(self) -> str: ...
-
-    @property
-    def rooms(self) -> tuple[str, ...]: ...
 
     @property
     def organization(self) -> str: ...
