@@ -37,7 +37,8 @@ class Node:
         self.translator = translator or TranslationService(config.translation,
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend, config.limits.presence_window)
-        self.hub.on_glossary = self.translator.set_glossary
+        self.hub.on_glossary = self._glossary_changed
+        self._glossary_heard = False  # a `glossary` event arrived since start: it is newer than the store
         self.relay = TranslationRelay(self.backend, self.translator)
         # the domain core, on the store interfaces the backend implements
         self.roles = Roles(self.backend, self.backend)
@@ -53,6 +54,7 @@ class Node:
     async def start(self) -> None:
         await self.backend.start(self.hub.on_event)
         await self.backend.seed_rooms(self.config.rooms)
+        await self._load_glossary()
         await self.translator.start()
         self.lobby.start()
         self.conversations.start()
@@ -61,6 +63,17 @@ class Node:
                         "python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one")
         log.info("node %s ready: backend %s, %d rooms, reading languages %s", self.id, self.config.backend.kind,
                  len(await self.backend.list_rooms()), ", ".join(self.translator.reading_languages()))
+
+    async def _load_glossary(self) -> None:
+        """A glossary a host ever set wins over `[translation] glossary`, which is only the start value."""
+        stored = await self.backend.get_glossary()
+        if stored is not None and not self._glossary_heard:
+            self.translator.set_glossary(stored)
+            log.info("glossary: %d terms as a host last set them (the configured list applies no more)", len(stored))
+
+    def _glossary_changed(self, terms: list[str]) -> None:
+        self._glossary_heard = True
+        self.translator.set_glossary(terms)
 
     async def close(self) -> None:
         await self.lobby.close()

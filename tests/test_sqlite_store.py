@@ -63,6 +63,7 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
     await backend.remember_role(ROOM, "u_hana", Role.DELEGATE)
     await backend.record_moderation(ROOM, {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"})
     await backend.add_member(ROOM, _member())
+    await backend.set_glossary(["Cargotec", "Zürich AG"])
     await backend.close()
 
     backend = await started(path)
@@ -84,6 +85,7 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
         assert await backend.is_banned(ROOM, "u_eve") is True
         assert await backend.known_role(ROOM, "u_hana") is Role.HOST
         assert await backend.moderation_log(ROOM) == [{"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}]
+        assert await backend.get_glossary() == ["Cargotec", "Zürich AG"]
         assert await backend.members(ROOM) == []  # presence is the process's own
     finally:
         await backend.close()
@@ -157,6 +159,26 @@ async def test_a_version_1_file_gains_the_conversation_tables_and_keeps_its_room
     await backend.close()
     with plain(path) as db:
         assert version_of(db) == len(MIGRATIONS)
+
+
+async def test_a_version_2_file_gains_the_glossary_table_and_keeps_its_data(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path, migrations=MIGRATIONS[:2]).close()
+    with plain(path) as db:
+        db.execute("INSERT INTO rooms (id, position, data) VALUES (?, 0, ?)", (ROOM, '{"id": "plenary", "title": "P"}'))
+        db.execute("INSERT INTO conversation_members (room, user) VALUES ('c-1', 'u_a')")
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'glossary'").fetchone() is None
+    backend = await started(path)
+    try:
+        assert await backend.get_glossary() is None  # migrated, never set: the configured list applies
+        assert (await backend.get_room(ROOM)).title == "P"
+        assert await backend.conversation_members("c-1") == {"u_a"}
+        await backend.set_glossary(["Cargotec"])
+        assert await backend.get_glossary() == ["Cargotec"]
+    finally:
+        await backend.close()
+    with plain(path) as db:
+        assert version_of(db) == len(MIGRATIONS) == 3
 
 
 def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):

@@ -134,7 +134,8 @@ async def get_glossary(request: Request) -> Response:
 
 @answers_errors
 async def put_glossary(request: Request) -> Response:
-    """Replace the terms never translated, on every node (until restart: config.toml keeps the base)."""
+    """Replace the terms never translated: kept in the backend (so it outlives a restart and wins over
+    `[translation] glossary` from then on), and applied on every node at once by a `glossary` node event."""
     require_host(request)
     data = await json_body(request)
     only_fields(data, {"terms"})
@@ -146,6 +147,7 @@ async def put_glossary(request: Request) -> Response:
                        "characters")
     cleaned = clean_terms(terms)
     node = node_of(request)
+    await node.backend.set_glossary(cleaned)  # stored first: a node starting now reads it or hears the event
     node.translator.set_glossary(cleaned)
     await node.backend.broadcast({"type": "glossary", "terms": cleaned})
     return JSONResponse({"terms": cleaned})

@@ -76,6 +76,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         self._history_max = history_max
         self._idempotency_ttl = idempotency_ttl
         self._rooms: dict[str, Room] = {}
+        self._glossary: list[str] | None = None  # None: never set, the configured list applies
         self._histories: dict[str, _History] = {}
         self._moderation: dict[str, _Moderation] = defaultdict(_Moderation)
         self._conv = ConversationState()
@@ -160,6 +161,12 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
 
     async def save_room(self, room: Room) -> None:
         self._rooms[room.id] = room
+
+    async def get_glossary(self) -> list[str] | None:
+        return None if self._glossary is None else list(self._glossary)
+
+    async def set_glossary(self, terms: list[str]) -> None:
+        self._glossary = list(terms)  # a copy: the caller's list may change
 
     # moderation ------------------------------------------------------------
     async def get_mute(self, room: str, user: str) -> Mute | None:

@@ -202,6 +202,15 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             "INSERT INTO rooms (id, position, data) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
             (room.id, now_ms(), json.dumps(room.to_dict()))))
 
+    async def get_glossary(self) -> list[str] | None:
+        row = await self._db.read(lambda db: db.execute("SELECT terms FROM glossary WHERE id = 1").fetchone())
+        return list(json.loads(row[0])) if row else None
+
+    async def set_glossary(self, terms: list[str]) -> None:
+        await self._db.write(lambda db: db.execute(
+            "INSERT INTO glossary (id, terms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET terms = excluded.terms",
+            (json.dumps(list(terms), ensure_ascii=False),)))
+
     # moderation ----------------------------------------------------------------
     async def get_mute(self, room: str, user: str) -> Mute | None:
         row = await self._db.read(lambda db: db.execute(

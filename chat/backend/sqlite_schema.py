@@ -138,7 +138,17 @@ def _v2(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+def _v3(db: sqlite3.Connection) -> None:
+    """The glossary a host set (issue 11): one row, absent until the first PUT /api/glossary, so the
+    configured list applies until then."""
+    db.execute("""
+        CREATE TABLE glossary (
+            id INTEGER PRIMARY KEY CHECK (id = 1),  -- one glossary per file
+            terms TEXT NOT NULL           -- the terms as a JSON array, in order
+        )""")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
 
 
 def version_of(db: sqlite3.Connection) -> int:

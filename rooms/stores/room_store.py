@@ -4,6 +4,10 @@ Guarantees (tests/backend/test_room_store.py):
 - `seed_rooms` creates only the rooms that do not exist yet: a host's change survives a restart.
 - `list_rooms` lists the configured rooms first, in config order, then the others by creation.
 - `save_room` replaces the whole record; readers on every node see the last save.
+- `set_glossary` replaces the glossary (the terms never translated): the last set wins, and it is as
+  durable as the backend is (memory: until exit; sqlite: across restarts; redis: as Redis keeps its
+  data, seen by every node). `get_glossary` is None until a glossary was ever set, so a node knows
+  whether a host's list exists or the configured one applies.
 """
 from __future__ import annotations
 
@@ -28,3 +32,11 @@ class RoomStore(abc.ABC):
     @abc.abstractmethod
     async def save_room(self, room: Room) -> None:
         """Create or replace a room."""
+
+    @abc.abstractmethod
+    async def get_glossary(self) -> list[str] | None:
+        """The glossary last set, in its order ([] when a host emptied it), or None if none ever was."""
+
+    @abc.abstractmethod
+    async def set_glossary(self, terms: list[str]) -> None:
+        """Replace the glossary (terms already cleaned by the caller); the last set wins."""

@@ -15,6 +15,7 @@
     room:<id>:roles     Hash: user id -> the highest role the user was seen with in the room
     room:<id>:modlog    Stream of moderation entries, capped
     rooms, rooms:order  hash id -> room JSON; zset id -> listing position
+    glossary            JSON array of the terms a host set last (absent: the configured list applies)
     node:<instance>     heartbeat (value: the node id), TTL presence_ttl
     cache:<key>         shared translation cache, TTL 7 days
     limit:bucket:<user>         Hash t (tokens left), s (ms of the last refill); expires once refilled
@@ -90,6 +91,10 @@ class Keys:
     @property
     def rooms_order(self) -> str:
         return f"{self.prefix}rooms:order"
+
+    @property
+    def glossary(self) -> str:
+        return f"{self.prefix}glossary"
 
     def cache(self, key: str) -> str:
         return f"{self.prefix}cache:{key}"

@@ -63,6 +63,15 @@ class RedisRooms(RedisParts):
             pipe.zadd(self._keys.rooms_order, {room.id: time.time() * 1000}, nx=True)
             await pipe.execute()
 
+    @read_call
+    async def get_glossary(self) -> list[str] | None:
+        raw = await self._redis.get(self._keys.glossary)
+        return [str(term) for term in json.loads(raw)] if raw else None
+
+    @write_call
+    async def set_glossary(self, terms: list[str]) -> None:
+        await self._redis.set(self._keys.glossary, json.dumps(list(terms), ensure_ascii=False))
+
 
 class RedisModeration(RedisParts):
     @read_call
