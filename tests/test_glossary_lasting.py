@@ -55,6 +55,8 @@ async def test_a_glossary_set_on_a_sqlite_node_outlives_its_restart(make_server:
     first = await make_server(backend=database, translation=CONFIGURED)
     assert await glossary_of(first) == ["BMH Technologies"]  # nothing stored yet: the configured list
     assert "Green Steel" not in await spanish_of(first, LINE)
+    refused = await put_glossary(first, ["Cargotec", "x" * 101])
+    assert refused.status_code == 400 and refused.json()["field"] == "terms"  # the panel words it by the field
     put = await put_glossary(first, [" Cargotec ", "Green Steel", "green steel"])
     assert put.status_code == 200 and put.json()["terms"] == ["Cargotec", "Green Steel"]
     await first.stop()

@@ -141,10 +141,10 @@ async def put_glossary(request: Request) -> Response:
     only_fields(data, {"terms"})
     terms = data.get("terms")
     if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-        raise ApiError(400, "bad_request", "\"terms\" must be a list of strings, e.g. [\"Cargotec\"]")
+        raise ApiError(400, "bad_request", "\"terms\" must be a list of strings, e.g. [\"Cargotec\"]", "terms")
     if len(terms) > MAX_TERMS or any(len(t) > MAX_TERM_CHARS or not t.strip() for t in terms):
         raise ApiError(400, "bad_request", f"give at most {MAX_TERMS} terms, each 1 to {MAX_TERM_CHARS} "
-                       "characters")
+                       "characters", "terms")
     cleaned = clean_terms(terms)
     node = node_of(request)
     await node.backend.set_glossary(cleaned)  # stored first: a node starting now reads it or hears the event

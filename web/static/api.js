@@ -64,6 +64,10 @@ export const api = {
     }
     return { blob: await response.blob(), name: `${id}-transcript-${lang}.${format}` };
   },
+  /** The terms never translated, as the server uses them now (a list of strings). */
+  glossary: (token) => call('GET', '/api/glossary', { token }).then((data) => data.terms || []),
+  /** Replace them on every node; resolves to the terms as kept (trimmed, duplicates dropped). */
+  setGlossary: (token, terms) => call('PUT', '/api/glossary', { token, body: { terms } }).then((data) => data.terms || []),
   removeModerator: (token, id, user) =>
     call('DELETE', `${room(id)}/moderators/${encodeURIComponent(user)}`, { token }),
 };

@@ -625,6 +625,8 @@ const actions = {
   },
 
   transcript: (roomId, lang, format) => api.transcript(state.session.token, roomId, lang, format),
+  glossary: () => api.glossary(state.session.token),
+  setGlossary: (terms) => api.setGlossary(state.session.token, terms),
 
   appointModerator(roomId, user, appoint) {
     actions.setModerator(roomId, user, appoint)

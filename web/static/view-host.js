@@ -1,6 +1,7 @@
 // view-host.js — the host panel (shown on the home view to hosts only): open a room,
 // change a room's title / state / slow mode, close it (after confirming), appoint and
-// remove moderators (picked from the members seen), download a room's transcript.
+// remove moderators (picked from the members seen), download a room's transcript, edit
+// the glossary (terms never translated, one per line; GET/PUT /api/glossary).
 // The forms are static in index.html; this module wires them to the app's host
 // actions (HTTP with the Bearer token) and keeps the room picker current.
 
@@ -24,14 +25,15 @@ export function initHostPanel(appActions) {
   $('host-export').addEventListener('click', onExport);
   $('host-mod-add').addEventListener('click', () => onModerator(true));
   $('host-mod-remove').addEventListener('click', () => onModerator(false));
+  $('host-glossary-form').addEventListener('submit', onSaveGlossary);
+  $('host-glossary').addEventListener('input', () => { glossaryEdited = true; });
   onRender('host', renderHostPanel);
 }
 
 const selected = () => $('host-room').value;
 
-/** Show the outcome of a host action in the panel's status line. */
-async function run(promise, success) {
-  const status = $('host-status');
+/** Show the outcome of a host action in a status line (the panel's, or the form's own). */
+async function run(promise, success, status = $('host-status')) {
   status.className = 'host-status';
   status.textContent = t('host.working');
   try {
@@ -126,6 +128,32 @@ function onModerator(appoint) {
   run(actions.setModerator(selected(), user, appoint), done);
 }
 
+// The glossary is fetched once per session when the panel first shows; from then on the
+// field holds what the host typed or last saved (another host's change is not pushed here).
+let glossaryToken = null;
+let glossaryEdited = false;
+
+function loadGlossary() {
+  glossaryToken = state.session?.token ?? null;
+  glossaryEdited = false;
+  actions.glossary()
+    .then((terms) => { if (!glossaryEdited) $('host-glossary').value = terms.join('\n'); })
+    .catch((err) => {
+      $('host-glossary-status').className = 'host-status error-text';
+      $('host-glossary-status').textContent = hostErrorText(err);
+    });
+}
+
+async function onSaveGlossary(event) {
+  event.preventDefault();
+  const terms = $('host-glossary').value.split('\n').map((line) => line.trim()).filter(Boolean);
+  const kept = await run(actions.setGlossary(terms), t('host.glossarySaved'), $('host-glossary-status'));
+  if (kept) {
+    $('host-glossary').value = kept.join('\n'); // as the server keeps them: trimmed, duplicates gone
+    glossaryEdited = false;
+  }
+}
+
 /** Put the selected room's current values into the edit form. */
 function fillEditForm() {
   const room = state.rooms.get(selected());
@@ -149,6 +177,7 @@ function renderHostPanel() {
   $('host-edit-form').querySelectorAll('input, select, button').forEach((el) => { el.disabled = rooms.length === 0; });
   renderModeratorChoices();
   renderExportLanguages();
+  if (state.me?.role === 'host' && state.session?.token && state.session.token !== glossaryToken) loadGlossary();
 }
 
 /** Members of the picked room (when the host is in it) and everyone seen, to pick instead of typing an id. */
