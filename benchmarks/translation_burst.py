@@ -224,11 +224,16 @@ class _NoSentenceModel:
                            "own splitter should have been used")
 
 
+def _missing(module: str) -> bool:
+    """Neither imported (a stand-in of an earlier call counts) nor installed."""
+    return module not in sys.modules and importlib.util.find_spec(module) is None
+
+
 def _stand_in_for_argos_splitters() -> None:
     """Let `argostranslate.sbd` import without stanza and minisbd, which only split sentences (replaced here)."""
-    if importlib.util.find_spec("stanza") is None:
+    if _missing("stanza"):
         sys.modules["stanza"] = types.ModuleType("stanza")
-    if importlib.util.find_spec("minisbd") is None:
+    if _missing("minisbd"):
         models = types.ModuleType("minisbd.models")
         models.list_models = lambda: ["en"]  # type: ignore[attr-defined]
         minisbd = types.ModuleType("minisbd")
@@ -351,14 +356,15 @@ def main(argv: list[str] | None = None) -> int:
     cap = (defaults.max_output_ratio, defaults.max_output_extra)
     results = []
     print(HEADER)
-    for result in (
-        run_argos(packages, messages, args.argos_rounds, beam=None, cap=None,
-                  label="argos translate(), as shipped (beam 4, <=256 tokens)"),
-        run_argos(packages, messages, args.rounds, beam=defaults.beam_size, cap=cap,
-                  label=f"argos translate(), beam {defaults.beam_size} + service's output cap"),
-        asyncio.run(run_service(packages, messages, args.rounds, "service, defaults")),
-        asyncio.run(run_service(packages, messages, args.rounds, "service", beam_size=4)),
+    for measure in (  # one at a time, each row printed as soon as it is measured
+        lambda: run_argos(packages, messages, args.argos_rounds, beam=None, cap=None,
+                          label="argos translate(), as shipped (beam 4, <=256 tokens)"),
+        lambda: run_argos(packages, messages, args.rounds, beam=defaults.beam_size, cap=cap,
+                          label=f"argos translate(), beam {defaults.beam_size} + service's output cap"),
+        lambda: asyncio.run(run_service(packages, messages, args.rounds, "service, defaults")),
+        lambda: asyncio.run(run_service(packages, messages, args.rounds, "service", beam_size=4)),
     ):
+        result = measure()
         results.append(result)
         print(result.row(), flush=True)
     shipped, same_cap, service, service_b4 = results
