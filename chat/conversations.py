@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+
+import msgspec
 from typing import Any, Callable, Protocol
 
 from chat.backend import Backend
@@ -23,6 +25,7 @@ from rooms.conversations import (TITLE_MAX, ContactRequest, Policy, Profile, dir
 from rooms.roles import Actor
 from rooms.limits import SendLimits
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
+from rooms.stores.events import Conversation, Report, Request
 from translation import TranslationService
 
 log = logging.getLogger("babelroom.conversations")
@@ -182,7 +185,7 @@ class Conversations:
         await self._backend.save_room(room)
         await self.store.add_conversation_members(room_id, members)
         summary = await self.summary(room, person.id)
-        await self._tell(members, {"type": "conversation", "event": "opened", "room": summary})
+        await self._tell(members, Conversation(event="opened", room=summary))
         return summary, True
 
     async def _wait_room(self, room_id: str) -> Room | None:
@@ -204,8 +207,7 @@ class Conversations:
             await self.store.release_pair(pair_key(*members), room_id)
         remaining = await self.store.leave_conversation(room_id, person.id)
         await self._backend.broadcast(direct([person.id], remove={"room": room_id, "reason": "left"}))
-        notice = {"type": "conversation", "event": "left", "room": {"id": room_id},
-                  "user": {"id": person.id, "name": person.name}}
+        notice = Conversation(event="left", room={"id": room_id}, user={"id": person.id, "name": person.name})
         await self._tell(sorted(members), notice)
         if remaining == 0:
             await self._backend.save_room(room.updated(state=RoomState.CLOSED))
@@ -225,8 +227,8 @@ class Conversations:
 
     async def requests_for(self, person: Person) -> dict[str, list[dict[str, Any]]]:
         pending = await self._pending(person.id)
-        return {"incoming": [r.frame("pending") for r in pending if r.to == person.id],
-                "outgoing": [r.frame("pending") for r in pending if r.sender["id"] == person.id]}
+        return {"incoming": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.to == person.id],
+                "outgoing": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.sender["id"] == person.id]}
 
     async def request(self, person: Person, to: str, text: str) -> ContactRequest:
         target = await self.profile(to)
@@ -280,7 +282,7 @@ class Conversations:
             self._relay.message_stored(appended.message, targets)
         await self._tell([sender, person.id], request.frame("accepted", room=summary["id"]))
         if not created:  # the 1:1 existed: remind both sides of it
-            await self._tell([sender, person.id], {"type": "conversation", "event": "opened", "room": summary})
+            await self._tell([sender, person.id], Conversation(event="opened", room=summary))
         return summary
 
     async def decline(self, person: Person, request_id: str) -> None:
@@ -315,7 +317,7 @@ class Conversations:
         if reason:
             report["reason"] = reason
         await self.store.add_report(report)
-        await self._backend.broadcast(direct([], {"type": "report", **report}, moderators=True))
+        await self._backend.broadcast(direct([], Report(**report), moderators=True))
         return report
 
     # event-wide sanctions (rooms/moderation.py) ----------------------------------------------
@@ -323,7 +325,7 @@ class Conversations:
     def moderates_event(person: Person) -> bool:
         return moderates_event(person.role, person.rooms)
 
-    async def _tell(self, users: list[str], frame: dict[str, Any]) -> None:
+    async def _tell(self, users: list[str], frame: Request | Conversation) -> None:
         await self._backend.broadcast(direct(users, frame))
 
 

@@ -1,9 +1,12 @@
 """Fan-out on one node: which local sessions are in which room, and who gets which event.
 
-Each event is encoded once, as a whole WebSocket frame (chat.wire), and the same bytes go to
-every reader it concerns; an event the backend hands over already encoded (`Encoded`: a message
-or translation as the store published it) is framed without being decoded. While a session is
-joining a room its live events are held back, then released after the replay with the replayed messages dropped: no gap, no duplicate.
+Events arrive typed (rooms/stores/events.py); each is encoded once, as a whole WebSocket frame
+(chat.wire), and the same bytes go to every reader it concerns: a StoredMessage as the `message`
+frame (chat/frames.py `live_message`, the one place it is built), the other room events as they
+are; an event the backend hands over already encoded (`Encoded`: a message or translation as the
+store published it) is framed without being decoded. While a session is joining a room its live
+events are held back, then released after the replay with the replayed messages dropped: no gap,
+no duplicate.
 
 Presence is coalesced when it bursts: the first `presence` of a room goes out at once; those
 arriving within `presence_window` seconds of the last one delivered are held and go out together
@@ -16,11 +19,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from chat.backend import Backend, Encoded, Event
-from chat.protocol import encode_bytes
+from chat.frames import encode_bytes, live_message
 from chat.wire import text_frame
+from rooms.stores.events import (
+    Direct,
+    Glossary,
+    Moderated,
+    PresenceChanged,
+    RoomChanged,
+    StoredMessage,
+    Translation,
+    TranslationFailed,
+)
 
 log = logging.getLogger("babelroom.hub")
 
@@ -51,7 +65,7 @@ class Hub:
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._presence_window = presence_window
         self._presence_sent: dict[str, float] = {}  # room -> loop time of its last presence delivery
-        self._presence_held: dict[str, dict[tuple[Any, Any], Event]] = {}  # room -> (user, event) -> latest
+        self._presence_held: dict[str, dict[tuple[str, str], PresenceChanged]] = {}  # room -> (user, kind) -> latest
         # Authors of recent messages: translations of a message skip its sender.
         self._authors: OrderedDict[tuple[str, str], str] = OrderedDict()
         #: Called with the new terms when a `glossary` node event arrives.
@@ -126,29 +140,29 @@ class Hub:
                 self._room_event(room, event)
         except Exception:  # one bad event must never stop delivery of the next
             log.exception("could not deliver a %s event", event.type if isinstance(event, Encoded)
-                          else event.get("type"))
+                          else type(event).__name__)
 
     def _room_event(self, room: str, event: Event) -> None:
         if not self._rooms.get(room):
             return
-        if event.get("type") == "presence" and self._presence_window > 0:
+        if isinstance(event, PresenceChanged) and self._presence_window > 0:
             self._presence(room, event)
         else:
             self._deliver(room, event)
 
-    def _presence(self, room: str, event: Event) -> None:
+    def _presence(self, room: str, event: PresenceChanged) -> None:
         """Deliver a presence now, or fold it into the room's held burst (see the module doc)."""
         loop = asyncio.get_running_loop()
         held = self._presence_held.get(room)
         if held is not None:
-            key = (event["user"]["id"], event.get("event"))
+            key = (event.user["id"], event.event)
             held.pop(key, None)  # re-inserted: a batch keeps the order of last change, so it ends in each user's state
             held[key] = event
             return
         last = self._presence_sent.get(room)
         now = loop.time()
         if last is not None and now - last < self._presence_window:
-            self._presence_held[room] = {(event["user"]["id"], event.get("event")): event}
+            self._presence_held[room] = {(event.user["id"], event.event): event}
             loop.call_later(self._presence_window - (now - last), self._release_presence, room)
             return
         self._presence_sent[room] = now
@@ -167,18 +181,20 @@ class Hub:
 
     def _deliver(self, room: str, event: Event) -> None:
         """Encode a room's event once and fan it out; kicks and bans then take effect."""
-        kind = event.get("type")
+        if isinstance(event, StoredMessage):
+            self._remember_author(room, event.id, event.user["id"])
+            self._fan_out(room, text_frame(encode_bytes(live_message(event))), event.id, None)
+            return
         frame = text_frame(encode_bytes(event))
-        if kind == "message":
-            self._remember_author(room, event["id"], event["user"]["id"])
-        lang = event.get("lang") if kind in ("translation", "translation_failed") else None
-        # A user's own presence is already in its `joined.members`; nobody gets their own
-        # message translated back.
-        subject = event["user"]["id"] if kind == "presence" else \
-            self._authors.get((room, event.get("id"))) if lang is not None else None
-        self._fan_out(room, frame, event.get("id") if kind == "message" else None, lang, subject)
-        if kind == "moderation" and event.get("action") in ("kick", "ban"):
-            self._remove_user(room, event["user"], "kicked" if event["action"] == "kick" else "banned")
+        if isinstance(event, (Translation, TranslationFailed)):
+            # nobody gets their own message translated back
+            self._fan_out(room, frame, None, event.lang, self._authors.get((room, event.id)))
+        elif isinstance(event, PresenceChanged):  # a user's own presence is already in its `joined.members`
+            self._fan_out(room, frame, None, None, event.user["id"])
+        else:
+            self._fan_out(room, frame, None, None)
+        if isinstance(event, Moderated) and event.action in ("kick", "ban"):
+            self._remove_user(room, event.user, "kicked" if event.action == "kick" else "banned")
 
     def _remember_author(self, room: str, message_id: str, user_id: str) -> None:
         self._authors[(room, message_id)] = user_id
@@ -208,40 +224,38 @@ class Hub:
                 pending.append((message_id, frame))
 
     def _node_event(self, event: Event) -> None:
-        if event.get("type") == "direct":
+        if isinstance(event, Direct):
             self._direct(event)
             return
-        if event.get("type") == "glossary":  # a host changed it on some node
+        if isinstance(event, Glossary):  # a host changed it on some node
             if self.on_glossary is not None:
-                self.on_glossary(list(event.get("terms") or []))
+                self.on_glossary(list(event.terms))
             return
-        if event.get("type") != "room":
+        if not isinstance(event, RoomChanged):
             return
         frame = text_frame(encode_bytes(event))
         for reader in list(self._readers):
             reader.push(frame)
-        if event.get("event") == "closed":
-            room = event["room"]["id"]
+        if event.event == "closed":
+            room = event.room["id"]
             for reader in self.local_members(room):
                 reader.removed(room, "closed")
 
-    def _direct(self, envelope: Event) -> None:
+    def _direct(self, envelope: Direct) -> None:
         """A frame for some people wherever they are connected (chat/conversations.py `direct`)."""
-        users = set(envelope.get("users") or ())
-        frame = envelope.get("frame")
-        if frame is not None:
-            data = text_frame(encode_bytes(frame))
-            moderators = bool(envelope.get("moderators"))
+        users = set(envelope.users)
+        if envelope.frame is not None:
+            data = text_frame(encode_bytes(envelope.frame))
             for reader in list(self._readers):
-                if reader.user_id in users or (moderators and reader.moderates_event):
+                if reader.user_id in users or (envelope.moderators and reader.moderates_event):
                     reader.push(data)
-        remove = envelope.get("remove")
+        remove = envelope.remove
         if remove:
             for room in list(self._rooms) if remove["room"] == "*" else [remove["room"]]:
                 for user in users:
                     self._remove_user(room, user, remove["reason"])
 
-    def _remove_user(self, room: str, user_id: Any, reason: str) -> None:
+    def _remove_user(self, room: str, user_id: str, reason: str) -> None:
         for reader in self.local_members(room):
             if reader.user_id == user_id:
                 reader.removed(room, reason)

@@ -11,6 +11,7 @@ from typing import Any
 
 from chat.backend import Backend, BackendUnavailable
 from rooms import Room
+from rooms.stores.events import RoomChanged
 
 log = logging.getLogger("babelroom.lobby")
 
@@ -54,5 +55,4 @@ class LobbyTicker:
     async def _announce(self, room_id: str) -> None:
         room = await self._backend.get_room(room_id)
         if room is not None and not room.private:  # conversations never reach lobbies
-            await self._backend.broadcast({"type": "room", "event": "updated",
-                                           "room": await self.summary(room)})
+            await self._backend.broadcast(RoomChanged(event="updated", room=await self.summary(room)))

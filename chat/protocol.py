@@ -1,4 +1,4 @@
-"""Wire protocol v1: decode and validate client frames, encode server frames."""
+"""Wire protocol v1: decode and validate client frames (server frames: chat/frames.py)."""
 from __future__ import annotations
 
 import json
@@ -101,7 +101,6 @@ class ClientFrame:
 
 
 _decoder = msgspec.json.Decoder()
-_encoder = msgspec.json.Encoder()
 
 
 def decode(text: str | bytes) -> ClientFrame:
@@ -161,48 +160,3 @@ def _fields(kind: str, spec: dict[str, Field], data: dict[str, Any], ref: str | 
             raise FrameError("bad_frame", f"\"{name}\" {complaint}", ref)
         values[name] = value
     return values
-
-
-def encode_bytes(frame: dict[str, Any]) -> bytes:
-    """One server frame as compact UTF-8 JSON.
-
-    Edges refuse lone surrogates, but data stored before that rule (or from elsewhere) may hold
-    some: such a frame is written with \\u escapes instead, so no reader's socket ever fails on it.
-    """
-    try:
-        return _encoder.encode(frame)
-    except UnicodeEncodeError:
-        return json.dumps(frame, ensure_ascii=True, separators=(",", ":")).encode()
-
-
-def encode(frame: dict[str, Any]) -> str:
-    """One server frame as compact JSON text (see encode_bytes)."""
-    return encode_bytes(frame).decode()
-
-
-def error(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if ref is not None:
-        frame["ref"] = ref
-    return frame
-
-
-def ack(ref: str | None = None, **fields: Any) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "ack"}
-    if ref is not None:
-        frame["ref"] = ref
-    frame.update({key: value for key, value in fields.items() if value is not None})
-    return frame
-
-
-def message_frame(message: dict[str, Any], reader_lang: str | None = None) -> dict[str, Any]:
-    """A stored message as the `message` a reader sees, with `tr` when its translation is known."""
-    frame = {"type": "message", "room": message["room"], "id": message["id"], "ts": message["ts"],
-             "user": message["user"], "lang": message["lang"], "text": message["text"]}
-    if message.get("deleted"):
-        frame["deleted"] = True
-        return frame
-    translations = message.get("tr") or {}
-    if reader_lang and reader_lang != message["lang"] and reader_lang in translations:
-        frame["tr"] = {"lang": reader_lang, "text": translations[reader_lang]}
-    return frame

@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from chat.backend import Backend, BackendUnavailable
+from rooms.stores.events import TranslationFailed
 from translation import TranslationService
 
 log = logging.getLogger("babelroom.relay")
@@ -84,8 +85,7 @@ class TranslationRelay:
             await self._backend.add_translation(message["room"], message["id"], target, text)
 
     async def _failed(self, room: str, message_id: str, lang: str) -> None:
-        await self._backend.publish(room, {"type": "translation_failed", "room": room,
-                                           "id": message_id, "lang": lang})
+        await self._backend.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
     async def _translate_batch(self, room: str, messages: list[dict[str, Any]], lang: str) -> None:
         by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)

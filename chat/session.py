@@ -24,6 +24,8 @@ from chat import protocol
 from chat.backend import BackendUnavailable, Member
 from chat.backend.ids import is_message_id
 from chat.conversations import Conversations
+from chat.frames import (Ack, History, Joined, Left, MessageFrame, Pong, Ready, ServerFrame, encode_bytes, error,
+                         message_frame)
 from chat.session_conversations import handle_conversation_frame
 from chat.protocol import ClientFrame, FrameError
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
@@ -33,6 +35,7 @@ from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
 from rooms.moderation import Action
+from rooms.stores.events import PresenceChanged, Relang
 from translation import primary_subtag
 
 if TYPE_CHECKING:
@@ -137,7 +140,7 @@ class Session:
             try:
                 text = await asyncio.wait_for(self._receive(), timeout=max(remaining, 0))
             except asyncio.TimeoutError:
-                self.push_frame(protocol.error("unauthorized", "no auth frame within "
+                self.push_frame(error("unauthorized", "no auth frame within "
                                                f"{self.node.config.auth.auth_timeout:g} s; send auth first"))
                 self.close(CLOSE_UNAUTHORIZED, "auth timeout")
                 return False
@@ -148,15 +151,15 @@ class Session:
                 try:
                     await self._auth(frame)
                 except FrameError as exc:
-                    self.push_frame(protocol.error(exc.code, exc.message, frame.ref))
+                    self.push_frame(error(exc.code, exc.message, frame.ref))
                 except Exception:
                     log.exception("auth on %s failed", self.conn_id)
-                    self.push_frame(protocol.error("internal", "the server failed to check this token; "
+                    self.push_frame(error("internal", "the server failed to check this token; "
                                                    "it was logged, retry later", frame.ref))
             elif frame.type == "ping":
                 await self._ping(frame)
             else:
-                self.push_frame(protocol.error("unauthorized", "send an auth frame with your token first", frame.ref))
+                self.push_frame(error("unauthorized", "send an auth frame with your token first", frame.ref))
         return self.identity is not None
 
     async def _serve_frame(self, text: str | None) -> None:
@@ -167,13 +170,13 @@ class Session:
             self._check_ids(frame)
             await _HANDLERS[frame.type](self, frame)
         except (FrameError, Refused) as exc:
-            self.push_frame(protocol.error(exc.code, exc.message, frame.ref))
+            self.push_frame(error(exc.code, exc.message, frame.ref))
         except BackendUnavailable:
-            self.push_frame(protocol.error("unavailable", "the server cannot reach its backend right now; "
+            self.push_frame(error("unavailable", "the server cannot reach its backend right now; "
                                            "retry in a few seconds", frame.ref))
         except Exception:
             log.exception("frame %s from %s failed", frame.type, self.user_id)
-            self.push_frame(protocol.error("internal", "the server failed to handle this frame; "
+            self.push_frame(error("internal", "the server failed to handle this frame; "
                                            "it was logged, retry later", frame.ref))
 
     @staticmethod
@@ -196,7 +199,7 @@ class Session:
         return frame
 
     def _bad(self, message: str, code: str = "bad_frame", ref: str | None = None) -> None:
-        self.push_frame(protocol.error(code, message, ref))
+        self.push_frame(error(code, message, ref))
         self._bad_frames += 1
         if self._bad_frames >= self._limits.bad_frames:
             self.close(CLOSE_POLICY, "too many bad frames")
@@ -243,9 +246,9 @@ class Session:
         else:
             self._backlog.extendleft(reversed(frames))
 
-    def push_frame(self, frame: dict[str, Any]) -> None:
+    def push_frame(self, frame: ServerFrame) -> None:
         try:
-            data = text_frame(protocol.encode_bytes(frame))
+            data = text_frame(encode_bytes(frame))
         except Exception as exc:  # noqa: BLE001 - a frame that cannot be encoded: this socket only
             log.warning("could not send a frame to %s (%s): %r; closing this connection",
                         self.conn_id, self.user_id, exc)
@@ -344,7 +347,7 @@ class Session:
         try:
             identity = self.node.signer.verify(frame["token"])
         except TokenError as exc:
-            self.push_frame(protocol.error("unauthorized", f"{exc}; ask for a new token at POST /api/session",
+            self.push_frame(error("unauthorized", f"{exc}; ask for a new token at POST /api/session",
                                            frame.ref))
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
@@ -369,11 +372,11 @@ class Session:
 
     def _ready(self) -> None:
         assert self.identity is not None
-        self.push_frame({"type": "ready", "user": self.identity.public(), "lang": self.lang,
-                         "languages": self.node.translator.reading_languages(),
-                         "translates": self.node.translator.languages(),
-                         "routes": self.node.translator.routes(), "node": self.node.id,
-                         "protocol": protocol.PROTOCOL_VERSION})
+        self.push_frame(Ready(user=self.identity.public(), lang=self.lang,
+                              languages=self.node.translator.reading_languages(),
+                              translates=self.node.translator.languages(),
+                              routes=self.node.translator.routes(), node=self.node.id,
+                              protocol=protocol.PROTOCOL_VERSION))
 
     def _take_membership(self) -> None:
         """Joins, leaves and language changes each cost a token: their presence reaches every member."""
@@ -394,7 +397,7 @@ class Session:
         self._ready()
 
     async def _ping(self, frame: ClientFrame) -> None:
-        self.push_frame({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
+        self.push_frame(Pong(ref=frame.ref or None))
 
     # rooms -------------------------------------------------------------------------
     async def visible_room(self, room_id: str) -> Room:
@@ -408,9 +411,8 @@ class Session:
             raise FrameError("not_joined", f"join room {room_id!r} first")
         return member
 
-    def _presence(self, room: str, event: str, member: Member) -> dict[str, Any]:
-        return {"type": "presence", "room": room, "event": event,
-                "user": member.public()}  # with the role, so badges need no rejoin
+    def _presence(self, room: str, event: str, member: Member) -> PresenceChanged:
+        return PresenceChanged(room=room, event=event, user=member.public())  # with the role: badges need no rejoin
 
     async def _join(self, frame: ClientFrame) -> None:
         assert self.identity is not None
@@ -448,7 +450,7 @@ class Session:
             await self.node.conversations.mark_read(room, self.identity.id, messages[-1]["id"])
 
     async def _joined_frame(self, room: Room, role: Role, messages: list[dict[str, Any]],
-                            recovered: bool | None) -> dict[str, Any]:
+                            recovered: bool | None) -> Joined:
         assert self.identity is not None
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
@@ -459,11 +461,8 @@ class Session:
         if mute is not None:
             you["muted_until"] = mute.until
         room_fields = {**room.to_dict(), "languages": await self.node.backend.census(room.id)}
-        frame: dict[str, Any] = {"type": "joined", "room": room_fields, "members": list(members.values()),
-                                 "messages": self._shown(messages), "you": you}
-        if recovered is not None:
-            frame["recovered"] = recovered
-        return frame
+        return Joined(room=room_fields, members=list(members.values()), messages=self._shown(messages), you=you,
+                      recovered=recovered)
 
     def _count(self, value: int | None, name: str) -> int:
         if value is None:
@@ -476,7 +475,7 @@ class Session:
         self._joined(frame["room"])
         self._take_membership()
         await self._forget(frame["room"])
-        self.push_frame({"type": "left", "room": frame["room"], "reason": "left"})
+        self.push_frame(Left(room=frame["room"], reason="left"))
 
     async def _forget(self, room_id: str) -> None:
         """Leave a room's fan-out and presence (presence `leave` when the user's last connection goes)."""
@@ -508,7 +507,7 @@ class Session:
         except Exception:
             log.warning("could not record that %s was removed from %s", self.conn_id, room)
         self._removing -= 1
-        self.push_frame({"type": "left", "room": room, "reason": reason})
+        self.push_frame(Left(room=room, reason=reason))
         # An event-wide ban removes several rooms at once: close after the last one's `left`.
         if reason in ("kicked", "banned") and not self.rooms and not self._removing:
             self.close(CLOSE_REMOVED, reason)
@@ -529,7 +528,7 @@ class Session:
         targets = await self.node.relay.targets(room_id, lang, self.lang)
         appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid,
                                                           translating=targets)
-        self.push_frame(protocol.ack(frame.ref, cid=cid, id=appended.message["id"]))
+        self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message["id"]))
         if appended.created:
             self.node.relay.message_stored(appended.message, targets)
 
@@ -544,19 +543,18 @@ class Session:
             raise FrameError("not_found", f"room {room_id!r} has no message {frame['id']!r} of yours; "
                              "only the sender may correct a message's language")
         targets = await self.node.relay.targets(room_id, lang, self.lang)
-        await self.node.backend.publish(room_id, {"type": "relang", "room": room_id, "id": message["id"],
-                                                  "lang": lang, "translating": targets})
-        self.push_frame(protocol.ack(frame.ref, id=message["id"]))
+        await self.node.backend.publish(room_id, Relang(room=room_id, id=message["id"], lang=lang, translating=targets))
+        self.push_frame(Ack(ref=frame.ref, id=message["id"]))
         self.node.relay.message_stored(message, targets)
 
-    def _shown(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _shown(self, messages: list[dict[str, Any]]) -> list[MessageFrame]:
         """History as this reader sees it: `translating` where a backfill will bring its language."""
         assert self.identity is not None
         frames = []
         for message in messages:
-            shown = protocol.message_frame(message, self.lang)
-            if "tr" not in shown and self.node.relay.will_translate(message, self.lang, self.identity.id):
-                shown["translating"] = [self.lang]
+            shown = message_frame(message, self.lang)
+            if shown.tr is None and self.node.relay.will_translate(message, self.lang, self.identity.id):
+                shown.translating = [self.lang]
             frames.append(shown)
         return frames
 
@@ -567,8 +565,7 @@ class Session:
         self._joined(room_id)
         limit = self._count(frame.get("limit"), "limit")
         messages = await self.node.backend.history(room_id, before=frame.get("before"), limit=limit)
-        self.push_frame({"type": "history", "room": room_id, "messages": self._shown(messages),
-                         **({"ref": frame.ref} if frame.ref else {})})
+        self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
         assert self.identity is not None
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
 
@@ -578,7 +575,7 @@ class Session:
         action = Action(frame.type, frame["room"], user=frame.get("user", ""), message_id=frame.get("id", ""),
                         seconds=frame.get("seconds"), reason=frame.get("reason"))
         await self.node.moderation.apply(self.identity, action)
-        self.push_frame(protocol.ack(frame.ref))
+        self.push_frame(Ack(ref=frame.ref))
 
     async def _conversation(self, frame: ClientFrame) -> None:
         await handle_conversation_frame(self, frame)

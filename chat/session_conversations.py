@@ -5,9 +5,9 @@ on the node's Conversations and its refusals into protocol errors.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from chat import protocol
+from chat.frames import Ack, ServerFrame
 from chat.protocol import ClientFrame, FrameError
 from chat.tokens import Identity
 from rooms import Refused, Room
@@ -24,7 +24,7 @@ class Session(Protocol):
 
     async def visible_room(self, room_id: str) -> Room: ...
 
-    def push_frame(self, frame: dict[str, Any]) -> None: ...
+    def push_frame(self, frame: ServerFrame) -> None: ...
 
 CODES = {"bad_request": "bad_frame"}  # the HTTP API's word for the same mistake
 
@@ -48,18 +48,18 @@ async def _handle(session: Session, frame: ClientFrame) -> None:
         if len(text) > node.config.limits.text_chars:
             raise FrameError("too_large", f"a request holds at most {node.config.limits.text_chars} characters")
         request = await conversations.request(identity, frame["to"], text)
-        session.push_frame(protocol.ack(frame.ref, id=request.id))
+        session.push_frame(Ack(ref=frame.ref, id=request.id))
     elif frame.type == "accept":
         summary = await conversations.accept(identity, frame["request"])
-        session.push_frame(protocol.ack(frame.ref, room=summary["id"]))
+        session.push_frame(Ack(ref=frame.ref, room=summary["id"]))
     elif frame.type == "decline":
         await conversations.decline(identity, frame["request"])
-        session.push_frame(protocol.ack(frame.ref))
+        session.push_frame(Ack(ref=frame.ref))
     elif frame.type == "read":
         room = await session.visible_room(frame["room"])
         await conversations.mark_read(room, identity.id, frame["id"])
-        session.push_frame(protocol.ack(frame.ref))
+        session.push_frame(Ack(ref=frame.ref))
     elif frame.type == "report":
         room = await session.visible_room(frame["room"])
         report = await conversations.report(identity, room, frame["id"], frame.get("reason"))
-        session.push_frame(protocol.ack(frame.ref, id=report["id"]))
+        session.push_frame(Ack(ref=frame.ref, id=report["id"]))

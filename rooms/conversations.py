@@ -18,6 +18,7 @@ from typing import Any
 
 from rooms.countries import is_country
 from rooms.models import Role
+from rooms.stores.events import Conversation, Direct, Moderated, Report, Request
 
 MIN_MEMBERS = 2  # the caller included
 MAX_MEMBERS = 8
@@ -86,10 +87,11 @@ class ContactRequest:
     def expired(self, now: int) -> bool:
         return now >= self.expires
 
-    def frame(self, state: str, **more: Any) -> dict[str, Any]:
-        """The `request` server frame for this request in a state (pending, accepted, declined)."""
-        return {"type": "request", "id": self.id, "from": {**self.sender, **self.extra}, "to": self.to,
-                "text": self.text, "ts": self.ts, "expires": self.expires, "state": state, **more}
+    def frame(self, state: str, room: str | None = None) -> Request:
+        """The `request` server frame for this request in a state (pending, accepted, declined), with
+        the conversation it opened (`room`) once accepted."""
+        return Request(id=self.id, sender={**self.sender, **self.extra}, to=self.to, text=self.text, ts=self.ts,
+                       expires=self.expires, state=state, room=room)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,17 +116,12 @@ def profile_complaint(organization: object = "", country: object = "", bio: obje
     return None
 
 
-def direct(users: list[str], frame: dict[str, Any] | None = None, *, moderators: bool = False,
-           remove: dict[str, str] | None = None) -> dict[str, Any]:
+def direct(users: list[str], frame: Request | Conversation | Report | Moderated | None = None, *,
+           moderators: bool = False, remove: dict[str, str] | None = None) -> Direct:
     """A node-wide envelope (Broker.broadcast): `frame` for these users' connections (and the
     event's moderators'), and/or their removal from a room ("*" = every room). Each node's hub
     opens it and delivers to its own connections; clients never see the envelope."""
-    envelope: dict[str, Any] = {"type": "direct", "users": users, "moderators": moderators}
-    if frame is not None:
-        envelope["frame"] = frame
-    if remove is not None:
-        envelope["remove"] = remove
-    return envelope
+    return Direct(users=users, moderators=moderators, frame=frame, remove=remove)
 
 
 def pair_key(a: str, b: str) -> str:

@@ -11,7 +11,8 @@ role they were seen with there. A moderator therefore cannot mute a host who ste
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+import msgspec
 
 from rooms.conversations import EVENT_WIDE, direct, moderates_event
 from rooms.models import Role
@@ -19,6 +20,7 @@ from rooms.policy import can_moderate, may_act_on
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
 from rooms.stores import Broker, ConversationStore, ModerationStore, RoomStore, now_ms
+from rooms.stores.events import Deleted, Moderated
 
 ACTIONS = ("mute", "unmute", "kick", "ban", "unban", "delete")
 
@@ -80,7 +82,7 @@ class Moderation:
         await self._broker.broadcast(direct([action.user], event, moderators=True, remove=remove))
 
     async def _act_on_user(self, action: Action, role: Role, by: dict[str, str], *,
-                           standing: Role | None = None) -> dict[str, Any]:
+                           standing: Role | None = None) -> Moderated:
         """Store and log the action; publish it in its room (an event-wide one: returned to publish)."""
         target, room = action.user, action.room
         if target == by["id"]:
@@ -89,22 +91,19 @@ class Moderation:
             standing = await self._roles.standing(room, target)
         if not may_act_on(role, standing):
             raise Refused("forbidden", f"a {role.value} cannot {action.kind} this user")
-        event: dict[str, Any] = {"type": "moderation", "room": room, "action": action.kind, "user": target,
-                                 "by": by}
+        until = None
         if action.kind == "mute":
-            until = now_ms() + action.seconds * 1000 if action.seconds else None
+            until = now_ms() + action.seconds * 1000 if action.seconds else None  # None: until unmuted
             await self._store.set_mute(room, target, until)
-            if until is not None:  # absent: muted until a moderator unmutes
-                event["until"] = until
         elif action.kind == "unmute":
             if not await self._store.clear_mute(room, target):
                 raise Refused("not_found", "that user is not muted here")
         elif action.kind in ("ban", "unban"):
             if not await self._store.set_ban(room, target, action.kind == "ban"):
                 raise Refused("not_found", f"that user is {'already' if action.kind == 'ban' else 'not'} banned")
-        if action.reason:
-            event["reason"] = action.reason
-        entry = {key: value for key, value in event.items() if key not in ("type", "room")}
+        event = Moderated(room=room, action=action.kind, user=target, by=by, until=until, reason=action.reason or None)
+        entry = {key: value for key, value in msgspec.structs.asdict(event).items()
+                 if key != "room" and value is not None}
         await self._store.record_moderation(room, {"ts": now_ms(), **entry})
         if room != EVENT_WIDE:
             await self._broker.publish(room, event)
@@ -113,5 +112,5 @@ class Moderation:
     async def _delete(self, room: str, message_id: str, by: dict[str, str]) -> None:
         if not await self._broker.delete_message(room, message_id):
             raise Refused("not_found", f"there is no message {message_id!r} in {room!r}")
-        await self._broker.publish(room, {"type": "deleted", "room": room, "id": message_id, "by": by})
+        await self._broker.publish(room, Deleted(room=room, id=message_id, by=by))
         await self._store.record_moderation(room, {"ts": now_ms(), "action": "delete", "id": message_id, "by": by})

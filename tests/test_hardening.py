@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import websockets
 
-from chat import protocol
+from chat.frames import encode
 from chat.wire import text_frame
 from chat.backend import BackendUnavailable, MemoryBackend
 from chat.backend.ids import is_message_id
@@ -96,10 +96,10 @@ async def test_1_a_frame_that_cannot_be_sent_closes_that_socket_only(server, nod
 
 
 def test_1_encode_always_gives_utf8_text():
-    text = protocol.encode({"type": "message", "text": "hi \ud800 é"})
+    text = encode({"type": "message", "text": "hi \ud800 é"})
     assert text.encode("utf-8")
     assert json.loads(text)["text"] == "hi \ud800 é"
-    assert protocol.encode({"text": "é"}) == '{"text":"é"}'  # readable UTF-8 when it can be
+    assert encode({"text": "é"}) == '{"text":"é"}'  # readable UTF-8 when it can be
 
 
 # 2. lone surrogates over HTTP ------------------------------------------------------------

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chat import protocol
+from chat.frames import encode, error
 from chat.protocol import CLIENT_FRAMES, MUTE_MAX_SECONDS, FrameError
 from rooms import Role
 from rooms.text import is_scalar_text
@@ -42,7 +43,7 @@ def check_decode(text: str) -> None:
         frame = protocol.decode(text)
     except FrameError as exc:
         assert exc.code in ("bad_frame", "unknown_type")
-        answer = protocol.encode(protocol.error(exc.code, exc.message, exc.ref))
+        answer = encode(error(exc.code, exc.message, exc.ref))
         answer.encode("utf-8")  # the answer can always be sent
         assert exc.ref is None or (isinstance(exc.ref, str) and is_scalar_text(exc.ref))
         return
@@ -74,7 +75,7 @@ def test_decoding_any_text_gives_a_frame_or_a_documented_error(text):
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_every_encoded_server_frame_is_utf8_and_round_trips(value):
-    text = protocol.encode({"type": "message", "text": value})
+    text = encode({"type": "message", "text": value})
     text.encode("utf-8")
     # standard JSON only (browsers refuse Infinity/NaN): a non-finite number is written as null
     assert json.loads(text, parse_constant=_refuse) == json.loads(json.dumps({"type": "message",

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from chat.tokens import Identity, TokenError
 from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fields
 from rooms.policy import can_moderate
+from rooms.stores.events import Glossary, RoomChanged
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
@@ -57,7 +58,7 @@ async def existing_room(request: Request) -> Room:
 async def announce(request: Request, event: str, room: Room) -> dict[str, Any]:
     node = node_of(request)
     summary = await node.lobby.summary(room)
-    await node.backend.broadcast({"type": "room", "event": event, "room": summary})
+    await node.backend.broadcast(RoomChanged(event=event, room=summary))
     return summary
 
 
@@ -149,7 +150,7 @@ async def put_glossary(request: Request) -> Response:
     node = node_of(request)
     await node.backend.set_glossary(cleaned)  # stored first: a node starting now reads it or hears the event
     node.translator.set_glossary(cleaned)
-    await node.backend.broadcast({"type": "glossary", "terms": cleaned})
+    await node.backend.broadcast(Glossary(terms=cleaned))
     return JSONResponse({"terms": cleaned})
 
 

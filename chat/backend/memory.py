@@ -11,8 +11,8 @@ from chat.backend.base import Appended, Backend, Mute, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.memory_conversations import ConversationState, MemoryConversations
-from chat.protocol import message_frame
 from rooms import Role, Room
+from rooms.stores.events import StoredMessage, Translation
 
 
 @dataclass
@@ -96,16 +96,14 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
             known = history.remembered(key)
             if known and (stored := history.find(known)) is not None:
                 return Appended(copy.deepcopy(stored), created=False)
-        message = {"room": room, "id": make_id(history.epoch, str(history.next_position)), "ts": now_ms(),
-                   "user": dict(user), "lang": lang, "text": text, "tr": {}}
+        message_id, ts = make_id(history.epoch, str(history.next_position)), now_ms()
+        message = {"room": room, "id": message_id, "ts": ts, "user": dict(user), "lang": lang, "text": text, "tr": {}}
         history.kept.append(message)
         history.next_position += 1
         if key:
-            history.remember(key, str(message["id"]), self._idempotency_ttl)
-        frame = message_frame(message)
-        if translating:
-            frame["translating"] = list(translating)
-        self._deliver(room, frame)
+            history.remember(key, message_id, self._idempotency_ttl)
+        self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=dict(user), lang=lang, text=text,
+                                          translating=list(translating or ())))
         return Appended(copy.deepcopy(message), created=True)
 
     async def history(self, room: str, *, before: str | None, limit: int) -> list[dict[str, Any]]:
@@ -132,7 +130,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         if message is None or message.get("deleted"):
             return
         message["tr"][lang] = text
-        self._deliver(room, {"type": "translation", "room": room, "id": message_id, "lang": lang, "text": text})
+        self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text))
 
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> dict[str, Any] | None:
         message = self._history(room).find(message_id)

@@ -23,8 +23,8 @@ from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.sqlite_conversations import SqliteConversations
 from chat.backend.sqlite_db import Database
-from chat.protocol import message_frame
 from rooms import Role, Room
+from rooms.stores.events import StoredMessage, Translation
 
 log = logging.getLogger("babelroom.backend.sqlite")
 
@@ -93,10 +93,9 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         def publish(appended: Appended) -> None:
             if appended.created:
-                frame = message_frame(appended.message)
-                if translating:
-                    frame["translating"] = list(translating)
-                self._deliver(room, frame)
+                message = appended.message
+                self._deliver(room, StoredMessage(room=room, id=message["id"], ts=message["ts"], user=dict(user),
+                                                  lang=lang, text=text, translating=list(translating or ())))
 
         return await self._db.write(store, then=publish)
 
@@ -154,8 +153,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         def publish(stored: bool) -> None:
             if stored:
-                self._deliver(room, {"type": "translation", "room": room, "id": message_id, "lang": lang,
-                                     "text": text})
+                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text))
 
         await self._db.write(store, then=publish)
 

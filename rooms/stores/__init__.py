@@ -12,10 +12,11 @@ every implementation. The core (`rooms/`) depends on these, never on a backend.
     ConversationStore  profiles, who is online, conversation members, contact requests, blocks, reports
     SharedCache      the translation cache shared by nodes (defined in translation/, its user)
 """
-from rooms.stores.broker import Appended, Broker, Encoded, Event, EventHandler, Message, Replay
+from rooms.stores.broker import Appended, Broker, Encoded, EventHandler, Message, Replay
 from rooms.stores.clock import now_ms
 from rooms.stores.conversation_store import ConversationStore
 from rooms.stores.errors import BackendUnavailable, StoreError
+from rooms.stores.events import Event
 from rooms.stores.limits import LimitStore
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute
 from rooms.stores.presence import Member, Presence

@@ -19,12 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rooms.stores.events import Event
+
 # A stored message as history returns it: {room, id, ts, user: {id, name}, lang, text, tr
-# (lang -> text), deleted?}. Events are the server frames the hub fans out (message,
-# translation, presence, moderation, deleted, room) as dicts; see the note in docs/architecture.md
-# on why they are not typed yet.
+# (lang -> text), deleted?}. Events (what publish/broadcast carry) are typed: rooms/stores/events.py.
 Message = dict[str, Any]
-Event = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from chat.backend import Backend, Member
+import msgspec
+
+from chat.backend import Backend, Event, Member
 
 ROOM = "plenary"
 ADA = {"id": "u_ada", "name": "Ada"}
@@ -20,8 +22,8 @@ class Node:
     backend: Backend
     events: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
 
-    def on_event(self, room: str | None, event: dict[str, Any]) -> None:
-        self.events.append((room, event))
+    def on_event(self, room: str | None, event: Event) -> None:
+        self.events.append((room, msgspec.to_builtins(event)))  # as it travels: a JSON object with a "type"
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [event for _, event in self.events if event.get("type") == kind]

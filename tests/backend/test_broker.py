@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from rooms.stores.events import Deleted, PresenceChanged, RoomChanged
 from tests.backend.support import ADA, BOB, ROOM
 
 
@@ -165,10 +166,10 @@ async def test_subscribers_see_messages_in_history_order_with_concurrent_senders
 async def test_only_subscribed_rooms_are_delivered_and_broadcast_reaches_the_node(node):
     await node.backend.subscribe(ROOM)
     await node.say("not for us", room="climate")
-    await node.backend.publish("climate", {"type": "presence", "room": "climate", "event": "join",
-                                           "user": {"id": "u", "name": "U", "lang": "en"}})
-    await node.backend.broadcast({"type": "room", "event": "opened", "room": {"id": "new"}})
-    await node.backend.publish(ROOM, {"type": "deleted", "room": ROOM, "id": "x", "by": "u_mod"})
+    await node.backend.publish("climate", PresenceChanged(room="climate", event="join",
+                                                          user={"id": "u", "name": "U", "lang": "en"}))
+    await node.backend.broadcast(RoomChanged(event="opened", room={"id": "new"}))
+    await node.backend.publish(ROOM, Deleted(room=ROOM, id="x", by={"id": "u_mod", "name": "Mo"}))
     await node.wait_for("deleted", 1)
     await node.wait_for("room", 1)
     assert [room for room, _ in node.events] == [None, ROOM]

@@ -5,6 +5,7 @@ import pytest
 
 from rooms import Refused
 from rooms.moderation import Action
+from rooms.stores.events import Moderated
 from tests.rooms.conftest import DEE, EVE, HOST, MOD, ROOM
 
 
@@ -21,9 +22,8 @@ async def test_a_moderator_mutes_a_delegate_and_it_is_published_and_logged(core)
     await core.moderation.apply(MOD, Action("mute", ROOM, user=DEE.id, seconds=60, reason="calm down"))
     mute = await core.stores.get_mute(ROOM, DEE.id)
     assert mute is not None and mute.until is not None
-    [event] = events
-    assert event["action"] == "mute" and event["user"] == DEE.id and event["until"] == mute.until
-    assert event["by"] == {"id": MOD.id, "name": MOD.name} and event["reason"] == "calm down"
+    assert events == [Moderated(room=ROOM, action="mute", user=DEE.id, by={"id": MOD.id, "name": MOD.name},
+                                until=mute.until, reason="calm down")]
     [entry] = await core.stores.moderation_log(ROOM)
     assert entry["action"] == "mute" and entry["user"] == DEE.id
 

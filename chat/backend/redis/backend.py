@@ -20,12 +20,12 @@ catch-up after a reconnect. The other ideas have a module each:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import redis.asyncio
 import redis.exceptions
 from redis.asyncio.retry import Retry
@@ -44,8 +44,8 @@ from chat.backend.redis.scripts import register_all
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
 from chat.config import BackendSettings
-from chat.protocol import encode, message_frame
 from rooms.stores import Event, EventHandler, Member
+from rooms.stores.events import StoredMessage, decode_event, encode_event
 
 log = logging.getLogger("babelroom.backend.redis")
 
@@ -176,17 +176,17 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
 
     @write_call
     async def publish(self, room: str, event: Event) -> None:
-        await self._redis.publish(self._keys.channel(room), encode(event))
+        await self._redis.publish(self._keys.channel(room), encode_event(event))
 
     @write_call
     async def broadcast(self, event: Event) -> None:
-        await self._redis.publish(self._keys.node_channel, encode(event))
+        await self._redis.publish(self._keys.node_channel, encode_event(event))
 
     def _on_pubsub(self, channel: str, payload: str) -> None:
         """One message from the pub/sub connection, in publish order."""
         try:
-            event = json.loads(payload)
-        except ValueError:
+            event = decode_event(payload)
+        except (ValueError, msgspec.ValidationError):
             log.warning("ignored a malformed event on %s", channel)
             return
         if channel == self._keys.node_channel:
@@ -195,7 +195,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         room = channel.removeprefix(self._keys.room_channel_prefix)
         if room not in self._subscribed:
             return  # sent before our UNSUBSCRIBE took effect
-        if event.get("type") == "message" and not self._advance(room, event.get("id")):
+        if isinstance(event, StoredMessage) and not self._advance(room, event.id):
             return  # already delivered by the replay after a reconnect
         self._emit(room, event)
 
@@ -236,4 +236,6 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
                         "replaying what is kept", room, seen.message_id)
         for message in replay.messages:
             if self._advance(room, message["id"]):
-                self._emit(room, message_frame(message))
+                self._emit(room, StoredMessage(room=room, id=message["id"], ts=message["ts"], user=message["user"],
+                                               lang=message["lang"], text=message["text"],
+                                               deleted=bool(message.get("deleted"))))

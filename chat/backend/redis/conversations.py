@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from chat.backend.redis.calls import RedisParts, read_call, write_call
-from chat.protocol import encode
+from chat.frames import encode
 from rooms.conversations import ContactRequest, Profile, pair_key
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX

@@ -12,8 +12,12 @@ from chat.backend.ids import make_id, new_epoch
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
 from chat.backend.redis.rows import deleted_message, live_message
-from chat.protocol import encode
+from chat.frames import encode
 from rooms.stores import Appended, Message, Replay
+from rooms.stores.events import StoredMessage, Translation, encode_event
+
+# Where append.lua puts the id and ts only it knows, in the encoding of a StoredMessage built without them.
+_ID_TS = b'"id":"","ts":0'
 
 
 class RedisHistory(RedisParts):
@@ -23,12 +27,10 @@ class RedisHistory(RedisParts):
         keys = self._keys.history(room)
         if cid:
             keys.append(self._keys.idempotency(room, user["id"], cid))
-        body: dict[str, object] = {"user": user, "lang": lang, "text": text}
-        if translating:
-            body["translating"] = list(translating)
-        # The script publishes the `message` frame from these parts and the id/ts only it knows.
-        head = '{"type":"message","room":' + json.dumps(room) + ","
-        tail = "," + encode(body)[1:]
+        # The script publishes the StoredMessage event (not a wire frame: chat/hub.py builds that) with
+        # the id and ts only it knows, between these two parts of the event's own encoding.
+        head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=user, lang=lang, text=text,
+                                                   translating=list(translating or ()))).partition(_ID_TS)
         reply = await self._scripts["append"](keys=keys, args=[
             self._keys.channel(room), self._settings.history_max, new_epoch(), encode(user), lang, text,
             self._settings.idempotency_ttl, head, tail])
@@ -76,10 +78,10 @@ class RedisHistory(RedisParts):
         parts = parse_id(message_id)
         if parts is None:
             return
-        event = {"type": "translation", "room": room, "id": message_id, "lang": lang, "text": text}
+        event = Translation(room=room, id=message_id, lang=lang, text=text)
         log_key, meta, extra, _ = self._keys.history(room)
         await self._scripts["add_translation"](keys=[log_key, meta, extra], args=[
-            parts[0], parts[1], lang, text, self._keys.channel(room), encode(event)])
+            parts[0], parts[1], lang, text, self._keys.channel(room), encode_event(event)])
 
     @write_call
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:

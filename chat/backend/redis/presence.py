@@ -17,7 +17,7 @@ from redis.commands.core import AsyncScript
 from chat.backend.redis.calls import REDIS_DOWN, read_call, write_call
 from chat.backend.redis.keys import Keys
 from chat.backend.redis.rows import member, member_of, presence_event
-from chat.protocol import encode
+from chat.frames import encode
 from rooms.stores import BackendUnavailable, Event, Member, Presence
 
 log = logging.getLogger("babelroom.backend.redis")

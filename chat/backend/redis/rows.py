@@ -5,7 +5,8 @@ import json
 
 from chat.backend.ids import make_id
 from chat.backend.redis.keys import stream_key
-from rooms.stores import Event, Member, Message
+from rooms.stores import Member, Message
+from rooms.stores.events import PresenceChanged
 
 
 def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra: str | None) -> Message:
@@ -33,7 +34,6 @@ def member_of(record: dict[str, str]) -> Member:
     return Member(record["conn"], record["id"], record["name"], record["lang"], record["role"])
 
 
-def presence_event(room: str, event: str, who: Member) -> Event:
+def presence_event(room: str, event: str, who: Member) -> PresenceChanged:
     """The `presence` event the backend itself announces (a reaped or restored connection)."""
-    return {"type": "presence", "room": room, "event": event,
-            "user": {"id": who.id, "name": who.name, "lang": who.lang}}
+    return PresenceChanged(room=room, event=event, user={"id": who.id, "name": who.name, "lang": who.lang})

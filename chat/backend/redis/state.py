@@ -5,7 +5,7 @@ import json
 import time
 
 from chat.backend.redis.calls import RedisParts, read_call, write_call
-from chat.protocol import encode
+from chat.frames import encode
 from rooms import Role, Room
 from rooms.stores import ModerationEntry, Mute, now_ms
 

@@ -2,7 +2,8 @@
 -- KEYS: 1 log stream, 2 meta hash, 3 extra hash, 4 gone zset, 5 idempotency key (only with a cid)
 -- ARGV: 1 room channel, 2 history_max, 3 a fresh epoch (used only when this stream starts a new
 --       life), 4 user JSON, 5 source language, 6 text, 7 idempotency TTL in seconds,
---       8 frame head '{"type":"message","room":"<room>",', 9 frame tail ',"user":..,"text":".."}'
+--       8 event head '{"type":"message","room":"<room>",', 9 event tail ',"user":..,"text":"..",..}':
+--       the encoding of the StoredMessage event (rooms/stores/events.py) cut where id and ts go
 -- Returns {1, epoch, stream id} for a new message, or {0, epoch, stream id, fields|false,
 -- extra|false} when the cid was seen before and history still holds that message.
 local log, meta, extra, gone, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -63,6 +64,7 @@ local message_id = epoch .. '.' .. sid
 if idem and tonumber(ARGV[7]) > 0 then
   redis.call('SET', idem, message_id, 'EX', ARGV[7])
 end
--- The `message` frame, assembled from the parts Python encoded and the id/ts only known here.
+-- The StoredMessage event (not a wire frame: each node's hub builds the `message` frame from it),
+-- assembled from the parts Python encoded and the id/ts only known here.
 redis.call('PUBLISH', ARGV[1], ARGV[8] .. '"id":"' .. message_id .. '","ts":' .. id_ms(sid) .. ARGV[9])
 return {1, epoch, sid}

@@ -1,0 +1,179 @@
+"""Server frames: one msgspec Struct per frame the server sends, and the one encoder.
+
+The frames that are also Broker events (translation, presence, moderation, ...) are defined once,
+in rooms/stores/events.py, and re-exported here; the rest are built only by the edge. A `message`
+is built only here: `message_frame` from a stored message (history, `joined`), `live_message`
+from the event a store published. Optional fields default to None (or empty) and stay off the wire
+when so, so an absent field is absent. Client frames are decoded in chat/protocol.py.
+
+`python -m chat.frames --schema` prints the JSON Schema of every server frame and event
+(docs/protocol.schema.json; tests/test_frames.py checks the committed file is current).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import msgspec
+
+from rooms.stores import Message
+from rooms.stores.events import (
+    Conversation,
+    Deleted,
+    Event,
+    Moderated,
+    PresenceChanged,
+    Relang,
+    Report,
+    Request,
+    RoomChanged,
+    StoredMessage,
+    Tagged,
+    Translation,
+    TranslationFailed,
+)
+
+__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
+           "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Request", "RoomChanged",
+           "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
+           "message_frame", "schema"]
+
+Frame = Tagged
+
+
+class ReaderTranslation(msgspec.Struct):
+    """A message's translation into the reader's language."""
+
+    lang: str
+    text: str
+
+
+class MessageFrame(Frame, tag="message"):
+    room: str
+    id: str
+    ts: int  # ms since the epoch
+    user: dict[str, str]  # {id, name}
+    lang: str  # the detected source language
+    text: str  # the original, never altered
+    deleted: bool = False
+    tr: ReaderTranslation | None = None
+    translating: list[str] = msgspec.field(default_factory=list)
+
+
+class Ready(Frame, tag="ready"):
+    user: dict[str, Any]  # {id, name, role}
+    lang: str
+    languages: list[str]
+    translates: list[str]
+    routes: dict[str, list[str]]
+    node: str
+    protocol: int
+
+
+class Joined(Frame, tag="joined"):
+    room: dict[str, Any]
+    members: list[dict[str, str]]
+    messages: list[MessageFrame]
+    you: dict[str, Any]  # {role, muted_until?}
+    recovered: bool | None = None  # only with `since`
+
+
+class Left(Frame, tag="left"):
+    room: str
+    reason: str  # left | kicked | banned | closed
+
+
+class History(Frame, tag="history"):
+    room: str
+    messages: list[MessageFrame]
+    ref: str | None = None
+
+
+class Ack(Frame, tag="ack"):
+    ref: str | None = None
+    cid: str | None = None
+    id: str | None = None
+    room: str | None = None  # the conversation an accepted request opened
+
+
+class Error(Frame, tag="error"):
+    code: str
+    message: str  # what went wrong and what to do
+    ref: str | None = None
+
+
+class Pong(Frame, tag="pong"):
+    ref: str | None = None
+
+
+ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted
+               | RoomChanged | Request | Conversation | Report | Ready | Joined | Left | History | Ack | Error | Pong)
+
+
+def message_frame(message: Message, reader_lang: str | None = None, *,
+                  translating: list[str] | None = None) -> MessageFrame:
+    """A stored message as the `message` a reader sees, with `tr` when its translation is known."""
+    if message.get("deleted"):
+        return MessageFrame(room=message["room"], id=message["id"], ts=message["ts"], user=message["user"],
+                            lang=message["lang"], text=message["text"], deleted=True)
+    translations = message.get("tr") or {}
+    tr = ReaderTranslation(reader_lang, translations[reader_lang]) \
+        if reader_lang and reader_lang != message["lang"] and reader_lang in translations else None
+    return MessageFrame(room=message["room"], id=message["id"], ts=message["ts"], user=message["user"],
+                        lang=message["lang"], text=message["text"], tr=tr, translating=translating or [])
+
+
+def error(code: str, message: str, ref: str | None = None) -> Error:
+    """The `error` answering a frame (`ref`: the frame's own, when it was itself valid)."""
+    return Error(code=code, message=message, ref=ref)
+
+
+def live_message(event: StoredMessage) -> MessageFrame:
+    """The `message` every reader gets when a message was just stored."""
+    return MessageFrame(room=event.room, id=event.id, ts=event.ts, user=event.user, lang=event.lang,
+                        text=event.text, translating=event.translating)
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode_bytes(frame: Any) -> bytes:
+    """One server frame (or any JSON value) as compact UTF-8 JSON.
+
+    Edges refuse lone surrogates, but data stored before that rule (or from elsewhere) may hold
+    some: such a frame is written with \\u escapes instead, so no reader's socket ever fails on it.
+    """
+    try:
+        return _encoder.encode(frame)
+    except UnicodeEncodeError:
+        return json.dumps(msgspec.to_builtins(frame), ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def encode(frame: Any) -> str:
+    """One server frame as compact JSON text (see encode_bytes)."""
+    return encode_bytes(frame).decode()
+
+
+def schema() -> dict[str, Any]:
+    """JSON Schema of every server frame and Broker event, from the Structs themselves."""
+    (server, events), components = msgspec.json.schema_components([ServerFrame, Event], ref_template="#/$defs/{name}")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "babelroom wire protocol v1: server frames",
+            "description": "Every frame is one JSON object; \"type\" names it. Generated by `python -m chat.frames "
+                           "--schema` from chat/frames.py and rooms/stores/events.py; `events` are what crosses "
+                           "the Broker between nodes (not sent to clients as such).",
+            "$defs": components,
+            "properties": {"server": server, "events": events}}
+
+
+def main(argv: list[str]) -> int:
+    if argv != ["--schema"]:
+        print("usage: python -m chat.frames --schema", file=sys.stderr)
+        return 2
+    print(json.dumps(schema(), indent=2, ensure_ascii=False, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,162 @@
+"""What crosses the Broker: one msgspec Struct per event, the only place each is defined.
+
+A room's events (`Broker.publish`) and node-wide ones (`Broker.broadcast`) travel between nodes as
+the JSON encoding of these Structs (`"type"` tells them apart) and reach each node's hub as the
+Structs again (`decode_event`). Most of them are also server frames as they are — the hub encodes
+them once and writes the same bytes to every reader (chat/frames.py re-exports them as frames).
+Three are not frames:
+- `StoredMessage`: a message as a store published it; the hub builds the `message` frame from it
+  (chat/frames.py `live_message`). Its encoding is what lua/append.lua publishes on Redis (from
+  parts chat/backend/redis/history.py cuts out of this Struct's own encoding).
+- `Direct`: an envelope for some users' connections wherever they are (chat/conversations.py).
+- `Glossary`: the glossary a host changed on some node.
+
+Optional fields default to None (or empty) and are left out of the encoding when so
+(`omit_defaults`): an absent field stays absent on the wire.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+__all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "Moderated", "PresenceChanged", "Relang",
+           "Report", "Request", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
+           "decode_event", "encode_event"]
+
+
+class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
+    """Every event and frame: a JSON object whose "type" names it."""
+
+
+class StoredMessage(Tagged, tag="message"):
+    """A message just stored (Broker.append_message); `translating`: the languages a `translation`
+    will follow for. Not stored itself: history keeps the message (rooms.stores.Message)."""
+
+    room: str
+    id: str
+    ts: int  # ms since the epoch
+    user: dict[str, str]  # {id, name}
+    lang: str
+    text: str
+    translating: list[str] = msgspec.field(default_factory=list)
+    deleted: bool = False  # only when a node replays what it missed (redis catch-up): deleted meanwhile
+
+
+class Translation(Tagged, tag="translation"):
+    room: str
+    id: str
+    lang: str
+    text: str
+
+
+class TranslationFailed(Tagged, tag="translation_failed"):
+    room: str
+    id: str
+    lang: str
+
+
+class Relang(Tagged, tag="relang"):
+    """The sender corrected a message's language; `translating` as in StoredMessage (always sent)."""
+
+    room: str
+    id: str
+    lang: str
+    translating: list[str]
+
+
+class PresenceChanged(Tagged, tag="presence"):
+    room: str
+    event: str  # join | leave | update
+    user: dict[str, str]  # {id, name, lang, role?}
+
+
+class Moderated(Tagged, tag="moderation"):
+    room: str
+    action: str  # mute | unmute | kick | ban | unban
+    user: str  # the target's id
+    by: dict[str, str]  # {id, name}
+    until: int | None = None  # ms; a mute without it lasts until unmuted
+    reason: str | None = None
+
+
+class Deleted(Tagged, tag="deleted"):
+    room: str
+    id: str
+    by: dict[str, str]  # {id, name}
+
+
+class RoomChanged(Tagged, tag="room"):
+    event: str  # opened | closed | updated
+    room: dict[str, Any]  # the room's summary (chat/lobby.py)
+
+
+class Glossary(Tagged, tag="glossary"):
+    terms: list[str]
+
+
+class Request(Tagged, tag="request"):
+    """A contact request in one of its states (pending, accepted, declined, withdrawn)."""
+
+    id: str
+    sender: dict[str, str] = msgspec.field(name="from")
+    to: str
+    text: str
+    ts: int
+    expires: int
+    state: str
+    room: str | None = None  # the conversation an accepted request opened
+
+
+class Conversation(Tagged, tag="conversation"):
+    event: str  # opened | left
+    room: dict[str, Any]
+    user: dict[str, str] | None = None  # who left
+
+
+class Report(Tagged, tag="report"):
+    """A reported message, for the event's moderators."""
+
+    id: str
+    ts: int
+    room: dict[str, str]  # {id, kind}
+    message: dict[str, Any]
+    reporter: dict[str, str]
+    reason: str | None = None
+
+
+class Direct(Tagged, tag="direct"):
+    """`frame` for these users' connections (and the event's moderators') and/or their removal from
+    a room ("*": every room). Each node's hub opens it; clients never see the envelope."""
+
+    users: list[str]
+    moderators: bool = False
+    frame: Request | Conversation | Report | Moderated | None = None
+    remove: dict[str, str] | None = None  # {room, reason}
+
+
+Event = (StoredMessage | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted | RoomChanged
+         | Glossary | Direct)
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Event)
+
+
+def encode_event(event: Event) -> bytes:
+    """An event as it travels between nodes: compact UTF-8 JSON (\\u escapes when it holds a lone
+    surrogate, which the edges refuse but data stored before that rule may hold)."""
+    try:
+        return _encoder.encode(event)
+    except UnicodeEncodeError:
+        return json.dumps(msgspec.to_builtins(event), ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def decode_event(payload: bytes | str) -> Event:
+    """An event as `encode_event` (or lua/append.lua) wrote it; raises msgspec.ValidationError or
+    ValueError for anything else."""
+    try:
+        return _decoder.decode(payload)
+    except msgspec.DecodeError:  # msgspec refuses lone surrogates that stdlib json lets through
+        event: Event = msgspec.convert(json.loads(payload), Event)
+        return event
