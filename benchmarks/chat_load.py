@@ -39,9 +39,9 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chat.tokens import TokenSigner  # noqa: E402
-from rooms import Role  # noqa: E402
-from tests.nodes import SECRET, NodeProcess, RedisServer  # noqa: E402
+from chat.tokens import TokenSigner
+from rooms import Role
+from tests.nodes import SECRET, NodeProcess, RedisServer
 
 LOAD_ROOM = "plenary"
 IDLE_ROOM = "climate"
@@ -115,7 +115,7 @@ class WorkerPlan:
     drain: float
 
 
-def run_worker(plan_queue: multiprocessing.Queue, result_queue: multiprocessing.Queue) -> None:
+def run_worker(plan_queue: multiprocessing.Queue[Any], result_queue: multiprocessing.Queue[Any]) -> None:
     """A client process: connect, report ready, wait for the plan's start time, send and receive."""
     try:
         asyncio.run(_worker(plan_queue, result_queue))
@@ -124,7 +124,7 @@ def run_worker(plan_queue: multiprocessing.Queue, result_queue: multiprocessing.
         raise
 
 
-async def _worker(plan_queue: multiprocessing.Queue, result_queue: multiprocessing.Queue) -> None:
+async def _worker(plan_queue: multiprocessing.Queue[Any], result_queue: multiprocessing.Queue[Any]) -> None:
     plan: WorkerPlan = plan_queue.get()
     sockets = await open_many(plan.urls, plan.secret, plan.names, LOAD_ROOM)
     latencies: list[int] = []
@@ -138,7 +138,7 @@ async def _worker(plan_queue: multiprocessing.Queue, result_queue: multiprocessi
     cpu_at_start = time.process_time()
     stop["at"] = start_at + plan.duration + plan.drain
     senders = [asyncio.create_task(_send(ws, name, plan.rate, start_at, start_at + plan.duration, counters))
-               for ws, name in zip(sockets, plan.names) if int(name.rsplit("-", 1)[1]) < plan.senders]
+               for ws, name in zip(sockets, plan.names, strict=True) if int(name.rsplit("-", 1)[1]) < plan.senders]
     await asyncio.gather(*senders, *receivers)
     counters["cpu_ms"] = int((time.process_time() - cpu_at_start) * 1000)  # is the client side the limit?
     for ws in sockets:
@@ -170,7 +170,7 @@ async def _receive(ws: websockets.ClientConnection, latencies: list[int], stored
         while (remaining := stop["at"] - time.time()) > 0:
             try:
                 raw = await asyncio.wait_for(ws.recv(), min(remaining, 1.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             received = time.time_ns()
             frame = json.loads(raw)
@@ -211,7 +211,7 @@ async def memory_per_connection(urls: list[str], secret: str, pids: list[int], c
     await asyncio.gather(*(ws.close() for ws in held))
     await asyncio.to_thread(wait_until_idle, urls)  # closing them is work the load must not meet
     per_node = [count // len(urls) + (1 if i < count % len(urls) else 0) for i in range(len(urls))]
-    return [(a - b) / n for a, b, n in zip(after, before, per_node)]
+    return [(a - b) / n for a, b, n in zip(after, before, per_node, strict=True)]
 
 
 async def wait_until_quiet(pids: list[int], timeout: float = 60) -> None:
@@ -220,7 +220,7 @@ async def wait_until_quiet(pids: list[int], timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         before = cpu_seconds(pids)
         await asyncio.sleep(0.5)
-        if all(after - start < 0.02 for after, start in zip(cpu_seconds(pids), before)):
+        if all(after - start < 0.02 for after, start in zip(cpu_seconds(pids), before, strict=True)):
             return
 
 
@@ -275,7 +275,7 @@ def run_load(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict
         stored += part[1]
         for key, value in part_counters.items():
             counters[key] = max(counters[key], value) if key == "last_ns" else counters[key] + value
-    server_cpu = [after - before for after, before in zip(cpu_seconds(pids), cpu_before)]
+    server_cpu = [after - before for after, before in zip(cpu_seconds(pids), cpu_before, strict=True)]
     for process in workers:
         process.join(10)
     # from the first send to the last delivery: a saturated run delivers after the senders stop

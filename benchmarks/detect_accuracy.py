@@ -82,7 +82,7 @@ def pipeline(detector: LanguageDetector, rows, sender_own: bool):
 
 
 def accuracy(rows, answers) -> float:
-    return sum(a == lang for (lang, _), a in zip(rows, answers)) / len(rows)
+    return sum(a == lang for (lang, _), a in zip(rows, answers, strict=True)) / len(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nraw detector accuracy by letters in the line (no script rule, no fallback)")
     header = f"{'detector':<11}" + "".join(f"{bucket(lo):>9}" for lo, _ in BUCKETS) + f"{'all':>8}"
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for n in letters:
         counts[bucket(n)] += 1
     print(header)
@@ -121,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     raw_times = {}
     for name, det in detectors.items():
         answers, raw_times[name] = raw_scores(det, rows)
-        per = defaultdict(lambda: [0, 0])
-        for (lang, _), a, n in zip(rows, answers, letters):
+        per: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for (lang, _), a, n in zip(rows, answers, letters, strict=True):
             per[bucket(n)][0] += a == lang
             per[bucket(n)][1] += 1
         cells = "".join(f"{per[bucket(lo)][0] / per[bucket(lo)][1]:>9.1%}" for lo, _ in BUCKETS)
@@ -146,13 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{name}: rows detect_min_chars, columns detect_min_prob")
         print(f"{'':>6}" + "".join(f"{p:>14}" for p in grid_prob))
         for chars in grid_chars:
-            cells = []
+            sweep: list[str] = []
             for prob in grid_prob:
                 det.min_chars, det.min_prob = chars, prob
                 own = accuracy(rows, pipeline(det, rows, True)[0])
                 other = accuracy(rows, pipeline(det, rows, False)[0])
-                cells.append(f"{own:>7.1%}/{other:.1%}")
-            print(f"{chars:>6}" + "".join(f"{c:>14}" for c in cells))
+                sweep.append(f"{own:>7.1%}/{other:.1%}")
+            print(f"{chars:>6}" + "".join(f"{c:>14}" for c in sweep))
         det.min_chars, det.min_prob = defaults.detect_min_chars, defaults.detect_min_prob
 
     scripts = defaultdict(set)

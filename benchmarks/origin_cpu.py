@@ -54,9 +54,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chat.tokens import TokenSigner  # noqa: E402
-from rooms import Role  # noqa: E402
-from tests.nodes import SECRET, NodeProcess, free_port  # noqa: E402
+from chat.tokens import TokenSigner
+from rooms import Role
+from tests.nodes import SECRET, NodeProcess, free_port
 
 ROOM = "plenary"
 LANGS = ("en", "de", "fr", "es", "zh")
@@ -128,7 +128,8 @@ class RawClient(asyncio.Protocol):
         self.close_code: int | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        assert isinstance(transport, asyncio.Transport)  # a TCP connection's transport
+        self.transport = transport
         transport.write(self._request)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -433,7 +434,7 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
         pids = [node.pid for node in nodes] + ([redis_server.pid] if redis_server else [])
         before = [cpu_ns(pid) for pid in pids]
         time.sleep(args.idle_window)
-        idle_rate = [(cpu_ns(pid) - b) / args.idle_window for pid, b in zip(pids, before)]
+        idle_rate = [(cpu_ns(pid) - b) / args.idle_window for pid, b in zip(pids, before, strict=True)]
         loadavg = os.getloadavg()[0]
         busy_before = machine_busy()
         profilers = start_profilers(args.profile, f"{backend}-{size}-{run_index}", nodes) if args.profile else []
@@ -447,7 +448,7 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
             raise SystemExit(f"the client process failed: {result}")
         time.sleep(SETTLE)
         window = time.monotonic() - started
-        used = [cpu_ns(pid) - s - idle * window for pid, s, idle in zip(pids, start_cpu, idle_rate)]
+        used = [cpu_ns(pid) - s - idle * window for pid, s, idle in zip(pids, start_cpu, idle_rate, strict=True)]
         busy_after = machine_busy()
         stop_profilers(profilers)
         busy = 100 * (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])

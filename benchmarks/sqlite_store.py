@@ -34,9 +34,9 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chat.backend.sqlite import SqliteBackend  # noqa: E402
-from rooms import Role  # noqa: E402
-from tests.nodes import NodeProcess  # noqa: E402
+from chat.backend.sqlite import SqliteBackend
+from rooms import Role
+from tests.nodes import NodeProcess
 
 ROOM = "plenary"
 USER = {"id": "u_bench", "name": "Bench"}
@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="[backend] synchronous of every run (default full, the default setting)")
     parser.add_argument("--writers", type=int, default=50, help="concurrent appenders for stored/s (default 50)")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of each timed run (default 5)")
-    parser.add_argument("--rate", type=float, default=100.0, help="messages per second for the ack latency (default 100)")
+    parser.add_argument("--rate", type=float, default=100.0,
+                        help="messages per second for the ack latency (default 100)")
     parser.add_argument("--senders", type=int, default=10, help="clients sharing that rate (default 10)")
     parser.add_argument("--room-size", type=int, default=100_000, help="messages in the room joined (default 100000)")
     parser.add_argument("--joins", type=int, default=200, help="joins measured (default 200)")
@@ -188,12 +189,13 @@ async def join_big_room(workdir: Path, args: argparse.Namespace) -> dict[str, fl
     start_s = time.perf_counter() - opened
     try:
         ws = await websockets.connect(node.ws_url, open_timeout=30, max_queue=None, compression=None)
-        await ws.send(json.dumps({"type": "auth", "token": node.token("Reader", user_id="u_reader", role=Role.DELEGATE)}))
+        token = node.token("Reader", user_id="u_reader", role=Role.DELEGATE)
+        await ws.send(json.dumps({"type": "auth", "token": token}))
         await _until(ws, "ready")
         plain: list[float] = []
         since: list[float] = []
         anchor = None
-        for n in range(args.joins):
+        for _ in range(args.joins):
             for bucket, extra in ((plain, {}), (since, {"since": anchor} if anchor else None)):
                 if extra is None:
                     continue

@@ -37,16 +37,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import importlib.util
 import logging
 import os
 import random
-import importlib.util
 import shutil
 import statistics
 import sys
 import time
 import types
 from pathlib import Path
+from typing import Any
 
 CACHE = Path(os.environ.get("BABELROOM_BENCH_CACHE", Path.home() / ".cache" / "babelroom-bench"))
 DATA = Path(__file__).parent / "data" / "chat_lines.tsv"
@@ -296,7 +297,7 @@ def run_argos(packages: Path, messages: list[str], rounds: int, *, beam: int | N
         underlying.translator = original
         settings.beam_size = 4
     total, latencies, outputs = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-    longest_call = max(b - a for a, b in zip([0.0, *latencies], latencies))
+    longest_call = max(b - a for a, b in zip([0.0, *latencies], latencies, strict=False))
     return Result(label, total, latencies, longest_call, mean_tokens(packages, outputs))
 
 
@@ -340,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.sweep:
         print(HEADER)
-        grid: list[tuple[str, dict]] = []
+        grid: list[tuple[str, dict[str, Any]]] = []
         for beam in (1, 2, 4):
             for inter, intra in ((1, 0), (1, 1), (2, 1)):
                 grid.append(("service", dict(beam_size=beam, inter_threads=inter,

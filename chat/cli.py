@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 from chat.config import Config, ConfigError, load_config
 from rooms import Role
@@ -83,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"babelroom: configuration error: {exc}", file=sys.stderr)
         return 2
-    return args.languages_handler(args, config.translation)
+    handler: Callable[..., int] = args.languages_handler  # set by translation.cli.add_languages_parser
+    return handler(args, config.translation)
 
 
 def serve(config: Config, host: str | None, port: int | None) -> int:
@@ -105,10 +107,8 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
         install_missing(settings.install, settings.packages_dir, index_url=settings.index_url or None,
                         progress=sys.stderr.isatty())
     server = uvicorn.Server(uvicorn_config(app, config))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        pass
     return 0 if server.started else 3  # 3: uvicorn's "could not start"
 
 

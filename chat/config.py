@@ -6,9 +6,10 @@ import importlib.util
 import os
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rooms import InvalidRoom, Room, new_room
 from translation.settings import TranslationSettings
@@ -96,7 +97,7 @@ class Config:
     conversations: ConversationSettings = field(default_factory=ConversationSettings)
     rooms: tuple[Room, ...] = ()
 
-    def replace(self, section: str, **changes: Any) -> "Config":
+    def replace(self, section: str, **changes: Any) -> Config:
         """A copy with some keys of one section changed (CLI flags, tests)."""
         updated = dataclasses.replace(getattr(self, section), **changes)
         return dataclasses.replace(self, **{section: updated})

@@ -12,18 +12,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import msgspec
-from typing import Any, Callable, Protocol
 
 from chat.backend import Backend
 from chat.config import Config
 from chat.relay import TranslationRelay
 from rooms import Refused, Room, RoomKind, RoomState
-from rooms.conversations import (TITLE_MAX, ContactRequest, Policy, Profile, direct, members_refusal, moderates_event,
-                                 pair_key, request_refusal, start_refusal)
-from rooms.roles import Actor
+from rooms.conversations import (
+    TITLE_MAX,
+    ContactRequest,
+    Policy,
+    Profile,
+    direct,
+    members_refusal,
+    moderates_event,
+    pair_key,
+    request_refusal,
+    start_refusal,
+)
 from rooms.limits import SendLimits
+from rooms.roles import Actor
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
 from rooms.stores.events import Conversation, Report, Request
 from translation import TranslationService
@@ -201,7 +212,7 @@ class Conversations:
         """Leave a conversation for good; the last one out closes it."""
         room = await self._backend.get_room(room_id)
         members = await self.store.conversation_members(room_id) if room is not None and room.private else set()
-        if person.id not in members:
+        if room is None or person.id not in members:
             raise Refused("not_found", f"you are in no conversation {room_id!r}; GET /api/conversations lists yours")
         if len(members) == 2:  # a new 1:1 between the same two starts afresh
             await self.store.release_pair(pair_key(*members), room_id)

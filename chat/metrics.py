@@ -2,7 +2,7 @@
 collector and the translation service's metrics."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, ProcessCollector, generate_latest
 
@@ -18,7 +18,7 @@ class NodeMetrics:
         Gauge("babelroom_local_rooms", "Rooms with members on this node.",
               registry=self.registry).set_function(local_rooms)
         ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, resident memory, open fds...
-        self.registry.register(translation_registry)  # type: ignore[arg-type]  # a registry is a collector
+        self.registry.register(translation_registry)  # a registry is a collector
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

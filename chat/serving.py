@@ -53,7 +53,7 @@ class GuardedHttp(HttpToolsProtocol):
         if self._head_bytes is not None:
             self._head_bytes += len(data)
             if self._head_bytes > HEAD_MAX_BYTES:
-                self._refuse(b"431 Request Header Fields Too Large", "request head over %d bytes" % HEAD_MAX_BYTES)
+                self._refuse(b"431 Request Header Fields Too Large", f"request head over {HEAD_MAX_BYTES} bytes")
                 return
         super().data_received(data)
 
@@ -92,7 +92,7 @@ class GuardedHttp(HttpToolsProtocol):
         self._stop_head()
         if self.transport.is_closing():
             return
-        client = "%s:%d" % self.client if self.client else "a client"
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         log.info("closed the HTTP connection of %s: %s", client, why)
         self.transport.write(b"HTTP/1.1 " + status + b"\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
         self.transport.close()
@@ -101,7 +101,7 @@ class GuardedHttp(HttpToolsProtocol):
 class RawSocket(Protocol):
     """What a session may do with its connection besides ASGI (scope extension `babelroom.transport`)."""
 
-    writable: "Writable"  # cleared while the transport's buffer is over its high-water mark
+    writable: Writable  # cleared while the transport's buffer is over its high-water mark
 
     def write_frame(self, frame: bytes) -> bool:
         """Write one whole WebSocket frame now; False when the connection no longer takes frames."""
@@ -198,7 +198,7 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
         if not self.transport.is_closing() or self.transport.get_write_buffer_size():
             self.transport.abort()
 
-    def send(self, message: Any) -> Any:  # type: ignore[override]
+    def send(self, message: Any) -> Any:
         # After the handshake the request and response objects are dead weight per connection.
         if message.get("type") == "websocket.accept":
             return self._accept_then_forget(message)
@@ -214,7 +214,7 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
                 b"".join(self.frames).decode("utf-8")
             except UnicodeDecodeError:
                 self.frames = []
-                client = "%s:%d" % self.client if self.client else "a client"
+                client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
                 log.info("closed the WebSocket of %s with 1007: a text frame was not valid UTF-8", client)
                 self.conn.send_close(CLOSE_INVALID_DATA, "text frames must be UTF-8")
                 self.handle_parser_exception()

@@ -132,13 +132,13 @@ class TokenSigner:
         except jwt.InvalidTokenError:
             raise TokenError("the token is malformed: expected a JWT (header.claims.signature)") from None
         if header.get("alg") != self.algorithm:
-            raise TokenError(f"the token is signed with {header.get('alg')!r}; this server accepts {self.algorithm} only")
+            raise TokenError(f"the token is signed with {header.get('alg')!r}; "
+                             f"this server accepts {self.algorithm} only")
         key = self._key_for(header)
-        options: dict[str, Any] = {"require": ["exp", "sub"]}
         try:
             claims = jwt.decode(token, key, algorithms=[self.algorithm], leeway=self.leeway,
                                 audience=self.audience or None, issuer=self.issuer or None,
-                                options={**options, "verify_aud": bool(self.audience)})
+                                options={"require": ["exp", "sub"], "verify_aud": bool(self.audience)})
         except jwt.ExpiredSignatureError:
             raise TokenError("the token has expired; get a new one") from None
         except jwt.InvalidSignatureError:
@@ -222,7 +222,7 @@ def _private_key(pem: str, algorithm: str) -> Any:
 
 def signer_from_settings(auth: AuthSettings, data_dir: str) -> TokenSigner:
     """The signer the [auth] settings describe; ConfigError (naming the key) when they are unusable."""
-    common = {"audience": auth.audience, "issuer": auth.issuer, "leeway": auth.leeway}
+    common: dict[str, Any] = {"audience": auth.audience, "issuer": auth.issuer, "leeway": auth.leeway}
     if auth.algorithm == "HS256":
         return TokenSigner(load_or_create_secret(auth.secret, data_dir), **common)
     public: str | dict[str, Any]

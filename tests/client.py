@@ -23,7 +23,7 @@ class Client:
         self.seen: list[dict[str, Any]] = []
 
     @classmethod
-    async def connect(cls, url: str, **kwargs: Any) -> "Client":
+    async def connect(cls, url: str, **kwargs: Any) -> Client:
         return cls(await websockets.connect(url, open_timeout=TIMEOUT, **kwargs))
 
     async def send(self, frame: dict[str, Any] | str) -> None:
@@ -57,7 +57,7 @@ class Client:
                 raise AssertionError(f"no {kind} frame {fields or ''} within {timeout}s; saw {self.seen[-6:]}")
             try:
                 frame = await self._receive(remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if frame["type"] == "error" and kind != "error":
                 raise AssertionError(f"expected {kind}, got error {frame}")
@@ -78,7 +78,7 @@ class Client:
         while (remaining := deadline - loop.time()) > 0:
             try:
                 frame = await self._receive(remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
             assert frame["type"] != kind, f"unexpected {frame}"
 

@@ -5,14 +5,15 @@ import asyncio
 import dataclasses
 import os
 import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
 import redis
 import redis.asyncio
-import uuid
 import uvicorn
 
 from chat.app import create_app
@@ -34,8 +35,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
-    """The bundled config with a fixed secret, a private data dir and the given section overrides."""
+def test_config(tmp_path: Path, **sections: Any) -> Config:
+    """The bundled config with a fixed secret, a private data dir and the given section overrides
+    (a dict of keys per section; `rooms=` a tuple of Room)."""
     config = load_config(environ={})
     config = config.replace("auth", secret=TEST_SECRET)
     config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node")

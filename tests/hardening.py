@@ -24,7 +24,7 @@ class LogRecorder(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
-    def install(self) -> "LogRecorder":
+    def install(self) -> LogRecorder:
         for name in LOGGERS:
             logger = logging.getLogger(name)
             self._saved.append((logger, logger.level))
@@ -58,6 +58,13 @@ def mask_frame(opcode: int, payload: bytes) -> bytes:
     return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
+def _reading(writer: asyncio.StreamWriter) -> asyncio.Transport:
+    """The writer's transport, which also reads (a TCP connection's)."""
+    transport = writer.transport
+    assert isinstance(transport, asyncio.Transport)
+    return transport
+
+
 class RawClient:
     """A WebSocket client on a plain socket, so a test controls its receive buffer and when it reads."""
 
@@ -65,7 +72,7 @@ class RawClient:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def connect(cls, port: int, *, rcvbuf: int | None = None) -> "RawClient":
+    async def connect(cls, port: int, *, rcvbuf: int | None = None) -> RawClient:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:  # before connect: the window is negotiated in the handshake
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -73,14 +80,14 @@ class RawClient:
         await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
         reader, writer = await asyncio.open_connection(sock=sock, limit=2 ** 20)
         if rcvbuf is not None:
-            writer.transport.pause_reading()  # the test decides when to read
+            _reading(writer).pause_reading()  # the test decides when to read
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                       f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
         await writer.drain()
         client = cls(reader, writer)
         if rcvbuf is not None:
-            writer.transport.resume_reading()
+            _reading(writer).resume_reading()
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert head.startswith(b"HTTP/1.1 101"), head
         return client
@@ -111,12 +118,12 @@ class RawClient:
                     return frame
 
     def stop_reading(self) -> None:
-        self.writer.transport.pause_reading()
+        _reading(self.writer).pause_reading()
 
     async def drain_until_closed(self, timeout: float) -> int | None:
         """Read everything the server sent until the connection ends: its close code, None when it was
         dropped without one (reset or EOF)."""
-        self.writer.transport.resume_reading()
+        _reading(self.writer).resume_reading()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:

@@ -152,10 +152,9 @@ class NodeProcess:
     def start(self, timeout: float = 30) -> None:
         (self.workdir / "empty").mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port)],
-                                        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        with open(self.log_path, "ab") as log:  # the child holds its own descriptor
+            self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port)],
+                                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         _wait(lambda: self.health() == 200, timeout, f"node {self.node_id} was not healthy (see {self.log_path})")
 
     def data_file(self) -> Path:

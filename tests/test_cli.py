@@ -13,15 +13,16 @@ from chat.tokens import TokenSigner
 from rooms import Role
 
 
-
-def babelroom(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def babelroom(*args: str, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "chat.cli", *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ, **(env or {})}, cwd=cwd)
 
 
 def test_token_prints_one_token_signed_with_the_configured_secret(tmp_path):
     result = babelroom("token", "--role", "host", "--name", "Hana", "--ttl", "600",
-                       env={"BABELROOM_AUTH_SECRET": "s3cret-long-enough-for-hs256-keys", "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
+                       env={"BABELROOM_AUTH_SECRET": "s3cret-long-enough-for-hs256-keys",
+                            "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     identity = TokenSigner("s3cret-long-enough-for-hs256-keys").verify(result.stdout.strip())
     assert identity.role is Role.HOST and identity.name == "Hana"

@@ -26,7 +26,7 @@ class Person:
         self.token = server.token(name, role, lang, user_id=self.id, **profile)
         self.client: Client
 
-    async def connect(self) -> "Person":
+    async def connect(self) -> Person:
         self.client = await Client.connect(self.server.ws_url)
         await self.client.auth(self.token)
         return self
@@ -50,13 +50,13 @@ class Person:
                     return self.client.inbox.pop(index)
             try:
                 await self.client._receive(max(0.01, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         raise AssertionError(f"no answer to {ref}; saw {self.client.seen[-6:]}")
 
 
 async def people(server: Any, *specs: tuple[str, str], **profile: str) -> list[Person]:
-    return [await Person(server, name, lang, **profile).connect() for name, lang in specs]
+    return [await Person(server, name, lang, Role.DELEGATE, **profile).connect() for name, lang in specs]
 
 
 async def conversation(person: Person, *others: Person, **body: Any) -> Any:

@@ -8,9 +8,10 @@ and report crosses Redis.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -77,14 +78,16 @@ async def event(request: pytest.FixtureRequest, tmp_path: Path, zh_fi_packages: 
 
 
 class Person:
-    def __init__(self, node: NodeProcess, name: str, lang: str, role: Role = Role.DELEGATE, **profile: str) -> None:
+    def __init__(self, node: NodeProcess, name: str, lang: str, role: Role = Role.DELEGATE, *,
+                 organization: str = "", country: str = "") -> None:
         self.node, self.name, self.lang = node, name, lang
         self.id = f"u_{name.lower()}"
-        self.token = node.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=self.id, **profile)
+        self.token = node.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=self.id,
+                                       organization=organization, country=country)
         self.client: Client
         self._refs = 0
 
-    async def connect(self, node: NodeProcess | None = None) -> "Person":
+    async def connect(self, node: NodeProcess | None = None) -> Person:
         self.client = await Client.connect((node or self.node).ws_url)
         await self.client.auth(self.token)
         return self
@@ -102,7 +105,7 @@ class Person:
                     return self.client.inbox.pop(index)
             try:
                 await self.client._receive(max(0.01, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         raise AssertionError(f"no answer to {frame['type']}; saw {self.client.seen[-6:]}")
 

@@ -50,7 +50,8 @@ def message_id(rng: random.Random, seen: list[str]) -> Any:
     ])()
 
 
-VALID = {"room": ["plenary", "climate"], "history": [0, 5, 50], "limit": [1, 20], "seconds": [1, 60],
+VALID: dict[str, list[Any]] = {
+         "room": ["plenary", "climate"], "history": [0, 5, 50], "limit": [1, 20], "seconds": [1, 60],
          "lang": ["de", "en", "es"], "user": ["u_fuzz1", "u_fuzz2", "u_x"], "text": ["hello", "hola amigos", "ciao"],
          "cid": ["c1", "c2", "c3"], "reason": ["spam"], "token": ["a.b"],
          "to": ["u_fuzz1", "u_fuzz2", "u_x"], "request": ["rq-0123456789abcdef", "rq-x"]}
@@ -117,7 +118,7 @@ def frame_text(rng: random.Random, seen: list[str]) -> str | bytes:
 class Connection:
     def __init__(self, server: Any, name: str, role: Role) -> None:
         self.server, self.name, self.role = server, name, role
-        self.ws: websockets.ClientConnection | None = None
+        self.ws: websockets.ClientConnection  # set by open()
         self.closes: list[int] = []
         self.internal: list[dict[str, Any]] = []
         self.unanswered: list[str] = []

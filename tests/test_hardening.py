@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 import websockets
+from websockets.typing import Origin
 
-from chat.frames import encode
-from chat.wire import text_frame
 from chat.backend import BackendUnavailable, MemoryBackend
 from chat.backend.ids import is_message_id
+from chat.frames import encode
+from chat.wire import text_frame
 from rooms import Role
 from tests.client import Client
 from tests.hardening import LogRecorder, RawClient
@@ -66,7 +67,7 @@ async def test_1_lone_surrogates_in_any_field_are_bad_frame_naming_it(server, no
 
 async def test_1_a_bad_ref_is_refused_without_echo_and_the_socket_lives(server):
     ada = await server.client("Ada")
-    await ada.send('{"type":"ping","ref":"r%s"}' % LONE)
+    await ada.send('{"type":"ping","ref":"r' + LONE + '"}')
     error = await ada.expect_error("bad_frame")
     assert "ref" not in error and '"ref"' in error["message"]
     await ada.send({"type": "ping", "ref": "ok"})
@@ -75,7 +76,7 @@ async def test_1_a_bad_ref_is_refused_without_echo_and_the_socket_lives(server):
 
 async def test_1_a_lone_surrogate_in_the_auth_token_is_refused(server):
     client = await Client.connect(server.ws_url)
-    await client.send('{"type":"auth","token":"a%s.b","ref":"a1"}' % LONE)
+    await client.send('{"type":"auth","token":"a' + LONE + '.b","ref":"a1"}')
     await client.expect_error("bad_frame", ref="a1")
     await client.auth(server.token("Ada"))
 
@@ -105,7 +106,7 @@ def test_1_encode_always_gives_utf8_text():
 # 2. lone surrogates over HTTP ------------------------------------------------------------
 async def test_2_session_name_with_a_lone_surrogate_is_400(server, node_log):
     async with server.http() as http:
-        answer = await http.post("/api/session", content='{"name":"Ada %s","lang":"en"}' % LONE,
+        answer = await http.post("/api/session", content='{"name":"Ada ' + LONE + '","lang":"en"}',
                                  headers={"content-type": "application/json"})
         assert answer.status_code == 400 and '"name"' in answer.json()["message"]
     assert node_log.tracebacks() == []
@@ -178,7 +179,8 @@ async def test_5_a_first_join_that_fails_leaves_no_membership(server):
 
 # 6. ids of any other shape --------------------------------------------------------------
 ODD_IDS = ["{epoch}.²", "{epoch}.99999999999999999999-0", "{epoch}.١-١", "{epoch}.١", "{epoch}.-1", "{epoch}.1.1",
-           "{epoch}.01", "{epoch}.1 ", " {epoch}.1", "{epoch}", ".1", "x" * 60, "{epoch}.1-", "{epoch}.18446744073709551616-0"]
+           "{epoch}.01", "{epoch}.1 ", " {epoch}.1", "{epoch}", ".1", "x" * 60, "{epoch}.1-",
+           "{epoch}.18446744073709551616-0"]
 
 
 @pytest.mark.parametrize("template", ODD_IDS)
@@ -213,7 +215,7 @@ async def test_6_a_well_formed_unknown_id_is_not_recovered_not_an_error(server):
 async def test_7_mute_seconds_out_of_range_is_bad_frame(server, seconds):
     mod = await server.client("Mo", role=Role.MODERATOR)
     await mod.join("plenary")
-    raw = '{"type":"mute","room":"plenary","user":"u_x","seconds":%s,"ref":"m"}' % json.dumps(seconds)
+    raw = '{"type":"mute","room":"plenary","user":"u_x","seconds":' + json.dumps(seconds) + ',"ref":"m"}'
     await mod.send(raw)
     error = await mod.expect_error("bad_frame", ref="m")
     assert "seconds" in error["message"]
@@ -284,7 +286,7 @@ async def test_3_a_close_that_cannot_be_written_drops_the_connection(server, nod
 
     send = session._send_asgi
 
-    async def close_never_written(message: dict) -> None:
+    async def close_never_written(message: dict[str, Any]) -> None:
         if message["type"] == "websocket.close":
             await asyncio.Event().wait()
         await send(message)
@@ -381,7 +383,7 @@ async def test_9_no_not_found_while_an_empty_redis_is_reseeded(make_server, priv
 
 
 @pytest.mark.parametrize("error", [RuntimeError("unable to perform operation on <TCPTransport closed=True>"),
-                                   EOFError(), asyncio.TimeoutError(), OSError("reset")])
+                                   EOFError(), TimeoutError(), OSError("reset")])
 async def test_9_whatever_a_dying_connection_raises_is_backend_unavailable(error):
     from chat.backend.redis.calls import read_call, write_call
 
@@ -452,7 +454,7 @@ async def test_11_a_burst_of_presence_reaches_members_coalesced_ending_in_the_tr
     await watcher.join("plenary")
     flapper = await server.client("Flap")
     flips = 100
-    for i in range(flips):
+    for _ in range(flips):
         await flapper.join("plenary")
         await flapper.send({"type": "leave", "room": "plenary"})
         await flapper.expect("left")
@@ -493,6 +495,6 @@ async def test_12_half_open_http_requests_are_closed_408(make_server):
 
 async def test_12_an_https_origin_is_refused_for_an_http_page(server):
     with pytest.raises(websockets.InvalidStatus):
-        await websockets.connect(server.ws_url, origin=f"https://127.0.0.1:{server.port}")
-    ok = await websockets.connect(server.ws_url, origin=f"http://127.0.0.1:{server.port}")
+        await websockets.connect(server.ws_url, origin=Origin(f"https://127.0.0.1:{server.port}"))
+    ok = await websockets.connect(server.ws_url, origin=Origin(f"http://127.0.0.1:{server.port}"))
     await ok.close()

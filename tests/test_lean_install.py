@@ -62,7 +62,7 @@ def lean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_serve_install_holds_no_torch_stanza_or_spacy(lean_venv):
-    probe = "import importlib.util as u; print(*[m for m in %r if u.find_spec(m)])" % (HEAVY,)
+    probe = f"import importlib.util as u; print(*[m for m in {HEAVY!r} if u.find_spec(m)])"
     result = subprocess.run([lean_venv / "bin" / "python", "-c", probe], capture_output=True, text=True,
                             cwd=lean_venv, env={"PATH": os.environ.get("PATH", "")})
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr

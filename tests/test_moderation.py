@@ -264,7 +264,8 @@ async def test_opening_closing_and_renaming_rooms_reach_every_connection(server)
         await member.send({"type": "join", "room": "side-event", "ref": "j"})
         await member.expect_error("room_closed", ref="j")
         rooms = (await http.get("/api/rooms")).json()["rooms"]
-        assert {"id": "side-event", "state": "closed"}.items() <= next(r for r in rooms if r["id"] == "side-event").items()
+        side_event = next(r for r in rooms if r["id"] == "side-event")
+        assert {"id": "side-event", "state": "closed"}.items() <= side_event.items()
 
 
 async def test_slow_mode_limits_delegates_not_moderators(server):

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 import websockets
@@ -74,7 +75,7 @@ class Peer:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def join(cls, node: NodeProcess, name: str, since: str | None = None) -> tuple["Peer", dict[str, Any]]:
+    async def join(cls, node: NodeProcess, name: str, since: str | None = None) -> tuple[Peer, dict[str, Any]]:
         client = await connect(node, name)
         joined = await client.join(ROOM, **({"since": since} if since else {}))
         peer = cls(client, name)

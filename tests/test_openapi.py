@@ -54,7 +54,7 @@ async def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema
                                                    stderr=asyncio.subprocess.STDOUT)
     try:
         output, _ = await asyncio.wait_for(process.communicate(), SCHEMATHESIS_TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         await process.wait()
         raise

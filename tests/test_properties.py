@@ -118,6 +118,7 @@ async def test_any_http_body_is_answered_with_a_documented_status_never_500(serv
     assert answer.status_code in (200, 201, 400, 401, 409, 413), (answer.status_code, answer.text)
     payload = answer.json()
     if answer.status_code >= 400:
-        assert {"code", "message"} <= set(payload) <= {"code", "message", "field"} and payload["message"]  # field: the one a 400 is about
+        # field: the one a 400 is about
+        assert {"code", "message"} <= set(payload) <= {"code", "message", "field"} and payload["message"]
     else:
         assert all(is_scalar_text(s) for s in strings_in(payload))

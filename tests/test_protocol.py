@@ -6,6 +6,7 @@ import json
 
 import pytest
 import websockets
+from websockets.typing import Origin
 
 from chat.tokens import TokenSigner
 from rooms import Role
@@ -345,7 +346,7 @@ async def test_rate_limit_answers_every_send(make_server):
     await client.join("plenary")
     for i in range(5):
         await client.send({"type": "send", "room": "plenary", "text": f"m{i}", "ref": f"s{i}"})
-    answers = {}
+    answers: dict[str, str] = {}
     while len(answers) < 5:
         frame = await client.next()
         if frame["type"] in ("ack", "error"):
@@ -393,8 +394,8 @@ async def test_delegates_may_not_moderate(server, frame):
 # origin --------------------------------------------------------------------------------
 async def test_a_foreign_origin_is_refused_and_the_own_host_accepted(server):
     with pytest.raises(websockets.InvalidStatus):
-        await websockets.connect(server.ws_url, origin="http://evil.example")
-    ok = await websockets.connect(server.ws_url, origin=f"http://127.0.0.1:{server.port}")
+        await websockets.connect(server.ws_url, origin=Origin("http://evil.example"))
+    ok = await websockets.connect(server.ws_url, origin=Origin(f"http://127.0.0.1:{server.port}"))
     await ok.send(json.dumps({"type": "ping"}))
     assert json.loads(await ok.recv())["type"] == "pong"
     await ok.close()
@@ -402,10 +403,10 @@ async def test_a_foreign_origin_is_refused_and_the_own_host_accepted(server):
 
 async def test_the_origin_allow_list_is_configurable(make_server):
     server = await make_server(server={"allowed_origins": ("https://forum.example",)})
-    ok = await websockets.connect(server.ws_url, origin="https://forum.example")
+    ok = await websockets.connect(server.ws_url, origin=Origin("https://forum.example"))
     await ok.close()
     with pytest.raises(websockets.InvalidStatus):
-        await websockets.connect(server.ws_url, origin=f"http://127.0.0.1:{server.port}")
+        await websockets.connect(server.ws_url, origin=Origin(f"http://127.0.0.1:{server.port}"))
 
 
 # lobbies ---------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import sqlite3
 import subprocess
-import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -81,7 +81,8 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
         after = (await backend.append_message(ROOM, user=ADA, text="after", lang="en", cid=None)).message
         assert after["id"].split(".")[0] == first["id"].split(".")[0], "same epoch: history was not lost"
         assert await backend.moderators(ROOM) == {"u_mo"}
-        assert (await backend.get_mute(ROOM, "u_tim")).until is None
+        mute = await backend.get_mute(ROOM, "u_tim")
+        assert mute is not None and mute.until is None
         assert await backend.is_banned(ROOM, "u_eve") is True
         assert await backend.known_role(ROOM, "u_hana") is Role.HOST
         assert await backend.moderation_log(ROOM) == [{"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}]
@@ -150,10 +151,12 @@ async def test_a_version_1_file_gains_the_conversation_tables_and_keeps_its_room
     path = tmp_path / "db.sqlite3"
     Database(path, migrations=MIGRATIONS[:1]).close()
     with plain(path) as db:
-        db.execute("INSERT INTO rooms (id, position, data) VALUES ('plenary', 0, '{\"id\": \"plenary\", \"title\": \"P\"}')")
+        db.execute("INSERT INTO rooms (id, position, data) "
+                   "VALUES ('plenary', 0, '{\"id\": \"plenary\", \"title\": \"P\"}')")
         db.commit()
     backend = await started(path)
-    assert (await backend.get_room(ROOM)).kind.value == "forum"  # a room saved before `kind` existed
+    room = await backend.get_room(ROOM)
+    assert room is not None and room.kind.value == "forum"  # a room saved before `kind` existed
     await backend.add_conversation_members("c-1", ["u_a", "u_b"])
     assert await backend.conversation_members("c-1") == {"u_a", "u_b"}
     await backend.close()

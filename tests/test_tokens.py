@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.test_cli import babelroom
 from tests.client import Client
 from tests.conftest import TEST_SECRET
+from tests.test_cli import babelroom
 
 
 def b64(data: bytes) -> str:

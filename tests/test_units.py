@@ -1,14 +1,13 @@
 """Small pieces on their own: the token bucket, the codec, tokens."""
 from __future__ import annotations
 
-
 import pytest
 
 from chat import protocol
 from chat.protocol import FrameError
-from rooms.limits import TokenBucket
 from chat.tokens import TokenError, TokenSigner
 from rooms import Role
+from rooms.limits import TokenBucket
 from translation import primary_subtag
 
 

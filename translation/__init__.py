@@ -5,11 +5,11 @@ The chat layer uses `TranslationService` (see service.py) configured by
 `TranslationSettings`; `SharedCache` is what the redis backend implements.
 """
 
-from .cache import SharedCache
-from .languages import is_rtl, language_name, primary_subtag
-from .packages import PackageError, PackageInfo
-from .service import TranslationService
-from .settings import TranslationSettings
+from translation.cache import SharedCache
+from translation.languages import is_rtl, language_name, primary_subtag
+from translation.packages import PackageError, PackageInfo
+from translation.service import TranslationService
+from translation.settings import TranslationSettings
 
 __all__ = [
     "PackageError",

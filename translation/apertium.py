@@ -20,6 +20,7 @@ answered are sent once more to the new one; a second failure is an error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -33,8 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .batcher import PairBatcher
-from .engines import Engine, Pair
+from translation.batcher import PairBatcher
+from translation.engines import Engine, Pair
 
 log = logging.getLogger("babelroom.translation")
 
@@ -204,17 +205,13 @@ class Pipeline:
             if proc.poll() is None:
                 proc.kill()
         for proc in self._procs:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
         for stream in (self._procs[0].stdin if self._procs else None,
                        self._procs[-1].stdout if self._procs else None):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         self._procs = []
 
     def pids(self) -> list[int]:
@@ -273,7 +270,7 @@ class Pipeline:
                 time.sleep(0.05)
             self._check_alive()
             out.extend(unescape(raw.decode("utf-8", "replace")).strip() + tail
-                       for raw, tail in zip(answers, tails))
+                       for raw, tail in zip(answers, tails, strict=False))
             i += len(chunk)
 
     def _check_alive(self) -> None:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 _lock = threading.RLock()
 
@@ -22,7 +23,7 @@ _lock = threading.RLock()
 INSTALL_HINT = "pip install --no-deps argostranslate==1.11.0"
 
 
-def _import(packages_dir: str | os.PathLike[str]) -> tuple[ModuleType, ModuleType]:
+def _import(packages_dir: str | os.PathLike[str]) -> tuple[Any, Any]:  # argostranslate is untyped
     os.environ.setdefault("ARGOS_PACKAGES_DIR", str(Path(packages_dir).resolve()))
     try:
         from argostranslate import package, settings
@@ -55,4 +56,5 @@ def default_index_url() -> str:
     """The Argos package index (honours ARGOS_PACKAGE_INDEX)."""
     from argostranslate import settings
 
-    return settings.remote_package_index
+    url: str = settings.remote_package_index
+    return url

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from .packages import PackageError, fetch_index, install_from_index, list_packages, parse_pair
+from translation.packages import PackageError, fetch_index, install_from_index, list_packages, parse_pair
 
 log = logging.getLogger("babelroom.translation")
 

@@ -11,6 +11,7 @@ batch — under load batches grow and the per-sentence cost falls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -54,7 +55,7 @@ class PairBatcher:
         loop = asyncio.get_running_loop()
         now = loop.time()
         futures = [loop.create_future() for _ in sentences]
-        self._pending.extend((s, f, now) for s, f in zip(sentences, futures))
+        self._pending.extend((s, f, now) for s, f in zip(sentences, futures, strict=True))
         self._arrived.set()
         if len(self._pending) >= self._batch_max:
             self._full.set()
@@ -71,10 +72,8 @@ class PairBatcher:
                 wait = self._pending[0][2] + self._wait_s - loop.time()
                 if len(self._pending) < self._batch_max and wait > 0:
                     self._full.clear()
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._full.wait(), wait)
-                    except TimeoutError:
-                        pass
                 batch = self._pending[: self._batch_max]
                 del self._pending[: self._batch_max]
                 if len(self._pending) < self._batch_max:
@@ -99,7 +98,7 @@ class PairBatcher:
             results = await loop.run_in_executor(self._executor, self._run_batch, texts)
             if self._on_batch is not None:
                 self._on_batch(len(texts))
-            for (_, future, _), result in zip(batch, results):
+            for (_, future, _), result in zip(batch, results, strict=False):
                 if not future.done():
                     future.set_result(result)
         except BaseException as exc:

@@ -12,17 +12,18 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .apertium import DEBIAN_PACKAGES, debian_package, discover, to_code
-from .languages import language_name
-from .packages import PackageError, install_file, install_pair, list_packages, parse_pair, remove
-from .routing import Routes
-from .settings import TranslationSettings
+from translation.apertium import DEBIAN_PACKAGES, debian_package, discover, to_code
+from translation.languages import language_name
+from translation.packages import PackageError, install_file, install_pair, list_packages, parse_pair, remove
+from translation.routing import Routes
+from translation.settings import TranslationSettings
 
 
-def add_languages_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_languages_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add the `languages` command; its handler is stored as `args.languages_handler`."""
     parser = subparsers.add_parser(
         "languages", help="list, install or remove translation packages",
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     env_dir = os.environ.get("BABELROOM_TRANSLATION_PACKAGES_DIR")
     if env_dir:
         settings = dataclasses.replace(settings, packages_dir=env_dir)
-    return args.languages_handler(args, settings)
+    handler: Callable[..., int] = args.languages_handler  # set by add_languages_parser
+    return handler(args, settings)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 # --------------------------------------------------------------------- scripts
 
@@ -105,6 +106,12 @@ def profile(text: str, limit: int = 500) -> TextProfile:
 # ------------------------------------------------------------------- backends
 
 Scorer = Callable[[str], list[tuple[str, float]]]  # best first, probabilities
+
+
+class _Backend(Protocol):
+    def supports(self, code: str) -> bool: ...
+
+    def scorer(self, codes: frozenset[str]) -> Scorer: ...
 
 
 class _LangdetectBackend:
@@ -203,8 +210,8 @@ class _LinguaBackend:
         return score
 
 
-_BACKENDS = {"py3langid": _Py3langidBackend, "lingua": _LinguaBackend,
-             "langdetect": _LangdetectBackend}
+_BACKENDS: dict[str, Callable[[], _Backend]] = {"py3langid": _Py3langidBackend, "lingua": _LinguaBackend,
+                                                 "langdetect": _LangdetectBackend}
 DETECTORS: tuple[str, ...] = tuple(_BACKENDS)
 
 

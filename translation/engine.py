@@ -19,10 +19,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .batcher import PairBatcher
-from .engines import Engine, Pair
-from .packages import PackageInfo, list_packages
-from .settings import TranslationSettings
+from translation.batcher import PairBatcher
+from translation.engines import Engine, Pair
+from translation.packages import PackageInfo, list_packages
+from translation.settings import TranslationSettings
 
 log = logging.getLogger("babelroom.translation")
 
@@ -34,7 +34,8 @@ class _SentencePiece:
         self._sp = spm.SentencePieceProcessor(model_file=str(path))
 
     def encode(self, texts: list[str]) -> list[list[str]]:
-        return self._sp.encode(texts, out_type=str)
+        pieces: list[list[str]] = self._sp.encode(texts, out_type=str)
+        return pieces
 
     def decode(self, tokens: list[list[str]]) -> list[str]:
         return [self._sp.decode_pieces(t) for t in tokens]
@@ -107,7 +108,7 @@ class PairModel:
                 asynchronous=True,
             )))
         for group, results in pending:
-            for i, result in zip(group, results):
+            for i, result in zip(group, results, strict=False):
                 hyp = result.result().hypotheses[0]
                 if self.target_prefix and hyp and hyp[0] == self.target_prefix:
                     hyp = hyp[1:]

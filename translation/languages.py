@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 _ENDONYMS: dict[str, str] = {
-    "af": "Afrikaans", "be": "Беларуская", "bs": "Bosanski", "mt": "Malti", "ar": "العربية", "az": "Azərbaycanca", "bg": "Български",
+    "af": "Afrikaans", "be": "Беларуская", "bs": "Bosanski", "mt": "Malti", "ar": "العربية", "az": "Azərbaycanca",
+    "bg": "Български",
     "bn": "বাংলা", "ca": "Català", "cs": "Čeština", "cy": "Cymraeg", "da": "Dansk",
     "de": "Deutsch", "el": "Ελληνικά", "en": "English", "eo": "Esperanto",
     "es": "Español", "et": "Eesti", "eu": "Euskara", "fa": "فارسی", "fi": "Suomi",

@@ -18,8 +18,9 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .argos import argos_package, default_index_url
+from translation.argos import argos_package, default_index_url
 
 log = logging.getLogger("babelroom.translation")
 
@@ -57,7 +58,7 @@ def parse_pair(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _info(pkg) -> PackageInfo:
+def _info(pkg: Any) -> PackageInfo:  # an argostranslate Package (untyped)
     return PackageInfo(
         from_code=pkg.from_code, to_code=pkg.to_code,
         from_name=pkg.from_name or pkg.from_code, to_name=pkg.to_name or pkg.to_code,
@@ -79,7 +80,7 @@ def list_packages(packages_dir: str | os.PathLike[str]) -> list[PackageInfo]:
                 continue
             try:
                 pkg = package.Package(child)
-            except Exception as exc:  # a half-copied folder, bad JSON...
+            except Exception as exc:  # noqa: BLE001 - Package() raises anything on a half-copied folder, bad JSON...
                 log.warning("skipping %s: not an Argos package (%s)", child, exc)
                 continue
             if pkg.type != "translate" or not pkg.from_code or not pkg.to_code:
@@ -88,7 +89,7 @@ def list_packages(packages_dir: str | os.PathLike[str]) -> list[PackageInfo]:
     return sorted(found, key=lambda p: (p.from_code, p.to_code, p.name))
 
 
-def _validate_archive(path: Path) -> tuple[str, dict]:
+def _validate_archive(path: Path) -> tuple[str, dict[str, Any]]:
     """Check an .argosmodel before unzipping it; return (top folder, metadata)."""
     if not path.is_file():
         raise PackageError(f"{path}: no such file")
@@ -151,7 +152,7 @@ def _offline_hint(from_code: str, to_code: str) -> str:
             "`babelroom languages install PATH.argosmodel`.")
 
 
-def _fetch_index(index_url: str, from_code: str, to_code: str) -> list[dict]:
+def _fetch_index(index_url: str, from_code: str, to_code: str) -> list[dict[str, Any]]:
     try:
         return fetch_index(index_url)[0]
     except PackageError as exc:
@@ -181,7 +182,7 @@ def _download(urls: list[str], target: Path, progress: bool, label: str) -> None
     raise PackageError("download failed (" + "; ".join(errors or ["no download link"]) + ")")
 
 
-def fetch_index(index_url: str | None = None) -> tuple[list[dict], str]:
+def fetch_index(index_url: str | None = None) -> tuple[list[dict[str, Any]], str]:
     """The Argos package index (and the URL it came from); PackageError when unreachable."""
     url = index_url or default_index_url()
     try:
@@ -205,7 +206,7 @@ def install_pair(from_code: str, to_code: str, packages_dir: str | os.PathLike[s
     return install_from_index(index, from_code, to_code, packages_dir, progress=progress)
 
 
-def install_from_index(index: list[dict], from_code: str, to_code: str,
+def install_from_index(index: list[dict[str, Any]], from_code: str, to_code: str,
                        packages_dir: str | os.PathLike[str], *, progress: bool = True) -> PackageInfo:
     """Download the pair's newest package listed in an index already fetched, and install it."""
     from argostranslate.package import AvailablePackage, argospm_package_name
@@ -228,7 +229,7 @@ def install_from_index(index: list[dict], from_code: str, to_code: str,
         return install_file(archive, packages_dir)
 
 
-def _version_key(version: str) -> tuple:
+def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in (version or "0").split("."))
 
 

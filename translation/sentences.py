@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .languages import NO_SPACE_LANGUAGES
+from translation.languages import NO_SPACE_LANGUAGES
 
 #: Longest piece handed to the model; longer sentences are cut at a space (or hard).
 MAX_SEGMENT_CHARS = 400
@@ -25,10 +25,10 @@ _BOUNDARY = re.compile(
 )
 
 # A "." after these is not a sentence end ("Dr. Smith", "z.B. morgen").
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st sr jr vs e.g i.e z.b bzw usw ca nr no mme mlle sra sr dra "
-    "approx cf fig hr fr".split()
-)
+_ABBREVIATIONS = frozenset((
+    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "e.g", "i.e", "z.b", "bzw", "usw", "ca", "nr", "no", "mme",
+    "mlle", "sra", "sr", "dra", "approx", "cf", "fig", "hr", "fr"
+))
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def join(lead: str, segments: list[Segment], translations: list[str], target: st
     no_space = target in NO_SPACE_LANGUAGES
     out = [lead]
     last = len(segments) - 1
-    for i, (segment, translated) in enumerate(zip(segments, translations)):
+    for i, (segment, translated) in enumerate(zip(segments, translations, strict=False)):
         out.append(translated.strip() if segment.translate else segment.text)
         after = segment.after
         if i < last and "\n" not in after:

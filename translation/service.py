@@ -13,16 +13,16 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import sentences
-from .apertium import ApertiumEngine
-from .cache import LRUCache, SharedCache, cache_key
-from .detect import LanguageDetector
-from .engine import ArgosEngine
-from .engines import Engine, Pair
-from .metrics import TranslationMetrics
-from .protect import Protector
-from .routing import Routes
-from .settings import TranslationSettings
+from translation import sentences
+from translation.apertium import ApertiumEngine
+from translation.cache import LRUCache, SharedCache, cache_key
+from translation.detect import LanguageDetector
+from translation.engine import ArgosEngine
+from translation.engines import Engine, Pair
+from translation.metrics import TranslationMetrics
+from translation.protect import Protector
+from translation.routing import Routes
+from translation.settings import TranslationSettings
 
 log = logging.getLogger("babelroom.translation")
 
@@ -239,7 +239,7 @@ class TranslationService:
         if lookups and self._shared is not None:
             found = await self._shared_get([keys[i] for i in lookups])
             missing = []
-            for i, value in zip(lookups, found):
+            for i, value in zip(lookups, found, strict=False):
                 if value is None:
                     missing.append(i)
                 else:
@@ -259,7 +259,7 @@ class TranslationService:
             # shield: a reader leaving must not cancel work other readers wait for.
             results = await asyncio.gather(*(asyncio.shield(t) for t in jobs.values()),
                                            return_exceptions=True)
-            for i, result in zip(jobs, results):
+            for i, result in zip(jobs, results, strict=True):
                 if isinstance(result, BaseException):
                     # The reader keeps the original; a broken model must not break chat.
                     if count:
@@ -321,18 +321,19 @@ class TranslationService:
         try:
             values = await asyncio.wait_for(self._shared.get_many(keys), SHARED_CACHE_TIMEOUT_S)
             return list(values)
-        except Exception as exc:  # Redis down or slow: translate locally instead
+        except Exception as exc:  # noqa: BLE001 - whatever the cache's client raises, Redis down or slow: translate locally
             log.warning("shared translation cache unavailable (%s)", exc)
             return [None] * len(keys)
 
     def _shared_set(self, items: dict[str, str]) -> None:
-        if self._shared is None:
+        shared = self._shared
+        if shared is None:
             return
 
         async def store() -> None:
             try:
-                await asyncio.wait_for(self._shared.set_many(items), SHARED_CACHE_TIMEOUT_S)
-            except Exception as exc:
+                await asyncio.wait_for(shared.set_many(items), SHARED_CACHE_TIMEOUT_S)
+            except Exception as exc:  # noqa: BLE001 - as in _shared_get: a cache failure never fails a translation
                 log.warning("could not store translations in the shared cache (%s)", exc)
 
         # In the background: the reader should not wait for Redis to get its text.

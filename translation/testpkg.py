@@ -30,6 +30,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("babelroom.translation")
 
@@ -75,10 +76,16 @@ _SEED_PHRASES = (
     "नमस्ते, आप कैसे हैं?", "Merhaba arkadaşlar, nasılsınız?", "Γεια σας, τι κάνετε;",
 )
 
-_LATIN_ONSETS = "b c d f g h j k l m n p r s t v w z ch sh th st tr br pl gr kr sz".split()
-_LATIN_VOWELS = "a e i o u a e i o y ä ö ü é è à ña ça ã õ ł ś ż ı ş ğ".split()
-_CYR_ONSETS = "б в г д ж з к л м н п р с т ф х ц ч ш щ".split()
-_CYR_VOWELS = "а е и о у ы я ю э ё і ї є ь".split()
+_LATIN_ONSETS = (
+    "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "ch", "sh", "th", "st",
+    "tr", "br", "pl", "gr", "kr", "sz"
+)
+_LATIN_VOWELS = (
+    "a", "e", "i", "o", "u", "a", "e", "i", "o", "y", "ä", "ö", "ü", "é", "è", "à", "ña", "ça", "ã", "õ", "ł", "ś", "ż",
+    "ı", "ş", "ğ"
+)
+_CYR_ONSETS = ("б", "в", "г", "д", "ж", "з", "к", "л", "м", "н", "п", "р", "с", "т", "ф", "х", "ц", "ч", "ш", "щ")
+_CYR_VOWELS = ("а", "е", "и", "о", "у", "ы", "я", "ю", "э", "ё", "і", "ї", "є", "ь")
 _GREEK = "αβγδεζηθικλμνξοπρστυφχψω"
 _ARABIC = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
 _HEBREW = "אבגדהוזחטיכלמנסעפצקרשת"
@@ -110,7 +117,7 @@ class _Corpus:
         self.weights = {k: [1 / (i + 1) for i in range(len(v))]
                         for k, v in self.lexicons.items()}
 
-    def _word(self, onsets: list[str], vowels: list[str]) -> str:
+    def _word(self, onsets: Sequence[str], vowels: Sequence[str]) -> str:
         syllables = self.rng.randint(1, 4)
         return "".join(self.rng.choice(onsets) + self.rng.choice(vowels)
                        for _ in range(syllables))
@@ -184,7 +191,7 @@ class _VocabOnlyTokenizer:
     def get_vocab(self) -> dict[str, int]:
         return dict(self._vocab)
 
-    def convert_ids_to_tokens(self, ids: int | list[int]):
+    def convert_ids_to_tokens(self, ids: int | list[int]) -> str | list[str]:
         inverse = {i: p for p, i in self._vocab.items()}
         return inverse[ids] if isinstance(ids, int) else [inverse[i] for i in ids]
 
@@ -209,16 +216,16 @@ def build_ct2_model(sp_model: Path, out_dir: Path, size: ModelSize, seed: int) -
         decoder_start_token_id=pad_id, share_encoder_decoder_embeddings=True,
     )
     torch.manual_seed(seed)
-    model = MarianMTModel(config).eval()
+    model = MarianMTModel(config).eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() untyped
     tokenizer = _VocabOnlyTokenizer(pieces + ["<pad>"])
 
-    class _InMemoryConverter(ctranslate2.converters.TransformersConverter):
+    class _InMemoryConverter(ctranslate2.converters.TransformersConverter):  # type: ignore[misc]  # untyped library
         # The stock converter loads model and tokenizer from the hub or a directory;
         # ours exist only in memory, so hand them over directly.
-        def load_model(self, model_class, model_name_or_path, **kwargs):
+        def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
             return model
 
-        def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
+        def load_tokenizer(self, tokenizer_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
             return tokenizer
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,4 +16,5 @@ from web.transcript import transcript_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-__all__ = ["STATIC_DIR", "api_routes", "embed_routes", "host_routes", "openapi_routes", "people_routes", "transcript_routes"]
+__all__ = ["STATIC_DIR", "api_routes", "embed_routes", "host_routes", "openapi_routes", "people_routes",
+           "transcript_routes"]

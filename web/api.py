@@ -4,7 +4,8 @@ from __future__ import annotations
 import functools
 import hmac
 import unicodedata
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response

@@ -36,7 +36,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     """
     try:
         body = await asyncio.wait_for(_read_body(request), BODY_SECONDS)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise ApiError(408, "timeout", f"the body did not arrive within {BODY_SECONDS:g} s; send it at once") from None
     try:
         data = json.loads(body)

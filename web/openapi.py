@@ -16,10 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
 from rooms import SLOW_MODE_MAX, TITLE_MAX
-from rooms.models import ROOM_ID
 from rooms.conversations import CURSOR_PATTERN, MAX_MEMBERS, PAGE_MAX
-from rooms.countries import COUNTRIES
 from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
+from rooms.countries import COUNTRIES
+from rooms.models import ROOM_ID
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import NAME_MAX
 from web.errors import MAX_BODY
@@ -184,7 +184,8 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["with"], "additionalProperties": False,
         "properties": {"with": {"type": "array", "minItems": 1, "maxItems": MAX_MEMBERS - 1, "uniqueItems": True,
                                 "items": {"type": "string", "minLength": 1, "maxLength": 64}},
-                       "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX, "pattern": r"\S"}},
+                       "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX,
+                                 "pattern": r"\S"}},
     },
     "ConversationAnswer": {"type": "object", "required": ["room"], "properties": {"room": ref("Conversation")}},
     "Conversations": {"type": "object", "required": ["conversations"],
@@ -210,12 +211,14 @@ PEOPLE_PATHS: dict[str, Any] = {
         "security": BEARER,
         "parameters": [
             {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": QUERY_MAX}},
-            {"name": "lang", "in": "query", "schema": {"type": "string", "description": "a code GET /api/languages lists"}},
+            {"name": "lang", "in": "query",
+             "schema": {"type": "string", "description": "a code GET /api/languages lists"}},
             {"name": "country", "in": "query", "schema": {"enum": ["", *sorted(COUNTRIES)]}},
             {"name": "cursor", "in": "query", "description": "the `next` of the page before",
              "schema": {"type": "string", "pattern": f"^$|{CURSOR_PATTERN}"}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}}],
-        "responses": {"200": answer("a page of people", ref("People")), "400": error("an unknown parameter, or a bad q, lang, country, cursor or limit"), **AUTH},
+        "responses": {"200": answer("a page of people", ref("People")),
+                      "400": error("an unknown parameter, or a bad q, lang, country, cursor or limit"), **AUTH},
     }},
     "/api/me": {
         "get": {"operationId": "me", "summary": "Your profile", "security": BEARER,
@@ -232,8 +235,10 @@ PEOPLE_PATHS: dict[str, Any] = {
                  "security": BEARER, "requestBody": body(ref("NewConversation")),
                  "responses": {"201": answer("opened", ref("ConversationAnswer")),
                                "200": answer("the existing 1:1 of these two", ref("ConversationAnswer")),
-                               **BAD_BODY, **AUTH, "403": error("the event's policy, a block, or no accepted contact request"),
-                               "404": error("nobody has one of these ids"), "429": error("too many new conversations; wait")}},
+                               **BAD_BODY, **AUTH,
+                               "403": error("the event's policy, a block, or no accepted contact request"),
+                               "404": error("nobody has one of these ids"),
+                               "429": error("too many new conversations; wait")}},
     },
     "/api/conversations/{room}": {"delete": {
         "operationId": "leaveConversation", "summary": "Leave a conversation for good", "security": BEARER,
@@ -270,9 +275,10 @@ GLOSSARY_SCHEMAS: dict[str, Any] = {
     "Glossary": {"type": "object", "required": ["terms"],
                  "properties": {"terms": {"type": "array", "items": {"type": "string"}}}},
     "GlossaryChange": {"type": "object", "required": ["terms"], "additionalProperties": False,
-                       "properties": {"terms": {"type": "array", "description": f"at most {MAX_TERMS} terms (and {MAX_BODY} bytes)",
-                                                 "items": {
-                           "type": "string", "minLength": 1, "maxLength": MAX_TERM_CHARS, "pattern": r"\S"}}}},
+                       "properties": {"terms": {
+                           "type": "array", "description": f"at most {MAX_TERMS} terms (and {MAX_BODY} bytes)",
+                           "items": {"type": "string", "minLength": 1, "maxLength": MAX_TERM_CHARS,
+                                     "pattern": r"\S"}}}},
 }
 TRANSCRIPT_PATHS: dict[str, Any] = {
     "/api/glossary": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -44,7 +44,7 @@ async def all_messages(backend: Any, room_id: str) -> list[dict[str, Any]]:
 
 def entry(message: dict[str, Any], lang: str) -> dict[str, str]:
     user = message.get("user") or {}
-    ts = datetime.fromtimestamp(message["ts"] / 1000, tz=timezone.utc)
+    ts = datetime.fromtimestamp(message["ts"] / 1000, tz=UTC)
     same = message.get("lang") == lang
     translation = message["text"] if same else (message.get("tr") or {}).get(lang, "")
     return {

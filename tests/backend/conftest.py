@@ -7,9 +7,10 @@ test's own in the test database, deleted afterwards (tests/conftest.py `redis_pr
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 import redis.asyncio

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import shutil
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 import redis.asyncio

@@ -7,11 +7,12 @@ Browser tests run on one backend only: `memory`, unless a test parametrizes
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright, expect
 
 from tests.e2e.pages import DESKTOP, WAIT_MS
 
@@ -54,7 +55,7 @@ async def new_page(browser: Browser) -> AsyncIterator[PageFactory]:
     contexts: list[BrowserContext] = []
     uncaught: list[str] = []
 
-    async def make(viewport: dict[str, int] = DESKTOP, **options: Any) -> Page:
+    async def make(viewport: ViewportSize = DESKTOP, **options: Any) -> Page:
         options = {"locale": "en-US", "color_scheme": "light", **options}
         context = await browser.new_context(viewport=viewport, **options)
         contexts.append(context)

@@ -9,12 +9,12 @@ import json
 import re
 from pathlib import Path
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, ViewportSize, expect
 
 WAIT_MS = 15_000
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -114,6 +114,7 @@ async def axe_violations(page: Page) -> list[str]:
     results = await page.evaluate("""async () => {
         const r = await axe.run(document, { resultTypes: ['violations'] });
         return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.map((n) => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(1, 2).join('')) }));
+            nodes: v.nodes.map((n) => n.target.join(' ') + ' :: '
+                + (n.failureSummary || '').split('\\n').slice(1, 2).join('')) }));
     }""")
     return [f"{v['id']} ({v['impact']}): {v['help']} at {node}" for v in results for node in v["nodes"]]

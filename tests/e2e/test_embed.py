@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
@@ -73,7 +73,7 @@ class OtherSite:
                                                     lifespan="off"))
         self.task: asyncio.Task[None] | None = None
 
-    async def start(self) -> "OtherSite":
+    async def start(self) -> OtherSite:
         self.task = asyncio.create_task(self.server.serve())
         while not self.server.started:
             if self.task.done():

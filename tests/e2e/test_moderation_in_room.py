@@ -98,7 +98,8 @@ async def test_host_deletes_a_message_after_confirming_and_appoints_a_moderator_
     await message.get_by_test_id("delete").click()
     await host.get_by_test_id("confirm-ok").click()
     await otto.expect("deleted", room=ROOM, id=ack["id"])
-    await expect(host.locator(f'[data-testid="message"][data-id="{ack["id"]}"]')).to_have_class(re.compile(r"\bdeleted\b"))
+    deleted = host.locator(f'[data-testid="message"][data-id="{ack["id"]}"]')
+    await expect(deleted).to_have_class(re.compile(r"\bdeleted\b"))
 
     # appoint: pick the member, no id to type; the menu then offers the opposite
     member = host.get_by_test_id("member-u-otto")

@@ -4,6 +4,7 @@ two people with the same name can be told apart."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from playwright.async_api import expect
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.browser
 ROOM = "plenary"
 
 
-async def patch_room(server, changes: dict) -> None:
+async def patch_room(server, changes: dict[str, Any]) -> None:
     async with server.http() as http:
         response = await http.patch(f"/api/rooms/{ROOM}", json=changes,
                                     headers={"authorization": f"Bearer {server.token('Hanna', Role.HOST)}"})

@@ -16,10 +16,10 @@ from playwright.async_api import expect
 
 from chat.config import Config
 from chat.node import Node
-from translation import TranslationService
 from rooms import Role
 from tests.conftest import test_config as config_for
 from tests.e2e.pages import DESKTOP, PHONE, enter_room, message_with_text, messages, say, screenshot, sign_in
+from translation import TranslationService
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +59,7 @@ class PhrasebookTranslator(TranslationService):
 
     async def translate_many(self, texts: list[str], source: str, target: str) -> list[str | None]:
         found = [PHRASEBOOK.get((text, target)) for text in texts]
-        rest = [text for text, known in zip(texts, found) if known is None]
+        rest = [text for text, known in zip(texts, found, strict=True) if known is None]
         translated = iter(await super().translate_many(rest, source, target) if rest else [])
         return [known if known is not None else next(translated) for known in found]
 

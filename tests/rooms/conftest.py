@@ -50,5 +50,6 @@ async def core() -> Core:
     await stores.seed_rooms((Room(ROOM, "Plenary"), Room("quiet", "Quiet", state=RoomState.READ_ONLY),
                              Room("shut", "Shut", state=RoomState.CLOSED), Room("slow", "Slow", slow_mode=60)))
     roles = Roles(stores, stores)
-    return Core(stores, roles, RoomAccess(stores, stores, roles, SendLimits(stores, rate_per_second=1, burst=3), stores),
+    limits = SendLimits(stores, rate_per_second=1, burst=3)
+    return Core(stores, roles, RoomAccess(stores, stores, roles, limits, stores),
                 Moderation(stores, stores, stores, roles, stores))

@@ -1,8 +1,22 @@
 """The pure rules of private conversations (rooms/conversations.py)."""
 from __future__ import annotations
 
-from rooms.conversations import (Policy, Profile, decode_cursor, directory_page, members_refusal, pair_key,
-                                 profile_complaint, request_refusal, start_refusal)
+from rooms.conversations import (
+    Policy,
+    Profile,
+    decode_cursor,
+    directory_page,
+    members_refusal,
+    pair_key,
+    profile_complaint,
+    request_refusal,
+    start_refusal,
+)
+
+
+def code(refusal: tuple[str, str] | None) -> str | None:
+    return refusal[0] if refusal else None
+
 
 FACTS = dict(sender="u_a", target="u_b", blocked=False, contact=False, pending=0, max_pending=2,
              already_pending=False, cooldown_until=None, now=1_000_000)
@@ -29,9 +43,9 @@ def test_a_request_is_refused_for_each_reason_in_turn():
 def test_starting_depends_on_policy_blocks_and_contacts():
     assert start_refusal(Policy.OPEN, blocked=False, contact=False) is None
     assert start_refusal(Policy.REQUEST, blocked=False, contact=True) is None
-    assert start_refusal(Policy.REQUEST, blocked=False, contact=False)[0] == "forbidden"
-    assert start_refusal(Policy.OPEN, blocked=True, contact=True)[0] == "forbidden"
-    assert start_refusal(Policy.OFF, blocked=False, contact=True)[0] == "forbidden"
+    assert code(start_refusal(Policy.REQUEST, blocked=False, contact=False)) == "forbidden"
+    assert code(start_refusal(Policy.OPEN, blocked=True, contact=True)) == "forbidden"
+    assert code(start_refusal(Policy.OFF, blocked=False, contact=True)) == "forbidden"
 
 
 def test_two_to_eight_distinct_people():
@@ -44,10 +58,10 @@ def test_two_to_eight_distinct_people():
 
 def test_profiles_are_checked():
     assert profile_complaint("Sauna Oy", "FI", "Saunas") is None
-    assert "ISO" in profile_complaint(country="fi")
-    assert "ISO" in profile_complaint(country="XX")
-    assert "280" in profile_complaint(bio="x" * 281)
-    assert "control" in profile_complaint(organization="a\x07b")
+    assert "ISO" in (profile_complaint(country="fi") or "")
+    assert "ISO" in (profile_complaint(country="XX") or "")
+    assert "280" in (profile_complaint(bio="x" * 281) or "")
+    assert "control" in (profile_complaint(organization="a\x07b") or "")
 
 
 def test_the_directory_pages_by_name_and_filters():

@@ -11,7 +11,7 @@ FORBIDDEN = ("chat", "web", "starlette", "uvicorn", "websockets", "redis")
 
 
 def imported_modules(path: Path) -> set[str]:
-    modules = set()
+    modules: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
@@ -37,14 +37,15 @@ def project_imports(path: Path, known: set[str]) -> set[str]:
     """Project modules a file imports, for running or for the type checker alike."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    modules = set()
+    modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             for alias in node.names:  # `from package import module` needs the module, not the package
                 modules.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
     return modules

@@ -13,7 +13,8 @@ def test_a_new_room_needs_an_id_and_a_title():
 
 
 @pytest.mark.parametrize("data, field", [
-    ({"id": "ok"}, "title"), ({"id": "Bad Id", "title": "x"}, "id"), ({"id": "-x", "title": "x"}, "id"), ({"id": 3}, "id"),
+    ({"id": "ok"}, "title"), ({"id": "Bad Id", "title": "x"}, "id"), ({"id": "-x", "title": "x"}, "id"),
+    ({"id": 3}, "id"),
     ({"id": "ok", "title": ""}, "title"), ({"id": "ok", "title": "x" * 81}, "title"),
     ({"id": "ok", "title": "t", "forum": 5}, "forum"), ({"id": "ok", "title": "t", "state": "gone"}, "state"),
     ({"id": "ok", "title": "t", "slow_mode": -1}, "slow_mode"),

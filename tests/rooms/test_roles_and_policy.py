@@ -34,7 +34,8 @@ def test_who_may_act_on_whom(actor, target, allowed):
 
 def test_room_states_refuse_writers():
     assert send_refusal(Room("r", "R", state=RoomState.CLOSED), Role.HOST) == ("room_closed", "room 'r' is closed")
-    assert send_refusal(Room("r", "R", state=RoomState.READ_ONLY), Role.DELEGATE)[0] == "forbidden"
+    refusal = send_refusal(Room("r", "R", state=RoomState.READ_ONLY), Role.DELEGATE)
+    assert refusal is not None and refusal[0] == "forbidden"
     assert send_refusal(Room("r", "R", state=RoomState.READ_ONLY), Role.MODERATOR) is None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def package_files(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, s
     """`.argosmodel` files for de->en, en->de and en->es (tiny, random weights)."""
     out = tmp_path_factory.mktemp("argosmodels")
     paths = build_packages(out, PAIRS, size="tiny")
-    return dict(zip(PAIRS, paths))
+    return dict(zip(PAIRS, paths, strict=True))
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,7 @@ def installed_dir(tmp_path_factory: pytest.TempPathFactory,
 
 
 def make_settings(packages_dir: Path, **overrides) -> TranslationSettings:
-    values = dict(packages_dir=str(packages_dir), beam_size=1, engines=("argos",))
+    values: dict[str, Any] = dict(packages_dir=str(packages_dir), beam_size=1, engines=("argos",))
     values.update(overrides)
     return TranslationSettings(**values)
 

@@ -6,24 +6,34 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from translation import TranslationService, TranslationSettings
-from translation.apertium import (ApertiumEngine, Pipeline, debian_package, discover, escape,
-                                  pipeline_commands, to_code, unescape)
+from translation.apertium import (
+    ApertiumEngine,
+    Pipeline,
+    debian_package,
+    discover,
+    escape,
+    pipeline_commands,
+    to_code,
+    unescape,
+)
 
 pytestmark = pytest.mark.skipif(not discover(), reason="no Apertium pair installed (.ci/system-deps)")
 
 
 def apertium_settings(**overrides) -> TranslationSettings:
-    values = dict(packages_dir="/nonexistent", engines=("apertium",))
+    values: dict[str, Any] = dict(packages_dir="/nonexistent", engines=("apertium",))
     values.update(overrides)
     return TranslationSettings(**values)
 
 
 @pytest.fixture
-def eng_spa() -> Pipeline:
+def eng_spa() -> Iterator[Pipeline]:
     pair = next(p for p in discover() if (p.source, p.target) == ("en", "es"))
     pipeline = Pipeline(pair)
     yield pipeline
@@ -123,6 +133,7 @@ async def test_glossary_terms_reach_spanish_verbatim() -> None:
         assert "acuerdo" in out or "hoy" in out
         out = await svc.translate("Write to ada@example.org or see https://example.org/a.b, "
                                   "@grace knows `rm -rf` well", "en", "es")
+        assert out is not None
         assert "ada@example.org" in out and "https://example.org/a.b" in out
         assert "@grace" in out and "`rm -rf`" in out
     finally:

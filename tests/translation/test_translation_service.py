@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from translation import TranslationService
+from translation.engine import ArgosEngine
 
 MESSAGE = "Guten Morgen zusammen. Wann beginnt der nächste Vortrag?"
 
@@ -65,6 +66,7 @@ async def test_pivot_runs_both_legs_through_english(service: TranslationService)
     english = await service.translate(MESSAGE, "de", "en")  # the first leg, now cached
     assert metric(service, "babelroom_translations_total",
                   source="de", target="en", via="cache") == 1
+    assert english is not None
     direct_second_leg = await service.translate(english, "en", "es")
     assert pivoted == direct_second_leg
     assert metric(service, "babelroom_translations_total",
@@ -184,7 +186,9 @@ async def test_model_failure_gives_none_and_counts_an_error(service: Translation
     def boom(texts):
         raise RuntimeError("model broke")
 
-    service.engine("argos").batchers[("de", "en")]._run_batch = boom
+    argos = service.engine("argos")
+    assert isinstance(argos, ArgosEngine)
+    argos.batchers[("de", "en")]._run_batch = boom
     assert await service.translate(MESSAGE, "de", "en") is None
     assert metric(service, "babelroom_translation_errors_total", source="de", target="en") == 1
 
@@ -239,10 +243,17 @@ async def test_output_is_capped_relative_to_input(installed_dir, settings_for, b
                                           max_output_ratio=1.0, max_output_extra=2))
     await svc.start()
     try:
-        model = svc.engine("argos").models[("de", "en")]
+        argos = svc.engine("argos")
+        assert isinstance(argos, ArgosEngine)
+        model = argos.models[("de", "en")]
         decoded: list[int] = []
         decode = model.tokenizer.decode
-        model.tokenizer.decode = lambda toks: decoded.extend(map(len, toks)) or decode(toks)
+
+        def counting_decode(toks: list[list[str]]) -> list[str]:
+            decoded.extend(map(len, toks))
+            return decode(toks)
+
+        model.tokenizer.decode = counting_decode  # type: ignore[method-assign,assignment]  # a spy
         await svc.translate("Hallo Welt", "de", "en")
         n_in = len(model.tokenizer.encode(["Hallo Welt"])[0])
         assert decoded and 0 < decoded[0] <= n_in + 2
