@@ -174,7 +174,8 @@ async def test_a_version_2_file_gains_the_glossary_table_and_keeps_its_data(tmp_
     backend = await started(path)
     try:
         assert await backend.get_glossary() is None  # migrated, never set: the configured list applies
-        assert (await backend.get_room(ROOM)).title == "P"
+        room = await backend.get_room(ROOM)
+        assert room is not None and room.title == "P"
         assert await backend.conversation_members("c-1") == {"u_a"}
         await backend.set_glossary(["Cargotec"])
         assert await backend.get_glossary() == ["Cargotec"]

@@ -285,8 +285,8 @@ TRANSCRIPT_PATHS: dict[str, Any] = {
         "get": {"operationId": "glossary", "summary": "The terms never translated (hosts)", "security": BEARER,
                 "responses": {"200": answer("the terms", ref("Glossary")), **HOST_ONLY}},
         "put": {"operationId": "setGlossary", "summary": "Replace the terms never translated, on every node (hosts)",
-                "description": "Kept in the backend: the list outlives a restart and wins over `[translation] glossary` "
-                               "(the start value) from the first PUT on.",
+                "description": "Kept in the backend: the list outlives a restart and wins over "
+                               "`[translation] glossary` (the start value) from the first PUT on.",
                 "security": BEARER, "requestBody": body(ref("GlossaryChange")),
                 "responses": {"200": answer("the terms as kept", ref("Glossary")), **BAD_BODY, **HOST_ONLY}},
     },
