@@ -46,8 +46,12 @@ class Reader(Protocol):
     """What the hub needs of a session."""
 
     lang: str
-    user_id: str
-    moderates_event: bool  # hears `report` frames and event-wide moderation
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def moderates_event(self) -> bool: ...  # hears `report` frames and event-wide moderation
 
     def push(self, frame: bytes) -> None: ...
 
@@ -242,7 +246,7 @@ class Hub:
                 reader.removed(room, "closed")
 
     def _direct(self, envelope: Direct) -> None:
-        """A frame for some people wherever they are connected (chat/conversations.py `direct`)."""
+        """A frame for some people wherever they are connected (rooms/conversations.py `direct`)."""
         users = set(envelope.users)
         if envelope.frame is not None:
             data = text_frame(encode_bytes(envelope.frame))

@@ -31,7 +31,8 @@ class Node:
     def __init__(self, config: Config, *, translator: TranslationService | None = None,
                  backend: Backend | None = None) -> None:
         self.config = config
-        self.signer = signer_from_settings(config.auth, config.server.data_dir)  # bad [auth] keys stop the start before the database opens
+        # bad [auth] keys stop the start before the database opens
+        self.signer = signer_from_settings(config.auth, config.server.data_dir)
         self.id = config.server.node_id or default_node_id()
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
         self.translator = translator or TranslationService(config.translation,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from chat.backend import Backend, BackendUnavailable
 from rooms.stores.events import TranslationFailed
@@ -93,7 +94,7 @@ class TranslationRelay:
             by_source[message["lang"]].append(message)
         for source, group in by_source.items():
             texts = await self._translator.translate_many([m["text"] for m in group], source, lang)
-            for message, text in zip(group, texts):
+            for message, text in zip(group, texts, strict=False):
                 if text is None:
                     await self._failed(room, message["id"], lang)
                 else:

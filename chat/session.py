@@ -4,10 +4,11 @@ Every client frame is validated; a client's mistake gets an `error` and the sess
 Frames to the client are whole WebSocket frames (chat.wire), most of them built once for every
 reader of an event. While the socket takes them they are written straight to its transport (no
 queue, no task switch), all of one turn of the event loop in one write; when its buffer is full
-they wait in a bounded backlog drained by a task that exists only meanwhile. A reader that falls `send_queue` frames behind leaves its rooms at
-once and is closed with 1013; when even the close cannot be written within CLOSE_WRITE_SECONDS the
-transport is dropped (see chat.serving). Whatever goes wrong writing to one socket closes that
-socket only, logged once. The session speaks raw ASGI: no Starlette wrapper on the way.
+they wait in a bounded backlog drained by a task that exists only meanwhile. A reader that falls
+`send_queue` frames behind leaves its rooms at once and is closed with 1013; when even the close
+cannot be written within CLOSE_WRITE_SECONDS the transport is dropped (see chat.serving). Whatever
+goes wrong writing to one socket closes that socket only, logged once. The session speaks raw ASGI:
+no Starlette wrapper on the way.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import logging
 import secrets
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.types import Receive, Scope, Send
 
@@ -24,11 +26,22 @@ from chat import protocol
 from chat.backend import BackendUnavailable, Member
 from chat.backend.ids import is_message_id
 from chat.conversations import Conversations
-from chat.frames import (Ack, History, Joined, Left, MessageFrame, Pong, Ready, ServerFrame, encode_bytes, error,
-                         message_frame)
-from chat.session_conversations import handle_conversation_frame
+from chat.frames import (
+    Ack,
+    History,
+    Joined,
+    Left,
+    MessageFrame,
+    Pong,
+    Ready,
+    ServerFrame,
+    encode_bytes,
+    error,
+    message_frame,
+)
 from chat.protocol import ClientFrame, FrameError
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
+from chat.session_conversations import handle_conversation_frame
 from chat.tokens import Identity, TokenError
 from chat.wire import payload_of, text_frame
 from rooms import Refused, Role, Room
@@ -69,7 +82,7 @@ class Session:
                  "_socket", "_corked", "_backlog", "_drainer", "_closed", "_bad_frames", "_removing", "_closing",
                  "_membership", "__weakref__")
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, node: "Node") -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
         self.node = node
         self.conn_id = f"{node.id}/{secrets.token_hex(6)}"
         self.identity: Identity | None = None
@@ -139,7 +152,7 @@ class Session:
             remaining = deadline - time.monotonic()
             try:
                 text = await asyncio.wait_for(self._receive(), timeout=max(remaining, 0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.push_frame(error("unauthorized", "no auth frame within "
                                                f"{self.node.config.auth.auth_timeout:g} s; send auth first"))
                 self.close(CLOSE_UNAUTHORIZED, "auth timeout")
@@ -293,11 +306,11 @@ class Session:
         try:
             await asyncio.wait_for(self._send_asgi({"type": "websocket.close", "code": code, "reason": reason}),
                                    CLOSE_WRITE_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.info("closing %s: the close could not be written within %g s; dropping the connection",
                      self.conn_id, CLOSE_WRITE_SECONDS)
             self._drop_transport()
-        except Exception:  # the socket may be gone already
+        except Exception:  # noqa: BLE001 - the socket may be gone already, whatever it raises then
             pass
 
     def _drop_transport(self) -> None:
@@ -322,7 +335,7 @@ class Session:
                     continue
                 await socket.writable.wait()
                 while backlog and not isinstance(backlog[0], _Close) and socket.writable.is_set():
-                    if not socket.write_frame(backlog.popleft()):
+                    if not socket.write_frame(cast(bytes, backlog.popleft())):  # not a _Close: checked above
                         self._closed = True  # the connection is going
                         backlog.clear()
                         return
@@ -488,7 +501,7 @@ class Session:
     async def _forget_quietly(self, room_id: str) -> None:
         try:
             await self._forget(room_id)
-        except Exception:  # the backend may be down; presence then expires with the node heartbeat
+        except Exception:  # noqa: BLE001 - the backend may be down; presence then expires with the node heartbeat
             log.warning("could not record that %s left %s", self.conn_id, room_id)
 
     async def _leave_all(self) -> None:
@@ -504,7 +517,7 @@ class Session:
     async def _removed(self, room: str, reason: str) -> None:
         try:
             await self._forget(room)
-        except Exception:
+        except Exception:  # noqa: BLE001 - as in leave: a removal goes on whatever the backend says
             log.warning("could not record that %s was removed from %s", self.conn_id, room)
         self._removing -= 1
         self.push_frame(Left(room=room, reason=reason))
@@ -603,7 +616,7 @@ class _Turn:
         for session in sessions:
             try:
                 session._uncork()
-            except Exception:  # noqa: BLE001 - one socket's failure must not keep frames from the others
+            except Exception:
                 log.exception("could not write to %s", session.conn_id)
 
 

@@ -43,7 +43,8 @@ def require_host(request: Request) -> Identity:
 def only_fields(data: dict[str, Any], allowed: set[str]) -> None:
     unknown = set(data) - allowed
     if unknown:
-        raise ApiError(400, "bad_request", f"unknown field {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(allowed))}",
+        raise ApiError(400, "bad_request",
+                       f"unknown field {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(allowed))}",
                        sorted(unknown)[0])
 
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chat.backend.base import (Appended, Backend, BackendUnavailable, Encoded, Event, EventHandler, Member, Mute,
-                               Replay, SharedCache, StoreError)
+from chat.backend.base import (
+    Appended,
+    Backend,
+    BackendUnavailable,
+    Encoded,
+    Event,
+    EventHandler,
+    Member,
+    Mute,
+    Replay,
+    SharedCache,
+    StoreError,
+)
 from chat.backend.memory import MemoryBackend
 from chat.config import BackendSettings
 

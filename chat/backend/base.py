@@ -2,17 +2,34 @@
 with the node.
 
 The interfaces and their guarantees live in `rooms/stores/` (Broker, Presence, RoomStore,
-ModerationStore, LimitStore, ConversationStore); the translation cache interface in `translation` (SharedCache). `Backend`
-composes them and adds the lifecycle, so a new backend subclasses this one class and passes the
+ModerationStore, LimitStore, ConversationStore); the translation cache interface in `translation`
+(SharedCache). `Backend` composes them and adds the lifecycle, so a new backend subclasses this one class and passes the
 contract tests in tests/backend/ by adding one line to their `BACKENDS` registry.
 """
 from __future__ import annotations
 
 import abc
 
-from rooms.stores import (Appended, BackendUnavailable, Broker, Encoded, ConversationStore, Event, EventHandler, LimitStore,
-                          Member, Message, ModerationEntry, ModerationStore, Mute, Presence, Replay, RoomStore,
-                          StoreError, now_ms)
+from rooms.stores import (
+    Appended,
+    BackendUnavailable,
+    Broker,
+    ConversationStore,
+    Encoded,
+    Event,
+    EventHandler,
+    LimitStore,
+    Member,
+    Message,
+    ModerationEntry,
+    ModerationStore,
+    Mute,
+    Presence,
+    Replay,
+    RoomStore,
+    StoreError,
+    now_ms,
+)
 from translation import SharedCache
 
 __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "EventHandler", "Member", "Message",

@@ -34,7 +34,8 @@ class MemoryConversations(ConversationStore):
         self._conv.profiles[profile.id] = profile.updated(hidden=False)
 
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
-        chosen = self._conv.profiles.values() if ids is None else [self._conv.profiles[i] for i in ids if i in self._conv.profiles]
+        known = self._conv.profiles
+        chosen = known.values() if ids is None else [known[i] for i in ids if i in known]
         return [profile.updated(hidden=profile.id in self._conv.hidden) for profile in chosen]
 
     async def set_hidden(self, user: str, hidden: bool) -> None:

@@ -2,8 +2,9 @@
 
 History (same ids and epochs as `memory`: "<epoch>.<position>"), rooms, moderators, mutes,
 bans, the moderation log, translations and idempotency keys are kept in the file (schema in
-sqlite_schema), and so are profiles and private conversations (sqlite_conversations). Live fan-out and presence are this process's own (LocalBroker), as are the
-send limits (LocalLimits): one file serves one node, and it is locked while the node runs.
+sqlite_schema), and so are profiles and private conversations (sqlite_conversations). Live fan-out
+and presence are this process's own (LocalBroker), as are the send limits (LocalLimits): one file
+serves one node, and it is locked while the node runs.
 
 Every database call runs on the database thread (sqlite_db.Database); the event loop only
 waits for it. A message is published, and its sender acked, after its transaction commits.
@@ -197,7 +198,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
     async def save_room(self, room: Room) -> None:
         await self._db.write(lambda db: db.execute(
-            "INSERT INTO rooms (id, position, data) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            "INSERT INTO rooms (id, position, data) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
             (room.id, now_ms(), json.dumps(room.to_dict()))))
 
     async def get_glossary(self) -> list[str] | None:

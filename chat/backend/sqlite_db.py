@@ -10,14 +10,16 @@ message that is as durable as `[backend] synchronous` makes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from chat.backend.base import BackendUnavailable, StoreError
 from chat.backend.sqlite_schema import MIGRATIONS, Migration, migrate, version_of
@@ -79,7 +81,7 @@ class Database:
     def _serve(self, opened: Future[None], synchronous: str, migrations: Sequence[Migration]) -> None:
         try:
             db = self._open(synchronous, migrations)
-        except BaseException as exc:  # handed to the constructor
+        except BaseException as exc:  # noqa: BLE001 - whatever stops the open is handed to the constructor
             opened.set_exception(exc)
             return
         opened.set_result(None)
@@ -174,23 +176,21 @@ class Database:
             failure = self._failure(exc)
             outcomes = [(False, failure) for _ in batch]
         for loop in {job.loop for job in batch}:
-            mine = [(job, outcome) for job, outcome in zip(batch, outcomes) if job.loop is loop]
-            try:
+            mine = [(job, outcome) for job, outcome in zip(batch, outcomes, strict=True) if job.loop is loop]
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
                 loop.call_soon_threadsafe(_settle, mine)
-            except RuntimeError:
-                pass  # that loop is closed: nobody is waiting any more
 
     def _run_job(self, db: sqlite3.Connection, job: _Job[Any]) -> tuple[bool, Any]:
         if not job.write:
             try:
                 return True, job.run(db)
-            except Exception as exc:  # the caller's to handle
+            except Exception as exc:  # noqa: BLE001 - whatever the job raised is the caller's to handle
                 return False, self._failure(exc)
         # A savepoint per job: one that fails leaves the others of its batch intact.
         db.execute("SAVEPOINT job")
         try:
             result = job.run(db)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - as above, after undoing this job's writes only
             db.execute("ROLLBACK TO job")
             db.execute("RELEASE job")
             return False, self._failure(exc)
@@ -211,7 +211,7 @@ def _settle(done: list[tuple[_Job[Any], tuple[bool, Any]]]) -> None:
         if ok and job.then is not None:
             try:
                 job.then(value)  # even when the caller is gone: what was stored is published
-            except Exception as exc:  # the stored result stands; the caller hears the error
+            except Exception as exc:  # noqa: BLE001 - the stored result stands; the caller hears the error
                 ok, value = False, exc
         if job.future.cancelled():
             continue

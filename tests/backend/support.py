@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from chat.backend import Backend, Event, Member
+from chat.backend import Backend, Encoded, Event, Member
 
 ROOM = "plenary"
 ADA = {"id": "u_ada", "name": "Ada"}
@@ -23,8 +23,10 @@ class Node:
     backend: Backend
     events: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
 
-    def on_event(self, room: str | None, event: Event) -> None:
-        self.events.append((room, msgspec.to_builtins(event)))  # as it travels: a JSON object with a "type"
+    def on_event(self, room: str | None, event: Event | Encoded) -> None:
+        # as it travels: a JSON object with a "type" (an Encoded one is its frame, already JSON)
+        recorded = msgspec.json.decode(event.payload) if isinstance(event, Encoded) else msgspec.to_builtins(event)
+        self.events.append((room, recorded))
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [event for _, event in self.events if event.get("type") == kind]

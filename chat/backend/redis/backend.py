@@ -20,6 +20,7 @@ catch-up after a reconnect. The other ideas have a module each:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -116,10 +117,8 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
 
     async def close(self) -> None:
         await self._presence.stop()
-        try:
+        with contextlib.suppress(*REDIS_DOWN_OR_SLOW):  # the heartbeat expires and other nodes drop these records
             await asyncio.wait_for(self._presence.forget_all(), 2)
-        except REDIS_DOWN_OR_SLOW:
-            pass  # the heartbeat expires and other nodes drop these records
         await self._subscriber.close()
         self._on_event = None
         await self._redis.aclose()

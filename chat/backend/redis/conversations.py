@@ -1,4 +1,5 @@
-"""The conversation store (rooms/stores/conversation_store.py) on Redis: every node sees the same profiles, members, requests and blocks.
+"""The conversation store (rooms/stores/conversation_store.py) on Redis: every node sees the same
+profiles, members, requests and blocks.
 
 Keys, all under `key_prefix`:
     people, people:hidden          hash user -> profile JSON; set of users hidden from the directory
@@ -79,7 +80,7 @@ class RedisConversations(RedisParts, ConversationStore):
             return set()
         scores = await self._redis.zmscore(self._key("online"), users)
         now = now_ms()
-        return {user for user, until in zip(users, scores) if until is not None and until > now}
+        return {user for user, until in zip(users, scores, strict=False) if until is not None and until > now}
 
     # conversations --------------------------------------------------------------------
     @write_call

@@ -11,7 +11,7 @@ from rooms.stores.events import PresenceChanged
 
 def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra: str | None) -> Message:
     """A stream entry (flat field list) and its translations, as a stored message."""
-    entry = dict(zip(fields[::2], fields[1::2]))
+    entry = dict(zip(fields[::2], fields[1::2], strict=False))
     translations = json.loads(extra) if extra else {}
     lang = translations.pop("@lang", entry["l"])  # a sender's correction (relabel.lua)
     return {"room": room, "id": make_id(epoch, stream_id), "ts": stream_key(stream_id)[0],

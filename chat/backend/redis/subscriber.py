@@ -10,9 +10,10 @@ messages, then releases them in order. The outage is logged once, and its end on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import redis.exceptions
 from redis.asyncio.connection import AbstractConnection
@@ -56,7 +57,7 @@ class Subscriber:
         self._task = asyncio.create_task(self._run(), name="redis-pubsub")
         try:
             await asyncio.wait_for(self._first_up.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self.close()
             raise BackendUnavailable(f"cannot reach Redis at {self._where}") from None
 
@@ -92,10 +93,8 @@ class Subscriber:
         """Stop a channel; while Redis is away this only means not subscribing again."""
         self._channels.discard(channel)
         if self._ready and self._conn.is_connected:
-            try:
+            with contextlib.suppress(*REDIS_DOWN):  # the reconnect subscribes only to the channels still wanted
                 await self._conn.send_command("UNSUBSCRIBE", channel, check_health=False)
-            except REDIS_DOWN:
-                pass  # the reconnect subscribes only to the channels still wanted
 
     # the connection's life ----------------------------------------------------
     async def _run(self) -> None:
@@ -142,7 +141,7 @@ class Subscriber:
             return
         loop = asyncio.get_running_loop()
         waiting = [loop.create_future() for _ in channels]
-        for channel, future in zip(channels, waiting):
+        for channel, future in zip(channels, waiting, strict=True):
             self._confirms.setdefault(channel, []).append(future)
         await self._conn.send_command("SUBSCRIBE", *channels, check_health=False)
         confirmed = asyncio.ensure_future(asyncio.gather(*waiting))
