@@ -1,6 +1,6 @@
 # The two commands a new machine needs:
 #   make serve   install into .venv and start the server on http://127.0.0.1:8000 (sqlite file in data/)
-#   make test    install the test tools too (Chromium, Redis if missing) and run the whole suite
+#   make test    install the test tools too (Chromium, Redis if missing), run ruff and mypy, then the whole suite
 VENV ?= .venv
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
 
@@ -31,5 +31,8 @@ serve: install
 system-deps:
 	bash .ci/system-deps
 
+# lint and types first (configured in pyproject.toml): a finding fails the run before the suite starts
 test: install-test system-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest
