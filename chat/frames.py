@@ -12,6 +12,7 @@ when so, so an absent field is absent. Client frames are decoded in chat/protoco
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -147,7 +148,19 @@ def encode_bytes(frame: Any) -> bytes:
     try:
         return _encoder.encode(frame)
     except UnicodeEncodeError:
-        return json.dumps(msgspec.to_builtins(frame), ensure_ascii=True, separators=(",", ":")).encode()
+        value = _finite(msgspec.to_builtins(frame))
+        return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _finite(value: Any) -> Any:
+    """Non-finite floats as null, the way msgspec writes them (stdlib json would write Infinity, not JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def encode(frame: Any) -> str:
