@@ -9,7 +9,7 @@ from rooms.models import Role, Room, RoomState
 from rooms.policy import can_moderate, send_refusal
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
-from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, now_ms
+from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, Standing, now_ms
 
 
 class RoomAccess:
@@ -38,8 +38,9 @@ class RoomAccess:
         room = await self.room(room_id, actor.id)
         if room.state is RoomState.CLOSED:
             raise Refused("room_closed", f"room {room_id!r} is closed")
-        role = await self._roles.of(actor, room_id)
-        await self._check_ban(actor, room, role)
+        standing = await self._moderation.standing(room.id, actor.id)
+        role = self._roles.with_standing(actor, room_id, standing)
+        self._check_ban(room, role, standing)
         await self._roles.remember(actor, room_id, role)
         return room, role
 
@@ -47,32 +48,32 @@ class RoomAccess:
         """The actor's role when they may send in the room now (state, ban, mute, rate, slow
         mode), else Refused saying why and, where it helps, for how long."""
         room = await self.room(room_id, actor.id)
-        role = await self._roles.of(actor, room_id)
+        standing = await self._moderation.standing(room.id, actor.id)  # one read for role, bans and mutes
+        role = self._roles.with_standing(actor, room_id, standing)
         refusal = send_refusal(room, role)
         if refusal:
             raise Refused(*refusal)
-        await self._check_ban(actor, room, role)
-        for scope in (room.id, EVENT_WIDE):  # a mute on "*" holds in every room
-            mute = await self.mute(actor, scope, role)
-            if mute is not None:
-                until = "until a moderator unmutes you" if mute.until is None else \
-                    f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
-                where = f"in room {room.id!r}" if scope == room.id else "at this event"
-                raise Refused("muted", f"you are muted {where} {until}")
-        await self._limits.take_token(actor.id)
-        if room.slow_mode and not can_moderate(role):
-            await self._limits.slow_mode(room, actor.id)
+        self._check_ban(room, role, standing)
+        if role is not Role.HOST:  # no one may mute a host: a mute on record against one is void
+            for scope, mute in ((room.id, standing.mute), (EVENT_WIDE, standing.mute_event)):
+                if mute is not None:  # a mute on "*" holds in every room
+                    until = "until a moderator unmutes you" if mute.until is None else \
+                        f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
+                    where = f"in room {room.id!r}" if scope == room.id else "at this event"
+                    raise Refused("muted", f"you are muted {where} {until}")
+        await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
         return role
 
     async def mute(self, actor: Actor, room_id: str, role: Role) -> Mute | None:
         """The actor's mute in the room, if one binds them (none binds a host: no one may mute one)."""
         return None if role is Role.HOST else await self._moderation.get_mute(room_id, actor.id)
 
-    async def _check_ban(self, actor: Actor, room: Room, role: Role) -> None:
+    @staticmethod
+    def _check_ban(room: Room, role: Role, standing: Standing) -> None:
         # No one may ban a host (policy.may_act_on), so a ban on record against one is void.
         if role is Role.HOST:
             return
-        if await self._moderation.is_banned(room.id, actor.id):
+        if standing.banned:
             raise Refused("banned", f"you are banned from room {room.id!r}")
-        if await self._moderation.is_banned(EVENT_WIDE, actor.id):  # an event-wide ban holds in every room
+        if standing.banned_event:  # an event-wide ban holds in every room
             raise Refused("banned", "you are banned from every room of this event")

@@ -29,6 +29,13 @@ class TokenBucket:
         """True when the bucket has refilled: forgetting it changes nothing."""
         return self._tokens + (time.monotonic() - self._stamp) * self.rate >= self.burst
 
+    def wait(self) -> float:
+        """The seconds until a token is there (0.0: one is), spending nothing."""
+        tokens = min(self.burst, self._tokens + (time.monotonic() - self._stamp) * self.rate)
+        if tokens >= 1:
+            return 0.0
+        return (1 - tokens) / self.rate if self.rate > 0 else float("inf")
+
     def take(self) -> float:
         """Spend one token: 0.0 when allowed, else the seconds to wait for the next one."""
         now = time.monotonic()
@@ -55,9 +62,14 @@ class SendLimits:
         if wait:
             raise Refused("rate_limited", f"too many messages: wait {wait:.1f} s before sending again")
 
-    async def slow_mode(self, room: Room, user: str) -> None:
-        """Record a message under the room's slow mode, or raise Refused(rate_limited)."""
-        wait = await self._store.slow_mode_wait(room.id, user, room.slow_mode)
-        if wait:
+    async def take_send(self, room: Room, user: str, *, slow_mode: bool) -> None:
+        """Spend a token and, with `slow_mode`, the room's slow-mode slot, in one store call; or
+        raise Refused(rate_limited) for the first limit that refuses (the token's first), spending
+        nothing."""
+        wait = await self._store.take_send(user, self._rate, self._burst, room.id,
+                                           room.slow_mode if slow_mode else 0)
+        if wait.token:
+            raise Refused("rate_limited", f"too many messages: wait {wait.token:.1f} s before sending again")
+        if wait.slow:
             raise Refused("rate_limited", f"slow mode: one message every {room.slow_mode} s in this room; "
-                          f"wait {math.ceil(wait)} s")
+                          f"wait {math.ceil(wait.slow)} s")

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from rooms.models import Role
 from rooms.policy import room_role
-from rooms.stores import ModerationStore, Presence
+from rooms.stores import ModerationStore, Presence, Standing
 
 
 class Actor(Protocol):
@@ -34,6 +34,11 @@ class Roles:
         """The actor's role in the room (policy.room_role over the room's appointed moderators)."""
         appointed = await self._moderation.moderators(room) if actor.role is Role.DELEGATE else set()
         return room_role(actor.role, actor.rooms, room, appointed, actor.id)
+
+    @staticmethod
+    def with_standing(actor: Actor, room: str, standing: Standing) -> Role:
+        """The actor's role in the room, as `of` says, from a standing already read."""
+        return room_role(actor.role, actor.rooms, room, {actor.id} if standing.appointed else set(), actor.id)
 
     async def remember(self, actor: Actor, room: str, role: Role) -> None:
         """Note the role the actor holds in the room, so it still counts once the actor left."""

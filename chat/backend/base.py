@@ -27,13 +27,16 @@ from rooms.stores import (
     Presence,
     Replay,
     RoomStore,
+    SendWait,
+    Standing,
     StoreError,
     now_ms,
 )
 from translation import SharedCache
 
 __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "EventHandler", "Member", "Message",
-           "ModerationEntry", "Mute", "Replay", "SharedCache", "StoreError", "now_ms"]
+           "ModerationEntry", "Mute", "Replay", "SendWait", "SharedCache", "Standing", "StoreError",
+           "now_ms"]
 
 
 class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, abc.ABC):

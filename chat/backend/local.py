@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from chat.backend.base import Event, EventHandler, Member
 from rooms.limits import PRUNE_AT, TokenBucket
 from rooms.models import SLOW_MODE_MAX
-from rooms.stores import LimitStore
+from rooms.stores import LimitStore, SendWait
 
 
 class LocalBroker:
@@ -99,14 +99,34 @@ class LocalLimits(LimitStore):
         self._last_sent: dict[tuple[str, str], float] = {}
 
     async def take_token(self, user: str, rate: float, burst: int) -> float:
+        return self._bucket(user, rate, burst).take()
+
+    def _bucket(self, user: str, rate: float, burst: int) -> TokenBucket:
         bucket = self._buckets.get(user)
         if bucket is None or (bucket.rate, bucket.burst) != (rate, burst):
             if len(self._buckets) >= PRUNE_AT:
                 self._buckets = {key: kept for key, kept in self._buckets.items() if not kept.full()}
             bucket = self._buckets[user] = TokenBucket(rate, burst)
-        return bucket.take()
+        return bucket
+
+    async def take_send(self, user: str, rate: float, burst: int, room: str, slow_seconds: int) -> SendWait:
+        bucket = self._bucket(user, rate, burst)
+        wait = SendWait(bucket.wait(), self._slow_wait(room, user, slow_seconds) if slow_seconds else 0.0)
+        if wait.allowed:  # no await between the checks and the takes: one step
+            bucket.take()
+            if slow_seconds:
+                self._slow_take(room, user, slow_seconds)
+        return wait
+
+    def _slow_wait(self, room: str, user: str, seconds: int) -> float:
+        last = self._last_sent.get((room, user))
+        elapsed = None if last is None else time.monotonic() - last
+        return seconds - elapsed if elapsed is not None and elapsed < seconds else 0.0
 
     async def slow_mode_wait(self, room: str, user: str, seconds: int) -> float:
+        return self._slow_take(room, user, seconds)
+
+    def _slow_take(self, room: str, user: str, seconds: int) -> float:
         now = time.monotonic()
         key = (room, user)
         last = self._last_sent.get(key)

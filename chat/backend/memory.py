@@ -7,11 +7,12 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.backend.base import Appended, Backend, Mute, Replay, now_ms
+from chat.backend.base import Appended, Backend, Mute, Replay, Standing, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.memory_conversations import ConversationState, MemoryConversations
 from rooms import Role, Room
+from rooms.conversations import EVENT_WIDE
 from rooms.stores.events import StoredMessage, Translation
 
 
@@ -167,6 +168,11 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         self._glossary = list(terms)  # a copy: the caller's list may change
 
     # moderation ------------------------------------------------------------
+    async def standing(self, room: str, user: str) -> Standing:
+        here, event = self._moderation[room], self._moderation[EVENT_WIDE]
+        return Standing(appointed=user in here.moderators, banned=user in here.bans, banned_event=user in event.bans,
+                        mute=await self.get_mute(room, user), mute_event=await self.get_mute(EVENT_WIDE, user))
+
     async def get_mute(self, room: str, user: str) -> Mute | None:
         mutes = self._moderation[room].mutes
         if user not in mutes:

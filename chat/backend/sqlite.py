@@ -19,12 +19,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from chat.backend.base import Appended, Backend, EventHandler, Mute, Replay, now_ms
+from chat.backend.base import Appended, Backend, EventHandler, Mute, Replay, Standing, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.sqlite_conversations import SqliteConversations
 from chat.backend.sqlite_db import Database
 from rooms import Role, Room
+from rooms.conversations import EVENT_WIDE
 from rooms.stores.events import StoredMessage, Translation
 
 log = logging.getLogger("babelroom.backend.sqlite")
@@ -212,6 +213,19 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             (json.dumps(list(terms), ensure_ascii=False),)))
 
     # moderation ----------------------------------------------------------------
+    async def standing(self, room: str, user: str) -> Standing:
+        def read(db: sqlite3.Connection) -> Standing:  # one trip to the database thread, one snapshot
+            scopes = (room, EVENT_WIDE)
+            bans = {row[0] for row in db.execute(
+                "SELECT room FROM bans WHERE room IN (?, ?) AND user = ?", (*scopes, user))}
+            mutes = {row[0]: row[1] for row in db.execute(
+                "SELECT room, until FROM mutes WHERE room IN (?, ?) AND user = ?", (*scopes, user))}
+            appointed = db.execute("SELECT 1 FROM moderators WHERE room = ? AND user = ?", (room, user)).fetchone()
+            return Standing(appointed=appointed is not None, banned=room in bans, banned_event=EVENT_WIDE in bans,
+                            mute=_current_mute(mutes, room), mute_event=_current_mute(mutes, EVENT_WIDE))
+
+        return await self._db.read(read)
+
     async def get_mute(self, room: str, user: str) -> Mute | None:
         row = await self._db.read(lambda db: db.execute(
             "SELECT until FROM mutes WHERE room = ? AND user = ?", (room, user)).fetchone())
@@ -270,6 +284,14 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
     async def _exists(self, statement: str, *args: Any) -> bool:
         return await self._db.read(lambda db: db.execute(statement, args).fetchone() is not None)
+
+
+def _current_mute(mutes: dict[str, int | None], scope: str) -> Mute | None:
+    """The scope's mute among the rows read, unless it has ended (as get_mute answers)."""
+    if scope not in mutes:
+        return None
+    until = mutes[scope]
+    return None if until is not None and until <= now_ms() else Mute(until)
 
 
 # rows -> messages --------------------------------------------------------------------

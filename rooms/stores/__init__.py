@@ -17,11 +17,11 @@ from rooms.stores.clock import now_ms
 from rooms.stores.conversation_store import ConversationStore
 from rooms.stores.errors import BackendUnavailable, StoreError
 from rooms.stores.events import Event
-from rooms.stores.limits import LimitStore
-from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute
+from rooms.stores.limits import LimitStore, SendWait
+from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
 
 __all__ = ["Appended", "BackendUnavailable", "Broker", "ConversationStore", "Encoded", "Event", "EventHandler",
            "LimitStore", "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence", "Replay",
-           "RoomStore", "StoreError", "now_ms"]
+           "RoomStore", "SendWait", "Standing", "StoreError", "now_ms"]

@@ -92,6 +92,13 @@ class RoomChanged(Tagged, tag="room"):
     room: dict[str, Any]  # the room's summary (chat/lobby.py)
 
 
+class RoomSaved(Tagged, tag="room_saved"):
+    """A store's notice on the node channel that a room's record changed: each node drops its copy
+    of the room (the redis backend); it never reaches the hub or a reader."""
+
+    id: str
+
+
 class Glossary(Tagged, tag="glossary"):
     terms: list[str]
 
@@ -137,7 +144,7 @@ class Direct(Tagged, tag="direct"):
 
 
 Event = (StoredMessage | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted | RoomChanged
-         | Glossary | Direct)
+         | RoomSaved | Glossary | Direct)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)

@@ -9,6 +9,9 @@ Guarantees (tests/backend/test_moderation_store.py):
 - `remember_role` keeps the highest role a user was ever seen with in a room (host > moderator >
   delegate), so a rule can protect a host who is not in the room right now.
 - The log keeps entries in the order they were recorded (the newest `limit`).
+- `standing` answers what `moderators`, `is_banned` and `get_mute` would answer for one user in
+  one room and event-wide, read together (one round trip where the store is remote): the rules
+  on the send path ask it once instead of five questions.
 """
 from __future__ import annotations
 
@@ -26,7 +29,25 @@ class Mute:
     until: int | None  # ms since epoch; None = until unmuted
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What moderation says about one user in one room, and event-wide (EVENT_WIDE, "*"), as
+    stored: whether a rule binds them (a host is above every ban and mute) is the core's call."""
+
+    appointed: bool  # a host appointed them moderator of this room
+    banned: bool  # banned from this room
+    banned_event: bool  # banned from every room of the event
+    mute: Mute | None  # their current mute in this room
+    mute_event: Mute | None  # their current event-wide mute
+
+
 class ModerationStore(abc.ABC):
+    @abc.abstractmethod
+    async def standing(self, room: str, user: str) -> Standing:
+        """The user's appointment, bans and current mutes in the room and event-wide, read at
+        once: the same answers as `moderators`, `is_banned` and `get_mute` for (room, user) and
+        (EVENT_WIDE, user), an expired mute forgotten as `get_mute` forgets it."""
+
     @abc.abstractmethod
     async def get_mute(self, room: str, user: str) -> Mute | None:
         """The user's current mute in the room, or None (an expired mute is forgotten)."""

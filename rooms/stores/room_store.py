@@ -3,7 +3,9 @@
 Guarantees (tests/backend/test_room_store.py):
 - `seed_rooms` creates only the rooms that do not exist yet: a host's change survives a restart.
 - `list_rooms` lists the configured rooms first, in config order, then the others by creation.
-- `save_room` replaces the whole record; readers on every node see the last save.
+- `save_room` replaces the whole record; readers on every node see the last save: the saving
+  node at once, the others once their live connection to the shared state brought the save's
+  notice (redis: published in the save's own transaction, so before the save is answered).
 - `set_glossary` replaces the glossary (the terms never translated): the last set wins, and it is as
   durable as the backend is (memory: until exit; sqlite: across restarts; redis: as Redis keeps its
   data, seen by every node). `get_glossary` is None until a glossary was ever set, so a node knows

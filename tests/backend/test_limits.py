@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from tests.backend.support import ROOM
+from tests.backend.support import ROOM, Node
 
 
 async def test_the_token_bucket_allows_the_burst_then_says_how_long_to_wait(node):
@@ -35,3 +35,18 @@ async def test_a_user_on_two_nodes_gets_one_allowance(make_node):
     assert waits[:4] == [0.0] * 4 and all(wait > 0 for wait in waits[4:])
     assert await a.backend.slow_mode_wait(ROOM, "u_a", 60) == 0.0
     assert 0 < await b.backend.slow_mode_wait(ROOM, "u_a", 60) <= 60
+
+
+async def test_take_send_takes_the_token_and_the_slow_mode_slot_together_or_neither(node: Node) -> None:
+    backend = node.backend
+    first = await backend.take_send("u_a", 0.5, 2, ROOM, 1)
+    assert first.allowed and (first.token, first.slow) == (0.0, 0.0)
+    refused = await backend.take_send("u_a", 0.5, 2, ROOM, 1)
+    assert refused.token == 0.0 and 0 < refused.slow <= 1, "slow mode refuses while a token is there"
+    assert (await backend.take_send("u_a", 0.5, 2, "climate", 1)).allowed, "the refusal spent no token"
+    empty = await backend.take_send("u_a", 0.5, 2, "workshop", 1)
+    assert 0 < empty.token <= 2 and empty.slow == 0.0 and not empty.allowed, "the burst of 2 is spent"
+    assert await backend.slow_mode_wait("workshop", "u_a", 1) == 0.0, "the refused send took no slot"
+    assert (await backend.take_send("u_b", 0.5, 2, ROOM, 0)).allowed
+    assert (await backend.take_send("u_b", 0.5, 2, ROOM, 1)).allowed, "without slow mode no slot was taken"
+    assert (await backend.take_send("u_b", 0.5, 2, ROOM, 1)).slow > 0

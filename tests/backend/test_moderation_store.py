@@ -6,7 +6,9 @@ import time
 
 from chat.backend import Mute
 from rooms import Role
-from tests.backend.support import ROOM
+from rooms.conversations import EVENT_WIDE
+from rooms.stores import Standing
+from tests.backend.support import ROOM, Node
 
 
 async def test_mutes_with_and_without_expiry(node):
@@ -65,3 +67,40 @@ async def test_the_highest_role_seen_is_remembered_per_room(node):
     assert await node.backend.known_role(ROOM, "u_host") is Role.HOST
     assert await node.backend.known_role(ROOM, "u_mod") is Role.MODERATOR
     assert await node.backend.known_role("other", "u_host") is None
+
+
+async def test_standing_reads_appointment_bans_and_mutes_in_the_room_and_event_wide(node: Node) -> None:
+    backend = node.backend
+    assert await backend.standing(ROOM, "u_x") == Standing(appointed=False, banned=False, banned_event=False,
+                                                           mute=None, mute_event=None)
+    until = int(time.time() * 1000) + 300
+    await backend.set_moderator(ROOM, "u_x", True)
+    await backend.set_ban(ROOM, "u_x", True)
+    await backend.set_mute(ROOM, "u_x", until)
+    await backend.set_mute(EVENT_WIDE, "u_x", None)
+    assert await backend.standing(ROOM, "u_x") == Standing(appointed=True, banned=True, banned_event=False,
+                                                           mute=Mute(until), mute_event=Mute(None))
+    assert await backend.standing("climate", "u_x") == Standing(appointed=False, banned=False, banned_event=False,
+                                                                mute=None, mute_event=Mute(None))
+    await backend.set_ban(EVENT_WIDE, "u_x", True)
+    assert (await backend.standing("climate", "u_x")).banned_event is True
+    assert await backend.standing(ROOM, "u_y") == Standing(appointed=False, banned=False, banned_event=False,
+                                                           mute=None, mute_event=None), "per user"
+    await asyncio.sleep(0.4)
+    standing = await backend.standing(ROOM, "u_x")
+    assert standing.mute is None and standing.mute_event == Mute(None), "an ended mute is forgotten"
+    assert await backend.get_mute(ROOM, "u_x") is None
+
+
+async def test_standing_answers_as_the_single_reads_do(node: Node) -> None:
+    backend = node.backend
+    await backend.set_ban(EVENT_WIDE, "u_a", True)
+    await backend.set_mute(ROOM, "u_b", int(time.time() * 1000) + 60_000)
+    await backend.set_moderator(ROOM, "u_c", True)
+    for user in ("u_a", "u_b", "u_c", "u_d"):
+        for room in (ROOM, "climate"):
+            standing = await backend.standing(room, user)
+            assert standing == Standing(
+                appointed=user in await backend.moderators(room), banned=await backend.is_banned(room, user),
+                banned_event=await backend.is_banned(EVENT_WIDE, user), mute=await backend.get_mute(room, user),
+                mute_event=await backend.get_mute(EVENT_WIDE, user)), (user, room)

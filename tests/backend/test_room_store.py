@@ -1,9 +1,14 @@
 """The RoomStore contract (rooms/stores/room_store.py) on every backend."""
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from rooms import Room, RoomState
+from rooms.stores.events import RoomSaved
+from tests.backend.conftest import NodeFactory
 
 
 async def test_rooms_are_seeded_once_listed_in_order_and_saved(node):
@@ -40,3 +45,23 @@ async def test_the_glossary_is_shared_by_the_nodes_of_a_cluster(backend_kind, ma
     first, second = await make_node(), await make_node()
     await first.backend.set_glossary(["Cargotec"])
     assert await second.backend.get_glossary() == ["Cargotec"]
+
+
+@pytest.mark.parametrize("backend_kind", [pytest.param("redis", marks=pytest.mark.redis)])
+async def test_a_save_on_one_node_reaches_every_node_that_read_the_room_before(make_node: NodeFactory) -> None:
+    a, b = await make_node(), await make_node()
+    plenary = Room("plenary", "Plenary")
+    await a.backend.seed_rooms((plenary,))
+    await b.backend.seed_rooms((plenary,))
+    assert await b.backend.get_room("plenary") == plenary  # b holds a copy now
+    closed = plenary.updated(state=RoomState.CLOSED)
+    await a.backend.save_room(closed)
+    assert await a.backend.get_room("plenary") == closed, "a node reads its own save at once"
+    deadline = time.monotonic() + 2
+    while await b.backend.get_room("plenary") != closed:  # once b's pub/sub has brought the notice
+        assert time.monotonic() < deadline, "node b still reads the room as it was before the save"
+        await asyncio.sleep(0.005)
+    await b.backend.save_room(plenary)
+    assert await b.backend.get_room("plenary") == plenary
+    assert [event for _, event in a.events + b.events if isinstance(event, RoomSaved)] == [], \
+        "the notice is the backend's own business: no event for the hub"

@@ -46,7 +46,7 @@ from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
 from chat.config import BackendSettings
 from rooms.stores import Event, EventHandler, Member
-from rooms.stores.events import StoredMessage, decode_event, encode_event
+from rooms.stores.events import RoomSaved, StoredMessage, decode_event, encode_event
 
 log = logging.getLogger("babelroom.backend.redis")
 
@@ -76,6 +76,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             retry=Retry(NoBackoff(), 0))
         self._redis = redis.asyncio.Redis(connection_pool=self._pool)
         self._scripts = register_all(self._redis)
+        self._init_room_copies()
         heartbeat_ttl = max(1, settings.presence_ttl)
         self._presence = RedisPresence(self._redis, self._keys, self._scripts, self._slots,
                                        instance=secrets.token_hex(8), node_id=node_id, ttl=heartbeat_ttl,
@@ -189,7 +190,10 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             log.warning("ignored a malformed event on %s", channel)
             return
         if channel == self._keys.node_channel:
-            self._emit(None, event)
+            if isinstance(event, RoomSaved):  # this node's own business, not an event for the hub
+                self.forget_room(event.id)
+            else:
+                self._emit(None, event)
             return
         room = channel.removeprefix(self._keys.room_channel_prefix)
         if room not in self._subscribed:
@@ -216,8 +220,12 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             self._on_event(room, event)
 
     # after a reconnect ---------------------------------------------------------
+    def _room_copies_valid(self) -> bool:
+        return self._subscriber.up
+
     async def _restore(self) -> None:
         """Run by the subscriber once it has resubscribed, before live messages flow again."""
+        self.forget_room(None)  # saves made while the connection was down sent notices nobody read
         await self._presence.beat()
         await self._presence.remove_unremoved()
         await self._seed(self._configured_rooms)

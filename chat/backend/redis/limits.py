@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chat.backend.redis.calls import RedisParts, write_call
+from rooms.stores import SendWait
 
 
 class RedisLimits(RedisParts):
@@ -16,3 +17,11 @@ class RedisLimits(RedisParts):
         left = await self._scripts["slow_mode"](keys=[self._keys.limit_slow(room, user)],
                                                 args=[int(seconds * 1000)])
         return int(left) / 1000
+
+    @write_call
+    async def take_send(self, user: str, rate: float, burst: int, room: str, slow_seconds: int) -> SendWait:
+        token, slow_ms = await self._scripts["take_send"](
+            keys=[self._keys.limit_bucket(user), self._keys.limit_slow(room, user)],
+            args=[rate, burst, int(slow_seconds * 1000)])
+        wait = float(token)
+        return SendWait(float("inf") if wait < 0 else wait, int(slow_ms) / 1000)

@@ -26,9 +26,11 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "members": ("presence_lib",),
     "reap": ("presence_lib",),
     "get_mute": (),
+    "standing": (),
     "remember_role": (),
     "take_token": (),
     "slow_mode": (),
+    "take_send": (),
 }
 
 

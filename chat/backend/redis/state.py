@@ -7,13 +7,40 @@ import time
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.frames import encode
 from rooms import Role, Room
-from rooms.stores import ModerationEntry, Mute, now_ms
+from rooms.conversations import EVENT_WIDE
+from rooms.stores import ModerationEntry, Mute, Standing, now_ms
+from rooms.stores.events import RoomSaved, encode_event
 
 MODERATION_LOG_MAX = 1000  # entries kept per room
 
 
 class RedisRooms(RedisParts):
+    """The rooms, and this node's copy of those it read (the send path reads a room per message).
+
+    A copy is only used while the pub/sub connection is up: every save publishes RoomSaved on
+    the node channel in the same transaction, and each node drops its copy when that arrives
+    (`forget_room`); a reconnect drops them all, since notices may have been missed meanwhile.
+    Redis sends the notice before it answers the save, so a node sees another's save as soon as
+    it has read its pub/sub connection, and its own saves at once."""
+
     _configured_rooms: tuple[Room, ...] = ()
+    _room_copies: dict[str, Room]
+    _room_generation: int  # bumped by every forget: a read that began before one caches nothing
+
+    def _init_room_copies(self) -> None:
+        self._room_copies, self._room_generation = {}, 0
+
+    def _room_copies_valid(self) -> bool:
+        """True while every save's notice reaches this node (the backend: its pub/sub is up)."""
+        return False
+
+    def forget_room(self, room: str | None) -> None:
+        """Drop this node's copy of a room (of every room when None): it was saved somewhere."""
+        self._room_generation += 1
+        if room is None:
+            self._room_copies.clear()
+        else:
+            self._room_copies.pop(room, None)
 
     @write_call
     async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
@@ -23,6 +50,7 @@ class RedisRooms(RedisParts):
     async def _seed(self, rooms: tuple[Room, ...]) -> None:
         if not rooms:
             return
+        self.forget_room(None)  # Redis may have lost what the copies were read from
         async with self._redis.pipeline(transaction=True) as pipe:
             for position, room in enumerate(rooms):
                 pipe.hsetnx(self._keys.rooms, room.id, encode(room.to_dict()))
@@ -47,8 +75,18 @@ class RedisRooms(RedisParts):
             stored, order = await pipe.execute()
         return stored, order
 
-    @read_call
     async def get_room(self, room: str) -> Room | None:
+        copy = self._room_copies.get(room)
+        if copy is not None and self._room_copies_valid():
+            return copy
+        generation = self._room_generation
+        found = await self._read_room(room)
+        if found is not None and generation == self._room_generation and self._room_copies_valid():
+            self._room_copies[room] = found
+        return found
+
+    @read_call
+    async def _read_room(self, room: str) -> Room | None:
         raw = await self._redis.hget(self._keys.rooms, room)
         if not raw and any(configured.id == room for configured in self._configured_rooms):
             # a configured room always exists: missing means Redis restarted empty moments ago
@@ -61,7 +99,9 @@ class RedisRooms(RedisParts):
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._keys.rooms, room.id, encode(room.to_dict()))
             pipe.zadd(self._keys.rooms_order, {room.id: time.time() * 1000}, nx=True)
+            pipe.publish(self._keys.node_channel, encode_event(RoomSaved(id=room.id)))
             await pipe.execute()
+        self.forget_room(room.id)
 
     @read_call
     async def get_glossary(self) -> list[str] | None:
@@ -75,11 +115,17 @@ class RedisRooms(RedisParts):
 
 class RedisModeration(RedisParts):
     @read_call
+    async def standing(self, room: str, user: str) -> Standing:
+        keys = self._keys
+        appointed, banned, banned_event, mute, mute_event = await self._scripts["standing"](
+            keys=[keys.room(room, "moderators"), keys.room(room, "bans"), keys.room(EVENT_WIDE, "bans"),
+                  keys.room(room, "mutes"), keys.room(EVENT_WIDE, "mutes")], args=[user, now_ms()])
+        return Standing(appointed=bool(appointed), banned=bool(banned), banned_event=bool(banned_event),
+                        mute=_mute(mute), mute_event=_mute(mute_event))
+
+    @read_call
     async def get_mute(self, room: str, user: str) -> Mute | None:
-        until = await self._scripts["get_mute"](keys=[self._keys.room(room, "mutes")], args=[user, now_ms()])
-        if until is None:
-            return None
-        return Mute(int(until) if until else None)
+        return _mute(await self._scripts["get_mute"](keys=[self._keys.room(room, "mutes")], args=[user, now_ms()]))
 
     @write_call
     async def set_mute(self, room: str, user: str, until: int | None) -> None:
@@ -131,3 +177,10 @@ class RedisModeration(RedisParts):
         entries: list[tuple[str, dict[str, str]]] = await self._redis.xrevrange(  # type: ignore[assignment]
             self._keys.room(room, "modlog"), count=limit)
         return [json.loads(fields["e"]) for _, fields in reversed(entries)]
+
+
+def _mute(until: str | bool | None) -> Mute | None:
+    """A mute as the scripts answer it: false (none: nil in RESP2), '' (until unmuted) or its end in ms."""
+    if until is None or until is False:
+        return None
+    return Mute(int(until) if until else None)
