@@ -39,7 +39,22 @@ from chat.frames import (
     error,
     message_frame,
 )
-from chat.protocol import ClientFrame, FrameError
+from chat.protocol import (
+    AnyClientFrame,
+    Auth,
+    Conversational,
+    Delete,
+    FrameError,
+    GetHistory,
+    Join,
+    Leave,
+    Moderation,
+    Mute,
+    Ping,
+    RelangMessage,
+    SetLang,
+    Unmute,
+)
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
 from chat.session_conversations import handle_conversation_frame
 from chat.tokens import Identity, TokenError
@@ -160,7 +175,7 @@ class Session:
             frame = self._decode(text)
             if frame is None:
                 continue
-            if frame.type == "auth":
+            if isinstance(frame, Auth):
                 try:
                     await self._auth(frame)
                 except FrameError as exc:
@@ -169,7 +184,7 @@ class Session:
                     log.exception("auth on %s failed", self.conn_id)
                     self.push_frame(error("internal", "the server failed to check this token; "
                                                    "it was logged, retry later", frame.ref))
-            elif frame.type == "ping":
+            elif isinstance(frame, Ping):
                 await self._ping(frame)
             else:
                 self.push_frame(error("unauthorized", "send an auth frame with your token first", frame.ref))
@@ -181,7 +196,7 @@ class Session:
             return
         try:
             self._check_ids(frame)
-            await _HANDLERS[frame.type](self, frame)
+            await _HANDLERS[type(frame)](self, frame)
         except (FrameError, Refused) as exc:
             self.push_frame(error(exc.code, exc.message, frame.ref))
         except BackendUnavailable:
@@ -193,14 +208,15 @@ class Session:
                                            "it was logged, retry later", frame.ref))
 
     @staticmethod
-    def _check_ids(frame: ClientFrame) -> None:
+    def _check_ids(frame: AnyClientFrame) -> None:
         """Message ids must have exactly the shape the server issues (see chat.backend.ids)."""
         name = MESSAGE_ID_FIELDS.get(frame.type)
-        if name is not None and frame.get(name) is not None and not is_message_id(frame.get(name)):
+        value = getattr(frame, name) if name is not None else None
+        if value is not None and not is_message_id(value):
             raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
                              "(such as \"1a2b3c4d.17\")")
 
-    def _decode(self, text: str | None) -> ClientFrame | None:
+    def _decode(self, text: str | None) -> AnyClientFrame | None:
         if text is None:
             return None
         try:
@@ -356,15 +372,15 @@ class Session:
         await asyncio.gather(self._drainer, return_exceptions=True)
 
     # auth and language -----------------------------------------------------------
-    async def _auth(self, frame: ClientFrame) -> None:
+    async def _auth(self, frame: Auth) -> None:
         try:
-            identity = self.node.signer.verify(frame["token"])
+            identity = self.node.signer.verify(frame.token)
         except TokenError as exc:
             self.push_frame(error("unauthorized", f"{exc}; ask for a new token at POST /api/session",
                                            frame.ref))
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
-        lang = self._reading_lang(frame.get("lang") or identity.lang, frame.ref)
+        lang = self._reading_lang(frame.lang or identity.lang, frame.ref)
         self.identity, self.lang = identity, lang
         try:  # the directory's profile and online mark; the chat works without them
             await self.node.conversations.seen(identity, lang)
@@ -373,7 +389,7 @@ class Session:
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
 
-    async def _auth_again(self, frame: ClientFrame) -> None:
+    async def _auth_again(self, frame: Auth) -> None:
         raise FrameError("bad_frame", "this connection is already authenticated; open a new one to switch user")
 
     def _reading_lang(self, code: str, ref: str | None) -> str:
@@ -399,9 +415,9 @@ class Session:
         if wait:
             raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s")
 
-    async def _change_lang(self, frame: ClientFrame) -> None:
+    async def _change_lang(self, frame: SetLang) -> None:
         self._take_membership()
-        self.lang = self._reading_lang(frame["lang"], frame.ref)
+        self.lang = self._reading_lang(frame.lang, frame.ref)
         for room, member in list(self.rooms.items()):
             updated = Member(member.conn, member.id, member.name, self.lang, member.role)
             self.rooms[room] = updated
@@ -409,7 +425,7 @@ class Session:
             await self.node.backend.publish(room, self._presence(room, "update", updated))
         self._ready()
 
-    async def _ping(self, frame: ClientFrame) -> None:
+    async def _ping(self, frame: Ping) -> None:
         self.push_frame(Pong(ref=frame.ref or None))
 
     # rooms -------------------------------------------------------------------------
@@ -427,11 +443,11 @@ class Session:
     def _presence(self, room: str, event: str, member: Member) -> PresenceChanged:
         return PresenceChanged(room=room, event=event, user=member.public())  # with the role: badges need no rejoin
 
-    async def _join(self, frame: ClientFrame) -> None:
+    async def _join(self, frame: Join) -> None:
         assert self.identity is not None
         self._take_membership()
-        room_id = frame["room"]
-        limit = self._count(frame.get("history"), "history")
+        room_id = frame.room
+        limit = self._count(frame.history, "history")
         room, role = await self.node.access.join(self.identity, room_id)
         backend = self.node.backend
         rejoin = room_id in self.rooms
@@ -443,7 +459,7 @@ class Session:
                 if await backend.add_member(room_id, member):
                     await backend.publish(room_id, self._presence(room_id, "join", member))
                     self.node.lobby.touch(room_id)
-            since = frame.get("since")
+            since = frame.since
             if since is not None:
                 replay = await backend.since(room_id, since, limit=limit)
                 messages, recovered = replay.messages, replay.recovered
@@ -484,11 +500,11 @@ class Session:
             raise FrameError("bad_frame", f"\"{name}\" must be between 0 and {self._limits.history_max}")
         return value
 
-    async def _leave(self, frame: ClientFrame) -> None:
-        self._joined(frame["room"])
+    async def _leave(self, frame: Leave) -> None:
+        self._joined(frame.room)
         self._take_membership()
-        await self._forget(frame["room"])
-        self.push_frame(Left(room=frame["room"], reason="left"))
+        await self._forget(frame.room)
+        self.push_frame(Left(room=frame.room, reason="left"))
 
     async def _forget(self, room_id: str) -> None:
         """Leave a room's fan-out and presence (presence `leave` when the user's last connection goes)."""
@@ -526,9 +542,9 @@ class Session:
             self.close(CLOSE_REMOVED, reason)
 
     # messages ------------------------------------------------------------------------
-    async def _send(self, frame: ClientFrame) -> None:
+    async def _send(self, frame: protocol.Send) -> None:
         assert self.identity is not None
-        room_id, text, cid = frame["room"], frame["text"], frame.get("cid")
+        room_id, text, cid = frame.room, frame.text, frame.cid
         self._joined(room_id)
         if not text.strip():
             raise FrameError("bad_frame", "\"text\" must not be empty")
@@ -545,15 +561,15 @@ class Session:
         if appended.created:
             self.node.relay.message_stored(appended.message, targets)
 
-    async def _relang(self, frame: ClientFrame) -> None:
+    async def _relang(self, frame: RelangMessage) -> None:
         """The sender corrects the detected language of their own message: re-label, re-translate."""
         assert self.identity is not None
-        room_id = frame["room"]
+        room_id = frame.room
         self._joined(room_id)
-        lang = self._reading_lang(frame["lang"], frame.ref)
-        message = await self.node.backend.relabel_message(room_id, frame["id"], lang, author=self.identity.id)
+        lang = self._reading_lang(frame.lang, frame.ref)
+        message = await self.node.backend.relabel_message(room_id, frame.id, lang, author=self.identity.id)
         if message is None:
-            raise FrameError("not_found", f"room {room_id!r} has no message {frame['id']!r} of yours; "
+            raise FrameError("not_found", f"room {room_id!r} has no message {frame.id!r} of yours; "
                              "only the sender may correct a message's language")
         targets = await self.node.relay.targets(room_id, lang, self.lang)
         await self.node.backend.publish(room_id, Relang(room=room_id, id=message["id"], lang=lang, translating=targets))
@@ -571,27 +587,32 @@ class Session:
             frames.append(shown)
         return frames
 
-    async def _history(self, frame: ClientFrame) -> None:
-        room_id = frame["room"]
+    async def _history(self, frame: GetHistory) -> None:
+        room_id = frame.room
         if room_id not in self.rooms:
             await self.visible_room(room_id)  # a private room's non-member hears not_found, not not_joined
         self._joined(room_id)
-        limit = self._count(frame.get("limit"), "limit")
-        messages = await self.node.backend.history(room_id, before=frame.get("before"), limit=limit)
+        limit = self._count(frame.limit, "limit")
+        messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
         self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
         assert self.identity is not None
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
 
     # moderation ------------------------------------------------------------------------
-    async def _moderate(self, frame: ClientFrame) -> None:
+    async def _moderate(self, frame: Moderation) -> None:
         assert self.identity is not None
-        action = Action(frame.type, frame["room"], user=frame.get("user", ""), message_id=frame.get("id", ""),
-                        seconds=frame.get("seconds"), reason=frame.get("reason"))
-        await self.node.moderation.apply(self.identity, action)
+        await self.node.moderation.apply(self.identity, _action(frame))
         self.push_frame(Ack(ref=frame.ref))
 
-    async def _conversation(self, frame: ClientFrame) -> None:
+    async def _conversation(self, frame: Conversational) -> None:
         await handle_conversation_frame(self, frame)
+
+
+def _action(frame: Moderation) -> Action:
+    if isinstance(frame, Delete):
+        return Action(frame.type, frame.room, message_id=frame.id)
+    return Action(frame.type, frame.room, user=frame.user, seconds=frame.seconds if isinstance(frame, Mute) else None,
+                  reason=None if isinstance(frame, Unmute) else frame.reason)
 
 
 class _Disconnected(Exception):
@@ -623,10 +644,11 @@ class _Turn:
 _TURN = _Turn()
 
 
-# frame type -> handler; one table for every session
-_HANDLERS: dict[str, Callable[[Session, ClientFrame], Awaitable[None]]] = {
-    "join": Session._join, "leave": Session._leave, "send": Session._send, "lang": Session._change_lang,
-    "relang": Session._relang, "history": Session._history, "ping": Session._ping, "auth": Session._auth_again,
-    **{action: Session._moderate for action in ("mute", "unmute", "kick", "ban", "unban", "delete")},
-    **{kind: Session._conversation for kind in protocol.CONVERSATION_FRAMES},
+# frame type -> handler; one table for every session (each handler takes its own frame type)
+_HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
+    Join: Session._join, Leave: Session._leave, protocol.Send: Session._send, SetLang: Session._change_lang,
+    RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
+    Auth: Session._auth_again,
+    **{action: Session._moderate for action in Moderation.__args__},
+    **{kind: Session._conversation for kind in Conversational.__args__},
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from chat.frames import Ack, ServerFrame
-from chat.protocol import ClientFrame, FrameError
+from chat.protocol import Accept, Conversational, Decline, FrameError, Read, ReportMessage, RequestContact
 from chat.tokens import Identity
 from rooms import Refused, Room
 
@@ -29,7 +29,7 @@ class Session(Protocol):
 CODES = {"bad_request": "bad_frame"}  # the HTTP API's word for the same mistake
 
 
-async def handle_conversation_frame(session: Session, frame: ClientFrame) -> None:
+async def handle_conversation_frame(session: Session, frame: Conversational) -> None:
     assert session.identity is not None
     try:
         await _handle(session, frame)
@@ -37,29 +37,29 @@ async def handle_conversation_frame(session: Session, frame: ClientFrame) -> Non
         raise FrameError(CODES.get(exc.code, exc.code), exc.message) from None
 
 
-async def _handle(session: Session, frame: ClientFrame) -> None:
+async def _handle(session: Session, frame: Conversational) -> None:
     node, identity = session.node, session.identity
     assert identity is not None
     conversations = node.conversations
-    if frame.type == "request":
-        text = frame["text"]
+    if isinstance(frame, RequestContact):
+        text = frame.text
         if not text.strip():
             raise FrameError("bad_frame", "\"text\" must not be empty: say who you are and why you write")
         if len(text) > node.config.limits.text_chars:
             raise FrameError("too_large", f"a request holds at most {node.config.limits.text_chars} characters")
-        request = await conversations.request(identity, frame["to"], text)
+        request = await conversations.request(identity, frame.to, text)
         session.push_frame(Ack(ref=frame.ref, id=request.id))
-    elif frame.type == "accept":
-        summary = await conversations.accept(identity, frame["request"])
+    elif isinstance(frame, Accept):
+        summary = await conversations.accept(identity, frame.request)
         session.push_frame(Ack(ref=frame.ref, room=summary["id"]))
-    elif frame.type == "decline":
-        await conversations.decline(identity, frame["request"])
+    elif isinstance(frame, Decline):
+        await conversations.decline(identity, frame.request)
         session.push_frame(Ack(ref=frame.ref))
-    elif frame.type == "read":
-        room = await session.visible_room(frame["room"])
-        await conversations.mark_read(room, identity.id, frame["id"])
+    elif isinstance(frame, Read):
+        room = await session.visible_room(frame.room)
+        await conversations.mark_read(room, identity.id, frame.id)
         session.push_frame(Ack(ref=frame.ref))
-    elif frame.type == "report":
-        room = await session.visible_room(frame["room"])
-        report = await conversations.report(identity, room, frame["id"], frame.get("reason"))
+    elif isinstance(frame, ReportMessage):
+        room = await session.visible_room(frame.room)
+        report = await conversations.report(identity, room, frame.id, frame.reason)
         session.push_frame(Ack(ref=frame.ref, id=report["id"]))

@@ -10,6 +10,7 @@ import json
 import random
 from typing import Any
 
+import msgspec
 import websockets
 
 from chat.protocol import CLIENT_FRAMES
@@ -20,6 +21,8 @@ from tests.hardening import LogRecorder
 FRAMES = 2400  # per backend, over CONNECTIONS sockets: a few seconds each
 CONNECTIONS = 6
 SEED = 9
+FIELDS = {kind: [field for field in msgspec.structs.fields(frame) if field.name != "ref"]
+          for kind, frame in CLIENT_FRAMES.items()}  # each frame type's fields, as defined
 DOCUMENTED_CLOSES = {1000, 1007, 1008, 1009, 1013, 4401, 4403}
 ANSWERS = {"ack", "error", "joined", "left", "ready", "history", "pong"}
 ROOMS = ["plenary", "climate", "announcements", "nope", "", "PLENARY", "plenary\u202e"]
@@ -95,14 +98,14 @@ def frame_text(rng: random.Random, seen: list[str]) -> str | bytes:
                            '{"type":"ping","ref":"\\ud800"}', '{"type":"send","room":"plenary","text":"\\udfff"}'])
     if roll < 0.55:  # well-formed: the paths past validation get exercised too
         kind = rng.choice(list(CLIENT_FRAMES))
-        fields = {name: valid_value(rng, name, seen) for name, rule in CLIENT_FRAMES[kind].items()
-                  if rule.required or rng.random() < 0.5}
+        fields = {field.name: valid_value(rng, field.name, seen) for field in FIELDS[kind]
+                  if field.required or rng.random() < 0.5}
         return json.dumps({"type": kind, **fields, "ref": f"v{rng.randrange(10 ** 6)}"})
     kind = rng.choice([*CLIENT_FRAMES, "fly", "", "JOIN"])
     frame: dict[str, Any] = {"type": kind}
-    for name in CLIENT_FRAMES.get(kind, {}):
+    for field in FIELDS.get(kind, []):
         if rng.random() < 0.85:
-            frame[name] = field_value(rng, name, seen)
+            frame[field.name] = field_value(rng, field.name, seen)
     if kind == "send" and "text" in frame and rng.random() < 0.5:
         frame["text"] = rng.choice(["hello", "hola amigos", "x" * 2000, "\u202eevil", "a" + LONE])
     if rng.random() < 0.1:

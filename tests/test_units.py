@@ -43,7 +43,7 @@ def test_codec_refuses_out_of_range_fields(text):
 
 def test_codec_keeps_known_fields_and_ignores_unknown_ones():
     frame = protocol.decode('{"type":"send","room":"r","text":"hi","cid":"c","ref":"1","extra":true}')
-    assert frame.type == "send" and frame.ref == "1" and frame.fields == {"room": "r", "text": "hi", "cid": "c"}
+    assert frame == protocol.Send(room="r", text="hi", cid="c", ref="1") and frame.type == "send"
 
 
 def test_deeply_nested_json_is_a_bad_frame_not_a_crash():
@@ -53,3 +53,32 @@ def test_deeply_nested_json_is_a_bad_frame_not_a_crash():
 
 def test_primary_subtag():
     assert primary_subtag("pt-BR") == "pt" and primary_subtag("zh_Hant") == "zh"
+
+
+@pytest.mark.parametrize("text, message, ref", [
+    ('{"type":"send","text":5,"ref":"r"}', '"send" needs the field "room"', "r"),  # fields in their defined order
+    ('{"type":"join","room":null}', '"join" needs the field "room"', None),  # null is absent
+    ('{"type":"join","room":5}', '"room" must be a string', None),
+    ('{"type":"join","room":""}', '"room" must not be empty', None),
+    ('{"type":"join","room":"' + "x" * 65 + '"}', '"room" at most 64 characters', None),
+    ('{"type":"join","room":"p","history":true}', '"history" must be an integer', None),
+    ('{"type":"mute","room":"r","user":"u","seconds":5.0}', '"seconds" must be an integer', None),
+    ('{"type":"mute","room":"r","user":"u","seconds":0}',
+     '"seconds" must be 1..2592000 seconds (30 days); leave it out to mute until unmuted', None),
+    ('{"type":"relang","room":"r","id":"x","lang":"de\\n"}',
+     "\"lang\" must be a language code such as 'de' or 'pt'", None),
+    ('{"type":"ping","ref":"' + "x" * 65 + '"}', '"ref" must be text of at most 64 characters', None),
+    ('{"type":"send","room":"r","text":"\\udfff","ref":"r"}',
+     '"text" is not valid Unicode text (a lone surrogate such as \\ud800); send UTF-8 text', "r"),
+])
+def test_codec_names_the_first_bad_field_in_the_protocols_words(text, message, ref):
+    with pytest.raises(FrameError) as caught:
+        protocol.decode(text)
+    assert (caught.value.code, caught.value.message, caught.value.ref) == ("bad_frame", message, ref)
+
+
+def test_codec_reads_null_as_absent_and_keeps_the_last_of_duplicate_keys():
+    join = protocol.decode('{"type":"join","room":"p","since":null,"history":null,"ref":null}')
+    assert join == protocol.Join(room="p")
+    assert protocol.decode('{"type":"mute","room":5,"room":"a","user":"u"}') == protocol.Mute(room="a", user="u")
+    assert protocol.decode(b'{"type":"ping","x":NaN}') == protocol.Ping()
