@@ -50,7 +50,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -128,9 +128,9 @@ class RawClient(asyncio.Protocol):
         self.close_code: int | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)  # a TCP connection's transport
-        self.transport = transport
-        transport.write(self._request)
+        # a TCP connection's transport (uvloop's is not an asyncio.Transport subclass: no isinstance)
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self._request)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.close_code is None:
