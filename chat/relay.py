@@ -31,7 +31,10 @@ class TranslationRelay:
 
     async def targets(self, room: str, source: str, sender_lang: str) -> list[str]:
         """The room's reading languages a message in `source` will be translated into."""
-        census = await self._backend.census(room)
+        return self.targets_in(await self._backend.census(room), source, sender_lang)
+
+    def targets_in(self, census: dict[str, int], source: str, sender_lang: str) -> list[str]:
+        """`targets` from a census already read (users per reading language)."""
         return sorted(lang for lang, count in census.items()
                       if lang != source and self._translator.has_route(source, lang)
                       and not (lang == sender_lang and count <= 1))
