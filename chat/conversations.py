@@ -146,7 +146,7 @@ class Conversations:
             messages = replay.messages if replay.recovered else []
         else:
             messages = await backend.history(room, before=None, limit=UNREAD_SCAN)
-        return sum(1 for m in messages if m["user"].get("id") != viewer and not m.get("deleted"))
+        return sum(1 for m in messages if m.user.id != viewer and not m.deleted)
 
     async def list_for(self, person: Person) -> list[dict[str, Any]]:
         rooms = []
@@ -318,12 +318,13 @@ class Conversations:
         await self.take_token(person.id)
         history = await self._backend.history(room.id, before=None,
                                                    limit=self._config.backend.history_max)
-        message = next((m for m in history if m["id"] == message_id and not m.get("deleted")), None)
+        message = next((m for m in history if m.id == message_id and not m.deleted), None)
         if message is None:
             raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r} to report")
         report: dict[str, Any] = {
             "id": "rp-" + secrets.token_hex(8), "ts": now_ms(), "room": {"id": room.id, "kind": room.kind.value},
-            "message": {key: message[key] for key in ("id", "ts", "user", "lang", "text")},
+            "message": {"id": message.id, "ts": message.ts, "user": msgspec.structs.asdict(message.user),
+                        "lang": message.lang, "text": message.text},
             "reporter": {"id": person.id, "name": person.name}}
         if reason:
             report["reason"] = reason

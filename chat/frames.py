@@ -19,7 +19,6 @@ from typing import Any
 import msgspec
 
 from chat.protocol import AnyClientFrame
-from rooms.stores import Message
 from rooms.stores.events import (
     Conversation,
     Deleted,
@@ -35,6 +34,7 @@ from rooms.stores.events import (
     Translation,
     TranslationFailed,
 )
+from rooms.stores.messages import Author, Message
 
 __all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
            "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Request", "RoomChanged",
@@ -55,7 +55,7 @@ class MessageFrame(Frame, tag="message"):
     room: str
     id: str
     ts: int  # ms since the epoch
-    user: dict[str, str]  # {id, name}
+    user: Author
     lang: str  # the detected source language
     text: str  # the original, never altered
     deleted: bool = False
@@ -116,14 +116,13 @@ ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Presenc
 def message_frame(message: Message, reader_lang: str | None = None, *,
                   translating: list[str] | None = None) -> MessageFrame:
     """A stored message as the `message` a reader sees, with `tr` when its translation is known."""
-    if message.get("deleted"):
-        return MessageFrame(room=message["room"], id=message["id"], ts=message["ts"], user=message["user"],
-                            lang=message["lang"], text=message["text"], deleted=True)
-    translations = message.get("tr") or {}
-    tr = ReaderTranslation(reader_lang, translations[reader_lang]) \
-        if reader_lang and reader_lang != message["lang"] and reader_lang in translations else None
-    return MessageFrame(room=message["room"], id=message["id"], ts=message["ts"], user=message["user"],
-                        lang=message["lang"], text=message["text"], tr=tr, translating=translating or [])
+    if message.deleted:
+        return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
+                            lang=message.lang, text=message.text, deleted=True)
+    text = message.tr.get(reader_lang) if reader_lang and reader_lang != message.lang else None
+    tr = ReaderTranslation(reader_lang, text) if reader_lang and text is not None else None
+    return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
+                        lang=message.lang, text=message.text, tr=tr, translating=translating or [])
 
 
 def error(code: str, message: str, ref: str | None = None) -> Error:

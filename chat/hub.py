@@ -186,7 +186,7 @@ class Hub:
     def _deliver(self, room: str, event: Event) -> None:
         """Encode a room's event once and fan it out; kicks and bans then take effect."""
         if isinstance(event, StoredMessage):
-            self._remember_author(room, event.id, event.user["id"])
+            self._remember_author(room, event.id, event.user.id)
             self._fan_out(room, text_frame(encode_bytes(live_message(event))), event.id, None)
             return
         frame = text_frame(encode_bytes(event))

@@ -18,6 +18,7 @@ from typing import Any
 
 from chat.backend import Backend, BackendUnavailable
 from rooms.stores.events import TranslationFailed
+from rooms.stores.messages import Message
 from translation import TranslationService
 
 log = logging.getLogger("babelroom.relay")
@@ -39,17 +40,17 @@ class TranslationRelay:
                       if lang != source and self._translator.has_route(source, lang)
                       and not (lang == sender_lang and count <= 1))
 
-    def message_stored(self, message: dict[str, Any], targets: Iterable[str]) -> None:
+    def message_stored(self, message: Message, targets: Iterable[str]) -> None:
         """Translate a new (or re-labelled) message into `targets`, in the background."""
         targets = list(targets)
         if targets:
             self._spawn(self._translate_for_room(message, targets))
 
-    def will_translate(self, message: dict[str, Any], lang: str, reader: str) -> bool:
+    def will_translate(self, message: Message, lang: str, reader: str) -> bool:
         """True when `backfill` will bring this reader a translation of this history message."""
-        return self._needs(message, lang) and message["user"].get("id") != reader
+        return self._needs(message, lang) and message.user.id != reader
 
-    def backfill(self, room: str, messages: Iterable[dict[str, Any]], lang: str, reader: str) -> None:
+    def backfill(self, room: str, messages: Iterable[Message], lang: str, reader: str) -> None:
         """Translate the messages a reader was shown that lack its language (not its own)."""
         missing = [m for m in messages if self.will_translate(m, lang, reader)]
         if missing:
@@ -60,10 +61,9 @@ class TranslationRelay:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _needs(self, message: dict[str, Any], lang: str) -> bool:
-        return (not message.get("deleted") and message["lang"] != lang
-                and lang not in (message.get("tr") or {})
-                and self._translator.has_route(message["lang"], lang))
+    def _needs(self, message: Message, lang: str) -> bool:
+        return (not message.deleted and message.lang != lang and lang not in message.tr
+                and self._translator.has_route(message.lang, lang))
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -78,27 +78,27 @@ class TranslationRelay:
             else:
                 log.error("translation failed", exc_info=exc)
 
-    async def _translate_for_room(self, message: dict[str, Any], targets: list[str]) -> None:
+    async def _translate_for_room(self, message: Message, targets: list[str]) -> None:
         await asyncio.gather(*(self._translate_one(message, target) for target in targets))
 
-    async def _translate_one(self, message: dict[str, Any], target: str) -> None:
-        text = await self._translator.translate(message["text"], message["lang"], target)
+    async def _translate_one(self, message: Message, target: str) -> None:
+        text = await self._translator.translate(message.text, message.lang, target)
         if text is None:
-            await self._failed(message["room"], message["id"], target)
+            await self._failed(message.room, message.id, target)
         else:
-            await self._backend.add_translation(message["room"], message["id"], target, text)
+            await self._backend.add_translation(message.room, message.id, target, text)
 
     async def _failed(self, room: str, message_id: str, lang: str) -> None:
         await self._backend.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
-    async def _translate_batch(self, room: str, messages: list[dict[str, Any]], lang: str) -> None:
-        by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    async def _translate_batch(self, room: str, messages: list[Message], lang: str) -> None:
+        by_source: dict[str, list[Message]] = defaultdict(list)
         for message in messages:
-            by_source[message["lang"]].append(message)
+            by_source[message.lang].append(message)
         for source, group in by_source.items():
-            texts = await self._translator.translate_many([m["text"] for m in group], source, lang)
+            texts = await self._translator.translate_many([m.text for m in group], source, lang)
             for message, text in zip(group, texts, strict=False):
                 if text is None:
-                    await self._failed(room, message["id"], lang)
+                    await self._failed(room, message.id, lang)
                 else:
-                    await self._backend.add_translation(room, message["id"], lang, text)
+                    await self._backend.add_translation(room, message.id, lang, text)

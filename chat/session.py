@@ -64,6 +64,7 @@ from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
 from rooms.moderation import Action
 from rooms.stores.events import PresenceChanged, Relang
+from rooms.stores.messages import Message
 from translation import primary_subtag
 
 if TYPE_CHECKING:
@@ -473,12 +474,12 @@ class Session:
                 await self._forget_quietly(room_id)
             raise
         self.push_frame(joined)
-        self.node.hub.release(room_id, self, {m["id"] for m in messages})
+        self.node.hub.release(room_id, self, {m.id for m in messages})
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
         if room.private and messages:  # what `joined` carried counts as received
-            await self.node.conversations.mark_read(room, self.identity.id, messages[-1]["id"])
+            await self.node.conversations.mark_read(room, self.identity.id, messages[-1].id)
 
-    async def _joined_frame(self, room: Room, role: Role, messages: list[dict[str, Any]],
+    async def _joined_frame(self, room: Room, role: Role, messages: list[Message],
                             recovered: bool | None) -> Joined:
         assert self.identity is not None
         members: dict[str, dict[str, str]] = {}
@@ -563,7 +564,7 @@ class Session:
         targets = self.node.relay.targets_in(await census, lang, self.lang)
         appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid,
                                                           translating=targets)
-        self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message["id"]))
+        self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message.id))
         if appended.created:
             self.node.relay.message_stored(appended.message, targets)
 
@@ -578,11 +579,11 @@ class Session:
             raise FrameError("not_found", f"room {room_id!r} has no message {frame.id!r} of yours; "
                              "only the sender may correct a message's language")
         targets = await self.node.relay.targets(room_id, lang, self.lang)
-        await self.node.backend.publish(room_id, Relang(room=room_id, id=message["id"], lang=lang, translating=targets))
-        self.push_frame(Ack(ref=frame.ref, id=message["id"]))
+        await self.node.backend.publish(room_id, Relang(room=room_id, id=message.id, lang=lang, translating=targets))
+        self.push_frame(Ack(ref=frame.ref, id=message.id))
         self.node.relay.message_stored(message, targets)
 
-    def _shown(self, messages: list[dict[str, Any]]) -> list[MessageFrame]:
+    def _shown(self, messages: list[Message]) -> list[MessageFrame]:
         """History as this reader sees it: `translating` where a backfill will bring its language."""
         assert self.identity is not None
         frames = []

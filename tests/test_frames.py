@@ -6,13 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from msgspec.structs import replace
+
 from chat.frames import Ack, Error, History, Joined, Pong, encode, live_message, message_frame, schema
 from rooms.stores.events import Direct, Moderated, PresenceChanged, StoredMessage, decode_event, encode_event
+from rooms.stores.messages import Author, Message
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = {"id": "u_ada", "name": "Ada"}
-STORED = {"room": "plenary", "id": "1a2b3c4d.7", "ts": 1700000000000, "user": USER, "lang": "en", "text": "hi",
-          "tr": {"de": "hallo"}}
+AUTHOR = Author("u_ada", "Ada")
+STORED = Message(room="plenary", id="1a2b3c4d.7", ts=1700000000000, user=AUTHOR, lang="en", text="hi",
+                 tr={"de": "hallo"})
 
 
 def test_the_committed_schema_is_the_one_the_structs_generate():
@@ -46,17 +50,17 @@ def test_a_message_frame_carries_tr_only_for_a_reader_of_a_known_translation():
                                              '"user":{"id":"u_ada","name":"Ada"},"lang":"en","text":"hi"}')
     assert json.loads(encode(message_frame(STORED, "de")))["tr"] == {"lang": "de", "text": "hallo"}
     assert "tr" not in encode(message_frame(STORED, "fr")) and "tr" not in encode(message_frame(STORED, "en"))
-    gone = json.loads(encode(message_frame({**STORED, "text": "", "deleted": True}, "de")))
+    gone = json.loads(encode(message_frame(replace(STORED, text="", deleted=True), "de")))
     assert gone["deleted"] is True and "tr" not in gone
 
 
 def test_a_stored_message_event_encodes_as_the_message_frame_it_becomes():
     """What append.lua publishes (the event's encoding) is byte for byte the frame readers get."""
-    event = StoredMessage(room="plenary", id="1a2b3c4d.7", ts=5, user=USER, lang="en", text="é \"q\"",
+    event = StoredMessage(room="plenary", id="1a2b3c4d.7", ts=5, user=AUTHOR, lang="en", text="é \"q\"",
                           translating=["de", "fr"])
     assert encode_event(event) == encode(live_message(event)).encode()
     assert decode_event(encode_event(event)) == event
-    plain = StoredMessage(room="plenary", id="1a2b3c4d.8", ts=6, user=USER, lang="en", text="x")
+    plain = StoredMessage(room="plenary", id="1a2b3c4d.8", ts=6, user=AUTHOR, lang="en", text="x")
     assert b"translating" not in encode_event(plain) and b"deleted" not in encode_event(plain)
 
 
@@ -68,5 +72,5 @@ def test_events_round_trip_between_nodes_typed():
 
 
 def test_an_event_holding_a_lone_surrogate_still_travels():
-    event = StoredMessage(room="r", id="1a2b3c4d.1", ts=1, user=USER, lang="en", text="old \ud800 data")
+    event = StoredMessage(room="r", id="1a2b3c4d.1", ts=1, user=AUTHOR, lang="en", text="old \ud800 data")
     assert decode_event(encode_event(event)) == event

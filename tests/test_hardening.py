@@ -317,7 +317,7 @@ async def test_8_memory_backend_keeps_cids_only_while_their_message_and_ttl_last
     history = backend._histories["r"]
     assert len(history.cids) == 5
     again = await backend.append_message("r", user=user, text="m199", lang="en", cid="c199")
-    assert again.created is False and again.message["text"] == "m199"
+    assert again.created is False and again.message.text == "m199"
     short = MemoryBackend(node_id="n", history_max=1000, idempotency_ttl=0)
     await short.start(lambda room, event: None)
     for i in range(50):

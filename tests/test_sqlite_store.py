@@ -54,8 +54,8 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
     await backend.save_room(opened)
     first = (await backend.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")).message
     second = (await backend.append_message(ROOM, user=ADA, text="gone soon", lang="en", cid=None)).message
-    await backend.add_translation(ROOM, first["id"], "de", "hallo")
-    await backend.delete_message(ROOM, second["id"])
+    await backend.add_translation(ROOM, first.id, "de", "hallo")
+    await backend.delete_message(ROOM, second.id)
     await backend.set_moderator(ROOM, "u_mo", True)
     await backend.set_mute(ROOM, "u_tim", None)
     await backend.set_ban(ROOM, "u_eve", True)
@@ -71,15 +71,15 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
         assert [room.id for room in await backend.list_rooms()] == [ROOM, "side-event"]
         assert await backend.get_room("side-event") == opened
         history = await backend.history(ROOM, before=None, limit=10)
-        assert [m["id"] for m in history] == [first["id"], second["id"]]
-        assert history[0]["tr"] == {"de": "hallo"} and history[0]["text"] == "hello"
-        assert history[1]["deleted"] is True and history[1]["text"] == ""
-        replay = await backend.since(ROOM, first["id"], limit=10)
-        assert replay.recovered is True and [m["id"] for m in replay.messages] == [second["id"]]
+        assert [m.id for m in history] == [first.id, second.id]
+        assert history[0].tr == {"de": "hallo"} and history[0].text == "hello"
+        assert history[1].deleted is True and history[1].text == ""
+        replay = await backend.since(ROOM, first.id, limit=10)
+        assert replay.recovered is True and [m.id for m in replay.messages] == [second.id]
         retry = await backend.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")
-        assert retry.created is False and retry.message["id"] == first["id"]
+        assert retry.created is False and retry.message.id == first.id
         after = (await backend.append_message(ROOM, user=ADA, text="after", lang="en", cid=None)).message
-        assert after["id"].split(".")[0] == first["id"].split(".")[0], "same epoch: history was not lost"
+        assert after.id.split(".")[0] == first.id.split(".")[0], "same epoch: history was not lost"
         assert await backend.moderators(ROOM) == {"u_mo"}
         mute = await backend.get_mute(ROOM, "u_tim")
         assert mute is not None and mute.until is None
@@ -144,7 +144,7 @@ async def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_p
         assert db.execute("SELECT title FROM rooms WHERE id = ?", (ROOM,)).fetchone() == ("Plenary",)
         assert db.execute("SELECT text FROM messages").fetchall() == [("kept",)]
     Database(path, migrations=(*MIGRATIONS, _v2)).close()  # already there: nothing to do
-    assert sent["text"] == "kept"
+    assert sent.text == "kept"
 
 
 async def test_a_version_1_file_gains_the_conversation_tables_and_keeps_its_rooms(tmp_path):

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from rooms.stores import Message
 from web.api import answers_errors
 from web.errors import ApiError
 from web.hosts import existing_room, require_host
@@ -27,9 +28,9 @@ FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8
 COLUMNS = ["time", "id", "sender_id", "sender", "lang", "original", "translation_lang", "translation"]
 
 
-async def all_messages(backend: Any, room_id: str) -> list[dict[str, Any]]:
+async def all_messages(backend: Any, room_id: str) -> list[Message]:
     """The room's whole stored history, oldest first, read page by page."""
-    pages: list[list[dict[str, Any]]] = []
+    pages: list[list[Message]] = []
     before: str | None = None
     while True:
         page = await backend.history(room_id, before=before, limit=PAGE)
@@ -38,22 +39,20 @@ async def all_messages(backend: Any, room_id: str) -> list[dict[str, Any]]:
         pages.append(page)
         if len(page) < PAGE:
             break
-        before = page[0]["id"]
+        before = page[0].id
     return [message for page in reversed(pages) for message in page]
 
 
-def entry(message: dict[str, Any], lang: str) -> dict[str, str]:
-    user = message.get("user") or {}
-    ts = datetime.fromtimestamp(message["ts"] / 1000, tz=UTC)
-    same = message.get("lang") == lang
-    translation = message["text"] if same else (message.get("tr") or {}).get(lang, "")
+def entry(message: Message, lang: str) -> dict[str, str]:
+    ts = datetime.fromtimestamp(message.ts / 1000, tz=UTC)
+    translation = message.text if message.lang == lang else message.tr.get(lang, "")
     return {
         "time": ts.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "id": str(message["id"]),
-        "sender_id": str(user.get("id", "")),
-        "sender": str(user.get("name", "")),
-        "lang": str(message.get("lang", "")),
-        "original": message["text"],
+        "id": message.id,
+        "sender_id": message.user.id,
+        "sender": message.user.name,
+        "lang": message.lang,
+        "original": message.text,
         "translation_lang": lang if translation else "",
         "translation": translation,
     }
@@ -97,7 +96,7 @@ async def transcript(request: Request) -> Response:
     kind = request.query_params.get("format", "json")
     if kind not in FORMATS:
         raise ApiError(400, "bad_request", "\"format\" must be md, csv or json", "format")
-    entries = [entry(m, lang) for m in await all_messages(node.backend, room.id) if not m.get("deleted")]
+    entries = [entry(m, lang) for m in await all_messages(node.backend, room.id) if not m.deleted]
     info = {"id": room.id, "title": room.title, "forum": room.forum}
     if kind == "json":
         body = json.dumps({"room": info, "lang": lang, "messages": entries}, ensure_ascii=False, indent=1)

@@ -1,11 +1,12 @@
 """The throwaway backend: one process, nothing to install, state lost on exit (tests, demos)."""
 from __future__ import annotations
 
-import copy
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec.structs import replace
 
 from chat.backend.base import Appended, Backend, Mute, Replay, Standing, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
@@ -14,6 +15,7 @@ from chat.backend.memory_conversations import ConversationState, MemoryConversat
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores.events import StoredMessage, Translation
+from rooms.stores.messages import Author, Message
 
 
 @dataclass
@@ -21,7 +23,7 @@ class _History:
     """One room's kept messages: positions first..first+len-1, contiguous."""
 
     epoch: str
-    kept: deque[dict[str, Any]]
+    kept: deque[Message]  # frozen: a change replaces the message, so one handed out never changes
     next_position: int = 1
     # (user id, cid) -> (message id, expiry), oldest first: an entry lives while its TTL runs and
     # its message is kept, so there are never more than history_max of them per room.
@@ -53,11 +55,23 @@ class _History:
             return None
         return parts[1]
 
-    def find(self, message_id: str) -> dict[str, Any] | None:
+    def index_of(self, message_id: str) -> int | None:
+        """Where a kept message is in `kept`, or None."""
         position = self.position_of(message_id)
         if position is None or not self.first_position <= position < self.next_position:
             return None
-        return self.kept[position - self.first_position]
+        return position - self.first_position
+
+    def find(self, message_id: str) -> Message | None:
+        index = self.index_of(message_id)
+        return None if index is None else self.kept[index]
+
+    def live(self, message_id: str) -> tuple[int, Message] | None:
+        """A kept, not deleted message and its index, or None."""
+        index = self.index_of(message_id)
+        if index is None or self.kept[index].deleted:
+            return None
+        return index, self.kept[index]
 
 
 @dataclass
@@ -96,18 +110,19 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         if key:
             known = history.remembered(key)
             if known and (stored := history.find(known)) is not None:
-                return Appended(copy.deepcopy(stored), created=False)
+                return Appended(stored, created=False)
         message_id, ts = make_id(history.epoch, str(history.next_position)), now_ms()
-        message = {"room": room, "id": message_id, "ts": ts, "user": dict(user), "lang": lang, "text": text, "tr": {}}
+        author = Author(user["id"], user["name"])
+        message = Message(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text)
         history.kept.append(message)
         history.next_position += 1
         if key:
             history.remember(key, message_id, self._idempotency_ttl)
-        self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=dict(user), lang=lang, text=text,
+        self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
                                           translating=list(translating or ())))
-        return Appended(copy.deepcopy(message), created=True)
+        return Appended(message, created=True)
 
-    async def history(self, room: str, *, before: str | None, limit: int) -> list[dict[str, Any]]:
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
         history = self._history(room)
         end = len(history.kept)
         if before is not None:
@@ -116,7 +131,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
                 return []
             end = max(0, min(end, position - history.first_position))
         start = max(0, end - limit)
-        return [copy.deepcopy(history.kept[i]) for i in range(start, end)]
+        return [history.kept[i] for i in range(start, end)]
 
     async def since(self, room: str, since: str, *, limit: int) -> Replay:
         history = self._history(room)
@@ -124,27 +139,33 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         if position is None or position >= history.next_position or position < history.first_position - 1:
             return Replay(await self.history(room, before=None, limit=limit), recovered=False)
         start = position + 1 - history.first_position
-        return Replay([copy.deepcopy(m) for m in list(history.kept)[start:]], recovered=True)
+        return Replay(list(history.kept)[start:], recovered=True)
 
     async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
-        message = self._history(room).find(message_id)
-        if message is None or message.get("deleted"):
+        history = self._history(room)
+        found = history.live(message_id)
+        if found is None:
             return
-        message["tr"][lang] = text
+        index, message = found
+        history.kept[index] = replace(message, tr={**message.tr, lang: text})
         self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text))
 
-    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> dict[str, Any] | None:
-        message = self._history(room).find(message_id)
-        if message is None or message.get("deleted") or message["user"]["id"] != author:
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
+        history = self._history(room)
+        found = history.live(message_id)
+        if found is None or found[1].user.id != author:
             return None
-        message.update(lang=lang, tr={})
-        return copy.deepcopy(message)
+        index, message = found
+        history.kept[index] = relabelled = replace(message, lang=lang, tr={})
+        return relabelled
 
     async def delete_message(self, room: str, message_id: str) -> bool:
-        message = self._history(room).find(message_id)
-        if message is None or message.get("deleted"):
+        history = self._history(room)
+        found = history.live(message_id)
+        if found is None:
             return False
-        message.update(text="", tr={}, deleted=True)
+        index, message = found
+        history.kept[index] = replace(message, text="", tr={}, deleted=True)
         return True
 
     # rooms -----------------------------------------------------------------

@@ -19,6 +19,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from msgspec.structs import replace
+
 from chat.backend.base import Appended, Backend, EventHandler, Mute, Replay, Standing, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
@@ -27,6 +29,7 @@ from chat.backend.sqlite_db import Database
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores.events import StoredMessage, Translation
+from rooms.stores.messages import Author, Message
 
 log = logging.getLogger("babelroom.backend.sqlite")
 
@@ -70,6 +73,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
     # messages ----------------------------------------------------------------
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None) -> Appended:
+        author = Author(user["id"], user["name"])
+
         def store(db: sqlite3.Connection) -> Appended:
             now = now_ms()
             if cid:
@@ -89,20 +94,18 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             if cid:
                 db.execute("INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES (?, ?, ?, ?, ?)",
                            (room, user["id"], cid, message_id, now + self._idempotency_ttl * 1000))
-            message = {"room": room, "id": message_id, "ts": now, "user": dict(user), "lang": lang, "text": text,
-                       "tr": {}}
-            return Appended(message, created=True)
+            return Appended(Message(room=room, id=message_id, ts=now, user=author, lang=lang, text=text), created=True)
 
         def publish(appended: Appended) -> None:
             if appended.created:
                 message = appended.message
-                self._deliver(room, StoredMessage(room=room, id=message["id"], ts=message["ts"], user=dict(user),
+                self._deliver(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=author,
                                                   lang=lang, text=text, translating=list(translating or ())))
 
         return await self._db.write(store, then=publish)
 
-    async def history(self, room: str, *, before: str | None, limit: int) -> list[dict[str, Any]]:
-        def read(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
+        def read(db: sqlite3.Connection) -> list[Message]:
             head = _head(db, room)
             if head is None or limit <= 0:
                 return []
@@ -159,16 +162,15 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         await self._db.write(store, then=publish)
 
-    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> dict[str, Any] | None:
-        def store(db: sqlite3.Connection) -> dict[str, Any] | None:
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
+        def store(db: sqlite3.Connection) -> Message | None:
             message = _find(db, room, message_id)
-            if message is None or message.get("deleted") or message["user"].get("id") != author:
+            if message is None or message.deleted or message.user.id != author:
                 return None
             position = _locate(db, room, message_id)
             db.execute("UPDATE messages SET lang = ?, tr = '{}' WHERE room = ? AND position = ?",
                        (lang, room, position))
-            message.update(lang=lang, tr={})
-            return message
+            return replace(message, lang=lang, tr={})
 
         return await self._db.write(store)
 
@@ -314,7 +316,7 @@ def _locate(db: sqlite3.Connection, room: str, message_id: str) -> int | None:
     return None if head is None else _position(message_id, head[0])
 
 
-def _find(db: sqlite3.Connection, room: str, message_id: str) -> dict[str, Any] | None:
+def _find(db: sqlite3.Connection, room: str, message_id: str) -> Message | None:
     head = _head(db, room)
     position = None if head is None else _position(message_id, head[0])
     if head is None or position is None:
@@ -324,10 +326,9 @@ def _find(db: sqlite3.Connection, room: str, message_id: str) -> dict[str, Any] 
     return _message(room, head[0], row) if row else None
 
 
-def _message(room: str, epoch: str, row: tuple[Any, ...]) -> dict[str, Any]:
+def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
+    """A `messages` row (MESSAGE_COLUMNS) as the stored message: the one place sqlite builds one from a row."""
     position, ts, user, lang, text, tr, deleted = row
-    message = {"room": room, "id": make_id(epoch, str(position)), "ts": ts, "user": json.loads(user),
-               "lang": lang, "text": text, "tr": json.loads(tr)}
-    if deleted:
-        message["deleted"] = True
-    return message
+    sender = json.loads(user)
+    return Message(room=room, id=make_id(epoch, str(position)), ts=ts, user=Author(sender["id"], sender["name"]),
+                   lang=lang, text=text, tr=json.loads(tr), deleted=bool(deleted))

@@ -17,13 +17,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from rooms.stores.events import Event
+from rooms.stores.messages import Message
 
-# A stored message as history returns it: {room, id, ts, user: {id, name}, lang, text, tr
-# (lang -> text), deleted?}. Events (what publish/broadcast carry) are typed: rooms/stores/events.py.
-Message = dict[str, Any]
+# A stored message (history/since/append) is a Struct: rooms/stores/messages.py; so are events (what
+# publish/broadcast carry): rooms/stores/events.py.
 
 
 @dataclass(frozen=True, slots=True)

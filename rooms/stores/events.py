@@ -21,6 +21,8 @@ from typing import Any
 
 import msgspec
 
+from rooms.stores.messages import Author
+
 __all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "Moderated", "PresenceChanged", "Relang",
            "Report", "Request", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
            "decode_event", "encode_event"]
@@ -32,12 +34,12 @@ class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True)
 
 class StoredMessage(Tagged, tag="message"):
     """A message just stored (Broker.append_message); `translating`: the languages a `translation`
-    will follow for. Not stored itself: history keeps the message (rooms.stores.Message)."""
+    will follow for. Not stored itself: history keeps the message (rooms.stores.messages.Message)."""
 
     room: str
     id: str
     ts: int  # ms since the epoch
-    user: dict[str, str]  # {id, name}
+    user: Author
     lang: str
     text: str
     translating: list[str] = msgspec.field(default_factory=list)

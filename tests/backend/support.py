@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from chat.backend import Backend, Encoded, Event, Member
+from rooms.stores.messages import Message
 
 ROOM = "plenary"
 ADA = {"id": "u_ada", "name": "Ada"}
@@ -41,7 +42,7 @@ class Node:
         return self.of_type(kind)[:count]
 
     async def say(self, text: str, user: dict[str, str] = ADA, cid: str | None = None,
-                  room: str = ROOM) -> dict[str, Any]:
+                  room: str = ROOM) -> Message:
         return (await self.backend.append_message(room, user=user, text=text, lang="en", cid=cid)).message
 
 

@@ -6,114 +6,115 @@ import asyncio
 import time
 
 from rooms.stores.events import Deleted, PresenceChanged, RoomChanged
+from rooms.stores.messages import Author
 from tests.backend.support import ADA, BOB, ROOM
 
 
 async def test_append_assigns_ordered_ids_and_history_returns_oldest_first(node):
     sent = [await node.say(f"m{i}") for i in range(5)]
-    assert len({m["id"] for m in sent}) == 5
+    assert len({m.id for m in sent}) == 5
     history = await node.backend.history(ROOM, before=None, limit=50)
-    assert [m["id"] for m in history] == [m["id"] for m in sent]
+    assert [m.id for m in history] == [m.id for m in sent]
     first = history[0]
-    assert first["room"] == ROOM and first["user"] == ADA and first["lang"] == "en" and first["text"] == "m0"
-    assert isinstance(first["ts"], int) and abs(first["ts"] - time.time() * 1000) < 60_000
-    assert first["tr"] == {}
+    assert first.room == ROOM and first.user == Author(**ADA) and first.lang == "en" and first.text == "m0"
+    assert isinstance(first.ts, int) and abs(first.ts - time.time() * 1000) < 60_000
+    assert first.tr == {}
 
 
 async def test_history_pages_backwards(node):
-    ids = [(await node.say(f"m{i}"))["id"] for i in range(6)]
-    assert [m["id"] for m in await node.backend.history(ROOM, before=None, limit=2)] == ids[4:]
-    assert [m["id"] for m in await node.backend.history(ROOM, before=ids[4], limit=2)] == ids[2:4]
-    assert [m["id"] for m in await node.backend.history(ROOM, before=ids[1], limit=5)] == ids[:1]
+    ids = [(await node.say(f"m{i}")).id for i in range(6)]
+    assert [m.id for m in await node.backend.history(ROOM, before=None, limit=2)] == ids[4:]
+    assert [m.id for m in await node.backend.history(ROOM, before=ids[4], limit=2)] == ids[2:4]
+    assert [m.id for m in await node.backend.history(ROOM, before=ids[1], limit=5)] == ids[:1]
     assert await node.backend.history(ROOM, before=None, limit=0) == []
     assert await node.backend.history(ROOM, before="nonsense", limit=5) == []
     assert await node.backend.history("empty-room", before=None, limit=5) == []
 
 
 async def test_since_replays_exactly_what_came_after(node):
-    ids = [(await node.say(f"m{i}"))["id"] for i in range(4)]
+    ids = [(await node.say(f"m{i}")).id for i in range(4)]
     replay = await node.backend.since(ROOM, ids[1], limit=50)
     assert replay.recovered is True
-    assert [m["id"] for m in replay.messages] == ids[2:]
+    assert [m.id for m in replay.messages] == ids[2:]
     newest = await node.backend.since(ROOM, ids[-1], limit=50)
     assert newest.recovered is True and newest.messages == []
 
 
 async def test_since_an_unknown_id_is_not_recovered_and_gives_the_latest(node):
-    ids = [(await node.say(f"m{i}"))["id"] for i in range(4)]
+    ids = [(await node.say(f"m{i}")).id for i in range(4)]
     for since in ("deadbeef.7", "garbage", "deadbeef.1-0"):
         replay = await node.backend.since(ROOM, since, limit=2)
         assert replay.recovered is False
-        assert [m["id"] for m in replay.messages] == ids[2:]
+        assert [m.id for m in replay.messages] == ids[2:]
 
 
 async def test_since_beyond_the_newest_message_is_not_recovered(node):
-    newest = (await node.say("only"))["id"]
+    newest = (await node.say("only")).id
     epoch, position = newest.split(".")
     future = f"{epoch}.{int(position) + 5}" if position.isdigit() else \
         f"{epoch}.{int(position.split('-')[0]) + 60_000}-0"
     replay = await node.backend.since(ROOM, future, limit=5)
-    assert replay.recovered is False and [m["id"] for m in replay.messages] == [newest]
+    assert replay.recovered is False and [m.id for m in replay.messages] == [newest]
 
 
 async def test_since_older_than_the_kept_history_is_not_recovered(make_node):
     node = await make_node(history_max=3)
-    ids = [(await node.say(f"m{i}"))["id"] for i in range(5)]
-    assert [m["text"] for m in await node.backend.history(ROOM, before=None, limit=50)] == ["m2", "m3", "m4"]
+    ids = [(await node.say(f"m{i}")).id for i in range(5)]
+    assert [m.text for m in await node.backend.history(ROOM, before=None, limit=50)] == ["m2", "m3", "m4"]
     trimmed = await node.backend.since(ROOM, ids[0], limit=50)
-    assert trimmed.recovered is False and [m["text"] for m in trimmed.messages] == ["m2", "m3", "m4"]
+    assert trimmed.recovered is False and [m.text for m in trimmed.messages] == ["m2", "m3", "m4"]
     # the newest trimmed message is still a good `since`: everything after it is kept
     edge = await node.backend.since(ROOM, ids[1], limit=50)
-    assert edge.recovered is True and [m["text"] for m in edge.messages] == ["m2", "m3", "m4"]
+    assert edge.recovered is True and [m.text for m in edge.messages] == ["m2", "m3", "m4"]
 
 
 async def test_since_from_a_lost_history_is_not_recovered(node, lose_history):
-    before = (await node.say("before the loss"))["id"]
+    before = (await node.say("before the loss")).id
     node = await lose_history(node)
     after = await node.say("after the loss")
-    assert after["id"].split(".")[0] != before.split(".")[0], "a lost history starts a new epoch"
+    assert after.id.split(".")[0] != before.split(".")[0], "a lost history starts a new epoch"
     replay = await node.backend.since(ROOM, before, limit=50)
     assert replay.recovered is False
-    assert [m["text"] for m in replay.messages] == ["after the loss"]
+    assert [m.text for m in replay.messages] == ["after the loss"]
 
 
 async def test_a_retried_cid_is_stored_once_and_answers_the_original(node):
     first = await node.backend.append_message(ROOM, user=ADA, text="once", lang="en", cid="c1")
     retry = await node.backend.append_message(ROOM, user=ADA, text="once", lang="en", cid="c1")
     assert first.created is True and retry.created is False
-    assert retry.message["id"] == first.message["id"] and retry.message["text"] == "once"
-    assert [m["text"] for m in await node.backend.history(ROOM, before=None, limit=50)] == ["once"]
+    assert retry.message.id == first.message.id and retry.message.text == "once"
+    assert [m.text for m in await node.backend.history(ROOM, before=None, limit=50)] == ["once"]
 
 
 async def test_cids_are_per_user_and_per_room(node):
     ada = await node.say("a", user=ADA, cid="same")
     bob = await node.say("b", user=BOB, cid="same")
     elsewhere = await node.say("c", user=ADA, cid="same", room="climate")
-    assert len({ada["id"], bob["id"], elsewhere["id"]}) == 3
+    assert len({ada.id, bob.id, elsewhere.id}) == 3
     no_cid = [await node.say("x") for _ in range(2)]
-    assert no_cid[0]["id"] != no_cid[1]["id"]
+    assert no_cid[0].id != no_cid[1].id
 
 
 async def test_the_idempotency_window_expires(make_node):
     node = await make_node(idempotency_ttl=1)
     first = await node.say("once", cid="c1")
     await asyncio.sleep(1.2)
-    assert (await node.say("again", cid="c1"))["id"] != first["id"]
+    assert (await node.say("again", cid="c1")).id != first.id
 
 
 async def test_translations_are_stored_with_the_message_and_published(node):
     await node.backend.subscribe(ROOM)
     message = await node.say("good morning")
-    await node.backend.add_translation(ROOM, message["id"], "de", "guten Morgen")
-    await node.backend.add_translation(ROOM, message["id"], "fr", "bonjour")
+    await node.backend.add_translation(ROOM, message.id, "de", "guten Morgen")
+    await node.backend.add_translation(ROOM, message.id, "fr", "bonjour")
     [stored] = await node.backend.history(ROOM, before=None, limit=5)
-    assert stored["tr"] == {"de": "guten Morgen", "fr": "bonjour"}
-    assert stored["text"] == "good morning"
+    assert stored.tr == {"de": "guten Morgen", "fr": "bonjour"}
+    assert stored.text == "good morning"
     events = await node.wait_for("translation", 2)
-    assert events[0] == {"type": "translation", "room": ROOM, "id": message["id"], "lang": "de",
+    assert events[0] == {"type": "translation", "room": ROOM, "id": message.id, "lang": "de",
                          "text": "guten Morgen"}
     replay = await node.backend.since(ROOM, "deadbeef.1", limit=5)
-    assert replay.messages[0]["tr"]["fr"] == "bonjour"
+    assert replay.messages[0].tr["fr"] == "bonjour"
 
 
 async def test_translating_an_unknown_message_does_nothing(node):
@@ -126,26 +127,26 @@ async def test_translating_an_unknown_message_does_nothing(node):
 
 
 async def test_delete_blanks_text_and_translations_and_keeps_the_place(node):
-    ids = [(await node.say(f"m{i}"))["id"] for i in range(3)]
+    ids = [(await node.say(f"m{i}")).id for i in range(3)]
     await node.backend.add_translation(ROOM, ids[1], "de", "geheim")
     assert await node.backend.delete_message(ROOM, ids[1]) is True
     assert await node.backend.delete_message(ROOM, ids[1]) is False
     assert await node.backend.delete_message(ROOM, "deadbeef.1") is False
     history = await node.backend.history(ROOM, before=None, limit=50)
-    assert [m["id"] for m in history] == ids
+    assert [m.id for m in history] == ids
     gone = history[1]
-    assert gone["deleted"] is True and gone["text"] == "" and gone["tr"] == {} and gone["user"] == ADA
-    assert [m["id"] for m in await node.backend.history(ROOM, before=None, limit=2)] == ids[1:]
-    assert [m["id"] for m in (await node.backend.since(ROOM, ids[0], limit=50)).messages] == ids[1:]
+    assert gone.deleted is True and gone.text == "" and gone.tr == {} and gone.user == Author(**ADA)
+    assert [m.id for m in await node.backend.history(ROOM, before=None, limit=2)] == ids[1:]
+    assert [m.id for m in (await node.backend.since(ROOM, ids[0], limit=50)).messages] == ids[1:]
     await node.backend.add_translation(ROOM, ids[1], "fr", "secret")
-    assert (await node.backend.history(ROOM, before=None, limit=50))[1]["tr"] == {}
+    assert (await node.backend.history(ROOM, before=None, limit=50))[1].tr == {}
 
 
 async def test_a_retry_of_a_deleted_message_answers_the_placeholder(node):
     first = await node.say("oops", cid="c1")
-    await node.backend.delete_message(ROOM, first["id"])
+    await node.backend.delete_message(ROOM, first.id)
     retry = await node.backend.append_message(ROOM, user=ADA, text="oops", lang="en", cid="c1")
-    assert retry.created is False and retry.message["id"] == first["id"] and retry.message["deleted"] is True
+    assert retry.created is False and retry.message.id == first.id and retry.message.deleted is True
 
 
 async def test_subscribers_see_messages_in_history_order_with_concurrent_senders(node):
@@ -158,7 +159,7 @@ async def test_subscribers_see_messages_in_history_order_with_concurrent_senders
     await asyncio.gather(sender(ADA), sender(BOB))
     delivered = await node.wait_for("message", 40)
     history = await node.backend.history(ROOM, before=None, limit=50)
-    assert [event["id"] for event in delivered] == [m["id"] for m in history]
+    assert [event["id"] for event in delivered] == [m.id for m in history]
     assert all(room == ROOM for room, event in node.events if event["type"] == "message")
     assert delivered[0].keys() >= {"type", "room", "id", "ts", "user", "lang", "text"}
 
@@ -181,13 +182,13 @@ async def test_only_subscribed_rooms_are_delivered_and_broadcast_reaches_the_nod
 
 async def test_relabel_corrects_the_language_drops_translations_and_is_kept(node):
     sent = await node.say("Hola a todos")
-    await node.backend.add_translation(ROOM, sent["id"], "de", "Hallo zusammen")
-    assert await node.backend.relabel_message(ROOM, sent["id"], "es", author=BOB["id"]) is None  # not Bob's
-    relabelled = await node.backend.relabel_message(ROOM, sent["id"], "es", author=ADA["id"])
-    assert relabelled is not None and relabelled["lang"] == "es" and relabelled["tr"] == {}
-    assert relabelled["text"] == "Hola a todos" and relabelled["id"] == sent["id"]
-    await node.backend.add_translation(ROOM, sent["id"], "en", "Hello everyone")
+    await node.backend.add_translation(ROOM, sent.id, "de", "Hallo zusammen")
+    assert await node.backend.relabel_message(ROOM, sent.id, "es", author=BOB["id"]) is None  # not Bob's
+    relabelled = await node.backend.relabel_message(ROOM, sent.id, "es", author=ADA["id"])
+    assert relabelled is not None and relabelled.lang == "es" and relabelled.tr == {}
+    assert relabelled.text == "Hola a todos" and relabelled.id == sent.id
+    await node.backend.add_translation(ROOM, sent.id, "en", "Hello everyone")
     [stored] = await node.backend.history(ROOM, before=None, limit=1)
-    assert stored["lang"] == "es" and stored["tr"] == {"en": "Hello everyone"}
-    await node.backend.delete_message(ROOM, sent["id"])
-    assert await node.backend.relabel_message(ROOM, sent["id"], "fr", author=ADA["id"]) is None
+    assert stored.lang == "es" and stored.tr == {"en": "Hello everyone"}
+    await node.backend.delete_message(ROOM, sent.id)
+    assert await node.backend.relabel_message(ROOM, sent.id, "fr", author=ADA["id"]) is None

@@ -33,14 +33,14 @@ async def test_two_nodes_share_history_order_and_idempotency(make_node):
             await node.say(f"{user['name']} {i}", user=user)
 
     await asyncio.gather(sender(a, ADA), sender(b, BOB))
-    history = [m["id"] for m in await a.backend.history(ROOM, before=None, limit=100)]
+    history = [m.id for m in await a.backend.history(ROOM, before=None, limit=100)]
     assert len(history) == 50
     assert [e["id"] for e in await a.wait_for("message", 50)] == history
     assert [e["id"] for e in await b.wait_for("message", 50)] == history
     # the same retry reaching both nodes at once is stored once
     racing = await asyncio.gather(*(node.backend.append_message(ROOM, user=ADA, text="retry", lang="en", cid="r")
                                     for node in (a, b, a, b)))
-    assert len({appended.message["id"] for appended in racing}) == 1
+    assert len({appended.message.id for appended in racing}) == 1
     assert sum(appended.created for appended in racing) == 1
     # room state written on one node is what the other reads
     await a.backend.save_room(Room("health", "Health", state=RoomState.READ_ONLY))
@@ -124,7 +124,7 @@ async def test_redis_outage_unavailable_then_reconnect_resubscribe_and_replay(pr
         await wait_until(lambda: a.backend.healthy() and b.backend.healthy(), timeout=15)
         # b comes back, hears a message a sends before b has resubscribed... or after; either way once
         after = [await a.say(f"after {i}") for i in range(3)]
-        expected = [first["id"]] + [m["id"] for m in after]
+        expected = [first.id] + [m.id for m in after]
         for node in nodes:
             delivered = await node.wait_for("message", 4)
             assert [event["id"] for event in delivered] == expected
@@ -162,8 +162,8 @@ async def test_messages_missed_during_a_disconnect_are_replayed_once(private_red
         await client.aclose()
         delivered = await b.wait_for("message", 30, timeout=10)
         history = await b.backend.history(ROOM, before=None, limit=100)
-        assert [event["id"] for event in delivered] == [m["id"] for m in history]
-        assert sent[-1]["id"] == history[-1]["id"]
+        assert [event["id"] for event in delivered] == [m.id for m in history]
+        assert sent[-1].id == history[-1].id
         await asyncio.sleep(0.3)
         assert len(b.of_type("message")) == 30 and len(a.of_type("message")) == 30
     finally:
@@ -193,9 +193,9 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
         assert [room.id for room in await b.backend.list_rooms()] == [ROOM]
         assert sorted(m.conn for m in await b.backend.members(ROOM)) == ["a1", "b1"]
         new = await b.say("after the loss")
-        assert new["id"].split(".")[0] != old["id"].split(".")[0]
-        replay = await a.backend.since(ROOM, old["id"], limit=10)
-        assert replay.recovered is False and [m["text"] for m in replay.messages] == ["after the loss"]
+        assert new.id.split(".")[0] != old.id.split(".")[0]
+        replay = await a.backend.since(ROOM, old.id, limit=10)
+        assert replay.recovered is False and [m.text for m in replay.messages] == ["after the loss"]
         for node in (a, b):
             assert [e["text"] for e in await node.wait_for("message", 2)] == ["before the loss", "after the loss"]
     finally:

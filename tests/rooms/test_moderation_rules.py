@@ -64,8 +64,8 @@ async def test_refusals(core):
 async def test_delete_blanks_the_message_and_says_so(core):
     message = (await core.stores.append_message(ROOM, user={"id": DEE.id, "name": DEE.name}, text="oops",
                                                 lang="en", cid=None)).message
-    await core.moderation.apply(MOD, Action("delete", ROOM, message_id=message["id"]))
+    await core.moderation.apply(MOD, Action("delete", ROOM, message_id=message.id))
     [kept] = await core.stores.history(ROOM, before=None, limit=10)
-    assert kept["deleted"] is True and kept["text"] == ""
-    error = await refused(core.moderation.apply(MOD, Action("delete", ROOM, message_id=message["id"])))
+    assert kept.deleted is True and kept.text == ""
+    error = await refused(core.moderation.apply(MOD, Action("delete", ROOM, message_id=message.id)))
     assert error.code == "not_found"

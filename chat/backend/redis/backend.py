@@ -242,7 +242,6 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             log.warning("room %s: history since %s was trimmed or lost while Redis was away; "
                         "replaying what is kept", room, seen.message_id)
         for message in replay.messages:
-            if self._advance(room, message["id"]):
-                self._emit(room, StoredMessage(room=room, id=message["id"], ts=message["ts"], user=message["user"],
-                                               lang=message["lang"], text=message["text"],
-                                               deleted=bool(message.get("deleted"))))
+            if self._advance(room, message.id):
+                self._emit(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=message.user,
+                                               lang=message.lang, text=message.text, deleted=message.deleted))

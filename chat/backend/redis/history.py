@@ -13,7 +13,7 @@ from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
 from chat.backend.redis.rows import deleted_message, live_message
 from chat.frames import encode
-from rooms.stores import Appended, Message, Replay
+from rooms.stores import Appended, Author, Message, Replay
 from rooms.stores.events import StoredMessage, Translation, encode_event
 
 # Where append.lua puts the id and ts only it knows, in the encoding of a StoredMessage built without them.
@@ -25,19 +25,20 @@ class RedisHistory(RedisParts):
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None) -> Appended:
         keys = self._keys.history(room)
+        author = Author(user["id"], user["name"])
         if cid:
             keys.append(self._keys.idempotency(room, user["id"], cid))
         # The script publishes the StoredMessage event (not a wire frame: chat/hub.py builds that) with
         # the id and ts only it knows, between these two parts of the event's own encoding.
-        head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=user, lang=lang, text=text,
+        head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
                                                    translating=list(translating or ()))).partition(_ID_TS)
         reply = await self._scripts["append"](keys=keys, args=[
-            self._keys.channel(room), self._settings.history_max, new_epoch(), encode(user), lang, text,
+            self._keys.channel(room), self._settings.history_max, new_epoch(), encode(author), lang, text,
             self._settings.idempotency_ttl, head, tail])
         created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
         if created:
-            message = {"room": room, "id": make_id(epoch, stream_id), "ts": stream_key(stream_id)[0],
-                       "user": dict(user), "lang": lang, "text": text, "tr": {}}
+            message = Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
+                              lang=lang, text=text)
             return Appended(message, created=True)
         fields, extra = reply[3], reply[4]
         row = live_message(room, epoch, stream_id, fields, extra) if fields \
@@ -68,7 +69,7 @@ class RedisHistory(RedisParts):
             return Replay([], recovered=False)
         messages = [live_message(room, epoch, stream_id, fields, extra) for stream_id, fields, extra in live]
         messages += [deleted_message(room, epoch, stream_id, tombstone) for stream_id, tombstone in deleted]
-        messages.sort(key=lambda message: stream_key(message["id"].partition(".")[2]))
+        messages.sort(key=lambda message: stream_key(message.id.partition(".")[2]))
         if not recovered:  # a page: the newest `limit` of live messages and placeholders
             messages = messages[-limit:] if limit > 0 else []
         return Replay(messages, recovered=bool(recovered))

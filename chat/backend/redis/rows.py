@@ -5,7 +5,7 @@ import json
 
 from chat.backend.ids import make_id
 from chat.backend.redis.keys import stream_key
-from rooms.stores import Member, Message
+from rooms.stores import Author, Member, Message
 from rooms.stores.events import PresenceChanged
 
 
@@ -14,16 +14,22 @@ def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra
     entry = dict(zip(fields[::2], fields[1::2], strict=False))
     translations = json.loads(extra) if extra else {}
     lang = translations.pop("@lang", entry["l"])  # a sender's correction (relabel.lua)
-    return {"room": room, "id": make_id(epoch, stream_id), "ts": stream_key(stream_id)[0],
-            "user": json.loads(entry["u"]), "lang": lang, "text": entry["t"], "tr": translations}
+    return Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author(entry["u"]),
+                   lang=lang, text=entry["t"], tr=translations)
 
 
 def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:
     """A deleted message's tombstone as its `deleted` placeholder."""
     stone = json.loads(tombstone) if tombstone else {}
-    return {"room": room, "id": make_id(epoch, stream_id), "ts": stream_key(stream_id)[0],
-            "user": json.loads(stone["u"]) if "u" in stone else {"id": "", "name": ""},
-            "lang": stone.get("l", ""), "text": "", "tr": {}, "deleted": True}
+    return Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0],
+                   user=author(stone["u"]) if "u" in stone else Author("", ""), lang=stone.get("l", ""), text="",
+                   deleted=True)
+
+
+def author(raw: str) -> Author:
+    """A sender as the stream keeps it (the user JSON append.lua stored)."""
+    user = json.loads(raw)  # stdlib json: stored data may hold lone surrogates, which msgspec refuses
+    return Author(user["id"], user.get("name", ""))
 
 
 def member(raw: str) -> Member:
