@@ -136,8 +136,7 @@ class Hub:
         try:
             if isinstance(event, Encoded):
                 if room is not None:
-                    self._fan_out(room, text_frame(event.payload), event.id if event.type == "message" else None,
-                                  event.lang)
+                    self._deliver_encoded(room, event)
             elif room is None:
                 self._node_event(event)
             else:
@@ -199,6 +198,16 @@ class Hub:
             self._fan_out(room, frame, None, None)
         if isinstance(event, Moderated) and event.action in ("kick", "ban"):
             self._remove_user(room, event.user, "kicked" if event.action == "kick" else "banned")
+
+    def _deliver_encoded(self, room: str, event: Encoded) -> None:
+        """A message or translation as the store published it: its payload is already the frame."""
+        frame = text_frame(event.payload)
+        if event.type == "message":
+            if event.author is not None:
+                self._remember_author(room, event.id, event.author)
+            self._fan_out(room, frame, event.id, None)
+        else:  # nobody gets their own message translated back
+            self._fan_out(room, frame, None, event.lang, self._authors.get((room, event.id)))
 
     def _remember_author(self, room: str, message_id: str, user_id: str) -> None:
         self._authors[(room, message_id)] = user_id

@@ -84,6 +84,26 @@ async def test_a_reader_of_the_senders_language_alone_gets_no_translation_back(s
     await sofia.silent("translation")
 
 
+async def test_on_another_node_the_senders_other_tab_gets_no_translation_back(server, make_server, backend_kind):
+    # There the message and its translation arrive as published (passed through, not re-encoded):
+    # the node still knows whose message it was.
+    if backend_kind != "redis":
+        pytest.skip("nodes share rooms only through Redis")
+    other = await make_server(translation={"engines": ("apertium",)})
+    sofia_here = await server.client("Sofia", lang="es", user_id="u_sofia")
+    sofia_there = await other.client("Sofia", lang="es", user_id="u_sofia")  # her phone, on the other node
+    pablo = await other.client("Pablo", lang="es")
+    for client in (sofia_here, sofia_there, pablo):
+        await client.join("plenary")
+    ack = await sofia_here.say("plenary", "See you later")
+    for client in (sofia_there, pablo):
+        message = await client.expect("message", id=ack["id"])
+        assert message["user"] == {"id": "u_sofia", "name": "Sofia"} and message["translating"] == ["es"]
+    assert (await pablo.expect("translation", id=ack["id"]))["text"] == "Hasta luego"
+    await sofia_there.silent("translation")
+    await sofia_here.silent("translation")
+
+
 async def test_glossary_terms_stay_verbatim_in_spanish(server):
     ada = await server.client("Ada", lang="en")
     sofia = await server.client("Sofia", lang="es")

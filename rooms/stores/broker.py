@@ -30,10 +30,11 @@ class Encoded:
     """A `message` or `translation` event as a store published it, already encoded: nodes route it
     by these fields and hand `payload` (the frame's JSON) to readers without decoding it."""
 
-    type: str  # "message" | "translation"
+    type: str  # "message" | "translation" | "translation_failed"
     id: str  # the message id
     lang: str | None  # a translation's language (its only readers)
     payload: bytes
+    author: str | None = None  # a message's sender (who never gets its translations back)
 
 
 # (room id or None for node-wide events, event). Called on the event loop, in publish order.

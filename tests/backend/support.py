@@ -23,9 +23,12 @@ class Node:
 
     backend: Backend
     events: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
+    passed_through: list[Encoded] = field(default_factory=list)  # handed over already encoded
 
     def on_event(self, room: str | None, event: Event | Encoded) -> None:
         # as it travels: a JSON object with a "type" (an Encoded one is its frame, already JSON)
+        if isinstance(event, Encoded):
+            self.passed_through.append(event)
         recorded = msgspec.json.decode(event.payload) if isinstance(event, Encoded) else msgspec.to_builtins(event)
         self.events.append((room, recorded))
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from rooms.stores.events import Deleted, PresenceChanged, RoomChanged
+import pytest
+
+from chat.frames import encode_bytes, live_message
+from rooms.stores.events import Deleted, PresenceChanged, RoomChanged, StoredMessage, Translation
 from rooms.stores.messages import Author
 from tests.backend.support import ADA, BOB, ROOM
 
@@ -115,6 +118,24 @@ async def test_translations_are_stored_with_the_message_and_published(node):
                          "text": "guten Morgen"}
     replay = await node.backend.since(ROOM, "deadbeef.1", limit=5)
     assert replay.messages[0].tr["fr"] == "bonjour"
+
+
+async def test_what_a_backend_passes_through_is_byte_for_byte_the_frame_readers_get(node):
+    # the hub hands an Encoded payload to readers as is (chat/hub.py), so it must be the very frame
+    await node.backend.subscribe(ROOM)
+    stored = (await node.backend.append_message(ROOM, user=ADA, text="Grüße, 世界", lang="de", cid="c1",
+                                                translating=["en", "zh"])).message
+    await node.backend.add_translation(ROOM, stored.id, "en", "Greetings, world")
+    await node.wait_for("translation", 1)
+    if not node.passed_through:
+        pytest.skip("this backend hands over typed events, which the hub encodes itself")
+    message, translation = node.passed_through
+    frame = live_message(StoredMessage(room=ROOM, id=stored.id, ts=stored.ts, user=stored.user, lang="de",
+                                       text="Grüße, 世界", translating=["en", "zh"]))
+    assert (message.type, message.id, message.author, message.payload) == ("message", stored.id, "u_ada",
+                                                                          encode_bytes(frame))
+    assert (translation.type, translation.lang, translation.payload) == (
+        "translation", "en", encode_bytes(Translation(room=ROOM, id=stored.id, lang="en", text="Greetings, world")))
 
 
 async def test_translating_an_unknown_message_does_nothing(node):

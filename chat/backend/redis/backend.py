@@ -45,8 +45,8 @@ from chat.backend.redis.scripts import register_all
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
 from chat.config import BackendSettings
-from rooms.stores import Event, EventHandler, Member
-from rooms.stores.events import RoomSaved, StoredMessage, decode_event, encode_event
+from rooms.stores import Encoded, Event, EventHandler, Member
+from rooms.stores.events import RoomSaved, StoredMessage, Translation, TranslationFailed, decode_event, encode_event
 
 log = logging.getLogger("babelroom.backend.redis")
 
@@ -200,7 +200,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             return  # sent before our UNSUBSCRIBE took effect
         if isinstance(event, StoredMessage) and not self._advance(room, event.id):
             return  # already delivered by the replay after a reconnect
-        self._emit(room, event)
+        self._emit(room, _passed_through(event, payload))
 
     def _advance(self, room: str, message_id: Any) -> bool:
         """Record a room's message as delivered; False when it (or a newer one) already was."""
@@ -215,7 +215,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         self._seen[room] = _Seen(epoch, key, message_id)
         return True
 
-    def _emit(self, room: str | None, event: Event) -> None:
+    def _emit(self, room: str | None, event: Event | Encoded) -> None:
         if self._on_event is not None:
             self._on_event(room, event)
 
@@ -245,3 +245,16 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             if self._advance(room, message.id):
                 self._emit(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=message.user,
                                                lang=message.lang, text=message.text, deleted=message.deleted))
+
+
+def _passed_through(event: Event, payload: str) -> Event | Encoded:
+    """A message or translation as published: its payload is byte for byte the frame readers get
+    (append.lua writes a StoredMessage's own encoding, which is the `message` frame's), so readers
+    get it as is instead of a re-encoding; the decoded event only routed it."""
+    if isinstance(event, StoredMessage) and not event.deleted:
+        return Encoded("message", event.id, None, payload.encode(), author=event.user.id)
+    if isinstance(event, Translation):
+        return Encoded("translation", event.id, event.lang, payload.encode())
+    if isinstance(event, TranslationFailed):
+        return Encoded("translation_failed", event.id, event.lang, payload.encode())
+    return event
