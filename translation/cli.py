@@ -106,9 +106,9 @@ def _print_list(packages_dir: str, settings: TranslationSettings, out: TextIO) -
     if "apertium" in settings.engines:
         pairs |= have
     routes = Routes(pairs)
-    pivoted = [line for line in routes.describe() if "via" in line]
-    if pivoted:
-        print("through English: " + ", ".join(pivoted), file=out)
+    chained = [line for line in routes.describe() if "via" in line]
+    if chained:
+        print("in two hops: " + ", ".join(chained), file=out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from translation.apertium import ApertiumEngine
 from translation.cache import LRUCache, SharedCache, cache_key
 from translation.detect import LanguageDetector
 from translation.engine import ArgosEngine
-from translation.engines import Engine, Pair
+from translation.engines import ENGINE_QUALITY, Engine, Pair
 from translation.metrics import TranslationMetrics
 from translation.protect import Protector
 from translation.routing import Routes
@@ -93,7 +93,8 @@ class TranslationService:
                 if pair not in self._by_pair:
                     self._by_pair[pair] = engine
                     self._tags[pair] = f"{engine.name}:{tag}"
-        self._routes = Routes(self._by_pair)
+        self._routes = Routes({pair: ENGINE_QUALITY.get(engine.name, 0.5)
+                               for pair, engine in self._by_pair.items()})
 
     def _log_pairs(self) -> None:
         if not self._by_pair:
@@ -106,9 +107,9 @@ class TranslationService:
             mine = sorted(f"{s}->{t}" for (s, t), e in self._by_pair.items() if e is engine)
             if mine:
                 parts.append(f"{engine.name}: {', '.join(mine)}")
-        pivoted = [line for line in self._routes.describe() if "via" in line]
-        if pivoted:
-            parts.append(f"through English: {', '.join(pivoted)}")
+        chained = [line for line in self._routes.describe() if "via" in line]
+        if chained:
+            parts.append(f"in two hops: {', '.join(chained)}")
         log.info("translation: serving %d direct pair(s); %s", len(self._by_pair), "; ".join(parts))
 
     def _count_batch(self, pair: str, size: int) -> None:
@@ -127,7 +128,7 @@ class TranslationService:
     # ------------------------------------------------------------ routing
 
     def languages(self) -> list[str]:
-        """Codes a reader can get translations into (pivot included), sorted."""
+        """Codes a reader can get translations into (two-hop routes included), sorted."""
         return self._routes.targets() if self.settings.enabled else []
 
     def reading_languages(self) -> list[str]:
@@ -139,11 +140,11 @@ class TranslationService:
         return self._route(source, target) is not None
 
     def routes(self) -> dict[str, list[str]]:
-        """{target: [sources]} for every target some source reaches (pivot included)."""
+        """{target: [sources]} for every target some source reaches (two-hop routes included)."""
         out: dict[str, list[str]] = {}
         if not self.settings.enabled:
             return out
-        codes = sorted(set(self._routes.sources()) | set(self._routes.targets()))
+        codes = self._routes.codes()
         for target in self._routes.targets():
             sources = [s for s in codes if self._routes.route(s, target)]
             if sources:
@@ -151,7 +152,7 @@ class TranslationService:
         return out
 
     def pairs(self) -> list[str]:
-        """Human descriptions of the pairs served ("de->en", "de->es (via en)")."""
+        """Human descriptions of the pairs served ("de->en", "fr->en (via es)")."""
         return self._routes.describe()
 
     def engine_of(self, source: str, target: str) -> list[str]:
@@ -285,8 +286,8 @@ class TranslationService:
     async def _produce(self, key: str, text: str, route: list[Pair]) -> str:
         try:
             if len(route) == 2:
-                # The first leg is a translation in its own right (source -> en):
-                # resolve it through the cache so English readers and the pivot share it.
+                # The first leg is a translation in its own right (source -> middle):
+                # resolve it through the cache so readers of the middle language share it.
                 (src, mid), _ = route
                 pivot = (await self._resolve([text], src, mid, route[:1], count=False))[0]
                 if pivot is None:

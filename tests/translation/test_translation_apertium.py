@@ -107,17 +107,22 @@ async def test_engine_translates_off_the_loop_and_batches() -> None:
         await engine.close()
 
 
-async def test_service_serves_apertium_and_pivots_through_english() -> None:
+async def test_service_routes_across_pairs_in_two_hops() -> None:
     svc = TranslationService(apertium_settings())
     await svc.start()
     try:
         assert svc.engine_of("en", "es") == ["apertium"]
         assert await svc.translate("Good morning", "en", "es") == "Buenos días"
-        # fr->en: fr->es is direct, es->en is direct, but the pivot is English only.
-        assert svc.has_route("fr", "es") and not svc.has_route("fr", "en")
-        assert "es" in svc.routes()["en"] and "en" in svc.routes()["es"]
-        # pt->en has no direct pair; no pivot through Spanish is invented.
-        assert not svc.has_route("pt", "en")
+        # No pair touches French and English together: Spanish is the middle of the graph.
+        assert svc.engine_of("fr", "en") == ["apertium", "apertium"]
+        assert "fr->en (via es)" in svc.pairs() and "pt->en (via es)" in svc.pairs()
+        english = await svc.translate("Bonjour à tous, la session commence dans dix minutes.", "fr", "en")
+        assert english is not None and "minutes" in english and "session" in english.lower()
+        routes = svc.routes()
+        assert {"es", "fr", "pt"} <= set(routes["en"]) and {"en", "es", "pt"} <= set(routes["fr"])
+        assert svc.has_route("pt", "fr") and svc.has_route("en", "pt")
+        assert not svc.has_route("en", "de")  # nothing reaches German: no route is invented
+        assert "de" not in routes
     finally:
         await svc.close()
 
