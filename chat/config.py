@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rooms import InvalidRoom, Room, new_room
+from translation.engines import ENGINE_NAMES
 from translation.settings import TranslationSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -121,7 +122,7 @@ CHOICES = {
 }
 # Lists whose every item must be one of these.
 ITEM_CHOICES = {
-    ("translation", "engines"): ("argos", "apertium"),
+    ("translation", "engines"): ENGINE_NAMES,
 }
 
 

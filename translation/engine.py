@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from translation.batcher import PairBatcher
 from translation.engines import Engine, Pair
@@ -25,6 +26,27 @@ from translation.packages import PackageInfo, list_packages
 from translation.settings import TranslationSettings
 
 log = logging.getLogger("babelroom.translation")
+
+
+class Tokenizer(Protocol):
+    def encode(self, texts: list[str]) -> list[list[str]]: ...
+
+    def decode(self, tokens: list[list[str]]) -> list[str]: ...
+
+
+class ModelSource(Protocol):
+    """What a loaded model knows of where it came from (an Argos package, a CTranslate2 model)."""
+
+    @property
+    def from_code(self) -> str: ...
+    @property
+    def to_code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
 
 
 class _SentencePiece:
@@ -68,13 +90,15 @@ class PairModel:
     """Translate batches of sentences for one direct language pair (blocking: call
     it from a worker thread)."""
 
+    info: ModelSource
+    tokenizer: Tokenizer
+
     def __init__(self, info: PackageInfo, settings: TranslationSettings) -> None:
         import ctranslate2
 
         self.info = info
         self.settings = settings
         root = info.path
-        self.tokenizer: _SentencePiece | _ArgosBPE
         if (root / "sentencepiece.model").exists():
             self.tokenizer = _SentencePiece(root / "sentencepiece.model")
         else:
@@ -201,7 +225,7 @@ class ArgosEngine(Engine):
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def package_tag(info: PackageInfo) -> str:
+def package_tag(info: ModelSource) -> str:
     """Short identity of a package's version, for cache keys."""
     text = f"{info.name}:{info.version}"
     return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from translation import sentences
 from translation.apertium import ApertiumEngine
 from translation.cache import LRUCache, SharedCache, cache_key
+from translation.ct2 import Ct2Engine
 from translation.detect import LanguageDetector
 from translation.engine import ArgosEngine
 from translation.engines import ENGINE_QUALITY, Engine, Pair
@@ -84,7 +85,9 @@ class TranslationService:
         if name == "apertium":
             return ApertiumEngine(self.settings.apertium_modes_dir, batch_max=self.settings.batch_max,
                                   on_batch=self._count_batch)
-        raise ValueError(f"unknown translation engine {name!r}; choose argos or apertium")
+        if name == "ct2":
+            return Ct2Engine(self.settings, on_batch=self._count_batch)
+        raise ValueError(f"unknown translation engine {name!r}; choose ct2, argos or apertium")
 
     def _install(self) -> None:
         # Preference: the first engine in settings.engines that serves a pair wins it.
@@ -99,8 +102,8 @@ class TranslationService:
     def _log_pairs(self) -> None:
         if not self._by_pair:
             log.info("translation: no engine serves any pair; readers get originals only "
-                     "(add Argos packages with `babelroom languages install`, or Debian's "
-                     "apertium-* packages)")
+                     "(add CTranslate2 models or Argos packages with `babelroom languages install`, "
+                     "or Debian's apertium-* packages)")
             return
         parts = []
         for engine in self._engines:

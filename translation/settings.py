@@ -23,9 +23,10 @@ class TranslationSettings:
     #: Off: no packages are loaded, translate() always answers None, detect() still works.
     enabled: bool = True
     #: Engines by preference: a pair two engines serve goes to the first one listed.
+    #: "ct2" (neural, CTranslate2 model directories in models_dir: quickmt, OPUS-MT),
     #: "argos" (neural, packages in packages_dir) and "apertium" (rule-based, Debian
     #: packages apertium-*; pairs found in apertium_modes_dir).
-    engines: tuple[str, ...] = ("argos", "apertium")
+    engines: tuple[str, ...] = ("ct2", "argos", "apertium")
     #: Where installed Apertium pairs put their mode files.
     apertium_modes_dir: str = "/usr/share/apertium/modes"
     #: Terms never translated (names of organisations, people, products, places),
@@ -36,6 +37,14 @@ class TranslationSettings:
     packages_dir: str = "data/packages"
     #: Argos package index used by `languages install PAIR`; "" = the Argos default.
     index_url: str = ""
+    #: Where CTranslate2 models are installed (one folder per pair, translation/ct2.py).
+    models_dir: str = "data/models"
+    #: Hugging Face Hub models, pinned: "NAMESPACE/NAME@COMMIT". `languages install NAME`
+    #: takes the revision from here; a name without one follows its main branch.
+    hub_models: tuple[str, ...] = ()
+    #: The Hub's address for model downloads; "" = huggingface_hub's default (which
+    #: honours HF_ENDPOINT, e.g. a mirror inside the venue's network).
+    hub_endpoint: str = ""
     #: Argos packages `babelroom serve` installs on start when they are missing and the
     #: index can be reached (offline: one log line, and the server serves what it has).
     install: tuple[str, ...] = ("en-es", "es-en", "en-fr", "fr-en", "en-de", "de-en")
