@@ -10,6 +10,8 @@ from __future__ import annotations
 import abc
 
 Pair = tuple[str, str]
+#: One translated sentence and the engine's confidence in it, 0-1 (see each engine's confidence()).
+Scored = tuple[str, float]
 
 #: Engine names as `[translation] engines` spells them.
 ENGINE_NAMES: tuple[str, ...] = ("argos", "apertium", "ct2")
@@ -36,9 +38,13 @@ class Engine(abc.ABC):
     def pairs(self) -> dict[Pair, str]:
         """Direct pairs served, each with a short version tag (for cache keys)."""
 
-    @abc.abstractmethod
     async def translate(self, pair: Pair, sentences: list[str]) -> list[str]:
         """Translate sentences of one pair, one output per input, in order."""
+        return [text for text, _ in await self.translate_scored(pair, sentences)]
+
+    @abc.abstractmethod
+    async def translate_scored(self, pair: Pair, sentences: list[str]) -> list[Scored]:
+        """translate(), each output with the engine's confidence in it (0-1)."""
 
     def depth(self) -> int:
         """Sentences waiting for or inside the engine (a metrics gauge)."""

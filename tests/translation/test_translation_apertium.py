@@ -60,7 +60,7 @@ def test_mode_file_becomes_a_null_flush_pipeline() -> None:
     commands = pipeline_commands(pair.path)
     assert all("-z" in command for command in commands)
     assert not any("$1" in " ".join(c) or "$2" in " ".join(c) for c in commands)
-    assert any("-n" in command for command in commands if "lt-proc" in command)  # no * marks
+    assert any("-g" in command for command in commands if "lt-proc" in command)  # marks kept (confidence)
 
 
 def test_real_spanish(eng_spa: Pipeline) -> None:
@@ -81,8 +81,12 @@ def test_escape_round_trip() -> None:
     assert unescape(escape("^x$ [y] \\z ~w")) == "^x$ [y] \\z ~w"
 
 
-def test_unknown_words_carry_no_marks(eng_spa: Pipeline) -> None:
-    assert "*" not in eng_spa.translate(["The zorblaxian committee meets"])[0]
+def test_unknown_words_carry_no_marks_but_lower_the_confidence(eng_spa: Pipeline) -> None:
+    (text, confidence), (known, sure) = eng_spa.translate_scored(["The zorblaxian committee meets today",
+                                                                  "Good morning everyone"])
+    assert "*" not in text and "zorblaxian" in text
+    assert 0 < confidence < 1 and confidence == 1 - 1 / len(text.split())  # one unknown word of them all
+    assert "Buenos días" in known and sure == 1.0
 
 
 def test_killed_pipeline_is_restarted_and_pending_sentences_retried(eng_spa: Pipeline, caplog) -> None:
