@@ -34,7 +34,26 @@ async def test_a_french_message_reaches_an_english_reader_in_english(server):
     english = await english_reader.expect("translation", id=ack["id"])
     assert english["lang"] == "en"
     assert "minutes" in english["text"] and "session" in english["text"].lower()
+    assert english["confidence"] == 1.0  # both legs knew every word
     await camille.silent("translation")
+
+
+async def test_unknown_words_lower_the_confidence_kept_in_history(server):
+    ada = await server.client("Ada", lang="en")
+    sofia = await server.client("Sofia", lang="es")
+    await ada.join("plenary")
+    await sofia.join("plenary")
+    ack = await ada.say("plenary", "The zorblaxian committee meets today")
+    spanish = await sofia.expect("translation", id=ack["id"])
+    assert "*" not in spanish["text"] and "zorblaxian" in spanish["text"]
+    assert 0.5 < spanish["confidence"] < 1  # one word of six unknown
+    late = await server.client("Pablo", lang="es")
+    joined = await late.join("plenary")
+    shown = next(m for m in joined["messages"] if m["id"] == ack["id"])
+    assert shown["tr"] == {"lang": "es", "text": spanish["text"], "confidence": spanish["confidence"]}
+    bea = await Client.connect(server.ws_url)
+    ready = await bea.auth(server.token("Bea", lang="es"))
+    assert ready["min_confidence"] == 0.0  # the tests' setting (the documented default is 0.35)
 
 
 async def test_an_english_message_reaches_a_french_reader_and_history_keeps_it(server):
@@ -48,4 +67,4 @@ async def test_an_english_message_reaches_a_french_reader_and_history_keeps_it(s
     late = await server.client("Louis", lang="fr")
     joined = await late.join("plenary")
     shown = next(m for m in joined["messages"] if m["id"] == ack["id"])
-    assert shown["tr"] == {"lang": "fr", "text": french["text"]}
+    assert shown["tr"] == {"lang": "fr", "text": french["text"], "confidence": french["confidence"]}

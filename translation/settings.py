@@ -90,5 +90,10 @@ class TranslationSettings:
     detect_min_chars: int = 8
     #: Below this probability of the best language the sender's language wins.
     detect_min_prob: float = 0.5
+    #: Below this confidence (0-1, see docs/protocol.md `translation`) the browser shows the
+    #: original first, "machine translation may be unreliable", the translation a click away.
+    #: 0.35: an Apertium line with about two words in three unknown, or a neural model
+    #: that gave its own words a geometric-mean probability of about a third.
+    min_confidence: float = 0.35
     #: Reading languages users may pick even without a package.
     languages: tuple[str, ...] = DEFAULT_LANGUAGES

@@ -29,7 +29,7 @@ from chat.backend.sqlite_db import Database
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import Author, Message
+from rooms.stores.messages import CONFIDENCE_KEY, Author, Message, split_confidence
 
 log = logging.getLogger("babelroom.backend.sqlite")
 
@@ -141,7 +141,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             return Replay(await self.history(room, before=None, limit=limit), recovered=False)
         return replay
 
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
+                              confidence: float | None = None) -> None:
         def store(db: sqlite3.Connection) -> bool:
             found = _locate(db, room, message_id)
             if found is None:
@@ -152,13 +153,17 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
                 return False
             translations = json.loads(row[0])
             translations[lang] = text
+            translations.pop(CONFIDENCE_KEY + lang, None)
+            if confidence is not None:  # beside the text, in the same JSON (split_confidence reads it)
+                translations[CONFIDENCE_KEY + lang] = confidence
             db.execute("UPDATE messages SET tr = ? WHERE room = ? AND position = ?",
                        (json.dumps(translations, ensure_ascii=False), room, found))
             return True
 
         def publish(stored: bool) -> None:
             if stored:
-                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text))
+                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text,
+                                                confidence=confidence))
 
         await self._db.write(store, then=publish)
 
@@ -170,7 +175,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             position = _locate(db, room, message_id)
             db.execute("UPDATE messages SET lang = ?, tr = '{}' WHERE room = ? AND position = ?",
                        (lang, room, position))
-            return replace(message, lang=lang, tr={})
+            return replace(message, lang=lang, tr={}, confidence={})
 
         return await self._db.write(store)
 
@@ -330,5 +335,6 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
     """A `messages` row (MESSAGE_COLUMNS) as the stored message: the one place sqlite builds one from a row."""
     position, ts, user, lang, text, tr, deleted = row
     sender = json.loads(user)
+    translations, confidence = split_confidence(json.loads(tr))
     return Message(room=room, id=make_id(epoch, str(position)), ts=ts, user=Author(sender["id"], sender["name"]),
-                   lang=lang, text=text, tr=json.loads(tr), deleted=bool(deleted))
+                   lang=lang, text=text, tr=translations, confidence=confidence, deleted=bool(deleted))

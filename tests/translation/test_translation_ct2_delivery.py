@@ -24,4 +24,7 @@ async def test_zh_to_en_from_a_model_installed_from_the_hub(tmp_path, hub: HubSt
     assert message["lang"] == "zh" and message["translating"] == ["en"]
     english = await ada.expect("translation", id=ack["id"])
     assert english["lang"] == "en" and english["text"] and english["text"] != CHINESE
+    assert 0 <= english["confidence"] < 0.1  # random weights: the model is guessing, and says so
+    joined = await (await server.client("Bob", lang="en")).join("plenary")
+    assert next(m for m in joined["messages"] if m["id"] == ack["id"])["tr"]["confidence"] == english["confidence"]
     await li.silent("translation")
