@@ -100,12 +100,11 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     # the engines load the packages only when the app starts, so what is installed below is served.
     app = create_app(config)
     settings = config.translation
-    if settings.enabled and "argos" in settings.engines and settings.install:
-        from translation.autoinstall import install_missing
+    if settings.enabled and (settings.event_languages or settings.install):
+        from translation.autoinstall import install_for_event
 
         logging.basicConfig(level=config.server.log_level.upper(), format="%(levelname)s:     %(message)s")
-        install_missing(settings.install, settings.packages_dir, index_url=settings.index_url or None,
-                        progress=sys.stderr.isatty())
+        install_for_event(settings, progress=sys.stderr.isatty())
     server = uvicorn.Server(uvicorn_config(app, config))
     with contextlib.suppress(KeyboardInterrupt):
         server.run()

@@ -21,6 +21,7 @@ from translation.ct2 import install_from_hub, install_model, is_hub_name, list_m
 from translation.engines import ENGINE_QUALITY
 from translation.languages import language_name
 from translation.packages import PackageError, install_file, install_pair, list_packages, parse_pair, remove
+from translation.plan import describe, plan
 from translation.routing import Routes
 from translation.settings import TranslationSettings
 
@@ -38,6 +39,10 @@ def add_languages_parser(subparsers: argparse._SubParsersAction[argparse.Argumen
     sub = parser.add_subparsers(dest="languages_command", metavar="COMMAND")
     sub.required = True
     sub.add_parser("list", help="installed packages and the pairs they serve")
+    plan_parser = sub.add_parser(
+        "plan", help="what [translation] event_languages need: pairs, engine, route, download size, memory")
+    plan_parser.add_argument("--languages", default=None,
+                             help="comma-separated codes instead of [translation] event_languages (en,zh,de,fi,pl)")
     install = sub.add_parser(
         "install", help="install a CTranslate2 model (directory, archive, or Hugging Face Hub name) "
                         "or an Argos package (.argosmodel file, or a pair such as de-en from the Argos index)")
@@ -62,6 +67,11 @@ def run_languages(args: argparse.Namespace, settings: TranslationSettings,
     try:
         if args.languages_command == "list":
             _print_list(packages_dir, settings, out)
+        elif args.languages_command == "plan":
+            settings = dataclasses.replace(settings, packages_dir=packages_dir)
+            codes = tuple(c.strip() for c in args.languages.split(",") if c.strip()) if args.languages else None
+            for line in describe(plan(settings, codes), settings):
+                print(line, file=out)
         elif args.languages_command == "install":
             _install(args, packages_dir, settings, out)
         elif args.languages_command == "remove":

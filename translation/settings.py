@@ -45,9 +45,15 @@ class TranslationSettings:
     #: The Hub's address for model downloads; "" = huggingface_hub's default (which
     #: honours HF_ENDPOINT, e.g. a mirror inside the venue's network).
     hub_endpoint: str = ""
-    #: Argos packages `babelroom serve` installs on start when they are missing and the
-    #: index can be reached (offline: one log line, and the server serves what it has).
-    install: tuple[str, ...] = ("en-es", "es-en", "en-fr", "fr-en", "en-de", "de-en")
+    #: The languages of the event: `babelroom serve`, online, fetches what every ordered pair
+    #: of them needs, the best engine per pair (translation/plan.py: quickmt CTranslate2
+    #: models, else Argos packages, Apertium for close Romance pairs); `babelroom languages
+    #: plan` prints that plan first. A China-Europe forum: English, Chinese, German, plus
+    #: whatever the delegates bring (fi, pl, sk, sr, hu, cs, ro, bg...). [] = fetch nothing.
+    event_languages: tuple[str, ...] = ("en", "zh", "de")
+    #: Argos packages `babelroom serve` also installs on start when they are missing and the
+    #: index can be reached, beyond the event's plan (offline: one log line).
+    install: tuple[str, ...] = ()
     #: CTranslate2 beam size. Greedy (1) translated a 64-message burst 2.2x faster
     #: than beam 4 on a transformer-base model with 2 cores (15.0 vs 6.8 msg/s,
     #: benchmarks/translation_burst.py); chat lines are short, so the quality cost

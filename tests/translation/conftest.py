@@ -74,10 +74,11 @@ def ct2_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, 
 
 @pytest.fixture
 def hub(ct2_model_dirs: dict[tuple[str, str], Path]) -> Iterator[HubStandIn]:
-    """A stand-in of the Hugging Face Hub on 127.0.0.1 serving quickmt/quickmt-zh-en and
-    Helsinki-NLP/opus-mt-en-zh (the test models)."""
+    """A stand-in of the Hugging Face Hub on 127.0.0.1 serving quickmt/quickmt-zh-en,
+    quickmt/quickmt-en-zh and Helsinki-NLP/opus-mt-en-zh (the test models)."""
     stand_in = HubStandIn()
     stand_in.add("quickmt/quickmt-zh-en", ct2_model_dirs[("zh", "en")])
     stand_in.add("Helsinki-NLP/opus-mt-en-zh", ct2_model_dirs[("en", "zh")])
+    stand_in.add("quickmt/quickmt-en-zh", ct2_model_dirs[("en", "zh")])
     with stand_in.running():
         yield stand_in
