@@ -19,6 +19,7 @@ from typing import TextIO
 from translation.apertium import DEBIAN_PACKAGES, debian_package, discover, to_code
 from translation.ct2 import install_from_hub, install_model, is_hub_name, list_models, remove_model
 from translation.engines import ENGINE_QUALITY
+from translation.evaluate import run_eval
 from translation.languages import language_name
 from translation.packages import PackageError, install_file, install_pair, list_packages, parse_pair, remove
 from translation.plan import describe, plan
@@ -39,6 +40,11 @@ def add_languages_parser(subparsers: argparse._SubParsersAction[argparse.Argumen
     sub = parser.add_subparsers(dest="languages_command", metavar="COMMAND")
     sub.required = True
     sub.add_parser("list", help="installed packages and the pairs they serve")
+    evaluation = sub.add_parser(
+        "eval", help="score a pair on a parallel file (TSV: source<TAB>reference) with chrF, and its speed")
+    evaluation.add_argument("pair", help="a pair such as en-es (a route of two hops is scored as served)")
+    evaluation.add_argument("file", help="a TSV file; a first line naming the languages (en<TAB>es) picks "
+                                         "the columns, so one file scores both directions")
     plan_parser = sub.add_parser(
         "plan", help="what [translation] event_languages need: pairs, engine, route, download size, memory")
     plan_parser.add_argument("--languages", default=None,
@@ -67,6 +73,9 @@ def run_languages(args: argparse.Namespace, settings: TranslationSettings,
     try:
         if args.languages_command == "list":
             _print_list(packages_dir, settings, out)
+        elif args.languages_command == "eval":
+            settings = dataclasses.replace(settings, packages_dir=packages_dir)
+            print(run_eval(settings, args.pair, args.file).describe(), file=out)
         elif args.languages_command == "plan":
             settings = dataclasses.replace(settings, packages_dir=packages_dir)
             codes = tuple(c.strip() for c in args.languages.split(",") if c.strip()) if args.languages else None
