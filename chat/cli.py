@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
+import socket
 import sys
 from collections.abc import Callable, Sequence
 
@@ -39,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
     serve.add_argument("--host", help="interface to listen on (default: [server] host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default: [server] port, 8000; 0 = any free port)")
+    serve.add_argument("--new-database", action="store_true",
+                       help="sqlite: make an existing empty file a new database (a missing file is always "
+                            "created; an empty one is refused without this, as it may be a lost one)")
 
     token = commands.add_parser("token", help="print a signed token for a host, moderator or delegate",
                                 description="Print one signed token on stdout, signed with the server's secret "
@@ -63,21 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # before the config is read, so its warnings (a misspelt BABELROOM_* variable) look like any other
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"babelroom: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.server.log_level.upper(),
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger().setLevel(config.server.log_level.upper())
     try:
         if args.command == "serve":
             from chat.backend import StoreError
 
+            if args.new_database:
+                config = config.replace("backend", create=True)
             try:
                 return serve(config, args.host, args.port)
             except StoreError as exc:  # corrupt, newer, locked or unreadable: never a silent fresh start
                 print(f"babelroom: database error: {exc}", file=sys.stderr)
+                return 2
+            except OSError as exc:  # what the system refused at start (a directory, a file): one line, not a traceback
+                print(f"babelroom: cannot start: {exc}", file=sys.stderr)
                 return 2
         if args.command == "token":
             return print_token(config, args)
@@ -96,6 +107,12 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
 
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     config = config.replace("server", **changes) if changes else config
+    # Before anything starts: uvicorn finds a taken port only after the node and its models have loaded,
+    # and then logs it among a dozen lines and exits 1.
+    listen_problem = cannot_listen(config.server.host, config.server.port)
+    if listen_problem:
+        print(f"babelroom: cannot start: {listen_problem}", file=sys.stderr)
+        return 2
     # Built first: bad [auth] keys (ConfigError) stop the start before any package download is tried;
     # the engines load the packages only when the app starts, so what is installed below is served.
     app = create_app(config)
@@ -110,6 +127,30 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     return 0 if server.started else 3  # 3: uvicorn's "could not start"
+
+
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (in use, not allowed, no such address), or None.
+
+    Binds as asyncio's server will (SO_REUSEADDR, IPv6 sockets v6-only) and lets go at once."""
+    if port == 0:
+        return None
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {where}: {exc.strerror} ([server] host, --host)"
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                why = "another program is listening there" if exc.errno == errno.EADDRINUSE else exc.strerror
+                return f"cannot listen on {where}: {why}; stop it or choose another port (--port, [server] port)"
+    return None
 
 
 def print_token(config: Config, args: argparse.Namespace) -> int:
@@ -132,7 +173,7 @@ def print_token(config: Config, args: argparse.Namespace) -> int:
     if complaint:
         print(f"babelroom: {complaint}", file=sys.stderr)
         return 2
-    signer = signer_from_settings(config.auth, config.server.data_dir)
+    signer = signer_from_settings(config.auth, config.server.data_dir, create_secret=False)
     try:
         token = signer.issue(name=name, role=Role(args.role), lang=primary_subtag(args.lang), ttl=ttl,
                              user_id=args.user_id, rooms=rooms, **profile)

@@ -1,9 +1,11 @@
-"""/metrics is standard Prometheus text (prometheus_client's parser reads it), per node."""
+"""/metrics is standard Prometheus text (prometheus_client's parser reads it), per node, and only
+for a scraper holding [server] metrics_token (Prometheus' bearer-token convention); off without one."""
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from rooms import Role
+from tests.conftest import TEST_METRICS_TOKEN
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -12,10 +14,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def scrape(server) -> str:
-    async with server.http() as http:
-        response = await http.get("/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return response.text
+    return await server.metrics()
 
 
 async def test_metrics_parse_and_count_connections_translations_and_the_process(server):
@@ -40,3 +39,27 @@ async def test_each_node_counts_its_own_connections(make_server):
     await second.client("Cy")
     assert samples(await scrape(first))[("babelroom_connections", ())] == 2
     assert samples(await scrape(second))[("babelroom_connections", ())] == 1
+
+
+async def test_metrics_need_the_bearer_token(server):
+    async with server.http() as http:
+        for headers in ({}, {"authorization": "Bearer wrong-token"}, {"authorization": f"Basic {TEST_METRICS_TOKEN}"},
+                        {"authorization": f"Bearer {TEST_METRICS_TOKEN}x"}):
+            response = await http.get("/metrics", headers=headers)
+            assert response.status_code == 401 and response.json()["code"] == "unauthorized", headers
+            assert "babelroom_connections" not in response.text
+
+
+async def test_metrics_are_off_by_default(make_server):
+    server = await make_server(server={"metrics_token": ""})  # the shipped default (config.toml)
+    async with server.http() as http:
+        for headers in ({}, {"authorization": "Bearer"}, {"authorization": f"Bearer {TEST_METRICS_TOKEN}"}):
+            response = await http.get("/metrics", headers=headers)
+            assert response.status_code == 404 and "metrics_token" in response.json()["message"]
+            assert "babelroom_connections" not in response.text
+
+
+def test_the_shipped_config_keeps_metrics_off():
+    from chat.config import load_config
+
+    assert load_config(environ={}).server.metrics_token == ""

@@ -150,7 +150,8 @@ SCHEMAS: dict[str, Any] = {
     "Health": {
         "type": "object", "required": ["status", "node", "backend", "connections"],
         "properties": {"status": {"enum": ["ok", "degraded"]}, "node": {"type": "string"},
-                       "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0}},
+                       "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0},
+                       "reason": {"type": "string", "description": "while degraded: why (unreachable, cannot write)"}},
     },
 }
 PEOPLE_SCHEMAS: dict[str, Any] = {
@@ -369,12 +370,15 @@ PATHS: dict[str, Any] = {
     "/healthz": {"get": {
         "operationId": "health", "summary": "Whether the node and its backend answer",
         "responses": {"200": answer("healthy", ref("Health")),
-                      "503": answer("the backend is unreachable", ref("Health"))},
+                      "503": answer("the backend is unreachable or cannot write", ref("Health"))},
     }},
     "/metrics": {"get": {
-        "operationId": "metrics", "summary": "Prometheus metrics of this node",
+        "operationId": "metrics", "summary": "Prometheus metrics of this node (Authorization: Bearer "
+                                             "[server] metrics_token; off while that is empty)",
         "responses": {"200": {"description": "Prometheus text exposition format 0.0.4",
-                              "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                              "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "401": error("no or a wrong bearer token"),
+                      "404": error("metrics are off ([server] metrics_token is empty)")},
     }},
     **PEOPLE_PATHS,
     **TRANSCRIPT_PATHS,
