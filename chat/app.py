@@ -105,14 +105,18 @@ async def backend_unavailable(request: Request, exc: Exception) -> Response:
                          "retry in a few seconds"}, status_code=503, headers={"retry-after": "2"})
 
 
-def create_app(config: Config | None = None, *, node: Node | None = None) -> Starlette:
-    """A Starlette app serving one node; the node starts and stops with the app's lifespan."""
+def create_app(config: Config | None = None, *, node: Node | None = None, node_started: bool = False) -> Starlette:
+    """A Starlette app serving one node; the node starts and stops with the app's lifespan.
+
+    `node_started`: the caller starts the node before serving (the CLI, to report a failure in
+    one line where the lifespan's would be a traceback); the lifespan then only closes it."""
     config = config or load_config()
     node = node or Node(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await node.start()
+        if not node_started:
+            await node.start()
         try:
             yield
         finally:

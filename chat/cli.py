@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import errno
 import logging
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from chat.config import Config, ConfigError, load_config
 from rooms import Role
+
+if TYPE_CHECKING:  # imported when serving only: `token` and `languages` start faster without them
+    import uvicorn
+
+    from chat.node import Node
 
 DESCRIPTION = """\
 babelroom: real-time multilingual chat rooms with offline, per-reader translation.
@@ -103,8 +110,11 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from chat.app import create_app
+    from chat.node import Node
     from chat.serving import uvicorn_config
 
+    if port is not None and not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be 0-65535, got {port}")
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     config = config.replace("server", **changes) if changes else config
     # Before anything starts: uvicorn finds a taken port only after the node and its models have loaded,
@@ -114,8 +124,9 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
         print(f"babelroom: cannot start: {listen_problem}", file=sys.stderr)
         return 2
     # Built first: bad [auth] keys (ConfigError) stop the start before any package download is tried;
-    # the engines load the packages only when the app starts, so what is installed below is served.
-    app = create_app(config)
+    # the engines load the packages only when the node starts, so what is installed below is served.
+    node = Node(config)
+    app = create_app(config, node=node, node_started=True)
     settings = config.translation
     if settings.enabled and "argos" in settings.engines and settings.install:
         from translation.autoinstall import install_missing
@@ -123,9 +134,30 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
         logging.basicConfig(level=config.server.log_level.upper(), format="%(levelname)s:     %(message)s")
         install_missing(settings.install, settings.packages_dir, index_url=settings.index_url or None,
                         progress=sys.stderr.isatty())
-    server = uvicorn.Server(uvicorn_config(app, config))
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+    uv_config = uvicorn_config(app, config)
+    server = uvicorn.Server(uv_config)
+    loop_factory = uv_config.get_loop_factory()  # uvloop when installed, as uvicorn.run would choose
+    try:
+        with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(_serve_node(node, server))
+    except SystemExit:  # uvicorn could not listen after all (a port taken since the check): it logged why
+        return 2
+    return 0  # interrupted (Ctrl-C) before the server was up
+
+
+async def _serve_node(node: Node, server: uvicorn.Server) -> int:
+    """Start the node, then serve; the app's lifespan closes the node when the server stops (before
+    uvicorn re-raises a SIGTERM it caught)."""
+    from chat.backend import BackendUnavailable, StoreError
+
+    try:
+        await node.start()  # here, not in the lifespan, where uvicorn would log a failure as a traceback
+    except (BackendUnavailable, StoreError) as exc:
+        with contextlib.suppress(Exception):  # what did start is let go; the reason is the line below
+            await node.close()
+        print(f"babelroom: cannot start: {exc}", file=sys.stderr)
+        return 2
+    await server.serve()
     return 0 if server.started else 3  # 3: uvicorn's "could not start"
 
 

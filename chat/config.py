@@ -127,6 +127,10 @@ CHOICES = {
     ("translation", "detector"): ("py3langid", "lingua", "langdetect"),
     ("conversations", "policy"): ("open", "request", "off"),
 }
+# Numbers with an upper bound too (every number is at least 0).
+RANGES = {
+    ("server", "port"): (0, 65535),
+}
 # Lists whose every item must be one of these.
 ITEM_CHOICES = {
     ("translation", "engines"): ("argos", "apertium"),
@@ -195,6 +199,9 @@ def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str,
         allowed = CHOICES.get((name, key))
         if allowed and kwargs[key] not in allowed:
             raise ConfigError(f"{name}.{key}: must be one of {', '.join(allowed)}, got {kwargs[key]!r}")
+        bounds = RANGES.get((name, key))
+        if bounds and not bounds[0] <= kwargs[key] <= bounds[1]:
+            raise ConfigError(f"{name}.{key}: must be {bounds[0]}-{bounds[1]}, got {kwargs[key]!r}")
         items = ITEM_CHOICES.get((name, key))
         if items and (bad := [v for v in kwargs[key] if v not in items]):
             raise ConfigError(f"{name}.{key}: each item must be one of {', '.join(items)}, got {bad[0]!r}")

@@ -148,6 +148,20 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
     assert "--port" in line
 
 
+def test_an_unreachable_redis_at_start_ends_in_one_line_not_a_traceback(tmp_path):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = babelroom("serve", "--port", "0",
+                       env={**QUIET_START, "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
+                            "BABELROOM_AUTH_SECRET": SECRET, "BABELROOM_BACKEND_KIND": "redis",
+                            "BABELROOM_BACKEND_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    # the backend's own warning may come first; the last line says why the start failed
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == f"babelroom: cannot start: cannot reach Redis at 127.0.0.1:{port}/0"
+
+
 def test_a_misspelt_variable_is_named_with_the_nearest_setting(tmp_path):
     result = babelroom("token", "--role", "host", "--name", "Hana",
                        env={"BABELROOM_SERVR_PORT": "9000", "BABELROOM_AUTH_SECRET": SECRET,
@@ -194,6 +208,7 @@ def test_token_refuses_bad_arguments_with_exit_2(args, tmp_path):
     ("BABELROOM_SERVER_PORT", "eighty", "BABELROOM_SERVER_PORT"),
     ("BABELROOM_BACKEND_KIND", "postgres", "backend.kind"),
     ("BABELROOM_LIMITS_COMPRESSION", "maybe", "BABELROOM_LIMITS_COMPRESSION"),
+    ("BABELROOM_SERVER_PORT", "99999", "server.port: must be 0-65535"),  # once served on 99999 % 65536
 ])
 def test_a_bad_config_value_stops_with_one_line_naming_the_key(key, value, says):
     result = babelroom("serve", env={key: value})

@@ -333,6 +333,27 @@ async def test_a_damaged_row_answers_unavailable_with_one_log_line_naming_the_fi
     assert "rooms: id 'climate'" in damaged[1].getMessage()
 
 
+async def test_a_damaged_glossary_or_log_entry_is_unavailable_too(tmp_path, caplog):
+    path = tmp_path / "db.sqlite3"
+    backend = await started(path)
+    await backend.set_glossary(["Cargotec"])
+    await backend.record_moderation(ROOM, {"ts": 1, "action": "mute", "user": "u_tim", "by": "u_mo"})
+    await backend.close()
+    with plain(path) as db:
+        db.execute("UPDATE glossary SET terms = '[\"Carg'")
+        db.execute("UPDATE moderation_log SET entry = '[1, 2]'")
+    backend = await started(path)
+    try:
+        with pytest.raises(BackendUnavailable, match="damaged row"):
+            await backend.get_glossary()
+        with pytest.raises(BackendUnavailable, match="damaged row"):
+            await backend.moderation_log(ROOM)
+    finally:
+        await backend.close()
+    damaged = [r.getMessage() for r in caplog.records if "damaged row" in r.getMessage()]
+    assert len(damaged) == 2 and "(glossary:" in damaged[0] and "(moderation_log: seq 1:" in damaged[1], damaged
+
+
 async def test_a_damaged_row_answers_a_join_with_unavailable(tmp_path, caplog):
     from tests.conftest import start_server, test_config
 

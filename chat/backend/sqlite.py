@@ -236,8 +236,11 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             (room.id, now_ms(), json.dumps(room.to_dict()))))
 
     async def get_glossary(self) -> list[str] | None:
-        row = await self._db.read(lambda db: db.execute("SELECT terms FROM glossary WHERE id = 1").fetchone())
-        return list(json.loads(row[0])) if row else None
+        def read(db: sqlite3.Connection) -> list[str] | None:
+            row = db.execute("SELECT terms FROM glossary WHERE id = 1").fetchone()
+            return None if row is None else decode_row("glossary", lambda: [str(term) for term in json.loads(row[0])])
+
+        return await self._db.read(read)
 
     async def set_glossary(self, terms: list[str]) -> None:
         await self._db.write(lambda db: db.execute(
@@ -306,10 +309,12 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             "INSERT INTO moderation_log (room, entry) VALUES (?, ?)", (room, json.dumps(entry, ensure_ascii=False))))
 
     async def moderation_log(self, room: str, limit: int = 200) -> list[dict[str, Any]]:
-        rows = await self._db.read(lambda db: db.execute(
-            "SELECT entry FROM moderation_log WHERE room = ? ORDER BY seq DESC LIMIT ?", (room, max(0, limit))
-        ).fetchall())
-        return [json.loads(row[0]) for row in reversed(rows)]
+        def read(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute("SELECT seq, entry FROM moderation_log WHERE room = ? ORDER BY seq DESC LIMIT ?",
+                              (room, max(0, limit))).fetchall()
+            return [_log_entry(seq, entry) for seq, entry in reversed(rows)]
+
+        return await self._db.read(read)
 
     async def _changed(self, statement: str, *args: Any) -> bool:
         return await self._db.write(lambda db: db.execute(statement, args).rowcount > 0)
@@ -375,6 +380,11 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
 def _room(row: tuple[Any, ...]) -> Room:
     """A `rooms` row (id, data) as a Room."""
     return decode_row(f"rooms: id {row[0]!r}", lambda: Room.from_dict(json.loads(row[1])))
+
+
+def _log_entry(seq: int, entry: str) -> dict[str, Any]:
+    """A `moderation_log` row's entry."""
+    return decode_row(f"moderation_log: seq {seq}", lambda: dict(json.loads(entry)))
 
 
 def _probe(db: sqlite3.Connection) -> None:
