@@ -387,7 +387,8 @@ async def test_a_database_that_cannot_write_is_unhealthy_until_a_write_succeeds(
         with pytest.raises(BackendUnavailable, match="full"):
             await database.write(lambda db: db.executemany(
                 "INSERT INTO moderation_log (room, entry) VALUES ('r', ?)", [("x" * 4000,)] * 20))
-        assert "database or disk is full" in database.write_problem and str(path) in database.write_problem
+        assert database.write_problem == "the database cannot be written: database or disk is full"
+        assert sum(str(path) in r.getMessage() and "full" in r.getMessage() for r in caplog.records) == 1
         await database.write(lambda db: db.execute("DELETE FROM sent WHERE expires < 0"))  # changes nothing
         assert database.write_problem, "a commit that wrote nothing proves nothing"
         await database.read(lambda db: db.execute("PRAGMA max_page_count = 1073741823"))  # space again

@@ -241,7 +241,8 @@ class Database:
             log.error("database %s: %s", self.path, exc)
             if any(sign in str(exc).lower() for sign in TRANSIENT):
                 if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
-                    self.write_problem = f"the database {self.path} fails: {exc}"
+                    # shown by the public /healthz: no path (the log line above names the file)
+                    self.write_problem = f"the database cannot be written: {exc}"
                 return BackendUnavailable(f"the database {self.path} cannot be written now: {exc}")
         return exc
 
