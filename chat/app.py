@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -103,6 +103,16 @@ async def backend_unavailable(request: Request, exc: Exception) -> Response:
     """Any route that needs the backend while it is unreachable: 503, never a traceback."""
     return JSONResponse({"code": "unavailable", "message": "the server cannot reach its backend right now; "
                          "retry in a few seconds"}, status_code=503, headers={"retry-after": "2"})
+
+
+def create_metrics_app(node: Node) -> Starlette:
+    """GET /metrics of `node` and nothing else, for `[server] metrics_address` (a private interface
+    Prometheus scrapes without a token)."""
+
+    async def metrics(request: Request) -> Response:
+        return Response(node.metrics.render(), media_type=node.metrics.content_type)
+
+    return Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
 
 
 def create_app(config: Config | None = None, *, node: Node | None = None, node_started: bool = False) -> Starlette:

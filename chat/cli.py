@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from chat.config import Config, ConfigError, load_config
+from chat.config import Config, ConfigError, listen_address, load_config
 from rooms import Role
 
 if TYPE_CHECKING:  # imported when serving only: `token` and `languages` start faster without them
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(config: Config, host: str | None, port: int | None) -> int:
     import uvicorn
 
-    from chat.app import create_app
+    from chat.app import create_app, create_metrics_app
     from chat.node import Node
     from chat.serving import uvicorn_config
 
@@ -120,6 +120,10 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     # Before anything starts: uvicorn finds a taken port only after the node and its models have loaded,
     # and then logs it among a dozen lines and exits 1.
     listen_problem = cannot_listen(config.server.host, config.server.port)
+    metrics_at = listen_address(config.server.metrics_address, "server.metrics_address") \
+        if config.server.metrics_address else None
+    if metrics_at and not listen_problem:
+        listen_problem = cannot_listen(*metrics_at, what="[server] metrics_address")
     if listen_problem:
         print(f"babelroom: cannot start: {listen_problem}", file=sys.stderr)
         return 2
@@ -136,18 +140,24 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
                         progress=sys.stderr.isatty())
     uv_config = uvicorn_config(app, config)
     server = uvicorn.Server(uv_config)
+    metrics = None
+    if metrics_at:
+        metrics = uvicorn.Server(uvicorn.Config(create_metrics_app(node), host=metrics_at[0], port=metrics_at[1],
+                                                lifespan="off", access_log=False, log_level=config.server.log_level))
     loop_factory = uv_config.get_loop_factory()  # uvloop when installed, as uvicorn.run would choose
     try:
         with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(_serve_node(node, server))
+            return runner.run(_serve_node(node, server, metrics))
     except SystemExit:  # uvicorn could not listen after all (a port taken since the check): it logged why
         return 2
     return 0  # interrupted (Ctrl-C) before the server was up
 
 
-async def _serve_node(node: Node, server: uvicorn.Server) -> int:
+async def _serve_node(node: Node, server: uvicorn.Server, metrics: uvicorn.Server | None = None) -> int:
     """Start the node, then serve; the app's lifespan closes the node when the server stops (before
-    uvicorn re-raises a SIGTERM it caught)."""
+    uvicorn re-raises a SIGTERM it caught). `metrics` (the metrics address) starts once the server
+    listens: each server catches the signals while it runs and passes them on to the one before it,
+    so a SIGTERM stops the metrics server, then the chat server."""
     from chat.backend import BackendUnavailable, StoreError
 
     try:
@@ -157,11 +167,23 @@ async def _serve_node(node: Node, server: uvicorn.Server) -> int:
             await node.close()
         print(f"babelroom: cannot start: {exc}", file=sys.stderr)
         return 2
-    await server.serve()
-    return 0 if server.started else 3  # 3: uvicorn's "could not start"
+    if metrics is None:
+        await server.serve()
+        return 0 if server.started else 3  # 3: uvicorn's "could not start"
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    scraped = asyncio.create_task(metrics.serve()) if server.started else None
+    try:
+        await serving
+    finally:
+        if scraped is not None:
+            metrics.should_exit = True
+            await scraped
+    return 0 if server.started else 3
 
 
-def cannot_listen(host: str, port: int) -> str | None:
+def cannot_listen(host: str, port: int, what: str = "--port, [server] port") -> str | None:
     """Why the server could not listen on host:port (in use, not allowed, no such address), or None.
 
     Binds as asyncio's server will (SO_REUSEADDR, IPv6 sockets v6-only) and lets go at once."""
@@ -181,7 +203,7 @@ def cannot_listen(host: str, port: int) -> str | None:
                 sock.bind(address)
             except OSError as exc:
                 why = "another program is listening there" if exc.errno == errno.EADDRINUSE else exc.strerror
-                return f"cannot listen on {where}: {why}; stop it or choose another port (--port, [server] port)"
+                return f"cannot listen on {where}: {why}; stop it or choose another port ({what})"
     return None
 
 

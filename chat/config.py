@@ -41,6 +41,7 @@ class ServerSettings:
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
     metrics_token: str = ""  # GET /metrics answers only with `Authorization: Bearer <this>`; "" = no /metrics
+    metrics_address: str = ""  # HOST:PORT serving only GET /metrics, with no token (a private interface)
 
 
 @dataclass(frozen=True)
@@ -205,11 +206,22 @@ def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str,
         items = ITEM_CHOICES.get((name, key))
         if items and (bad := [v for v in kwargs[key] if v not in items]):
             raise ConfigError(f"{name}.{key}: each item must be one of {', '.join(items)}, got {bad[0]!r}")
+    if kwargs.get("metrics_address") and name == "server":
+        listen_address(kwargs["metrics_address"], "server.metrics_address")  # ConfigError when malformed
     if name == "translation" and kwargs.get("detector") == "lingua" and importlib.util.find_spec("lingua") is None:
         # an optional extra: its models weigh ~100 MB, more than the rest of the serve install's detectors
         raise ConfigError("translation.detector: lingua is not installed; pip install -e '.[lingua]', "
                           "or choose py3langid")
     return cls(**kwargs)
+
+
+def listen_address(text: str, key: str) -> tuple[str, int]:
+    """(host, port) of "HOST:PORT" ("[::1]:9464" for IPv6); ConfigError naming `key` when it is not one."""
+    host, _, port = text.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{key}: expected HOST:PORT such as 127.0.0.1:9464, got {text!r}")
+    return host, int(port)
 
 
 def _parse_env(key: str, text: str, kind: Any) -> Any:
