@@ -154,7 +154,7 @@ function renderComposerInfo(room) {
   if (!room) return;
   const parts = [];
   const wait = slowWait(room);
-  if (wait > 0) parts.push(t('room.slowWait', { seconds: wait }));
+  if (wait > 0) parts.push(t('room.slowWait', { count: wait }));
   if (room.notice) parts.push(room.notice);
   const length = $('composer').value.length;
   if (length > 1800) parts.push(t('room.length', { count: length, max: 2000 }));
