@@ -1,10 +1,13 @@
 """The host API (Bearer token): open and change rooms, appoint moderators, read the moderation log.
 
 Every change is announced to every connection on every node as a `room` frame, so lobbies
-update live; closing a room ends every membership in it (`left` reason `closed`).
+update live; closing a room ends every membership in it (`left` reason `closed`). An appointment
+(or its end) reaches the person's connections on every node at once as a `role` frame, and the
+room's members as a `presence` `update` with the new role (the badge).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from starlette.requests import Request
@@ -13,8 +16,9 @@ from starlette.routing import BaseRoute, Route
 
 from chat.tokens import Identity, TokenError
 from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fields
+from rooms.conversations import direct
 from rooms.policy import can_moderate
-from rooms.stores.events import Glossary, RoomChanged
+from rooms.stores.events import Glossary, PresenceChanged, RoleChanged, RoomChanged
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
@@ -98,24 +102,60 @@ async def change_room(request: Request) -> Response:
 
 @answers_errors
 async def appoint_moderator(request: Request) -> Response:
-    require_host(request)
+    host = require_host(request)
     room = await existing_room(request)
     data = await json_body(request)
     only_fields(data, {"user"})
     user = text_field(data, "user", max_len=64)
     assert user is not None  # a required field
     added = await node_of(request).backend.set_moderator(room.id, user, True)
-    return JSONResponse({"room": room.id, "user": user, "moderator": True}, status_code=201 if added else 200)
+    name = await announce_role(request, host, room, user, appointed=True)
+    return JSONResponse(appointment(room, user, True, name), status_code=201 if added else 200)
 
 
 @answers_errors
 async def remove_moderator(request: Request) -> Response:
-    require_host(request)
+    host = require_host(request)
     room = await existing_room(request)
     user = request.path_params["user"]
     if not await node_of(request).backend.set_moderator(room.id, user, False):
         raise ApiError(404, "not_found", f"{user!r} is not a moderator of {room.id!r}")
-    return JSONResponse({"room": room.id, "user": user, "moderator": False})
+    name = await announce_role(request, host, room, user, appointed=False)
+    return JSONResponse(appointment(room, user, False, name))
+
+
+def appointment(room: Room, user: str, moderator: bool, name: str | None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"room": room.id, "user": user, "moderator": moderator}
+    if name is not None:
+        answer["name"] = name  # so the host's interface names the person, not the id typed
+    return answer
+
+
+async def announce_role(request: Request, host: Identity, room: Room, user: str, *, appointed: bool) -> str | None:
+    """Tell the person at once, wherever they are connected (`role`), and the room's members (a presence
+    `update` with the role the badge shows); the person's name when the server knows it.
+
+    An appointment changes the role of a delegate's token only (policy.room_role): the person's
+    profile says which token they came with; a connection of a host or moderator token keeps its role."""
+    node = node_of(request)
+    role = Role.MODERATOR if appointed else Role.DELEGATE
+    by = {"id": host.id, "name": host.name}
+    await node.backend.broadcast(direct([user], RoleChanged(room=room.id, role=role.value, by=by)))
+    profiles = await node.backend.profiles([user])
+    token_role = profiles[0].role if profiles else None
+    name = profiles[0].name if profiles else None
+    changed = None
+    for member in await node.backend.members(room.id):
+        if member.id != user:
+            continue
+        name = member.name
+        widened_only = member.role in (Role.DELEGATE.value, Role.MODERATOR.value)
+        if member.role != role.value and token_role in (None, Role.DELEGATE.value) and widened_only:
+            changed = dataclasses.replace(member, role=role.value)
+            await node.backend.add_member(room.id, changed)
+    if changed is not None:
+        await node.backend.publish(room.id, PresenceChanged(room=room.id, event="update", user=changed.public()))
+    return name
 
 
 @answers_errors
