@@ -107,6 +107,22 @@ def test_server_error_codes_have_words() -> None:
     assert not [c for c in codes if f"error.{c}" not in ENGLISH]
 
 
+def test_every_code_the_server_refuses_with_has_words() -> None:
+    """The app words a refusal from its code only (i18n.js errorText), never the server's English: so
+    every code the server's sources raise or answer with (Refused, FrameError, ApiError, error frames,
+    rule tables) has an "error.<code>" sentence."""
+    root = STATIC_DIR.parents[1]
+    raised = re.compile(r"""(?:Refused|FrameError|ApiError|error|_bad)\((?:\d+,\s*)?["']([a-z_]+)["']"""
+                        r"""|return\s+["']([a-z_]+)["'],\s*f?["']|["']code["']:\s*["']([a-z_]+)["']""")
+    codes: set[str] = set()
+    for folder in ("rooms", "chat", "web"):
+        for source in (root / folder).rglob("*.py"):
+            for match in raised.finditer(source.read_text(encoding="utf-8")):
+                codes.add(next(group for group in match.groups() if group))
+    assert {"banned", "rate_limited", "not_found", "bad_request"} <= codes, f"the scan missed codes: {sorted(codes)}"
+    assert not sorted(c for c in codes if f"error.{c}" not in ENGLISH)
+
+
 # what the code passes ----------------------------------------------------------------------
 # A `t(key, {…})` call's placeholders must be the ones its string uses: one the code passes and the
 # string does not use is a number the reader never sees; one the string uses and the code does not
