@@ -170,3 +170,16 @@ async def test_a_conversation_shows_one_leave_button(make_server, new_page):
     await page.get_by_test_id(f"room-{ROOM}").click()
     await expect(page.get_by_test_id("leave")).to_be_visible()
     await bo.close()
+
+
+async def test_a_rate_limit_refusal_says_when_in_the_persons_language(make_server, new_page):
+    server = await make_server(limits={"rate_per_second": 1 / 3600, "rate_burst": 1})
+    page = await new_page()
+    await sign_in(page, server.url, "Lucía", "es")
+    await enter_room(page, ROOM)
+    await say(page, "Uno")
+    await page.get_by_test_id("composer").fill("Dos")
+    await page.get_by_test_id("send").click()
+    info = page.get_by_test_id("composer-info")
+    await expect(info).to_have_text(ui("es", "error.rate_limited.after", when="dentro de 1 hora"))
+    await expect(page.get_by_test_id("composer")).to_have_value("Dos")  # nothing lost

@@ -369,8 +369,10 @@ function onSendError(room, entry, err) {
   room.notice = errorText(err);
   if (err.code === 'muted' && !isMuted(room)) {
     // a timed mute we did not see start: the composer shows it, with its end, like any other
-    if (err.retryAfter > 0) setMuted(room, Date.now() + err.retryAfter * 1000);
-    else room.mutedHint = room.notice;
+    if (err.retryAfter > 0) {
+      setMuted(room, Date.now() + err.retryAfter * 1000);
+      room.notice = ''; // the muted line says it, with the time it ends
+    } else room.mutedHint = room.notice;
   }
   if (err.code === 'rate_limited' && err.retryAfter > 0 && Number(room.info.slow_mode) > 0) {
     room.nextSendAt = Date.now() + err.retryAfter * 1000; // the slow-mode countdown says it, and counts down

@@ -121,8 +121,10 @@ export function translatePage(root = document) {
 /** In `seconds`, the reader's way: "in 23 hours", "dans 5 minutes" (Intl.RelativeTimeFormat). */
 export function inTime(seconds) {
   const s = Math.max(1, Math.ceil(Number(seconds)));
-  const [value, unit] = s < 90 ? [s, 'second'] : s < 90 * 60 ? [Math.round(s / 60), 'minute']
-    : s < 36 * 3600 ? [Math.round(s / 3600), 'hour'] : [Math.round(s / 86400), 'day'];
+  const minutes = Math.round(s / 60);
+  const hours = Math.round(s / 3600);
+  const [value, unit] = s < 90 ? [s, 'second'] : minutes < 60 ? [minutes, 'minute']
+    : hours < 36 ? [hours, 'hour'] : [Math.round(s / 86400), 'day'];
   return new Intl.RelativeTimeFormat(current, { numeric: 'always' }).format(value, unit);
 }
 
