@@ -546,6 +546,28 @@ class Session:
         if reason in ("kicked", "banned") and not self.rooms and not self._removing:
             self.close(CLOSE_REMOVED, reason)
 
+    def role_changed(self, room: str) -> None:
+        """The hub says a host appointed this user moderator of a room, or ended it (a `role` frame went out)."""
+        if room in self.rooms:
+            asyncio.create_task(self._role_changed(room))
+
+    async def _role_changed(self, room: str) -> None:
+        """Read the role again and, when it changed, show it on this connection's presence: the room's
+        members see the badge at once (`presence` `update`). Done here, by the node that holds the
+        connection's presence record, on whichever node the host acted."""
+        assert self.identity is not None
+        try:
+            role = (await self.node.roles.of(self.identity, room)).value
+            member = self.rooms.get(room)
+            if member is None or member.role == role:
+                return
+            updated = Member(member.conn, member.id, member.name, member.lang, role)
+            self.rooms[room] = updated
+            await self.node.backend.add_member(room, updated)
+            await self.node.backend.publish(room, self._presence(room, "update", updated))
+        except Exception:  # noqa: BLE001 - the badge catches up at the next join; the session goes on
+            log.warning("could not show %s's new role in %s", self.conn_id, room)
+
     # messages ------------------------------------------------------------------------
     async def _send(self, frame: protocol.Send) -> None:
         assert self.identity is not None

@@ -2,12 +2,11 @@
 
 Every change is announced to every connection on every node as a `room` frame, so lobbies
 update live; closing a room ends every membership in it (`left` reason `closed`). An appointment
-(or its end) reaches the person's connections on every node at once as a `role` frame, and the
-room's members as a `presence` `update` with the new role (the badge).
+(or its end) reaches the person's connections on every node at once as a `role` frame; their
+sessions show the room's members the new role (a `presence` `update`: the badge).
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from chat.tokens import Identity, TokenError
 from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fields
 from rooms.conversations import direct
 from rooms.policy import can_moderate
-from rooms.stores.events import Glossary, PresenceChanged, RoleChanged, RoomChanged
+from rooms.stores.events import Glossary, RoleChanged, RoomChanged
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
@@ -132,30 +131,17 @@ def appointment(room: Room, user: str, moderator: bool, name: str | None) -> dic
 
 
 async def announce_role(request: Request, host: Identity, room: Room, user: str, *, appointed: bool) -> str | None:
-    """Tell the person at once, wherever they are connected (`role`), and the room's members (a presence
-    `update` with the role the badge shows); the person's name when the server knows it.
-
-    An appointment changes the role of a delegate's token only (policy.room_role): the person's
-    profile says which token they came with; a connection of a host or moderator token keeps its role."""
+    """Tell the person at once, wherever they are connected: a `role` frame to their connections on
+    every node, whose sessions then show the new role to the room (chat/hub.py `_direct`, a presence
+    `update` from the node that holds each connection). The person's name, when the server knows it."""
     node = node_of(request)
     role = Role.MODERATOR if appointed else Role.DELEGATE
     by = {"id": host.id, "name": host.name}
     await node.backend.broadcast(direct([user], RoleChanged(room=room.id, role=role.value, by=by)))
     profiles = await node.backend.profiles([user])
-    token_role = profiles[0].role if profiles else None
-    name = profiles[0].name if profiles else None
-    changed = None
-    for member in await node.backend.members(room.id):
-        if member.id != user:
-            continue
-        name = member.name
-        widened_only = member.role in (Role.DELEGATE.value, Role.MODERATOR.value)
-        if member.role != role.value and token_role in (None, Role.DELEGATE.value) and widened_only:
-            changed = dataclasses.replace(member, role=role.value)
-            await node.backend.add_member(room.id, changed)
-    if changed is not None:
-        await node.backend.publish(room.id, PresenceChanged(room=room.id, event="update", user=changed.public()))
-    return name
+    if profiles:
+        return profiles[0].name
+    return next((member.name for member in await node.backend.members(room.id) if member.id == user), None)
 
 
 @answers_errors
