@@ -63,7 +63,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string", "examples": ["bad_request"]},
                        "message": {"type": "string", "description": "what went wrong and what to do"},
-                       "field": {"type": "string", "description": "the field or parameter at fault, when one is"}},
+                       "field": {"type": "string", "description": "the field or parameter at fault, when one is"},
+                       "retry_after": {"type": "integer", "minimum": 0,
+                                       "description": "when the refusal passes by itself (a wait, a cooldown, a "
+                                                      "timed mute): in how many seconds; also the Retry-After "
+                                                      "header"}},
     },
     "User": {
         "type": "object", "required": ["id", "name", "role"],
@@ -121,7 +125,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Moderator": {
         "type": "object", "required": ["room", "user", "moderator"],
-        "properties": {"room": {"type": "string"}, "user": {"type": "string"}, "moderator": {"type": "boolean"}},
+        "properties": {"room": {"type": "string"}, "user": {"type": "string"}, "moderator": {"type": "boolean"},
+                       "name": {"type": "string", "description": "the user's display name, when the server knows it"}},
     },
     "ModerationLog": {
         "type": "object", "required": ["room", "entries"],
