@@ -30,6 +30,7 @@ from rooms.stores.events import (
     Glossary,
     Moderated,
     PresenceChanged,
+    RoleChanged,
     RoomChanged,
     StoredMessage,
     Translation,
@@ -56,6 +57,8 @@ class Reader(Protocol):
     def push(self, frame: bytes) -> None: ...
 
     def removed(self, room: str, reason: str) -> None: ...
+
+    def role_changed(self, room: str) -> None: ...  # a host appointed this user moderator there, or ended it
 
 
 Pending = list[tuple[str | None, bytes]]  # (message id or None, WebSocket frame)
@@ -262,6 +265,8 @@ class Hub:
             for reader in list(self._readers):
                 if reader.user_id in users or (envelope.moderators and reader.moderates_event):
                     reader.push(data)
+                    if isinstance(envelope.frame, RoleChanged) and reader.user_id in users:
+                        reader.role_changed(envelope.frame.room)  # the session that holds the presence updates it
         remove = envelope.remove
         if remove:
             for room in list(self._rooms) if remove["room"] == "*" else [remove["room"]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
 from collections import deque
@@ -199,7 +200,7 @@ class Session:
             self._check_ids(frame)
             await _HANDLERS[type(frame)](self, frame)
         except (FrameError, Refused) as exc:
-            self.push_frame(error(exc.code, exc.message, frame.ref))
+            self.push_frame(error(exc.code, exc.message, frame.ref, retry_after=exc.retry_after))
         except BackendUnavailable:
             self.push_frame(error("unavailable", "the server cannot reach its backend right now; "
                                            "retry in a few seconds", frame.ref))
@@ -415,13 +416,16 @@ class Session:
             self._membership = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
         wait = self._membership.take()
         if wait:
-            raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s")
+            raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s",
+                             retry_after=math.ceil(wait))
 
     async def _change_lang(self, frame: SetLang) -> None:
         self._take_membership()
         self.lang = self._reading_lang(frame.lang, frame.ref)
+        assert self.identity is not None
         for room, member in list(self.rooms.items()):
-            updated = Member(member.conn, member.id, member.name, self.lang, member.role)
+            role = await self.node.roles.of(self.identity, room)  # read again: a host may have appointed them since
+            updated = Member(member.conn, member.id, member.name, self.lang, role.value)
             self.rooms[room] = updated
             await self.node.backend.add_member(room, updated)
             await self.node.backend.publish(room, self._presence(room, "update", updated))
@@ -542,6 +546,28 @@ class Session:
         # An event-wide ban removes several rooms at once: close after the last one's `left`.
         if reason in ("kicked", "banned") and not self.rooms and not self._removing:
             self.close(CLOSE_REMOVED, reason)
+
+    def role_changed(self, room: str) -> None:
+        """The hub says a host appointed this user moderator of a room, or ended it (a `role` frame went out)."""
+        if room in self.rooms:
+            asyncio.create_task(self._role_changed(room))
+
+    async def _role_changed(self, room: str) -> None:
+        """Read the role again and, when it changed, show it on this connection's presence: the room's
+        members see the badge at once (`presence` `update`). Done here, by the node that holds the
+        connection's presence record, on whichever node the host acted."""
+        assert self.identity is not None
+        try:
+            role = (await self.node.roles.of(self.identity, room)).value
+            member = self.rooms.get(room)
+            if member is None or member.role == role:
+                return
+            updated = Member(member.conn, member.id, member.name, member.lang, role)
+            self.rooms[room] = updated
+            await self.node.backend.add_member(room, updated)
+            await self.node.backend.publish(room, self._presence(room, "update", updated))
+        except Exception:  # noqa: BLE001 - the badge catches up at the next join; the session goes on
+            log.warning("could not show %s's new role in %s", self.conn_id, room)
 
     # messages ------------------------------------------------------------------------
     async def _send(self, frame: protocol.Send) -> None:

@@ -57,10 +57,10 @@ class RoomAccess:
         if role is not Role.HOST:  # no one may mute a host: a mute on record against one is void
             for scope, mute in ((room.id, standing.mute), (EVENT_WIDE, standing.mute_event)):
                 if mute is not None:  # a mute on "*" holds in every room
-                    until = "until a moderator unmutes you" if mute.until is None else \
-                        f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
+                    left = None if mute.until is None else max(1, math.ceil((mute.until - now_ms()) / 1000))
+                    until = "until a moderator unmutes you" if left is None else f"for {left} more seconds"
                     where = f"in room {room.id!r}" if scope == room.id else "at this event"
-                    raise Refused("muted", f"you are muted {where} {until}")
+                    raise Refused("muted", f"you are muted {where} {until}", left)
         await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
         return role
 

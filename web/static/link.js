@@ -14,9 +14,10 @@ export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_REMOVED = 4403;
 
 export class LinkError extends Error {
-  constructor(code, message) {
+  constructor(code, message, retryAfter = null) {
     super(message);
     this.code = code;
+    this.retryAfter = retryAfter; // the error frame's retry_after: seconds until it passes by itself
   }
 }
 
@@ -149,7 +150,7 @@ export class Link {
     if (isAnswer && this.pending.has(frame.ref)) {
       const entry = this.finish(frame.ref);
       if (frame.type === 'ack') entry.resolve(frame);
-      else entry.reject(new LinkError(frame.code, frame.message || frame.code));
+      else entry.reject(new LinkError(frame.code, frame.message || frame.code, frame.retry_after ?? null));
       return true;
     }
     for (const [ref, entry] of this.pending) {

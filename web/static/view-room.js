@@ -101,6 +101,7 @@ function renderRoom() {
   $('toggle-originals').checked = state.showOriginals;
   $('manage-room').hidden = !isHost();
   $('leave-room').textContent = room.status === 'joined' || room.status === 'joining' ? t('room.leave') : t('room.closeView');
+  $('leave-room').hidden = room.info.kind === 'private'; // a conversation has its own Leave conversation
   renderBanner(room);
   renderComposer(room);
 }
@@ -111,7 +112,8 @@ function bannerLines(room) {
     return [t(`left.${reason}`, { room: room.info.title || room.id }), room.reason === 'kicked' ? rejoinButton(room) : null];
   }
   if (room.status === 'error') {
-    return [errorText(room.reason, room.reasonText), rejoinButton(room, t('room.tryAgain'))];
+    const final = room.reason === 'banned'; // trying again cannot help: only a moderator's unban can
+    return [errorText({ code: room.reason, retryAfter: room.retryAfter }), final ? null : rejoinButton(room, t('room.tryAgain'))];
   }
   const lines = [];
   if (room.info.state === 'closed') lines.push(t('room.closedBanner'));
@@ -154,7 +156,7 @@ function renderComposerInfo(room) {
   if (!room) return;
   const parts = [];
   const wait = slowWait(room);
-  if (wait > 0) parts.push(t('room.slowWait', { seconds: wait }));
+  if (wait > 0) parts.push(t('room.slowWait', { count: wait }));
   if (room.notice) parts.push(room.notice);
   const length = $('composer').value.length;
   if (length > 1800) parts.push(t('room.length', { count: length, max: 2000 }));
