@@ -57,6 +57,10 @@ LAYOUTS: dict[str, tuple[str, str]] = {
 _VOCABULARIES = (("shared_vocabulary.json",), ("shared_vocabulary.txt",),
                  ("source_vocabulary.json", "target_vocabulary.json"),
                  ("source_vocabulary.txt", "target_vocabulary.txt"))
+#: Files of a Hub repo a CTranslate2 pair does not need: quickmt repos also hold the PyTorch (eole)
+#: model, ~800 MB, and OPUS-MT repos their Transformers/TF/Flax weights.
+HUB_IGNORE: list[str] = ["eole_model/*", "eole-config.yaml", "*.safetensors", "pytorch_model*", "tf_model*",
+                         "flax_model*", "rust_model*", "*.pt", "*.ckpt", "*.msgpack", "*.h5", "onnx/*"]
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
@@ -252,7 +256,7 @@ def install_from_hub(spec: str, models_dir: str | os.PathLike[str], settings: Tr
     with tempfile.TemporaryDirectory(prefix="babelroom-hub-") as tmp:
         try:
             path = snapshot_download(repo_id, revision=revision, local_dir=tmp,
-                                     endpoint=settings.hub_endpoint or None)
+                                     endpoint=settings.hub_endpoint or None, ignore_patterns=HUB_IGNORE)
         except LocalEntryNotFoundError as exc:
             raise PackageError(
                 f"cannot reach the Hugging Face Hub for {repo_id} ({exc.__class__.__name__}). "

@@ -182,3 +182,16 @@ async def test_a_model_that_cannot_load_is_skipped_and_the_rest_served(tmp_path,
         assert any("cannot load model" in r.getMessage() for r in caplog.records)
     finally:
         await svc.close()
+
+
+def test_the_pytorch_weights_beside_a_hub_model_are_not_downloaded(tmp_path, hub: HubStandIn, ct2_model_dirs) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ct2_model_dirs[("zh", "en")], repo)
+    (repo / "eole_model").mkdir()
+    (repo / "eole_model" / "model.00.safetensors").write_bytes(b"\0" * 1024)  # ~800 MB in a real quickmt repo
+    (repo / "eole-config.yaml").write_text("model: big\n")
+    commit = hub.add("quickmt/quickmt-zh-en-big", repo)
+    settings = TranslationSettings(hub_endpoint=hub.url)
+    info = install_from_hub(f"quickmt/quickmt-zh-en-big@{commit}", tmp_path / "models", settings, progress=False)
+    assert info.pair == "zh-en" and not (info.path / "eole_model").exists()
+    assert not any("eole" in request for request in hub.requests if "/resolve/" in request)
