@@ -1,6 +1,7 @@
 """The CTranslate2 model engine: quickmt and converted OPUS-MT models, one directory per pair.
 
-A pair is a CTranslate2 model directory (model.bin, config.json and its vocabulary file(s):
+A pair is a CTranslate2 model directory (model.bin, config.json when the converter wrote one, and
+its vocabulary file(s):
 shared_vocabulary.json, or source_vocabulary.json + target_vocabulary.json) with its
 SentencePiece model(s), in one of the two layouts published models ship:
 
@@ -90,8 +91,7 @@ def detect_layout(root: Path) -> str:
     """The layout of a model directory; PackageError naming what is missing otherwise."""
     if not (root / "model.bin").is_file():
         raise PackageError(f"{root}: no CTranslate2 model (model.bin)")
-    if not (root / "config.json").is_file():
-        raise PackageError(f"{root}: no config.json (a CTranslate2 model directory has one)")
+    # config.json (CTranslate2's options, e.g. add_source_bos) is optional: older conversions lack it.
     if not any(all((root / name).is_file() for name in names) for names in _VOCABULARIES):
         raise PackageError(f"{root}: no vocabulary (shared_vocabulary.json, or source_ and "
                            "target_vocabulary.json)")
