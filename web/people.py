@@ -104,10 +104,11 @@ async def start_conversation(request: Request) -> Response:
         raise ApiError(400, "bad_request", "\"with\" must be a list of user ids (GET /api/people lists them)")
     title = text_field(data, "title", required=False, max_len=TITLE_MAX)
     try:
-        summary, created = await _conversations(request).start_conversation(identity, others, title)
+        summary, created, invited = await _conversations(request).start_conversation(identity, others, title)
     except Refused as exc:
         raise refused(exc) from None
-    return JSONResponse({"room": summary}, status_code=201 if created else 200)
+    answer = {"room": summary, "invited": invited} if invited else {"room": summary}
+    return JSONResponse(answer, status_code=201 if created else 200)
 
 
 @answers_errors
@@ -136,8 +137,7 @@ async def list_requests(request: Request) -> Response:
 @answers_errors
 async def list_blocks(request: Request) -> Response:
     identity = bearer_identity(request)
-    blocked = sorted(await _conversations(request).store.blocked_by(identity.id))
-    return JSONResponse({"users": await _conversations(request).people(blocked)})
+    return JSONResponse({"users": await _conversations(request).blocked_people(identity)})
 
 
 @answers_errors

@@ -31,6 +31,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "save_request": (),
 }
 
 
