@@ -225,8 +225,8 @@ async def test_a_block_holds_on_every_node_and_one_inbox_holds_its_cap(event: Ev
     # a contact of both (Cy, node b) cannot bring them together in a group, under either node
     for node, other in ((event.b, event.a), (event.a, event.b)):
         cy.node = node
-        refused = await cy.http("POST", "/api/conversations", json={"with": [ada.id, bo.id]})
-        assert refused.status_code == 403 and "blocks another" in refused.json()["message"], other
+        answer = await cy.http("POST", "/api/conversations", json={"with": [ada.id, bo.id]})
+        assert answer.status_code == 403 and "blocks another" in answer.json()["message"], other
 
     # 40 fresh identities, half on each node, reach Ada's inbox only up to the cap (20 by default)
     spammers = [await Person(event.a if n % 2 else event.b, f"Spam{n}", "en").connect() for n in range(40)]
