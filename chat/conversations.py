@@ -31,6 +31,7 @@ from rooms.conversations import (
     block_refusal,
     direct,
     invitations_needed,
+    leave_refusal,
     members_refusal,
     moderates_event,
     pair_key,
@@ -273,8 +274,10 @@ class Conversations:
         """Leave a conversation for good; the last one out closes it."""
         room = await self._backend.get_room(room_id)
         members = await self.store.conversation_members(room_id) if room is not None and room.private else set()
-        if room is None or person.id not in members:
-            raise Refused("not_found", f"you are in no conversation {room_id!r}; GET /api/conversations lists yours")
+        refusal = leave_refusal(members, person.id, room_id)
+        if refusal:
+            raise Refused(*refusal)
+        assert room is not None  # members of no room are none
         await self._take_out(room, members, {"id": person.id, "name": person.name}, "left")
 
     async def _take_out(self, room: Room, members: set[str], user: dict[str, str], reason: str) -> None:

@@ -41,7 +41,8 @@ TITLE_MAX = 80
 REQUEST_TEXT_MAX = 500  # characters of a contact request's first message
 PAGE_MAX = 100
 
-Refusal = tuple[str, str]  # (protocol error code, message saying what to do)
+Refusal = tuple[str, str]  # (error code, message saying what to do); a mistake in what was asked is
+# `bad_request`, which the WebSocket answers as `bad_frame` (chat/session_conversations.py)
 
 
 class Policy(str, enum.Enum):
@@ -203,7 +204,7 @@ def request_refusal(policy: Policy, *, sender: str, target: str, blocked: bool, 
     if policy is Policy.OFF:
         return "forbidden", "private conversations are turned off at this event"
     if sender == target:
-        return "bad_frame", "you cannot send a contact request to yourself"
+        return "bad_request", "you cannot send a contact request to yourself"
     if blocked:
         return "forbidden", "this person does not accept contact requests from you"
     if blocking:
@@ -247,6 +248,13 @@ def separated_refusal(blocks: Mapping[str, Iterable[str]], people: Iterable[str]
 def block_refusal(user: str, other: str) -> Refusal | None:
     if user == other:
         return "bad_request", "you cannot block yourself"
+    return None
+
+
+def leave_refusal(members: set[str], user: str, room_id: str) -> Refusal | None:
+    """Only a member leaves a conversation (anyone else hears it does not exist)."""
+    if user not in members:
+        return "not_found", f"you are in no conversation {room_id!r}; GET /api/conversations lists yours"
     return None
 
 

@@ -25,10 +25,6 @@ if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
 QUERY_MAX = 80
 
 
-def refused(exc: Refused) -> ApiError:
-    return refusal_error(Refused("bad_request", exc.message) if exc.code == "bad_frame" else exc)
-
-
 def _conversations(request: Request) -> Conversations:
     return node_of(request).conversations
 
@@ -106,7 +102,7 @@ async def start_conversation(request: Request) -> Response:
     try:
         summary, created, invited = await _conversations(request).start_conversation(identity, others, title)
     except Refused as exc:
-        raise refused(exc) from None
+        raise refusal_error(exc) from None
     answer = {"room": summary, "invited": invited} if invited else {"room": summary}
     return JSONResponse(answer, status_code=201 if created else 200)
 
@@ -123,7 +119,7 @@ async def leave_conversation(request: Request) -> Response:
     try:
         await _conversations(request).leave(identity, request.path_params["room"])
     except Refused as exc:
-        raise refused(exc) from None
+        raise refusal_error(exc) from None
     return JSONResponse({"room": request.path_params["room"], "left": True})
 
 
@@ -150,7 +146,7 @@ async def block(request: Request) -> Response:
     try:
         changed = await _conversations(request).block(identity, user, True)
     except Refused as exc:
-        raise refused(exc) from None
+        raise refusal_error(exc) from None
     return JSONResponse({"user": user, "blocked": True}, status_code=201 if changed else 200)
 
 

@@ -11,6 +11,7 @@ from rooms.conversations import (
     decode_cursor,
     directory_page,
     invitations_needed,
+    leave_refusal,
     members_refusal,
     pair_key,
     profile_complaint,
@@ -38,7 +39,7 @@ def test_a_request_is_refused_for_each_reason_in_turn():
     assert refusal() is None
     assert refusal(policy="open") is None
     assert refusal(policy="off") == "forbidden"
-    assert refusal(target="u_a") == "bad_frame"
+    assert refusal(target="u_a") == "bad_request"
     assert refusal(blocked=True) == "forbidden"
     assert refusal(contact=True) == "forbidden"
     assert refusal(already_pending=True) == "forbidden"
@@ -87,6 +88,7 @@ def test_blocks_and_answers():
     assert code(answer_refusal(request, "a", "rq-1", now=0)) == "not_found"  # only the addressee answers
     assert code(answer_refusal(request, "b", "rq-1", now=1000)) == "not_found"  # expired
     assert code(answer_refusal(None, "b", "rq-1", now=0)) == "not_found"
+    assert code(leave_refusal({"a", "b"}, "c", "c-1")) == "not_found" and leave_refusal({"a"}, "a", "c-1") is None
 
 
 def test_starting_depends_on_policy_blocks_and_contacts():
