@@ -269,11 +269,11 @@ function messageEl(room, item) {
   h('div', { class: 'msg-head' },
     item.user ? nameEl(room, item.user, 'msg-author') : h('span', { class: 'msg-author' }, author),
     h('time', { datetime: new Date(item.ts).toISOString(), title: fullDate(item.ts) }, timeOfDay(item.ts)),
-    canModerate(room) && !item.deleted && room.status === 'joined'
+    mayDelete(room, item, mine)
       ? h('button', {
         type: 'button', class: 'msg-delete', testid: 'delete',
-        'aria-label': t('msg.deleteLabel', { name: author }),
-        on: { click: () => askDelete(room, item, author) },
+        'aria-label': mine ? t('msg.deleteOwnLabel') : t('msg.deleteLabel', { name: author }),
+        on: { click: () => askDelete(room, item, author, mine) },
       }, t('msg.delete'))
       : null,
     !mine && !item.deleted && room.status === 'joined' && actions.reportMessage
@@ -301,10 +301,25 @@ function relangControl(room, item) {
       }, ...options)));
 }
 
-async function askDelete(room, item, author) {
+/**
+ * Whether this reader may delete the message, as the server rules (docs/protocol.md, "Deleting
+ * messages"): their own always; others' in a forum room as a host, or as a moderator when the
+ * author is not a host or moderator as far as this room shows.
+ */
+function mayDelete(room, item, mine) {
+  if (item.deleted || room.status !== 'joined') return false;
+  if (mine) return true;
+  if (room.info.kind === 'private' || !canModerate(room)) return false;
+  if (roleIn(room) === 'host') return true;
+  const role = room.members.get(item.user?.id)?.role;
+  return role !== 'host' && role !== 'moderator';
+}
+
+async function askDelete(room, item, author, mine) {
   const text = item.text.length > 120 ? `${item.text.slice(0, 117)}…` : item.text;
   const answer = await confirmAction({
-    title: t('confirm.deleteTitle', { name: author }), text: t('confirm.deleteText', { text }), ok: t('msg.delete'),
+    title: mine ? t('confirm.deleteOwnTitle') : t('confirm.deleteTitle', { name: author }),
+    text: t('confirm.deleteText', { text }), ok: t('msg.delete'),
   });
   if (answer) actions.deleteMessage(room.id, item.id);
 }
