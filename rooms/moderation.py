@@ -8,7 +8,8 @@ Who may act on whom (policy.may_act_on) is decided on the target's role as Roles
 it: their token role as the event remembers it from their first authentication anywhere, and in a
 room what their connections there show, the highest role they were seen with there and a host's
 appointment. A moderator therefore acts on no host or moderator, present or not, in that room or
-not. A user the event never saw is `not_found`, a kick of someone not in the room too. Every check
+not. A user the event never saw (no authentication, no directory profile) is `not_found`, a kick
+of someone not in the room too. Every check
 comes before anything is stored or published: a refused action is never announced.
 
 Delete: the author of a message may delete it (in a private conversation too); hosts delete any
@@ -91,6 +92,9 @@ class Moderation:
         if target == by["id"]:
             raise Refused("forbidden", f"you cannot {action.kind} yourself")
         standing = await self._roles.target(room, target)
+        if standing is None:  # a directory profile (kept before token roles were, or from the HTTP API) is seen too
+            profiles = await self._people.profiles([target])
+            standing = Role(profiles[0].role) if profiles else None
         if standing is None:
             raise Refused("not_found", f"this event has never seen a user {target!r}; moderation acts on "
                           "people who signed in")

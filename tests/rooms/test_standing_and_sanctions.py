@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rooms import Refused, Role, Room, RoomKind
-from rooms.conversations import EVENT_WIDE
+from rooms.conversations import EVENT_WIDE, Profile
 from rooms.moderation import Action
 from rooms.stores.events import Deleted
 from tests.rooms.conftest import DEE, EVE, HOST, MOD, ROOM, User
@@ -185,3 +185,11 @@ async def test_in_a_private_conversation_each_deletes_only_their_own(core):
     assert (await refused(core.moderation.apply(DEE, Action("delete", "c-2", message_id=other)))).code == "forbidden"
     assert (await refused(core.moderation.apply(HOST, Action("delete", "c-2", message_id=other)))).code == \
         "not_found"  # not a member: the conversation is not there for them
+
+
+async def test_a_directory_profile_counts_as_seen(core):
+    """Profiles stored before the event remembered token roles (or by the HTTP API alone) are people too."""
+    await core.stores.save_profile(Profile(id="u_old", name="Olga", role=Role.MODERATOR.value))
+    await core.stores.save_profile(Profile(id="u_del", name="Del"))
+    assert (await refused(core.moderation.apply(MOD, Action("ban", EVENT_WIDE, user="u_old")))).code == "forbidden"
+    await core.moderation.apply(MOD, Action("ban", EVENT_WIDE, user="u_del"))
