@@ -154,6 +154,9 @@ async def test_a_delegate_deletes_their_own_message_and_a_moderator_gets_no_dele
     await expect(moderator.locator(f'[data-testid="message"][data-id="{hosts["id"]}"] [data-testid="delete"]'))\
         .to_have_count(0)
     await expect(message_with_text(moderator, "Otto was here").get_by_test_id("delete")).to_have_count(1)
+    # the member list offers the moderator no ⋯ on the host either, only on delegates
+    await expect(moderator.get_by_test_id("mod-u-otto")).to_have_count(1)
+    await expect(moderator.get_by_test_id("mod-u-hana")).to_have_count(0)
 
 
 async def test_closing_a_room_from_the_host_panel_asks_first(make_server, new_page):

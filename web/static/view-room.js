@@ -311,8 +311,7 @@ function mayDelete(room, item, mine) {
   if (mine) return true;
   if (room.info.kind === 'private' || !canModerate(room)) return false;
   if (roleIn(room) === 'host') return true;
-  const role = room.members.get(item.user?.id)?.role;
-  return role !== 'host' && role !== 'moderator';
+  return mayActOn(room, room.members.get(item.user?.id) || {});
 }
 
 async function askDelete(room, item, author, mine) {
@@ -393,9 +392,12 @@ function nameEl(room, user, cls) {
   return h('span', { class: cls, dir: 'auto' }, name, tag ? h('span', { class: 'name-tag' }, ` (${tag})`) : null);
 }
 
+/** As the server rules: hosts act on anyone but hosts, moderators on delegates only. */
+const mayActOn = (room, member) => ROLE_ORDER[roleIn(room)] < ROLE_ORDER[member.role || 'delegate'];
+
 function memberEl(room, member) {
   const isMe = member.id === state.me?.id;
-  const moderate = canModerate(room) && !isMe && room.status === 'joined';
+  const moderate = canModerate(room) && !isMe && room.status === 'joined' && (member.banned || mayActOn(room, member));
   return h('li', { class: ['member', isMe && 'is-me'], testid: `member-${member.id}` },
     h('div', { class: 'member-line' },
       h('span', { class: 'member-name' }, nameEl(room, member, 'member-label'),
