@@ -178,3 +178,20 @@ async def test_a_moderator_cannot_delete_a_hosts_message_a_host_deletes_a_modera
     for message in (mods, hosts):
         assert (await answer(hana, {"type": "delete", "room": ROOM, "id": message["id"]}))["type"] == "ack"
         await mo.expect("deleted", id=message["id"])
+
+
+async def test_a_socket_a_lost_ban_broadcast_left_open_is_refused_requests_reports_and_sends(make_server):
+    """Pub/sub is at most once: should the ban's envelope never reach a node, the rules still hold
+    there on every path (here the ban is written to the store only, as if its broadcast was lost)."""
+    server = await make_server(conversations={"policy": "open"})
+    ada, bo = await connect(server, "Ada"), await connect(server, "Bo")
+    await ada.join(ROOM)
+    await bo.join(ROOM)
+    said = await bo.say(ROOM, "hello all")
+    await server.node.backend.set_ban("*", "u_ada", True)
+    for frame in ({"type": "request", "to": "u_bo", "text": "a 2,000-character sales pitch"},
+                  {"type": "report", "room": ROOM, "id": said["id"], "reason": "revenge"},
+                  {"type": "send", "room": ROOM, "text": "hi"}, {"type": "join", "room": OTHER}):
+        refused = await answer(ada, frame)
+        assert refused["code"] == "banned" and "banned from this event" in refused["message"], (frame, refused)
+    await bo.silent("request")
