@@ -159,6 +159,27 @@ async def test_a_delegate_deletes_their_own_message_and_a_moderator_gets_no_dele
     await expect(moderator.get_by_test_id("mod-u-hana")).to_have_count(0)
 
 
+async def test_an_event_wide_ban_takes_the_person_back_to_the_lobby_and_the_app_stops_reconnecting(make_server,
+                                                                                                      new_page):
+    server = await make_server()
+    moderator = await server.client("Mona", role=Role.MODERATOR, user_id="u-mona")
+    await moderator.join(ROOM)
+    page = await new_page()
+    sockets: list[object] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    await sign_in(page, server.url, "Dora", "fr")
+    await enter_room(page, ROOM)
+    dora = (await moderator.expect("presence", event="join"))["user"]["id"]
+    await moderator.send({"type": "ban", "room": "*", "user": dora, "ref": "b"})
+    await moderator.expect("ack", ref="b")
+    await expect(page.locator("#lobby-error")).to_have_text(ui("fr", "session.bannedEvent"), timeout=15_000)
+    await expect(page.get_by_test_id("start")).to_be_visible()
+    opened = len(sockets)
+    assert opened == 2  # the first connection, and the one whose `auth` was refused
+    await page.wait_for_timeout(2000)  # the app retries 0.5-1 s after a drop: here it must not
+    assert len(sockets) == opened
+
+
 async def test_closing_a_room_from_the_host_panel_asks_first(make_server, new_page):
     server = await make_server()
     delegate = await server.client("Otto", user_id="u-otto")
