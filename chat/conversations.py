@@ -42,6 +42,7 @@ from rooms.conversations import (
 )
 from rooms.limits import SendLimits
 from rooms.roles import Actor
+from rooms.sanctions import Sanctions
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
 from rooms.stores.events import Conversation, Report, Request
 from translation import TranslationService
@@ -78,6 +79,7 @@ class Conversations:
         self._relay = relay
         self._local_users = local_users
         self.policy = Policy(self._settings.policy)
+        self._sanctions = Sanctions(backend)  # an event-wide mute or ban binds requests and reports too
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -173,6 +175,7 @@ class Conversations:
         refusal = members_refusal(person.id, others)
         if refusal:
             raise Refused(*refusal)
+        await self._sanctions.check_reach(person)
         await self.take_token(person.id)
         others = sorted(set(others) - {person.id})
         names = {p.id: p.name for p in await self.store.profiles([person.id, *others])}
@@ -245,7 +248,7 @@ class Conversations:
                 cooldown_until=await self.store.cooldown(person.id, other), now=now,
                 incoming=await self._incoming(other, now), max_incoming=self._settings.max_incoming)
             if refusal:
-                raise Refused(refusal[0], f"{names[other]}: {refusal[1]}")
+                raise Refused(refusal[0], f"{names[other]}: {refusal[1]}", *refusal[2:])
             if not contact:
                 strangers.add(other)
         room = await self._new_room("c-" + secrets.token_hex(8), [person.id, *others], title)
@@ -321,6 +324,7 @@ class Conversations:
                 "outgoing": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.sender["id"] == person.id]}
 
     async def request(self, person: Person, to: str, text: str) -> ContactRequest:
+        await self._sanctions.check_reach(person)
         refusal = request_text_refusal(text)
         if refusal:
             raise Refused(*refusal)
@@ -456,6 +460,7 @@ class Conversations:
 
     async def report(self, person: Person, room: Room, message_id: str, reason: str | None) -> dict[str, Any]:
         """Send a message to the event's moderators: stored, and a `report` frame on every node."""
+        await self._sanctions.check_reach(person)
         await self.take_token(person.id)
         history = await self._backend.history(room.id, before=None,
                                                    limit=self._config.backend.history_max)

@@ -6,6 +6,7 @@ from rooms.conversations import (
     ContactRequest,
     Policy,
     Profile,
+    Refusal,
     answer_refusal,
     block_refusal,
     decode_cursor,
@@ -22,7 +23,7 @@ from rooms.conversations import (
 )
 
 
-def code(refusal: tuple[str, str] | None) -> str | None:
+def code(refusal: Refusal | None) -> str | None:
     return refusal[0] if refusal else None
 
 
@@ -89,6 +90,13 @@ def test_blocks_and_answers():
     assert code(answer_refusal(request, "b", "rq-1", now=1000)) == "not_found"  # expired
     assert code(answer_refusal(None, "b", "rq-1", now=0)) == "not_found"
     assert code(leave_refusal({"a", "b"}, "c", "c-1")) == "not_found" and leave_refusal({"a"}, "a", "c-1") is None
+
+
+def test_a_cooldown_says_in_how_many_seconds_it_ends():
+    """The number goes with the refusal (`retry_after`), so clients word it: "in 23 hours"."""
+    found = request_refusal(Policy.REQUEST, **{**FACTS, "cooldown_until": 1_000_000 + 23 * 3600 * 1000 - 1})  # type: ignore[arg-type]
+    assert found is not None and found[0] == "rate_limited"
+    assert found[2:] == (23 * 3600,)
 
 
 def test_starting_depends_on_policy_blocks_and_contacts():

@@ -61,7 +61,10 @@ async function call(method, path, body) {
   }).catch(() => null);
   if (!response) throw new ApiError(0, 'network', t('error.network'));
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, data.code || `http_${response.status}`, data.message || '');
+  if (!response.ok) {
+    throw new ApiError(response.status, data.code || `http_${response.status}`, data.message || '', data.field || null,
+      data.retry_after ?? null);
+  }
   return { status: response.status, data };
 }
 
@@ -333,11 +336,12 @@ function render() {
   if (showPeople) renderPeople();
 }
 
-/** A refused request in the reader's language: the request's own words for its code where the
- * catalogue has them (a cooldown is not "sending too fast"), else the code's general text. */
+/** A refused request in the reader's language: when it passes by itself, when ("try again in 23
+ * hours"); else the request's own words for its code where the catalogue has them (too many
+ * waiting is not "sending too fast"), else the code's general text. */
 function requestRefusal(err) {
   const key = `people.requestRefused.${err.code}`;
-  return hasKey(key) ? t(key) : errorText(err.code, err.message);
+  return Number(err.retryAfter) > 0 || !hasKey(key) ? errorText(err) : t(key);
 }
 
 /** The card's heading: who asks, or who invites into which group (an invitation is a request too). */
