@@ -18,6 +18,7 @@ import pytest
 
 from rooms import Role
 from tests.client import Client
+from tests.conftest import build_test_packages
 from tests.nodes import NodeProcess, RedisServer
 
 CHINESE = "你好，我们公司生产太阳能电池板，希望和芬兰的合作伙伴见面。"
@@ -34,11 +35,10 @@ NODE_ENV = {
 def zh_fi_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A packages dir with tiny packages zh<->en and fi<->en (zh<->fi pivots through English)."""
     from translation.packages import install_file
-    from translation.testpkg import build_packages
 
-    built = build_packages(tmp_path_factory.mktemp("zh-fi-models"),
-                           (("zh", "en"), ("en", "zh"), ("fi", "en"), ("en", "fi")), size="tiny",
-                           extra_text=(CHINESE, FINNISH))
+    built = build_test_packages(tmp_path_factory.mktemp("zh-fi-models"),
+                                (("zh", "en"), ("en", "zh"), ("fi", "en"), ("en", "fi")),
+                                extra_text=(CHINESE, FINNISH))
     directory = tmp_path_factory.mktemp("zh-fi-packages")
     for path in built:
         install_file(path, directory)
