@@ -383,6 +383,15 @@ class Session:
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
         lang = self._reading_lang(frame.lang or identity.lang, frame.ref)
+        try:  # the event knows this user's token role from now on; an event-wide ban refuses them here
+            await self.node.roles.authenticated(identity)
+            await self.node.sanctions.check_connect(identity)
+        except Refused as refusal:
+            self.push_frame(error(refusal.code, refusal.message, frame.ref))
+            self.close(CLOSE_REMOVED, refusal.code)
+            return
+        except BackendUnavailable:  # as for the profile below: the chat itself checks again on every frame
+            log.warning("could not check the standing of %s: the backend is unavailable", identity.id)
         self.identity, self.lang = identity, lang
         try:  # the directory's profile and online mark; the chat works without them
             await self.node.conversations.seen(identity, lang)
@@ -490,8 +499,7 @@ class Session:
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
             members.setdefault(member.id, member.public())
-        mute = await self.node.access.mute(self.identity, room.id, role) \
-            or await self.node.access.mute(self.identity, EVENT_WIDE, role)  # an event-wide mute binds here too
+        mute = await self.node.access.mute(self.identity, room.id, role)  # the room's or an event-wide one
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until
@@ -531,7 +539,14 @@ class Session:
             await self._forget_quietly(room_id)
 
     def removed(self, room: str, reason: str) -> None:
-        """The hub says this session is out of a room (kicked, banned, closed)."""
+        """The hub says this session is out of a room (kicked, banned, closed), or, for room "*"
+        (an event-wide ban), out of every room and closed, even when it is in none."""
+        if room == EVENT_WIDE:
+            if not self.rooms and not self._removing:
+                self.close(CLOSE_REMOVED, reason)
+            for joined in list(self.rooms):
+                self.removed(joined, reason)
+            return
         if room in self.rooms:
             self._removing += 1
             asyncio.create_task(self._removed(room, reason))

@@ -149,8 +149,8 @@ class NodeProcess:
         return self.process.pid
 
     def token(self, name: str, *, user_id: str | None = None, lang: str = "en",
-              role: Role = Role.DELEGATE) -> str:
-        return self.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=user_id)
+              role: Role = Role.DELEGATE, rooms: tuple[str, ...] = ()) -> str:
+        return self.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=user_id, rooms=rooms)
 
     def start(self, timeout: float = 30) -> None:
         (self.workdir / "empty").mkdir(parents=True, exist_ok=True)

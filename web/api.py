@@ -64,6 +64,7 @@ async def create_session(request: Request) -> Response:
                               country=profile["country"], bio=profile["bio"])
     identity = node.signer.verify(token)
     await node.conversations.seen(identity, lang, online=False)  # listed in the directory from now on
+    await node.roles.authenticated(identity)  # the event knows this user from now on (rooms/roles.py)
     return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl,
                          "profile": {key: value for key, value in profile.items() if value}})
 

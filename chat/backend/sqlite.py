@@ -198,6 +198,13 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         return await self._db.write(store)
 
+    async def message(self, room: str, message_id: str) -> Message | None:
+        def read(db: sqlite3.Connection) -> Message | None:
+            message = _find(db, room, message_id)
+            return None if message is None or message.deleted else message
+
+        return await self._db.read(read)
+
     async def delete_message(self, room: str, message_id: str) -> bool:
         def store(db: sqlite3.Connection) -> bool:
             found = _locate(db, room, message_id)

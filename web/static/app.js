@@ -246,6 +246,7 @@ const handlers = {
   error(f) {
     // errors that answer a request are handled where it was made; these came unasked
     if (f.code === 'unauthorized') return; // the 4401 close follows
+    if (f.code === 'banned' && !link.ready) return; // auth refused: the 4403 close follows (onClose)
     toast(errorText({ code: f.code, retryAfter: f.retry_after }), 'error');
   },
 };
@@ -293,10 +294,14 @@ function setMuted(room, until) {
   }
 }
 
-function onClose(code) {
+function onClose(code, atAuth) {
   if (code === CLOSE_UNAUTHORIZED) {
     const pasted = !!state.session?.pasted;
     endSession(pasted ? t('session.badToken') : t('session.expired'));
+    return;
+  }
+  if (code === CLOSE_REMOVED && atAuth) { // banned from the whole event: no reconnecting
+    endSession(t('session.bannedEvent'));
     return;
   }
   if (code === CLOSE_REMOVED) {

@@ -24,7 +24,7 @@ export class LinkError extends Error {
 export class Link {
   /**
    * url: the /ws address; auth(): the auth frame to send on open;
-   * onFrame(frame), onStatus('connecting'|'connected'|'reconnecting'|'offline'), onClose(code).
+   * onFrame(frame), onStatus('connecting'|'connected'|'reconnecting'|'offline'), onClose(code, atAuth).
    */
   constructor({ url, auth, onFrame, onStatus, onClose }) {
     Object.assign(this, { url, auth, onFrame, onStatus, onClose });
@@ -168,15 +168,16 @@ export class Link {
 
   closed(ws, code) {
     if (ws !== this.ws) return; // an old socket we already gave up on
+    const atAuth = !this.ready; // 4403 before `ready`: auth refused (an event-wide ban), as final as 4401
     this.cleanup();
     if (this.stopped) return;
-    if (code === CLOSE_UNAUTHORIZED) {
+    if (code === CLOSE_UNAUTHORIZED || (code === CLOSE_REMOVED && atAuth)) {
       this.stopped = true;
       this.onStatus('offline');
-      this.onClose(code);
+      this.onClose(code, atAuth);
       return;
     }
-    this.onClose(code);
+    this.onClose(code, atAuth);
     this.scheduleRetry();
   }
 

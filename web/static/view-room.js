@@ -274,11 +274,11 @@ function messageEl(room, item) {
   h('div', { class: 'msg-head' },
     item.user ? nameEl(room, item.user, 'msg-author') : h('span', { class: 'msg-author' }, author),
     h('time', { datetime: new Date(item.ts).toISOString(), title: fullDate(item.ts) }, timeOfDay(item.ts)),
-    canModerate(room) && !item.deleted && room.status === 'joined'
+    mayDelete(room, item, mine)
       ? h('button', {
         type: 'button', class: 'msg-delete', testid: 'delete',
-        'aria-label': t('msg.deleteLabel', { name: author }),
-        on: { click: () => askDelete(room, item, author) },
+        'aria-label': mine ? t('msg.deleteOwnLabel') : t('msg.deleteLabel', { name: author }),
+        on: { click: () => askDelete(room, item, author, mine) },
       }, t('msg.delete'))
       : null,
     !mine && !item.deleted && room.status === 'joined' && actions.reportMessage
@@ -306,10 +306,24 @@ function relangControl(room, item) {
       }, ...options)));
 }
 
-async function askDelete(room, item, author) {
+/**
+ * Whether this reader may delete the message, as the server rules (docs/protocol.md, "Deleting
+ * messages"): their own always; others' in a forum room as a host, or as a moderator when the
+ * author is not a host or moderator as far as this room shows.
+ */
+function mayDelete(room, item, mine) {
+  if (item.deleted || room.status !== 'joined') return false;
+  if (mine) return true;
+  if (room.info.kind === 'private' || !canModerate(room)) return false;
+  if (roleIn(room) === 'host') return true;
+  return mayActOn(room, room.members.get(item.user?.id) || {});
+}
+
+async function askDelete(room, item, author, mine) {
   const text = item.text.length > 120 ? `${item.text.slice(0, 117)}…` : item.text;
   const answer = await confirmAction({
-    title: t('confirm.deleteTitle', { name: author }), text: t('confirm.deleteText', { text }), ok: t('msg.delete'),
+    title: mine ? t('confirm.deleteOwnTitle') : t('confirm.deleteTitle', { name: author }),
+    text: t('confirm.deleteText', { text }), ok: t('msg.delete'),
   });
   if (answer) actions.deleteMessage(room.id, item.id);
 }
@@ -385,9 +399,12 @@ function nameEl(room, user, cls) {
   return h('span', { class: cls, dir: 'auto' }, name, tag ? h('span', { class: 'name-tag' }, ` (${tag})`) : null);
 }
 
+/** As the server rules: hosts act on anyone but hosts, moderators on delegates only. */
+const mayActOn = (room, member) => ROLE_ORDER[roleIn(room)] < ROLE_ORDER[member.role || 'delegate'];
+
 function memberEl(room, member) {
   const isMe = member.id === state.me?.id;
-  const moderate = canModerate(room) && !isMe && room.status === 'joined';
+  const moderate = canModerate(room) && !isMe && room.status === 'joined' && (member.banned || mayActOn(room, member));
   return h('li', { class: ['member', isMe && 'is-me'], testid: `member-${member.id}` },
     h('div', { class: 'member-line' },
       h('span', { class: 'member-name' }, nameEl(room, member, 'member-label'),
