@@ -14,8 +14,9 @@ from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.memory_conversations import ConversationState, MemoryConversations
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
+from rooms.stores import Reacted
 from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import Author, Message
+from rooms.stores.messages import Author, Message, Quote
 
 
 @dataclass
@@ -28,6 +29,8 @@ class _History:
     # (user id, cid) -> (message id, expiry), oldest first: an entry lives while its TTL runs and
     # its message is kept, so there are never more than history_max of them per room.
     cids: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    # message id -> emoji -> who reacted; kept messages only (trimmed and deleted ones lose theirs)
+    reactors: dict[str, dict[str, set[str]]] = field(default_factory=dict)
 
     def remember(self, key: tuple[str, str], message_id: str, ttl: float) -> None:
         now = time.monotonic()
@@ -104,7 +107,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         return history
 
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None, translating: list[str] | None = None) -> Appended:
+                             cid: str | None, translating: list[str] | None = None,
+                             reply_to: Quote | None = None) -> Appended:
         history = self._history(room)
         key = (user["id"], cid) if cid else None
         if key:
@@ -113,13 +117,16 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
                 return Appended(stored, created=False)
         message_id, ts = make_id(history.epoch, str(history.next_position)), now_ms()
         author = Author(user["id"], user["name"])
-        message = Message(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text)
+        message = Message(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text, reply_to=reply_to)
+        if len(history.kept) == history.kept.maxlen and history.kept:  # the oldest is trimmed: its reactions go
+            history.reactors.pop(history.kept[0].id, None)
         history.kept.append(message)
         history.next_position += 1
         if key:
             history.remember(key, message_id, self._idempotency_ttl)
         self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
-                                          translating=list(translating or ())))
+                                          translating=list(translating or ()),
+                                          reply_to=reply_to.bare() if reply_to else None))
         return Appended(message, created=True)
 
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
@@ -163,6 +170,34 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         history.kept[index] = relabelled = replace(message, lang=lang, tr={}, confidence={})
         return relabelled
 
+    async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
+                           author: str) -> Message | None:
+        history = self._history(room)
+        found = history.live(message_id)
+        if found is None or found[1].user.id != author:
+            return None
+        index, message = found
+        history.kept[index] = edited = replace(message, text=text, lang=lang, tr={}, confidence={}, edited=True)
+        return edited
+
+    async def toggle_reaction(self, room: str, message_id: str, emoji: str, user: str) -> Reacted | None:
+        history = self._history(room)
+        found = history.live(message_id)
+        if found is None:
+            return None
+        index, message = found
+        who = history.reactors.setdefault(message_id, {}).setdefault(emoji, set())
+        added = user not in who
+        if added:
+            who.add(user)
+        else:
+            who.discard(user)
+        counts = {**message.reactions, emoji: len(who)}
+        if not who:
+            del counts[emoji]
+        history.kept[index] = replace(message, reactions=counts)
+        return Reacted(added=added, count=len(who))
+
     async def message(self, room: str, message_id: str) -> Message | None:
         found = self._history(room).live(message_id)
         return None if found is None else found[1]
@@ -173,7 +208,9 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         if found is None:
             return False
         index, message = found
-        history.kept[index] = replace(message, text="", tr={}, confidence={}, deleted=True)
+        history.kept[index] = replace(message, text="", tr={}, confidence={}, deleted=True, reactions={},
+                                      reply_to=None)
+        history.reactors.pop(message_id, None)
         return True
 
     # rooms -----------------------------------------------------------------

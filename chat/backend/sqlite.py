@@ -19,6 +19,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from msgspec.structs import replace
 
 from chat.backend.base import Appended, Backend, BackendUnavailable, EventHandler, Mute, Replay, Standing, now_ms
@@ -28,14 +29,15 @@ from chat.backend.sqlite_conversations import SqliteConversations
 from chat.backend.sqlite_db import DamagedRow, Database, decode_row
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
+from rooms.stores import Reacted
 from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import CONFIDENCE_KEY, Author, Message, split_confidence
+from rooms.stores.messages import CONFIDENCE_KEY, Author, Message, Quote, split_confidence
 
 log = logging.getLogger("babelroom.backend.sqlite")
 
 PRUNE_INTERVAL = 600.0  # seconds between sweeps of expired idempotency keys
 PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing else may write: /healthz says 503)
-MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted"
+MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply"
 
 
 class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
@@ -91,8 +93,10 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
     # messages ----------------------------------------------------------------
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None, translating: list[str] | None = None) -> Appended:
+                             cid: str | None, translating: list[str] | None = None,
+                             reply_to: Quote | None = None) -> Appended:
         author = Author(user["id"], user["name"])
+        reply = None if reply_to is None else msgspec.json.encode(reply_to).decode()
 
         def store(db: sqlite3.Connection) -> Appended:
             now = now_ms()
@@ -103,23 +107,26 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
                     return Appended(stored, created=False)
             head = db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
             epoch, position = head if head else (new_epoch(), 1)
-            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) VALUES (?, ?, ?, ?, ?, '{{}}', 0, ?)",
-                       (position, now, json.dumps(user), lang, text, room))
+            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) VALUES (?, ?, ?, ?, ?, '{{}}', 0, 0, ?, ?)",
+                       (position, now, json.dumps(user), lang, text, reply, room))
             db.execute("INSERT INTO histories (room, epoch, next_position) VALUES (?, ?, ?) "
                        "ON CONFLICT (room) DO UPDATE SET next_position = excluded.next_position",
                        (room, epoch, position + 1))
             db.execute("DELETE FROM messages WHERE room = ? AND position <= ?", (room, position - self._history_max))
+            db.execute("DELETE FROM reactions WHERE room = ? AND position <= ?", (room, position - self._history_max))
             message_id = make_id(epoch, str(position))
             if cid:
                 db.execute("INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES (?, ?, ?, ?, ?)",
                            (room, user["id"], cid, message_id, now + self._idempotency_ttl * 1000))
-            return Appended(Message(room=room, id=message_id, ts=now, user=author, lang=lang, text=text), created=True)
+            return Appended(Message(room=room, id=message_id, ts=now, user=author, lang=lang, text=text,
+                                    reply_to=reply_to), created=True)
 
         def publish(appended: Appended) -> None:
             if appended.created:
                 message = appended.message
                 self._deliver(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=author,
-                                                  lang=lang, text=text, translating=list(translating or ())))
+                                                  lang=lang, text=text, translating=list(translating or ()),
+                                                  reply_to=reply_to.bare() if reply_to else None))
 
         return await self._db.write(store, then=publish)
 
@@ -136,7 +143,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
                     return []
             rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position < ? "
                               "ORDER BY position DESC LIMIT ?", (room, end, limit)).fetchall()
-            return [_message(room, epoch, row) for row in reversed(rows)]
+            return _with_reactions(db, room, [_message(room, epoch, row) for row in reversed(rows)])
 
         return await self._db.read(read)
 
@@ -153,7 +160,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
                 return None
             rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position > ? "
                               "ORDER BY position", (room, position)).fetchall()
-            return Replay([_message(room, epoch, row) for row in rows], recovered=True)
+            return Replay(_with_reactions(db, room, [_message(room, epoch, row) for row in rows]), recovered=True)
 
         replay = await self._db.read(read)
         if replay is None:
@@ -198,6 +205,35 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         return await self._db.write(store)
 
+    async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
+                           author: str) -> Message | None:
+        def store(db: sqlite3.Connection) -> Message | None:
+            message = _find(db, room, message_id)
+            if message is None or message.deleted or message.user.id != author:
+                return None
+            db.execute("UPDATE messages SET text = ?, lang = ?, tr = '{}', edited = 1 WHERE room = ? AND position = ?",
+                       (text, lang, room, _locate(db, room, message_id)))
+            return replace(message, text=text, lang=lang, tr={}, confidence={}, edited=True)
+
+        return await self._db.write(store)
+
+    async def toggle_reaction(self, room: str, message_id: str, emoji: str, user: str) -> Reacted | None:
+        def store(db: sqlite3.Connection) -> Reacted | None:
+            message = _find(db, room, message_id)
+            position = _locate(db, room, message_id)
+            if message is None or message.deleted or position is None:
+                return None
+            key = (room, position, emoji, user)
+            added = db.execute("DELETE FROM reactions WHERE room = ? AND position = ? AND emoji = ? AND user = ?",
+                               key).rowcount == 0
+            if added:
+                db.execute("INSERT INTO reactions (room, position, emoji, user) VALUES (?, ?, ?, ?)", key)
+            count = db.execute("SELECT count(*) FROM reactions WHERE room = ? AND position = ? AND emoji = ?",
+                               key[:3]).fetchone()[0]
+            return Reacted(added=added, count=int(count))
+
+        return await self._db.write(store)
+
     async def message(self, room: str, message_id: str) -> Message | None:
         def read(db: sqlite3.Connection) -> Message | None:
             message = _find(db, room, message_id)
@@ -210,7 +246,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             found = _locate(db, room, message_id)
             if found is None:
                 return False
-            return db.execute("UPDATE messages SET text = '', tr = '{}', deleted = 1 "
+            db.execute("DELETE FROM reactions WHERE room = ? AND position = ?", (room, found))
+            return db.execute("UPDATE messages SET text = '', tr = '{}', deleted = 1, reply = NULL "
                               "WHERE room = ? AND position = ? AND deleted = 0", (room, found)).rowcount > 0
 
         return await self._db.write(store)
@@ -370,12 +407,12 @@ def _find(db: sqlite3.Connection, room: str, message_id: str) -> Message | None:
         return None
     row = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position = ?",
                      (room, position)).fetchone()
-    return _message(room, head[0], row) if row else None
+    return _with_reactions(db, room, [_message(room, head[0], row)])[0] if row else None
 
 
 def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
     """A `messages` row (MESSAGE_COLUMNS) as the stored message: the one place sqlite builds one from a row."""
-    position, ts, user, lang, text, tr, deleted = row
+    position, ts, user, lang, text, tr, deleted, edited, reply = row
 
     def decode() -> Message:
         sender = json.loads(user)
@@ -385,9 +422,28 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
         translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation
         return Message(room=room, id=make_id(epoch, str(position)), ts=ts,
                        user=Author(str(sender["id"]), str(sender["name"])), lang=lang, text=text, tr=translations,
-                       confidence=confidence, deleted=bool(deleted))
+                       confidence=confidence, deleted=bool(deleted), edited=bool(edited),
+                       reply_to=None if reply is None else msgspec.json.decode(reply, type=Quote))
 
     return decode_row(f"messages: room {room!r}, position {position}", decode)
+
+
+def _with_reactions(db: sqlite3.Connection, room: str, messages: list[Message]) -> list[Message]:
+    """The messages with their reaction counts (one query for the lot)."""
+    live = {message.id.rpartition(".")[2]: index for index, message in enumerate(messages) if not message.deleted}
+    if not live:
+        return messages
+    positions = [int(position) for position in live]
+    counts: dict[int, dict[str, int]] = {}
+    for position, emoji, count in db.execute(
+            "SELECT position, emoji, count(*) FROM reactions WHERE room = ? AND position BETWEEN ? AND ? "
+            "GROUP BY position, emoji", (room, min(positions), max(positions))):
+        counts.setdefault(int(position), {})[str(emoji)] = int(count)
+    for position, reactions in counts.items():
+        index = live.get(str(position))
+        if index is not None:
+            messages[index] = replace(messages[index], reactions=reactions)
+    return messages
 
 
 def _room(row: tuple[Any, ...]) -> Room:

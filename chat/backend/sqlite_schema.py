@@ -148,7 +148,26 @@ def _v3(db: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite3.Connection) -> None:
+    """Edits, replies and reactions (issue 25): a message's `edited` mark and reply quote, and one row
+    per person, message and emoji reacting (counted when history is read)."""
+    for statement in """
+        ALTER TABLE messages ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
+        -- the quote of the message it answers ({id, user, text, tr}) as JSON, NULL = none
+        ALTER TABLE messages ADD COLUMN reply TEXT;
+        CREATE TABLE reactions (
+            room TEXT NOT NULL,
+            position INTEGER NOT NULL,    -- the message's
+            emoji TEXT NOT NULL,
+            user TEXT NOT NULL,
+            PRIMARY KEY (room, position, emoji, user)
+        ) WITHOUT ROWID
+    """.split(";\n"):  # noqa: SIM905 - a SQL script stays readable as SQL
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 
 
 def version_of(db: sqlite3.Connection) -> int:

@@ -12,17 +12,17 @@ every implementation. The core (`rooms/`) depends on these, never on a backend.
     ConversationStore  profiles, who is online, conversation members, contact requests, blocks, reports
     SharedCache      the translation cache shared by nodes (defined in translation/, its user)
 """
-from rooms.stores.broker import Appended, Broker, Encoded, EventHandler, Replay
+from rooms.stores.broker import Appended, Broker, Encoded, EventHandler, Reacted, Replay
 from rooms.stores.clock import now_ms
 from rooms.stores.conversation_store import ConversationStore
 from rooms.stores.errors import BackendUnavailable, StoreError
 from rooms.stores.events import Event
 from rooms.stores.limits import LimitStore, SendWait
-from rooms.stores.messages import Author, Message
+from rooms.stores.messages import Author, Message, Quote
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
 
 __all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Encoded", "Event",
            "EventHandler", "LimitStore", "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence",
-           "Replay", "RoomStore", "SendWait", "Standing", "StoreError", "now_ms"]
+           "Quote", "Reacted", "Replay", "RoomStore", "SendWait", "Standing", "StoreError", "now_ms"]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rooms.stores.events import Event
-from rooms.stores.messages import Message
+from rooms.stores.messages import Message, Quote
 
 # A stored message (history/since/append) is a Struct: rooms/stores/messages.py; so are events (what
 # publish/broadcast carry): rooms/stores/events.py.
@@ -47,6 +47,14 @@ class Appended:
 
     message: Message
     created: bool  # False when (user, cid) was seen before: the stored original is returned
+
+
+@dataclass(frozen=True)
+class Reacted:
+    """What `toggle_reaction` did: whether the user now reacts with the emoji, and how many do."""
+
+    added: bool
+    count: int
 
 
 @dataclass(frozen=True)
@@ -80,11 +88,13 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None, translating: list[str] | None = None) -> Appended:
+                             cid: str | None, translating: list[str] | None = None,
+                             reply_to: Quote | None = None) -> Appended:
         """Store a message (idempotent on user id + cid), assign its id and ts, publish it: one step.
 
         `translating` (the reading languages a `translation` will follow for) goes into the
-        published `message` frame only; it is not stored."""
+        published `message` frame only; it is not stored. `reply_to` (the quote of the message this
+        one answers) is stored with it; the published event carries it without its translations."""
 
     @abc.abstractmethod
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
@@ -107,6 +117,21 @@ class Broker(abc.ABC):
         """Correct a live message's source language and drop its translations (history keeps
         the correction); the message as stored now, or None when there is no live message
         of that id by `author`. Publishes nothing: the caller announces it."""
+
+    @abc.abstractmethod
+    async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
+                           author: str) -> Message | None:
+        """Replace a live message's text and source language, drop its translations and mark it
+        `edited` (reactions and its reply quote stay); the message as stored now, or None when there
+        is no live message of that id by `author`. Publishes nothing: the caller announces it."""
+
+    @abc.abstractmethod
+    async def toggle_reaction(self, room: str, message_id: str, emoji: str, user: str) -> Reacted | None:
+        """Add the user's `emoji` reaction to a live message, or take it back when they had it: one
+        atomic step, so concurrent toggles on any node never lose or double one (one reaction per
+        person, message and emoji). The new state, or None when there is no live message of that id.
+        History shows the counts (`Message.reactions`, emoji without reactions absent); a deleted
+        or trimmed message's reactions go with it. Publishes nothing: the caller announces it."""
 
     @abc.abstractmethod
     async def message(self, room: str, message_id: str) -> Message | None:

@@ -21,10 +21,11 @@ from typing import Any
 
 import msgspec
 
-from rooms.stores.messages import Author
+from rooms.stores.messages import Author, Quote
 
-__all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "Moderated", "PresenceChanged", "Relang",
-           "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
+__all__ = ["Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "Moderated", "PresenceChanged",
+           "Reaction", "Relang", "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation",
+           "TranslationFailed",
            "decode_event", "encode_event"]
 
 
@@ -44,6 +45,7 @@ class StoredMessage(Tagged, tag="message"):
     text: str
     translating: list[str] = msgspec.field(default_factory=list)
     deleted: bool = False  # only when a node replays what it missed (redis catch-up): deleted meanwhile
+    reply_to: Quote | None = None  # the message this one answers (without the quote's translations)
 
 
 class Translation(Tagged, tag="translation"):
@@ -65,6 +67,28 @@ class Relang(Tagged, tag="relang"):
 
     room: str
     id: str
+    lang: str
+    translating: list[str]
+
+
+class Reaction(Tagged, tag="reaction"):
+    """Someone added or took back a reaction: `count` is how many people now react with `emoji`
+    (0: none), `user` who changed it. Hubs coalesce them (chat/hub.py): the latest count wins."""
+
+    room: str
+    id: str
+    emoji: str
+    count: int
+    user: str
+
+
+class Edited(Tagged, tag="edited"):
+    """The sender replaced a message's text: its translations were dropped, `translating` as in
+    StoredMessage (always sent)."""
+
+    room: str
+    id: str
+    text: str
     lang: str
     translating: list[str]
 
@@ -158,7 +182,8 @@ class Direct(Tagged, tag="direct"):
     remove: dict[str, str] | None = None  # {room, reason}
 
 
-Event = (StoredMessage | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted | RoomChanged
+Event = (StoredMessage | Translation | TranslationFailed | Relang | Reaction | Edited
+         | PresenceChanged | Moderated | Deleted | RoomChanged
          | RoomSaved | Glossary | Direct)
 
 _encoder = msgspec.json.Encoder()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["Author", "Message"]
+__all__ = ["Author", "Message", "Quote"]
 
 
 #: Prefix of the key a backend keeps a translation's confidence under, beside the translations
@@ -38,6 +38,25 @@ class Author(msgspec.Struct, frozen=True):
     name: str
 
 
+class Quote(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What a reply quotes of the message it answers: its id, author and the start of its text
+    (QUOTE_CHARS), and of the translations it had then (lang -> text), fixed when the reply is sent
+    (a later edit of the original does not change it). Live `message` frames carry it without `tr`."""
+
+    id: str
+    user: Author
+    text: str
+    tr: dict[str, str] = msgspec.field(default_factory=dict)  # the quoted message's translations then (each cut)
+
+    def bare(self) -> Quote:
+        """The quote as a live `message` carries it: without the translations (readers have them)."""
+        return Quote(self.id, self.user, self.text) if self.tr else self
+
+
+#: How much of the quoted message a reply carries.
+QUOTE_CHARS = 100
+
+
 class Message(msgspec.Struct, frozen=True, kw_only=True):
     """A message as history keeps it; `tr`: its stored translations (lang -> text), `confidence`:
     the translation engine's confidence in each (lang -> 0-1, absent when unknown); a `deleted`
@@ -52,3 +71,6 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     tr: dict[str, str] = msgspec.field(default_factory=dict)
     deleted: bool = False
     confidence: dict[str, float] = msgspec.field(default_factory=dict)
+    reactions: dict[str, int] = msgspec.field(default_factory=dict)  # emoji -> people who reacted (none: absent)
+    edited: bool = False  # the sender changed `text` after sending it (edit_message)
+    reply_to: Quote | None = None  # the message this one answers

@@ -6,14 +6,12 @@ ids are "<epoch>.<stream id>" and a `since` from a lost or trimmed history is `r
 """
 from __future__ import annotations
 
-import json
-
 from chat.backend.ids import make_id, new_epoch
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
 from chat.backend.redis.rows import deleted_message, live_message
 from chat.frames import encode
-from rooms.stores import Appended, Author, Message, Replay
+from rooms.stores import Appended, Author, Message, Quote, Reacted, Replay
 from rooms.stores.events import StoredMessage, Translation, encode_event
 
 # Where append.lua puts the id and ts only it knows, in the encoding of a StoredMessage built without them.
@@ -23,7 +21,8 @@ _ID_TS = b'"id":"","ts":0'
 class RedisHistory(RedisParts):
     @write_call
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None, translating: list[str] | None = None) -> Appended:
+                             cid: str | None, translating: list[str] | None = None,
+                             reply_to: Quote | None = None) -> Appended:
         keys = self._keys.history(room)
         author = Author(user["id"], user["name"])
         if cid:
@@ -31,14 +30,16 @@ class RedisHistory(RedisParts):
         # The script publishes the StoredMessage event (not a wire frame: chat/hub.py builds that) with
         # the id and ts only it knows, between these two parts of the event's own encoding.
         head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
-                                                   translating=list(translating or ()))).partition(_ID_TS)
+                                                   translating=list(translating or ()),
+                                                   reply_to=reply_to.bare() if reply_to else None)
+                                     ).partition(_ID_TS)
         reply = await self._scripts["append"](keys=keys, args=[
             self._keys.channel(room), self._settings.history_max, new_epoch(), encode(author), lang, text,
-            self._settings.idempotency_ttl, head, tail])
+            self._settings.idempotency_ttl, head, tail, encode(reply_to) if reply_to else ""])
         created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
         if created:
             message = Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
-                              lang=lang, text=text)
+                              lang=lang, text=text, reply_to=reply_to)
             return Appended(message, created=True)
         fields, extra = reply[3], reply[4]
         row = live_message(room, epoch, stream_id, fields, extra) if fields \
@@ -92,10 +93,33 @@ class RedisHistory(RedisParts):
         if parts is None:
             return None
         log_key, meta, extra, _ = self._keys.history(room)
-        fields = await self._scripts["relabel"](keys=[log_key, meta, extra], args=[*parts, lang, author])
-        if not fields:
+        found = await self._scripts["relabel"](keys=[log_key, meta, extra], args=[*parts, lang, author])
+        if not found:
             return None
-        return live_message(room, parts[0], parts[1], fields, json.dumps({"@lang": lang}))
+        return live_message(room, parts[0], parts[1], found[0], found[1])
+
+    @write_call
+    async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
+                           author: str) -> Message | None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return None
+        log_key, meta, extra, _ = self._keys.history(room)
+        found = await self._scripts["edit"](keys=[log_key, meta, extra], args=[*parts, text, lang, author])
+        if not found:
+            return None
+        return live_message(room, parts[0], parts[1], found[0], found[1])
+
+    @write_call
+    async def toggle_reaction(self, room: str, message_id: str, emoji: str, user: str) -> Reacted | None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return None
+        log_key, meta, extra, _ = self._keys.history(room)
+        found = await self._scripts["react"](keys=[log_key, meta, extra], args=[*parts, emoji, user])
+        if not found:
+            return None
+        return Reacted(added=bool(int(found[0])), count=int(found[1]))
 
     @read_call
     async def message(self, room: str, message_id: str) -> Message | None:

@@ -3,21 +3,32 @@ from __future__ import annotations
 
 import json
 
+import msgspec
+
 from chat.backend.ids import make_id
 from chat.backend.redis.keys import stream_key
-from rooms.stores import Author, Member, Message
+from rooms.stores import Author, Member, Message, Quote
 from rooms.stores.events import PresenceChanged
 from rooms.stores.messages import split_confidence
+
+#: Where react.lua keeps who reacted with an emoji, in a message's extra hash value: "@r:<emoji>".
+REACTION_KEY = "@r:"
 
 
 def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra: str | None) -> Message:
     """A stream entry (flat field list) and its translations, as a stored message."""
     entry = dict(zip(fields[::2], fields[1::2], strict=False))
     stored = json.loads(extra) if extra else {}
-    lang = stored.pop("@lang", entry["l"])  # a sender's correction (relabel.lua)
+    lang = stored.pop("@lang", entry["l"])  # a sender's correction (relabel.lua, edit.lua)
+    text = stored.pop("@text", entry["t"])  # the sender's edit (edit.lua)
+    edited = bool(stored.pop("@edited", False))
+    reactions = {key[len(REACTION_KEY):]: len(who) for key in list(stored) if key.startswith(REACTION_KEY)
+                 if isinstance(who := stored.pop(key), dict) and who}  # react.lua
     translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation.lua
+    quote = entry.get("q")  # a reply's quote (append.lua)
     return Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author(entry["u"]),
-                   lang=lang, text=entry["t"], tr=translations, confidence=confidence)
+                   lang=lang, text=text, tr=translations, confidence=confidence, edited=edited, reactions=reactions,
+                   reply_to=msgspec.json.decode(quote, type=Quote) if quote else None)
 
 
 def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:

@@ -20,6 +20,8 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "read": ("stream_ids",),
     "add_translation": (),
     "relabel": (),
+    "edit": (),
+    "react": (),
     "message": (),
     "delete": ("stream_ids",),
     "add_member": ("presence_lib",),

@@ -3,7 +3,8 @@
 -- ARGV: 1 room channel, 2 history_max, 3 a fresh epoch (used only when this stream starts a new
 --       life), 4 user JSON, 5 source language, 6 text, 7 idempotency TTL in seconds,
 --       8 event head '{"type":"message","room":"<room>",', 9 event tail ',"user":..,"text":"..",..}':
---       the encoding of the StoredMessage event (rooms/stores/events.py) cut where id and ts go
+--       the encoding of the StoredMessage event (rooms/stores/events.py) cut where id and ts go,
+--       10 the reply quote as JSON ('' = not a reply), kept in the entry's field q
 -- Returns {1, epoch, stream id} for a new message, or {0, epoch, stream id, fields|false,
 -- extra|false} when the cid was seen before and history still holds that message.
 local log, meta, extra, gone, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -38,7 +39,12 @@ if idem then
   end
 end
 
-local sid = redis.call('XADD', log, '*', 'u', ARGV[4], 'l', ARGV[5], 't', ARGV[6])
+local sid
+if ARGV[10] and ARGV[10] ~= '' then
+  sid = redis.call('XADD', log, '*', 'u', ARGV[4], 'l', ARGV[5], 't', ARGV[6], 'q', ARGV[10])
+else
+  sid = redis.call('XADD', log, '*', 'u', ARGV[4], 'l', ARGV[5], 't', ARGV[6])
+end
 redis.call('HSET', meta, 'last', sid)
 
 -- Exact trim (not ~): the newest removed id is the line below which `since` cannot recover.

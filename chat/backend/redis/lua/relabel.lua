@@ -3,7 +3,8 @@
 -- translations hash value, which rows.live_message reads back as the message's language.
 -- KEYS: 1 log stream, 2 meta hash, 3 extra hash
 -- ARGV: 1 epoch, 2 stream id, 3 language, 4 author's user id
--- Returns the entry's fields, or false when there is no live message of that id by the author.
+-- Returns the entry's fields and the message's extra JSON as now stored, or false when there is no
+-- live message of that id by the author.
 if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
   return false
 end
@@ -17,5 +18,16 @@ for i = 1, #fields, 2 do
     return false
   end
 end
-redis.call('HSET', KEYS[3], ARGV[2], cjson.encode({['@lang'] = ARGV[3]}))
-return fields
+-- what is not a translation (an edit, reactions: keys starting with '@' other than '@c:') stays
+local stored = redis.call('HGET', KEYS[3], ARGV[2])
+local kept = {}
+if stored then
+  for key, value in pairs(cjson.decode(stored)) do
+    if string.sub(key, 1, 1) == '@' and string.sub(key, 1, 3) ~= '@c:' then
+      kept[key] = value
+    end
+  end
+end
+kept['@lang'] = ARGV[3]
+redis.call('HSET', KEYS[3], ARGV[2], cjson.encode(kept))
+return {fields, cjson.encode(kept)}

@@ -1,0 +1,35 @@
+-- Replace a message's text (the sender's `edit`): its translations are dropped; the new text, its
+-- language and the mark "@edited" are kept beside the entry (streams are append-only) in its extra
+-- hash value, which rows.live_message reads back; reactions ("@r:<emoji>") stay.
+-- KEYS: 1 log stream, 2 meta hash, 3 extra hash
+-- ARGV: 1 epoch, 2 stream id, 3 new text, 4 its language, 5 author's user id
+-- Returns {fields, extra JSON as now stored}, or false when there is no live message of that id by
+-- the author.
+if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
+  return false
+end
+local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+if #entries == 0 then
+  return false
+end
+local fields = entries[1][2]
+for i = 1, #fields, 2 do
+  if fields[i] == 'u' and cjson.decode(fields[i + 1]).id ~= ARGV[5] then
+    return false
+  end
+end
+local stored = redis.call('HGET', KEYS[3], ARGV[2])
+local kept = {}
+if stored then
+  for key, value in pairs(cjson.decode(stored)) do
+    if string.sub(key, 1, 3) == '@r:' then
+      kept[key] = value
+    end
+  end
+end
+kept['@text'] = ARGV[3]
+kept['@lang'] = ARGV[4]
+kept['@edited'] = 1
+local encoded = cjson.encode(kept)
+redis.call('HSET', KEYS[3], ARGV[2], encoded)
+return {fields, encoded}

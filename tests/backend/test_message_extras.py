@@ -1,0 +1,104 @@
+"""The Broker contract for what chat users expect of a message (issue 25): reactions
+(`toggle_reaction`), edits (`edit_message`) and replies (`append_message(reply_to=...)`), kept in
+history and recovered with `since`, on every backend."""
+from __future__ import annotations
+
+import asyncio
+
+from rooms.stores.messages import Author, Quote
+from tests.backend.support import ADA, BOB, ROOM
+
+CAROL = {"id": "u_carol", "name": "Carol"}
+
+
+async def test_a_reaction_toggles_once_per_person_and_history_counts_them(node):
+    sent = await node.say("Good morning")
+    backend = node.backend
+    ada = await backend.toggle_reaction(ROOM, sent.id, "👍", ADA["id"])
+    assert ada is not None and (ada.added, ada.count) == (True, 1)
+    bob = await backend.toggle_reaction(ROOM, sent.id, "👍", BOB["id"])
+    assert bob is not None and (bob.added, bob.count) == (True, 2)
+    heart = await backend.toggle_reaction(ROOM, sent.id, "❤️", BOB["id"])
+    assert heart is not None and (heart.added, heart.count) == (True, 1)
+    [stored] = await backend.history(ROOM, before=None, limit=5)
+    assert stored.reactions == {"👍": 2, "❤️": 1}
+    again = await backend.toggle_reaction(ROOM, sent.id, "👍", ADA["id"])  # Ada takes hers back
+    assert again is not None and (again.added, again.count) == (False, 1)
+    gone = await backend.toggle_reaction(ROOM, sent.id, "❤️", BOB["id"])
+    assert gone is not None and (gone.added, gone.count) == (False, 0)
+    replay = await backend.since(ROOM, "deadbeef.1", limit=5)  # an unknown id: the latest instead
+    assert replay.messages[0].reactions == {"👍": 1}  # an emoji nobody reacts with any more is absent
+    found = await backend.message(ROOM, sent.id)
+    assert found is not None and found.reactions == {"👍": 1}
+
+
+async def test_concurrent_reactions_are_all_counted(node):
+    sent = await node.say("Vote")
+    users = [f"u_{i}" for i in range(20)]
+    results = await asyncio.gather(*(node.backend.toggle_reaction(ROOM, sent.id, "👏", user) for user in users))
+    assert sorted(r.count for r in results if r is not None) == list(range(1, 21))
+    [stored] = await node.backend.history(ROOM, before=None, limit=1)
+    assert stored.reactions == {"👏": 20}
+
+
+async def test_reactions_need_a_live_message_and_go_with_it(node):
+    sent = await node.say("Soon gone")
+    assert await node.backend.toggle_reaction(ROOM, "deadbeef.1", "👍", ADA["id"]) is None
+    await node.backend.toggle_reaction(ROOM, sent.id, "👍", ADA["id"])
+    assert await node.backend.delete_message(ROOM, sent.id) is True
+    assert await node.backend.toggle_reaction(ROOM, sent.id, "👍", BOB["id"]) is None
+    [placeholder] = await node.backend.history(ROOM, before=None, limit=1)
+    assert placeholder.deleted and placeholder.reactions == {}
+
+
+async def test_reactions_of_trimmed_messages_go_with_them(make_node):
+    node = await make_node(history_max=2)
+    first = await node.say("m0")
+    await node.backend.toggle_reaction(ROOM, first.id, "😂", ADA["id"])
+    second = await node.say("m1")
+    await node.backend.toggle_reaction(ROOM, second.id, "😂", BOB["id"])
+    await node.say("m2")  # trims m0
+    assert await node.backend.toggle_reaction(ROOM, first.id, "😂", BOB["id"]) is None
+    assert [m.reactions for m in await node.backend.history(ROOM, before=None, limit=5)] == [{"😂": 1}, {}]
+
+
+async def test_an_edit_replaces_the_text_drops_translations_keeps_reactions_and_is_kept(node):
+    sent = await node.say("Helo everyone")
+    backend = node.backend
+    await backend.add_translation(ROOM, sent.id, "de", "Hallo alle", confidence=0.5)
+    await backend.toggle_reaction(ROOM, sent.id, "🙏", BOB["id"])
+    assert await backend.edit_message(ROOM, sent.id, "Hello everyone", "en", author=BOB["id"]) is None  # not Bob's
+    edited = await backend.edit_message(ROOM, sent.id, "Hello everyone", "en", author=ADA["id"])
+    assert edited is not None and edited.id == sent.id and edited.edited is True
+    assert (edited.text, edited.lang, edited.tr, edited.confidence) == ("Hello everyone", "en", {}, {})
+    assert edited.reactions == {"🙏": 1}
+    await backend.add_translation(ROOM, sent.id, "de", "Hallo zusammen")
+    [stored] = await backend.history(ROOM, before=None, limit=1)
+    assert (stored.text, stored.edited, stored.tr, stored.reactions) == (
+        "Hello everyone", True, {"de": "Hallo zusammen"}, {"🙏": 1})
+    # a language correction afterwards keeps the edit and the reactions
+    relabelled = await backend.relabel_message(ROOM, sent.id, "fr", author=ADA["id"])
+    assert relabelled is not None and (relabelled.text, relabelled.edited, relabelled.reactions) == (
+        "Hello everyone", True, {"🙏": 1})
+    [stored] = await backend.history(ROOM, before=None, limit=1)
+    assert (stored.text, stored.lang, stored.edited, stored.reactions) == ("Hello everyone", "fr", True, {"🙏": 1})
+    await backend.delete_message(ROOM, sent.id)
+    assert await backend.edit_message(ROOM, sent.id, "again", "en", author=ADA["id"]) is None
+
+
+async def test_a_reply_keeps_its_quote_in_history_and_publishes_it_without_translations(node):
+    await node.backend.subscribe(ROOM)
+    original = await node.say("Where is the coffee?")
+    quote = Quote(original.id, Author(**ADA), "Where is the coffee?", tr={"es": "¿Dónde está el café?"})
+    reply = (await node.backend.append_message(ROOM, user=BOB, text="Downstairs", lang="en", cid="r1",
+                                               reply_to=quote)).message
+    assert reply.reply_to == quote
+    [_, stored] = await node.backend.history(ROOM, before=None, limit=2)
+    assert stored.reply_to == quote
+    assert (await node.backend.since(ROOM, original.id, limit=5)).messages[0].reply_to == quote
+    retried = await node.backend.append_message(ROOM, user=BOB, text="Downstairs", lang="en", cid="r1",
+                                                reply_to=quote)
+    assert retried.created is False and retried.message.reply_to == quote
+    [_, published] = await node.wait_for("message", 2)
+    assert published["reply_to"] == {"id": original.id, "user": ADA, "text": "Where is the coffee?"}
+    assert "reply_to" not in (await node.wait_for("message", 2))[0]
