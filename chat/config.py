@@ -87,6 +87,8 @@ class LimitSettings:
     membership_rate: float = 2.0
     membership_burst: int = 20
     presence_window: float = 0.5
+    edit_window: int = 900
+    reaction_window: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,11 @@ from chat.protocol import AnyClientFrame
 from rooms.stores.events import (
     Conversation,
     Deleted,
+    Edited,
     Event,
     Moderated,
     PresenceChanged,
+    Reaction,
     Relang,
     Report,
     Request,
@@ -35,10 +37,11 @@ from rooms.stores.events import (
     Translation,
     TranslationFailed,
 )
-from rooms.stores.messages import Author, Message
+from rooms.stores.messages import Author, Message, Quote
 
-__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
-           "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Request", "RoleChanged", "RoomChanged",
+__all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
+           "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang", "ReplyQuote", "Report", "Request",
+           "RoleChanged", "RoomChanged",
            "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
            "message_frame", "schema"]
 
@@ -53,16 +56,30 @@ class ReaderTranslation(msgspec.Struct, omit_defaults=True):
     confidence: float | None = None  # 0-1, the engine's confidence; absent when unknown
 
 
+class ReplyQuote(msgspec.Struct, omit_defaults=True):
+    """What a reply quotes of the message it answers: its id, author and the start of its text;
+    `tr`: the quote in the reader's language where the quoted message had that translation when the
+    reply was sent (history, `joined`; a live `message` carries the original only)."""
+
+    id: str
+    user: Author
+    text: str
+    tr: ReaderTranslation | None = None
+
+
 class MessageFrame(Frame, tag="message"):
     room: str
     id: str
     ts: int  # ms since the epoch
     user: Author
     lang: str  # the detected source language
-    text: str  # the original, never altered
+    text: str  # the original (the sender's latest text, once edited)
     deleted: bool = False
     tr: ReaderTranslation | None = None
     translating: list[str] = msgspec.field(default_factory=list)
+    reply_to: ReplyQuote | None = None  # the message this one answers
+    reactions: dict[str, int] = msgspec.field(default_factory=dict)  # emoji -> people (history; absent: none)
+    edited: bool = False  # the sender edited the text (history)
 
 
 class Ready(Frame, tag="ready"):
@@ -113,9 +130,9 @@ class Pong(Frame, tag="pong"):
     ref: str | None = None
 
 
-ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted
-               | RoomChanged | Request | Conversation | Report | RoleChanged | Ready | Joined | Left | History | Ack
-               | Error | Pong)
+ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | PresenceChanged
+               | Moderated | Deleted | RoomChanged | Request | Conversation | Report | RoleChanged | Ready | Joined
+               | Left | History | Ack | Error | Pong)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,
@@ -128,7 +145,18 @@ def message_frame(message: Message, reader_lang: str | None = None, *,
     tr = (ReaderTranslation(reader_lang, text, message.confidence.get(reader_lang))
           if reader_lang and text is not None else None)
     return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
-                        lang=message.lang, text=message.text, tr=tr, translating=translating or [])
+                        lang=message.lang, text=message.text, tr=tr, translating=translating or [],
+                        reply_to=_reply_quote(message.reply_to, reader_lang), reactions=message.reactions,
+                        edited=message.edited)
+
+
+def _reply_quote(quote: Quote | None, reader_lang: str | None) -> ReplyQuote | None:
+    """A stored quote as one reader sees it: with its translation into the reader's language, if kept."""
+    if quote is None:
+        return None
+    text = quote.tr.get(reader_lang) if reader_lang else None
+    tr = ReaderTranslation(reader_lang, text) if reader_lang and text is not None else None
+    return ReplyQuote(quote.id, quote.user, quote.text, tr)
 
 
 def error(code: str, message: str, ref: str | None = None, *, retry_after: int | None = None) -> Error:
@@ -139,8 +167,10 @@ def error(code: str, message: str, ref: str | None = None, *, retry_after: int |
 
 def live_message(event: StoredMessage) -> MessageFrame:
     """The `message` every reader gets when a message was just stored."""
+    quote = event.reply_to
     return MessageFrame(room=event.room, id=event.id, ts=event.ts, user=event.user, lang=event.lang,
-                        text=event.text, translating=event.translating)
+                        text=event.text, translating=event.translating,
+                        reply_to=None if quote is None else ReplyQuote(quote.id, quote.user, quote.text))
 
 
 _encoder = msgspec.json.Encoder()

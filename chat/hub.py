@@ -13,6 +13,13 @@ arriving within `presence_window` seconds of the last one delivered are held and
 at the end of the window, at most one per user and kind (`join`, `leave`, `update`: the latest of
 each, in the order of their last occurrence, so a batch ends in each user's current state). So a
 room sees at most one batch per window, of at most three frames per user, whatever members do.
+
+Reactions are coalesced per message and emoji: the first `reaction` goes out at once; those arriving
+within `reaction_window` seconds of it are held, the latest replacing the one before (its `count` is
+the store's count after that toggle, so the latest is the current one), and the one held goes out
+at the end of the window, which then starts again. So a popular message sends each reader at most
+one `reaction` per emoji per window from this node, whatever 500 members do; `user` is then the
+last person who toggled.
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ from rooms.stores.events import (
     Glossary,
     Moderated,
     PresenceChanged,
+    Reaction,
     RoleChanged,
     RoomChanged,
     StoredMessage,
@@ -65,7 +73,7 @@ Pending = list[tuple[str | None, bytes]]  # (message id or None, WebSocket frame
 
 
 class Hub:
-    def __init__(self, backend: Backend, presence_window: float = 0.0) -> None:
+    def __init__(self, backend: Backend, presence_window: float = 0.0, reaction_window: float = 0.0) -> None:
         self._backend = backend
         self._rooms: dict[str, dict[Reader, Pending | None]] = {}
         self._readers: set[Reader] = set()
@@ -73,6 +81,9 @@ class Hub:
         self._presence_window = presence_window
         self._presence_sent: dict[str, float] = {}  # room -> loop time of its last presence delivery
         self._presence_held: dict[str, dict[tuple[str, str], PresenceChanged]] = {}  # room -> (user, kind) -> latest
+        self._reaction_window = reaction_window
+        # (room, message id, emoji) in a window: the latest reaction held until it ends (None: none held)
+        self._reactions_quiet: dict[tuple[str, str, str], Reaction | None] = {}
         # Authors of recent messages: translations of a message skip its sender.
         self._authors: OrderedDict[tuple[str, str], str] = OrderedDict()
         #: Called with the new terms when a `glossary` node event arrives.
@@ -153,6 +164,8 @@ class Hub:
             return
         if isinstance(event, PresenceChanged) and self._presence_window > 0:
             self._presence(room, event)
+        elif isinstance(event, Reaction) and self._reaction_window > 0:
+            self._reaction(room, event)
         else:
             self._deliver(room, event)
 
@@ -184,6 +197,27 @@ class Hub:
                 self._deliver(room, event)
             except Exception:  # one bad event must never stop delivery of the next
                 log.exception("could not deliver a presence event")
+
+    def _reaction(self, room: str, event: Reaction) -> None:
+        """Deliver a reaction now, or hold it as the latest of its window (see the module doc)."""
+        key = (room, event.id, event.emoji)
+        if key in self._reactions_quiet:
+            self._reactions_quiet[key] = event
+            return
+        self._reactions_quiet[key] = None
+        asyncio.get_running_loop().call_later(self._reaction_window, self._reaction_window_ends, key)
+        self._deliver(room, event)
+
+    def _reaction_window_ends(self, key: tuple[str, str, str]) -> None:
+        held = self._reactions_quiet.pop(key, None)
+        if held is None or key[0] not in self._rooms:
+            return
+        self._reactions_quiet[key] = None  # a new window: what arrives in it waits for its end
+        asyncio.get_running_loop().call_later(self._reaction_window, self._reaction_window_ends, key)
+        try:
+            self._deliver(key[0], held)
+        except Exception:  # one bad event must never stop delivery of the next
+            log.exception("could not deliver a reaction event")
 
     def _deliver(self, room: str, event: Event) -> None:
         """Encode a room's event once and fan it out; kicks and bans then take effect."""

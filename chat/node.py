@@ -16,6 +16,7 @@ from chat.relay import TranslationRelay
 from chat.tokens import signer_from_settings
 from rooms.access import RoomAccess
 from rooms.limits import SendLimits
+from rooms.messages import MessageRules
 from rooms.moderation import Moderation
 from rooms.roles import Roles
 from rooms.sanctions import Sanctions
@@ -38,7 +39,7 @@ class Node:
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
         self.translator = translator or TranslationService(config.translation,
                                                            shared_cache=self.backend.shared_cache())
-        self.hub = Hub(self.backend, config.limits.presence_window)
+        self.hub = Hub(self.backend, config.limits.presence_window, config.limits.reaction_window)
         self.hub.on_glossary = self._glossary_changed
         self._glossary_heard = False  # a `glossary` event arrived since start: it is newer than the store
         self.relay = TranslationRelay(self.backend, self.translator)
@@ -46,6 +47,7 @@ class Node:
         self.roles = Roles(self.backend, self.backend)
         self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
         self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
+        self.messages = MessageRules(self.access, self.backend, config.limits.edit_window)
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
         self.sanctions = Sanctions(self.backend)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,

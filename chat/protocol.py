@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeAlias
 import msgspec
 from msgspec import Meta
 
+from rooms.messages import REACTIONS
 from rooms.text import SURROGATE, unencodable_field
 
 PROTOCOL_VERSION = 1
@@ -41,6 +42,8 @@ Seconds = Annotated[int, Meta(gt=0, le=MUTE_MAX_SECONDS, extra={
 Count = Annotated[int, Meta(description="0..[limits] history_max (checked by the session)")]
 Text = Annotated[str, Meta(description="1..[limits] text_chars characters (checked by the session)")]
 Ref = Annotated[str, Meta(max_length=MAX_REF, description="echoed in the answer")]
+Emoji = Annotated[str, Meta(pattern=f"^(?:{'|'.join(REACTIONS)})(?!\n)$", description="one of the reactions",
+                            extra={"complaint": f"must be one of {' '.join(REACTIONS)}"})]
 
 
 class FrameError(Exception):
@@ -84,6 +87,23 @@ class Send(ClientFrame, tag="send"):
     room: Room
     text: Text
     cid: Cid | None = None
+    reply_to: MessageId | None = None  # the message (of the same room) this one answers
+
+
+class React(ClientFrame, tag="react"):
+    """Toggle the sender's reaction to a message: added, or taken back when they had it."""
+
+    room: Room
+    id: MessageId
+    emoji: Emoji
+
+
+class Edit(ClientFrame, tag="edit"):
+    """Replace the text of one's own message, within [limits] edit_window seconds of sending it."""
+
+    room: Room
+    id: MessageId
+    text: Text
 
 
 class SetLang(ClientFrame, tag="lang"):
@@ -168,7 +188,7 @@ class ReportMessage(ClientFrame, tag="report"):
 
 AnyClientFrame: TypeAlias = (Auth | Join | Leave | Send | SetLang | GetHistory | Mute | Unmute | Kick | Ban | Unban
                              | Delete | RelangMessage | Ping | RequestContact | Accept | Decline | Read
-                             | ReportMessage)
+                             | ReportMessage | React | Edit)
 Moderation: TypeAlias = Mute | Unmute | Kick | Ban | Unban | Delete
 Conversational: TypeAlias = RequestContact | Accept | Decline | Read | ReportMessage
 CLIENT_FRAMES: dict[str, type[ClientFrame]] = {str(cls.__struct_config__.tag): cls

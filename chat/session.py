@@ -45,6 +45,7 @@ from chat.protocol import (
     Auth,
     Conversational,
     Delete,
+    Edit,
     FrameError,
     GetHistory,
     Join,
@@ -52,6 +53,7 @@ from chat.protocol import (
     Moderation,
     Mute,
     Ping,
+    React,
     RelangMessage,
     SetLang,
     Unmute,
@@ -63,8 +65,9 @@ from chat.wire import payload_of, text_frame
 from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
+from rooms.messages import REACT_BURST, REACT_RATE
 from rooms.moderation import Action
-from rooms.stores.events import PresenceChanged, Relang
+from rooms.stores.events import Edited, PresenceChanged, Reaction, Relang
 from rooms.stores.messages import Message
 from translation import primary_subtag
 
@@ -82,7 +85,7 @@ CLOSE_INTERNAL = 1011
 CLOSE_FLUSH_SECONDS = 5.0  # a closing session's queued frames get this long to go out
 CLOSE_WRITE_SECONDS = 1.5  # a forced close that cannot be written within this drops the transport
 MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id", "read": "id", "report": "id",
-                     "relang": "id"}
+                     "relang": "id", "react": "id", "edit": "id", "send": "reply_to"}
 
 
 class _Close:
@@ -97,7 +100,7 @@ class Session:
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "_limits", "_receive_asgi", "_send_asgi",
                  "_socket", "_corked", "_backlog", "_drainer", "_closed", "_bad_frames", "_removing", "_closing",
-                 "_membership", "__weakref__")
+                 "_membership", "_reacting", "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
         self.node = node
@@ -119,6 +122,7 @@ class Session:
         self._removing = 0  # removals (kick, ban, close) under way
         self._closing: asyncio.Task[None] | None = None  # a forced close under way
         self._membership: TokenBucket | None = None  # made on the first join, leave or language change
+        self._reacting: TokenBucket | None = None  # made on the first `react`
 
     @property
     def user_id(self) -> str:
@@ -589,11 +593,7 @@ class Session:
         assert self.identity is not None
         room_id, text, cid = frame.room, frame.text, frame.cid
         self._joined(room_id)
-        if not text.strip():
-            raise FrameError("bad_frame", "\"text\" must not be empty")
-        if len(text) > self._limits.text_chars:
-            raise FrameError("too_large", f"a message holds at most {self._limits.text_chars} characters; "
-                             f"this one has {len(text)}: split it")
+        self._check_text(text)
         # The room's census is read while the rules are checked: one round trip less to wait for.
         census = asyncio.ensure_future(self.node.backend.census(room_id))
         try:
@@ -601,14 +601,22 @@ class Session:
         except BaseException:
             await asyncio.gather(census, return_exceptions=True)  # nothing left running, nothing unretrieved
             raise
+        quote = None if frame.reply_to is None else await self.node.messages.quote(room_id, frame.reply_to)
         lang = await self.node.translator.detect(text, self.lang)
         user = {"id": self.identity.id, "name": self.identity.name}
         targets = self.node.relay.targets_in(await census, lang, self.lang)
         appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid,
-                                                          translating=targets)
+                                                          translating=targets, reply_to=quote)
         self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message.id))
         if appended.created:
             self.node.relay.message_stored(appended.message, targets)
+
+    def _check_text(self, text: str) -> None:
+        if not text.strip():
+            raise FrameError("bad_frame", "\"text\" must not be empty")
+        if len(text) > self._limits.text_chars:
+            raise FrameError("too_large", f"a message holds at most {self._limits.text_chars} characters; "
+                             f"this one has {len(text)}: split it")
 
     async def _relang(self, frame: RelangMessage) -> None:
         """The sender corrects the detected language of their own message: re-label, re-translate."""
@@ -622,6 +630,37 @@ class Session:
                              "only the sender may correct a message's language")
         targets = await self.node.relay.targets(room_id, lang, self.lang)
         await self.node.backend.publish(room_id, Relang(room=room_id, id=message.id, lang=lang, translating=targets))
+        self.push_frame(Ack(ref=frame.ref, id=message.id))
+        self.node.relay.message_stored(message, targets)
+
+    async def _react(self, frame: React) -> None:
+        """Toggle a reaction; every reader hears the new count (`reaction`, coalesced by the hubs)."""
+        assert self.identity is not None
+        self._joined(frame.room)
+        if self._reacting is None:
+            self._reacting = TokenBucket(REACT_RATE, REACT_BURST)
+        wait = self._reacting.take()
+        if wait:
+            raise FrameError("rate_limited", f"too many reactions: wait {wait:.1f} s", retry_after=math.ceil(wait))
+        reacted = await self.node.messages.react(self.identity, frame.room, frame.id, frame.emoji)
+        await self.node.backend.publish(frame.room, Reaction(room=frame.room, id=frame.id, emoji=frame.emoji,
+                                                             count=reacted.count, user=self.identity.id))
+        self.push_frame(Ack(ref=frame.ref, id=frame.id))
+
+    async def _edit(self, frame: Edit) -> None:
+        """The sender replaces their message's text: every reader gets it, and a new translation."""
+        assert self.identity is not None
+        room_id, text = frame.room, frame.text
+        self._joined(room_id)
+        self._check_text(text)
+        await self.node.messages.editable(self.identity, room_id, frame.id)
+        lang = await self.node.translator.detect(text, self.lang)
+        message = await self.node.backend.edit_message(room_id, frame.id, text, lang, author=self.identity.id)
+        if message is None:  # deleted meanwhile
+            raise FrameError("not_found", f"room {room_id!r} has no message {frame.id!r}")
+        targets = await self.node.relay.targets(room_id, lang, self.lang)
+        await self.node.backend.publish(room_id, Edited(room=room_id, id=message.id, text=text, lang=lang,
+                                                        translating=targets))
         self.push_frame(Ack(ref=frame.ref, id=message.id))
         self.node.relay.message_stored(message, targets)
 
@@ -697,6 +736,7 @@ _TURN = _Turn()
 _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
     Join: Session._join, Leave: Session._leave, protocol.Send: Session._send, SetLang: Session._change_lang,
     RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
+    React: Session._react, Edit: Session._edit,
     Auth: Session._auth_again,
     **{action: Session._moderate for action in Moderation.__args__},
     **{kind: Session._conversation for kind in Conversational.__args__},

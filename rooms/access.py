@@ -47,6 +47,16 @@ class RoomAccess:
     async def check_send(self, actor: Actor, room_id: str) -> Role:
         """The actor's role when they may send in the room now (state, ban, mute, rate, slow
         mode), else Refused saying why and, where it helps, for how long."""
+        room, role = await self._speaking(actor, room_id)
+        await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
+        return role
+
+    async def check_speak(self, actor: Actor, room_id: str) -> Role:
+        """`check_send` without the send rate and slow mode: may the actor change what the room
+        reads (react to a message, edit their own) now? Refused as `send` is when muted or banned."""
+        return (await self._speaking(actor, room_id))[1]
+
+    async def _speaking(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         room = await self.room(room_id, actor.id)
         standing = await self._moderation.standing(room.id, actor.id)  # one read for role, bans and mutes
         role = self._roles.with_standing(actor, room_id, standing)
@@ -55,8 +65,7 @@ class RoomAccess:
             or mute_refusal(role, standing, room.id, now_ms())
         if refusal:
             raise Refused(*refusal)
-        await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
-        return role
+        return room, role
 
     async def mute(self, actor: Actor, room_id: str, role: Role) -> Mute | None:
         """The mute that binds the actor in the room: the room's own, else an event-wide one (none

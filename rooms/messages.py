@@ -1,0 +1,66 @@
+"""What a member may do to a message once it is sent: react to it, edit their own, quote it in a reply.
+
+Reactions need no translation: a small fixed set of emoji (REACTIONS), one of each per person per
+message, toggled. Reacting and editing are refused as `send` is to someone muted or banned (not
+the send rate: they add no message). An edit is the sender's own, within `edit_window` seconds.
+"""
+from __future__ import annotations
+
+from rooms.access import RoomAccess
+from rooms.refusal import Refused
+from rooms.roles import Actor
+from rooms.stores import Broker, Message, Quote, Reacted, now_ms
+from rooms.stores.messages import QUOTE_CHARS
+
+#: The reactions a message may get (docs/protocol.md): thumbs up, heart, laughing, surprised,
+#: folded hands (thanks), clapping. Exactly these strings (the heart with its variation selector).
+REACTIONS: tuple[str, ...] = ("👍", "❤️", "😂", "😮", "🙏", "👏")
+
+#: Reactions per connection: sustained per second, and burst (a toggle is a store write).
+REACT_RATE = 5.0
+REACT_BURST = 20
+
+
+class MessageRules:
+    def __init__(self, access: RoomAccess, broker: Broker, edit_window: int) -> None:
+        self._access = access
+        self._broker = broker
+        self._edit_window = edit_window
+
+    async def react(self, actor: Actor, room_id: str, message_id: str, emoji: str) -> Reacted:
+        """Toggle the actor's reaction; Refused(bad_frame) for an emoji not in REACTIONS,
+        not_found for no live message, as `send` for a muted or banned actor."""
+        if emoji not in REACTIONS:
+            raise Refused("bad_frame", f"\"emoji\" must be one of {' '.join(REACTIONS)}")
+        await self._access.check_speak(actor, room_id)
+        reacted = await self._broker.toggle_reaction(room_id, message_id, emoji, actor.id)
+        if reacted is None:
+            raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
+        return reacted
+
+    async def editable(self, actor: Actor, room_id: str, message_id: str) -> Message:
+        """The actor's own live message when they may edit it now, else Refused: not_found (no such
+        message, or deleted), forbidden (someone else's, or older than the edit window)."""
+        await self._access.check_speak(actor, room_id)
+        message = await self._broker.message(room_id, message_id)
+        if message is None:
+            raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
+        if message.user.id != actor.id:
+            raise Refused("forbidden", "only the sender may edit a message")
+        if now_ms() - message.ts >= self._edit_window * 1000:
+            raise Refused("forbidden", f"a message can be edited for {self._edit_window} s after it was sent; "
+                          "this one is older: send a new message instead")
+        return message
+
+    async def quote(self, room_id: str, message_id: str) -> Quote:
+        """The quote a reply carries of a live message of the same room, else Refused(not_found)."""
+        message = await self._broker.message(room_id, message_id)
+        if message is None:
+            raise Refused("not_found", f"room {room_id!r} has no message {message_id!r} to reply to")
+        return Quote(message.id, message.user, _cut(message.text),
+                     tr={lang: _cut(text) for lang, text in message.tr.items()})
+
+
+def _cut(text: str) -> str:
+    """The start of a text, QUOTE_CHARS at most (an ellipsis says it goes on)."""
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1].rstrip() + "…"

@@ -1,0 +1,150 @@
+"""Reactions, edits and replies over the WebSocket (issue 25), on every backend: the frames every
+reader gets, what history keeps, and each refusal."""
+from __future__ import annotations
+
+import pytest
+
+from rooms import Role
+from rooms.messages import REACTIONS
+
+ROOM = "plenary"
+
+
+@pytest.fixture
+async def server(make_server):
+    # the window of `reaction` frames is off here: each toggle's frame is asserted (tests/test_hub_reactions.py)
+    return await make_server(limits={"reaction_window": 0})
+
+
+async def test_reactions_toggle_reach_every_reader_and_stay_in_history(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    bob = await server.client("Bob", lang="de", user_id="u_bob")
+    for client in (ada, bob):
+        await client.join(ROOM)
+    sent = await ada.say(ROOM, "Coffee is served")
+    await bob.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "r1"})
+    assert (await bob.expect("ack", ref="r1"))["id"] == sent["id"]
+    for client in (ada, bob):
+        reaction = await client.expect("reaction", id=sent["id"])
+        assert reaction == {"type": "reaction", "room": ROOM, "id": sent["id"], "emoji": "👍", "count": 1,
+                            "user": "u_bob"}
+    await ada.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "r2"})
+    await ada.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "❤️", "ref": "r3"})
+    assert (await bob.expect("reaction", emoji="👍", user="u_ada"))["count"] == 2
+    assert (await bob.expect("reaction", emoji="❤️"))["count"] == 1
+    await bob.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "r4"})  # taken back
+    assert (await ada.expect("reaction", emoji="👍", user="u_bob"))["count"] == 1
+    carl = await server.client("Carl", user_id="u_carl")
+    [shown] = (await carl.join(ROOM))["messages"]
+    assert shown["reactions"] == {"👍": 1, "❤️": 1}
+    await carl.send({"type": "history", "room": ROOM, "ref": "h"})
+    assert (await carl.expect("history", ref="h"))["messages"][0]["reactions"] == {"👍": 1, "❤️": 1}
+    later = await ada.say(ROOM, "and tea")
+    await ada.send({"type": "react", "room": ROOM, "id": later["id"], "emoji": "😂", "ref": "r5"})
+    await ada.expect("ack", ref="r5")
+    dora = await server.client("Dora", user_id="u_dora")
+    replay = await dora.join(ROOM, since=sent["id"])
+    assert replay["recovered"] is True and [m["reactions"] for m in replay["messages"]] == [{"😂": 1}]
+
+
+async def test_reaction_refusals(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    mo = await server.client("Mo", role=Role.MODERATOR, user_id="u_mo")
+    tim = await server.client("Tim", user_id="u_tim")
+    await ada.join(ROOM)
+    await mo.join(ROOM)
+    sent = await ada.say(ROOM, "Vote now")
+    await tim.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "nj"})
+    await tim.expect_error("not_joined", ref="nj")
+    await tim.join(ROOM)
+    await tim.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "🤡", "ref": "bad"})
+    error = await tim.expect_error("bad_frame", ref="bad")
+    assert all(emoji in error["message"] for emoji in REACTIONS)
+    await tim.send({"type": "react", "room": ROOM, "id": "nonsense", "emoji": "👍", "ref": "id"})
+    await tim.expect_error("bad_frame", ref="id")
+    await tim.send({"type": "react", "room": ROOM, "id": sent["id"].split(".")[0] + ".999", "emoji": "👍",
+                    "ref": "nf"})
+    await tim.expect_error("not_found", ref="nf")
+    await mo.send({"type": "mute", "room": ROOM, "user": "u_tim", "ref": "m"})
+    await mo.expect("ack", ref="m")
+    await tim.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "muted"})
+    await tim.expect_error("muted", ref="muted")
+    await mo.send({"type": "delete", "room": ROOM, "id": sent["id"], "ref": "d"})
+    await mo.expect("ack", ref="d")
+    await ada.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "gone"})
+    await ada.expect_error("not_found", ref="gone")
+    await ada.silent("reaction")
+
+
+async def test_the_sender_edits_their_message_and_every_reader_gets_the_new_text(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    bob = await server.client("Bob", user_id="u_bob")
+    mo = await server.client("Mo", role=Role.MODERATOR, user_id="u_mo")
+    for client in (ada, bob, mo):
+        await client.join(ROOM)
+    sent = await ada.say(ROOM, "The sesion starts at ten")
+    await bob.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👏", "ref": "r"})
+    await bob.expect("ack", ref="r")
+    await ada.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "The session starts at ten", "ref": "e"})
+    assert (await ada.expect("ack", ref="e"))["id"] == sent["id"]
+    for client in (ada, bob, mo):
+        edited = await client.expect("edited", id=sent["id"])
+        assert edited["text"] == "The session starts at ten" and edited["lang"] == "en"
+        assert edited["room"] == ROOM and isinstance(edited["translating"], list)
+    for client in (bob, mo):  # moderators see it was edited, as everyone does
+        await client.send({"type": "history", "room": ROOM, "ref": "h"})
+        [shown] = (await client.expect("history", ref="h"))["messages"]
+        assert shown["text"] == "The session starts at ten" and shown["edited"] is True
+        assert shown["reactions"] == {"👏": 1}
+
+
+async def test_edit_refusals(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    bob = await server.client("Bob", user_id="u_bob")
+    mo = await server.client("Mo", role=Role.MODERATOR, user_id="u_mo")
+    for client in (ada, bob, mo):
+        await client.join(ROOM)
+    sent = await ada.say(ROOM, "Mine")
+    await bob.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "Yours", "ref": "other"})
+    assert "only the sender" in (await bob.expect_error("forbidden", ref="other"))["message"]
+    await mo.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "Moderated", "ref": "mod"})
+    await mo.expect_error("forbidden", ref="mod")  # moderators delete; they do not rewrite
+    await ada.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "  ", "ref": "empty"})
+    await ada.expect_error("bad_frame", ref="empty")
+    await mo.send({"type": "delete", "room": ROOM, "id": sent["id"], "ref": "d"})
+    await mo.expect("ack", ref="d")
+    await ada.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "Mine again", "ref": "gone"})
+    await ada.expect_error("not_found", ref="gone")
+    await ada.silent("edited")
+
+
+async def test_an_edit_after_the_window_is_refused(make_server):
+    server = await make_server(limits={"edit_window": 0})  # 0: messages cannot be edited at all
+    ada = await server.client("Ada", user_id="u_ada")
+    await ada.join(ROOM)
+    sent = await ada.say(ROOM, "Too late")
+    await ada.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "Too late!", "ref": "late"})
+    error = await ada.expect_error("forbidden", ref="late")
+    assert "can be edited for 0 s" in error["message"]
+
+
+async def test_a_reply_quotes_the_message_it_answers(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    bob = await server.client("Bob", user_id="u_bob")
+    for client in (ada, bob):
+        await client.join(ROOM)
+    long = "Where is the coffee? " * 10
+    original = await ada.say(ROOM, long)
+    reply = await bob.say(ROOM, "Downstairs", reply_to=original["id"])
+    quote = {"id": original["id"], "user": {"id": "u_ada", "name": "Ada"}, "text": long[:99].rstrip() + "…"}
+    for client in (ada, bob):
+        message = await client.expect("message", id=reply["id"])
+        assert message["reply_to"] == quote
+    carl = await server.client("Carl", user_id="u_carl")
+    shown = (await carl.join(ROOM))["messages"]
+    assert shown[-1]["reply_to"] == quote and "reply_to" not in shown[0]
+    await bob.send({"type": "send", "room": ROOM, "text": "?", "reply_to": "nonsense", "ref": "bad"})
+    await bob.expect_error("bad_frame", ref="bad")
+    await bob.send({"type": "send", "room": ROOM, "text": "?", "reply_to": original["id"].split(".")[0] + ".999",
+                    "ref": "nf"})
+    await bob.expect_error("not_found", ref="nf")
