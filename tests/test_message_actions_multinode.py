@@ -1,0 +1,67 @@
+"""Reactions, edits and replies across two `babelroom serve` nodes on one Redis (a redis-server of
+the test's own): each reaches the readers of the other node, and history on either node keeps it."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.client import Client
+from tests.nodes import NodeProcess, RedisServer
+
+pytestmark = pytest.mark.redis
+
+ROOM = "plenary"
+NODE_ENV = {"BABELROOM_LIMITS_RATE_PER_SECOND": "1000", "BABELROOM_LIMITS_RATE_BURST": "1000"}
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
+    redis_server = RedisServer(tmp_path / "redis")
+    redis_server.start()
+    started = [NodeProcess(name, tmp_path, redis_url=redis_server.url, env=NODE_ENV) for name in ("a", "b")]
+    try:
+        for node in started:
+            await asyncio.to_thread(node.start)
+        yield started[0], started[1]
+    finally:
+        for node in started:
+            node.stop()
+        redis_server.stop()
+
+
+async def connect(node: NodeProcess, name: str) -> Client:
+    client = await Client.connect(node.ws_url)
+    await client.auth(node.token(name, user_id=f"u_{name.lower()}"))
+    await client.join(ROOM)
+    return client
+
+
+async def test_reactions_edits_and_replies_cross_nodes(nodes):
+    a, b = nodes
+    ada, bob = await connect(a, "Ada"), await connect(b, "Bob")
+    carl = await connect(a, "Carl")
+    sent = await ada.say(ROOM, "Lunch at one")
+    await bob.expect("message", id=sent["id"])
+    # Bob on node b and Carl on node a react at once: both count, every reader ends at 2
+    await bob.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "rb"})
+    await carl.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "rc"})
+    await bob.expect("ack", ref="rb")
+    await carl.expect("ack", ref="rc")
+    for client in (ada, bob, carl):
+        await client.expect("reaction", id=sent["id"], emoji="👍", count=2)
+    await ada.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "Lunch at half past one", "ref": "e"})
+    await ada.expect("ack", ref="e")
+    assert (await bob.expect("edited", id=sent["id"]))["text"] == "Lunch at half past one"
+    reply = await bob.say(ROOM, "See you there", reply_to=sent["id"])
+    assert (await ada.expect("message", id=reply["id"]))["reply_to"]["text"] == "Lunch at half past one"
+    for node in (a, b):  # history on either node: the edit, the reactions, the reply's quote
+        dora = await Client.connect(node.ws_url)
+        await dora.auth(node.token("Dora", user_id="u_dora"))
+        original, answer = (await dora.join(ROOM))["messages"][-2:]
+        assert (original["text"], original["edited"], original["reactions"]) == (
+            "Lunch at half past one", True, {"👍": 2})
+        assert answer["reply_to"]["id"] == sent["id"]
+        await dora.close()
