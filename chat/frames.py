@@ -24,6 +24,7 @@ from rooms.stores.events import (
     Deleted,
     Edited,
     Event,
+    Mention,
     Moderated,
     PresenceChanged,
     Reaction,
@@ -39,9 +40,9 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, Message, Quote
 
-__all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
-           "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang", "ReplyQuote", "Report", "Request",
-           "RoleChanged", "RoomChanged",
+__all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "Mention",
+           "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang", "ReplyQuote",
+           "Report", "Request", "RoleChanged", "RoomChanged",
            "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
            "message_frame", "schema"]
 
@@ -80,6 +81,7 @@ class MessageFrame(Frame, tag="message"):
     reply_to: ReplyQuote | None = None  # the message this one answers
     reactions: dict[str, int] = msgspec.field(default_factory=dict)  # emoji -> people (history; absent: none)
     edited: bool = False  # the sender edited the text (history)
+    mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions
 
 
 class Ready(Frame, tag="ready"):
@@ -130,7 +132,7 @@ class Pong(Frame, tag="pong"):
     ref: str | None = None
 
 
-ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | PresenceChanged
+ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
                | Moderated | Deleted | RoomChanged | Request | Conversation | Report | RoleChanged | Ready | Joined
                | Left | History | Ack | Error | Pong)
 
@@ -147,7 +149,7 @@ def message_frame(message: Message, reader_lang: str | None = None, *,
     return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                         lang=message.lang, text=message.text, tr=tr, translating=translating or [],
                         reply_to=_reply_quote(message.reply_to, reader_lang), reactions=message.reactions,
-                        edited=message.edited)
+                        edited=message.edited, mentions=message.mentions)
 
 
 def _reply_quote(quote: Quote | None, reader_lang: str | None) -> ReplyQuote | None:
@@ -170,7 +172,8 @@ def live_message(event: StoredMessage) -> MessageFrame:
     quote = event.reply_to
     return MessageFrame(room=event.room, id=event.id, ts=event.ts, user=event.user, lang=event.lang,
                         text=event.text, translating=event.translating,
-                        reply_to=None if quote is None else ReplyQuote(quote.id, quote.user, quote.text))
+                        reply_to=None if quote is None else ReplyQuote(quote.id, quote.user, quote.text),
+                        mentions=event.mentions)
 
 
 _encoder = msgspec.json.Encoder()

@@ -47,7 +47,8 @@ class Node:
         self.roles = Roles(self.backend, self.backend)
         self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
         self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
-        self.messages = MessageRules(self.access, self.backend, config.limits.edit_window)
+        self.messages = MessageRules(self.access, self.backend, self.backend, self.backend,
+                                     config.limits.edit_window)
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
         self.sanctions = Sanctions(self.backend)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,

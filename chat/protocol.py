@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeAlias
 import msgspec
 from msgspec import Meta
 
-from rooms.messages import REACTIONS
+from rooms.messages import MENTIONS_MAX, REACTIONS
 from rooms.text import SURROGATE, unencodable_field
 
 PROTOCOL_VERSION = 1
@@ -88,6 +88,7 @@ class Send(ClientFrame, tag="send"):
     text: Text
     cid: Cid | None = None
     reply_to: MessageId | None = None  # the message (of the same room) this one answers
+    mentions: Annotated[list[User], Meta(max_length=MENTIONS_MAX)] | None = None  # user ids (members of the room)
 
 
 class React(ClientFrame, tag="react"):

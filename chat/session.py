@@ -63,11 +63,11 @@ from chat.session_conversations import handle_conversation_frame
 from chat.tokens import Identity, TokenError
 from chat.wire import payload_of, text_frame
 from rooms import Refused, Role, Room
-from rooms.conversations import EVENT_WIDE
+from rooms.conversations import EVENT_WIDE, direct
 from rooms.limits import TokenBucket
 from rooms.messages import REACT_BURST, REACT_RATE
 from rooms.moderation import Action
-from rooms.stores.events import Edited, PresenceChanged, Reaction, Relang
+from rooms.stores.events import Edited, Mention, PresenceChanged, Reaction, Relang
 from rooms.stores.messages import Message
 from translation import primary_subtag
 
@@ -602,14 +602,19 @@ class Session:
             await asyncio.gather(census, return_exceptions=True)  # nothing left running, nothing unretrieved
             raise
         quote = None if frame.reply_to is None else await self.node.messages.quote(room_id, frame.reply_to)
+        mentions = await self.node.messages.mentionable(self.identity, room_id, frame.mentions or [])
         lang = await self.node.translator.detect(text, self.lang)
         user = {"id": self.identity.id, "name": self.identity.name}
         targets = self.node.relay.targets_in(await census, lang, self.lang)
         appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid,
-                                                          translating=targets, reply_to=quote)
+                                                          translating=targets, reply_to=quote, mentions=mentions)
         self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message.id))
         if appended.created:
             self.node.relay.message_stored(appended.message, targets)
+            told = [user for user in mentions if user != self.identity.id]
+            if told:  # every connection of theirs, on every node, in this room or not
+                await self.node.backend.broadcast(direct(told, Mention(room=room_id, id=appended.message.id,
+                                                                       by=user)))
 
     def _check_text(self, text: str) -> None:
         if not text.strip():

@@ -30,7 +30,7 @@ from typing import Any
 
 from rooms.countries import is_country
 from rooms.models import Role
-from rooms.stores.events import Conversation, Direct, Moderated, Report, Request, RoleChanged
+from rooms.stores.events import Conversation, Direct, Mention, Moderated, Report, Request, RoleChanged
 
 MIN_MEMBERS = 2  # the caller included
 MAX_MEMBERS = 8
@@ -140,7 +140,8 @@ def profile_complaint(organization: object = "", country: object = "", bio: obje
     return None
 
 
-def direct(users: list[str], frame: Request | Conversation | Report | Moderated | RoleChanged | None = None, *,
+def direct(users: list[str],
+           frame: Request | Conversation | Report | Moderated | RoleChanged | Mention | None = None, *,
            moderators: bool = False, remove: dict[str, str] | None = None) -> Direct:
     """A node-wide envelope (Broker.broadcast): `frame` for these users' connections (and the
     event's moderators'), and/or their removal from a room ("*" = every room). Each node's hub

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rooms.access import RoomAccess
 from rooms.refusal import Refused
 from rooms.roles import Actor
-from rooms.stores import Broker, Message, Quote, Reacted, now_ms
+from rooms.stores import Broker, ConversationStore, Message, Presence, Quote, Reacted, now_ms
 from rooms.stores.messages import QUOTE_CHARS
 
 #: The reactions a message may get (docs/protocol.md): thumbs up, heart, laughing, surprised,
@@ -21,10 +21,17 @@ REACT_RATE = 5.0
 REACT_BURST = 20
 
 
+#: Most people one message may mention.
+MENTIONS_MAX = 20
+
+
 class MessageRules:
-    def __init__(self, access: RoomAccess, broker: Broker, edit_window: int) -> None:
+    def __init__(self, access: RoomAccess, broker: Broker, presence: Presence, conversations: ConversationStore,
+                 edit_window: int) -> None:
         self._access = access
         self._broker = broker
+        self._presence = presence
+        self._conversations = conversations
         self._edit_window = edit_window
 
     async def react(self, actor: Actor, room_id: str, message_id: str, emoji: str) -> Reacted:
@@ -51,6 +58,19 @@ class MessageRules:
             raise Refused("forbidden", f"a message can be edited for {self._edit_window} s after it was sent; "
                           "this one is older: send a new message instead")
         return message
+
+    async def mentionable(self, actor: Actor, room_id: str, users: list[str]) -> list[str]:
+        """The users a message may mention, of those asked, in their order, once each: the room's
+        members (a conversation's members; in a public room the people in it now). Others are left
+        out (the client's list may be a moment old), so a mention never reveals a room to an outsider."""
+        if not users:
+            return []
+        room = await self._access.room(room_id, actor.id)
+        if room.private:
+            members = await self._conversations.conversation_members(room.id)
+        else:
+            members = {member.id for member in await self._presence.members(room.id)}
+        return [user for user in dict.fromkeys(users) if user in members]
 
     async def quote(self, room_id: str, message_id: str) -> Quote:
         """The quote a reply carries of a live message of the same room, else Refused(not_found)."""

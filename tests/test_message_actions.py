@@ -148,3 +148,28 @@ async def test_a_reply_quotes_the_message_it_answers(server):
     await bob.send({"type": "send", "room": ROOM, "text": "?", "reply_to": original["id"].split(".")[0] + ".999",
                     "ref": "nf"})
     await bob.expect_error("not_found", ref="nf")
+
+
+async def test_a_mention_reaches_every_connection_of_the_person_in_another_room(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    li = await server.client("Li", lang="zh", user_id="u_li")  # in the room: Li is one of its members
+    li_climate = await server.client("Li", lang="zh", user_id="u_li")  # Li's other tab, in another room
+    li_phone = await server.client("Li", lang="zh", user_id="u_li")  # in no room
+    await ada.join(ROOM)
+    await li.join(ROOM)
+    await li_climate.join("climate")
+    eve = await server.client("Eve", user_id="u_eve")  # in no room: cannot be mentioned in this one
+    sent = await ada.say(ROOM, "@Li what do you think?", mentions=["u_li", "u_eve", "u_li", "u_nobody"])
+    for client in (li, li_climate, li_phone):
+        mention = await client.expect("mention", id=sent["id"])
+        assert mention == {"type": "mention", "room": ROOM, "id": sent["id"], "by": {"id": "u_ada", "name": "Ada"}}
+    message = await ada.expect("message", id=sent["id"])
+    assert message["mentions"] == ["u_li"]  # Eve and an unknown id are not members: left out, once each
+    await li_climate.silent("message")  # the mention tells; the message itself stays in its room
+    await eve.silent("mention")
+    await ada.silent("mention")
+    carl = await server.client("Carl", user_id="u_carl")
+    assert (await carl.join(ROOM))["messages"][-1]["mentions"] == ["u_li"]
+    await ada.send({"type": "send", "room": ROOM, "text": "x", "mentions": [f"u_{i}" for i in range(21)],
+                    "ref": "many"})
+    await ada.expect_error("bad_frame", ref="many")

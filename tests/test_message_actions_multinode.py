@@ -1,4 +1,4 @@
-"""Reactions, edits and replies across two `babelroom serve` nodes on one Redis (a redis-server of
+"""Reactions, edits, replies and mentions across two `babelroom serve` nodes on one Redis (a redis-server of
 the test's own): each reaches the readers of the other node, and history on either node keeps it."""
 from __future__ import annotations
 
@@ -65,3 +65,19 @@ async def test_reactions_edits_and_replies_cross_nodes(nodes):
             "Lunch at half past one", True, {"👍": 2})
         assert answer["reply_to"]["id"] == sent["id"]
         await dora.close()
+
+
+async def test_a_mention_reaches_the_person_on_the_other_node_in_another_room(nodes):
+    a, b = nodes
+    ada = await connect(a, "Ada")
+    li = await connect(b, "Li")  # a member of the room, on node b
+    li_elsewhere = await Client.connect(b.ws_url)  # Li's other tab, in another room
+    await li_elsewhere.auth(b.token("Li", user_id="u_li", lang="zh"))
+    await li_elsewhere.join("climate")
+    li_on_a = await Client.connect(a.ws_url)  # and a phone on node a, in no room
+    await li_on_a.auth(a.token("Li", user_id="u_li", lang="zh"))
+    sent = await ada.say(ROOM, "@Li your view?", mentions=["u_li"])
+    for client in (li, li_elsewhere, li_on_a):
+        mention = await client.expect("mention", id=sent["id"])
+        assert mention["room"] == ROOM and mention["by"] == {"id": "u_ada", "name": "Ada"}
+    assert (await li.expect("message", id=sent["id"]))["mentions"] == ["u_li"]

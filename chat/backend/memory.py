@@ -108,7 +108,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
 
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None) -> Appended:
+                             reply_to: Quote | None = None, mentions: list[str] | None = None) -> Appended:
         history = self._history(room)
         key = (user["id"], cid) if cid else None
         if key:
@@ -117,7 +117,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
                 return Appended(stored, created=False)
         message_id, ts = make_id(history.epoch, str(history.next_position)), now_ms()
         author = Author(user["id"], user["name"])
-        message = Message(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text, reply_to=reply_to)
+        message = Message(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text, reply_to=reply_to,
+                          mentions=list(mentions or ()))
         if len(history.kept) == history.kept.maxlen and history.kept:  # the oldest is trimmed: its reactions go
             history.reactors.pop(history.kept[0].id, None)
         history.kept.append(message)
@@ -126,7 +127,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
             history.remember(key, message_id, self._idempotency_ttl)
         self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
                                           translating=list(translating or ()),
-                                          reply_to=reply_to.bare() if reply_to else None))
+                                          reply_to=reply_to.bare() if reply_to else None,
+                                          mentions=list(mentions or ())))
         return Appended(message, created=True)
 
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
@@ -209,7 +211,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
             return False
         index, message = found
         history.kept[index] = replace(message, text="", tr={}, confidence={}, deleted=True, reactions={},
-                                      reply_to=None)
+                                      reply_to=None, mentions=[])
         history.reactors.pop(message_id, None)
         return True
 

@@ -37,7 +37,7 @@ log = logging.getLogger("babelroom.backend.sqlite")
 
 PRUNE_INTERVAL = 600.0  # seconds between sweeps of expired idempotency keys
 PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing else may write: /healthz says 503)
-MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply"
+MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply, mentions"
 
 
 class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
@@ -94,9 +94,10 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
     # messages ----------------------------------------------------------------
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None) -> Appended:
+                             reply_to: Quote | None = None, mentions: list[str] | None = None) -> Appended:
         author = Author(user["id"], user["name"])
         reply = None if reply_to is None else msgspec.json.encode(reply_to).decode()
+        mentioned = json.dumps(mentions) if mentions else None
 
         def store(db: sqlite3.Connection) -> Appended:
             now = now_ms()
@@ -107,8 +108,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
                     return Appended(stored, created=False)
             head = db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
             epoch, position = head if head else (new_epoch(), 1)
-            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) VALUES (?, ?, ?, ?, ?, '{{}}', 0, 0, ?, ?)",
-                       (position, now, json.dumps(user), lang, text, reply, room))
+            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) VALUES (?, ?, ?, ?, ?, '{{}}', 0, 0, ?, ?, ?)",
+                       (position, now, json.dumps(user), lang, text, reply, mentioned, room))
             db.execute("INSERT INTO histories (room, epoch, next_position) VALUES (?, ?, ?) "
                        "ON CONFLICT (room) DO UPDATE SET next_position = excluded.next_position",
                        (room, epoch, position + 1))
@@ -119,14 +120,15 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
                 db.execute("INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES (?, ?, ?, ?, ?)",
                            (room, user["id"], cid, message_id, now + self._idempotency_ttl * 1000))
             return Appended(Message(room=room, id=message_id, ts=now, user=author, lang=lang, text=text,
-                                    reply_to=reply_to), created=True)
+                                    reply_to=reply_to, mentions=list(mentions or ())), created=True)
 
         def publish(appended: Appended) -> None:
             if appended.created:
                 message = appended.message
                 self._deliver(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=author,
                                                   lang=lang, text=text, translating=list(translating or ()),
-                                                  reply_to=reply_to.bare() if reply_to else None))
+                                                  reply_to=reply_to.bare() if reply_to else None,
+                                                  mentions=list(mentions or ())))
 
         return await self._db.write(store, then=publish)
 
@@ -247,7 +249,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             if found is None:
                 return False
             db.execute("DELETE FROM reactions WHERE room = ? AND position = ?", (room, found))
-            return db.execute("UPDATE messages SET text = '', tr = '{}', deleted = 1, reply = NULL "
+            return db.execute("UPDATE messages SET text = '', tr = '{}', deleted = 1, reply = NULL, mentions = NULL "
                               "WHERE room = ? AND position = ? AND deleted = 0", (room, found)).rowcount > 0
 
         return await self._db.write(store)
@@ -412,7 +414,7 @@ def _find(db: sqlite3.Connection, room: str, message_id: str) -> Message | None:
 
 def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
     """A `messages` row (MESSAGE_COLUMNS) as the stored message: the one place sqlite builds one from a row."""
-    position, ts, user, lang, text, tr, deleted, edited, reply = row
+    position, ts, user, lang, text, tr, deleted, edited, reply, mentioned = row
 
     def decode() -> Message:
         sender = json.loads(user)
@@ -423,7 +425,8 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
         return Message(room=room, id=make_id(epoch, str(position)), ts=ts,
                        user=Author(str(sender["id"]), str(sender["name"])), lang=lang, text=text, tr=translations,
                        confidence=confidence, deleted=bool(deleted), edited=bool(edited),
-                       reply_to=None if reply is None else msgspec.json.decode(reply, type=Quote))
+                       reply_to=None if reply is None else msgspec.json.decode(reply, type=Quote),
+                       mentions=[] if mentioned is None else msgspec.json.decode(mentioned, type=list[str]))
 
     return decode_row(f"messages: room {room!r}, position {position}", decode)
 

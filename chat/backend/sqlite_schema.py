@@ -149,12 +149,15 @@ def _v3(db: sqlite3.Connection) -> None:
 
 
 def _v4(db: sqlite3.Connection) -> None:
-    """Edits, replies and reactions (issue 25): a message's `edited` mark and reply quote, and one row
+    """Edits, replies, mentions and reactions (issue 25): a message's `edited` mark, reply quote and
+    mentions, and one row
     per person, message and emoji reacting (counted when history is read)."""
     for statement in """
         ALTER TABLE messages ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
         -- the quote of the message it answers ({id, user, text, tr}) as JSON, NULL = none
         ALTER TABLE messages ADD COLUMN reply TEXT;
+        -- the user ids it mentions as a JSON array, NULL = none
+        ALTER TABLE messages ADD COLUMN mentions TEXT;
         CREATE TABLE reactions (
             room TEXT NOT NULL,
             position INTEGER NOT NULL,    -- the message's

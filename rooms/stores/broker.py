@@ -89,12 +89,13 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None) -> Appended:
+                             reply_to: Quote | None = None, mentions: list[str] | None = None) -> Appended:
         """Store a message (idempotent on user id + cid), assign its id and ts, publish it: one step.
 
         `translating` (the reading languages a `translation` will follow for) goes into the
         published `message` frame only; it is not stored. `reply_to` (the quote of the message this
-        one answers) is stored with it; the published event carries it without its translations."""
+        one answers) is stored with it; the published event carries it without its translations.
+        `mentions` (user ids) is stored and published as given."""
 
     @abc.abstractmethod
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:

@@ -23,10 +23,9 @@ import msgspec
 
 from rooms.stores.messages import Author, Quote
 
-__all__ = ["Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "Moderated", "PresenceChanged",
-           "Reaction", "Relang", "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation",
-           "TranslationFailed",
-           "decode_event", "encode_event"]
+__all__ = ["Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "Mention", "Moderated",
+           "PresenceChanged", "Reaction", "Relang", "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage",
+           "Translation", "TranslationFailed", "decode_event", "encode_event"]
 
 
 class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
@@ -46,6 +45,7 @@ class StoredMessage(Tagged, tag="message"):
     translating: list[str] = msgspec.field(default_factory=list)
     deleted: bool = False  # only when a node replays what it missed (redis catch-up): deleted meanwhile
     reply_to: Quote | None = None  # the message this one answers (without the quote's translations)
+    mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions
 
 
 class Translation(Tagged, tag="translation"):
@@ -91,6 +91,15 @@ class Edited(Tagged, tag="edited"):
     text: str
     lang: str
     translating: list[str]
+
+
+class Mention(Tagged, tag="mention"):
+    """Someone mentioned the reader in a message (sent to the reader's connections on every node,
+    in the room or not)."""
+
+    room: str
+    id: str
+    by: dict[str, str]  # {id, name}
 
 
 class PresenceChanged(Tagged, tag="presence"):
@@ -178,7 +187,7 @@ class Direct(Tagged, tag="direct"):
 
     users: list[str]
     moderators: bool = False
-    frame: Request | Conversation | Report | Moderated | RoleChanged | None = None
+    frame: Request | Conversation | Report | Moderated | RoleChanged | Mention | None = None
     remove: dict[str, str] | None = None  # {room, reason}
 
 

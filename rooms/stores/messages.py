@@ -74,3 +74,4 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     reactions: dict[str, int] = msgspec.field(default_factory=dict)  # emoji -> people who reacted (none: absent)
     edited: bool = False  # the sender changed `text` after sending it (edit_message)
     reply_to: Quote | None = None  # the message this one answers
+    mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions (checked: members)

@@ -102,3 +102,20 @@ async def test_a_reply_keeps_its_quote_in_history_and_publishes_it_without_trans
     [_, published] = await node.wait_for("message", 2)
     assert published["reply_to"] == {"id": original.id, "user": ADA, "text": "Where is the coffee?"}
     assert "reply_to" not in (await node.wait_for("message", 2))[0]
+
+
+async def test_mentions_are_kept_in_history_and_published(node):
+    await node.backend.subscribe(ROOM)
+    sent = (await node.backend.append_message(ROOM, user=ADA, text="@Bob @Carol look", lang="en", cid=None,
+                                              mentions=[BOB["id"], CAROL["id"]])).message
+    assert sent.mentions == [BOB["id"], CAROL["id"]]
+    plain = await node.say("no one")
+    assert [m.mentions for m in await node.backend.history(ROOM, before=None, limit=5)] == [
+        [BOB["id"], CAROL["id"]], []]
+    assert (await node.backend.message(ROOM, sent.id)).mentions == [BOB["id"], CAROL["id"]]
+    [published, _] = await node.wait_for("message", 2)
+    assert published["mentions"] == [BOB["id"], CAROL["id"]]
+    assert "mentions" not in (await node.wait_for("message", 2))[1]
+    await node.backend.delete_message(ROOM, sent.id)
+    [placeholder, kept] = await node.backend.history(ROOM, before=None, limit=5)
+    assert placeholder.mentions == [] and kept.id == plain.id

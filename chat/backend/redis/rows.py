@@ -26,9 +26,11 @@ def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra
                  if isinstance(who := stored.pop(key), dict) and who}  # react.lua
     translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation.lua
     quote = entry.get("q")  # a reply's quote (append.lua)
+    mentioned = entry.get("m")
     return Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author(entry["u"]),
                    lang=lang, text=text, tr=translations, confidence=confidence, edited=edited, reactions=reactions,
-                   reply_to=msgspec.json.decode(quote, type=Quote) if quote else None)
+                   reply_to=msgspec.json.decode(quote, type=Quote) if quote else None,
+                   mentions=msgspec.json.decode(mentioned, type=list[str]) if mentioned else [])
 
 
 def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:

@@ -4,7 +4,8 @@
 --       life), 4 user JSON, 5 source language, 6 text, 7 idempotency TTL in seconds,
 --       8 event head '{"type":"message","room":"<room>",', 9 event tail ',"user":..,"text":"..",..}':
 --       the encoding of the StoredMessage event (rooms/stores/events.py) cut where id and ts go,
---       10 the reply quote as JSON ('' = not a reply), kept in the entry's field q
+--       10 the reply quote as JSON ('' = not a reply), kept in the entry's field q,
+--       11 the mentioned user ids as a JSON array ('' = none), kept in the entry's field m
 -- Returns {1, epoch, stream id} for a new message, or {0, epoch, stream id, fields|false,
 -- extra|false} when the cid was seen before and history still holds that message.
 local log, meta, extra, gone, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -39,12 +40,16 @@ if idem then
   end
 end
 
-local sid
+local fields = {'u', ARGV[4], 'l', ARGV[5], 't', ARGV[6]}
 if ARGV[10] and ARGV[10] ~= '' then
-  sid = redis.call('XADD', log, '*', 'u', ARGV[4], 'l', ARGV[5], 't', ARGV[6], 'q', ARGV[10])
-else
-  sid = redis.call('XADD', log, '*', 'u', ARGV[4], 'l', ARGV[5], 't', ARGV[6])
+  fields[#fields + 1] = 'q'
+  fields[#fields + 1] = ARGV[10]
 end
+if ARGV[11] and ARGV[11] ~= '' then
+  fields[#fields + 1] = 'm'
+  fields[#fields + 1] = ARGV[11]
+end
+local sid = redis.call('XADD', log, '*', unpack(fields))
 redis.call('HSET', meta, 'last', sid)
 
 -- Exact trim (not ~): the newest removed id is the line below which `since` cannot recover.
