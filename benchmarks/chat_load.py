@@ -7,7 +7,10 @@ By default it starts everything itself on 127.0.0.1: a private redis-server and 
    (in another room) join --idle that are already open, divided by the connections it gained;
 2. load: --clients clients join one room, alternating between nodes; --senders of them each
    send --rate messages per second for --duration seconds; every client records when each
-   message arrives. The send time travels in the text (wall clock of this machine); the
+   message arrives. With --reaction-share, that share of the messages draws --reactions-each
+   reactions (`react`, from clients picked by the message id), and the report counts the
+   `reaction` frames delivered (coalesced by the nodes: [limits] reaction_window) against the
+   frames one per toggle and reader would have been. The send time travels in the text (wall clock of this machine); the
    clients run in --workers processes. On a small machine the clients, the nodes and Redis
    share the CPUs: the report prints the CPU count and the nodes' CPU seconds.
 
@@ -30,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending (default 10)")
     parser.add_argument("--idle", type=int, default=500,
                         help="idle connections per batch for the memory figure (two batches; default 500; 0 = skip)")
+    parser.add_argument("--reaction-share", type=float, default=0.0,
+                        help="share of messages that draw reactions (e.g. 0.2; default 0: none)")
+    parser.add_argument("--reactions-each", type=int, default=5, help="reactions such a message draws (default 5)")
     parser.add_argument("--workers", type=int, default=2, help="client processes (default 2)")
     parser.add_argument("--redis-url", help="use this Redis instead of starting one (its db is written to!)")
     parser.add_argument("--connect", help="comma-separated ws:// URLs of running nodes instead of starting them")
@@ -113,6 +120,9 @@ class WorkerPlan:
     rate: float
     duration: float
     drain: float
+    clients: int = 0
+    reaction_share: float = 0.0
+    reactions_each: int = 0
 
 
 def run_worker(plan_queue: multiprocessing.Queue[Any], result_queue: multiprocessing.Queue[Any]) -> None:
@@ -128,11 +138,12 @@ async def _worker(plan_queue: multiprocessing.Queue[Any], result_queue: multipro
     plan: WorkerPlan = plan_queue.get()
     sockets = await open_many(plan.urls, plan.secret, plan.names, LOAD_ROOM)
     latencies: list[int] = []
-    counters = {"sent": 0, "errors": 0, "closed": 0, "last_ns": 0}
+    counters = {"sent": 0, "errors": 0, "closed": 0, "last_ns": 0, "reacted": 0, "reaction_frames": 0}
     stop = {"at": float("inf")}
     # Read from the start: the joins' presence frames are still arriving and must not queue up.
     stored: list[int] = []  # ms from the message's ts (when the backend stored it) to its arrival
-    receivers = [asyncio.create_task(_receive(ws, latencies, stored, counters, stop)) for ws in sockets]
+    receivers = [asyncio.create_task(_receive(ws, latencies, stored, counters, stop, _reactor(plan, name)))
+                 for ws, name in zip(sockets, plan.names, strict=True)]
     result_queue.put(("ready", len(sockets)))
     start_at: float = await asyncio.to_thread(plan_queue.get)  # wall clock second to start
     cpu_at_start = time.process_time()
@@ -164,8 +175,24 @@ async def _send(ws: websockets.ClientConnection, name: str, rate: float, start_a
         next_at += interval
 
 
+def _reactor(plan: WorkerPlan, name: str) -> Any:
+    """Whether this client reacts to a message: for --reaction-share of the messages (picked by
+    the id's hash), --reactions-each clients do (picked by the id's hash too), each with 👍."""
+    if plan.reaction_share <= 0:
+        return None
+    index = int(name.rsplit("-", 1)[1])
+
+    def reacts(message_id: str) -> bool:
+        digest = zlib.crc32(message_id.encode())
+        if digest % 1000 >= plan.reaction_share * 1000:
+            return False
+        return (index - digest) % plan.clients < plan.reactions_each
+
+    return reacts
+
+
 async def _receive(ws: websockets.ClientConnection, latencies: list[int], stored: list[int],
-                   counters: dict[str, int], stop: dict[str, float]) -> None:
+                   counters: dict[str, int], stop: dict[str, float], reacts: Any = None) -> None:
     try:
         while (remaining := stop["at"] - time.time()) > 0:
             try:
@@ -179,6 +206,11 @@ async def _receive(ws: websockets.ClientConnection, latencies: list[int], stored
                 latencies.append(received - int(frame["text"].rsplit("sent@", 1)[1]))
                 stored.append(received // 1_000_000 - frame["ts"])
                 counters["last_ns"] = max(counters["last_ns"], received)
+                if reacts is not None and reacts(frame["id"]):
+                    await ws.send(json.dumps({"type": "react", "room": LOAD_ROOM, "id": frame["id"], "emoji": "👍"}))
+                    counters["reacted"] += 1
+            elif kind == "reaction":
+                counters["reaction_frames"] += 1
             elif kind == "error":
                 counters["errors"] += 1
     except websockets.ConnectionClosed:
@@ -248,7 +280,8 @@ def run_load(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict
     workers = []
     drain = 3.0
     for w in range(args.workers):
-        plan = WorkerPlan(urls, args.secret, names[w::args.workers], args.senders, args.rate, args.duration, drain)
+        plan = WorkerPlan(urls, args.secret, names[w::args.workers], args.senders, args.rate, args.duration, drain,
+                          args.clients, args.reaction_share, args.reactions_each)
         plans.append(context.Queue())
         process = context.Process(target=run_worker, args=(plans[-1], results), daemon=True)
         process.start()
@@ -266,7 +299,7 @@ def run_load(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict
     cpu_before = cpu_seconds(pids)
     latencies: list[int] = []
     stored: list[int] = []
-    counters = {"sent": 0, "errors": 0, "closed": 0, "last_ns": 0, "cpu_ms": 0}
+    counters = {"sent": 0, "errors": 0, "closed": 0, "last_ns": 0, "cpu_ms": 0, "reacted": 0, "reaction_frames": 0}
     for _ in workers:
         kind, part, part_counters = results.get(timeout=args.duration + drain + 120)
         if kind != "done":
@@ -305,6 +338,11 @@ def report(args: argparse.Namespace, load: dict[str, Any], memory: list[float] |
           f"{statistics.fmean(latencies_ms) if latencies_ms else float('nan'):.1f})")
     print(f"stored -> received   p50 {percentile(load['stored'], 0.50):.0f} ms / p99 "
           f"{percentile(load['stored'], 0.99):.0f} ms (from the message's ts; ms resolution)")
+    if args.reaction_share > 0:
+        uncoalesced = load["reacted"] * args.clients
+        print(f"reactions            {load['reacted']} toggles ({load['reacted'] / args.duration:.0f}/s); "
+              f"{load['reaction_frames']} `reaction` frames delivered, of {uncoalesced} without coalescing "
+              f"({100 * load['reaction_frames'] / max(uncoalesced, 1):.1f} %)")
     print(f"errors / closed      {load['errors']} / {load['closed']}")
     if load.get("server_cpu"):
         busy = ", ".join(f"{seconds:.1f} s" for seconds in load["server_cpu"])

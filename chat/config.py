@@ -89,6 +89,7 @@ class LimitSettings:
     presence_window: float = 0.5
     edit_window: int = 900
     reaction_window: float = 0.25
+    typing_interval: float = 3.0
 
 
 @dataclass(frozen=True)

@@ -37,14 +37,14 @@ from rooms.stores.events import (
     Tagged,
     Translation,
     TranslationFailed,
+    Typing,
 )
 from rooms.stores.messages import Author, Message, Quote
 
 __all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "Mention",
            "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang", "ReplyQuote",
-           "Report", "Request", "RoleChanged", "RoomChanged",
-           "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
-           "message_frame", "schema"]
+           "Report", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation", "TranslationFailed",
+           "Typing", "encode", "encode_bytes", "error", "live_message", "message_frame", "schema"]
 
 Frame = Tagged
 
@@ -134,7 +134,7 @@ class Pong(Frame, tag="pong"):
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
                | Moderated | Deleted | RoomChanged | Request | Conversation | Report | RoleChanged | Ready | Joined
-               | Left | History | Ack | Error | Pong)
+               | Left | History | Ack | Error | Pong | Typing)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,

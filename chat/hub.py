@@ -43,6 +43,7 @@ from rooms.stores.events import (
     StoredMessage,
     Translation,
     TranslationFailed,
+    Typing,
 )
 
 log = logging.getLogger("babelroom.hub")
@@ -229,7 +230,7 @@ class Hub:
         if isinstance(event, (Translation, TranslationFailed)):
             # nobody gets their own message translated back
             self._fan_out(room, frame, None, event.lang, self._authors.get((room, event.id)))
-        elif isinstance(event, PresenceChanged):  # a user's own presence is already in its `joined.members`
+        elif isinstance(event, (PresenceChanged, Typing)):  # a user's own presence is in its `joined.members`
             self._fan_out(room, frame, None, None, event.user["id"])
         else:
             self._fan_out(room, frame, None, None)

@@ -187,9 +187,15 @@ class ReportMessage(ClientFrame, tag="report"):
     reason: Reason | None = None
 
 
+class TypingNow(ClientFrame, tag="typing"):
+    """The sender is typing in a private conversation (rooms: not shown, at 500 members it is noise)."""
+
+    room: Room
+
+
 AnyClientFrame: TypeAlias = (Auth | Join | Leave | Send | SetLang | GetHistory | Mute | Unmute | Kick | Ban | Unban
                              | Delete | RelangMessage | Ping | RequestContact | Accept | Decline | Read
-                             | ReportMessage | React | Edit)
+                             | ReportMessage | React | Edit | TypingNow)
 Moderation: TypeAlias = Mute | Unmute | Kick | Ban | Unban | Delete
 Conversational: TypeAlias = RequestContact | Accept | Decline | Read | ReportMessage
 CLIENT_FRAMES: dict[str, type[ClientFrame]] = {str(cls.__struct_config__.tag): cls

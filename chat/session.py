@@ -56,6 +56,7 @@ from chat.protocol import (
     React,
     RelangMessage,
     SetLang,
+    TypingNow,
     Unmute,
 )
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
@@ -67,7 +68,7 @@ from rooms.conversations import EVENT_WIDE, direct
 from rooms.limits import TokenBucket
 from rooms.messages import REACT_BURST, REACT_RATE
 from rooms.moderation import Action
-from rooms.stores.events import Edited, Mention, PresenceChanged, Reaction, Relang
+from rooms.stores.events import Edited, Mention, PresenceChanged, Reaction, Relang, Typing
 from rooms.stores.messages import Message
 from translation import primary_subtag
 
@@ -100,7 +101,7 @@ class Session:
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "_limits", "_receive_asgi", "_send_asgi",
                  "_socket", "_corked", "_backlog", "_drainer", "_closed", "_bad_frames", "_removing", "_closing",
-                 "_membership", "_reacting", "__weakref__")
+                 "_membership", "_reacting", "_typed", "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
         self.node = node
@@ -123,6 +124,7 @@ class Session:
         self._closing: asyncio.Task[None] | None = None  # a forced close under way
         self._membership: TokenBucket | None = None  # made on the first join, leave or language change
         self._reacting: TokenBucket | None = None  # made on the first `react`
+        self._typed: dict[str, float] = {}  # conversation -> monotonic time of the last `typing` announced
 
     @property
     def user_id(self) -> str:
@@ -669,6 +671,19 @@ class Session:
         self.push_frame(Ack(ref=frame.ref, id=message.id))
         self.node.relay.message_stored(message, targets)
 
+    async def _typing(self, frame: TypingNow) -> None:
+        """Tell a conversation's other members this one is typing: at most once per [limits]
+        typing_interval; more within it are dropped quietly (a client may send one per keystroke)."""
+        assert self.identity is not None
+        self._joined(frame.room)
+        now, interval = time.monotonic(), self._limits.typing_interval
+        if frame.room in self._typed and now - self._typed[frame.room] < interval:
+            return  # announced a moment ago: the readers show it still
+        await self.node.messages.check_typing(self.identity, frame.room)
+        self._typed[frame.room] = now
+        await self.node.backend.publish(frame.room, Typing(room=frame.room, user={"id": self.identity.id,
+                                                                                  "name": self.identity.name}))
+
     def _shown(self, messages: list[Message]) -> list[MessageFrame]:
         """History as this reader sees it: `translating` where a backfill will bring its language."""
         assert self.identity is not None
@@ -741,7 +756,7 @@ _TURN = _Turn()
 _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
     Join: Session._join, Leave: Session._leave, protocol.Send: Session._send, SetLang: Session._change_lang,
     RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
-    React: Session._react, Edit: Session._edit,
+    React: Session._react, Edit: Session._edit, TypingNow: Session._typing,
     Auth: Session._auth_again,
     **{action: Session._moderate for action in Moderation.__args__},
     **{kind: Session._conversation for kind in Conversational.__args__},

@@ -72,6 +72,14 @@ class MessageRules:
             members = {member.id for member in await self._presence.members(room.id)}
         return [user for user in dict.fromkeys(users) if user in members]
 
+    async def check_typing(self, actor: Actor, room_id: str) -> None:
+        """May the actor's typing be shown? Only in a private conversation (in a room of 500 it is
+        noise: forbidden), and not to someone who may not send there (as `send`)."""
+        room = await self._access.room(room_id, actor.id)
+        if not room.private:
+            raise Refused("forbidden", "typing is shown in private conversations only")
+        await self._access.check_speak(actor, room_id)
+
     async def quote(self, room_id: str, message_id: str) -> Quote:
         """The quote a reply carries of a live message of the same room, else Refused(not_found)."""
         message = await self._broker.message(room_id, message_id)

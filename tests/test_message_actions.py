@@ -173,3 +173,26 @@ async def test_a_mention_reaches_every_connection_of_the_person_in_another_room(
     await ada.send({"type": "send", "room": ROOM, "text": "x", "mentions": [f"u_{i}" for i in range(21)],
                     "ref": "many"})
     await ada.expect_error("bad_frame", ref="many")
+
+
+async def test_typing_is_shown_in_private_conversations_only_and_at_most_once_a_moment(make_server):
+    server = await make_server(conversations={"policy": "open"}, limits={"typing_interval": 3600})
+    ada = await server.client("Ada", user_id="u_ada")
+    bo = await server.client("Bo", user_id="u_bo")
+    async with server.http() as http:
+        created = await http.post("/api/conversations", json={"with": ["u_bo"]},
+                                  headers={"Authorization": f"Bearer {server.token('Ada', user_id='u_ada')}"})
+    room = created.json()["room"]["id"]
+    await ada.join(room)
+    await bo.join(room)
+    for _ in range(5):  # one per keystroke: announced once
+        await ada.send({"type": "typing", "room": room})
+    typing = await bo.expect("typing", room=room)
+    assert typing == {"type": "typing", "room": room, "user": {"id": "u_ada", "name": "Ada"}}
+    await bo.silent("typing", within=0.5)
+    await ada.silent("typing")  # never back to the typist
+    await ada.join(ROOM)
+    await ada.send({"type": "typing", "room": ROOM, "ref": "t"})
+    assert "private conversations only" in (await ada.expect_error("forbidden", ref="t"))["message"]
+    await ada.send({"type": "typing", "room": "climate", "ref": "nj"})
+    await ada.expect_error("not_joined", ref="nj")

@@ -25,7 +25,7 @@ from rooms.stores.messages import Author, Quote
 
 __all__ = ["Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "Mention", "Moderated",
            "PresenceChanged", "Reaction", "Relang", "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage",
-           "Translation", "TranslationFailed", "decode_event", "encode_event"]
+           "Translation", "TranslationFailed", "Typing", "decode_event", "encode_event"]
 
 
 class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
@@ -100,6 +100,13 @@ class Mention(Tagged, tag="mention"):
     room: str
     id: str
     by: dict[str, str]  # {id, name}
+
+
+class Typing(Tagged, tag="typing"):
+    """A member of a private conversation is typing (not stored; never sent back to the typist)."""
+
+    room: str
+    user: dict[str, str]  # {id, name}
 
 
 class PresenceChanged(Tagged, tag="presence"):
@@ -191,7 +198,7 @@ class Direct(Tagged, tag="direct"):
     remove: dict[str, str] | None = None  # {room, reason}
 
 
-Event = (StoredMessage | Translation | TranslationFailed | Relang | Reaction | Edited
+Event = (StoredMessage | Translation | TranslationFailed | Relang | Reaction | Edited | Typing
          | PresenceChanged | Moderated | Deleted | RoomChanged
          | RoomSaved | Glossary | Direct)
 
