@@ -142,9 +142,10 @@ class Conversations:
             data["unread"] = await self._unread(room.id, viewer)
         return data
 
-    async def _unread(self, room: str, viewer: str) -> int:
+    async def _unread(self, room: str, viewer: str, position: str | None = None) -> int:
         """Messages from others after the viewer's read position (at most UNREAD_SCAN)."""
-        position = (await self.store.read_positions(viewer)).get(room)
+        if position is None:
+            position = (await self.store.read_positions(viewer)).get(room)
         backend = self._backend
         if position is not None:
             replay = await backend.since(room, position, limit=UNREAD_SCAN)
@@ -162,8 +163,18 @@ class Conversations:
         return rooms
 
     async def mark_read(self, room: Room, user: str, message_id: str) -> None:
-        if room.private and user in await self.store.conversation_members(room.id):
+        """Keep the user's read position in a conversation of theirs, or in a public room (the
+        caller checked they are in it): on the server, so a phone and a laptop agree."""
+        if not room.private or user in await self.store.conversation_members(room.id):
             await self.store.set_read(room.id, user, message_id)
+
+    async def read_state(self, room: str, user: str) -> tuple[str, int] | None:
+        """(the user's read position in the room, messages from others after it), or None when they
+        never marked one there."""
+        position = (await self.store.read_positions(user)).get(room)
+        if position is None:
+            return None
+        return position, await self._unread(room, user, position)
 
     # starting and leaving -----------------------------------------------------------------
     async def start_conversation(self, person: Person, others: list[str],

@@ -509,6 +509,9 @@ class Session:
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until
+        read = await self.node.conversations.read_state(room.id, self.identity.id)
+        if read is not None:  # where the "new messages" line goes; the count for the sidebar
+            you["read"], you["unread"] = read
         room_fields = {**room.to_dict(), "languages": await self.node.backend.census(room.id)}
         return Joined(room=room_fields, members=list(members.values()), messages=self._shown(messages), you=you,
                       recovered=recovered)

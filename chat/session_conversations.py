@@ -5,6 +5,7 @@ on the node's Conversations and its refusals into protocol errors.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from chat.frames import Ack, ServerFrame
@@ -23,6 +24,9 @@ class Session(Protocol):
     identity: Identity | None
 
     async def visible_room(self, room_id: str) -> Room: ...
+
+    @property
+    def rooms(self) -> Mapping[str, object]: ...  # the rooms this connection is in
 
     def push_frame(self, frame: ServerFrame) -> None: ...
 
@@ -52,6 +56,8 @@ async def _handle(session: Session, frame: Conversational) -> None:
         session.push_frame(Ack(ref=frame.ref))
     elif isinstance(frame, Read):
         room = await session.visible_room(frame.room)
+        if not room.private and room.id not in session.rooms:  # a public room's: for those in it
+            raise FrameError("not_joined", f"join room {room.id!r} first")
         await conversations.mark_read(room, identity.id, frame.id)
         session.push_frame(Ack(ref=frame.ref))
     elif isinstance(frame, ReportMessage):

@@ -196,3 +196,24 @@ async def test_typing_is_shown_in_private_conversations_only_and_at_most_once_a_
     assert "private conversations only" in (await ada.expect_error("forbidden", ref="t"))["message"]
     await ada.send({"type": "typing", "room": "climate", "ref": "nj"})
     await ada.expect_error("not_joined", ref="nj")
+
+
+async def test_a_rooms_read_position_and_unread_count_are_kept_for_every_device(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    laptop = await server.client("Bob", user_id="u_bob")
+    await ada.join(ROOM)
+    assert "read" not in (await laptop.join(ROOM))["you"]  # never marked: no line, no count
+    first = await ada.say(ROOM, "one")
+    await laptop.send({"type": "read", "room": ROOM, "id": first["id"], "ref": "r"})
+    await laptop.expect("ack", ref="r")
+    for text in ("two", "three"):
+        await ada.say(ROOM, text)
+    own = await laptop.say(ROOM, "mine")  # one's own messages are never unread
+    phone = await server.client("Bob", user_id="u_bob")
+    you = (await phone.join(ROOM))["you"]
+    assert you["read"] == first["id"] and you["unread"] == 2
+    await phone.send({"type": "read", "room": ROOM, "id": own["id"], "ref": "r2"})
+    await phone.expect("ack", ref="r2")
+    assert (await laptop.join(ROOM))["you"] == {"role": "delegate", "read": own["id"], "unread": 0}
+    await phone.send({"type": "read", "room": "climate", "id": own["id"], "ref": "nj"})
+    await phone.expect_error("not_joined", ref="nj")
