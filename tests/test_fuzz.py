@@ -57,11 +57,12 @@ VALID: dict[str, list[Any]] = {
          "room": ["plenary", "climate"], "history": [0, 5, 50], "limit": [1, 20], "seconds": [1, 60],
          "lang": ["de", "en", "es"], "user": ["u_fuzz1", "u_fuzz2", "u_x"], "text": ["hello", "hola amigos", "ciao"],
          "cid": ["c1", "c2", "c3"], "reason": ["spam"], "token": ["a.b"],
-         "to": ["u_fuzz1", "u_fuzz2", "u_x"], "request": ["rq-0123456789abcdef", "rq-x"]}
+         "to": ["u_fuzz1", "u_fuzz2", "u_x"], "request": ["rq-0123456789abcdef", "rq-x"],
+         "emoji": ["👍", "❤️", "🙏", "🤡"], "mentions": [["u_fuzz1"], ["u_x", "u_fuzz2", "u_x"], []]}
 
 
 def valid_value(rng: random.Random, name: str, seen: list[str]) -> Any:
-    if name in ("since", "before", "id"):
+    if name in ("since", "before", "id", "reply_to"):
         return rng.choice(seen) if seen else "deadbeef.1"
     return rng.choice(VALID[name])
 
@@ -71,7 +72,7 @@ def field_value(rng: random.Random, name: str, seen: list[str]) -> Any:
         return scalar(rng)
     if name == "room":
         return rng.choice(ROOMS)
-    if name in ("since", "before", "id"):
+    if name in ("since", "before", "id", "reply_to"):
         return message_id(rng, seen)
     if name in ("history", "limit"):
         return rng.choice([0, 1, 50, 200, 201, -1, 10 ** 9])
