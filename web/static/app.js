@@ -157,6 +157,35 @@ const handlers = {
     invalidate('messages');
   },
 
+  /** A reaction's new count (coalesced by the server: the latest count per message and emoji). */
+  reaction(f) {
+    const item = state.joined.get(f.room)?.byId.get(f.id);
+    if (!item || item.deleted) return;
+    const reactions = { ...(item.reactions || {}) };
+    if (f.count > 0) reactions[f.emoji] = f.count;
+    else delete reactions[f.emoji];
+    item.reactions = reactions;
+    touch(item);
+    invalidate('messages');
+  },
+
+  /** The sender edited the message: new text, its translation on the way. */
+  edited(f) {
+    const item = state.joined.get(f.room)?.byId.get(f.id);
+    if (!item || item.deleted) return;
+    Object.assign(item, { text: f.text, lang: f.lang, edited: true, tr: null, failed: false, showOriginal: null });
+    item.translating = awaitsTranslation(item, f.translating);
+    touch(item);
+    invalidate('messages');
+  },
+
+  /** Someone mentioned this person, in this room or another. */
+  mention(f) {
+    if (state.current === f.room && !document.hidden) return;
+    const title = state.joined.get(f.room)?.info.title || f.room;
+    toast(t('msg.mentioned', { name: f.by?.name || t('who.someone'), room: title }));
+  },
+
   presence(f) {
     const room = state.joined.get(f.room);
     const user = f.user;
@@ -345,7 +374,8 @@ function onJoinError(room, err) {
 function transmit(room, entry) {
   if (entry.inflight || !link.ready || room.status !== 'joined') return;
   entry.inflight = true;
-  link.request({ type: 'send', room: room.id, text: entry.text, cid: entry.cid })
+  link.request({ type: 'send', room: room.id, text: entry.text, cid: entry.cid,
+    ...(entry.replyTo ? { reply_to: entry.replyTo } : {}) })
     .then((ack) => onSendAck(room, entry, ack))
     .catch((err) => onSendError(room, entry, err))
     .finally(() => invalidate('messages', 'room'));
@@ -569,7 +599,8 @@ const actions = {
       return false;
     }
     room.notice = '';
-    const entry = { cid: randomId(), text, inflight: false };
+    const entry = { cid: randomId(), text, inflight: false, replyTo: room.replyTo || null };
+    room.replyTo = null;
     room.outbox.push(entry);
     transmit(room, entry);
     invalidate('messages', 'room');
@@ -640,6 +671,20 @@ const actions = {
   relang(roomId, id, lang) {
     link.request({ type: 'relang', room: roomId, id, lang }, { timeout: 15_000 })
       .catch((err) => toast(errorText(err), 'error'));
+  },
+
+  /** Add one's reaction to a message, or take it back (the server toggles). */
+  react(roomId, id, emoji) {
+    link.request({ type: 'react', room: roomId, id, emoji }, { timeout: 15_000 })
+      .catch((err) => toast(errorText(err), 'error'));
+  },
+
+  /** The next message sent in the room answers this one (null: none). */
+  replyTo(roomId, id) {
+    const room = state.joined.get(roomId);
+    if (!room) return;
+    room.replyTo = id;
+    invalidate('room');
   },
 
   deleteMessage(roomId, id) {

@@ -11,6 +11,9 @@ import {
   shownName, updateNamesakes,
 } from './state.js';
 
+/** The reactions the server accepts (docs/protocol.md, "Reactions"). */
+const REACTIONS = ['👍', '❤️', '😂', '😮', '🙏', '👏'];
+
 let actions;
 let shownRoom = null; // the room whose elements are in the list right now
 let viewEpoch = 0; // bumped when something every message depends on changes
@@ -28,6 +31,7 @@ export function initRoomView(appActions) {
   $('manage-room').addEventListener('click', () => actions.manage(state.current));
   $('load-older').addEventListener('click', () => actions.loadOlder(state.current));
   $('jump-latest').addEventListener('click', () => scrollToBottom());
+  $('cancel-reply').addEventListener('click', () => { actions.replyTo(state.current, null); focusComposer(); });
   $('messages-scroll').addEventListener('scroll', () => { if (nearBottom()) $('jump-latest').hidden = true; });
   onRender('room', renderRoom);
   onRender('messages', renderMessages);
@@ -152,8 +156,17 @@ function renderComposer(room) {
   renderComposerInfo(room);
 }
 
+function renderReplyBar(room) {
+  const target = room?.replyTo ? room.byId.get(room.replyTo) : null;
+  $('reply-bar').hidden = !target;
+  if (!target) return;
+  const name = target.user ? shownName(room, target.user).full : t('who.someone');
+  $('reply-to-text').textContent = t('msg.replyingTo', { name });
+}
+
 function renderComposerInfo(room) {
   if (!room) return;
+  renderReplyBar(room);
   const parts = [];
   const wait = slowWait(room);
   if (wait > 0) parts.push(t('room.slowWait', { count: wait }));
@@ -281,6 +294,14 @@ function messageEl(room, item) {
         on: { click: () => askDelete(room, item, author, mine) },
       }, t('msg.delete'))
       : null,
+    item.edited && !item.deleted ? h('span', { class: 'msg-edited', testid: 'edited' }, t('msg.edited')) : null,
+    !item.deleted && room.status === 'joined'
+      ? h('button', {
+        type: 'button', class: 'msg-action', testid: 'reply',
+        'aria-label': t('msg.replyLabel', { name: author }),
+        on: { click: () => { actions.replyTo(room.id, item.id); focusComposer(); } },
+      }, t('msg.reply'))
+      : null,
     !mine && !item.deleted && room.status === 'joined' && actions.reportMessage
       ? h('button', {
         type: 'button', class: 'msg-report', testid: 'report',
@@ -288,10 +309,50 @@ function messageEl(room, item) {
         on: { click: () => actions.reportMessage(room.id, item.id) },
       }, t('msg.report'))
       : null),
+  item.reply_to && !item.deleted ? quoteEl(room, item.reply_to) : null,
   item.deleted
     ? h('div', { class: 'msg-text', testid: 'message-text' }, t('msg.deleted'))
     : h('div', { class: 'msg-text', testid: 'message-text', lang: shown.lang, dir: isRtl(shown.lang) ? 'rtl' : 'auto' }, shown.text),
-  item.deleted ? null : (mine && room.status === 'joined' ? relangControl(room, item) : messageMeta(room, item, shown)));
+  item.deleted ? null : (mine && room.status === 'joined' ? relangControl(room, item) : messageMeta(room, item, shown)),
+  item.deleted ? null : reactionsEl(room, item, author));
+}
+
+/**
+ * The quote of the message a reply answers, in the reader's language where it can be: the
+ * quote's own translation (history), else the translation of the quoted message this client
+ * holds (a live reply carries the original only), else the original.
+ */
+function quoteEl(room, quote) {
+  const held = room.byId.get(quote.id);
+  const heldTr = held && !held.edited && held.tr && held.tr.lang === state.lang ? held.tr.text : null;
+  const translated = quote.tr?.lang === state.lang ? quote.tr.text : heldTr;
+  const text = translated && !state.showOriginals ? translated : quote.text;
+  const name = quote.user ? shownName(room, quote.user).full : t('who.someone');
+  return h('blockquote', { class: 'msg-quote', testid: 'quote', 'data-id': quote.id },
+    h('span', { class: 'msg-quote-author' }, name), ' ',
+    h('span', { dir: 'auto' }, text.length > 100 ? `${text.slice(0, 99)}…` : text));
+}
+
+/** Reactions: each emoji someone used with its count (a click toggles one's own), and a picker. */
+function reactionsEl(room, item, author) {
+  const used = REACTIONS.filter((emoji) => (item.reactions?.[emoji] || 0) > 0);
+  const joined = room.status === 'joined';
+  if (!used.length && !joined) return null;
+  const chips = used.map((emoji) => h('button', {
+    type: 'button', class: 'reaction', testid: 'reaction', 'data-emoji': emoji, disabled: !joined,
+    'aria-label': t('msg.reactionCount', { emoji, count: item.reactions[emoji] }),
+    on: { click: () => actions.react(room.id, item.id, emoji) },
+  }, `${emoji} ${item.reactions[emoji]}`));
+  const picker = joined
+    ? h('details', { class: 'react-picker' },
+      h('summary', { testid: 'react', 'aria-label': t('msg.reactLabel', { name: author }) }, t('msg.react')),
+      ...REACTIONS.map((emoji) => h('button', {
+        type: 'button', class: 'reaction-choice', testid: 'react-with', 'data-emoji': emoji,
+        'aria-label': t('msg.reactWith', { emoji }),
+        on: { click: (event) => { event.target.closest('details').open = false; actions.react(room.id, item.id, emoji); } },
+      }, emoji)))
+    : null;
+  return h('div', { class: 'msg-reactions' }, ...chips, picker);
 }
 
 /** On one's own message: the language it was taken to be in, which the sender may correct. */

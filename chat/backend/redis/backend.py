@@ -247,7 +247,9 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         for message in replay.messages:
             if self._advance(room, message.id):
                 self._emit(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=message.user,
-                                               lang=message.lang, text=message.text, deleted=message.deleted))
+                                               lang=message.lang, text=message.text, deleted=message.deleted,
+                                               reply_to=message.reply_to.bare() if message.reply_to else None,
+                                               mentions=message.mentions))
 
 
 def _passed_through(event: Event, payload: str) -> Event | Encoded:
