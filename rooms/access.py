@@ -51,10 +51,15 @@ class RoomAccess:
         await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
         return role
 
-    async def check_speak(self, actor: Actor, room_id: str) -> Role:
-        """`check_send` without the send rate and slow mode: may the actor change what the room
-        reads (react to a message, edit their own) now? Refused as `send` is when muted or banned."""
-        return (await self._speaking(actor, room_id))[1]
+    async def check_speak(self, actor: Actor, room_id: str, *, spend: bool = False) -> Role:
+        """`check_send` without slow mode (and without the send rate unless `spend`): may the actor
+        change what the room reads (react to a message, edit their own) now? Refused as `send` is
+        when muted or banned; with `spend`, one of the user's send tokens is spent (an edit is
+        translated again for every reader, as a message is)."""
+        role = (await self._speaking(actor, room_id))[1]
+        if spend:
+            await self._limits.take_token(actor.id)
+        return role
 
     async def _speaking(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         room = await self.room(room_id, actor.id)

@@ -2,7 +2,8 @@
 
 Reactions need no translation: a small fixed set of emoji (REACTIONS), one of each per person per
 message, toggled. Reacting and editing are refused as `send` is to someone muted or banned (not
-the send rate: they add no message). An edit is the sender's own, within `edit_window` seconds.
+slow mode: they add no message); an edit spends a send token (it is translated again). An edit is
+the sender's own, within `edit_window` seconds.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class MessageRules:
     async def editable(self, actor: Actor, room_id: str, message_id: str) -> Message:
         """The actor's own live message when they may edit it now, else Refused: not_found (no such
         message, or deleted), forbidden (someone else's, or older than the edit window)."""
-        await self._access.check_speak(actor, room_id)
+        await self._access.check_speak(actor, room_id, spend=True)
         message = await self._broker.message(room_id, message_id)
         if message is None:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")

@@ -217,3 +217,13 @@ async def test_a_rooms_read_position_and_unread_count_are_kept_for_every_device(
     assert (await laptop.join(ROOM))["you"] == {"role": "delegate", "read": own["id"], "unread": 0}
     await phone.send({"type": "read", "room": "climate", "id": own["id"], "ref": "nj"})
     await phone.expect_error("not_joined", ref="nj")
+
+
+async def test_an_edit_spends_a_send_token(make_server):
+    server = await make_server(limits={"rate_burst": 1, "rate_per_second": 0.001})
+    ada = await server.client("Ada", user_id="u_ada")
+    await ada.join(ROOM)
+    sent = await ada.say(ROOM, "The only token")
+    await ada.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "Again and again", "ref": "e"})
+    error = await ada.expect_error("rate_limited", ref="e")
+    assert error["retry_after"] > 0
