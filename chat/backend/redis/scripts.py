@@ -32,6 +32,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "update_meeting": (),
 }
 
 
