@@ -23,6 +23,7 @@ from rooms.stores.events import (
     Conversation,
     Deleted,
     Event,
+    MeetingChanged,
     Moderated,
     PresenceChanged,
     Relang,
@@ -37,10 +38,10 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, Message
 
-__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
-           "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Request", "RoleChanged", "RoomChanged",
-           "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
-           "message_frame", "schema"]
+__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
+           "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Request",
+           "RoleChanged", "RoomChanged", "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes",
+           "error", "live_message", "message_frame", "schema"]
 
 Frame = Tagged
 
@@ -112,8 +113,8 @@ class Pong(Frame, tag="pong"):
 
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted
-               | RoomChanged | Request | Conversation | Report | RoleChanged | Ready | Joined | Left | History | Ack
-               | Error | Pong)
+               | RoomChanged | Request | Conversation | Report | RoleChanged | MeetingChanged | Ready | Joined | Left
+               | History | Ack | Error | Pong)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,
