@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.pages import PHONE, axe_violations, screenshot, sign_in, ui
+from rooms import Role
+from tests.e2e.pages import PHONE, axe_violations, screenshot, sign_in, sign_in_with_token, ui
 
 pytestmark = pytest.mark.browser
 
@@ -74,4 +75,16 @@ async def test_a_chinese_and_a_german_delegate_book_a_meeting_and_see_it_in_thei
         await expect(item).to_contain_text(ui(lang, "meetings.state.booked"))
         await expect(item).to_contain_text(ui(lang, "meetings.place", place="Table 14"))
         assert not await axe_violations(page), await axe_violations(page)
-        await screenshot(page, f"agenda-{lang}.png", readme=True)
+        await screenshot(page, f"agenda-{lang}.png", readme=lang == "zh")
+
+    # the organisers: a host adds a slot in the host panel and sees the booked meeting in the grid
+    host = await new_page()
+    await sign_in_with_token(host, server.url, server.token("Hanna", Role.HOST, "en", user_id="u-hanna"), "Hanna")
+    grid = host.get_by_test_id("host-meeting-grid")
+    await expect(grid).to_contain_text("Li · Anna")
+    await expect(grid).to_contain_text(ui("en", "host.meetingFree"))
+    await host.get_by_test_id("host-meeting-start").fill(f"{day}T15:00")
+    await host.get_by_test_id("host-meeting-places").fill("Table 7")
+    await host.get_by_test_id("host-meeting-add").click()
+    await expect(grid.locator("th", has_text="Table 7")).to_have_count(1)
+    assert not await axe_violations(host), await axe_violations(host)

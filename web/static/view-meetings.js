@@ -7,10 +7,11 @@ import { ApiError } from './api.js';
 import { $, h, setChildren } from './dom.js';
 import { languageLabel } from './format.js';
 import { errorText, t, uiLanguage } from './i18n.js';
-import { state, onRender, currentRoom, invalidate, nameOf } from './state.js';
+import { state, onRender, currentRoom, invalidate, nameOf, isHost } from './state.js';
 import { toast } from './view-shell.js';
 
 const meetings = {
+  grid: null, // hosts: GET /api/meetings/grid
   list: new Map(), // meeting id -> the meeting as GET /api/me/meetings lists it
   members: new Map(), // conversation id -> member ids (GET /api/conversations)
   slots: [],
@@ -21,7 +22,7 @@ export function initMeetings({ actions: appActions, handlers }) {
   actions = appActions;
   buildDom();
   const ready = handlers.ready;
-  handlers.ready = (frame) => { ready(frame); refresh(); };
+  handlers.ready = (frame) => { ready(frame); refresh(); if (isHost()) loadGrid(); };
   handlers.meeting = (frame) => {
     meetings.list.set(frame.meeting.id, frame.meeting);
     if (frame.meeting.by && frame.meeting.by !== state.me?.id) {
@@ -120,6 +121,20 @@ function buildDom() {
           L('meetings.calendar'))),
         h('div', { class: 'button-row' },
           h('button', { type: 'submit', value: 'cancel', class: 'quiet-button' }, L('meetings.close'))))));
+  $('host-panel').append(h('form', { id: 'host-meetings-form', class: 'host-form', testid: 'host-meetings-form', novalidate: true,
+    on: { submit: addSlot } },
+  h('h3', { id: 'host-meetings-heading' }, L('host.meetings')),
+  h('div', { class: 'field' }, h('label', { for: 'host-meeting-start' }, L('host.meetingStart')),
+    h('input', { id: 'host-meeting-start', testid: 'host-meeting-start', type: 'datetime-local', required: true })),
+  h('div', { class: 'field' }, h('label', { for: 'host-meeting-minutes' }, L('host.meetingMinutes')),
+    h('input', { id: 'host-meeting-minutes', testid: 'host-meeting-minutes', type: 'number', min: '5', max: '480', value: '20', inputmode: 'numeric' })),
+  h('div', { class: 'field' }, h('label', { for: 'host-meeting-places' }, L('host.meetingPlaces')),
+    h('input', { id: 'host-meeting-places', testid: 'host-meeting-places', autocomplete: 'off', placeholder: 'Table 1, Table 2' })),
+  h('div', { class: 'button-row' },
+    h('button', { type: 'submit', class: 'primary', testid: 'host-meeting-add' }, L('host.meetingAdd')),
+    h('button', { type: 'button', testid: 'host-meeting-csv', on: { click: downloadCsv } }, L('host.meetingCsv'))),
+  h('p', { id: 'host-meeting-status', class: 'host-status', role: 'status' }),
+  h('div', { id: 'host-meeting-grid', class: 'meeting-grid', testid: 'host-meeting-grid' })));
 }
 
 function render() {
@@ -133,6 +148,7 @@ function render() {
   cards.hidden = !shown.length;
   setChildren(cards, shown.map(card));
   if ($('agenda-dialog').open) renderAgenda();
+  renderGrid();
 }
 
 function stateLine(m) {
@@ -254,6 +270,73 @@ async function downloadCalendar(event) {
     if (!response.ok) throw new ApiError(response.status, `http_${response.status}`, '');
     const url = URL.createObjectURL(await response.blob());
     h('a', { href: url, download: 'meetings.ics' }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+}
+
+// the organisers' grid (host panel) ------------------------------------------------------------
+async function loadGrid() {
+  try {
+    meetings.grid = await call('GET', '/api/meetings/grid');
+  } catch {
+    meetings.grid = null;
+  }
+  invalidate('meetings');
+}
+
+function renderGrid() {
+  const form = $('host-meetings-form');
+  form.hidden = !isHost();
+  if (form.hidden) return;
+  const grid = meetings.grid;
+  if (!grid || !grid.slots.length) {
+    setChildren($('host-meeting-grid'), h('p', { class: 'hint' }, t('host.meetingNone')));
+    return;
+  }
+  const names = new Map(grid.places.map((p) => [p.id, p.name]));
+  const placeIds = grid.places.map((p) => p.id);
+  setChildren($('host-meeting-grid'),
+    h('ul', { class: 'hint' }, grid.days.map((d) => h('li', {}, t('host.meetingDay', { day: d.day, booked: String(d.booked), proposed: String(d.proposed) })))),
+    h('table', { class: 'meeting-grid-table' },
+      h('caption', {}, t('host.meetingGrid')),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('host.meetingStart')), placeIds.map((id) => h('th', { scope: 'col' }, names.get(id))))),
+      h('tbody', {}, grid.slots.map((row) => {
+        const cells = new Map(row.cells.map((c) => [c.place, c]));
+        return h('tr', {}, h('th', { scope: 'row' }, when(row.start)), placeIds.map((id) => {
+          const cell = cells.get(id);
+          if (!cell) return h('td', {}, '–');
+          return h('td', {}, cell.meeting ? cell.meeting.people.map((p) => p.name).join(' · ') : t('host.meetingFree'));
+        }));
+      }))));
+}
+
+async function addSlot(event) {
+  event.preventDefault();
+  const startValue = $('host-meeting-start').value;
+  const minutes = Number($('host-meeting-minutes').value) || 20;
+  const places = $('host-meeting-places').value.split(',').map((p) => p.trim()).filter(Boolean);
+  const start = new Date(startValue);
+  if (!startValue || Number.isNaN(start.getTime()) || !places.length) {
+    $('host-meeting-status').textContent = t('error.bad_request');
+    return;
+  }
+  try {
+    await call('POST', '/api/meeting-slots', { start: start.toISOString(), end: new Date(start.getTime() + minutes * 60_000).toISOString(), places });
+    $('host-meeting-status').textContent = t('host.meetingAdded');
+    loadGrid();
+  } catch (err) {
+    $('host-meeting-status').textContent = errorText(err);
+  }
+}
+
+async function downloadCsv() {
+  try {
+    const response = await fetch('/api/meetings.csv', { headers: { Authorization: `Bearer ${state.session.token}` }, cache: 'no-store' });
+    if (!response.ok) throw new ApiError(response.status, `http_${response.status}`, '');
+    const url = URL.createObjectURL(await response.blob());
+    h('a', { href: url, download: 'meetings.csv' }).click();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   } catch (err) {
     toast(errorText(err), 'error');
