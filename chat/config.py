@@ -108,6 +108,7 @@ class MeetingSettings:
     places: tuple[str, ...] = ("Table 1", "Table 2", "Table 3")
     online: str = ""
     online_link: str = "https://meet.jit.si/babelroom-{meeting}"
+    reminder_minutes: int = 10
 
 
 @dataclass(frozen=True)

@@ -43,14 +43,16 @@ from rooms.sanctions import ban_refusal
 from rooms.stores import now_ms
 from rooms.stores.events import Direct, MeetingChanged
 from rooms.stores.meetings import CHANGED, TAKEN
+from translation import TranslationService
 
 ATTEMPTS = 5  # compare-and-set rounds before a change that keeps meeting a newer version gives up
 
 
 class Meetings:
     def __init__(self, backend: Backend, settings: MeetingSettings, policy: Policy,
-                 take_token: Callable[[str], Awaitable[None]]) -> None:
+                 take_token: Callable[[str], Awaitable[None]], translator: TranslationService | None = None) -> None:
         self._backend = backend
+        self._translator = translator
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
         self._policy = policy
@@ -129,7 +131,22 @@ class Meetings:
     async def views(self, meetings: list[Meeting], viewer: str | None) -> list[dict[str, Any]]:
         slots, places = await self._catalogue()
         people = {p.id: p for p in await self._backend.profiles(sorted({u for m in meetings for u in m.people}))}
-        return [self._view(m, viewer, slots, places, people) for m in meetings]
+        views = [self._view(m, viewer, slots, places, people) for m in meetings]
+        reader = people.get(viewer or "")
+        if reader is not None and self._translator is not None:
+            for meeting, view in zip(meetings, views, strict=True):
+                await self._translate_note(meeting, view, reader.lang)
+        return views
+
+    async def _translate_note(self, meeting: Meeting, view: dict[str, Any], lang: str) -> None:
+        """The note in the reader's language, like a message's translation: `note_tr` {lang, text}
+        (absent when the note is in that language already or no engine can translate it)."""
+        if not meeting.note or not meeting.note_lang or meeting.note_lang == lang or self._translator is None:
+            return
+        view["note_lang"] = meeting.note_lang
+        text = await self._translator.translate(meeting.note, meeting.note_lang, lang)
+        if text is not None:
+            view["note_tr"] = {"lang": lang, "text": text}
 
     def _view(self, meeting: Meeting, viewer: str | None, slots: dict[str, Slot], places: dict[str, Place],
               people: dict[str, Profile]) -> dict[str, Any]:
@@ -201,7 +218,7 @@ class Meetings:
         now = now_ms()
         meeting = await self._backend.add_meeting(Meeting(
             id=new_meeting_id(), proposer=actor.id, invitee=other, slots=tuple(chosen), place=place, note=note,
-            by=actor.id, ts=now, updated=now))
+            note_lang=await self._note_language(note, actor.id), by=actor.id, ts=now, updated=now))
         return await self._tell("proposed", meeting, actor.id)
 
     async def counter(self, actor: Actor, meeting_id: str, chosen: list[str], place: str | None,
@@ -213,9 +230,18 @@ class Meetings:
         await self._may_reach(actor, meeting.other(actor.id))
         await self._check_slots(chosen, *meeting.people, place)
         changed = meeting.changed(proposer=actor.id, invitee=meeting.other(actor.id), slots=tuple(chosen),
-                                  place=place, note=meeting.note if note is None else note, by=actor.id,
-                                  updated=now_ms())
+                                  place=place, by=actor.id, updated=now_ms())
+        if note is not None:
+            changed = changed.changed(note=note, note_lang=await self._note_language(note, actor.id))
         return await self._write("countered", meeting, changed, actor.id)
+
+    async def _note_language(self, note: str, author: str) -> str:
+        """The note's language, detected like a message's (the author's reading language when unsure)."""
+        if not note:
+            return ""
+        profiles = await self._backend.profiles([author])
+        fallback = profiles[0].lang if profiles else "en"
+        return await self._translator.detect(note, fallback) if self._translator is not None else fallback
 
     async def accept(self, actor: Actor, meeting_id: str, chosen: str, place: str | None) -> dict[str, Any]:
         meeting = await self.meeting_for(actor, meeting_id)

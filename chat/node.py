@@ -51,7 +51,8 @@ class Node:
         self.sanctions = Sanctions(self.backend)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
-        self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token)
+        self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
+                                 self.translator)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)

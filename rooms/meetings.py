@@ -82,6 +82,7 @@ class Meeting:
     place: str | None = None  # the place asked for (proposed) or taken (booked)
     slot: str | None = None  # the slot taken (booked)
     note: str = ""
+    note_lang: str = ""  # the note's detected language (each reader gets it translated into theirs)
     reason: str = ""  # why declined or cancelled
     by: str = ""  # who made the last change
     ts: int = 0  # ms: created

@@ -238,3 +238,16 @@ async def test_racing_bookings_of_one_slot_and_table_exactly_one_wins(make_serve
     assert all(r.json()["code"] == "taken" for r in answers if r.status_code == 409)
     grid = (await host.http("GET", "/api/meetings/grid")).json()
     assert sum(1 for row in grid["slots"] for cell in row["cells"] if "meeting" in cell) == 1
+
+
+async def test_the_note_reaches_each_reader_translated(make_server):
+    server = await make_server(conversations=OPEN, limits=FAST, translation={"engines": ("apertium",)})
+    host = await host_of(server)
+    ada, sofia = await people(server, ("Ada", "en"), ("Sofia", "es"))
+    slot = await add_slot(host, 0, ["Table 1"])
+    meeting = (await propose(ada, sofia, [slot["id"]], note="See you later")).json()["meeting"]
+    assert "note_tr" not in meeting and meeting["note"] == "See you later"  # Ada wrote it in English
+    told = await sofia.client.expect("meeting", event="proposed")
+    assert told["meeting"]["note_tr"] == {"lang": "es", "text": "Hasta luego"}
+    [listed] = (await sofia.http("GET", "/api/me/meetings")).json()["meetings"]
+    assert listed["note_tr"]["text"] == "Hasta luego" and listed["note_lang"] == "en"

@@ -80,7 +80,8 @@ def free_text(data: dict[str, Any], name: str, max_len: int) -> str:
 async def list_slots(request: Request) -> Response:
     identity = bearer_identity(request)
     meetings = _meetings(request)
-    return JSONResponse({"slots": await meetings.slots_for(identity.id), "timezone": meetings.settings.timezone})
+    return JSONResponse({"slots": await meetings.slots_for(identity.id), "timezone": meetings.settings.timezone,
+                         "reminder_minutes": meetings.settings.reminder_minutes})
 
 
 @answers_errors

@@ -333,6 +333,8 @@ MEETING_ERRORS = {"404": error("no such meeting of yours (or meetings are off)")
 MEETING_SCHEMAS: dict[str, Any] = {
     "MeetingSlots": {"type": "object", "required": ["slots"], "properties": {
         "timezone": {"type": "string", "description": "the event's IANA time zone"},
+        "reminder_minutes": {"type": "integer", "minimum": 0,
+                             "description": "the app reminds this long before a booked meeting (0: never)"},
         "slots": {"type": "array", "items": ref("MeetingSlot")}}},
     "MeetingSlot": {"type": "object", "required": ["id", "start", "end", "places"], "properties": {
         "id": {"type": "string"}, "start": {"type": "string", "description": "ISO 8601 with offset"},
@@ -360,7 +362,9 @@ MEETING_SCHEMAS: dict[str, Any] = {
         "turn": {"type": "string", "description": "who must answer (proposed)"},
         "slot": {"type": ["string", "null"]}, "place": {"type": ["string", "null"]},
         "start": {"type": "string"}, "end": {"type": "string"}, "place_name": {"type": "string"},
-        "link": {"type": "string"}, "note": {"type": "string"}, "reason": {"type": "string"}}},
+        "link": {"type": "string"}, "note": {"type": "string"}, "reason": {"type": "string"},
+        "note_lang": {"type": "string", "description": "the note's detected language"},
+        "note_tr": {"type": "object", "description": "the note in your reading language {lang, text}"}}},
     "MeetingAnswer": {"type": "object", "required": ["meeting"], "properties": {"meeting": ref("Meeting")}},
     "Meetings": {"type": "object", "required": ["meetings"],
                  "properties": {"meetings": {"type": "array", "items": ref("Meeting")}}},

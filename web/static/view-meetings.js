@@ -15,7 +15,9 @@ const meetings = {
   list: new Map(), // meeting id -> the meeting as GET /api/me/meetings lists it
   members: new Map(), // conversation id -> member ids (GET /api/conversations)
   slots: [],
+  reminder: 0, // minutes before a booked meeting the app reminds (GET /api/meeting-slots: reminder_minutes)
 };
+const reminders = new Map(); // meeting id -> timer
 let actions;
 
 export function initMeetings({ actions: appActions, handlers }) {
@@ -25,6 +27,7 @@ export function initMeetings({ actions: appActions, handlers }) {
   handlers.ready = (frame) => { ready(frame); refresh(); if (isHost()) loadGrid(); };
   handlers.meeting = (frame) => {
     meetings.list.set(frame.meeting.id, frame.meeting);
+    scheduleReminders();
     if (frame.meeting.by && frame.meeting.by !== state.me?.id) {
       toast(t(`meetings.event.${frame.event}`, { name: frame.meeting.with?.name || '' }));
     }
@@ -52,6 +55,8 @@ async function refresh() {
   try {
     const [mine, conversations] = await Promise.all([call('GET', '/api/me/meetings'), call('GET', '/api/conversations')]);
     meetings.list = new Map(mine.meetings.map((m) => [m.id, m]));
+    if (!meetings.reminder) meetings.reminder = (await call('GET', '/api/meeting-slots')).reminder_minutes || 0;
+    scheduleReminders();
     meetings.members = new Map(conversations.conversations.map((c) => [c.id, c.members.map((m) => m.id)]));
     invalidate('meetings');
   } catch {
@@ -72,6 +77,19 @@ function otherPerson() {
   const members = meetings.members.get(room.id) || [...room.members.keys()];
   const others = members.filter((id) => id !== state.me.id);
   return others.length === 1 ? others[0] : null;
+}
+
+/** A toast `reminder` minutes before each booked meeting of the next day (timers kept per meeting). */
+function scheduleReminders() {
+  for (const timer of reminders.values()) clearTimeout(timer);
+  reminders.clear();
+  if (!meetings.reminder) return;
+  for (const m of meetings.list.values()) {
+    if (m.state !== 'booked' || !m.start) continue;
+    const wait = Date.parse(m.start) - meetings.reminder * 60_000 - Date.now();
+    if (wait < 0 || wait > 86_400_000) continue;
+    reminders.set(m.id, setTimeout(() => toast(t('meetings.reminder', { name: m.with?.name || '', time: when(m.start) })), wait));
+  }
 }
 
 // times: the reader's own zone and the event's ---------------------------------------------
@@ -97,7 +115,7 @@ function L(key) {
 function buildDom() {
   $('room-view').querySelector('.room-actions').append(
     h('button', { type: 'button', id: 'meeting-propose', class: 'quiet-button', testid: 'meeting-propose', hidden: true,
-      on: { click: openProposal } }, L('meetings.propose')));
+      on: { click: () => openProposal() } }, L('meetings.propose')));
   $('messages').before(h('section', { id: 'meeting-cards', class: 'request-cards', testid: 'meeting-cards',
     'aria-label': t('meetings.cards'), 'data-i18n-attr': 'aria-label:meetings.cards', hidden: true }));
   $('me').before(h('button', { type: 'button', id: 'agenda-open', class: 'home-link', testid: 'agenda-open', hidden: true,
@@ -158,7 +176,7 @@ function stateLine(m) {
 function card(m) {
   const mine = m.turn === state.me?.id;
   const body = [h('strong', {}, t('meetings.with', { name: m.with?.name || '' })), stateLine(m)];
-  if (m.note) body.push(h('p', { class: 'meeting-note' }, m.note));
+  if (m.note) body.push(noteOf(m));
   if (m.state === 'booked') {
     body.push(...times(m, m.start).map((line) => h('p', { testid: 'meeting-time' }, line)),
       h('p', {}, t('meetings.place', { place: m.place_name || '' })));
@@ -171,11 +189,21 @@ function card(m) {
     body.push(h('p', { class: 'hint' }, t('meetings.waiting', { name: m.with?.name || '' })));
   }
   const buttons = [];
-  if (mine) buttons.push(h('button', { type: 'button', testid: 'meeting-decline', on: { click: () => answer(m, 'decline') } }, t('meetings.decline')));
+  if (mine) {
+    buttons.push(h('button', { type: 'button', testid: 'meeting-counter', on: { click: () => openProposal(m) } }, t('meetings.counter')),
+      h('button', { type: 'button', testid: 'meeting-decline', on: { click: () => answer(m, 'decline') } }, t('meetings.decline')));
+  }
   buttons.push(h('button', { type: 'button', class: 'quiet-button', testid: 'meeting-cancel', on: { click: () => answer(m, 'cancel') } },
     t('meetings.cancel')));
   return h('article', { class: 'request-card', testid: 'meeting-card', 'aria-label': t('meetings.with', { name: m.with?.name || '' }) },
     ...body, h('div', { class: 'button-row' }, buttons));
+}
+
+/** The note in the reader's language (the server translates it like a message), the original beside it. */
+function noteOf(m) {
+  if (!m.note_tr) return h('p', { class: 'meeting-note', testid: 'meeting-note-text' }, m.note);
+  return h('p', { class: 'meeting-note', testid: 'meeting-note-text' }, m.note_tr.text,
+    h('span', { class: 'hint', lang: m.note_lang || undefined }, ` (${m.note})`));
 }
 
 async function answer(meeting, step, body = {}) {
@@ -191,8 +219,10 @@ async function answer(meeting, step, body = {}) {
 }
 
 // proposing ------------------------------------------------------------------------------------
-async function openProposal() {
-  const other = otherPerson();
+/** The proposal dialog: a new meeting with the conversation's other person, or (`counter`) other
+ * times for a meeting whose answer is the reader's turn. */
+async function openProposal(counter = null) {
+  const other = counter?.with?.id || otherPerson();
   if (!other) return;
   try {
     meetings.slots = (await call('GET', '/api/meeting-slots')).slots;
@@ -202,6 +232,7 @@ async function openProposal() {
   }
   const dialog = $('meeting-dialog');
   dialog.dataset.with = other;
+  dialog.dataset.meeting = counter?.id || '';
   $('meeting-dialog-title').textContent = t('meetings.proposeTitle', { name: nameOf(other) });
   const free = meetings.slots.filter((s) => Date.parse(s.end) > Date.now() && s.places.some((p) => p.free));
   setChildren($('meeting-slots'), h('legend', {}, t('meetings.slots')),
@@ -225,7 +256,9 @@ async function sendProposal(event) {
   }
   const note = $('meeting-note').value.trim();
   try {
-    const data = await call('POST', '/api/meetings', { with: dialog.dataset.with, slots, ...(note ? { note } : {}) });
+    const data = dialog.dataset.meeting
+      ? await call('POST', `/api/meetings/${encodeURIComponent(dialog.dataset.meeting)}/propose`, { slots, ...(note ? { note } : {}) })
+      : await call('POST', '/api/meetings', { with: dialog.dataset.with, slots, ...(note ? { note } : {}) });
     meetings.list.set(data.meeting.id, data.meeting);
     dialog.close('ok');
     toast(t('meetings.sent'));
