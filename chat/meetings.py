@@ -141,7 +141,7 @@ class Meetings:
     async def _translate_note(self, meeting: Meeting, view: dict[str, Any], lang: str) -> None:
         """The note in the reader's language, like a message's translation: `note_tr` {lang, text}
         (absent when the note is in that language already or no engine can translate it)."""
-        if not meeting.note or not meeting.note_lang or meeting.note_lang == lang or self._translator is None:
+        if not view["note"] or not meeting.note_lang or meeting.note_lang == lang or self._translator is None:
             return
         view["note_lang"] = meeting.note_lang
         text = await self._translator.translate(meeting.note, meeting.note_lang, lang)
@@ -159,12 +159,13 @@ class Meetings:
             return {"id": sid, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone)} if slot else {
                 "id": sid}
 
+        party = viewer is not None and viewer in meeting.people
         data: dict[str, Any] = {
             "id": meeting.id, "state": meeting.state, "from": person(meeting.proposer),
             "to": person(meeting.invitee), "slots": [slot_view(s) for s in meeting.slots],
-            "slot": meeting.slot, "place": meeting.place, "note": meeting.note, "ts": meeting.ts,
-            "updated": meeting.updated, "timezone": self.settings.timezone}
-        if viewer is not None and viewer in meeting.people:
+            "slot": meeting.slot, "place": meeting.place, "note": meeting.note if party else "", "ts": meeting.ts,
+            "updated": meeting.updated, "timezone": self.settings.timezone}  # organisers never read the note
+        if party and viewer is not None:
             data["with"] = person(meeting.other(viewer))
         if meeting.turn is not None:
             data["turn"] = meeting.turn

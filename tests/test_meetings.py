@@ -169,7 +169,7 @@ async def test_hosts_see_the_grid_export_csv_and_move_a_meeting(make_server):
     li = await Person(server, "Li", "zh").connect()
     anna = await Person(server, "Anna", "de", Role.DELEGATE, organization="=HYPERLINK(\"x\")").connect()
     first, second = await add_slot(host, 0, ["Table 1"]), await add_slot(host, 60, ["Table 2"])
-    meeting = (await propose(li, anna, [first["id"]])).json()["meeting"]
+    meeting = (await propose(li, anna, [first["id"]], note="Our prices")).json()["meeting"]
     await anna.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": first["id"]})
     assert (await li.http("GET", "/api/meetings/grid")).status_code == 403
     grid = (await host.http("GET", "/api/meetings/grid")).json()
@@ -180,6 +180,8 @@ async def test_hosts_see_the_grid_export_csv_and_move_a_meeting(make_server):
     rows = list(csv.reader(io.StringIO(exported.text)))
     assert rows[1][0] == meeting["id"] and rows[1][7].startswith("'=")  # no formula for a spreadsheet
 
+    seen = (await host.http("GET", f"/api/meetings/{meeting['id']}")).json()["meeting"]
+    assert seen["state"] == "booked" and seen["note"] == "" and "with" not in seen  # never the conversation
     moved = await host.http("POST", f"/api/meetings/{meeting['id']}/move", json={"slot": second["id"]})
     assert moved.status_code == 200, moved.text
     assert moved.json()["meeting"]["slot"] == second["id"] and moved.json()["meeting"]["place_name"] == "Table 2"
@@ -197,6 +199,14 @@ async def test_configured_slots_are_offered_in_the_event_time_zone(make_server):
     assert [s["start"][11:16] for s in slots] == ["14:00", "14:20", "14:40"]
     assert slots[0]["start"].endswith(("+02:00", "+03:00"))
     assert [p["name"] for p in slots[0]["places"]] == ["Table 14", "Video call"]
+    online = slots[0]["places"][1]
+    assert online["online"] is True and online["free"] is True
+    anna = await Person(server, "Anna", "de").connect()
+    meeting = (await propose(li, anna, [slots[0]["id"]], place=online["id"])).json()["meeting"]
+    booked = (await anna.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": slots[0]["id"]})).json()
+    assert booked["meeting"]["link"] == f"https://meet.jit.si/babelroom-{meeting['id']}"
+    [event] = icalendar.Calendar.from_ical((await anna.http("GET", "/api/me/meetings.ics")).content).walk("VEVENT")
+    assert str(event["url"]) == booked["meeting"]["link"] and event["location"] == "Video call"
 
 
 async def test_bad_meeting_requests_are_refused_clearly(make_server):

@@ -214,7 +214,9 @@ async function answer(meeting, step, body = {}) {
     invalidate('meetings');
   } catch (err) {
     toast(errorText(err), 'error');
-    refresh();
+    await refresh();
+    // lost the race for that time: offer the times still free, as a counter-proposal
+    if (err.code === 'taken' && step === 'accept') openProposal(meetings.list.get(meeting.id) || meeting);
   }
 }
 
