@@ -34,6 +34,7 @@ class ServerSettings:
     lobby_interval: float = 2.0
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class LimitSettings:
     rate_per_second: float = 5.0
     rate_burst: int = 10
     send_queue: int = 512
+    send_buffer_bytes: int = 1048576
     bad_frames: int = 10
     history_default: int = 50
     history_max: int = 200
@@ -77,6 +79,11 @@ class LimitSettings:
     membership_rate: float = 2.0
     membership_burst: int = 20
     presence_window: float = 0.5
+    history_rate: float = 2.0
+    history_burst: int = 10
+    connections_per_user: int = 20
+    session_rate: float = 2.0
+    session_burst: int = 60
 
 
 @dataclass(frozen=True)
