@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import ipaddress
 import os
 import tomllib
 import typing
@@ -146,6 +147,12 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     if unknown:
         raise ConfigError(f"unknown section [{sorted(unknown)[0]}] in {path}")
     sections = {name: _section(name, cls, raw.get(name, {}), environ) for name, cls in SECTIONS.items()}
+    for entry in sections["server"].trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"server.trusted_proxies: {entry!r} is not an IP address or network "
+                              "(such as \"10.0.0.5\" or \"10.0.0.0/8\")") from None
     return Config(**sections, rooms=_rooms(raw.get("rooms", [])))
 
 

@@ -9,6 +9,7 @@ and bytes (`send_buffer_bytes`); a reader past either leaves its rooms at once a
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import time
@@ -61,6 +62,7 @@ from rooms.limits import TokenBucket
 from rooms.moderation import Action
 from rooms.stores.events import PresenceChanged, Relang
 from rooms.stores.messages import Message
+from rooms.text import is_scalar_text
 from translation import primary_subtag
 
 if TYPE_CHECKING:
@@ -72,16 +74,17 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_REMOVED = 4403
+CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 1011
-MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id", "read": "id", "report": "id",
-                     "relang": "id"}
+MESSAGE_ID_FIELDS = {"join": ("since",), "history": ("before", "after"), "delete": ("id",), "read": ("id",),
+                     "report": ("id",), "relang": ("id",)}
 
 
 class Session:
     """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
-                 "_bad_frames", "_removing", "_membership", "__weakref__")
+                 "_bad_frames", "_removing", "_membership", "_history_reads", "_counted", "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
         self.node = node
@@ -98,6 +101,8 @@ class Session:
         self._bad_frames = 0
         self._removing = 0  # removals (kick, ban, close) under way
         self._membership: TokenBucket | None = None  # made on the first join, leave or language change
+        self._history_reads: TokenBucket | None = None  # made on the first `history` frame
+        self._counted = False  # counted among its user's connections ([limits] connections_per_user)
 
     @property
     def user_id(self) -> str:
@@ -123,6 +128,7 @@ class Session:
         finally:
             self.node.hub.disconnect(self)
             await self._leave_all()
+            await self._uncount_connection()
             await self.writer.finish()
 
     async def _receive(self) -> str | None:
@@ -150,6 +156,8 @@ class Session:
                                                f"{self.node.config.auth.auth_timeout:g} s; send auth first"))
                 self.close(CLOSE_UNAUTHORIZED, "auth timeout")
                 return False
+            if text is not None and len(text) > protocol.MAX_TOKEN and self._refuse_oversize_token(text):
+                return False
             frame = self._decode(text)
             if frame is None:
                 continue
@@ -167,6 +175,23 @@ class Session:
             else:
                 self.push_frame(error("unauthorized", "send an auth frame with your token first", frame.ref))
         return self.identity is not None
+
+    def _refuse_oversize_token(self, text: str) -> bool:
+        """An `auth` whose token is over the size limit is an unauthorized token (4401), not a bad frame."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return False
+        if not (isinstance(data, dict) and data.get("type") == "auth" and isinstance(data.get("token"), str)
+                and len(data["token"]) > protocol.MAX_TOKEN):
+            return False
+        ref = data.get("ref")
+        if not isinstance(ref, str) or len(ref) > protocol.MAX_REF or not is_scalar_text(ref):
+            ref = None  # echoed only when it is a valid ref
+        self.push_frame(error("unauthorized", f"the token is longer than {protocol.MAX_TOKEN} characters, "
+                              "the most a token may have; ask for a new token at POST /api/session", ref))
+        self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+        return True
 
     async def _serve_frame(self, text: str | None) -> None:
         frame = self._decode(text)
@@ -188,11 +213,11 @@ class Session:
     @staticmethod
     def _check_ids(frame: AnyClientFrame) -> None:
         """Message ids must have exactly the shape the server issues (see chat.backend.ids)."""
-        name = MESSAGE_ID_FIELDS.get(frame.type)
-        value = getattr(frame, name) if name is not None else None
-        if value is not None and not is_message_id(value):
-            raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
-                             "(such as \"1a2b3c4d.17\")")
+        for name in MESSAGE_ID_FIELDS.get(frame.type, ()):
+            value = getattr(frame, name)
+            if value is not None and not is_message_id(value):
+                raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
+                                 "(such as \"1a2b3c4d.17\")")
 
     def _decode(self, text: str | None) -> AnyClientFrame | None:
         if text is None:
@@ -252,6 +277,12 @@ class Session:
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
         lang = self._reading_lang(frame.lang or identity.lang, frame.ref)
+        if not await self._count_connection(identity.id):
+            most = self._limits.connections_per_user
+            self.push_frame(error("too_many_connections", f"this user has {most} connections open already, the most "
+                                  "one user may have; close one (another tab or device) and connect again", frame.ref))
+            self.close(CLOSE_TOO_MANY_CONNECTIONS, "too many connections")
+            return
         self.identity, self.lang = identity, lang
         try:  # the directory's profile and online mark; the chat works without them
             await self.node.conversations.seen(identity, lang)
@@ -259,6 +290,27 @@ class Session:
             log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
+
+    async def _count_connection(self, user: str) -> bool:
+        """Count this connection among its user's on every node: False when the user has
+        `[limits] connections_per_user` open already (the newest is refused)."""
+        most = self._limits.connections_per_user
+        if not most:
+            return True
+        try:
+            self._counted = await self.node.backend.open_connection(user, self.conn_id, most)
+        except BackendUnavailable:  # the chat works without the count, as without the profile
+            log.warning("could not count the connections of %s: the backend is unavailable", user)
+            return True
+        return self._counted
+
+    async def _uncount_connection(self) -> None:
+        if self._counted:
+            self._counted = False
+            try:
+                await self.node.backend.close_connection(self.user_id, self.conn_id)
+            except Exception:  # noqa: BLE001 - the backend may be down; the count then expires with the node
+                log.warning("could not uncount the connection %s of %s", self.conn_id, self.user_id)
 
     async def _auth_again(self, frame: Auth) -> None:
         raise FrameError("bad_frame", "this connection is already authenticated; open a new one to switch user")
@@ -330,13 +382,15 @@ class Session:
                 if await backend.add_member(room_id, member):
                     await backend.publish(room_id, self._presence(room_id, "join", member))
                     self.node.lobby.touch(room_id)
-            since = frame.since
+            since, more = frame.since, False
             if since is not None:
                 replay = await backend.since(room_id, since, limit=limit)
                 messages, recovered = replay.messages, replay.recovered
+                if recovered:  # one page: the client asks for the rest (`history` with `after`)
+                    messages, more = self._page(messages, self._limits.history_max)
             else:
                 messages, recovered = await backend.history(room_id, before=None, limit=limit), None
-            joined = await self._joined_frame(room, role, messages, recovered)
+            joined = await self._joined_frame(room, role, messages, recovered, more)
         except BaseException:
             if rejoin:  # still a member, as before this join: live events flow again
                 self.node.hub.release(room_id, self, set())
@@ -350,7 +404,7 @@ class Session:
             await self.node.conversations.mark_read(room, self.identity.id, messages[-1].id)
 
     async def _joined_frame(self, room: Room, role: Role, messages: list[Message],
-                            recovered: bool | None) -> Joined:
+                            recovered: bool | None, more: bool) -> Joined:
         assert self.identity is not None
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
@@ -362,7 +416,12 @@ class Session:
             you["muted_until"] = mute.until
         room_fields = {**room.to_dict(), "languages": await self.node.backend.census(room.id)}
         return Joined(room=room_fields, members=list(members.values()), messages=self._shown(messages), you=you,
-                      recovered=recovered)
+                      recovered=recovered, more=more or None)
+
+    @staticmethod
+    def _page(messages: list[Message], size: int) -> tuple[list[Message], bool]:
+        """The oldest `size` of a replay, and whether more remain."""
+        return messages[:size], len(messages) > size
 
     def _count(self, value: int | None, name: str) -> int:
         if value is None:
@@ -470,10 +529,31 @@ class Session:
             await self.visible_room(room_id)  # a private room's non-member hears not_found, not not_joined
         self._joined(room_id)
         limit = self._count(frame.limit, "limit")
-        messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
-        self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
+        if frame.before is not None and frame.after is not None:
+            raise FrameError("bad_frame", "give \"before\" (older messages) or \"after\" (the rest of a replay), "
+                             "not both")
+        self._take_history_read()
         assert self.identity is not None
+        if frame.after is None:
+            messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
+            self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
+        else:  # the next page of a `since` replay
+            replay = await self.node.backend.since(room_id, frame.after, limit=limit)
+            messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
+            self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None,
+                                    more=more or None, recovered=None if replay.recovered else False))
+            room = await self.visible_room(room_id)
+            if room.private and messages:  # as with `joined`: what a page carried counts as received
+                await self.node.conversations.mark_read(room, self.identity.id, messages[-1].id)
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
+
+    def _take_history_read(self) -> None:
+        """Each `history` frame costs a token: its answer may be megabytes read and queued."""
+        if self._history_reads is None:
+            self._history_reads = TokenBucket(self._limits.history_rate, self._limits.history_burst)
+        wait = self._history_reads.take()
+        if wait:
+            raise FrameError("rate_limited", f"too many history requests: wait {wait:.1f} s")
 
     # moderation ------------------------------------------------------------------------
     async def _moderate(self, frame: Moderation) -> None:

@@ -54,8 +54,8 @@ class _Close:
 class Writer:
     """The writing half of one WebSocket connection."""
 
-    __slots__ = ("send_asgi", "socket", "owner", "_frames_max", "_bytes_max", "_corked", "_backlog",
-                 "_backlog_bytes", "_drainer", "closed", "_closing")
+    __slots__ = ("send_asgi", "socket", "owner", "_frames_max", "_bytes_max", "_corked", "_corked_bytes",
+                 "_backlog", "_backlog_bytes", "_drainer", "closed", "_closing")
 
     def __init__(self, owner: Owner, send_asgi: Send, socket: RawSocket | None, *, frames_max: int,
                  bytes_max: int) -> None:
@@ -65,6 +65,7 @@ class Writer:
         self._frames_max = frames_max
         self._bytes_max = bytes_max
         self._corked: list[bytes] | None = None  # frames of this turn of the event loop, not yet written
+        self._corked_bytes = 0
         # Frames waiting for the socket to drain; None while frames can be written at once.
         self._backlog: deque[bytes | _Close] | None = None
         self._backlog_bytes = 0  # the frames' bytes in the backlog
@@ -93,13 +94,23 @@ class Writer:
                 # reader gets in the same turn: one system call for a burst, not one per frame.
                 corked = self._corked
                 if corked is None:
-                    self._corked = [frame]
+                    self._corked, self._corked_bytes = [frame], len(frame)
                     _TURN.add(self)
-                else:
+                    return
+                if self._corked_bytes + len(frame) <= self._bytes_max:
                     corked.append(frame)
-                return
-            backlog = self._backlog = deque()
-            self._drainer = asyncio.create_task(self._drain())
+                    self._corked_bytes += len(frame)
+                    return
+                # A turn's burst as large as the byte cap (one socket answering many requests
+                # without yielding): write it now, so the transport says whether it takes more.
+                self.uncork()
+                if self._backlog is None and socket.writable.is_set():
+                    self._corked, self._corked_bytes = [frame], len(frame)  # still in this turn's list
+                    return
+            backlog = self._backlog
+            if backlog is None:
+                backlog = self._backlog = deque()
+                self._drainer = asyncio.create_task(self._drain())
         queued = self._backlog_bytes + len(frame)
         if len(backlog) >= self._frames_max or queued > self._bytes_max:
             log.info("closing %s: %d frames, %d bytes behind", self.owner.describe(), len(backlog),
@@ -111,7 +122,7 @@ class Writer:
 
     def uncork(self) -> None:
         """Write the frames pushed during this turn of the event loop, in one write."""
-        frames, self._corked = self._corked, None
+        frames, self._corked, self._corked_bytes = self._corked, None, 0
         if not frames or self.socket is None:
             return
         if self._backlog is None and self.socket.writable.is_set():
@@ -143,7 +154,7 @@ class Writer:
     def abort(self, code: int, reason: str) -> None:
         """Close now, dropping whatever is queued; the owner's memberships end at once."""
         self.closed = True
-        self._corked = None
+        self._corked, self._corked_bytes = None, 0
         if self._closing is None:
             self._closing = asyncio.create_task(self._close_now(code, reason))
 
