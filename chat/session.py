@@ -384,10 +384,11 @@ class Session:
                     self.node.lobby.touch(room_id)
             since, more = frame.since, False
             if since is not None:
-                replay = await backend.since(room_id, since, limit=limit)
+                page = self._limits.history_max
+                replay = await backend.since(room_id, since, limit=limit, most=page + 1)  # one more: is there more?
                 messages, recovered = replay.messages, replay.recovered
                 if recovered:  # one page: the client asks for the rest (`history` with `after`)
-                    messages, more = self._page(messages, self._limits.history_max)
+                    messages, more = self._page(messages, page)
             else:
                 messages, recovered = await backend.history(room_id, before=None, limit=limit), None
             joined = await self._joined_frame(room, role, messages, recovered, more)
@@ -538,7 +539,7 @@ class Session:
             messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
             self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
         else:  # the next page of a `since` replay
-            replay = await self.node.backend.since(room_id, frame.after, limit=limit)
+            replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
             messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
             self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None,
                                     more=more or None, recovered=None if replay.recovered else False))

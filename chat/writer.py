@@ -113,8 +113,8 @@ class Writer:
                 self._drainer = asyncio.create_task(self._drain())
         queued = self._backlog_bytes + len(frame)
         if len(backlog) >= self._frames_max or queued > self._bytes_max:
-            log.info("closing %s: %d frames, %d bytes behind", self.owner.describe(), len(backlog),
-                     self._backlog_bytes)
+            log.info("closing %s: %d frames, %d bytes behind, a frame of %d bytes more", self.owner.describe(),
+                     len(backlog), self._backlog_bytes, len(frame))
             self.abort(CLOSE_OVERLOADED, TOO_SLOW)
             return
         backlog.append(frame)
