@@ -100,6 +100,7 @@ class LimitSettings:
 class ConversationSettings:
     policy: str = "request"
     max_pending: int = 50
+    max_incoming: int = 20
     cooldown: int = 86400
     request_ttl: int = 604800
 

@@ -33,6 +33,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "save_request": (),
 }
 
 
