@@ -82,6 +82,7 @@ class Joined(Frame, tag="joined"):
     messages: list[MessageFrame]
     you: dict[str, Any]  # {role, muted_until?}
     recovered: bool | None = None  # only with `since`
+    more: bool | None = None  # a `since` replay longer than one page: ask `history` with `after` for the rest
 
 
 class Left(Frame, tag="left"):
@@ -93,6 +94,8 @@ class History(Frame, tag="history"):
     room: str
     messages: list[MessageFrame]
     ref: str | None = None
+    more: bool | None = None  # only with `after`: later messages remain, ask again after the last one
+    recovered: bool | None = None  # only with `after`: false when history no longer reaches back to it
 
 
 class Ack(Frame, tag="ack"):

@@ -133,13 +133,14 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         start = max(0, end - limit)
         return [history.kept[i] for i in range(start, end)]
 
-    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+    async def since(self, room: str, since: str, *, limit: int, most: int | None = None) -> Replay:
         history = self._history(room)
         position = history.position_of(since)
         if position is None or position >= history.next_position or position < history.first_position - 1:
             return Replay(await self.history(room, before=None, limit=limit), recovered=False)
         start = position + 1 - history.first_position
-        return Replay(list(history.kept)[start:], recovered=True)
+        end = len(history.kept) if most is None else min(len(history.kept), start + most)
+        return Replay([history.kept[i] for i in range(start, end)], recovered=True)
 
     async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
                               confidence: float | None = None) -> None:

@@ -140,7 +140,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         return await self._db.read(read)
 
-    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+    async def since(self, room: str, since: str, *, limit: int, most: int | None = None) -> Replay:
         def read(db: sqlite3.Connection) -> Replay | None:
             head = _head(db, room)
             if head is None:
@@ -152,7 +152,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             if position is None or position >= next_position or position < first - 1:
                 return None
             rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position > ? "
-                              "ORDER BY position", (room, position)).fetchall()
+                              "ORDER BY position LIMIT ?", (room, position, -1 if most is None else most)).fetchall()
             return Replay([_message(room, epoch, row) for row in rows], recovered=True)
 
         replay = await self._db.read(read)
