@@ -28,7 +28,9 @@ from rooms import Role
 from tests.nodes import NodeProcess, RedisServer
 
 ENV = {"BABELROOM_CONVERSATIONS_POLICY": "open", "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
-       "BABELROOM_LIMITS_RATE_BURST": "1000"}
+       "BABELROOM_LIMITS_RATE_BURST": "1000",
+       # every delegate signs in from 127.0.0.1: lift the per-address session limit
+       "BABELROOM_LIMITS_SESSION_RATE": "1000", "BABELROOM_LIMITS_SESSION_BURST": "100000"}
 
 
 async def delegate(http: httpx.AsyncClient, url: str, name: str) -> tuple[str, str]:

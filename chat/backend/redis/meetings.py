@@ -82,11 +82,13 @@ class RedisMeetings(RedisParts, MeetingStore):
     async def update_meeting(self, meeting: Meeting, *, version: int,
                              holds: list[Hold]) -> Meeting | Literal["taken", "changed"]:
         updated = meeting.changed(version=version + 1)
-        keys = [self._meeting_key("meetings"), self._meeting_key("meetings", "version"),
-                self._meeting_key("meeting", meeting.id, "holds"),
+        held_key = self._meeting_key("meeting", meeting.id, "holds")
+        # read after the caller read the meeting: the script's version check proves them current
+        held: set[str] = await self._redis.smembers(held_key)  # type: ignore[assignment]
+        keys = [self._meeting_key("meetings"), self._meeting_key("meetings", "version"), held_key, *sorted(held),
                 *(self._meeting_key("meeting", "hold", slot, holder) for slot, holder in holds)]
         outcome = await self._scripts["update_meeting"](
-            keys=keys, args=[meeting.id, str(version), json.dumps(updated.to_dict())])
+            keys=keys, args=[meeting.id, str(version), json.dumps(updated.to_dict()), str(len(held))])
         if outcome == "taken":
             return TAKEN
         if outcome == "changed":
