@@ -99,3 +99,8 @@ async def test_a_chinese_and_a_german_delegate_book_a_meeting_and_see_it_in_thei
     await host.get_by_test_id("host-meeting-add").click()
     await expect(grid.locator("th", has_text="Table 7")).to_have_count(1)
     assert not await axe_violations(host), await axe_violations(host)
+
+    # ... and cancels the meeting from the grid: both people are told, in their language
+    await grid.get_by_test_id("host-meeting-cancel").click()
+    await expect(grid.get_by_test_id("host-meeting-cancel")).to_have_count(0)
+    await expect(anna.get_by_test_id("toast")).to_contain_text(ui("de", "meetings.event.cancelled", name="Li"))

@@ -11,6 +11,7 @@ import { state, onRender, currentRoom, invalidate, nameOf, isHost } from './stat
 import { toast } from './view-shell.js';
 
 const meetings = {
+  off: false, // the event has meetings turned off (the API answers 404)
   grid: null, // hosts: GET /api/meetings/grid
   list: new Map(), // meeting id -> the meeting as GET /api/me/meetings lists it
   members: new Map(), // conversation id -> member ids (GET /api/conversations)
@@ -59,8 +60,9 @@ async function refresh() {
     scheduleReminders();
     meetings.members = new Map(conversations.conversations.map((c) => [c.id, c.members.map((m) => m.id)]));
     invalidate('meetings');
-  } catch {
-    // meetings off, offline or signed out: nothing to show
+  } catch (err) {
+    meetings.off = err.status === 404; // else offline or signed out: the next refresh tries again
+    invalidate('meetings');
   }
 }
 
@@ -156,7 +158,7 @@ function buildDom() {
 }
 
 function render() {
-  const signedIn = !!state.session;
+  const signedIn = !!state.session && !meetings.off;
   $('agenda-open').hidden = !signedIn;
   const other = signedIn ? otherPerson() : null;
   $('meeting-propose').hidden = !other;
@@ -323,7 +325,7 @@ async function loadGrid() {
 
 function renderGrid() {
   const form = $('host-meetings-form');
-  form.hidden = !isHost();
+  form.hidden = !isHost() || meetings.off;
   if (form.hidden) return;
   const grid = meetings.grid;
   if (!grid || !grid.slots.length) {
@@ -342,9 +344,22 @@ function renderGrid() {
         return h('tr', {}, h('th', { scope: 'row' }, when(row.start)), placeIds.map((id) => {
           const cell = cells.get(id);
           if (!cell) return h('td', {}, '–');
-          return h('td', {}, cell.meeting ? cell.meeting.people.map((p) => p.name).join(' · ') : t('host.meetingFree'));
+          if (!cell.meeting) return h('td', {}, t('host.meetingFree'));
+          return h('td', {}, cell.meeting.people.map((p) => p.name).join(' · '), ' ',
+            h('button', { type: 'button', class: 'quiet-button', testid: 'host-meeting-cancel',
+              on: { click: () => hostCancel(cell.meeting.id) } }, t('meetings.cancel')));
         }));
       }))));
+}
+
+/** A host cancels a booked meeting from the grid: both people are told (a `meeting` frame). */
+async function hostCancel(id) {
+  try {
+    await call('POST', `/api/meetings/${encodeURIComponent(id)}/cancel`, {});
+    loadGrid();
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
 }
 
 async function addSlot(event) {
