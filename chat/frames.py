@@ -24,6 +24,7 @@ from rooms.stores.events import (
     Deleted,
     Edited,
     Event,
+    MeetingChanged,
     Mention,
     Moderated,
     PresenceChanged,
@@ -41,10 +42,10 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, Message, Quote
 
-__all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "Mention",
-           "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang", "ReplyQuote",
-           "Report", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation", "TranslationFailed",
-           "Typing", "encode", "encode_bytes", "error", "live_message", "message_frame", "schema"]
+__all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
+           "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang",
+           "ReplyQuote", "Report", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation",
+           "TranslationFailed", "Typing", "encode", "encode_bytes", "error", "live_message", "message_frame", "schema"]
 
 Frame = Tagged
 
@@ -101,6 +102,7 @@ class Joined(Frame, tag="joined"):
     messages: list[MessageFrame]
     you: dict[str, Any]  # {role, muted_until?}
     recovered: bool | None = None  # only with `since`
+    more: bool | None = None  # a `since` replay longer than one page: ask `history` with `after` for the rest
 
 
 class Left(Frame, tag="left"):
@@ -112,6 +114,8 @@ class History(Frame, tag="history"):
     room: str
     messages: list[MessageFrame]
     ref: str | None = None
+    more: bool | None = None  # only with `after`: later messages remain, ask again after the last one
+    recovered: bool | None = None  # only with `after`: false when history no longer reaches back to it
 
 
 class Ack(Frame, tag="ack"):
@@ -133,8 +137,8 @@ class Pong(Frame, tag="pong"):
 
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
-               | Moderated | Deleted | RoomChanged | Request | Conversation | Report | RoleChanged | Ready | Joined
-               | Left | History | Ack | Error | Pong | Typing)
+               | Moderated | Deleted | RoomChanged | Request | Conversation | Report | RoleChanged | MeetingChanged
+               | Ready | Joined | Left | History | Ack | Error | Pong | Typing)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,

@@ -28,6 +28,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "remove_member": ("presence_lib",),
     "members": ("presence_lib",),
     "reap": ("presence_lib",),
+    "open_connection": ("presence_lib",),
     "get_mute": (),
     "standing": (),
     "remember_role": (),
@@ -35,6 +36,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "slow_mode": (),
     "take_send": (),
     "save_request": (),
+    "update_meeting": (),
 }
 
 
