@@ -31,8 +31,9 @@ serve: install
 system-deps:
 	bash .ci/system-deps
 
-# lint and types first (configured in pyproject.toml): a finding fails the run before the suite starts
-test: install-test system-deps
+# system packages first (PyICU builds against libicu-dev); then lint and types (configured in
+# pyproject.toml): a finding fails the run before the suite starts
+test: system-deps install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest

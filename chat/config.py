@@ -85,6 +85,7 @@ class ConversationSettings:
     max_pending: int = 50
     cooldown: int = 86400
     request_ttl: int = 604800
+    profile_ttl: int = 2592000
 
 
 @dataclass(frozen=True)

@@ -382,11 +382,15 @@ class Session:
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
         lang = self._reading_lang(frame.lang or identity.lang, frame.ref)
-        self.identity, self.lang = identity, lang
         try:  # the directory's profile and online mark; the chat works without them
             await self.node.conversations.seen(identity, lang)
         except BackendUnavailable:
             log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
+        except Refused as exc:  # name_reserved: a delegate's name looks like a host's or moderator's
+            self.push_frame(error("unauthorized", f"the token's 'name' claim {exc.message}", frame.ref))
+            self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return
+        self.identity, self.lang = identity, lang
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
 

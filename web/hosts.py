@@ -15,6 +15,7 @@ from chat.tokens import Identity, TokenError
 from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fields
 from rooms.policy import can_moderate
 from rooms.stores.events import Glossary, RoomChanged
+from rooms.text import USER_ID_MAX
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
@@ -102,7 +103,7 @@ async def appoint_moderator(request: Request) -> Response:
     room = await existing_room(request)
     data = await json_body(request)
     only_fields(data, {"user"})
-    user = text_field(data, "user", max_len=64)
+    user = text_field(data, "user", max_len=USER_ID_MAX)
     assert user is not None  # a required field
     added = await node_of(request).backend.set_moderator(room.id, user, True)
     return JSONResponse({"room": room.id, "user": user, "moderator": True}, status_code=201 if added else 200)

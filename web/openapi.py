@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import functools
 import sys
-import unicodedata
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +19,7 @@ from rooms.conversations import CURSOR_PATTERN, MAX_MEMBERS, PAGE_MAX
 from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
 from rooms.countries import COUNTRIES
 from rooms.models import ROOM_ID
+from rooms.text import USER_ID_MAX, char_kind
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import NAME_MAX
 from web.errors import MAX_BODY
@@ -74,7 +74,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["name", "lang"],
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX,
-                     "description": "display name; no control or format characters"},
+                     "description": "display name: it must show (no control, format or invisible characters, "
+                                    "nothing that renders blank), and a delegate's may not copy or look like a "
+                                    "host's or moderator's name (409 name_reserved)"},
             "lang": {"type": "string", "maxLength": 12, "description": "a code GET /api/languages lists"},
             "access_code": {"type": ["string", "null"], "description": "needed when the event has an access code"},
         },
@@ -117,7 +119,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Appointment": {
         "type": "object", "required": ["user"], "additionalProperties": False,
-        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}},
+        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX, "pattern": r"\S"}},
     },
     "Moderator": {
         "type": "object", "required": ["room", "user", "moderator"],
@@ -183,7 +185,7 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "NewConversation": {
         "type": "object", "required": ["with"], "additionalProperties": False,
         "properties": {"with": {"type": "array", "minItems": 1, "maxItems": MAX_MEMBERS - 1, "uniqueItems": True,
-                                "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+                                "items": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}},
                        "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX,
                                  "pattern": r"\S"}},
     },
@@ -198,7 +200,8 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "Blocks": {"type": "object", "required": ["users"],
                "properties": {"users": {"type": "array", "items": ref("Person")}}},
     "BlockRequest": {"type": "object", "required": ["user"], "additionalProperties": False,
-                     "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}}},
+                     "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX,
+                                                     "pattern": r"\S"}}},
     "Block": {"type": "object", "required": ["user", "blocked"],
               "properties": {"user": {"type": "string"}, "blocked": {"type": "boolean"}}},
     "Reports": {"type": "object", "required": ["reports"],
@@ -226,7 +229,8 @@ PEOPLE_PATHS: dict[str, Any] = {
                               "404": error("no profile yet: connect to /ws once")}},
         "patch": {"operationId": "changeMe", "summary": "Hide yourself from the directory, or show yourself",
                   "security": BEARER, "requestBody": body(ref("MeChange")),
-                  "responses": {"200": answer("your profile", ref("Me")), **BAD_BODY, **AUTH}},
+                  "responses": {"200": answer("your profile", ref("Me")), **BAD_BODY, **AUTH,
+                                "409": error("name_reserved: your token's name looks like a host's or moderator's")}},
     },
     "/api/conversations": {
         "get": {"operationId": "listConversations", "summary": "Your conversations with unread counts",
@@ -260,7 +264,7 @@ PEOPLE_PATHS: dict[str, Any] = {
     "/api/blocks/{user}": {"delete": {
         "operationId": "unblock", "summary": "Unblock someone", "security": BEARER,
         "parameters": [{"name": "user", "in": "path", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+                        "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}}],
         "responses": {"200": answer("unblocked", ref("Block")), **AUTH, "404": error("not blocked")},
     }},
     "/api/reports": {"get": {
@@ -317,6 +321,7 @@ PATHS: dict[str, Any] = {
         "requestBody": body(ref("SessionRequest")),
         "responses": {"200": answer("the token and who it speaks for", ref("Session")), **BAD_BODY,
                       "401": error("the event's access code is missing or wrong"),
+                      "409": error("name_reserved: the name copies or looks like a host's or moderator's"),
                       "501": error("this server only verifies tokens minted by the event's website")},
     }},
     "/api/rooms": {
@@ -341,7 +346,7 @@ PATHS: dict[str, Any] = {
     "/api/rooms/{room}/moderators/{user}": {"delete": {
         "operationId": "removeModerator", "summary": "End a user's appointment (hosts)", "security": BEARER,
         "parameters": [ROOM_PATH, {"name": "user", "in": "path", "required": True,
-                                   "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+                                   "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}}],
         "responses": {"200": answer("no longer a moderator", ref("Moderator")), **HOST_ONLY,
                       "404": error("no such room, or the user is not its moderator")},
     }},
@@ -400,18 +405,23 @@ DOCUMENT: dict[str, Any] = {
 
 @functools.cache
 def name_pattern() -> str:
-    """A display name: something besides spaces, and no control (Cc) or format (Cf) characters."""
-    ranges: list[list[int]] = []
+    """A display name as rooms.text.text_fault accepts it (after stripping): white space and clusters
+    of a visible character, an optional variation selector and combining marks, at least one cluster."""
+    ranges: dict[str, list[list[int]]] = {"refused": [], "selector": [], "mark": [], "space": [], "visible": []}
     for code in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(code)) in ("Cc", "Cf"):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
-    excluded = "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in ranges)
-    allowed = f"[^{excluded}]"
-    return f"^{allowed}*[^\\s{excluded}]{allowed}*$"
+        kind = ranges[char_kind(chr(code))]
+        if kind and kind[-1][1] == code - 1:
+            kind[-1][1] = code
+        else:
+            kind.append([code, code])
+
+    def chars(kind: str) -> str:
+        # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
+        return "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in ranges[kind])
+
+    visible = f"[^{chars('refused')}{chars('selector')}{chars('mark')}{chars('space')}]"
+    space, selector, mark = f"[{chars('space')}]", f"[{chars('selector')}]", f"[{chars('mark')}]"
+    return f"^{space}*(?:{visible}{selector}?{mark}*{space}*)+$"
 
 
 async def openapi(request: Request) -> Response:

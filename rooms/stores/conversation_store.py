@@ -10,6 +10,11 @@ Guarantees (tests/backend/test_conversation_store.py):
 - `delete_request` answers True to exactly one caller, so a request is accepted or declined once.
 - `online` counts a user online until the latest `until` any node marked; a cooldown ends at its `until`.
 - `profiles` returns the stored profiles with their hidden flag; `save_profile` leaves that flag alone.
+- `directory` pages through the visible profiles in (case-folded name, id) order from an index,
+  never reading every profile (tests/backend/test_directory_store.py): each person once across
+  pages, filters applied, the same answer on every backend.
+- `expire_profiles` forgets anonymous profiles that no node saw for the given time (not while some
+  node counts them online); hosts', moderators' and token-holders' profiles never expire.
 - Reports are kept in the order they were added (the newest REPORTS_MAX).
 """
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from rooms.conversations import ContactRequest, Profile
+from rooms.conversations import ContactRequest, DirectoryQuery, Profile
 
 REPORTS_MAX = 1000  # reports kept
 
@@ -26,7 +31,8 @@ class ConversationStore(abc.ABC):
     # profiles and who is online ---------------------------------------------------------
     @abc.abstractmethod
     async def save_profile(self, profile: Profile) -> None:
-        """Store a profile; its `hidden` flag is left as it was (set_hidden changes it)."""
+        """Store a profile and when it was saved (now); its `hidden` flag is left as it was
+        (set_hidden changes it)."""
 
     @abc.abstractmethod
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
@@ -34,6 +40,21 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def set_hidden(self, user: str, hidden: bool) -> None: ...
+
+    @abc.abstractmethod
+    async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
+        """At most `limit` visible profiles matching the query (DirectoryQuery.matches), strictly after
+        `query.after` in (name.casefold(), id) order, in that order; read from the store's index."""
+
+    @abc.abstractmethod
+    async def staff(self) -> list[Profile]:
+        """The stored profiles whose role is host or moderator (hidden or not): whose names delegates
+        may not copy."""
+
+    @abc.abstractmethod
+    async def expire_profiles(self, before: int) -> list[str]:
+        """Forget the anonymous profiles (Profile.anonymous) last saved or counted online before
+        `before` (ms) and not counted online now; the ids forgotten."""
 
     @abc.abstractmethod
     async def mark_online(self, users: set[str], until: int) -> None:

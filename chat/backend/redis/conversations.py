@@ -3,6 +3,9 @@ profiles, members, requests and blocks.
 
 Keys, all under `key_prefix`:
     people, people:hidden          hash user -> profile JSON; set of users hidden from the directory
+    people:dir, people:dirkey      the directory index: zset (score 0) of "<name casefolded>\0<id>" of
+                                   visible profiles, read in lex order; hash user -> that member
+    people:staff, people:anon      set of hosts and moderators; zset anonymous user -> ms last saved or online
     online                         zset user -> ms until which some node counts them online
     conv:pair:<pair>               the room id of a 1:1 (SET NX: one per pair, even when two nodes race)
     conv:<room>:members            set of member ids
@@ -21,9 +24,13 @@ from typing import Any
 
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.frames import encode
-from rooms.conversations import ContactRequest, Profile, pair_key
+from rooms.conversations import ContactRequest, DirectoryQuery, Profile, directory_key, pair_key
+from rooms.models import Role
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX
+
+DIRECTORY_CHUNK = 200  # directory entries read at a time while filling a page
+EXPIRE_BATCH = 500  # anonymous profiles looked at per script call
 
 
 class RedisConversations(RedisParts, ConversationStore):
@@ -40,11 +47,24 @@ class RedisConversations(RedisParts, ConversationStore):
         return value
 
     # profiles -----------------------------------------------------------------------
+    def _profile_keys(self) -> list[str]:
+        return [self._key("people"), self._key("people", "dirkey"), self._key("people", "dir"),
+                self._key("people", "hidden"), self._key("people", "staff"), self._key("people", "anon")]
+
+    @staticmethod
+    def _listing(profile: Profile) -> str:
+        """The profile's member of the directory zset: lex order of these is directory order
+        (UTF-8 byte order is code point order, and NUL sorts before every character a name holds)."""
+        name, user = directory_key(profile)
+        return f"{name}\0{user}"
+
     @write_call
     async def save_profile(self, profile: Profile) -> None:
         data = profile.to_dict()
         data.pop("hidden")
-        await self._redis.hset(self._key("people"), profile.id, encode(data))
+        await self._scripts["save_profile"](keys=self._profile_keys(), args=[
+            profile.id, encode(data), self._listing(profile), int(profile.role != Role.DELEGATE.value),
+            int(profile.anonymous), now_ms()])
 
     @read_call
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
@@ -62,8 +82,57 @@ class RedisConversations(RedisParts, ConversationStore):
 
     @write_call
     async def set_hidden(self, user: str, hidden: bool) -> None:
-        key = self._key("people", "hidden")
-        await (self._redis.sadd(key, user) if hidden else self._redis.srem(key, user))
+        await self._scripts["set_hidden"](
+            keys=[self._key("people", "hidden"), self._key("people", "dirkey"), self._key("people", "dir")],
+            args=[user, int(hidden)])
+
+    @read_call
+    async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
+        # The zset holds visible profiles in directory order; filters are checked on the profiles
+        # read, a chunk at a time, from the cursor on, until the page is full or the index ends.
+        chunk = max(2 * limit, DIRECTORY_CHUNK)
+        low = "-" if query.after is None else "(" + "\0".join(query.after)
+        page: list[Profile] = []
+        while len(page) < limit:
+            listed: list[str] = await self._redis.zrangebylex(  # type: ignore[assignment]
+                self._key("people", "dir"), low, "+", start=0, num=chunk)
+            if not listed:
+                break
+            ids = [member.partition("\0")[2] for member in listed]
+            raw = await self._redis.hmget(self._key("people"), ids)
+            for member, item in zip(listed, raw, strict=True):
+                profile = Profile.from_dict(json.loads(item)) if item else None
+                # a member left by a racing change is not the profile's current place: skip it
+                if profile is not None and self._listing(profile) == member and query.matches(profile):
+                    page.append(profile)
+                    if len(page) == limit:
+                        break
+            if len(listed) < chunk:
+                break
+            low = "(" + listed[-1]
+        return page
+
+    @read_call
+    async def staff(self) -> list[Profile]:
+        ids = sorted(await self._members(self._key("people", "staff")))
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._key("people"), ids)
+            pipe.smembers(self._key("people", "hidden"))
+            raw, hidden = await pipe.execute()
+        return [Profile.from_dict(json.loads(item)).updated(hidden=user in hidden)
+                for user, item in zip(ids, raw, strict=True) if item]
+
+    @write_call
+    async def expire_profiles(self, before: int) -> list[str]:
+        gone: list[str] = []
+        while True:
+            batch: list[str] = await self._scripts["expire_profiles"](
+                keys=[*self._profile_keys(), self._key("online")], args=[before, now_ms(), EXPIRE_BATCH])
+            gone.extend(batch)
+            if len(batch) < EXPIRE_BATCH:
+                return gone
 
     @write_call
     async def mark_online(self, users: set[str], until: int) -> None:
@@ -71,6 +140,8 @@ class RedisConversations(RedisParts, ConversationStore):
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(self._key("online"), {user: until for user in users}, gt=True)
+            # an anonymous profile counts as seen while it is online (it expires only without a connection)
+            pipe.zadd(self._key("people", "anon"), {user: until for user in users}, xx=True, gt=True)
             pipe.zremrangebyscore(self._key("online"), 0, now_ms() - 60_000)
             await pipe.execute()
 

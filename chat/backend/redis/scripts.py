@@ -31,6 +31,9 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "save_profile": (),
+    "set_hidden": (),
+    "expire_profiles": (),
 }
 
 
