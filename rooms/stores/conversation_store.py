@@ -20,9 +20,10 @@ Guarantees (tests/backend/test_conversation_store.py):
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rooms.conversations import ContactRequest, DirectoryQuery, Profile
+if TYPE_CHECKING:  # annotations only: rooms.conversations imports rooms.stores (its events) at import time
+    from rooms.conversations import ContactRequest, DirectoryQuery, Profile
 
 REPORTS_MAX = 1000  # reports kept
 
