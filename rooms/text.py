@@ -91,19 +91,15 @@ def text_fault(value: str, *, multiline: bool = False) -> str | None:
     """What makes a text people read of each other unfit (None when it is fine), as a phrase that
     follows the field's name: "must not contain control characters".
 
-    Refused: characters of kind `refused` (char_kind; a newline is allowed where `multiline`), a
-    combining mark with nothing to sit on (first, or after white space), a variation selector
-    anywhere but right after a visible character; and a non-empty text must show at least one
-    visible character. (web/openapi.py describes names with a pattern of the same kinds.)
+    Refused: any character of kind `refused` (char_kind; a newline is allowed where `multiline`),
+    and a text that, white space aside, does not start with a visible character: combining marks
+    or variation selectors alone render blank or on nothing. (web/openapi.py describes names with a
+    pattern of the same kinds.)
     """
-    visible = False
-    previous = "space"
     for char in value:
         if multiline and char == "\n":
-            previous = "space"
             continue
-        kind = char_kind(char)
-        if kind == "refused":
+        if char_kind(char) == "refused":
             category = unicodedata.category(char)
             if category == "Cs":
                 return "is not valid Unicode text (it holds a lone surrogate such as \\ud800): send UTF-8 text"
@@ -111,14 +107,11 @@ def text_fault(value: str, *, multiline: bool = False) -> str | None:
                 return "must not contain control characters (newlines, tabs, NUL...)"
             what = _REFUSED_CATEGORIES.get(category, "invisible")
             return f"must not contain {what} characters ({_describe(char)}): they do not show"
-        if kind == "selector" and previous != "visible":
-            return f"must not contain a variation selector that follows no character ({_describe(char)})"
-        if kind == "mark" and previous == "space":
-            return f"must not start a word with a combining mark ({_describe(char)}): it shows on nothing"
-        visible = visible or kind == "visible"
-        previous = kind
-    if value and not visible:
-        return "must show visible characters: this one would render blank"
+    shown = value.strip()
+    if shown and char_kind(shown[0]) != "visible":
+        if not any(char_kind(char) == "visible" for char in shown):
+            return "must show visible characters: this one would render blank"
+        return f"must start with a visible character, not a combining mark or selector ({_describe(shown[0])})"
     return None
 
 
@@ -157,5 +150,6 @@ def confusable_key(name: str) -> str:
     """The same key for names a reader cannot tell apart: the TR39 skeleton (ICU's confusables
     data: Greek and Cyrillic look-alikes of Latin letters, 0/O, rn/m...) of the NFKC form
     (fullwidth and mathematical letters become plain ones), case-folded, white space removed."""
-    skeleton = str(_SPOOF.getSkeleton(0, unicodedata.normalize("NFKC", name)))
+    shown = "".join(char for char in name if char_kind(char) not in ("selector", "refused"))  # invisible anyway
+    skeleton = str(_SPOOF.getSkeleton(0, unicodedata.normalize("NFKC", shown)))
     return "".join(skeleton.casefold().split())

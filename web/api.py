@@ -36,6 +36,8 @@ def display_name(data: dict[str, Any]) -> str:
     """The form's name: the same rules as a token's `name` claim (rooms.text), at most NAME_MAX."""
     name = text_field(data, "name", max_len=NAME_MAX)
     assert name is not None
+    if len(data["name"]) > NAME_MAX:  # the limit holds for the name as sent, surrounding spaces included
+        raise ApiError(400, "bad_request", f"\"name\" holds at most {NAME_MAX} characters", "name")
     fault = name_fault(name, max_len=NAME_MAX)
     if fault:
         raise ApiError(400, "bad_request", f"\"name\" {fault}", "name")

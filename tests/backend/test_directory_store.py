@@ -3,10 +3,15 @@ backend: `directory` pages from an index in (case-folded name, id) order with th
 `staff` lists hosts and moderators, `expire_profiles` forgets anonymous profiles nobody saw."""
 from __future__ import annotations
 
+import json
 import random
+
+import pytest
+import redis.asyncio
 
 from rooms.conversations import DirectoryQuery, Profile, directory_key, directory_page
 from rooms.stores import now_ms
+from tests.conftest import REDIS_TEST_DB, REDIS_URL
 
 NAMES = ["ana", "Ana", "ANA", "Ängel", "Bo", "bo", "Zoë", "李伟", "Ólafur", "mika", "Mika", "Aino", "Li", "li"]
 COUNTRIES = ["FI", "CN", "BR", ""]
@@ -97,3 +102,22 @@ async def test_anonymous_profiles_expire_unless_online_and_others_never(node):
     await store.save_profile(Profile("anon-gone", "Back", anonymous=True))  # signs in again: a fresh profile
     [back] = await store.profiles(["anon-gone"])
     assert back.name == "Back" and back.hidden is False
+
+
+@pytest.mark.parametrize("backend_kind", [pytest.param("redis", marks=pytest.mark.redis)])
+async def test_redis_indexes_the_profiles_an_older_build_stored_and_drops_those_not_text(make_node, redis_prefix):
+    client = redis.asyncio.Redis.from_url(f"{REDIS_URL}/{REDIS_TEST_DB}")
+    await client.hset(f"{redis_prefix}people", mapping={
+        "u_b": json.dumps({"id": "u_b", "name": "Bea", "role": "delegate", "lang": "fi"}),
+        "u_a": json.dumps({"id": "u_a", "name": "aino", "role": "delegate", "lang": "en"}),
+        "u_host": json.dumps({"id": "u_host", "name": "Hanna", "role": "host", "lang": "en"}),
+        "u_hidden": json.dumps({"id": "u_hidden", "name": "Hidden", "role": "delegate", "lang": "en"}),
+        "u_bad": json.dumps({"id": "u_bad", "name": "Bad\ud800", "role": "delegate", "lang": "en"}),
+    })
+    await client.sadd(f"{redis_prefix}people:hidden", "u_hidden")
+    await client.aclose()
+    node = await make_node()
+    assert [p.id for p in await node.backend.directory(DirectoryQuery("x"), 10)] == ["u_a", "u_b", "u_host"]
+    assert [p.id for p in await node.backend.staff()] == ["u_host"]
+    assert await node.backend.profiles(["u_bad"]) == []
+    assert await node.backend.index_profiles() == 0  # once per Redis

@@ -80,7 +80,8 @@ def test_profiles_are_checked():
     ("name", "\u3164", "U+3164"),  # Hangul filler: renders blank
     ("name", "\u2800\u2800", "U+2800"),  # blank braille pattern
     ("name", "\uffa0", "U+FFA0"),  # halfwidth Hangul filler
-    ("name", "\u0301\u0302", "combining mark"),  # combining marks with nothing to sit on
+    ("name", "\u0301\u0302", "blank"),  # combining marks with nothing to sit on
+    ("name", "\u0301Ada", "combining mark"),
     ("name", "Ada\u200b", "U+200B"),  # zero-width space
     ("name", "Ada\u202eLovelace", "U+202E"),  # right-to-left override
     ("name", "Ada\x00", "control"),

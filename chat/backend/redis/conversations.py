@@ -6,6 +6,7 @@ Keys, all under `key_prefix`:
     people:dir, people:dirkey      the directory index: zset (score 0) of "<name casefolded>\0<id>" of
                                    visible profiles, read in lex order; hash user -> that member
     people:staff, people:anon      set of hosts and moderators; zset anonymous user -> ms last saved or online
+    people:indexed                 set once the index holds the profiles stored before it existed
     online                         zset user -> ms until which some node counts them online
     conv:pair:<pair>               the room id of a 1:1 (SET NX: one per pair, even when two nodes race)
     conv:<room>:members            set of member ids
@@ -28,6 +29,7 @@ from rooms.conversations import ContactRequest, DirectoryQuery, Profile, directo
 from rooms.models import Role
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX
+from rooms.text import is_scalar_text
 
 DIRECTORY_CHUNK = 200  # directory entries read at a time while filling a page
 EXPIRE_BATCH = 500  # anonymous profiles looked at per script call
@@ -57,6 +59,37 @@ class RedisConversations(RedisParts, ConversationStore):
         (UTF-8 byte order is code point order, and NUL sorts before every character a name holds)."""
         name, user = directory_key(profile)
         return f"{name}\0{user}"
+
+    async def index_profiles(self) -> int:
+        """Build the directory index (people:dir, people:dirkey, people:staff) of the profiles stored
+        before it existed, once per Redis (the marker people:indexed); profiles whose text is not
+        Unicode (a lone surrogate from a claim older builds accepted) are dropped. How many were indexed."""
+        marker = self._key("people", "indexed")
+        if await self._redis.exists(marker):
+            return 0
+        hidden = await self._members(self._key("people", "hidden"))
+        indexed = 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            async for user, raw in self._redis.hscan_iter(self._key("people"), count=500):
+                try:
+                    data = json.loads(raw)
+                    profile = Profile.from_dict(data)
+                    texts = [user, *(value for value in data.values() if isinstance(value, str))]
+                except (ValueError, TypeError, KeyError):
+                    profile, texts = None, []
+                if profile is None or not all(is_scalar_text(text) for text in texts):
+                    pipe.hdel(self._key("people"), user)
+                    continue
+                listing = self._listing(profile)
+                pipe.hset(self._key("people", "dirkey"), user, listing)
+                if user not in hidden:
+                    pipe.zadd(self._key("people", "dir"), {listing: 0})
+                if profile.role != Role.DELEGATE.value:
+                    pipe.sadd(self._key("people", "staff"), user)
+                indexed += 1
+            pipe.set(marker, 1)
+            await pipe.execute()
+        return indexed
 
     @write_call
     async def save_profile(self, profile: Profile) -> None:
