@@ -52,8 +52,9 @@ USER_ID_MAX = 128  # a token's `sub` and every `user` field of the protocol: roo
 NAME_MAX = 100  # a token's `name` (a website's names may be longer than the 40 POST /api/session allows)
 FORM_NAME_MAX = 40  # POST /api/session
 
-_REFUSED_CATEGORIES = {"Cc": "control", "Cf": "invisible format", "Cs": "surrogate", "Co": "private-use",
-                       "Cn": "unassigned", "Zl": "line separator", "Zp": "paragraph separator"}
+# Private-use and unassigned code points are not refused: fonts draw them (as a glyph or a box).
+_REFUSED_CATEGORIES = {"Cc": "control", "Cf": "invisible format", "Cs": "surrogate", "Zl": "line separator",
+                       "Zp": "paragraph separator"}
 _MARKS = ("Mn", "Mc", "Me")
 _VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))  # emoji / glyph variants: harmless after a base
 _BLANK_SYMBOLS = {"\u2800"}  # BRAILLE PATTERN BLANK: a symbol that draws nothing and is not default-ignorable
@@ -73,8 +74,8 @@ def _describe(char: str) -> str:
 
 def char_kind(char: str) -> str:
     """How a character shows in a name, organisation or bio (context aside): `refused` (control,
-    format, surrogate, private-use, unassigned, line/paragraph separators, default-ignorable, blank
-    symbols), `selector` (a variation selector), `mark` (a combining mark), `space` or `visible`."""
+    format, surrogate, line/paragraph separators, default-ignorable, blank symbols), `selector`
+    (a variation selector), `mark` (a combining mark), `space` or `visible`."""
     category = unicodedata.category(char)
     if category in _REFUSED_CATEGORIES:
         return "refused"
