@@ -18,6 +18,7 @@ from rooms.access import RoomAccess
 from rooms.limits import SendLimits
 from rooms.moderation import Moderation
 from rooms.roles import Roles
+from rooms.sanctions import Sanctions
 from translation import TranslationService
 
 log = logging.getLogger("babelroom")
@@ -46,6 +47,7 @@ class Node:
         self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
         self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
+        self.sanctions = Sanctions(self.backend)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)

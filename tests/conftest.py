@@ -5,6 +5,8 @@ import asyncio
 import dataclasses
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -27,6 +29,7 @@ REDIS_URL = os.environ.get("BABELROOM_TEST_REDIS", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = 15
 STARTUP_SECONDS = 30.0  # a loaded CI machine loading translation packages can be slow
 TEST_SECRET = "test-secret-not-for-production-use"
+TEST_METRICS_TOKEN = "test-metrics-token"  # /metrics is off unless [server] metrics_token is set
 
 
 def free_port() -> int:
@@ -40,7 +43,8 @@ def test_config(tmp_path: Path, **sections: Any) -> Config:
     (a dict of keys per section; `rooms=` a tuple of Room)."""
     config = load_config(environ={})
     config = config.replace("auth", secret=TEST_SECRET)
-    config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node")
+    config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node",
+                            metrics_token=TEST_METRICS_TOKEN)
     # Apertium's Debian pairs are left out unless a test asks for them (engines=...).
     config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"), engines=("argos",),
                             install=())
@@ -72,6 +76,13 @@ class RunningServer:
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+    async def metrics(self) -> str:
+        """GET /metrics as Prometheus scrapes it (with the metrics bearer token): its text."""
+        async with self.http() as http:
+            response = await http.get("/metrics", headers={"authorization": f"Bearer {TEST_METRICS_TOKEN}"})
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+        return response.text
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -161,12 +172,28 @@ async def server(make_server: ServerFactory) -> RunningServer:
 LIVE_PAIRS = (("en", "de"), ("de", "en"), ("en", "es"), ("es", "en"))
 
 
+def build_test_packages(out_dir: Path, pairs: tuple[tuple[str, str], ...],
+                        extra_text: tuple[str, ...] = ()) -> list[Path]:
+    """Tiny real `.argosmodel` files (random weights) for `pairs`, in that order, built by
+    `python -m translation.testpkg` in a process of its own: building imports torch and
+    transformers (~500 MB), which would otherwise stay in the test process for the whole run."""
+    command = [sys.executable, "-m", "translation.testpkg", str(out_dir), "--size", "tiny",
+               "--pairs", *(f"{source}-{target}" for source, target in pairs)]
+    if extra_text:
+        lines = out_dir / "extra-text.txt"
+        lines.write_text("\n".join(extra_text) + "\n", encoding="utf-8")
+        command += ["--extra-text", str(lines)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"building the test packages failed:\n{result.stdout}\n{result.stderr}"
+    built = [Path(line.rsplit("  ", 1)[0]) for line in result.stdout.splitlines() if line.endswith(" MB")]
+    assert len(built) == len(pairs), result.stdout
+    return built
+
+
 @pytest.fixture(scope="session")
 def translation_package_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Tiny real `.argosmodel` files en<->de and en<->es (random weights), built once."""
-    from translation.testpkg import build_packages
-
-    return build_packages(tmp_path_factory.mktemp("live-argosmodels"), LIVE_PAIRS, size="tiny")
+    return build_test_packages(tmp_path_factory.mktemp("live-argosmodels"), LIVE_PAIRS)
 
 
 @pytest.fixture(scope="session")

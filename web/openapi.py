@@ -63,7 +63,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string", "examples": ["bad_request"]},
                        "message": {"type": "string", "description": "what went wrong and what to do"},
-                       "field": {"type": "string", "description": "the field or parameter at fault, when one is"}},
+                       "field": {"type": "string", "description": "the field or parameter at fault, when one is"},
+                       "retry_after": {"type": "integer", "minimum": 0,
+                                       "description": "when the refusal passes by itself (a wait, a cooldown, a "
+                                                      "timed mute): in how many seconds; also the Retry-After "
+                                                      "header"}},
     },
     "User": {
         "type": "object", "required": ["id", "name", "role"],
@@ -123,7 +127,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Moderator": {
         "type": "object", "required": ["room", "user", "moderator"],
-        "properties": {"room": {"type": "string"}, "user": {"type": "string"}, "moderator": {"type": "boolean"}},
+        "properties": {"room": {"type": "string"}, "user": {"type": "string"}, "moderator": {"type": "boolean"},
+                       "name": {"type": "string", "description": "the user's display name, when the server knows it"}},
     },
     "ModerationLog": {
         "type": "object", "required": ["room", "entries"],
@@ -152,7 +157,8 @@ SCHEMAS: dict[str, Any] = {
     "Health": {
         "type": "object", "required": ["status", "node", "backend", "connections"],
         "properties": {"status": {"enum": ["ok", "degraded"]}, "node": {"type": "string"},
-                       "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0}},
+                       "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0},
+                       "reason": {"type": "string", "description": "while degraded: why (unreachable, cannot write)"}},
     },
 }
 PEOPLE_SCHEMAS: dict[str, Any] = {
@@ -189,7 +195,13 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
                        "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX,
                                  "pattern": r"\S"}},
     },
-    "ConversationAnswer": {"type": "object", "required": ["room"], "properties": {"room": ref("Conversation")}},
+    "ConversationAnswer": {
+        "type": "object", "required": ["room"],
+        "properties": {"room": ref("Conversation"),
+                       "invited": {"type": "array", "items": {"type": "string"},
+                                   "description": "a group under policy `request`: whom an invitation (a "
+                                                  "`request` frame with `group`) went to; each is a member "
+                                                  "once they accept it"}}},
     "Conversations": {"type": "object", "required": ["conversations"],
                       "properties": {"conversations": {"type": "array", "items": ref("Conversation")}}},
     "Left": {"type": "object", "required": ["room", "left"],
@@ -197,8 +209,14 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "Requests": {"type": "object", "required": ["incoming", "outgoing"],
                  "properties": {"incoming": {"type": "array", "items": {"type": "object"}},
                                 "outgoing": {"type": "array", "items": {"type": "object"}}}},
+    "BlockedPerson": {"type": "object", "required": ["id", "name"], "additionalProperties": False,
+                      "description": "what the person chose to show: only id and name when they hid from the "
+                                     "directory (or were never seen); never whether they are online",
+                      "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                     "lang": {"type": "string"}, "organization": {"type": "string"},
+                                     "country": {"type": "string"}, "bio": {"type": "string"}}},
     "Blocks": {"type": "object", "required": ["users"],
-               "properties": {"users": {"type": "array", "items": ref("Person")}}},
+               "properties": {"users": {"type": "array", "items": ref("BlockedPerson")}}},
     "BlockRequest": {"type": "object", "required": ["user"], "additionalProperties": False,
                      "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX,
                                                      "pattern": r"\S"}}},
@@ -240,9 +258,12 @@ PEOPLE_PATHS: dict[str, Any] = {
                  "responses": {"201": answer("opened", ref("ConversationAnswer")),
                                "200": answer("the existing 1:1 of these two", ref("ConversationAnswer")),
                                **BAD_BODY, **AUTH,
-                               "403": error("the event's policy, a block, or no accepted contact request"),
+                               "403": error("the event's policy, a block (also between two of the people "
+                                            "named), or no accepted contact request"),
                                "404": error("nobody has one of these ids"),
-                               "429": error("too many new conversations; wait")}},
+                               "429": error("too many new conversations, or (a group under policy `request`) an "
+                                            "invitation refused like a request: cooldown, your waiting "
+                                            "requests, or `inbox_full`; wait")}},
     },
     "/api/conversations/{room}": {"delete": {
         "operationId": "leaveConversation", "summary": "Leave a conversation for good", "security": BEARER,
@@ -374,12 +395,15 @@ PATHS: dict[str, Any] = {
     "/healthz": {"get": {
         "operationId": "health", "summary": "Whether the node and its backend answer",
         "responses": {"200": answer("healthy", ref("Health")),
-                      "503": answer("the backend is unreachable", ref("Health"))},
+                      "503": answer("the backend is unreachable or cannot write", ref("Health"))},
     }},
     "/metrics": {"get": {
-        "operationId": "metrics", "summary": "Prometheus metrics of this node",
+        "operationId": "metrics", "summary": "Prometheus metrics of this node (Authorization: Bearer "
+                                             "[server] metrics_token; off while that is empty)",
         "responses": {"200": {"description": "Prometheus text exposition format 0.0.4",
-                              "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                              "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "401": error("no or a wrong bearer token"),
+                      "404": error("metrics are off ([server] metrics_token is empty)")},
     }},
     **PEOPLE_PATHS,
     **TRANSCRIPT_PATHS,

@@ -24,7 +24,7 @@ import msgspec
 from rooms.stores.messages import Author
 
 __all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "Moderated", "PresenceChanged", "Relang",
-           "Report", "Request", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
+           "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
            "decode_event", "encode_event"]
 
 
@@ -83,6 +83,17 @@ class Moderated(Tagged, tag="moderation"):
     reason: str | None = None
 
 
+class RoleChanged(Tagged, tag="role"):
+    """A host appointed the reader moderator of a room (`role` moderator) or ended the appointment
+    (`role` delegate): sent to that user's connections on every node, joined to the room or not.
+    It changes the role of a delegate's token only (policy.room_role): a host's or a moderator
+    token's role in the room stays what the token gives."""
+
+    room: str
+    role: str  # moderator | delegate
+    by: dict[str, str]  # {id, name}: the host
+
+
 class Deleted(Tagged, tag="deleted"):
     room: str
     id: str
@@ -115,13 +126,14 @@ class Request(Tagged, tag="request"):
     ts: int
     expires: int
     state: str
-    room: str | None = None  # the conversation an accepted request opened
+    room: str | None = None  # the conversation an accepted request opened (or joined)
+    group: dict[str, str] | None = None  # an invitation into a group conversation: {id, title}
 
 
 class Conversation(Tagged, tag="conversation"):
-    event: str  # opened | left
+    event: str  # opened | joined (an invitee accepted) | left
     room: dict[str, Any]
-    user: dict[str, str] | None = None  # who left
+    user: dict[str, str] | None = None  # who joined or left
 
 
 class Report(Tagged, tag="report"):
@@ -141,7 +153,7 @@ class Direct(Tagged, tag="direct"):
 
     users: list[str]
     moderators: bool = False
-    frame: Request | Conversation | Report | Moderated | None = None
+    frame: Request | Conversation | Report | Moderated | RoleChanged | None = None
     remove: dict[str, str] | None = None  # {room, reason}
 
 

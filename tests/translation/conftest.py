@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import build_test_packages
 from translation import TranslationService, TranslationSettings
 from translation.packages import install_file
-from translation.testpkg import build_packages
 
 PAIRS = (("de", "en"), ("en", "de"), ("en", "es"))
 
@@ -24,7 +24,7 @@ PAIRS = (("de", "en"), ("en", "de"), ("en", "es"))
 def package_files(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     """`.argosmodel` files for de->en, en->de and en->es (tiny, random weights)."""
     out = tmp_path_factory.mktemp("argosmodels")
-    paths = build_packages(out, PAIRS, size="tiny")
+    paths = build_test_packages(out, PAIRS)
     return dict(zip(PAIRS, paths, strict=True))
 
 
