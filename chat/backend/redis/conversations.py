@@ -6,6 +6,8 @@ Keys, all under `key_prefix`:
     people:dir, people:dirkey      the directory index: zset (score 0) of "<name casefolded>\0<id>" of
                                    visible profiles, read in lex order; hash user -> that member
     people:staff, people:anon      set of hosts and moderators; zset anonymous user -> ms last saved or online
+    people:find                    hash user -> "<name casefolded>\x1f<organisation casefolded>\x1f<lang>\x1f<country>":
+                                   what directory.lua filters by, without decoding profiles
     people:indexed                 set once the index holds the profiles stored before it existed
     online                         zset user -> ms until which some node counts them online
     conv:pair:<pair>               the room id of a 1:1 (SET NX: one per pair, even when two nodes race)
@@ -32,7 +34,7 @@ from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX
 from rooms.text import is_scalar_text
 
-DIRECTORY_CHUNK = 200  # directory entries read at a time while filling a page
+DIRECTORY_BUDGET = 5000  # directory entries one script call looks at (Redis runs one script at a time)
 EXPIRE_BATCH = 500  # anonymous profiles looked at per script call
 
 
@@ -52,7 +54,13 @@ class RedisConversations(RedisParts, ConversationStore):
     # profiles -----------------------------------------------------------------------
     def _profile_keys(self) -> list[str]:
         return [self._key("people"), self._key("people", "dirkey"), self._key("people", "dir"),
-                self._key("people", "hidden"), self._key("people", "staff"), self._key("people", "anon")]
+                self._key("people", "hidden"), self._key("people", "staff"), self._key("people", "anon"),
+                self._key("people", "find")]
+
+    @staticmethod
+    def _filtered_by(profile: Profile) -> str:
+        """What directory.lua compares: the same fields DirectoryQuery.matches reads."""
+        return "\x1f".join((profile.name.casefold(), profile.organization.casefold(), profile.lang, profile.country))
 
     @staticmethod
     def _listing(profile: Profile) -> str:
@@ -83,6 +91,7 @@ class RedisConversations(RedisParts, ConversationStore):
                     continue
                 listing = self._listing(profile)
                 pipe.hset(self._key("people", "dirkey"), user, listing)
+                pipe.hset(self._key("people", "find"), user, self._filtered_by(profile))
                 if user not in hidden:
                     pipe.zadd(self._key("people", "dir"), {listing: 0})
                 if profile.role != Role.DELEGATE.value:
@@ -98,7 +107,7 @@ class RedisConversations(RedisParts, ConversationStore):
         data.pop("hidden")
         await self._scripts["save_profile"](keys=self._profile_keys(), args=[
             profile.id, encode(data), self._listing(profile), int(profile.role != Role.DELEGATE.value),
-            int(profile.anonymous), now_ms()])
+            int(profile.anonymous), now_ms(), self._filtered_by(profile)])
 
     @read_call
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
@@ -122,28 +131,22 @@ class RedisConversations(RedisParts, ConversationStore):
 
     @read_call
     async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
-        # The zset holds visible profiles in directory order; filters are checked on the profiles
-        # read, a chunk at a time, from the cursor on, until the page is full or the index ends.
-        chunk = max(2 * limit, DIRECTORY_CHUNK)
+        # directory.lua walks the index (visible profiles in directory order) and filters on people:find
+        # inside Redis, at most DIRECTORY_BUDGET entries a call; only the page's profiles are read.
         low = "-" if query.after is None else "(" + "\0".join(query.after)
         page: list[Profile] = []
-        while len(page) < limit:
-            listed: list[str] = await self._redis.zrangebylex(  # type: ignore[assignment]
-                self._key("people", "dir"), low, "+", start=0, num=chunk)
-            if not listed:
-                break
-            ids = [member.partition("\0")[2] for member in listed]
-            raw = await self._redis.hmget(self._key("people"), ids)
-            for member, item in zip(listed, raw, strict=True):
+        while len(page) < limit and low:
+            found, low = await self._scripts["directory"](
+                keys=[self._key("people", "dir"), self._key("people", "find")],
+                args=[low, limit - len(page), query.needle, query.lang, query.country, query.viewer,
+                      DIRECTORY_BUDGET])
+            if not found:
+                continue
+            raw = await self._redis.hmget(self._key("people"), [member.partition("\0")[2] for member in found])
+            for member, item in zip(found, raw, strict=True):
                 profile = Profile.from_dict(json.loads(item)) if item else None
-                # a member left by a racing change is not the profile's current place: skip it
                 if profile is not None and self._listing(profile) == member and query.matches(profile):
                     page.append(profile)
-                    if len(page) == limit:
-                        break
-            if len(listed) < chunk:
-                break
-            low = "(" + listed[-1]
         return page
 
     @read_call
@@ -162,8 +165,9 @@ class RedisConversations(RedisParts, ConversationStore):
     async def expire_profiles(self, before: int) -> list[str]:
         gone: list[str] = []
         while True:
+            keys = self._profile_keys()
             batch: list[str] = await self._scripts["expire_profiles"](
-                keys=[*self._profile_keys(), self._key("online")], args=[before, now_ms(), EXPIRE_BATCH])
+                keys=[*keys[:6], self._key("online"), keys[6]], args=[before, now_ms(), EXPIRE_BATCH])
             gone.extend(batch)
             if len(batch) < EXPIRE_BATCH:
                 return gone

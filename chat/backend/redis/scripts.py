@@ -36,6 +36,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "save_profile": (),
     "set_hidden": (),
     "expire_profiles": (),
+    "directory": (),
 }
 
 
