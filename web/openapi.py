@@ -343,6 +343,8 @@ PATHS: dict[str, Any] = {
         "responses": {"200": answer("the token and who it speaks for", ref("Session")), **BAD_BODY,
                       "401": error("the event's access code is missing or wrong"),
                       "409": error("name_reserved: the name copies or looks like a host's or moderator's"),
+                      "429": error("too many sessions from this client address ([limits] session_rate); "
+                                   "the Retry-After header says how many seconds to wait"),
                       "501": error("this server only verifies tokens minted by the event's website")},
     }},
     "/api/rooms": {

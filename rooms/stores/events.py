@@ -51,6 +51,7 @@ class Translation(Tagged, tag="translation"):
     id: str
     lang: str
     text: str
+    confidence: float | None = None  # 0-1, the engine's confidence (docs/protocol.md)
 
 
 class TranslationFailed(Tagged, tag="translation_failed"):
