@@ -34,6 +34,7 @@ from chat.frames import (
     MessageFrame,
     Pong,
     Ready,
+    Reports,
     ServerFrame,
     encode_bytes,
     error,
@@ -389,6 +390,11 @@ class Session:
             log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
+        if self.moderates_event:  # the inbox count, also for a moderator who was away
+            try:
+                self.push_frame(Reports(open=await self.node.reports.open_count()))
+            except BackendUnavailable:
+                log.warning("could not read the open reports' count for %s: the backend is unavailable", identity.id)
 
     async def _auth_again(self, frame: Auth) -> None:
         raise FrameError("bad_frame", "this connection is already authenticated; open a new one to switch user")

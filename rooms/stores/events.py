@@ -24,7 +24,7 @@ import msgspec
 from rooms.stores.messages import Author
 
 __all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "Moderated", "PresenceChanged", "Relang",
-           "Report", "Request", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
+           "Report", "ReportsChanged", "Request", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
            "decode_event", "encode_event"]
 
 
@@ -135,6 +135,11 @@ class Report(Tagged, tag="report"):
     reason: str | None = None
 
 
+class ReportsChanged(Tagged, tag="reports_changed"):
+    """The open reports changed (one filed, some closed): each node tells its moderators the new
+    count (chat/reports.py). A node event; clients never see it."""
+
+
 class Direct(Tagged, tag="direct"):
     """`frame` for these users' connections (and the event's moderators') and/or their removal from
     a room ("*": every room). Each node's hub opens it; clients never see the envelope."""
@@ -146,7 +151,7 @@ class Direct(Tagged, tag="direct"):
 
 
 Event = (StoredMessage | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted | RoomChanged
-         | RoomSaved | Glossary | Direct)
+         | RoomSaved | Glossary | ReportsChanged | Direct)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)

@@ -31,6 +31,8 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "add_report": (),
+    "close_reports": (),
 }
 
 
