@@ -500,9 +500,9 @@ async def openapi(request: Request) -> Response:
     session["name"]["pattern"] = name_pattern()
     languages = node_of(request).translator.reading_languages()  # this server's choice
     session["lang"]["enum"] = languages
-    for path in ("/api/people", "/api/rooms/{room}/transcript"):
+    for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/reports/inbox"):
         for parameter in document["paths"][path]["get"]["parameters"]:
-            if parameter["name"] == "lang":  # empty: no filter (people), the token's (transcript)
+            if parameter["name"] == "lang":  # empty: no filter (people), the token's (transcript, inbox)
                 parameter["schema"]["enum"] = ["", *languages]
     return JSONResponse(document)
 

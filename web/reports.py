@@ -102,8 +102,11 @@ async def close(request: Request) -> Response:
         raise ApiError(400, "bad_request", f"\"action\" must be one of {', '.join(ACTIONS)}", "action")
     reason = text_field(data, "reason", required=False, max_len=REASON_MAX)
     seconds = data.get("seconds")
-    if seconds is not None and (type(seconds) is not int or not 1 <= seconds <= MUTE_MAX):
-        raise ApiError(400, "bad_request", f"\"seconds\" must be a whole number 1..{MUTE_MAX}", "seconds")
+    if seconds is not None:  # JSON's 600.0 is a whole number too
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not float(seconds).is_integer() \
+                or not 1 <= seconds <= MUTE_MAX:
+            raise ApiError(400, "bad_request", f"\"seconds\" must be a whole number 1..{MUTE_MAX}", "seconds")
+        seconds = int(seconds)
     assert room is not None and message is not None
     try:
         closed = await _desk(request).close(identity, room, message, action, reason=reason, seconds=seconds)
