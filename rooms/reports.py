@@ -8,8 +8,7 @@ API (`/api/reports`) alike:
 - One report per person and message: a repeat is acknowledged with the id of the first report
   and stores nothing (so a retry is harmless and a person counts once per message).
 - A per-person rate, cluster-wide: `[conversations] report_burst` at once, then
-  `reports_per_hour`; more is `rate_limited` with the wait. (Reports also spend the sender's
-  message tokens, as they always did.)
+  `reports_per_hour`; more is `rate_limited` with the wait. A repeat costs nothing.
 - Open reports are read grouped by message, with the number of reporters: many people reporting
   one message is one line, and many messages reported by few people stay apart.
 - Closing works on a message: every open report of it at once, `actioned` (the message deleted,
@@ -60,7 +59,7 @@ def decode_cursor(cursor: str) -> int | None:
 
 def group_by_message(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Open reports as the inbox lists them: one entry per message, with how many people reported
-    it, their reasons and the report ids; most reporters first, then the longest waiting."""
+    it, their reasons (each once) and the report ids; most reporters first, then the longest waiting."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for report in reports:
         key = (report["room"]["id"], report["message"]["id"])
@@ -75,7 +74,7 @@ def group_by_message(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
         group["last"] = max(group["last"], report["ts"])
         group["first"] = min(group["first"], report["ts"])
         group["_tr"].update(report["message"].get("tr") or {})
-        if report.get("reason"):
+        if report.get("reason") and report["reason"] not in group["reasons"]:
             group["reasons"].append(report["reason"])
     return sorted(groups.values(), key=lambda group: (-group["reporters"], group["first"]))
 
