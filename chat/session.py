@@ -64,6 +64,7 @@ from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
 from rooms.moderation import Action
+from rooms.reports import may_work_reports
 from rooms.stores.events import PresenceChanged, Relang
 from rooms.stores.messages import Message
 from translation import primary_subtag
@@ -390,7 +391,7 @@ class Session:
             log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
-        if self.moderates_event:  # the inbox count, also for a moderator who was away
+        if may_work_reports(identity):  # the inbox count, also for a moderator who was away
             try:
                 self.push_frame(Reports(open=await self.node.reports.open_count()))
             except BackendUnavailable:

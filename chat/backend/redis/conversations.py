@@ -212,6 +212,25 @@ class RedisConversations(RedisParts, ConversationStore):
             args=[f"{room}\0{message}\0{reporter}", encode(report), REPORTS_MAX, self._key("reports", "msg", "")])
         return _report(int(seq), data, closed)
 
+    @write_call
+    async def adopt_old_reports(self) -> int:
+        """Reports kept by versions before issue 20 (the capped list `reports`) become reports of the
+        keys above, once per reporter and message, and the list goes; how many were adopted. Run at
+        start; two nodes starting together adopt each report once (add_report holds one per key)."""
+        old = self._key("reports")
+        if await self._redis.type(old) != "list":
+            return 0
+        adopted = 0
+        for item in await self._redis.lrange(old, 0, -1):
+            try:
+                report = json.loads(item)
+                report_key(report)
+            except (ValueError, KeyError, TypeError):
+                continue  # not a report this code can read: left out
+            adopted += (await self.add_report(report))["id"] == report.get("id")
+        await self._redis.delete(old)
+        return adopted
+
     @read_call
     async def find_report(self, room: str, message_id: str, reporter: str) -> dict[str, Any] | None:
         seq = await self._redis.hget(self._key("reports", "once"), f"{room}\0{message_id}\0{reporter}")
