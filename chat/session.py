@@ -615,7 +615,10 @@ class Session:
     # moderation ------------------------------------------------------------------------
     async def _moderate(self, frame: Moderation) -> None:
         assert self.identity is not None
-        await self.node.moderation.apply(self.identity, _action(frame))
+        action = _action(frame)
+        await self.node.moderation.apply(self.identity, action)
+        if action.kind == "delete":  # a reported message deleted in its room: its reports are done
+            await self.node.reports.message_deleted(self.identity, action.room, action.message_id)
         self.push_frame(Ack(ref=frame.ref))
 
     async def _conversation(self, frame: Conversational) -> None:

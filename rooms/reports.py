@@ -11,6 +11,7 @@ API (`/api/reports`) alike:
   `reports_per_hour`; more is `rate_limited` with the wait. A repeat costs nothing.
 - Open reports are read grouped by message, with the number of reporters: many people reporting
   one message is one line, and many messages reported by few people stay apart.
+- A message deleted in its room (the `delete` frame) closes its open reports as `actioned`.
 - Closing works on a message: every open report of it at once, `actioned` (the message deleted,
   its author muted or banned) or `dismissed`, with who closed it and when. The moderation action
   itself is the moderation service's (the same checks as the WebSocket frames); a private
@@ -192,6 +193,13 @@ class ReportDesk:
         if done:
             await self._broker.broadcast(ReportsChanged())
         return done
+
+    async def message_deleted(self, actor: Actor, room: str, message_id: str) -> None:
+        """A message was deleted in its room (a `delete` frame): its open reports close as
+        `actioned` by whoever deleted it, as if done from the inbox."""
+        closed = {"by": {"id": actor.id, "name": actor.name}, "ts": now_ms(), "action": "delete"}
+        if await self._store.close_reports(room, message_id, "actioned", closed):
+            await self._broker.broadcast(ReportsChanged())
 
     async def _open_reports_of(self, room: str, message_id: str) -> list[dict[str, Any]]:
         found, after = [], 0

@@ -125,6 +125,22 @@ async def test_mute_and_ban_the_author_close_the_report_and_only_event_moderator
     assert (await host.http("GET", "/api/reports", params={"limit": "0"})).status_code == 400
 
 
+async def test_a_reported_message_deleted_in_its_room_closes_its_reports(make_server):
+    server = await make_server(limits=FAST)
+    ada, bo = await people(server, ("Ada", "en"), ("Bo", "en"))
+    moderator = await Person(server, "Mo", role=Role.MODERATOR).connect()
+    for person in (ada, bo, moderator):
+        await person.client.join("plenary")
+    said = await ada.client.say("plenary", "rude words")
+    assert (await report(bo, "plenary", said["id"]))["type"] == "ack"
+    await moderator.client.expect("reports", open=1)
+    assert (await moderator.ask({"type": "delete", "room": "plenary", "id": said["id"]}))["type"] == "ack"
+    await moderator.client.expect("reports", open=0)
+    [closed] = (await moderator.http("GET", "/api/reports")).json()["reports"]
+    assert closed["state"] == "actioned" and closed["closed"]["action"] == "delete"
+    assert closed["closed"]["by"]["id"] == moderator.id
+
+
 async def test_fresh_identities_flooding_reports_do_not_bury_the_real_one(make_server):
     """The attack of the issue: 21 fresh identities file 210 reports at once. The per-person rate
     refuses most of them (`rate_limited`, saying how long to wait), the rest group by message, and
