@@ -37,7 +37,9 @@ export function initInbox({ actions: appActions, handlers, api: appApi }) {
   Object.assign(actions, inboxActions);
   const ready = handlers.ready;
   handlers.ready = (frame) => {
-    if (state.me && frame.user?.id !== state.me.id) inbox.count = null; // someone else signed in
+    if (frame.user?.id !== state.me?.id) { // a new sign-in: the count (if any) follows this frame
+      Object.assign(inbox, { count: null, groups: [], stale: true, loadedLang: '' });
+    }
     ready(frame);
     if (inbox.loadedLang && inbox.loadedLang !== state.lang) inbox.stale = true; // another reading language
     invalidate('inbox');
