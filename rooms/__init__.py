@@ -11,6 +11,7 @@ or `web`.
     refusal.py     Refused                                      stores/     the store interfaces
     conversations.py  private conversations, profiles, contact requests: the pure rules
     countries.py   ISO 3166-1 alpha-2 codes
+    reports.py     reports: who works them, one per person and message, the rate, the inbox, closing
 """
 from rooms.models import (
                           SLOW_MODE_MAX,
