@@ -214,6 +214,21 @@ _BACKENDS: dict[str, Callable[[], _Backend]] = {"py3langid": _Py3langidBackend, 
                                                  "langdetect": _LangdetectBackend}
 DETECTORS: tuple[str, ...] = tuple(_BACKENDS)
 
+# The models are read-only once built, so one copy serves every detector of the process: a
+# process running several nodes (the test suite, a benchmark) loads each model once, not once
+# per node (a py3langid model and its per-script copies take tens of MB).
+_SHARED_LOCK = threading.Lock()
+_SHARED_BACKENDS: dict[str, _Backend] = {}
+_SHARED_SCORERS: dict[tuple[str, frozenset[str]], Scorer] = {}
+
+
+def _shared_backend(name: str) -> _Backend:
+    with _SHARED_LOCK:
+        backend = _SHARED_BACKENDS.get(name)
+        if backend is None:
+            backend = _SHARED_BACKENDS[name] = _BACKENDS[name]()
+        return backend
+
 
 # ------------------------------------------------------------------- detector
 
@@ -229,16 +244,15 @@ class LanguageDetector:
         self.backend_name = backend
         self.min_chars = min_chars
         self.min_prob = min_prob
-        self._backend = _BACKENDS[backend]()
-        self._lock = threading.Lock()
-        self._scorers: dict[frozenset[str], Scorer] = {}
+        self._backend = _shared_backend(backend)
 
     def _scorer(self, codes: frozenset[str]) -> Scorer:
-        # One model per candidate set; there are only a few (one per script).
-        with self._lock:
-            scorer = self._scorers.get(codes)
+        # One model per candidate set; there are only a few (one per script), shared by the process.
+        key = (self.backend_name, codes)
+        with _SHARED_LOCK:
+            scorer = _SHARED_SCORERS.get(key)
             if scorer is None:
-                scorer = self._scorers[codes] = self._backend.scorer(codes)
+                scorer = _SHARED_SCORERS[key] = self._backend.scorer(codes)
             return scorer
 
     def _candidates(self, script: str) -> frozenset[str]:
