@@ -10,9 +10,11 @@ ARGOSTRANSLATE := argostranslate==1.11.0
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	# argostranslate's package code only: its dependencies (stanza, spacy, torch) are not used to serve
-	$(PIP) install --no-deps $(ARGOSTRANSLATE)
 	$(PIP) install -e .
+	# argostranslate's package code only: its dependencies (stanza, spacy, torch) are not used to serve.
+	# Last: pip checks requirements only of what it installs with dependencies, so installed after the
+	# project it prints no resolver ERROR about the stanza, spacy and minisbd it was not given.
+	$(PIP) install --no-deps $(ARGOSTRANSLATE)
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -105,14 +105,28 @@ async def backend_unavailable(request: Request, exc: Exception) -> Response:
                          "retry in a few seconds"}, status_code=503, headers={"retry-after": "2"})
 
 
-def create_app(config: Config | None = None, *, node: Node | None = None) -> Starlette:
-    """A Starlette app serving one node; the node starts and stops with the app's lifespan."""
+def create_metrics_app(node: Node) -> Starlette:
+    """GET /metrics of `node` and nothing else, for `[server] metrics_address` (a private interface
+    Prometheus scrapes without a token)."""
+
+    async def metrics(request: Request) -> Response:
+        return Response(node.metrics.render(), media_type=node.metrics.content_type)
+
+    return Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
+
+
+def create_app(config: Config | None = None, *, node: Node | None = None, node_started: bool = False) -> Starlette:
+    """A Starlette app serving one node; the node starts and stops with the app's lifespan.
+
+    `node_started`: the caller starts the node before serving (the CLI, to report a failure in
+    one line where the lifespan's would be a traceback); the lifespan then only closes it."""
     config = config or load_config()
     node = node or Node(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await node.start()
+        if not node_started:
+            await node.start()
         try:
             yield
         finally:

@@ -2,13 +2,22 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import errno
 import logging
+import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from chat.config import Config, ConfigError, load_config
+from chat.config import Config, ConfigError, listen_address, load_config
 from rooms import Role
+
+if TYPE_CHECKING:  # imported when serving only: `token` and `languages` start faster without them
+    import uvicorn
+
+    from chat.node import Node
 
 DESCRIPTION = """\
 babelroom: real-time multilingual chat rooms with offline, per-reader translation.
@@ -39,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
     serve.add_argument("--host", help="interface to listen on (default: [server] host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default: [server] port, 8000; 0 = any free port)")
+    serve.add_argument("--new-database", action="store_true",
+                       help="sqlite: make an existing empty file a new database (a missing file is always "
+                            "created; an empty one is refused without this, as it may be a lost one)")
 
     token = commands.add_parser("token", help="print a signed token for a host, moderator or delegate",
                                 description="Print one signed token on stdout, signed with the server's secret "
@@ -63,21 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # before the config is read, so its warnings (a misspelt BABELROOM_* variable) look like any other
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"babelroom: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.server.log_level.upper(),
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger().setLevel(config.server.log_level.upper())
     try:
         if args.command == "serve":
             from chat.backend import StoreError
 
+            if args.new_database:
+                config = config.replace("backend", create=True)
             try:
                 return serve(config, args.host, args.port)
             except StoreError as exc:  # corrupt, newer, locked or unreadable: never a silent fresh start
                 print(f"babelroom: database error: {exc}", file=sys.stderr)
+                return 2
+            except OSError as exc:  # what the system refused at start (a directory, a file): one line, not a traceback
+                print(f"babelroom: cannot start: {exc}", file=sys.stderr)
                 return 2
         if args.command == "token":
             return print_token(config, args)
@@ -91,14 +109,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(config: Config, host: str | None, port: int | None) -> int:
     import uvicorn
 
-    from chat.app import create_app
+    from chat.app import create_app, create_metrics_app
+    from chat.node import Node
     from chat.serving import uvicorn_config
 
+    if port is not None and not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be 0-65535, got {port}")
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     config = config.replace("server", **changes) if changes else config
+    # Before anything starts: uvicorn finds a taken port only after the node and its models have loaded,
+    # and then logs it among a dozen lines and exits 1.
+    listen_problem = cannot_listen(config.server.host, config.server.port)
+    metrics_at = listen_address(config.server.metrics_address, "server.metrics_address") \
+        if config.server.metrics_address else None
+    if metrics_at and not listen_problem:
+        listen_problem = cannot_listen(*metrics_at, what="[server] metrics_address")
+    if listen_problem:
+        print(f"babelroom: cannot start: {listen_problem}", file=sys.stderr)
+        return 2
     # Built first: bad [auth] keys (ConfigError) stop the start before any package download is tried;
-    # the engines load the packages only when the app starts, so what is installed below is served.
-    app = create_app(config)
+    # the engines load the packages only when the node starts, so what is installed below is served.
+    node = Node(config)
+    app = create_app(config, node=node, node_started=True)
     settings = config.translation
     if settings.enabled and "argos" in settings.engines and settings.install:
         from translation.autoinstall import install_missing
@@ -106,10 +138,73 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
         logging.basicConfig(level=config.server.log_level.upper(), format="%(levelname)s:     %(message)s")
         install_missing(settings.install, settings.packages_dir, index_url=settings.index_url or None,
                         progress=sys.stderr.isatty())
-    server = uvicorn.Server(uvicorn_config(app, config))
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    return 0 if server.started else 3  # 3: uvicorn's "could not start"
+    uv_config = uvicorn_config(app, config)
+    server = uvicorn.Server(uv_config)
+    metrics = None
+    if metrics_at:
+        metrics = uvicorn.Server(uvicorn.Config(create_metrics_app(node), host=metrics_at[0], port=metrics_at[1],
+                                                lifespan="off", access_log=False, log_level=config.server.log_level))
+    loop_factory = uv_config.get_loop_factory()  # uvloop when installed, as uvicorn.run would choose
+    try:
+        with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(_serve_node(node, server, metrics))
+    except SystemExit:  # uvicorn could not listen after all (a port taken since the check): it logged why
+        return 2
+    return 0  # interrupted (Ctrl-C) before the server was up
+
+
+async def _serve_node(node: Node, server: uvicorn.Server, metrics: uvicorn.Server | None = None) -> int:
+    """Start the node, then serve; the app's lifespan closes the node when the server stops (before
+    uvicorn re-raises a SIGTERM it caught). `metrics` (the metrics address) starts once the server
+    listens: each server catches the signals while it runs and passes them on to the one before it,
+    so a SIGTERM stops the metrics server, then the chat server."""
+    from chat.backend import BackendUnavailable, StoreError
+
+    try:
+        await node.start()  # here, not in the lifespan, where uvicorn would log a failure as a traceback
+    except (BackendUnavailable, StoreError) as exc:
+        with contextlib.suppress(Exception):  # what did start is let go; the reason is the line below
+            await node.close()
+        print(f"babelroom: cannot start: {exc}", file=sys.stderr)
+        return 2
+    if metrics is None:
+        await server.serve()
+        return 0 if server.started else 3  # 3: uvicorn's "could not start"
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    scraped = asyncio.create_task(metrics.serve()) if server.started else None
+    try:
+        await serving
+    finally:
+        if scraped is not None:
+            metrics.should_exit = True
+            await scraped
+    return 0 if server.started else 3
+
+
+def cannot_listen(host: str, port: int, what: str = "--port, [server] port") -> str | None:
+    """Why the server could not listen on host:port (in use, not allowed, no such address), or None.
+
+    Binds as asyncio's server will (SO_REUSEADDR, IPv6 sockets v6-only) and lets go at once."""
+    if port == 0:
+        return None
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {where}: {exc.strerror} ([server] host, --host)"
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                why = "another program is listening there" if exc.errno == errno.EADDRINUSE else exc.strerror
+                return f"cannot listen on {where}: {why}; stop it or choose another port ({what})"
+    return None
 
 
 def print_token(config: Config, args: argparse.Namespace) -> int:
@@ -132,7 +227,7 @@ def print_token(config: Config, args: argparse.Namespace) -> int:
     if complaint:
         print(f"babelroom: {complaint}", file=sys.stderr)
         return 2
-    signer = signer_from_settings(config.auth, config.server.data_dir)
+    signer = signer_from_settings(config.auth, config.server.data_dir, create_secret=False)
     try:
         token = signer.issue(name=name, role=Role(args.role), lang=primary_subtag(args.lang), ttl=ttl,
                              user_id=args.user_id, rooms=rooms, **profile)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib.util
+import logging
 import os
 import tomllib
 import typing
@@ -16,6 +18,10 @@ from translation.settings import TranslationSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 ENV_PREFIX = "BABELROOM_"
+# Variables of the test suite and the benchmarks (tests/conftest.py, benchmarks/), not settings.
+NOT_SETTINGS = ("BABELROOM_TEST_", "BABELROOM_BENCH_")
+
+log = logging.getLogger("babelroom.config")
 
 
 class ConfigError(Exception):
@@ -34,6 +40,8 @@ class ServerSettings:
     lobby_interval: float = 2.0
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
+    metrics_token: str = ""  # GET /metrics answers only with `Authorization: Bearer <this>`; "" = no /metrics
+    metrics_address: str = ""  # HOST:PORT serving only GET /metrics, with no token (a private interface)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class AuthSettings:
 class BackendSettings:
     kind: str = "sqlite"
     path: str = ""  # sqlite file; "" = babelroom.sqlite3 in [server] data_dir
+    create: bool = False  # sqlite: an existing empty file may be made a new database (`serve --new-database`)
     synchronous: str = "full"
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "babelroom:"
@@ -121,6 +130,10 @@ CHOICES = {
     ("translation", "detector"): ("py3langid", "lingua", "langdetect"),
     ("conversations", "policy"): ("open", "request", "off"),
 }
+# Numbers with an upper bound too (every number is at least 0).
+RANGES = {
+    ("server", "port"): (0, 65535),
+}
 # Lists whose every item must be one of these.
 ITEM_CHOICES = {
     ("translation", "engines"): ("argos", "apertium"),
@@ -141,7 +154,34 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     if unknown:
         raise ConfigError(f"unknown section [{sorted(unknown)[0]}] in {path}")
     sections = {name: _section(name, cls, raw.get(name, {}), environ) for name, cls in SECTIONS.items()}
-    return Config(**sections, rooms=_rooms(raw.get("rooms", [])))
+    config = Config(**sections, rooms=_rooms(raw.get("rooms", [])))
+    for warning in unknown_variables(environ):
+        log.warning("%s", warning)
+    return config
+
+
+def setting_variables() -> list[str]:
+    """Every BABELROOM_<SECTION>_<KEY> a setting reads."""
+    return [f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}"
+            for name, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One warning per BABELROOM_* variable that no setting reads (a misspelt one is otherwise silently ignored)."""
+    known = setting_variables()
+    warnings = []
+    for key in sorted(environ):
+        if not key.startswith(ENV_PREFIX) or key in known or key.startswith(NOT_SETTINGS):
+            continue
+        # compared without the common prefix, which would make any two names look alike
+        tail = key.removeprefix(ENV_PREFIX)
+        tails = [name.removeprefix(ENV_PREFIX) for name in known]
+        nearest = difflib.get_close_matches(tail, tails, n=1, cutoff=0.6)
+        nearest = nearest or [name for name in tails if name.endswith(f"_{tail}")][:1]  # BABELROOM_PORT
+        hint = (f"did you mean {ENV_PREFIX}{nearest[0]}?" if nearest
+                else "settings are BABELROOM_<SECTION>_<KEY>, e.g. BABELROOM_SERVER_PORT")
+        warnings.append(f"{key} is not a babelroom setting and is ignored ({hint})")
+    return warnings
 
 
 def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str, str]) -> Any:
@@ -162,14 +202,28 @@ def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str,
         allowed = CHOICES.get((name, key))
         if allowed and kwargs[key] not in allowed:
             raise ConfigError(f"{name}.{key}: must be one of {', '.join(allowed)}, got {kwargs[key]!r}")
+        bounds = RANGES.get((name, key))
+        if bounds and not bounds[0] <= kwargs[key] <= bounds[1]:
+            raise ConfigError(f"{name}.{key}: must be {bounds[0]}-{bounds[1]}, got {kwargs[key]!r}")
         items = ITEM_CHOICES.get((name, key))
         if items and (bad := [v for v in kwargs[key] if v not in items]):
             raise ConfigError(f"{name}.{key}: each item must be one of {', '.join(items)}, got {bad[0]!r}")
+    if kwargs.get("metrics_address") and name == "server":
+        listen_address(kwargs["metrics_address"], "server.metrics_address")  # ConfigError when malformed
     if name == "translation" and kwargs.get("detector") == "lingua" and importlib.util.find_spec("lingua") is None:
         # an optional extra: its models weigh ~100 MB, more than the rest of the serve install's detectors
         raise ConfigError("translation.detector: lingua is not installed; pip install -e '.[lingua]', "
                           "or choose py3langid")
     return cls(**kwargs)
+
+
+def listen_address(text: str, key: str) -> tuple[str, int]:
+    """(host, port) of "HOST:PORT" ("[::1]:9464" for IPv6); ConfigError naming `key` when it is not one."""
+    host, _, port = text.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{key}: expected HOST:PORT such as 127.0.0.1:9464, got {text!r}")
+    return host, int(port)
 
 
 def _parse_env(key: str, text: str, kind: Any) -> Any:

@@ -35,6 +35,7 @@ from rooms.conversations import (
 )
 from rooms.limits import SendLimits
 from rooms.roles import Actor
+from rooms.sanctions import Sanctions
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
 from rooms.stores.events import Conversation, Request
 from translation import TranslationService
@@ -71,6 +72,7 @@ class Conversations:
         self._relay = relay
         self._local_users = local_users
         self.policy = Policy(self._settings.policy)
+        self._sanctions = Sanctions(backend)  # an event-wide mute or ban binds requests and reports too
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -168,6 +170,7 @@ class Conversations:
         if refusal:
             raise Refused(*refusal)
         if checked:
+            await self._sanctions.check_reach(person)
             await self.take_token(person.id)
         others = sorted(set(others) - {person.id})
         known = {p.id for p in await self.store.profiles(others)}
@@ -242,6 +245,7 @@ class Conversations:
                 "outgoing": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.sender["id"] == person.id]}
 
     async def request(self, person: Person, to: str, text: str) -> ContactRequest:
+        await self._sanctions.check_reach(person)
         target = await self.profile(to)
         if target is None:
             raise Refused("not_found", f"there is nobody with the id {to!r}; GET /api/people lists people")

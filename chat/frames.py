@@ -28,6 +28,7 @@ from rooms.stores.events import (
     Relang,
     Report,
     Request,
+    RoleChanged,
     RoomChanged,
     StoredMessage,
     Tagged,
@@ -37,7 +38,8 @@ from rooms.stores.events import (
 from rooms.stores.messages import Author, Message
 
 __all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
-           "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Reports", "Request", "RoomChanged",
+           "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Reports", "Request", "RoleChanged",
+           "RoomChanged",
            "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
            "message_frame", "schema"]
 
@@ -101,8 +103,9 @@ class Ack(Frame, tag="ack"):
 
 class Error(Frame, tag="error"):
     code: str
-    message: str  # what went wrong and what to do
+    message: str  # what went wrong and what to do (English, for developers; clients word `code`)
     ref: str | None = None
+    retry_after: int | None = None  # seconds until the refusal passes by itself (a wait, cooldown, timed mute)
 
 
 class Pong(Frame, tag="pong"):
@@ -117,8 +120,8 @@ class Reports(Frame, tag="reports"):
 
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted
-               | RoomChanged | Request | Conversation | Report | Reports | Ready | Joined | Left | History | Ack | Error
-               | Pong)
+               | RoomChanged | Request | Conversation | Report | Reports | RoleChanged | Ready | Joined | Left | History
+               | Ack | Error | Pong)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,
@@ -133,9 +136,10 @@ def message_frame(message: Message, reader_lang: str | None = None, *,
                         lang=message.lang, text=message.text, tr=tr, translating=translating or [])
 
 
-def error(code: str, message: str, ref: str | None = None) -> Error:
-    """The `error` answering a frame (`ref`: the frame's own, when it was itself valid)."""
-    return Error(code=code, message=message, ref=ref)
+def error(code: str, message: str, ref: str | None = None, *, retry_after: int | None = None) -> Error:
+    """The `error` answering a frame (`ref`: the frame's own, when it was itself valid; `retry_after`:
+    the seconds a refusal that passes by itself still lasts)."""
+    return Error(code=code, message=message, ref=ref, retry_after=retry_after)
 
 
 def live_message(event: StoredMessage) -> MessageFrame:

@@ -31,6 +31,7 @@ from rooms.stores.events import (
     Moderated,
     PresenceChanged,
     ReportsChanged,
+    RoleChanged,
     RoomChanged,
     StoredMessage,
     Translation,
@@ -56,7 +57,9 @@ class Reader(Protocol):
 
     def push(self, frame: bytes) -> None: ...
 
-    def removed(self, room: str, reason: str) -> None: ...
+    def removed(self, room: str, reason: str) -> None: ...  # room "*": out of the event, closed
+
+    def role_changed(self, room: str) -> None: ...  # a host appointed this user moderator there, or ended it
 
 
 Pending = list[tuple[str | None, bytes]]  # (message id or None, WebSocket frame)
@@ -275,11 +278,16 @@ class Hub:
             for reader in list(self._readers):
                 if reader.user_id in users or (envelope.moderators and reader.moderates_event):
                     reader.push(data)
+                    if isinstance(envelope.frame, RoleChanged) and reader.user_id in users:
+                        reader.role_changed(envelope.frame.room)  # the session that holds the presence updates it
         remove = envelope.remove
-        if remove:
-            for room in list(self._rooms) if remove["room"] == "*" else [remove["room"]]:
-                for user in users:
-                    self._remove_user(room, user, remove["reason"])
+        if remove and remove["room"] == "*":  # out of the whole event: every connection of theirs goes
+            for reader in list(self._readers):
+                if reader.user_id in users:
+                    reader.removed("*", remove["reason"])
+        elif remove:
+            for user in users:
+                self._remove_user(remove["room"], user, remove["reason"])
 
     def _remove_user(self, room: str, user_id: str, reason: str) -> None:
         for reader in self.local_members(room):

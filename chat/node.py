@@ -20,6 +20,7 @@ from rooms.limits import SendLimits
 from rooms.moderation import Moderation
 from rooms.reports import ReportDesk
 from rooms.roles import Roles
+from rooms.sanctions import Sanctions
 from translation import TranslationService
 
 log = logging.getLogger("babelroom")
@@ -48,10 +49,11 @@ class Node:
         self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
         self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
+        self.sanctions = Sanctions(self.backend)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
         settings = config.conversations
-        self.reports = ReportDesk(self.backend, self.backend, self.backend, self.moderation,
+        self.reports = ReportDesk(self.backend, self.backend, self.backend, self.moderation, self.sanctions,
                                   burst=settings.report_burst, per_hour=settings.reports_per_hour,
                                   history_max=config.backend.history_max)
         self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)

@@ -46,11 +46,12 @@ Ref = Annotated[str, Meta(max_length=MAX_REF, description="echoed in the answer"
 class FrameError(Exception):
     """A client frame cannot be served; `code` is the protocol's error code."""
 
-    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+    def __init__(self, code: str, message: str, ref: str | None = None, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.ref = ref
+        self.retry_after = retry_after  # seconds until the refusal passes by itself (a wait), when it does
 
 
 # Names that are also server frames' (History, Relang, Request, Report) read as the client's verb here.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
 from collections import deque
@@ -201,7 +202,7 @@ class Session:
             self._check_ids(frame)
             await _HANDLERS[type(frame)](self, frame)
         except (FrameError, Refused) as exc:
-            self.push_frame(error(exc.code, exc.message, frame.ref))
+            self.push_frame(error(exc.code, exc.message, frame.ref, retry_after=exc.retry_after))
         except BackendUnavailable:
             self.push_frame(error("unavailable", "the server cannot reach its backend right now; "
                                            "retry in a few seconds", frame.ref))
@@ -384,6 +385,15 @@ class Session:
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
         lang = self._reading_lang(frame.lang or identity.lang, frame.ref)
+        try:  # the event knows this user's token role from now on; an event-wide ban refuses them here
+            await self.node.roles.authenticated(identity)
+            await self.node.sanctions.check_connect(identity)
+        except Refused as refusal:
+            self.push_frame(error(refusal.code, refusal.message, frame.ref))
+            self.close(CLOSE_REMOVED, refusal.code)
+            return
+        except BackendUnavailable:  # as for the profile below: the chat itself checks again on every frame
+            log.warning("could not check the standing of %s: the backend is unavailable", identity.id)
         self.identity, self.lang = identity, lang
         try:  # the directory's profile and online mark; the chat works without them
             await self.node.conversations.seen(identity, lang)
@@ -421,13 +431,16 @@ class Session:
             self._membership = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
         wait = self._membership.take()
         if wait:
-            raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s")
+            raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s",
+                             retry_after=math.ceil(wait))
 
     async def _change_lang(self, frame: SetLang) -> None:
         self._take_membership()
         self.lang = self._reading_lang(frame.lang, frame.ref)
+        assert self.identity is not None
         for room, member in list(self.rooms.items()):
-            updated = Member(member.conn, member.id, member.name, self.lang, member.role)
+            role = await self.node.roles.of(self.identity, room)  # read again: a host may have appointed them since
+            updated = Member(member.conn, member.id, member.name, self.lang, role.value)
             self.rooms[room] = updated
             await self.node.backend.add_member(room, updated)
             await self.node.backend.publish(room, self._presence(room, "update", updated))
@@ -492,8 +505,7 @@ class Session:
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
             members.setdefault(member.id, member.public())
-        mute = await self.node.access.mute(self.identity, room.id, role) \
-            or await self.node.access.mute(self.identity, EVENT_WIDE, role)  # an event-wide mute binds here too
+        mute = await self.node.access.mute(self.identity, room.id, role)  # the room's or an event-wide one
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until
@@ -533,7 +545,14 @@ class Session:
             await self._forget_quietly(room_id)
 
     def removed(self, room: str, reason: str) -> None:
-        """The hub says this session is out of a room (kicked, banned, closed)."""
+        """The hub says this session is out of a room (kicked, banned, closed), or, for room "*"
+        (an event-wide ban), out of every room and closed, even when it is in none."""
+        if room == EVENT_WIDE:
+            if not self.rooms and not self._removing:
+                self.close(CLOSE_REMOVED, reason)
+            for joined in list(self.rooms):
+                self.removed(joined, reason)
+            return
         if room in self.rooms:
             self._removing += 1
             asyncio.create_task(self._removed(room, reason))
@@ -548,6 +567,28 @@ class Session:
         # An event-wide ban removes several rooms at once: close after the last one's `left`.
         if reason in ("kicked", "banned") and not self.rooms and not self._removing:
             self.close(CLOSE_REMOVED, reason)
+
+    def role_changed(self, room: str) -> None:
+        """The hub says a host appointed this user moderator of a room, or ended it (a `role` frame went out)."""
+        if room in self.rooms:
+            asyncio.create_task(self._role_changed(room))
+
+    async def _role_changed(self, room: str) -> None:
+        """Read the role again and, when it changed, show it on this connection's presence: the room's
+        members see the badge at once (`presence` `update`). Done here, by the node that holds the
+        connection's presence record, on whichever node the host acted."""
+        assert self.identity is not None
+        try:
+            role = (await self.node.roles.of(self.identity, room)).value
+            member = self.rooms.get(room)
+            if member is None or member.role == role:
+                return
+            updated = Member(member.conn, member.id, member.name, member.lang, role)
+            self.rooms[room] = updated
+            await self.node.backend.add_member(room, updated)
+            await self.node.backend.publish(room, self._presence(room, "update", updated))
+        except Exception:  # noqa: BLE001 - the badge catches up at the next join; the session goes on
+            log.warning("could not show %s's new role in %s", self.conn_id, room)
 
     # messages ------------------------------------------------------------------------
     async def _send(self, frame: protocol.Send) -> None:

@@ -34,7 +34,7 @@ async def handle_conversation_frame(session: Session, frame: Conversational) -> 
     try:
         await _handle(session, frame)
     except Refused as exc:
-        raise FrameError(CODES.get(exc.code, exc.code), exc.message) from None
+        raise FrameError(CODES.get(exc.code, exc.code), exc.message, retry_after=exc.retry_after) from None
 
 
 async def _handle(session: Session, frame: Conversational) -> None:

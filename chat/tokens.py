@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 import time
@@ -220,11 +221,14 @@ def _private_key(pem: str, algorithm: str) -> Any:
     return key
 
 
-def signer_from_settings(auth: AuthSettings, data_dir: str) -> TokenSigner:
-    """The signer the [auth] settings describe; ConfigError (naming the key) when they are unusable."""
+def signer_from_settings(auth: AuthSettings, data_dir: str, *, create_secret: bool = True) -> TokenSigner:
+    """The signer the [auth] settings describe; ConfigError (naming the key) when they are unusable.
+
+    `create_secret=False` (the CLI) never makes up an HS256 secret: one the server does not hold
+    would sign tokens the server refuses."""
     common: dict[str, Any] = {"audience": auth.audience, "issuer": auth.issuer, "leeway": auth.leeway}
     if auth.algorithm == "HS256":
-        return TokenSigner(load_or_create_secret(auth.secret, data_dir), **common)
+        return TokenSigner(load_or_create_secret(auth.secret, data_dir, create=create_secret), **common)
     public: str | dict[str, Any]
     if auth.jwks:
         try:
@@ -249,17 +253,36 @@ def _read(path: str, key: str) -> str:
         raise ConfigError(f"auth.{key}: cannot read {path}: {exc.strerror}") from None
 
 
-def load_or_create_secret(configured: str, data_dir: str) -> str:
-    """The configured secret, or one generated on first start and kept in data_dir/secret."""
+def load_or_create_secret(configured: str, data_dir: str, *, create: bool = True) -> str:
+    """The configured secret, or the one kept in data_dir/secret, generated there on first start
+    (`create`). ConfigError, one line naming the file and what to do, when it cannot be read or kept."""
     if configured:
         return configured
     path = Path(data_dir) / "secret"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    where = path.resolve()
+    try:
+        if path.exists():
+            secret = path.read_text(encoding="utf-8").strip()
+            if not secret:
+                raise ConfigError(f"the token secret file {where} is empty; delete it to have a new one generated "
+                                  "(tokens already handed out stop working), or set [auth] secret")
+            return secret
+    except OSError as exc:
+        raise ConfigError(f"cannot read the token secret {where} ({exc.strerror}); let this user read it, "
+                          "or set [auth] secret (BABELROOM_AUTH_SECRET)") from None
+    if not create:
+        raise ConfigError(f"no token secret: [auth] secret is empty and {where} does not exist (the server writes "
+                          "it on its first start); pass the server's --config FILE or its data directory "
+                          "(BABELROOM_SERVER_DATA_DIR=DIR), or BABELROOM_AUTH_SECRET")
     secret = secrets.token_urlsafe(32)
-    path.write_text(secret + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # created readable by its owner only, never briefly readable by others
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
+            file.write(secret + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot keep the token secret in {where} ({exc.strerror}); make the data directory "
+                          "writable ([server] data_dir, BABELROOM_SERVER_DATA_DIR), or set [auth] secret") from None
     log.info("generated a token secret and kept it in %s (set [auth] secret or BABELROOM_AUTH_SECRET to choose one)",
-             path.resolve())
+             where)
     return secret

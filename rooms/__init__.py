@@ -9,6 +9,7 @@ or `web`.
     roles.py       a user's role in a room, a target's standing  access.py   may join, may send
     moderation.py  the moderation actions                       limits.py   rate limit and slow mode
     refusal.py     Refused                                      stores/     the store interfaces
+    sanctions.py   mutes and bans as they bind, event-wide ones on every path
     conversations.py  private conversations, profiles, contact requests: the pure rules
     countries.py   ISO 3166-1 alpha-2 codes
     reports.py     reports: who works them, one per person and message, the rate, the inbox, closing

@@ -1,15 +1,13 @@
 """May this user join this room, may they send in it now: the rules both edges ask."""
 from __future__ import annotations
 
-import math
-
-from rooms.conversations import EVENT_WIDE
 from rooms.limits import SendLimits
 from rooms.models import Role, Room, RoomState
 from rooms.policy import can_moderate, send_refusal
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
-from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, Standing, now_ms
+from rooms.sanctions import ban_refusal, binding_mute, mute_refusal
+from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, now_ms
 
 
 class RoomAccess:
@@ -40,7 +38,9 @@ class RoomAccess:
             raise Refused("room_closed", f"room {room_id!r} is closed")
         standing = await self._moderation.standing(room.id, actor.id)
         role = self._roles.with_standing(actor, room_id, standing)
-        self._check_ban(room, role, standing)
+        refusal = ban_refusal(role, standing, room.id)
+        if refusal:
+            raise Refused(*refusal)
         await self._roles.remember(actor, room_id, role)
         return room, role
 
@@ -50,30 +50,17 @@ class RoomAccess:
         room = await self.room(room_id, actor.id)
         standing = await self._moderation.standing(room.id, actor.id)  # one read for role, bans and mutes
         role = self._roles.with_standing(actor, room_id, standing)
-        refusal = send_refusal(room, role)
+        # a ban or mute on "*" holds in every room, private conversations included (rooms/sanctions.py)
+        refusal = send_refusal(room, role) or ban_refusal(role, standing, room.id) \
+            or mute_refusal(role, standing, room.id, now_ms())
         if refusal:
             raise Refused(*refusal)
-        self._check_ban(room, role, standing)
-        if role is not Role.HOST:  # no one may mute a host: a mute on record against one is void
-            for scope, mute in ((room.id, standing.mute), (EVENT_WIDE, standing.mute_event)):
-                if mute is not None:  # a mute on "*" holds in every room
-                    until = "until a moderator unmutes you" if mute.until is None else \
-                        f"for {math.ceil((mute.until - now_ms()) / 1000)} more seconds"
-                    where = f"in room {room.id!r}" if scope == room.id else "at this event"
-                    raise Refused("muted", f"you are muted {where} {until}")
         await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
         return role
 
     async def mute(self, actor: Actor, room_id: str, role: Role) -> Mute | None:
-        """The actor's mute in the room, if one binds them (none binds a host: no one may mute one)."""
-        return None if role is Role.HOST else await self._moderation.get_mute(room_id, actor.id)
-
-    @staticmethod
-    def _check_ban(room: Room, role: Role, standing: Standing) -> None:
-        # No one may ban a host (policy.may_act_on), so a ban on record against one is void.
+        """The mute that binds the actor in the room: the room's own, else an event-wide one (none
+        binds a host: no one may mute one)."""
         if role is Role.HOST:
-            return
-        if standing.banned:
-            raise Refused("banned", f"you are banned from room {room.id!r}")
-        if standing.banned_event:  # an event-wide ban holds in every room
-            raise Refused("banned", "you are banned from every room of this event")
+            return None
+        return binding_mute(role, await self._moderation.standing(room_id, actor.id))

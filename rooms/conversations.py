@@ -18,7 +18,7 @@ from typing import Any
 
 from rooms.countries import is_country
 from rooms.models import Role
-from rooms.stores.events import Conversation, Direct, Moderated, Report, Request
+from rooms.stores.events import Conversation, Direct, Moderated, Report, Request, RoleChanged
 
 MIN_MEMBERS = 2  # the caller included
 MAX_MEMBERS = 8
@@ -29,7 +29,8 @@ TITLE_MAX = 80
 REQUEST_TEXT_MAX = 500
 PAGE_MAX = 100
 
-Refusal = tuple[str, str]  # (protocol error code, message saying what to do)
+# (protocol error code, message saying what to do[, retry_after: seconds until it passes by itself])
+Refusal = tuple[str, str] | tuple[str, str, int]
 
 
 class Policy(str, enum.Enum):
@@ -116,7 +117,7 @@ def profile_complaint(organization: object = "", country: object = "", bio: obje
     return None
 
 
-def direct(users: list[str], frame: Request | Conversation | Report | Moderated | None = None, *,
+def direct(users: list[str], frame: Request | Conversation | Report | Moderated | RoleChanged | None = None, *,
            moderators: bool = False, remove: dict[str, str] | None = None) -> Direct:
     """A node-wide envelope (Broker.broadcast): `frame` for these users' connections (and the
     event's moderators'), and/or their removal from a room ("*" = every room). Each node's hub
@@ -167,7 +168,8 @@ def request_refusal(policy: Policy, *, sender: str, target: str, blocked: bool, 
         return "forbidden", "your request to this person is still waiting for an answer"
     if cooldown_until is not None and now < cooldown_until:
         seconds = -(-(cooldown_until - now) // 1000)
-        return "rate_limited", f"this person did not accept your last request; you may ask again in {seconds} s"
+        return "rate_limited", f"this person did not accept your last request; you may ask again in {seconds} s", \
+            seconds
     if pending >= max_pending:
         return "rate_limited", f"you have {pending} requests waiting for an answer (at most {max_pending}); " \
                                "wait for answers before sending more"

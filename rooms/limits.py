@@ -60,7 +60,8 @@ class SendLimits:
         """Spend one of the user's tokens, or raise Refused(rate_limited) saying how long to wait."""
         wait = await self._store.take_token(user, self._rate, self._burst)
         if wait:
-            raise Refused("rate_limited", f"too many messages: wait {wait:.1f} s before sending again")
+            raise Refused("rate_limited", f"too many messages: wait {wait:.1f} s before sending again",
+                          math.ceil(wait))
 
     async def take_send(self, room: Room, user: str, *, slow_mode: bool) -> None:
         """Spend a token and, with `slow_mode`, the room's slow-mode slot, in one store call; or
@@ -69,7 +70,8 @@ class SendLimits:
         wait = await self._store.take_send(user, self._rate, self._burst, room.id,
                                            room.slow_mode if slow_mode else 0)
         if wait.token:
-            raise Refused("rate_limited", f"too many messages: wait {wait.token:.1f} s before sending again")
+            raise Refused("rate_limited", f"too many messages: wait {wait.token:.1f} s before sending again",
+                          math.ceil(wait.token))
         if wait.slow:
             raise Refused("rate_limited", f"slow mode: one message every {room.slow_mode} s in this room; "
-                          f"wait {math.ceil(wait.slow)} s")
+                          f"wait {math.ceil(wait.slow)} s", math.ceil(wait.slow))

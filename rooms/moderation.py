@@ -4,9 +4,16 @@ State lives in the stores, so it holds on every node at once; the `moderation` (
 event goes through the room's channel, so a kick or ban reaches the target's connections
 wherever they are (each node's hub removes them from the room).
 
-Who may act on whom (policy.may_act_on) is decided on the target's standing role
-(Roles.standing): what their connections in the room show, or, when they are away, the highest
-role they were seen with there. A moderator therefore cannot mute a host who stepped out.
+Who may act on whom (policy.may_act_on) is decided on the target's role as Roles.target weighs
+it: their token role as the event remembers it from their first authentication anywhere, and in a
+room what their connections there show, the highest role they were seen with there and a host's
+appointment. A moderator therefore acts on no host or moderator, present or not, in that room or
+not. A user the event never saw (no authentication, no directory profile) is `not_found`, a kick
+of someone not in the room too. Every check
+comes before anything is stored or published: a refused action is never announced.
+
+Delete: the author of a message may delete it (in a private conversation too); hosts delete any
+message in a forum room, the room's moderators too but no host's or other moderator's.
 """
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from dataclasses import dataclass
 import msgspec
 
 from rooms.conversations import EVENT_WIDE, direct, moderates_event
-from rooms.models import Role
+from rooms.models import Role, Room
 from rooms.policy import can_moderate, may_act_on
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
@@ -54,17 +61,17 @@ class Moderation:
         room = await self._rooms.get_room(action.room)
         if room is None or (room.private and actor.id not in await self._people.conversation_members(room.id)):
             raise Refused("not_found", f"there is no room {action.room!r}")
+        by = {"id": actor.id, "name": actor.name}
+        if action.kind == "delete":
+            await self._delete(actor, room, action.message_id, by)
+            return
         if room.private:  # organisers cannot read private rooms; they act event-wide (room "*")
             raise Refused("forbidden", "nobody moderates inside a private conversation; hosts and moderators "
                           "mute or ban a user event-wide with room \"*\"")
         role = await self._roles.of(actor, action.room)
         if not can_moderate(role):
             raise Refused("forbidden", f"only hosts and moderators of {action.room!r} may {action.kind}")
-        by = {"id": actor.id, "name": actor.name}
-        if action.kind == "delete":
-            await self._delete(action.room, action.message_id, by)
-        else:
-            await self._act_on_user(action, role, by)
+        await self._act_on_user(action, role, by)
 
     async def _event_wide(self, actor: Actor, action: Action) -> None:
         """mute / unmute / ban / unban with room "*": they hold in every room, private ones included.
@@ -75,22 +82,26 @@ class Moderation:
                           "take room \"*\" (event-wide)")
         if not moderates_event(actor.role, actor.rooms):
             raise Refused("forbidden", "only hosts and moderators of the whole event act event-wide")
-        profiles = await self._people.profiles([action.user])
-        standing = Role(profiles[0].role) if profiles else None
-        event = await self._act_on_user(action, actor.role, {"id": actor.id, "name": actor.name}, standing=standing)
+        event = await self._act_on_user(action, actor.role, {"id": actor.id, "name": actor.name})
         remove = {"room": EVENT_WIDE, "reason": "banned"} if action.kind == "ban" else None
         await self._broker.broadcast(direct([action.user], event, moderators=True, remove=remove))
 
-    async def _act_on_user(self, action: Action, role: Role, by: dict[str, str], *,
-                           standing: Role | None = None) -> Moderated:
+    async def _act_on_user(self, action: Action, role: Role, by: dict[str, str]) -> Moderated:
         """Store and log the action; publish it in its room (an event-wide one: returned to publish)."""
         target, room = action.user, action.room
         if target == by["id"]:
             raise Refused("forbidden", f"you cannot {action.kind} yourself")
-        if room != EVENT_WIDE:
-            standing = await self._roles.standing(room, target)
+        standing = await self._roles.target(room, target)
+        if standing is None:  # a directory profile (kept before token roles were, or from the HTTP API) is seen too
+            profiles = await self._people.profiles([target])
+            standing = Role(profiles[0].role) if profiles else None
+        if standing is None:
+            raise Refused("not_found", f"this event has never seen a user {target!r}; moderation acts on "
+                          "people who signed in")
         if not may_act_on(role, standing):
-            raise Refused("forbidden", f"a {role.value} cannot {action.kind} this user")
+            raise Refused("forbidden", f"a {role.value} cannot {action.kind} a {standing.value}")
+        if action.kind == "kick" and not await self._roles.present(room, target):
+            raise Refused("not_found", f"{target!r} is not in room {room!r}: there is nobody to kick")
         until = None
         if action.kind == "mute":
             until = now_ms() + action.seconds * 1000 if action.seconds else None  # None: until unmuted
@@ -109,8 +120,25 @@ class Moderation:
             await self._broker.publish(room, event)
         return event
 
-    async def _delete(self, room: str, message_id: str, by: dict[str, str]) -> None:
-        if not await self._broker.delete_message(room, message_id):
-            raise Refused("not_found", f"there is no message {message_id!r} in {room!r}")
-        await self._broker.publish(room, Deleted(room=room, id=message_id, by=by))
-        await self._store.record_moderation(room, {"ts": now_ms(), "action": "delete", "id": message_id, "by": by})
+    async def _delete(self, actor: Actor, room: Room, message_id: str, by: dict[str, str]) -> None:
+        """The author deletes their own message; hosts and the room's moderators others' (a
+        moderator no host's or other moderator's message). Someone who may delete no one else's
+        message hears `forbidden` for a message that is not theirs or not there."""
+        message = await self._broker.message(room.id, message_id)
+        if message is None or message.user.id != actor.id:
+            role = Role.DELEGATE if room.private else await self._roles.of(actor, room.id)
+            if not can_moderate(role):
+                raise Refused("forbidden", "you may delete your own messages; only hosts and moderators of "
+                              f"{room.id!r} delete others'" if not room.private else
+                              "in a private conversation each person deletes only their own messages")
+            if message is None:
+                raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r}")
+            author = await self._roles.target(room.id, message.user.id)
+            if role is not Role.HOST and not may_act_on(role, author):  # hosts delete anything
+                raise Refused("forbidden", f"a {role.value} cannot delete a message of a "
+                              f"{author.value if author else 'user'}")
+        if not await self._broker.delete_message(room.id, message_id):
+            raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r}")
+        await self._broker.publish(room.id, Deleted(room=room.id, id=message_id, by=by))
+        await self._store.record_moderation(room.id, {"ts": now_ms(), "action": "delete", "id": message_id,
+                                                      "by": by})

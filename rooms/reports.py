@@ -5,6 +5,7 @@ API (`/api/reports`) alike:
 
 - Who reads and closes reports: hosts, and moderators of the whole event (a token naming no
   rooms) — `may_work_reports`. A moderator scoped to some rooms does not see reports.
+- Someone muted or banned event-wide reports nothing (rooms/sanctions.py `check_reach`).
 - One report per person and message: a repeat is acknowledged with the id of the first report
   and stores nothing (so a retry is harmless and a person counts once per message).
 - A per-person rate, cluster-wide: `[conversations] report_burst` at once, then
@@ -34,6 +35,7 @@ from rooms.models import Room
 from rooms.moderation import Action, Moderation
 from rooms.refusal import Refused
 from rooms.roles import Actor
+from rooms.sanctions import Sanctions
 from rooms.stores import Broker, ConversationStore, LimitStore, now_ms
 from rooms.stores.events import ReportsChanged
 
@@ -83,9 +85,10 @@ def group_by_message(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class ReportDesk:
     """Filing, listing and closing reports, on the stores (see the module docstring for the rules)."""
 
-    def __init__(self, store: ConversationStore, broker: Broker, limits: LimitStore, moderation: Moderation, *,
-                 burst: int, per_hour: float, history_max: int) -> None:
+    def __init__(self, store: ConversationStore, broker: Broker, limits: LimitStore, moderation: Moderation,
+                 sanctions: Sanctions, *, burst: int, per_hour: float, history_max: int) -> None:
         self._store = store
+        self._sanctions = sanctions
         self._broker = broker
         self._limits = limits
         self._moderation = moderation
@@ -95,7 +98,8 @@ class ReportDesk:
 
     async def file(self, person: Actor, room: Room, message_id: str, reason: str | None) -> dict[str, Any]:
         """Report a message of a room the person may see; the stored report (the first one for a
-        repeat: then nothing changes and nobody is told)."""
+        repeat: then nothing changes and nobody is told). An event-wide mute or ban refuses it."""
+        await self._sanctions.check_reach(person)
         message = next((m for m in await self._broker.history(room.id, before=None, limit=self._history_max)
                         if m.id == message_id and not m.deleted), None)
         if message is None:

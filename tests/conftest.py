@@ -27,6 +27,7 @@ REDIS_URL = os.environ.get("BABELROOM_TEST_REDIS", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = 15
 STARTUP_SECONDS = 30.0  # a loaded CI machine loading translation packages can be slow
 TEST_SECRET = "test-secret-not-for-production-use"
+TEST_METRICS_TOKEN = "test-metrics-token"  # /metrics is off unless [server] metrics_token is set
 
 
 def free_port() -> int:
@@ -40,7 +41,8 @@ def test_config(tmp_path: Path, **sections: Any) -> Config:
     (a dict of keys per section; `rooms=` a tuple of Room)."""
     config = load_config(environ={})
     config = config.replace("auth", secret=TEST_SECRET)
-    config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node")
+    config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node",
+                            metrics_token=TEST_METRICS_TOKEN)
     # Apertium's Debian pairs are left out unless a test asks for them (engines=...).
     config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"), engines=("argos",),
                             install=())
@@ -72,6 +74,13 @@ class RunningServer:
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+    async def metrics(self) -> str:
+        """GET /metrics as Prometheus scrapes it (with the metrics bearer token): its text."""
+        async with self.http() as http:
+            response = await http.get("/metrics", headers={"authorization": f"Bearer {TEST_METRICS_TOKEN}"})
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+        return response.text
 
     async def stop(self) -> None:
         self.server.should_exit = True

@@ -111,8 +111,10 @@ class NodeProcess:
     """
 
     def __init__(self, node_id: str, workdir: Path, *, redis_url: str | None = None, key_prefix: str = "babelroom:",
-                 port: int | None = None, env: dict[str, str] | None = None, backend: str = "memory") -> None:
+                 port: int | None = None, env: dict[str, str] | None = None, backend: str = "memory",
+                 args: tuple[str, ...] = ()) -> None:
         self.node_id = node_id
+        self.args = args  # more `serve` options
         self.workdir = workdir
         self.port = port or free_port()
         self.log_path = workdir / f"node-{node_id}.log"
@@ -146,14 +148,15 @@ class NodeProcess:
         return self.process.pid
 
     def token(self, name: str, *, user_id: str | None = None, lang: str = "en",
-              role: Role = Role.DELEGATE) -> str:
-        return self.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=user_id)
+              role: Role = Role.DELEGATE, rooms: tuple[str, ...] = ()) -> str:
+        return self.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=user_id, rooms=rooms)
 
     def start(self, timeout: float = 30) -> None:
         (self.workdir / "empty").mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
         with open(self.log_path, "ab") as log:  # the child holds its own descriptor
-            self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port)],
+            self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port),
+                                             *self.args],
                                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         _wait(lambda: self.health() == 200, timeout, f"node {self.node_id} was not healthy (see {self.log_path})")
 

@@ -334,8 +334,9 @@ async def test_a_report_reaches_the_moderators_who_ban_event_wide(make_server):
     removed = {(await ada.client.expect("left", reason="banned"))["room"] for _ in range(3)}
     assert removed == {room, "plenary", "climate"}
     assert await ada.client.closed() == 4403  # banned from every room it had
-    await ada.connect()
-    await ada.client.send({"type": "join", "room": "climate"})
-    await ada.client.expect_error("banned")
+    again = await Client.connect(server.ws_url)  # a new connection is refused at `auth`
+    await again.send({"type": "auth", "token": ada.token, "ref": "a"})
+    await again.expect_error("banned", ref="a")
+    assert await again.closed() == 4403
     delegate = await bo.ask({"type": "ban", "room": "*", "user": ada.id})
     assert delegate["code"] == "forbidden"

@@ -57,6 +57,8 @@ async def host_sets_up(node: NodeProcess) -> None:
         assert (await http.patch("/api/rooms/climate", json={"state": "read_only"})).status_code == 200
         response = await http.post("/api/rooms/side-event/moderators", json={"user": "u_mira"})
         assert response.status_code == 201, response.text
+    for name, user_id in (("Tim", "u_tim"), ("Eve", "u_eve")):  # the event knows them: they signed in
+        await (await connect(node, name, user_id)).close()
     host = await connect(node, "Hana", "u_hana", Role.HOST)
     await host.join(ROOM)
     for action in ("mute", "ban"):

@@ -418,6 +418,7 @@ async def test_10_a_scoped_moderator_appointed_elsewhere_is_refused_on_both_edge
         assert own.status_code == 200
         appointed = await http.get("/api/rooms/climate/moderation", headers={"authorization": f"Bearer {delegate}"})
         assert appointed.status_code == 200
+    await server.client("X", user_id="u_x")  # someone the event has seen
     client = await Client.connect(server.ws_url)
     await client.auth(scoped)
     await client.join("climate")

@@ -1,6 +1,8 @@
 """The HTTP API: sessions, rooms, languages, health, metrics, headers, bad bodies."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.client import Client
@@ -80,9 +82,44 @@ async def test_health_and_metrics(server):
     await server.client()
     async with server.http() as http:
         health = (await http.get("/healthz")).json()
-        metrics = (await http.get("/metrics")).text
-    assert health["status"] == "ok" and health["node"] == server.node.id
+    metrics = await server.metrics()
+    assert health["status"] == "ok" and health["node"] == server.node.id and "reason" not in health
     assert "babelroom_connections 1" in metrics
+
+
+async def test_health_is_503_with_the_reason_while_the_database_cannot_write(tmp_path):
+    """As with a full disk or a file gone read-only: the node says so until a write succeeds again."""
+    from chat.backend.sqlite import SqliteBackend
+    from tests.conftest import start_server, test_config
+
+    path = tmp_path / "db.sqlite3"
+    server = await start_server(test_config(tmp_path, backend={"kind": "sqlite", "path": str(path)}))
+    try:
+        backend = server.node.backend
+        assert isinstance(backend, SqliteBackend)
+        ada = await server.client("Ada")
+        await ada.join("plenary")
+        await ada.say("plenary", "stored")
+        # the node's own connection stops taking writes (what SQLite answers on a read-only file)
+        await backend._db.read(lambda db: db.execute("PRAGMA query_only = ON"))
+        await ada.send({"type": "send", "room": "plenary", "text": "not stored", "ref": "s2"})
+        await ada.expect_error("unavailable", ref="s2")
+        async with server.http() as http:
+            response = await http.get("/healthz")
+            health = response.json()
+            assert response.status_code == 503 and health["status"] == "degraded", health
+            assert health["reason"] == "the database cannot be written: attempt to write a readonly database"
+            assert str(tmp_path) not in response.text  # /healthz is public: the log names the file
+            await backend._db.read(lambda db: db.execute("PRAGMA query_only = OFF"))  # writable again
+            for _ in range(300):  # the node probes by itself (nothing else may write to a node marked 503)
+                response = await http.get("/healthz")
+                if response.status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert response.status_code == 200 and "reason" not in response.json()
+        await ada.say("plenary", "stored again")
+    finally:
+        await server.stop()
 
 
 async def test_the_page_is_served_with_a_strict_content_security_policy(server):

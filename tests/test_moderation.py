@@ -91,6 +91,7 @@ async def test_host_api_matrix(server, role, status):
 
 
 async def test_moderation_log_is_for_hosts_and_the_rooms_moderators(server):
+    await connect(server, server.token("Tim", user_id="u_tim"))  # the event has seen Tim (never in the room)
     host = await connect(server, server.token("Hana", Role.HOST))
     await host.join(OWN)
     await host.send({"type": "mute", "room": OWN, "user": "u_tim", "seconds": 60, "reason": "shouting", "ref": "m"})

@@ -1,7 +1,8 @@
 """Two `babelroom serve` processes on one Redis (a redis-server of the test's own, on a free port).
 
 Delivery, presence and order across nodes, `since` recovery on the other node, a node that
-dies, and Redis restarting in the middle of traffic with exact accounting of every message.
+dies, Redis restarting in the middle of traffic with exact accounting of every message, and
+moderation's standing rule and event-wide ban across nodes.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import websockets
 
+from rooms import Role
 from tests.client import Client
 from tests.nodes import NodeProcess, RedisServer
 
@@ -57,9 +59,9 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         redis_server.stop()
 
 
-async def connect(node: NodeProcess, name: str) -> Client:
+async def connect(node: NodeProcess, name: str, role: Role = Role.DELEGATE, rooms: tuple[str, ...] = ()) -> Client:
     client = await Client.connect(node.ws_url)
-    await client.auth(node.token(name, user_id=f"u_{name.lower()}"))
+    await client.auth(node.token(name, user_id=f"u_{name.lower()}", role=role, rooms=rooms))
     return client
 
 
@@ -271,3 +273,45 @@ async def test_redis_restart_mid_traffic_loses_and_duplicates_nothing(cluster):
     for node in cluster.nodes:
         log = node.log()
         assert log.count("lost Redis") == 1 and log.count("Redis is back") == 1, log[-3000:]
+
+
+# moderation across nodes --------------------------------------------------------------------
+async def ask(client: Client, frame: dict[str, Any], ref: str) -> dict[str, Any]:
+    """Send a frame; its ack or error (frames before it are dropped)."""
+    await client.send({**frame, "ref": ref})
+    while True:
+        got = await client.next(timeout=10)
+        if got.get("ref") == ref and got["type"] in ("ack", "error"):
+            return got
+
+
+async def test_the_standing_rule_holds_for_people_seen_on_the_other_node(cluster):
+    await connect(cluster.b, "Mo", Role.MODERATOR)  # a moderator of the whole event, on b, in no room
+    await connect(cluster.b, "Hana", Role.HOST)
+    rita = await connect(cluster.a, "Rita", Role.MODERATOR, rooms=(ROOM,))
+    await rita.join(ROOM)
+    for target in ("u_mo", "u_hana"):
+        assert (await ask(rita, {"type": "ban", "room": ROOM, "user": target}, f"b-{target}"))["code"] == "forbidden"
+    global_mod = await connect(cluster.a, "Gil", Role.MODERATOR)
+    refused = await ask(global_mod, {"type": "ban", "room": "*", "user": "u_mo"}, "star")
+    assert refused["code"] == "forbidden"
+    refused = await ask(global_mod, {"type": "ban", "room": "*", "user": "u_nobody"}, "ghost")
+    assert refused["code"] == "not_found"
+    mo = await connect(cluster.b, "Mo", Role.MODERATOR)
+    await mo.join(ROOM)  # not banned anywhere
+    await mo.say(ROOM, "still here")
+
+
+async def test_an_event_wide_ban_closes_the_persons_sockets_on_the_other_node(cluster):
+    in_room, in_none = await connect(cluster.b, "Ada"), await connect(cluster.b, "Ada")
+    await in_room.join(ROOM)
+    mo = await connect(cluster.a, "Mo", Role.MODERATOR)
+    assert (await ask(mo, {"type": "ban", "room": "*", "user": "u_ada"}, "ban"))["type"] == "ack"
+    assert (await in_room.expect("left", room=ROOM, timeout=10))["reason"] == "banned"
+    assert await in_room.closed(timeout=10) == 4403
+    assert await in_none.closed(timeout=10) == 4403
+    for node in cluster.nodes:
+        again = await Client.connect(node.ws_url)
+        await again.send({"type": "auth", "token": node.token("Ada", user_id="u_ada"), "ref": "a"})
+        await again.expect_error("banned", ref="a")
+        assert await again.closed(timeout=10) == 4403

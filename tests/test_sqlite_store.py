@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.backend import StoreError
+from chat.backend import BackendUnavailable, StoreError
 from chat.backend.sqlite import SqliteBackend
 from chat.backend.sqlite_db import Database
 from chat.backend.sqlite_schema import MIGRATIONS, migrate, version_of
@@ -111,12 +111,12 @@ async def test_expired_idempotency_keys_are_pruned(tmp_path):
         assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
 
 
-def test_a_new_and_an_empty_file_are_migrated_to_the_current_version(tmp_path, caplog):
+def test_a_new_and_an_empty_file_asked_for_are_migrated_to_the_current_version(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="babelroom.backend.sqlite")
     for path in (tmp_path / "new" / "db.sqlite3", tmp_path / "empty.sqlite3"):
         if path.name == "empty.sqlite3":
             path.write_bytes(b"")
-        Database(path).close()
+        Database(path, create=path.name == "empty.sqlite3").close()  # a missing file needs no asking
         with plain(path) as db:
             assert version_of(db) == len(MIGRATIONS)
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -283,6 +283,149 @@ async def test_a_corrupt_file_is_refused_never_replaced(tmp_path):
     assert digest(damaged) == before
 
 
+async def test_an_empty_file_is_refused_unless_a_new_database_is_asked_for(tmp_path):
+    zero = tmp_path / "zero.sqlite3"
+    zero.write_bytes(b"")
+    header_only = tmp_path / "header-only.sqlite3"  # SQLite, but no table: a first start cut short, or a stray file
+    with plain(header_only) as db:
+        db.execute("PRAGMA journal_mode = WAL")
+    for path in (zero, header_only):
+        before = digest(path)
+        with pytest.raises(StoreError, match=rf"{path.name} exists but holds nothing .*--new-database"):
+            Database(path)
+        assert digest(path) == before
+        Database(path, create=True).close()
+        with plain(path) as db:
+            assert version_of(db) == len(MIGRATIONS)
+        Database(path).close()  # from now on a babelroom database: no asking
+
+
+def test_another_programs_sqlite_file_is_refused_even_when_a_new_database_is_asked_for(tmp_path):
+    invoices = tmp_path / "invoices.sqlite3"
+    with plain(invoices) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        db.execute("INSERT INTO invoices (total) VALUES (12.5)")
+    versioned = tmp_path / "versioned.sqlite3"  # another program that numbers its schema too
+    with plain(versioned) as db:
+        db.execute("CREATE TABLE rooms (id TEXT)")
+        db.execute("PRAGMA user_version = 2")
+    for path, tables in ((invoices, "invoices"), (versioned, "rooms")):
+        before = digest(path)
+        for create in (False, True):
+            with pytest.raises(StoreError, match=rf"{path.name} is another program's SQLite file "
+                                                 rf"\(tables: {tables}\), not a babelroom database"):
+                Database(path, create=create)
+        assert digest(path) == before
+
+
+async def _damage(path: Path) -> tuple[str, str]:
+    """A file whose `plenary` history holds a message row that is not JSON (a hand edit), and whose
+    `climate` room row is garbage; the file itself is sound (quick_check passes). The ids of two
+    messages of another room."""
+    backend = await started(path)
+    await backend.seed_rooms((Room(ROOM, "Plenary"), Room("climate", "Climate"), Room("health", "Health")))
+    await backend.append_message(ROOM, user=ADA, text="fine", lang="en", cid=None)
+    await backend.append_message(ROOM, user=ADA, text="soon damaged", lang="en", cid=None)
+    kept = [(await backend.append_message("health", user=ADA, text=text, lang="en", cid=None)).message.id
+            for text in ("one", "two")]
+    await backend.close()
+    with plain(path) as db:
+        db.execute("UPDATE messages SET user = '{\"id\": \"u_ada\", \"na' WHERE room = ? AND position = 2", (ROOM,))
+        db.execute("UPDATE rooms SET data = '{\"title\": 3}' WHERE id = 'climate'")
+        assert db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    return kept[0], kept[1]
+
+
+async def test_a_damaged_row_answers_unavailable_with_one_log_line_naming_the_file(tmp_path, caplog):
+    path = tmp_path / "db.sqlite3"
+    kept = await _damage(path)
+    caplog.set_level(logging.INFO, logger="babelroom.backend.sqlite")
+    backend = await started(path)
+    try:
+        for _ in range(3):
+            with pytest.raises(BackendUnavailable, match="damaged row"):
+                await backend.history(ROOM, before=None, limit=10)
+            with pytest.raises(BackendUnavailable, match="damaged row"):
+                await backend.get_room("climate")
+            # the listing leaves the damaged room out rather than failing for every room
+            assert [room.id for room in await backend.list_rooms()] == [ROOM, "health"]
+        assert [m.id for m in await backend.history("health", before=None, limit=10)] == list(kept)
+        assert (await backend.get_room(ROOM)) == Room(ROOM, "Plenary")
+        assert backend.healthy()  # a damaged row is not a database that cannot write
+    finally:
+        await backend.close()
+    damaged = [r for r in caplog.records if "damaged row" in r.getMessage()]
+    assert len(damaged) == 2, [r.getMessage() for r in damaged]  # one per row, not one per read
+    assert all(str(path) in r.getMessage() and r.exc_info is None for r in damaged)
+    assert "messages: room 'plenary', position 2" in damaged[0].getMessage()
+    assert "rooms: id 'climate'" in damaged[1].getMessage()
+
+
+async def test_a_damaged_glossary_or_log_entry_is_unavailable_too(tmp_path, caplog):
+    path = tmp_path / "db.sqlite3"
+    backend = await started(path)
+    await backend.set_glossary(["Cargotec"])
+    await backend.record_moderation(ROOM, {"ts": 1, "action": "mute", "user": "u_tim", "by": "u_mo"})
+    await backend.close()
+    with plain(path) as db:
+        db.execute("UPDATE glossary SET terms = '[\"Carg'")
+        db.execute("UPDATE moderation_log SET entry = '[1, 2]'")
+    backend = await started(path)
+    try:
+        with pytest.raises(BackendUnavailable, match="damaged row"):
+            await backend.get_glossary()
+        with pytest.raises(BackendUnavailable, match="damaged row"):
+            await backend.moderation_log(ROOM)
+    finally:
+        await backend.close()
+    damaged = [r.getMessage() for r in caplog.records if "damaged row" in r.getMessage()]
+    assert len(damaged) == 2 and "(glossary:" in damaged[0] and "(moderation_log: seq 1:" in damaged[1], damaged
+
+
+async def test_a_damaged_row_answers_a_join_with_unavailable(tmp_path, caplog):
+    from tests.conftest import start_server, test_config
+
+    path = tmp_path / "db.sqlite3"
+    await _damage(path)
+    config = test_config(tmp_path, backend={"kind": "sqlite", "path": str(path)},
+                         rooms=(Room(ROOM, "Plenary"), Room("health", "Health")))
+    server = await start_server(config)
+    try:
+        client = await server.client("Ada")
+        for ref in ("j1", "j2"):
+            await client.send({"type": "join", "room": ROOM, "ref": ref})
+            error = await client.expect_error("unavailable", ref=ref)
+            assert "backend" in error["message"]
+        joined = await client.join("health")
+        assert [m["text"] for m in joined["messages"]] == ["one", "two"]
+    finally:
+        await server.stop()
+    assert not [r for r in caplog.records if r.exc_info], "a damaged row logs no traceback"
+    damaged = [r.getMessage() for r in caplog.records if "damaged row" in r.getMessage()]
+    assert sum("messages: room 'plenary'" in line for line in damaged) == 1, damaged  # two joins, one line
+    assert all(str(path) in line for line in damaged)
+
+
+async def test_a_database_that_cannot_write_is_unhealthy_until_a_write_succeeds(tmp_path, caplog):
+    path = tmp_path / "db.sqlite3"
+    database = Database(path)
+    try:
+        pages = await database.read(lambda db: db.execute("PRAGMA page_count").fetchone()[0])
+        await database.read(lambda db: db.execute(f"PRAGMA max_page_count = {pages}"))  # the disk is full
+        with pytest.raises(BackendUnavailable, match="full"):
+            await database.write(lambda db: db.executemany(
+                "INSERT INTO moderation_log (room, entry) VALUES ('r', ?)", [("x" * 4000,)] * 20))
+        assert database.write_problem == "the database cannot be written: database or disk is full"
+        assert sum(str(path) in r.getMessage() and "full" in r.getMessage() for r in caplog.records) == 1
+        await database.write(lambda db: db.execute("DELETE FROM sent WHERE expires < 0"))  # changes nothing
+        assert database.write_problem, "a commit that wrote nothing proves nothing"
+        await database.read(lambda db: db.execute("PRAGMA max_page_count = 1073741823"))  # space again
+        await database.write(lambda db: db.execute("INSERT INTO moderation_log (room, entry) VALUES ('r', 'y')"))
+        assert database.write_problem == ""
+    finally:
+        database.close()
+
+
 async def test_a_file_in_use_by_another_node_is_refused(tmp_path):
     path = tmp_path / "db.sqlite3"
     backend = await started(path)
@@ -319,6 +462,26 @@ async def test_serve_on_a_corrupt_or_newer_file_says_so_in_one_line_and_exits_2(
         assert lines[0].startswith("babelroom: database error:") and str(path) in lines[0] and says in lines[0]
         assert "Traceback" not in result.stderr
         assert digest(path) == before
+
+
+async def test_serve_refuses_an_empty_file_in_one_line_and_makes_it_new_when_asked(tmp_path):
+    from tests.nodes import NodeProcess
+
+    empty = tmp_path / "empty.sqlite3"
+    empty.write_bytes(b"")
+    result = serve(tmp_path, empty)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, lines
+    assert lines[0].startswith("babelroom: database error:") and str(empty) in lines[0]
+    assert "babelroom serve --new-database" in lines[0] and empty.stat().st_size == 0
+
+    node = NodeProcess("n1", tmp_path / "node", backend="sqlite", args=("--new-database",),
+                       env={"BABELROOM_BACKEND_PATH": str(empty), "BABELROOM_TRANSLATION_ENABLED": "false"})
+    node.start()
+    node.stop()
+    with plain(empty) as db:
+        assert version_of(db) == len(MIGRATIONS)
 
 
 def test_an_unusable_path_is_refused_naming_it(tmp_path):

@@ -59,8 +59,7 @@ async def test_one_model_translation_per_language_however_many_readers(server):
     ack = await ada.say("plenary", ENGLISH)
     for reader in readers:
         await reader.expect("translation", id=ack["id"], lang="de")
-    async with server.http() as http:
-        metrics = (await http.get("/metrics")).text
+    metrics = await server.metrics()
     assert model_translations(metrics, "en", "de") == 1
 
 
@@ -101,8 +100,7 @@ async def test_pivot_through_english_when_no_direct_package(server):
     assert message["lang"] == "de"
     translation = await sofia.expect("translation", id=ack["id"])
     assert translation["lang"] == "es" and translation["text"]
-    async with server.http() as http:
-        metrics = (await http.get("/metrics")).text
+    metrics = await server.metrics()
     assert 'via="model"' in metrics and model_translations(metrics, "de", "es") == 1
 
 

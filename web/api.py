@@ -64,6 +64,7 @@ async def create_session(request: Request) -> Response:
                               country=profile["country"], bio=profile["bio"])
     identity = node.signer.verify(token)
     await node.conversations.seen(identity, lang, online=False)  # listed in the directory from now on
+    await node.roles.authenticated(identity)  # the event knows this user from now on (rooms/roles.py)
     return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl,
                          "profile": {key: value for key, value in profile.items() if value}})
 
@@ -96,14 +97,25 @@ async def list_languages(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     node = node_of(request)
-    healthy = node.backend.healthy()
-    return JSONResponse({"status": "ok" if healthy else "degraded", "node": node.id,
-                         "backend": node.config.backend.kind, "connections": node.hub.connections},
-                        status_code=200 if healthy else 503)
+    problem = node.backend.health_problem()
+    body: dict[str, Any] = {"status": "degraded" if problem else "ok", "node": node.id,
+                            "backend": node.config.backend.kind, "connections": node.hub.connections}
+    if problem:
+        body["reason"] = problem
+    return JSONResponse(body, status_code=503 if problem else 200)
 
 
+@answers_errors
 async def metrics(request: Request) -> Response:
+    """Prometheus' bearer-token convention: off (404) unless [server] metrics_token is set, then only with it."""
     node = node_of(request)
+    expected = node.config.server.metrics_token
+    if not expected:
+        raise ApiError(404, "not_found", "metrics are off: set [server] metrics_token and scrape with that "
+                       "bearer token")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <[server] metrics_token>")
     return Response(node.metrics.render(), media_type=node.metrics.content_type)
 
 

@@ -17,15 +17,21 @@ BODY_SECONDS = 10.0  # a request body must arrive within this
 class ApiError(Exception):
     """An HTTP error answer; `field` names the body field a 400 is about (clients word it for people)."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None, *,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.retry_after = retry_after  # seconds until a refusal that passes by itself is over
 
     def response(self) -> JSONResponse:
-        body = {"code": self.code, "message": self.message}
+        body: dict[str, str | int] = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
-        return JSONResponse(body, status_code=self.status)
+        headers = None
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
+            headers = {"Retry-After": str(self.retry_after)}
+        return JSONResponse(body, status_code=self.status, headers=headers)
 
 
 async def json_body(request: Request) -> dict[str, Any]:

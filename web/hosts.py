@@ -1,7 +1,9 @@
 """The host API (Bearer token): open and change rooms, appoint moderators, read the moderation log.
 
 Every change is announced to every connection on every node as a `room` frame, so lobbies
-update live; closing a room ends every membership in it (`left` reason `closed`).
+update live; closing a room ends every membership in it (`left` reason `closed`). An appointment
+(or its end) reaches the person's connections on every node at once as a `role` frame; their
+sessions show the room's members the new role (a `presence` `update`: the badge).
 """
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from starlette.routing import BaseRoute, Route
 
 from chat.tokens import Identity, TokenError
 from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fields
+from rooms.conversations import direct
 from rooms.policy import can_moderate
-from rooms.stores.events import Glossary, RoomChanged
+from rooms.stores.events import Glossary, RoleChanged, RoomChanged
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
@@ -98,24 +101,47 @@ async def change_room(request: Request) -> Response:
 
 @answers_errors
 async def appoint_moderator(request: Request) -> Response:
-    require_host(request)
+    host = require_host(request)
     room = await existing_room(request)
     data = await json_body(request)
     only_fields(data, {"user"})
     user = text_field(data, "user", max_len=64)
     assert user is not None  # a required field
     added = await node_of(request).backend.set_moderator(room.id, user, True)
-    return JSONResponse({"room": room.id, "user": user, "moderator": True}, status_code=201 if added else 200)
+    name = await announce_role(request, host, room, user, appointed=True)
+    return JSONResponse(appointment(room, user, True, name), status_code=201 if added else 200)
 
 
 @answers_errors
 async def remove_moderator(request: Request) -> Response:
-    require_host(request)
+    host = require_host(request)
     room = await existing_room(request)
     user = request.path_params["user"]
     if not await node_of(request).backend.set_moderator(room.id, user, False):
         raise ApiError(404, "not_found", f"{user!r} is not a moderator of {room.id!r}")
-    return JSONResponse({"room": room.id, "user": user, "moderator": False})
+    name = await announce_role(request, host, room, user, appointed=False)
+    return JSONResponse(appointment(room, user, False, name))
+
+
+def appointment(room: Room, user: str, moderator: bool, name: str | None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"room": room.id, "user": user, "moderator": moderator}
+    if name is not None:
+        answer["name"] = name  # so the host's interface names the person, not the id typed
+    return answer
+
+
+async def announce_role(request: Request, host: Identity, room: Room, user: str, *, appointed: bool) -> str | None:
+    """Tell the person at once, wherever they are connected: a `role` frame to their connections on
+    every node, whose sessions then show the new role to the room (chat/hub.py `_direct`, a presence
+    `update` from the node that holds each connection). The person's name, when the server knows it."""
+    node = node_of(request)
+    role = Role.MODERATOR if appointed else Role.DELEGATE
+    by = {"id": host.id, "name": host.name}
+    await node.backend.broadcast(direct([user], RoleChanged(room=room.id, role=role.value, by=by)))
+    profiles = await node.backend.profiles([user])
+    if profiles:
+        return profiles[0].name
+    return next((member.name for member in await node.backend.members(room.id) if member.id == user), None)
 
 
 @answers_errors

@@ -69,7 +69,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string", "examples": ["bad_request"]},
                        "message": {"type": "string", "description": "what went wrong and what to do"},
-                       "field": {"type": "string", "description": "the field or parameter at fault, when one is"}},
+                       "field": {"type": "string", "description": "the field or parameter at fault, when one is"},
+                       "retry_after": {"type": "integer", "minimum": 0,
+                                       "description": "when the refusal passes by itself (a wait, a cooldown, a "
+                                                      "timed mute): in how many seconds; also the Retry-After "
+                                                      "header"}},
     },
     "User": {
         "type": "object", "required": ["id", "name", "role"],
@@ -127,7 +131,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Moderator": {
         "type": "object", "required": ["room", "user", "moderator"],
-        "properties": {"room": {"type": "string"}, "user": {"type": "string"}, "moderator": {"type": "boolean"}},
+        "properties": {"room": {"type": "string"}, "user": {"type": "string"}, "moderator": {"type": "boolean"},
+                       "name": {"type": "string", "description": "the user's display name, when the server knows it"}},
     },
     "ModerationLog": {
         "type": "object", "required": ["room", "entries"],
@@ -156,7 +161,8 @@ SCHEMAS: dict[str, Any] = {
     "Health": {
         "type": "object", "required": ["status", "node", "backend", "connections"],
         "properties": {"status": {"enum": ["ok", "degraded"]}, "node": {"type": "string"},
-                       "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0}},
+                       "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0},
+                       "reason": {"type": "string", "description": "while degraded: why (unreachable, cannot write)"}},
     },
 }
 PEOPLE_SCHEMAS: dict[str, Any] = {
@@ -447,12 +453,15 @@ PATHS: dict[str, Any] = {
     "/healthz": {"get": {
         "operationId": "health", "summary": "Whether the node and its backend answer",
         "responses": {"200": answer("healthy", ref("Health")),
-                      "503": answer("the backend is unreachable", ref("Health"))},
+                      "503": answer("the backend is unreachable or cannot write", ref("Health"))},
     }},
     "/metrics": {"get": {
-        "operationId": "metrics", "summary": "Prometheus metrics of this node",
+        "operationId": "metrics", "summary": "Prometheus metrics of this node (Authorization: Bearer "
+                                             "[server] metrics_token; off while that is empty)",
         "responses": {"200": {"description": "Prometheus text exposition format 0.0.4",
-                              "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                              "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "401": error("no or a wrong bearer token"),
+                      "404": error("metrics are off ([server] metrics_token is empty)")},
     }},
     **PEOPLE_PATHS,
     **REPORT_PATHS,

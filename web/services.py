@@ -27,4 +27,4 @@ def node_of(request: Request) -> Node:
 
 def refusal_error(refusal: Refused) -> ApiError:
     """The ApiError answering a rule's refusal, with the same code and message."""
-    return ApiError(STATUS.get(refusal.code, 400), refusal.code, refusal.message)
+    return ApiError(STATUS.get(refusal.code, 400), refusal.code, refusal.message, retry_after=refusal.retry_after)

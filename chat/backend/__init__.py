@@ -42,6 +42,7 @@ def make_backend(settings: BackendSettings, node_id: str, data_dir: str = "data"
         from chat.backend.sqlite import SqliteBackend
 
         return SqliteBackend(sqlite_path(settings, data_dir), node_id=node_id, history_max=settings.history_max,
-                             idempotency_ttl=settings.idempotency_ttl, synchronous=settings.synchronous)
+                             idempotency_ttl=settings.idempotency_ttl, synchronous=settings.synchronous,
+                             create=settings.create)
     return MemoryBackend(node_id=node_id, history_max=settings.history_max,
                          idempotency_ttl=settings.idempotency_ttl)

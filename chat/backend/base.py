@@ -57,5 +57,9 @@ class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, Conversa
         return None
 
     def healthy(self) -> bool:
-        """False while the shared state cannot be reached (GET /healthz answers 503)."""
+        """False while the shared state cannot be reached or written (GET /healthz answers 503)."""
         return True
+
+    def health_problem(self) -> str:
+        """Why the backend is not healthy, for GET /healthz's `reason` ("" while it is)."""
+        return "" if self.healthy() else "the backend cannot be reached"

@@ -159,6 +159,10 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         history.kept[index] = relabelled = replace(message, lang=lang, tr={})
         return relabelled
 
+    async def message(self, room: str, message_id: str) -> Message | None:
+        found = self._history(room).live(message_id)
+        return None if found is None else found[1]
+
     async def delete_message(self, room: str, message_id: str) -> bool:
         history = self._history(room)
         found = history.live(message_id)

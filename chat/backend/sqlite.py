@@ -21,11 +21,11 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from chat.backend.base import Appended, Backend, EventHandler, Mute, Replay, Standing, now_ms
+from chat.backend.base import Appended, Backend, BackendUnavailable, EventHandler, Mute, Replay, Standing, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.sqlite_conversations import SqliteConversations
-from chat.backend.sqlite_db import Database
+from chat.backend.sqlite_db import DamagedRow, Database, decode_row
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores.events import StoredMessage, Translation
@@ -34,19 +34,20 @@ from rooms.stores.messages import Author, Message
 log = logging.getLogger("babelroom.backend.sqlite")
 
 PRUNE_INTERVAL = 600.0  # seconds between sweeps of expired idempotency keys
+PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing else may write: /healthz says 503)
 MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted"
 
 
 class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
     def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
-                 synchronous: str = "full") -> None:
+                 synchronous: str = "full", create: bool = False) -> None:
         LocalBroker.__init__(self)
         LocalLimits.__init__(self)
         self.node_id = node_id
         self.path = path
         self._history_max = max(1, history_max)
         self._idempotency_ttl = idempotency_ttl
-        self._db = Database(path, synchronous=synchronous)  # StoreError when the file cannot be used
+        self._db = Database(path, synchronous=synchronous, create=create)  # StoreError when it cannot be used
         self._online: dict[str, int] = {}  # who is online: this process's own, like presence
         self._pruner: asyncio.Task[None] | None = None
 
@@ -62,13 +63,31 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
         await LocalBroker.close(self)
         await asyncio.to_thread(self._db.close)
 
+    def healthy(self) -> bool:
+        return not self._db.write_problem
+
+    def health_problem(self) -> str:
+        return self._db.write_problem
+
     async def _prune_loop(self) -> None:
+        """Sweeps expired idempotency keys (at start, then every PRUNE_INTERVAL), and while writes fail
+        tries one every PROBE_INTERVAL: a node the load balancer took out for its 503 gets no
+        client writes that could show it healthy again."""
+        loop = asyncio.get_running_loop()
+        pruned: float | None = None
         while True:
-            try:
-                await self._db.write(lambda db: db.execute("DELETE FROM sent WHERE expires <= ?", (now_ms(),)))
-            except Exception:  # the sweep runs again later
-                log.exception("pruning idempotency keys failed")
-            await asyncio.sleep(PRUNE_INTERVAL)
+            if self._db.write_problem:
+                with contextlib.suppress(BackendUnavailable):  # still failing: the database logged it
+                    await self._db.write(_probe)
+            if pruned is None or loop.time() - pruned >= PRUNE_INTERVAL:
+                pruned = loop.time()
+                try:
+                    await self._db.write(lambda db: db.execute("DELETE FROM sent WHERE expires <= ?", (now_ms(),)))
+                except BackendUnavailable:
+                    pass  # logged by the database; the sweep runs again later
+                except Exception:  # the sweep runs again later
+                    log.exception("pruning idempotency keys failed")
+            await asyncio.sleep(PROBE_INTERVAL)
 
     # messages ----------------------------------------------------------------
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
@@ -174,6 +193,13 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         return await self._db.write(store)
 
+    async def message(self, room: str, message_id: str) -> Message | None:
+        def read(db: sqlite3.Connection) -> Message | None:
+            message = _find(db, room, message_id)
+            return None if message is None or message.deleted else message
+
+        return await self._db.read(read)
+
     async def delete_message(self, room: str, message_id: str) -> bool:
         def store(db: sqlite3.Connection) -> bool:
             found = _locate(db, room, message_id)
@@ -192,12 +218,23 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             [(room.id, index, json.dumps(room.to_dict())) for index, room in enumerate(rooms)]))
 
     async def list_rooms(self) -> list[Room]:
-        rows = await self._db.read(lambda db: db.execute("SELECT data FROM rooms ORDER BY position, id").fetchall())
-        return [Room.from_dict(json.loads(row[0])) for row in rows]
+        def read(db: sqlite3.Connection) -> list[Room]:
+            rooms = []
+            for row in db.execute("SELECT id, data FROM rooms ORDER BY position, id").fetchall():
+                try:
+                    rooms.append(_room(row))
+                except DamagedRow as damage:  # that room answers `unavailable`; the others are listed
+                    self._db.report_damage(damage)
+            return rooms
+
+        return await self._db.read(read)
 
     async def get_room(self, room: str) -> Room | None:
-        row = await self._db.read(lambda db: db.execute("SELECT data FROM rooms WHERE id = ?", (room,)).fetchone())
-        return Room.from_dict(json.loads(row[0])) if row else None
+        def read(db: sqlite3.Connection) -> Room | None:
+            row = db.execute("SELECT id, data FROM rooms WHERE id = ?", (room,)).fetchone()
+            return _room(row) if row else None
+
+        return await self._db.read(read)
 
     async def save_room(self, room: Room) -> None:
         await self._db.write(lambda db: db.execute(
@@ -206,8 +243,11 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             (room.id, now_ms(), json.dumps(room.to_dict()))))
 
     async def get_glossary(self) -> list[str] | None:
-        row = await self._db.read(lambda db: db.execute("SELECT terms FROM glossary WHERE id = 1").fetchone())
-        return list(json.loads(row[0])) if row else None
+        def read(db: sqlite3.Connection) -> list[str] | None:
+            row = db.execute("SELECT terms FROM glossary WHERE id = 1").fetchone()
+            return None if row is None else decode_row("glossary", lambda: [str(term) for term in json.loads(row[0])])
+
+        return await self._db.read(read)
 
     async def set_glossary(self, terms: list[str]) -> None:
         await self._db.write(lambda db: db.execute(
@@ -276,10 +316,12 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             "INSERT INTO moderation_log (room, entry) VALUES (?, ?)", (room, json.dumps(entry, ensure_ascii=False))))
 
     async def moderation_log(self, room: str, limit: int = 200) -> list[dict[str, Any]]:
-        rows = await self._db.read(lambda db: db.execute(
-            "SELECT entry FROM moderation_log WHERE room = ? ORDER BY seq DESC LIMIT ?", (room, max(0, limit))
-        ).fetchall())
-        return [json.loads(row[0]) for row in reversed(rows)]
+        def read(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute("SELECT seq, entry FROM moderation_log WHERE room = ? ORDER BY seq DESC LIMIT ?",
+                              (room, max(0, limit))).fetchall()
+            return [_log_entry(seq, entry) for seq, entry in reversed(rows)]
+
+        return await self._db.read(read)
 
     async def _changed(self, statement: str, *args: Any) -> bool:
         return await self._db.write(lambda db: db.execute(statement, args).rowcount > 0)
@@ -329,6 +371,30 @@ def _find(db: sqlite3.Connection, room: str, message_id: str) -> Message | None:
 def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
     """A `messages` row (MESSAGE_COLUMNS) as the stored message: the one place sqlite builds one from a row."""
     position, ts, user, lang, text, tr, deleted = row
-    sender = json.loads(user)
-    return Message(room=room, id=make_id(epoch, str(position)), ts=ts, user=Author(sender["id"], sender["name"]),
-                   lang=lang, text=text, tr=json.loads(tr), deleted=bool(deleted))
+
+    def decode() -> Message:
+        sender = json.loads(user)
+        translations = json.loads(tr)
+        if not isinstance(translations, dict):
+            raise TypeError(f"tr holds {type(translations).__name__}, not an object")
+        return Message(room=room, id=make_id(epoch, str(position)), ts=ts,
+                       user=Author(str(sender["id"]), str(sender["name"])), lang=lang, text=text, tr=translations,
+                       deleted=bool(deleted))
+
+    return decode_row(f"messages: room {room!r}, position {position}", decode)
+
+
+def _room(row: tuple[Any, ...]) -> Room:
+    """A `rooms` row (id, data) as a Room."""
+    return decode_row(f"rooms: id {row[0]!r}", lambda: Room.from_dict(json.loads(row[1])))
+
+
+def _log_entry(seq: int, entry: str) -> dict[str, Any]:
+    """A `moderation_log` row's entry."""
+    return decode_row(f"moderation_log: seq {seq}", lambda: dict(json.loads(entry)))
+
+
+def _probe(db: sqlite3.Connection) -> None:
+    """A write that changes a page and leaves no trace, to learn whether the file takes writes again."""
+    db.execute("INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES ('', '', 'probe', '', 0)")
+    db.execute("DELETE FROM sent WHERE room = '' AND user = '' AND cid = 'probe'")

@@ -29,7 +29,7 @@ log = logging.getLogger("babelroom.backend.sqlite")
 T = TypeVar("T")
 BATCH_MAX = 256  # jobs sharing one transaction at most
 SYNCHRONOUS = ("normal", "full")
-TRANSIENT = ("database is locked", "disk i/o error", "database or disk is full", "unable to open")
+TRANSIENT = ("database is locked", "disk i/o error", "database or disk is full", "unable to open", "readonly database")
 
 
 @dataclass
@@ -41,15 +41,32 @@ class _Job(Generic[T]):
     then: Callable[[T], None] | None  # run on the loop, in job order, before the caller resumes
 
 
+class DamagedRow(Exception):
+    """A row that cannot be read back (edited by hand, or a disk error quick_check does not see).
+    Raised by the row decoders inside a job; the caller hears BackendUnavailable (`unavailable`)."""
+
+    def __init__(self, what: str, cause: BaseException) -> None:
+        super().__init__(f"{what}: {type(cause).__name__}: {cause}")
+        self.what = what
+
+
 class Database:
-    """The file, opened (and migrated) when constructed: raises StoreError when it cannot be used."""
+    """The file, opened (and migrated) when constructed: raises StoreError when it cannot be used.
+
+    An existing file must be a babelroom database: an empty one (0 bytes, or SQLite with no
+    table) is refused unless `create` (it may be a database lost by a bad copy or a full disk),
+    and another program's SQLite file always is. A missing file is created."""
 
     def __init__(self, path: Path, *, synchronous: str = "full",
-                 migrations: Sequence[Migration] = MIGRATIONS) -> None:
+                 migrations: Sequence[Migration] = MIGRATIONS, create: bool = False) -> None:
         self.path = path
         self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        # Why writes fail ("" while they succeed): set by a failed write, cleared by a write that
+        # changed something and committed. Written by the database thread, read by the loop.
+        self.write_problem = ""
+        self._damage_logged: set[str] = set()  # each damaged row is logged once, not on every read
         opened: Future[None] = Future()
-        self._thread = threading.Thread(target=self._serve, args=(opened, synchronous, migrations),
+        self._thread = threading.Thread(target=self._serve, args=(opened, synchronous, migrations, create),
                                         name=f"sqlite {path.name}", daemon=True)
         self._thread.start()
         opened.result()  # the thread's StoreError, raised here
@@ -78,9 +95,9 @@ class Database:
             self._thread.join()
 
     # the database thread -----------------------------------------------------------
-    def _serve(self, opened: Future[None], synchronous: str, migrations: Sequence[Migration]) -> None:
+    def _serve(self, opened: Future[None], synchronous: str, migrations: Sequence[Migration], create: bool) -> None:
         try:
-            db = self._open(synchronous, migrations)
+            db = self._open(synchronous, migrations, create)
         except BaseException as exc:  # noqa: BLE001 - whatever stops the open is handed to the constructor
             opened.set_exception(exc)
             return
@@ -104,10 +121,11 @@ class Database:
         finally:
             db.close()
 
-    def _open(self, synchronous: str, migrations: Sequence[Migration]) -> sqlite3.Connection:
+    def _open(self, synchronous: str, migrations: Sequence[Migration], create: bool) -> sqlite3.Connection:
         where = self.path
         if where.is_dir():
             raise StoreError(f"database {where} is a directory; set [backend] path to a file")
+        existed = where.exists()
         try:
             where.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(where, isolation_level=None, check_same_thread=False)
@@ -122,6 +140,8 @@ class Database:
                 raise StoreError(f"database {where} has schema version {version}, written by a newer babelroom "
                                  f"(this one knows up to {len(migrations)}); run the newer babelroom, or set "
                                  f"[backend] path to another file. The file was not changed")
+            if existed:
+                _refuse_foreign_or_empty(db, where, version, create)
             problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
             if problems != ["ok"]:
                 first = " ".join(problems[0].split())  # quick_check's lines hold newlines
@@ -165,10 +185,16 @@ class Database:
         try:
             if writing:
                 db.execute("BEGIN IMMEDIATE")
+            changes = db.total_changes
             for job in batch:
                 outcomes.append(self._run_job(db, job))
             if writing:
                 db.execute("COMMIT")
+                # a commit that wrote rows proves the file takes writes again (one that changed nothing wrote nothing)
+                if db.total_changes > changes and self.write_problem and not any(
+                        isinstance(value, BackendUnavailable) for ok, value in outcomes if not ok):
+                    log.warning("database %s takes writes again", self.path)
+                    self.write_problem = ""
         except sqlite3.Error as exc:
             # BEGIN or COMMIT failed: nothing of this batch is stored; every caller hears it.
             if db.in_transaction:
@@ -190,19 +216,63 @@ class Database:
         db.execute("SAVEPOINT job")
         try:
             result = job.run(db)
-        except Exception as exc:  # noqa: BLE001 - as above, after undoing this job's writes only
+        except Exception as exc:  # as above, after undoing this job's writes only (or the batch's, re-raised)
+            if isinstance(exc, sqlite3.Error) and not db.in_transaction:
+                # SQLite rolled the whole transaction back itself (a full disk, an I/O error): the batch failed
+                raise
             db.execute("ROLLBACK TO job")
             db.execute("RELEASE job")
             return False, self._failure(exc)
         db.execute("RELEASE job")
         return True, result
 
+    def report_damage(self, damage: DamagedRow) -> None:
+        """Log a damaged row: once per row, however often it is read (on the database thread)."""
+        if damage.what not in self._damage_logged:
+            self._damage_logged.add(damage.what)
+            log.error("database %s holds a damaged row (%s); the requests that read it answer `unavailable`. "
+                      "Restore the file from a backup, or delete or repair that row", self.path, damage)
+
     def _failure(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, DamagedRow):
+            self.report_damage(exc)
+            return BackendUnavailable(f"the database {self.path} holds a damaged row")
         if isinstance(exc, sqlite3.Error):
             log.error("database %s: %s", self.path, exc)
             if any(sign in str(exc).lower() for sign in TRANSIENT):
+                if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):
+                    # shown by the public /healthz: no path (the log line above names the file)
+                    self.write_problem = f"the database cannot be written: {exc}"
                 return BackendUnavailable(f"the database {self.path} cannot be written now: {exc}")
         return exc
+
+
+def decode_row(what: str, decode: Callable[[], T]) -> T:
+    """`decode()`, a row turned into a value; DamagedRow naming `what` when the row does not hold what
+    the schema promises (invalid JSON, a missing key, a wrong type)."""
+    try:
+        return decode()
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DamagedRow(what, exc) from None
+
+
+BABELROOM_TABLES = ("rooms", "histories", "messages")  # the first schema's: every babelroom file has them
+
+
+def _refuse_foreign_or_empty(db: sqlite3.Connection, where: Path, version: int, create: bool) -> None:
+    """StoreError unless the existing file is a babelroom database (or empty, and `create` allows it)."""
+    tables = sorted(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    if version == 0 and not tables:
+        if not create:
+            raise StoreError(f"database {where} exists but holds nothing ({where.stat().st_size} bytes): perhaps a "
+                             f"database lost to a bad copy or a full disk. Restore it from a backup, or start once "
+                             f"with `babelroom serve --new-database` ([backend] create = true) to make it a new "
+                             f"database. The file was not changed")
+        return
+    if version == 0 or not set(BABELROOM_TABLES) <= set(tables):
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreError(f"database {where} is another program's SQLite file (tables: {shown}), not a babelroom "
+                         f"database; set [backend] path to another file. The file was not changed")
 
 
 def _settle(done: list[tuple[_Job[Any], tuple[bool, Any]]]) -> None:

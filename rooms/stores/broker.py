@@ -107,6 +107,11 @@ class Broker(abc.ABC):
         of that id by `author`. Publishes nothing: the caller announces it."""
 
     @abc.abstractmethod
+    async def message(self, room: str, message_id: str) -> Message | None:
+        """The live message of that id (not deleted, still in history, of the room's current
+        epoch), or None: what a rule reads before acting on one message (who wrote it)."""
+
+    @abc.abstractmethod
     async def delete_message(self, room: str, message_id: str) -> bool:
         """Remove a message's text and translations from history, keeping its place as a
         `deleted` placeholder; True when it existed and was not deleted already."""

@@ -24,7 +24,8 @@ import msgspec
 from rooms.stores.messages import Author
 
 __all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "Moderated", "PresenceChanged", "Relang",
-           "Report", "ReportsChanged", "Request", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
+           "Report", "ReportsChanged", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation",
+           "TranslationFailed",
            "decode_event", "encode_event"]
 
 
@@ -81,6 +82,17 @@ class Moderated(Tagged, tag="moderation"):
     by: dict[str, str]  # {id, name}
     until: int | None = None  # ms; a mute without it lasts until unmuted
     reason: str | None = None
+
+
+class RoleChanged(Tagged, tag="role"):
+    """A host appointed the reader moderator of a room (`role` moderator) or ended the appointment
+    (`role` delegate): sent to that user's connections on every node, joined to the room or not.
+    It changes the role of a delegate's token only (policy.room_role): a host's or a moderator
+    token's role in the room stays what the token gives."""
+
+    room: str
+    role: str  # moderator | delegate
+    by: dict[str, str]  # {id, name}: the host
 
 
 class Deleted(Tagged, tag="deleted"):
@@ -146,7 +158,7 @@ class Direct(Tagged, tag="direct"):
 
     users: list[str]
     moderators: bool = False
-    frame: Request | Conversation | Report | Moderated | None = None
+    frame: Request | Conversation | Report | Moderated | RoleChanged | None = None
     remove: dict[str, str] | None = None  # {room, reason}
 
 

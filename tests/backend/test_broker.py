@@ -163,6 +163,21 @@ async def test_delete_blanks_text_and_translations_and_keeps_the_place(node):
     assert (await node.backend.history(ROOM, before=None, limit=50))[1].tr == {}
 
 
+async def test_message_reads_one_live_message_with_its_author_and_translations(node):
+    first, second = await node.say("hello"), await node.say("hi", user=BOB)
+    await node.backend.add_translation(ROOM, first.id, "de", "hallo")
+    found = await node.backend.message(ROOM, first.id)
+    assert found is not None and found.id == first.id and found.user == Author(**ADA) and found.text == "hello"
+    assert found.tr == {"de": "hallo"} and found.lang == "en" and not found.deleted
+    found = await node.backend.message(ROOM, second.id)
+    assert found is not None and found.user == Author(**BOB) and found.tr == {}
+    await node.backend.delete_message(ROOM, first.id)
+    assert await node.backend.message(ROOM, first.id) is None  # deleted: nothing to act on
+    assert await node.backend.message(ROOM, "deadbeef.1") is None  # another epoch
+    assert await node.backend.message(ROOM, f"{first.id.partition('.')[0]}.999") is None  # never stored
+    assert await node.backend.message("climate", second.id) is None  # another room
+
+
 async def test_a_retry_of_a_deleted_message_answers_the_placeholder(node):
     first = await node.say("oops", cid="c1")
     await node.backend.delete_message(ROOM, first.id)

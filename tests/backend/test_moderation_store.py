@@ -69,6 +69,17 @@ async def test_the_highest_role_seen_is_remembered_per_room(node):
     assert await node.backend.known_role("other", "u_host") is None
 
 
+async def test_token_roles_are_remembered_event_wide_apart_from_the_rooms(node):
+    """Roles.authenticated keeps each user's token role under "*": every node reads it back."""
+    assert await node.backend.known_role(EVENT_WIDE, "u_mod") is None
+    await node.backend.remember_role(EVENT_WIDE, "u_mod", Role.MODERATOR)
+    await node.backend.remember_role(EVENT_WIDE, "u_mod", Role.DELEGATE)  # a later delegate token: still a moderator
+    await node.backend.remember_role(EVENT_WIDE, "u_dee", Role.DELEGATE)
+    assert await node.backend.known_role(EVENT_WIDE, "u_mod") is Role.MODERATOR
+    assert await node.backend.known_role(EVENT_WIDE, "u_dee") is Role.DELEGATE
+    assert await node.backend.known_role(ROOM, "u_mod") is None  # no room role follows from it
+
+
 async def test_standing_reads_appointment_bans_and_mutes_in_the_room_and_event_wide(node: Node) -> None:
     backend = node.backend
     assert await backend.standing(ROOM, "u_x") == Standing(appointed=False, banned=False, banned_event=False,

@@ -90,11 +90,17 @@ async def say(page: Page, text: str) -> Locator:
     return sent
 
 
-async def screenshot(page: Page, name: str) -> Path:
-    """A viewport screenshot in test-artifacts/ (docs/screenshots/ holds copies for the README)."""
+README_SHOTS = REPO / "docs" / "screenshots"
+
+
+async def screenshot(page: Page, name: str, *, readme: bool = False) -> Path:
+    """A viewport screenshot in test-artifacts/; with `readme`, also the README's copy in docs/screenshots/
+    (so every run of the browser tests redraws the README's pictures and they cannot go stale)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     await page.screenshot(path=str(path), animations="disabled", caret="hide")
+    if readme:
+        (README_SHOTS / name).write_bytes(path.read_bytes())
     return path
 
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from rooms import Role
-from tests.e2e.pages import enter_room, message_with_text, sign_in_with_token
+from tests.e2e.pages import enter_room, message_with_text, say, sign_in, sign_in_with_token, ui
 
 pytestmark = pytest.mark.browser
 
@@ -117,6 +117,67 @@ async def test_host_deletes_a_message_after_confirming_and_appoints_a_moderator_
     await otto.expect("left")
     await otto.join(ROOM)
     await expect(host.get_by_test_id("member-u-otto").get_by_test_id("role-badge")).to_have_text("moderator")
+
+
+async def test_a_delegate_deletes_their_own_message_and_a_moderator_gets_no_delete_on_a_hosts(make_server,
+                                                                                              new_page):
+    server = await make_server()
+    hana = await server.client("Hana", role=Role.HOST, user_id="u-hana")
+    await hana.join(ROOM)
+    otto = await server.client("Otto", user_id="u-otto")
+    await otto.join(ROOM)
+    page = await new_page()
+    await sign_in(page, server.url, "Dora", "en")
+    await enter_room(page, ROOM)
+    await otto.say(ROOM, "Otto was here")
+    hosts = await hana.say(ROOM, "The agenda")
+
+    own_id = await (await say(page, "A typo of mine")).get_attribute("data-id")
+    own = page.locator(f'[data-testid="message"][data-id="{own_id}"]')
+    await expect(message_with_text(page, "Otto was here")).to_have_count(1)
+    await expect(message_with_text(page, "Otto was here").get_by_test_id("delete")).to_have_count(0)
+    await own.hover()
+    button = own.get_by_test_id("delete")
+    await expect(button).to_have_attribute("aria-label", ui("en", "msg.deleteOwnLabel"))
+    await button.click()
+    await expect(page.get_by_test_id("confirm")).to_contain_text(ui("en", "confirm.deleteOwnTitle"))
+    await page.get_by_test_id("confirm-ok").click()
+    deleted = await otto.expect("deleted", room=ROOM, id=own_id)
+    assert deleted["by"]["name"] == "Dora"
+    await expect(own).to_have_class(re.compile(r"\bdeleted\b"))
+
+    moderator = await new_page()
+    await sign_in_with_token(moderator, server.url, server.token("Mona", Role.MODERATOR, "en", user_id="u-mona"),
+                             "Mona")
+    await enter_room(moderator, ROOM)
+    await expect(moderator.locator(f'[data-testid="message"][data-id="{hosts["id"]}"]')).to_have_count(1)
+    await expect(moderator.locator(f'[data-testid="message"][data-id="{hosts["id"]}"] [data-testid="delete"]'))\
+        .to_have_count(0)
+    await expect(message_with_text(moderator, "Otto was here").get_by_test_id("delete")).to_have_count(1)
+    # the member list offers the moderator no ⋯ on the host either, only on delegates
+    await expect(moderator.get_by_test_id("mod-u-otto")).to_have_count(1)
+    await expect(moderator.get_by_test_id("mod-u-hana")).to_have_count(0)
+
+
+async def test_an_event_wide_ban_takes_the_person_back_to_the_lobby_and_the_app_stops_reconnecting(make_server,
+                                                                                                      new_page):
+    server = await make_server()
+    moderator = await server.client("Mona", role=Role.MODERATOR, user_id="u-mona")
+    await moderator.join(ROOM)
+    page = await new_page()
+    sockets: list[object] = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    await sign_in(page, server.url, "Dora", "fr")
+    await enter_room(page, ROOM)
+    dora = (await moderator.expect("presence", event="join"))["user"]["id"]
+    await moderator.send({"type": "ban", "room": "*", "user": dora, "ref": "b"})
+    await moderator.expect("ack", ref="b")
+    await expect(page.locator("#lobby-error")).to_have_text(ui("fr", "session.bannedEvent"), timeout=15_000)
+    await expect(page.get_by_test_id("start")).to_be_visible()
+    opened = len(sockets)
+    assert opened == 2  # the first connection, and the one whose `auth` was refused
+    await page.wait_for_timeout(2000)  # the app retries 0.5-1 s after a drop: here it must not
+    assert len(sockets) == opened
 
 
 async def test_closing_a_room_from_the_host_panel_asks_first(make_server, new_page):

@@ -1,8 +1,10 @@
-"""Screenshots of the lobby and of a room, at desktop (1280x800) and phone (390x844) sizes,
-in English, and of the room read in Chinese and in Arabic (right to left).
+"""Screenshots of the lobby and of a room (its census of reading languages, Report beside others'
+messages), at desktop (1280x800) and phone (390x844) sizes, in English; of the room read in Chinese
+and in Arabic (right to left); of People and of a private conversation.
 
-Written to test-artifacts/ (not committed); docs/screenshots/ holds copies shown in the
-README: `cp test-artifacts/*.png docs/screenshots/` after a run to refresh them.
+Written to test-artifacts/ (not committed) and, for the ones the README shows, to docs/screenshots/
+as well (`screenshot(..., readme=True)`): each run of the browser tests redraws the README's pictures,
+and test_the_readme_shows_exactly_the_pictures_the_tests_draw keeps the two lists the same.
 
 The test packages are random-weight models whose output is gibberish, which would make the
 README's pictures look broken. So the room's node uses the real translation service with a
@@ -11,6 +13,9 @@ give; anything else goes through the test models as usual.
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from playwright.async_api import expect
 
@@ -18,7 +23,18 @@ from chat.config import Config
 from chat.node import Node
 from rooms import Role
 from tests.conftest import test_config as config_for
-from tests.e2e.pages import DESKTOP, PHONE, enter_room, message_with_text, messages, say, screenshot, sign_in
+from tests.e2e.pages import (
+    DESKTOP,
+    PHONE,
+    README_SHOTS,
+    REPO,
+    enter_room,
+    message_with_text,
+    messages,
+    say,
+    screenshot,
+    sign_in,
+)
 from translation import TranslationService
 
 pytestmark = pytest.mark.browser
@@ -76,11 +92,11 @@ async def test_lobby_screenshots(make_server, new_page):
     await expect(page.get_by_test_id("lang").locator("option[value=es]")).to_have_count(1)
     await page.get_by_test_id("lang").select_option("en")
     await expect(page.get_by_test_id("start")).to_be_visible()
-    await screenshot(page, "lobby-desktop.png")
+    await screenshot(page, "lobby-desktop.png", readme=True)
 
     await page.set_viewport_size(PHONE)
     await expect(page.get_by_test_id("start")).to_be_in_viewport()
-    await screenshot(page, "lobby-phone.png")
+    await screenshot(page, "lobby-phone.png", readme=True)
 
 
 async def test_room_screenshots(make_server, new_page, translation_packages, tmp_path):
@@ -113,12 +129,12 @@ async def test_room_screenshots(make_server, new_page, translation_packages, tmp
         await expect(message_with_text(page, PHRASEBOOK[original, "en"])).to_have_attribute("data-lang", lang)
     await expect(page.get_by_test_id("member-u-lucia")).to_be_attached()
     await page.mouse.move(0, 0)
-    await screenshot(page, "room-desktop.png")
+    await screenshot(page, "room-desktop.png", readme=True)
 
     await page.set_viewport_size(PHONE)
     await expect(page.get_by_test_id("toggle-members")).to_be_visible()
     await expect(page.get_by_test_id("composer")).to_be_in_viewport()
-    await screenshot(page, "room-phone.png")
+    await screenshot(page, "room-phone.png", readme=True)
     for client in (jonas, lucia, mona):
         await client.close()
 
@@ -151,11 +167,70 @@ async def test_room_screenshots_in_chinese_and_arabic(make_server, new_page, tra
     await german.get_by_test_id("show-original").click()
     await expect(message_with_text(page, GERMAN_2)).to_have_count(1)
     await page.mouse.move(0, 0)
-    await screenshot(page, f"room-{lang}-desktop.png")
+    await screenshot(page, f"room-{lang}-desktop.png", readme=True)
 
     await page.set_viewport_size(PHONE)
     await expect(page.get_by_test_id("toggle-members")).to_be_visible()
     await expect(page.get_by_test_id("composer")).to_be_in_viewport()
-    await screenshot(page, f"room-{lang}-phone.png")
+    await screenshot(page, f"room-{lang}-phone.png", readme=True)
     for client in (jonas, lucia, mona):
         await client.close()
+
+
+PEOPLE = [("Jonas Weber", "de", "u-jonas", "Weber Solartechnik", "DE"),
+          ("Lucía Ortega", "es", "u-lucia", "Ortega Renovables", "ES"),
+          ("Wang Fang", "zh", "u-wang", "Shenzhen Solar", "CN"),
+          ("Aino Virtanen", "fi", "u-aino", "Sauna Oy", "FI")]
+ASK = "Guten Tag! Haben Sie am Dienstag Zeit für ein Gespräch am Stand 12?"
+PHRASEBOOK[ASK, "en"] = "Good afternoon! Do you have time on Tuesday for a talk at stand 12?"
+
+
+async def test_people_and_conversation_screenshots(make_server, new_page, translation_packages, tmp_path):
+    translation = {"packages_dir": str(translation_packages)}
+    node = phrasebook_node(config_for(tmp_path, translation=translation, conversations={"policy": "open"}))
+    server = await make_server(node=node)
+    clients = [await server.client(name, lang, user_id=uid, organization=org, country=country)
+               for name, lang, uid, org, country in PEOPLE]
+    token = server.token("Amara Okafor", Role.DELEGATE, "en", user_id="u-amara", organization="Lagos Wind",
+                         country="NG")
+    page = await new_page(viewport=DESKTOP)
+    await page.goto(f"{server.url}/#token={token}")
+    await expect(page.get_by_test_id("me-name")).to_have_text("Amara Okafor")
+
+    await page.get_by_test_id("people-open").click()
+    await page.get_by_test_id("people-search").click()
+    await expect(page.get_by_test_id("person")).to_have_count(len(PEOPLE))
+    await page.mouse.move(0, 0)
+    await screenshot(page, "people-desktop.png", readme=True)
+
+    async with server.http() as http:
+        response = await http.post("/api/conversations", json={"with": ["u-jonas"]},
+                                   headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code in (200, 201), response.text
+    room = response.json()["room"]["id"]
+    jonas = clients[0]
+    await jonas.join(room)
+    await jonas.say(room, ASK)
+    entry = page.locator(f'[data-testid="conversation-{room}"]')
+    await entry.click()
+    await expect(message_with_text(page, PHRASEBOOK[ASK, "en"])).to_have_count(1)
+    await say(page, "Yes, Tuesday at ten works for me. See you at stand 12!")
+    await expect(page.get_by_test_id("conversation-leave")).to_be_visible()
+    await page.mouse.move(0, 0)
+    await screenshot(page, "conversation-desktop.png", readme=True)
+
+    await page.set_viewport_size(PHONE)
+    await expect(page.get_by_test_id("composer")).to_be_in_viewport()
+    await screenshot(page, "conversation-phone.png", readme=True)
+    for client in clients:
+        await client.close()
+
+
+def test_the_readme_shows_exactly_the_pictures_the_tests_draw():
+    """Every picture the README shows is one these tests redraw, and each one they draw is shown."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    names = re.findall(r'screenshot\(page, f?"([^"]+)", readme=True\)', source)
+    drawn = {name.replace("{lang}", lang) for name in names for lang in ("zh", "ar")}
+    shown = set(re.findall(r"docs/screenshots/([\w.-]+\.png)", (REPO / "README.md").read_text(encoding="utf-8")))
+    assert shown == drawn
+    assert {path.name for path in README_SHOTS.glob("*.png")} == drawn

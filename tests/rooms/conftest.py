@@ -11,6 +11,7 @@ from rooms.access import RoomAccess
 from rooms.limits import SendLimits
 from rooms.moderation import Moderation
 from rooms.roles import Roles
+from rooms.sanctions import Sanctions
 
 ROOM = "plenary"
 
@@ -41,6 +42,12 @@ class Core:
     roles: Roles
     access: RoomAccess
     moderation: Moderation
+    sanctions: Sanctions
+
+    async def sign_in(self, *users: User) -> None:
+        """These users authenticated (a WebSocket `auth` does this): the event knows their token role."""
+        for user in users:
+            await self.roles.authenticated(user)
 
 
 @pytest.fixture
@@ -52,4 +59,4 @@ async def core() -> Core:
     roles = Roles(stores, stores)
     limits = SendLimits(stores, rate_per_second=1, burst=3)
     return Core(stores, roles, RoomAccess(stores, stores, roles, limits, stores),
-                Moderation(stores, stores, stores, roles, stores))
+                Moderation(stores, stores, stores, roles, stores), Sanctions(stores))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from rooms.conversations import (
     Policy,
     Profile,
+    Refusal,
     decode_cursor,
     directory_page,
     members_refusal,
@@ -14,7 +15,7 @@ from rooms.conversations import (
 )
 
 
-def code(refusal: tuple[str, str] | None) -> str | None:
+def code(refusal: Refusal | None) -> str | None:
     return refusal[0] if refusal else None
 
 
@@ -38,6 +39,13 @@ def test_a_request_is_refused_for_each_reason_in_turn():
     assert refusal(cooldown_until=1_000_500) == "rate_limited"
     assert refusal(cooldown_until=1_000_000) is None  # the cooldown is over
     assert refusal(pending=2) == "rate_limited"
+
+
+def test_a_cooldown_says_in_how_many_seconds_it_ends():
+    """The number goes with the refusal (`retry_after`), so clients word it: "in 23 hours"."""
+    found = request_refusal(Policy.REQUEST, **{**FACTS, "cooldown_until": 1_000_000 + 23 * 3600 * 1000 - 1})  # type: ignore[arg-type]
+    assert found is not None and found[0] == "rate_limited"
+    assert found[2:] == (23 * 3600,)
 
 
 def test_starting_depends_on_policy_blocks_and_contacts():

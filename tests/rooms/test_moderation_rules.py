@@ -19,6 +19,7 @@ async def test_a_moderator_mutes_a_delegate_and_it_is_published_and_logged(core)
     events = []
     core.stores._on_event = lambda room, event: events.append(event)  # the node's hub, in production
     await core.stores.subscribe(ROOM)
+    await core.sign_in(DEE)
     await core.moderation.apply(MOD, Action("mute", ROOM, user=DEE.id, seconds=60, reason="calm down"))
     mute = await core.stores.get_mute(ROOM, DEE.id)
     assert mute is not None and mute.until is not None
@@ -51,6 +52,7 @@ async def test_a_moderator_cannot_act_on_another_moderator_who_left(core):
 
 
 async def test_refusals(core):
+    await core.sign_in(EVE)
     assert (await refused(core.moderation.apply(DEE, Action("mute", ROOM, user=EVE.id)))).code == "forbidden"
     assert (await refused(core.moderation.apply(MOD, Action("mute", ROOM, user=MOD.id)))).code == "forbidden"
     assert (await refused(core.moderation.apply(MOD, Action("mute", "nowhere", user=EVE.id)))).code == "not_found"

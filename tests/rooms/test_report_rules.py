@@ -8,13 +8,15 @@ import pytest
 
 from rooms import Refused
 from rooms.reports import ReportDesk, decode_cursor, group_by_message, may_work_reports
+from rooms.sanctions import Sanctions
 from rooms.stores.events import ReportsChanged
 from tests.rooms.conftest import DEE, ELSEWHERE_MOD, EVE, HOST, MOD, ROOM, User
 
 
 @pytest.fixture
 async def desk(core) -> ReportDesk:
-    return ReportDesk(core.stores, core.stores, core.stores, core.moderation, burst=2, per_hour=1, history_max=200)
+    return ReportDesk(core.stores, core.stores, core.stores, core.moderation, Sanctions(core.stores), burst=2,
+                      per_hour=1, history_max=200)
 
 
 async def said(core, text: str, user: User = EVE) -> str:

@@ -3,11 +3,12 @@
 // code the page translates (i18n.js errorText); the message is the server's English.
 
 export class ApiError extends Error {
-  constructor(status, code, message, field = null) {
+  constructor(status, code, message, field = null, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field; // the body field a 400 is about, when the server names it
+    this.retryAfter = retryAfter; // the body's retry_after: seconds until the refusal passes by itself
   }
 }
 
@@ -29,7 +30,8 @@ async function call(method, path, { body, token } = {}) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const message = data?.message || `The server answered ${response.status} ${response.statusText}.`;
-    throw new ApiError(response.status, data?.code || `http_${response.status}`, message, data?.field || null);
+    throw new ApiError(response.status, data?.code || `http_${response.status}`, message, data?.field || null,
+      data?.retry_after ?? null);
   }
   return data ?? {};
 }

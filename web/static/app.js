@@ -206,8 +206,31 @@ const handlers = {
       const { members, ...rest } = next;
       room.info = { ...room.info, ...rest };
       followSlowMode(room);
+      // reopened: whoever the closing sent out goes back in at once (banner and Send follow)
+      const shutOut = (room.status === 'left' && room.reason === 'closed') || (room.status === 'error' && room.reason === 'room_closed');
+      if (shutOut && next.state !== 'closed' && f.event !== 'closed') actions.rejoin(room.id);
     }
     invalidate('rooms', 'room', 'host', 'shell');
+  },
+
+  /** A host appointed us moderator of a room, or ended it: controls, badge and a word, at once. */
+  role(f) {
+    if (!f.room || !state.me || state.me.role !== 'delegate') return; // a host's or moderator token's role stays
+    const role = f.role === 'moderator' ? 'moderator' : 'delegate';
+    remember(f.by);
+    const by = nameOf(f.by);
+    const title = state.rooms.get(f.room)?.title || state.joined.get(f.room)?.info.title || f.room;
+    const room = state.joined.get(f.room);
+    if (room) {
+      if (roleIn(room) === role) return;
+      room.you = { ...room.you, role };
+      const me = room.members.get(state.me.id);
+      if (me) room.members.set(me.id, { ...me, role });
+      addSystemLine(room, () => t(role === 'moderator' ? 'roleChange.appointedLine' : 'roleChange.removedLine', { by }));
+      redrawAllMessages(); // each message's Delete button depends on the role
+    }
+    toast(t(role === 'moderator' ? 'roleChange.appointedToast' : 'roleChange.removedToast', { by, room: title }));
+    invalidate();
   },
 
   history(f) {
@@ -223,7 +246,8 @@ const handlers = {
   error(f) {
     // errors that answer a request are handled where it was made; these came unasked
     if (f.code === 'unauthorized') return; // the 4401 close follows
-    toast(errorText(f.code, f.message), 'error');
+    if (f.code === 'banned' && !link.ready) return; // auth refused: the 4403 close follows (onClose)
+    toast(errorText({ code: f.code, retryAfter: f.retry_after }), 'error');
   },
 };
 
@@ -270,10 +294,14 @@ function setMuted(room, until) {
   }
 }
 
-function onClose(code) {
+function onClose(code, atAuth) {
   if (code === CLOSE_UNAUTHORIZED) {
     const pasted = !!state.session?.pasted;
     endSession(pasted ? t('session.badToken') : t('session.expired'));
+    return;
+  }
+  if (code === CLOSE_REMOVED && atAuth) { // banned from the whole event: no reconnecting
+    endSession(t('session.bannedEvent'));
     return;
   }
   if (code === CLOSE_REMOVED) {
@@ -308,7 +336,7 @@ function onJoinError(room, err) {
   }
   room.status = 'error';
   room.reason = err.code;
-  room.reasonText = err.message;
+  room.retryAfter = err.retryAfter ?? null;
   saveSession();
   invalidate();
 }
@@ -344,8 +372,18 @@ function onSendError(room, entry, err) {
     return;
   }
   dropFromOutbox(room, entry);
-  room.notice = errorText(err.code, err.message);
-  if (err.code === 'muted' && !isMuted(room)) room.mutedHint = room.notice;
+  room.notice = errorText(err);
+  if (err.code === 'muted' && !isMuted(room)) {
+    // a timed mute we did not see start: the composer shows it, with its end, like any other
+    if (err.retryAfter > 0) {
+      setMuted(room, Date.now() + err.retryAfter * 1000);
+      room.notice = ''; // the muted line says it, with the time it ends
+    } else room.mutedHint = room.notice;
+  }
+  if (err.code === 'rate_limited' && err.retryAfter > 0 && Number(room.info.slow_mode) > 0) {
+    room.nextSendAt = Date.now() + err.retryAfter * 1000; // the slow-mode countdown says it, and counts down
+    room.notice = '';
+  }
   if (state.current === room.id) restoreDraft(entry.text);
 }
 
@@ -456,7 +494,7 @@ const actions = {
       state.me = null;
       beginSession({ token: session.token, name: session.user?.name || name, lang: session.lang || lang });
     } catch (err) {
-      state.lobbyError = err.status === 401 ? t('lobby.needCode') : errorText(err.code, err.message);
+      state.lobbyError = err.status === 401 ? t('lobby.needCode') : errorText(err);
       if (err.status === 401) state.needAccessCode = true;
       invalidate('shell');
     } finally {
@@ -507,7 +545,7 @@ const actions = {
   rejoin(id) {
     const room = state.joined.get(id);
     if (!room) return;
-    Object.assign(room, { status: 'joining', reason: null, reasonText: '', resetOnJoin: true });
+    Object.assign(room, { status: 'joining', reason: null, retryAfter: null, resetOnJoin: true });
     if (link.ready) sendJoin(room);
     invalidate();
   },
@@ -595,18 +633,18 @@ const actions = {
         invalidate('members');
         queueMicrotask(() => focusModButton(user));
       })
-      .catch((err) => toast(errorText(err.code, err.message), 'error'));
+      .catch((err) => toast(errorText(err), 'error'));
   },
 
   /** Correct the detected language of one's own message (the server re-translates it). */
   relang(roomId, id, lang) {
     link.request({ type: 'relang', room: roomId, id, lang }, { timeout: 15_000 })
-      .catch((err) => toast(errorText(err.code, err.message), 'error'));
+      .catch((err) => toast(errorText(err), 'error'));
   },
 
   deleteMessage(roomId, id) {
     link.request({ type: 'delete', room: roomId, id }, { timeout: 15_000 })
-      .catch((err) => toast(errorText(err.code, err.message), 'error'));
+      .catch((err) => toast(errorText(err), 'error'));
   },
 
   // host (HTTP)
@@ -635,10 +673,14 @@ const actions = {
         const room = state.joined.get(roomId);
         if (room) room.appointed[appoint ? 'add' : 'delete'](user);
         toast(appoint ? t('mod.appointedToast', { name: nameOf(user) }) : t('mod.unappointedToast', { name: nameOf(user) }));
+        if (room && !appoint) { // the presence update follows; the menu offers Appoint again at once
+          const member = room.members.get(user);
+          if (member?.role === 'moderator') room.members.set(user, { ...member, role: 'delegate' });
+        }
         state.openMenu = null;
         invalidate('members');
       })
-      .catch((err) => toast(errorText(err.code, err.message), 'error'));
+      .catch((err) => toast(errorText(err), 'error'));
   },
 
   manage(id) {

@@ -23,12 +23,14 @@ const REQUEST_TIMEOUT = 15_000;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_REMOVED = 4403;
 
-/** A refused request: `code` is the server's error code (or 'disconnected', 'timeout', 'closed'). */
+/** A refused request: `code` is the server's error code (or 'disconnected', 'timeout', 'closed');
+ * `retryAfter`, when the refusal passes by itself, in how many seconds (the frame's retry_after). */
 export class BabelroomError extends Error {
-  constructor(code, message) {
+  constructor(code, message, retryAfter = null) {
     super(message);
     this.name = 'BabelroomError';
     this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -222,7 +224,7 @@ export class BabelroomClient {
       if (frame.code === 'unavailable') {
         setTimeout(() => this.transmit(cid), 1000); // the backend is down for a moment: try again
       } else {
-        this.unacked.get(cid).reject(new BabelroomError(frame.code, frame.message));
+        this.unacked.get(cid).reject(new BabelroomError(frame.code, frame.message, frame.retry_after ?? null));
         this.unacked.delete(cid);
       }
     }
@@ -232,7 +234,7 @@ export class BabelroomClient {
       const entry = this.pending.get(answered);
       clearTimeout(entry.timer);
       this.pending.delete(answered);
-      if (frame.type === 'error') entry.reject(new BabelroomError(frame.code, frame.message));
+      if (frame.type === 'error') entry.reject(new BabelroomError(frame.code, frame.message, frame.retry_after ?? null));
       else entry.resolve(frame);
     }
     this.emit(frame.type, frame);

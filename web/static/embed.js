@@ -88,7 +88,7 @@ function start(token, lang) {
   client.on('left', (left) => {
     if (left.room === room) {
       $('composer').hidden = true;
-      notice(errorText(left.reason === 'closed' ? 'room_closed' : left.reason, ''));
+      notice(errorText(left.reason === 'closed' ? 'room_closed' : left.reason));
     }
   });
   client.on('close', ({ code, final }) => {
@@ -106,7 +106,7 @@ async function connect() {
     await client.connect();
     if (!client.rooms.has(room)) await client.join(room); // after a new token, `ready` rejoins it
   } catch (error) {
-    notice(errorText(error.code, error.message));
+    notice(errorText(error));
   }
 }
 
@@ -131,7 +131,7 @@ $('composer').addEventListener('submit', async (event) => {
   try {
     await client.send(room, text);
   } catch (error) {
-    notice(errorText(error.code, error.message));
+    notice(errorText(error));
   }
 });
 

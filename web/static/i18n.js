@@ -118,11 +118,26 @@ export function translatePage(root = document) {
   }
 }
 
+/** In `seconds`, the reader's way: "in 23 hours", "dans 5 minutes" (Intl.RelativeTimeFormat). */
+export function inTime(seconds) {
+  const s = Math.max(1, Math.ceil(Number(seconds)));
+  const minutes = Math.round(s / 60);
+  const hours = Math.round(s / 3600);
+  const [value, unit] = s < 90 ? [s, 'second'] : minutes < 60 ? [minutes, 'minute']
+    : hours < 36 ? [hours, 'hour'] : [Math.round(s / 86400), 'day'];
+  return new Intl.RelativeTimeFormat(current, { numeric: 'always' }).format(value, unit);
+}
+
 /**
- * A server error for people: the catalogue's text for its stable code ("error.<code>"),
- * else the server's own (English) message, else a generic line.
+ * A server refusal for people, from its stable code only: "error.<code>" in the interface
+ * language ("error.<code>.after" with the time, when the refusal passes by itself and says when:
+ * `retry_after`), else a generic line. The server's own message is English for developers and
+ * is never shown. `error` is an error object ({code, retryAfter}) or a code.
  */
-export function errorText(code, message = '') {
+export function errorText(error) {
+  const code = typeof error === 'object' && error !== null ? error.code : error;
+  const after = typeof error === 'object' && error !== null ? Number(error.retryAfter) : NaN;
+  if (code && after > 0 && hasKey(`error.${code}.after`)) return t(`error.${code}.after`, { when: inTime(after) });
   if (code && hasKey(`error.${code}`)) return t(`error.${code}`);
-  return message || t('error.generic');
+  return t('error.generic');
 }

@@ -14,16 +14,17 @@ export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_REMOVED = 4403;
 
 export class LinkError extends Error {
-  constructor(code, message) {
+  constructor(code, message, retryAfter = null) {
     super(message);
     this.code = code;
+    this.retryAfter = retryAfter; // the error frame's retry_after: seconds until it passes by itself
   }
 }
 
 export class Link {
   /**
    * url: the /ws address; auth(): the auth frame to send on open;
-   * onFrame(frame), onStatus('connecting'|'connected'|'reconnecting'|'offline'), onClose(code).
+   * onFrame(frame), onStatus('connecting'|'connected'|'reconnecting'|'offline'), onClose(code, atAuth).
    */
   constructor({ url, auth, onFrame, onStatus, onClose }) {
     Object.assign(this, { url, auth, onFrame, onStatus, onClose });
@@ -149,7 +150,7 @@ export class Link {
     if (isAnswer && this.pending.has(frame.ref)) {
       const entry = this.finish(frame.ref);
       if (frame.type === 'ack') entry.resolve(frame);
-      else entry.reject(new LinkError(frame.code, frame.message || frame.code));
+      else entry.reject(new LinkError(frame.code, frame.message || frame.code, frame.retry_after ?? null));
       return true;
     }
     for (const [ref, entry] of this.pending) {
@@ -167,15 +168,16 @@ export class Link {
 
   closed(ws, code) {
     if (ws !== this.ws) return; // an old socket we already gave up on
+    const atAuth = !this.ready; // 4403 before `ready`: auth refused (an event-wide ban), as final as 4401
     this.cleanup();
     if (this.stopped) return;
-    if (code === CLOSE_UNAUTHORIZED) {
+    if (code === CLOSE_UNAUTHORIZED || (code === CLOSE_REMOVED && atAuth)) {
       this.stopped = true;
       this.onStatus('offline');
-      this.onClose(code);
+      this.onClose(code, atAuth);
       return;
     }
-    this.onClose(code);
+    this.onClose(code, atAuth);
     this.scheduleRetry();
   }
 

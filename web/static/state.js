@@ -34,7 +34,7 @@ export function newRoomView(id) {
     info: { id, title: id, forum: '', state: 'open', slow_mode: 0 },
     status: 'joining', // joining | joined | left | error
     reason: null, // left reason or error code
-    reasonText: '', // the server's message for an error
+    retryAfter: null, // an error's retry_after (seconds), when it passes by itself
     you: { role: null },
     mutedUntil: 0, // 0 = not muted, Infinity = until unmuted, else ms epoch
     mutedHint: '', // the server's "muted" error text when the end is unknown

@@ -32,13 +32,14 @@ export function initHostPanel(appActions) {
 
 const selected = () => $('host-room').value;
 
-/** Show the outcome of a host action in a status line (the panel's, or the form's own). */
+/** Show the outcome of a host action in a status line (the panel's, or the form's own); `success` is the
+ * line, or a function of the server's answer that words it. */
 async function run(promise, success, status = $('host-status')) {
   status.className = 'host-status';
   status.textContent = t('host.working');
   try {
     const result = await promise;
-    status.textContent = success;
+    status.textContent = typeof success === 'function' ? success(result) : success;
     return result ?? true;
   } catch (err) {
     status.className = 'host-status error-text';
@@ -51,7 +52,7 @@ async function run(promise, success, status = $('host-status')) {
 function hostErrorText(err) {
   if (err.field && hasKey(`hostError.${err.field}`)) return t(`hostError.${err.field}`);
   if (err.code === 'conflict') return t('hostError.exists');
-  return errorText(err.code, err.message);
+  return errorText(err);
 }
 
 async function onOpen(event) {
@@ -124,8 +125,10 @@ function onModerator(appoint) {
     $('host-status').textContent = t('host.needUser');
     return;
   }
-  const done = appoint ? t('host.appointed', { name: user }) : t('host.unappointed', { name: user });
-  run(actions.setModerator(selected(), user, appoint), done);
+  run(actions.setModerator(selected(), user, appoint), (answer) => {
+    const name = answer?.name || state.names.get(user) || user; // the server names the person when it knows them
+    return appoint ? t('host.appointed', { name }) : t('host.unappointed', { name });
+  });
 }
 
 // The glossary is fetched once per session when the panel first shows; from then on the

@@ -29,6 +29,8 @@ const inbox = {
 let actions;
 let api;
 
+const ACTION_LABELS = { delete: 'inbox.delete', mute: 'inbox.mute', ban: 'inbox.ban', dismiss: 'inbox.dismiss' };
+
 export function initInbox({ actions: appActions, handlers, api: appApi }) {
   actions = appActions;
   api = appApi;
@@ -99,7 +101,7 @@ async function work(group, action) {
     const titles = { delete: 'inbox.confirmDeleteTitle', mute: 'inbox.confirmMuteTitle', ban: 'inbox.confirmBanTitle' };
     const texts = { delete: 'inbox.confirmDeleteText', mute: 'inbox.confirmMuteText', ban: 'inbox.confirmBanText' };
     const answer = await confirmAction({
-      title: t(titles[action], { name }), text: t(texts[action], { name, room }), ok: t(`inbox.${action}`), reason: '',
+      title: t(titles[action], { name }), text: t(texts[action], { name, room }), ok: t(ACTION_LABELS[action]), reason: '',
     });
     if (!answer) return;
     reason = answer.reason;
@@ -157,7 +159,7 @@ function groupEl(group) {
   const button = (action, cls) => h('button', {
     type: 'button', class: cls, testid: `inbox-${action}`, disabled: busy,
     on: { click: () => work(group, action) },
-  }, t(`inbox.${action}`));
+  }, t(ACTION_LABELS[action]));
   return h('li', { class: 'inbox-item', testid: 'inbox-item', data: { message: message.id, room: group.room.id } },
     h('p', { class: 'inbox-count' }, h('strong', { testid: 'inbox-reporters' }, t('inbox.reporters', { count: group.reporters }))),
     h('p', { class: 'inbox-where muted small' },

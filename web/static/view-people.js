@@ -61,7 +61,10 @@ async function call(method, path, body) {
   }).catch(() => null);
   if (!response) throw new ApiError(0, 'network', t('error.network'));
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, data.code || `http_${response.status}`, data.message || '');
+  if (!response.ok) {
+    throw new ApiError(response.status, data.code || `http_${response.status}`, data.message || '', data.field || null,
+      data.retry_after ?? null);
+  }
   return { status: response.status, data };
 }
 
@@ -159,7 +162,7 @@ const peopleActions = {
       toast(t('people.requestSent', { name: nameOf(user) }));
       invalidate('people');
     } catch (err) {
-      toast(err.message || errorText(err.code), 'error');
+      toast(errorText(err), 'error');
     }
   },
 

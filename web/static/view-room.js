@@ -101,6 +101,7 @@ function renderRoom() {
   $('toggle-originals').checked = state.showOriginals;
   $('manage-room').hidden = !isHost();
   $('leave-room').textContent = room.status === 'joined' || room.status === 'joining' ? t('room.leave') : t('room.closeView');
+  $('leave-room').hidden = room.info.kind === 'private'; // a conversation has its own Leave conversation
   renderBanner(room);
   renderComposer(room);
 }
@@ -111,7 +112,8 @@ function bannerLines(room) {
     return [t(`left.${reason}`, { room: room.info.title || room.id }), room.reason === 'kicked' ? rejoinButton(room) : null];
   }
   if (room.status === 'error') {
-    return [errorText(room.reason, room.reasonText), rejoinButton(room, t('room.tryAgain'))];
+    const final = room.reason === 'banned'; // trying again cannot help: only a moderator's unban can
+    return [errorText({ code: room.reason, retryAfter: room.retryAfter }), final ? null : rejoinButton(room, t('room.tryAgain'))];
   }
   const lines = [];
   if (room.info.state === 'closed') lines.push(t('room.closedBanner'));
@@ -154,7 +156,7 @@ function renderComposerInfo(room) {
   if (!room) return;
   const parts = [];
   const wait = slowWait(room);
-  if (wait > 0) parts.push(t('room.slowWait', { seconds: wait }));
+  if (wait > 0) parts.push(t('room.slowWait', { count: wait }));
   if (room.notice) parts.push(room.notice);
   const length = $('composer').value.length;
   if (length > 1800) parts.push(t('room.length', { count: length, max: 2000 }));
@@ -269,11 +271,11 @@ function messageEl(room, item) {
   h('div', { class: 'msg-head' },
     item.user ? nameEl(room, item.user, 'msg-author') : h('span', { class: 'msg-author' }, author),
     h('time', { datetime: new Date(item.ts).toISOString(), title: fullDate(item.ts) }, timeOfDay(item.ts)),
-    canModerate(room) && !item.deleted && room.status === 'joined'
+    mayDelete(room, item, mine)
       ? h('button', {
         type: 'button', class: 'msg-delete', testid: 'delete',
-        'aria-label': t('msg.deleteLabel', { name: author }),
-        on: { click: () => askDelete(room, item, author) },
+        'aria-label': mine ? t('msg.deleteOwnLabel') : t('msg.deleteLabel', { name: author }),
+        on: { click: () => askDelete(room, item, author, mine) },
       }, t('msg.delete'))
       : null,
     !mine && !item.deleted && room.status === 'joined' && actions.reportMessage
@@ -301,10 +303,24 @@ function relangControl(room, item) {
       }, ...options)));
 }
 
-async function askDelete(room, item, author) {
+/**
+ * Whether this reader may delete the message, as the server rules (docs/protocol.md, "Deleting
+ * messages"): their own always; others' in a forum room as a host, or as a moderator when the
+ * author is not a host or moderator as far as this room shows.
+ */
+function mayDelete(room, item, mine) {
+  if (item.deleted || room.status !== 'joined') return false;
+  if (mine) return true;
+  if (room.info.kind === 'private' || !canModerate(room)) return false;
+  if (roleIn(room) === 'host') return true;
+  return mayActOn(room, room.members.get(item.user?.id) || {});
+}
+
+async function askDelete(room, item, author, mine) {
   const text = item.text.length > 120 ? `${item.text.slice(0, 117)}…` : item.text;
   const answer = await confirmAction({
-    title: t('confirm.deleteTitle', { name: author }), text: t('confirm.deleteText', { text }), ok: t('msg.delete'),
+    title: mine ? t('confirm.deleteOwnTitle') : t('confirm.deleteTitle', { name: author }),
+    text: t('confirm.deleteText', { text }), ok: t('msg.delete'),
   });
   if (answer) actions.deleteMessage(room.id, item.id);
 }
@@ -378,9 +394,12 @@ function nameEl(room, user, cls) {
   return h('span', { class: cls, dir: 'auto' }, name, tag ? h('span', { class: 'name-tag' }, ` (${tag})`) : null);
 }
 
+/** As the server rules: hosts act on anyone but hosts, moderators on delegates only. */
+const mayActOn = (room, member) => ROLE_ORDER[roleIn(room)] < ROLE_ORDER[member.role || 'delegate'];
+
 function memberEl(room, member) {
   const isMe = member.id === state.me?.id;
-  const moderate = canModerate(room) && !isMe && room.status === 'joined';
+  const moderate = canModerate(room) && !isMe && room.status === 'joined' && (member.banned || mayActOn(room, member));
   return h('li', { class: ['member', isMe && 'is-me'], testid: `member-${member.id}` },
     h('div', { class: 'member-line' },
       h('span', { class: 'member-name' }, nameEl(room, member, 'member-label'),

@@ -131,6 +131,9 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
     def healthy(self) -> bool:
         return self._subscriber.up
 
+    def health_problem(self) -> str:
+        return "" if self._subscriber.up else "the connection to Redis is down (reconnecting)"
+
     def shared_cache(self) -> RedisSharedCache:
         return RedisSharedCache(self._redis, self._keys, self._slots)
 

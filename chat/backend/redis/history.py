@@ -95,6 +95,18 @@ class RedisHistory(RedisParts):
             return None
         return live_message(room, parts[0], parts[1], fields, json.dumps({"@lang": lang}))
 
+    @read_call
+    async def message(self, room: str, message_id: str) -> Message | None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return None
+        log_key, meta, extra, _ = self._keys.history(room)
+        found = await self._scripts["message"](keys=[log_key, meta, extra], args=list(parts))
+        if not found:
+            return None
+        translations = found[1] if len(found) > 1 else None  # HGET's false arrives as None
+        return live_message(room, parts[0], parts[1], found[0], translations or None)
+
     @write_call
     async def delete_message(self, room: str, message_id: str) -> bool:
         parts = parse_id(message_id)

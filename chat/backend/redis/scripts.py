@@ -20,6 +20,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "read": ("stream_ids",),
     "add_translation": (),
     "relabel": (),
+    "message": (),
     "delete": ("stream_ids",),
     "add_member": ("presence_lib",),
     "remove_member": ("presence_lib",),
