@@ -116,8 +116,11 @@ class ReportDesk:
             return earlier
         wait = await self._limits.take_token(f"report:{person.id}", self._rate, self._burst)
         if wait:
-            when = "never again here" if wait < 0 or math.isinf(wait) else f"again in {math.ceil(wait)} s"
-            raise Refused("rate_limited", f"you have sent many reports in a short time; you may report {when}")
+            if wait < 0 or math.isinf(wait):  # a zero rate: reports are off
+                raise Refused("rate_limited", "reports are turned off at this event")
+            seconds = math.ceil(wait)
+            raise Refused("rate_limited", f"you have sent many reports in a short time; you may report again in "
+                          f"{seconds} s", retry_after=seconds)
         stored = await self._store.add_report(report)
         if stored["id"] == report["id"]:
             await self._broker.broadcast(ReportsChanged())
