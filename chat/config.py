@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rooms import InvalidRoom, Room, new_room
+from translation.engines import ENGINE_NAMES
 from translation.settings import TranslationSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -92,6 +93,7 @@ class LimitSettings:
 class ConversationSettings:
     policy: str = "request"
     max_pending: int = 50
+    max_incoming: int = 20
     cooldown: int = 86400
     request_ttl: int = 604800
     report_burst: int = 5
@@ -136,7 +138,7 @@ RANGES = {
 }
 # Lists whose every item must be one of these.
 ITEM_CHOICES = {
-    ("translation", "engines"): ("argos", "apertium"),
+    ("translation", "engines"): ENGINE_NAMES,
 }
 
 

@@ -46,11 +46,12 @@ __all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joine
 Frame = Tagged
 
 
-class ReaderTranslation(msgspec.Struct):
+class ReaderTranslation(msgspec.Struct, omit_defaults=True):
     """A message's translation into the reader's language."""
 
     lang: str
     text: str
+    confidence: float | None = None  # 0-1, the engine's confidence; absent when unknown
 
 
 class MessageFrame(Frame, tag="message"):
@@ -73,6 +74,7 @@ class Ready(Frame, tag="ready"):
     routes: dict[str, list[str]]
     node: str
     protocol: int
+    min_confidence: float | None = None  # below it, clients show the original first ([translation])
 
 
 class Joined(Frame, tag="joined"):
@@ -131,7 +133,8 @@ def message_frame(message: Message, reader_lang: str | None = None, *,
         return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                             lang=message.lang, text=message.text, deleted=True)
     text = message.tr.get(reader_lang) if reader_lang and reader_lang != message.lang else None
-    tr = ReaderTranslation(reader_lang, text) if reader_lang and text is not None else None
+    tr = (ReaderTranslation(reader_lang, text, message.confidence.get(reader_lang))
+          if reader_lang and text is not None else None)
     return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                         lang=message.lang, text=message.text, tr=tr, translating=translating or [])
 

@@ -423,7 +423,8 @@ class Session:
                               languages=self.node.translator.reading_languages(),
                               translates=self.node.translator.languages(),
                               routes=self.node.translator.routes(), node=self.node.id,
-                              protocol=protocol.PROTOCOL_VERSION))
+                              protocol=protocol.PROTOCOL_VERSION,
+                              min_confidence=self.node.translator.settings.min_confidence))
 
     def _take_membership(self) -> None:
         """Joins, leaves and language changes each cost a token: their presence reaches every member."""

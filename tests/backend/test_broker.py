@@ -120,6 +120,27 @@ async def test_translations_are_stored_with_the_message_and_published(node):
     assert replay.messages[0].tr["fr"] == "bonjour"
 
 
+async def test_a_translations_confidence_is_kept_with_it_and_published(node):
+    await node.backend.subscribe(ROOM)
+    message = await node.say("good morning")
+    await node.backend.add_translation(ROOM, message.id, "de", "guten Morgen", confidence=0.25)
+    await node.backend.add_translation(ROOM, message.id, "fr", "bonjour")  # an engine that gives none
+    events = await node.wait_for("translation", 2)
+    assert events[0]["confidence"] == 0.25 and "confidence" not in events[1]
+    [stored] = await node.backend.history(ROOM, before=None, limit=5)
+    assert stored.tr == {"de": "guten Morgen", "fr": "bonjour"} and stored.confidence == {"de": 0.25}
+    await node.backend.add_translation(ROOM, message.id, "de", "Guten Morgen!", confidence=0.875)
+    replay = await node.backend.since(ROOM, "deadbeef.1", limit=5)
+    assert replay.messages[0].tr["de"] == "Guten Morgen!" and replay.messages[0].confidence == {"de": 0.875}
+    relabelled = await node.backend.relabel_message(ROOM, message.id, "es", author=ADA["id"])
+    assert relabelled is not None and relabelled.confidence == {}
+    assert (await node.backend.history(ROOM, before=None, limit=5))[0].confidence == {}
+    await node.backend.add_translation(ROOM, message.id, "en", "good morning", confidence=1.0)
+    assert await node.backend.delete_message(ROOM, message.id) is True
+    gone = (await node.backend.history(ROOM, before=None, limit=5))[0]
+    assert gone.tr == {} and gone.confidence == {}
+
+
 async def test_what_a_backend_passes_through_is_byte_for_byte_the_frame_readers_get(node):
     # the hub hands an Encoded payload to readers as is (chat/hub.py), so it must be the very frame
     await node.backend.subscribe(ROOM)

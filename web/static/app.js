@@ -47,6 +47,7 @@ const handlers = {
     useLanguage(state.lang);
     state.serverLangs = Array.isArray(f.translates) ? f.translates : [];
     state.routes = f.routes && typeof f.routes === 'object' ? f.routes : null;
+    state.minConfidence = typeof f.min_confidence === 'number' ? f.min_confidence : null;
     Object.assign(state.session, { name: f.user?.name, lang: state.lang });
     state.lobbyError = '';
     for (const room of state.joined.values()) {
@@ -134,7 +135,7 @@ const handlers = {
   translation(f) {
     const item = state.joined.get(f.room)?.byId.get(f.id);
     if (!item || item.deleted) return;
-    item.tr = { lang: f.lang, text: f.text };
+    item.tr = { lang: f.lang, text: f.text, confidence: f.confidence };
     item.translating = false;
     touch(item);
     invalidate('messages');

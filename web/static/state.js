@@ -12,6 +12,7 @@ export const state = {
   lang: 'en', // reading language (ready.lang once connected)
   serverLangs: [], // ready.translates: what the server can translate into
   routes: null, // ready.routes: {target: [sources]} (null from servers that do not send it)
+  minConfidence: null, // ready.min_confidence: a translation less sure is shown after its original
   rooms: new Map(), // lobby: id -> {id, title, forum, state, members, slow_mode}
   joined: new Map(), // id -> RoomView (see newRoomView)
   current: null, // room on screen; null = lobby/home

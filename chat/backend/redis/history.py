@@ -75,14 +75,16 @@ class RedisHistory(RedisParts):
         return Replay(messages, recovered=bool(recovered))
 
     @write_call
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
+                              confidence: float | None = None) -> None:
         parts = parse_id(message_id)
         if parts is None:
             return
-        event = Translation(room=room, id=message_id, lang=lang, text=text)
+        event = Translation(room=room, id=message_id, lang=lang, text=text, confidence=confidence)
         log_key, meta, extra, _ = self._keys.history(room)
         await self._scripts["add_translation"](keys=[log_key, meta, extra], args=[
-            parts[0], parts[1], lang, text, self._keys.channel(room), encode_event(event)])
+            parts[0], parts[1], lang, text, self._keys.channel(room), encode_event(event),
+            "" if confidence is None else repr(confidence)])
 
     @write_call
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:

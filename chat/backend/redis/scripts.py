@@ -34,6 +34,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_send": (),
     "add_report": (),
     "close_reports": (),
+    "save_request": (),
 }
 
 
