@@ -23,6 +23,7 @@ from rooms.stores.events import (
     Conversation,
     Deleted,
     Event,
+    MeetingChanged,
     Moderated,
     PresenceChanged,
     Relang,
@@ -37,11 +38,10 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, Message
 
-__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
-           "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Reports", "Request", "RoleChanged",
-           "RoomChanged",
-           "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
-           "message_frame", "schema"]
+__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
+           "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Reports", "Request",
+           "RoleChanged", "RoomChanged", "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes",
+           "error", "live_message", "message_frame", "schema"]
 
 Frame = Tagged
 
@@ -83,6 +83,7 @@ class Joined(Frame, tag="joined"):
     messages: list[MessageFrame]
     you: dict[str, Any]  # {role, muted_until?}
     recovered: bool | None = None  # only with `since`
+    more: bool | None = None  # a `since` replay longer than one page: ask `history` with `after` for the rest
 
 
 class Left(Frame, tag="left"):
@@ -94,6 +95,8 @@ class History(Frame, tag="history"):
     room: str
     messages: list[MessageFrame]
     ref: str | None = None
+    more: bool | None = None  # only with `after`: later messages remain, ask again after the last one
+    recovered: bool | None = None  # only with `after`: false when history no longer reaches back to it
 
 
 class Ack(Frame, tag="ack"):
@@ -122,8 +125,8 @@ class Reports(Frame, tag="reports"):
 
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted
-               | RoomChanged | Request | Conversation | Report | Reports | RoleChanged | Ready | Joined | Left | History
-               | Ack | Error | Pong)
+               | RoomChanged | Request | Conversation | Report | Reports | RoleChanged | MeetingChanged | Ready | Joined
+               | Left | History | Ack | Error | Pong)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,

@@ -11,6 +11,7 @@ from chat.config import Config
 from chat.conversations import Conversations
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
+from chat.meetings import Meetings
 from chat.metrics import NodeMetrics
 from chat.relay import TranslationRelay
 from chat.reports import ReportCount
@@ -58,6 +59,8 @@ class Node:
                                   history_max=config.backend.history_max)
         self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)
         self.hub.on_reports_changed = self.report_count.changed
+        self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
+                                 self.translator)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)
@@ -66,6 +69,7 @@ class Node:
         await self.backend.start(self.hub.on_event)
         await self.backend.seed_rooms(self.config.rooms)
         await self._load_glossary()
+        await self.meetings.seed()
         await self.translator.start()
         self.lobby.start()
         self.conversations.start()

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from translation.engine import ArgosEngine, PairModel, lower_thread_priority
+from translation.engine import ArgosEngine, ModelSource, PairModel
 from translation.engines import Pair
 from translation.packages import PackageError, parse_pair
 from translation.settings import TranslationSettings
@@ -340,17 +340,14 @@ class Ct2Engine(ArgosEngine):
 
     name = "ct2"
 
-    def _load(self) -> dict[Pair, PairModel]:
-        lower_thread_priority(self.settings.model_nice)
-        models: dict[Pair, PairModel] = {}
+    what = "model"
+
+    def _installed(self) -> list[ModelSource]:
+        first: dict[Pair, ModelInfo] = {}  # one model per pair: the first listed
         for info in list_models(self.settings.models_dir):
-            if (info.from_code, info.to_code) in models:
-                continue
-            try:
-                model = Ct2PairModel(info, self.settings)
-                model.translate_batch(["Hello."])  # first call allocates; pay it now
-            except Exception:
-                log.exception("translation: cannot load model %s; skipping it", info.path)
-                continue
-            models[(info.from_code, info.to_code)] = model
-        return models
+            first.setdefault((info.from_code, info.to_code), info)
+        return list(first.values())
+
+    def _model(self, info: ModelSource) -> PairModel:
+        assert isinstance(info, ModelInfo)
+        return Ct2PairModel(info, self.settings)

@@ -223,18 +223,28 @@ class ArgosEngine(Engine):
                 on_batch=None if self._on_batch is None
                 else (lambda n, name=name: self._on_batch(name, n)))  # type: ignore[misc]
 
+    what = "package"  # how the log names one installed pair
+
+    def _installed(self) -> list[ModelSource]:
+        """The installed pairs, in the order they are loaded (a later one of the same pair wins)."""
+        return list(list_packages(self.settings.packages_dir))
+
+    def _model(self, info: ModelSource) -> PairModel:
+        assert isinstance(info, PackageInfo)
+        return PairModel(info, self.settings)
+
     def _load(self) -> dict[Pair, PairModel]:
         # CTranslate2's worker threads are created here and inherit this thread's
         # priority: lowered, so the event loop thread (delivering originals) gets a
         # core first when the model saturates the machine.
         lower_thread_priority(self.settings.model_nice)
         models: dict[Pair, PairModel] = {}
-        for info in list_packages(self.settings.packages_dir):
+        for info in self._installed():
             try:
-                model = PairModel(info, self.settings)
+                model = self._model(info)
                 model.translate_batch(["Hello."])  # first call allocates; pay it now
             except Exception:
-                log.exception("translation: cannot load package %s; skipping it", info.path)
+                log.exception("translation: cannot load %s %s; skipping it", self.what, info.path)
                 continue
             models[(info.from_code, info.to_code)] = model
         return models

@@ -1,7 +1,7 @@
 """The conversation store (rooms/stores/conversation_store.py) in the sqlite file.
 
 Profiles, conversation members, read positions, requests, contacts, cooldowns, blocks and
-reports are kept in the file (tables of schema version 2, reports extended in 4: sqlite_schema); who is online is this
+reports are kept in the file (tables of schema version 2, reports extended in 5: sqlite_schema); who is online is this
 process's own, like presence (one file serves one node).
 """
 from __future__ import annotations

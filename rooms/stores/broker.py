@@ -92,8 +92,10 @@ class Broker(abc.ABC):
         another epoch gets nothing."""
 
     @abc.abstractmethod
-    async def since(self, room: str, since: str, *, limit: int) -> Replay:
-        """Every stored message after `since`, oldest first, or recovered=False with the latest `limit`."""
+    async def since(self, room: str, since: str, *, limit: int, most: int | None = None) -> Replay:
+        """Every stored message after `since`, oldest first (with `most`: the oldest `most` of them,
+        deleted placeholders included, read without the rest), or recovered=False with the latest
+        `limit`."""
 
     @abc.abstractmethod
     async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,

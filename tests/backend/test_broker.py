@@ -43,6 +43,20 @@ async def test_since_replays_exactly_what_came_after(node):
     assert newest.recovered is True and newest.messages == []
 
 
+async def test_since_with_most_reads_the_oldest_that_many_placeholders_included(node):
+    ids = [(await node.say(f"m{i}")).id for i in range(8)]
+    await node.backend.delete_message(ROOM, ids[2])
+    await node.backend.delete_message(ROOM, ids[6])
+    pages = [await node.backend.since(ROOM, ids[0], limit=50, most=most) for most in (0, 1, 2, 3, 6, 7, 50)]
+    assert all(page.recovered for page in pages)
+    assert [[m.id for m in page.messages] for page in pages] == [
+        [], ids[1:2], ids[1:3], ids[1:4], ids[1:7], ids[1:8], ids[1:8]]
+    assert [m.deleted for m in pages[4].messages] == [False, True, False, False, False, True]
+    # past the kept history `most` changes nothing: the latest `limit`, not recovered
+    lost = await node.backend.since(ROOM, "deadbeef.1", limit=2, most=1)
+    assert lost.recovered is False and [m.id for m in lost.messages] == ids[6:]
+
+
 async def test_since_an_unknown_id_is_not_recovered_and_gives_the_latest(node):
     ids = [(await node.say(f"m{i}")).id for i in range(4)]
     for since in ("deadbeef.7", "garbage", "deadbeef.1-0"):

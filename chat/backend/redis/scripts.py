@@ -26,6 +26,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "remove_member": ("presence_lib",),
     "members": ("presence_lib",),
     "reap": ("presence_lib",),
+    "open_connection": ("presence_lib",),
     "get_mute": (),
     "standing": (),
     "remember_role": (),
@@ -35,6 +36,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "add_report": (),
     "close_reports": (),
     "save_request": (),
+    "update_meeting": (),
 }
 
 
