@@ -66,6 +66,7 @@ class BackendSettings:
     create: bool = False  # sqlite: an existing empty file may be made a new database (`serve --new-database`)
     synchronous: str = "full"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
     key_prefix: str = "babelroom:"
     history_max: int = 1000
     presence_ttl: int = 15

@@ -10,6 +10,7 @@ Everything listens on 127.0.0.1 only, on free ports, and every wait is bounded.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -101,6 +102,58 @@ class RedisServer:
 
     def stop(self) -> None:
         _end(self.process, signal.SIGTERM)
+
+
+def free_cluster_port() -> int:
+    """A free port under 55536 whose cluster bus port (10000 higher) is free too."""
+    while True:
+        port = random.randint(20000, 55000)
+        try:
+            with socket.socket() as sock, socket.socket() as bus:
+                sock.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10000))
+                return port
+        except OSError:
+            continue
+
+
+class RedisCluster:
+    """A local Redis Cluster of `masters` redis-servers (cluster mode, no replicas), each on a free
+    port with its own directory and append-only file:
+
+        cluster = RedisCluster(tmp / "cluster"); cluster.start()   # redis-cli --cluster create
+        cluster.url  # names one node: a cluster client learns the others
+    """
+
+    def __init__(self, directory: Path, masters: int = 3) -> None:
+        self.servers = [RedisServer(directory / f"node{i}", free_cluster_port(), extra=("--cluster-enabled", "yes",
+                                                                   "--cluster-config-file", "nodes.conf",
+                                                                   "--cluster-node-timeout", "2000"))
+                        for i in range(masters)]
+
+    @property
+    def url(self) -> str:
+        return self.servers[0].url.removesuffix("/0")
+
+    def start(self, timeout: float = 30) -> None:
+        for server in self.servers:
+            server.start()
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{s.port}" for s in self.servers),
+                        "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+        _wait(self.ready, timeout, "the Redis Cluster did not report cluster_state:ok on every node")
+
+    def ready(self) -> bool:
+        for server in self.servers:
+            with redis.Redis(host="127.0.0.1", port=server.port, socket_connect_timeout=0.5) as client:
+                if client.cluster("INFO").get("cluster_state") != "ok":
+                    return False
+        return True
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
 
 
 class NodeProcess:

@@ -147,6 +147,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         if found is None:
             return
         index, message = found
+        if lang in message.tr:  # stored once: a retry (or a race) publishes nothing
+            return
         history.kept[index] = replace(message, tr={**message.tr, lang: text})
         self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text))
 

@@ -170,6 +170,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             if row is None:
                 return False
             translations = json.loads(row[0])
+            if lang in translations:  # stored once: a retry (or a second node's race) publishes nothing
+                return False
             translations[lang] = text
             db.execute("UPDATE messages SET tr = ? WHERE room = ? AND position = ?",
                        (json.dumps(translations, ensure_ascii=False), room, found))

@@ -98,7 +98,9 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
         """Store a message's translation and publish a `translation` event; nothing when the
-        message is gone (trimmed, deleted, or its history lost)."""
+        message is gone (trimmed, deleted, or its history lost), and nothing when it already has
+        a translation into `lang`: each (message, language) is stored and published at most
+        once, however often it is asked (a retried translation job, two nodes racing)."""
 
     @abc.abstractmethod
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:

@@ -120,6 +120,21 @@ async def test_translations_are_stored_with_the_message_and_published(node):
     assert replay.messages[0].tr["fr"] == "bonjour"
 
 
+async def test_a_translation_is_stored_and_published_once_however_often_it_is_added(node):
+    """A translation job retried after its worker died (or two nodes racing) adds nothing more."""
+    await node.backend.subscribe(ROOM)
+    message = await node.say("good morning")
+    await node.backend.add_translation(ROOM, message.id, "de", "guten Morgen")
+    await node.backend.add_translation(ROOM, message.id, "de", "Guten Morgen!")  # the retry
+    await node.backend.add_translation(ROOM, message.id, "fr", "bonjour")
+    [stored] = await node.backend.history(ROOM, before=None, limit=5)
+    assert stored.tr == {"de": "guten Morgen", "fr": "bonjour"}
+    events = await node.wait_for("translation", 2)
+    assert [(e["lang"], e["text"]) for e in events] == [("de", "guten Morgen"), ("fr", "bonjour")]
+    await asyncio.sleep(0.2)
+    assert len(node.of_type("translation")) == 2
+
+
 async def test_what_a_backend_passes_through_is_byte_for_byte_the_frame_readers_get(node):
     # the hub hands an Encoded payload to readers as is (chat/hub.py), so it must be the very frame
     await node.backend.subscribe(ROOM)

@@ -117,9 +117,17 @@ class RedisModeration(RedisParts):
     @read_call
     async def standing(self, room: str, user: str) -> Standing:
         keys = self._keys
-        appointed, banned, banned_event, mute, mute_event = await self._scripts["standing"](
-            keys=[keys.room(room, "moderators"), keys.room(room, "bans"), keys.room(EVENT_WIDE, "bans"),
-                  keys.room(room, "mutes"), keys.room(EVENT_WIDE, "mutes")], args=[user, now_ms()])
+        in_room = [keys.room(room, "moderators"), keys.room(room, "bans")]
+        event_wide = [keys.room(EVENT_WIDE, "bans")]
+        mutes = [keys.room(room, "mutes"), keys.room(EVENT_WIDE, "mutes")]
+        if not keys.cluster:
+            appointed, banned, banned_event, mute, mute_event = await self._scripts["standing"](
+                keys=[*in_room, *event_wide, *mutes], args=[user, now_ms()])
+        else:  # the room's keys and the event-wide ones live in two slots: one step for each
+            appointed, banned, _, mute, _ = await self._scripts["standing"](
+                keys=[*in_room, in_room[1], mutes[0], mutes[0]], args=[user, now_ms()])
+            _, _, banned_event, _, mute_event = await self._scripts["standing"](
+                keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]], args=[user, now_ms()])
         return Standing(appointed=bool(appointed), banned=bool(banned), banned_event=bool(banned_event),
                         mute=_mute(mute), mute_event=_mute(mute_event))
 

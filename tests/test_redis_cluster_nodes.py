@@ -1,0 +1,166 @@
+"""Nodes on a 3-master Redis Cluster (`[backend] redis_cluster = true`): the multi-node protocol
+checks of tests/test_multinode.py run unchanged with both `babelroom serve` processes on the
+cluster, a room's keys all hash to one slot, and rooms spread over the shards.
+
+(tests/backend/test_redis_cluster.py, despite its name, checks two nodes sharing ONE Redis.)
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio
+
+from chat.backend.redis import RedisBackend
+from chat.backend.redis.keys import Keys
+from rooms import Room
+from rooms.conversations import EVENT_WIDE
+from tests.backend.conftest import redis_settings
+from tests.backend.support import ADA, Node, member
+from tests.nodes import NodeProcess, RedisCluster
+from tests.test_multinode import NODE_ENV, ROOM, Cluster, Ledger, Peer, eventually, keep_sending
+from tests.test_multinode import test_every_member_on_both_nodes_sees_one_order as test_one_order_on_a_cluster
+from tests.test_multinode import test_messages_and_presence_cross_nodes as test_cross_nodes_on_a_cluster
+from tests.test_multinode import test_since_recovers_on_the_other_node as test_since_on_a_cluster
+from tests.test_multinode import (
+    test_the_standing_rule_holds_for_people_seen_on_the_other_node as test_standing_on_a_cluster,
+)
+
+pytestmark = pytest.mark.redis
+
+__all__ = ["test_cross_nodes_on_a_cluster", "test_one_order_on_a_cluster", "test_since_on_a_cluster",
+           "test_standing_on_a_cluster"]
+
+PREFIX = "brc:"
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """Three masters, no replicas, each a redis-server of this module's own."""
+    started = RedisCluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        started.start()
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path, redis_cluster: RedisCluster) -> AsyncIterator[Cluster]:
+    """test_multinode's two nodes, on the cluster (each test its own key prefix)."""
+    prefix = f"{PREFIX}{tmp_path.name}:"
+    env = {**NODE_ENV, "BABELROOM_BACKEND_REDIS_CLUSTER": "true"}
+    nodes = [NodeProcess(name, tmp_path, redis_url=redis_cluster.url, key_prefix=prefix, env=env)
+             for name in ("a", "b")]
+    try:
+        for node in nodes:
+            await asyncio.to_thread(node.start)
+        yield Cluster(redis_cluster.servers[0], *nodes)
+        with redis.RedisCluster.from_url(redis_cluster.url) as client:  # the nodes did use the cluster's names
+            assert list(client.scan_iter(match=f"{prefix}room:{{plenary}}:*")), "no hash-tagged room keys"
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tmp_path: Path) -> None:
+    settings = redis_settings(f"{PREFIX}{tmp_path.name}:", url=redis_cluster.url, redis_cluster=True)
+    node = Node(RedisBackend(settings, "a"))
+    await node.backend.start(node.on_event)
+    room = "health"
+    try:
+        await node.backend.seed_rooms((Room(room, "Health"),))
+        await node.backend.subscribe(room)
+        await node.backend.add_member(room, member("a1", ADA))
+        said = await node.backend.append_message(room, user=ADA, text="hello", lang="en", cid="c1")
+        await node.backend.add_translation(room, said.message.id, "es", "hola")
+        await node.backend.set_mute(room, "u_x", None)
+        await node.backend.set_ban(room, "u_y", True)
+        await node.backend.set_ban(EVENT_WIDE, "u_z", True)
+        await node.backend.take_send("u_x", 5, 10, room, 5)
+        standing = await node.backend.standing(room, "u_z")
+        assert standing.banned_event and not standing.banned
+        await node.wait_for("message", 1)
+        await node.wait_for("translation", 1)  # SPUBLISHed by add_translation.lua on the room's shard
+
+        client = redis.asyncio.RedisCluster.from_url(redis_cluster.url, decode_responses=True)
+        try:
+            keys = Keys(settings.key_prefix, cluster=True)
+            stored = [key async for key in client.scan_iter(match=f"{settings.key_prefix}room:{{{room}}}:*")]
+            assert len(stored) >= 8, stored  # log, meta, extra, cid, presence, users, census, alive, mutes, bans
+            slot = client.keyslot(keys.channel(room))
+            for key in [*stored, *keys.room_keys(room)]:
+                assert await client.execute_command("CLUSTER KEYSLOT", key, target_nodes=client.get_random_node()) \
+                    == slot, key
+            # a user's limits share a slot too (take_send.lua takes both keys in one step)
+            assert client.keyslot(keys.limit_bucket("u_x")) == client.keyslot(keys.limit_slow(room, "u_x"))
+        finally:
+            await client.aclose()
+    finally:
+        await node.backend.close()
+
+
+async def test_rooms_spread_over_the_shards(redis_cluster: RedisCluster) -> None:
+    keys = Keys("babelroom:", cluster=True)
+    with redis.RedisCluster.from_url(redis_cluster.url) as client:
+        owners = {client.get_node_from_key(keys.channel(f"room-{i}")).name for i in range(50)}
+    assert len(owners) == 3
+
+
+async def test_the_rooms_shard_master_restarting_mid_traffic_loses_and_duplicates_nothing(cluster, redis_cluster):
+    """The master that holds the room dies (SIGKILL) and comes back with its append-only file, as
+    a failover brings a shard back: sends meanwhile answer `unavailable`, nothing acked is lost,
+    nothing is delivered twice, and a member that left during it recovers with `since`."""
+    with redis.RedisCluster.from_url(redis_cluster.url) as client:
+        owner = client.get_node_from_key(Keys("x", cluster=True).channel(ROOM))
+    shard = next(server for server in redis_cluster.servers if server.port == owner.port)
+    readers = [(await Peer.join(node, f"reader{node.node_id}{i}"))[0] for node in cluster.nodes for i in range(2)]
+    senders = [(await Peer.join(node, f"sender{node.node_id}"))[0] for node in cluster.nodes]
+    leaver, _ = await Peer.join(cluster.b, "leaver")
+    ledger, stop = Ledger(), asyncio.Event()
+    traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 60)) for peer in senders]
+
+    await asyncio.sleep(1.0)
+    shard.kill()
+    await leaver.close()
+    last_seen = leaver.received[-1]
+    for node in cluster.nodes:
+        await asyncio.to_thread(node.wait_health, 503, 20)
+    shard.start()
+    await asyncio.to_thread(_wait_ready, redis_cluster)
+    for node in cluster.nodes:
+        await asyncio.to_thread(node.wait_health, 200, 30)
+    back, _ = await Peer.join(cluster.a, "leaver", since=last_seen)
+    await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*traffic), 30)
+
+    history = await readers[0].history()
+    assert ledger.unavailable > 0, "no send met the outage"
+    assert sorted(ledger.acked.values()) == sorted(history), "history holds exactly the acked messages"
+    assert len(set(history)) == len(history)
+    members = readers + senders
+    await eventually(lambda: all(len(peer.received) >= len(history) for peer in members), 15,
+                     "every member got every message")
+    await asyncio.sleep(0.3)  # anything extra would be a duplicate
+    for peer in members:
+        assert peer.received == history, peer.name
+    assert leaver.received + back.received == history, "the member that left recovered with since"
+    for peer in [*members, back]:
+        await peer.close()
+
+
+def _wait_ready(cluster: RedisCluster) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if cluster.ready():
+                return
+        except redis.RedisError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("the cluster did not come back")
