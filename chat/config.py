@@ -127,6 +127,7 @@ CHOICES = {
     ("auth", "algorithm"): ("HS256", "RS256", "ES256"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
     ("translation", "detector"): ("py3langid", "lingua", "langdetect"),
+    ("translation", "mode"): ("inline", "workers"),
     ("conversations", "policy"): ("open", "request", "off"),
 }
 # Numbers with an upper bound too (every number is at least 0).
@@ -154,6 +155,9 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         raise ConfigError(f"unknown section [{sorted(unknown)[0]}] in {path}")
     sections = {name: _section(name, cls, raw.get(name, {}), environ) for name, cls in SECTIONS.items()}
     config = Config(**sections, rooms=_rooms(raw.get("rooms", [])))
+    if config.translation.mode == "workers" and config.backend.kind != "redis":
+        raise ConfigError("translation.mode = \"workers\" needs backend.kind = \"redis\" (the jobs go through Redis "
+                          f"Streams), got {config.backend.kind!r}")
     for warning in unknown_variables(environ):
         log.warning("%s", warning)
     return config

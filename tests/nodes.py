@@ -240,3 +240,43 @@ class NodeProcess:
 
     def stop(self) -> None:
         _end(self.process, signal.SIGTERM)
+
+
+class WorkerProcess:
+    """One `babelroom translate-worker` process on the nodes' Redis (`python -m chat.cli translate-worker`)."""
+
+    def __init__(self, name: str, workdir: Path, *, redis_url: str, key_prefix: str = "babelroom:",
+                 env: dict[str, str] | None = None, pairs: str = "") -> None:
+        self.name = name
+        self.pairs = pairs
+        self.log_path = workdir / f"worker-{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.env = {"BABELROOM_BACKEND_KIND": "redis", "BABELROOM_BACKEND_REDIS_URL": redis_url,
+                    "BABELROOM_BACKEND_KEY_PREFIX": key_prefix, "BABELROOM_SERVER_DATA_DIR": str(workdir / "data"),
+                    "BABELROOM_TRANSLATION_INSTALL": "", "BABELROOM_SERVER_LOG_LEVEL": "info", **(env or {})}
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        """Start; returns at once (the caller waits for the worker's advertisement in Redis)."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "translate-worker", "--name", self.name,
+                                             *(("--pairs", self.pairs) if self.pairs else ())],
+                                            cwd=REPO, env={**os.environ, **self.env}, stdout=log,
+                                            stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def signal(self, sig: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def kill(self) -> None:
+        _end(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        _end(self.process, signal.SIGTERM)
