@@ -9,7 +9,7 @@ from rooms.conversations import ContactRequest, Profile, pair_key
 from rooms.stores import now_ms
 from tests.backend.support import Node
 
-SHARED = {"redis"}  # backends whose nodes share state; a memory or sqlite backend serves one node
+SHARED = {"redis", "redis-cluster"}  # backends whose nodes share state; a memory or sqlite backend serves one node
 
 
 @pytest.fixture

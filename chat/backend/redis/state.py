@@ -99,8 +99,11 @@ class RedisRooms(RedisParts):
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._keys.rooms, room.id, encode(room.to_dict()))
             pipe.zadd(self._keys.rooms_order, {room.id: time.time() * 1000}, nx=True)
-            pipe.publish(self._keys.node_channel, encode_event(RoomSaved(id=room.id)))
+            if not self._keys.cluster:
+                pipe.publish(self._keys.node_channel, encode_event(RoomSaved(id=room.id)))
             await pipe.execute()
+        if self._keys.cluster:  # a cluster transaction holds keyed commands only: the notice follows it
+            await self._redis.publish(self._keys.node_channel, encode_event(RoomSaved(id=room.id)))
         self.forget_room(room.id)
 
     @read_call
