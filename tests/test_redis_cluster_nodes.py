@@ -17,11 +17,14 @@ import redis.asyncio
 
 from chat.backend.redis import RedisBackend
 from chat.backend.redis.keys import Keys
+from chat.config import BackendSettings
+from chat.translation_tier import job_keys
 from rooms import Room
 from rooms.conversations import EVENT_WIDE
 from tests.backend.conftest import redis_settings
 from tests.backend.support import ADA, Node, member
-from tests.nodes import NodeProcess, RedisCluster
+from tests.client import Client
+from tests.nodes import NodeProcess, RedisCluster, WorkerProcess
 from tests.test_multinode import NODE_ENV, ROOM, Cluster, Ledger, Peer, eventually, keep_sending
 from tests.test_multinode import test_every_member_on_both_nodes_sees_one_order as test_one_order_on_a_cluster
 from tests.test_multinode import test_messages_and_presence_cross_nodes as test_cross_nodes_on_a_cluster
@@ -164,3 +167,39 @@ def _wait_ready(cluster: RedisCluster) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError("the cluster did not come back")
+
+
+async def test_translation_workers_on_a_cluster(redis_cluster: RedisCluster, tmp_path: Path) -> None:
+    """Workers mode with the nodes and a translate-worker on the cluster: the job streams live in
+    the event-wide slot, the translation is SPUBLISHed on the room's shard."""
+    prefix = f"{PREFIX}{tmp_path.name}:"
+    on_cluster = {"BABELROOM_BACKEND_REDIS_CLUSTER": "true", "BABELROOM_TRANSLATION_ENGINES": "apertium"}
+    worker = WorkerProcess("w1", tmp_path, redis_url=redis_cluster.url, key_prefix=prefix, env=on_cluster,
+                           pairs="en-es")
+    nodes = [NodeProcess(name, tmp_path, redis_url=redis_cluster.url, key_prefix=prefix,
+                         env={**NODE_ENV, **on_cluster, "BABELROOM_TRANSLATION_MODE": "workers"}) for name in "ab"]
+    worker.start()
+    try:
+        workers_key = job_keys(BackendSettings(kind="redis", key_prefix=prefix, redis_cluster=True)).workers
+        with redis.RedisCluster.from_url(redis_cluster.url, decode_responses=True) as client:
+            deadline = time.monotonic() + 60
+            while not client.hkeys(workers_key):
+                assert time.monotonic() < deadline, worker.log()[-2000:]
+                await asyncio.sleep(0.1)
+        for node in nodes:
+            await asyncio.to_thread(node.start)
+        reader = await Client.connect(nodes[1].ws_url)
+        await reader.auth(nodes[1].token("Lucia", user_id="u_lucia", lang="es"))
+        await reader.join(ROOM)
+        sender = await Client.connect(nodes[0].ws_url)
+        await sender.auth(nodes[0].token("Ada", user_id="u_ada", lang="en"))
+        await sender.join(ROOM)
+        ack = await sender.say(ROOM, "Good morning, everyone.")
+        translation = await reader.expect("translation", id=ack["id"], lang="es", timeout=30)
+        assert translation["text"] == "Buenos días, todo el mundo."
+        await reader.close()
+        await sender.close()
+    finally:
+        worker.kill()
+        for node in nodes:
+            node.stop()
