@@ -118,18 +118,19 @@ def free_cluster_port() -> int:
 
 
 class RedisCluster:
-    """A local Redis Cluster of `masters` redis-servers (cluster mode, no replicas), each on a free
-    port with its own directory and append-only file:
+    """A local Redis Cluster of `masters` redis-servers (cluster mode), each with `replicas`
+    replicas (0: none), each on a free port with its own directory and append-only file:
 
         cluster = RedisCluster(tmp / "cluster"); cluster.start()   # redis-cli --cluster create
         cluster.url  # names one node: a cluster client learns the others
     """
 
-    def __init__(self, directory: Path, masters: int = 3) -> None:
+    def __init__(self, directory: Path, masters: int = 3, replicas: int = 0) -> None:
+        self.replicas = replicas
         self.servers = [RedisServer(directory / f"node{i}", free_cluster_port(), extra=("--cluster-enabled", "yes",
                                                                    "--cluster-config-file", "nodes.conf",
                                                                    "--cluster-node-timeout", "2000"))
-                        for i in range(masters)]
+                        for i in range(masters * (1 + replicas))]
 
     @property
     def url(self) -> str:
@@ -140,16 +141,41 @@ class RedisCluster:
             server.start()
         cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
         subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{s.port}" for s in self.servers),
-                        "--cluster-replicas", "0", "--cluster-yes"],
+                        "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
         _wait(self.ready, timeout, "the Redis Cluster did not report cluster_state:ok on every node")
+        _wait(self.replicated, timeout, "the Redis Cluster's replicas did not finish their first sync")
+
+    def replicated(self) -> bool:
+        """Every master has its replicas and every replica's link is up (a failover needs one)."""
+        masters = 0
+        for server in self.servers:
+            with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as client:
+                info = client.info("replication")
+                if info["role"] == "slave" and info.get("master_link_status") != "up":
+                    return False
+                if info["role"] == "master" and int(info.get("connected_slaves", 0)) == self.replicas:
+                    masters += 1
+        return masters == len(self.servers) // (1 + self.replicas)
 
     def ready(self) -> bool:
         for server in self.servers:
+            if server.process is None or server.process.poll() is not None:
+                continue  # a node killed on purpose
             with redis.Redis(host="127.0.0.1", port=server.port, socket_connect_timeout=0.5) as client:
                 if client.cluster("INFO").get("cluster_state") != "ok":
                     return False
         return True
+
+    def master_of(self, key: str) -> RedisServer:
+        """The server that is the master of `key`'s slot now."""
+        for server in self.servers:
+            if server.process is None or server.process.poll() is not None:
+                continue
+            with redis.RedisCluster(host="127.0.0.1", port=server.port) as client:
+                node = client.get_node_from_key(key)
+                return next(s for s in self.servers if s.port == node.port)
+        raise RuntimeError("no live node in the cluster")
 
     def stop(self) -> None:
         for server in self.servers:

@@ -24,7 +24,7 @@ from rooms.conversations import EVENT_WIDE
 from tests.backend.conftest import redis_settings
 from tests.backend.support import ADA, Node, member
 from tests.client import Client
-from tests.nodes import NodeProcess, RedisCluster, WorkerProcess
+from tests.nodes import NodeProcess, RedisCluster, RedisServer, WorkerProcess
 from tests.test_multinode import NODE_ENV, ROOM, Cluster, Ledger, Peer, eventually, keep_sending
 from tests.test_multinode import test_every_member_on_both_nodes_sees_one_order as test_one_order_on_a_cluster
 from tests.test_multinode import test_messages_and_presence_cross_nodes as test_cross_nodes_on_a_cluster
@@ -203,3 +203,68 @@ async def test_translation_workers_on_a_cluster(redis_cluster: RedisCluster, tmp
         worker.kill()
         for node in nodes:
             node.stop()
+
+
+async def test_a_failover_of_the_rooms_master_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """3 masters with a replica each: the room's master is killed mid-traffic, its replica is
+    promoted, the nodes follow the slot to it, nothing acked is lost or delivered twice, and a
+    member that left during it recovers with `since`."""
+    replicated = RedisCluster(tmp_path / "cluster", replicas=1)
+    replicated.start()
+    env = {**NODE_ENV, "BABELROOM_BACKEND_REDIS_CLUSTER": "true"}
+    pair = Cluster(replicated.servers[0], *(NodeProcess(name, tmp_path, redis_url=replicated.url,
+                                                        key_prefix=PREFIX, env=env) for name in "ab"))
+    try:
+        for node in pair.nodes:
+            await asyncio.to_thread(node.start)
+        channel = Keys(PREFIX, cluster=True).channel(ROOM)
+        master = replicated.master_of(channel)
+        readers = [(await Peer.join(node, f"reader{node.node_id}{i}"))[0] for node in pair.nodes for i in range(2)]
+        senders = [(await Peer.join(node, f"sender{node.node_id}"))[0] for node in pair.nodes]
+        leaver, _ = await Peer.join(pair.b, "leaver")
+        ledger, stop = Ledger(), asyncio.Event()
+        traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 90)) for peer in senders]
+
+        await asyncio.sleep(1.0)
+        master.kill()
+        await leaver.close()
+        last_seen = leaver.received[-1]
+        for node in pair.nodes:
+            await asyncio.to_thread(node.wait_health, 503, 20)
+        await until_promoted(replicated, channel, master)
+        for node in pair.nodes:
+            await asyncio.to_thread(node.wait_health, 200, 40)
+        back, _ = await Peer.join(pair.a, "leaver", since=last_seen)
+        await asyncio.sleep(1.0)
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*traffic), 30)
+
+        history = await readers[0].history()
+        assert ledger.unavailable > 0, "no send met the failover"
+        assert sorted(ledger.acked.values()) == sorted(history), "history holds exactly the acked messages"
+        assert len(set(history)) == len(history)
+        members = readers + senders
+        await eventually(lambda: all(len(peer.received) >= len(history) for peer in members), 20,
+                         "every member got every message")
+        await asyncio.sleep(0.3)
+        for peer in members:
+            assert peer.received == history, peer.name
+        assert leaver.received + back.received == history, "the member that left recovered with since"
+        for peer in [*members, back]:
+            await peer.close()
+    finally:
+        for node in pair.nodes:
+            node.stop()
+        replicated.stop()
+
+
+async def until_promoted(cluster: RedisCluster, key: str, old: RedisServer) -> None:
+    deadline = time.monotonic() + 40
+    while True:
+        try:
+            if cluster.master_of(key) is not old and cluster.ready():
+                return
+        except (redis.RedisError, StopIteration):
+            pass
+        assert time.monotonic() < deadline, "no replica was promoted"
+        await asyncio.sleep(0.2)
