@@ -5,9 +5,10 @@
    workers mode (it loads no model), a private redis-server, a burst of MESSAGES English messages
    read in Spanish. Apertium (Debian's eng-spa) by default; `--argos-packages DIR` uses the Argos
    packages installed in DIR instead (e.g. random-weight ones from `python -m translation.testpkg`).
-2. Sharded pub/sub per shard: 50 rooms on a local 3-master Redis Cluster, one message per room
-   published the way the nodes do (SPUBLISH to the room's shard channel), counted per master from
-   its INFO commandstats (cmdstat_spublish).
+2. Sharded pub/sub per shard: 50 rooms on a local 3-master Redis Cluster, 20 messages per room
+   stored and published by the redis backend itself (append.lua SPUBLISHes to the room's shard
+   channel), counted per master from its INFO commandstats (cmdstat_spublish), and received by
+   one node subscribed to every room (one SSUBSCRIBE connection per shard).
 
     python -m benchmarks.translation_workers [--messages 300] [--workers 1 2] [--argos-packages DIR]
     python -m benchmarks.translation_workers --shards-only
@@ -24,7 +25,6 @@ from typing import Any
 
 import redis
 
-from chat.backend.redis.keys import Keys
 from chat.config import BackendSettings
 from chat.translation_tier import job_keys
 from tests.client import Client
@@ -96,22 +96,36 @@ async def one_run(workdir: Path, workers: int, messages: int, engine_env: dict[s
         server.stop()
 
 
-def shards(workdir: Path, rooms: int = 50) -> dict[str, int]:
+async def shards(workdir: Path, rooms: int = 50, per_room: int = 20) -> tuple[dict[str, int], int, float]:
+    """Messages through the redis backend itself (append.lua SPUBLISHes each to its room's shard
+    channel), 50 rooms subscribed by one node: SPUBLISH calls per master, messages the node got."""
+    from chat.backend.redis import RedisBackend
+    from tests.backend.support import ADA, Node
+
     cluster = RedisCluster(workdir / "cluster")
     cluster.start()
+    node = Node(RedisBackend(BackendSettings(kind="redis", redis_url=cluster.url, redis_cluster=True,
+                                             key_prefix=PREFIX), "bench"))
     try:
-        keys = Keys(PREFIX, cluster=True)
+        await node.backend.start(node.on_event)
+        names = [f"room-{i}" for i in range(rooms)]
+        for room in names:
+            await node.backend.subscribe(room)
         with redis.RedisCluster.from_url(cluster.url) as client:
             client.config_resetstat(target_nodes=redis.RedisCluster.PRIMARIES)
-            for i in range(rooms):
-                client.spublish(keys.channel(f"room-{i}"), "{}")
-            counts = {}
-            for server in cluster.servers:
-                with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as node:
-                    stats: dict[str, Any] = node.info("commandstats")
-                    counts[f"127.0.0.1:{server.port}"] = int(stats.get("cmdstat_spublish", {}).get("calls", 0))
-            return counts
+        start = time.perf_counter()
+        await asyncio.gather(*(node.backend.append_message(room, user=ADA, text=f"message {i}", lang="en", cid=None)
+                               for i in range(per_room) for room in names))
+        await node.wait_for("message", rooms * per_room, timeout=60)
+        elapsed = time.perf_counter() - start
+        counts = {}
+        for server in cluster.servers:
+            with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as shard:
+                stats: dict[str, Any] = shard.info("commandstats")
+                counts[f"127.0.0.1:{server.port}"] = int(stats.get("cmdstat_spublish", {}).get("calls", 0))
+        return counts, len(node.of_type("message")), rooms * per_room / elapsed
     finally:
+        await node.backend.close()
         cluster.stop()
 
 
@@ -131,9 +145,10 @@ def main() -> None:
                 print(f"{count} worker(s), {args.messages} messages, {engine_env['BABELROOM_TRANSLATION_ENGINES']}: "
                       f"{figures['jobs_per_s']:.1f} jobs/s, message->translation p50 {figures['p50_ms']:.0f} ms, "
                       f"p95 {figures['p95_ms']:.0f} ms", flush=True)
-        per_shard = shards(Path(tmp))
-        print(f"50 rooms, one SPUBLISH each, on a 3-master cluster: {per_shard} "
-              f"(sum {sum(per_shard.values())})", flush=True)
+        per_shard, received, rate = asyncio.run(shards(Path(tmp)))
+        print(f"50 rooms x 20 messages through the redis backend on a 3-master cluster: SPUBLISH per master "
+              f"{per_shard} (sum {sum(per_shard.values())}); the subscribed node received {received}, "
+              f"{rate:.0f} messages/s end to end", flush=True)
 
 
 if __name__ == "__main__":
