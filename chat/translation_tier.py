@@ -12,10 +12,12 @@ import socket
 from typing import Any
 
 import redis.asyncio
+import redis.exceptions
 
 from chat.backend import Backend
 from chat.backend.redis.keys import Keys
 from chat.config import BackendSettings, Config
+from rooms.stores import BackendUnavailable
 from rooms.stores.events import TranslationFailed
 from translation import TranslationService
 from translation.jobs import JobKeys, JobQueue
@@ -85,7 +87,14 @@ async def _work(config: Config, name: str, pairs: tuple[str, ...]) -> None:
                              pairs=served_pairs(translator, pairs), claim_idle=config.translation.claim_idle,
                              batch_max=config.translation.batch_max)
     try:
-        await worker.run(stop)
+        while not stop.is_set():
+            try:
+                await worker.run(stop)
+            except (BackendUnavailable, redis.exceptions.RedisError, OSError) as exc:
+                # Redis away: the jobs in hand stay pending and are claimed again (by this worker
+                # or another) once it is back
+                log.warning("translate-worker %s: Redis unavailable (%s); retrying in 1 s", name, exc)
+                await asyncio.sleep(1)
     finally:
         log.info("translate-worker %s: stopped after %d job(s)", name, worker.done)
         await translator.close()

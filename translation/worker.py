@@ -11,11 +11,14 @@ backend's add_translation stores and publishes a (message, language) at most onc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import redis.exceptions
 
 from translation.jobs import ADVERT_INTERVAL, ADVERT_TTL_MS, GROUP, Failed, Job, JobKeys, ensure_group, job_of, now_ms
 from translation.service import TranslationService
@@ -91,7 +94,8 @@ class TranslateWorker:
                 if jobs:
                     await self.process(jobs)
         finally:
-            await self._client.hdel(self._keys.workers, self.name)
+            with contextlib.suppress(redis.exceptions.RedisError, OSError):  # Redis away: the advert expires
+                await self._client.hdel(self._keys.workers, self.name)
 
     async def claim_abandoned(self) -> None:
         """Take over the jobs another worker has held for claim_idle without finishing them."""
