@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib.util
+import ipaddress
 import logging
 import os
 import tomllib
@@ -12,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms import InvalidRoom, Room, new_room
+from rooms.meetings import planned_slots
+from translation.engines import ENGINE_NAMES
 from translation.settings import TranslationSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -40,6 +44,7 @@ class ServerSettings:
     lobby_interval: float = 2.0
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
+    trusted_proxies: tuple[str, ...] = ()
     metrics_token: str = ""  # GET /metrics answers only with `Authorization: Bearer <this>`; "" = no /metrics
     metrics_address: str = ""  # HOST:PORT serving only GET /metrics, with no token (a private interface)
 
@@ -80,6 +85,7 @@ class LimitSettings:
     rate_per_second: float = 5.0
     rate_burst: int = 10
     send_queue: int = 512
+    send_buffer_bytes: int = 1048576
     bad_frames: int = 10
     history_default: int = 50
     history_max: int = 200
@@ -87,14 +93,33 @@ class LimitSettings:
     membership_rate: float = 2.0
     membership_burst: int = 20
     presence_window: float = 0.5
+    history_rate: float = 2.0
+    history_burst: int = 10
+    connections_per_user: int = 20
+    session_rate: float = 2.0
+    session_burst: int = 60
 
 
 @dataclass(frozen=True)
 class ConversationSettings:
     policy: str = "request"
     max_pending: int = 50
+    max_incoming: int = 20
     cooldown: int = 86400
     request_ttl: int = 604800
+
+
+@dataclass(frozen=True)
+class MeetingSettings:
+    enabled: bool = True
+    timezone: str = "UTC"
+    days: tuple[str, ...] = ()
+    windows: tuple[str, ...] = ("14:00-17:00",)
+    slot_minutes: int = 20
+    places: tuple[str, ...] = ("Table 1", "Table 2", "Table 3")
+    online: str = ""
+    online_link: str = "https://meet.jit.si/babelroom-{meeting}"
+    reminder_minutes: int = 10
 
 
 @dataclass(frozen=True)
@@ -105,6 +130,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     translation: TranslationSettings = field(default_factory=TranslationSettings)
     conversations: ConversationSettings = field(default_factory=ConversationSettings)
+    meetings: MeetingSettings = field(default_factory=MeetingSettings)
     rooms: tuple[Room, ...] = ()
 
     def replace(self, section: str, **changes: Any) -> Config:
@@ -120,6 +146,7 @@ SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
     "translation": TranslationSettings,
     "conversations": ConversationSettings,
+    "meetings": MeetingSettings,
 }
 CHOICES = {
     ("backend", "kind"): ("sqlite", "memory", "redis"),
@@ -136,7 +163,7 @@ RANGES = {
 }
 # Lists whose every item must be one of these.
 ITEM_CHOICES = {
-    ("translation", "engines"): ("argos", "apertium"),
+    ("translation", "engines"): ENGINE_NAMES,
 }
 
 
@@ -154,6 +181,12 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     if unknown:
         raise ConfigError(f"unknown section [{sorted(unknown)[0]}] in {path}")
     sections = {name: _section(name, cls, raw.get(name, {}), environ) for name, cls in SECTIONS.items()}
+    for entry in sections["server"].trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"server.trusted_proxies: {entry!r} is not an IP address or network "
+                              "(such as \"10.0.0.5\" or \"10.0.0.0/8\")") from None
     config = Config(**sections, rooms=_rooms(raw.get("rooms", [])))
     if config.translation.mode == "workers" and config.backend.kind != "redis":
         raise ConfigError("translation.mode = \"workers\" needs backend.kind = \"redis\" (the jobs go through Redis "
@@ -217,7 +250,26 @@ def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str,
         # an optional extra: its models weigh ~100 MB, more than the rest of the serve install's detectors
         raise ConfigError("translation.detector: lingua is not installed; pip install -e '.[lingua]', "
                           "or choose py3langid")
-    return cls(**kwargs)
+    settings = cls(**kwargs)
+    if isinstance(settings, MeetingSettings):
+        _check_meetings(settings)
+    return settings
+
+
+def _check_meetings(settings: MeetingSettings) -> None:
+    """The [meetings] plan must describe slots: a known time zone, YYYY-MM-DD days, HH:MM-HH:MM windows."""
+    try:
+        zone = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"meetings.timezone: unknown time zone {settings.timezone!r} (such as "
+                          "\"Europe/Helsinki\" or \"UTC\")") from None
+    try:
+        planned_slots(settings.days, settings.windows, settings.slot_minutes, zone, ())
+    except ValueError as exc:
+        raise ConfigError(f"meetings: days must be YYYY-MM-DD and windows HH:MM-HH:MM with slot_minutes > 0 "
+                          f"({exc})") from None
+    if settings.online and "{meeting}" not in settings.online_link:
+        raise ConfigError("meetings.online_link: must hold {meeting} (each meeting gets a call of its own)")
 
 
 def listen_address(text: str, key: str) -> tuple[str, int]:

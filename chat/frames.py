@@ -23,6 +23,7 @@ from rooms.stores.events import (
     Conversation,
     Deleted,
     Event,
+    MeetingChanged,
     Moderated,
     PresenceChanged,
     Relang,
@@ -37,19 +38,20 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, Message
 
-__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
-           "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Request", "RoleChanged", "RoomChanged",
-           "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
-           "message_frame", "schema"]
+__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
+           "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Request",
+           "RoleChanged", "RoomChanged", "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes",
+           "error", "live_message", "message_frame", "schema"]
 
 Frame = Tagged
 
 
-class ReaderTranslation(msgspec.Struct):
+class ReaderTranslation(msgspec.Struct, omit_defaults=True):
     """A message's translation into the reader's language."""
 
     lang: str
     text: str
+    confidence: float | None = None  # 0-1, the engine's confidence; absent when unknown
 
 
 class MessageFrame(Frame, tag="message"):
@@ -72,6 +74,7 @@ class Ready(Frame, tag="ready"):
     routes: dict[str, list[str]]
     node: str
     protocol: int
+    min_confidence: float | None = None  # below it, clients show the original first ([translation])
 
 
 class Joined(Frame, tag="joined"):
@@ -80,6 +83,7 @@ class Joined(Frame, tag="joined"):
     messages: list[MessageFrame]
     you: dict[str, Any]  # {role, muted_until?}
     recovered: bool | None = None  # only with `since`
+    more: bool | None = None  # a `since` replay longer than one page: ask `history` with `after` for the rest
 
 
 class Left(Frame, tag="left"):
@@ -91,6 +95,8 @@ class History(Frame, tag="history"):
     room: str
     messages: list[MessageFrame]
     ref: str | None = None
+    more: bool | None = None  # only with `after`: later messages remain, ask again after the last one
+    recovered: bool | None = None  # only with `after`: false when history no longer reaches back to it
 
 
 class Ack(Frame, tag="ack"):
@@ -112,8 +118,8 @@ class Pong(Frame, tag="pong"):
 
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted
-               | RoomChanged | Request | Conversation | Report | RoleChanged | Ready | Joined | Left | History | Ack
-               | Error | Pong)
+               | RoomChanged | Request | Conversation | Report | RoleChanged | MeetingChanged | Ready | Joined | Left
+               | History | Ack | Error | Pong)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,
@@ -123,7 +129,8 @@ def message_frame(message: Message, reader_lang: str | None = None, *,
         return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                             lang=message.lang, text=message.text, deleted=True)
     text = message.tr.get(reader_lang) if reader_lang and reader_lang != message.lang else None
-    tr = ReaderTranslation(reader_lang, text) if reader_lang and text is not None else None
+    tr = (ReaderTranslation(reader_lang, text, message.confidence.get(reader_lang))
+          if reader_lang and text is not None else None)
     return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                         lang=message.lang, text=message.text, tr=tr, translating=translating or [])
 

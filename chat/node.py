@@ -11,6 +11,7 @@ from chat.config import Config
 from chat.conversations import Conversations
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
+from chat.meetings import Meetings
 from chat.metrics import NodeMetrics
 from chat.relay import TranslationRelay
 from chat.tokens import signer_from_settings
@@ -52,6 +53,8 @@ class Node:
         self.sanctions = Sanctions(self.backend)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
+        self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
+                                 self.translator)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)
@@ -62,6 +65,7 @@ class Node:
         await self.backend.start(self.hub.on_event)
         await self.backend.seed_rooms(self.config.rooms)
         await self._load_glossary()
+        await self.meetings.seed()
         await self.translator.start()
         if self.jobs is not None:
             await self.jobs.read_routes()  # the workers already running count from the first message

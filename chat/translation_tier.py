@@ -82,8 +82,11 @@ async def _work(config: Config, name: str, pairs: tuple[str, ...]) -> None:
     async def failed(room: str, message_id: str, lang: str) -> None:
         await backend.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
+    async def store(room: str, message_id: str, lang: str, text: str, confidence: float | None) -> None:
+        await backend.add_translation(room, message_id, lang, text, confidence=confidence)
+
     worker = TranslateWorker(client, job_keys(config.backend), translator, name=name,
-                             store=backend.add_translation, failed=failed,
+                             store=store, failed=failed,
                              pairs=served_pairs(translator, pairs), claim_idle=config.translation.claim_idle,
                              batch_max=config.translation.batch_max)
     try:

@@ -25,7 +25,7 @@ from translation.service import TranslationService
 
 log = logging.getLogger("babelroom.translation.worker")
 
-Store = Callable[[str, str, str, str], Awaitable[None]]  # (room, message id, target, text)
+Store = Callable[[str, str, str, str, float | None], Awaitable[None]]  # (room, message id, target, text, confidence)
 READ_BLOCK_MS = 1000
 
 
@@ -115,12 +115,12 @@ class TranslateWorker:
             by_stream[job.stream].append(job)
         for stream, group in by_stream.items():
             source, target = self._keys.pair_of(stream)
-            texts = await self._translator.translate_many([job.text for job in group], source, target)
-            for job, text in zip(group, texts, strict=True):
-                if text is None:
+            made = await self._translator.translate_many_scored([job.text for job in group], source, target)
+            for job, translated in zip(group, made, strict=True):
+                if translated is None:
                     await self._failed(job.room, job.message_id, target)
                 else:
-                    await self._store(job.room, job.message_id, target, text)
+                    await self._store(job.room, job.message_id, target, translated.text, translated.confidence)
             async with self._client.pipeline(transaction=False) as pipe:
                 entries = [job.entry for job in group]
                 pipe.xack(stream, GROUP, *entries)

@@ -19,10 +19,12 @@ from rooms import SLOW_MODE_MAX, TITLE_MAX
 from rooms.conversations import CURSOR_PATTERN, MAX_MEMBERS, PAGE_MAX
 from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
 from rooms.countries import COUNTRIES
+from rooms.meetings import NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
 from rooms.models import ROOM_ID
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import NAME_MAX
 from web.errors import MAX_BODY
+from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
 from web.people import QUERY_MAX
 from web.services import node_of
 
@@ -193,7 +195,13 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
                        "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX,
                                  "pattern": r"\S"}},
     },
-    "ConversationAnswer": {"type": "object", "required": ["room"], "properties": {"room": ref("Conversation")}},
+    "ConversationAnswer": {
+        "type": "object", "required": ["room"],
+        "properties": {"room": ref("Conversation"),
+                       "invited": {"type": "array", "items": {"type": "string"},
+                                   "description": "a group under policy `request`: whom an invitation (a "
+                                                  "`request` frame with `group`) went to; each is a member "
+                                                  "once they accept it"}}},
     "Conversations": {"type": "object", "required": ["conversations"],
                       "properties": {"conversations": {"type": "array", "items": ref("Conversation")}}},
     "Left": {"type": "object", "required": ["room", "left"],
@@ -201,8 +209,14 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "Requests": {"type": "object", "required": ["incoming", "outgoing"],
                  "properties": {"incoming": {"type": "array", "items": {"type": "object"}},
                                 "outgoing": {"type": "array", "items": {"type": "object"}}}},
+    "BlockedPerson": {"type": "object", "required": ["id", "name"], "additionalProperties": False,
+                      "description": "what the person chose to show: only id and name when they hid from the "
+                                     "directory (or were never seen); never whether they are online",
+                      "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                     "lang": {"type": "string"}, "organization": {"type": "string"},
+                                     "country": {"type": "string"}, "bio": {"type": "string"}}},
     "Blocks": {"type": "object", "required": ["users"],
-               "properties": {"users": {"type": "array", "items": ref("Person")}}},
+               "properties": {"users": {"type": "array", "items": ref("BlockedPerson")}}},
     "BlockRequest": {"type": "object", "required": ["user"], "additionalProperties": False,
                      "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}}},
     "Block": {"type": "object", "required": ["user", "blocked"],
@@ -242,9 +256,12 @@ PEOPLE_PATHS: dict[str, Any] = {
                  "responses": {"201": answer("opened", ref("ConversationAnswer")),
                                "200": answer("the existing 1:1 of these two", ref("ConversationAnswer")),
                                **BAD_BODY, **AUTH,
-                               "403": error("the event's policy, a block, or no accepted contact request"),
+                               "403": error("the event's policy, a block (also between two of the people "
+                                            "named), or no accepted contact request"),
                                "404": error("nobody has one of these ids"),
-                               "429": error("too many new conversations; wait")}},
+                               "429": error("too many new conversations, or (a group under policy `request`) an "
+                                            "invitation refused like a request: cooldown, your waiting "
+                                            "requests, or `inbox_full`; wait")}},
     },
     "/api/conversations/{room}": {"delete": {
         "operationId": "leaveConversation", "summary": "Leave a conversation for good", "security": BEARER,
@@ -317,12 +334,158 @@ TRANSCRIPT_PATHS: dict[str, Any] = {
     }},
 }
 
+# meetings (issue 26) ------------------------------------------------------------------------------
+# An ISO 8601 time with its offset, of a valid date (days 01-28 keep every match a real date).
+ISO_TIME = (r"^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+            r"(Z|[+-](0\d|1[0-3]):[0-5]\d)$")
+CONTROL = "".join(chr(code) for code in range(32) if code != 10)  # literal: see name_pattern
+FREE_TEXT = f"^[^{CONTROL}]*$"
+ID = {"type": "string", "pattern": MEETING_ID_PATTERN}
+MEETING_PATH = {"name": "meeting", "in": "path", "required": True, "schema": ID}
+MEETING_ERRORS = {"404": error("no such meeting of yours (or meetings are off)"),
+                  "409": error("`taken`: you, the other person or the place are no longer free in that slot "
+                               "(choose another); `conflict`: the meeting changed meanwhile or is over")}
+MEETING_SCHEMAS: dict[str, Any] = {
+    "MeetingSlots": {"type": "object", "required": ["slots"], "properties": {
+        "timezone": {"type": "string", "description": "the event's IANA time zone"},
+        "reminder_minutes": {"type": "integer", "minimum": 0,
+                             "description": "the app reminds this long before a booked meeting (0: never)"},
+        "slots": {"type": "array", "items": ref("MeetingSlot")}}},
+    "MeetingSlot": {"type": "object", "required": ["id", "start", "end", "places"], "properties": {
+        "id": {"type": "string"}, "start": {"type": "string", "description": "ISO 8601 with offset"},
+        "end": {"type": "string"}, "places": {"type": "array", "items": ref("SlotPlace")}}},
+    "SlotPlace": {"type": "object", "required": ["id", "name", "free"], "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "online": {"type": "boolean"},
+        "free": {"type": "boolean", "description": "for the asking person: neither they nor the place are booked"}}},
+    "NewMeetingSlot": {"type": "object", "required": ["start", "end", "places"], "additionalProperties": False,
+                       "properties": {
+        "start": {"type": "string", "pattern": ISO_TIME, "description": "ISO 8601 with its offset"},
+        "end": {"type": "string", "pattern": ISO_TIME, "description": "after start (409 otherwise)"},
+        "places": {"type": "array", "minItems": 1, "maxItems": 100, "description": "place names (new ones are added)",
+                   "items": {"type": "string", "minLength": 1, "maxLength": PLACE_NAME_MAX, "pattern": r"\S"}}}},
+    "MeetingSlotAnswer": {"type": "object", "required": ["slot"], "properties": {"slot": {"type": "object"}}},
+    "Places": {"type": "object", "required": ["places"],
+               "properties": {"places": {"type": "array", "items": {"type": "object", "required": ["id", "name"]}}}},
+    "NewPlace": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": PLACE_NAME_MAX, "pattern": r"\S"},
+        "online": {"type": "boolean", "description": "an online place: no limit, a call link per meeting"}}},
+    "PlaceAnswer": {"type": "object", "required": ["place"], "properties": {"place": {"type": "object"}}},
+    "Meeting": {"type": "object", "required": ["id", "state", "from", "to", "slots"], "properties": {
+        "id": {"type": "string"}, "state": {"enum": ["proposed", "booked", "declined", "cancelled"]},
+        "from": ref("Person"), "to": ref("Person"), "with": ref("Person"),
+        "slots": {"type": "array", "items": {"type": "object"}, "description": "the slots on the table"},
+        "turn": {"type": "string", "description": "who must answer (proposed)"},
+        "slot": {"type": ["string", "null"]}, "place": {"type": ["string", "null"]},
+        "start": {"type": "string"}, "end": {"type": "string"}, "place_name": {"type": "string"},
+        "link": {"type": "string"}, "note": {"type": "string"}, "reason": {"type": "string"},
+        "note_lang": {"type": "string", "description": "the note's detected language"},
+        "note_tr": {"type": "object", "description": "the note in your reading language {lang, text}"}}},
+    "MeetingAnswer": {"type": "object", "required": ["meeting"], "properties": {"meeting": ref("Meeting")}},
+    "Meetings": {"type": "object", "required": ["meetings"],
+                 "properties": {"meetings": {"type": "array", "items": ref("Meeting")}}},
+    "NewMeeting": {"type": "object", "required": ["with", "slots"], "additionalProperties": False, "properties": {
+        "with": {**ID, "description": "the other person's user id"},
+        "slots": {"type": "array", "items": ID, "minItems": 1, "maxItems": SLOTS_PER_PROPOSAL, "uniqueItems": True},
+        "place": ID, "note": {"type": "string", "maxLength": NOTE_MAX, "pattern": FREE_TEXT}}},
+    "CounterProposal": {"type": "object", "required": ["slots"], "additionalProperties": False, "properties": {
+        "slots": {"type": "array", "items": ID, "minItems": 1, "maxItems": SLOTS_PER_PROPOSAL, "uniqueItems": True},
+        "place": ID, "note": {"type": "string", "maxLength": NOTE_MAX, "pattern": FREE_TEXT}}},
+    "MeetingAccept": {"type": "object", "required": ["slot"], "additionalProperties": False,
+                      "properties": {"slot": ID, "place": ID}},
+    "MeetingReason": {"type": "object", "additionalProperties": False,
+                      "properties": {"reason": {"type": "string", "maxLength": REASON_MAX, "pattern": FREE_TEXT}}},
+    "MeetingGrid": {"type": "object", "required": ["places", "slots", "days"], "properties": {
+        "places": {"type": "array", "items": {"type": "object"}},
+        "slots": {"type": "array", "items": {"type": "object"}, "description": "each slot's cells: the place and "
+                  "the booked meeting's id and people (never its conversation)"},
+        "days": {"type": "array", "items": {"type": "object"}, "description": "booked and proposed per day"}}},
+}
+
+
+def _meeting_step(operation: str, summary: str, schema: str | None) -> dict[str, Any]:
+    step: dict[str, Any] = {"operationId": operation, "summary": summary, "security": BEARER,
+                            "parameters": [MEETING_PATH],
+                            "responses": {"200": answer("the meeting now", ref("MeetingAnswer")), **BAD_BODY, **AUTH,
+                                          "403": error("not your turn, or a block or ban stops it"),
+                                          **MEETING_ERRORS}}
+    if schema:
+        step["requestBody"] = {"required": schema not in ("MeetingReason",), **json_content(ref(schema))}
+    return {"post": step}
+
+
+CALENDAR = {"description": "an RFC 5545 calendar", "content": {"text/calendar": {"schema": {"type": "string"}}}}
+MEETING_PATHS: dict[str, Any] = {
+    "/api/meeting-slots": {
+        "get": {"operationId": "meetingSlots", "summary": "Meeting slots and places, `free` for you",
+                "security": BEARER, "responses": {"200": answer("the slots", ref("MeetingSlots")), **AUTH,
+                                                  "404": error("meetings are off")}},
+        "post": {"operationId": "addMeetingSlot", "summary": "Add a meeting slot at some places (hosts)",
+                 "security": BEARER, "requestBody": body(ref("NewMeetingSlot")),
+                 "responses": {"201": answer("added", ref("MeetingSlotAnswer")), **BAD_BODY, **HOST_ONLY,
+                               "404": error("meetings are off"), "409": error("the slot ends before it starts")}},
+    },
+    "/api/places": {
+        "get": {"operationId": "places", "summary": "The meeting places", "security": BEARER,
+                "responses": {"200": answer("the places", ref("Places")), **AUTH, "404": error("meetings are off")}},
+        "post": {"operationId": "addPlace", "summary": "Add a meeting place (hosts)", "security": BEARER,
+                 "requestBody": body(ref("NewPlace")),
+                 "responses": {"201": answer("added", ref("PlaceAnswer")),
+                               "200": answer("it exists", ref("PlaceAnswer")), **BAD_BODY, **HOST_ONLY,
+                               "404": error("meetings are off")}},
+    },
+    "/api/meetings": {"post": {
+        "operationId": "proposeMeeting", "summary": "Propose a meeting in one or more slots", "security": BEARER,
+        "requestBody": body(ref("NewMeeting")),
+        "responses": {"201": answer("proposed", ref("MeetingAnswer")), **BAD_BODY, **AUTH,
+                      "403": error("the policy, a block or a ban"), "404": error("no such person, slot or place"),
+                      "409": error("`taken`: one of you has a meeting in a slot"),
+                      "429": error("too many requests; wait")}},
+    },
+    "/api/meetings/grid": {"get": {
+        "operationId": "meetingGrid", "summary": "Slots × places with booked meetings, counts per day (hosts)",
+        "security": BEARER, "responses": {"200": answer("the grid", ref("MeetingGrid")), **HOST_ONLY,
+                                          "404": error("meetings are off")}}},
+    "/api/meetings.csv": {"get": {
+        "operationId": "meetingExport", "summary": "The booked meetings as CSV (hosts)", "security": BEARER,
+        "responses": {"200": {"description": "CSV; cells starting with = + - @ tab or CR are prefixed with '",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **HOST_ONLY, "404": error("meetings are off")}}},
+    "/api/me/meetings": {"get": {
+        "operationId": "myMeetings", "summary": "Your agenda: booked meetings by time, then the rest",
+        "security": BEARER, "responses": {"200": answer("yours", ref("Meetings")), **AUTH,
+                                          "404": error("meetings are off")}}},
+    "/api/me/meetings.ics": {"get": {
+        "operationId": "myCalendar", "summary": "Your booked (and cancelled) meetings as a calendar file",
+        "security": BEARER, "responses": {"200": CALENDAR, **AUTH, "404": error("meetings are off")}}},
+    "/api/meetings/{meeting}.ics": {"get": {
+        "operationId": "meetingCalendar", "summary": "One meeting as a calendar file", "security": BEARER,
+        "parameters": [MEETING_PATH],
+        "responses": {"200": CALENDAR, **AUTH, "404": error("no such meeting of yours"),
+                      "409": error("not booked: it has no time yet")}}},
+    "/api/meetings/{meeting}": {"get": {
+        "operationId": "meeting", "summary": "One of your meetings", "security": BEARER, "parameters": [MEETING_PATH],
+        "responses": {"200": answer("the meeting", ref("MeetingAnswer")), **AUTH,
+                      "404": error("no such meeting of yours")}}},
+    "/api/meetings/{meeting}/accept": _meeting_step("acceptMeeting", "Accept one of the proposed slots (your turn)",
+                                                    "MeetingAccept"),
+    "/api/meetings/{meeting}/decline": _meeting_step("declineMeeting", "Decline, with an optional reason",
+                                                     "MeetingReason"),
+    "/api/meetings/{meeting}/cancel": _meeting_step("cancelMeeting", "Cancel (either person, or a host)",
+                                                    "MeetingReason"),
+    "/api/meetings/{meeting}/propose": _meeting_step("counterMeeting", "Propose other slots (your turn)",
+                                                     "CounterProposal"),
+    "/api/meetings/{meeting}/move": _meeting_step("moveMeeting", "Move a booked meeting (hosts); both are told",
+                                                  "MeetingAccept"),
+}
+
 PATHS: dict[str, Any] = {
     "/api/session": {"post": {
         "operationId": "createSession", "summary": "A delegate token for a display name and reading language",
         "requestBody": body(ref("SessionRequest")),
         "responses": {"200": answer("the token and who it speaks for", ref("Session")), **BAD_BODY,
                       "401": error("the event's access code is missing or wrong"),
+                      "429": error("too many sessions from this client address ([limits] session_rate); "
+                                   "the Retry-After header says how many seconds to wait"),
                       "501": error("this server only verifies tokens minted by the event's website")},
     }},
     "/api/rooms": {
@@ -386,9 +549,11 @@ PATHS: dict[str, Any] = {
                       "404": error("metrics are off ([server] metrics_token is empty)")},
     }},
     **PEOPLE_PATHS,
+    **MEETING_PATHS,
     **TRANSCRIPT_PATHS,
 }
 SCHEMAS.update(PEOPLE_SCHEMAS)
+SCHEMAS.update(MEETING_SCHEMAS)
 SCHEMAS.update(GLOSSARY_SCHEMAS)
 
 DOCUMENT: dict[str, Any] = {

@@ -2,9 +2,10 @@
 with the node.
 
 The interfaces and their guarantees live in `rooms/stores/` (Broker, Presence, RoomStore,
-ModerationStore, LimitStore, ConversationStore); the translation cache interface in `translation`
-(SharedCache). `Backend` composes them and adds the lifecycle, so a new backend subclasses this one class and passes the
-contract tests in tests/backend/ by adding one line to their `BACKENDS` registry.
+ModerationStore, LimitStore, ConversationStore, MeetingStore); the translation cache interface in
+`translation` (SharedCache). `Backend` composes them and adds the lifecycle, so a new backend
+subclasses this one class and passes the contract tests in tests/backend/
+by adding one line to their `BACKENDS` registry.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from rooms.stores import (
     Event,
     EventHandler,
     LimitStore,
+    MeetingStore,
     Member,
     Message,
     ModerationEntry,
@@ -39,7 +41,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, abc.ABC):
+class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, MeetingStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

@@ -26,10 +26,11 @@ from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.sqlite_conversations import SqliteConversations
 from chat.backend.sqlite_db import DamagedRow, Database, decode_row
+from chat.backend.sqlite_meetings import SqliteMeetings
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import Author, Message
+from rooms.stores.messages import CONFIDENCE_KEY, Author, Message, split_confidence
 
 log = logging.getLogger("babelroom.backend.sqlite")
 
@@ -38,7 +39,7 @@ PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing e
 MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted"
 
 
-class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
+class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeetings, Backend):
     def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
                  synchronous: str = "full", create: bool = False) -> None:
         LocalBroker.__init__(self)
@@ -140,7 +141,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
 
         return await self._db.read(read)
 
-    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+    async def since(self, room: str, since: str, *, limit: int, most: int | None = None) -> Replay:
         def read(db: sqlite3.Connection) -> Replay | None:
             head = _head(db, room)
             if head is None:
@@ -152,7 +153,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             if position is None or position >= next_position or position < first - 1:
                 return None
             rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position > ? "
-                              "ORDER BY position", (room, position)).fetchall()
+                              "ORDER BY position LIMIT ?", (room, position, -1 if most is None else most)).fetchall()
             return Replay([_message(room, epoch, row) for row in rows], recovered=True)
 
         replay = await self._db.read(read)
@@ -160,7 +161,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             return Replay(await self.history(room, before=None, limit=limit), recovered=False)
         return replay
 
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
+                              confidence: float | None = None) -> None:
         def store(db: sqlite3.Connection) -> bool:
             found = _locate(db, room, message_id)
             if found is None:
@@ -173,13 +175,17 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             if lang in translations:  # stored once: a retry (or a second node's race) publishes nothing
                 return False
             translations[lang] = text
+            translations.pop(CONFIDENCE_KEY + lang, None)
+            if confidence is not None:  # beside the text, in the same JSON (split_confidence reads it)
+                translations[CONFIDENCE_KEY + lang] = confidence
             db.execute("UPDATE messages SET tr = ? WHERE room = ? AND position = ?",
                        (json.dumps(translations, ensure_ascii=False), room, found))
             return True
 
         def publish(stored: bool) -> None:
             if stored:
-                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text))
+                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text,
+                                                confidence=confidence))
 
         await self._db.write(store, then=publish)
 
@@ -191,7 +197,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             position = _locate(db, room, message_id)
             db.execute("UPDATE messages SET lang = ?, tr = '{}' WHERE room = ? AND position = ?",
                        (lang, room, position))
-            return replace(message, lang=lang, tr={})
+            return replace(message, lang=lang, tr={}, confidence={})
 
         return await self._db.write(store)
 
@@ -376,12 +382,13 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
 
     def decode() -> Message:
         sender = json.loads(user)
-        translations = json.loads(tr)
-        if not isinstance(translations, dict):
-            raise TypeError(f"tr holds {type(translations).__name__}, not an object")
+        stored = json.loads(tr)
+        if not isinstance(stored, dict):
+            raise TypeError(f"tr holds {type(stored).__name__}, not an object")
+        translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation
         return Message(room=room, id=make_id(epoch, str(position)), ts=ts,
                        user=Author(str(sender["id"]), str(sender["name"])), lang=lang, text=text, tr=translations,
-                       deleted=bool(deleted))
+                       confidence=confidence, deleted=bool(deleted))
 
     return decode_row(f"messages: room {room!r}, position {position}", decode)
 

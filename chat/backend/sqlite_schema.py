@@ -148,7 +148,43 @@ def _v3(db: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite3.Connection) -> None:
+    """Meetings (issue 26): the places and slots organisers set, the meetings, and the holds that
+    keep a person and a place to one meeting per slot (the primary key refuses a second holder)."""
+    for statement in """
+        CREATE TABLE meeting_places (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order places were added
+            id TEXT NOT NULL UNIQUE,
+            data TEXT NOT NULL            -- Place.to_dict() as JSON
+        );
+        CREATE TABLE meeting_slots (
+            id TEXT PRIMARY KEY,
+            start INTEGER NOT NULL,       -- ms since the epoch
+            data TEXT NOT NULL            -- Slot.to_dict() as JSON
+        ) WITHOUT ROWID;
+        CREATE TABLE meetings (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order meetings were proposed
+            id TEXT NOT NULL UNIQUE,
+            proposer TEXT NOT NULL,
+            invitee TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            data TEXT NOT NULL            -- Meeting.to_dict() as JSON
+        );
+        CREATE INDEX meetings_proposer ON meetings (proposer);
+        CREATE INDEX meetings_invitee ON meetings (invitee);
+        CREATE TABLE meeting_holds (
+            slot TEXT NOT NULL,
+            holder TEXT NOT NULL,         -- user:<id> or place:<id>
+            meeting TEXT NOT NULL,
+            PRIMARY KEY (slot, holder)
+        ) WITHOUT ROWID;
+        CREATE INDEX meeting_holds_meeting ON meeting_holds (meeting);
+    """.split(";\n"):  # noqa: SIM905 - a SQL script stays readable as SQL
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 
 
 def version_of(db: sqlite3.Connection) -> int:

@@ -23,9 +23,9 @@ import msgspec
 
 from rooms.stores.messages import Author
 
-__all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "Moderated", "PresenceChanged", "Relang",
-           "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
-           "decode_event", "encode_event"]
+__all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "MeetingChanged", "Moderated", "PresenceChanged",
+           "Relang", "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation",
+           "TranslationFailed", "decode_event", "encode_event"]
 
 
 class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
@@ -51,6 +51,7 @@ class Translation(Tagged, tag="translation"):
     id: str
     lang: str
     text: str
+    confidence: float | None = None  # 0-1, the engine's confidence (docs/protocol.md)
 
 
 class TranslationFailed(Tagged, tag="translation_failed"):
@@ -126,13 +127,14 @@ class Request(Tagged, tag="request"):
     ts: int
     expires: int
     state: str
-    room: str | None = None  # the conversation an accepted request opened
+    room: str | None = None  # the conversation an accepted request opened (or joined)
+    group: dict[str, str] | None = None  # an invitation into a group conversation: {id, title}
 
 
 class Conversation(Tagged, tag="conversation"):
-    event: str  # opened | left
+    event: str  # opened | joined (an invitee accepted) | left
     room: dict[str, Any]
-    user: dict[str, str] | None = None  # who left
+    user: dict[str, str] | None = None  # who joined or left
 
 
 class Report(Tagged, tag="report"):
@@ -146,13 +148,22 @@ class Report(Tagged, tag="report"):
     reason: str | None = None
 
 
+class MeetingChanged(Tagged, tag="meeting"):
+    """A meeting changed (issue 26): sent to both people's connections on every node. `event`:
+    proposed | countered | booked | declined | cancelled | moved; `meeting` as GET /api/me/meetings
+    lists it (for the reader: `with` is the other person)."""
+
+    event: str
+    meeting: dict[str, Any]
+
+
 class Direct(Tagged, tag="direct"):
     """`frame` for these users' connections (and the event's moderators') and/or their removal from
     a room ("*": every room). Each node's hub opens it; clients never see the envelope."""
 
     users: list[str]
     moderators: bool = False
-    frame: Request | Conversation | Report | Moderated | RoleChanged | None = None
+    frame: Request | Conversation | Report | Moderated | RoleChanged | MeetingChanged | None = None
     remove: dict[str, str] | None = None  # {room, reason}
 
 

@@ -7,6 +7,7 @@ catch-up after a reconnect. The other ideas have a module each:
     state.py       room and moderation state           cache.py     the shared translation cache
     limits.py      the send limits (token bucket, slow mode), shared by every node
     conversations.py  profiles, conversations, requests, blocks, reports (ConversationStore)
+    meetings.py    meeting slots, places, meetings and their holds (MeetingStore)
     subscriber.py  the one pub/sub connection          rows.py      script rows -> messages, members
     scripts.py     the Lua scripts in lua/, loaded at start
 
@@ -41,6 +42,7 @@ from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.history import RedisHistory
 from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
 from chat.backend.redis.limits import RedisLimits
+from chat.backend.redis.meetings import RedisMeetings
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
 from chat.backend.redis.shards import ShardedSubscriber
@@ -64,7 +66,8 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, Backend):
+class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, RedisMeetings,
+                   Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -162,6 +165,12 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
 
     async def census(self, room: str) -> dict[str, int]:
         return await self._presence.census(room)
+
+    async def open_connection(self, user: str, conn: str, most: int) -> bool:
+        return await self._presence.open_connection(user, conn, most)
+
+    async def close_connection(self, user: str, conn: str) -> None:
+        await self._presence.close_connection(user, conn)
 
     # pub/sub -----------------------------------------------------------------
     @write_call

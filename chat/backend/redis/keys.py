@@ -17,6 +17,9 @@
     rooms, rooms:order  hash id -> room JSON; zset id -> listing position
     glossary            JSON array of the terms a host set last (absent: the configured list applies)
     node:<instance>     heartbeat (value: the node id), TTL presence_ttl
+    instances           Hash: node instance -> ms until which it counts (the user connection counts read it)
+    connections:<user>  Hash: "<instance> <connection id>" -> 1, the user's open sockets ([limits]
+                        connections_per_user); a dead instance's fields are dropped when counted
     cache:<key>         shared translation cache, TTL 7 days
     limit:bucket:<user>         Hash t (tokens left), s (ms of the last refill); expires once refilled
     limit:slow:<room>:<user>    exists while the user must wait under slow mode; its PTTL is the wait
@@ -138,6 +141,14 @@ class Keys:
 
     def cache(self, key: str) -> str:
         return f"{self.prefix}cache:{key}"
+
+    @property
+    def instances(self) -> str:
+        """Hash instance -> ms (Redis' clock) until which the node process counts (open_connection.lua)."""
+        return f"{self.prefix}instances"
+
+    def connections(self, user: str) -> str:
+        return f"{self.prefix}connections:{user}"
 
     def limit_bucket(self, user: str) -> str:
         if self.cluster:

@@ -49,6 +49,8 @@ class RedisPresence(Presence):
         self._on_lost = on_lost
         self._local: dict[str, dict[str, Member]] = {}  # this node's presence, rewritten after a loss
         self._unremoved: dict[str, dict[str, Member]] = {}  # connections that left while Redis was away
+        self._connections: dict[str, str] = {}  # connection -> user, counted by open_connection
+        self._uncounted: dict[str, str] = {}  # connection -> user, closed while Redis was away
         self._heartbeat: asyncio.Task[None] | None = None
 
     # the interface ---------------------------------------------------------------
@@ -82,6 +84,25 @@ class RedisPresence(Presence):
         records = await self._scripts["members"](keys=self._keys.presence(room), args=[])
         return [member_of(record) for record in json.loads(records)]
 
+    @write_call
+    async def open_connection(self, user: str, conn: str, most: int) -> bool:
+        counted = await self._scripts["open_connection"](keys=[self._keys.connections(user), self._keys.instances],
+                                                         args=[self._instance, self._field(conn), most])
+        if counted:
+            self._connections[conn] = user
+        return bool(counted)
+
+    @write_call
+    async def close_connection(self, user: str, conn: str) -> None:
+        if self._connections.pop(conn, None) is None:
+            return
+        try:
+            await self._redis.hdel(self._keys.connections(user), self._field(conn))
+        except REDIS_DOWN:
+            # This node is alive, so the field would keep counting: remove it once Redis is back.
+            self._uncounted[conn] = user
+            raise
+
     # records -------------------------------------------------------------------------
     def _field(self, conn: str) -> str:
         """A connection's field in a room's presence hash: the scripts read its instance from it."""
@@ -100,6 +121,9 @@ class RedisPresence(Presence):
 
     async def remove_unremoved(self) -> None:
         """Remove the records of connections that closed while Redis was away, announcing leaves."""
+        for conn, user in list(self._uncounted.items()):
+            await self._redis.hdel(self._keys.connections(user), self._field(conn))
+            self._uncounted.pop(conn, None)
         for room, members in list(self._unremoved.items()):
             for conn, gone in list(members.items()):
                 if await self._unregister(room, gone):
@@ -115,6 +139,9 @@ class RedisPresence(Presence):
                 for gone in list(members.values()):
                     await self._unregister(room, gone)
                 await self._redis.hdel(self._keys.room(room, "alive"), self._instance)
+        for conn, user in [*self._connections.items(), *self._uncounted.items()]:
+            await self._redis.hdel(self._keys.connections(user), self._field(conn))
+        await self._redis.hdel(self._keys.instances, self._instance)
         await self._redis.delete(self._keys.heartbeat_prefix + self._instance)
 
     # heartbeat -----------------------------------------------------------------------
@@ -146,11 +173,14 @@ class RedisPresence(Presence):
         configured rooms again."""
         previous = await self._redis.set(self._keys.heartbeat_prefix + self._instance, self._node_id,
                                          ex=self._ttl, get=True)
+        await self._scripts["beat"](keys=[self._keys.instances], args=[self._instance, self._ttl * 1000])
         if previous is None:
             await self._rewrite()
             await self._on_lost()
 
     async def _rewrite(self) -> None:
+        for conn, user in list(self._connections.items()):  # counted again: Redis lost the count
+            await self._redis.hset(self._keys.connections(user), self._field(conn), 1)
         for room, members in list(self._local.items()):
             for present in list(members.values()):
                 if await self._register(room, present):

@@ -11,6 +11,8 @@ channels (the cluster's slot map is refreshed first), so a failover, which moves
 master's slots to its promoted replica, is survived as a Redis restart is: reconnect,
 resubscribe, re-register presence, replay what was missed (`on_connected`).
 Moving slots between live masters (resharding) is not followed while a connection stays up.
+Order holds per channel (a room's events, in stream order); a node-wide event and a room's event
+travel on two connections, so they may arrive in either order, as they may from two nodes.
 """
 from __future__ import annotations
 

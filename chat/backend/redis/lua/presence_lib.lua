@@ -5,13 +5,15 @@
 -- (KEYS[4]: instance -> ms until which it counts, refreshed by its heartbeat) says so. It is a key
 -- of the room, not the instance's heartbeat key, so that every script touches one slot (Redis
 -- Cluster).
+-- A script whose alive hash is another key sets alive_key first (open_connection.lua).
+local alive_key = KEYS[4]
 local alive_cache = {}
 local clock = redis.call('TIME')
 local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local function alive(field)
   local instance = string.match(field, '^(%x+) ')
   if alive_cache[instance] == nil then
-    local until_ms = redis.call('HGET', KEYS[4], instance)
+    local until_ms = redis.call('HGET', alive_key, instance)
     alive_cache[instance] = until_ms ~= false and tonumber(until_ms) > now_ms
   end
   return alive_cache[instance]
@@ -19,7 +21,7 @@ end
 
 -- This instance counts in the room for ttl ms more (ARGV[1] = instance, ARGV[2] = ttl ms).
 local function refresh(instance, ttl_ms)
-  redis.call('HSET', KEYS[4], instance, tostring(now_ms + tonumber(ttl_ms)))
+  redis.call('HSET', alive_key, instance, tostring(now_ms + tonumber(ttl_ms)))
   alive_cache[instance] = true
 end
 
