@@ -21,11 +21,17 @@ from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
 from rooms.countries import COUNTRIES
 from rooms.meetings import NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
 from rooms.models import ROOM_ID
+from rooms.reports import ACTIONS as REPORT_ACTIONS
+from rooms.reports import PAGE_DEFAULT as REPORT_PAGE_DEFAULT
+from rooms.reports import PAGE_MAX as REPORT_PAGE_MAX
+from rooms.reports import STATES as REPORT_STATES
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import NAME_MAX
 from web.errors import MAX_BODY
 from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
 from web.people import QUERY_MAX
+from web.reports import MUTE_MAX
+from web.reports import REASON_MAX as REPORT_REASON_MAX
 from web.services import node_of
 
 ROOM_ID_PATTERN = ROOM_ID.pattern
@@ -221,8 +227,53 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
                      "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}}},
     "Block": {"type": "object", "required": ["user", "blocked"],
               "properties": {"user": {"type": "string"}, "blocked": {"type": "boolean"}}},
-    "Reports": {"type": "object", "required": ["reports"],
-                "properties": {"reports": {"type": "array", "items": {"type": "object"}}}},
+}
+REPORT_SCHEMAS: dict[str, Any] = {
+    "Report": {
+        "type": "object", "required": ["id", "ts", "room", "message", "reporter", "state"],
+        "properties": {
+            "id": {"type": "string"}, "ts": {"type": "integer"},
+            "room": {"type": "object",
+                     "properties": {"id": {"type": "string"}, "kind": {"enum": ["forum", "private"]}}},
+            "message": {"type": "object", "description": "the reported message as it was: id, ts, user {id, name}, "
+                                                         "lang, text"},
+            "reporter": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+            "reason": {"type": "string"},
+            "state": {"enum": list(REPORT_STATES)},
+            "closed": {"type": "object", "description": "who closed it, when, and how: {by {id, name}, ts, action}"}}},
+    "Reports": {"type": "object", "required": ["reports", "next", "open"],
+                "properties": {"reports": {"type": "array", "items": ref("Report")},
+                               "next": {"type": ["string", "null"],
+                                        "description": "pass as `cursor` for the following page; null at the end"},
+                               "open": {"type": "integer", "description": "open reports in all"}}},
+    "ReportGroup": {
+        "type": "object", "required": ["room", "message", "reporters", "reasons", "reports", "first", "last"],
+        "properties": {
+            "room": {"type": "object"},
+            "message": {"type": "object", "description": "id, ts, user {id, name}, lang, text (the original) and "
+                                                         "tr {lang, text} when its translation is stored"},
+            "reporters": {"type": "integer", "description": "how many people reported it"},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "reports": {"type": "array", "items": {"type": "string"}, "description": "the report ids"},
+            "first": {"type": "integer"}, "last": {"type": "integer"}}},
+    "Inbox": {"type": "object", "required": ["open", "lang", "groups"],
+              "properties": {"open": {"type": "integer"}, "lang": {"type": "string"},
+                             "groups": {"type": "array", "items": ref("ReportGroup")}}},
+    "ReportClose": {
+        "type": "object", "required": ["room", "message", "action"], "additionalProperties": False,
+        "properties": {
+            "room": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+            "message": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+            "action": {"enum": list(REPORT_ACTIONS)},
+            "reason": {"type": "string", "minLength": 1, "maxLength": REPORT_REASON_MAX, "pattern": r"\S"},
+            "seconds": {"type": "integer", "minimum": 1, "maximum": MUTE_MAX,
+                        "description": "mute: how long (absent: until unmuted)"}}},
+    "ReportsClosed": {"type": "object", "required": ["room", "message", "action", "state", "closed"],
+                      "properties": {"room": {"type": "string"}, "message": {"type": "string"},
+                                     "action": {"enum": list(REPORT_ACTIONS)},
+                                     "state": {"enum": ["actioned", "dismissed"]},
+                                     "closed": {"type": "array", "items": {"type": "string"},
+                                                "description": "the ids of the reports closed"}}},
 }
 AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
 PEOPLE_PATHS: dict[str, Any] = {
@@ -286,11 +337,38 @@ PEOPLE_PATHS: dict[str, Any] = {
                         "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
         "responses": {"200": answer("unblocked", ref("Block")), **AUTH, "404": error("not blocked")},
     }},
+}
+REPORT_DESK = {**AUTH, "403": error("not a host nor a moderator of the whole event")}
+REPORT_PATHS: dict[str, Any] = {
     "/api/reports": {"get": {
-        "operationId": "listReports", "summary": "Reported messages (hosts and moderators of every room)",
+        "operationId": "listReports", "summary": "Reported messages, oldest first, paged (hosts and moderators of "
+                                                 "the whole event)",
         "security": BEARER,
-        "responses": {"200": answer("the reports, oldest first", ref("Reports")), **AUTH,
-                      "403": error("not a host nor a moderator of every room")},
+        "parameters": [
+            {"name": "cursor", "in": "query", "description": "the `next` of the page before",
+             "schema": {"type": "string", "pattern": r"^[0-9]{0,18}$"}},
+            {"name": "limit", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": REPORT_PAGE_MAX, "default": REPORT_PAGE_DEFAULT}},
+            {"name": "state", "in": "query", "schema": {"enum": ["", *REPORT_STATES]}}],
+        "responses": {"200": answer("a page of reports", ref("Reports")),
+                      "400": error("an unknown parameter, or a bad cursor, limit or state"), **REPORT_DESK},
+    }},
+    "/api/reports/inbox": {"get": {
+        "operationId": "reportInbox", "summary": "The open reports grouped by message, most reporters first",
+        "security": BEARER,
+        "parameters": [{"name": "lang", "in": "query", "description": "translations into (default: the token's)",
+                        "schema": {"type": "string", "description": "a code GET /api/languages lists"}}],
+        "responses": {"200": answer("the inbox", ref("Inbox")), "400": error("an unknown parameter or language"),
+                      **REPORT_DESK},
+    }},
+    "/api/reports/close": {"post": {
+        "operationId": "closeReports", "summary": "Delete a reported message, mute or ban its author, or dismiss: "
+                                                  "every open report of the message closes, for every moderator",
+        "description": "A private conversation's author is muted or banned event-wide; its messages are not "
+                       "deleted by organisers (403).",
+        "security": BEARER, "requestBody": body(ref("ReportClose")),
+        "responses": {"200": answer("closed", ref("ReportsClosed")), **BAD_BODY, **REPORT_DESK,
+                      "404": error("no open report of that message (another moderator may have closed it)")},
     }},
 }
 
@@ -549,10 +627,12 @@ PATHS: dict[str, Any] = {
                       "404": error("metrics are off ([server] metrics_token is empty)")},
     }},
     **PEOPLE_PATHS,
+    **REPORT_PATHS,
     **MEETING_PATHS,
     **TRANSCRIPT_PATHS,
 }
 SCHEMAS.update(PEOPLE_SCHEMAS)
+SCHEMAS.update(REPORT_SCHEMAS)
 SCHEMAS.update(MEETING_SCHEMAS)
 SCHEMAS.update(GLOSSARY_SCHEMAS)
 
@@ -594,9 +674,9 @@ async def openapi(request: Request) -> Response:
     session["name"]["pattern"] = name_pattern()
     languages = node_of(request).translator.reading_languages()  # this server's choice
     session["lang"]["enum"] = languages
-    for path in ("/api/people", "/api/rooms/{room}/transcript"):
+    for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/reports/inbox"):
         for parameter in document["paths"][path]["get"]["parameters"]:
-            if parameter["name"] == "lang":  # empty: no filter (people), the token's (transcript)
+            if parameter["name"] == "lang":  # empty: no filter (people), the token's (transcript, inbox)
                 parameter["schema"]["enum"] = ["", *languages]
     return JSONResponse(document)
 

@@ -184,7 +184,28 @@ def _v4(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+def _v5(db: sqlite3.Connection) -> None:
+    """Reports a moderator can work (issue 20): one per (room, message, reporter), a state (`open`,
+    `actioned`, `dismissed`) and who closed it. Earlier reports stay, as open ones; a reporter's
+    repeats of one message, which older versions stored, keep only the first."""
+    for statement in """
+        ALTER TABLE reports ADD COLUMN room TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN message TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN reporter TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
+        ALTER TABLE reports ADD COLUMN closed TEXT;
+        UPDATE reports SET room = coalesce(json_extract(data, '$.room.id'), ''),
+                           message = coalesce(json_extract(data, '$.message.id'), ''),
+                           reporter = coalesce(json_extract(data, '$.reporter.id'), '');
+        DELETE FROM reports WHERE seq NOT IN (SELECT min(seq) FROM reports GROUP BY room, message, reporter);
+        CREATE UNIQUE INDEX reports_once ON reports (room, message, reporter);
+        CREATE INDEX reports_state ON reports (state, seq);
+    """.split(";\n"):  # noqa: SIM905 - a SQL script stays readable as SQL
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
 
 
 def version_of(db: sqlite3.Connection) -> int:

@@ -120,6 +120,9 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         self._on_event = on_event
         await self._subscriber.start({self._keys.node_channel}, timeout=START_TIMEOUT)
         await self._warn_without_persistence()
+        adopted = await self.adopt_old_reports()
+        if adopted:
+            log.info("reports: %d kept by an earlier version now have a state and one place per reporter", adopted)
         self._presence.start()
 
     async def _warn_without_persistence(self) -> None:

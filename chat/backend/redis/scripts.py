@@ -34,6 +34,8 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "add_report": (),
+    "close_reports": (),
     "save_request": (),
     "update_meeting": (),
 }
