@@ -44,7 +44,7 @@ from rooms.stores.messages import Author, Message, Quote
 
 __all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
            "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang",
-           "ReplyQuote", "Report", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation",
+           "ReplyQuote", "Report", "Reports", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation",
            "TranslationFailed", "Typing", "encode", "encode_bytes", "error", "live_message", "message_frame", "schema"]
 
 Frame = Tagged
@@ -136,9 +136,16 @@ class Pong(Frame, tag="pong"):
     ref: str | None = None
 
 
+class Reports(Frame, tag="reports"):
+    """How many reports wait for a moderator (`open`): to hosts and moderators of the whole event
+    after `ready` and whenever it changes (coalesced per node); the reports are at GET /api/reports."""
+
+    open: int
+
+
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
-               | Moderated | Deleted | RoomChanged | Request | Conversation | Report | RoleChanged | MeetingChanged
-               | Ready | Joined | Left | History | Ack | Error | Pong | Typing)
+               | Moderated | Deleted | RoomChanged | Request | Conversation | Report | Reports | RoleChanged
+               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,

@@ -38,6 +38,7 @@ from rooms.stores.events import (
     Moderated,
     PresenceChanged,
     Reaction,
+    ReportsChanged,
     RoleChanged,
     RoomChanged,
     StoredMessage,
@@ -61,7 +62,7 @@ class Reader(Protocol):
     def user_id(self) -> str: ...
 
     @property
-    def moderates_event(self) -> bool: ...  # hears `report` frames and event-wide moderation
+    def moderates_event(self) -> bool: ...  # hears the `reports` count and event-wide moderation
 
     def push(self, frame: bytes) -> None: ...
 
@@ -89,6 +90,8 @@ class Hub:
         self._authors: OrderedDict[tuple[str, str], str] = OrderedDict()
         #: Called with the new terms when a `glossary` node event arrives.
         self.on_glossary: Callable[[list[str]], None] | None = None
+        #: Called when a `reports_changed` node event arrives (chat/reports.py ReportCount).
+        self.on_reports_changed: Callable[[], None] | None = None
 
     # sessions ----------------------------------------------------------------
     def connect(self, reader: Reader) -> None:
@@ -282,6 +285,10 @@ class Hub:
             if self.on_glossary is not None:
                 self.on_glossary(list(event.terms))
             return
+        if isinstance(event, ReportsChanged):
+            if self.on_reports_changed is not None:
+                self.on_reports_changed()
+            return
         if not isinstance(event, RoomChanged):
             return
         frame = text_frame(encode_bytes(event))
@@ -291,6 +298,12 @@ class Hub:
             room = event.room["id"]
             for reader in self.local_members(room):
                 reader.removed(room, "closed")
+
+    def push_to_moderators(self, frame: bytes) -> None:
+        """A frame for every local connection of a host or an event-wide moderator."""
+        for reader in list(self._readers):
+            if reader.moderates_event:
+                reader.push(frame)
 
     def _direct(self, envelope: Direct) -> None:
         """A frame for some people wherever they are connected (rooms/conversations.py `direct`)."""

@@ -14,11 +14,14 @@ from chat.lobby import LobbyTicker
 from chat.meetings import Meetings
 from chat.metrics import NodeMetrics
 from chat.relay import TranslationRelay
+from chat.reports import ReportCount
 from chat.tokens import signer_from_settings
+from chat.translation_tier import node_job_queue, node_translator_settings
 from rooms.access import RoomAccess
 from rooms.limits import SendLimits
 from rooms.messages import MessageRules
 from rooms.moderation import Moderation
+from rooms.reports import ReportDesk
 from rooms.roles import Roles
 from rooms.sanctions import Sanctions
 from translation import TranslationService
@@ -38,12 +41,13 @@ class Node:
         self.signer = signer_from_settings(config.auth, config.server.data_dir)
         self.id = config.server.node_id or default_node_id()
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
-        self.translator = translator or TranslationService(config.translation,
+        self.translator = translator or TranslationService(node_translator_settings(config.translation),
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend, config.limits.presence_window, config.limits.reaction_window)
         self.hub.on_glossary = self._glossary_changed
         self._glossary_heard = False  # a `glossary` event arrived since start: it is newer than the store
-        self.relay = TranslationRelay(self.backend, self.translator)
+        self.jobs = node_job_queue(config, self.backend)  # workers mode: translations are queued, not made here
+        self.relay = TranslationRelay(self.backend, self.translator, self.jobs)
         # the domain core, on the store interfaces the backend implements
         self.roles = Roles(self.backend, self.backend)
         self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
@@ -54,11 +58,19 @@ class Node:
         self.sanctions = Sanctions(self.backend)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
+        settings = config.conversations
+        self.reports = ReportDesk(self.backend, self.backend, self.backend, self.moderation, self.sanctions,
+                                  burst=settings.report_burst, per_hour=settings.reports_per_hour,
+                                  history_max=config.backend.history_max)
+        self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)
+        self.hub.on_reports_changed = self.report_count.changed
         self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
                                  self.translator)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)
+        if self.jobs is not None:
+            self.metrics.registry.register(self.jobs.collector())
 
     async def start(self) -> None:
         await self.backend.start(self.hub.on_event)
@@ -66,6 +78,9 @@ class Node:
         await self._load_glossary()
         await self.meetings.seed()
         await self.translator.start()
+        if self.jobs is not None:
+            await self.jobs.read_routes()  # the workers already running count from the first message
+            self.jobs.start()
         self.lobby.start()
         self.conversations.start()
         if self.signer.weak_secret:
@@ -88,6 +103,9 @@ class Node:
     async def close(self) -> None:
         await self.lobby.close()
         await self.conversations.close()
+        await self.report_count.close()
         await self.relay.close()
+        if self.jobs is not None:
+            await self.jobs.close()
         await self.translator.close()
         await self.backend.close()

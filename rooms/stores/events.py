@@ -24,8 +24,8 @@ import msgspec
 from rooms.stores.messages import Author, Quote
 
 __all__ = ["Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "MeetingChanged", "Mention",
-           "Moderated", "PresenceChanged", "Reaction", "Relang", "Report", "Request", "RoleChanged", "RoomChanged",
-           "StoredMessage", "Translation", "TranslationFailed", "Typing", "decode_event", "encode_event"]
+           "Moderated", "PresenceChanged", "Reaction", "Relang", "Report", "ReportsChanged", "Request", "RoleChanged",
+           "RoomChanged", "StoredMessage", "Translation", "TranslationFailed", "Typing", "decode_event", "encode_event"]
 
 
 class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
@@ -188,6 +188,11 @@ class Report(Tagged, tag="report"):
     reason: str | None = None
 
 
+class ReportsChanged(Tagged, tag="reports_changed"):
+    """The open reports changed (one filed, some closed): each node tells its moderators the new
+    count (chat/reports.py). A node event; clients never see it."""
+
+
 class MeetingChanged(Tagged, tag="meeting"):
     """A meeting changed (issue 26): sent to both people's connections on every node. `event`:
     proposed | countered | booked | declined | cancelled | moved; `meeting` as GET /api/me/meetings
@@ -209,7 +214,7 @@ class Direct(Tagged, tag="direct"):
 
 Event = (StoredMessage | Translation | TranslationFailed | Relang | Reaction | Edited | Typing
          | PresenceChanged | Moderated | Deleted | RoomChanged
-         | RoomSaved | Glossary | Direct)
+         | RoomSaved | Glossary | ReportsChanged | Direct)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)
