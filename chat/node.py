@@ -21,6 +21,7 @@ from rooms.moderation import Moderation
 from rooms.roles import Roles
 from rooms.sanctions import Sanctions
 from translation import TranslationService
+from translation.organiser import OrganiserText
 
 log = logging.getLogger("babelroom")
 
@@ -41,6 +42,8 @@ class Node:
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend, config.limits.presence_window)
         self.hub.on_glossary = self._glossary_changed
+        self.organiser = OrganiserText(self.translator, config.translation.content_lang)
+        self.hub.organiser = self.organiser
         self._glossary_heard = False  # a `glossary` event arrived since start: it is newer than the store
         self.relay = TranslationRelay(self.backend, self.translator)
         # the domain core, on the store interfaces the backend implements

@@ -201,7 +201,8 @@ const handlers = {
   room(f) {
     const info = f.room;
     if (!info?.id) return;
-    const next = { ...state.rooms.get(info.id), ...info };
+    const next = { ...state.rooms.get(info.id), ...info, tr: info.tr }; // a summary without `tr` drops a stale one
+    if (f.event === 'closed') next.tr = state.rooms.get(info.id)?.tr;
     if (f.event === 'closed') next.state = 'closed';
     state.rooms.set(info.id, next);
     const room = state.joined.get(info.id);
@@ -496,7 +497,7 @@ function endSession(message = '') {
 
 async function refreshRooms() {
   try {
-    const rooms = await api.rooms();
+    const rooms = await api.rooms(state.serverLangs.includes(state.lang) ? state.lang : '');
     state.rooms = new Map(rooms.filter((r) => r?.id).map((r) => [r.id, r]));
     for (const room of state.joined.values()) {
       const info = state.rooms.get(room.id);
