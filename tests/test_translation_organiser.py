@@ -105,3 +105,27 @@ async def test_a_spanish_transcript_keeps_what_a_spanish_reader_wrote(server):
                                 headers={"authorization": f"Bearer {token}"})
     line = {m["id"]: m for m in answer.json()["messages"]}[said["id"]]
     assert line["lang"] == "es" and line["translation"] == "Necesitamos más tiempo para el presupuesto"
+
+
+async def test_a_transcript_translates_a_bounded_number_of_lines_per_request_and_says_how_many_remain(
+        server, monkeypatch):
+    import web.transcript
+
+    monkeypatch.setattr(web.transcript, "TRANSLATE_MAX", 2)
+    ada = await server.client("Ada", lang="en")
+    await ada.join("plenary")
+    for line in ["The budget is approved", "We need more time", "Good morning everyone"]:
+        await ada.say("plenary", line)
+    token = server.token("Hanna", Role.HOST)
+    async with server.http() as http:
+        first = await http.get("/api/rooms/plenary/transcript", params={"lang": "es", "format": "json"},
+                               headers={"authorization": f"Bearer {token}"})
+        second = await http.get("/api/rooms/plenary/transcript", params={"lang": "es", "format": "csv"},
+                                headers={"authorization": f"Bearer {token}"})
+        third = await http.get("/api/rooms/plenary/transcript", params={"lang": "es", "format": "json"},
+                               headers={"authorization": f"Bearer {token}"})
+    made = [m for m in first.json()["messages"] if m["translation"]]
+    assert len(made) == 2 and first.json()["untranslated"] == 1
+    assert first.headers["x-babelroom-untranslated"] == "1"
+    assert "x-babelroom-untranslated" not in second.headers  # the second request made the last one
+    assert all(m["translation"] for m in third.json()["messages"]) and "untranslated" not in third.json()

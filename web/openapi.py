@@ -328,7 +328,12 @@ TRANSCRIPT_PATHS: dict[str, Any] = {
                           "application/json": {"schema": {"type": "object", "required": ["room", "lang", "messages"],
                                                           "properties": {"room": {"type": "object"},
                                                                          "lang": {"type": "string"},
-                                                                         "messages": {"type": "array"}}}},
+                                                                         "messages": {"type": "array"},
+                                                                         "untranslated": {
+                                                                             "type": "integer", "minimum": 1,
+                                                                             "description": "lines whose translation "
+                                                                             "this request did not make (at most "
+                                                                             "500 are made per request): ask again"}}}},
                           "text/markdown": {"schema": {"type": "string"}},
                           "text/csv": {"schema": {"type": "string"}}}},
                       "400": error("an unknown lang, or a format other than md, csv or json (field names it)"),

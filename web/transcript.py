@@ -48,12 +48,14 @@ async def all_messages(backend: Any, room_id: str) -> list[Message]:
     return [message for page in reversed(pages) for message in page]
 
 
-async def with_translations(node: Any, messages: list[Message], lang: str) -> list[Message]:
+async def with_translations(node: Any, messages: list[Message], lang: str) -> tuple[list[Message], int]:
     """The messages, those lacking lang translated into it (at most TRANSLATE_MAX, oldest first)
-    and the translations stored in history: a transcript never silently lacks what can be made."""
+    and the translations stored in history; and how many could still be made by asking again
+    (beyond the bound): a transcript never silently lacks what can be made."""
     translator = node.translator
-    missing = [m for m in messages if not m.deleted and m.lang != lang and lang not in m.tr
-               and translator.has_route(m.lang, lang)][:TRANSLATE_MAX]
+    lacking = [m for m in messages if not m.deleted and m.lang != lang and lang not in m.tr
+               and translator.has_route(m.lang, lang)]
+    missing = lacking[:TRANSLATE_MAX]
     by_source: dict[str, list[Message]] = defaultdict(list)
     for message in missing:
         by_source[message.lang].append(message)
@@ -65,8 +67,8 @@ async def with_translations(node: Any, messages: list[Message], lang: str) -> li
                 made[message.id] = translated.text
                 await node.backend.add_translation(message.room, message.id, lang, translated.text,
                                                    confidence=translated.confidence)
-    return [msgspec.structs.replace(m, tr={**m.tr, lang: made[m.id]}) if m.id in made else m
-            for m in messages]
+    return ([msgspec.structs.replace(m, tr={**m.tr, lang: made[m.id]}) if m.id in made else m
+             for m in messages], len(lacking) - len(made))
 
 
 def entry(message: Message, lang: str) -> dict[str, str]:
@@ -122,18 +124,23 @@ async def transcript(request: Request) -> Response:
     kind = request.query_params.get("format", "json")
     if kind not in FORMATS:
         raise ApiError(400, "bad_request", "\"format\" must be md, csv or json", "format")
-    messages = await with_translations(node, await all_messages(node.backend, room.id), lang)
+    messages, untranslated = await with_translations(node, await all_messages(node.backend, room.id), lang)
     entries = [entry(m, lang) for m in messages if not m.deleted]
     info = {"id": room.id, "title": room.title, "forum": room.forum}
     if kind == "json":
-        body = json.dumps({"room": info, "lang": lang, "messages": entries}, ensure_ascii=False, indent=1)
+        document: dict[str, Any] = {"room": info, "lang": lang, "messages": entries}
+        if untranslated:  # beyond this request's bound (or failed): asking again makes more
+            document["untranslated"] = untranslated
+        body = json.dumps(document, ensure_ascii=False, indent=1)
     elif kind == "csv":
         body = as_csv(entries)
     else:
         body = as_markdown(info, lang, entries)
     filename = f"{room.id}-transcript-{lang}.{kind}"
-    return Response(body, media_type=FORMATS[kind],
-                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+    headers = {"content-disposition": f'attachment; filename="{filename}"'}
+    if untranslated:  # every format: lines whose translation another request can still make
+        headers["x-babelroom-untranslated"] = str(untranslated)
+    return Response(body, media_type=FORMATS[kind], headers=headers)
 
 
 def transcript_routes() -> list[BaseRoute]:

@@ -28,3 +28,24 @@ async def test_a_spanish_reader_sees_the_title_in_spanish_and_the_original_a_cli
     await expect(page.locator("#room-sub")).to_contain_text("Main hall")
     await toggle.click()
     await expect(title).to_have_text("Pleno")
+
+
+async def test_a_spanish_reader_reads_a_moderation_reason_in_spanish_beside_the_original(make_server, new_page):
+    from rooms import Role
+    from translation.apertium import discover
+
+    if ("en", "es") not in {(p.source, p.target) for p in discover()}:
+        pytest.skip("needs Debian's apertium-eng-spa (.ci/system-deps)")
+    server = await make_server(translation={"engines": ("apertium",)})
+    page = await new_page()
+    await sign_in(page, server.url, "Sofia", "es")
+    await enter_room(page, "plenary")
+    host = await server.client("Hanna", role=Role.HOST)
+    tim = await server.client("Tim", user_id="u_tim")
+    for client in (host, tim):
+        await client.join("plenary")
+    reason = "Please stay on the subject of the session"
+    await host.send({"type": "mute", "room": "plenary", "user": "u_tim", "reason": reason, "ref": "m"})
+    line = page.get_by_test_id("system-line").filter(has_text="sesión")
+    await expect(line).to_have_count(1)
+    await expect(line).to_contain_text(reason)  # the moderator's own words beside the translation

@@ -330,11 +330,16 @@ function moderationLine(f, until, isMe) {
   const by = nameOf(f.by);
   const whom = nameOf(f.user);
   const reason = f.reason ? String(f.reason) : '';
+  // the reason in this reader's language (`reason_tr`), the moderator's own words beside it
+  const translated = f.reason_tr && f.reason_tr.lang === state.lang && f.reason_tr.text ? String(f.reason_tr.text) : '';
   const seconds = until === Infinity ? 0 : (until - Date.now()) / 1000;
   return () => {
     const action = f.action === 'mute' && until !== Infinity ? 'muteFor' : f.action;
     const who = byMe ? 'byMe' : isMe ? 'toMe' : 'other';
     const line = t(`modLine.${action}.${who}`, { by, whom, duration: seconds ? duration(seconds) : '' });
+    if (reason && translated && translated !== reason) {
+      return t('modLine.withTranslatedReason', { line, reason: translated, original: reason });
+    }
     return reason ? t('modLine.withReason', { line, reason }) : line;
   };
 }
