@@ -106,6 +106,9 @@ class ConversationSettings:
     max_incoming: int = 20
     cooldown: int = 86400
     request_ttl: int = 604800
+    profile_ttl: int = 2592000
+    report_burst: int = 5
+    reports_per_hour: float = 20.0
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
-"""Private conversations on one node: profiles, the directory, contact requests, blocks, reports.
+"""Private conversations on one node: profiles, the directory, contact requests, blocks.
 
 The rules are `rooms.conversations`; the state is the backend's ConversationStore; the rooms are
 rooms of kind `private` in the room backend, so joining, history, `since`, sending, translation
 and fan-out are the forum rooms' own code. What is new here is delivery to *people* rather
-than rooms: a `request`, a `conversation` notice or a `report` goes out as a node-wide
+than rooms: a `request` or a `conversation` notice goes out as a node-wide
 `direct` envelope (backend.broadcast) that every node's hub opens and hands to its local
-connections of the named users (or of the event's moderators).
+connections of the named users (or of the event's moderators). Reports are rooms/reports.py's.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import msgspec
 from chat.backend import Backend
 from chat.config import Config
 from chat.relay import TranslationRelay
-from rooms import Refused, Room, RoomKind, RoomState
+from rooms import Refused, Role, Room, RoomKind, RoomState
 from rooms.conversations import (
     INBOX_FULL,
     TITLE_MAX,
@@ -30,6 +30,7 @@ from rooms.conversations import (
     answer_refusal,
     block_refusal,
     direct,
+    impersonated,
     invitations_needed,
     leave_refusal,
     members_refusal,
@@ -44,7 +45,7 @@ from rooms.limits import SendLimits
 from rooms.roles import Actor
 from rooms.sanctions import Sanctions
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
-from rooms.stores.events import Conversation, Report, Request
+from rooms.stores.events import Conversation, Request
 from translation import TranslationService
 
 log = logging.getLogger("babelroom.conversations")
@@ -67,6 +68,9 @@ class Person(Actor, Protocol):
     @property
     def bio(self) -> str: ...
 
+    @property
+    def anonymous(self) -> bool: ...
+
 
 class Conversations:
     def __init__(self, backend: Backend, config: Config, limits: SendLimits, translator: TranslationService,
@@ -81,6 +85,7 @@ class Conversations:
         self.policy = Policy(self._settings.policy)
         self._sanctions = Sanctions(backend)  # an event-wide mute or ban binds requests and reports too
         self._task: asyncio.Task[None] | None = None
+        self._expiry: asyncio.Task[None] | None = None
 
     @property
     def store(self) -> ConversationStore:
@@ -92,11 +97,29 @@ class Conversations:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._keep_online())
+        if self._settings.profile_ttl > 0:
+            self._expiry = asyncio.create_task(self._expire_profiles())
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [task for task in (self._task, self._expiry) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _expire_profiles(self) -> None:
+        """Forget anonymous profiles (self sign-ins) nobody saw for [conversations] profile_ttl: at
+        start, then every quarter of that time (at most hourly)."""
+        ttl_ms = self._settings.profile_ttl * 1000
+        while True:
+            try:
+                gone = await self.store.expire_profiles(now_ms() - ttl_ms)
+                if gone:
+                    log.info("forgot %d anonymous profiles not seen for %d s", len(gone), self._settings.profile_ttl)
+            except BackendUnavailable:
+                pass
+            except Exception:
+                log.exception("could not expire anonymous profiles")
+            await asyncio.sleep(min(3600.0, max(1.0, self._settings.profile_ttl / 4)))
 
     async def _keep_online(self) -> None:
         """Refresh the online mark of every user connected here, every third of its lifetime."""
@@ -115,10 +138,19 @@ class Conversations:
 
     # profiles ---------------------------------------------------------------------------
     async def seen(self, person: Person, lang: str, *, online: bool = True) -> None:
-        """A user authenticated: keep their profile (from the token) and mark them online."""
+        """A user authenticated: keep their profile (from the token) and mark them online.
+
+        Refused `name_reserved` (nothing stored) when a delegate's name copies or looks like the name
+        of a host or moderator the event has seen (rooms.conversations.impersonated).
+        """
+        if person.role is Role.DELEGATE:
+            twin = impersonated(person.name, person.id, await self.store.staff())
+            if twin is not None:
+                raise Refused("name_reserved", f"looks like the name of a {twin.role} of this event "
+                              f"({twin.name!r}); choose another name")
         await self.store.save_profile(Profile(id=person.id, name=person.name, role=person.role.value, lang=lang,
                                               organization=person.organization, country=person.country,
-                                              bio=person.bio))
+                                              bio=person.bio, anonymous=person.anonymous))
         if online:
             await self.store.mark_online({person.id}, now_ms() + self._online_ttl_ms())
 
@@ -420,7 +452,7 @@ class Conversations:
         await self.store.set_cooldown(request.sender["id"], person.id, now_ms() + self._settings.cooldown * 1000)
         await self._tell([request.sender["id"], person.id], request.frame("declined"))
 
-    # blocks and reports -----------------------------------------------------------------------
+    # blocks -----------------------------------------------------------------------------------
     async def block(self, person: Person, other: str, blocked: bool) -> bool:
         """Block (or unblock) someone. A block ends what the two share (rooms/conversations.py):
         their requests to each other, their contact, and the blocked person's place in every
@@ -457,26 +489,6 @@ class Conversations:
         blocked = sorted(await self.store.blocked_by(person.id))
         profiles = {p.id: p for p in await self.store.profiles(blocked)}
         return [profiles[i].listed() if i in profiles else {"id": i, "name": i} for i in blocked]
-
-    async def report(self, person: Person, room: Room, message_id: str, reason: str | None) -> dict[str, Any]:
-        """Send a message to the event's moderators: stored, and a `report` frame on every node."""
-        await self._sanctions.check_reach(person)
-        await self.take_token(person.id)
-        history = await self._backend.history(room.id, before=None,
-                                                   limit=self._config.backend.history_max)
-        message = next((m for m in history if m.id == message_id and not m.deleted), None)
-        if message is None:
-            raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r} to report")
-        report: dict[str, Any] = {
-            "id": "rp-" + secrets.token_hex(8), "ts": now_ms(), "room": {"id": room.id, "kind": room.kind.value},
-            "message": {"id": message.id, "ts": message.ts, "user": msgspec.structs.asdict(message.user),
-                        "lang": message.lang, "text": message.text},
-            "reporter": {"id": person.id, "name": person.name}}
-        if reason:
-            report["reason"] = reason
-        await self.store.add_report(report)
-        await self._backend.broadcast(direct([], Report(**report), moderators=True))
-        return report
 
     # event-wide sanctions (rooms/moderation.py) ----------------------------------------------
     @staticmethod

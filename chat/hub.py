@@ -32,6 +32,7 @@ from rooms.stores.events import (
     Glossary,
     Moderated,
     PresenceChanged,
+    ReportsChanged,
     RoleChanged,
     RoomChanged,
     StoredMessage,
@@ -54,7 +55,7 @@ class Reader(Protocol):
     def user_id(self) -> str: ...
 
     @property
-    def moderates_event(self) -> bool: ...  # hears `report` frames and event-wide moderation
+    def moderates_event(self) -> bool: ...  # hears the `reports` count and event-wide moderation
 
     def push(self, frame: bytes) -> None: ...
 
@@ -95,6 +96,8 @@ class Hub:
         self.organiser: OrganiserTexts | None = None
         # Frames waiting for a title or reason to be translated go out in the order of their events.
         self._in_order_tail: asyncio.Task[None] | None = None
+        #: Called when a `reports_changed` node event arrives (chat/reports.py ReportCount).
+        self.on_reports_changed: Callable[[], None] | None = None
 
     # sessions ----------------------------------------------------------------
     def connect(self, reader: Reader) -> None:
@@ -302,6 +305,10 @@ class Hub:
             if self.on_glossary is not None:
                 self.on_glossary(list(event.terms))
             return
+        if isinstance(event, ReportsChanged):
+            if self.on_reports_changed is not None:
+                self.on_reports_changed()
+            return
         if not isinstance(event, RoomChanged):
             return
         organiser = self.organiser
@@ -333,6 +340,12 @@ class Hub:
                   for lang, tr in trs.items() if tr is not None}
         for reader in list(self._readers):
             reader.push(frames.get(reader.lang, plain))
+
+    def push_to_moderators(self, frame: bytes) -> None:
+        """A frame for every local connection of a host or an event-wide moderator."""
+        for reader in list(self._readers):
+            if reader.moderates_event:
+                reader.push(frame)
 
     def _direct(self, envelope: Direct) -> None:
         """A frame for some people wherever they are connected (rooms/conversations.py `direct`)."""

@@ -31,6 +31,7 @@ from chat.frames import (
     MessageFrame,
     Pong,
     Ready,
+    Reports,
     ServerFrame,
     encode_bytes,
     error,
@@ -61,6 +62,7 @@ from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
 from rooms.moderation import Action
+from rooms.reports import may_work_reports
 from rooms.stores.events import PresenceChanged, Relang
 from rooms.stores.messages import Message
 from rooms.text import is_scalar_text
@@ -298,8 +300,19 @@ class Session:
             await self.node.conversations.seen(identity, lang)
         except BackendUnavailable:
             log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
+        except Refused as exc:  # name_reserved: a delegate's name looks like a host's or moderator's
+            self.push_frame(error("unauthorized", f"the token's 'name' claim {exc.message}", frame.ref))
+            await self._uncount_connection()
+            self.identity = None  # not authenticated after all
+            self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
+        if may_work_reports(identity):  # the inbox count, also for a moderator who was away
+            try:
+                self.push_frame(Reports(open=await self.node.reports.open_count()))
+            except BackendUnavailable:
+                log.warning("could not read the open reports' count for %s: the backend is unavailable", identity.id)
 
     async def _count_connection(self, user: str) -> bool:
         """Count this connection among its user's on every node: False when the user has
@@ -603,7 +616,10 @@ class Session:
     # moderation ------------------------------------------------------------------------
     async def _moderate(self, frame: Moderation) -> None:
         assert self.identity is not None
-        await self.node.moderation.apply(self.identity, _action(frame))
+        action = _action(frame)
+        await self.node.moderation.apply(self.identity, action)
+        if action.kind == "delete":  # a reported message deleted in its room: its reports are done
+            await self.node.reports.message_deleted(self.identity, action.room, action.message_id)
         self.push_frame(Ack(ref=frame.ref))
 
     async def _conversation(self, frame: Conversational) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -21,6 +22,8 @@ from chat.backend.sqlite import SqliteBackend
 from chat.backend.sqlite_db import Database
 from chat.backend.sqlite_schema import MIGRATIONS, migrate, version_of
 from rooms import Role, Room, RoomState
+from rooms.conversations import DirectoryQuery
+from rooms.stores import now_ms
 
 ROOM = "plenary"
 ADA = {"id": "u_ada", "name": "Ada"}
@@ -182,7 +185,66 @@ async def test_a_version_2_file_gains_the_glossary_table_and_keeps_its_data(tmp_
     finally:
         await backend.close()
     with plain(path) as db:
-        assert version_of(db) == len(MIGRATIONS) >= 3  # every later step too (4: meetings)
+        assert version_of(db) == len(MIGRATIONS) >= 3  # every later step too (4: meetings, 5: reports)
+
+
+async def test_a_version_4_file_keeps_its_reports_open_and_one_per_reporter_and_message(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path, migrations=MIGRATIONS[:4]).close()  # meetings, before issue 20's reports
+
+    def old_report(n: int, reporter: str) -> str:  # as versions before issue 20 stored them, repeats included
+        return json.dumps({"id": f"rp-{n}", "ts": n, "room": {"id": ROOM, "kind": "forum"},
+                           "message": {"id": "0a1b2c3d.7", "ts": 1, "user": {"id": "u_x", "name": "X"},
+                                       "lang": "en", "text": "spam"},
+                           "reporter": {"id": reporter, "name": reporter}})
+
+    with plain(path) as db:
+        for n, reporter in enumerate(("u_bo", "u_bo", "u_li")):
+            db.execute("INSERT INTO reports (data) VALUES (?)", (old_report(n, reporter),))
+        db.commit()
+    backend = await started(path)
+    try:
+        kept = await backend.reports()
+        assert [(r["id"], r["state"]) for r in kept] == [("rp-0", "open"), ("rp-2", "open")]
+        assert await backend.open_report_count() == 2
+        closed = {"by": {"id": "u_mo", "name": "Mo"}, "ts": 5, "action": "delete"}
+        assert len(await backend.close_reports(ROOM, "0a1b2c3d.7", "actioned", closed)) == 2
+    finally:
+        await backend.close()
+    with plain(path) as db:
+        assert version_of(db) == len(MIGRATIONS)
+
+
+async def test_a_version_5_file_gains_the_directory_index_and_drops_profiles_that_are_not_text(tmp_path):
+    """Schema 6 (issue 20): profiles get the columns the directory pages by; a profile whose JSON holds
+    a lone surrogate (a claim older builds accepted, which made GET /api/people answer 500) is dropped."""
+    path = tmp_path / "db.sqlite3"
+    Database(path, migrations=MIGRATIONS[:5]).close()
+    with plain(path) as db:
+        for user, data, hidden in [
+            ("u_b", '{"id": "u_b", "name": "Bea", "lang": "fi", "country": "FI", "organization": "Sauna Oy"}', 0),
+            ("u_a", '{"id": "u_a", "name": "aino", "lang": "en"}', 0),
+            ("u_h", '{"id": "u_h", "name": "Hidden"}', 1),
+            ("u_bad", '{"id": "u_bad", "name": "Bad", "bio": "\\ud800"}', 0),
+            ("u_host", '{"id": "u_host", "name": "Hanna", "role": "host"}', 0),
+        ]:
+            db.execute("INSERT INTO profiles (id, data, hidden) VALUES (?, ?, ?)", (user, data, hidden))
+    backend = await started(path)
+    try:
+        listed = await backend.directory(DirectoryQuery("nobody"), 10)
+        assert [p.id for p in listed] == ["u_a", "u_b", "u_host"]
+        assert [p.id for p in await backend.directory(DirectoryQuery("nobody", q="sauna", country="FI"), 10)] == ["u_b"]
+        assert [p.id for p in await backend.staff()] == ["u_host"]
+        assert await backend.profiles(["u_bad"]) == []
+        assert await backend.expire_profiles(now_ms() + 1) == []  # none was known to be anonymous
+    finally:
+        await backend.close()
+    with plain(path) as db:
+        assert version_of(db) == len(MIGRATIONS) >= 6
+        plan = " ".join(str(row) for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT data FROM profiles WHERE hidden = 0 AND (name_key, id) > ('a', '') "
+            "ORDER BY name_key, id LIMIT 21"))
+        assert "profiles_directory" in plan and "TEMP B-TREE" not in plan  # read in index order, not sorted
 
 
 def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):

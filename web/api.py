@@ -5,7 +5,6 @@ import functools
 import hmac
 import ipaddress
 import math
-import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,14 +13,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chat.serving import PEER_EXTENSION
-from rooms import Role
+from rooms import Refused, Role
 from rooms.conversations import profile_complaint
+from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
 from web.errors import ApiError, json_body, text_field
-from web.services import node_of
+from web.services import STATUS, node_of
 
 Handler = Callable[[Request], Awaitable[Response]]
-NAME_MAX = 40
+NAME_MAX = FORM_NAME_MAX
 
 
 def answers_errors(handler: Handler) -> Handler:
@@ -36,10 +36,14 @@ def answers_errors(handler: Handler) -> Handler:
 
 
 def display_name(data: dict[str, Any]) -> str:
+    """The form's name: the same rules as a token's `name` claim (rooms.text), at most NAME_MAX."""
     name = text_field(data, "name", max_len=NAME_MAX)
     assert name is not None
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in name):
-        raise ApiError(400, "bad_request", "\"name\" must not contain control characters")
+    if len(data["name"]) > NAME_MAX:  # the limit holds for the name as sent, surrounding spaces included
+        raise ApiError(400, "bad_request", f"\"name\" holds at most {NAME_MAX} characters", "name")
+    fault = name_fault(name, max_len=NAME_MAX)
+    if fault:
+        raise ApiError(400, "bad_request", f"\"name\" {fault}", "name")
     return name
 
 
@@ -72,9 +76,12 @@ async def create_session(request: Request) -> Response:
         raise ApiError(501, "not_implemented", f"this server verifies {node.signer.algorithm} tokens minted by the "
                        "event's website and cannot mint its own; sign in on the website, or set [auth] private_key")
     token = node.signer.issue(name=name, role=Role.DELEGATE, lang=lang, ttl=ttl, organization=profile["organization"],
-                              country=profile["country"], bio=profile["bio"])
+                              country=profile["country"], bio=profile["bio"], anonymous=True)
     identity = node.signer.verify(token)
-    await node.conversations.seen(identity, lang, online=False)  # listed in the directory from now on
+    try:  # listed in the directory from now on; refused when the name looks like a host's or moderator's
+        await node.conversations.seen(identity, lang, online=False)
+    except Refused as exc:
+        raise ApiError(STATUS.get(exc.code, 400), exc.code, f"\"name\" {exc.message}", "name") from None
     await node.roles.authenticated(identity)  # the event knows this user from now on (rooms/roles.py)
     return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl,
                          "profile": {key: value for key, value in profile.items() if value}})
@@ -121,13 +128,16 @@ def _is_address(text: str) -> bool:
 
 def profile_fields(data: dict[str, Any]) -> dict[str, str]:
     """The optional profile of POST /api/session: organization, country (ISO 3166-1 alpha-2), bio."""
-    profile = {key: data.get(key) or "" for key in ("organization", "country", "bio")}
-    if isinstance(profile["country"], str):
-        profile["country"] = profile["country"].strip().upper()
-    complaint = profile_complaint(**profile)
+    fields: dict[str, object] = {}
+    for key in ("organization", "country", "bio"):
+        value = data.get(key) or ""
+        fields[key] = value.strip() if isinstance(value, str) else value
+    if isinstance(fields["country"], str):
+        fields["country"] = fields["country"].upper()
+    complaint = profile_complaint(organization=fields["organization"], country=fields["country"], bio=fields["bio"])
     if complaint:
-        raise ApiError(400, "bad_request", complaint)
-    return {key: value.strip() for key, value in profile.items()}
+        raise ApiError(400, "bad_request", str(complaint), complaint.field)
+    return {key: str(value) for key, value in fields.items()}
 
 
 @answers_errors

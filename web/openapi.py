@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import functools
 import sys
-import unicodedata
 from typing import Any
 
 from starlette.requests import Request
@@ -21,11 +20,18 @@ from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
 from rooms.countries import COUNTRIES
 from rooms.meetings import NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
 from rooms.models import ROOM_ID
+from rooms.reports import ACTIONS as REPORT_ACTIONS
+from rooms.reports import PAGE_DEFAULT as REPORT_PAGE_DEFAULT
+from rooms.reports import PAGE_MAX as REPORT_PAGE_MAX
+from rooms.reports import STATES as REPORT_STATES
+from rooms.text import USER_ID_MAX, char_kind
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import NAME_MAX
 from web.errors import MAX_BODY
 from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
 from web.people import QUERY_MAX
+from web.reports import MUTE_MAX
+from web.reports import REASON_MAX as REPORT_REASON_MAX
 from web.services import node_of
 
 ROOM_ID_PATTERN = ROOM_ID.pattern
@@ -80,7 +86,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["name", "lang"],
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX,
-                     "description": "display name; no control or format characters"},
+                     "description": "display name: it must show (no control, format or invisible characters, "
+                                    "nothing that renders blank), and a delegate's may not copy or look like a "
+                                    "host's or moderator's name (409 name_reserved)"},
             "lang": {"type": "string", "maxLength": 12, "description": "a code GET /api/languages lists"},
             "access_code": {"type": ["string", "null"], "description": "needed when the event has an access code"},
         },
@@ -127,7 +135,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Appointment": {
         "type": "object", "required": ["user"], "additionalProperties": False,
-        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}},
+        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX, "pattern": r"\S"}},
     },
     "Moderator": {
         "type": "object", "required": ["room", "user", "moderator"],
@@ -195,7 +203,7 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "NewConversation": {
         "type": "object", "required": ["with"], "additionalProperties": False,
         "properties": {"with": {"type": "array", "minItems": 1, "maxItems": MAX_MEMBERS - 1, "uniqueItems": True,
-                                "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+                                "items": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}},
                        "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX,
                                  "pattern": r"\S"}},
     },
@@ -222,11 +230,57 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "Blocks": {"type": "object", "required": ["users"],
                "properties": {"users": {"type": "array", "items": ref("BlockedPerson")}}},
     "BlockRequest": {"type": "object", "required": ["user"], "additionalProperties": False,
-                     "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}}},
+                     "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX,
+                                                     "pattern": r"\S"}}},
     "Block": {"type": "object", "required": ["user", "blocked"],
               "properties": {"user": {"type": "string"}, "blocked": {"type": "boolean"}}},
-    "Reports": {"type": "object", "required": ["reports"],
-                "properties": {"reports": {"type": "array", "items": {"type": "object"}}}},
+}
+REPORT_SCHEMAS: dict[str, Any] = {
+    "Report": {
+        "type": "object", "required": ["id", "ts", "room", "message", "reporter", "state"],
+        "properties": {
+            "id": {"type": "string"}, "ts": {"type": "integer"},
+            "room": {"type": "object",
+                     "properties": {"id": {"type": "string"}, "kind": {"enum": ["forum", "private"]}}},
+            "message": {"type": "object", "description": "the reported message as it was: id, ts, user {id, name}, "
+                                                         "lang, text"},
+            "reporter": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+            "reason": {"type": "string"},
+            "state": {"enum": list(REPORT_STATES)},
+            "closed": {"type": "object", "description": "who closed it, when, and how: {by {id, name}, ts, action}"}}},
+    "Reports": {"type": "object", "required": ["reports", "next", "open"],
+                "properties": {"reports": {"type": "array", "items": ref("Report")},
+                               "next": {"type": ["string", "null"],
+                                        "description": "pass as `cursor` for the following page; null at the end"},
+                               "open": {"type": "integer", "description": "open reports in all"}}},
+    "ReportGroup": {
+        "type": "object", "required": ["room", "message", "reporters", "reasons", "reports", "first", "last"],
+        "properties": {
+            "room": {"type": "object"},
+            "message": {"type": "object", "description": "id, ts, user {id, name}, lang, text (the original) and "
+                                                         "tr {lang, text} when its translation is stored"},
+            "reporters": {"type": "integer", "description": "how many people reported it"},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "reports": {"type": "array", "items": {"type": "string"}, "description": "the report ids"},
+            "first": {"type": "integer"}, "last": {"type": "integer"}}},
+    "Inbox": {"type": "object", "required": ["open", "lang", "groups"],
+              "properties": {"open": {"type": "integer"}, "lang": {"type": "string"},
+                             "groups": {"type": "array", "items": ref("ReportGroup")}}},
+    "ReportClose": {
+        "type": "object", "required": ["room", "message", "action"], "additionalProperties": False,
+        "properties": {
+            "room": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+            "message": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+            "action": {"enum": list(REPORT_ACTIONS)},
+            "reason": {"type": "string", "minLength": 1, "maxLength": REPORT_REASON_MAX, "pattern": r"\S"},
+            "seconds": {"type": "integer", "minimum": 1, "maximum": MUTE_MAX,
+                        "description": "mute: how long (absent: until unmuted)"}}},
+    "ReportsClosed": {"type": "object", "required": ["room", "message", "action", "state", "closed"],
+                      "properties": {"room": {"type": "string"}, "message": {"type": "string"},
+                                     "action": {"enum": list(REPORT_ACTIONS)},
+                                     "state": {"enum": ["actioned", "dismissed"]},
+                                     "closed": {"type": "array", "items": {"type": "string"},
+                                                "description": "the ids of the reports closed"}}},
 }
 AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
 PEOPLE_PATHS: dict[str, Any] = {
@@ -250,7 +304,8 @@ PEOPLE_PATHS: dict[str, Any] = {
                               "404": error("no profile yet: connect to /ws once")}},
         "patch": {"operationId": "changeMe", "summary": "Hide yourself from the directory, or show yourself",
                   "security": BEARER, "requestBody": body(ref("MeChange")),
-                  "responses": {"200": answer("your profile", ref("Me")), **BAD_BODY, **AUTH}},
+                  "responses": {"200": answer("your profile", ref("Me")), **BAD_BODY, **AUTH,
+                                "409": error("name_reserved: your token's name looks like a host's or moderator's")}},
     },
     "/api/conversations": {
         "get": {"operationId": "listConversations", "summary": "Your conversations with unread counts",
@@ -287,14 +342,41 @@ PEOPLE_PATHS: dict[str, Any] = {
     "/api/blocks/{user}": {"delete": {
         "operationId": "unblock", "summary": "Unblock someone", "security": BEARER,
         "parameters": [{"name": "user", "in": "path", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+                        "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}}],
         "responses": {"200": answer("unblocked", ref("Block")), **AUTH, "404": error("not blocked")},
     }},
+}
+REPORT_DESK = {**AUTH, "403": error("not a host nor a moderator of the whole event")}
+REPORT_PATHS: dict[str, Any] = {
     "/api/reports": {"get": {
-        "operationId": "listReports", "summary": "Reported messages (hosts and moderators of every room)",
+        "operationId": "listReports", "summary": "Reported messages, oldest first, paged (hosts and moderators of "
+                                                 "the whole event)",
         "security": BEARER,
-        "responses": {"200": answer("the reports, oldest first", ref("Reports")), **AUTH,
-                      "403": error("not a host nor a moderator of every room")},
+        "parameters": [
+            {"name": "cursor", "in": "query", "description": "the `next` of the page before",
+             "schema": {"type": "string", "pattern": r"^[0-9]{0,18}$"}},
+            {"name": "limit", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": REPORT_PAGE_MAX, "default": REPORT_PAGE_DEFAULT}},
+            {"name": "state", "in": "query", "schema": {"enum": ["", *REPORT_STATES]}}],
+        "responses": {"200": answer("a page of reports", ref("Reports")),
+                      "400": error("an unknown parameter, or a bad cursor, limit or state"), **REPORT_DESK},
+    }},
+    "/api/reports/inbox": {"get": {
+        "operationId": "reportInbox", "summary": "The open reports grouped by message, most reporters first",
+        "security": BEARER,
+        "parameters": [{"name": "lang", "in": "query", "description": "translations into (default: the token's)",
+                        "schema": {"type": "string", "description": "a code GET /api/languages lists"}}],
+        "responses": {"200": answer("the inbox", ref("Inbox")), "400": error("an unknown parameter or language"),
+                      **REPORT_DESK},
+    }},
+    "/api/reports/close": {"post": {
+        "operationId": "closeReports", "summary": "Delete a reported message, mute or ban its author, or dismiss: "
+                                                  "every open report of the message closes, for every moderator",
+        "description": "A private conversation's author is muted or banned event-wide; its messages are not "
+                       "deleted by organisers (403).",
+        "security": BEARER, "requestBody": body(ref("ReportClose")),
+        "responses": {"200": answer("closed", ref("ReportsClosed")), **BAD_BODY, **REPORT_DESK,
+                      "404": error("no open report of that message (another moderator may have closed it)")},
     }},
 }
 
@@ -493,6 +575,7 @@ PATHS: dict[str, Any] = {
         "requestBody": body(ref("SessionRequest")),
         "responses": {"200": answer("the token and who it speaks for", ref("Session")), **BAD_BODY,
                       "401": error("the event's access code is missing or wrong"),
+                      "409": error("name_reserved: the name copies or looks like a host's or moderator's"),
                       "429": error("too many sessions from this client address ([limits] session_rate); "
                                    "the Retry-After header says how many seconds to wait"),
                       "501": error("this server only verifies tokens minted by the event's website")},
@@ -523,7 +606,7 @@ PATHS: dict[str, Any] = {
     "/api/rooms/{room}/moderators/{user}": {"delete": {
         "operationId": "removeModerator", "summary": "End a user's appointment (hosts)", "security": BEARER,
         "parameters": [ROOM_PATH, {"name": "user", "in": "path", "required": True,
-                                   "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+                                   "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}}],
         "responses": {"200": answer("no longer a moderator", ref("Moderator")), **HOST_ONLY,
                       "404": error("no such room, or the user is not its moderator")},
     }},
@@ -562,10 +645,12 @@ PATHS: dict[str, Any] = {
                       "404": error("metrics are off ([server] metrics_token is empty)")},
     }},
     **PEOPLE_PATHS,
+    **REPORT_PATHS,
     **MEETING_PATHS,
     **TRANSCRIPT_PATHS,
 }
 SCHEMAS.update(PEOPLE_SCHEMAS)
+SCHEMAS.update(REPORT_SCHEMAS)
 SCHEMAS.update(MEETING_SCHEMAS)
 SCHEMAS.update(GLOSSARY_SCHEMAS)
 
@@ -587,18 +672,24 @@ DOCUMENT: dict[str, Any] = {
 
 @functools.cache
 def name_pattern() -> str:
-    """A display name: something besides spaces, and no control (Cc) or format (Cf) characters."""
-    ranges: list[list[int]] = []
+    """A display name as rooms.text.text_fault accepts it: white space, then a visible character,
+    then anything but refused characters (control, format, invisible...; char_kind)."""
+    ranges: dict[str, list[list[int]]] = {"refused": [], "selector": [], "mark": [], "space": [], "visible": []}
     for code in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(code)) in ("Cc", "Cf"):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
-    excluded = "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in ranges)
-    allowed = f"[^{excluded}]"
-    return f"^{allowed}*[^\\s{excluded}]{allowed}*$"
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # lone surrogates cannot be written in the JSON document (bodies holding them are 400 anyway)
+        kind = ranges[char_kind(chr(code))]
+        if kind and kind[-1][1] == code - 1:
+            kind[-1][1] = code
+        else:
+            kind.append([code, code])
+
+    def chars(*kinds: str) -> str:
+        # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
+        return "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a)
+                       for a, b in sorted(pair for kind in kinds for pair in ranges[kind]))
+
+    return f"^[{chars('space')}]*[^{chars('refused', 'selector', 'mark', 'space')}][^{chars('refused')}]*$"
 
 
 async def openapi(request: Request) -> Response:
@@ -607,9 +698,9 @@ async def openapi(request: Request) -> Response:
     session["name"]["pattern"] = name_pattern()
     languages = node_of(request).translator.reading_languages()  # this server's choice
     session["lang"]["enum"] = languages
-    for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/rooms"):
+    for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/reports/inbox", "/api/rooms"):
         for parameter in document["paths"][path]["get"]["parameters"]:
-            if parameter["name"] == "lang":  # empty: no filter (people, rooms), the token's (transcript)
+            if parameter["name"] == "lang":  # empty: no filter (people, rooms), the token's (transcript, inbox)
                 parameter["schema"]["enum"] = ["", *languages]
     return JSONResponse(document)
 

@@ -1,19 +1,26 @@
 """The conversation store in one process (memory backend): state lost on exit."""
 from __future__ import annotations
 
+import bisect
+import copy
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from rooms.conversations import ContactRequest, Profile
+from rooms.conversations import ContactRequest, DirectoryQuery, Profile, directory_key
+from rooms.models import Role
 from rooms.stores import ConversationStore, now_ms
-from rooms.stores.conversation_store import REPORTS_MAX
+from rooms.stores.conversation_store import REPORTS_MAX, report_key
 
 
 @dataclass
 class ConversationState:
     profiles: dict[str, Profile] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
+    listed: list[tuple[str, str]] = field(default_factory=list)  # directory keys of visible profiles, sorted
+    saved: dict[str, int] = field(default_factory=dict)  # user -> ms of the last save_profile
+    staff: set[str] = field(default_factory=set)  # hosts and moderators
     online: dict[str, int] = field(default_factory=dict)
     pairs: dict[str, str] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -22,7 +29,9 @@ class ConversationState:
     contacts: set[frozenset[str]] = field(default_factory=set)
     cooldowns: dict[tuple[str, str], int] = field(default_factory=dict)
     blocks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    reports: list[dict[str, Any]] = field(default_factory=list)
+    reports: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> report, oldest first
+    report_of: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (room, message, reporter) -> seq
+    report_seq: int = 0
 
 
 class MemoryConversations(ConversationStore):
@@ -31,7 +40,21 @@ class MemoryConversations(ConversationStore):
     _conv: ConversationState
 
     async def save_profile(self, profile: Profile) -> None:
-        self._conv.profiles[profile.id] = profile.updated(hidden=False)
+        state = self._conv
+        old = state.profiles.get(profile.id)
+        if old is not None:
+            self._unlist(old)
+        state.profiles[profile.id] = profile.updated(hidden=False)
+        state.saved[profile.id] = now_ms()
+        (state.staff.discard if profile.role == Role.DELEGATE.value else state.staff.add)(profile.id)
+        if profile.id not in state.hidden:
+            bisect.insort(state.listed, directory_key(profile))
+
+    def _unlist(self, profile: Profile) -> None:
+        listed = self._conv.listed
+        index = bisect.bisect_left(listed, directory_key(profile))
+        if index < len(listed) and listed[index] == directory_key(profile):
+            del listed[index]
 
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
         known = self._conv.profiles
@@ -39,7 +62,41 @@ class MemoryConversations(ConversationStore):
         return [profile.updated(hidden=profile.id in self._conv.hidden) for profile in chosen]
 
     async def set_hidden(self, user: str, hidden: bool) -> None:
-        (self._conv.hidden.add if hidden else self._conv.hidden.discard)(user)
+        state = self._conv
+        profile = state.profiles.get(user)
+        if profile is not None and (user in state.hidden) != hidden:
+            if hidden:
+                self._unlist(profile)
+            else:
+                bisect.insort(state.listed, directory_key(profile))
+        (state.hidden.add if hidden else state.hidden.discard)(user)
+
+    async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
+        state = self._conv
+        start = 0 if query.after is None else bisect.bisect_right(state.listed, query.after)
+        page: list[Profile] = []
+        for index in range(start, len(state.listed)):
+            if len(page) >= limit:
+                break
+            profile = state.profiles[state.listed[index][1]]
+            if query.matches(profile):
+                page.append(profile)
+        return page
+
+    async def staff(self) -> list[Profile]:
+        return await self.profiles(sorted(self._conv.staff))
+
+    async def expire_profiles(self, before: int) -> list[str]:
+        state, now = self._conv, now_ms()
+        gone = [user for user, profile in state.profiles.items()
+                if profile.anonymous and max(state.saved.get(user, 0), state.online.get(user, 0)) < before
+                and state.online.get(user, 0) <= now]
+        for user in gone:
+            self._unlist(state.profiles.pop(user))
+            state.saved.pop(user, None)
+            state.hidden.discard(user)
+            state.staff.discard(user)
+        return gone
 
     async def mark_online(self, users: set[str], until: int) -> None:
         for user in users:
@@ -119,9 +176,38 @@ class MemoryConversations(ConversationStore):
     async def blocked_by(self, user: str) -> set[str]:
         return set(self._conv.blocks.get(user, ()))
 
-    async def add_report(self, report: dict[str, Any]) -> None:
-        self._conv.reports.append(dict(report))
-        del self._conv.reports[:-REPORTS_MAX]
+    async def add_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        conv = self._conv
+        key = report_key(report)
+        if key in conv.report_of:
+            return copy.deepcopy(conv.reports[conv.report_of[key]])
+        conv.report_seq += 1
+        stored = {**copy.deepcopy(report), "seq": conv.report_seq, "state": "open"}
+        conv.reports[conv.report_seq] = stored
+        conv.report_of[key] = conv.report_seq
+        while len(conv.reports) > REPORTS_MAX:  # the oldest closed one first, else the oldest
+            victim = next((seq for seq, kept in conv.reports.items() if kept["state"] != "open"),
+                          next(iter(conv.reports)))
+            del conv.report_of[report_key(conv.reports.pop(victim))]
+        return copy.deepcopy(stored)
 
-    async def reports(self, limit: int = 200) -> list[dict[str, Any]]:
-        return [dict(report) for report in self._conv.reports[-limit:]] if limit > 0 else []
+    async def find_report(self, room: str, message_id: str, reporter: str) -> dict[str, Any] | None:
+        seq = self._conv.report_of.get((room, message_id, reporter))
+        return None if seq is None else copy.deepcopy(self._conv.reports[seq])
+
+    async def reports(self, *, after: int = 0, limit: int = 100, state: str | None = None) -> list[dict[str, Any]]:
+        chosen = (report for seq, report in self._conv.reports.items()
+                  if seq > after and (state is None or report["state"] == state))
+        return [copy.deepcopy(report) for report in itertools.islice(chosen, max(0, limit))]
+
+    async def close_reports(self, room: str, message_id: str, state: str,
+                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+        done = []
+        for report in self._conv.reports.values():
+            if report["state"] == "open" and report["room"]["id"] == room and report["message"]["id"] == message_id:
+                report.update(state=state, closed=copy.deepcopy(closed))
+                done.append(copy.deepcopy(report))
+        return done
+
+    async def open_report_count(self) -> int:
+        return sum(report["state"] == "open" for report in self._conv.reports.values())

@@ -1,7 +1,7 @@
 """The conversation store (rooms/stores/conversation_store.py) in the sqlite file.
 
 Profiles, conversation members, read positions, requests, contacts, cooldowns, blocks and
-reports are kept in the file (tables of schema version 2, sqlite_schema); who is online is this
+reports are kept in the file (tables of schema version 2, reports extended in 5: sqlite_schema); who is online is this
 process's own, like presence (one file serves one node).
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ import sqlite3
 from typing import Any
 
 from chat.backend.sqlite_db import Database
-from rooms.conversations import ContactRequest, Profile, pair_key
+from rooms.conversations import ContactRequest, DirectoryQuery, Profile, pair_key
 from rooms.stores import ConversationStore, now_ms
-from rooms.stores.conversation_store import REPORTS_MAX
+from rooms.stores.conversation_store import REPORTS_MAX, report_key
 
 
 class SqliteConversations(ConversationStore):
@@ -27,8 +27,16 @@ class SqliteConversations(ConversationStore):
         data = profile.to_dict()
         data.pop("hidden")
         await self._db.write(lambda db: db.execute(
-            "INSERT INTO profiles (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            (profile.id, json.dumps(data))))
+            "INSERT INTO profiles (id, data, name_key, org_key, lang, country, role, anonymous, saved) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, "
+            "name_key = excluded.name_key, org_key = excluded.org_key, lang = excluded.lang, "
+            "country = excluded.country, role = excluded.role, anonymous = excluded.anonymous, saved = excluded.saved",
+            (profile.id, json.dumps(data), profile.name.casefold(), profile.organization.casefold(), profile.lang,
+             profile.country, profile.role, int(profile.anonymous), now_ms())))
+
+    @staticmethod
+    def _profile(data: str, hidden: int) -> Profile:
+        return Profile.from_dict({**json.loads(data), "hidden": bool(hidden)})
 
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
         def read(db: sqlite3.Connection) -> list[Profile]:
@@ -37,12 +45,53 @@ class SqliteConversations(ConversationStore):
             else:
                 rows = [row for user in ids for row in
                         db.execute("SELECT data, hidden FROM profiles WHERE id = ?", (user,)).fetchall()]
-            return [Profile.from_dict({**json.loads(data), "hidden": bool(hidden)}) for data, hidden in rows]
+            return [self._profile(data, hidden) for data, hidden in rows]
 
         return await self._db.read(read)
 
     async def set_hidden(self, user: str, hidden: bool) -> None:
         await self._db.write(lambda db: db.execute("UPDATE profiles SET hidden = ? WHERE id = ?", (int(hidden), user)))
+
+    async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
+        # Keyset paging on the partial index profiles_directory (name_key, id) WHERE hidden = 0: SQLite
+        # walks the index from the cursor and stops after `limit` matching rows.
+        sql = ["SELECT data, hidden FROM profiles WHERE hidden = 0 AND id != ?"]
+        args: list[object] = [query.viewer]
+        if query.after is not None:
+            sql.append("AND (name_key, id) > (?, ?)")
+            args.extend(query.after)
+        if query.needle:
+            sql.append("AND (instr(name_key, ?) > 0 OR instr(org_key, ?) > 0)")
+            args.extend((query.needle, query.needle))
+        if query.lang:
+            sql.append("AND lang = ?")
+            args.append(query.lang)
+        if query.country:
+            sql.append("AND country = ?")
+            args.append(query.country)
+        sql.append("ORDER BY name_key, id LIMIT ?")
+        args.append(limit)
+        rows = await self._db.read(lambda db: db.execute(" ".join(sql), args).fetchall())
+        return [self._profile(data, hidden) for data, hidden in rows]
+
+    async def staff(self) -> list[Profile]:
+        rows = await self._db.read(lambda db: db.execute(
+            "SELECT data, hidden FROM profiles WHERE role != 'delegate' ORDER BY id").fetchall())
+        return [self._profile(data, hidden) for data, hidden in rows]
+
+    async def expire_profiles(self, before: int) -> list[str]:
+        now = now_ms()
+        # who this node counts online, or did after `before`, keeps the profile (online is per process here)
+        keep = {user for user, until in self._online.items() if until > now or until >= before}
+
+        def expire(db: sqlite3.Connection) -> list[str]:
+            candidates = [row[0] for row in db.execute(
+                "SELECT id FROM profiles WHERE anonymous = 1 AND saved < ?", (before,))]
+            gone = [user for user in candidates if user not in keep]
+            db.executemany("DELETE FROM profiles WHERE id = ?", [(user,) for user in gone])
+            return gone
+
+        return await self._db.write(expire)
 
     async def mark_online(self, users: set[str], until: int) -> None:
         for user in users:
@@ -155,16 +204,57 @@ class SqliteConversations(ConversationStore):
         return await self._db.read(lambda db: {row[0] for row in db.execute(
             "SELECT other FROM blocks WHERE user = ?", (user,))})
 
-    async def add_report(self, report: dict[str, Any]) -> None:
-        def add(db: sqlite3.Connection) -> None:
-            db.execute("INSERT INTO reports (data) VALUES (?)", (json.dumps(report),))
-            db.execute("DELETE FROM reports WHERE seq <= (SELECT MAX(seq) FROM reports) - ?", (REPORTS_MAX,))
+    async def add_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        room, message, reporter = report_key(report)
 
-        await self._db.write(add)
+        def add(db: sqlite3.Connection) -> dict[str, Any]:
+            added = db.execute(
+                "INSERT INTO reports (data, room, message, reporter) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (room, message, reporter) DO NOTHING", (json.dumps(report), room, message, reporter))
+            if added.rowcount:
+                excess = db.execute("SELECT count(*) FROM reports").fetchone()[0] - REPORTS_MAX
+                if excess > 0:  # the oldest closed ones first, then the oldest
+                    db.execute("DELETE FROM reports WHERE seq IN (SELECT seq FROM reports "
+                               "ORDER BY state = 'open', seq LIMIT ?)", (excess,))
+            return _report(db.execute(FIND_REPORT, (room, message, reporter)).fetchone())
 
-    async def reports(self, limit: int = 200) -> list[dict[str, Any]]:
+        return await self._db.write(add)
+
+    async def find_report(self, room: str, message_id: str, reporter: str) -> dict[str, Any] | None:
+        row = await self._db.read(lambda db: db.execute(FIND_REPORT, (room, message_id, reporter)).fetchone())
+        return None if row is None else _report(row)
+
+    async def reports(self, *, after: int = 0, limit: int = 100, state: str | None = None) -> list[dict[str, Any]]:
         if limit <= 0:
             return []
-        rows = await self._db.read(lambda db: db.execute(
-            "SELECT data FROM reports ORDER BY seq DESC LIMIT ?", (limit,)).fetchall())
-        return [json.loads(row[0]) for row in reversed(rows)]
+        where, args = ("seq > ?", (after, limit)) if state is None else ("state = ? AND seq > ?", (state, after, limit))
+        sql = f"SELECT {REPORT_COLUMNS} FROM reports WHERE {where} ORDER BY seq LIMIT ?"
+        rows = await self._db.read(lambda db: db.execute(sql, args).fetchall())
+        return [_report(row) for row in rows]
+
+    async def close_reports(self, room: str, message_id: str, state: str,
+                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+        def close(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(f"UPDATE reports SET state = ?, closed = ? WHERE room = ? AND message = ? "
+                              f"AND state = 'open' RETURNING {REPORT_COLUMNS}",
+                              (state, json.dumps(closed), room, message_id)).fetchall()
+            return sorted((_report(row) for row in rows), key=lambda report: int(report["seq"]))
+
+        return await self._db.write(close)
+
+    async def open_report_count(self) -> int:
+        return int(await self._db.read(lambda db: db.execute(
+            "SELECT count(*) FROM reports WHERE state = 'open'").fetchone()[0]))
+
+
+REPORT_COLUMNS = "seq, data, state, closed"
+FIND_REPORT = f"SELECT {REPORT_COLUMNS} FROM reports WHERE room = ? AND message = ? AND reporter = ?"
+
+
+def _report(row: tuple[int, str, str, str | None]) -> dict[str, Any]:
+    """A report as stored: its JSON with the columns that change (`seq`, `state`, `closed`)."""
+    seq, data, state, closed = row
+    report: dict[str, Any] = {**json.loads(data), "seq": seq, "state": state}
+    if closed:
+        report["closed"] = json.loads(closed)
+    return report

@@ -11,8 +11,12 @@ connection inside a transaction and must bring version N to N + 1, data included
 """
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
+
+from rooms.text import is_scalar_text
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -184,7 +188,60 @@ def _v4(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+def _v5(db: sqlite3.Connection) -> None:
+    """Reports a moderator can work (issue 20): one per (room, message, reporter), a state (`open`,
+    `actioned`, `dismissed`) and who closed it. Earlier reports stay, as open ones; a reporter's
+    repeats of one message, which older versions stored, keep only the first."""
+    for statement in """
+        ALTER TABLE reports ADD COLUMN room TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN message TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN reporter TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
+        ALTER TABLE reports ADD COLUMN closed TEXT;
+        UPDATE reports SET room = coalesce(json_extract(data, '$.room.id'), ''),
+                           message = coalesce(json_extract(data, '$.message.id'), ''),
+                           reporter = coalesce(json_extract(data, '$.reporter.id'), '');
+        DELETE FROM reports WHERE seq NOT IN (SELECT min(seq) FROM reports GROUP BY room, message, reporter);
+        CREATE UNIQUE INDEX reports_once ON reports (room, message, reporter);
+        CREATE INDEX reports_state ON reports (state, seq);
+    """.split(";\n"):  # noqa: SIM905 - a SQL script stays readable as SQL
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v6(db: sqlite3.Connection) -> None:
+    """An indexed directory (issue 20): the columns GET /api/people pages and filters by, kept beside
+    each profile's JSON, an index in directory order (case-folded name, id) over visible profiles,
+    and what anonymous profiles need to expire (when each profile was last saved). Rows whose JSON
+    holds text that is not Unicode (a lone surrogate from a claim older builds accepted) are dropped:
+    they could not be answered as JSON."""
+    for column in ("name_key TEXT NOT NULL DEFAULT ''",  # name.casefold()
+                   "org_key TEXT NOT NULL DEFAULT ''",  # organization.casefold()
+                   "lang TEXT NOT NULL DEFAULT ''",
+                   "country TEXT NOT NULL DEFAULT ''",
+                   "role TEXT NOT NULL DEFAULT 'delegate'",
+                   "anonymous INTEGER NOT NULL DEFAULT 0",
+                   "saved INTEGER NOT NULL DEFAULT 0"):  # ms of the last save_profile
+        db.execute(f"ALTER TABLE profiles ADD COLUMN {column}")
+    now = int(time.time() * 1000)
+    for user, data in db.execute("SELECT id, data FROM profiles").fetchall():
+        profile = json.loads(data)
+        texts = [user, *(value for value in profile.values() if isinstance(value, str))]
+        if not all(is_scalar_text(text) for text in texts):
+            db.execute("DELETE FROM profiles WHERE id = ?", (user,))
+            continue
+        db.execute("UPDATE profiles SET name_key = ?, org_key = ?, lang = ?, country = ?, role = ?, anonymous = ?, "
+                   "saved = ? WHERE id = ?",
+                   (str(profile.get("name", "")).casefold(), str(profile.get("organization", "")).casefold(),
+                    str(profile.get("lang", "")), str(profile.get("country", "")),
+                    str(profile.get("role", "delegate")), int(bool(profile.get("anonymous"))), now, user))
+    db.execute("CREATE INDEX profiles_directory ON profiles (name_key, id) WHERE hidden = 0")
+    db.execute("CREATE INDEX profiles_anonymous ON profiles (saved) WHERE anonymous = 1")
+    db.execute("CREATE INDEX profiles_staff ON profiles (role) WHERE role != 'delegate'")
+
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 
 
 def version_of(db: sqlite3.Connection) -> int:

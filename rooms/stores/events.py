@@ -24,8 +24,8 @@ import msgspec
 from rooms.stores.messages import Author
 
 __all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "MeetingChanged", "Moderated", "PresenceChanged",
-           "Relang", "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation",
-           "TranslationFailed", "decode_event", "encode_event"]
+           "Relang", "Report", "ReportsChanged", "Request", "RoleChanged", "RoomChanged", "StoredMessage",
+           "Translation", "TranslationFailed", "decode_event", "encode_event"]
 
 
 class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
@@ -149,6 +149,11 @@ class Report(Tagged, tag="report"):
     reason: str | None = None
 
 
+class ReportsChanged(Tagged, tag="reports_changed"):
+    """The open reports changed (one filed, some closed): each node tells its moderators the new
+    count (chat/reports.py). A node event; clients never see it."""
+
+
 class MeetingChanged(Tagged, tag="meeting"):
     """A meeting changed (issue 26): sent to both people's connections on every node. `event`:
     proposed | countered | booked | declined | cancelled | moved; `meeting` as GET /api/me/meetings
@@ -169,7 +174,7 @@ class Direct(Tagged, tag="direct"):
 
 
 Event = (StoredMessage | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted | RoomChanged
-         | RoomSaved | Glossary | Direct)
+         | RoomSaved | Glossary | ReportsChanged | Direct)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)

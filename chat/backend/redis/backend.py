@@ -104,7 +104,22 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         self._on_event = on_event
         await self._subscriber.start({self._keys.node_channel}, timeout=START_TIMEOUT)
         await self._warn_without_persistence()
+        adopted = await self.adopt_old_reports()
+        if adopted:
+            log.info("reports: %d kept by an earlier version now have a state and one place per reporter", adopted)
+        await self._index_profiles()
         self._presence.start()
+
+    async def _index_profiles(self) -> None:
+        """Index the profiles an older build stored (once per Redis); a failure is retried at the next start."""
+        refused: tuple[type[Exception], ...] = (redis.exceptions.ResponseError, *REDIS_DOWN_OR_SLOW)
+        try:
+            indexed = await self.index_profiles()
+        except refused:
+            log.warning("could not index the stored profiles for the directory; the next start tries again")
+            return
+        if indexed:
+            log.info("indexed %d stored profiles for the directory", indexed)
 
     async def _warn_without_persistence(self) -> None:
         """Say once, at start, when this Redis would forget everything on its next restart."""

@@ -33,8 +33,14 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "add_report": (),
+    "close_reports": (),
     "save_request": (),
     "update_meeting": (),
+    "save_profile": (),
+    "set_hidden": (),
+    "expire_profiles": (),
+    "directory": (),
 }
 
 
