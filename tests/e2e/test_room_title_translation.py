@@ -49,3 +49,15 @@ async def test_a_spanish_reader_reads_a_moderation_reason_in_spanish_beside_the_
     line = page.get_by_test_id("system-line").filter(has_text="sesión")
     await expect(line).to_have_count(1)
     await expect(line).to_contain_text(reason)  # the moderator's own words beside the translation
+
+
+async def test_the_embedded_room_shows_a_spanish_reader_the_title_in_spanish(make_server, new_page):
+    from translation.apertium import discover
+
+    if ("en", "es") not in {(p.source, p.target) for p in discover()}:
+        pytest.skip("needs Debian's apertium-eng-spa (.ci/system-deps)")
+    server = await make_server(translation={"engines": ("apertium",)})
+    page = await new_page()
+    await page.goto(f"{server.url}/embed/plenary#token={server.token('Sofia', lang='es')}")
+    await expect(page.locator("#room-title")).to_have_text("Pleno")
+    await expect(page.locator("#room-title")).to_have_attribute("title", "Original: Plenary")
