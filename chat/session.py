@@ -451,7 +451,8 @@ class Session:
         read = await self.node.conversations.read_state(room.id, self.identity.id)
         if read is not None:  # where the "new messages" line goes; the count for the sidebar
             you["read"], you["unread"] = read
-        room_fields = {**room.to_dict(), "languages": await self.node.backend.census(room.id)}
+        room_fields = await self.node.organiser.with_tr(
+            {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
         return Joined(room=room_fields, members=list(members.values()), messages=self._shown(messages), you=you,
                       recovered=recovered, more=more or None)
 

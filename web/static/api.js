@@ -44,7 +44,9 @@ export const api = {
     if (accessCode) body.access_code = accessCode;
     return call('POST', '/api/session', { body });
   },
-  rooms: () => call('GET', '/api/rooms').then((data) => data.rooms || []),
+  /** The lobby; with lang, each room's `tr` gives title and forum in that language where possible. */
+  rooms: (lang) => call('GET', lang ? `/api/rooms?lang=${encodeURIComponent(lang)}` : '/api/rooms')
+    .then((data) => data.rooms || []),
   languages: () => call('GET', '/api/languages').then((data) => data.languages || []),
 
   // host controls
