@@ -21,6 +21,7 @@ from chat.backend.sqlite import SqliteBackend
 from chat.backend.sqlite_db import Database
 from chat.backend.sqlite_schema import MIGRATIONS, migrate, version_of
 from rooms import Role, Room, RoomState
+from rooms.stores import SignIn
 
 ROOM = "plenary"
 ADA = {"id": "u_ada", "name": "Ada"}
@@ -182,7 +183,24 @@ async def test_a_version_2_file_gains_the_glossary_table_and_keeps_its_data(tmp_
     finally:
         await backend.close()
     with plain(path) as db:
-        assert version_of(db) == len(MIGRATIONS) == 3
+        assert version_of(db) == len(MIGRATIONS)
+
+
+async def test_a_version_3_file_gains_the_session_tables_and_keeps_its_glossary(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path, migrations=MIGRATIONS[:3]).close()
+    with plain(path) as db:
+        db.execute("INSERT INTO glossary (id, terms) VALUES (1, '[\"Cargotec\"]')")
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'sessions'").fetchone() is None
+    backend = await started(path)
+    try:
+        assert await backend.get_glossary() == ["Cargotec"]
+        await backend.start_session(SignIn("s_1", "u_a", "Firefox on Linux", 1, 1))
+        assert [s.id for s in await backend.user_sessions("u_a")] == ["s_1"]
+    finally:
+        await backend.close()
+    with plain(path) as db:
+        assert version_of(db) >= 4
 
 
 def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):

@@ -2,7 +2,7 @@
 with the node.
 
 The interfaces and their guarantees live in `rooms/stores/` (Broker, Presence, RoomStore,
-ModerationStore, LimitStore, ConversationStore); the translation cache interface in `translation`
+ModerationStore, LimitStore, ConversationStore, SessionStore); the translation cache interface in `translation`
 (SharedCache). `Backend` composes them and adds the lifecycle, so a new backend subclasses this one class and passes the
 contract tests in tests/backend/ by adding one line to their `BACKENDS` registry.
 """
@@ -28,6 +28,7 @@ from rooms.stores import (
     Replay,
     RoomStore,
     SendWait,
+    SessionStore,
     Standing,
     StoreError,
     now_ms,
@@ -39,7 +40,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, abc.ABC):
+class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, SessionStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

@@ -148,7 +148,27 @@ def _v3(db: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite3.Connection) -> None:
+    """Sign-ins per device and personal sign-in codes (issue 23): a token's `sid` names a row of
+    `sessions`; an ended session's row is deleted, and its tokens are refused from then on."""
+    db.execute("""
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,          -- the tokens' sid claim
+            user TEXT NOT NULL,           -- the person's user id (sub)
+            device TEXT NOT NULL,         -- a label from the User-Agent
+            created INTEGER NOT NULL,     -- ms since the epoch
+            last_seen INTEGER NOT NULL    -- ms: the last connection or renewal
+        )""")
+    db.execute("CREATE INDEX sessions_by_user ON sessions (user)")
+    db.execute("""
+        CREATE TABLE signin_codes (
+            digest TEXT PRIMARY KEY,      -- SHA-256 of the code: the code itself is never stored
+            payload TEXT NOT NULL,        -- JSON: who the code signs in
+            expires INTEGER NOT NULL      -- ms since the epoch
+        )""")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 
 
 def version_of(db: sqlite3.Connection) -> int:

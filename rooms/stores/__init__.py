@@ -10,6 +10,7 @@ every implementation. The core (`rooms/`) depends on these, never on a backend.
     ModerationStore  mutes, bans, appointed moderators, known roles, the moderation log
     LimitStore       the per-user token bucket and slow mode, one allowance cluster-wide
     ConversationStore  profiles, who is online, conversation members, contact requests, blocks, reports
+    SessionStore     sign-ins per device (a token's `sid`) and personal sign-in codes
     SharedCache      the translation cache shared by nodes (defined in translation/, its user)
 """
 from rooms.stores.broker import Appended, Broker, Encoded, EventHandler, Replay
@@ -22,7 +23,8 @@ from rooms.stores.messages import Author, Message
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
+from rooms.stores.sessions import SessionStore, SignIn
 
 __all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Encoded", "Event",
            "EventHandler", "LimitStore", "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence",
-           "Replay", "RoomStore", "SendWait", "Standing", "StoreError", "now_ms"]
+           "Replay", "RoomStore", "SendWait", "SessionStore", "SignIn", "Standing", "StoreError", "now_ms"]

@@ -42,6 +42,7 @@ from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
 from chat.backend.redis.limits import RedisLimits
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
+from chat.backend.redis.sessions import RedisSessions
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
 from chat.config import BackendSettings
@@ -62,7 +63,7 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, Backend):
+class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, RedisSessions, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings

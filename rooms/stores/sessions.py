@@ -1,0 +1,60 @@
+"""The session store: who is signed in where (one record per sign-in on a device) and the
+short-lived personal sign-in codes that bring the same person in on another device.
+
+Guarantees (tests/backend/test_session_store.py):
+- A session started on one node is seen on every node of the cluster (sqlite and memory serve one node).
+- An ended session is gone for good: `session` answers None for it on every node, and it never
+  comes back (a token naming it is refused from then on).
+- `end_user_sessions` ends every session of that person and answers their ids.
+- A sign-in code is taken at most once, even when two nodes race for it, and not after it expires.
+- Codes are kept only as a digest of the code the person holds (the store never sees the code).
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """One sign-in of a person on a device: its id is the `sid` claim of the tokens it holds."""
+
+    id: str
+    user: str
+    device: str  # a label from the browser's User-Agent ("Firefox on Android")
+    created: int  # ms since the epoch
+    last_seen: int  # ms since the epoch: the last connection or token renewal
+
+
+class SessionStore(abc.ABC):
+    @abc.abstractmethod
+    async def start_session(self, session: SignIn) -> None:
+        """Record a new sign-in."""
+
+    @abc.abstractmethod
+    async def session(self, session_id: str) -> SignIn | None:
+        """The sign-in with this id, or None when it was ended (or never existed)."""
+
+    @abc.abstractmethod
+    async def touch_session(self, session_id: str, when: int) -> None:
+        """Note that the session was used at `when` (ms); nothing for an ended session."""
+
+    @abc.abstractmethod
+    async def user_sessions(self, user: str) -> list[SignIn]:
+        """The person's live sessions, oldest first."""
+
+    @abc.abstractmethod
+    async def end_session(self, session_id: str) -> SignIn | None:
+        """End one session; the ended record, or None when it was not live."""
+
+    @abc.abstractmethod
+    async def end_user_sessions(self, user: str) -> list[str]:
+        """End every session of the person; the ids ended."""
+
+    @abc.abstractmethod
+    async def put_signin_code(self, digest: str, payload: str, expires: int) -> None:
+        """Keep a sign-in code (its digest) with what it signs in as, until `expires` (ms)."""
+
+    @abc.abstractmethod
+    async def take_signin_code(self, digest: str) -> str | None:
+        """The payload of a live code, removed at once (single use); None when unknown, taken or expired."""
