@@ -7,7 +7,7 @@ import os
 import socket
 
 from chat.backend import Backend, make_backend
-from chat.config import Config
+from chat.config import Config, ConfigError
 from chat.conversations import Conversations
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
@@ -19,6 +19,7 @@ from rooms.limits import SendLimits
 from rooms.moderation import Moderation
 from rooms.roles import Roles
 from rooms.sanctions import Sanctions
+from rooms.sign_ins import SignIns
 from translation import TranslationService
 
 log = logging.getLogger("babelroom")
@@ -34,6 +35,8 @@ class Node:
         self.config = config
         # bad [auth] keys stop the start before the database opens
         self.signer = signer_from_settings(config.auth, config.server.data_dir)
+        if config.auth.access == "code" and not config.auth.access_code:
+            raise ConfigError("auth.access: \"code\" needs auth.access_code (the code the organisers hand out)")
         self.id = config.server.node_id or default_node_id()
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
         self.translator = translator or TranslationService(config.translation,
@@ -48,6 +51,10 @@ class Node:
         self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
         self.sanctions = Sanctions(self.backend)
+        auth = config.auth
+        self.sign_ins = SignIns(self.backend, self.backend, self.backend, check_ttl=auth.session_check_ttl,
+                                code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour)
+        self.hub.on_sessions_ended = self.sign_ins.forget
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)

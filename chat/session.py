@@ -64,6 +64,7 @@ from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
 from rooms.moderation import Action
+from rooms.sign_ins import SIGNED_OUT
 from rooms.stores.events import PresenceChanged, Relang
 from rooms.stores.messages import Message
 from translation import primary_subtag
@@ -382,6 +383,8 @@ class Session:
                                            frame.ref))
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
+        if not await self._sign_in_live(identity, frame.ref):
+            return
         lang = self._reading_lang(frame.lang or identity.lang, frame.ref)
         try:  # the event knows this user's token role from now on; an event-wide ban refuses them here
             await self.node.roles.authenticated(identity)
@@ -399,6 +402,28 @@ class Session:
             log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
+
+    async def _sign_in_live(self, identity: Identity, ref: str | None) -> bool:
+        """A token of a sign-in that ended (signed out here or everywhere) is refused (rooms/sign_ins.py)."""
+        if not identity.session:
+            return True  # a token from the website or `babelroom token`: no sign-in to end
+        try:
+            if await self.node.sign_ins.live(identity.session):
+                return True
+        except BackendUnavailable:  # as for the standing below: the chat goes on, the next connection checks again
+            log.warning("could not check the sign-in of %s: the backend is unavailable", identity.id)
+            return True
+        self.push_frame(error("unauthorized", "this sign-in has ended (signed out); sign in again", ref))
+        self.close(CLOSE_UNAUTHORIZED, SIGNED_OUT)
+        return False
+
+    @property
+    def session_id(self) -> str:
+        return self.identity.session if self.identity else ""
+
+    def signed_out(self) -> None:
+        """The hub says this connection's sign-in ended: the client goes back to its lobby."""
+        self.close(CLOSE_UNAUTHORIZED, SIGNED_OUT)
 
     async def _auth_again(self, frame: Auth) -> None:
         raise FrameError("bad_frame", "this connection is already authenticated; open a new one to switch user")

@@ -5,8 +5,9 @@ private key, and the server only verifies them; it mints tokens itself (`babelro
 `POST /api/session`) only when it also holds the private key (`[auth] private_key`).
 
 Claims: `sub` (user id), `name`, `role` (host | moderator | delegate), `exp`; optional `rooms`
-(moderators: the rooms they moderate), `lang`, `organization`, `country`, and `aud`/`iss` when
-the server is configured to check them.
+(moderators: the rooms they moderate), `lang`, `organization`, `country`, `sid` (the sign-in
+session of a token the server minted at sign-in: refused once that session ended, rooms/sign_ins.py),
+and `aud`/`iss` when the server is configured to check them.
 """
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ class Identity:
     organization: str = ""  # profile claims, shown in the directory
     country: str = ""  # ISO 3166-1 alpha-2
     bio: str = ""
+    session: str = ""  # the `sid` claim: the sign-in (device) this token belongs to; "" for other tokens
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role.value}
@@ -105,7 +107,8 @@ class TokenSigner:
         return self.algorithm == "HS256" and len(self._signing_key.encode("utf-8")) < MIN_SECRET_BYTES
 
     def issue(self, *, name: str, role: Role, lang: str, ttl: int, user_id: str | None = None,
-              rooms: tuple[str, ...] = (), organization: str = "", country: str = "", bio: str = "") -> str:
+              rooms: tuple[str, ...] = (), organization: str = "", country: str = "", bio: str = "",
+              session: str = "") -> str:
         if self._signing_key is None:
             raise CannotMint(
                 f"this server verifies {self.algorithm} tokens minted by your website and holds no private key; "
@@ -115,7 +118,7 @@ class TokenSigner:
                                   "role": role.value, "lang": lang, "iat": now, "exp": now + ttl}
         if rooms:
             claims["rooms"] = list(rooms)
-        for key, value in (("organization", organization), ("country", country), ("bio", bio)):
+        for key, value in (("organization", organization), ("country", country), ("bio", bio), ("sid", session)):
             if value:
                 claims[key] = value
         if self.audience:
@@ -176,7 +179,7 @@ def _identity(claims: dict[str, Any]) -> Identity:
     if not isinstance(rooms, list) or not all(isinstance(room, str) for room in rooms):
         raise TokenError("the token's 'rooms' claim must be a list of room ids")
     texts = {}
-    for claim, default in (("sub", ""), ("lang", "en")):
+    for claim, default in (("sub", ""), ("lang", "en"), ("sid", "")):
         value = claims.get(claim, default)
         if not isinstance(value, str) or len(value) > CLAIM_MAX or (claim == "sub" and not value):
             raise TokenError(f"the token's {claim!r} claim must be a string of at most {CLAIM_MAX} characters")
@@ -188,7 +191,7 @@ def _identity(claims: dict[str, Any]) -> Identity:
     if complaint:
         raise TokenError(f"the token's profile claims: {complaint}")
     return Identity(id=texts["sub"], name=name.strip(), role=role, lang=texts["lang"] or "en",
-                    expires=int(claims["exp"]), rooms=tuple(rooms), **profile)
+                    expires=int(claims["exp"]), rooms=tuple(rooms), session=texts["sid"], **profile)
 
 
 def _public_keys(source: str | dict[str, Any], algorithm: str) -> dict[str, Any]:

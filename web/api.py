@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +17,7 @@ from rooms.conversations import profile_complaint
 from translation import is_rtl, language_name
 from web.errors import ApiError, json_body, text_field
 from web.services import node_of
+from web.sign_in import redeem_code, signed_in
 
 Handler = Callable[[Request], Awaitable[Response]]
 NAME_MAX = 40
@@ -44,6 +46,11 @@ def display_name(data: dict[str, Any]) -> str:
 async def create_session(request: Request) -> Response:
     node = node_of(request)
     data = await json_body(request)
+    if "code" in data:  # a personal sign-in code: the same person on one more device (web/sign_in.py)
+        return await redeem_code(request, node, data["code"], data.get("lang"))
+    if node.config.auth.access_mode == "invited":
+        raise ApiError(403, "invited_only", "this event is by invitation only: sign in with the personal sign-in "
+                       "code or link the organisers sent you")
     name = display_name(data)
     lang = text_field(data, "lang", max_len=12)
     if lang not in node.translator.reading_languages():
@@ -56,17 +63,10 @@ async def create_session(request: Request) -> Response:
         if not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):
             raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
     profile = profile_fields(data)
-    ttl = node.config.auth.token_ttl
-    if not node.signer.can_mint:
-        raise ApiError(501, "not_implemented", f"this server verifies {node.signer.algorithm} tokens minted by the "
-                       "event's website and cannot mint its own; sign in on the website, or set [auth] private_key")
-    token = node.signer.issue(name=name, role=Role.DELEGATE, lang=lang, ttl=ttl, organization=profile["organization"],
-                              country=profile["country"], bio=profile["bio"])
-    identity = node.signer.verify(token)
-    await node.conversations.seen(identity, lang, online=False)  # listed in the directory from now on
-    await node.roles.authenticated(identity)  # the event knows this user from now on (rooms/roles.py)
-    return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl,
-                         "profile": {key: value for key, value in profile.items() if value}})
+    assert lang is not None
+    # a new person, with a sign-in (session) of this device that their tokens name (rooms/sign_ins.py)
+    return await signed_in(request, node, user_id="u_" + secrets.token_hex(6), name=name, role=Role.DELEGATE,
+                           lang=lang, profile=profile)
 
 
 def profile_fields(data: dict[str, Any]) -> dict[str, str]:
