@@ -42,7 +42,7 @@ async def renew(request: Request) -> Response:
     node = node_of(request)
     identity = bearer_identity(request)
     if not identity.session:
-        raise ApiError(400, "bad_request", "only tokens from POST /api/session are renewed here; get a new token "
+        raise ApiError(403, "forbidden", "only tokens from POST /api/session are renewed here; get a new token "
                        "where this one came from")
     try:
         await node.sign_ins.renew(identity.id, identity.session)
