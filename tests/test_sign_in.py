@@ -125,6 +125,7 @@ async def test_sign_out_everywhere_closes_every_device(server):
 async def test_invited_mode_refuses_a_name_and_admits_a_personal_code(make_server):
     server = await make_server(auth={"access": "invited"})
     async with server.http() as http:
+        assert (await http.get("/api/access")).json() == {"access": "invited"}
         refused = await http.post("/api/session", json={"name": "Stranger", "lang": "en"})
         assert refused.status_code == 403 and refused.json()["code"] == "invited_only"
         # a delegate with a token from the event's website makes a personal code for their phone

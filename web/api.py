@@ -80,6 +80,11 @@ def profile_fields(data: dict[str, Any]) -> dict[str, str]:
     return {key: value.strip() for key, value in profile.items()}
 
 
+async def access_mode(request: Request) -> Response:
+    """How this event lets people in, so the lobby asks for a name, an access code or a personal code."""
+    return JSONResponse({"access": node_of(request).config.auth.access_mode})
+
+
 async def list_rooms(request: Request) -> Response:
     node = node_of(request)
     rooms = [await node.lobby.summary(room) for room in await node.backend.list_rooms() if not room.private]
@@ -122,6 +127,7 @@ async def metrics(request: Request) -> Response:
 def api_routes() -> list[BaseRoute]:
     return [
         Route("/api/session", create_session, methods=["POST"]),
+        Route("/api/access", access_mode, methods=["GET"]),
         Route("/api/rooms", list_rooms, methods=["GET"]),
         Route("/api/languages", list_languages, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),

@@ -364,6 +364,13 @@ PATHS: dict[str, Any] = {
         "delete": {"operationId": "signOut", "summary": "Sign this device out (the token's sign-in ends on every "
                                                         "node; its sockets close with 4401)", "security": BEARER,
                    "responses": {"204": answer("signed out (or already was)"), "401": AUTH_401}}},
+    "/api/access": {"get": {
+        "operationId": "accessMode", "summary": "How this event lets people in ([auth] access)",
+        "responses": {"200": answer("open: a name; code: a name and the access code; invited: a personal sign-in "
+                                    "code or a website token only", {
+            "type": "object", "required": ["access"],
+            "properties": {"access": {"enum": ["open", "code", "invited"]}}})},
+    }},
     "/api/session/renew": {"post": {
         "operationId": "renewSession", "summary": "A fresh token for this device's sign-in, before this one expires",
         "security": BEARER,
