@@ -53,7 +53,8 @@ class Node:
         self.sanctions = Sanctions(self.backend)
         auth = config.auth
         self.sign_ins = SignIns(self.backend, self.backend, self.backend, check_ttl=auth.session_check_ttl,
-                                code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour)
+                                code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour,
+                                token_ttl=auth.token_ttl + int(auth.leeway))
         self.hub.on_sessions_ended = self.sign_ins.forget
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)

@@ -45,10 +45,12 @@ class SignInCode:
 
 class SignIns:
     def __init__(self, store: SessionStore, broker: Broker, limits: LimitStore, *, check_ttl: float,
-                 code_ttl: int, codes_per_hour: int, clock: Callable[[], float] = time.monotonic) -> None:
+                 code_ttl: int, codes_per_hour: int, token_ttl: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._store, self._broker, self._limits = store, broker, limits
         self._check_ttl, self._code_ttl, self._codes_per_hour = check_ttl, code_ttl, codes_per_hour
         self._clock = clock
+        self._token_ttl = token_ttl  # a session unused for longer holds no valid token any more (0: never so)
         self._live: dict[str, float] = {}  # session id -> clock time until which "live" is trusted
         self._ended: dict[str, None] = {}  # ordered set of ended ids, the newest last
 
@@ -92,7 +94,16 @@ class SignIns:
         await self._store.touch_session(session_id, now_ms())
 
     async def of(self, user: str) -> list[SignIn]:
-        return await self._store.user_sessions(user)
+        """The person's live sessions. One unused for longer than a token lives (no renewal, no
+        connection) holds no valid token: it is ended here rather than listed as a device."""
+        sessions = await self._store.user_sessions(user)
+        if not self._token_ttl:
+            return sessions
+        oldest = now_ms() - self._token_ttl * 1000
+        for stale in [session for session in sessions if session.last_seen < oldest]:
+            await self._store.end_session(stale.id)
+            self.forget([stale.id])
+        return [session for session in sessions if session.last_seen >= oldest]
 
     async def end(self, user: str, session_id: str) -> None:
         """Sign one of the person's devices out: its tokens are refused and its sockets close on every node."""
