@@ -408,7 +408,7 @@ class Session:
         if not identity.session:
             return True  # a token from the website or `babelroom token`: no sign-in to end
         try:
-            if await self.node.sign_ins.live(identity.session):
+            if await self.node.sign_ins.live(identity.session, identity.id):
                 return True
         except BackendUnavailable:  # as for the standing below: the chat goes on, the next connection checks again
             log.warning("could not check the sign-in of %s: the backend is unavailable", identity.id)

@@ -23,6 +23,7 @@ from rooms.stores import Broker, LimitStore, SessionStore, SignIn, now_ms
 SIGNED_OUT = "signed_out"  # the reason of the removal notice, and the close reason of the sockets
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen and typed on a phone
 CODE_LENGTH = 10  # 50 bits: single use, short-lived and rate-limited per address
+UNKNOWN_DEVICE = "Unknown device"
 ENDED_KEPT = 4096  # ended session ids a node remembers (an ended session never comes back)
 
 
@@ -61,19 +62,24 @@ class SignIns:
         self._live[session.id] = self._clock() + self._check_ttl
         return session
 
-    async def live(self, session_id: str) -> bool:
-        """Whether the session may still be used; a fresh answer also notes it as seen."""
+    async def live(self, session_id: str, user: str) -> bool:
+        """Whether the session may still be used; a fresh answer also notes it as seen. A session the
+        store does not know and never ended (a memory backend restarted; its tokens are still signed
+        by this server) is recorded again for `user`, the person the signed token names."""
         if session_id in self._ended:
             return False
         if self._live.get(session_id, 0.0) > self._clock():
             return True
         if await self._store.session(session_id) is None:
-            self.forget([session_id])
-            return False
+            if await self._store.session_ended(session_id):
+                self.forget([session_id])
+                return False
+            now = now_ms()
+            await self._store.start_session(SignIn(session_id, user, UNKNOWN_DEVICE, now, now))
         self._live[session_id] = self._clock() + self._check_ttl
         if len(self._live) > ENDED_KEPT:
-            now = self._clock()
-            self._live = {key: until for key, until in self._live.items() if until > now}
+            clock = self._clock()
+            self._live = {key: until for key, until in self._live.items() if until > clock}
         await self._store.touch_session(session_id, now_ms())
         return True
 
@@ -88,8 +94,7 @@ class SignIns:
     async def renew(self, user: str, session_id: str) -> None:
         """A token renewal: refused once the session ended."""
         known = await self._store.session(session_id)
-        if known is None or known.user != user:
-            self.forget([session_id])
+        if (known is not None and known.user != user) or not await self.live(session_id, user):
             raise Refused("unauthorized", "this sign-in has ended; sign in again")
         await self._store.touch_session(session_id, now_ms())
 

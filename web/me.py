@@ -32,7 +32,7 @@ from web.sign_in import code_payload, token_answer
 async def live_identity(request: Request) -> Identity:
     """The Bearer token's identity; ApiError 401 when its sign-in has ended."""
     identity = bearer_identity(request)
-    if identity.session and not await node_of(request).sign_ins.live(identity.session):
+    if identity.session and not await node_of(request).sign_ins.live(identity.session, identity.id):
         raise ApiError(401, "unauthorized", "this sign-in has ended (signed out); sign in again")
     return identity
 

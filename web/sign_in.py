@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from chat.node import Node
 from chat.tokens import Identity
 from rooms import Refused, Role
+from rooms.sign_ins import UNKNOWN_DEVICE
 from web.errors import ApiError
 from web.services import refusal_error
 
@@ -30,7 +31,7 @@ def device_label(user_agent: str) -> str:
     system = next((label for mark, label in SYSTEMS if mark in user_agent), "")
     if browser and system:
         return f"{browser} on {system}"
-    return browser or system or (re.sub(r"[^\x20-\x7e]", "", user_agent)[:DEVICE_MAX] or "Unknown device")
+    return browser or system or (re.sub(r"[^\x20-\x7e]", "", user_agent)[:DEVICE_MAX] or UNKNOWN_DEVICE)
 
 
 async def signed_in(request: Request, node: Node, *, user_id: str, name: str, role: Role, lang: str,

@@ -10,6 +10,7 @@ from rooms.stores import SessionStore, SignIn, now_ms
 class SessionState:
     sessions: dict[str, SignIn] = field(default_factory=dict)
     codes: dict[str, tuple[str, int]] = field(default_factory=dict)  # digest -> (payload, expires ms)
+    ended: set[str] = field(default_factory=set)
 
 
 class MemorySessions(SessionStore):
@@ -23,6 +24,9 @@ class MemorySessions(SessionStore):
     async def session(self, session_id: str) -> SignIn | None:
         return self._sessions.sessions.get(session_id)
 
+    async def session_ended(self, session_id: str) -> bool:
+        return session_id in self._sessions.ended
+
     async def touch_session(self, session_id: str, when: int) -> None:
         known = self._sessions.sessions.get(session_id)
         if known is not None:
@@ -32,12 +36,14 @@ class MemorySessions(SessionStore):
         return sorted((s for s in self._sessions.sessions.values() if s.user == user), key=lambda s: (s.created, s.id))
 
     async def end_session(self, session_id: str) -> SignIn | None:
+        self._sessions.ended.add(session_id)
         return self._sessions.sessions.pop(session_id, None)
 
     async def end_user_sessions(self, user: str) -> list[str]:
         ended = [s.id for s in await self.user_sessions(user)]
         for session_id in ended:
             del self._sessions.sessions[session_id]
+        self._sessions.ended.update(ended)
         return ended
 
     async def put_signin_code(self, digest: str, payload: str, expires: int) -> None:

@@ -161,6 +161,11 @@ def _v4(db: sqlite3.Connection) -> None:
         )""")
     db.execute("CREATE INDEX sessions_by_user ON sessions (user)")
     db.execute("""
+        CREATE TABLE ended_sessions (
+            id TEXT PRIMARY KEY,          -- a signed-out session: its tokens stay refused
+            ended INTEGER NOT NULL        -- ms since the epoch
+        )""")
+    db.execute("""
         CREATE TABLE signin_codes (
             digest TEXT PRIMARY KEY,      -- SHA-256 of the code: the code itself is never stored
             payload TEXT NOT NULL,        -- JSON: who the code signs in

@@ -30,6 +30,11 @@ class SqliteSessions(SessionStore):
             f"SELECT {COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone())
         return None if row is None else _sign_in(row)
 
+    async def session_ended(self, session_id: str) -> bool:
+        row = await self._db.read(lambda db: db.execute("SELECT 1 FROM ended_sessions WHERE id = ?",
+                                                        (session_id,)).fetchone())
+        return row is not None
+
     async def touch_session(self, session_id: str, when: int) -> None:
         await self._db.write(lambda db: db.execute(
             "UPDATE sessions SET last_seen = MAX(last_seen, ?) WHERE id = ?", (when, session_id)))
@@ -45,6 +50,7 @@ class SqliteSessions(SessionStore):
             row = db.execute(f"SELECT {COLUMNS} FROM sessions WHERE id = ?",
                              (session_id,)).fetchone()
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            db.execute("INSERT OR IGNORE INTO ended_sessions (id, ended) VALUES (?, ?)", (session_id, now_ms()))
             return None if row is None else _sign_in(row)
 
         return await self._db.write(end)
@@ -54,6 +60,8 @@ class SqliteSessions(SessionStore):
             ended = [str(row[0]) for row in db.execute("SELECT id FROM sessions WHERE user = ? ORDER BY created, id",
                                                        (user,))]
             db.execute("DELETE FROM sessions WHERE user = ?", (user,))
+            db.executemany("INSERT OR IGNORE INTO ended_sessions (id, ended) VALUES (?, ?)",
+                           [(session_id, now_ms()) for session_id in ended])
             return ended
 
         return await self._db.write(end)

@@ -3,8 +3,10 @@ short-lived personal sign-in codes that bring the same person in on another devi
 
 Guarantees (tests/backend/test_session_store.py):
 - A session started on one node is seen on every node of the cluster (sqlite and memory serve one node).
-- An ended session is gone for good: `session` answers None for it on every node, and it never
-  comes back (a token naming it is refused from then on).
+- An ended session is gone for good: `session` answers None for it on every node, it never
+  comes back, and `session_ended` answers True for it from then on (a token naming it is refused).
+  A session the store never heard of (the memory backend restarted) is not ended: the edge may
+  record it again for the person whose signed token names it.
 - `end_user_sessions` ends every session of that person and answers their ids.
 - A sign-in code is taken at most once, even when two nodes race for it, and not after it expires.
 - Codes are kept only as a digest of the code the person holds (the store never sees the code).
@@ -34,6 +36,10 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     async def session(self, session_id: str) -> SignIn | None:
         """The sign-in with this id, or None when it was ended (or never existed)."""
+
+    @abc.abstractmethod
+    async def session_ended(self, session_id: str) -> bool:
+        """Whether the session was ended (signed out), as opposed to live or unknown."""
 
     @abc.abstractmethod
     async def touch_session(self, session_id: str, when: int) -> None:

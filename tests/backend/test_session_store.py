@@ -32,6 +32,7 @@ async def test_a_session_is_seen_on_every_node_and_ended_for_good(nodes):
     ended = await b.backend.end_session("s_1")
     assert ended is not None and ended.user == "u_li"
     assert await a.backend.session("s_1") is None and await b.backend.end_session("s_1") is None
+    assert await a.backend.session_ended("s_1") and not await a.backend.session_ended("s_never")
     await a.backend.touch_session("s_1", 9000)  # touching an ended session does not bring it back
     assert await b.backend.session("s_1") is None and await b.backend.user_sessions("u_li") == []
     assert await a.backend.session("s_never") is None
@@ -45,6 +46,7 @@ async def test_a_person_sees_their_sessions_and_ends_them_all(nodes):
     assert [s.id for s in await b.backend.user_sessions("u_li")] == ["s_laptop", "s_phone"]  # oldest first
     assert sorted(await b.backend.end_user_sessions("u_li")) == ["s_laptop", "s_phone"]
     assert await a.backend.user_sessions("u_li") == [] and await a.backend.session("s_phone") is None
+    assert await a.backend.session_ended("s_laptop") and not await b.backend.session_ended("s_other")
     assert await b.backend.end_user_sessions("u_li") == []
     assert [s.id for s in await a.backend.user_sessions("u_aino")] == ["s_other"]  # others keep theirs
 

@@ -2,6 +2,7 @@
 
 Keys, all under `key_prefix`:
     session:<id>            hash user, device, created, last_seen (ms) of a live sign-in
+    session:<id>:ended      exists once the sign-in was ended (its tokens stay refused)
     user:<id>:sessions      set of the person's session ids
     signin:<digest>         a sign-in code's payload (JSON), expiring with the code (PX)
 """
@@ -47,6 +48,10 @@ class RedisSessions(RedisParts, SessionStore):
         data: dict[str, Any] = await self._redis.hgetall(self._session_key("session", session_id))  # type: ignore[assignment]
         return _sign_in(session_id, data)
 
+    @read_call
+    async def session_ended(self, session_id: str) -> bool:
+        return bool(await self._redis.exists(self._session_key("session", session_id, "ended")))
+
     @write_call
     async def touch_session(self, session_id: str, when: int) -> None:
         await self._redis.eval(TOUCH, 1, self._session_key("session", session_id), when)
@@ -68,7 +73,8 @@ class RedisSessions(RedisParts, SessionStore):
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(key)
             pipe.delete(key)
-            data, _ = await pipe.execute()
+            pipe.set(self._session_key("session", session_id, "ended"), now_ms())
+            data, _, _ = await pipe.execute()
         ended = _sign_in(session_id, data)
         if ended is not None:
             await self._redis.srem(self._session_key("user", ended.user, "sessions"), session_id)
@@ -83,6 +89,7 @@ class RedisSessions(RedisParts, SessionStore):
         async with self._redis.pipeline(transaction=True) as pipe:
             for session_id in ids:
                 pipe.delete(self._session_key("session", session_id))
+                pipe.set(self._session_key("session", session_id, "ended"), now_ms())
             pipe.srem(index, *ids)
             await pipe.execute()
         return sorted(ids)
