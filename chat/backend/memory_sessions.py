@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from rooms.stores import SessionStore, SignIn, now_ms
+from rooms.stores import Delegate, SessionStore, SignIn, now_ms
 
 
 @dataclass
@@ -11,6 +11,7 @@ class SessionState:
     sessions: dict[str, SignIn] = field(default_factory=dict)
     codes: dict[str, tuple[str, int]] = field(default_factory=dict)  # digest -> (payload, expires ms)
     ended: set[str] = field(default_factory=set)
+    delegates: dict[str, Delegate] = field(default_factory=dict)
 
 
 class MemorySessions(SessionStore):
@@ -56,3 +57,11 @@ class MemorySessions(SessionStore):
         if found is None or found[1] <= now_ms():
             return None
         return found[0]
+
+    async def save_delegates(self, delegates: list[Delegate]) -> None:
+        self._sessions.delegates.update({delegate.id: delegate for delegate in delegates})
+
+    async def delegates(self, ids: list[str] | None = None) -> list[Delegate]:
+        known = self._sessions.delegates
+        chosen = known.values() if ids is None else [known[i] for i in ids if i in known]
+        return sorted(chosen, key=lambda d: (d.name, d.id))

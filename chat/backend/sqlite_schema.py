@@ -149,7 +149,7 @@ def _v3(db: sqlite3.Connection) -> None:
 
 
 def _v4(db: sqlite3.Connection) -> None:
-    """Sign-ins per device and personal sign-in codes (issue 23): a token's `sid` names a row of
+    """Sign-ins per device, personal sign-in codes and the delegate list (issue 23): a token's `sid` names a row of
     `sessions`; an ended session's row is deleted, and its tokens are refused from then on."""
     db.execute("""
         CREATE TABLE sessions (
@@ -170,6 +170,11 @@ def _v4(db: sqlite3.Connection) -> None:
             digest TEXT PRIMARY KEY,      -- SHA-256 of the code: the code itself is never stored
             payload TEXT NOT NULL,        -- JSON: who the code signs in
             expires INTEGER NOT NULL      -- ms since the epoch
+        )""")
+    db.execute("""
+        CREATE TABLE delegates (
+            id TEXT PRIMARY KEY,          -- the user id, derived from the e-mail or external id
+            data TEXT NOT NULL            -- JSON: key, name, lang, organization, country, role, revoked
         )""")
 
 

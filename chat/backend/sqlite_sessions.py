@@ -2,10 +2,11 @@
 `signin_codes` (schema version 4, sqlite_schema). A sign-in lasts across restarts."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from chat.backend.sqlite_db import Database
-from rooms.stores import SessionStore, SignIn, now_ms
+from rooms.stores import Delegate, SessionStore, SignIn, now_ms
 
 COLUMNS = "id, user, device, created, last_seen"
 
@@ -81,3 +82,19 @@ class SqliteSessions(SessionStore):
             return None if row is None or int(row[1]) <= now_ms() else str(row[0])
 
         return await self._db.write(take)
+
+    async def save_delegates(self, delegates: list[Delegate]) -> None:
+        await self._db.write(lambda db: db.executemany(  # one transaction: all or nothing
+            "INSERT INTO delegates (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            [(delegate.id, json.dumps(delegate.to_dict())) for delegate in delegates]))
+
+    async def delegates(self, ids: list[str] | None = None) -> list[Delegate]:
+        def read(db: sqlite3.Connection) -> list[Delegate]:
+            if ids is None:
+                rows = db.execute("SELECT data FROM delegates").fetchall()
+            else:
+                rows = [row for one in ids for row in
+                        db.execute("SELECT data FROM delegates WHERE id = ?", (one,)).fetchall()]
+            return [Delegate.from_dict(json.loads(data)) for (data,) in rows]
+
+        return sorted(await self._db.read(read), key=lambda d: (d.name, d.id))

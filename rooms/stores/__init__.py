@@ -23,8 +23,8 @@ from rooms.stores.messages import Author, Message
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
-from rooms.stores.sessions import SessionStore, SignIn
+from rooms.stores.sessions import Delegate, SessionStore, SignIn
 
-__all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Encoded", "Event",
+__all__ = ["Appended", "Author", "Delegate", "BackendUnavailable", "Broker", "ConversationStore", "Encoded", "Event",
            "EventHandler", "LimitStore", "Member", "Message", "ModerationEntry", "ModerationStore", "Mute", "Presence",
            "Replay", "RoomStore", "SendWait", "SessionStore", "SignIn", "Standing", "StoreError", "now_ms"]

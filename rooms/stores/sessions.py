@@ -10,6 +10,8 @@ Guarantees (tests/backend/test_session_store.py):
 - `end_user_sessions` ends every session of that person and answers their ids.
 - A sign-in code is taken at most once, even when two nodes race for it, and not after it expires.
 - Codes are kept only as a digest of the code the person holds (the store never sees the code).
+- `save_delegates` stores the whole list or, when it fails, none of it (no half-imported list);
+  saving a delegate again replaces it (same id: the same person).
 """
 from __future__ import annotations
 
@@ -26,6 +28,32 @@ class SignIn:
     device: str  # a label from the browser's User-Agent ("Firefox on Android")
     created: int  # ms since the epoch
     last_seen: int  # ms since the epoch: the last connection or token renewal
+
+
+@dataclass(frozen=True, slots=True)
+class Delegate:
+    """A person on the organisers' delegate list (`babelroom delegates import`): their user id is
+    derived from their e-mail or external id, so the same person is the same user on every import."""
+
+    id: str
+    key: str  # the e-mail or external id the id comes from, as imported (lower case)
+    name: str
+    lang: str
+    organization: str = ""
+    country: str = ""
+    role: str = "delegate"
+    revoked: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "key": self.key, "name": self.name, "lang": self.lang,
+                "organization": self.organization, "country": self.country, "role": self.role,
+                "revoked": self.revoked}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Delegate:
+        return cls(id=str(data["id"]), key=str(data["key"]), name=str(data["name"]), lang=str(data["lang"]),
+                   organization=str(data.get("organization") or ""), country=str(data.get("country") or ""),
+                   role=str(data.get("role") or "delegate"), revoked=bool(data.get("revoked")))
 
 
 class SessionStore(abc.ABC):
@@ -64,3 +92,11 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     async def take_signin_code(self, digest: str) -> str | None:
         """The payload of a live code, removed at once (single use); None when unknown, taken or expired."""
+
+    @abc.abstractmethod
+    async def save_delegates(self, delegates: list[Delegate]) -> None:
+        """Add or replace these delegates (by id), all of them in one step."""
+
+    @abc.abstractmethod
+    async def delegates(self, ids: list[str] | None = None) -> list[Delegate]:
+        """These delegates (unknown ids left out), or every delegate, ordered by name then id."""

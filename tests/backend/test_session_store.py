@@ -64,3 +64,17 @@ async def test_an_expired_signin_code_is_refused(nodes):
     await a.backend.put_signin_code("d_old", '{"user": "u_li"}', now_ms() + 50)
     await asyncio.sleep(0.2)
     assert await b.backend.take_signin_code("d_old") is None
+
+
+async def test_the_delegate_list_is_saved_whole_and_replaced_by_id(nodes):
+    from rooms.stores import Delegate
+
+    a, b = nodes
+    li = Delegate("d_li", "li@example.cn", "Li Wei", "zh", organization="Shenzhen Solar", country="CN")
+    aino = Delegate("d_aino", "aino@example.fi", "Aino", "fi", role="moderator")
+    await a.backend.save_delegates([li, aino])
+    assert await b.backend.delegates() == [aino, li]  # by name
+    await b.backend.save_delegates([Delegate("d_li", "li@example.cn", "Li Wei", "en", revoked=True)])
+    [changed] = await a.backend.delegates(["d_li", "d_unknown"])
+    assert changed.lang == "en" and changed.revoked and changed.organization == ""
+    assert await a.backend.delegates([]) == [] and len(await a.backend.delegates()) == 2

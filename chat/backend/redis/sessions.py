@@ -5,13 +5,15 @@ Keys, all under `key_prefix`:
     session:<id>:ended      exists once the sign-in was ended (its tokens stay refused)
     user:<id>:sessions      set of the person's session ids
     signin:<digest>         a sign-in code's payload (JSON), expiring with the code (PX)
+    delegates               hash id -> delegate JSON (the organisers' list)
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chat.backend.redis.calls import RedisParts, read_call, write_call
-from rooms.stores import SessionStore, SignIn, now_ms
+from rooms.stores import Delegate, SessionStore, SignIn, now_ms
 
 FIELDS = ("user", "device", "created", "last_seen")
 # last_seen moves forward only, and only on a live session (an ended one is not brought back)
@@ -102,3 +104,22 @@ class RedisSessions(RedisParts, SessionStore):
     async def take_signin_code(self, digest: str) -> str | None:
         payload: str | None = await self._redis.getdel(self._session_key("signin", digest))  # type: ignore[assignment]
         return payload
+
+    @write_call
+    async def save_delegates(self, delegates: list[Delegate]) -> None:
+        if delegates:  # one HSET: all or nothing
+            await self._redis.hset(self._session_key("delegates"), mapping={
+                delegate.id: json.dumps(delegate.to_dict()) for delegate in delegates})
+
+    @read_call
+    async def delegates(self, ids: list[str] | None = None) -> list[Delegate]:
+        key = self._session_key("delegates")
+        if ids is None:
+            everyone: dict[str, str] = await self._redis.hgetall(key)  # type: ignore[assignment]
+            raw: list[str | None] = list(everyone.values())
+        elif not ids:
+            return []
+        else:
+            raw = await self._redis.hmget(key, ids)  # type: ignore[assignment]
+        found = [Delegate.from_dict(json.loads(item)) for item in raw if item]
+        return sorted(found, key=lambda d: (d.name, d.id))
