@@ -15,6 +15,7 @@ from chat.metrics import NodeMetrics
 from chat.relay import TranslationRelay
 from chat.tokens import signer_from_settings
 from rooms.access import RoomAccess
+from rooms.delegates import Delegates
 from rooms.limits import SendLimits
 from rooms.moderation import Moderation
 from rooms.roles import Roles
@@ -56,6 +57,7 @@ class Node:
                                 code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour,
                                 token_ttl=auth.token_ttl + int(auth.leeway))
         self.hub.on_sessions_ended = self.sign_ins.forget
+        self.delegates = Delegates(self.backend, self.sign_ins, invite_ttl=auth.invite_ttl)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)

@@ -130,15 +130,17 @@ class SignIns:
         await self._broker.broadcast(direct([user], remove={"room": "*", "reason": SIGNED_OUT,
                                                             "sessions": " ".join(session_ids)}))
 
-    async def issue_code(self, user: str, payload: dict[str, Any]) -> SignInCode:
-        """A personal sign-in code for `payload` (who it signs in as), single use, `code_ttl` seconds."""
+    async def issue_code(self, user: str, payload: dict[str, Any], *, ttl: int | None = None,
+                         limited: bool = True) -> SignInCode:
+        """A personal sign-in code for `payload` (who it signs in as), single use, `code_ttl` seconds (or
+        `ttl`: the organisers' links). `limited`: at most `codes_per_hour` per person."""
         wait = await self._limits.take_token(f"signin-code:{user}", self._codes_per_hour / 3600,
-                                             max(1, self._codes_per_hour))
+                                             max(1, self._codes_per_hour)) if limited else 0.0
         if wait:
             raise Refused("rate_limited", "too many sign-in codes: use the last one, or wait",
                           retry_after=max(1, round(wait)))
         code = new_code()
-        expires = now_ms() + self._code_ttl * 1000
+        expires = now_ms() + (ttl or self._code_ttl) * 1000
         await self._store.put_signin_code(code_digest(code), json.dumps(payload), expires)
         return SignInCode(code, expires)
 

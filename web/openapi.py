@@ -112,6 +112,16 @@ SCHEMAS: dict[str, Any] = {
                            "last_seen": {"type": "integer", "description": "ms since the epoch"},
                            "current": {"type": "boolean", "description": "the sign-in of this request's token"}}}}},
     },
+    "DelegateImport": {
+        "type": "object", "required": ["imported", "created", "updated", "unchanged", "refused"],
+        "properties": {"imported": {"type": "boolean", "description": "false: a row was refused, nothing saved"},
+                       "created": {"type": "integer"}, "updated": {"type": "integer"},
+                       "unchanged": {"type": "integer"},
+                       "refused": {"type": "array", "items": {
+                           "type": "object", "required": ["row", "reason"],
+                           "properties": {"row": {"type": "integer", "description": "1 = the first row"},
+                                          "reason": {"type": "string"}}}}},
+    },
     "SignInCode": {
         "type": "object", "required": ["code", "url", "expires", "qr"],
         "properties": {"code": {"type": "string", "description": "single use; never logged"},
@@ -370,6 +380,44 @@ PATHS: dict[str, Any] = {
                                     "code or a website token only", {
             "type": "object", "required": ["access"],
             "properties": {"access": {"enum": ["open", "code", "invited"]}}})},
+    }},
+    "/api/delegates": {
+        "post": {"operationId": "importDelegates", "summary": "Import the delegate list (hosts; idempotent: the "
+                                                             "e-mail or external id keeps a person the same)",
+                 "security": BEARER,
+                 "requestBody": body({"type": "object", "required": ["delegates"], "properties": {
+                     "delegates": {"type": "array", "items": {"type": "object", "additionalProperties": {
+                         "type": ["string", "null"]}},
+                         "description": "rows of the registration export: name, organisation, country, "
+                                        "reading language, e-mail or external id, role?"}}}),
+                 "responses": {"200": answer("the report: how many rows were created, updated or unchanged, or, "
+                                             "when any row is refused (each with its reason), imported: false "
+                                             "and nothing saved", ref("DelegateImport")),
+                               **BAD_BODY, "413": error("the body is larger than 4 MiB"), **HOST_ONLY}},
+        "get": {"operationId": "listDelegates", "summary": "The delegate list (hosts)", "security": BEARER,
+                "responses": {"200": answer("the delegates, by name", {
+                    "type": "object", "required": ["delegates"],
+                    "properties": {"delegates": {"type": "array", "items": {"type": "object"}}}}), **HOST_ONLY}},
+    },
+    "/api/delegates/links": {"post": {
+        "operationId": "delegateLinks", "summary": "Each delegate's personal sign-in link (hosts): a single-use "
+                                                   "code, valid [auth] invite_ttl", "security": BEARER,
+        "requestBody": body({"type": "object", "properties": {
+            "base_url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$",
+                         "description": "the app's public address (default: this request's)"}}}),
+        "responses": {"200": answer("the links", {
+            "type": "object", "required": ["links"], "properties": {"links": {"type": "array", "items": {
+                "type": "object", "required": ["id", "key", "name", "code", "url", "expires"]}}}}),
+            **BAD_BODY, **HOST_ONLY},
+    }},
+    "/api/delegates/revoke": {"post": {
+        "operationId": "revokeDelegate", "summary": "Revoke a delegate (hosts): their links stop working and "
+                                                    "their sign-ins end at once, on every node", "security": BEARER,
+        "requestBody": body({"type": "object", "required": ["delegate"], "properties": {
+            "delegate": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S",
+                         "description": "the id, e-mail or external id"}}}),
+        "responses": {"200": answer("revoked", {"type": "object", "required": ["id", "name", "revoked", "ended"]}),
+                      **BAD_BODY, **HOST_ONLY, "404": error("no such delegate on the list")},
     }},
     "/api/session/renew": {"post": {
         "operationId": "renewSession", "summary": "A fresh token for this device's sign-in, before this one expires",

@@ -71,8 +71,12 @@ async def redeem_code(request: Request, node: Node, code: object, lang: object) 
         raise ApiError(400, "bad_request", "\"code\" must be the sign-in code as shown (such as ABCDE-FGHJK)")
     try:
         payload = await node.sign_ins.redeem(code)
+        listed = await node.delegates.listed(str(payload["user"]))  # Refused once the organisers revoked them
     except Refused as refusal:
         raise refusal_error(refusal) from None
+    if listed is not None:  # a delegate of the list: as the list says now (a changed row updated the person)
+        payload = {"user": listed.id, "name": listed.name, "role": listed.role, "lang": listed.lang,
+                   "organization": listed.organization, "country": listed.country, "bio": payload.get("bio", "")}
     chosen = lang if isinstance(lang, str) and lang in node.translator.reading_languages() else payload["lang"]
     profile = {key: str(payload.get(key) or "") for key in ("organization", "country", "bio")}
     return await signed_in(request, node, user_id=str(payload["user"]), name=str(payload["name"]),
