@@ -178,3 +178,28 @@ async def test_on_two_nodes_signing_out_refuses_the_token_and_closes_sockets_eve
         assert [await client.closed() for client in sockets] == [CLOSE_UNAUTHORIZED] * 2
     for node in (a, b):  # codes travel in bodies and fragments only: no log line holds one
         assert made["code"] not in node.log()
+
+
+@pytest.mark.parametrize("agent, label", [
+    (FIREFOX_ANDROID, "Firefox on Android"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.5 Mobile/15E148 Safari/604.1", "Safari on iPhone"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 "
+     "Edg/126.0", "Edge on Windows"),
+    ("curl/8.5.0", "curl/8.5.0"),
+    ("", "Unknown device"),
+])
+def test_a_device_is_named_from_its_user_agent(agent, label):
+    from web.sign_in import device_label
+
+    assert device_label(agent) == label
+
+
+def test_code_access_without_an_access_code_stops_the_start(tmp_path):
+    from chat.config import ConfigError
+    from chat.node import Node
+    from tests.conftest import test_config
+
+    config = test_config(tmp_path).replace("auth", access="code")
+    with pytest.raises(ConfigError, match="access_code"):
+        Node(config)
