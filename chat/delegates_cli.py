@@ -34,6 +34,8 @@ def add_delegates_parser(commands: Any) -> None:
     links = actions.add_parser("links", help="write each delegate's personal sign-in link (CSV)")
     links.add_argument("--base-url", help="the app's public address (default: --url)")
     links.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
+    links.add_argument("--badges", type=Path, metavar="FILE.html",
+                       help="also write a printable sheet of badges: name, organisation, QR code of the link")
     revoke = actions.add_parser("revoke", help="revoke a delegate: their links stop working, their sign-ins end")
     revoke.add_argument("delegate", help="the delegate's e-mail, external id or id")
 
@@ -52,7 +54,7 @@ def run_delegates(config: Config, args: argparse.Namespace) -> int:
     if args.delegates_action == "import":
         return _import(url, token, args.file)
     if args.delegates_action == "links":
-        return _links(url, token, args.base_url or url, args.out)
+        return _links(url, token, args.base_url or url, args.out, args.badges)
     return _revoke(url, token, args.delegate)
 
 
@@ -94,7 +96,7 @@ def _import(url: str, token: str, path: Path) -> int:
     return 0
 
 
-def _links(url: str, token: str, base_url: str, out: Path | None) -> int:
+def _links(url: str, token: str, base_url: str, out: Path | None, badges: Path | None = None) -> int:
     try:
         status, answer = _call(url, token, "/api/delegates/links", {"base_url": base_url})
     except OSError as exc:
@@ -112,7 +114,47 @@ def _links(url: str, token: str, base_url: str, out: Path | None) -> int:
     finally:
         if out:
             target.close()
+    if badges:
+        try:
+            badges.write_text(badge_sheet(answer["links"]), encoding="utf-8")
+        except OSError as exc:
+            print(f"babelroom: cannot write {badges}: {exc.strerror}", file=sys.stderr)
+            return 1
     return 0
+
+
+BADGE_PAGE = """<!doctype html>
+<html lang="und"><head><meta charset="utf-8"><title>Badges</title>
+<style>
+  @page {{ size: A4; margin: 10mm; }}
+  body {{ font-family: system-ui, "Noto Sans", "Noto Sans CJK SC", "Noto Sans Arabic", sans-serif; margin: 0; }}
+  .sheet {{ display: grid; grid-template-columns: repeat(2, 1fr); gap: 6mm; }}
+  .badge {{ border: 1px solid #999; border-radius: 3mm; padding: 5mm; break-inside: avoid; text-align: center; }}
+  .name {{ font-size: 20pt; font-weight: 700; margin: 0 0 2mm; unicode-bidi: plaintext; }}
+  .org {{ font-size: 11pt; margin: 0 0 3mm; unicode-bidi: plaintext; }}
+  .code {{ font-family: ui-monospace, monospace; font-size: 12pt; letter-spacing: .08em; margin: 2mm 0 0; }}
+  svg {{ width: 40mm; height: 40mm; }}
+</style></head>
+<body><main class="sheet">
+{badges}
+</main></body></html>
+"""
+
+
+def badge_sheet(links: list[dict[str, Any]]) -> str:
+    """A printable page of badges: each delegate's name as written (their own script), their
+    organisation, and the QR code of their personal link with the code beneath it."""
+    import html
+
+    import segno
+
+    badges = []
+    for link in links:
+        qr = segno.make(link["url"], error="m").svg_inline(scale=4, border=2)
+        badges.append(f'<section class="badge"><p class="name" dir="auto">{html.escape(link["name"])}</p>'
+                      f'<p class="org" dir="auto">{html.escape(link.get("organization") or "")}</p>{qr}'
+                      f'<p class="code">{html.escape(link["code"])}</p></section>')
+    return BADGE_PAGE.format(badges="\n".join(badges))
 
 
 def _revoke(url: str, token: str, who: str) -> int:

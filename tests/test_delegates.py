@@ -72,11 +72,15 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     changed = await asyncio.to_thread(cli, a, "import", str(listing))
     assert changed.stdout.strip() == "0 created, 1 updated, 1 unchanged"
 
-    made = await asyncio.to_thread(cli, a, "links", "--base-url", "https://chat.example.org/")
+    badges = tmp_path / "badges.html"
+    made = await asyncio.to_thread(cli, a, "links", "--base-url", "https://chat.example.org/", "--badges", str(badges))
     assert made.returncode == 0, made.stderr
     links = {row["key"]: row for row in csv.DictReader(io.StringIO(made.stdout))}
     assert set(links) == {"li.wei@example.cn", "aino@example.fi"}
     assert links["aino@example.fi"]["url"] == f"https://chat.example.org/#code={links['aino@example.fi']['code']}"
+    sheet = badges.read_text(encoding="utf-8")  # a printable badge each: the name in its own script, a QR code
+    assert sheet.count('class="badge"') == 2 and "李伟" in sheet and "Sauna Works" in sheet
+    assert sheet.count("<svg") == 2 and links["li.wei@example.cn"]["code"] in sheet
 
     # Aino's badge signs her in on node b as the person of the list, with her role and organisation
     async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:

@@ -66,7 +66,8 @@ async def delegate_links(request: Request) -> Response:
         if delegate.revoked:
             continue
         made = await node.delegates.link_code(delegate)
-        links.append({"id": delegate.id, "key": delegate.key, "name": delegate.name, "code": made.code,
+        links.append({"id": delegate.id, "key": delegate.key, "name": delegate.name,
+                      "organization": delegate.organization, "code": made.code,
                       "url": f"{base.rstrip('/')}/#code={made.code}", "expires": made.expires})
     return JSONResponse({"links": links})
 
