@@ -4,7 +4,7 @@
 VENV ?= .venv
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
 
-.PHONY: serve test install install-test system-deps bench
+.PHONY: serve test check install install-test system-deps bench
 
 ARGOSTRANSLATE := argostranslate==1.11.0
 
@@ -34,6 +34,14 @@ system-deps:
 	bash .ci/system-deps
 
 # lint and types first (configured in pyproject.toml): a finding fails the run before the suite starts
+# the edit loop (under a minute): lint, types, and the tests that need no server, browser or Redis
+# (the core's rules, frames, catalogues, and every store contract on the memory backend)
+UNIT_TESTS := tests/rooms tests/test_units.py tests/test_frames.py tests/test_i18n.py tests/backend
+check: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python -m pytest -q $(UNIT_TESTS) -k "memory or not (sqlite or redis)"
+
 test: install-test system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy

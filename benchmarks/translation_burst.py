@@ -4,6 +4,15 @@ argostranslate's translate() called one message at a time, on the same package.
     .venv/bin/python -m benchmarks.translation_burst            # defaults
     .venv/bin/python -m benchmarks.translation_burst --sweep    # beam/threads grid
     .venv/bin/python -m benchmarks.translation_burst --engine apertium   # Debian's eng-spa
+    .venv/bin/python -m benchmarks.translation_burst --engine ct2        # a CTranslate2 model dir
+    .venv/bin/python -m benchmarks.translation_burst --service-only      # the service on Argos only
+
+With --engine ct2 the same burst goes through the service on the CTranslate2 model engine
+(translation/ct2.py), on a transformer-base model directory in quickmt's layout with random
+weights, built by translation.testpkg into the same cache. Every engine's run also reports the
+memory its loaded pair takes: the growth of this process's resident memory while the service
+loads and warms the pair up (Argos, ct2), or the proportional set size of the pair's
+pipeline processes (Apertium: shared libraries counted once).
 
 With --engine apertium the same burst (English chat lines, en->es) goes through the service
 on the Apertium engine (real output), then sentences one at a time through the pipeline give
@@ -61,6 +70,7 @@ class Result:
     latencies: list[float]
     max_lag_s: float | None = None
     out_tokens: float = 0.0  # mean output tokens per message (re-tokenised)
+    memory_mb: float | None = None  # what the loaded pair takes (see the module docstring)
 
     @property
     def rate(self) -> float:
@@ -70,11 +80,23 @@ class Result:
         ordered = sorted(self.latencies)
         p = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
         lag = f"{self.max_lag_s * 1000:>9.1f}" if self.max_lag_s is not None else f"{'-':>9}"
-        return (f"{self.label:<58}{self.rate:>8.1f}{p(0.5) * 1000:>9.0f}"
-                f"{p(0.99) * 1000:>9.0f}{lag}{self.out_tokens:>9.1f}")
+        memory = f"{self.memory_mb:>8.0f}" if self.memory_mb is not None else f"{'-':>8}"
+        return (f"{self.label:<58}{self.rate:>8.1f}{p(0.5) * 1000:>9.0f}{p(0.95) * 1000:>9.0f}"
+                f"{p(0.99) * 1000:>9.0f}{lag}{self.out_tokens:>9.1f}{memory}")
 
 
-HEADER = f"{'':<58}{'msg/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'lag ms':>9}{'out tok':>9}"
+HEADER = (f"{'':<58}{'msg/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'lag ms':>9}{'out tok':>9}"
+          f"{'pair MB':>8}")
+
+
+def rss_mb(pids: list[int] | None = None) -> float:
+    """Resident memory of this process, MB; of the given processes, their proportional set size
+    (shared libraries counted once across them, not once per process)."""
+    import psutil
+
+    if pids is None:
+        return float(psutil.Process().memory_info().rss) / 2**20
+    return sum(psutil.Process(pid).memory_full_info().pss for pid in pids) / 2**20
 
 
 def mean_tokens(packages: Path, texts: list[str]) -> float:
@@ -82,7 +104,7 @@ def mean_tokens(packages: Path, texts: list[str]) -> float:
     can stop earlier than greedy decoding): report it."""
     import sentencepiece as spm
 
-    model = next(packages.glob("*/sentencepiece.model"))
+    model = next(iter([*packages.glob("*/sentencepiece.model"), *packages.glob("*/tgt.spm.model")]))
     sp = spm.SentencePieceProcessor(model_file=str(model))
     return statistics.mean(len(t) for t in sp.encode(texts))
 
@@ -108,6 +130,31 @@ def ensure_package(rebuild: bool) -> Path:
     print(f"built {archive.name} ({archive.stat().st_size / 1e6:.1f} MB) "
           f"in {time.perf_counter() - started:.0f}s", flush=True)
     return packages
+
+
+def ensure_ct2_model(rebuild: bool) -> Path:
+    """A base-size en->de CTranslate2 model directory (quickmt layout) installed in the cache."""
+    from translation.ct2 import install_model, list_models
+    from translation.testpkg import SIZES, build_ct2_model_dir, read_lines, train_sentencepiece
+
+    models = CACHE / "models"
+    if rebuild:
+        shutil.rmtree(models, ignore_errors=True)
+    if any((m.from_code, m.to_code) == PAIR for m in list_models(models)):
+        return models
+    print(f"building the base-size {PAIR[0]}->{PAIR[1]} CTranslate2 model into {CACHE} "
+          "(once; about a minute)...", flush=True)
+    started = time.perf_counter()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    sp = CACHE / "sentencepiece.model"
+    if not sp.exists():
+        train_sentencepiece(sp, SIZES["base"], extra_text=read_lines(DATA))
+    with __import__("tempfile").TemporaryDirectory() as tmp:
+        built = build_ct2_model_dir(*PAIR, Path(tmp), layout="quickmt", size="base", sp_model=sp)
+        size = sum(f.stat().st_size for f in built.iterdir()) / 1e6
+        install_model(built, models)
+    print(f"built {built.name} ({size:.1f} MB) in {time.perf_counter() - started:.0f}s", flush=True)
+    return models
 
 
 def load_messages(n: int, seed: int = 1) -> list[str]:
@@ -159,19 +206,22 @@ async def run_service(packages: Path, messages: list[str], rounds: int, label: s
                       **overrides) -> Result:
     from translation import TranslationService, TranslationSettings
 
-    settings = dataclasses.replace(TranslationSettings(packages_dir=str(packages)),
+    settings = dataclasses.replace(TranslationSettings(packages_dir=str(packages), engines=("argos",)),
                                    cache_size=0, **overrides)  # no cache: every round is model work
     service = TranslationService(settings)
+    before = rss_mb()
     await service.start()
     try:
         await _burst(service, load_messages(16, seed=99))  # warm-up, other messages
+        memory = rss_mb() - before
         runs = [await _burst(service, messages) for _ in range(rounds)]
     finally:
         await service.close()
     total, latencies, lag, outputs = sorted(runs, key=lambda r: r[0])[len(runs) // 2]  # median
     s = settings
+    tokens_from = Path(s.models_dir) if s.engines == ("ct2",) else packages
     return Result(f"{label} (beam {s.beam_size}, inter {s.inter_threads}, intra {s.intra_threads})",
-                  total, latencies, lag, mean_tokens(packages, outputs))
+                  total, latencies, lag, mean_tokens(tokens_from, outputs), memory)
 
 
 # ------------------------------------------------------------------ apertium
@@ -193,11 +243,14 @@ async def run_apertium(n: int, rounds: int) -> tuple[Result, float, float]:
     messages = english_messages(n)
     try:
         await _burst(service, english_messages(8), ("en", "es"))  # starts the pipeline
+        engine = service.engine("apertium")
+        assert engine is not None
+        memory = rss_mb(engine.pipelines[("en", "es")].pids())  # type: ignore[attr-defined]
         runs = [await _burst(service, messages, ("en", "es")) for _ in range(rounds)]
     finally:
         await service.close()
     total, latencies, lag, _ = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-    result = Result("service, apertium eng-spa (en->es)", total, latencies, lag)
+    result = Result("service, apertium eng-spa (en->es)", total, latencies, lag, memory_mb=memory)
     pipeline = Pipeline(next(p for p in discover() if (p.source, p.target) == ("en", "es")))
     try:
         pipeline.translate(["Hello."])
@@ -313,9 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true",
                         help="service only: beam x threads x batching x priority grid")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached package")
-    parser.add_argument("--engine", choices=("argos", "apertium"), default="argos",
+    parser.add_argument("--service-only", action="store_true",
+                        help="argos: only the service's row (no argostranslate baselines)")
+    parser.add_argument("--engine", choices=("argos", "apertium", "ct2"), default="argos",
                         help="argos: the random-weight package vs argostranslate (default); "
-                             "apertium: Debian's eng-spa pair")
+                             "apertium: Debian's eng-spa pair; ct2: a CTranslate2 model directory")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -330,6 +385,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from translation import TranslationSettings
+
+    if args.engine == "ct2":
+        models = ensure_ct2_model(args.rebuild)
+        messages = load_messages(args.messages)
+        print(f"{len(messages)} concurrent messages, pair {PAIR[0]}->{PAIR[1]}, CTranslate2 model "
+              f"directory (base size, random weights), {os.cpu_count()} cores, median of {args.rounds} rounds\n")
+        print(HEADER)
+        result = asyncio.run(run_service(models, messages, args.rounds, "service, ct2, defaults",
+                                         engines=("ct2",), models_dir=str(models)))
+        print(result.row())
+        return 0
 
     packages = ensure_package(args.rebuild)
     messages = load_messages(args.messages)
@@ -352,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
         for label, overrides in grid:
             r = asyncio.run(run_service(packages, messages, args.rounds, label, **overrides))
             print(r.row(), flush=True)
+        return 0
+
+    if args.service_only:
+        print(HEADER)
+        print(asyncio.run(run_service(packages, messages, args.rounds, "service, argos, defaults")).row())
         return 0
 
     cap = (defaults.max_output_ratio, defaults.max_output_extra)

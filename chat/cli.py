@@ -140,12 +140,11 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     node = Node(config)
     app = create_app(config, node=node, node_started=True)
     settings = config.translation
-    if settings.enabled and "argos" in settings.engines and settings.install:
-        from translation.autoinstall import install_missing
+    if settings.enabled and (settings.event_languages or settings.install):
+        from translation.autoinstall import install_for_event
 
         logging.basicConfig(level=config.server.log_level.upper(), format="%(levelname)s:     %(message)s")
-        install_missing(settings.install, settings.packages_dir, index_url=settings.index_url or None,
-                        progress=sys.stderr.isatty())
+        install_for_event(settings, progress=sys.stderr.isatty())
     uv_config = uvicorn_config(app, config)
     server = uvicorn.Server(uv_config)
     metrics = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib.util
+import ipaddress
 import logging
 import os
 import tomllib
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rooms import InvalidRoom, Room, new_room
+from translation.engines import ENGINE_NAMES
 from translation.settings import TranslationSettings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -40,6 +42,7 @@ class ServerSettings:
     lobby_interval: float = 2.0
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
+    trusted_proxies: tuple[str, ...] = ()
     metrics_token: str = ""  # GET /metrics answers only with `Authorization: Bearer <this>`; "" = no /metrics
     metrics_address: str = ""  # HOST:PORT serving only GET /metrics, with no token (a private interface)
 
@@ -89,6 +92,7 @@ class LimitSettings:
     rate_per_second: float = 5.0
     rate_burst: int = 10
     send_queue: int = 512
+    send_buffer_bytes: int = 1048576
     bad_frames: int = 10
     history_default: int = 50
     history_max: int = 200
@@ -96,12 +100,18 @@ class LimitSettings:
     membership_rate: float = 2.0
     membership_burst: int = 20
     presence_window: float = 0.5
+    history_rate: float = 2.0
+    history_burst: int = 10
+    connections_per_user: int = 20
+    session_rate: float = 2.0
+    session_burst: int = 60
 
 
 @dataclass(frozen=True)
 class ConversationSettings:
     policy: str = "request"
     max_pending: int = 50
+    max_incoming: int = 20
     cooldown: int = 86400
     request_ttl: int = 604800
 
@@ -145,7 +155,7 @@ RANGES = {
 }
 # Lists whose every item must be one of these.
 ITEM_CHOICES = {
-    ("translation", "engines"): ("argos", "apertium"),
+    ("translation", "engines"): ENGINE_NAMES,
 }
 
 
@@ -163,6 +173,12 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     if unknown:
         raise ConfigError(f"unknown section [{sorted(unknown)[0]}] in {path}")
     sections = {name: _section(name, cls, raw.get(name, {}), environ) for name, cls in SECTIONS.items()}
+    for entry in sections["server"].trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"server.trusted_proxies: {entry!r} is not an IP address or network "
+                              "(such as \"10.0.0.5\" or \"10.0.0.0/8\")") from None
     config = Config(**sections, rooms=_rooms(raw.get("rooms", [])))
     for warning in unknown_variables(environ):
         log.warning("%s", warning)

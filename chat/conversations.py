@@ -22,15 +22,22 @@ from chat.config import Config
 from chat.relay import TranslationRelay
 from rooms import Refused, Room, RoomKind, RoomState
 from rooms.conversations import (
+    INBOX_FULL,
     TITLE_MAX,
     ContactRequest,
     Policy,
     Profile,
+    answer_refusal,
+    block_refusal,
     direct,
+    invitations_needed,
+    leave_refusal,
     members_refusal,
     moderates_event,
     pair_key,
     request_refusal,
+    request_text_refusal,
+    separated_refusal,
     start_refusal,
 )
 from rooms.limits import SendLimits
@@ -127,10 +134,6 @@ class Conversations:
                 for i in ids]
 
     # membership -------------------------------------------------------------------------
-    async def may_see(self, room: Room, user: str) -> bool:
-        """Forum rooms are visible to all; a private room only to its members (hosts included)."""
-        return not room.private or user in await self.store.conversation_members(room.id)
-
     async def summary(self, room: Room, viewer: str, *, unread: bool = False) -> dict[str, Any]:
         """A conversation as its members see it: the room, its members' profiles, unread count."""
         members = sorted(await self.store.conversation_members(room.id))
@@ -163,26 +166,44 @@ class Conversations:
             await self.store.set_read(room.id, user, message_id)
 
     # starting and leaving -----------------------------------------------------------------
-    async def start_conversation(self, person: Person, others: list[str], title: str | None,
-                                 *, checked: bool = True) -> tuple[dict[str, Any], bool]:
-        """Open a conversation (or find the existing 1:1); (summary, created)."""
+    async def start_conversation(self, person: Person, others: list[str],
+                                 title: str | None) -> tuple[dict[str, Any], bool, list[str]]:
+        """Open a conversation (or find the existing 1:1); (summary, created, invited).
+
+        A group under policy `request` starts with the caller alone and an invitation (a request)
+        to each other person, who joins on accepting it (`invited`: whom an invitation went to)."""
         refusal = members_refusal(person.id, others)
         if refusal:
             raise Refused(*refusal)
-        if checked:
-            await self._sanctions.check_reach(person)
-            await self.take_token(person.id)
+        await self._sanctions.check_reach(person)
+        await self.take_token(person.id)
         others = sorted(set(others) - {person.id})
-        known = {p.id for p in await self.store.profiles(others)}
+        names = {p.id: p.name for p in await self.store.profiles([person.id, *others])}
         for other in others:
-            if other not in known:
+            if other not in names:
                 raise Refused("not_found", f"there is nobody with the id {other!r}; GET /api/people lists people")
-            if checked:
-                blocked = person.id in await self.store.blocked_by(other)
-                contact = await self.store.is_contact(person.id, other)
-                refusal = start_refusal(self.policy, blocked=blocked, contact=contact or self.policy is Policy.OPEN)
-                if refusal:
-                    raise Refused(*refusal)
+        blocks = await self._blocks([person.id, *others])
+        if invitations_needed(self.policy, len(others)):
+            return await self._invite(person, others, title, blocks, names)
+        for other in others:
+            contact = self.policy is Policy.OPEN or await self.store.is_contact(person.id, other)
+            refusal = start_refusal(self.policy, blocked=person.id in blocks[other], contact=contact,
+                                    blocking=other in blocks[person.id])
+            if refusal:
+                raise Refused(*refusal)
+        refusal = separated_refusal(blocks, [person.id, *others])
+        if refusal:
+            raise Refused(*refusal)
+        summary, created = await self._open(person, others, title)
+        return summary, created, []
+
+    async def _blocks(self, users: list[str]) -> dict[str, set[str]]:
+        """Whom each of these users blocks."""
+        return {user: await self.store.blocked_by(user) for user in users}
+
+    async def _open(self, person: Person, others: list[str], title: str | None) -> tuple[dict[str, Any], bool]:
+        """Create the conversation of the caller and these people, all members at once (or find
+        their 1:1); the rules were asked before. (summary, created)"""
         members = [person.id, *others]
         room_id = "c-" + secrets.token_hex(8)
         if len(members) == 2:
@@ -193,14 +214,55 @@ class Conversations:
                     return await self.summary(room, person.id), False
                 await self.store.release_pair(pair_key(*members), existing)
                 await self.store.claim_pair(pair_key(*members), room_id)
-        names = {p.id: p.name for p in await self.store.profiles(members)}
-        default_title = ", ".join(names.get(member, member) for member in members)
-        room = Room(id=room_id, title=(title or default_title)[:TITLE_MAX], kind=RoomKind.PRIVATE)
-        await self._backend.save_room(room)
+        room = await self._new_room(room_id, members, title)
         await self.store.add_conversation_members(room_id, members)
         summary = await self.summary(room, person.id)
         await self._tell(members, Conversation(event="opened", room=summary))
         return summary, True
+
+    async def _new_room(self, room_id: str, people: list[str], title: str | None) -> Room:
+        """The private room, saved; its default title names everyone in it or invited."""
+        names = {p.id: p.name for p in await self.store.profiles(people)}
+        default_title = ", ".join(names.get(member, member) for member in people)
+        room = Room(id=room_id, title=(title or default_title)[:TITLE_MAX], kind=RoomKind.PRIVATE)
+        await self._backend.save_room(room)
+        return room
+
+    async def _invite(self, person: Person, others: list[str], title: str | None, blocks: dict[str, set[str]],
+                      names: dict[str, str]) -> tuple[dict[str, Any], bool, list[str]]:
+        """A group under policy `request`: every invitation passes the request rules before the
+        group exists; then the caller is its one member and each other person gets a request."""
+        refusal = separated_refusal(blocks, [person.id, *others])
+        if refusal:
+            raise Refused(*refusal)
+        now = now_ms()
+        mine = [r for r in await self._pending(person.id) if r.sender["id"] == person.id]
+        strangers = set()
+        for n, other in enumerate(others):
+            contact = await self.store.is_contact(person.id, other)
+            refusal = request_refusal(
+                self.policy, sender=person.id, target=other, group=True,
+                blocked=person.id in blocks[other], blocking=other in blocks[person.id], contact=contact,
+                pending=len(mine) + n, max_pending=self._settings.max_pending,
+                already_pending=any(r.to == other for r in mine),
+                cooldown_until=await self.store.cooldown(person.id, other), now=now,
+                incoming=await self._incoming(other, now), max_incoming=self._settings.max_incoming)
+            if refusal:
+                raise Refused(refusal[0], f"{names[other]}: {refusal[1]}", *refusal[2:])
+            if not contact:
+                strangers.add(other)
+        room = await self._new_room("c-" + secrets.token_hex(8), [person.id, *others], title)
+        await self.store.add_conversation_members(room.id, [person.id])
+        summary = await self.summary(room, person.id)
+        await self._tell([person.id], Conversation(event="opened", room=summary))
+        invited = []
+        for other in others:
+            request = self._new_request(person, other, "", now, stranger=other in strangers,
+                                        group={"id": room.id, "title": room.title})
+            if await self.store.save_request(request, incoming_cap=self._settings.max_incoming):
+                invited.append(other)
+                await self._tell([other, person.id], request.frame("pending"))
+        return summary, True, invited
 
     async def _wait_room(self, room_id: str) -> Room | None:
         """The room another node is creating for the same pair (it claimed the pair first)."""
@@ -215,14 +277,20 @@ class Conversations:
         """Leave a conversation for good; the last one out closes it."""
         room = await self._backend.get_room(room_id)
         members = await self.store.conversation_members(room_id) if room is not None and room.private else set()
-        if room is None or person.id not in members:
-            raise Refused("not_found", f"you are in no conversation {room_id!r}; GET /api/conversations lists yours")
+        refusal = leave_refusal(members, person.id, room_id)
+        if refusal:
+            raise Refused(*refusal)
+        assert room is not None  # members of no room are none
+        await self._take_out(room, members, {"id": person.id, "name": person.name}, "left")
+
+    async def _take_out(self, room: Room, members: set[str], user: dict[str, str], reason: str) -> None:
+        """A member leaves the conversation for good (`reason`: left, blocked): their connections
+        leave it on every node, the members hear `conversation` `left`; the last one out closes it."""
         if len(members) == 2:  # a new 1:1 between the same two starts afresh
-            await self.store.release_pair(pair_key(*members), room_id)
-        remaining = await self.store.leave_conversation(room_id, person.id)
-        await self._backend.broadcast(direct([person.id], remove={"room": room_id, "reason": "left"}))
-        notice = Conversation(event="left", room={"id": room_id}, user={"id": person.id, "name": person.name})
-        await self._tell(sorted(members), notice)
+            await self.store.release_pair(pair_key(*members), room.id)
+        remaining = await self.store.leave_conversation(room.id, user["id"])
+        await self._backend.broadcast(direct([user["id"]], remove={"room": room.id, "reason": reason}))
+        await self._tell(sorted(members), Conversation(event="left", room={"id": room.id}, user=user))
         if remaining == 0:
             await self._backend.save_room(room.updated(state=RoomState.CLOSED))
 
@@ -239,6 +307,17 @@ class Conversations:
                 waiting.append(request)
         return waiting
 
+    async def _incoming(self, user: str, now: int) -> int:
+        """The user's requests waiting from people they have not talked to."""
+        return sum(1 for r in await self.store.requests_of(user) if r.to == user and r.stranger and not r.expired(now))
+
+    def _new_request(self, person: Person, to: str, text: str, now: int, *, stranger: bool,
+                     group: dict[str, str] | None = None) -> ContactRequest:
+        extra = {key: getattr(person, key) for key in ("organization", "country") if getattr(person, key)}
+        return ContactRequest(id="rq-" + secrets.token_hex(8), sender={"id": person.id, "name": person.name},
+                              to=to, text=text, ts=now, expires=now + self._settings.request_ttl * 1000,
+                              extra=extra, stranger=stranger, group=group)
+
     async def requests_for(self, person: Person) -> dict[str, list[dict[str, Any]]]:
         pending = await self._pending(person.id)
         return {"incoming": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.to == person.id],
@@ -246,47 +325,59 @@ class Conversations:
 
     async def request(self, person: Person, to: str, text: str) -> ContactRequest:
         await self._sanctions.check_reach(person)
+        refusal = request_text_refusal(text)
+        if refusal:
+            raise Refused(*refusal)
         target = await self.profile(to)
         if target is None:
             raise Refused("not_found", f"there is nobody with the id {to!r}; GET /api/people lists people")
         pending = await self._pending(person.id)
         now = now_ms()
+        contact = await self.store.is_contact(person.id, to)
         refusal = request_refusal(
             self.policy, sender=person.id, target=to,
             blocked=person.id in await self.store.blocked_by(to),
-            contact=await self.store.is_contact(person.id, to),
+            blocking=to in await self.store.blocked_by(person.id), contact=contact,
             pending=sum(1 for r in pending if r.sender["id"] == person.id),
             max_pending=self._settings.max_pending,
             already_pending=any(r.sender["id"] == person.id and r.to == to for r in pending),
-            cooldown_until=await self.store.cooldown(person.id, to), now=now)
+            cooldown_until=await self.store.cooldown(person.id, to), now=now,
+            incoming=await self._incoming(to, now), max_incoming=self._settings.max_incoming)
         if refusal:
             raise Refused(*refusal)
         await self.take_token(person.id)
-        extra = {key: getattr(person, key) for key in ("organization", "country") if getattr(person, key)}
-        request = ContactRequest(id="rq-" + secrets.token_hex(8), sender={"id": person.id, "name": person.name},
-                                 to=to, text=text, ts=now, expires=now + self._settings.request_ttl * 1000,
-                                 extra=extra)
-        await self.store.save_request(request)
+        request = self._new_request(person, to, text, now, stranger=not contact)
+        if not await self.store.save_request(request, incoming_cap=self._settings.max_incoming):
+            raise Refused(*INBOX_FULL)  # others filled the inbox since the count above
         await self._tell([to, person.id], request.frame("pending"))
         return request
 
-    async def _answerable(self, person: Person, request_id: str) -> ContactRequest:
+    async def _waiting(self, person: Person, request_id: str) -> ContactRequest:
+        """The request for this person to answer, or Refused(not_found)."""
         request = await self.store.get_request(request_id)
-        if request is None or request.to != person.id:
-            raise Refused("not_found", f"there is no request {request_id!r} waiting for you")
-        if request.expired(now_ms()):
-            await self._pending(person.id)
-            raise Refused("not_found", "this request has expired")
-        if not await self.store.delete_request(request):  # another connection answered it first
-            raise Refused("not_found", f"request {request_id!r} was answered already")
+        refusal = answer_refusal(request, person.id, request_id, now_ms())
+        if refusal:
+            if request is not None and request.to == person.id:
+                await self._pending(person.id)  # expired: dropped, with its cooldown
+            raise Refused(*refusal)
+        assert request is not None
         return request
 
+    async def _claim(self, request: ContactRequest) -> None:
+        """Take the request out of the store, or Refused when another connection answered it first."""
+        if not await self.store.delete_request(request):
+            raise Refused("not_found", f"request {request.id!r} was answered already")
+
     async def accept(self, person: Person, request_id: str) -> dict[str, Any]:
-        """Accept a request: the two are contacts, their 1:1 opens with the request's text first."""
-        request = await self._answerable(person, request_id)
+        """Accept a request: the two are contacts, their 1:1 opens with the request's text first;
+        or, for an invitation, the person joins the group."""
+        request = await self._waiting(person, request_id)
+        if request.group is not None:
+            return await self._join_group(person, request)
+        await self._claim(request)
         sender = request.sender["id"]
         await self.store.add_contact(sender, person.id)
-        summary, created = await self.start_conversation(person, [sender], None, checked=False)
+        summary, created = await self._open(person, [sender], None)
         sender_profile = await self.profile(sender)
         lang = await self._translator.detect(request.text, sender_profile.lang if sender_profile else "en")
         sender_lang = sender_profile.lang if sender_profile else lang
@@ -300,22 +391,72 @@ class Conversations:
             await self._tell([sender, person.id], Conversation(event="opened", room=summary))
         return summary
 
+    async def _join_group(self, person: Person, request: ContactRequest) -> dict[str, Any]:
+        """An invitee accepts: a member from now on, unless the group ended or a block stands
+        between them and a member."""
+        assert request.group is not None
+        room = await self._backend.get_room(request.group["id"])
+        members = await self.store.conversation_members(room.id) if room is not None else set()
+        if room is None or room.state is RoomState.CLOSED or not members:
+            await self._claim(request)
+            await self._tell([request.sender["id"], person.id], request.frame("withdrawn"))
+            raise Refused("not_found", "this conversation has ended: everyone left it")
+        refusal = separated_refusal(await self._blocks([*members, person.id]), [*members, person.id],
+                                    joining=person.id)
+        if refusal:
+            raise Refused(*refusal)
+        await self._claim(request)
+        await self.store.add_conversation_members(room.id, [person.id])
+        summary = await self.summary(room, person.id)
+        await self._tell([request.sender["id"], person.id], request.frame("accepted", room=room.id))
+        await self._tell([person.id], Conversation(event="opened", room=summary))
+        await self._tell(sorted(members), Conversation(event="joined", room=summary,
+                                                       user={"id": person.id, "name": person.name}))
+        return summary
+
     async def decline(self, person: Person, request_id: str) -> None:
-        request = await self._answerable(person, request_id)
+        request = await self._waiting(person, request_id)
+        await self._claim(request)
         await self.store.set_cooldown(request.sender["id"], person.id, now_ms() + self._settings.cooldown * 1000)
         await self._tell([request.sender["id"], person.id], request.frame("declined"))
 
     # blocks and reports -----------------------------------------------------------------------
     async def block(self, person: Person, other: str, blocked: bool) -> bool:
-        if other == person.id:
-            raise Refused("bad_request", "you cannot block yourself")
+        """Block (or unblock) someone. A block ends what the two share (rooms/conversations.py):
+        their requests to each other, their contact, and the blocked person's place in every
+        conversation they share with the blocker, on every node at once. Unblocking gives none
+        of it back."""
+        refusal = block_refusal(person.id, other)
+        if refusal:
+            raise Refused(*refusal)
         changed = await self.store.set_block(person.id, other, blocked)
-        if blocked:  # their waiting requests to this person go away silently
-            for request in await self._pending(person.id):
-                if request.sender["id"] == other and request.to == person.id:
-                    await self.store.delete_request(request)
-                    await self._tell([person.id], request.frame("withdrawn"))
+        if not blocked:
+            return changed
+        for request in await self._pending(person.id):
+            if {request.sender["id"], request.to} == {person.id, other} and await self.store.delete_request(request):
+                # a request from the blocked person goes away silently; one to them leaves their cards too
+                told = [person.id] if request.sender["id"] == other else [person.id, other]
+                await self._tell(told, request.frame("withdrawn"))
+        await self.store.remove_contact(person.id, other)
+        shared = set(await self.store.conversations_of(person.id)) & set(await self.store.conversations_of(other))
+        profile = await self.profile(other)
+        user = {"id": other, "name": profile.name if profile else other}
+        for room_id in sorted(shared):
+            room = await self._backend.get_room(room_id)
+            members = await self.store.conversation_members(room_id)
+            if room is None or not room.private or other not in members:
+                continue
+            await self._take_out(room, members, user, "blocked")
+            if members == {person.id, other} and room.state is RoomState.OPEN:  # the blocker's record, read-only
+                await self._backend.save_room(room.updated(state=RoomState.READ_ONLY))
         return changed
+
+    async def blocked_people(self, person: Person) -> list[dict[str, Any]]:
+        """Whom the person blocks, as each chose to be shown (a hidden person by name only), and
+        nothing about who is online."""
+        blocked = sorted(await self.store.blocked_by(person.id))
+        profiles = {p.id: p for p in await self.store.profiles(blocked)}
+        return [profiles[i].listed() if i in profiles else {"id": i, "name": i} for i in blocked]
 
     async def report(self, person: Person, room: Room, message_id: str, reason: str | None) -> dict[str, Any]:
         """Send a message to the event's moderators: stored, and a `report` frame on every node."""

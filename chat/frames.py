@@ -45,11 +45,12 @@ __all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joine
 Frame = Tagged
 
 
-class ReaderTranslation(msgspec.Struct):
+class ReaderTranslation(msgspec.Struct, omit_defaults=True):
     """A message's translation into the reader's language."""
 
     lang: str
     text: str
+    confidence: float | None = None  # 0-1, the engine's confidence; absent when unknown
 
 
 class MessageFrame(Frame, tag="message"):
@@ -72,6 +73,7 @@ class Ready(Frame, tag="ready"):
     routes: dict[str, list[str]]
     node: str
     protocol: int
+    min_confidence: float | None = None  # below it, clients show the original first ([translation])
 
 
 class Joined(Frame, tag="joined"):
@@ -80,6 +82,7 @@ class Joined(Frame, tag="joined"):
     messages: list[MessageFrame]
     you: dict[str, Any]  # {role, muted_until?}
     recovered: bool | None = None  # only with `since`
+    more: bool | None = None  # a `since` replay longer than one page: ask `history` with `after` for the rest
 
 
 class Left(Frame, tag="left"):
@@ -91,6 +94,8 @@ class History(Frame, tag="history"):
     room: str
     messages: list[MessageFrame]
     ref: str | None = None
+    more: bool | None = None  # only with `after`: later messages remain, ask again after the last one
+    recovered: bool | None = None  # only with `after`: false when history no longer reaches back to it
 
 
 class Ack(Frame, tag="ack"):
@@ -123,7 +128,8 @@ def message_frame(message: Message, reader_lang: str | None = None, *,
         return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                             lang=message.lang, text=message.text, deleted=True)
     text = message.tr.get(reader_lang) if reader_lang and reader_lang != message.lang else None
-    tr = ReaderTranslation(reader_lang, text) if reader_lang and text is not None else None
+    tr = (ReaderTranslation(reader_lang, text, message.confidence.get(reader_lang))
+          if reader_lang and text is not None else None)
     return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                         lang=message.lang, text=message.text, tr=tr, translating=translating or [])
 

@@ -94,6 +94,7 @@ class GetHistory(ClientFrame, tag="history"):
     room: Room
     before: MessageId | None = None
     limit: Count | None = None
+    after: MessageId | None = None  # the next page of a `since` replay (`joined.more`), oldest first
 
 
 class Mute(ClientFrame, tag="mute"):

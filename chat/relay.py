@@ -82,11 +82,12 @@ class TranslationRelay:
         await asyncio.gather(*(self._translate_one(message, target) for target in targets))
 
     async def _translate_one(self, message: Message, target: str) -> None:
-        text = await self._translator.translate(message.text, message.lang, target)
-        if text is None:
+        made = await self._translator.translate_scored(message.text, message.lang, target)
+        if made is None:
             await self._failed(message.room, message.id, target)
         else:
-            await self._backend.add_translation(message.room, message.id, target, text)
+            await self._backend.add_translation(message.room, message.id, target, made.text,
+                                                confidence=made.confidence)
 
     async def _failed(self, room: str, message_id: str, lang: str) -> None:
         await self._backend.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
@@ -96,9 +97,10 @@ class TranslationRelay:
         for message in messages:
             by_source[message.lang].append(message)
         for source, group in by_source.items():
-            texts = await self._translator.translate_many([m.text for m in group], source, lang)
-            for message, text in zip(group, texts, strict=False):
-                if text is None:
+            made = await self._translator.translate_many_scored([m.text for m in group], source, lang)
+            for message, translated in zip(group, made, strict=False):
+                if translated is None:
                     await self._failed(room, message.id, lang)
                 else:
-                    await self._backend.add_translation(room, message.id, lang, text)
+                    await self._backend.add_translation(room, message.id, lang, translated.text,
+                                                        confidence=translated.confidence)

@@ -11,12 +11,16 @@
   with no ASGI message, no task switch and no per-reader encoding per frame, and can drop the
   connection, so a reader that never reads cannot hold its socket open: an ASGI close waits for
   the transport to become writable, which for such a reader is never.
+- `RedactTokens`, a filter on uvicorn's loggers, writes `token=[redacted]` for a `token` query
+  parameter in access and WebSocket log lines: a token in a URL (a link that signs in) is a
+  credential and must not land in log files.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from typing import Any, Protocol
+from urllib.parse import unquote_plus
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -28,6 +32,7 @@ log = logging.getLogger("babelroom.serving")
 
 HEAD_MAX_BYTES = 65536  # request line plus headers
 TRANSPORT_EXTENSION = "babelroom.transport"
+PEER_EXTENSION = "babelroom.peer"  # the connection's own address, whatever X-Forwarded-For says
 CLOSE_INVALID_DATA = 1007
 
 
@@ -64,6 +69,9 @@ class GuardedHttp(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._stop_head()
+        # Before uvicorn's proxy-headers middleware rewrites `client` (the app runs in a task
+        # started below, so the scope is complete before it reads it).
+        self.scope.setdefault("extensions", {})[PEER_EXTENSION] = {"host": self.client[0] if self.client else ""}
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
@@ -222,6 +230,47 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
         super().send_receive_event_to_app()
 
 
+REDACTED = "[redacted]"
+SECRET_PARAMETERS = frozenset({"token"})
+REDACTED_LOGGERS = ("uvicorn.access", "uvicorn.error")  # HTTP access lines; WebSocket handshake lines
+
+
+def redact_query(text: str) -> str:
+    """`text` (a path with a query string, or a log line holding one) with the value of every
+    secret parameter replaced, however its name is percent-encoded or cased."""
+    path, mark, query = text.partition("?")
+    if not mark:
+        return text
+    query, space, rest = query.partition(" ")  # a log line may go on after the target
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        if equals and unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+            part = f"{name}={REDACTED}"
+        parts.append(part)
+    return f"{path}?{'&'.join(parts)}{space}{rest}"
+
+
+class RedactTokens(logging.Filter):
+    """Redacts secret query parameters in a record's arguments (uvicorn passes the target as one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(arg, str) and "?" in arg for arg in args):
+            record.args = tuple(redact_query(arg) if isinstance(arg, str) else arg for arg in args)
+        elif isinstance(record.msg, str) and "?" in record.msg and not args:
+            record.msg = redact_query(record.msg)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Put RedactTokens on uvicorn's loggers (once; uvicorn's dictConfig keeps a logger's filters)."""
+    for name in REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactTokens) for existing in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
 def uvicorn_config(app: Any, config: Config, **overrides: Any) -> uvicorn.Config:
     """The uvicorn options babelroom runs with (the CLI and the tests use the same)."""
     http = type("GuardedHttp", (GuardedHttp,), {"header_timeout": config.server.header_timeout})
@@ -230,5 +279,9 @@ def uvicorn_config(app: Any, config: Config, **overrides: Any) -> uvicorn.Config
         http=http, ws=GuardedWebSocket, ws_max_size=config.limits.frame_bytes,
         ws_per_message_deflate=config.limits.compression, timeout_keep_alive=config.server.keep_alive_timeout,
     )
+    if config.server.trusted_proxies:  # uvicorn takes the scheme (X-Forwarded-Proto) from them too
+        options["forwarded_allow_ips"] = list(config.server.trusted_proxies)
     options.update(overrides)
-    return uvicorn.Config(app, **options)
+    uv_config = uvicorn.Config(app, **options)  # configures uvicorn's logging
+    install_log_redaction()
+    return uv_config

@@ -1,25 +1,21 @@
 """One WebSocket connection speaking protocol v1: authenticate, then serve frames until it closes.
 
 Every client frame is validated; a client's mistake gets an `error` and the session goes on.
-Frames to the client are whole WebSocket frames (chat.wire), most of them built once for every
-reader of an event. While the socket takes them they are written straight to its transport (no
-queue, no task switch), all of one turn of the event loop in one write; when its buffer is full
-they wait in a bounded backlog drained by a task that exists only meanwhile. A reader that falls
-`send_queue` frames behind leaves its rooms at once and is closed with 1013; when even the close
-cannot be written within CLOSE_WRITE_SECONDS the transport is dropped (see chat.serving). Whatever
-goes wrong writing to one socket closes that socket only, logged once. The session speaks raw ASGI:
-no Starlette wrapper on the way.
+Frames to the client go through the connection's writer (chat.writer): written straight to the
+transport while it takes them, else queued in a backlog bounded in frames (`[limits] send_queue`)
+and bytes (`send_buffer_bytes`); a reader past either leaves its rooms at once and is closed with
+1013. The session speaks raw ASGI: no Starlette wrapper on the way.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
 
@@ -59,7 +55,8 @@ from chat.protocol import (
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
 from chat.session_conversations import handle_conversation_frame
 from chat.tokens import Identity, TokenError
-from chat.wire import payload_of, text_frame
+from chat.wire import text_frame
+from chat.writer import Writer
 from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
@@ -67,6 +64,7 @@ from rooms.moderation import Action
 from rooms.sign_ins import SIGNED_OUT
 from rooms.stores.events import PresenceChanged, Relang
 from rooms.stores.messages import Message
+from rooms.text import is_scalar_text
 from translation import primary_subtag
 
 if TYPE_CHECKING:
@@ -76,29 +74,19 @@ log = logging.getLogger("babelroom.session")
 
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
-CLOSE_OVERLOADED = 1013
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_REMOVED = 4403
+CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 1011
-CLOSE_FLUSH_SECONDS = 5.0  # a closing session's queued frames get this long to go out
-CLOSE_WRITE_SECONDS = 1.5  # a forced close that cannot be written within this drops the transport
-MESSAGE_ID_FIELDS = {"join": "since", "history": "before", "delete": "id", "read": "id", "report": "id",
-                     "relang": "id"}
-
-
-class _Close:
-    __slots__ = ("code", "reason")
-
-    def __init__(self, code: int, reason: str) -> None:
-        self.code, self.reason = code, reason
+MESSAGE_ID_FIELDS = {"join": ("since",), "history": ("before", "after"), "delete": ("id",), "read": ("id",),
+                     "report": ("id",), "relang": ("id",)}
 
 
 class Session:
     """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
 
-    __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "_limits", "_receive_asgi", "_send_asgi",
-                 "_socket", "_corked", "_backlog", "_drainer", "_closed", "_bad_frames", "_removing", "_closing",
-                 "_membership", "__weakref__")
+    __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
+                 "_bad_frames", "_removing", "_membership", "_history_reads", "_counted", "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
         self.node = node
@@ -108,18 +96,15 @@ class Session:
         self.rooms: dict[str, Member] = {}
         self._limits = node.config.limits
         self._receive_asgi = receive
-        self._send_asgi = send
         # Where the server offers it (chat.serving), frames go straight to the transport.
-        self._socket: RawSocket | None = scope.get("extensions", {}).get(TRANSPORT_EXTENSION)
-        self._corked: list[bytes] | None = None  # frames of this turn of the event loop, not yet written
-        # Frames waiting for the socket to drain; None while frames can be written at once.
-        self._backlog: deque[bytes | _Close] | None = None
-        self._drainer: asyncio.Task[None] | None = None  # runs only while there is a backlog
-        self._closed = False
+        socket: RawSocket | None = scope.get("extensions", {}).get(TRANSPORT_EXTENSION)
+        self.writer = Writer(self, send, socket, frames_max=self._limits.send_queue,
+                             bytes_max=self._limits.send_buffer_bytes)
         self._bad_frames = 0
         self._removing = 0  # removals (kick, ban, close) under way
-        self._closing: asyncio.Task[None] | None = None  # a forced close under way
         self._membership: TokenBucket | None = None  # made on the first join, leave or language change
+        self._history_reads: TokenBucket | None = None  # made on the first `history` frame
+        self._counted = False  # counted among its user's connections ([limits] connections_per_user)
 
     @property
     def user_id(self) -> str:
@@ -133,10 +118,10 @@ class Session:
     async def serve(self) -> None:
         if (await self._receive_asgi())["type"] != "websocket.connect":
             return
-        await self._send_asgi({"type": "websocket.accept"})
+        await self.writer.send_asgi({"type": "websocket.accept"})
         try:
             if await self._authenticate():
-                while not self._closed:
+                while not self.writer.closed:
                     await self._serve_frame(await self._receive())
         except _Disconnected:
             pass
@@ -145,10 +130,8 @@ class Session:
         finally:
             self.node.hub.disconnect(self)
             await self._leave_all()
-            if self._drainer is not None and not self._drainer.done():
-                await self._flush_then_stop()
-            if self._closing is not None:
-                await asyncio.gather(self._closing, return_exceptions=True)
+            await self._uncount_connection()
+            await self.writer.finish()
 
     async def _receive(self) -> str | None:
         """The next text frame; None for a frame that was refused (already answered)."""
@@ -166,7 +149,7 @@ class Session:
 
     async def _authenticate(self) -> bool:
         deadline = time.monotonic() + self.node.config.auth.auth_timeout
-        while self.identity is None and not self._closed:
+        while self.identity is None and not self.writer.closed:
             remaining = deadline - time.monotonic()
             try:
                 text = await asyncio.wait_for(self._receive(), timeout=max(remaining, 0))
@@ -174,6 +157,8 @@ class Session:
                 self.push_frame(error("unauthorized", "no auth frame within "
                                                f"{self.node.config.auth.auth_timeout:g} s; send auth first"))
                 self.close(CLOSE_UNAUTHORIZED, "auth timeout")
+                return False
+            if text is not None and len(text) > protocol.MAX_TOKEN and self._refuse_oversize_token(text):
                 return False
             frame = self._decode(text)
             if frame is None:
@@ -192,6 +177,23 @@ class Session:
             else:
                 self.push_frame(error("unauthorized", "send an auth frame with your token first", frame.ref))
         return self.identity is not None
+
+    def _refuse_oversize_token(self, text: str) -> bool:
+        """An `auth` whose token is over the size limit is an unauthorized token (4401), not a bad frame."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return False
+        if not (isinstance(data, dict) and data.get("type") == "auth" and isinstance(data.get("token"), str)
+                and len(data["token"]) > protocol.MAX_TOKEN):
+            return False
+        ref = data.get("ref")
+        if not isinstance(ref, str) or len(ref) > protocol.MAX_REF or not is_scalar_text(ref):
+            ref = None  # echoed only when it is a valid ref
+        self.push_frame(error("unauthorized", f"the token is longer than {protocol.MAX_TOKEN} characters, "
+                              "the most a token may have; ask for a new token at POST /api/session", ref))
+        self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+        return True
 
     async def _serve_frame(self, text: str | None) -> None:
         frame = self._decode(text)
@@ -213,11 +215,11 @@ class Session:
     @staticmethod
     def _check_ids(frame: AnyClientFrame) -> None:
         """Message ids must have exactly the shape the server issues (see chat.backend.ids)."""
-        name = MESSAGE_ID_FIELDS.get(frame.type)
-        value = getattr(frame, name) if name is not None else None
-        if value is not None and not is_message_id(value):
-            raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
-                             "(such as \"1a2b3c4d.17\")")
+        for name in MESSAGE_ID_FIELDS.get(frame.type, ()):
+            value = getattr(frame, name)
+            if value is not None and not is_message_id(value):
+                raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
+                                 "(such as \"1a2b3c4d.17\")")
 
     def _decode(self, text: str | None) -> AnyClientFrame | None:
         if text is None:
@@ -236,47 +238,10 @@ class Session:
         if self._bad_frames >= self._limits.bad_frames:
             self.close(CLOSE_POLICY, "too many bad frames")
 
-    # output ----------------------------------------------------------------------
+    # output (chat.writer) ------------------------------------------------------------
     def push(self, frame: bytes) -> None:
-        """Send a whole WebSocket frame: written at once while the socket takes it, else queued;
-        a reader `send_queue` frames behind is closed with 1013."""
-        if self._closed:
-            return
-        backlog = self._backlog
-        if backlog is None:
-            socket = self._socket
-            if socket is not None and socket.writable.is_set():
-                # Written at the end of this turn of the event loop, with whatever else this
-                # reader gets in the same turn: one system call for a burst, not one per frame.
-                corked = self._corked
-                if corked is None:
-                    self._corked = [frame]
-                    _TURN.add(self)
-                else:
-                    corked.append(frame)
-                return
-            backlog = self._backlog = deque()
-            self._drainer = asyncio.create_task(self._drain())
-        if len(backlog) >= self._limits.send_queue:
-            log.info("closing %s (%s): %d frames behind", self.conn_id, self.user_id, len(backlog))
-            self._abort(CLOSE_OVERLOADED, "too slow: reconnect and join with since")
-            return
-        backlog.append(frame)
-
-    def _uncork(self) -> None:
-        """Write the frames pushed during this turn of the event loop, in one write."""
-        frames, self._corked = self._corked, None
-        if not frames or self._socket is None:
-            return
-        if self._backlog is None and self._socket.writable.is_set():
-            self._socket.write_frame(frames[0] if len(frames) == 1 else b"".join(frames))
-            return
-        # The transport filled up meanwhile (a ping or a close went out): these go first, in order.
-        if self._backlog is None:
-            self._backlog = deque(frames)
-            self._drainer = asyncio.create_task(self._drain())
-        else:
-            self._backlog.extendleft(reversed(frames))
+        """Send a whole WebSocket frame (written at once or queued, bounded: chat.writer)."""
+        self.writer.push(frame)
 
     def push_frame(self, frame: ServerFrame) -> None:
         try:
@@ -284,95 +249,25 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - a frame that cannot be encoded: this socket only
             log.warning("could not send a frame to %s (%s): %r; closing this connection",
                         self.conn_id, self.user_id, exc)
-            self._abort(CLOSE_INTERNAL, "the server could not send a frame")
+            self.writer.abort(CLOSE_INTERNAL, "the server could not send a frame")
             return
-        self.push(data)
+        self.writer.push(data)
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued have been sent."""
-        if self._closed:
-            return
-        self._uncork()
-        if self._backlog is not None and len(self._backlog) >= self._limits.send_queue:
-            self._abort(code, reason)
-            return
-        self._closed = True
-        if self._backlog is None:
-            self._backlog = deque()
-            self._drainer = asyncio.create_task(self._drain())
-        self._backlog.append(_Close(code, reason))
+        self.writer.close(code, reason)
 
-    def _abort(self, code: int, reason: str) -> None:
-        """Close now, dropping whatever is queued; the connection's memberships end at once."""
-        self._closed = True
-        self._corked = None
-        if self._closing is None:
-            self._closing = asyncio.create_task(self._close_now(code, reason))
+    @property
+    def _closed(self) -> bool:  # the name the protocol suite's slow-reader test reads
+        return self.writer.closed
 
-    async def _close_now(self, code: int, reason: str) -> None:
-        if self._drainer is not None:
-            self._drainer.cancel()
-            await asyncio.gather(self._drainer, return_exceptions=True)
-        self._backlog = None
+    def describe(self) -> str:
+        return f"{self.conn_id} ({self.user_id})"
+
+    async def writer_aborted(self) -> None:
+        """The writer closes this connection now: its memberships end at once."""
         self.node.hub.disconnect(self)
         await self._leave_all()
-        await self._send_close(code, reason)
-        # The close frame may sit behind megabytes the reader never takes: do not wait for it.
-        asyncio.get_running_loop().call_later(CLOSE_WRITE_SECONDS, self._drop_transport)
-
-    async def _send_close(self, code: int, reason: str) -> None:
-        """Send a close frame; one that cannot be written within CLOSE_WRITE_SECONDS drops the transport."""
-        try:
-            await asyncio.wait_for(self._send_asgi({"type": "websocket.close", "code": code, "reason": reason}),
-                                   CLOSE_WRITE_SECONDS)
-        except TimeoutError:
-            log.info("closing %s: the close could not be written within %g s; dropping the connection",
-                     self.conn_id, CLOSE_WRITE_SECONDS)
-            self._drop_transport()
-        except Exception:  # noqa: BLE001 - the socket may be gone already, whatever it raises then
-            pass
-
-    def _drop_transport(self) -> None:
-        if self._socket is not None:
-            self._socket.abort_transport()
-
-    async def _drain(self) -> None:
-        """Write the backlog as the socket takes it; a queued close goes out after the frames before it."""
-        backlog = self._backlog
-        assert backlog is not None
-        socket = self._socket
-        try:
-            while backlog:
-                item = backlog[0]
-                if isinstance(item, _Close):
-                    backlog.clear()
-                    await self._send_close(item.code, item.reason)
-                    return
-                if socket is None:
-                    await self._send_asgi({"type": "websocket.send", "text": payload_of(item).decode()})
-                    backlog.popleft()
-                    continue
-                await socket.writable.wait()
-                while backlog and not isinstance(backlog[0], _Close) and socket.writable.is_set():
-                    if not socket.write_frame(cast(bytes, backlog.popleft())):  # not a _Close: checked above
-                        self._closed = True  # the connection is going
-                        backlog.clear()
-                        return
-        except (OSError, RuntimeError):  # the socket is gone or closing
-            self._closed = True
-        finally:
-            if self._backlog is backlog:
-                self._backlog = None  # from now on frames are written at once again
-
-    async def _flush_then_stop(self) -> None:
-        """Let a requested close go out after the frames before it; otherwise stop writing."""
-        assert self._drainer is not None
-        if self._closed:
-            # asyncio.wait neither raises nor cancels: the drainer may have been cancelled already
-            await asyncio.wait({self._drainer}, timeout=CLOSE_FLUSH_SECONDS)
-        self._closed = True
-        self._drainer.cancel()
-        await asyncio.gather(self._drainer, return_exceptions=True)
 
     # auth and language -----------------------------------------------------------
     async def _auth(self, frame: Auth) -> None:
@@ -395,6 +290,12 @@ class Session:
             return
         except BackendUnavailable:  # as for the profile below: the chat itself checks again on every frame
             log.warning("could not check the standing of %s: the backend is unavailable", identity.id)
+        if not await self._count_connection(identity.id):
+            most = self._limits.connections_per_user
+            self.push_frame(error("too_many_connections", f"this user has {most} connections open already, the most "
+                                  "one user may have; close one (another tab or device) and connect again", frame.ref))
+            self.close(CLOSE_TOO_MANY_CONNECTIONS, "too many connections")
+            return
         self.identity, self.lang = identity, lang
         try:  # the directory's profile and online mark; the chat works without them
             await self.node.conversations.seen(identity, lang)
@@ -425,6 +326,27 @@ class Session:
         """The hub says this connection's sign-in ended: the client goes back to its lobby."""
         self.close(CLOSE_UNAUTHORIZED, SIGNED_OUT)
 
+    async def _count_connection(self, user: str) -> bool:
+        """Count this connection among its user's on every node: False when the user has
+        `[limits] connections_per_user` open already (the newest is refused)."""
+        most = self._limits.connections_per_user
+        if not most:
+            return True
+        try:
+            self._counted = await self.node.backend.open_connection(user, self.conn_id, most)
+        except BackendUnavailable:  # the chat works without the count, as without the profile
+            log.warning("could not count the connections of %s: the backend is unavailable", user)
+            return True
+        return self._counted
+
+    async def _uncount_connection(self) -> None:
+        if self._counted:
+            self._counted = False
+            try:
+                await self.node.backend.close_connection(self.user_id, self.conn_id)
+            except Exception:  # noqa: BLE001 - the backend may be down; the count then expires with the node
+                log.warning("could not uncount the connection %s of %s", self.conn_id, self.user_id)
+
     async def _auth_again(self, frame: Auth) -> None:
         raise FrameError("bad_frame", "this connection is already authenticated; open a new one to switch user")
 
@@ -441,7 +363,8 @@ class Session:
                               languages=self.node.translator.reading_languages(),
                               translates=self.node.translator.languages(),
                               routes=self.node.translator.routes(), node=self.node.id,
-                              protocol=protocol.PROTOCOL_VERSION))
+                              protocol=protocol.PROTOCOL_VERSION,
+                              min_confidence=self.node.translator.settings.min_confidence))
 
     def _take_membership(self) -> None:
         """Joins, leaves and language changes each cost a token: their presence reaches every member."""
@@ -498,13 +421,16 @@ class Session:
                 if await backend.add_member(room_id, member):
                     await backend.publish(room_id, self._presence(room_id, "join", member))
                     self.node.lobby.touch(room_id)
-            since = frame.since
+            since, more = frame.since, False
             if since is not None:
-                replay = await backend.since(room_id, since, limit=limit)
+                page = self._limits.history_max
+                replay = await backend.since(room_id, since, limit=limit, most=page + 1)  # one more: is there more?
                 messages, recovered = replay.messages, replay.recovered
+                if recovered:  # one page: the client asks for the rest (`history` with `after`)
+                    messages, more = self._page(messages, page)
             else:
                 messages, recovered = await backend.history(room_id, before=None, limit=limit), None
-            joined = await self._joined_frame(room, role, messages, recovered)
+            joined = await self._joined_frame(room, role, messages, recovered, more)
         except BaseException:
             if rejoin:  # still a member, as before this join: live events flow again
                 self.node.hub.release(room_id, self, set())
@@ -518,7 +444,7 @@ class Session:
             await self.node.conversations.mark_read(room, self.identity.id, messages[-1].id)
 
     async def _joined_frame(self, room: Room, role: Role, messages: list[Message],
-                            recovered: bool | None) -> Joined:
+                            recovered: bool | None, more: bool) -> Joined:
         assert self.identity is not None
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
@@ -529,7 +455,12 @@ class Session:
             you["muted_until"] = mute.until
         room_fields = {**room.to_dict(), "languages": await self.node.backend.census(room.id)}
         return Joined(room=room_fields, members=list(members.values()), messages=self._shown(messages), you=you,
-                      recovered=recovered)
+                      recovered=recovered, more=more or None)
+
+    @staticmethod
+    def _page(messages: list[Message], size: int) -> tuple[list[Message], bool]:
+        """The oldest `size` of a replay, and whether more remain."""
+        return messages[:size], len(messages) > size
 
     def _count(self, value: int | None, name: str) -> int:
         if value is None:
@@ -666,10 +597,32 @@ class Session:
             await self.visible_room(room_id)  # a private room's non-member hears not_found, not not_joined
         self._joined(room_id)
         limit = self._count(frame.limit, "limit")
-        messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
-        self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
+        if frame.before is not None and frame.after is not None:
+            raise FrameError("bad_frame", "give \"before\" (older messages) or \"after\" (the rest of a replay), "
+                             "not both")
+        self._take_history_read()
         assert self.identity is not None
+        if frame.after is None:
+            messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
+            self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
+        else:  # the next page of a `since` replay
+            replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
+            messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
+            self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None,
+                                    more=more or None, recovered=None if replay.recovered else False))
+            room = await self.visible_room(room_id)
+            if room.private and messages:  # as with `joined`: what a page carried counts as received
+                await self.node.conversations.mark_read(room, self.identity.id, messages[-1].id)
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
+
+    def _take_history_read(self) -> None:
+        """Each `history` frame costs a token: its answer may be megabytes read and queued."""
+        if self._history_reads is None:
+            self._history_reads = TokenBucket(self._limits.history_rate, self._limits.history_burst)
+        wait = self._history_reads.take()
+        if wait:
+            raise FrameError("rate_limited", f"too many history requests: wait {wait:.1f} s",
+                             retry_after=math.ceil(wait))
 
     # moderation ------------------------------------------------------------------------
     async def _moderate(self, frame: Moderation) -> None:
@@ -690,31 +643,6 @@ def _action(frame: Moderation) -> Action:
 
 class _Disconnected(Exception):
     pass
-
-
-class _Turn:
-    """The sessions that got frames during this turn of the event loop; each writes them at its end."""
-
-    __slots__ = ("_sessions",)
-
-    def __init__(self) -> None:
-        self._sessions: list[Session] = []
-
-    def add(self, session: Session) -> None:
-        if not self._sessions:
-            asyncio.get_running_loop().call_soon(self._write)
-        self._sessions.append(session)
-
-    def _write(self) -> None:
-        sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            try:
-                session._uncork()
-            except Exception:
-                log.exception("could not write to %s", session.conn_id)
-
-
-_TURN = _Turn()
 
 
 # frame type -> handler; one table for every session (each handler takes its own frame type)

@@ -42,12 +42,7 @@ async def _handle(session: Session, frame: Conversational) -> None:
     assert identity is not None
     conversations = node.conversations
     if isinstance(frame, RequestContact):
-        text = frame.text
-        if not text.strip():
-            raise FrameError("bad_frame", "\"text\" must not be empty: say who you are and why you write")
-        if len(text) > node.config.limits.text_chars:
-            raise FrameError("too_large", f"a request holds at most {node.config.limits.text_chars} characters")
-        request = await conversations.request(identity, frame.to, text)
+        request = await conversations.request(identity, frame.to, frame.text)
         session.push_frame(Ack(ref=frame.ref, id=request.id))
     elif isinstance(frame, Accept):
         summary = await conversations.accept(identity, frame.request)

@@ -2,9 +2,21 @@
 
 A conversation is a room of kind `private` with 2-8 members. Who may start one depends on the
 organiser's policy (`open`: anyone; `request`: only after a contact request was accepted;
-`off`: nobody), on blocks, on the pending-request cap and on the cooldown after a declined or
+`off`: nobody), on blocks, on the pending-request caps and on the cooldown after a declined or
 expired request. These functions decide; the edges (WebSocket session, HTTP API) ask them and
 the stores remember.
+
+Groups: under `request` an invitation into a group (3-8 people) is a request like any other
+(the same caps, cooldown and blocks); each invitee is a member only once they accept it. Under
+`open` a group starts with everyone in it, as a 1:1 does.
+
+Blocks hold both ways: nobody is put into one conversation with a person who blocks them, or
+whom they block. A block ends what the two share: the blocked person leaves every conversation
+they share with the blocker (a 1:1 left to the blocker alone turns read-only, the record of what
+was said), their requests to each other go away, and they are contacts no more. Unblocking lifts
+the refusals only; it gives back nothing the block ended. A chat user who unblocks someone
+expects to be reachable again, not to find them back in their conversations: under `request` a
+new request (from either side) brings the two back together, in a new 1:1.
 """
 from __future__ import annotations
 
@@ -12,7 +24,7 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -26,10 +38,11 @@ EVENT_WIDE = "*"  # the "room" of event-wide mutes and bans: they hold in every 
 ORGANIZATION_MAX = 80
 BIO_MAX = 280
 TITLE_MAX = 80
-REQUEST_TEXT_MAX = 500
+REQUEST_TEXT_MAX = 500  # characters of a contact request's first message
 PAGE_MAX = 100
 
-# (protocol error code, message saying what to do[, retry_after: seconds until it passes by itself])
+# (error code, message saying what to do[, retry_after: seconds until it passes by itself]); a mistake
+# in what was asked is `bad_request`, which the WebSocket answers as `bad_frame` (chat/session_conversations.py)
 Refusal = tuple[str, str] | tuple[str, str, int]
 
 
@@ -61,6 +74,12 @@ class Profile:
             data["online"] = online
         return data
 
+    def listed(self) -> dict[str, Any]:
+        """What a list of people outside the directory shows (your blocks): what the person chose
+        to show — only their name when they hid from the directory — and never whether they are
+        online."""
+        return {"id": self.id, "name": self.name} if self.hidden else self.public()
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -84,6 +103,8 @@ class ContactRequest:
     ts: int  # ms
     expires: int  # ms: after this the request counts as ignored
     extra: dict[str, str] = field(default_factory=dict)  # the sender's organization / country, for the card
+    stranger: bool = False  # the two have not talked yet: it counts against the target's incoming cap
+    group: dict[str, str] | None = None  # an invitation into this group {id, title} (None: a contact request)
 
     def expired(self, now: int) -> bool:
         return now >= self.expires
@@ -92,7 +113,7 @@ class ContactRequest:
         """The `request` server frame for this request in a state (pending, accepted, declined), with
         the conversation it opened (`room`) once accepted."""
         return Request(id=self.id, sender={**self.sender, **self.extra}, to=self.to, text=self.text, ts=self.ts,
-                       expires=self.expires, state=state, room=room)
+                       expires=self.expires, state=state, room=room, group=self.group)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,7 +121,9 @@ class ContactRequest:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContactRequest:
         return cls(id=data["id"], sender=dict(data["sender"]), to=data["to"], text=data["text"], ts=int(data["ts"]),
-                   expires=int(data["expires"]), extra=dict(data.get("extra", {})))
+                   expires=int(data["expires"]), extra=dict(data.get("extra", {})),
+                   stranger=bool(data.get("stranger", False)),
+                   group=dict(data["group"]) if data.get("group") else None)
 
 
 def profile_complaint(organization: object = "", country: object = "", bio: object = "") -> str | None:
@@ -140,29 +163,54 @@ def members_refusal(caller: str, others: Iterable[str]) -> Refusal | None:
     return None
 
 
-def start_refusal(policy: Policy, *, blocked: bool, contact: bool) -> Refusal | None:
-    """May the caller put this person into a new conversation?"""
+def start_refusal(policy: Policy, *, blocked: bool, contact: bool, blocking: bool = False) -> Refusal | None:
+    """May the caller put this person into a new conversation? `blocked`: the person blocks the
+    caller; `blocking`: the caller blocks the person."""
     if policy is Policy.OFF:
         return "forbidden", "private conversations are turned off at this event"
     if blocked:
         return "forbidden", "this person does not accept conversations from you"
+    if blocking:
+        return "forbidden", "you block this person: unblock them first (DELETE /api/blocks/{user})"
     if policy is Policy.REQUEST and not contact:
         return "forbidden", "send this person a contact request first (the `request` frame); " \
                             "you can talk once they accept it"
     return None
 
 
+def invitations_needed(policy: Policy, others: int) -> bool:
+    """Does a new conversation with this many other people start with invitations (requests)?
+    Under `request` a group does: each invitee accepts before the group delivers to them."""
+    return policy is Policy.REQUEST and others >= MIN_MEMBERS
+
+
+def request_text_refusal(text: str) -> Refusal | None:
+    """A contact request's first message: something to read, at most REQUEST_TEXT_MAX characters."""
+    if not text.strip():
+        return "bad_request", "\"text\" must not be empty: say who you are and why you write"
+    if len(text) > REQUEST_TEXT_MAX:
+        return "too_large", f"a contact request holds at most {REQUEST_TEXT_MAX} characters ({len(text)} given)"
+    return None
+
+
 def request_refusal(policy: Policy, *, sender: str, target: str, blocked: bool, contact: bool,
                     pending: int, max_pending: int, already_pending: bool,
-                    cooldown_until: int | None, now: int) -> Refusal | None:
-    """May `sender` send `target` a contact request now?"""
+                    cooldown_until: int | None, now: int, blocking: bool = False, group: bool = False,
+                    incoming: int = 0, max_incoming: int | None = None) -> Refusal | None:
+    """May `sender` send `target` a contact request (or, `group`, an invitation into a group) now?
+
+    `pending`: the sender's requests waiting; `incoming`: the target's requests waiting from people
+    they have not talked to, capped at `max_incoming` (None: no cap) unless the two are contacts.
+    `blocked`: the target blocks the sender; `blocking`: the sender blocks the target."""
     if policy is Policy.OFF:
         return "forbidden", "private conversations are turned off at this event"
     if sender == target:
-        return "bad_frame", "you cannot send a contact request to yourself"
+        return "bad_request", "you cannot send a contact request to yourself"
     if blocked:
         return "forbidden", "this person does not accept contact requests from you"
-    if contact:
+    if blocking:
+        return "forbidden", "you block this person: unblock them first (DELETE /api/blocks/{user})"
+    if contact and not group:
         return "forbidden", "you are in contact already: start the conversation with POST /api/conversations"
     if already_pending:
         return "forbidden", "your request to this person is still waiting for an answer"
@@ -173,6 +221,51 @@ def request_refusal(policy: Policy, *, sender: str, target: str, blocked: bool, 
     if pending >= max_pending:
         return "rate_limited", f"you have {pending} requests waiting for an answer (at most {max_pending}); " \
                                "wait for answers before sending more"
+    if not contact and max_incoming is not None and incoming >= max_incoming:
+        return INBOX_FULL
+    return None
+
+
+INBOX_FULL: Refusal = ("inbox_full", "this person has too many requests from people they have not talked to "
+                                     "waiting for an answer; try again in a while")
+
+
+def separated_refusal(blocks: Mapping[str, Iterable[str]], people: Iterable[str],
+                      joining: str | None = None) -> Refusal | None:
+    """Nobody is put into one conversation with someone who blocks them or whom they block.
+
+    `blocks`: whom each of `people` blocks. With `joining`, that person is joining the others (an
+    invitation being accepted) and only their pairs are looked at."""
+    everyone = set(people)
+    for person in everyone if joining is None else {joining}:
+        others = everyone - {person}
+        if set(blocks.get(person, ())) & others or any(person in set(blocks.get(o, ())) for o in others):
+            if joining is not None:
+                return "forbidden", "you cannot join this conversation: you and one of its members block one another"
+            return "forbidden", "these people cannot be in one conversation: one of them blocks another; " \
+                                "start it without one of them"
+    return None
+
+
+def block_refusal(user: str, other: str) -> Refusal | None:
+    if user == other:
+        return "bad_request", "you cannot block yourself"
+    return None
+
+
+def leave_refusal(members: set[str], user: str, room_id: str) -> Refusal | None:
+    """Only a member leaves a conversation (anyone else hears it does not exist)."""
+    if user not in members:
+        return "not_found", f"you are in no conversation {room_id!r}; GET /api/conversations lists yours"
+    return None
+
+
+def answer_refusal(request: ContactRequest | None, user: str, request_id: str, now: int) -> Refusal | None:
+    """Only the person a request is addressed to answers it, and only while it waits."""
+    if request is None or request.to != user:
+        return "not_found", f"there is no request {request_id!r} waiting for you"
+    if request.expired(now):
+        return "not_found", "this request has expired"
     return None
 
 

@@ -5,6 +5,8 @@ import asyncio
 import dataclasses
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -43,9 +45,10 @@ def test_config(tmp_path: Path, **sections: Any) -> Config:
     config = config.replace("auth", secret=TEST_SECRET)
     config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node",
                             metrics_token=TEST_METRICS_TOKEN)
-    # Apertium's Debian pairs are left out unless a test asks for them (engines=...).
+    # Apertium's Debian pairs are left out unless a test asks for them (engines=...). The test models have
+    # random weights, so every translation is unsure: a test of the low-confidence display sets min_confidence.
     config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"), engines=("argos",),
-                            install=())
+                            install=(), min_confidence=0.0)
     for section, changes in sections.items():
         if section == "rooms":
             config = dataclasses.replace(config, rooms=changes)
@@ -170,12 +173,28 @@ async def server(make_server: ServerFactory) -> RunningServer:
 LIVE_PAIRS = (("en", "de"), ("de", "en"), ("en", "es"), ("es", "en"))
 
 
+def build_test_packages(out_dir: Path, pairs: tuple[tuple[str, str], ...],
+                        extra_text: tuple[str, ...] = ()) -> list[Path]:
+    """Tiny real `.argosmodel` files (random weights) for `pairs`, in that order, built by
+    `python -m translation.testpkg` in a process of its own: building imports torch and
+    transformers (~500 MB), which would otherwise stay in the test process for the whole run."""
+    command = [sys.executable, "-m", "translation.testpkg", str(out_dir), "--size", "tiny",
+               "--pairs", *(f"{source}-{target}" for source, target in pairs)]
+    if extra_text:
+        lines = out_dir / "extra-text.txt"
+        lines.write_text("\n".join(extra_text) + "\n", encoding="utf-8")
+        command += ["--extra-text", str(lines)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"building the test packages failed:\n{result.stdout}\n{result.stderr}"
+    built = [Path(line.rsplit("  ", 1)[0]) for line in result.stdout.splitlines() if line.endswith(" MB")]
+    assert len(built) == len(pairs), result.stdout
+    return built
+
+
 @pytest.fixture(scope="session")
 def translation_package_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Tiny real `.argosmodel` files en<->de and en<->es (random weights), built once."""
-    from translation.testpkg import build_packages
-
-    return build_packages(tmp_path_factory.mktemp("live-argosmodels"), LIVE_PAIRS, size="tiny")
+    return build_test_packages(tmp_path_factory.mktemp("live-argosmodels"), LIVE_PAIRS)
 
 
 @pytest.fixture(scope="session")

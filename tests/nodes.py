@@ -126,6 +126,7 @@ class NodeProcess:
             "BABELROOM_SERVER_DATA_DIR": str(workdir / "data"),
             "BABELROOM_TRANSLATION_PACKAGES_DIR": str(workdir / "empty"),
             "BABELROOM_TRANSLATION_INSTALL": "",  # no downloads in tests
+            "BABELROOM_TRANSLATION_EVENT_LANGUAGES": "",
             "BABELROOM_SERVER_NODE_ID": node_id,
             "BABELROOM_SERVER_HOST": "127.0.0.1",
             "BABELROOM_SERVER_LOG_LEVEL": "info",

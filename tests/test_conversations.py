@@ -301,6 +301,166 @@ async def test_a_block_stops_new_requests_and_conversations(make_server):
     assert (await ada.ask({"type": "request", "to": bo.id, "text": "sorry"}))["type"] == "ack"
 
 
+async def test_requests_are_500_characters_at_most(make_server):
+    server = await make_server(limits=FAST)
+    ada, bo = await people(server, ("Ada", "en"), ("Bo", "en"))
+    long = await ada.ask({"type": "request", "to": bo.id, "text": "x" * 2000})
+    assert long["code"] == "too_large" and "500" in long["message"]
+    assert (await ada.ask({"type": "request", "to": bo.id, "text": " "}))["code"] == "bad_frame"
+    await bo.client.silent("request")
+    assert (await ada.ask({"type": "request", "to": bo.id, "text": "y" * 500}))["type"] == "ack"
+
+
+async def test_forty_fresh_identities_cannot_flood_one_victim(make_server):
+    server = await make_server(limits=FAST)  # the default cap: 20 requests waiting from strangers
+    victim, friend = await people(server, ("Victim", "en"), ("Friend", "en"))
+    await friend.ask({"type": "request", "to": victim.id, "text": "hi, it is me"})
+    card = await victim.client.expect("request", state="pending")
+    await victim.ask({"type": "accept", "request": card["id"]})  # a contact now
+    spammers = await people(server, *((f"Spam{n}", "en") for n in range(40)))
+    answers = await asyncio.gather(*(s.ask({"type": "request", "to": victim.id, "text": f"buy {n}"})
+                                     for n, s in enumerate(spammers)))
+    assert sum(a["type"] == "ack" for a in answers) == 20
+    full = [a for a in answers if a["type"] == "error"]
+    assert len(full) == 20 and all(a["code"] == "inbox_full" for a in full)
+    assert "too many requests" in full[0]["message"]
+    assert len((await victim.http("GET", "/api/requests")).json()["incoming"]) == 20
+    # the cap is the victim's alone: the spammers' other requests go on, and a decline frees a place
+    others = await people(server, ("Other", "en"))
+    assert (await spammers[0].ask({"type": "request", "to": others[0].id, "text": "hi"}))["type"] == "ack"
+    first = next(r for r in (await victim.http("GET", "/api/requests")).json()["incoming"])
+    assert (await victim.ask({"type": "decline", "request": first["id"]}))["type"] == "ack"
+    late = await people(server, ("Late", "en"))
+    assert (await late[0].ask({"type": "request", "to": victim.id, "text": "hello"}))["type"] == "ack"
+    refused = await people(server, ("Later", "en"))
+    assert (await refused[0].ask({"type": "request", "to": victim.id, "text": "hello"}))["code"] == "inbox_full"
+
+
+async def test_a_block_ends_every_shared_conversation_both_ways(make_server):
+    server = await make_server(conversations={"policy": "open"}, limits=FAST)
+    ada, bo, cy = await people(server, ("Ada", "en"), ("Bo", "en"), ("Cy", "en"))
+    one = (await conversation(ada, bo)).json()["room"]["id"]
+    group = (await conversation(cy, ada, bo)).json()["room"]["id"]
+    for person in (ada, bo, cy):
+        for room in ([one, group] if person is not cy else [group]):
+            await person.client.join(room)
+    await bo.client.say(one, "before the block")
+    await ada.client.expect("message", text="before the block")
+    await bo.client.expect("message", text="before the block")
+    assert (await ada.http("POST", "/api/blocks", json={"user": bo.id})).status_code == 201
+    assert {(await bo.client.expect("left", reason="blocked"))["room"] for _ in range(2)} == {one, group}
+    for room in (one, group):  # B's next message is refused and reaches nobody
+        await bo.client.send({"type": "send", "room": room, "text": "still here?", "ref": f"s-{room}"})
+        assert (await bo.client.expect_error("not_joined"))["ref"] == f"s-{room}"
+        await bo.client.send({"type": "join", "room": room})
+        await bo.client.expect_error("not_found")  # nor can B come back
+        await bo.client.send({"type": "history", "room": room, "ref": f"h-{room}"})
+        assert (await bo.client.expect("error", ref=f"h-{room}"))["code"] in ("not_found", "not_joined")
+    await ada.client.silent("message")
+    assert [c["id"] for c in (await bo.http("GET", "/api/conversations")).json()["conversations"]] == []
+    # A keeps both; the 1:1 is A's read-only record, the group goes on for A and C without B
+    listed = {c["id"]: c for c in (await ada.http("GET", "/api/conversations")).json()["conversations"]}
+    assert [m["id"] for m in listed[one]["members"]] == [ada.id] and listed[one]["state"] == "read_only"
+    assert sorted(m["id"] for m in listed[group]["members"]) == sorted([ada.id, cy.id])
+    await ada.client.send({"type": "send", "room": one, "text": "hello?", "ref": "ro"})
+    assert (await ada.client.expect_error("forbidden"))["ref"] == "ro"
+    said = await cy.client.say(group, "on we go")
+    await ada.client.expect("message", id=said["id"])
+    await bo.client.silent("message")
+    # unblocking lifts the refusals and gives back nothing: B is in neither conversation
+    assert (await ada.http("DELETE", f"/api/blocks/{bo.id}")).status_code == 200
+    await bo.client.send({"type": "join", "room": group})
+    await bo.client.expect_error("not_found")
+    fresh = await conversation(bo, ada)  # a new 1:1 is a new start, asked for in the open
+    assert fresh.status_code == 201 and fresh.json()["room"]["id"] != one
+
+
+async def test_a_block_ends_the_contact_and_the_requests_both_ways(make_server):
+    server = await make_server(limits=FAST)  # policy request
+    ada, bo = await people(server, ("Ada", "en"), ("Bo", "en"))
+    await ada.ask({"type": "request", "to": bo.id, "text": "hello"})
+    card = await bo.client.expect("request", state="pending")
+    room = (await bo.ask({"type": "accept", "request": card["id"]}))["room"]
+    await ada.ask({"type": "send", "room": room, "text": "x"})  # noise the block does not care about
+    assert (await ada.http("POST", "/api/blocks", json={"user": bo.id})).status_code == 201
+    assert (await conversation(ada, bo)).status_code == 403  # the blocker must unblock first
+    assert (await ada.ask({"type": "request", "to": bo.id, "text": "hi"}))["code"] == "forbidden"
+    assert (await ada.http("DELETE", f"/api/blocks/{bo.id}")).status_code == 200
+    again = await conversation(bo, ada)  # contacts no more: a new request comes first
+    assert again.status_code == 403 and "contact request" in again.json()["message"]
+
+
+async def test_a_group_invitation_is_a_request_each_invitee_accepts(make_server):
+    server = await make_server(limits=FAST, conversations={"cooldown": 3600})  # policy request
+    cy, ada, bo = await people(server, ("Cy", "en"), ("Ada", "en"), ("Bo", "en"))
+    started = await conversation(cy, ada, bo, title="Solar buyers")
+    assert started.status_code == 201 and sorted(started.json()["invited"]) == sorted([ada.id, bo.id])
+    group = started.json()["room"]
+    assert [m["id"] for m in group["members"]] == [cy.id]  # nobody else until they accept
+    cards = {}
+    for person in (ada, bo):
+        cards[person.id] = card = await person.client.expect("request", state="pending")
+        assert card["from"]["id"] == cy.id and card["group"] == {"id": group["id"], "title": "Solar buyers"}
+    await cy.client.join(group["id"])
+    await cy.client.say(group["id"], "before anyone accepted")
+    await ada.client.send({"type": "join", "room": group["id"]})
+    await ada.client.expect_error("not_found")  # not delivered, not readable before accepting
+    accepted = await ada.ask({"type": "accept", "request": cards[ada.id]["id"]})
+    assert accepted["room"] == group["id"]
+    assert (await ada.client.expect("conversation", event="opened"))["room"]["id"] == group["id"]
+    joined_notice = await cy.client.expect("conversation", event="joined")
+    assert joined_notice["user"]["id"] == ada.id
+    joined = await ada.client.join(group["id"])
+    assert [m["text"] for m in joined["messages"]] == ["before anyone accepted"]
+    assert (await bo.ask({"type": "decline", "request": cards[bo.id]["id"]}))["type"] == "ack"
+    assert (await cy.client.expect("request", state="declined"))["to"] == bo.id
+    cooled = await conversation(cy, bo, ada)  # a declined invitation starts the cooldown like any request
+    assert cooled.status_code == 429 and cooled.json()["message"].startswith("Bo: ")
+    assert (await cy.ask({"type": "request", "to": bo.id, "text": "please"}))["code"] == "rate_limited"
+    again = await conversation(cy, ada, bo)  # one invitation waiting per pair: no flood of groups
+    assert again.status_code == 429
+
+
+@pytest.mark.parametrize("policy", ["open", "request"])
+async def test_nobody_puts_two_people_into_a_group_when_one_blocks_the_other(make_server, policy):
+    server = await make_server(conversations={"policy": policy}, limits=FAST)
+    ada, bo, cy = await people(server, ("Ada", "en"), ("Bo", "en"), ("Cy", "en"))
+    assert (await ada.http("POST", "/api/blocks", json={"user": bo.id})).status_code == 201
+    for starter, others in ((cy, (ada, bo)), (cy, (bo, ada))):  # a contact of both
+        refused = await conversation(starter, *others)
+        assert refused.status_code == 403 and "blocks another" in refused.json()["message"], refused.text
+    assert (await conversation(bo, cy, ada)).status_code == 403  # nor the blocked person
+    assert (await ada.http("GET", "/api/conversations")).json()["conversations"] == []
+    await ada.client.silent("request")
+
+
+async def test_an_invitee_blocked_meanwhile_cannot_join(make_server):
+    server = await make_server(limits=FAST)  # policy request
+    cy, ada, bo = await people(server, ("Cy", "en"), ("Ada", "en"), ("Bo", "en"))
+    group = (await conversation(cy, ada, bo)).json()["room"]["id"]
+    ada_card = await ada.client.expect("request", state="pending")
+    bo_card = await bo.client.expect("request", state="pending")
+    await ada.ask({"type": "accept", "request": ada_card["id"]})
+    assert (await ada.http("POST", "/api/blocks", json={"user": bo.id})).status_code == 201
+    refused = await bo.ask({"type": "accept", "request": bo_card["id"]})
+    assert refused["code"] == "forbidden" and "block" in refused["message"]
+    members = (await cy.http("GET", "/api/conversations")).json()["conversations"][0]["members"]
+    assert sorted(m["id"] for m in members) == sorted([cy.id, ada.id]) and group
+
+
+async def test_the_blocks_list_shows_what_each_chose_to_show_and_no_online_flag(make_server):
+    server = await make_server(limits=FAST)
+    ada, bo = await people(server, ("Ada", "en"), ("Bo", "en"), organization="Acme Oy", bio="Saunas")
+    assert (await bo.http("PATCH", "/api/me", json={"hidden": True})).status_code == 200
+    for user in (bo.id, "u_anyone"):  # any id may be blocked: the list must not tell who is online
+        assert (await ada.http("POST", "/api/blocks", json={"user": user})).status_code == 201
+    listed = (await ada.http("GET", "/api/blocks")).json()["users"]
+    assert listed == [{"id": "u_anyone", "name": "u_anyone"}, {"id": bo.id, "name": "Bo"}]  # by id
+    await bo.http("PATCH", "/api/me", json={"hidden": False})
+    shown = (await ada.http("GET", "/api/blocks")).json()["users"][1]
+    assert shown["organization"] == "Acme Oy" and shown["bio"] == "Saunas" and "online" not in shown
+
+
 # safety -------------------------------------------------------------------------------------
 async def test_a_report_reaches_the_moderators_who_ban_event_wide(make_server):
     server = await make_server(conversations={"policy": "open"}, limits=FAST)

@@ -18,6 +18,7 @@ import pytest
 
 from rooms import Role
 from tests.client import Client
+from tests.conftest import build_test_packages
 from tests.nodes import NodeProcess, RedisServer
 
 CHINESE = "你好，我们公司生产太阳能电池板，希望和芬兰的合作伙伴见面。"
@@ -34,11 +35,10 @@ NODE_ENV = {
 def zh_fi_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A packages dir with tiny packages zh<->en and fi<->en (zh<->fi pivots through English)."""
     from translation.packages import install_file
-    from translation.testpkg import build_packages
 
-    built = build_packages(tmp_path_factory.mktemp("zh-fi-models"),
-                           (("zh", "en"), ("en", "zh"), ("fi", "en"), ("en", "fi")), size="tiny",
-                           extra_text=(CHINESE, FINNISH))
+    built = build_test_packages(tmp_path_factory.mktemp("zh-fi-models"),
+                                (("zh", "en"), ("en", "zh"), ("fi", "en"), ("en", "fi")),
+                                extra_text=(CHINESE, FINNISH))
     directory = tmp_path_factory.mktemp("zh-fi-packages")
     for path in built:
         install_file(path, directory)
@@ -193,3 +193,45 @@ async def test_a_chinese_and_a_finnish_delegate_meet_and_each_reads_the_other(ev
     await aino.connect(event.a)
     back = await aino.client.join(room, since=last)
     assert back["recovered"] is True and [m["id"] for m in back["messages"]] == missed
+
+
+async def test_a_block_holds_on_every_node_and_one_inbox_holds_its_cap(event: Event) -> None:
+    ada = await Person(event.a, "Ada", "en").connect()
+    bo = await Person(event.b, "Bo", "en").connect()
+    bo_on_a = await Person(event.a, "Bo", "en").connect()  # the same person, a second socket on Ada's node
+    cy = await Person(event.b, "Cy", "en").connect()
+    sent = await bo.ask({"type": "request", "to": ada.id, "text": "Hello Ada, shall we talk?"})
+    card = await ada.client.expect("request", id=sent["id"], timeout=10)
+    room = (await ada.ask({"type": "accept", "request": card["id"]}))["room"]
+    for person in (ada, bo, bo_on_a):
+        await person.client.join(room)
+    said = await bo.client.say(room, "Before the block")
+    await ada.client.expect("message", id=said["id"], timeout=10)
+    await bo_on_a.client.expect("message", id=said["id"], timeout=10)
+
+    # Ada (node a) blocks Bo: both of Bo's sockets, on either node, are out of the conversation
+    assert (await ada.http("POST", "/api/blocks", json={"user": bo.id})).status_code == 201
+    for socket in (bo, bo_on_a):
+        await socket.client.expect("left", room=room, reason="blocked", timeout=10)
+        refused = await socket.ask({"type": "send", "room": room, "text": "Still there?"})
+        assert refused["code"] == "not_joined"
+        await socket.client.send({"type": "join", "room": room})
+        await socket.client.expect_error("not_found")
+        await socket.client.send({"type": "history", "room": room})
+        await socket.client.expect_error("not_found")
+    await ada.client.silent("message", within=0.5)
+    assert (await bo.http("GET", "/api/conversations")).json()["conversations"] == []
+
+    # a contact of both (Cy, node b) cannot bring them together in a group, under either node
+    for node in (event.b, event.a):
+        cy.node = node
+        answer = await cy.http("POST", "/api/conversations", json={"with": [ada.id, bo.id]})
+        assert answer.status_code == 403 and "blocks another" in answer.json()["message"], node.node_id
+
+    # 40 fresh identities, half on each node, reach Ada's inbox only up to the cap (20 by default)
+    spammers = [await Person(event.a if n % 2 else event.b, f"Spam{n}", "en").connect() for n in range(40)]
+    answers = await asyncio.gather(*(s.ask({"type": "request", "to": ada.id, "text": f"Buy {n}"})
+                                     for n, s in enumerate(spammers)))
+    assert sum(a["type"] == "ack" for a in answers) == 20
+    assert {a["code"] for a in answers if a["type"] == "error"} == {"inbox_full"}
+    assert len((await ada.http("GET", "/api/requests")).json()["incoming"]) == 20

@@ -23,7 +23,7 @@ CONNECTIONS = 6
 SEED = 9
 FIELDS = {kind: [field for field in msgspec.structs.fields(frame) if field.name != "ref"]
           for kind, frame in CLIENT_FRAMES.items()}  # each frame type's fields, as defined
-DOCUMENTED_CLOSES = {1000, 1007, 1008, 1009, 1013, 4401, 4403}
+DOCUMENTED_CLOSES = {1000, 1007, 1008, 1009, 1013, 4401, 4403, 4429}
 ANSWERS = {"ack", "error", "joined", "left", "ready", "history", "pong"}
 ROOMS = ["plenary", "climate", "announcements", "nope", "", "PLENARY", "plenary\u202e"]
 LONE = "\ud800"
@@ -61,7 +61,7 @@ VALID: dict[str, list[Any]] = {
 
 
 def valid_value(rng: random.Random, name: str, seen: list[str]) -> Any:
-    if name in ("since", "before", "id"):
+    if name in ("since", "before", "after", "id"):
         return rng.choice(seen) if seen else "deadbeef.1"
     return rng.choice(VALID[name])
 
@@ -71,7 +71,7 @@ def field_value(rng: random.Random, name: str, seen: list[str]) -> Any:
         return scalar(rng)
     if name == "room":
         return rng.choice(ROOMS)
-    if name in ("since", "before", "id"):
+    if name in ("since", "before", "after", "id"):
         return message_id(rng, seen)
     if name in ("history", "limit"):
         return rng.choice([0, 1, 50, 200, 201, -1, 10 ** 9])

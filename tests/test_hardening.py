@@ -284,7 +284,7 @@ async def test_3_a_close_that_cannot_be_written_drops_the_connection(server, nod
     await slow.read_json("joined")
     session = next(s for s in server.node.hub.local_members("plenary") if s.identity.name == "Stuck")
 
-    send = session._send_asgi
+    send = session.writer.send_asgi
 
     async def close_never_written(message: dict[str, Any]) -> None:
         if message["type"] == "websocket.close":
@@ -292,8 +292,8 @@ async def test_3_a_close_that_cannot_be_written_drops_the_connection(server, nod
         await send(message)
 
     # what a socket whose buffer is full looks like: frames queue, and a close never completes
-    session._send_asgi = close_never_written
-    session._socket.writable.clear()
+    session.writer.send_asgi = close_never_written
+    session.writer.socket.writable.clear()
     for _ in range(server.node.config.limits.send_queue + 1):
         session.push(text_frame(b'{"type":"pong"}'))
     for _ in range(100):  # the memberships end first, without waiting for the close

@@ -86,7 +86,8 @@ async def test_the_lean_install_serves_and_translates_with_the_test_packages(lea
     port = free_port()
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "BABELROOM_AUTH_SECRET": TEST_SECRET,
            "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
-           "BABELROOM_TRANSLATION_PACKAGES_DIR": str(translation_packages), "BABELROOM_SERVER_LOG_LEVEL": "warning"}
+           "BABELROOM_TRANSLATION_PACKAGES_DIR": str(translation_packages), "BABELROOM_SERVER_LOG_LEVEL": "warning",
+           "BABELROOM_TRANSLATION_EVENT_LANGUAGES": ""}  # nothing fetched from outside in tests
     process = await asyncio.create_subprocess_exec(
         str(lean_venv / "bin" / "babelroom"), "serve", "--port", str(port),
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)

@@ -73,7 +73,7 @@ async def test_translations_are_stored_with_the_message(server):
     later = await server.client("Dora", lang="de")
     joined = await later.join("plenary")
     [message] = joined["messages"]
-    assert message["tr"] == {"lang": "de", "text": translation["text"]}
+    assert message["tr"] == {"lang": "de", "text": translation["text"], "confidence": translation["confidence"]}
     await later.send({"type": "history", "room": "plenary"})
     [message] = (await later.expect("history"))["messages"]
     assert message["tr"]["text"] == translation["text"]

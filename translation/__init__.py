@@ -8,13 +8,14 @@ The chat layer uses `TranslationService` (see service.py) configured by
 from translation.cache import SharedCache
 from translation.languages import is_rtl, language_name, primary_subtag
 from translation.packages import PackageError, PackageInfo
-from translation.service import TranslationService
+from translation.service import Translated, TranslationService
 from translation.settings import TranslationSettings
 
 __all__ = [
     "PackageError",
     "PackageInfo",
     "SharedCache",
+    "Translated",
     "TranslationService",
     "TranslationSettings",
     "is_rtl",

@@ -3,8 +3,11 @@
 As apertium-apy runs them: the pair's mode file (/usr/share/apertium/modes/X-Y.mode)
 is a shell pipeline of lttoolbox/apertium programs; each runs with `-z` (null
 flush), so a NUL-terminated request comes out as one NUL-terminated answer and the
-processes stay up between messages. `$1` becomes `-n` (generation without the `*`
-marks on unknown words, what `apertium -u` does) and `$2` (tagger options) nothing.
+processes stay up between messages. `$1` becomes `-g` (generation with the marks on
+words the pair does not know: `*` unknown to the analyser, `@` missing from the bilingual
+dictionary, `#` not generated) and `$2` (tagger options) nothing. The marks give the
+translation's confidence, the share of its words not marked, and are then removed: readers
+see what `apertium -u` would give them.
 
 User text is escaped for the stream format (a `^`, `$`, `[` or `/` typed in chat
 would otherwise start a lexical unit or a superblank) and NULs are dropped.
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from translation.batcher import PairBatcher
-from translation.engines import Engine, Pair
+from translation.engines import Engine, Pair, Scored
 
 log = logging.getLogger("babelroom.translation")
 
@@ -60,6 +63,10 @@ _TWO_TO_THREE = {two: three for three, two in _CODES.items() if "_" not in three
 _MARKUP = re.compile(r"([\[\]\\^$/<>{}@*#+|])")
 #: In output: an escaped character, or a superblank (text passed through verbatim).
 _OUTPUT = re.compile(r"\\(.)|\[((?:[^\]\\]|\\.)*)\]", re.S)
+
+#: Marks Apertium puts before a word it could not handle (a user's own "*" arrives escaped).
+_MARKS = frozenset("*@#")
+_WORD = re.compile(r"[^\W\d_]+")
 
 #: Sentence-final punctuation, kept aside: the pipelines drop or detach a final "."
 #: depending on what follows it, so it is put back as the user wrote it.
@@ -141,7 +148,7 @@ def pipeline_commands(mode_path: Path) -> list[list[str]]:
     text = mode_path.read_text(encoding="utf-8").strip()
     commands: list[list[str]] = []
     for part in text.split("|"):
-        part = part.replace("$2", "").replace("$1", "-n")
+        part = part.replace("$2", "").replace("$1", "-g")
         words = [w.strip("'\"") for w in part.split()]
         if not words:
             continue
@@ -165,6 +172,31 @@ def unescape(text: str) -> str:
     """Apertium output as plain text: escapes undone, superblanks unwrapped."""
     return _OUTPUT.sub(lambda m: m.group(1) if m.group(1) is not None else unescape(m.group(2)),
                        text)
+
+
+def read_marks(output: str) -> tuple[str, float]:
+    """Apertium output (still in stream format) without its unknown-word marks, and the share
+    of its words that carried none: 1.0 when the pair knew every word."""
+    kept: list[str] = []
+    marks = 0
+    i = 0
+    while i < len(output):
+        char = output[i]
+        if char == "\\":  # an escaped character: the user's, never a mark
+            kept.append(output[i:i + 2])
+            i += 2
+            continue
+        if char in _MARKS and i + 1 < len(output) and output[i + 1].isalnum() \
+                and not (kept and kept[-1][-1:].isalnum()):
+            marks += 1
+        else:
+            kept.append(char)
+        i += 1
+    clean = "".join(kept)
+    words = len(_WORD.findall(unescape(clean)))
+    if not words:
+        return clean, 1.0
+    return clean, max(0.0, 1.0 - marks / words)
 
 
 class PipelineError(Exception):
@@ -228,10 +260,14 @@ class Pipeline:
     def translate(self, texts: list[str]) -> list[str]:
         """Translate each text (one NUL-terminated request each); restarts a dead
         pipeline and retries what it had not answered, once."""
+        return [text for text, _ in self.translate_scored(texts)]
+
+    def translate_scored(self, texts: list[str]) -> list[Scored]:
+        """translate(), each with its confidence (see read_marks)."""
         with self._lock:
             if not self._procs:
                 self.start()
-            out: list[str] = []
+            out: list[Scored] = []
             try:
                 self._run(texts, out)
             except PipelineError as exc:
@@ -244,7 +280,7 @@ class Pipeline:
                 self._run(texts[len(out):], out)  # a second failure propagates
             return out
 
-    def _run(self, texts: list[str], out: list[str]) -> None:
+    def _run(self, texts: list[str], out: list[Scored]) -> None:
         i = 0
         while i < len(texts):
             # Write a chunk, then read its answers: never more in the pipes than they hold.
@@ -269,8 +305,9 @@ class Pipeline:
             if any(not answer.strip() for answer in answers):
                 time.sleep(0.05)
             self._check_alive()
-            out.extend(unescape(raw.decode("utf-8", "replace")).strip() + tail
-                       for raw, tail in zip(answers, tails, strict=False))
+            for raw, final in zip(answers, tails, strict=False):
+                answer, confidence = read_marks(raw.decode("utf-8", "replace"))
+                out.append((unescape(answer).strip() + final, confidence))
             i += len(chunk)
 
     def _check_alive(self) -> None:
@@ -318,7 +355,7 @@ class ApertiumEngine(Engine):
                  on_batch: Callable[[str, int], None] | None = None) -> None:
         self.modes_dir = Path(modes_dir)
         self.pipelines: dict[Pair, Pipeline] = {}
-        self._batchers: dict[Pair, PairBatcher] = {}
+        self._batchers: dict[Pair, PairBatcher[Scored]] = {}
         self._executors: list[ThreadPoolExecutor] = []
         self._tags: dict[Pair, str] = {}
         self._batch_max, self._wait_s, self._timeout_s = batch_max, wait_s, timeout_s
@@ -334,7 +371,7 @@ class ApertiumEngine(Engine):
             self.pipelines[pair] = pipeline
             name = f"{found.source}-{found.target}"
             self._batchers[pair] = PairBatcher(
-                name, pipeline.translate, executor, batch_max=self._batch_max,
+                name, pipeline.translate_scored, executor, batch_max=self._batch_max,
                 wait_s=self._wait_s,
                 on_batch=None if self._on_batch is None
                 else (lambda n, name=name: self._on_batch(name, n)))  # type: ignore[misc]
@@ -347,7 +384,7 @@ class ApertiumEngine(Engine):
     def mode(self, pair: Pair) -> str:
         return self.pipelines[pair].pair.mode
 
-    async def translate(self, pair: Pair, sentences: list[str]) -> list[str]:
+    async def translate_scored(self, pair: Pair, sentences: list[str]) -> list[Scored]:
         return await self._batchers[pair].translate(sentences)
 
     def depth(self) -> int:

@@ -15,16 +15,18 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from typing import Generic, TypeVar
 
 log = logging.getLogger("babelroom.translation")
 
-RunBatch = Callable[[list[str]], list[str]]
+#: What a model call gives per sentence (engines give (text, confidence)).
+Result = TypeVar("Result")
 
 
-class PairBatcher:
+class PairBatcher(Generic[Result]):
     """Runs `run_batch` (blocking) in `executor` on micro-batches of sentences."""
 
-    def __init__(self, pair: str, run_batch: RunBatch, executor: Executor, *,
+    def __init__(self, pair: str, run_batch: Callable[[list[str]], list[Result]], executor: Executor, *,
                  batch_max: int, wait_s: float, max_in_flight: int = 1,
                  on_batch: Callable[[int], None] | None = None) -> None:
         self.pair = pair
@@ -34,7 +36,7 @@ class PairBatcher:
         self._wait_s = max(0.0, wait_s)
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._on_batch = on_batch
-        self._pending: list[tuple[str, asyncio.Future[str], float]] = []
+        self._pending: list[tuple[str, asyncio.Future[Result], float]] = []
         self._arrived = asyncio.Event()   # something is pending
         self._full = asyncio.Event()      # a whole batch is pending
         self._running = 0
@@ -46,7 +48,7 @@ class PairBatcher:
         """Sentences waiting for or inside a model call."""
         return len(self._pending) + self._running
 
-    async def translate(self, sentences: list[str]) -> list[str]:
+    async def translate(self, sentences: list[str]) -> list[Result]:
         """Translate sentences (all in the same batch when they fit)."""
         if not sentences:
             return []
@@ -54,7 +56,7 @@ class PairBatcher:
             self._worker = asyncio.create_task(self._work(), name=f"batcher {self.pair}")
         loop = asyncio.get_running_loop()
         now = loop.time()
-        futures = [loop.create_future() for _ in sentences]
+        futures: list[asyncio.Future[Result]] = [loop.create_future() for _ in sentences]
         self._pending.extend((s, f, now) for s, f in zip(sentences, futures, strict=True))
         self._arrived.set()
         if len(self._pending) >= self._batch_max:
@@ -90,7 +92,7 @@ class PairBatcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, batch: list[tuple[str, asyncio.Future[str], float]]) -> None:
+    async def _run(self, batch: list[tuple[str, asyncio.Future[Result], float]]) -> None:
         texts = [text for text, _, _ in batch]
         self._running += len(batch)
         try:

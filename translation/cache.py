@@ -24,6 +24,21 @@ def cache_key(source: str, target: str, text: str, model_tag: str) -> str:
     return f"tr:{source}:{target}:{model_tag}:{digest}"
 
 
+def encode_value(text: str, confidence: float) -> str:
+    """A translation as the caches keep it: "0.834|text" (keys carry a version mark, see
+    TranslationService._key, so no entry from before confidences is ever read as one)."""
+    return f"{confidence:.3f}|{text}"
+
+
+def decode_value(value: str) -> tuple[str, float]:
+    """encode_value's inverse; a value of another shape counts as confidence 0 (never expected)."""
+    head, sep, text = value.partition("|")
+    try:
+        return (text, max(0.0, min(1.0, float(head)))) if sep else (value, 0.0)
+    except ValueError:
+        return value, 0.0
+
+
 class LRUCache:
     """A bounded mapping that forgets the least recently used entry first.
     Used from the event loop only, so it needs no lock."""

@@ -18,13 +18,35 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from translation.batcher import PairBatcher
-from translation.engines import Engine, Pair
+from translation.engines import Engine, Pair, Scored
 from translation.packages import PackageInfo, list_packages
 from translation.settings import TranslationSettings
 
 log = logging.getLogger("babelroom.translation")
+
+
+class Tokenizer(Protocol):
+    def encode(self, texts: list[str]) -> list[list[str]]: ...
+
+    def decode(self, tokens: list[list[str]]) -> list[str]: ...
+
+
+class ModelSource(Protocol):
+    """What a loaded model knows of where it came from (an Argos package, a CTranslate2 model)."""
+
+    @property
+    def from_code(self) -> str: ...
+    @property
+    def to_code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
 
 
 class _SentencePiece:
@@ -68,13 +90,15 @@ class PairModel:
     """Translate batches of sentences for one direct language pair (blocking: call
     it from a worker thread)."""
 
+    info: ModelSource
+    tokenizer: Tokenizer
+
     def __init__(self, info: PackageInfo, settings: TranslationSettings) -> None:
         import ctranslate2
 
         self.info = info
         self.settings = settings
         root = info.path
-        self.tokenizer: _SentencePiece | _ArgosBPE
         if (root / "sentencepiece.model").exists():
             self.tokenizer = _SentencePiece(root / "sentencepiece.model")
         else:
@@ -86,11 +110,17 @@ class PairModel:
         )
 
     def translate_batch(self, sentences: list[str]) -> list[str]:
+        return [text for text, _ in self.translate_batch_scored(sentences)]
+
+    def translate_batch_scored(self, sentences: list[str]) -> list[Scored]:
+        """Each translation with its confidence: exp of the mean log-probability per output token
+        (see token_confidence)."""
         if not sentences:
             return []
         tokens = self.tokenizer.encode(sentences)
         caps = [output_cap(len(t), self.settings) for t in tokens]
         outputs: list[list[str]] = [[] for _ in tokens]
+        confidences: list[float] = [0.0 for _ in tokens]
         # CTranslate2 has one length limit per call. Calls per group of similar
         # length keep a short sentence from decoding as long as the longest one
         # when the model rambles; asynchronous calls let inter_threads > 1 run
@@ -104,16 +134,39 @@ class PairModel:
                 beam_size=self.settings.beam_size,
                 max_decoding_length=limit + (1 if self.target_prefix else 0),
                 replace_unknowns=True,
-                length_penalty=0.2,  # Argos's setting: slightly favours complete sentences
+                length_penalty=LENGTH_PENALTY,
+                return_scores=True,
                 asynchronous=True,
             )))
         for group, results in pending:
             for i, result in zip(group, results, strict=False):
-                hyp = result.result().hypotheses[0]
+                done = result.result()
+                hyp = done.hypotheses[0]
+                confidences[i] = token_confidence(done.scores[0] if done.scores else None, len(hyp))
                 if self.target_prefix and hyp and hyp[0] == self.target_prefix:
                     hyp = hyp[1:]
                 outputs[i] = hyp[: caps[i]]  # each output within its own cap
-        return [text.strip() for text in self.tokenizer.decode(outputs)]
+        texts = self.tokenizer.decode(outputs)
+        return [(text.strip(), confidence) for text, confidence in zip(texts, confidences, strict=True)]
+
+
+#: Argos's setting: slightly favours complete sentences in beam search.
+LENGTH_PENALTY = 0.2
+
+
+def token_confidence(score: float | None, length: int) -> float:
+    """A CTranslate2 hypothesis score as a confidence in 0-1.
+
+    CTranslate2 returns the hypothesis's summed log-probability divided by length**length_penalty;
+    undone, that is the mean log-probability per output token, and its exp the geometric mean of
+    the probabilities the model gave its own tokens: 1 when it was sure of every one, ~0.5-0.8 for
+    a good model on fluent input, near 0 for a model guessing (random weights: ~0.002).
+    """
+    if score is None or not math.isfinite(score):
+        return 0.0
+    tokens = max(1, length)
+    mean_log_prob = score * tokens**LENGTH_PENALTY / tokens
+    return max(0.0, min(1.0, math.exp(mean_log_prob)))
 
 
 #: A group is never split below this many sentences: per-call overhead would eat the gain.
@@ -151,7 +204,7 @@ class ArgosEngine(Engine):
                  on_batch: Callable[[str, int], None] | None = None) -> None:
         self.settings = settings
         self.models: dict[Pair, PairModel] = {}
-        self.batchers: dict[Pair, PairBatcher] = {}
+        self.batchers: dict[Pair, PairBatcher[Scored]] = {}
         self._tags: dict[Pair, str] = {}
         self._on_batch = on_batch
         self._executor = ThreadPoolExecutor(max(1, settings.inter_threads),
@@ -164,11 +217,21 @@ class ArgosEngine(Engine):
             name = f"{pair[0]}-{pair[1]}"
             self._tags[pair] = package_tag(model.info)
             self.batchers[pair] = PairBatcher(
-                name, model.translate_batch, self._executor,
+                name, model.translate_batch_scored, self._executor,
                 batch_max=self.settings.batch_max, wait_s=self.settings.batch_wait_ms / 1000,
                 max_in_flight=self.settings.inter_threads,
                 on_batch=None if self._on_batch is None
                 else (lambda n, name=name: self._on_batch(name, n)))  # type: ignore[misc]
+
+    what = "package"  # how the log names one installed pair
+
+    def _installed(self) -> list[ModelSource]:
+        """The installed pairs, in the order they are loaded (a later one of the same pair wins)."""
+        return list(list_packages(self.settings.packages_dir))
+
+    def _model(self, info: ModelSource) -> PairModel:
+        assert isinstance(info, PackageInfo)
+        return PairModel(info, self.settings)
 
     def _load(self) -> dict[Pair, PairModel]:
         # CTranslate2's worker threads are created here and inherit this thread's
@@ -176,12 +239,12 @@ class ArgosEngine(Engine):
         # core first when the model saturates the machine.
         lower_thread_priority(self.settings.model_nice)
         models: dict[Pair, PairModel] = {}
-        for info in list_packages(self.settings.packages_dir):
+        for info in self._installed():
             try:
-                model = PairModel(info, self.settings)
+                model = self._model(info)
                 model.translate_batch(["Hello."])  # first call allocates; pay it now
             except Exception:
-                log.exception("translation: cannot load package %s; skipping it", info.path)
+                log.exception("translation: cannot load %s %s; skipping it", self.what, info.path)
                 continue
             models[(info.from_code, info.to_code)] = model
         return models
@@ -189,7 +252,7 @@ class ArgosEngine(Engine):
     def pairs(self) -> dict[Pair, str]:
         return dict(self._tags)
 
-    async def translate(self, pair: Pair, sentences: list[str]) -> list[str]:
+    async def translate_scored(self, pair: Pair, sentences: list[str]) -> list[Scored]:
         return await self.batchers[pair].translate(sentences)
 
     def depth(self) -> int:
@@ -201,7 +264,7 @@ class ArgosEngine(Engine):
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def package_tag(info: PackageInfo) -> str:
+def package_tag(info: ModelSource) -> str:
     """Short identity of a package's version, for cache keys."""
     text = f"{info.name}:{info.version}"
     return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()

@@ -12,13 +12,15 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from translation import sentences
 from translation.apertium import ApertiumEngine
-from translation.cache import LRUCache, SharedCache, cache_key
+from translation.cache import LRUCache, SharedCache, cache_key, decode_value, encode_value
+from translation.ct2 import Ct2Engine
 from translation.detect import LanguageDetector
 from translation.engine import ArgosEngine
-from translation.engines import Engine, Pair
+from translation.engines import ENGINE_QUALITY, Engine, Pair
 from translation.metrics import TranslationMetrics
 from translation.protect import Protector
 from translation.routing import Routes
@@ -29,6 +31,18 @@ log = logging.getLogger("babelroom.translation")
 #: How long a shared-cache call may take before we stop waiting and translate.
 SHARED_CACHE_TIMEOUT_S = 1.0
 DETECT_CHARS = 500  # what detection reads of a text (translation.detect.profile)
+#: Marks cache keys of values that carry a confidence (cache.encode_value).
+CACHE_FORMAT = "c1"
+
+
+@dataclass(frozen=True)
+class Translated:
+    """One message's translation and the confidence in it, 0-1: the engines' sentence
+    confidences averaged by sentence length, multiplied across the legs of a two-hop route
+    (glossary terms and other protected spans are passed through, so they do not count)."""
+
+    text: str
+    confidence: float
 
 
 class TranslationService:
@@ -45,7 +59,7 @@ class TranslationService:
         self._tags: dict[Pair, str] = {}
         self._protector = Protector(settings.glossary)
         self._lru = LRUCache(settings.cache_size)
-        self._inflight: dict[str, asyncio.Task[str]] = {}
+        self._inflight: dict[str, asyncio.Task[Translated]] = {}
         self._background: set[asyncio.Task[None]] = set()
         # Detection gets its own thread so it never queues behind a model batch.
         self._detect_executor = ThreadPoolExecutor(1, thread_name_prefix="babelroom-detect")
@@ -84,7 +98,9 @@ class TranslationService:
         if name == "apertium":
             return ApertiumEngine(self.settings.apertium_modes_dir, batch_max=self.settings.batch_max,
                                   on_batch=self._count_batch)
-        raise ValueError(f"unknown translation engine {name!r}; choose argos or apertium")
+        if name == "ct2":
+            return Ct2Engine(self.settings, on_batch=self._count_batch)
+        raise ValueError(f"unknown translation engine {name!r}; choose ct2, argos or apertium")
 
     def _install(self) -> None:
         # Preference: the first engine in settings.engines that serves a pair wins it.
@@ -93,22 +109,23 @@ class TranslationService:
                 if pair not in self._by_pair:
                     self._by_pair[pair] = engine
                     self._tags[pair] = f"{engine.name}:{tag}"
-        self._routes = Routes(self._by_pair)
+        self._routes = Routes({pair: ENGINE_QUALITY.get(engine.name, 0.5)
+                               for pair, engine in self._by_pair.items()})
 
     def _log_pairs(self) -> None:
         if not self._by_pair:
             log.info("translation: no engine serves any pair; readers get originals only "
-                     "(add Argos packages with `babelroom languages install`, or Debian's "
-                     "apertium-* packages)")
+                     "(add CTranslate2 models or Argos packages with `babelroom languages install`, "
+                     "or Debian's apertium-* packages)")
             return
         parts = []
         for engine in self._engines:
             mine = sorted(f"{s}->{t}" for (s, t), e in self._by_pair.items() if e is engine)
             if mine:
                 parts.append(f"{engine.name}: {', '.join(mine)}")
-        pivoted = [line for line in self._routes.describe() if "via" in line]
-        if pivoted:
-            parts.append(f"through English: {', '.join(pivoted)}")
+        chained = [line for line in self._routes.describe() if "via" in line]
+        if chained:
+            parts.append(f"in two hops: {', '.join(chained)}")
         log.info("translation: serving %d direct pair(s); %s", len(self._by_pair), "; ".join(parts))
 
     def _count_batch(self, pair: str, size: int) -> None:
@@ -127,7 +144,7 @@ class TranslationService:
     # ------------------------------------------------------------ routing
 
     def languages(self) -> list[str]:
-        """Codes a reader can get translations into (pivot included), sorted."""
+        """Codes a reader can get translations into (two-hop routes included), sorted."""
         return self._routes.targets() if self.settings.enabled else []
 
     def reading_languages(self) -> list[str]:
@@ -139,11 +156,11 @@ class TranslationService:
         return self._route(source, target) is not None
 
     def routes(self) -> dict[str, list[str]]:
-        """{target: [sources]} for every target some source reaches (pivot included)."""
+        """{target: [sources]} for every target some source reaches (two-hop routes included)."""
         out: dict[str, list[str]] = {}
         if not self.settings.enabled:
             return out
-        codes = sorted(set(self._routes.sources()) | set(self._routes.targets()))
+        codes = self._routes.codes()
         for target in self._routes.targets():
             sources = [s for s in codes if self._routes.route(s, target)]
             if sources:
@@ -151,7 +168,7 @@ class TranslationService:
         return out
 
     def pairs(self) -> list[str]:
-        """Human descriptions of the pairs served ("de->en", "de->es (via en)")."""
+        """Human descriptions of the pairs served ("de->en", "fr->en (via es)")."""
         return self._routes.describe()
 
     def engine_of(self, source: str, target: str) -> list[str]:
@@ -215,32 +232,41 @@ class TranslationService:
     async def translate_many(self, texts: list[str], source: str,
                              target: str) -> list[str | None]:
         """Several messages (history) into one language, batched together."""
+        return [None if t is None else t.text for t in await self.translate_many_scored(texts, source, target)]
+
+    async def translate_scored(self, text: str, source: str, target: str) -> Translated | None:
+        """translate(), with the confidence in the translation."""
+        return (await self.translate_many_scored([text], source, target))[0]
+
+    async def translate_many_scored(self, texts: list[str], source: str,
+                                    target: str) -> list[Translated | None]:
+        """translate_many(), each with the confidence in it."""
         route = self._route(source, target)
         if route is None:
             return [None] * len(texts)
         return await self._resolve(texts, source, target, route, count=True)
 
     def _key(self, text: str, source: str, target: str, route: list[Pair]) -> str:
-        tag = "+".join(self._tags[p] for p in route)
+        tag = "+".join(self._tags[p] for p in route) + "/" + CACHE_FORMAT
         if self._protector.tag:
             tag += "/g" + self._protector.tag
         return cache_key(source, target, text, tag)
 
     async def _resolve(self, texts: list[str], source: str, target: str,
-                       route: list[Pair], *, count: bool) -> list[str | None]:
+                       route: list[Pair], *, count: bool) -> list[Translated | None]:
         started = time.perf_counter()
-        out: list[str | None] = [None] * len(texts)
+        out: list[Translated | None] = [None] * len(texts)
         keys = [self._key(t, source, target, route) for t in texts]
         served: dict[int, str] = {}                     # index -> via
-        jobs: dict[int, asyncio.Task[str]] = {}
+        jobs: dict[int, asyncio.Task[Translated]] = {}
         lookups: list[int] = []
         for i, text in enumerate(texts):
             if not text.strip():
-                out[i] = text  # nothing to translate
+                out[i] = Translated(text, 1.0)  # nothing to translate
                 continue
             hit = self._lru.get(keys[i])
             if hit is not None:
-                out[i], served[i] = hit, "cache"
+                out[i], served[i] = Translated(*decode_value(hit)), "cache"
             else:
                 lookups.append(i)
         if lookups and self._shared is not None:
@@ -251,7 +277,7 @@ class TranslationService:
                     missing.append(i)
                 else:
                     self._lru.put(keys[i], value)
-                    out[i], served[i] = value, "cache"
+                    out[i], served[i] = Translated(*decode_value(value)), "cache"
             lookups = missing
         for i in lookups:
             task = self._inflight.get(keys[i])
@@ -282,25 +308,29 @@ class TranslationService:
                 self.metrics.latency.observe(elapsed, via)
         return out
 
-    async def _produce(self, key: str, text: str, route: list[Pair]) -> str:
+    async def _produce(self, key: str, text: str, route: list[Pair]) -> Translated:
         try:
             if len(route) == 2:
-                # The first leg is a translation in its own right (source -> en):
-                # resolve it through the cache so English readers and the pivot share it.
+                # The first leg is a translation in its own right (source -> middle):
+                # resolve it through the cache so readers of the middle language share it.
                 (src, mid), _ = route
-                pivot = (await self._resolve([text], src, mid, route[:1], count=False))[0]
-                if pivot is None:
-                    raise RuntimeError(f"pivot leg {src}->{mid} failed")
-                result = await self._leg(pivot, route[1])
+                first = (await self._resolve([text], src, mid, route[:1], count=False))[0]
+                if first is None:
+                    raise RuntimeError(f"first leg {src}->{mid} failed")
+                second = await self._leg(first.text, route[1])
+                result = Translated(second.text, first.confidence * second.confidence)
             else:
                 result = await self._leg(text, route[0])
-            self._lru.put(key, result)
-            self._shared_set({key: result})
+            # Three decimals, as the caches keep it: a reader gets the same figure from either.
+            result = Translated(result.text, round(result.confidence, 3))
+            value = encode_value(result.text, result.confidence)
+            self._lru.put(key, value)
+            self._shared_set({key: value})
             return result
         finally:
             self._inflight.pop(key, None)
 
-    async def _leg(self, text: str, pair: Pair) -> str:
+    async def _leg(self, text: str, pair: Pair) -> Translated:
         # Protected spans (glossary, URLs, mentions, code) never reach the engine:
         # the runs between them are split into sentences and translated together.
         runs = self._protector.split(text)
@@ -309,7 +339,8 @@ class TranslationService:
         for _, plan in plans:
             if plan is not None:
                 batch.extend(sentences.translatable(plan[1]))
-        outputs = iter(await self._by_pair[pair].translate(pair, batch)) if batch else iter(())
+        scored = await self._by_pair[pair].translate_scored(pair, batch) if batch else []
+        outputs = iter(text for text, _ in scored)
         out: list[str] = []
         for run, plan in plans:
             if plan is None:
@@ -319,7 +350,11 @@ class TranslationService:
             mine = [next(outputs) for s in segments if s.translate]
             joined = sentences.join(lead, segments, sentences.merge(segments, mine), pair[1])
             out.append(joined)
-        return "".join(out)
+        # Longer sentences weigh more: a doubtful "OK." should not sink a long, sure paragraph.
+        weights = [max(1, len(sentence)) for sentence in batch]
+        confidence = (sum(w * c for w, (_, c) in zip(weights, scored, strict=True)) / sum(weights)
+                      if scored else 1.0)
+        return Translated("".join(out), confidence)
 
     # -------------------------------------------------------- shared cache
 

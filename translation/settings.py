@@ -23,9 +23,10 @@ class TranslationSettings:
     #: Off: no packages are loaded, translate() always answers None, detect() still works.
     enabled: bool = True
     #: Engines by preference: a pair two engines serve goes to the first one listed.
+    #: "ct2" (neural, CTranslate2 model directories in models_dir: quickmt, OPUS-MT),
     #: "argos" (neural, packages in packages_dir) and "apertium" (rule-based, Debian
     #: packages apertium-*; pairs found in apertium_modes_dir).
-    engines: tuple[str, ...] = ("argos", "apertium")
+    engines: tuple[str, ...] = ("ct2", "argos", "apertium")
     #: Where installed Apertium pairs put their mode files.
     apertium_modes_dir: str = "/usr/share/apertium/modes"
     #: Terms never translated (names of organisations, people, products, places),
@@ -36,9 +37,23 @@ class TranslationSettings:
     packages_dir: str = "data/packages"
     #: Argos package index used by `languages install PAIR`; "" = the Argos default.
     index_url: str = ""
-    #: Argos packages `babelroom serve` installs on start when they are missing and the
-    #: index can be reached (offline: one log line, and the server serves what it has).
-    install: tuple[str, ...] = ("en-es", "es-en", "en-fr", "fr-en", "en-de", "de-en")
+    #: Where CTranslate2 models are installed (one folder per pair, translation/ct2.py).
+    models_dir: str = "data/models"
+    #: Hugging Face Hub models, pinned: "NAMESPACE/NAME@COMMIT". `languages install NAME`
+    #: takes the revision from here; a name without one follows its main branch.
+    hub_models: tuple[str, ...] = ()
+    #: The Hub's address for model downloads; "" = huggingface_hub's default (which
+    #: honours HF_ENDPOINT, e.g. a mirror inside the venue's network).
+    hub_endpoint: str = ""
+    #: The languages of the event: `babelroom serve`, online, fetches what every ordered pair
+    #: of them needs, the best engine per pair (translation/plan.py: quickmt CTranslate2
+    #: models, else Argos packages, Apertium for close Romance pairs); `babelroom languages
+    #: plan` prints that plan first. A China-Europe forum: English, Chinese, German, plus
+    #: whatever the delegates bring (fi, pl, sk, sr, hu, cs, ro, bg...). [] = fetch nothing.
+    event_languages: tuple[str, ...] = ("en", "zh", "de")
+    #: Argos packages `babelroom serve` also installs on start when they are missing and the
+    #: index can be reached, beyond the event's plan (offline: one log line).
+    install: tuple[str, ...] = ()
     #: CTranslate2 beam size. Greedy (1) translated a 64-message burst 2.2x faster
     #: than beam 4 on a transformer-base model with 2 cores (15.0 vs 6.8 msg/s,
     #: benchmarks/translation_burst.py); chat lines are short, so the quality cost
@@ -81,5 +96,10 @@ class TranslationSettings:
     detect_min_chars: int = 8
     #: Below this probability of the best language the sender's language wins.
     detect_min_prob: float = 0.5
+    #: Below this confidence (0-1, see docs/protocol.md `translation`) the browser shows the
+    #: original first, "machine translation may be unreliable", the translation a click away.
+    #: 0.35: an Apertium line with about two words in three unknown, or a neural model
+    #: that gave its own words a geometric-mean probability of about a third.
+    min_confidence: float = 0.35
     #: Reading languages users may pick even without a package.
     languages: tuple[str, ...] = DEFAULT_LANGUAGES

@@ -273,6 +273,30 @@ def build_package(from_code: str, to_code: str, out_dir: Path, *, size: str = "t
     return target
 
 
+#: File names of the SentencePiece models in a CTranslate2 model directory, by layout (translation.ct2.LAYOUTS).
+CT2_LAYOUTS: dict[str, tuple[str, str]] = {"quickmt": ("src.spm.model", "tgt.spm.model"),
+                                           "opus-mt": ("source.spm", "target.spm")}
+
+
+def build_ct2_model_dir(from_code: str, to_code: str, out_dir: Path, *, layout: str = "quickmt",
+                        size: str = "tiny", sp_model: Path | None = None, seed: int | None = None) -> Path:
+    """A CTranslate2 model directory as quickmt (or converted OPUS-MT) ships one, random weights:
+    `out_dir/{layout}-{from}-{to}/` with model.bin, config.json, the vocabulary and both
+    SentencePiece models (the same model twice: the vocabulary is shared)."""
+    shape = SIZES[size]
+    if seed is None:
+        seed = sum(map(ord, from_code + to_code))
+    root = Path(out_dir) / f"{layout}-{from_code}-{to_code}"
+    with tempfile.TemporaryDirectory() as tmp:
+        spm_path = sp_model or train_sentencepiece(Path(tmp) / "sp.model", shape, seed)
+        build_ct2_model(spm_path, root, shape, seed)
+        for name in CT2_LAYOUTS[layout]:
+            shutil.copyfile(spm_path, root / name)
+    (root / "README.md").write_text(f"Test model {from_code}->{to_code} ({size}, {layout} layout) built by "
+                                    "translation.testpkg. Random weights: the output is meaningless.\n")
+    return root
+
+
 def build_packages(out_dir: Path, pairs: tuple[tuple[str, str], ...] = DEFAULT_PAIRS, *,
                    size: str = "tiny", extra_text: Sequence[str] = ()) -> list[Path]:
     """Build one package per pair, all sharing one SentencePiece model."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import hmac
+import ipaddress
+import math
 import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -12,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from chat.serving import PEER_EXTENSION
 from rooms import Role
 from rooms.conversations import profile_complaint
 from translation import is_rtl, language_name
@@ -45,6 +48,14 @@ def display_name(data: dict[str, Any]) -> str:
 @answers_errors
 async def create_session(request: Request) -> Response:
     node = node_of(request)
+    limits = node.config.limits
+    # One bucket per client address, shared by every node (the send limits' store); the key is not
+    # a user's send bucket unless a token's `sub` is literally "session@" and an address.
+    address = client_address(request, node.config.server.trusted_proxies)
+    wait = await node.backend.take_token(f"session@{address}", limits.session_rate, limits.session_burst)
+    if wait:  # (a zero rate waits forever: ask again in an hour)
+        raise ApiError(429, "rate_limited", f"too many new sessions from this address: wait {wait:.1f} s",
+                       retry_after=math.ceil(wait) if math.isfinite(wait) else 3600)
     data = await json_body(request)
     if "code" in data:  # a personal sign-in code: the same person on one more device (web/sign_in.py)
         return await redeem_code(request, node, data["code"], data.get("lang"))
@@ -67,6 +78,45 @@ async def create_session(request: Request) -> Response:
     # a new person, with a sign-in (session) of this device that their tokens name (rooms/sign_ins.py)
     return await signed_in(request, node, user_id="u_" + secrets.token_hex(6), name=name, role=Role.DELEGATE,
                            lang=lang, profile=profile)
+
+
+def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
+    """The client's address: the peer's, or, when the peer is one of `[server] trusted_proxies`,
+    the nearest address in X-Forwarded-For that is not a trusted proxy (each proxy appends the
+    address it heard from, so the addresses left of the last untrusted one could be forged)."""
+    # uvicorn may have put an X-Forwarded-For address in `client` already (it trusts 127.0.0.1's
+    # by default, for the scheme): the limit starts from the connection's own address.
+    peer = request.scope.get("extensions", {}).get(PEER_EXTENSION, {}).get("host") \
+        or (request.client.host if request.client else "")
+    proxies = trusted_networks(tuple(trusted_proxies))
+    if not proxies or not _is_trusted(peer, proxies):
+        return peer
+    hops = [hop.strip() for header in request.headers.getlist("x-forwarded-for") for hop in header.split(",")]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, proxies):
+            return hop if _is_address(hop) else peer
+    return hops[0] if hops and _is_address(hops[0]) else peer
+
+
+@functools.cache
+def trusted_networks(trusted_proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted_proxies)
+
+
+def _is_trusted(address: str, proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def profile_fields(data: dict[str, Any]) -> dict[str, str]:

@@ -234,7 +234,13 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
                        "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX,
                                  "pattern": r"\S"}},
     },
-    "ConversationAnswer": {"type": "object", "required": ["room"], "properties": {"room": ref("Conversation")}},
+    "ConversationAnswer": {
+        "type": "object", "required": ["room"],
+        "properties": {"room": ref("Conversation"),
+                       "invited": {"type": "array", "items": {"type": "string"},
+                                   "description": "a group under policy `request`: whom an invitation (a "
+                                                  "`request` frame with `group`) went to; each is a member "
+                                                  "once they accept it"}}},
     "Conversations": {"type": "object", "required": ["conversations"],
                       "properties": {"conversations": {"type": "array", "items": ref("Conversation")}}},
     "Left": {"type": "object", "required": ["room", "left"],
@@ -242,8 +248,14 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "Requests": {"type": "object", "required": ["incoming", "outgoing"],
                  "properties": {"incoming": {"type": "array", "items": {"type": "object"}},
                                 "outgoing": {"type": "array", "items": {"type": "object"}}}},
+    "BlockedPerson": {"type": "object", "required": ["id", "name"], "additionalProperties": False,
+                      "description": "what the person chose to show: only id and name when they hid from the "
+                                     "directory (or were never seen); never whether they are online",
+                      "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                     "lang": {"type": "string"}, "organization": {"type": "string"},
+                                     "country": {"type": "string"}, "bio": {"type": "string"}}},
     "Blocks": {"type": "object", "required": ["users"],
-               "properties": {"users": {"type": "array", "items": ref("Person")}}},
+               "properties": {"users": {"type": "array", "items": ref("BlockedPerson")}}},
     "BlockRequest": {"type": "object", "required": ["user"], "additionalProperties": False,
                      "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}}},
     "Block": {"type": "object", "required": ["user", "blocked"],
@@ -283,9 +295,12 @@ PEOPLE_PATHS: dict[str, Any] = {
                  "responses": {"201": answer("opened", ref("ConversationAnswer")),
                                "200": answer("the existing 1:1 of these two", ref("ConversationAnswer")),
                                **BAD_BODY, **AUTH,
-                               "403": error("the event's policy, a block, or no accepted contact request"),
+                               "403": error("the event's policy, a block (also between two of the people "
+                                            "named), or no accepted contact request"),
                                "404": error("nobody has one of these ids"),
-                               "429": error("too many new conversations; wait")}},
+                               "429": error("too many new conversations, or (a group under policy `request`) an "
+                                            "invitation refused like a request: cooldown, your waiting "
+                                            "requests, or `inbox_full`; wait")}},
     },
     "/api/conversations/{room}": {"delete": {
         "operationId": "leaveConversation", "summary": "Leave a conversation for good", "security": BEARER,
@@ -369,6 +384,8 @@ PATHS: dict[str, Any] = {
                       "401": error("the event's access code is missing or wrong, or the sign-in code is not "
                                    "valid (used, expired or mistyped)"),
                       "403": error("invited_only: this event takes personal sign-in codes only"),
+                      "429": error("too many sessions from this client address ([limits] session_rate); "
+                                   "the Retry-After header says how many seconds to wait"),
                       "501": error("this server only verifies tokens minted by the event's website")},
     },
         "delete": {"operationId": "signOut", "summary": "Sign this device out (the token's sign-in ends on every "

@@ -25,10 +25,6 @@ if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
 QUERY_MAX = 80
 
 
-def refused(exc: Refused) -> ApiError:
-    return refusal_error(Refused("bad_request", exc.message) if exc.code == "bad_frame" else exc)
-
-
 def _conversations(request: Request) -> Conversations:
     return node_of(request).conversations
 
@@ -104,10 +100,11 @@ async def start_conversation(request: Request) -> Response:
         raise ApiError(400, "bad_request", "\"with\" must be a list of user ids (GET /api/people lists them)")
     title = text_field(data, "title", required=False, max_len=TITLE_MAX)
     try:
-        summary, created = await _conversations(request).start_conversation(identity, others, title)
+        summary, created, invited = await _conversations(request).start_conversation(identity, others, title)
     except Refused as exc:
-        raise refused(exc) from None
-    return JSONResponse({"room": summary}, status_code=201 if created else 200)
+        raise refusal_error(exc) from None
+    answer = {"room": summary, "invited": invited} if invited else {"room": summary}
+    return JSONResponse(answer, status_code=201 if created else 200)
 
 
 @answers_errors
@@ -122,7 +119,7 @@ async def leave_conversation(request: Request) -> Response:
     try:
         await _conversations(request).leave(identity, request.path_params["room"])
     except Refused as exc:
-        raise refused(exc) from None
+        raise refusal_error(exc) from None
     return JSONResponse({"room": request.path_params["room"], "left": True})
 
 
@@ -136,8 +133,7 @@ async def list_requests(request: Request) -> Response:
 @answers_errors
 async def list_blocks(request: Request) -> Response:
     identity = bearer_identity(request)
-    blocked = sorted(await _conversations(request).store.blocked_by(identity.id))
-    return JSONResponse({"users": await _conversations(request).people(blocked)})
+    return JSONResponse({"users": await _conversations(request).blocked_people(identity)})
 
 
 @answers_errors
@@ -150,7 +146,7 @@ async def block(request: Request) -> Response:
     try:
         changed = await _conversations(request).block(identity, user, True)
     except Refused as exc:
-        raise refused(exc) from None
+        raise refusal_error(exc) from None
     return JSONResponse({"user": user, "blocked": True}, status_code=201 if changed else 200)
 
 

@@ -26,6 +26,7 @@ class LocalBroker:
         # Census: connections per (user, language), and users per language, kept on every change.
         self._readers: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
         self._census: dict[str, Counter[str]] = defaultdict(Counter)
+        self._connections: dict[str, set[str]] = {}  # user -> open connections (this process is the cluster)
 
     async def start(self, on_event: EventHandler) -> None:
         self._on_event = on_event
@@ -89,6 +90,20 @@ class LocalBroker:
 
     async def members(self, room: str) -> list[Member]:
         return list(self._members[room].values())
+
+    async def open_connection(self, user: str, conn: str, most: int) -> bool:
+        open_now = self._connections.get(user, set())
+        if conn not in open_now and len(open_now) >= most:
+            return False
+        self._connections[user] = open_now | {conn}
+        return True
+
+    async def close_connection(self, user: str, conn: str) -> None:
+        open_now = self._connections.get(user)
+        if open_now is not None:
+            open_now.discard(conn)
+            if not open_now:
+                del self._connections[user]
 
 
 class LocalLimits(LimitStore):

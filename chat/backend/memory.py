@@ -135,22 +135,27 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemorySession
         start = max(0, end - limit)
         return [history.kept[i] for i in range(start, end)]
 
-    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+    async def since(self, room: str, since: str, *, limit: int, most: int | None = None) -> Replay:
         history = self._history(room)
         position = history.position_of(since)
         if position is None or position >= history.next_position or position < history.first_position - 1:
             return Replay(await self.history(room, before=None, limit=limit), recovered=False)
         start = position + 1 - history.first_position
-        return Replay(list(history.kept)[start:], recovered=True)
+        end = len(history.kept) if most is None else min(len(history.kept), start + most)
+        return Replay([history.kept[i] for i in range(start, end)], recovered=True)
 
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
+                              confidence: float | None = None) -> None:
         history = self._history(room)
         found = history.live(message_id)
         if found is None:
             return
         index, message = found
-        history.kept[index] = replace(message, tr={**message.tr, lang: text})
-        self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text))
+        confidences = {k: v for k, v in message.confidence.items() if k != lang}
+        if confidence is not None:
+            confidences[lang] = confidence
+        history.kept[index] = replace(message, tr={**message.tr, lang: text}, confidence=confidences)
+        self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text, confidence=confidence))
 
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
         history = self._history(room)
@@ -158,7 +163,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemorySession
         if found is None or found[1].user.id != author:
             return None
         index, message = found
-        history.kept[index] = relabelled = replace(message, lang=lang, tr={})
+        history.kept[index] = relabelled = replace(message, lang=lang, tr={}, confidence={})
         return relabelled
 
     async def message(self, room: str, message_id: str) -> Message | None:
@@ -171,7 +176,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemorySession
         if found is None:
             return False
         index, message = found
-        history.kept[index] = replace(message, text="", tr={}, deleted=True)
+        history.kept[index] = replace(message, text="", tr={}, confidence={}, deleted=True)
         return True
 
     # rooms -----------------------------------------------------------------

@@ -76,8 +76,14 @@ class MemoryConversations(ConversationStore):
     async def read_positions(self, user: str) -> dict[str, str]:
         return dict(self._conv.read.get(user, {}))
 
-    async def save_request(self, request: ContactRequest) -> None:
+    async def save_request(self, request: ContactRequest, *, incoming_cap: int | None = None) -> bool:
+        if request.stranger and incoming_cap is not None:  # no await between the count and the write
+            waiting = sum(1 for r in self._conv.requests.values()
+                          if r.to == request.to and r.stranger and not r.expired(request.ts))
+            if waiting >= incoming_cap:
+                return False
         self._conv.requests[request.id] = request
+        return True
 
     async def get_request(self, request_id: str) -> ContactRequest | None:
         return self._conv.requests.get(request_id)
@@ -90,6 +96,9 @@ class MemoryConversations(ConversationStore):
 
     async def add_contact(self, a: str, b: str) -> None:
         self._conv.contacts.add(frozenset((a, b)))
+
+    async def remove_contact(self, a: str, b: str) -> None:
+        self._conv.contacts.discard(frozenset((a, b)))
 
     async def is_contact(self, a: str, b: str) -> bool:
         return frozenset((a, b)) in self._conv.contacts

@@ -30,7 +30,7 @@ from chat.backend.sqlite_sessions import SqliteSessions
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import Author, Message
+from rooms.stores.messages import CONFIDENCE_KEY, Author, Message, split_confidence
 
 log = logging.getLogger("babelroom.backend.sqlite")
 
@@ -141,7 +141,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteSession
 
         return await self._db.read(read)
 
-    async def since(self, room: str, since: str, *, limit: int) -> Replay:
+    async def since(self, room: str, since: str, *, limit: int, most: int | None = None) -> Replay:
         def read(db: sqlite3.Connection) -> Replay | None:
             head = _head(db, room)
             if head is None:
@@ -153,7 +153,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteSession
             if position is None or position >= next_position or position < first - 1:
                 return None
             rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position > ? "
-                              "ORDER BY position", (room, position)).fetchall()
+                              "ORDER BY position LIMIT ?", (room, position, -1 if most is None else most)).fetchall()
             return Replay([_message(room, epoch, row) for row in rows], recovered=True)
 
         replay = await self._db.read(read)
@@ -161,7 +161,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteSession
             return Replay(await self.history(room, before=None, limit=limit), recovered=False)
         return replay
 
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
+                              confidence: float | None = None) -> None:
         def store(db: sqlite3.Connection) -> bool:
             found = _locate(db, room, message_id)
             if found is None:
@@ -172,13 +173,17 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteSession
                 return False
             translations = json.loads(row[0])
             translations[lang] = text
+            translations.pop(CONFIDENCE_KEY + lang, None)
+            if confidence is not None:  # beside the text, in the same JSON (split_confidence reads it)
+                translations[CONFIDENCE_KEY + lang] = confidence
             db.execute("UPDATE messages SET tr = ? WHERE room = ? AND position = ?",
                        (json.dumps(translations, ensure_ascii=False), room, found))
             return True
 
         def publish(stored: bool) -> None:
             if stored:
-                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text))
+                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text,
+                                                confidence=confidence))
 
         await self._db.write(store, then=publish)
 
@@ -190,7 +195,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteSession
             position = _locate(db, room, message_id)
             db.execute("UPDATE messages SET lang = ?, tr = '{}' WHERE room = ? AND position = ?",
                        (lang, room, position))
-            return replace(message, lang=lang, tr={})
+            return replace(message, lang=lang, tr={}, confidence={})
 
         return await self._db.write(store)
 
@@ -375,12 +380,13 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
 
     def decode() -> Message:
         sender = json.loads(user)
-        translations = json.loads(tr)
-        if not isinstance(translations, dict):
-            raise TypeError(f"tr holds {type(translations).__name__}, not an object")
+        stored = json.loads(tr)
+        if not isinstance(stored, dict):
+            raise TypeError(f"tr holds {type(stored).__name__}, not an object")
+        translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation
         return Message(room=room, id=make_id(epoch, str(position)), ts=ts,
                        user=Author(str(sender["id"]), str(sender["name"])), lang=lang, text=text, tr=translations,
-                       deleted=bool(deleted))
+                       confidence=confidence, deleted=bool(deleted))
 
     return decode_row(f"messages: room {room!r}, position {position}", decode)
 

@@ -94,10 +94,19 @@ class SqliteConversations(ConversationStore):
             "SELECT room, message_id FROM read_positions WHERE user = ?", (user,))})
 
     # contact requests, contacts, cooldowns ---------------------------------------------------
-    async def save_request(self, request: ContactRequest) -> None:
-        await self._db.write(lambda db: db.execute(
-            "INSERT OR REPLACE INTO contact_requests (id, sender, target, data) VALUES (?, ?, ?, ?)",
-            (request.id, request.sender["id"], request.to, json.dumps(request.to_dict()))))
+    async def save_request(self, request: ContactRequest, *, incoming_cap: int | None = None) -> bool:
+        def save(db: sqlite3.Connection) -> bool:  # one write transaction: the count and the insert
+            if request.stranger and incoming_cap is not None:
+                waiting = db.execute(
+                    "SELECT COUNT(*) FROM contact_requests WHERE target = ? AND json_extract(data, '$.stranger') "
+                    "AND json_extract(data, '$.expires') > ?", (request.to, request.ts)).fetchone()[0]
+                if waiting >= incoming_cap:
+                    return False
+            db.execute("INSERT OR REPLACE INTO contact_requests (id, sender, target, data) VALUES (?, ?, ?, ?)",
+                       (request.id, request.sender["id"], request.to, json.dumps(request.to_dict())))
+            return True
+
+        return await self._db.write(save)
 
     async def get_request(self, request_id: str) -> ContactRequest | None:
         row = await self._db.read(lambda db: db.execute(
@@ -116,6 +125,9 @@ class SqliteConversations(ConversationStore):
     async def add_contact(self, a: str, b: str) -> None:
         await self._db.write(lambda db: db.execute("INSERT OR IGNORE INTO contacts (pair) VALUES (?)",
                                                    (pair_key(a, b),)))
+
+    async def remove_contact(self, a: str, b: str) -> None:
+        await self._db.write(lambda db: db.execute("DELETE FROM contacts WHERE pair = ?", (pair_key(a, b),)))
 
     async def is_contact(self, a: str, b: str) -> bool:
         return await self._db.read(lambda db: db.execute(

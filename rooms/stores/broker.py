@@ -92,13 +92,17 @@ class Broker(abc.ABC):
         another epoch gets nothing."""
 
     @abc.abstractmethod
-    async def since(self, room: str, since: str, *, limit: int) -> Replay:
-        """Every stored message after `since`, oldest first, or recovered=False with the latest `limit`."""
+    async def since(self, room: str, since: str, *, limit: int, most: int | None = None) -> Replay:
+        """Every stored message after `since`, oldest first (with `most`: the oldest `most` of them,
+        deleted placeholders included, read without the rest), or recovered=False with the latest
+        `limit`."""
 
     @abc.abstractmethod
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
-        """Store a message's translation and publish a `translation` event; nothing when the
-        message is gone (trimmed, deleted, or its history lost)."""
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
+                              confidence: float | None = None) -> None:
+        """Store a message's translation (and the engine's confidence in it, 0-1, when known:
+        history gives it back in `Message.confidence`) and publish a `translation` event carrying
+        both; nothing when the message is gone (trimmed, deleted, or its history lost)."""
 
     @abc.abstractmethod
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:

@@ -8,6 +8,8 @@ Guarantees (tests/backend/test_conversation_store.py):
 - State is shared by every node at once (a block written on one node refuses a request on any).
 - `claim_pair` gives one 1:1 room per pair of people even when two nodes race to create it.
 - `delete_request` answers True to exactly one caller, so a request is accepted or declined once.
+- `save_request` with `incoming_cap` checks the target's waiting requests from strangers and stores
+  in one step: however many nodes and senders race, no target gets more than the cap.
 - `online` counts a user online until the latest `until` any node marked; a cooldown ends at its `until`.
 - `profiles` returns the stored profiles with their hidden flag; `save_profile` leaves that flag alone.
 - Reports are kept in the order they were added (the newest REPORTS_MAX).
@@ -75,7 +77,11 @@ class ConversationStore(abc.ABC):
 
     # contact requests, contacts, cooldowns ----------------------------------------------------
     @abc.abstractmethod
-    async def save_request(self, request: ContactRequest) -> None: ...
+    async def save_request(self, request: ContactRequest, *, incoming_cap: int | None = None) -> bool:
+        """Store a request; True when stored. With `incoming_cap`, a request marked `stranger` is
+        stored only while its target has fewer than `incoming_cap` stranger requests that have not
+        expired at the request's `ts` (answered ones are gone): the count and the write are one
+        step on every node at once."""
 
     @abc.abstractmethod
     async def get_request(self, request_id: str) -> ContactRequest | None: ...
@@ -90,6 +96,10 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def add_contact(self, a: str, b: str) -> None: ...
+
+    @abc.abstractmethod
+    async def remove_contact(self, a: str, b: str) -> None:
+        """The two are contacts no more (a block ended it), whoever added the contact."""
 
     @abc.abstractmethod
     async def is_contact(self, a: str, b: str) -> bool: ...

@@ -51,6 +51,7 @@ class Translation(Tagged, tag="translation"):
     id: str
     lang: str
     text: str
+    confidence: float | None = None  # 0-1, the engine's confidence (docs/protocol.md)
 
 
 class TranslationFailed(Tagged, tag="translation_failed"):
@@ -126,13 +127,14 @@ class Request(Tagged, tag="request"):
     ts: int
     expires: int
     state: str
-    room: str | None = None  # the conversation an accepted request opened
+    room: str | None = None  # the conversation an accepted request opened (or joined)
+    group: dict[str, str] | None = None  # an invitation into a group conversation: {id, title}
 
 
 class Conversation(Tagged, tag="conversation"):
-    event: str  # opened | left
+    event: str  # opened | joined (an invitee accepted) | left
     room: dict[str, Any]
-    user: dict[str, str] | None = None  # who left
+    user: dict[str, str] | None = None  # who joined or left
 
 
 class Report(Tagged, tag="report"):

@@ -13,6 +13,24 @@ import msgspec
 __all__ = ["Author", "Message"]
 
 
+#: Prefix of the key a backend keeps a translation's confidence under, beside the translations
+#: themselves in one JSON object ({"de": "Hallo", "@c:de": 0.93}); see split_confidence.
+CONFIDENCE_KEY = "@c:"
+
+
+def split_confidence(stored: dict[str, object]) -> tuple[dict[str, str], dict[str, float]]:
+    """Stored translations with their confidences (CONFIDENCE_KEY entries) apart: (tr, confidence)."""
+    tr: dict[str, str] = {}
+    confidence: dict[str, float] = {}
+    for key, value in stored.items():
+        if key.startswith(CONFIDENCE_KEY):
+            if isinstance(value, int | float):
+                confidence[key[len(CONFIDENCE_KEY):]] = float(value)
+        elif isinstance(value, str):
+            tr[key] = value
+    return tr, confidence
+
+
 class Author(msgspec.Struct, frozen=True):
     """Who sent a message."""
 
@@ -21,7 +39,8 @@ class Author(msgspec.Struct, frozen=True):
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True):
-    """A message as history keeps it; `tr`: its stored translations (lang -> text); a `deleted`
+    """A message as history keeps it; `tr`: its stored translations (lang -> text), `confidence`:
+    the translation engine's confidence in each (lang -> 0-1, absent when unknown); a `deleted`
     message is a placeholder keeping its place, with no text and no translations."""
 
     room: str
@@ -32,3 +51,4 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     tr: dict[str, str] = msgspec.field(default_factory=dict)
     deleted: bool = False
+    confidence: dict[str, float] = msgspec.field(default_factory=dict)

@@ -7,6 +7,9 @@ Guarantees (tests/backend/test_presence.py):
 - A connection's record is replaced, not duplicated, when added again (a language change).
 - Records of a node that died without cleaning up drop out within the presence TTL (shared
   backends), so `members` lists connections on live nodes only.
+- `open_connection` counts a user's open connections on every node (on a shared backend) and
+  refuses one past `most`, atomically: two connections opened at once never both take the last
+  place. Connections of a node that died stop counting within the presence TTL.
 """
 from __future__ import annotations
 
@@ -40,6 +43,15 @@ class Presence(abc.ABC):
     @abc.abstractmethod
     async def members(self, room: str) -> list[Member]:
         """Connections present in the room on every live node."""
+
+    @abc.abstractmethod
+    async def open_connection(self, user: str, conn: str, most: int) -> bool:
+        """Count a connection of the user unless `most` of theirs are open already (on live
+        nodes): True when it was counted; then `close_connection` forgets it."""
+
+    @abc.abstractmethod
+    async def close_connection(self, user: str, conn: str) -> None:
+        """Forget a connection `open_connection` counted (nothing when it was not counted)."""
 
     async def census(self, room: str) -> dict[str, int]:
         """How many users read each language in the room ({code: count}, counts > 0).

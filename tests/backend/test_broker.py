@@ -43,6 +43,20 @@ async def test_since_replays_exactly_what_came_after(node):
     assert newest.recovered is True and newest.messages == []
 
 
+async def test_since_with_most_reads_the_oldest_that_many_placeholders_included(node):
+    ids = [(await node.say(f"m{i}")).id for i in range(8)]
+    await node.backend.delete_message(ROOM, ids[2])
+    await node.backend.delete_message(ROOM, ids[6])
+    pages = [await node.backend.since(ROOM, ids[0], limit=50, most=most) for most in (0, 1, 2, 3, 6, 7, 50)]
+    assert all(page.recovered for page in pages)
+    assert [[m.id for m in page.messages] for page in pages] == [
+        [], ids[1:2], ids[1:3], ids[1:4], ids[1:7], ids[1:8], ids[1:8]]
+    assert [m.deleted for m in pages[4].messages] == [False, True, False, False, False, True]
+    # past the kept history `most` changes nothing: the latest `limit`, not recovered
+    lost = await node.backend.since(ROOM, "deadbeef.1", limit=2, most=1)
+    assert lost.recovered is False and [m.id for m in lost.messages] == ids[6:]
+
+
 async def test_since_an_unknown_id_is_not_recovered_and_gives_the_latest(node):
     ids = [(await node.say(f"m{i}")).id for i in range(4)]
     for since in ("deadbeef.7", "garbage", "deadbeef.1-0"):
@@ -118,6 +132,27 @@ async def test_translations_are_stored_with_the_message_and_published(node):
                          "text": "guten Morgen"}
     replay = await node.backend.since(ROOM, "deadbeef.1", limit=5)
     assert replay.messages[0].tr["fr"] == "bonjour"
+
+
+async def test_a_translations_confidence_is_kept_with_it_and_published(node):
+    await node.backend.subscribe(ROOM)
+    message = await node.say("good morning")
+    await node.backend.add_translation(ROOM, message.id, "de", "guten Morgen", confidence=0.25)
+    await node.backend.add_translation(ROOM, message.id, "fr", "bonjour")  # an engine that gives none
+    events = await node.wait_for("translation", 2)
+    assert events[0]["confidence"] == 0.25 and "confidence" not in events[1]
+    [stored] = await node.backend.history(ROOM, before=None, limit=5)
+    assert stored.tr == {"de": "guten Morgen", "fr": "bonjour"} and stored.confidence == {"de": 0.25}
+    await node.backend.add_translation(ROOM, message.id, "de", "Guten Morgen!", confidence=0.875)
+    replay = await node.backend.since(ROOM, "deadbeef.1", limit=5)
+    assert replay.messages[0].tr["de"] == "Guten Morgen!" and replay.messages[0].confidence == {"de": 0.875}
+    relabelled = await node.backend.relabel_message(ROOM, message.id, "es", author=ADA["id"])
+    assert relabelled is not None and relabelled.confidence == {}
+    assert (await node.backend.history(ROOM, before=None, limit=5))[0].confidence == {}
+    await node.backend.add_translation(ROOM, message.id, "en", "good morning", confidence=1.0)
+    assert await node.backend.delete_message(ROOM, message.id) is True
+    gone = (await node.backend.history(ROOM, before=None, limit=5))[0]
+    assert gone.tr == {} and gone.confidence == {}
 
 
 async def test_what_a_backend_passes_through_is_byte_for_byte_the_frame_readers_get(node):

@@ -88,3 +88,43 @@ async def test_contacts_cooldowns_blocks_and_reports(nodes):
     for n in range(3):
         await a.backend.add_report({"id": f"rp-{n}", "reason": "spam"})
     assert [r["id"] for r in await b.backend.reports(limit=2)] == ["rp-1", "rp-2"]
+
+
+def stranger_request(n: int, to: str, ts: int, ttl: int = 60_000) -> ContactRequest:
+    return ContactRequest(f"rq-s{n}", {"id": f"u_s{n}", "name": f"S{n}"}, to, "hi", ts, ts + ttl, stranger=True)
+
+
+async def test_the_incoming_cap_holds_when_many_senders_race_on_every_node(nodes):
+    a, b = nodes
+    now = now_ms()
+    await a.backend.save_request(stranger_request(0, "u_aino", now - 10_000, ttl=5_000))  # expired: not waiting
+    contact = ContactRequest("rq-c", {"id": "u_li", "name": "Li"}, "u_aino", "hi", now, now + 60_000)
+    assert await a.backend.save_request(contact, incoming_cap=0) is True  # not from a stranger: no cap
+    racing = [(a if n % 2 else b).backend.save_request(stranger_request(n, "u_aino", now), incoming_cap=3)
+              for n in range(1, 13)]
+    stored = await asyncio.gather(*racing)
+    assert sum(stored) == 3
+    waiting = [r for r in await b.backend.requests_of("u_aino") if r.stranger and not r.expired(now)]
+    assert len(waiting) == 3 and all(r.stranger for r in waiting)
+    assert await a.backend.save_request(stranger_request(20, "u_bo", now), incoming_cap=3) is True  # per target
+    await a.backend.delete_request(waiting[0])  # answered: a place frees
+    assert await b.backend.save_request(stranger_request(21, "u_aino", now), incoming_cap=3) is True
+    assert await a.backend.save_request(stranger_request(22, "u_aino", now), incoming_cap=3) is False
+    assert await a.backend.save_request(stranger_request(23, "u_aino", now)) is True  # no cap asked
+
+
+async def test_a_group_invitation_keeps_its_group(nodes):
+    a, b = nodes
+    request = ContactRequest("rq-g", {"id": "u_li", "name": "Li"}, "u_aino", "", now_ms(), now_ms() + 1000,
+                             stranger=True, group={"id": "c-1", "title": "Solar"})
+    await a.backend.save_request(request)
+    assert await b.backend.get_request("rq-g") == request
+    assert (await b.backend.requests_of("u_aino"))[0].group == {"id": "c-1", "title": "Solar"}
+
+
+async def test_a_contact_can_be_removed_on_every_node(nodes):
+    a, b = nodes
+    await a.backend.add_contact("u_li", "u_aino")
+    await b.backend.remove_contact("u_aino", "u_li")  # either order names the pair
+    assert not await a.backend.is_contact("u_li", "u_aino")
+    await b.backend.remove_contact("u_li", "u_x")  # no contact: nothing happens

@@ -1,6 +1,12 @@
 """The Presence contract (rooms/stores/presence.py) on every backend."""
 from __future__ import annotations
 
+import asyncio
+import time
+
+import pytest
+
+from chat.backend.redis import RedisBackend
 from tests.backend.support import BOB, ROOM, member
 
 
@@ -37,3 +43,35 @@ async def test_census_counts_users_per_reading_language(node):
     await backend.remove_member(ROOM, member("c2", lang="de"))  # twice: counted once
     assert await backend.census(ROOM) == {"zh": 1}
     assert await backend.census("climate") == {}
+
+
+async def test_open_connection_counts_a_users_connections_up_to_most(node):
+    backend = node.backend
+    assert [await backend.open_connection("u_ada", conn, 2) for conn in ("c1", "c2", "c3")] == [True, True, False]
+    assert await backend.open_connection("u_bob", "c4", 2) is True, "one count per user"
+    assert await backend.open_connection("u_ada", "c2", 2) is True, "counted once, however often asked"
+    await backend.close_connection("u_ada", "c1")
+    await backend.close_connection("u_ada", "c1")  # twice: forgotten once
+    assert await backend.open_connection("u_ada", "c3", 2) is True
+    assert await backend.open_connection("u_ada", "c5", 2) is False
+    await backend.close_connection("u_ada", "never-counted")
+    assert await backend.open_connection("u_ada", "c5", 2) is False
+
+
+@pytest.mark.parametrize("backend_kind", [pytest.param("redis", marks=pytest.mark.redis)])
+async def test_connections_count_on_every_node_and_a_dead_nodes_stop_counting(make_node):
+    a, b = await make_node(presence_ttl=1), await make_node(presence_ttl=1)
+    assert await a.backend.open_connection("u_ada", "a1", 3) is True
+    assert await b.backend.open_connection("u_ada", "b1", 3) is True
+    assert await b.backend.open_connection("u_ada", "b2", 3) is True
+    assert await a.backend.open_connection("u_ada", "a2", 3) is False, "three open on two nodes"
+    # node b dies without a word: its heartbeat stops and expires, its connections stop counting
+    b_backend = b.backend
+    assert isinstance(b_backend, RedisBackend)
+    await b_backend._presence.stop()  # simulating a crash: the heartbeat stops
+    deadline = time.monotonic() + 5
+    while not await a.backend.open_connection("u_ada", "a2", 3):
+        assert time.monotonic() < deadline, "node b's connections still counted 5 s after it died"
+        await asyncio.sleep(0.1)
+    assert await a.backend.open_connection("u_ada", "a3", 3) is True
+    assert await a.backend.open_connection("u_ada", "a4", 3) is False

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.pages import CONNECTED, PHONE, language_name, message_with_text, say, screenshot, sign_in, ui
+from tests.e2e.pages import (
+    CONNECTED,
+    PHONE,
+    language_name,
+    message_with_text,
+    say,
+    screenshot,
+    sign_in,
+    sign_in_with_token,
+    ui,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -79,3 +89,38 @@ async def test_request_accept_then_chat_in_a_private_conversation(make_server, n
     await expect(ada.get_by_test_id("toast")).to_contain_text("moderators")
     reports = await server.node.backend.reports()
     assert [r["message"]["text"] for r in reports] == ["Guten Tag"]
+
+
+async def test_a_group_invitation_is_a_card_and_a_refusal_reads_in_the_readers_language(make_server, new_page):
+    server = await make_server()  # policy request
+    page = await new_page()
+    await sign_in_with_token(page, server.url, server.token("Dieter", lang="de", user_id="u_dieter"), "Dieter")
+    for name in ("Cy", "Ada", "Eve"):  # each connects once: a profile in the directory
+        await (await server.client(name, user_id=f"u_{name.lower()}")).close()
+
+    def bearer(name: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {server.token(name, user_id=f'u_{name.lower()}')}"}
+
+    async with server.http() as http:
+        assert (await http.post("/api/blocks", json={"user": "u_dieter"}, headers=bearer("Ada"))).status_code == 201
+        started = await http.post("/api/conversations", json={"with": ["u_dieter", "u_eve"], "title": "Solar"},
+                                  headers=bearer("Cy"))
+        assert started.status_code == 201 and "u_dieter" in started.json()["invited"]
+
+    # the invitation is a request card in Dieter's language; accepting it opens the group
+    card = page.get_by_test_id("invitation-card")
+    await expect(card).to_contain_text(ui("de", "people.invitesTo", name="Cy", title="Solar"))
+    await card.get_by_test_id("request-accept").click()
+    await expect(page.locator("#room-view")).to_be_visible()
+    await expect(page.locator(f'[data-testid="conversation-{started.json()["room"]["id"]}"]')).to_have_count(1)
+
+    # Ada blocks him: his request to her is refused, and he reads why in German
+    await page.get_by_test_id("people-open").click()
+    await page.get_by_test_id("people-q").fill("Ada")
+    await page.get_by_test_id("people-search").click()
+    person = page.get_by_test_id("person")
+    await expect(person).to_have_count(1)
+    await person.get_by_test_id("person-contact").click()
+    await page.get_by_test_id("contact-text").fill("Hallo Ada!")
+    await page.get_by_test_id("contact-send").click()
+    await expect(page.get_by_test_id("toast")).to_contain_text(ui("de", "people.requestRefused.forbidden"))

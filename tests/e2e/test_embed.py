@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -143,7 +144,8 @@ async def test_the_embed_takes_a_token_from_its_address_and_is_not_framable_by_d
     headers = await response.all_headers()
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     await expect(page.get_by_test_id("embed-composer")).to_be_visible()
-    assert "token" not in page.url  # taken out of the address
+    # taken out of the address (page.url follows the page's history.replaceState by an event: wait for it)
+    await expect(page).not_to_have_url(re.compile("token"))
     await page.get_by_test_id("embed-text").fill("straight in")
     await page.get_by_test_id("embed-text").press("Enter")
     await expect(page.get_by_test_id("embed-messages")).to_contain_text("straight in")
@@ -189,3 +191,32 @@ async def test_the_module_client_connects_joins_sends_and_recovers_after_a_drop(
     again = await page.evaluate("client.send('plenary', 'sent while away again', {cid: 'away-1'})")
     assert again["id"] == retried["id"]  # the same cid: acked with the stored message's id
     await ngozi.silent("message", within=0.5)
+
+
+async def test_the_module_client_pages_a_replay_longer_than_joined_carries(make_server, new_page, other_sites):
+    """13 messages missed, `joined` carries 5 (`history_max`): client.js asks for the rest with
+    `history` `after` and emits it as `message` events, every missed message once, in order."""
+    website = other_sites[0]
+    server = await make_server(server={"allowed_origins": (website.origin,)},
+                               limits={"history_max": 5, "history_default": 5})
+    website.pages["client"] = CLIENT_PAGE % {"server": server.url,
+                                             "token": json.dumps(server.token("Kofi", user_id="kofi"))}
+    page = await new_page()
+    await page.goto(f"{website.origin}/client")
+    await page.evaluate("window.started")
+    await server.node.backend.append_message("plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text="before",
+                                             lang="en", cid=None)
+    await page.wait_for_function("window.seen.some((f) => f.type === 'message' && f.text === 'before')")
+    await page.evaluate("client.ws.close(); undefined")  # the network drops
+    missed = [f"away {n}" for n in range(13)]
+    for text in missed:
+        await server.node.backend.append_message("plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text=text,
+                                                 lang="en", cid=None)
+    await page.wait_for_function("window.seen.some((f) => f.type === 'message' && f.text === 'away 12')")
+    await page.wait_for_function("window.statuses[window.statuses.length - 1] === 'connected'")
+    seen = await page.evaluate("window.seen")
+    rejoined = max(i for i, f in enumerate(seen) if f["type"] == "joined")
+    assert seen[rejoined]["more"] is True and len(seen[rejoined]["messages"]) == 5
+    replayed = [m["text"] for m in seen[rejoined]["messages"]]
+    replayed += [f["text"] for f in seen[rejoined + 1:] if f["type"] == "message"]
+    assert replayed == missed

@@ -80,3 +80,39 @@ async def test_page_recovers_messages_missed_while_its_node_restarted(make_serve
     await expect(message_with_text(page, "Welcome back")).to_have_count(1)
     await expect(messages(page)).to_have_count(len(missed) + 4)
     await bert.close()
+
+
+@pytest.mark.parametrize("backend_kind", ["redis"])
+async def test_page_recovers_more_than_one_replay_page_in_order_once(make_server, new_page, backend_kind):
+    """More was missed than `joined` may carry (`[limits] history_max`, 5 here): the page asks for
+    the rest with `history` `after`, page by page, and shows every message once, in order."""
+    limits = {"history_max": 5, "history_default": 5}
+    node_a = await make_server(limits=limits)
+    node_b = await make_server(limits=limits)
+    page = await new_page()
+    sent, received = watch_frames(page)
+    await sign_in(page, node_a.url, "Rita", "en")
+    await enter_room(page, ROOM)
+    await say(page, "Rita was here")
+
+    await node_a.stop()
+    status = page.get_by_test_id("conn-status")
+    await expect(status).to_have_text("reconnecting…")
+    missed = [f"Missed {n}" for n in range(1, 14)]  # 13: a page of 5 in `joined`, then 5 and 3
+    for text in missed:
+        await node_b.node.backend.append_message(ROOM, user={"id": "u-bert", "name": "Bert"}, text=text,
+                                                 lang="en", cid=None)
+
+    node_a = await make_server(port=node_a.port, limits=limits)
+    await expect(status).to_have_text("connected", timeout=RECONNECT_MS)
+    await expect(message_with_text(page, missed[-1])).to_have_count(1)
+    texts = await messages(page).get_by_test_id("message-text").all_inner_texts()
+    assert texts == ["Rita was here", *missed], texts
+    await expect(page.locator("[data-testid=system-line][data-kind=gap]")).to_have_count(0)
+    joined = [f for f in received if f["type"] == "joined"][-1]
+    assert joined.get("more") is True and len(joined["messages"]) == 5
+    pages = [f for f in sent if f["type"] == "history" and "after" in f]
+    assert len(pages) == 2 and all(f["limit"] == 5 for f in pages), pages
+    # and live again
+    await say(page, "Back again")
+    await expect(message_with_text(page, "Back again")).to_have_count(1)

@@ -7,15 +7,16 @@ exercised on every run.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import build_test_packages
+from tests.translation.hub_standin import HubStandIn
 from translation import TranslationService, TranslationSettings
 from translation.packages import install_file
-from translation.testpkg import build_packages
 
 PAIRS = (("de", "en"), ("en", "de"), ("en", "es"))
 
@@ -24,7 +25,7 @@ PAIRS = (("de", "en"), ("en", "de"), ("en", "es"))
 def package_files(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
     """`.argosmodel` files for de->en, en->de and en->es (tiny, random weights)."""
     out = tmp_path_factory.mktemp("argosmodels")
-    paths = build_packages(out, PAIRS, size="tiny")
+    paths = build_test_packages(out, PAIRS)
     return dict(zip(PAIRS, paths, strict=True))
 
 
@@ -56,3 +57,28 @@ async def service(installed_dir: Path) -> AsyncIterator[TranslationService]:
     await svc.start()
     yield svc
     await svc.close()
+
+
+@pytest.fixture(scope="session")
+def ct2_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """CTranslate2 model directories (tiny, random weights) sharing one SentencePiece model:
+    zh->en in quickmt's layout (src.spm.model / tgt.spm.model), en->zh in converted OPUS-MT's
+    (source.spm / target.spm)."""
+    from translation.testpkg import SIZES, build_ct2_model_dir, train_sentencepiece
+
+    out = tmp_path_factory.mktemp("ct2-models")
+    sp_model = train_sentencepiece(out / "shared.spm", SIZES["tiny"])
+    return {("zh", "en"): build_ct2_model_dir("zh", "en", out, layout="quickmt", sp_model=sp_model),
+            ("en", "zh"): build_ct2_model_dir("en", "zh", out, layout="opus-mt", sp_model=sp_model)}
+
+
+@pytest.fixture
+def hub(ct2_model_dirs: dict[tuple[str, str], Path]) -> Iterator[HubStandIn]:
+    """A stand-in of the Hugging Face Hub on 127.0.0.1 serving quickmt/quickmt-zh-en,
+    quickmt/quickmt-en-zh and Helsinki-NLP/opus-mt-en-zh (the test models)."""
+    stand_in = HubStandIn()
+    stand_in.add("quickmt/quickmt-zh-en", ct2_model_dirs[("zh", "en")])
+    stand_in.add("Helsinki-NLP/opus-mt-en-zh", ct2_model_dirs[("en", "zh")])
+    stand_in.add("quickmt/quickmt-en-zh", ct2_model_dirs[("en", "zh")])
+    with stand_in.running():
+        yield stand_in

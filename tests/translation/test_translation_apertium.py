@@ -60,7 +60,7 @@ def test_mode_file_becomes_a_null_flush_pipeline() -> None:
     commands = pipeline_commands(pair.path)
     assert all("-z" in command for command in commands)
     assert not any("$1" in " ".join(c) or "$2" in " ".join(c) for c in commands)
-    assert any("-n" in command for command in commands if "lt-proc" in command)  # no * marks
+    assert any("-g" in command for command in commands if "lt-proc" in command)  # marks kept (confidence)
 
 
 def test_real_spanish(eng_spa: Pipeline) -> None:
@@ -81,8 +81,12 @@ def test_escape_round_trip() -> None:
     assert unescape(escape("^x$ [y] \\z ~w")) == "^x$ [y] \\z ~w"
 
 
-def test_unknown_words_carry_no_marks(eng_spa: Pipeline) -> None:
-    assert "*" not in eng_spa.translate(["The zorblaxian committee meets"])[0]
+def test_unknown_words_carry_no_marks_but_lower_the_confidence(eng_spa: Pipeline) -> None:
+    (text, confidence), (known, sure) = eng_spa.translate_scored(["The zorblaxian committee meets today",
+                                                                  "Good morning everyone"])
+    assert "*" not in text and "zorblaxian" in text
+    assert 0 < confidence < 1 and confidence == 1 - 1 / len(text.split())  # one unknown word of them all
+    assert "Buenos días" in known and sure == 1.0
 
 
 def test_killed_pipeline_is_restarted_and_pending_sentences_retried(eng_spa: Pipeline, caplog) -> None:
@@ -107,17 +111,22 @@ async def test_engine_translates_off_the_loop_and_batches() -> None:
         await engine.close()
 
 
-async def test_service_serves_apertium_and_pivots_through_english() -> None:
+async def test_service_routes_across_pairs_in_two_hops() -> None:
     svc = TranslationService(apertium_settings())
     await svc.start()
     try:
         assert svc.engine_of("en", "es") == ["apertium"]
         assert await svc.translate("Good morning", "en", "es") == "Buenos días"
-        # fr->en: fr->es is direct, es->en is direct, but the pivot is English only.
-        assert svc.has_route("fr", "es") and not svc.has_route("fr", "en")
-        assert "es" in svc.routes()["en"] and "en" in svc.routes()["es"]
-        # pt->en has no direct pair; no pivot through Spanish is invented.
-        assert not svc.has_route("pt", "en")
+        # No pair touches French and English together: Spanish is the middle of the graph.
+        assert svc.engine_of("fr", "en") == ["apertium", "apertium"]
+        assert "fr->en (via es)" in svc.pairs() and "pt->en (via es)" in svc.pairs()
+        english = await svc.translate("Bonjour à tous, la session commence dans dix minutes.", "fr", "en")
+        assert english is not None and "minutes" in english and "session" in english.lower()
+        routes = svc.routes()
+        assert {"es", "fr", "pt"} <= set(routes["en"]) and {"en", "es", "pt"} <= set(routes["fr"])
+        assert svc.has_route("pt", "fr") and svc.has_route("en", "pt")
+        assert not svc.has_route("en", "de")  # nothing reaches German: no route is invented
+        assert "de" not in routes
     finally:
         await svc.close()
 

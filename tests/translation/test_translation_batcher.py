@@ -100,6 +100,26 @@ def test_routes_direct_pivot_and_none() -> None:
     assert "de->es (via en)" in routes.describe()
 
 
+def test_routes_are_the_shortest_best_scored_chain_of_two_hops() -> None:
+    routes = Routes({("fr", "es"): 0.8, ("es", "en"): 0.8, ("en", "es"): 0.8, ("es", "fr"): 0.8,
+                     ("fr", "de"): 0.9, ("de", "en"): 0.9, ("fr", "en"): 0.5,
+                     ("zh", "en"): 0.86, ("en", "pt"): 0.8, ("pt", "it"): 0.8})
+    assert routes.route("fr", "en") == [("fr", "en")]              # direct wins, however scored
+    assert routes.route("zh", "es") == [("zh", "en"), ("en", "es")]  # across engines' pairs
+    assert routes.route("en", "fr") == [("en", "es"), ("es", "fr")]  # not through English
+    assert routes.route("fr", "de") == [("fr", "de")]
+    assert routes.route("es", "de") == [("es", "fr"), ("fr", "de")]  # no en->de: French is the middle
+    assert routes.route("en", "it") == [("en", "pt"), ("pt", "it")]
+    assert routes.route("zh", "fr") is None        # zh->en->es->fr: three hops, refused
+    assert routes.score("zh", "es") == 0.86 * 0.8
+    # Two chains of equal length: the better product wins...
+    better = Routes({("a", "m"): 0.9, ("m", "b"): 0.9, ("a", "en"): 0.8, ("en", "b"): 0.8})
+    assert better.route("a", "b") == [("a", "m"), ("m", "b")]
+    # ...and on a tie English is the middle.
+    tie = Routes({("a", "m"): 0.8, ("m", "b"): 0.8, ("a", "en"): 0.8, ("en", "b"): 0.8})
+    assert tie.route("a", "b") == [("a", "en"), ("en", "b")]
+
+
 def test_lru_cache_forgets_least_recently_used() -> None:
     cache = LRUCache(2)
     cache.put("a", "1")

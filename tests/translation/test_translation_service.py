@@ -136,14 +136,17 @@ async def test_shared_cache_serves_other_nodes(installed_dir, settings_for) -> N
     shared = DictCache()
     node_a = TranslationService(settings_for(installed_dir), shared)
     await node_a.start()
-    made = await node_a.translate(MESSAGE, "de", "es")
+    made = await node_a.translate_scored(MESSAGE, "de", "es")
     await node_a.close()  # waits for the background write to the shared cache
-    assert made in shared.data.values()
+    assert made is not None
+    assert f"{made.confidence:.3f}|{made.text}" in shared.data.values()  # text and confidence
 
     node_b = TranslationService(settings_for(installed_dir), shared)
     await node_b.start()
     try:
-        assert await node_b.translate(MESSAGE, "de", "es") == made
+        again = await node_b.translate_scored(MESSAGE, "de", "es")
+        assert again is not None and again.text == made.text
+        assert again.confidence == pytest.approx(made.confidence, abs=1e-3)
         assert metric(node_b, "babelroom_translations_total",
                       source="de", target="es", via="cache") == 1
         assert metric(node_b, "babelroom_translation_batches_total", pair="de-en") == 0
@@ -259,3 +262,16 @@ async def test_output_is_capped_relative_to_input(installed_dir, settings_for, b
         assert decoded and 0 < decoded[0] <= n_in + 2
     finally:
         await svc.close()
+
+
+async def test_every_translation_carries_a_confidence(service: TranslationService) -> None:
+    direct = await service.translate_scored(MESSAGE, "de", "en")
+    assert direct is not None and 0 <= direct.confidence <= 1
+    assert direct.confidence < 0.5  # random weights: the model is guessing, and says so
+    cached = await service.translate_scored(MESSAGE, "de", "en")
+    assert cached == direct  # the cache keeps the confidence with the text
+    pivoted = await service.translate_scored(MESSAGE, "de", "es")
+    second_leg = await service.translate_scored(direct.text, "en", "es")
+    assert pivoted is not None and second_leg is not None
+    assert pivoted.confidence == pytest.approx(direct.confidence * second_leg.confidence, abs=2e-3)
+    assert await service.translate_scored(MESSAGE, "es", "de") is None

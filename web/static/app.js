@@ -10,7 +10,7 @@ import { setLanguages, guessLanguage, isKnownLanguage, duration, timeOfDay } fro
 import { t, errorText, useLanguage, onLanguageChange } from './i18n.js';
 import {
   state, newRoomView, saveSession, loadSession, loadPrefs, forgetIdentity, invalidate, currentRoom, view,
-  appendMessage, prependMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
+  appendMessage, prependMessages, insertMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
   untilValue, roleIn, isMuted, awaitsTranslation,
 } from './state.js';
 import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusLobby } from './view-shell.js';
@@ -47,6 +47,7 @@ const handlers = {
     useLanguage(state.lang);
     state.serverLangs = Array.isArray(f.translates) ? f.translates : [];
     state.routes = f.routes && typeof f.routes === 'object' ? f.routes : null;
+    state.minConfidence = typeof f.min_confidence === 'number' ? f.min_confidence : null;
     Object.assign(state.session, { name: f.user?.name, lang: state.lang });
     state.lobbyError = '';
     for (const room of state.joined.values()) {
@@ -95,7 +96,9 @@ const handlers = {
       room.hasOlder = messages.length >= HISTORY_PAGE;
       if (room.joinSince && f.recovered === false) addSystemLine(room, () => t('room.notRecovered'), 'gap');
     }
-    messages.forEach((m) => appendMessage(room, m));
+    if (recovering && room.replayAfter) insertReplay(room, messages); // a rejoin while paging: go on where it was
+    else messages.forEach((m) => appendMessage(room, m));
+    followReplay(room, messages, recovering && f.more);
     room.joinSince = null;
     room.outbox.forEach((entry) => transmit(room, entry));
     saveSession();
@@ -134,7 +137,7 @@ const handlers = {
   translation(f) {
     const item = state.joined.get(f.room)?.byId.get(f.id);
     if (!item || item.deleted) return;
-    item.tr = { lang: f.lang, text: f.text };
+    item.tr = { lang: f.lang, text: f.text, confidence: f.confidence };
     item.translating = false;
     touch(item);
     invalidate('messages');
@@ -237,6 +240,10 @@ const handlers = {
     const room = state.joined.get(f.room);
     if (!room) return;
     const messages = Array.isArray(f.messages) ? f.messages : [];
+    if (f.ref && f.ref === room.replayRef) {
+      onReplayPage(room, f, messages);
+      return;
+    }
     prependMessages(room, messages);
     room.hasOlder = messages.length >= HISTORY_PAGE;
     room.loadingOlder = false;
@@ -246,10 +253,60 @@ const handlers = {
   error(f) {
     // errors that answer a request are handled where it was made; these came unasked
     if (f.code === 'unauthorized') return; // the 4401 close follows
+    const replaying = f.ref && [...state.joined.values()].find((room) => room.replayRef === f.ref);
+    if (replaying) {
+      replaying.replayRef = null;
+      if (f.code === 'rate_limited' || f.code === 'unavailable') setTimeout(() => askReplay(replaying), RETRY_LATER);
+      return; // otherwise (left the room meanwhile) the next join's `since` starts from replayAfter
+    }
     if (f.code === 'banned' && !link.ready) return; // auth refused: the 4403 close follows (onClose)
     toast(errorText({ code: f.code, retryAfter: f.retry_after }), 'error');
   },
 };
+
+// A `since` replay longer than one page: `joined` says `more`, and the rest comes page by page
+// (`history` with `after`). Each page goes where the replay left off, before messages that arrived
+// live meanwhile; a reconnect in between joins with `since` = the last replayed id.
+
+let replayRefs = 0;
+
+/** After `joined` or a replay page: ask for the next page, or end the replay. */
+function followReplay(room, messages, more) {
+  if (more && messages.length) {
+    room.replayAfter = messages[messages.length - 1].id;
+    room.replayMark = room.byId.get(room.replayAfter) || null;
+    room.replayPage = messages.length; // a full page: the server's [limits] history_max
+    askReplay(room);
+  } else {
+    room.replayAfter = null;
+    room.replayMark = null;
+  }
+}
+
+function askReplay(room) {
+  if (!room.replayAfter || state.joined.get(room.id) !== room || room.status !== 'joined') return;
+  room.replayRef = `replay${++replayRefs}`;
+  const frame = { type: 'history', room: room.id, after: room.replayAfter, limit: room.replayPage, ref: room.replayRef };
+  if (!link.send(frame)) room.replayRef = null; // offline: the rejoin's `since` goes on from replayAfter
+}
+
+function insertReplay(room, messages) {
+  const mark = room.replayMark ? room.items.indexOf(room.replayMark) : -1;
+  insertMessages(room, messages, mark >= 0 ? mark + 1 : room.items.length);
+}
+
+function onReplayPage(room, f, messages) {
+  room.replayRef = null;
+  if (f.recovered === false) { // history no longer reaches back to the page asked for: say so, keep the latest
+    addSystemLine(room, () => t('room.notRecovered'), 'gap');
+    messages.forEach((m) => appendMessage(room, m));
+    followReplay(room, messages, false);
+  } else {
+    insertReplay(room, messages);
+    followReplay(room, messages, f.more);
+  }
+  invalidate('messages');
+}
 
 /** Slow mode changed: no countdown when it is off, none longer than the new interval. */
 function followSlowMode(room) {
@@ -322,7 +379,7 @@ function onClose(code, atAuth, reason = '') {
 // joining, sending ----------------------------------------------------------------
 
 function sendJoin(room) {
-  const since = room.resetOnJoin ? null : room.lastId;
+  const since = room.resetOnJoin ? null : room.replayAfter || room.lastId;
   room.resetOnJoin = false;
   room.joinSince = since;
   if (room.status !== 'joined') room.status = 'joining';

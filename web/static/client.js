@@ -12,7 +12,10 @@
 // It reconnects after a drop (backoff 0.5 s doubling to 10 s, with jitter), joins its rooms
 // again with `since` (the last message id it saw) so nothing is missed or repeated, and
 // sends again, with the same `cid`, every message the server had not acknowledged: the
-// server stores a retried message once.  The protocol is described in docs/protocol.md.
+// server stores a retried message once. A replay longer than one page (`joined.more`) is fetched
+// page by page before `join` resolves; its messages are emitted as `message` events, in order,
+// then the room's live frames that arrived meanwhile (each message once).
+// The protocol is described in docs/protocol.md.
 
 const MIN_DELAY = 500;
 const MAX_DELAY = 10_000;
@@ -99,9 +102,52 @@ export class BabelroomClient {
     const frame = { type: 'join', room };
     if (history !== undefined) frame.history = history;
     if (known?.last) frame.since = known.last;
+    const state = { history, last: known?.last ?? null, held: null };
+    this.rooms.set(room, state);
     const joined = await this.request(frame, (f) => f.type === 'joined' && f.room.id === room);
-    this.rooms.set(room, { history, last: lastId(joined.messages) ?? known?.last ?? null });
+    state.last = lastId(joined.messages) ?? state.last;
+    if (joined.more && joined.messages.length) await this.replayRest(room, state, joined.messages.length);
     return joined;
+  }
+
+  /**
+   * The rest of a `since` replay, page by page (`history` with `after`): each replayed message is
+   * emitted as a `message` event; the room's live frames are held meanwhile and emitted after it,
+   * without the messages the replay already brought. A drop in between drops the held frames: the
+   * rejoin replays from the last message replayed, and brings them again (stored, translated).
+   */
+  async replayRest(room, state, page) {
+    state.held = [];
+    const emitted = new Set();
+    try {
+      let more = true;
+      while (more) {
+        let answer;
+        try {
+          answer = await this.request({ type: 'history', room, after: state.last, limit: page });
+        } catch (error) {
+          if (error.code !== 'rate_limited' && error.code !== 'unavailable') throw error;
+          await new Promise((resolve) => { setTimeout(resolve, 1000); }); // then ask again
+          continue;
+        }
+        for (const message of answer.messages) {
+          emitted.add(message.id);
+          this.emit('message', message);
+        }
+        state.last = lastId(answer.messages) ?? state.last;
+        more = answer.more && answer.messages.length > 0;
+      }
+    } catch (error) {
+      state.held = null;
+      throw error;
+    }
+    const held = state.held;
+    state.held = null;
+    for (const frame of held) {
+      if (frame.type === 'message' && emitted.has(frame.id)) continue;
+      if (frame.type === 'message') this.remember(room, frame.id);
+      this.emit(frame.type, frame);
+    }
   }
 
   /** Leave a room; resolves with `left`. */
@@ -213,6 +259,11 @@ export class BabelroomClient {
       return;
     }
     if (frame.type === 'ready') this.ready = frame;
+    const replaying = HELD_WHILE_REPLAYING.has(frame.type) && this.rooms.get(frame.room)?.held;
+    if (replaying) {
+      replaying.push(frame); // emitted once the replay has caught up (replayRest)
+      return;
+    }
     if (frame.type === 'message') this.remember(frame.room, frame.id);
     if (frame.type === 'joined') this.remember(frame.room.id, lastId(frame.messages));
     if (frame.type === 'ack' && frame.cid && this.unacked.has(frame.cid)) {
@@ -301,6 +352,9 @@ export class BabelroomClient {
     this.retryTimer = setTimeout(() => this.open(), delay);
   }
 }
+
+/** A room's live frames that follow its messages: held while a replay of it is fetched. */
+const HELD_WHILE_REPLAYING = new Set(['message', 'translation', 'translation_failed', 'relang', 'deleted']);
 
 function lastId(messages) {
   return messages?.length ? messages[messages.length - 1].id : null;

@@ -16,6 +16,7 @@ export const state = {
   lang: 'en', // reading language (ready.lang once connected)
   serverLangs: [], // ready.translates: what the server can translate into
   routes: null, // ready.routes: {target: [sources]} (null from servers that do not send it)
+  minConfidence: null, // ready.min_confidence: a translation less sure is shown after its original
   rooms: new Map(), // lobby: id -> {id, title, forum, state, members, slow_mode}
   joined: new Map(), // id -> RoomView (see newRoomView)
   current: null, // room on screen; null = lobby/home
@@ -53,6 +54,10 @@ export function newRoomView(id) {
     byId: new Map(), // message id -> item
     outbox: [], // sends not yet confirmed: {cid, text, inflight, id?}
     lastId: null, // newest message id seen, for `since`
+    replayAfter: null, // a `since` replay goes on after this id (`joined.more`): the next page, or the rejoin's `since`
+    replayMark: null, // the item the next replay page goes after (live messages may follow it)
+    replayRef: null, // the `ref` of the replay page asked for
+    replayPage: 0, // messages per replay page: as many as `joined` carried (the server's history_max)
     joinSince: null,
     resetOnJoin: false,
     hasOlder: false,
@@ -277,10 +282,24 @@ export function prependMessages(room, messages) {
   return older.length;
 }
 
+/** Put replayed messages (oldest first) at index `at` of the room's items, before any message that
+ * arrived live meanwhile; those already there are skipped. How many were put. */
+export function insertMessages(room, messages, at) {
+  const fresh = messages.filter((m) => m?.id && !room.byId.has(m.id)).map(messageItem);
+  for (const item of fresh) room.byId.set(item.id, item);
+  room.items.splice(at, 0, ...fresh);
+  const newer = room.items.slice(at + fresh.length).some((item) => item.kind === 'msg');
+  if (fresh.length && !newer) room.lastId = fresh[fresh.length - 1].id;
+  return fresh.length;
+}
+
 export function resetMessages(room) {
   room.items = [];
   room.byId = new Map();
   room.lastId = null;
+  room.replayAfter = null;
+  room.replayMark = null;
+  room.replayRef = null;
 }
 
 /** A line of the room's own (moderation, recovery); `text` is a function, worded when drawn. */

@@ -8,7 +8,7 @@
 import { ApiError } from './api.js';
 import { $, h, setChildren, srOnly } from './dom.js';
 import { languageLabel, languageList, sortedLanguages } from './format.js';
-import { errorText, t, translatePage } from './i18n.js';
+import { errorText, hasKey, t, translatePage } from './i18n.js';
 import { state, onRender, currentRoom, invalidate, nameOf, remember } from './state.js';
 import { toast } from './view-shell.js';
 
@@ -162,7 +162,7 @@ const peopleActions = {
       toast(t('people.requestSent', { name: nameOf(user) }));
       invalidate('people');
     } catch (err) {
-      toast(errorText(err), 'error');
+      toast(requestRefusal(err), 'error');
     }
   },
 
@@ -217,7 +217,7 @@ const frameHandlers = {
     const incoming = f.to === state.me?.id;
     if (f.state === 'pending') {
       (incoming ? people.incoming : people.outgoing).set(f.id, f);
-      if (incoming) toast(t('people.requestFrom', { name: f.from?.name || '' }));
+      if (incoming) toast(requestHeading(f));
     } else {
       people.incoming.delete(f.id);
       people.outgoing.delete(f.id);
@@ -230,7 +230,7 @@ const frameHandlers = {
   conversation(f) {
     const id = f.room?.id;
     if (!id) return;
-    if (f.event === 'opened') {
+    if (f.event === 'opened' || f.event === 'joined') { // joined: an invitee accepted, the room has its members
       f.room.members?.forEach(remember);
       people.conversations.set(id, { unread: 0, ...people.conversations.get(id), ...f.room });
     } else if (f.event === 'left') {
@@ -336,11 +336,26 @@ function render() {
   if (showPeople) renderPeople();
 }
 
+/** A refused request in the reader's language: when it passes by itself, when ("try again in 23
+ * hours"); else the request's own words for its code where the catalogue has them (too many
+ * waiting is not "sending too fast"), else the code's general text. */
+function requestRefusal(err) {
+  const key = `people.requestRefused.${err.code}`;
+  return Number(err.retryAfter) > 0 || !hasKey(key) ? errorText(err) : t(key);
+}
+
+/** The card's heading: who asks, or who invites into which group (an invitation is a request too). */
+function requestHeading(r) {
+  const name = r.from?.name || '';
+  return r.group ? t('people.invitesTo', { name, title: r.group.title || '' }) : t('people.requestFrom', { name });
+}
+
 function renderRequests() {
   const cards = [...people.incoming.values()].map((r) =>
-    h('article', { class: 'request-card', testid: 'request-card', 'aria-label': t('people.requestFrom', { name: r.from?.name || '' }) },
+    h('article', { class: 'request-card', testid: r.group ? 'invitation-card' : 'request-card', 'aria-label': requestHeading(r) },
       h('p', { class: 'request-from' }, h('strong', { dir: 'auto' }, r.from?.name || ''), ' ', profileLine(r.from)),
-      h('p', { class: 'request-text', dir: 'auto' }, r.text),
+      r.group ? h('p', { class: 'request-group', testid: 'invitation-group', dir: 'auto' }, requestHeading(r)) : null,
+      r.text ? h('p', { class: 'request-text', dir: 'auto' }, r.text) : null,
       h('div', { class: 'button-row' },
         h('button', { type: 'button', class: 'primary', testid: 'request-accept', on: { click: () => actions.answerRequest(r.id, true) } },
           t('people.accept')),

@@ -250,12 +250,15 @@ function elementFor(room, item) {
   return fresh;
 }
 
-/** What a message shows: its translation unless the reader asked for the original. */
+/** What a message shows: its translation unless the reader asked for the original, or the
+ * translation is less sure than the server's min_confidence (then the original comes first). */
 function displayed(item) {
   const translated = item.tr && item.tr.lang === state.lang && item.lang !== state.lang;
-  const original = item.showOriginal ?? state.showOriginals;
-  if (translated && !original) return { text: item.tr.text, lang: item.tr.lang, translated, original: false };
-  return { text: item.text, lang: item.lang, translated, original: true };
+  const unsure = Boolean(translated) && typeof item.tr.confidence === 'number'
+    && typeof state.minConfidence === 'number' && item.tr.confidence < state.minConfidence;
+  const original = item.showOriginal ?? (state.showOriginals || unsure);
+  if (translated && !original) return { text: item.tr.text, lang: item.tr.lang, translated, unsure, original: false };
+  return { text: item.text, lang: item.lang, translated, unsure, original: true };
 }
 
 function messageEl(room, item) {
@@ -331,6 +334,8 @@ function messageMeta(room, item, shown) {
   if (shown.translated) {
     return h('div', { class: 'msg-meta' },
       shown.original ? t('msg.originalIn', { language: from }) : t('msg.translatedFrom', { language: from }), ' · ',
+      shown.unsure ? h('span', { class: 'unreliable', testid: 'unreliable' }, t('msg.unreliable')) : null,
+      shown.unsure ? ' · ' : null,
       h('button', {
         type: 'button', class: 'link-button', testid: 'show-original',
         'aria-pressed': String(shown.original),

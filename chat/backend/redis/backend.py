@@ -148,6 +148,12 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
     async def census(self, room: str) -> dict[str, int]:
         return await self._presence.census(room)
 
+    async def open_connection(self, user: str, conn: str, most: int) -> bool:
+        return await self._presence.open_connection(user, conn, most)
+
+    async def close_connection(self, user: str, conn: str) -> None:
+        await self._presence.close_connection(user, conn)
+
     # pub/sub -----------------------------------------------------------------
     @write_call
     async def subscribe(self, room: str) -> None:

@@ -8,6 +8,7 @@ Keys, all under `key_prefix`:
     conv:<room>:members            set of member ids
     user:<id>:convs, user:<id>:read   set of conversation ids; hash room -> read position (message id)
     requests, user:<id>:requests   hash request id -> JSON; set of the ids a user sent or received
+    user:<id>:strangers            zset request id -> expiry (ms): requests waiting from people not talked to
     contacts                       set of pair keys of people who accepted a request
     cooldown:<pair of sender, target>   expiring key: no new request until it expires
     blocks:<id>                    set of users this user blocks
@@ -133,12 +134,13 @@ class RedisConversations(RedisParts, ConversationStore):
 
     # requests, contacts, cooldowns --------------------------------------------------------
     @write_call
-    async def save_request(self, request: ContactRequest) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key("requests"), request.id, encode(request.to_dict()))
-            for user in (request.sender["id"], request.to):
-                pipe.sadd(self._key("user", user, "requests"), request.id)
-            await pipe.execute()
+    async def save_request(self, request: ContactRequest, *, incoming_cap: int | None = None) -> bool:
+        keys = [self._key("requests"), self._key("user", request.sender["id"], "requests"),
+                self._key("user", request.to, "requests"), self._key("user", request.to, "strangers")]
+        stored = await self._scripts["save_request"](keys=keys, args=[
+            request.id, encode(request.to_dict()), int(request.stranger),
+            -1 if incoming_cap is None else incoming_cap, request.expires, request.ts])
+        return bool(stored)
 
     @read_call
     async def get_request(self, request_id: str) -> ContactRequest | None:
@@ -151,6 +153,7 @@ class RedisConversations(RedisParts, ConversationStore):
             pipe.hdel(self._key("requests"), request.id)
             for user in (request.sender["id"], request.to):
                 pipe.srem(self._key("user", user, "requests"), request.id)
+            pipe.zrem(self._key("user", request.to, "strangers"), request.id)
             removed, *_ = await pipe.execute()
         return bool(removed)
 
@@ -165,6 +168,10 @@ class RedisConversations(RedisParts, ConversationStore):
     @write_call
     async def add_contact(self, a: str, b: str) -> None:
         await self._redis.sadd(self._key("contacts"), pair_key(a, b))
+
+    @write_call
+    async def remove_contact(self, a: str, b: str) -> None:
+        await self._redis.srem(self._key("contacts"), pair_key(a, b))
 
     @read_call
     async def is_contact(self, a: str, b: str) -> bool:

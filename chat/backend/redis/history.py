@@ -54,17 +54,18 @@ class RedisHistory(RedisParts):
         return (await self._read(room, "page", before, limit)).messages
 
     @read_call
-    async def since(self, room: str, since: str, *, limit: int) -> Replay:
-        return await self._since(room, since, limit=limit)
+    async def since(self, room: str, since: str, *, limit: int, most: int | None = None) -> Replay:
+        return await self._since(room, since, limit=limit, most=most)
 
-    async def _since(self, room: str, since: str | None, *, limit: int) -> Replay:
-        return await self._read(room, "since", since if parse_id(since) else None, limit)
+    async def _since(self, room: str, since: str | None, *, limit: int, most: int | None = None) -> Replay:
+        return await self._read(room, "since", since if parse_id(since) else None, limit, most)
 
-    async def _read(self, room: str, mode: str, message_id: str | None, limit: int) -> Replay:
+    async def _read(self, room: str, mode: str, message_id: str | None, limit: int,
+                    most: int | None = None) -> Replay:
         """Run the read script and turn its rows into messages, oldest first."""
         epoch_in, stream_in = parse_id(message_id) or ("", "")
         epoch, recovered, live, deleted = await self._scripts["read"](
-            keys=self._keys.history(room), args=[mode, epoch_in, stream_in, limit])
+            keys=self._keys.history(room), args=[mode, epoch_in, stream_in, limit, -1 if most is None else most])
         if not epoch:
             return Replay([], recovered=False)
         messages = [live_message(room, epoch, stream_id, fields, extra) for stream_id, fields, extra in live]
@@ -72,17 +73,21 @@ class RedisHistory(RedisParts):
         messages.sort(key=lambda message: stream_key(message.id.partition(".")[2]))
         if not recovered:  # a page: the newest `limit` of live messages and placeholders
             messages = messages[-limit:] if limit > 0 else []
+        elif most is not None:  # the oldest `most` of live messages and placeholders
+            messages = messages[:most]
         return Replay(messages, recovered=bool(recovered))
 
     @write_call
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str) -> None:
+    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
+                              confidence: float | None = None) -> None:
         parts = parse_id(message_id)
         if parts is None:
             return
-        event = Translation(room=room, id=message_id, lang=lang, text=text)
+        event = Translation(room=room, id=message_id, lang=lang, text=text, confidence=confidence)
         log_key, meta, extra, _ = self._keys.history(room)
         await self._scripts["add_translation"](keys=[log_key, meta, extra], args=[
-            parts[0], parts[1], lang, text, self._keys.channel(room), encode_event(event)])
+            parts[0], parts[1], lang, text, self._keys.channel(room), encode_event(event),
+            "" if confidence is None else repr(confidence)])
 
     @write_call
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:

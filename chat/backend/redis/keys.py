@@ -17,6 +17,8 @@
     rooms, rooms:order  hash id -> room JSON; zset id -> listing position
     glossary            JSON array of the terms a host set last (absent: the configured list applies)
     node:<instance>     heartbeat (value: the node id), TTL presence_ttl
+    connections:<user>  Hash: "<instance> <connection id>" -> 1, the user's open sockets ([limits]
+                        connections_per_user); a dead instance's fields are dropped when counted
     cache:<key>         shared translation cache, TTL 7 days
     limit:bucket:<user>         Hash t (tokens left), s (ms of the last refill); expires once refilled
     limit:slow:<room>:<user>    exists while the user must wait under slow mode; its PTTL is the wait
@@ -98,6 +100,9 @@ class Keys:
 
     def cache(self, key: str) -> str:
         return f"{self.prefix}cache:{key}"
+
+    def connections(self, user: str) -> str:
+        return f"{self.prefix}connections:{user}"
 
     def limit_bucket(self, user: str) -> str:
         return f"{self.prefix}limit:bucket:{user}"

@@ -47,6 +47,8 @@ class RedisPresence(Presence):
         self._on_lost = on_lost
         self._local: dict[str, dict[str, Member]] = {}  # this node's presence, rewritten after a loss
         self._unremoved: dict[str, dict[str, Member]] = {}  # connections that left while Redis was away
+        self._connections: dict[str, str] = {}  # connection -> user, counted by open_connection
+        self._uncounted: dict[str, str] = {}  # connection -> user, closed while Redis was away
         self._heartbeat: asyncio.Task[None] | None = None
 
     # the interface ---------------------------------------------------------------
@@ -81,6 +83,25 @@ class RedisPresence(Presence):
                                                  args=[self._keys.heartbeat_prefix])
         return [member_of(record) for record in json.loads(records)]
 
+    @write_call
+    async def open_connection(self, user: str, conn: str, most: int) -> bool:
+        counted = await self._scripts["open_connection"](keys=[self._keys.connections(user)], args=[
+            self._keys.heartbeat_prefix, self._field(conn), most])
+        if counted:
+            self._connections[conn] = user
+        return bool(counted)
+
+    @write_call
+    async def close_connection(self, user: str, conn: str) -> None:
+        if self._connections.pop(conn, None) is None:
+            return
+        try:
+            await self._redis.hdel(self._keys.connections(user), self._field(conn))
+        except REDIS_DOWN:
+            # This node is alive, so the field would keep counting: remove it once Redis is back.
+            self._uncounted[conn] = user
+            raise
+
     # records -------------------------------------------------------------------------
     def _field(self, conn: str) -> str:
         """A connection's field in a room's presence hash: the scripts read its instance from it."""
@@ -99,6 +120,9 @@ class RedisPresence(Presence):
 
     async def remove_unremoved(self) -> None:
         """Remove the records of connections that closed while Redis was away, announcing leaves."""
+        for conn, user in list(self._uncounted.items()):
+            await self._redis.hdel(self._keys.connections(user), self._field(conn))
+            self._uncounted.pop(conn, None)
         for room, members in list(self._unremoved.items()):
             for conn, gone in list(members.items()):
                 if await self._unregister(room, gone):
@@ -113,6 +137,8 @@ class RedisPresence(Presence):
             for room, members in list(records.items()):
                 for gone in list(members.values()):
                     await self._unregister(room, gone)
+        for conn, user in [*self._connections.items(), *self._uncounted.items()]:
+            await self._redis.hdel(self._keys.connections(user), self._field(conn))
         await self._redis.delete(self._keys.heartbeat_prefix + self._instance)
 
     # heartbeat -----------------------------------------------------------------------
@@ -149,6 +175,8 @@ class RedisPresence(Presence):
             await self._on_lost()
 
     async def _rewrite(self) -> None:
+        for conn, user in list(self._connections.items()):  # counted again: Redis lost the count
+            await self._redis.hset(self._keys.connections(user), self._field(conn), 1)
         for room, members in list(self._local.items()):
             for present in list(members.values()):
                 if await self._register(room, present):

@@ -7,15 +7,17 @@ from chat.backend.ids import make_id
 from chat.backend.redis.keys import stream_key
 from rooms.stores import Author, Member, Message
 from rooms.stores.events import PresenceChanged
+from rooms.stores.messages import split_confidence
 
 
 def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra: str | None) -> Message:
     """A stream entry (flat field list) and its translations, as a stored message."""
     entry = dict(zip(fields[::2], fields[1::2], strict=False))
-    translations = json.loads(extra) if extra else {}
-    lang = translations.pop("@lang", entry["l"])  # a sender's correction (relabel.lua)
+    stored = json.loads(extra) if extra else {}
+    lang = stored.pop("@lang", entry["l"])  # a sender's correction (relabel.lua)
+    translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation.lua
     return Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author(entry["u"]),
-                   lang=lang, text=entry["t"], tr=translations)
+                   lang=lang, text=entry["t"], tr=translations, confidence=confidence)
 
 
 def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:

@@ -26,12 +26,14 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "remove_member": ("presence_lib",),
     "members": ("presence_lib",),
     "reap": ("presence_lib",),
+    "open_connection": ("presence_lib",),
     "get_mute": (),
     "standing": (),
     "remember_role": (),
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "save_request": (),
 }
 
 
