@@ -114,3 +114,18 @@ async def test_an_invited_event_asks_for_the_personal_code_and_refuses_a_strange
     await invited.goto(made["url"])
     await expect(invited.get_by_test_id("conn-status")).to_have_class(CONNECTED)
     await expect(invited.get_by_test_id("me-name")).to_have_text("Li Wei")
+
+
+async def test_the_page_renews_its_token_before_it_expires(make_server, new_page):
+    server = await make_server(auth={"token_ttl": 6})  # renewed once half its life is gone
+    page = await new_page()
+    await sign_in(page, server.url, "Li Wei", "en")
+    first = await identity(page)
+    renewed = await page.wait_for_function(
+        "(old) => { const kept = JSON.parse(localStorage.getItem('babelroom.identity') || 'null');"
+        " return kept && kept.token !== old && kept; }", arg=first["token"], timeout=30_000)
+    kept = await renewed.json_value()
+    assert kept["sid"] == first["sid"] and kept["expiresAt"] > first["expiresAt"]  # the same sign-in, longer
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        listed = await http.get("/api/me/sessions", headers={"authorization": f"Bearer {kept['token']}"})
+    assert [s["id"] for s in listed.json()["sessions"]] == [first["sid"]]
