@@ -2,7 +2,7 @@
 make each delegate's personal sign-in link, revoke a delegate. `babelroom delegates` uses these,
 so the list can change while the event's server runs (on sqlite the server holds the file).
 
-    POST /api/delegates           {delegates: [{name, organisation, country, reading language,
+    POST /api/delegates           {csv: "the file"} or {delegates: [{name, organisation, country, reading language,
                                    e-mail | external id, role?}]} -> {imported, created, updated,
                                    unchanged, refused}: with any row refused, imported is false and
                                    nothing is saved
@@ -12,6 +12,8 @@ so the list can change while the event's server runs (on sqlite the server holds
 """
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +37,12 @@ async def import_delegates(request: Request) -> Response:
     node = node_of(request)
     data = await json_body(request, max_bytes=IMPORT_MAX_BYTES)
     rows = data.get("delegates")
+    if rows is None and isinstance(data.get("csv"), str):  # the host panel sends the file as it is
+        try:
+            rows = [{key: value for key, value in row.items() if key is not None}
+                    for row in csv.DictReader(io.StringIO(data["csv"].lstrip("\ufeff")))]
+        except csv.Error as exc:
+            raise ApiError(400, "bad_request", f"\"csv\" is not CSV: {exc}", "csv") from None
     if not isinstance(rows, list) or len(rows) > ROWS_MAX or not all(
             isinstance(row, dict) and all(isinstance(k, str) and isinstance(v, str | None) for k, v in row.items())
             for row in rows):

@@ -402,11 +402,14 @@ PATHS: dict[str, Any] = {
         "post": {"operationId": "importDelegates", "summary": "Import the delegate list (hosts; idempotent: the "
                                                              "e-mail or external id keeps a person the same)",
                  "security": BEARER,
-                 "requestBody": body({"type": "object", "required": ["delegates"], "properties": {
-                     "delegates": {"type": "array", "items": {"type": "object", "additionalProperties": {
-                         "type": ["string", "null"]}},
-                         "description": "rows of the registration export: name, organisation, country, "
-                                        "reading language, e-mail or external id, role?"}}}),
+                 "requestBody": body({"anyOf": [
+                     {"type": "object", "required": ["delegates"], "properties": {
+                         "delegates": {"type": "array", "items": {"type": "object", "additionalProperties": {
+                             "type": ["string", "null"]}},
+                             "description": "rows of the registration export: name, organisation, country, "
+                                            "reading language, e-mail or external id, role?"}}},
+                     {"type": "object", "required": ["csv"], "properties": {
+                         "csv": {"type": "string", "description": "the export as a CSV file with a header row"}}}]}),
                  "responses": {"200": answer("the report: how many rows were created, updated or unchanged, or, "
                                              "when any row is refused (each with its reason), imported: false "
                                              "and nothing saved", ref("DelegateImport")),

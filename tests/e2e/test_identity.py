@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 from playwright.async_api import Page, expect
 
-from tests.e2e.pages import CONNECTED, axe_violations, sign_in, ui
+from rooms import Role
+from tests.e2e.pages import CONNECTED, axe_violations, sign_in, sign_in_with_token, ui
 
 CONVERSATION = '[data-testid^="conversation-c-"]'
 
@@ -129,3 +130,25 @@ async def test_the_page_renews_its_token_before_it_expires(make_server, new_page
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         listed = await http.get("/api/me/sessions", headers={"authorization": f"Bearer {kept['token']}"})
     assert [s["id"] for s in listed.json()["sessions"]] == [first["sid"]]
+
+
+async def test_a_host_imports_the_delegate_list_in_the_host_panel(make_server, new_page):
+    server = await make_server()
+    host = await new_page()
+    await sign_in_with_token(host, server.url, server.token("Hana", Role.HOST), "Hana")
+    panel = host.get_by_test_id("host-panel")
+    await expect(panel).to_be_visible()
+    good = "Name,Organisation,Country,Reading language,E-mail\n李伟,Shenzhen Solar,CN,zh,li@example.cn\n"
+    bad = good + "Nobody,,,en,\n"
+    status = host.get_by_test_id("host-delegates-status")
+    await host.get_by_test_id("host-delegates-file").set_input_files(
+        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
+    await host.get_by_test_id("host-delegates-import").click()
+    await expect(status).to_have_text(ui("en", "host.delegatesRefused", rows="2"))
+    await host.get_by_test_id("host-delegates-file").set_input_files(
+        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": good.encode()}])
+    await host.get_by_test_id("host-delegates-import").click()
+    await expect(status).to_have_text(ui("en", "host.delegatesImported", created=1, updated=0, unchanged=0))
+    await host.get_by_test_id("host-delegates-import").click()  # the same list again: nothing changes
+    await expect(status).to_have_text(ui("en", "host.delegatesImported", created=0, updated=0, unchanged=1))
+    assert await axe_violations(host) == []

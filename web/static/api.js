@@ -54,6 +54,8 @@ export const api = {
   endMySession: (token, id) => call('DELETE', `/api/me/sessions/${encodeURIComponent(id)}`, { token }),
   signOutEverywhere: (token) => call('DELETE', '/api/me/sessions', { token }),
   signinCode: (token) => call('POST', '/api/me/signin-code', { token }),
+  /** The organisers' delegate list as a CSV file (hosts): {imported, created, updated, unchanged, refused}. */
+  importDelegates: (token, csv) => call('POST', '/api/delegates', { token, body: { csv } }),
   rooms: () => call('GET', '/api/rooms').then((data) => data.rooms || []),
   languages: () => call('GET', '/api/languages').then((data) => data.languages || []),
 
