@@ -24,7 +24,16 @@ from chat.backend import BackendUnavailable
 from chat.config import Config, load_config
 from chat.node import Node
 from chat.session import CLOSE_POLICY, Session
-from web import STATIC_DIR, api_routes, embed_routes, host_routes, openapi_routes, people_routes, transcript_routes
+from web import (
+    STATIC_DIR,
+    api_routes,
+    embed_routes,
+    host_routes,
+    meeting_routes,
+    openapi_routes,
+    people_routes,
+    transcript_routes,
+)
 from web.delegates import delegate_routes
 from web.embed import content_security_policy
 from web.me import me_routes
@@ -148,6 +157,7 @@ def create_app(config: Config | None = None, *, node: Node | None = None, node_s
         *delegate_routes(),
         *host_routes(),
         *people_routes(),
+        *meeting_routes(),
         *transcript_routes(),
         *openapi_routes(),
         *embed_routes(),

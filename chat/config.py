@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rooms import InvalidRoom, Room, new_room
+from rooms.meetings import planned_slots
 from translation.engines import ENGINE_NAMES
 from translation.settings import TranslationSettings
 
@@ -114,6 +116,21 @@ class ConversationSettings:
     max_incoming: int = 20
     cooldown: int = 86400
     request_ttl: int = 604800
+    report_burst: int = 5
+    reports_per_hour: float = 20.0
+
+
+@dataclass(frozen=True)
+class MeetingSettings:
+    enabled: bool = True
+    timezone: str = "UTC"
+    days: tuple[str, ...] = ()
+    windows: tuple[str, ...] = ("14:00-17:00",)
+    slot_minutes: int = 20
+    places: tuple[str, ...] = ("Table 1", "Table 2", "Table 3")
+    online: str = ""
+    online_link: str = "https://meet.jit.si/babelroom-{meeting}"
+    reminder_minutes: int = 10
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     translation: TranslationSettings = field(default_factory=TranslationSettings)
     conversations: ConversationSettings = field(default_factory=ConversationSettings)
+    meetings: MeetingSettings = field(default_factory=MeetingSettings)
     rooms: tuple[Room, ...] = ()
 
     def replace(self, section: str, **changes: Any) -> Config:
@@ -139,6 +157,7 @@ SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
     "translation": TranslationSettings,
     "conversations": ConversationSettings,
+    "meetings": MeetingSettings,
 }
 CHOICES = {
     ("backend", "kind"): ("sqlite", "memory", "redis"),
@@ -239,7 +258,26 @@ def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str,
         # an optional extra: its models weigh ~100 MB, more than the rest of the serve install's detectors
         raise ConfigError("translation.detector: lingua is not installed; pip install -e '.[lingua]', "
                           "or choose py3langid")
-    return cls(**kwargs)
+    settings = cls(**kwargs)
+    if isinstance(settings, MeetingSettings):
+        _check_meetings(settings)
+    return settings
+
+
+def _check_meetings(settings: MeetingSettings) -> None:
+    """The [meetings] plan must describe slots: a known time zone, YYYY-MM-DD days, HH:MM-HH:MM windows."""
+    try:
+        zone = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"meetings.timezone: unknown time zone {settings.timezone!r} (such as "
+                          "\"Europe/Helsinki\" or \"UTC\")") from None
+    try:
+        planned_slots(settings.days, settings.windows, settings.slot_minutes, zone, ())
+    except ValueError as exc:
+        raise ConfigError(f"meetings: days must be YYYY-MM-DD and windows HH:MM-HH:MM with slot_minutes > 0 "
+                          f"({exc})") from None
+    if settings.online and "{meeting}" not in settings.online_link:
+        raise ConfigError("meetings.online_link: must hold {meeting} (each meeting gets a call of its own)")
 
 
 def listen_address(text: str, key: str) -> tuple[str, int]:

@@ -1,11 +1,11 @@
-"""Private conversations on one node: profiles, the directory, contact requests, blocks, reports.
+"""Private conversations on one node: profiles, the directory, contact requests, blocks.
 
 The rules are `rooms.conversations`; the state is the backend's ConversationStore; the rooms are
 rooms of kind `private` in the room backend, so joining, history, `since`, sending, translation
 and fan-out are the forum rooms' own code. What is new here is delivery to *people* rather
-than rooms: a `request`, a `conversation` notice or a `report` goes out as a node-wide
+than rooms: a `request` or a `conversation` notice goes out as a node-wide
 `direct` envelope (backend.broadcast) that every node's hub opens and hands to its local
-connections of the named users (or of the event's moderators).
+connections of the named users (or of the event's moderators). Reports are rooms/reports.py's.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ from rooms.limits import SendLimits
 from rooms.roles import Actor
 from rooms.sanctions import Sanctions
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
-from rooms.stores.events import Conversation, Report, Request
+from rooms.stores.events import Conversation, Request
 from translation import TranslationService
 
 log = logging.getLogger("babelroom.conversations")
@@ -420,7 +420,7 @@ class Conversations:
         await self.store.set_cooldown(request.sender["id"], person.id, now_ms() + self._settings.cooldown * 1000)
         await self._tell([request.sender["id"], person.id], request.frame("declined"))
 
-    # blocks and reports -----------------------------------------------------------------------
+    # blocks -----------------------------------------------------------------------------------
     async def block(self, person: Person, other: str, blocked: bool) -> bool:
         """Block (or unblock) someone. A block ends what the two share (rooms/conversations.py):
         their requests to each other, their contact, and the blocked person's place in every
@@ -457,26 +457,6 @@ class Conversations:
         blocked = sorted(await self.store.blocked_by(person.id))
         profiles = {p.id: p for p in await self.store.profiles(blocked)}
         return [profiles[i].listed() if i in profiles else {"id": i, "name": i} for i in blocked]
-
-    async def report(self, person: Person, room: Room, message_id: str, reason: str | None) -> dict[str, Any]:
-        """Send a message to the event's moderators: stored, and a `report` frame on every node."""
-        await self._sanctions.check_reach(person)
-        await self.take_token(person.id)
-        history = await self._backend.history(room.id, before=None,
-                                                   limit=self._config.backend.history_max)
-        message = next((m for m in history if m.id == message_id and not m.deleted), None)
-        if message is None:
-            raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r} to report")
-        report: dict[str, Any] = {
-            "id": "rp-" + secrets.token_hex(8), "ts": now_ms(), "room": {"id": room.id, "kind": room.kind.value},
-            "message": {"id": message.id, "ts": message.ts, "user": msgspec.structs.asdict(message.user),
-                        "lang": message.lang, "text": message.text},
-            "reporter": {"id": person.id, "name": person.name}}
-        if reason:
-            report["reason"] = reason
-        await self.store.add_report(report)
-        await self._backend.broadcast(direct([], Report(**report), moderators=True))
-        return report
 
     # event-wide sanctions (rooms/moderation.py) ----------------------------------------------
     @staticmethod

@@ -23,6 +23,7 @@ from rooms.stores.events import (
     Conversation,
     Deleted,
     Event,
+    MeetingChanged,
     Moderated,
     PresenceChanged,
     Relang,
@@ -37,10 +38,10 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, Message
 
-__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MessageFrame",
-           "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Request", "RoleChanged", "RoomChanged",
-           "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes", "error", "live_message",
-           "message_frame", "schema"]
+__all__ = ["Ack", "Conversation", "Deleted", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
+           "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Ready", "Relang", "Report", "Reports", "Request",
+           "RoleChanged", "RoomChanged", "ServerFrame", "Translation", "TranslationFailed", "encode", "encode_bytes",
+           "error", "live_message", "message_frame", "schema"]
 
 Frame = Tagged
 
@@ -116,9 +117,16 @@ class Pong(Frame, tag="pong"):
     ref: str | None = None
 
 
+class Reports(Frame, tag="reports"):
+    """How many reports wait for a moderator (`open`): to hosts and moderators of the whole event
+    after `ready` and whenever it changes (coalesced per node); the reports are at GET /api/reports."""
+
+    open: int
+
+
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted
-               | RoomChanged | Request | Conversation | Report | RoleChanged | Ready | Joined | Left | History | Ack
-               | Error | Pong)
+               | RoomChanged | Request | Conversation | Report | Reports | RoleChanged | MeetingChanged | Ready | Joined
+               | Left | History | Ack | Error | Pong)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,

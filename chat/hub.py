@@ -30,6 +30,7 @@ from rooms.stores.events import (
     Glossary,
     Moderated,
     PresenceChanged,
+    ReportsChanged,
     RoleChanged,
     RoomChanged,
     StoredMessage,
@@ -52,7 +53,7 @@ class Reader(Protocol):
     def user_id(self) -> str: ...
 
     @property
-    def moderates_event(self) -> bool: ...  # hears `report` frames and event-wide moderation
+    def moderates_event(self) -> bool: ...  # hears the `reports` count and event-wide moderation
 
     def push(self, frame: bytes) -> None: ...
 
@@ -84,6 +85,8 @@ class Hub:
         self.on_glossary: Callable[[list[str]], None] | None = None
         #: Called with the session ids of a `signed_out` notice (rooms/sign_ins.py) before their sockets close.
         self.on_sessions_ended: Callable[[list[str]], None] | None = None
+        #: Called when a `reports_changed` node event arrives (chat/reports.py ReportCount).
+        self.on_reports_changed: Callable[[], None] | None = None
 
     # sessions ----------------------------------------------------------------
     def connect(self, reader: Reader) -> None:
@@ -254,6 +257,10 @@ class Hub:
             if self.on_glossary is not None:
                 self.on_glossary(list(event.terms))
             return
+        if isinstance(event, ReportsChanged):
+            if self.on_reports_changed is not None:
+                self.on_reports_changed()
+            return
         if not isinstance(event, RoomChanged):
             return
         frame = text_frame(encode_bytes(event))
@@ -263,6 +270,12 @@ class Hub:
             room = event.room["id"]
             for reader in self.local_members(room):
                 reader.removed(room, "closed")
+
+    def push_to_moderators(self, frame: bytes) -> None:
+        """A frame for every local connection of a host or an event-wide moderator."""
+        for reader in list(self._readers):
+            if reader.moderates_event:
+                reader.push(frame)
 
     def _direct(self, envelope: Direct) -> None:
         """A frame for some people wherever they are connected (rooms/conversations.py `direct`)."""

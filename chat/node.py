@@ -11,13 +11,16 @@ from chat.config import Config, ConfigError
 from chat.conversations import Conversations
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
+from chat.meetings import Meetings
 from chat.metrics import NodeMetrics
 from chat.relay import TranslationRelay
+from chat.reports import ReportCount
 from chat.tokens import signer_from_settings
 from rooms.access import RoomAccess
 from rooms.delegates import Delegates
 from rooms.limits import SendLimits
 from rooms.moderation import Moderation
+from rooms.reports import ReportDesk
 from rooms.roles import Roles
 from rooms.sanctions import Sanctions
 from rooms.sign_ins import SignIns
@@ -60,6 +63,14 @@ class Node:
         self.delegates = Delegates(self.backend, self.sign_ins, invite_ttl=auth.invite_ttl)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
+        settings = config.conversations
+        self.reports = ReportDesk(self.backend, self.backend, self.backend, self.moderation, self.sanctions,
+                                  burst=settings.report_burst, per_hour=settings.reports_per_hour,
+                                  history_max=config.backend.history_max)
+        self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)
+        self.hub.on_reports_changed = self.report_count.changed
+        self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
+                                 self.translator)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)
@@ -68,6 +79,7 @@ class Node:
         await self.backend.start(self.hub.on_event)
         await self.backend.seed_rooms(self.config.rooms)
         await self._load_glossary()
+        await self.meetings.seed()
         await self.translator.start()
         self.lobby.start()
         self.conversations.start()
@@ -91,6 +103,7 @@ class Node:
     async def close(self) -> None:
         await self.lobby.close()
         await self.conversations.close()
+        await self.report_count.close()
         await self.relay.close()
         await self.translator.close()
         await self.backend.close()

@@ -31,6 +31,7 @@ from chat.frames import (
     MessageFrame,
     Pong,
     Ready,
+    Reports,
     ServerFrame,
     encode_bytes,
     error,
@@ -61,6 +62,7 @@ from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.limits import TokenBucket
 from rooms.moderation import Action
+from rooms.reports import may_work_reports
 from rooms.sign_ins import SIGNED_OUT
 from rooms.stores.events import PresenceChanged, Relang
 from rooms.stores.messages import Message
@@ -303,6 +305,11 @@ class Session:
             log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
+        if may_work_reports(identity):  # the inbox count, also for a moderator who was away
+            try:
+                self.push_frame(Reports(open=await self.node.reports.open_count()))
+            except BackendUnavailable:
+                log.warning("could not read the open reports' count for %s: the backend is unavailable", identity.id)
 
     async def _sign_in_live(self, identity: Identity, ref: str | None) -> bool:
         """A token of a sign-in that ended (signed out here or everywhere) is refused (rooms/sign_ins.py)."""
@@ -627,7 +634,10 @@ class Session:
     # moderation ------------------------------------------------------------------------
     async def _moderate(self, frame: Moderation) -> None:
         assert self.identity is not None
-        await self.node.moderation.apply(self.identity, _action(frame))
+        action = _action(frame)
+        await self.node.moderation.apply(self.identity, action)
+        if action.kind == "delete":  # a reported message deleted in its room: its reports are done
+            await self.node.reports.message_deleted(self.identity, action.room, action.message_id)
         self.push_frame(Ack(ref=frame.ref))
 
     async def _conversation(self, frame: Conversational) -> None:

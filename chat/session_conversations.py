@@ -56,5 +56,5 @@ async def _handle(session: Session, frame: Conversational) -> None:
         session.push_frame(Ack(ref=frame.ref))
     elif isinstance(frame, ReportMessage):
         room = await session.visible_room(frame.room)
-        report = await conversations.report(identity, room, frame.id, frame.reason)
+        report = await node.reports.file(identity, room, frame.id, frame.reason)
         session.push_frame(Ack(ref=frame.ref, id=report["id"]))

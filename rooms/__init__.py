@@ -12,6 +12,7 @@ or `web`.
     sanctions.py   mutes and bans as they bind, event-wide ones on every path
     conversations.py  private conversations, profiles, contact requests: the pure rules
     countries.py   ISO 3166-1 alpha-2 codes
+    reports.py     reports: who works them, one per person and message, the rate, the inbox, closing
 """
 from rooms.models import (
                           SLOW_MODE_MAX,

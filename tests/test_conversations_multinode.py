@@ -178,10 +178,11 @@ async def test_a_chinese_and_a_finnish_delegate_meet_and_each_reads_the_other(ev
     # a report from node a reaches the moderator on node b
     reported = await li.ask({"type": "report", "room": room, "id": reply["id"], "reason": "test"})
     assert reported["type"] == "ack"
-    report = await moderator.client.expect("report", timeout=10)
+    await moderator.client.expect("reports", open=1, timeout=10)
+    [report] = (await host.http("GET", "/api/reports")).json()["reports"]
+    assert report["id"] == reported["id"]
     assert report["message"]["text"] == FINNISH and report["message"]["user"]["id"] == aino.id
     assert report["reporter"]["id"] == li.id
-    assert [r["id"] for r in (await host.http("GET", "/api/reports")).json()["reports"]] == [reported["id"]]
 
     # since-recovery: Aino drops, Li writes on, Aino comes back on the other node
     last = more["id"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -183,12 +184,39 @@ async def test_a_version_2_file_gains_the_glossary_table_and_keeps_its_data(tmp_
     finally:
         await backend.close()
     with plain(path) as db:
+        assert version_of(db) == len(MIGRATIONS) >= 3  # every later step too (4: meetings, 5: reports)
+
+
+async def test_a_version_4_file_keeps_its_reports_open_and_one_per_reporter_and_message(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path, migrations=MIGRATIONS[:4]).close()  # meetings, before issue 20's reports
+
+    def old_report(n: int, reporter: str) -> str:  # as versions before issue 20 stored them, repeats included
+        return json.dumps({"id": f"rp-{n}", "ts": n, "room": {"id": ROOM, "kind": "forum"},
+                           "message": {"id": "0a1b2c3d.7", "ts": 1, "user": {"id": "u_x", "name": "X"},
+                                       "lang": "en", "text": "spam"},
+                           "reporter": {"id": reporter, "name": reporter}})
+
+    with plain(path) as db:
+        for n, reporter in enumerate(("u_bo", "u_bo", "u_li")):
+            db.execute("INSERT INTO reports (data) VALUES (?)", (old_report(n, reporter),))
+        db.commit()
+    backend = await started(path)
+    try:
+        kept = await backend.reports()
+        assert [(r["id"], r["state"]) for r in kept] == [("rp-0", "open"), ("rp-2", "open")]
+        assert await backend.open_report_count() == 2
+        closed = {"by": {"id": "u_mo", "name": "Mo"}, "ts": 5, "action": "delete"}
+        assert len(await backend.close_reports(ROOM, "0a1b2c3d.7", "actioned", closed)) == 2
+    finally:
+        await backend.close()
+    with plain(path) as db:
         assert version_of(db) == len(MIGRATIONS)
 
 
-async def test_a_version_3_file_gains_the_session_tables_and_keeps_its_glossary(tmp_path):
+async def test_a_version_5_file_gains_the_session_tables_and_keeps_its_glossary(tmp_path):
     path = tmp_path / "db.sqlite3"
-    Database(path, migrations=MIGRATIONS[:3]).close()
+    Database(path, migrations=MIGRATIONS[:5]).close()
     with plain(path) as db:
         db.execute("INSERT INTO glossary (id, terms) VALUES (1, '[\"Cargotec\"]')")
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'sessions'").fetchone() is None
@@ -200,7 +228,7 @@ async def test_a_version_3_file_gains_the_session_tables_and_keeps_its_glossary(
     finally:
         await backend.close()
     with plain(path) as db:
-        assert version_of(db) >= 4
+        assert version_of(db) == len(MIGRATIONS) >= 6
 
 
 def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):

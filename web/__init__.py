@@ -10,11 +10,12 @@ from pathlib import Path
 from web.api import api_routes
 from web.embed import embed_routes
 from web.hosts import host_routes
+from web.meetings import meeting_routes
 from web.openapi import openapi_routes
 from web.people import people_routes
 from web.transcript import transcript_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-__all__ = ["STATIC_DIR", "api_routes", "embed_routes", "host_routes", "openapi_routes", "people_routes",
-           "transcript_routes"]
+__all__ = ["STATIC_DIR", "api_routes", "embed_routes", "host_routes", "meeting_routes", "openapi_routes",
+           "people_routes", "transcript_routes"]

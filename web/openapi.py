@@ -19,11 +19,19 @@ from rooms import SLOW_MODE_MAX, TITLE_MAX
 from rooms.conversations import CURSOR_PATTERN, MAX_MEMBERS, PAGE_MAX
 from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
 from rooms.countries import COUNTRIES
+from rooms.meetings import NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
 from rooms.models import ROOM_ID
+from rooms.reports import ACTIONS as REPORT_ACTIONS
+from rooms.reports import PAGE_DEFAULT as REPORT_PAGE_DEFAULT
+from rooms.reports import PAGE_MAX as REPORT_PAGE_MAX
+from rooms.reports import STATES as REPORT_STATES
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import NAME_MAX
 from web.errors import MAX_BODY
+from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
 from web.people import QUERY_MAX
+from web.reports import MUTE_MAX
+from web.reports import REASON_MAX as REPORT_REASON_MAX
 from web.services import node_of
 
 ROOM_ID_PATTERN = ROOM_ID.pattern
@@ -260,8 +268,53 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
                      "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}}},
     "Block": {"type": "object", "required": ["user", "blocked"],
               "properties": {"user": {"type": "string"}, "blocked": {"type": "boolean"}}},
-    "Reports": {"type": "object", "required": ["reports"],
-                "properties": {"reports": {"type": "array", "items": {"type": "object"}}}},
+}
+REPORT_SCHEMAS: dict[str, Any] = {
+    "Report": {
+        "type": "object", "required": ["id", "ts", "room", "message", "reporter", "state"],
+        "properties": {
+            "id": {"type": "string"}, "ts": {"type": "integer"},
+            "room": {"type": "object",
+                     "properties": {"id": {"type": "string"}, "kind": {"enum": ["forum", "private"]}}},
+            "message": {"type": "object", "description": "the reported message as it was: id, ts, user {id, name}, "
+                                                         "lang, text"},
+            "reporter": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
+            "reason": {"type": "string"},
+            "state": {"enum": list(REPORT_STATES)},
+            "closed": {"type": "object", "description": "who closed it, when, and how: {by {id, name}, ts, action}"}}},
+    "Reports": {"type": "object", "required": ["reports", "next", "open"],
+                "properties": {"reports": {"type": "array", "items": ref("Report")},
+                               "next": {"type": ["string", "null"],
+                                        "description": "pass as `cursor` for the following page; null at the end"},
+                               "open": {"type": "integer", "description": "open reports in all"}}},
+    "ReportGroup": {
+        "type": "object", "required": ["room", "message", "reporters", "reasons", "reports", "first", "last"],
+        "properties": {
+            "room": {"type": "object"},
+            "message": {"type": "object", "description": "id, ts, user {id, name}, lang, text (the original) and "
+                                                         "tr {lang, text} when its translation is stored"},
+            "reporters": {"type": "integer", "description": "how many people reported it"},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "reports": {"type": "array", "items": {"type": "string"}, "description": "the report ids"},
+            "first": {"type": "integer"}, "last": {"type": "integer"}}},
+    "Inbox": {"type": "object", "required": ["open", "lang", "groups"],
+              "properties": {"open": {"type": "integer"}, "lang": {"type": "string"},
+                             "groups": {"type": "array", "items": ref("ReportGroup")}}},
+    "ReportClose": {
+        "type": "object", "required": ["room", "message", "action"], "additionalProperties": False,
+        "properties": {
+            "room": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+            "message": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+            "action": {"enum": list(REPORT_ACTIONS)},
+            "reason": {"type": "string", "minLength": 1, "maxLength": REPORT_REASON_MAX, "pattern": r"\S"},
+            "seconds": {"type": "integer", "minimum": 1, "maximum": MUTE_MAX,
+                        "description": "mute: how long (absent: until unmuted)"}}},
+    "ReportsClosed": {"type": "object", "required": ["room", "message", "action", "state", "closed"],
+                      "properties": {"room": {"type": "string"}, "message": {"type": "string"},
+                                     "action": {"enum": list(REPORT_ACTIONS)},
+                                     "state": {"enum": ["actioned", "dismissed"]},
+                                     "closed": {"type": "array", "items": {"type": "string"},
+                                                "description": "the ids of the reports closed"}}},
 }
 AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
 PEOPLE_PATHS: dict[str, Any] = {
@@ -325,11 +378,38 @@ PEOPLE_PATHS: dict[str, Any] = {
                         "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
         "responses": {"200": answer("unblocked", ref("Block")), **AUTH, "404": error("not blocked")},
     }},
+}
+REPORT_DESK = {**AUTH, "403": error("not a host nor a moderator of the whole event")}
+REPORT_PATHS: dict[str, Any] = {
     "/api/reports": {"get": {
-        "operationId": "listReports", "summary": "Reported messages (hosts and moderators of every room)",
+        "operationId": "listReports", "summary": "Reported messages, oldest first, paged (hosts and moderators of "
+                                                 "the whole event)",
         "security": BEARER,
-        "responses": {"200": answer("the reports, oldest first", ref("Reports")), **AUTH,
-                      "403": error("not a host nor a moderator of every room")},
+        "parameters": [
+            {"name": "cursor", "in": "query", "description": "the `next` of the page before",
+             "schema": {"type": "string", "pattern": r"^[0-9]{0,18}$"}},
+            {"name": "limit", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": REPORT_PAGE_MAX, "default": REPORT_PAGE_DEFAULT}},
+            {"name": "state", "in": "query", "schema": {"enum": ["", *REPORT_STATES]}}],
+        "responses": {"200": answer("a page of reports", ref("Reports")),
+                      "400": error("an unknown parameter, or a bad cursor, limit or state"), **REPORT_DESK},
+    }},
+    "/api/reports/inbox": {"get": {
+        "operationId": "reportInbox", "summary": "The open reports grouped by message, most reporters first",
+        "security": BEARER,
+        "parameters": [{"name": "lang", "in": "query", "description": "translations into (default: the token's)",
+                        "schema": {"type": "string", "description": "a code GET /api/languages lists"}}],
+        "responses": {"200": answer("the inbox", ref("Inbox")), "400": error("an unknown parameter or language"),
+                      **REPORT_DESK},
+    }},
+    "/api/reports/close": {"post": {
+        "operationId": "closeReports", "summary": "Delete a reported message, mute or ban its author, or dismiss: "
+                                                  "every open report of the message closes, for every moderator",
+        "description": "A private conversation's author is muted or banned event-wide; its messages are not "
+                       "deleted by organisers (403).",
+        "security": BEARER, "requestBody": body(ref("ReportClose")),
+        "responses": {"200": answer("closed", ref("ReportsClosed")), **BAD_BODY, **REPORT_DESK,
+                      "404": error("no open report of that message (another moderator may have closed it)")},
     }},
 }
 
@@ -371,6 +451,150 @@ TRANSCRIPT_PATHS: dict[str, Any] = {
                       "403": error("the token is not a host's, or the room is a private conversation"),
                       **NO_ROOM},
     }},
+}
+
+# meetings (issue 26) ------------------------------------------------------------------------------
+# An ISO 8601 time with its offset, of a valid date (days 01-28 keep every match a real date).
+ISO_TIME = (r"^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+            r"(Z|[+-](0\d|1[0-3]):[0-5]\d)$")
+CONTROL = "".join(chr(code) for code in range(32) if code != 10)  # literal: see name_pattern
+FREE_TEXT = f"^[^{CONTROL}]*$"
+ID = {"type": "string", "pattern": MEETING_ID_PATTERN}
+MEETING_PATH = {"name": "meeting", "in": "path", "required": True, "schema": ID}
+MEETING_ERRORS = {"404": error("no such meeting of yours (or meetings are off)"),
+                  "409": error("`taken`: you, the other person or the place are no longer free in that slot "
+                               "(choose another); `conflict`: the meeting changed meanwhile or is over")}
+MEETING_SCHEMAS: dict[str, Any] = {
+    "MeetingSlots": {"type": "object", "required": ["slots"], "properties": {
+        "timezone": {"type": "string", "description": "the event's IANA time zone"},
+        "reminder_minutes": {"type": "integer", "minimum": 0,
+                             "description": "the app reminds this long before a booked meeting (0: never)"},
+        "slots": {"type": "array", "items": ref("MeetingSlot")}}},
+    "MeetingSlot": {"type": "object", "required": ["id", "start", "end", "places"], "properties": {
+        "id": {"type": "string"}, "start": {"type": "string", "description": "ISO 8601 with offset"},
+        "end": {"type": "string"}, "places": {"type": "array", "items": ref("SlotPlace")}}},
+    "SlotPlace": {"type": "object", "required": ["id", "name", "free"], "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}, "online": {"type": "boolean"},
+        "free": {"type": "boolean", "description": "for the asking person: neither they nor the place are booked"}}},
+    "NewMeetingSlot": {"type": "object", "required": ["start", "end", "places"], "additionalProperties": False,
+                       "properties": {
+        "start": {"type": "string", "pattern": ISO_TIME, "description": "ISO 8601 with its offset"},
+        "end": {"type": "string", "pattern": ISO_TIME, "description": "after start (409 otherwise)"},
+        "places": {"type": "array", "minItems": 1, "maxItems": 100, "description": "place names (new ones are added)",
+                   "items": {"type": "string", "minLength": 1, "maxLength": PLACE_NAME_MAX, "pattern": r"\S"}}}},
+    "MeetingSlotAnswer": {"type": "object", "required": ["slot"], "properties": {"slot": {"type": "object"}}},
+    "Places": {"type": "object", "required": ["places"],
+               "properties": {"places": {"type": "array", "items": {"type": "object", "required": ["id", "name"]}}}},
+    "NewPlace": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": PLACE_NAME_MAX, "pattern": r"\S"},
+        "online": {"type": "boolean", "description": "an online place: no limit, a call link per meeting"}}},
+    "PlaceAnswer": {"type": "object", "required": ["place"], "properties": {"place": {"type": "object"}}},
+    "Meeting": {"type": "object", "required": ["id", "state", "from", "to", "slots"], "properties": {
+        "id": {"type": "string"}, "state": {"enum": ["proposed", "booked", "declined", "cancelled"]},
+        "from": ref("Person"), "to": ref("Person"), "with": ref("Person"),
+        "slots": {"type": "array", "items": {"type": "object"}, "description": "the slots on the table"},
+        "turn": {"type": "string", "description": "who must answer (proposed)"},
+        "slot": {"type": ["string", "null"]}, "place": {"type": ["string", "null"]},
+        "start": {"type": "string"}, "end": {"type": "string"}, "place_name": {"type": "string"},
+        "link": {"type": "string"}, "note": {"type": "string"}, "reason": {"type": "string"},
+        "note_lang": {"type": "string", "description": "the note's detected language"},
+        "note_tr": {"type": "object", "description": "the note in your reading language {lang, text}"}}},
+    "MeetingAnswer": {"type": "object", "required": ["meeting"], "properties": {"meeting": ref("Meeting")}},
+    "Meetings": {"type": "object", "required": ["meetings"],
+                 "properties": {"meetings": {"type": "array", "items": ref("Meeting")}}},
+    "NewMeeting": {"type": "object", "required": ["with", "slots"], "additionalProperties": False, "properties": {
+        "with": {**ID, "description": "the other person's user id"},
+        "slots": {"type": "array", "items": ID, "minItems": 1, "maxItems": SLOTS_PER_PROPOSAL, "uniqueItems": True},
+        "place": ID, "note": {"type": "string", "maxLength": NOTE_MAX, "pattern": FREE_TEXT}}},
+    "CounterProposal": {"type": "object", "required": ["slots"], "additionalProperties": False, "properties": {
+        "slots": {"type": "array", "items": ID, "minItems": 1, "maxItems": SLOTS_PER_PROPOSAL, "uniqueItems": True},
+        "place": ID, "note": {"type": "string", "maxLength": NOTE_MAX, "pattern": FREE_TEXT}}},
+    "MeetingAccept": {"type": "object", "required": ["slot"], "additionalProperties": False,
+                      "properties": {"slot": ID, "place": ID}},
+    "MeetingReason": {"type": "object", "additionalProperties": False,
+                      "properties": {"reason": {"type": "string", "maxLength": REASON_MAX, "pattern": FREE_TEXT}}},
+    "MeetingGrid": {"type": "object", "required": ["places", "slots", "days"], "properties": {
+        "places": {"type": "array", "items": {"type": "object"}},
+        "slots": {"type": "array", "items": {"type": "object"}, "description": "each slot's cells: the place and "
+                  "the booked meeting's id and people (never its conversation)"},
+        "days": {"type": "array", "items": {"type": "object"}, "description": "booked and proposed per day"}}},
+}
+
+
+def _meeting_step(operation: str, summary: str, schema: str | None) -> dict[str, Any]:
+    step: dict[str, Any] = {"operationId": operation, "summary": summary, "security": BEARER,
+                            "parameters": [MEETING_PATH],
+                            "responses": {"200": answer("the meeting now", ref("MeetingAnswer")), **BAD_BODY, **AUTH,
+                                          "403": error("not your turn, or a block or ban stops it"),
+                                          **MEETING_ERRORS}}
+    if schema:
+        step["requestBody"] = {"required": schema not in ("MeetingReason",), **json_content(ref(schema))}
+    return {"post": step}
+
+
+CALENDAR = {"description": "an RFC 5545 calendar", "content": {"text/calendar": {"schema": {"type": "string"}}}}
+MEETING_PATHS: dict[str, Any] = {
+    "/api/meeting-slots": {
+        "get": {"operationId": "meetingSlots", "summary": "Meeting slots and places, `free` for you",
+                "security": BEARER, "responses": {"200": answer("the slots", ref("MeetingSlots")), **AUTH,
+                                                  "404": error("meetings are off")}},
+        "post": {"operationId": "addMeetingSlot", "summary": "Add a meeting slot at some places (hosts)",
+                 "security": BEARER, "requestBody": body(ref("NewMeetingSlot")),
+                 "responses": {"201": answer("added", ref("MeetingSlotAnswer")), **BAD_BODY, **HOST_ONLY,
+                               "404": error("meetings are off"), "409": error("the slot ends before it starts")}},
+    },
+    "/api/places": {
+        "get": {"operationId": "places", "summary": "The meeting places", "security": BEARER,
+                "responses": {"200": answer("the places", ref("Places")), **AUTH, "404": error("meetings are off")}},
+        "post": {"operationId": "addPlace", "summary": "Add a meeting place (hosts)", "security": BEARER,
+                 "requestBody": body(ref("NewPlace")),
+                 "responses": {"201": answer("added", ref("PlaceAnswer")),
+                               "200": answer("it exists", ref("PlaceAnswer")), **BAD_BODY, **HOST_ONLY,
+                               "404": error("meetings are off")}},
+    },
+    "/api/meetings": {"post": {
+        "operationId": "proposeMeeting", "summary": "Propose a meeting in one or more slots", "security": BEARER,
+        "requestBody": body(ref("NewMeeting")),
+        "responses": {"201": answer("proposed", ref("MeetingAnswer")), **BAD_BODY, **AUTH,
+                      "403": error("the policy, a block or a ban"), "404": error("no such person, slot or place"),
+                      "409": error("`taken`: one of you has a meeting in a slot"),
+                      "429": error("too many requests; wait")}},
+    },
+    "/api/meetings/grid": {"get": {
+        "operationId": "meetingGrid", "summary": "Slots × places with booked meetings, counts per day (hosts)",
+        "security": BEARER, "responses": {"200": answer("the grid", ref("MeetingGrid")), **HOST_ONLY,
+                                          "404": error("meetings are off")}}},
+    "/api/meetings.csv": {"get": {
+        "operationId": "meetingExport", "summary": "The booked meetings as CSV (hosts)", "security": BEARER,
+        "responses": {"200": {"description": "CSV; cells starting with = + - @ tab or CR are prefixed with '",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **HOST_ONLY, "404": error("meetings are off")}}},
+    "/api/me/meetings": {"get": {
+        "operationId": "myMeetings", "summary": "Your agenda: booked meetings by time, then the rest",
+        "security": BEARER, "responses": {"200": answer("yours", ref("Meetings")), **AUTH,
+                                          "404": error("meetings are off")}}},
+    "/api/me/meetings.ics": {"get": {
+        "operationId": "myCalendar", "summary": "Your booked (and cancelled) meetings as a calendar file",
+        "security": BEARER, "responses": {"200": CALENDAR, **AUTH, "404": error("meetings are off")}}},
+    "/api/meetings/{meeting}.ics": {"get": {
+        "operationId": "meetingCalendar", "summary": "One meeting as a calendar file", "security": BEARER,
+        "parameters": [MEETING_PATH],
+        "responses": {"200": CALENDAR, **AUTH, "404": error("no such meeting of yours"),
+                      "409": error("not booked: it has no time yet")}}},
+    "/api/meetings/{meeting}": {"get": {
+        "operationId": "meeting", "summary": "One of your meetings", "security": BEARER, "parameters": [MEETING_PATH],
+        "responses": {"200": answer("the meeting", ref("MeetingAnswer")), **AUTH,
+                      "404": error("no such meeting of yours")}}},
+    "/api/meetings/{meeting}/accept": _meeting_step("acceptMeeting", "Accept one of the proposed slots (your turn)",
+                                                    "MeetingAccept"),
+    "/api/meetings/{meeting}/decline": _meeting_step("declineMeeting", "Decline, with an optional reason",
+                                                     "MeetingReason"),
+    "/api/meetings/{meeting}/cancel": _meeting_step("cancelMeeting", "Cancel (either person, or a host)",
+                                                    "MeetingReason"),
+    "/api/meetings/{meeting}/propose": _meeting_step("counterMeeting", "Propose other slots (your turn)",
+                                                     "CounterProposal"),
+    "/api/meetings/{meeting}/move": _meeting_step("moveMeeting", "Move a booked meeting (hosts); both are told",
+                                                  "MeetingAccept"),
 }
 
 PATHS: dict[str, Any] = {
@@ -529,9 +753,13 @@ PATHS: dict[str, Any] = {
                       "404": error("metrics are off ([server] metrics_token is empty)")},
     }},
     **PEOPLE_PATHS,
+    **REPORT_PATHS,
+    **MEETING_PATHS,
     **TRANSCRIPT_PATHS,
 }
 SCHEMAS.update(PEOPLE_SCHEMAS)
+SCHEMAS.update(REPORT_SCHEMAS)
+SCHEMAS.update(MEETING_SCHEMAS)
 SCHEMAS.update(GLOSSARY_SCHEMAS)
 
 DOCUMENT: dict[str, Any] = {
@@ -572,9 +800,9 @@ async def openapi(request: Request) -> Response:
     session["name"]["pattern"] = name_pattern()
     languages = node_of(request).translator.reading_languages()  # this server's choice
     session["lang"]["enum"] = languages
-    for path in ("/api/people", "/api/rooms/{room}/transcript"):
+    for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/reports/inbox"):
         for parameter in document["paths"][path]["get"]["parameters"]:
-            if parameter["name"] == "lang":  # empty: no filter (people), the token's (transcript)
+            if parameter["name"] == "lang":  # empty: no filter (people), the token's (transcript, inbox)
                 parameter["schema"]["enum"] = ["", *languages]
     return JSONResponse(document)
 

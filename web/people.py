@@ -1,4 +1,5 @@
-"""The people API (Bearer token): the directory, your profile, conversations, requests, blocks, reports.
+"""The people API (Bearer token): the directory, your profile, conversations, requests, blocks; and the
+reports API of web/reports.py.
 
 Conversations are rooms of kind `private`: these routes open, list and leave them; everything
 said inside goes through `/ws` like in any room.
@@ -17,6 +18,7 @@ from rooms.countries import is_country
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
 from web.hosts import bearer_identity, only_fields
+from web.reports import report_routes
 from web.services import node_of, refusal_error
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
@@ -129,7 +131,7 @@ async def list_requests(request: Request) -> Response:
     return JSONResponse(await _conversations(request).requests_for(identity))
 
 
-# blocks and reports --------------------------------------------------------------------------------
+# blocks --------------------------------------------------------------------------------
 @answers_errors
 async def list_blocks(request: Request) -> Response:
     identity = bearer_identity(request)
@@ -159,15 +161,6 @@ async def unblock(request: Request) -> Response:
     return JSONResponse({"user": user, "blocked": False})
 
 
-@answers_errors
-async def list_reports(request: Request) -> Response:
-    identity = bearer_identity(request)
-    conversations = _conversations(request)
-    if not conversations.moderates_event(identity):
-        raise ApiError(403, "forbidden", "only hosts and moderators of the whole event read reports")
-    return JSONResponse({"reports": await conversations.store.reports()})
-
-
 def people_routes() -> list[BaseRoute]:
     return [
         Route("/api/people", people, methods=["GET"]),
@@ -180,5 +173,5 @@ def people_routes() -> list[BaseRoute]:
         Route("/api/blocks", list_blocks, methods=["GET"]),
         Route("/api/blocks", block, methods=["POST"]),
         Route("/api/blocks/{user}", unblock, methods=["DELETE"]),
-        Route("/api/reports", list_reports, methods=["GET"]),
+        *report_routes(),
     ]

@@ -2,9 +2,11 @@
 with the node.
 
 The interfaces and their guarantees live in `rooms/stores/` (Broker, Presence, RoomStore,
-ModerationStore, LimitStore, ConversationStore, SessionStore); the translation cache interface in `translation`
-(SharedCache). `Backend` composes them and adds the lifecycle, so a new backend subclasses this one class and passes the
-contract tests in tests/backend/ by adding one line to their `BACKENDS` registry.
+ModerationStore, LimitStore, ConversationStore, MeetingStore,
+SessionStore); the translation cache interface in
+`translation` (SharedCache). `Backend` composes them and adds the lifecycle, so a new backend
+subclasses this one class and passes the contract tests in tests/backend/
+by adding one line to their `BACKENDS` registry.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from rooms.stores import (
     Event,
     EventHandler,
     LimitStore,
+    MeetingStore,
     Member,
     Message,
     ModerationEntry,
@@ -40,7 +43,8 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, SessionStore, abc.ABC):
+class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, MeetingStore,
+              SessionStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

@@ -1,13 +1,15 @@
 """The conversation store in one process (memory backend): state lost on exit."""
 from __future__ import annotations
 
+import copy
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from rooms.conversations import ContactRequest, Profile
 from rooms.stores import ConversationStore, now_ms
-from rooms.stores.conversation_store import REPORTS_MAX
+from rooms.stores.conversation_store import REPORTS_MAX, report_key
 
 
 @dataclass
@@ -22,7 +24,9 @@ class ConversationState:
     contacts: set[frozenset[str]] = field(default_factory=set)
     cooldowns: dict[tuple[str, str], int] = field(default_factory=dict)
     blocks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    reports: list[dict[str, Any]] = field(default_factory=list)
+    reports: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> report, oldest first
+    report_of: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (room, message, reporter) -> seq
+    report_seq: int = 0
 
 
 class MemoryConversations(ConversationStore):
@@ -119,9 +123,38 @@ class MemoryConversations(ConversationStore):
     async def blocked_by(self, user: str) -> set[str]:
         return set(self._conv.blocks.get(user, ()))
 
-    async def add_report(self, report: dict[str, Any]) -> None:
-        self._conv.reports.append(dict(report))
-        del self._conv.reports[:-REPORTS_MAX]
+    async def add_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        conv = self._conv
+        key = report_key(report)
+        if key in conv.report_of:
+            return copy.deepcopy(conv.reports[conv.report_of[key]])
+        conv.report_seq += 1
+        stored = {**copy.deepcopy(report), "seq": conv.report_seq, "state": "open"}
+        conv.reports[conv.report_seq] = stored
+        conv.report_of[key] = conv.report_seq
+        while len(conv.reports) > REPORTS_MAX:  # the oldest closed one first, else the oldest
+            victim = next((seq for seq, kept in conv.reports.items() if kept["state"] != "open"),
+                          next(iter(conv.reports)))
+            del conv.report_of[report_key(conv.reports.pop(victim))]
+        return copy.deepcopy(stored)
 
-    async def reports(self, limit: int = 200) -> list[dict[str, Any]]:
-        return [dict(report) for report in self._conv.reports[-limit:]] if limit > 0 else []
+    async def find_report(self, room: str, message_id: str, reporter: str) -> dict[str, Any] | None:
+        seq = self._conv.report_of.get((room, message_id, reporter))
+        return None if seq is None else copy.deepcopy(self._conv.reports[seq])
+
+    async def reports(self, *, after: int = 0, limit: int = 100, state: str | None = None) -> list[dict[str, Any]]:
+        chosen = (report for seq, report in self._conv.reports.items()
+                  if seq > after and (state is None or report["state"] == state))
+        return [copy.deepcopy(report) for report in itertools.islice(chosen, max(0, limit))]
+
+    async def close_reports(self, room: str, message_id: str, state: str,
+                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+        done = []
+        for report in self._conv.reports.values():
+            if report["state"] == "open" and report["room"]["id"] == room and report["message"]["id"] == message_id:
+                report.update(state=state, closed=copy.deepcopy(closed))
+                done.append(copy.deepcopy(report))
+        return done
+
+    async def open_report_count(self) -> int:
+        return sum(report["state"] == "open" for report in self._conv.reports.values())

@@ -1,7 +1,7 @@
 """The conversation store (rooms/stores/conversation_store.py) in the sqlite file.
 
 Profiles, conversation members, read positions, requests, contacts, cooldowns, blocks and
-reports are kept in the file (tables of schema version 2, sqlite_schema); who is online is this
+reports are kept in the file (tables of schema version 2, reports extended in 5: sqlite_schema); who is online is this
 process's own, like presence (one file serves one node).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from chat.backend.sqlite_db import Database
 from rooms.conversations import ContactRequest, Profile, pair_key
 from rooms.stores import ConversationStore, now_ms
-from rooms.stores.conversation_store import REPORTS_MAX
+from rooms.stores.conversation_store import REPORTS_MAX, report_key
 
 
 class SqliteConversations(ConversationStore):
@@ -155,16 +155,57 @@ class SqliteConversations(ConversationStore):
         return await self._db.read(lambda db: {row[0] for row in db.execute(
             "SELECT other FROM blocks WHERE user = ?", (user,))})
 
-    async def add_report(self, report: dict[str, Any]) -> None:
-        def add(db: sqlite3.Connection) -> None:
-            db.execute("INSERT INTO reports (data) VALUES (?)", (json.dumps(report),))
-            db.execute("DELETE FROM reports WHERE seq <= (SELECT MAX(seq) FROM reports) - ?", (REPORTS_MAX,))
+    async def add_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        room, message, reporter = report_key(report)
 
-        await self._db.write(add)
+        def add(db: sqlite3.Connection) -> dict[str, Any]:
+            added = db.execute(
+                "INSERT INTO reports (data, room, message, reporter) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (room, message, reporter) DO NOTHING", (json.dumps(report), room, message, reporter))
+            if added.rowcount:
+                excess = db.execute("SELECT count(*) FROM reports").fetchone()[0] - REPORTS_MAX
+                if excess > 0:  # the oldest closed ones first, then the oldest
+                    db.execute("DELETE FROM reports WHERE seq IN (SELECT seq FROM reports "
+                               "ORDER BY state = 'open', seq LIMIT ?)", (excess,))
+            return _report(db.execute(FIND_REPORT, (room, message, reporter)).fetchone())
 
-    async def reports(self, limit: int = 200) -> list[dict[str, Any]]:
+        return await self._db.write(add)
+
+    async def find_report(self, room: str, message_id: str, reporter: str) -> dict[str, Any] | None:
+        row = await self._db.read(lambda db: db.execute(FIND_REPORT, (room, message_id, reporter)).fetchone())
+        return None if row is None else _report(row)
+
+    async def reports(self, *, after: int = 0, limit: int = 100, state: str | None = None) -> list[dict[str, Any]]:
         if limit <= 0:
             return []
-        rows = await self._db.read(lambda db: db.execute(
-            "SELECT data FROM reports ORDER BY seq DESC LIMIT ?", (limit,)).fetchall())
-        return [json.loads(row[0]) for row in reversed(rows)]
+        where, args = ("seq > ?", (after, limit)) if state is None else ("state = ? AND seq > ?", (state, after, limit))
+        sql = f"SELECT {REPORT_COLUMNS} FROM reports WHERE {where} ORDER BY seq LIMIT ?"
+        rows = await self._db.read(lambda db: db.execute(sql, args).fetchall())
+        return [_report(row) for row in rows]
+
+    async def close_reports(self, room: str, message_id: str, state: str,
+                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+        def close(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(f"UPDATE reports SET state = ?, closed = ? WHERE room = ? AND message = ? "
+                              f"AND state = 'open' RETURNING {REPORT_COLUMNS}",
+                              (state, json.dumps(closed), room, message_id)).fetchall()
+            return sorted((_report(row) for row in rows), key=lambda report: int(report["seq"]))
+
+        return await self._db.write(close)
+
+    async def open_report_count(self) -> int:
+        return int(await self._db.read(lambda db: db.execute(
+            "SELECT count(*) FROM reports WHERE state = 'open'").fetchone()[0]))
+
+
+REPORT_COLUMNS = "seq, data, state, closed"
+FIND_REPORT = f"SELECT {REPORT_COLUMNS} FROM reports WHERE room = ? AND message = ? AND reporter = ?"
+
+
+def _report(row: tuple[int, str, str, str | None]) -> dict[str, Any]:
+    """A report as stored: its JSON with the columns that change (`seq`, `state`, `closed`)."""
+    seq, data, state, closed = row
+    report: dict[str, Any] = {**json.loads(data), "seq": seq, "state": state}
+    if closed:
+        report["closed"] = json.loads(closed)
+    return report

@@ -149,8 +149,66 @@ def _v3(db: sqlite3.Connection) -> None:
 
 
 def _v4(db: sqlite3.Connection) -> None:
-    """Sign-ins per device, personal sign-in codes and the delegate list (issue 23): a token's `sid` names a row of
-    `sessions`; an ended session's row is deleted, and its tokens are refused from then on."""
+    """Meetings (issue 26): the places and slots organisers set, the meetings, and the holds that
+    keep a person and a place to one meeting per slot (the primary key refuses a second holder)."""
+    for statement in """
+        CREATE TABLE meeting_places (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order places were added
+            id TEXT NOT NULL UNIQUE,
+            data TEXT NOT NULL            -- Place.to_dict() as JSON
+        );
+        CREATE TABLE meeting_slots (
+            id TEXT PRIMARY KEY,
+            start INTEGER NOT NULL,       -- ms since the epoch
+            data TEXT NOT NULL            -- Slot.to_dict() as JSON
+        ) WITHOUT ROWID;
+        CREATE TABLE meetings (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order meetings were proposed
+            id TEXT NOT NULL UNIQUE,
+            proposer TEXT NOT NULL,
+            invitee TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            data TEXT NOT NULL            -- Meeting.to_dict() as JSON
+        );
+        CREATE INDEX meetings_proposer ON meetings (proposer);
+        CREATE INDEX meetings_invitee ON meetings (invitee);
+        CREATE TABLE meeting_holds (
+            slot TEXT NOT NULL,
+            holder TEXT NOT NULL,         -- user:<id> or place:<id>
+            meeting TEXT NOT NULL,
+            PRIMARY KEY (slot, holder)
+        ) WITHOUT ROWID;
+        CREATE INDEX meeting_holds_meeting ON meeting_holds (meeting);
+    """.split(";\n"):  # noqa: SIM905 - a SQL script stays readable as SQL
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v5(db: sqlite3.Connection) -> None:
+    """Reports a moderator can work (issue 20): one per (room, message, reporter), a state (`open`,
+    `actioned`, `dismissed`) and who closed it. Earlier reports stay, as open ones; a reporter's
+    repeats of one message, which older versions stored, keep only the first."""
+    for statement in """
+        ALTER TABLE reports ADD COLUMN room TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN message TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN reporter TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reports ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
+        ALTER TABLE reports ADD COLUMN closed TEXT;
+        UPDATE reports SET room = coalesce(json_extract(data, '$.room.id'), ''),
+                           message = coalesce(json_extract(data, '$.message.id'), ''),
+                           reporter = coalesce(json_extract(data, '$.reporter.id'), '');
+        DELETE FROM reports WHERE seq NOT IN (SELECT min(seq) FROM reports GROUP BY room, message, reporter);
+        CREATE UNIQUE INDEX reports_once ON reports (room, message, reporter);
+        CREATE INDEX reports_state ON reports (state, seq);
+    """.split(";\n"):  # noqa: SIM905 - a SQL script stays readable as SQL
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v6(db: sqlite3.Connection) -> None:
+    """Sign-ins per device, personal sign-in codes and the delegate list (issue 23): a token's `sid`
+    names a row of `sessions`; an ended session's row is deleted and its id kept in `ended_sessions`,
+    so its tokens are refused from then on."""
     db.execute("""
         CREATE TABLE sessions (
             id TEXT PRIMARY KEY,          -- the tokens' sid claim
@@ -178,7 +236,7 @@ def _v4(db: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 
 
 def version_of(db: sqlite3.Connection) -> int:

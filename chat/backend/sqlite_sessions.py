@@ -1,5 +1,5 @@
 """The session store (rooms/stores/sessions.py) in the sqlite file: tables `sessions` and
-`signin_codes` (schema version 4, sqlite_schema). A sign-in lasts across restarts."""
+`signin_codes` (schema version 6, sqlite_schema). A sign-in lasts across restarts."""
 from __future__ import annotations
 
 import json

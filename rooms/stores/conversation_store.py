@@ -12,7 +12,11 @@ Guarantees (tests/backend/test_conversation_store.py):
   in one step: however many nodes and senders race, no target gets more than the cap.
 - `online` counts a user online until the latest `until` any node marked; a cooldown ends at its `until`.
 - `profiles` returns the stored profiles with their hidden flag; `save_profile` leaves that flag alone.
-- Reports are kept in the order they were added (the newest REPORTS_MAX).
+- Reports: one per reporter and message (`add_report` of a repeat answers the first and stores
+  nothing, also when two nodes race); each gets a `seq` (1, 2, ... in the order stored, the paging
+  cursor); REPORTS_MAX are kept, and beyond that the oldest closed report goes first, then the
+  oldest open one. `close_reports` closes every open report of a message at once and answers
+  them to exactly one caller (of two moderators closing at once, one gets the reports).
 """
 from __future__ import annotations
 
@@ -21,7 +25,12 @@ from typing import Any
 
 from rooms.conversations import ContactRequest, Profile
 
-REPORTS_MAX = 1000  # reports kept
+REPORTS_MAX = 1000  # reports kept (README: "1000 kept")
+
+
+def report_key(report: dict[str, Any]) -> tuple[str, str, str]:
+    """What makes a report one of a kind: (room, message, reporter)."""
+    return report["room"]["id"], report["message"]["id"], report["reporter"]["id"]
 
 
 class ConversationStore(abc.ABC):
@@ -121,8 +130,28 @@ class ConversationStore(abc.ABC):
         """Whom the user blocks."""
 
     @abc.abstractmethod
-    async def add_report(self, report: dict[str, Any]) -> None: ...
+    async def add_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Store a report (rooms/reports.py `new_report`: id, ts, room {id, kind}, message {id, ...},
+        reporter {id, name}, reason?) as `open` with the next `seq`, unless the same reporter already
+        reported the same message: then answer that earlier report (its `id` differs from this
+        one's) and change nothing. Answers the stored report with `seq` and `state`."""
 
     @abc.abstractmethod
-    async def reports(self, limit: int = 200) -> list[dict[str, Any]]:
-        """The newest reports, oldest first."""
+    async def find_report(self, room: str, message_id: str, reporter: str) -> dict[str, Any] | None:
+        """The kept report of this reporter about this message, whatever its state."""
+
+    @abc.abstractmethod
+    async def reports(self, *, after: int = 0, limit: int = 100, state: str | None = None) -> list[dict[str, Any]]:
+        """Up to `limit` kept reports with `seq` > `after`, oldest first; only those in `state`
+        (`open`, `actioned`, `dismissed`) when given. A closed one carries `closed` {by, ts, action}."""
+
+    @abc.abstractmethod
+    async def close_reports(self, room: str, message_id: str, state: str,
+                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+        """Close every open report of this message: `state` (`actioned` or `dismissed`) and `closed`
+        {by {id, name}, ts, action} recorded on each. Answers the reports it closed, as stored now:
+        none when none was open."""
+
+    @abc.abstractmethod
+    async def open_report_count(self) -> int:
+        """How many kept reports are open."""

@@ -23,9 +23,9 @@ import msgspec
 
 from rooms.stores.messages import Author
 
-__all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "Moderated", "PresenceChanged", "Relang",
-           "Report", "Request", "RoleChanged", "RoomChanged", "StoredMessage", "Translation", "TranslationFailed",
-           "decode_event", "encode_event"]
+__all__ = ["Conversation", "Deleted", "Direct", "Event", "Glossary", "MeetingChanged", "Moderated", "PresenceChanged",
+           "Relang", "Report", "ReportsChanged", "Request", "RoleChanged", "RoomChanged", "StoredMessage",
+           "Translation", "TranslationFailed", "decode_event", "encode_event"]
 
 
 class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
@@ -148,18 +148,32 @@ class Report(Tagged, tag="report"):
     reason: str | None = None
 
 
+class ReportsChanged(Tagged, tag="reports_changed"):
+    """The open reports changed (one filed, some closed): each node tells its moderators the new
+    count (chat/reports.py). A node event; clients never see it."""
+
+
+class MeetingChanged(Tagged, tag="meeting"):
+    """A meeting changed (issue 26): sent to both people's connections on every node. `event`:
+    proposed | countered | booked | declined | cancelled | moved; `meeting` as GET /api/me/meetings
+    lists it (for the reader: `with` is the other person)."""
+
+    event: str
+    meeting: dict[str, Any]
+
+
 class Direct(Tagged, tag="direct"):
     """`frame` for these users' connections (and the event's moderators') and/or their removal from
     a room ("*": every room). Each node's hub opens it; clients never see the envelope."""
 
     users: list[str]
     moderators: bool = False
-    frame: Request | Conversation | Report | Moderated | RoleChanged | None = None
+    frame: Request | Conversation | Report | Moderated | RoleChanged | MeetingChanged | None = None
     remove: dict[str, str] | None = None  # {room, reason}
 
 
 Event = (StoredMessage | Translation | TranslationFailed | Relang | PresenceChanged | Moderated | Deleted | RoomChanged
-         | RoomSaved | Glossary | Direct)
+         | RoomSaved | Glossary | ReportsChanged | Direct)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from rooms.conversations import ContactRequest, Profile, pair_key
 from rooms.stores import now_ms
+from rooms.stores.conversation_store import REPORTS_MAX
 from tests.backend.support import Node
 
 SHARED = {"redis"}  # backends whose nodes share state; a memory or sqlite backend serves one node
@@ -74,7 +76,7 @@ async def test_a_request_is_answered_once(nodes):
     assert await a.backend.get_request("rq-1") is None and await a.backend.requests_of("u_li") == []
 
 
-async def test_contacts_cooldowns_blocks_and_reports(nodes):
+async def test_contacts_cooldowns_and_blocks(nodes):
     a, b = nodes
     await a.backend.add_contact("u_li", "u_aino")
     assert await b.backend.is_contact("u_aino", "u_li") and not await b.backend.is_contact("u_li", "u_x")
@@ -85,9 +87,75 @@ async def test_contacts_cooldowns_blocks_and_reports(nodes):
     assert await a.backend.set_block("u_aino", "u_li", True) is True
     assert await b.backend.set_block("u_aino", "u_li", True) is False
     assert await b.backend.blocked_by("u_aino") == {"u_li"} and await b.backend.blocked_by("u_li") == set()
-    for n in range(3):
-        await a.backend.add_report({"id": f"rp-{n}", "reason": "spam"})
-    assert [r["id"] for r in await b.backend.reports(limit=2)] == ["rp-1", "rp-2"]
+
+
+def a_report(n: int, *, reporter: str = "u_bo", message: str | None = None, room: str = "plenary") -> dict[str, Any]:
+    return {"id": f"rp-{n}", "ts": 1_700_000_000_000 + n, "room": {"id": room, "kind": "forum"},
+            "message": {"id": message or f"0a1b2c3d.{n}", "ts": 1_700_000_000_000, "user": {"id": "u_x", "name": "X"},
+                        "lang": "en", "text": f"spam {n}"},
+            "reporter": {"id": reporter, "name": reporter}, "reason": "spam"}
+
+
+async def test_a_report_is_stored_once_per_reporter_and_message_and_paged_by_seq(nodes):
+    a, b = nodes
+    first = await a.backend.add_report(a_report(1))
+    assert (first["id"], first["state"], first["reason"]) == ("rp-1", "open", "spam")
+    again = await b.backend.add_report(a_report(2, message="0a1b2c3d.1"))  # the same person, the same message
+    assert again["id"] == "rp-1" and again["seq"] == first["seq"]
+    assert (await b.backend.find_report("plenary", "0a1b2c3d.1", "u_bo")) == first
+    assert await b.backend.find_report("plenary", "0a1b2c3d.1", "u_li") is None
+    other = await b.backend.add_report(a_report(3, message="0a1b2c3d.1", reporter="u_li"))
+    assert other["id"] == "rp-3" and other["seq"] > first["seq"]
+    for n in range(4, 9):
+        await a.backend.add_report(a_report(n))
+    every = await b.backend.reports(limit=100)
+    assert [r["id"] for r in every] == ["rp-1", "rp-3", "rp-4", "rp-5", "rp-6", "rp-7", "rp-8"]
+    assert [r["seq"] for r in every] == sorted(r["seq"] for r in every)
+    page = await b.backend.reports(limit=3)
+    rest = await b.backend.reports(after=page[-1]["seq"], limit=100)
+    assert [r["id"] for r in page + rest] == [r["id"] for r in every]
+    assert await b.backend.reports(after=every[-1]["seq"]) == [] and await b.backend.reports(limit=0) == []
+    assert await a.backend.open_report_count() == 7
+
+
+async def test_closing_a_message_closes_all_its_reports_once_with_who_closed_them(nodes):
+    a, b = nodes
+    for n, reporter in enumerate(("u_bo", "u_li", "u_aino")):
+        await a.backend.add_report(a_report(n, reporter=reporter, message="0a1b2c3d.9"))
+    await a.backend.add_report(a_report(5))
+    closed = {"by": {"id": "u_mo", "name": "Mo"}, "ts": 1_700_000_001_000, "action": "dismiss"}
+    racing = await asyncio.gather(a.backend.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed),
+                                  b.backend.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed))
+    done = [result for result in racing if result]
+    assert len(done) == 1 and [r["id"] for r in done[0]] == ["rp-0", "rp-1", "rp-2"]
+    assert all(r["state"] == "dismissed" and r["closed"] == closed for r in done[0])
+    assert await b.backend.close_reports("plenary", "0a1b2c3d.9", "actioned", closed) == []
+    assert await b.backend.open_report_count() == 1
+    assert [r["id"] for r in await b.backend.reports(state="open")] == ["rp-5"]
+    assert [r["id"] for r in await b.backend.reports(state="dismissed", limit=2)] == ["rp-0", "rp-1"]
+    assert await b.backend.reports(state="actioned") == []
+    # a closed report still counts as the reporter's one report of that message
+    assert (await a.backend.add_report(a_report(7, message="0a1b2c3d.9")))["id"] == "rp-0"
+    found = await a.backend.find_report("plenary", "0a1b2c3d.9", "u_bo")
+    assert found is not None and found["state"] == "dismissed" and found["closed"] == closed
+
+
+async def test_reports_kept_are_the_newest_thousand_closed_ones_going_first(nodes):
+    a, b = nodes
+    await a.backend.add_report(a_report(0, message="0a1b2c3d.0"))  # stays open: the oldest
+    await a.backend.add_report(a_report(1, message="0a1b2c3d.1"))
+    closed = {"by": {"id": "u_mo", "name": "Mo"}, "ts": 1, "action": "dismiss"}
+    assert await a.backend.close_reports("plenary", "0a1b2c3d.1", "dismissed", closed)
+    for n in range(2, REPORTS_MAX + 2):  # two more than are kept
+        await a.backend.add_report(a_report(n, reporter=f"u_{n}"))
+    kept = await b.backend.reports(limit=REPORTS_MAX + 10)
+    assert len(kept) == REPORTS_MAX
+    # the closed one went first, then the oldest open one
+    assert [r["id"] for r in kept[:2]] == ["rp-2", "rp-3"] and kept[-1]["id"] == f"rp-{REPORTS_MAX + 1}"
+    assert await b.backend.open_report_count() == REPORTS_MAX
+    # an evicted report no longer holds its reporter's place: reporting again stores a new one
+    again = await a.backend.add_report(a_report(REPORTS_MAX + 5, message="0a1b2c3d.0"))
+    assert again["id"] == f"rp-{REPORTS_MAX + 5}"
 
 
 def stranger_request(n: int, to: str, ts: int, ttl: int = 60_000) -> ContactRequest:

@@ -3,6 +3,7 @@ and Redis going away (a private redis-server each test may kill and restart)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 import time
@@ -17,6 +18,8 @@ from chat.backend.redis import RedisBackend
 from rooms import Room, RoomState
 from tests.backend.conftest import redis_settings
 from tests.backend.support import ADA, BOB, ROOM, Node, member, wait_until
+from tests.backend.test_conversation_store import a_report
+from tests.conftest import REDIS_TEST_DB, REDIS_URL
 from tests.nodes import RedisServer
 
 redis_only = pytest.mark.parametrize("backend_kind", [pytest.param("redis", marks=pytest.mark.redis)])
@@ -225,3 +228,22 @@ async def test_a_redis_that_keeps_nothing_is_warned_about_at_start(tmp_path, cap
     assert len(warnings) == warned, warnings
     if warned:
         assert "lost if Redis restarts" in warnings[0] and f"127.0.0.1:{server.port}" in warnings[0]
+
+
+@redis_only
+async def test_reports_an_earlier_version_kept_are_adopted_once_with_a_state(make_node, redis_prefix):
+    """Before issue 20 reports were a capped list `reports` (repeats included); a node starting on
+    such a Redis moves them to the new keys, once per reporter and message, and drops the list."""
+    client = redis.asyncio.Redis.from_url(f"{REDIS_URL}/{REDIS_TEST_DB}")
+    try:
+        for n, reporter in enumerate(("u_bo", "u_bo", "u_li")):
+            old = a_report(n, reporter=reporter, message="0a1b2c3d.1")
+            await client.rpush(f"{redis_prefix}reports", json.dumps(old))
+        await client.rpush(f"{redis_prefix}reports", "not a report")
+        a = await make_node()
+        b = await make_node()  # finds nothing more to adopt
+        assert [(r["id"], r["state"]) for r in await b.backend.reports()] == [("rp-0", "open"), ("rp-2", "open")]
+        assert await client.exists(f"{redis_prefix}reports") == 0
+        assert await a.backend.open_report_count() == 2
+    finally:
+        await client.aclose()

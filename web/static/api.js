@@ -84,4 +84,10 @@ export const api = {
   setGlossary: (token, terms) => call('PUT', '/api/glossary', { token, body: { terms } }).then((data) => data.terms || []),
   removeModerator: (token, id, user) =>
     call('DELETE', `${room(id)}/moderators/${encodeURIComponent(user)}`, { token }),
+
+  // the moderation inbox (hosts and moderators of the whole event)
+  /** The open reports grouped by message, with translations into `lang` where stored. */
+  reportInbox: (token, lang) => call('GET', `/api/reports/inbox?${new URLSearchParams({ lang })}`, { token }),
+  /** Delete / mute / ban / dismiss: {room, message, action, reason?}; closes the message's reports. */
+  closeReports: (token, body) => call('POST', '/api/reports/close', { token, body }),
 };

@@ -17,6 +17,8 @@ import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusL
 import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton } from './view-room.js';
 import { initHostPanel, focusHostPanel } from './view-host.js';
 import { initPeople } from './view-people.js';
+import { initInbox } from './view-inbox.js';
+import { initMeetings } from './view-meetings.js';
 import { initConfirm } from './confirm.js';
 import { initAccount } from './view-account.js';
 
@@ -855,6 +857,8 @@ async function boot() {
   initRoomView(actions);
   initHostPanel(actions);
   initPeople({ actions, link, handlers, api });
+  initInbox({ actions, handlers, api });
+  initMeetings({ actions, handlers });
   initConfirm();
   initAccount({ api, actions });
   onLanguageChange(() => {

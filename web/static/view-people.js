@@ -3,7 +3,7 @@
 // cards (accept / decline), and the actions of a private conversation (block,
 // leave for good, report a message).  A conversation is a room of kind "private":
 // opening one is actions.openRoom(id), and the room view shows it like any room.
-// Server frames handled here: request, conversation, report (see README).
+// Server frames handled here: request, conversation (see README); reports go to view-inbox.js.
 
 import { ApiError } from './api.js';
 import { $, h, setChildren, srOnly } from './dom.js';
@@ -238,11 +238,6 @@ const frameHandlers = {
       else refresh();
     }
     invalidate('people');
-  },
-
-  report(f) {
-    toast(t('people.reportIn', { reporter: f.reporter?.name || '', name: f.message?.user?.name || '',
-      text: String(f.message?.text || '').slice(0, 120) }), 'error');
   },
 };
 

@@ -7,6 +7,7 @@ catch-up after a reconnect. The other ideas have a module each:
     state.py       room and moderation state           cache.py     the shared translation cache
     limits.py      the send limits (token bucket, slow mode), shared by every node
     conversations.py  profiles, conversations, requests, blocks, reports (ConversationStore)
+    meetings.py    meeting slots, places, meetings and their holds (MeetingStore)
     subscriber.py  the one pub/sub connection          rows.py      script rows -> messages, members
     scripts.py     the Lua scripts in lua/, loaded at start
 
@@ -40,6 +41,7 @@ from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.history import RedisHistory
 from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
 from chat.backend.redis.limits import RedisLimits
+from chat.backend.redis.meetings import RedisMeetings
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
 from chat.backend.redis.sessions import RedisSessions
@@ -63,7 +65,8 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, RedisSessions, Backend):
+class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, RedisMeetings,
+                   RedisSessions, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -102,6 +105,9 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         self._on_event = on_event
         await self._subscriber.start({self._keys.node_channel}, timeout=START_TIMEOUT)
         await self._warn_without_persistence()
+        adopted = await self.adopt_old_reports()
+        if adopted:
+            log.info("reports: %d kept by an earlier version now have a state and one place per reporter", adopted)
         self._presence.start()
 
     async def _warn_without_persistence(self) -> None:

@@ -12,7 +12,13 @@ Keys, all under `key_prefix`:
     contacts                       set of pair keys of people who accepted a request
     cooldown:<pair of sender, target>   expiring key: no new request until it expires
     blocks:<id>                    set of users this user blocks
-    reports                        list of report JSON, capped
+    reports:seq                    counter: the `seq` of the last report stored
+    reports:data, reports:closed   hash seq -> report JSON; hash seq -> {state, closed} JSON once closed
+    reports:all, reports:open      zsets of the kept / the open seqs (score = seq), the paging order
+    reports:once, reports:keyof    hash "room\0message\0reporter" -> seq (one report each); its inverse
+    reports:msg:<room>\0<message>  set of the seqs of one message's reports (closed together)
+    (add_report.lua and close_reports.lua keep them consistent; the list `reports` of versions
+    before issue 20 is no longer read)
 """
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.frames import encode
 from rooms.conversations import ContactRequest, Profile, pair_key
 from rooms.stores import ConversationStore, now_ms
-from rooms.stores.conversation_store import REPORTS_MAX
+from rooms.stores.conversation_store import REPORTS_MAX, report_key
 
 
 class RedisConversations(RedisParts, ConversationStore):
@@ -201,15 +207,91 @@ class RedisConversations(RedisParts, ConversationStore):
     async def blocked_by(self, user: str) -> set[str]:
         return await self._members(self._key("blocks", user))
 
+    def _report_keys(self, room: str, message: str) -> list[str]:
+        return [self._key("reports", part) for part in ("seq", "data", "all", "open", "once", "keyof", "closed")] \
+            + [self._key("reports", "msg", f"{room}\0{message}")]
+
     @write_call
-    async def add_report(self, report: dict[str, Any]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(self._key("reports"), encode(report))
-            pipe.ltrim(self._key("reports"), -REPORTS_MAX, -1)
-            await pipe.execute()
+    async def add_report(self, report: dict[str, Any]) -> dict[str, Any]:
+        room, message, reporter = report_key(report)
+        seq, data, closed = await self._scripts["add_report"](
+            keys=self._report_keys(room, message),
+            args=[f"{room}\0{message}\0{reporter}", encode(report), REPORTS_MAX, self._key("reports", "msg", "")])
+        return _report(int(seq), data, closed)
+
+    @write_call
+    async def adopt_old_reports(self) -> int:
+        """Reports kept by versions before issue 20 (the capped list `reports`) become reports of the
+        keys above, once per reporter and message, and the list goes; how many were adopted. Run at
+        start; two nodes starting together adopt each report once (add_report holds one per key)."""
+        old = self._key("reports")
+        if await self._redis.type(old) != "list":
+            return 0
+        adopted = 0
+        for item in await self._redis.lrange(old, 0, -1):
+            try:
+                report = json.loads(item)
+                report_key(report)
+            except (ValueError, KeyError, TypeError):
+                continue  # not a report this code can read: left out
+            adopted += (await self.add_report(report))["id"] == report.get("id")
+        await self._redis.delete(old)
+        return adopted
 
     @read_call
-    async def reports(self, limit: int = 200) -> list[dict[str, Any]]:
+    async def find_report(self, room: str, message_id: str, reporter: str) -> dict[str, Any] | None:
+        seq = await self._redis.hget(self._key("reports", "once"), f"{room}\0{message_id}\0{reporter}")
+        if seq is None:
+            return None
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self._key("reports", "data"), seq)
+            pipe.hget(self._key("reports", "closed"), seq)
+            data, closed = await pipe.execute()
+        return None if data is None else _report(int(seq), data, closed)
+
+    @read_call
+    async def reports(self, *, after: int = 0, limit: int = 100, state: str | None = None) -> list[dict[str, Any]]:
         if limit <= 0:
             return []
-        return [json.loads(item) for item in await self._redis.lrange(self._key("reports"), -limit, -1)]
+        seqs: list[str]
+        if state in (None, "open"):
+            seqs = await self._redis.zrangebyscore(  # type: ignore[assignment]  # decoded strings
+                self._key("reports", "all" if state is None else "open"), f"({after}", "+inf", start=0, num=limit)
+        else:  # closed ones: at most REPORTS_MAX to look through
+            seqs = await self._redis.zrangebyscore(  # type: ignore[assignment]  # decoded strings
+                self._key("reports", "all"), f"({after}", "+inf")
+        if not seqs:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._key("reports", "data"), seqs)
+            pipe.hmget(self._key("reports", "closed"), seqs)
+            data, closed = await pipe.execute()
+        found = [_report(int(seq), item, shut) for seq, item, shut in zip(seqs, data, closed, strict=True) if item]
+        return [report for report in found if state is None or report["state"] == state][:limit]
+
+    @write_call
+    async def close_reports(self, room: str, message_id: str, state: str,
+                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+        keys = self._report_keys(room, message_id)
+        done = await self._scripts["close_reports"](keys=[keys[7], keys[3], keys[6]],
+                                                    args=[encode({"state": state, "closed": closed})])
+        if not done:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._key("reports", "data"), done)
+            pipe.hmget(self._key("reports", "closed"), done)
+            data, shut = await pipe.execute()
+        found = [_report(int(seq), item, info) for seq, item, info in zip(done, data, shut, strict=True) if item]
+        return sorted(found, key=lambda report: int(report["seq"]))
+
+    @read_call
+    async def open_report_count(self) -> int:
+        return int(await self._redis.zcard(self._key("reports", "open")))
+
+
+def _report(seq: int, data: str, closed: str | None) -> dict[str, Any]:
+    """A report as stored: its JSON with `seq`, and `state` (with `closed`) from the closed hash."""
+    report: dict[str, Any] = {**json.loads(data), "seq": seq, "state": "open"}
+    if closed:
+        report.update(json.loads(closed))
+    return report

@@ -33,7 +33,10 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "take_token": (),
     "slow_mode": (),
     "take_send": (),
+    "add_report": (),
+    "close_reports": (),
     "save_request": (),
+    "update_meeting": (),
 }
 
 
