@@ -33,7 +33,6 @@ serve: install
 system-deps:
 	bash .ci/system-deps
 
-# lint and types first (configured in pyproject.toml): a finding fails the run before the suite starts
 # the edit loop (under a minute): lint, types, and the tests that need no server, browser or Redis
 # (the core's rules, frames, catalogues, and every store contract on the memory backend)
 UNIT_TESTS := tests/rooms tests/test_units.py tests/test_frames.py tests/test_i18n.py tests/backend
@@ -42,7 +41,9 @@ check: install-test
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest -q $(UNIT_TESTS) -k "memory or not (sqlite or redis)"
 
-test: install-test system-deps
+# system packages first (PyICU builds against libicu-dev); then lint and types (configured in
+# pyproject.toml): a finding fails the run before the suite starts
+test: system-deps install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest

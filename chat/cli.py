@@ -69,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--country", default="", help="profile: ISO 3166-1 alpha-2 country code, e.g. FI")
     token.add_argument("--bio", default="", help="profile: a short introduction (at most 280 characters)")
 
+    worker = commands.add_parser(
+        "translate-worker", help="translate queued messages ([translation] mode = \"workers\")",
+        description="Read translation jobs from Redis (the nodes' [backend] redis_url) through a consumer group, "
+                    "translate them in batches with this machine's engines, and store and publish each "
+                    "translation. Run any number, on any machine.")
+    worker.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
+    worker.add_argument("--name", help="this worker's consumer name (default: <host>-<pid>)")
+    worker.add_argument("--pairs", default="", help="comma-separated pairs to serve, e.g. en-es,es-en "
+                                                    "(default: every pair the engines serve)")
+
     from chat.delegates_cli import add_delegates_parser
     from translation.cli import add_languages_parser
 
@@ -107,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from chat.delegates_cli import run_delegates
 
             return run_delegates(config, args)
+        if args.command == "translate-worker":
+            from chat.translation_tier import run_worker
+
+            return run_worker(config, args.name, tuple(pair for pair in args.pairs.split(",") if pair))
     except ConfigError as exc:
         print(f"babelroom: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -81,6 +81,7 @@ class BackendSettings:
     create: bool = False  # sqlite: an existing empty file may be made a new database (`serve --new-database`)
     synchronous: str = "full"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
     key_prefix: str = "babelroom:"
     history_max: int = 1000
     presence_ttl: int = 15
@@ -116,6 +117,7 @@ class ConversationSettings:
     max_incoming: int = 20
     cooldown: int = 86400
     request_ttl: int = 604800
+    profile_ttl: int = 2592000
     report_burst: int = 5
     reports_per_hour: float = 20.0
 
@@ -166,6 +168,7 @@ CHOICES = {
     ("auth", "access"): ("open", "code", "invited"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
     ("translation", "detector"): ("py3langid", "lingua", "langdetect"),
+    ("translation", "mode"): ("inline", "workers"),
     ("conversations", "policy"): ("open", "request", "off"),
 }
 # Numbers with an upper bound too (every number is at least 0).
@@ -199,6 +202,9 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
             raise ConfigError(f"server.trusted_proxies: {entry!r} is not an IP address or network "
                               "(such as \"10.0.0.5\" or \"10.0.0.0/8\")") from None
     config = Config(**sections, rooms=_rooms(raw.get("rooms", [])))
+    if config.translation.mode == "workers" and config.backend.kind != "redis":
+        raise ConfigError("translation.mode = \"workers\" needs backend.kind = \"redis\" (the jobs go through Redis "
+                          f"Streams), got {config.backend.kind!r}")
     for warning in unknown_variables(environ):
         log.warning("%s", warning)
     return config

@@ -20,7 +20,7 @@ import msgspec
 from chat.backend import Backend
 from chat.config import Config
 from chat.relay import TranslationRelay
-from rooms import Refused, Room, RoomKind, RoomState
+from rooms import Refused, Role, Room, RoomKind, RoomState
 from rooms.conversations import (
     INBOX_FULL,
     TITLE_MAX,
@@ -30,6 +30,7 @@ from rooms.conversations import (
     answer_refusal,
     block_refusal,
     direct,
+    impersonated,
     invitations_needed,
     leave_refusal,
     members_refusal,
@@ -67,6 +68,9 @@ class Person(Actor, Protocol):
     @property
     def bio(self) -> str: ...
 
+    @property
+    def anonymous(self) -> bool: ...
+
 
 class Conversations:
     def __init__(self, backend: Backend, config: Config, limits: SendLimits, translator: TranslationService,
@@ -81,6 +85,7 @@ class Conversations:
         self.policy = Policy(self._settings.policy)
         self._sanctions = Sanctions(backend)  # an event-wide mute or ban binds requests and reports too
         self._task: asyncio.Task[None] | None = None
+        self._expiry: asyncio.Task[None] | None = None
 
     @property
     def store(self) -> ConversationStore:
@@ -92,11 +97,29 @@ class Conversations:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._keep_online())
+        if self._settings.profile_ttl > 0:
+            self._expiry = asyncio.create_task(self._expire_profiles())
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [task for task in (self._task, self._expiry) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _expire_profiles(self) -> None:
+        """Forget anonymous profiles (self sign-ins) nobody saw for [conversations] profile_ttl: at
+        start, then every quarter of that time (at most hourly)."""
+        ttl_ms = self._settings.profile_ttl * 1000
+        while True:
+            try:
+                gone = await self.store.expire_profiles(now_ms() - ttl_ms)
+                if gone:
+                    log.info("forgot %d anonymous profiles not seen for %d s", len(gone), self._settings.profile_ttl)
+            except BackendUnavailable:
+                pass
+            except Exception:
+                log.exception("could not expire anonymous profiles")
+            await asyncio.sleep(min(3600.0, max(1.0, self._settings.profile_ttl / 4)))
 
     async def _keep_online(self) -> None:
         """Refresh the online mark of every user connected here, every third of its lifetime."""
@@ -115,10 +138,19 @@ class Conversations:
 
     # profiles ---------------------------------------------------------------------------
     async def seen(self, person: Person, lang: str, *, online: bool = True) -> None:
-        """A user authenticated: keep their profile (from the token) and mark them online."""
+        """A user authenticated: keep their profile (from the token) and mark them online.
+
+        Refused `name_reserved` (nothing stored) when a delegate's name copies or looks like the name
+        of a host or moderator the event has seen (rooms.conversations.impersonated).
+        """
+        if person.role is Role.DELEGATE:
+            twin = impersonated(person.name, person.id, await self.store.staff())
+            if twin is not None:
+                raise Refused("name_reserved", f"looks like the name of a {twin.role} of this event "
+                              f"({twin.name!r}); choose another name")
         await self.store.save_profile(Profile(id=person.id, name=person.name, role=person.role.value, lang=lang,
                                               organization=person.organization, country=person.country,
-                                              bio=person.bio))
+                                              bio=person.bio, anonymous=person.anonymous))
         if online:
             await self.store.mark_online({person.id}, now_ms() + self._online_ttl_ms())
 

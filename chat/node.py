@@ -16,6 +16,7 @@ from chat.metrics import NodeMetrics
 from chat.relay import TranslationRelay
 from chat.reports import ReportCount
 from chat.tokens import signer_from_settings
+from chat.translation_tier import node_job_queue, node_translator_settings
 from rooms.access import RoomAccess
 from rooms.delegates import Delegates
 from rooms.limits import SendLimits
@@ -43,12 +44,13 @@ class Node:
             raise ConfigError("auth.access: \"code\" needs auth.access_code (the code the organisers hand out)")
         self.id = config.server.node_id or default_node_id()
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
-        self.translator = translator or TranslationService(config.translation,
+        self.translator = translator or TranslationService(node_translator_settings(config.translation),
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend, config.limits.presence_window)
         self.hub.on_glossary = self._glossary_changed
         self._glossary_heard = False  # a `glossary` event arrived since start: it is newer than the store
-        self.relay = TranslationRelay(self.backend, self.translator)
+        self.jobs = node_job_queue(config, self.backend)  # workers mode: translations are queued, not made here
+        self.relay = TranslationRelay(self.backend, self.translator, self.jobs)
         # the domain core, on the store interfaces the backend implements
         self.roles = Roles(self.backend, self.backend)
         self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
@@ -74,6 +76,8 @@ class Node:
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)
+        if self.jobs is not None:
+            self.metrics.registry.register(self.jobs.collector())
 
     async def start(self) -> None:
         await self.backend.start(self.hub.on_event)
@@ -81,6 +85,9 @@ class Node:
         await self._load_glossary()
         await self.meetings.seed()
         await self.translator.start()
+        if self.jobs is not None:
+            await self.jobs.read_routes()  # the workers already running count from the first message
+            self.jobs.start()
         self.lobby.start()
         self.conversations.start()
         if self.signer.weak_secret:
@@ -105,5 +112,7 @@ class Node:
         await self.conversations.close()
         await self.report_count.close()
         await self.relay.close()
+        if self.jobs is not None:
+            await self.jobs.close()
         await self.translator.close()
         await self.backend.close()

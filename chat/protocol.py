@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeAlias
 import msgspec
 from msgspec import Meta
 
-from rooms.text import SURROGATE, unencodable_field
+from rooms.text import SURROGATE, USER_ID_MAX, unencodable_field
 
 PROTOCOL_VERSION = 1
 MAX_REF = 64
@@ -27,7 +27,7 @@ LANG_PATTERN = r"^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{1,8}){0,4}(?!\n)$"
 
 # The field types. `extra["complaint"]` words a broken rule that is not a length.
 Room = Annotated[str, Meta(min_length=1, max_length=64, description="room id")]
-User = Annotated[str, Meta(min_length=1, max_length=64, description="user id (a token's `sub`)")]
+User = Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX, description="user id (a token's `sub`)")]
 MessageId = Annotated[str, Meta(min_length=1, max_length=MAX_ID,
                                 description="a message id exactly as the server sent it")]
 RequestId = Annotated[str, Meta(min_length=1, max_length=64, description="a contact request's id")]

@@ -7,6 +7,10 @@ own message translated back). The same list goes out in the message's `translati
 know which translations will follow. A reader who brings a new language gets the history it sees
 translated on demand. A translation that fails is announced (`translation_failed`) instead of
 leaving readers waiting. Work runs in background tasks so the original is never held back.
+
+With `[translation] mode = "workers"` the relay translates nothing itself: it puts one job per
+(message, target language) on the queue (translation/jobs.py), and the routes are those the
+live translate-workers advertise.
 """
 from __future__ import annotations
 
@@ -20,15 +24,22 @@ from chat.backend import Backend, BackendUnavailable
 from rooms.stores.events import TranslationFailed
 from rooms.stores.messages import Message
 from translation import TranslationService
+from translation.jobs import JobQueue
 
 log = logging.getLogger("babelroom.relay")
 
 
 class TranslationRelay:
-    def __init__(self, backend: Backend, translator: TranslationService) -> None:
+    def __init__(self, backend: Backend, translator: TranslationService, jobs: JobQueue | None = None) -> None:
         self._backend = backend
         self._translator = translator
+        self._jobs = jobs  # workers mode: the queue instead of the local translator
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _has_route(self, source: str, target: str) -> bool:
+        if self._jobs is not None:
+            return self._jobs.has_route(source, target)
+        return self._translator.has_route(source, target)
 
     async def targets(self, room: str, source: str, sender_lang: str) -> list[str]:
         """The room's reading languages a message in `source` will be translated into."""
@@ -37,7 +48,7 @@ class TranslationRelay:
     def targets_in(self, census: dict[str, int], source: str, sender_lang: str) -> list[str]:
         """`targets` from a census already read (users per reading language)."""
         return sorted(lang for lang, count in census.items()
-                      if lang != source and self._translator.has_route(source, lang)
+                      if lang != source and self._has_route(source, lang)
                       and not (lang == sender_lang and count <= 1))
 
     def message_stored(self, message: Message, targets: Iterable[str]) -> None:
@@ -63,7 +74,7 @@ class TranslationRelay:
 
     def _needs(self, message: Message, lang: str) -> bool:
         return (not message.deleted and message.lang != lang and lang not in message.tr
-                and self._translator.has_route(message.lang, lang))
+                and self._has_route(message.lang, lang))
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -79,6 +90,9 @@ class TranslationRelay:
                 log.error("translation failed", exc_info=exc)
 
     async def _translate_for_room(self, message: Message, targets: list[str]) -> None:
+        if self._jobs is not None:
+            await self._jobs.enqueue(message.room, message.id, message.lang, message.text, targets)
+            return
         await asyncio.gather(*(self._translate_one(message, target) for target in targets))
 
     async def _translate_one(self, message: Message, target: str) -> None:
@@ -97,6 +111,10 @@ class TranslationRelay:
         for message in messages:
             by_source[message.lang].append(message)
         for source, group in by_source.items():
+            if self._jobs is not None:
+                for message in group:
+                    await self._jobs.enqueue(room, message.id, source, message.text, [lang])
+                continue
             made = await self._translator.translate_many_scored([m.text for m in group], source, lang)
             for message, translated in zip(group, made, strict=False):
                 if translated is None:

@@ -303,6 +303,12 @@ class Session:
             await self.node.conversations.seen(identity, lang)
         except BackendUnavailable:
             log.warning("could not record the profile of %s: the backend is unavailable", identity.id)
+        except Refused as exc:  # name_reserved: a delegate's name looks like a host's or moderator's
+            self.push_frame(error("unauthorized", f"the token's 'name' claim {exc.message}", frame.ref))
+            await self._uncount_connection()
+            self.identity = None  # not authenticated after all
+            self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return
         self.node.hub.connect(self)  # from now on it hears node-wide `room` events
         self._ready()
         if may_work_reports(identity):  # the inbox count, also for a moderator who was away

@@ -5,9 +5,10 @@ private key, and the server only verifies them; it mints tokens itself (`babelro
 `POST /api/session`) only when it also holds the private key (`[auth] private_key`).
 
 Claims: `sub` (user id), `name`, `role` (host | moderator | delegate), `exp`; optional `rooms`
-(moderators: the rooms they moderate), `lang`, `organization`, `country`, `sid` (the sign-in
-session of a token the server minted at sign-in: refused once that session ended, rooms/sign_ins.py),
-and `aud`/`iss` when the server is configured to check them.
+(moderators: the rooms they moderate), `lang`, `organization`, `country`, `bio`, `anon` (true on the
+self sign-in tokens of POST /api/session: their profiles expire), `sid` (the sign-in session of a
+token the server minted at sign-in: refused once that session ended, rooms/sign_ins.py), and
+`aud`/`iss` when the server is configured to check them. Every text claim passes the sign-in form's rules (rooms.text).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from chat.config import AuthSettings, ConfigError
 from rooms import Role
 from rooms.conversations import profile_complaint
+from rooms.text import NAME_MAX, is_scalar_text, user_id_fault
 
 log = logging.getLogger("babelroom.auth")
 
@@ -38,9 +40,10 @@ ALGORITHMS = ("HS256", "RS256", "ES256")
 TOKEN_MAX = 4096  # characters; a JWT with every claim is far below this
 # header.claims.signature, each base64url: anything else (non-ASCII, whitespace...) is refused before any decoding
 JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-NAME_MAX = 100  # a website's names may be longer than the 40 characters POST /api/session allows
-CLAIM_MAX = 80  # lang, sub
+ROOM_MAX = 64  # a room id in the `rooms` claim
+LANG_CLAIM = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")  # a BCP-47 tag; its primary subtag is read
 MIN_SECRET_BYTES = 32
+SID_MAX = 80  # the `sid` claim (rooms/sign_ins.py makes 18-character ids)
 
 
 class TokenError(Exception):
@@ -64,6 +67,7 @@ class Identity:
     organization: str = ""  # profile claims, shown in the directory
     country: str = ""  # ISO 3166-1 alpha-2
     bio: str = ""
+    anonymous: bool = False  # a self sign-in (POST /api/session, claim `anon`): its profile expires
     session: str = ""  # the `sid` claim: the sign-in (device) this token belongs to; "" for other tokens
 
     def public(self) -> dict[str, Any]:
@@ -108,7 +112,7 @@ class TokenSigner:
 
     def issue(self, *, name: str, role: Role, lang: str, ttl: int, user_id: str | None = None,
               rooms: tuple[str, ...] = (), organization: str = "", country: str = "", bio: str = "",
-              session: str = "") -> str:
+              anonymous: bool = False, session: str = "") -> str:
         if self._signing_key is None:
             raise CannotMint(
                 f"this server verifies {self.algorithm} tokens minted by your website and holds no private key; "
@@ -118,6 +122,8 @@ class TokenSigner:
                                   "role": role.value, "lang": lang, "iat": now, "exp": now + ttl}
         if rooms:
             claims["rooms"] = list(rooms)
+        if anonymous:
+            claims["anon"] = True
         for key, value in (("organization", organization), ("country", country), ("bio", bio), ("sid", session)):
             if value:
                 claims[key] = value
@@ -167,31 +173,39 @@ class TokenSigner:
 
 
 def _identity(claims: dict[str, Any]) -> Identity:
-    """The identity the claims speak for, or TokenError naming the bad claim."""
-    name = claims.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX:
-        raise TokenError(f"the token's 'name' claim must be a string of 1-{NAME_MAX} characters")
+    """The identity the claims speak for, or TokenError naming the bad claim.
+
+    `sub`, `name`, `organization`, `bio` and `country` pass the rules of the sign-in form
+    (rooms.conversations.profile_complaint, rooms.text): Unicode text without control or invisible
+    characters, a name that shows something; ids of up to USER_ID_MAX characters (e-mail addresses).
+    """
+    fault = user_id_fault(claims.get("sub"))
+    if fault:
+        raise TokenError(f"the token's 'sub' claim {fault}")
     try:
         role = Role(claims.get("role"))
     except ValueError:
         raise TokenError("the token's 'role' claim must be host, moderator or delegate") from None
     rooms = claims.get("rooms", [])
-    if not isinstance(rooms, list) or not all(isinstance(room, str) for room in rooms):
-        raise TokenError("the token's 'rooms' claim must be a list of room ids")
-    texts = {}
-    for claim, default in (("sub", ""), ("lang", "en"), ("sid", "")):
-        value = claims.get(claim, default)
-        if not isinstance(value, str) or len(value) > CLAIM_MAX or (claim == "sub" and not value):
-            raise TokenError(f"the token's {claim!r} claim must be a string of at most {CLAIM_MAX} characters")
-        texts[claim] = value
+    if not isinstance(rooms, list) or not all(isinstance(room, str) and 0 < len(room) <= ROOM_MAX
+                                              and is_scalar_text(room) for room in rooms):
+        raise TokenError(f"the token's 'rooms' claim must be a list of room ids (1-{ROOM_MAX} characters each)")
+    lang = claims.get("lang", "en")
+    if not isinstance(lang, str) or (lang and not LANG_CLAIM.fullmatch(lang)):
+        raise TokenError("the token's 'lang' claim must be a language code such as \"de\" or \"pt-BR\"")
+    session = claims.get("sid", "")
+    if not isinstance(session, str) or len(session) > SID_MAX or not is_scalar_text(session):
+        raise TokenError(f"the token's 'sid' claim must be a string of at most {SID_MAX} characters")
+    name = claims.get("name")
     country = claims.get("country", "")
     profile = {"organization": claims.get("organization", ""), "bio": claims.get("bio", ""),
                "country": country.upper() if isinstance(country, str) else country}
-    complaint = profile_complaint(**profile) or (None if isinstance(country, str) else "\"country\" must be a string")
+    complaint = profile_complaint(**profile, name=name, name_max=NAME_MAX)
     if complaint:
-        raise TokenError(f"the token's profile claims: {complaint}")
-    return Identity(id=texts["sub"], name=name.strip(), role=role, lang=texts["lang"] or "en",
-                    expires=int(claims["exp"]), rooms=tuple(rooms), session=texts["sid"], **profile)
+        raise TokenError(f"the token's {complaint.field!r} claim {complaint.fault}")
+    assert isinstance(name, str)  # profile_complaint checked it
+    return Identity(id=claims["sub"], name=name.strip(), role=role, lang=lang or "en", expires=int(claims["exp"]),
+                    rooms=tuple(rooms), anonymous=claims.get("anon") is True, session=session, **profile)
 
 
 def _public_keys(source: str | dict[str, Any], algorithm: str) -> dict[str, Any]:

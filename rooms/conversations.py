@@ -31,6 +31,7 @@ from typing import Any
 from rooms.countries import is_country
 from rooms.models import Role
 from rooms.stores.events import Conversation, Direct, Moderated, Report, Request, RoleChanged
+from rooms.text import NAME_MAX, confusable_key, name_fault, text_fault
 
 MIN_MEMBERS = 2  # the caller included
 MAX_MEMBERS = 8
@@ -64,6 +65,7 @@ class Profile:
     country: str = ""
     bio: str = ""
     hidden: bool = False
+    anonymous: bool = False  # a self sign-in (POST /api/session): expires after [conversations] profile_ttl
 
     def public(self, online: bool | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "name": self.name, "lang": self.lang}
@@ -126,18 +128,55 @@ class ContactRequest:
                    group=dict(data["group"]) if data.get("group") else None)
 
 
-def profile_complaint(organization: object = "", country: object = "", bio: object = "") -> str | None:
-    """What is wrong with optional profile fields (None when they are fine)."""
-    for name, value, limit in (("organization", organization, ORGANIZATION_MAX), ("bio", bio, BIO_MAX)):
+@dataclass(frozen=True)
+class Complaint:
+    """What is wrong with one field of a profile: the field (a form field or a token claim) and a
+    phrase that follows its name ("must not contain control characters")."""
+
+    field: str
+    fault: str
+
+    def __str__(self) -> str:
+        return f"\"{self.field}\" {self.fault}"
+
+
+_NO_NAME = object()  # profile_complaint without a name to check (a missing claim is None, and refused)
+
+
+def profile_complaint(organization: object = "", country: object = "", bio: object = "", *,
+                      name: object = _NO_NAME, name_max: int = NAME_MAX) -> Complaint | None:
+    """What is wrong with a profile (None when it is fine): the one set of rules for the sign-in
+    form (POST /api/session), the token's claims and `babelroom token`.
+
+    `name` (when given): 1-name_max characters that show what they say (rooms.text.text_fault);
+    organization and bio: optional, the same text rules (a bio may hold newlines); country: an
+    ISO 3166-1 alpha-2 code in capitals.
+    """
+    if name is not _NO_NAME:
+        fault = name_fault(name, max_len=name_max)
+        if fault:
+            return Complaint("name", fault)
+    for field_name, value, limit in (("organization", organization, ORGANIZATION_MAX), ("bio", bio, BIO_MAX)):
         if not isinstance(value, str):
-            return f"\"{name}\" must be a string"
+            return Complaint(field_name, "must be a string")
         if len(value) > limit:
-            return f"\"{name}\" holds at most {limit} characters"
-        if any(ord(char) < 32 and char not in "\n" for char in value):
-            return f"\"{name}\" must not contain control characters"
+            return Complaint(field_name, f"holds at most {limit} characters")
+        fault = text_fault(value, multiline=field_name == "bio")
+        if fault:
+            return Complaint(field_name, fault)
+    if not isinstance(country, str):
+        return Complaint("country", "must be a string")
     if country and not is_country(country):
-        return "\"country\" must be an ISO 3166-1 alpha-2 code in capitals, such as \"FI\" or \"CN\""
+        return Complaint("country", "must be an ISO 3166-1 alpha-2 code in capitals, such as \"FI\" or \"CN\"")
     return None
+
+
+def impersonated(name: str, user: str, staff: Iterable[Profile]) -> Profile | None:
+    """The host or moderator (other than `user`) whose name this one copies or looks like
+    (the same TR39 confusable key), or None. Delegates may not take such a name."""
+    key = confusable_key(name)
+    return next((p for p in staff if p.id != user and p.role != Role.DELEGATE.value
+                 and confusable_key(p.name) == key), None)
 
 
 def direct(users: list[str], frame: Request | Conversation | Report | Moderated | RoleChanged | None = None, *,
@@ -275,7 +314,9 @@ def moderates_event(role: Role, rooms: tuple[str, ...]) -> bool:
 
 
 # the directory -------------------------------------------------------------------------------
-def _sort_key(profile: Profile) -> tuple[str, str]:
+# Ordered by (name case-folded, id): every backend keeps its profiles indexed by that key (sqlite:
+# an index, redis: a sorted set, memory: a sorted list) and pages from a cursor holding the last key.
+def directory_key(profile: Profile) -> tuple[str, str]:
     return profile.name.casefold(), profile.id
 
 
@@ -283,7 +324,7 @@ CURSOR_PATTERN = r"^(?:[0-9a-f]{2})*\.(?:[0-9a-f]{2})*$"  # hex of the name key,
 
 
 def encode_cursor(profile: Profile) -> str:
-    name, user = _sort_key(profile)
+    name, user = directory_key(profile)
     return f"{name.encode().hex()}.{user.encode().hex()}"
 
 
@@ -299,17 +340,32 @@ def decode_cursor(cursor: str) -> tuple[str, str] | None:
     return (bytes.fromhex(name).decode(errors="replace"), bytes.fromhex(user).decode(errors="replace"))
 
 
-def directory_page(profiles: Iterable[Profile], *, viewer: str, q: str = "", lang: str = "", country: str = "",
-                   after: tuple[str, str] | None = None, limit: int = 20) -> tuple[list[Profile], str | None]:
-    """One page of the directory, ordered by name: visible people other than the viewer, matching
-    `q` in their name or organisation (case-insensitive), reading `lang`, from `country`.
-    Returns the page and the cursor of the next one (None at the end)."""
-    needle = q.casefold()
-    matches = sorted((p for p in profiles
-                      if p.id != viewer and not p.hidden
-                      and (not needle or needle in p.name.casefold() or needle in p.organization.casefold())
-                      and (not lang or p.lang == lang)
-                      and (not country or p.country == country)
-                      and (after is None or _sort_key(p) > after)), key=_sort_key)
-    page = matches[:limit]
-    return page, encode_cursor(page[-1]) if len(matches) > limit else None
+@dataclass(frozen=True)
+class DirectoryQuery:
+    """Who a directory page lists: visible people other than the viewer, matching `q` in their name
+    or organisation (case-insensitive), reading `lang`, from `country`, after the position `after`."""
+
+    viewer: str
+    q: str = ""
+    lang: str = ""
+    country: str = ""
+    after: tuple[str, str] | None = None
+
+    @property
+    def needle(self) -> str:
+        return self.q.casefold()
+
+    def matches(self, profile: Profile) -> bool:
+        """The filters (not the position): what a backend that cannot filter in its index checks."""
+        needle = self.needle
+        return (profile.id != self.viewer and not profile.hidden
+                and (not needle or needle in profile.name.casefold() or needle in profile.organization.casefold())
+                and (not self.lang or profile.lang == self.lang)
+                and (not self.country or profile.country == self.country))
+
+
+def directory_page(rows: list[Profile], limit: int) -> tuple[list[Profile], str | None]:
+    """A page from the store's answer to `limit + 1`: the page and the cursor of the next one
+    (None at the end)."""
+    page = rows[:limit]
+    return page, encode_cursor(page[-1]) if len(rows) > limit else None

@@ -8,7 +8,6 @@ in through their link is that user, with their conversations, on every device.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -47,8 +46,9 @@ def _column(row: Mapping[str, str], name: str) -> str:
 def delegate_from_row(row: Mapping[str, str], languages: Iterable[str]) -> Delegate:
     """One row as a Delegate; ValueError naming what is wrong with it."""
     name = _column(row, "name")
-    if not 1 <= len(name) <= NAME_MAX or any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
-        raise ValueError(f"name must be 1-{NAME_MAX} characters without control characters")
+    fault = profile_complaint(name=name, name_max=NAME_MAX)  # the sign-in form's rules for a name
+    if fault:
+        raise ValueError(str(fault))
     email, external = _column(row, "email").lower(), _column(row, "external_id")
     if email and ("@" not in email or " " in email):
         raise ValueError(f"e-mail {email!r} is not an address")

@@ -10,6 +10,7 @@ Everything listens on 127.0.0.1 only, on free ports, and every wait is bounded.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -103,6 +104,84 @@ class RedisServer:
         _end(self.process, signal.SIGTERM)
 
 
+def free_cluster_port() -> int:
+    """A free port under 55536 whose cluster bus port (10000 higher) is free too."""
+    while True:
+        port = random.randint(20000, 55000)
+        try:
+            with socket.socket() as sock, socket.socket() as bus:
+                sock.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10000))
+                return port
+        except OSError:
+            continue
+
+
+class RedisCluster:
+    """A local Redis Cluster of `masters` redis-servers (cluster mode), each with `replicas`
+    replicas (0: none), each on a free port with its own directory and append-only file:
+
+        cluster = RedisCluster(tmp / "cluster"); cluster.start()   # redis-cli --cluster create
+        cluster.url  # names one node: a cluster client learns the others
+    """
+
+    def __init__(self, directory: Path, masters: int = 3, replicas: int = 0) -> None:
+        self.replicas = replicas
+        self.servers = [RedisServer(directory / f"node{i}", free_cluster_port(), extra=("--cluster-enabled", "yes",
+                                                                   "--cluster-config-file", "nodes.conf",
+                                                                   "--cluster-node-timeout", "2000"))
+                        for i in range(masters * (1 + replicas))]
+
+    @property
+    def url(self) -> str:
+        return self.servers[0].url.removesuffix("/0")
+
+    def start(self, timeout: float = 30) -> None:
+        for server in self.servers:
+            server.start()
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{s.port}" for s in self.servers),
+                        "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+        _wait(self.ready, timeout, "the Redis Cluster did not report cluster_state:ok on every node")
+        _wait(self.replicated, timeout, "the Redis Cluster's replicas did not finish their first sync")
+
+    def replicated(self) -> bool:
+        """Every master has its replicas and every replica's link is up (a failover needs one)."""
+        masters = 0
+        for server in self.servers:
+            with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as client:
+                info = client.info("replication")
+                if info["role"] == "slave" and info.get("master_link_status") != "up":
+                    return False
+                if info["role"] == "master" and int(info.get("connected_slaves", 0)) == self.replicas:
+                    masters += 1
+        return masters == len(self.servers) // (1 + self.replicas)
+
+    def ready(self) -> bool:
+        for server in self.servers:
+            if server.process is None or server.process.poll() is not None:
+                continue  # a node killed on purpose
+            with redis.Redis(host="127.0.0.1", port=server.port, socket_connect_timeout=0.5) as client:
+                if client.cluster("INFO").get("cluster_state") != "ok":
+                    return False
+        return True
+
+    def master_of(self, key: str) -> RedisServer:
+        """The server that is the master of `key`'s slot now."""
+        for server in self.servers:
+            if server.process is None or server.process.poll() is not None:
+                continue
+            with redis.RedisCluster(host="127.0.0.1", port=server.port) as client:
+                node = client.get_node_from_key(key)
+                return next(s for s in self.servers if s.port == node.port)
+        raise RuntimeError("no live node in the cluster")
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
 class NodeProcess:
     """One `babelroom serve` process (the console script's code, run as `python -m chat.cli`).
 
@@ -182,6 +261,46 @@ class NodeProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        _end(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        _end(self.process, signal.SIGTERM)
+
+
+class WorkerProcess:
+    """One `babelroom translate-worker` process on the nodes' Redis (`python -m chat.cli translate-worker`)."""
+
+    def __init__(self, name: str, workdir: Path, *, redis_url: str, key_prefix: str = "babelroom:",
+                 env: dict[str, str] | None = None, pairs: str = "") -> None:
+        self.name = name
+        self.pairs = pairs
+        self.log_path = workdir / f"worker-{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.env = {"BABELROOM_BACKEND_KIND": "redis", "BABELROOM_BACKEND_REDIS_URL": redis_url,
+                    "BABELROOM_BACKEND_KEY_PREFIX": key_prefix, "BABELROOM_SERVER_DATA_DIR": str(workdir / "data"),
+                    "BABELROOM_TRANSLATION_INSTALL": "", "BABELROOM_SERVER_LOG_LEVEL": "info", **(env or {})}
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        """Start; returns at once (the caller waits for the worker's advertisement in Redis)."""
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "translate-worker", "--name", self.name,
+                                             *(("--pairs", self.pairs) if self.pairs else ())],
+                                            cwd=REPO, env={**os.environ, **self.env}, stdout=log,
+                                            stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def signal(self, sig: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
 
     def kill(self) -> None:
         _end(self.process, signal.SIGKILL)

@@ -22,7 +22,8 @@ from chat.backend.sqlite import SqliteBackend
 from chat.backend.sqlite_db import Database
 from chat.backend.sqlite_schema import MIGRATIONS, migrate, version_of
 from rooms import Role, Room, RoomState
-from rooms.stores import SignIn
+from rooms.conversations import DirectoryQuery
+from rooms.stores import SignIn, now_ms
 
 ROOM = "plenary"
 ADA = {"id": "u_ada", "name": "Ada"}
@@ -214,9 +215,41 @@ async def test_a_version_4_file_keeps_its_reports_open_and_one_per_reporter_and_
         assert version_of(db) == len(MIGRATIONS)
 
 
-async def test_a_version_5_file_gains_the_session_tables_and_keeps_its_glossary(tmp_path):
+async def test_a_version_5_file_gains_the_directory_index_and_drops_profiles_that_are_not_text(tmp_path):
+    """Schema 6 (issue 20): profiles get the columns the directory pages by; a profile whose JSON holds
+    a lone surrogate (a claim older builds accepted, which made GET /api/people answer 500) is dropped."""
     path = tmp_path / "db.sqlite3"
     Database(path, migrations=MIGRATIONS[:5]).close()
+    with plain(path) as db:
+        for user, data, hidden in [
+            ("u_b", '{"id": "u_b", "name": "Bea", "lang": "fi", "country": "FI", "organization": "Sauna Oy"}', 0),
+            ("u_a", '{"id": "u_a", "name": "aino", "lang": "en"}', 0),
+            ("u_h", '{"id": "u_h", "name": "Hidden"}', 1),
+            ("u_bad", '{"id": "u_bad", "name": "Bad", "bio": "\\ud800"}', 0),
+            ("u_host", '{"id": "u_host", "name": "Hanna", "role": "host"}', 0),
+        ]:
+            db.execute("INSERT INTO profiles (id, data, hidden) VALUES (?, ?, ?)", (user, data, hidden))
+    backend = await started(path)
+    try:
+        listed = await backend.directory(DirectoryQuery("nobody"), 10)
+        assert [p.id for p in listed] == ["u_a", "u_b", "u_host"]
+        assert [p.id for p in await backend.directory(DirectoryQuery("nobody", q="sauna", country="FI"), 10)] == ["u_b"]
+        assert [p.id for p in await backend.staff()] == ["u_host"]
+        assert await backend.profiles(["u_bad"]) == []
+        assert await backend.expire_profiles(now_ms() + 1) == []  # none was known to be anonymous
+    finally:
+        await backend.close()
+    with plain(path) as db:
+        assert version_of(db) == len(MIGRATIONS) >= 6
+        plan = " ".join(str(row) for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT data FROM profiles WHERE hidden = 0 AND (name_key, id) > ('a', '') "
+            "ORDER BY name_key, id LIMIT 21"))
+        assert "profiles_directory" in plan and "TEMP B-TREE" not in plan  # read in index order, not sorted
+
+
+async def test_a_version_6_file_gains_the_session_tables_and_keeps_its_glossary(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path, migrations=MIGRATIONS[:6]).close()
     with plain(path) as db:
         db.execute("INSERT INTO glossary (id, terms) VALUES (1, '[\"Cargotec\"]')")
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'sessions'").fetchone() is None
@@ -228,7 +261,7 @@ async def test_a_version_5_file_gains_the_session_tables_and_keeps_its_glossary(
     finally:
         await backend.close()
     with plain(path) as db:
-        assert version_of(db) == len(MIGRATIONS) >= 6
+        assert version_of(db) == len(MIGRATIONS) >= 7
 
 
 def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):
@@ -470,7 +503,7 @@ async def test_serve_on_a_corrupt_or_newer_file_says_so_in_one_line_and_exits_2(
     newer = tmp_path / "newer.sqlite3"
     Database(newer).close()
     with plain(newer) as db:
-        db.execute("PRAGMA user_version = 7")
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     for path, says in ((corrupt, "is corrupt"), (newer, "newer babelroom")):
         before = digest(path)
         result = serve(tmp_path, path)

@@ -22,6 +22,14 @@ class TranslationSettings:
 
     #: Off: no packages are loaded, translate() always answers None, detect() still works.
     enabled: bool = True
+    #: "inline": the node that accepts a message translates it. "workers": it puts one job per
+    #: (message, target language) on a Redis Stream and loads no model; `babelroom
+    #: translate-worker` processes translate them (the redis backend is required).
+    mode: str = "inline"
+    #: Seconds a job may sit with a worker that stopped answering before another worker claims it.
+    claim_idle: float = 10.0
+    #: Seconds after which a job no worker has finished becomes `translation_failed`.
+    job_deadline: float = 60.0
     #: Engines by preference: a pair two engines serve goes to the first one listed.
     #: "ct2" (neural, CTranslate2 model directories in models_dir: quickmt, OPUS-MT),
     #: "argos" (neural, packages in packages_dir) and "apertium" (rule-based, Debian

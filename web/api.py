@@ -6,7 +6,6 @@ import hmac
 import ipaddress
 import math
 import secrets
-import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,13 +16,14 @@ from starlette.routing import BaseRoute, Route
 from chat.serving import PEER_EXTENSION
 from rooms import Role
 from rooms.conversations import profile_complaint
+from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
 from web.errors import ApiError, json_body, text_field
 from web.services import node_of
 from web.sign_in import redeem_code, signed_in
 
 Handler = Callable[[Request], Awaitable[Response]]
-NAME_MAX = 40
+NAME_MAX = FORM_NAME_MAX
 
 
 def answers_errors(handler: Handler) -> Handler:
@@ -38,10 +38,14 @@ def answers_errors(handler: Handler) -> Handler:
 
 
 def display_name(data: dict[str, Any]) -> str:
+    """The form's name: the same rules as a token's `name` claim (rooms.text), at most NAME_MAX."""
     name = text_field(data, "name", max_len=NAME_MAX)
     assert name is not None
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in name):
-        raise ApiError(400, "bad_request", "\"name\" must not contain control characters")
+    if len(data["name"]) > NAME_MAX:  # the limit holds for the name as sent, surrounding spaces included
+        raise ApiError(400, "bad_request", f"\"name\" holds at most {NAME_MAX} characters", "name")
+    fault = name_fault(name, max_len=NAME_MAX)
+    if fault:
+        raise ApiError(400, "bad_request", f"\"name\" {fault}", "name")
     return name
 
 
@@ -77,7 +81,7 @@ async def create_session(request: Request) -> Response:
     assert lang is not None
     # a new person, with a sign-in (session) of this device that their tokens name (rooms/sign_ins.py)
     return await signed_in(request, node, user_id="u_" + secrets.token_hex(6), name=name, role=Role.DELEGATE,
-                           lang=lang, profile=profile)
+                           lang=lang, profile=profile, anonymous=True)
 
 
 def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
@@ -121,13 +125,16 @@ def _is_address(text: str) -> bool:
 
 def profile_fields(data: dict[str, Any]) -> dict[str, str]:
     """The optional profile of POST /api/session: organization, country (ISO 3166-1 alpha-2), bio."""
-    profile = {key: data.get(key) or "" for key in ("organization", "country", "bio")}
-    if isinstance(profile["country"], str):
-        profile["country"] = profile["country"].strip().upper()
-    complaint = profile_complaint(**profile)
+    fields: dict[str, object] = {}
+    for key in ("organization", "country", "bio"):
+        value = data.get(key) or ""
+        fields[key] = value.strip() if isinstance(value, str) else value
+    if isinstance(fields["country"], str):
+        fields["country"] = fields["country"].upper()
+    complaint = profile_complaint(organization=fields["organization"], country=fields["country"], bio=fields["bio"])
     if complaint:
-        raise ApiError(400, "bad_request", complaint)
-    return {key: value.strip() for key, value in profile.items()}
+        raise ApiError(400, "bad_request", str(complaint), complaint.field)
+    return {key: str(value) for key, value in fields.items()}
 
 
 async def access_mode(request: Request) -> Response:

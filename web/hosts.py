@@ -18,6 +18,7 @@ from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fi
 from rooms.conversations import direct
 from rooms.policy import can_moderate
 from rooms.stores.events import Glossary, RoleChanged, RoomChanged
+from rooms.text import USER_ID_MAX
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
@@ -105,7 +106,7 @@ async def appoint_moderator(request: Request) -> Response:
     room = await existing_room(request)
     data = await json_body(request)
     only_fields(data, {"user"})
-    user = text_field(data, "user", max_len=64)
+    user = text_field(data, "user", max_len=USER_ID_MAX)
     assert user is not None  # a required field
     added = await node_of(request).backend.set_moderator(room.id, user, True)
     name = await announce_role(request, host, room, user, appointed=True)

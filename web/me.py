@@ -50,7 +50,8 @@ async def renew(request: Request) -> Response:
         raise refusal_error(refusal) from None
     profile = {"organization": identity.organization, "country": identity.country, "bio": identity.bio}
     return await token_answer(node, user_id=identity.id, name=identity.name, role=identity.role, lang=identity.lang,
-                              profile=profile, session=identity.session, rooms=identity.rooms)
+                              profile=profile, session=identity.session, rooms=identity.rooms,
+                              anonymous=identity.anonymous)
 
 
 @answers_errors

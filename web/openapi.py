@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import functools
 import sys
-import unicodedata
 from typing import Any
 
 from starlette.requests import Request
@@ -25,6 +24,7 @@ from rooms.reports import ACTIONS as REPORT_ACTIONS
 from rooms.reports import PAGE_DEFAULT as REPORT_PAGE_DEFAULT
 from rooms.reports import PAGE_MAX as REPORT_PAGE_MAX
 from rooms.reports import STATES as REPORT_STATES
+from rooms.text import USER_ID_MAX, char_kind
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import NAME_MAX
 from web.errors import MAX_BODY
@@ -87,7 +87,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["name", "lang"],
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX,
-                     "description": "display name; no control or format characters"},
+                     "description": "display name: it must show (no control, format or invisible characters, "
+                                    "nothing that renders blank), and a delegate's may not copy or look like a "
+                                    "host's or moderator's name (409 name_reserved)"},
             "lang": {"type": "string", "maxLength": 12, "description": "a code GET /api/languages lists"},
             "access_code": {"type": ["string", "null"], "description": "needed when the event has an access code"},
         },
@@ -170,7 +172,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Appointment": {
         "type": "object", "required": ["user"], "additionalProperties": False,
-        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}},
+        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX, "pattern": r"\S"}},
     },
     "Moderator": {
         "type": "object", "required": ["room", "user", "moderator"],
@@ -238,7 +240,7 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "NewConversation": {
         "type": "object", "required": ["with"], "additionalProperties": False,
         "properties": {"with": {"type": "array", "minItems": 1, "maxItems": MAX_MEMBERS - 1, "uniqueItems": True,
-                                "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+                                "items": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}},
                        "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX,
                                  "pattern": r"\S"}},
     },
@@ -265,7 +267,8 @@ PEOPLE_SCHEMAS: dict[str, Any] = {
     "Blocks": {"type": "object", "required": ["users"],
                "properties": {"users": {"type": "array", "items": ref("BlockedPerson")}}},
     "BlockRequest": {"type": "object", "required": ["user"], "additionalProperties": False,
-                     "properties": {"user": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"}}},
+                     "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX,
+                                                     "pattern": r"\S"}}},
     "Block": {"type": "object", "required": ["user", "blocked"],
               "properties": {"user": {"type": "string"}, "blocked": {"type": "boolean"}}},
 }
@@ -338,7 +341,8 @@ PEOPLE_PATHS: dict[str, Any] = {
                               "404": error("no profile yet: connect to /ws once")}},
         "patch": {"operationId": "changeMe", "summary": "Hide yourself from the directory, or show yourself",
                   "security": BEARER, "requestBody": body(ref("MeChange")),
-                  "responses": {"200": answer("your profile", ref("Me")), **BAD_BODY, **AUTH}},
+                  "responses": {"200": answer("your profile", ref("Me")), **BAD_BODY, **AUTH,
+                                "409": error("name_reserved: your token's name looks like a host's or moderator's")}},
     },
     "/api/conversations": {
         "get": {"operationId": "listConversations", "summary": "Your conversations with unread counts",
@@ -375,7 +379,7 @@ PEOPLE_PATHS: dict[str, Any] = {
     "/api/blocks/{user}": {"delete": {
         "operationId": "unblock", "summary": "Unblock someone", "security": BEARER,
         "parameters": [{"name": "user", "in": "path", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+                        "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}}],
         "responses": {"200": answer("unblocked", ref("Block")), **AUTH, "404": error("not blocked")},
     }},
 }
@@ -608,6 +612,7 @@ PATHS: dict[str, Any] = {
                       "401": error("the event's access code is missing or wrong, or the sign-in code is not "
                                    "valid (used, expired or mistyped)"),
                       "403": error("invited_only: this event takes personal sign-in codes only"),
+                      "409": error("name_reserved: the name copies or looks like a host's or moderator's"),
                       "429": error("too many sessions from this client address ([limits] session_rate); "
                                    "the Retry-After header says how many seconds to wait"),
                       "501": error("this server only verifies tokens minted by the event's website")},
@@ -714,7 +719,7 @@ PATHS: dict[str, Any] = {
     "/api/rooms/{room}/moderators/{user}": {"delete": {
         "operationId": "removeModerator", "summary": "End a user's appointment (hosts)", "security": BEARER,
         "parameters": [ROOM_PATH, {"name": "user", "in": "path", "required": True,
-                                   "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+                                   "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}}],
         "responses": {"200": answer("no longer a moderator", ref("Moderator")), **HOST_ONLY,
                       "404": error("no such room, or the user is not its moderator")},
     }},
@@ -780,18 +785,24 @@ DOCUMENT: dict[str, Any] = {
 
 @functools.cache
 def name_pattern() -> str:
-    """A display name: something besides spaces, and no control (Cc) or format (Cf) characters."""
-    ranges: list[list[int]] = []
+    """A display name as rooms.text.text_fault accepts it: white space, then a visible character,
+    then anything but refused characters (control, format, invisible...; char_kind)."""
+    ranges: dict[str, list[list[int]]] = {"refused": [], "selector": [], "mark": [], "space": [], "visible": []}
     for code in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(code)) in ("Cc", "Cf"):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1][1] = code
-            else:
-                ranges.append([code, code])
-    # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
-    excluded = "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in ranges)
-    allowed = f"[^{excluded}]"
-    return f"^{allowed}*[^\\s{excluded}]{allowed}*$"
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # lone surrogates cannot be written in the JSON document (bodies holding them are 400 anyway)
+        kind = ranges[char_kind(chr(code))]
+        if kind and kind[-1][1] == code - 1:
+            kind[-1][1] = code
+        else:
+            kind.append([code, code])
+
+    def chars(*kinds: str) -> str:
+        # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
+        return "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a)
+                       for a, b in sorted(pair for kind in kinds for pair in ranges[kind]))
+
+    return f"^[{chars('space')}]*[^{chars('refused', 'selector', 'mark', 'space')}][^{chars('refused')}]*$"
 
 
 async def openapi(request: Request) -> Response:

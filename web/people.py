@@ -13,8 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rooms import Refused
-from rooms.conversations import PAGE_MAX, TITLE_MAX, decode_cursor, directory_page
+from rooms.conversations import PAGE_MAX, TITLE_MAX, DirectoryQuery, decode_cursor, directory_page
 from rooms.countries import is_country
+from rooms.text import USER_ID_MAX
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
 from web.hosts import bearer_identity, only_fields
@@ -61,8 +62,8 @@ async def people(request: Request) -> Response:
     if not 1 <= limit <= PAGE_MAX:
         raise ApiError(400, "bad_request", f"\"limit\" must be 1..{PAGE_MAX}")
     store = _conversations(request).store
-    page, cursor = directory_page(await store.profiles(), viewer=identity.id, q=q, lang=lang, country=country,
-                                  after=after, limit=limit)
+    query = DirectoryQuery(viewer=identity.id, q=q, lang=lang, country=country, after=after)
+    page, cursor = directory_page(await store.directory(query, limit + 1), limit)  # one more: is there a next page?
     online = await store.online([p.id for p in page])
     return JSONResponse({"people": [p.public(p.id in online) for p in page], "next": cursor})
 
@@ -85,7 +86,10 @@ async def change_me(request: Request) -> Response:
         raise ApiError(400, "bad_request", "\"hidden\" must be true (not listed in the directory) or false")
     conversations = _conversations(request)
     if await conversations.profile(identity.id) is None:
-        await conversations.seen(identity, identity.lang, online=False)
+        try:
+            await conversations.seen(identity, identity.lang, online=False)
+        except Refused as exc:  # name_reserved: the token's name looks like a host's or moderator's
+            raise refusal_error(exc) from None
     await conversations.store.set_hidden(identity.id, data["hidden"])
     return await me(request)
 
@@ -97,7 +101,7 @@ async def start_conversation(request: Request) -> Response:
     data = await json_body(request)
     only_fields(data, {"with", "title"})
     others = data.get("with")
-    if not isinstance(others, list) or not others or not all(isinstance(u, str) and 0 < len(u) <= 64
+    if not isinstance(others, list) or not others or not all(isinstance(u, str) and 0 < len(u) <= USER_ID_MAX
                                                              for u in others):
         raise ApiError(400, "bad_request", "\"with\" must be a list of user ids (GET /api/people lists them)")
     title = text_field(data, "title", required=False, max_len=TITLE_MAX)
@@ -143,7 +147,7 @@ async def block(request: Request) -> Response:
     identity = bearer_identity(request)
     data = await json_body(request)
     only_fields(data, {"user"})
-    user = text_field(data, "user", max_len=64)
+    user = text_field(data, "user", max_len=USER_ID_MAX)
     assert user is not None
     try:
         changed = await _conversations(request).block(identity, user, True)

@@ -15,7 +15,7 @@ from chat.tokens import Identity
 from rooms import Refused, Role
 from rooms.sign_ins import UNKNOWN_DEVICE
 from web.errors import ApiError
-from web.services import refusal_error
+from web.services import STATUS, refusal_error
 
 DEVICE_MAX = 60
 # (pattern in the User-Agent, label), the first match wins: Edge and Opera also say Chrome, Chrome says Safari
@@ -35,24 +35,27 @@ def device_label(user_agent: str) -> str:
 
 
 async def signed_in(request: Request, node: Node, *, user_id: str, name: str, role: Role, lang: str,
-                    profile: dict[str, str], rooms: tuple[str, ...] = ()) -> JSONResponse:
+                    profile: dict[str, str], rooms: tuple[str, ...] = (), anonymous: bool = False) -> JSONResponse:
     """A new sign-in of this person on this device: its session and a token naming it."""
     if not node.signer.can_mint:
         raise ApiError(501, "not_implemented", f"this server verifies {node.signer.algorithm} tokens minted by the "
                        "event's website and cannot mint its own; sign in on the website, or set [auth] private_key")
     session = await node.sign_ins.start(user_id, device_label(request.headers.get("user-agent", "")))
     return await token_answer(node, user_id=user_id, name=name, role=role, lang=lang, profile=profile,
-                              rooms=rooms, session=session.id)
+                              rooms=rooms, session=session.id, anonymous=anonymous)
 
 
 async def token_answer(node: Node, *, user_id: str, name: str, role: Role, lang: str, profile: dict[str, str],
-                       session: str, rooms: tuple[str, ...] = ()) -> JSONResponse:
+                       session: str, rooms: tuple[str, ...] = (), anonymous: bool = False) -> JSONResponse:
     ttl = node.config.auth.token_ttl
     token = node.signer.issue(name=name, role=role, lang=lang, ttl=ttl, user_id=user_id, rooms=rooms,
                               organization=profile.get("organization", ""), country=profile.get("country", ""),
-                              bio=profile.get("bio", ""), session=session)
+                              bio=profile.get("bio", ""), session=session, anonymous=anonymous)
     identity = node.signer.verify(token)
-    await node.conversations.seen(identity, lang, online=False)  # listed in the directory from now on
+    try:  # listed in the directory from now on; refused when the name looks like a host's or moderator's
+        await node.conversations.seen(identity, lang, online=False)
+    except Refused as exc:
+        raise ApiError(STATUS.get(exc.code, 400), exc.code, f"\"name\" {exc.message}", "name") from None
     await node.roles.authenticated(identity)  # the event knows this user from now on (rooms/roles.py)
     return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl,
                          "profile": {key: value for key, value in profile.items() if value}, "session": session})
@@ -62,7 +65,7 @@ def code_payload(identity: Identity) -> dict[str, Any]:
     """What a personal sign-in code signs in as: the same person, with the same profile."""
     return {"user": identity.id, "name": identity.name, "role": identity.role.value, "lang": identity.lang,
             "rooms": list(identity.rooms), "organization": identity.organization, "country": identity.country,
-            "bio": identity.bio}
+            "bio": identity.bio, "anonymous": identity.anonymous}
 
 
 async def redeem_code(request: Request, node: Node, code: object, lang: object) -> JSONResponse:
@@ -81,4 +84,4 @@ async def redeem_code(request: Request, node: Node, code: object, lang: object) 
     profile = {key: str(payload.get(key) or "") for key in ("organization", "country", "bio")}
     return await signed_in(request, node, user_id=str(payload["user"]), name=str(payload["name"]),
                            role=Role(payload["role"]), lang=str(chosen), profile=profile,
-                           rooms=tuple(payload.get("rooms") or ()))
+                           rooms=tuple(payload.get("rooms") or ()), anonymous=payload.get("anonymous") is True)

@@ -2,13 +2,15 @@
 
 Every stored message, oldest first, with its time, sender, original and the translation into
 the chosen language where one is known. Deleted messages are left out; private conversations
-are never exported.
+are never exported. What people wrote cannot act in the file: CSV cells that start like a formula
+are quoted (OWASP), Markdown is escaped so names and texts show as written.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,23 +60,53 @@ def entry(message: Message, lang: str) -> dict[str, str]:
     }
 
 
+# Cells a spreadsheet would read as a formula (or a DDE call) start with one of these: OWASP's
+# advice against CSV injection is to prefix such a cell with a single quote, which spreadsheets
+# show as text and do not evaluate.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Markdown: characters that make markup anywhere (emphasis, code, links and images, raw HTML and
+# entities, tables, strikethrough, headings, math in some renderers) are backslash-escaped, which
+# CommonMark allows for every ASCII punctuation character; those that make markup only at the start
+# of a line (list items, numbered lists, setext underlines) are escaped there.
+MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]{}<>&|~#+=^$!])")
+MARKDOWN_LINE_START = re.compile(r"^(\s*)(-|\d+(?=[.)]))")
+
+
+def csv_cell(value: str) -> str:
+    """A cell as OWASP recommends against formula injection: quoted when it starts like a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def markdown_text(text: str) -> str:
+    """Text that Markdown shows as written: no markup, link, image or HTML can come from it."""
+    lines = []
+    for line in MARKDOWN_INLINE.sub(r"\\\1", text).split("\n"):
+        start = MARKDOWN_LINE_START.match(line)
+        if start:
+            marker = r"\-" if start.group(2) == "-" else start.group(2) + "\\"  # "-" or the digits before . or )
+            line = line[:start.end(1)] + marker + line[start.end():]
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def as_csv(entries: list[dict[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(entries)
+    writer.writerows({key: csv_cell(value) for key, value in entry.items()} for entry in entries)
     return out.getvalue()
 
 
 def as_markdown(room: dict[str, Any], lang: str, entries: list[dict[str, str]]) -> str:
-    lines = [f"# {room['title']}", "", f"Room `{room['id']}` · translations into `{lang}` · "
+    lines = [f"# {markdown_text(room['title'])}", "", f"Room `{room['id']}` · translations into `{lang}` · "
              f"{len(entries)} messages", ""]
     for e in entries:
-        lines.append(f"**{e['sender']}** · {e['time']} · `{e['lang']}`  ")
-        lines.append(quote(e["original"]))
+        sender = markdown_text(" ".join(e["sender"].split()))  # a name is one line
+        lines.append(f"**{sender}** · {e['time']} · `{e['lang']}`  ")
+        lines.append(quote(markdown_text(e["original"])))
         if e["translation"] and e["lang"] != lang:
             lines.append(">")
-            lines.append(quote(f"_{lang}:_ {e['translation']}"))
+            lines.append(quote(f"_{lang}:_ {markdown_text(e['translation'])}"))
         lines.append("")
     return "\n".join(lines)
 

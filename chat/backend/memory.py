@@ -153,6 +153,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
         if found is None:
             return
         index, message = found
+        if lang in message.tr:  # stored once: a retry (or a race) publishes nothing
+            return
         confidences = {k: v for k, v in message.confidence.items() if k != lang}
         if confidence is not None:
             confidences[lang] = confidence

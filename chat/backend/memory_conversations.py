@@ -1,13 +1,15 @@
 """The conversation store in one process (memory backend): state lost on exit."""
 from __future__ import annotations
 
+import bisect
 import copy
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from rooms.conversations import ContactRequest, Profile
+from rooms.conversations import ContactRequest, DirectoryQuery, Profile, directory_key
+from rooms.models import Role
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX, report_key
 
@@ -16,6 +18,9 @@ from rooms.stores.conversation_store import REPORTS_MAX, report_key
 class ConversationState:
     profiles: dict[str, Profile] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
+    listed: list[tuple[str, str]] = field(default_factory=list)  # directory keys of visible profiles, sorted
+    saved: dict[str, int] = field(default_factory=dict)  # user -> ms of the last save_profile
+    staff: set[str] = field(default_factory=set)  # hosts and moderators
     online: dict[str, int] = field(default_factory=dict)
     pairs: dict[str, str] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -35,7 +40,21 @@ class MemoryConversations(ConversationStore):
     _conv: ConversationState
 
     async def save_profile(self, profile: Profile) -> None:
-        self._conv.profiles[profile.id] = profile.updated(hidden=False)
+        state = self._conv
+        old = state.profiles.get(profile.id)
+        if old is not None:
+            self._unlist(old)
+        state.profiles[profile.id] = profile.updated(hidden=False)
+        state.saved[profile.id] = now_ms()
+        (state.staff.discard if profile.role == Role.DELEGATE.value else state.staff.add)(profile.id)
+        if profile.id not in state.hidden:
+            bisect.insort(state.listed, directory_key(profile))
+
+    def _unlist(self, profile: Profile) -> None:
+        listed = self._conv.listed
+        index = bisect.bisect_left(listed, directory_key(profile))
+        if index < len(listed) and listed[index] == directory_key(profile):
+            del listed[index]
 
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
         known = self._conv.profiles
@@ -43,7 +62,41 @@ class MemoryConversations(ConversationStore):
         return [profile.updated(hidden=profile.id in self._conv.hidden) for profile in chosen]
 
     async def set_hidden(self, user: str, hidden: bool) -> None:
-        (self._conv.hidden.add if hidden else self._conv.hidden.discard)(user)
+        state = self._conv
+        profile = state.profiles.get(user)
+        if profile is not None and (user in state.hidden) != hidden:
+            if hidden:
+                self._unlist(profile)
+            else:
+                bisect.insort(state.listed, directory_key(profile))
+        (state.hidden.add if hidden else state.hidden.discard)(user)
+
+    async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
+        state = self._conv
+        start = 0 if query.after is None else bisect.bisect_right(state.listed, query.after)
+        page: list[Profile] = []
+        for index in range(start, len(state.listed)):
+            if len(page) >= limit:
+                break
+            profile = state.profiles[state.listed[index][1]]
+            if query.matches(profile):
+                page.append(profile)
+        return page
+
+    async def staff(self) -> list[Profile]:
+        return await self.profiles(sorted(self._conv.staff))
+
+    async def expire_profiles(self, before: int) -> list[str]:
+        state, now = self._conv, now_ms()
+        gone = [user for user, profile in state.profiles.items()
+                if profile.anonymous and max(state.saved.get(user, 0), state.online.get(user, 0)) < before
+                and state.online.get(user, 0) <= now]
+        for user in gone:
+            self._unlist(state.profiles.pop(user))
+            state.saved.pop(user, None)
+            state.hidden.discard(user)
+            state.staff.discard(user)
+        return gone
 
     async def mark_online(self, users: set[str], until: int) -> None:
         for user in users:

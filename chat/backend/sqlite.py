@@ -173,6 +173,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
             if row is None:
                 return False
             translations = json.loads(row[0])
+            if lang in translations:  # stored once: a retry (or a second node's race) publishes nothing
+                return False
             translations[lang] = text
             translations.pop(CONFIDENCE_KEY + lang, None)
             if confidence is not None:  # beside the text, in the same JSON (split_confidence reads it)

@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 
 from chat.backend.sqlite_db import Database
-from rooms.conversations import ContactRequest, Profile, pair_key
+from rooms.conversations import ContactRequest, DirectoryQuery, Profile, pair_key
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX, report_key
 
@@ -27,8 +27,16 @@ class SqliteConversations(ConversationStore):
         data = profile.to_dict()
         data.pop("hidden")
         await self._db.write(lambda db: db.execute(
-            "INSERT INTO profiles (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            (profile.id, json.dumps(data))))
+            "INSERT INTO profiles (id, data, name_key, org_key, lang, country, role, anonymous, saved) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, "
+            "name_key = excluded.name_key, org_key = excluded.org_key, lang = excluded.lang, "
+            "country = excluded.country, role = excluded.role, anonymous = excluded.anonymous, saved = excluded.saved",
+            (profile.id, json.dumps(data), profile.name.casefold(), profile.organization.casefold(), profile.lang,
+             profile.country, profile.role, int(profile.anonymous), now_ms())))
+
+    @staticmethod
+    def _profile(data: str, hidden: int) -> Profile:
+        return Profile.from_dict({**json.loads(data), "hidden": bool(hidden)})
 
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
         def read(db: sqlite3.Connection) -> list[Profile]:
@@ -37,12 +45,53 @@ class SqliteConversations(ConversationStore):
             else:
                 rows = [row for user in ids for row in
                         db.execute("SELECT data, hidden FROM profiles WHERE id = ?", (user,)).fetchall()]
-            return [Profile.from_dict({**json.loads(data), "hidden": bool(hidden)}) for data, hidden in rows]
+            return [self._profile(data, hidden) for data, hidden in rows]
 
         return await self._db.read(read)
 
     async def set_hidden(self, user: str, hidden: bool) -> None:
         await self._db.write(lambda db: db.execute("UPDATE profiles SET hidden = ? WHERE id = ?", (int(hidden), user)))
+
+    async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
+        # Keyset paging on the partial index profiles_directory (name_key, id) WHERE hidden = 0: SQLite
+        # walks the index from the cursor and stops after `limit` matching rows.
+        sql = ["SELECT data, hidden FROM profiles WHERE hidden = 0 AND id != ?"]
+        args: list[object] = [query.viewer]
+        if query.after is not None:
+            sql.append("AND (name_key, id) > (?, ?)")
+            args.extend(query.after)
+        if query.needle:
+            sql.append("AND (instr(name_key, ?) > 0 OR instr(org_key, ?) > 0)")
+            args.extend((query.needle, query.needle))
+        if query.lang:
+            sql.append("AND lang = ?")
+            args.append(query.lang)
+        if query.country:
+            sql.append("AND country = ?")
+            args.append(query.country)
+        sql.append("ORDER BY name_key, id LIMIT ?")
+        args.append(limit)
+        rows = await self._db.read(lambda db: db.execute(" ".join(sql), args).fetchall())
+        return [self._profile(data, hidden) for data, hidden in rows]
+
+    async def staff(self) -> list[Profile]:
+        rows = await self._db.read(lambda db: db.execute(
+            "SELECT data, hidden FROM profiles WHERE role != 'delegate' ORDER BY id").fetchall())
+        return [self._profile(data, hidden) for data, hidden in rows]
+
+    async def expire_profiles(self, before: int) -> list[str]:
+        now = now_ms()
+        # who this node counts online, or did after `before`, keeps the profile (online is per process here)
+        keep = {user for user, until in self._online.items() if until > now or until >= before}
+
+        def expire(db: sqlite3.Connection) -> list[str]:
+            candidates = [row[0] for row in db.execute(
+                "SELECT id FROM profiles WHERE anonymous = 1 AND saved < ?", (before,))]
+            gone = [user for user in candidates if user not in keep]
+            db.executemany("DELETE FROM profiles WHERE id = ?", [(user,) for user in gone])
+            return gone
+
+        return await self._db.write(expire)
 
     async def mark_online(self, users: set[str], until: int) -> None:
         for user in users:

@@ -11,8 +11,12 @@ connection inside a transaction and must bring version N to N + 1, data included
 """
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
+
+from rooms.text import is_scalar_text
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -206,6 +210,38 @@ def _v5(db: sqlite3.Connection) -> None:
 
 
 def _v6(db: sqlite3.Connection) -> None:
+    """An indexed directory (issue 20): the columns GET /api/people pages and filters by, kept beside
+    each profile's JSON, an index in directory order (case-folded name, id) over visible profiles,
+    and what anonymous profiles need to expire (when each profile was last saved). Rows whose JSON
+    holds text that is not Unicode (a lone surrogate from a claim older builds accepted) are dropped:
+    they could not be answered as JSON."""
+    for column in ("name_key TEXT NOT NULL DEFAULT ''",  # name.casefold()
+                   "org_key TEXT NOT NULL DEFAULT ''",  # organization.casefold()
+                   "lang TEXT NOT NULL DEFAULT ''",
+                   "country TEXT NOT NULL DEFAULT ''",
+                   "role TEXT NOT NULL DEFAULT 'delegate'",
+                   "anonymous INTEGER NOT NULL DEFAULT 0",
+                   "saved INTEGER NOT NULL DEFAULT 0"):  # ms of the last save_profile
+        db.execute(f"ALTER TABLE profiles ADD COLUMN {column}")
+    now = int(time.time() * 1000)
+    for user, data in db.execute("SELECT id, data FROM profiles").fetchall():
+        profile = json.loads(data)
+        texts = [user, *(value for value in profile.values() if isinstance(value, str))]
+        if not all(is_scalar_text(text) for text in texts):
+            db.execute("DELETE FROM profiles WHERE id = ?", (user,))
+            continue
+        db.execute("UPDATE profiles SET name_key = ?, org_key = ?, lang = ?, country = ?, role = ?, anonymous = ?, "
+                   "saved = ? WHERE id = ?",
+                   (str(profile.get("name", "")).casefold(), str(profile.get("organization", "")).casefold(),
+                    str(profile.get("lang", "")), str(profile.get("country", "")),
+                    str(profile.get("role", "delegate")), int(bool(profile.get("anonymous"))), now, user))
+    db.execute("CREATE INDEX profiles_directory ON profiles (name_key, id) WHERE hidden = 0")
+    db.execute("CREATE INDEX profiles_anonymous ON profiles (saved) WHERE anonymous = 1")
+    db.execute("CREATE INDEX profiles_staff ON profiles (role) WHERE role != 'delegate'")
+
+
+
+def _v7(db: sqlite3.Connection) -> None:
     """Sign-ins per device, personal sign-in codes and the delegate list (issue 23): a token's `sid`
     names a row of `sessions`; an ended session's row is deleted and its id kept in `ended_sessions`,
     so its tokens are refused from then on."""
@@ -236,7 +272,7 @@ def _v6(db: sqlite3.Connection) -> None:
         )""")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 
 
 def version_of(db: sqlite3.Connection) -> int:

@@ -102,7 +102,10 @@ class Broker(abc.ABC):
                               confidence: float | None = None) -> None:
         """Store a message's translation (and the engine's confidence in it, 0-1, when known:
         history gives it back in `Message.confidence`) and publish a `translation` event carrying
-        both; nothing when the message is gone (trimmed, deleted, or its history lost)."""
+        both; nothing when the message is gone (trimmed, deleted, or its history lost), and
+        nothing when it already has a translation into `lang`: each (message, language) is
+        stored and published at most once, however often it is asked (a retried translation
+        job, two nodes racing)."""
 
     @abc.abstractmethod
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:

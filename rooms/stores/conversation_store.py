@@ -12,6 +12,11 @@ Guarantees (tests/backend/test_conversation_store.py):
   in one step: however many nodes and senders race, no target gets more than the cap.
 - `online` counts a user online until the latest `until` any node marked; a cooldown ends at its `until`.
 - `profiles` returns the stored profiles with their hidden flag; `save_profile` leaves that flag alone.
+- `directory` pages through the visible profiles in (case-folded name, id) order from an index,
+  never reading every profile (tests/backend/test_directory_store.py): each person once across
+  pages, filters applied, the same answer on every backend.
+- `expire_profiles` forgets anonymous profiles that no node saw for the given time (not while some
+  node counts them online); hosts', moderators' and token-holders' profiles never expire.
 - Reports: one per reporter and message (`add_report` of a repeat answers the first and stores
   nothing, also when two nodes race); each gets a `seq` (1, 2, ... in the order stored, the paging
   cursor); REPORTS_MAX are kept, and beyond that the oldest closed report goes first, then the
@@ -21,9 +26,10 @@ Guarantees (tests/backend/test_conversation_store.py):
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rooms.conversations import ContactRequest, Profile
+if TYPE_CHECKING:  # annotations only: rooms.conversations imports rooms.stores (its events) at import time
+    from rooms.conversations import ContactRequest, DirectoryQuery, Profile
 
 REPORTS_MAX = 1000  # reports kept (README: "1000 kept")
 
@@ -37,7 +43,8 @@ class ConversationStore(abc.ABC):
     # profiles and who is online ---------------------------------------------------------
     @abc.abstractmethod
     async def save_profile(self, profile: Profile) -> None:
-        """Store a profile; its `hidden` flag is left as it was (set_hidden changes it)."""
+        """Store a profile and when it was saved (now); its `hidden` flag is left as it was
+        (set_hidden changes it)."""
 
     @abc.abstractmethod
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
@@ -45,6 +52,21 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def set_hidden(self, user: str, hidden: bool) -> None: ...
+
+    @abc.abstractmethod
+    async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
+        """At most `limit` visible profiles matching the query (DirectoryQuery.matches), strictly after
+        `query.after` in (name.casefold(), id) order, in that order; read from the store's index."""
+
+    @abc.abstractmethod
+    async def staff(self) -> list[Profile]:
+        """The stored profiles whose role is host or moderator (hidden or not): whose names delegates
+        may not copy."""
+
+    @abc.abstractmethod
+    async def expire_profiles(self, before: int) -> list[str]:
+        """Forget the anonymous profiles (Profile.anonymous) last saved or counted online before
+        `before` (ms) and not counted online now; the ids forgotten."""
 
     @abc.abstractmethod
     async def mark_online(self, users: set[str], until: int) -> None:

@@ -3,10 +3,13 @@
 Adding a backend is one entry in BACKENDS: how to start one (nodes of one test share state, the
 way nodes of one cluster do; a sqlite node has a file of its own, as a file serves one node) and
 how it loses a room's history. Redis uses a key prefix of the
-test's own in the test database, deleted afterwards (tests/conftest.py `redis_prefix`).
+test's own in the test database, deleted afterwards (tests/conftest.py `redis_prefix`);
+redis-cluster the same prefix on a local 3-master Redis Cluster started once per run.
 """
 from __future__ import annotations
 
+import atexit
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ from chat.backend.sqlite import SqliteBackend
 from chat.config import BackendSettings
 from tests.backend.support import ROOM, Node
 from tests.conftest import REDIS_TEST_DB, REDIS_URL, redis_available
+from tests.nodes import RedisCluster
 
 NodeFactory = Callable[..., Awaitable[Node]]
 
@@ -44,6 +48,32 @@ def start_redis(node_id: str, prefix: str, directory: Path, **settings: Any) -> 
     if not redis_available():
         pytest.fail(f"Redis is not answering at {REDIS_URL}; start it (see DEVELOPERS.md)")
     return RedisBackend(redis_settings(prefix, **settings), node_id)
+
+
+_cluster: RedisCluster | None = None
+
+
+def shared_cluster() -> RedisCluster:
+    """One local 3-master Redis Cluster for the whole run, started on first use (each test has
+    its own key prefix on it), stopped when the run ends."""
+    global _cluster
+    if _cluster is None:
+        _cluster = RedisCluster(Path(tempfile.mkdtemp(prefix="babelroom-cluster-")))
+        _cluster.start()
+        atexit.register(_cluster.stop)
+    return _cluster
+
+
+def start_redis_cluster(node_id: str, prefix: str, directory: Path, **settings: Any) -> Backend:
+    return RedisBackend(redis_settings(prefix, url=shared_cluster().url, redis_cluster=True, **settings), node_id)
+
+
+async def lose_redis_cluster(node: Node, make_node: NodeFactory, prefix: str) -> Node:
+    client = redis.asyncio.RedisCluster.from_url(shared_cluster().url)
+    for key in [key async for key in client.scan_iter(match=f"{prefix}room:{{{ROOM}}}:*")]:
+        await client.delete(key)
+    await client.aclose()
+    return node
 
 
 async def lose_memory(node: Node, make_node: NodeFactory, prefix: str) -> Node:
@@ -73,6 +103,7 @@ BACKENDS: dict[str, Kind] = {
     "memory": Kind(start_memory, lose_memory),
     "sqlite": Kind(start_sqlite, lose_sqlite),
     "redis": Kind(start_redis, lose_redis, (pytest.mark.redis,)),
+    "redis-cluster": Kind(start_redis_cluster, lose_redis_cluster, (pytest.mark.redis,)),
 }
 
 

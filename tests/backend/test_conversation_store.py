@@ -11,7 +11,7 @@ from rooms.stores import now_ms
 from rooms.stores.conversation_store import REPORTS_MAX
 from tests.backend.support import Node
 
-SHARED = {"redis"}  # backends whose nodes share state; a memory or sqlite backend serves one node
+SHARED = {"redis", "redis-cluster"}  # backends whose nodes share state; a memory or sqlite backend serves one node
 
 
 @pytest.fixture

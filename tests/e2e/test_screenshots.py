@@ -36,6 +36,7 @@ from tests.e2e.pages import (
     sign_in,
 )
 from translation import TranslationService
+from translation.service import Translated
 
 pytestmark = pytest.mark.browser
 
@@ -73,11 +74,11 @@ class PhrasebookTranslator(TranslationService):
     def has_route(self, source: str, target: str) -> bool:
         return (target in PHRASEBOOK_ONLY and source != target) or super().has_route(source, target)
 
-    async def translate_many(self, texts: list[str], source: str, target: str) -> list[str | None]:
+    async def translate_many_scored(self, texts: list[str], source: str, target: str) -> list[Translated | None]:
         found = [PHRASEBOOK.get((text, target)) for text in texts]
         rest = [text for text, known in zip(texts, found, strict=True) if known is None]
-        translated = iter(await super().translate_many(rest, source, target) if rest else [])
-        return [known if known is not None else next(translated) for known in found]
+        translated = iter(await super().translate_many_scored(rest, source, target) if rest else [])
+        return [Translated(known, 1.0) if known is not None else next(translated) for known in found]
 
 
 def phrasebook_node(config: Config) -> Node:
@@ -227,10 +228,12 @@ async def test_people_and_conversation_screenshots(make_server, new_page, transl
 
 
 def test_the_readme_shows_exactly_the_pictures_the_tests_draw():
-    """Every picture the README shows is one these tests redraw, and each one they draw is shown."""
-    source = Path(__file__).read_text(encoding="utf-8")
-    names = re.findall(r'screenshot\(page, f?"([^"]+)", readme=True\)', source)
-    drawn = {name.replace("{lang}", lang) for name in names for lang in ("zh", "ar")}
+    """Every picture the README shows is one the browser tests redraw, and each one they draw is shown."""
+    drawn: set[str] = set()
+    for test_file in Path(__file__).parent.glob("test_*.py"):
+        source = test_file.read_text(encoding="utf-8")
+        names = re.findall(r'screenshot\(\w+, f?"([^"]+)", readme=True\)', source)
+        drawn |= {name.replace("{lang}", lang) for name in names for lang in ("zh", "ar")}
     shown = set(re.findall(r"docs/screenshots/([\w.-]+\.png)", (REPO / "README.md").read_text(encoding="utf-8")))
     assert shown == drawn
     assert {path.name for path in README_SHOTS.glob("*.png")} == drawn

@@ -12,8 +12,9 @@ catch-up after a reconnect. The other ideas have a module each:
     scripts.py     the Lua scripts in lua/, loaded at start
 
 - Live fan-out: PUBLISH/SUBSCRIBE, one channel per room plus one node-wide channel, all on one
-  pub/sub connection per node (subscriber.Subscriber). A node subscribes to a room while it
-  has local members there.
+  pub/sub connection per node (subscriber.Subscriber); on Redis Cluster (`redis_cluster`) room
+  channels are shard channels (SPUBLISH/SSUBSCRIBE), one connection per shard (shards.py). A
+  node subscribes to a room while it has local members there.
 - Redis away: every call raises BackendUnavailable (the client hears `unavailable`); the
   subscriber reconnects with backoff, and on reconnect this node re-registers its presence,
   re-seeds the configured rooms and replays the messages its rooms missed, in order, once.
@@ -45,6 +46,7 @@ from chat.backend.redis.meetings import RedisMeetings
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
 from chat.backend.redis.sessions import RedisSessions
+from chat.backend.redis.shards import ShardedSubscriber
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
 from chat.config import BackendSettings
@@ -70,7 +72,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
-        self._keys = Keys(settings.key_prefix)
+        self._keys = Keys(settings.key_prefix, cluster=settings.redis_cluster)
         self._slots = asyncio.Semaphore(POOL_SIZE)
         self._pool = redis.asyncio.ConnectionPool.from_url(
             settings.redis_url, decode_responses=True, max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
@@ -78,18 +80,32 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             # No silent retries: a script may have run before the connection broke. The client
             # hears `unavailable` and retries with its cid, which is idempotent.
             retry=Retry(NoBackoff(), 0))
-        self._redis = redis.asyncio.Redis(connection_pool=self._pool)
-        self._scripts = register_all(self._redis)
+        self._redis: Any
+        if settings.redis_cluster:
+            # the URL names any one node; the client learns the others and routes by slot
+            self._redis = redis.asyncio.RedisCluster.from_url(
+                settings.redis_url, decode_responses=True, max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
+                socket_connect_timeout=2, socket_timeout=5, client_name=f"babelroom:{node_id}",
+                retry=Retry(NoBackoff(), 0))
+        else:
+            self._redis = redis.asyncio.Redis(connection_pool=self._pool)
+        self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
         self._init_room_copies()
         heartbeat_ttl = max(1, settings.presence_ttl)
         self._presence = RedisPresence(self._redis, self._keys, self._scripts, self._slots,
                                        instance=secrets.token_hex(8), node_id=node_id, ttl=heartbeat_ttl,
                                        announce=self.publish, rooms=lambda: self._subscribed,
                                        on_lost=lambda: self._seed(self._configured_rooms))
-        self._subscriber = Subscriber(self._pool.make_connection(),  # type: ignore[no-untyped-call]
-                                      where=self._where(),
-                                      on_message=self._on_pubsub, on_connected=self._restore,
-                                      ping_interval=min(5.0, heartbeat_ttl))
+        self._subscriber: Subscriber | ShardedSubscriber
+        if settings.redis_cluster:
+            self._subscriber = ShardedSubscriber(self._redis, node_channel=self._keys.node_channel,
+                                                 on_message=self._on_pubsub, on_connected=self._restore,
+                                                 ping_interval=min(5.0, heartbeat_ttl))
+        else:
+            self._subscriber = Subscriber(self._pool.make_connection(),  # type: ignore[no-untyped-call]
+                                          where=self._where(),
+                                          on_message=self._on_pubsub, on_connected=self._restore,
+                                          ping_interval=min(5.0, heartbeat_ttl))
         self._on_event: EventHandler | None = None
         self._subscribed: set[str] = set()  # rooms this node has local members in
         self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
@@ -108,7 +124,19 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         adopted = await self.adopt_old_reports()
         if adopted:
             log.info("reports: %d kept by an earlier version now have a state and one place per reporter", adopted)
+        await self._index_profiles()
         self._presence.start()
+
+    async def _index_profiles(self) -> None:
+        """Index the profiles an older build stored (once per Redis); a failure is retried at the next start."""
+        refused: tuple[type[Exception], ...] = (redis.exceptions.ResponseError, *REDIS_DOWN_OR_SLOW)
+        try:
+            indexed = await self.index_profiles()
+        except refused:
+            log.warning("could not index the stored profiles for the directory; the next start tries again")
+            return
+        if indexed:
+            log.info("indexed %d stored profiles for the directory", indexed)
 
     async def _warn_without_persistence(self) -> None:
         """Say once, at start, when this Redis would forget everything on its next restart."""
@@ -192,7 +220,10 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
 
     @write_call
     async def publish(self, room: str, event: Event) -> None:
-        await self._redis.publish(self._keys.channel(room), encode_event(event))
+        if self._settings.redis_cluster:  # the room's shard channel, on the shard that stores the room
+            await self._redis.spublish(self._keys.channel(room), encode_event(event))
+        else:
+            await self._redis.publish(self._keys.channel(room), encode_event(event))
 
     @write_call
     async def broadcast(self, event: Event) -> None:
@@ -211,8 +242,8 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             else:
                 self._emit(None, event)
             return
-        room = channel.removeprefix(self._keys.room_channel_prefix)
-        if room not in self._subscribed:
+        room = self._keys.room_of_channel(channel)
+        if room is None or room not in self._subscribed:
             return  # sent before our UNSUBSCRIBE took effect
         if isinstance(event, StoredMessage) and not self._advance(room, event.id):
             return  # already delivered by the replay after a reconnect

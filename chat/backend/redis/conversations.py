@@ -3,6 +3,12 @@ profiles, members, requests and blocks.
 
 Keys, all under `key_prefix`:
     people, people:hidden          hash user -> profile JSON; set of users hidden from the directory
+    people:dir, people:dirkey      the directory index: zset (score 0) of "<name casefolded>\0<id>" of
+                                   visible profiles, read in lex order; hash user -> that member
+    people:staff, people:anon      set of hosts and moderators; zset anonymous user -> ms last saved or online
+    people:find                    hash user -> "<name casefolded>\x1f<organisation casefolded>\x1f<lang>\x1f<country>":
+                                   what directory.lua filters by, without decoding profiles
+    people:indexed                 set once the index holds the profiles stored before it existed
     online                         zset user -> ms until which some node counts them online
     conv:pair:<pair>               the room id of a 1:1 (SET NX: one per pair, even when two nodes race)
     conv:<room>:members            set of member ids
@@ -28,9 +34,14 @@ from typing import Any
 
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.frames import encode
-from rooms.conversations import ContactRequest, Profile, pair_key
+from rooms.conversations import ContactRequest, DirectoryQuery, Profile, directory_key, pair_key
+from rooms.models import Role
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX, report_key
+from rooms.text import is_scalar_text
+
+DIRECTORY_BUDGET = 5000  # directory entries one script call looks at (Redis runs one script at a time)
+EXPIRE_BATCH = 500  # anonymous profiles looked at per script call
 
 
 class RedisConversations(RedisParts, ConversationStore):
@@ -47,11 +58,62 @@ class RedisConversations(RedisParts, ConversationStore):
         return value
 
     # profiles -----------------------------------------------------------------------
+    def _profile_keys(self) -> list[str]:
+        return [self._key("people"), self._key("people", "dirkey"), self._key("people", "dir"),
+                self._key("people", "hidden"), self._key("people", "staff"), self._key("people", "anon"),
+                self._key("people", "find")]
+
+    @staticmethod
+    def _filtered_by(profile: Profile) -> str:
+        """What directory.lua compares: the same fields DirectoryQuery.matches reads."""
+        return "\x1f".join((profile.name.casefold(), profile.organization.casefold(), profile.lang, profile.country))
+
+    @staticmethod
+    def _listing(profile: Profile) -> str:
+        """The profile's member of the directory zset: lex order of these is directory order
+        (UTF-8 byte order is code point order, and NUL sorts before every character a name holds)."""
+        name, user = directory_key(profile)
+        return f"{name}\0{user}"
+
+    async def index_profiles(self) -> int:
+        """Build the directory index (people:dir, people:dirkey, people:staff) of the profiles stored
+        before it existed, once per Redis (the marker people:indexed); profiles whose text is not
+        Unicode (a lone surrogate from a claim older builds accepted) are dropped. How many were indexed."""
+        marker = self._key("people", "indexed")
+        if await self._redis.exists(marker):
+            return 0
+        hidden = await self._members(self._key("people", "hidden"))
+        indexed = 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            async for user, raw in self._redis.hscan_iter(self._key("people"), count=500):
+                try:
+                    data = json.loads(raw)
+                    profile = Profile.from_dict(data)
+                    texts = [user, *(value for value in data.values() if isinstance(value, str))]
+                except (ValueError, TypeError, KeyError):
+                    profile, texts = None, []
+                if profile is None or not all(is_scalar_text(text) for text in texts):
+                    pipe.hdel(self._key("people"), user)
+                    continue
+                listing = self._listing(profile)
+                pipe.hset(self._key("people", "dirkey"), user, listing)
+                pipe.hset(self._key("people", "find"), user, self._filtered_by(profile))
+                if user not in hidden:
+                    pipe.zadd(self._key("people", "dir"), {listing: 0})
+                if profile.role != Role.DELEGATE.value:
+                    pipe.sadd(self._key("people", "staff"), user)
+                indexed += 1
+            pipe.set(marker, 1)
+            await pipe.execute()
+        return indexed
+
     @write_call
     async def save_profile(self, profile: Profile) -> None:
         data = profile.to_dict()
         data.pop("hidden")
-        await self._redis.hset(self._key("people"), profile.id, encode(data))
+        await self._scripts["save_profile"](keys=self._profile_keys(), args=[
+            profile.id, encode(data), self._listing(profile), int(profile.role != Role.DELEGATE.value),
+            int(profile.anonymous), now_ms(), self._filtered_by(profile)])
 
     @read_call
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
@@ -69,8 +131,52 @@ class RedisConversations(RedisParts, ConversationStore):
 
     @write_call
     async def set_hidden(self, user: str, hidden: bool) -> None:
-        key = self._key("people", "hidden")
-        await (self._redis.sadd(key, user) if hidden else self._redis.srem(key, user))
+        await self._scripts["set_hidden"](
+            keys=[self._key("people", "hidden"), self._key("people", "dirkey"), self._key("people", "dir")],
+            args=[user, int(hidden)])
+
+    @read_call
+    async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
+        # directory.lua walks the index (visible profiles in directory order) and filters on people:find
+        # inside Redis, at most DIRECTORY_BUDGET entries a call; only the page's profiles are read.
+        low = "-" if query.after is None else "(" + "\0".join(query.after)
+        page: list[Profile] = []
+        while len(page) < limit and low:
+            found, low = await self._scripts["directory"](
+                keys=[self._key("people", "dir"), self._key("people", "find")],
+                args=[low, limit - len(page), query.needle, query.lang, query.country, query.viewer,
+                      DIRECTORY_BUDGET])
+            if not found:
+                continue
+            raw = await self._redis.hmget(self._key("people"), [member.partition("\0")[2] for member in found])
+            for member, item in zip(found, raw, strict=True):
+                profile = Profile.from_dict(json.loads(item)) if item else None
+                if profile is not None and self._listing(profile) == member and query.matches(profile):
+                    page.append(profile)
+        return page
+
+    @read_call
+    async def staff(self) -> list[Profile]:
+        ids = sorted(await self._members(self._key("people", "staff")))
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._key("people"), ids)
+            pipe.smembers(self._key("people", "hidden"))
+            raw, hidden = await pipe.execute()
+        return [Profile.from_dict(json.loads(item)).updated(hidden=user in hidden)
+                for user, item in zip(ids, raw, strict=True) if item]
+
+    @write_call
+    async def expire_profiles(self, before: int) -> list[str]:
+        gone: list[str] = []
+        while True:
+            keys = self._profile_keys()
+            batch: list[str] = await self._scripts["expire_profiles"](
+                keys=[*keys[:6], self._key("online"), keys[6]], args=[before, now_ms(), EXPIRE_BATCH])
+            gone.extend(batch)
+            if len(batch) < EXPIRE_BATCH:
+                return gone
 
     @write_call
     async def mark_online(self, users: set[str], until: int) -> None:
@@ -78,6 +184,8 @@ class RedisConversations(RedisParts, ConversationStore):
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(self._key("online"), {user: until for user in users}, gt=True)
+            # an anonymous profile counts as seen while it is online (it expires only without a connection)
+            pipe.zadd(self._key("people", "anon"), {user: until for user in users}, xx=True, gt=True)
             pipe.zremrangebyscore(self._key("online"), 0, now_ms() - 60_000)
             await pipe.execute()
 

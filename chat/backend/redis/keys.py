@@ -17,6 +17,7 @@
     rooms, rooms:order  hash id -> room JSON; zset id -> listing position
     glossary            JSON array of the terms a host set last (absent: the configured list applies)
     node:<instance>     heartbeat (value: the node id), TTL presence_ttl
+    instances           Hash: node instance -> ms until which it counts (the user connection counts read it)
     connections:<user>  Hash: "<instance> <connection id>" -> 1, the user's open sockets ([limits]
                         connections_per_user); a dead instance's fields are dropped when counted
     cache:<key>         shared translation cache, TTL 7 days
@@ -24,9 +25,17 @@
     limit:slow:<room>:<user>    exists while the user must wait under slow mode; its PTTL is the wait
     chan:room:<id>, chan:node   pub/sub channels
 
+    room:<id>:alive     Hash: node instance -> ms (Redis' clock) until which its records in this room count
+
 A message id is "<epoch>.<stream id>"; ts is the stream id's milliseconds (Redis' clock).
-Scripts reach heartbeat keys they were not passed, so this needs one Redis (or a primary with
-replicas), not Redis Cluster.
+
+On Redis Cluster (`[backend] redis_cluster`) the names carry hash tags so that every script
+touches one slot: every key and the channel of a room share the tag {<room>}
+(`<prefix>room:{<id>}:log`, `<prefix>chan:room:{<id>}`); a user's send limits share {<digest of user>}
+(`<prefix>limit:{<digest of user>}:bucket`, `<prefix>limit:{<digest of user>}:slow:<room>`); every event-wide key
+(rooms, glossary, conversations, profiles, the shared cache, event-wide sanctions) shares the
+prefix's tag `{<prefix>}`. Rooms spread over the shards; the event-wide keys live on one.
+On one Redis the names stay as listed above (no braces): an existing database keeps its data.
 """
 from __future__ import annotations
 
@@ -37,6 +46,7 @@ from dataclasses import dataclass
 from chat.backend.ids import parse_stream_id
 
 StreamKey = tuple[int, int]
+EVENT_WIDE_ROOM = "*"  # rooms.conversations.EVENT_WIDE: the "room" of event-wide mutes and bans
 
 
 def stream_key(stream_id: str) -> StreamKey:
@@ -50,14 +60,31 @@ def parse_id(message_id: str | None) -> tuple[str, str] | None:
     return parse_stream_id(message_id)
 
 
+def _digest(user: str) -> str:
+    """A user id as a hash tag: ids may hold braces, which would end the tag early."""
+    return hashlib.sha256(user.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Keys:
     """Every key and channel name, all under the configured prefix."""
 
-    prefix: str
+    raw_prefix: str
+    cluster: bool = False
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of every event-wide key: on a cluster it carries one hash tag, so that the
+        event-wide transactions (rooms and their order, conversations) stay in one slot."""
+        return f"{{{self.raw_prefix}}}" if self.cluster else self.raw_prefix
+
+    def _tag(self, name: str) -> str:
+        return f"{{{name}}}" if self.cluster else name
 
     def room(self, room: str, part: str) -> str:
-        return f"{self.prefix}room:{room}:{part}"
+        if room == EVENT_WIDE_ROOM:  # event-wide sanctions live with the other event-wide keys
+            return f"{self.prefix}room:{room}:{part}"
+        return f"{self.raw_prefix}room:{self._tag(room)}:{part}"
 
     def history(self, room: str) -> list[str]:
         """The keys the history scripts take, in their order: log, meta, extra, gone."""
@@ -65,7 +92,14 @@ class Keys:
 
     def presence(self, room: str) -> list[str]:
         """The keys the presence scripts take, in their order: presence, users, census."""
-        return [self.room(room, "presence"), self.room(room, "users"), self.room(room, "census")]
+        return [self.room(room, "presence"), self.room(room, "users"), self.room(room, "census"),
+                self.room(room, "alive")]
+
+    def room_keys(self, room: str) -> list[str]:
+        """Every fixed key of a room (the idempotency keys too share its slot): what must hash together."""
+        parts = ("log", "meta", "extra", "gone", "presence", "users", "census", "alive", "mutes", "bans",
+                 "moderators", "roles", "modlog")
+        return [self.room(room, part) for part in parts] + [self.idempotency(room, "u", "c")]
 
     def idempotency(self, room: str, user: str, cid: str) -> str:
         digest = hashlib.sha256(json.dumps([user, cid]).encode()).hexdigest()[:32]
@@ -73,14 +107,21 @@ class Keys:
 
     @property
     def room_channel_prefix(self) -> str:
-        return f"{self.prefix}chan:room:"
+        return f"{self.raw_prefix}chan:room:"
 
     def channel(self, room: str) -> str:
-        return self.room_channel_prefix + room
+        return self.room_channel_prefix + self._tag(room)
+
+    def room_of_channel(self, channel: str) -> str | None:
+        """The room a room channel carries, None for any other channel."""
+        if not channel.startswith(self.room_channel_prefix):
+            return None
+        room = channel.removeprefix(self.room_channel_prefix)
+        return room[1:-1] if self.cluster and room.startswith("{") and room.endswith("}") else room
 
     @property
     def node_channel(self) -> str:
-        return f"{self.prefix}chan:node"
+        return f"{self.raw_prefix}chan:node"
 
     @property
     def heartbeat_prefix(self) -> str:
@@ -101,11 +142,20 @@ class Keys:
     def cache(self, key: str) -> str:
         return f"{self.prefix}cache:{key}"
 
+    @property
+    def instances(self) -> str:
+        """Hash instance -> ms (Redis' clock) until which the node process counts (open_connection.lua)."""
+        return f"{self.prefix}instances"
+
     def connections(self, user: str) -> str:
         return f"{self.prefix}connections:{user}"
 
     def limit_bucket(self, user: str) -> str:
+        if self.cluster:
+            return f"{self.raw_prefix}limit:{{{_digest(user)}}}:bucket"
         return f"{self.prefix}limit:bucket:{user}"
 
     def limit_slow(self, room: str, user: str) -> str:
+        if self.cluster:  # with the user's bucket: take_send.lua takes both in one step
+            return f"{self.raw_prefix}limit:{{{_digest(user)}}}:slow:{room}"
         return f"{self.prefix}limit:slow:{room}:{user}"

@@ -1,8 +1,10 @@
 """Presence and heartbeats: who is in a room, on which live node process.
 
 One hash per room of connection records, each naming its node process (instance); an instance
-counts while its heartbeat key (TTL presence_ttl, refreshed every ttl/3) lives. The heartbeat
-also reaps the records of processes that died, announcing their users' `leave` once.
+counts in a room while the room's alive hash says so (a stamp presence_ttl ahead, refreshed by
+its heartbeat every ttl/3: a key of the room, so every presence script touches one slot on Redis
+Cluster). The heartbeat also reaps the records of processes that died, announcing their users'
+`leave` once; its own key (node:<instance>) tells a node that Redis lost its data.
 """
 from __future__ import annotations
 
@@ -79,14 +81,13 @@ class RedisPresence(Presence):
 
     @read_call
     async def members(self, room: str) -> list[Member]:
-        records = await self._scripts["members"](keys=[self._keys.room(room, "presence")],
-                                                 args=[self._keys.heartbeat_prefix])
+        records = await self._scripts["members"](keys=self._keys.presence(room), args=[])
         return [member_of(record) for record in json.loads(records)]
 
     @write_call
     async def open_connection(self, user: str, conn: str, most: int) -> bool:
-        counted = await self._scripts["open_connection"](keys=[self._keys.connections(user)], args=[
-            self._keys.heartbeat_prefix, self._field(conn), most])
+        counted = await self._scripts["open_connection"](keys=[self._keys.connections(user), self._keys.instances],
+                                                         args=[self._instance, self._field(conn), most])
         if counted:
             self._connections[conn] = user
         return bool(counted)
@@ -110,12 +111,12 @@ class RedisPresence(Presence):
     async def _register(self, room: str, member: Member) -> bool:
         record = encode({"conn": member.conn, **member.public()})
         first = await self._scripts["add_member"](keys=self._keys.presence(room), args=[
-            self._keys.heartbeat_prefix, self._field(member.conn), member.id, record])
+            self._instance, self._field(member.conn), member.id, record, self._ttl * 1000])
         return bool(first)
 
     async def _unregister(self, room: str, member: Member) -> bool:
         last = await self._scripts["remove_member"](keys=self._keys.presence(room), args=[
-            self._keys.heartbeat_prefix, self._field(member.conn), member.id])
+            self._instance, self._field(member.conn), member.id])
         return bool(last)
 
     async def remove_unremoved(self) -> None:
@@ -137,8 +138,10 @@ class RedisPresence(Presence):
             for room, members in list(records.items()):
                 for gone in list(members.values()):
                     await self._unregister(room, gone)
+                await self._redis.hdel(self._keys.room(room, "alive"), self._instance)
         for conn, user in [*self._connections.items(), *self._uncounted.items()]:
             await self._redis.hdel(self._keys.connections(user), self._field(conn))
+        await self._redis.hdel(self._keys.instances, self._instance)
         await self._redis.delete(self._keys.heartbeat_prefix + self._instance)
 
     # heartbeat -----------------------------------------------------------------------
@@ -170,6 +173,7 @@ class RedisPresence(Presence):
         configured rooms again."""
         previous = await self._redis.set(self._keys.heartbeat_prefix + self._instance, self._node_id,
                                          ex=self._ttl, get=True)
+        await self._scripts["beat"](keys=[self._keys.instances], args=[self._instance, self._ttl * 1000])
         if previous is None:
             await self._rewrite()
             await self._on_lost()
@@ -184,8 +188,9 @@ class RedisPresence(Presence):
                     await self._announce(room, presence_event(room, "join", present))
 
     async def _reap(self) -> None:
-        for room in sorted(self._rooms()):
-            gone = await self._scripts["reap"](keys=self._keys.presence(room), args=[self._keys.heartbeat_prefix])
+        # a room where this node has members is refreshed even before it is subscribed to
+        for room in sorted({*self._rooms(), *self._local}):
+            gone = await self._scripts["reap"](keys=self._keys.presence(room), args=[self._instance, self._ttl * 1000])
             for raw in gone:
                 left = member(raw)
                 log.info("room %s: %s left with a node that stopped answering", room, left.id)

@@ -27,6 +27,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "members": ("presence_lib",),
     "reap": ("presence_lib",),
     "open_connection": ("presence_lib",),
+    "beat": (),
     "get_mute": (),
     "standing": (),
     "remember_role": (),
@@ -37,6 +38,10 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "close_reports": (),
     "save_request": (),
     "update_meeting": (),
+    "save_profile": (),
+    "set_hidden": (),
+    "expire_profiles": (),
+    "directory": (),
 }
 
 
@@ -47,6 +52,13 @@ def source(name: str) -> str:
                    for part in (*SCRIPTS[name], name))
 
 
-def register_all(client: redis.asyncio.Redis) -> dict[str, AsyncScript]:
-    """Every script, registered on the client (EVALSHA, loaded into Redis on first use)."""
-    return {name: client.register_script(source(name)) for name in SCRIPTS}
+def register_all(client: redis.asyncio.Redis | redis.asyncio.RedisCluster,
+                 sharded: bool = False) -> dict[str, AsyncScript]:
+    """Every script, registered on the client (EVALSHA, loaded into Redis on first use).
+
+    `sharded` (Redis Cluster): the scripts publish with SPUBLISH, to the room's shard channel,
+    which shares the slot of the room's keys, instead of PUBLISH, which every shard would relay."""
+    def text(name: str) -> str:
+        script = source(name)
+        return script.replace("redis.call('PUBLISH',", "redis.call('SPUBLISH',") if sharded else script
+    return {name: client.register_script(text(name)) for name in SCRIPTS}

@@ -99,8 +99,11 @@ class RedisRooms(RedisParts):
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._keys.rooms, room.id, encode(room.to_dict()))
             pipe.zadd(self._keys.rooms_order, {room.id: time.time() * 1000}, nx=True)
-            pipe.publish(self._keys.node_channel, encode_event(RoomSaved(id=room.id)))
+            if not self._keys.cluster:
+                pipe.publish(self._keys.node_channel, encode_event(RoomSaved(id=room.id)))
             await pipe.execute()
+        if self._keys.cluster:  # a cluster transaction holds keyed commands only: the notice follows it
+            await self._redis.publish(self._keys.node_channel, encode_event(RoomSaved(id=room.id)))
         self.forget_room(room.id)
 
     @read_call
@@ -117,9 +120,17 @@ class RedisModeration(RedisParts):
     @read_call
     async def standing(self, room: str, user: str) -> Standing:
         keys = self._keys
-        appointed, banned, banned_event, mute, mute_event = await self._scripts["standing"](
-            keys=[keys.room(room, "moderators"), keys.room(room, "bans"), keys.room(EVENT_WIDE, "bans"),
-                  keys.room(room, "mutes"), keys.room(EVENT_WIDE, "mutes")], args=[user, now_ms()])
+        in_room = [keys.room(room, "moderators"), keys.room(room, "bans")]
+        event_wide = [keys.room(EVENT_WIDE, "bans")]
+        mutes = [keys.room(room, "mutes"), keys.room(EVENT_WIDE, "mutes")]
+        if not keys.cluster:
+            appointed, banned, banned_event, mute, mute_event = await self._scripts["standing"](
+                keys=[*in_room, *event_wide, *mutes], args=[user, now_ms()])
+        else:  # the room's keys and the event-wide ones live in two slots: one step for each
+            appointed, banned, _, mute, _ = await self._scripts["standing"](
+                keys=[*in_room, in_room[1], mutes[0], mutes[0]], args=[user, now_ms()])
+            _, _, banned_event, _, mute_event = await self._scripts["standing"](
+                keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]], args=[user, now_ms()])
         return Standing(appointed=bool(appointed), banned=bool(banned), banned_event=bool(banned_event),
                         mute=_mute(mute), mute_event=_mute(mute_event))
 

@@ -6,6 +6,10 @@ after that reaches this node. When the connection breaks the subscriber reconnec
 exponential backoff (0.1 s ... 5 s), subscribes to every channel again, runs the owner's
 `on_connected` (re-register presence, replay missed messages) while holding back live
 messages, then releases them in order. The outage is logged once, and its end once.
+
+On Redis Cluster (shards.py) a node has one such connection per shard, with `sharded` commands
+(SSUBSCRIBE, `smessage`), and one for the node-wide channel; each asks `connect` for a fresh
+connection before every attempt, so that after a failover it reaches the shard's new master.
 """
 from __future__ import annotations
 
@@ -28,12 +32,19 @@ BACKOFF_MAX = 5.0
 CONFIRM_TIMEOUT = 5.0  # seconds Redis has to confirm a SUBSCRIBE
 
 MessageHandler = Callable[[str, str], None]  # (channel, payload)
+Connect = Callable[[set[str]], Awaitable[AbstractConnection]]  # the channels -> a connection to carry them
 
 
 class Subscriber:
     def __init__(self, connection: AbstractConnection, *, where: str, on_message: MessageHandler,
-                 on_connected: Callable[[], Awaitable[None]], ping_interval: float = 5.0) -> None:
+                 on_connected: Callable[[], Awaitable[None]], ping_interval: float = 5.0,
+                 sharded: bool = False, connect: Connect | None = None) -> None:
         self._conn = connection
+        self._connect = connect
+        # sharded pub/sub (Redis >= 7): the commands and the kinds of frames they answer with
+        self._subscribe_command, self._unsubscribe_command = \
+            ("SSUBSCRIBE", "SUNSUBSCRIBE") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE")
+        self._message_kind, self._confirm_kind = ("smessage", "ssubscribe") if sharded else ("message", "subscribe")
         self._where = where  # host:port/db for the log, never the password
         self._on_message = on_message
         self._on_connected = on_connected
@@ -50,6 +61,10 @@ class Subscriber:
     @property
     def up(self) -> bool:
         return self._ready
+
+    @property
+    def channels(self) -> set[str]:
+        return set(self._channels)
 
     async def start(self, channels: set[str], timeout: float) -> None:
         """Connect and subscribe; raise BackendUnavailable when Redis does not answer within `timeout`."""
@@ -79,7 +94,7 @@ class Subscriber:
         confirmed = asyncio.get_running_loop().create_future()
         self._confirms.setdefault(channel, []).append(confirmed)
         try:
-            await self._conn.send_command("SUBSCRIBE", channel, check_health=False)
+            await self._conn.send_command(self._subscribe_command, channel, check_health=False)
             await asyncio.wait_for(confirmed, CONFIRM_TIMEOUT)
         except REDIS_DOWN_OR_SLOW as exc:
             self._channels.discard(channel)
@@ -94,7 +109,7 @@ class Subscriber:
         self._channels.discard(channel)
         if self._ready and self._conn.is_connected:
             with contextlib.suppress(*REDIS_DOWN):  # the reconnect subscribes only to the channels still wanted
-                await self._conn.send_command("UNSUBSCRIBE", channel, check_health=False)
+                await self._conn.send_command(self._unsubscribe_command, channel, check_health=False)
 
     # the connection's life ----------------------------------------------------
     async def _run(self) -> None:
@@ -119,6 +134,8 @@ class Subscriber:
     async def _serve_connection(self) -> None:
         """Connect, subscribe to everything, catch up, then read until the connection breaks."""
         self._ready = False
+        if self._connect is not None:
+            self._conn = await self._connect(set(self._channels))
         await self._conn.connect()  # type: ignore[no-untyped-call]
         self._held = []
         reader = asyncio.create_task(self._read_loop(), name="redis-pubsub-reader")
@@ -143,7 +160,7 @@ class Subscriber:
         waiting = [loop.create_future() for _ in channels]
         for channel, future in zip(channels, waiting, strict=True):
             self._confirms.setdefault(channel, []).append(future)
-        await self._conn.send_command("SUBSCRIBE", *channels, check_health=False)
+        await self._conn.send_command(self._subscribe_command, *channels, check_health=False)
         confirmed = asyncio.ensure_future(asyncio.gather(*waiting))
         done, _ = await asyncio.wait([confirmed, reader], timeout=CONFIRM_TIMEOUT,
                                      return_when=asyncio.FIRST_COMPLETED)
@@ -168,9 +185,9 @@ class Subscriber:
                 continue
             pinged = False
             kind = frame[0] if isinstance(frame, list) and frame else None  # a PING answers "PONG" in RESP3
-            if kind == "message":
+            if kind == self._message_kind:
                 self._dispatch(frame[1], frame[2])
-            elif kind == "subscribe":
+            elif kind == self._confirm_kind:
                 self._confirm(frame[1])
 
     def _dispatch(self, channel: str, payload: str) -> None:

@@ -1,15 +1,28 @@
 -- Shared by the presence scripts. Per room, a hash of connection records (field
 -- "<instance> <connection id>", value the record JSON) and a per-user index (user id -> JSON
 -- array of that user's fields), so that joining and leaving cost the user's connections, not
--- the room's size. An instance (one node process, a hex id) counts while its heartbeat key,
--- ARGV[1] .. instance, exists.
+-- the room's size. An instance (one node process, a hex id) counts while the room's alive hash
+-- (KEYS[4]: instance -> ms until which it counts, refreshed by its heartbeat) says so. It is a key
+-- of the room, not the instance's heartbeat key, so that every script touches one slot (Redis
+-- Cluster).
+-- A script whose alive hash is another key sets alive_key first (open_connection.lua).
+local alive_key = KEYS[4]
 local alive_cache = {}
+local clock = redis.call('TIME')
+local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local function alive(field)
   local instance = string.match(field, '^(%x+) ')
   if alive_cache[instance] == nil then
-    alive_cache[instance] = redis.call('EXISTS', ARGV[1] .. instance) == 1
+    local until_ms = redis.call('HGET', alive_key, instance)
+    alive_cache[instance] = until_ms ~= false and tonumber(until_ms) > now_ms
   end
   return alive_cache[instance]
+end
+
+-- This instance counts in the room for ttl ms more (ARGV[1] = instance, ARGV[2] = ttl ms).
+local function refresh(instance, ttl_ms)
+  redis.call('HSET', alive_key, instance, tostring(now_ms + tonumber(ttl_ms)))
+  alive_cache[instance] = true
 end
 
 -- the user's live connection fields, leaving out `except`

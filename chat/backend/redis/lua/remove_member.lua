@@ -1,5 +1,5 @@
--- Forget a connection. KEYS: 1 presence hash, 2 per-user index, 3 census hash
--- ARGV: 1 heartbeat key prefix, 2 field, 3 user id
+-- Forget a connection. KEYS: 1 presence hash, 2 per-user index, 3 census hash, 4 alive hash
+-- ARGV: 1 instance (unused here), 2 field, 3 user id
 -- Returns 1 when the connection was there and its user has no live connection left.
 local old = redis.call('HGET', KEYS[1], ARGV[2])
 if not old then
