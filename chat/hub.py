@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+import msgspec
 
 from chat.backend import Backend, Encoded, Event
 from chat.frames import encode_bytes, live_message
@@ -67,6 +69,18 @@ class Reader(Protocol):
     def signed_out(self) -> None: ...  # its sign-in ended: close it (4401)
 
 
+class OrganiserTexts(Protocol):
+    """What the hub needs of translation/organiser.py: room titles and reasons per language."""
+
+    def room_ready(self, room: dict[str, Any], lang: str) -> bool: ...
+
+    def room_tr_now(self, room: dict[str, Any], lang: str) -> dict[str, str] | None: ...
+
+    async def room_tr(self, room: dict[str, Any], lang: str) -> dict[str, str] | None: ...
+
+    async def reason(self, reason: str, lang: str) -> str | None: ...
+
+
 Pending = list[tuple[str | None, bytes]]  # (message id or None, WebSocket frame)
 
 
@@ -85,6 +99,10 @@ class Hub:
         self.on_glossary: Callable[[list[str]], None] | None = None
         #: Called with the session ids of a `signed_out` notice (rooms/sign_ins.py) before their sockets close.
         self.on_sessions_ended: Callable[[list[str]], None] | None = None
+        #: Translates room titles and moderation reasons per reading language (chat/node.py sets it).
+        self.organiser: OrganiserTexts | None = None
+        # Frames waiting for a title or reason to be translated go out in the order of their events.
+        self._in_order_tail: asyncio.Task[None] | None = None
         #: Called when a `reports_changed` node event arrives (chat/reports.py ReportCount).
         self.on_reports_changed: Callable[[], None] | None = None
 
@@ -208,9 +226,46 @@ class Hub:
         elif isinstance(event, PresenceChanged):  # a user's own presence is already in its `joined.members`
             self._fan_out(room, frame, None, None, event.user["id"])
         else:
-            self._fan_out(room, frame, None, None)
+            self._deliver_other(room, event, frame)
+
+    def _deliver_other(self, room: str, event: Event, frame: bytes) -> None:
+        if isinstance(event, Moderated) and event.reason and self.organiser is not None:
+            self._in_order(self._moderated(room, event, frame))
+            return
+        self._fan_out(room, frame, None, None)
+        self._after_moderation(room, event)
+
+    def _after_moderation(self, room: str, event: Event) -> None:
         if isinstance(event, Moderated) and event.action in ("kick", "ban"):
             self._remove_user(room, event.user, "kicked" if event.action == "kick" else "banned")
+
+    async def _moderated(self, room: str, event: Moderated, frame: bytes) -> None:
+        """A moderation with a reason: each reading language gets the reason in it (`reason_tr`)."""
+        assert self.organiser is not None and event.reason
+        langs = sorted({reader.lang for reader in self.local_members(room)})
+        made = await asyncio.gather(*(self.organiser.reason(event.reason, lang) for lang in langs))
+        for lang, text in zip(langs, made, strict=True):
+            own = frame if text is None else text_frame(encode_bytes(
+                msgspec.structs.replace(event, reason_tr={"lang": lang, "text": text})))
+            self._fan_out(room, own, None, lang)
+        self._after_moderation(room, event)
+
+    def _nothing_waiting(self) -> bool:
+        return self._in_order_tail is None or self._in_order_tail.done()
+
+    def _in_order(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run work after the frames still waiting for a translation (they keep their order)."""
+        previous = self._in_order_tail
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            try:
+                await work
+            except Exception:  # one bad event must never stop delivery of the next
+                log.exception("could not deliver a translated room event")
+
+        self._in_order_tail = asyncio.create_task(run())
 
     def _deliver_encoded(self, room: str, event: Encoded) -> None:
         """A message or translation as the store published it: its payload is already the frame."""
@@ -263,6 +318,14 @@ class Hub:
             return
         if not isinstance(event, RoomChanged):
             return
+        organiser = self.organiser
+        if organiser is not None and event.event != "closed":
+            langs = {reader.lang for reader in self._readers}
+            if self._nothing_waiting() and all(organiser.room_ready(event.room, lang) for lang in langs):
+                self._room_changed({lang: organiser.room_tr_now(event.room, lang) for lang in langs}, event)
+            else:
+                self._in_order(self._room_changed_later(event))
+            return
         frame = text_frame(encode_bytes(event))
         for reader in list(self._readers):
             reader.push(frame)
@@ -270,6 +333,20 @@ class Hub:
             room = event.room["id"]
             for reader in self.local_members(room):
                 reader.removed(room, "closed")
+
+    async def _room_changed_later(self, event: RoomChanged) -> None:
+        assert self.organiser is not None
+        langs = sorted({reader.lang for reader in self._readers})
+        made = await asyncio.gather(*(self.organiser.room_tr(event.room, lang) for lang in langs))
+        self._room_changed(dict(zip(langs, made, strict=True)), event)
+
+    def _room_changed(self, trs: dict[str, dict[str, str] | None], event: RoomChanged) -> None:
+        """A room summary to every connection, with `tr` in each reader's language where one was made."""
+        plain = text_frame(encode_bytes(event))
+        frames = {lang: text_frame(encode_bytes(RoomChanged(event=event.event, room={**event.room, "tr": tr})))
+                  for lang, tr in trs.items() if tr is not None}
+        for reader in list(self._readers):
+            reader.push(frames.get(reader.lang, plain))
 
     def push_to_moderators(self, frame: bytes) -> None:
         """A frame for every local connection of a host or an event-wide moderator."""

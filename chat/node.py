@@ -26,6 +26,7 @@ from rooms.roles import Roles
 from rooms.sanctions import Sanctions
 from rooms.sign_ins import SignIns
 from translation import TranslationService
+from translation.organiser import OrganiserText
 
 log = logging.getLogger("babelroom")
 
@@ -48,6 +49,8 @@ class Node:
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend, config.limits.presence_window)
         self.hub.on_glossary = self._glossary_changed
+        self.organiser = OrganiserText(self.translator, config.translation.content_lang)
+        self.hub.organiser = self.organiser
         self._glossary_heard = False  # a `glossary` event arrived since start: it is newer than the store
         self.jobs = node_job_queue(config, self.backend)  # workers mode: translations are queued, not made here
         self.relay = TranslationRelay(self.backend, self.translator, self.jobs)

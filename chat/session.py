@@ -466,7 +466,8 @@ class Session:
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until
-        room_fields = {**room.to_dict(), "languages": await self.node.backend.census(room.id)}
+        room_fields = await self.node.organiser.with_tr(
+            {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
         return Joined(room=room_fields, members=list(members.values()), messages=self._shown(messages), you=you,
                       recovered=recovered, more=more or None)
 

@@ -80,9 +80,16 @@ async def test_markdown_transcript_quotes_original_and_translation(server):
     assert "Oops, wrong room" not in text
 
 
-async def test_a_translation_never_made_is_left_empty(server):
+async def test_a_translation_nobody_needed_live_is_made_for_the_transcript(server):
     said = await conversation(server)
     rows = (await export(server, "json", lang="es")).json()["messages"]  # nobody read Spanish
+    english = next(e for e in rows if e["id"] == said["english"])
+    assert english["original"] == ENGLISH and english["translation"] and english["translation_lang"] == "es"
+
+
+async def test_a_translation_no_route_can_make_is_left_empty(server):
+    said = await conversation(server)
+    rows = (await export(server, "json", lang="ja")).json()["messages"]  # no package reaches Japanese
     english = next(e for e in rows if e["id"] == said["english"])
     assert english["original"] == ENGLISH and english["translation"] == "" and english["translation_lang"] == ""
 

@@ -225,8 +225,15 @@ class TranslationService:
 
     # -------------------------------------------------------- translation
 
-    async def translate(self, text: str, source: str, target: str) -> str | None:
-        """One message into one language; None without a route or when source == target."""
+    async def translate(self, text: str, source: str, target: str, *, count: bool = True) -> str | None:
+        """One message into one language; None without a route or when source == target.
+        count=False: not counted in the message metrics (room titles, moderation reasons)."""
+        if not count:
+            route = self._route(source, target)
+            if route is None:
+                return None
+            made = (await self._resolve([text], source, target, route, count=False))[0]
+            return None if made is None else made.text
         return (await self.translate_many([text], source, target))[0]
 
     async def translate_many(self, texts: list[str], source: str,

@@ -109,5 +109,9 @@ class TranslationSettings:
     #: 0.35: an Apertium line with about two words in three unknown, or a neural model
     #: that gave its own words a geometric-mean probability of about a third.
     min_confidence: float = 0.35
+    #: The language the organisers write room titles and forum names in: they are translated
+    #: from it for each reader (translation/organiser.py) without asking the detector, which
+    #: cannot tell the language of "Plenary".
+    content_lang: str = "en"
     #: Reading languages users may pick even without a package.
     languages: tuple[str, ...] = DEFAULT_LANGUAGES

@@ -142,9 +142,15 @@ async def access_mode(request: Request) -> Response:
     return JSONResponse({"access": node_of(request).config.auth.access_mode})
 
 
+@answers_errors
 async def list_rooms(request: Request) -> Response:
+    """The lobby; with `?lang=`, each room carries `tr` {lang, title, forum} in that language."""
     node = node_of(request)
-    rooms = [await node.lobby.summary(room) for room in await node.backend.list_rooms() if not room.private]
+    lang = request.query_params.get("lang") or None
+    if lang is not None and lang not in node.translator.reading_languages():
+        raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")
+    rooms = [await node.organiser.with_tr(await node.lobby.summary(room), lang)
+             for room in await node.backend.list_rooms() if not room.private]
     return JSONResponse({"rooms": rooms})
 
 

@@ -147,6 +147,10 @@ SCHEMAS: dict[str, Any] = {
             "forum": {"type": "string"}, "state": {"enum": ["open", "read_only", "closed"]},
             "slow_mode": {"type": "integer", "minimum": 0, "description": "seconds between a delegate's messages"},
             "members": {"type": "integer", "minimum": 0, "description": "distinct users in the room, every node"},
+            "tr": {"type": "object", "required": ["lang", "title", "forum"],
+                   "description": "title and forum in the language asked with ?lang= (where a route exists)",
+                   "properties": {"lang": {"type": "string"}, "title": {"type": "string"},
+                                  "forum": {"type": "string"}}},
         },
     },
     "RoomList": {"type": "object", "required": ["rooms"],
@@ -447,7 +451,12 @@ TRANSCRIPT_PATHS: dict[str, Any] = {
                           "application/json": {"schema": {"type": "object", "required": ["room", "lang", "messages"],
                                                           "properties": {"room": {"type": "object"},
                                                                          "lang": {"type": "string"},
-                                                                         "messages": {"type": "array"}}}},
+                                                                         "messages": {"type": "array"},
+                                                                         "untranslated": {
+                                                                             "type": "integer", "minimum": 1,
+                                                                             "description": "lines whose translation "
+                                                                             "this request did not make (at most "
+                                                                             "500 are made per request): ask again"}}}},
                           "text/markdown": {"schema": {"type": "string"}},
                           "text/csv": {"schema": {"type": "string"}}}},
                       "400": error("an unknown lang, or a format other than md, csv or json (field names it)"),
@@ -699,7 +708,11 @@ PATHS: dict[str, Any] = {
     }},
     "/api/rooms": {
         "get": {"operationId": "listRooms", "summary": "Every room with its member count",
-                "responses": {"200": answer("the rooms", ref("RoomList"))}},
+                "parameters": [{"name": "lang", "in": "query",
+                                "description": "titles and forum names also in this language (`tr`)",
+                                "schema": {"type": "string", "description": "a code GET /api/languages lists"}}],
+                "responses": {"200": answer("the rooms", ref("RoomList")),
+                              "400": error("an unknown lang")}},
         "post": {"operationId": "openRoom", "summary": "Open a room (hosts)", "security": BEARER,
                  "requestBody": body(ref("NewRoom")),
                  "responses": {"201": answer("the room, announced to every connection", ref("Room")), **BAD_BODY,
@@ -811,9 +824,9 @@ async def openapi(request: Request) -> Response:
     session["name"]["pattern"] = name_pattern()
     languages = node_of(request).translator.reading_languages()  # this server's choice
     session["lang"]["enum"] = languages
-    for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/reports/inbox"):
+    for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/reports/inbox", "/api/rooms"):
         for parameter in document["paths"][path]["get"]["parameters"]:
-            if parameter["name"] == "lang":  # empty: no filter (people), the token's (transcript, inbox)
+            if parameter["name"] == "lang":  # empty: no filter (people, rooms), the token's (transcript, inbox)
                 parameter["schema"]["enum"] = ["", *languages]
     return JSONResponse(document)
 

@@ -11,9 +11,11 @@ import csv
 import io
 import json
 import re
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -27,6 +29,9 @@ from web.services import node_of
 PAGE = 200  # messages read from the backend at a time
 FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8",
            "json": "application/json; charset=utf-8"}
+#: Most translations one transcript request makes (batched per source language through the
+#: translation service); they are stored like live ones, so asking again goes on from there.
+TRANSLATE_MAX = 500
 COLUMNS = ["time", "id", "sender_id", "sender", "lang", "original", "translation_lang", "translation"]
 
 
@@ -43,6 +48,29 @@ async def all_messages(backend: Any, room_id: str) -> list[Message]:
             break
         before = page[0].id
     return [message for page in reversed(pages) for message in page]
+
+
+async def with_translations(node: Any, messages: list[Message], lang: str) -> tuple[list[Message], int]:
+    """The messages, those lacking lang translated into it (at most TRANSLATE_MAX, oldest first)
+    and the translations stored in history; and how many could still be made by asking again
+    (beyond the bound): a transcript never silently lacks what can be made."""
+    translator = node.translator
+    lacking = [m for m in messages if not m.deleted and m.lang != lang and lang not in m.tr
+               and translator.has_route(m.lang, lang)]
+    missing = lacking[:TRANSLATE_MAX]
+    by_source: dict[str, list[Message]] = defaultdict(list)
+    for message in missing:
+        by_source[message.lang].append(message)
+    made: dict[str, str] = {}
+    for source, group in by_source.items():
+        scored = await translator.translate_many_scored([m.text for m in group], source, lang)
+        for message, translated in zip(group, scored, strict=True):
+            if translated is not None:
+                made[message.id] = translated.text
+                await node.backend.add_translation(message.room, message.id, lang, translated.text,
+                                                   confidence=translated.confidence)
+    return ([msgspec.structs.replace(m, tr={**m.tr, lang: made[m.id]}) if m.id in made else m
+             for m in messages], len(lacking) - len(made))
 
 
 def entry(message: Message, lang: str) -> dict[str, str]:
@@ -128,17 +156,23 @@ async def transcript(request: Request) -> Response:
     kind = request.query_params.get("format", "json")
     if kind not in FORMATS:
         raise ApiError(400, "bad_request", "\"format\" must be md, csv or json", "format")
-    entries = [entry(m, lang) for m in await all_messages(node.backend, room.id) if not m.deleted]
+    messages, untranslated = await with_translations(node, await all_messages(node.backend, room.id), lang)
+    entries = [entry(m, lang) for m in messages if not m.deleted]
     info = {"id": room.id, "title": room.title, "forum": room.forum}
     if kind == "json":
-        body = json.dumps({"room": info, "lang": lang, "messages": entries}, ensure_ascii=False, indent=1)
+        document: dict[str, Any] = {"room": info, "lang": lang, "messages": entries}
+        if untranslated:  # beyond this request's bound (or failed): asking again makes more
+            document["untranslated"] = untranslated
+        body = json.dumps(document, ensure_ascii=False, indent=1)
     elif kind == "csv":
         body = as_csv(entries)
     else:
         body = as_markdown(info, lang, entries)
     filename = f"{room.id}-transcript-{lang}.{kind}"
-    return Response(body, media_type=FORMATS[kind],
-                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+    headers = {"content-disposition": f'attachment; filename="{filename}"'}
+    if untranslated:  # every format: lines whose translation another request can still make
+        headers["x-babelroom-untranslated"] = str(untranslated)
+    return Response(body, media_type=FORMATS[kind], headers=headers)
 
 
 def transcript_routes() -> list[BaseRoute]:

@@ -82,6 +82,7 @@ class Moderated(Tagged, tag="moderation"):
     by: dict[str, str]  # {id, name}
     until: int | None = None  # ms; a mute without it lasts until unmuted
     reason: str | None = None
+    reason_tr: dict[str, str] | None = None  # {lang, text}: the reason in the reader's language (chat/hub.py)
 
 
 class RoleChanged(Tagged, tag="role"):

@@ -56,7 +56,9 @@ export const api = {
   signinCode: (token) => call('POST', '/api/me/signin-code', { token }),
   /** The organisers' delegate list as a CSV file (hosts): {imported, created, updated, unchanged, refused}. */
   importDelegates: (token, csv) => call('POST', '/api/delegates', { token, body: { csv } }),
-  rooms: () => call('GET', '/api/rooms').then((data) => data.rooms || []),
+  /** The lobby; with lang, each room's `tr` gives title and forum in that language where possible. */
+  rooms: (lang) => call('GET', lang ? `/api/rooms?lang=${encodeURIComponent(lang)}` : '/api/rooms')
+    .then((data) => data.rooms || []),
   languages: () => call('GET', '/api/languages').then((data) => data.languages || []),
 
   // host controls

@@ -203,7 +203,8 @@ const handlers = {
   room(f) {
     const info = f.room;
     if (!info?.id) return;
-    const next = { ...state.rooms.get(info.id), ...info };
+    const next = { ...state.rooms.get(info.id), ...info, tr: info.tr }; // a summary without `tr` drops a stale one
+    if (f.event === 'closed') next.tr = state.rooms.get(info.id)?.tr;
     if (f.event === 'closed') next.state = 'closed';
     state.rooms.set(info.id, next);
     const room = state.joined.get(info.id);
@@ -331,11 +332,16 @@ function moderationLine(f, until, isMe) {
   const by = nameOf(f.by);
   const whom = nameOf(f.user);
   const reason = f.reason ? String(f.reason) : '';
+  // the reason in this reader's language (`reason_tr`), the moderator's own words beside it
+  const translated = f.reason_tr && f.reason_tr.lang === state.lang && f.reason_tr.text ? String(f.reason_tr.text) : '';
   const seconds = until === Infinity ? 0 : (until - Date.now()) / 1000;
   return () => {
     const action = f.action === 'mute' && until !== Infinity ? 'muteFor' : f.action;
     const who = byMe ? 'byMe' : isMe ? 'toMe' : 'other';
     const line = t(`modLine.${action}.${who}`, { by, whom, duration: seconds ? duration(seconds) : '' });
+    if (reason && translated && translated !== reason) {
+      return t('modLine.withTranslatedReason', { line, reason: translated, original: reason });
+    }
     return reason ? t('modLine.withReason', { line, reason }) : line;
   };
 }
@@ -503,7 +509,7 @@ function endSession(message = '') {
 
 async function refreshRooms() {
   try {
-    const rooms = await api.rooms();
+    const rooms = await api.rooms(state.serverLangs.includes(state.lang) ? state.lang : '');
     state.rooms = new Map(rooms.filter((r) => r?.id).map((r) => [r.id, r]));
     for (const room of state.joined.values()) {
       const info = state.rooms.get(room.id);

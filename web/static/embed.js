@@ -65,7 +65,10 @@ function start(token, lang) {
     $('status').textContent = t('conn.connected');
   });
   client.on('joined', (joined) => {
-    $('room-title').textContent = joined.room.title;
+    // the title in the reader's language (`tr`), the original on hover
+    const tr = joined.room.tr && joined.room.tr.lang === readingLang ? joined.room.tr : null;
+    $('room-title').textContent = tr?.title || joined.room.title;
+    $('room-title').title = tr ? t('room.titleOriginalOf', { title: joined.room.title }) : '';
     if (joined.recovered === false) {
       rows.clear();
       list.replaceChildren();

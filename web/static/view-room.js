@@ -25,6 +25,11 @@ export function initRoomView(appActions) {
   $('composer-form').addEventListener('submit', (e) => { e.preventDefault(); submit(); });
   $('toggle-originals').addEventListener('change', (e) => actions.setShowOriginals(e.target.checked));
   $('leave-room').addEventListener('click', () => actions.leave(state.current));
+  $('room-title-toggle').addEventListener('click', () => {
+    const room = currentRoom();
+    if (room) room.titleOriginal = !room.titleOriginal;
+    invalidate('room');
+  });
   $('manage-room').addEventListener('click', () => actions.manage(state.current));
   $('load-older').addEventListener('click', () => actions.loadOlder(state.current));
   $('jump-latest').addEventListener('click', () => scrollToBottom());
@@ -91,11 +96,20 @@ function renderRoom() {
   const room = currentRoom();
   if (!room) return;
   const info = room.info;
-  $('room-title').textContent = info.title || room.id;
+  // The organisers' title and forum in the reader's language (`tr`), the original a click away.
+  const tr = info.tr && info.tr.lang === state.lang && (info.tr.title !== info.title || info.tr.forum !== info.forum)
+    ? info.tr : null;
+  const original = !tr || room.titleOriginal;
+  $('room-title').textContent = (original ? info.title : tr.title) || room.id;
   $('room-title').setAttribute('dir', 'auto');
+  $('room-title').title = original ? '' : t('room.titleOriginalOf', { title: info.title });
+  const toggle = $('room-title-toggle');
+  toggle.hidden = !tr;
+  toggle.textContent = t(original ? 'room.titleShowTranslation' : 'room.titleShowOriginal');
+  toggle.setAttribute('aria-pressed', String(Boolean(tr && original)));
   const inside = room.status === 'joined' || room.status === 'joining';
   const count = room.members.size;
-  const sub = [info.forum, inside ? t('room.memberCount', { count }) : null, inside ? censusText(info.languages) : null];
+  const sub = [original ? info.forum : tr.forum, inside ? t('room.memberCount', { count }) : null, inside ? censusText(info.languages) : null];
   if (roleIn(room) !== 'delegate') sub.push(t(`room.youAre.${roleIn(room)}`));
   $('room-sub').textContent = sub.filter(Boolean).join(' · ');
   $('toggle-originals').checked = state.showOriginals;

@@ -194,6 +194,17 @@ function allRooms() {
   return [...rooms.values()];
 }
 
+/** A room's `tr` (title and forum in the reader's language) when it is for this reader. */
+function roomTr(room) {
+  return room.tr && room.tr.lang === state.lang && room.tr.title !== room.title ? room.tr : null;
+}
+
+/** A forum's name as its rooms' `tr` gives it in the reader's language, else as written. */
+function forumShown(forum, rooms) {
+  const tr = rooms.map((room) => room.tr).find((one) => one && one.lang === state.lang && one.forum);
+  return tr && rooms[0].forum === forum ? tr.forum : forum;
+}
+
 function byForum(rooms) {
   const groups = new Map();
   for (const room of rooms) {
@@ -209,7 +220,7 @@ function renderRoomList() {
   $('room-list-empty').hidden = rooms.length > 0;
   const groups = [...byForum(rooms)].map(([forum, list]) =>
     h('section', { class: 'forum' },
-      h('h3', { class: 'forum-title' }, forum),
+      h('h3', { class: 'forum-title', dir: 'auto' }, forumShown(forum, list)),
       h('ul', { class: 'room-items' }, list.map((room) => h('li', {}, roomEntry(room))))));
   setChildren($('room-list'), groups);
   renderTitle();
@@ -235,7 +246,8 @@ function roomEntry(room) {
     on: { click: () => actions.openRoom(room.id) },
   },
   h('span', { class: 'room-label' },
-    h('span', { class: 'room-name', dir: 'auto' }, room.title || room.id),
+    h('span', { class: 'room-name', dir: 'auto', title: roomTr(room) ? t('room.titleOriginalOf', { title: room.title }) : null },
+      roomTr(room)?.title || room.title || room.id),
     joined && joined.status === 'joined' ? srOnly(t('rooms.joinedSr')) : null,
     tag ? h('span', { class: `tag tag-${room.state}` }, tag) : null,
     room.slow_mode > 0 ? h('span', { class: 'tag', title: t('rooms.slowTitle', { seconds: Number(room.slow_mode) }) }, t('rooms.slowTag')) : null),
