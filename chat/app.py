@@ -34,7 +34,9 @@ from web import (
     people_routes,
     transcript_routes,
 )
+from web.delegates import delegate_routes
 from web.embed import content_security_policy
+from web.me import me_routes
 
 log = logging.getLogger("babelroom")
 
@@ -151,6 +153,8 @@ def create_app(config: Config | None = None, *, node: Node | None = None, node_s
 
     routes = [
         *api_routes(),
+        *me_routes(),
+        *delegate_routes(),
         *host_routes(),
         *people_routes(),
         *meeting_routes(),

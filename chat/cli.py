@@ -1,4 +1,4 @@
-"""The `babelroom` command: serve, token, languages."""
+"""The `babelroom` command: serve, token, delegates, languages."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +33,8 @@ examples:
   babelroom serve                                   # http://127.0.0.1:8000, sqlite file in data/
   BABELROOM_BACKEND_KIND=redis babelroom serve --port 8001
   babelroom token --role host --name "Ada"          # a host token for the browser app
+  babelroom delegates import delegates.csv          # the delegate list, into the running server
+  babelroom delegates links --out links.csv         # each delegate's personal sign-in link
   babelroom languages install en_de.argosmodel      # add a translation package
 """
 
@@ -77,8 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--pairs", default="", help="comma-separated pairs to serve, e.g. en-es,es-en "
                                                     "(default: every pair the engines serve)")
 
+    from chat.delegates_cli import add_delegates_parser
     from translation.cli import add_languages_parser
 
+    add_delegates_parser(commands)
     add_languages_parser(commands)
     return parser
 
@@ -109,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
         if args.command == "token":
             return print_token(config, args)
+        if args.command == "delegates":
+            from chat.delegates_cli import run_delegates
+
+            return run_delegates(config, args)
         if args.command == "translate-worker":
             from chat.translation_tier import run_worker
 

@@ -62,6 +62,16 @@ class AuthSettings:
     audience: str = ""
     issuer: str = ""
     leeway: float = 30.0
+    access: str = "open"  # open | code | invited (issue 23)
+    session_check_ttl: float = 5.0  # seconds a node trusts "this sign-in is live" before asking the store again
+    signin_code_ttl: int = 600  # seconds a personal sign-in code stays valid
+    signin_codes_per_hour: int = 10  # personal sign-in codes one person may make per hour
+    invite_ttl: int = 2592000  # seconds a delegate's personal link (`babelroom delegates links`) stays valid
+
+    @property
+    def access_mode(self) -> str:
+        """How strangers get in: an access_code set under the default "open" keeps meaning "code"."""
+        return "code" if self.access == "open" and self.access_code else self.access
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,7 @@ CHOICES = {
     ("backend", "kind"): ("sqlite", "memory", "redis"),
     ("backend", "synchronous"): ("full", "normal"),
     ("auth", "algorithm"): ("HS256", "RS256", "ES256"),
+    ("auth", "access"): ("open", "code", "invited"),
     ("server", "log_level"): ("debug", "info", "warning", "error"),
     ("translation", "detector"): ("py3langid", "lingua", "langdetect"),
     ("translation", "mode"): ("inline", "workers"),

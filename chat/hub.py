@@ -72,6 +72,11 @@ class Reader(Protocol):
 
     def role_changed(self, room: str) -> None: ...  # a host appointed this user moderator there, or ended it
 
+    @property
+    def session_id(self) -> str: ...  # the sign-in its token belongs to ("" for tokens without `sid`)
+
+    def signed_out(self) -> None: ...  # its sign-in ended: close it (4401)
+
 
 class OrganiserTexts(Protocol):
     """What the hub needs of translation/organiser.py: room titles and reasons per language."""
@@ -104,6 +109,8 @@ class Hub:
         self._authors: OrderedDict[tuple[str, str], str] = OrderedDict()
         #: Called with the new terms when a `glossary` node event arrives.
         self.on_glossary: Callable[[list[str]], None] | None = None
+        #: Called with the session ids of a `signed_out` notice (rooms/sign_ins.py) before their sockets close.
+        self.on_sessions_ended: Callable[[list[str]], None] | None = None
         #: Translates room titles and moderation reasons per reading language (chat/node.py sets it).
         self.organiser: OrganiserTexts | None = None
         # Frames waiting for a title or reason to be translated go out in the order of their events.
@@ -393,13 +400,23 @@ class Hub:
                     if isinstance(envelope.frame, RoleChanged) and reader.user_id in users:
                         reader.role_changed(envelope.frame.room)  # the session that holds the presence updates it
         remove = envelope.remove
-        if remove and remove["room"] == "*":  # out of the whole event: every connection of theirs goes
+        if remove and "sessions" in remove:  # sign-ins ended: their tokens and their sockets, on every node
+            self._sessions_ended(users, remove["sessions"].split())
+        elif remove and remove["room"] == "*":  # out of the whole event: every connection of theirs goes
             for reader in list(self._readers):
                 if reader.user_id in users:
                     reader.removed("*", remove["reason"])
         elif remove:
             for user in users:
                 self._remove_user(remove["room"], user, remove["reason"])
+
+    def _sessions_ended(self, users: set[str], session_ids: list[str]) -> None:
+        if self.on_sessions_ended is not None:
+            self.on_sessions_ended(session_ids)
+        ended = set(session_ids)
+        for reader in list(self._readers):
+            if reader.user_id in users and reader.session_id in ended:
+                reader.signed_out()
 
     def _remove_user(self, room: str, user_id: str, reason: str) -> None:
         for reader in self.local_members(room):

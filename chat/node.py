@@ -7,7 +7,7 @@ import os
 import socket
 
 from chat.backend import Backend, make_backend
-from chat.config import Config
+from chat.config import Config, ConfigError
 from chat.conversations import Conversations
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
@@ -18,12 +18,14 @@ from chat.reports import ReportCount
 from chat.tokens import signer_from_settings
 from chat.translation_tier import node_job_queue, node_translator_settings
 from rooms.access import RoomAccess
+from rooms.delegates import Delegates
 from rooms.limits import SendLimits
 from rooms.messages import MessageRules
 from rooms.moderation import Moderation
 from rooms.reports import ReportDesk
 from rooms.roles import Roles
 from rooms.sanctions import Sanctions
+from rooms.sign_ins import SignIns
 from translation import TranslationService
 from translation.organiser import OrganiserText
 
@@ -40,6 +42,8 @@ class Node:
         self.config = config
         # bad [auth] keys stop the start before the database opens
         self.signer = signer_from_settings(config.auth, config.server.data_dir)
+        if config.auth.access == "code" and not config.auth.access_code:
+            raise ConfigError("auth.access: \"code\" needs auth.access_code (the code the organisers hand out)")
         self.id = config.server.node_id or default_node_id()
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
         self.translator = translator or TranslationService(node_translator_settings(config.translation),
@@ -59,6 +63,12 @@ class Node:
                                      config.limits.edit_window)
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
         self.sanctions = Sanctions(self.backend)
+        auth = config.auth
+        self.sign_ins = SignIns(self.backend, self.backend, self.backend, check_ttl=auth.session_check_ttl,
+                                code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour,
+                                token_ttl=auth.token_ttl + int(auth.leeway))
+        self.hub.on_sessions_ended = self.sign_ins.forget
+        self.delegates = Delegates(self.backend, self.sign_ins, invite_ttl=auth.invite_ttl)
         self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
         settings = config.conversations

@@ -67,6 +67,7 @@ from rooms.limits import TokenBucket
 from rooms.messages import REACT_BURST, REACT_RATE
 from rooms.moderation import Action
 from rooms.reports import may_work_reports
+from rooms.sign_ins import SIGNED_OUT
 from rooms.stores.events import Edited, Mention, PresenceChanged, Reaction, Relang, Typing
 from rooms.stores.messages import Message
 from rooms.text import is_scalar_text
@@ -286,6 +287,8 @@ class Session:
                                            frame.ref))
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
+        if not await self._sign_in_live(identity, frame.ref):
+            return
         lang = self._reading_lang(frame.lang or identity.lang, frame.ref)
         try:  # the event knows this user's token role from now on; an event-wide ban refuses them here
             await self.node.roles.authenticated(identity)
@@ -320,6 +323,28 @@ class Session:
                 self.push_frame(Reports(open=await self.node.reports.open_count()))
             except BackendUnavailable:
                 log.warning("could not read the open reports' count for %s: the backend is unavailable", identity.id)
+
+    async def _sign_in_live(self, identity: Identity, ref: str | None) -> bool:
+        """A token of a sign-in that ended (signed out here or everywhere) is refused (rooms/sign_ins.py)."""
+        if not identity.session:
+            return True  # a token from the website or `babelroom token`: no sign-in to end
+        try:
+            if await self.node.sign_ins.live(identity.session, identity.id):
+                return True
+        except BackendUnavailable:  # as for the standing below: the chat goes on, the next connection checks again
+            log.warning("could not check the sign-in of %s: the backend is unavailable", identity.id)
+            return True
+        self.push_frame(error("unauthorized", "this sign-in has ended (signed out); sign in again", ref))
+        self.close(CLOSE_UNAUTHORIZED, SIGNED_OUT)
+        return False
+
+    @property
+    def session_id(self) -> str:
+        return self.identity.session if self.identity else ""
+
+    def signed_out(self) -> None:
+        """The hub says this connection's sign-in ended: the client goes back to its lobby."""
+        self.close(CLOSE_UNAUTHORIZED, SIGNED_OUT)
 
     async def _count_connection(self, user: str) -> bool:
         """Count this connection among its user's on every node: False when the user has

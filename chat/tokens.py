@@ -6,8 +6,9 @@ private key, and the server only verifies them; it mints tokens itself (`babelro
 
 Claims: `sub` (user id), `name`, `role` (host | moderator | delegate), `exp`; optional `rooms`
 (moderators: the rooms they moderate), `lang`, `organization`, `country`, `bio`, `anon` (true on the
-self sign-in tokens of POST /api/session: their profiles expire), and `aud`/`iss` when the server is
-configured to check them. Every text claim passes the sign-in form's rules (rooms.text).
+self sign-in tokens of POST /api/session: their profiles expire), `sid` (the sign-in session of a
+token the server minted at sign-in: refused once that session ended, rooms/sign_ins.py), and
+`aud`/`iss` when the server is configured to check them. Every text claim passes the sign-in form's rules (rooms.text).
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 ROOM_MAX = 64  # a room id in the `rooms` claim
 LANG_CLAIM = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")  # a BCP-47 tag; its primary subtag is read
 MIN_SECRET_BYTES = 32
+SID_MAX = 80  # the `sid` claim (rooms/sign_ins.py makes 18-character ids)
 
 
 class TokenError(Exception):
@@ -66,6 +68,7 @@ class Identity:
     country: str = ""  # ISO 3166-1 alpha-2
     bio: str = ""
     anonymous: bool = False  # a self sign-in (POST /api/session, claim `anon`): its profile expires
+    session: str = ""  # the `sid` claim: the sign-in (device) this token belongs to; "" for other tokens
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role.value}
@@ -109,7 +112,7 @@ class TokenSigner:
 
     def issue(self, *, name: str, role: Role, lang: str, ttl: int, user_id: str | None = None,
               rooms: tuple[str, ...] = (), organization: str = "", country: str = "", bio: str = "",
-              anonymous: bool = False) -> str:
+              anonymous: bool = False, session: str = "") -> str:
         if self._signing_key is None:
             raise CannotMint(
                 f"this server verifies {self.algorithm} tokens minted by your website and holds no private key; "
@@ -121,7 +124,7 @@ class TokenSigner:
             claims["rooms"] = list(rooms)
         if anonymous:
             claims["anon"] = True
-        for key, value in (("organization", organization), ("country", country), ("bio", bio)):
+        for key, value in (("organization", organization), ("country", country), ("bio", bio), ("sid", session)):
             if value:
                 claims[key] = value
         if self.audience:
@@ -190,6 +193,9 @@ def _identity(claims: dict[str, Any]) -> Identity:
     lang = claims.get("lang", "en")
     if not isinstance(lang, str) or (lang and not LANG_CLAIM.fullmatch(lang)):
         raise TokenError("the token's 'lang' claim must be a language code such as \"de\" or \"pt-BR\"")
+    session = claims.get("sid", "")
+    if not isinstance(session, str) or len(session) > SID_MAX or not is_scalar_text(session):
+        raise TokenError(f"the token's 'sid' claim must be a string of at most {SID_MAX} characters")
     name = claims.get("name")
     country = claims.get("country", "")
     profile = {"organization": claims.get("organization", ""), "bio": claims.get("bio", ""),
@@ -199,7 +205,7 @@ def _identity(claims: dict[str, Any]) -> Identity:
         raise TokenError(f"the token's {complaint.field!r} claim {complaint.fault}")
     assert isinstance(name, str)  # profile_complaint checked it
     return Identity(id=claims["sub"], name=name.strip(), role=role, lang=lang or "en", expires=int(claims["exp"]),
-                    rooms=tuple(rooms), anonymous=claims.get("anon") is True, **profile)
+                    rooms=tuple(rooms), anonymous=claims.get("anon") is True, session=session, **profile)
 
 
 def _public_keys(source: str | dict[str, Any], algorithm: str) -> dict[str, Any]:

@@ -134,4 +134,4 @@ async def test_the_page_is_served_with_a_strict_content_security_policy(server):
 async def test_unknown_paths_are_404_and_wrong_methods_405(server):
     async with server.http() as http:
         assert (await http.get("/api/nothing")).status_code == 404
-        assert (await http.delete("/api/session")).status_code == 405
+        assert (await http.put("/api/session")).status_code == 405

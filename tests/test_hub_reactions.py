@@ -36,6 +36,13 @@ class Reader:
     def role_changed(self, room: str) -> None:
         pass
 
+    @property
+    def session_id(self) -> str:
+        return ""
+
+    def signed_out(self) -> None:
+        pass
+
     def reactions(self, emoji: str) -> list[int]:
         return [int(f["count"]) for f in self.frames if f["type"] == "reaction" and f["emoji"] == emoji]
 

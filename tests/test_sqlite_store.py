@@ -23,7 +23,7 @@ from chat.backend.sqlite_db import Database
 from chat.backend.sqlite_schema import MIGRATIONS, migrate, version_of
 from rooms import Role, Room, RoomState
 from rooms.conversations import DirectoryQuery
-from rooms.stores import now_ms
+from rooms.stores import SignIn, now_ms
 
 ROOM = "plenary"
 ADA = {"id": "u_ada", "name": "Ada"}
@@ -185,7 +185,7 @@ async def test_a_version_2_file_gains_the_glossary_table_and_keeps_its_data(tmp_
     finally:
         await backend.close()
     with plain(path) as db:
-        assert version_of(db) == len(MIGRATIONS) >= 3  # every later step too (4: meetings, 5: reports, 7: issue 25)
+        assert version_of(db) == len(MIGRATIONS) >= 3  # every later step too (4: meetings, 5: reports, 8: issue 25)
 
 
 async def test_a_version_4_file_keeps_its_reports_open_and_one_per_reporter_and_message(tmp_path):
@@ -245,6 +245,23 @@ async def test_a_version_5_file_gains_the_directory_index_and_drops_profiles_tha
             "EXPLAIN QUERY PLAN SELECT data FROM profiles WHERE hidden = 0 AND (name_key, id) > ('a', '') "
             "ORDER BY name_key, id LIMIT 21"))
         assert "profiles_directory" in plan and "TEMP B-TREE" not in plan  # read in index order, not sorted
+
+
+async def test_a_version_6_file_gains_the_session_tables_and_keeps_its_glossary(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    Database(path, migrations=MIGRATIONS[:6]).close()
+    with plain(path) as db:
+        db.execute("INSERT INTO glossary (id, terms) VALUES (1, '[\"Cargotec\"]')")
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'sessions'").fetchone() is None
+    backend = await started(path)
+    try:
+        assert await backend.get_glossary() == ["Cargotec"]
+        await backend.start_session(SignIn("s_1", "u_a", "Firefox on Linux", 1, 1))
+        assert [s.id for s in await backend.user_sessions("u_a")] == ["s_1"]
+    finally:
+        await backend.close()
+    with plain(path) as db:
+        assert version_of(db) == len(MIGRATIONS) >= 7
 
 
 def test_a_failing_migration_step_leaves_the_last_complete_version(tmp_path):

@@ -5,6 +5,7 @@ import functools
 import hmac
 import ipaddress
 import math
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,12 +14,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chat.serving import PEER_EXTENSION
-from rooms import Refused, Role
+from rooms import Role
 from rooms.conversations import profile_complaint
 from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
 from web.errors import ApiError, json_body, text_field
-from web.services import STATUS, node_of
+from web.services import node_of
+from web.sign_in import redeem_code, signed_in
 
 Handler = Callable[[Request], Awaitable[Response]]
 NAME_MAX = FORM_NAME_MAX
@@ -59,6 +61,11 @@ async def create_session(request: Request) -> Response:
         raise ApiError(429, "rate_limited", f"too many new sessions from this address: wait {wait:.1f} s",
                        retry_after=math.ceil(wait) if math.isfinite(wait) else 3600)
     data = await json_body(request)
+    if "code" in data:  # a personal sign-in code: the same person on one more device (web/sign_in.py)
+        return await redeem_code(request, node, data["code"], data.get("lang"))
+    if node.config.auth.access_mode == "invited":
+        raise ApiError(403, "invited_only", "this event is by invitation only: sign in with the personal sign-in "
+                       "code or link the organisers sent you")
     name = display_name(data)
     lang = text_field(data, "lang", max_len=12)
     if lang not in node.translator.reading_languages():
@@ -71,20 +78,10 @@ async def create_session(request: Request) -> Response:
         if not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):
             raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
     profile = profile_fields(data)
-    ttl = node.config.auth.token_ttl
-    if not node.signer.can_mint:
-        raise ApiError(501, "not_implemented", f"this server verifies {node.signer.algorithm} tokens minted by the "
-                       "event's website and cannot mint its own; sign in on the website, or set [auth] private_key")
-    token = node.signer.issue(name=name, role=Role.DELEGATE, lang=lang, ttl=ttl, organization=profile["organization"],
-                              country=profile["country"], bio=profile["bio"], anonymous=True)
-    identity = node.signer.verify(token)
-    try:  # listed in the directory from now on; refused when the name looks like a host's or moderator's
-        await node.conversations.seen(identity, lang, online=False)
-    except Refused as exc:
-        raise ApiError(STATUS.get(exc.code, 400), exc.code, f"\"name\" {exc.message}", "name") from None
-    await node.roles.authenticated(identity)  # the event knows this user from now on (rooms/roles.py)
-    return JSONResponse({"token": token, "user": identity.public(), "lang": lang, "expires_in": ttl,
-                         "profile": {key: value for key, value in profile.items() if value}})
+    assert lang is not None
+    # a new person, with a sign-in (session) of this device that their tokens name (rooms/sign_ins.py)
+    return await signed_in(request, node, user_id="u_" + secrets.token_hex(6), name=name, role=Role.DELEGATE,
+                           lang=lang, profile=profile, anonymous=True)
 
 
 def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
@@ -140,6 +137,11 @@ def profile_fields(data: dict[str, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in fields.items()}
 
 
+async def access_mode(request: Request) -> Response:
+    """How this event lets people in, so the lobby asks for a name, an access code or a personal code."""
+    return JSONResponse({"access": node_of(request).config.auth.access_mode})
+
+
 @answers_errors
 async def list_rooms(request: Request) -> Response:
     """The lobby; with `?lang=`, each room carries `tr` {lang, title, forum} in that language."""
@@ -188,6 +190,7 @@ async def metrics(request: Request) -> Response:
 def api_routes() -> list[BaseRoute]:
     return [
         Route("/api/session", create_session, methods=["POST"]),
+        Route("/api/access", access_mode, methods=["GET"]),
         Route("/api/rooms", list_rooms, methods=["GET"]),
         Route("/api/languages", list_languages, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),

@@ -34,14 +34,14 @@ class ApiError(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
-async def json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request, *, max_bytes: int = MAX_BODY) -> dict[str, Any]:
     """The request's JSON object, or ApiError 400/408/413 saying what is wrong with it.
 
-    The body is read in chunks up to MAX_BODY (a larger one is refused without reading the rest)
+    The body is read in chunks up to `max_bytes` (MAX_BODY; a larger one is refused without reading the rest)
     and must arrive within BODY_SECONDS. Every string in it must be Unicode text (no lone surrogates).
     """
     try:
-        body = await asyncio.wait_for(_read_body(request), BODY_SECONDS)
+        body = await asyncio.wait_for(_read_body(request, max_bytes), BODY_SECONDS)
     except TimeoutError:
         raise ApiError(408, "timeout", f"the body did not arrive within {BODY_SECONDS:g} s; send it at once") from None
     try:
@@ -57,16 +57,16 @@ async def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(request: Request, max_bytes: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise ApiError(413, "too_large", f"the body holds at most {MAX_BODY} bytes")
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(413, "too_large", f"the body holds at most {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, "too_large", f"the body holds at most {MAX_BODY} bytes")
+        if size > max_bytes:
+            raise ApiError(413, "too_large", f"the body holds at most {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -63,6 +63,7 @@ BAD_BODY = {"400": error("the body is not a JSON object, or a field is missing, 
 HOST_ONLY = {"401": error("no Bearer token, or a bad, forged or expired one"),
              "403": error("the token is not a host's")}
 NO_ROOM = {"404": error("there is no such room")}
+AUTH_401 = error("no Bearer token, a bad, forged or expired one, or its sign-in has ended")
 ROOM_PATH = {"name": "room", "in": "path", "required": True, "schema": {"type": "string", "pattern": ROOM_ID_PATTERN}}
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
@@ -93,11 +94,51 @@ SCHEMAS: dict[str, Any] = {
             "access_code": {"type": ["string", "null"], "description": "needed when the event has an access code"},
         },
     },
+    "CodeSignIn": {
+        "type": "object", "required": ["code"],
+        "properties": {
+            "code": {"type": "string", "minLength": 1, "maxLength": 40,
+                     "description": "a personal sign-in code (POST /api/me/signin-code, or the organisers'); "
+                                    "single use; case, dashes and spaces do not matter"},
+            "lang": {"type": "string", "maxLength": 12, "description": "this device's reading language; "
+                                                                       "default: the person's"},
+        },
+    },
     "Session": {
         "type": "object", "required": ["token", "user", "lang", "expires_in"],
         "properties": {"token": {"type": "string", "description": "a JWT for the `auth` frame"},
                        "user": ref("User"), "lang": {"type": "string"},
-                       "expires_in": {"type": "integer", "description": "seconds"}},
+                       "expires_in": {"type": "integer", "description": "seconds"},
+                       "session": {"type": "string", "description": "this device's sign-in (the token's `sid`): "
+                                                                    "GET /api/me/sessions lists it"}},
+    },
+    "SignIns": {
+        "type": "object", "required": ["sessions"],
+        "properties": {"sessions": {"type": "array", "items": {
+            "type": "object", "required": ["id", "device", "created", "last_seen", "current"],
+            "properties": {"id": {"type": "string"},
+                           "device": {"type": "string", "description": "from the User-Agent: 'Firefox on Android'"},
+                           "created": {"type": "integer", "description": "ms since the epoch"},
+                           "last_seen": {"type": "integer", "description": "ms since the epoch"},
+                           "current": {"type": "boolean", "description": "the sign-in of this request's token"}}}}},
+    },
+    "DelegateImport": {
+        "type": "object", "required": ["imported", "created", "updated", "unchanged", "refused"],
+        "properties": {"imported": {"type": "boolean", "description": "false: a row was refused, nothing saved"},
+                       "created": {"type": "integer"}, "updated": {"type": "integer"},
+                       "unchanged": {"type": "integer"},
+                       "refused": {"type": "array", "items": {
+                           "type": "object", "required": ["row", "reason"],
+                           "properties": {"row": {"type": "integer", "description": "1 = the first row"},
+                                          "reason": {"type": "string"}}}}},
+    },
+    "SignInCode": {
+        "type": "object", "required": ["code", "url", "expires", "qr"],
+        "properties": {"code": {"type": "string", "description": "single use; never logged"},
+                       "url": {"type": "string", "description": "the app with #code=... (a fragment: never sent "
+                                                                "to a server)"},
+                       "expires": {"type": "integer", "description": "ms since the epoch"},
+                       "qr": {"type": "string", "description": "the url as a QR code: a data:image/svg+xml URI"}},
     },
     "Room": {
         "type": "object", "required": ["id", "title", "forum", "state", "slow_mode", "members"],
@@ -572,13 +613,98 @@ MEETING_PATHS: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/api/session": {"post": {
         "operationId": "createSession", "summary": "A delegate token for a display name and reading language",
-        "requestBody": body(ref("SessionRequest")),
+        "description": "A name (and the access code in `code` mode) signs a new person in; a personal sign-in "
+                       "code signs the person it was made for in on this device. Each sign-in is a session "
+                       "(GET /api/me/sessions). With `[auth] access = \"invited\"` only codes are taken.",
+        "requestBody": body({"anyOf": [ref("SessionRequest"), ref("CodeSignIn")]}),
         "responses": {"200": answer("the token and who it speaks for", ref("Session")), **BAD_BODY,
-                      "401": error("the event's access code is missing or wrong"),
+                      "401": error("the event's access code is missing or wrong, or the sign-in code is not "
+                                   "valid (used, expired or mistyped)"),
+                      "403": error("invited_only: this event takes personal sign-in codes only"),
                       "409": error("name_reserved: the name copies or looks like a host's or moderator's"),
                       "429": error("too many sessions from this client address ([limits] session_rate); "
                                    "the Retry-After header says how many seconds to wait"),
                       "501": error("this server only verifies tokens minted by the event's website")},
+    },
+        "delete": {"operationId": "signOut", "summary": "Sign this device out (the token's sign-in ends on every "
+                                                        "node; its sockets close with 4401)", "security": BEARER,
+                   "responses": {"204": answer("signed out (or already was)"), "401": AUTH_401}}},
+    "/api/access": {"get": {
+        "operationId": "accessMode", "summary": "How this event lets people in ([auth] access)",
+        "responses": {"200": answer("open: a name; code: a name and the access code; invited: a personal sign-in "
+                                    "code or a website token only", {
+            "type": "object", "required": ["access"],
+            "properties": {"access": {"enum": ["open", "code", "invited"]}}})},
+    }},
+    "/api/delegates": {
+        "post": {"operationId": "importDelegates", "summary": "Import the delegate list (hosts; idempotent: the "
+                                                             "e-mail or external id keeps a person the same)",
+                 "security": BEARER,
+                 "requestBody": body({"anyOf": [
+                     {"type": "object", "required": ["delegates"], "properties": {
+                         "delegates": {"type": "array", "items": {"type": "object", "additionalProperties": {
+                             "type": ["string", "null"]}},
+                             "description": "rows of the registration export: name, organisation, country, "
+                                            "reading language, e-mail or external id, role?"}}},
+                     {"type": "object", "required": ["csv"], "properties": {
+                         "csv": {"type": "string", "description": "the export as a CSV file with a header row"}}}]}),
+                 "responses": {"200": answer("the report: how many rows were created, updated or unchanged, or, "
+                                             "when any row is refused (each with its reason), imported: false "
+                                             "and nothing saved", ref("DelegateImport")),
+                               **BAD_BODY, "413": error("the body is larger than 4 MiB"), **HOST_ONLY}},
+        "get": {"operationId": "listDelegates", "summary": "The delegate list (hosts)", "security": BEARER,
+                "responses": {"200": answer("the delegates, by name", {
+                    "type": "object", "required": ["delegates"],
+                    "properties": {"delegates": {"type": "array", "items": {"type": "object"}}}}), **HOST_ONLY}},
+    },
+    "/api/delegates/links": {"post": {
+        "operationId": "delegateLinks", "summary": "Each delegate's personal sign-in link (hosts): a single-use "
+                                                   "code, valid [auth] invite_ttl", "security": BEARER,
+        "requestBody": body({"type": "object", "properties": {
+            "base_url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$",
+                         "description": "the app's public address (default: this request's)"}}}),
+        "responses": {"200": answer("the links", {
+            "type": "object", "required": ["links"], "properties": {"links": {"type": "array", "items": {
+                "type": "object", "required": ["id", "key", "name", "code", "url", "expires"]}}}}),
+            **BAD_BODY, **HOST_ONLY},
+    }},
+    "/api/delegates/revoke": {"post": {
+        "operationId": "revokeDelegate", "summary": "Revoke a delegate (hosts): their links stop working and "
+                                                    "their sign-ins end at once, on every node", "security": BEARER,
+        "requestBody": body({"type": "object", "required": ["delegate"], "properties": {
+            "delegate": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S",
+                         "description": "the id, e-mail or external id"}}}),
+        "responses": {"200": answer("revoked", {"type": "object", "required": ["id", "name", "revoked", "ended"]}),
+                      **BAD_BODY, **HOST_ONLY, "404": error("no such delegate on the list")},
+    }},
+    "/api/session/renew": {"post": {
+        "operationId": "renewSession", "summary": "A fresh token for this device's sign-in, before this one expires",
+        "security": BEARER,
+        "responses": {"200": answer("the new token", ref("Session")),
+                      "403": error("the token names no sign-in (a website's token): renew it where it came from"),
+                      "401": error("no Bearer token, a bad or expired one, or its sign-in has ended")},
+    }},
+    "/api/me/sessions": {
+        "get": {"operationId": "mySessions", "summary": "The devices this person is signed in on",
+                "security": BEARER, "responses": {"200": answer("oldest first", ref("SignIns")), "401": AUTH_401}},
+        "delete": {"operationId": "signOutEverywhere", "summary": "Sign this person out on every device",
+                   "security": BEARER,
+                   "responses": {"200": answer("how many sign-ins ended", {
+                       "type": "object", "required": ["ended"], "properties": {"ended": {"type": "integer"}}}),
+                       "401": AUTH_401}},
+    },
+    "/api/me/sessions/{session}": {"delete": {
+        "operationId": "endMySession", "summary": "Sign one of this person's devices out", "security": BEARER,
+        "parameters": [{"name": "session", "in": "path", "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 80}}],
+        "responses": {"204": answer("signed out"), "401": AUTH_401,
+                      "404": error("no such sign-in of this person")},
+    }},
+    "/api/me/signin-code": {"post": {
+        "operationId": "makeSignInCode", "summary": "A personal sign-in code and QR code for another device "
+                                                    "(single use, short-lived, rate-limited)", "security": BEARER,
+        "responses": {"200": answer("the code, its link and QR code", ref("SignInCode")), "401": AUTH_401,
+                      "429": error("too many codes: use the last one, or wait retry_after seconds")},
     }},
     "/api/rooms": {
         "get": {"operationId": "listRooms", "summary": "Every room with its member count",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from chat.node import Node
 
 # a core refusal's code -> the HTTP status that says the same
-STATUS = {"not_found": 404, "forbidden": 403, "banned": 403, "muted": 403, "room_closed": 409,
+STATUS = {"unauthorized": 401, "not_found": 404, "forbidden": 403, "banned": 403, "muted": 403, "room_closed": 409,
           "rate_limited": 429, "inbox_full": 429, "unavailable": 503, "name_reserved": 409}
 
 

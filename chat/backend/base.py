@@ -2,7 +2,8 @@
 with the node.
 
 The interfaces and their guarantees live in `rooms/stores/` (Broker, Presence, RoomStore,
-ModerationStore, LimitStore, ConversationStore, MeetingStore); the translation cache interface in
+ModerationStore, LimitStore, ConversationStore, MeetingStore,
+SessionStore); the translation cache interface in
 `translation` (SharedCache). `Backend` composes them and adds the lifecycle, so a new backend
 subclasses this one class and passes the contract tests in tests/backend/
 by adding one line to their `BACKENDS` registry.
@@ -30,6 +31,7 @@ from rooms.stores import (
     Replay,
     RoomStore,
     SendWait,
+    SessionStore,
     Standing,
     StoreError,
     now_ms,
@@ -41,7 +43,8 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, MeetingStore, abc.ABC):
+class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, MeetingStore,
+              SessionStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

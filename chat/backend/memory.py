@@ -13,6 +13,7 @@ from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.memory_conversations import ConversationState, MemoryConversations
 from chat.backend.memory_meetings import MeetingState, MemoryMeetings
+from chat.backend.memory_sessions import MemorySessions, SessionState
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores import Reacted
@@ -87,7 +88,7 @@ class _Moderation:
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
-class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeetings, Backend):
+class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeetings, MemorySessions, Backend):
     def __init__(self, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400) -> None:
         LocalBroker.__init__(self)
         LocalLimits.__init__(self)
@@ -100,6 +101,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
         self._moderation: dict[str, _Moderation] = defaultdict(_Moderation)
         self._conv = ConversationState()
         self._meet = MeetingState()
+        self._sessions = SessionState()
 
     # messages --------------------------------------------------------------
     def _history(self, room: str) -> _History:

@@ -28,6 +28,7 @@ from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.sqlite_conversations import SqliteConversations
 from chat.backend.sqlite_db import DamagedRow, Database, decode_row
 from chat.backend.sqlite_meetings import SqliteMeetings
+from chat.backend.sqlite_sessions import SqliteSessions
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores import Reacted
@@ -41,7 +42,7 @@ PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing e
 MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply, mentions"
 
 
-class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeetings, Backend):
+class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeetings, SqliteSessions, Backend):
     def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
                  synchronous: str = "full", create: bool = False) -> None:
         LocalBroker.__init__(self)

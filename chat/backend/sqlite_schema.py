@@ -242,6 +242,37 @@ def _v6(db: sqlite3.Connection) -> None:
 
 
 def _v7(db: sqlite3.Connection) -> None:
+    """Sign-ins per device, personal sign-in codes and the delegate list (issue 23): a token's `sid`
+    names a row of `sessions`; an ended session's row is deleted and its id kept in `ended_sessions`,
+    so its tokens are refused from then on."""
+    db.execute("""
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,          -- the tokens' sid claim
+            user TEXT NOT NULL,           -- the person's user id (sub)
+            device TEXT NOT NULL,         -- a label from the User-Agent
+            created INTEGER NOT NULL,     -- ms since the epoch
+            last_seen INTEGER NOT NULL    -- ms: the last connection or renewal
+        )""")
+    db.execute("CREATE INDEX sessions_by_user ON sessions (user)")
+    db.execute("""
+        CREATE TABLE ended_sessions (
+            id TEXT PRIMARY KEY,          -- a signed-out session: its tokens stay refused
+            ended INTEGER NOT NULL        -- ms since the epoch
+        )""")
+    db.execute("""
+        CREATE TABLE signin_codes (
+            digest TEXT PRIMARY KEY,      -- SHA-256 of the code: the code itself is never stored
+            payload TEXT NOT NULL,        -- JSON: who the code signs in
+            expires INTEGER NOT NULL      -- ms since the epoch
+        )""")
+    db.execute("""
+        CREATE TABLE delegates (
+            id TEXT PRIMARY KEY,          -- the user id, derived from the e-mail or external id
+            data TEXT NOT NULL            -- JSON: key, name, lang, organization, country, role, revoked
+        )""")
+
+
+def _v8(db: sqlite3.Connection) -> None:
     """Edits, replies, mentions and reactions (issue 25): a message's `edited` mark, reply quote and
     mentions, and one row per person, message and emoji reacting (counted when history is read)."""
     for statement in """
@@ -262,7 +293,7 @@ def _v7(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
 
 
 def version_of(db: sqlite3.Connection) -> int:

@@ -11,6 +11,7 @@ every implementation. The core (`rooms/`) depends on these, never on a backend.
     LimitStore       the per-user token bucket and slow mode, one allowance cluster-wide
     ConversationStore  profiles, who is online, conversation members, contact requests, blocks, reports
     MeetingStore     meeting slots and places, meetings, bookings held atomically (no double booking)
+    SessionStore     sign-ins per device (a token's `sid`) and personal sign-in codes
     SharedCache      the translation cache shared by nodes (defined in translation/, its user)
 """
 from rooms.stores.broker import Appended, Broker, Encoded, EventHandler, Reacted, Replay
@@ -24,8 +25,9 @@ from rooms.stores.messages import Author, Message, Quote
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
+from rooms.stores.sessions import Delegate, SessionStore, SignIn
 
-__all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Encoded", "Event",
-           "EventHandler", "LimitStore", "MeetingStore", "Member", "Message", "ModerationEntry", "ModerationStore",
-           "Mute", "Presence", "Quote", "Reacted", "Replay", "RoomStore", "SendWait", "Standing", "StoreError",
-           "now_ms"]
+__all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Delegate", "Encoded",
+           "Event", "EventHandler", "LimitStore", "MeetingStore", "Member", "Message", "ModerationEntry",
+           "ModerationStore", "Mute", "Presence", "Quote", "Reacted", "Replay", "RoomStore", "SendWait", "SessionStore",
+           "SignIn", "Standing", "StoreError", "now_ms"]

@@ -44,6 +44,18 @@ export const api = {
     if (accessCode) body.access_code = accessCode;
     return call('POST', '/api/session', { body });
   },
+  /** A personal sign-in code: the same person on this device (lang: this device's reading language). */
+  signInWithCode: (code, lang) => call('POST', '/api/session', { body: lang ? { code, lang } : { code } }),
+  /** How the event lets people in: 'open' | 'code' | 'invited'. */
+  access: () => call('GET', '/api/access').then((data) => data.access || 'open'),
+  renewSession: (token) => call('POST', '/api/session/renew', { token }),
+  signOut: (token) => call('DELETE', '/api/session', { token }),
+  mySessions: (token) => call('GET', '/api/me/sessions', { token }).then((data) => data.sessions || []),
+  endMySession: (token, id) => call('DELETE', `/api/me/sessions/${encodeURIComponent(id)}`, { token }),
+  signOutEverywhere: (token) => call('DELETE', '/api/me/sessions', { token }),
+  signinCode: (token) => call('POST', '/api/me/signin-code', { token }),
+  /** The organisers' delegate list as a CSV file (hosts): {imported, created, updated, unchanged, refused}. */
+  importDelegates: (token, csv) => call('POST', '/api/delegates', { token, body: { csv } }),
   /** The lobby; with lang, each room's `tr` gives title and forum in that language where possible. */
   rooms: (lang) => call('GET', lang ? `/api/rooms?lang=${encodeURIComponent(lang)}` : '/api/rooms')
     .then((data) => data.rooms || []),

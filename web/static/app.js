@@ -9,7 +9,7 @@ import { Link, CLOSE_REMOVED, CLOSE_UNAUTHORIZED } from './link.js';
 import { setLanguages, guessLanguage, isKnownLanguage, duration, timeOfDay } from './format.js';
 import { t, errorText, useLanguage, onLanguageChange } from './i18n.js';
 import {
-  state, newRoomView, saveSession, loadSession, loadPrefs, invalidate, currentRoom, view,
+  state, newRoomView, saveSession, loadSession, loadPrefs, forgetIdentity, invalidate, currentRoom, view,
   appendMessage, prependMessages, insertMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
   untilValue, roleIn, isMuted, awaitsTranslation,
 } from './state.js';
@@ -20,6 +20,7 @@ import { initPeople } from './view-people.js';
 import { initInbox } from './view-inbox.js';
 import { initMeetings } from './view-meetings.js';
 import { initConfirm } from './confirm.js';
+import { initAccount } from './view-account.js';
 
 const HISTORY_PAGE = 50;
 const ROOMS_REFRESH = 30_000;
@@ -387,7 +388,11 @@ function setMuted(room, until) {
   }
 }
 
-function onClose(code, atAuth) {
+function onClose(code, atAuth, reason = '') {
+  if (code === CLOSE_UNAUTHORIZED && reason === 'signed_out') {
+    endSession(t('session.signedOut'));
+    return;
+  }
   if (code === CLOSE_UNAUTHORIZED) {
     const pasted = !!state.session?.pasted;
     endSession(pasted ? t('session.badToken') : t('session.expired'));
@@ -522,6 +527,7 @@ function beginSession(session) {
 /** Back to the lobby; keep the name and language to make starting again easy. */
 function endSession(message = '') {
   link.stop();
+  if (!state.session?.pasted) forgetIdentity();
   const prefs = { name: state.session?.pasted ? '' : state.session?.name, lang: state.lang };
   Object.assign(state, { session: null, me: null, current: null, openMenu: null, drawer: null, lobbyError: message });
   state.joined.clear();
@@ -567,13 +573,79 @@ function tokenFromHash() {
   return token;
 }
 
+/** `#code=…` (a personal sign-in link): a fragment, so the code never reaches a server's log. */
+function codeFromHash() {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const code = params.get('code');
+  if (code) history.replaceState(null, '', location.pathname + location.search);
+  return code;
+}
+
+/** What the app keeps of POST /api/session's answer: the sign-in (sid) and when its token expires. */
+function signedIn(answer, name, lang) {
+  const ttl = Number(answer.expires_in) * 1000;
+  return { token: answer.token, name: answer.user?.name || name, lang: answer.lang || lang, sid: answer.session || '',
+    expiresAt: Date.now() + ttl, ttl };
+}
+
+let renewing = false;
+
+/** Renew the token once half its life is gone, so a delegate who keeps the page stays signed in. */
+async function renewIfDue() {
+  const session = state.session;
+  if (!session?.sid || !session.ttl || renewing || session.expiresAt - Date.now() > session.ttl / 2) return;
+  renewing = true;
+  try {
+    const answer = await api.renewSession(session.token);
+    if (state.session === session) {
+      Object.assign(session, signedIn(answer, session.name, session.lang), { name: session.name, lang: session.lang });
+      saveSession();
+    }
+  } catch (err) {
+    if (err.status === 401 && state.session === session) endSession(t('session.signedOut'));
+  } finally {
+    renewing = false;
+  }
+}
+
+async function signInWithCode(code, lang) {
+  const button = document.getElementById('start');
+  button.disabled = true;
+  try {
+    const answer = await api.signInWithCode(code, lang);
+    state.me = null;
+    beginSession(signedIn(answer, '', lang));
+  } catch (err) {
+    state.lobbyError = err.status === 401 ? t('lobby.badSigninCode') : errorText(err);
+    invalidate('shell');
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function loadAccess() {
+  try {
+    state.access = await api.access();
+  } catch { /* the lobby asks for a name; the server still says no when it must */ }
+  invalidate('shell');
+}
+
 // what the views can ask for ------------------------------------------------------
 
 const actions = {
-  async start({ name, lang, token, accessCode }) {
+  async start({ name, lang, token, accessCode, signinCode }) {
     state.lobbyError = '';
     if (token) {
       beginSession({ token, lang, name: '', pasted: true });
+      return;
+    }
+    if (signinCode || state.access === 'invited') {
+      if (!signinCode) {
+        state.lobbyError = t('error.invited_only');
+        invalidate('shell');
+        return;
+      }
+      await signInWithCode(signinCode, lang);
       return;
     }
     if (!name || name.length > 40) {
@@ -586,8 +658,9 @@ const actions = {
     try {
       const session = await api.createSession(name, lang, accessCode);
       state.me = null;
-      beginSession({ token: session.token, name: session.user?.name || name, lang: session.lang || lang });
+      beginSession(signedIn(session, name, lang));
     } catch (err) {
+      if (err.code === 'invited_only') state.access = 'invited';
       state.lobbyError = err.status === 401 ? t('lobby.needCode') : errorText(err);
       if (err.status === 401) state.needAccessCode = true;
       invalidate('shell');
@@ -598,7 +671,14 @@ const actions = {
 
   signOut() {
     for (const room of state.joined.values()) if (room.status === 'joined') link.send({ type: 'leave', room: room.id });
+    const token = state.session?.sid ? state.session.token : null;
     endSession();
+    if (token) api.signOut(token).catch(() => { /* the token expires by itself */ });
+  },
+
+  /** This tab's sign-in ended from the account view (here, or everywhere). */
+  signedOutHere() {
+    endSession(t('session.signedOut'));
   },
 
   /** Click on a room in the list: show it, joining it first if need be. */
@@ -804,6 +884,7 @@ const actions = {
 
 /** Timed states (slow-mode countdown, a mute running out) redraw once a second. */
 function tick() {
+  renewIfDue();
   const room = currentRoom();
   if (!room) return;
   const timed = room.nextSendAt > 0 || (room.mutedUntil > 0 && room.mutedUntil !== Infinity);
@@ -814,7 +895,8 @@ function tick() {
 }
 
 function restore(saved) {
-  state.session = { token: saved.token, name: saved.name || '', lang: saved.lang || '', pasted: !!saved.pasted };
+  state.session = { token: saved.token, name: saved.name || '', lang: saved.lang || '', pasted: !!saved.pasted,
+    sid: saved.sid || '', expiresAt: saved.expiresAt || 0, ttl: saved.ttl || 0 };
   state.lang = saved.lang || state.lang;
   state.showOriginals = !!saved.showOriginals;
   for (const id of saved.rooms || []) state.joined.set(id, newRoomView(id));
@@ -829,6 +911,7 @@ async function boot() {
   initInbox({ actions, handlers, api });
   initMeetings({ actions, handlers });
   initConfirm();
+  initAccount({ api, actions });
   onLanguageChange(() => {
     redrawAllMessages();
     renderLanguageOptions();
@@ -839,6 +922,7 @@ async function boot() {
   state.lang = prefs.lang || guessLanguage();
   const saved = loadSession();
   const hashToken = tokenFromHash();
+  const hashCode = hashToken ? null : codeFromHash();
   if (hashToken) {
     restore({ ...(saved || {}), token: hashToken, name: '', pasted: true, lang: saved?.lang || prefs.lang || '' });
   } else if (saved?.token) restore(saved);
@@ -847,6 +931,7 @@ async function boot() {
   renderLanguageOptions();
   fillLobby(prefs);
   loadLanguages();
+  loadAccess();
   refreshRooms();
   setInterval(refreshRooms, ROOMS_REFRESH);
   setInterval(tick, 1000);
@@ -855,6 +940,8 @@ async function boot() {
   if (state.session) {
     saveSession();
     link.start();
+  } else if (hashCode) {
+    signInWithCode(hashCode, state.lang);
   }
   invalidate();
 }

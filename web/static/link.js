@@ -119,7 +119,7 @@ export class Link {
       this.authTimer = setTimeout(() => this.drop(), AUTH_TIMEOUT);
     };
     ws.onmessage = (event) => this.receive(event.data);
-    ws.onclose = (event) => this.closed(ws, event.code);
+    ws.onclose = (event) => this.closed(ws, event.code, event.reason);
     ws.onerror = () => {}; // a close event always follows
   }
 
@@ -166,7 +166,7 @@ export class Link {
     return entry;
   }
 
-  closed(ws, code) {
+  closed(ws, code, reason = '') {
     if (ws !== this.ws) return; // an old socket we already gave up on
     const atAuth = !this.ready; // 4403 before `ready`: auth refused (an event-wide ban), as final as 4401
     this.cleanup();
@@ -174,7 +174,7 @@ export class Link {
     if (code === CLOSE_UNAUTHORIZED || (code === CLOSE_REMOVED && atAuth)) {
       this.stopped = true;
       this.onStatus('offline');
-      this.onClose(code, atAuth);
+      this.onClose(code, atAuth, reason);
       return;
     }
     this.onClose(code, atAuth);

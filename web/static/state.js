@@ -1,9 +1,13 @@
-// state.js — the app's single state object, its sessionStorage persistence, the
+// state.js — the app's single state object, its persistence (the signed-in person in
+// localStorage, shared by this browser's tabs until they sign out; each tab's rooms in sessionStorage), the
 // render scheduler (regions marked dirty, redrawn together in a microtask), and small
 // helpers over rooms and messages that several modules share.
 
 const SESSION_KEY = 'babelroom.session';
 const PREFS_KEY = 'babelroom.prefs';
+// The person signed in on this browser: {token, name, lang, sid, expiresAt}. Every tab, a reload and
+// a closed and reopened browser find it, until they sign out (README: the stolen-tab risk).
+const IDENTITY_KEY = 'babelroom.identity';
 const TRANSLATION_WAIT = 10_000; // drop the "translating…" state after this long
 
 export const state = {
@@ -26,6 +30,7 @@ export const state = {
   hostRoom: null, // room chosen in the host panel
   lobbyError: '',
   needAccessCode: false,
+  access: 'open', // GET /api/access: open | code | invited (the lobby asks for a personal code only)
 };
 
 /** What the app keeps about a room the user is in (or was thrown out of). */
@@ -77,10 +82,36 @@ export function saveSession() {
   const data = { ...state.session, rooms, current: state.current, showOriginals: state.showOriginals };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(data));
   sessionStorage.setItem(PREFS_KEY, JSON.stringify({ name: state.session.name, lang: state.session.lang }));
+  const { token, name, lang, sid, expiresAt, ttl } = state.session;
+  if (sid && !state.session.pasted) {
+    try {
+      localStorage.setItem(IDENTITY_KEY, JSON.stringify({ token, name, lang, sid, expiresAt, ttl }));
+    } catch { /* storage full or refused: this tab still works */ }
+  }
 }
 
+/** Signed out (or the server refused the sign-in): no tab of this browser starts with it again. */
+export function forgetIdentity() {
+  try {
+    localStorage.removeItem(IDENTITY_KEY);
+  } catch { /* nothing kept */ }
+}
+
+/** The person this tab continues as: this tab's rooms, with the browser's newest token for its sign-in. */
 export function loadSession() {
-  return readJson(SESSION_KEY);
+  const tab = readJson(SESSION_KEY);
+  let identity = null;
+  try {
+    identity = JSON.parse(localStorage.getItem(IDENTITY_KEY) || 'null');
+  } catch { /* none */ }
+  if (identity && !(identity.expiresAt > Date.now() && identity.token)) {
+    forgetIdentity(); // expired: the lobby again
+    identity = null;
+  }
+  if (tab?.pasted) return tab;
+  if (!identity) return tab?.sid ? null : tab; // signed out in another tab
+  if (tab && tab.sid === identity.sid) return { ...tab, token: identity.token, expiresAt: identity.expiresAt };
+  return { ...identity };
 }
 
 /** Name and language last used, to prefill the lobby after signing out. */

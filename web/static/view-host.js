@@ -9,6 +9,7 @@ import { $, h } from './dom.js';
 import { state, onRender } from './state.js';
 import { t, errorText, hasKey } from './i18n.js';
 import { confirmAction } from './confirm.js';
+import { api } from './api.js';
 import { languageList, languageLabel, sortedLanguages } from './format.js';
 
 let actions;
@@ -26,6 +27,7 @@ export function initHostPanel(appActions) {
   $('host-mod-add').addEventListener('click', () => onModerator(true));
   $('host-mod-remove').addEventListener('click', () => onModerator(false));
   $('host-glossary-form').addEventListener('submit', onSaveGlossary);
+  $('host-delegates-form').addEventListener('submit', onImportDelegates);
   $('host-glossary').addEventListener('input', () => { glossaryEdited = true; });
   onRender('host', renderHostPanel);
 }
@@ -145,6 +147,24 @@ function loadGlossary() {
       $('host-glossary-status').className = 'host-status error-text';
       $('host-glossary-status').textContent = hostErrorText(err);
     });
+}
+
+/** The delegate list (issue 23): the CSV as it is, checked row by row on the server; all or nothing. */
+async function onImportDelegates(event) {
+  event.preventDefault();
+  const status = $('host-delegates-status');
+  const file = $('host-delegates-file').files?.[0];
+  if (!file) {
+    status.className = 'host-status error-text';
+    status.textContent = t('host.delegatesNoFile');
+    return;
+  }
+  const csv = await file.text();
+  await run(api.importDelegates(state.session.token, csv), (report) => {
+    if (report.imported) return t('host.delegatesImported', report);
+    status.className = 'host-status error-text';
+    return t('host.delegatesRefused', { rows: report.refused.map((r) => r.row).join(', ') });
+  }, status);
 }
 
 async function onSaveGlossary(event) {

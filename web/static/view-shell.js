@@ -37,6 +37,7 @@ function onLobbySubmit(event) {
     lang: $('lang').value,
     token: $('token').value.trim(),
     accessCode: $('access-code').value.trim(),
+    signinCode: $('signin-code').value.trim(),
   });
 }
 
@@ -121,7 +122,11 @@ function renderMe() {
 
 function renderLobby() {
   $('lobby-error').textContent = state.lobbyError;
-  $('access-code-field').hidden = !state.needAccessCode;
+  $('access-code-field').hidden = !state.needAccessCode && state.access !== 'code';
+  const invited = state.access === 'invited'; // a personal code or link, never a name (issue 23)
+  $('invited-note').hidden = !invited;
+  $('name-field').hidden = invited;
+  if (invited) $('code-box').open = true;
   const pending = state.pendingRoom ? state.rooms.get(state.pendingRoom) : null;
   $('lobby-pending').hidden = !pending;
   $('lobby-pending').textContent = pending ? t('lobby.pending', { room: pending.title || pending.id }) : '';

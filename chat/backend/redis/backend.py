@@ -45,6 +45,7 @@ from chat.backend.redis.limits import RedisLimits
 from chat.backend.redis.meetings import RedisMeetings
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
+from chat.backend.redis.sessions import RedisSessions
 from chat.backend.redis.shards import ShardedSubscriber
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
@@ -67,7 +68,7 @@ class _Seen:
 
 
 class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, RedisMeetings,
-                   Backend):
+                   RedisSessions, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings

@@ -1,0 +1,80 @@
+"""The SessionStore contract (rooms/stores/sessions.py) on every backend."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rooms.stores import SignIn, now_ms
+from tests.backend.support import Node
+
+SHARED = {"redis"}  # backends whose nodes share state; a memory or sqlite backend serves one node
+
+
+@pytest.fixture
+async def nodes(make_node, backend_kind) -> tuple[Node, Node]:
+    """Two nodes of one cluster (one node twice where the backend cannot share)."""
+    a = await make_node()
+    return a, (await make_node() if backend_kind in SHARED else a)
+
+
+def sign_in(session_id: str, user: str, created: int, device: str = "Firefox on Linux") -> SignIn:
+    return SignIn(session_id, user, device, created, created)
+
+
+async def test_a_session_is_seen_on_every_node_and_ended_for_good(nodes):
+    a, b = nodes
+    await a.backend.start_session(sign_in("s_1", "u_li", 1000, "Chrome on Android"))
+    assert await b.backend.session("s_1") == SignIn("s_1", "u_li", "Chrome on Android", 1000, 1000)
+    await b.backend.touch_session("s_1", 5000)
+    await b.backend.touch_session("s_1", 4000)  # an older use does not move last seen back
+    assert (await a.backend.session("s_1")).last_seen == 5000
+    ended = await b.backend.end_session("s_1")
+    assert ended is not None and ended.user == "u_li"
+    assert await a.backend.session("s_1") is None and await b.backend.end_session("s_1") is None
+    assert await a.backend.session_ended("s_1") and not await a.backend.session_ended("s_never")
+    await a.backend.touch_session("s_1", 9000)  # touching an ended session does not bring it back
+    assert await b.backend.session("s_1") is None and await b.backend.user_sessions("u_li") == []
+    assert await a.backend.session("s_never") is None
+
+
+async def test_a_person_sees_their_sessions_and_ends_them_all(nodes):
+    a, b = nodes
+    await a.backend.start_session(sign_in("s_phone", "u_li", 2000))
+    await b.backend.start_session(sign_in("s_laptop", "u_li", 1000))
+    await a.backend.start_session(sign_in("s_other", "u_aino", 1500))
+    assert [s.id for s in await b.backend.user_sessions("u_li")] == ["s_laptop", "s_phone"]  # oldest first
+    assert sorted(await b.backend.end_user_sessions("u_li")) == ["s_laptop", "s_phone"]
+    assert await a.backend.user_sessions("u_li") == [] and await a.backend.session("s_phone") is None
+    assert await a.backend.session_ended("s_laptop") and not await b.backend.session_ended("s_other")
+    assert await b.backend.end_user_sessions("u_li") == []
+    assert [s.id for s in await a.backend.user_sessions("u_aino")] == ["s_other"]  # others keep theirs
+
+
+async def test_a_signin_code_is_taken_once_even_when_two_nodes_race(nodes):
+    a, b = nodes
+    await a.backend.put_signin_code("d1", '{"user": "u_li"}', now_ms() + 60_000)
+    taken = await asyncio.gather(a.backend.take_signin_code("d1"), b.backend.take_signin_code("d1"))
+    assert taken.count(None) == 1 and '{"user": "u_li"}' in taken
+    assert await a.backend.take_signin_code("d1") is None and await b.backend.take_signin_code("d_unknown") is None
+
+
+async def test_an_expired_signin_code_is_refused(nodes):
+    a, b = nodes
+    await a.backend.put_signin_code("d_old", '{"user": "u_li"}', now_ms() + 50)
+    await asyncio.sleep(0.2)
+    assert await b.backend.take_signin_code("d_old") is None
+
+
+async def test_the_delegate_list_is_saved_whole_and_replaced_by_id(nodes):
+    from rooms.stores import Delegate
+
+    a, b = nodes
+    li = Delegate("d_li", "li@example.cn", "Li Wei", "zh", organization="Shenzhen Solar", country="CN")
+    aino = Delegate("d_aino", "aino@example.fi", "Aino", "fi", role="moderator")
+    await a.backend.save_delegates([li, aino])
+    assert await b.backend.delegates() == [aino, li]  # by name
+    await b.backend.save_delegates([Delegate("d_li", "li@example.cn", "Li Wei", "en", revoked=True)])
+    [changed] = await a.backend.delegates(["d_li", "d_unknown"])
+    assert changed.lang == "en" and changed.revoked and changed.organization == ""
+    assert await a.backend.delegates([]) == [] and len(await a.backend.delegates()) == 2

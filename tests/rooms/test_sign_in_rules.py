@@ -1,0 +1,77 @@
+"""rooms/sign_ins.py on the memory stores: liveness with its cache, the `signed_out` notice, codes."""
+from __future__ import annotations
+
+import pytest
+
+from chat.backend import MemoryBackend
+from rooms import Refused
+from rooms.sign_ins import SignIns, code_digest
+from rooms.stores import SignIn, now_ms
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def store():
+    backend = MemoryBackend(node_id="n")
+    await backend.start(lambda room, event: None)
+    yield backend
+    await backend.close()
+
+
+async def test_a_node_trusts_live_for_a_while_but_an_ended_notice_at_once(store):
+    clock = Clock()
+    here = SignIns(store, store, store, check_ttl=5, code_ttl=600, codes_per_hour=10, clock=clock)
+    there = SignIns(store, store, store, check_ttl=5, code_ttl=600, codes_per_hour=10, clock=clock)
+    session = await here.start("u_li", "Firefox on Linux")
+    assert await there.live(session.id, "u_li")
+    await store.end_session(session.id)  # ended behind `there`'s back (a lost notice)
+    assert await there.live(session.id, "u_li")  # trusted for check_ttl
+    clock.now += 6
+    assert not await there.live(session.id, "u_li")  # then asked again
+    second = await here.start("u_li", "Chrome on Android")
+    assert await there.live(second.id, "u_li")
+    there.forget([second.id])  # the notice: refused at once, and for good
+    assert not await there.live(second.id, "u_li")
+
+
+async def test_a_session_the_store_lost_but_never_ended_is_recorded_again(store):
+    sign_ins = SignIns(store, store, store, check_ttl=5, code_ttl=600, codes_per_hour=10)
+    assert await sign_ins.live("s_from_before_a_restart", "u_li")
+    [again] = await sign_ins.of("u_li")
+    assert again.id == "s_from_before_a_restart" and again.device == "Unknown device"
+    await sign_ins.end("u_li", again.id)
+    assert not await SignIns(store, store, store, check_ttl=5, code_ttl=600, codes_per_hour=10).live(again.id, "u_li")
+
+
+async def test_ending_a_session_of_someone_else_is_not_found(store):
+    sign_ins = SignIns(store, store, store, check_ttl=5, code_ttl=600, codes_per_hour=10)
+    session = await sign_ins.start("u_li", "Firefox on Linux")
+    with pytest.raises(Refused) as refused:
+        await sign_ins.end("u_aino", session.id)
+    assert refused.value.code == "not_found"
+    assert await sign_ins.live(session.id, "u_li")
+
+
+async def test_sessions_unused_longer_than_a_token_lives_are_not_devices_any_more(store):
+    sign_ins = SignIns(store, store, store, check_ttl=5, code_ttl=600, codes_per_hour=10, token_ttl=60)
+    await store.start_session(SignIn("s_old", "u_li", "Safari on iPhone", 1, now_ms() - 61_000))
+    fresh = await sign_ins.start("u_li", "Firefox on Linux")
+    assert [s.id for s in await sign_ins.of("u_li")] == [fresh.id]
+    assert await store.session("s_old") is None and not await sign_ins.live("s_old", "u_li")
+
+
+async def test_a_code_is_kept_as_a_digest_and_works_as_typed_once(store):
+    sign_ins = SignIns(store, store, store, check_ttl=5, code_ttl=600, codes_per_hour=10)
+    made = await sign_ins.issue_code("u_li", {"user": "u_li"})
+    assert made.code not in str(store._sessions.codes) and code_digest(made.code) in store._sessions.codes
+    assert await sign_ins.redeem(f" {made.code.lower()} ") == {"user": "u_li"}
+    with pytest.raises(Refused) as refused:
+        await sign_ins.redeem(made.code)
+    assert refused.value.code == "unauthorized"

@@ -1,0 +1,109 @@
+"""The organisers' delegate list (issue 23): `babelroom delegates import|links|revoke` against
+running servers (two redis nodes, and one sqlite node whose file the server holds)."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.client import Client
+from tests.nodes import REPO, NodeProcess, RedisServer
+
+HEADER = "Name,Organisation,Country,Reading language,E-mail,Role\n"
+GOOD = ("李伟,Shenzhen Solar,cn,zh,li.wei@example.cn,\n"
+        "Aino Virtanen,Sauna Oy,FI,fi,aino@example.fi,moderator\n")
+BAD = ("Nobody,,,en,,\n"  # no e-mail nor external id
+       "Klingon,,,tlh,k@example.org,\n"  # a language the server does not offer
+       "Dup Li,,,en,LI.WEI@example.cn,\n")  # the same person twice
+
+
+def cli(node: NodeProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **node.env}
+    return subprocess.run([sys.executable, "-m", "chat.cli", "delegates", "--url", node.url, *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture(params=["two-redis-nodes", "one-sqlite-node"])
+async def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
+    redis_server = None
+    if request.param == "two-redis-nodes":
+        request.applymarker(pytest.mark.redis)
+        redis_server = RedisServer(tmp_path / "redis")
+        redis_server.start()
+        started = [NodeProcess(name, tmp_path, redis_url=redis_server.url) for name in ("a", "b")]
+    else:
+        started = [NodeProcess("solo", tmp_path, backend="sqlite")]
+    try:
+        for node in started:
+            await asyncio.to_thread(node.start, 60)
+        yield started[0], started[-1]
+    finally:
+        for node in started:
+            node.stop()
+        if redis_server is not None:
+            redis_server.stop()
+
+
+async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_path):
+    a, b = nodes
+    listing = tmp_path / "delegates.csv"
+    listing.write_text(HEADER + GOOD + BAD, encoding="utf-8")
+    refused = await asyncio.to_thread(cli, a, "import", str(listing))
+    assert refused.returncode == 1
+    # rows counted from the first after the header
+    assert "row 3: an e-mail or an external id is needed" in refused.stderr
+    assert "row 4: reading language 'tlh'" in refused.stderr and "row 5: the same person as row 1" in refused.stderr
+    assert "nothing was imported" in refused.stderr
+
+    listing.write_text(HEADER + GOOD, encoding="utf-8")
+    first = await asyncio.to_thread(cli, a, "import", str(listing))
+    assert first.returncode == 0 and first.stdout.strip() == "2 created, 0 updated, 0 unchanged", first.stderr
+    again = await asyncio.to_thread(cli, b, "import", str(listing))
+    assert again.stdout.strip() == "0 created, 0 updated, 2 unchanged"
+    listing.write_text(HEADER + GOOD.replace("Sauna Oy", "Sauna Works"), encoding="utf-8")
+    changed = await asyncio.to_thread(cli, a, "import", str(listing))
+    assert changed.stdout.strip() == "0 created, 1 updated, 1 unchanged"
+
+    badges = tmp_path / "badges.html"
+    made = await asyncio.to_thread(cli, a, "links", "--base-url", "https://chat.example.org/", "--badges", str(badges))
+    assert made.returncode == 0, made.stderr
+    links = {row["key"]: row for row in csv.DictReader(io.StringIO(made.stdout))}
+    assert set(links) == {"li.wei@example.cn", "aino@example.fi"}
+    assert links["aino@example.fi"]["url"] == f"https://chat.example.org/#code={links['aino@example.fi']['code']}"
+    sheet = badges.read_text(encoding="utf-8")  # a printable badge each: the name in its own script, a QR code
+    assert sheet.count('class="badge"') == 2 and "李伟" in sheet and "Sauna Works" in sheet
+    assert sheet.count("<svg") == 2 and links["li.wei@example.cn"]["code"] in sheet
+
+    # Aino's badge signs her in on node b as the person of the list, with her role and organisation
+    async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+        signed = await http.post("/api/session", json={"code": links["aino@example.fi"]["code"]})
+        assert signed.status_code == 200, signed.text
+        body = signed.json()
+        assert body["user"] == {"id": links["aino@example.fi"]["id"], "name": "Aino Virtanen", "role": "moderator"}
+        assert body["lang"] == "fi" and body["profile"] == {"organization": "Sauna Works", "country": "FI"}
+    socket = await Client.connect(b.ws_url)
+    await socket.auth(body["token"])
+    spare = await asyncio.to_thread(cli, a, "links")  # a second badge printed before she is revoked
+    spare_code = next(row["code"] for row in csv.DictReader(io.StringIO(spare.stdout))
+                      if row["key"] == "aino@example.fi")
+
+    revoked = await asyncio.to_thread(cli, a, "revoke", "AINO@example.fi")
+    assert revoked.returncode == 0 and "1 sign-ins ended" in revoked.stdout, revoked.stderr
+    assert await socket.closed() == 4401  # at once, on the other node
+    async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+        li_link = links["li.wei@example.cn"]["code"]
+        assert (await http.post("/api/session", json={"code": li_link})).status_code == 200  # Li is still in
+        refreshed = await asyncio.to_thread(cli, a, "links")
+        assert "aino@example.fi" not in refreshed.stdout  # a revoked delegate gets no new link
+        withdrawn = await http.post("/api/session", json={"code": spare_code})  # nor does an old one work
+        assert withdrawn.status_code == 401 and "withdrawn" in withdrawn.json()["message"]
+    unknown = await asyncio.to_thread(cli, a, "revoke", "nobody@example.org")
+    assert unknown.returncode == 1 and "no delegate" in unknown.stderr
