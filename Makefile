@@ -3,12 +3,15 @@
 #   make test    install the test tools too (Chromium, Redis if missing), run ruff and mypy, then the whole suite
 VENV ?= .venv
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
+# pytest-xdist workers for `make test`: most of a test's time is spent waiting on servers, so two
+# workers keep both cores busy (browser tests stay on one worker: tests/e2e/conftest.py)
+TEST_WORKERS ?= 2
 
-.PHONY: serve test check install install-test system-deps bench
+.PHONY: serve test check install install-test build-deps system-deps bench
 
 ARGOSTRANSLATE := argostranslate==1.11.0
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml | build-deps
 	python3 -m venv $(VENV)
 	$(PIP) install -e .
 	# argostranslate's package code only: its dependencies (stanza, spacy, torch) are not used to serve.
@@ -30,6 +33,10 @@ install-test: $(VENV)/.installed-test
 serve: install
 	$(VENV)/bin/babelroom serve
 
+# PyICU builds against ICU: libicu-dev, pkg-config and g++ (apt-get when missing)
+build-deps:
+	@bash .ci/build-deps
+
 system-deps:
 	bash .ci/system-deps
 
@@ -46,4 +53,4 @@ check: install-test
 test: system-deps install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup

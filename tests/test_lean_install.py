@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "config.toml", "chat", "rooms", "translation", "web")
 HEAVY = ("torch", "stanza", "spacy", "transformers")
 INSTALL_TIMEOUT = 900
+# one worker builds the venv once under pytest-xdist (`make test`), not one venv per worker
+pytestmark = pytest.mark.xdist_group("lean-install")
 ENGLISH = "Good morning everyone. When does the next session begin?"
 
 

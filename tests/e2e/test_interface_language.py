@@ -35,6 +35,10 @@ def english_fragments(lang: str) -> set[str]:
     """English catalogue text the page must not show in `lang`: the parts between placeholders
     (8 characters or more) of every value the target catalogue words differently."""
     target = catalogue(lang)
+    # a fragment the reader's own catalogue uses too is a word of their language as well
+    # ("original" is Spanish and French too), so seeing it proves nothing
+    own_words = "\n".join(str(form) for value in target.values()
+                           for form in (value.values() if isinstance(value, dict) else [value]))
     fragments: set[str] = set()
     for key, value in ENGLISH.items():
         if target[key] == value:
@@ -43,7 +47,8 @@ def english_fragments(lang: str) -> set[str]:
         for form in forms:
             for part in re.split(r"\{\w+\}", str(form)):
                 part = part.strip(" ,.:;()“”")
-                if len(part) >= 8 or (len(part) >= 4 and part == str(form)):
+                if (len(part) >= 8 or (len(part) >= 4 and part == str(form))) \
+                        and not re.search(rf"(?<!\w){re.escape(part)}(?!\w)", own_words):
                     fragments.add(part)
     return fragments
 
