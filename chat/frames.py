@@ -43,7 +43,7 @@ from rooms.stores.events import (
 from rooms.stores.messages import Author, Message, Quote
 
 __all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
-           "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang",
+           "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Reactors", "Ready", "Relang",
            "ReplyQuote", "Report", "Reports", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation",
            "TranslationFailed", "Typing", "encode", "encode_bytes", "error", "live_message", "message_frame", "schema"]
 
@@ -83,6 +83,16 @@ class MessageFrame(Frame, tag="message"):
     reactions: dict[str, int] = msgspec.field(default_factory=dict)  # emoji -> people (history; absent: none)
     edited: bool = False  # the sender edited the text (history)
     mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions
+
+
+class Reactors(Frame, tag="reactors"):
+    """Who reacts to a message with each emoji (rooms/messages.py REACTORS_SHOWN at most each, by
+    name): the answer to a client's `reactors`."""
+
+    room: str
+    id: str
+    reactors: dict[str, list[Author]]
+    ref: str | None = None
 
 
 class Ready(Frame, tag="ready"):
@@ -145,7 +155,7 @@ class Reports(Frame, tag="reports"):
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
                | Moderated | Deleted | RoomChanged | Request | Conversation | Report | Reports | RoleChanged
-               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing)
+               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing | Reactors)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,

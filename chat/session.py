@@ -30,6 +30,7 @@ from chat.frames import (
     Left,
     MessageFrame,
     Pong,
+    Reactors,
     Ready,
     Reports,
     ServerFrame,
@@ -45,6 +46,7 @@ from chat.protocol import (
     Edit,
     FrameError,
     GetHistory,
+    GetReactors,
     Join,
     Leave,
     Moderation,
@@ -85,7 +87,8 @@ CLOSE_REMOVED = 4403
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 1011
 MESSAGE_ID_FIELDS = {"join": ("since",), "history": ("before", "after"), "delete": ("id",), "read": ("id",),
-                     "report": ("id",), "relang": ("id",), "react": ("id",), "edit": ("id",), "send": ("reply_to",)}
+                     "report": ("id",), "relang": ("id",), "react": ("id",),
+                     "reactors": ("id",), "edit": ("id",), "send": ("reply_to",)}
 
 
 class Session:
@@ -627,6 +630,14 @@ class Session:
                                                              count=reacted.count, user=self.identity.id))
         self.push_frame(Ack(ref=frame.ref, id=frame.id))
 
+    async def _reactors(self, frame: GetReactors) -> None:
+        """Who reacted to a message (shown on hover or long-press): a read, paid for as `history`."""
+        assert self.identity is not None
+        self._joined(frame.room)
+        self._take_history_read()
+        people = await self.node.messages.reactors(self.identity, frame.room, frame.id)
+        self.push_frame(Reactors(room=frame.room, id=frame.id, reactors=people, ref=frame.ref or None))
+
     async def _edit(self, frame: Edit) -> None:
         """The sender replaces their message's text: every reader gets it, and a new translation."""
         assert self.identity is not None
@@ -729,7 +740,7 @@ class _Disconnected(Exception):
 _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
     Join: Session._join, Leave: Session._leave, protocol.Send: Session._send, SetLang: Session._change_lang,
     RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
-    React: Session._react, Edit: Session._edit, TypingNow: Session._typing,
+    React: Session._react, GetReactors: Session._reactors, Edit: Session._edit, TypingNow: Session._typing,
     Auth: Session._auth_again,
     **{action: Session._moderate for action in Moderation.__args__},
     **{kind: Session._conversation for kind in Conversational.__args__},

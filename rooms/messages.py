@@ -10,7 +10,7 @@ from __future__ import annotations
 from rooms.access import RoomAccess
 from rooms.refusal import Refused
 from rooms.roles import Actor
-from rooms.stores import Broker, ConversationStore, Message, Presence, Quote, Reacted, now_ms
+from rooms.stores import Author, Broker, ConversationStore, Message, Presence, Quote, Reacted, now_ms
 from rooms.stores.messages import QUOTE_CHARS
 
 #: The reactions a message may get (docs/protocol.md): thumbs up, heart, laughing, surprised,
@@ -20,6 +20,10 @@ REACTIONS: tuple[str, ...] = ("👍", "❤️", "😂", "😮", "🙏", "👏")
 #: Reactions per connection: sustained per second, and burst (a toggle is a store write).
 REACT_RATE = 5.0
 REACT_BURST = 20
+
+
+#: Most people a `reactors` answer names per emoji (the message's count says how many in all).
+REACTORS_SHOWN = 50
 
 
 #: Most people one message may mention.
@@ -45,6 +49,25 @@ class MessageRules:
         if reacted is None:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
         return reacted
+
+    async def reactors(self, actor: Actor, room_id: str, message_id: str) -> dict[str, list[Author]]:
+        """Who reacts to a message with each emoji, by name (REACTORS_SHOWN at most per emoji),
+        leaving out the people the actor blocks; Refused(not_found) for a room the actor may not see
+        or no live message."""
+        await self._access.room(room_id, actor.id)
+        who = await self._broker.reactors(room_id, message_id)
+        if who is None:
+            raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
+        if not who:
+            return {}
+        blocked = await self._conversations.blocked_by(actor.id)
+        shown = {emoji: [user for user in users if user not in blocked] for emoji, users in who.items()}
+        names = {profile.id: profile.name for profile in await self._conversations.profiles(
+            sorted({user for users in shown.values() for user in users}))}
+        people = {emoji: sorted((Author(user, names.get(user, user)) for user in users),
+                                key=lambda author: (author.name.casefold(), author.id))[:REACTORS_SHOWN]
+                  for emoji, users in shown.items() if users}
+        return people
 
     async def editable(self, actor: Actor, room_id: str, message_id: str) -> Message:
         """The actor's own live message when they may edit it now, else Refused: not_found (no such

@@ -57,6 +57,9 @@ async def test_reactions_edits_and_replies_cross_nodes(nodes):
     assert (await bob.expect("edited", id=sent["id"]))["text"] == "Lunch at half past one"
     reply = await bob.say(ROOM, "See you there", reply_to=sent["id"])
     assert (await ada.expect("message", id=reply["id"]))["reply_to"]["text"] == "Lunch at half past one"
+    await ada.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "who"})  # asked on the other node
+    assert (await ada.expect("reactors", ref="who"))["reactors"] == {
+        "👍": [{"id": "u_bob", "name": "Bob"}, {"id": "u_carl", "name": "Carl"}]}
     for node in (a, b):  # history on either node: the edit, the reactions, the reply's quote
         dora = await Client.connect(node.ws_url)
         await dora.auth(node.token("Dora", user_id="u_dora"))

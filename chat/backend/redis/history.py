@@ -9,7 +9,7 @@ from __future__ import annotations
 from chat.backend.ids import make_id, new_epoch
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
-from chat.backend.redis.rows import deleted_message, live_message
+from chat.backend.redis.rows import deleted_message, live_message, reactors_of
 from chat.frames import encode
 from rooms.stores import Appended, Author, Message, Quote, Reacted, Replay
 from rooms.stores.events import StoredMessage, Translation, encode_event
@@ -137,6 +137,17 @@ class RedisHistory(RedisParts):
             return None
         translations = found[1] if len(found) > 1 else None  # HGET's false arrives as None
         return live_message(room, parts[0], parts[1], found[0], translations or None)
+
+    @read_call
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return None
+        log_key, meta, extra, _ = self._keys.history(room)
+        found = await self._scripts["message"](keys=[log_key, meta, extra], args=list(parts))
+        if not found:
+            return None
+        return reactors_of(found[1] if len(found) > 1 else None)
 
     @write_call
     async def delete_message(self, room: str, message_id: str) -> bool:
