@@ -59,3 +59,21 @@ async def test_a_replys_quote_reaches_a_spanish_reader_in_spanish(server):
     assert shown["reply_to"]["text"] == "Where is the coffee?"
     await bob.send({"type": "history", "room": ROOM, "ref": "h"})
     assert "tr" not in (await bob.expect("history", ref="h"))["messages"][-1]["reply_to"]  # reads the original
+
+
+async def test_mentioned_names_reach_a_spanish_reader_verbatim(server):
+    ada = await server.client("Ada", lang="en", user_id="u_ada")
+    sofia = await server.client("Sofia", lang="es", user_id="u_sofia")
+    bill = await server.client("Bill Baker", lang="en", user_id="u_bill")
+    wang = await server.client("王伟", lang="zh", user_id="u_wang")
+    for client in (ada, sofia, bill, wang):
+        await client.join(ROOM)
+    text = "@Bill Baker and @王伟 will open the session"
+    sent = await ada.say(ROOM, text, mentions=["u_bill", "u_wang"])
+    spanish = (await sofia.expect("translation", id=sent["id"]))["text"]
+    # Without the mentions kept whole, Apertium makes "@Bill Panadero": the name is not a word to translate
+    assert spanish.startswith("@Bill Baker ") and "@王伟" in spanish and "Panadero" not in spanish
+    assert "sesión" in spanish  # the rest is translated
+    carmen = await server.client("Carmen", lang="es", user_id="u_carmen")
+    [shown] = (await carmen.join(ROOM))["messages"]  # history keeps the same translation
+    assert shown["mentions"] == ["u_bill", "u_wang"] and shown["tr"]["text"] == spanish

@@ -14,6 +14,7 @@ give; anything else goes through the test models as usual.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,12 @@ class PhrasebookTranslator(TranslationService):
     def has_route(self, source: str, target: str) -> bool:
         return (target in PHRASEBOOK_ONLY and source != target) or super().has_route(source, target)
 
-    async def translate_many_scored(self, texts: list[str], source: str, target: str) -> list[Translated | None]:
+    async def translate_many_scored(self, texts: list[str], source: str, target: str,
+                                    keeps: Sequence[Sequence[str]] | None = None) -> list[Translated | None]:
         found = [PHRASEBOOK.get((text, target)) for text in texts]
         rest = [text for text, known in zip(texts, found, strict=True) if known is None]
-        translated = iter(await super().translate_many_scored(rest, source, target) if rest else [])
+        kept = None if keeps is None else [keep for keep, known in zip(keeps, found, strict=True) if known is None]
+        translated = iter(await super().translate_many_scored(rest, source, target, kept) if rest else [])
         return [Translated(known, 1.0) if known is not None else next(translated) for known in found]
 
 
