@@ -60,13 +60,14 @@ class ReaderTranslation(msgspec.Struct, omit_defaults=True):
 
 class ReplyQuote(msgspec.Struct, omit_defaults=True):
     """What a reply quotes of the message it answers: its id, author and the start of its text;
-    `tr`: the quote in the reader's language where the quoted message had that translation when the
-    reply was sent (history, `joined`; a live `message` carries the original only)."""
+    `tr`: the quote in the reader's language where the quoted message has that translation (live:
+    when the reply was sent; history: now); `deleted`: the quoted message is gone (text empty)."""
 
     id: str
     user: Author
     text: str
     tr: ReaderTranslation | None = None
+    deleted: bool = False
 
 
 class MessageFrame(Frame, tag="message"):
@@ -177,6 +178,8 @@ def _reply_quote(quote: Quote | None, reader_lang: str | None) -> ReplyQuote | N
     """A stored quote as one reader sees it: with its translation into the reader's language, if kept."""
     if quote is None:
         return None
+    if quote.deleted:
+        return ReplyQuote(quote.id, quote.user, "", deleted=True)
     text = quote.tr.get(reader_lang) if reader_lang else None
     tr = ReaderTranslation(reader_lang, text) if reader_lang and text is not None else None
     return ReplyQuote(quote.id, quote.user, quote.text, tr)
@@ -188,13 +191,12 @@ def error(code: str, message: str, ref: str | None = None, *, retry_after: int |
     return Error(code=code, message=message, ref=ref, retry_after=retry_after)
 
 
-def live_message(event: StoredMessage) -> MessageFrame:
-    """The `message` every reader gets when a message was just stored."""
-    quote = event.reply_to
+def live_message(event: StoredMessage, reader_lang: str | None = None) -> MessageFrame:
+    """The `message` a reader gets when a message was just stored: the same for every reader but
+    for a reply's quote, in `reader_lang` where the quoted message had that translation."""
     return MessageFrame(room=event.room, id=event.id, ts=event.ts, user=event.user, lang=event.lang,
                         text=event.text, translating=event.translating,
-                        reply_to=None if quote is None else ReplyQuote(quote.id, quote.user, quote.text),
-                        mentions=event.mentions)
+                        reply_to=_reply_quote(event.reply_to, reader_lang), mentions=event.mentions)
 
 
 _encoder = msgspec.json.Encoder()

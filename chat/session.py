@@ -481,8 +481,8 @@ class Session:
             you["read"], you["unread"] = read
         room_fields = await self.node.organiser.with_tr(
             {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
-        return Joined(room=room_fields, members=list(members.values()), messages=self._shown(messages), you=you,
-                      recovered=recovered, more=more or None)
+        return Joined(room=room_fields, members=list(members.values()), messages=await self._shown(room.id, messages),
+                      you=you, recovered=recovered, more=more or None)
 
     @staticmethod
     def _page(messages: list[Message], size: int) -> tuple[list[Message], bool]:
@@ -668,11 +668,12 @@ class Session:
         await self.node.backend.publish(frame.room, Typing(room=frame.room, user={"id": self.identity.id,
                                                                                   "name": self.identity.name}))
 
-    def _shown(self, messages: list[Message]) -> list[MessageFrame]:
-        """History as this reader sees it: `translating` where a backfill will bring its language."""
+    async def _shown(self, room_id: str, messages: list[Message]) -> list[MessageFrame]:
+        """History as this reader sees it: `translating` where a backfill will bring its language,
+        replies quoting what the quoted message is now (rooms/messages.py current_quotes)."""
         assert self.identity is not None
         frames = []
-        for message in messages:
+        for message in await self.node.messages.current_quotes(room_id, messages):
             shown = message_frame(message, self.lang)
             if shown.tr is None and self.node.relay.will_translate(message, self.lang, self.identity.id):
                 shown.translating = [self.lang]
@@ -692,11 +693,11 @@ class Session:
         assert self.identity is not None
         if frame.after is None:
             messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
-            self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
+            self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None))
         else:  # the next page of a `since` replay
             replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
             messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
-            self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None,
+            self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None,
                                     more=more or None, recovered=None if replay.recovered else False))
             room = await self.visible_room(room_id)
             if room.private and messages:  # as with `joined`: what a page carried counts as received

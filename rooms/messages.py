@@ -7,6 +7,10 @@ the sender's own, within `edit_window` seconds.
 """
 from __future__ import annotations
 
+import asyncio
+
+import msgspec
+
 from rooms.access import RoomAccess
 from rooms.refusal import Refused
 from rooms.roles import Actor
@@ -24,6 +28,10 @@ REACT_BURST = 20
 
 #: Most people a `reactors` answer names per emoji (the message's count says how many in all).
 REACTORS_SHOWN = 50
+
+
+#: Most quoted messages outside a history page that showing it reads (rooms/messages.py current_quotes).
+QUOTES_READ = 20
 
 
 #: Most people one message may mention.
@@ -109,8 +117,37 @@ class MessageRules:
         message = await self._broker.message(room_id, message_id)
         if message is None:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r} to reply to")
-        return Quote(message.id, message.user, _cut(message.text),
-                     tr={lang: _cut(text) for lang, text in message.tr.items()})
+        return _quote_of(message)
+
+    async def current_quotes(self, room_id: str, messages: list[Message]) -> list[Message]:
+        """History as it is now: each reply's quote shows the quoted message's latest text and its
+        translations (an edit, a translation made after the reply), or `deleted` with no text when it
+        was deleted or is no longer in history, so no reader keeps a quote of what is gone. Quoted
+        messages of the page are read from it; QUOTES_READ others at most (the rest keep their quote
+        as stored)."""
+        quoted = {m.reply_to.id for m in messages if m.reply_to is not None and not m.deleted}
+        if not quoted:
+            return messages
+        current: dict[str, Message | None] = {m.id: m for m in messages if m.id in quoted}
+        missing = sorted(quoted - current.keys())[-QUOTES_READ:]  # the latest: the likeliest still kept
+        read = await asyncio.gather(*(self._broker.message(room_id, message_id) for message_id in missing))
+        current.update(zip(missing, read, strict=True))
+        shown = []
+        for message in messages:
+            quote = message.reply_to
+            if quote is not None and not message.deleted and quote.id in current:
+                original = current[quote.id]
+                now = (_quote_of(original) if original is not None and not original.deleted
+                       else Quote(quote.id, quote.user, "", deleted=True))
+                if now != quote:
+                    message = msgspec.structs.replace(message, reply_to=now)
+            shown.append(message)
+        return shown
+
+
+def _quote_of(message: Message) -> Quote:
+    return Quote(message.id, message.user, _cut(message.text),
+                 tr={lang: _cut(text) for lang, text in message.tr.items()})
 
 
 def _cut(text: str) -> str:

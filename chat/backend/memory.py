@@ -131,7 +131,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
             history.remember(key, message_id, self._idempotency_ttl)
         self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
                                           translating=list(translating or ()),
-                                          reply_to=reply_to.bare() if reply_to else None,
+                                          reply_to=reply_to,
                                           mentions=list(mentions or ())))
         return Appended(message, created=True)
 

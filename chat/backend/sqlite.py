@@ -129,7 +129,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
                 message = appended.message
                 self._deliver(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=author,
                                                   lang=lang, text=text, translating=list(translating or ()),
-                                                  reply_to=reply_to.bare() if reply_to else None,
+                                                  reply_to=reply_to,
                                                   mentions=list(mentions or ())))
 
         return await self._db.write(store, then=publish)

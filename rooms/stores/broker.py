@@ -94,7 +94,8 @@ class Broker(abc.ABC):
 
         `translating` (the reading languages a `translation` will follow for) goes into the
         published `message` frame only; it is not stored. `reply_to` (the quote of the message this
-        one answers) is stored with it; the published event carries it without its translations.
+        one answers) is stored with it and published with it, translations included (each node
+        gives each reader the quote in their language).
         `mentions` (user ids) is stored and published as given."""
 
     @abc.abstractmethod

@@ -31,7 +31,7 @@ class RedisHistory(RedisParts):
         # the id and ts only it knows, between these two parts of the event's own encoding.
         head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
                                                    translating=list(translating or ()),
-                                                   reply_to=reply_to.bare() if reply_to else None,
+                                                   reply_to=reply_to,
                                                    mentions=list(mentions or ()))
                                      ).partition(_ID_TS)
         reply = await self._scripts["append"](keys=keys, args=[
