@@ -292,3 +292,22 @@ async def test_reactors_of_a_private_conversation_are_its_members_only(make_serv
     await eve.expect_error("not_found", ref="j")
     await eve.send({"type": "reactors", "room": room, "id": sent["id"], "ref": "w"})
     await eve.expect_error("not_joined", ref="w")
+
+
+async def test_the_sender_deletes_their_own_message_and_no_one_elses(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    bob = await server.client("Bob", user_id="u_bob")
+    for client in (ada, bob):
+        await client.join(ROOM)
+    mine, theirs = await ada.say(ROOM, "Wrong room, sorry"), await bob.say(ROOM, "Hello")
+    await ada.send({"type": "delete", "room": ROOM, "id": mine["id"], "ref": "d"})
+    await ada.expect("ack", ref="d")
+    for client in (ada, bob):
+        deleted = await client.expect("deleted", id=mine["id"])
+        assert deleted["by"] == {"id": "u_ada", "name": "Ada"}
+    await ada.send({"type": "delete", "room": ROOM, "id": theirs["id"], "ref": "other"})
+    await ada.expect_error("forbidden", ref="other")
+    carl = await server.client("Carl", user_id="u_carl")
+    first, second = (await carl.join(ROOM))["messages"]
+    assert (first["id"], first["deleted"], first["text"]) == (mine["id"], True, "")
+    assert second["text"] == "Hello"
