@@ -123,13 +123,15 @@ class MessageRules:
         """History as it is now: each reply's quote shows the quoted message's latest text and its
         translations (an edit, a translation made after the reply), or `deleted` with no text when it
         was deleted or is no longer in history, so no reader keeps a quote of what is gone. Quoted
-        messages of the page are read from it; QUOTES_READ others at most (the rest keep their quote
-        as stored)."""
+        messages of the page are read from it; QUOTES_READ others at most, those of its latest replies
+        (older replies beyond keep their quote as stored)."""
         quoted = {m.reply_to.id for m in messages if m.reply_to is not None and not m.deleted}
         if not quoted:
             return messages
         current: dict[str, Message | None] = {m.id: m for m in messages if m.id in quoted}
-        missing = sorted(quoted - current.keys())[-QUOTES_READ:]  # the latest: the likeliest still kept
+        # those of the page's latest replies first (a page is oldest first)
+        missing = list(dict.fromkeys(m.reply_to.id for m in reversed(messages) if m.reply_to is not None
+                                     and not m.deleted and m.reply_to.id not in current))[:QUOTES_READ]
         read = await asyncio.gather(*(self._broker.message(room_id, message_id) for message_id in missing))
         current.update(zip(missing, read, strict=True))
         shown = []
