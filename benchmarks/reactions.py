@@ -7,7 +7,8 @@ nodes coalesce them: [limits] reaction_window, 0.25 s per message and emoji) aga
 per toggle and reader would have been. Everything runs on 127.0.0.1, started by the script (a
 private redis-server and two `babelroom serve` nodes, or one memory or sqlite node), bounded in
 clients and seconds (a short unreported warm-up run first); the clients run in --workers
-processes (benchmarks/chat_load.py does the sending and receiving). On a small machine clients, nodes and Redis share the CPUs: the load
+processes (benchmarks/chat_load.py does the sending and receiving), which keep receiving --drain
+seconds after the last send. On a small machine clients, nodes and Redis share the CPUs: the load
 average before each run is printed.
 
     .venv/bin/python benchmarks/reactions.py                     # 500 clients, two redis nodes
@@ -46,15 +47,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="share of the messages that draw reactions (default 0.2)")
     parser.add_argument("--reactions-each", type=int, default=5, help="reactions such a message draws (default 5)")
     parser.add_argument("--workers", type=int, default=2, help="client processes (default 2)")
+    parser.add_argument("--drain", type=float, default=10.0,
+                        help="seconds the clients keep receiving after the last send (default 10, at most 30)")
     parser.add_argument("--warmup", type=float, default=3.0,
                         help="seconds of an unreported run first (default 3; 0: none): the nodes' first "
                              "connections and messages warm caches and pools, which the first run would pay for")
     args = parser.parse_args(argv)
     if not 0 < args.clients <= MAX_CLIENTS or not 0 < args.senders <= args.clients:
         parser.error(f"--clients must be 1-{MAX_CLIENTS} and --senders 1-clients")
-    if not 0 < args.duration <= MAX_DURATION or args.rate <= 0 or args.workers <= 0 or not 0 <= args.warmup <= 10:
-        parser.error(f"--duration must be in (0, {MAX_DURATION:g}], --warmup in [0, 10], --rate and --workers "
-                     "positive")
+    if not 0 < args.duration <= MAX_DURATION or not 0 <= args.warmup <= 10 or not 0 < args.drain <= 30:
+        parser.error(f"--duration must be in (0, {MAX_DURATION:g}], --warmup in [0, 10], --drain in (0, 30]")
+    if args.rate <= 0 or args.workers <= 0:
+        parser.error("--rate and --workers must be positive")
     if not 0 < args.reaction_share <= 1 or not 0 < args.reactions_each <= args.clients:
         parser.error("--reaction-share must be in (0, 1] and --reactions-each 1-clients")
     return args
