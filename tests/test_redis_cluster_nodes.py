@@ -23,7 +23,7 @@ from chat.translation_tier import job_keys
 from rooms import Room
 from rooms.conversations import EVENT_WIDE
 from tests.backend.conftest import redis_settings
-from tests.backend.support import ADA, Node, member
+from tests.backend.support import ADA, Node, member, wait_until
 from tests.client import Client
 from tests.nodes import NodeProcess, RedisCluster, RedisServer, WorkerProcess
 from tests.test_multinode import NODE_ENV, ROOM, Cluster, Ledger, Peer, eventually, keep_sending
@@ -108,6 +108,35 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
         await node.backend.close()
 
 
+async def test_a_shard_connection_with_many_rooms_comes_back_subscribed_to_all(redis_cluster: RedisCluster,
+                                                                              tmp_path: Path) -> None:
+    """Twelve rooms (several per shard, each in a slot of its own) and every pub/sub connection
+    killed: each shard connection subscribes its rooms again (one SSUBSCRIBE per room, as a
+    SSUBSCRIBE's channels must share a slot) and catches them up."""
+    settings = redis_settings(f"{PREFIX}{tmp_path.name}:", url=redis_cluster.url, redis_cluster=True)
+    a, b = Node(RedisBackend(settings, "a")), Node(RedisBackend(settings, "b"))
+    rooms = [f"room-{i}" for i in range(12)]
+    for node in (a, b):
+        await node.backend.start(node.on_event)
+    try:
+        for room in rooms:
+            await b.backend.subscribe(room)
+        for master in redis_cluster.masters():
+            with redis.Redis(host="127.0.0.1", port=master.port) as client:
+                client.client_kill_filter(_type="pubsub")
+        for room in rooms:  # while b reconnects, or after: caught up or live, once
+            await a.say(f"in {room}", room=room)
+        await wait_until(b.backend.healthy, timeout=20)
+        for room in rooms:  # live again in every room
+            await a.say(f"again in {room}", room=room)
+        await b.wait_for("message", 2 * len(rooms), timeout=20)
+        assert sorted(event["text"] for event in b.of_type("message")) == \
+            sorted([f"in {room}" for room in rooms] + [f"again in {room}" for room in rooms])
+    finally:
+        for node in (a, b):
+            await node.backend.close()
+
+
 async def test_rooms_spread_over_the_shards(redis_cluster: RedisCluster) -> None:
     keys = Keys("babelroom:", cluster=True)
     with redis.RedisCluster.from_url(redis_cluster.url) as client:
@@ -156,6 +185,56 @@ async def test_the_rooms_shard_master_restarting_mid_traffic_loses_and_duplicate
         assert peer.received == history, peer.name
     assert leaver.received + recovered == history, "the member that left recovered with since"
     for peer in [*members, back]:
+        await peer.close()
+
+
+async def test_moving_the_rooms_slot_between_live_masters_loses_and_duplicates_nothing(cluster, redis_cluster):
+    """Resharding under traffic: the room's hash slot moves to another master and then to the
+    third, keys and all, while both nodes serve it and two senders keep sending. The old master
+    drops the nodes' shard subscriptions (SUNSUBSCRIBE) and the room's scripts meet ASK and
+    TRYAGAIN meanwhile; the nodes follow the slot, nothing acked is lost, nothing is delivered
+    twice, every member sees history's order, and messages sent after the moves arrive live."""
+    slot = redis.RedisCluster.from_url(redis_cluster.url).keyslot(Keys("x", cluster=True).channel(ROOM))
+    readers = [(await Peer.join(node, f"reader{node.node_id}{i}"))[0] for node in cluster.nodes for i in range(2)]
+    senders = [(await Peer.join(node, f"sender{node.node_id}"))[0] for node in cluster.nodes]
+    ledger, stop = Ledger(), asyncio.Event()
+    for master in redis_cluster.masters():
+        with redis.Redis(host="127.0.0.1", port=master.port) as client:
+            client.config_resetstat()
+    traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 90)) for peer in senders]
+
+    await asyncio.sleep(1.0)
+    first = redis_cluster.master_of(Keys("x", cluster=True).channel(ROOM))
+    for target in [m for m in redis_cluster.masters() if m is not first]:  # to one master, then the other
+        moved = await asyncio.to_thread(redis_cluster.move_slot, slot, target, pause=0.5)
+        assert moved >= 8, "the room's keys were not in its slot"
+        assert redis_cluster.slots_of(target) >= {slot}
+        await asyncio.sleep(1.0)
+    acked_before_the_end = len(ledger.acked)
+    await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*traffic), 30)
+    assert len(ledger.acked) > acked_before_the_end, "nothing was sent after the moves"
+
+    redirected = 0
+    for master in redis_cluster.masters():
+        with redis.Redis(host="127.0.0.1", port=master.port, decode_responses=True) as client:
+            errors = client.info("errorstats")
+            redirected += sum(errors.get(f"errorstat_{kind}", {}).get("count", 0) for kind in ("ASK", "TRYAGAIN"))
+    assert redirected > 0, "no script met the migration"
+    history = await readers[0].history()
+    assert sorted(ledger.acked.values()) == sorted(history), "history holds exactly the acked messages"
+    assert len(set(history)) == len(history)
+    members = readers + senders
+    await eventually(lambda: all(len(peer.received) >= len(history) for peer in members), 20,
+                     "every member got every message")
+    await asyncio.sleep(0.3)  # anything extra would be a duplicate
+    for peer in members:
+        assert peer.received == history, peer.name
+    for node in cluster.nodes:
+        assert node.log().count("followed") >= 2, node.log()[-3000:]
+        assert "Traceback" not in node.log(), node.log()[-3000:]
+    for peer in members:
         await peer.close()
 
 
