@@ -102,6 +102,11 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
                     == slot, key
             # a user's limits share a slot too (take_send.lua takes both keys in one step)
             assert client.keyslot(keys.limit_bucket("u_x")) == client.keyslot(keys.limit_slow(room, "u_x"))
+            # the event-wide keys, the translation queue's among them, share the prefix's one slot
+            jobs = job_keys(settings)
+            event_wide = [keys.rooms, keys.rooms_order, keys.glossary, keys.instances, keys.room(EVENT_WIDE, "bans"),
+                          jobs.stream("en", "es"), jobs.stream("de", "fi"), jobs.streams, jobs.workers]
+            assert len({client.keyslot(key) for key in event_wide}) == 1, event_wide
         finally:
             await client.aclose()
     finally:
