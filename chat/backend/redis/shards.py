@@ -42,8 +42,10 @@ from rooms.stores import BackendUnavailable
 log = logging.getLogger("babelroom.backend.redis")
 
 PLACE_ATTEMPTS = 5  # slot map refreshes a subscription follows (MOVED after MOVED) before giving up
-# what may interrupt following a moved channel (Redis away, the slot moving on): try again
-FOLLOW_FAILED: tuple[type[Exception], ...] = (BackendUnavailable, *REDIS_DOWN_OR_SLOW, redis.exceptions.RedisError)
+# what may interrupt following a moved channel (Redis away, the slot moving on, a slot no master
+# serves for a moment): try again
+FOLLOW_FAILED: tuple[type[Exception], ...] = (BackendUnavailable, *REDIS_DOWN_OR_SLOW, redis.exceptions.RedisError,
+                                              redis.exceptions.RedisClusterException)
 Moved = Callable[[str], Awaitable[None]]  # a channel subscribed again elsewhere -> replay what it missed
 
 
@@ -155,6 +157,9 @@ class ShardedSubscriber:
                 try:
                     await self._refresh()
                     await self._place(channel)
+                    if channel not in self._wanted:  # the room was left meanwhile
+                        await self.unsubscribe(channel)
+                        break
                     await self._on_moved(channel)
                     log.info("followed %s to the Redis Cluster master its slot moved to", channel)
                     break
