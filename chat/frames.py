@@ -43,7 +43,7 @@ from rooms.stores.events import (
 from rooms.stores.messages import Author, Message, Quote
 
 __all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
-           "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang",
+           "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Reactors", "Ready", "Relang",
            "ReplyQuote", "Report", "Reports", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation",
            "TranslationFailed", "Typing", "encode", "encode_bytes", "error", "live_message", "message_frame", "schema"]
 
@@ -136,6 +136,16 @@ class Pong(Frame, tag="pong"):
     ref: str | None = None
 
 
+class Reactors(Frame, tag="reactions"):
+    """The answer to `reactions`: who reacts to message `id` with each emoji, as {emoji: [{id, name}]}
+    (emoji nobody reacts with are absent)."""
+
+    room: str
+    id: str
+    users: dict[str, list[dict[str, str]]]
+    ref: str | None = None
+
+
 class Reports(Frame, tag="reports"):
     """How many reports wait for a moderator (`open`): to hosts and moderators of the whole event
     after `ready` and whenever it changes (coalesced per node); the reports are at GET /api/reports."""
@@ -145,7 +155,7 @@ class Reports(Frame, tag="reports"):
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
                | Moderated | Deleted | RoomChanged | Request | Conversation | Report | Reports | RoleChanged
-               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing)
+               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing | Reactors)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,

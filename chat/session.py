@@ -30,6 +30,7 @@ from chat.frames import (
     Left,
     MessageFrame,
     Pong,
+    Reactors,
     Ready,
     Reports,
     ServerFrame,
@@ -55,6 +56,7 @@ from chat.protocol import (
     SetLang,
     TypingNow,
     Unmute,
+    WhoReacted,
 )
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
 from chat.session_conversations import handle_conversation_frame
@@ -85,7 +87,8 @@ CLOSE_REMOVED = 4403
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 1011
 MESSAGE_ID_FIELDS = {"join": ("since",), "history": ("before", "after"), "delete": ("id",), "read": ("id",),
-                     "report": ("id",), "relang": ("id",), "react": ("id",), "edit": ("id",), "send": ("reply_to",)}
+                     "report": ("id",), "relang": ("id",), "react": ("id",), "edit": ("id",), "send": ("reply_to",),
+                     "reactions": ("id",)}
 
 
 class Session:
@@ -627,6 +630,16 @@ class Session:
                                                              count=reacted.count, user=self.identity.id))
         self.push_frame(Ack(ref=frame.ref, id=frame.id))
 
+    async def _reactors(self, frame: WhoReacted) -> None:
+        """Who reacts to a message, with their names (a chip's hover: `reaction` frames carry counts)."""
+        assert self.identity is not None
+        self._joined(frame.room)
+        who = await self.node.messages.reactors(self.identity, frame.room, frame.id)
+        people = await self.node.conversations.people(sorted({user for users in who.values() for user in users}))
+        names = {person["id"]: str(person["name"]) for person in people}
+        users = {emoji: [{"id": user, "name": names.get(user, user)} for user in ids] for emoji, ids in who.items()}
+        self.push_frame(Reactors(room=frame.room, id=frame.id, users=users, ref=frame.ref))
+
     async def _edit(self, frame: Edit) -> None:
         """The sender replaces their message's text: every reader gets it, and a new translation."""
         assert self.identity is not None
@@ -729,7 +742,7 @@ class _Disconnected(Exception):
 _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
     Join: Session._join, Leave: Session._leave, protocol.Send: Session._send, SetLang: Session._change_lang,
     RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
-    React: Session._react, Edit: Session._edit, TypingNow: Session._typing,
+    React: Session._react, Edit: Session._edit, TypingNow: Session._typing, WhoReacted: Session._reactors,
     Auth: Session._auth_again,
     **{action: Session._moderate for action in Moderation.__args__},
     **{kind: Session._conversation for kind in Conversational.__args__},

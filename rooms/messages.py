@@ -46,6 +46,15 @@ class MessageRules:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
         return reacted
 
+    async def reactors(self, actor: Actor, room_id: str, message_id: str) -> dict[str, list[str]]:
+        """Who reacts to a message with each emoji (user ids), for someone who may see the room;
+        Refused(not_found) for no live message (or a conversation the actor is not a member of)."""
+        await self._access.room(room_id, actor.id)
+        who = await self._broker.reactors(room_id, message_id)
+        if who is None:
+            raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
+        return who
+
     async def editable(self, actor: Actor, room_id: str, message_id: str) -> Message:
         """The actor's own live message when they may edit it now, else Refused: not_found (no such
         message, or deleted), forbidden (someone else's, or older than the edit window)."""

@@ -207,6 +207,12 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
         history.kept[index] = replace(message, reactions=counts)
         return Reacted(added=added, count=len(who))
 
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        history = self._history(room)
+        if history.live(message_id) is None:
+            return None
+        return {emoji: sorted(who) for emoji, who in history.reactors.get(message_id, {}).items() if who}
+
     async def message(self, room: str, message_id: str) -> Message | None:
         found = self._history(room).live(message_id)
         return None if found is None else found[1]

@@ -140,6 +140,12 @@ class Broker(abc.ABC):
         or trimmed message's reactions go with it. Publishes nothing: the caller announces it."""
 
     @abc.abstractmethod
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        """Who reacts to a live message now: {emoji: [user ids, sorted]} (emoji nobody reacts with are
+        absent), or None when there is no live message of that id. What `reactions` answers (issue 25:
+        who reacted is shown on a chip's hover; the live `reaction` frames carry counts only)."""
+
+    @abc.abstractmethod
     async def message(self, room: str, message_id: str) -> Message | None:
         """The live message of that id (not deleted, still in history, of the room's current
         epoch), or None: what a rule reads before acting on one message (who wrote it)."""

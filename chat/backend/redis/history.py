@@ -9,7 +9,7 @@ from __future__ import annotations
 from chat.backend.ids import make_id, new_epoch
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
-from chat.backend.redis.rows import deleted_message, live_message
+from chat.backend.redis.rows import deleted_message, live_message, reactors_of
 from chat.frames import encode
 from rooms.stores import Appended, Author, Message, Quote, Reacted, Replay
 from rooms.stores.events import StoredMessage, Translation, encode_event
@@ -125,6 +125,17 @@ class RedisHistory(RedisParts):
         if not found:
             return None
         return Reacted(added=bool(int(found[0])), count=int(found[1]))
+
+    @read_call
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return None
+        log_key, meta, extra, _ = self._keys.history(room)
+        found = await self._scripts["message"](keys=[log_key, meta, extra], args=list(parts))
+        if not found:
+            return None
+        return reactors_of(found[1] if len(found) > 1 else None)
 
     @read_call
     async def message(self, room: str, message_id: str) -> Message | None:
