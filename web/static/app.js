@@ -21,6 +21,9 @@ import { initInbox } from './view-inbox.js';
 import { initMeetings } from './view-meetings.js';
 import { initConfirm } from './confirm.js';
 import { initAccount } from './view-account.js';
+import { mentionsIn, someoneTyping, stoppedTyping } from './compose.js';
+import { initReactors, forgetReactors } from './reactors.js';
+import { initNotify } from './notify.js';
 
 const HISTORY_PAGE = 50;
 const ROOMS_REFRESH = 30_000;
@@ -81,6 +84,11 @@ const handlers = {
     room.status = 'joined';
     room.reason = null;
     room.you = f.you || {};
+    if (Number.isInteger(room.you.unread)) { // the server's count: every device of this person agrees
+      const seen = state.current === id && !document.hidden;
+      room.unread = seen ? 0 : room.you.unread;
+      if (!recovering) room.readMark = room.you.unread > 0 ? room.you.read : null; // the "new messages" line
+    }
     setMuted(room, Object.prototype.hasOwnProperty.call(room.you, 'muted_until') ? untilValue(room.you.muted_until) : 0);
     room.members = new Map((f.members || []).map((m) => [m.id, m]));
     room.members.forEach(remember);
@@ -127,13 +135,22 @@ const handlers = {
 
   message(f) {
     const room = state.joined.get(f.room);
+    const before = room?.lastId;
     if (!room || !appendMessage(room, f)) return;
     if (f.user?.id === state.me?.id) settleOwnMessage(room, f);
-    else if (state.current !== room.id) {
+    else if (state.current !== room.id || document.hidden) {
+      if (!room.unread && !room.readMark) room.readMark = before; // the "new messages" line goes after it
       room.unread += 1;
-      invalidate('rooms', 'shell');
+      invalidate('rooms', 'shell', 'people');
     }
+    stoppedTyping(room, f.user?.id);
     invalidate('messages');
+  },
+
+  /** A member of a private conversation is typing. */
+  typing(f) {
+    const room = state.joined.get(f.room);
+    if (room) someoneTyping(room, f.user);
   },
 
   translation(f) {
@@ -170,6 +187,7 @@ const handlers = {
     if (f.count > 0) reactions[f.emoji] = f.count;
     else delete reactions[f.emoji];
     item.reactions = reactions;
+    forgetReactors(f.room, f.id);
     touch(item);
     invalidate('messages');
   },
@@ -444,7 +462,7 @@ function transmit(room, entry) {
   if (entry.inflight || !link.ready || room.status !== 'joined') return;
   entry.inflight = true;
   link.request({ type: 'send', room: room.id, text: entry.text, cid: entry.cid,
-    ...(entry.replyTo ? { reply_to: entry.replyTo } : {}) })
+    ...(entry.replyTo ? { reply_to: entry.replyTo } : {}), ...(entry.mentions?.length ? { mentions: entry.mentions } : {}) })
     .then((ack) => onSendAck(room, entry, ack))
     .catch((err) => onSendError(room, entry, err))
     .finally(() => invalidate('messages', 'room'));
@@ -706,6 +724,8 @@ const actions = {
   },
 
   select(id) {
+    const previous = currentRoom();
+    if (previous && previous.id !== id) previous.readMark = null; // its new messages were seen
     state.current = id;
     state.openMenu = null;
     const room = currentRoom();
@@ -743,7 +763,7 @@ const actions = {
       return false;
     }
     room.notice = '';
-    const entry = { cid: randomId(), text, inflight: false, replyTo: room.replyTo || null };
+    const entry = { cid: randomId(), text, inflight: false, replyTo: room.replyTo || null, mentions: mentionsIn(room, text) };
     room.replyTo = null;
     room.outbox.push(entry);
     transmit(room, entry);
@@ -821,6 +841,22 @@ const actions = {
   react(roomId, id, emoji) {
     link.request({ type: 'react', room: roomId, id, emoji }, { timeout: 15_000 })
       .catch((err) => toast(errorText(err), 'error'));
+  },
+
+  /** Change one's own message (the server re-translates it for every reader). */
+  editMessage(roomId, id, text) {
+    link.request({ type: 'edit', room: roomId, id, text }, { timeout: 15_000 })
+      .catch((err) => toast(errorText(err), 'error'));
+  },
+
+  /** Who reacted to a message, per emoji: {emoji: [{id, name}]}. */
+  whoReacted(roomId, id) {
+    return link.request({ type: 'reactions', room: roomId, id }, { timeout: 15_000 }).then((f) => f.users || {});
+  },
+
+  /** Tell a conversation's other members this one is typing (compose.js keeps it to one per 3 s). */
+  typing(roomId) {
+    link.send({ type: 'typing', room: roomId });
   },
 
   /** The next message sent in the room answers this one (null: none). */
@@ -912,6 +948,8 @@ async function boot() {
   initMeetings({ actions, handlers });
   initConfirm();
   initAccount({ api, actions });
+  initReactors(actions);
+  initNotify({ actions, handlers });
   onLanguageChange(() => {
     redrawAllMessages();
     renderLanguageOptions();

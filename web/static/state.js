@@ -129,7 +129,7 @@ function readJson(key) {
 
 // rendering -----------------------------------------------------------------------
 
-const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host', 'people', 'meetings', 'inbox'];
+const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host', 'people', 'meetings', 'inbox', 'notify'];
 const renderers = new Map();
 const dirty = new Set();
 let scheduled = false;

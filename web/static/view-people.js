@@ -105,10 +105,11 @@ async function search(more = false) {
   }
 }
 
-/** The newest message shown in an open conversation is acknowledged as read. */
+/** The newest message shown in the open conversation or room is acknowledged as read (the server
+ * keeps it, so the sidebar's counts agree on every device of this person). */
 function acknowledgeRead() {
   const room = currentRoom();
-  if (!room || room.info.kind !== 'private' || room.status !== 'joined' || !room.lastId) return;
+  if (!room || room.status !== 'joined' || !room.lastId) return;
   if (document.visibilityState !== 'visible' || readSent.get(room.id) === room.lastId) return;
   readSent.set(room.id, room.lastId);
   link.send({ type: 'read', room: room.id, id: room.lastId });
@@ -199,6 +200,11 @@ const peopleActions = {
     } catch (err) {
       toast(errorText(err.code, err.message), 'error');
     }
+  },
+
+  /** A conversation's members as the list knows them (the @-completion offers them). */
+  conversationMembers(id) {
+    return people.conversations.get(id)?.members || [];
   },
 
   reportMessage(roomId, id) {
