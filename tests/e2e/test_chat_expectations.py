@@ -6,6 +6,8 @@ messages" line where the first stopped reading); "X is typing…" in a conversat
 while the tab is hidden, asked for on a click, muted per room. Desktop and phone, axe-clean."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -80,3 +82,186 @@ async def test_edit_own_message_reaches_a_spanish_moderator_retranslated(make_se
     await edited.get_by_test_id("delete").click()
     await ada.get_by_test_id("confirm-ok").click()
     await expect(spanish.get_by_test_id("message-text")).to_have_text(ui("es", "msg.deleted"))
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+async def test_who_reacted_shows_on_hover_and_keyboard_focus(make_server, new_page, viewport):
+    server = await make_server(limits={"reaction_window": 0})
+    otto = await server.client("Otto", user_id="u-otto")
+    wang = await server.client("王芳", "zh", user_id="u-wang")
+    for client in (otto, wang):
+        await client.join(ROOM)
+    page = await new_page(**({"viewport": viewport} if viewport else {}))
+    await sign_in_with_token(page, server.url, server.token("Dora", Role.DELEGATE, "en", user_id="u-dora"), "Dora")
+    await enter_room(page, ROOM)
+    sent = await say(page, "The slides are online")
+    stored = await otto.expect("message", text="The slides are online")
+    for client, ref in ((otto, "o"), (wang, "w")):
+        await client.send({"type": "react", "room": ROOM, "id": stored["id"], "emoji": "👍", "ref": ref})
+        await client.expect("ack", ref=ref)
+    chip = sent.locator('[data-testid="reaction"][data-emoji="👍"]')
+    await expect(chip).to_have_text("👍 2")
+    tip = sent.get_by_test_id("reactors")
+    if viewport is None:
+        await chip.hover()
+    else:
+        await chip.dispatch_event("contextmenu")  # what a long press gives on a phone
+    await expect(tip).to_have_text(ui("en", "msg.reactedBy", emoji="👍", names="Otto and 王芳"))
+    await page.mouse.move(0, 0)
+    if viewport is None:
+        await expect(tip).to_be_hidden()
+
+    # from the keyboard: focus shows it (and tells a screen reader), Escape hides it; a new reaction asks again
+    await page.get_by_test_id("composer").focus()
+    await chip.focus()
+    await expect(tip).to_be_visible()
+    await expect(chip).to_have_attribute("aria-describedby", await tip.get_attribute("id") or "")
+    assert not await axe_violations(page), "axe-core with who-reacted shown"
+    await chip.press("Escape")
+    await expect(tip).to_be_hidden()
+    await chip.press("Enter")  # Dora adds hers
+    await expect(chip).to_have_text("👍 3")
+    await chip.blur()
+    await chip.focus()
+    await expect(tip).to_have_text(ui("en", "msg.reactedBy", emoji="👍", names=f"{ui('en', 'who.you')}, Otto, and 王芳"))
+
+
+async def mention_with_completion(page: Page, typed: str, name: str) -> None:
+    """Type `typed` after '@' and pick `name` from the list with the keyboard."""
+    composer = page.get_by_test_id("composer")
+    await composer.press_sequentially(f"@{typed}")
+    options = page.get_by_test_id("mention-option")
+    await expect(options.filter(has_text=name)).to_have_count(1)
+    while await page.locator('[data-testid="mention-option"].active').inner_text() != name:
+        await composer.press("ArrowDown")
+    await composer.press("Enter")
+    await expect(page.get_by_test_id("mention-list")).to_be_hidden()
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+async def test_at_completion_in_any_script_fills_mentions_and_highlights_them(make_server, new_page, viewport):
+    server = await make_server()
+    wang = await server.client("王芳", "zh", user_id="u-wang")
+    oleg = await server.client("Олег Петров", "ru", user_id="u-oleg")
+    layla = await server.client("ليلى حسن", "ar", user_id="u-layla")
+    olga = await server.client("Ольга", "ru", user_id="u-olga")
+    for client in (wang, oleg, layla, olga):
+        await client.join(ROOM)
+    page = await new_page(**({"viewport": viewport} if viewport else {}))
+    await sign_in_with_token(page, server.url, server.token("Dora", Role.DELEGATE, "en", user_id="u-dora"), "Dora")
+    await enter_room(page, ROOM)
+    await expect(page.locator("#member-list .member")).to_have_count(5)
+
+    composer = page.get_by_test_id("composer")
+    await composer.focus()
+    await mention_with_completion(page, "王", "王芳")
+    await composer.press_sequentially("and ")
+    await composer.press("@")
+    await composer.press_sequentially("о")  # lower case finds Олег and Ольга: the list offers both
+    await expect(page.get_by_test_id("mention-option")).to_have_count(2)
+    assert not await axe_violations(page), "axe-core with the completion list open"
+    if viewport is None:
+        await screenshot(page, "mention-desktop.png", readme=True)
+    await composer.press("Escape")
+    await expect(page.get_by_test_id("mention-list")).to_be_hidden()
+    await composer.press("Backspace")
+    await composer.press("Backspace")
+    await mention_with_completion(page, "пет", "Олег Петров")  # a word inside the name
+    await composer.press_sequentially("and ")
+    await mention_with_completion(page, "لي", "ليلى حسن")
+    text = "@王芳 and @Олег Петров and @ليلى حسن "
+    await expect(composer).to_have_value(text)
+    await composer.press_sequentially("see you at ten")
+    await composer.press("Enter")
+
+    sent = await wang.expect("message", room=ROOM)
+    assert sent["mentions"] == ["u-wang", "u-oleg", "u-layla"]
+    for client in (wang, oleg, layla):
+        assert (await client.expect("mention", room=ROOM))["by"]["name"] == "Dora"
+    await olga.silent("mention")
+    shown = messages(page).last.get_by_test_id("mention")
+    await expect(shown).to_have_text(["@王芳", "@Олег Петров", "@ليلى حسن"])
+
+    # a mention of Dora is marked as hers
+    await oleg.say(ROOM, "@Dora спасибо!", mentions=["u-dora"])
+    mine = messages(page).last
+    await expect(mine).to_have_class(r"msg mentions-me")
+    await expect(mine.locator(".mention-me")).to_have_text("@Dora")
+    assert not await axe_violations(page), "axe-core with highlighted mentions"
+
+
+@needs_apertium
+async def test_a_mention_is_highlighted_in_the_translation_too(make_server, new_page):
+    server = await make_server(translation={"engines": ("apertium",)})
+    lucia = await server.client("Lucía", "es", user_id="u-lucia")
+    await lucia.join(ROOM)
+    page = await new_page()
+    await sign_in_with_token(page, server.url, server.token("Dora", Role.DELEGATE, "en", user_id="u-dora"), "Dora")
+    await enter_room(page, ROOM)
+    await lucia.say(ROOM, "@Dora gracias por el café", mentions=["u-dora"])
+    spanish = page.locator('[data-testid="message"][data-lang="es"]')
+    await expect(spanish.get_by_test_id("show-original")).to_have_text(ui("en", "msg.showOriginal"))
+    text = spanish.get_by_test_id("message-text")
+    await expect(text).to_contain_text("coffee")  # Apertium's English
+    await expect(text.get_by_test_id("mention")).to_contain_text("Dora")
+    await spanish.get_by_test_id("show-original").click()
+    await expect(text.get_by_test_id("mention")).to_have_text("@Dora")
+
+
+async def read_position(server, user: str, room: str, wanted: str) -> None:
+    """Wait until the server keeps `wanted` as the user's read position in `room` (the app acknowledges
+    what it shows every two seconds): another connection of theirs finds it in `joined.you.read`."""
+    for _ in range(20):
+        probe = await server.client("Dora", user_id=user)  # a connection of its own: no join rate to spend
+        joined = await probe.join(room, history=0)
+        await probe.close()
+        if joined["you"].get("read") == wanted:
+            return
+        await asyncio.sleep(0.5)  # the next acknowledgement is on its way
+    raise AssertionError(f"the read position in {room} never became {wanted}")
+
+
+async def test_unread_counts_and_the_new_messages_line_follow_the_person_across_devices(make_server, new_page):
+    server = await make_server(conversations={"policy": "open"})
+    otto = await server.client("Otto", user_id="u-otto")
+    await otto.join(ROOM)
+    token = server.token("Dora", Role.DELEGATE, "en", user_id="u-dora")
+    laptop = await new_page()
+    await sign_in_with_token(laptop, server.url, token, "Dora")
+    await enter_room(laptop, ROOM)
+    await enter_room(laptop, "climate")
+
+    said = [await otto.say(ROOM, f"Point {n}") for n in (1, 2, 3)]
+    badge = laptop.get_by_test_id(f"room-{ROOM}").get_by_test_id("unread")
+    await expect(badge).to_have_text("3")
+    await expect(laptop).to_have_title(f"(3) {await laptop.get_by_test_id('room-climate').locator('.room-name').inner_text()} · babelroom")
+    await laptop.get_by_test_id(f"room-{ROOM}").click()
+    await expect(badge).to_have_count(0)
+    line = laptop.get_by_test_id("unread-line")
+    await expect(line).to_have_text(ui("en", "room.newMessages"))
+    first = laptop.locator('[data-testid="unread-line"] + [data-testid="message"]')
+    await expect(first.get_by_test_id("message-text")).to_have_text("Point 1")
+    assert not await axe_violations(laptop), "axe-core with the new-messages line"
+    await read_position(server, "u-dora", ROOM, said[-1]["id"])
+
+    # the laptop moves on; two more come; the phone (the same person) opens the room where she stopped
+    await enter_room(laptop, "climate")
+    for n in (4, 5):
+        await otto.say(ROOM, f"Point {n}")
+    await expect(badge).to_have_text("2")
+    async with server.http() as http:  # and Otto writes to her privately
+        response = await http.post("/api/conversations", json={"with": ["u-dora"]},
+                                   headers={"Authorization": f"Bearer {server.token('Otto', user_id='u-otto')}"})
+    assert response.status_code in (200, 201), response.text
+    conversation = response.json()["room"]["id"]
+    await otto.join(conversation)
+    await otto.say(conversation, "Lunch?")
+    entry = laptop.get_by_test_id(f"conversation-{conversation}")
+    await expect(entry.get_by_test_id("unread")).to_have_text("1")
+
+    phone = await new_page(viewport=PHONE)
+    await sign_in_with_token(phone, server.url, token, "Dora")
+    await expect(phone.get_by_test_id(f"conversation-{conversation}").get_by_test_id("unread")).to_have_text("1")
+    await enter_room(phone, ROOM)
+    await expect(phone.locator('[data-testid="unread-line"] + [data-testid="message"]')).to_contain_text("Point 4")
+    assert not await axe_violations(phone), "axe-core on the phone with the new-messages line"

@@ -14,7 +14,7 @@ import {
   untilValue, roleIn, isMuted, awaitsTranslation,
 } from './state.js';
 import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusLobby } from './view-shell.js';
-import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton } from './view-room.js';
+import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton, START } from './view-room.js';
 import { initHostPanel, focusHostPanel } from './view-host.js';
 import { initPeople } from './view-people.js';
 import { initInbox } from './view-inbox.js';
@@ -111,6 +111,7 @@ const handlers = {
     followReplay(room, messages, recovering && f.more);
     room.joinSince = null;
     room.outbox.forEach((entry) => transmit(room, entry));
+    loadOpened(room);
     saveSession();
     invalidate();
     if (state.current === id) focusComposer();
@@ -139,7 +140,7 @@ const handlers = {
     if (!room || !appendMessage(room, f)) return;
     if (f.user?.id === state.me?.id) settleOwnMessage(room, f);
     else if (state.current !== room.id || document.hidden) {
-      if (!room.unread && !room.readMark) room.readMark = before; // the "new messages" line goes after it
+      if (!room.unread && !room.readMark) room.readMark = before || START; // the "new messages" line goes after it
       room.unread += 1;
       invalidate('rooms', 'shell', 'people');
     }
@@ -440,6 +441,7 @@ function sendJoin(room) {
   if (room.status !== 'joined') room.status = 'joining';
   const frame = { type: 'join', room: room.id };
   if (since) frame.since = since;
+  else if (room.lazy) frame.history = 0; // watched: its history waits until it is opened (and stays unread)
   link.request(frame, { match: (f) => f.type === 'joined' && f.room?.id === room.id, timeout: 20_000 })
     .catch((err) => onJoinError(room, err));
 }
@@ -515,6 +517,13 @@ function settleOwnMessage(room, message) {
 
 function dropFromOutbox(room, entry) {
   room.outbox = room.outbox.filter((o) => o !== entry);
+}
+
+/** A watched conversation was opened: its latest messages now (a `history` page marks nothing read). */
+function loadOpened(room) {
+  if (!room.wantHistory || room.status !== 'joined') return;
+  room.wantHistory = false;
+  room.loadingOlder = link.send({ type: 'history', room: room.id, limit: HISTORY_PAGE });
 }
 
 function forgetRoom(id) {
@@ -730,6 +739,8 @@ const actions = {
     state.openMenu = null;
     const room = currentRoom();
     if (room) room.unread = 0;
+    if (room?.lazy) Object.assign(room, { lazy: false, wantHistory: true });
+    if (room) loadOpened(room);
     closeDrawer();
     saveSession();
     invalidate();
@@ -843,6 +854,20 @@ const actions = {
       .catch((err) => toast(errorText(err), 'error'));
   },
 
+  /**
+   * Be in a conversation without opening it (joined with no history): its messages count as unread,
+   * its typing and notifications reach this tab, and nothing is marked read until it is opened.
+   */
+  watchRoom(id, info = {}, unread = 0) {
+    if (state.joined.has(id) || !state.session) return;
+    const room = newRoomView(id);
+    room.lazy = true;
+    room.unread = unread; // the server's count (GET /api/conversations) until `joined` says otherwise
+    room.info = { ...room.info, ...info };
+    state.joined.set(id, room);
+    if (link.ready) sendJoin(room);
+  },
+
   /** Change one's own message (the server re-translates it for every reader). */
   editMessage(roomId, id, text) {
     link.request({ type: 'edit', room: roomId, id, text }, { timeout: 15_000 })
@@ -851,7 +876,8 @@ const actions = {
 
   /** Who reacted to a message, per emoji: {emoji: [{id, name}]}. */
   whoReacted(roomId, id) {
-    return link.request({ type: 'reactions', room: roomId, id }, { timeout: 15_000 }).then((f) => f.users || {});
+    const match = (f) => f.type === 'reactions' && f.room === roomId && f.id === id;
+    return link.request({ type: 'reactions', room: roomId, id }, { match, timeout: 15_000 }).then((f) => f.users || {});
   },
 
   /** Tell a conversation's other members this one is typing (compose.js keeps it to one per 3 s). */

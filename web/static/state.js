@@ -77,7 +77,7 @@ export function saveSession() {
     return;
   }
   const rooms = [...state.joined.values()]
-    .filter((r) => r.status === 'joined' || r.status === 'joining')
+    .filter((r) => (r.status === 'joined' || r.status === 'joining') && !r.lazy) // a watched conversation is watched again
     .map((r) => r.id);
   const data = { ...state.session, rooms, current: state.current, showOriginals: state.showOriginals };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(data));

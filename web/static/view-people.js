@@ -14,6 +14,7 @@ import { toast } from './view-shell.js';
 
 const REFRESH = 20_000; // conversations list (unread counts) while connected
 const READ_EVERY = 2_000; // how often the newest shown message is acknowledged (`read`)
+const WATCH_MAX = 10; // conversations joined in the background (live unread counts, typing, notifications)
 
 const people = {
   results: [], next: null, loading: false, error: '', searched: false,
@@ -78,6 +79,7 @@ async function refresh() {
     people.incoming = new Map(requests.data.incoming.map((r) => [r.id, r]));
     people.outgoing = new Map(requests.data.outgoing.map((r) => [r.id, r]));
     people.blocked = new Set(blocks.data.users.map((u) => u.id));
+    watchConversations();
     invalidate('people');
   } catch {
     // offline or signed out: the next refresh tries again
@@ -102,6 +104,13 @@ async function search(more = false) {
   } finally {
     people.loading = false;
     invalidate('people');
+  }
+}
+
+/** Be in the first WATCH_MAX conversations without opening them (app.js watchRoom: nothing is read). */
+function watchConversations() {
+  for (const c of [...people.conversations.values()].slice(0, WATCH_MAX)) {
+    actions.watchRoom(c.id, { kind: 'private', title: c.title || '' }, Number(c.unread) || 0);
   }
 }
 
@@ -239,6 +248,7 @@ const frameHandlers = {
     if (f.event === 'opened' || f.event === 'joined') { // joined: an invitee accepted, the room has its members
       f.room.members?.forEach(remember);
       people.conversations.set(id, { unread: 0, ...people.conversations.get(id), ...f.room });
+      watchConversations();
     } else if (f.event === 'left') {
       if (f.user?.id === state.me?.id) people.conversations.delete(id);
       else refresh();

@@ -253,11 +253,14 @@ function renderMessages() {
   } else if (list.childElementCount > countBefore) $('jump-latest').hidden = false;
 }
 
+/** A read mark before every message (none of them was read). */
+export const START = '^';
+
 /** Where the "new messages" line goes: before the first message after the read mark (-1: none). */
 function firstUnread(room) {
   if (!room.readMark) return -1;
-  const mark = room.items.findIndex((item) => item.kind === 'msg' && item.id === room.readMark);
-  if (mark < 0) return -1;
+  const mark = room.readMark === START ? -1 : room.items.findIndex((item) => item.kind === 'msg' && item.id === room.readMark);
+  if (mark < 0 && room.readMark !== START) return -1;
   const next = room.items.findIndex((item, i) => i > mark && item.kind === 'msg' && item.user?.id !== state.me?.id);
   return next;
 }
