@@ -7,6 +7,7 @@ while the tab is hidden, asked for on a click, muted per room. Desktop and phone
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from playwright.async_api import Page, expect
@@ -265,3 +266,145 @@ async def test_unread_counts_and_the_new_messages_line_follow_the_person_across_
     await enter_room(phone, ROOM)
     await expect(phone.locator('[data-testid="unread-line"] + [data-testid="message"]')).to_contain_text("Point 4")
     assert not await axe_violations(phone), "axe-core on the phone with the new-messages line"
+
+
+async def open_conversation(server, starter: str, starter_id: str, other: str) -> str:
+    async with server.http() as http:
+        response = await http.post("/api/conversations", json={"with": [other]},
+                                   headers={"Authorization": f"Bearer {server.token(starter, user_id=starter_id)}"})
+    assert response.status_code in (200, 201), response.text
+    return str(response.json()["room"]["id"])
+
+
+async def test_typing_shows_in_a_conversation_and_is_sent_rate_limited(make_server, new_page):
+    server = await make_server(conversations={"policy": "open"})
+    otto = await server.client("Otto", user_id="u-otto")
+    await otto.join(ROOM)
+    page = await new_page(viewport=PHONE)
+    sent: list[dict[str, str]] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
+    await sign_in_with_token(page, server.url, server.token("Dora", Role.DELEGATE, "en", user_id="u-dora"), "Dora")
+
+    # in a room of many, typing is not sent
+    await enter_room(page, ROOM)
+    await page.get_by_test_id("composer").press_sequentially("hello all")
+    await page.get_by_test_id("composer").fill("")
+    await page.get_by_test_id("toggle-rooms").click()
+
+    conversation = await open_conversation(server, "Otto", "u-otto", "u-dora")
+    await otto.join(conversation)
+    await page.get_by_test_id(f"conversation-{conversation}").click()
+    await expect(page.get_by_test_id("composer")).to_be_enabled()
+    await otto.send({"type": "typing", "room": conversation})
+    typing = page.get_by_test_id("typing")
+    await expect(typing).to_have_text(ui("en", "typing.one", name="Otto"))
+    assert not await axe_violations(page), "axe-core with someone typing, on a phone"
+    await otto.say(conversation, "Are you at the stand?")
+    await expect(typing).to_have_text("")
+
+    # Dora types: Otto hears it once for a burst of keystrokes
+    await page.get_by_test_id("composer").press_sequentially("Yes, at stand 12")
+    typed = await otto.expect("typing", room=conversation)
+    assert typed["user"] == {"id": "u-dora", "name": "Dora"}
+    await otto.silent("typing")
+    typing_sent = [f["room"] for f in sent if f.get("type") == "typing"]
+    assert typing_sent == [conversation], "one `typing` for a burst of keystrokes, none in the room"
+
+
+#: A recording Notification and a switchable document.visibilityState, installed before the app loads.
+FAKE_NOTIFICATIONS = """(() => {
+  const shown = [];
+  window.__notifications = shown;
+  window.__asked = 0;
+  class RecordedNotification {
+    constructor(title, options = {}) { shown.push({ title, body: options.body || '', lang: options.lang || '' }); }
+    close() {}
+  }
+  RecordedNotification.permission = 'default';
+  RecordedNotification.requestPermission = async () => {
+    window.__asked += 1;
+    RecordedNotification.permission = 'granted';
+    return 'granted';
+  };
+  window.Notification = RecordedNotification;
+  let hidden = false;
+  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+  window.__setHidden = (value) => { hidden = value; document.dispatchEvent(new Event('visibilitychange')); };
+})();"""
+
+
+async def notifications(page: Page) -> list[dict[str, str]]:
+    return list(await page.evaluate("() => window.__notifications"))
+
+
+async def test_notifications_while_hidden_in_the_readers_language_and_muted_per_room(make_server, new_page):
+    server = await make_server()  # conversations policy: request
+    otto = await server.client("Otto", user_id="u-otto")
+    pia = await server.client("Pia", user_id="u-pia")
+    await otto.join(ROOM)
+    page = await new_page()
+    await page.add_init_script(FAKE_NOTIFICATIONS)
+    await sign_in_with_token(page, server.url, server.token("Dora", Role.DELEGATE, "de", user_id="u-dora"), "Dora")
+    await enter_room(page, ROOM)
+
+    # asked only when she presses the button, never on load
+    enable = page.get_by_test_id("notify-enable")
+    await expect(enable).to_have_text(ui("de", "notify.enable"))
+    assert await page.evaluate("() => window.__asked") == 0
+    await enable.click()
+    await expect(page.get_by_test_id("notify-state")).to_have_text(ui("de", "notify.on"))
+    await expect(enable).to_be_hidden()
+    assert await page.evaluate("() => window.__asked") == 1
+
+    # a mention while the tab is hidden: a notification in German, and the count in the tab's title
+    await page.evaluate("() => window.__setHidden(true)")
+    await otto.say(ROOM, "@Dora the slides?", mentions=["u-dora"])
+    await page.wait_for_function("() => window.__notifications.length === 1")
+    await expect(page).to_have_title("(1) Plenary · babelroom")
+    [mention] = await notifications(page)
+    assert mention == {"title": ui("de", "msg.mentioned", name="Otto", room="Plenary"), "body": "@Dora the slides?",
+                       "lang": "de"}
+
+    # a contact request while hidden
+    await pia.send({"type": "request", "to": "u-dora", "text": "Shall we meet?", "ref": "q"})
+    await pia.expect("ack", ref="q")
+    await page.wait_for_function("() => window.__notifications.length === 2")
+    await expect(page).to_have_title("(2) Plenary · babelroom")
+    assert (await notifications(page))[1] == {"title": ui("de", "people.requestFrom", name="Pia"),
+                                              "body": "Shall we meet?", "lang": "de"}
+    await page.evaluate("() => window.__setHidden(false)")
+    await expect(page).to_have_title("Plenary · babelroom")
+
+    # she accepts; a private message while hidden
+    await page.get_by_test_id("request-accept").click()
+    accepted = await pia.expect("request", state="accepted")
+    conversation = accepted["room"]
+    await expect(page.get_by_test_id("composer")).to_be_enabled()
+    await pia.join(conversation)
+    await page.get_by_test_id(f"room-{ROOM}").click()
+    await page.evaluate("() => window.__setHidden(true)")
+    await pia.say(conversation, "See you at ten")
+    await expect(page.get_by_test_id(f"conversation-{conversation}").get_by_test_id("unread")).to_have_text("1")
+    await page.wait_for_function("() => window.__notifications.length === 3")
+    assert (await notifications(page))[2] == {"title": ui("de", "notify.private", name="Pia"),
+                                              "body": "See you at ten", "lang": "de"}
+
+    # Plenary muted (kept for her in this browser): its mentions no longer notify; the conversation still does
+    await page.evaluate("() => window.__setHidden(false)")
+    mute = page.get_by_test_id("notify-mute")
+    await expect(mute).to_have_text(ui("de", "notify.mute"))
+    await mute.click()
+    await expect(mute).to_have_attribute("aria-pressed", "true")
+    assert not await axe_violations(page), "axe-core with notifications on and a room muted"
+    await page.evaluate("() => window.__setHidden(true)")
+    await otto.say(ROOM, "@Dora again", mentions=["u-dora"])
+    await expect(page.get_by_test_id("message-text").filter(has_text="again")).to_have_count(1)
+    await pia.say(conversation, "Stand 12")
+    await expect(page.get_by_test_id(f"conversation-{conversation}").get_by_test_id("unread")).to_have_text("2")
+    await page.wait_for_function("() => window.__notifications.length === 4")
+    titles = [n["title"] for n in await notifications(page)]
+    assert titles == [ui("de", "msg.mentioned", name="Otto", room="Plenary"), ui("de", "people.requestFrom", name="Pia"),
+                      ui("de", "notify.private", name="Pia"), ui("de", "notify.private", name="Pia")]
+    muted = await page.evaluate("() => JSON.parse(localStorage.getItem('babelroom.notify.muted'))")
+    assert muted == {"u-dora": [ROOM]}
