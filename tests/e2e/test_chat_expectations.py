@@ -124,7 +124,8 @@ async def test_who_reacted_shows_on_hover_and_keyboard_focus(make_server, new_pa
     await expect(chip).to_have_text("👍 3")
     await chip.blur()
     await chip.focus()
-    await expect(tip).to_have_text(ui("en", "msg.reactedBy", emoji="👍", names=f"{ui('en', 'who.you')}, Otto, and 王芳"))
+    everyone = f"{ui('en', 'who.you')}, Otto, and 王芳"
+    await expect(tip).to_have_text(ui("en", "msg.reactedBy", emoji="👍", names=everyone))
 
 
 async def mention_with_completion(page: Page, typed: str, name: str) -> None:
@@ -235,7 +236,8 @@ async def test_unread_counts_and_the_new_messages_line_follow_the_person_across_
     said = [await otto.say(ROOM, f"Point {n}") for n in (1, 2, 3)]
     badge = laptop.get_by_test_id(f"room-{ROOM}").get_by_test_id("unread")
     await expect(badge).to_have_text("3")
-    await expect(laptop).to_have_title(f"(3) {await laptop.get_by_test_id('room-climate').locator('.room-name').inner_text()} · babelroom")
+    climate = await laptop.get_by_test_id("room-climate").locator(".room-name").inner_text()
+    await expect(laptop).to_have_title(f"(3) {climate} · babelroom")
     await laptop.get_by_test_id(f"room-{ROOM}").click()
     await expect(badge).to_have_count(0)
     line = laptop.get_by_test_id("unread-line")
@@ -328,7 +330,8 @@ FAKE_NOTIFICATIONS = """(() => {
   };
   window.Notification = RecordedNotification;
   let hidden = false;
-  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(Document.prototype, 'visibilityState',
+    { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
   Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
   window.__setHidden = (value) => { hidden = value; document.dispatchEvent(new Event('visibilitychange')); };
 })();"""
@@ -404,7 +407,8 @@ async def test_notifications_while_hidden_in_the_readers_language_and_muted_per_
     await expect(page.get_by_test_id(f"conversation-{conversation}").get_by_test_id("unread")).to_have_text("2")
     await page.wait_for_function("() => window.__notifications.length === 4")
     titles = [n["title"] for n in await notifications(page)]
-    assert titles == [ui("de", "msg.mentioned", name="Otto", room="Plenary"), ui("de", "people.requestFrom", name="Pia"),
+    assert titles == [ui("de", "msg.mentioned", name="Otto", room="Plenary"),
+                      ui("de", "people.requestFrom", name="Pia"),
                       ui("de", "notify.private", name="Pia"), ui("de", "notify.private", name="Pia")]
     muted = await page.evaluate("() => JSON.parse(localStorage.getItem('babelroom.notify.muted'))")
     assert muted == {"u-dora": [ROOM]}
