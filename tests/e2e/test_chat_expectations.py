@@ -297,10 +297,13 @@ async def test_typing_shows_in_a_conversation_and_is_sent_rate_limited(make_serv
     await otto.join(conversation)
     await page.get_by_test_id(f"conversation-{conversation}").click()
     await expect(page.get_by_test_id("composer")).to_be_enabled()
+    await otto.say(conversation, "Good morning Dora!")
+    await expect(message_with_text(page, "Good morning Dora!")).to_have_count(1)
     await otto.send({"type": "typing", "room": conversation})
     typing = page.get_by_test_id("typing")
     await expect(typing).to_have_text(ui("en", "typing.one", name="Otto"))
     assert not await axe_violations(page), "axe-core with someone typing, on a phone"
+    await screenshot(page, "typing-phone.png", readme=True)
     await otto.say(conversation, "Are you at the stand?")
     await expect(typing).to_have_text("")
 
