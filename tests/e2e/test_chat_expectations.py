@@ -415,3 +415,7 @@ async def test_notifications_while_hidden_in_the_readers_language_and_muted_per_
                       ui("de", "notify.private", name="Pia"), ui("de", "notify.private", name="Pia")]
     muted = await page.evaluate("() => JSON.parse(localStorage.getItem('babelroom.notify.muted'))")
     assert muted == {"u-dora": [ROOM]}
+    await page.evaluate("() => window.__setHidden(false)")
+    await page.set_viewport_size(PHONE)
+    await expect(mute).to_be_in_viewport()
+    assert not await axe_violations(page), "axe-core on a phone with a room muted"

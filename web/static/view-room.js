@@ -410,7 +410,10 @@ function reactionsEl(room, item, author) {
       click: () => actions.react(room.id, item.id, emoji),
       mouseenter: () => showReactors(room, item, emoji),
       focus: () => showReactors(room, item, emoji),
-      contextmenu: (event) => { event.preventDefault(); showReactors(room, item, emoji); }, // a long press on a phone
+      contextmenu: (event) => { event.preventDefault(); showReactors(room, item, emoji); }, // a long press (Android)
+      pointerdown: (event) => { if (event.pointerType === 'touch') pressStart(() => showReactors(room, item, emoji)); },
+      pointerup: pressEnd,
+      pointercancel: pressEnd,
       mouseleave: () => hideReactors(item, emoji),
       blur: () => hideReactors(item, emoji),
       keydown: (event) => { if (event.key === 'Escape') hideReactors(item, emoji); },
@@ -426,6 +429,19 @@ function reactionsEl(room, item, author) {
       }, emoji)))
     : null;
   return h('div', { class: 'msg-reactions' }, ...chips, picker);
+}
+
+// A long press on a touch screen (browsers without `contextmenu` for it, such as Safari on iOS).
+let pressTimer = null;
+const LONG_PRESS = 500;
+
+function pressStart(run) {
+  clearTimeout(pressTimer);
+  pressTimer = setTimeout(run, LONG_PRESS);
+}
+
+function pressEnd() {
+  clearTimeout(pressTimer);
 }
 
 /** On one's own message: the language it was taken to be in, which the sender may correct. */
