@@ -10,11 +10,11 @@ import { t } from './i18n.js';
 import { state, invalidate, currentRoom, onRender } from './state.js';
 
 const MUTED_KEY = 'babelroom.notify.muted'; // {user id: [room ids]}
-const TRANSLATION_GRACE = 4_000; // a private message waits this long for its translation
+const TRANSLATION_GRACE = 4_000; // a message waits this long for its translation into the reader's language
 
 let actions;
 const told = new Set(); // "room message" already notified (a mention in a conversation is both)
-const waiting = new Map(); // "room message" -> timer: a private message waiting for its translation
+const waiting = new Map(); // "room message" -> {timer, title, roomId}: waiting for its translation
 
 export function initNotify({ actions: appActions, handlers }) {
   actions = appActions;
@@ -87,8 +87,11 @@ function onVisibility() {
 
 // what is worth a notification ------------------------------------------------------
 
+/** The room's title as the reader sees it in the list: in their language where the organisers' is translated. */
 function roomTitle(roomId) {
-  return state.joined.get(roomId)?.info.title || state.rooms.get(roomId)?.title || roomId;
+  const info = state.joined.get(roomId)?.info || state.rooms.get(roomId);
+  const tr = info?.tr && info.tr.lang === state.lang ? info.tr.title : '';
+  return tr || info?.title || roomId;
 }
 
 /** A message's text as the reader reads it: its translation when it came, else the original. */
@@ -100,41 +103,46 @@ function shownText(item) {
 
 function onMention(f) {
   if (!hidden() || isMutedRoom(f.room)) return;
+  const title = () => t('msg.mentioned', { name: f.by?.name || t('who.someone'), room: roomTitle(f.room) });
   const key = keyOf(f.room, f.id);
-  if (told.has(key)) return;
-  told.add(key);
-  clearTimeout(waiting.get(key));
-  waiting.delete(key);
-  const item = state.joined.get(f.room)?.byId.get(f.id);
-  show(t('msg.mentioned', { name: f.by?.name || t('who.someone'), room: roomTitle(f.room) }), shownText(item), f.room);
+  const entry = waiting.get(key);
+  if (entry) entry.title = title; // a conversation's message that mentions: one notification, the mention's
+  else tell(f.room, f.id, title);
   if (!state.joined.get(f.room)) bump(); // no room here counts it
 }
 
 function onMessage(f) {
   const room = state.joined.get(f.room);
   if (!room || room.info.kind !== 'private' || f.user?.id === state.me?.id || !hidden() || isMutedRoom(f.room)) return;
-  const key = keyOf(f.room, f.id);
+  tell(f.room, f.id, () => t('notify.private', { name: f.user?.name || t('who.someone') }));
+}
+
+/** Notify once per message: at once when its text is in the reader's language already, else when its
+ * translation comes (or after TRANSLATION_GRACE, with the original). */
+function tell(roomId, id, title) {
+  const key = keyOf(roomId, id);
   if (told.has(key) || waiting.has(key)) return;
-  const item = room.byId.get(f.id);
-  if (item?.translating) waiting.set(key, setTimeout(() => privateMessage(f.room, f.id), TRANSLATION_GRACE));
-  else privateMessage(f.room, f.id);
+  const item = state.joined.get(roomId)?.byId.get(id);
+  if (item?.translating) {
+    waiting.set(key, { title, roomId, timer: setTimeout(() => settle(key), TRANSLATION_GRACE) });
+    return;
+  }
+  told.add(key);
+  show(title(), shownText(item), roomId);
 }
 
 function onTranslation(f) {
-  const key = keyOf(f.room, f.id);
-  if (!waiting.has(key)) return;
-  clearTimeout(waiting.get(key));
-  privateMessage(f.room, f.id);
+  if (waiting.has(keyOf(f.room, f.id))) settle(keyOf(f.room, f.id));
 }
 
-function privateMessage(roomId, id) {
-  const key = keyOf(roomId, id);
+function settle(key) {
+  const entry = waiting.get(key);
+  if (!entry) return;
+  clearTimeout(entry.timer);
   waiting.delete(key);
-  if (told.has(key)) return;
   told.add(key);
-  const item = state.joined.get(roomId)?.byId.get(id);
-  if (!item) return;
-  show(t('notify.private', { name: item.user?.name || t('who.someone') }), shownText(item), roomId);
+  const [roomId, id] = [entry.roomId, key.slice(entry.roomId.length + 1)];
+  show(entry.title(), shownText(state.joined.get(roomId)?.byId.get(id)), roomId);
 }
 
 function onRequest(f) {
