@@ -294,9 +294,9 @@ async def test_typing_shows_in_a_conversation_and_is_sent_rate_limited(make_serv
     await page.get_by_test_id("toggle-rooms").click()
 
     conversation = await open_conversation(server, "Otto", "u-otto", "u-dora")
-    await otto.join(conversation)
     await page.get_by_test_id(f"conversation-{conversation}").click()
     await expect(page.get_by_test_id("composer")).to_be_enabled()
+    await otto.join(conversation)
     await otto.say(conversation, "Good morning Dora!")
     await expect(message_with_text(page, "Good morning Dora!")).to_have_count(1)
     await otto.send({"type": "typing", "room": conversation})
@@ -314,6 +314,12 @@ async def test_typing_shows_in_a_conversation_and_is_sent_rate_limited(make_serv
     await otto.silent("typing")
     typing_sent = [f["room"] for f in sent if f.get("type") == "typing"]
     assert typing_sent == [conversation], "one `typing` for a burst of keystrokes, none in the room"
+
+    # a conversation's members complete after '@' too (even one who is not in it now)
+    await otto.send({"type": "leave", "room": conversation})
+    await expect(page.locator("#member-list .member")).to_have_count(1)
+    await page.get_by_test_id("composer").fill("")
+    await mention_with_completion(page, "ot", "Otto")
 
 
 #: A recording Notification and a switchable document.visibilityState, installed before the app loads.
