@@ -448,8 +448,10 @@ function sendJoin(room) {
 
 function onJoinError(room, err) {
   if (err.code === 'disconnected') return; // joins again after reconnecting
-  if (err.code === 'unavailable' || err.code === 'timeout') {
-    setTimeout(() => { if (link.ready && state.joined.get(room.id) === room) sendJoin(room); }, RETRY_LATER);
+  if (err.code === 'unavailable' || err.code === 'timeout' || (err.code === 'rate_limited' && room.lazy)) {
+    // a watched conversation past the join burst (many rooms at once after `ready`) waits its turn
+    const wait = err.code === 'rate_limited' ? Math.max(1, err.retryAfter || 1) * 1000 : RETRY_LATER;
+    setTimeout(() => { if (link.ready && state.joined.get(room.id) === room) sendJoin(room); }, wait);
     return;
   }
   room.status = 'error';
