@@ -77,7 +77,7 @@ export function saveSession() {
     return;
   }
   const rooms = [...state.joined.values()]
-    .filter((r) => r.status === 'joined' || r.status === 'joining')
+    .filter((r) => (r.status === 'joined' || r.status === 'joining') && !r.lazy) // a watched conversation is watched again
     .map((r) => r.id);
   const data = { ...state.session, rooms, current: state.current, showOriginals: state.showOriginals };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(data));
@@ -129,7 +129,7 @@ function readJson(key) {
 
 // rendering -----------------------------------------------------------------------
 
-const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host', 'people', 'meetings', 'inbox'];
+const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host', 'people', 'meetings', 'inbox', 'notify'];
 const renderers = new Map();
 const dirty = new Set();
 let scheduled = false;
