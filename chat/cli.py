@@ -35,6 +35,7 @@ examples:
   babelroom token --role host --name "Ada"          # a host token for the browser app
   babelroom delegates import delegates.csv          # the delegate list, into the running server
   babelroom delegates links --out links.csv         # each delegate's personal sign-in link
+  babelroom delegates links --out links.csv --pdf badges.pdf   # and a printable badge sheet
   babelroom languages install en_de.argosmodel      # add a translation package
 """
 
