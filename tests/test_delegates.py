@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,25 @@ GOOD = ("李伟,Shenzhen Solar,cn,zh,li.wei@example.cn,\n"
 BAD = ("Nobody,,,en,,\n"  # no e-mail nor external id
        "Klingon,,,tlh,k@example.org,\n"  # a language the server does not offer
        "Dup Li,,,en,LI.WEI@example.cn,\n")  # the same person twice
+
+
+@dataclass
+class PrintedPage:
+    text: str
+    qr_codes: list[str]
+
+
+def pdf_page(data: bytes, page: int = 0) -> PrintedPage:
+    """A PDF page as printed: its text, and the QR codes a decoder (zxing-cpp) reads off the page
+    rasterised at 300 dpi (pdfium)."""
+    import pypdfium2
+    import zxingcpp
+
+    document = pypdfium2.PdfDocument(data)
+    image = document[page].render(scale=300 / 72).to_pil()
+    text = document[page].get_textpage().get_text_range()
+    return PrintedPage(text, [found.text for found in zxingcpp.read_barcodes(image)
+                              if found.format == zxingcpp.BarcodeFormat.QRCode])
 
 
 def cli(node: NodeProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -73,8 +93,9 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     changed = await asyncio.to_thread(cli, a, "import", str(listing))
     assert changed.stdout.strip() == "0 created, 1 updated, 1 unchanged"
 
-    badges = tmp_path / "badges.html"
-    made = await asyncio.to_thread(cli, a, "links", "--base-url", "https://chat.example.org/", "--badges", str(badges))
+    badges, pdf = tmp_path / "badges.html", tmp_path / "badges.pdf"
+    made = await asyncio.to_thread(cli, a, "links", "--base-url", "https://chat.example.org/", "--badges", str(badges),
+                                   "--pdf", str(pdf))
     assert made.returncode == 0, made.stderr
     links = {row["key"]: row for row in csv.DictReader(io.StringIO(made.stdout))}
     assert set(links) == {"li.wei@example.cn", "aino@example.fi"}
@@ -82,10 +103,15 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     sheet = badges.read_text(encoding="utf-8")  # a printable badge each: the name in its own script, a QR code
     assert sheet.count('class="badge"') == 2 and "李伟" in sheet and "Sauna Works" in sheet
     assert sheet.count("<svg") == 2 and links["li.wei@example.cn"]["code"] in sheet
+    # the PDF's page, rasterised, read by a QR decoder as a phone's camera would: each delegate's link
+    printed = pdf_page(pdf.read_bytes())
+    assert "李伟" in printed.text and "Aino Virtanen" in printed.text and "Sauna Works" in printed.text
+    assert sorted(printed.qr_codes) == sorted(link["url"] for link in links.values())
+    scanned = next(url for url in printed.qr_codes if url.endswith(links["aino@example.fi"]["code"]))
 
-    # Aino's badge signs her in on node b as the person of the list, with her role and organisation
+    # Aino's badge, scanned, signs her in on node b as the person of the list, with her role and organisation
     async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
-        signed = await http.post("/api/session", json={"code": links["aino@example.fi"]["code"]})
+        signed = await http.post("/api/session", json={"code": scanned.partition("#code=")[2]})
         assert signed.status_code == 200, signed.text
         body = signed.json()
         assert body["user"] == {"id": links["aino@example.fi"]["id"], "name": "Aino Virtanen", "role": "moderator"}
