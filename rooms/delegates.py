@@ -14,7 +14,7 @@ nothing; a delegate's own way in is their personal link or code.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from rooms.conversations import profile_complaint
@@ -37,8 +37,11 @@ COLUMNS = {
 }
 
 
+ID_PREFIX = "d_"
+
+
 def delegate_id(key: str) -> str:
-    return "d_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return ID_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _column(row: Mapping[str, str], name: str) -> str:
@@ -92,7 +95,7 @@ class Delegates:
     def __init__(self, store: SessionStore, sign_ins: SignIns, *, invite_ttl: int) -> None:
         self._store, self._sign_ins, self._invite_ttl = store, sign_ins, invite_ttl
 
-    async def import_rows(self, rows: list[Mapping[str, str]], languages: Iterable[str]) -> ImportReport:
+    async def import_rows(self, rows: Sequence[Mapping[str, str]], languages: Iterable[str]) -> ImportReport:
         """Validate every row; save the list only when every row is good (nothing half-imported)."""
         report = ImportReport()
         offered = list(languages)
@@ -145,7 +148,10 @@ class Delegates:
                                                   email.lower()) if key))
         owners = await self._store.delegate_ids(keys)
         wanted = [owners[key] for key in keys if key in owners]
-        wanted.append(subject)  # the delegate's user id itself (a token minted for them)
+        if subject.startswith(ID_PREFIX):
+            wanted.append(subject)  # the delegate's user id itself (a token minted for them)
+        if not wanted:
+            return None
         found = {d.id: d for d in await self._store.delegates(list(dict.fromkeys(wanted)))}
         delegate = next((found[one] for one in wanted if one in found), None)
         if delegate is not None and delegate.revoked:
