@@ -66,6 +66,13 @@ async def kept_identity(page: Page) -> dict[str, Any]:
     return dict(await page.evaluate("JSON.parse(localStorage.getItem('babelroom.identity') || '{}')"))
 
 
+async def visit(page: Page, url: str) -> None:
+    """Open the page and let the app finish starting (its modules, the languages, the access mode)
+    before typing: a click before the app listens would be the browser's own form check."""
+    await page.goto(url)
+    await page.wait_for_load_state("networkidle")
+
+
 async def connected_as(page: Page, name: str) -> None:
     await expect(page.get_by_test_id("conn-status")).to_have_class(CONNECTED)
     await expect(page.get_by_test_id("me-name")).to_have_text(name)
@@ -89,8 +96,7 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     # 1. self sign-in --------------------------------------------------------------------------
     laptop = await trial.context()
     page = await laptop.new_page()
-    await page.goto(node.url)
-    await page.wait_for_load_state("networkidle")  # the lobby filled by the app (languages, access) first
+    await visit(page, node.url)
     await page.get_by_test_id("name").fill("Li Wei")
     await page.get_by_test_id("lang").select_option("zh")
     await page.get_by_test_id("start").click()
@@ -122,11 +128,12 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     # 3. personal code on a second device -------------------------------------------------------
     await again.get_by_test_id("account-open").click()
     await again.get_by_test_id("account-code").click()
+    await expect(again.get_by_test_id("account-code-text")).not_to_be_empty()
     code = (await again.get_by_test_id("account-code-text").text_content() or "").strip()
     await trial.shot(again, "3a-personal-code-and-qr")
     phone_context = await trial.context(viewport=PHONE, is_mobile=True)
     phone = await phone_context.new_page()
-    await phone.goto(node.url)
+    await visit(phone, node.url)
     await phone.locator("#code-box summary").click()
     await phone.get_by_test_id("signin-code").fill(code.lower())  # typed on a phone keyboard
     await phone.get_by_test_id("start").click()
@@ -179,7 +186,7 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     # 6. a stranger at the invited event -------------------------------------------------------------
     stranger_context = await trial.context(locale="de-DE")
     stranger = await stranger_context.new_page()
-    await stranger.goto(invited.url)
+    await visit(stranger, invited.url)
     await expect(stranger.get_by_test_id("invited-note")).to_have_text(ui("de", "lobby.invitedNote"))
     name_hidden = await stranger.get_by_test_id("name").is_hidden()
     await stranger.get_by_test_id("start").click()
