@@ -60,9 +60,9 @@ from chat.protocol import (
 )
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
 from chat.session_conversations import handle_conversation_frame
-from chat.tokens import Identity, TokenError
+from chat.tokens import Identity, TokenError, as_listed
 from chat.wire import text_frame
-from chat.writer import Writer
+from chat.writer import CLOSE_OVERLOADED, Writer
 from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE, direct
 from rooms.limits import TokenBucket
@@ -289,6 +289,17 @@ class Session:
             self.push_frame(error("unauthorized", f"{exc}; ask for a new token at POST /api/session",
                                            frame.ref))
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return
+        try:  # a website's token for a delegate of the list: that delegate's user id (same person everywhere)
+            identity = await as_listed(identity, self.node.delegates)
+        except Refused as refusal:
+            self.push_frame(error("unauthorized", refusal.message, frame.ref))
+            self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return
+        except BackendUnavailable:  # who the person is cannot be told: a second, split identity would be worse
+            self.push_frame(error("unavailable", "the server cannot reach its backend right now; connect again in "
+                                  "a few seconds", frame.ref))
+            self.close(CLOSE_OVERLOADED, "unavailable")
             return
         if not await self._sign_in_live(identity, frame.ref):
             return

@@ -9,8 +9,8 @@ import { Link, CLOSE_REMOVED, CLOSE_UNAUTHORIZED } from './link.js';
 import { setLanguages, guessLanguage, isKnownLanguage, duration, timeOfDay } from './format.js';
 import { t, errorText, useLanguage, onLanguageChange } from './i18n.js';
 import {
-  state, newRoomView, saveSession, loadSession, loadPrefs, forgetIdentity, invalidate, currentRoom, view,
-  appendMessage, prependMessages, insertMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
+  state, newRoomView, saveSession, loadSession, loadPrefs, forgetIdentity, onIdentityChange, invalidate,
+  currentRoom, view, appendMessage, prependMessages, insertMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
   untilValue, roleIn, isMuted, awaitsTranslation,
 } from './state.js';
 import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusLobby } from './view-shell.js';
@@ -554,9 +554,9 @@ function beginSession(session) {
 }
 
 /** Back to the lobby; keep the name and language to make starting again easy. */
-function endSession(message = '') {
+function endSession(message = '', { forget = true } = {}) {
   link.stop();
-  if (!state.session?.pasted) forgetIdentity();
+  if (forget && !state.session?.pasted) forgetIdentity();
   const prefs = { name: state.session?.pasted ? '' : state.session?.name, lang: state.lang };
   Object.assign(state, { session: null, me: null, current: null, openMenu: null, drawer: null, lobbyError: message });
   state.joined.clear();
@@ -958,6 +958,29 @@ function tick() {
   invalidate('room');
 }
 
+/**
+ * Another tab changed who is signed in on this browser: signed out there, signed out here at once; a
+ * token renewed there is used here too; signed in there while this tab shows the lobby, this tab
+ * follows. A tab opened with a pasted token (#token=) keeps to it.
+ */
+function identityChanged(identity) {
+  const session = state.session;
+  if (session?.pasted) return;
+  if (!identity) {
+    if (session?.sid) endSession(t('session.signedOut'));
+    return;
+  }
+  if (session?.sid === identity.sid) {
+    if (identity.expiresAt > session.expiresAt) {
+      Object.assign(session, { token: identity.token, expiresAt: identity.expiresAt });
+    }
+    return;
+  }
+  if (session) endSession('', { forget: false }); // another person on this browser now: this tab follows
+  restore(identity);
+  beginSession(state.session);
+}
+
 function restore(saved) {
   state.session = { token: saved.token, name: saved.name || '', lang: saved.lang || '', pasted: !!saved.pasted,
     sid: saved.sid || '', expiresAt: saved.expiresAt || 0, ttl: saved.ttl || 0 };
@@ -1002,6 +1025,7 @@ async function boot() {
   setInterval(refreshRooms, ROOMS_REFRESH);
   setInterval(tick, 1000);
   window.addEventListener('online', () => link.retryNow());
+  onIdentityChange(identityChanged);
 
   if (state.session) {
     saveSession();
