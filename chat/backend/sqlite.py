@@ -112,7 +112,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
                     return Appended(stored, created=False)
             head = db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
             epoch, position = head if head else (new_epoch(), 1)
-            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) VALUES (?, ?, ?, ?, ?, '{{}}', 0, 0, ?, ?, ?, ?)",
+            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) "
+                       "VALUES (?, ?, ?, ?, ?, '{}', 0, 0, ?, ?, ?, ?)",
                        (position, now, json.dumps(user), lang, text, reply, mentioned, step, room))
             db.execute("INSERT INTO histories (room, epoch, next_position) VALUES (?, ?, ?) "
                        "ON CONFLICT (room) DO UPDATE SET next_position = excluded.next_position",

@@ -28,6 +28,6 @@ from rooms.stores.room_store import RoomStore
 from rooms.stores.sessions import Delegate, SessionStore, SignIn
 
 __all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Delegate", "Encoded",
-           "Event", "EventHandler", "LimitStore", "MeetingStore", "Member", "Message", "ModerationEntry",
-           "MeetingStep", "ModerationStore", "Mute", "Presence", "Quote", "Reacted", "Replay", "RoomStore", "SendWait", "SessionStore",
-           "SignIn", "Standing", "StoreError", "now_ms"]
+           "Event", "EventHandler", "LimitStore", "MeetingStep", "MeetingStore", "Member", "Message",
+           "ModerationEntry", "ModerationStore", "Mute", "Presence", "Quote", "Reacted", "Replay", "RoomStore",
+           "SendWait", "SessionStore", "SignIn", "Standing", "StoreError", "now_ms"]
