@@ -363,8 +363,9 @@ async def test_a_lost_booking_race_answers_the_next_free_slots_for_both(make_ser
     ours = (await propose(li, anna, [first["id"]])).json()["meeting"]
     theirs = (await propose(ola, sam, [first["id"], second["id"]])).json()["meeting"]
     busy = (await propose(eve, sam, [second["id"]])).json()["meeting"]
-    assert (await sam.http("POST", f"/api/meetings/{busy['id']}/accept", json={"slot": second["id"]})).status_code == 200
-    assert (await anna.http("POST", f"/api/meetings/{ours['id']}/accept", json={"slot": first["id"]})).status_code == 200
+    for person, booked, slot in ((sam, busy, second), (anna, ours, first)):
+        answer = await person.http("POST", f"/api/meetings/{booked['id']}/accept", json={"slot": slot["id"]})
+        assert answer.status_code == 200
     lost = await sam.http("POST", f"/api/meetings/{theirs['id']}/accept", json={"slot": first["id"]})
     assert lost.status_code == 409
     body = lost.json()
