@@ -240,3 +240,32 @@ async def test_the_meeting_views_in_every_language_on_a_desktop_and_a_phone(make
     assert not await axe_violations(page), (lang, "phone, agenda", await axe_violations(page))
     await page.set_viewport_size(DESKTOP)
     assert not await axe_violations(page), (lang, "desktop, agenda", await axe_violations(page))
+
+
+async def test_the_app_reminds_a_configurable_time_before_a_booked_meeting(make_server, new_page):
+    """`[meetings] reminder_minutes` before a booked meeting, the app says so in the reader's language
+    (the page's clock is Playwright's, moved forward instead of waited for)."""
+    server = await make_server(conversations={"policy": "open"}, meetings={"reminder_minutes": 25})
+    host = await Person(server, "Hanna", "en", Role.HOST).connect()
+    start = (datetime.now(tz=UTC) + timedelta(hours=3)).replace(second=0, microsecond=0)
+    added = await host.http("POST", "/api/meeting-slots", json={
+        "start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat(), "places": ["Table 3"]})
+    assert added.status_code == 201, added.text
+    page = await new_page()
+    await page.clock.install()
+    await sign_in(page, server.url, "Anna", "de")
+    li = await Person(server, "Li", "zh").connect()
+    anna_id = (await li.http("GET", "/api/people", params={"q": "Anna"})).json()["people"][0]["id"]
+    proposed = await li.http("POST", "/api/meetings", json={"with": anna_id, "slots": [added.json()["slot"]["id"]]})
+    assert proposed.status_code == 201, proposed.text
+    await page.locator('[data-testid^="conversation-c-"]').click()
+    await page.get_by_test_id("meeting-card").get_by_test_id("meeting-accept").click()
+    toast = page.get_by_test_id("toast")
+    await expect(toast).to_contain_text(ui("de", "meetings.bookedToast", time="")[:12])
+    reminder = ui("de", "meetings.reminder", name="Li", time="")[:12]
+    now = await page.evaluate("() => Date.now()")
+    due = int(start.timestamp() * 1000) - 25 * 60_000
+    await page.clock.fast_forward(due - now - 60_000)  # a minute early: nothing yet
+    await expect(toast).not_to_contain_text(reminder)
+    await page.clock.fast_forward(61_000)
+    await expect(toast).to_contain_text(reminder)
