@@ -401,26 +401,43 @@ async def test_a_host_sees_where_a_meeting_may_move_and_moving_tells_both(make_s
         assert frame["meeting"]["place_name"] == "Table 2"
 
 
-async def test_cards_cross_nodes_and_each_node_replays_them(make_server, backend_kind):
-    """On redis, two nodes: Li proposes through one, Anna answers through the other; each hears the
-    other's card live, and a reader joining on either node reads every card in order."""
+async def test_across_two_nodes_propose_counter_accept_agendas_cancel_and_cards(make_server, backend_kind):
+    """On redis, two nodes: Li proposes through one, Anna counter-proposes through the other, Li
+    accepts, both agendas show it on both nodes, Anna cancels; each hears the other's steps (frames
+    and cards) live, and a reader joining on either node reads every card in order."""
     a = await make_server(conversations=OPEN, limits=FAST)
     b = await make_server(conversations=OPEN, limits=FAST) if backend_kind == "redis" else a
     host = await host_of(a)
-    slot = await add_slot(host, 0, ["Table 14"])
+    first, second = await add_slot(host, 0, ["Table 14"]), await add_slot(host, 30, ["Table 14"])
     li, anna = await Person(a, "Li", "zh").connect(), await Person(b, "Anna", "de").connect()
     opened = await li.http("POST", "/api/conversations", json={"with": [anna.id]})
     room = opened.json()["room"]["id"]
     await li.client.join(room)
     await anna.client.join(room)
-    meeting = (await propose(li, anna, [slot["id"]], note="港口设备")).json()["meeting"]
+    meeting = (await propose(li, anna, [first["id"]], note="港口设备")).json()["meeting"]
     assert meeting["room"] == room  # their 1:1, found
+    await anna.client.expect("meeting", event="proposed")
     proposed = await card_of(anna, room, "proposed")
     assert proposed["text"] == "港口设备" and proposed["user"]["id"] == li.id
-    accepted = await anna.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": slot["id"]})
+    countered = await anna.http("POST", f"/api/meetings/{meeting['id']}/propose", json={"slots": [second["id"]]})
+    assert countered.status_code == 200
+    await li.client.expect("meeting", event="countered")
+    assert [s["id"] for s in (await card_of(li, room, "countered"))["meeting"]["slots"]] == [second["id"]]
+    accepted = await li.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": second["id"]})
     assert accepted.status_code == 200
-    assert (await card_of(li, room, "booked"))["meeting"]["place_name"] == "Table 14"
+    await anna.client.expect("meeting", event="booked")
+    assert (await card_of(anna, room, "booked"))["meeting"]["place_name"] == "Table 14"
+    for server in {a, b}:  # both agendas, read through either node
+        for person in (li, anna):
+            reader = Person(server, person.name, person.lang)
+            [agenda] = (await reader.http("GET", "/api/me/meetings")).json()["meetings"]
+            assert agenda["state"] == "booked" and agenda["slot"] == second["id"]
+    assert (await anna.http("POST", f"/api/meetings/{meeting['id']}/cancel", json={"reason": "Flug"})).status_code \
+        == 200
+    assert (await li.client.expect("meeting", event="cancelled"))["meeting"]["reason"] == "Flug"
+    assert (await card_of(li, room, "cancelled"))["text"] == "Flug"
     for server in {a, b}:
         reader = await Person(server, "Anna", "de").connect()
         assert cards((await reader.client.join(room))["messages"]) == [
-            ("proposed", li.id, "港口设备"), ("booked", anna.id, "")]
+            ("proposed", li.id, "港口设备"), ("countered", anna.id, ""), ("booked", li.id, ""),
+            ("cancelled", anna.id, "Flug")]
