@@ -117,10 +117,13 @@ class Node:
     async def _meeting_conversation(self, person: Person, other: str) -> str | None:
         """Where a meeting's steps are recorded: the two people's 1:1 conversation, found or opened by
         the conversation rules (under policy `request` only once they are in contact); None when
-        those rules say no (they share only a group, say): the meeting then has no cards."""
+        those rules say no (they share only a group, say): the meeting then has no cards. Too many
+        requests is not such a no: it refuses the proposal itself (nothing is stored yet)."""
         try:
             summary, _, _ = await self.conversations.start_conversation(person, [other], None)
-        except Refused:
+        except Refused as refusal:
+            if refusal.code == "rate_limited":
+                raise
             return None
         return str(summary["id"])
 
