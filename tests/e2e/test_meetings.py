@@ -182,6 +182,19 @@ async def test_a_lost_race_for_a_time_offers_the_next_free_times_in_the_app(make
     await expect(anna.get_by_test_id("meeting-step").nth(1).get_by_test_id("meeting-step-title")).to_have_text(
         ui("de", "meetings.step.countered"))
 
+    # she cancels after all, with a reason: Li is told, and the card carries it as its text
+    await card.get_by_test_id("meeting-cancel").click()
+    confirm = anna.get_by_test_id("confirm")
+    await expect(confirm).to_contain_text(ui("de", "meetings.cancelTitle", name="Li"))
+    assert not await axe_violations(anna), await axe_violations(anna)
+    await confirm.get_by_test_id("confirm-reason").fill("Mein Flug wurde verlegt")
+    await confirm.get_by_test_id("confirm-ok").click()
+    cancelled = await li.client.expect("meeting", event="cancelled")
+    assert cancelled["meeting"]["reason"] == "Mein Flug wurde verlegt"
+    last = anna.get_by_test_id("message").filter(has=anna.get_by_test_id("meeting-step")).nth(2)
+    await expect(last.get_by_test_id("meeting-step-title")).to_have_text(ui("de", "meetings.step.cancelled"))
+    await expect(last.get_by_test_id("message-text")).to_have_text("Mein Flug wurde verlegt")
+
 
 LANGUAGES = ("ar", "de", "en", "es", "fr", "ja", "pl", "pt", "ru", "zh")
 

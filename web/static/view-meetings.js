@@ -258,7 +258,8 @@ async function withReason(meeting, step) {
     title: t(step === 'decline' ? 'meetings.declineTitle' : 'meetings.cancelTitle', { name }),
     text: t('meetings.reasonText'), ok: t(step === 'decline' ? 'meetings.decline' : 'meetings.cancel'), reason: '',
   });
-  if (answered) await answer(meeting, step, answered.reason ? { reason: answered.reason } : {});
+  // the dialog takes 300 characters (moderation reasons); a meeting's reason is at most 200
+  if (answered) await answer(meeting, step, answered.reason ? { reason: answered.reason.slice(0, 200) } : {});
 }
 
 async function answer(meeting, step, body = {}) {
