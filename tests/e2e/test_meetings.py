@@ -253,6 +253,10 @@ async def test_the_meeting_views_in_every_language_on_a_desktop_and_a_phone(make
     assert not await axe_violations(page), (lang, "phone, agenda", await axe_violations(page))
     await page.set_viewport_size(DESKTOP)
     assert not await axe_violations(page), (lang, "desktop, agenda", await axe_violations(page))
+    # the conversation one click away: where the steps are
+    await page.get_by_test_id("agenda-item").first.get_by_test_id("agenda-conversation").click()
+    await expect(page.get_by_test_id("agenda-dialog")).to_be_hidden()
+    await expect(page.get_by_test_id("meeting-step-title")).to_have_count(len(kinds))
 
 
 async def test_the_app_reminds_a_configurable_time_before_a_booked_meeting(make_server, new_page):

@@ -350,9 +350,11 @@ function renderAgenda() {
 }
 
 function conversationButton(m) {
-  const room = [...meetings.members.entries()].find(([, members]) => members.length === 2 && members.includes(m.with?.id));
+  // the conversation its steps are recorded in; for a meeting from before the cards, the 1:1 with that person
+  const room = m.room || [...meetings.members.entries()].find(([, members]) => members.length === 2 && members.includes(m.with?.id))?.[0];
   if (!room) return null;
-  return h('button', { type: 'button', class: 'link-button', on: { click: () => { $('agenda-dialog').close(); actions.openRoom(room[0]); } } },
+  return h('button', { type: 'button', class: 'link-button', testid: 'agenda-conversation',
+    on: { click: () => { $('agenda-dialog').close(); actions.openRoom(room); } } },
     t('meetings.openConversation'));
 }
 
