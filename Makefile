@@ -42,10 +42,13 @@ system-deps:
 
 # the edit loop (under a minute): lint, types, and the tests that need no server, browser or Redis
 # (the core's rules, frames, catalogues, and every store contract on the memory backend)
+# the browser app's modules are `// @ts-check`ed by TypeScript (tests/e2e/package.json, installed by system-deps)
+TSC := tests/e2e/node_modules/.bin/tsc --noEmit -p web/static/jsconfig.json
 UNIT_TESTS := tests/rooms tests/test_units.py tests/test_frames.py tests/test_i18n.py tests/backend
 check: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(TSC)
 	$(VENV)/bin/python -m pytest -q $(UNIT_TESTS) -k "memory or not (sqlite or redis)"
 
 # system packages first (PyICU builds against libicu-dev); then lint and types (configured in
@@ -53,4 +56,5 @@ check: install-test
 test: system-deps install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(TSC)
 	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup

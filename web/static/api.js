@@ -1,3 +1,4 @@
+// @ts-check
 // api.js — the HTTP API: delegate sessions, the room and language lists, and the
 // host's room controls (Bearer token).  Every failure becomes an ApiError whose
 // code the page translates (i18n.js errorText); the message is the server's English.
@@ -12,7 +13,13 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {{body?: unknown, token?: string | null}} [options]
+ */
 async function call(method, path, { body, token } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -40,6 +47,7 @@ const room = (id) => `/api/rooms/${encodeURIComponent(id)}`;
 
 export const api = {
   createSession(name, lang, accessCode, profile = {}) {
+    /** @type {Record<string, unknown>} */
     const body = { name, lang, ...profile }; // profile: organization?, country?, bio? (view-people.js)
     if (accessCode) body.access_code = accessCode;
     return call('POST', '/api/session', { body });

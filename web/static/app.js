@@ -1,3 +1,4 @@
+// @ts-check
 // app.js — entry point of the babelroom browser app.
 // Boots the page, owns the WebSocket link, turns server frames into state changes
 // (one handler per frame type) and user intents into frames or HTTP calls (the
@@ -638,7 +639,7 @@ async function renewIfDue() {
 }
 
 async function signInWithCode(code, lang) {
-  const button = document.getElementById('start');
+  const button = /** @type {HTMLButtonElement} */ (document.getElementById('start'));
   button.disabled = true;
   try {
     const answer = await api.signInWithCode(code, lang);
@@ -682,7 +683,7 @@ const actions = {
       invalidate('shell');
       return;
     }
-    const button = document.getElementById('start');
+    const button = /** @type {HTMLButtonElement} */ (document.getElementById('start'));
     button.disabled = true;
     try {
       const session = await api.createSession(name, lang, accessCode);

@@ -1,3 +1,4 @@
+// @ts-check
 // client.js — a small client for babelroom's WebSocket protocol (v1), as an ES module
 // another page can import straight from the server:
 //
@@ -54,10 +55,14 @@ export class BabelroomClient {
    * lang: the reading language (optional: the token's `lang` claim otherwise);
    * url: the /ws address (default: the server this module came from);
    * reconnect: false to stay closed after a drop.
+   * @param {{token: string | (() => string | Promise<string>), lang?: string, url?: string, reconnect?: boolean}} options
    */
-  constructor({ token, lang = undefined, url = defaultUrl(), reconnect = true } = {}) {
+  constructor({ token, lang = undefined, url = defaultUrl(), reconnect = true } = /** @type {any} */ ({})) {
     if (!token) throw new TypeError('BabelroomClient needs a token');
-    Object.assign(this, { token, lang, url, reconnect });
+    this.token = token;
+    this.lang = lang;
+    this.url = url;
+    this.reconnect = reconnect;
     this.ws = null;
     this.ready = null; // the last `ready` frame while connected
     this.status = 'offline'; // connecting | connected | reconnecting | offline
@@ -97,6 +102,7 @@ export class BabelroomClient {
   }
 
   /** Join a room (history: how many past messages to receive, 0-200); resolves with `joined`. */
+  /** @param {string} room @param {{history?: number}} [options] */
   async join(room, { history } = {}) {
     const known = this.rooms.get(room);
     const frame = { type: 'join', room };

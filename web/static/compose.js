@@ -1,3 +1,4 @@
+// @ts-check
 // compose.js — what the composer does beside sending (issue 25): editing one's own message (its
 // Edit button, or the Up arrow in an empty composer; Escape cancels), completing `@name` from the
 // room's or conversation's members (names in any script: the list matches the start of the name or

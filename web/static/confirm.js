@@ -1,3 +1,4 @@
+// @ts-check
 // confirm.js — the one confirmation dialog (index.html #confirm): "Ban Dora from this
 // room?" with an optional reason, before the actions that cannot be taken back
 // (ban, delete a message, close a room).  A native modal <dialog>: it traps focus and

@@ -1,3 +1,4 @@
+// @ts-check
 // embed.js — the room of /embed/ROOM: gets a token from the embedding page, then joins the
 // room through client.js and shows its messages in the reader's language.
 //
@@ -10,7 +11,8 @@ import { BabelroomClient, CLOSE_UNAUTHORIZED } from './client.js';
 import { errorText, t, useLanguage } from './i18n.js';
 
 const room = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() || '');
-const allowed = JSON.parse(document.querySelector('meta[name="babelroom-embed-origins"]').content || '[]');
+const allowed = JSON.parse(/** @type {HTMLMetaElement} */ (document.querySelector('meta[name="babelroom-embed-origins"]')).content || '[]');
+/** @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 const list = $('messages');
 const rows = new Map(); // message id -> row element

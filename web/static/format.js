@@ -1,3 +1,4 @@
+// @ts-check
 // format.js — language names, writing direction, times and durations for display,
 // all in the interface language (i18n.js) through Intl.  Each language is *offered*
 // by its own name and the reader's (Deutsch — German, Deutsch — 德语), sorted the

@@ -1,3 +1,4 @@
+// @ts-check
 // i18n.js — the interface's words in the reader's language.
 // Each language has a message catalogue, i18n/<code>.json: a flat object of
 // "area.name" keys whose values are strings with {placeholders}, or plural objects
@@ -108,9 +109,9 @@ export function t(key, params = {}) {
 }
 
 /** Rewrite every data-i18n / data-i18n-attr element under root in the interface language. */
-export function translatePage(root = document) {
-  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  for (const el of root.querySelectorAll('[data-i18n-attr]')) {
+export function translatePage(root = /** @type {ParentNode} */ (document)) {
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (root.querySelectorAll('[data-i18n]'))) el.textContent = t(el.dataset.i18n);
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (root.querySelectorAll('[data-i18n-attr]'))) {
     for (const pair of el.dataset.i18nAttr.split(',')) {
       const [attr, key] = pair.split(':').map((s) => s.trim());
       if (attr && key) el.setAttribute(attr, t(key));
@@ -123,6 +124,7 @@ export function inTime(seconds) {
   const s = Math.max(1, Math.ceil(Number(seconds)));
   const minutes = Math.round(s / 60);
   const hours = Math.round(s / 3600);
+  /** @type {[number, Intl.RelativeTimeFormatUnit]} */
   const [value, unit] = s < 90 ? [s, 'second'] : minutes < 60 ? [minutes, 'minute']
     : hours < 36 ? [hours, 'hour'] : [Math.round(s / 86400), 'day'];
   return new Intl.RelativeTimeFormat(current, { numeric: 'always' }).format(value, unit);

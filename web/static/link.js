@@ -1,3 +1,4 @@
+// @ts-check
 // link.js — the one WebSocket to /ws.
 // Opens it, authenticates, reconnects after any drop with exponential backoff
 // (0.5 s doubling to 10 s, with jitter), keeps it alive with pings, and matches
@@ -27,7 +28,11 @@ export class Link {
    * onFrame(frame), onStatus('connecting'|'connected'|'reconnecting'|'offline'), onClose(code, atAuth).
    */
   constructor({ url, auth, onFrame, onStatus, onClose }) {
-    Object.assign(this, { url, auth, onFrame, onStatus, onClose });
+    this.url = url;
+    this.auth = auth;
+    this.onFrame = onFrame;
+    this.onStatus = onStatus;
+    this.onClose = onClose;
     this.ws = null;
     this.ready = false; // true between `ready` and the socket closing
     this.stopped = true;

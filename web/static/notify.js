@@ -1,3 +1,4 @@
+// @ts-check
 // notify.js — telling a person something happened while the tab is in the background (issue 25):
 // a mention, a private message or a contact request makes a browser notification (with their
 // permission, asked only when they press "Turn on notifications", never on load) and counts in the

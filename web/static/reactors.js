@@ -1,3 +1,4 @@
+// @ts-check
 // reactors.js — who reacted to a message (issue 25): shown under a reaction's chip while it is
 // hovered, focused or long-pressed. The live `reaction` frames carry counts only (coalesced), so the
 // names are asked of the server (`reactions {room, id}`, docs/protocol.md) when a chip is shown,

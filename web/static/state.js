@@ -1,3 +1,4 @@
+// @ts-check
 // state.js — the app's single state object, its persistence (the signed-in person in
 // localStorage, shared by this browser's tabs until they sign out; each tab's rooms in sessionStorage), the
 // render scheduler (regions marked dirty, redrawn together in a microtask), and small

@@ -1,3 +1,4 @@
+// @ts-check
 // view-account.js — "Your devices": the browsers this person is signed in on (each can be
 // signed out), "sign out everywhere", and a personal sign-in code with its QR code that signs
 // the same person in on another device (POST /api/me/signin-code; single use, short-lived).

@@ -1,3 +1,4 @@
+// @ts-check
 // view-host.js — the host panel (shown on the home view to hosts only): open a room,
 // change a room's title / state / slow mode, close it (after confirming), appoint and
 // remove moderators (picked from the members seen), download a room's transcript, edit

@@ -1,3 +1,4 @@
+// @ts-check
 // view-inbox.js — the moderation inbox, for hosts and moderators of the whole event: the
 // open reports grouped by message, with how many people reported each, the text in the
 // moderator's reading language (the stored translation where there is one, the original
@@ -84,7 +85,7 @@ async function load() {
     inbox.loadedLang = data.lang || state.lang;
     if (Number.isInteger(data.open)) inbox.count = data.open;
   } catch (err) {
-    inbox.error = errorText(err.code, err.message);
+    inbox.error = errorText(err.code);
   } finally {
     inbox.loading = false;
     invalidate('inbox');
@@ -118,7 +119,7 @@ async function work(group, action) {
     toast(t('inbox.closed'));
     $('inbox-title').focus({ preventScroll: true }); // the item and its buttons are gone
   } catch (err) {
-    toast(errorText(err.code, err.message), 'error');
+    toast(errorText(err.code), 'error');
     inbox.stale = true; // e.g. another moderator closed it first
   } finally {
     inbox.busy.delete(key);

@@ -1,3 +1,4 @@
+// @ts-check
 // view-meetings.js — matchmaking meetings (issue 26): "Propose a meeting" in a private
 // conversation (the organisers' free slots, a note), the open meeting's card above the
 // messages (accept a time, decline, cancel), each step's card among the messages
@@ -51,6 +52,7 @@ async function call(method, path, body) {
   if (!response) throw new ApiError(0, 'network', '');
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
+    /** @type {ApiError & {next?: unknown[]}} */
     const error = new ApiError(response.status, data.code || `http_${response.status}`, data.message || '');
     if (Array.isArray(data.next)) error.next = data.next; // 409 taken: the next slots both people have free
     throw error;

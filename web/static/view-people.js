@@ -1,3 +1,4 @@
+// @ts-check
 // view-people.js — matchmaking: the People directory (search, filters, contact,
 // block), the sidebar's Conversations list with unread counts and contact-request
 // cards (accept / decline), and the actions of a private conversation (block,
@@ -100,7 +101,7 @@ async function search(more = false) {
     people.next = data.next;
     people.searched = true;
   } catch (err) {
-    people.error = errorText(err.code, err.message);
+    people.error = errorText(err.code);
   } finally {
     people.loading = false;
     invalidate('people');
@@ -135,7 +136,7 @@ async function setHidden(hidden) {
     toast(t(data.hidden ? 'people.hiddenToast' : 'people.shownToast'));
   } catch (err) {
     $('people-hidden').checked = !hidden;
-    toast(errorText(err.code, err.message), 'error');
+    toast(errorText(err.code), 'error');
   }
 }
 
@@ -162,7 +163,7 @@ const peopleActions = {
       return;
     } catch (err) {
       if (err.code !== 'forbidden' || people.blocked.has(user)) {
-        toast(errorText(err.code, err.message), 'error');
+        toast(errorText(err.code), 'error');
         return;
       }
     }
@@ -185,7 +186,7 @@ const peopleActions = {
     } catch (err) {
       people.incoming.delete(id);
       invalidate('people');
-      toast(errorText(err.code, err.message), 'error');
+      toast(errorText(err.code), 'error');
     }
   },
 
@@ -197,7 +198,7 @@ const peopleActions = {
       toast(t(blocked ? 'people.blockedToast' : 'people.unblockedToast', { name: nameOf(user) }));
       invalidate('people');
     } catch (err) {
-      toast(errorText(err.code, err.message), 'error');
+      toast(errorText(err.code), 'error');
     }
   },
 
@@ -207,7 +208,7 @@ const peopleActions = {
       people.conversations.delete(id);
       actions.leave(id);
     } catch (err) {
-      toast(errorText(err.code, err.message), 'error');
+      toast(errorText(err.code), 'error');
     }
   },
 
@@ -219,7 +220,7 @@ const peopleActions = {
   reportMessage(roomId, id) {
     link.request({ type: 'report', room: roomId, id }, { timeout: 15_000 })
       .then(() => toast(t('people.reported')))
-      .catch((err) => toast(errorText(err.code, err.message), 'error'));
+      .catch((err) => toast(errorText(err.code), 'error'));
   },
 };
 

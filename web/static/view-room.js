@@ -1,3 +1,4 @@
+// @ts-check
 // view-room.js — the room on screen: its header and state banner, the message list
 // (keyed elements, redrawn only when a message changes), the composer with its
 // muted / read-only / slow-mode states, and the member list with moderation menus.
@@ -310,9 +311,9 @@ function elementFor(room, item) {
   const fresh = item.kind === 'msg' ? messageEl(room, item) : item.kind === 'sys' ? systemEl(item) : pendingEl(item);
   fresh.dataset.version = version;
   if (el) {
-    const focused = el.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+    const focused = el.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement).dataset.testid : null;
     el.replaceWith(fresh);
-    if (focused) fresh.querySelector(`[data-testid="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+    if (focused) /** @type {HTMLElement | null} */ (fresh.querySelector(`[data-testid="${CSS.escape(focused)}"]`))?.focus({ preventScroll: true });
   }
   room.elements.set(key, fresh);
   return fresh;
@@ -641,5 +642,5 @@ function modMenu(room, member) {
 
 /** After the menu closes with Escape, put focus back on its button. */
 export function focusModButton(userId) {
-  document.querySelector(`[data-testid="mod-${CSS.escape(userId)}"]`)?.focus();
+  /** @type {HTMLElement | null} */ (document.querySelector(`[data-testid="mod-${CSS.escape(userId)}"]`))?.focus();
 }

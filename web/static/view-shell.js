@@ -1,3 +1,4 @@
+// @ts-check
 // view-shell.js — everything around the room: which view is showing (lobby, home,
 // room), the connection indicator, the sidebar's room list grouped by forum (member
 // counts, unread badges, state tags), the "signed in as" block, the lobby form, the
@@ -90,7 +91,7 @@ function renderShell() {
 
 /** After a view change, keyboard focus goes to the view's first useful control unless it is on one already. */
 function focusView(current) {
-  const active = document.activeElement;
+  const active = /** @type {HTMLElement | null} */ (document.activeElement);
   const lost = !active || active === document.body || !active.isConnected || active.closest('[hidden]')
     || active.offsetParent === null;
   if (!lost) return;
