@@ -52,7 +52,7 @@ SECURITY_HEADERS = [
 ]
 
 FRAMING_HEADERS = {b"content-security-policy", b"x-frame-options"}
-CROSS_ORIGIN_MODULES = {"/static/client.js"}
+CROSS_ORIGIN_MODULES = {"/static/client.js", "/static/link.js"}  # client.js imports link.js (its socket)
 
 
 class SecurityHeaders:

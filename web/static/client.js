@@ -18,25 +18,18 @@
 // then the room's live frames that arrived meanwhile (each message once).
 // The protocol is described in docs/protocol.md.
 
-const MIN_DELAY = 500;
-const MAX_DELAY = 10_000;
-const PING_EVERY = 20_000;
+import { Link, BabelroomError, CLOSE_UNAUTHORIZED, CLOSE_REMOVED } from './link.js';
+
+// The socket itself (backoff, ping, auth timeout, `ref` matching) is link.js, the app's own: this
+// module adds rooms, `since` rejoins and the resending of unacknowledged messages.
 const REQUEST_TIMEOUT = 15_000;
 
-/** Close codes after which reconnecting cannot help. */
-export const CLOSE_UNAUTHORIZED = 4401;
-export const CLOSE_REMOVED = 4403;
+/** Close codes after which reconnecting cannot help (4401 unauthorized, 4403 removed). */
+export { CLOSE_UNAUTHORIZED, CLOSE_REMOVED };
 
 /** A refused request: `code` is the server's error code (or 'disconnected', 'timeout', 'closed');
  * `retryAfter`, when the refusal passes by itself, in how many seconds (the frame's retry_after). */
-export class BabelroomError extends Error {
-  constructor(code, message, retryAfter = null) {
-    super(message);
-    this.name = 'BabelroomError';
-    this.code = code;
-    this.retryAfter = retryAfter;
-  }
-}
+export { BabelroomError };
 
 /** The /ws address of the server this module was loaded from. */
 export function defaultUrl() {
@@ -63,19 +56,28 @@ export class BabelroomClient {
     this.lang = lang;
     this.url = url;
     this.reconnect = reconnect;
-    this.ws = null;
     this.ready = null; // the last `ready` frame while connected
     this.status = 'offline'; // connecting | connected | reconnecting | offline
     this.rooms = new Map(); // room -> {history, last (message id)}
     this.unacked = new Map(); // cid -> {frame, resolve, reject}
-    this.pending = new Map(); // ref -> {resolve, reject, kind, timer}
     this.listeners = new Map(); // type -> Set(fn)
-    this.refs = 0;
-    this.attempt = 0;
     this.closedByUser = false;
-    this.retryTimer = null;
-    this.pingTimer = null;
     this.firstReady = null; // {resolve, reject} for connect()
+    this.link = new Link({
+      url,
+      auth: async () => {
+        const token = typeof this.token === 'function' ? await this.token() : this.token;
+        /** @type {Record<string, unknown>} */
+        const auth = { type: 'auth', token };
+        if (this.lang) auth.lang = this.lang;
+        return auth;
+      },
+      onFrame: (frame) => this.receive(frame),
+      // 'connected' is this client's once it has handled `ready`; 'offline' once it has given up
+      onStatus: (status) => { if (status !== 'connected' && status !== 'offline') this.setStatus(status); },
+      onClose: (code, _atAuth, reason = '') => this.dropped(code, reason),
+      passAnswers: true, // every frame is an event, answers included
+    });
   }
 
   /** Call fn(frame) for each server frame of this type ('*' for all), and for the client's own
@@ -97,7 +99,7 @@ export class BabelroomClient {
     }
     return new Promise((resolve, reject) => {
       this.firstReady = { resolve, reject };
-      this.open();
+      this.link.start();
     });
   }
 
@@ -186,29 +188,21 @@ export class BabelroomClient {
    * `joined`, `left`, `ready`); rejects with the `error` that echoes its ref.
    */
   request(frame, match = null) {
-    return new Promise((resolve, reject) => {
-      if (this.status !== 'connected') {
-        reject(new BabelroomError('disconnected', 'not connected; try again once connected'));
-        return;
-      }
-      const ref = `q${++this.refs}`;
-      const timer = setTimeout(() => {
-        this.pending.delete(ref);
-        reject(new BabelroomError('timeout', 'the server did not answer in time'));
-      }, REQUEST_TIMEOUT);
-      this.pending.set(ref, { resolve, reject, match, timer });
-      this.ws.send(JSON.stringify({ ...frame, ref }));
-    });
+    return this.link.request(frame, { match, timeout: REQUEST_TIMEOUT });
   }
 
   /** Close for good (no reconnect); pending sends are rejected. */
   close() {
     this.closedByUser = true;
-    clearTimeout(this.retryTimer);
     this.fail(new BabelroomError('closed', 'the client was closed'), true);
-    if (this.ws) this.ws.close(1000);
-    this.ws = null;
+    this.link.stop();
+    this.ready = null;
     this.setStatus('offline');
+  }
+
+  /** The WebSocket while there is one (the link's). */
+  get ws() {
+    return this.link.ws;
   }
 
   // internals ---------------------------------------------------------------------
@@ -224,38 +218,11 @@ export class BabelroomClient {
     this.emit('status', status);
   }
 
-  async open() {
-    clearTimeout(this.retryTimer);
-    this.setStatus(this.attempt > 0 ? 'reconnecting' : 'connecting');
-    let token;
-    try {
-      token = typeof this.token === 'function' ? await this.token() : this.token;
-    } catch (error) {
-      this.scheduleRetry();
-      return;
-    }
-    const ws = new WebSocket(this.url);
-    this.ws = ws;
-    ws.onopen = () => {
-      const auth = { type: 'auth', token };
-      if (this.lang) auth.lang = this.lang;
-      ws.send(JSON.stringify(auth));
-    };
-    ws.onmessage = (event) => {
-      if (ws === this.ws) this.receive(JSON.parse(event.data));
-    };
-    ws.onclose = (event) => {
-      if (ws === this.ws) this.dropped(event.code, event.reason);
-    };
-  }
-
   receive(frame) {
     const ref = frame.ref;
     if (frame.type === 'ready' && this.status !== 'connected') {
       this.ready = frame;
-      this.attempt = 0;
       this.setStatus('connected');
-      this.pingTimer = setInterval(() => this.ws?.send('{"type":"ping"}'), PING_EVERY);
       this.emit('ready', frame);
       if (this.firstReady) {
         this.firstReady.resolve(frame);
@@ -285,16 +252,7 @@ export class BabelroomClient {
         this.unacked.delete(cid);
       }
     }
-    const answered = ref && this.pending.has(ref) ? ref
-      : [...this.pending.keys()].find((key) => this.pending.get(key).match?.(frame));
-    if (answered) {
-      const entry = this.pending.get(answered);
-      clearTimeout(entry.timer);
-      this.pending.delete(answered);
-      if (frame.type === 'error') entry.reject(new BabelroomError(frame.code, frame.message, frame.retry_after ?? null));
-      else entry.resolve(frame);
-    }
-    this.emit(frame.type, frame);
+    this.emit(frame.type, frame); // the answers to requests were settled by the link
   }
 
   remember(room, id) {
@@ -315,29 +273,20 @@ export class BabelroomClient {
 
   transmit(cid) {
     const entry = this.unacked.get(cid);
-    if (entry && this.ws?.readyState === WebSocket.OPEN) {
-      this.ws.send(JSON.stringify({ ...entry.frame, ref: `s${cid}` }));
-    }
+    if (entry) this.link.send({ ...entry.frame, ref: `s${cid}` }); // not connected: sent after the rejoin
   }
 
+  /** The socket closed (the link has rejected the pending requests); the link reconnects unless final. */
   dropped(code, reason) {
-    clearInterval(this.pingTimer);
-    this.ws = null;
     this.ready = null;
-    for (const [ref, entry] of this.pending) {
-      clearTimeout(entry.timer);
-      entry.reject(new BabelroomError('disconnected', 'the connection dropped'));
-      this.pending.delete(ref);
-    }
     const final = this.closedByUser || !this.reconnect || code === CLOSE_UNAUTHORIZED || code === CLOSE_REMOVED;
     this.emit('close', { code, reason, final });
     if (final) {
+      this.link.stop();
       this.fail(new BabelroomError(code === CLOSE_UNAUTHORIZED ? 'unauthorized' : 'closed',
         reason || `the connection closed (${code})`), false);
       this.setStatus('offline');
-      return;
     }
-    this.scheduleRetry();
   }
 
   fail(error, includeSends) {
@@ -349,13 +298,6 @@ export class BabelroomClient {
       for (const entry of this.unacked.values()) entry.reject(error);
       this.unacked.clear();
     }
-  }
-
-  scheduleRetry() {
-    this.setStatus('reconnecting');
-    const delay = Math.min(MAX_DELAY, MIN_DELAY * 2 ** this.attempt) * (0.75 + Math.random() / 2);
-    this.attempt += 1;
-    this.retryTimer = setTimeout(() => this.open(), delay);
   }
 }
 

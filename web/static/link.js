@@ -1,5 +1,6 @@
 // @ts-check
-// link.js — the one WebSocket to /ws.
+// link.js — the one WebSocket connection to /ws, for the app and for client.js (the embeddable
+// client library, built on it).
 // Opens it, authenticates, reconnects after any drop with exponential backoff
 // (0.5 s doubling to 10 s, with jitter), keeps it alive with pings, and matches
 // answers to requests through `ref`.  It knows nothing about rooms: the app gets
@@ -14,25 +15,34 @@ const AUTH_TIMEOUT = 15_000;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_REMOVED = 4403;
 
-export class LinkError extends Error {
+/** A refused request: `code` is the server's error code (or 'disconnected', 'timeout', 'closed');
+ * `retryAfter`, when the refusal passes by itself, in how many seconds (the frame's retry_after). */
+export class BabelroomError extends Error {
+  /** @param {string} code @param {string} message @param {number | null} [retryAfter] */
   constructor(code, message, retryAfter = null) {
     super(message);
+    this.name = 'BabelroomError';
     this.code = code;
-    this.retryAfter = retryAfter; // the error frame's retry_after: seconds until it passes by itself
+    this.retryAfter = retryAfter;
   }
 }
 
 export class Link {
   /**
-   * url: the /ws address; auth(): the auth frame to send on open;
-   * onFrame(frame), onStatus('connecting'|'connected'|'reconnecting'|'offline'), onClose(code, atAuth).
+   * url: the /ws address; auth(): the auth frame to send on open (or a promise of it);
+   * onFrame(frame), onStatus('connecting'|'connected'|'reconnecting'|'offline'), onClose(code, atAuth, reason);
+   * passAnswers: give onFrame the `ack`/`error` answers to requests as well (client.js emits every frame).
+   * @param {{url: string, auth: () => object | Promise<object>, onFrame: (frame: any) => void,
+   *   onStatus: (status: string) => void, onClose: (code: number, atAuth: boolean, reason?: string) => void,
+   *   passAnswers?: boolean}} options
    */
-  constructor({ url, auth, onFrame, onStatus, onClose }) {
+  constructor({ url, auth, onFrame, onStatus, onClose, passAnswers = false }) {
     this.url = url;
     this.auth = auth;
     this.onFrame = onFrame;
     this.onStatus = onStatus;
     this.onClose = onClose;
+    this.passAnswers = passAnswers;
     this.ws = null;
     this.ready = false; // true between `ready` and the socket closing
     this.stopped = true;
@@ -74,20 +84,20 @@ export class Link {
 
   /** Send a frame if the link is authenticated; false when it could not. */
   send(frame) {
-    if (!this.ready) return false;
+    if (!this.ready || this.ws.readyState !== WebSocket.OPEN) return false; // closing: not sent
     this.ws.send(JSON.stringify(frame));
     return true;
   }
 
   /**
-   * Send a frame with a fresh `ref`; resolves with its `ack` (or with the first frame
-   * `match` accepts), rejects with a LinkError: the server's `error` code, or
+   * Send a frame with a fresh `ref`; resolves with the answer that echoes it (`ack`, `history`, …) or with the first frame
+   * `match` accepts; rejects with a BabelroomError: the server's `error` code, or
    * 'disconnected' / 'timeout'.
    */
   request(frame, { match = null, timeout = 0 } = {}) {
     return new Promise((resolve, reject) => {
       if (!this.ready) {
-        reject(new LinkError('disconnected', 'Not connected: it will be sent after reconnecting.'));
+        reject(new BabelroomError('disconnected', 'Not connected: it will be sent after reconnecting.'));
         return;
       }
       const ref = `r${++this.refs}`;
@@ -95,7 +105,7 @@ export class Link {
       if (timeout) {
         entry.timer = setTimeout(() => {
           this.pending.delete(ref);
-          reject(new LinkError('timeout', 'The server did not answer in time.'));
+          reject(new BabelroomError('timeout', 'The server did not answer in time.'));
         }, timeout);
       }
       this.pending.set(ref, entry);
@@ -120,8 +130,11 @@ export class Link {
     this.ready = false;
     ws.onopen = () => {
       this.lastFrameAt = Date.now();
-      ws.send(JSON.stringify(this.auth()));
       this.authTimer = setTimeout(() => this.drop(), AUTH_TIMEOUT);
+      Promise.resolve().then(() => this.auth()).then(
+        (frame) => { if (ws === this.ws) ws.send(JSON.stringify(frame)); },
+        () => { if (ws === this.ws) this.drop(); }, // no token to be had now: try again later
+      );
     };
     ws.onmessage = (event) => this.receive(event.data);
     ws.onclose = (event) => this.closed(ws, event.code, event.reason);
@@ -145,18 +158,22 @@ export class Link {
       this.startPing();
       this.onStatus('connected');
     }
-    if (this.settle(frame)) return;
+    if (this.settle(frame) && !this.passAnswers) return;
     this.onFrame(frame);
   }
 
-  /** Answer a pending request; true when the frame was only that answer. */
+  /** Answer a pending request; true when the frame was only that answer (`ack`, `error`). */
   settle(frame) {
     const isAnswer = (frame.type === 'ack' || frame.type === 'error') && frame.ref != null;
     if (isAnswer && this.pending.has(frame.ref)) {
       const entry = this.finish(frame.ref);
       if (frame.type === 'ack') entry.resolve(frame);
-      else entry.reject(new LinkError(frame.code, frame.message || frame.code, frame.retry_after ?? null));
+      else entry.reject(new BabelroomError(frame.code, frame.message || frame.code, frame.retry_after ?? null));
       return true;
+    }
+    if (frame.ref != null && this.pending.has(frame.ref)) { // an answer of its own type (history, reactors)
+      this.finish(frame.ref).resolve(frame);
+      return false;
     }
     for (const [ref, entry] of this.pending) {
       if (entry.match && entry.match(frame)) this.finish(ref).resolve(frame);
@@ -182,8 +199,8 @@ export class Link {
       this.onClose(code, atAuth, reason);
       return;
     }
-    this.onClose(code, atAuth);
-    this.scheduleRetry();
+    this.onClose(code, atAuth, reason);
+    if (!this.stopped) this.scheduleRetry(); // onClose may have stopped it
   }
 
   scheduleRetry() {
@@ -234,7 +251,7 @@ export class Link {
     this.ready = false;
     const waiting = [...this.pending.keys()];
     for (const ref of waiting) {
-      this.finish(ref).reject(new LinkError('disconnected', 'The connection dropped.'));
+      this.finish(ref).reject(new BabelroomError('disconnected', 'The connection dropped.'));
     }
   }
 }
