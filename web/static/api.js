@@ -48,7 +48,7 @@ const room = (id) => `/api/rooms/${encodeURIComponent(id)}`;
 export const api = {
   createSession(name, lang, accessCode, profile = {}) {
     /** @type {Record<string, unknown>} */
-    const body = { name, lang, ...profile }; // profile: organization?, country?, bio? (view-people.js)
+    const body = { name, lang, ...profile }; // profile: organization?, country?, bio? (the lobby's profile box)
     if (accessCode) body.access_code = accessCode;
     return call('POST', '/api/session', { body });
   },
@@ -94,6 +94,20 @@ export const api = {
   setGlossary: (token, terms) => call('PUT', '/api/glossary', { token, body: { terms } }).then((data) => data.terms || []),
   removeModerator: (token, id, user) =>
     call('DELETE', `${room(id)}/moderators/${encodeURIComponent(user)}`, { token }),
+
+  // matchmaking (view-people.js)
+  /** The directory: params (URLSearchParams) q, lang, country, cursor; {people, next}. */
+  people: (token, params) => call('GET', `/api/people?${params}`, { token }),
+  me: (token) => call('GET', '/api/me', { token }),
+  updateMe: (token, changes) => call('PATCH', '/api/me', { token, body: changes }),
+  conversations: (token) => call('GET', '/api/conversations', { token }),
+  /** A private conversation with these people (a 403 `forbidden` where the organiser asks for a contact request). */
+  openConversation: (token, users) => call('POST', '/api/conversations', { token, body: { with: users } }),
+  leaveConversation: (token, id) => call('DELETE', `/api/conversations/${encodeURIComponent(id)}`, { token }),
+  requests: (token) => call('GET', '/api/requests', { token }),
+  blocks: (token) => call('GET', '/api/blocks', { token }),
+  block: (token, user) => call('POST', '/api/blocks', { token, body: { user } }),
+  unblock: (token, user) => call('DELETE', `/api/blocks/${encodeURIComponent(user)}`, { token }),
 
   // the moderation inbox (hosts and moderators of the whole event)
   /** The open reports grouped by message, with translations into `lang` where stored. */

@@ -37,12 +37,36 @@ const link = new Link({
     if (state.session.lang) frame.lang = state.session.lang;
     return frame;
   },
-  onFrame: (frame) => handlers[frame.type]?.(frame), // unknown types are ignored
+  onFrame: (frame) => dispatch(frame),
   onStatus: (status) => { state.conn = status; invalidate('shell'); },
   onClose,
 });
 
 // server frames -------------------------------------------------------------------
+
+/** The views' frame listeners by type (see register): each runs after the app's own handler. */
+const listeners = new Map();
+
+/** One server frame: the app's handler of its type, then the views' listeners, in the order they
+ * registered (unknown types are ignored). */
+function dispatch(frame) {
+  handlers[frame.type]?.(frame);
+  for (const listen of listeners.get(frame.type) ?? []) listen(frame);
+}
+
+/**
+ * A view joins the app (view-people.js, view-inbox.js, view-meetings.js, notify.js): its intents
+ * become actions the other views can call, none replacing another, and its frame listeners are
+ * called after the app's handlers.
+ * @param {{actions?: Record<string, Function>, frames?: Record<string, (frame: any) => void>}} view
+ */
+function register({ actions: more = {}, frames = {} }) {
+  for (const [name, fn] of Object.entries(more)) {
+    if (name in actions) throw new Error(`two views define the action ${name}`);
+    actions[name] = fn;
+  }
+  for (const [type, listen] of Object.entries(frames)) listeners.set(type, [...(listeners.get(type) ?? []), listen]);
+}
 
 const handlers = {
   ready(f) {
@@ -663,7 +687,7 @@ async function loadAccess() {
 // what the views can ask for ------------------------------------------------------
 
 const actions = {
-  async start({ name, lang, token, accessCode, signinCode }) {
+  async start({ name, lang, token, accessCode, signinCode, profile = {} }) {
     state.lobbyError = '';
     if (token) {
       beginSession({ token, lang, name: '', pasted: true });
@@ -686,7 +710,7 @@ const actions = {
     const button = /** @type {HTMLButtonElement} */ (document.getElementById('start'));
     button.disabled = true;
     try {
-      const session = await api.createSession(name, lang, accessCode);
+      const session = await api.createSession(name, lang, accessCode, profile);
       state.me = null;
       beginSession(signedIn(session, name, lang));
     } catch (err) {
@@ -736,6 +760,7 @@ const actions = {
   },
 
   select(id) {
+    state.peopleOpen = false;
     const previous = currentRoom();
     if (previous && previous.id !== id) previous.readMark = null; // its new messages were seen
     state.current = id;
@@ -995,13 +1020,13 @@ async function boot() {
   initShell(actions);
   initRoomView(actions);
   initHostPanel(actions);
-  initPeople({ actions, link, handlers, api });
-  initInbox({ actions, handlers, api });
-  initMeetings({ actions, handlers });
+  register(initPeople({ actions, link }));
+  register(initInbox({ actions, api }));
+  register(initMeetings({ actions }));
   initConfirm();
   initAccount({ api, actions });
   initReactors(actions);
-  initNotify({ actions, handlers });
+  register(initNotify({ actions }));
   onLanguageChange(() => {
     redrawAllMessages();
     renderLanguageOptions();

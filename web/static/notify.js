@@ -17,24 +17,21 @@ let actions;
 const told = new Set(); // "room message" already notified (a mention in a conversation is both)
 const waiting = new Map(); // "room message" -> {timer, title, roomId}: waiting for its translation
 
-export function initNotify({ actions: appActions, handlers }) {
+/** Joins the app like every view (app.js register): returns its actions and the frames it listens to. */
+export function initNotify({ actions: appActions }) {
   actions = appActions;
-  state.alerts = 0; // notifications while hidden that no room's unread count holds (contact requests)
-  Object.assign(actions, notifyActions);
   $('notify-enable').addEventListener('click', () => actions.enableNotifications());
   $('notify-mute').addEventListener('click', () => {
     if (state.current) actions.muteNotifications(state.current, !isMutedRoom(state.current));
   });
   document.addEventListener('visibilitychange', onVisibility);
 
-  const { mention, message, translation, request } = handlers;
-  handlers.mention = (f) => { mention?.(f); onMention(f); };
-  handlers.message = (f) => { message?.(f); onMessage(f); };
-  handlers.translation = (f) => { translation?.(f); onTranslation(f); };
-  handlers.request = (f) => { request?.(f); onRequest(f); };
-  const ready = handlers.ready;
-  handlers.ready = (f) => { ready(f); invalidate('notify'); };
   onRender('notify', render);
+  return {
+    actions: notifyActions,
+    frames: { mention: onMention, message: onMessage, translation: onTranslation, request: onRequest,
+      ready: () => invalidate('notify') },
+  };
 }
 
 const hidden = () => document.visibilityState !== 'visible';

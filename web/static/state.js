@@ -32,6 +32,17 @@ export const state = {
   lobbyError: '',
   needAccessCode: false,
   access: 'open', // GET /api/access: open | code | invited (the lobby asks for a personal code only)
+  alerts: 0, // notifications while hidden that no room's unread count holds (contact requests: notify.js)
+  peopleOpen: false, // the People directory is on screen (view-people.js)
+  people: { // matchmaking (view-people.js)
+    results: [], next: null, loading: false, error: '', searched: false,
+    query: { q: '', lang: '', country: '' },
+    composing: null, // user id whose contact form is open
+    conversations: new Map(), // id -> {id, title, members, unread}
+    incoming: new Map(), // request id -> request frame
+    outgoing: new Map(),
+    blocked: new Set(),
+  },
 };
 
 /** What the app keeps about a room the user is in (or was thrown out of). */

@@ -17,6 +17,7 @@ import { confirmAction } from './confirm.js';
 import { toast } from './view-shell.js';
 
 const inbox = {
+  session: null, // the sign-in (state.session) this inbox is of: a new one starts it afresh
   count: null, // open reports, from the last `reports` frame; null: this user does not work reports
   groups: [],
   loading: false,
@@ -32,28 +33,29 @@ let api;
 
 const ACTION_LABELS = { delete: 'inbox.delete', mute: 'inbox.mute', ban: 'inbox.ban', dismiss: 'inbox.dismiss' };
 
-export function initInbox({ actions: appActions, handlers, api: appApi }) {
+/** Joins the app like every view (app.js register): returns its actions and the frames it listens to. */
+export function initInbox({ actions: appActions, api: appApi }) {
   actions = appActions;
   api = appApi;
   $('inbox-open').addEventListener('click', () => actions.openInbox());
   $('inbox-refresh').addEventListener('click', () => load());
-  Object.assign(actions, inboxActions);
-  const ready = handlers.ready;
-  handlers.ready = (frame) => {
-    if (frame.user?.id !== state.me?.id) { // a new sign-in: the count (if any) follows this frame
-      Object.assign(inbox, { count: null, groups: [], stale: true, loadedLang: '' });
-    }
-    ready(frame);
-    if (inbox.loadedLang && inbox.loadedLang !== state.lang) inbox.stale = true; // another reading language
-    invalidate('inbox');
-  };
-  handlers.reports = (frame) => {
-    if (!Number.isInteger(frame.open)) return;
-    inbox.count = frame.open;
-    inbox.stale = true;
-    invalidate('inbox');
-  };
   onRender('inbox', render);
+  return { actions: inboxActions, frames: { ready: onReady, reports: onReports } };
+}
+
+function onReady() {
+  if (inbox.session !== state.session) { // a new sign-in: the count (if any) follows this frame
+    Object.assign(inbox, { count: null, groups: [], stale: true, loadedLang: '', session: state.session });
+  }
+  if (inbox.loadedLang && inbox.loadedLang !== state.lang) inbox.stale = true; // another reading language
+  invalidate('inbox');
+}
+
+function onReports(frame) {
+  if (!Number.isInteger(frame.open)) return;
+  inbox.count = frame.open;
+  inbox.stale = true;
+  invalidate('inbox');
 }
 
 const inboxActions = {

@@ -25,20 +25,21 @@ const meetings = {
 const reminders = new Map(); // meeting id -> timer
 let actions;
 
-export function initMeetings({ actions: appActions, handlers }) {
+/** Joins the app like every view (app.js register): returns the frames it listens to. */
+export function initMeetings({ actions: appActions }) {
   actions = appActions;
   buildDom();
-  const ready = handlers.ready;
-  handlers.ready = (frame) => { ready(frame); refresh(); if (isHost()) loadGrid(); };
-  handlers.meeting = (frame) => {
-    meetings.list.set(frame.meeting.id, frame.meeting);
-    scheduleReminders();
-    if (frame.meeting.by && frame.meeting.by !== state.me?.id) {
-      toast(t(`meetings.event.${frame.event}`, { name: frame.meeting.with?.name || '' }));
-    }
-    invalidate('meetings');
-  };
   onRender('meetings', render);
+  return { frames: { ready: () => { refresh(); if (isHost()) loadGrid(); }, meeting: onMeeting } };
+}
+
+function onMeeting(frame) {
+  meetings.list.set(frame.meeting.id, frame.meeting);
+  scheduleReminders();
+  if (frame.meeting.by && frame.meeting.by !== state.me?.id) {
+    toast(t(`meetings.event.${frame.event}`, { name: frame.meeting.with?.name || '' }));
+  }
+  invalidate('meetings');
 }
 
 async function call(method, path, body) {

@@ -6,10 +6,10 @@
 // opening one is actions.openRoom(id), and the room view shows it like any room.
 // Server frames handled here: request, conversation (see README); reports go to view-inbox.js.
 
-import { ApiError } from './api.js';
+import { api } from './api.js';
 import { $, h, setChildren, srOnly } from './dom.js';
 import { languageLabel, languageList, sortedLanguages } from './format.js';
-import { errorText, hasKey, t, translatePage } from './i18n.js';
+import { errorText, hasKey, t } from './i18n.js';
 import { state, onRender, currentRoom, invalidate, nameOf, remember } from './state.js';
 import { toast } from './view-shell.js';
 
@@ -17,69 +17,44 @@ const REFRESH = 20_000; // conversations list (unread counts) while connected
 const READ_EVERY = 2_000; // how often the newest shown message is acknowledged (`read`)
 const WATCH_MAX = 10; // conversations joined in the background (live unread counts, typing, notifications)
 
-const people = {
-  results: [], next: null, loading: false, error: '', searched: false,
-  query: { q: '', lang: '', country: '' },
-  composing: null, // user id whose contact form is open
-  conversations: new Map(), // id -> {id, title, members, unread}
-  incoming: new Map(), // request id -> request frame
-  outgoing: new Map(),
-  blocked: new Set(),
-};
+const people = state.people;
 const readSent = new Map(); // room id -> message id last acknowledged
+const token = () => state.session?.token;
 
 let actions;
 let link;
-let api;
 
-export function initPeople({ actions: appActions, link: appLink, handlers, api: appApi }) {
+/**
+ * The People view joins the app like every view: it is given the app's actions and link, and
+ * returns its own actions and the frames it listens to (after the app's own handler of each).
+ * Its markup is in index.html; its state is state.people.
+ * @param {{actions: Record<string, Function>, link: import('./link.js').Link}} app
+ */
+export function initPeople({ actions: appActions, link: appLink }) {
   actions = appActions;
   link = appLink;
-  api = appApi;
-  state.peopleOpen = false;
-  buildDom();
-  Object.assign(actions, peopleActions);
-  const createSession = api.createSession;
-  api.createSession = (name, lang, accessCode) => createSession(name, lang, accessCode, lobbyProfile());
-  const select = actions.select;
-  actions.select = (id) => { state.peopleOpen = false; select(id); };
-  const ready = handlers.ready;
-  handlers.ready = (frame) => { ready(frame); refresh(); };
-  Object.assign(handlers, frameHandlers);
+  $('people-open').addEventListener('click', () => actions.openPeople());
+  $('people-form').addEventListener('submit', onSearch);
+  $('people-hidden').addEventListener('change', (e) => setHidden(e.target.checked));
+  $('people-more').addEventListener('click', () => search(true));
   onRender('people', render);
   setInterval(() => { if (link.ready) refresh(); }, REFRESH);
   setInterval(acknowledgeRead, READ_EVERY);
+  return { actions: peopleActions, frames: { ...frameHandlers, ready: refresh } };
 }
 
-// HTTP ---------------------------------------------------------------------------------
-
-async function call(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: { Accept: 'application/json', Authorization: `Bearer ${state.session.token}`,
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    cache: 'no-store',
-  }).catch(() => null);
-  if (!response) throw new ApiError(0, 'network', t('error.network'));
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    throw new ApiError(response.status, data.code || `http_${response.status}`, data.message || '', data.field || null,
-      data.retry_after ?? null);
-  }
-  return { status: response.status, data };
-}
+// HTTP (api.js) ------------------------------------------------------------------------
 
 async function refresh() {
   if (!state.session) return;
   try {
     const [listed, requests, blocks] = await Promise.all([
-      call('GET', '/api/conversations'), call('GET', '/api/requests'), call('GET', '/api/blocks')]);
-    people.conversations = new Map(listed.data.conversations.map((c) => [c.id, c]));
-    for (const c of listed.data.conversations) c.members.forEach(remember);
-    people.incoming = new Map(requests.data.incoming.map((r) => [r.id, r]));
-    people.outgoing = new Map(requests.data.outgoing.map((r) => [r.id, r]));
-    people.blocked = new Set(blocks.data.users.map((u) => u.id));
+      api.conversations(token()), api.requests(token()), api.blocks(token())]);
+    people.conversations = new Map(listed.conversations.map((c) => [c.id, c]));
+    for (const c of listed.conversations) c.members.forEach(remember);
+    people.incoming = new Map(requests.incoming.map((r) => [r.id, r]));
+    people.outgoing = new Map(requests.outgoing.map((r) => [r.id, r]));
+    people.blocked = new Set(blocks.users.map((u) => u.id));
     watchConversations();
     invalidate('people');
   } catch {
@@ -95,7 +70,7 @@ async function search(more = false) {
   people.error = '';
   invalidate('people');
   try {
-    const { data } = await call('GET', `/api/people?${params}`);
+    const data = await api.people(token(), params);
     data.people.forEach(remember);
     people.results = more ? [...people.results, ...data.people] : data.people;
     people.next = data.next;
@@ -132,7 +107,7 @@ function acknowledgeRead() {
 
 async function setHidden(hidden) {
   try {
-    const { data } = await call('PATCH', '/api/me', { hidden });
+    const data = await api.updateMe(token(), { hidden });
     toast(t(data.hidden ? 'people.hiddenToast' : 'people.shownToast'));
   } catch (err) {
     $('people-hidden').checked = !hidden;
@@ -149,13 +124,13 @@ const peopleActions = {
     invalidate();
     queueMicrotask(() => $('people-q')?.focus());
     if (!people.searched) search();
-    call('GET', '/api/me').then(({ data }) => { $('people-hidden').checked = !!data.hidden; }).catch(() => {});
+    api.me(token()).then((data) => { $('people-hidden').checked = !!data.hidden; }).catch(() => {});
   },
 
   /** Write to someone: a conversation where the organiser allows it, else a contact request. */
   async contact(user, text) {
     try {
-      const { data } = await call('POST', '/api/conversations', { with: [user] });
+      const data = await api.openConversation(token(), [user]);
       people.conversations.set(data.room.id, { ...data.room, unread: 0 });
       people.composing = null;
       actions.openRoom(data.room.id);
@@ -192,8 +167,8 @@ const peopleActions = {
 
   async setBlocked(user, blocked) {
     try {
-      if (blocked) await call('POST', '/api/blocks', { user });
-      else await call('DELETE', `/api/blocks/${encodeURIComponent(user)}`);
+      if (blocked) await api.block(token(), user);
+      else await api.unblock(token(), user);
       (blocked ? people.blocked.add(user) : people.blocked.delete(user));
       toast(t(blocked ? 'people.blockedToast' : 'people.unblockedToast', { name: nameOf(user) }));
       invalidate('people');
@@ -204,7 +179,7 @@ const peopleActions = {
 
   async leaveConversation(id) {
     try {
-      await call('DELETE', `/api/conversations/${encodeURIComponent(id)}`);
+      await api.leaveConversation(token(), id);
       people.conversations.delete(id);
       actions.leave(id);
     } catch (err) {
@@ -259,71 +234,6 @@ const frameHandlers = {
 };
 
 // rendering -----------------------------------------------------------------------------------
-
-function buildDom() {
-  const section = h('section', { id: 'conversations', class: 'conversations', 'aria-labelledby': 'conversations-title', hidden: true },
-    h('div', { class: 'sidebar-head' },
-      h('h2', { id: 'conversations-title' }, L('people.conversations')),
-      h('button', { type: 'button', class: 'home-link', testid: 'people-open', on: { click: () => actions.openPeople() } },
-        L('people.findPeople'))),
-    h('div', { id: 'request-cards', class: 'request-cards' }),
-    h('ul', { id: 'conversation-list', class: 'room-items' }));
-  $('me').before(section);
-
-  const view = h('section', { id: 'people-view', class: 'people', 'aria-labelledby': 'people-title', hidden: true },
-    h('div', { class: 'card' },
-      h('h1', { id: 'people-title' }, L('people.title')),
-      h('p', { class: 'lead' }, L('people.lead')),
-      h('form', { id: 'people-form', class: 'people-form', novalidate: true, on: { submit: onSearch } },
-        h('div', { class: 'field-row' },
-          field('people-q', L('people.search'), h('input', { id: 'people-q', testid: 'people-q', type: 'search', maxlength: '80', autocomplete: 'off' })),
-          field('people-lang', L('people.reads'), h('select', { id: 'people-lang', testid: 'people-lang' })),
-          field('people-country', L('people.country'), h('input', {
-            id: 'people-country', testid: 'people-country', maxlength: '2', autocomplete: 'off', spellcheck: 'false',
-            placeholder: 'FI', 'aria-describedby': 'people-country-hint',
-          }), h('p', { id: 'people-country-hint', class: 'hint' }, L('people.countryHint')))),
-        h('button', { type: 'submit', class: 'primary', testid: 'people-search' }, L('people.searchButton'))),
-      h('label', { class: 'switch' },
-        h('input', { type: 'checkbox', id: 'people-hidden', testid: 'people-hidden', on: { change: (e) => setHidden(e.target.checked) } }),
-        L('people.hideMe')),
-      h('p', { id: 'people-status', class: 'hint', role: 'status' }),
-      h('ul', { id: 'people-list', class: 'people-list', testid: 'people-list' }),
-      h('button', { type: 'button', id: 'people-more', class: 'quiet-button', hidden: true, on: { click: () => search(true) } },
-        L('people.more'))));
-  $('home-view').after(view);
-
-  $('token-box').before(h('details', { class: 'token-box', id: 'profile-box' },
-    h('summary', {}, L('people.profile')),
-    field('profile-organization', L('people.organization'),
-      h('input', { id: 'profile-organization', testid: 'profile-organization', maxlength: '80', autocomplete: 'organization' })),
-    field('profile-country', L('people.country'),
-      h('input', { id: 'profile-country', testid: 'profile-country', maxlength: '2', autocomplete: 'off', placeholder: 'FI' }),
-      h('p', { class: 'hint' }, L('people.countryHint'))),
-    field('profile-bio', L('people.bio'), h('textarea', { id: 'profile-bio', testid: 'profile-bio', rows: '2', maxlength: '280' })),
-    h('p', { class: 'hint' }, L('people.profileHint'))));
-
-  $('room-view').querySelector('.room-actions').append(h('span', { id: 'conversation-actions', class: 'conversation-actions', hidden: true }));
-  for (const id of ['conversations', 'people-view', 'profile-box']) translatePage($(id));
-}
-
-/** The optional profile fields of the lobby form (a delegate's card in the directory). */
-function lobbyProfile() {
-  const profile = {};
-  for (const key of ['organization', 'country', 'bio']) {
-    const value = $(`profile-${key}`)?.value.trim();
-    if (value) profile[key] = key === 'country' ? value.toUpperCase() : value;
-  }
-  return profile;
-}
-
-/** Static text that follows the interface language (translatePage rewrites data-i18n). */
-function L(key) {
-  return h('span', { 'data-i18n': key }, t(key));
-}
-
-function field(id, label, control, hint = null) {
-  return h('div', { class: 'field' }, h('label', { for: id }, label), control, hint);
-}
 
 function onSearch(event) {
   event.preventDefault();

@@ -39,7 +39,19 @@ function onLobbySubmit(event) {
     token: $('token').value.trim(),
     accessCode: $('access-code').value.trim(),
     signinCode: $('signin-code').value.trim(),
+    profile: lobbyProfile(),
   });
+}
+
+/** The optional profile fields of the lobby form (a delegate's card in the People directory). */
+function lobbyProfile() {
+  /** @type {Record<string, string>} */
+  const profile = {};
+  for (const key of ['organization', 'country', 'bio']) {
+    const value = $(`profile-${key}`)?.value.trim();
+    if (value) profile[key] = key === 'country' ? value.toUpperCase() : value;
+  }
+  return profile;
 }
 
 /** Fill both language selects (lobby and sidebar): each language in itself and in the reader's, sorted for the reader. */
