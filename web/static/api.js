@@ -10,6 +10,8 @@ export class ApiError extends Error {
     this.code = code;
     this.field = field; // the body field a 400 is about, when the server names it
     this.retryAfter = retryAfter; // the body's retry_after: seconds until the refusal passes by itself
+    /** @type {unknown[] | null} a meeting's 409 taken: the next slots both people have free */
+    this.next = null;
   }
 }
 
@@ -37,8 +39,10 @@ async function call(method, path, { body, token } = {}) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const message = data?.message || `The server answered ${response.status} ${response.statusText}.`;
-    throw new ApiError(response.status, data?.code || `http_${response.status}`, message, data?.field || null,
+    const error = new ApiError(response.status, data?.code || `http_${response.status}`, message, data?.field || null,
       data?.retry_after ?? null);
+    if (Array.isArray(data?.next)) error.next = data.next;
+    throw error;
   }
   return data ?? {};
 }
@@ -108,6 +112,17 @@ export const api = {
   blocks: (token) => call('GET', '/api/blocks', { token }),
   block: (token, user) => call('POST', '/api/blocks', { token, body: { user } }),
   unblock: (token, user) => call('DELETE', `/api/blocks/${encodeURIComponent(user)}`, { token }),
+
+  // meetings (view-meetings.js)
+  myMeetings: (token) => call('GET', '/api/me/meetings', { token }),
+  /** The event's meeting slots: {slots, reminder_minutes, ...}; hosts replace them with setMeetingSlots. */
+  meetingSlots: (token) => call('GET', '/api/meeting-slots', { token }),
+  setMeetingSlots: (token, body) => call('POST', '/api/meeting-slots', { token, body }),
+  proposeMeeting: (token, body) => call('POST', '/api/meetings', { token, body }),
+  /** A step on one meeting: accept, decline, propose, move, cancel, ... */
+  meetingStep: (token, id, step, body) => call('POST', `/api/meetings/${encodeURIComponent(id)}/${step}`, { token, body }),
+  meetingFreeSlots: (token, id) => call('GET', `/api/meetings/${encodeURIComponent(id)}/free-slots`, { token }),
+  meetingGrid: (token) => call('GET', '/api/meetings/grid', { token }),
 
   // the moderation inbox (hosts and moderators of the whole event)
   /** The open reports grouped by message, with translations into `lang` where stored. */

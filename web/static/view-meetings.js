@@ -6,7 +6,7 @@
 // meeting, in the reader's time zone and the event's, with the calendar file) and the
 // organisers' grid (move, cancel).  Server frame handled here: meeting.
 
-import { ApiError } from './api.js';
+import { api, ApiError } from './api.js';
 import { confirmAction } from './confirm.js';
 import { $, h, setChildren } from './dom.js';
 import { languageLabel } from './format.js';
@@ -24,6 +24,7 @@ const meetings = {
 };
 const reminders = new Map(); // meeting id -> timer
 let actions;
+const token = () => state.session?.token;
 
 /** Joins the app like every view (app.js register): returns the frames it listens to. */
 export function initMeetings({ actions: appActions }) {
@@ -42,31 +43,12 @@ function onMeeting(frame) {
   invalidate('meetings');
 }
 
-async function call(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: { Accept: 'application/json', Authorization: `Bearer ${state.session.token}`,
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    cache: 'no-store',
-  }).catch(() => null);
-  if (!response) throw new ApiError(0, 'network', '');
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    /** @type {ApiError & {next?: unknown[]}} */
-    const error = new ApiError(response.status, data.code || `http_${response.status}`, data.message || '');
-    if (Array.isArray(data.next)) error.next = data.next; // 409 taken: the next slots both people have free
-    throw error;
-  }
-  return data;
-}
-
 async function refresh() {
   if (!state.session) return;
   try {
-    const [mine, conversations] = await Promise.all([call('GET', '/api/me/meetings'), call('GET', '/api/conversations')]);
+    const [mine, conversations] = await Promise.all([api.myMeetings(token()), api.conversations(token())]);
     meetings.list = new Map(mine.meetings.map((m) => [m.id, m]));
-    if (!meetings.reminder) meetings.reminder = (await call('GET', '/api/meeting-slots')).reminder_minutes || 0;
+    if (!meetings.reminder) meetings.reminder = (await api.meetingSlots(token())).reminder_minutes || 0;
     scheduleReminders();
     meetings.members = new Map(conversations.conversations.map((c) => [c.id, c.members.map((m) => m.id)]));
     invalidate('meetings');
@@ -267,7 +249,7 @@ async function withReason(meeting, step) {
 
 async function answer(meeting, step, body = {}) {
   try {
-    const data = await call('POST', `/api/meetings/${encodeURIComponent(meeting.id)}/${step}`, body);
+    const data = await api.meetingStep(token(), meeting.id, step, body);
     meetings.list.set(data.meeting.id, data.meeting);
     if (data.meeting.state === 'booked') toast(t('meetings.bookedToast', { time: when(data.meeting.start) }));
     invalidate('meetings');
@@ -287,7 +269,7 @@ async function openProposal(counter = null, offered = null) {
   const other = counter?.with?.id || otherPerson();
   if (!other) return;
   try {
-    meetings.slots = offered || (await call('GET', '/api/meeting-slots')).slots;
+    meetings.slots = offered || (await api.meetingSlots(token())).slots;
   } catch (err) {
     toast(errorText(err), 'error');
     return;
@@ -320,8 +302,8 @@ async function sendProposal(event) {
   const note = $('meeting-note').value.trim();
   try {
     const data = dialog.dataset.meeting
-      ? await call('POST', `/api/meetings/${encodeURIComponent(dialog.dataset.meeting)}/propose`, { slots, ...(note ? { note } : {}) })
-      : await call('POST', '/api/meetings', { with: dialog.dataset.with, slots, ...(note ? { note } : {}) });
+      ? await api.meetingStep(token(), dialog.dataset.meeting, 'propose', { slots, ...(note ? { note } : {}) })
+      : await api.proposeMeeting(token(), { with: dialog.dataset.with, slots, ...(note ? { note } : {}) });
     meetings.list.set(data.meeting.id, data.meeting);
     dialog.close('ok');
     toast(t('meetings.sent'));
@@ -377,7 +359,7 @@ async function downloadCalendar(event) {
 // the organisers' grid (host panel) ------------------------------------------------------------
 async function loadGrid() {
   try {
-    meetings.grid = await call('GET', '/api/meetings/grid');
+    meetings.grid = await api.meetingGrid(token());
   } catch {
     meetings.grid = null;
   }
@@ -421,7 +403,7 @@ function renderGrid() {
 async function openMove(meeting, people) {
   let slots;
   try {
-    slots = (await call('GET', `/api/meetings/${encodeURIComponent(meeting.id)}/free-slots`)).slots;
+    slots = (await api.meetingFreeSlots(token(), meeting.id)).slots;
   } catch (err) {
     toast(errorText(err), 'error');
     return;
@@ -448,7 +430,7 @@ async function sendMove(event) {
   if (!chosen) return;
   const [slot, place] = chosen.value.split('|');
   try {
-    await call('POST', `/api/meetings/${encodeURIComponent(dialog.dataset.meeting)}/move`, { slot, place });
+    await api.meetingStep(token(), dialog.dataset.meeting, 'move', { slot, place });
     dialog.close('ok');
     $('host-meeting-status').textContent = t('host.meetingMoved');
     loadGrid();
@@ -460,7 +442,7 @@ async function sendMove(event) {
 /** A host cancels a booked meeting from the grid: both people are told (a `meeting` frame). */
 async function hostCancel(id) {
   try {
-    await call('POST', `/api/meetings/${encodeURIComponent(id)}/cancel`, {});
+    await api.meetingStep(token(), id, 'cancel', {});
     loadGrid();
   } catch (err) {
     toast(errorText(err), 'error');
@@ -478,7 +460,7 @@ async function addSlot(event) {
     return;
   }
   try {
-    await call('POST', '/api/meeting-slots', { start: start.toISOString(), end: new Date(start.getTime() + minutes * 60_000).toISOString(), places });
+    await api.setMeetingSlots(token(), { start: start.toISOString(), end: new Date(start.getTime() + minutes * 60_000).toISOString(), places });
     $('host-meeting-status').textContent = t('host.meetingAdded');
     loadGrid();
   } catch (err) {
