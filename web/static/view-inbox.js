@@ -61,8 +61,7 @@ function onReports(frame) {
 const inboxActions = {
   /** Go to the home view and bring the inbox into view, its list fresh. */
   openInbox() {
-    state.peopleOpen = false;
-    actions.select(null);
+    actions.select(null); // closes the People view too
     inbox.stale = true;
     invalidate();
     queueMicrotask(() => {
