@@ -40,10 +40,19 @@ async def json_body(request: Request, *, max_bytes: int = MAX_BODY) -> dict[str,
     The body is read in chunks up to `max_bytes` (MAX_BODY; a larger one is refused without reading the rest)
     and must arrive within BODY_SECONDS. Every string in it must be Unicode text (no lone surrogates).
     """
+    return json_object(await read_body(request, max_bytes))
+
+
+async def read_body(request: Request, max_bytes: int = MAX_BODY) -> bytes:
+    """The request's body, at most `max_bytes` (ApiError 413) and within BODY_SECONDS (ApiError 408)."""
     try:
-        body = await asyncio.wait_for(_read_body(request, max_bytes), BODY_SECONDS)
+        return await asyncio.wait_for(_read_body(request, max_bytes), BODY_SECONDS)
     except TimeoutError:
         raise ApiError(408, "timeout", f"the body did not arrive within {BODY_SECONDS:g} s; send it at once") from None
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object whose strings are all Unicode text, or ApiError 400."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):

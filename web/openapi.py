@@ -8,8 +8,10 @@ from __future__ import annotations
 import copy
 import functools
 import sys
-from typing import Any
+import types
+from typing import Any, Union, get_args, get_origin
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
@@ -26,13 +28,14 @@ from rooms.reports import PAGE_MAX as REPORT_PAGE_MAX
 from rooms.reports import STATES as REPORT_STATES
 from rooms.text import USER_ID_MAX, char_kind
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS
-from web.api import NAME_MAX
+from web.api import api_routes
 from web.errors import MAX_BODY
 from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
 from web.people import QUERY_MAX
 from web.reports import MUTE_MAX
 from web.reports import REASON_MAX as REPORT_REASON_MAX
 from web.services import node_of
+from web.typed import ApiRoute, Auth, Error, Operation
 
 ROOM_ID_PATTERN = ROOM_ID.pattern
 
@@ -68,50 +71,6 @@ ROOM_PATH = {"name": "room", "in": "path", "required": True, "schema": {"type": 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string", "examples": ["bad_request"]},
-                       "message": {"type": "string", "description": "what went wrong and what to do"},
-                       "field": {"type": "string", "description": "the field or parameter at fault, when one is"},
-                       "retry_after": {"type": "integer", "minimum": 0,
-                                       "description": "when the refusal passes by itself (a wait, a cooldown, a "
-                                                      "timed mute): in how many seconds; also the Retry-After "
-                                                      "header"}},
-    },
-    "User": {
-        "type": "object", "required": ["id", "name", "role"],
-        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                       "role": {"enum": ["host", "moderator", "delegate"]}},
-    },
-    "SessionRequest": {
-        "type": "object", "required": ["name", "lang"],
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX,
-                     "description": "display name: it must show (no control, format or invisible characters, "
-                                    "nothing that renders blank), and a delegate's may not copy or look like a "
-                                    "host's or moderator's name (409 name_reserved)"},
-            "lang": {"type": "string", "maxLength": 12, "description": "a code GET /api/languages lists"},
-            "access_code": {"type": ["string", "null"], "description": "needed when the event has an access code"},
-        },
-    },
-    "CodeSignIn": {
-        "type": "object", "required": ["code"],
-        "properties": {
-            "code": {"type": "string", "minLength": 1, "maxLength": 40,
-                     "description": "a personal sign-in code (POST /api/me/signin-code, or the organisers'); "
-                                    "single use; case, dashes and spaces do not matter"},
-            "lang": {"type": "string", "maxLength": 12, "description": "this device's reading language; "
-                                                                       "default: the person's"},
-        },
-    },
-    "Session": {
-        "type": "object", "required": ["token", "user", "lang", "expires_in"],
-        "properties": {"token": {"type": "string", "description": "a JWT for the `auth` frame"},
-                       "user": ref("User"), "lang": {"type": "string"},
-                       "expires_in": {"type": "integer", "description": "seconds"},
-                       "session": {"type": "string", "description": "this device's sign-in (the token's `sid`): "
-                                                                    "GET /api/me/sessions lists it"}},
-    },
     "SignIns": {
         "type": "object", "required": ["sessions"],
         "properties": {"sessions": {"type": "array", "items": {
@@ -140,21 +99,6 @@ SCHEMAS: dict[str, Any] = {
                        "expires": {"type": "integer", "description": "ms since the epoch"},
                        "qr": {"type": "string", "description": "the url as a QR code: a data:image/svg+xml URI"}},
     },
-    "Room": {
-        "type": "object", "required": ["id", "title", "forum", "state", "slow_mode", "members"],
-        "properties": {
-            "id": {"type": "string", "pattern": ROOM_ID_PATTERN}, "title": {"type": "string"},
-            "forum": {"type": "string"}, "state": {"enum": ["open", "read_only", "closed"]},
-            "slow_mode": {"type": "integer", "minimum": 0, "description": "seconds between a delegate's messages"},
-            "members": {"type": "integer", "minimum": 0, "description": "distinct users in the room, every node"},
-            "tr": {"type": "object", "required": ["lang", "title", "forum"],
-                   "description": "title and forum in the language asked with ?lang= (where a route exists)",
-                   "properties": {"lang": {"type": "string"}, "title": {"type": "string"},
-                                  "forum": {"type": "string"}}},
-        },
-    },
-    "RoomList": {"type": "object", "required": ["rooms"],
-                 "properties": {"rooms": {"type": "array", "items": ref("Room")}}},
     "NewRoom": {
         "type": "object", "required": ["id", "title"], "additionalProperties": False,
         "properties": {
@@ -197,21 +141,6 @@ SCHEMAS: dict[str, Any] = {
                 "until": {"type": "integer", "description": "mute end, ms; absent = until unmuted"},
                 "reason": {"type": "string"},
             }}}},
-    },
-    "Languages": {
-        "type": "object", "required": ["languages"],
-        "properties": {"languages": {"type": "array", "items": {
-            "type": "object", "required": ["code", "name", "rtl", "translatable"],
-            "properties": {"code": {"type": "string"}, "name": {"type": "string", "description": "in itself"},
-                           "rtl": {"type": "boolean"},
-                           "translatable": {"type": "boolean", "description": "an installed package reaches it"}},
-        }}},
-    },
-    "Health": {
-        "type": "object", "required": ["status", "node", "backend", "connections"],
-        "properties": {"status": {"enum": ["ok", "degraded"]}, "node": {"type": "string"},
-                       "backend": {"type": "string"}, "connections": {"type": "integer", "minimum": 0},
-                       "reason": {"type": "string", "description": "while degraded: why (unreachable, cannot write)"}},
     },
 }
 PEOPLE_SCHEMAS: dict[str, Any] = {
@@ -611,31 +540,10 @@ MEETING_PATHS: dict[str, Any] = {
 }
 
 PATHS: dict[str, Any] = {
-    "/api/session": {"post": {
-        "operationId": "createSession", "summary": "A delegate token for a display name and reading language",
-        "description": "A name (and the access code in `code` mode) signs a new person in; a personal sign-in "
-                       "code signs the person it was made for in on this device. Each sign-in is a session "
-                       "(GET /api/me/sessions). With `[auth] access = \"invited\"` only codes are taken.",
-        "requestBody": body({"anyOf": [ref("SessionRequest"), ref("CodeSignIn")]}),
-        "responses": {"200": answer("the token and who it speaks for", ref("Session")), **BAD_BODY,
-                      "401": error("the event's access code is missing or wrong, or the sign-in code is not "
-                                   "valid (used, expired or mistyped)"),
-                      "403": error("invited_only: this event takes personal sign-in codes only"),
-                      "409": error("name_reserved: the name copies or looks like a host's or moderator's"),
-                      "429": error("too many sessions from this client address ([limits] session_rate); "
-                                   "the Retry-After header says how many seconds to wait"),
-                      "501": error("this server only verifies tokens minted by the event's website")},
-    },
+    "/api/session": {
         "delete": {"operationId": "signOut", "summary": "Sign this device out (the token's sign-in ends on every "
                                                         "node; its sockets close with 4401)", "security": BEARER,
                    "responses": {"204": answer("signed out (or already was)"), "401": AUTH_401}}},
-    "/api/access": {"get": {
-        "operationId": "accessMode", "summary": "How this event lets people in ([auth] access)",
-        "responses": {"200": answer("open: a name; code: a name and the access code; invited: a personal sign-in "
-                                    "code or a website token only", {
-            "type": "object", "required": ["access"],
-            "properties": {"access": {"enum": ["open", "code", "invited"]}}})},
-    }},
     "/api/delegates": {
         "post": {"operationId": "importDelegates", "summary": "Import the delegate list (hosts; idempotent: the "
                                                              "e-mail or external id keeps a person the same)",
@@ -707,12 +615,6 @@ PATHS: dict[str, Any] = {
                       "429": error("too many codes: use the last one, or wait retry_after seconds")},
     }},
     "/api/rooms": {
-        "get": {"operationId": "listRooms", "summary": "Every room with its member count",
-                "parameters": [{"name": "lang", "in": "query",
-                                "description": "titles and forum names also in this language (`tr`)",
-                                "schema": {"type": "string", "description": "a code GET /api/languages lists"}}],
-                "responses": {"200": answer("the rooms", ref("RoomList")),
-                              "400": error("an unknown lang")}},
         "post": {"operationId": "openRoom", "summary": "Open a room (hosts)", "security": BEARER,
                  "requestBody": body(ref("NewRoom")),
                  "responses": {"201": answer("the room, announced to every connection", ref("Room")), **BAD_BODY,
@@ -742,10 +644,6 @@ PATHS: dict[str, Any] = {
         "responses": {"200": answer("the log, oldest first", ref("ModerationLog")),
                       "401": HOST_ONLY["401"], "403": error("not a host nor a moderator of this room"), **NO_ROOM},
     }},
-    "/api/languages": {"get": {
-        "operationId": "listLanguages", "summary": "The reading languages on offer",
-        "responses": {"200": answer("the languages", ref("Languages"))},
-    }},
     "/api/openapi.json": {"get": {
         "operationId": "openapi", "summary": "This document",
         "responses": {"200": answer("OpenAPI 3.1", {"type": "object"})},
@@ -757,19 +655,6 @@ PATHS: dict[str, Any] = {
                               "content": {"text/html": {"schema": {"type": "string"}}}},
                       "404": error("not a room id")},
     }},
-    "/healthz": {"get": {
-        "operationId": "health", "summary": "Whether the node and its backend answer",
-        "responses": {"200": answer("healthy", ref("Health")),
-                      "503": answer("the backend is unreachable or cannot write", ref("Health"))},
-    }},
-    "/metrics": {"get": {
-        "operationId": "metrics", "summary": "Prometheus metrics of this node (Authorization: Bearer "
-                                             "[server] metrics_token; off while that is empty)",
-        "responses": {"200": {"description": "Prometheus text exposition format 0.0.4",
-                              "content": {"text/plain": {"schema": {"type": "string"}}}},
-                      "401": error("no or a wrong bearer token"),
-                      "404": error("metrics are off ([server] metrics_token is empty)")},
-    }},
     **PEOPLE_PATHS,
     **REPORT_PATHS,
     **MEETING_PATHS,
@@ -779,6 +664,93 @@ SCHEMAS.update(PEOPLE_SCHEMAS)
 SCHEMAS.update(REPORT_SCHEMAS)
 SCHEMAS.update(MEETING_SCHEMAS)
 SCHEMAS.update(GLOSSARY_SCHEMAS)
+
+# generated from the typed routes (web/typed.py) -----------------------------------------------------
+REF_TEMPLATE = "#/components/schemas/{name}"
+AUTH_ANSWERS = {Auth.BEARER: {401: "no Bearer token, or a bad, forged or expired one"},
+                Auth.LIVE: {401: "no Bearer token, a bad, forged or expired one, or its sign-in has ended"},
+                Auth.HOST: {401: "no Bearer token, or a bad, forged or expired one", 403: "the token is not a host's"}}
+
+
+def body_members(kind: Any) -> tuple[Any, ...]:
+    return get_args(kind) if get_origin(kind) in (Union, types.UnionType) else (kind,)
+
+
+def document_of(routes: list[ApiRoute]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The paths and component schemas of these routes, from their declarations."""
+    specs = [route.spec for route in routes]
+    wanted: list[Any] = [Error]  # every type that becomes a schema, in one msgspec call (one set of components)
+    for spec in specs:
+        if spec.body is not None:
+            wanted.extend(body_members(spec.body))
+        wanted.extend(answer.schema for answer in spec.ok.values()
+                      if answer.schema is not None and not isinstance(answer.schema, dict))
+    wanted.extend(kind for spec in specs for kind in spec.path_params.values())
+    queries = [spec.query for spec in specs if spec.query is not None]
+    wanted.extend(queries)
+    unique = list(dict.fromkeys(wanted))
+    schemas, components = msgspec.json.schema_components(unique, ref_template=REF_TEMPLATE)
+    schema_of = dict(zip(unique, schemas, strict=True))
+    query_fields = {query: components.pop(query.__name__) for query in queries}  # parameters, not components
+    paths: dict[str, Any] = {}
+    for spec in specs:
+        paths.setdefault(spec.path.replace(":path}", "}"), {})[spec.method.lower()] = operation_of(
+            spec, schema_of, query_fields)
+    for name, schema in components.items():
+        schema.pop("title", None)  # the component's name says it
+        if name == "Error":
+            schema.pop("additionalProperties", None)
+    return paths, components
+
+
+def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[Any, Any]) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": spec.operation, "summary": spec.summary}
+    if spec.description:
+        operation["description"] = spec.description
+    if spec.auth is not Auth.NONE:
+        operation["security"] = BEARER
+    parameters = [{"name": name, "in": "path", "required": True, "schema": schema_of[kind]}
+                  for name, kind in spec.path_params.items()]
+    if spec.query is not None:
+        fields = query_fields[spec.query]
+        for name, schema in fields["properties"].items():
+            parameters.append({"name": name, "in": "query", "schema": schema})
+    if parameters:
+        operation["parameters"] = parameters
+    if spec.body is not None:
+        members = [schema_of[kind] for kind in body_members(spec.body)]
+        schema = members[0] if len(members) == 1 else {"anyOf": members}
+        operation["requestBody"] = {"required": not spec.body_optional, **json_content(schema)}
+    responses: dict[str, Any] = {}
+    for status, said in spec.ok.items():
+        if said.schema is None:
+            responses[str(status)] = {"description": said.description}
+        else:
+            schema = said.schema if isinstance(said.schema, dict) else schema_of[said.schema]
+            responses[str(status)] = {"description": said.description,
+                                      "content": {said.media: {"schema": schema}}}
+    refusals: dict[int, str] = {}
+    if spec.body is not None:
+        refusals[400] = ("the body is not a JSON object, or a field is missing, malformed or unknown "
+                         "(the message names it)")
+        refusals[413] = f"the body is larger than {spec.max_body} bytes"
+    refusals.update(AUTH_ANSWERS.get(spec.auth, {}))
+    refusals.update(spec.errors)
+    for status, description in sorted(refusals.items()):
+        responses[str(status)] = error(description)
+    operation["responses"] = responses
+    return operation
+
+
+def typed_routes() -> list[ApiRoute]:
+    """Every typed route of the app, in the app's order (chat/app.py mounts the same lists)."""
+    return [route for routes in (api_routes(),) for route in routes if isinstance(route, ApiRoute)]
+
+
+GENERATED_PATHS, GENERATED_SCHEMAS = document_of(typed_routes())
+for _path, _operations in GENERATED_PATHS.items():
+    PATHS.setdefault(_path, {}).update(_operations)
+SCHEMAS.update(GENERATED_SCHEMAS)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -797,9 +769,8 @@ DOCUMENT: dict[str, Any] = {
 
 
 @functools.cache
-def name_pattern() -> str:
-    """A display name as rooms.text.text_fault accepts it: white space, then a visible character,
-    then anything but refused characters (control, format, invisible...; char_kind)."""
+def char_ranges() -> dict[str, list[list[int]]]:
+    """Every code point by its kind (rooms.text.char_kind), as ranges: the patterns below are made of them."""
     ranges: dict[str, list[list[int]]] = {"refused": [], "selector": [], "mark": [], "space": [], "visible": []}
     for code in range(sys.maxunicode + 1):
         if 0xD800 <= code <= 0xDFFF:
@@ -809,19 +780,39 @@ def name_pattern() -> str:
             kind[-1][1] = code
         else:
             kind.append([code, code])
+    return ranges
 
-    def chars(*kinds: str) -> str:
+
+def text_pattern(*, optional: bool = False, multiline: bool = False) -> str:
+    """A text as rooms.text.text_fault accepts it: white space, then a visible character, then anything but
+    refused characters (control, format, invisible...; char_kind). `optional`: white space alone too;
+    `multiline`: newlines too."""
+    ranges = char_ranges()
+
+    def chars(*kinds: str, newline: bool = False) -> str:
         # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
-        return "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a)
-                       for a, b in sorted(pair for kind in kinds for pair in ranges[kind]))
+        pairs = sorted(pair for kind in kinds for pair in ranges[kind])
+        if newline:  # "\n" (a control character: refused) is allowed: out of the class
+            pairs = [part for low, high in pairs for part in ([low, min(high, 9)], [max(low, 11), high])
+                     if part[0] <= part[1]]
+        return "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in pairs)
 
-    return f"^[{chars('space')}]*[^{chars('refused', 'selector', 'mark', 'space')}][^{chars('refused')}]*$"
+    space = chars("space") + ("\n" if multiline else "")
+    shown = f"[{space}]*[^{chars('refused', 'selector', 'mark', 'space')}][^{chars('refused', newline=multiline)}]*"
+    return f"^(?:[{space}]*|{shown})$" if optional else f"^{shown}$"
+
+
+@functools.cache
+def name_pattern() -> str:
+    return text_pattern()
 
 
 async def openapi(request: Request) -> Response:
     document = copy.deepcopy(DOCUMENT)
     session = document["components"]["schemas"]["SessionRequest"]["properties"]
     session["name"]["pattern"] = name_pattern()
+    session["organization"]["anyOf"][0]["pattern"] = text_pattern(optional=True)
+    session["bio"]["anyOf"][0]["pattern"] = text_pattern(optional=True, multiline=True)
     languages = node_of(request).translator.reading_languages()  # this server's choice
     session["lang"]["enum"] = languages
     for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/reports/inbox", "/api/rooms"):
