@@ -24,9 +24,9 @@ from chat.tokens import Identity
 from rooms import Refused
 from web.api import answers_errors
 from web.errors import ApiError
-from web.hosts import bearer_identity
 from web.services import node_of, refusal_error
 from web.sign_in import code_payload, token_answer
+from web.typed import bearer_identity
 
 
 async def live_identity(request: Request) -> Identity:

@@ -21,8 +21,9 @@ from rooms import Refused
 from rooms.meetings import BOOKED, CANCELLED, NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL, parse_iso
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
-from web.hosts import bearer_identity, only_fields, require_host
+from web.hosts import only_fields, require_host
 from web.services import node_of, refusal_error
+from web.typed import bearer_identity
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from chat.meetings import Meetings

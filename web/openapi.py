@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
-from rooms import SLOW_MODE_MAX, TITLE_MAX
 from rooms.conversations import CURSOR_PATTERN, MAX_MEMBERS, PAGE_MAX
 from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
 from rooms.countries import COUNTRIES
@@ -27,9 +26,9 @@ from rooms.reports import PAGE_DEFAULT as REPORT_PAGE_DEFAULT
 from rooms.reports import PAGE_MAX as REPORT_PAGE_MAX
 from rooms.reports import STATES as REPORT_STATES
 from rooms.text import USER_ID_MAX, char_kind
-from translation.protect import MAX_TERM_CHARS, MAX_TERMS
 from web.api import api_routes
 from web.errors import MAX_BODY
+from web.hosts import host_routes
 from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
 from web.people import QUERY_MAX
 from web.reports import MUTE_MAX
@@ -98,49 +97,6 @@ SCHEMAS: dict[str, Any] = {
                                                                 "to a server)"},
                        "expires": {"type": "integer", "description": "ms since the epoch"},
                        "qr": {"type": "string", "description": "the url as a QR code: a data:image/svg+xml URI"}},
-    },
-    "NewRoom": {
-        "type": "object", "required": ["id", "title"], "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string", "pattern": ROOM_ID_PATTERN},
-            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
-            "forum": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
-            "state": {"enum": ["open", "read_only", "closed"]},
-            "slow_mode": {"type": "integer", "minimum": 0, "maximum": SLOW_MODE_MAX},
-        },
-    },
-    "RoomChange": {
-        "type": "object", "additionalProperties": False,
-        "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
-            "forum": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": r"\S"},
-            "state": {"enum": ["open", "read_only", "closed"]},
-            "slow_mode": {"type": "integer", "minimum": 0, "maximum": SLOW_MODE_MAX},
-        },
-    },
-    "Appointment": {
-        "type": "object", "required": ["user"], "additionalProperties": False,
-        "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX, "pattern": r"\S"}},
-    },
-    "Moderator": {
-        "type": "object", "required": ["room", "user", "moderator"],
-        "properties": {"room": {"type": "string"}, "user": {"type": "string"}, "moderator": {"type": "boolean"},
-                       "name": {"type": "string", "description": "the user's display name, when the server knows it"}},
-    },
-    "ModerationLog": {
-        "type": "object", "required": ["room", "entries"],
-        "properties": {"room": {"type": "string"}, "entries": {"type": "array", "items": {
-            "type": "object", "required": ["ts", "action", "by"],
-            "properties": {
-                "ts": {"type": "integer", "description": "ms since the epoch"},
-                "action": {"enum": ["mute", "unmute", "kick", "ban", "unban", "delete"]},
-                "user": {"type": "string", "description": "the target (not on delete)"},
-                "id": {"type": "string", "description": "the deleted message (delete only)"},
-                "by": {"type": "object", "required": ["id", "name"],
-                       "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
-                "until": {"type": "integer", "description": "mute end, ms; absent = until unmuted"},
-                "reason": {"type": "string"},
-            }}}},
     },
 }
 PEOPLE_SCHEMAS: dict[str, Any] = {
@@ -350,25 +306,7 @@ REPORT_PATHS: dict[str, Any] = {
     }},
 }
 
-GLOSSARY_SCHEMAS: dict[str, Any] = {
-    "Glossary": {"type": "object", "required": ["terms"],
-                 "properties": {"terms": {"type": "array", "items": {"type": "string"}}}},
-    "GlossaryChange": {"type": "object", "required": ["terms"], "additionalProperties": False,
-                       "properties": {"terms": {
-                           "type": "array", "description": f"at most {MAX_TERMS} terms (and {MAX_BODY} bytes)",
-                           "items": {"type": "string", "minLength": 1, "maxLength": MAX_TERM_CHARS,
-                                     "pattern": r"\S"}}}},
-}
 TRANSCRIPT_PATHS: dict[str, Any] = {
-    "/api/glossary": {
-        "get": {"operationId": "glossary", "summary": "The terms never translated (hosts)", "security": BEARER,
-                "responses": {"200": answer("the terms", ref("Glossary")), **HOST_ONLY}},
-        "put": {"operationId": "setGlossary", "summary": "Replace the terms never translated, on every node (hosts)",
-                "description": "Kept in the backend: the list outlives a restart and wins over "
-                               "`[translation] glossary` (the start value) from the first PUT on.",
-                "security": BEARER, "requestBody": body(ref("GlossaryChange")),
-                "responses": {"200": answer("the terms as kept", ref("Glossary")), **BAD_BODY, **HOST_ONLY}},
-    },
     "/api/rooms/{room}/transcript": {"get": {
         "operationId": "transcript", "summary": "A room's messages with translations, as a download (hosts)",
         "security": BEARER,
@@ -614,36 +552,6 @@ PATHS: dict[str, Any] = {
         "responses": {"200": answer("the code, its link and QR code", ref("SignInCode")), "401": AUTH_401,
                       "429": error("too many codes: use the last one, or wait retry_after seconds")},
     }},
-    "/api/rooms": {
-        "post": {"operationId": "openRoom", "summary": "Open a room (hosts)", "security": BEARER,
-                 "requestBody": body(ref("NewRoom")),
-                 "responses": {"201": answer("the room, announced to every connection", ref("Room")), **BAD_BODY,
-                               **HOST_ONLY, "409": error("a room with this id exists; PATCH it")}},
-    },
-    "/api/rooms/{room}": {"patch": {
-        "operationId": "changeRoom", "summary": "Rename, move, open, close or slow a room (hosts)",
-        "security": BEARER, "parameters": [ROOM_PATH], "requestBody": body(ref("RoomChange")),
-        "responses": {"200": answer("the room as changed", ref("Room")), **BAD_BODY, **HOST_ONLY, **NO_ROOM},
-    }},
-    "/api/rooms/{room}/moderators": {"post": {
-        "operationId": "appointModerator", "summary": "Appoint a user moderator of a room (hosts)",
-        "security": BEARER, "parameters": [ROOM_PATH], "requestBody": body(ref("Appointment")),
-        "responses": {"201": answer("appointed", ref("Moderator")), "200": answer("already was", ref("Moderator")),
-                      **BAD_BODY, **HOST_ONLY, **NO_ROOM},
-    }},
-    "/api/rooms/{room}/moderators/{user}": {"delete": {
-        "operationId": "removeModerator", "summary": "End a user's appointment (hosts)", "security": BEARER,
-        "parameters": [ROOM_PATH, {"name": "user", "in": "path", "required": True,
-                                   "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}}],
-        "responses": {"200": answer("no longer a moderator", ref("Moderator")), **HOST_ONLY,
-                      "404": error("no such room, or the user is not its moderator")},
-    }},
-    "/api/rooms/{room}/moderation": {"get": {
-        "operationId": "moderationLog", "summary": "Who did what in a room (hosts and the room's moderators)",
-        "security": BEARER, "parameters": [ROOM_PATH],
-        "responses": {"200": answer("the log, oldest first", ref("ModerationLog")),
-                      "401": HOST_ONLY["401"], "403": error("not a host nor a moderator of this room"), **NO_ROOM},
-    }},
     "/api/openapi.json": {"get": {
         "operationId": "openapi", "summary": "This document",
         "responses": {"200": answer("OpenAPI 3.1", {"type": "object"})},
@@ -663,7 +571,6 @@ PATHS: dict[str, Any] = {
 SCHEMAS.update(PEOPLE_SCHEMAS)
 SCHEMAS.update(REPORT_SCHEMAS)
 SCHEMAS.update(MEETING_SCHEMAS)
-SCHEMAS.update(GLOSSARY_SCHEMAS)
 
 # generated from the typed routes (web/typed.py) -----------------------------------------------------
 REF_TEMPLATE = "#/components/schemas/{name}"
@@ -744,7 +651,7 @@ def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[
 
 def typed_routes() -> list[ApiRoute]:
     """Every typed route of the app, in the app's order (chat/app.py mounts the same lists)."""
-    return [route for routes in (api_routes(),) for route in routes if isinstance(route, ApiRoute)]
+    return [route for routes in (api_routes(), host_routes()) for route in routes if isinstance(route, ApiRoute)]
 
 
 GENERATED_PATHS, GENERATED_SCHEMAS = document_of(typed_routes())

@@ -18,9 +18,10 @@ from rooms.countries import is_country
 from rooms.text import USER_ID_MAX
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
-from web.hosts import bearer_identity, only_fields
+from web.hosts import only_fields
 from web.reports import report_routes
 from web.services import node_of, refusal_error
+from web.typed import bearer_identity
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from chat.conversations import Conversations

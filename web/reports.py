@@ -15,8 +15,9 @@ from rooms import Refused
 from rooms.reports import ACTIONS, PAGE_DEFAULT, PAGE_MAX, STATES, decode_cursor
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
-from web.hosts import bearer_identity, only_fields
+from web.hosts import only_fields
 from web.services import node_of, refusal_error
+from web.typed import bearer_identity
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from rooms.reports import ReportDesk
