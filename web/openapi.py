@@ -16,23 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
-from rooms.conversations import CURSOR_PATTERN, MAX_MEMBERS, PAGE_MAX
-from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
-from rooms.countries import COUNTRIES
 from rooms.meetings import NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
 from rooms.models import ROOM_ID
-from rooms.reports import ACTIONS as REPORT_ACTIONS
-from rooms.reports import PAGE_DEFAULT as REPORT_PAGE_DEFAULT
-from rooms.reports import PAGE_MAX as REPORT_PAGE_MAX
-from rooms.reports import STATES as REPORT_STATES
-from rooms.text import USER_ID_MAX, char_kind
+from rooms.text import char_kind
 from web.api import api_routes
 from web.errors import MAX_BODY
 from web.hosts import host_routes
 from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
-from web.people import QUERY_MAX
-from web.reports import MUTE_MAX
-from web.reports import REASON_MAX as REPORT_REASON_MAX
+from web.people import people_routes
 from web.services import node_of
 from web.typed import ApiRoute, Auth, Error, Operation
 
@@ -99,212 +90,7 @@ SCHEMAS: dict[str, Any] = {
                        "qr": {"type": "string", "description": "the url as a QR code: a data:image/svg+xml URI"}},
     },
 }
-PEOPLE_SCHEMAS: dict[str, Any] = {
-    "Profile": {
-        "type": "object", "required": ["id", "name", "lang"],
-        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "lang": {"type": "string"},
-                       "organization": {"type": "string"}, "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
-                       "bio": {"type": "string"}, "online": {"type": "boolean"}},
-    },
-    "Person": {"type": "object", "required": ["id", "name"],
-               "description": "a profile; only id, name and online for someone never seen",
-               "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "lang": {"type": "string"},
-                              "organization": {"type": "string"}, "country": {"type": "string"},
-                              "bio": {"type": "string"}, "online": {"type": "boolean"}}},
-    "People": {"type": "object", "required": ["people", "next"],
-               "properties": {"people": {"type": "array", "items": ref("Profile")},
-                              "next": {"type": ["string", "null"], "description": "the cursor of the next page"}}},
-    "Me": {"allOf": [ref("Profile"), {"type": "object", "required": ["hidden"],
-                                       "properties": {"hidden": {"type": "boolean"}}}]},
-    "MeChange": {"type": "object", "required": ["hidden"], "additionalProperties": False,
-                 "properties": {"hidden": {"type": "boolean"}}},
-    "Conversation": {
-        "type": "object", "required": ["id", "kind", "title", "state", "members"],
-        "properties": {"id": {"type": "string"}, "kind": {"type": "string"}, "title": {"type": "string"},
-                       "state": {"enum": ["open", "read_only", "closed"]}, "forum": {"type": "string"},
-                       "slow_mode": {"type": "integer"},
-                       "members": {"type": "array", "items": ref("Person")},
-                       "unread": {"type": "integer", "minimum": 0}},
-    },
-    "NewConversation": {
-        "type": "object", "required": ["with"], "additionalProperties": False,
-        "properties": {"with": {"type": "array", "minItems": 1, "maxItems": MAX_MEMBERS - 1, "uniqueItems": True,
-                                "items": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}},
-                       "title": {"type": "string", "minLength": 1, "maxLength": CONVERSATION_TITLE_MAX,
-                                 "pattern": r"\S"}},
-    },
-    "ConversationAnswer": {
-        "type": "object", "required": ["room"],
-        "properties": {"room": ref("Conversation"),
-                       "invited": {"type": "array", "items": {"type": "string"},
-                                   "description": "a group under policy `request`: whom an invitation (a "
-                                                  "`request` frame with `group`) went to; each is a member "
-                                                  "once they accept it"}}},
-    "Conversations": {"type": "object", "required": ["conversations"],
-                      "properties": {"conversations": {"type": "array", "items": ref("Conversation")}}},
-    "Left": {"type": "object", "required": ["room", "left"],
-             "properties": {"room": {"type": "string"}, "left": {"type": "boolean"}}},
-    "Requests": {"type": "object", "required": ["incoming", "outgoing"],
-                 "properties": {"incoming": {"type": "array", "items": {"type": "object"}},
-                                "outgoing": {"type": "array", "items": {"type": "object"}}}},
-    "BlockedPerson": {"type": "object", "required": ["id", "name"], "additionalProperties": False,
-                      "description": "what the person chose to show: only id and name when they hid from the "
-                                     "directory (or were never seen); never whether they are online",
-                      "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                                     "lang": {"type": "string"}, "organization": {"type": "string"},
-                                     "country": {"type": "string"}, "bio": {"type": "string"}}},
-    "Blocks": {"type": "object", "required": ["users"],
-               "properties": {"users": {"type": "array", "items": ref("BlockedPerson")}}},
-    "BlockRequest": {"type": "object", "required": ["user"], "additionalProperties": False,
-                     "properties": {"user": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX,
-                                                     "pattern": r"\S"}}},
-    "Block": {"type": "object", "required": ["user", "blocked"],
-              "properties": {"user": {"type": "string"}, "blocked": {"type": "boolean"}}},
-}
-REPORT_SCHEMAS: dict[str, Any] = {
-    "Report": {
-        "type": "object", "required": ["id", "ts", "room", "message", "reporter", "state"],
-        "properties": {
-            "id": {"type": "string"}, "ts": {"type": "integer"},
-            "room": {"type": "object",
-                     "properties": {"id": {"type": "string"}, "kind": {"enum": ["forum", "private"]}}},
-            "message": {"type": "object", "description": "the reported message as it was: id, ts, user {id, name}, "
-                                                         "lang, text"},
-            "reporter": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}},
-            "reason": {"type": "string"},
-            "state": {"enum": list(REPORT_STATES)},
-            "closed": {"type": "object", "description": "who closed it, when, and how: {by {id, name}, ts, action}"}}},
-    "Reports": {"type": "object", "required": ["reports", "next", "open"],
-                "properties": {"reports": {"type": "array", "items": ref("Report")},
-                               "next": {"type": ["string", "null"],
-                                        "description": "pass as `cursor` for the following page; null at the end"},
-                               "open": {"type": "integer", "description": "open reports in all"}}},
-    "ReportGroup": {
-        "type": "object", "required": ["room", "message", "reporters", "reasons", "reports", "first", "last"],
-        "properties": {
-            "room": {"type": "object"},
-            "message": {"type": "object", "description": "id, ts, user {id, name}, lang, text (the original) and "
-                                                         "tr {lang, text} when its translation is stored"},
-            "reporters": {"type": "integer", "description": "how many people reported it"},
-            "reasons": {"type": "array", "items": {"type": "string"}},
-            "reports": {"type": "array", "items": {"type": "string"}, "description": "the report ids"},
-            "first": {"type": "integer"}, "last": {"type": "integer"}}},
-    "Inbox": {"type": "object", "required": ["open", "lang", "groups"],
-              "properties": {"open": {"type": "integer"}, "lang": {"type": "string"},
-                             "groups": {"type": "array", "items": ref("ReportGroup")}}},
-    "ReportClose": {
-        "type": "object", "required": ["room", "message", "action"], "additionalProperties": False,
-        "properties": {
-            "room": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
-            "message": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
-            "action": {"enum": list(REPORT_ACTIONS)},
-            "reason": {"type": "string", "minLength": 1, "maxLength": REPORT_REASON_MAX, "pattern": r"\S"},
-            "seconds": {"type": "integer", "minimum": 1, "maximum": MUTE_MAX,
-                        "description": "mute: how long (absent: until unmuted)"}}},
-    "ReportsClosed": {"type": "object", "required": ["room", "message", "action", "state", "closed"],
-                      "properties": {"room": {"type": "string"}, "message": {"type": "string"},
-                                     "action": {"enum": list(REPORT_ACTIONS)},
-                                     "state": {"enum": ["actioned", "dismissed"]},
-                                     "closed": {"type": "array", "items": {"type": "string"},
-                                                "description": "the ids of the reports closed"}}},
-}
 AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
-PEOPLE_PATHS: dict[str, Any] = {
-    "/api/people": {"get": {
-        "operationId": "people", "summary": "The directory: people by name, filtered by reading language and country",
-        "security": BEARER,
-        "parameters": [
-            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": QUERY_MAX}},
-            {"name": "lang", "in": "query",
-             "schema": {"type": "string", "description": "a code GET /api/languages lists"}},
-            {"name": "country", "in": "query", "schema": {"enum": ["", *sorted(COUNTRIES)]}},
-            {"name": "cursor", "in": "query", "description": "the `next` of the page before",
-             "schema": {"type": "string", "pattern": f"^$|{CURSOR_PATTERN}"}},
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}}],
-        "responses": {"200": answer("a page of people", ref("People")),
-                      "400": error("an unknown parameter, or a bad q, lang, country, cursor or limit"), **AUTH},
-    }},
-    "/api/me": {
-        "get": {"operationId": "me", "summary": "Your profile", "security": BEARER,
-                "responses": {"200": answer("your profile", ref("Me")), **AUTH,
-                              "404": error("no profile yet: connect to /ws once")}},
-        "patch": {"operationId": "changeMe", "summary": "Hide yourself from the directory, or show yourself",
-                  "security": BEARER, "requestBody": body(ref("MeChange")),
-                  "responses": {"200": answer("your profile", ref("Me")), **BAD_BODY, **AUTH,
-                                "409": error("name_reserved: your token's name looks like a host's or moderator's")}},
-    },
-    "/api/conversations": {
-        "get": {"operationId": "listConversations", "summary": "Your conversations with unread counts",
-                "security": BEARER, "responses": {"200": answer("yours", ref("Conversations")), **AUTH}},
-        "post": {"operationId": "startConversation", "summary": "Open a private conversation with 1-7 others",
-                 "security": BEARER, "requestBody": body(ref("NewConversation")),
-                 "responses": {"201": answer("opened", ref("ConversationAnswer")),
-                               "200": answer("the existing 1:1 of these two", ref("ConversationAnswer")),
-                               **BAD_BODY, **AUTH,
-                               "403": error("the event's policy, a block (also between two of the people "
-                                            "named), or no accepted contact request"),
-                               "404": error("nobody has one of these ids"),
-                               "429": error("too many new conversations, or (a group under policy `request`) an "
-                                            "invitation refused like a request: cooldown, your waiting "
-                                            "requests, or `inbox_full`; wait")}},
-    },
-    "/api/conversations/{room}": {"delete": {
-        "operationId": "leaveConversation", "summary": "Leave a conversation for good", "security": BEARER,
-        "parameters": [{"name": "room", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": answer("left", ref("Left")), **AUTH, "404": error("not a conversation of yours")},
-    }},
-    "/api/requests": {"get": {
-        "operationId": "listRequests", "summary": "Contact requests waiting for an answer", "security": BEARER,
-        "responses": {"200": answer("incoming and outgoing", ref("Requests")), **AUTH},
-    }},
-    "/api/blocks": {
-        "get": {"operationId": "listBlocks", "summary": "Whom you block", "security": BEARER,
-                "responses": {"200": answer("your blocks", ref("Blocks")), **AUTH}},
-        "post": {"operationId": "block", "summary": "Block someone", "security": BEARER,
-                 "requestBody": body(ref("BlockRequest")),
-                 "responses": {"201": answer("blocked", ref("Block")), "200": answer("already blocked", ref("Block")),
-                               **BAD_BODY, **AUTH}},
-    },
-    "/api/blocks/{user}": {"delete": {
-        "operationId": "unblock", "summary": "Unblock someone", "security": BEARER,
-        "parameters": [{"name": "user", "in": "path", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX}}],
-        "responses": {"200": answer("unblocked", ref("Block")), **AUTH, "404": error("not blocked")},
-    }},
-}
-REPORT_DESK = {**AUTH, "403": error("not a host nor a moderator of the whole event")}
-REPORT_PATHS: dict[str, Any] = {
-    "/api/reports": {"get": {
-        "operationId": "listReports", "summary": "Reported messages, oldest first, paged (hosts and moderators of "
-                                                 "the whole event)",
-        "security": BEARER,
-        "parameters": [
-            {"name": "cursor", "in": "query", "description": "the `next` of the page before",
-             "schema": {"type": "string", "pattern": r"^[0-9]{0,18}$"}},
-            {"name": "limit", "in": "query",
-             "schema": {"type": "integer", "minimum": 1, "maximum": REPORT_PAGE_MAX, "default": REPORT_PAGE_DEFAULT}},
-            {"name": "state", "in": "query", "schema": {"enum": ["", *REPORT_STATES]}}],
-        "responses": {"200": answer("a page of reports", ref("Reports")),
-                      "400": error("an unknown parameter, or a bad cursor, limit or state"), **REPORT_DESK},
-    }},
-    "/api/reports/inbox": {"get": {
-        "operationId": "reportInbox", "summary": "The open reports grouped by message, most reporters first",
-        "security": BEARER,
-        "parameters": [{"name": "lang", "in": "query", "description": "translations into (default: the token's)",
-                        "schema": {"type": "string", "description": "a code GET /api/languages lists"}}],
-        "responses": {"200": answer("the inbox", ref("Inbox")), "400": error("an unknown parameter or language"),
-                      **REPORT_DESK},
-    }},
-    "/api/reports/close": {"post": {
-        "operationId": "closeReports", "summary": "Delete a reported message, mute or ban its author, or dismiss: "
-                                                  "every open report of the message closes, for every moderator",
-        "description": "A private conversation's author is muted or banned event-wide; its messages are not "
-                       "deleted by organisers (403).",
-        "security": BEARER, "requestBody": body(ref("ReportClose")),
-        "responses": {"200": answer("closed", ref("ReportsClosed")), **BAD_BODY, **REPORT_DESK,
-                      "404": error("no open report of that message (another moderator may have closed it)")},
-    }},
-}
 
 TRANSCRIPT_PATHS: dict[str, Any] = {
     "/api/rooms/{room}/transcript": {"get": {
@@ -563,13 +349,9 @@ PATHS: dict[str, Any] = {
                               "content": {"text/html": {"schema": {"type": "string"}}}},
                       "404": error("not a room id")},
     }},
-    **PEOPLE_PATHS,
-    **REPORT_PATHS,
     **MEETING_PATHS,
     **TRANSCRIPT_PATHS,
 }
-SCHEMAS.update(PEOPLE_SCHEMAS)
-SCHEMAS.update(REPORT_SCHEMAS)
 SCHEMAS.update(MEETING_SCHEMAS)
 
 # generated from the typed routes (web/typed.py) -----------------------------------------------------
@@ -651,7 +433,8 @@ def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[
 
 def typed_routes() -> list[ApiRoute]:
     """Every typed route of the app, in the app's order (chat/app.py mounts the same lists)."""
-    return [route for routes in (api_routes(), host_routes()) for route in routes if isinstance(route, ApiRoute)]
+    listed = (api_routes(), host_routes(), people_routes())
+    return [route for routes in listed for route in routes if isinstance(route, ApiRoute)]
 
 
 GENERATED_PATHS, GENERATED_SCHEMAS = document_of(typed_routes())

@@ -197,11 +197,9 @@ async def decode_body(request: Request, kind: Any, *, max_bytes: int = MAX_BODY,
 
 
 def decode_query(request: Request, kind: type[Query]) -> Any:
-    """The query parameters as `kind` (an empty parameter is an absent one), or ApiError 400."""
-    params = {key: value for key, value in request.query_params.items() if value != ""
-              or key not in field_names(kind)}
+    """The query parameters as `kind` (each converted from its text to the field's type), or ApiError 400."""
     try:
-        return msgspec.convert(params, kind, strict=False)
+        return msgspec.convert(dict(request.query_params), kind, strict=False)
     except msgspec.ValidationError as exc:
         raise refusal_of(exc, kind, where="parameter") from None
 
