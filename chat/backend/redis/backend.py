@@ -13,7 +13,8 @@ catch-up after a reconnect. The other ideas have a module each:
 
 - Live fan-out: PUBLISH/SUBSCRIBE, one channel per room plus one node-wide channel, all on one
   pub/sub connection per node (subscriber.Subscriber); on Redis Cluster (`redis_cluster`) room
-  channels are shard channels (SPUBLISH/SSUBSCRIBE), one connection per shard (shards.py). A
+  channels are shard channels (SPUBLISH/SSUBSCRIBE), one connection per shard (shards.py), and a
+  room whose slot moves to another master (resharding) is followed there and caught up. A
   node subscribes to a room while it has local members there.
 - Redis away: every call raises BackendUnavailable (the client hears `unavailable`); the
   subscriber reconnects with backoff, and on reconnect this node re-registers its presence,
@@ -100,7 +101,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         if settings.redis_cluster:
             self._subscriber = ShardedSubscriber(self._redis, node_channel=self._keys.node_channel,
                                                  on_message=self._on_pubsub, on_connected=self._restore,
-                                                 ping_interval=min(5.0, heartbeat_ttl))
+                                                 on_moved=self._moved, ping_interval=min(5.0, heartbeat_ttl))
         else:
             self._subscriber = Subscriber(self._pool.make_connection(),  # type: ignore[no-untyped-call]
                                           where=self._where(),
@@ -277,6 +278,13 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         await self._presence.remove_unremoved()
         await self._seed(self._configured_rooms)
         for room in sorted(self._subscribed):
+            await self._catch_up(room)
+
+    async def _moved(self, channel: str) -> None:
+        """A room's shard channel was subscribed again on the master its slot moved to (Redis
+        Cluster resharding): replay what the room stored while no connection carried it."""
+        room = self._keys.room_of_channel(channel)
+        if room is not None and room in self._subscribed:
             await self._catch_up(room)
 
     async def _catch_up(self, room: str) -> None:
