@@ -19,12 +19,18 @@ from starlette.routing import BaseRoute, Match, Route
 from rooms.meetings import NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
 from rooms.models import ROOM_ID
 from rooms.text import char_kind
+from web import typed
 from web.api import api_routes
+from web.delegates import delegate_routes
+from web.embed import embed_routes
 from web.errors import MAX_BODY
 from web.hosts import host_routes
+from web.me import me_routes
 from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
+from web.meetings import meeting_routes
 from web.people import people_routes
 from web.services import node_of
+from web.transcript import transcript_routes
 from web.typed import ApiRoute, Auth, Error, Operation
 
 ROOM_ID_PATTERN = ROOM_ID.pattern
@@ -91,33 +97,6 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
-
-TRANSCRIPT_PATHS: dict[str, Any] = {
-    "/api/rooms/{room}/transcript": {"get": {
-        "operationId": "transcript", "summary": "A room's messages with translations, as a download (hosts)",
-        "security": BEARER,
-        "parameters": [ROOM_PATH,
-                       {"name": "lang", "in": "query", "description": "translations into (default: the token's)",
-                        "schema": {"type": "string", "description": "a code GET /api/languages lists"}},
-                       {"name": "format", "in": "query", "schema": {"enum": ["md", "csv", "json"], "default": "json"}}],
-        "responses": {"200": {"description": "the transcript, oldest first, as an attachment", "content": {
-                          "application/json": {"schema": {"type": "object", "required": ["room", "lang", "messages"],
-                                                          "properties": {"room": {"type": "object"},
-                                                                         "lang": {"type": "string"},
-                                                                         "messages": {"type": "array"},
-                                                                         "untranslated": {
-                                                                             "type": "integer", "minimum": 1,
-                                                                             "description": "lines whose translation "
-                                                                             "this request did not make (at most "
-                                                                             "500 are made per request): ask again"}}}},
-                          "text/markdown": {"schema": {"type": "string"}},
-                          "text/csv": {"schema": {"type": "string"}}}},
-                      "400": error("an unknown lang, or a format other than md, csv or json (field names it)"),
-                      "401": HOST_ONLY["401"],
-                      "403": error("the token is not a host's, or the room is a private conversation"),
-                      **NO_ROOM},
-    }},
-}
 
 # meetings (issue 26) ------------------------------------------------------------------------------
 # An ISO 8601 time with its offset, of a valid date (days 01-28 keep every match a real date).
@@ -338,19 +317,7 @@ PATHS: dict[str, Any] = {
         "responses": {"200": answer("the code, its link and QR code", ref("SignInCode")), "401": AUTH_401,
                       "429": error("too many codes: use the last one, or wait retry_after seconds")},
     }},
-    "/api/openapi.json": {"get": {
-        "operationId": "openapi", "summary": "This document",
-        "responses": {"200": answer("OpenAPI 3.1", {"type": "object"})},
-    }},
-    "/embed/{room}": {"get": {
-        "operationId": "embedRoom", "summary": "The room alone, for an iframe on a site in [server] embed_origins",
-        "parameters": [ROOM_PATH],
-        "responses": {"200": {"description": "the page (its CSP frame-ancestors lists embed_origins)",
-                              "content": {"text/html": {"schema": {"type": "string"}}}},
-                      "404": error("not a room id")},
-    }},
     **MEETING_PATHS,
-    **TRANSCRIPT_PATHS,
 }
 SCHEMAS.update(MEETING_SCHEMAS)
 
@@ -412,7 +379,9 @@ def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[
         operation["requestBody"] = {"required": not spec.body_optional, **json_content(schema)}
     responses: dict[str, Any] = {}
     for status, said in spec.ok.items():
-        if said.schema is None:
+        if said.content is not None:
+            responses[str(status)] = {"description": said.description, "content": dict(said.content)}
+        elif said.schema is None:
             responses[str(status)] = {"description": said.description}
         else:
             schema = said.schema if isinstance(said.schema, dict) else schema_of[said.schema]
@@ -429,33 +398,6 @@ def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[
         responses[str(status)] = error(description)
     operation["responses"] = responses
     return operation
-
-
-def typed_routes() -> list[ApiRoute]:
-    """Every typed route of the app, in the app's order (chat/app.py mounts the same lists)."""
-    listed = (api_routes(), host_routes(), people_routes())
-    return [route for routes in listed for route in routes if isinstance(route, ApiRoute)]
-
-
-GENERATED_PATHS, GENERATED_SCHEMAS = document_of(typed_routes())
-for _path, _operations in GENERATED_PATHS.items():
-    PATHS.setdefault(_path, {}).update(_operations)
-SCHEMAS.update(GENERATED_SCHEMAS)
-
-DOCUMENT: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "babelroom HTTP API", "version": "1",
-        "description": "Sessions, rooms, languages, the host room API, health and metrics. Chat itself runs over "
-                       "the WebSocket at /ws: see docs/protocol.md. Errors are {code, message}.",
-    },
-    "paths": PATHS,
-    "components": {
-        "schemas": SCHEMAS,
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                       "description": "a host's token (a moderator's for the moderation log)"}},
-    },
-}
 
 
 @functools.cache
@@ -526,5 +468,34 @@ async def unknown_api_path(request: Request) -> Response:
 def openapi_routes() -> list[BaseRoute]:
     """The document, then JSON answers for every other /api path (after the API's own routes)."""
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    return [Route("/api/openapi.json", openapi, methods=["GET"]),
+    return [typed.get("/api/openapi.json", openapi, operation="openapi", summary="This document",
+                      ok={200: typed.answer("OpenAPI 3.1", {"type": "object"})}),
             Route("/api/{rest:path}", unknown_api_path, methods=methods)]
+
+
+def typed_routes() -> list[ApiRoute]:
+    """Every typed route of the app, in the app's order (chat/app.py mounts the same lists)."""
+    listed = (api_routes(), me_routes(), delegate_routes(), host_routes(), people_routes(), meeting_routes(),
+              transcript_routes(), openapi_routes(), embed_routes())
+    return [route for routes in listed for route in routes if isinstance(route, ApiRoute)]
+
+
+GENERATED_PATHS, GENERATED_SCHEMAS = document_of(typed_routes())
+for _path, _operations in GENERATED_PATHS.items():
+    PATHS.setdefault(_path, {}).update(_operations)
+SCHEMAS.update(GENERATED_SCHEMAS)
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "babelroom HTTP API", "version": "1",
+        "description": "Sessions, rooms, languages, the host room API, health and metrics. Chat itself runs over "
+                       "the WebSocket at /ws: see docs/protocol.md. Errors are {code, message}.",
+    },
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                       "description": "a host's token (a moderator's for the moderation log)"}},
+    },
+}

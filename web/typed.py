@@ -75,14 +75,17 @@ class Error(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 @dataclass(frozen=True)
 class Answer:
-    """One documented answer: what it means, and its body (a msgspec type, a literal JSON schema, or none)."""
+    """One documented answer: what it means, and its body (a msgspec type, a literal JSON schema, or none);
+    `content`: the whole OpenAPI content map, for an answer in several media types."""
     description: str
     schema: Any = None
     media: str = "application/json"
+    content: Mapping[str, Any] | None = None
 
 
-def answer(description: str, schema: Any = None, media: str = "application/json") -> Answer:
-    return Answer(description, schema, media)
+def answer(description: str, schema: Any = None, media: str = "application/json", *,
+           content: Mapping[str, Any] | None = None) -> Answer:
+    return Answer(description, schema, media, content)
 
 
 @dataclass(frozen=True)
