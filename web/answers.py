@@ -45,3 +45,12 @@ class Person(msgspec.Struct, omit_defaults=True):
     country: str | UnsetType = UNSET
     bio: str | UnsetType = UNSET
     online: bool | UnsetType = UNSET
+
+
+class Session(msgspec.Struct, omit_defaults=True):
+    token: Annotated[str, Meta(description="a JWT for the `auth` frame")]
+    user: User
+    lang: str
+    expires_in: Annotated[int, Meta(description="seconds")]
+    session: Annotated[str, Meta(description="this device's sign-in (the token's `sid`): GET /api/me/sessions "
+                                             "lists it")] | UnsetType = UNSET

@@ -20,7 +20,7 @@ from rooms.conversations import BIO_MAX, ORGANIZATION_MAX, profile_complaint
 from rooms.countries import COUNTRIES
 from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
-from web.answers import Room, User
+from web.answers import Room, Session
 from web.errors import ApiError
 from web.services import node_of
 from web.sign_in import redeem_code, signed_in
@@ -68,15 +68,6 @@ class CodeSignIn(LaxBody):
         "spaces do not matter"), extra={"says": "\"code\" must be the sign-in code as shown (such as ABCDE-FGHJK)"})]
     lang: Annotated[str, Meta(max_length=LANG_MAX, description="this device's reading language; default: the "
                                                                 "person's")] | None = None
-
-
-class Session(msgspec.Struct, omit_defaults=True):
-    token: Annotated[str, Meta(description="a JWT for the `auth` frame")]
-    user: User
-    lang: str
-    expires_in: Annotated[int, Meta(description="seconds")]
-    session: Annotated[str, Meta(description="this device's sign-in (the token's `sid`): GET /api/me/sessions "
-                                             "lists it")] | UnsetType = UNSET
 
 
 def display_name(given: str) -> str:

@@ -67,16 +67,6 @@ ROOM_PATH = {"name": "room", "in": "path", "required": True, "schema": {"type": 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 SCHEMAS: dict[str, Any] = {
-    "SignIns": {
-        "type": "object", "required": ["sessions"],
-        "properties": {"sessions": {"type": "array", "items": {
-            "type": "object", "required": ["id", "device", "created", "last_seen", "current"],
-            "properties": {"id": {"type": "string"},
-                           "device": {"type": "string", "description": "from the User-Agent: 'Firefox on Android'"},
-                           "created": {"type": "integer", "description": "ms since the epoch"},
-                           "last_seen": {"type": "integer", "description": "ms since the epoch"},
-                           "current": {"type": "boolean", "description": "the sign-in of this request's token"}}}}},
-    },
     "DelegateImport": {
         "type": "object", "required": ["imported", "created", "updated", "unchanged", "refused"],
         "properties": {"imported": {"type": "boolean", "description": "false: a row was refused, nothing saved"},
@@ -86,14 +76,6 @@ SCHEMAS: dict[str, Any] = {
                            "type": "object", "required": ["row", "reason"],
                            "properties": {"row": {"type": "integer", "description": "1 = the first row"},
                                           "reason": {"type": "string"}}}}},
-    },
-    "SignInCode": {
-        "type": "object", "required": ["code", "url", "expires", "qr"],
-        "properties": {"code": {"type": "string", "description": "single use; never logged"},
-                       "url": {"type": "string", "description": "the app with #code=... (a fragment: never sent "
-                                                                "to a server)"},
-                       "expires": {"type": "integer", "description": "ms since the epoch"},
-                       "qr": {"type": "string", "description": "the url as a QR code: a data:image/svg+xml URI"}},
     },
 }
 AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
@@ -243,10 +225,6 @@ MEETING_PATHS: dict[str, Any] = {
 }
 
 PATHS: dict[str, Any] = {
-    "/api/session": {
-        "delete": {"operationId": "signOut", "summary": "Sign this device out (the token's sign-in ends on every "
-                                                        "node; its sockets close with 4401)", "security": BEARER,
-                   "responses": {"204": answer("signed out (or already was)"), "401": AUTH_401}}},
     "/api/delegates": {
         "post": {"operationId": "importDelegates", "summary": "Import the delegate list (hosts; idempotent: the "
                                                              "e-mail or external id keeps a person the same)",
@@ -287,35 +265,6 @@ PATHS: dict[str, Any] = {
                          "description": "the id, e-mail or external id"}}}),
         "responses": {"200": answer("revoked", {"type": "object", "required": ["id", "name", "revoked", "ended"]}),
                       **BAD_BODY, **HOST_ONLY, "404": error("no such delegate on the list")},
-    }},
-    "/api/session/renew": {"post": {
-        "operationId": "renewSession", "summary": "A fresh token for this device's sign-in, before this one expires",
-        "security": BEARER,
-        "responses": {"200": answer("the new token", ref("Session")),
-                      "403": error("the token names no sign-in (a website's token): renew it where it came from"),
-                      "401": error("no Bearer token, a bad or expired one, or its sign-in has ended")},
-    }},
-    "/api/me/sessions": {
-        "get": {"operationId": "mySessions", "summary": "The devices this person is signed in on",
-                "security": BEARER, "responses": {"200": answer("oldest first", ref("SignIns")), "401": AUTH_401}},
-        "delete": {"operationId": "signOutEverywhere", "summary": "Sign this person out on every device",
-                   "security": BEARER,
-                   "responses": {"200": answer("how many sign-ins ended", {
-                       "type": "object", "required": ["ended"], "properties": {"ended": {"type": "integer"}}}),
-                       "401": AUTH_401}},
-    },
-    "/api/me/sessions/{session}": {"delete": {
-        "operationId": "endMySession", "summary": "Sign one of this person's devices out", "security": BEARER,
-        "parameters": [{"name": "session", "in": "path", "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 80}}],
-        "responses": {"204": answer("signed out"), "401": AUTH_401,
-                      "404": error("no such sign-in of this person")},
-    }},
-    "/api/me/signin-code": {"post": {
-        "operationId": "makeSignInCode", "summary": "A personal sign-in code and QR code for another device "
-                                                    "(single use, short-lived, rate-limited)", "security": BEARER,
-        "responses": {"200": answer("the code, its link and QR code", ref("SignInCode")), "401": AUTH_401,
-                      "429": error("too many codes: use the last one, or wait retry_after seconds")},
     }},
     **MEETING_PATHS,
 }
