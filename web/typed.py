@@ -21,20 +21,18 @@ import re
 import types
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from chat.tokens import TokenError
+from chat.tokens import Identity, TokenError
 from rooms import Refused, Role
 from web.errors import MAX_BODY, ApiError, json_object, read_body
+from web.listed import SCOPE_KEY, Listed
 from web.services import node_of, refusal_error
-
-if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
-    from chat.tokens import Identity
 
 Handler = Callable[..., Awaitable[Response]]
 
@@ -168,9 +166,19 @@ def bearer_identity(request: Request) -> Identity:
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "send the host token as 'Authorization: Bearer <token>'")
     try:
-        return node_of(request).signer.verify(token.strip())
+        identity = node_of(request).signer.verify(token.strip())
     except TokenError as exc:  # its message says what is wrong
         raise ApiError(401, "unauthorized", str(exc)) from None
+    listed: Listed | None = request.scope.get(SCOPE_KEY)  # the person as the delegate list knows them (issue 23)
+    if listed is None or listed[0] != token.strip():
+        return identity
+    found = listed[1]
+    if isinstance(found, Refused):
+        raise ApiError(401, "unauthorized", found.message)
+    if not isinstance(found, Identity):
+        raise ApiError(503, "unavailable", "the server cannot reach its backend right now; retry in a few seconds",
+                       retry_after=2)
+    return found
 
 
 async def authenticated(request: Request, auth: Auth) -> Identity:
