@@ -18,15 +18,17 @@ class ApiError(Exception):
     """An HTTP error answer; `field` names the body field a 400 is about (clients word it for people)."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None, *,
-                 retry_after: int | None = None) -> None:
+                 retry_after: int | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.retry_after = retry_after  # seconds until a refusal that passes by itself is over
+        self.extra = extra or {}  # more of the answer: `next` of a meeting slot taken
 
     def response(self) -> JSONResponse:
-        body: dict[str, str | int] = {"code": self.code, "message": self.message}
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
+        body.update(self.extra)
         headers = None
         if self.retry_after is not None:
             body["retry_after"] = self.retry_after

@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
-from rooms.meetings import NEXT_SLOTS, NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
 from rooms.models import ROOM_ID
 from rooms.text import char_kind
 from web import typed
@@ -26,7 +25,6 @@ from web.embed import embed_routes
 from web.errors import MAX_BODY
 from web.hosts import host_routes
 from web.me import me_routes
-from web.meetings import ID_PATTERN as MEETING_ID_PATTERN
 from web.meetings import meeting_routes
 from web.people import people_routes
 from web.services import node_of
@@ -80,166 +78,6 @@ SCHEMAS: dict[str, Any] = {
 }
 AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
 
-# meetings (issue 26) ------------------------------------------------------------------------------
-# An ISO 8601 time with its offset, of a valid date (days 01-28 keep every match a real date).
-ISO_TIME = (r"^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
-            r"(Z|[+-](0\d|1[0-3]):[0-5]\d)$")
-CONTROL = "".join(chr(code) for code in range(32) if code != 10)  # literal: see name_pattern
-FREE_TEXT = f"^[^{CONTROL}]*$"
-ID = {"type": "string", "pattern": MEETING_ID_PATTERN}
-MEETING_PATH = {"name": "meeting", "in": "path", "required": True, "schema": ID}
-MEETING_ERRORS = {"404": error("no such meeting of yours (or meetings are off)"),
-                  "409": answer("`taken`: you, the other person or the place are no longer free in that slot; "
-                                "`next` lists the next slots both people have free (choose one of those); "
-                                "`conflict`: the meeting changed meanwhile or is over", ref("MeetingConflict"))}
-MEETING_SCHEMAS: dict[str, Any] = {
-    "MeetingConflict": {"type": "object", "required": ["code", "message"], "properties": {
-        "code": {"enum": ["taken", "conflict"]}, "message": {"type": "string"},
-        "next": {"type": "array", "items": ref("MeetingSlot"), "maxItems": NEXT_SLOTS,
-                 "description": "with `taken`: the next slots both people have free, their free places only "
-                                "(the lost slot's time first, then later, then earlier ones still to come)"}}},
-    "FreeSlots": {"type": "object", "required": ["slots"], "properties": {
-        "slots": {"type": "array", "items": ref("MeetingSlot"),
-                  "description": "slots both people have free, with their free places only"}}},
-    "MeetingSlots": {"type": "object", "required": ["slots"], "properties": {
-        "timezone": {"type": "string", "description": "the event's IANA time zone"},
-        "reminder_minutes": {"type": "integer", "minimum": 0,
-                             "description": "the app reminds this long before a booked meeting (0: never)"},
-        "slots": {"type": "array", "items": ref("MeetingSlot")}}},
-    "MeetingSlot": {"type": "object", "required": ["id", "start", "end", "places"], "properties": {
-        "id": {"type": "string"}, "start": {"type": "string", "description": "ISO 8601 with offset"},
-        "end": {"type": "string"}, "places": {"type": "array", "items": ref("SlotPlace")}}},
-    "SlotPlace": {"type": "object", "required": ["id", "name", "free"], "properties": {
-        "id": {"type": "string"}, "name": {"type": "string"}, "online": {"type": "boolean"},
-        "free": {"type": "boolean", "description": "for the asking person: neither they nor the place are booked"}}},
-    "NewMeetingSlot": {"type": "object", "required": ["start", "end", "places"], "additionalProperties": False,
-                       "properties": {
-        "start": {"type": "string", "pattern": ISO_TIME, "description": "ISO 8601 with its offset"},
-        "end": {"type": "string", "pattern": ISO_TIME, "description": "after start (409 otherwise)"},
-        "places": {"type": "array", "minItems": 1, "maxItems": 100, "description": "place names (new ones are added)",
-                   "items": {"type": "string", "minLength": 1, "maxLength": PLACE_NAME_MAX, "pattern": r"\S"}}}},
-    "MeetingSlotAnswer": {"type": "object", "required": ["slot"], "properties": {"slot": {"type": "object"}}},
-    "Places": {"type": "object", "required": ["places"],
-               "properties": {"places": {"type": "array", "items": {"type": "object", "required": ["id", "name"]}}}},
-    "NewPlace": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": PLACE_NAME_MAX, "pattern": r"\S"},
-        "online": {"type": "boolean", "description": "an online place: no limit, a call link per meeting"}}},
-    "PlaceAnswer": {"type": "object", "required": ["place"], "properties": {"place": {"type": "object"}}},
-    "Meeting": {"type": "object", "required": ["id", "state", "from", "to", "slots"], "properties": {
-        "id": {"type": "string"}, "state": {"enum": ["proposed", "booked", "declined", "cancelled"]},
-        "from": ref("Person"), "to": ref("Person"), "with": ref("Person"),
-        "slots": {"type": "array", "items": {"type": "object"}, "description": "the slots on the table"},
-        "turn": {"type": "string", "description": "who must answer (proposed)"},
-        "slot": {"type": ["string", "null"]}, "place": {"type": ["string", "null"]},
-        "start": {"type": "string"}, "end": {"type": "string"}, "place_name": {"type": "string"},
-        "link": {"type": "string"}, "note": {"type": "string"}, "reason": {"type": "string"},
-        "note_lang": {"type": "string", "description": "the note's detected language"},
-        "note_tr": {"type": "object", "description": "the note in your reading language {lang, text}"},
-        "room": {"type": "string", "description": "the conversation whose history records each step as a "
-                 "`message` with `meeting` (the two people only; organisers never get it)"}}},
-    "MeetingAnswer": {"type": "object", "required": ["meeting"], "properties": {"meeting": ref("Meeting")}},
-    "Meetings": {"type": "object", "required": ["meetings"],
-                 "properties": {"meetings": {"type": "array", "items": ref("Meeting")}}},
-    "NewMeeting": {"type": "object", "required": ["with", "slots"], "additionalProperties": False, "properties": {
-        "with": {**ID, "description": "the other person's user id"},
-        "slots": {"type": "array", "items": ID, "minItems": 1, "maxItems": SLOTS_PER_PROPOSAL, "uniqueItems": True},
-        "place": ID, "note": {"type": "string", "maxLength": NOTE_MAX, "pattern": FREE_TEXT}}},
-    "CounterProposal": {"type": "object", "required": ["slots"], "additionalProperties": False, "properties": {
-        "slots": {"type": "array", "items": ID, "minItems": 1, "maxItems": SLOTS_PER_PROPOSAL, "uniqueItems": True},
-        "place": ID, "note": {"type": "string", "maxLength": NOTE_MAX, "pattern": FREE_TEXT}}},
-    "MeetingAccept": {"type": "object", "required": ["slot"], "additionalProperties": False,
-                      "properties": {"slot": ID, "place": ID}},
-    "MeetingReason": {"type": "object", "additionalProperties": False,
-                      "properties": {"reason": {"type": "string", "maxLength": REASON_MAX, "pattern": FREE_TEXT}}},
-    "MeetingGrid": {"type": "object", "required": ["places", "slots", "days"], "properties": {
-        "places": {"type": "array", "items": {"type": "object"}},
-        "slots": {"type": "array", "items": {"type": "object"}, "description": "each slot's cells: the place and "
-                  "the booked meeting's id and people (never its conversation)"},
-        "days": {"type": "array", "items": {"type": "object"}, "description": "booked and proposed per day"}}},
-}
-
-
-def _meeting_step(operation: str, summary: str, schema: str | None) -> dict[str, Any]:
-    step: dict[str, Any] = {"operationId": operation, "summary": summary, "security": BEARER,
-                            "parameters": [MEETING_PATH],
-                            "responses": {"200": answer("the meeting now", ref("MeetingAnswer")), **BAD_BODY, **AUTH,
-                                          "403": error("not your turn, or a block or ban stops it"),
-                                          **MEETING_ERRORS}}
-    if schema:
-        step["requestBody"] = {"required": schema not in ("MeetingReason",), **json_content(ref(schema))}
-    return {"post": step}
-
-
-CALENDAR = {"description": "an RFC 5545 calendar", "content": {"text/calendar": {"schema": {"type": "string"}}}}
-MEETING_PATHS: dict[str, Any] = {
-    "/api/meeting-slots": {
-        "get": {"operationId": "meetingSlots", "summary": "Meeting slots and places, `free` for you",
-                "security": BEARER, "responses": {"200": answer("the slots", ref("MeetingSlots")), **AUTH,
-                                                  "404": error("meetings are off")}},
-        "post": {"operationId": "addMeetingSlot", "summary": "Add a meeting slot at some places (hosts)",
-                 "security": BEARER, "requestBody": body(ref("NewMeetingSlot")),
-                 "responses": {"201": answer("added", ref("MeetingSlotAnswer")), **BAD_BODY, **HOST_ONLY,
-                               "404": error("meetings are off"), "409": error("the slot ends before it starts")}},
-    },
-    "/api/places": {
-        "get": {"operationId": "places", "summary": "The meeting places", "security": BEARER,
-                "responses": {"200": answer("the places", ref("Places")), **AUTH, "404": error("meetings are off")}},
-        "post": {"operationId": "addPlace", "summary": "Add a meeting place (hosts)", "security": BEARER,
-                 "requestBody": body(ref("NewPlace")),
-                 "responses": {"201": answer("added", ref("PlaceAnswer")),
-                               "200": answer("it exists", ref("PlaceAnswer")), **BAD_BODY, **HOST_ONLY,
-                               "404": error("meetings are off")}},
-    },
-    "/api/meetings": {"post": {
-        "operationId": "proposeMeeting", "summary": "Propose a meeting in one or more slots", "security": BEARER,
-        "requestBody": body(ref("NewMeeting")),
-        "responses": {"201": answer("proposed", ref("MeetingAnswer")), **BAD_BODY, **AUTH,
-                      "403": error("the policy, a block or a ban"), "404": error("no such person, slot or place"),
-                      "409": error("`taken`: one of you has a meeting in a slot"),
-                      "429": error("too many requests; wait")}},
-    },
-    "/api/meetings/grid": {"get": {
-        "operationId": "meetingGrid", "summary": "Slots × places with booked meetings, counts per day (hosts)",
-        "security": BEARER, "responses": {"200": answer("the grid", ref("MeetingGrid")), **HOST_ONLY,
-                                          "404": error("meetings are off")}}},
-    "/api/meetings.csv": {"get": {
-        "operationId": "meetingExport", "summary": "The booked meetings as CSV (hosts)", "security": BEARER,
-        "responses": {"200": {"description": "CSV; cells starting with = + - @ tab or CR are prefixed with '",
-                              "content": {"text/csv": {"schema": {"type": "string"}}}},
-                      **HOST_ONLY, "404": error("meetings are off")}}},
-    "/api/me/meetings": {"get": {
-        "operationId": "myMeetings", "summary": "Your agenda: booked meetings by time, then the rest",
-        "security": BEARER, "responses": {"200": answer("yours", ref("Meetings")), **AUTH,
-                                          "404": error("meetings are off")}}},
-    "/api/me/meetings.ics": {"get": {
-        "operationId": "myCalendar", "summary": "Your booked (and cancelled) meetings as a calendar file",
-        "security": BEARER, "responses": {"200": CALENDAR, **AUTH, "404": error("meetings are off")}}},
-    "/api/meetings/{meeting}.ics": {"get": {
-        "operationId": "meetingCalendar", "summary": "One meeting as a calendar file", "security": BEARER,
-        "parameters": [MEETING_PATH],
-        "responses": {"200": CALENDAR, **AUTH, "404": error("no such meeting of yours"),
-                      "409": error("not booked: it has no time yet")}}},
-    "/api/meetings/{meeting}": {"get": {
-        "operationId": "meeting", "summary": "One of your meetings", "security": BEARER, "parameters": [MEETING_PATH],
-        "responses": {"200": answer("the meeting", ref("MeetingAnswer")), **AUTH,
-                      "404": error("no such meeting of yours")}}},
-    "/api/meetings/{meeting}/accept": _meeting_step("acceptMeeting", "Accept one of the proposed slots (your turn)",
-                                                    "MeetingAccept"),
-    "/api/meetings/{meeting}/decline": _meeting_step("declineMeeting", "Decline, with an optional reason",
-                                                     "MeetingReason"),
-    "/api/meetings/{meeting}/cancel": _meeting_step("cancelMeeting", "Cancel (either person, or a host)",
-                                                    "MeetingReason"),
-    "/api/meetings/{meeting}/propose": _meeting_step("counterMeeting", "Propose other slots (your turn)",
-                                                     "CounterProposal"),
-    "/api/meetings/{meeting}/move": _meeting_step("moveMeeting", "Move a booked meeting (hosts); both are told",
-                                                  "MeetingAccept"),
-    "/api/meetings/{meeting}/free-slots": {"get": {
-        "operationId": "meetingFreeSlots", "summary": "The slots both people of a meeting have free (its own slot "
-        "and place aside): where a host may move it", "security": BEARER, "parameters": [MEETING_PATH],
-        "responses": {"200": answer("the free slots", ref("FreeSlots")), **AUTH,
-                      "404": error("no such meeting of yours (or meetings are off)")}}},
-}
-
 PATHS: dict[str, Any] = {
     "/api/delegates": {
         "post": {"operationId": "importDelegates", "summary": "Import the delegate list (hosts; idempotent: the "
@@ -282,9 +120,7 @@ PATHS: dict[str, Any] = {
         "responses": {"200": answer("revoked", {"type": "object", "required": ["id", "name", "revoked", "ended"]}),
                       **BAD_BODY, **HOST_ONLY, "404": error("no such delegate on the list")},
     }},
-    **MEETING_PATHS,
 }
-SCHEMAS.update(MEETING_SCHEMAS)
 
 # generated from the typed routes (web/typed.py) -----------------------------------------------------
 REF_TEMPLATE = "#/components/schemas/{name}"

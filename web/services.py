@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 from starlette.requests import Request
 
 from rooms import Refused
+from rooms.meetings import Taken
 from web.errors import ApiError
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
@@ -29,6 +30,8 @@ def node_of(request: Request) -> Node:
 def refusal_error(refusal: Refused) -> ApiError:
     """The ApiError answering a rule's refusal, with the same code and message (a malformed request is
     `bad_request` over HTTP, whatever the core calls it for the WebSocket's `bad_frame`)."""
+    if isinstance(refusal, Taken):  # a lost booking race: the slots both people still have free
+        return ApiError(409, refusal.code, refusal.message, extra={"next": refusal.next})
     if refusal.code == "bad_frame":
         return ApiError(400, "bad_request", refusal.message, retry_after=refusal.retry_after)
     return ApiError(STATUS.get(refusal.code, 400), refusal.code, refusal.message, retry_after=refusal.retry_after)

@@ -255,7 +255,7 @@ def required_fields(kind: type[msgspec.Struct]) -> list[str]:
 
 
 def says(item: msgspec.inspect.Field) -> str | None:
-    """A field's own refusal message: `Meta(extra={"says": ...})` on its type."""
+    """A field's own refusal message: `Meta(extra={"says": ...})` on its type ({field}: the field's name)."""
     kind = item.type
     while isinstance(kind, msgspec.inspect.UnionType):  # `X | None`: the X
         kind = next(t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType))
@@ -286,6 +286,8 @@ def refusal_of(exc: msgspec.ValidationError, kind: type[msgspec.Struct], *, wher
     name = found["name"]
     item = fields_of(kind).get(name)
     message = says(item) if item is not None else None
+    if message is not None:
+        message = message.replace("{field}", name)  # one type for many fields: '"{field}" must be an id'
     if message is None:
         at_most = AT_MOST.search(text)
         if at_most and "`str`" in text:
