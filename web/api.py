@@ -6,7 +6,6 @@ import hmac
 import ipaddress
 import math
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import msgspec
@@ -26,20 +25,7 @@ from web.services import node_of
 from web.sign_in import redeem_code, signed_in
 from web.typed import ApiRoute, LaxBody, Query, answer, get, post, reply
 
-Handler = Callable[[Request], Awaitable[Response]]
 NAME_MAX = FORM_NAME_MAX
-
-
-def answers_errors(handler: Handler) -> Handler:
-    """Turn an ApiError raised by a handler into its JSON response (routes not typed yet; web/typed.py)."""
-    @functools.wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return exc.response()
-    return wrapped
-
 LANG_MAX = 12
 Name = Annotated[str, Meta(min_length=1, max_length=NAME_MAX, pattern=r"\S", description=(
     "display name: it must show (no control, format or invisible characters, nothing that renders blank), and a "

@@ -36,15 +36,6 @@ class ApiError(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
-async def json_body(request: Request, *, max_bytes: int = MAX_BODY) -> dict[str, Any]:
-    """The request's JSON object, or ApiError 400/408/413 saying what is wrong with it.
-
-    The body is read in chunks up to `max_bytes` (MAX_BODY; a larger one is refused without reading the rest)
-    and must arrive within BODY_SECONDS. Every string in it must be Unicode text (no lone surrogates).
-    """
-    return json_object(await read_body(request, max_bytes))
-
-
 async def read_body(request: Request, max_bytes: int = MAX_BODY) -> bytes:
     """The request's body, at most `max_bytes` (ApiError 413) and within BODY_SECONDS (ApiError 408)."""
     try:
@@ -80,16 +71,3 @@ async def _read_body(request: Request, max_bytes: int = MAX_BODY) -> bytes:
             raise ApiError(413, "too_large", f"the body holds at most {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def text_field(data: dict[str, Any], name: str, *, required: bool = True, max_len: int = 200) -> str | None:
-    """A stripped string field of 1..max_len characters, or ApiError 400."""
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(400, "bad_request", f"\"{name}\" must be a non-empty string", name)
-    value = value.strip()
-    if len(value) > max_len:
-        raise ApiError(400, "bad_request", f"\"{name}\" holds at most {max_len} characters", name)
-    return value

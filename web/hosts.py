@@ -27,24 +27,7 @@ from web.answers import Room as AnsweredRoom
 from web.answers import RoomId
 from web.errors import MAX_BODY, ApiError
 from web.services import node_of
-from web.typed import ApiRoute, Auth, Body, answer, bearer_identity, delete, get, patch, post, put, reply
-
-
-def require_host(request: Request) -> Identity:
-    """The host's identity (for routes not typed yet: typed ones declare `auth=Auth.HOST`)."""
-    identity = bearer_identity(request)
-    if identity.role is not Role.HOST:
-        raise ApiError(403, "forbidden", "only hosts may do this; ask a host for a host token")
-    return identity
-
-
-def only_fields(data: dict[str, Any], allowed: set[str]) -> None:
-    """ApiError 400 for a field not in `allowed` (for bodies not typed yet: a Body Struct refuses them)."""
-    unknown = set(data) - allowed
-    if unknown:
-        raise ApiError(400, "bad_request",
-                       f"unknown field {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(allowed))}",
-                       sorted(unknown)[0])
+from web.typed import ApiRoute, Auth, Body, answer, delete, get, patch, post, put, reply
 
 
 async def existing_room(request: Request) -> Room:

@@ -1,7 +1,10 @@
 """The OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json.
 
-Written by hand in one place; tests check that every HTTP route of the app is described here
-and schemathesis checks the running server against it. A new route adds its entry here.
+Generated from the typed routes (web/typed.py): each route's auth, path parameters, body or query
+Struct and answers, with the schemas msgspec makes of those types (`msgspec.json.schema_components`),
+as chat/frames.py generates the WebSocket schema. Only what depends on the running server is filled
+in when served: the reading languages, and the text patterns (slow to make: on first use).
+tests/test_openapi.py checks every route is described and schemathesis checks the server against it.
 """
 from __future__ import annotations
 
@@ -16,13 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
-from rooms.models import ROOM_ID
 from rooms.text import char_kind
 from web import typed
 from web.api import api_routes
 from web.delegates import delegate_routes
 from web.embed import embed_routes
-from web.errors import MAX_BODY
 from web.hosts import host_routes
 from web.me import me_routes
 from web.meetings import meeting_routes
@@ -31,102 +32,20 @@ from web.services import node_of
 from web.transcript import transcript_routes
 from web.typed import ApiRoute, Auth, Error, Operation
 
-ROOM_ID_PATTERN = ROOM_ID.pattern
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+REF_TEMPLATE = "#/components/schemas/{name}"
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+BAD_BODY = "the body is not a JSON object, or a field is missing, malformed or unknown (the message names it)"
+AUTH_ANSWERS = {Auth.BEARER: {401: "no Bearer token, or a bad, forged or expired one"},
+                Auth.LIVE: {401: "no Bearer token, a bad, forged or expired one, or its sign-in has ended"},
+                Auth.HOST: {401: "no Bearer token, or a bad, forged or expired one", 403: "the token is not a host's"}}
 
 
 def json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def answer(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"description": description, **(json_content(schema) if schema else {})}
-
-
 def error(description: str) -> dict[str, Any]:
-    return answer(description, ref("Error"))
-
-
-def body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, **json_content(schema)}
-
-
-BAD_BODY = {"400": error("the body is not a JSON object, or a field is missing, malformed or unknown "
-                         "(the message names it)"),
-            "413": error(f"the body is larger than {MAX_BODY} bytes")}
-HOST_ONLY = {"401": error("no Bearer token, or a bad, forged or expired one"),
-             "403": error("the token is not a host's")}
-NO_ROOM = {"404": error("there is no such room")}
-AUTH_401 = error("no Bearer token, a bad, forged or expired one, or its sign-in has ended")
-ROOM_PATH = {"name": "room", "in": "path", "required": True, "schema": {"type": "string", "pattern": ROOM_ID_PATTERN}}
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-
-SCHEMAS: dict[str, Any] = {
-    "DelegateImport": {
-        "type": "object", "required": ["imported", "created", "updated", "unchanged", "refused"],
-        "properties": {"imported": {"type": "boolean", "description": "false: a row was refused, nothing saved"},
-                       "created": {"type": "integer"}, "updated": {"type": "integer"},
-                       "unchanged": {"type": "integer"},
-                       "refused": {"type": "array", "items": {
-                           "type": "object", "required": ["row", "reason"],
-                           "properties": {"row": {"type": "integer", "description": "1 = the first row"},
-                                          "reason": {"type": "string"}}}}},
-    },
-}
-AUTH = {"401": error("no Bearer token, or a bad, forged or expired one")}
-
-PATHS: dict[str, Any] = {
-    "/api/delegates": {
-        "post": {"operationId": "importDelegates", "summary": "Import the delegate list (hosts; idempotent: the "
-                                                             "e-mail or external id keeps a person the same)",
-                 "security": BEARER,
-                 "requestBody": body({"anyOf": [
-                     {"type": "object", "required": ["delegates"], "properties": {
-                         "delegates": {"type": "array", "items": {"type": "object", "additionalProperties": {
-                             "type": ["string", "null"]}},
-                             "description": "rows of the registration export: name, organisation, country, "
-                                            "reading language, e-mail or external id, role?"}}},
-                     {"type": "object", "required": ["csv"], "properties": {
-                         "csv": {"type": "string", "description": "the export as a CSV file with a header row"}}}]}),
-                 "responses": {"200": answer("the report: how many rows were created, updated or unchanged, or, "
-                                             "when any row is refused (each with its reason), imported: false "
-                                             "and nothing saved", ref("DelegateImport")),
-                               **BAD_BODY, "413": error("the body is larger than 4 MiB"), **HOST_ONLY}},
-        "get": {"operationId": "listDelegates", "summary": "The delegate list (hosts)", "security": BEARER,
-                "responses": {"200": answer("the delegates, by name", {
-                    "type": "object", "required": ["delegates"],
-                    "properties": {"delegates": {"type": "array", "items": {"type": "object"}}}}), **HOST_ONLY}},
-    },
-    "/api/delegates/links": {"post": {
-        "operationId": "delegateLinks", "summary": "Each delegate's personal sign-in link (hosts): a single-use "
-                                                   "code, valid [auth] invite_ttl", "security": BEARER,
-        "requestBody": body({"type": "object", "properties": {
-            "base_url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$",
-                         "description": "the app's public address (default: this request's)"}}}),
-        "responses": {"200": answer("the links", {
-            "type": "object", "required": ["links"], "properties": {"links": {"type": "array", "items": {
-                "type": "object", "required": ["id", "key", "name", "code", "url", "expires"]}}}}),
-            **BAD_BODY, **HOST_ONLY},
-    }},
-    "/api/delegates/revoke": {"post": {
-        "operationId": "revokeDelegate", "summary": "Revoke a delegate (hosts): their links stop working and "
-                                                    "their sign-ins end at once, on every node", "security": BEARER,
-        "requestBody": body({"type": "object", "required": ["delegate"], "properties": {
-            "delegate": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S",
-                         "description": "the id, e-mail or external id"}}}),
-        "responses": {"200": answer("revoked", {"type": "object", "required": ["id", "name", "revoked", "ended"]}),
-                      **BAD_BODY, **HOST_ONLY, "404": error("no such delegate on the list")},
-    }},
-}
-
-# generated from the typed routes (web/typed.py) -----------------------------------------------------
-REF_TEMPLATE = "#/components/schemas/{name}"
-AUTH_ANSWERS = {Auth.BEARER: {401: "no Bearer token, or a bad, forged or expired one"},
-                Auth.LIVE: {401: "no Bearer token, a bad, forged or expired one, or its sign-in has ended"},
-                Auth.HOST: {401: "no Bearer token, or a bad, forged or expired one", 403: "the token is not a host's"}}
+    return {"description": description, **json_content({"$ref": REF_TEMPLATE.format(name="Error")})}
 
 
 def body_members(kind: Any) -> tuple[Any, ...]:
@@ -190,8 +109,7 @@ def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[
                                       "content": {said.media: {"schema": schema}}}
     refusals: dict[int, str] = {}
     if spec.body is not None:
-        refusals[400] = ("the body is not a JSON object, or a field is missing, malformed or unknown "
-                         "(the message names it)")
+        refusals[400] = BAD_BODY
         refusals[413] = f"the body is larger than {spec.max_body} bytes"
     refusals.update(AUTH_ANSWERS.get(spec.auth, {}))
     refusals.update(spec.errors)
@@ -216,6 +134,7 @@ def char_ranges() -> dict[str, list[list[int]]]:
     return ranges
 
 
+@functools.cache
 def text_pattern(*, optional: bool = False, multiline: bool = False) -> str:
     """A text as rooms.text.text_fault accepts it: white space, then a visible character, then anything but
     refused characters (control, format, invisible...; char_kind). `optional`: white space alone too;
@@ -240,19 +159,23 @@ def name_pattern() -> str:
     return text_pattern()
 
 
-async def openapi(request: Request) -> Response:
+def served_document(languages: list[str]) -> dict[str, Any]:
+    """DOCUMENT as this server serves it: its reading languages, and the text patterns of names and profiles."""
     document = copy.deepcopy(DOCUMENT)
     session = document["components"]["schemas"]["SessionRequest"]["properties"]
     session["name"]["pattern"] = name_pattern()
     session["organization"]["anyOf"][0]["pattern"] = text_pattern(optional=True)
     session["bio"]["anyOf"][0]["pattern"] = text_pattern(optional=True, multiline=True)
-    languages = node_of(request).translator.reading_languages()  # this server's choice
     session["lang"]["enum"] = languages
     for path in ("/api/people", "/api/rooms/{room}/transcript", "/api/reports/inbox", "/api/rooms"):
         for parameter in document["paths"][path]["get"]["parameters"]:
             if parameter["name"] == "lang":  # empty: no filter (people, rooms), the token's (transcript, inbox)
                 parameter["schema"]["enum"] = ["", *languages]
-    return JSONResponse(document)
+    return document
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(served_document(node_of(request).translator.reading_languages()))
 
 
 async def unknown_api_path(request: Request) -> Response:
@@ -281,11 +204,8 @@ def typed_routes() -> list[ApiRoute]:
     return [route for routes in listed for route in routes if isinstance(route, ApiRoute)]
 
 
-GENERATED_PATHS, GENERATED_SCHEMAS = document_of(typed_routes())
-for _path, _operations in GENERATED_PATHS.items():
-    PATHS.setdefault(_path, {}).update(_operations)
-SCHEMAS.update(GENERATED_SCHEMAS)
 
+PATHS, SCHEMAS = document_of(typed_routes())
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
