@@ -4,12 +4,22 @@ from __future__ import annotations
 import json
 
 import msgspec
+import pytest
 from starlette.routing import Mount, Route
 
 from chat.app import create_app
+from rooms import Role
 from tests.conftest import test_config as config_for
+from tests.hardening import LogRecorder
 from web.openapi import DOCUMENT, served_document, typed_routes
 from web.typed import ApiRoute, Body
+
+
+@pytest.fixture
+def node_log():
+    recorder = LogRecorder().install()
+    yield recorder
+    recorder.uninstall()
 
 
 async def test_the_served_document_is_the_generated_one(server):
@@ -50,3 +60,23 @@ async def test_an_unknown_body_field_is_refused_naming_it(server):
     assert answer.status_code == 400
     assert answer.json() == {"code": "bad_request", "message": "unknown field 'colour'; allowed: hidden",
                              "field": "colour"}
+
+
+async def test_bad_bodies_on_every_route_are_refused_without_a_traceback(server, node_log):
+    """Malformed and mistyped bodies on every route with a body: never a 5xx or a traceback in the log (a
+    client's mistake); an unknown field, where the body's Struct forbids them, is a 400 naming it."""
+    headers = {"authorization": f"Bearer {server.token('Hanna', Role.HOST)}", "content-type": "application/json"}
+    routes = [route for route in typed_routes() if route.spec.body is not None]
+    assert routes
+    async with server.http() as http:
+        for route in routes:
+            path = route.spec.path.replace("{room}", "plenary").replace("{meeting}", "m-0").replace("{user}", "u")
+            for body in (b"[]", b"{", b"{}", b'{"slots": 7, "name": [], "terms": {}, "csv": 1, "delegate": 2}'):
+                answer = await http.request(route.spec.method, path, content=body, headers=headers)
+                assert answer.status_code < 500, (route.spec.method, path, body, answer.text)
+                assert answer.status_code < 300 or {"code", "message"} <= answer.json().keys()
+            for kind in getattr(route.spec.body, "__args__", (route.spec.body,)):
+                if issubclass(kind, Body):
+                    unknown = await http.request(route.spec.method, path, json={"zz_unknown": 1}, headers=headers)
+                    assert unknown.status_code == 400 and unknown.json()["field"] == "zz_unknown", path
+    assert node_log.tracebacks() == []
