@@ -95,7 +95,7 @@ class Session:
     """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
-                 "_bad_frames", "_removing", "_membership", "_history_reads", "_counted", "_reacting", "_typed",
+                 "_bad_frames", "_removals_pending", "_membership", "_history_reads", "_counted", "_reacting", "_typed",
                  "_private",
                  "__weakref__")
 
@@ -113,7 +113,7 @@ class Session:
         self.writer = Writer(self, send, socket, frames_max=self._limits.send_queue,
                              bytes_max=self._limits.send_buffer_bytes)
         self._bad_frames = 0
-        self._removing = 0  # removals (kick, ban, close) under way
+        self._removals_pending = 0  # removals (kick, ban, close) under way
         self._membership: TokenBucket | None = None  # made on the first join, leave or language change
         self._history_reads: TokenBucket | None = None  # made on the first `history` frame
         self._counted = False  # counted among its user's connections ([limits] connections_per_user)
@@ -143,7 +143,7 @@ class Session:
             log.exception("session %s (%s) failed", self.conn_id, self.user_id)
         finally:
             self.node.hub.disconnect(self)
-            await self._leave_all()
+            await self._leave_every_room()
             await self._uncount_connection()
             await self.writer.finish()
 
@@ -281,7 +281,7 @@ class Session:
     async def writer_aborted(self) -> None:
         """The writer closes this connection now: its memberships end at once."""
         self.node.hub.disconnect(self)
-        await self._leave_all()
+        await self._leave_every_room()
 
     # auth and language -----------------------------------------------------------
     async def _auth(self, frame: Auth) -> None:
@@ -469,12 +469,12 @@ class Session:
             joined = await self._joined_frame(room, role, messages, recovered, more)
         except BaseException:
             if rejoin:  # still a member, as before this join: live events flow again
-                self.node.hub.release(room_id, self, set())
+                self.node.hub.deliver_held(room_id, self, set())
             else:  # never joined: no membership, no presence left behind
-                await self._forget_quietly(room_id)
+                await self._leave_room_or_log(room_id)
             raise
         self.push_frame(joined)
-        self.node.hub.release(room_id, self, {m.id for m in messages})
+        self.node.hub.deliver_held(room_id, self, {m.id for m in messages})
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
         if room.private:  # its new messages tell the other members' devices their unread counts
             self._private.add(room_id)
@@ -512,10 +512,10 @@ class Session:
     async def _leave(self, frame: Leave) -> None:
         self._joined(frame.room)
         self._take_membership()
-        await self._forget(frame.room)
+        await self._leave_room(frame.room)
         self.push_frame(Left(room=frame.room, reason="left"))
 
-    async def _forget(self, room_id: str) -> None:
+    async def _leave_room(self, room_id: str) -> None:
         """Leave a room's fan-out and presence (presence `leave` when the user's last connection goes)."""
         await self.node.hub.detach(room_id, self)
         self._private.discard(room_id)
@@ -524,38 +524,38 @@ class Session:
             await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
             self.node.lobby.touch(room_id)
 
-    async def _forget_quietly(self, room_id: str) -> None:
+    async def _leave_room_or_log(self, room_id: str) -> None:
         try:
-            await self._forget(room_id)
+            await self._leave_room(room_id)
         except Exception:  # noqa: BLE001 - the backend may be down; presence then expires with the node heartbeat
             log.warning("could not record that %s left %s", self.conn_id, room_id)
 
-    async def _leave_all(self) -> None:
+    async def _leave_every_room(self) -> None:
         for room_id in list(self.rooms):
-            await self._forget_quietly(room_id)
+            await self._leave_room_or_log(room_id)
 
-    def removed(self, room: str, reason: str) -> None:
+    def removed_from(self, room: str, reason: str) -> None:
         """The hub says this session is out of a room (kicked, banned, closed), or, for room "*"
         (an event-wide ban), out of every room and closed, even when it is in none."""
         if room == EVENT_WIDE:
-            if not self.rooms and not self._removing:
+            if not self.rooms and not self._removals_pending:
                 self.close(CLOSE_REMOVED, reason)
             for joined in list(self.rooms):
-                self.removed(joined, reason)
+                self.removed_from(joined, reason)
             return
         if room in self.rooms:
-            self._removing += 1
-            asyncio.create_task(self._removed(room, reason))
+            self._removals_pending += 1
+            asyncio.create_task(self._complete_removal(room, reason))
 
-    async def _removed(self, room: str, reason: str) -> None:
+    async def _complete_removal(self, room: str, reason: str) -> None:
         try:
-            await self._forget(room)
+            await self._leave_room(room)
         except Exception:  # noqa: BLE001 - as in leave: a removal goes on whatever the backend says
             log.warning("could not record that %s was removed from %s", self.conn_id, room)
-        self._removing -= 1
+        self._removals_pending -= 1
         self.push_frame(Left(room=room, reason=reason))
         # An event-wide ban removes several rooms at once: close after the last one's `left`.
-        if reason in ("kicked", "banned") and not self.rooms and not self._removing:
+        if reason in ("kicked", "banned") and not self.rooms and not self._removals_pending:
             self.close(CLOSE_REMOVED, reason)
 
     def role_changed(self, room: str) -> None:
