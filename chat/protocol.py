@@ -204,7 +204,7 @@ class TypingNow(ClientFrame, tag="typing"):
 AnyClientFrame: TypeAlias = (Auth | Join | Leave | Send | SetLang | GetHistory | Mute | Unmute | Kick | Ban | Unban
                              | Delete | RelangMessage | Ping | RequestContact | Accept | Decline | Read
                              | ReportMessage | React | Edit | TypingNow | GetReactors)
-Moderation: TypeAlias = Mute | Unmute | Kick | Ban | Unban | Delete
+ModerationFrame: TypeAlias = Mute | Unmute | Kick | Ban | Unban | Delete
 Conversational: TypeAlias = RequestContact | Accept | Decline | Read | ReportMessage
 CLIENT_FRAMES: dict[str, type[ClientFrame]] = {str(cls.__struct_config__.tag): cls
                                                for cls in AnyClientFrame.__args__}

@@ -49,7 +49,7 @@ from chat.protocol import (
     GetReactors,
     Join,
     Leave,
-    Moderation,
+    ModerationFrame,
     Mute,
     Ping,
     React,
@@ -727,7 +727,7 @@ class Session:
                              retry_after=math.ceil(wait))
 
     # moderation ------------------------------------------------------------------------
-    async def _moderate(self, frame: Moderation) -> None:
+    async def _moderate(self, frame: ModerationFrame) -> None:
         assert self.identity is not None
         action = _action(frame)
         await self.node.moderation.apply(self.identity, action)
@@ -739,7 +739,7 @@ class Session:
         await handle_conversation_frame(self, frame)
 
 
-def _action(frame: Moderation) -> Action:
+def _action(frame: ModerationFrame) -> Action:
     if isinstance(frame, Delete):
         return Action(frame.type, frame.room, message_id=frame.id)
     return Action(frame.type, frame.room, user=frame.user, seconds=frame.seconds if isinstance(frame, Mute) else None,
@@ -756,6 +756,6 @@ _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]]
     RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
     React: Session._react, GetReactors: Session._reactors, Edit: Session._edit, TypingNow: Session._typing,
     Auth: Session._auth_again,
-    **{action: Session._moderate for action in Moderation.__args__},
+    **{action: Session._moderate for action in ModerationFrame.__args__},
     **{kind: Session._conversation for kind in Conversational.__args__},
 }
