@@ -581,7 +581,7 @@ class Session:
             log.warning("could not show %s's new role in %s", self.conn_id, room)
 
     # messages ------------------------------------------------------------------------
-    async def _send(self, frame: protocol.Send) -> None:
+    async def _send(self, frame: protocol.SendMessage) -> None:
         assert self.identity is not None
         room_id, text, cid = frame.room, frame.text, frame.cid
         self._joined(room_id)
@@ -752,7 +752,7 @@ class _Disconnected(Exception):
 
 # frame type -> handler; one table for every session (each handler takes its own frame type)
 _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
-    Join: Session._join, Leave: Session._leave, protocol.Send: Session._send, SetLang: Session._change_lang,
+    Join: Session._join, Leave: Session._leave, protocol.SendMessage: Session._send, SetLang: Session._change_lang,
     RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
     React: Session._react, GetReactors: Session._reactors, Edit: Session._edit, TypingNow: Session._typing,
     Auth: Session._auth_again,
