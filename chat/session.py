@@ -95,8 +95,8 @@ class Session:
     """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
-                 "_bad_frames", "_removals_pending", "_membership", "_history_reads", "_counted", "_reacting", "_typed",
-                 "_private",
+                 "_bad_frames", "_removals_pending", "_membership_bucket", "_history_reads", "_counted", "_reacting",
+                 "_typed", "_private",
                  "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
@@ -114,7 +114,7 @@ class Session:
                              bytes_max=self._limits.send_buffer_bytes)
         self._bad_frames = 0
         self._removals_pending = 0  # removals (kick, ban, close) under way
-        self._membership: TokenBucket | None = None  # made on the first join, leave or language change
+        self._membership_bucket: TokenBucket | None = None  # made on the first join, leave or language change
         self._history_reads: TokenBucket | None = None  # made on the first `history` frame
         self._counted = False  # counted among its user's connections ([limits] connections_per_user)
         self._reacting: TokenBucket | None = None  # made on the first `react`
@@ -402,17 +402,17 @@ class Session:
                               protocol=protocol.PROTOCOL_VERSION,
                               min_confidence=self.node.translator.settings.min_confidence))
 
-    def _take_membership(self) -> None:
+    def _take_membership_token(self) -> None:
         """Joins, leaves and language changes each cost a token: their presence reaches every member."""
-        if self._membership is None:
-            self._membership = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
-        wait = self._membership.take()
+        if self._membership_bucket is None:
+            self._membership_bucket = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
+        wait = self._membership_bucket.take()
         if wait:
             raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s",
                              retry_after=math.ceil(wait))
 
     async def _change_lang(self, frame: SetLang) -> None:
-        self._take_membership()
+        self._take_membership_token()
         self.lang = self._reading_lang(frame.lang, frame.ref)
         assert self.identity is not None
         for room, member in list(self.rooms.items()):
@@ -432,7 +432,7 @@ class Session:
         assert self.identity is not None
         return await self.node.access.room(room_id, self.identity.id)
 
-    def _joined(self, room_id: str) -> Member:
+    def _require_joined(self, room_id: str) -> Member:
         member = self.rooms.get(room_id)
         if member is None:
             raise FrameError("not_joined", f"join room {room_id!r} first")
@@ -443,7 +443,7 @@ class Session:
 
     async def _join(self, frame: Join) -> None:
         assert self.identity is not None
-        self._take_membership()
+        self._take_membership_token()
         room_id = frame.room
         limit = self._count(frame.history, "history")
         room, role = await self.node.access.join(self.identity, room_id)
@@ -494,8 +494,9 @@ class Session:
             you["read"], you["unread"] = read
         room_fields = await self.node.organiser.with_tr(
             {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
-        return Joined(room=room_fields, members=list(members.values()), messages=await self._shown(room.id, messages),
-                      you=you, recovered=recovered, more=more or None)
+        return Joined(room=room_fields, members=list(members.values()),
+                      messages=await self._as_frames(room.id, messages), you=you, recovered=recovered,
+                      more=more or None)
 
     @staticmethod
     def _page(messages: list[Message], size: int) -> tuple[list[Message], bool]:
@@ -510,8 +511,8 @@ class Session:
         return value
 
     async def _leave(self, frame: Leave) -> None:
-        self._joined(frame.room)
-        self._take_membership()
+        self._require_joined(frame.room)
+        self._take_membership_token()
         await self._leave_room(frame.room)
         self.push_frame(Left(room=frame.room, reason="left"))
 
@@ -584,7 +585,7 @@ class Session:
     async def _send(self, frame: protocol.SendMessage) -> None:
         assert self.identity is not None
         room_id, text, cid = frame.room, frame.text, frame.cid
-        self._joined(room_id)
+        self._require_joined(room_id)
         self._check_text(text)
         # The room's census is read while the rules are checked: one round trip less to wait for.
         census = asyncio.ensure_future(self.node.backend.census(room_id))
@@ -621,7 +622,7 @@ class Session:
         """The sender corrects the detected language of their own message: re-label, re-translate."""
         assert self.identity is not None
         room_id = frame.room
-        self._joined(room_id)
+        self._require_joined(room_id)
         lang = self._reading_lang(frame.lang, frame.ref)
         message = await self.node.backend.relabel_message(room_id, frame.id, lang, author=self.identity.id)
         if message is None:
@@ -635,7 +636,7 @@ class Session:
     async def _react(self, frame: React) -> None:
         """Toggle a reaction; every reader hears the new count (`reaction`, coalesced by the hubs)."""
         assert self.identity is not None
-        self._joined(frame.room)
+        self._require_joined(frame.room)
         if self._reacting is None:
             self._reacting = TokenBucket(REACT_RATE, REACT_BURST)
         wait = self._reacting.take()
@@ -649,7 +650,7 @@ class Session:
     async def _reactors(self, frame: GetReactors) -> None:
         """Who reacted to a message (shown on hover or long-press): a read, paid for as `history`."""
         assert self.identity is not None
-        self._joined(frame.room)
+        self._require_joined(frame.room)
         self._take_history_read()
         people = await self.node.messages.reactors(self.identity, frame.room, frame.id)
         self.push_frame(Reactors(room=frame.room, id=frame.id, reactors=people, ref=frame.ref or None))
@@ -658,7 +659,7 @@ class Session:
         """The sender replaces their message's text: every reader gets it, and a new translation."""
         assert self.identity is not None
         room_id, text = frame.room, frame.text
-        self._joined(room_id)
+        self._require_joined(room_id)
         self._check_text(text)
         await self.node.messages.editable(self.identity, room_id, frame.id)
         lang = await self.node.translator.detect(text, self.lang)
@@ -675,7 +676,7 @@ class Session:
         """Tell a conversation's other members this one is typing: at most once per [limits]
         typing_interval; more within it are dropped quietly (a client may send one per keystroke)."""
         assert self.identity is not None
-        self._joined(frame.room)
+        self._require_joined(frame.room)
         now, interval = time.monotonic(), self._limits.typing_interval
         if frame.room in self._typed and now - self._typed[frame.room] < interval:
             return  # announced a moment ago: the readers show it still
@@ -684,7 +685,7 @@ class Session:
         await self.node.backend.publish(frame.room, Typing(room=frame.room, user={"id": self.identity.id,
                                                                                   "name": self.identity.name}))
 
-    async def _shown(self, room_id: str, messages: list[Message]) -> list[MessageFrame]:
+    async def _as_frames(self, room_id: str, messages: list[Message]) -> list[MessageFrame]:
         """History as this reader sees it: `translating` where a backfill will bring its language,
         replies quoting what the quoted message is now (rooms/messages.py current_quotes)."""
         assert self.identity is not None
@@ -700,7 +701,7 @@ class Session:
         room_id = frame.room
         if room_id not in self.rooms:
             await self.visible_room(room_id)  # a private room's non-member hears not_found, not not_joined
-        self._joined(room_id)
+        self._require_joined(room_id)
         limit = self._count(frame.limit, "limit")
         if frame.before is not None and frame.after is not None:
             raise FrameError("bad_frame", "give \"before\" (older messages) or \"after\" (the rest of a replay), "
@@ -709,12 +710,14 @@ class Session:
         assert self.identity is not None
         if frame.after is None:
             messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
-            self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None))
+            self.push_frame(History(room=room_id, messages=await self._as_frames(room_id, messages),
+                                    ref=frame.ref or None))
         else:  # the next page of a `since` replay
             replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
             messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
-            self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None,
-                                    more=more or None, recovered=None if replay.recovered else False))
+            self.push_frame(History(room=room_id, messages=await self._as_frames(room_id, messages),
+                                    ref=frame.ref or None, more=more or None,
+                                    recovered=None if replay.recovered else False))
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
 
     def _take_history_read(self) -> None:
