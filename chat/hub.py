@@ -211,12 +211,12 @@ class Hub:
         now = loop.time()
         if last is not None and now - last < self._presence_window:
             self._presence_held[room] = {(event.user["id"], event.event): event}
-            loop.call_later(self._presence_window - (now - last), self._release_presence, room)
+            loop.call_later(self._presence_window - (now - last), self._deliver_held_presence, room)
             return
         self._presence_sent[room] = now
         self._deliver(room, event)
 
-    def _release_presence(self, room: str) -> None:
+    def _deliver_held_presence(self, room: str) -> None:
         held = self._presence_held.pop(room, None)
         if held is None or room not in self._rooms:
             return

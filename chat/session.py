@@ -485,7 +485,7 @@ class Session:
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
             members.setdefault(member.id, member.public())
-        mute = await self.node.access.mute(self.identity, room.id, role)  # the room's or an event-wide one
+        mute = await self.node.access.binding_mute(self.identity, room.id, role)  # the room's or an event-wide one
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until

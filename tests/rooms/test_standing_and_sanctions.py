@@ -107,7 +107,7 @@ async def test_an_event_wide_mute_refuses_room_sends_and_reaching_people_but_not
     error = await refused(core.sanctions.check_reach(DEE))
     assert error.code == "muted" and "at this event" in error.message
     assert (await refused(core.access.check_send(DEE, ROOM))).code == "muted"
-    mute = await core.access.mute(DEE, ROOM, Role.DELEGATE)  # what `joined.you` shows in every room
+    mute = await core.access.binding_mute(DEE, ROOM, Role.DELEGATE)  # what `joined.you` shows in every room
     assert mute is not None and mute.until is None
     await core.sanctions.check_reach(EVE)  # others are not bound
 
