@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import build_test_packages
 from tests.translation.hub_standin import HubStandIn
 from translation import TranslationService, TranslationSettings
 from translation.packages import install_file
@@ -22,11 +21,10 @@ PAIRS = (("de", "en"), ("en", "de"), ("en", "es"))
 
 
 @pytest.fixture(scope="session")
-def package_files(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    """`.argosmodel` files for de->en, en->de and en->es (tiny, random weights)."""
-    out = tmp_path_factory.mktemp("argosmodels")
-    paths = build_test_packages(out, PAIRS)
-    return dict(zip(PAIRS, paths, strict=True))
+def package_files(built_test_packages: dict[tuple[str, str], Path]) -> dict[tuple[str, str], Path]:
+    """`.argosmodel` files for de->en, en->de and en->es (tiny, random weights; built once per run by
+    tests/conftest.py `built_test_packages`, shared: do not modify)."""
+    return {pair: built_test_packages[pair] for pair in PAIRS}
 
 
 @pytest.fixture(scope="session")
