@@ -39,9 +39,11 @@ def pss_of(process: psutil.Process) -> tuple[int, str] | None:
         with process.oneshot():
             pss = process.memory_full_info().pss
             name = process.name()
-            if name.startswith("python"):
-                command = process.cmdline()
-                name = " ".join(part.rsplit("/", 1)[-1] for part in command[1:4]) or name
+            if name.startswith("python"):  # which python: `-m pytest`, `-m translation.testpkg`, `-c` ...
+                command = process.cmdline()[1:4]
+                if command[:1] == ["-c"]:
+                    command = ["-c", command[1][:30].replace("\n", " ")] if len(command) > 1 else command
+                name = " ".join(part.rsplit("/", 1)[-1] for part in command) or name
         return pss, name[:60]
     except (psutil.Error, OSError):
         return None
