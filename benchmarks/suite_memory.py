@@ -10,6 +10,7 @@ status.
 
     .venv/bin/python benchmarks/suite_memory.py -- make test
     .venv/bin/python benchmarks/suite_memory.py --top 8 -- .venv/bin/python -m pytest -q tests/e2e -x
+    .venv/bin/python benchmarks/suite_memory.py --log memory.tsv -- make test   # every sample too
 
 PSS needs /proc/PID/smaps_rollup of every process, readable for one's own processes. A process
 that exits between listing and reading is skipped for that sample.
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import TextIO
 
 import psutil
 
@@ -50,9 +52,9 @@ def pss_of(process: psutil.Process) -> tuple[int, str] | None:
 
 
 class Sampler(threading.Thread):
-    def __init__(self, pid: int, interval: float) -> None:
+    def __init__(self, pid: int, interval: float, log: TextIO | None = None) -> None:
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.pid, self.interval, self.log = pid, interval, log
         self.stopped = threading.Event()
         self.peak = 0
         self.peak_at = 0.0
@@ -70,6 +72,11 @@ class Sampler(threading.Thread):
             measured = [m for m in map(pss_of, tree(root)) if m is not None]
             total = sum(pss for pss, _ in measured)
             self.samples += 1
+            if self.log is not None:  # seconds, total MiB, then the three largest processes
+                largest = sorted(measured, reverse=True)[:3]
+                self.log.write(f"{time.monotonic() - self.started:.0f}\t{total >> 20}\t"
+                               + "\t".join(f"{pss >> 20} {name}" for pss, name in largest) + "\n")
+                self.log.flush()
             if total > self.peak:
                 self.peak, self.peak_at = total, time.monotonic() - self.started
                 self.peak_processes = sorted(measured, reverse=True)
@@ -81,6 +88,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between samples (default 1)")
     parser.add_argument("--top", type=int, default=6, help="how many of the largest processes at the peak to list")
+    parser.add_argument("--log", type=argparse.FileType("w"), help="write every sample to this file (TSV)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -89,7 +97,7 @@ def main() -> int:
 
     started = time.monotonic()
     process = subprocess.Popen(command)
-    sampler = Sampler(process.pid, args.interval)
+    sampler = Sampler(process.pid, args.interval, args.log)
     sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
