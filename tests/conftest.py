@@ -35,6 +35,11 @@ TEST_SECRET = "test-secret-not-for-production-use"
 TEST_METRICS_TOKEN = "test-metrics-token"  # /metrics is off unless [server] metrics_token is set
 
 
+# Fixtures that build something costly once per process, used by tests of more than one module: their
+# tests run on one xdist worker, so it is built once per run (a module's own such fixture: a module mark)
+GROUPED_FIXTURES = {"ct2_model_dirs": "ct2-models", "zh_fi_packages": "zh-fi-packages"}
+
+
 @pytest.hookimpl(trylast=True)  # after every hook that adds an xdist_group mark (tests/e2e/conftest.py)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under `--dist loadgroup`, give each test of an `xdist_group` its group in its node id, as
@@ -47,6 +52,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from _pytest.nodeid import NodeId
 
     for item in items:
+        for fixture, group in GROUPED_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
         groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
                          for mark in item.iter_markers("xdist_group")})
         suffix = "@" + "_".join(groups)

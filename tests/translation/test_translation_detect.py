@@ -8,6 +8,9 @@ from translation import detect
 from translation.detect import DETECTORS, LanguageDetector, profile
 from translation.settings import DEFAULT_LANGUAGES
 
+# one worker loads lingua's models (~850 MB) under pytest-xdist, not both at once (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("language-detectors")
+
 LINES = {
     "de": "Guten Morgen zusammen, wann beginnt der nächste Vortrag?",
     "en": "Good morning everyone, when does the next talk start?",
