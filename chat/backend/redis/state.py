@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.frames import encode
@@ -131,8 +132,7 @@ class RedisModeration(RedisParts):
                 keys=[*in_room, in_room[1], mutes[0], mutes[0]], args=[user, now_ms()])
             _, _, banned_event, _, mute_event = await self._scripts["standing"](
                 keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]], args=[user, now_ms()])
-        return Standing(appointed=bool(appointed), banned=bool(banned), banned_event=bool(banned_event),
-                        mute=_mute(mute), mute_event=_mute(mute_event))
+        return standing_of([appointed, banned, banned_event, mute, mute_event])
 
     @read_call
     async def get_mute(self, room: str, user: str) -> Mute | None:
@@ -188,6 +188,13 @@ class RedisModeration(RedisParts):
         entries: list[tuple[str, dict[str, str]]] = await self._redis.xrevrange(  # type: ignore[assignment]
             self._keys.room(room, "modlog"), count=limit)
         return [json.loads(fields["e"]) for _, fields in reversed(entries)]
+
+
+def standing_of(answer: list[Any]) -> Standing:
+    """A Standing from standing.lua's five answers (appointed, banned, banned event-wide, mutes)."""
+    appointed, banned, banned_event, mute, mute_event = answer
+    return Standing(appointed=bool(appointed), banned=bool(banned), banned_event=bool(banned_event),
+                    mute=_mute(mute), mute_event=_mute(mute_event))
 
 
 def _mute(until: str | bool | None) -> Mute | None:
