@@ -24,16 +24,17 @@ class RedisSends(RedisParts):
     @write_call
     async def _send_in_one(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:
         keys, author = self._keys, message.user
+        sender = gate.user if gate else author.id  # whose standing and limits are checked
         script_keys = [keys.room(room, "moderators"), keys.room(room, "bans"), keys.room(EVENT_WIDE_ROOM, "bans"),
-                       keys.room(room, "mutes"), keys.room(EVENT_WIDE_ROOM, "mutes"), keys.limit_bucket(author.id),
-                       keys.limit_slow(room, author.id), keys.room(room, "census"), *keys.history(room)]
+                       keys.room(room, "mutes"), keys.room(EVENT_WIDE_ROOM, "mutes"), keys.limit_bucket(sender),
+                       keys.limit_slow(room, sender), keys.room(room, "census"), *keys.history(room)]
         if message.cid:
             script_keys.append(keys.idempotency(room, author.id, message.cid))
         head, _, rest = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=message.lang,
                                                    text=message.text, translating=["~"])).partition(_ID_TS)
         middle, _, tail = rest.partition(_TRANSLATING)
         reply = await self._scripts["send"](keys=script_keys, args=[
-            "1" if gate else "0", author.id, now_ms(), gate.rate if gate else 0, gate.burst if gate else 0,
+            "1" if gate else "0", sender, now_ms(), gate.rate if gate else 0, gate.burst if gate else 0,
             int(gate.slow_seconds * 1000) if gate else 0, f" {' '.join(message.candidates)} ", message.sender_lang,
             keys.channel(room), self._settings.history_max, new_epoch(), encode(author), message.lang, message.text,
             self._settings.idempotency_ttl, head, middle, tail])
