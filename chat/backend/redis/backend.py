@@ -39,6 +39,7 @@ from chat.backend.base import Backend
 from chat.backend.ids import make_id
 from chat.backend.redis.cache import RedisSharedCache
 from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, write_call
+from chat.backend.redis.connection import LeanConnection
 from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.history import RedisHistory
 from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
@@ -82,6 +83,8 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             # No silent retries: a script may have run before the connection broke. The client
             # hears `unavailable` and retries with its cid, which is idempotent.
             retry=Retry(NoBackoff(), 0))
+        if self._pool.connection_class is redis.asyncio.Connection:  # plain TCP (not TLS, not a Unix socket)
+            self._pool.connection_class = LeanConnection
         self._redis: Any
         if settings.redis_cluster:
             # the URL names any one node; the client learns the others and routes by slot
