@@ -8,7 +8,11 @@
 2. Sharded pub/sub per shard: 50 rooms on a local 3-master Redis Cluster, 20 messages per room
    stored and published by the redis backend itself (append.lua SPUBLISHes to the room's shard
    channel), counted per master from its INFO commandstats (cmdstat_spublish), and received by
-   one node subscribed to every room (one SSUBSCRIBE connection per shard).
+   one node subscribed to every room (one SSUBSCRIBE connection per shard). Then the same 1,000
+   payloads with classic PUBLISH on the same cluster, for comparison: what each master receives
+   over the cluster bus (CLUSTER INFO cluster_stats_messages_publish_received), since a classic
+   PUBLISH is relayed to every node, against cluster_stats_messages_publishshard_received for
+   the sharded run (relayed only to the shard's replicas: none here).
 
     python -m benchmarks.translation_workers [--messages 300] [--workers 1 2] [--argos-packages DIR]
     python -m benchmarks.translation_workers --shards-only
@@ -20,6 +24,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +101,30 @@ async def one_run(workdir: Path, workers: int, messages: int, engine_env: dict[s
         server.stop()
 
 
-async def shards(workdir: Path, rooms: int = 50, per_room: int = 20) -> tuple[dict[str, int], int, float]:
+@dataclass
+class ShardFigures:
+    spublish: dict[str, int]  # master -> SPUBLISH calls it ran (the rooms whose slots it holds)
+    received: int  # messages the subscribed node got
+    rate: float  # messages/s, stored and published, end to end
+    bus_sharded: dict[str, int]  # master -> sharded messages it received over the cluster bus
+    bus_classic: dict[str, int]  # master -> classic PUBLISH messages it received over the cluster bus
+
+
+def bus_received(cluster: RedisCluster, field: str) -> dict[str, int]:
+    counts = {}
+    for server in cluster.servers:
+        with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as client:
+            info = client.execute_command("CLUSTER INFO")
+            text = info if isinstance(info, str) else "\n".join(f"{k}:{v}" for k, v in info.items())
+            values = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+            counts[f"127.0.0.1:{server.port}"] = int(values.get(field, 0))
+    return counts
+
+
+async def shards(workdir: Path, rooms: int = 50, per_room: int = 20) -> ShardFigures:
     """Messages through the redis backend itself (append.lua SPUBLISHes each to its room's shard
-    channel), 50 rooms subscribed by one node: SPUBLISH calls per master, messages the node got."""
+    channel), 50 rooms subscribed by one node: SPUBLISH calls per master, messages the node got;
+    then the same payloads with classic PUBLISH, counted as each master receives them."""
     from chat.backend.redis import RedisBackend
     from tests.backend.support import ADA, Node
 
@@ -123,7 +149,16 @@ async def shards(workdir: Path, rooms: int = 50, per_room: int = 20) -> tuple[di
             with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as shard:
                 stats: dict[str, Any] = shard.info("commandstats")
                 counts[f"127.0.0.1:{server.port}"] = int(stats.get("cmdstat_spublish", {}).get("calls", 0))
-        return counts, len(node.of_type("message")), rooms * per_room / elapsed
+        sharded = bus_received(cluster, "cluster_stats_messages_publishshard_received")
+        before = bus_received(cluster, "cluster_stats_messages_publish_received")
+        with redis.RedisCluster.from_url(cluster.url) as client:
+            for i in range(per_room):
+                for room in names:
+                    client.publish(f"{PREFIX}classic:{room}", f"message {i}")
+        await asyncio.sleep(1.0)  # the cluster bus relays asynchronously
+        after = bus_received(cluster, "cluster_stats_messages_publish_received")
+        return ShardFigures(counts, len(node.of_type("message")), rooms * per_room / elapsed, sharded,
+                            {name: after[name] - before[name] for name in after})
     finally:
         await node.backend.close()
         cluster.stop()
@@ -145,10 +180,12 @@ def main() -> None:
                 print(f"{count} worker(s), {args.messages} messages, {engine_env['BABELROOM_TRANSLATION_ENGINES']}: "
                       f"{figures['jobs_per_s']:.1f} jobs/s, message->translation p50 {figures['p50_ms']:.0f} ms, "
                       f"p95 {figures['p95_ms']:.0f} ms", flush=True)
-        per_shard, received, rate = asyncio.run(shards(Path(tmp)))
+        shard = asyncio.run(shards(Path(tmp)))
         print(f"50 rooms x 20 messages through the redis backend on a 3-master cluster: SPUBLISH per master "
-              f"{per_shard} (sum {sum(per_shard.values())}); the subscribed node received {received}, "
-              f"{rate:.0f} messages/s end to end", flush=True)
+              f"{shard.spublish} (sum {sum(shard.spublish.values())}); the subscribed node received "
+              f"{shard.received}, {shard.rate:.0f} messages/s end to end; received over the cluster bus per "
+              f"master: sharded {shard.bus_sharded}, the same 1,000 as classic PUBLISH {shard.bus_classic}",
+              flush=True)
 
 
 if __name__ == "__main__":

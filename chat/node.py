@@ -66,6 +66,7 @@ class Node:
         auth = config.auth
         self.sign_ins = SignIns(self.backend, self.backend, self.backend, check_ttl=auth.session_check_ttl,
                                 code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour,
+                                renewals_per_hour=auth.renewals_per_hour,
                                 token_ttl=auth.token_ttl + int(auth.leeway))
         self.hub.on_sessions_ended = self.sign_ins.forget
         self.delegates = Delegates(self.backend, self.sign_ins, invite_ttl=auth.invite_ttl)

@@ -118,12 +118,21 @@ def redis_available() -> bool:
         return False
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+SERVER_BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+# a module that also runs on a local 3-master Redis Cluster overrides `backend_kind` with these
+WITH_REDIS_CLUSTER = [*SERVER_BACKENDS, pytest.param("redis-cluster", marks=pytest.mark.redis)]
+
+
+def checked_backend(kind: str) -> str:
+    if kind == "redis" and not redis_available():
+        pytest.fail(f"Redis is not answering at {REDIS_URL}; start it (see DEVELOPERS.md)")
+    return kind
+
+
+@pytest.fixture(params=SERVER_BACKENDS)
 def backend_kind(request: pytest.FixtureRequest) -> str:
     """Every test that starts a server runs once per backend: the contract holds for all three."""
-    if request.param == "redis" and not redis_available():
-        pytest.fail(f"Redis is not answering at {REDIS_URL}; start it (see DEVELOPERS.md)")
-    return request.param
+    return checked_backend(request.param)
 
 
 @pytest.fixture
@@ -150,8 +159,11 @@ async def make_server(tmp_path: Path, backend_kind: str, redis_prefix: str) -> A
 
     async def make(node: Node | None = None, port: int | None = None, **sections: dict[str, Any]) -> RunningServer:
         node_id = f"node-{len(running) + 1}"
-        backend = {"kind": backend_kind, "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}", "key_prefix": redis_prefix,
-                   "path": str(tmp_path / f"{node_id}.sqlite3")}
+        backend: dict[str, Any] = {"kind": backend_kind, "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}",
+                                   "key_prefix": redis_prefix, "path": str(tmp_path / f"{node_id}.sqlite3")}
+        if backend_kind == "redis-cluster":  # the run's local 3-master cluster (tests/backend/conftest.py)
+            from tests.backend.conftest import shared_cluster
+            backend.update(kind="redis", redis_url=shared_cluster().url, redis_cluster=True)
         backend.update(sections.pop("backend", {}))
         server_section = {"node_id": node_id, **sections.pop("server", {})}
         config = test_config(tmp_path, backend=backend, server=server_section, **sections)

@@ -177,6 +177,57 @@ class RedisCluster:
                 return next(s for s in self.servers if s.port == node.port)
         raise RuntimeError("no live node in the cluster")
 
+    def masters(self) -> list[RedisServer]:
+        """The live servers that are masters now."""
+        found = []
+        for server in self.servers:
+            if server.process is None or server.process.poll() is not None:
+                continue
+            with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as client:
+                if client.info("replication")["role"] == "master":
+                    found.append(server)
+        return found
+
+    def move_slot(self, slot: int, to: RedisServer, *, pause: float = 0.0, batch: int = 10) -> int:
+        """Move a hash slot, keys and all, to another master while it is in use, the way
+        `redis-cli --cluster reshard` moves each slot: the target IMPORTING and the source
+        MIGRATING, the keys MIGRATEd `batch` at a time, then the new owner set on the target, the
+        source and the other masters. `pause` seconds are spent in the migrating state before the
+        first and after the last key, and a tenth of it between batches, so traffic meets each
+        state (the source answering ASK or TRYAGAIN). Returns the number of keys moved."""
+        source = next(server for server in self.masters() if slot in self.slots_of(server))
+        if source is to:
+            return 0
+
+        def client(server: RedisServer) -> redis.Redis:
+            return redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True)
+
+        moved = 0
+        with client(source) as src, client(to) as dst:
+            source_id, target_id = src.cluster("MYID"), dst.cluster("MYID")
+            dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", source_id)
+            src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", target_id)
+            time.sleep(pause)
+            while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, batch):
+                src.execute_command("MIGRATE", "127.0.0.1", to.port, "", 0, 5000, "KEYS", *keys)
+                moved += len(keys)
+                time.sleep(pause / 10)
+            time.sleep(pause)
+            for server in [to, source, *(m for m in self.masters() if m not in (to, source))]:
+                with client(server) as master:
+                    master.execute_command("CLUSTER SETSLOT", slot, "NODE", target_id)
+        return moved
+
+    def slots_of(self, server: RedisServer) -> set[int]:
+        """The hash slots `server` is the master of, as it sees them."""
+        with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as client:
+            myself = client.cluster("MYID")
+            owned: set[int] = set()
+            for first, last, master, *_ in client.execute_command("CLUSTER SLOTS"):
+                if master[2] == myself:
+                    owned.update(range(int(first), int(last) + 1))
+            return owned
+
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
@@ -273,9 +324,10 @@ class WorkerProcess:
     """One `babelroom translate-worker` process on the nodes' Redis (`python -m chat.cli translate-worker`)."""
 
     def __init__(self, name: str, workdir: Path, *, redis_url: str, key_prefix: str = "babelroom:",
-                 env: dict[str, str] | None = None, pairs: str = "") -> None:
+                 env: dict[str, str] | None = None, pairs: str = "", args: tuple[str, ...] = ()) -> None:
         self.name = name
         self.pairs = pairs
+        self.args = args  # more `translate-worker` options
         self.log_path = workdir / f"worker-{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.env = {"BABELROOM_BACKEND_KIND": "redis", "BABELROOM_BACKEND_REDIS_URL": redis_url,
@@ -291,7 +343,7 @@ class WorkerProcess:
         """Start; returns at once (the caller waits for the worker's advertisement in Redis)."""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "translate-worker", "--name", self.name,
-                                             *(("--pairs", self.pairs) if self.pairs else ())],
+                                             *(("--pairs", self.pairs) if self.pairs else ()), *self.args],
                                             cwd=REPO, env={**os.environ, **self.env}, stdout=log,
                                             stderr=subprocess.STDOUT)
 

@@ -68,19 +68,21 @@ async def connect(node: NodeProcess, name: str, role: Role = Role.DELEGATE, room
 class Peer:
     """A client whose frames are all read by one task: message ids collected, answers matched by ref."""
 
-    def __init__(self, client: Client, name: str) -> None:
+    def __init__(self, client: Client, name: str, room: str = ROOM) -> None:
         self.client = client
         self.name = name
+        self.room = room
         self.received: list[str] = []  # message ids, in arrival order (live, or replayed by `joined`)
         self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._refs = 0
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def join(cls, node: NodeProcess, name: str, since: str | None = None) -> tuple[Peer, dict[str, Any]]:
+    async def join(cls, node: NodeProcess, name: str, since: str | None = None,
+                   room: str = ROOM) -> tuple[Peer, dict[str, Any]]:
         client = await connect(node, name)
-        joined = await client.join(ROOM, **({"since": since} if since else {}))
-        peer = cls(client, name)
+        joined = await client.join(room, **({"since": since} if since else {}))
+        peer = cls(client, name, room)
         peer.received += [message["id"] for message in joined["messages"]] if since else []
         return peer, joined
 
@@ -109,7 +111,7 @@ class Peer:
         ids: list[str] = []
         before: str | None = None
         while True:
-            page = await self.request({"type": "history", "room": ROOM, "limit": 200,
+            page = await self.request({"type": "history", "room": self.room, "limit": 200,
                                        **({"before": before} if before else {})})
             batch = [message["id"] for message in page["messages"]]
             ids[:0] = batch
@@ -221,7 +223,7 @@ async def keep_sending(peer: Peer, ledger: Ledger, stop: asyncio.Event, deadline
     while not stop.is_set():
         cid = f"{peer.name}-{i}"
         while True:
-            answer = await peer.request({"type": "send", "room": ROOM, "text": f"{peer.name} {i}", "cid": cid})
+            answer = await peer.request({"type": "send", "room": peer.room, "text": f"{peer.name} {i}", "cid": cid})
             if answer["type"] == "ack":
                 assert answer["cid"] == cid
                 ledger.acked[cid] = answer["id"]

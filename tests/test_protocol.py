@@ -11,8 +11,15 @@ from websockets.typing import Origin
 from chat.tokens import TokenSigner
 from rooms import Role
 from tests.client import Client
+from tests.conftest import WITH_REDIS_CLUSTER, checked_backend
 
 pytestmark = pytest.mark.usefixtures("server")
+
+
+@pytest.fixture(params=WITH_REDIS_CLUSTER)
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """The protocol on every backend and on a local 3-master Redis Cluster (issue 28)."""
+    return checked_backend(request.param)
 
 
 # connecting -------------------------------------------------------------------------

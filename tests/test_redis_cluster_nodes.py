@@ -7,8 +7,10 @@ cluster, a room's keys all hash to one slot, and rooms spread over the shards.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from chat.translation_tier import job_keys
 from rooms import Room
 from rooms.conversations import EVENT_WIDE
 from tests.backend.conftest import redis_settings
-from tests.backend.support import ADA, Node, member
+from tests.backend.support import ADA, Node, member, wait_until
 from tests.client import Client
 from tests.nodes import NodeProcess, RedisCluster, RedisServer, WorkerProcess
 from tests.test_multinode import NODE_ENV, ROOM, Cluster, Ledger, Peer, eventually, keep_sending
@@ -65,7 +67,7 @@ async def cluster(tmp_path: Path, redis_cluster: RedisCluster) -> AsyncIterator[
             await asyncio.to_thread(node.start)
         yield Cluster(redis_cluster.servers[0], *nodes)
         with redis.RedisCluster.from_url(redis_cluster.url) as client:  # the nodes did use the cluster's names
-            assert list(client.scan_iter(match=f"{prefix}room:{{plenary}}:*")), "no hash-tagged room keys"
+            assert list(client.scan_iter(match=f"{prefix}room:{{*}}:*")), "no hash-tagged room keys"
     finally:
         for node in nodes:
             node.stop()
@@ -102,10 +104,44 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
                     == slot, key
             # a user's limits share a slot too (take_send.lua takes both keys in one step)
             assert client.keyslot(keys.limit_bucket("u_x")) == client.keyslot(keys.limit_slow(room, "u_x"))
+            # the event-wide keys, the translation queue's among them, share the prefix's one slot
+            jobs = job_keys(settings)
+            event_wide = [keys.rooms, keys.rooms_order, keys.glossary, keys.instances, keys.room(EVENT_WIDE, "bans"),
+                          jobs.stream("en", "es"), jobs.stream("de", "fi"), jobs.streams, jobs.workers]
+            assert len({client.keyslot(key) for key in event_wide}) == 1, event_wide
         finally:
             await client.aclose()
     finally:
         await node.backend.close()
+
+
+async def test_a_shard_connection_with_many_rooms_comes_back_subscribed_to_all(redis_cluster: RedisCluster,
+                                                                              tmp_path: Path) -> None:
+    """Twelve rooms (several per shard, each in a slot of its own) and every pub/sub connection
+    killed: each shard connection subscribes its rooms again (one SSUBSCRIBE per room, as a
+    SSUBSCRIBE's channels must share a slot) and catches them up."""
+    settings = redis_settings(f"{PREFIX}{tmp_path.name}:", url=redis_cluster.url, redis_cluster=True)
+    a, b = Node(RedisBackend(settings, "a")), Node(RedisBackend(settings, "b"))
+    rooms = [f"room-{i}" for i in range(12)]
+    for node in (a, b):
+        await node.backend.start(node.on_event)
+    try:
+        for room in rooms:
+            await b.backend.subscribe(room)
+        for master in redis_cluster.masters():
+            with redis.Redis(host="127.0.0.1", port=master.port) as client:
+                client.client_kill_filter(_type="pubsub")
+        for room in rooms:  # while b reconnects, or after: caught up or live, once
+            await a.say(f"in {room}", room=room)
+        await wait_until(b.backend.healthy, timeout=20)
+        for room in rooms:  # live again in every room
+            await a.say(f"again in {room}", room=room)
+        await b.wait_for("message", 2 * len(rooms), timeout=20)
+        assert sorted(event["text"] for event in b.of_type("message")) == \
+            sorted([f"in {room}" for room in rooms] + [f"again in {room}" for room in rooms])
+    finally:
+        for node in (a, b):
+            await node.backend.close()
 
 
 async def test_rooms_spread_over_the_shards(redis_cluster: RedisCluster) -> None:
@@ -156,6 +192,92 @@ async def test_the_rooms_shard_master_restarting_mid_traffic_loses_and_duplicate
         assert peer.received == history, peer.name
     assert leaver.received + recovered == history, "the member that left recovered with since"
     for peer in [*members, back]:
+        await peer.close()
+
+
+async def test_moving_the_rooms_slot_between_live_masters_loses_and_duplicates_nothing(cluster, redis_cluster):
+    """Resharding under traffic: the room's hash slot moves to another master and then to the
+    third, keys and all, while both nodes serve it and two senders keep sending; the migrating
+    state is held long enough that the room's scripts meet ASK and TRYAGAIN. The old master
+    drops the nodes' shard subscriptions (SUNSUBSCRIBE); the nodes follow the slot."""
+    slot = redis.RedisCluster.from_url(redis_cluster.url).keyslot(Keys("x", cluster=True).channel(ROOM))
+
+    async def move() -> None:
+        first = next(master for master in redis_cluster.masters() if slot in redis_cluster.slots_of(master))
+        for target in [m for m in redis_cluster.masters() if m is not first]:  # to one master, then the other
+            moved = await asyncio.to_thread(redis_cluster.move_slot, slot, target, pause=0.5)
+            assert moved >= 8, "the room's keys were not in its slot"
+            assert slot in redis_cluster.slots_of(target)
+            await asyncio.sleep(1.0)
+
+    for master in redis_cluster.masters():
+        with redis.Redis(host="127.0.0.1", port=master.port) as client:
+            client.config_resetstat()
+    await reshard_under_traffic(cluster, ROOM, move, follows=2)
+    redirected = 0
+    for master in redis_cluster.masters():
+        with redis.Redis(host="127.0.0.1", port=master.port, decode_responses=True) as client:
+            errors = client.info("errorstats")
+            redirected += sum(errors.get(f"errorstat_{kind}", {}).get("count", 0) for kind in ("ASK", "TRYAGAIN"))
+    assert redirected > 0, "no script met the migration"
+
+
+async def test_redis_cli_reshard_moves_a_live_room(cluster, redis_cluster):
+    """`redis-cli --cluster reshard` itself, under traffic: it moves slots from the start of a
+    master's range, as many as it takes to carry the room's (`health`, slot 142) to another master."""
+    room = "health"
+    slot = redis.RedisCluster.from_url(redis_cluster.url).keyslot(Keys("x", cluster=True).channel(room))
+
+    async def move() -> None:
+        source = next(master for master in redis_cluster.masters() if slot in redis_cluster.slots_of(master))
+        target = next(master for master in redis_cluster.masters() if master is not source)
+        count = sorted(redis_cluster.slots_of(source)).index(slot) + 1
+        ids = []
+        for server in (source, target):
+            with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as client:
+                ids.append(client.cluster("MYID"))
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        done = await asyncio.to_thread(subprocess.run, [
+            cli, "--cluster", "reshard", f"127.0.0.1:{source.port}", "--cluster-from", ids[0], "--cluster-to", ids[1],
+            "--cluster-slots", str(count), "--cluster-yes"], capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert slot in redis_cluster.slots_of(target)
+        await asyncio.sleep(1.0)
+
+    await reshard_under_traffic(cluster, room, move, follows=1)
+
+
+async def reshard_under_traffic(cluster: Cluster, room: str, move: Callable[[], Awaitable[None]], follows: int) -> None:
+    """Two readers on each node, a sender on each, traffic all along while `move` moves the room's
+    slot: nothing acked is lost, nothing is delivered twice, every member sees history's order,
+    messages sent after the move arrive live, and each node says it followed the room."""
+    readers = [(await Peer.join(node, f"reader{node.node_id}{i}", room=room))[0]
+               for node in cluster.nodes for i in range(2)]
+    senders = [(await Peer.join(node, f"sender{node.node_id}", room=room))[0] for node in cluster.nodes]
+    ledger, stop = Ledger(), asyncio.Event()
+    traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 90)) for peer in senders]
+    await asyncio.sleep(1.0)
+    await move()
+    acked_by_then = len(ledger.acked)
+    await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*traffic), 30)
+    assert len(ledger.acked) > acked_by_then, "nothing was sent after the move"
+
+    history = await readers[0].history()
+    assert sorted(ledger.acked.values()) == sorted(history), "history holds exactly the acked messages"
+    assert len(set(history)) == len(history)
+    members = readers + senders
+    await eventually(lambda: all(len(peer.received) >= len(history) for peer in members), 20,
+                     "every member got every message")
+    await asyncio.sleep(0.3)  # anything extra would be a duplicate
+    for peer in members:
+        assert peer.received == history, peer.name
+    for node in cluster.nodes:
+        log = node.log()
+        assert log.count(f"room:{{{room}}} to the Redis Cluster master") >= follows, log[-3000:]
+        assert "Traceback" not in log, log[-3000:]
+    for peer in members:
         await peer.close()
 
 

@@ -47,7 +47,7 @@ class Tier:
 
     def worker(self, name: str) -> WorkerProcess:
         worker = WorkerProcess(name, self.workdir, redis_url=self.server.url, key_prefix=PREFIX, env=WORKER_ENV,
-                               pairs="en-es")
+                               pairs="en-es,en-fr")  # en-fr in two hops, through Spanish
         worker.start()
         self.workers.append(worker)
         return worker
@@ -119,11 +119,13 @@ async def frames_until(client: Client, kinds: set[str], count: int, timeout: flo
 
 async def test_a_worker_killed_mid_burst_loses_no_translation(tier):
     """Worker w1 is frozen, gets jobs (its blocked XREADGROUP takes them), is killed with SIGKILL:
-    w2 claims them after claim_idle, and every message reaches its Spanish reader translated once."""
+    w2 claims them after claim_idle, and every message reaches each of its readers (Spanish on
+    both nodes, French on one) translated into the reader's language exactly once."""
     w1, w2 = tier.worker("w1"), tier.worker("w2")
     await tier.advertised("w1", "w2")
     a, b = await start_nodes(tier)
     reader = await join(b, "Lucia", "es")
+    others = [await join(a, "Pablo", "es"), await join(a, "Marie", "fr")]
     sender = await join(a, "Ada", "en")
 
     w1.signal(signal.SIGSTOP)  # still blocked in XREADGROUP: Redis hands it jobs it will never finish
@@ -139,25 +141,26 @@ async def test_a_worker_killed_mid_burst_loses_no_translation(tier):
                                         for c in client.xinfo_consumers(stream, GROUP)), 10,
                             "the frozen worker holds jobs")
             w1.kill()  # SIGKILL, holding jobs
-    translations = await frames_until(reader, {"translation", "translation_failed"}, burst, timeout=60)
-    await asyncio.sleep(2.5)  # past claim_idle again: a job claimed twice would show up now
-    while True:
-        try:
-            frame = await reader.next(timeout=0.2)
-        except TimeoutError:
-            break
-        if frame["type"] in ("translation", "translation_failed"):
-            translations.append(frame)
+    for listener, lang in ((reader, "es"), (others[0], "es"), (others[1], "fr")):
+        translations = await frames_until(listener, {"translation", "translation_failed"}, burst, timeout=60)
+        await asyncio.sleep(2.5)  # past claim_idle again: a job claimed twice would show up now
+        while True:
+            try:
+                frame = await listener.next(timeout=0.2)
+            except TimeoutError:
+                break
+            if frame["type"] in ("translation", "translation_failed"):
+                translations.append(frame)
 
-    assert [f for f in translations if f["type"] == "translation_failed"] == []
-    delivered = Counter((f["id"], f["lang"]) for f in translations)
-    assert set(delivered) == {(message_id, "es") for message_id in sent}, "a translation was lost"
-    assert max(delivered.values()) == 1, "a translation was delivered twice"
-    assert all(f["text"] and "The meeting" not in f["text"] for f in translations)
+        assert [f for f in translations if f["type"] == "translation_failed"] == [], lang
+        delivered = Counter((f["id"], f["lang"]) for f in translations)
+        assert set(delivered) == {(message_id, lang) for message_id in sent}, f"a translation was lost ({lang})"
+        assert max(delivered.values()) == 1, f"a translation was delivered twice ({lang})"
+        assert all(f["text"] and "The meeting" not in f["text"] for f in translations)
     assert "claimed" in w2.log()
     with tier.client() as client:  # every job done and gone
         assert sum(client.xlen(stream) for stream in client.smembers(KEYS.streams)) == 0
-    for client in (reader, sender):
+    for client in (reader, sender, *others):
         await client.close()
 
 
@@ -230,3 +233,19 @@ async def test_a_node_in_workers_mode_reports_queue_depth_and_age(tier):
 
     await until(lambda: 'babelroom_translation_jobs_queued{pair="en-es"} 1.0' in metrics(), 15, "queue depth")
     assert 'babelroom_translation_jobs_oldest_seconds{pair="en-es"}' in metrics()
+
+
+async def test_a_workers_translation_keeps_the_mentioned_names_verbatim(tier):
+    tier.worker("w1")
+    await tier.advertised("w1")
+    a, b = await start_nodes(tier)
+    reader = await join(b, "Lucia", "es")
+    sender = await join(a, "Ada", "en")
+    bill = await Client.connect(a.ws_url)
+    await bill.auth(a.token("Bill Baker", user_id="u_bill", lang="en"))
+    await bill.join(ROOM)
+    ack = await sender.say(ROOM, "@Bill Baker will open the session", mentions=["u_bill"])
+    spanish = (await reader.expect("translation", id=ack["id"], lang="es", timeout=30))["text"]
+    assert spanish.startswith("@Bill Baker ") and "Panadero" not in spanish and "sesión" in spanish
+    for client in (reader, sender, bill):
+        await client.close()

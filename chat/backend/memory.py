@@ -131,7 +131,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
             history.remember(key, message_id, self._idempotency_ttl)
         self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
                                           translating=list(translating or ()),
-                                          reply_to=reply_to.bare() if reply_to else None,
+                                          reply_to=reply_to,
                                           mentions=list(mentions or ())))
         return Appended(message, created=True)
 
@@ -206,6 +206,12 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
             del counts[emoji]
         history.kept[index] = replace(message, reactions=counts)
         return Reacted(added=added, count=len(who))
+
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        history = self._history(room)
+        if history.live(message_id) is None:
+            return None
+        return {emoji: sorted(who) for emoji, who in history.reactors.get(message_id, {}).items() if who}
 
     async def message(self, room: str, message_id: str) -> Message | None:
         found = self._history(room).live(message_id)

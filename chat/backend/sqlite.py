@@ -129,7 +129,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
                 message = appended.message
                 self._deliver(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=author,
                                                   lang=lang, text=text, translating=list(translating or ()),
-                                                  reply_to=reply_to.bare() if reply_to else None,
+                                                  reply_to=reply_to,
                                                   mentions=list(mentions or ())))
 
         return await self._db.write(store, then=publish)
@@ -239,6 +239,20 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
             return Reacted(added=added, count=int(count))
 
         return await self._db.write(store)
+
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        def read(db: sqlite3.Connection) -> dict[str, list[str]] | None:
+            message = _find(db, room, message_id)
+            position = _locate(db, room, message_id)
+            if message is None or message.deleted or position is None:
+                return None
+            who: dict[str, list[str]] = {}
+            for emoji, user in db.execute("SELECT emoji, user FROM reactions WHERE room = ? AND position = ? "
+                                          "ORDER BY emoji, user", (room, position)):
+                who.setdefault(emoji, []).append(user)
+            return who
+
+        return await self._db.read(read)
 
     async def message(self, room: str, message_id: str) -> Message | None:
         def read(db: sqlite3.Connection) -> Message | None:

@@ -94,7 +94,8 @@ class Broker(abc.ABC):
 
         `translating` (the reading languages a `translation` will follow for) goes into the
         published `message` frame only; it is not stored. `reply_to` (the quote of the message this
-        one answers) is stored with it; the published event carries it without its translations.
+        one answers) is stored with it and published with it, translations included (each node
+        gives each reader the quote in their language).
         `mentions` (user ids) is stored and published as given."""
 
     @abc.abstractmethod
@@ -138,6 +139,11 @@ class Broker(abc.ABC):
         person, message and emoji). The new state, or None when there is no live message of that id.
         History shows the counts (`Message.reactions`, emoji without reactions absent); a deleted
         or trimmed message's reactions go with it. Publishes nothing: the caller announces it."""
+
+    @abc.abstractmethod
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        """Who reacts to a live message now: emoji -> user ids, sorted (emoji without reactions
+        absent), or None when there is no live message of that id."""
 
     @abc.abstractmethod
     async def message(self, room: str, message_id: str) -> Message | None:

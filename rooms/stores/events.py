@@ -44,7 +44,7 @@ class StoredMessage(Tagged, tag="message"):
     text: str
     translating: list[str] = msgspec.field(default_factory=list)
     deleted: bool = False  # only when a node replays what it missed (redis catch-up): deleted meanwhile
-    reply_to: Quote | None = None  # the message this one answers (without the quote's translations)
+    reply_to: Quote | None = None  # the message this one answers (with its translations: each reader gets theirs)
     mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions
 
 

@@ -40,17 +40,16 @@ class Author(msgspec.Struct, frozen=True):
 
 class Quote(msgspec.Struct, frozen=True, omit_defaults=True):
     """What a reply quotes of the message it answers: its id, author and the start of its text
-    (QUOTE_CHARS), and of the translations it had then (lang -> text), fixed when the reply is sent
-    (a later edit of the original does not change it). Live `message` frames carry it without `tr`."""
+    (QUOTE_CHARS), and of the translations it had then (lang -> text), as stored when the reply is
+    sent. Each reader gets it in their language (`tr`), live and in history; history shows the
+    quoted message as it is now (rooms/messages.py `current_quotes`: edited, translated since, or
+    `deleted`)."""
 
     id: str
     user: Author
     text: str
     tr: dict[str, str] = msgspec.field(default_factory=dict)  # the quoted message's translations then (each cut)
-
-    def bare(self) -> Quote:
-        """The quote as a live `message` carries it: without the translations (readers have them)."""
-        return Quote(self.id, self.user, self.text) if self.tr else self
+    deleted: bool = False  # the quoted message was deleted (or is no longer in history): no text, no tr
 
 
 #: How much of the quoted message a reply carries.

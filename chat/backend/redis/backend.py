@@ -14,7 +14,8 @@ catch-up after a reconnect. The other ideas have a module each:
 
 - Live fan-out: PUBLISH/SUBSCRIBE, one channel per room plus one node-wide channel, all on one
   pub/sub connection per node (subscriber.Subscriber); on Redis Cluster (`redis_cluster`) room
-  channels are shard channels (SPUBLISH/SSUBSCRIBE), one connection per shard (shards.py). A
+  channels are shard channels (SPUBLISH/SSUBSCRIBE), one connection per shard (shards.py), and a
+  room whose slot moves to another master (resharding) is followed there and caught up. A
   node subscribes to a room while it has local members there.
 - Redis away: every call raises BackendUnavailable (the client hears `unavailable`); the
   subscriber reconnects with backoff, and on reconnect this node re-registers its presence,
@@ -105,7 +106,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         if settings.redis_cluster:
             self._subscriber = ShardedSubscriber(self._redis, node_channel=self._keys.node_channel,
                                                  on_message=self._on_pubsub, on_connected=self._restore,
-                                                 ping_interval=min(5.0, heartbeat_ttl))
+                                                 on_moved=self._moved, ping_interval=min(5.0, heartbeat_ttl))
         else:
             self._subscriber = Subscriber(self._pool.make_connection(),  # type: ignore[no-untyped-call]
                                           where=self._where(),
@@ -290,6 +291,13 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         for room in sorted(self._subscribed):
             await self._catch_up(room)
 
+    async def _moved(self, channel: str) -> None:
+        """A room's shard channel was subscribed again on the master its slot moved to (Redis
+        Cluster resharding): replay what the room stored while no connection carried it."""
+        room = self._keys.room_of_channel(channel)
+        if room is not None and room in self._subscribed:
+            await self._catch_up(room)
+
     async def _catch_up(self, room: str) -> None:
         """Deliver, in order, the messages this node's members missed while Redis was away."""
         if room not in self._seen:
@@ -303,7 +311,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             if self._advance(room, message.id):
                 self._emit(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=message.user,
                                                lang=message.lang, text=message.text, deleted=message.deleted,
-                                               reply_to=message.reply_to.bare() if message.reply_to else None,
+                                               reply_to=message.reply_to,
                                                mentions=message.mentions))
 
 
@@ -311,7 +319,8 @@ def _passed_through(event: Event, payload: str) -> Event | Encoded:
     """A message or translation as published: its payload is byte for byte the frame readers get
     (append.lua writes a StoredMessage's own encoding, which is the `message` frame's), so readers
     get it as is instead of a re-encoding; the decoded event only routed it."""
-    if isinstance(event, StoredMessage) and not event.deleted:
+    if isinstance(event, StoredMessage) and not event.deleted and not (event.reply_to and event.reply_to.tr):
+        # (a reply whose quote has translations is one frame per reading language: chat/hub.py builds them)
         return Encoded("message", event.id, None, payload.encode(), author=event.user.id)
     if isinstance(event, Translation):
         return Encoded("translation", event.id, event.lang, payload.encode())

@@ -28,8 +28,19 @@ REDIS_DOWN_OR_SLOW: tuple[type[Exception], ...] = (*REDIS_DOWN, asyncio.TimeoutE
 # RuntimeError writing to a closed transport, a reply cut short (EOFError), Redis refusing work
 # (OOM, MISCONF, BUSY: ResponseError). The client hears `unavailable`, never `internal`.
 UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_DOWN_OR_SLOW, redis.exceptions.RedisError, RuntimeError, EOFError)
+SLOT_MOVE_WAIT = 2.0  # seconds a call waits for a Redis Cluster slot that is moving between masters
 POOL_SIZE = 64  # backend calls holding a Redis connection at once; more wait for a slot
 BACKGROUND_CONNECTIONS = 8  # headroom for the heartbeat and the reconnect work, which take no slot
+
+
+
+def slot_moving(exc: BaseException) -> bool:
+    """A call Redis Cluster did not run because its slot is moving between masters (resharding):
+    TRYAGAIN (a script's keys are on both sides, or not all there yet), or redis-py giving up
+    after its redirections (ASK, MOVED, TRYAGAIN) ran out. Running it again is safe."""
+    return isinstance(exc, redis.exceptions.TryAgainError) or (
+        type(exc) is redis.exceptions.ClusterError and "TTL exhausted" in str(exc))
+
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -61,24 +72,34 @@ def redis_call(*, retry: bool) -> Callable[[Method[S, P, T]], Method[S, P, T]]:
     and its blocking pool costs twice the CPU per command). With `retry`, a connection error is
     tried once more first: only for calls that can run twice harmlessly (reads); it spares
     clients an `unavailable` when the pool hands out a connection a restarted Redis closed.
+    A call refused because its Redis Cluster slot is moving (`slot_moving`: it did not run) is
+    tried again for up to SLOT_MOVE_WAIT, reads and writes alike: a reshard is a pause.
     """
 
     def decorate(method: Method[S, P, T]) -> Method[S, P, T]:
         @functools.wraps(method)
         async def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
             async with self._slots:
-                try:
+                loop = asyncio.get_running_loop()
+                moving_until = loop.time() + SLOT_MOVE_WAIT
+                while True:
                     try:
-                        return await method(self, *args, **kwargs)
-                    except redis.exceptions.ConnectionError:
-                        if not retry:
-                            raise
-                    return await method(self, *args, **kwargs)  # redis-py dropped the broken connection
-                except REDIS_DOWN as exc:
-                    raise BackendUnavailable(f"Redis is unavailable: {exc}") from exc
-                except UNAVAILABLE as exc:
-                    log.warning("Redis call %s failed: %s: %s", method.__name__, type(exc).__name__, exc)
-                    raise BackendUnavailable(f"Redis could not serve this call: {exc}") from exc
+                        try:
+                            return await method(self, *args, **kwargs)
+                        except redis.exceptions.ConnectionError:
+                            if not retry:
+                                raise
+                        return await method(self, *args, **kwargs)  # redis-py dropped the broken connection
+                    except REDIS_DOWN as exc:
+                        raise BackendUnavailable(f"Redis is unavailable: {exc}") from exc
+                    except UNAVAILABLE as exc:
+                        if slot_moving(exc):
+                            if loop.time() < moving_until:
+                                await asyncio.sleep(0.05)
+                                continue
+                            raise BackendUnavailable(f"a Redis Cluster slot is still moving: {exc}") from exc
+                        log.warning("Redis call %s failed: %s: %s", method.__name__, type(exc).__name__, exc)
+                        raise BackendUnavailable(f"Redis could not serve this call: {exc}") from exc
 
         return wrapper
 

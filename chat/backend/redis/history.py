@@ -11,7 +11,7 @@ from typing import Any
 from chat.backend.ids import make_id, new_epoch
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
-from chat.backend.redis.rows import deleted_message, live_message
+from chat.backend.redis.rows import deleted_message, live_message, reactors_of
 from chat.frames import encode
 from rooms.stores import Appended, Author, Message, Quote, Reacted, Replay
 from rooms.stores.events import StoredMessage, Translation, encode_event
@@ -33,7 +33,7 @@ class RedisHistory(RedisParts):
         # the id and ts only it knows, between these two parts of the event's own encoding.
         head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
                                                    translating=list(translating or ()),
-                                                   reply_to=reply_to.bare() if reply_to else None,
+                                                   reply_to=reply_to,
                                                    mentions=list(mentions or ()))
                                      ).partition(_ID_TS)
         reply = await self._scripts["append"](keys=keys, args=[
@@ -131,6 +131,17 @@ class RedisHistory(RedisParts):
             return None
         translations = found[1] if len(found) > 1 else None  # HGET's false arrives as None
         return live_message(room, parts[0], parts[1], found[0], translations or None)
+
+    @read_call
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return None
+        log_key, meta, extra, _ = self._keys.history(room)
+        found = await self._scripts["message"](keys=[log_key, meta, extra], args=list(parts))
+        if not found:
+            return None
+        return reactors_of(found[1] if len(found) > 1 else None)
 
     @write_call
     async def delete_message(self, room: str, message_id: str) -> bool:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 import redis.asyncio
+import redis.exceptions
 from redis.commands.core import AsyncScript
 
 from chat.backend.redis.calls import REDIS_DOWN, read_call, write_call
@@ -24,8 +25,10 @@ from rooms.stores import BackendUnavailable, Event, Member, Presence
 
 log = logging.getLogger("babelroom.backend.redis")
 
-# failures the heartbeat waits out: the subscriber logs the outage and restores presence after it
-_PASSING: tuple[type[Exception], ...] = (*REDIS_DOWN, BackendUnavailable)
+# failures the heartbeat waits out: the subscriber logs the outage and restores presence after it;
+# on Redis Cluster a slot moving between masters (TRYAGAIN, redirections running out) or a failover
+_PASSING: tuple[type[Exception], ...] = (*REDIS_DOWN, BackendUnavailable, redis.exceptions.ClusterError,
+                                         redis.exceptions.TryAgainError)
 Announce = Callable[[str, Event], Awaitable[None]]
 
 

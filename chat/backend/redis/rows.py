@@ -33,6 +33,14 @@ def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra
                    mentions=msgspec.json.decode(mentioned, type=list[str]) if mentioned else [])
 
 
+def reactors_of(extra: str | None) -> dict[str, list[str]]:
+    """Who reacted with each emoji (react.lua's "@r:<emoji>" {user id: 1}), sorted, from a message's
+    extra hash value."""
+    stored = json.loads(extra) if extra else {}
+    return {key[len(REACTION_KEY):]: sorted(who) for key, who in stored.items()
+            if key.startswith(REACTION_KEY) and isinstance(who, dict) and who}
+
+
 def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:
     """A deleted message's tombstone as its `deleted` placeholder."""
     stone = json.loads(tombstone) if tombstone else {}

@@ -10,6 +10,10 @@ messages, then releases them in order. The outage is logged once, and its end on
 On Redis Cluster (shards.py) a node has one such connection per shard, with `sharded` commands
 (SSUBSCRIBE, `smessage`), and one for the node-wide channel; each asks `connect` for a fresh
 connection before every attempt, so that after a failover it reaches the shard's new master.
+A shard channel can also leave a live connection: when its slot moves to another master
+(resharding) Redis sends an unasked SUNSUBSCRIBE, and a SSUBSCRIBE sent to a master that no
+longer serves the slot is answered MOVED. Either way the channel is dropped here and handed to
+`on_dropped`, which subscribes it where its slot lives now.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.exceptions
 from redis.asyncio.connection import AbstractConnection
+from redis.crc import key_slot
 
 from chat.backend.redis.calls import REDIS_DOWN, REDIS_DOWN_OR_SLOW
 from rooms.stores import BackendUnavailable
@@ -32,19 +37,29 @@ BACKOFF_MAX = 5.0
 CONFIRM_TIMEOUT = 5.0  # seconds Redis has to confirm a SUBSCRIBE
 
 MessageHandler = Callable[[str, str], None]  # (channel, payload)
+DroppedHandler = Callable[[str], None]  # a channel whose slot left this connection's Redis
 Connect = Callable[[set[str]], Awaitable[AbstractConnection]]  # the channels -> a connection to carry them
+
+
+class ChannelMoved(Exception):
+    """Redis answered a SSUBSCRIBE with MOVED: another master serves the channel's slot now."""
 
 
 class Subscriber:
     def __init__(self, connection: AbstractConnection, *, where: str, on_message: MessageHandler,
                  on_connected: Callable[[], Awaitable[None]], ping_interval: float = 5.0,
-                 sharded: bool = False, connect: Connect | None = None) -> None:
+                 sharded: bool = False, connect: Connect | None = None,
+                 on_dropped: DroppedHandler | None = None) -> None:
         self._conn = connection
         self._connect = connect
+        self._sharded = sharded
+        self._on_dropped = on_dropped
         # sharded pub/sub (Redis >= 7): the commands and the kinds of frames they answer with
         self._subscribe_command, self._unsubscribe_command = \
             ("SSUBSCRIBE", "SUNSUBSCRIBE") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE")
         self._message_kind, self._confirm_kind = ("smessage", "ssubscribe") if sharded else ("message", "subscribe")
+        self._unsubscribed_kind = "sunsubscribe" if sharded else "unsubscribe"
+        self._unsubscribing: dict[str, int] = {}  # our own UNSUBSCRIBEs not yet answered, per channel
         self._where = where  # host:port/db for the log, never the password
         self._on_message = on_message
         self._on_connected = on_connected
@@ -96,6 +111,9 @@ class Subscriber:
         try:
             await self._conn.send_command(self._subscribe_command, channel, check_health=False)
             await asyncio.wait_for(confirmed, CONFIRM_TIMEOUT)
+        except ChannelMoved:
+            self._channels.discard(channel)
+            raise
         except REDIS_DOWN_OR_SLOW as exc:
             self._channels.discard(channel)
             raise BackendUnavailable(f"could not subscribe at {self._where}: {exc}") from exc
@@ -108,6 +126,7 @@ class Subscriber:
         """Stop a channel; while Redis is away this only means not subscribing again."""
         self._channels.discard(channel)
         if self._ready and self._conn.is_connected:
+            self._unsubscribing[channel] = self._unsubscribing.get(channel, 0) + 1
             with contextlib.suppress(*REDIS_DOWN):  # the reconnect subscribes only to the channels still wanted
                 await self._conn.send_command(self._unsubscribe_command, channel, check_health=False)
 
@@ -120,7 +139,8 @@ class Subscriber:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # whatever broke the connection: reconnect
-                if not isinstance(exc, (*REDIS_DOWN, BackendUnavailable)):
+                # (CLUSTERDOWN: a cluster without a majority of its masters, as during a failover)
+                if not isinstance(exc, (*REDIS_DOWN, BackendUnavailable, redis.exceptions.ClusterDownError)):
                     log.error("pub/sub connection failed unexpectedly", exc_info=exc)
                 self._went_down(exc)
             if self._was_up:  # a connection that had fully come up starts the backoff over
@@ -138,6 +158,7 @@ class Subscriber:
             self._conn = await self._connect(set(self._channels))
         await self._conn.connect()  # type: ignore[no-untyped-call]
         self._held = []
+        self._unsubscribing = {}
         reader = asyncio.create_task(self._read_loop(), name="redis-pubsub-reader")
         try:
             await self._subscribe_all(reader)
@@ -160,8 +181,12 @@ class Subscriber:
         waiting = [loop.create_future() for _ in channels]
         for channel, future in zip(channels, waiting, strict=True):
             self._confirms.setdefault(channel, []).append(future)
-        await self._conn.send_command(self._subscribe_command, *channels, check_health=False)
-        confirmed = asyncio.ensure_future(asyncio.gather(*waiting))
+        if self._sharded:  # one command per channel: a SSUBSCRIBE's channels must share one slot
+            await self._conn.send_packed_command(self._conn.pack_commands(
+                [(self._subscribe_command, channel) for channel in channels]), check_health=False)
+        else:
+            await self._conn.send_command(self._subscribe_command, *channels, check_health=False)
+        confirmed = asyncio.ensure_future(asyncio.gather(*waiting, return_exceptions=True))
         done, _ = await asyncio.wait([confirmed, reader], timeout=CONFIRM_TIMEOUT,
                                      return_when=asyncio.FIRST_COMPLETED)
         if confirmed not in done:
@@ -169,14 +194,24 @@ class Subscriber:
             if reader in done:
                 reader.result()  # raises why the connection broke
             raise redis.exceptions.TimeoutError(f"Redis did not confirm {len(channels)} subscriptions")
-        confirmed.result()
+        for channel, outcome in zip(channels, confirmed.result(), strict=True):
+            if isinstance(outcome, ChannelMoved):  # its slot moved while this connection was away
+                self._drop(channel)
+            elif isinstance(outcome, BaseException):
+                raise outcome
 
     async def _read_loop(self) -> None:
         """Read frames until the connection fails; a silent connection is PINGed, then given up."""
         pinged = False
         while True:
-            frame = await self._conn.read_response(timeout=self._ping_interval, disconnect_on_error=False,
-                                                   push_request=True)  # RESP3 delivers pub/sub as pushes
+            try:
+                frame = await self._conn.read_response(timeout=self._ping_interval, disconnect_on_error=False,
+                                                       push_request=True)  # RESP3 delivers pub/sub as pushes
+            except redis.exceptions.MovedError as moved:  # the answer to a SSUBSCRIBE of ours
+                if not self._sharded:
+                    raise
+                self._moved(moved.slot_id)
+                continue
             if frame is None:
                 if pinged:
                     raise redis.exceptions.TimeoutError("Redis did not answer a PING on the pub/sub connection")
@@ -189,6 +224,8 @@ class Subscriber:
                 self._dispatch(frame[1], frame[2])
             elif kind == self._confirm_kind:
                 self._confirm(frame[1])
+            elif kind == self._unsubscribed_kind:
+                self._unsubscribed(frame[1])
 
     def _dispatch(self, channel: str, payload: str) -> None:
         if self._held is not None:
@@ -204,6 +241,32 @@ class Subscriber:
                 future.set_result(None)
             if not waiting:
                 del self._confirms[channel]
+
+    def _unsubscribed(self, channel: str) -> None:
+        """An UNSUBSCRIBE frame: the answer to ours, or, unasked, Redis dropping a shard channel
+        whose slot moved to another master (Redis >= 7 does so when the slot leaves it)."""
+        asked = self._unsubscribing.get(channel, 0)
+        if asked:
+            if asked == 1:
+                del self._unsubscribing[channel]
+            else:
+                self._unsubscribing[channel] = asked - 1
+        elif channel in self._channels:
+            self._drop(channel)
+
+    def _moved(self, slot: int) -> None:
+        """MOVED for a SSUBSCRIBE: the channels of that slot waiting for a confirmation are not served here."""
+        for channel in [c for c in self._confirms if key_slot(c.encode()) == slot]:
+            for future in self._confirms.pop(channel):
+                if not future.done():
+                    future.set_exception(ChannelMoved(channel))
+                    future.exception()  # retrieved: a subscribe that gave up waiting raises nothing more
+
+    def _drop(self, channel: str) -> None:
+        """A wanted channel this connection no longer carries: its owner subscribes it elsewhere."""
+        self._channels.discard(channel)
+        if self._on_dropped is not None:
+            self._on_dropped(channel)
 
     def _fail_confirms(self) -> None:
         for waiting in self._confirms.values():
