@@ -9,7 +9,9 @@
 # Prints one JSON line per run on stderr and the kit's summary table on stdout (server CPU per delivery
 # = both nodes + Redis over the publish window). The kit's bench.sh waits for a quiet machine before
 # each run (QUIET_WAIT_S): run nothing else meanwhile. About 3 minutes (6 with IDLE=1).
-# PEERS (default socketio-node) names the peers run beside babelroom; DURATION (15) the seconds per run.
+# PEERS (default socketio-node) names the peers run beside babelroom; DURATION (15) the seconds per run;
+# SHAPES (';'-separated bench.sh settings) replaces the two shapes, e.g. for a short check of the setup:
+#   SHAPES="ROOMS=5 SUBS=2 PUBLISHERS=5 RATE=5" DURATION=3 benchmarks/compare_small_rooms.sh
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 KIT="${KIT:-$("$ROOT/../shared/peers/install.sh")}"
@@ -25,7 +27,8 @@ export BABELROOM_LIMITS_SESSION_RATE=100000 BABELROOM_LIMITS_SESSION_BURST=10000
 PEERS="${PEERS:-socketio-node}"; DURATION="${DURATION:-15}"
 run() { local r; r="$("$KIT/bench.sh" "$@" 2>/dev/null | tail -1)"; echo "$r" >&2; echo "$r"; }
 results=()
-for shape in "ROOMS=500 SUBS=2 PUBLISHERS=500 RATE=200" "ROOMS=50 SUBS=20 PUBLISHERS=50 RATE=50"; do
+IFS=';' read -r -a shapes <<< "${SHAPES:-ROOMS=500 SUBS=2 PUBLISHERS=500 RATE=200;ROOMS=50 SUBS=20 PUBLISHERS=50 RATE=50}"
+for shape in "${shapes[@]}"; do
   # shellcheck disable=SC2086  # the shape is several NAME=VALUE words
   results+=("$(run custom $shape DURATION="$DURATION")")
   for peer in $PEERS; do
