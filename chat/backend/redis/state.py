@@ -1,6 +1,7 @@
 """Room and moderation state: small keys read and written directly (RoomStore, ModerationStore)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -127,11 +128,11 @@ class RedisModeration(RedisParts):
         if not keys.cluster:
             appointed, banned, banned_event, mute, mute_event = await self._scripts["standing"](
                 keys=[*in_room, *event_wide, *mutes], args=[user, now_ms()])
-        else:  # the room's keys and the event-wide ones live in two slots: one step for each
-            appointed, banned, _, mute, _ = await self._scripts["standing"](
-                keys=[*in_room, in_room[1], mutes[0], mutes[0]], args=[user, now_ms()])
-            _, _, banned_event, _, mute_event = await self._scripts["standing"](
-                keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]], args=[user, now_ms()])
+        else:  # the room's keys and the event-wide ones live in two slots: one step for each, at once
+            (appointed, banned, _, mute, _), (_, _, banned_event, _, mute_event) = await asyncio.gather(
+                self._scripts["standing"](keys=[*in_room, in_room[1], mutes[0], mutes[0]], args=[user, now_ms()]),
+                self._scripts["standing"](keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]],
+                                          args=[user, now_ms()]))
         return standing_of([appointed, banned, banned_event, mute, mute_event])
 
     @read_call
