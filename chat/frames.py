@@ -40,7 +40,7 @@ from rooms.stores.events import (
     TranslationFailed,
     Typing,
 )
-from rooms.stores.messages import Author, Message, Quote
+from rooms.stores.messages import Author, MeetingStep, Message, Quote
 
 __all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
            "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Reactors", "Ready", "Relang",
@@ -84,6 +84,7 @@ class MessageFrame(Frame, tag="message"):
     reactions: dict[str, int] = msgspec.field(default_factory=dict)  # emoji -> people (history; absent: none)
     edited: bool = False  # the sender edited the text (history)
     mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions
+    meeting: MeetingStep | None = None  # the meeting step it records: a card in the conversation (issue 26)
 
 
 class Reactors(Frame, tag="reactors"):
@@ -171,7 +172,7 @@ def message_frame(message: Message, reader_lang: str | None = None, *,
     return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                         lang=message.lang, text=message.text, tr=tr, translating=translating or [],
                         reply_to=_reply_quote(message.reply_to, reader_lang), reactions=message.reactions,
-                        edited=message.edited, mentions=message.mentions)
+                        edited=message.edited, mentions=message.mentions, meeting=message.meeting)
 
 
 def _reply_quote(quote: Quote | None, reader_lang: str | None) -> ReplyQuote | None:
@@ -196,7 +197,8 @@ def live_message(event: StoredMessage, reader_lang: str | None = None) -> Messag
     for a reply's quote, in `reader_lang` where the quoted message had that translation."""
     return MessageFrame(room=event.room, id=event.id, ts=event.ts, user=event.user, lang=event.lang,
                         text=event.text, translating=event.translating,
-                        reply_to=_reply_quote(event.reply_to, reader_lang), mentions=event.mentions)
+                        reply_to=_reply_quote(event.reply_to, reader_lang), mentions=event.mentions,
+                        meeting=event.meeting)
 
 
 _encoder = msgspec.json.Encoder()

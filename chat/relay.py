@@ -79,7 +79,7 @@ class TranslationRelay:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _needs(self, message: Message, lang: str) -> bool:
-        return (not message.deleted and message.lang != lang and lang not in message.tr
+        return (not message.deleted and message.text != "" and message.lang != lang and lang not in message.tr
                 and self._has_route(message.lang, lang))
 
     def _spawn(self, work: Any) -> None:

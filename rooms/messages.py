@@ -119,6 +119,8 @@ class MessageRules:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
         if message.user.id != actor.id:
             raise Refused("forbidden", "only the sender may edit a message")
+        if message.meeting is not None:  # the card records the meeting as it was; the meeting has its own answers
+            raise Refused("forbidden", "a meeting card cannot be edited; propose other times or cancel the meeting")
         if now_ms() - message.ts >= self._edit_window * 1000:
             raise Refused("forbidden", f"a message can be edited for {self._edit_window} s after it was sent; "
                           "this one is older: send a new message instead")

@@ -307,7 +307,13 @@ def _v9(db: sqlite3.Connection) -> None:
                "WHERE json_extract(data, '$.key') != ''")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9)
+def _v10(db: sqlite3.Connection) -> None:
+    """Meeting steps in the conversation (issue 26): the step a message records, as JSON
+    ({id, step, slots, start, end, place, place_name, link, timezone}), NULL = an ordinary message."""
+    db.execute("ALTER TABLE messages ADD COLUMN meeting TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)
 
 
 def version_of(db: sqlite3.Connection) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rooms.stores.messages import Author, Quote
+from rooms.stores.messages import Author, MeetingStep, Quote, StepSlot
 from tests.backend.support import ADA, BOB, ROOM
 
 CAROL = {"id": "u_carol", "name": "Carol"}
@@ -136,3 +136,31 @@ async def test_reactors_name_who_reacts_with_each_emoji_now(node):
     assert await backend.reactors(ROOM, f"{sent.id.partition('.')[0]}.999") is None  # never stored
     await backend.delete_message(ROOM, sent.id)
     assert await backend.reactors(ROOM, sent.id) is None
+
+
+async def test_a_meeting_step_is_kept_in_history_recovered_and_published(node):
+    """A message recording a meeting step (issue 26) keeps it in history, `since` and the live event;
+    a deleted one loses it with its text."""
+    await node.backend.subscribe(ROOM)
+    step = MeetingStep(id="m-1", step="proposed", slots=[StepSlot("s-1", "2026-12-08T14:00+02:00",
+                                                                  "2026-12-08T14:20+02:00")],
+                       place="p-1", place_name="Table 14", timezone="Europe/Helsinki")
+    before = await node.say("before")
+    sent = (await node.backend.append_message(ROOM, user=ADA, text="Cranes", lang="en", cid="k1",
+                                              meeting=step)).message
+    booked = (await node.backend.append_message(ROOM, user=BOB, text="", lang="en", cid=None, meeting=MeetingStep(
+        id="m-1", step="booked", start="2026-12-08T14:00+02:00", end="2026-12-08T14:20+02:00"))).message
+    assert sent.meeting == step
+    stored = await node.backend.history(ROOM, before=None, limit=5)
+    assert [m.meeting for m in stored] == [None, step, booked.meeting] and stored[2].text == ""
+    assert [m.meeting for m in (await node.backend.since(ROOM, before.id, limit=5)).messages] == [
+        step, booked.meeting]
+    retried = await node.backend.append_message(ROOM, user=ADA, text="Cranes", lang="en", cid="k1", meeting=step)
+    assert retried.created is False and retried.message.meeting == step
+    [_, published, live_booked] = await node.wait_for("message", 3)
+    assert published["meeting"] == {"id": "m-1", "step": "proposed", "slots": [
+        {"id": "s-1", "start": "2026-12-08T14:00+02:00", "end": "2026-12-08T14:20+02:00"}],
+        "place": "p-1", "place_name": "Table 14", "timezone": "Europe/Helsinki"}
+    assert live_booked["meeting"]["step"] == "booked" and "meeting" not in (await node.wait_for("message", 3))[0]
+    await node.backend.delete_message(ROOM, sent.id)
+    assert (await node.backend.history(ROOM, before=None, limit=5))[1].meeting is None

@@ -161,9 +161,12 @@ function lastEditable(room) {
   return null;
 }
 
-/** Edit is offered on one's own live message while the edit window lasts (the server checks again). */
+/**
+ * Edit is offered on one's own live message while the edit window lasts (the server checks again);
+ * never on a meeting step's card, which the server refuses to edit.
+ */
 export function mayEdit(room, item) {
-  return room.status === 'joined' && !item.deleted && item.user?.id === state.me?.id
+  return room.status === 'joined' && !item.deleted && !item.meeting && item.user?.id === state.me?.id
     && Date.now() - item.ts < EDIT_WINDOW_MS;
 }
 

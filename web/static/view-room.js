@@ -6,6 +6,7 @@ import { $, h, setChildren, softFocus } from './dom.js';
 import { uiName, selfName, isRtl, timeOfDay, fullDate, duration, languageList, sortedLanguages } from './format.js';
 import { t, errorText, uiLanguage } from './i18n.js';
 import { confirmAction } from './confirm.js';
+import { meetingStepEl } from './view-meetings.js';
 import {
   state, onRender, invalidate, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait, canTranslate,
   shownName, updateNamesakes,
@@ -332,8 +333,9 @@ function messageEl(room, item) {
   const mine = item.user?.id === state.me?.id;
   const author = item.user ? shownName(room, item.user).full : t('who.someone');
   const shown = displayed(item);
+  const wordless = Boolean(item.meeting) && !item.text;
   return h('li', {
-    class: ['msg', mine && 'mine', item.deleted && 'deleted', mentionsMe(item) && 'mentions-me'],
+    class: ['msg', mine && 'mine', item.deleted && 'deleted', mentionsMe(item) && 'mentions-me', item.meeting && 'meeting-card'],
     testid: 'message',
     'data-id': item.id,
     'data-lang': item.lang,
@@ -370,11 +372,13 @@ function messageEl(room, item) {
       }, t('msg.report'))
       : null),
   item.reply_to && !item.deleted ? quoteEl(room, item.reply_to) : null,
+  item.meeting && !item.deleted ? meetingStepEl(item) : null, // a meeting step's card (issue 26)
   item.deleted
     ? h('div', { class: 'msg-text', testid: 'message-text' }, t('msg.deleted'))
-    : h('div', { class: 'msg-text', testid: 'message-text', lang: shown.lang, dir: isRtl(shown.lang) ? 'rtl' : 'auto' },
-      withMentions(room, item, shown.text)),
-  item.deleted ? null : (mine && room.status === 'joined' ? relangControl(room, item) : messageMeta(room, item, shown)),
+    : wordless ? null // a card with no note or reason: nothing to show, translate or relabel
+      : h('div', { class: 'msg-text', testid: 'message-text', lang: shown.lang, dir: isRtl(shown.lang) ? 'rtl' : 'auto' },
+        withMentions(room, item, shown.text)),
+  item.deleted || wordless ? null : (mine && room.status === 'joined' ? relangControl(room, item) : messageMeta(room, item, shown)),
   item.deleted ? null : reactionsEl(room, item, author));
 }
 

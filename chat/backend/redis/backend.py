@@ -312,7 +312,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
                 self._emit(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=message.user,
                                                lang=message.lang, text=message.text, deleted=message.deleted,
                                                reply_to=message.reply_to,
-                                               mentions=message.mentions))
+                                               mentions=message.mentions, meeting=message.meeting))
 
 
 def _passed_through(event: Event, payload: str) -> Event | Encoded:

@@ -13,7 +13,7 @@ from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
 from chat.backend.redis.rows import deleted_message, live_message, reactors_of
 from chat.frames import encode
-from rooms.stores import Appended, Author, Message, Quote, Reacted, Replay
+from rooms.stores import Appended, Author, MeetingStep, Message, Quote, Reacted, Replay
 from rooms.stores.events import StoredMessage, Translation, encode_event
 
 # Where append.lua puts the id and ts only it knows, in the encoding of a StoredMessage built without them.
@@ -24,7 +24,8 @@ class RedisHistory(RedisParts):
     @write_call
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None) -> Appended:
+                             reply_to: Quote | None = None, mentions: list[str] | None = None,
+                             meeting: MeetingStep | None = None) -> Appended:
         keys = self._keys.history(room)
         author = Author(user["id"], user["name"])
         if cid:
@@ -34,13 +35,13 @@ class RedisHistory(RedisParts):
         head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
                                                    translating=list(translating or ()),
                                                    reply_to=reply_to,
-                                                   mentions=list(mentions or ()))
+                                                   mentions=list(mentions or ()), meeting=meeting)
                                      ).partition(_ID_TS)
         reply = await self._scripts["append"](keys=keys, args=[
             self._keys.channel(room), self._settings.history_max, new_epoch(), encode(author), lang, text,
             self._settings.idempotency_ttl, head, tail, encode(reply_to) if reply_to else "",
-            encode(mentions) if mentions else ""])
-        return appended(reply, room, author, lang, text, reply_to, mentions)
+            encode(mentions) if mentions else "", encode(meeting) if meeting else ""])
+        return appended(reply, room, author, lang, text, reply_to, mentions, meeting)
 
     @read_call
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
@@ -152,12 +153,13 @@ class RedisHistory(RedisParts):
 
 
 def appended(reply: list[Any], room: str, author: Author, lang: str, text: str, reply_to: Quote | None = None,
-             mentions: list[str] | None = None) -> Appended:
+             mentions: list[str] | None = None, meeting: MeetingStep | None = None) -> Appended:
     """What append.lua answered, as the Broker says it: the new message, or the stored original."""
     created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
     if created:
         message = Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
-                          lang=lang, text=text, reply_to=reply_to, mentions=list(mentions or ()))
+                          lang=lang, text=text, reply_to=reply_to, mentions=list(mentions or ()),
+                          meeting=meeting)
         return Appended(message, created=True)
     fields, extra = reply[3], reply[4]
     row = live_message(room, epoch, stream_id, fields, extra) if fields \

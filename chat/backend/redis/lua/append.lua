@@ -5,9 +5,10 @@
 --       8 event head '{"type":"message","room":"<room>",', 9 event tail ',"user":..,"text":"..",..}':
 --       the encoding of the StoredMessage event (rooms/stores/events.py) cut where id and ts go,
 --       10 the reply quote as JSON ('' = not a reply), kept in the entry's field q,
---       11 the mentioned user ids as a JSON array ('' = none), kept in the entry's field m
+--       11 the mentioned user ids as a JSON array ('' = none), kept in the entry's field m,
+--       12 the meeting step the message records as JSON ('' = none; issue 26), kept in the field k
 -- Returns {1, epoch, stream id} for a new message, or {0, epoch, stream id, fields|false,
 -- extra|false} when the cid was seen before and history still holds that message.
 return append_message(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], {
   channel = ARGV[1], history_max = ARGV[2], epoch = ARGV[3], user = ARGV[4], lang = ARGV[5], text = ARGV[6],
-  ttl = ARGV[7], head = ARGV[8], tail = ARGV[9], reply = ARGV[10], mentions = ARGV[11]})
+  ttl = ARGV[7], head = ARGV[8], tail = ARGV[9], reply = ARGV[10], mentions = ARGV[11], step = ARGV[12]})

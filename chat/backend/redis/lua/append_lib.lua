@@ -1,6 +1,6 @@
 -- Shared by append.lua and send.lua: store one message, trim history, remember (user, cid) and
 -- publish the message, as append.lua describes (needs stream_ids.lua). `a` holds append.lua's ARGV
--- by name: channel, history_max, epoch, user, lang, text, ttl, head, tail, reply, mentions.
+-- by name: channel, history_max, epoch, user, lang, text, ttl, head, tail, reply, mentions, step.
 local function append_message(log, meta, extra, gone, idem, a)
   -- A missing stream means this room never had a message, or Redis lost it: a new epoch tells
   -- every client holding an id of the old life that its `since` cannot be recovered.
@@ -40,6 +40,10 @@ local function append_message(log, meta, extra, gone, idem, a)
   if a.mentions and a.mentions ~= '' then
     fields[#fields + 1] = 'm'
     fields[#fields + 1] = a.mentions
+  end
+  if a.step and a.step ~= '' then
+    fields[#fields + 1] = 'k'
+    fields[#fields + 1] = a.step
   end
   local sid = redis.call('XADD', log, '*', unpack(fields))
   redis.call('HSET', meta, 'last', sid)

@@ -42,5 +42,5 @@ end
 
 local appended = append_message(KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], {
   channel = ARGV[9], history_max = ARGV[10], epoch = ARGV[11], user = ARGV[12], lang = ARGV[13], text = ARGV[14],
-  ttl = ARGV[15], head = ARGV[16], tail = tail, reply = '', mentions = ''})
+  ttl = ARGV[15], head = ARGV[16], tail = tail, reply = '', mentions = '', step = ''})
 return {'sent', targets, unpack(appended)}
