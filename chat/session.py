@@ -626,6 +626,8 @@ class Session:
         self.push_frame(Ack(ref=frame.ref, cid=frame.cid, id=sent.appended.message.id))
         if sent.appended.created:
             self.node.relay.message_stored(sent.appended.message, sent.translating)
+            if frame.room in self._private:
+                await self.node.conversations.message_stored(frame.room, sent.appended.message)
 
     def _check_text(self, text: str) -> None:
         if not text.strip():
