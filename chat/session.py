@@ -615,7 +615,7 @@ class Session:
                 await self.node.backend.broadcast(direct(told, Mention(room=room_id, id=appended.message.id,
                                                                        by=user)))
 
-    async def _send_plain(self, frame: protocol.Send) -> None:
+    async def _send_plain(self, frame: protocol.SendMessage) -> None:
         """A message without reply or mentions, most of them: checks, census and store are one step
         of the store (one Redis round trip: rooms/stores/sends.py)."""
         assert self.identity is not None
