@@ -15,7 +15,8 @@ import pytest
 
 from chat.serving import redact_query
 from tests.client import Client
-from tests.hardening import LogRecorder, RawClient
+from tests.log_recorder import LogRecorder
+from tests.raw_websocket import RawClient
 
 EIGHT_KB = "x" * 8000
 
