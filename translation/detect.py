@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 # --------------------------------------------------------------------- scripts
 
@@ -116,7 +116,7 @@ class _Backend(Protocol):
 
 class _LangdetectBackend:
     # langdetect names two Chinese profiles and Norwegian "no".
-    _PROFILES = {"zh": ("zh-cn", "zh-tw"), "nb": ("no",), "zt": ("zh-tw",)}
+    _PROFILES: ClassVar[dict[str, tuple[str, ...]]] = {"zh": ("zh-cn", "zh-tw"), "nb": ("no",), "zt": ("zh-tw",)}
 
     def __init__(self) -> None:
         import os
