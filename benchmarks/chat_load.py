@@ -278,7 +278,7 @@ def run_load(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict
     plans = []  # one queue per worker: a fast worker must not take another's plan for its start time
     names = [f"c-{i}" for i in range(args.clients)]
     workers = []
-    drain = 3.0
+    drain = getattr(args, "drain", 3.0)  # seconds of receiving after the last send (benchmarks/reactions.py sets it)
     for w in range(args.workers):
         plan = WorkerPlan(urls, args.secret, names[w::args.workers], args.senders, args.rate, args.duration, drain,
                           args.clients, args.reaction_share, args.reactions_each)

@@ -70,7 +70,9 @@ async def main(rounds: int, pairs: int) -> int:
             host = nodes[0].token("Host", role=Role.HOST)
             total: Counter[str] = Counter()
             bad_rounds = 0
-            limits = httpx.Limits(max_connections=2 * pairs)
+            # idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them, so a
+            # round's burst never reuses one the server is closing (httpx.ReadError)
+            limits = httpx.Limits(max_connections=2 * pairs, keepalive_expiry=1.0)
             async with httpx.AsyncClient(timeout=60, limits=limits) as http:
                 for number in range(rounds):
                     counts = await one_round(http, nodes, host, number, pairs)

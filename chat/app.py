@@ -36,6 +36,7 @@ from web import (
 )
 from web.delegates import delegate_routes
 from web.embed import content_security_policy
+from web.listed import ListedIdentity
 from web.me import me_routes
 
 log = logging.getLogger("babelroom")
@@ -167,6 +168,7 @@ def create_app(config: Config | None = None, *, node: Node | None = None, node_s
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={BackendUnavailable: backend_unavailable})
     app.state.node = node
+    app.add_middleware(ListedIdentity, node=node)  # a website's token for a delegate: that delegate (issue 23)
     app.add_middleware(SecurityHeaders)
     # Outermost of the app's own middleware: /ws goes straight to its session, past the HTTP-only
     # middleware, exception wrappers and router (Starlette's error middleware passes websockets by).

@@ -36,6 +36,7 @@ examples:
   babelroom token --role host --name "Ada"          # a host token for the browser app
   babelroom delegates import delegates.csv          # the delegate list, into the running server
   babelroom delegates links --out links.csv         # each delegate's personal sign-in link
+  babelroom delegates links --out links.csv --pdf badges.pdf   # and a printable badge sheet
   babelroom languages install en_de.argosmodel      # add a translation package
 """
 
@@ -63,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--name", required=True, help="display name, 1-40 characters")
     token.add_argument("--lang", default="en", help="reading language (default: en)")
     token.add_argument("--ttl", type=int, default=None, help="seconds the token is valid (default: [auth] token_ttl)")
-    token.add_argument("--user-id", help="a stable user id (default: a new random one)")
+    token.add_argument("--user-id", help="a stable user id (default: a new random one); a delegate's external id or "
+                                        "e-mail makes it that delegate of the imported list")
+    token.add_argument("--email", default="", help="the `email` claim: finds the delegate of the imported list "
+                                                   "with that e-mail (as a website's token would)")
     token.add_argument("--rooms", default="", help="moderators only: comma-separated rooms they moderate "
                                                    "(default: every room)")
     token.add_argument("--organization", default="", help="profile: organisation shown in the directory")
@@ -233,6 +237,7 @@ def cannot_listen(host: str, port: int, what: str = "--port, [server] port") -> 
 def print_token(config: Config, args: argparse.Namespace) -> int:
     from chat.tokens import CannotMint, signer_from_settings
     from rooms.conversations import profile_complaint
+    from rooms.text import USER_ID_MAX
     from translation import primary_subtag
 
     name = args.name.strip()
@@ -244,6 +249,10 @@ def print_token(config: Config, args: argparse.Namespace) -> int:
         print("babelroom: --ttl must be a positive number of seconds", file=sys.stderr)
         return 2
     rooms = tuple(room.strip() for room in args.rooms.split(",") if room.strip())
+    email = args.email.strip()
+    if email and ("@" not in email or len(email) > USER_ID_MAX):
+        print(f"babelroom: --email must be an e-mail address of at most {USER_ID_MAX} characters", file=sys.stderr)
+        return 2
     profile = {"organization": args.organization.strip(), "country": args.country.strip().upper(),
                "bio": args.bio.strip()}
     complaint = profile_complaint(**profile)
@@ -253,7 +262,7 @@ def print_token(config: Config, args: argparse.Namespace) -> int:
     signer = signer_from_settings(config.auth, config.server.data_dir, create_secret=False)
     try:
         token = signer.issue(name=name, role=Role(args.role), lang=primary_subtag(args.lang), ttl=ttl,
-                             user_id=args.user_id, rooms=rooms, **profile)
+                             user_id=args.user_id, rooms=rooms, email=email, **profile)
     except CannotMint as exc:
         print(f"babelroom: {exc}", file=sys.stderr)
         return 2

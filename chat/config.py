@@ -66,6 +66,7 @@ class AuthSettings:
     session_check_ttl: float = 5.0  # seconds a node trusts "this sign-in is live" before asking the store again
     signin_code_ttl: int = 600  # seconds a personal sign-in code stays valid
     signin_codes_per_hour: int = 10  # personal sign-in codes one person may make per hour
+    renewals_per_hour: int = 30  # token renewals (POST /api/session/renew) one sign-in may ask for per hour
     invite_ttl: int = 2592000  # seconds a delegate's personal link (`babelroom delegates links`) stays valid
 
     @property

@@ -31,11 +31,19 @@ def add_delegates_parser(commands: Any) -> None:
                                              "external id, role (optional). Every row is checked; when any is "
                                              "refused nothing is imported and the report says why.")
     imports.add_argument("file", type=Path, help="the CSV file (UTF-8, a header row)")
-    links = actions.add_parser("links", help="write each delegate's personal sign-in link (CSV)")
+    links = actions.add_parser(
+        "links", help="write each delegate's personal sign-in link (CSV), and badge sheets (HTML, PDF)",
+        description="Makes a new personal sign-in link for every delegate not revoked (single use, valid "
+                    "[auth] invite_ttl) and writes them as CSV: name, key, id, url, code. A badge carries the "
+                    "person's name in their own script, their organisation, and the QR code of their link with "
+                    "the code beneath it. Each run makes new links; the old ones stay valid until used or expired.")
     links.add_argument("--base-url", help="the app's public address (default: --url)")
     links.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
     links.add_argument("--badges", type=Path, metavar="FILE.html",
-                       help="also write a printable sheet of badges: name, organisation, QR code of the link")
+                       help="also write the badges as a printable HTML page (the browser's fonts)")
+    links.add_argument("--pdf", type=Path, metavar="FILE.pdf",
+                       help="also write the badges as an A4 PDF, eight a page (needs Debian's fonts-noto-core and "
+                            "fonts-noto-cjk)")
     revoke = actions.add_parser("revoke", help="revoke a delegate: their links stop working, their sign-ins end")
     revoke.add_argument("delegate", help="the delegate's e-mail, external id or id")
 
@@ -54,7 +62,7 @@ def run_delegates(config: Config, args: argparse.Namespace) -> int:
     if args.delegates_action == "import":
         return _import(url, token, args.file)
     if args.delegates_action == "links":
-        return _links(url, token, args.base_url or url, args.out, args.badges)
+        return _links(url, token, args.base_url or url, args.out, args.badges, args.pdf)
     return _revoke(url, token, args.delegate)
 
 
@@ -96,7 +104,8 @@ def _import(url: str, token: str, path: Path) -> int:
     return 0
 
 
-def _links(url: str, token: str, base_url: str, out: Path | None, badges: Path | None = None) -> int:
+def _links(url: str, token: str, base_url: str, out: Path | None, badges: Path | None = None,
+           pdf: Path | None = None) -> int:
     try:
         status, answer = _call(url, token, "/api/delegates/links", {"base_url": base_url})
     except OSError as exc:
@@ -114,47 +123,20 @@ def _links(url: str, token: str, base_url: str, out: Path | None, badges: Path |
     finally:
         if out:
             target.close()
-    if badges:
-        try:
-            badges.write_text(badge_sheet(answer["links"]), encoding="utf-8")
-        except OSError as exc:
-            print(f"babelroom: cannot write {badges}: {exc.strerror}", file=sys.stderr)
-            return 1
+    from chat.badges import BadgeFontsMissing, badge_sheet_html, badge_sheet_pdf
+
+    try:
+        if badges:
+            badges.write_text(badge_sheet_html(answer["links"]), encoding="utf-8")
+        if pdf:
+            pdf.write_bytes(badge_sheet_pdf(answer["links"]))
+    except BadgeFontsMissing as exc:
+        print(f"babelroom: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"babelroom: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
     return 0
-
-
-BADGE_PAGE = """<!doctype html>
-<html lang="und"><head><meta charset="utf-8"><title>Badges</title>
-<style>
-  @page {{ size: A4; margin: 10mm; }}
-  body {{ font-family: system-ui, "Noto Sans", "Noto Sans CJK SC", "Noto Sans Arabic", sans-serif; margin: 0; }}
-  .sheet {{ display: grid; grid-template-columns: repeat(2, 1fr); gap: 6mm; }}
-  .badge {{ border: 1px solid #999; border-radius: 3mm; padding: 5mm; break-inside: avoid; text-align: center; }}
-  .name {{ font-size: 20pt; font-weight: 700; margin: 0 0 2mm; unicode-bidi: plaintext; }}
-  .org {{ font-size: 11pt; margin: 0 0 3mm; unicode-bidi: plaintext; }}
-  .code {{ font-family: ui-monospace, monospace; font-size: 12pt; letter-spacing: .08em; margin: 2mm 0 0; }}
-  svg {{ width: 40mm; height: 40mm; }}
-</style></head>
-<body><main class="sheet">
-{badges}
-</main></body></html>
-"""
-
-
-def badge_sheet(links: list[dict[str, Any]]) -> str:
-    """A printable page of badges: each delegate's name as written (their own script), their
-    organisation, and the QR code of their personal link with the code beneath it."""
-    import html
-
-    import segno
-
-    badges = []
-    for link in links:
-        qr = segno.make(link["url"], error="m").svg_inline(scale=4, border=2)
-        badges.append(f'<section class="badge"><p class="name" dir="auto">{html.escape(link["name"])}</p>'
-                      f'<p class="org" dir="auto">{html.escape(link.get("organization") or "")}</p>{qr}'
-                      f'<p class="code">{html.escape(link["code"])}</p></section>')
-    return BADGE_PAGE.format(badges="\n".join(badges))
 
 
 def _revoke(url: str, token: str, who: str) -> int:

@@ -40,10 +40,10 @@ from rooms.stores.events import (
     TranslationFailed,
     Typing,
 )
-from rooms.stores.messages import Author, Message, Quote
+from rooms.stores.messages import Author, MeetingStep, Message, Quote
 
 __all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
-           "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Ready", "Relang",
+           "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Reactors", "Ready", "Relang",
            "ReplyQuote", "Report", "Reports", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation",
            "TranslationFailed", "Typing", "encode", "encode_bytes", "error", "live_message", "message_frame", "schema"]
 
@@ -60,13 +60,14 @@ class ReaderTranslation(msgspec.Struct, omit_defaults=True):
 
 class ReplyQuote(msgspec.Struct, omit_defaults=True):
     """What a reply quotes of the message it answers: its id, author and the start of its text;
-    `tr`: the quote in the reader's language where the quoted message had that translation when the
-    reply was sent (history, `joined`; a live `message` carries the original only)."""
+    `tr`: the quote in the reader's language where the quoted message has that translation (live:
+    when the reply was sent; history: now); `deleted`: the quoted message is gone (text empty)."""
 
     id: str
     user: Author
     text: str
     tr: ReaderTranslation | None = None
+    deleted: bool = False
 
 
 class MessageFrame(Frame, tag="message"):
@@ -83,6 +84,17 @@ class MessageFrame(Frame, tag="message"):
     reactions: dict[str, int] = msgspec.field(default_factory=dict)  # emoji -> people (history; absent: none)
     edited: bool = False  # the sender edited the text (history)
     mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions
+    meeting: MeetingStep | None = None  # the meeting step it records: a card in the conversation (issue 26)
+
+
+class Reactors(Frame, tag="reactors"):
+    """Who reacts to a message with each emoji (rooms/messages.py REACTORS_SHOWN at most each, by
+    name): the answer to a client's `reactors`."""
+
+    room: str
+    id: str
+    reactors: dict[str, list[Author]]
+    ref: str | None = None
 
 
 class Ready(Frame, tag="ready"):
@@ -145,7 +157,7 @@ class Reports(Frame, tag="reports"):
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
                | Moderated | Deleted | RoomChanged | Request | Conversation | Report | Reports | RoleChanged
-               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing)
+               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing | Reactors)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,
@@ -160,13 +172,15 @@ def message_frame(message: Message, reader_lang: str | None = None, *,
     return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
                         lang=message.lang, text=message.text, tr=tr, translating=translating or [],
                         reply_to=_reply_quote(message.reply_to, reader_lang), reactions=message.reactions,
-                        edited=message.edited, mentions=message.mentions)
+                        edited=message.edited, mentions=message.mentions, meeting=message.meeting)
 
 
 def _reply_quote(quote: Quote | None, reader_lang: str | None) -> ReplyQuote | None:
     """A stored quote as one reader sees it: with its translation into the reader's language, if kept."""
     if quote is None:
         return None
+    if quote.deleted:
+        return ReplyQuote(quote.id, quote.user, "", deleted=True)
     text = quote.tr.get(reader_lang) if reader_lang else None
     tr = ReaderTranslation(reader_lang, text) if reader_lang and text is not None else None
     return ReplyQuote(quote.id, quote.user, quote.text, tr)
@@ -178,13 +192,13 @@ def error(code: str, message: str, ref: str | None = None, *, retry_after: int |
     return Error(code=code, message=message, ref=ref, retry_after=retry_after)
 
 
-def live_message(event: StoredMessage) -> MessageFrame:
-    """The `message` every reader gets when a message was just stored."""
-    quote = event.reply_to
+def live_message(event: StoredMessage, reader_lang: str | None = None) -> MessageFrame:
+    """The `message` a reader gets when a message was just stored: the same for every reader but
+    for a reply's quote, in `reader_lang` where the quoted message had that translation."""
     return MessageFrame(room=event.room, id=event.id, ts=event.ts, user=event.user, lang=event.lang,
                         text=event.text, translating=event.translating,
-                        reply_to=None if quote is None else ReplyQuote(quote.id, quote.user, quote.text),
-                        mentions=event.mentions)
+                        reply_to=_reply_quote(event.reply_to, reader_lang), mentions=event.mentions,
+                        meeting=event.meeting)
 
 
 _encoder = msgspec.json.Encoder()

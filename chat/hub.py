@@ -252,7 +252,11 @@ class Hub:
         """Encode a room's event once and fan it out; kicks and bans then take effect."""
         if isinstance(event, StoredMessage):
             self._remember_author(room, event.id, event.user.id)
-            self._fan_out(room, text_frame(encode_bytes(live_message(event))), event.id, None)
+            plain = text_frame(encode_bytes(live_message(event)))
+            if event.reply_to is not None and event.reply_to.tr:
+                self._fan_out_reply(room, event, plain)
+            else:
+                self._fan_out(room, plain, event.id, None)
             return
         frame = text_frame(encode_bytes(event))
         if isinstance(event, (Translation, TranslationFailed)):
@@ -338,6 +342,22 @@ class Hub:
                 reader.push(frame)
             else:
                 pending.append((message_id, frame))
+
+    def _fan_out_reply(self, room: str, event: StoredMessage, plain: bytes) -> None:
+        """A reply whose quote has translations: each reader gets the quote in their language (one
+        frame encoded per language the quote has and a local reader reads), the rest `plain`."""
+        assert event.reply_to is not None
+        quoted = event.reply_to.tr
+        frames: dict[str, bytes] = {}
+        for reader, pending in list(self._rooms.get(room, {}).items()):
+            frame = plain
+            if reader.lang in quoted:
+                frame = frames.get(reader.lang) or frames.setdefault(
+                    reader.lang, text_frame(encode_bytes(live_message(event, reader.lang))))
+            if pending is None:
+                reader.push(frame)
+            else:
+                pending.append((event.id, frame))
 
     def _node_event(self, event: Event) -> None:
         if isinstance(event, Direct):

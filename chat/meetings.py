@@ -4,12 +4,15 @@ agenda and the organisers' grid.
 The rules are `rooms.meetings`; the state is the backend's MeetingStore, whose `update_meeting` is
 the one atomic step that keeps a person and a place to one meeting per slot on every node. Every
 change goes to both people's connections as a `meeting` frame in a node-wide `direct` envelope,
-the way contact requests reach people (chat/conversations.py).
+the way contact requests reach people (chat/conversations.py), and is recorded as a card in the
+two people's conversation: a message carrying `meeting` (the step), whose text is the note or the
+reason, translated by the relay like any message (so it is in history, `since` and on every node).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chat.backend import Backend
@@ -20,16 +23,20 @@ from rooms.meetings import (
     BOOKED,
     CANCELLED,
     DECLINED,
+    NEXT_SLOTS,
     PROPOSED,
     Meeting,
     Place,
     Slot,
+    Taken,
     answer_refusal,
     busy_slots,
     cancel_refusal,
+    free_slots,
     holds_of,
     iso,
     new_meeting_id,
+    next_free,
     place_for,
     place_id,
     planned_slots,
@@ -40,23 +47,37 @@ from rooms.meetings import (
 )
 from rooms.roles import Actor
 from rooms.sanctions import ban_refusal
-from rooms.stores import now_ms
+from rooms.stores import MeetingStep, now_ms
+from rooms.stores.errors import BackendUnavailable
 from rooms.stores.events import Direct, MeetingChanged
 from rooms.stores.meetings import CHANGED, TAKEN
+from rooms.stores.messages import StepSlot
 from translation import TranslationService
 
+if TYPE_CHECKING:
+    from chat.conversations import Person
+    from chat.relay import TranslationRelay
+
+log = logging.getLogger("babelroom.meetings")
+
 ATTEMPTS = 5  # compare-and-set rounds before a change that keeps meeting a newer version gives up
+#: What a person's meeting steps are told in: their 1:1 conversation with the other (found, or
+#: opened when the conversation policy lets them talk), or None when they may not talk yet.
+OpenPair = Callable[["Person", str], Awaitable[str | None]]
 
 
 class Meetings:
     def __init__(self, backend: Backend, settings: MeetingSettings, policy: Policy,
-                 take_token: Callable[[str], Awaitable[None]], translator: TranslationService | None = None) -> None:
+                 take_token: Callable[[str], Awaitable[None]], translator: TranslationService | None = None,
+                 relay: TranslationRelay | None = None, open_pair: OpenPair | None = None) -> None:
         self._backend = backend
         self._translator = translator
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
         self._policy = policy
         self._take_token = take_token
+        self._relay = relay
+        self._open_pair = open_pair
 
     async def seed(self) -> None:
         """Store the configured places and slots (the same ids on every node, so seeding twice is harmless)."""
@@ -167,6 +188,8 @@ class Meetings:
             "updated": meeting.updated, "timezone": self.settings.timezone}  # organisers never read the note
         if party and viewer is not None:
             data["with"] = person(meeting.other(viewer))
+            if meeting.room:
+                data["room"] = meeting.room  # the conversation its steps are recorded in (never the organisers')
         if meeting.turn is not None:
             data["turn"] = meeting.turn
         if meeting.reason:
@@ -211,16 +234,17 @@ class Meetings:
         if place is not None and place not in places:
             raise Refused("not_found", f"there is no place {place!r}")
 
-    async def propose(self, actor: Actor, other: str, chosen: list[str], place: str | None,
+    async def propose(self, actor: Person, other: str, chosen: list[str], place: str | None,
                       note: str) -> dict[str, Any]:
         await self._may_reach(actor, other)
         await self._take_token(actor.id)
         await self._check_slots(chosen, actor.id, other, place)
+        room = await self._open_pair(actor, other) if self._open_pair is not None else None
         now = now_ms()
         meeting = await self._backend.add_meeting(Meeting(
             id=new_meeting_id(), proposer=actor.id, invitee=other, slots=tuple(chosen), place=place, note=note,
-            note_lang=await self._note_language(note, actor.id), by=actor.id, ts=now, updated=now))
-        return await self._tell("proposed", meeting, actor.id)
+            note_lang=await self._note_language(note, actor.id), by=actor.id, ts=now, updated=now, room=room or ""))
+        return await self._tell("proposed", meeting, actor, said=note, said_lang=meeting.note_lang)
 
     async def counter(self, actor: Actor, meeting_id: str, chosen: list[str], place: str | None,
                       note: str | None) -> dict[str, Any]:
@@ -234,7 +258,7 @@ class Meetings:
                                   place=place, by=actor.id, updated=now_ms())
         if note is not None:
             changed = changed.changed(note=note, note_lang=await self._note_language(note, actor.id))
-        return await self._write("countered", meeting, changed, actor.id)
+        return await self._write("countered", meeting, changed, actor, said=note or "", said_lang=changed.note_lang)
 
     async def _note_language(self, note: str, author: str) -> str:
         """The note's language, detected like a message's (the author's reading language when unsure)."""
@@ -253,15 +277,37 @@ class Meetings:
             raise Refused("bad_request", f"slot {chosen!r} is not one of this meeting's; propose it instead")
         await self._may_reach(actor, meeting.other(actor.id))
         booked = await self._book(meeting, chosen, place or meeting.place, actor.id)
-        return await self._tell("booked", booked, actor.id)
+        return await self._tell("booked", booked, actor)
 
     async def move(self, host: Actor, meeting_id: str, chosen: str, place: str | None) -> dict[str, Any]:
         """A host moves a booked meeting to another slot and/or place; both people are told."""
         meeting = await self.meeting_for(host, meeting_id)
         if meeting.state != BOOKED:
             raise Refused("conflict", f"this meeting is {meeting.state}; only a booked meeting can be moved")
+        if chosen == meeting.slot and place in (None, meeting.place):
+            raise Refused("bad_request", "the meeting is at this slot and place already; choose another")
         moved = await self._book(meeting, chosen, place, host.id)
-        return await self._tell("moved", moved, host.id)
+        return await self._tell("moved", moved, host)
+
+    async def free_for(self, actor: Actor, meeting_id: str) -> list[dict[str, Any]]:
+        """The slots and places both people of a meeting have free (the meeting itself aside), for
+        a host moving it or a person choosing other times; its own slot and place are left out."""
+        meeting = await self.meeting_for(actor, meeting_id)
+        views = await self._free_views(meeting, None, limit=None)
+        for view in views:
+            if view["id"] == meeting.slot:
+                view["places"] = [p for p in view["places"] if p["id"] != meeting.place]
+        return [view for view in views if view["places"]]
+
+    async def _free_views(self, meeting: Meeting, lost: Slot | None, *, limit: int | None) -> list[dict[str, Any]]:
+        """The slots both people have free (as GET /api/meeting-slots shows a slot, free places
+        only): after losing `lost`, the next ones first, at most `limit`."""
+        slots, places = await self._catalogue()
+        found = free_slots(meeting.people, slots, places, await self._backend.all_meetings(), now=now_ms(),
+                           ignore=meeting.id)
+        offered = next_free(found, lost, limit=len(found) if limit is None else limit)
+        return [{"id": slot.id, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone),
+                 "places": [{**place.public(), "free": True} for place in free]} for slot, free in offered]
 
     async def _book(self, meeting: Meeting, chosen: str, place: str | None, by: str) -> Meeting:
         slots, places = await self._catalogue()
@@ -273,13 +319,16 @@ class Meetings:
         taken = taken_places([m for m in await self._backend.all_meetings() if m.id != meeting.id], places)
         found = place_for(slot, place, places, taken)
         if isinstance(found, Refused):
+            if found.code == "taken":
+                raise Taken(found.message, await self._free_views(meeting, slot, limit=NEXT_SLOTS))
             raise found
         booked = meeting.changed(state=BOOKED, slot=slot.id, place=found.id, by=by, updated=now_ms())
         outcome = await self._backend.update_meeting(booked, version=meeting.version,
                                                      holds=holds_of(booked, places))
         if outcome == TAKEN:
-            raise Refused("taken", "someone booked this slot first: you, the other person or the place are no "
-                          "longer free then; choose another slot (GET /api/meeting-slots)")
+            raise Taken("someone booked this slot first: you, the other person or the place are no longer free "
+                        "then; choose another slot (`next` lists the next ones you both have free)",
+                        await self._free_views(meeting, slot, limit=NEXT_SLOTS))
         if outcome == CHANGED or isinstance(outcome, str):
             raise Refused("conflict", "this meeting changed meanwhile; read it again (GET /api/me/meetings)")
         return outcome
@@ -290,7 +339,8 @@ class Meetings:
         if refusal is not None:
             raise refusal
         changed = meeting.changed(state=DECLINED, reason=reason, by=actor.id, updated=now_ms())
-        return await self._write("declined", meeting, changed, actor.id)
+        return await self._write("declined", meeting, changed, actor, said=reason,
+                                 said_lang=await self._note_language(reason, actor.id))
 
     async def cancel(self, actor: Actor, meeting_id: str, reason: str) -> dict[str, Any]:
         meeting = await self.meeting_for(actor, meeting_id)
@@ -298,24 +348,64 @@ class Meetings:
         if refusal is not None:
             raise refusal
         changed = meeting.changed(state=CANCELLED, reason=reason, by=actor.id, updated=now_ms())
-        return await self._write("cancelled", meeting, changed, actor.id)
+        return await self._write("cancelled", meeting, changed, actor, said=reason,
+                                 said_lang=await self._note_language(reason, actor.id))
 
-    async def _write(self, event: str, meeting: Meeting, changed: Meeting, by: str) -> dict[str, Any]:
+    async def _write(self, event: str, meeting: Meeting, changed: Meeting, actor: Actor, *, said: str = "",
+                     said_lang: str = "") -> dict[str, Any]:
         """Store a change that takes no hold (it releases any): CHANGED means someone answered first."""
         places = {place.id: place for place in await self._backend.places()}
         outcome = await self._backend.update_meeting(changed, version=meeting.version,
                                                      holds=holds_of(changed, places))
         if isinstance(outcome, str):
             raise Refused("conflict", "this meeting changed meanwhile; read it again (GET /api/me/meetings)")
-        return await self._tell(event, outcome, by)
+        return await self._tell(event, outcome, actor, said=said, said_lang=said_lang)
 
-    async def _tell(self, event: str, meeting: Meeting, viewer: str) -> dict[str, Any]:
-        """Both people's connections on every node hear the change (each with `with` = the other)."""
+    async def _tell(self, event: str, meeting: Meeting, actor: Actor, *, said: str = "",
+                    said_lang: str = "") -> dict[str, Any]:
+        """Record the step in the conversation, then both people's connections on every node hear
+        the change (each with `with` = the other). `said`: the step's note or reason."""
+        await self._record(event, meeting, actor, said, said_lang)
         for user in meeting.people:
             [view] = await self.views([meeting], user)
             await self._backend.broadcast(Direct(users=[user], frame=MeetingChanged(event=event, meeting=view)))
-        [answer] = await self.views([meeting], viewer)
+        [answer] = await self.views([meeting], actor.id)
         return answer
+
+    async def _record(self, event: str, meeting: Meeting, actor: Actor, said: str, said_lang: str) -> None:
+        """The step as a card in the meeting's conversation: a message by whoever took it, carrying
+        `meeting` (the step: the times offered or taken, the place) and, as its text, the note or
+        reason, which the relay translates for the conversation's readers like any message. Idempotent
+        per meeting version (the cid), so a retried step is not recorded twice."""
+        if not meeting.room:
+            return
+        slots, places = await self._catalogue()
+
+        def times(slot_id: str) -> StepSlot | None:
+            slot = slots.get(slot_id)
+            return StepSlot(slot.id, iso(slot.start, self.zone), iso(slot.end, self.zone)) if slot else None
+
+        place = places.get(meeting.place or "")
+        taken = times(meeting.slot or "") if event in ("booked", "moved") else None
+        step = MeetingStep(
+            id=meeting.id, step=event, timezone=self.settings.timezone,
+            slots=[t for t in map(times, meeting.slots) if t is not None] if event in ("proposed", "countered") else [],
+            start=taken.start if taken else None, end=taken.end if taken else None,
+            place=place.id if place else None, place_name=place.name if place else None,
+            link=place.link.replace("{meeting}", meeting.id) if place and place.online and taken else None)
+        profiles = await self._backend.profiles([actor.id])
+        reading = profiles[0].lang if profiles else "en"
+        lang = said_lang or reading
+        try:
+            targets = await self._relay.targets(meeting.room, lang, reading) if said and self._relay else []
+            appended = await self._backend.append_message(
+                meeting.room, user={"id": actor.id, "name": actor.name}, text=said, lang=lang,
+                cid=f"{meeting.id}.{meeting.version}", translating=targets, meeting=step)
+        except BackendUnavailable:  # the step itself is stored and both are told; only its card is missing
+            log.warning("meeting %s: the %s card could not be recorded in %s", meeting.id, event, meeting.room)
+            return
+        if appended.created and self._relay is not None:
+            self._relay.message_stored(appended.message, targets)
 
     # the organisers' view -------------------------------------------------------------------
     async def grid(self) -> dict[str, Any]:

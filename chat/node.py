@@ -8,7 +8,7 @@ import socket
 
 from chat.backend import Backend, make_backend
 from chat.config import Config, ConfigError
-from chat.conversations import Conversations
+from chat.conversations import Conversations, Person
 from chat.hub import Hub
 from chat.lobby import LobbyTicker
 from chat.meetings import Meetings
@@ -17,6 +17,7 @@ from chat.relay import TranslationRelay
 from chat.reports import ReportCount
 from chat.tokens import signer_from_settings
 from chat.translation_tier import node_job_queue, node_translator_settings
+from rooms import Refused
 from rooms.access import RoomAccess
 from rooms.delegates import Delegates
 from rooms.limits import SendLimits
@@ -66,6 +67,7 @@ class Node:
         auth = config.auth
         self.sign_ins = SignIns(self.backend, self.backend, self.backend, check_ttl=auth.session_check_ttl,
                                 code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour,
+                                renewals_per_hour=auth.renewals_per_hour,
                                 token_ttl=auth.token_ttl + int(auth.leeway))
         self.hub.on_sessions_ended = self.sign_ins.forget
         self.delegates = Delegates(self.backend, self.sign_ins, invite_ttl=auth.invite_ttl)
@@ -78,7 +80,7 @@ class Node:
         self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)
         self.hub.on_reports_changed = self.report_count.changed
         self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
-                                 self.translator)
+                                 self.translator, self.relay, self._meeting_conversation)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)
@@ -112,6 +114,19 @@ class Node:
     def _glossary_changed(self, terms: list[str]) -> None:
         self._glossary_heard = True
         self.translator.set_glossary(terms)
+
+    async def _meeting_conversation(self, person: Person, other: str) -> str | None:
+        """Where a meeting's steps are recorded: the two people's 1:1 conversation, found or opened by
+        the conversation rules (under policy `request` only once they are in contact); None when
+        those rules say no (they share only a group, say): the meeting then has no cards. Too many
+        requests is not such a no: it refuses the proposal itself (nothing is stored yet)."""
+        try:
+            summary, _, _ = await self.conversations.start_conversation(person, [other], None)
+        except Refused as refusal:
+            if refusal.code == "rate_limited":
+                raise
+            return None
+        return str(summary["id"])
 
     async def close(self) -> None:
         await self.lobby.close()

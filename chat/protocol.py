@@ -99,6 +99,13 @@ class React(ClientFrame, tag="react"):
     emoji: Emoji
 
 
+class GetReactors(ClientFrame, tag="reactors"):
+    """Who reacted to a message with which emoji (answered by the `reactors` server frame)."""
+
+    room: Room
+    id: MessageId
+
+
 class Edit(ClientFrame, tag="edit"):
     """Replace the text of one's own message, within [limits] edit_window seconds of sending it."""
 
@@ -196,7 +203,7 @@ class TypingNow(ClientFrame, tag="typing"):
 
 AnyClientFrame: TypeAlias = (Auth | Join | Leave | Send | SetLang | GetHistory | Mute | Unmute | Kick | Ban | Unban
                              | Delete | RelangMessage | Ping | RequestContact | Accept | Decline | Read
-                             | ReportMessage | React | Edit | TypingNow)
+                             | ReportMessage | React | Edit | TypingNow | GetReactors)
 Moderation: TypeAlias = Mute | Unmute | Kick | Ban | Unban | Delete
 Conversational: TypeAlias = RequestContact | Accept | Decline | Read | ReportMessage
 CLIENT_FRAMES: dict[str, type[ClientFrame]] = {str(cls.__struct_config__.tag): cls

@@ -73,7 +73,7 @@ class TranslationRelay:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _needs(self, message: Message, lang: str) -> bool:
-        return (not message.deleted and message.lang != lang and lang not in message.tr
+        return (not message.deleted and message.text != "" and message.lang != lang and lang not in message.tr
                 and self._has_route(message.lang, lang))
 
     def _spawn(self, work: Any) -> None:
@@ -89,14 +89,23 @@ class TranslationRelay:
             else:
                 log.error("translation failed", exc_info=exc)
 
-    async def _translate_for_room(self, message: Message, targets: list[str]) -> None:
-        if self._jobs is not None:
-            await self._jobs.enqueue(message.room, message.id, message.lang, message.text, targets)
-            return
-        await asyncio.gather(*(self._translate_one(message, target) for target in targets))
+    async def _mention_spans(self, message: Message) -> tuple[str, ...]:
+        """What of the message every translation keeps verbatim beside the glossary: each mention,
+        "@" and the mentioned person's name as the directory has it ("@Wei Zhang", "@王伟"), so a
+        reader of any language finds the name, unchanged, where it was."""
+        if not message.mentions:
+            return ()
+        return tuple(f"@{profile.name}" for profile in await self._backend.profiles(list(message.mentions)))
 
-    async def _translate_one(self, message: Message, target: str) -> None:
-        made = await self._translator.translate_scored(message.text, message.lang, target)
+    async def _translate_for_room(self, message: Message, targets: list[str]) -> None:
+        keep = await self._mention_spans(message)
+        if self._jobs is not None:
+            await self._jobs.enqueue(message.room, message.id, message.lang, message.text, targets, keep)
+            return
+        await asyncio.gather(*(self._translate_one(message, target, keep) for target in targets))
+
+    async def _translate_one(self, message: Message, target: str, keep: tuple[str, ...]) -> None:
+        made = await self._translator.translate_scored(message.text, message.lang, target, keep)
         if made is None:
             await self._failed(message.room, message.id, target)
         else:
@@ -111,11 +120,12 @@ class TranslationRelay:
         for message in messages:
             by_source[message.lang].append(message)
         for source, group in by_source.items():
+            keeps = [await self._mention_spans(message) for message in group]
             if self._jobs is not None:
-                for message in group:
-                    await self._jobs.enqueue(room, message.id, source, message.text, [lang])
+                for message, keep in zip(group, keeps, strict=True):
+                    await self._jobs.enqueue(room, message.id, source, message.text, [lang], keep)
                 continue
-            made = await self._translator.translate_many_scored([m.text for m in group], source, lang)
+            made = await self._translator.translate_many_scored([m.text for m in group], source, lang, keeps)
             for message, translated in zip(group, made, strict=False):
                 if translated is None:
                     await self._failed(room, message.id, lang)

@@ -30,6 +30,7 @@ from chat.frames import (
     Left,
     MessageFrame,
     Pong,
+    Reactors,
     Ready,
     Reports,
     ServerFrame,
@@ -45,6 +46,7 @@ from chat.protocol import (
     Edit,
     FrameError,
     GetHistory,
+    GetReactors,
     Join,
     Leave,
     Moderation,
@@ -58,9 +60,9 @@ from chat.protocol import (
 )
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
 from chat.session_conversations import handle_conversation_frame
-from chat.tokens import Identity, TokenError
+from chat.tokens import Identity, TokenError, as_listed
 from chat.wire import text_frame
-from chat.writer import Writer
+from chat.writer import CLOSE_OVERLOADED, Writer
 from rooms import Refused, Role, Room
 from rooms.conversations import EVENT_WIDE, direct
 from rooms.limits import TokenBucket
@@ -85,7 +87,8 @@ CLOSE_REMOVED = 4403
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 1011
 MESSAGE_ID_FIELDS = {"join": ("since",), "history": ("before", "after"), "delete": ("id",), "read": ("id",),
-                     "report": ("id",), "relang": ("id",), "react": ("id",), "edit": ("id",), "send": ("reply_to",)}
+                     "report": ("id",), "relang": ("id",), "react": ("id",),
+                     "reactors": ("id",), "edit": ("id",), "send": ("reply_to",)}
 
 
 class Session:
@@ -288,6 +291,17 @@ class Session:
                                            frame.ref))
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
+        try:  # a website's token for a delegate of the list: that delegate's user id (same person everywhere)
+            identity = await as_listed(identity, self.node.delegates)
+        except Refused as refusal:
+            self.push_frame(error("unauthorized", refusal.message, frame.ref))
+            self.close(CLOSE_UNAUTHORIZED, "unauthorized")
+            return
+        except BackendUnavailable:  # who the person is cannot be told: a second, split identity would be worse
+            self.push_frame(error("unavailable", "the server cannot reach its backend right now; connect again in "
+                                  "a few seconds", frame.ref))
+            self.close(CLOSE_OVERLOADED, "unavailable")
+            return
         if not await self._sign_in_live(identity, frame.ref):
             return
         lang = self._reading_lang(frame.lang or identity.lang, frame.ref)
@@ -479,8 +493,8 @@ class Session:
             you["read"], you["unread"] = read
         room_fields = await self.node.organiser.with_tr(
             {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
-        return Joined(room=room_fields, members=list(members.values()), messages=self._shown(messages), you=you,
-                      recovered=recovered, more=more or None)
+        return Joined(room=room_fields, members=list(members.values()), messages=await self._shown(room.id, messages),
+                      you=you, recovered=recovered, more=more or None)
 
     @staticmethod
     def _page(messages: list[Message], size: int) -> tuple[list[Message], bool]:
@@ -634,6 +648,14 @@ class Session:
                                                              count=reacted.count, user=self.identity.id))
         self.push_frame(Ack(ref=frame.ref, id=frame.id))
 
+    async def _reactors(self, frame: GetReactors) -> None:
+        """Who reacted to a message (shown on hover or long-press): a read, paid for as `history`."""
+        assert self.identity is not None
+        self._joined(frame.room)
+        self._take_history_read()
+        people = await self.node.messages.reactors(self.identity, frame.room, frame.id)
+        self.push_frame(Reactors(room=frame.room, id=frame.id, reactors=people, ref=frame.ref or None))
+
     async def _edit(self, frame: Edit) -> None:
         """The sender replaces their message's text: every reader gets it, and a new translation."""
         assert self.identity is not None
@@ -664,11 +686,12 @@ class Session:
         await self.node.backend.publish(frame.room, Typing(room=frame.room, user={"id": self.identity.id,
                                                                                   "name": self.identity.name}))
 
-    def _shown(self, messages: list[Message]) -> list[MessageFrame]:
-        """History as this reader sees it: `translating` where a backfill will bring its language."""
+    async def _shown(self, room_id: str, messages: list[Message]) -> list[MessageFrame]:
+        """History as this reader sees it: `translating` where a backfill will bring its language,
+        replies quoting what the quoted message is now (rooms/messages.py current_quotes)."""
         assert self.identity is not None
         frames = []
-        for message in messages:
+        for message in await self.node.messages.current_quotes(room_id, messages):
             shown = message_frame(message, self.lang)
             if shown.tr is None and self.node.relay.will_translate(message, self.lang, self.identity.id):
                 shown.translating = [self.lang]
@@ -688,11 +711,11 @@ class Session:
         assert self.identity is not None
         if frame.after is None:
             messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
-            self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None))
+            self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None))
         else:  # the next page of a `since` replay
             replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
             messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
-            self.push_frame(History(room=room_id, messages=self._shown(messages), ref=frame.ref or None,
+            self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None,
                                     more=more or None, recovered=None if replay.recovered else False))
             room = await self.visible_room(room_id)
             if room.private and messages:  # as with `joined`: what a page carried counts as received
@@ -736,7 +759,7 @@ class _Disconnected(Exception):
 _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
     Join: Session._join, Leave: Session._leave, protocol.Send: Session._send, SetLang: Session._change_lang,
     RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
-    React: Session._react, Edit: Session._edit, TypingNow: Session._typing,
+    React: Session._react, GetReactors: Session._reactors, Edit: Session._edit, TypingNow: Session._typing,
     Auth: Session._auth_again,
     **{action: Session._moderate for action in Moderation.__args__},
     **{kind: Session._conversation for kind in Conversational.__args__},

@@ -7,7 +7,8 @@ private key, and the server only verifies them; it mints tokens itself (`babelro
 Claims: `sub` (user id), `name`, `role` (host | moderator | delegate), `exp`; optional `rooms`
 (moderators: the rooms they moderate), `lang`, `organization`, `country`, `bio`, `anon` (true on the
 self sign-in tokens of POST /api/session: their profiles expire), `sid` (the sign-in session of a
-token the server minted at sign-in: refused once that session ended, rooms/sign_ins.py), and
+token the server minted at sign-in: refused once that session ended, rooms/sign_ins.py), `email`
+(a website's token: with `sub`, it finds the person on the imported delegate list, `as_listed`), and
 `aud`/`iss` when the server is configured to check them. Every text claim passes the sign-in form's rules (rooms.text).
 """
 from __future__ import annotations
@@ -19,9 +20,9 @@ import re
 import secrets
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
@@ -29,7 +30,10 @@ from jwt.warnings import InsecureKeyLengthWarning
 from chat.config import AuthSettings, ConfigError
 from rooms import Role
 from rooms.conversations import profile_complaint
-from rooms.text import NAME_MAX, is_scalar_text, user_id_fault
+from rooms.text import NAME_MAX, USER_ID_MAX, is_scalar_text, user_id_fault
+
+if TYPE_CHECKING:
+    from rooms.delegates import Delegates
 
 log = logging.getLogger("babelroom.auth")
 
@@ -69,6 +73,7 @@ class Identity:
     bio: str = ""
     anonymous: bool = False  # a self sign-in (POST /api/session, claim `anon`): its profile expires
     session: str = ""  # the `sid` claim: the sign-in (device) this token belongs to; "" for other tokens
+    email: str = ""  # the `email` claim (lower case): how a website's token names a delegate of the list
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "role": self.role.value}
@@ -112,7 +117,7 @@ class TokenSigner:
 
     def issue(self, *, name: str, role: Role, lang: str, ttl: int, user_id: str | None = None,
               rooms: tuple[str, ...] = (), organization: str = "", country: str = "", bio: str = "",
-              anonymous: bool = False, session: str = "") -> str:
+              anonymous: bool = False, session: str = "", email: str = "") -> str:
         if self._signing_key is None:
             raise CannotMint(
                 f"this server verifies {self.algorithm} tokens minted by your website and holds no private key; "
@@ -124,7 +129,8 @@ class TokenSigner:
             claims["rooms"] = list(rooms)
         if anonymous:
             claims["anon"] = True
-        for key, value in (("organization", organization), ("country", country), ("bio", bio), ("sid", session)):
+        for key, value in (("organization", organization), ("country", country), ("bio", bio), ("sid", session),
+                           ("email", email)):
             if value:
                 claims[key] = value
         if self.audience:
@@ -196,6 +202,10 @@ def _identity(claims: dict[str, Any]) -> Identity:
     session = claims.get("sid", "")
     if not isinstance(session, str) or len(session) > SID_MAX or not is_scalar_text(session):
         raise TokenError(f"the token's 'sid' claim must be a string of at most {SID_MAX} characters")
+    email = claims.get("email", "")
+    if not isinstance(email, str) or len(email) > USER_ID_MAX or not is_scalar_text(email) or (
+            email and "@" not in email):
+        raise TokenError(f"the token's 'email' claim must be an e-mail address of at most {USER_ID_MAX} characters")
     name = claims.get("name")
     country = claims.get("country", "")
     profile = {"organization": claims.get("organization", ""), "bio": claims.get("bio", ""),
@@ -205,7 +215,24 @@ def _identity(claims: dict[str, Any]) -> Identity:
         raise TokenError(f"the token's {complaint.field!r} claim {complaint.fault}")
     assert isinstance(name, str)  # profile_complaint checked it
     return Identity(id=claims["sub"], name=name.strip(), role=role, lang=lang or "en", expires=int(claims["exp"]),
-                    rooms=tuple(rooms), anonymous=claims.get("anon") is True, session=session, **profile)
+                    rooms=tuple(rooms), anonymous=claims.get("anon") is True, session=session,
+                    email=email.strip().lower(), **profile)
+
+
+async def as_listed(identity: Identity, delegates: Delegates) -> Identity:
+    """The identity a token speaks for, as the delegate list knows the person (issue 23, same
+    person everywhere): a website's token whose `sub` or `email` names a delegate of the list gets
+    that delegate's user id, name, organisation and country, as a personal link does (so the
+    directory shows one person, the same on every device); its role and reading language stay.
+    Tokens the server minted at a sign-in (`sid`) name their user already. Refused (rooms.Refused)
+    when the organisers revoked the person."""
+    if identity.session:
+        return identity
+    delegate = await delegates.person(identity.id, identity.email)
+    if delegate is None:
+        return identity
+    return replace(identity, id=delegate.id, name=delegate.name, organization=delegate.organization,
+                   country=delegate.country)
 
 
 def _public_keys(source: str | dict[str, Any], algorithm: str) -> dict[str, Any]:

@@ -2,13 +2,19 @@
 personal sign-in link, revoke one.
 
 A delegate's user id comes from their e-mail or external id (`d_` + a digest), so importing the
-same list again changes nothing, a changed row updates the same person, and the person who signs
-in through their link is that user, with their conversations, on every device.
+same list again changes nothing, a changed row updates the same person (found by either key), and
+the person who signs in through their link is that user, with their conversations, on every device.
+
+Same person everywhere: a token from the organisers' website whose `sub` is a delegate's external
+id (or e-mail), or whose `email` claim is their e-mail, speaks for that delegate's user id too
+(`person`), so the list, the website and the personal links make one user and the directory shows
+the person once. A name typed into the self sign-in form never claims a listed person: it proves
+nothing; a delegate's own way in is their personal link or code.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from rooms.conversations import profile_complaint
@@ -31,8 +37,11 @@ COLUMNS = {
 }
 
 
+ID_PREFIX = "d_"
+
+
 def delegate_id(key: str) -> str:
-    return "d_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return ID_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _column(row: Mapping[str, str], name: str) -> str:
@@ -66,7 +75,8 @@ def delegate_from_row(row: Mapping[str, str], languages: Iterable[str]) -> Deleg
     role = _column(row, "role").lower() or Role.DELEGATE.value
     if role not in {r.value for r in Role}:
         raise ValueError(f"role {role!r} must be delegate, moderator or host")
-    return Delegate(delegate_id(key), key, name, lang, organization=organization, country=country, role=role)
+    return Delegate(delegate_id(key), key, name, lang, organization=organization, country=country, role=role,
+                    email=email, external_id=external)
 
 
 @dataclass
@@ -85,24 +95,37 @@ class Delegates:
     def __init__(self, store: SessionStore, sign_ins: SignIns, *, invite_ttl: int) -> None:
         self._store, self._sign_ins, self._invite_ttl = store, sign_ins, invite_ttl
 
-    async def import_rows(self, rows: list[Mapping[str, str]], languages: Iterable[str]) -> ImportReport:
+    async def import_rows(self, rows: Sequence[Mapping[str, str]], languages: Iterable[str]) -> ImportReport:
         """Validate every row; save the list only when every row is good (nothing half-imported)."""
         report = ImportReport()
         offered = list(languages)
         parsed: list[Delegate] = []
-        seen: dict[str, int] = {}
+        seen: dict[str, int] = {}  # each key (e-mail, external id) -> the row that holds it
+        numbered: list[tuple[int, Delegate]] = []
         for number, row in enumerate(rows, start=1):
             try:
                 delegate = delegate_from_row(row, offered)
             except ValueError as exc:
                 report.refused.append((number, str(exc)))
                 continue
-            if delegate.id in seen:
-                report.refused.append((number, f"the same person as row {seen[delegate.id]} ({delegate.key})"))
+            twice = next((key for key in delegate.keys if key in seen), None)
+            if twice is not None:
+                report.refused.append((number, f"the same person as row {seen[twice]} ({twice})"))
                 continue
-            seen[delegate.id] = number
-            parsed.append(delegate)
+            seen.update(dict.fromkeys(delegate.keys, number))
+            numbered.append((number, delegate))
+        # A person already on the list keeps their user id when one of their keys changed (a new
+        # e-mail, the same registration id); a row whose keys name two listed people is refused.
+        owners = await self._store.delegate_ids(list(seen)) if seen else {}
+        for number, delegate in numbered:
+            ids = list(dict.fromkeys(owners[key] for key in delegate.keys if key in owners))
+            if len(ids) > 1:
+                report.refused.append((number, f"its e-mail and external id belong to two people on the list "
+                                               f"({', '.join(key for key in delegate.keys if key in owners)})"))
+                continue
+            parsed.append(replace(delegate, id=ids[0]) if ids else delegate)
         if report.refused:
+            report.refused.sort()
             return report
         known = {d.id: d for d in await self._store.delegates([d.id for d in parsed])}
         changed = []
@@ -116,6 +139,24 @@ class Delegates:
         if changed:
             await self._store.save_delegates(changed)
         return report
+
+    async def person(self, subject: str, email: str = "") -> Delegate | None:
+        """The delegate a website token speaks for: its `sub` is their external id, e-mail or user
+        id, or its `email` claim their e-mail; None for someone not on the list. Refused when the
+        organisers revoked them."""
+        keys = list(dict.fromkeys(key for key in (subject, subject.lower() if "@" in subject else "",
+                                                  email.lower()) if key))
+        owners = await self._store.delegate_ids(keys)
+        wanted = [owners[key] for key in keys if key in owners]
+        if subject.startswith(ID_PREFIX):
+            wanted.append(subject)  # the delegate's user id itself (a token minted for them)
+        if not wanted:
+            return None
+        found = {d.id: d for d in await self._store.delegates(list(dict.fromkeys(wanted)))}
+        delegate = next((found[one] for one in wanted if one in found), None)
+        if delegate is not None and delegate.revoked:
+            raise Refused("unauthorized", "the organisers withdrew this person's access; ask them for help")
+        return delegate
 
     async def everyone(self) -> list[Delegate]:
         return await self._store.delegates()
@@ -139,8 +180,9 @@ class Delegates:
         """Revoke a delegate (by id, e-mail or external id): their links stop working and every sign-in of
         theirs ends at once, on every node. The delegate and how many sign-ins ended."""
         wanted = key_or_id.strip()
-        ids = [wanted, delegate_id(wanted.lower()), delegate_id(wanted)]
-        found = await self._store.delegates(ids)
+        owners = await self._store.delegate_ids(list(dict.fromkeys([wanted, wanted.lower()])))
+        ids = [*owners.values(), wanted, delegate_id(wanted.lower()), delegate_id(wanted)]
+        found = await self._store.delegates(list(dict.fromkeys(ids)))
         if not found:
             raise Refused("not_found", f"no delegate {key_or_id!r} on the list")
         delegate = replace(found[0], revoked=True)

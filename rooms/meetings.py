@@ -23,6 +23,7 @@ NOTE_MAX = 500
 REASON_MAX = 200
 PLACE_NAME_MAX = 80
 SLOTS_PER_PROPOSAL = 10  # slots one proposal offers at most
+NEXT_SLOTS = 5  # free slots a lost race offers instead
 
 PROPOSED, BOOKED, DECLINED, CANCELLED = "proposed", "booked", "declined", "cancelled"
 STATES = (PROPOSED, BOOKED, DECLINED, CANCELLED)
@@ -85,6 +86,7 @@ class Meeting:
     note_lang: str = ""  # the note's detected language (each reader gets it translated into theirs)
     reason: str = ""  # why declined or cancelled
     by: str = ""  # who made the last change
+    room: str = ""  # the conversation whose history records each step ("": none, e.g. stored before issue 26's cards)
     ts: int = 0  # ms: created
     updated: int = 0  # ms: last change
     version: int = 0
@@ -126,6 +128,15 @@ def holds_of(meeting: Meeting, places: dict[str, Place]) -> list[tuple[str, str]
     if place is not None and not place.online:
         holds.append((meeting.slot, f"place:{place.id}"))
     return holds
+
+
+class Taken(Refused):
+    """Refused(taken): a person or the place is no longer free in that slot; `next` holds the slots
+    both people still have free (the caller's views of them), which the app offers instead."""
+
+    def __init__(self, message: str, next_free: list[dict[str, Any]]) -> None:
+        super().__init__("taken", message)
+        self.next = next_free
 
 
 def new_meeting_id() -> str:
@@ -190,6 +201,36 @@ def taken_places(meetings: list[Meeting], places: dict[str, Place]) -> set[tuple
     """(slot, place) pairs a booked meeting holds (online places are never taken)."""
     return {(m.slot, m.place) for m in meetings if m.state == BOOKED and m.slot is not None and m.place is not None
             and not (places.get(m.place) or Place("", "")).online}
+
+
+def free_slots(people: tuple[str, ...], slots: dict[str, Slot], places: dict[str, Place], meetings: list[Meeting],
+               *, now: int, ignore: str | None = None) -> list[tuple[Slot, list[Place]]]:
+    """The slots not over in which none of `people` has a booked meeting (the meeting `ignore`
+    aside: the one being moved or booked), each with its places free then, by start time; a slot
+    with no free place is left out."""
+    others = [m for m in meetings if m.id != ignore]
+    busy = set().union(*(busy_slots(person, others) for person in people))
+    taken = taken_places(others, places)
+    found = []
+    for slot in sorted(slots.values(), key=lambda s: (s.start, s.end, s.id)):
+        if slot.end <= now or slot.id in busy:
+            continue
+        free = [places[p] for p in slot.places if p in places and (places[p].online or (slot.id, p) not in taken)]
+        if free:
+            found.append((slot, free))
+    return found
+
+
+def next_free(found: list[tuple[Slot, list[Place]]], lost: Slot | None,
+              limit: int = NEXT_SLOTS) -> list[tuple[Slot, list[Place]]]:
+    """What to offer after losing `lost`: the free slots from its time on first (the next ones; the
+    lost slot itself when another place is free then), then the earlier ones still to come; at most
+    `limit`."""
+    if lost is None:
+        return found[:limit]
+    later = [entry for entry in found if entry[0].start >= lost.start]
+    earlier = [entry for entry in found if entry[0].start < lost.start]
+    return (later + earlier)[:limit]
 
 
 def propose_refusal(*, proposer: str, invitee: str, known: bool, blocked: bool, policy: Policy,

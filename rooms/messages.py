@@ -7,10 +7,14 @@ the sender's own, within `edit_window` seconds.
 """
 from __future__ import annotations
 
+import asyncio
+
+import msgspec
+
 from rooms.access import RoomAccess
 from rooms.refusal import Refused
 from rooms.roles import Actor
-from rooms.stores import Broker, ConversationStore, Message, Presence, Quote, Reacted, now_ms
+from rooms.stores import Author, Broker, ConversationStore, Message, Presence, Quote, Reacted, now_ms
 from rooms.stores.messages import QUOTE_CHARS
 
 #: The reactions a message may get (docs/protocol.md): thumbs up, heart, laughing, surprised,
@@ -20,6 +24,14 @@ REACTIONS: tuple[str, ...] = ("👍", "❤️", "😂", "😮", "🙏", "👏")
 #: Reactions per connection: sustained per second, and burst (a toggle is a store write).
 REACT_RATE = 5.0
 REACT_BURST = 20
+
+
+#: Most people a `reactors` answer names per emoji (the message's count says how many in all).
+REACTORS_SHOWN = 50
+
+
+#: Most quoted messages outside a history page that showing it reads (rooms/messages.py current_quotes).
+QUOTES_READ = 20
 
 
 #: Most people one message may mention.
@@ -46,6 +58,25 @@ class MessageRules:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
         return reacted
 
+    async def reactors(self, actor: Actor, room_id: str, message_id: str) -> dict[str, list[Author]]:
+        """Who reacts to a message with each emoji, by name (REACTORS_SHOWN at most per emoji),
+        leaving out the people the actor blocks; Refused(not_found) for a room the actor may not see
+        or no live message."""
+        await self._access.room(room_id, actor.id)
+        who = await self._broker.reactors(room_id, message_id)
+        if who is None:
+            raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
+        if not who:
+            return {}
+        blocked = await self._conversations.blocked_by(actor.id)
+        shown = {emoji: [user for user in users if user not in blocked] for emoji, users in who.items()}
+        names = {profile.id: profile.name for profile in await self._conversations.profiles(
+            sorted({user for users in shown.values() for user in users}))}
+        people = {emoji: sorted((Author(user, names.get(user, user)) for user in users),
+                                key=lambda author: (author.name.casefold(), author.id))[:REACTORS_SHOWN]
+                  for emoji, users in shown.items() if users}
+        return people
+
     async def editable(self, actor: Actor, room_id: str, message_id: str) -> Message:
         """The actor's own live message when they may edit it now, else Refused: not_found (no such
         message, or deleted), forbidden (someone else's, or older than the edit window)."""
@@ -55,6 +86,8 @@ class MessageRules:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
         if message.user.id != actor.id:
             raise Refused("forbidden", "only the sender may edit a message")
+        if message.meeting is not None:  # the card records the meeting as it was; the meeting has its own answers
+            raise Refused("forbidden", "a meeting card cannot be edited; propose other times or cancel the meeting")
         if now_ms() - message.ts >= self._edit_window * 1000:
             raise Refused("forbidden", f"a message can be edited for {self._edit_window} s after it was sent; "
                           "this one is older: send a new message instead")
@@ -86,8 +119,39 @@ class MessageRules:
         message = await self._broker.message(room_id, message_id)
         if message is None:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r} to reply to")
-        return Quote(message.id, message.user, _cut(message.text),
-                     tr={lang: _cut(text) for lang, text in message.tr.items()})
+        return _quote_of(message)
+
+    async def current_quotes(self, room_id: str, messages: list[Message]) -> list[Message]:
+        """History as it is now: each reply's quote shows the quoted message's latest text and its
+        translations (an edit, a translation made after the reply), or `deleted` with no text when it
+        was deleted or is no longer in history, so no reader keeps a quote of what is gone. Quoted
+        messages of the page are read from it; QUOTES_READ others at most, those of its latest replies
+        (older replies beyond keep their quote as stored)."""
+        quoted = {m.reply_to.id for m in messages if m.reply_to is not None and not m.deleted}
+        if not quoted:
+            return messages
+        current: dict[str, Message | None] = {m.id: m for m in messages if m.id in quoted}
+        # those of the page's latest replies first (a page is oldest first)
+        missing = list(dict.fromkeys(m.reply_to.id for m in reversed(messages) if m.reply_to is not None
+                                     and not m.deleted and m.reply_to.id not in current))[:QUOTES_READ]
+        read = await asyncio.gather(*(self._broker.message(room_id, message_id) for message_id in missing))
+        current.update(zip(missing, read, strict=True))
+        shown = []
+        for message in messages:
+            quote = message.reply_to
+            if quote is not None and not message.deleted and quote.id in current:
+                original = current[quote.id]
+                now = (_quote_of(original) if original is not None and not original.deleted
+                       else Quote(quote.id, quote.user, "", deleted=True))
+                if now != quote:
+                    message = msgspec.structs.replace(message, reply_to=now)
+            shown.append(message)
+        return shown
+
+
+def _quote_of(message: Message) -> Quote:
+    return Quote(message.id, message.user, _cut(message.text),
+                 tr={lang: _cut(text) for lang, text in message.tr.items()})
 
 
 def _cut(text: str) -> str:

@@ -46,11 +46,12 @@ class SignInCode:
 
 class SignIns:
     def __init__(self, store: SessionStore, broker: Broker, limits: LimitStore, *, check_ttl: float,
-                 code_ttl: int, codes_per_hour: int, token_ttl: int = 0,
+                 code_ttl: int, codes_per_hour: int, token_ttl: int = 0, renewals_per_hour: int = 30,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._store, self._broker, self._limits = store, broker, limits
         self._check_ttl, self._code_ttl, self._codes_per_hour = check_ttl, code_ttl, codes_per_hour
         self._clock = clock
+        self._renewals_per_hour = renewals_per_hour
         self._token_ttl = token_ttl  # a session unused for longer holds no valid token any more (0: never so)
         self._live: dict[str, float] = {}  # session id -> clock time until which "live" is trusted
         self._ended: dict[str, None] = {}  # ordered set of ended ids, the newest last
@@ -92,10 +93,16 @@ class SignIns:
             del self._ended[next(iter(self._ended))]
 
     async def renew(self, user: str, session_id: str) -> None:
-        """A token renewal: refused once the session ended."""
+        """A token renewal: refused once the session ended, and past `renewals_per_hour` for one
+        sign-in (a stolen token is not a mint of fresh ones)."""
         known = await self._store.session(session_id)
         if (known is not None and known.user != user) or not await self.live(session_id, user):
             raise Refused("unauthorized", "this sign-in has ended; sign in again")
+        most = max(1, self._renewals_per_hour)
+        wait = await self._limits.take_token(f"renew:{session_id}", most / 3600, most)
+        if wait:
+            raise Refused("rate_limited", "too many token renewals for this sign-in: the token you hold is still "
+                          "valid; renew later", retry_after=max(1, round(wait)))
         await self._store.touch_session(session_id, now_ms())
 
     async def of(self, user: str) -> list[SignIn]:

@@ -188,17 +188,19 @@ def test_unknown_variables_are_reported_once_each_and_known_ones_never(caplog):
 
 def test_a_minted_token_carries_the_profile_claims(tmp_path):
     result = babelroom("token", "--role", "delegate", "--name", "Aino", "--organization", "Sauna Oy",
-                       "--country", "fi", "--bio", "Saunas for export",
+                       "--country", "fi", "--bio", "Saunas for export", "--email", "Aino@Example.fi",
                        env={"BABELROOM_AUTH_SECRET": SECRET, "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     identity = TokenSigner(SECRET).verify(result.stdout.strip())
     assert (identity.organization, identity.country, identity.bio) == ("Sauna Oy", "FI", "Saunas for export")
+    assert identity.email == "aino@example.fi"
 
 
 @pytest.mark.parametrize("args", [["--role", "king", "--name", "X"], ["--role", "host"],
                                   ["--role", "host", "--name", "x" * 41],
                                   ["--role", "delegate", "--name", "X", "--country", "Finland"],
-                                  ["--role", "delegate", "--name", "X", "--bio", "x" * 281]])
+                                  ["--role", "delegate", "--name", "X", "--bio", "x" * 281],
+                                  ["--role", "delegate", "--name", "X", "--email", "not-an-address"]])
 def test_token_refuses_bad_arguments_with_exit_2(args, tmp_path):
     result = babelroom("token", *args, env={"BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2 and result.stderr

@@ -9,11 +9,13 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from rooms import Role
 from tests.client import Client
 from tests.nodes import REPO, NodeProcess, RedisServer
 
@@ -23,6 +25,25 @@ GOOD = ("李伟,Shenzhen Solar,cn,zh,li.wei@example.cn,\n"
 BAD = ("Nobody,,,en,,\n"  # no e-mail nor external id
        "Klingon,,,tlh,k@example.org,\n"  # a language the server does not offer
        "Dup Li,,,en,LI.WEI@example.cn,\n")  # the same person twice
+
+
+@dataclass
+class PrintedPage:
+    text: str
+    qr_codes: list[str]
+
+
+def pdf_page(data: bytes, page: int = 0) -> PrintedPage:
+    """A PDF page as printed: its text, and the QR codes a decoder (zxing-cpp) reads off the page
+    rasterised at 300 dpi (pdfium)."""
+    import pypdfium2
+    import zxingcpp
+
+    document = pypdfium2.PdfDocument(data)
+    image = document[page].render(scale=300 / 72).to_pil()
+    text = document[page].get_textpage().get_text_range()
+    return PrintedPage(text, [found.text for found in zxingcpp.read_barcodes(image)
+                              if found.format == zxingcpp.BarcodeFormat.QRCode])
 
 
 def cli(node: NodeProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -72,8 +93,9 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     changed = await asyncio.to_thread(cli, a, "import", str(listing))
     assert changed.stdout.strip() == "0 created, 1 updated, 1 unchanged"
 
-    badges = tmp_path / "badges.html"
-    made = await asyncio.to_thread(cli, a, "links", "--base-url", "https://chat.example.org/", "--badges", str(badges))
+    badges, pdf = tmp_path / "badges.html", tmp_path / "badges.pdf"
+    made = await asyncio.to_thread(cli, a, "links", "--base-url", "https://chat.example.org/", "--badges", str(badges),
+                                   "--pdf", str(pdf))
     assert made.returncode == 0, made.stderr
     links = {row["key"]: row for row in csv.DictReader(io.StringIO(made.stdout))}
     assert set(links) == {"li.wei@example.cn", "aino@example.fi"}
@@ -81,10 +103,15 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     sheet = badges.read_text(encoding="utf-8")  # a printable badge each: the name in its own script, a QR code
     assert sheet.count('class="badge"') == 2 and "李伟" in sheet and "Sauna Works" in sheet
     assert sheet.count("<svg") == 2 and links["li.wei@example.cn"]["code"] in sheet
+    # the PDF's page, rasterised, read by a QR decoder as a phone's camera would: each delegate's link
+    printed = pdf_page(pdf.read_bytes())
+    assert "李伟" in printed.text and "Aino Virtanen" in printed.text and "Sauna Works" in printed.text
+    assert sorted(printed.qr_codes) == sorted(link["url"] for link in links.values())
+    scanned = next(url for url in printed.qr_codes if url.endswith(links["aino@example.fi"]["code"]))
 
-    # Aino's badge signs her in on node b as the person of the list, with her role and organisation
+    # Aino's badge, scanned, signs her in on node b as the person of the list, with her role and organisation
     async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
-        signed = await http.post("/api/session", json={"code": links["aino@example.fi"]["code"]})
+        signed = await http.post("/api/session", json={"code": scanned.partition("#code=")[2]})
         assert signed.status_code == 200, signed.text
         body = signed.json()
         assert body["user"] == {"id": links["aino@example.fi"]["id"], "name": "Aino Virtanen", "role": "moderator"}
@@ -107,3 +134,93 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
         assert withdrawn.status_code == 401 and "withdrawn" in withdrawn.json()["message"]
     unknown = await asyncio.to_thread(cli, a, "revoke", "nobody@example.org")
     assert unknown.returncode == 1 and "no delegate" in unknown.stderr
+
+
+# same person everywhere (memory, sqlite, redis) ---------------------------------------------------
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+async def test_the_list_the_website_and_the_personal_link_make_one_person(make_server):
+    server = await make_server(conversations={"policy": "open"})
+    host = server.token("Organiser", role=Role.HOST, user_id="host-1")
+    rows = [{"Name": "李伟", "Organisation": "Shenzhen Solar", "Country": "CN", "Reading language": "zh",
+             "E-mail": "li.wei@example.cn", "External id": "REG-0042"},
+            {"Name": "Aino Virtanen", "Organisation": "Sauna Oy", "Country": "FI", "Reading language": "fi",
+             "E-mail": "", "External id": "REG-0043"}]
+    async with server.http() as http:
+        imported = await http.post("/api/delegates", json={"delegates": rows}, headers=bearer(host))
+        assert imported.json()["created"] == 2, imported.text
+        listed = {d["key"]: d for d in (await http.get("/api/delegates", headers=bearer(host))).json()["delegates"]}
+        li = listed["li.wei@example.cn"]
+        assert (li["email"], li["external_id"]) == ("li.wei@example.cn", "REG-0042")
+        links = {link["key"]: link for link in
+                 (await http.post("/api/delegates/links", json={}, headers=bearer(host))).json()["links"]}
+        by_link = (await http.post("/api/session", json={"code": links["li.wei@example.cn"]["code"]})).json()
+        # the website's tokens: `sub` its registration id, or its own user id with the e-mail beside it
+        by_sub = server.token("Li Wei", lang="zh", user_id="REG-0042")
+        by_email = server.token("Wei Li", lang="en", user_id="site-user-981", email="LI.WEI@example.cn")
+        stranger = server.token("Passer-by", user_id="site-user-982", email="someone@example.org")
+    sockets = []
+    for token in (by_link["token"], by_sub, by_email, stranger):
+        client = await Client.connect(server.ws_url)
+        sockets.append((await client.auth(token))["user"]["id"])
+    assert sockets == [li["id"]] * 3 + ["site-user-982"]
+    async with server.http() as http:
+        me = [(await http.get("/api/me", headers=bearer(token))).json() for token in (by_link["token"], by_sub)]
+        assert [m["id"] for m in me] == [li["id"]] * 2
+        # the person as the list has them, whatever name the website's token carries
+        assert [(m["name"], m["organization"]) for m in me] == [("李伟", "Shenzhen Solar")] * 2
+    # a conversation started on the website's token is there for the link's sign-in: one person
+    aino = server.token("Aino", lang="fi", user_id="REG-0043")
+    async with server.http() as http:
+        started = await http.post("/api/conversations", json={"with": [li["id"]]}, headers=bearer(aino))
+        assert started.status_code in (200, 201), started.text
+        mine = (await http.get("/api/conversations", headers=bearer(by_link["token"]))).json()
+        theirs = (await http.get("/api/conversations", headers=bearer(by_sub)))
+        assert theirs.json() == mine and mine["conversations"], mine
+        viewer = server.token("Viewer", user_id="site-viewer")
+        people = (await http.get("/api/people", params={"q": "李伟"}, headers=bearer(viewer))).json()["people"]
+        assert [p["id"] for p in people] == [li["id"]]  # the directory shows the person once
+        everyone = (await http.get("/api/people", params={"limit": "50"}, headers=bearer(viewer))).json()["people"]
+        assert [p["id"] for p in everyone].count(li["id"]) == 1
+        assert "REG-0042" not in [p["id"] for p in everyone] and "site-user-981" not in [p["id"] for p in everyone]
+
+        # revoked: the website's tokens for the person are refused too, on the API and the socket
+        assert (await http.post("/api/delegates/revoke", json={"delegate": "REG-0042"},
+                                headers=bearer(host))).status_code == 200
+        refused = await http.get("/api/me", headers=bearer(by_email))
+        assert refused.status_code == 401 and "withdrew" in refused.json()["message"]
+    late = await Client.connect(server.ws_url)
+    await late.send({"type": "auth", "token": by_sub})
+    assert "withdrew" in (await late.expect_error("unauthorized"))["message"]
+
+
+async def user_of(server, token: str) -> str:
+    client = await Client.connect(server.ws_url)
+    ready = await client.auth(token)
+    return str(ready["user"]["id"])
+
+
+async def test_a_changed_e_mail_with_the_same_registration_id_updates_the_same_person(server):
+    host = server.token("Organiser", role=Role.HOST, user_id="host-1")
+    row = {"Name": "Aino Virtanen", "Reading language": "fi", "E-mail": "aino@example.fi", "External id": "R-7"}
+    async with server.http() as http:
+        first = await http.post("/api/delegates", json={"delegates": [row]}, headers=bearer(host))
+        assert first.json()["created"] == 1
+        moved = await http.post("/api/delegates", json={"delegates": [{**row, "E-mail": "aino@sauna.fi"}]},
+                                headers=bearer(host))
+        assert moved.json()["updated"] == 1 and moved.json()["created"] == 0, moved.text
+        [aino] = (await http.get("/api/delegates", headers=bearer(host))).json()["delegates"]
+        assert aino["email"] == "aino@sauna.fi"
+        old_mail = server.token("Aino", lang="fi", user_id="site-5", email="aino@example.fi")
+        new_mail = server.token("Aino", lang="fi", user_id="site-5", email="aino@sauna.fi")
+        assert [await user_of(server, token) for token in (new_mail, old_mail)] == [aino["id"], "site-5"]
+        # a row whose e-mail is one person's and whose registration id another's is refused
+        other = {"Name": "Bo", "Reading language": "en", "E-mail": "bo@example.se", "External id": "R-8"}
+        assert (await http.post("/api/delegates", json={"delegates": [other]}, headers=bearer(host))).json()[
+            "created"] == 1
+        mixed = await http.post("/api/delegates", json={"delegates": [{**other, "External id": "R-7"}]},
+                                headers=bearer(host))
+        assert mixed.json()["imported"] is False
+        assert "two people on the list" in mixed.json()["refused"][0]["reason"]

@@ -261,3 +261,183 @@ async def test_the_note_reaches_each_reader_translated(make_server):
     assert told["meeting"]["note_tr"] == {"lang": "es", "text": "Hasta luego"}
     [listed] = (await sofia.http("GET", "/api/me/meetings")).json()["meetings"]
     assert listed["note_tr"]["text"] == "Hasta luego" and listed["note_lang"] == "en"
+
+    # the card in their conversation: its note is a message's text, translated for Sofia when she
+    # opens the conversation (she was not in it when Ada proposed)
+    room = meeting["room"]
+    joined = await sofia.client.join(room)
+    [card] = [m for m in joined["messages"] if "meeting" in m]
+    assert card["text"] == "See you later" and card["lang"] == "en" and "tr" not in card
+    translated = await sofia.client.expect("translation", room=room, id=card["id"])
+    assert translated["text"] == "Hasta luego"
+    # a cancellation's reason, while she is there: the honest `translating`, then the translation
+    await ada.http("POST", f"/api/meetings/{meeting['id']}/cancel", json={"reason": "Good morning"})
+    cancelled = await sofia.client.expect("message", room=room, text="Good morning")
+    assert cancelled["meeting"]["step"] == "cancelled" and cancelled["translating"] == ["es"]
+    assert (await sofia.client.expect("translation", room=room, id=cancelled["id"]))["text"] == "Buenos días"
+    history = (await (await Person(server, "Sofia", "es").connect()).client.join(room))["messages"]
+    assert [(m["meeting"]["step"], m["tr"]["text"]) for m in history if "meeting" in m] == [
+        ("proposed", "Hasta luego"), ("cancelled", "Buenos días")]
+
+
+# the steps as cards in the conversation (issue 26) ----------------------------------------------
+def cards(messages: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(step, author id, text) of each meeting card among a conversation's messages, in order."""
+    return [(m["meeting"]["step"], m["user"]["id"], m["text"]) for m in messages if "meeting" in m]
+
+
+async def card_of(person: Person, room: str, step: str) -> dict[str, Any]:
+    """The next live card of this step in the conversation (earlier messages there are passed over)."""
+    while True:
+        message = await person.client.expect("message", room=room)
+        if message.get("meeting", {}).get("step") == step:
+            return message
+
+
+async def test_every_step_is_a_card_in_the_conversation_history_in_order(make_server):
+    """Proposed, countered, booked, moved by a host, cancelled with a reason, then proposed and
+    declined with a reason: each a `message` with `meeting` in the two people's conversation, live
+    and in history (`joined`, `since`), among the messages."""
+    server = await make_server(conversations=OPEN, limits=FAST)
+    host = await host_of(server)
+    li, anna = await people(server, ("Li", "zh"), ("Anna", "de"))
+    first, second = await add_slot(host, 0, ["Table 14"]), await add_slot(host, 60, ["Table 14", "Table 15"])
+
+    meeting = (await propose(li, anna, [first["id"]], note="Cranes for Chengdu")).json()["meeting"]
+    room = meeting["room"]
+    assert room.startswith("c-")  # their 1:1, opened for the meeting (the policy is open)
+    assert (await anna.http("GET", f"/api/meetings/{meeting['id']}")).json()["meeting"]["room"] == room
+    joined = await anna.client.join(room)
+    [card] = [m for m in joined["messages"] if "meeting" in m]
+    assert card["meeting"] == {"id": meeting["id"], "step": "proposed", "timezone": "UTC", "slots": [
+        {"id": first["id"], "start": first["start"], "end": first["end"]}]}
+    assert card["text"] == "Cranes for Chengdu" and card["user"] == {"id": li.id, "name": "Li"}
+    await li.client.join(room)
+    said = await li.client.say(room, "Shall we?")
+
+    await anna.http("POST", f"/api/meetings/{meeting['id']}/propose", json={"slots": [second["id"]],
+                                                                           "note": "Later is better"})
+    countered = await card_of(li, room, "countered")
+    assert countered["text"] == "Later is better" and countered["user"]["id"] == anna.id
+    assert [s["id"] for s in countered["meeting"]["slots"]] == [second["id"]]
+    await li.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": second["id"]})
+    booked = await card_of(anna, room, "booked")
+    assert booked["text"] == "" and booked["meeting"]["start"] == second["start"]
+    assert booked["meeting"]["place_name"] == "Table 14" and "translating" not in booked  # nothing to translate
+
+    moved = await host.http("POST", f"/api/meetings/{meeting['id']}/move",
+                            json={"slot": second["id"], "place": second["places"][1]["id"]})
+    assert moved.status_code == 200, moved.text
+    card = await card_of(li, room, "moved")
+    assert card["meeting"]["place_name"] == "Table 15" and card["meeting"]["start"] == second["start"]
+    assert card["user"]["id"] == host.id  # the organisers moved it
+    await anna.http("POST", f"/api/meetings/{meeting['id']}/cancel", json={"reason": "My flight changed"})
+    other = (await propose(li, anna, [first["id"]])).json()["meeting"]
+    assert other["room"] == room  # the same conversation, found again
+    await anna.http("POST", f"/api/meetings/{other['id']}/decline", json={"reason": "No time"})
+
+    expected = [("proposed", li.id, "Cranes for Chengdu"), ("countered", anna.id, "Later is better"),
+                ("booked", li.id, ""), ("moved", host.id, ""), ("cancelled", anna.id, "My flight changed"),
+                ("proposed", li.id, ""), ("declined", anna.id, "No time")]
+    # a reader who comes back (a new connection) sees them in order, among the messages
+    again = await Person(server, "Li", "zh").connect()
+    history = (await again.client.join(room, history=50))["messages"]
+    assert cards(history) == expected
+    assert [m["id"] for m in history].index(said["id"]) == 1  # Li's message between the first two cards
+    replay = await (await Person(server, "Anna", "de").connect()).client.join(room, since=said["id"])
+    assert cards(replay["messages"]) == expected[1:] and replay["recovered"] is True
+    # the organisers never see the conversation; a card is not a message one may edit
+    assert "room" not in (await host.http("GET", f"/api/meetings/{meeting['id']}")).json()["meeting"]
+    first_card = next(m for m in history if "meeting" in m)
+    edit = await again.ask({"type": "edit", "room": room, "id": first_card["id"], "text": "Something else"})
+    assert edit["type"] == "error" and edit["code"] == "forbidden"
+
+
+async def test_a_lost_booking_race_answers_the_next_free_slots_for_both(make_server):
+    server = await make_server(conversations=OPEN, limits=FAST)
+    host = await host_of(server)
+    li, anna, ola, sam, eve = await people(server, ("Li", "zh"), ("Anna", "de"), ("Ola", "en"), ("Sam", "en"),
+                                           ("Eve", "en"))
+    early, first, second, third = (await add_slot(host, -60, ["Table 14"]), await add_slot(host, 0, ["Table 14"]),
+                                   await add_slot(host, 60, ["Table 14"]), await add_slot(host, 120, ["Table 14"]))
+    ours = (await propose(li, anna, [first["id"]])).json()["meeting"]
+    theirs = (await propose(ola, sam, [first["id"], second["id"]])).json()["meeting"]
+    busy = (await propose(eve, sam, [second["id"]])).json()["meeting"]
+    for person, booked, slot in ((sam, busy, second), (anna, ours, first)):
+        answer = await person.http("POST", f"/api/meetings/{booked['id']}/accept", json={"slot": slot["id"]})
+        assert answer.status_code == 200
+    lost = await sam.http("POST", f"/api/meetings/{theirs['id']}/accept", json={"slot": first["id"]})
+    assert lost.status_code == 409
+    body = lost.json()
+    assert body["code"] == "taken"
+    # the next slots Ola and Sam both have free: not the lost one (Table 14 taken), not the second
+    # (Sam meets Eve then); the third, then the earlier one still to come
+    assert [s["id"] for s in body["next"]] == [third["id"], early["id"]]
+    assert body["next"][0]["start"] == third["start"]
+    assert body["next"][0]["places"] == [{"id": third["places"][0]["id"], "name": "Table 14", "free": True}]
+
+
+async def test_a_host_sees_where_a_meeting_may_move_and_moving_tells_both(make_server):
+    server = await make_server(conversations=OPEN, limits=FAST)
+    host = await host_of(server)
+    li, anna, ola = await people(server, ("Li", "zh"), ("Anna", "de"), ("Ola", "en"))
+    first, second = await add_slot(host, 0, ["Table 1", "Table 2"]), await add_slot(host, 60, ["Table 1"])
+    meeting = (await propose(li, anna, [first["id"]])).json()["meeting"]
+    await anna.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": first["id"], "place":
+                                                                          first["places"][0]["id"]})
+    blocker = (await propose(ola, li, [second["id"]])).json()["meeting"]
+    await li.http("POST", f"/api/meetings/{blocker['id']}/accept", json={"slot": second["id"]})
+    assert (await ola.http("GET", f"/api/meetings/{meeting['id']}/free-slots")).status_code == 404  # not hers
+    free = (await host.http("GET", f"/api/meetings/{meeting['id']}/free-slots")).json()["slots"]
+    # its own table aside, Table 2 then; Li meets Ola in the second slot
+    assert [(s["id"], [p["name"] for p in s["places"]]) for s in free] == [(first["id"], ["Table 2"])]
+    same = await host.http("POST", f"/api/meetings/{meeting['id']}/move", json={"slot": first["id"]})
+    assert same.status_code == 400
+    moved = await host.http("POST", f"/api/meetings/{meeting['id']}/move",
+                            json={"slot": first["id"], "place": free[0]["places"][0]["id"]})
+    assert moved.status_code == 200 and moved.json()["meeting"]["place_name"] == "Table 2"
+    for person in (li, anna):
+        frame = await person.client.expect("meeting", event="moved")
+        assert frame["meeting"]["place_name"] == "Table 2"
+
+
+async def test_across_two_nodes_propose_counter_accept_agendas_cancel_and_cards(make_server, backend_kind):
+    """On redis, two nodes: Li proposes through one, Anna counter-proposes through the other, Li
+    accepts, both agendas show it on both nodes, Anna cancels; each hears the other's steps (frames
+    and cards) live, and a reader joining on either node reads every card in order."""
+    a = await make_server(conversations=OPEN, limits=FAST)
+    b = await make_server(conversations=OPEN, limits=FAST) if backend_kind == "redis" else a
+    host = await host_of(a)
+    first, second = await add_slot(host, 0, ["Table 14"]), await add_slot(host, 30, ["Table 14"])
+    li, anna = await Person(a, "Li", "zh").connect(), await Person(b, "Anna", "de").connect()
+    opened = await li.http("POST", "/api/conversations", json={"with": [anna.id]})
+    room = opened.json()["room"]["id"]
+    await li.client.join(room)
+    await anna.client.join(room)
+    meeting = (await propose(li, anna, [first["id"]], note="港口设备")).json()["meeting"]
+    assert meeting["room"] == room  # their 1:1, found
+    await anna.client.expect("meeting", event="proposed")
+    proposed = await card_of(anna, room, "proposed")
+    assert proposed["text"] == "港口设备" and proposed["user"]["id"] == li.id
+    countered = await anna.http("POST", f"/api/meetings/{meeting['id']}/propose", json={"slots": [second["id"]]})
+    assert countered.status_code == 200
+    await li.client.expect("meeting", event="countered")
+    assert [s["id"] for s in (await card_of(li, room, "countered"))["meeting"]["slots"]] == [second["id"]]
+    accepted = await li.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": second["id"]})
+    assert accepted.status_code == 200
+    await anna.client.expect("meeting", event="booked")
+    assert (await card_of(anna, room, "booked"))["meeting"]["place_name"] == "Table 14"
+    for server in {a, b}:  # both agendas, read through either node
+        for person in (li, anna):
+            reader = Person(server, person.name, person.lang)
+            [agenda] = (await reader.http("GET", "/api/me/meetings")).json()["meetings"]
+            assert agenda["state"] == "booked" and agenda["slot"] == second["id"]
+    assert (await anna.http("POST", f"/api/meetings/{meeting['id']}/cancel", json={"reason": "Flug"})).status_code \
+        == 200
+    assert (await li.client.expect("meeting", event="cancelled"))["meeting"]["reason"] == "Flug"
+    assert (await card_of(li, room, "cancelled"))["text"] == "Flug"
+    for server in {a, b}:
+        reader = await Person(server, "Anna", "de").connect()
+        assert cards((await reader.client.join(room))["messages"]) == [
+            ("proposed", li.id, "港口设备"), ("countered", anna.id, ""), ("booked", li.id, ""),
+            ("cancelled", anna.id, "Flug")]

@@ -227,3 +227,87 @@ async def test_an_edit_spends_a_send_token(make_server):
     await ada.send({"type": "edit", "room": ROOM, "id": sent["id"], "text": "Again and again", "ref": "e"})
     error = await ada.expect_error("rate_limited", ref="e")
     assert error["retry_after"] > 0
+
+
+async def test_reactors_names_who_reacted_with_each_emoji_leaving_out_whom_one_blocks(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    zoe = await server.client("Zoe", user_id="u_zoe")
+    bob = await server.client("Bob", user_id="u_bob")
+    dora = await server.client("Dora", user_id="u_dora")
+    for client in (ada, zoe, bob, dora):
+        await client.join(ROOM)
+    sent = await ada.say(ROOM, "Coffee is served")
+    quiet = await ada.say(ROOM, "Nobody reacts to this")
+    for client, emoji in ((zoe, "👍"), (bob, "👍"), (bob, "❤️"), (ada, "👍")):
+        ref = f"{id(client)}{emoji}"
+        await client.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": emoji, "ref": ref})
+        await client.expect("ack", ref=ref)
+    await dora.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "w"})
+    answer = await dora.expect("reactors", ref="w")
+    assert answer == {"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "w", "reactors": {
+        "👍": [{"id": "u_ada", "name": "Ada"}, {"id": "u_bob", "name": "Bob"}, {"id": "u_zoe", "name": "Zoe"}],
+        "❤️": [{"id": "u_bob", "name": "Bob"}]}}  # by name, whatever order they reacted in
+    async with server.http() as http:
+        blocked = await http.post("/api/blocks", json={"user": "u_bob"},
+                                  headers={"Authorization": f"Bearer {server.token('Dora', user_id='u_dora')}"})
+    assert blocked.status_code == 201
+    await dora.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "w2"})
+    assert (await dora.expect("reactors", ref="w2"))["reactors"] == {
+        "👍": [{"id": "u_ada", "name": "Ada"}, {"id": "u_zoe", "name": "Zoe"}]}  # Bob, whom Dora blocks, left out
+    await ada.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "w3"})
+    assert len((await ada.expect("reactors", ref="w3"))["reactors"]["👍"]) == 3  # Ada blocks nobody
+    await dora.send({"type": "reactors", "room": ROOM, "id": quiet["id"], "ref": "none"})
+    assert (await dora.expect("reactors", ref="none"))["reactors"] == {}
+    # refusals: outside the room, an id of another shape, a message the room does not hold or deleted
+    eve = await server.client("Eve", user_id="u_eve")
+    await eve.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "nj"})
+    await eve.expect_error("not_joined", ref="nj")
+    await dora.send({"type": "reactors", "room": ROOM, "id": "nonsense", "ref": "bad"})
+    await dora.expect_error("bad_frame", ref="bad")
+    await dora.send({"type": "reactors", "room": ROOM, "id": sent["id"].split(".")[0] + ".999", "ref": "nf"})
+    await dora.expect_error("not_found", ref="nf")
+    await ada.send({"type": "delete", "room": ROOM, "id": sent["id"], "ref": "d"})
+    await ada.expect("ack", ref="d")
+    await dora.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "gone"})
+    await dora.expect_error("not_found", ref="gone")
+
+
+async def test_reactors_of_a_private_conversation_are_its_members_only(make_server):
+    server = await make_server(conversations={"policy": "open"})
+    ada = await server.client("Ada", user_id="u_ada")
+    bo = await server.client("Bo", user_id="u_bo")
+    eve = await server.client("Eve", user_id="u_eve")
+    async with server.http() as http:
+        created = await http.post("/api/conversations", json={"with": ["u_bo"]},
+                                  headers={"Authorization": f"Bearer {server.token('Ada', user_id='u_ada')}"})
+    room = created.json()["room"]["id"]
+    await ada.join(room)
+    await bo.join(room)
+    sent = await ada.say(room, "Just between us")
+    await bo.send({"type": "react", "room": room, "id": sent["id"], "emoji": "🙏", "ref": "r"})
+    await bo.expect("ack", ref="r")
+    await ada.send({"type": "reactors", "room": room, "id": sent["id"], "ref": "w"})
+    assert (await ada.expect("reactors", ref="w"))["reactors"] == {"🙏": [{"id": "u_bo", "name": "Bo"}]}
+    await eve.send({"type": "join", "room": room, "ref": "j"})
+    await eve.expect_error("not_found", ref="j")
+    await eve.send({"type": "reactors", "room": room, "id": sent["id"], "ref": "w"})
+    await eve.expect_error("not_joined", ref="w")
+
+
+async def test_the_sender_deletes_their_own_message_and_no_one_elses(server):
+    ada = await server.client("Ada", user_id="u_ada")
+    bob = await server.client("Bob", user_id="u_bob")
+    for client in (ada, bob):
+        await client.join(ROOM)
+    mine, theirs = await ada.say(ROOM, "Wrong room, sorry"), await bob.say(ROOM, "Hello")
+    await ada.send({"type": "delete", "room": ROOM, "id": mine["id"], "ref": "d"})
+    await ada.expect("ack", ref="d")
+    for client in (ada, bob):
+        deleted = await client.expect("deleted", id=mine["id"])
+        assert deleted["by"] == {"id": "u_ada", "name": "Ada"}
+    await ada.send({"type": "delete", "room": ROOM, "id": theirs["id"], "ref": "other"})
+    await ada.expect_error("forbidden", ref="other")
+    carl = await server.client("Carl", user_id="u_carl")
+    first, second = (await carl.join(ROOM))["messages"]
+    assert (first["id"], first["deleted"], first["text"]) == (mine["id"], True, "")
+    assert second["text"] == "Hello"

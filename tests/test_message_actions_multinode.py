@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.client import Client
@@ -14,7 +15,8 @@ from tests.nodes import NodeProcess, RedisServer
 pytestmark = pytest.mark.redis
 
 ROOM = "plenary"
-NODE_ENV = {"BABELROOM_LIMITS_RATE_PER_SECOND": "1000", "BABELROOM_LIMITS_RATE_BURST": "1000"}
+NODE_ENV = {"BABELROOM_LIMITS_RATE_PER_SECOND": "1000", "BABELROOM_LIMITS_RATE_BURST": "1000",
+            "BABELROOM_CONVERSATIONS_POLICY": "open"}
 
 
 @pytest.fixture
@@ -57,6 +59,9 @@ async def test_reactions_edits_and_replies_cross_nodes(nodes):
     assert (await bob.expect("edited", id=sent["id"]))["text"] == "Lunch at half past one"
     reply = await bob.say(ROOM, "See you there", reply_to=sent["id"])
     assert (await ada.expect("message", id=reply["id"]))["reply_to"]["text"] == "Lunch at half past one"
+    await ada.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "who"})  # asked on the other node
+    assert (await ada.expect("reactors", ref="who"))["reactors"] == {
+        "👍": [{"id": "u_bob", "name": "Bob"}, {"id": "u_carl", "name": "Carl"}]}
     for node in (a, b):  # history on either node: the edit, the reactions, the reply's quote
         dora = await Client.connect(node.ws_url)
         await dora.auth(node.token("Dora", user_id="u_dora"))
@@ -81,3 +86,32 @@ async def test_a_mention_reaches_the_person_on_the_other_node_in_another_room(no
         mention = await client.expect("mention", id=sent["id"])
         assert mention["room"] == ROOM and mention["by"] == {"id": "u_ada", "name": "Ada"}
     assert (await li.expect("message", id=sent["id"]))["mentions"] == ["u_li"]
+
+
+async def test_delete_own_unread_and_typing_cross_nodes(nodes):
+    a, b = nodes
+    ada, bob = await connect(a, "Ada"), await connect(b, "Bob")
+    oops = await ada.say(ROOM, "Wrong room, sorry")
+    await ada.send({"type": "delete", "room": ROOM, "id": oops["id"], "ref": "d"})
+    await ada.expect("ack", ref="d")
+    assert (await bob.expect("deleted", id=oops["id"]))["by"] == {"id": "u_ada", "name": "Ada"}
+    # Bob reads on node b; his phone on node a finds the same read position and count
+    first = await ada.say(ROOM, "one")
+    await bob.expect("message", id=first["id"])
+    await bob.send({"type": "read", "room": ROOM, "id": first["id"], "ref": "r"})
+    await bob.expect("ack", ref="r")
+    for text in ("two", "three"):
+        await ada.say(ROOM, text)
+    phone = await Client.connect(a.ws_url)
+    await phone.auth(a.token("Bob", user_id="u_bob"))
+    you = (await phone.join(ROOM))["you"]
+    assert (you["read"], you["unread"]) == (first["id"], 2)
+    # typing in a private conversation reaches the other member on the other node
+    async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
+        created = await http.post("/api/conversations", json={"with": ["u_bob"]},
+                                  headers={"Authorization": f"Bearer {a.token('Ada', user_id='u_ada')}"})
+    room = created.json()["room"]["id"]
+    await ada.join(room)
+    await bob.join(room)
+    await ada.send({"type": "typing", "room": room})
+    assert (await bob.expect("typing", room=room))["user"] == {"id": "u_ada", "name": "Ada"}

@@ -108,6 +108,17 @@ async def test_signin_codes_are_rate_limited_per_person(make_server):
     assert answers[2].json()["code"] == "rate_limited" and answers[2].json()["retry_after"] > 0
 
 
+async def test_token_renewals_are_rate_limited_per_sign_in(make_server):
+    server = await make_server(auth={"renewals_per_hour": 2})
+    async with server.http() as http:
+        first = await sign_in(http)
+        answers = [await http.post("/api/session/renew", headers=bearer(first["token"])) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert answers[2].json()["code"] == "rate_limited" and answers[2].json()["retry_after"] > 0
+        other = await sign_in(http, name="Aino", lang="fi")  # another sign-in has its own allowance
+        assert (await http.post("/api/session/renew", headers=bearer(other["token"]))).status_code == 200
+
+
 async def test_sign_out_everywhere_closes_every_device(server):
     async with server.http() as http:
         laptop = await sign_in(http)

@@ -227,3 +227,18 @@ def test_unusable_key_settings_stop_the_start_with_one_line(env, says, tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("email, verdict", [("Li.Wei@Example.cn", "li.wei@example.cn"), (7, None),
+                                            ("no-at-sign", None), ("x" * 120 + "@example.org", None)])
+def test_the_email_claim_is_an_address_kept_in_lower_case(email, verdict):
+    from chat.tokens import TokenError, TokenSigner
+
+    secret = "s" * 40
+    token = jwt.encode({"sub": "site-1", "name": "Li", "role": "delegate", "exp": int(time.time()) + 60,
+                        "email": email}, secret, algorithm="HS256")
+    if verdict is None:
+        with pytest.raises(TokenError, match="'email' claim"):
+            TokenSigner(secret).verify(token)
+    else:
+        assert TokenSigner(secret).verify(token).email == verdict

@@ -233,3 +233,19 @@ async def test_a_node_in_workers_mode_reports_queue_depth_and_age(tier):
 
     await until(lambda: 'babelroom_translation_jobs_queued{pair="en-es"} 1.0' in metrics(), 15, "queue depth")
     assert 'babelroom_translation_jobs_oldest_seconds{pair="en-es"}' in metrics()
+
+
+async def test_a_workers_translation_keeps_the_mentioned_names_verbatim(tier):
+    tier.worker("w1")
+    await tier.advertised("w1")
+    a, b = await start_nodes(tier)
+    reader = await join(b, "Lucia", "es")
+    sender = await join(a, "Ada", "en")
+    bill = await Client.connect(a.ws_url)
+    await bill.auth(a.token("Bill Baker", user_id="u_bill", lang="en"))
+    await bill.join(ROOM)
+    ack = await sender.say(ROOM, "@Bill Baker will open the session", mentions=["u_bill"])
+    spanish = (await reader.expect("translation", id=ack["id"], lang="es", timeout=30))["text"]
+    assert spanish.startswith("@Bill Baker ") and "Panadero" not in spanish and "sesión" in spanish
+    for client in (reader, sender, bill):
+        await client.close()

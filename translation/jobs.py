@@ -2,7 +2,8 @@
 what workers advertise, and what happens to a job nobody finishes.
 
 Keys (all under the event-wide prefix, one slot on Redis Cluster):
-    translate:jobs:<source>:<target>   Stream of jobs of one pair; fields room, id, text. Consumer
+    translate:jobs:<source>:<target>   Stream of jobs of one pair; fields room, id, text (and keep: a
+                                       JSON list of spans passed through verbatim, when any). Consumer
                                        group `workers`; a worker XACKs and XDELs a job once its
                                        translation is stored, so what is in a stream is not done.
     translate:streams                  Set of the job streams ever written (the deadline sweep reads them)
@@ -21,7 +22,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,10 +67,21 @@ class Job:
     room: str
     message_id: str
     text: str
+    keep: tuple[str, ...] = ()  # spans the translation passes through verbatim (the message's mentions)
 
 
 def job_of(stream: str, entry: str, fields: dict[str, str]) -> Job:
-    return Job(stream, entry, fields.get("room", ""), fields.get("id", ""), fields.get("text", ""))
+    return Job(stream, entry, fields.get("room", ""), fields.get("id", ""), fields.get("text", ""),
+               _spans(fields.get("keep")))
+
+
+def _spans(raw: str | None) -> tuple[str, ...]:
+    """A job's `keep` field: a JSON list of strings; anything else keeps nothing."""
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return ()
+    return tuple(span for span in value if isinstance(span, str)) if isinstance(value, list) else ()
 
 
 def now_ms() -> int:
@@ -116,8 +128,12 @@ class JobQueue:
         self._routes = routes
 
     # jobs --------------------------------------------------------------------------------
-    async def enqueue(self, room: str, message_id: str, source: str, text: str, targets: Iterable[str]) -> None:
-        """One job per target language."""
+    async def enqueue(self, room: str, message_id: str, source: str, text: str, targets: Iterable[str],
+                      keep: Sequence[str] = ()) -> None:
+        """One job per target language (`keep`: spans of the text passed through verbatim)."""
+        fields = {"room": room, "id": message_id, "text": text}
+        if keep:
+            fields["keep"] = json.dumps(list(keep))
         streams = [self._keys.stream(source, target) for target in targets]
         for stream in streams:
             if stream not in self._groups:  # the group first: a worker that starts later still reads it
@@ -125,7 +141,7 @@ class JobQueue:
                 self._groups.add(stream)
         async with self._client.pipeline(transaction=False) as pipe:
             for stream in streams:
-                pipe.xadd(stream, {"room": room, "id": message_id, "text": text})
+                pipe.xadd(stream, fields)
             if streams:
                 pipe.sadd(self._keys.streams, *streams)
             await pipe.execute()

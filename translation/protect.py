@@ -4,7 +4,8 @@ Glossary terms (names of organisations, people, products, places), URLs, e-mail
 addresses, @mentions and `code spans` are cut out of the text before translation:
 only the pieces between them go to an engine, and the spans are put back between
 the translated pieces. No placeholder is ever handed to a model (models mangle,
-translate or drop them).
+translate or drop them). A message's mentions are protected whole, with the
+names of the people it mentions (`keep`: "@Wei Zhang", not only "@Wei").
 
 Glossary matching is case-insensitive, prefers the longest term at a position and
 respects word boundaries — except next to CJK characters, which have no spaces
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 # Letters and digits of scripts written with spaces between words: a term must not
 # touch one of these (so "Kone" is not found inside "Konecranes").
@@ -61,8 +62,24 @@ class Protector:
         self.tag = hashlib.blake2b("\n".join(sorted(t.casefold() for t in self.terms)).encode(),
                                    digest_size=4).hexdigest() if self.terms else ""
 
-    def split(self, text: str) -> list[tuple[str, bool]]:
-        """Runs of text in order; protected runs must be passed through unchanged."""
+    def split(self, text: str, keep: Sequence[str] = ()) -> list[tuple[str, bool]]:
+        """Runs of text in order; protected runs must be passed through unchanged. `keep`: more
+        spans of this text only, protected before anything else (a message's mentions, "@Wei Zhang",
+        which the one-word @mention rule would cut after "@Wei")."""
+        if not keep:
+            return self._split(text)
+        runs: list[tuple[str, bool]] = []
+        last = 0
+        ordered = sorted(clean_terms(keep), key=len, reverse=True)
+        for match in re.finditer("|".join(_term_pattern(span) for span in ordered), text, re.IGNORECASE):
+            if match.start() == match.end():
+                continue
+            runs += self._split(text[last:match.start()])
+            runs.append((match.group(), True))
+            last = match.end()
+        return runs + self._split(text[last:])
+
+    def _split(self, text: str) -> list[tuple[str, bool]]:
         runs: list[tuple[str, bool]] = []
         last = 0
         for match in self._pattern.finditer(text):
@@ -75,6 +92,14 @@ class Protector:
         if last < len(text):
             runs.append((text[last:], False))
         return runs
+
+
+def keep_tag(keep: Sequence[str]) -> str:
+    """What a translation's cache key adds for `keep` spans (empty without any)."""
+    if not keep:
+        return ""
+    return hashlib.blake2b("\n".join(sorted(t.casefold() for t in clean_terms(keep))).encode(),
+                           digest_size=4).hexdigest()
 
 
 def _term_pattern(term: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from translation.detect import LanguageDetector
 from translation.engine import ArgosEngine
 from translation.engines import ENGINE_QUALITY, Engine, Pair
 from translation.metrics import TranslationMetrics
-from translation.protect import Protector
+from translation.protect import Protector, keep_tag
 from translation.routing import Routes
 from translation.settings import TranslationSettings
 
@@ -241,29 +242,34 @@ class TranslationService:
         """Several messages (history) into one language, batched together."""
         return [None if t is None else t.text for t in await self.translate_many_scored(texts, source, target)]
 
-    async def translate_scored(self, text: str, source: str, target: str) -> Translated | None:
-        """translate(), with the confidence in the translation."""
-        return (await self.translate_many_scored([text], source, target))[0]
+    async def translate_scored(self, text: str, source: str, target: str,
+                               keep: Sequence[str] = ()) -> Translated | None:
+        """translate(), with the confidence in the translation; `keep`: spans of this text passed
+        through verbatim, as glossary terms are (a message's mentions: "@Wei Zhang")."""
+        return (await self.translate_many_scored([text], source, target, [keep]))[0]
 
-    async def translate_many_scored(self, texts: list[str], source: str,
-                                    target: str) -> list[Translated | None]:
-        """translate_many(), each with the confidence in it."""
+    async def translate_many_scored(self, texts: list[str], source: str, target: str,
+                                    keeps: Sequence[Sequence[str]] | None = None) -> list[Translated | None]:
+        """translate_many(), each with the confidence in it (and its own `keep` spans, when given)."""
         route = self._route(source, target)
         if route is None:
             return [None] * len(texts)
-        return await self._resolve(texts, source, target, route, count=True)
+        return await self._resolve(texts, source, target, route, count=True, keeps=keeps)
 
-    def _key(self, text: str, source: str, target: str, route: list[Pair]) -> str:
+    def _key(self, text: str, source: str, target: str, route: list[Pair], keep: Sequence[str] = ()) -> str:
         tag = "+".join(self._tags[p] for p in route) + "/" + CACHE_FORMAT
         if self._protector.tag:
             tag += "/g" + self._protector.tag
+        if keep:
+            tag += "/k" + keep_tag(keep)
         return cache_key(source, target, text, tag)
 
-    async def _resolve(self, texts: list[str], source: str, target: str,
-                       route: list[Pair], *, count: bool) -> list[Translated | None]:
+    async def _resolve(self, texts: list[str], source: str, target: str, route: list[Pair], *, count: bool,
+                       keeps: Sequence[Sequence[str]] | None = None) -> list[Translated | None]:
         started = time.perf_counter()
         out: list[Translated | None] = [None] * len(texts)
-        keys = [self._key(t, source, target, route) for t in texts]
+        spans: list[Sequence[str]] = list(keeps) if keeps is not None else [()] * len(texts)
+        keys = [self._key(t, source, target, route, keep) for t, keep in zip(texts, spans, strict=True)]
         served: dict[int, str] = {}                     # index -> via
         jobs: dict[int, asyncio.Task[Translated]] = {}
         lookups: list[int] = []
@@ -291,7 +297,7 @@ class TranslationService:
             if task is not None:
                 served[i] = "cache"  # someone is already translating this very message
             else:
-                task = asyncio.create_task(self._produce(keys[i], texts[i], route))
+                task = asyncio.create_task(self._produce(keys[i], texts[i], route, spans[i]))
                 self._inflight[keys[i]] = task
                 served[i] = "model"
             jobs[i] = task
@@ -315,19 +321,19 @@ class TranslationService:
                 self.metrics.latency.observe(elapsed, via)
         return out
 
-    async def _produce(self, key: str, text: str, route: list[Pair]) -> Translated:
+    async def _produce(self, key: str, text: str, route: list[Pair], keep: Sequence[str]) -> Translated:
         try:
             if len(route) == 2:
                 # The first leg is a translation in its own right (source -> middle):
                 # resolve it through the cache so readers of the middle language share it.
                 (src, mid), _ = route
-                first = (await self._resolve([text], src, mid, route[:1], count=False))[0]
+                first = (await self._resolve([text], src, mid, route[:1], count=False, keeps=[keep]))[0]
                 if first is None:
                     raise RuntimeError(f"first leg {src}->{mid} failed")
-                second = await self._leg(first.text, route[1])
+                second = await self._leg(first.text, route[1], keep)
                 result = Translated(second.text, first.confidence * second.confidence)
             else:
-                result = await self._leg(text, route[0])
+                result = await self._leg(text, route[0], keep)
             # Three decimals, as the caches keep it: a reader gets the same figure from either.
             result = Translated(result.text, round(result.confidence, 3))
             value = encode_value(result.text, result.confidence)
@@ -337,10 +343,10 @@ class TranslationService:
         finally:
             self._inflight.pop(key, None)
 
-    async def _leg(self, text: str, pair: Pair) -> Translated:
+    async def _leg(self, text: str, pair: Pair, keep: Sequence[str] = ()) -> Translated:
         # Protected spans (glossary, URLs, mentions, code) never reach the engine:
         # the runs between them are split into sentences and translated together.
-        runs = self._protector.split(text)
+        runs = self._protector.split(text, keep)
         plans = [(run, None) if protected else (run, sentences.split(run)) for run, protected in runs]
         batch: list[str] = []
         for _, plan in plans:

@@ -115,7 +115,8 @@ class TranslateWorker:
             by_stream[job.stream].append(job)
         for stream, group in by_stream.items():
             source, target = self._keys.pair_of(stream)
-            made = await self._translator.translate_many_scored([job.text for job in group], source, target)
+            made = await self._translator.translate_many_scored([job.text for job in group], source, target,
+                                                                [job.keep for job in group])
             for job, translated in zip(group, made, strict=True):
                 if translated is None:
                     await self._failed(job.room, job.message_id, target)

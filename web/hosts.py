@@ -22,6 +22,7 @@ from rooms.text import USER_ID_MAX
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
+from web.listed import SCOPE_KEY, Listed
 from web.services import node_of, refusal_error
 
 
@@ -32,9 +33,19 @@ def bearer_identity(request: Request) -> Identity:
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "send the host token as 'Authorization: Bearer <token>'")
     try:
-        return node_of(request).signer.verify(token.strip())
+        identity = node_of(request).signer.verify(token.strip())
     except TokenError as exc:  # its message says what is wrong
         raise ApiError(401, "unauthorized", str(exc)) from None
+    listed: Listed | None = request.scope.get(SCOPE_KEY)  # the person as the delegate list knows them
+    if listed is None or listed[0] != token.strip():
+        return identity
+    found = listed[1]
+    if isinstance(found, Refused):
+        raise ApiError(401, "unauthorized", found.message)
+    if not isinstance(found, Identity):
+        raise ApiError(503, "unavailable", "the server cannot reach its backend right now; retry in a few seconds",
+                       retry_after=2)
+    return found
 
 
 def require_host(request: Request) -> Identity:

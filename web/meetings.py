@@ -2,7 +2,8 @@
 the agenda and its calendar files, and the organisers' grid and CSV export.
 
 The rules live in `rooms.meetings` and chat/meetings.py; these handlers read bodies (through
-`json_body`), ask, and answer. A booking that lost its race answers 409 `taken`.
+`json_body`), ask, and answer. A booking that lost its race answers 409 `taken` with `next`: the
+next slots both people have free, which the app offers instead.
 """
 from __future__ import annotations
 
@@ -18,7 +19,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rooms import Refused
-from rooms.meetings import BOOKED, CANCELLED, NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL, parse_iso
+from rooms.meetings import (
+    BOOKED,
+    CANCELLED,
+    NOTE_MAX,
+    PLACE_NAME_MAX,
+    REASON_MAX,
+    SLOTS_PER_PROPOSAL,
+    Taken,
+    parse_iso,
+)
 from web.api import answers_errors
 from web.errors import ApiError, json_body, text_field
 from web.hosts import bearer_identity, only_fields, require_host
@@ -40,7 +50,20 @@ def _meetings(request: Request) -> Meetings:
     return meetings
 
 
+class TakenError(ApiError):
+    """409 `taken` with `next`: the slots both people still have free (a lost booking race)."""
+
+    def __init__(self, exc: Taken) -> None:
+        super().__init__(409, exc.code, exc.message)
+        self.next = exc.next
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"code": self.code, "message": self.message, "next": self.next}, status_code=409)
+
+
 def refused(exc: Refused) -> ApiError:
+    if isinstance(exc, Taken):
+        return TakenError(exc)
     if exc.code in CONFLICTS:
         return ApiError(409, exc.code, exc.message)
     return refusal_error(exc)
@@ -228,6 +251,18 @@ async def move(request: Request) -> Response:
 
 
 @answers_errors
+async def free_slots(request: Request) -> Response:
+    """The slots both people of a meeting have free (a host moving it, a person choosing other times)."""
+    identity = bearer_identity(request)
+    meetings = _meetings(request)
+    try:
+        slots = await meetings.free_for(identity, request.path_params["meeting"])
+    except Refused as exc:
+        raise refused(exc) from None
+    return JSONResponse({"slots": slots})
+
+
+@answers_errors
 async def one_meeting(request: Request) -> Response:
     identity = bearer_identity(request)
     meetings = _meetings(request)
@@ -342,4 +377,5 @@ def meeting_routes() -> list[BaseRoute]:
         Route("/api/meetings/{meeting}/cancel", cancel, methods=["POST"]),
         Route("/api/meetings/{meeting}/propose", counter, methods=["POST"]),
         Route("/api/meetings/{meeting}/move", move, methods=["POST"]),
+        Route("/api/meetings/{meeting}/free-slots", free_slots, methods=["GET"]),
     ]

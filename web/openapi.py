@@ -18,7 +18,7 @@ from rooms import SLOW_MODE_MAX, TITLE_MAX
 from rooms.conversations import CURSOR_PATTERN, MAX_MEMBERS, PAGE_MAX
 from rooms.conversations import TITLE_MAX as CONVERSATION_TITLE_MAX
 from rooms.countries import COUNTRIES
-from rooms.meetings import NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
+from rooms.meetings import NEXT_SLOTS, NOTE_MAX, PLACE_NAME_MAX, REASON_MAX, SLOTS_PER_PROPOSAL
 from rooms.models import ROOM_ID
 from rooms.reports import ACTIONS as REPORT_ACTIONS
 from rooms.reports import PAGE_DEFAULT as REPORT_PAGE_DEFAULT
@@ -475,9 +475,18 @@ FREE_TEXT = f"^[^{CONTROL}]*$"
 ID = {"type": "string", "pattern": MEETING_ID_PATTERN}
 MEETING_PATH = {"name": "meeting", "in": "path", "required": True, "schema": ID}
 MEETING_ERRORS = {"404": error("no such meeting of yours (or meetings are off)"),
-                  "409": error("`taken`: you, the other person or the place are no longer free in that slot "
-                               "(choose another); `conflict`: the meeting changed meanwhile or is over")}
+                  "409": answer("`taken`: you, the other person or the place are no longer free in that slot; "
+                                "`next` lists the next slots both people have free (choose one of those); "
+                                "`conflict`: the meeting changed meanwhile or is over", ref("MeetingConflict"))}
 MEETING_SCHEMAS: dict[str, Any] = {
+    "MeetingConflict": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"enum": ["taken", "conflict"]}, "message": {"type": "string"},
+        "next": {"type": "array", "items": ref("MeetingSlot"), "maxItems": NEXT_SLOTS,
+                 "description": "with `taken`: the next slots both people have free, their free places only "
+                                "(the lost slot's time first, then later, then earlier ones still to come)"}}},
+    "FreeSlots": {"type": "object", "required": ["slots"], "properties": {
+        "slots": {"type": "array", "items": ref("MeetingSlot"),
+                  "description": "slots both people have free, with their free places only"}}},
     "MeetingSlots": {"type": "object", "required": ["slots"], "properties": {
         "timezone": {"type": "string", "description": "the event's IANA time zone"},
         "reminder_minutes": {"type": "integer", "minimum": 0,
@@ -511,7 +520,9 @@ MEETING_SCHEMAS: dict[str, Any] = {
         "start": {"type": "string"}, "end": {"type": "string"}, "place_name": {"type": "string"},
         "link": {"type": "string"}, "note": {"type": "string"}, "reason": {"type": "string"},
         "note_lang": {"type": "string", "description": "the note's detected language"},
-        "note_tr": {"type": "object", "description": "the note in your reading language {lang, text}"}}},
+        "note_tr": {"type": "object", "description": "the note in your reading language {lang, text}"},
+        "room": {"type": "string", "description": "the conversation whose history records each step as a "
+                 "`message` with `meeting` (the two people only; organisers never get it)"}}},
     "MeetingAnswer": {"type": "object", "required": ["meeting"], "properties": {"meeting": ref("Meeting")}},
     "Meetings": {"type": "object", "required": ["meetings"],
                  "properties": {"meetings": {"type": "array", "items": ref("Meeting")}}},
@@ -608,6 +619,11 @@ MEETING_PATHS: dict[str, Any] = {
                                                      "CounterProposal"),
     "/api/meetings/{meeting}/move": _meeting_step("moveMeeting", "Move a booked meeting (hosts); both are told",
                                                   "MeetingAccept"),
+    "/api/meetings/{meeting}/free-slots": {"get": {
+        "operationId": "meetingFreeSlots", "summary": "The slots both people of a meeting have free (its own slot "
+        "and place aside): where a host may move it", "security": BEARER, "parameters": [MEETING_PATH],
+        "responses": {"200": answer("the free slots", ref("FreeSlots")), **AUTH,
+                      "404": error("no such meeting of yours (or meetings are off)")}}},
 }
 
 PATHS: dict[str, Any] = {

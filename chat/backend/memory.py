@@ -18,7 +18,7 @@ from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores import Reacted
 from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import Author, Message, Quote
+from rooms.stores.messages import Author, MeetingStep, Message, Quote
 
 
 @dataclass
@@ -112,7 +112,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
 
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None) -> Appended:
+                             reply_to: Quote | None = None, mentions: list[str] | None = None,
+                             meeting: MeetingStep | None = None) -> Appended:
         history = self._history(room)
         key = (user["id"], cid) if cid else None
         if key:
@@ -122,7 +123,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
         message_id, ts = make_id(history.epoch, str(history.next_position)), now_ms()
         author = Author(user["id"], user["name"])
         message = Message(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text, reply_to=reply_to,
-                          mentions=list(mentions or ()))
+                          mentions=list(mentions or ()), meeting=meeting)
         if len(history.kept) == history.kept.maxlen and history.kept:  # the oldest is trimmed: its reactions go
             history.reactors.pop(history.kept[0].id, None)
         history.kept.append(message)
@@ -131,8 +132,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
             history.remember(key, message_id, self._idempotency_ttl)
         self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
                                           translating=list(translating or ()),
-                                          reply_to=reply_to.bare() if reply_to else None,
-                                          mentions=list(mentions or ())))
+                                          reply_to=reply_to,
+                                          mentions=list(mentions or ()), meeting=meeting))
         return Appended(message, created=True)
 
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
@@ -207,6 +208,12 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
         history.kept[index] = replace(message, reactions=counts)
         return Reacted(added=added, count=len(who))
 
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        history = self._history(room)
+        if history.live(message_id) is None:
+            return None
+        return {emoji: sorted(who) for emoji, who in history.reactors.get(message_id, {}).items() if who}
+
     async def message(self, room: str, message_id: str) -> Message | None:
         found = self._history(room).live(message_id)
         return None if found is None else found[1]
@@ -218,7 +225,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
             return False
         index, message = found
         history.kept[index] = replace(message, text="", tr={}, confidence={}, deleted=True, reactions={},
-                                      reply_to=None, mentions=[])
+                                      reply_to=None, mentions=[], meeting=None)
         history.reactors.pop(message_id, None)
         return True
 

@@ -12,6 +12,7 @@ class SessionState:
     codes: dict[str, tuple[str, int]] = field(default_factory=dict)  # digest -> (payload, expires ms)
     ended: set[str] = field(default_factory=set)
     delegates: dict[str, Delegate] = field(default_factory=dict)
+    delegate_keys: dict[str, str] = field(default_factory=dict)  # e-mail or external id -> delegate id
 
 
 class MemorySessions(SessionStore):
@@ -59,7 +60,18 @@ class MemorySessions(SessionStore):
         return found[0]
 
     async def save_delegates(self, delegates: list[Delegate]) -> None:
-        self._sessions.delegates.update({delegate.id: delegate for delegate in delegates})
+        keys = self._sessions.delegate_keys
+        for delegate in delegates:
+            before = self._sessions.delegates.get(delegate.id)
+            for key in before.keys if before else ():
+                if keys.get(key) == delegate.id:
+                    del keys[key]
+            keys.update(dict.fromkeys(delegate.keys, delegate.id))
+            self._sessions.delegates[delegate.id] = delegate
+
+    async def delegate_ids(self, keys: list[str]) -> dict[str, str]:
+        known = self._sessions.delegate_keys
+        return {key: known[key] for key in keys if key in known}
 
     async def delegates(self, ids: list[str] | None = None) -> list[Delegate]:
         known = self._sessions.delegates

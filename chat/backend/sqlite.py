@@ -33,13 +33,13 @@ from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores import Reacted
 from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import CONFIDENCE_KEY, Author, Message, Quote, split_confidence
+from rooms.stores.messages import CONFIDENCE_KEY, Author, MeetingStep, Message, Quote, split_confidence
 
 log = logging.getLogger("babelroom.backend.sqlite")
 
 PRUNE_INTERVAL = 600.0  # seconds between sweeps of expired idempotency keys
 PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing else may write: /healthz says 503)
-MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply, mentions"
+MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply, mentions, meeting"
 
 
 class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeetings, SqliteSessions, Backend):
@@ -96,10 +96,12 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
     # messages ----------------------------------------------------------------
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None) -> Appended:
+                             reply_to: Quote | None = None, mentions: list[str] | None = None,
+                             meeting: MeetingStep | None = None) -> Appended:
         author = Author(user["id"], user["name"])
         reply = None if reply_to is None else msgspec.json.encode(reply_to).decode()
         mentioned = json.dumps(mentions) if mentions else None
+        step = None if meeting is None else msgspec.json.encode(meeting).decode()
 
         def store(db: sqlite3.Connection) -> Appended:
             now = now_ms()
@@ -110,8 +112,9 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
                     return Appended(stored, created=False)
             head = db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
             epoch, position = head if head else (new_epoch(), 1)
-            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) VALUES (?, ?, ?, ?, ?, '{{}}', 0, 0, ?, ?, ?)",
-                       (position, now, json.dumps(user), lang, text, reply, mentioned, room))
+            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) "
+                       "VALUES (?, ?, ?, ?, ?, '{}', 0, 0, ?, ?, ?, ?)",
+                       (position, now, json.dumps(user), lang, text, reply, mentioned, step, room))
             db.execute("INSERT INTO histories (room, epoch, next_position) VALUES (?, ?, ?) "
                        "ON CONFLICT (room) DO UPDATE SET next_position = excluded.next_position",
                        (room, epoch, position + 1))
@@ -122,15 +125,16 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
                 db.execute("INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES (?, ?, ?, ?, ?)",
                            (room, user["id"], cid, message_id, now + self._idempotency_ttl * 1000))
             return Appended(Message(room=room, id=message_id, ts=now, user=author, lang=lang, text=text,
-                                    reply_to=reply_to, mentions=list(mentions or ())), created=True)
+                                    reply_to=reply_to, mentions=list(mentions or ()), meeting=meeting),
+                            created=True)
 
         def publish(appended: Appended) -> None:
             if appended.created:
                 message = appended.message
                 self._deliver(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=author,
                                                   lang=lang, text=text, translating=list(translating or ()),
-                                                  reply_to=reply_to.bare() if reply_to else None,
-                                                  mentions=list(mentions or ())))
+                                                  reply_to=reply_to,
+                                                  mentions=list(mentions or ()), meeting=meeting))
 
         return await self._db.write(store, then=publish)
 
@@ -240,6 +244,20 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
 
         return await self._db.write(store)
 
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        def read(db: sqlite3.Connection) -> dict[str, list[str]] | None:
+            message = _find(db, room, message_id)
+            position = _locate(db, room, message_id)
+            if message is None or message.deleted or position is None:
+                return None
+            who: dict[str, list[str]] = {}
+            for emoji, user in db.execute("SELECT emoji, user FROM reactions WHERE room = ? AND position = ? "
+                                          "ORDER BY emoji, user", (room, position)):
+                who.setdefault(emoji, []).append(user)
+            return who
+
+        return await self._db.read(read)
+
     async def message(self, room: str, message_id: str) -> Message | None:
         def read(db: sqlite3.Connection) -> Message | None:
             message = _find(db, room, message_id)
@@ -253,7 +271,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
             if found is None:
                 return False
             db.execute("DELETE FROM reactions WHERE room = ? AND position = ?", (room, found))
-            return db.execute("UPDATE messages SET text = '', tr = '{}', deleted = 1, reply = NULL, mentions = NULL "
+            return db.execute("UPDATE messages SET text = '', tr = '{}', deleted = 1, reply = NULL, mentions = NULL, "
+                              "meeting = NULL "
                               "WHERE room = ? AND position = ? AND deleted = 0", (room, found)).rowcount > 0
 
         return await self._db.write(store)
@@ -418,7 +437,7 @@ def _find(db: sqlite3.Connection, room: str, message_id: str) -> Message | None:
 
 def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
     """A `messages` row (MESSAGE_COLUMNS) as the stored message: the one place sqlite builds one from a row."""
-    position, ts, user, lang, text, tr, deleted, edited, reply, mentioned = row
+    position, ts, user, lang, text, tr, deleted, edited, reply, mentioned, step = row
 
     def decode() -> Message:
         sender = json.loads(user)
@@ -430,7 +449,8 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
                        user=Author(str(sender["id"]), str(sender["name"])), lang=lang, text=text, tr=translations,
                        confidence=confidence, deleted=bool(deleted), edited=bool(edited),
                        reply_to=None if reply is None else msgspec.json.decode(reply, type=Quote),
-                       mentions=[] if mentioned is None else msgspec.json.decode(mentioned, type=list[str]))
+                       mentions=[] if mentioned is None else msgspec.json.decode(mentioned, type=list[str]),
+                       meeting=None if step is None else msgspec.json.decode(step, type=MeetingStep))
 
     return decode_row(f"messages: room {room!r}, position {position}", decode)
 

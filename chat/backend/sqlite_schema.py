@@ -293,7 +293,27 @@ def _v8(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+def _v9(db: sqlite3.Connection) -> None:
+    """Issue 23, same person everywhere: every key of a delegate (e-mail, external id) names their
+    user id, so a website token's `sub` or `email` finds the person the list imported. The keys of
+    a list imported before are its rows' `key`."""
+    db.execute("""
+        CREATE TABLE delegate_keys (
+            key TEXT PRIMARY KEY,         -- an e-mail (lower case) or an external id
+            id TEXT NOT NULL              -- the delegate's user id (delegates.id)
+        )""")
+    db.execute("CREATE INDEX delegate_keys_by_id ON delegate_keys (id)")
+    db.execute("INSERT OR IGNORE INTO delegate_keys (key, id) SELECT json_extract(data, '$.key'), id FROM delegates "
+               "WHERE json_extract(data, '$.key') != ''")
+
+
+def _v10(db: sqlite3.Connection) -> None:
+    """Meeting steps in the conversation (issue 26): the step a message records, as JSON
+    ({id, step, slots, start, end, place, place_name, link, timezone}), NULL = an ordinary message."""
+    db.execute("ALTER TABLE messages ADD COLUMN meeting TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10)
 
 
 def version_of(db: sqlite3.Connection) -> int:

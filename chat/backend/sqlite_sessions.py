@@ -84,9 +84,26 @@ class SqliteSessions(SessionStore):
         return await self._db.write(take)
 
     async def save_delegates(self, delegates: list[Delegate]) -> None:
-        await self._db.write(lambda db: db.executemany(  # one transaction: all or nothing
-            "INSERT INTO delegates (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            [(delegate.id, json.dumps(delegate.to_dict())) for delegate in delegates]))
+        def save(db: sqlite3.Connection) -> None:  # one transaction: all or nothing
+            db.executemany(
+                "INSERT INTO delegates (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                [(delegate.id, json.dumps(delegate.to_dict())) for delegate in delegates])
+            db.executemany("DELETE FROM delegate_keys WHERE id = ?", [(delegate.id,) for delegate in delegates])
+            db.executemany("INSERT OR REPLACE INTO delegate_keys (key, id) VALUES (?, ?)",
+                           [(key, delegate.id) for delegate in delegates for key in delegate.keys])
+
+        await self._db.write(save)
+
+    async def delegate_ids(self, keys: list[str]) -> dict[str, str]:
+        def read(db: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for key in dict.fromkeys(keys):
+                row = db.execute("SELECT id FROM delegate_keys WHERE key = ?", (key,)).fetchone()
+                if row is not None:
+                    found[key] = str(row[0])
+            return found
+
+        return await self._db.read(read)
 
     async def delegates(self, ids: list[str] | None = None) -> list[Delegate]:
         def read(db: sqlite3.Connection) -> list[Delegate]:

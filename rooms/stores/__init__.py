@@ -21,13 +21,13 @@ from rooms.stores.errors import BackendUnavailable, StoreError
 from rooms.stores.events import Event
 from rooms.stores.limits import LimitStore, SendWait
 from rooms.stores.meetings import MeetingStore
-from rooms.stores.messages import Author, Message, Quote
+from rooms.stores.messages import Author, MeetingStep, Message, Quote
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
 from rooms.stores.sessions import Delegate, SessionStore, SignIn
 
 __all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Delegate", "Encoded",
-           "Event", "EventHandler", "LimitStore", "MeetingStore", "Member", "Message", "ModerationEntry",
-           "ModerationStore", "Mute", "Presence", "Quote", "Reacted", "Replay", "RoomStore", "SendWait", "SessionStore",
-           "SignIn", "Standing", "StoreError", "now_ms"]
+           "Event", "EventHandler", "LimitStore", "MeetingStep", "MeetingStore", "Member", "Message",
+           "ModerationEntry", "ModerationStore", "Mute", "Presence", "Quote", "Reacted", "Replay", "RoomStore",
+           "SendWait", "SessionStore", "SignIn", "Standing", "StoreError", "now_ms"]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rooms.stores.events import Event
-from rooms.stores.messages import Message, Quote
+from rooms.stores.messages import MeetingStep, Message, Quote
 
 # A stored message (history/since/append) is a Struct: rooms/stores/messages.py; so are events (what
 # publish/broadcast carry): rooms/stores/events.py.
@@ -89,13 +89,16 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None) -> Appended:
+                             reply_to: Quote | None = None, mentions: list[str] | None = None,
+                             meeting: MeetingStep | None = None) -> Appended:
         """Store a message (idempotent on user id + cid), assign its id and ts, publish it: one step.
 
         `translating` (the reading languages a `translation` will follow for) goes into the
         published `message` frame only; it is not stored. `reply_to` (the quote of the message this
-        one answers) is stored with it; the published event carries it without its translations.
-        `mentions` (user ids) is stored and published as given."""
+        one answers) is stored with it and published with it, translations included (each node
+        gives each reader the quote in their language).
+        `mentions` (user ids) and `meeting` (the meeting step the message records) are stored and
+        published as given."""
 
     @abc.abstractmethod
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
@@ -138,6 +141,11 @@ class Broker(abc.ABC):
         person, message and emoji). The new state, or None when there is no live message of that id.
         History shows the counts (`Message.reactions`, emoji without reactions absent); a deleted
         or trimmed message's reactions go with it. Publishes nothing: the caller announces it."""
+
+    @abc.abstractmethod
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        """Who reacts to a live message now: emoji -> user ids, sorted (emoji without reactions
+        absent), or None when there is no live message of that id."""
 
     @abc.abstractmethod
     async def message(self, room: str, message_id: str) -> Message | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from rooms.stores.messages import Author, Quote
+from rooms.stores.messages import Author, MeetingStep, Quote
 
 __all__ = ["Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "MeetingChanged", "Mention",
            "Moderated", "PresenceChanged", "Reaction", "Relang", "Report", "ReportsChanged", "Request", "RoleChanged",
@@ -44,8 +44,9 @@ class StoredMessage(Tagged, tag="message"):
     text: str
     translating: list[str] = msgspec.field(default_factory=list)
     deleted: bool = False  # only when a node replays what it missed (redis catch-up): deleted meanwhile
-    reply_to: Quote | None = None  # the message this one answers (without the quote's translations)
+    reply_to: Quote | None = None  # the message this one answers (with its translations: each reader gets theirs)
     mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions
+    meeting: MeetingStep | None = None  # the meeting step it records (issue 26)
 
 
 class Translation(Tagged, tag="translation"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["Author", "Message", "Quote"]
+__all__ = ["Author", "MeetingStep", "Message", "Quote", "StepSlot"]
 
 
 #: Prefix of the key a backend keeps a translation's confidence under, beside the translations
@@ -40,21 +40,45 @@ class Author(msgspec.Struct, frozen=True):
 
 class Quote(msgspec.Struct, frozen=True, omit_defaults=True):
     """What a reply quotes of the message it answers: its id, author and the start of its text
-    (QUOTE_CHARS), and of the translations it had then (lang -> text), fixed when the reply is sent
-    (a later edit of the original does not change it). Live `message` frames carry it without `tr`."""
+    (QUOTE_CHARS), and of the translations it had then (lang -> text), as stored when the reply is
+    sent. Each reader gets it in their language (`tr`), live and in history; history shows the
+    quoted message as it is now (rooms/messages.py `current_quotes`: edited, translated since, or
+    `deleted`)."""
 
     id: str
     user: Author
     text: str
     tr: dict[str, str] = msgspec.field(default_factory=dict)  # the quoted message's translations then (each cut)
-
-    def bare(self) -> Quote:
-        """The quote as a live `message` carries it: without the translations (readers have them)."""
-        return Quote(self.id, self.user, self.text) if self.tr else self
+    deleted: bool = False  # the quoted message was deleted (or is no longer in history): no text, no tr
 
 
 #: How much of the quoted message a reply carries.
 QUOTE_CHARS = 100
+
+
+class StepSlot(msgspec.Struct, frozen=True):
+    """A time a meeting step offers: the slot's id, start and end (ISO 8601 with the event's offset)."""
+
+    id: str
+    start: str
+    end: str
+
+
+class MeetingStep(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What a message that records a step of a meeting (issue 26) says of it: a card in the meeting's
+    conversation, kept in history like any message. The message's own text is the step's note
+    (proposed, countered) or reason (declined, cancelled), translated like any message, or empty.
+    Times are fixed as they were at the step (ISO 8601 with the event's offset, `timezone` its name)."""
+
+    id: str  # the meeting's
+    step: str  # proposed | countered | booked | declined | cancelled | moved
+    slots: list[StepSlot] = msgspec.field(default_factory=list)  # proposed, countered: the times offered
+    start: str | None = None  # booked, moved: the time taken
+    end: str | None = None
+    place: str | None = None  # the place asked for (proposed, countered) or taken (booked, moved): its id
+    place_name: str | None = None
+    link: str | None = None  # an online place's call (booked, moved)
+    timezone: str | None = None  # the event's time zone (IANA name)
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,3 +99,4 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     edited: bool = False  # the sender changed `text` after sending it (edit_message)
     reply_to: Quote | None = None  # the message this one answers
     mentions: list[str] = msgspec.field(default_factory=list)  # the user ids it mentions (checked: members)
+    meeting: MeetingStep | None = None  # the meeting step this message records (issue 26)

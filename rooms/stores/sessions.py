@@ -11,7 +11,9 @@ Guarantees (tests/backend/test_session_store.py):
 - A sign-in code is taken at most once, even when two nodes race for it, and not after it expires.
 - Codes are kept only as a digest of the code the person holds (the store never sees the code).
 - `save_delegates` stores the whole list or, when it fails, none of it (no half-imported list);
-  saving a delegate again replaces it (same id: the same person).
+  saving a delegate again replaces it (same id: the same person), keys included: `delegate_ids`
+  answers each key (e-mail, external id) a delegate holds now with its id, on every node, and
+  forgets the keys it no longer holds.
 """
 from __future__ import annotations
 
@@ -36,24 +38,36 @@ class Delegate:
     derived from their e-mail or external id, so the same person is the same user on every import."""
 
     id: str
-    key: str  # the e-mail or external id the id comes from, as imported (lower case)
+    key: str  # the e-mail or external id the id comes from, as imported (e-mail in lower case)
     name: str
     lang: str
     organization: str = ""
     country: str = ""
     role: str = "delegate"
     revoked: bool = False
+    email: str = ""  # lower case; a website token's `email` claim finds the person by it
+    external_id: str = ""  # the registration's id; a website token's `sub` finds the person by it
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every key that names this person: a website token (`sub`, `email`) or an import row."""
+        return tuple(key for key in (self.email, self.external_id) if key)
 
     def to_dict(self) -> dict[str, object]:
         return {"id": self.id, "key": self.key, "name": self.name, "lang": self.lang,
                 "organization": self.organization, "country": self.country, "role": self.role,
-                "revoked": self.revoked}
+                "revoked": self.revoked, "email": self.email, "external_id": self.external_id}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Delegate:
-        return cls(id=str(data["id"]), key=str(data["key"]), name=str(data["name"]), lang=str(data["lang"]),
+        key = str(data["key"])
+        # a list saved before both keys were kept holds only `key`: the e-mail, or else the external id
+        email = str(data.get("email") or (key if "email" not in data and "@" in key else ""))
+        external = str(data.get("external_id") or (key if "external_id" not in data and "@" not in key else ""))
+        return cls(id=str(data["id"]), key=key, name=str(data["name"]), lang=str(data["lang"]),
                    organization=str(data.get("organization") or ""), country=str(data.get("country") or ""),
-                   role=str(data.get("role") or "delegate"), revoked=bool(data.get("revoked")))
+                   role=str(data.get("role") or "delegate"), revoked=bool(data.get("revoked")),
+                   email=email, external_id=external)
 
 
 class SessionStore(abc.ABC):
@@ -96,6 +110,11 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     async def save_delegates(self, delegates: list[Delegate]) -> None:
         """Add or replace these delegates (by id), all of them in one step."""
+
+    @abc.abstractmethod
+    async def delegate_ids(self, keys: list[str]) -> dict[str, str]:
+        """The id of the delegate each of these keys (an e-mail or external id) belongs to now;
+        keys no delegate holds are left out."""
 
     @abc.abstractmethod
     async def delegates(self, ids: list[str] | None = None) -> list[Delegate]:

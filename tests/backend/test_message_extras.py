@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rooms.stores.messages import Author, Quote
+from rooms.stores.messages import Author, MeetingStep, Quote, StepSlot
 from tests.backend.support import ADA, BOB, ROOM
 
 CAROL = {"id": "u_carol", "name": "Carol"}
@@ -86,7 +86,7 @@ async def test_an_edit_replaces_the_text_drops_translations_keeps_reactions_and_
     assert await backend.edit_message(ROOM, sent.id, "again", "en", author=ADA["id"]) is None
 
 
-async def test_a_reply_keeps_its_quote_in_history_and_publishes_it_without_translations(node):
+async def test_a_reply_keeps_its_quote_in_history_and_publishes_it_with_its_translations(node):
     await node.backend.subscribe(ROOM)
     original = await node.say("Where is the coffee?")
     quote = Quote(original.id, Author(**ADA), "Where is the coffee?", tr={"es": "¿Dónde está el café?"})
@@ -99,8 +99,10 @@ async def test_a_reply_keeps_its_quote_in_history_and_publishes_it_without_trans
     retried = await node.backend.append_message(ROOM, user=BOB, text="Downstairs", lang="en", cid="r1",
                                                 reply_to=quote)
     assert retried.created is False and retried.message.reply_to == quote
-    [_, published] = await node.wait_for("message", 2)
-    assert published["reply_to"] == {"id": original.id, "user": ADA, "text": "Where is the coffee?"}
+    [_, published] = await node.wait_for("message", 2)  # each node gives each reader its language's (chat/hub.py)
+    assert published["reply_to"] == {"id": original.id, "user": ADA, "text": "Where is the coffee?",
+                                     "tr": {"es": "¿Dónde está el café?"}}
+    assert reply.id not in {event.id for event in node.passed_through}  # not one frame for every reader
     assert "reply_to" not in (await node.wait_for("message", 2))[0]
 
 
@@ -119,3 +121,46 @@ async def test_mentions_are_kept_in_history_and_published(node):
     await node.backend.delete_message(ROOM, sent.id)
     [placeholder, kept] = await node.backend.history(ROOM, before=None, limit=5)
     assert placeholder.mentions == [] and kept.id == plain.id
+
+
+async def test_reactors_name_who_reacts_with_each_emoji_now(node):
+    sent = await node.say("Good morning")
+    backend = node.backend
+    assert await backend.reactors(ROOM, sent.id) == {}
+    for emoji, user in (("👍", CAROL), ("👍", ADA), ("❤️", BOB), ("👍", BOB)):
+        await backend.toggle_reaction(ROOM, sent.id, emoji, user["id"])
+    assert await backend.reactors(ROOM, sent.id) == {"👍": ["u_ada", "u_bob", "u_carol"], "❤️": ["u_bob"]}
+    await backend.toggle_reaction(ROOM, sent.id, "❤️", BOB["id"])  # taken back: the emoji is gone
+    assert await backend.reactors(ROOM, sent.id) == {"👍": ["u_ada", "u_bob", "u_carol"]}
+    assert await backend.reactors(ROOM, "deadbeef.1") is None  # another epoch
+    assert await backend.reactors(ROOM, f"{sent.id.partition('.')[0]}.999") is None  # never stored
+    await backend.delete_message(ROOM, sent.id)
+    assert await backend.reactors(ROOM, sent.id) is None
+
+
+async def test_a_meeting_step_is_kept_in_history_recovered_and_published(node):
+    """A message recording a meeting step (issue 26) keeps it in history, `since` and the live event;
+    a deleted one loses it with its text."""
+    await node.backend.subscribe(ROOM)
+    step = MeetingStep(id="m-1", step="proposed", slots=[StepSlot("s-1", "2026-12-08T14:00+02:00",
+                                                                  "2026-12-08T14:20+02:00")],
+                       place="p-1", place_name="Table 14", timezone="Europe/Helsinki")
+    before = await node.say("before")
+    sent = (await node.backend.append_message(ROOM, user=ADA, text="Cranes", lang="en", cid="k1",
+                                              meeting=step)).message
+    booked = (await node.backend.append_message(ROOM, user=BOB, text="", lang="en", cid=None, meeting=MeetingStep(
+        id="m-1", step="booked", start="2026-12-08T14:00+02:00", end="2026-12-08T14:20+02:00"))).message
+    assert sent.meeting == step
+    stored = await node.backend.history(ROOM, before=None, limit=5)
+    assert [m.meeting for m in stored] == [None, step, booked.meeting] and stored[2].text == ""
+    assert [m.meeting for m in (await node.backend.since(ROOM, before.id, limit=5)).messages] == [
+        step, booked.meeting]
+    retried = await node.backend.append_message(ROOM, user=ADA, text="Cranes", lang="en", cid="k1", meeting=step)
+    assert retried.created is False and retried.message.meeting == step
+    [_, published, live_booked] = await node.wait_for("message", 3)
+    assert published["meeting"] == {"id": "m-1", "step": "proposed", "slots": [
+        {"id": "s-1", "start": "2026-12-08T14:00+02:00", "end": "2026-12-08T14:20+02:00"}],
+        "place": "p-1", "place_name": "Table 14", "timezone": "Europe/Helsinki"}
+    assert live_booked["meeting"]["step"] == "booked" and "meeting" not in (await node.wait_for("message", 3))[0]
+    await node.backend.delete_message(ROOM, sent.id)
+    assert (await node.backend.history(ROOM, before=None, limit=5))[1].meeting is None

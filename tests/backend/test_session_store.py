@@ -78,3 +78,30 @@ async def test_the_delegate_list_is_saved_whole_and_replaced_by_id(nodes):
     [changed] = await a.backend.delegates(["d_li", "d_unknown"])
     assert changed.lang == "en" and changed.revoked and changed.organization == ""
     assert await a.backend.delegates([]) == [] and len(await a.backend.delegates()) == 2
+
+
+async def test_every_key_of_a_delegate_names_them_and_a_changed_key_is_forgotten(nodes):
+    from rooms.stores import Delegate
+
+    a, b = nodes
+    li = Delegate("d_li", "li@example.cn", "Li Wei", "zh", email="li@example.cn", external_id="REG-0042")
+    aino = Delegate("d_aino", "AINO-7", "Aino", "fi", external_id="AINO-7")
+    await a.backend.save_delegates([li, aino])
+    assert await b.backend.delegate_ids(["REG-0042", "li@example.cn", "AINO-7", "nobody@example.org"]) == {
+        "REG-0042": "d_li", "li@example.cn": "d_li", "AINO-7": "d_aino"}
+    assert (await b.backend.delegates(["d_li"]))[0] == li  # both keys kept with the person
+    # Li's e-mail changed (the same registration): the old address names nobody any more
+    await b.backend.save_delegates([Delegate("d_li", "li@example.cn", "Li Wei", "zh", email="wei.li@example.cn",
+                                             external_id="REG-0042")])
+    assert await a.backend.delegate_ids(["li@example.cn", "wei.li@example.cn", "REG-0042"]) == {
+        "wei.li@example.cn": "d_li", "REG-0042": "d_li"}
+    assert await a.backend.delegate_ids([]) == {}
+
+
+def test_a_delegate_saved_before_both_keys_were_kept_is_read_with_its_one_key():
+    from rooms.stores import Delegate
+
+    by_mail = Delegate.from_dict({"id": "d_1", "key": "li@example.cn", "name": "Li", "lang": "zh"})
+    by_id = Delegate.from_dict({"id": "d_2", "key": "REG-7", "name": "Aino", "lang": "fi"})
+    assert (by_mail.email, by_mail.external_id, by_mail.keys) == ("li@example.cn", "", ("li@example.cn",))
+    assert (by_id.email, by_id.external_id, by_id.keys) == ("", "REG-7", ("REG-7",))

@@ -3,6 +3,7 @@ is closed and a new one opened, on a second device through a personal sign-in co
 invitation-only event that refuses a stranger in their own language."""
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -10,9 +11,18 @@ import httpx
 from playwright.async_api import Page, expect
 
 from rooms import Role
-from tests.e2e.pages import CONNECTED, axe_violations, sign_in, sign_in_with_token, ui
+from tests.e2e.pages import CONNECTED, PHONE, axe_violations, sign_in, sign_in_with_token, ui
 
 CONVERSATION = '[data-testid^="conversation-c-"]'
+
+
+def qr_codes(png: bytes) -> list[str]:
+    """What a QR decoder (zxing-cpp) reads in a picture."""
+    import zxingcpp
+    from PIL import Image
+
+    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+            if found.format == zxingcpp.BarcodeFormat.QRCode]
 
 
 async def identity(page: Page) -> dict[str, Any]:
@@ -74,6 +84,9 @@ async def test_a_second_device_signs_in_with_the_personal_code_as_the_same_perso
     await expect(laptop.get_by_test_id("account-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml"))
     code = (await laptop.get_by_test_id("account-code-text").text_content() or "").strip()
     assert code
+    # the QR code as the phone's camera reads it off the laptop's screen: the link with that code
+    [scanned] = qr_codes(await laptop.get_by_test_id("account-qr").screenshot())
+    assert scanned == f"{server.url}/#code={code}"
 
     phone = await new_page()  # another browser: no storage shared
     await phone.goto(server.url)
@@ -89,7 +102,7 @@ async def test_a_second_device_signs_in_with_the_personal_code_as_the_same_perso
     await laptop.get_by_test_id("account-open").click()
     await expect(laptop.get_by_test_id("account-session")).to_have_count(2)
     other = await new_page()
-    await other.goto(f"{server.url}/#code={code}")
+    await other.goto(scanned)
     await expect(other.get_by_test_id("lobby-error")).to_have_text(ui("en", "lobby.badSigninCode"))
 
 
@@ -152,3 +165,58 @@ async def test_a_host_imports_the_delegate_list_in_the_host_panel(make_server, n
     await host.get_by_test_id("host-delegates-import").click()  # the same list again: nothing changes
     await expect(status).to_have_text(ui("en", "host.delegatesImported", created=0, updated=0, unchanged=1))
     assert await axe_violations(host) == []
+
+
+async def test_signing_out_in_one_tab_signs_out_every_tab_of_the_browser_at_once(make_server, new_page):
+    server = await make_server()
+    first = await new_page()
+    await sign_in(first, server.url, "Li Wei", "en")
+    second = await first.context.new_page()  # another tab of the same browser: the same person
+    await second.goto(server.url)
+    await expect(second.get_by_test_id("me-name")).to_have_text("Li Wei")
+    kept = await identity(first)
+
+    # the first tab cannot reach the server when it signs out: the other tab hears it from the browser
+    await first.route("**/api/session", lambda route: route.abort())
+    await first.get_by_test_id("sign-out").click()
+    await expect(second.get_by_test_id("name")).to_be_visible()
+    await expect(second.get_by_test_id("lobby-error")).to_have_text(ui("en", "session.signedOut"))
+    await expect(second.get_by_test_id("conn-status")).not_to_have_class(CONNECTED)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:  # the server was never told
+        still = await http.post("/api/session/renew", headers={"authorization": f"Bearer {kept['token']}"})
+    assert still.status_code == 200
+    assert await axe_violations(second) == []
+
+    # signing in again in one tab brings the other tab back in as that person
+    await first.unroute("**/api/session")
+    await first.get_by_test_id("name").fill("Aino")
+    await first.get_by_test_id("start").click()
+    await expect(first.get_by_test_id("me-name")).to_have_text("Aino")
+    await expect(second.get_by_test_id("me-name")).to_have_text("Aino")
+    await expect(second.get_by_test_id("conn-status")).to_have_class(CONNECTED)
+    assert (await identity(second))["sid"] == (await identity(first))["sid"]
+
+
+async def test_the_badge_sheet_s_qr_codes_scanned_sign_each_delegate_in(make_server, new_page):
+    from chat.badges import badge_sheet_html
+
+    server = await make_server()
+    host = {"authorization": f"Bearer {server.token('Hana', Role.HOST, user_id='host-1')}"}
+    rows = [{"Name": "李伟", "Organisation": "Shenzhen Solar", "Reading language": "zh", "E-mail": "li@example.cn"},
+            {"Name": "محمد الأحمد", "Organisation": "Gulf Ports", "Reading language": "ar", "E-mail": "m@example.ae"},
+            {"Name": "Анна Иванова", "Reading language": "ru", "External id": "REG-3"}]
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        assert (await http.post("/api/delegates", json={"delegates": rows}, headers=host)).json()["created"] == 3
+        links = (await http.post("/api/delegates/links", json={}, headers=host)).json()["links"]
+    sheet = await new_page()  # the HTML sheet as the organisers print it: SVG QR codes, rendered by Chromium
+    await sheet.set_content(badge_sheet_html(links))
+    await expect(sheet.locator(".badge")).to_have_count(3)
+    scanned = qr_codes(await sheet.screenshot(full_page=True))
+    assert sorted(scanned) == sorted(link["url"] for link in links)
+
+    arabic = next(link for link in links if link["key"] == "m@example.ae")
+    phone = await new_page(viewport=PHONE)  # the delegate scans their badge with the phone
+    await phone.goto(next(url for url in scanned if url == arabic["url"]))
+    await expect(phone.get_by_test_id("conn-status")).to_have_class(CONNECTED)
+    await expect(phone.get_by_test_id("me-name")).to_have_text("محمد الأحمد")
+    assert (await identity(phone))["sid"]

@@ -14,6 +14,7 @@ give; anything else goes through the test models as usual.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,12 @@ class PhrasebookTranslator(TranslationService):
     def has_route(self, source: str, target: str) -> bool:
         return (target in PHRASEBOOK_ONLY and source != target) or super().has_route(source, target)
 
-    async def translate_many_scored(self, texts: list[str], source: str, target: str) -> list[Translated | None]:
+    async def translate_many_scored(self, texts: list[str], source: str, target: str,
+                                    keeps: Sequence[Sequence[str]] | None = None) -> list[Translated | None]:
         found = [PHRASEBOOK.get((text, target)) for text in texts]
         rest = [text for text, known in zip(texts, found, strict=True) if known is None]
-        translated = iter(await super().translate_many_scored(rest, source, target) if rest else [])
+        kept = None if keeps is None else [keep for keep, known in zip(keeps, found, strict=True) if known is None]
+        translated = iter(await super().translate_many_scored(rest, source, target, kept) if rest else [])
         return [Translated(known, 1.0) if known is not None else next(translated) for known in found]
 
 
@@ -237,3 +240,70 @@ def test_the_readme_shows_exactly_the_pictures_the_tests_draw():
     shown = set(re.findall(r"docs/screenshots/([\w.-]+\.png)", (REPO / "README.md").read_text(encoding="utf-8")))
     assert shown == drawn
     assert {path.name for path in README_SHOTS.glob("*.png")} == drawn
+
+
+THANKS = "@Amara Okafor Danke, das ist sehr hilfreich."
+PHRASEBOOK[THANKS, "en"] = "@Amara Okafor Thanks, that is very helpful."
+REPLY = "the slides are on the forum page, in German too."
+REPLY_EDITED = "the German slides are on the forum page."
+
+
+async def test_replies_reactions_mentions_edits_and_unread_screenshots(make_server, new_page, translation_packages,
+                                                                         tmp_path):
+    """Issue 25 in one picture: a reply with its quote, reactions with who reacted, an @-mention of a
+    member and one of the reader (marked as hers), an edit, and the "new messages" line."""
+    translation = {"packages_dir": str(translation_packages)}
+    node = phrasebook_node(config_for(tmp_path, translation=translation))
+    server = await make_server(node=node)
+    jonas = await server.client("Jonas Weber", "de", user_id="u-jonas")
+    lucia = await server.client("Lucía Ortega", "es", user_id="u-lucia")
+    mona = await server.client("Mona Haddad", "en", Role.MODERATOR, user_id="u-mona")
+    for client in (jonas, lucia, mona):
+        await client.join(ROOM)
+    page = await new_page(viewport=DESKTOP)
+    await page.goto(f"{server.url}/#token={server.token('Amara Okafor', Role.DELEGATE, 'en', user_id='u-amara')}")
+    await expect(page.get_by_test_id("me-name")).to_have_text("Amara Okafor")
+    await enter_room(page, ROOM)
+
+    await mona.say(ROOM, WELCOME)
+    await jonas.say(ROOM, GERMAN)
+    asked = message_with_text(page, PHRASEBOOK[GERMAN, "en"])
+    await asked.get_by_test_id("reply").click()
+    composer = page.get_by_test_id("composer")
+    await composer.press_sequentially("@Jon")
+    await composer.press("Enter")  # the completion
+    await composer.press_sequentially(REPLY)
+    await composer.press("Enter")
+    mine = message_with_text(page, f"@Jonas Weber {REPLY}")
+    await expect(mine).to_have_count(1)
+    sent = await mona.expect("message", text=f"@Jonas Weber {REPLY}")
+    assert sent["mentions"] == ["u-jonas"]
+    await composer.press("ArrowUp")
+    await composer.fill(f"@Jonas Weber {REPLY_EDITED}")
+    await composer.press("Enter")
+    mine = message_with_text(page, f"@Jonas Weber {REPLY_EDITED}")
+    await expect(mine.get_by_test_id("edited")).to_be_visible()
+    for client, emoji, ref in ((lucia, "👍", "l"), (mona, "👍", "m"), (jonas, "❤️", "j")):
+        await client.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": emoji, "ref": ref})
+        await client.expect("ack", ref=ref)
+    await expect(mine.get_by_test_id("reaction")).to_have_count(2)
+
+    await enter_room(page, "climate")
+    await lucia.say(ROOM, SPANISH)
+    await jonas.say(ROOM, THANKS, mentions=["u-amara"])
+    await expect(page.get_by_test_id(f"room-{ROOM}").get_by_test_id("unread")).to_have_text("2")
+    await page.get_by_test_id(f"room-{ROOM}").click()
+    await expect(page.get_by_test_id("unread-line")).to_be_visible()
+    await expect(messages(page)).to_have_count(5)
+    await expect(page.get_by_test_id("translating")).to_have_count(0)
+    await expect(page.locator(".mention-me")).to_have_text("@Amara Okafor")
+    await mine.locator('[data-testid="reaction"][data-emoji="👍"]').hover()
+    await expect(mine.get_by_test_id("reactors").first).to_have_text("Reacted with 👍: Lucía Ortega and Mona Haddad")
+    await screenshot(page, "chat-desktop.png", readme=True)
+
+    await page.mouse.move(0, 0)
+    await page.set_viewport_size(PHONE)
+    await expect(page.get_by_test_id("composer")).to_be_in_viewport()
+    await screenshot(page, "chat-phone.png", readme=True)
+    for client in (jonas, lucia, mona):
+        await client.close()

@@ -15,8 +15,10 @@ from rooms.meetings import (
     answer_refusal,
     busy_slots,
     cancel_refusal,
+    free_slots,
     holds_of,
     iso,
+    next_free,
     parse_iso,
     place_for,
     planned_slots,
@@ -85,6 +87,25 @@ def test_the_first_free_place_is_taken_and_online_is_never_full():
     assert place_for(SLOT, None, PLACES, {(SLOT.id, TABLE.id)}) == ONLINE
     assert code(place_for(SLOT, TABLE.id, PLACES, {(SLOT.id, TABLE.id)})) == "taken"
     assert code(place_for(Slot("s-2", 0, 1, (TABLE.id,)), None, PLACES, {("s-2", TABLE.id)})) == "taken"
+
+
+def test_free_slots_for_both_people_and_the_next_ones_after_a_lost_slot():
+    hour = 3_600_000
+    slots = {s.id: s for s in (Slot("s-a", SLOT.start - hour, SLOT.end - hour, (TABLE.id,)), SLOT,
+                               Slot("s-b", SLOT.start + hour, SLOT.end + hour, (TABLE.id,)),
+                               Slot("s-c", SLOT.start + 2 * hour, SLOT.end + 2 * hour, (TABLE.id,)),
+                               Slot("s-over", 0, 1, (TABLE.id,)))}
+    table_taken = Meeting("m-2", "u_ola", "u_sam", (SLOT.id,), state=BOOKED, slot=SLOT.id, place=TABLE.id)
+    anna_busy = Meeting("m-3", "u_anna", "u_eve", ("s-b",), state=BOOKED, slot="s-b", place=ONLINE.id)
+    found = free_slots(MEETING.people, slots, PLACES, [table_taken, anna_busy], now=SLOT.start - 2 * hour)
+    # the lost slot keeps its online place; Anna meets Eve in s-b; s-over is over
+    assert [(slot.id, [p.id for p in free]) for slot, free in found] == [
+        ("s-a", [TABLE.id]), (SLOT.id, [ONLINE.id]), ("s-c", [TABLE.id])]
+    assert [slot.id for slot, _ in next_free(found, SLOT)] == [SLOT.id, "s-c", "s-a"]  # from its time on first
+    assert [slot.id for slot, _ in next_free(found, SLOT, limit=1)] == [SLOT.id]
+    # the meeting being moved holds nothing against itself
+    assert [s.id for s, _ in free_slots(("u_ola", "u_sam"), slots, PLACES, [table_taken], now=2,
+                                        ignore="m-2")][:3] == ["s-a", SLOT.id, "s-b"]
 
 
 def test_planned_slots_follow_the_event_time_zone_across_a_dst_change():

@@ -1,4 +1,4 @@
-from translation.protect import Protector
+from translation.protect import Protector, keep_tag
 
 
 def protected(text: str, *terms: str) -> list[str]:
@@ -32,3 +32,18 @@ def test_no_glossary_has_no_tag_and_a_glossary_changes_it() -> None:
     assert Protector().tag == ""
     assert Protector(["A"]).tag != Protector(["B"]).tag
     assert Protector(["a", "A "]).terms == ("a",)
+
+
+def test_kept_spans_protect_a_mention_with_the_whole_name() -> None:
+    text = "Thanks @Bill Baker and @王伟, see @Wei"
+    runs = Protector(["Baker"]).split(text, ["@Bill Baker", "@王伟"])
+    assert "".join(run for run, _ in runs) == text
+    # "@Bill Baker" whole (not "@Bill" then the glossary's "Baker"), and the one-word rule still applies
+    assert [run for run, keep in runs if keep] == ["@Bill Baker", "@王伟", "@Wei"]
+    assert [run for run, keep in Protector().split("@Bill Bakery", ["@Bill Baker"]) if keep] == ["@Bill"]
+
+
+def test_kept_spans_change_the_cache_tag() -> None:
+    assert keep_tag([]) == ""
+    assert keep_tag(["@Ada"]) != keep_tag(["@Bob"])
+    assert keep_tag(["@Ada", "@Bob"]) == keep_tag(["@bob", "@Ada"])

@@ -9,18 +9,21 @@ import { Link, CLOSE_REMOVED, CLOSE_UNAUTHORIZED } from './link.js';
 import { setLanguages, guessLanguage, isKnownLanguage, duration, timeOfDay } from './format.js';
 import { t, errorText, useLanguage, onLanguageChange } from './i18n.js';
 import {
-  state, newRoomView, saveSession, loadSession, loadPrefs, forgetIdentity, invalidate, currentRoom, view,
-  appendMessage, prependMessages, insertMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
+  state, newRoomView, saveSession, loadSession, loadPrefs, forgetIdentity, onIdentityChange, invalidate,
+  currentRoom, view, appendMessage, prependMessages, insertMessages, resetMessages, addSystemLine, touch, remember, userId, nameOf,
   untilValue, roleIn, isMuted, awaitsTranslation,
 } from './state.js';
 import { initShell, renderLanguageOptions, fillLobby, toast, closeDrawer, focusLobby } from './view-shell.js';
-import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton } from './view-room.js';
+import { initRoomView, redrawAllMessages, restoreDraft, focusComposer, focusModButton, START } from './view-room.js';
 import { initHostPanel, focusHostPanel } from './view-host.js';
 import { initPeople } from './view-people.js';
 import { initInbox } from './view-inbox.js';
 import { initMeetings } from './view-meetings.js';
 import { initConfirm } from './confirm.js';
 import { initAccount } from './view-account.js';
+import { mentionsIn, someoneTyping, stoppedTyping } from './compose.js';
+import { initReactors, forgetReactors } from './reactors.js';
+import { initNotify } from './notify.js';
 
 const HISTORY_PAGE = 50;
 const ROOMS_REFRESH = 30_000;
@@ -81,6 +84,11 @@ const handlers = {
     room.status = 'joined';
     room.reason = null;
     room.you = f.you || {};
+    if (Number.isInteger(room.you.unread)) { // the server's count: every device of this person agrees
+      const seen = state.current === id && !document.hidden;
+      room.unread = seen ? 0 : room.you.unread;
+      if (!recovering) room.readMark = room.you.unread > 0 ? room.you.read : null; // the "new messages" line
+    }
     setMuted(room, Object.prototype.hasOwnProperty.call(room.you, 'muted_until') ? untilValue(room.you.muted_until) : 0);
     room.members = new Map((f.members || []).map((m) => [m.id, m]));
     room.members.forEach(remember);
@@ -103,6 +111,7 @@ const handlers = {
     followReplay(room, messages, recovering && f.more);
     room.joinSince = null;
     room.outbox.forEach((entry) => transmit(room, entry));
+    loadOpened(room);
     saveSession();
     invalidate();
     if (state.current === id) focusComposer();
@@ -127,13 +136,22 @@ const handlers = {
 
   message(f) {
     const room = state.joined.get(f.room);
+    const before = room?.lastId;
     if (!room || !appendMessage(room, f)) return;
     if (f.user?.id === state.me?.id) settleOwnMessage(room, f);
-    else if (state.current !== room.id) {
+    else if (state.current !== room.id || document.hidden) {
+      if (!room.unread && !room.readMark) room.readMark = before || START; // the "new messages" line goes after it
       room.unread += 1;
-      invalidate('rooms', 'shell');
+      invalidate('rooms', 'shell', 'people');
     }
+    stoppedTyping(room, f.user?.id);
     invalidate('messages');
+  },
+
+  /** A member of a private conversation is typing. */
+  typing(f) {
+    const room = state.joined.get(f.room);
+    if (room) someoneTyping(room, f.user);
   },
 
   translation(f) {
@@ -170,6 +188,7 @@ const handlers = {
     if (f.count > 0) reactions[f.emoji] = f.count;
     else delete reactions[f.emoji];
     item.reactions = reactions;
+    forgetReactors(f.room, f.id);
     touch(item);
     invalidate('messages');
   },
@@ -422,14 +441,17 @@ function sendJoin(room) {
   if (room.status !== 'joined') room.status = 'joining';
   const frame = { type: 'join', room: room.id };
   if (since) frame.since = since;
+  else if (room.lazy) frame.history = 0; // watched: its history waits until it is opened (and stays unread)
   link.request(frame, { match: (f) => f.type === 'joined' && f.room?.id === room.id, timeout: 20_000 })
     .catch((err) => onJoinError(room, err));
 }
 
 function onJoinError(room, err) {
   if (err.code === 'disconnected') return; // joins again after reconnecting
-  if (err.code === 'unavailable' || err.code === 'timeout') {
-    setTimeout(() => { if (link.ready && state.joined.get(room.id) === room) sendJoin(room); }, RETRY_LATER);
+  if (err.code === 'unavailable' || err.code === 'timeout' || (err.code === 'rate_limited' && room.lazy)) {
+    // a watched conversation past the join burst (many rooms at once after `ready`) waits its turn
+    const wait = err.code === 'rate_limited' ? Math.max(1, err.retryAfter || 1) * 1000 : RETRY_LATER;
+    setTimeout(() => { if (link.ready && state.joined.get(room.id) === room) sendJoin(room); }, wait);
     return;
   }
   room.status = 'error';
@@ -444,7 +466,7 @@ function transmit(room, entry) {
   if (entry.inflight || !link.ready || room.status !== 'joined') return;
   entry.inflight = true;
   link.request({ type: 'send', room: room.id, text: entry.text, cid: entry.cid,
-    ...(entry.replyTo ? { reply_to: entry.replyTo } : {}) })
+    ...(entry.replyTo ? { reply_to: entry.replyTo } : {}), ...(entry.mentions?.length ? { mentions: entry.mentions } : {}) })
     .then((ack) => onSendAck(room, entry, ack))
     .catch((err) => onSendError(room, entry, err))
     .finally(() => invalidate('messages', 'room'));
@@ -499,6 +521,13 @@ function dropFromOutbox(room, entry) {
   room.outbox = room.outbox.filter((o) => o !== entry);
 }
 
+/** A watched conversation was opened: its latest messages now (a `history` page marks nothing read). */
+function loadOpened(room) {
+  if (!room.wantHistory || room.status !== 'joined') return;
+  room.wantHistory = false;
+  room.loadingOlder = link.send({ type: 'history', room: room.id, limit: HISTORY_PAGE });
+}
+
 function forgetRoom(id) {
   state.joined.delete(id);
   if (state.current === id) state.current = null;
@@ -525,9 +554,9 @@ function beginSession(session) {
 }
 
 /** Back to the lobby; keep the name and language to make starting again easy. */
-function endSession(message = '') {
+function endSession(message = '', { forget = true } = {}) {
   link.stop();
-  if (!state.session?.pasted) forgetIdentity();
+  if (forget && !state.session?.pasted) forgetIdentity();
   const prefs = { name: state.session?.pasted ? '' : state.session?.name, lang: state.lang };
   Object.assign(state, { session: null, me: null, current: null, openMenu: null, drawer: null, lobbyError: message });
   state.joined.clear();
@@ -706,10 +735,14 @@ const actions = {
   },
 
   select(id) {
+    const previous = currentRoom();
+    if (previous && previous.id !== id) previous.readMark = null; // its new messages were seen
     state.current = id;
     state.openMenu = null;
     const room = currentRoom();
     if (room) room.unread = 0;
+    if (room?.lazy) Object.assign(room, { lazy: false, wantHistory: true });
+    if (room) loadOpened(room);
     closeDrawer();
     saveSession();
     invalidate();
@@ -743,7 +776,7 @@ const actions = {
       return false;
     }
     room.notice = '';
-    const entry = { cid: randomId(), text, inflight: false, replyTo: room.replyTo || null };
+    const entry = { cid: randomId(), text, inflight: false, replyTo: room.replyTo || null, mentions: mentionsIn(room, text) };
     room.replyTo = null;
     room.outbox.push(entry);
     transmit(room, entry);
@@ -823,6 +856,37 @@ const actions = {
       .catch((err) => toast(errorText(err), 'error'));
   },
 
+  /**
+   * Be in a conversation without opening it (joined with no history): its messages count as unread,
+   * its typing and notifications reach this tab, and nothing is marked read until it is opened.
+   */
+  watchRoom(id, info = {}, unread = 0) {
+    if (state.joined.has(id) || !state.session) return;
+    const room = newRoomView(id);
+    room.lazy = true;
+    room.unread = unread; // the server's count (GET /api/conversations) until `joined` says otherwise
+    room.info = { ...room.info, ...info };
+    state.joined.set(id, room);
+    if (link.ready) sendJoin(room);
+  },
+
+  /** Change one's own message (the server re-translates it for every reader). */
+  editMessage(roomId, id, text) {
+    link.request({ type: 'edit', room: roomId, id, text }, { timeout: 15_000 })
+      .catch((err) => toast(errorText(err), 'error'));
+  },
+
+  /** Who reacted to a message, per emoji: {emoji: [{id, name}]}. */
+  whoReacted(roomId, id) {
+    const match = (f) => f.type === 'reactors' && f.room === roomId && f.id === id;
+    return link.request({ type: 'reactors', room: roomId, id }, { match, timeout: 15_000 }).then((f) => f.reactors || {});
+  },
+
+  /** Tell a conversation's other members this one is typing (compose.js keeps it to one per 3 s). */
+  typing(roomId) {
+    link.send({ type: 'typing', room: roomId });
+  },
+
   /** The next message sent in the room answers this one (null: none). */
   replyTo(roomId, id) {
     const room = state.joined.get(roomId);
@@ -894,6 +958,29 @@ function tick() {
   invalidate('room');
 }
 
+/**
+ * Another tab changed who is signed in on this browser: signed out there, signed out here at once; a
+ * token renewed there is used here too; signed in there while this tab shows the lobby, this tab
+ * follows. A tab opened with a pasted token (#token=) keeps to it.
+ */
+function identityChanged(identity) {
+  const session = state.session;
+  if (session?.pasted) return;
+  if (!identity) {
+    if (session?.sid) endSession(t('session.signedOut'));
+    return;
+  }
+  if (session?.sid === identity.sid) {
+    if (identity.expiresAt > session.expiresAt) {
+      Object.assign(session, { token: identity.token, expiresAt: identity.expiresAt });
+    }
+    return;
+  }
+  if (session) endSession('', { forget: false }); // another person on this browser now: this tab follows
+  restore(identity);
+  beginSession(state.session);
+}
+
 function restore(saved) {
   state.session = { token: saved.token, name: saved.name || '', lang: saved.lang || '', pasted: !!saved.pasted,
     sid: saved.sid || '', expiresAt: saved.expiresAt || 0, ttl: saved.ttl || 0 };
@@ -912,6 +999,8 @@ async function boot() {
   initMeetings({ actions, handlers });
   initConfirm();
   initAccount({ api, actions });
+  initReactors(actions);
+  initNotify({ actions, handlers });
   onLanguageChange(() => {
     redrawAllMessages();
     renderLanguageOptions();
@@ -936,6 +1025,7 @@ async function boot() {
   setInterval(refreshRooms, ROOMS_REFRESH);
   setInterval(tick, 1000);
   window.addEventListener('online', () => link.retryNow());
+  onIdentityChange(identityChanged);
 
   if (state.session) {
     saveSession();

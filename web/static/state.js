@@ -77,7 +77,7 @@ export function saveSession() {
     return;
   }
   const rooms = [...state.joined.values()]
-    .filter((r) => r.status === 'joined' || r.status === 'joining')
+    .filter((r) => (r.status === 'joined' || r.status === 'joining') && !r.lazy) // a watched conversation is watched again
     .map((r) => r.id);
   const data = { ...state.session, rooms, current: state.current, showOriginals: state.showOriginals };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(data));
@@ -95,6 +95,23 @@ export function forgetIdentity() {
   try {
     localStorage.removeItem(IDENTITY_KEY);
   } catch { /* nothing kept */ }
+}
+
+/**
+ * Call `changed(identity)` when another tab of this browser changes the signed-in person: `null` when
+ * it signed out (or the browser's storage was cleared), else the identity it keeps now (a renewed
+ * token, or a new sign-in). The `storage` event reaches every other tab of this origin at once,
+ * without the server: a tab that is offline signs out with the others all the same.
+ */
+export function onIdentityChange(changed) {
+  window.addEventListener('storage', (event) => {
+    if (event.storageArea !== localStorage || (event.key !== IDENTITY_KEY && event.key !== null)) return;
+    let identity = null;
+    try {
+      identity = JSON.parse(event.key === null ? 'null' : event.newValue || 'null');
+    } catch { /* unreadable: as if signed out */ }
+    changed(identity?.token && identity.sid ? identity : null);
+  });
 }
 
 /** The person this tab continues as: this tab's rooms, with the browser's newest token for its sign-in. */
@@ -129,7 +146,7 @@ function readJson(key) {
 
 // rendering -----------------------------------------------------------------------
 
-const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host', 'people', 'meetings', 'inbox'];
+const REGIONS = ['shell', 'rooms', 'room', 'messages', 'members', 'host', 'people', 'meetings', 'inbox', 'notify'];
 const renderers = new Map();
 const dirty = new Set();
 let scheduled = false;

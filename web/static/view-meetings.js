@@ -1,9 +1,12 @@
 // view-meetings.js — matchmaking meetings (issue 26): "Propose a meeting" in a private
-// conversation (the organisers' free slots, a note), meeting cards in the conversation
-// (accept a time, decline, cancel) and "My agenda" (every meeting, in the reader's time
-// zone and the event's, with the calendar file).  Server frame handled here: meeting.
+// conversation (the organisers' free slots, a note), the open meeting's card above the
+// messages (accept a time, decline, cancel), each step's card among the messages
+// (meetingStepEl: a message carrying `meeting`, drawn by view-room.js), "My agenda" (every
+// meeting, in the reader's time zone and the event's, with the calendar file) and the
+// organisers' grid (move, cancel).  Server frame handled here: meeting.
 
 import { ApiError } from './api.js';
+import { confirmAction } from './confirm.js';
 import { $, h, setChildren } from './dom.js';
 import { languageLabel } from './format.js';
 import { errorText, t, uiLanguage } from './i18n.js';
@@ -47,7 +50,11 @@ async function call(method, path, body) {
   }).catch(() => null);
   if (!response) throw new ApiError(0, 'network', '');
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, data.code || `http_${response.status}`, data.message || '');
+  if (!response.ok) {
+    const error = new ApiError(response.status, data.code || `http_${response.status}`, data.message || '');
+    if (Array.isArray(data.next)) error.next = data.next; // 409 taken: the next slots both people have free
+    throw error;
+  }
   return data;
 }
 
@@ -126,6 +133,7 @@ function buildDom() {
     h('dialog', { id: 'meeting-dialog', class: 'confirm', testid: 'meeting-dialog', 'aria-labelledby': 'meeting-dialog-title' },
       h('form', { method: 'dialog', id: 'meeting-form', on: { submit: sendProposal } },
         h('h2', { id: 'meeting-dialog-title' }),
+        h('p', { id: 'meeting-taken', class: 'hint', testid: 'meeting-taken', hidden: true }, L('meetings.takenNext')),
         h('fieldset', { id: 'meeting-slots', class: 'meeting-slots' }),
         h('div', { class: 'field' },
           h('label', { for: 'meeting-note' }, L('meetings.note')),
@@ -140,7 +148,14 @@ function buildDom() {
         h('p', {}, h('a', { id: 'agenda-ics', href: '#', testid: 'agenda-ics', on: { click: downloadCalendar } },
           L('meetings.calendar'))),
         h('div', { class: 'button-row' },
-          h('button', { type: 'submit', value: 'cancel', class: 'quiet-button' }, L('meetings.close'))))));
+          h('button', { type: 'submit', value: 'cancel', class: 'quiet-button' }, L('meetings.close'))))),
+    h('dialog', { id: 'move-dialog', class: 'confirm', testid: 'move-dialog', 'aria-labelledby': 'move-title' },
+      h('form', { method: 'dialog', on: { submit: sendMove } },
+        h('h2', { id: 'move-title' }),
+        h('fieldset', { id: 'move-options', class: 'meeting-slots' }),
+        h('div', { class: 'button-row' },
+          h('button', { type: 'submit', value: 'ok', class: 'primary', id: 'move-send', testid: 'move-send' }, L('host.meetingMoveSend')),
+          h('button', { type: 'submit', value: 'cancel', class: 'quiet-button', formnovalidate: true }, L('meetings.close'))))));
   $('host-panel').append(h('form', { id: 'host-meetings-form', class: 'host-form', testid: 'host-meetings-form', novalidate: true,
     on: { submit: addSlot } },
   h('h3', { id: 'host-meetings-heading' }, L('host.meetings')),
@@ -153,7 +168,7 @@ function buildDom() {
   h('div', { class: 'button-row' },
     h('button', { type: 'submit', class: 'primary', testid: 'host-meeting-add' }, L('host.meetingAdd')),
     h('button', { type: 'button', testid: 'host-meeting-csv', on: { click: downloadCsv } }, L('host.meetingCsv'))),
-  h('p', { id: 'host-meeting-status', class: 'host-status', role: 'status' }),
+  h('p', { id: 'host-meeting-status', class: 'host-status', role: 'status', testid: 'host-meeting-status' }),
   h('div', { id: 'host-meeting-grid', class: 'meeting-grid', testid: 'host-meeting-grid' })));
 }
 
@@ -193,12 +208,40 @@ function card(m) {
   const buttons = [];
   if (mine) {
     buttons.push(h('button', { type: 'button', testid: 'meeting-counter', on: { click: () => openProposal(m) } }, t('meetings.counter')),
-      h('button', { type: 'button', testid: 'meeting-decline', on: { click: () => answer(m, 'decline') } }, t('meetings.decline')));
+      h('button', { type: 'button', testid: 'meeting-decline', on: { click: () => withReason(m, 'decline') } }, t('meetings.decline')));
   }
-  buttons.push(h('button', { type: 'button', class: 'quiet-button', testid: 'meeting-cancel', on: { click: () => answer(m, 'cancel') } },
+  buttons.push(h('button', { type: 'button', class: 'quiet-button', testid: 'meeting-cancel', on: { click: () => withReason(m, 'cancel') } },
     t('meetings.cancel')));
   return h('article', { class: 'request-card', testid: 'meeting-card', 'aria-label': t('meetings.with', { name: m.with?.name || '' }) },
     ...body, h('div', { class: 'button-row' }, buttons));
+}
+
+// the steps among the messages -------------------------------------------------------------
+const STEPS = ['proposed', 'countered', 'booked', 'declined', 'cancelled', 'moved'];
+
+/** One time a step offers or took, in the reader's zone (and the event's when that differs). */
+function stepTime(step, start) {
+  return times({ timezone: step.timezone || undefined }, start).join(' · ');
+}
+
+/**
+ * A meeting step recorded in the conversation (a message carrying `meeting`, docs/protocol.md
+ * "Meeting cards"): what happened, in the reader's interface language, the times in their zone
+ * and the event's, the place. The message's own text (the note or the reason, translated like
+ * any message, with its honest "translating…") is drawn below it by view-room.js.
+ */
+export function meetingStepEl(item) {
+  const step = item.meeting;
+  const lines = [h('strong', { class: 'meeting-step-title', testid: 'meeting-step-title' },
+    t(STEPS.includes(step.step) ? `meetings.step.${step.step}` : 'meetings.step.changed'))];
+  if (step.slots?.length) {
+    lines.push(h('ul', { class: 'meeting-step-times', 'aria-label': t('meetings.slots') },
+      step.slots.map((s) => h('li', { testid: 'meeting-step-time' }, stepTime(step, s.start)))));
+  }
+  if (step.start) lines.push(h('p', { testid: 'meeting-step-time' }, stepTime(step, step.start)));
+  if (step.place_name) lines.push(h('p', {}, t('meetings.place', { place: step.place_name })));
+  if (step.link) lines.push(h('p', {}, h('a', { href: step.link, rel: 'noopener noreferrer', target: '_blank' }, step.link)));
+  return h('div', { class: 'meeting-step', testid: 'meeting-step', 'data-step': step.step }, ...lines);
 }
 
 /** The note in the reader's language (the server translates it like a message), the original beside it. */
@@ -206,6 +249,17 @@ function noteOf(m) {
   if (!m.note_tr) return h('p', { class: 'meeting-note', testid: 'meeting-note-text' }, m.note);
   return h('p', { class: 'meeting-note', testid: 'meeting-note-text' }, m.note_tr.text,
     h('span', { class: 'hint', lang: m.note_lang || undefined }, ` (${m.note})`));
+}
+
+/** Decline or cancel, after asking (with an optional reason, which the other person reads translated). */
+async function withReason(meeting, step) {
+  const name = meeting.with?.name || '';
+  const answered = await confirmAction({
+    title: t(step === 'decline' ? 'meetings.declineTitle' : 'meetings.cancelTitle', { name }),
+    text: t('meetings.reasonText'), ok: t(step === 'decline' ? 'meetings.decline' : 'meetings.cancel'), reason: '',
+  });
+  // the dialog takes 300 characters (moderation reasons); a meeting's reason is at most 200
+  if (answered) await answer(meeting, step, answered.reason ? { reason: answered.reason.slice(0, 200) } : {});
 }
 
 async function answer(meeting, step, body = {}) {
@@ -217,19 +271,20 @@ async function answer(meeting, step, body = {}) {
   } catch (err) {
     toast(errorText(err), 'error');
     await refresh();
-    // lost the race for that time: offer the times still free, as a counter-proposal
-    if (err.code === 'taken' && step === 'accept') openProposal(meetings.list.get(meeting.id) || meeting);
+    // lost the race for that time: offer the next times both have free (the 409's `next`), as a counter-proposal
+    if (err.code === 'taken' && step === 'accept') openProposal(meetings.list.get(meeting.id) || meeting, err.next || null);
   }
 }
 
 // proposing ------------------------------------------------------------------------------------
 /** The proposal dialog: a new meeting with the conversation's other person, or (`counter`) other
- * times for a meeting whose answer is the reader's turn. */
-async function openProposal(counter = null) {
+ * times for a meeting whose answer is the reader's turn; `offered`: the times a lost race
+ * answered with (free for both), shown instead of the reader's free times. */
+async function openProposal(counter = null, offered = null) {
   const other = counter?.with?.id || otherPerson();
   if (!other) return;
   try {
-    meetings.slots = (await call('GET', '/api/meeting-slots')).slots;
+    meetings.slots = offered || (await call('GET', '/api/meeting-slots')).slots;
   } catch (err) {
     toast(errorText(err), 'error');
     return;
@@ -238,6 +293,7 @@ async function openProposal(counter = null) {
   dialog.dataset.with = other;
   dialog.dataset.meeting = counter?.id || '';
   $('meeting-dialog-title').textContent = t('meetings.proposeTitle', { name: nameOf(other) });
+  $('meeting-taken').hidden = !offered;
   const free = meetings.slots.filter((s) => Date.parse(s.end) > Date.now() && s.places.some((p) => p.free));
   setChildren($('meeting-slots'), h('legend', {}, t('meetings.slots')),
     free.length ? free.map((s, i) => h('label', { class: 'meeting-slot' },
@@ -294,9 +350,11 @@ function renderAgenda() {
 }
 
 function conversationButton(m) {
-  const room = [...meetings.members.entries()].find(([, members]) => members.length === 2 && members.includes(m.with?.id));
+  // the conversation its steps are recorded in; for a meeting from before the cards, the 1:1 with that person
+  const room = m.room || [...meetings.members.entries()].find(([, members]) => members.length === 2 && members.includes(m.with?.id))?.[0];
   if (!room) return null;
-  return h('button', { type: 'button', class: 'link-button', on: { click: () => { $('agenda-dialog').close(); actions.openRoom(room[0]); } } },
+  return h('button', { type: 'button', class: 'link-button', testid: 'agenda-conversation',
+    on: { click: () => { $('agenda-dialog').close(); actions.openRoom(room); } } },
     t('meetings.openConversation'));
 }
 
@@ -345,11 +403,55 @@ function renderGrid() {
           const cell = cells.get(id);
           if (!cell) return h('td', {}, '–');
           if (!cell.meeting) return h('td', {}, t('host.meetingFree'));
-          return h('td', {}, cell.meeting.people.map((p) => p.name).join(' · '), ' ',
+          const people = cell.meeting.people.map((p) => p.name).join(' · ');
+          return h('td', {}, people, ' ',
+            h('button', { type: 'button', class: 'quiet-button', testid: 'host-meeting-move',
+              'aria-label': t('host.meetingMoveTitle', { people }), on: { click: () => openMove(cell.meeting, people) } },
+            t('host.meetingMove')), ' ',
             h('button', { type: 'button', class: 'quiet-button', testid: 'host-meeting-cancel',
               on: { click: () => hostCancel(cell.meeting.id) } }, t('meetings.cancel')));
         }));
       }))));
+}
+
+/** The move dialog: the slots and places both people have free (GET /api/meetings/{id}/free-slots). */
+async function openMove(meeting, people) {
+  let slots;
+  try {
+    slots = (await call('GET', `/api/meetings/${encodeURIComponent(meeting.id)}/free-slots`)).slots;
+  } catch (err) {
+    toast(errorText(err), 'error');
+    return;
+  }
+  const dialog = $('move-dialog');
+  dialog.dataset.meeting = meeting.id;
+  $('move-title').textContent = t('host.meetingMoveTitle', { people });
+  const options = slots.flatMap((s) => s.places.map((p) => ({ slot: s, place: p })));
+  setChildren($('move-options'), h('legend', {}, t('host.meetingMoveTo')),
+    options.length ? options.map((o, i) => h('label', { class: 'meeting-slot' },
+      h('input', { type: 'radio', name: 'move-to', value: `${o.slot.id}|${o.place.id}`, testid: 'move-option', checked: i === 0 }),
+      ` ${when(o.slot.start)} · ${o.place.name}`))
+      : h('p', { class: 'hint' }, t('host.meetingMoveNone')));
+  $('move-send').disabled = !options.length;
+  dialog.returnValue = '';
+  dialog.showModal();
+}
+
+async function sendMove(event) {
+  const dialog = $('move-dialog');
+  if (event.submitter?.value !== 'ok') return;
+  event.preventDefault();
+  const chosen = dialog.querySelector('input[name="move-to"]:checked');
+  if (!chosen) return;
+  const [slot, place] = chosen.value.split('|');
+  try {
+    await call('POST', `/api/meetings/${encodeURIComponent(dialog.dataset.meeting)}/move`, { slot, place });
+    dialog.close('ok');
+    $('host-meeting-status').textContent = t('host.meetingMoved');
+    loadGrid();
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
 }
 
 /** A host cancels a booked meeting from the grid: both people are told (a `meeting` frame). */

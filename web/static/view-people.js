@@ -14,6 +14,7 @@ import { toast } from './view-shell.js';
 
 const REFRESH = 20_000; // conversations list (unread counts) while connected
 const READ_EVERY = 2_000; // how often the newest shown message is acknowledged (`read`)
+const WATCH_MAX = 10; // conversations joined in the background (live unread counts, typing, notifications)
 
 const people = {
   results: [], next: null, loading: false, error: '', searched: false,
@@ -78,6 +79,7 @@ async function refresh() {
     people.incoming = new Map(requests.data.incoming.map((r) => [r.id, r]));
     people.outgoing = new Map(requests.data.outgoing.map((r) => [r.id, r]));
     people.blocked = new Set(blocks.data.users.map((u) => u.id));
+    watchConversations();
     invalidate('people');
   } catch {
     // offline or signed out: the next refresh tries again
@@ -105,10 +107,18 @@ async function search(more = false) {
   }
 }
 
-/** The newest message shown in an open conversation is acknowledged as read. */
+/** Be in the first WATCH_MAX conversations without opening them (app.js watchRoom: nothing is read). */
+function watchConversations() {
+  for (const c of [...people.conversations.values()].slice(0, WATCH_MAX)) {
+    actions.watchRoom(c.id, { kind: 'private', title: c.title || '' }, Number(c.unread) || 0);
+  }
+}
+
+/** The newest message shown in the open conversation or room is acknowledged as read (the server
+ * keeps it, so the sidebar's counts agree on every device of this person). */
 function acknowledgeRead() {
   const room = currentRoom();
-  if (!room || room.info.kind !== 'private' || room.status !== 'joined' || !room.lastId) return;
+  if (!room || room.status !== 'joined' || !room.lastId) return;
   if (document.visibilityState !== 'visible' || readSent.get(room.id) === room.lastId) return;
   readSent.set(room.id, room.lastId);
   link.send({ type: 'read', room: room.id, id: room.lastId });
@@ -201,6 +211,11 @@ const peopleActions = {
     }
   },
 
+  /** A conversation's members as the list knows them (the @-completion offers them). */
+  conversationMembers(id) {
+    return people.conversations.get(id)?.members || [];
+  },
+
   reportMessage(roomId, id) {
     link.request({ type: 'report', room: roomId, id }, { timeout: 15_000 })
       .then(() => toast(t('people.reported')))
@@ -233,6 +248,7 @@ const frameHandlers = {
     if (f.event === 'opened' || f.event === 'joined') { // joined: an invitee accepted, the room has its members
       f.room.members?.forEach(remember);
       people.conversations.set(id, { unread: 0, ...people.conversations.get(id), ...f.room });
+      watchConversations();
     } else if (f.event === 'left') {
       if (f.user?.id === state.me?.id) people.conversations.delete(id);
       else refresh();

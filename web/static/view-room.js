@@ -6,10 +6,15 @@ import { $, h, setChildren, softFocus } from './dom.js';
 import { uiName, selfName, isRtl, timeOfDay, fullDate, duration, languageList, sortedLanguages } from './format.js';
 import { t, errorText, uiLanguage } from './i18n.js';
 import { confirmAction } from './confirm.js';
+import { meetingStepEl } from './view-meetings.js';
 import {
   state, onRender, invalidate, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait, canTranslate,
   shownName, updateNamesakes,
 } from './state.js';
+import {
+  initCompose, composerKey, submitEdit, renderComposeExtras, withMentions, mayEdit, startEdit,
+} from './compose.js';
+import { reactorsTip, reactorsTipId, showReactors, hideReactors } from './reactors.js';
 
 /** The reactions the server accepts (docs/protocol.md, "Reactions"). */
 const REACTIONS = ['👍', '❤️', '😂', '😮', '🙏', '👏'];
@@ -22,6 +27,7 @@ const ROLE_ORDER = { host: 0, moderator: 1, delegate: 2 };
 
 export function initRoomView(appActions) {
   actions = appActions;
+  initCompose(actions);
   const composer = $('composer');
   composer.addEventListener('keydown', onComposerKey);
   composer.addEventListener('input', () => { autosize(); renderComposerInfo(currentRoom()); });
@@ -51,6 +57,10 @@ export function redrawAllMessages() {
 // composer ------------------------------------------------------------------------
 
 function onComposerKey(event) {
+  if (composerKey(event)) {
+    event.preventDefault();
+    return;
+  }
   if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return;
   event.preventDefault();
   submit();
@@ -60,6 +70,10 @@ function submit() {
   const composer = $('composer');
   const text = composer.value;
   if (!text.trim() || $('send').disabled) return;
+  if (submitEdit(text)) {
+    autosize();
+    return;
+  }
   if (actions.send(text)) {
     composer.value = '';
     autosize();
@@ -181,6 +195,7 @@ function renderReplyBar(room) {
 function renderComposerInfo(room) {
   if (!room) return;
   renderReplyBar(room);
+  renderComposeExtras(room);
   const parts = [];
   const wait = slowWait(room);
   if (wait > 0) parts.push(t('room.slowWait', { count: wait }));
@@ -221,7 +236,10 @@ function renderMessages() {
   const countBefore = list.childElementCount;
 
   const wanted = [...room.items, ...room.outbox.filter((o) => !o.hidden)];
-  placeInOrder(list, wanted.map((item) => elementFor(room, item)));
+  const nodes = wanted.map((item) => elementFor(room, item));
+  const unreadAt = firstUnread(room);
+  if (unreadAt >= 0) nodes.splice(unreadAt, 0, unreadLine());
+  placeInOrder(list, nodes);
   forgetStale(room, wanted);
 
   const empty = room.items.length === 0 && room.outbox.length === 0;
@@ -229,10 +247,33 @@ function renderMessages() {
   $('messages-empty').textContent = room.status === 'joining' ? t('room.joining') : t('room.empty');
   $('load-older').hidden = !room.hasOlder || empty;
 
-  if (stick) scrollToBottom();
+  if (switched && unreadAt >= 0) unreadLineEl.scrollIntoView({ block: 'center' }); // where the new ones start
+  else if (stick) scrollToBottom();
   else if (firstBefore && list.firstElementChild !== firstBefore) {
     scroll.scrollTop += scroll.scrollHeight - heightBefore; // older history went on top: stay put
   } else if (list.childElementCount > countBefore) $('jump-latest').hidden = false;
+}
+
+/** A read mark before every message (none of them was read). */
+export const START = '^';
+
+/** Where the "new messages" line goes: before the first message after the read mark (-1: none). */
+function firstUnread(room) {
+  if (!room.readMark) return -1;
+  const mark = room.readMark === START ? -1 : room.items.findIndex((item) => item.kind === 'msg' && item.id === room.readMark);
+  if (mark < 0 && room.readMark !== START) return -1;
+  const next = room.items.findIndex((item, i) => i > mark && item.kind === 'msg' && item.user?.id !== state.me?.id);
+  return next;
+}
+
+let unreadLineEl = null;
+
+function unreadLine() {
+  const text = t('room.newMessages');
+  if (unreadLineEl?.dataset.text !== text) {
+    unreadLineEl = h('li', { class: 'sys unread-line', testid: 'unread-line', data: { text } }, h('span', {}, text));
+  }
+  return unreadLineEl;
 }
 
 /** Make the list's children exactly `nodes`, moving as few as possible. */
@@ -292,8 +333,9 @@ function messageEl(room, item) {
   const mine = item.user?.id === state.me?.id;
   const author = item.user ? shownName(room, item.user).full : t('who.someone');
   const shown = displayed(item);
+  const wordless = Boolean(item.meeting) && !item.text;
   return h('li', {
-    class: ['msg', mine && 'mine', item.deleted && 'deleted'],
+    class: ['msg', mine && 'mine', item.deleted && 'deleted', mentionsMe(item) && 'mentions-me', item.meeting && 'meeting-card'],
     testid: 'message',
     'data-id': item.id,
     'data-lang': item.lang,
@@ -316,6 +358,12 @@ function messageEl(room, item) {
         on: { click: () => { actions.replyTo(room.id, item.id); focusComposer(); } },
       }, t('msg.reply'))
       : null,
+    mayEdit(room, item)
+      ? h('button', {
+        type: 'button', class: 'msg-action', testid: 'edit', 'aria-label': t('msg.editLabel'),
+        on: { click: () => startEdit(room, item) },
+      }, t('msg.edit'))
+      : null,
     !mine && !item.deleted && room.status === 'joined' && actions.reportMessage
       ? h('button', {
         type: 'button', class: 'msg-report', testid: 'report',
@@ -324,24 +372,38 @@ function messageEl(room, item) {
       }, t('msg.report'))
       : null),
   item.reply_to && !item.deleted ? quoteEl(room, item.reply_to) : null,
+  item.meeting && !item.deleted ? meetingStepEl(item) : null, // a meeting step's card (issue 26)
   item.deleted
     ? h('div', { class: 'msg-text', testid: 'message-text' }, t('msg.deleted'))
-    : h('div', { class: 'msg-text', testid: 'message-text', lang: shown.lang, dir: isRtl(shown.lang) ? 'rtl' : 'auto' }, shown.text),
-  item.deleted ? null : (mine && room.status === 'joined' ? relangControl(room, item) : messageMeta(room, item, shown)),
+    : wordless ? null // a card with no note or reason: nothing to show, translate or relabel
+      : h('div', { class: 'msg-text', testid: 'message-text', lang: shown.lang, dir: isRtl(shown.lang) ? 'rtl' : 'auto' },
+        withMentions(room, item, shown.text)),
+  item.deleted || wordless ? null : (mine && room.status === 'joined' ? relangControl(room, item) : messageMeta(room, item, shown)),
   item.deleted ? null : reactionsEl(room, item, author));
 }
 
+const mentionsMe = (item) => !item.deleted && Array.isArray(item.mentions) && item.mentions.includes(state.me?.id)
+  && item.user?.id !== state.me?.id;
+
 /**
- * The quote of the message a reply answers, in the reader's language where it can be: the
- * quote's own translation (history), else the translation of the quoted message this client
- * holds (a live reply carries the original only), else the original.
+ * The quote of the message a reply answers, in the reader's language where it can be. A quote
+ * follows its original (docs/protocol.md, Replies): when this client holds the quoted message, its
+ * current text, translation and deletion win (they follow `edited`, `translation` and `deleted`
+ * frames live); else the quote's own translation (`reply_to.tr`), else its original text.
  */
 function quoteEl(room, quote) {
   const held = room.byId.get(quote.id);
-  const heldTr = held && !held.edited && held.tr && held.tr.lang === state.lang ? held.tr.text : null;
-  const translated = quote.tr?.lang === state.lang ? quote.tr.text : heldTr;
-  const text = translated && !state.showOriginals ? translated : quote.text;
   const name = quote.user ? shownName(room, quote.user).full : t('who.someone');
+  let text;
+  if (quote.deleted || held?.deleted) {
+    text = t('msg.deleted');
+  } else {
+    const original = held ? held.text : quote.text;
+    const heldTr = held?.tr && held.tr.lang === state.lang ? held.tr.text : null;
+    const quoteTr = !held && quote.tr?.lang === state.lang ? quote.tr.text : null;
+    const translated = heldTr || quoteTr;
+    text = translated && !state.showOriginals ? translated : original;
+  }
   return h('blockquote', { class: 'msg-quote', testid: 'quote', 'data-id': quote.id },
     h('span', { class: 'msg-quote-author' }, name), ' ',
     h('span', { dir: 'auto' }, text.length > 100 ? `${text.slice(0, 99)}…` : text));
@@ -352,11 +414,23 @@ function reactionsEl(room, item, author) {
   const used = REACTIONS.filter((emoji) => (item.reactions?.[emoji] || 0) > 0);
   const joined = room.status === 'joined';
   if (!used.length && !joined) return null;
-  const chips = used.map((emoji) => h('button', {
+  const chips = used.map((emoji) => [h('button', {
     type: 'button', class: 'reaction', testid: 'reaction', 'data-emoji': emoji, disabled: !joined,
     'aria-label': t('msg.reactionCount', { emoji, count: item.reactions[emoji] }),
-    on: { click: () => actions.react(room.id, item.id, emoji) },
-  }, `${emoji} ${item.reactions[emoji]}`));
+    'aria-describedby': reactorsTipId(item, emoji),
+    on: {
+      click: () => actions.react(room.id, item.id, emoji),
+      mouseenter: () => showReactors(room, item, emoji),
+      focus: () => showReactors(room, item, emoji),
+      contextmenu: (event) => { event.preventDefault(); showReactors(room, item, emoji); }, // a long press (Android)
+      pointerdown: (event) => { if (event.pointerType === 'touch') pressStart(() => showReactors(room, item, emoji)); },
+      pointerup: pressEnd,
+      pointercancel: pressEnd,
+      mouseleave: () => hideReactors(item, emoji),
+      blur: () => hideReactors(item, emoji),
+      keydown: (event) => { if (event.key === 'Escape') hideReactors(item, emoji); },
+    },
+  }, `${emoji} ${item.reactions[emoji]}`), reactorsTip(item, emoji)]);
   const picker = joined
     ? h('details', { class: 'react-picker' },
       h('summary', { testid: 'react', 'aria-label': t('msg.reactLabel', { name: author }) }, t('msg.react')),
@@ -367,6 +441,19 @@ function reactionsEl(room, item, author) {
       }, emoji)))
     : null;
   return h('div', { class: 'msg-reactions' }, ...chips, picker);
+}
+
+// A long press on a touch screen (browsers without `contextmenu` for it, such as Safari on iOS).
+let pressTimer = null;
+const LONG_PRESS = 500;
+
+function pressStart(run) {
+  clearTimeout(pressTimer);
+  pressTimer = setTimeout(run, LONG_PRESS);
+}
+
+function pressEnd() {
+  clearTimeout(pressTimer);
 }
 
 /** On one's own message: the language it was taken to be in, which the sender may correct. */

@@ -145,7 +145,8 @@ function renderHome() {
 }
 
 function renderTitle() {
-  const unread = [...state.joined.values()].reduce((sum, r) => sum + (r.id === state.current ? 0 : r.unread), 0);
+  const seen = (r) => r.id === state.current && document.visibilityState === 'visible';
+  const unread = [...state.joined.values()].reduce((sum, r) => sum + (seen(r) ? 0 : r.unread), 0) + (state.alerts || 0);
   const room = currentRoom();
   const place = room ? `${room.info.title} · babelroom` : 'babelroom';
   document.title = unread ? `(${unread}) ${place}` : place;

@@ -300,15 +300,16 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             if self._advance(room, message.id):
                 self._emit(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=message.user,
                                                lang=message.lang, text=message.text, deleted=message.deleted,
-                                               reply_to=message.reply_to.bare() if message.reply_to else None,
-                                               mentions=message.mentions))
+                                               reply_to=message.reply_to,
+                                               mentions=message.mentions, meeting=message.meeting))
 
 
 def _passed_through(event: Event, payload: str) -> Event | Encoded:
     """A message or translation as published: its payload is byte for byte the frame readers get
     (append.lua writes a StoredMessage's own encoding, which is the `message` frame's), so readers
     get it as is instead of a re-encoding; the decoded event only routed it."""
-    if isinstance(event, StoredMessage) and not event.deleted:
+    if isinstance(event, StoredMessage) and not event.deleted and not (event.reply_to and event.reply_to.tr):
+        # (a reply whose quote has translations is one frame per reading language: chat/hub.py builds them)
         return Encoded("message", event.id, None, payload.encode(), author=event.user.id)
     if isinstance(event, Translation):
         return Encoded("translation", event.id, event.lang, payload.encode())

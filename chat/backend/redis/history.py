@@ -9,9 +9,9 @@ from __future__ import annotations
 from chat.backend.ids import make_id, new_epoch
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
-from chat.backend.redis.rows import deleted_message, live_message
+from chat.backend.redis.rows import deleted_message, live_message, reactors_of
 from chat.frames import encode
-from rooms.stores import Appended, Author, Message, Quote, Reacted, Replay
+from rooms.stores import Appended, Author, MeetingStep, Message, Quote, Reacted, Replay
 from rooms.stores.events import StoredMessage, Translation, encode_event
 
 # Where append.lua puts the id and ts only it knows, in the encoding of a StoredMessage built without them.
@@ -22,7 +22,8 @@ class RedisHistory(RedisParts):
     @write_call
     async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
                              cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None) -> Appended:
+                             reply_to: Quote | None = None, mentions: list[str] | None = None,
+                             meeting: MeetingStep | None = None) -> Appended:
         keys = self._keys.history(room)
         author = Author(user["id"], user["name"])
         if cid:
@@ -31,17 +32,18 @@ class RedisHistory(RedisParts):
         # the id and ts only it knows, between these two parts of the event's own encoding.
         head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
                                                    translating=list(translating or ()),
-                                                   reply_to=reply_to.bare() if reply_to else None,
-                                                   mentions=list(mentions or ()))
+                                                   reply_to=reply_to,
+                                                   mentions=list(mentions or ()), meeting=meeting)
                                      ).partition(_ID_TS)
         reply = await self._scripts["append"](keys=keys, args=[
             self._keys.channel(room), self._settings.history_max, new_epoch(), encode(author), lang, text,
             self._settings.idempotency_ttl, head, tail, encode(reply_to) if reply_to else "",
-            encode(mentions) if mentions else ""])
+            encode(mentions) if mentions else "", encode(meeting) if meeting else ""])
         created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
         if created:
             message = Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
-                              lang=lang, text=text, reply_to=reply_to, mentions=list(mentions or ()))
+                              lang=lang, text=text, reply_to=reply_to, mentions=list(mentions or ()),
+                              meeting=meeting)
             return Appended(message, created=True)
         fields, extra = reply[3], reply[4]
         row = live_message(room, epoch, stream_id, fields, extra) if fields \
@@ -137,6 +139,17 @@ class RedisHistory(RedisParts):
             return None
         translations = found[1] if len(found) > 1 else None  # HGET's false arrives as None
         return live_message(room, parts[0], parts[1], found[0], translations or None)
+
+    @read_call
+    async def reactors(self, room: str, message_id: str) -> dict[str, list[str]] | None:
+        parts = parse_id(message_id)
+        if parts is None:
+            return None
+        log_key, meta, extra, _ = self._keys.history(room)
+        found = await self._scripts["message"](keys=[log_key, meta, extra], args=list(parts))
+        if not found:
+            return None
+        return reactors_of(found[1] if len(found) > 1 else None)
 
     @write_call
     async def delete_message(self, room: str, message_id: str) -> bool:

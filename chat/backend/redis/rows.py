@@ -7,7 +7,7 @@ import msgspec
 
 from chat.backend.ids import make_id
 from chat.backend.redis.keys import stream_key
-from rooms.stores import Author, Member, Message, Quote
+from rooms.stores import Author, MeetingStep, Member, Message, Quote
 from rooms.stores.events import PresenceChanged
 from rooms.stores.messages import split_confidence
 
@@ -27,10 +27,20 @@ def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra
     translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation.lua
     quote = entry.get("q")  # a reply's quote (append.lua)
     mentioned = entry.get("m")
+    step = entry.get("k")  # the meeting step it records (append.lua)
     return Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author(entry["u"]),
                    lang=lang, text=text, tr=translations, confidence=confidence, edited=edited, reactions=reactions,
                    reply_to=msgspec.json.decode(quote, type=Quote) if quote else None,
-                   mentions=msgspec.json.decode(mentioned, type=list[str]) if mentioned else [])
+                   mentions=msgspec.json.decode(mentioned, type=list[str]) if mentioned else [],
+                   meeting=msgspec.json.decode(step, type=MeetingStep) if step else None)
+
+
+def reactors_of(extra: str | None) -> dict[str, list[str]]:
+    """Who reacted with each emoji (react.lua's "@r:<emoji>" {user id: 1}), sorted, from a message's
+    extra hash value."""
+    stored = json.loads(extra) if extra else {}
+    return {key[len(REACTION_KEY):]: sorted(who) for key, who in stored.items()
+            if key.startswith(REACTION_KEY) and isinstance(who, dict) and who}
 
 
 def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:

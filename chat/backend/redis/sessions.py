@@ -6,6 +6,7 @@ Keys, all under `key_prefix`:
     user:<id>:sessions      set of the person's session ids
     signin:<digest>         a sign-in code's payload (JSON), expiring with the code (PX)
     delegates               hash id -> delegate JSON (the organisers' list)
+    delegate-keys           hash e-mail or external id -> delegate id
 """
 from __future__ import annotations
 
@@ -21,6 +22,23 @@ TOUCH = """
 local seen = redis.call('HGET', KEYS[1], 'last_seen')
 if seen and redis.call('HEXISTS', KEYS[1], 'user') == 1 and tonumber(seen) < tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
+end
+"""
+
+# ARGV: id, JSON, keys (newline-separated), for each delegate; the keys it held before and no longer
+# holds are forgotten, in the same step as the list itself
+SAVE_DELEGATES = """
+for i = 1, #ARGV, 3 do
+  local id = ARGV[i]
+  local before = redis.call('HGET', KEYS[1], id)
+  if before then
+    local old = cjson.decode(before)
+    for _, key in ipairs({old['email'] or '', old['external_id'] or '', old['key'] or ''}) do
+      if key ~= '' and redis.call('HGET', KEYS[2], key) == id then redis.call('HDEL', KEYS[2], key) end
+    end
+  end
+  redis.call('HSET', KEYS[1], id, ARGV[i + 1])
+  for key in string.gmatch(ARGV[i + 2], '[^\\n]+') do redis.call('HSET', KEYS[2], key, id) end
 end
 """
 
@@ -107,9 +125,18 @@ class RedisSessions(RedisParts, SessionStore):
 
     @write_call
     async def save_delegates(self, delegates: list[Delegate]) -> None:
-        if delegates:  # one HSET: all or nothing
-            await self._redis.hset(self._session_key("delegates"), mapping={
-                delegate.id: json.dumps(delegate.to_dict()) for delegate in delegates})
+        if delegates:  # one script: all or nothing
+            args = [part for delegate in delegates
+                    for part in (delegate.id, json.dumps(delegate.to_dict()), "\n".join(delegate.keys))]
+            await self._redis.eval(SAVE_DELEGATES, 2, self._session_key("delegates"),
+                                   self._session_key("delegate-keys"), *args)
+
+    @read_call
+    async def delegate_ids(self, keys: list[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        found: list[str | None] = await self._redis.hmget(self._session_key("delegate-keys"), keys)  # type: ignore[assignment]
+        return {key: owner for key, owner in zip(keys, found, strict=True) if owner}
 
     @read_call
     async def delegates(self, ids: list[str] | None = None) -> list[Delegate]:

@@ -5,7 +5,8 @@
 --       8 event head '{"type":"message","room":"<room>",', 9 event tail ',"user":..,"text":"..",..}':
 --       the encoding of the StoredMessage event (rooms/stores/events.py) cut where id and ts go,
 --       10 the reply quote as JSON ('' = not a reply), kept in the entry's field q,
---       11 the mentioned user ids as a JSON array ('' = none), kept in the entry's field m
+--       11 the mentioned user ids as a JSON array ('' = none), kept in the entry's field m,
+--       12 the meeting step the message records as JSON ('' = none; issue 26), kept in the field k
 -- Returns {1, epoch, stream id} for a new message, or {0, epoch, stream id, fields|false,
 -- extra|false} when the cid was seen before and history still holds that message.
 local log, meta, extra, gone, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -48,6 +49,10 @@ end
 if ARGV[11] and ARGV[11] ~= '' then
   fields[#fields + 1] = 'm'
   fields[#fields + 1] = ARGV[11]
+end
+if ARGV[12] and ARGV[12] ~= '' then
+  fields[#fields + 1] = 'k'
+  fields[#fields + 1] = ARGV[12]
 end
 local sid = redis.call('XADD', log, '*', unpack(fields))
 redis.call('HSET', meta, 'last', sid)
