@@ -9,7 +9,7 @@ What is checked, in backticks:
   a function or class at its top level, or a method or attribute of that class;
 - a dotted name from a package (`web.services.node_of`): importable, attribute by attribute;
 - `Class.member` (`Hub.on_event`, `Broker.append_message`): a class of that name in the code
-  defines that member.
+  defines that member; `node.member` (`node.roles`): chat/node.py's Node does.
 """
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def problems(doc: str, text: str) -> list[str]:
                 continue
             after = tokens[index + 1] if index + 1 < len(tokens) else None
             # "`chat/session.py` `Session.serve`": the name right after the path is defined there
-            if after is not None and text[match.end():after.start()].strip() in ("", ":", ","):
+            if after is not None and text[match.end():after.start()].strip() in ("", ":"):
                 name = NAME.match(after.group(1).strip())
                 target = resolve(token)
                 if name and target is not None and not is_path(after.group(1)):
@@ -160,6 +160,9 @@ def problems(doc: str, text: str) -> list[str]:
         elif (dotted := DOTTED.match(token)) and dotted.group(1).split(".")[0] in PACKAGES:
             if not importable(dotted.group(1)):
                 found.append(f"{doc}: cannot import {dotted.group(1)}")
+        elif token.startswith("node.") and NAME.match(token):  # `node.roles`: what chat/node.py builds
+            if token.split(".")[1].split("(")[0] not in classes()["Node"]:
+                found.append(f"{doc}: the node has no {token}")
         elif member := CLASS_MEMBER.match(token):
             cls, attribute = member.groups()
             if cls in classes() and attribute not in classes()[cls]:
@@ -187,7 +190,9 @@ def test_the_life_of_a_message_takes_at_most_six_files() -> None:
 def test_the_check_catches_a_name_that_is_gone() -> None:
     """The checker itself: a missing file, method, module attribute or class member fails."""
     text = ("`chat/nowhere.py`, `chat/session.py` `Session.no_such`, `web.services.no_such`, `Hub.no_such`, "
-            "and the real `chat/hub.py` `Hub.on_event`, `redis/shards.py`, `web.services.node_of(request)`.")
+            "`node.no_such`, and the real `chat/hub.py` `Hub.on_event`, `redis/shards.py`, "
+            "`web.services.node_of(request)`.")
     assert problems("drift.md", text) == [
         "drift.md: no file chat/nowhere.py", "drift.md: chat/session.py defines no Session.no_such",
-        "drift.md: cannot import web.services.no_such", "drift.md: class Hub has no no_such"]
+        "drift.md: cannot import web.services.no_such", "drift.md: class Hub has no no_such",
+        "drift.md: the node has no node.no_such"]
