@@ -39,13 +39,15 @@ from rooms.stores.events import (
     Translation,
     TranslationFailed,
     Typing,
+    UnreadChanged,
 )
 from rooms.stores.messages import Author, MeetingStep, Message, Quote
 
 __all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
            "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Reactors", "Ready", "Relang",
            "ReplyQuote", "Report", "Reports", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation",
-           "TranslationFailed", "Typing", "encode", "encode_bytes", "error", "live_message", "message_frame", "schema"]
+           "TranslationFailed", "Typing", "UnreadChanged", "encode", "encode_bytes", "error", "live_message",
+           "message_frame", "schema"]
 
 Frame = Tagged
 
@@ -157,7 +159,8 @@ class Reports(Frame, tag="reports"):
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
                | Moderated | Deleted | RoomChanged | Request | Conversation | Report | Reports | RoleChanged
-               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing | Reactors)
+               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing | Reactors
+               | UnreadChanged)
 
 
 def message_frame(message: Message, reader_lang: str | None = None, *,

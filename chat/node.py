@@ -80,7 +80,8 @@ class Node:
         self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)
         self.hub.on_reports_changed = self.report_count.changed
         self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
-                                 self.translator, self.relay, self._meeting_conversation)
+                                 self.translator, self.relay, self._meeting_conversation,
+                                 self.conversations.message_stored)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)

@@ -96,7 +96,8 @@ class Session:
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
                  "_bad_frames", "_removing", "_membership", "_history_reads", "_counted", "_reacting", "_typed",
-                 "_tasks", "__weakref__")
+                 "_private", "_tasks",
+                 "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
         self.node = node
@@ -104,6 +105,7 @@ class Session:
         self.identity: Identity | None = None
         self.lang = "en"
         self.rooms: dict[str, Member] = {}
+        self._private: set[str] = set()  # the joined rooms that are private conversations
         self._limits = node.config.limits
         self._receive_asgi = receive
         # Where the server offers it (chat.serving), frames go straight to the transport.
@@ -475,8 +477,8 @@ class Session:
         self.push_frame(joined)
         self.node.hub.release(room_id, self, {m.id for m in messages})
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
-        if room.private and messages:  # what `joined` carried counts as received
-            await self.node.conversations.mark_read(room, self.identity.id, messages[-1].id)
+        if room.private:  # its new messages tell the other members' devices their unread counts
+            self._private.add(room_id)
 
     async def _joined_frame(self, room: Room, role: Role, messages: list[Message],
                             recovered: bool | None, more: bool) -> Joined:
@@ -517,6 +519,7 @@ class Session:
     async def _forget(self, room_id: str) -> None:
         """Leave a room's fan-out and presence (presence `leave` when the user's last connection goes)."""
         await self.node.hub.detach(room_id, self)
+        self._private.discard(room_id)
         member = self.rooms.pop(room_id, None)
         if member is not None and await self.node.backend.remove_member(room_id, member):
             await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
@@ -607,6 +610,8 @@ class Session:
         self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message.id))
         if appended.created:
             self.node.relay.message_stored(appended.message, targets)
+            if room_id in self._private:
+                await self.node.conversations.message_stored(room_id, appended.message)
             told = [user for user in mentions if user != self.identity.id]
             if told:  # every connection of theirs, on every node, in this room or not
                 await self.node.backend.broadcast(direct(told, Mention(room=room_id, id=appended.message.id,
@@ -717,9 +722,6 @@ class Session:
             messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
             self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None,
                                     more=more or None, recovered=None if replay.recovered else False))
-            room = await self.visible_room(room_id)
-            if room.private and messages:  # as with `joined`: what a page carried counts as received
-                await self.node.conversations.mark_read(room, self.identity.id, messages[-1].id)
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
 
     def _take_history_read(self) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from rooms.countries import is_country
 from rooms.models import Role
-from rooms.stores.events import Conversation, Direct, Mention, Moderated, Report, Request, RoleChanged
+from rooms.stores.events import Conversation, Direct, Mention, Moderated, Report, Request, RoleChanged, UnreadChanged
 from rooms.text import NAME_MAX, confusable_key, name_fault, text_fault
 
 MIN_MEMBERS = 2  # the caller included
@@ -180,7 +180,7 @@ def impersonated(name: str, user: str, staff: Iterable[Profile]) -> Profile | No
 
 
 def direct(users: list[str],
-           frame: Request | Conversation | Report | Moderated | RoleChanged | Mention | None = None, *,
+           frame: Request | Conversation | Report | Moderated | RoleChanged | Mention | UnreadChanged | None = None, *,
            moderators: bool = False, remove: dict[str, str] | None = None) -> Direct:
     """A node-wide envelope (Broker.broadcast): `frame` for these users' connections (and the
     event's moderators'), and/or their removal from a room ("*" = every room). Each node's hub

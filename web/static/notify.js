@@ -14,6 +14,7 @@ const TRANSLATION_GRACE = 4_000; // a message waits this long for its translatio
 
 let actions;
 const told = new Set(); // "room message" already notified (a mention in a conversation is both)
+const counted = new Set(); // "room message" already counted in the tab's title
 const waiting = new Map(); // "room message" -> {timer, title, roomId}: waiting for its translation
 
 export function initNotify({ actions: appActions, handlers }) {
@@ -26,11 +27,12 @@ export function initNotify({ actions: appActions, handlers }) {
   });
   document.addEventListener('visibilitychange', onVisibility);
 
-  const { mention, message, translation, request } = handlers;
+  const { mention, message, translation, request, unread } = handlers;
   handlers.mention = (f) => { mention?.(f); onMention(f); };
   handlers.message = (f) => { message?.(f); onMessage(f); };
   handlers.translation = (f) => { translation?.(f); onTranslation(f); };
   handlers.request = (f) => { request?.(f); onRequest(f); };
+  handlers.unread = (f) => { unread?.(f); onUnread(f); };
   const ready = handlers.ready;
   handlers.ready = (f) => { ready(f); invalidate('notify'); };
   onRender('notify', render);
@@ -108,7 +110,15 @@ function onMention(f) {
   const entry = waiting.get(key);
   if (entry) entry.title = title; // a conversation's message that mentions: one notification, the mention's
   else tell(f.room, f.id, title);
-  if (!state.joined.get(f.room)) bump(); // no room here counts it
+  if (!state.joined.get(f.room)) bump(key); // no room here counts it
+}
+
+/** A private message in a conversation this tab has not joined (the server tells every member's
+ * connections): its `message` never comes here, so this is its notification and its title count. */
+function onUnread(f) {
+  if (!f.id || state.joined.has(f.room) || f.by?.id === state.me?.id || !hidden() || isMutedRoom(f.room)) return;
+  tell(f.room, f.id, () => t('notify.private', { name: f.by?.name || t('who.someone') }));
+  bump(keyOf(f.room, f.id));
 }
 
 function onMessage(f) {
@@ -153,8 +163,11 @@ function onRequest(f) {
   bump();
 }
 
-/** Count it in the tab's title (view-shell.js adds state.alerts to the rooms' unread counts). */
-function bump() {
+/** Count it in the tab's title (view-shell.js adds state.alerts to the rooms' unread counts), once
+ * per message (a mention in a conversation not joined here comes as `mention` and as `unread`). */
+function bump(key = null) {
+  if (key && counted.has(key)) return;
+  if (key) counted.add(key);
   state.alerts += 1;
   invalidate('shell');
 }

@@ -44,6 +44,8 @@ export function initPeople({ actions: appActions, link: appLink, handlers, api: 
   actions.select = (id) => { state.peopleOpen = false; select(id); };
   const ready = handlers.ready;
   handlers.ready = (frame) => { ready(frame); refresh(); };
+  const unread = handlers.unread;
+  handlers.unread = (frame) => { unread(frame); onUnread(frame); };
   Object.assign(handlers, frameHandlers);
   onRender('people', render);
   setInterval(() => { if (link.ready) refresh(); }, REFRESH);
@@ -83,6 +85,18 @@ async function refresh() {
     invalidate('people');
   } catch {
     // offline or signed out: the next refresh tries again
+  }
+}
+
+/** A conversation's count changed (a read on another device, or a new message): every conversation
+ * of the list, not only the WATCH_MAX joined ones; one the list does not hold yet is fetched. */
+function onUnread(f) {
+  const listed = people.conversations.get(f.room);
+  if (listed && Number.isInteger(f.unread)) {
+    listed.unread = f.unread;
+    invalidate('people', 'shell');
+  } else if (!listed && f.id) {
+    refresh();
   }
 }
 
