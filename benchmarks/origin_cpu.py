@@ -310,7 +310,7 @@ async def run_clients(plan: ClientPlan, pipe: Connection) -> None:
 
 def client_process(plan: ClientPlan, pipe: Connection) -> None:
     """The second process: members and the sender."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
         import uvloop

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
@@ -299,3 +300,17 @@ def uvicorn_config(app: Any, config: Config, **overrides: Any) -> uvicorn.Config
     uv_config = uvicorn.Config(app, **options)  # configures uvicorn's logging
     install_log_redaction()
     return uv_config
+
+
+class ListeningServer(uvicorn.Server):
+    """uvicorn's server, with an event for the end of its startup (uvicorn keeps only the `started` flag)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.started_up = asyncio.Event()  # set when startup ends, listening (`started`) or not
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.started_up.set()

@@ -14,7 +14,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
@@ -97,7 +97,7 @@ class Session:
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
                  "_bad_frames", "_removals_pending", "_membership_bucket", "_history_reads", "_counted", "_reacting",
-                 "_typed", "_private",
+                 "_typed", "_private", "_tasks",
                  "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
@@ -114,6 +114,7 @@ class Session:
         self.writer = Writer(self, send, socket, frames_max=self._limits.send_queue,
                              bytes_max=self._limits.send_buffer_bytes)
         self._bad_frames = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # what the hub's calls started: held until done
         self._removals_pending = 0  # removals (kick, ban, close) under way
         self._membership_bucket: TokenBucket | None = None  # made on the first join, leave or language change
         self._history_reads: TokenBucket | None = None  # made on the first `history` frame
@@ -547,7 +548,13 @@ class Session:
             return
         if room in self.rooms:
             self._removals_pending += 1
-            asyncio.create_task(self._complete_removal(room, reason))
+            self._spawn(self._complete_removal(room, reason))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task the session holds (the event loop keeps only a weak reference)."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _complete_removal(self, room: str, reason: str) -> None:
         try:
@@ -563,7 +570,7 @@ class Session:
     def role_changed(self, room: str) -> None:
         """The hub says a host appointed this user moderator of a room, or ended it (a `role` frame went out)."""
         if room in self.rooms:
-            asyncio.create_task(self._role_changed(room))
+            self._spawn(self._role_changed(room))
 
     async def _role_changed(self, room: str) -> None:
         """Read the role again and, when it changed, show it on this connection's presence: the room's

@@ -114,7 +114,7 @@ def char_kind_ranges() -> dict[str, list[list[int]]]:
         edges.update((ord(blank), ord(blank) + 1))
     ranges: dict[str, list[list[int]]] = {"refused": [], "selector": [], "mark": [], "space": [], "visible": []}
     bounds = sorted(edges)
-    for first, stop in zip(bounds, bounds[1:], strict=False):
+    for first, stop in itertools.pairwise(bounds):
         if 0xD800 <= first <= 0xDFFF:
             continue  # lone surrogates cannot be written in a JSON document
         char = chr(first)

@@ -30,7 +30,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 # --------------------------------------------------------------------- scripts
 
@@ -123,7 +123,7 @@ class _Backend(Protocol):
 
 class _LangdetectBackend:
     # langdetect names two Chinese profiles and Norwegian "no".
-    _PROFILES = {"zh": ("zh-cn", "zh-tw"), "nb": ("no",), "zt": ("zh-tw",)}
+    _PROFILES: ClassVar[dict[str, tuple[str, ...]]] = {"zh": ("zh-cn", "zh-tw"), "nb": ("no",), "zt": ("zh-tw",)}
 
     def __init__(self) -> None:
         import os

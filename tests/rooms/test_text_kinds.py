@@ -5,6 +5,7 @@ each range it gives."""
 from __future__ import annotations
 
 import bisect
+import itertools
 import sys
 
 from rooms.text import char_kind, char_kind_ranges
@@ -25,5 +26,5 @@ def test_the_ranges_cover_every_code_point_but_the_surrogates_once() -> None:
     stretches = sorted(pair for pairs in char_kind_ranges().values() for pair in pairs)
     covered = sum(last - first + 1 for first, last in stretches)
     assert covered == sys.maxunicode + 1 - 0x800
-    assert all(previous[1] < following[0] for previous, following in zip(stretches, stretches[1:], strict=False))
+    assert all(previous[1] < following[0] for previous, following in itertools.pairwise(stretches))
     assert not any(first <= 0xDFFF and last >= 0xD800 for first, last in stretches)
