@@ -45,7 +45,8 @@ from rooms.limits import SendLimits
 from rooms.roles import Actor
 from rooms.sanctions import Sanctions
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
-from rooms.stores.events import Conversation, Request
+from rooms.stores.events import ContactRequestFrame, Conversation, UnreadChanged
+from rooms.stores.messages import Message
 from translation import TranslationService
 
 log = logging.getLogger("babelroom.conversations")
@@ -195,10 +196,31 @@ class Conversations:
         return rooms
 
     async def mark_read(self, room: Room, user: str, message_id: str) -> None:
-        """Keep the user's read position in a conversation of theirs, or in a public room (the
-        caller checked they are in it): on the server, so a phone and a laptop agree."""
-        if not room.private or user in await self.store.conversation_members(room.id):
-            await self.store.set_read(room.id, user, message_id)
+        """`read`: keep the user's read position in a conversation of theirs, or in a public room
+        (the caller checked they are in it), on the server, and tell every connection of theirs on
+        every node the new position and count at once, so a phone and a laptop agree live.
+
+        Only this moves the position: joining, a `since` replay or a history page does not, since
+        a client that reconnects has shown none of what it missed."""
+        if room.private and user not in await self.store.conversation_members(room.id):
+            return
+        await self.store.set_read(room.id, user, message_id)
+        unread = await self._unread(room.id, user, message_id)
+        await self._backend.broadcast(direct([user], UnreadChanged(room=room.id, read=message_id, unread=unread)))
+
+    async def message_stored(self, room: str, message: Message) -> None:
+        """A new message in a private conversation: each other member's connections, on every node,
+        get their new unread count with who wrote, whichever conversations they have open (the
+        members are the people the policy let in and no block separates: a block ends membership)."""
+        author = message.user.id
+        for member in sorted(await self.store.conversation_members(room)):
+            if member == author:
+                continue
+            position = (await self.store.read_positions(member)).get(room)
+            unread = await self._unread(room, member, position)
+            await self._backend.broadcast(direct([member], UnreadChanged(
+                room=room, read=position, unread=unread, id=message.id,
+                by={"id": author, "name": message.user.name})))
 
     async def read_state(self, room: str, user: str) -> tuple[str, int] | None:
         """(the user's read position in the room, messages from others after it), or None when they
@@ -506,7 +528,7 @@ class Conversations:
     def moderates_event(person: Person) -> bool:
         return moderates_event(person.role, person.rooms)
 
-    async def _tell(self, users: list[str], frame: Request | Conversation) -> None:
+    async def _tell(self, users: list[str], frame: ContactRequestFrame | Conversation) -> None:
         await self._backend.broadcast(direct(users, frame))
 
 

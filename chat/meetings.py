@@ -51,7 +51,7 @@ from rooms.stores import MeetingStep, now_ms
 from rooms.stores.errors import BackendUnavailable
 from rooms.stores.events import Direct, MeetingChanged
 from rooms.stores.meetings import CHANGED, TAKEN
-from rooms.stores.messages import StepSlot
+from rooms.stores.messages import Message, StepSlot
 from translation import TranslationService
 
 if TYPE_CHECKING:
@@ -64,12 +64,15 @@ ATTEMPTS = 5  # compare-and-set rounds before a change that keeps meeting a newe
 #: What a person's meeting steps are told in: their 1:1 conversation with the other (found, or
 #: opened when the conversation policy lets them talk), or None when they may not talk yet.
 OpenPair = Callable[["Person", str], Awaitable[str | None]]
+#: A card was stored in a conversation (Conversations.message_stored: the members' unread counts).
+CardStored = Callable[[str, Message], Awaitable[None]]
 
 
 class Meetings:
     def __init__(self, backend: Backend, settings: MeetingSettings, policy: Policy,
                  take_token: Callable[[str], Awaitable[None]], translator: TranslationService | None = None,
-                 relay: TranslationRelay | None = None, open_pair: OpenPair | None = None) -> None:
+                 relay: TranslationRelay | None = None, open_pair: OpenPair | None = None,
+                 card_stored: CardStored | None = None) -> None:
         self._backend = backend
         self._translator = translator
         self.settings = settings
@@ -78,6 +81,7 @@ class Meetings:
         self._take_token = take_token
         self._relay = relay
         self._open_pair = open_pair
+        self._card_stored = card_stored
 
     async def seed(self) -> None:
         """Store the configured places and slots (the same ids on every node, so seeding twice is harmless)."""
@@ -406,6 +410,8 @@ class Meetings:
             return
         if appended.created and self._relay is not None:
             self._relay.message_stored(appended.message, targets)
+        if appended.created and self._card_stored is not None:
+            await self._card_stored(meeting.room, appended.message)
 
     # the organisers' view -------------------------------------------------------------------
     async def grid(self) -> dict[str, Any]:

@@ -61,7 +61,7 @@ class Node:
         self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
         self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
         self.messages = MessageRules(self.access, self.backend, self.backend, self.backend,
-                                     config.limits.edit_window)
+                                     config.limits.edit_window, sends=self.backend)
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
         self.sanctions = Sanctions(self.backend)
         auth = config.auth
@@ -80,7 +80,8 @@ class Node:
         self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)
         self.hub.on_reports_changed = self.report_count.changed
         self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
-                                 self.translator, self.relay, self._meeting_conversation)
+                                 self.translator, self.relay, self._meeting_conversation,
+                                 self.conversations.message_stored)
         self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)

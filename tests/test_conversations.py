@@ -207,12 +207,83 @@ async def test_unread_counts_follow_the_read_position(make_server):
     assert await unread(bo) == 3 and await unread(ada) == 0  # one's own messages are read
     assert (await bo.ask({"type": "read", "room": room, "id": ids[0]}))["type"] == "ack"
     assert await unread(bo) == 2
-    await bo.client.join(room)  # what `joined` carried is received
+    await bo.client.join(room)  # joining shows nothing read: only `read` moves the position
+    assert await unread(bo) == 2
+    assert (await bo.ask({"type": "read", "room": room, "id": ids[-1]}))["type"] == "ack"
     assert await unread(bo) == 0
     await bo.client.send({"type": "leave", "room": room})
     await bo.client.expect("left")
     await ada.client.say(room, "One more")
     assert await unread(bo) == 1
+
+
+async def test_reconnecting_marks_nothing_read(make_server):
+    """A device that drops and comes back replays what it missed (`since`, then `history` pages):
+    none of it counts as read until the person reads it (`read`)."""
+    server = await make_server(conversations={"policy": "open"}, limits={**FAST, "history_max": 2})
+    ada, bo = await people(server, ("Ada", "en"), ("Bo", "en"))
+    room = (await conversation(ada, bo)).json()["room"]["id"]
+    await ada.client.join(room)
+    await bo.client.join(room)
+    seen = await ada.client.say(room, "Before the drop")
+    assert (await bo.ask({"type": "read", "room": room, "id": seen["id"]}))["type"] == "ack"
+    await bo.client.close()
+    missed = [(await ada.client.say(room, f"Missed {n}"))["id"] for n in range(3)]
+    await bo.connect()
+    back = await bo.client.join(room, since=seen["id"])  # a page of 2, then the rest
+    assert back["more"] is True and [m["id"] for m in back["messages"]] == missed[:2]
+    assert (back["you"]["read"], back["you"]["unread"]) == (seen["id"], 3)
+    rest = await bo.ask({"type": "history", "room": room, "after": missed[1], "limit": 2})
+    assert [m["id"] for m in rest["messages"]] == missed[2:]
+    listed = (await bo.http("GET", "/api/conversations")).json()["conversations"]
+    assert [(c["id"], c["unread"]) for c in listed] == [(room, 3)]
+    assert (await bo.client.join(room))["you"] == {"role": "delegate", "read": seen["id"], "unread": 3}
+    assert (await bo.ask({"type": "read", "room": room, "id": missed[1]}))["type"] == "ack"
+    assert (await bo.client.join(room))["you"]["unread"] == 1
+
+
+async def test_a_read_on_one_device_reaches_the_persons_other_devices_at_once(make_server):
+    server = await make_server(conversations={"policy": "open"}, limits=FAST)
+    ada, bo = await people(server, ("Ada", "en"), ("Bo", "en"))
+    room = (await conversation(ada, bo)).json()["room"]["id"]
+    await ada.client.join(room)
+    await bo.client.join(room)
+    laptop = await Person(server, "Bo").connect()  # Bo's other device, in no room
+    ids = [(await ada.client.say(room, f"Point {n}"))["id"] for n in range(3)]
+    assert (await bo.ask({"type": "read", "room": room, "id": ids[0]}))["type"] == "ack"
+    for device in (laptop.client, bo.client):  # the reading device too: one frame for all
+        told = await device.expect("unread", room=room, read=ids[0])
+        assert told == {"type": "unread", "room": room, "read": ids[0], "unread": 2}
+    await ada.client.silent("unread")  # nobody else's
+    await ada.client.join("plenary")  # in a public room too
+    await bo.client.join("plenary")
+    said = await ada.client.say("plenary", "Public")
+    assert (await bo.ask({"type": "read", "room": "plenary", "id": said["id"]}))["type"] == "ack"
+    assert (await laptop.client.expect("unread", room="plenary"))["unread"] == 0
+
+
+async def test_a_private_message_reaches_every_device_of_the_other_members(make_server):
+    """Every conversation's count and notification, not only those a client has joined: each other
+    member's connections get their new count with who wrote; the author and outsiders get nothing."""
+    server = await make_server(conversations={"policy": "open"}, limits=FAST)
+    ada, bo, cy = await people(server, ("Ada", "en"), ("Bo", "de"), ("Cy", "en"))
+    room = (await conversation(ada, bo)).json()["room"]["id"]
+    await ada.client.join(room)
+    first = await ada.client.say(room, "Hello Bo")
+    told = await bo.client.expect("unread", room=room)  # Bo joined nothing
+    assert told == {"type": "unread", "room": room, "unread": 1, "id": first["id"],
+                    "by": {"id": ada.id, "name": "Ada"}}
+    assert (await bo.ask({"type": "read", "room": room, "id": first["id"]}))["type"] == "ack"
+    await bo.client.expect("unread", room=room, read=first["id"])
+    second = await ada.client.say(room, "Are you there?")
+    told = await bo.client.expect("unread", room=room, id=second["id"])
+    assert (told["read"], told["unread"]) == (first["id"], 1)
+    for outsider in (ada, cy):
+        await outsider.client.silent("unread")
+    assert (await bo.http("POST", "/api/blocks", json={"user": ada.id})).status_code == 201
+    await ada.client.expect("left", room=room)  # a block ends what they share: nothing more reaches Bo
+    assert (await ada.ask({"type": "send", "room": room, "text": "Bo?"}))["type"] == "error"
+    await bo.client.silent("unread")
 
 
 async def test_since_recovers_a_conversation(make_server):

@@ -307,8 +307,11 @@ async def test_every_step_is_a_card_in_the_conversation_history_in_order(make_se
     room = meeting["room"]
     assert room.startswith("c-")  # their 1:1, opened for the meeting (the policy is open)
     assert (await anna.http("GET", f"/api/meetings/{meeting['id']}")).json()["meeting"]["room"] == room
+    told = await anna.client.expect("unread", room=room)  # her count and who wrote, though she joined nothing
+    assert (told["unread"], told["by"]) == (1, {"id": li.id, "name": "Li"})
     joined = await anna.client.join(room)
     [card] = [m for m in joined["messages"] if "meeting" in m]
+    assert card["id"] == told["id"]
     assert card["meeting"] == {"id": meeting["id"], "step": "proposed", "timezone": "UTC", "slots": [
         {"id": first["id"], "start": first["start"], "end": first["end"]}]}
     assert card["text"] == "Cranes for Chengdu" and card["user"] == {"id": li.id, "name": "Li"}

@@ -115,3 +115,27 @@ async def test_delete_own_unread_and_typing_cross_nodes(nodes):
     await bob.join(room)
     await ada.send({"type": "typing", "room": room})
     assert (await bob.expect("typing", room=room))["user"] == {"id": "u_ada", "name": "Ada"}
+
+
+async def test_a_persons_devices_on_two_nodes_agree_live(nodes):
+    """Bob reads on node b: his phone on node a learns the new position and count at once; a private
+    message reaches his device on node a that joined no conversation, with its count and author."""
+    a, b = nodes
+    ada, laptop = await connect(a, "Ada"), await connect(b, "Bob")
+    phone = await Client.connect(a.ws_url)  # in no room
+    await phone.auth(a.token("Bob", user_id="u_bob"))
+    said = [(await ada.say(ROOM, text))["id"] for text in ("one", "two")]
+    await laptop.send({"type": "read", "room": ROOM, "id": said[0], "ref": "r"})
+    await laptop.expect("ack", ref="r")
+    assert await phone.expect("unread", room=ROOM) == {"type": "unread", "room": ROOM, "read": said[0], "unread": 1}
+    async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
+        created = await http.post("/api/conversations", json={"with": ["u_bob"]},
+                                  headers={"Authorization": f"Bearer {a.token('Ada', user_id='u_ada')}"})
+    room = created.json()["room"]["id"]
+    await ada.join(room)
+    sent = await ada.say(room, "A word in private?")
+    for device in (phone, laptop):  # neither joined the conversation
+        told = await device.expect("unread", room=room, id=sent["id"])
+        assert (told["unread"], told["by"]) == (1, {"id": "u_ada", "name": "Ada"})
+    await laptop.send({"type": "read", "room": room, "id": sent["id"], "ref": "r2"})
+    assert (await phone.expect("unread", room=room, read=sent["id"]))["unread"] == 0

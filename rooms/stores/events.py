@@ -23,9 +23,10 @@ import msgspec
 
 from rooms.stores.messages import Author, MeetingStep, Quote
 
-__all__ = ["Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "MeetingChanged", "Mention",
-           "Moderated", "PresenceChanged", "Reaction", "Relang", "Report", "ReportsChanged", "Request", "RoleChanged",
-           "RoomChanged", "StoredMessage", "Translation", "TranslationFailed", "Typing", "decode_event", "encode_event"]
+__all__ = ["ContactRequestFrame", "Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "MeetingChanged",
+           "Mention", "Moderated", "PresenceChanged", "Reaction", "Relang", "Report", "ReportsChanged", "RoleChanged",
+           "RoomChanged", "StoredMessage", "Translation", "TranslationFailed", "Typing", "UnreadChanged",
+           "decode_event", "encode_event"]
 
 
 class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
@@ -103,6 +104,20 @@ class Mention(Tagged, tag="mention"):
     by: dict[str, str]  # {id, name}
 
 
+class UnreadChanged(Tagged, tag="unread"):
+    """A person's read position or unread count in a room changed (issue 25): to every connection
+    of theirs, on every node, joined to the room or not. After their `read` (another device of
+    theirs read: `read` is the new position), or when a message came in a private conversation of
+    theirs (`id` and `by` name it, so a client that shows none of that conversation may still
+    count it and notify)."""
+
+    room: str
+    unread: int  # messages from others after it (at most 200 counted)
+    read: str | None = None  # their read position (absent: they never marked one there)
+    id: str | None = None  # the new message that changed the count
+    by: dict[str, str] | None = None  # {id, name}: its author
+
+
 class Typing(Tagged, tag="typing"):
     """A member of a private conversation is typing (not stored; never sent back to the typist)."""
 
@@ -159,7 +174,7 @@ class Glossary(Tagged, tag="glossary"):
     terms: list[str]
 
 
-class Request(Tagged, tag="request"):
+class ContactRequestFrame(Tagged, tag="request"):
     """A contact request in one of its states (pending, accepted, declined, withdrawn)."""
 
     id: str
@@ -210,7 +225,8 @@ class Direct(Tagged, tag="direct"):
 
     users: list[str]
     moderators: bool = False
-    frame: Request | Conversation | Report | Moderated | RoleChanged | MeetingChanged | Mention | None = None
+    frame: (ContactRequestFrame | Conversation | Report | Moderated | RoleChanged | MeetingChanged | Mention
+            | UnreadChanged | None) = None
     remove: dict[str, str] | None = None  # {room, reason}
 
 

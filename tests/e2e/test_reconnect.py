@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, WebSocket, expect
 
-from tests.e2e.pages import enter_room, message_with_text, messages, say, sign_in
+from tests.e2e.pages import enter_room, message_with_text, messages, say, sign_in, sign_in_with_token
+from tests.e2e.test_chat_expectations import read_position
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
@@ -116,3 +117,40 @@ async def test_page_recovers_more_than_one_replay_page_in_order_once(make_server
     # and live again
     await say(page, "Back again")
     await expect(message_with_text(page, "Back again")).to_have_count(1)
+
+
+@pytest.mark.parametrize("backend_kind", ["redis"])
+async def test_a_reconnect_leaves_a_background_conversations_new_messages_unread(make_server, new_page, backend_kind):
+    """The page rejoins a conversation it is not showing with `since`: what the replay brings is
+    counted as new, on this page and on the server (issue 25: only `read` moves the read position)."""
+    node_a = await make_server(conversations={"policy": "open"})
+    node_b = await make_server(conversations={"policy": "open"})
+    bert = await node_b.client("Bert", user_id="u-bert")
+    page = await new_page()
+    sent, _ = watch_frames(page)
+    await sign_in_with_token(page, node_a.url, node_a.token("Rita", user_id="u-rita"), "Rita")
+    async with node_b.http() as http:
+        response = await http.post("/api/conversations", json={"with": ["u-rita"]},
+                                   headers={"Authorization": f"Bearer {node_b.token('Bert', user_id='u-bert')}"})
+    conversation = response.json()["room"]["id"]
+    await bert.join(conversation)
+    first = await bert.say(conversation, "Hello Rita")
+    entry = page.get_by_test_id(f"conversation-{conversation}")
+    await entry.click()  # she reads it
+    await expect(message_with_text(page, "Hello Rita")).to_have_count(1)
+    await read_position(node_b, "u-rita", conversation, first["id"])
+    await enter_room(page, ROOM)
+
+    await node_a.stop()
+    await expect(page.get_by_test_id("conn-status")).to_have_text("reconnecting…")
+    for text in ("Are you coming?", "Stand 12"):
+        await bert.say(conversation, text)
+    node_a = await make_server(port=node_a.port, conversations={"policy": "open"})
+    await expect(page.get_by_test_id("conn-status")).to_have_text("connected", timeout=RECONNECT_MS)
+    assert [f.get("since") for f in sent if f["type"] == "join" and f["room"] == conversation][-1] == first["id"]
+    await expect(entry.get_by_test_id("unread")).to_have_text("2")
+    probe = await node_b.client("Rita", user_id="u-rita")  # her other device finds them unread too
+    assert (await probe.join(conversation, history=0))["you"] == {"role": "delegate", "read": first["id"], "unread": 2}
+    await probe.close()
+    await bert.close()
+

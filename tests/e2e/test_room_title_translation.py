@@ -22,12 +22,15 @@ async def test_a_spanish_reader_sees_the_title_in_spanish_and_the_original_a_cli
     await enter_room(page, "plenary")
     title, toggle = page.locator("#room-title"), page.get_by_test_id("room-title-toggle")
     await expect(title).to_have_text("Pleno")
+    await expect(page).to_have_title("Pleno · babelroom")  # the tab's title too
     await expect(page.locator("#room-sub")).to_contain_text("Sala principal")
     await toggle.click()
     await expect(title).to_have_text("Plenary")
+    await expect(page).to_have_title("Plenary · babelroom")
     await expect(page.locator("#room-sub")).to_contain_text("Main hall")
     await toggle.click()
     await expect(title).to_have_text("Pleno")
+    await expect(page).to_have_title("Pleno · babelroom")
 
 
 async def test_a_spanish_reader_reads_a_moderation_reason_in_spanish_beside_the_original(make_server, new_page):

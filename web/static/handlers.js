@@ -184,6 +184,21 @@ const handlers = {
     invalidate('messages');
   },
 
+  /**
+   * This person's count in a room changed: a device of theirs read (no `id`: this tab's count and
+   * "new messages" line follow the server's, so a phone and a laptop agree), or a private message
+   * came (`id`): a joined room counts it from its `message`; view-people.js and notify.js handle the
+   * conversations this tab has not joined.
+   */
+  unread(f) {
+    const room = state.joined.get(f.room);
+    if (!room || f.id || !Number.isInteger(f.unread)) return;
+    if (state.current === room.id && !document.hidden) return; // on screen: what is shown here is being read
+    room.unread = f.unread;
+    room.readMark = f.unread > 0 ? f.read || START : null;
+    invalidate('rooms', 'shell', 'people', 'messages');
+  },
+
   /** Someone mentioned this person, in this room or another. */
   mention(f) {
     if (state.current === f.room && !document.hidden) return;

@@ -15,6 +15,7 @@ const TRANSLATION_GRACE = 4_000; // a message waits this long for its translatio
 
 let actions;
 const told = new Set(); // "room message" already notified (a mention in a conversation is both)
+const counted = new Set(); // "room message" already counted in the tab's title
 const waiting = new Map(); // "room message" -> {timer, title, roomId}: waiting for its translation
 
 /** Joins the app like every view (app.js register): returns its actions and the frames it listens to. */
@@ -30,7 +31,7 @@ export function initNotify({ actions: appActions }) {
   return {
     actions: notifyActions,
     frames: { mention: onMention, message: onMessage, translation: onTranslation, request: onRequest,
-      ready: () => invalidate('notify') },
+      unread: onUnread, ready: () => invalidate('notify') },
   };
 }
 
@@ -106,7 +107,15 @@ function onMention(f) {
   const entry = waiting.get(key);
   if (entry) entry.title = title; // a conversation's message that mentions: one notification, the mention's
   else tell(f.room, f.id, title);
-  if (!state.joined.get(f.room)) bump(); // no room here counts it
+  if (!state.joined.get(f.room)) bump(key); // no room here counts it
+}
+
+/** A private message in a conversation this tab has not joined (the server tells every member's
+ * connections): its `message` never comes here, so this is its notification and its title count. */
+function onUnread(f) {
+  if (!f.id || state.joined.has(f.room) || f.by?.id === state.me?.id || !hidden() || isMutedRoom(f.room)) return;
+  tell(f.room, f.id, () => t('notify.private', { name: f.by?.name || t('who.someone') }));
+  bump(keyOf(f.room, f.id));
 }
 
 function onMessage(f) {
@@ -151,8 +160,11 @@ function onRequest(f) {
   bump();
 }
 
-/** Count it in the tab's title (view-shell.js adds state.alerts to the rooms' unread counts). */
-function bump() {
+/** Count it in the tab's title (view-shell.js adds state.alerts to the rooms' unread counts), once
+ * per message (a mention in a conversation not joined here comes as `mention` and as `unread`). */
+function bump(key = null) {
+  if (key && counted.has(key)) return;
+  if (key) counted.add(key);
   state.alerts += 1;
   invalidate('shell');
 }

@@ -40,7 +40,7 @@ export function initPeople({ actions: appActions, link: appLink }) {
   onRender('people', render);
   setInterval(() => { if (link.ready) refresh(); }, REFRESH);
   setInterval(acknowledgeRead, READ_EVERY);
-  return { actions: peopleActions, frames: { ...frameHandlers, ready: refresh } };
+  return { actions: peopleActions, frames: { ...frameHandlers, ready: refresh, unread: onUnread } };
 }
 
 // HTTP (api.js) ------------------------------------------------------------------------
@@ -59,6 +59,18 @@ async function refresh() {
     invalidate('people');
   } catch {
     // offline or signed out: the next refresh tries again
+  }
+}
+
+/** A conversation's count changed (a read on another device, or a new message): every conversation
+ * of the list, not only the WATCH_MAX joined ones; one the list does not hold yet is fetched. */
+function onUnread(f) {
+  const listed = people.conversations.get(f.room);
+  if (listed && Number.isInteger(f.unread)) {
+    listed.unread = f.unread;
+    invalidate('people', 'shell');
+  } else if (!listed && f.id) {
+    refresh();
   }
 }
 

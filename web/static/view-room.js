@@ -38,7 +38,7 @@ export function initRoomView(appActions) {
   $('room-title-toggle').addEventListener('click', () => {
     const room = currentRoom();
     if (room) room.titleOriginal = !room.titleOriginal;
-    invalidate('room');
+    invalidate('room', 'shell'); // the tab's title follows it
   });
   $('manage-room').addEventListener('click', () => actions.manage(state.current));
   $('load-older').addEventListener('click', () => actions.loadOlder(state.current));

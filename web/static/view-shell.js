@@ -161,7 +161,9 @@ function renderTitle() {
   const seen = (r) => r.id === state.current && document.visibilityState === 'visible';
   const unread = [...state.joined.values()].reduce((sum, r) => sum + (seen(r) ? 0 : r.unread), 0) + (state.alerts || 0);
   const room = currentRoom();
-  const place = room ? `${room.info.title} · babelroom` : 'babelroom';
+  // the title as the reader reads it in the sidebar: in their language where the organisers' is translated
+  const name = room ? (!room.titleOriginal && roomTr(room.info)?.title) || room.info.title || room.id : '';
+  const place = room ? `${name} · babelroom` : 'babelroom';
   document.title = unread ? `(${unread}) ${place}` : place;
   $('rooms-unread').hidden = !unread;
   $('rooms-unread').textContent = unread ? String(unread) : '';
