@@ -44,6 +44,7 @@ class ServerSettings:
     lobby_interval: float = 2.0
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
+    shutdown_timeout: float = 10.0
     trusted_proxies: tuple[str, ...] = ()
     metrics_token: str = ""  # GET /metrics answers only with `Authorization: Bearer <this>`; "" = no /metrics
     metrics_address: str = ""  # HOST:PORT serving only GET /metrics, with no token (a private interface)

@@ -278,6 +278,8 @@ def uvicorn_config(app: Any, config: Config, **overrides: Any) -> uvicorn.Config
         host=config.server.host, port=config.server.port, log_level=config.server.log_level, lifespan="on",
         http=http, ws=GuardedWebSocket, ws_max_size=config.limits.frame_bytes,
         ws_per_message_deflate=config.limits.compression, timeout_keep_alive=config.server.keep_alive_timeout,
+        # bounded: uvicorn's default waits for every connection's task however long it takes
+        timeout_graceful_shutdown=config.server.shutdown_timeout,
     )
     if config.server.trusted_proxies:  # uvicorn takes the scheme (X-Forwarded-Proto) from them too
         options["forwarded_allow_ips"] = list(config.server.trusted_proxies)

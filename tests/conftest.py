@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import fcntl
+import json
 import os
 import socket
 import subprocess
@@ -32,6 +35,33 @@ TEST_SECRET = "test-secret-not-for-production-use"
 TEST_METRICS_TOKEN = "test-metrics-token"  # /metrics is off unless [server] metrics_token is set
 
 
+# Fixtures that build something costly once per process, used by tests of more than one module: their
+# tests run on one xdist worker, so it is built once per run (a module's own such fixture: a module mark)
+GROUPED_FIXTURES = {"ct2_model_dirs": "ct2-models", "zh_fi_packages": "zh-fi-packages"}
+
+
+@pytest.hookimpl(trylast=True)  # after every hook that adds an xdist_group mark (tests/e2e/conftest.py)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, give each test of an `xdist_group` its group in its node id, as
+    pytest-xdist means to: the scheduler sends all tests whose id ends in `@group` to one worker.
+    pytest-xdist 3.8 writes the suffix to `item._nodeid`, which pytest 9 no longer reads (a node's id
+    is `item._id` now), so each grouped test went to either worker: two Chromiums, the lean-install
+    venv built twice. Does nothing where the suffix took."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers by --dist loadgroup
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        for fixture, group in GROUPED_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
+        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                         for mark in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(groups)
+        if groups and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -57,10 +87,54 @@ def test_config(tmp_path: Path, **sections: Any) -> Config:
     return config
 
 
+class PromptServer(uvicorn.Server):
+    """uvicorn's server, stopping as soon as it is told to: the same shutdown steps (stop listening,
+    ask every connection to close, wait for the connections and their tasks, the app's lifespan
+    shutdown), with waits that end when their condition holds where uvicorn ticks and polls every
+    0.1 s and pauses 0.1 s after asking the connections to close. A test starts and stops about a
+    thousand servers: those ticks were minutes of the suite's wall time with nothing to do."""
+
+    POLL = 0.005
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.exit_requested = asyncio.Event()
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        self.exit_requested.set()
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not await self.on_tick(counter):  # on_tick every 0.1 s still refreshes the date header
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.exit_requested.wait(), 0.1)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        try:
+            async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:
+                    await asyncio.sleep(self.POLL)
+        except TimeoutError:
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        for server in self.servers:
+            await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+
 class RunningServer:
     """A node served by uvicorn in this test's event loop."""
 
-    def __init__(self, node: Node, server: uvicorn.Server, task: asyncio.Task[None], port: int) -> None:
+    def __init__(self, node: Node, server: PromptServer, task: asyncio.Task[None], port: int) -> None:
         self.node, self.server, self.task, self.port = node, server, task, port
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}/ws"
@@ -86,7 +160,7 @@ class RunningServer:
         return response.text
 
     async def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.request_exit()
         await asyncio.wait_for(self.task, 15)
 
 
@@ -95,7 +169,7 @@ async def start_server(config: Config, node: Node | None = None, port: int | Non
     port = port or free_port()
     uv_config = uvicorn_config(create_app(config, node=node), config, host="127.0.0.1", port=port,
                                log_level="warning")
-    server = uvicorn.Server(uv_config)
+    server = PromptServer(uv_config)
     task = asyncio.create_task(server.serve())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_SECONDS
@@ -203,10 +277,38 @@ def build_test_packages(out_dir: Path, pairs: tuple[tuple[str, str], ...],
     return built
 
 
+# every pair of the test package sets (LIVE_PAIRS here, tests/translation's PAIRS): built together, once per run
+TEST_PAIRS = (("en", "de"), ("de", "en"), ("en", "es"), ("es", "en"))
+
+
+def run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of this run that every pytest-xdist worker of the run shares (their base temps'
+    parent); without xdist, the process's own base temp (the parent is shared with other runs)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
-def translation_package_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """Tiny real `.argosmodel` files en<->de and en<->es (random weights), built once."""
-    return build_test_packages(tmp_path_factory.mktemp("live-argosmodels"), LIVE_PAIRS)
+def built_test_packages(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """Tiny real `.argosmodel` files for TEST_PAIRS (random weights, seeded by the pair), built once
+    per run: the first worker to need them builds them under a file lock, the other finds them built
+    (a build imports torch: a few CPU-seconds and ~250 MB while it runs)."""
+    shared = run_directory(tmp_path_factory) / "test-argosmodels"
+    shared.mkdir(exist_ok=True)
+    built = shared / "built.json"
+    with open(shared / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when the build fails
+        if not built.exists():
+            paths = build_test_packages(shared, TEST_PAIRS)
+            built.write_text(json.dumps([str(path) for path in paths]), encoding="utf-8")
+        paths = [Path(path) for path in json.loads(built.read_text(encoding="utf-8"))]
+    return dict(zip(TEST_PAIRS, paths, strict=True))
+
+
+@pytest.fixture(scope="session")
+def translation_package_files(built_test_packages: dict[tuple[str, str], Path]) -> list[Path]:
+    """Tiny real `.argosmodel` files en<->de and en<->es (random weights), built once (shared: do not modify)."""
+    return [built_test_packages[pair] for pair in LIVE_PAIRS]
 
 
 @pytest.fixture(scope="session")

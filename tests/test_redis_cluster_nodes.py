@@ -36,7 +36,8 @@ from tests.test_multinode import (
     test_the_standing_rule_holds_for_people_seen_on_the_other_node as test_standing_on_a_cluster,
 )
 
-pytestmark = pytest.mark.redis
+# one worker starts the module's Redis Cluster under pytest-xdist, not one on each worker
+pytestmark = [pytest.mark.redis, pytest.mark.xdist_group("redis-cluster-nodes")]
 
 __all__ = ["test_cross_nodes_on_a_cluster", "test_one_order_on_a_cluster", "test_since_on_a_cluster",
            "test_standing_on_a_cluster"]

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import free_port
+from tests.conftest import PromptServer, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +70,7 @@ class OtherSite:
             return HTMLResponse(self.pages[name]) if name in self.pages else Response(status_code=404)
 
         app = Starlette(routes=[Route("/{name}", page)])
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+        self.server = PromptServer(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     lifespan="off"))
         self.task: asyncio.Task[None] | None = None
 
@@ -83,7 +83,7 @@ class OtherSite:
         return self
 
     async def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.request_exit()
         if self.task:
             await asyncio.wait_for(self.task, 15)
 

@@ -7,13 +7,15 @@ exercised on every run.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import build_test_packages
 from tests.translation.hub_standin import HubStandIn
 from translation import TranslationService, TranslationSettings
 from translation.packages import install_file
@@ -22,11 +24,10 @@ PAIRS = (("de", "en"), ("en", "de"), ("en", "es"))
 
 
 @pytest.fixture(scope="session")
-def package_files(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    """`.argosmodel` files for de->en, en->de and en->es (tiny, random weights)."""
-    out = tmp_path_factory.mktemp("argosmodels")
-    paths = build_test_packages(out, PAIRS)
-    return dict(zip(PAIRS, paths, strict=True))
+def package_files(built_test_packages: dict[tuple[str, str], Path]) -> dict[tuple[str, str], Path]:
+    """`.argosmodel` files for de->en, en->de and en->es (tiny, random weights; built once per run by
+    tests/conftest.py `built_test_packages`, shared: do not modify)."""
+    return {pair: built_test_packages[pair] for pair in PAIRS}
 
 
 @pytest.fixture(scope="session")
@@ -64,12 +65,26 @@ def ct2_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, 
     """CTranslate2 model directories (tiny, random weights) sharing one SentencePiece model:
     zh->en in quickmt's layout (src.spm.model / tgt.spm.model), en->zh in converted OPUS-MT's
     (source.spm / target.spm)."""
-    from translation.testpkg import SIZES, build_ct2_model_dir, train_sentencepiece
-
     out = tmp_path_factory.mktemp("ct2-models")
-    sp_model = train_sentencepiece(out / "shared.spm", SIZES["tiny"])
-    return {("zh", "en"): build_ct2_model_dir("zh", "en", out, layout="quickmt", sp_model=sp_model),
-            ("en", "zh"): build_ct2_model_dir("en", "zh", out, layout="opus-mt", sp_model=sp_model)}
+    # built in a process of its own, as build_test_packages does: torch and transformers (~500 MB)
+    # would otherwise stay in this test process for the rest of the run
+    result = subprocess.run([sys.executable, "-c", CT2_BUILD, str(out)], capture_output=True, text=True,
+                            timeout=600, check=False)
+    assert result.returncode == 0, f"building the CTranslate2 test models failed:\n{result.stdout}\n{result.stderr}"
+    built = json.loads(result.stdout.splitlines()[-1])
+    return {("zh", "en"): Path(built["zh-en"]), ("en", "zh"): Path(built["en-zh"])}
+
+
+CT2_BUILD = """
+import json, sys
+from pathlib import Path
+from translation.testpkg import SIZES, build_ct2_model_dir, train_sentencepiece
+
+out = Path(sys.argv[1])
+sp_model = train_sentencepiece(out / "shared.spm", SIZES["tiny"])
+print(json.dumps({"zh-en": str(build_ct2_model_dir("zh", "en", out, layout="quickmt", sp_model=sp_model)),
+                  "en-zh": str(build_ct2_model_dir("en", "zh", out, layout="opus-mt", sp_model=sp_model))}))
+"""
 
 
 @pytest.fixture

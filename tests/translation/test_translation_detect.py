@@ -1,7 +1,15 @@
+import ctypes
+import gc
+from collections.abc import Iterator
+
 import pytest
 
+from translation import detect
 from translation.detect import DETECTORS, LanguageDetector, profile
 from translation.settings import DEFAULT_LANGUAGES
+
+# one worker loads lingua's models (~850 MB) under pytest-xdist, not both at once (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("language-detectors")
 
 LINES = {
     "de": "Guten Morgen zusammen, wann beginnt der nächste Vortrag?",
@@ -17,8 +25,24 @@ LINES = {
 
 
 @pytest.fixture(scope="module", params=DETECTORS)
-def detector(request) -> LanguageDetector:
-    return LanguageDetector(DEFAULT_LANGUAGES, backend=request.param)
+def detector(request) -> Iterator[LanguageDetector]:
+    yield LanguageDetector(DEFAULT_LANGUAGES, backend=request.param)
+    if request.param == "lingua":
+        release_lingua_models()
+
+
+def release_lingua_models() -> None:
+    """Give back lingua's preloaded models (~850 MB for the default languages) once its tests are done:
+    no other test uses lingua, and the xdist worker would otherwise carry them to the end of the run.
+    The process's shared lingua scorers go (a later lingua detector builds new ones), lingua drops its
+    model cache, and glibc returns the freed heap to the system (else it keeps it for reuse)."""
+    from lingua import LanguageDetectorBuilder
+
+    for key in [key for key in detect._SHARED_SCORERS if key[0] == "lingua"]:
+        del detect._SHARED_SCORERS[key]
+    LanguageDetectorBuilder.from_all_languages().build().unload_language_models()
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def test_clear_lines_are_detected(detector: LanguageDetector) -> None:
