@@ -38,6 +38,7 @@ from web.delegates import delegate_routes
 from web.embed import content_security_policy
 from web.listed import ListedIdentity
 from web.me import me_routes
+from web.typed import error_handlers
 
 log = logging.getLogger("babelroom")
 
@@ -166,7 +167,7 @@ def create_app(config: Config | None = None, *, node: Node | None = None, node_s
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={BackendUnavailable: backend_unavailable})
+                    exception_handlers={BackendUnavailable: backend_unavailable, **error_handlers})
     app.state.node = node
     app.add_middleware(ListedIdentity, node=node)  # a website's token for a delegate: that delegate (issue 23)
     app.add_middleware(SecurityHeaders)

@@ -45,7 +45,7 @@ from rooms.limits import SendLimits
 from rooms.roles import Actor
 from rooms.sanctions import Sanctions
 from rooms.stores import BackendUnavailable, ConversationStore, now_ms
-from rooms.stores.events import Conversation, Request, UnreadChanged
+from rooms.stores.events import ContactRequestFrame, Conversation, UnreadChanged
 from rooms.stores.messages import Message
 from translation import TranslationService
 
@@ -528,7 +528,7 @@ class Conversations:
     def moderates_event(person: Person) -> bool:
         return moderates_event(person.role, person.rooms)
 
-    async def _tell(self, users: list[str], frame: Request | Conversation) -> None:
+    async def _tell(self, users: list[str], frame: ContactRequestFrame | Conversation) -> None:
         await self._backend.broadcast(direct(users, frame))
 
 

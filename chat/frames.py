@@ -20,6 +20,7 @@ import msgspec
 
 from chat.protocol import AnyClientFrame
 from rooms.stores.events import (
+    ContactRequestFrame,
     Conversation,
     Deleted,
     Edited,
@@ -31,7 +32,6 @@ from rooms.stores.events import (
     Reaction,
     Relang,
     Report,
-    Request,
     RoleChanged,
     RoomChanged,
     StoredMessage,
@@ -43,11 +43,11 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, MeetingStep, Message, Quote
 
-__all__ = ["Ack", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined", "Left", "MeetingChanged",
-           "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction", "Reactors", "Ready", "Relang",
-           "ReplyQuote", "Report", "Reports", "Request", "RoleChanged", "RoomChanged", "ServerFrame", "Translation",
-           "TranslationFailed", "Typing", "UnreadChanged", "encode", "encode_bytes", "error", "live_message",
-           "message_frame", "schema"]
+__all__ = ["Ack", "ContactRequestFrame", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined",
+           "Left", "MeetingChanged", "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction",
+           "Reactors", "Ready", "Relang", "ReplyQuote", "Report", "Reports", "RoleChanged", "RoomChanged",
+           "ServerFrame", "Translation", "TranslationFailed", "Typing", "UnreadChanged", "encode", "encode_bytes",
+           "error", "live_message", "message_frame", "schema"]
 
 Frame = Tagged
 
@@ -158,7 +158,7 @@ class Reports(Frame, tag="reports"):
 
 
 ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
-               | Moderated | Deleted | RoomChanged | Request | Conversation | Report | Reports | RoleChanged
+               | Moderated | Deleted | RoomChanged | ContactRequestFrame | Conversation | Report | Reports | RoleChanged
                | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing | Reactors
                | UnreadChanged)
 

@@ -68,7 +68,7 @@ class Reader(Protocol):
 
     def push(self, frame: bytes) -> None: ...
 
-    def removed(self, room: str, reason: str) -> None: ...  # room "*": out of the event, closed
+    def removed_from(self, room: str, reason: str) -> None: ...  # room "*": out of the event, closed
 
     def role_changed(self, room: str) -> None: ...  # a host appointed this user moderator there, or ended it
 
@@ -137,7 +137,7 @@ class Hub:
         return {reader.user_id for reader in self._readers}
 
     async def attach(self, room: str, reader: Reader) -> None:
-        """Add a reader to a room, holding its live events until `release`."""
+        """Add a reader to a room, holding its live events until `deliver_held`."""
         async with self._lock(room):
             members = self._rooms.get(room)
             if members is None:
@@ -145,7 +145,7 @@ class Hub:
                 members = self._rooms[room] = {}
             members[reader] = []
 
-    def release(self, room: str, reader: Reader, replayed: set[str]) -> None:
+    def deliver_held(self, room: str, reader: Reader, replayed: set[str]) -> None:
         """Deliver what was held back during the join, minus the messages already replayed."""
         members = self._rooms.get(room)
         if members is None or members.get(reader) is None:
@@ -211,12 +211,12 @@ class Hub:
         now = loop.time()
         if last is not None and now - last < self._presence_window:
             self._presence_held[room] = {(event.user["id"], event.event): event}
-            loop.call_later(self._presence_window - (now - last), self._release_presence, room)
+            loop.call_later(self._presence_window - (now - last), self._deliver_held_presence, room)
             return
         self._presence_sent[room] = now
         self._deliver(room, event)
 
-    def _release_presence(self, room: str) -> None:
+    def _deliver_held_presence(self, room: str) -> None:
         held = self._presence_held.pop(room, None)
         if held is None or room not in self._rooms:
             return
@@ -387,7 +387,7 @@ class Hub:
         if event.event == "closed":
             room = event.room["id"]
             for reader in self.local_members(room):
-                reader.removed(room, "closed")
+                reader.removed_from(room, "closed")
 
     async def _room_changed_later(self, event: RoomChanged) -> None:
         assert self.organiser is not None
@@ -425,7 +425,7 @@ class Hub:
         elif remove and remove["room"] == "*":  # out of the whole event: every connection of theirs goes
             for reader in list(self._readers):
                 if reader.user_id in users:
-                    reader.removed("*", remove["reason"])
+                    reader.removed_from("*", remove["reason"])
         elif remove:
             for user in users:
                 self._remove_user(remove["room"], user, remove["reason"])
@@ -441,5 +441,5 @@ class Hub:
     def _remove_user(self, room: str, user_id: str, reason: str) -> None:
         for reader in self.local_members(room):
             if reader.user_id == user_id:
-                reader.removed(room, reason)
+                reader.removed_from(room, reason)
 

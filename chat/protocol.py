@@ -57,7 +57,8 @@ class FrameError(Exception):
         self.retry_after = retry_after  # seconds until the refusal passes by itself (a wait), when it does
 
 
-# Names that are also server frames' (History, Relang, Request, Report) read as the client's verb here.
+# Names that are also server frames' (History, Relang, Report, the contact request) read as the client's verb here:
+# GetHistory, RelangMessage, ReportMessage, RequestContact; SendMessage is not Starlette's ASGI `Send`.
 class ClientFrame(msgspec.Struct, tag_field="type", kw_only=True):
     """Every client frame: `type` (the tag) and an optional `ref`, echoed in the answer."""
 
@@ -83,7 +84,7 @@ class Leave(ClientFrame, tag="leave"):
     room: Room
 
 
-class Send(ClientFrame, tag="send"):
+class SendMessage(ClientFrame, tag="send"):
     room: Room
     text: Text
     cid: Cid | None = None
@@ -201,10 +202,10 @@ class TypingNow(ClientFrame, tag="typing"):
     room: Room
 
 
-AnyClientFrame: TypeAlias = (Auth | Join | Leave | Send | SetLang | GetHistory | Mute | Unmute | Kick | Ban | Unban
-                             | Delete | RelangMessage | Ping | RequestContact | Accept | Decline | Read
+AnyClientFrame: TypeAlias = (Auth | Join | Leave | SendMessage | SetLang | GetHistory | Mute | Unmute | Kick | Ban
+                             | Unban | Delete | RelangMessage | Ping | RequestContact | Accept | Decline | Read
                              | ReportMessage | React | Edit | TypingNow | GetReactors)
-Moderation: TypeAlias = Mute | Unmute | Kick | Ban | Unban | Delete
+ModerationFrame: TypeAlias = Mute | Unmute | Kick | Ban | Unban | Delete
 Conversational: TypeAlias = RequestContact | Accept | Decline | Read | ReportMessage
 CLIENT_FRAMES: dict[str, type[ClientFrame]] = {str(cls.__struct_config__.tag): cls
                                                for cls in AnyClientFrame.__args__}

@@ -49,7 +49,7 @@ from chat.protocol import (
     GetReactors,
     Join,
     Leave,
-    Moderation,
+    ModerationFrame,
     Mute,
     Ping,
     React,
@@ -95,8 +95,8 @@ class Session:
     """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
-                 "_bad_frames", "_removing", "_membership", "_history_reads", "_counted", "_reacting", "_typed",
-                 "_private",
+                 "_bad_frames", "_removals_pending", "_membership_bucket", "_history_reads", "_counted", "_reacting",
+                 "_typed", "_private",
                  "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
@@ -113,8 +113,8 @@ class Session:
         self.writer = Writer(self, send, socket, frames_max=self._limits.send_queue,
                              bytes_max=self._limits.send_buffer_bytes)
         self._bad_frames = 0
-        self._removing = 0  # removals (kick, ban, close) under way
-        self._membership: TokenBucket | None = None  # made on the first join, leave or language change
+        self._removals_pending = 0  # removals (kick, ban, close) under way
+        self._membership_bucket: TokenBucket | None = None  # made on the first join, leave or language change
         self._history_reads: TokenBucket | None = None  # made on the first `history` frame
         self._counted = False  # counted among its user's connections ([limits] connections_per_user)
         self._reacting: TokenBucket | None = None  # made on the first `react`
@@ -143,7 +143,7 @@ class Session:
             log.exception("session %s (%s) failed", self.conn_id, self.user_id)
         finally:
             self.node.hub.disconnect(self)
-            await self._leave_all()
+            await self._leave_every_room()
             await self._uncount_connection()
             await self.writer.finish()
 
@@ -281,7 +281,7 @@ class Session:
     async def writer_aborted(self) -> None:
         """The writer closes this connection now: its memberships end at once."""
         self.node.hub.disconnect(self)
-        await self._leave_all()
+        await self._leave_every_room()
 
     # auth and language -----------------------------------------------------------
     async def _auth(self, frame: Auth) -> None:
@@ -402,17 +402,17 @@ class Session:
                               protocol=protocol.PROTOCOL_VERSION,
                               min_confidence=self.node.translator.settings.min_confidence))
 
-    def _take_membership(self) -> None:
+    def _take_membership_token(self) -> None:
         """Joins, leaves and language changes each cost a token: their presence reaches every member."""
-        if self._membership is None:
-            self._membership = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
-        wait = self._membership.take()
+        if self._membership_bucket is None:
+            self._membership_bucket = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
+        wait = self._membership_bucket.take()
         if wait:
             raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s",
                              retry_after=math.ceil(wait))
 
     async def _change_lang(self, frame: SetLang) -> None:
-        self._take_membership()
+        self._take_membership_token()
         self.lang = self._reading_lang(frame.lang, frame.ref)
         assert self.identity is not None
         for room, member in list(self.rooms.items()):
@@ -432,7 +432,7 @@ class Session:
         assert self.identity is not None
         return await self.node.access.room(room_id, self.identity.id)
 
-    def _joined(self, room_id: str) -> Member:
+    def _require_joined(self, room_id: str) -> Member:
         member = self.rooms.get(room_id)
         if member is None:
             raise FrameError("not_joined", f"join room {room_id!r} first")
@@ -443,7 +443,7 @@ class Session:
 
     async def _join(self, frame: Join) -> None:
         assert self.identity is not None
-        self._take_membership()
+        self._take_membership_token()
         room_id = frame.room
         limit = self._count(frame.history, "history")
         room, role = await self.node.access.join(self.identity, room_id)
@@ -469,12 +469,12 @@ class Session:
             joined = await self._joined_frame(room, role, messages, recovered, more)
         except BaseException:
             if rejoin:  # still a member, as before this join: live events flow again
-                self.node.hub.release(room_id, self, set())
+                self.node.hub.deliver_held(room_id, self, set())
             else:  # never joined: no membership, no presence left behind
-                await self._forget_quietly(room_id)
+                await self._leave_room_or_log(room_id)
             raise
         self.push_frame(joined)
-        self.node.hub.release(room_id, self, {m.id for m in messages})
+        self.node.hub.deliver_held(room_id, self, {m.id for m in messages})
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
         if room.private:  # its new messages tell the other members' devices their unread counts
             self._private.add(room_id)
@@ -485,7 +485,7 @@ class Session:
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.backend.members(room.id):
             members.setdefault(member.id, member.public())
-        mute = await self.node.access.mute(self.identity, room.id, role)  # the room's or an event-wide one
+        mute = await self.node.access.binding_mute(self.identity, room.id, role)  # the room's or an event-wide one
         you: dict[str, Any] = {"role": role.value}
         if mute is not None:
             you["muted_until"] = mute.until
@@ -494,8 +494,9 @@ class Session:
             you["read"], you["unread"] = read
         room_fields = await self.node.organiser.with_tr(
             {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
-        return Joined(room=room_fields, members=list(members.values()), messages=await self._shown(room.id, messages),
-                      you=you, recovered=recovered, more=more or None)
+        return Joined(room=room_fields, members=list(members.values()),
+                      messages=await self._as_frames(room.id, messages), you=you, recovered=recovered,
+                      more=more or None)
 
     @staticmethod
     def _page(messages: list[Message], size: int) -> tuple[list[Message], bool]:
@@ -510,12 +511,12 @@ class Session:
         return value
 
     async def _leave(self, frame: Leave) -> None:
-        self._joined(frame.room)
-        self._take_membership()
-        await self._forget(frame.room)
+        self._require_joined(frame.room)
+        self._take_membership_token()
+        await self._leave_room(frame.room)
         self.push_frame(Left(room=frame.room, reason="left"))
 
-    async def _forget(self, room_id: str) -> None:
+    async def _leave_room(self, room_id: str) -> None:
         """Leave a room's fan-out and presence (presence `leave` when the user's last connection goes)."""
         await self.node.hub.detach(room_id, self)
         self._private.discard(room_id)
@@ -524,38 +525,38 @@ class Session:
             await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
             self.node.lobby.touch(room_id)
 
-    async def _forget_quietly(self, room_id: str) -> None:
+    async def _leave_room_or_log(self, room_id: str) -> None:
         try:
-            await self._forget(room_id)
+            await self._leave_room(room_id)
         except Exception:  # noqa: BLE001 - the backend may be down; presence then expires with the node heartbeat
             log.warning("could not record that %s left %s", self.conn_id, room_id)
 
-    async def _leave_all(self) -> None:
+    async def _leave_every_room(self) -> None:
         for room_id in list(self.rooms):
-            await self._forget_quietly(room_id)
+            await self._leave_room_or_log(room_id)
 
-    def removed(self, room: str, reason: str) -> None:
+    def removed_from(self, room: str, reason: str) -> None:
         """The hub says this session is out of a room (kicked, banned, closed), or, for room "*"
         (an event-wide ban), out of every room and closed, even when it is in none."""
         if room == EVENT_WIDE:
-            if not self.rooms and not self._removing:
+            if not self.rooms and not self._removals_pending:
                 self.close(CLOSE_REMOVED, reason)
             for joined in list(self.rooms):
-                self.removed(joined, reason)
+                self.removed_from(joined, reason)
             return
         if room in self.rooms:
-            self._removing += 1
-            asyncio.create_task(self._removed(room, reason))
+            self._removals_pending += 1
+            asyncio.create_task(self._complete_removal(room, reason))
 
-    async def _removed(self, room: str, reason: str) -> None:
+    async def _complete_removal(self, room: str, reason: str) -> None:
         try:
-            await self._forget(room)
+            await self._leave_room(room)
         except Exception:  # noqa: BLE001 - as in leave: a removal goes on whatever the backend says
             log.warning("could not record that %s was removed from %s", self.conn_id, room)
-        self._removing -= 1
+        self._removals_pending -= 1
         self.push_frame(Left(room=room, reason=reason))
         # An event-wide ban removes several rooms at once: close after the last one's `left`.
-        if reason in ("kicked", "banned") and not self.rooms and not self._removing:
+        if reason in ("kicked", "banned") and not self.rooms and not self._removals_pending:
             self.close(CLOSE_REMOVED, reason)
 
     def role_changed(self, room: str) -> None:
@@ -581,10 +582,10 @@ class Session:
             log.warning("could not show %s's new role in %s", self.conn_id, room)
 
     # messages ------------------------------------------------------------------------
-    async def _send(self, frame: protocol.Send) -> None:
+    async def _send(self, frame: protocol.SendMessage) -> None:
         assert self.identity is not None
         room_id, text, cid = frame.room, frame.text, frame.cid
-        self._joined(room_id)
+        self._require_joined(room_id)
         self._check_text(text)
         # The room's census is read while the rules are checked: one round trip less to wait for.
         census = asyncio.ensure_future(self.node.backend.census(room_id))
@@ -621,7 +622,7 @@ class Session:
         """The sender corrects the detected language of their own message: re-label, re-translate."""
         assert self.identity is not None
         room_id = frame.room
-        self._joined(room_id)
+        self._require_joined(room_id)
         lang = self._reading_lang(frame.lang, frame.ref)
         message = await self.node.backend.relabel_message(room_id, frame.id, lang, author=self.identity.id)
         if message is None:
@@ -635,7 +636,7 @@ class Session:
     async def _react(self, frame: React) -> None:
         """Toggle a reaction; every reader hears the new count (`reaction`, coalesced by the hubs)."""
         assert self.identity is not None
-        self._joined(frame.room)
+        self._require_joined(frame.room)
         if self._reacting is None:
             self._reacting = TokenBucket(REACT_RATE, REACT_BURST)
         wait = self._reacting.take()
@@ -649,7 +650,7 @@ class Session:
     async def _reactors(self, frame: GetReactors) -> None:
         """Who reacted to a message (shown on hover or long-press): a read, paid for as `history`."""
         assert self.identity is not None
-        self._joined(frame.room)
+        self._require_joined(frame.room)
         self._take_history_read()
         people = await self.node.messages.reactors(self.identity, frame.room, frame.id)
         self.push_frame(Reactors(room=frame.room, id=frame.id, reactors=people, ref=frame.ref or None))
@@ -658,7 +659,7 @@ class Session:
         """The sender replaces their message's text: every reader gets it, and a new translation."""
         assert self.identity is not None
         room_id, text = frame.room, frame.text
-        self._joined(room_id)
+        self._require_joined(room_id)
         self._check_text(text)
         await self.node.messages.editable(self.identity, room_id, frame.id)
         lang = await self.node.translator.detect(text, self.lang)
@@ -675,7 +676,7 @@ class Session:
         """Tell a conversation's other members this one is typing: at most once per [limits]
         typing_interval; more within it are dropped quietly (a client may send one per keystroke)."""
         assert self.identity is not None
-        self._joined(frame.room)
+        self._require_joined(frame.room)
         now, interval = time.monotonic(), self._limits.typing_interval
         if frame.room in self._typed and now - self._typed[frame.room] < interval:
             return  # announced a moment ago: the readers show it still
@@ -684,7 +685,7 @@ class Session:
         await self.node.backend.publish(frame.room, Typing(room=frame.room, user={"id": self.identity.id,
                                                                                   "name": self.identity.name}))
 
-    async def _shown(self, room_id: str, messages: list[Message]) -> list[MessageFrame]:
+    async def _as_frames(self, room_id: str, messages: list[Message]) -> list[MessageFrame]:
         """History as this reader sees it: `translating` where a backfill will bring its language,
         replies quoting what the quoted message is now (rooms/messages.py current_quotes)."""
         assert self.identity is not None
@@ -700,7 +701,7 @@ class Session:
         room_id = frame.room
         if room_id not in self.rooms:
             await self.visible_room(room_id)  # a private room's non-member hears not_found, not not_joined
-        self._joined(room_id)
+        self._require_joined(room_id)
         limit = self._count(frame.limit, "limit")
         if frame.before is not None and frame.after is not None:
             raise FrameError("bad_frame", "give \"before\" (older messages) or \"after\" (the rest of a replay), "
@@ -709,12 +710,14 @@ class Session:
         assert self.identity is not None
         if frame.after is None:
             messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
-            self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None))
+            self.push_frame(History(room=room_id, messages=await self._as_frames(room_id, messages),
+                                    ref=frame.ref or None))
         else:  # the next page of a `since` replay
             replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
             messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
-            self.push_frame(History(room=room_id, messages=await self._shown(room_id, messages), ref=frame.ref or None,
-                                    more=more or None, recovered=None if replay.recovered else False))
+            self.push_frame(History(room=room_id, messages=await self._as_frames(room_id, messages),
+                                    ref=frame.ref or None, more=more or None,
+                                    recovered=None if replay.recovered else False))
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
 
     def _take_history_read(self) -> None:
@@ -727,7 +730,7 @@ class Session:
                              retry_after=math.ceil(wait))
 
     # moderation ------------------------------------------------------------------------
-    async def _moderate(self, frame: Moderation) -> None:
+    async def _moderate(self, frame: ModerationFrame) -> None:
         assert self.identity is not None
         action = _action(frame)
         await self.node.moderation.apply(self.identity, action)
@@ -739,7 +742,7 @@ class Session:
         await handle_conversation_frame(self, frame)
 
 
-def _action(frame: Moderation) -> Action:
+def _action(frame: ModerationFrame) -> Action:
     if isinstance(frame, Delete):
         return Action(frame.type, frame.room, message_id=frame.id)
     return Action(frame.type, frame.room, user=frame.user, seconds=frame.seconds if isinstance(frame, Mute) else None,
@@ -752,10 +755,10 @@ class _Disconnected(Exception):
 
 # frame type -> handler; one table for every session (each handler takes its own frame type)
 _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
-    Join: Session._join, Leave: Session._leave, protocol.Send: Session._send, SetLang: Session._change_lang,
+    Join: Session._join, Leave: Session._leave, protocol.SendMessage: Session._send, SetLang: Session._change_lang,
     RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
     React: Session._react, GetReactors: Session._reactors, Edit: Session._edit, TypingNow: Session._typing,
     Auth: Session._auth_again,
-    **{action: Session._moderate for action in Moderation.__args__},
+    **{action: Session._moderate for action in ModerationFrame.__args__},
     **{kind: Session._conversation for kind in Conversational.__args__},
 }

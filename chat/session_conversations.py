@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from chat.node import Node
 
 
-class Session(Protocol):
+class SessionForConversations(Protocol):
     """What these frames need of a session (chat.session.Session is one)."""
 
     node: Node
@@ -33,7 +33,7 @@ class Session(Protocol):
 CODES = {"bad_request": "bad_frame"}  # the HTTP API's word for the same mistake
 
 
-async def handle_conversation_frame(session: Session, frame: Conversational) -> None:
+async def handle_conversation_frame(session: SessionForConversations, frame: Conversational) -> None:
     assert session.identity is not None
     try:
         await _handle(session, frame)
@@ -41,7 +41,7 @@ async def handle_conversation_frame(session: Session, frame: Conversational) -> 
         raise FrameError(CODES.get(exc.code, exc.code), exc.message, retry_after=exc.retry_after) from None
 
 
-async def _handle(session: Session, frame: Conversational) -> None:
+async def _handle(session: SessionForConversations, frame: Conversational) -> None:
     node, identity = session.node, session.identity
     assert identity is not None
     conversations = node.conversations

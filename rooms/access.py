@@ -72,7 +72,7 @@ class RoomAccess:
             raise Refused(*refusal)
         return room, role
 
-    async def mute(self, actor: Actor, room_id: str, role: Role) -> Mute | None:
+    async def binding_mute(self, actor: Actor, room_id: str, role: Role) -> Mute | None:
         """The mute that binds the actor in the room: the room's own, else an event-wide one (none
         binds a host: no one may mute one)."""
         if role is Role.HOST:

@@ -30,7 +30,16 @@ from typing import Any
 
 from rooms.countries import is_country
 from rooms.models import Role
-from rooms.stores.events import Conversation, Direct, Mention, Moderated, Report, Request, RoleChanged, UnreadChanged
+from rooms.stores.events import (
+    ContactRequestFrame,
+    Conversation,
+    Direct,
+    Mention,
+    Moderated,
+    Report,
+    RoleChanged,
+    UnreadChanged,
+)
 from rooms.text import NAME_MAX, confusable_key, name_fault, text_fault
 
 MIN_MEMBERS = 2  # the caller included
@@ -111,11 +120,11 @@ class ContactRequest:
     def expired(self, now: int) -> bool:
         return now >= self.expires
 
-    def frame(self, state: str, room: str | None = None) -> Request:
+    def frame(self, state: str, room: str | None = None) -> ContactRequestFrame:
         """The `request` server frame for this request in a state (pending, accepted, declined), with
         the conversation it opened (`room`) once accepted."""
-        return Request(id=self.id, sender={**self.sender, **self.extra}, to=self.to, text=self.text, ts=self.ts,
-                       expires=self.expires, state=state, room=room, group=self.group)
+        return ContactRequestFrame(id=self.id, sender={**self.sender, **self.extra}, to=self.to, text=self.text,
+                                   ts=self.ts, expires=self.expires, state=state, room=room, group=self.group)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -180,7 +189,8 @@ def impersonated(name: str, user: str, staff: Iterable[Profile]) -> Profile | No
 
 
 def direct(users: list[str],
-           frame: Request | Conversation | Report | Moderated | RoleChanged | Mention | UnreadChanged | None = None, *,
+           frame: (ContactRequestFrame | Conversation | Report | Moderated | RoleChanged | Mention | UnreadChanged
+                   | None) = None, *,
            moderators: bool = False, remove: dict[str, str] | None = None) -> Direct:
     """A node-wide envelope (Broker.broadcast): `frame` for these users' connections (and the
     event's moderators'), and/or their removal from a room ("*" = every room). Each node's hub

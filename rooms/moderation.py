@@ -4,7 +4,7 @@ State lives in the stores, so it holds on every node at once; the `moderation` (
 event goes through the room's channel, so a kick or ban reaches the target's connections
 wherever they are (each node's hub removes them from the room).
 
-Who may act on whom (policy.may_act_on) is decided on the target's role as Roles.target weighs
+Who may act on whom (policy.may_act_on) is decided on the target's role as Roles.target_role weighs
 it: their token role as the event remembers it from their first authentication anywhere, and in a
 room what their connections there show, the highest role they were seen with there and a host's
 appointment. A moderator therefore acts on no host or moderator, present or not, in that room or
@@ -91,15 +91,15 @@ class Moderation:
         target, room = action.user, action.room
         if target == by["id"]:
             raise Refused("forbidden", f"you cannot {action.kind} yourself")
-        standing = await self._roles.target(room, target)
-        if standing is None:  # a directory profile (kept before token roles were, or from the HTTP API) is seen too
+        target_role = await self._roles.target_role(room, target)
+        if target_role is None:  # a directory profile (kept before token roles were, or from the HTTP API) is seen too
             profiles = await self._people.profiles([target])
-            standing = Role(profiles[0].role) if profiles else None
-        if standing is None:
+            target_role = Role(profiles[0].role) if profiles else None
+        if target_role is None:
             raise Refused("not_found", f"this event has never seen a user {target!r}; moderation acts on "
                           "people who signed in")
-        if not may_act_on(role, standing):
-            raise Refused("forbidden", f"a {role.value} cannot {action.kind} a {standing.value}")
+        if not may_act_on(role, target_role):
+            raise Refused("forbidden", f"a {role.value} cannot {action.kind} a {target_role.value}")
         if action.kind == "kick" and not await self._roles.present(room, target):
             raise Refused("not_found", f"{target!r} is not in room {room!r}: there is nobody to kick")
         until = None
@@ -133,7 +133,7 @@ class Moderation:
                               "in a private conversation each person deletes only their own messages")
             if message is None:
                 raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r}")
-            author = await self._roles.target(room.id, message.user.id)
+            author = await self._roles.target_role(room.id, message.user.id)
             if role is not Role.HOST and not may_act_on(role, author):  # hosts delete anything
                 raise Refused("forbidden", f"a {role.value} cannot delete a message of a "
                               f"{author.value if author else 'user'}")

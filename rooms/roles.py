@@ -1,9 +1,9 @@
-"""A user's role in a room: the token's role, widened by a host's appointment, and the standing
-role of someone else (present or not) that decides who may moderate whom.
+"""A user's role in a room: the token's role, widened by a host's appointment, and the role of
+someone else (present or not) as the event remembers it, which decides who may moderate whom.
 
 The standing rule: the event remembers every user's token role from the moment they authenticate
 anywhere (`authenticated`, kept event-wide in the ModerationStore under room "*", so every node
-knows it), and a target's role is never below it (`target`). A moderator therefore never acts on
+knows it), and a target's role is never below it (`target_role`). A moderator therefore never acts on
 a host or another moderator, present or not, in that room or not; a user the event never saw has
 no role at all (None), and acting on them is refused as not_found.
 """
@@ -57,20 +57,20 @@ class Roles:
         event-wide, whatever room their token is scoped to. The highest one seen is kept."""
         await self._moderation.remember_role(EVENT_WIDE, actor.id, actor.role)
 
-    async def target(self, room: str, user: str) -> Role | None:
+    async def target_role(self, room: str, user: str) -> Role | None:
         """Someone else's role as the moderation rules weigh it: the highest of their token role as
-        the event knows it and, in a room (not "*"), their standing there. None when the event
+        the event knows it and, in a room (not "*"), the highest role seen there. None when the event
         never saw the user."""
         roles = [await self._moderation.known_role(EVENT_WIDE, user)]
         if room != EVENT_WIDE:
-            roles.append(await self.standing(room, user))
+            roles.append(await self.highest_role_seen(room, user))
         return max((role for role in roles if role is not None), key=lambda role: role.rank, default=None)
 
     async def present(self, room: str, user: str) -> bool:
         """Whether the user has a connection in the room now, on any node."""
         return any(member.id == user for member in await self._presence.members(room))
 
-    async def standing(self, room: str, user: str) -> Role | None:
+    async def highest_role_seen(self, room: str, user: str) -> Role | None:
         """Someone else's role in the room: the highest of what their connections there show,
         what they were seen with before (present or not) and a host's appointment. None when the
         user was never seen in the room and holds no appointment."""

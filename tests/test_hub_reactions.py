@@ -30,7 +30,7 @@ class Reader:
     def push(self, frame: bytes) -> None:
         self.frames.append(json.loads(payload_of(frame)))
 
-    def removed(self, room: str, reason: str) -> None:
+    def removed_from(self, room: str, reason: str) -> None:
         pass
 
     def role_changed(self, room: str) -> None:
@@ -53,7 +53,7 @@ async def started_hub(window: float) -> tuple[Hub, Reader, MemoryBackend]:
     await backend.start(hub.on_event)
     reader = Reader()
     await hub.attach(ROOM, reader)
-    hub.release(ROOM, reader, set())
+    hub.deliver_held(ROOM, reader, set())
     return hub, reader, backend
 
 

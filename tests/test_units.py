@@ -43,7 +43,7 @@ def test_codec_refuses_out_of_range_fields(text):
 
 def test_codec_keeps_known_fields_and_ignores_unknown_ones():
     frame = protocol.decode('{"type":"send","room":"r","text":"hi","cid":"c","ref":"1","extra":true}')
-    assert frame == protocol.Send(room="r", text="hi", cid="c", ref="1") and frame.type == "send"
+    assert frame == protocol.SendMessage(room="r", text="hi", cid="c", ref="1") and frame.type == "send"
 
 
 def test_deeply_nested_json_is_a_bad_frame_not_a_crash():

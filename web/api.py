@@ -6,51 +6,66 @@ import hmac
 import ipaddress
 import math
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from chat.serving import PEER_EXTENSION
 from rooms import Role
-from rooms.conversations import profile_complaint
+from rooms.conversations import BIO_MAX, ORGANIZATION_MAX, profile_complaint
+from rooms.countries import COUNTRIES
 from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
-from web.errors import ApiError, json_body, text_field
+from web.answers import Room, Session
+from web.errors import ApiError
 from web.services import node_of
 from web.sign_in import redeem_code, signed_in
+from web.typed import ApiRoute, LaxBody, Query, answer, get, post, reply
 
-Handler = Callable[[Request], Awaitable[Response]]
 NAME_MAX = FORM_NAME_MAX
+LANG_MAX = 12
+Name = Annotated[str, Meta(min_length=1, max_length=NAME_MAX, pattern=r"\S", description=(
+    "display name: it must show (no control, format or invisible characters, nothing that renders blank), and a "
+    "delegate's may not copy or look like a host's or moderator's name (409 name_reserved)"))]
+Lang = Annotated[str, Meta(min_length=1, max_length=LANG_MAX, description="a code GET /api/languages lists")]
 
 
-def answers_errors(handler: Handler) -> Handler:
-    """Turn an ApiError raised by a handler into its JSON response."""
-    @functools.wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return exc.response()
-    return wrapped
+class SessionRequest(LaxBody):
+    """A new person: a name, a reading language, the event's access code when it has one, a profile."""
+    name: Name
+    lang: Lang
+    access_code: Annotated[str, Meta(description="needed when the event has an access code",
+                                     extra={"says": "\"access_code\" must be a string"})] | None = None
+    organization: Annotated[str, Meta(max_length=ORGANIZATION_MAX, extra={
+        "says": f"\"organization\" must be a string of at most {ORGANIZATION_MAX} characters"})] | None = None
+    country: Annotated[str, Meta(description="ISO 3166-1 alpha-2", extra_json_schema={"enum": ["", *sorted(COUNTRIES)]},
+                                 extra={"says": "\"country\" must be a string"})] | None = None
+    bio: Annotated[str, Meta(max_length=BIO_MAX, extra={
+        "says": f"\"bio\" must be a string of at most {BIO_MAX} characters"})] | None = None
 
 
-def display_name(data: dict[str, Any]) -> str:
-    """The form's name: the same rules as a token's `name` claim (rooms.text), at most NAME_MAX."""
-    name = text_field(data, "name", max_len=NAME_MAX)
-    assert name is not None
-    if len(data["name"]) > NAME_MAX:  # the limit holds for the name as sent, surrounding spaces included
-        raise ApiError(400, "bad_request", f"\"name\" holds at most {NAME_MAX} characters", "name")
+class CodeSignIn(LaxBody):
+    """The person a personal sign-in code was made for, on one more device (web/sign_in.py)."""
+    code: Annotated[str, Meta(min_length=1, max_length=40, description=(
+        "a personal sign-in code (POST /api/me/signin-code, or the organisers'); single use; case, dashes and "
+        "spaces do not matter"), extra={"says": "\"code\" must be the sign-in code as shown (such as ABCDE-FGHJK)"})]
+    lang: Annotated[str, Meta(max_length=LANG_MAX, description="this device's reading language; default: the "
+                                                                "person's")] | None = None
+
+
+def display_name(given: str) -> str:
+    """The form's name: the same rules as a token's `name` claim (rooms.text), at most NAME_MAX as sent."""
+    name = given.strip()
     fault = name_fault(name, max_len=NAME_MAX)
     if fault:
         raise ApiError(400, "bad_request", f"\"name\" {fault}", "name")
     return name
 
 
-@answers_errors
-async def create_session(request: Request) -> Response:
+async def create_session(request: Request, body: CodeSignIn | SessionRequest) -> Response:
     node = node_of(request)
     limits = node.config.limits
     # One bucket per client address, shared by every node (the send limits' store); the key is not
@@ -60,25 +75,20 @@ async def create_session(request: Request) -> Response:
     if wait:  # (a zero rate waits forever: ask again in an hour)
         raise ApiError(429, "rate_limited", f"too many new sessions from this address: wait {wait:.1f} s",
                        retry_after=math.ceil(wait) if math.isfinite(wait) else 3600)
-    data = await json_body(request)
-    if "code" in data:  # a personal sign-in code: the same person on one more device (web/sign_in.py)
-        return await redeem_code(request, node, data["code"], data.get("lang"))
+    if isinstance(body, CodeSignIn):  # a personal sign-in code: the same person on one more device
+        return await redeem_code(request, node, body.code, body.lang)
     if node.config.auth.access_mode == "invited":
         raise ApiError(403, "invited_only", "this event is by invitation only: sign in with the personal sign-in "
                        "code or link the organisers sent you")
-    name = display_name(data)
-    lang = text_field(data, "lang", max_len=12)
+    name = display_name(body.name)
+    lang = body.lang.strip()
     if lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices")
-    given = data.get("access_code")
-    if given is not None and not isinstance(given, str):
-        raise ApiError(400, "bad_request", "\"access_code\" must be a string")
     expected = node.config.auth.access_code
-    if expected:
-        if not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
-    profile = profile_fields(data)
-    assert lang is not None
+    given = body.access_code
+    if expected and (given is None or not hmac.compare_digest(given.encode(), expected.encode())):
+        raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
+    profile = profile_fields(body)
     # a new person, with a sign-in (session) of this device that their tokens name (rooms/sign_ins.py)
     return await signed_in(request, node, user_id="u_" + secrets.token_hex(6), name=name, role=Role.DELEGATE,
                            lang=lang, profile=profile, anonymous=True)
@@ -123,30 +133,38 @@ def _is_address(text: str) -> bool:
     return True
 
 
-def profile_fields(data: dict[str, Any]) -> dict[str, str]:
+def profile_fields(body: SessionRequest) -> dict[str, str]:
     """The optional profile of POST /api/session: organization, country (ISO 3166-1 alpha-2), bio."""
-    fields: dict[str, object] = {}
-    for key in ("organization", "country", "bio"):
-        value = data.get(key) or ""
-        fields[key] = value.strip() if isinstance(value, str) else value
-    if isinstance(fields["country"], str):
-        fields["country"] = fields["country"].upper()
+    fields = {"organization": (body.organization or "").strip(), "country": (body.country or "").strip().upper(),
+              "bio": (body.bio or "").strip()}
     complaint = profile_complaint(organization=fields["organization"], country=fields["country"], bio=fields["bio"])
     if complaint:
         raise ApiError(400, "bad_request", str(complaint), complaint.field)
-    return {key: str(value) for key, value in fields.items()}
+    return fields
+
+
+class Access(msgspec.Struct):
+    access: Annotated[str, Meta(extra_json_schema={"enum": ["open", "code", "invited"]})]
 
 
 async def access_mode(request: Request) -> Response:
     """How this event lets people in, so the lobby asks for a name, an access code or a personal code."""
-    return JSONResponse({"access": node_of(request).config.auth.access_mode})
+    return reply(Access(node_of(request).config.auth.access_mode))
 
 
-@answers_errors
-async def list_rooms(request: Request) -> Response:
+class RoomsQuery(Query):
+    lang: Annotated[str, Meta(description="titles and forum names also in this language (`tr`): a code GET "
+                                          "/api/languages lists")] = ""
+
+
+class RoomList(msgspec.Struct):
+    rooms: list[Room]
+
+
+async def list_rooms(request: Request, query: RoomsQuery) -> Response:
     """The lobby; with `?lang=`, each room carries `tr` {lang, title, forum} in that language."""
     node = node_of(request)
-    lang = request.query_params.get("lang") or None
+    lang = query.lang or None
     if lang is not None and lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")
     rooms = [await node.organiser.with_tr(await node.lobby.summary(room), lang)
@@ -154,26 +172,39 @@ async def list_rooms(request: Request) -> Response:
     return JSONResponse({"rooms": rooms})
 
 
+class Language(msgspec.Struct):
+    code: str
+    name: Annotated[str, Meta(description="in itself")]
+    rtl: bool
+    translatable: Annotated[bool, Meta(description="an installed package reaches it")]
+
+
+class Languages(msgspec.Struct):
+    languages: list[Language]
+
+
 async def list_languages(request: Request) -> Response:
     translator = node_of(request).translator
     translatable = set(translator.languages())
-    return JSONResponse({"languages": [
-        {"code": code, "name": language_name(code), "rtl": is_rtl(code), "translatable": code in translatable}
-        for code in translator.reading_languages()
-    ]})
+    return reply(Languages([Language(code, language_name(code), is_rtl(code), code in translatable)
+                            for code in translator.reading_languages()]))
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    status: Annotated[str, Meta(extra_json_schema={"enum": ["ok", "degraded"]})]
+    node: str
+    backend: str
+    connections: Annotated[int, Meta(ge=0)]
+    reason: Annotated[str, Meta(description="while degraded: why (unreachable, cannot write)")] | UnsetType = UNSET
 
 
 async def health(request: Request) -> Response:
     node = node_of(request)
     problem = node.backend.health_problem()
-    body: dict[str, Any] = {"status": "degraded" if problem else "ok", "node": node.id,
-                            "backend": node.config.backend.kind, "connections": node.hub.connections}
-    if problem:
-        body["reason"] = problem
-    return JSONResponse(body, status_code=503 if problem else 200)
+    return reply(Health("degraded" if problem else "ok", node.id, node.config.backend.kind, node.hub.connections,
+                        reason=problem or UNSET), status_code=503 if problem else 200)
 
 
-@answers_errors
 async def metrics(request: Request) -> Response:
     """Prometheus' bearer-token convention: off (404) unless [server] metrics_token is set, then only with it."""
     node = node_of(request)
@@ -187,12 +218,34 @@ async def metrics(request: Request) -> Response:
     return Response(node.metrics.render(), media_type=node.metrics.content_type)
 
 
-def api_routes() -> list[BaseRoute]:
+def api_routes() -> list[ApiRoute]:
     return [
-        Route("/api/session", create_session, methods=["POST"]),
-        Route("/api/access", access_mode, methods=["GET"]),
-        Route("/api/rooms", list_rooms, methods=["GET"]),
-        Route("/api/languages", list_languages, methods=["GET"]),
-        Route("/healthz", health, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        post("/api/session", create_session, body=CodeSignIn | SessionRequest, operation="createSession",
+             summary="A delegate token for a display name and reading language",
+             description="A name (and the access code in `code` mode) signs a new person in; a personal sign-in "
+                         "code signs the person it was made for in on this device. Each sign-in is a session "
+                         "(GET /api/me/sessions). With `[auth] access = \"invited\"` only codes are taken.",
+             ok={200: answer("the token and who it speaks for", Session)},
+             errors={401: "the event's access code is missing or wrong, or the sign-in code is not valid (used, "
+                          "expired or mistyped)",
+                     403: "invited_only: this event takes personal sign-in codes only",
+                     409: "name_reserved: the name copies or looks like a host's or moderator's",
+                     429: "too many sessions from this client address ([limits] session_rate); the Retry-After "
+                          "header says how many seconds to wait",
+                     501: "this server only verifies tokens minted by the event's website"}),
+        get("/api/access", access_mode, operation="accessMode", summary="How this event lets people in ([auth] access)",
+            ok={200: answer("open: a name; code: a name and the access code; invited: a personal sign-in code or a "
+                            "website token only", Access)}),
+        get("/api/rooms", list_rooms, query=RoomsQuery, operation="listRooms",
+            summary="Every room with its member count", ok={200: answer("the rooms", RoomList)},
+            errors={400: "an unknown lang"}),
+        get("/api/languages", list_languages, operation="listLanguages", summary="The reading languages on offer",
+            ok={200: answer("the languages", Languages)}),
+        get("/healthz", health, operation="health", summary="Whether the node and its backend answer",
+            ok={200: answer("healthy", Health), 503: answer("the backend is unreachable or cannot write", Health)}),
+        get("/metrics", metrics, operation="metrics",
+            summary="Prometheus metrics of this node (Authorization: Bearer [server] metrics_token; off while that "
+                    "is empty)",
+            ok={200: answer("Prometheus text exposition format 0.0.4", {"type": "string"}, "text/plain")},
+            errors={401: "no or a wrong bearer token", 404: "metrics are off ([server] metrics_token is empty)"}),
     ]

@@ -14,61 +14,101 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from rooms import Refused
-from web.api import answers_errors
-from web.errors import ApiError, json_body
-from web.hosts import require_host
-from web.services import node_of, refusal_error
+from chat.tokens import Identity
+from web.errors import ApiError
+from web.services import node_of
+from web.typed import ApiRoute, Auth, LaxBody, answer, get, post, reply
 
+BASE_URL_SAY = "\"base_url\" must be the app's public address, such as https://chat.example.org/"
 IMPORT_MAX_BYTES = 4 * 1024 * 1024  # a registration export of some ten thousand people
 ROWS_MAX = 20000
+ROWS_SAY = f"\"delegates\" must be a list of at most {ROWS_MAX} rows, each an object of column -> text"
 
 
-@answers_errors
-async def import_delegates(request: Request) -> Response:
-    require_host(request)
+class DelegateCsv(LaxBody):
+    csv: Annotated[str, Meta(description="the export as a CSV file with a header row")]
+
+
+class DelegateRows(LaxBody):
+    # no maxItems in the schema: a list that long is near the 4 MiB a body may be (ROWS_MAX is checked)
+    delegates: Annotated[list[dict[str, str | None]], Meta(description=(
+        "rows of the registration export: name, organisation, country, reading language, e-mail or external id, "
+        "role?"), extra={"says": ROWS_SAY})]
+
+
+class RefusedRow(msgspec.Struct):
+    row: Annotated[int, Meta(description="1 = the first row")]
+    reason: str
+
+
+class DelegateImport(msgspec.Struct):
+    imported: Annotated[bool, Meta(description="false: a row was refused, nothing saved")]
+    created: int
+    updated: int
+    unchanged: int
+    refused: list[RefusedRow]
+
+
+async def import_delegates(request: Request, host: Identity, body: DelegateCsv | DelegateRows) -> Response:
     node = node_of(request)
-    data = await json_body(request, max_bytes=IMPORT_MAX_BYTES)
-    rows = data.get("delegates")
-    if rows is None and isinstance(data.get("csv"), str):  # the host panel sends the file as it is
+    rows: list[dict[str, Any]]  # column -> text, or None for a column a short CSV row lacks
+    if isinstance(body, DelegateRows):
+        rows = list(body.delegates)
+    else:  # the host panel sends the file as it is
         try:
             rows = [{key: value for key, value in row.items() if key is not None}
-                    for row in csv.DictReader(io.StringIO(data["csv"].lstrip("\ufeff")))]
+                    for row in csv.DictReader(io.StringIO(body.csv.lstrip("\ufeff")))]
         except csv.Error as exc:
             raise ApiError(400, "bad_request", f"\"csv\" is not CSV: {exc}", "csv") from None
-    if not isinstance(rows, list) or len(rows) > ROWS_MAX or not all(
-            isinstance(row, dict) and all(isinstance(k, str) and isinstance(v, str | None) for k, v in row.items())
-            for row in rows):
-        raise ApiError(400, "bad_request", f"\"delegates\" must be a list of at most {ROWS_MAX} rows, each an "
-                       "object of column -> text", "delegates")
+    if len(rows) > ROWS_MAX:
+        raise ApiError(400, "bad_request", ROWS_SAY, "delegates")
     report = await node.delegates.import_rows(rows, node.translator.reading_languages())
     # a report either way: with a refused row, `imported` is false and nothing was saved
     return JSONResponse({"imported": not report.refused, **report.summary()})
 
 
-@answers_errors
-async def list_delegates(request: Request) -> Response:
-    require_host(request)
+class Delegates(msgspec.Struct):
+    delegates: Annotated[list[dict[str, Any]], Meta(description="by name")]
+
+
+async def list_delegates(request: Request, host: Identity) -> Response:
     return JSONResponse({"delegates": [d.to_dict() for d in await node_of(request).delegates.everyone()]})
 
 
-@answers_errors
-async def delegate_links(request: Request) -> Response:
-    require_host(request)
+class DelegateLinks(LaxBody):
+    base_url: Annotated[str, Meta(
+        extra_json_schema={"pattern": r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$"},
+        description="the app's public address (default: this request's)", extra={"says": BASE_URL_SAY})] | None = None
+
+
+class Link(msgspec.Struct, omit_defaults=True):
+    id: str
+    key: str
+    name: str
+    code: str
+    url: str
+    expires: int
+    organization: str | UnsetType = UNSET
+
+
+class Links(msgspec.Struct):
+    links: list[Link]
+
+
+async def delegate_links(request: Request, host: Identity, body: DelegateLinks) -> Response:
     node = node_of(request)
-    data = await json_body(request)
-    base = data.get("base_url", str(request.base_url))
-    parts = urlsplit(base) if isinstance(base, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ApiError(400, "bad_request", "\"base_url\" must be the app's public address, such as "
-                       "https://chat.example.org/", "base_url")
+    base = body.base_url if body.base_url is not None else str(request.base_url)
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ApiError(400, "bad_request", BASE_URL_SAY, "base_url")
     links: list[dict[str, Any]] = []
     for delegate in await node.delegates.everyone():
         if delegate.revoked:
@@ -80,24 +120,39 @@ async def delegate_links(request: Request) -> Response:
     return JSONResponse({"links": links})
 
 
-@answers_errors
-async def revoke_delegate(request: Request) -> Response:
-    require_host(request)
-    data = await json_body(request)
-    wanted = data.get("delegate")
-    if not isinstance(wanted, str) or not wanted.strip():
-        raise ApiError(400, "bad_request", "\"delegate\" must be the id, e-mail or external id", "delegate")
-    try:
-        delegate, ended = await node_of(request).delegates.revoke(wanted)
-    except Refused as refusal:
-        raise refusal_error(refusal) from None
-    return JSONResponse({"id": delegate.id, "name": delegate.name, "revoked": True, "ended": ended})
+class DelegateRevoke(LaxBody):
+    delegate: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description=(
+        "the id, e-mail or external id"), extra={"says": "\"delegate\" must be the id, e-mail or external id"})]
 
 
-def delegate_routes() -> list[BaseRoute]:
+class Revoked(msgspec.Struct):
+    id: str
+    name: str
+    revoked: bool
+    ended: int
+
+
+async def revoke_delegate(request: Request, host: Identity, body: DelegateRevoke) -> Response:
+    delegate, ended = await node_of(request).delegates.revoke(body.delegate)
+    return reply(Revoked(delegate.id, delegate.name, True, ended))
+
+
+def delegate_routes() -> list[ApiRoute]:
     return [
-        Route("/api/delegates", import_delegates, methods=["POST"]),
-        Route("/api/delegates", list_delegates, methods=["GET"]),
-        Route("/api/delegates/links", delegate_links, methods=["POST"]),
-        Route("/api/delegates/revoke", revoke_delegate, methods=["POST"]),
+        post("/api/delegates", import_delegates, auth=Auth.HOST, body=DelegateCsv | DelegateRows,
+             max_body=IMPORT_MAX_BYTES, operation="importDelegates",
+             summary="Import the delegate list (hosts; idempotent: the e-mail or external id keeps a person the "
+                     "same)",
+             ok={200: answer("the report: how many rows were created, updated or unchanged, or, when any row is "
+                             "refused (each with its reason), imported: false and nothing saved", DelegateImport)},
+             errors={413: "the body is larger than 4 MiB"}),
+        get("/api/delegates", list_delegates, auth=Auth.HOST, operation="listDelegates",
+            summary="The delegate list (hosts)", ok={200: answer("the delegates, by name", Delegates)}),
+        post("/api/delegates/links", delegate_links, auth=Auth.HOST, body=DelegateLinks, operation="delegateLinks",
+             summary="Each delegate's personal sign-in link (hosts): a single-use code, valid [auth] invite_ttl",
+             ok={200: answer("the links", Links)}),
+        post("/api/delegates/revoke", revoke_delegate, auth=Auth.HOST, body=DelegateRevoke,
+             operation="revokeDelegate",
+             summary="Revoke a delegate (hosts): their links stop working and their sign-ins end at once, on every "
+                     "node", ok={200: answer("revoked", Revoked)}, errors={404: "no such delegate on the list"}),
     ]

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from rooms import is_room_id
+from web.answers import RoomId
 from web.errors import ApiError
+from web.typed import ApiRoute, answer, get
 
 EMBED_PAGE = Path(__file__).resolve().parent / "static" / "embed.html"
 ORIGINS_META = '<meta name="babelroom-embed-origins" content="[]">'
@@ -40,7 +41,7 @@ def page_template() -> str:
 async def embed_room(request: Request) -> Response:
     room = request.path_params["room"]
     if not is_room_id(room):
-        return ApiError(404, "not_found", "no such room: /embed/ROOM takes a room id such as 'plenary'").response()
+        raise ApiError(404, "not_found", "no such room: /embed/ROOM takes a room id such as 'plenary'")
     origins = tuple(origin.rstrip("/") for origin in request.app.state.node.config.server.embed_origins)
     meta = f'<meta name="babelroom-embed-origins" content="{html.escape(json.dumps(list(origins)))}">'
     return HTMLResponse(page_template().replace(ORIGINS_META, meta),
@@ -48,5 +49,9 @@ async def embed_room(request: Request) -> Response:
                                  "cache-control": "no-store"})
 
 
-def embed_routes() -> list[BaseRoute]:
-    return [Route("/embed/{room:path}", embed_room, methods=["GET"])]  # :path so /embed/a/b is our 404 too
+def embed_routes() -> list[ApiRoute]:
+    return [get("/embed/{room:path}", embed_room, path_params={"room": RoomId},  # :path: /embed/a/b is our 404 too
+                operation="embedRoom", summary="The room alone, for an iframe on a site in [server] embed_origins",
+                ok={200: answer("the page (its CSP frame-ancestors lists embed_origins)", {"type": "string"},
+                                "text/html")},
+                errors={404: "not a room id"})]

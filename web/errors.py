@@ -18,15 +18,17 @@ class ApiError(Exception):
     """An HTTP error answer; `field` names the body field a 400 is about (clients word it for people)."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None, *,
-                 retry_after: int | None = None) -> None:
+                 retry_after: int | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.retry_after = retry_after  # seconds until a refusal that passes by itself is over
+        self.extra = extra or {}  # more of the answer: `next` of a meeting slot taken
 
     def response(self) -> JSONResponse:
-        body: dict[str, str | int] = {"code": self.code, "message": self.message}
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
+        body.update(self.extra)
         headers = None
         if self.retry_after is not None:
             body["retry_after"] = self.retry_after
@@ -34,16 +36,16 @@ class ApiError(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
-async def json_body(request: Request, *, max_bytes: int = MAX_BODY) -> dict[str, Any]:
-    """The request's JSON object, or ApiError 400/408/413 saying what is wrong with it.
-
-    The body is read in chunks up to `max_bytes` (MAX_BODY; a larger one is refused without reading the rest)
-    and must arrive within BODY_SECONDS. Every string in it must be Unicode text (no lone surrogates).
-    """
+async def read_body(request: Request, max_bytes: int = MAX_BODY) -> bytes:
+    """The request's body, at most `max_bytes` (ApiError 413) and within BODY_SECONDS (ApiError 408)."""
     try:
-        body = await asyncio.wait_for(_read_body(request, max_bytes), BODY_SECONDS)
+        return await asyncio.wait_for(_read_body(request, max_bytes), BODY_SECONDS)
     except TimeoutError:
         raise ApiError(408, "timeout", f"the body did not arrive within {BODY_SECONDS:g} s; send it at once") from None
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object whose strings are all Unicode text, or ApiError 400."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
@@ -69,16 +71,3 @@ async def _read_body(request: Request, max_bytes: int = MAX_BODY) -> bytes:
             raise ApiError(413, "too_large", f"the body holds at most {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def text_field(data: dict[str, Any], name: str, *, required: bool = True, max_len: int = 200) -> str | None:
-    """A stripped string field of 1..max_len characters, or ApiError 400."""
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(400, "bad_request", f"\"{name}\" must be a non-empty string", name)
-    value = value.strip()
-    if len(value) > max_len:
-        raise ApiError(400, "bad_request", f"\"{name}\" holds at most {max_len} characters", name)
-    return value

@@ -7,68 +7,32 @@ sessions show the room's members the new role (a `presence` `update`: the badge)
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from chat.tokens import Identity, TokenError
-from rooms import InvalidRoom, Refused, Role, Room, RoomState, new_room, room_fields
+from chat.tokens import Identity
+from rooms import SLOW_MODE_MAX, TITLE_MAX, InvalidRoom, Role, Room, RoomState, new_room, room_fields
 from rooms.conversations import direct
+from rooms.models import ROOM_ID
 from rooms.policy import can_moderate
-from rooms.stores.events import Glossary, RoleChanged, RoomChanged
+from rooms.stores.events import Glossary as GlossaryEvent
+from rooms.stores.events import RoleChanged, RoomChanged
 from rooms.text import USER_ID_MAX
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
-from web.api import answers_errors
-from web.errors import ApiError, json_body, text_field
-from web.listed import SCOPE_KEY, Listed
-from web.services import node_of, refusal_error
-
-
-def bearer_identity(request: Request) -> Identity:
-    """The identity of the request's Bearer token, or ApiError 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "unauthorized", "send the host token as 'Authorization: Bearer <token>'")
-    try:
-        identity = node_of(request).signer.verify(token.strip())
-    except TokenError as exc:  # its message says what is wrong
-        raise ApiError(401, "unauthorized", str(exc)) from None
-    listed: Listed | None = request.scope.get(SCOPE_KEY)  # the person as the delegate list knows them
-    if listed is None or listed[0] != token.strip():
-        return identity
-    found = listed[1]
-    if isinstance(found, Refused):
-        raise ApiError(401, "unauthorized", found.message)
-    if not isinstance(found, Identity):
-        raise ApiError(503, "unavailable", "the server cannot reach its backend right now; retry in a few seconds",
-                       retry_after=2)
-    return found
-
-
-def require_host(request: Request) -> Identity:
-    identity = bearer_identity(request)
-    if identity.role is not Role.HOST:
-        raise ApiError(403, "forbidden", "only hosts may do this; ask a host for a host token")
-    return identity
-
-
-def only_fields(data: dict[str, Any], allowed: set[str]) -> None:
-    unknown = set(data) - allowed
-    if unknown:
-        raise ApiError(400, "bad_request",
-                       f"unknown field {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(allowed))}",
-                       sorted(unknown)[0])
+from web.answers import Room as AnsweredRoom
+from web.answers import RoomId
+from web.errors import MAX_BODY, ApiError
+from web.services import node_of
+from web.typed import ApiRoute, Auth, Body, answer, delete, get, patch, post, put, reply
 
 
 async def existing_room(request: Request) -> Room:
-    try:
-        # no user: a private room is not there (conversations are not the hosts' to see or change)
-        return await node_of(request).access.room(request.path_params["room"])
-    except Refused as refusal:
-        raise refusal_error(refusal) from None
+    # no user: a private room is not there (conversations are not the hosts' to see or change)
+    return await node_of(request).access.room(request.path_params["room"])
 
 
 async def announce(request: Request, event: str, room: Room) -> dict[str, Any]:
@@ -78,13 +42,37 @@ async def announce(request: Request, event: str, room: Room) -> dict[str, Any]:
     return summary
 
 
-@answers_errors
-async def open_room(request: Request) -> Response:
-    require_host(request)
-    data = await json_body(request)
-    only_fields(data, {"id", "title", "forum", "state", "slow_mode"})
+Title = Annotated[str, Meta(min_length=1, max_length=TITLE_MAX, pattern=r"\S")]
+SlowMode = Annotated[int, Meta(ge=0, le=SLOW_MODE_MAX, extra={
+    "says": f"\"slow_mode\" must be 0..{SLOW_MODE_MAX} seconds (0 = off)"})]
+StateField = Annotated[RoomState, Meta(extra={"says": "\"state\" must be open, read_only or closed"})]
+
+
+class RoomChange(Body):
+    """The fields of a room a host changes; absent ones stay as they are."""
+    title: Title | UnsetType = UNSET
+    forum: Title | UnsetType = UNSET
+    state: StateField | UnsetType = UNSET
+    slow_mode: SlowMode | UnsetType = UNSET
+
+
+class NewRoom(Body):
+    id: Annotated[str, Meta(pattern=ROOM_ID.pattern, extra={
+        "says": "\"id\" must be a lowercase slug: a-z, 0-9 and inner hyphens, 1-40 chars"})]
+    title: Title
+    forum: Title | UnsetType = UNSET
+    state: StateField | UnsetType = UNSET
+    slow_mode: SlowMode | UnsetType = UNSET
+
+
+def given(body: msgspec.Struct) -> dict[str, Any]:
+    """The fields a body holds (those sent), by name."""
+    return {name: value for name, value in msgspec.structs.asdict(body).items() if value is not UNSET}
+
+
+async def open_room(request: Request, host: Identity, body: NewRoom) -> Response:
     try:
-        room = new_room(data)
+        room = new_room(given(body))
     except InvalidRoom as exc:
         raise ApiError(400, "bad_request", str(exc), exc.field) from None
     backend = node_of(request).backend
@@ -94,14 +82,10 @@ async def open_room(request: Request) -> Response:
     return JSONResponse(await announce(request, "opened", room), status_code=201)
 
 
-@answers_errors
-async def change_room(request: Request) -> Response:
-    require_host(request)
+async def change_room(request: Request, host: Identity, body: RoomChange) -> Response:
     room = await existing_room(request)
-    data = await json_body(request)
-    only_fields(data, {"title", "forum", "state", "slow_mode"})
     try:
-        updated = room.updated(**room_fields(data))
+        updated = room.updated(**room_fields(given(body)))
     except InvalidRoom as exc:
         raise ApiError(400, "bad_request", str(exc), exc.field) from None
     await node_of(request).backend.save_room(updated)
@@ -111,35 +95,42 @@ async def change_room(request: Request) -> Response:
     return JSONResponse(await announce(request, event, updated))
 
 
-@answers_errors
-async def appoint_moderator(request: Request) -> Response:
-    host = require_host(request)
+UserId = Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX, pattern=r"\S")]
+
+
+class Appointment(Body):
+    user: UserId
+
+    def __post_init__(self) -> None:
+        self.user = self.user.strip()
+
+
+class Moderator(msgspec.Struct, omit_defaults=True):
+    room: str
+    user: str
+    moderator: bool
+    name: Annotated[str, Meta(description="the user's display name, when the server knows it")] | UnsetType = UNSET
+
+
+async def appoint_moderator(request: Request, host: Identity, body: Appointment) -> Response:
     room = await existing_room(request)
-    data = await json_body(request)
-    only_fields(data, {"user"})
-    user = text_field(data, "user", max_len=USER_ID_MAX)
-    assert user is not None  # a required field
-    added = await node_of(request).backend.set_moderator(room.id, user, True)
-    name = await announce_role(request, host, room, user, appointed=True)
-    return JSONResponse(appointment(room, user, True, name), status_code=201 if added else 200)
+    added = await node_of(request).backend.set_moderator(room.id, body.user, True)
+    name = await announce_role(request, host, room, body.user, appointed=True)
+    return reply(appointment(room, body.user, True, name), status_code=201 if added else 200)
 
 
-@answers_errors
-async def remove_moderator(request: Request) -> Response:
-    host = require_host(request)
+async def remove_moderator(request: Request, host: Identity) -> Response:
     room = await existing_room(request)
     user = request.path_params["user"]
     if not await node_of(request).backend.set_moderator(room.id, user, False):
         raise ApiError(404, "not_found", f"{user!r} is not a moderator of {room.id!r}")
     name = await announce_role(request, host, room, user, appointed=False)
-    return JSONResponse(appointment(room, user, False, name))
+    return reply(appointment(room, user, False, name))
 
 
-def appointment(room: Room, user: str, moderator: bool, name: str | None) -> dict[str, Any]:
-    answer: dict[str, Any] = {"room": room.id, "user": user, "moderator": moderator}
-    if name is not None:
-        answer["name"] = name  # so the host's interface names the person, not the id typed
-    return answer
+def appointment(room: Room, user: str, moderator: bool, name: str | None) -> Moderator:
+    # the name, when known, so the host's interface names the person, not the id typed
+    return Moderator(room.id, user, moderator, UNSET if name is None else name)
 
 
 async def announce_role(request: Request, host: Identity, room: Room, user: str, *, appointed: bool) -> str | None:
@@ -156,9 +147,27 @@ async def announce_role(request: Request, host: Identity, room: Room, user: str,
     return next((member.name for member in await node.backend.members(room.id) if member.id == user), None)
 
 
-@answers_errors
-async def moderation_log(request: Request) -> Response:
-    identity = bearer_identity(request)
+class Actor(msgspec.Struct):
+    id: str
+    name: str
+
+
+class LogEntry(msgspec.Struct):
+    ts: Annotated[int, Meta(description="ms since the epoch")]
+    action: Annotated[str, Meta(extra_json_schema={"enum": ["mute", "unmute", "kick", "ban", "unban", "delete"]})]
+    by: Actor
+    user: Annotated[str, Meta(description="the target (not on delete)")] | UnsetType = UNSET
+    id: Annotated[str, Meta(description="the deleted message (delete only)")] | UnsetType = UNSET
+    until: Annotated[int, Meta(description="mute end, ms; absent = until unmuted")] | UnsetType = UNSET
+    reason: str | UnsetType = UNSET
+
+
+class ModerationLog(msgspec.Struct):
+    room: str
+    entries: list[LogEntry]
+
+
+async def moderation_log(request: Request, identity: Identity) -> Response:
     room = await existing_room(request)
     node = node_of(request)
     if not can_moderate(await node.roles.of(identity, room.id)):
@@ -166,40 +175,66 @@ async def moderation_log(request: Request) -> Response:
     return JSONResponse({"room": room.id, "entries": await node.backend.moderation_log(room.id)})
 
 
-@answers_errors
-async def get_glossary(request: Request) -> Response:
-    require_host(request)
-    return JSONResponse({"terms": node_of(request).translator.glossary()})
+class Glossary(msgspec.Struct):
+    terms: list[str]
 
 
-@answers_errors
-async def put_glossary(request: Request) -> Response:
+TERMS_SAY = (f"\"terms\" must be a list of strings, e.g. [\"Cargotec\"]: at most {MAX_TERMS} terms, each 1 to "
+             f"{MAX_TERM_CHARS} characters")
+
+
+class GlossaryChange(Body):
+    # no maxItems in the schema: a list that long is larger than the body may be (413) anyway
+    terms: Annotated[list[Annotated[str, Meta(min_length=1, max_length=MAX_TERM_CHARS, pattern=r"\S")]], Meta(
+        description=f"at most {MAX_TERMS} terms (and {MAX_BODY} bytes)", extra={"says": TERMS_SAY})]
+
+    def __post_init__(self) -> None:
+        if len(self.terms) > MAX_TERMS:
+            raise ApiError(400, "bad_request", TERMS_SAY, "terms")
+
+
+async def get_glossary(request: Request, host: Identity) -> Response:
+    return reply(Glossary(node_of(request).translator.glossary()))
+
+
+async def put_glossary(request: Request, host: Identity, body: GlossaryChange) -> Response:
     """Replace the terms never translated: kept in the backend (so it outlives a restart and wins over
     `[translation] glossary` from then on), and applied on every node at once by a `glossary` node event."""
-    require_host(request)
-    data = await json_body(request)
-    only_fields(data, {"terms"})
-    terms = data.get("terms")
-    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-        raise ApiError(400, "bad_request", "\"terms\" must be a list of strings, e.g. [\"Cargotec\"]", "terms")
-    if len(terms) > MAX_TERMS or any(len(t) > MAX_TERM_CHARS or not t.strip() for t in terms):
-        raise ApiError(400, "bad_request", f"give at most {MAX_TERMS} terms, each 1 to {MAX_TERM_CHARS} "
-                       "characters", "terms")
-    cleaned = clean_terms(terms)
+    cleaned = clean_terms(body.terms)
     node = node_of(request)
     await node.backend.set_glossary(cleaned)  # stored first: a node starting now reads it or hears the event
     node.translator.set_glossary(cleaned)
-    await node.backend.broadcast(Glossary(terms=cleaned))
-    return JSONResponse({"terms": cleaned})
+    await node.backend.broadcast(GlossaryEvent(terms=cleaned))
+    return reply(Glossary(cleaned))
 
 
-def host_routes() -> list[BaseRoute]:
+def host_routes() -> list[ApiRoute]:
+    room = {"room": RoomId}
+    no_room = {404: "there is no such room"}
     return [
-        Route("/api/rooms", open_room, methods=["POST"]),
-        Route("/api/rooms/{room}", change_room, methods=["PATCH"]),
-        Route("/api/rooms/{room}/moderators", appoint_moderator, methods=["POST"]),
-        Route("/api/rooms/{room}/moderators/{user}", remove_moderator, methods=["DELETE"]),
-        Route("/api/rooms/{room}/moderation", moderation_log, methods=["GET"]),
-        Route("/api/glossary", get_glossary, methods=["GET"]),
-        Route("/api/glossary", put_glossary, methods=["PUT"]),
+        post("/api/rooms", open_room, auth=Auth.HOST, body=NewRoom, operation="openRoom", summary="Open a room (hosts)",
+             ok={201: answer("the room, announced to every connection", AnsweredRoom)},
+             errors={409: "a room with this id exists; PATCH it"}),
+        patch("/api/rooms/{room}", change_room, auth=Auth.HOST, body=RoomChange, path_params=room,
+              operation="changeRoom", summary="Rename, move, open, close or slow a room (hosts)",
+              ok={200: answer("the room as changed", AnsweredRoom)}, errors=no_room),
+        post("/api/rooms/{room}/moderators", appoint_moderator, auth=Auth.HOST, body=Appointment, path_params=room,
+             operation="appointModerator", summary="Appoint a user moderator of a room (hosts)",
+             ok={201: answer("appointed", Moderator), 200: answer("already was", Moderator)}, errors=no_room),
+        delete("/api/rooms/{room}/moderators/{user}", remove_moderator, auth=Auth.HOST,
+               path_params={**room, "user": Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX)]},
+               operation="removeModerator", summary="End a user's appointment (hosts)",
+               ok={200: answer("no longer a moderator", Moderator)},
+               errors={404: "no such room, or the user is not its moderator"}),
+        get("/api/rooms/{room}/moderation", moderation_log, auth=Auth.BEARER, path_params=room,
+            operation="moderationLog", summary="Who did what in a room (hosts and the room's moderators)",
+            ok={200: answer("the log, oldest first", ModerationLog)},
+            errors={403: "not a host nor a moderator of this room", **no_room}),
+        get("/api/glossary", get_glossary, auth=Auth.HOST, operation="glossary",
+            summary="The terms never translated (hosts)", ok={200: answer("the terms", Glossary)}),
+        put("/api/glossary", put_glossary, auth=Auth.HOST, body=GlossaryChange, operation="setGlossary",
+            summary="Replace the terms never translated, on every node (hosts)",
+            description="Kept in the backend: the list outlives a restart and wins over `[translation] glossary` "
+                        "(the start value) from the first PUT on.",
+            ok={200: answer("the terms as kept", Glossary)}),
     ]

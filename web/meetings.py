@@ -1,282 +1,269 @@
 """The meetings API (Bearer token; issue 26): slots and places, proposing and answering meetings,
 the agenda and its calendar files, and the organisers' grid and CSV export.
 
-The rules live in `rooms.meetings` and chat/meetings.py; these handlers read bodies (through
-`json_body`), ask, and answer. A booking that lost its race answers 409 `taken` with `next`: the
+The rules live in `rooms.meetings` and chat/meetings.py; these handlers take their decoded bodies
+(web/typed.py), ask, and answer. A booking that lost its race answers 409 `taken` with `next`: the
 next slots both people have free, which the app offers instead.
 """
 from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
 from icalendar import Calendar, Event
+from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from rooms import Refused
+from chat.tokens import Identity
 from rooms.meetings import (
     BOOKED,
     CANCELLED,
+    NEXT_SLOTS,
     NOTE_MAX,
     PLACE_NAME_MAX,
     REASON_MAX,
     SLOTS_PER_PROPOSAL,
-    Taken,
     parse_iso,
 )
-from web.api import answers_errors
-from web.errors import ApiError, json_body, text_field
-from web.hosts import bearer_identity, only_fields, require_host
-from web.services import node_of, refusal_error
+from web.answers import Person
+from web.errors import ApiError
+from web.services import node_of
+from web.typed import ApiRoute, Auth, Body, Handler, answer, get, post
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
-    from chat.meetings import Meetings
+    from chat.meetings import Meetings as MeetingService
 
 ID_MAX = 64
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
-CONFLICTS = {"taken", "conflict"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP: CSV injection
+# An ISO 8601 time with its offset, of a valid date (days 01-28 keep every match a real date): what the
+# document offers; the server takes any time `parse_iso` reads.
+ISO_TIME = (r"^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+            r"(Z|[+-](0\d|1[0-3]):[0-5]\d)$")
+CONTROL = "".join(chr(code) for code in range(32) if code != 10)  # literal: Python's and ECMA's escapes differ
+FREE_TEXT = f"^[^{CONTROL}]*$"
+
+MeetingId = Annotated[str, Meta(pattern=ID_PATTERN, extra={
+    "says": f"\"{{field}}\" must be an id (1-{ID_MAX} letters, digits, _.:-)"})]
+SlotIds = Annotated[list[MeetingId], Meta(
+    min_length=1, max_length=SLOTS_PER_PROPOSAL, extra_json_schema={"uniqueItems": True},
+    extra={"says": f"\"slots\" must list 1-{SLOTS_PER_PROPOSAL} different slot ids (GET /api/meeting-slots lists "
+                   "them)"})]
+Note = Annotated[str, Meta(max_length=NOTE_MAX, pattern=FREE_TEXT, extra={
+    "says": f"\"note\" must be text of at most {NOTE_MAX} characters, without control characters"})]
+Reason = Annotated[str, Meta(max_length=REASON_MAX, pattern=FREE_TEXT, extra={
+    "says": f"\"reason\" must be text of at most {REASON_MAX} characters, without control characters"})]
+PlaceName = Annotated[str, Meta(min_length=1, max_length=PLACE_NAME_MAX, pattern=r"\S")]
 
 
-def _meetings(request: Request) -> Meetings:
+def _meetings(request: Request) -> MeetingService:
     meetings = node_of(request).meetings
     if not meetings.settings.enabled:
         raise ApiError(404, "not_found", "meetings are off at this event ([meetings] enabled = false)")
     return meetings
 
 
-class TakenError(ApiError):
-    """409 `taken` with `next`: the slots both people still have free (a lost booking race)."""
-
-    def __init__(self, exc: Taken) -> None:
-        super().__init__(409, exc.code, exc.message)
-        self.next = exc.next
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"code": self.code, "message": self.message, "next": self.next}, status_code=409)
-
-
-def refused(exc: Refused) -> ApiError:
-    if isinstance(exc, Taken):
-        return TakenError(exc)
-    if exc.code in CONFLICTS:
-        return ApiError(409, exc.code, exc.message)
-    return refusal_error(exc)
-
-
-def an_id(data: dict[str, Any], name: str, *, required: bool = True) -> str | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not re.fullmatch(ID_PATTERN, value):
-        raise ApiError(400, "bad_request", f"\"{name}\" must be an id (1-{ID_MAX} letters, digits, _.:-)", name)
-    return value
-
-
-def slot_ids(data: dict[str, Any]) -> list[str]:
-    value = data.get("slots")
-    if not isinstance(value, list) or not 1 <= len(value) <= SLOTS_PER_PROPOSAL or not all(
-            isinstance(v, str) and re.fullmatch(ID_PATTERN, v) for v in value) or len(set(value)) != len(value):
+def different(slots: list[str]) -> list[str]:
+    if len(set(slots)) != len(slots):
         raise ApiError(400, "bad_request", f"\"slots\" must list 1-{SLOTS_PER_PROPOSAL} different slot ids "
                        "(GET /api/meeting-slots lists them)", "slots")
-    return list(value)
+    return slots
 
 
-def free_text(data: dict[str, Any], name: str, max_len: int) -> str:
-    value = data.get(name, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > max_len:
-        raise ApiError(400, "bad_request", f"\"{name}\" must be text of at most {max_len} characters", name)
-    if any(ord(char) < 32 and char != "\n" for char in value):
-        raise ApiError(400, "bad_request", f"\"{name}\" must not contain control characters", name)
-    return value.strip()
+def stripped(text: str | None) -> str:
+    return (text or "").strip()
 
 
 # slots and places ---------------------------------------------------------------------------
-@answers_errors
-async def list_slots(request: Request) -> Response:
-    identity = bearer_identity(request)
+class SlotPlace(msgspec.Struct, omit_defaults=True):
+    id: str
+    name: str
+    free: Annotated[bool, Meta(description="for the asking person: neither they nor the place are booked")]
+    online: bool | UnsetType = UNSET
+
+
+class MeetingSlot(msgspec.Struct):
+    id: str
+    start: Annotated[str, Meta(description="ISO 8601 with offset")]
+    end: str
+    places: list[SlotPlace]
+
+
+class MeetingSlots(msgspec.Struct, omit_defaults=True):
+    slots: list[MeetingSlot]
+    timezone: Annotated[str, Meta(description="the event's IANA time zone")] | UnsetType = UNSET
+    reminder_minutes: Annotated[int, Meta(ge=0, description="the app reminds this long before a booked meeting "
+                                                            "(0: never)")] | UnsetType = UNSET
+
+
+async def list_slots(request: Request, identity: Identity) -> Response:
     meetings = _meetings(request)
     return JSONResponse({"slots": await meetings.slots_for(identity.id), "timezone": meetings.settings.timezone,
                          "reminder_minutes": meetings.settings.reminder_minutes})
 
 
-@answers_errors
-async def add_slot(request: Request) -> Response:
-    require_host(request)
+class NewMeetingSlot(Body):
+    start: Annotated[str, Meta(extra_json_schema={"pattern": ISO_TIME}, description="ISO 8601 with its offset")]
+    end: Annotated[str, Meta(extra_json_schema={"pattern": ISO_TIME}, description="after start (409 otherwise)")]
+    places: Annotated[list[PlaceName], Meta(min_length=1, max_length=100, description=(
+        "place names (new ones are added)"), extra={
+        "says": f"\"places\" must list 1-100 place names of 1-{PLACE_NAME_MAX} characters"})]
+
+
+class MeetingSlotAnswer(msgspec.Struct):
+    slot: dict[str, Any]
+
+
+async def add_slot(request: Request, host: Identity, body: NewMeetingSlot) -> Response:
     meetings = _meetings(request)
-    data = await json_body(request)
-    only_fields(data, {"start", "end", "places"})
     times = []
-    for name in ("start", "end"):
-        moment = parse_iso(data[name]) if isinstance(data.get(name), str) else None
+    for name, given in (("start", body.start), ("end", body.end)):
+        moment = parse_iso(given)
         if moment is None:
             raise ApiError(400, "bad_request", f"\"{name}\" must be an ISO 8601 time with its offset, such as "
                            "2026-12-08T14:00:00+02:00", name)
         times.append(moment)
-    places = data.get("places")
-    if not isinstance(places, list) or not 1 <= len(places) <= 100 or not all(
-            isinstance(p, str) and p.strip() and len(p) <= PLACE_NAME_MAX for p in places):
-        raise ApiError(400, "bad_request", f"\"places\" must list 1-100 place names of 1-{PLACE_NAME_MAX} "
-                       "characters", "places")
-    try:
-        slot = await meetings.add_slot(times[0], times[1], [p.strip() for p in places])
-    except Refused as exc:
-        raise refused(exc) from None
+    slot = await meetings.add_slot(times[0], times[1], [p.strip() for p in body.places])
     return JSONResponse({"slot": slot}, status_code=201)
 
 
-@answers_errors
-async def list_places(request: Request) -> Response:
-    bearer_identity(request)
+class Places(msgspec.Struct):
+    places: list[dict[str, Any]]
+
+
+async def list_places(request: Request, identity: Identity) -> Response:
     _meetings(request)
     return JSONResponse({"places": [p.public() for p in await node_of(request).backend.places()]})
 
 
-@answers_errors
-async def add_place(request: Request) -> Response:
-    require_host(request)
-    meetings = _meetings(request)
-    data = await json_body(request)
-    only_fields(data, {"name", "online"})
-    name = text_field(data, "name", max_len=PLACE_NAME_MAX)
-    assert name is not None
-    online = data.get("online", False)
-    if not isinstance(online, bool):
-        raise ApiError(400, "bad_request", "\"online\" must be true or false", "online")
-    place, created = await meetings.add_place(name, online=online)
+class NewPlace(Body):
+    name: PlaceName
+    online: Annotated[bool, Meta(description="an online place: no limit, a call link per meeting",
+                                 extra={"says": "\"online\" must be true or false"})] = False
+
+
+class PlaceAnswer(msgspec.Struct):
+    place: dict[str, Any]
+
+
+async def add_place(request: Request, host: Identity, body: NewPlace) -> Response:
+    place, created = await _meetings(request).add_place(body.name.strip(), online=body.online)
     return JSONResponse({"place": place.public()}, status_code=201 if created else 200)
 
 
 # meetings -------------------------------------------------------------------------------------
-@answers_errors
-async def propose(request: Request) -> Response:
-    identity = bearer_identity(request)
-    meetings = _meetings(request)
-    data = await json_body(request)
-    only_fields(data, {"with", "slots", "place", "note"})
-    other = an_id(data, "with")
-    assert other is not None
-    try:
-        meeting = await meetings.propose(identity, other, slot_ids(data), an_id(data, "place", required=False),
-                                         free_text(data, "note", NOTE_MAX))
-    except Refused as exc:
-        raise refused(exc) from None
-    return JSONResponse({"meeting": meeting}, status_code=201)
+class NewMeeting(Body):
+    with_: Annotated[MeetingId, Meta(description="the other person's user id")] = msgspec.field(name="with")
+    slots: SlotIds
+    place: MeetingId | None = None
+    note: Note | None = None
 
 
-@answers_errors
-async def counter(request: Request) -> Response:
-    identity = bearer_identity(request)
-    meetings = _meetings(request)
-    data = await json_body(request)
-    only_fields(data, {"slots", "place", "note"})
-    note = free_text(data, "note", NOTE_MAX) if "note" in data else None
-    try:
-        meeting = await meetings.counter(identity, request.path_params["meeting"], slot_ids(data),
-                                         an_id(data, "place", required=False), note)
-    except Refused as exc:
-        raise refused(exc) from None
-    return JSONResponse({"meeting": meeting})
+class CounterProposal(Body):
+    slots: SlotIds
+    place: MeetingId | None = None
+    note: Note | None | UnsetType = UNSET  # absent: the note stays as it is
 
 
-@answers_errors
-async def accept(request: Request) -> Response:
-    identity = bearer_identity(request)
-    meetings = _meetings(request)
-    data = await json_body(request)
-    only_fields(data, {"slot", "place"})
-    slot = an_id(data, "slot")
-    assert slot is not None
-    try:
-        meeting = await meetings.accept(identity, request.path_params["meeting"], slot,
-                                        an_id(data, "place", required=False))
-    except Refused as exc:
-        raise refused(exc) from None
-    return JSONResponse({"meeting": meeting})
+class MeetingAccept(Body):
+    slot: MeetingId
+    place: MeetingId | None = None
 
 
-async def _reason(request: Request) -> str:
-    """The optional body of decline and cancel: {reason?}; an empty body is no reason."""
-    if not (await request.body()).strip():
-        return ""
-    data = await json_body(request)
-    only_fields(data, {"reason"})
-    return free_text(data, "reason", REASON_MAX)
+class MeetingReason(Body):
+    reason: Reason | None = None
 
 
-@answers_errors
-async def decline(request: Request) -> Response:
-    identity = bearer_identity(request)
-    meetings = _meetings(request)
-    reason = await _reason(request)
-    try:
-        meeting = await meetings.decline(identity, request.path_params["meeting"], reason)
-    except Refused as exc:
-        raise refused(exc) from None
-    return JSONResponse({"meeting": meeting})
+class Meeting(msgspec.Struct, omit_defaults=True):
+    id: str
+    state: Annotated[str, Meta(extra_json_schema={"enum": ["proposed", "booked", "declined", "cancelled"]})]
+    from_: Person = msgspec.field(name="from")
+    to: Person = msgspec.field()
+    slots: Annotated[list[dict[str, Any]], Meta(description="the slots on the table")] = msgspec.field()
+    with_: Person | UnsetType = msgspec.field(name="with", default=UNSET)
+    turn: Annotated[str, Meta(description="who must answer (proposed)")] | UnsetType = UNSET
+    slot: str | None | UnsetType = UNSET
+    place: str | None | UnsetType = UNSET
+    start: str | UnsetType = UNSET
+    end: str | UnsetType = UNSET
+    place_name: str | UnsetType = UNSET
+    link: str | UnsetType = UNSET
+    note: str | UnsetType = UNSET
+    reason: str | UnsetType = UNSET
+    note_lang: Annotated[str, Meta(description="the note's detected language")] | UnsetType = UNSET
+    note_tr: Annotated[dict[str, Any], Meta(description="the note in your reading language {lang, text}")] \
+        | UnsetType = UNSET
+    room: Annotated[str, Meta(description="the conversation whose history records each step as a `message` with "
+                                          "`meeting` (the two people only; organisers never get it)")] \
+        | UnsetType = UNSET
 
 
-@answers_errors
-async def cancel(request: Request) -> Response:
-    identity = bearer_identity(request)
-    meetings = _meetings(request)
-    reason = await _reason(request)
-    try:
-        meeting = await meetings.cancel(identity, request.path_params["meeting"], reason)
-    except Refused as exc:
-        raise refused(exc) from None
-    return JSONResponse({"meeting": meeting})
+class MeetingAnswer(msgspec.Struct):
+    meeting: Meeting
 
 
-@answers_errors
-async def move(request: Request) -> Response:
-    host = require_host(request)
-    meetings = _meetings(request)
-    data = await json_body(request)
-    only_fields(data, {"slot", "place"})
-    slot = an_id(data, "slot")
-    assert slot is not None
-    try:
-        meeting = await meetings.move(host, request.path_params["meeting"], slot, an_id(data, "place", required=False))
-    except Refused as exc:
-        raise refused(exc) from None
-    return JSONResponse({"meeting": meeting})
+class Meetings(msgspec.Struct):
+    meetings: list[Meeting]
 
 
-@answers_errors
-async def free_slots(request: Request) -> Response:
+def step(meeting: dict[str, Any], status_code: int = 200) -> Response:
+    return JSONResponse({"meeting": meeting}, status_code=status_code)
+
+
+def meeting_of(request: Request) -> str:
+    return str(request.path_params["meeting"])
+
+
+async def propose(request: Request, identity: Identity, body: NewMeeting) -> Response:
+    meeting = await _meetings(request).propose(identity, body.with_, different(body.slots), body.place,
+                                               stripped(body.note))
+    return step(meeting, 201)
+
+
+async def counter(request: Request, identity: Identity, body: CounterProposal) -> Response:
+    note = None if body.note is UNSET else stripped(body.note)
+    return step(await _meetings(request).counter(identity, meeting_of(request), different(body.slots), body.place,
+                                                 note))
+
+
+async def accept(request: Request, identity: Identity, body: MeetingAccept) -> Response:
+    return step(await _meetings(request).accept(identity, meeting_of(request), body.slot, body.place))
+
+
+async def decline(request: Request, identity: Identity, body: MeetingReason) -> Response:
+    return step(await _meetings(request).decline(identity, meeting_of(request), stripped(body.reason)))
+
+
+async def cancel(request: Request, identity: Identity, body: MeetingReason) -> Response:
+    return step(await _meetings(request).cancel(identity, meeting_of(request), stripped(body.reason)))
+
+
+async def move(request: Request, host: Identity, body: MeetingAccept) -> Response:
+    return step(await _meetings(request).move(host, meeting_of(request), body.slot, body.place))
+
+
+class FreeSlots(msgspec.Struct):
+    slots: Annotated[list[MeetingSlot], Meta(description="slots both people have free, with their free places "
+                                                         "only")]
+
+
+async def free_slots(request: Request, identity: Identity) -> Response:
     """The slots both people of a meeting have free (a host moving it, a person choosing other times)."""
-    identity = bearer_identity(request)
-    meetings = _meetings(request)
-    try:
-        slots = await meetings.free_for(identity, request.path_params["meeting"])
-    except Refused as exc:
-        raise refused(exc) from None
-    return JSONResponse({"slots": slots})
+    return JSONResponse({"slots": await _meetings(request).free_for(identity, meeting_of(request))})
 
 
-@answers_errors
-async def one_meeting(request: Request) -> Response:
-    identity = bearer_identity(request)
+async def one_meeting(request: Request, identity: Identity) -> Response:
     meetings = _meetings(request)
-    try:
-        meeting = await meetings.meeting_for(identity, request.path_params["meeting"])
-    except Refused as exc:
-        raise refused(exc) from None
+    meeting = await meetings.meeting_for(identity, meeting_of(request))
     [view] = await meetings.views([meeting], identity.id)
-    return JSONResponse({"meeting": view})
+    return step(view)
 
 
-@answers_errors
-async def my_meetings(request: Request) -> Response:
-    identity = bearer_identity(request)
+async def my_meetings(request: Request, identity: Identity) -> Response:
     return JSONResponse({"meetings": await _meetings(request).agenda(identity.id)})
 
 
@@ -316,20 +303,13 @@ def ics(body: bytes, name: str) -> Response:
                     headers={"content-disposition": f'attachment; filename="{name}.ics"'})
 
 
-@answers_errors
-async def my_calendar(request: Request) -> Response:
-    identity = bearer_identity(request)
+async def my_calendar(request: Request, identity: Identity) -> Response:
     return ics(calendar(await _meetings(request).agenda(identity.id)), "meetings")
 
 
-@answers_errors
-async def meeting_calendar(request: Request) -> Response:
-    identity = bearer_identity(request)
+async def meeting_calendar(request: Request, identity: Identity) -> Response:
     meetings = _meetings(request)
-    try:
-        meeting = await meetings.meeting_for(identity, request.path_params["meeting"])
-    except Refused as exc:
-        raise refused(exc) from None
+    meeting = await meetings.meeting_for(identity, meeting_of(request))
     views = await meetings.views([meeting], identity.id)
     if views[0]["state"] not in (BOOKED, CANCELLED):
         raise ApiError(409, "conflict", f"this meeting is {views[0]['state']}: it has a time once booked")
@@ -337,9 +317,14 @@ async def meeting_calendar(request: Request) -> Response:
 
 
 # the organisers' view ---------------------------------------------------------------------------
-@answers_errors
-async def grid(request: Request) -> Response:
-    require_host(request)
+class MeetingGrid(msgspec.Struct):
+    places: list[dict[str, Any]]
+    slots: Annotated[list[dict[str, Any]], Meta(description="each slot's cells: the place and the booked meeting's "
+                                                            "id and people (never its conversation)")]
+    days: Annotated[list[dict[str, Any]], Meta(description="booked and proposed per day")]
+
+
+async def grid(request: Request, host: Identity) -> Response:
     return JSONResponse(await _meetings(request).grid())
 
 
@@ -348,9 +333,7 @@ def csv_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-@answers_errors
-async def export(request: Request) -> Response:
-    require_host(request)
+async def export(request: Request, host: Identity) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     for row in await _meetings(request).export_rows():
@@ -359,23 +342,79 @@ async def export(request: Request) -> Response:
                     headers={"content-disposition": 'attachment; filename="meetings.csv"'})
 
 
-def meeting_routes() -> list[BaseRoute]:
+class MeetingConflict(msgspec.Struct, omit_defaults=True):
+    code: Annotated[str, Meta(extra_json_schema={"enum": ["taken", "conflict"]})]
+    message: str
+    next: Annotated[list[MeetingSlot], Meta(max_length=NEXT_SLOTS, description=(
+        "with `taken`: the next slots both people have free, their free places only (the lost slot's time first, "
+        "then later, then earlier ones still to come)"))] | UnsetType = UNSET
+
+
+def meeting_routes() -> list[ApiRoute]:
+    bearer, host = Auth.BEARER, Auth.HOST
+    off = {404: "meetings are off"}
+    meeting = {"meeting": MeetingId}
+    conflict = answer("`taken`: you, the other person or the place are no longer free in that slot; `next` lists the "
+                      "next slots both people have free (choose one of those); `conflict`: the meeting changed "
+                      "meanwhile or is over", MeetingConflict)
+    calendar_file = answer("an RFC 5545 calendar", {"type": "string"}, "text/calendar")
+
+    def step_route(path: str, handler: Handler, body: Any, operation: str, summary: str, *, auth: Auth = bearer,
+                   optional: bool = False) -> ApiRoute:
+        return post(path, handler, auth=auth, body=body, body_optional=optional, path_params=meeting,
+                    operation=operation, summary=summary,
+                    ok={200: answer("the meeting now", MeetingAnswer), 409: conflict},
+                    errors={403: "not your turn, or a block or ban stops it",
+                            404: "no such meeting of yours (or meetings are off)"})
+
     return [
-        Route("/api/meeting-slots", list_slots, methods=["GET"]),
-        Route("/api/meeting-slots", add_slot, methods=["POST"]),
-        Route("/api/places", list_places, methods=["GET"]),
-        Route("/api/places", add_place, methods=["POST"]),
-        Route("/api/meetings", propose, methods=["POST"]),
-        Route("/api/meetings/grid", grid, methods=["GET"]),
-        Route("/api/meetings.csv", export, methods=["GET"]),
-        Route("/api/me/meetings", my_meetings, methods=["GET"]),
-        Route("/api/me/meetings.ics", my_calendar, methods=["GET"]),
-        Route("/api/meetings/{meeting}.ics", meeting_calendar, methods=["GET"]),
-        Route("/api/meetings/{meeting}", one_meeting, methods=["GET"]),
-        Route("/api/meetings/{meeting}/accept", accept, methods=["POST"]),
-        Route("/api/meetings/{meeting}/decline", decline, methods=["POST"]),
-        Route("/api/meetings/{meeting}/cancel", cancel, methods=["POST"]),
-        Route("/api/meetings/{meeting}/propose", counter, methods=["POST"]),
-        Route("/api/meetings/{meeting}/move", move, methods=["POST"]),
-        Route("/api/meetings/{meeting}/free-slots", free_slots, methods=["GET"]),
+        get("/api/meeting-slots", list_slots, auth=bearer, operation="meetingSlots",
+            summary="Meeting slots and places, `free` for you", ok={200: answer("the slots", MeetingSlots)},
+            errors=off),
+        post("/api/meeting-slots", add_slot, auth=host, body=NewMeetingSlot, operation="addMeetingSlot",
+             summary="Add a meeting slot at some places (hosts)", ok={201: answer("added", MeetingSlotAnswer)},
+             errors={**off, 409: "the slot ends before it starts"}),
+        get("/api/places", list_places, auth=bearer, operation="places", summary="The meeting places",
+            ok={200: answer("the places", Places)}, errors=off),
+        post("/api/places", add_place, auth=host, body=NewPlace, operation="addPlace",
+             summary="Add a meeting place (hosts)",
+             ok={201: answer("added", PlaceAnswer), 200: answer("it exists", PlaceAnswer)}, errors=off),
+        post("/api/meetings", propose, auth=bearer, body=NewMeeting, operation="proposeMeeting",
+             summary="Propose a meeting in one or more slots",
+             ok={201: answer("proposed", MeetingAnswer)},
+             errors={403: "the policy, a block or a ban", 404: "no such person, slot or place",
+                     409: "`taken`: one of you has a meeting in a slot", 429: "too many requests; wait"}),
+        get("/api/meetings/grid", grid, auth=host, operation="meetingGrid",
+            summary="Slots × places with booked meetings, counts per day (hosts)",
+            ok={200: answer("the grid", MeetingGrid)}, errors=off),
+        get("/api/meetings.csv", export, auth=host, operation="meetingExport",
+            summary="The booked meetings as CSV (hosts)",
+            ok={200: answer("CSV; cells starting with = + - @ tab or CR are prefixed with '", {"type": "string"},
+                            "text/csv")}, errors=off),
+        get("/api/me/meetings", my_meetings, auth=bearer, operation="myMeetings",
+            summary="Your agenda: booked meetings by time, then the rest", ok={200: answer("yours", Meetings)},
+            errors=off),
+        get("/api/me/meetings.ics", my_calendar, auth=bearer, operation="myCalendar",
+            summary="Your booked (and cancelled) meetings as a calendar file", ok={200: calendar_file}, errors=off),
+        get("/api/meetings/{meeting}.ics", meeting_calendar, auth=bearer, path_params=meeting,
+            operation="meetingCalendar", summary="One meeting as a calendar file", ok={200: calendar_file},
+            errors={404: "no such meeting of yours", 409: "not booked: it has no time yet"}),
+        get("/api/meetings/{meeting}", one_meeting, auth=bearer, path_params=meeting, operation="meeting",
+            summary="One of your meetings", ok={200: answer("the meeting", MeetingAnswer)},
+            errors={404: "no such meeting of yours"}),
+        step_route("/api/meetings/{meeting}/accept", accept, MeetingAccept, "acceptMeeting",
+                   "Accept one of the proposed slots (your turn)"),
+        step_route("/api/meetings/{meeting}/decline", decline, MeetingReason, "declineMeeting",
+                   "Decline, with an optional reason", optional=True),
+        step_route("/api/meetings/{meeting}/cancel", cancel, MeetingReason, "cancelMeeting",
+                   "Cancel (either person, or a host)", optional=True),
+        step_route("/api/meetings/{meeting}/propose", counter, CounterProposal, "counterMeeting",
+                   "Propose other slots (your turn)"),
+        step_route("/api/meetings/{meeting}/move", move, MeetingAccept, "moveMeeting",
+                   "Move a booked meeting (hosts); both are told", auth=host),
+        get("/api/meetings/{meeting}/free-slots", free_slots, auth=bearer, path_params=meeting,
+            operation="meetingFreeSlots",
+            summary="The slots both people of a meeting have free (its own slot and place aside): where a host may "
+                    "move it", ok={200: answer("the free slots", FreeSlots)},
+            errors={404: "no such meeting of yours (or meetings are off)"}),
     ]

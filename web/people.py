@@ -6,176 +6,253 @@ said inside goes through `/ws` like in any room.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from rooms import Refused
-from rooms.conversations import PAGE_MAX, TITLE_MAX, DirectoryQuery, decode_cursor, directory_page
-from rooms.countries import is_country
+from chat.tokens import Identity
+from rooms import RoomState
+from rooms.conversations import (
+    CURSOR_PATTERN,
+    MAX_MEMBERS,
+    PAGE_MAX,
+    TITLE_MAX,
+    DirectoryQuery,
+    decode_cursor,
+    directory_page,
+)
+from rooms.countries import COUNTRIES, is_country
 from rooms.text import USER_ID_MAX
-from web.api import answers_errors
-from web.errors import ApiError, json_body, text_field
-from web.hosts import bearer_identity, only_fields
+from web.answers import Person
+from web.errors import ApiError
 from web.reports import report_routes
-from web.services import node_of, refusal_error
+from web.services import node_of
+from web.typed import Auth, Body, StrictQuery, answer, delete, get, patch, post, reply
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
-    from chat.conversations import Conversations
+    from chat.conversations import Conversations as ConversationService
 
 QUERY_MAX = 80
+UserId = Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX)]
+CURSOR_SAYS = "\"cursor\" is not one this server gave out; start without it"
 
 
-def _conversations(request: Request) -> Conversations:
+def _conversations(request: Request) -> ConversationService:
     return node_of(request).conversations
 
 
 # the directory and your profile ---------------------------------------------------------------
-@answers_errors
-async def people(request: Request) -> Response:
-    identity = bearer_identity(request)
-    params = request.query_params
-    unknown = set(params) - {"q", "lang", "country", "cursor", "limit"}
-    if unknown:
-        raise ApiError(400, "bad_request", f"unknown parameter {sorted(unknown)[0]!r}; "
-                       "allowed: q, lang, country, cursor, limit")
-    q = params.get("q", "").strip()
-    if len(q) > QUERY_MAX:
-        raise ApiError(400, "bad_request", f"\"q\" holds at most {QUERY_MAX} characters")
-    lang = params.get("lang", "")
-    if lang and lang not in node_of(request).translator.reading_languages():
-        raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists them")
-    country = params.get("country", "").upper()
+class PeopleQuery(StrictQuery):
+    q: Annotated[str, Meta(max_length=QUERY_MAX, extra={"says": f"\"q\" holds at most {QUERY_MAX} characters"})] = ""
+    lang: Annotated[str, Meta(description="a code GET /api/languages lists")] = ""
+    country: Annotated[str, Meta(extra_json_schema={"enum": ["", *sorted(COUNTRIES)]})] = ""
+    cursor: Annotated[str, Meta(pattern=f"^$|{CURSOR_PATTERN}", description="the `next` of the page before",
+                                extra={"says": CURSOR_SAYS})] = ""
+    limit: Annotated[int, Meta(ge=1, le=PAGE_MAX, extra={"says": f"\"limit\" must be 1..{PAGE_MAX}"})] = 20
+
+
+class Profile(msgspec.Struct, omit_defaults=True):
+    id: str
+    name: str
+    lang: str
+    organization: str | UnsetType = UNSET
+    country: Annotated[str, Meta(pattern="^[A-Z]{2}$")] | UnsetType = UNSET
+    bio: str | UnsetType = UNSET
+    online: bool | UnsetType = UNSET
+
+
+class People(msgspec.Struct):
+    people: list[Profile]
+    next: Annotated[str | None, Meta(description="the cursor of the next page")]
+
+
+async def people(request: Request, identity: Identity, query: PeopleQuery) -> Response:
+    q = query.q.strip()
+    if query.lang and query.lang not in node_of(request).translator.reading_languages():
+        raise ApiError(400, "bad_request", f"unknown language {query.lang!r}; GET /api/languages lists them", "lang")
+    country = query.country.upper()
     if country and not is_country(country):
-        raise ApiError(400, "bad_request", "\"country\" must be an ISO 3166-1 alpha-2 code such as FI or CN")
+        raise ApiError(400, "bad_request", "\"country\" must be an ISO 3166-1 alpha-2 code such as FI or CN",
+                       "country")
     after = None
-    if params.get("cursor"):
-        after = decode_cursor(params["cursor"])
+    if query.cursor:
+        after = decode_cursor(query.cursor)
         if after is None:
-            raise ApiError(400, "bad_request", "\"cursor\" is not one this server gave out; start without it")
-    try:
-        limit = int(params.get("limit", "20"))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= PAGE_MAX:
-        raise ApiError(400, "bad_request", f"\"limit\" must be 1..{PAGE_MAX}")
+            raise ApiError(400, "bad_request", CURSOR_SAYS, "cursor")
     store = _conversations(request).store
-    query = DirectoryQuery(viewer=identity.id, q=q, lang=lang, country=country, after=after)
-    page, cursor = directory_page(await store.directory(query, limit + 1), limit)  # one more: is there a next page?
+    wanted = DirectoryQuery(viewer=identity.id, q=q, lang=query.lang, country=country, after=after)
+    # one more than the page: is there a next page?
+    page, cursor = directory_page(await store.directory(wanted, query.limit + 1), query.limit)
     online = await store.online([p.id for p in page])
     return JSONResponse({"people": [p.public(p.id in online) for p in page], "next": cursor})
 
 
-@answers_errors
-async def me(request: Request) -> Response:
-    identity = bearer_identity(request)
+class Me(Profile, omit_defaults=True, kw_only=True):
+    hidden: bool
+
+
+async def me(request: Request, identity: Identity) -> Response:
     profile = await _conversations(request).profile(identity.id)
     if profile is None:
         raise ApiError(404, "not_found", "you have no profile yet: connect to /ws once")
     return JSONResponse({**profile.public(), "hidden": profile.hidden})
 
 
-@answers_errors
-async def change_me(request: Request) -> Response:
-    identity = bearer_identity(request)
-    data = await json_body(request)
-    only_fields(data, {"hidden"})
-    if not isinstance(data.get("hidden"), bool):
-        raise ApiError(400, "bad_request", "\"hidden\" must be true (not listed in the directory) or false")
+class MeChange(Body):
+    hidden: Annotated[bool, Meta(extra={
+        "says": "\"hidden\" must be true (not listed in the directory) or false"})]
+
+
+async def change_me(request: Request, identity: Identity, body: MeChange) -> Response:
     conversations = _conversations(request)
     if await conversations.profile(identity.id) is None:
-        try:
-            await conversations.seen(identity, identity.lang, online=False)
-        except Refused as exc:  # name_reserved: the token's name looks like a host's or moderator's
-            raise refusal_error(exc) from None
-    await conversations.store.set_hidden(identity.id, data["hidden"])
-    return await me(request)
+        # refused (name_reserved) when the token's name looks like a host's or moderator's
+        await conversations.seen(identity, identity.lang, online=False)
+    await conversations.store.set_hidden(identity.id, body.hidden)
+    return await me(request, identity)
 
 
 # conversations ----------------------------------------------------------------------------------
-@answers_errors
-async def start_conversation(request: Request) -> Response:
-    identity = bearer_identity(request)
-    data = await json_body(request)
-    only_fields(data, {"with", "title"})
-    others = data.get("with")
-    if not isinstance(others, list) or not others or not all(isinstance(u, str) and 0 < len(u) <= USER_ID_MAX
-                                                             for u in others):
-        raise ApiError(400, "bad_request", "\"with\" must be a list of user ids (GET /api/people lists them)")
-    title = text_field(data, "title", required=False, max_len=TITLE_MAX)
-    try:
-        summary, created, invited = await _conversations(request).start_conversation(identity, others, title)
-    except Refused as exc:
-        raise refusal_error(exc) from None
+class NewConversation(Body):
+    # the core counts the people (its message says how many may be named): the schema only describes it
+    with_: Annotated[list[UserId], Meta(min_length=1, extra_json_schema={
+        "maxItems": MAX_MEMBERS - 1, "uniqueItems": True}, extra={
+        "says": "\"with\" must be a list of user ids (GET /api/people lists them)"})] = msgspec.field(name="with")
+    title: Annotated[str, Meta(min_length=1, max_length=TITLE_MAX, pattern=r"\S")] | None = None
+
+
+class Conversation(msgspec.Struct, omit_defaults=True):
+    id: str
+    kind: str
+    title: str
+    state: RoomState
+    members: list[Person]
+    forum: str | UnsetType = UNSET
+    slow_mode: int | UnsetType = UNSET
+    unread: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+
+
+class ConversationAnswer(msgspec.Struct, omit_defaults=True):
+    room: Conversation
+    invited: Annotated[list[str], Meta(description=(
+        "a group under policy `request`: whom an invitation (a `request` frame with `group`) went to; each is a "
+        "member once they accept it"))] | UnsetType = UNSET
+
+
+async def start_conversation(request: Request, identity: Identity, body: NewConversation) -> Response:
+    title = body.title.strip() if body.title is not None else None
+    summary, created, invited = await _conversations(request).start_conversation(identity, body.with_, title)
     answer = {"room": summary, "invited": invited} if invited else {"room": summary}
     return JSONResponse(answer, status_code=201 if created else 200)
 
 
-@answers_errors
-async def list_conversations(request: Request) -> Response:
-    identity = bearer_identity(request)
+class Conversations(msgspec.Struct):
+    conversations: list[Conversation]
+
+
+async def list_conversations(request: Request, identity: Identity) -> Response:
     return JSONResponse({"conversations": await _conversations(request).list_for(identity)})
 
 
-@answers_errors
-async def leave_conversation(request: Request) -> Response:
-    identity = bearer_identity(request)
-    try:
-        await _conversations(request).leave(identity, request.path_params["room"])
-    except Refused as exc:
-        raise refusal_error(exc) from None
-    return JSONResponse({"room": request.path_params["room"], "left": True})
+class Left(msgspec.Struct):
+    room: str
+    left: bool
 
 
-@answers_errors
-async def list_requests(request: Request) -> Response:
-    identity = bearer_identity(request)
+async def leave_conversation(request: Request, identity: Identity) -> Response:
+    await _conversations(request).leave(identity, request.path_params["room"])
+    return reply(Left(request.path_params["room"], True))
+
+
+class Requests(msgspec.Struct):
+    incoming: list[dict[str, Any]]
+    outgoing: list[dict[str, Any]]
+
+
+async def list_requests(request: Request, identity: Identity) -> Response:
     return JSONResponse(await _conversations(request).requests_for(identity))
 
 
 # blocks --------------------------------------------------------------------------------
-@answers_errors
-async def list_blocks(request: Request) -> Response:
-    identity = bearer_identity(request)
+class BlockedPerson(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What the person chose to show: only id and name when they hid from the directory (or were never
+    seen); never whether they are online."""
+    id: str
+    name: str
+    lang: str | UnsetType = UNSET
+    organization: str | UnsetType = UNSET
+    country: str | UnsetType = UNSET
+    bio: str | UnsetType = UNSET
+
+
+class Blocks(msgspec.Struct):
+    users: list[BlockedPerson]
+
+
+async def list_blocks(request: Request, identity: Identity) -> Response:
     return JSONResponse({"users": await _conversations(request).blocked_people(identity)})
 
 
-@answers_errors
-async def block(request: Request) -> Response:
-    identity = bearer_identity(request)
-    data = await json_body(request)
-    only_fields(data, {"user"})
-    user = text_field(data, "user", max_len=USER_ID_MAX)
-    assert user is not None
-    try:
-        changed = await _conversations(request).block(identity, user, True)
-    except Refused as exc:
-        raise refusal_error(exc) from None
-    return JSONResponse({"user": user, "blocked": True}, status_code=201 if changed else 200)
+class BlockRequest(Body):
+    user: Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX, pattern=r"\S")]
 
 
-@answers_errors
-async def unblock(request: Request) -> Response:
-    identity = bearer_identity(request)
+class Block(msgspec.Struct):
+    user: str
+    blocked: bool
+
+
+async def block(request: Request, identity: Identity, body: BlockRequest) -> Response:
+    user = body.user.strip()
+    changed = await _conversations(request).block(identity, user, True)
+    return reply(Block(user, True), status_code=201 if changed else 200)
+
+
+async def unblock(request: Request, identity: Identity) -> Response:
     user = request.path_params["user"]
     if not await _conversations(request).block(identity, user, False):
         raise ApiError(404, "not_found", f"you do not block {user!r}")
-    return JSONResponse({"user": user, "blocked": False})
+    return reply(Block(user, False))
 
 
 def people_routes() -> list[BaseRoute]:
+    user = {"user": UserId}
+    bearer = Auth.BEARER
     return [
-        Route("/api/people", people, methods=["GET"]),
-        Route("/api/me", me, methods=["GET"]),
-        Route("/api/me", change_me, methods=["PATCH"]),
-        Route("/api/conversations", start_conversation, methods=["POST"]),
-        Route("/api/conversations", list_conversations, methods=["GET"]),
-        Route("/api/conversations/{room}", leave_conversation, methods=["DELETE"]),
-        Route("/api/requests", list_requests, methods=["GET"]),
-        Route("/api/blocks", list_blocks, methods=["GET"]),
-        Route("/api/blocks", block, methods=["POST"]),
-        Route("/api/blocks/{user}", unblock, methods=["DELETE"]),
+        get("/api/people", people, auth=bearer, query=PeopleQuery, operation="people",
+            summary="The directory: people by name, filtered by reading language and country",
+            ok={200: answer("a page of people", People)},
+            errors={400: "an unknown parameter, or a bad q, lang, country, cursor or limit"}),
+        get("/api/me", me, auth=bearer, operation="me", summary="Your profile",
+            ok={200: answer("your profile", Me)}, errors={404: "no profile yet: connect to /ws once"}),
+        patch("/api/me", change_me, auth=bearer, body=MeChange, operation="changeMe",
+              summary="Hide yourself from the directory, or show yourself", ok={200: answer("your profile", Me)},
+              errors={409: "name_reserved: your token's name looks like a host's or moderator's"}),
+        post("/api/conversations", start_conversation, auth=bearer, body=NewConversation,
+             operation="startConversation", summary="Open a private conversation with 1-7 others",
+             ok={201: answer("opened", ConversationAnswer),
+                 200: answer("the existing 1:1 of these two", ConversationAnswer)},
+             errors={403: "the event's policy, a block (also between two of the people named), or no accepted "
+                          "contact request",
+                     404: "nobody has one of these ids",
+                     429: "too many new conversations, or (a group under policy `request`) an invitation refused "
+                          "like a request: cooldown, your waiting requests, or `inbox_full`; wait"}),
+        get("/api/conversations", list_conversations, auth=bearer, operation="listConversations",
+            summary="Your conversations with unread counts", ok={200: answer("yours", Conversations)}),
+        delete("/api/conversations/{room}", leave_conversation, auth=bearer, path_params={"room": str},
+               operation="leaveConversation", summary="Leave a conversation for good",
+               ok={200: answer("left", Left)}, errors={404: "not a conversation of yours"}),
+        get("/api/requests", list_requests, auth=bearer, operation="listRequests",
+            summary="Contact requests waiting for an answer", ok={200: answer("incoming and outgoing", Requests)}),
+        get("/api/blocks", list_blocks, auth=bearer, operation="listBlocks", summary="Whom you block",
+            ok={200: answer("your blocks", Blocks)}),
+        post("/api/blocks", block, auth=bearer, body=BlockRequest, operation="block", summary="Block someone",
+             ok={201: answer("blocked", Block), 200: answer("already blocked", Block)}),
+        delete("/api/blocks/{user}", unblock, auth=bearer, path_params=user, operation="unblock",
+               summary="Unblock someone", ok={200: answer("unblocked", Block)}, errors={404: "not blocked"}),
         *report_routes(),
     ]

@@ -5,65 +5,79 @@ The rules are rooms/reports.py's (the node's ReportDesk); the WebSocket `report`
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from rooms import Refused
+from chat.tokens import Identity
 from rooms.reports import ACTIONS, PAGE_DEFAULT, PAGE_MAX, STATES, decode_cursor
-from web.api import answers_errors
-from web.errors import ApiError, json_body, text_field
-from web.hosts import bearer_identity, only_fields
-from web.services import node_of, refusal_error
+from web.errors import ApiError
+from web.services import node_of
+from web.typed import ApiRoute, Auth, Body, StrictQuery, answer, get, post, reply
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from rooms.reports import ReportDesk
 
 MUTE_MAX = 2_592_000  # seconds (30 days), as the `mute` frame
 REASON_MAX = 300
+CURSOR_SAYS = "\"cursor\" is not one this server gave out; start without it"
 
 
 def _desk(request: Request) -> ReportDesk:
     return node_of(request).reports
 
 
-def _refused(exc: Refused) -> ApiError:
-    return refusal_error(Refused("bad_request", exc.message) if exc.code == "bad_frame" else exc)
+class ReportsQuery(StrictQuery):
+    cursor: Annotated[str, Meta(pattern=r"^[0-9]{0,18}$", description="the `next` of the page before",
+                                extra={"says": CURSOR_SAYS})] = ""
+    limit: Annotated[int, Meta(ge=1, le=PAGE_MAX, extra={"says": f"\"limit\" must be 1..{PAGE_MAX}"})] = PAGE_DEFAULT
+    state: Annotated[str, Meta(extra_json_schema={"enum": ["", *STATES]})] = ""
 
 
-def _only_params(request: Request, allowed: tuple[str, ...]) -> None:
-    unknown = set(request.query_params) - set(allowed)
-    if unknown:
-        raise ApiError(400, "bad_request", f"unknown parameter {sorted(unknown)[0]!r}; allowed: {', '.join(allowed)}")
+class Reporter(msgspec.Struct, omit_defaults=True):
+    id: str | UnsetType = UNSET
+    name: str | UnsetType = UNSET
 
 
-@answers_errors
-async def list_reports(request: Request) -> Response:
-    identity = bearer_identity(request)
-    _only_params(request, ("cursor", "limit", "state"))
-    params = request.query_params
+class ReportRoom(msgspec.Struct, omit_defaults=True):
+    id: str | UnsetType = UNSET
+    kind: Annotated[str, Meta(extra_json_schema={"enum": ["forum", "private"]})] | UnsetType = UNSET
+
+
+class Report(msgspec.Struct, omit_defaults=True):
+    id: str
+    ts: int
+    room: ReportRoom
+    message: Annotated[dict[str, Any], Meta(description="the reported message as it was: id, ts, user {id, name}, "
+                                                        "lang, text")]
+    reporter: Reporter
+    state: Annotated[str, Meta(extra_json_schema={"enum": list(STATES)})]
+    reason: str | UnsetType = UNSET
+    closed: Annotated[dict[str, Any], Meta(description="who closed it, when, and how: {by {id, name}, ts, "
+                                                       "action}")] | UnsetType = UNSET
+
+
+class Reports(msgspec.Struct):
+    reports: list[Report]
+    next: Annotated[str | None, Meta(description="pass as `cursor` for the following page; null at the end")]
+    open: Annotated[int, Meta(description="open reports in all")]
+
+
+async def list_reports(request: Request, identity: Identity, query: ReportsQuery) -> Response:
     after = 0
-    if params.get("cursor"):
-        cursor = decode_cursor(params["cursor"])
+    if query.cursor:
+        cursor = decode_cursor(query.cursor)
         if cursor is None:
-            raise ApiError(400, "bad_request", "\"cursor\" is not one this server gave out; start without it", "cursor")
+            raise ApiError(400, "bad_request", CURSOR_SAYS, "cursor")
         after = cursor
-    try:
-        limit = int(params.get("limit", str(PAGE_DEFAULT)))
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= PAGE_MAX:
-        raise ApiError(400, "bad_request", f"\"limit\" must be 1..{PAGE_MAX}", "limit")
-    state = params.get("state") or None
+    state = query.state or None
     if state is not None and state not in STATES:
         raise ApiError(400, "bad_request", f"\"state\" must be one of {', '.join(STATES)}", "state")
     desk = _desk(request)
-    try:
-        page, more = await desk.page(identity, after=after, limit=limit, state=state)
-    except Refused as exc:
-        raise _refused(exc) from None
+    page, more = await desk.page(identity, after=after, limit=query.limit, state=state)
     return JSONResponse({"reports": [_listed(report) for report in page],
                          "next": None if more is None else str(more), "open": await desk.open_count()})
 
@@ -75,53 +89,87 @@ def _listed(report: dict[str, Any]) -> dict[str, Any]:
     return listed
 
 
-@answers_errors
-async def inbox(request: Request) -> Response:
-    identity = bearer_identity(request)
-    _only_params(request, ("lang",))
-    lang = request.query_params.get("lang") or identity.lang
+class InboxQuery(StrictQuery):
+    lang: Annotated[str, Meta(description="translations into (default: the token's): a code GET /api/languages "
+                                          "lists")] = ""
+
+
+class ReportGroup(msgspec.Struct):
+    room: dict[str, Any]
+    message: Annotated[dict[str, Any], Meta(description="id, ts, user {id, name}, lang, text (the original) and tr "
+                                                        "{lang, text} when its translation is stored")]
+    reporters: Annotated[int, Meta(description="how many people reported it")]
+    reasons: list[str]
+    reports: Annotated[list[str], Meta(description="the report ids")]
+    first: int
+    last: int
+
+
+class Inbox(msgspec.Struct):
+    open: int
+    lang: str
+    groups: list[ReportGroup]
+
+
+async def inbox(request: Request, identity: Identity, query: InboxQuery) -> Response:
+    lang = query.lang or identity.lang
     if lang not in node_of(request).translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists them", "lang")
-    desk = _desk(request)
-    try:
-        groups = await desk.inbox(identity, lang)
-    except Refused as exc:
-        raise _refused(exc) from None
+    groups = await _desk(request).inbox(identity, lang)
     return JSONResponse({"open": sum(group["reporters"] for group in groups), "lang": lang, "groups": groups})
 
 
-@answers_errors
-async def close(request: Request) -> Response:
-    identity = bearer_identity(request)
-    data = await json_body(request)
-    only_fields(data, {"room", "message", "action", "reason", "seconds"})
-    room = text_field(data, "room", max_len=64)
-    message = text_field(data, "message", max_len=64)
-    action = data.get("action")
-    if action not in ACTIONS:
-        raise ApiError(400, "bad_request", f"\"action\" must be one of {', '.join(ACTIONS)}", "action")
-    reason = text_field(data, "reason", required=False, max_len=REASON_MAX)
-    seconds = data.get("seconds")
-    if seconds is not None:  # JSON's 600.0 is a whole number too
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not float(seconds).is_integer() \
-                or not 1 <= seconds <= MUTE_MAX:
-            raise ApiError(400, "bad_request", f"\"seconds\" must be a whole number 1..{MUTE_MAX}", "seconds")
-        seconds = int(seconds)
-    assert room is not None and message is not None
-    try:
-        closed = await _desk(request).close(identity, room, message, action, reason=reason, seconds=seconds)
-    except Refused as exc:
-        raise _refused(exc) from None
-    return JSONResponse({"room": room, "message": message, "action": action,
-                         "state": "dismissed" if action == "dismiss" else "actioned",
-                         "closed": [report["id"] for report in closed]})
+Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"\S")]
 
 
-def report_routes() -> list[BaseRoute]:
+class ReportClose(Body):
+    room: Id
+    message: Id
+    action: Annotated[str, Meta(extra_json_schema={"enum": list(ACTIONS)})]
+    reason: Annotated[str, Meta(min_length=1, max_length=REASON_MAX, pattern=r"\S")] | None = None
+    seconds: Annotated[int, Meta(ge=1, le=MUTE_MAX, description="mute: how long (absent: until unmuted)", extra={
+        "says": f"\"seconds\" must be a whole number 1..{MUTE_MAX}"})] | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ApiError(400, "bad_request", f"\"action\" must be one of {', '.join(ACTIONS)}", "action")
+        self.room, self.message = self.room.strip(), self.message.strip()
+        self.reason = self.reason.strip() if self.reason is not None else None
+
+
+class ReportsClosed(msgspec.Struct):
+    room: str
+    message: str
+    action: Annotated[str, Meta(extra_json_schema={"enum": list(ACTIONS)})]
+    state: Annotated[str, Meta(extra_json_schema={"enum": ["actioned", "dismissed"]})]
+    closed: Annotated[list[str], Meta(description="the ids of the reports closed")]
+
+
+async def close(request: Request, identity: Identity, body: ReportClose) -> Response:
+    closed = await _desk(request).close(identity, body.room, body.message, body.action, reason=body.reason,
+                                        seconds=body.seconds)
+    return reply(ReportsClosed(body.room, body.message, body.action,
+                               "dismissed" if body.action == "dismiss" else "actioned",
+                               [report["id"] for report in closed]))
+
+
+def report_routes() -> list[ApiRoute]:
+    desk = {403: "not a host nor a moderator of the whole event"}
     return [
-        Route("/api/reports", list_reports, methods=["GET"]),
-        Route("/api/reports/inbox", inbox, methods=["GET"]),
-        Route("/api/reports/close", close, methods=["POST"]),
+        get("/api/reports", list_reports, auth=Auth.BEARER, query=ReportsQuery, operation="listReports",
+            summary="Reported messages, oldest first, paged (hosts and moderators of the whole event)",
+            ok={200: answer("a page of reports", Reports)},
+            errors={400: "an unknown parameter, or a bad cursor, limit or state", **desk}),
+        get("/api/reports/inbox", inbox, auth=Auth.BEARER, query=InboxQuery, operation="reportInbox",
+            summary="The open reports grouped by message, most reporters first", ok={200: answer("the inbox", Inbox)},
+            errors={400: "an unknown parameter or language", **desk}),
+        post("/api/reports/close", close, auth=Auth.BEARER, body=ReportClose, operation="closeReports",
+             summary="Delete a reported message, mute or ban its author, or dismiss: every open report of the "
+                     "message closes, for every moderator",
+             description="A private conversation's author is muted or banned event-wide; its messages are not "
+                         "deleted by organisers (403).",
+             ok={200: answer("closed", ReportsClosed)},
+             errors={**desk, 404: "no open report of that message (another moderator may have closed it)"}),
     ]
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 from starlette.requests import Request
 
 from rooms import Refused
+from rooms.meetings import Taken
 from web.errors import ApiError
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
@@ -17,7 +18,8 @@ if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
 
 # a core refusal's code -> the HTTP status that says the same
 STATUS = {"unauthorized": 401, "not_found": 404, "forbidden": 403, "banned": 403, "muted": 403, "room_closed": 409,
-          "rate_limited": 429, "inbox_full": 429, "unavailable": 503, "name_reserved": 409}
+          "rate_limited": 429, "inbox_full": 429, "unavailable": 503, "name_reserved": 409,
+          "taken": 409, "conflict": 409}
 
 
 def node_of(request: Request) -> Node:
@@ -26,5 +28,10 @@ def node_of(request: Request) -> Node:
 
 
 def refusal_error(refusal: Refused) -> ApiError:
-    """The ApiError answering a rule's refusal, with the same code and message."""
+    """The ApiError answering a rule's refusal, with the same code and message (a malformed request is
+    `bad_request` over HTTP, whatever the core calls it for the WebSocket's `bad_frame`)."""
+    if isinstance(refusal, Taken):  # a lost booking race: the slots both people still have free
+        return ApiError(409, refusal.code, refusal.message, extra={"next": refusal.next})
+    if refusal.code == "bad_frame":
+        return ApiError(400, "bad_request", refusal.message, retry_after=refusal.retry_after)
     return ApiError(STATUS.get(refusal.code, 400), refusal.code, refusal.message, retry_after=refusal.retry_after)

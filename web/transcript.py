@@ -13,18 +13,20 @@ import json
 import re
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
+from chat.tokens import Identity
 from rooms.stores import Message
-from web.api import answers_errors
+from web.answers import RoomId
 from web.errors import ApiError
-from web.hosts import existing_room, require_host
+from web.hosts import existing_room
 from web.services import node_of
+from web.typed import ApiRoute, Auth, Query, answer, get
 
 PAGE = 200  # messages read from the backend at a time
 FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8",
@@ -143,19 +145,21 @@ def quote(text: str) -> str:
     return "\n".join(f"> {line}" for line in text.splitlines() or [""])
 
 
-@answers_errors
-async def transcript(request: Request) -> Response:
-    identity = require_host(request)
+class TranscriptQuery(Query):
+    lang: Annotated[str, Meta(description="translations into (default: the token's): a code GET /api/languages "
+                                          "lists")] = ""
+    format: Annotated[Literal["md", "csv", "json"], Meta(extra={"says": "\"format\" must be md, csv or json"})] = "json"
+
+
+async def transcript(request: Request, host: Identity, query: TranscriptQuery) -> Response:
     room = await existing_room(request)
     node = node_of(request)
     if room.private:
         raise ApiError(403, "forbidden", "private conversations are never exported")
-    lang = request.query_params.get("lang") or identity.lang
+    lang = query.lang or host.lang
     if lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")
-    kind = request.query_params.get("format", "json")
-    if kind not in FORMATS:
-        raise ApiError(400, "bad_request", "\"format\" must be md, csv or json", "format")
+    kind = query.format
     messages, untranslated = await with_translations(node, await all_messages(node.backend, room.id), lang)
     entries = [entry(m, lang) for m in messages if not m.deleted]
     info = {"id": room.id, "title": room.title, "forum": room.forum}
@@ -175,5 +179,19 @@ async def transcript(request: Request) -> Response:
     return Response(body, media_type=FORMATS[kind], headers=headers)
 
 
-def transcript_routes() -> list[BaseRoute]:
-    return [Route("/api/rooms/{room}/transcript", transcript, methods=["GET"])]
+TRANSCRIPT_JSON = {"type": "object", "required": ["room", "lang", "messages"], "properties": {
+    "room": {"type": "object"}, "lang": {"type": "string"}, "messages": {"type": "array"},
+    "untranslated": {"type": "integer", "minimum": 1, "description": "lines whose translation this request did not "
+                     f"make (at most {TRANSLATE_MAX} are made per request): ask again"}}}
+
+
+def transcript_routes() -> list[ApiRoute]:
+    return [get("/api/rooms/{room}/transcript", transcript, auth=Auth.HOST, query=TranscriptQuery,
+                path_params={"room": RoomId}, operation="transcript",
+                summary="A room's messages with translations, as a download (hosts)",
+                ok={200: answer("the transcript, oldest first, as an attachment", content={
+                    "application/json": {"schema": TRANSCRIPT_JSON},
+                    "text/markdown": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}})},
+                errors={400: "an unknown lang, or a format other than md, csv or json (field names it)",
+                        403: "the token is not a host's, or the room is a private conversation",
+                        404: "there is no such room"})]

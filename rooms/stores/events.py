@@ -23,8 +23,8 @@ import msgspec
 
 from rooms.stores.messages import Author, MeetingStep, Quote
 
-__all__ = ["Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "MeetingChanged", "Mention",
-           "Moderated", "PresenceChanged", "Reaction", "Relang", "Report", "ReportsChanged", "Request", "RoleChanged",
+__all__ = ["ContactRequestFrame", "Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "MeetingChanged",
+           "Mention", "Moderated", "PresenceChanged", "Reaction", "Relang", "Report", "ReportsChanged", "RoleChanged",
            "RoomChanged", "StoredMessage", "Translation", "TranslationFailed", "Typing", "UnreadChanged",
            "decode_event", "encode_event"]
 
@@ -174,7 +174,7 @@ class Glossary(Tagged, tag="glossary"):
     terms: list[str]
 
 
-class Request(Tagged, tag="request"):
+class ContactRequestFrame(Tagged, tag="request"):
     """A contact request in one of its states (pending, accepted, declined, withdrawn)."""
 
     id: str
@@ -225,8 +225,8 @@ class Direct(Tagged, tag="direct"):
 
     users: list[str]
     moderators: bool = False
-    frame: (Request | Conversation | Report | Moderated | RoleChanged | MeetingChanged | Mention | UnreadChanged
-            | None) = None
+    frame: (ContactRequestFrame | Conversation | Report | Moderated | RoleChanged | MeetingChanged | Mention
+            | UnreadChanged | None) = None
     remove: dict[str, str] | None = None  # {room, reason}
 
 

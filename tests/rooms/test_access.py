@@ -33,7 +33,7 @@ async def test_a_ban_on_record_against_a_host_is_void(core):
     await core.stores.set_mute(ROOM, HOST.id, None)
     await core.access.join(HOST, ROOM)
     assert await core.access.check_send(HOST, ROOM) is Role.HOST
-    assert await core.access.mute(HOST, ROOM, Role.HOST) is None  # `joined.you` shows no mute either
+    assert await core.access.binding_mute(HOST, ROOM, Role.HOST) is None  # `joined.you` shows no mute either
 
 
 async def test_read_only_rooms_take_moderators_not_delegates(core):

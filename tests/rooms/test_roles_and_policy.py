@@ -49,10 +49,10 @@ async def test_roles_of_actors_follow_tokens_and_appointments(core):
 
 
 async def test_standing_is_the_highest_role_seen_present_or_not(core):
-    assert await core.roles.standing(ROOM, HOST.id) is None  # never seen here
+    assert await core.roles.highest_role_seen(ROOM, HOST.id) is None  # never seen here
     await core.access.join(HOST, ROOM)
-    assert await core.roles.standing(ROOM, HOST.id) is Role.HOST  # joined, then (as far as presence goes) away
+    assert await core.roles.highest_role_seen(ROOM, HOST.id) is Role.HOST  # joined, then (as far as presence goes) away
     await core.stores.add_member(ROOM, MOD.member("c1"))
-    assert await core.roles.standing(ROOM, MOD.id) is Role.MODERATOR  # present
+    assert await core.roles.highest_role_seen(ROOM, MOD.id) is Role.MODERATOR  # present
     await core.stores.set_moderator(ROOM, DEE.id, True)
-    assert await core.roles.standing(ROOM, DEE.id) is Role.MODERATOR  # appointed, never joined
+    assert await core.roles.highest_role_seen(ROOM, DEE.id) is Role.MODERATOR  # appointed, never joined

@@ -35,13 +35,13 @@ async def nothing_stored(core, room: str, user: str) -> bool:
 
 # the standing rule ---------------------------------------------------------------------------------
 async def test_the_token_role_is_remembered_event_wide_and_the_highest_kept(core):
-    assert await core.roles.target(EVENT_WIDE, MIA.id) is None
+    assert await core.roles.target_role(EVENT_WIDE, MIA.id) is None
     await core.sign_in(MIA)
     await core.sign_in(User(MIA.id, MIA.name))  # later with a delegate token: still known as a moderator
-    assert await core.roles.target(EVENT_WIDE, MIA.id) is Role.MODERATOR
-    assert await core.roles.target(ROOM, MIA.id) is Role.MODERATOR  # in a room they never joined, too
+    assert await core.roles.target_role(EVENT_WIDE, MIA.id) is Role.MODERATOR
+    assert await core.roles.target_role(ROOM, MIA.id) is Role.MODERATOR  # in a room they never joined, too
     await core.sign_in(RITA)
-    assert await core.roles.target("other", RITA.id) is Role.MODERATOR  # outside the token's rooms, too
+    assert await core.roles.target_role("other", RITA.id) is Role.MODERATOR  # outside the token's rooms, too
 
 
 async def test_a_scoped_moderator_cannot_ban_a_global_moderator_who_never_joined_the_room(core, published):
@@ -107,7 +107,7 @@ async def test_an_event_wide_mute_refuses_room_sends_and_reaching_people_but_not
     error = await refused(core.sanctions.check_reach(DEE))
     assert error.code == "muted" and "at this event" in error.message
     assert (await refused(core.access.check_send(DEE, ROOM))).code == "muted"
-    mute = await core.access.mute(DEE, ROOM, Role.DELEGATE)  # what `joined.you` shows in every room
+    mute = await core.access.binding_mute(DEE, ROOM, Role.DELEGATE)  # what `joined.you` shows in every room
     assert mute is not None and mute.until is None
     await core.sanctions.check_reach(EVE)  # others are not bound
 
