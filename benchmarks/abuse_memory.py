@@ -2,7 +2,7 @@
 
 A real `babelroom serve` process (sqlite by default; `--backend redis` starts a redis-server of
 its own on a free port) gets a room filled with --messages messages of 8 kB. Then --attackers raw
-WebSocket clients that never read (tests/hardening.py `RawClient`: a tiny receive buffer, reading
+WebSocket clients that never read (tests/raw_websocket.py `RawClient`: a tiny receive buffer, reading
 paused) each send --history-requests `history` frames (limit 200) and --since-joins `join`
 frames with `since` = the room's first message (a replay of everything), one every --pace
 seconds, reconnecting when the node closes them until every frame went out (at most
@@ -36,8 +36,8 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.hardening import RawClient
 from tests.nodes import NodeProcess, RedisServer
+from tests.raw_websocket import RawClient
 
 ROOM = "plenary"
 BYSTANDER_ROOM = "climate"

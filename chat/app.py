@@ -151,6 +151,7 @@ def create_app(config: Config | None = None, *, node: Node | None = None, node_s
             log.warning("refused /ws from origin %s", websocket.headers.get("origin"))
             await websocket.close(CLOSE_POLICY)
             return
+        del websocket  # it keeps the request's headers: not for the connection's whole life (issue 27)
         await Session(scope, receive, send, node).serve()
 
     routes = [

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imported when serving only: `token` and `languages` start f
     import uvicorn
 
     from chat.node import Node
+    from chat.serving import ListeningServer
 
 DESCRIPTION = """\
 babelroom: real-time multilingual chat rooms with offline, per-reader translation.
@@ -137,7 +138,7 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
 
     from chat.app import create_app, create_metrics_app
     from chat.node import Node
-    from chat.serving import uvicorn_config
+    from chat.serving import ListeningServer, uvicorn_config
 
     if port is not None and not 0 <= port <= 65535:
         raise ConfigError(f"--port must be 0-65535, got {port}")
@@ -164,7 +165,7 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
         logging.basicConfig(level=config.server.log_level.upper(), format="%(levelname)s:     %(message)s")
         install_for_event(settings, progress=sys.stderr.isatty())
     uv_config = uvicorn_config(app, config)
-    server = uvicorn.Server(uv_config)
+    server = ListeningServer(uv_config)
     metrics = None
     if metrics_at:
         metrics = uvicorn.Server(uvicorn.Config(create_metrics_app(node), host=metrics_at[0], port=metrics_at[1],
@@ -178,7 +179,7 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     return 0  # interrupted (Ctrl-C) before the server was up
 
 
-async def _serve_node(node: Node, server: uvicorn.Server, metrics: uvicorn.Server | None = None) -> int:
+async def _serve_node(node: Node, server: ListeningServer, metrics: uvicorn.Server | None = None) -> int:
     """Start the node, then serve; the app's lifespan closes the node when the server stops (before
     uvicorn re-raises a SIGTERM it caught). `metrics` (the metrics address) starts once the server
     listens: each server catches the signals while it runs and passes them on to the one before it,
@@ -196,8 +197,9 @@ async def _serve_node(node: Node, server: uvicorn.Server, metrics: uvicorn.Serve
         await server.serve()
         return 0 if server.started else 3  # 3: uvicorn's "could not start"
     serving = asyncio.create_task(server.serve())
-    while not server.started and not serving.done():
-        await asyncio.sleep(0.05)
+    started_up = asyncio.create_task(server.started_up.wait())
+    await asyncio.wait({serving, started_up}, return_when=asyncio.FIRST_COMPLETED)
+    started_up.cancel()
     scraped = asyncio.create_task(metrics.serve()) if server.started else None
     try:
         await serving

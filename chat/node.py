@@ -61,7 +61,7 @@ class Node:
         self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
         self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
         self.messages = MessageRules(self.access, self.backend, self.backend, self.backend,
-                                     config.limits.edit_window)
+                                     config.limits.edit_window, sends=self.backend)
         self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
         self.sanctions = Sanctions(self.backend)
         auth = config.auth

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chat.backend import Backend, BackendUnavailable
+from rooms.stores import translation_targets
 from rooms.stores.events import TranslationFailed
 from rooms.stores.messages import Message
 from translation import TranslationService
@@ -47,9 +48,14 @@ class TranslationRelay:
 
     def targets_in(self, census: dict[str, int], source: str, sender_lang: str) -> list[str]:
         """`targets` from a census already read (users per reading language)."""
-        return sorted(lang for lang, count in census.items()
-                      if lang != source and self._has_route(source, lang)
-                      and not (lang == sender_lang and count <= 1))
+        return translation_targets(census, {lang for lang in census if self._has_route(source, lang)}, sender_lang)
+
+    def candidates(self, source: str) -> frozenset[str]:
+        """Every language a message in `source` has a route into: what a store that reads the census
+        itself turns into `translating` (rooms/stores/sends.py)."""
+        if self._jobs is not None:
+            return self._jobs.reachable(source)
+        return self._translator.reachable(source)
 
     def message_stored(self, message: Message, targets: Iterable[str]) -> None:
         """Translate a new (or re-labelled) message into `targets`, in the background."""

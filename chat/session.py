@@ -14,7 +14,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import Receive, Scope, Send
@@ -70,6 +70,7 @@ from rooms.messages import REACT_BURST, REACT_RATE
 from rooms.moderation import Action
 from rooms.reports import may_work_reports
 from rooms.sign_ins import SIGNED_OUT
+from rooms.stores import Author, Outgoing
 from rooms.stores.events import Edited, Mention, PresenceChanged, Reaction, Relang, Typing
 from rooms.stores.messages import Message
 from rooms.text import is_scalar_text
@@ -96,7 +97,7 @@ class Session:
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
                  "_bad_frames", "_removals_pending", "_membership_bucket", "_history_reads", "_counted", "_reacting",
-                 "_typed", "_private",
+                 "_typed", "_private", "_tasks",
                  "__weakref__")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
@@ -113,6 +114,7 @@ class Session:
         self.writer = Writer(self, send, socket, frames_max=self._limits.send_queue,
                              bytes_max=self._limits.send_buffer_bytes)
         self._bad_frames = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # what the hub's calls started: held until done
         self._removals_pending = 0  # removals (kick, ban, close) under way
         self._membership_bucket: TokenBucket | None = None  # made on the first join, leave or language change
         self._history_reads: TokenBucket | None = None  # made on the first `history` frame
@@ -546,7 +548,13 @@ class Session:
             return
         if room in self.rooms:
             self._removals_pending += 1
-            asyncio.create_task(self._complete_removal(room, reason))
+            self._spawn(self._complete_removal(room, reason))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task the session holds (the event loop keeps only a weak reference)."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _complete_removal(self, room: str, reason: str) -> None:
         try:
@@ -562,7 +570,7 @@ class Session:
     def role_changed(self, room: str) -> None:
         """The hub says a host appointed this user moderator of a room, or ended it (a `role` frame went out)."""
         if room in self.rooms:
-            asyncio.create_task(self._role_changed(room))
+            self._spawn(self._role_changed(room))
 
     async def _role_changed(self, room: str) -> None:
         """Read the role again and, when it changed, show it on this connection's presence: the room's
@@ -587,6 +595,9 @@ class Session:
         room_id, text, cid = frame.room, frame.text, frame.cid
         self._require_joined(room_id)
         self._check_text(text)
+        if frame.reply_to is None and not frame.mentions:
+            await self._send_plain(frame)
+            return
         # The room's census is read while the rules are checked: one round trip less to wait for.
         census = asyncio.ensure_future(self.node.backend.census(room_id))
         try:
@@ -610,6 +621,21 @@ class Session:
             if told:  # every connection of theirs, on every node, in this room or not
                 await self.node.backend.broadcast(direct(told, Mention(room=room_id, id=appended.message.id,
                                                                        by=user)))
+
+    async def _send_plain(self, frame: protocol.SendMessage) -> None:
+        """A message without reply or mentions, most of them: checks, census and store are one step
+        of the store (one Redis round trip: rooms/stores/sends.py)."""
+        assert self.identity is not None
+        lang = await self.node.translator.detect(frame.text, self.lang)
+        sent = await self.node.messages.send(self.identity, frame.room, Outgoing(
+            user=Author(self.identity.id, self.identity.name), text=frame.text, lang=lang, cid=frame.cid,
+            candidates=self.node.relay.candidates(lang), sender_lang=self.lang))
+        assert sent.appended is not None
+        self.push_frame(Ack(ref=frame.ref, cid=frame.cid, id=sent.appended.message.id))
+        if sent.appended.created:
+            self.node.relay.message_stored(sent.appended.message, sent.translating)
+            if frame.room in self._private:
+                await self.node.conversations.message_stored(frame.room, sent.appended.message)
 
     def _check_text(self, text: str) -> None:
         if not text.strip():

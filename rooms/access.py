@@ -7,7 +7,10 @@ from rooms.policy import can_moderate, send_refusal
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
 from rooms.sanctions import ban_refusal, binding_mute, mute_refusal
-from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, now_ms
+from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, SendGate, SendWait, Standing, now_ms
+
+#: The standing of someone no moderation touches: what a send is checked against first (rooms/stores/sends.py).
+CLEAR = Standing(appointed=False, banned=False, banned_event=False, mute=None, mute_event=None)
 
 
 class RoomAccess:
@@ -44,12 +47,29 @@ class RoomAccess:
         await self._roles.remember(actor, room_id, role)
         return room, role
 
-    async def check_send(self, actor: Actor, room_id: str) -> Role:
+    async def check_send(self, actor: Actor, room_id: str, standing: Standing | None = None) -> Role:
         """The actor's role when they may send in the room now (state, ban, mute, rate, slow
-        mode), else Refused saying why and, where it helps, for how long."""
-        room, role = await self._speaking(actor, room_id)
+        mode), else Refused saying why and, where it helps, for how long. `standing`: the actor's,
+        when it was just read (else it is read here)."""
+        room, role = await self._speaking(actor, room_id, standing)
         await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
         return role
+
+    async def send_gate(self, actor: Actor, room_id: str) -> tuple[Room, SendGate | None]:
+        """The room, and what the store must check in the step that stores a message when the
+        actor's standing turns out clear (rooms/stores/sends.py): everything else the rules ask
+        is decided here, without a store read. None when the room's state would refuse the role a
+        clear standing gives: the rules then go the long way (`check_send`), since an appointment
+        may still allow it. Refused(not_found) as `room`."""
+        room = await self.room(room_id, actor.id)
+        role = self._roles.with_standing(actor, room_id, CLEAR)
+        if send_refusal(room, role):
+            return room, None
+        return room, self._limits.gate(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
+
+    def refuse_wait(self, room: Room, wait: SendWait) -> None:
+        """Refused(rate_limited) for what the store's send limits answered (nothing when they allowed)."""
+        self._limits.refuse(room, wait)
 
     async def check_speak(self, actor: Actor, room_id: str, *, spend: bool = False) -> Role:
         """`check_send` without slow mode (and without the send rate unless `spend`): may the actor
@@ -61,9 +81,10 @@ class RoomAccess:
             await self._limits.take_token(actor.id)
         return role
 
-    async def _speaking(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
+    async def _speaking(self, actor: Actor, room_id: str, standing: Standing | None = None) -> tuple[Room, Role]:
         room = await self.room(room_id, actor.id)
-        standing = await self._moderation.standing(room.id, actor.id)  # one read for role, bans and mutes
+        if standing is None:
+            standing = await self._moderation.standing(room.id, actor.id)  # one read for role, bans and mutes
         role = self._roles.with_standing(actor, room_id, standing)
         # a ban or mute on "*" holds in every room, private conversations included (rooms/sanctions.py)
         refusal = send_refusal(room, role) or ban_refusal(role, standing, room.id) \

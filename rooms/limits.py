@@ -11,7 +11,7 @@ import time
 
 from rooms.models import Room
 from rooms.refusal import Refused
-from rooms.stores import LimitStore
+from rooms.stores import LimitStore, SendGate, SendWait
 
 PRUNE_AT = 10000  # remembered users / (room, user) pairs before idle ones are forgotten
 
@@ -67,8 +67,16 @@ class SendLimits:
         """Spend a token and, with `slow_mode`, the room's slow-mode slot, in one store call; or
         raise Refused(rate_limited) for the first limit that refuses (the token's first), spending
         nothing."""
-        wait = await self._store.take_send(user, self._rate, self._burst, room.id,
-                                           room.slow_mode if slow_mode else 0)
+        self.refuse(room, await self._store.take_send(user, self._rate, self._burst, room.id,
+                                                      room.slow_mode if slow_mode else 0))
+
+    def gate(self, room: Room, user: str, *, slow_mode: bool) -> SendGate:
+        """What `take_send` would ask of the store, for a store that takes it with the message
+        itself (rooms/stores/sends.py)."""
+        return SendGate(user, self._rate, self._burst, room.slow_mode if slow_mode else 0)
+
+    def refuse(self, room: Room, wait: SendWait) -> None:
+        """Refused(rate_limited) for the first limit that refused (the token's first), else nothing."""
         if wait.token:
             raise Refused("rate_limited", f"too many messages: wait {wait.token:.1f} s before sending again",
                           math.ceil(wait.token))

@@ -14,7 +14,19 @@ import msgspec
 from rooms.access import RoomAccess
 from rooms.refusal import Refused
 from rooms.roles import Actor
-from rooms.stores import Author, Broker, ConversationStore, Message, Presence, Quote, Reacted, now_ms
+from rooms.stores import (
+    Author,
+    Broker,
+    ConversationStore,
+    Message,
+    Outgoing,
+    Presence,
+    Quote,
+    Reacted,
+    SendStore,
+    Sent,
+    now_ms,
+)
 from rooms.stores.messages import QUOTE_CHARS
 
 #: The reactions a message may get (docs/protocol.md): thumbs up, heart, laughing, surprised,
@@ -40,12 +52,33 @@ MENTIONS_MAX = 20
 
 class MessageRules:
     def __init__(self, access: RoomAccess, broker: Broker, presence: Presence, conversations: ConversationStore,
-                 edit_window: int) -> None:
+                 edit_window: int, sends: SendStore | None = None) -> None:
+        """`sends`: the store `send` stores through (by default the broker, when it is one too)."""
         self._access = access
         self._broker = broker
+        self._sends = sends if sends is not None else broker if isinstance(broker, SendStore) else None
         self._presence = presence
         self._conversations = conversations
         self._edit_window = edit_window
+
+    async def send(self, actor: Actor, room_id: str, message: Outgoing) -> Sent:
+        """Store a plain message when the actor may send it now (as `RoomAccess.check_send`), else
+        Refused. The room's state is judged here; standing, limits, census and append are one store
+        step for someone no moderation touches (one Redis round trip); anyone else goes the long
+        way, judged on the standing that step read (rooms/stores/sends.py)."""
+        if self._sends is None:
+            raise RuntimeError("MessageRules.send needs the SendStore it was built without")
+        room, gate = await self._access.send_gate(actor, room_id)
+        standing = None
+        if gate is not None:
+            sent = await self._sends.send(room.id, message, gate)
+            if sent.wait is not None:
+                self._access.refuse_wait(room, sent.wait)
+            if sent.standing is None:
+                return sent
+            standing = sent.standing
+        await self._access.check_send(actor, room_id, standing)
+        return await self._sends.send(room.id, message, None)
 
     async def react(self, actor: Actor, room_id: str, message_id: str, emoji: str) -> Reacted:
         """Toggle the actor's reaction; Refused(bad_frame) for an emoji not in REACTIONS,

@@ -16,7 +16,7 @@ import pytest
 from rooms import Role
 from tests.client import Client
 from tests.conftest import TEST_SECRET
-from tests.hardening import LogRecorder
+from tests.log_recorder import LogRecorder
 
 LONE = "\ud800"
 EMAIL_ID = "delegate.with.a.long.address+babelroom-summit-2026@delegations.conference.example.org"

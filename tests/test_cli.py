@@ -228,7 +228,7 @@ def test_env_overrides_the_file():
 def test_unknown_keys_and_bad_rooms_are_named(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[server]\nprot = 1\n')
-    with pytest.raises(ConfigError, match="server.prot"):
+    with pytest.raises(ConfigError, match=r"server\.prot"):
         load_config(path, environ={})
     path.write_text('[[rooms]]\nid = "Main Hall"\ntitle = "x"\n')
     with pytest.raises(ConfigError, match=r"rooms\[0\].id"):

@@ -135,7 +135,7 @@ def every_command() -> list[tuple[str, list[str]]]:
     commands += [(f"kubernetes {workload['metadata']['name']}", list(container["args"]))
                  for workload, container in kubernetes_containers()]
     default = [yaml.safe_load(arguments) for instruction, arguments in dockerfile() if instruction == "CMD"]
-    return commands + [("Dockerfile CMD", list(default[0]))]
+    return [*commands, ("Dockerfile CMD", list(default[0]))]
 
 
 # the checks ---------------------------------------------------------------------------------
@@ -254,6 +254,11 @@ def local(env: dict[str, str], workdir: Path, redis: RedisServer) -> dict[str, s
     return changed
 
 
+def _status(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return int(answer.status)
+
+
 @pytest.mark.redis
 async def test_the_compose_services_run_as_local_processes(tmp_path):
     services = compose()["services"]
@@ -281,10 +286,9 @@ async def test_the_compose_services_run_as_local_processes(tmp_path):
         # the healthcheck command of the Compose file, pointed at this node's port
         check = [sys.executable if part == "python3" else part.replace(":8000/", f":{nodes[0].port}/")
                  for part in node_service["healthcheck"]["test"][1:]]
-        assert subprocess.run(check, timeout=30, check=False).returncode == 0
+        assert (await asyncio.to_thread(subprocess.run, check, timeout=30, check=False)).returncode == 0
         [probe] = [c["readinessProbe"]["httpGet"]["path"] for _, c in kubernetes_containers() if "readinessProbe" in c]
-        with urllib.request.urlopen(nodes[1].url + probe, timeout=5) as answer:
-            assert answer.status == 200
+        assert await asyncio.to_thread(_status, nodes[1].url + probe) == 200
 
         reader = await Client.connect(nodes[1].ws_url)
         await reader.auth(nodes[1].token("Lucia", user_id="u_lucia", lang="es"))

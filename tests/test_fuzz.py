@@ -16,7 +16,7 @@ import websockets
 from chat.protocol import CLIENT_FRAMES
 from rooms import Role
 from tests.client import Client
-from tests.hardening import LogRecorder
+from tests.log_recorder import LogRecorder
 
 FRAMES = 2400  # per backend, over CONNECTIONS sockets: a few seconds each
 CONNECTIONS = 6

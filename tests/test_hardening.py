@@ -20,8 +20,9 @@ from chat.frames import encode
 from chat.wire import text_frame
 from rooms import Role
 from tests.client import Client
-from tests.hardening import LogRecorder, RawClient
+from tests.log_recorder import LogRecorder
 from tests.nodes import RedisServer
+from tests.raw_websocket import RawClient
 
 LONE = "\\ud800"  # a lone surrogate as JSON writes it: valid JSON, not Unicode text
 

@@ -15,7 +15,8 @@ import pytest
 
 from chat.serving import redact_query
 from tests.client import Client
-from tests.hardening import LogRecorder, RawClient
+from tests.log_recorder import LogRecorder
+from tests.raw_websocket import RawClient
 
 EIGHT_KB = "x" * 8000
 
@@ -186,7 +187,7 @@ async def test_past_connections_per_user_the_newest_is_refused_4429(make_server)
     third, refused = await connect_as(server, token)
     assert refused["type"] == "error" and refused["code"] == "too_many_connections" and refused["ref"] == "a"
     assert await third.closed() == 4429
-    bob, ready = await connect_as(server, server.token("Bob"))  # a count per user
+    _bob, ready = await connect_as(server, server.token("Bob"))  # a count per user
     assert ready["type"] == "ready"
     await first.close()
     for _ in range(100):  # the closed one stops counting once the node has seen it go
@@ -253,7 +254,7 @@ def test_trusted_proxies_must_be_addresses_or_networks(tmp_path):
 
     path = tmp_path / "config.toml"
     path.write_text('[server]\ntrusted_proxies = ["10.0.0.0/8", "proxy.example"]\n')
-    with pytest.raises(ConfigError, match="server.trusted_proxies: 'proxy.example'"):
+    with pytest.raises(ConfigError, match=r"server\.trusted_proxies: 'proxy\.example'"):
         load_config(path, environ={})
 
 

@@ -10,7 +10,7 @@ from starlette.routing import Mount, Route
 from chat.app import create_app
 from rooms import Role
 from tests.conftest import test_config as config_for
-from tests.hardening import LogRecorder
+from tests.log_recorder import LogRecorder
 from web.openapi import DOCUMENT, served_document, typed_routes
 from web.typed import ApiRoute, Body
 

@@ -329,7 +329,7 @@ async def test_a_corrupt_file_is_refused_never_replaced(tmp_path):
     await _file_with_history(damaged)
     _corrupt_page(damaged)
     before = digest(damaged)
-    with pytest.raises(StoreError, match="damaged.sqlite3 is corrupt"):
+    with pytest.raises(StoreError, match=r"damaged\.sqlite3 is corrupt"):
         Database(damaged)
     assert digest(damaged) == before
 

@@ -27,9 +27,10 @@ from __future__ import annotations
 import copy
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 # --------------------------------------------------------------------- scripts
 
@@ -74,6 +75,9 @@ def _script(ch: str) -> str | None:
     return None
 
 
+_ASCII_NON_LETTERS = re.compile(r"[^A-Za-z]+")
+
+
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|[@#]\w+|:[a-z0-9_+-]+:", re.I)
 
 
@@ -87,14 +91,17 @@ class TextProfile:
 def profile(text: str, limit: int = 500) -> TextProfile:
     """Letters and dominant script of a chat line (first `limit` characters)."""
     clean = _NOISE.sub(" ", text[:limit])
+    if clean.isascii():  # most lines: every letter is Latin (A-Z, a-z), counted in one C pass
+        letters = len(_ASCII_NON_LETTERS.sub("", clean))
+        return TextProfile(letters, "latin" if letters else None, clean)
     counts: dict[str, int] = {}
     letters = 0
-    for ch in clean:
+    for ch, n in Counter(clean).items():  # each distinct character once: lines repeat letters
         if ch.isalpha():
-            letters += 1
+            letters += n
             name = _script(ch)
             if name:
-                counts[name] = counts.get(name, 0) + 1
+                counts[name] = counts.get(name, 0) + n
     if not counts:
         return TextProfile(letters, None, clean)
     # Japanese mixes kanji and kana; any real share of kana makes it Japanese.
@@ -116,7 +123,7 @@ class _Backend(Protocol):
 
 class _LangdetectBackend:
     # langdetect names two Chinese profiles and Norwegian "no".
-    _PROFILES = {"zh": ("zh-cn", "zh-tw"), "nb": ("no",), "zt": ("zh-tw",)}
+    _PROFILES: ClassVar[dict[str, tuple[str, ...]]] = {"zh": ("zh-cn", "zh-tw"), "nb": ("no",), "zt": ("zh-tw",)}
 
     def __init__(self) -> None:
         import os

@@ -106,6 +106,7 @@ class JobQueue:
         self._deadline_ms = int(deadline * 1000)
         self._on_failed = on_failed
         self._routes: dict[str, set[str]] = {}  # target -> sources some live worker serves
+        self._reachable: dict[str, frozenset[str]] = {}  # source -> targets, for these routes
         self._depth: dict[str, int] = {}  # pair "en-es" -> jobs not done
         self._age: dict[str, float] = {}  # pair -> seconds the oldest of them has waited
         self._groups: set[str] = set()
@@ -114,6 +115,14 @@ class JobQueue:
     # routes --------------------------------------------------------------------------
     def has_route(self, source: str, target: str) -> bool:
         return source != target and source in self._routes.get(target, ())
+
+    def reachable(self, source: str) -> frozenset[str]:
+        """Every language `has_route(source, ...)` is True for."""
+        found = self._reachable.get(source)
+        if found is None:
+            found = self._reachable[source] = frozenset(target for target in self._routes
+                                                        if self.has_route(source, target))
+        return found
 
     async def read_routes(self) -> None:
         adverts = await self._client.hgetall(self._keys.workers)
@@ -125,7 +134,7 @@ class JobQueue:
                 continue
             for target, sources in advert.get("routes", {}).items():
                 routes.setdefault(target, set()).update(sources)
-        self._routes = routes
+        self._routes, self._reachable = routes, {}
 
     # jobs --------------------------------------------------------------------------------
     async def enqueue(self, room: str, message_id: str, source: str, text: str, targets: Iterable[str],

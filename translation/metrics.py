@@ -24,9 +24,15 @@ class Counter:
     def __init__(self, name: str, help_text: str, labels: tuple[str, ...], registry: CollectorRegistry) -> None:
         # prometheus_client adds the `_total` suffix itself.
         self._metric = _Counter(name.removesuffix("_total"), help_text, labels, registry=registry)
+        # each label set's child, kept: `labels()` validates and locks on every call, and `inc` runs
+        # per message (detections) on the send path (issue 27); the label sets are few
+        self._children: dict[tuple[str, ...], _Counter] = {}
 
     def inc(self, *labels: str, by: float = 1.0) -> None:
-        self._metric.labels(*labels).inc(by)
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._metric.labels(*labels)
+        child.inc(by)
 
 
 class Histogram:

@@ -39,6 +39,7 @@ class Routes:
         for source, target in self.pairs:
             self._from.setdefault(source, set()).add(target)
         self._cache: dict[Pair, list[Pair] | None] = {}
+        self._reachable: dict[str, frozenset[str]] = {}
 
     def route(self, source: str, target: str) -> list[Pair] | None:
         """The legs to run, in order; None when there is no route (or nothing to do)."""
@@ -74,6 +75,14 @@ class Routes:
         for leg in legs:
             result *= self.scores[leg]
         return result
+
+    def reachable(self, source: str) -> frozenset[str]:
+        """Every target `route` finds a route to from `source` (kept: the pairs never change)."""
+        found = self._reachable.get(source)
+        if found is None:
+            found = self._reachable[source] = frozenset(target for target in self.targets()
+                                                        if self.route(source, target) is not None)
+        return found
 
     def codes(self) -> list[str]:
         """Every language some pair starts or ends at."""

@@ -156,6 +156,10 @@ class TranslationService:
         """True when translate() can turn source into target (False if they are equal)."""
         return self._route(source, target) is not None
 
+    def reachable(self, source: str) -> frozenset[str]:
+        """Every language `has_route(source, ...)` is True for."""
+        return self._routes.reachable(source) if self.settings.enabled else frozenset()
+
     def routes(self) -> dict[str, list[str]]:
         """{target: [sources]} for every target some source reaches (two-hop routes included)."""
         out: dict[str, list[str]] = {}

@@ -217,7 +217,7 @@ def build_ct2_model(sp_model: Path, out_dir: Path, size: ModelSize, seed: int) -
     )
     torch.manual_seed(seed)
     model = MarianMTModel(config).eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() untyped
-    tokenizer = _VocabOnlyTokenizer(pieces + ["<pad>"])
+    tokenizer = _VocabOnlyTokenizer([*pieces, "<pad>"])
 
     class _InMemoryConverter(ctranslate2.converters.TransformersConverter):  # type: ignore[misc]  # untyped library
         # The stock converter loads model and tokenizer from the hub or a directory;

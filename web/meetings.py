@@ -166,7 +166,7 @@ class NewMeeting(Body):
 class CounterProposal(Body):
     slots: SlotIds
     place: MeetingId | None = None
-    note: Note | None | UnsetType = UNSET  # absent: the note stays as it is
+    note: Note | UnsetType | None = UNSET  # absent: the note stays as it is
 
 
 class MeetingAccept(Body):
@@ -186,8 +186,8 @@ class Meeting(msgspec.Struct, omit_defaults=True):
     slots: Annotated[list[dict[str, Any]], Meta(description="the slots on the table")] = msgspec.field()
     with_: Person | UnsetType = msgspec.field(name="with", default=UNSET)
     turn: Annotated[str, Meta(description="who must answer (proposed)")] | UnsetType = UNSET
-    slot: str | None | UnsetType = UNSET
-    place: str | None | UnsetType = UNSET
+    slot: str | UnsetType | None = UNSET
+    place: str | UnsetType | None = UNSET
     start: str | UnsetType = UNSET
     end: str | UnsetType = UNSET
     place_name: str | UnsetType = UNSET

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import sys
 import types
 from typing import Any, Union, get_args, get_origin
 
@@ -19,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
-from rooms.text import char_kind
+from rooms.text import char_kind_ranges
 from web import typed
 from web.api import api_routes
 from web.delegates import delegate_routes
@@ -122,16 +121,7 @@ def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[
 @functools.cache
 def char_ranges() -> dict[str, list[list[int]]]:
     """Every code point by its kind (rooms.text.char_kind), as ranges: the patterns below are made of them."""
-    ranges: dict[str, list[list[int]]] = {"refused": [], "selector": [], "mark": [], "space": [], "visible": []}
-    for code in range(sys.maxunicode + 1):
-        if 0xD800 <= code <= 0xDFFF:
-            continue  # lone surrogates cannot be written in the JSON document (bodies holding them are 400 anyway)
-        kind = ranges[char_kind(chr(code))]
-        if kind and kind[-1][1] == code - 1:
-            kind[-1][1] = code
-        else:
-            kind.append([code, code])
-    return ranges
+    return char_kind_ranges()
 
 
 @functools.cache

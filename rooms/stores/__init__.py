@@ -12,6 +12,7 @@ every implementation. The core (`rooms/`) depends on these, never on a backend.
     ConversationStore  profiles, who is online, conversation members, contact requests, blocks, reports
     MeetingStore     meeting slots and places, meetings, bookings held atomically (no double booking)
     SessionStore     sign-ins per device (a token's `sid`) and personal sign-in codes
+    SendStore        a plain message's standing, limits, census and append in one step
     SharedCache      the translation cache shared by nodes (defined in translation/, its user)
 """
 from rooms.stores.broker import Appended, Broker, Encoded, EventHandler, Reacted, Replay
@@ -25,9 +26,11 @@ from rooms.stores.messages import Author, MeetingStep, Message, Quote
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
+from rooms.stores.sends import Outgoing, SendGate, SendStore, Sent, clear, translation_targets
 from rooms.stores.sessions import Delegate, SessionStore, SignIn
 
 __all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Delegate", "Encoded",
            "Event", "EventHandler", "LimitStore", "MeetingStep", "MeetingStore", "Member", "Message",
-           "ModerationEntry", "ModerationStore", "Mute", "Presence", "Quote", "Reacted", "Replay", "RoomStore",
-           "SendWait", "SessionStore", "SignIn", "Standing", "StoreError", "now_ms"]
+           "ModerationEntry", "ModerationStore", "Mute", "Outgoing", "Presence", "Quote", "Reacted", "Replay",
+           "RoomStore", "SendGate", "SendStore", "SendWait", "Sent", "SessionStore", "SignIn", "Standing", "StoreError",
+           "clear", "now_ms", "translation_targets"]

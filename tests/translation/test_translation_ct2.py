@@ -73,7 +73,7 @@ def test_install_list_remove_directories_and_archives(tmp_path, ct2_model_dirs) 
 def test_bad_model_directories_are_refused_with_a_message(tmp_path, ct2_model_dirs) -> None:
     broken = tmp_path / "quickmt-de-en"
     broken.mkdir()
-    with pytest.raises(PackageError, match="model.bin"):
+    with pytest.raises(PackageError, match=r"model\.bin"):
         install_model(broken, tmp_path / "models")
     (broken / "model.bin").write_bytes(b"")
     (broken / "config.json").write_text("{}")

@@ -63,7 +63,7 @@ def test_bad_files_are_refused_with_a_message(tmp_path) -> None:
     no_meta = tmp_path / "nometa.argosmodel"
     with zipfile.ZipFile(no_meta, "w") as zf:
         zf.writestr("pkg/model/model.bin", b"")
-    with pytest.raises(PackageError, match="metadata.json"):
+    with pytest.raises(PackageError, match=r"metadata\.json"):
         install_file(no_meta, tmp_path / "pk")
     two_tops = tmp_path / "two.argosmodel"
     with zipfile.ZipFile(two_tops, "w") as zf:
@@ -127,7 +127,7 @@ def test_install_pair_from_an_index(tmp_path, index_server) -> None:
     info = install_pair("en", "es", tmp_path / "pk", progress=False, index_url=index_server)
     assert info.pair == "en-es"
     assert [p.pair for p in list_packages(tmp_path / "pk")] == ["en-es"]
-    with pytest.raises(PackageError, match="no es-de package.*through English"):
+    with pytest.raises(PackageError, match=r"no es-de package.*through English"):
         install_pair("es", "de", tmp_path / "pk", progress=False, index_url=index_server)
 
 

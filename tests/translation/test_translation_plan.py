@@ -64,6 +64,7 @@ def test_the_plan_keeps_what_is_installed_and_pins_revisions(tmp_path, ct2_model
     the_plan = plan(settings)
     assert [c.name for c in the_plan.missing()] == ["en-zh"]
     code, out, _ = _cli(["languages", "plan"], settings)
+    assert code == 0
     assert "quickmt/quickmt-en-zh@" + "a" * 40 in out and "[installed]" in out and "to fetch: 1 pair(s)" in out
 
 

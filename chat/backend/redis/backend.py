@@ -6,6 +6,7 @@ catch-up after a reconnect. The other ideas have a module each:
     history.py     storing and reading messages        presence.py  presence records and heartbeats
     state.py       room and moderation state           cache.py     the shared translation cache
     limits.py      the send limits (token bucket, slow mode), shared by every node
+    sends.py       a plain message's standing, limits, census and append: one script (one Redis)
     conversations.py  profiles, conversations, requests, blocks, reports (ConversationStore)
     meetings.py    meeting slots, places, meetings and their holds (MeetingStore)
     subscriber.py  the one pub/sub connection          rows.py      script rows -> messages, members
@@ -39,6 +40,7 @@ from chat.backend.base import Backend
 from chat.backend.ids import make_id
 from chat.backend.redis.cache import RedisSharedCache
 from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, write_call
+from chat.backend.redis.connection import LeanConnection
 from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.history import RedisHistory
 from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
@@ -46,12 +48,13 @@ from chat.backend.redis.limits import RedisLimits
 from chat.backend.redis.meetings import RedisMeetings
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
+from chat.backend.redis.sends import RedisSends
 from chat.backend.redis.sessions import RedisSessions
 from chat.backend.redis.shards import ShardedSubscriber
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
 from chat.config import BackendSettings
-from rooms.stores import Encoded, Event, EventHandler, Member
+from rooms.stores import Encoded, Event, EventHandler, Member, Outgoing, SendGate, Sent
 from rooms.stores.events import RoomSaved, StoredMessage, Translation, TranslationFailed, decode_event, encode_event
 
 log = logging.getLogger("babelroom.backend.redis")
@@ -68,8 +71,8 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisConversations, RedisMeetings,
-                   RedisSessions, Backend):
+class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisSends, RedisConversations,
+                   RedisMeetings, RedisSessions, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -81,6 +84,8 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
             # No silent retries: a script may have run before the connection broke. The client
             # hears `unavailable` and retries with its cid, which is idempotent.
             retry=Retry(NoBackoff(), 0))
+        if self._pool.connection_class is redis.asyncio.Connection:  # plain TCP (not TLS, not a Unix socket)
+            self._pool.connection_class = LeanConnection
         self._redis: Any
         if settings.redis_cluster:
             # the URL names any one node; the client learns the others and routes by slot
@@ -188,6 +193,12 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
 
     async def close_connection(self, user: str, conn: str) -> None:
         await self._presence.close_connection(user, conn)
+
+    # sending (sends.py) ----------------------------------------------------------
+    async def send(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:
+        if self._settings.redis_cluster:  # the room's, the user's and the event-wide keys: three slots
+            return await super().send(room, message, gate)
+        return await self._send_in_one(room, message, gate)
 
     # pub/sub -----------------------------------------------------------------
     @write_call

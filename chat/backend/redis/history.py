@@ -6,6 +6,8 @@ ids are "<epoch>.<stream id>" and a `since` from a lost or trimmed history is `r
 """
 from __future__ import annotations
 
+from typing import Any
+
 from chat.backend.ids import make_id, new_epoch
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
@@ -39,16 +41,7 @@ class RedisHistory(RedisParts):
             self._keys.channel(room), self._settings.history_max, new_epoch(), encode(author), lang, text,
             self._settings.idempotency_ttl, head, tail, encode(reply_to) if reply_to else "",
             encode(mentions) if mentions else "", encode(meeting) if meeting else ""])
-        created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
-        if created:
-            message = Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
-                              lang=lang, text=text, reply_to=reply_to, mentions=list(mentions or ()),
-                              meeting=meeting)
-            return Appended(message, created=True)
-        fields, extra = reply[3], reply[4]
-        row = live_message(room, epoch, stream_id, fields, extra) if fields \
-            else deleted_message(room, epoch, stream_id, extra)
-        return Appended(row, created=False)
+        return appended(reply, room, author, lang, text, reply_to, mentions, meeting)
 
     @read_call
     async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
@@ -157,3 +150,18 @@ class RedisHistory(RedisParts):
         if parts is None:
             return False
         return bool(await self._scripts["delete"](keys=self._keys.history(room), args=list(parts)))
+
+
+def appended(reply: list[Any], room: str, author: Author, lang: str, text: str, reply_to: Quote | None = None,
+             mentions: list[str] | None = None, meeting: MeetingStep | None = None) -> Appended:
+    """What append.lua answered, as the Broker says it: the new message, or the stored original."""
+    created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
+    if created:
+        message = Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
+                          lang=lang, text=text, reply_to=reply_to, mentions=list(mentions or ()),
+                          meeting=meeting)
+        return Appended(message, created=True)
+    fields, extra = reply[3], reply[4]
+    row = live_message(room, epoch, stream_id, fields, extra) if fields \
+        else deleted_message(room, epoch, stream_id, extra)
+    return Appended(row, created=False)

@@ -16,7 +16,8 @@ from redis.commands.core import AsyncScript
 
 # script -> the libraries it needs, in order
 SCRIPTS: dict[str, tuple[str, ...]] = {
-    "append": ("stream_ids",),
+    "append": ("stream_ids", "append_lib"),
+    "send": ("stream_ids", "standing_lib", "take_send_lib", "append_lib"),
     "read": ("stream_ids",),
     "add_translation": (),
     "relabel": (),
@@ -31,11 +32,11 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "open_connection": ("presence_lib",),
     "beat": (),
     "get_mute": (),
-    "standing": (),
+    "standing": ("standing_lib",),
     "remember_role": (),
     "take_token": (),
     "slow_mode": (),
-    "take_send": (),
+    "take_send": ("take_send_lib",),
     "add_report": (),
     "close_reports": (),
     "save_request": (),

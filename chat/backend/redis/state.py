@@ -1,8 +1,10 @@
 """Room and moderation state: small keys read and written directly (RoomStore, ModerationStore)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from typing import Any
 
 from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.frames import encode
@@ -126,13 +128,12 @@ class RedisModeration(RedisParts):
         if not keys.cluster:
             appointed, banned, banned_event, mute, mute_event = await self._scripts["standing"](
                 keys=[*in_room, *event_wide, *mutes], args=[user, now_ms()])
-        else:  # the room's keys and the event-wide ones live in two slots: one step for each
-            appointed, banned, _, mute, _ = await self._scripts["standing"](
-                keys=[*in_room, in_room[1], mutes[0], mutes[0]], args=[user, now_ms()])
-            _, _, banned_event, _, mute_event = await self._scripts["standing"](
-                keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]], args=[user, now_ms()])
-        return Standing(appointed=bool(appointed), banned=bool(banned), banned_event=bool(banned_event),
-                        mute=_mute(mute), mute_event=_mute(mute_event))
+        else:  # the room's keys and the event-wide ones live in two slots: one step for each, at once
+            (appointed, banned, _, mute, _), (_, _, banned_event, _, mute_event) = await asyncio.gather(
+                self._scripts["standing"](keys=[*in_room, in_room[1], mutes[0], mutes[0]], args=[user, now_ms()]),
+                self._scripts["standing"](keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]],
+                                          args=[user, now_ms()]))
+        return standing_of([appointed, banned, banned_event, mute, mute_event])
 
     @read_call
     async def get_mute(self, room: str, user: str) -> Mute | None:
@@ -188,6 +189,13 @@ class RedisModeration(RedisParts):
         entries: list[tuple[str, dict[str, str]]] = await self._redis.xrevrange(  # type: ignore[assignment]
             self._keys.room(room, "modlog"), count=limit)
         return [json.loads(fields["e"]) for _, fields in reversed(entries)]
+
+
+def standing_of(answer: list[Any]) -> Standing:
+    """A Standing from standing.lua's five answers (appointed, banned, banned event-wide, mutes)."""
+    appointed, banned, banned_event, mute, mute_event = answer
+    return Standing(appointed=bool(appointed), banned=bool(banned), banned_event=bool(banned_event),
+                    mute=_mute(mute), mute_event=_mute(mute_event))
 
 
 def _mute(until: str | bool | None) -> Mute | None:

@@ -4,16 +4,4 @@
 -- Returns {appointed 0|1, banned 0|1, banned event-wide 0|1, room mute, event-wide mute}, each
 -- mute false (none), '' (until unmuted) or its end in ms; an expired mute is forgotten, as
 -- get_mute.lua forgets it.
-local user, now = ARGV[1], tonumber(ARGV[2])
-
-local function mute(key)
-  local until_ms = redis.call('HGET', key, user)
-  if until_ms and until_ms ~= '' and tonumber(until_ms) <= now then
-    redis.call('HDEL', key, user)
-    return false
-  end
-  return until_ms
-end
-
-return {redis.call('SISMEMBER', KEYS[1], user), redis.call('SISMEMBER', KEYS[2], user),
-        redis.call('SISMEMBER', KEYS[3], user), mute(KEYS[4]), mute(KEYS[5])}
+return read_standing(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], tonumber(ARGV[2]))

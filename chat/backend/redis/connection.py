@@ -1,0 +1,42 @@
+"""redis-py's TCP connection, writing a command without a task per call (issue 27).
+
+redis-py sends every command through `asyncio.wait_for(..., socket_timeout)`, which on Python 3.11
+wraps the write in a new task: a task, a turn of the event loop and a timer per Redis call, for a
+write that almost always goes to the kernel at once. Here the command is written directly; only
+when the socket does not take it all does the send wait for the transport to drain, under the
+same timeout and with redis-py's own handling. Anything unexpected goes redis-py's way.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import redis.asyncio
+import redis.exceptions
+
+
+class LeanConnection(redis.asyncio.Connection):
+    async def send_packed_command(self, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
+        writer = self._writer
+        if writer is None or not self.is_connected or writer.transport.is_closing() \
+                or writer.transport.get_write_buffer_size():
+            await super().send_packed_command(command, check_health)  # connect, or wait for a full buffer
+            return
+        if check_health:
+            await self.check_health()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        if isinstance(command, str):
+            command = command.encode()
+        if isinstance(command, bytes):
+            command = [command]
+        try:
+            writer.writelines(command)
+            if writer.transport.get_write_buffer_size():  # the socket took part of it: wait as redis-py does
+                await asyncio.wait_for(writer.drain(), self.socket_timeout)
+        except TimeoutError:
+            await self.disconnect(nowait=True)
+            raise redis.exceptions.TimeoutError("Timeout writing to socket") from None
+        except BaseException as exc:
+            await self.disconnect(nowait=True)
+            if isinstance(exc, Exception) and not isinstance(exc, redis.exceptions.RedisError):
+                raise redis.exceptions.ConnectionError(f"Error while writing to socket: {exc!r}") from exc
+            raise

@@ -1,0 +1,99 @@
+"""The SendStore contract (rooms/stores/sends.py): a plain message's standing, limits, census and
+append in one step, on every backend (one script on one Redis, the calls in a row elsewhere)."""
+from __future__ import annotations
+
+import msgspec
+
+from rooms.conversations import EVENT_WIDE
+from rooms.stores import Outgoing, SendGate, now_ms
+from rooms.stores.messages import Author
+from tests.backend.support import ADA, BOB, ROOM, Node, member
+
+CAROL = {"id": "u_carol", "name": "Carol"}
+
+
+def outgoing(text: str = "Good morning, everyone", *, cid: str | None = None, sender_lang: str = "en",
+             candidates: frozenset[str] = frozenset({"es", "de", "fr"})) -> Outgoing:
+    return Outgoing(user=Author(**ADA), text=text, lang="en", cid=cid, candidates=candidates,
+                    sender_lang=sender_lang)
+
+
+def gate(rate: float = 5.0, burst: int = 10, slow: int = 0) -> SendGate:
+    return SendGate(ADA["id"], rate, burst, slow)
+
+
+async def test_a_clear_sender_s_message_is_stored_and_published_with_what_the_census_says(node: Node) -> None:
+    backend = node.backend
+    await backend.subscribe(ROOM)
+    await backend.add_member(ROOM, member("c1", ADA, "en"))
+    await backend.add_member(ROOM, member("c2", BOB, "es"))
+    await backend.add_member(ROOM, member("c3", CAROL, "it"))  # no route into Italian
+    sent = await backend.send(ROOM, outgoing(), gate())
+    assert sent.standing is None and sent.wait is None and sent.appended is not None
+    assert sent.appended.created and sent.translating == ["es"]
+    message = sent.appended.message
+    assert (message.room, message.user, message.lang, message.text) == (ROOM, Author(**ADA), "en",
+                                                                        "Good morning, everyone")
+    [published] = await node.wait_for("message", 1)
+    assert published["id"] == message.id and published["ts"] == message.ts
+    assert published["translating"] == ["es"] and published["user"] == ADA
+    assert [m.id for m in await backend.history(ROOM, before=None, limit=10)] == [message.id]
+
+
+async def test_translating_leaves_out_a_language_only_the_sender_reads_and_an_empty_list_is_left_out(node):
+    backend = node.backend
+    await backend.subscribe(ROOM)
+    await backend.add_member(ROOM, member("c1", ADA, "de"))
+    await backend.add_member(ROOM, member("c2", BOB, "en"))
+    sent = await backend.send(ROOM, outgoing(sender_lang="de"), gate())
+    assert sent.translating == []
+    [published] = await node.wait_for("message", 1)
+    assert "translating" not in published, "as the Broker publishes a message nobody waits a translation for"
+    await backend.add_member(ROOM, member("c3", CAROL, "de"))
+    assert (await backend.send(ROOM, outgoing("Second line", sender_lang="de"), gate())).translating == ["de"]
+
+
+async def test_a_standing_that_is_not_clear_stops_the_step_before_anything_is_spent_or_stored(node):
+    backend = node.backend
+    await backend.set_mute(ROOM, ADA["id"], now_ms() + 60_000)
+    sent = await backend.send(ROOM, outgoing(), gate(burst=1))
+    assert sent.appended is None and sent.standing is not None and sent.standing.mute is not None
+    await backend.set_mute(ROOM, ADA["id"], now_ms() - 1)  # expired: forgotten, clear again
+    assert (await backend.send(ROOM, outgoing(), gate(burst=1))).appended is not None, "no token was spent"
+    await backend.set_ban(EVENT_WIDE, ADA["id"], True)
+    refused = await backend.send(ROOM, outgoing("again"), gate())
+    assert refused.standing is not None and refused.standing.banned_event
+    await backend.set_ban(EVENT_WIDE, ADA["id"], False)
+    await backend.set_moderator(ROOM, ADA["id"], True)
+    appointed = await backend.send(ROOM, outgoing("again"), gate())
+    assert appointed.standing is not None and appointed.standing.appointed
+    assert len(await backend.history(ROOM, before=None, limit=10)) == 1
+
+
+async def test_send_limits_refuse_without_storing_and_without_a_gate_only_census_and_append(node):
+    backend = node.backend
+    await backend.add_member(ROOM, member("c2", BOB, "es"))
+    assert (await backend.send(ROOM, outgoing("one"), gate(rate=0.01, burst=1))).appended is not None
+    limited = await backend.send(ROOM, outgoing("two"), gate(rate=0.01, burst=1))
+    assert limited.appended is None and limited.wait is not None and limited.wait.token > 0
+    slow = await backend.send(ROOM, outgoing("three"), SendGate(BOB["id"], 5.0, 10, 60))
+    assert slow.appended is not None
+    slowed = await backend.send(ROOM, outgoing("four"), SendGate(BOB["id"], 5.0, 10, 60))
+    assert slowed.wait is not None and slowed.wait.token == 0 and 0 < slowed.wait.slow <= 60
+    await backend.set_mute(ROOM, ADA["id"], None)
+    ungated = await backend.send(ROOM, outgoing("five"), None)  # the core checked already
+    assert ungated.appended is not None and ungated.translating == ["es"]
+    assert [m.text for m in await backend.history(ROOM, before=None, limit=10)] == ["one", "three", "five"]
+
+
+async def test_a_retried_cid_answers_the_stored_original_and_publishes_nothing(node):
+    backend = node.backend
+    await backend.subscribe(ROOM)
+    first = await backend.send(ROOM, outgoing(cid="c-1"), gate())
+    again = await backend.send(ROOM, outgoing(cid="c-1"), gate())
+    assert first.appended is not None and again.appended is not None
+    assert first.appended.created and not again.appended.created
+    assert again.appended.message.id == first.appended.message.id
+    await node.wait_for("message", 1)
+    assert len(node.of_type("message")) == 1
+    assert msgspec.json.decode(msgspec.json.encode(again.appended.message.text)) == "Good morning, everyone"
