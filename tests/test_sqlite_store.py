@@ -19,8 +19,8 @@ import pytest
 
 from chat.backend import BackendUnavailable, StoreError
 from chat.backend.sqlite import SqliteBackend
-from chat.backend.sqlite_db import Database
-from chat.backend.sqlite_schema import MIGRATIONS, migrate, version_of
+from chat.backend.sqlite.db import Database
+from chat.backend.sqlite.schema import MIGRATIONS, migrate, version_of
 from rooms import Role, Room, RoomState
 from rooms.conversations import DirectoryQuery
 from rooms.stores import SignIn, now_ms

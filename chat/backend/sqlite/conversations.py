@@ -1,7 +1,7 @@
 """The conversation store (rooms/stores/conversation_store.py) in the sqlite file.
 
 Profiles, conversation members, read positions, requests, contacts, cooldowns, blocks and
-reports are kept in the file (tables of schema version 2, reports extended in 5: sqlite_schema); who is online is this
+reports are kept in the file (tables of schema version 2, reports extended in 5: schema.py); who is online is this
 process's own, like presence (one file serves one node).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 import sqlite3
 from typing import Any
 
-from chat.backend.sqlite_db import Database
+from chat.backend.sqlite.db import Database
 from rooms.conversations import ContactRequest, DirectoryQuery, Profile, pair_key
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX, report_key

@@ -2,11 +2,11 @@
 
 History (same ids and epochs as `memory`: "<epoch>.<position>"), rooms, moderators, mutes,
 bans, the moderation log, translations and idempotency keys are kept in the file (schema in
-sqlite_schema), and so are profiles and private conversations (sqlite_conversations). Live fan-out
+schema.py), and so are profiles and private conversations (conversations.py). Live fan-out
 and presence are this process's own (LocalBroker), as are the send limits (LocalLimits): one file
 serves one node, and it is locked while the node runs.
 
-Every database call runs on the database thread (sqlite_db.Database); the event loop only
+Every database call runs on the database thread (db.Database); the event loop only
 waits for it. A message is published, and its sender acked, after its transaction commits.
 """
 from __future__ import annotations
@@ -25,10 +25,10 @@ from msgspec.structs import replace
 from chat.backend.base import Appended, Backend, BackendUnavailable, EventHandler, Mute, Replay, Standing, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
-from chat.backend.sqlite_conversations import SqliteConversations
-from chat.backend.sqlite_db import DamagedRow, Database, decode_row
-from chat.backend.sqlite_meetings import SqliteMeetings
-from chat.backend.sqlite_sessions import SqliteSessions
+from chat.backend.sqlite.conversations import SqliteConversations
+from chat.backend.sqlite.db import DamagedRow, Database, decode_row
+from chat.backend.sqlite.meetings import SqliteMeetings
+from chat.backend.sqlite.sessions import SqliteSessions
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores import Reacted

@@ -1,11 +1,11 @@
 """The session store (rooms/stores/sessions.py) in the sqlite file: tables `sessions` and
-`signin_codes` (schema version 6, sqlite_schema). A sign-in lasts across restarts."""
+`signin_codes` (schema version 6, schema.py). A sign-in lasts across restarts."""
 from __future__ import annotations
 
 import json
 import sqlite3
 
-from chat.backend.sqlite_db import Database
+from chat.backend.sqlite.db import Database
 from rooms.stores import Delegate, SessionStore, SignIn, now_ms
 
 COLUMNS = "id, user, device, created, last_seen"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from chat.backend.base import BackendUnavailable, StoreError
-from chat.backend.sqlite_schema import MIGRATIONS, Migration, migrate, version_of
+from chat.backend.sqlite.schema import MIGRATIONS, Migration, migrate, version_of
 
 log = logging.getLogger("babelroom.backend.sqlite")
 

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from typing import Literal
 
-from chat.backend.sqlite_db import Database
+from chat.backend.sqlite.db import Database
 from rooms.meetings import Meeting, Place, Slot
 from rooms.stores import MeetingStore
 from rooms.stores.meetings import CHANGED, TAKEN, Hold

@@ -11,9 +11,9 @@ from msgspec.structs import replace
 from chat.backend.base import Appended, Backend, Mute, Replay, Standing, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
-from chat.backend.memory_conversations import ConversationState, MemoryConversations
-from chat.backend.memory_meetings import MeetingState, MemoryMeetings
-from chat.backend.memory_sessions import MemorySessions, SessionState
+from chat.backend.memory.conversations import ConversationState, MemoryConversations
+from chat.backend.memory.meetings import MeetingState, MemoryMeetings
+from chat.backend.memory.sessions import MemorySessions, SessionState
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores import Reacted
