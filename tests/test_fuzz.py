@@ -24,7 +24,7 @@ SEED = 9
 FIELDS = {kind: [field for field in msgspec.structs.fields(frame) if field.name != "ref"]
           for kind, frame in CLIENT_FRAMES.items()}  # each frame type's fields, as defined
 DOCUMENTED_CLOSES = {1000, 1007, 1008, 1009, 1013, 4401, 4403, 4429}
-ANSWERS = {"ack", "error", "joined", "left", "ready", "history", "pong"}
+ANSWERS = {"ack", "error", "joined", "left", "ready", "history", "pong", "reactors"}
 ROOMS = ["plenary", "climate", "announcements", "nope", "", "PLENARY", "plenary\u202e"]
 LONE = "\ud800"
 
