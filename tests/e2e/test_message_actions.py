@@ -2,6 +2,8 @@
 reacts to it, sees the sender's edit and hears of a mention, with no axe-core violation."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
@@ -61,3 +63,36 @@ async def test_reply_react_see_an_edit_and_a_mention(make_server, new_page, view
         await enter_room(page, "climate")
         await otto.say(ROOM, "@Dora thanks", mentions=["u-dora"])
         await expect(page.locator("#toast")).to_have_text(ui("en", "msg.mentioned", name="Otto", room="Plenary"))
+
+
+async def test_a_click_on_a_quote_brings_its_original_into_view_loading_older_pages(make_server, new_page):
+    """The quoted message is 130 messages back, older than the page the room opens with: a click (or
+    Enter) on the quote loads the older pages that hold it and shows it, marked for a moment."""
+    server = await make_server(limits={"rate_per_second": 1000.0, "rate_burst": 1000})
+    otto = await server.client("Otto", user_id="u-otto")
+    await otto.join(ROOM)
+    first = await otto.say(ROOM, "Where do the buses leave from?")
+    for number in range(130):
+        await otto.say(ROOM, f"line {number}")
+    await otto.say(ROOM, "From the main gate", reply_to=first["id"])
+    page = await new_page()
+    await sign_in_with_token(page, server.url, server.token("Dora", Role.DELEGATE, "en", user_id="u-dora"), "Dora")
+    await enter_room(page, ROOM)
+    answer = message_with_text(page, "From the main gate")
+    await expect(answer).to_have_count(1)
+    original = message_with_text(page, "Where do the buses leave from?")
+    await expect(original).to_have_count(0)  # not in the page the room opened with
+
+    await answer.get_by_test_id("quote").focus()
+    await page.keyboard.press("Enter")
+    await expect(original).to_have_count(1)
+    await expect(original).to_be_in_viewport()
+    await expect(original).to_have_class(re.compile(r"\brevealed\b"))
+    await expect(original).to_be_focused()
+    assert not await axe_violations(page), "axe-core with a revealed original"
+
+    # back at the end, a click on the quote now finds the original at once
+    if await page.get_by_test_id("jump-latest").is_visible():
+        await page.get_by_test_id("jump-latest").click()
+    await answer.get_by_test_id("quote").click()
+    await expect(original).to_be_in_viewport()

@@ -256,6 +256,19 @@ export const actions = {
     return true;
   },
 
+  /**
+   * Bring a quoted message into view (a click on a reply's quote): at once when it is loaded, else
+   * after the older pages that hold it (at most SEEK_PAGES of them; a message gone since stays unshown).
+   */
+  showOriginal(roomId, messageId) {
+    const room = state.joined.get(roomId);
+    if (!room) return;
+    room.revealId = messageId;
+    room.seekPages = 0;
+    if (room.byId.has(messageId) || !room.hasOlder) invalidate('messages');
+    else actions.loadOlder(roomId);
+  },
+
   loadOlder(id) {
     const room = state.joined.get(id);
     const oldest = room?.items.find((item) => item.kind === 'msg');

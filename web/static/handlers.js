@@ -24,6 +24,9 @@ export function dispatch(frame) {
   for (const listen of listeners.get(frame.type) ?? []) listen(frame);
 }
 
+/** How many older pages a click on a quote loads, at most, to find its original. */
+const SEEK_PAGES = 20;
+
 const handlers = {
   ready(f) {
     const first = !state.me;
@@ -294,6 +297,11 @@ const handlers = {
     prependMessages(room, messages);
     room.hasOlder = messages.length >= HISTORY_PAGE;
     room.loadingOlder = false;
+    if (room.revealId && !room.byId.has(room.revealId)) { // looking for a quoted message: one page more
+      room.seekPages = (room.seekPages || 0) + 1;
+      if (room.hasOlder && room.seekPages < SEEK_PAGES) actions.loadOlder(room.id);
+      else room.revealId = null;
+    }
     invalidate('messages');
   },
 

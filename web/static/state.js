@@ -73,6 +73,9 @@ export function newRoomView(id) {
     joinSince: null,
     resetOnJoin: false,
     hasOlder: false,
+    /** @type {string|null} a message to bring into view once loaded (a reply's quote was clicked) */
+    revealId: null,
+    seekPages: 0, // older pages loaded while looking for revealId
     unread: 0,
     nextSendAt: 0, // slow mode: when this delegate may send again
     notice: '', // last composer-level message (rate limit, errors)

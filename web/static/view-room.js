@@ -248,7 +248,15 @@ function renderMessages() {
   $('messages-empty').textContent = room.status === 'joining' ? t('room.joining') : t('room.empty');
   $('load-older').hidden = !room.hasOlder || empty;
 
-  if (switched && unreadAt >= 0) unreadLineEl.scrollIntoView({ block: 'center' }); // where the new ones start
+  const revealed = room.revealId ? list.querySelector(`:scope > li.msg[data-id="${CSS.escape(room.revealId)}"]`) : null;
+  if (revealed instanceof HTMLElement) { // a quote was clicked: its original, loaded now if it was not
+    room.revealId = null;
+    revealed.scrollIntoView({ block: 'center' });
+    revealed.classList.add('revealed');
+    revealed.tabIndex = -1;
+    revealed.focus({ preventScroll: true });
+    setTimeout(() => revealed.classList.remove('revealed'), 2000);
+  } else if (switched && unreadAt >= 0) unreadLineEl.scrollIntoView({ block: 'center' }); // where the new ones start
   else if (stick) scrollToBottom();
   else if (firstBefore && list.firstElementChild !== firstBefore) {
     scroll.scrollTop += scroll.scrollHeight - heightBefore; // older history went on top: stay put
@@ -405,7 +413,13 @@ function quoteEl(room, quote) {
     const translated = heldTr || quoteTr;
     text = translated && !state.showOriginals ? translated : original;
   }
-  return h('blockquote', { class: 'msg-quote', testid: 'quote', 'data-id': quote.id },
+  const show = () => actions.showOriginal(room.id, quote.id);
+  return h('blockquote', {
+    class: 'msg-quote', testid: 'quote', 'data-id': quote.id, role: 'button', tabindex: 0,
+    on: { click: show, keydown: (/** @type {KeyboardEvent} */ event) => {
+      if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); show(); }
+    } },
+  },
     h('span', { class: 'msg-quote-author' }, name), ' ',
     h('span', { dir: 'auto' }, text.length > 100 ? `${text.slice(0, 99)}…` : text));
 }
