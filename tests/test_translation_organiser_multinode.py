@@ -58,6 +58,8 @@ async def test_a_rename_and_a_reason_reach_a_spanish_reader_on_the_other_node_in
                                   headers={"authorization": f"Bearer {a.token('Hanna', role=Role.HOST)}"})
         assert answer.status_code == 200
     renamed = await sofia.expect("room", event="updated", timeout=15)
+    while renamed["room"]["title"] != "Workshops":  # the members' joins announced before the rename
+        renamed = await sofia.expect("room", event="updated", timeout=15)
     assert renamed["room"]["tr"]["title"] == "Talleres"
     reason = "Please stay on the subject of the session"
     await host.send({"type": "kick", "room": "plenary", "user": "u_tim", "reason": reason, "ref": "k"})
