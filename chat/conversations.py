@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 import msgspec
 
-from chat.backend import Backend
 from chat.config import Config
 from chat.relay import TranslationRelay
 from rooms import Refused, Role, Room, RoomKind, RoomState
@@ -44,7 +43,7 @@ from rooms.conversations import (
 from rooms.limits import SendLimits
 from rooms.roles import Actor
 from rooms.sanctions import Sanctions
-from rooms.stores import BackendUnavailable, ConversationStore, now_ms
+from rooms.stores import BackendUnavailable, Broker, ConversationStore, ModerationStore, RoomStore, now_ms
 from rooms.stores.events import ContactRequestFrame, Conversation, UnreadChanged
 from rooms.stores.messages import Message
 from translation import TranslationService
@@ -74,9 +73,10 @@ class Person(Actor, Protocol):
 
 
 class Conversations:
-    def __init__(self, backend: Backend, config: Config, limits: SendLimits, translator: TranslationService,
+    def __init__(self, store: ConversationStore, rooms: RoomStore, moderation: ModerationStore, broker: Broker,
+                 config: Config, limits: SendLimits, translator: TranslationService,
                  relay: TranslationRelay, local_users: Callable[[], set[str]]) -> None:
-        self._backend = backend
+        self._store, self._rooms, self._broker = store, rooms, broker
         self._config = config
         self._settings = config.conversations
         self._limits = limits
@@ -84,13 +84,13 @@ class Conversations:
         self._relay = relay
         self._local_users = local_users
         self.policy = Policy(self._settings.policy)
-        self._sanctions = Sanctions(backend)  # an event-wide mute or ban binds requests and reports too
+        self._sanctions = Sanctions(moderation)  # an event-wide mute or ban binds requests and reports too
         self._task: asyncio.Task[None] | None = None
         self._expiry: asyncio.Task[None] | None = None
 
     @property
     def store(self) -> ConversationStore:
-        return self._backend
+        return self._store
 
     # lifecycle: who is online -----------------------------------------------------------
     def _online_ttl_ms(self) -> int:
@@ -179,18 +179,18 @@ class Conversations:
         """Messages from others after the viewer's read position (at most UNREAD_SCAN)."""
         if position is None:
             position = (await self.store.read_positions(viewer)).get(room)
-        backend = self._backend
+        broker = self._broker
         if position is not None:
-            replay = await backend.since(room, position, limit=UNREAD_SCAN)
+            replay = await broker.since(room, position, limit=UNREAD_SCAN)
             messages = replay.messages if replay.recovered else []
         else:
-            messages = await backend.history(room, before=None, limit=UNREAD_SCAN)
+            messages = await broker.history(room, before=None, limit=UNREAD_SCAN)
         return sum(1 for m in messages if m.user.id != viewer and not m.deleted)
 
     async def list_for(self, person: Person) -> list[dict[str, Any]]:
         rooms = []
         for room_id in await self.store.conversations_of(person.id):
-            room = await self._backend.get_room(room_id)
+            room = await self._rooms.get_room(room_id)
             if room is not None and room.private:
                 rooms.append(await self.summary(room, person.id, unread=True))
         return rooms
@@ -206,7 +206,7 @@ class Conversations:
             return
         await self.store.set_read(room.id, user, message_id)
         unread = await self._unread(room.id, user, message_id)
-        await self._backend.broadcast(direct([user], UnreadChanged(room=room.id, read=message_id, unread=unread)))
+        await self._broker.broadcast(direct([user], UnreadChanged(room=room.id, read=message_id, unread=unread)))
 
     async def message_stored(self, room: str, message: Message) -> None:
         """A new message in a private conversation: each other member's connections, on every node,
@@ -218,7 +218,7 @@ class Conversations:
                 continue
             position = (await self.store.read_positions(member)).get(room)
             unread = await self._unread(room, member, position)
-            await self._backend.broadcast(direct([member], UnreadChanged(
+            await self._broker.broadcast(direct([member], UnreadChanged(
                 room=room, read=position, unread=unread, id=message.id,
                 by={"id": author, "name": message.user.name})))
 
@@ -290,7 +290,7 @@ class Conversations:
         names = {p.id: p.name for p in await self.store.profiles(people)}
         default_title = ", ".join(names.get(member, member) for member in people)
         room = Room(id=room_id, title=(title or default_title)[:TITLE_MAX], kind=RoomKind.PRIVATE)
-        await self._backend.save_room(room)
+        await self._rooms.save_room(room)
         return room
 
     async def _invite(self, person: Person, others: list[str], title: str | None, blocks: dict[str, set[str]],
@@ -332,7 +332,7 @@ class Conversations:
     async def _wait_room(self, room_id: str) -> Room | None:
         """The room another node is creating for the same pair (it claimed the pair first)."""
         for _ in range(20):
-            room = await self._backend.get_room(room_id)
+            room = await self._rooms.get_room(room_id)
             if room is not None:
                 return room
             await asyncio.sleep(0.05)
@@ -340,7 +340,7 @@ class Conversations:
 
     async def leave(self, person: Person, room_id: str) -> None:
         """Leave a conversation for good; the last one out closes it."""
-        room = await self._backend.get_room(room_id)
+        room = await self._rooms.get_room(room_id)
         members = await self.store.conversation_members(room_id) if room is not None and room.private else set()
         refusal = leave_refusal(members, person.id, room_id)
         if refusal:
@@ -354,10 +354,10 @@ class Conversations:
         if len(members) == 2:  # a new 1:1 between the same two starts afresh
             await self.store.release_pair(pair_key(*members), room.id)
         remaining = await self.store.leave_conversation(room.id, user["id"])
-        await self._backend.broadcast(direct([user["id"]], remove={"room": room.id, "reason": reason}))
+        await self._broker.broadcast(direct([user["id"]], remove={"room": room.id, "reason": reason}))
         await self._tell(sorted(members), Conversation(event="left", room={"id": room.id}, user=user))
         if remaining == 0:
-            await self._backend.save_room(room.updated(state=RoomState.CLOSED))
+            await self._rooms.save_room(room.updated(state=RoomState.CLOSED))
 
     # contact requests -------------------------------------------------------------------------
     async def _pending(self, user: str) -> list[ContactRequest]:
@@ -447,7 +447,7 @@ class Conversations:
         lang = await self._translator.detect(request.text, sender_profile.lang if sender_profile else "en")
         sender_lang = sender_profile.lang if sender_profile else lang
         targets = await self._relay.targets(summary["id"], lang, sender_lang)
-        appended = await self._backend.append_message(summary["id"], user=request.sender, text=request.text,
+        appended = await self._broker.append_message(summary["id"], user=request.sender, text=request.text,
                                                            lang=lang, cid=request.id, translating=targets)
         if appended.created:
             self._relay.message_stored(appended.message, targets)
@@ -460,7 +460,7 @@ class Conversations:
         """An invitee accepts: a member from now on, unless the group ended or a block stands
         between them and a member."""
         assert request.group is not None
-        room = await self._backend.get_room(request.group["id"])
+        room = await self._rooms.get_room(request.group["id"])
         members = await self.store.conversation_members(room.id) if room is not None else set()
         if room is None or room.state is RoomState.CLOSED or not members:
             await self._claim(request)
@@ -507,13 +507,13 @@ class Conversations:
         profile = await self.profile(other)
         user = {"id": other, "name": profile.name if profile else other}
         for room_id in sorted(shared):
-            room = await self._backend.get_room(room_id)
+            room = await self._rooms.get_room(room_id)
             members = await self.store.conversation_members(room_id)
             if room is None or not room.private or other not in members:
                 continue
             await self._take_out(room, members, user, "blocked")
             if members == {person.id, other} and room.state is RoomState.OPEN:  # the blocker's record, read-only
-                await self._backend.save_room(room.updated(state=RoomState.READ_ONLY))
+                await self._rooms.save_room(room.updated(state=RoomState.READ_ONLY))
         return changed
 
     async def blocked_people(self, person: Person) -> list[dict[str, Any]]:
@@ -529,7 +529,7 @@ class Conversations:
         return moderates_event(person.role, person.rooms)
 
     async def _tell(self, users: list[str], frame: ContactRequestFrame | Conversation) -> None:
-        await self._backend.broadcast(direct(users, frame))
+        await self._broker.broadcast(direct(users, frame))
 
 
 __all__ = ["Conversations"]

@@ -9,24 +9,25 @@ import asyncio
 import logging
 from typing import Any
 
-from chat.backend import Backend, BackendUnavailable
+from chat.backend import BackendUnavailable
 from rooms import Room
+from rooms.stores import Broker, Presence, RoomStore
 from rooms.stores.events import RoomChanged
 
 log = logging.getLogger("babelroom.lobby")
 
 
 class LobbyTicker:
-    def __init__(self, backend: Backend, interval: float) -> None:
-        self._backend = backend
+    def __init__(self, rooms: RoomStore, presence: Presence, broker: Broker, interval: float) -> None:
+        self._rooms, self._presence, self._broker = rooms, presence, broker
         self._interval = interval
         self._touched: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
     async def summary(self, room: Room) -> dict[str, Any]:
         """A room as lobbies show it: its fields and its member count (distinct users, every node)."""
-        members = {member.id for member in await self._backend.members(room.id)}
-        return {**room.to_dict(), "members": len(members), "languages": await self._backend.census(room.id)}
+        members = {member.id for member in await self._presence.members(room.id)}
+        return {**room.to_dict(), "members": len(members), "languages": await self._presence.census(room.id)}
 
     def touch(self, room: str) -> None:
         """A room's membership changed; lobbies hear of it within one interval."""
@@ -53,6 +54,6 @@ class LobbyTicker:
                     log.exception("could not announce room %s", room_id)
 
     async def _announce(self, room_id: str) -> None:
-        room = await self._backend.get_room(room_id)
+        room = await self._rooms.get_room(room_id)
         if room is not None and not room.private:  # conversations never reach lobbies
-            await self._backend.broadcast(RoomChanged(event="updated", room=await self.summary(room)))
+            await self._broker.broadcast(RoomChanged(event="updated", room=await self.summary(room)))

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from chat.backend import Backend
 from chat.config import MeetingSettings
 from rooms import Refused, Role
 from rooms.conversations import EVENT_WIDE, Policy, Profile
@@ -47,7 +46,7 @@ from rooms.meetings import (
 )
 from rooms.roles import Actor
 from rooms.sanctions import ban_refusal
-from rooms.stores import MeetingStep, now_ms
+from rooms.stores import Broker, ConversationStore, MeetingStep, MeetingStore, ModerationStore, now_ms
 from rooms.stores.errors import BackendUnavailable
 from rooms.stores.events import Direct, MeetingChanged
 from rooms.stores.meetings import CHANGED, TAKEN
@@ -69,11 +68,12 @@ CardStored = Callable[[str, Message], Awaitable[None]]
 
 
 class Meetings:
-    def __init__(self, backend: Backend, settings: MeetingSettings, policy: Policy,
+    def __init__(self, store: MeetingStore, people: ConversationStore, moderation: ModerationStore, broker: Broker,
+                 settings: MeetingSettings, policy: Policy,
                  take_token: Callable[[str], Awaitable[None]], translator: TranslationService | None = None,
                  relay: TranslationRelay | None = None, open_pair: OpenPair | None = None,
                  card_stored: CardStored | None = None) -> None:
-        self._backend = backend
+        self._store, self._people, self._moderation, self._broker = store, people, moderation, broker
         self._translator = translator
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
@@ -89,27 +89,27 @@ class Meetings:
             return
         ids = []
         for name in self.settings.places:
-            await self._backend.save_place(Place(place_id(name), name))
+            await self._store.save_place(Place(place_id(name), name))
             ids.append(place_id(name))
         if self.settings.online:
-            await self._backend.save_place(Place(place_id(self.settings.online), self.settings.online, online=True,
+            await self._store.save_place(Place(place_id(self.settings.online), self.settings.online, online=True,
                                                  link=self.settings.online_link))
             ids.append(place_id(self.settings.online))
         for slot in planned_slots(self.settings.days, self.settings.windows, self.settings.slot_minutes, self.zone,
                                   tuple(ids)):
-            await self._backend.save_slot(slot)
+            await self._store.save_slot(slot)
 
     # reading --------------------------------------------------------------------------------
     async def _catalogue(self) -> tuple[dict[str, Slot], dict[str, Place]]:
-        slots = {slot.id: slot for slot in await self._backend.slots()}
-        places = {place.id: place for place in await self._backend.places()}
+        slots = {slot.id: slot for slot in await self._store.slots()}
+        places = {place.id: place for place in await self._store.places()}
         return slots, places
 
     async def slots_for(self, user: str) -> list[dict[str, Any]]:
         """Every slot with its places, `free` for this person: they have no meeting then and the place
         has none (an online place is free whenever they are)."""
         slots, places = await self._catalogue()
-        meetings = await self._backend.all_meetings()
+        meetings = await self._store.all_meetings()
         busy = busy_slots(user, meetings)
         taken = taken_places(meetings, places)
         return [{"id": slot.id, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone),
@@ -120,11 +120,11 @@ class Meetings:
 
     async def add_place(self, name: str, *, online: bool = False) -> tuple[Place, bool]:
         """A place by name (created when new); (place, created)."""
-        existing = {place.id: place for place in await self._backend.places()}
+        existing = {place.id: place for place in await self._store.places()}
         place = Place(place_id(name), name, online=online, link=self.settings.online_link if online else "")
         if place.id in existing:
             return existing[place.id], False
-        await self._backend.save_place(place)
+        await self._store.save_place(place)
         return place, True
 
     async def add_slot(self, start: int, end: int, place_names: list[str]) -> dict[str, Any]:
@@ -135,19 +135,19 @@ class Meetings:
             place, _ = await self.add_place(name)
             ids.append(place.id)
         slot = Slot(slot_id(start, end), start, end, tuple(dict.fromkeys(ids)))
-        await self._backend.save_slot(slot)
+        await self._store.save_slot(slot)
         return {"id": slot.id, "start": iso(start, self.zone), "end": iso(end, self.zone),
                 "places": [{"id": p, "name": n} for p, n in zip(slot.places, dict.fromkeys(place_names), strict=False)]}
 
     async def meeting_for(self, actor: Actor, meeting_id: str) -> Meeting:
-        meeting = await self._backend.meeting(meeting_id)
+        meeting = await self._store.meeting(meeting_id)
         if meeting is None or (actor.id not in meeting.people and actor.role is not Role.HOST):
             raise Refused("not_found", f"there is no meeting {meeting_id!r} of yours; GET /api/me/meetings lists them")
         return meeting
 
     async def agenda(self, user: str) -> list[dict[str, Any]]:
         """The person's meetings, soonest booked first, then the rest newest first."""
-        meetings = await self._backend.meetings_of(user)
+        meetings = await self._store.meetings_of(user)
         views = await self.views(meetings, user)
         booked = sorted((v for v in views if v["state"] == BOOKED), key=lambda v: v["start"])
         rest = sorted((v for v in views if v["state"] != BOOKED), key=lambda v: -int(v["ts"]))
@@ -155,7 +155,7 @@ class Meetings:
 
     async def views(self, meetings: list[Meeting], viewer: str | None) -> list[dict[str, Any]]:
         slots, places = await self._catalogue()
-        people = {p.id: p for p in await self._backend.profiles(sorted({u for m in meetings for u in m.people}))}
+        people = {p.id: p for p in await self._people.profiles(sorted({u for m in meetings for u in m.people}))}
         views = [self._view(m, viewer, slots, places, people) for m in meetings]
         reader = people.get(viewer or "")
         if reader is not None and self._translator is not None:
@@ -213,13 +213,13 @@ class Meetings:
     # changing -----------------------------------------------------------------------------
     async def _may_reach(self, actor: Actor, other: str) -> None:
         """Blocks either way, and event-wide bans, stop new proposals and bookings."""
-        known = bool(await self._backend.profiles([other]))
-        blocked = actor.id in await self._backend.blocked_by(other) or other in await self._backend.blocked_by(
+        known = bool(await self._people.profiles([other]))
+        blocked = actor.id in await self._people.blocked_by(other) or other in await self._people.blocked_by(
             actor.id)
-        mine = await self._backend.standing(EVENT_WIDE, actor.id)
-        theirs = await self._backend.standing(EVENT_WIDE, other)
-        contact = await self._backend.is_contact(actor.id, other) or bool(
-            set(await self._backend.conversations_of(actor.id)) & set(await self._backend.conversations_of(other)))
+        mine = await self._moderation.standing(EVENT_WIDE, actor.id)
+        theirs = await self._moderation.standing(EVENT_WIDE, other)
+        contact = await self._people.is_contact(actor.id, other) or bool(
+            set(await self._people.conversations_of(actor.id)) & set(await self._people.conversations_of(other)))
         refusal = propose_refusal(proposer=actor.id, invitee=other, known=known, blocked=blocked,
                                   policy=self._policy, contact=contact,
                                   proposer_banned=ban_refusal(actor.role, mine, None) is not None,
@@ -229,7 +229,7 @@ class Meetings:
 
     async def _check_slots(self, chosen: list[str], a: str, b: str, place: str | None) -> None:
         slots, places = await self._catalogue()
-        meetings = await self._backend.all_meetings()
+        meetings = await self._store.all_meetings()
         refusal = slots_refusal(chosen, slots, busy=busy_slots(a, meetings) | busy_slots(b, meetings), now=now_ms())
         if refusal is not None:
             raise refusal
@@ -245,7 +245,7 @@ class Meetings:
         await self._check_slots(chosen, actor.id, other, place)
         room = await self._open_pair(actor, other) if self._open_pair is not None else None
         now = now_ms()
-        meeting = await self._backend.add_meeting(Meeting(
+        meeting = await self._store.add_meeting(Meeting(
             id=new_meeting_id(), proposer=actor.id, invitee=other, slots=tuple(chosen), place=place, note=note,
             note_lang=await self._note_language(note, actor.id), by=actor.id, ts=now, updated=now, room=room or ""))
         return await self._tell("proposed", meeting, actor, said=note, said_lang=meeting.note_lang)
@@ -268,7 +268,7 @@ class Meetings:
         """The note's language, detected like a message's (the author's reading language when unsure)."""
         if not note:
             return ""
-        profiles = await self._backend.profiles([author])
+        profiles = await self._people.profiles([author])
         fallback = profiles[0].lang if profiles else "en"
         return await self._translator.detect(note, fallback) if self._translator is not None else fallback
 
@@ -307,7 +307,7 @@ class Meetings:
         """The slots both people have free (as GET /api/meeting-slots shows a slot, free places
         only): after losing `lost`, the next ones first, at most `limit`."""
         slots, places = await self._catalogue()
-        found = free_slots(meeting.people, slots, places, await self._backend.all_meetings(), now=now_ms(),
+        found = free_slots(meeting.people, slots, places, await self._store.all_meetings(), now=now_ms(),
                            ignore=meeting.id)
         offered = next_free(found, lost, limit=len(found) if limit is None else limit)
         return [{"id": slot.id, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone),
@@ -320,14 +320,14 @@ class Meetings:
             raise Refused("not_found", f"there is no slot {chosen!r}")
         if slot.end <= now_ms():
             raise Refused("bad_request", "this slot is over; choose a later one")
-        taken = taken_places([m for m in await self._backend.all_meetings() if m.id != meeting.id], places)
+        taken = taken_places([m for m in await self._store.all_meetings() if m.id != meeting.id], places)
         found = place_for(slot, place, places, taken)
         if isinstance(found, Refused):
             if found.code == "taken":
                 raise Taken(found.message, await self._free_views(meeting, slot, limit=NEXT_SLOTS))
             raise found
         booked = meeting.changed(state=BOOKED, slot=slot.id, place=found.id, by=by, updated=now_ms())
-        outcome = await self._backend.update_meeting(booked, version=meeting.version,
+        outcome = await self._store.update_meeting(booked, version=meeting.version,
                                                      holds=holds_of(booked, places))
         if outcome == TAKEN:
             raise Taken("someone booked this slot first: you, the other person or the place are no longer free "
@@ -358,8 +358,8 @@ class Meetings:
     async def _write(self, event: str, meeting: Meeting, changed: Meeting, actor: Actor, *, said: str = "",
                      said_lang: str = "") -> dict[str, Any]:
         """Store a change that takes no hold (it releases any): CHANGED means someone answered first."""
-        places = {place.id: place for place in await self._backend.places()}
-        outcome = await self._backend.update_meeting(changed, version=meeting.version,
+        places = {place.id: place for place in await self._store.places()}
+        outcome = await self._store.update_meeting(changed, version=meeting.version,
                                                      holds=holds_of(changed, places))
         if isinstance(outcome, str):
             raise Refused("conflict", "this meeting changed meanwhile; read it again (GET /api/me/meetings)")
@@ -372,7 +372,7 @@ class Meetings:
         await self._record(event, meeting, actor, said, said_lang)
         for user in meeting.people:
             [view] = await self.views([meeting], user)
-            await self._backend.broadcast(Direct(users=[user], frame=MeetingChanged(event=event, meeting=view)))
+            await self._broker.broadcast(Direct(users=[user], frame=MeetingChanged(event=event, meeting=view)))
         [answer] = await self.views([meeting], actor.id)
         return answer
 
@@ -397,12 +397,12 @@ class Meetings:
             start=taken.start if taken else None, end=taken.end if taken else None,
             place=place.id if place else None, place_name=place.name if place else None,
             link=place.link.replace("{meeting}", meeting.id) if place and place.online and taken else None)
-        profiles = await self._backend.profiles([actor.id])
+        profiles = await self._people.profiles([actor.id])
         reading = profiles[0].lang if profiles else "en"
         lang = said_lang or reading
         try:
             targets = await self._relay.targets(meeting.room, lang, reading) if said and self._relay else []
-            appended = await self._backend.append_message(
+            appended = await self._broker.append_message(
                 meeting.room, user={"id": actor.id, "name": actor.name}, text=said, lang=lang,
                 cid=f"{meeting.id}.{meeting.version}", translating=targets, meeting=step)
         except BackendUnavailable:  # the step itself is stored and both are told; only its card is missing
@@ -418,9 +418,9 @@ class Meetings:
         """Slots × places: which are booked (the meeting's id and people, never its conversation),
         and counts per day in the event's time zone."""
         slots, places = await self._catalogue()
-        meetings = await self._backend.all_meetings()
+        meetings = await self._store.all_meetings()
         booked = {(m.slot, m.place): m for m in meetings if m.state == BOOKED}
-        names = {p.id: p.name for p in await self._backend.profiles(sorted({u for m in meetings for u in m.people}))}
+        names = {p.id: p.name for p in await self._people.profiles(sorted({u for m in meetings for u in m.people}))}
         rows = []
         days: dict[str, dict[str, int]] = {}
         for slot in slots.values():  # every day with slots is listed, booked or not
@@ -446,8 +446,8 @@ class Meetings:
     async def export_rows(self) -> list[list[str]]:
         """The booked meetings as CSV rows (header first), for the organisers."""
         slots, places = await self._catalogue()
-        meetings = [m for m in await self._backend.all_meetings() if m.state == BOOKED]
-        people = {p.id: p for p in await self._backend.profiles(sorted({u for m in meetings for u in m.people}))}
+        meetings = [m for m in await self._store.all_meetings() if m.state == BOOKED]
+        people = {p.id: p for p in await self._people.profiles(sorted({u for m in meetings for u in m.people}))}
         rows = [["meeting", "start", "end", "place", "person 1", "organisation 1", "person 2", "organisation 2"]]
         for m in sorted(meetings, key=lambda m: (slots[m.slot].start if m.slot in slots else 0, m.id)):
             slot = slots.get(m.slot or "")

@@ -1,5 +1,6 @@
-"""One babelroom node: the composition root. It builds the backend (every store), the hub, translation
-and the domain core's services on those stores, and starts and stops them together."""
+"""One babelroom node: the composition root. It builds the backend (its `Stores`: one object per store
+interface), the hub, translation and the domain core's services, handing each service only the stores
+it uses, and starts and stops them together."""
 from __future__ import annotations
 
 import logging
@@ -47,6 +48,7 @@ class Node:
             raise ConfigError("auth.access: \"code\" needs auth.access_code (the code the organisers hand out)")
         self.id = config.server.node_id or default_node_id()
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
+        self.stores = stores = self.backend.stores
         self.translator = translator or TranslationService(node_translator_settings(config.translation),
                                                            shared_cache=self.backend.shared_cache())
         self.hub = Hub(self.backend, config.limits.presence_window, config.limits.reaction_window)
@@ -54,35 +56,37 @@ class Node:
         self.organiser = OrganiserText(self.translator, config.translation.content_lang)
         self.hub.organiser = self.organiser
         self._glossary_heard = False  # a `glossary` event arrived since start: it is newer than the store
-        self.jobs = node_job_queue(config, self.backend)  # workers mode: translations are queued, not made here
-        self.relay = TranslationRelay(self.backend, self.translator, self.jobs)
-        # the domain core, on the store interfaces the backend implements
-        self.roles = Roles(self.backend, self.backend)
-        self.limits = SendLimits(self.backend, config.limits.rate_per_second, config.limits.rate_burst)
-        self.access = RoomAccess(self.backend, self.backend, self.roles, self.limits, self.backend)
-        self.messages = MessageRules(self.access, self.backend, self.backend, self.backend,
-                                     config.limits.edit_window, sends=self.backend)
-        self.moderation = Moderation(self.backend, self.backend, self.backend, self.roles, self.backend)
-        self.sanctions = Sanctions(self.backend)
+        self.jobs = node_job_queue(config, stores.broker)  # workers mode: translations are queued, not made here
+        self.relay = TranslationRelay(stores.broker, stores.presence, stores.conversations, self.translator, self.jobs)
+        # the domain core, each service on the stores it uses
+        self.roles = Roles(stores.moderation, stores.presence)
+        self.limits = SendLimits(stores.limits, config.limits.rate_per_second, config.limits.rate_burst)
+        self.access = RoomAccess(stores.rooms, stores.moderation, self.roles, self.limits, stores.conversations)
+        self.messages = MessageRules(self.access, stores.broker, stores.presence, stores.conversations,
+                                     config.limits.edit_window, sends=stores.sends)
+        self.moderation = Moderation(stores.rooms, stores.moderation, stores.broker, self.roles, stores.conversations)
+        self.sanctions = Sanctions(stores.moderation)
         auth = config.auth
-        self.sign_ins = SignIns(self.backend, self.backend, self.backend, check_ttl=auth.session_check_ttl,
+        self.sign_ins = SignIns(stores.sessions, stores.broker, stores.limits, check_ttl=auth.session_check_ttl,
                                 code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour,
                                 renewals_per_hour=auth.renewals_per_hour,
                                 token_ttl=auth.token_ttl + int(auth.leeway))
         self.hub.on_sessions_ended = self.sign_ins.forget
-        self.delegates = Delegates(self.backend, self.sign_ins, invite_ttl=auth.invite_ttl)
-        self.conversations = Conversations(self.backend, config, self.limits, self.translator, self.relay,
+        self.delegates = Delegates(stores.sessions, self.sign_ins, invite_ttl=auth.invite_ttl)
+        self.conversations = Conversations(stores.conversations, stores.rooms, stores.moderation, stores.broker,
+                                           config, self.limits, self.translator, self.relay,
                                            self.hub.local_users)
         settings = config.conversations
-        self.reports = ReportDesk(self.backend, self.backend, self.backend, self.moderation, self.sanctions,
+        self.reports = ReportDesk(stores.conversations, stores.broker, stores.limits, self.moderation, self.sanctions,
                                   burst=settings.report_burst, per_hour=settings.reports_per_hour,
                                   history_max=config.backend.history_max)
         self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)
         self.hub.on_reports_changed = self.report_count.changed
-        self.meetings = Meetings(self.backend, config.meetings, self.conversations.policy, self.limits.take_token,
+        self.meetings = Meetings(stores.meetings, stores.conversations, stores.moderation, stores.broker,
+                                 config.meetings, self.conversations.policy, self.limits.take_token,
                                  self.translator, self.relay, self._meeting_conversation,
                                  self.conversations.message_stored)
-        self.lobby = LobbyTicker(self.backend, config.server.lobby_interval)
+        self.lobby = LobbyTicker(stores.rooms, stores.presence, stores.broker, config.server.lobby_interval)
         self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
                                    self.translator.metrics.registry)
         if self.jobs is not None:
@@ -90,7 +94,7 @@ class Node:
 
     async def start(self) -> None:
         await self.backend.start(self.hub.on_event)
-        await self.backend.seed_rooms(self.config.rooms)
+        await self.stores.rooms.seed_rooms(self.config.rooms)
         await self._load_glossary()
         await self.meetings.seed()
         await self.translator.start()
@@ -103,11 +107,11 @@ class Node:
             log.warning("[auth] secret is shorter than 32 bytes, which HS256 wants; "
                         "python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one")
         log.info("node %s ready: backend %s, %d rooms, reading languages %s", self.id, self.config.backend.kind,
-                 len(await self.backend.list_rooms()), ", ".join(self.translator.reading_languages()))
+                 len(await self.stores.rooms.list_rooms()), ", ".join(self.translator.reading_languages()))
 
     async def _load_glossary(self) -> None:
         """A glossary a host ever set wins over `[translation] glossary`, which is only the start value."""
-        stored = await self.backend.get_glossary()
+        stored = await self.stores.rooms.get_glossary()
         if stored is not None and not self._glossary_heard:
             self.translator.set_glossary(stored)
             log.info("glossary: %d terms as a host last set them (the configured list applies no more)", len(stored))

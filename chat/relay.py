@@ -20,8 +20,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from chat.backend import Backend, BackendUnavailable
-from rooms.stores import translation_targets
+from chat.backend import BackendUnavailable
+from rooms.stores import Broker, ConversationStore, Presence, translation_targets
 from rooms.stores.events import TranslationFailed
 from rooms.stores.messages import Message
 from translation import TranslationService
@@ -31,8 +31,9 @@ log = logging.getLogger("babelroom.relay")
 
 
 class TranslationRelay:
-    def __init__(self, backend: Backend, translator: TranslationService, jobs: JobQueue | None = None) -> None:
-        self._backend = backend
+    def __init__(self, broker: Broker, presence: Presence, people: ConversationStore, translator: TranslationService,
+                 jobs: JobQueue | None = None) -> None:
+        self._broker, self._presence, self._people = broker, presence, people
         self._translator = translator
         self._jobs = jobs  # workers mode: the queue instead of the local translator
         self._tasks: set[asyncio.Task[None]] = set()
@@ -44,7 +45,7 @@ class TranslationRelay:
 
     async def targets(self, room: str, source: str, sender_lang: str) -> list[str]:
         """The room's reading languages a message in `source` will be translated into."""
-        return self.targets_in(await self._backend.census(room), source, sender_lang)
+        return self.targets_in(await self._presence.census(room), source, sender_lang)
 
     def targets_in(self, census: dict[str, int], source: str, sender_lang: str) -> list[str]:
         """`targets` from a census already read (users per reading language)."""
@@ -101,7 +102,7 @@ class TranslationRelay:
         reader of any language finds the name, unchanged, where it was."""
         if not message.mentions:
             return ()
-        return tuple(f"@{profile.name}" for profile in await self._backend.profiles(list(message.mentions)))
+        return tuple(f"@{profile.name}" for profile in await self._people.profiles(list(message.mentions)))
 
     async def _translate_for_room(self, message: Message, targets: list[str]) -> None:
         keep = await self._mention_spans(message)
@@ -115,11 +116,11 @@ class TranslationRelay:
         if made is None:
             await self._failed(message.room, message.id, target)
         else:
-            await self._backend.add_translation(message.room, message.id, target, made.text,
+            await self._broker.add_translation(message.room, message.id, target, made.text,
                                                 confidence=made.confidence)
 
     async def _failed(self, room: str, message_id: str, lang: str) -> None:
-        await self._backend.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
+        await self._broker.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
     async def _translate_batch(self, room: str, messages: list[Message], lang: str) -> None:
         by_source: dict[str, list[Message]] = defaultdict(list)
@@ -136,5 +137,5 @@ class TranslationRelay:
                 if translated is None:
                     await self._failed(room, message.id, lang)
                 else:
-                    await self._backend.add_translation(room, message.id, lang, translated.text,
+                    await self._broker.add_translation(room, message.id, lang, translated.text,
                                                         confidence=translated.confidence)

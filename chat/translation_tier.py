@@ -14,10 +14,9 @@ from typing import Any
 import redis.asyncio
 import redis.exceptions
 
-from chat.backend import Backend
 from chat.backend.redis.keys import Keys
 from chat.config import BackendSettings, Config
-from rooms.stores import BackendUnavailable
+from rooms.stores import BackendUnavailable, Broker
 from rooms.stores.events import TranslationFailed
 from translation import TranslationService
 from translation.jobs import JobKeys, JobQueue
@@ -44,13 +43,13 @@ def node_translator_settings(settings: TranslationSettings) -> TranslationSettin
     return dataclasses.replace(settings, engines=()) if settings.mode == "workers" else settings
 
 
-def node_job_queue(config: Config, backend: Backend) -> JobQueue | None:
+def node_job_queue(config: Config, broker: Broker) -> JobQueue | None:
     """The queue a node in workers mode puts its translation jobs on (None: inline mode)."""
     if config.translation.mode != "workers":
         return None
 
     async def failed(room: str, message_id: str, lang: str) -> None:
-        await backend.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
+        await broker.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
     return JobQueue(job_client(config.backend), job_keys(config.backend),
                     deadline=config.translation.job_deadline, on_failed=failed)

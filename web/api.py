@@ -71,7 +71,7 @@ async def create_session(request: Request, body: CodeSignIn | SessionRequest) ->
     # One bucket per client address, shared by every node (the send limits' store); the key is not
     # a user's send bucket unless a token's `sub` is literally "session@" and an address.
     address = client_address(request, node.config.server.trusted_proxies)
-    wait = await node.backend.take_token(f"session@{address}", limits.session_rate, limits.session_burst)
+    wait = await node.stores.limits.take_token(f"session@{address}", limits.session_rate, limits.session_burst)
     if wait:  # (a zero rate waits forever: ask again in an hour)
         raise ApiError(429, "rate_limited", f"too many new sessions from this address: wait {wait:.1f} s",
                        retry_after=math.ceil(wait) if math.isfinite(wait) else 3600)
@@ -168,7 +168,7 @@ async def list_rooms(request: Request, query: RoomsQuery) -> Response:
     if lang is not None and lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")
     rooms = [await node.organiser.with_tr(await node.lobby.summary(room), lang)
-             for room in await node.backend.list_rooms() if not room.private]
+             for room in await node.stores.rooms.list_rooms() if not room.private]
     return JSONResponse({"rooms": rooms})
 
 

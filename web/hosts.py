@@ -38,7 +38,7 @@ async def existing_room(request: Request) -> Room:
 async def announce(request: Request, event: str, room: Room) -> dict[str, Any]:
     node = node_of(request)
     summary = await node.lobby.summary(room)
-    await node.backend.broadcast(RoomChanged(event=event, room=summary))
+    await node.stores.broker.broadcast(RoomChanged(event=event, room=summary))
     return summary
 
 
@@ -75,10 +75,10 @@ async def open_room(request: Request, host: Identity, body: NewRoom) -> Response
         room = new_room(given(body))
     except InvalidRoom as exc:
         raise ApiError(400, "bad_request", str(exc), exc.field) from None
-    backend = node_of(request).backend
-    if await backend.get_room(room.id) is not None:
+    rooms = node_of(request).stores.rooms
+    if await rooms.get_room(room.id) is not None:
         raise ApiError(409, "conflict", f"room {room.id!r} exists already; PATCH it to change it")
-    await backend.save_room(room)
+    await rooms.save_room(room)
     return JSONResponse(await announce(request, "opened", room), status_code=201)
 
 
@@ -88,7 +88,7 @@ async def change_room(request: Request, host: Identity, body: RoomChange) -> Res
         updated = room.updated(**room_fields(given(body)))
     except InvalidRoom as exc:
         raise ApiError(400, "bad_request", str(exc), exc.field) from None
-    await node_of(request).backend.save_room(updated)
+    await node_of(request).stores.rooms.save_room(updated)
     event = "updated"
     if updated.state is not room.state and RoomState.CLOSED in (updated.state, room.state):
         event = "closed" if updated.state is RoomState.CLOSED else "opened"
@@ -114,7 +114,7 @@ class Moderator(msgspec.Struct, omit_defaults=True):
 
 async def appoint_moderator(request: Request, host: Identity, body: Appointment) -> Response:
     room = await existing_room(request)
-    added = await node_of(request).backend.set_moderator(room.id, body.user, True)
+    added = await node_of(request).stores.moderation.set_moderator(room.id, body.user, True)
     name = await announce_role(request, host, room, body.user, appointed=True)
     return reply(appointment(room, body.user, True, name), status_code=201 if added else 200)
 
@@ -122,7 +122,7 @@ async def appoint_moderator(request: Request, host: Identity, body: Appointment)
 async def remove_moderator(request: Request, host: Identity) -> Response:
     room = await existing_room(request)
     user = request.path_params["user"]
-    if not await node_of(request).backend.set_moderator(room.id, user, False):
+    if not await node_of(request).stores.moderation.set_moderator(room.id, user, False):
         raise ApiError(404, "not_found", f"{user!r} is not a moderator of {room.id!r}")
     name = await announce_role(request, host, room, user, appointed=False)
     return reply(appointment(room, user, False, name))
@@ -140,11 +140,11 @@ async def announce_role(request: Request, host: Identity, room: Room, user: str,
     node = node_of(request)
     role = Role.MODERATOR if appointed else Role.DELEGATE
     by = {"id": host.id, "name": host.name}
-    await node.backend.broadcast(direct([user], RoleChanged(room=room.id, role=role.value, by=by)))
-    profiles = await node.backend.profiles([user])
+    await node.stores.broker.broadcast(direct([user], RoleChanged(room=room.id, role=role.value, by=by)))
+    profiles = await node.stores.conversations.profiles([user])
     if profiles:
         return profiles[0].name
-    return next((member.name for member in await node.backend.members(room.id) if member.id == user), None)
+    return next((member.name for member in await node.stores.presence.members(room.id) if member.id == user), None)
 
 
 class Actor(msgspec.Struct):
@@ -172,7 +172,7 @@ async def moderation_log(request: Request, identity: Identity) -> Response:
     node = node_of(request)
     if not can_moderate(await node.roles.of(identity, room.id)):
         raise ApiError(403, "forbidden", f"only hosts and moderators of {room.id!r} may read its moderation log")
-    return JSONResponse({"room": room.id, "entries": await node.backend.moderation_log(room.id)})
+    return JSONResponse({"room": room.id, "entries": await node.stores.moderation.moderation_log(room.id)})
 
 
 class Glossary(msgspec.Struct):
@@ -202,9 +202,9 @@ async def put_glossary(request: Request, host: Identity, body: GlossaryChange) -
     `[translation] glossary` from then on), and applied on every node at once by a `glossary` node event."""
     cleaned = clean_terms(body.terms)
     node = node_of(request)
-    await node.backend.set_glossary(cleaned)  # stored first: a node starting now reads it or hears the event
+    await node.stores.rooms.set_glossary(cleaned)  # stored first: a node starting now reads it or hears the event
     node.translator.set_glossary(cleaned)
-    await node.backend.broadcast(GlossaryEvent(terms=cleaned))
+    await node.stores.broker.broadcast(GlossaryEvent(terms=cleaned))
     return reply(Glossary(cleaned))
 
 

@@ -137,7 +137,7 @@ class Places(msgspec.Struct):
 
 async def list_places(request: Request, identity: Identity) -> Response:
     _meetings(request)
-    return JSONResponse({"places": [p.public() for p in await node_of(request).backend.places()]})
+    return JSONResponse({"places": [p.public() for p in await node_of(request).stores.meetings.places()]})
 
 
 class NewPlace(Body):

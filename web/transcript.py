@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chat.tokens import Identity
-from rooms.stores import Message
+from rooms.stores import Broker, Message
 from web.answers import RoomId
 from web.errors import ApiError
 from web.hosts import existing_room
@@ -37,12 +37,12 @@ TRANSLATE_MAX = 500
 COLUMNS = ["time", "id", "sender_id", "sender", "lang", "original", "translation_lang", "translation"]
 
 
-async def all_messages(backend: Any, room_id: str) -> list[Message]:
+async def all_messages(broker: Broker, room_id: str) -> list[Message]:
     """The room's whole stored history, oldest first, read page by page."""
     pages: list[list[Message]] = []
     before: str | None = None
     while True:
-        page = await backend.history(room_id, before=before, limit=PAGE)
+        page = await broker.history(room_id, before=before, limit=PAGE)
         if not page:
             break
         pages.append(page)
@@ -69,7 +69,7 @@ async def with_translations(node: Any, messages: list[Message], lang: str) -> tu
         for message, translated in zip(group, scored, strict=True):
             if translated is not None:
                 made[message.id] = translated.text
-                await node.backend.add_translation(message.room, message.id, lang, translated.text,
+                await node.stores.broker.add_translation(message.room, message.id, lang, translated.text,
                                                    confidence=translated.confidence)
     return ([msgspec.structs.replace(m, tr={**m.tr, lang: made[m.id]}) if m.id in made else m
              for m in messages], len(lacking) - len(made))
@@ -160,7 +160,7 @@ async def transcript(request: Request, host: Identity, query: TranscriptQuery) -
     if lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")
     kind = query.format
-    messages, untranslated = await with_translations(node, await all_messages(node.backend, room.id), lang)
+    messages, untranslated = await with_translations(node, await all_messages(node.stores.broker, room.id), lang)
     entries = [entry(m, lang) for m in messages if not m.deleted]
     info = {"id": room.id, "title": room.title, "forum": room.forum}
     if kind == "json":

@@ -38,6 +38,7 @@ from rooms.stores import (
     SessionStore,
     Standing,
     StoreError,
+    Stores,
     clear,
     now_ms,
     translation_targets,
@@ -54,6 +55,7 @@ class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, Conversa
     """Shared state and live fan-out for one node."""
 
     node_id: str
+    stores: Stores  # every store of this backend, one object per interface (set by the backend's __init__)
 
     @abc.abstractmethod
     async def start(self, on_event: EventHandler) -> None:

@@ -1,8 +1,9 @@
 """Store interfaces: what the domain core and the edges may ask of shared state.
 
-Each interface is small and its docstring states its guarantees; `chat/backend/` implements all
-of them per backend (memory, redis, ...), and tests/backend/ checks every guarantee against
-every implementation. The core (`rooms/`) depends on these, never on a backend.
+Each interface is small and its docstring states its guarantees; each backend in `chat/backend/`
+(memory, sqlite, redis) implements each of them as one small object, and hands them out as one
+`Stores` bundle (bundle.py); tests/backend/ checks every guarantee against every implementation.
+The core (`rooms/`) depends on these, never on a backend.
 
     Broker           pub/sub per room + ordered history with positions and epochs, idempotent append
     Presence         who is in a room, per user across connections and nodes
@@ -16,6 +17,7 @@ every implementation. The core (`rooms/`) depends on these, never on a backend.
     SharedCache      the translation cache shared by nodes (defined in translation/, its user)
 """
 from rooms.stores.broker import Appended, Broker, Encoded, EventHandler, Reacted, Replay
+from rooms.stores.bundle import Stores
 from rooms.stores.clock import now_ms
 from rooms.stores.conversation_store import ConversationStore
 from rooms.stores.errors import BackendUnavailable, StoreError
@@ -33,4 +35,4 @@ __all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationSt
            "Event", "EventHandler", "LimitStore", "MeetingStep", "MeetingStore", "Member", "Message",
            "ModerationEntry", "ModerationStore", "Mute", "Outgoing", "Presence", "Quote", "Reacted", "Replay",
            "RoomStore", "SendGate", "SendStore", "SendWait", "Sent", "SessionStore", "SignIn", "Standing", "StoreError",
-           "clear", "now_ms", "translation_targets"]
+           "Stores", "clear", "now_ms", "translation_targets"]

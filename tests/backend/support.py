@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from chat.backend import Backend, Encoded, Event, Member
+from rooms.stores import Stores
 from rooms.stores.messages import Message
 
 ROOM = "plenary"
@@ -24,6 +25,11 @@ class Node:
     backend: Backend
     events: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
     passed_through: list[Encoded] = field(default_factory=list)  # handed over already encoded
+
+    @property
+    def stores(self) -> Stores:
+        """The backend's store objects: each contract test asks the one its interface names."""
+        return self.backend.stores
 
     def on_event(self, room: str | None, event: Event | Encoded) -> None:
         # as it travels: a JSON object with a "type" (an Encoded one is its frame, already JSON)

@@ -12,6 +12,7 @@ from rooms.limits import SendLimits
 from rooms.moderation import Moderation
 from rooms.roles import Roles
 from rooms.sanctions import Sanctions
+from rooms.stores import Stores
 
 ROOM = "plenary"
 
@@ -38,7 +39,8 @@ EVE = User("u_eve", "Eve")
 
 @dataclass
 class Core:
-    stores: MemoryBackend
+    backend: MemoryBackend
+    stores: Stores
     roles: Roles
     access: RoomAccess
     moderation: Moderation
@@ -52,11 +54,14 @@ class Core:
 
 @pytest.fixture
 async def core() -> Core:
-    stores = MemoryBackend(node_id="test")
-    await stores.start(lambda room, event: None)
-    await stores.seed_rooms((Room(ROOM, "Plenary"), Room("quiet", "Quiet", state=RoomState.READ_ONLY),
+    backend = MemoryBackend(node_id="test")
+    await backend.start(lambda room, event: None)
+    stores = backend.stores
+    await stores.rooms.seed_rooms((Room(ROOM, "Plenary"), Room("quiet", "Quiet", state=RoomState.READ_ONLY),
                              Room("shut", "Shut", state=RoomState.CLOSED), Room("slow", "Slow", slow_mode=60)))
-    roles = Roles(stores, stores)
-    limits = SendLimits(stores, rate_per_second=1, burst=3)
-    return Core(stores, roles, RoomAccess(stores, stores, roles, limits, stores),
-                Moderation(stores, stores, stores, roles, stores), Sanctions(stores))
+    roles = Roles(stores.moderation, stores.presence)
+    limits = SendLimits(stores.limits, rate_per_second=1, burst=3)
+    return Core(backend, stores, roles,
+                RoomAccess(stores.rooms, stores.moderation, roles, limits, stores.conversations),
+                Moderation(stores.rooms, stores.moderation, stores.broker, roles, stores.conversations),
+                Sanctions(stores.moderation))

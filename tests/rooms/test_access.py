@@ -17,20 +17,20 @@ async def refused(coroutine) -> Refused:
 async def test_join_answers_the_room_and_role_and_remembers_the_role(core):
     room, role = await core.access.join(MOD, ROOM)
     assert room.id == ROOM and role is Role.MODERATOR
-    assert await core.stores.known_role(ROOM, MOD.id) is Role.MODERATOR
+    assert await core.stores.moderation.known_role(ROOM, MOD.id) is Role.MODERATOR
 
 
 async def test_join_refusals(core):
     assert (await refused(core.access.join(DEE, "nowhere"))).code == "not_found"
     assert (await refused(core.access.join(HOST, "shut"))).code == "room_closed"
-    await core.stores.set_ban(ROOM, DEE.id, True)
+    await core.stores.moderation.set_ban(ROOM, DEE.id, True)
     error = await refused(core.access.join(DEE, ROOM))
     assert error.code == "banned" and ROOM in error.message
 
 
 async def test_a_ban_on_record_against_a_host_is_void(core):
-    await core.stores.set_ban(ROOM, HOST.id, True)
-    await core.stores.set_mute(ROOM, HOST.id, None)
+    await core.stores.moderation.set_ban(ROOM, HOST.id, True)
+    await core.stores.moderation.set_mute(ROOM, HOST.id, None)
     await core.access.join(HOST, ROOM)
     assert await core.access.check_send(HOST, ROOM) is Role.HOST
     assert await core.access.binding_mute(HOST, ROOM, Role.HOST) is None  # `joined.you` shows no mute either
@@ -42,12 +42,12 @@ async def test_read_only_rooms_take_moderators_not_delegates(core):
 
 
 async def test_muted_users_hear_for_how_long(core):
-    await core.stores.set_mute(ROOM, DEE.id, now_ms() + 90_000)
+    await core.stores.moderation.set_mute(ROOM, DEE.id, now_ms() + 90_000)
     error = await refused(core.access.check_send(DEE, ROOM))
     assert error.code == "muted" and "more seconds" in error.message
-    await core.stores.set_mute(ROOM, DEE.id, None)
+    await core.stores.moderation.set_mute(ROOM, DEE.id, None)
     assert "until a moderator unmutes you" in (await refused(core.access.check_send(DEE, ROOM))).message
-    await core.stores.set_mute(ROOM, DEE.id, now_ms() - 1)  # expired
+    await core.stores.moderation.set_mute(ROOM, DEE.id, now_ms() - 1)  # expired
     await core.access.check_send(DEE, ROOM)
 
 

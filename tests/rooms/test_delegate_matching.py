@@ -17,8 +17,9 @@ ROWS = [{"Name": "李伟", "Reading language": "zh", "E-mail": "Li.Wei@Example.c
 async def delegates():
     backend = MemoryBackend(node_id="n")
     await backend.start(lambda room, event: None)
-    listed = Delegates(backend, SignIns(backend, backend, backend, check_ttl=5, code_ttl=600, codes_per_hour=10),
-                       invite_ttl=600)
+    stores = backend.stores
+    sign_ins = SignIns(stores.sessions, stores.broker, stores.limits, check_ttl=5, code_ttl=600, codes_per_hour=10)
+    listed = Delegates(stores.sessions, sign_ins, invite_ttl=600)
     report = await listed.import_rows(ROWS, ["zh", "fi", "en"])
     assert len(report.created) == 2
     yield listed

@@ -15,13 +15,14 @@ from tests.rooms.conftest import DEE, ELSEWHERE_MOD, EVE, HOST, MOD, ROOM, User
 
 @pytest.fixture
 async def desk(core) -> ReportDesk:
-    return ReportDesk(core.stores, core.stores, core.stores, core.moderation, Sanctions(core.stores), burst=2,
+    return ReportDesk(core.stores.conversations, core.stores.broker, core.stores.limits, core.moderation,
+                      Sanctions(core.stores.moderation), burst=2,
                       per_hour=1, history_max=200)
 
 
 async def said(core, text: str, user: User = EVE) -> str:
-    appended = await core.stores.append_message(ROOM, user={"id": user.id, "name": user.name}, text=text, lang="en",
-                                                 cid=None, translating=[])
+    appended = await core.stores.broker.append_message(ROOM, user={"id": user.id, "name": user.name}, text=text,
+                                                       lang="en", cid=None, translating=[])
     return appended.message.id
 
 
@@ -57,8 +58,8 @@ def test_open_reports_group_by_message_most_reporters_first():
 
 async def test_a_repeat_is_the_first_report_and_costs_no_rate(core, desk):
     events = []
-    core.stores._on_event = lambda room, event: events.append(event)
-    room = await core.stores.get_room(ROOM)
+    core.backend._on_event = lambda room, event: events.append(event)
+    room = await core.stores.rooms.get_room(ROOM)
     first, second, third = [await said(core, f"line {n}") for n in range(3)]
     report = await desk.file(DEE, room, first, "spam")
     for _ in range(3):
@@ -72,7 +73,7 @@ async def test_a_repeat_is_the_first_report_and_costs_no_rate(core, desk):
 
 
 async def test_only_the_desk_reads_and_closing_twice_finds_nothing(core, desk):
-    room = await core.stores.get_room(ROOM)
+    room = await core.stores.rooms.get_room(ROOM)
     message = await said(core, "rude")
     await desk.file(DEE, room, message, None)
     for outsider in (DEE, ELSEWHERE_MOD):
@@ -82,13 +83,13 @@ async def test_only_the_desk_reads_and_closing_twice_finds_nothing(core, desk):
     [group] = await desk.inbox(MOD, "en")
     assert group["reporters"] == 1 and group["message"]["text"] == "rude"
     assert [r["id"] for r in await desk.close(MOD, ROOM, message, "delete")] == group["reports"]
-    assert (await core.stores.history(ROOM, before=None, limit=10))[-1].deleted
+    assert (await core.stores.broker.history(ROOM, before=None, limit=10))[-1].deleted
     assert (await refused(desk.close(HOST, ROOM, message, "dismiss"))).code == "not_found"
     assert await desk.inbox(MOD, "en") == [] and await desk.open_count() == 0
 
 
 async def test_a_refused_action_leaves_the_report_open(core, desk):
-    room = await core.stores.get_room(ROOM)
+    room = await core.stores.rooms.get_room(ROOM)
     await core.access.join(HOST, ROOM)  # the host was here: their standing is known
     message = await said(core, "from the host", user=HOST)
     await desk.file(DEE, room, message, None)

@@ -43,7 +43,7 @@ async def test_roles_of_actors_follow_tokens_and_appointments(core):
     assert await core.roles.of(HOST, ROOM) is Role.HOST
     assert await core.roles.of(ELSEWHERE_MOD, ROOM) is Role.DELEGATE
     assert await core.roles.of(DEE, ROOM) is Role.DELEGATE
-    await core.stores.set_moderator(ROOM, DEE.id, True)
+    await core.stores.moderation.set_moderator(ROOM, DEE.id, True)
     assert await core.roles.of(DEE, ROOM) is Role.MODERATOR
     assert await core.roles.of(DEE, "quiet") is Role.DELEGATE
 
@@ -52,7 +52,7 @@ async def test_standing_is_the_highest_role_seen_present_or_not(core):
     assert await core.roles.highest_role_seen(ROOM, HOST.id) is None  # never seen here
     await core.access.join(HOST, ROOM)
     assert await core.roles.highest_role_seen(ROOM, HOST.id) is Role.HOST  # joined, then (as far as presence goes) away
-    await core.stores.add_member(ROOM, MOD.member("c1"))
+    await core.stores.presence.add_member(ROOM, MOD.member("c1"))
     assert await core.roles.highest_role_seen(ROOM, MOD.id) is Role.MODERATOR  # present
-    await core.stores.set_moderator(ROOM, DEE.id, True)
+    await core.stores.moderation.set_moderator(ROOM, DEE.id, True)
     assert await core.roles.highest_role_seen(ROOM, DEE.id) is Role.MODERATOR  # appointed, never joined

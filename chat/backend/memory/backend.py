@@ -16,7 +16,7 @@ from chat.backend.memory.meetings import MeetingState, MemoryMeetings
 from chat.backend.memory.sessions import MemorySessions, SessionState
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
-from rooms.stores import Reacted
+from rooms.stores import Reacted, Stores
 from rooms.stores.events import StoredMessage, Translation
 from rooms.stores.messages import Author, MeetingStep, Message, Quote
 
@@ -102,6 +102,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemoryMeeting
         self._conv = ConversationState()
         self._meet = MeetingState()
         self._sessions = SessionState()
+        self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
+                             meetings=self, sessions=self, sends=self)
 
     # messages --------------------------------------------------------------
     def _history(self, room: str) -> _History:

@@ -54,7 +54,7 @@ from chat.backend.redis.shards import ShardedSubscriber
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
 from chat.config import BackendSettings
-from rooms.stores import Encoded, Event, EventHandler, Member, Outgoing, SendGate, Sent
+from rooms.stores import Encoded, Event, EventHandler, Member, Outgoing, SendGate, Sent, Stores
 from rooms.stores.events import RoomSaved, StoredMessage, Translation, TranslationFailed, decode_event, encode_event
 
 log = logging.getLogger("babelroom.backend.redis")
@@ -115,6 +115,8 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         self._on_event: EventHandler | None = None
         self._subscribed: set[str] = set()  # rooms this node has local members in
         self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
+        self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
+                             meetings=self, sessions=self, sends=self)
 
     def _where(self) -> str:
         kwargs = self._pool.connection_kwargs

@@ -31,7 +31,7 @@ from chat.backend.sqlite.meetings import SqliteMeetings
 from chat.backend.sqlite.sessions import SqliteSessions
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
-from rooms.stores import Reacted
+from rooms.stores import Reacted, Stores
 from rooms.stores.events import StoredMessage, Translation
 from rooms.stores.messages import CONFIDENCE_KEY, Author, MeetingStep, Message, Quote, split_confidence
 
@@ -54,6 +54,8 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteMeeting
         self._db = Database(path, synchronous=synchronous, create=create)  # StoreError when it cannot be used
         self._online: dict[str, int] = {}  # who is online: this process's own, like presence
         self._pruner: asyncio.Task[None] | None = None
+        self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
+                             meetings=self, sessions=self, sends=self)
 
     async def start(self, on_event: EventHandler) -> None:
         await LocalBroker.start(self, on_event)
