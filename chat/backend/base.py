@@ -21,7 +21,6 @@ from rooms.stores import (
     Event,
     EventHandler,
     LimitStore,
-    MeetingStore,
     Member,
     Message,
     ModerationEntry,
@@ -50,8 +49,8 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, MeetingStore,
-              SessionStore, SendStore, abc.ABC):
+class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, SessionStore, SendStore,
+              abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

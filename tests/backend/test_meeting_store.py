@@ -30,63 +30,63 @@ def proposal(number: int, a: str, b: str) -> Meeting:
 
 async def book(node: Node, meeting: Meeting, place: Place = TABLE) -> Meeting | str:
     booked = meeting.changed(state=BOOKED, slot=SLOT.id, place=place.id)
-    return await node.backend.update_meeting(booked, version=meeting.version, holds=holds_of(booked, PLACES))
+    return await node.stores.meetings.update_meeting(booked, version=meeting.version, holds=holds_of(booked, PLACES))
 
 
 async def test_slots_and_places_are_kept_and_replaced_by_id_on_every_node(nodes):
     a, b = nodes
     later = Slot("s-2", SLOT.start + 3_600_000, SLOT.end + 3_600_000, (TABLE.id,))
-    await a.backend.save_place(TABLE)
-    await a.backend.save_place(ONLINE)
-    await a.backend.save_place(Place(TABLE.id, "Table 14 (window)"))  # replaced, keeps its position
-    await a.backend.save_slot(later)
-    await a.backend.save_slot(SLOT)
-    await a.backend.save_slot(SLOT)
-    assert [p.name for p in await b.backend.places()] == ["Table 14 (window)", "Video call"]
-    assert (await b.backend.places())[1] == ONLINE
-    assert await b.backend.slots() == [SLOT, later]  # by start time
+    await a.stores.meetings.save_place(TABLE)
+    await a.stores.meetings.save_place(ONLINE)
+    await a.stores.meetings.save_place(Place(TABLE.id, "Table 14 (window)"))  # replaced, keeps its position
+    await a.stores.meetings.save_slot(later)
+    await a.stores.meetings.save_slot(SLOT)
+    await a.stores.meetings.save_slot(SLOT)
+    assert [p.name for p in await b.stores.meetings.places()] == ["Table 14 (window)", "Video call"]
+    assert (await b.stores.meetings.places())[1] == ONLINE
+    assert await b.stores.meetings.slots() == [SLOT, later]  # by start time
 
 
 async def test_a_meeting_is_read_back_by_id_and_by_either_person(nodes):
     a, b = nodes
-    stored = await a.backend.add_meeting(proposal(1, "u_fi", "u_cn").changed(note="Cranes for Chengdu"))
+    stored = await a.stores.meetings.add_meeting(proposal(1, "u_fi", "u_cn").changed(note="Cranes for Chengdu"))
     assert stored.version == 1
-    assert await b.backend.meeting(stored.id) == stored
-    assert await b.backend.meetings_of("u_cn") == [stored] == await b.backend.meetings_of("u_fi")
-    assert await b.backend.meetings_of("u_other") == [] and await b.backend.meeting("m-none") is None
-    assert await b.backend.all_meetings() == [stored]
+    assert await b.stores.meetings.meeting(stored.id) == stored
+    assert await b.stores.meetings.meetings_of("u_cn") == [stored] == await b.stores.meetings.meetings_of("u_fi")
+    assert await b.stores.meetings.meetings_of("u_other") == [] and await b.stores.meetings.meeting("m-none") is None
+    assert await b.stores.meetings.all_meetings() == [stored]
 
 
 async def test_booking_holds_people_and_place_and_cancelling_frees_them(nodes):
     a, b = nodes
-    first = await a.backend.add_meeting(proposal(1, "u_fi", "u_cn"))
-    second = await a.backend.add_meeting(proposal(2, "u_de", "u_cn"))  # the same invitee, same slot
-    third = await a.backend.add_meeting(proposal(3, "u_se", "u_jp"))  # other people, the same table
+    first = await a.stores.meetings.add_meeting(proposal(1, "u_fi", "u_cn"))
+    second = await a.stores.meetings.add_meeting(proposal(2, "u_de", "u_cn"))  # the same invitee, same slot
+    third = await a.stores.meetings.add_meeting(proposal(3, "u_se", "u_jp"))  # other people, the same table
     booked = await book(a, first)
     assert isinstance(booked, Meeting) and booked.version == 2 and booked.state == BOOKED
     assert await book(b, second, ONLINE) == TAKEN  # u_cn is busy in that slot, even online
     assert await book(b, third) == TAKEN  # table 14 is taken in that slot
-    assert (await b.backend.meeting(third.id)) == third  # nothing changed
+    assert (await b.stores.meetings.meeting(third.id)) == third  # nothing changed
     assert await book(b, third, ONLINE) != TAKEN  # online has no capacity limit
     assert await book(b, first) == CHANGED  # version 1 is gone: a stale write changes nothing
     cancelled = booked.changed(state=CANCELLED)
-    done = await b.backend.update_meeting(cancelled, version=booked.version, holds=holds_of(cancelled, PLACES))
+    done = await b.stores.meetings.update_meeting(cancelled, version=booked.version, holds=holds_of(cancelled, PLACES))
     assert isinstance(done, Meeting) and done.state == CANCELLED and done.version == 3
     second_booked = await book(a, second)  # u_cn and table 14 are free again
     assert isinstance(second_booked, Meeting) and second_booked.state == BOOKED
-    assert (await a.backend.meeting(second.id)) == second_booked
+    assert (await a.stores.meetings.meeting(second.id)) == second_booked
 
 
 async def test_moving_a_booking_releases_the_old_slot_in_the_same_step(nodes):
     a, b = nodes
     later = Slot("s-2", SLOT.start + 3_600_000, SLOT.end + 3_600_000, (TABLE.id,))
-    first = await a.backend.add_meeting(proposal(1, "u_fi", "u_cn"))
+    first = await a.stores.meetings.add_meeting(proposal(1, "u_fi", "u_cn"))
     booked = await book(a, first)
     assert isinstance(booked, Meeting)
     moved = booked.changed(slot=later.id)
-    after = await b.backend.update_meeting(moved, version=booked.version, holds=holds_of(moved, PLACES))
+    after = await b.stores.meetings.update_meeting(moved, version=booked.version, holds=holds_of(moved, PLACES))
     assert isinstance(after, Meeting) and after.slot == later.id
-    other = await a.backend.add_meeting(proposal(2, "u_de", "u_cn"))
+    other = await a.stores.meetings.add_meeting(proposal(2, "u_de", "u_cn"))
     assert isinstance(await book(b, other), Meeting)  # u_cn and the table are free at the first slot now
 
 
@@ -94,19 +94,19 @@ async def test_many_racing_bookings_of_one_slot_and_place_from_two_nodes_exactly
     """The double-booking race: 40 meetings of 80 different people all try table 14 in one slot at
     once, half through each node: one is booked, 39 hear TAKEN, and only one holds the table."""
     a, b = nodes
-    meetings = [await a.backend.add_meeting(proposal(n, f"u_a{n}", f"u_b{n}")) for n in range(40)]
+    meetings = [await a.stores.meetings.add_meeting(proposal(n, f"u_a{n}", f"u_b{n}")) for n in range(40)]
     outcomes = await asyncio.gather(*(book(a if n % 2 else b, m) for n, m in enumerate(meetings)))
     winners = [o for o in outcomes if isinstance(o, Meeting)]
     assert len(winners) == 1 and outcomes.count(TAKEN) == 39
-    booked = [m for m in await b.backend.all_meetings() if m.state == BOOKED]
+    booked = [m for m in await b.stores.meetings.all_meetings() if m.state == BOOKED]
     assert [m.id for m in booked] == [winners[0].id]
 
 
 async def test_racing_answers_to_one_meeting_one_write_wins(nodes):
     """Accept and cancel of one meeting at once: exactly one is stored, the other hears CHANGED."""
     a, b = nodes
-    meeting = await a.backend.add_meeting(proposal(1, "u_fi", "u_cn"))
+    meeting = await a.stores.meetings.add_meeting(proposal(1, "u_fi", "u_cn"))
     cancelled = meeting.changed(state=CANCELLED)
     outcomes = await asyncio.gather(book(a, meeting),
-                                    b.backend.update_meeting(cancelled, version=1, holds=[]))
+                                    b.stores.meetings.update_meeting(cancelled, version=1, holds=[]))
     assert sorted(isinstance(o, Meeting) for o in outcomes) == [False, True] and CHANGED in outcomes

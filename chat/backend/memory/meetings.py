@@ -20,9 +20,8 @@ class MeetingState:
 
 
 class MemoryMeetings(MeetingStore):
-    """Mixed into MemoryBackend, which creates `_meet`."""
-
-    _meet: MeetingState
+    def __init__(self) -> None:
+        self._meet = MeetingState()
 
     async def save_place(self, place: Place) -> None:
         self._meet.places[place.id] = place

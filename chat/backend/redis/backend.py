@@ -39,7 +39,7 @@ from redis.backoff import NoBackoff
 from chat.backend.base import Backend
 from chat.backend.ids import make_id
 from chat.backend.redis.cache import RedisSharedCache
-from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, write_call
+from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, SharedRedis, write_call
 from chat.backend.redis.connection import LeanConnection
 from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.history import RedisHistory
@@ -72,7 +72,7 @@ class _Seen:
 
 
 class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisSends, RedisConversations,
-                   RedisMeetings, RedisSessions, Backend):
+                   RedisSessions, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -96,6 +96,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         else:
             self._redis = redis.asyncio.Redis(connection_pool=self._pool)
         self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
+        shared = SharedRedis(self._redis, self._keys, self._slots, self._scripts, settings)
         self._init_room_copies()
         heartbeat_ttl = max(1, settings.presence_ttl)
         self._presence = RedisPresence(self._redis, self._keys, self._scripts, self._slots,
@@ -116,7 +117,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         self._subscribed: set[str] = set()  # rooms this node has local members in
         self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
         self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
-                             meetings=self, sessions=self, sends=self)
+                             meetings=RedisMeetings(shared), sessions=self, sends=self)
 
     def _where(self) -> str:
         kwargs = self._pool.connection_kwargs

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import redis.asyncio
@@ -50,14 +51,30 @@ class UsesRedis(Protocol):
     _slots: asyncio.Semaphore
 
 
+@dataclass(frozen=True)
+class SharedRedis:
+    """What the store objects of one redis backend share: the client, the key schema, the
+    connection slots, the scripts and the settings."""
+
+    redis: Any  # redis.asyncio.Redis, or RedisCluster on a cluster: the same calls
+    keys: Keys
+    slots: asyncio.Semaphore
+    scripts: dict[str, AsyncScript]
+    settings: BackendSettings
+
+
 class RedisParts:
-    """What the parts of the redis backend share: the client, the key schema, the scripts."""
+    """A store object of the redis backend, on the backend's SharedRedis."""
 
     _redis: redis.asyncio.Redis
     _keys: Keys
     _slots: asyncio.Semaphore
     _scripts: dict[str, AsyncScript]
     _settings: BackendSettings
+
+    def __init__(self, shared: SharedRedis) -> None:
+        self._redis, self._keys, self._slots = shared.redis, shared.keys, shared.slots
+        self._scripts, self._settings = shared.scripts, shared.settings
 
 
 S = TypeVar("S", bound=UsesRedis)

@@ -17,9 +17,8 @@ from rooms.stores.meetings import CHANGED, TAKEN, Hold
 
 
 class SqliteMeetings(MeetingStore):
-    """Mixed into SqliteBackend, which owns `_db`."""
-
-    _db: Database
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def save_place(self, place: Place) -> None:
         await self._db.write(lambda db: db.execute(
