@@ -256,8 +256,8 @@ async def test_a_version_6_file_gains_the_session_tables_and_keeps_its_glossary(
     backend = await started(path)
     try:
         assert await backend.get_glossary() == ["Cargotec"]
-        await backend.start_session(SignIn("s_1", "u_a", "Firefox on Linux", 1, 1))
-        assert [s.id for s in await backend.user_sessions("u_a")] == ["s_1"]
+        await backend.stores.sessions.start_session(SignIn("s_1", "u_a", "Firefox on Linux", 1, 1))
+        assert [s.id for s in await backend.stores.sessions.user_sessions("u_a")] == ["s_1"]
     finally:
         await backend.close()
     with plain(path) as db:

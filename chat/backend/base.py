@@ -34,7 +34,6 @@ from rooms.stores import (
     SendStore,
     SendWait,
     Sent,
-    SessionStore,
     Standing,
     StoreError,
     Stores,
@@ -49,8 +48,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, SessionStore, SendStore,
-              abc.ABC):
+class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, SendStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

@@ -13,7 +13,7 @@ from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.memory.conversations import ConversationState, MemoryConversations
 from chat.backend.memory.meetings import MemoryMeetings
-from chat.backend.memory.sessions import MemorySessions, SessionState
+from chat.backend.memory.sessions import MemorySessions
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
 from rooms.stores import Reacted, Stores
@@ -88,7 +88,7 @@ class _Moderation:
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
-class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemorySessions, Backend):
+class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
     def __init__(self, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400) -> None:
         LocalBroker.__init__(self)
         LocalLimits.__init__(self)
@@ -100,9 +100,8 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, MemorySession
         self._histories: dict[str, _History] = {}
         self._moderation: dict[str, _Moderation] = defaultdict(_Moderation)
         self._conv = ConversationState()
-        self._sessions = SessionState()
         self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
-                             meetings=MemoryMeetings(), sessions=self, sends=self)
+                             meetings=MemoryMeetings(), sessions=MemorySessions(), sends=self)
 
     # messages --------------------------------------------------------------
     def _history(self, room: str) -> _History:

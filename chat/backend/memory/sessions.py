@@ -16,9 +16,8 @@ class SessionState:
 
 
 class MemorySessions(SessionStore):
-    """Mixed into MemoryBackend, which creates `_sessions`."""
-
-    _sessions: SessionState
+    def __init__(self) -> None:
+        self._sessions = SessionState()
 
     async def start_session(self, session: SignIn) -> None:
         self._sessions.sessions[session.id] = session

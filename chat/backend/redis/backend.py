@@ -72,7 +72,7 @@ class _Seen:
 
 
 class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisSends, RedisConversations,
-                   RedisSessions, Backend):
+                   Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -117,7 +117,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         self._subscribed: set[str] = set()  # rooms this node has local members in
         self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
         self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
-                             meetings=RedisMeetings(shared), sessions=self, sends=self)
+                             meetings=RedisMeetings(shared), sessions=RedisSessions(shared), sends=self)
 
     def _where(self) -> str:
         kwargs = self._pool.connection_kwargs

@@ -42,7 +42,7 @@ PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing e
 MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply, mentions, meeting"
 
 
-class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteSessions, Backend):
+class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
     def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
                  synchronous: str = "full", create: bool = False) -> None:
         LocalBroker.__init__(self)
@@ -55,7 +55,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, SqliteSession
         self._online: dict[str, int] = {}  # who is online: this process's own, like presence
         self._pruner: asyncio.Task[None] | None = None
         self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
-                             meetings=SqliteMeetings(self._db), sessions=self, sends=self)
+                             meetings=SqliteMeetings(self._db), sessions=SqliteSessions(self._db), sends=self)
 
     async def start(self, on_event: EventHandler) -> None:
         await LocalBroker.start(self, on_event)

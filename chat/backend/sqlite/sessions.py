@@ -17,9 +17,8 @@ def _sign_in(row: tuple[object, ...]) -> SignIn:
 
 
 class SqliteSessions(SessionStore):
-    """Mixed into SqliteBackend, which owns `_db`."""
-
-    _db: Database
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def start_session(self, session: SignIn) -> None:
         await self._db.write(lambda db: db.execute(
