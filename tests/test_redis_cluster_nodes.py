@@ -85,11 +85,11 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
         await node.backend.add_member(room, member("a1", ADA))
         said = await node.backend.append_message(room, user=ADA, text="hello", lang="en", cid="c1")
         await node.backend.add_translation(room, said.message.id, "es", "hola")
-        await node.backend.set_mute(room, "u_x", None)
-        await node.backend.set_ban(room, "u_y", True)
-        await node.backend.set_ban(EVENT_WIDE, "u_z", True)
+        await node.stores.moderation.set_mute(room, "u_x", None)
+        await node.stores.moderation.set_ban(room, "u_y", True)
+        await node.stores.moderation.set_ban(EVENT_WIDE, "u_z", True)
         await node.backend.take_send("u_x", 5, 10, room, 5)
-        standing = await node.backend.standing(room, "u_z")
+        standing = await node.stores.moderation.standing(room, "u_z")
         assert standing.banned_event and not standing.banned
         await node.wait_for("message", 1)
         await node.wait_for("translation", 1)  # SPUBLISHed by add_translation.lua on the room's shard

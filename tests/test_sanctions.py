@@ -188,7 +188,7 @@ async def test_a_socket_a_lost_ban_broadcast_left_open_is_refused_requests_repor
     await ada.join(ROOM)
     await bo.join(ROOM)
     said = await bo.say(ROOM, "hello all")
-    await server.node.backend.set_ban("*", "u_ada", True)
+    await server.node.stores.moderation.set_ban("*", "u_ada", True)
     for frame in ({"type": "request", "to": "u_bo", "text": "a 2,000-character sales pitch"},
                   {"type": "report", "room": ROOM, "id": said["id"], "reason": "revenge"},
                   {"type": "send", "room": ROOM, "text": "hi"}, {"type": "join", "room": OTHER}):

@@ -59,12 +59,12 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
     second = (await backend.append_message(ROOM, user=ADA, text="gone soon", lang="en", cid=None)).message
     await backend.add_translation(ROOM, first.id, "de", "hallo")
     await backend.delete_message(ROOM, second.id)
-    await backend.set_moderator(ROOM, "u_mo", True)
-    await backend.set_mute(ROOM, "u_tim", None)
-    await backend.set_ban(ROOM, "u_eve", True)
-    await backend.remember_role(ROOM, "u_hana", Role.HOST)
-    await backend.remember_role(ROOM, "u_hana", Role.DELEGATE)
-    await backend.record_moderation(ROOM, {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"})
+    await backend.stores.moderation.set_moderator(ROOM, "u_mo", True)
+    await backend.stores.moderation.set_mute(ROOM, "u_tim", None)
+    await backend.stores.moderation.set_ban(ROOM, "u_eve", True)
+    await backend.stores.moderation.remember_role(ROOM, "u_hana", Role.HOST)
+    await backend.stores.moderation.remember_role(ROOM, "u_hana", Role.DELEGATE)
+    await backend.stores.moderation.record_moderation(ROOM, {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"})
     await backend.add_member(ROOM, _member())
     await backend.set_glossary(["Cargotec", "Zürich AG"])
     await backend.close()
@@ -83,12 +83,13 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
         assert retry.created is False and retry.message.id == first.id
         after = (await backend.append_message(ROOM, user=ADA, text="after", lang="en", cid=None)).message
         assert after.id.split(".")[0] == first.id.split(".")[0], "same epoch: history was not lost"
-        assert await backend.moderators(ROOM) == {"u_mo"}
-        mute = await backend.get_mute(ROOM, "u_tim")
+        assert await backend.stores.moderation.moderators(ROOM) == {"u_mo"}
+        mute = await backend.stores.moderation.get_mute(ROOM, "u_tim")
         assert mute is not None and mute.until is None
-        assert await backend.is_banned(ROOM, "u_eve") is True
-        assert await backend.known_role(ROOM, "u_hana") is Role.HOST
-        assert await backend.moderation_log(ROOM) == [{"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}]
+        assert await backend.stores.moderation.is_banned(ROOM, "u_eve") is True
+        assert await backend.stores.moderation.known_role(ROOM, "u_hana") is Role.HOST
+        assert await backend.stores.moderation.moderation_log(ROOM) == [
+            {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}]
         assert await backend.get_glossary() == ["Cargotec", "Zürich AG"]
         assert await backend.members(ROOM) == []  # presence is the process's own
     finally:
@@ -416,7 +417,7 @@ async def test_a_damaged_glossary_or_log_entry_is_unavailable_too(tmp_path, capl
     path = tmp_path / "db.sqlite3"
     backend = await started(path)
     await backend.set_glossary(["Cargotec"])
-    await backend.record_moderation(ROOM, {"ts": 1, "action": "mute", "user": "u_tim", "by": "u_mo"})
+    await backend.stores.moderation.record_moderation(ROOM, {"ts": 1, "action": "mute", "user": "u_tim", "by": "u_mo"})
     await backend.close()
     with plain(path) as db:
         db.execute("UPDATE glossary SET terms = '[\"Carg'")
@@ -426,7 +427,7 @@ async def test_a_damaged_glossary_or_log_entry_is_unavailable_too(tmp_path, capl
         with pytest.raises(BackendUnavailable, match="damaged row"):
             await backend.get_glossary()
         with pytest.raises(BackendUnavailable, match="damaged row"):
-            await backend.moderation_log(ROOM)
+            await backend.stores.moderation.moderation_log(ROOM)
     finally:
         await backend.close()
     damaged = [r.getMessage() for r in caplog.records if "damaged row" in r.getMessage()]

@@ -24,7 +24,6 @@ from rooms.stores import (
     Member,
     Message,
     ModerationEntry,
-    ModerationStore,
     Mute,
     Outgoing,
     Presence,
@@ -48,7 +47,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, ConversationStore, SendStore, abc.ABC):
+class Backend(Broker, Presence, RoomStore, LimitStore, ConversationStore, SendStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str
@@ -77,7 +76,7 @@ class Backend(Broker, Presence, RoomStore, ModerationStore, LimitStore, Conversa
     async def send(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:
         """SendStore.send as the calls it stands for, in a row (one Redis overrides it with one script)."""
         if gate is not None:
-            standing = await self.standing(room, gate.user)
+            standing = await self.stores.moderation.standing(room, gate.user)
             if not clear(standing):
                 return Sent(standing=standing)
             wait = await self.take_send(gate.user, gate.rate, gate.burst, room, gate.slow_seconds)

@@ -48,8 +48,8 @@ async def test_two_nodes_share_history_order_and_idempotency(make_node):
     # room state written on one node is what the other reads
     await a.backend.save_room(Room("health", "Health", state=RoomState.READ_ONLY))
     assert await b.backend.get_room("health") == Room("health", "Health", state=RoomState.READ_ONLY)
-    await b.backend.set_ban(ROOM, "u_x", True)
-    assert await a.backend.is_banned(ROOM, "u_x") is True
+    await b.stores.moderation.set_ban(ROOM, "u_x", True)
+    assert await a.stores.moderation.is_banned(ROOM, "u_x") is True
 
 
 @redis_only

@@ -55,16 +55,16 @@ async def test_translating_leaves_out_a_language_only_the_sender_reads_and_an_em
 
 async def test_a_standing_that_is_not_clear_stops_the_step_before_anything_is_spent_or_stored(node):
     backend = node.backend
-    await backend.set_mute(ROOM, ADA["id"], now_ms() + 60_000)
+    await backend.stores.moderation.set_mute(ROOM, ADA["id"], now_ms() + 60_000)
     sent = await backend.send(ROOM, outgoing(), gate(burst=1))
     assert sent.appended is None and sent.standing is not None and sent.standing.mute is not None
-    await backend.set_mute(ROOM, ADA["id"], now_ms() - 1)  # expired: forgotten, clear again
+    await backend.stores.moderation.set_mute(ROOM, ADA["id"], now_ms() - 1)  # expired: forgotten, clear again
     assert (await backend.send(ROOM, outgoing(), gate(burst=1))).appended is not None, "no token was spent"
-    await backend.set_ban(EVENT_WIDE, ADA["id"], True)
+    await backend.stores.moderation.set_ban(EVENT_WIDE, ADA["id"], True)
     refused = await backend.send(ROOM, outgoing("again"), gate())
     assert refused.standing is not None and refused.standing.banned_event
-    await backend.set_ban(EVENT_WIDE, ADA["id"], False)
-    await backend.set_moderator(ROOM, ADA["id"], True)
+    await backend.stores.moderation.set_ban(EVENT_WIDE, ADA["id"], False)
+    await backend.stores.moderation.set_moderator(ROOM, ADA["id"], True)
     appointed = await backend.send(ROOM, outgoing("again"), gate())
     assert appointed.standing is not None and appointed.standing.appointed
     assert len(await backend.history(ROOM, before=None, limit=10)) == 1
@@ -80,7 +80,7 @@ async def test_send_limits_refuse_without_storing_and_without_a_gate_only_census
     assert slow.appended is not None
     slowed = await backend.send(ROOM, outgoing("four"), SendGate(BOB["id"], 5.0, 10, 60))
     assert slowed.wait is not None and slowed.wait.token == 0 and 0 < slowed.wait.slow <= 60
-    await backend.set_mute(ROOM, ADA["id"], None)
+    await backend.stores.moderation.set_mute(ROOM, ADA["id"], None)
     ungated = await backend.send(ROOM, outgoing("five"), None)  # the core checked already
     assert ungated.appended is not None and ungated.translating == ["es"]
     assert [m.text for m in await backend.history(ROOM, before=None, limit=10)] == ["one", "three", "five"]

@@ -107,7 +107,7 @@ async def test_host_deletes_a_message_after_confirming_and_appoints_a_moderator_
     await expect(member.get_by_test_id("remove-mod")).to_have_count(0)
     await member.get_by_test_id("appoint-mod").click()
     await expect(host.get_by_test_id("toast")).to_contain_text("Otto")
-    assert "u-otto" in await server.node.backend.moderators(ROOM)
+    assert "u-otto" in await server.node.stores.moderation.moderators(ROOM)
     await member.get_by_test_id("mod-u-otto").click()
     await expect(member.get_by_test_id("appoint-mod")).to_have_count(0)
     await expect(member.get_by_test_id("remove-mod")).to_have_count(1)

@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from msgspec.structs import replace
 
-from chat.backend.base import Appended, Backend, Mute, Replay, Standing, now_ms
+from chat.backend.base import Appended, Backend, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits
 from chat.backend.memory.conversations import ConversationState, MemoryConversations
 from chat.backend.memory.meetings import MemoryMeetings
+from chat.backend.memory.moderation import MemoryModeration
 from chat.backend.memory.sessions import MemorySessions
-from rooms import Role, Room
-from rooms.conversations import EVENT_WIDE
+from rooms import Room
 from rooms.stores import Reacted, Stores
 from rooms.stores.events import StoredMessage, Translation
 from rooms.stores.messages import Author, MeetingStep, Message, Quote
@@ -79,15 +78,6 @@ class _History:
         return index, self.kept[index]
 
 
-@dataclass
-class _Moderation:
-    mutes: dict[str, int | None] = field(default_factory=dict)
-    bans: set[str] = field(default_factory=set)
-    moderators: set[str] = field(default_factory=set)
-    roles: dict[str, Role] = field(default_factory=dict)
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-
 class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
     def __init__(self, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400) -> None:
         LocalBroker.__init__(self)
@@ -98,10 +88,18 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         self._rooms: dict[str, Room] = {}
         self._glossary: list[str] | None = None  # None: never set, the configured list applies
         self._histories: dict[str, _History] = {}
-        self._moderation: dict[str, _Moderation] = defaultdict(_Moderation)
         self._conv = ConversationState()
-        self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
-                             meetings=MemoryMeetings(), sessions=MemorySessions(), sends=self)
+        self.stores = Stores(
+            broker=self,
+            presence=self,
+            rooms=self,
+            moderation=MemoryModeration(),
+            limits=self,
+            conversations=self,
+            meetings=MemoryMeetings(),
+            sessions=MemorySessions(),
+            sends=self,
+        )
 
     # messages --------------------------------------------------------------
     def _history(self, room: str) -> _History:
@@ -248,57 +246,3 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
 
     async def set_glossary(self, terms: list[str]) -> None:
         self._glossary = list(terms)  # a copy: the caller's list may change
-
-    # moderation ------------------------------------------------------------
-    async def standing(self, room: str, user: str) -> Standing:
-        here, event = self._moderation[room], self._moderation[EVENT_WIDE]
-        return Standing(appointed=user in here.moderators, banned=user in here.bans, banned_event=user in event.bans,
-                        mute=await self.get_mute(room, user), mute_event=await self.get_mute(EVENT_WIDE, user))
-
-    async def get_mute(self, room: str, user: str) -> Mute | None:
-        mutes = self._moderation[room].mutes
-        if user not in mutes:
-            return None
-        until = mutes[user]
-        if until is not None and until <= now_ms():
-            del mutes[user]
-            return None
-        return Mute(until)
-
-    async def set_mute(self, room: str, user: str, until: int | None) -> None:
-        self._moderation[room].mutes[user] = until
-
-    async def clear_mute(self, room: str, user: str) -> bool:
-        return self._moderation[room].mutes.pop(user, False) is not False
-
-    async def is_banned(self, room: str, user: str) -> bool:
-        return user in self._moderation[room].bans
-
-    async def set_ban(self, room: str, user: str, banned: bool) -> bool:
-        bans = self._moderation[room].bans
-        changed = (user in bans) != banned
-        (bans.add if banned else bans.discard)(user)
-        return changed
-
-    async def moderators(self, room: str) -> set[str]:
-        return set(self._moderation[room].moderators)
-
-    async def set_moderator(self, room: str, user: str, appointed: bool) -> bool:
-        moderators = self._moderation[room].moderators
-        changed = (user in moderators) != appointed
-        (moderators.add if appointed else moderators.discard)(user)
-        return changed
-
-    async def remember_role(self, room: str, user: str, role: Role) -> None:
-        roles = self._moderation[room].roles
-        if user not in roles or role.rank > roles[user].rank:
-            roles[user] = role
-
-    async def known_role(self, room: str, user: str) -> Role | None:
-        return self._moderation[room].roles.get(user)
-
-    async def record_moderation(self, room: str, entry: dict[str, Any]) -> None:
-        self._moderation[room].log.append(dict(entry))
-
-    async def moderation_log(self, room: str, limit: int = 200) -> list[dict[str, Any]]:
-        return [dict(entry) for entry in self._moderation[room].log[-limit:]]

@@ -71,7 +71,7 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, RedisSends, RedisConversations,
+class RedisBackend(RedisHistory, RedisRooms, RedisLimits, RedisSends, RedisConversations,
                    Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
@@ -116,8 +116,17 @@ class RedisBackend(RedisHistory, RedisRooms, RedisModeration, RedisLimits, Redis
         self._on_event: EventHandler | None = None
         self._subscribed: set[str] = set()  # rooms this node has local members in
         self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
-        self.stores = Stores(broker=self, presence=self, rooms=self, moderation=self, limits=self, conversations=self,
-                             meetings=RedisMeetings(shared), sessions=RedisSessions(shared), sends=self)
+        self.stores = Stores(
+            broker=self,
+            presence=self,
+            rooms=self,
+            moderation=RedisModeration(shared),
+            limits=self,
+            conversations=self,
+            meetings=RedisMeetings(shared),
+            sessions=RedisSessions(shared),
+            sends=self,
+        )
 
     def _where(self) -> str:
         kwargs = self._pool.connection_kwargs

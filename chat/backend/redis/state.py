@@ -10,7 +10,7 @@ from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.frames import encode
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
-from rooms.stores import ModerationEntry, Mute, Standing, now_ms
+from rooms.stores import ModerationEntry, ModerationStore, Mute, Standing, now_ms
 from rooms.stores.events import RoomSaved, encode_event
 
 MODERATION_LOG_MAX = 1000  # entries kept per room
@@ -118,7 +118,7 @@ class RedisRooms(RedisParts):
         await self._redis.set(self._keys.glossary, json.dumps(list(terms), ensure_ascii=False))
 
 
-class RedisModeration(RedisParts):
+class RedisModeration(RedisParts, ModerationStore):
     @read_call
     async def standing(self, room: str, user: str) -> Standing:
         keys = self._keys
