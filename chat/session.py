@@ -371,7 +371,7 @@ class Session:
         if not most:
             return True
         try:
-            self._counted = await self.node.backend.open_connection(user, self.conn_id, most)
+            self._counted = await self.node.stores.presence.open_connection(user, self.conn_id, most)
         except BackendUnavailable:  # the chat works without the count, as without the profile
             log.warning("could not count the connections of %s: the backend is unavailable", user)
             return True
@@ -381,7 +381,7 @@ class Session:
         if self._counted:
             self._counted = False
             try:
-                await self.node.backend.close_connection(self.user_id, self.conn_id)
+                await self.node.stores.presence.close_connection(self.user_id, self.conn_id)
             except Exception:  # noqa: BLE001 - the backend may be down; the count then expires with the node
                 log.warning("could not uncount the connection %s of %s", self.conn_id, self.user_id)
 
@@ -421,7 +421,7 @@ class Session:
             role = await self.node.roles.of(self.identity, room)  # read again: a host may have appointed them since
             updated = Member(member.conn, member.id, member.name, self.lang, role.value)
             self.rooms[room] = updated
-            await self.node.backend.add_member(room, updated)
+            await self.node.stores.presence.add_member(room, updated)
             await self.node.backend.publish(room, self._presence(room, "update", updated))
         self._ready()
 
@@ -456,7 +456,7 @@ class Session:
             if not rejoin:
                 member = Member(self.conn_id, self.identity.id, self.identity.name, self.lang, role.value)
                 self.rooms[room_id] = member
-                if await backend.add_member(room_id, member):
+                if await self.node.stores.presence.add_member(room_id, member):
                     await backend.publish(room_id, self._presence(room_id, "join", member))
                     self.node.lobby.touch(room_id)
             since, more = frame.since, False
@@ -485,7 +485,7 @@ class Session:
                             recovered: bool | None, more: bool) -> Joined:
         assert self.identity is not None
         members: dict[str, dict[str, str]] = {}
-        for member in await self.node.backend.members(room.id):
+        for member in await self.node.stores.presence.members(room.id):
             members.setdefault(member.id, member.public())
         mute = await self.node.access.binding_mute(self.identity, room.id, role)  # the room's or an event-wide one
         you: dict[str, Any] = {"role": role.value}
@@ -495,7 +495,7 @@ class Session:
         if read is not None:  # where the "new messages" line goes; the count for the sidebar
             you["read"], you["unread"] = read
         room_fields = await self.node.organiser.with_tr(
-            {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
+            {**room.to_dict(), "languages": await self.node.stores.presence.census(room.id)}, self.lang)
         return Joined(room=room_fields, members=list(members.values()),
                       messages=await self._as_frames(room.id, messages), you=you, recovered=recovered,
                       more=more or None)
@@ -523,7 +523,7 @@ class Session:
         await self.node.hub.detach(room_id, self)
         self._private.discard(room_id)
         member = self.rooms.pop(room_id, None)
-        if member is not None and await self.node.backend.remove_member(room_id, member):
+        if member is not None and await self.node.stores.presence.remove_member(room_id, member):
             await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
             self.node.lobby.touch(room_id)
 
@@ -584,7 +584,7 @@ class Session:
                 return
             updated = Member(member.conn, member.id, member.name, member.lang, role)
             self.rooms[room] = updated
-            await self.node.backend.add_member(room, updated)
+            await self.node.stores.presence.add_member(room, updated)
             await self.node.backend.publish(room, self._presence(room, "update", updated))
         except Exception:  # noqa: BLE001 - the badge catches up at the next join; the session goes on
             log.warning("could not show %s's new role in %s", self.conn_id, room)
@@ -599,7 +599,7 @@ class Session:
             await self._send_plain(frame)
             return
         # The room's census is read while the rules are checked: one round trip less to wait for.
-        census = asyncio.ensure_future(self.node.backend.census(room_id))
+        census = asyncio.ensure_future(self.node.stores.presence.census(room_id))
         try:
             await self.node.access.check_send(self.identity, room_id)
         except BaseException:

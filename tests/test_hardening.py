@@ -35,7 +35,7 @@ def node_log():
 
 
 async def members_of(server, room: str) -> set[str]:
-    return {member.name for member in await server.node.backend.members(room)}
+    return {member.name for member in await server.node.stores.presence.members(room)}
 
 
 # 1. one message must never break a room --------------------------------------------------

@@ -66,7 +66,7 @@ async def test_a_reader_that_never_reads_is_closed_1013_once_its_backlog_passes_
     print(f"closed with {code}: {frames} frames, {queued} bytes queued at the close (cap {cap})")
     assert frames < server.node.config.limits.send_queue and queued <= cap
     assert server.node.hub.connections == 0
-    assert "Hoarder" not in {m.name for m in await server.node.backend.members("plenary")}
+    assert "Hoarder" not in {m.name for m in await server.node.stores.presence.members("plenary")}
     slow.close()
     other = await server.client("Other")
     await other.join("plenary", history=0)

@@ -82,7 +82,7 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
     try:
         await node.backend.seed_rooms((Room(room, "Health"),))
         await node.backend.subscribe(room)
-        await node.backend.add_member(room, member("a1", ADA))
+        await node.stores.presence.add_member(room, member("a1", ADA))
         said = await node.backend.append_message(room, user=ADA, text="hello", lang="en", cid="c1")
         await node.backend.add_translation(room, said.message.id, "es", "hola")
         await node.stores.moderation.set_mute(room, "u_x", None)

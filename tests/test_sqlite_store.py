@@ -65,7 +65,7 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
     await backend.stores.moderation.remember_role(ROOM, "u_hana", Role.HOST)
     await backend.stores.moderation.remember_role(ROOM, "u_hana", Role.DELEGATE)
     await backend.stores.moderation.record_moderation(ROOM, {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"})
-    await backend.add_member(ROOM, _member())
+    await backend.stores.presence.add_member(ROOM, _member())
     await backend.set_glossary(["Cargotec", "Zürich AG"])
     await backend.close()
 
@@ -91,7 +91,7 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
         assert await backend.stores.moderation.moderation_log(ROOM) == [
             {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}]
         assert await backend.get_glossary() == ["Cargotec", "Zürich AG"]
-        assert await backend.members(ROOM) == []  # presence is the process's own
+        assert await backend.stores.presence.members(ROOM) == []  # presence is the process's own
     finally:
         await backend.close()
 

@@ -26,7 +26,6 @@ from rooms.stores import (
     ModerationEntry,
     Mute,
     Outgoing,
-    Presence,
     Replay,
     RoomStore,
     SendGate,
@@ -47,7 +46,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, Presence, RoomStore, LimitStore, ConversationStore, SendStore, abc.ABC):
+class Backend(Broker, RoomStore, LimitStore, ConversationStore, SendStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str
@@ -82,7 +81,8 @@ class Backend(Broker, Presence, RoomStore, LimitStore, ConversationStore, SendSt
             wait = await self.take_send(gate.user, gate.rate, gate.burst, room, gate.slow_seconds)
             if not wait.allowed:
                 return Sent(wait=wait)
-        translating = translation_targets(await self.census(room), message.candidates, message.sender_lang)
+        census = await self.stores.presence.census(room)
+        translating = translation_targets(census, message.candidates, message.sender_lang)
         appended = await self.append_message(room, user={"id": message.user.id, "name": message.user.name},
                                              text=message.text, lang=message.lang, cid=message.cid,
                                              translating=translating)

@@ -13,20 +13,15 @@ from collections import Counter, defaultdict
 from chat.backend.base import Event, EventHandler, Member
 from rooms.limits import PRUNE_AT, TokenBucket
 from rooms.models import SLOW_MODE_MAX
-from rooms.stores import LimitStore, SendWait
+from rooms.stores import LimitStore, Presence, SendWait
 
 
 class LocalBroker:
-    """Pub/sub and presence inside one process (mixed into a Backend)."""
+    """Pub/sub inside one process (mixed into a Backend)."""
 
     def __init__(self) -> None:
         self._on_event: EventHandler | None = None
         self._subscribed: set[str] = set()
-        self._members: dict[str, dict[str, Member]] = defaultdict(dict)
-        # Census: connections per (user, language), and users per language, kept on every change.
-        self._readers: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
-        self._census: dict[str, Counter[str]] = defaultdict(Counter)
-        self._connections: dict[str, set[str]] = {}  # user -> open connections (this process is the cluster)
 
     async def start(self, on_event: EventHandler) -> None:
         self._on_event = on_event
@@ -53,7 +48,16 @@ class LocalBroker:
         if self._on_event and room in self._subscribed:
             self._on_event(room, event)
 
-    # presence --------------------------------------------------------------
+class LocalPresence(Presence):
+    """Presence inside one process: who is connected dies with the process, so nothing is stored."""
+
+    def __init__(self) -> None:
+        self._members: dict[str, dict[str, Member]] = defaultdict(dict)
+        # Census: connections per (user, language), and users per language, kept on every change.
+        self._readers: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        self._census: dict[str, Counter[str]] = defaultdict(Counter)
+        self._connections: dict[str, set[str]] = {}  # user -> open connections (this process is the cluster)
+
     async def add_member(self, room: str, member: Member) -> bool:
         present = self._members[room]
         first = all(other.id != member.id for other in present.values())

@@ -11,67 +11,67 @@ from tests.backend.support import BOB, ROOM, member
 
 
 async def test_presence_counts_users_not_connections(node):
-    backend = node.backend
-    assert await backend.add_member(ROOM, member("c1")) is True
-    assert await backend.add_member(ROOM, member("c2")) is False  # Ada's second tab
-    assert await backend.add_member(ROOM, member("c3", BOB)) is True
-    assert sorted(m.conn for m in await backend.members(ROOM)) == ["c1", "c2", "c3"]
-    assert await backend.remove_member(ROOM, member("c1")) is False  # c2 is still there
-    assert await backend.remove_member(ROOM, member("c2")) is True
-    assert await backend.remove_member(ROOM, member("c2")) is False  # already gone
-    assert [m.id for m in await backend.members(ROOM)] == [BOB["id"]]
-    assert await backend.members("climate") == []
+    presence = node.stores.presence
+    assert await presence.add_member(ROOM, member("c1")) is True
+    assert await presence.add_member(ROOM, member("c2")) is False  # Ada's second tab
+    assert await presence.add_member(ROOM, member("c3", BOB)) is True
+    assert sorted(m.conn for m in await presence.members(ROOM)) == ["c1", "c2", "c3"]
+    assert await presence.remove_member(ROOM, member("c1")) is False  # c2 is still there
+    assert await presence.remove_member(ROOM, member("c2")) is True
+    assert await presence.remove_member(ROOM, member("c2")) is False  # already gone
+    assert [m.id for m in await presence.members(ROOM)] == [BOB["id"]]
+    assert await presence.members("climate") == []
 
 
 async def test_presence_update_replaces_the_connection_record(node):
-    await node.backend.add_member(ROOM, member("c1", lang="en"))
-    assert await node.backend.add_member(ROOM, member("c1", lang="pt")) is False
-    assert [(m.conn, m.lang) for m in await node.backend.members(ROOM)] == [("c1", "pt")]
+    await node.stores.presence.add_member(ROOM, member("c1", lang="en"))
+    assert await node.stores.presence.add_member(ROOM, member("c1", lang="pt")) is False
+    assert [(m.conn, m.lang) for m in await node.stores.presence.members(ROOM)] == [("c1", "pt")]
 
 
 async def test_census_counts_users_per_reading_language(node):
-    backend = node.backend
-    await backend.add_member(ROOM, member("c1", lang="en"))
-    await backend.add_member(ROOM, member("c2", lang="en"))  # Ada's second tab: still one reader
-    await backend.add_member(ROOM, member("c3", BOB, lang="zh"))
-    assert await backend.census(ROOM) == {"en": 1, "zh": 1}
-    await backend.add_member(ROOM, member("c2", lang="de"))  # one tab changes language
-    assert await backend.census(ROOM) == {"de": 1, "en": 1, "zh": 1}
-    await backend.remove_member(ROOM, member("c1", lang="en"))
-    assert await backend.census(ROOM) == {"de": 1, "zh": 1}
-    await backend.remove_member(ROOM, member("c2", lang="de"))
-    await backend.remove_member(ROOM, member("c2", lang="de"))  # twice: counted once
-    assert await backend.census(ROOM) == {"zh": 1}
-    assert await backend.census("climate") == {}
+    presence = node.stores.presence
+    await presence.add_member(ROOM, member("c1", lang="en"))
+    await presence.add_member(ROOM, member("c2", lang="en"))  # Ada's second tab: still one reader
+    await presence.add_member(ROOM, member("c3", BOB, lang="zh"))
+    assert await presence.census(ROOM) == {"en": 1, "zh": 1}
+    await presence.add_member(ROOM, member("c2", lang="de"))  # one tab changes language
+    assert await presence.census(ROOM) == {"de": 1, "en": 1, "zh": 1}
+    await presence.remove_member(ROOM, member("c1", lang="en"))
+    assert await presence.census(ROOM) == {"de": 1, "zh": 1}
+    await presence.remove_member(ROOM, member("c2", lang="de"))
+    await presence.remove_member(ROOM, member("c2", lang="de"))  # twice: counted once
+    assert await presence.census(ROOM) == {"zh": 1}
+    assert await presence.census("climate") == {}
 
 
 async def test_open_connection_counts_a_users_connections_up_to_most(node):
-    backend = node.backend
-    assert [await backend.open_connection("u_ada", conn, 2) for conn in ("c1", "c2", "c3")] == [True, True, False]
-    assert await backend.open_connection("u_bob", "c4", 2) is True, "one count per user"
-    assert await backend.open_connection("u_ada", "c2", 2) is True, "counted once, however often asked"
-    await backend.close_connection("u_ada", "c1")
-    await backend.close_connection("u_ada", "c1")  # twice: forgotten once
-    assert await backend.open_connection("u_ada", "c3", 2) is True
-    assert await backend.open_connection("u_ada", "c5", 2) is False
-    await backend.close_connection("u_ada", "never-counted")
-    assert await backend.open_connection("u_ada", "c5", 2) is False
+    presence = node.stores.presence
+    assert [await presence.open_connection("u_ada", conn, 2) for conn in ("c1", "c2", "c3")] == [True, True, False]
+    assert await presence.open_connection("u_bob", "c4", 2) is True, "one count per user"
+    assert await presence.open_connection("u_ada", "c2", 2) is True, "counted once, however often asked"
+    await presence.close_connection("u_ada", "c1")
+    await presence.close_connection("u_ada", "c1")  # twice: forgotten once
+    assert await presence.open_connection("u_ada", "c3", 2) is True
+    assert await presence.open_connection("u_ada", "c5", 2) is False
+    await presence.close_connection("u_ada", "never-counted")
+    assert await presence.open_connection("u_ada", "c5", 2) is False
 
 
 @pytest.mark.parametrize("backend_kind", [pytest.param("redis", marks=pytest.mark.redis)])
 async def test_connections_count_on_every_node_and_a_dead_nodes_stop_counting(make_node):
     a, b = await make_node(presence_ttl=1), await make_node(presence_ttl=1)
-    assert await a.backend.open_connection("u_ada", "a1", 3) is True
-    assert await b.backend.open_connection("u_ada", "b1", 3) is True
-    assert await b.backend.open_connection("u_ada", "b2", 3) is True
-    assert await a.backend.open_connection("u_ada", "a2", 3) is False, "three open on two nodes"
+    assert await a.stores.presence.open_connection("u_ada", "a1", 3) is True
+    assert await b.stores.presence.open_connection("u_ada", "b1", 3) is True
+    assert await b.stores.presence.open_connection("u_ada", "b2", 3) is True
+    assert await a.stores.presence.open_connection("u_ada", "a2", 3) is False, "three open on two nodes"
     # node b dies without a word: its heartbeat stops and expires, its connections stop counting
     b_backend = b.backend
     assert isinstance(b_backend, RedisBackend)
     await b_backend._presence.stop()  # simulating a crash: the heartbeat stops
     deadline = time.monotonic() + 5
-    while not await a.backend.open_connection("u_ada", "a2", 3):
+    while not await a.stores.presence.open_connection("u_ada", "a2", 3):
         assert time.monotonic() < deadline, "node b's connections still counted 5 s after it died"
         await asyncio.sleep(0.1)
-    assert await a.backend.open_connection("u_ada", "a3", 3) is True
-    assert await a.backend.open_connection("u_ada", "a4", 3) is False
+    assert await a.stores.presence.open_connection("u_ada", "a3", 3) is True
+    assert await a.stores.presence.open_connection("u_ada", "a4", 3) is False

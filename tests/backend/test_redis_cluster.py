@@ -56,16 +56,16 @@ async def test_two_nodes_share_history_order_and_idempotency(make_node):
 async def test_presence_spans_nodes_and_a_dead_node_drops_out(make_node):
     a, b = await make_node(presence_ttl=1), await make_node(presence_ttl=1)
     await a.backend.subscribe(ROOM)
-    assert await a.backend.add_member(ROOM, member("a1")) is True
-    assert await b.backend.add_member(ROOM, member("b1")) is False  # Ada is already here, on node a
-    assert await b.backend.add_member(ROOM, member("b2", BOB)) is True
-    assert sorted(m.conn for m in await a.backend.members(ROOM)) == ["a1", "b1", "b2"]
+    assert await a.stores.presence.add_member(ROOM, member("a1")) is True
+    assert await b.stores.presence.add_member(ROOM, member("b1")) is False  # Ada is already here, on node a
+    assert await b.stores.presence.add_member(ROOM, member("b2", BOB)) is True
+    assert sorted(m.conn for m in await a.stores.presence.members(ROOM)) == ["a1", "b1", "b2"]
     # node b dies without a word: its heartbeat stops and expires
     b_backend = b.backend
     assert isinstance(b_backend, RedisBackend)
     await b_backend._presence.stop()  # simulating a crash: the heartbeat stops
     deadline = time.monotonic() + 5
-    while sorted(m.conn for m in await a.backend.members(ROOM)) != ["a1"]:
+    while sorted(m.conn for m in await a.stores.presence.members(ROOM)) != ["a1"]:
         assert time.monotonic() < deadline, "node b's members were still listed 5 s after it died"
         await asyncio.sleep(0.1)
     # node a notices Bob is gone for good and says so, once; Ada is still there through a1
@@ -107,9 +107,9 @@ async def test_redis_outage_unavailable_then_reconnect_resubscribe_and_replay(pr
     try:
         for node, conn in ((a, "a1"), (b, "b1")):
             await node.backend.subscribe(ROOM)
-            await node.backend.add_member(ROOM, member(conn, ADA if conn == "a1" else BOB))
+            await node.stores.presence.add_member(ROOM, member(conn, ADA if conn == "a1" else BOB))
         cy = member("b2", {"id": "u_cy", "name": "Cy"})
-        await b.backend.add_member(ROOM, cy)
+        await b.stores.presence.add_member(ROOM, cy)
         first = await a.say("before")
         await b.wait_for("message", 1)
 
@@ -118,9 +118,9 @@ async def test_redis_outage_unavailable_then_reconnect_resubscribe_and_replay(pr
             with pytest.raises(BackendUnavailable):
                 await a.say("during")
         with pytest.raises(BackendUnavailable):
-            await b.backend.members(ROOM)
+            await b.stores.presence.members(ROOM)
         with pytest.raises(BackendUnavailable):  # Cy closes her socket while Redis is away
-            await b.backend.remove_member(ROOM, cy)
+            await b.stores.presence.remove_member(ROOM, cy)
         await wait_until(lambda: not a.backend.healthy() and not b.backend.healthy())
 
         private_redis.start()  # same port, same data (appendonly)
@@ -134,7 +134,7 @@ async def test_redis_outage_unavailable_then_reconnect_resubscribe_and_replay(pr
         # Cy's record went when Redis came back, and her leave was announced once, by b. (Node a
         # hears it only when it had resubscribed by then: pub/sub is at most once, and presence
         # events are not replayed; a's `members` is right either way.)
-        assert sorted(m.conn for m in await a.backend.members(ROOM)) == ["a1", "b1"]
+        assert sorted(m.conn for m in await a.stores.presence.members(ROOM)) == ["a1", "b1"]
         [leave] = await b.wait_for("presence", 1)
         assert leave["event"] == "leave" and leave["user"]["id"] == "u_cy"
         await asyncio.sleep(0.2)
@@ -184,7 +184,7 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
         await node.backend.start(node.on_event)
         await node.backend.seed_rooms(configured)
         await node.backend.subscribe(ROOM)
-        await node.backend.add_member(ROOM, member(conn, ADA if conn == "a1" else BOB))
+        await node.stores.presence.add_member(ROOM, member(conn, ADA if conn == "a1" else BOB))
     try:
         old = await a.say("before the loss")
         await b.wait_for("message", 1)
@@ -194,7 +194,7 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
         private_redis.start()
         await wait_until(lambda: a.backend.healthy() and b.backend.healthy(), timeout=15)
         assert [room.id for room in await b.backend.list_rooms()] == [ROOM]
-        assert sorted(m.conn for m in await b.backend.members(ROOM)) == ["a1", "b1"]
+        assert sorted(m.conn for m in await b.stores.presence.members(ROOM)) == ["a1", "b1"]
         new = await b.say("after the loss")
         assert new.id.split(".")[0] != old.id.split(".")[0]
         replay = await a.backend.since(ROOM, old.id, limit=10)

@@ -25,9 +25,9 @@ def gate(rate: float = 5.0, burst: int = 10, slow: int = 0) -> SendGate:
 async def test_a_clear_sender_s_message_is_stored_and_published_with_what_the_census_says(node: Node) -> None:
     backend = node.backend
     await backend.subscribe(ROOM)
-    await backend.add_member(ROOM, member("c1", ADA, "en"))
-    await backend.add_member(ROOM, member("c2", BOB, "es"))
-    await backend.add_member(ROOM, member("c3", CAROL, "it"))  # no route into Italian
+    await backend.stores.presence.add_member(ROOM, member("c1", ADA, "en"))
+    await backend.stores.presence.add_member(ROOM, member("c2", BOB, "es"))
+    await backend.stores.presence.add_member(ROOM, member("c3", CAROL, "it"))  # no route into Italian
     sent = await backend.send(ROOM, outgoing(), gate())
     assert sent.standing is None and sent.wait is None and sent.appended is not None
     assert sent.appended.created and sent.translating == ["es"]
@@ -43,13 +43,13 @@ async def test_a_clear_sender_s_message_is_stored_and_published_with_what_the_ce
 async def test_translating_leaves_out_a_language_only_the_sender_reads_and_an_empty_list_is_left_out(node):
     backend = node.backend
     await backend.subscribe(ROOM)
-    await backend.add_member(ROOM, member("c1", ADA, "de"))
-    await backend.add_member(ROOM, member("c2", BOB, "en"))
+    await backend.stores.presence.add_member(ROOM, member("c1", ADA, "de"))
+    await backend.stores.presence.add_member(ROOM, member("c2", BOB, "en"))
     sent = await backend.send(ROOM, outgoing(sender_lang="de"), gate())
     assert sent.translating == []
     [published] = await node.wait_for("message", 1)
     assert "translating" not in published, "as the Broker publishes a message nobody waits a translation for"
-    await backend.add_member(ROOM, member("c3", CAROL, "de"))
+    await backend.stores.presence.add_member(ROOM, member("c3", CAROL, "de"))
     assert (await backend.send(ROOM, outgoing("Second line", sender_lang="de"), gate())).translating == ["de"]
 
 
@@ -72,7 +72,7 @@ async def test_a_standing_that_is_not_clear_stops_the_step_before_anything_is_sp
 
 async def test_send_limits_refuse_without_storing_and_without_a_gate_only_census_and_append(node):
     backend = node.backend
-    await backend.add_member(ROOM, member("c2", BOB, "es"))
+    await backend.stores.presence.add_member(ROOM, member("c2", BOB, "es"))
     assert (await backend.send(ROOM, outgoing("one"), gate(rate=0.01, burst=1))).appended is not None
     limited = await backend.send(ROOM, outgoing("two"), gate(rate=0.01, burst=1))
     assert limited.appended is None and limited.wait is not None and limited.wait.token > 0

@@ -9,7 +9,7 @@ from msgspec.structs import replace
 
 from chat.backend.base import Appended, Backend, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
-from chat.backend.local import LocalBroker, LocalLimits
+from chat.backend.local import LocalBroker, LocalLimits, LocalPresence
 from chat.backend.memory.conversations import ConversationState, MemoryConversations
 from chat.backend.memory.meetings import MemoryMeetings
 from chat.backend.memory.moderation import MemoryModeration
@@ -91,7 +91,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
         self._conv = ConversationState()
         self.stores = Stores(
             broker=self,
-            presence=self,
+            presence=LocalPresence(),
             rooms=self,
             moderation=MemoryModeration(),
             limits=self,

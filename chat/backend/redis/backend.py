@@ -54,7 +54,7 @@ from chat.backend.redis.shards import ShardedSubscriber
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
 from chat.config import BackendSettings
-from rooms.stores import Encoded, Event, EventHandler, Member, Outgoing, SendGate, Sent, Stores
+from rooms.stores import Encoded, Event, EventHandler, Outgoing, SendGate, Sent, Stores
 from rooms.stores.events import RoomSaved, StoredMessage, Translation, TranslationFailed, decode_event, encode_event
 
 log = logging.getLogger("babelroom.backend.redis")
@@ -118,7 +118,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisLimits, RedisSends, RedisConve
         self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
         self.stores = Stores(
             broker=self,
-            presence=self,
+            presence=self._presence,
             rooms=self,
             moderation=RedisModeration(shared),
             limits=self,
@@ -186,25 +186,6 @@ class RedisBackend(RedisHistory, RedisRooms, RedisLimits, RedisSends, RedisConve
 
     def shared_cache(self) -> RedisSharedCache:
         return RedisSharedCache(self._redis, self._keys, self._slots)
-
-    # presence (presence.py) ------------------------------------------------------
-    async def add_member(self, room: str, member: Member) -> bool:
-        return await self._presence.add_member(room, member)
-
-    async def remove_member(self, room: str, member: Member) -> bool:
-        return await self._presence.remove_member(room, member)
-
-    async def members(self, room: str) -> list[Member]:
-        return await self._presence.members(room)
-
-    async def census(self, room: str) -> dict[str, int]:
-        return await self._presence.census(room)
-
-    async def open_connection(self, user: str, conn: str, most: int) -> bool:
-        return await self._presence.open_connection(user, conn, most)
-
-    async def close_connection(self, user: str, conn: str) -> None:
-        await self._presence.close_connection(user, conn)
 
     # sending (sends.py) ----------------------------------------------------------
     async def send(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:

@@ -24,7 +24,7 @@ from msgspec.structs import replace
 
 from chat.backend.base import Appended, Backend, BackendUnavailable, EventHandler, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
-from chat.backend.local import LocalBroker, LocalLimits
+from chat.backend.local import LocalBroker, LocalLimits, LocalPresence
 from chat.backend.sqlite.conversations import SqliteConversations
 from chat.backend.sqlite.db import DamagedRow, Database, decode_row
 from chat.backend.sqlite.meetings import SqliteMeetings
@@ -56,7 +56,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
         self._pruner: asyncio.Task[None] | None = None
         self.stores = Stores(
             broker=self,
-            presence=self,
+            presence=LocalPresence(),
             rooms=self,
             moderation=SqliteModeration(self._db),
             limits=self,
