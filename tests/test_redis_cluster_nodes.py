@@ -88,7 +88,7 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
         await node.stores.moderation.set_mute(room, "u_x", None)
         await node.stores.moderation.set_ban(room, "u_y", True)
         await node.stores.moderation.set_ban(EVENT_WIDE, "u_z", True)
-        await node.backend.take_send("u_x", 5, 10, room, 5)
+        await node.stores.limits.take_send("u_x", 5, 10, room, 5)
         standing = await node.stores.moderation.standing(room, "u_z")
         assert standing.banned_event and not standing.banned
         await node.wait_for("message", 1)

@@ -20,7 +20,6 @@ from rooms.stores import (
     Encoded,
     Event,
     EventHandler,
-    LimitStore,
     Member,
     Message,
     ModerationEntry,
@@ -46,7 +45,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, RoomStore, LimitStore, ConversationStore, SendStore, abc.ABC):
+class Backend(Broker, RoomStore, ConversationStore, SendStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str
@@ -78,7 +77,7 @@ class Backend(Broker, RoomStore, LimitStore, ConversationStore, SendStore, abc.A
             standing = await self.stores.moderation.standing(room, gate.user)
             if not clear(standing):
                 return Sent(standing=standing)
-            wait = await self.take_send(gate.user, gate.rate, gate.burst, room, gate.slow_seconds)
+            wait = await self.stores.limits.take_send(gate.user, gate.rate, gate.burst, room, gate.slow_seconds)
             if not wait.allowed:
                 return Sent(wait=wait)
         census = await self.stores.presence.census(room)

@@ -78,10 +78,9 @@ class _History:
         return index, self.kept[index]
 
 
-class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
+class MemoryBackend(LocalBroker, MemoryConversations, Backend):
     def __init__(self, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400) -> None:
         LocalBroker.__init__(self)
-        LocalLimits.__init__(self)
         self.node_id = node_id
         self._history_max = history_max
         self._idempotency_ttl = idempotency_ttl
@@ -94,7 +93,7 @@ class MemoryBackend(LocalBroker, LocalLimits, MemoryConversations, Backend):
             presence=LocalPresence(),
             rooms=self,
             moderation=MemoryModeration(),
-            limits=self,
+            limits=LocalLimits(),
             conversations=self,
             meetings=MemoryMeetings(),
             sessions=MemorySessions(),

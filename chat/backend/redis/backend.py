@@ -71,8 +71,7 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisLimits, RedisSends, RedisConversations,
-                   Backend):
+class RedisBackend(RedisHistory, RedisRooms, RedisSends, RedisConversations, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -121,7 +120,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisLimits, RedisSends, RedisConve
             presence=self._presence,
             rooms=self,
             moderation=RedisModeration(shared),
-            limits=self,
+            limits=RedisLimits(shared),
             conversations=self,
             meetings=RedisMeetings(shared),
             sessions=RedisSessions(shared),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from chat.backend.redis.calls import RedisParts, write_call
-from rooms.stores import SendWait
+from rooms.stores import LimitStore, SendWait
 
 
-class RedisLimits(RedisParts):
+class RedisLimits(RedisParts, LimitStore):
     @write_call
     async def take_token(self, user: str, rate: float, burst: int) -> float:
         wait = float(await self._scripts["take_token"](keys=[self._keys.limit_bucket(user)], args=[rate, burst]))

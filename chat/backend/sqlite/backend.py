@@ -42,11 +42,10 @@ PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing e
 MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply, mentions, meeting"
 
 
-class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
+class SqliteBackend(LocalBroker, SqliteConversations, Backend):
     def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
                  synchronous: str = "full", create: bool = False) -> None:
         LocalBroker.__init__(self)
-        LocalLimits.__init__(self)
         self.node_id = node_id
         self.path = path
         self._history_max = max(1, history_max)
@@ -59,7 +58,7 @@ class SqliteBackend(LocalBroker, LocalLimits, SqliteConversations, Backend):
             presence=LocalPresence(),
             rooms=self,
             moderation=SqliteModeration(self._db),
-            limits=self,
+            limits=LocalLimits(),
             conversations=self,
             meetings=SqliteMeetings(self._db),
             sessions=SqliteSessions(self._db),
