@@ -188,7 +188,7 @@ async def test_leaving_for_good_and_the_last_one_out_closes_it(make_server):
     assert room not in [c["id"] for c in (await ada.http("GET", "/api/conversations")).json()["conversations"]]
     await bo.http("DELETE", f"/api/conversations/{room}")
     await cy.http("DELETE", f"/api/conversations/{room}")
-    assert (await server.node.backend.get_room(room)).state.value == "closed"
+    assert (await server.node.stores.rooms.get_room(room)).state.value == "closed"
     fresh = await conversation(ada, bo)
     assert fresh.status_code == 201 and fresh.json()["room"]["id"] != room
 

@@ -80,7 +80,7 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
     await node.backend.start(node.on_event)
     room = "health"
     try:
-        await node.backend.seed_rooms((Room(room, "Health"),))
+        await node.stores.rooms.seed_rooms((Room(room, "Health"),))
         await node.backend.subscribe(room)
         await node.stores.presence.add_member(room, member("a1", ADA))
         said = await node.backend.append_message(room, user=ADA, text="hello", lang="en", cid="c1")

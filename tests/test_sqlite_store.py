@@ -52,9 +52,9 @@ async def started(path: Path, **kwargs) -> SqliteBackend:
 async def test_everything_but_presence_survives_a_restart(tmp_path):
     path = tmp_path / "db.sqlite3"
     backend = await started(path)
-    await backend.seed_rooms((Room(ROOM, "Plenary"),))
+    await backend.stores.rooms.seed_rooms((Room(ROOM, "Plenary"),))
     opened = Room("side-event", "Side event", forum="Sub", state=RoomState.READ_ONLY, slow_mode=30)
-    await backend.save_room(opened)
+    await backend.stores.rooms.save_room(opened)
     first = (await backend.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")).message
     second = (await backend.append_message(ROOM, user=ADA, text="gone soon", lang="en", cid=None)).message
     await backend.add_translation(ROOM, first.id, "de", "hallo")
@@ -66,13 +66,13 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
     await backend.stores.moderation.remember_role(ROOM, "u_hana", Role.DELEGATE)
     await backend.stores.moderation.record_moderation(ROOM, {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"})
     await backend.stores.presence.add_member(ROOM, _member())
-    await backend.set_glossary(["Cargotec", "Zürich AG"])
+    await backend.stores.rooms.set_glossary(["Cargotec", "Zürich AG"])
     await backend.close()
 
     backend = await started(path)
     try:
-        assert [room.id for room in await backend.list_rooms()] == [ROOM, "side-event"]
-        assert await backend.get_room("side-event") == opened
+        assert [room.id for room in await backend.stores.rooms.list_rooms()] == [ROOM, "side-event"]
+        assert await backend.stores.rooms.get_room("side-event") == opened
         history = await backend.history(ROOM, before=None, limit=10)
         assert [m.id for m in history] == [first.id, second.id]
         assert history[0].tr == {"de": "hallo"} and history[0].text == "hello"
@@ -90,7 +90,7 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
         assert await backend.stores.moderation.known_role(ROOM, "u_hana") is Role.HOST
         assert await backend.stores.moderation.moderation_log(ROOM) == [
             {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}]
-        assert await backend.get_glossary() == ["Cargotec", "Zürich AG"]
+        assert await backend.stores.rooms.get_glossary() == ["Cargotec", "Zürich AG"]
         assert await backend.stores.presence.members(ROOM) == []  # presence is the process's own
     finally:
         await backend.close()
@@ -138,7 +138,7 @@ def _v2(db: sqlite3.Connection) -> None:
 async def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_path):
     path = tmp_path / "db.sqlite3"
     backend = await started(path)
-    await backend.seed_rooms((Room(ROOM, "Plenary"),))
+    await backend.stores.rooms.seed_rooms((Room(ROOM, "Plenary"),))
     sent = (await backend.append_message(ROOM, user=ADA, text="kept", lang="en", cid=None)).message
     await backend.close()
 
@@ -159,7 +159,7 @@ async def test_a_version_1_file_gains_the_conversation_tables_and_keeps_its_room
                    "VALUES ('plenary', 0, '{\"id\": \"plenary\", \"title\": \"P\"}')")
         db.commit()
     backend = await started(path)
-    room = await backend.get_room(ROOM)
+    room = await backend.stores.rooms.get_room(ROOM)
     assert room is not None and room.kind.value == "forum"  # a room saved before `kind` existed
     await backend.add_conversation_members("c-1", ["u_a", "u_b"])
     assert await backend.conversation_members("c-1") == {"u_a", "u_b"}
@@ -177,12 +177,12 @@ async def test_a_version_2_file_gains_the_glossary_table_and_keeps_its_data(tmp_
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'glossary'").fetchone() is None
     backend = await started(path)
     try:
-        assert await backend.get_glossary() is None  # migrated, never set: the configured list applies
-        room = await backend.get_room(ROOM)
+        assert await backend.stores.rooms.get_glossary() is None  # migrated, never set: the configured list applies
+        room = await backend.stores.rooms.get_room(ROOM)
         assert room is not None and room.title == "P"
         assert await backend.conversation_members("c-1") == {"u_a"}
-        await backend.set_glossary(["Cargotec"])
-        assert await backend.get_glossary() == ["Cargotec"]
+        await backend.stores.rooms.set_glossary(["Cargotec"])
+        assert await backend.stores.rooms.get_glossary() == ["Cargotec"]
     finally:
         await backend.close()
     with plain(path) as db:
@@ -256,7 +256,7 @@ async def test_a_version_6_file_gains_the_session_tables_and_keeps_its_glossary(
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'sessions'").fetchone() is None
     backend = await started(path)
     try:
-        assert await backend.get_glossary() == ["Cargotec"]
+        assert await backend.stores.rooms.get_glossary() == ["Cargotec"]
         await backend.stores.sessions.start_session(SignIn("s_1", "u_a", "Firefox on Linux", 1, 1))
         assert [s.id for s in await backend.stores.sessions.user_sessions("u_a")] == ["s_1"]
     finally:
@@ -375,7 +375,7 @@ async def _damage(path: Path) -> tuple[str, str]:
     `climate` room row is garbage; the file itself is sound (quick_check passes). The ids of two
     messages of another room."""
     backend = await started(path)
-    await backend.seed_rooms((Room(ROOM, "Plenary"), Room("climate", "Climate"), Room("health", "Health")))
+    await backend.stores.rooms.seed_rooms((Room(ROOM, "Plenary"), Room("climate", "Climate"), Room("health", "Health")))
     await backend.append_message(ROOM, user=ADA, text="fine", lang="en", cid=None)
     await backend.append_message(ROOM, user=ADA, text="soon damaged", lang="en", cid=None)
     kept = [(await backend.append_message("health", user=ADA, text=text, lang="en", cid=None)).message.id
@@ -398,11 +398,11 @@ async def test_a_damaged_row_answers_unavailable_with_one_log_line_naming_the_fi
             with pytest.raises(BackendUnavailable, match="damaged row"):
                 await backend.history(ROOM, before=None, limit=10)
             with pytest.raises(BackendUnavailable, match="damaged row"):
-                await backend.get_room("climate")
+                await backend.stores.rooms.get_room("climate")
             # the listing leaves the damaged room out rather than failing for every room
-            assert [room.id for room in await backend.list_rooms()] == [ROOM, "health"]
+            assert [room.id for room in await backend.stores.rooms.list_rooms()] == [ROOM, "health"]
         assert [m.id for m in await backend.history("health", before=None, limit=10)] == list(kept)
-        assert (await backend.get_room(ROOM)) == Room(ROOM, "Plenary")
+        assert (await backend.stores.rooms.get_room(ROOM)) == Room(ROOM, "Plenary")
         assert backend.healthy()  # a damaged row is not a database that cannot write
     finally:
         await backend.close()
@@ -416,7 +416,7 @@ async def test_a_damaged_row_answers_unavailable_with_one_log_line_naming_the_fi
 async def test_a_damaged_glossary_or_log_entry_is_unavailable_too(tmp_path, caplog):
     path = tmp_path / "db.sqlite3"
     backend = await started(path)
-    await backend.set_glossary(["Cargotec"])
+    await backend.stores.rooms.set_glossary(["Cargotec"])
     await backend.stores.moderation.record_moderation(ROOM, {"ts": 1, "action": "mute", "user": "u_tim", "by": "u_mo"})
     await backend.close()
     with plain(path) as db:
@@ -425,7 +425,7 @@ async def test_a_damaged_glossary_or_log_entry_is_unavailable_too(tmp_path, capl
     backend = await started(path)
     try:
         with pytest.raises(BackendUnavailable, match="damaged row"):
-            await backend.get_glossary()
+            await backend.stores.rooms.get_glossary()
         with pytest.raises(BackendUnavailable, match="damaged row"):
             await backend.stores.moderation.moderation_log(ROOM)
     finally:

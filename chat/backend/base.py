@@ -26,7 +26,6 @@ from rooms.stores import (
     Mute,
     Outgoing,
     Replay,
-    RoomStore,
     SendGate,
     SendStore,
     SendWait,
@@ -45,7 +44,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, RoomStore, ConversationStore, SendStore, abc.ABC):
+class Backend(Broker, ConversationStore, SendStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

@@ -46,8 +46,8 @@ async def test_two_nodes_share_history_order_and_idempotency(make_node):
     assert len({appended.message.id for appended in racing}) == 1
     assert sum(appended.created for appended in racing) == 1
     # room state written on one node is what the other reads
-    await a.backend.save_room(Room("health", "Health", state=RoomState.READ_ONLY))
-    assert await b.backend.get_room("health") == Room("health", "Health", state=RoomState.READ_ONLY)
+    await a.stores.rooms.save_room(Room("health", "Health", state=RoomState.READ_ONLY))
+    assert await b.stores.rooms.get_room("health") == Room("health", "Health", state=RoomState.READ_ONLY)
     await b.stores.moderation.set_ban(ROOM, "u_x", True)
     assert await a.stores.moderation.is_banned(ROOM, "u_x") is True
 
@@ -182,7 +182,7 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
     configured = (Room(ROOM, "Plenary"),)
     for node, conn in ((a, "a1"), (b, "b1")):
         await node.backend.start(node.on_event)
-        await node.backend.seed_rooms(configured)
+        await node.stores.rooms.seed_rooms(configured)
         await node.backend.subscribe(ROOM)
         await node.stores.presence.add_member(ROOM, member(conn, ADA if conn == "a1" else BOB))
     try:
@@ -193,7 +193,7 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
         shutil.rmtree(private_redis.directory)
         private_redis.start()
         await wait_until(lambda: a.backend.healthy() and b.backend.healthy(), timeout=15)
-        assert [room.id for room in await b.backend.list_rooms()] == [ROOM]
+        assert [room.id for room in await b.stores.rooms.list_rooms()] == [ROOM]
         assert sorted(m.conn for m in await b.stores.presence.members(ROOM)) == ["a1", "b1"]
         new = await b.say("after the loss")
         assert new.id.split(".")[0] != old.id.split(".")[0]

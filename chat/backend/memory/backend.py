@@ -13,8 +13,8 @@ from chat.backend.local import LocalBroker, LocalLimits, LocalPresence
 from chat.backend.memory.conversations import ConversationState, MemoryConversations
 from chat.backend.memory.meetings import MemoryMeetings
 from chat.backend.memory.moderation import MemoryModeration
+from chat.backend.memory.rooms import MemoryRooms
 from chat.backend.memory.sessions import MemorySessions
-from rooms import Room
 from rooms.stores import Reacted, Stores
 from rooms.stores.events import StoredMessage, Translation
 from rooms.stores.messages import Author, MeetingStep, Message, Quote
@@ -84,14 +84,12 @@ class MemoryBackend(LocalBroker, MemoryConversations, Backend):
         self.node_id = node_id
         self._history_max = history_max
         self._idempotency_ttl = idempotency_ttl
-        self._rooms: dict[str, Room] = {}
-        self._glossary: list[str] | None = None  # None: never set, the configured list applies
         self._histories: dict[str, _History] = {}
         self._conv = ConversationState()
         self.stores = Stores(
             broker=self,
             presence=LocalPresence(),
-            rooms=self,
+            rooms=MemoryRooms(),
             moderation=MemoryModeration(),
             limits=LocalLimits(),
             conversations=self,
@@ -225,23 +223,3 @@ class MemoryBackend(LocalBroker, MemoryConversations, Backend):
                                       reply_to=None, mentions=[], meeting=None)
         history.reactors.pop(message_id, None)
         return True
-
-    # rooms -----------------------------------------------------------------
-    async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
-        for room in rooms:
-            self._rooms.setdefault(room.id, room)
-
-    async def list_rooms(self) -> list[Room]:
-        return list(self._rooms.values())
-
-    async def get_room(self, room: str) -> Room | None:
-        return self._rooms.get(room)
-
-    async def save_room(self, room: Room) -> None:
-        self._rooms[room.id] = room
-
-    async def get_glossary(self) -> list[str] | None:
-        return None if self._glossary is None else list(self._glossary)
-
-    async def set_glossary(self, terms: list[str]) -> None:
-        self._glossary = list(terms)  # a copy: the caller's list may change

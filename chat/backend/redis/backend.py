@@ -71,7 +71,7 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisRooms, RedisSends, RedisConversations, Backend):
+class RedisBackend(RedisHistory, RedisSends, RedisConversations, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -96,12 +96,12 @@ class RedisBackend(RedisHistory, RedisRooms, RedisSends, RedisConversations, Bac
             self._redis = redis.asyncio.Redis(connection_pool=self._pool)
         self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
         shared = SharedRedis(self._redis, self._keys, self._slots, self._scripts, settings)
-        self._init_room_copies()
+        self._rooms = RedisRooms(shared, copies_valid=lambda: self._subscriber.up)
         heartbeat_ttl = max(1, settings.presence_ttl)
         self._presence = RedisPresence(self._redis, self._keys, self._scripts, self._slots,
                                        instance=secrets.token_hex(8), node_id=node_id, ttl=heartbeat_ttl,
                                        announce=self.publish, rooms=lambda: self._subscribed,
-                                       on_lost=lambda: self._seed(self._configured_rooms))
+                                       on_lost=self._rooms.seed_again)
         self._subscriber: Subscriber | ShardedSubscriber
         if settings.redis_cluster:
             self._subscriber = ShardedSubscriber(self._redis, node_channel=self._keys.node_channel,
@@ -118,7 +118,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisSends, RedisConversations, Bac
         self.stores = Stores(
             broker=self,
             presence=self._presence,
-            rooms=self,
+            rooms=self._rooms,
             moderation=RedisModeration(shared),
             limits=RedisLimits(shared),
             conversations=self,
@@ -242,7 +242,7 @@ class RedisBackend(RedisHistory, RedisRooms, RedisSends, RedisConversations, Bac
             return
         if channel == self._keys.node_channel:
             if isinstance(event, RoomSaved):  # this node's own business, not an event for the hub
-                self.forget_room(event.id)
+                self._rooms.forget_room(event.id)
             else:
                 self._emit(None, event)
             return
@@ -271,15 +271,12 @@ class RedisBackend(RedisHistory, RedisRooms, RedisSends, RedisConversations, Bac
             self._on_event(room, event)
 
     # after a reconnect ---------------------------------------------------------
-    def _room_copies_valid(self) -> bool:
-        return self._subscriber.up
-
     async def _restore(self) -> None:
         """Run by the subscriber once it has resubscribed, before live messages flow again."""
-        self.forget_room(None)  # saves made while the connection was down sent notices nobody read
+        self._rooms.forget_room(None)  # saves made while the connection was down sent notices nobody read
         await self._presence.beat()
         await self._presence.remove_unremoved()
-        await self._seed(self._configured_rooms)
+        await self._rooms.seed_again()
         for room in sorted(self._subscribed):
             await self._catch_up(room)
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
-from chat.backend.redis.calls import RedisParts, read_call, write_call
+from chat.backend.redis.calls import RedisParts, SharedRedis, read_call, write_call
 from chat.frames import encode
 from rooms import Role, Room
 from rooms.conversations import EVENT_WIDE
-from rooms.stores import ModerationEntry, ModerationStore, Mute, Standing, now_ms
+from rooms.stores import ModerationEntry, ModerationStore, Mute, RoomStore, Standing, now_ms
 from rooms.stores.events import RoomSaved, encode_event
 
 MODERATION_LOG_MAX = 1000  # entries kept per room
 
 
-class RedisRooms(RedisParts):
+class RedisRooms(RedisParts, RoomStore):
     """The rooms, and this node's copy of those it read (the send path reads a room per message).
 
     A copy is only used while the pub/sub connection is up: every save publishes RoomSaved on
@@ -25,16 +26,12 @@ class RedisRooms(RedisParts):
     Redis sends the notice before it answers the save, so a node sees another's save as soon as
     it has read its pub/sub connection, and its own saves at once."""
 
-    _configured_rooms: tuple[Room, ...] = ()
-    _room_copies: dict[str, Room]
-    _room_generation: int  # bumped by every forget: a read that began before one caches nothing
-
-    def _init_room_copies(self) -> None:
-        self._room_copies, self._room_generation = {}, 0
-
-    def _room_copies_valid(self) -> bool:
-        """True while every save's notice reaches this node (the backend: its pub/sub is up)."""
-        return False
+    def __init__(self, shared: SharedRedis, copies_valid: Callable[[], bool]) -> None:
+        super().__init__(shared)
+        self._room_copies_valid = copies_valid  # True while every save's notice reaches this node (pub/sub is up)
+        self._configured_rooms: tuple[Room, ...] = ()
+        self._room_copies: dict[str, Room] = {}
+        self._room_generation = 0  # bumped by every forget: a read that began before one caches nothing
 
     def forget_room(self, room: str | None) -> None:
         """Drop this node's copy of a room (of every room when None): it was saved somewhere."""
@@ -47,6 +44,11 @@ class RedisRooms(RedisParts):
     @write_call
     async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
         self._configured_rooms = tuple(rooms)  # seeded again after a reconnect: Redis may have lost them
+        await self._seed(self._configured_rooms)
+
+    async def seed_again(self) -> None:
+        """Seed the configured rooms again (after a reconnect, or when the presence records were
+        lost): Redis may have restarted empty."""
         await self._seed(self._configured_rooms)
 
     async def _seed(self, rooms: tuple[Room, ...]) -> None:

@@ -26,11 +26,11 @@ from chat.backend.base import Appended, Backend, BackendUnavailable, EventHandle
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits, LocalPresence
 from chat.backend.sqlite.conversations import SqliteConversations
-from chat.backend.sqlite.db import DamagedRow, Database, decode_row
+from chat.backend.sqlite.db import Database, decode_row
 from chat.backend.sqlite.meetings import SqliteMeetings
 from chat.backend.sqlite.moderation import SqliteModeration
+from chat.backend.sqlite.rooms import SqliteRooms
 from chat.backend.sqlite.sessions import SqliteSessions
-from rooms import Room
 from rooms.stores import Reacted, Stores
 from rooms.stores.events import StoredMessage, Translation
 from rooms.stores.messages import CONFIDENCE_KEY, Author, MeetingStep, Message, Quote, split_confidence
@@ -56,7 +56,7 @@ class SqliteBackend(LocalBroker, SqliteConversations, Backend):
         self.stores = Stores(
             broker=self,
             presence=LocalPresence(),
-            rooms=self,
+            rooms=SqliteRooms(self._db),
             moderation=SqliteModeration(self._db),
             limits=LocalLimits(),
             conversations=self,
@@ -287,50 +287,6 @@ class SqliteBackend(LocalBroker, SqliteConversations, Backend):
 
         return await self._db.write(store)
 
-    # rooms -------------------------------------------------------------------
-    async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
-        # configured rooms list first, in config order; rooms opened later follow by time
-        await self._db.write(lambda db: db.executemany(
-            "INSERT OR IGNORE INTO rooms (id, position, data) VALUES (?, ?, ?)",
-            [(room.id, index, json.dumps(room.to_dict())) for index, room in enumerate(rooms)]))
-
-    async def list_rooms(self) -> list[Room]:
-        def read(db: sqlite3.Connection) -> list[Room]:
-            rooms = []
-            for row in db.execute("SELECT id, data FROM rooms ORDER BY position, id").fetchall():
-                try:
-                    rooms.append(_room(row))
-                except DamagedRow as damage:  # that room answers `unavailable`; the others are listed
-                    self._db.report_damage(damage)
-            return rooms
-
-        return await self._db.read(read)
-
-    async def get_room(self, room: str) -> Room | None:
-        def read(db: sqlite3.Connection) -> Room | None:
-            row = db.execute("SELECT id, data FROM rooms WHERE id = ?", (room,)).fetchone()
-            return _room(row) if row else None
-
-        return await self._db.read(read)
-
-    async def save_room(self, room: Room) -> None:
-        await self._db.write(lambda db: db.execute(
-            "INSERT INTO rooms (id, position, data) VALUES (?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            (room.id, now_ms(), json.dumps(room.to_dict()))))
-
-    async def get_glossary(self) -> list[str] | None:
-        def read(db: sqlite3.Connection) -> list[str] | None:
-            row = db.execute("SELECT terms FROM glossary WHERE id = 1").fetchone()
-            return None if row is None else decode_row("glossary", lambda: [str(term) for term in json.loads(row[0])])
-
-        return await self._db.read(read)
-
-    async def set_glossary(self, terms: list[str]) -> None:
-        await self._db.write(lambda db: db.execute(
-            "INSERT INTO glossary (id, terms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET terms = excluded.terms",
-            (json.dumps(list(terms), ensure_ascii=False),)))
-
 
 # rows -> messages --------------------------------------------------------------------
 def _head(db: sqlite3.Connection, room: str) -> tuple[str, int] | None:
@@ -398,11 +354,6 @@ def _with_reactions(db: sqlite3.Connection, room: str, messages: list[Message]) 
         if index is not None:
             messages[index] = replace(messages[index], reactions=reactions)
     return messages
-
-
-def _room(row: tuple[Any, ...]) -> Room:
-    """A `rooms` row (id, data) as a Room."""
-    return decode_row(f"rooms: id {row[0]!r}", lambda: Room.from_dict(json.loads(row[1])))
 
 
 def _probe(db: sqlite3.Connection) -> None:
