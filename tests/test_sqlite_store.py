@@ -161,8 +161,8 @@ async def test_a_version_1_file_gains_the_conversation_tables_and_keeps_its_room
     backend = await started(path)
     room = await backend.stores.rooms.get_room(ROOM)
     assert room is not None and room.kind.value == "forum"  # a room saved before `kind` existed
-    await backend.add_conversation_members("c-1", ["u_a", "u_b"])
-    assert await backend.conversation_members("c-1") == {"u_a", "u_b"}
+    await backend.stores.conversations.add_conversation_members("c-1", ["u_a", "u_b"])
+    assert await backend.stores.conversations.conversation_members("c-1") == {"u_a", "u_b"}
     await backend.close()
     with plain(path) as db:
         assert version_of(db) == len(MIGRATIONS)
@@ -180,7 +180,7 @@ async def test_a_version_2_file_gains_the_glossary_table_and_keeps_its_data(tmp_
         assert await backend.stores.rooms.get_glossary() is None  # migrated, never set: the configured list applies
         room = await backend.stores.rooms.get_room(ROOM)
         assert room is not None and room.title == "P"
-        assert await backend.conversation_members("c-1") == {"u_a"}
+        assert await backend.stores.conversations.conversation_members("c-1") == {"u_a"}
         await backend.stores.rooms.set_glossary(["Cargotec"])
         assert await backend.stores.rooms.get_glossary() == ["Cargotec"]
     finally:
@@ -205,11 +205,11 @@ async def test_a_version_4_file_keeps_its_reports_open_and_one_per_reporter_and_
         db.commit()
     backend = await started(path)
     try:
-        kept = await backend.reports()
+        kept = await backend.stores.conversations.reports()
         assert [(r["id"], r["state"]) for r in kept] == [("rp-0", "open"), ("rp-2", "open")]
-        assert await backend.open_report_count() == 2
+        assert await backend.stores.conversations.open_report_count() == 2
         closed = {"by": {"id": "u_mo", "name": "Mo"}, "ts": 5, "action": "delete"}
-        assert len(await backend.close_reports(ROOM, "0a1b2c3d.7", "actioned", closed)) == 2
+        assert len(await backend.stores.conversations.close_reports(ROOM, "0a1b2c3d.7", "actioned", closed)) == 2
     finally:
         await backend.close()
     with plain(path) as db:
@@ -232,12 +232,13 @@ async def test_a_version_5_file_gains_the_directory_index_and_drops_profiles_tha
             db.execute("INSERT INTO profiles (id, data, hidden) VALUES (?, ?, ?)", (user, data, hidden))
     backend = await started(path)
     try:
-        listed = await backend.directory(DirectoryQuery("nobody"), 10)
+        listed = await backend.stores.conversations.directory(DirectoryQuery("nobody"), 10)
         assert [p.id for p in listed] == ["u_a", "u_b", "u_host"]
-        assert [p.id for p in await backend.directory(DirectoryQuery("nobody", q="sauna", country="FI"), 10)] == ["u_b"]
-        assert [p.id for p in await backend.staff()] == ["u_host"]
-        assert await backend.profiles(["u_bad"]) == []
-        assert await backend.expire_profiles(now_ms() + 1) == []  # none was known to be anonymous
+        found = await backend.stores.conversations.directory(DirectoryQuery("nobody", q="sauna", country="FI"), 10)
+        assert [p.id for p in found] == ["u_b"]
+        assert [p.id for p in await backend.stores.conversations.staff()] == ["u_host"]
+        assert await backend.stores.conversations.profiles(["u_bad"]) == []
+        assert await backend.stores.conversations.expire_profiles(now_ms() + 1) == []  # none was known to be anonymous
     finally:
         await backend.close()
     with plain(path) as db:

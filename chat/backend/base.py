@@ -16,7 +16,6 @@ from rooms.stores import (
     Appended,
     BackendUnavailable,
     Broker,
-    ConversationStore,
     Encoded,
     Event,
     EventHandler,
@@ -44,7 +43,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, ConversationStore, SendStore, abc.ABC):
+class Backend(Broker, SendStore, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str

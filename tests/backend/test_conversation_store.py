@@ -7,86 +7,86 @@ from typing import Any
 import pytest
 
 from rooms.conversations import ContactRequest, Profile, pair_key
-from rooms.stores import now_ms
+from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX
-from tests.backend.support import Node
 
 SHARED = {"redis", "redis-cluster"}  # backends whose nodes share state; a memory or sqlite backend serves one node
 
 
 @pytest.fixture
-async def nodes(make_node, backend_kind) -> tuple[Node, Node]:
-    """Two nodes of one cluster (one node twice where the backend cannot share)."""
+async def nodes(make_node, backend_kind) -> tuple[ConversationStore, ConversationStore]:
+    """The conversation stores of two nodes of one cluster (one node twice where the backend cannot share)."""
     a = await make_node()
-    return a, (await make_node() if backend_kind in SHARED else a)
+    b = await make_node() if backend_kind in SHARED else a
+    return a.stores.conversations, b.stores.conversations
 
 
 async def test_profiles_keep_their_hidden_flag_and_show_on_every_node(nodes):
     a, b = nodes
-    await a.backend.save_profile(Profile("u_li", "Li", lang="zh", organization="Shenzhen Solar", country="CN"))
-    await a.backend.set_hidden("u_li", True)
-    await a.backend.save_profile(Profile("u_li", "Li Wei", lang="zh"))  # a new login keeps the flag
-    [li] = await b.backend.profiles(["u_li"])
+    await a.save_profile(Profile("u_li", "Li", lang="zh", organization="Shenzhen Solar", country="CN"))
+    await a.set_hidden("u_li", True)
+    await a.save_profile(Profile("u_li", "Li Wei", lang="zh"))  # a new login keeps the flag
+    [li] = await b.profiles(["u_li"])
     assert li.name == "Li Wei" and li.hidden is True
-    assert await b.backend.profiles(["u_nobody"]) == [] and await b.backend.profiles([]) == []
-    assert [p.id for p in await b.backend.profiles()] == ["u_li"]
+    assert await b.profiles(["u_nobody"]) == [] and await b.profiles([]) == []
+    assert [p.id for p in await b.profiles()] == ["u_li"]
 
 
 async def test_online_lasts_until_the_latest_mark_of_any_node(nodes):
     a, b = nodes
-    await a.backend.mark_online({"u_li", "u_aino"}, now_ms() + 60_000)
-    await b.backend.mark_online({"u_li"}, now_ms() - 1)  # an older mark does not shorten it
-    await b.backend.mark_online({"u_old"}, now_ms() - 1)
-    assert await b.backend.online(["u_li", "u_aino", "u_old", "u_x"]) == {"u_li", "u_aino"}
+    await a.mark_online({"u_li", "u_aino"}, now_ms() + 60_000)
+    await b.mark_online({"u_li"}, now_ms() - 1)  # an older mark does not shorten it
+    await b.mark_online({"u_old"}, now_ms() - 1)
+    assert await b.online(["u_li", "u_aino", "u_old", "u_x"]) == {"u_li", "u_aino"}
 
 
 async def test_one_room_per_pair_even_when_two_nodes_race(nodes):
     a, b = nodes
     pair = pair_key("u_li", "u_aino")
     assert pair == pair_key("u_aino", "u_li")
-    won = await asyncio.gather(a.backend.claim_pair(pair, "c-1"), b.backend.claim_pair(pair, "c-2"))
+    won = await asyncio.gather(a.claim_pair(pair, "c-1"), b.claim_pair(pair, "c-2"))
     assert won[0] == won[1] in ("c-1", "c-2")
-    await a.backend.release_pair(pair, "c-other")  # only the pair's own room releases it
-    assert await b.backend.claim_pair(pair, "c-3") == won[0]
-    await a.backend.release_pair(pair, won[0])
-    assert await b.backend.claim_pair(pair, "c-3") == "c-3"
+    await a.release_pair(pair, "c-other")  # only the pair's own room releases it
+    assert await b.claim_pair(pair, "c-3") == won[0]
+    await a.release_pair(pair, won[0])
+    assert await b.claim_pair(pair, "c-3") == "c-3"
 
 
 async def test_members_read_positions_and_leaving(node):
-    backend = node.backend
-    await backend.add_conversation_members("c-1", ["u_li", "u_aino"])
-    assert await backend.conversation_members("c-1") == {"u_li", "u_aino"}
-    assert await backend.conversations_of("u_li") == ["c-1"]
-    await backend.set_read("c-1", "u_li", "e.5")
-    assert await backend.read_positions("u_li") == {"c-1": "e.5"}
-    assert await backend.leave_conversation("c-1", "u_li") == 1
-    assert await backend.conversations_of("u_li") == [] and await backend.read_positions("u_li") == {}
-    assert await backend.leave_conversation("c-1", "u_aino") == 0
+    store = node.stores.conversations
+    await store.add_conversation_members("c-1", ["u_li", "u_aino"])
+    assert await store.conversation_members("c-1") == {"u_li", "u_aino"}
+    assert await store.conversations_of("u_li") == ["c-1"]
+    await store.set_read("c-1", "u_li", "e.5")
+    assert await store.read_positions("u_li") == {"c-1": "e.5"}
+    assert await store.leave_conversation("c-1", "u_li") == 1
+    assert await store.conversations_of("u_li") == [] and await store.read_positions("u_li") == {}
+    assert await store.leave_conversation("c-1", "u_aino") == 0
 
 
 async def test_a_request_is_answered_once(nodes):
     a, b = nodes
     request = ContactRequest("rq-1", {"id": "u_li", "name": "Li"}, "u_aino", "Hello", now_ms(), now_ms() + 1000,
                              {"country": "CN"})
-    await a.backend.save_request(request)
-    assert await b.backend.get_request("rq-1") == request
-    assert await b.backend.requests_of("u_aino") == [request] == await b.backend.requests_of("u_li")
-    answers = await asyncio.gather(a.backend.delete_request(request), b.backend.delete_request(request))
+    await a.save_request(request)
+    assert await b.get_request("rq-1") == request
+    assert await b.requests_of("u_aino") == [request] == await b.requests_of("u_li")
+    answers = await asyncio.gather(a.delete_request(request), b.delete_request(request))
     assert sorted(answers) == [False, True]
-    assert await a.backend.get_request("rq-1") is None and await a.backend.requests_of("u_li") == []
+    assert await a.get_request("rq-1") is None and await a.requests_of("u_li") == []
 
 
 async def test_contacts_cooldowns_and_blocks(nodes):
     a, b = nodes
-    await a.backend.add_contact("u_li", "u_aino")
-    assert await b.backend.is_contact("u_aino", "u_li") and not await b.backend.is_contact("u_li", "u_x")
+    await a.add_contact("u_li", "u_aino")
+    assert await b.is_contact("u_aino", "u_li") and not await b.is_contact("u_li", "u_x")
     until = now_ms() + 60_000
-    await a.backend.set_cooldown("u_li", "u_aino", until)
-    assert await b.backend.cooldown("u_li", "u_aino") == until
-    assert await b.backend.cooldown("u_aino", "u_li") is None  # one direction only
-    assert await a.backend.set_block("u_aino", "u_li", True) is True
-    assert await b.backend.set_block("u_aino", "u_li", True) is False
-    assert await b.backend.blocked_by("u_aino") == {"u_li"} and await b.backend.blocked_by("u_li") == set()
+    await a.set_cooldown("u_li", "u_aino", until)
+    assert await b.cooldown("u_li", "u_aino") == until
+    assert await b.cooldown("u_aino", "u_li") is None  # one direction only
+    assert await a.set_block("u_aino", "u_li", True) is True
+    assert await b.set_block("u_aino", "u_li", True) is False
+    assert await b.blocked_by("u_aino") == {"u_li"} and await b.blocked_by("u_li") == set()
 
 
 def a_report(n: int, *, reporter: str = "u_bo", message: str | None = None, room: str = "plenary") -> dict[str, Any]:
@@ -98,63 +98,63 @@ def a_report(n: int, *, reporter: str = "u_bo", message: str | None = None, room
 
 async def test_a_report_is_stored_once_per_reporter_and_message_and_paged_by_seq(nodes):
     a, b = nodes
-    first = await a.backend.add_report(a_report(1))
+    first = await a.add_report(a_report(1))
     assert (first["id"], first["state"], first["reason"]) == ("rp-1", "open", "spam")
-    again = await b.backend.add_report(a_report(2, message="0a1b2c3d.1"))  # the same person, the same message
+    again = await b.add_report(a_report(2, message="0a1b2c3d.1"))  # the same person, the same message
     assert again["id"] == "rp-1" and again["seq"] == first["seq"]
-    assert (await b.backend.find_report("plenary", "0a1b2c3d.1", "u_bo")) == first
-    assert await b.backend.find_report("plenary", "0a1b2c3d.1", "u_li") is None
-    other = await b.backend.add_report(a_report(3, message="0a1b2c3d.1", reporter="u_li"))
+    assert (await b.find_report("plenary", "0a1b2c3d.1", "u_bo")) == first
+    assert await b.find_report("plenary", "0a1b2c3d.1", "u_li") is None
+    other = await b.add_report(a_report(3, message="0a1b2c3d.1", reporter="u_li"))
     assert other["id"] == "rp-3" and other["seq"] > first["seq"]
     for n in range(4, 9):
-        await a.backend.add_report(a_report(n))
-    every = await b.backend.reports(limit=100)
+        await a.add_report(a_report(n))
+    every = await b.reports(limit=100)
     assert [r["id"] for r in every] == ["rp-1", "rp-3", "rp-4", "rp-5", "rp-6", "rp-7", "rp-8"]
     assert [r["seq"] for r in every] == sorted(r["seq"] for r in every)
-    page = await b.backend.reports(limit=3)
-    rest = await b.backend.reports(after=page[-1]["seq"], limit=100)
+    page = await b.reports(limit=3)
+    rest = await b.reports(after=page[-1]["seq"], limit=100)
     assert [r["id"] for r in page + rest] == [r["id"] for r in every]
-    assert await b.backend.reports(after=every[-1]["seq"]) == [] and await b.backend.reports(limit=0) == []
-    assert await a.backend.open_report_count() == 7
+    assert await b.reports(after=every[-1]["seq"]) == [] and await b.reports(limit=0) == []
+    assert await a.open_report_count() == 7
 
 
 async def test_closing_a_message_closes_all_its_reports_once_with_who_closed_them(nodes):
     a, b = nodes
     for n, reporter in enumerate(("u_bo", "u_li", "u_aino")):
-        await a.backend.add_report(a_report(n, reporter=reporter, message="0a1b2c3d.9"))
-    await a.backend.add_report(a_report(5))
+        await a.add_report(a_report(n, reporter=reporter, message="0a1b2c3d.9"))
+    await a.add_report(a_report(5))
     closed = {"by": {"id": "u_mo", "name": "Mo"}, "ts": 1_700_000_001_000, "action": "dismiss"}
-    racing = await asyncio.gather(a.backend.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed),
-                                  b.backend.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed))
+    racing = await asyncio.gather(a.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed),
+                                  b.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed))
     done = [result for result in racing if result]
     assert len(done) == 1 and [r["id"] for r in done[0]] == ["rp-0", "rp-1", "rp-2"]
     assert all(r["state"] == "dismissed" and r["closed"] == closed for r in done[0])
-    assert await b.backend.close_reports("plenary", "0a1b2c3d.9", "actioned", closed) == []
-    assert await b.backend.open_report_count() == 1
-    assert [r["id"] for r in await b.backend.reports(state="open")] == ["rp-5"]
-    assert [r["id"] for r in await b.backend.reports(state="dismissed", limit=2)] == ["rp-0", "rp-1"]
-    assert await b.backend.reports(state="actioned") == []
+    assert await b.close_reports("plenary", "0a1b2c3d.9", "actioned", closed) == []
+    assert await b.open_report_count() == 1
+    assert [r["id"] for r in await b.reports(state="open")] == ["rp-5"]
+    assert [r["id"] for r in await b.reports(state="dismissed", limit=2)] == ["rp-0", "rp-1"]
+    assert await b.reports(state="actioned") == []
     # a closed report still counts as the reporter's one report of that message
-    assert (await a.backend.add_report(a_report(7, message="0a1b2c3d.9")))["id"] == "rp-0"
-    found = await a.backend.find_report("plenary", "0a1b2c3d.9", "u_bo")
+    assert (await a.add_report(a_report(7, message="0a1b2c3d.9")))["id"] == "rp-0"
+    found = await a.find_report("plenary", "0a1b2c3d.9", "u_bo")
     assert found is not None and found["state"] == "dismissed" and found["closed"] == closed
 
 
 async def test_reports_kept_are_the_newest_thousand_closed_ones_going_first(nodes):
     a, b = nodes
-    await a.backend.add_report(a_report(0, message="0a1b2c3d.0"))  # stays open: the oldest
-    await a.backend.add_report(a_report(1, message="0a1b2c3d.1"))
+    await a.add_report(a_report(0, message="0a1b2c3d.0"))  # stays open: the oldest
+    await a.add_report(a_report(1, message="0a1b2c3d.1"))
     closed = {"by": {"id": "u_mo", "name": "Mo"}, "ts": 1, "action": "dismiss"}
-    assert await a.backend.close_reports("plenary", "0a1b2c3d.1", "dismissed", closed)
+    assert await a.close_reports("plenary", "0a1b2c3d.1", "dismissed", closed)
     for n in range(2, REPORTS_MAX + 2):  # two more than are kept
-        await a.backend.add_report(a_report(n, reporter=f"u_{n}"))
-    kept = await b.backend.reports(limit=REPORTS_MAX + 10)
+        await a.add_report(a_report(n, reporter=f"u_{n}"))
+    kept = await b.reports(limit=REPORTS_MAX + 10)
     assert len(kept) == REPORTS_MAX
     # the closed one went first, then the oldest open one
     assert [r["id"] for r in kept[:2]] == ["rp-2", "rp-3"] and kept[-1]["id"] == f"rp-{REPORTS_MAX + 1}"
-    assert await b.backend.open_report_count() == REPORTS_MAX
+    assert await b.open_report_count() == REPORTS_MAX
     # an evicted report no longer holds its reporter's place: reporting again stores a new one
-    again = await a.backend.add_report(a_report(REPORTS_MAX + 5, message="0a1b2c3d.0"))
+    again = await a.add_report(a_report(REPORTS_MAX + 5, message="0a1b2c3d.0"))
     assert again["id"] == f"rp-{REPORTS_MAX + 5}"
 
 
@@ -165,34 +165,34 @@ def stranger_request(n: int, to: str, ts: int, ttl: int = 60_000) -> ContactRequ
 async def test_the_incoming_cap_holds_when_many_senders_race_on_every_node(nodes):
     a, b = nodes
     now = now_ms()
-    await a.backend.save_request(stranger_request(0, "u_aino", now - 10_000, ttl=5_000))  # expired: not waiting
+    await a.save_request(stranger_request(0, "u_aino", now - 10_000, ttl=5_000))  # expired: not waiting
     contact = ContactRequest("rq-c", {"id": "u_li", "name": "Li"}, "u_aino", "hi", now, now + 60_000)
-    assert await a.backend.save_request(contact, incoming_cap=0) is True  # not from a stranger: no cap
-    racing = [(a if n % 2 else b).backend.save_request(stranger_request(n, "u_aino", now), incoming_cap=3)
+    assert await a.save_request(contact, incoming_cap=0) is True  # not from a stranger: no cap
+    racing = [(a if n % 2 else b).save_request(stranger_request(n, "u_aino", now), incoming_cap=3)
               for n in range(1, 13)]
     stored = await asyncio.gather(*racing)
     assert sum(stored) == 3
-    waiting = [r for r in await b.backend.requests_of("u_aino") if r.stranger and not r.expired(now)]
+    waiting = [r for r in await b.requests_of("u_aino") if r.stranger and not r.expired(now)]
     assert len(waiting) == 3 and all(r.stranger for r in waiting)
-    assert await a.backend.save_request(stranger_request(20, "u_bo", now), incoming_cap=3) is True  # per target
-    await a.backend.delete_request(waiting[0])  # answered: a place frees
-    assert await b.backend.save_request(stranger_request(21, "u_aino", now), incoming_cap=3) is True
-    assert await a.backend.save_request(stranger_request(22, "u_aino", now), incoming_cap=3) is False
-    assert await a.backend.save_request(stranger_request(23, "u_aino", now)) is True  # no cap asked
+    assert await a.save_request(stranger_request(20, "u_bo", now), incoming_cap=3) is True  # per target
+    await a.delete_request(waiting[0])  # answered: a place frees
+    assert await b.save_request(stranger_request(21, "u_aino", now), incoming_cap=3) is True
+    assert await a.save_request(stranger_request(22, "u_aino", now), incoming_cap=3) is False
+    assert await a.save_request(stranger_request(23, "u_aino", now)) is True  # no cap asked
 
 
 async def test_a_group_invitation_keeps_its_group(nodes):
     a, b = nodes
     request = ContactRequest("rq-g", {"id": "u_li", "name": "Li"}, "u_aino", "", now_ms(), now_ms() + 1000,
                              stranger=True, group={"id": "c-1", "title": "Solar"})
-    await a.backend.save_request(request)
-    assert await b.backend.get_request("rq-g") == request
-    assert (await b.backend.requests_of("u_aino"))[0].group == {"id": "c-1", "title": "Solar"}
+    await a.save_request(request)
+    assert await b.get_request("rq-g") == request
+    assert (await b.requests_of("u_aino"))[0].group == {"id": "c-1", "title": "Solar"}
 
 
 async def test_a_contact_can_be_removed_on_every_node(nodes):
     a, b = nodes
-    await a.backend.add_contact("u_li", "u_aino")
-    await b.backend.remove_contact("u_aino", "u_li")  # either order names the pair
-    assert not await a.backend.is_contact("u_li", "u_aino")
-    await b.backend.remove_contact("u_li", "u_x")  # no contact: nothing happens
+    await a.add_contact("u_li", "u_aino")
+    await b.remove_contact("u_aino", "u_li")  # either order names the pair
+    assert not await a.is_contact("u_li", "u_aino")
+    await b.remove_contact("u_li", "u_x")  # no contact: nothing happens

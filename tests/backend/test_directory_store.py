@@ -9,6 +9,7 @@ import random
 import pytest
 import redis.asyncio
 
+from chat.backend.redis.conversations import RedisConversations
 from rooms.conversations import DirectoryQuery, Profile, directory_key, directory_page
 from rooms.stores import now_ms
 from tests.conftest import REDIS_TEST_DB, REDIS_URL
@@ -45,7 +46,7 @@ def expected(profiles: list[Profile], query: DirectoryQuery, hidden: set[str]) -
 
 
 async def test_pages_list_each_visible_person_once_in_name_order_with_every_filter(node):
-    store = node.backend
+    store = node.stores.conversations
     profiles = people(60)
     for profile in profiles:
         await store.save_profile(profile)
@@ -62,7 +63,7 @@ async def test_pages_list_each_visible_person_once_in_name_order_with_every_filt
 
 
 async def test_a_renamed_hidden_or_shown_profile_moves_in_the_index(node):
-    store = node.backend
+    store = node.stores.conversations
     await store.save_profile(Profile("u1", "Zed"))
     await store.save_profile(Profile("u2", "Mia"))
     await store.save_profile(Profile("u1", "Adam"))  # renamed: listed once, at its new place
@@ -76,7 +77,7 @@ async def test_a_renamed_hidden_or_shown_profile_moves_in_the_index(node):
 
 
 async def test_staff_are_the_hosts_and_moderators(node):
-    store = node.backend
+    store = node.stores.conversations
     await store.save_profile(Profile("h1", "Hanna", role="host"))
     await store.save_profile(Profile("m1", "Mira", role="moderator"))
     await store.save_profile(Profile("d1", "Dan"))
@@ -88,7 +89,7 @@ async def test_staff_are_the_hosts_and_moderators(node):
 
 
 async def test_anonymous_profiles_expire_unless_online_and_others_never(node):
-    store = node.backend
+    store = node.stores.conversations
     await store.save_profile(Profile("anon-gone", "Gone", anonymous=True))
     await store.save_profile(Profile("anon-online", "Online", anonymous=True))
     await store.save_profile(Profile("site-1", "Member"))  # a website's token: never expires
@@ -116,8 +117,9 @@ async def test_redis_indexes_the_profiles_an_older_build_stored_and_drops_those_
     })
     await client.sadd(f"{redis_prefix}people:hidden", "u_hidden")
     await client.aclose()
-    node = await make_node()
-    assert [p.id for p in await node.backend.directory(DirectoryQuery("x"), 10)] == ["u_a", "u_b", "u_host"]
-    assert [p.id for p in await node.backend.staff()] == ["u_host"]
-    assert await node.backend.profiles(["u_bad"]) == []
-    assert await node.backend.index_profiles() == 0  # once per Redis
+    store = (await make_node()).stores.conversations
+    assert isinstance(store, RedisConversations)
+    assert [p.id for p in await store.directory(DirectoryQuery("x"), 10)] == ["u_a", "u_b", "u_host"]
+    assert [p.id for p in await store.staff()] == ["u_host"]
+    assert await store.profiles(["u_bad"]) == []
+    assert await store.index_profiles() == 0  # once per Redis

@@ -242,8 +242,9 @@ async def test_reports_an_earlier_version_kept_are_adopted_once_with_a_state(mak
         await client.rpush(f"{redis_prefix}reports", "not a report")
         a = await make_node()
         b = await make_node()  # finds nothing more to adopt
-        assert [(r["id"], r["state"]) for r in await b.backend.reports()] == [("rp-0", "open"), ("rp-2", "open")]
+        reports = await b.stores.conversations.reports()
+        assert [(r["id"], r["state"]) for r in reports] == [("rp-0", "open"), ("rp-2", "open")]
         assert await client.exists(f"{redis_prefix}reports") == 0
-        assert await a.backend.open_report_count() == 2
+        assert await a.stores.conversations.open_report_count() == 2
     finally:
         await client.aclose()

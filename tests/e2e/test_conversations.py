@@ -87,7 +87,7 @@ async def test_request_accept_then_chat_in_a_private_conversation(make_server, n
     # Ada reports Dieter's line: it reaches the moderators (checked on the server's list)
     await reply.get_by_test_id("report").click()
     await expect(ada.get_by_test_id("toast")).to_contain_text("moderators")
-    reports = await server.node.backend.reports()
+    reports = await server.node.stores.conversations.reports()
     assert [r["message"]["text"] for r in reports] == ["Guten Tag"]
 
 

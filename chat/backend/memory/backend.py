@@ -10,7 +10,7 @@ from msgspec.structs import replace
 from chat.backend.base import Appended, Backend, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits, LocalPresence
-from chat.backend.memory.conversations import ConversationState, MemoryConversations
+from chat.backend.memory.conversations import MemoryConversations
 from chat.backend.memory.meetings import MemoryMeetings
 from chat.backend.memory.moderation import MemoryModeration
 from chat.backend.memory.rooms import MemoryRooms
@@ -78,21 +78,20 @@ class _History:
         return index, self.kept[index]
 
 
-class MemoryBackend(LocalBroker, MemoryConversations, Backend):
+class MemoryBackend(LocalBroker, Backend):
     def __init__(self, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400) -> None:
         LocalBroker.__init__(self)
         self.node_id = node_id
         self._history_max = history_max
         self._idempotency_ttl = idempotency_ttl
         self._histories: dict[str, _History] = {}
-        self._conv = ConversationState()
         self.stores = Stores(
             broker=self,
             presence=LocalPresence(),
             rooms=MemoryRooms(),
             moderation=MemoryModeration(),
             limits=LocalLimits(),
-            conversations=self,
+            conversations=MemoryConversations(),
             meetings=MemoryMeetings(),
             sessions=MemorySessions(),
             sends=self,

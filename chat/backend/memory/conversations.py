@@ -35,9 +35,8 @@ class ConversationState:
 
 
 class MemoryConversations(ConversationStore):
-    """Mixed into MemoryBackend, which creates `_conv`."""
-
-    _conv: ConversationState
+    def __init__(self) -> None:
+        self._conv = ConversationState()
 
     async def save_profile(self, profile: Profile) -> None:
         state = self._conv

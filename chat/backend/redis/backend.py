@@ -71,7 +71,7 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisSends, RedisConversations, Backend):
+class RedisBackend(RedisHistory, RedisSends, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -97,6 +97,7 @@ class RedisBackend(RedisHistory, RedisSends, RedisConversations, Backend):
         self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
         shared = SharedRedis(self._redis, self._keys, self._slots, self._scripts, settings)
         self._rooms = RedisRooms(shared, copies_valid=lambda: self._subscriber.up)
+        self._conversations = RedisConversations(shared)
         heartbeat_ttl = max(1, settings.presence_ttl)
         self._presence = RedisPresence(self._redis, self._keys, self._scripts, self._slots,
                                        instance=secrets.token_hex(8), node_id=node_id, ttl=heartbeat_ttl,
@@ -121,7 +122,7 @@ class RedisBackend(RedisHistory, RedisSends, RedisConversations, Backend):
             rooms=self._rooms,
             moderation=RedisModeration(shared),
             limits=RedisLimits(shared),
-            conversations=self,
+            conversations=self._conversations,
             meetings=RedisMeetings(shared),
             sessions=RedisSessions(shared),
             sends=self,
@@ -138,7 +139,7 @@ class RedisBackend(RedisHistory, RedisSends, RedisConversations, Backend):
         self._on_event = on_event
         await self._subscriber.start({self._keys.node_channel}, timeout=START_TIMEOUT)
         await self._warn_without_persistence()
-        adopted = await self.adopt_old_reports()
+        adopted = await self._conversations.adopt_old_reports()
         if adopted:
             log.info("reports: %d kept by an earlier version now have a state and one place per reporter", adopted)
         await self._index_profiles()
@@ -148,7 +149,7 @@ class RedisBackend(RedisHistory, RedisSends, RedisConversations, Backend):
         """Index the profiles an older build stored (once per Redis); a failure is retried at the next start."""
         refused: tuple[type[Exception], ...] = (redis.exceptions.ResponseError, *REDIS_DOWN_OR_SLOW)
         try:
-            indexed = await self.index_profiles()
+            indexed = await self._conversations.index_profiles()
         except refused:
             log.warning("could not index the stored profiles for the directory; the next start tries again")
             return

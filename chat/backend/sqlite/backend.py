@@ -42,7 +42,7 @@ PROBE_INTERVAL = 5.0  # seconds between test writes while writes fail (nothing e
 MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply, mentions, meeting"
 
 
-class SqliteBackend(LocalBroker, SqliteConversations, Backend):
+class SqliteBackend(LocalBroker, Backend):
     def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
                  synchronous: str = "full", create: bool = False) -> None:
         LocalBroker.__init__(self)
@@ -51,7 +51,6 @@ class SqliteBackend(LocalBroker, SqliteConversations, Backend):
         self._history_max = max(1, history_max)
         self._idempotency_ttl = idempotency_ttl
         self._db = Database(path, synchronous=synchronous, create=create)  # StoreError when it cannot be used
-        self._online: dict[str, int] = {}  # who is online: this process's own, like presence
         self._pruner: asyncio.Task[None] | None = None
         self.stores = Stores(
             broker=self,
@@ -59,7 +58,7 @@ class SqliteBackend(LocalBroker, SqliteConversations, Backend):
             rooms=SqliteRooms(self._db),
             moderation=SqliteModeration(self._db),
             limits=LocalLimits(),
-            conversations=self,
+            conversations=SqliteConversations(self._db),
             meetings=SqliteMeetings(self._db),
             sessions=SqliteSessions(self._db),
             sends=self,

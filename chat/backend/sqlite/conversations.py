@@ -17,10 +17,9 @@ from rooms.stores.conversation_store import REPORTS_MAX, report_key
 
 
 class SqliteConversations(ConversationStore):
-    """Mixed into SqliteBackend, which owns `_db` and creates `_online`."""
-
-    _db: Database
-    _online: dict[str, int]
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._online: dict[str, int] = {}  # who is online: this process's own, like presence
 
     # profiles and who is online -------------------------------------------------------------
     async def save_profile(self, profile: Profile) -> None:
