@@ -23,18 +23,12 @@ from rooms.stores import (
     Message,
     ModerationEntry,
     Mute,
-    Outgoing,
     Replay,
-    SendGate,
-    SendStore,
     SendWait,
-    Sent,
     Standing,
     StoreError,
     Stores,
-    clear,
     now_ms,
-    translation_targets,
 )
 from translation import SharedCache
 
@@ -43,7 +37,7 @@ __all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "Eve
            "now_ms"]
 
 
-class Backend(Broker, SendStore, abc.ABC):
+class Backend(Broker, abc.ABC):
     """Shared state and live fan-out for one node."""
 
     node_id: str
@@ -68,19 +62,3 @@ class Backend(Broker, SendStore, abc.ABC):
     def health_problem(self) -> str:
         """Why the backend is not healthy, for GET /healthz's `reason` ("" while it is)."""
         return "" if self.healthy() else "the backend cannot be reached"
-
-    async def send(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:
-        """SendStore.send as the calls it stands for, in a row (one Redis overrides it with one script)."""
-        if gate is not None:
-            standing = await self.stores.moderation.standing(room, gate.user)
-            if not clear(standing):
-                return Sent(standing=standing)
-            wait = await self.stores.limits.take_send(gate.user, gate.rate, gate.burst, room, gate.slow_seconds)
-            if not wait.allowed:
-                return Sent(wait=wait)
-        census = await self.stores.presence.census(room)
-        translating = translation_targets(census, message.candidates, message.sender_lang)
-        appended = await self.append_message(room, user={"id": message.user.id, "name": message.user.name},
-                                             text=message.text, lang=message.lang, cid=message.cid,
-                                             translating=translating)
-        return Sent(appended=appended, translating=translating)

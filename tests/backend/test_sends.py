@@ -23,12 +23,12 @@ def gate(rate: float = 5.0, burst: int = 10, slow: int = 0) -> SendGate:
 
 
 async def test_a_clear_sender_s_message_is_stored_and_published_with_what_the_census_says(node: Node) -> None:
-    backend = node.backend
-    await backend.subscribe(ROOM)
-    await backend.stores.presence.add_member(ROOM, member("c1", ADA, "en"))
-    await backend.stores.presence.add_member(ROOM, member("c2", BOB, "es"))
-    await backend.stores.presence.add_member(ROOM, member("c3", CAROL, "it"))  # no route into Italian
-    sent = await backend.send(ROOM, outgoing(), gate())
+    stores = node.stores
+    await node.backend.subscribe(ROOM)
+    await stores.presence.add_member(ROOM, member("c1", ADA, "en"))
+    await stores.presence.add_member(ROOM, member("c2", BOB, "es"))
+    await stores.presence.add_member(ROOM, member("c3", CAROL, "it"))  # no route into Italian
+    sent = await stores.sends.send(ROOM, outgoing(), gate())
     assert sent.standing is None and sent.wait is None and sent.appended is not None
     assert sent.appended.created and sent.translating == ["es"]
     message = sent.appended.message
@@ -37,60 +37,60 @@ async def test_a_clear_sender_s_message_is_stored_and_published_with_what_the_ce
     [published] = await node.wait_for("message", 1)
     assert published["id"] == message.id and published["ts"] == message.ts
     assert published["translating"] == ["es"] and published["user"] == ADA
-    assert [m.id for m in await backend.history(ROOM, before=None, limit=10)] == [message.id]
+    assert [m.id for m in await node.backend.history(ROOM, before=None, limit=10)] == [message.id]
 
 
 async def test_translating_leaves_out_a_language_only_the_sender_reads_and_an_empty_list_is_left_out(node):
-    backend = node.backend
-    await backend.subscribe(ROOM)
-    await backend.stores.presence.add_member(ROOM, member("c1", ADA, "de"))
-    await backend.stores.presence.add_member(ROOM, member("c2", BOB, "en"))
-    sent = await backend.send(ROOM, outgoing(sender_lang="de"), gate())
+    stores = node.stores
+    await node.backend.subscribe(ROOM)
+    await stores.presence.add_member(ROOM, member("c1", ADA, "de"))
+    await stores.presence.add_member(ROOM, member("c2", BOB, "en"))
+    sent = await stores.sends.send(ROOM, outgoing(sender_lang="de"), gate())
     assert sent.translating == []
     [published] = await node.wait_for("message", 1)
     assert "translating" not in published, "as the Broker publishes a message nobody waits a translation for"
-    await backend.stores.presence.add_member(ROOM, member("c3", CAROL, "de"))
-    assert (await backend.send(ROOM, outgoing("Second line", sender_lang="de"), gate())).translating == ["de"]
+    await stores.presence.add_member(ROOM, member("c3", CAROL, "de"))
+    assert (await stores.sends.send(ROOM, outgoing("Second line", sender_lang="de"), gate())).translating == ["de"]
 
 
 async def test_a_standing_that_is_not_clear_stops_the_step_before_anything_is_spent_or_stored(node):
-    backend = node.backend
-    await backend.stores.moderation.set_mute(ROOM, ADA["id"], now_ms() + 60_000)
-    sent = await backend.send(ROOM, outgoing(), gate(burst=1))
+    stores = node.stores
+    await stores.moderation.set_mute(ROOM, ADA["id"], now_ms() + 60_000)
+    sent = await stores.sends.send(ROOM, outgoing(), gate(burst=1))
     assert sent.appended is None and sent.standing is not None and sent.standing.mute is not None
-    await backend.stores.moderation.set_mute(ROOM, ADA["id"], now_ms() - 1)  # expired: forgotten, clear again
-    assert (await backend.send(ROOM, outgoing(), gate(burst=1))).appended is not None, "no token was spent"
-    await backend.stores.moderation.set_ban(EVENT_WIDE, ADA["id"], True)
-    refused = await backend.send(ROOM, outgoing("again"), gate())
+    await stores.moderation.set_mute(ROOM, ADA["id"], now_ms() - 1)  # expired: forgotten, clear again
+    assert (await stores.sends.send(ROOM, outgoing(), gate(burst=1))).appended is not None, "no token was spent"
+    await stores.moderation.set_ban(EVENT_WIDE, ADA["id"], True)
+    refused = await stores.sends.send(ROOM, outgoing("again"), gate())
     assert refused.standing is not None and refused.standing.banned_event
-    await backend.stores.moderation.set_ban(EVENT_WIDE, ADA["id"], False)
-    await backend.stores.moderation.set_moderator(ROOM, ADA["id"], True)
-    appointed = await backend.send(ROOM, outgoing("again"), gate())
+    await stores.moderation.set_ban(EVENT_WIDE, ADA["id"], False)
+    await stores.moderation.set_moderator(ROOM, ADA["id"], True)
+    appointed = await stores.sends.send(ROOM, outgoing("again"), gate())
     assert appointed.standing is not None and appointed.standing.appointed
-    assert len(await backend.history(ROOM, before=None, limit=10)) == 1
+    assert len(await node.backend.history(ROOM, before=None, limit=10)) == 1
 
 
 async def test_send_limits_refuse_without_storing_and_without_a_gate_only_census_and_append(node):
-    backend = node.backend
-    await backend.stores.presence.add_member(ROOM, member("c2", BOB, "es"))
-    assert (await backend.send(ROOM, outgoing("one"), gate(rate=0.01, burst=1))).appended is not None
-    limited = await backend.send(ROOM, outgoing("two"), gate(rate=0.01, burst=1))
+    stores = node.stores
+    await stores.presence.add_member(ROOM, member("c2", BOB, "es"))
+    assert (await stores.sends.send(ROOM, outgoing("one"), gate(rate=0.01, burst=1))).appended is not None
+    limited = await stores.sends.send(ROOM, outgoing("two"), gate(rate=0.01, burst=1))
     assert limited.appended is None and limited.wait is not None and limited.wait.token > 0
-    slow = await backend.send(ROOM, outgoing("three"), SendGate(BOB["id"], 5.0, 10, 60))
+    slow = await stores.sends.send(ROOM, outgoing("three"), SendGate(BOB["id"], 5.0, 10, 60))
     assert slow.appended is not None
-    slowed = await backend.send(ROOM, outgoing("four"), SendGate(BOB["id"], 5.0, 10, 60))
+    slowed = await stores.sends.send(ROOM, outgoing("four"), SendGate(BOB["id"], 5.0, 10, 60))
     assert slowed.wait is not None and slowed.wait.token == 0 and 0 < slowed.wait.slow <= 60
-    await backend.stores.moderation.set_mute(ROOM, ADA["id"], None)
-    ungated = await backend.send(ROOM, outgoing("five"), None)  # the core checked already
+    await stores.moderation.set_mute(ROOM, ADA["id"], None)
+    ungated = await stores.sends.send(ROOM, outgoing("five"), None)  # the core checked already
     assert ungated.appended is not None and ungated.translating == ["es"]
-    assert [m.text for m in await backend.history(ROOM, before=None, limit=10)] == ["one", "three", "five"]
+    assert [m.text for m in await node.backend.history(ROOM, before=None, limit=10)] == ["one", "three", "five"]
 
 
 async def test_a_retried_cid_answers_the_stored_original_and_publishes_nothing(node):
-    backend = node.backend
-    await backend.subscribe(ROOM)
-    first = await backend.send(ROOM, outgoing(cid="c-1"), gate())
-    again = await backend.send(ROOM, outgoing(cid="c-1"), gate())
+    stores = node.stores
+    await node.backend.subscribe(ROOM)
+    first = await stores.sends.send(ROOM, outgoing(cid="c-1"), gate())
+    again = await stores.sends.send(ROOM, outgoing(cid="c-1"), gate())
     assert first.appended is not None and again.appended is not None
     assert first.appended.created and not again.appended.created
     assert again.appended.message.id == first.appended.message.id

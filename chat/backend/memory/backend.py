@@ -15,6 +15,7 @@ from chat.backend.memory.meetings import MemoryMeetings
 from chat.backend.memory.moderation import MemoryModeration
 from chat.backend.memory.rooms import MemoryRooms
 from chat.backend.memory.sessions import MemorySessions
+from chat.backend.sends import SendsInARow
 from rooms.stores import Reacted, Stores
 from rooms.stores.events import StoredMessage, Translation
 from rooms.stores.messages import Author, MeetingStep, Message, Quote
@@ -85,16 +86,17 @@ class MemoryBackend(LocalBroker, Backend):
         self._history_max = history_max
         self._idempotency_ttl = idempotency_ttl
         self._histories: dict[str, _History] = {}
+        presence, moderation, limits = LocalPresence(), MemoryModeration(), LocalLimits()
         self.stores = Stores(
             broker=self,
-            presence=LocalPresence(),
+            presence=presence,
             rooms=MemoryRooms(),
-            moderation=MemoryModeration(),
-            limits=LocalLimits(),
+            moderation=moderation,
+            limits=limits,
             conversations=MemoryConversations(),
             meetings=MemoryMeetings(),
             sessions=MemorySessions(),
-            sends=self,
+            sends=SendsInARow(moderation, limits, presence, broker=self),
         )
 
     # messages --------------------------------------------------------------

@@ -53,8 +53,9 @@ from chat.backend.redis.sessions import RedisSessions
 from chat.backend.redis.shards import ShardedSubscriber
 from chat.backend.redis.state import RedisModeration, RedisRooms
 from chat.backend.redis.subscriber import Subscriber
+from chat.backend.sends import SendsInARow
 from chat.config import BackendSettings
-from rooms.stores import Encoded, Event, EventHandler, Outgoing, SendGate, Sent, Stores
+from rooms.stores import Encoded, Event, EventHandler, Outgoing, SendGate, SendStore, Sent, Stores
 from rooms.stores.events import RoomSaved, StoredMessage, Translation, TranslationFailed, decode_event, encode_event
 
 log = logging.getLogger("babelroom.backend.redis")
@@ -71,7 +72,7 @@ class _Seen:
     message_id: str
 
 
-class RedisBackend(RedisHistory, RedisSends, Backend):
+class RedisBackend(RedisHistory, Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -116,16 +117,20 @@ class RedisBackend(RedisHistory, RedisSends, Backend):
         self._on_event: EventHandler | None = None
         self._subscribed: set[str] = set()  # rooms this node has local members in
         self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
+        moderation, limits = RedisModeration(shared), RedisLimits(shared)
+        # on a cluster the room's, the user's and the event-wide keys live in three slots: no one script
+        sends = SendsInARow(moderation, limits, self._presence, broker=self) if settings.redis_cluster \
+            else RedisSendStore(shared)
         self.stores = Stores(
             broker=self,
             presence=self._presence,
             rooms=self._rooms,
-            moderation=RedisModeration(shared),
-            limits=RedisLimits(shared),
+            moderation=moderation,
+            limits=limits,
             conversations=self._conversations,
             meetings=RedisMeetings(shared),
             sessions=RedisSessions(shared),
-            sends=self,
+            sends=sends,
         )
 
     def _where(self) -> str:
@@ -186,12 +191,6 @@ class RedisBackend(RedisHistory, RedisSends, Backend):
 
     def shared_cache(self) -> RedisSharedCache:
         return RedisSharedCache(self._redis, self._keys, self._slots)
-
-    # sending (sends.py) ----------------------------------------------------------
-    async def send(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:
-        if self._settings.redis_cluster:  # the room's, the user's and the event-wide keys: three slots
-            return await super().send(room, message, gate)
-        return await self._send_in_one(room, message, gate)
 
     # pub/sub -----------------------------------------------------------------
     @write_call
@@ -303,6 +302,13 @@ class RedisBackend(RedisHistory, RedisSends, Backend):
                                                lang=message.lang, text=message.text, deleted=message.deleted,
                                                reply_to=message.reply_to,
                                                mentions=message.mentions, meeting=message.meeting))
+
+
+class RedisSendStore(RedisSends, SendStore):
+    """SendStore.send on one Redis: one script, one round trip (sends.py)."""
+
+    async def send(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:
+        return await self._send_in_one(room, message, gate)
 
 
 def _passed_through(event: Event, payload: str) -> Event | Encoded:

@@ -25,6 +25,7 @@ from msgspec.structs import replace
 from chat.backend.base import Appended, Backend, BackendUnavailable, EventHandler, Replay, now_ms
 from chat.backend.ids import make_id, new_epoch, parse_sequence_id
 from chat.backend.local import LocalBroker, LocalLimits, LocalPresence
+from chat.backend.sends import SendsInARow
 from chat.backend.sqlite.conversations import SqliteConversations
 from chat.backend.sqlite.db import Database, decode_row
 from chat.backend.sqlite.meetings import SqliteMeetings
@@ -52,16 +53,17 @@ class SqliteBackend(LocalBroker, Backend):
         self._idempotency_ttl = idempotency_ttl
         self._db = Database(path, synchronous=synchronous, create=create)  # StoreError when it cannot be used
         self._pruner: asyncio.Task[None] | None = None
+        presence, moderation, limits = LocalPresence(), SqliteModeration(self._db), LocalLimits()
         self.stores = Stores(
             broker=self,
-            presence=LocalPresence(),
+            presence=presence,
             rooms=SqliteRooms(self._db),
-            moderation=SqliteModeration(self._db),
-            limits=LocalLimits(),
+            moderation=moderation,
+            limits=limits,
             conversations=SqliteConversations(self._db),
             meetings=SqliteMeetings(self._db),
             sessions=SqliteSessions(self._db),
-            sends=self,
+            sends=SendsInARow(moderation, limits, presence, broker=self),
         )
 
     async def start(self, on_event: EventHandler) -> None:
