@@ -1,6 +1,6 @@
-"""Backends: each implements every store interface of rooms/stores through `Backend` (base.py):
-`sqlite` (the embedded default: one node, one file), `memory` (tests and throwaway demos) and
-`redis` (many nodes, the redis/ package)."""
+"""Backends: each a package of small store objects, one per interface of rooms/stores, handed out
+as `Backend.stores` (base.py): `sqlite` (the embedded default: one node, one file), `memory` (tests
+and throwaway demos) and `redis` (many nodes)."""
 from __future__ import annotations
 
 from pathlib import Path

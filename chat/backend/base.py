@@ -1,12 +1,15 @@
-"""A backend: one implementation of every store interface (rooms/stores), started and stopped
-with the node.
+"""A backend: the store objects of one kind of shared state, started and stopped with the node.
 
 The interfaces and their guarantees live in `rooms/stores/` (Broker, Presence, RoomStore,
-ModerationStore, LimitStore, ConversationStore, MeetingStore,
-SessionStore); the translation cache interface in
-`translation` (SharedCache). `Backend` composes them and adds the lifecycle, so a new backend
-subclasses this one class and passes the contract tests in tests/backend/
-by adding one line to their `BACKENDS` registry.
+ModerationStore, LimitStore, ConversationStore, MeetingStore, SessionStore, SendStore); the
+translation cache interface in `translation` (SharedCache). A backend implements each interface as
+one small object on the backend's shared connection or state, and hands them out as
+`Backend.stores` (a `Stores` bundle); `Backend` itself keeps the lifecycle (start, close, health,
+the shared cache) and, for now, the Broker (pub/sub and history: `stores.broker` is the backend).
+
+A new backend is a package of such store objects and a `Backend` subclass that builds its `Stores`;
+it is one entry in the `BACKENDS` registry of tests/backend/conftest.py, and passes the contract
+tests there (one file per interface, run on every backend).
 """
 from __future__ import annotations
 
