@@ -45,7 +45,7 @@ from rooms.roles import Actor
 from rooms.sanctions import Sanctions
 from rooms.stores import BackendUnavailable, Broker, ConversationStore, ModerationStore, RoomStore, now_ms
 from rooms.stores.events import ContactRequestFrame, Conversation, UnreadChanged
-from rooms.stores.messages import Message
+from rooms.stores.messages import StoredMessage
 from translation import TranslationService
 
 log = logging.getLogger("babelroom.conversations")
@@ -208,7 +208,7 @@ class Conversations:
         unread = await self._unread(room.id, user, message_id)
         await self._broker.broadcast(direct([user], UnreadChanged(room=room.id, read=message_id, unread=unread)))
 
-    async def message_stored(self, room: str, message: Message) -> None:
+    async def message_stored(self, room: str, message: StoredMessage) -> None:
         """A new message in a private conversation: each other member's connections, on every node,
         get their new unread count with who wrote, whichever conversations they have open (the
         members are the people the policy let in and no block separates: a block ends membership)."""

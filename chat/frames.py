@@ -28,20 +28,20 @@ from rooms.stores.events import (
     MeetingChanged,
     Mention,
     Moderated,
+    NewMessage,
     PresenceChanged,
     Reaction,
     Relang,
     Report,
     RoleChanged,
     RoomChanged,
-    StoredMessage,
     Tagged,
     Translation,
     TranslationFailed,
     Typing,
     UnreadChanged,
 )
-from rooms.stores.messages import Author, MeetingStep, Message, Quote
+from rooms.stores.messages import Author, MeetingStep, Quote, StoredMessage
 
 __all__ = ["Ack", "ContactRequestFrame", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined",
            "Left", "MeetingChanged", "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction",
@@ -163,7 +163,7 @@ ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reactio
                | UnreadChanged)
 
 
-def message_frame(message: Message, reader_lang: str | None = None, *,
+def message_frame(message: StoredMessage, reader_lang: str | None = None, *,
                   translating: list[str] | None = None) -> MessageFrame:
     """A stored message as the `message` a reader sees, with `tr` when its translation is known."""
     if message.deleted:
@@ -195,7 +195,7 @@ def error(code: str, message: str, ref: str | None = None, *, retry_after: int |
     return Error(code=code, message=message, ref=ref, retry_after=retry_after)
 
 
-def live_message(event: StoredMessage, reader_lang: str | None = None) -> MessageFrame:
+def live_message(event: NewMessage, reader_lang: str | None = None) -> MessageFrame:
     """The `message` a reader gets when a message was just stored: the same for every reader but
     for a reply's quote, in `reader_lang` where the quoted message had that translation."""
     return MessageFrame(room=event.room, id=event.id, ts=event.ts, user=event.user, lang=event.lang,

@@ -1,7 +1,7 @@
 """Fan-out on one node: which local sessions are in which room, and who gets which event.
 
 Events arrive typed (rooms/stores/events.py); each is encoded once, as a whole WebSocket frame
-(chat.wire), and the same bytes go to every reader it concerns: a StoredMessage as the `message`
+(chat.wire), and the same bytes go to every reader it concerns: a NewMessage as the `message`
 frame (chat/frames.py `live_message`, the one place it is built), the other room events as they
 are; an event the backend hands over already encoded (`Encoded`: a message or translation as the
 store published it) is framed without being decoded. While a session is joining a room its live
@@ -38,12 +38,12 @@ from rooms.stores.events import (
     Direct,
     Glossary,
     Moderated,
+    NewMessage,
     PresenceChanged,
     Reaction,
     ReportsChanged,
     RoleChanged,
     RoomChanged,
-    StoredMessage,
     Translation,
     TranslationFailed,
     Typing,
@@ -250,7 +250,7 @@ class Hub:
 
     def _deliver(self, room: str, event: Event) -> None:
         """Encode a room's event once and fan it out; kicks and bans then take effect."""
-        if isinstance(event, StoredMessage):
+        if isinstance(event, NewMessage):
             self._remember_author(room, event.id, event.user.id)
             plain = text_frame(encode_bytes(live_message(event)))
             if event.reply_to is not None and event.reply_to.tr:
@@ -343,7 +343,7 @@ class Hub:
             else:
                 pending.append((message_id, frame))
 
-    def _fan_out_reply(self, room: str, event: StoredMessage, plain: bytes) -> None:
+    def _fan_out_reply(self, room: str, event: NewMessage, plain: bytes) -> None:
         """A reply whose quote has translations: each reader gets the quote in their language (one
         frame encoded per language the quote has and a local reader reads), the rest `plain`."""
         assert event.reply_to is not None

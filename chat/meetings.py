@@ -50,7 +50,7 @@ from rooms.stores import Broker, ConversationStore, MeetingStep, MeetingStore, M
 from rooms.stores.errors import BackendUnavailable
 from rooms.stores.events import Direct, MeetingChanged
 from rooms.stores.meetings import CHANGED, TAKEN
-from rooms.stores.messages import Message, StepSlot
+from rooms.stores.messages import StepSlot, StoredMessage
 from translation import TranslationService
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ ATTEMPTS = 5  # compare-and-set rounds before a change that keeps meeting a newe
 #: opened when the conversation policy lets them talk), or None when they may not talk yet.
 OpenPair = Callable[["Person", str], Awaitable[str | None]]
 #: A card was stored in a conversation (Conversations.message_stored: the members' unread counts).
-CardStored = Callable[[str, Message], Awaitable[None]]
+CardStored = Callable[[str, StoredMessage], Awaitable[None]]
 
 
 class Meetings:

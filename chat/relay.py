@@ -23,7 +23,7 @@ from typing import Any
 from chat.backend import BackendUnavailable
 from rooms.stores import Broker, ConversationStore, Presence, translation_targets
 from rooms.stores.events import TranslationFailed
-from rooms.stores.messages import Message
+from rooms.stores.messages import StoredMessage
 from translation import TranslationService
 from translation.jobs import JobQueue
 
@@ -58,17 +58,17 @@ class TranslationRelay:
             return self._jobs.reachable(source)
         return self._translator.reachable(source)
 
-    def message_stored(self, message: Message, targets: Iterable[str]) -> None:
+    def message_stored(self, message: StoredMessage, targets: Iterable[str]) -> None:
         """Translate a new (or re-labelled) message into `targets`, in the background."""
         targets = list(targets)
         if targets:
             self._spawn(self._translate_for_room(message, targets))
 
-    def will_translate(self, message: Message, lang: str, reader: str) -> bool:
+    def will_translate(self, message: StoredMessage, lang: str, reader: str) -> bool:
         """True when `backfill` will bring this reader a translation of this history message."""
         return self._needs(message, lang) and message.user.id != reader
 
-    def backfill(self, room: str, messages: Iterable[Message], lang: str, reader: str) -> None:
+    def backfill(self, room: str, messages: Iterable[StoredMessage], lang: str, reader: str) -> None:
         """Translate the messages a reader was shown that lack its language (not its own)."""
         missing = [m for m in messages if self.will_translate(m, lang, reader)]
         if missing:
@@ -79,7 +79,7 @@ class TranslationRelay:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _needs(self, message: Message, lang: str) -> bool:
+    def _needs(self, message: StoredMessage, lang: str) -> bool:
         return (not message.deleted and message.text != "" and message.lang != lang and lang not in message.tr
                 and self._has_route(message.lang, lang))
 
@@ -96,7 +96,7 @@ class TranslationRelay:
             else:
                 log.error("translation failed", exc_info=exc)
 
-    async def _mention_spans(self, message: Message) -> tuple[str, ...]:
+    async def _mention_spans(self, message: StoredMessage) -> tuple[str, ...]:
         """What of the message every translation keeps verbatim beside the glossary: each mention,
         "@" and the mentioned person's name as the directory has it ("@Wei Zhang", "@王伟"), so a
         reader of any language finds the name, unchanged, where it was."""
@@ -104,14 +104,14 @@ class TranslationRelay:
             return ()
         return tuple(f"@{profile.name}" for profile in await self._people.profiles(list(message.mentions)))
 
-    async def _translate_for_room(self, message: Message, targets: list[str]) -> None:
+    async def _translate_for_room(self, message: StoredMessage, targets: list[str]) -> None:
         keep = await self._mention_spans(message)
         if self._jobs is not None:
             await self._jobs.enqueue(message.room, message.id, message.lang, message.text, targets, keep)
             return
         await asyncio.gather(*(self._translate_one(message, target, keep) for target in targets))
 
-    async def _translate_one(self, message: Message, target: str, keep: tuple[str, ...]) -> None:
+    async def _translate_one(self, message: StoredMessage, target: str, keep: tuple[str, ...]) -> None:
         made = await self._translator.translate_scored(message.text, message.lang, target, keep)
         if made is None:
             await self._failed(message.room, message.id, target)
@@ -122,8 +122,8 @@ class TranslationRelay:
     async def _failed(self, room: str, message_id: str, lang: str) -> None:
         await self._broker.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
-    async def _translate_batch(self, room: str, messages: list[Message], lang: str) -> None:
-        by_source: dict[str, list[Message]] = defaultdict(list)
+    async def _translate_batch(self, room: str, messages: list[StoredMessage], lang: str) -> None:
+        by_source: dict[str, list[StoredMessage]] = defaultdict(list)
         for message in messages:
             by_source[message.lang].append(message)
         for source, group in by_source.items():

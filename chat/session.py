@@ -72,7 +72,7 @@ from rooms.reports import may_work_reports
 from rooms.sign_ins import SIGNED_OUT
 from rooms.stores import Author, Outgoing
 from rooms.stores.events import Edited, Mention, PresenceChanged, Reaction, Relang, Typing
-from rooms.stores.messages import Message
+from rooms.stores.messages import StoredMessage
 from rooms.text import is_scalar_text
 from translation import primary_subtag
 
@@ -481,7 +481,7 @@ class Session:
         if room.private:  # its new messages tell the other members' devices their unread counts
             self._private.add(room_id)
 
-    async def _joined_frame(self, room: Room, role: Role, messages: list[Message],
+    async def _joined_frame(self, room: Room, role: Role, messages: list[StoredMessage],
                             recovered: bool | None, more: bool) -> Joined:
         assert self.identity is not None
         members: dict[str, dict[str, str]] = {}
@@ -501,7 +501,7 @@ class Session:
                       more=more or None)
 
     @staticmethod
-    def _page(messages: list[Message], size: int) -> tuple[list[Message], bool]:
+    def _page(messages: list[StoredMessage], size: int) -> tuple[list[StoredMessage], bool]:
         """The oldest `size` of a replay, and whether more remain."""
         return messages[:size], len(messages) > size
 
@@ -711,7 +711,7 @@ class Session:
         await self.node.backend.publish(frame.room, Typing(room=frame.room, user={"id": self.identity.id,
                                                                                   "name": self.identity.name}))
 
-    async def _as_frames(self, room_id: str, messages: list[Message]) -> list[MessageFrame]:
+    async def _as_frames(self, room_id: str, messages: list[StoredMessage]) -> list[MessageFrame]:
         """History as this reader sees it: `translating` where a backfill will bring its language,
         replies quoting what the quoted message is now (rooms/messages.py current_quotes)."""
         assert self.identity is not None

@@ -18,13 +18,13 @@ from rooms.stores import (
     Author,
     Broker,
     ConversationStore,
-    Message,
     Outgoing,
     Presence,
     Quote,
     Reacted,
     SendStore,
     Sent,
+    StoredMessage,
     now_ms,
 )
 from rooms.stores.messages import QUOTE_CHARS
@@ -110,7 +110,7 @@ class MessageRules:
                   for emoji, users in shown.items() if users}
         return people
 
-    async def editable(self, actor: Actor, room_id: str, message_id: str) -> Message:
+    async def editable(self, actor: Actor, room_id: str, message_id: str) -> StoredMessage:
         """The actor's own live message when they may edit it now, else Refused: not_found (no such
         message, or deleted), forbidden (someone else's, or older than the edit window)."""
         await self._access.check_speak(actor, room_id, spend=True)
@@ -154,7 +154,7 @@ class MessageRules:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r} to reply to")
         return _quote_of(message)
 
-    async def current_quotes(self, room_id: str, messages: list[Message]) -> list[Message]:
+    async def current_quotes(self, room_id: str, messages: list[StoredMessage]) -> list[StoredMessage]:
         """History as it is now: each reply's quote shows the quoted message's latest text and its
         translations (an edit, a translation made after the reply), or `deleted` with no text when it
         was deleted or is no longer in history, so no reader keeps a quote of what is gone. Quoted
@@ -163,7 +163,7 @@ class MessageRules:
         quoted = {m.reply_to.id for m in messages if m.reply_to is not None and not m.deleted}
         if not quoted:
             return messages
-        current: dict[str, Message | None] = {m.id: m for m in messages if m.id in quoted}
+        current: dict[str, StoredMessage | None] = {m.id: m for m in messages if m.id in quoted}
         # those of the page's latest replies first (a page is oldest first)
         missing = list(dict.fromkeys(m.reply_to.id for m in reversed(messages) if m.reply_to is not None
                                      and not m.deleted and m.reply_to.id not in current))[:QUOTES_READ]
@@ -182,7 +182,7 @@ class MessageRules:
         return shown
 
 
-def _quote_of(message: Message) -> Quote:
+def _quote_of(message: StoredMessage) -> Quote:
     return Quote(message.id, message.user, _cut(message.text),
                  tr={lang: _cut(text) for lang, text in message.tr.items()})
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from msgspec.structs import replace
 
 from chat.frames import Ack, Error, History, Joined, Pong, encode, live_message, message_frame, schema
-from rooms.stores.events import Direct, Moderated, PresenceChanged, StoredMessage, decode_event, encode_event
-from rooms.stores.messages import Author, Message
+from rooms.stores.events import Direct, Moderated, NewMessage, PresenceChanged, decode_event, encode_event
+from rooms.stores.messages import Author, StoredMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = {"id": "u_ada", "name": "Ada"}
 AUTHOR = Author("u_ada", "Ada")
-STORED = Message(room="plenary", id="1a2b3c4d.7", ts=1700000000000, user=AUTHOR, lang="en", text="hi",
+STORED = StoredMessage(room="plenary", id="1a2b3c4d.7", ts=1700000000000, user=AUTHOR, lang="en", text="hi",
                  tr={"de": "hallo"})
 
 
@@ -28,7 +28,7 @@ def test_the_schema_command_prints_it():
     done = subprocess.run([sys.executable, "-m", "chat.frames", "--schema"], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert json.loads(done.stdout) == schema()
-    assert {"MessageFrame", "Joined", "StoredMessage", "Direct"} <= set(schema()["$defs"])
+    assert {"MessageFrame", "Joined", "NewMessage", "Direct"} <= set(schema()["$defs"])
 
 
 def test_absent_optional_fields_stay_absent_on_the_wire():
@@ -56,11 +56,11 @@ def test_a_message_frame_carries_tr_only_for_a_reader_of_a_known_translation():
 
 def test_a_stored_message_event_encodes_as_the_message_frame_it_becomes():
     """What append.lua publishes (the event's encoding) is byte for byte the frame readers get."""
-    event = StoredMessage(room="plenary", id="1a2b3c4d.7", ts=5, user=AUTHOR, lang="en", text="é \"q\"",
+    event = NewMessage(room="plenary", id="1a2b3c4d.7", ts=5, user=AUTHOR, lang="en", text="é \"q\"",
                           translating=["de", "fr"])
     assert encode_event(event) == encode(live_message(event)).encode()
     assert decode_event(encode_event(event)) == event
-    plain = StoredMessage(room="plenary", id="1a2b3c4d.8", ts=6, user=AUTHOR, lang="en", text="x")
+    plain = NewMessage(room="plenary", id="1a2b3c4d.8", ts=6, user=AUTHOR, lang="en", text="x")
     assert b"translating" not in encode_event(plain) and b"deleted" not in encode_event(plain)
 
 
@@ -72,5 +72,5 @@ def test_events_round_trip_between_nodes_typed():
 
 
 def test_an_event_holding_a_lone_surrogate_still_travels():
-    event = StoredMessage(room="r", id="1a2b3c4d.1", ts=1, user=AUTHOR, lang="en", text="old \ud800 data")
+    event = NewMessage(room="r", id="1a2b3c4d.1", ts=1, user=AUTHOR, lang="en", text="old \ud800 data")
     assert decode_event(encode_event(event)) == event

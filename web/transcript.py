@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chat.tokens import Identity
-from rooms.stores import Broker, Message
+from rooms.stores import Broker, StoredMessage
 from web.answers import RoomId
 from web.errors import ApiError
 from web.hosts import existing_room
@@ -37,9 +37,9 @@ TRANSLATE_MAX = 500
 COLUMNS = ["time", "id", "sender_id", "sender", "lang", "original", "translation_lang", "translation"]
 
 
-async def all_messages(broker: Broker, room_id: str) -> list[Message]:
+async def all_messages(broker: Broker, room_id: str) -> list[StoredMessage]:
     """The room's whole stored history, oldest first, read page by page."""
-    pages: list[list[Message]] = []
+    pages: list[list[StoredMessage]] = []
     before: str | None = None
     while True:
         page = await broker.history(room_id, before=before, limit=PAGE)
@@ -52,7 +52,7 @@ async def all_messages(broker: Broker, room_id: str) -> list[Message]:
     return [message for page in reversed(pages) for message in page]
 
 
-async def with_translations(node: Any, messages: list[Message], lang: str) -> tuple[list[Message], int]:
+async def with_translations(node: Any, messages: list[StoredMessage], lang: str) -> tuple[list[StoredMessage], int]:
     """The messages, those lacking lang translated into it (at most TRANSLATE_MAX, oldest first)
     and the translations stored in history; and how many could still be made by asking again
     (beyond the bound): a transcript never silently lacks what can be made."""
@@ -60,7 +60,7 @@ async def with_translations(node: Any, messages: list[Message], lang: str) -> tu
     lacking = [m for m in messages if not m.deleted and m.lang != lang and lang not in m.tr
                and translator.has_route(m.lang, lang)]
     missing = lacking[:TRANSLATE_MAX]
-    by_source: dict[str, list[Message]] = defaultdict(list)
+    by_source: dict[str, list[StoredMessage]] = defaultdict(list)
     for message in missing:
         by_source[message.lang].append(message)
     made: dict[str, str] = {}
@@ -75,7 +75,7 @@ async def with_translations(node: Any, messages: list[Message], lang: str) -> tu
              for m in messages], len(lacking) - len(made))
 
 
-def entry(message: Message, lang: str) -> dict[str, str]:
+def entry(message: StoredMessage, lang: str) -> dict[str, str]:
     ts = datetime.fromtimestamp(message.ts / 1000, tz=UTC)
     translation = message.text if message.lang == lang else message.tr.get(lang, "")
     return {

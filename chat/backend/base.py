@@ -23,21 +23,36 @@ from rooms.stores import (
     Event,
     EventHandler,
     Member,
-    Message,
     ModerationEntry,
     Mute,
     Replay,
     SendWait,
     Standing,
+    StoredMessage,
     StoreError,
     Stores,
     now_ms,
 )
 from translation import SharedCache
 
-__all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "EventHandler", "Member", "Message",
-           "ModerationEntry", "Mute", "Replay", "SendWait", "SharedCache", "Standing", "StoreError",
-           "now_ms"]
+__all__ = [
+    "Appended",
+    "Backend",
+    "BackendUnavailable",
+    "Encoded",
+    "Event",
+    "EventHandler",
+    "Member",
+    "ModerationEntry",
+    "Mute",
+    "Replay",
+    "SendWait",
+    "SharedCache",
+    "Standing",
+    "StoreError",
+    "StoredMessage",
+    "now_ms",
+]
 
 
 class Backend(Broker, abc.ABC):

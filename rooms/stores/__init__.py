@@ -24,15 +24,47 @@ from rooms.stores.errors import BackendUnavailable, StoreError
 from rooms.stores.events import Event
 from rooms.stores.limits import LimitStore, SendWait
 from rooms.stores.meetings import MeetingStore
-from rooms.stores.messages import Author, MeetingStep, Message, Quote
+from rooms.stores.messages import Author, MeetingStep, Quote, StoredMessage
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
 from rooms.stores.presence import Member, Presence
 from rooms.stores.room_store import RoomStore
 from rooms.stores.sends import Outgoing, SendGate, SendStore, Sent, clear, translation_targets
 from rooms.stores.sessions import Delegate, SessionStore, SignIn
 
-__all__ = ["Appended", "Author", "BackendUnavailable", "Broker", "ConversationStore", "Delegate", "Encoded",
-           "Event", "EventHandler", "LimitStore", "MeetingStep", "MeetingStore", "Member", "Message",
-           "ModerationEntry", "ModerationStore", "Mute", "Outgoing", "Presence", "Quote", "Reacted", "Replay",
-           "RoomStore", "SendGate", "SendStore", "SendWait", "Sent", "SessionStore", "SignIn", "Standing", "StoreError",
-           "Stores", "clear", "now_ms", "translation_targets"]
+__all__ = [
+           "Appended",
+           "Author",
+           "BackendUnavailable",
+           "Broker",
+           "ConversationStore",
+           "Delegate",
+           "Encoded",
+           "Event",
+           "EventHandler",
+           "LimitStore",
+           "MeetingStep",
+           "MeetingStore",
+           "Member",
+           "ModerationEntry",
+           "ModerationStore",
+           "Mute",
+           "Outgoing",
+           "Presence",
+           "Quote",
+           "Reacted",
+           "Replay",
+           "RoomStore",
+           "SendGate",
+           "SendStore",
+           "SendWait",
+           "Sent",
+           "SessionStore",
+           "SignIn",
+           "Standing",
+           "StoreError",
+           "StoredMessage",
+           "Stores",
+           "clear",
+           "now_ms",
+           "translation_targets",
+]

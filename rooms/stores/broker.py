@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rooms.stores.events import Event
-from rooms.stores.messages import MeetingStep, Message, Quote
+from rooms.stores.messages import MeetingStep, Quote, StoredMessage
 
 # A stored message (history/since/append) is a Struct: rooms/stores/messages.py; so are events (what
 # publish/broadcast carry): rooms/stores/events.py.
@@ -45,7 +45,7 @@ EventHandler = Callable[[str | None, Event | Encoded], None]
 class Appended:
     """What `append_message` stored."""
 
-    message: Message
+    message: StoredMessage
     created: bool  # False when (user, cid) was seen before: the stored original is returned
 
 
@@ -61,7 +61,7 @@ class Reacted:
 class Replay:
     """What `since` found: the messages after the id, and whether that is all of them."""
 
-    messages: list[Message]
+    messages: list[StoredMessage]
     recovered: bool
 
 
@@ -101,7 +101,7 @@ class Broker(abc.ABC):
         published as given."""
 
     @abc.abstractmethod
-    async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[StoredMessage]:
         """Up to `limit` stored messages before an id (or the latest), oldest first; an id of
         another epoch gets nothing."""
 
@@ -115,21 +115,21 @@ class Broker(abc.ABC):
     async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
                               confidence: float | None = None) -> None:
         """Store a message's translation (and the engine's confidence in it, 0-1, when known:
-        history gives it back in `Message.confidence`) and publish a `translation` event carrying
+        history gives it back in `StoredMessage.confidence`) and publish a `translation` event carrying
         both; nothing when the message is gone (trimmed, deleted, or its history lost), and
         nothing when it already has a translation into `lang`: each (message, language) is
         stored and published at most once, however often it is asked (a retried translation
         job, two nodes racing)."""
 
     @abc.abstractmethod
-    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> StoredMessage | None:
         """Correct a live message's source language and drop its translations (history keeps
         the correction); the message as stored now, or None when there is no live message
         of that id by `author`. Publishes nothing: the caller announces it."""
 
     @abc.abstractmethod
     async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
-                           author: str) -> Message | None:
+                           author: str) -> StoredMessage | None:
         """Replace a live message's text and source language, drop its translations and mark it
         `edited` (reactions and its reply quote stay); the message as stored now, or None when there
         is no live message of that id by `author`. Publishes nothing: the caller announces it."""
@@ -139,7 +139,7 @@ class Broker(abc.ABC):
         """Add the user's `emoji` reaction to a live message, or take it back when they had it: one
         atomic step, so concurrent toggles on any node never lose or double one (one reaction per
         person, message and emoji). The new state, or None when there is no live message of that id.
-        History shows the counts (`Message.reactions`, emoji without reactions absent); a deleted
+        History shows the counts (`StoredMessage.reactions`, emoji without reactions absent); a deleted
         or trimmed message's reactions go with it. Publishes nothing: the caller announces it."""
 
     @abc.abstractmethod
@@ -148,7 +148,7 @@ class Broker(abc.ABC):
         absent), or None when there is no live message of that id."""
 
     @abc.abstractmethod
-    async def message(self, room: str, message_id: str) -> Message | None:
+    async def message(self, room: str, message_id: str) -> StoredMessage | None:
         """The live message of that id (not deleted, still in history, of the room's current
         epoch), or None: what a rule reads before acting on one message (who wrote it)."""
 

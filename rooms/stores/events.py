@@ -5,7 +5,7 @@ the JSON encoding of these Structs (`"type"` tells them apart) and reach each no
 Structs again (`decode_event`). Most of them are also server frames as they are — the hub encodes
 them once and writes the same bytes to every reader (chat/frames.py re-exports them as frames).
 Three are not frames:
-- `StoredMessage`: a message as a store published it; the hub builds the `message` frame from it
+- `NewMessage`: a message as a store published it; the hub builds the `message` frame from it
   (chat/frames.py `live_message`). Its encoding is what lua/append.lua publishes on Redis (from
   parts chat/backend/redis/history.py cuts out of this Struct's own encoding).
 - `Direct`: an envelope for some users' connections wherever they are (chat/conversations.py).
@@ -23,19 +23,41 @@ import msgspec
 
 from rooms.stores.messages import Author, MeetingStep, Quote
 
-__all__ = ["ContactRequestFrame", "Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "MeetingChanged",
-           "Mention", "Moderated", "PresenceChanged", "Reaction", "Relang", "Report", "ReportsChanged", "RoleChanged",
-           "RoomChanged", "StoredMessage", "Translation", "TranslationFailed", "Typing", "UnreadChanged",
-           "decode_event", "encode_event"]
+__all__ = [
+    "ContactRequestFrame",
+    "Conversation",
+    "Deleted",
+    "Direct",
+    "Edited",
+    "Event",
+    "Glossary",
+    "MeetingChanged",
+    "Mention",
+    "Moderated",
+    "NewMessage",
+    "PresenceChanged",
+    "Reaction",
+    "Relang",
+    "Report",
+    "ReportsChanged",
+    "RoleChanged",
+    "RoomChanged",
+    "Translation",
+    "TranslationFailed",
+    "Typing",
+    "UnreadChanged",
+    "decode_event",
+    "encode_event",
+]
 
 
 class Tagged(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
     """Every event and frame: a JSON object whose "type" names it."""
 
 
-class StoredMessage(Tagged, tag="message"):
+class NewMessage(Tagged, tag="message"):
     """A message just stored (Broker.append_message); `translating`: the languages a `translation`
-    will follow for. Not stored itself: history keeps the message (rooms.stores.messages.Message)."""
+    will follow for. Not stored itself: history keeps the message (rooms.stores.messages.StoredMessage)."""
 
     room: str
     id: str
@@ -65,7 +87,7 @@ class TranslationFailed(Tagged, tag="translation_failed"):
 
 
 class Relang(Tagged, tag="relang"):
-    """The sender corrected a message's language; `translating` as in StoredMessage (always sent)."""
+    """The sender corrected a message's language; `translating` as in NewMessage (always sent)."""
 
     room: str
     id: str
@@ -86,7 +108,7 @@ class Reaction(Tagged, tag="reaction"):
 
 class Edited(Tagged, tag="edited"):
     """The sender replaced a message's text: its translations were dropped, `translating` as in
-    StoredMessage (always sent)."""
+    NewMessage (always sent)."""
 
     room: str
     id: str
@@ -230,7 +252,7 @@ class Direct(Tagged, tag="direct"):
     remove: dict[str, str] | None = None  # {room, reason}
 
 
-Event = (StoredMessage | Translation | TranslationFailed | Relang | Reaction | Edited | Typing
+Event = (NewMessage | Translation | TranslationFailed | Relang | Reaction | Edited | Typing
          | PresenceChanged | Moderated | Deleted | RoomChanged
          | RoomSaved | Glossary | ReportsChanged | Direct)
 

@@ -1,7 +1,7 @@
 """A stored message: what a room's history holds and every backend's history/since/append returns.
 
 One msgspec Struct, built by each backend's row decoder (one function per backend) and read as
-attributes everywhere; `Author` is also the `user` of the `message` event (events.StoredMessage)
+attributes everywhere; `Author` is also the `user` of the `message` event (events.NewMessage)
 and frame (chat/frames.MessageFrame), so the three encode the sender the same way: {id, name}.
 Frozen: a backend changes a stored message by building a new one (`msgspec.structs.replace`), so a
 message a caller holds never changes under it.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["Author", "MeetingStep", "Message", "Quote", "StepSlot"]
+__all__ = ["Author", "MeetingStep", "Quote", "StepSlot", "StoredMessage"]
 
 
 #: Prefix of the key a backend keeps a translation's confidence under, beside the translations
@@ -81,7 +81,7 @@ class MeetingStep(msgspec.Struct, frozen=True, omit_defaults=True):
     timezone: str | None = None  # the event's time zone (IANA name)
 
 
-class Message(msgspec.Struct, frozen=True, kw_only=True):
+class StoredMessage(msgspec.Struct, frozen=True, kw_only=True):
     """A message as history keeps it; `tr`: its stored translations (lang -> text), `confidence`:
     the translation engine's confidence in each (lang -> 0-1, absent when unknown); a `deleted`
     message is a placeholder keeping its place, with no text and no translations."""

@@ -11,7 +11,7 @@ import msgspec
 
 from chat.backend import Backend, Encoded, Event, Member
 from rooms.stores import Stores
-from rooms.stores.messages import Message
+from rooms.stores.messages import StoredMessage
 
 ROOM = "plenary"
 ADA = {"id": "u_ada", "name": "Ada"}
@@ -51,7 +51,7 @@ class Node:
         return self.of_type(kind)[:count]
 
     async def say(self, text: str, user: dict[str, str] = ADA, cid: str | None = None,
-                  room: str = ROOM) -> Message:
+                  room: str = ROOM) -> StoredMessage:
         return (await self.backend.append_message(room, user=user, text=text, lang="en", cid=cid)).message
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from chat.frames import encode_bytes, live_message
-from rooms.stores.events import Deleted, PresenceChanged, RoomChanged, StoredMessage, Translation
+from rooms.stores.events import Deleted, NewMessage, PresenceChanged, RoomChanged, Translation
 from rooms.stores.messages import Author
 from tests.backend.support import ADA, BOB, ROOM
 
@@ -180,7 +180,7 @@ async def test_what_a_backend_passes_through_is_byte_for_byte_the_frame_readers_
     if not node.passed_through:
         pytest.skip("this backend hands over typed events, which the hub encodes itself")
     message, translation = node.passed_through
-    frame = live_message(StoredMessage(room=ROOM, id=stored.id, ts=stored.ts, user=stored.user, lang="de",
+    frame = live_message(NewMessage(room=ROOM, id=stored.id, ts=stored.ts, user=stored.user, lang="de",
                                        text="Grüße, 世界", translating=["en", "zh"]))
     assert (message.type, message.id, message.author, message.payload) == ("message", stored.id, "u_ada",
                                                                           encode_bytes(frame))

@@ -17,8 +17,8 @@ from chat.backend.memory.rooms import MemoryRooms
 from chat.backend.memory.sessions import MemorySessions
 from chat.backend.sends import SendsInARow
 from rooms.stores import Reacted, Stores
-from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import Author, MeetingStep, Message, Quote
+from rooms.stores.events import NewMessage, Translation
+from rooms.stores.messages import Author, MeetingStep, Quote, StoredMessage
 
 
 @dataclass
@@ -26,7 +26,7 @@ class _History:
     """One room's kept messages: positions first..first+len-1, contiguous."""
 
     epoch: str
-    kept: deque[Message]  # frozen: a change replaces the message, so one handed out never changes
+    kept: deque[StoredMessage]  # frozen: a change replaces the message, so one handed out never changes
     next_position: int = 1
     # (user id, cid) -> (message id, expiry), oldest first: an entry lives while its TTL runs and
     # its message is kept, so there are never more than history_max of them per room.
@@ -67,11 +67,11 @@ class _History:
             return None
         return position - self.first_position
 
-    def find(self, message_id: str) -> Message | None:
+    def find(self, message_id: str) -> StoredMessage | None:
         index = self.index_of(message_id)
         return None if index is None else self.kept[index]
 
-    def live(self, message_id: str) -> tuple[int, Message] | None:
+    def live(self, message_id: str) -> tuple[int, StoredMessage] | None:
         """A kept, not deleted message and its index, or None."""
         index = self.index_of(message_id)
         if index is None or self.kept[index].deleted:
@@ -118,7 +118,7 @@ class MemoryBackend(LocalBroker, Backend):
                 return Appended(stored, created=False)
         message_id, ts = make_id(history.epoch, str(history.next_position)), now_ms()
         author = Author(user["id"], user["name"])
-        message = Message(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text, reply_to=reply_to,
+        message = StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text, reply_to=reply_to,
                           mentions=list(mentions or ()), meeting=meeting)
         if len(history.kept) == history.kept.maxlen and history.kept:  # the oldest is trimmed: its reactions go
             history.reactors.pop(history.kept[0].id, None)
@@ -126,13 +126,13 @@ class MemoryBackend(LocalBroker, Backend):
         history.next_position += 1
         if key:
             history.remember(key, message_id, self._idempotency_ttl)
-        self._deliver(room, StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
+        self._deliver(room, NewMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
                                           translating=list(translating or ()),
                                           reply_to=reply_to,
                                           mentions=list(mentions or ()), meeting=meeting))
         return Appended(message, created=True)
 
-    async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[StoredMessage]:
         history = self._history(room)
         end = len(history.kept)
         if before is not None:
@@ -167,7 +167,7 @@ class MemoryBackend(LocalBroker, Backend):
         history.kept[index] = replace(message, tr={**message.tr, lang: text}, confidence=confidences)
         self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text, confidence=confidence))
 
-    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> StoredMessage | None:
         history = self._history(room)
         found = history.live(message_id)
         if found is None or found[1].user.id != author:
@@ -177,7 +177,7 @@ class MemoryBackend(LocalBroker, Backend):
         return relabelled
 
     async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
-                           author: str) -> Message | None:
+                           author: str) -> StoredMessage | None:
         history = self._history(room)
         found = history.live(message_id)
         if found is None or found[1].user.id != author:
@@ -210,7 +210,7 @@ class MemoryBackend(LocalBroker, Backend):
             return None
         return {emoji: sorted(who) for emoji, who in history.reactors.get(message_id, {}).items() if who}
 
-    async def message(self, room: str, message_id: str) -> Message | None:
+    async def message(self, room: str, message_id: str) -> StoredMessage | None:
         found = self._history(room).live(message_id)
         return None if found is None else found[1]
 

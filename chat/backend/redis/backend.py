@@ -56,7 +56,7 @@ from chat.backend.redis.subscriber import Subscriber
 from chat.backend.sends import SendsInARow
 from chat.config import BackendSettings
 from rooms.stores import Encoded, Event, EventHandler, Outgoing, SendGate, SendStore, Sent, Stores
-from rooms.stores.events import RoomSaved, StoredMessage, Translation, TranslationFailed, decode_event, encode_event
+from rooms.stores.events import NewMessage, RoomSaved, Translation, TranslationFailed, decode_event, encode_event
 
 log = logging.getLogger("babelroom.backend.redis")
 
@@ -249,7 +249,7 @@ class RedisBackend(RedisHistory, Backend):
         room = self._keys.room_of_channel(channel)
         if room is None or room not in self._subscribed:
             return  # sent before our UNSUBSCRIBE took effect
-        if isinstance(event, StoredMessage) and not self._advance(room, event.id):
+        if isinstance(event, NewMessage) and not self._advance(room, event.id):
             return  # already delivered by the replay after a reconnect
         self._emit(room, _passed_through(event, payload))
 
@@ -298,7 +298,7 @@ class RedisBackend(RedisHistory, Backend):
                         "replaying what is kept", room, seen.message_id)
         for message in replay.messages:
             if self._advance(room, message.id):
-                self._emit(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=message.user,
+                self._emit(room, NewMessage(room=room, id=message.id, ts=message.ts, user=message.user,
                                                lang=message.lang, text=message.text, deleted=message.deleted,
                                                reply_to=message.reply_to,
                                                mentions=message.mentions, meeting=message.meeting))
@@ -313,9 +313,9 @@ class RedisSendStore(RedisSends, SendStore):
 
 def _passed_through(event: Event, payload: str) -> Event | Encoded:
     """A message or translation as published: its payload is byte for byte the frame readers get
-    (append.lua writes a StoredMessage's own encoding, which is the `message` frame's), so readers
+    (append.lua writes a NewMessage's own encoding, which is the `message` frame's), so readers
     get it as is instead of a re-encoding; the decoded event only routed it."""
-    if isinstance(event, StoredMessage) and not event.deleted and not (event.reply_to and event.reply_to.tr):
+    if isinstance(event, NewMessage) and not event.deleted and not (event.reply_to and event.reply_to.tr):
         # (a reply whose quote has translations is one frame per reading language: chat/hub.py builds them)
         return Encoded("message", event.id, None, payload.encode(), author=event.user.id)
     if isinstance(event, Translation):

@@ -13,10 +13,10 @@ from chat.backend.redis.calls import RedisParts, read_call, write_call
 from chat.backend.redis.keys import parse_id, stream_key
 from chat.backend.redis.rows import deleted_message, live_message, reactors_of
 from chat.frames import encode
-from rooms.stores import Appended, Author, MeetingStep, Message, Quote, Reacted, Replay
-from rooms.stores.events import StoredMessage, Translation, encode_event
+from rooms.stores import Appended, Author, MeetingStep, Quote, Reacted, Replay, StoredMessage
+from rooms.stores.events import NewMessage, Translation, encode_event
 
-# Where append.lua puts the id and ts only it knows, in the encoding of a StoredMessage built without them.
+# Where append.lua puts the id and ts only it knows, in the encoding of a NewMessage built without them.
 _ID_TS = b'"id":"","ts":0'
 
 
@@ -30,9 +30,9 @@ class RedisHistory(RedisParts):
         author = Author(user["id"], user["name"])
         if cid:
             keys.append(self._keys.idempotency(room, user["id"], cid))
-        # The script publishes the StoredMessage event (not a wire frame: chat/hub.py builds that) with
+        # The script publishes the NewMessage event (not a wire frame: chat/hub.py builds that) with
         # the id and ts only it knows, between these two parts of the event's own encoding.
-        head, _, tail = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
+        head, _, tail = encode_event(NewMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
                                                    translating=list(translating or ()),
                                                    reply_to=reply_to,
                                                    mentions=list(mentions or ()), meeting=meeting)
@@ -44,7 +44,7 @@ class RedisHistory(RedisParts):
         return appended(reply, room, author, lang, text, reply_to, mentions, meeting)
 
     @read_call
-    async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[StoredMessage]:
         if before is None:
             return (await self._read(room, "page", None, limit)).messages
         if parse_id(before) is None:
@@ -88,7 +88,7 @@ class RedisHistory(RedisParts):
             "" if confidence is None else repr(confidence)])
 
     @write_call
-    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> StoredMessage | None:
         parts = parse_id(message_id)
         if parts is None:
             return None
@@ -100,7 +100,7 @@ class RedisHistory(RedisParts):
 
     @write_call
     async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
-                           author: str) -> Message | None:
+                           author: str) -> StoredMessage | None:
         parts = parse_id(message_id)
         if parts is None:
             return None
@@ -122,7 +122,7 @@ class RedisHistory(RedisParts):
         return Reacted(added=bool(int(found[0])), count=int(found[1]))
 
     @read_call
-    async def message(self, room: str, message_id: str) -> Message | None:
+    async def message(self, room: str, message_id: str) -> StoredMessage | None:
         parts = parse_id(message_id)
         if parts is None:
             return None
@@ -157,7 +157,7 @@ def appended(reply: list[Any], room: str, author: Author, lang: str, text: str, 
     """What append.lua answered, as the Broker says it: the new message, or the stored original."""
     created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
     if created:
-        message = Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
+        message = StoredMessage(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
                           lang=lang, text=text, reply_to=reply_to, mentions=list(mentions or ()),
                           meeting=meeting)
         return Appended(message, created=True)

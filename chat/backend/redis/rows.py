@@ -7,7 +7,7 @@ import msgspec
 
 from chat.backend.ids import make_id
 from chat.backend.redis.keys import stream_key
-from rooms.stores import Author, MeetingStep, Member, Message, Quote
+from rooms.stores import Author, MeetingStep, Member, Quote, StoredMessage
 from rooms.stores.events import PresenceChanged
 from rooms.stores.messages import split_confidence
 
@@ -15,7 +15,7 @@ from rooms.stores.messages import split_confidence
 REACTION_KEY = "@r:"
 
 
-def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra: str | None) -> Message:
+def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra: str | None) -> StoredMessage:
     """A stream entry (flat field list) and its translations, as a stored message."""
     entry = dict(zip(fields[::2], fields[1::2], strict=False))
     stored = json.loads(extra) if extra else {}
@@ -28,7 +28,7 @@ def live_message(room: str, epoch: str, stream_id: str, fields: list[str], extra
     quote = entry.get("q")  # a reply's quote (append.lua)
     mentioned = entry.get("m")
     step = entry.get("k")  # the meeting step it records (append.lua)
-    return Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author(entry["u"]),
+    return StoredMessage(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author(entry["u"]),
                    lang=lang, text=text, tr=translations, confidence=confidence, edited=edited, reactions=reactions,
                    reply_to=msgspec.json.decode(quote, type=Quote) if quote else None,
                    mentions=msgspec.json.decode(mentioned, type=list[str]) if mentioned else [],
@@ -43,10 +43,10 @@ def reactors_of(extra: str | None) -> dict[str, list[str]]:
             if key.startswith(REACTION_KEY) and isinstance(who, dict) and who}
 
 
-def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> Message:
+def deleted_message(room: str, epoch: str, stream_id: str, tombstone: str | None) -> StoredMessage:
     """A deleted message's tombstone as its `deleted` placeholder."""
     stone = json.loads(tombstone) if tombstone else {}
-    return Message(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0],
+    return StoredMessage(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0],
                    user=author(stone["u"]) if "u" in stone else Author("", ""), lang=stone.get("l", ""), text="",
                    deleted=True)
 

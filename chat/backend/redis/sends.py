@@ -13,9 +13,9 @@ from chat.backend.redis.keys import EVENT_WIDE_ROOM
 from chat.backend.redis.state import standing_of
 from chat.frames import encode
 from rooms.stores import Outgoing, SendGate, SendWait, Sent, now_ms
-from rooms.stores.events import StoredMessage, encode_event
+from rooms.stores.events import NewMessage, encode_event
 
-# Where send.lua puts the id and ts, and `translating`, in the encoding of a StoredMessage built without them.
+# Where send.lua puts the id and ts, and `translating`, in the encoding of a NewMessage built without them.
 _ID_TS = b'"id":"","ts":0'
 _TRANSLATING = b',"translating":["~"]'
 
@@ -30,7 +30,7 @@ class RedisSends(RedisParts):
                        keys.limit_slow(room, sender), keys.room(room, "census"), *keys.history(room)]
         if message.cid:
             script_keys.append(keys.idempotency(room, author.id, message.cid))
-        head, _, rest = encode_event(StoredMessage(room=room, id="", ts=0, user=author, lang=message.lang,
+        head, _, rest = encode_event(NewMessage(room=room, id="", ts=0, user=author, lang=message.lang,
                                                    text=message.text, translating=["~"])).partition(_ID_TS)
         middle, _, tail = rest.partition(_TRANSLATING)
         reply = await self._scripts["send"](keys=script_keys, args=[

@@ -33,8 +33,8 @@ from chat.backend.sqlite.moderation import SqliteModeration
 from chat.backend.sqlite.rooms import SqliteRooms
 from chat.backend.sqlite.sessions import SqliteSessions
 from rooms.stores import Reacted, Stores
-from rooms.stores.events import StoredMessage, Translation
-from rooms.stores.messages import CONFIDENCE_KEY, Author, MeetingStep, Message, Quote, split_confidence
+from rooms.stores.events import NewMessage, Translation
+from rooms.stores.messages import CONFIDENCE_KEY, Author, MeetingStep, Quote, StoredMessage, split_confidence
 
 log = logging.getLogger("babelroom.backend.sqlite")
 
@@ -135,22 +135,22 @@ class SqliteBackend(LocalBroker, Backend):
             if cid:
                 db.execute("INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES (?, ?, ?, ?, ?)",
                            (room, user["id"], cid, message_id, now + self._idempotency_ttl * 1000))
-            return Appended(Message(room=room, id=message_id, ts=now, user=author, lang=lang, text=text,
+            return Appended(StoredMessage(room=room, id=message_id, ts=now, user=author, lang=lang, text=text,
                                     reply_to=reply_to, mentions=list(mentions or ()), meeting=meeting),
                             created=True)
 
         def publish(appended: Appended) -> None:
             if appended.created:
                 message = appended.message
-                self._deliver(room, StoredMessage(room=room, id=message.id, ts=message.ts, user=author,
+                self._deliver(room, NewMessage(room=room, id=message.id, ts=message.ts, user=author,
                                                   lang=lang, text=text, translating=list(translating or ()),
                                                   reply_to=reply_to,
                                                   mentions=list(mentions or ()), meeting=meeting))
 
         return await self._db.write(store, then=publish)
 
-    async def history(self, room: str, *, before: str | None, limit: int) -> list[Message]:
-        def read(db: sqlite3.Connection) -> list[Message]:
+    async def history(self, room: str, *, before: str | None, limit: int) -> list[StoredMessage]:
+        def read(db: sqlite3.Connection) -> list[StoredMessage]:
             head = _head(db, room)
             if head is None or limit <= 0:
                 return []
@@ -214,8 +214,8 @@ class SqliteBackend(LocalBroker, Backend):
 
         await self._db.write(store, then=publish)
 
-    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> Message | None:
-        def store(db: sqlite3.Connection) -> Message | None:
+    async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> StoredMessage | None:
+        def store(db: sqlite3.Connection) -> StoredMessage | None:
             message = _find(db, room, message_id)
             if message is None or message.deleted or message.user.id != author:
                 return None
@@ -227,8 +227,8 @@ class SqliteBackend(LocalBroker, Backend):
         return await self._db.write(store)
 
     async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
-                           author: str) -> Message | None:
-        def store(db: sqlite3.Connection) -> Message | None:
+                           author: str) -> StoredMessage | None:
+        def store(db: sqlite3.Connection) -> StoredMessage | None:
             message = _find(db, room, message_id)
             if message is None or message.deleted or message.user.id != author:
                 return None
@@ -269,8 +269,8 @@ class SqliteBackend(LocalBroker, Backend):
 
         return await self._db.read(read)
 
-    async def message(self, room: str, message_id: str) -> Message | None:
-        def read(db: sqlite3.Connection) -> Message | None:
+    async def message(self, room: str, message_id: str) -> StoredMessage | None:
+        def read(db: sqlite3.Connection) -> StoredMessage | None:
             message = _find(db, room, message_id)
             return None if message is None or message.deleted else message
 
@@ -309,7 +309,7 @@ def _locate(db: sqlite3.Connection, room: str, message_id: str) -> int | None:
     return None if head is None else _position(message_id, head[0])
 
 
-def _find(db: sqlite3.Connection, room: str, message_id: str) -> Message | None:
+def _find(db: sqlite3.Connection, room: str, message_id: str) -> StoredMessage | None:
     head = _head(db, room)
     position = None if head is None else _position(message_id, head[0])
     if head is None or position is None:
@@ -319,17 +319,17 @@ def _find(db: sqlite3.Connection, room: str, message_id: str) -> Message | None:
     return _with_reactions(db, room, [_message(room, head[0], row)])[0] if row else None
 
 
-def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
+def _message(room: str, epoch: str, row: tuple[Any, ...]) -> StoredMessage:
     """A `messages` row (MESSAGE_COLUMNS) as the stored message: the one place sqlite builds one from a row."""
     position, ts, user, lang, text, tr, deleted, edited, reply, mentioned, step = row
 
-    def decode() -> Message:
+    def decode() -> StoredMessage:
         sender = json.loads(user)
         stored = json.loads(tr)
         if not isinstance(stored, dict):
             raise TypeError(f"tr holds {type(stored).__name__}, not an object")
         translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation
-        return Message(room=room, id=make_id(epoch, str(position)), ts=ts,
+        return StoredMessage(room=room, id=make_id(epoch, str(position)), ts=ts,
                        user=Author(str(sender["id"]), str(sender["name"])), lang=lang, text=text, tr=translations,
                        confidence=confidence, deleted=bool(deleted), edited=bool(edited),
                        reply_to=None if reply is None else msgspec.json.decode(reply, type=Quote),
@@ -339,7 +339,7 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> Message:
     return decode_row(f"messages: room {room!r}, position {position}", decode)
 
 
-def _with_reactions(db: sqlite3.Connection, room: str, messages: list[Message]) -> list[Message]:
+def _with_reactions(db: sqlite3.Connection, room: str, messages: list[StoredMessage]) -> list[StoredMessage]:
     """The messages with their reaction counts (one query for the lot)."""
     live = {message.id.rpartition(".")[2]: index for index, message in enumerate(messages) if not message.deleted}
     if not live:

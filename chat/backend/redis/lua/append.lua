@@ -3,7 +3,7 @@
 -- ARGV: 1 room channel, 2 history_max, 3 a fresh epoch (used only when this stream starts a new
 --       life), 4 user JSON, 5 source language, 6 text, 7 idempotency TTL in seconds,
 --       8 event head '{"type":"message","room":"<room>",', 9 event tail ',"user":..,"text":"..",..}':
---       the encoding of the StoredMessage event (rooms/stores/events.py) cut where id and ts go,
+--       the encoding of the NewMessage event (rooms/stores/events.py) cut where id and ts go,
 --       10 the reply quote as JSON ('' = not a reply), kept in the entry's field q,
 --       11 the mentioned user ids as a JSON array ('' = none), kept in the entry's field m,
 --       12 the meeting step the message records as JSON ('' = none; issue 26), kept in the field k

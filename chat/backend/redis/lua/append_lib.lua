@@ -71,7 +71,7 @@ local function append_message(log, meta, extra, gone, idem, a)
   if idem and tonumber(a.ttl) > 0 then
     redis.call('SET', idem, message_id, 'EX', a.ttl)
   end
-  -- The StoredMessage event (not a wire frame: each node's hub builds the `message` frame from it),
+  -- The NewMessage event (not a wire frame: each node's hub builds the `message` frame from it),
   -- assembled from the parts Python encoded and the id/ts only known here.
   redis.call('PUBLISH', a.channel, a.head .. '"id":"' .. message_id .. '","ts":' .. id_ms(sid) .. a.tail)
   return {1, epoch, sid}
