@@ -23,7 +23,7 @@ class LobbyTicker:
         self._touched: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
-    async def summary(self, room: Room) -> dict[str, Any]:
+    async def lobby_entry(self, room: Room) -> dict[str, Any]:
         """A room as lobbies show it: its fields and its member count (distinct users, every node)."""
         members = {member.id for member in await self._backend.members(room.id)}
         return {**room.to_dict(), "members": len(members), "languages": await self._backend.census(room.id)}
@@ -55,4 +55,4 @@ class LobbyTicker:
     async def _announce(self, room_id: str) -> None:
         room = await self._backend.get_room(room_id)
         if room is not None and not room.private:  # conversations never reach lobbies
-            await self._backend.broadcast(RoomChanged(event="updated", room=await self.summary(room)))
+            await self._backend.broadcast(RoomChanged(event="updated", room=await self.lobby_entry(room)))

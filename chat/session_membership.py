@@ -81,7 +81,7 @@ class Membership:
     async def visible_room(self: MembershipSession, room_id: str) -> Room:
         """The room, or not_found when there is none this user may see (a private room's non-members)."""
         assert self.identity is not None
-        return await self.node.access.room(room_id, self.identity.id)
+        return await self.node.access.visible_room(room_id, self.identity.id)
 
     def _require_joined(self: MembershipSession, room_id: str) -> Member:
         member = self.rooms.get(room_id)

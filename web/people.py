@@ -27,7 +27,7 @@ from rooms.conversations import (
 )
 from rooms.countries import COUNTRIES, is_country
 from rooms.text import USER_ID_MAX
-from web.answers import Person
+from web import answers
 from web.errors import ApiError
 from web.reports import report_routes
 from web.services import node_of
@@ -130,7 +130,7 @@ class Conversation(msgspec.Struct, omit_defaults=True):
     kind: str
     title: str
     state: RoomState
-    members: list[Person]
+    members: list[answers.Person]
     forum: str | UnsetType = UNSET
     slow_mode: int | UnsetType = UNSET
     unread: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
