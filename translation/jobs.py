@@ -30,6 +30,8 @@ import redis.exceptions
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from translation.routing import ReachableByRoute
+
 log = logging.getLogger("babelroom.translation.jobs")
 
 GROUP = "workers"
@@ -97,7 +99,7 @@ async def ensure_group(client: Any, stream: str) -> None:
             raise
 
 
-class JobQueue:
+class JobQueue(ReachableByRoute):
     """The node's side: enqueue, the workers' routes, the deadline sweep, the queue metrics."""
 
     def __init__(self, client: Any, keys: JobKeys, *, deadline: float, on_failed: Failed) -> None:
@@ -106,7 +108,7 @@ class JobQueue:
         self._deadline_ms = int(deadline * 1000)
         self._on_failed = on_failed
         self._routes: dict[str, set[str]] = {}  # target -> sources some live worker serves
-        self._reachable: dict[str, frozenset[str]] = {}  # source -> targets, for these routes
+        self.routes_changed()
         self._depth: dict[str, int] = {}  # pair "en-es" -> jobs not done
         self._age: dict[str, float] = {}  # pair -> seconds the oldest of them has waited
         self._groups: set[str] = set()
@@ -116,13 +118,9 @@ class JobQueue:
     def has_route(self, source: str, target: str) -> bool:
         return source != target and source in self._routes.get(target, ())
 
-    def reachable(self, source: str) -> frozenset[str]:
-        """Every language `has_route(source, ...)` is True for."""
-        found = self._reachable.get(source)
-        if found is None:
-            found = self._reachable[source] = frozenset(target for target in self._routes
-                                                        if self.has_route(source, target))
-        return found
+    def route_targets(self) -> list[str]:
+        """Where `reachable` looks (ReachableByRoute): the languages some live worker translates into."""
+        return list(self._routes)
 
     async def read_routes(self) -> None:
         adverts = await self._client.hgetall(self._keys.workers)
@@ -134,7 +132,8 @@ class JobQueue:
                 continue
             for target, sources in advert.get("routes", {}).items():
                 routes.setdefault(target, set()).update(sources)
-        self._routes, self._reachable = routes, {}
+        self._routes = routes
+        self.routes_changed()
 
     # jobs --------------------------------------------------------------------------------
     async def enqueue(self, room: str, message_id: str, source: str, text: str, targets: Iterable[str],
