@@ -34,6 +34,7 @@ from rooms.stores.events import (
     Report,
     RoleChanged,
     RoomChanged,
+    RoomFields,
     StoredMessage,
     Tagged,
     Translation,
@@ -110,7 +111,7 @@ class Ready(Tagged, tag="ready"):
 
 
 class Joined(Tagged, tag="joined"):
-    room: dict[str, Any]
+    room: RoomFields  # with `languages` (the census) and `writers`
     members: list[dict[str, str]]
     messages: list[MessageFrame]
     you: dict[str, Any]  # {role, muted_until?}

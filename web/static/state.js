@@ -203,11 +203,13 @@ export const canModerate = (room) => ['host', 'moderator'].includes(roleIn(room)
 
 export const isMuted = (room) => room.mutedUntil > Date.now();
 
+/** Does the room's state let this reader's role write? The server says which roles it lets write
+ * (`writers` in `joined.room` and `room` frames: rooms/policy.py); until it has said, no. */
+export const roleMayWrite = (room) => (room.info.writers ?? []).includes(roleIn(room));
+
 export function canWrite(room) {
   if (room.status !== 'joined' && room.status !== 'joining') return false;
-  if (room.info.state === 'closed') return false;
-  if (room.info.state === 'read_only' && roleIn(room) === 'delegate') return false;
-  return !isMuted(room);
+  return roleMayWrite(room) && !isMuted(room);
 }
 
 /** Seconds this delegate still has to wait in slow mode (0 = may send). */
