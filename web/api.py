@@ -21,9 +21,8 @@ from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
 from web import answers
 from web.errors import ApiError
-from web.services import node_of
 from web.sign_in import redeem_code, signed_in
-from web.typed import ApiRoute, LaxBody, Query, answer, get, post, reply
+from web.typed import ApiRoute, LaxBody, Query, answer, get, node_of, post, reply
 
 NAME_MAX = FORM_NAME_MAX
 LANG_MAX = 12

@@ -26,8 +26,7 @@ from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
 from web import answers
 from web.answers import RoomId
 from web.errors import MAX_BODY, ApiError
-from web.services import node_of
-from web.typed import ApiRoute, Auth, Body, answer, delete, get, patch, post, put, reply
+from web.typed import ApiRoute, Auth, Body, answer, delete, get, node_of, patch, post, put, reply
 
 
 async def existing_room(request: Request) -> Room:

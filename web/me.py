@@ -26,9 +26,8 @@ from chat.tokens import Identity
 from rooms import Refused
 from web import answers
 from web.errors import ApiError
-from web.services import node_of
 from web.sign_in import code_payload, token_answer
-from web.typed import ApiRoute, Auth, answer, delete, get, post, reply
+from web.typed import ApiRoute, Auth, answer, delete, get, node_of, post, reply
 
 
 async def renew(request: Request, identity: Identity) -> Response:

@@ -31,8 +31,7 @@ from rooms.meetings import (
 )
 from web import answers
 from web.errors import ApiError
-from web.services import node_of
-from web.typed import ApiRoute, Auth, Body, Handler, answer, get, post
+from web.typed import ApiRoute, Auth, Body, Handler, answer, get, node_of, post
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from chat.meetings import Meetings as MeetingService

@@ -30,8 +30,7 @@ from rooms.text import USER_ID_MAX
 from web import answers
 from web.errors import ApiError
 from web.reports import report_routes
-from web.services import node_of
-from web.typed import Auth, Body, StrictQuery, answer, delete, get, patch, post, reply
+from web.typed import Auth, Body, StrictQuery, answer, delete, get, node_of, patch, post, reply
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from chat.conversations import Conversations as ConversationService
