@@ -38,6 +38,8 @@ import redis.exceptions
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from translation.routing import ReachableByRoute
+
 log = logging.getLogger("babelroom.translation.jobs")
 
 GROUP = "workers"
@@ -105,7 +107,7 @@ async def ensure_group(client: Any, stream: str) -> None:
             raise
 
 
-class JobQueue:
+class JobQueue(ReachableByRoute):
     """The node's side: enqueue, the workers' routes, the deadline sweep, the queue metrics."""
 
     def __init__(self, client: Any, keys: JobKeys, *, deadline: float, on_failed: Failed,
@@ -116,7 +118,7 @@ class JobQueue:
         self._on_failed = on_failed
         self._languages = frozenset(languages)  # the reading languages: queued into while no worker advertises
         self._routes: dict[str, set[str]] = {}  # target -> sources some live worker serves
-        self._reachable: dict[str, frozenset[str]] = {}  # source -> targets, for these routes
+        self.routes_changed()
         self._depth: dict[str, int] = {}  # pair "en-es" -> jobs not done
         self._age: dict[str, float] = {}  # pair -> seconds the oldest of them has waited
         self._groups: set[str] = set()
@@ -130,13 +132,10 @@ class JobQueue:
             return target in self._languages
         return source in self._routes.get(target, ())
 
-    def reachable(self, source: str) -> frozenset[str]:
-        """Every language `has_route(source, ...)` is True for."""
-        found = self._reachable.get(source)
-        if found is None:
-            found = self._reachable[source] = frozenset(target for target in (self._routes or self._languages)
-                                                        if self.has_route(source, target))
-        return found
+    def route_targets(self) -> list[str]:
+        """Where `reachable` looks (ReachableByRoute): the languages some live worker translates into,
+        or every reading language while none advertises (has_route queues into those)."""
+        return list(self._routes or self._languages)
 
     async def read_routes(self) -> None:
         adverts = await self._client.hgetall(self._keys.workers)
@@ -148,7 +147,8 @@ class JobQueue:
                 continue
             for target, sources in advert.get("routes", {}).items():
                 routes.setdefault(target, set()).update(sources)
-        self._routes, self._reachable = routes, {}
+        self._routes = routes
+        self.routes_changed()
 
     # jobs --------------------------------------------------------------------------------
     async def enqueue(self, room: str, message_id: str, source: str, text: str, targets: Iterable[str],
