@@ -38,6 +38,11 @@ TEST_METRICS_TOKEN = "test-metrics-token"  # /metrics is off unless [server] met
 # Fixtures that build something costly once per process, used by tests of more than one module: their
 # tests run on one xdist worker, so it is built once per run (a module's own such fixture: a module mark)
 GROUPED_FIXTURES = {"ct2_model_dirs": "ct2-models", "zh_fi_packages": "zh-fi-packages"}
+# Groups that hold the most memory while they run share one worker, one after another: lingua's
+# models (~850 MB in the worker), torch building the CTranslate2 test models and the zh/fi packages
+# in a subprocess (~500 MB each). On three workers two of them at once would take the run's peak
+# past 3 GB; on one they cost no wall time (the other workers run the rest meanwhile).
+MEMORY_HEAVY_GROUPS = {"language-detectors", "ct2-models", "zh-fi-packages"}
 
 
 @pytest.hookimpl(trylast=True)  # after every hook that adds an xdist_group mark (tests/e2e/conftest.py)
@@ -55,8 +60,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, group in GROUPED_FIXTURES.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(group))
-        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-                         for mark in item.iter_markers("xdist_group")})
+        groups = sorted({"memory-heavy" if group in MEMORY_HEAVY_GROUPS else group
+                         for group in (str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                                       for mark in item.iter_markers("xdist_group"))})
         suffix = "@" + "_".join(groups)
         if groups and not item.nodeid.endswith(suffix):
             item._id = NodeId.parse(item.nodeid + suffix)
