@@ -21,9 +21,12 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
+import hiredis
 import redis.exceptions
+from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import key_slot
 
@@ -35,6 +38,7 @@ log = logging.getLogger("babelroom.backend.redis")
 BACKOFF_MIN = 0.1
 BACKOFF_MAX = 5.0
 CONFIRM_TIMEOUT = 5.0  # seconds Redis has to confirm a SUBSCRIBE
+READ_SIZE = 65536  # bytes read off the socket at most at once (redis-py's socket_read_size)
 
 MessageHandler = Callable[[str, str], None]  # (channel, payload)
 DroppedHandler = Callable[[str], None]  # a channel whose slot left this connection's Redis
@@ -72,6 +76,7 @@ class Subscriber:
         self._was_up = False  # the current connection came fully up
         self._first_up = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._heard = False  # a frame arrived since the keep-alive last looked
 
     @property
     def up(self) -> bool:
@@ -159,21 +164,25 @@ class Subscriber:
         await self._conn.connect()  # type: ignore[no-untyped-call]
         self._held = []
         self._unsubscribing = {}
-        reader = asyncio.create_task(self._read_loop(), name="redis-pubsub-reader")
+        # Two tasks per connection, not a timer per frame: one reads, one watches for silence.
+        connection = {asyncio.create_task(self._read_loop(), name="redis-pubsub-reader"),
+                      asyncio.create_task(self._keep_alive(), name="redis-pubsub-ping")}
         try:
-            await self._subscribe_all(reader)
+            await self._subscribe_all(connection)
             await self._on_connected()
             self._release_held()
             self._came_up()
-            await reader
+            done, _ = await asyncio.wait(connection, return_when=asyncio.FIRST_COMPLETED)
+            _raise_from(done)
         finally:
             self._ready = False
             self._held = None
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            for task in connection:
+                task.cancel()
+            await asyncio.gather(*connection, return_exceptions=True)
             self._fail_confirms()
 
-    async def _subscribe_all(self, reader: asyncio.Task[None]) -> None:
+    async def _subscribe_all(self, connection: set[asyncio.Task[None]]) -> None:
         channels = sorted(self._channels)
         if not channels:
             return
@@ -187,12 +196,11 @@ class Subscriber:
         else:
             await self._conn.send_command(self._subscribe_command, *channels, check_health=False)
         confirmed = asyncio.ensure_future(asyncio.gather(*waiting, return_exceptions=True))
-        done, _ = await asyncio.wait([confirmed, reader], timeout=CONFIRM_TIMEOUT,
+        done, _ = await asyncio.wait([confirmed, *connection], timeout=CONFIRM_TIMEOUT,
                                      return_when=asyncio.FIRST_COMPLETED)
         if confirmed not in done:
             confirmed.cancel()
-            if reader in done:
-                reader.result()  # raises why the connection broke
+            _raise_from(connection & done)  # why the connection broke
             raise redis.exceptions.TimeoutError(f"Redis did not confirm {len(channels)} subscriptions")
         for channel, outcome in zip(channels, confirmed.result(), strict=True):
             if isinstance(outcome, ChannelMoved):  # its slot moved while this connection was away
@@ -201,31 +209,66 @@ class Subscriber:
                 raise outcome
 
     async def _read_loop(self) -> None:
-        """Read frames until the connection fails; a silent connection is PINGed, then given up."""
+        """Read frames until the connection fails.
+
+        Frames are taken straight from the connection's hiredis reader, every complete one of a
+        read in one go: redis-py's read_response costs a timer, a current-task lookup and a
+        logger lookup per frame, which in a room of two is most of what a message costs this
+        node (issue 27). Without hiredis (never with the declared dependencies) read_response it is."""
+        source = _frame_source(self._conn)
+        if source is None:
+            while True:
+                try:
+                    frame = await self._conn.read_response(timeout=self._ping_interval, disconnect_on_error=False,
+                                                           push_request=True)  # RESP3 delivers pub/sub as pushes
+                except redis.exceptions.ResponseError as error:  # MOVED: the answer to a SSUBSCRIBE of ours
+                    frame = error
+                if frame is not None:
+                    self._heard = True
+                    self._frame(frame)
+        reader, stream = source
+        while True:
+            frame = reader.gets()
+            if frame is NOT_ENOUGH_DATA:
+                try:
+                    data = await stream.read(READ_SIZE)
+                except OSError as exc:
+                    raise redis.exceptions.ConnectionError(f"pub/sub connection lost: {exc}") from exc
+                if not data:
+                    raise redis.exceptions.ConnectionError("Redis closed the pub/sub connection")
+                self._heard = True
+                reader.feed(data)
+                continue
+            self._frame(frame)
+
+    def _frame(self, frame: Any) -> None:
+        """One frame of the connection, in the order Redis sent them."""
+        kind = frame[0] if isinstance(frame, list) and frame else None  # a PING answers "PONG" in RESP3
+        if kind == self._message_kind:
+            self._dispatch(frame[1], frame[2])
+        elif kind == self._confirm_kind:
+            self._confirm(frame[1])
+        elif kind == self._unsubscribed_kind:
+            self._unsubscribed(frame[1])
+        elif isinstance(frame, redis.exceptions.MovedError) and self._sharded:  # the answer to a SSUBSCRIBE of ours
+            self._moved(frame.slot_id)
+        elif isinstance(frame, Exception):  # an error reply (or a connection error hiredis handed over)
+            raise frame
+
+    async def _keep_alive(self) -> None:
+        """A connection silent for a whole ping interval is PINGed, then given up when the next
+        interval passes without a word from Redis either."""
         pinged = False
         while True:
-            try:
-                frame = await self._conn.read_response(timeout=self._ping_interval, disconnect_on_error=False,
-                                                       push_request=True)  # RESP3 delivers pub/sub as pushes
-            except redis.exceptions.MovedError as moved:  # the answer to a SSUBSCRIBE of ours
-                if not self._sharded:
-                    raise
-                self._moved(moved.slot_id)
-                continue
-            if frame is None:
-                if pinged:
-                    raise redis.exceptions.TimeoutError("Redis did not answer a PING on the pub/sub connection")
+            self._heard = False
+            await asyncio.sleep(self._ping_interval)
+            if self._heard:
+                pinged = False
+            elif pinged:
+                raise redis.exceptions.TimeoutError("Redis did not answer a PING on the pub/sub connection")
+            else:
                 await self._conn.send_command("PING", check_health=False)
                 pinged = True
-                continue
-            pinged = False
-            kind = frame[0] if isinstance(frame, list) and frame else None  # a PING answers "PONG" in RESP3
-            if kind == self._message_kind:
-                self._dispatch(frame[1], frame[2])
-            elif kind == self._confirm_kind:
-                self._confirm(frame[1])
-            elif kind == self._unsubscribed_kind:
-                self._unsubscribed(frame[1])
 
     def _dispatch(self, channel: str, payload: str) -> None:
         if self._held is not None:
@@ -304,3 +347,23 @@ class Subscriber:
                         self._where, reason)
         else:
             log.warning("cannot reach Redis at %s (%s); retrying with backoff", self._where, reason)
+
+
+def _frame_source(connection: AbstractConnection) -> tuple[hiredis.Reader, asyncio.StreamReader] | None:
+    """The hiredis reader and the socket stream of a connected redis-py connection, or None when it
+    parses with something else. redis-py keeps both private (`_parser._reader`, `_parser._stream`);
+    they are read only here, and a redis-py without them means read_response."""
+    parser = getattr(connection, "_parser", None)
+    reader = getattr(parser, "_reader", None)
+    stream = getattr(parser, "_stream", None)
+    if isinstance(parser, _AsyncHiredisParser) and isinstance(reader, hiredis.Reader) \
+            and isinstance(stream, asyncio.StreamReader):
+        return reader, stream
+    return None
+
+
+def _raise_from(done: Iterable[asyncio.Task[None]]) -> None:
+    """Raise why a task of the connection ended (each runs until the connection breaks)."""
+    for task in done:
+        task.result()
+        raise redis.exceptions.ConnectionError(f"the pub/sub connection's {task.get_name()} task ended")
