@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
@@ -211,10 +212,11 @@ class Subscriber:
     async def _read_loop(self) -> None:
         """Read frames until the connection fails.
 
-        Frames are taken straight from the connection's hiredis reader, every complete one of a
-        read in one go: redis-py's read_response costs a timer, a current-task lookup and a
-        logger lookup per frame, which in a room of two is most of what a message costs this
-        node (issue 27). Without hiredis (never with the declared dependencies) read_response it is."""
+        With hiredis (the declared dependency) frames are parsed and handled as the socket
+        delivers them, in the transport's own callback: redis-py's read_response costs a timer,
+        a current-task lookup, a logger lookup and a task wake-up per frame, which in a room of
+        two is most of what a message costs this node (issue 27). This task then only waits for
+        the connection to end. Without hiredis read_response it is."""
         source = _frame_source(self._conn)
         if source is None:
             while True:
@@ -227,19 +229,34 @@ class Subscriber:
                     self._heard = True
                     self._frame(frame)
         reader, stream = source
-        while True:
-            frame = reader.gets()
-            if frame is NOT_ENOUGH_DATA:
-                try:
-                    data = await stream.read(READ_SIZE)
-                except OSError as exc:
-                    raise redis.exceptions.ConnectionError(f"pub/sub connection lost: {exc}") from exc
+        received = functools.partial(self._received, reader, stream)
+        # The stream's protocol hands it every read (StreamReaderProtocol.data_received calls
+        # feed_data): from now on the bytes go to hiredis instead of the stream's buffer, so the
+        # stream only ever tells of the connection's end (EOF, or the error set below).
+        stream.feed_data = received  # type: ignore[method-assign]
+        received(b"")  # frames hiredis holds already
+        try:
+            while True:
+                data = await stream.read(READ_SIZE)  # only past bytes (none) or the end
                 if not data:
                     raise redis.exceptions.ConnectionError("Redis closed the pub/sub connection")
+                received(data)
+        except OSError as exc:
+            raise redis.exceptions.ConnectionError(f"pub/sub connection lost: {exc}") from exc
+        finally:  # a connection given up delivers nothing more, as when this task read it
+            stream.feed_data = _ignore  # type: ignore[method-assign,assignment]
+
+    def _received(self, reader: hiredis.Reader, stream: asyncio.StreamReader, data: bytes) -> None:
+        """Bytes off the socket: handle every frame they complete, in order."""
+        try:
+            if data:
                 self._heard = True
                 reader.feed(data)
-                continue
-            self._frame(frame)
+            while (frame := reader.gets()) is not NOT_ENOUGH_DATA:
+                self._frame(frame)
+        except Exception as exc:  # noqa: BLE001 - an error reply, or hiredis refusing the bytes: ends the connection
+            stream.feed_data = _ignore  # type: ignore[method-assign,assignment]
+            stream.set_exception(exc)  # raised by the read in _read_loop
 
     def _frame(self, frame: Any) -> None:
         """One frame of the connection, in the order Redis sent them."""
@@ -360,6 +377,10 @@ def _frame_source(connection: AbstractConnection) -> tuple[hiredis.Reader, async
             and isinstance(stream, asyncio.StreamReader):
         return reader, stream
     return None
+
+
+def _ignore(data: bytes) -> None:
+    """What a broken connection's remaining bytes go to."""
 
 
 def _raise_from(done: Iterable[asyncio.Task[None]]) -> None:
