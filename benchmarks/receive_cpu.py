@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import os
 import secrets
@@ -195,6 +196,7 @@ async def run(args: argparse.Namespace) -> None:
             while Sink.written < before + args.events * args.members // 10:
                 await asyncio.sleep(0.001)
             cpu, wall = time.process_time(), time.perf_counter()  # from here: the steady part of the run
+            collections = [generation["collections"] for generation in gc.get_stats()]
             first = Sink.written
             deadline = time.monotonic() + args.events / args.rate + 30
             while (written := Sink.written) < expected:
@@ -207,9 +209,11 @@ async def run(args: argparse.Namespace) -> None:
             events = delivered / args.members
             publisher.join()
             per_event.append(used / events * 1e6)
+            collected = [generation["collections"] - before_run
+                         for generation, before_run in zip(gc.get_stats(), collections, strict=True)]
             print(f"run {attempt + 1}: {used / events * 1e6:7.1f} us per event, {used / delivered * 1e6:6.1f} us "
                   f"per delivery ({events:.0f} events, idle {idle_rate * 100:.1f} % CPU, load "
-                  f"{os.getloadavg()[0]:.2f})", flush=True)
+                  f"{os.getloadavg()[0]:.2f}, gc runs per generation {collected})", flush=True)
     finally:
         await backend.close()
         for far in far_ends:
