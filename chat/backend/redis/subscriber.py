@@ -1,7 +1,9 @@
 """The node's one pub/sub connection to Redis: subscribe, read, and come back after Redis goes away.
 
-One connection carries every channel the node needs (its rooms and the node-wide channel). A
-single reader task reads it; `subscribe` waits until Redis confirms, so an event published
+One connection carries every channel the node needs (its rooms and the node-wide channel). Its
+frames are parsed (hiredis) and handed on as the socket delivers them, in order; a keep-alive
+task PINGs it when it has been silent for `ping_interval` and gives it up when the next interval
+brings nothing either. `subscribe` waits until Redis confirms, so an event published
 after that reaches this node. When the connection breaks the subscriber reconnects with
 exponential backoff (0.1 s ... 5 s), subscribes to every channel again, runs the owner's
 `on_connected` (re-register presence, replay missed messages) while holding back live
