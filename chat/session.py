@@ -5,13 +5,18 @@ Frames to the client go through the connection's writer (chat.writer): written s
 transport while it takes them, else queued in a backlog bounded in frames (`[limits] send_queue`)
 and bytes (`send_buffer_bytes`); a reader past either leaves its rooms at once and is closed with
 1013. The session speaks raw ASGI: no Starlette wrapper on the way.
+
+This module holds the connection's life, its authentication and the dispatch of frames, with the
+handler table beside it; the handlers live in modules of one idea each, mixed into `Session`:
+chat.session_membership (join, leave, language, presence), chat.session_messages (send, edit,
+react, history...), chat.session_moderation (moderation frames and the hub's removals and roles),
+chat.session_conversations (contact requests, read marks, reports).
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -23,26 +28,11 @@ from chat import protocol
 from chat.backend import BackendUnavailable, Member
 from chat.backend.ids import is_message_id
 from chat.conversations import Conversations
-from chat.frames import (
-    Ack,
-    History,
-    Joined,
-    Left,
-    MessageFrame,
-    Pong,
-    Reactors,
-    Ready,
-    Reports,
-    ServerFrame,
-    encode_bytes,
-    error,
-    message_frame,
-)
+from chat.frames import Pong, Ready, Reports, ServerFrame, encode_bytes, error
 from chat.protocol import (
     AnyClientFrame,
     Auth,
     Conversational,
-    Delete,
     Edit,
     FrameError,
     GetHistory,
@@ -50,29 +40,24 @@ from chat.protocol import (
     Join,
     Leave,
     ModerationFrame,
-    Mute,
     Ping,
     React,
     RelangMessage,
     SetLang,
     TypingNow,
-    Unmute,
 )
 from chat.serving import TRANSPORT_EXTENSION, RawSocket
 from chat.session_conversations import handle_conversation_frame
+from chat.session_membership import Membership
+from chat.session_messages import Messages
+from chat.session_moderation import CLOSE_REMOVED, ModerationBridge
 from chat.tokens import Identity, TokenError, as_listed
 from chat.wire import text_frame
 from chat.writer import CLOSE_OVERLOADED, Writer
-from rooms import Refused, Role, Room
-from rooms.conversations import EVENT_WIDE, direct
+from rooms import Refused
 from rooms.limits import TokenBucket
-from rooms.messages import REACT_BURST, REACT_RATE
-from rooms.moderation import Action
 from rooms.reports import may_work_reports
 from rooms.sign_ins import SIGNED_OUT
-from rooms.stores import Author, Outgoing
-from rooms.stores.events import Edited, Mention, PresenceChanged, Reaction, Relang, Typing
-from rooms.stores.messages import Message
 from rooms.text import is_scalar_text
 from translation import primary_subtag
 
@@ -84,15 +69,18 @@ log = logging.getLogger("babelroom.session")
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHORIZED = 4401
-CLOSE_REMOVED = 4403
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 1011
-MESSAGE_ID_FIELDS = {"join": ("since",), "history": ("before", "after"), "delete": ("id",), "read": ("id",),
-                     "report": ("id",), "relang": ("id",), "react": ("id",),
-                     "reactors": ("id",), "edit": ("id",), "send": ("reply_to",)}
+MESSAGE_ID_FIELDS = {  # the fields that hold message ids, by frame type (checked by _check_ids)
+    "join": ("since",), "history": ("before", "after"), "delete": ("id",), "read": ("id",), "report": ("id",),
+    "relang": ("id",), "react": ("id",), "reactors": ("id",), "edit": ("id",), "send": ("reply_to",)}
 
 
-class Session:
+class _Disconnected(Exception):
+    pass
+
+
+class Session(Membership, Messages, ModerationBridge):
     """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
 
     __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
@@ -210,49 +198,6 @@ class Session:
                               "the most a token may have; ask for a new token at POST /api/session", ref))
         self.close(CLOSE_UNAUTHORIZED, "unauthorized")
         return True
-
-    async def _serve_frame(self, text: str | None) -> None:
-        frame = self._decode(text)
-        if frame is None:
-            return
-        try:
-            self._check_ids(frame)
-            await _HANDLERS[type(frame)](self, frame)
-        except (FrameError, Refused) as exc:
-            self.push_frame(error(exc.code, exc.message, frame.ref, retry_after=exc.retry_after))
-        except BackendUnavailable:
-            self.push_frame(error("unavailable", "the server cannot reach its backend right now; "
-                                           "retry in a few seconds", frame.ref))
-        except Exception:
-            log.exception("frame %s from %s failed", frame.type, self.user_id)
-            self.push_frame(error("internal", "the server failed to handle this frame; "
-                                           "it was logged, retry later", frame.ref))
-
-    @staticmethod
-    def _check_ids(frame: AnyClientFrame) -> None:
-        """Message ids must have exactly the shape the server issues (see chat.backend.ids)."""
-        for name in MESSAGE_ID_FIELDS.get(frame.type, ()):
-            value = getattr(frame, name)
-            if value is not None and not is_message_id(value):
-                raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
-                                 "(such as \"1a2b3c4d.17\")")
-
-    def _decode(self, text: str | None) -> AnyClientFrame | None:
-        if text is None:
-            return None
-        try:
-            frame = protocol.decode(text)
-        except FrameError as exc:
-            self._bad(exc.message, exc.code, exc.ref)
-            return None
-        self._bad_frames = 0
-        return frame
-
-    def _bad(self, message: str, code: str = "bad_frame", ref: str | None = None) -> None:
-        self.push_frame(error(code, message, ref))
-        self._bad_frames += 1
-        if self._bad_frames >= self._limits.bad_frames:
-            self.close(CLOSE_POLICY, "too many bad frames")
 
     # output (chat.writer) ------------------------------------------------------------
     def push(self, frame: bytes) -> None:
@@ -404,379 +349,60 @@ class Session:
                               protocol=protocol.PROTOCOL_VERSION,
                               min_confidence=self.node.translator.settings.min_confidence))
 
-    def _take_membership_token(self) -> None:
-        """Joins, leaves and language changes each cost a token: their presence reaches every member."""
-        if self._membership_bucket is None:
-            self._membership_bucket = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
-        wait = self._membership_bucket.take()
-        if wait:
-            raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s",
-                             retry_after=math.ceil(wait))
-
-    async def _change_lang(self, frame: SetLang) -> None:
-        self._take_membership_token()
-        self.lang = self._reading_lang(frame.lang, frame.ref)
-        assert self.identity is not None
-        for room, member in list(self.rooms.items()):
-            role = await self.node.roles.of(self.identity, room)  # read again: a host may have appointed them since
-            updated = Member(member.conn, member.id, member.name, self.lang, role.value)
-            self.rooms[room] = updated
-            await self.node.backend.add_member(room, updated)
-            await self.node.backend.publish(room, self._presence(room, "update", updated))
-        self._ready()
-
     async def _ping(self, frame: Ping) -> None:
         self.push_frame(Pong(ref=frame.ref or None))
 
-    # rooms -------------------------------------------------------------------------
-    async def visible_room(self, room_id: str) -> Room:
-        """The room, or not_found when there is none this user may see (a private room's non-members)."""
-        assert self.identity is not None
-        return await self.node.access.room(room_id, self.identity.id)
-
-    def _require_joined(self, room_id: str) -> Member:
-        member = self.rooms.get(room_id)
-        if member is None:
-            raise FrameError("not_joined", f"join room {room_id!r} first")
-        return member
-
-    def _presence(self, room: str, event: str, member: Member) -> PresenceChanged:
-        return PresenceChanged(room=room, event=event, user=member.public())  # with the role: badges need no rejoin
-
-    async def _join(self, frame: Join) -> None:
-        assert self.identity is not None
-        self._take_membership_token()
-        room_id = frame.room
-        limit = self._count(frame.history, "history")
-        room, role = await self.node.access.join(self.identity, room_id)
-        backend = self.node.backend
-        rejoin = room_id in self.rooms
-        await self.node.hub.attach(room_id, self)
-        try:
-            if not rejoin:
-                member = Member(self.conn_id, self.identity.id, self.identity.name, self.lang, role.value)
-                self.rooms[room_id] = member
-                if await backend.add_member(room_id, member):
-                    await backend.publish(room_id, self._presence(room_id, "join", member))
-                    self.node.lobby.touch(room_id)
-            since, more = frame.since, False
-            if since is not None:
-                page = self._limits.history_max
-                replay = await backend.since(room_id, since, limit=limit, most=page + 1)  # one more: is there more?
-                messages, recovered = replay.messages, replay.recovered
-                if recovered:  # one page: the client asks for the rest (`history` with `after`)
-                    messages, more = self._page(messages, page)
-            else:
-                messages, recovered = await backend.history(room_id, before=None, limit=limit), None
-            joined = await self._joined_frame(room, role, messages, recovered, more)
-        except BaseException:
-            if rejoin:  # still a member, as before this join: live events flow again
-                self.node.hub.deliver_held(room_id, self, set())
-            else:  # never joined: no membership, no presence left behind
-                await self._leave_room_or_log(room_id)
-            raise
-        self.push_frame(joined)
-        self.node.hub.deliver_held(room_id, self, {m.id for m in messages})
-        self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
-        if room.private:  # its new messages tell the other members' devices their unread counts
-            self._private.add(room_id)
-
-    async def _joined_frame(self, room: Room, role: Role, messages: list[Message],
-                            recovered: bool | None, more: bool) -> Joined:
-        assert self.identity is not None
-        members: dict[str, dict[str, str]] = {}
-        for member in await self.node.backend.members(room.id):
-            members.setdefault(member.id, member.public())
-        mute = await self.node.access.binding_mute(self.identity, room.id, role)  # the room's or an event-wide one
-        you: dict[str, Any] = {"role": role.value}
-        if mute is not None:
-            you["muted_until"] = mute.until
-        read = await self.node.conversations.read_state(room.id, self.identity.id)
-        if read is not None:  # where the "new messages" line goes; the count for the sidebar
-            you["read"], you["unread"] = read
-        room_fields = await self.node.organiser.with_tr(
-            {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
-        return Joined(room=room_fields, members=list(members.values()),
-                      messages=await self._as_frames(room.id, messages), you=you, recovered=recovered,
-                      more=more or None)
-
-    @staticmethod
-    def _page(messages: list[Message], size: int) -> tuple[list[Message], bool]:
-        """The oldest `size` of a replay, and whether more remain."""
-        return messages[:size], len(messages) > size
-
-    def _count(self, value: int | None, name: str) -> int:
-        if value is None:
-            return self._limits.history_default
-        if not 0 <= value <= self._limits.history_max:
-            raise FrameError("bad_frame", f"\"{name}\" must be between 0 and {self._limits.history_max}")
-        return value
-
-    async def _leave(self, frame: Leave) -> None:
-        self._require_joined(frame.room)
-        self._take_membership_token()
-        await self._leave_room(frame.room)
-        self.push_frame(Left(room=frame.room, reason="left"))
-
-    async def _leave_room(self, room_id: str) -> None:
-        """Leave a room's fan-out and presence (presence `leave` when the user's last connection goes)."""
-        await self.node.hub.detach(room_id, self)
-        self._private.discard(room_id)
-        member = self.rooms.pop(room_id, None)
-        if member is not None and await self.node.backend.remove_member(room_id, member):
-            await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
-            self.node.lobby.touch(room_id)
-
-    async def _leave_room_or_log(self, room_id: str) -> None:
-        try:
-            await self._leave_room(room_id)
-        except Exception:  # noqa: BLE001 - the backend may be down; presence then expires with the node heartbeat
-            log.warning("could not record that %s left %s", self.conn_id, room_id)
-
-    async def _leave_every_room(self) -> None:
-        for room_id in list(self.rooms):
-            await self._leave_room_or_log(room_id)
-
-    def removed_from(self, room: str, reason: str) -> None:
-        """The hub says this session is out of a room (kicked, banned, closed), or, for room "*"
-        (an event-wide ban), out of every room and closed, even when it is in none."""
-        if room == EVENT_WIDE:
-            if not self.rooms and not self._removals_pending:
-                self.close(CLOSE_REMOVED, reason)
-            for joined in list(self.rooms):
-                self.removed_from(joined, reason)
-            return
-        if room in self.rooms:
-            self._removals_pending += 1
-            self._spawn(self._complete_removal(room, reason))
-
+    # the hub's calls --------------------------------------------------------------------
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` as a task the session holds (the event loop keeps only a weak reference)."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _complete_removal(self, room: str, reason: str) -> None:
-        try:
-            await self._leave_room(room)
-        except Exception:  # noqa: BLE001 - as in leave: a removal goes on whatever the backend says
-            log.warning("could not record that %s was removed from %s", self.conn_id, room)
-        self._removals_pending -= 1
-        self.push_frame(Left(room=room, reason=reason))
-        # An event-wide ban removes several rooms at once: close after the last one's `left`.
-        if reason in ("kicked", "banned") and not self.rooms and not self._removals_pending:
-            self.close(CLOSE_REMOVED, reason)
-
-    def role_changed(self, room: str) -> None:
-        """The hub says a host appointed this user moderator of a room, or ended it (a `role` frame went out)."""
-        if room in self.rooms:
-            self._spawn(self._role_changed(room))
-
-    async def _role_changed(self, room: str) -> None:
-        """Read the role again and, when it changed, show it on this connection's presence: the room's
-        members see the badge at once (`presence` `update`). Done here, by the node that holds the
-        connection's presence record, on whichever node the host acted."""
-        assert self.identity is not None
-        try:
-            role = (await self.node.roles.of(self.identity, room)).value
-            member = self.rooms.get(room)
-            if member is None or member.role == role:
-                return
-            updated = Member(member.conn, member.id, member.name, member.lang, role)
-            self.rooms[room] = updated
-            await self.node.backend.add_member(room, updated)
-            await self.node.backend.publish(room, self._presence(room, "update", updated))
-        except Exception:  # noqa: BLE001 - the badge catches up at the next join; the session goes on
-            log.warning("could not show %s's new role in %s", self.conn_id, room)
-
-    # messages ------------------------------------------------------------------------
-    async def _send(self, frame: protocol.SendMessage) -> None:
-        assert self.identity is not None
-        room_id, text, cid = frame.room, frame.text, frame.cid
-        self._require_joined(room_id)
-        self._check_text(text)
-        if frame.reply_to is None and not frame.mentions:
-            await self._send_plain(frame)
+    # dispatch: decode, check, and call the handler of the frame's type (_HANDLERS, just below) ----------
+    async def _serve_frame(self, text: str | None) -> None:
+        frame = self._decode(text)
+        if frame is None:
             return
-        # The room's census is read while the rules are checked: one round trip less to wait for.
-        census = asyncio.ensure_future(self.node.backend.census(room_id))
         try:
-            await self.node.access.check_send(self.identity, room_id)
-        except BaseException:
-            await asyncio.gather(census, return_exceptions=True)  # nothing left running, nothing unretrieved
-            raise
-        quote = None if frame.reply_to is None else await self.node.messages.quote(room_id, frame.reply_to)
-        mentions = await self.node.messages.mentionable(self.identity, room_id, frame.mentions or [])
-        lang = await self.node.translator.detect(text, self.lang)
-        user = {"id": self.identity.id, "name": self.identity.name}
-        targets = self.node.relay.targets_in(await census, lang, self.lang)
-        appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid,
-                                                          translating=targets, reply_to=quote, mentions=mentions)
-        self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message.id))
-        if appended.created:
-            self.node.relay.message_stored(appended.message, targets)
-            if room_id in self._private:
-                await self.node.conversations.message_stored(room_id, appended.message)
-            told = [user for user in mentions if user != self.identity.id]
-            if told:  # every connection of theirs, on every node, in this room or not
-                await self.node.backend.broadcast(direct(told, Mention(room=room_id, id=appended.message.id,
-                                                                       by=user)))
+            self._check_ids(frame)
+            await _HANDLERS[type(frame)](self, frame)
+        except (FrameError, Refused) as exc:
+            self.push_frame(error(exc.code, exc.message, frame.ref, retry_after=exc.retry_after))
+        except BackendUnavailable:
+            self.push_frame(error("unavailable", "the server cannot reach its backend right now; "
+                                           "retry in a few seconds", frame.ref))
+        except Exception:
+            log.exception("frame %s from %s failed", frame.type, self.user_id)
+            self.push_frame(error("internal", "the server failed to handle this frame; "
+                                           "it was logged, retry later", frame.ref))
 
-    async def _send_plain(self, frame: protocol.SendMessage) -> None:
-        """A message without reply or mentions, most of them: checks, census and store are one step
-        of the store (one Redis round trip: rooms/stores/sends.py)."""
-        assert self.identity is not None
-        lang = await self.node.translator.detect(frame.text, self.lang)
-        sent = await self.node.messages.send(self.identity, frame.room, Outgoing(
-            user=Author(self.identity.id, self.identity.name), text=frame.text, lang=lang, cid=frame.cid,
-            candidates=self.node.relay.candidates(lang), sender_lang=self.lang))
-        assert sent.appended is not None
-        self.push_frame(Ack(ref=frame.ref, cid=frame.cid, id=sent.appended.message.id))
-        if sent.appended.created:
-            self.node.relay.message_stored(sent.appended.message, sent.translating)
-            if frame.room in self._private:
-                await self.node.conversations.message_stored(frame.room, sent.appended.message)
+    @staticmethod
+    def _check_ids(frame: AnyClientFrame) -> None:
+        """Message ids must have exactly the shape the server issues (see chat.backend.ids)."""
+        for name in MESSAGE_ID_FIELDS.get(frame.type, ()):
+            value = getattr(frame, name)
+            if value is not None and not is_message_id(value):
+                raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
+                                 "(such as \"1a2b3c4d.17\")")
 
-    def _check_text(self, text: str) -> None:
-        if not text.strip():
-            raise FrameError("bad_frame", "\"text\" must not be empty")
-        if len(text) > self._limits.text_chars:
-            raise FrameError("too_large", f"a message holds at most {self._limits.text_chars} characters; "
-                             f"this one has {len(text)}: split it")
+    def _decode(self, text: str | None) -> AnyClientFrame | None:
+        if text is None:
+            return None
+        try:
+            frame = protocol.decode(text)
+        except FrameError as exc:
+            self._bad(exc.message, exc.code, exc.ref)
+            return None
+        self._bad_frames = 0
+        return frame
 
-    async def _relang(self, frame: RelangMessage) -> None:
-        """The sender corrects the detected language of their own message: re-label, re-translate."""
-        assert self.identity is not None
-        room_id = frame.room
-        self._require_joined(room_id)
-        lang = self._reading_lang(frame.lang, frame.ref)
-        message = await self.node.backend.relabel_message(room_id, frame.id, lang, author=self.identity.id)
-        if message is None:
-            raise FrameError("not_found", f"room {room_id!r} has no message {frame.id!r} of yours; "
-                             "only the sender may correct a message's language")
-        targets = await self.node.relay.targets(room_id, lang, self.lang)
-        await self.node.backend.publish(room_id, Relang(room=room_id, id=message.id, lang=lang, translating=targets))
-        self.push_frame(Ack(ref=frame.ref, id=message.id))
-        self.node.relay.message_stored(message, targets)
+    def _bad(self, message: str, code: str = "bad_frame", ref: str | None = None) -> None:
+        self.push_frame(error(code, message, ref))
+        self._bad_frames += 1
+        if self._bad_frames >= self._limits.bad_frames:
+            self.close(CLOSE_POLICY, "too many bad frames")
 
-    async def _react(self, frame: React) -> None:
-        """Toggle a reaction; every reader hears the new count (`reaction`, coalesced by the hubs)."""
-        assert self.identity is not None
-        self._require_joined(frame.room)
-        if self._reacting is None:
-            self._reacting = TokenBucket(REACT_RATE, REACT_BURST)
-        wait = self._reacting.take()
-        if wait:
-            raise FrameError("rate_limited", f"too many reactions: wait {wait:.1f} s", retry_after=math.ceil(wait))
-        reacted = await self.node.messages.react(self.identity, frame.room, frame.id, frame.emoji)
-        await self.node.backend.publish(frame.room, Reaction(room=frame.room, id=frame.id, emoji=frame.emoji,
-                                                             count=reacted.count, user=self.identity.id))
-        self.push_frame(Ack(ref=frame.ref, id=frame.id))
-
-    async def _reactors(self, frame: GetReactors) -> None:
-        """Who reacted to a message (shown on hover or long-press): a read, paid for as `history`."""
-        assert self.identity is not None
-        self._require_joined(frame.room)
-        self._take_history_read()
-        people = await self.node.messages.reactors(self.identity, frame.room, frame.id)
-        self.push_frame(Reactors(room=frame.room, id=frame.id, reactors=people, ref=frame.ref or None))
-
-    async def _edit(self, frame: Edit) -> None:
-        """The sender replaces their message's text: every reader gets it, and a new translation."""
-        assert self.identity is not None
-        room_id, text = frame.room, frame.text
-        self._require_joined(room_id)
-        self._check_text(text)
-        await self.node.messages.editable(self.identity, room_id, frame.id)
-        lang = await self.node.translator.detect(text, self.lang)
-        message = await self.node.backend.edit_message(room_id, frame.id, text, lang, author=self.identity.id)
-        if message is None:  # deleted meanwhile
-            raise FrameError("not_found", f"room {room_id!r} has no message {frame.id!r}")
-        targets = await self.node.relay.targets(room_id, lang, self.lang)
-        await self.node.backend.publish(room_id, Edited(room=room_id, id=message.id, text=text, lang=lang,
-                                                        translating=targets))
-        self.push_frame(Ack(ref=frame.ref, id=message.id))
-        self.node.relay.message_stored(message, targets)
-
-    async def _typing(self, frame: TypingNow) -> None:
-        """Tell a conversation's other members this one is typing: at most once per [limits]
-        typing_interval; more within it are dropped quietly (a client may send one per keystroke)."""
-        assert self.identity is not None
-        self._require_joined(frame.room)
-        now, interval = time.monotonic(), self._limits.typing_interval
-        if frame.room in self._typed and now - self._typed[frame.room] < interval:
-            return  # announced a moment ago: the readers show it still
-        await self.node.messages.check_typing(self.identity, frame.room)
-        self._typed[frame.room] = now
-        await self.node.backend.publish(frame.room, Typing(room=frame.room, user={"id": self.identity.id,
-                                                                                  "name": self.identity.name}))
-
-    async def _as_frames(self, room_id: str, messages: list[Message]) -> list[MessageFrame]:
-        """History as this reader sees it: `translating` where a backfill will bring its language,
-        replies quoting what the quoted message is now (rooms/messages.py current_quotes)."""
-        assert self.identity is not None
-        frames = []
-        for message in await self.node.messages.current_quotes(room_id, messages):
-            shown = message_frame(message, self.lang)
-            if shown.tr is None and self.node.relay.will_translate(message, self.lang, self.identity.id):
-                shown.translating = [self.lang]
-            frames.append(shown)
-        return frames
-
-    async def _history(self, frame: GetHistory) -> None:
-        room_id = frame.room
-        if room_id not in self.rooms:
-            await self.visible_room(room_id)  # a private room's non-member hears not_found, not not_joined
-        self._require_joined(room_id)
-        limit = self._count(frame.limit, "limit")
-        if frame.before is not None and frame.after is not None:
-            raise FrameError("bad_frame", "give \"before\" (older messages) or \"after\" (the rest of a replay), "
-                             "not both")
-        self._take_history_read()
-        assert self.identity is not None
-        if frame.after is None:
-            messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
-            self.push_frame(History(room=room_id, messages=await self._as_frames(room_id, messages),
-                                    ref=frame.ref or None))
-        else:  # the next page of a `since` replay
-            replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
-            messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
-            self.push_frame(History(room=room_id, messages=await self._as_frames(room_id, messages),
-                                    ref=frame.ref or None, more=more or None,
-                                    recovered=None if replay.recovered else False))
-        self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
-
-    def _take_history_read(self) -> None:
-        """Each `history` frame costs a token: its answer may be megabytes read and queued."""
-        if self._history_reads is None:
-            self._history_reads = TokenBucket(self._limits.history_rate, self._limits.history_burst)
-        wait = self._history_reads.take()
-        if wait:
-            raise FrameError("rate_limited", f"too many history requests: wait {wait:.1f} s",
-                             retry_after=math.ceil(wait))
-
-    # moderation ------------------------------------------------------------------------
-    async def _moderate(self, frame: ModerationFrame) -> None:
-        assert self.identity is not None
-        action = _action(frame)
-        await self.node.moderation.apply(self.identity, action)
-        if action.kind == "delete":  # a reported message deleted in its room: its reports are done
-            await self.node.reports.message_deleted(self.identity, action.room, action.message_id)
-        self.push_frame(Ack(ref=frame.ref))
-
-    async def _conversation(self, frame: Conversational) -> None:
-        await handle_conversation_frame(self, frame)
-
-
-def _action(frame: ModerationFrame) -> Action:
-    if isinstance(frame, Delete):
-        return Action(frame.type, frame.room, message_id=frame.id)
-    return Action(frame.type, frame.room, user=frame.user, seconds=frame.seconds if isinstance(frame, Mute) else None,
-                  reason=None if isinstance(frame, Unmute) else frame.reason)
-
-
-class _Disconnected(Exception):
-    pass
 
 
 # frame type -> handler; one table for every session (each handler takes its own frame type)
@@ -786,5 +412,5 @@ _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]]
     React: Session._react, GetReactors: Session._reactors, Edit: Session._edit, TypingNow: Session._typing,
     Auth: Session._auth_again,
     **{action: Session._moderate for action in ModerationFrame.__args__},
-    **{kind: Session._conversation for kind in Conversational.__args__},
+    **{kind: handle_conversation_frame for kind in Conversational.__args__},
 }

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chat.backend import BackendUnavailable
 from chat.tokens import Identity, TokenError, as_listed
 from rooms import Refused
+from rooms.stores import BackendUnavailable
 
 if TYPE_CHECKING:
     from chat.node import Node

@@ -5,17 +5,18 @@ account routes (web/me.py)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from chat.node import Node
 from chat.tokens import Identity
 from rooms import Refused, Role
 from rooms.sign_ins import UNKNOWN_DEVICE
-from web.errors import ApiError
-from web.services import STATUS, refusal_error
+from web.errors import STATUS, ApiError, refusal_error
+
+if TYPE_CHECKING:  # the type only, as everywhere in web (web/__init__.py)
+    from chat.node import Node
 
 DEVICE_MAX = 60
 # (pattern in the User-Agent, label), the first match wins: Edge and Opera also say Chrome, Chrome says Safari

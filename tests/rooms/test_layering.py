@@ -33,6 +33,28 @@ def test_backends_do_not_reach_into_the_edges():
         assert bad == [], f"{path.relative_to(ROOT)} imports {bad}"
 
 
+def run_time_imports(path: Path) -> set[str]:
+    """The absolute imports a module runs: its top level, without the `if TYPE_CHECKING:` blocks."""
+    modules: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import):
+                modules.update(alias.name for alias in inner.names)
+            elif isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
+                modules.add(inner.module)
+    return modules
+
+
+def test_web_runs_only_the_leaves_of_chat():
+    """What web/__init__.py promises: of `chat`, web runs only chat.tokens and chat.serving."""
+    for path in (ROOT / "web").rglob("*.py"):
+        bad = sorted(module for module in run_time_imports(path)
+                     if module.split(".")[0] == "chat" and module not in ("chat.tokens", "chat.serving"))
+        assert bad == [], f"{path.relative_to(ROOT)} imports {bad} at run time"
+
+
 def project_imports(path: Path, known: set[str]) -> set[str]:
     """Project modules a file imports, for running or for the type checker alike."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
