@@ -53,7 +53,7 @@ SECURITY_HEADERS = [
 ]
 
 FRAMING_HEADERS = {b"content-security-policy", b"x-frame-options"}
-CROSS_ORIGIN_MODULES = {"/static/client.js", "/static/link.js"}  # client.js imports link.js (its socket)
+CROSS_ORIGIN_MODULES = {"/static/client.js", "/static/link.js", "/static/replay.js"}  # client.js imports these
 
 
 class SecurityHeaders:

@@ -34,6 +34,7 @@ from rooms.stores.events import (
     Report,
     RoleChanged,
     RoomChanged,
+    RoomFields,
     StoredMessage,
     Tagged,
     Translation,
@@ -43,13 +44,12 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, MeetingStep, Message, Quote
 
-__all__ = ["Ack", "ContactRequestFrame", "Conversation", "Deleted", "Edited", "Error", "Frame", "History", "Joined",
+__all__ = ["Ack", "ContactRequestFrame", "Conversation", "Deleted", "Edited", "Error", "History", "Joined",
            "Left", "MeetingChanged", "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction",
            "Reactors", "Ready", "Relang", "ReplyQuote", "Report", "Reports", "RoleChanged", "RoomChanged",
            "ServerFrame", "Translation", "TranslationFailed", "Typing", "UnreadChanged", "encode", "encode_bytes",
            "error", "live_message", "message_frame", "schema"]
 
-Frame = Tagged
 
 
 class ReaderTranslation(msgspec.Struct, omit_defaults=True):
@@ -72,7 +72,7 @@ class ReplyQuote(msgspec.Struct, omit_defaults=True):
     deleted: bool = False
 
 
-class MessageFrame(Frame, tag="message"):
+class MessageFrame(Tagged, tag="message"):
     room: str
     id: str
     ts: int  # ms since the epoch
@@ -89,7 +89,7 @@ class MessageFrame(Frame, tag="message"):
     meeting: MeetingStep | None = None  # the meeting step it records: a card in the conversation (issue 26)
 
 
-class Reactors(Frame, tag="reactors"):
+class Reactors(Tagged, tag="reactors"):
     """Who reacts to a message with each emoji (rooms/messages.py REACTORS_SHOWN at most each, by
     name): the answer to a client's `reactors`."""
 
@@ -99,7 +99,7 @@ class Reactors(Frame, tag="reactors"):
     ref: str | None = None
 
 
-class Ready(Frame, tag="ready"):
+class Ready(Tagged, tag="ready"):
     user: dict[str, Any]  # {id, name, role}
     lang: str
     languages: list[str]
@@ -110,8 +110,8 @@ class Ready(Frame, tag="ready"):
     min_confidence: float | None = None  # below it, clients show the original first ([translation])
 
 
-class Joined(Frame, tag="joined"):
-    room: dict[str, Any]
+class Joined(Tagged, tag="joined"):
+    room: RoomFields  # with `languages` (the census) and `writers`
     members: list[dict[str, str]]
     messages: list[MessageFrame]
     you: dict[str, Any]  # {role, muted_until?}
@@ -119,12 +119,12 @@ class Joined(Frame, tag="joined"):
     more: bool | None = None  # a `since` replay longer than one page: ask `history` with `after` for the rest
 
 
-class Left(Frame, tag="left"):
+class Left(Tagged, tag="left"):
     room: str
     reason: str  # left | kicked | banned | closed
 
 
-class History(Frame, tag="history"):
+class History(Tagged, tag="history"):
     room: str
     messages: list[MessageFrame]
     ref: str | None = None
@@ -132,25 +132,25 @@ class History(Frame, tag="history"):
     recovered: bool | None = None  # only with `after`: false when history no longer reaches back to it
 
 
-class Ack(Frame, tag="ack"):
+class Ack(Tagged, tag="ack"):
     ref: str | None = None
     cid: str | None = None
     id: str | None = None
     room: str | None = None  # the conversation an accepted request opened
 
 
-class Error(Frame, tag="error"):
+class Error(Tagged, tag="error"):
     code: str
     message: str  # what went wrong and what to do (English, for developers; clients word `code`)
     ref: str | None = None
     retry_after: int | None = None  # seconds until the refusal passes by itself (a wait, cooldown, timed mute)
 
 
-class Pong(Frame, tag="pong"):
+class Pong(Tagged, tag="pong"):
     ref: str | None = None
 
 
-class Reports(Frame, tag="reports"):
+class Reports(Tagged, tag="reports"):
     """How many reports wait for a moderator (`open`): to hosts and moderators of the whole event
     after `ready` and whenever it changes (coalesced per node); the reports are at GET /api/reports."""
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from chat.backend import Backend, BackendUnavailable
 from rooms import Room
+from rooms.policy import writers
 from rooms.stores.events import RoomChanged
 
 log = logging.getLogger("babelroom.lobby")
@@ -23,10 +24,12 @@ class LobbyTicker:
         self._touched: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
-    async def summary(self, room: Room) -> dict[str, Any]:
-        """A room as lobbies show it: its fields and its member count (distinct users, every node)."""
+    async def lobby_entry(self, room: Room) -> dict[str, Any]:
+        """A room as lobbies show it: its fields, its member count (distinct users, every node), its
+        census and the roles that may write in it now (rooms.policy.writers)."""
         members = {member.id for member in await self._backend.members(room.id)}
-        return {**room.to_dict(), "members": len(members), "languages": await self._backend.census(room.id)}
+        return {**room.to_dict(), "members": len(members), "languages": await self._backend.census(room.id),
+                "writers": writers(room)}
 
     def touch(self, room: str) -> None:
         """A room's membership changed; lobbies hear of it within one interval."""
@@ -55,4 +58,4 @@ class LobbyTicker:
     async def _announce(self, room_id: str) -> None:
         room = await self._backend.get_room(room_id)
         if room is not None and not room.private:  # conversations never reach lobbies
-            await self._backend.broadcast(RoomChanged(event="updated", room=await self.summary(room)))
+            await self._backend.broadcast(RoomChanged(event="updated", room=await self.lobby_entry(room)))

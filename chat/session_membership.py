@@ -13,6 +13,7 @@ from chat.hub import Reader
 from chat.protocol import FrameError, Join, Leave, SetLang
 from rooms import Role, Room
 from rooms.limits import TokenBucket
+from rooms.policy import writers
 from rooms.stores.events import PresenceChanged
 from rooms.stores.messages import Message
 
@@ -81,7 +82,7 @@ class Membership:
     async def visible_room(self: MembershipSession, room_id: str) -> Room:
         """The room, or not_found when there is none this user may see (a private room's non-members)."""
         assert self.identity is not None
-        return await self.node.access.room(room_id, self.identity.id)
+        return await self.node.access.visible_room(room_id, self.identity.id)
 
     def _require_joined(self: MembershipSession, room_id: str) -> Member:
         member = self.rooms.get(room_id)
@@ -144,7 +145,8 @@ class Membership:
         if read is not None:  # where the "new messages" line goes; the count for the sidebar
             you["read"], you["unread"] = read
         room_fields = await self.node.organiser.with_tr(
-            {**room.to_dict(), "languages": await self.node.backend.census(room.id)}, self.lang)
+            {**room.to_dict(), "languages": await self.node.backend.census(room.id), "writers": writers(room)},
+            self.lang)
         return Joined(room=room_fields, members=list(members.values()),
                       messages=await self._as_frames(room.id, messages), you=you, recovered=recovered,
                       more=more or None)

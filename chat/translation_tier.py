@@ -52,8 +52,10 @@ def node_job_queue(config: Config, backend: Backend) -> JobQueue | None:
     async def failed(room: str, message_id: str, lang: str) -> None:
         await backend.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
+    # the node's reading languages (it loads no engine, so they are the configured ones)
     return JobQueue(job_client(config.backend), job_keys(config.backend),
-                    deadline=config.translation.job_deadline, on_failed=failed)
+                    deadline=config.translation.job_deadline, on_failed=failed,
+                    languages=config.translation.languages)
 
 
 def run_worker(config: Config, name: str | None, pairs: tuple[str, ...]) -> int:

@@ -22,7 +22,7 @@ class RoomAccess:
         self._roles = roles
         self._limits = limits
 
-    async def room(self, room_id: str, user: str | None = None) -> Room:
+    async def visible_room(self, room_id: str, user: str | None = None) -> Room:
         """The room, or Refused(not_found). A private room is there only for its members: for
         anyone else (hosts and moderators included, and when no user is given) it does not exist."""
         room = await self._rooms.get_room(room_id)
@@ -36,7 +36,7 @@ class RoomAccess:
     async def join(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         """The room and the actor's role in it when the actor may join, else Refused. The role is
         remembered, so it still protects the actor after they left (see Moderation)."""
-        room = await self.room(room_id, actor.id)
+        room = await self.visible_room(room_id, actor.id)
         if room.state is RoomState.CLOSED:
             raise Refused("room_closed", f"room {room_id!r} is closed")
         standing = await self._moderation.standing(room.id, actor.id)
@@ -61,7 +61,7 @@ class RoomAccess:
         is decided here, without a store read. None when the room's state would refuse the role a
         clear standing gives: the rules then go the long way (`check_send`), since an appointment
         may still allow it. Refused(not_found) as `room`."""
-        room = await self.room(room_id, actor.id)
+        room = await self.visible_room(room_id, actor.id)
         role = self._roles.with_standing(actor, room_id, CLEAR)
         if send_refusal(room, role):
             return room, None
@@ -82,7 +82,7 @@ class RoomAccess:
         return role
 
     async def _speaking(self, actor: Actor, room_id: str, standing: Standing | None = None) -> tuple[Room, Role]:
-        room = await self.room(room_id, actor.id)
+        room = await self.visible_room(room_id, actor.id)
         if standing is None:
             standing = await self._moderation.standing(room.id, actor.id)  # one read for role, bans and mutes
         role = self._roles.with_standing(actor, room_id, standing)

@@ -95,7 +95,7 @@ class MessageRules:
         """Who reacts to a message with each emoji, by name (REACTORS_SHOWN at most per emoji),
         leaving out the people the actor blocks; Refused(not_found) for a room the actor may not see
         or no live message."""
-        await self._access.room(room_id, actor.id)
+        await self._access.visible_room(room_id, actor.id)
         who = await self._broker.reactors(room_id, message_id)
         if who is None:
             raise Refused("not_found", f"room {room_id!r} has no message {message_id!r}")
@@ -132,7 +132,7 @@ class MessageRules:
         out (the client's list may be a moment old), so a mention never reveals a room to an outsider."""
         if not users:
             return []
-        room = await self._access.room(room_id, actor.id)
+        room = await self._access.visible_room(room_id, actor.id)
         if room.private:
             members = await self._conversations.conversation_members(room.id)
         else:
@@ -142,7 +142,7 @@ class MessageRules:
     async def check_typing(self, actor: Actor, room_id: str) -> None:
         """May the actor's typing be shown? Only in a private conversation (in a room of 500 it is
         noise: forbidden), and not to someone who may not send there (as `send`)."""
-        room = await self._access.room(room_id, actor.id)
+        room = await self._access.visible_room(room_id, actor.id)
         if not room.private:
             raise Refused("forbidden", "typing is shown in private conversations only")
         await self._access.check_speak(actor, room_id)

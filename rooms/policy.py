@@ -32,6 +32,13 @@ def send_refusal(room: Room, role_in_room: Role) -> tuple[str, str] | None:
     return None
 
 
+def writers(room: Room) -> list[Role]:
+    """The roles the room's state lets write now (send_refusal asked of each role): every role when
+    open, hosts and moderators when read-only, none when closed. Sent with the room (`writers` in
+    `joined.room` and `room` frames), so clients ask the server's rule instead of repeating it."""
+    return [role for role in Role if send_refusal(room, role) is None]
+
+
 def may_act_on(actor: Role, target: Role | None) -> bool:
     """Moderators act on delegates; hosts on anyone but hosts. An absent target has no standing role."""
     if not can_moderate(actor):

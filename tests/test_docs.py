@@ -7,7 +7,7 @@ What is checked, in backticks:
   `redis/subscriber.py` where the paragraph is about Redis);
 - a path followed by a name (`chat/session.py` `Session.serve`): the name is defined in that file,
   a function or class at its top level, or a method or attribute of that class;
-- a dotted name from a package (`web.services.node_of`): importable, attribute by attribute;
+- a dotted name from a package (`web.typed.node_of`): importable, attribute by attribute;
 - `Class.member` (`Hub.on_event`, `Broker.append_message`): a class of that name in the code
   defines that member; `node.member` (`node.roles`): chat/node.py's Node does.
 """
@@ -189,10 +189,10 @@ def test_the_life_of_a_message_takes_at_most_six_files() -> None:
 
 def test_the_check_catches_a_name_that_is_gone() -> None:
     """The checker itself: a missing file, method, module attribute or class member fails."""
-    text = ("`chat/nowhere.py`, `chat/session.py` `Session.no_such`, `web.services.no_such`, `Hub.no_such`, "
+    text = ("`chat/nowhere.py`, `chat/session.py` `Session.no_such`, `web.typed.no_such`, `Hub.no_such`, "
             "`node.no_such`, and the real `chat/hub.py` `Hub.on_event`, `redis/shards.py`, "
-            "`web.services.node_of(request)`.")
+            "`web.typed.node_of(request)`.")
     assert problems("drift.md", text) == [
         "drift.md: no file chat/nowhere.py", "drift.md: chat/session.py defines no Session.no_such",
-        "drift.md: cannot import web.services.no_such", "drift.md: class Hub has no no_such",
+        "drift.md: cannot import web.typed.no_such", "drift.md: class Hub has no no_such",
         "drift.md: the node has no node.no_such"]

@@ -242,6 +242,25 @@ async def test_read_only_rooms_are_for_hosts_and_moderators(server):
     await mod.say("announcements", "Lunch is at noon")
 
 
+async def test_rooms_say_which_roles_may_write_in_them(server):
+    """`writers` in `joined.room` and in `room` updates: the server's rule, so clients need not repeat it."""
+    host_token = server.token("Hana", Role.HOST)
+    delegate = await connect(server, server.token("Dee"))
+    assert (await delegate.join(OWN))["room"]["writers"] == ["host", "moderator", "delegate"]
+    assert (await delegate.join("announcements"))["room"]["writers"] == ["host", "moderator"]
+    async with server.http() as http:
+        changed = await http.patch(f"/api/rooms/{OWN}", json={"state": "read_only"}, headers=auth_header(host_token))
+        assert changed.json()["writers"] == ["host", "moderator"]
+        event = await delegate.expect("room", event="updated")
+        while event["room"]["id"] != OWN or event["room"]["state"] != "read_only":  # the lobby's counts come too
+            event = await delegate.expect("room", event="updated")
+        assert event["room"]["writers"] == ["host", "moderator"]
+        await http.patch(f"/api/rooms/{OWN}", json={"state": "closed"}, headers=auth_header(host_token))
+        assert (await delegate.expect("room", event="closed"))["room"]["writers"] == []
+        listed = {room["id"]: room for room in (await http.get("/api/rooms")).json()["rooms"]}
+        assert listed[OWN]["writers"] == [] and listed["announcements"]["writers"] == ["host", "moderator"]
+
+
 async def test_opening_closing_and_renaming_rooms_reach_every_connection(server):
     host_token = server.token("Hana", Role.HOST)
     lobby = await connect(server, server.token("Lou"))

@@ -218,6 +218,41 @@ async def test_a_job_no_worker_finishes_becomes_translation_failed(tier):
         await client.close()
 
 
+async def test_a_message_sent_before_any_worker_advertised_is_queued_and_translated_once_one_starts(tier):
+    """The nodes start before any worker has said what it serves (Compose starts them together, and
+    a worker loads its engines for longer than a node starts): the message is promised in Spanish
+    and queued anyway, and the worker that starts afterwards translates it."""
+    a, b = await start_nodes(tier)
+    reader = await join(b, "Lucia", "es")
+    sender = await join(a, "Ada", "en")
+    with tier.client() as client:
+        assert client.hkeys(KEYS.workers) == []  # nobody has advertised: the nodes know no route
+    ack = await sender.say(ROOM, "Good morning, everyone.")
+    message = await reader.expect("message", id=ack["id"])
+    assert message.get("translating") == ["es"]
+    with tier.client() as client:
+        assert client.xlen(KEYS.stream("en", "es")) == 1  # waiting for a worker
+    tier.worker("w1")
+    translation = await reader.expect("translation", id=ack["id"], lang="es", timeout=60)
+    assert translation["text"] == "Buenos días, todo el mundo."
+    for client in (reader, sender):
+        await client.close()
+
+
+async def test_a_message_no_worker_ever_takes_becomes_translation_failed(tier):
+    """No worker at all: the job is still queued, and the deadline sweep announces it failed."""
+    a, b = await start_nodes(tier, deadline=2)
+    reader = await join(b, "Lucia", "es")
+    sender = await join(a, "Ada", "en")
+    ack = await sender.say(ROOM, "Is anyone translating this?")
+    message = await reader.expect("message", id=ack["id"])
+    assert message.get("translating") == ["es"]
+    failed = await reader.expect("translation_failed", id=ack["id"], timeout=30)
+    assert failed["lang"] == "es"
+    for client in (reader, sender):
+        await client.close()
+
+
 async def test_a_node_in_workers_mode_reports_queue_depth_and_age(tier):
     a, _ = await start_nodes(tier, metrics_token="t" * 32)
     with tier.client() as client:

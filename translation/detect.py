@@ -252,6 +252,9 @@ class LanguageDetector:
         self.min_chars = min_chars
         self.min_prob = min_prob
         self._backend = _shared_backend(backend)
+        # script -> (the allowed languages written in it, the scorer of those the backend knows, if
+        # two or more): worked out once per script, not on every line (a dict write is atomic)
+        self._by_script: dict[str, tuple[frozenset[str], frozenset[str], Scorer | None]] = {}
 
     def _scorer(self, codes: frozenset[str]) -> Scorer:
         # One model per candidate set; there are only a few (one per script), shared by the process.
@@ -266,6 +269,15 @@ class LanguageDetector:
         return frozenset(c for c in self.languages
                          if script in language_scripts(c) and self._backend.supports(c))
 
+    def _for_script(self, script: str) -> tuple[frozenset[str], frozenset[str], Scorer | None]:
+        known = self._by_script.get(script)
+        if known is None:
+            scorable = self._candidates(script)
+            known = self._by_script[script] = (
+                frozenset(c for c in self.languages if script in language_scripts(c)), scorable,
+                self._scorer(scorable) if len(scorable) >= 2 else None)
+        return known
+
     def detect(self, text: str, fallback: str) -> tuple[str, bool]:
         """(language, detected): detected is False when the fallback was chosen."""
         prof = profile(text)
@@ -273,7 +285,7 @@ class LanguageDetector:
             return fallback, False
         if prof.script == "han" and "zh" in self.languages:
             return "zh", True  # Han without kana: Chinese (Japanese lines carry kana)
-        candidates = frozenset(c for c in self.languages if prof.script in language_scripts(c))
+        candidates, scorable, scorer = self._for_script(prof.script)
         if not candidates:
             return fallback, False  # a script no allowed language uses
         if len(candidates) == 1:
@@ -281,10 +293,9 @@ class LanguageDetector:
         fallback_fits = prof.script in language_scripts(fallback)
         if fallback_fits and prof.letters < self.min_chars:
             return fallback, False
-        scorable = self._candidates(prof.script)
         ranked: list[tuple[str, float]] = []
-        if len(scorable) >= 2:
-            ranked = self._scorer(scorable)(prof.clean)
+        if scorer is not None:
+            ranked = scorer(prof.clean)
         elif len(scorable) == 1:
             ranked = [(next(iter(scorable)), 1.0)]
         if ranked and (ranked[0][1] >= self.min_prob or not fallback_fits):
@@ -298,6 +309,4 @@ class LanguageDetector:
     def warm_up(self) -> None:
         """Load the models for the common scripts now rather than on the first message."""
         for script in ("latin", "cyrillic"):
-            scorable = self._candidates(script)
-            if len(scorable) >= 2:
-                self._scorer(scorable)
+            self._for_script(script)

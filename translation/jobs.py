@@ -13,6 +13,14 @@ One stream per pair: a worker reads only the pairs it serves, and a job of a pai
 serves stays where the sweep finds it. The node never translates: it asks `has_route` of the
 workers' advertised routes, enqueues, and its sweep turns jobs older than `job_deadline` into
 `translation_failed` (XDEL decides which node's sweep announces it: only one deletes it).
+
+While no live worker advertises any route (the tier is starting: a worker loads its engines for
+longer than a node starts, or every worker is gone, or scaled to zero), the node does not know
+what will be served, so it queues into every reading language it offers: the jobs wait in their
+streams for the workers to come (and make the queue depth an autoscaler starts them on), and
+those no worker takes become `translation_failed` at the deadline. Deciding from the empty
+routes instead would leave such a message untranslated with nobody told (no job, no failure).
+
 Storing goes through the backend's add_translation, which stores and publishes a (message,
 language) at most once, so a job retried after its worker died is never delivered twice.
 """
@@ -29,6 +37,8 @@ from typing import Any
 import redis.exceptions
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from translation.routing import ReachableByRoute
 
 log = logging.getLogger("babelroom.translation.jobs")
 
@@ -97,16 +107,18 @@ async def ensure_group(client: Any, stream: str) -> None:
             raise
 
 
-class JobQueue:
+class JobQueue(ReachableByRoute):
     """The node's side: enqueue, the workers' routes, the deadline sweep, the queue metrics."""
 
-    def __init__(self, client: Any, keys: JobKeys, *, deadline: float, on_failed: Failed) -> None:
+    def __init__(self, client: Any, keys: JobKeys, *, deadline: float, on_failed: Failed,
+                 languages: Iterable[str]) -> None:
         self._client = client
         self._keys = keys
         self._deadline_ms = int(deadline * 1000)
         self._on_failed = on_failed
+        self._languages = frozenset(languages)  # the reading languages: queued into while no worker advertises
         self._routes: dict[str, set[str]] = {}  # target -> sources some live worker serves
-        self._reachable: dict[str, frozenset[str]] = {}  # source -> targets, for these routes
+        self.routes_changed()
         self._depth: dict[str, int] = {}  # pair "en-es" -> jobs not done
         self._age: dict[str, float] = {}  # pair -> seconds the oldest of them has waited
         self._groups: set[str] = set()
@@ -114,15 +126,16 @@ class JobQueue:
 
     # routes --------------------------------------------------------------------------
     def has_route(self, source: str, target: str) -> bool:
-        return source != target and source in self._routes.get(target, ())
+        if source == target:
+            return False
+        if not self._routes:  # no live worker has said what it serves: queue, the deadline tells
+            return target in self._languages
+        return source in self._routes.get(target, ())
 
-    def reachable(self, source: str) -> frozenset[str]:
-        """Every language `has_route(source, ...)` is True for."""
-        found = self._reachable.get(source)
-        if found is None:
-            found = self._reachable[source] = frozenset(target for target in self._routes
-                                                        if self.has_route(source, target))
-        return found
+    def route_targets(self) -> list[str]:
+        """Where `reachable` looks (ReachableByRoute): the languages some live worker translates into,
+        or every reading language while none advertises (has_route queues into those)."""
+        return list(self._routes or self._languages)
 
     async def read_routes(self) -> None:
         adverts = await self._client.hgetall(self._keys.workers)
@@ -134,7 +147,8 @@ class JobQueue:
                 continue
             for target, sources in advert.get("routes", {}).items():
                 routes.setdefault(target, set()).update(sources)
-        self._routes, self._reachable = routes, {}
+        self._routes = routes
+        self.routes_changed()
 
     # jobs --------------------------------------------------------------------------------
     async def enqueue(self, room: str, message_id: str, source: str, text: str, targets: Iterable[str],

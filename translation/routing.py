@@ -39,7 +39,6 @@ class Routes:
         for source, target in self.pairs:
             self._from.setdefault(source, set()).add(target)
         self._cache: dict[Pair, list[Pair] | None] = {}
-        self._reachable: dict[str, frozenset[str]] = {}
 
     def route(self, source: str, target: str) -> list[Pair] | None:
         """The legs to run, in order; None when there is no route (or nothing to do)."""
@@ -76,14 +75,6 @@ class Routes:
             result *= self.scores[leg]
         return result
 
-    def reachable(self, source: str) -> frozenset[str]:
-        """Every target `route` finds a route to from `source` (kept: the pairs never change)."""
-        found = self._reachable.get(source)
-        if found is None:
-            found = self._reachable[source] = frozenset(target for target in self.targets()
-                                                        if self.route(source, target) is not None)
-        return found
-
     def codes(self) -> list[str]:
         """Every language some pair starts or ends at."""
         return sorted({code for pair in self.pairs for code in pair})
@@ -105,3 +96,31 @@ class Routes:
                 if legs and len(legs) == 2:
                     chained.append(f"{s}->{t} (via {legs[0][1]})")
         return direct + chained
+
+
+class ReachableByRoute:
+    """`reachable` derived from `has_route`, in this one place: whoever overrides `has_route` (a
+    test's phrasebook translator) changes both, so the send path (which asks `reachable`) and the
+    relay and the organiser (which ask `has_route`) never disagree. Worked out once per source
+    until `routes_changed()`."""
+
+    _reachable: dict[str, frozenset[str]]
+
+    def has_route(self, source: str, target: str) -> bool:
+        raise NotImplementedError
+
+    def route_targets(self) -> Iterable[str]:
+        """Every language a route may end at: `has_route` is asked of each."""
+        raise NotImplementedError
+
+    def reachable(self, source: str) -> frozenset[str]:
+        """Every language `has_route(source, ...)` is True for."""
+        found = self._reachable.get(source)
+        if found is None:
+            found = self._reachable[source] = frozenset(target for target in self.route_targets()
+                                                        if self.has_route(source, target))
+        return found
+
+    def routes_changed(self) -> None:
+        """The routes are new: `reachable` asks `has_route` again."""
+        self._reachable = {}

@@ -24,7 +24,7 @@ from translation.engine import ArgosEngine
 from translation.engines import ENGINE_QUALITY, Engine, Pair
 from translation.metrics import TranslationMetrics
 from translation.protect import Protector, keep_tag
-from translation.routing import Routes
+from translation.routing import ReachableByRoute, Routes
 from translation.settings import TranslationSettings
 
 log = logging.getLogger("babelroom.translation")
@@ -46,7 +46,7 @@ class Translated:
     confidence: float
 
 
-class TranslationService:
+class TranslationService(ReachableByRoute):
     """See the package docstring; every public coroutine is safe to call
     concurrently from the event loop."""
 
@@ -55,6 +55,7 @@ class TranslationService:
         self.settings = settings
         self._shared = shared_cache
         self._routes = Routes(())
+        self.routes_changed()
         self._engines: list[Engine] = []
         self._by_pair: dict[Pair, Engine] = {}
         self._tags: dict[Pair, str] = {}
@@ -112,6 +113,7 @@ class TranslationService:
                     self._tags[pair] = f"{engine.name}:{tag}"
         self._routes = Routes({pair: ENGINE_QUALITY.get(engine.name, 0.5)
                                for pair, engine in self._by_pair.items()})
+        self.routes_changed()
 
     def _log_pairs(self) -> None:
         if not self._by_pair:
@@ -156,9 +158,9 @@ class TranslationService:
         """True when translate() can turn source into target (False if they are equal)."""
         return self._route(source, target) is not None
 
-    def reachable(self, source: str) -> frozenset[str]:
-        """Every language `has_route(source, ...)` is True for."""
-        return self._routes.reachable(source) if self.settings.enabled else frozenset()
+    def route_targets(self) -> list[str]:
+        """Where `reachable` looks (ReachableByRoute): the languages translated into."""
+        return self.languages()
 
     def routes(self) -> dict[str, list[str]]:
         """{target: [sources]} for every target some source reaches (two-hop routes included)."""

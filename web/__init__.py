@@ -1,11 +1,11 @@
 """HTTP API routes and the static browser app.
 
-Routes reach the running node through `web.services.node_of(request)` (typed; chat/app.py, the
+Routes reach the running node through `web.typed.node_of(request)` (typed; chat/app.py, the
 composition root, builds the node and mounts these routes) and ask the domain core (`rooms`) for
 every rule. Of `chat`, only `chat.tokens` (who a token speaks for) and `chat.serving` (the name of
 the transport's peer-address extension) are imported at run time, and the types of the node and its
 services for the checker only (under `TYPE_CHECKING`); the stores' errors come from `rooms.stores`.
-The dependency runs one way and there is no cycle (tests/rooms/test_layering.py checks both).
+The dependency runs one way, with no cycle between modules (tests/rooms/test_layering.py checks both).
 """
 from pathlib import Path
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from rooms import RoomState
+from rooms import Role, RoomState
 from rooms.models import ROOM_ID
 
 RoomId = Annotated[str, Meta(pattern=ROOM_ID.pattern)]
@@ -33,6 +33,8 @@ class Room(msgspec.Struct, omit_defaults=True):
     state: RoomState
     slow_mode: Annotated[int, Meta(ge=0, description="seconds between a delegate's messages")]
     members: Annotated[int, Meta(ge=0, description="distinct users in the room, every node")]
+    writers: Annotated[list[Role], Meta(description="the roles the room's state lets write now: every role when "
+                                                    "open, host and moderator when read_only, none when closed")]
     tr: RoomTr | UnsetType = UNSET
 
 

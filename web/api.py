@@ -19,11 +19,10 @@ from rooms.conversations import BIO_MAX, ORGANIZATION_MAX, profile_complaint
 from rooms.countries import COUNTRIES
 from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
-from web.answers import Room, Session
+from web import answers
 from web.errors import ApiError
-from web.services import node_of
 from web.sign_in import redeem_code, signed_in
-from web.typed import ApiRoute, LaxBody, Query, answer, get, post, reply
+from web.typed import ApiRoute, LaxBody, Query, answer, get, node_of, post, reply
 
 NAME_MAX = FORM_NAME_MAX
 LANG_MAX = 12
@@ -158,7 +157,7 @@ class RoomsQuery(Query):
 
 
 class RoomList(msgspec.Struct):
-    rooms: list[Room]
+    rooms: list[answers.Room]
 
 
 async def list_rooms(request: Request, query: RoomsQuery) -> Response:
@@ -167,7 +166,7 @@ async def list_rooms(request: Request, query: RoomsQuery) -> Response:
     lang = query.lang or None
     if lang is not None and lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")
-    rooms = [await node.organiser.with_tr(await node.lobby.summary(room), lang)
+    rooms = [await node.organiser.with_tr(await node.lobby.lobby_entry(room), lang)
              for room in await node.backend.list_rooms() if not room.private]
     return JSONResponse({"rooms": rooms})
 
@@ -225,7 +224,7 @@ def api_routes() -> list[ApiRoute]:
              description="A name (and the access code in `code` mode) signs a new person in; a personal sign-in "
                          "code signs the person it was made for in on this device. Each sign-in is a session "
                          "(GET /api/me/sessions). With `[auth] access = \"invited\"` only codes are taken.",
-             ok={200: answer("the token and who it speaks for", Session)},
+             ok={200: answer("the token and who it speaks for", answers.Session)},
              errors={401: "the event's access code is missing or wrong, or the sign-in code is not valid (used, "
                           "expired or mistyped)",
                      403: "invited_only: this event takes personal sign-in codes only",

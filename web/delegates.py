@@ -24,8 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from chat.tokens import Identity
 from web.errors import ApiError
-from web.services import node_of
-from web.typed import ApiRoute, Auth, LaxBody, answer, get, post, reply
+from web.typed import ApiRoute, Auth, LaxBody, answer, get, node_of, post, reply
 
 BASE_URL_SAY = "\"base_url\" must be the app's public address, such as https://chat.example.org/"
 IMPORT_MAX_BYTES = 4 * 1024 * 1024  # a registration export of some ten thousand people

@@ -1,4 +1,5 @@
-"""JSON errors for the HTTP API: {code, message}, the message saying what to do."""
+"""JSON errors for the HTTP API: {code, message}, the message saying what to do, and how a core
+rule's refusal (rooms.Refused) becomes one."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from rooms import Refused
+from rooms.meetings import Taken
 from rooms.text import unencodable_field
 
 MAX_BODY = 16384  # bytes
@@ -71,3 +74,19 @@ async def _read_body(request: Request, max_bytes: int = MAX_BODY) -> bytes:
             raise ApiError(413, "too_large", f"the body holds at most {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# a core refusal's code -> the HTTP status that says the same
+STATUS = {"unauthorized": 401, "not_found": 404, "forbidden": 403, "banned": 403, "muted": 403, "room_closed": 409,
+          "rate_limited": 429, "inbox_full": 429, "unavailable": 503, "name_reserved": 409,
+          "taken": 409, "conflict": 409}
+
+
+def refusal_error(refusal: Refused) -> ApiError:
+    """The ApiError answering a rule's refusal, with the same code and message (a malformed request is
+    `bad_request` over HTTP, whatever the core calls it for the WebSocket's `bad_frame`)."""
+    if isinstance(refusal, Taken):  # a lost booking race: the slots both people still have free
+        return ApiError(409, refusal.code, refusal.message, extra={"next": refusal.next})
+    if refusal.code == "bad_frame":
+        return ApiError(400, "bad_request", refusal.message, retry_after=refusal.retry_after)
+    return ApiError(STATUS.get(refusal.code, 400), refusal.code, refusal.message, retry_after=refusal.retry_after)

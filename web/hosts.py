@@ -23,21 +23,20 @@ from rooms.stores.events import Glossary as GlossaryEvent
 from rooms.stores.events import RoleChanged, RoomChanged
 from rooms.text import USER_ID_MAX
 from translation.protect import MAX_TERM_CHARS, MAX_TERMS, clean_terms
-from web.answers import Room as AnsweredRoom
+from web import answers
 from web.answers import RoomId
 from web.errors import MAX_BODY, ApiError
-from web.services import node_of
-from web.typed import ApiRoute, Auth, Body, answer, delete, get, patch, post, put, reply
+from web.typed import ApiRoute, Auth, Body, answer, delete, get, node_of, patch, post, put, reply
 
 
 async def existing_room(request: Request) -> Room:
     # no user: a private room is not there (conversations are not the hosts' to see or change)
-    return await node_of(request).access.room(request.path_params["room"])
+    return await node_of(request).access.visible_room(request.path_params["room"])
 
 
 async def announce(request: Request, event: str, room: Room) -> dict[str, Any]:
     node = node_of(request)
-    summary = await node.lobby.summary(room)
+    summary = await node.lobby.lobby_entry(room)
     await node.backend.broadcast(RoomChanged(event=event, room=summary))
     return summary
 
@@ -213,11 +212,11 @@ def host_routes() -> list[ApiRoute]:
     no_room = {404: "there is no such room"}
     return [
         post("/api/rooms", open_room, auth=Auth.HOST, body=NewRoom, operation="openRoom", summary="Open a room (hosts)",
-             ok={201: answer("the room, announced to every connection", AnsweredRoom)},
+             ok={201: answer("the room, announced to every connection", answers.Room)},
              errors={409: "a room with this id exists; PATCH it"}),
         patch("/api/rooms/{room}", change_room, auth=Auth.HOST, body=RoomChange, path_params=room,
               operation="changeRoom", summary="Rename, move, open, close or slow a room (hosts)",
-              ok={200: answer("the room as changed", AnsweredRoom)}, errors=no_room),
+              ok={200: answer("the room as changed", answers.Room)}, errors=no_room),
         post("/api/rooms/{room}/moderators", appoint_moderator, auth=Auth.HOST, body=Appointment, path_params=room,
              operation="appointModerator", summary="Appoint a user moderator of a room (hosts)",
              ok={201: answer("appointed", Moderator), 200: answer("already was", Moderator)}, errors=no_room),

@@ -24,11 +24,10 @@ from starlette.responses import Response
 
 from chat.tokens import Identity
 from rooms import Refused
-from web.answers import Session
+from web import answers
 from web.errors import ApiError
-from web.services import node_of
 from web.sign_in import code_payload, token_answer
-from web.typed import ApiRoute, Auth, answer, delete, get, post, reply
+from web.typed import ApiRoute, Auth, answer, delete, get, node_of, post, reply
 
 
 async def renew(request: Request, identity: Identity) -> Response:
@@ -101,7 +100,7 @@ def me_routes() -> list[ApiRoute]:
     return [
         post("/api/session/renew", renew, auth=Auth.BEARER, operation="renewSession",
              summary="A fresh token for this device's sign-in, before this one expires",
-             ok={200: answer("the new token", Session)},
+             ok={200: answer("the new token", answers.Session)},
              errors={403: "the token names no sign-in (a website's token): renew it where it came from",
                      401: "no Bearer token, a bad or expired one, or its sign-in has ended"}),
         delete("/api/session", sign_out, auth=Auth.BEARER, operation="signOut",

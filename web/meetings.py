@@ -29,10 +29,9 @@ from rooms.meetings import (
     SLOTS_PER_PROPOSAL,
     parse_iso,
 )
-from web.answers import Person
+from web import answers
 from web.errors import ApiError
-from web.services import node_of
-from web.typed import ApiRoute, Auth, Body, Handler, answer, get, post
+from web.typed import ApiRoute, Auth, Body, Handler, answer, get, node_of, post
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from chat.meetings import Meetings as MeetingService
@@ -181,10 +180,10 @@ class MeetingReason(Body):
 class Meeting(msgspec.Struct, omit_defaults=True):
     id: str
     state: Annotated[str, Meta(extra_json_schema={"enum": ["proposed", "booked", "declined", "cancelled"]})]
-    from_: Person = msgspec.field(name="from")
-    to: Person = msgspec.field()
+    from_: answers.Person = msgspec.field(name="from")
+    to: answers.Person = msgspec.field()
     slots: Annotated[list[dict[str, Any]], Meta(description="the slots on the table")] = msgspec.field()
-    with_: Person | UnsetType = msgspec.field(name="with", default=UNSET)
+    with_: answers.Person | UnsetType = msgspec.field(name="with", default=UNSET)
     turn: Annotated[str, Meta(description="who must answer (proposed)")] | UnsetType = UNSET
     slot: str | UnsetType | None = UNSET
     place: str | UnsetType | None = UNSET

@@ -27,9 +27,8 @@ from web.hosts import host_routes
 from web.me import me_routes
 from web.meetings import meeting_routes
 from web.people import people_routes
-from web.services import node_of
 from web.transcript import transcript_routes
-from web.typed import ApiRoute, Auth, Error, Operation
+from web.typed import ApiRoute, Auth, Error, Operation, node_of
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]

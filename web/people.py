@@ -27,11 +27,10 @@ from rooms.conversations import (
 )
 from rooms.countries import COUNTRIES, is_country
 from rooms.text import USER_ID_MAX
-from web.answers import Person
+from web import answers
 from web.errors import ApiError
 from web.reports import report_routes
-from web.services import node_of
-from web.typed import Auth, Body, StrictQuery, answer, delete, get, patch, post, reply
+from web.typed import Auth, Body, StrictQuery, answer, delete, get, node_of, patch, post, reply
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from chat.conversations import Conversations as ConversationService
@@ -130,7 +129,7 @@ class Conversation(msgspec.Struct, omit_defaults=True):
     kind: str
     title: str
     state: RoomState
-    members: list[Person]
+    members: list[answers.Person]
     forum: str | UnsetType = UNSET
     slow_mode: int | UnsetType = UNSET
     unread: Annotated[int, Meta(ge=0)] | UnsetType = UNSET

@@ -15,8 +15,7 @@ from starlette.responses import JSONResponse, Response
 from chat.tokens import Identity
 from rooms.reports import ACTIONS, PAGE_DEFAULT, PAGE_MAX, STATES, decode_cursor
 from web.errors import ApiError
-from web.services import node_of
-from web.typed import ApiRoute, Auth, Body, StrictQuery, answer, get, post, reply
+from web.typed import ApiRoute, Auth, Body, StrictQuery, answer, get, node_of, post, reply
 
 if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
     from rooms.reports import ReportDesk

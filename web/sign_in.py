@@ -13,8 +13,7 @@ from starlette.responses import JSONResponse
 from chat.tokens import Identity
 from rooms import Refused, Role
 from rooms.sign_ins import UNKNOWN_DEVICE
-from web.errors import ApiError
-from web.services import STATUS, refusal_error
+from web.errors import STATUS, ApiError, refusal_error
 
 if TYPE_CHECKING:  # the type only, as everywhere in web (web/__init__.py)
     from chat.node import Node

@@ -25,8 +25,7 @@ from rooms.stores import Message
 from web.answers import RoomId
 from web.errors import ApiError
 from web.hosts import existing_room
-from web.services import node_of
-from web.typed import ApiRoute, Auth, Query, answer, get
+from web.typed import ApiRoute, Auth, Query, answer, get, node_of
 
 PAGE = 200  # messages read from the backend at a time
 FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8",

@@ -21,7 +21,7 @@ import re
 import types
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Union, cast, get_args, get_origin
 
 import msgspec
 from starlette.requests import Request
@@ -30,11 +30,19 @@ from starlette.routing import Route
 
 from chat.tokens import Identity, TokenError
 from rooms import Refused, Role
-from web.errors import MAX_BODY, ApiError, json_object, read_body
+from web.errors import MAX_BODY, ApiError, json_object, read_body, refusal_error
 from web.listed import SCOPE_KEY, Listed
-from web.services import node_of, refusal_error
+
+if TYPE_CHECKING:  # the type only: web never runs chat's node at import time
+    from chat.node import Node
 
 Handler = Callable[..., Awaitable[Response]]
+
+
+def node_of(request: Request) -> Node:
+    """The node serving this request (chat/app.py, the composition root, puts it on `app.state`;
+    handlers take it here, never through the untyped attribute)."""
+    return cast("Node", request.app.state.node)
 
 
 class Auth(enum.Enum):

@@ -17,10 +17,11 @@ Optional fields default to None (or empty) and are left out of the encoding when
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from rooms.models import Role
 from rooms.stores.messages import Author, MeetingStep, Quote
 
 __all__ = ["ContactRequestFrame", "Conversation", "Deleted", "Direct", "Edited", "Event", "Glossary", "MeetingChanged",
@@ -158,9 +159,17 @@ class Deleted(Tagged, tag="deleted"):
     by: dict[str, str]  # {id, name}
 
 
+#: A room as frames carry it (`joined.room`, `room`): its stored fields and what the edge adds; the
+#: schema names `writers`, the roles the room's state lets write now (rooms.policy.writers).
+RoomFields = Annotated[dict[str, Any], msgspec.Meta(extra_json_schema={"properties": {"writers": {
+    "type": "array", "items": {"enum": [role.value for role in Role]},
+    "description": "the roles the room's state lets write now: every role when open, host and moderator "
+                   "when read_only, none when closed (a mute is the reader's own: `joined.you.muted_until`)"}}})]
+
+
 class RoomChanged(Tagged, tag="room"):
     event: str  # opened | closed | updated
-    room: dict[str, Any]  # the room's summary (chat/lobby.py)
+    room: RoomFields  # the room's summary (chat/lobby.py)
 
 
 class RoomSaved(Tagged, tag="room_saved"):

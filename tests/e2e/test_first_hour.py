@@ -149,6 +149,25 @@ async def test_reopening_a_closed_room_lets_its_members_back_in_at_once(make_ser
     await say(page, "Back in without clicking anything")
 
 
+async def test_send_is_offered_to_the_roles_the_server_says_may_write(make_server, new_page):
+    """The composer follows the room's `writers` (the server's rule, not the app's): a room turned
+    read-only stops a delegate's Send and says why, and an appointment there gives it back at once."""
+    server = await make_server()
+    page = await new_page()
+    await sign_in_with_token(page, server.url, server.token("Dora", Role.DELEGATE, "en", user_id="u-dora"), "Dora")
+    await enter_room(page, ROOM)
+    composer, notice = page.get_by_test_id("composer"), page.get_by_test_id("readonly-notice")
+    await expect(composer).to_be_enabled()
+    await expect(notice).to_be_hidden()
+    await host_http(server, "PATCH", f"/api/rooms/{ROOM}", json={"state": "read_only"})
+    await expect(composer).to_be_disabled()
+    await expect(notice).to_be_visible()
+    await host_http(server, "POST", f"/api/rooms/{ROOM}/moderators", json={"user": "u-dora"})
+    await expect(composer).to_be_enabled()
+    await expect(notice).to_be_hidden()
+    await say(page, "Moderators write in read-only rooms")
+
+
 async def test_a_conversation_shows_one_leave_button(make_server, new_page):
     server = await make_server(conversations={"policy": "open"})
     bo = await server.client("Bo", user_id="u-bo")

@@ -75,9 +75,6 @@ class PhrasebookTranslator(TranslationService):
     def has_route(self, source: str, target: str) -> bool:
         return (target in PHRASEBOOK_ONLY and source != target) or super().has_route(source, target)
 
-    def reachable(self, source: str) -> frozenset[str]:  # what the one-step send path asks
-        return super().reachable(source) | (PHRASEBOOK_ONLY - {source})
-
     async def translate_many_scored(self, texts: list[str], source: str, target: str,
                                     keeps: Sequence[Sequence[str]] | None = None) -> list[Translated | None]:
         found = [PHRASEBOOK.get((text, target)) for text in texts]

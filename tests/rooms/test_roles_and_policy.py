@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rooms import Role, Room, RoomState
-from rooms.policy import may_act_on, room_role, send_refusal
+from rooms.policy import may_act_on, room_role, send_refusal, writers
 from tests.rooms.conftest import DEE, ELSEWHERE_MOD, HOST, MOD, ROOM
 
 
@@ -56,3 +56,15 @@ async def test_standing_is_the_highest_role_seen_present_or_not(core):
     assert await core.roles.highest_role_seen(ROOM, MOD.id) is Role.MODERATOR  # present
     await core.stores.set_moderator(ROOM, DEE.id, True)
     assert await core.roles.highest_role_seen(ROOM, DEE.id) is Role.MODERATOR  # appointed, never joined
+
+
+@pytest.mark.parametrize(("state", "expected"), [
+    (RoomState.OPEN, [Role.HOST, Role.MODERATOR, Role.DELEGATE]),
+    (RoomState.READ_ONLY, [Role.HOST, Role.MODERATOR]),
+    (RoomState.CLOSED, []),
+])
+def test_writers_are_the_roles_send_refusal_lets_write(state, expected):
+    room = Room("r", "R", state=state)
+    assert writers(room) == expected
+    assert writers(room) == [role for role in Role if send_refusal(room, role) is None]
+

@@ -37,6 +37,32 @@ async def test_languages_and_routes(service: TranslationService) -> None:
     assert "de->es (via en)" in service.pairs()
 
 
+async def test_reachable_is_what_has_route_says(service: TranslationService) -> None:
+    for source in ["de", "en", "es", "fr"]:
+        assert service.reachable(source) == {t for t in service.reading_languages() if service.has_route(source, t)}
+    assert service.reachable("de") == {"en", "es"}  # es through English
+
+
+async def test_a_translator_that_overrides_has_route_changes_reachable_too(installed_dir, settings_for) -> None:
+    """As the screenshots' phrasebook translator does: the send path asks `reachable`, the relay
+    `has_route`; overriding one must be enough."""
+
+    class Phrasebook(TranslationService):
+        def languages(self) -> list[str]:
+            return sorted({*super().languages(), "zh"})
+
+        def has_route(self, source: str, target: str) -> bool:
+            return (target == "zh" and source != "zh") or super().has_route(source, target)
+
+    svc = Phrasebook(settings_for(installed_dir))
+    await svc.start()
+    try:
+        assert svc.reachable("de") == {"en", "es", "zh"}
+        assert svc.reachable("zh") == set()
+    finally:
+        await svc.close()
+
+
 async def test_start_logs_the_pairs_served(installed_dir, settings_for, caplog) -> None:
     caplog.set_level(logging.INFO, logger="babelroom.translation")
     svc = TranslationService(settings_for(installed_dir))

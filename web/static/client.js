@@ -19,6 +19,7 @@
 // The protocol is described in docs/protocol.md.
 
 import { Link, BabelroomError, CLOSE_UNAUTHORIZED, CLOSE_REMOVED } from './link.js';
+import { replayPages } from './replay.js';
 
 // The socket itself (backoff, ping, auth timeout, `ref` matching) is link.js, the app's own: this
 // module adds rooms, `since` rejoins and the resending of unacknowledged messages.
@@ -128,23 +129,16 @@ export class BabelroomClient {
     state.held = [];
     const emitted = new Set();
     try {
-      let more = true;
-      while (more) {
-        let answer;
-        try {
-          answer = await this.request({ type: 'history', room, after: state.last, limit: page });
-        } catch (error) {
-          if (error.code !== 'rate_limited' && error.code !== 'unavailable') throw error;
-          await new Promise((resolve) => { setTimeout(resolve, 1000); }); // then ask again
-          continue;
-        }
-        for (const message of answer.messages) {
-          emitted.add(message.id);
-          this.emit('message', message);
-        }
-        state.last = lastId(answer.messages) ?? state.last;
-        more = answer.more && answer.messages.length > 0;
-      }
+      await replayPages({
+        request: (frame) => this.request(frame), room, after: state.last, page, retryLater: 1000,
+        onPage: (answer) => {
+          for (const message of answer.messages) {
+            emitted.add(message.id);
+            this.emit('message', message);
+          }
+          state.last = lastId(answer.messages) ?? state.last;
+        },
+      });
     } catch (error) {
       state.held = null;
       throw error;

@@ -11,6 +11,7 @@ import { endSession, refreshRooms, actions } from './actions.js';
 import { someoneTyping, stoppedTyping } from './compose.js';
 import { HISTORY_PAGE, RETRY_LATER, link, sendJoin, transmit, settleOwnMessage, loadOpened, forgetRoom } from './outbox.js';
 import { forgetReactors } from './reactors.js';
+import { replayPages } from './replay.js';
 import { redrawAllMessages, focusComposer, START } from './view-room.js';
 import { toast } from './view-shell.js';
 
@@ -286,14 +287,12 @@ const handlers = {
     invalidate();
   },
 
+  /** An older page (asked without a ref); a replay page answers its own request (replay.js). */
   history(f) {
+    if (f.ref) return;
     const room = state.joined.get(f.room);
     if (!room) return;
     const messages = Array.isArray(f.messages) ? f.messages : [];
-    if (f.ref && f.ref === room.replayRef) {
-      onReplayPage(room, f, messages);
-      return;
-    }
     prependMessages(room, messages);
     room.hasOlder = messages.length >= HISTORY_PAGE;
     room.loadingOlder = false;
@@ -308,41 +307,37 @@ const handlers = {
   error(f) {
     // errors that answer a request are handled where it was made; these came unasked
     if (f.code === 'unauthorized') return; // the 4401 close follows
-    const replaying = f.ref && [...state.joined.values()].find((room) => room.replayRef === f.ref);
-    if (replaying) {
-      replaying.replayRef = null;
-      if (f.code === 'rate_limited' || f.code === 'unavailable') setTimeout(() => askReplay(replaying), RETRY_LATER);
-      return; // otherwise (left the room meanwhile) the next join's `since` starts from replayAfter
-    }
     if (f.code === 'banned' && !link.ready) return; // auth refused: the 4403 close follows (onClose)
     toast(errorText({ code: f.code, retryAfter: f.retry_after }), 'error');
   },
 };
 
 // A `since` replay longer than one page: `joined` says `more`, and the rest comes page by page
-// (`history` with `after`). Each page goes where the replay left off, before messages that arrived
-// live meanwhile; a reconnect in between joins with `since` = the last replayed id.
+// (replay.js, as for client.js). Each page goes where the replay left off, before messages that
+// arrived live meanwhile; a reconnect in between joins with `since` = the last replayed id.
 
-let replayRefs = 0;
-
-/** After `joined` or a replay page: ask for the next page, or end the replay. */
+/** After `joined`: ask for the rest of the replay, or there is none. */
 function followReplay(room, messages, more) {
-  if (more && messages.length) {
-    room.replayAfter = messages[messages.length - 1].id;
-    room.replayMark = room.byId.get(room.replayAfter) || null;
-    room.replayPage = messages.length; // a full page: the server's [limits] history_max
-    askReplay(room);
-  } else {
+  room.replayRun = null; // a replay still asking for an earlier join's pages stops
+  if (!(more && messages.length)) {
     room.replayAfter = null;
     room.replayMark = null;
+    return;
   }
+  const run = {};
+  room.replayRun = run;
+  replayedUpTo(room, messages);
+  replayPages({
+    request: (frame) => link.request(frame), room: room.id, after: room.replayAfter, page: messages.length,
+    retryLater: RETRY_LATER, onPage: (answer) => onReplayPage(room, answer),
+    wanted: () => room.replayRun === run && state.joined.get(room.id) === room && room.status === 'joined',
+  }).catch(() => {}) // offline or left: the next join's `since` goes on from replayAfter
+    .finally(() => { if (room.replayRun === run) room.replayRun = null; });
 }
 
-function askReplay(room) {
-  if (!room.replayAfter || state.joined.get(room.id) !== room || room.status !== 'joined') return;
-  room.replayRef = `replay${++replayRefs}`;
-  const frame = { type: 'history', room: room.id, after: room.replayAfter, limit: room.replayPage, ref: room.replayRef };
-  if (!link.send(frame)) room.replayRef = null; // offline: the rejoin's `since` goes on from replayAfter
+function replayedUpTo(room, messages) {
+  room.replayAfter = messages[messages.length - 1].id;
+  room.replayMark = room.byId.get(room.replayAfter) || null;
 }
 
 function insertReplay(room, messages) {
@@ -350,15 +345,18 @@ function insertReplay(room, messages) {
   insertMessages(room, messages, mark >= 0 ? mark + 1 : room.items.length);
 }
 
-function onReplayPage(room, f, messages) {
-  room.replayRef = null;
+function onReplayPage(room, f) {
+  const messages = Array.isArray(f.messages) ? f.messages : [];
   if (f.recovered === false) { // history no longer reaches back to the page asked for: say so, keep the latest
     addSystemLine(room, () => t('room.notRecovered'), 'gap');
     messages.forEach((m) => appendMessage(room, m));
-    followReplay(room, messages, false);
   } else {
     insertReplay(room, messages);
-    followReplay(room, messages, f.more);
+  }
+  if (f.recovered !== false && f.more && messages.length) replayedUpTo(room, messages);
+  else {
+    room.replayAfter = null;
+    room.replayMark = null;
   }
   invalidate('messages');
 }

@@ -68,8 +68,7 @@ export function newRoomView(id) {
     lastId: null, // newest message id seen, for `since`
     replayAfter: null, // a `since` replay goes on after this id (`joined.more`): the next page, or the rejoin's `since`
     replayMark: null, // the item the next replay page goes after (live messages may follow it)
-    replayRef: null, // the `ref` of the replay page asked for
-    replayPage: 0, // messages per replay page: as many as `joined` carried (the server's history_max)
+    replayRun: null, // the replay asking for pages now (handlers.js followReplay): a newer join replaces it
     joinSince: null,
     resetOnJoin: false,
     hasOlder: false,
@@ -203,11 +202,13 @@ export const canModerate = (room) => ['host', 'moderator'].includes(roleIn(room)
 
 export const isMuted = (room) => room.mutedUntil > Date.now();
 
+/** Does the room's state let this reader's role write? The server says which roles it lets write
+ * (`writers` in `joined.room` and `room` frames: rooms/policy.py); until it has said, no. */
+export const roleMayWrite = (room) => (room.info.writers ?? []).includes(roleIn(room));
+
 export function canWrite(room) {
   if (room.status !== 'joined' && room.status !== 'joining') return false;
-  if (room.info.state === 'closed') return false;
-  if (room.info.state === 'read_only' && roleIn(room) === 'delegate') return false;
-  return !isMuted(room);
+  return roleMayWrite(room) && !isMuted(room);
 }
 
 /** Seconds this delegate still has to wait in slow mode (0 = may send). */
@@ -331,7 +332,7 @@ export function resetMessages(room) {
   room.lastId = null;
   room.replayAfter = null;
   room.replayMark = null;
-  room.replayRef = null;
+  room.replayRun = null;
 }
 
 /** A line of the room's own (moderation, recovery); `text` is a function, worded when drawn. */

@@ -9,7 +9,7 @@ import { t, errorText, uiLanguage } from './i18n.js';
 import { confirmAction } from './confirm.js';
 import { meetingStepEl } from './view-meetings.js';
 import {
-  state, onRender, invalidate, currentRoom, canModerate, canWrite, isMuted, isHost, roleIn, slowWait, canTranslate,
+  state, onRender, invalidate, currentRoom, canModerate, canWrite, roleMayWrite, isMuted, isHost, roleIn, slowWait, canTranslate,
   shownName, updateNamesakes,
 } from './state.js';
 import {
@@ -175,7 +175,7 @@ function mutedText(room) {
 
 function renderComposer(room) {
   const muted = isMuted(room);
-  const readOnly = room.info.state === 'read_only' && roleIn(room) === 'delegate' && room.status === 'joined';
+  const readOnly = room.info.state === 'read_only' && !roleMayWrite(room) && room.status === 'joined';
   const writable = canWrite(room);
   $('muted-notice').hidden = !muted && !room.mutedHint;
   $('muted-notice').textContent = muted ? mutedText(room) : room.mutedHint;

@@ -5,20 +5,10 @@
 -- ARGV: 1 epoch, 2 stream id, 3 new text, 4 its language, 5 author's user id
 -- Returns {fields, extra JSON as now stored}, or false when there is no live message of that id by
 -- the author.
-if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
+local fields, stored = own_entry(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[5])
+if not fields then
   return false
 end
-local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
-if #entries == 0 then
-  return false
-end
-local fields = entries[1][2]
-for i = 1, #fields, 2 do
-  if fields[i] == 'u' and cjson.decode(fields[i + 1]).id ~= ARGV[5] then
-    return false
-  end
-end
-local stored = redis.call('HGET', KEYS[3], ARGV[2])
 local kept = {}
 if stored then
   for key, value in pairs(cjson.decode(stored)) do

@@ -5,21 +5,11 @@
 -- ARGV: 1 epoch, 2 stream id, 3 language, 4 author's user id
 -- Returns the entry's fields and the message's extra JSON as now stored, or false when there is no
 -- live message of that id by the author.
-if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[1] then
+local fields, stored = own_entry(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[4])
+if not fields then
   return false
-end
-local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
-if #entries == 0 then
-  return false
-end
-local fields = entries[1][2]
-for i = 1, #fields, 2 do
-  if fields[i] == 'u' and cjson.decode(fields[i + 1]).id ~= ARGV[4] then
-    return false
-  end
 end
 -- what is not a translation (an edit, reactions: keys starting with '@' other than '@c:') stays
-local stored = redis.call('HGET', KEYS[3], ARGV[2])
 local kept = {}
 if stored then
   for key, value in pairs(cjson.decode(stored)) do
