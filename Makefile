@@ -3,9 +3,12 @@
 #   make test    install the test tools too (Chromium, Redis if missing), run ruff and mypy, then the whole suite
 VENV ?= .venv
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
-# pytest-xdist workers for `make test`: most of a test's time is spent waiting on servers, so two
-# workers keep both cores busy (browser tests stay on one worker: tests/e2e/conftest.py)
-TEST_WORKERS ?= 2
+# pytest-xdist workers for `make test`: three on this 2-core machine. With two, the cores were idle
+# a quarter to a third of the run (its CPU time against twice its wall time): a test waits for
+# node processes to start, a redis-server, Chromium, a timeout it checks; a third worker runs
+# another test meanwhile. Browser tests stay on one worker (tests/e2e/conftest.py); the groups
+# that hold the most memory share one (tests/conftest.py MEMORY_HEAVY_GROUPS), for the 3 GB peak.
+TEST_WORKERS ?= 3
 
 .PHONY: serve test coverage check install install-test build-deps system-deps bench
 

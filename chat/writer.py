@@ -55,7 +55,7 @@ class Writer:
     """The writing half of one WebSocket connection."""
 
     __slots__ = ("send_asgi", "socket", "owner", "_frames_max", "_bytes_max", "_corked", "_corked_bytes",
-                 "_backlog", "_backlog_bytes", "_drainer", "closed", "_closing")
+                 "_backlog", "_backlog_bytes", "_drainer", "closed", "_closing", "loop")
 
     def __init__(self, owner: Owner, send_asgi: Send, socket: RawSocket | None, *, frames_max: int,
                  bytes_max: int) -> None:
@@ -72,6 +72,9 @@ class Writer:
         self._drainer: asyncio.Task[None] | None = None  # runs only while there is a backlog
         self.closed = False  # no frame is taken any more (a close is queued or under way)
         self._closing: asyncio.Task[None] | None = None  # an abort under way
+        # The loop its socket lives on, asked once: asyncio.get_running_loop() makes a getpid()
+        # system call each time (Python 3.11), which in a room of two would be one per message.
+        self.loop = asyncio.get_running_loop()
 
     @property
     def backlog(self) -> tuple[int, int]:
@@ -244,7 +247,7 @@ class _Turn:
 
     def add(self, writer: Writer) -> None:
         if not self._writers:
-            asyncio.get_running_loop().call_soon(self._write)
+            writer.loop.call_soon(self._write)
         self._writers.append(writer)
 
     def _write(self) -> None:

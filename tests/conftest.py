@@ -38,6 +38,11 @@ TEST_METRICS_TOKEN = "test-metrics-token"  # /metrics is off unless [server] met
 # Fixtures that build something costly once per process, used by tests of more than one module: their
 # tests run on one xdist worker, so it is built once per run (a module's own such fixture: a module mark)
 GROUPED_FIXTURES = {"ct2_model_dirs": "ct2-models", "zh_fi_packages": "zh-fi-packages"}
+# Groups that hold the most memory while they run share one worker, one after another: lingua's
+# models (~850 MB in the worker), torch building the CTranslate2 test models and the zh/fi packages
+# in a subprocess (~500 MB each). On three workers two of them at once would take the run's peak
+# past 3 GB; on one they cost no wall time (the other workers run the rest meanwhile).
+MEMORY_HEAVY_GROUPS = {"language-detectors", "ct2-models", "zh-fi-packages"}
 
 
 @pytest.hookimpl(trylast=True)  # after every hook that adds an xdist_group mark (tests/e2e/conftest.py)
@@ -55,8 +60,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, group in GROUPED_FIXTURES.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(group))
-        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-                         for mark in item.iter_markers("xdist_group")})
+        groups = sorted({"memory-heavy" if group in MEMORY_HEAVY_GROUPS else group
+                         for group in (str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                                       for mark in item.iter_markers("xdist_group"))})
         suffix = "@" + "_".join(groups)
         if groups and not item.nodeid.endswith(suffix):
             item._id = NodeId.parse(item.nodeid + suffix)
@@ -164,13 +170,29 @@ class RunningServer:
         await asyncio.wait_for(self.task, 15)
 
 
+def listening_socket(port: int = 0) -> socket.socket:
+    """A socket bound to 127.0.0.1:`port` (0: a free one the kernel picks), for uvicorn to listen on.
+    Bound here and handed over, not picked with free_port() and bound by uvicorn later: in between,
+    another process (another test run on this machine) could take the port, and our clients would
+    talk to its server."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart on the same port: as asyncio's
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 async def start_server(config: Config, node: Node | None = None, port: int | None = None) -> RunningServer:
     node = node or Node(config)
-    port = port or free_port()
+    sock = listening_socket(port or 0)
+    port = sock.getsockname()[1]
     uv_config = uvicorn_config(create_app(config, node=node), config, host="127.0.0.1", port=port,
                                log_level="warning")
     server = PromptServer(uv_config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_SECONDS
     while loop.time() < deadline:
@@ -282,10 +304,14 @@ TEST_PAIRS = (("en", "de"), ("de", "en"), ("en", "es"), ("es", "en"))
 
 
 def run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory of this run that every pytest-xdist worker of the run shares (their base temps'
-    parent); without xdist, the process's own base temp (the parent is shared with other runs)."""
+    """A directory of this run that every pytest-xdist worker of the run shares: their base temps'
+    parent, the run's own numbered directory (pytest-of-<user>/pytest-N, made with mkdir and held by
+    a lock while the run lasts, so no other run gets it). Without xdist, the process's own base temp:
+    its parent is shared with every other run on the machine, as it is when PYTEST_XDIST_WORKER is
+    only inherited (a test run started from inside a worker), which the name check tells apart."""
     base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    under_xdist = os.environ.get("PYTEST_XDIST_WORKER") and base.name.startswith("popen-")
+    return base.parent if under_xdist else base
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,10 @@
 """Run real processes for multi-node tests and benchmarks: a private redis-server and babelroom nodes.
 
-Everything listens on 127.0.0.1 only, on free ports, and every wait is bounded.
+Everything listens on 127.0.0.1 only, on free ports, and every wait is bounded. A free port is
+only free when it is picked: another process (another test suite on this machine) may take it
+before our process binds it, so every start checks that what answers on the port is the process
+it started, never a stranger's server that happens to be there (a node of another run on the same
+port answers /healthz just as well, and its rooms, bans and people are not this test's).
 
     redis = RedisServer(tmp / "redis"); redis.start()
     node = NodeProcess("a", tmp, redis_url=redis.url); node.start()
@@ -19,9 +23,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import redis
 
 from chat.tokens import TokenSigner
@@ -45,6 +51,34 @@ def _wait(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+class PortTaken(RuntimeError):
+    """Another process holds the port our process was to listen on."""
+
+
+def listens_on(process: subprocess.Popen[bytes] | None, port: int) -> bool:
+    """Whether `process` itself has a listening socket on `port` (not another process there)."""
+    if process is None or process.poll() is not None:
+        return False
+    try:
+        return any(connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN
+                   for connection in psutil.Process(process.pid).net_connections(kind="tcp"))
+    except psutil.Error:
+        return False
+
+
+def _log_since(path: Path, offset: int) -> str:
+    """What a log file got past `offset` (this launch's lines; the file is appended to across restarts)."""
+    if not path.exists():
+        return ""
+    with open(path, "rb") as log:
+        log.seek(offset)
+        return log.read().decode("utf-8", errors="replace")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
 def _end(process: subprocess.Popen[bytes] | None, sig: int, timeout: float = 10) -> None:
     if process is None or process.poll() is not None:
         return
@@ -65,36 +99,65 @@ class RedisServer:
     """
 
     def __init__(self, directory: Path, port: int | None = None, *, persistent: bool = True,
-                 extra: tuple[str, ...] = ()) -> None:
+                 extra: tuple[str, ...] = (), pick_port: Callable[[], int] = free_port) -> None:
         self.directory = directory
-        self.port = port or free_port()
+        self.port = port or pick_port()
+        self._pick_port = None if port else pick_port  # a port the caller chose is kept
         self.persistence = ("--appendonly", "yes", "--appendfsync", "always") if persistent else \
             ("--appendonly", "no")
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = directory / "redis.log"
+        self._log_offset = 0
+        self._started = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 15) -> None:
+        """Start and wait until it answers. A port that another process took before ours bound it
+        is picked again (twice at most), unless the caller chose it or it served here before (a
+        restart keeps its port: its clients know it)."""
+        for attempt in range(3):
+            self._launch()
+            try:
+                _wait(self.answers, timeout, f"redis-server did not answer on port {self.port}")
+            except PortTaken:
+                self.kill()
+                if self._started or self._pick_port is None or attempt == 2:
+                    raise
+                self.port = self._pick_port()
+                continue
+            self._started = True
+            return
+
+    def _launch(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._log_offset = _size(self.log_path)
         self.process = subprocess.Popen(
             [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", *self.persistence,
-             "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log"), "--daemonize", "no",
+             "--dir", str(self.directory), "--logfile", str(self.log_path), "--daemonize", "no",
              *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(self.answers, timeout, f"redis-server did not answer on port {self.port}")
 
     def answers(self) -> bool:
+        """Whether our redis-server answers (and has loaded its data). Raises PortTaken when another
+        process holds the port: its Redis must not pass for ours (another run's keys, its tests')."""
         if self.process is None or self.process.poll() is not None:
-            raise RuntimeError(f"redis-server exited; see {self.directory / 'redis.log'}")
+            if "Address already in use" in _log_since(self.log_path, self._log_offset):
+                raise PortTaken(f"port {self.port} was taken before redis-server could listen on it")
+            raise RuntimeError(f"redis-server exited; see {self.log_path}")
         try:
             with redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5) as client:
-                return bool(client.ping())
-        except redis.RedisError:  # refused, or still loading its data
+                pid = int(client.info("server")["process_id"])
+                loaded = bool(client.ping())
+        except redis.RedisError:  # refused, or still loading its data (PING answers LOADING)
             return False
+        if pid != self.process.pid:
+            raise PortTaken(f"port {self.port} is answered by redis-server {pid}, not ours ({self.process.pid})")
+        return loaded
 
     def kill(self) -> None:
         """Die at once, as in a crash."""
@@ -127,9 +190,9 @@ class RedisCluster:
 
     def __init__(self, directory: Path, masters: int = 3, replicas: int = 0) -> None:
         self.replicas = replicas
-        self.servers = [RedisServer(directory / f"node{i}", free_cluster_port(), extra=("--cluster-enabled", "yes",
-                                                                   "--cluster-config-file", "nodes.conf",
-                                                                   "--cluster-node-timeout", "2000"))
+        cluster_mode = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                        "--cluster-node-timeout", "2000")
+        self.servers = [RedisServer(directory / f"node{i}", pick_port=free_cluster_port, extra=cluster_mode)
                         for i in range(masters * (1 + replicas))]
 
     @property
@@ -247,7 +310,10 @@ class NodeProcess:
         self.args = args  # more `serve` options
         self.workdir = workdir
         self.port = port or free_port()
+        self._port_chosen = port is not None  # a port the caller chose is kept
+        self._started = False
         self.log_path = workdir / f"node-{node_id}.log"
+        self._log_offset = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.signer = TokenSigner(SECRET)
         self.env = {
@@ -283,13 +349,46 @@ class NodeProcess:
         return self.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=user_id, rooms=rooms)
 
     def start(self, timeout: float = 30) -> None:
+        self.launch()
+        self.wait_started(timeout)
+
+    def launch(self) -> None:
+        """Start the process; returns at once (`wait_started` waits for it to serve)."""
         (self.workdir / "empty").mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
+        self._log_offset = _size(self.log_path)
         with open(self.log_path, "ab") as log:  # the child holds its own descriptor
             self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port),
                                              *self.args],
                                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _wait(lambda: self.health() == 200, timeout, f"node {self.node_id} was not healthy (see {self.log_path})")
+
+    def wait_started(self, timeout: float = 30) -> None:
+        """Until the launched node is healthy, and it is this node that answers on its port. A port
+        that another process took before the node could listen on it is picked again (twice at
+        most), unless the caller chose it or the node served on it before (a restart keeps it)."""
+        for attempt in range(3):
+            try:
+                self._wait_serving(timeout)
+            except PortTaken:
+                self.kill()
+                if self._started or self._port_chosen or attempt == 2:
+                    raise
+                self.port = free_port()
+                self.launch()
+                continue
+            self._started = True
+            return
+
+    def _wait_serving(self, timeout: float) -> None:
+        try:
+            _wait(lambda: self.health() == 200, timeout, f"node {self.node_id} was not healthy (see {self.log_path})")
+        except RuntimeError:  # it exited: because the port was taken, or the test's to read in its log
+            said = _log_since(self.log_path, self._log_offset).lower()
+            if "another program is listening there" in said or "address already in use" in said:
+                raise PortTaken(f"port {self.port} was taken before node {self.node_id} could listen on it") from None
+            raise
+        if not listens_on(self.process, self.port):  # what answered is another process on our port
+            raise PortTaken(f"port {self.port} is answered by another process, not node {self.node_id} ({self.pid})")
 
     def data_file(self) -> Path:
         """Where a sqlite node keeps its file: the default, in its data directory."""
@@ -318,6 +417,18 @@ class NodeProcess:
 
     def stop(self) -> None:
         _end(self.process, signal.SIGTERM)
+
+
+def start_together(*nodes: NodeProcess, timeout: float = 30) -> None:
+    """Start the nodes at once and wait until each is healthy: one node's start-up (imports, app,
+    backend) overlaps the others' instead of each waiting for the one before. `timeout` is each
+    node's, as with `start`: all of them together get as long as one after the other would have
+    (on a busy machine they share the CPU while they start)."""
+    for node in nodes:
+        node.launch()
+    deadline = time.monotonic() + timeout * len(nodes)
+    for node in nodes:
+        node.wait_started(max(timeout, deadline - time.monotonic()))
 
 
 class WorkerProcess:

@@ -19,7 +19,7 @@ import pytest
 from rooms import Role
 from tests.client import Client
 from tests.conftest import build_test_packages
-from tests.nodes import NodeProcess, RedisServer
+from tests.nodes import NodeProcess, RedisServer, start_together
 
 CHINESE = "你好，我们公司生产太阳能电池板，希望和芬兰的合作伙伴见面。"
 FINNISH = "Hei, valmistamme saunoja ja etsimme kumppaneita Kiinasta ensi vuodeksi."
@@ -68,7 +68,7 @@ async def event(request: pytest.FixtureRequest, tmp_path: Path, zh_fi_packages: 
     try:
         for node in nodes:
             node.env["BABELROOM_TRANSLATION_PACKAGES_DIR"] = str(zh_fi_packages)
-            await asyncio.to_thread(node.start, 60)
+        await asyncio.to_thread(start_together, *nodes, timeout=60)
         yield Event(nodes[0], nodes[-1])
     finally:
         for node in nodes:

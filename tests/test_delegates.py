@@ -17,7 +17,7 @@ import pytest
 
 from rooms import Role
 from tests.client import Client
-from tests.nodes import REPO, NodeProcess, RedisServer
+from tests.nodes import REPO, NodeProcess, RedisServer, start_together
 
 HEADER = "Name,Organisation,Country,Reading language,E-mail,Role\n"
 GOOD = ("李伟,Shenzhen Solar,cn,zh,li.wei@example.cn,\n"
@@ -63,8 +63,7 @@ async def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     else:
         started = [NodeProcess("solo", tmp_path, backend="sqlite")]
     try:
-        for node in started:
-            await asyncio.to_thread(node.start, 60)
+        await asyncio.to_thread(start_together, *started, timeout=60)
         yield started[0], started[-1]
     finally:
         for node in started:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.client import Client
-from tests.nodes import NodeProcess, RedisServer
+from tests.nodes import NodeProcess, RedisServer, start_together
 from translation.apertium import discover
 
 pytestmark = [pytest.mark.redis,
@@ -27,8 +27,7 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]
     redis_server.start()
     started = [NodeProcess(name, tmp_path, redis_url=redis_server.url, env=NODE_ENV) for name in ("a", "b")]
     try:
-        for node in started:
-            await asyncio.to_thread(node.start)
+        await asyncio.to_thread(start_together, *started)
         yield started[0], started[1]
     finally:
         for node in started:

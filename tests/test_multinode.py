@@ -19,7 +19,7 @@ import websockets
 
 from rooms import Role
 from tests.client import Client
-from tests.nodes import NodeProcess, RedisServer
+from tests.nodes import NodeProcess, RedisServer, start_together
 
 pytestmark = pytest.mark.redis
 
@@ -50,8 +50,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     redis_server.start()
     nodes = [NodeProcess(name, tmp_path, redis_url=redis_server.url, env=NODE_ENV) for name in ("a", "b")]
     try:
-        for node in nodes:
-            await asyncio.to_thread(node.start)
+        await asyncio.to_thread(start_together, *nodes)
         yield Cluster(redis_server, *nodes)
     finally:
         for node in nodes:
@@ -130,6 +129,12 @@ async def eventually(condition: Any, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+async def flowing(ledger: Ledger, more: int = 20, timeout: float = 30) -> None:
+    """Until `more` further sends have been acked: traffic is flowing (what a pause of a second hoped for)."""
+    target = len(ledger.acked) + more
+    await eventually(lambda: len(ledger.acked) >= target, timeout, f"{more} more sends acked")
 
 
 # delivery and presence ------------------------------------------------------------------
@@ -243,18 +248,19 @@ async def test_redis_restart_mid_traffic_loses_and_duplicates_nothing(cluster):
     ledger, stop = Ledger(), asyncio.Event()
     traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 60)) for peer in senders]
 
-    await asyncio.sleep(1.0)
+    await flowing(ledger)
+    await eventually(lambda: bool(leaver.received), 10, "the leaver got messages")
     cluster.redis.kill()
     await leaver.close()
     last_seen = leaver.received[-1]
-    await asyncio.sleep(1.5)  # sends in these seconds are answered `unavailable`
     for node in cluster.nodes:
-        assert node.health() == 503
+        await asyncio.to_thread(node.wait_health, 503, 20)
+    await eventually(lambda: ledger.unavailable > 0, 20, "a send answered `unavailable` during the outage")
     cluster.redis.start()
     for node in cluster.nodes:
         await asyncio.to_thread(node.wait_health, 200, 20)
     back, _ = await Peer.join(cluster.a, "leaver", since=last_seen)
-    await asyncio.sleep(1.0)
+    await flowing(ledger)
     stop.set()
     await asyncio.wait_for(asyncio.gather(*traffic), 30)
 

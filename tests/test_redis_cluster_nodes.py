@@ -27,8 +27,8 @@ from rooms.conversations import EVENT_WIDE
 from tests.backend.conftest import redis_settings
 from tests.backend.support import ADA, Node, member, wait_until
 from tests.client import Client
-from tests.nodes import NodeProcess, RedisCluster, RedisServer, WorkerProcess
-from tests.test_multinode import NODE_ENV, ROOM, Cluster, Ledger, Peer, eventually, keep_sending
+from tests.nodes import NodeProcess, RedisCluster, RedisServer, WorkerProcess, start_together
+from tests.test_multinode import NODE_ENV, ROOM, Cluster, Ledger, Peer, eventually, flowing, keep_sending
 from tests.test_multinode import test_every_member_on_both_nodes_sees_one_order as test_one_order_on_a_cluster
 from tests.test_multinode import test_messages_and_presence_cross_nodes as test_cross_nodes_on_a_cluster
 from tests.test_multinode import test_since_recovers_on_the_other_node as test_since_on_a_cluster
@@ -64,8 +64,7 @@ async def cluster(tmp_path: Path, redis_cluster: RedisCluster) -> AsyncIterator[
     nodes = [NodeProcess(name, tmp_path, redis_url=redis_cluster.url, key_prefix=prefix, env=env)
              for name in ("a", "b")]
     try:
-        for node in nodes:
-            await asyncio.to_thread(node.start)
+        await asyncio.to_thread(start_together, *nodes)
         yield Cluster(redis_cluster.servers[0], *nodes)
         with redis.RedisCluster.from_url(redis_cluster.url) as client:  # the nodes did use the cluster's names
             assert list(client.scan_iter(match=f"{prefix}room:{{*}}:*")), "no hash-tagged room keys"
@@ -165,7 +164,8 @@ async def test_the_rooms_shard_master_restarting_mid_traffic_loses_and_duplicate
     ledger, stop = Ledger(), asyncio.Event()
     traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 60)) for peer in senders]
 
-    await asyncio.sleep(1.0)
+    await flowing(ledger)
+    await eventually(lambda: bool(leaver.received), 10, "the leaver got messages")
     shard.kill()
     await leaver.close()
     last_seen = leaver.received[-1]
@@ -176,7 +176,7 @@ async def test_the_rooms_shard_master_restarting_mid_traffic_loses_and_duplicate
     for node in cluster.nodes:
         await asyncio.to_thread(node.wait_health, 200, 30)
     back, joined = await Peer.join(cluster.a, "leaver", since=last_seen)
-    await asyncio.sleep(1.0)
+    await flowing(ledger)
     stop.set()
     await asyncio.wait_for(asyncio.gather(*traffic), 30)
     recovered = await replay(back, joined)
@@ -257,10 +257,10 @@ async def reshard_under_traffic(cluster: Cluster, room: str, move: Callable[[], 
     senders = [(await Peer.join(node, f"sender{node.node_id}", room=room))[0] for node in cluster.nodes]
     ledger, stop = Ledger(), asyncio.Event()
     traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 90)) for peer in senders]
-    await asyncio.sleep(1.0)
+    await flowing(ledger)
     await move()
     acked_by_then = len(ledger.acked)
-    await asyncio.sleep(1.0)
+    await flowing(ledger)
     stop.set()
     await asyncio.wait_for(asyncio.gather(*traffic), 30)
     assert len(ledger.acked) > acked_by_then, "nothing was sent after the move"
@@ -311,8 +311,7 @@ async def test_translation_workers_on_a_cluster(redis_cluster: RedisCluster, tmp
             while not client.hkeys(workers_key):
                 assert time.monotonic() < deadline, worker.log()[-2000:]
                 await asyncio.sleep(0.1)
-        for node in nodes:
-            await asyncio.to_thread(node.start)
+        await asyncio.to_thread(start_together, *nodes)
         reader = await Client.connect(nodes[1].ws_url)
         await reader.auth(nodes[1].token("Lucia", user_id="u_lucia", lang="es"))
         await reader.join(ROOM)
@@ -340,8 +339,7 @@ async def test_a_failover_of_the_rooms_master_loses_and_duplicates_nothing(tmp_p
     pair = Cluster(replicated.servers[0], *(NodeProcess(name, tmp_path, redis_url=replicated.url,
                                                         key_prefix=PREFIX, env=env) for name in "ab"))
     try:
-        for node in pair.nodes:
-            await asyncio.to_thread(node.start)
+        await asyncio.to_thread(start_together, *pair.nodes)
         channel = Keys(PREFIX, cluster=True).channel(ROOM)
         master = replicated.master_of(channel)
         readers = [(await Peer.join(node, f"reader{node.node_id}{i}"))[0] for node in pair.nodes for i in range(2)]
@@ -350,7 +348,8 @@ async def test_a_failover_of_the_rooms_master_loses_and_duplicates_nothing(tmp_p
         ledger, stop = Ledger(), asyncio.Event()
         traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 90)) for peer in senders]
 
-        await asyncio.sleep(1.0)
+        await flowing(ledger)
+        await eventually(lambda: bool(leaver.received), 10, "the leaver got messages")
         master.kill()
         await leaver.close()
         last_seen = leaver.received[-1]
@@ -360,7 +359,7 @@ async def test_a_failover_of_the_rooms_master_loses_and_duplicates_nothing(tmp_p
         for node in pair.nodes:
             await asyncio.to_thread(node.wait_health, 200, 40)
         back, joined = await Peer.join(pair.a, "leaver", since=last_seen)
-        await asyncio.sleep(1.0)
+        await flowing(ledger)
         stop.set()
         await asyncio.wait_for(asyncio.gather(*traffic), 30)
         assert joined["recovered"] is True

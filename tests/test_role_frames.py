@@ -12,7 +12,7 @@ import pytest
 
 from rooms import Role
 from tests.client import Client
-from tests.nodes import NodeProcess, RedisServer
+from tests.nodes import NodeProcess, RedisServer, start_together
 
 ROOM = "plenary"
 
@@ -80,8 +80,7 @@ async def two_nodes(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProc
     redis_server.start()
     nodes = [NodeProcess(name, tmp_path, redis_url=redis_server.url) for name in ("a", "b")]
     try:
-        for node in nodes:
-            await asyncio.to_thread(node.start)
+        await asyncio.to_thread(start_together, *nodes)
         yield nodes[0], nodes[1]
     finally:
         for node in nodes:

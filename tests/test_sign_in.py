@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.client import Client
-from tests.nodes import NodeProcess, RedisServer
+from tests.nodes import NodeProcess, RedisServer, start_together
 
 CLOSE_UNAUTHORIZED = 4401
 FIREFOX_ANDROID = "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0"
@@ -154,8 +154,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProces
     nodes = (NodeProcess("a", tmp_path, redis_url=redis_server.url),
              NodeProcess("b", tmp_path, redis_url=redis_server.url))
     try:
-        for node in nodes:
-            await asyncio.to_thread(node.start, 60)
+        await asyncio.to_thread(start_together, *nodes, timeout=60)
         yield nodes
     finally:
         for node in nodes:

@@ -14,7 +14,7 @@ import pytest
 
 from rooms import Role
 from tests.client import Client
-from tests.nodes import NodeProcess, RedisServer
+from tests.nodes import NodeProcess, RedisServer, start_together
 from translation.apertium import discover
 
 pytestmark = [pytest.mark.redis,
@@ -29,8 +29,7 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]
     redis_server.start()
     pair = [NodeProcess(name, tmp_path, redis_url=redis_server.url, env=NODE_ENV) for name in ("a", "b")]
     try:
-        for node in pair:
-            await asyncio.to_thread(node.start)
+        await asyncio.to_thread(start_together, *pair)
         yield pair[0], pair[1]
     finally:
         for node in pair:

@@ -21,7 +21,7 @@ import redis
 from chat.config import BackendSettings
 from chat.translation_tier import job_keys
 from tests.client import Client
-from tests.nodes import NodeProcess, RedisServer, WorkerProcess
+from tests.nodes import NodeProcess, RedisServer, WorkerProcess, start_together
 from translation.jobs import GROUP
 
 pytestmark = pytest.mark.redis
@@ -87,9 +87,8 @@ async def start_nodes(tier: Tier, *, deadline: float = 60, metrics_token: str = 
            "BABELROOM_SERVER_METRICS_TOKEN": metrics_token}
     nodes = [NodeProcess(name, tier.workdir, redis_url=tier.server.url, key_prefix=PREFIX, env=env)
              for name in ("a", "b")]
-    for node in nodes:
-        await asyncio.to_thread(node.start)
-    tier.nodes += nodes
+    tier.nodes += nodes  # stopped by the tier, also when one fails to start
+    await asyncio.to_thread(start_together, *nodes)
     return nodes[0], nodes[1]
 
 
@@ -141,9 +140,11 @@ async def test_a_worker_killed_mid_burst_loses_no_translation(tier):
                                         for c in client.xinfo_consumers(stream, GROUP)), 10,
                             "the frozen worker holds jobs")
             w1.kill()  # SIGKILL, holding jobs
-    for listener, lang in ((reader, "es"), (others[0], "es"), (others[1], "fr")):
-        translations = await frames_until(listener, {"translation", "translation_failed"}, burst, timeout=60)
-        await asyncio.sleep(2.5)  # past claim_idle again: a job claimed twice would show up now
+    listeners = ((reader, "es"), (others[0], "es"), (others[1], "fr"))
+    received = [await frames_until(listener, {"translation", "translation_failed"}, burst, timeout=60)
+                for listener, _ in listeners]
+    await asyncio.sleep(2.5)  # past claim_idle again: a job claimed twice would show up now (once for all three)
+    for (listener, lang), translations in zip(listeners, received, strict=True):
         while True:
             try:
                 frame = await listener.next(timeout=0.2)

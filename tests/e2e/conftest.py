@@ -26,7 +26,7 @@ E2E = Path(__file__).resolve().parent
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs two workers with --dist loadgroup) every browser test
+    """Under pytest-xdist (`make test` runs its workers with --dist loadgroup) every browser test
     goes to one worker, so one Chromium serves them all instead of one per worker."""
     for item in items:
         if E2E in item.path.parents:

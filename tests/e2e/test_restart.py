@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, WebSocket, expect
 
+from tests.backend.support import wait_until
 from tests.client import Client
 from tests.e2e.pages import enter_room, message_with_text, messages, say, screenshot, sign_in
 from tests.nodes import NodeProcess
@@ -59,6 +60,8 @@ async def test_page_keeps_and_recovers_everything_after_kill_9_of_the_default_no
         await expect(page.get_by_test_id("conn-status")).to_have_text("reconnecting…")
         await asyncio.to_thread(node.start)
         await expect(page.get_by_test_id("conn-status")).to_have_text("connected", timeout=RECONNECT_MS)
+        # "connected" shows once the socket is authenticated: the room's `joined` comes after it
+        await wait_until(lambda: sum(f["type"] == "joined" for f in received) >= 2, timeout=10)
         joined = [f for f in received if f["type"] == "joined"]
         assert len(joined) >= 2 and all(f.get("recovered") is True for f in joined[1:]), joined[1:]
 

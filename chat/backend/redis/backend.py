@@ -27,8 +27,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import redis.asyncio
@@ -63,8 +62,7 @@ log = logging.getLogger("babelroom.backend.redis")
 START_TIMEOUT = 10.0  # seconds a starting node waits for Redis before giving up
 
 
-@dataclass(frozen=True)
-class _Seen:
+class _Seen(NamedTuple):  # made for every message received: a tuple is made fastest
     """The newest message of a room this node delivered (or the room's newest when it subscribed)."""
 
     epoch: str

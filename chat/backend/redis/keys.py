@@ -39,6 +39,7 @@ On one Redis the names stay as listed above (no braces): an existing database ke
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ class Keys:
         digest = hashlib.sha256(json.dumps([user, cid]).encode()).hexdigest()[:32]
         return self.room(room, f"cid:{digest}")
 
-    @property
+    @functools.cached_property  # read for every pub/sub message: made once
     def room_channel_prefix(self) -> str:
         return f"{self.raw_prefix}chan:room:"
 
@@ -119,7 +120,7 @@ class Keys:
         room = channel.removeprefix(self.room_channel_prefix)
         return room[1:-1] if self.cluster and room.startswith("{") and room.endswith("}") else room
 
-    @property
+    @functools.cached_property  # read for every pub/sub message: made once
     def node_channel(self) -> str:
         return f"{self.raw_prefix}chan:node"
 

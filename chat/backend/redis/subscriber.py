@@ -1,7 +1,9 @@
 """The node's one pub/sub connection to Redis: subscribe, read, and come back after Redis goes away.
 
-One connection carries every channel the node needs (its rooms and the node-wide channel). A
-single reader task reads it; `subscribe` waits until Redis confirms, so an event published
+One connection carries every channel the node needs (its rooms and the node-wide channel). Its
+frames are parsed (hiredis) and handed on as the socket delivers them, in order; a keep-alive
+task PINGs it when it has been silent for `ping_interval` and gives it up when the next interval
+brings nothing either. `subscribe` waits until Redis confirms, so an event published
 after that reaches this node. When the connection breaks the subscriber reconnects with
 exponential backoff (0.1 s ... 5 s), subscribes to every channel again, runs the owner's
 `on_connected` (re-register presence, replay missed messages) while holding back live
@@ -19,11 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
+import hiredis
 import redis.exceptions
+from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import key_slot
 
@@ -35,6 +41,7 @@ log = logging.getLogger("babelroom.backend.redis")
 BACKOFF_MIN = 0.1
 BACKOFF_MAX = 5.0
 CONFIRM_TIMEOUT = 5.0  # seconds Redis has to confirm a SUBSCRIBE
+READ_SIZE = 65536  # bytes read off the socket at most at once (redis-py's socket_read_size)
 
 MessageHandler = Callable[[str, str], None]  # (channel, payload)
 DroppedHandler = Callable[[str], None]  # a channel whose slot left this connection's Redis
@@ -72,6 +79,7 @@ class Subscriber:
         self._was_up = False  # the current connection came fully up
         self._first_up = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._heard = False  # a frame arrived since the keep-alive last looked
 
     @property
     def up(self) -> bool:
@@ -159,21 +167,25 @@ class Subscriber:
         await self._conn.connect()  # type: ignore[no-untyped-call]
         self._held = []
         self._unsubscribing = {}
-        reader = asyncio.create_task(self._read_loop(), name="redis-pubsub-reader")
+        # Two tasks per connection, not a timer per frame: one reads, one watches for silence.
+        connection = {asyncio.create_task(self._read_loop(), name="redis-pubsub-reader"),
+                      asyncio.create_task(self._keep_alive(), name="redis-pubsub-ping")}
         try:
-            await self._subscribe_all(reader)
+            await self._subscribe_all(connection)
             await self._on_connected()
             self._release_held()
             self._came_up()
-            await reader
+            done, _ = await asyncio.wait(connection, return_when=asyncio.FIRST_COMPLETED)
+            _raise_from(done)
         finally:
             self._ready = False
             self._held = None
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            for task in connection:
+                task.cancel()
+            await asyncio.gather(*connection, return_exceptions=True)
             self._fail_confirms()
 
-    async def _subscribe_all(self, reader: asyncio.Task[None]) -> None:
+    async def _subscribe_all(self, connection: set[asyncio.Task[None]]) -> None:
         channels = sorted(self._channels)
         if not channels:
             return
@@ -187,12 +199,11 @@ class Subscriber:
         else:
             await self._conn.send_command(self._subscribe_command, *channels, check_health=False)
         confirmed = asyncio.ensure_future(asyncio.gather(*waiting, return_exceptions=True))
-        done, _ = await asyncio.wait([confirmed, reader], timeout=CONFIRM_TIMEOUT,
+        done, _ = await asyncio.wait([confirmed, *connection], timeout=CONFIRM_TIMEOUT,
                                      return_when=asyncio.FIRST_COMPLETED)
         if confirmed not in done:
             confirmed.cancel()
-            if reader in done:
-                reader.result()  # raises why the connection broke
+            _raise_from(connection & done)  # why the connection broke
             raise redis.exceptions.TimeoutError(f"Redis did not confirm {len(channels)} subscriptions")
         for channel, outcome in zip(channels, confirmed.result(), strict=True):
             if isinstance(outcome, ChannelMoved):  # its slot moved while this connection was away
@@ -201,31 +212,82 @@ class Subscriber:
                 raise outcome
 
     async def _read_loop(self) -> None:
-        """Read frames until the connection fails; a silent connection is PINGed, then given up."""
+        """Read frames until the connection fails.
+
+        With hiredis (the declared dependency) frames are parsed and handled as the socket
+        delivers them, in the transport's own callback: redis-py's read_response costs a timer,
+        a current-task lookup, a logger lookup and a task wake-up per frame, which in a room of
+        two is most of what a message costs this node (issue 27). This task then only waits for
+        the connection to end. Without hiredis read_response it is."""
+        source = _frame_source(self._conn)
+        if source is None:
+            while True:
+                try:
+                    frame = await self._conn.read_response(timeout=self._ping_interval, disconnect_on_error=False,
+                                                           push_request=True)  # RESP3 delivers pub/sub as pushes
+                except redis.exceptions.ResponseError as error:  # MOVED: the answer to a SSUBSCRIBE of ours
+                    frame = error
+                if frame is not None:
+                    self._heard = True
+                    self._frame(frame)
+        reader, stream = source
+        received = functools.partial(self._received, reader, stream)
+        # The stream's protocol hands it every read (StreamReaderProtocol.data_received calls
+        # feed_data): from now on the bytes go to hiredis instead of the stream's buffer, so the
+        # stream only ever tells of the connection's end (EOF, or the error set below).
+        stream.feed_data = received  # type: ignore[method-assign]
+        received(b"")  # frames hiredis holds already
+        try:
+            while True:
+                data = await stream.read(READ_SIZE)  # only past bytes (none) or the end
+                if not data:
+                    raise redis.exceptions.ConnectionError("Redis closed the pub/sub connection")
+                received(data)
+        except OSError as exc:
+            raise redis.exceptions.ConnectionError(f"pub/sub connection lost: {exc}") from exc
+        finally:  # a connection given up delivers nothing more, as when this task read it
+            stream.feed_data = _ignore  # type: ignore[method-assign,assignment]
+
+    def _received(self, reader: hiredis.Reader, stream: asyncio.StreamReader, data: bytes) -> None:
+        """Bytes off the socket: handle every frame they complete, in order."""
+        try:
+            if data:
+                self._heard = True
+                reader.feed(data)
+            while (frame := reader.gets()) is not NOT_ENOUGH_DATA:
+                self._frame(frame)
+        except Exception as exc:  # noqa: BLE001 - an error reply, or hiredis refusing the bytes: ends the connection
+            stream.feed_data = _ignore  # type: ignore[method-assign,assignment]
+            stream.set_exception(exc)  # raised by the read in _read_loop
+
+    def _frame(self, frame: Any) -> None:
+        """One frame of the connection, in the order Redis sent them."""
+        kind = frame[0] if isinstance(frame, list) and frame else None  # a PING answers "PONG" in RESP3
+        if kind == self._message_kind:
+            self._dispatch(frame[1], frame[2])
+        elif kind == self._confirm_kind:
+            self._confirm(frame[1])
+        elif kind == self._unsubscribed_kind:
+            self._unsubscribed(frame[1])
+        elif isinstance(frame, redis.exceptions.MovedError) and self._sharded:  # the answer to a SSUBSCRIBE of ours
+            self._moved(frame.slot_id)
+        elif isinstance(frame, Exception):  # an error reply (or a connection error hiredis handed over)
+            raise frame
+
+    async def _keep_alive(self) -> None:
+        """A connection silent for a whole ping interval is PINGed, then given up when the next
+        interval passes without a word from Redis either."""
         pinged = False
         while True:
-            try:
-                frame = await self._conn.read_response(timeout=self._ping_interval, disconnect_on_error=False,
-                                                       push_request=True)  # RESP3 delivers pub/sub as pushes
-            except redis.exceptions.MovedError as moved:  # the answer to a SSUBSCRIBE of ours
-                if not self._sharded:
-                    raise
-                self._moved(moved.slot_id)
-                continue
-            if frame is None:
-                if pinged:
-                    raise redis.exceptions.TimeoutError("Redis did not answer a PING on the pub/sub connection")
+            self._heard = False
+            await asyncio.sleep(self._ping_interval)
+            if self._heard:
+                pinged = False
+            elif pinged:
+                raise redis.exceptions.TimeoutError("Redis did not answer a PING on the pub/sub connection")
+            else:
                 await self._conn.send_command("PING", check_health=False)
                 pinged = True
-                continue
-            pinged = False
-            kind = frame[0] if isinstance(frame, list) and frame else None  # a PING answers "PONG" in RESP3
-            if kind == self._message_kind:
-                self._dispatch(frame[1], frame[2])
-            elif kind == self._confirm_kind:
-                self._confirm(frame[1])
-            elif kind == self._unsubscribed_kind:
-                self._unsubscribed(frame[1])
 
     def _dispatch(self, channel: str, payload: str) -> None:
         if self._held is not None:
@@ -304,3 +366,27 @@ class Subscriber:
                         self._where, reason)
         else:
             log.warning("cannot reach Redis at %s (%s); retrying with backoff", self._where, reason)
+
+
+def _frame_source(connection: AbstractConnection) -> tuple[hiredis.Reader, asyncio.StreamReader] | None:
+    """The hiredis reader and the socket stream of a connected redis-py connection, or None when it
+    parses with something else. redis-py keeps both private (`_parser._reader`, `_parser._stream`);
+    they are read only here, and a redis-py without them means read_response."""
+    parser = getattr(connection, "_parser", None)
+    reader = getattr(parser, "_reader", None)
+    stream = getattr(parser, "_stream", None)
+    if isinstance(parser, _AsyncHiredisParser) and isinstance(reader, hiredis.Reader) \
+            and isinstance(stream, asyncio.StreamReader):
+        return reader, stream
+    return None
+
+
+def _ignore(data: bytes) -> None:
+    """What a broken connection's remaining bytes go to."""
+
+
+def _raise_from(done: Iterable[asyncio.Task[None]]) -> None:
+    """Raise why a task of the connection ended (each runs until the connection breaks)."""
+    for task in done:
+        task.result()
+        raise redis.exceptions.ConnectionError(f"the pub/sub connection's {task.get_name()} task ended")
