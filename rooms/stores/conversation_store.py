@@ -10,6 +10,8 @@ Guarantees (tests/backend/test_conversation_store.py):
 - `delete_request` answers True to exactly one caller, so a request is accepted or declined once.
 - `save_request` with `incoming_cap` checks the target's waiting requests from strangers and stores
   in one step: however many nodes and senders race, no target gets more than the cap.
+- `unread_count` answers from the room's kept history in one store call, without building messages:
+  the same count on every backend as reading `since` (or the latest history) and counting would give.
 - `online` counts a user online until the latest `until` any node marked; a cooldown ends at its `until`.
 - `profiles` returns the stored profiles with their hidden flag; `save_profile` leaves that flag alone.
 - `directory` pages through the visible profiles in (case-folded name, id) order from an index,
@@ -105,6 +107,15 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def read_positions(self, user: str) -> dict[str, str]: ...
+
+    @abc.abstractmethod
+    async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
+        """How many of the room's kept messages after the message id `after` (every kept one when
+        None) someone other than `viewer` wrote and nobody deleted, counting no further than `cap`:
+        min(cap, that number). 0 when `after` is not a place the history can replay from (Broker.since
+        would answer recovered=False: trimmed away, another epoch, beyond the newest, not an id),
+        since a client then sees only the latest history, not what it missed. One read of the
+        store: the messages are counted where they are kept, never built (issue 27)."""
 
     # contact requests, contacts, cooldowns ----------------------------------------------------
     @abc.abstractmethod

@@ -9,6 +9,7 @@ import pytest
 from rooms.conversations import ContactRequest, Profile, pair_key
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX
+from tests.backend.support import ADA, BOB, ROOM
 
 SHARED = {"redis", "redis-cluster"}  # backends whose nodes share state; a memory or sqlite backend serves one node
 
@@ -62,6 +63,40 @@ async def test_members_read_positions_and_leaving(node):
     assert await store.leave_conversation("c-1", "u_li") == 1
     assert await store.conversations_of("u_li") == [] and await store.read_positions("u_li") == {}
     assert await store.leave_conversation("c-1", "u_aino") == 0
+
+
+async def test_unread_count_counts_others_live_messages_after_the_position_up_to_the_cap(node):
+    store = node.stores.conversations
+    assert await store.unread_count(ROOM, "u_ada", None, 200) == 0  # no history yet
+    authors = [ADA, BOB, BOB, ADA, BOB, BOB]
+    ids = [(await node.say(f"m{i}", user=author)).id for i, author in enumerate(authors)]
+    await node.backend.delete_message(ROOM, ids[2])  # Bob's: deleted messages are not counted
+    # no position: every kept message that someone else wrote
+    assert await store.unread_count(ROOM, "u_ada", None, 200) == 3  # m1, m4, m5
+    assert await store.unread_count(ROOM, "u_bob", None, 200) == 2  # m0, m3
+    # after a position: only what came after it
+    assert await store.unread_count(ROOM, "u_ada", ids[0], 200) == 3
+    assert await store.unread_count(ROOM, "u_ada", ids[1], 200) == 2  # m2 deleted, m3 her own
+    assert await store.unread_count(ROOM, "u_ada", ids[4], 200) == 1
+    assert await store.unread_count(ROOM, "u_ada", ids[5], 200) == 0
+    assert await store.unread_count(ROOM, "u_bob", ids[1], 200) == 1
+    # the cap: counting stops there, with or without a position
+    assert await store.unread_count(ROOM, "u_carl", None, 200) == 5
+    assert [await store.unread_count(ROOM, "u_carl", None, cap) for cap in (0, 1, 4, 5)] == [0, 1, 4, 5]
+    assert await store.unread_count(ROOM, "u_carl", ids[0], 2) == 2
+    # a position `since` cannot replay from counts nothing, as it did when read from `since`
+    for position in ("deadbeef.1", "garbage", "deadbeef.1-0"):
+        assert await store.unread_count(ROOM, "u_ada", position, 200) == 0
+    assert await store.unread_count("other-room", "u_ada", ids[0], 200) == 0
+
+
+async def test_unread_count_of_a_trimmed_position_is_nothing(make_node):
+    node = await make_node(history_max=3)
+    store = node.stores.conversations
+    ids = [(await node.say(f"m{i}", user=BOB)).id for i in range(5)]
+    assert await store.unread_count(ROOM, "u_ada", ids[0], 200) == 0  # trimmed away: what was missed is lost
+    assert await store.unread_count(ROOM, "u_ada", ids[1], 200) == 3  # the newest trimmed one: all kept follow
+    assert await store.unread_count(ROOM, "u_ada", None, 200) == 3
 
 
 async def test_a_request_is_answered_once(nodes):

@@ -93,7 +93,7 @@ class MemoryBackend(LocalBroker, Backend):
             rooms=MemoryRooms(),
             moderation=moderation,
             limits=limits,
-            conversations=MemoryConversations(),
+            conversations=MemoryConversations(self._histories),
             meetings=MemoryMeetings(),
             sessions=MemorySessions(),
             sends=SendsInARow(moderation, limits, presence, broker=self),

@@ -5,13 +5,30 @@ import bisect
 import copy
 import itertools
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rooms.conversations import ContactRequest, DirectoryQuery, Profile, directory_key
 from rooms.models import Role
 from rooms.stores import ConversationStore, now_ms
 from rooms.stores.conversation_store import REPORTS_MAX, report_key
+from rooms.stores.messages import StoredMessage
+
+
+class KeptHistory(Protocol):
+    """What unread_count reads of one room's history (the memory backend's _History)."""
+
+    @property
+    def kept(self) -> Sequence[StoredMessage]: ...
+
+    @property
+    def first_position(self) -> int: ...
+
+    @property
+    def next_position(self) -> int: ...
+
+    def position_of(self, message_id: str) -> int | None: ...
 
 
 @dataclass
@@ -35,8 +52,9 @@ class ConversationState:
 
 
 class MemoryConversations(ConversationStore):
-    def __init__(self) -> None:
+    def __init__(self, histories: Mapping[str, KeptHistory] | None = None) -> None:
         self._conv = ConversationState()
+        self._histories: Mapping[str, KeptHistory] = {} if histories is None else histories  # the backend's, live
 
     async def save_profile(self, profile: Profile) -> None:
         state = self._conv
@@ -131,6 +149,24 @@ class MemoryConversations(ConversationStore):
 
     async def read_positions(self, user: str) -> dict[str, str]:
         return dict(self._conv.read.get(user, {}))
+
+    async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
+        history = self._histories.get(room)
+        if history is None:
+            return 0
+        start = 0
+        if after is not None:  # where `since` replays from, or nothing when it could not
+            position = history.position_of(after)
+            if position is None or not history.first_position - 1 <= position < history.next_position:
+                return 0
+            start = position + 1 - history.first_position
+        count = 0
+        for message in itertools.islice(history.kept, start, None):
+            if count >= cap:
+                break
+            if message.user.id != viewer and not message.deleted:
+                count += 1
+        return count
 
     async def save_request(self, request: ContactRequest, *, incoming_cap: int | None = None) -> bool:
         if request.stranger and incoming_cap is not None:  # no await between the count and the write

@@ -33,6 +33,7 @@ import json
 from typing import Any
 
 from chat.backend.redis.calls import RedisParts, read_call, write_call
+from chat.backend.redis.keys import parse_id
 from chat.frames import encode
 from rooms.conversations import ContactRequest, DirectoryQuery, Profile, directory_key, pair_key
 from rooms.models import Role
@@ -42,6 +43,7 @@ from rooms.text import is_scalar_text
 
 DIRECTORY_BUDGET = 5000  # directory entries one script call looks at (Redis runs one script at a time)
 EXPIRE_BATCH = 500  # anonymous profiles looked at per script call
+UNREAD_BATCH = 100  # stream entries unread.lua reads per XREVRANGE while counting
 
 
 class RedisConversations(RedisParts, ConversationStore):
@@ -245,6 +247,15 @@ class RedisConversations(RedisParts, ConversationStore):
     async def read_positions(self, user: str) -> dict[str, str]:
         positions: dict[str, str] = await self._redis.hgetall(self._key("user", user, "read"))  # type: ignore[assignment]
         return positions
+
+    @read_call
+    async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
+        # unread.lua walks the room's stream in Redis and answers only the number (issue 27)
+        position = ("", "") if after is None else parse_id(after)
+        if position is None:  # not one of our ids: `since` would not recover from it
+            return 0
+        log, meta, _, _ = self._keys.history(room)
+        return int(await self._scripts["unread"](keys=[log, meta], args=[viewer, *position, cap, UNREAD_BATCH]))
 
     # requests, contacts, cooldowns --------------------------------------------------------
     @write_call

@@ -19,6 +19,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "append": ("stream_ids", "append_lib"),
     "send": ("stream_ids", "standing_lib", "take_send_lib", "append_lib"),
     "read": ("stream_ids",),
+    "unread": ("stream_ids",),
     "add_translation": (),
     "relabel": ("own_entry_lib",),
     "edit": ("own_entry_lib",),

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from typing import Any
 
+from chat.backend.ids import parse_sequence_id
 from chat.backend.sqlite.db import Database
 from rooms.conversations import ContactRequest, DirectoryQuery, Profile, pair_key
 from rooms.stores import ConversationStore, now_ms
@@ -140,6 +141,28 @@ class SqliteConversations(ConversationStore):
     async def read_positions(self, user: str) -> dict[str, str]:
         return await self._db.read(lambda db: {room: message_id for room, message_id in db.execute(
             "SELECT room, message_id FROM read_positions WHERE user = ?", (user,))})
+
+    async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
+        def count(db: sqlite3.Connection) -> int:
+            head = db.execute("SELECT epoch, next_position, (SELECT min(position) FROM messages WHERE room = ?) "
+                              "FROM histories WHERE room = ?", (room, room)).fetchone()
+            if head is None or cap <= 0:
+                return 0
+            epoch, next_position, first = head
+            low = 0  # positions start at 1: every kept message
+            if after is not None:  # where `since` replays from (SqliteBackend.since), or nothing when it could not
+                parts = parse_sequence_id(after)
+                first = next_position if first is None else first
+                if parts is None or parts[0] != epoch or not first - 1 <= parts[1] < next_position:
+                    return 0
+                low = parts[1]
+            # A range of the primary key (room, position), stopped after `cap` matches; the author's
+            # id is read from the user JSON inside SQLite, no row reaches Python.
+            return int(db.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room = ? AND position > ? AND deleted = 0 "
+                "AND json_extract(user, '$.id') IS NOT ? LIMIT ?)", (room, low, viewer, cap)).fetchone()[0])
+
+        return await self._db.read(count)
 
     # contact requests, contacts, cooldowns ---------------------------------------------------
     async def save_request(self, request: ContactRequest, *, incoming_cap: int | None = None) -> bool:
