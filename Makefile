@@ -50,6 +50,7 @@ TSC := tests/e2e/node_modules/.bin/tsc --noEmit -p web/static/jsconfig.json
 UNIT_TESTS := tests/rooms tests/test_units.py tests/test_frames.py tests/test_i18n.py tests/backend
 check: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(TSC)
 	$(VENV)/bin/python -m pytest -q $(UNIT_TESTS) -k "memory or not (sqlite or redis)"
@@ -62,6 +63,7 @@ COVERAGE ?=
 test: export PYTEST_ADDOPTS += $(COVERAGE)
 test: system-deps install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(TSC)
 	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup

@@ -19,6 +19,7 @@ p99 stays under 50 ms. Everything runs on 127.0.0.1; counts and time are bounded
     .venv/bin/python benchmarks/abuse_memory.py
     .venv/bin/python benchmarks/abuse_memory.py --backend redis
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,14 +52,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--attackers", type=int, default=2, help="non-reading sockets (default 2)")
     parser.add_argument("--history-requests", type=int, default=250, help="history frames each (default 250)")
     parser.add_argument("--since-joins", type=int, default=20, help="joins with since each (default 20)")
-    parser.add_argument("--reconnects", type=int, default=30,
-                        help="how often an attacker opens a new socket after a close (default 30)")
-    parser.add_argument("--pace", type=float, default=0.01,
-                        help="seconds between an attacker's frames (default 0.01)")
+    parser.add_argument(
+        "--reconnects", type=int, default=30, help="how often an attacker opens a new socket after a close (default 30)"
+    )
+    parser.add_argument("--pace", type=float, default=0.01, help="seconds between an attacker's frames (default 0.01)")
     parser.add_argument("--bystanders", type=int, default=4, help="clients timing messages (default 4)")
     parser.add_argument("--rate", type=float, default=5.0, help="messages per second per bystander (default 5)")
-    parser.add_argument("--quiet-seconds", type=float, default=5.0,
-                        help="bystanders timed before the attack (default 5)")
+    parser.add_argument(
+        "--quiet-seconds", type=float, default=5.0, help="bystanders timed before the attack (default 5)"
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="the attack's time limit (default 60)")
     args = parser.parse_args(argv)
     counts = (args.messages, args.attackers, args.bystanders)
@@ -123,8 +125,7 @@ class Bystanders:
     async def start(self) -> None:
         for n in range(self.count):
             ws = await websockets.connect(self.node.ws_url, max_size=None, open_timeout=30)
-            await ws.send(json.dumps({"type": "auth", "token": self.node.token(f"Bystander {n}",
-                                                                                user_id=f"u_by{n}")}))
+            await ws.send(json.dumps({"type": "auth", "token": self.node.token(f"Bystander {n}", user_id=f"u_by{n}")}))
             await until(ws, "ready")
             await ws.send(json.dumps({"type": "join", "room": BYSTANDER_ROOM, "history": 0}))
             await until(ws, "joined")
@@ -136,8 +137,9 @@ class Bystanders:
         await asyncio.sleep(n / (self.count * self.rate))  # spread over the period
         while True:
             if self.sending:
-                await ws.send(json.dumps({"type": "send", "room": BYSTANDER_ROOM,
-                                          "text": f"by{n} {time.perf_counter():.6f}"}))
+                await ws.send(
+                    json.dumps({"type": "send", "room": BYSTANDER_ROOM, "text": f"by{n} {time.perf_counter():.6f}"})
+                )
             await asyncio.sleep(1 / self.rate)
 
     async def _read(self, n: int, ws: websockets.ClientConnection) -> None:
@@ -163,8 +165,7 @@ class Bystanders:
 class Attacker:
     """A socket that never reads, sending its frames; a new one when the node closes it."""
 
-    def __init__(self, node: NodeProcess, n: int, frames: list[dict[str, Any]], reconnects: int,
-                 pace: float) -> None:
+    def __init__(self, node: NodeProcess, n: int, frames: list[dict[str, Any]], reconnects: int, pace: float) -> None:
         self.node, self.n, self.frames, self.reconnects, self.pace = node, n, frames, reconnects, pace
         self.sent = 0
         self.connections = 0
@@ -181,8 +182,9 @@ class Attacker:
                 continue
             self.clients.append(client)
             try:
-                await client.send_json({"type": "auth", "token": self.node.token(f"Attacker {self.n}",
-                                                                                  user_id=f"u_attacker{self.n}")})
+                await client.send_json(
+                    {"type": "auth", "token": self.node.token(f"Attacker {self.n}", user_id=f"u_attacker{self.n}")}
+                )
                 ready = await client.read_json("ready", timeout=10)
                 assert ready
                 await client.send_json({"type": "join", "room": ROOM, "history": 0})
@@ -216,9 +218,14 @@ async def run(args: argparse.Namespace) -> None:
         redis_server = RedisServer(workdir / "redis", persistent=False)
         redis_server.start()
         redis_url = redis_server.url
-    env = {"BABELROOM_LIMITS_TEXT_CHARS": str(TEXT_BYTES), "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
-           "BABELROOM_LIMITS_RATE_BURST": "1000", "BABELROOM_TRANSLATION_ENABLED": "false",
-           "BABELROOM_SERVER_LOG_LEVEL": "info", "BABELROOM_BACKEND_HISTORY_MAX": str(max(1000, args.messages))}
+    env = {
+        "BABELROOM_LIMITS_TEXT_CHARS": str(TEXT_BYTES),
+        "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
+        "BABELROOM_LIMITS_RATE_BURST": "1000",
+        "BABELROOM_TRANSLATION_ENABLED": "false",
+        "BABELROOM_SERVER_LOG_LEVEL": "info",
+        "BABELROOM_BACKEND_HISTORY_MAX": str(max(1000, args.messages)),
+    }
     node = NodeProcess("abuse", workdir, redis_url=redis_url, backend=args.backend, env=env)
     node.start()
     bystanders = Bystanders(node, args.bystanders, args.rate)
@@ -226,16 +233,19 @@ async def run(args: argparse.Namespace) -> None:
     try:
         started = time.perf_counter()
         first = await fill(node, args.messages)
-        print(f"backend {args.backend}: {args.messages} messages of 8 kB in {ROOM!r} "
-              f"({time.perf_counter() - started:.1f} s); node pid {node.pid}")
+        print(
+            f"backend {args.backend}: {args.messages} messages of 8 kB in {ROOM!r} "
+            f"({time.perf_counter() - started:.1f} s); node pid {node.pid}"
+        )
         await bystanders.start()
         bystanders.sending = True
         await asyncio.sleep(args.quiet_seconds)
         quiet = bystanders.take()
         before = rss_mb(node.pid)
 
-        frames: list[dict[str, Any]] = [{"type": "history", "room": ROOM, "limit": 200, "ref": f"h{n}"}
-                                        for n in range(args.history_requests)]
+        frames: list[dict[str, Any]] = [
+            {"type": "history", "room": ROOM, "limit": 200, "ref": f"h{n}"} for n in range(args.history_requests)
+        ]
         frames += [{"type": "join", "room": ROOM, "since": first, "ref": f"j{n}"} for n in range(args.since_joins)]
         attackers = [Attacker(node, n, frames, args.reconnects, args.pace) for n in range(args.attackers)]
         peak = before
@@ -262,22 +272,34 @@ async def run(args: argparse.Namespace) -> None:
         bystanders.sending = False
 
         total = len(frames)
-        print(f"attack: {args.attackers} sockets that never read, {args.history_requests} history (limit 200) + "
-              f"{args.since_joins} joins since {first} each, sent within {sent_for:.1f} s")
+        print(
+            f"attack: {args.attackers} sockets that never read, {args.history_requests} history (limit 200) + "
+            f"{args.since_joins} joins since {first} each, sent within {sent_for:.1f} s"
+        )
         for attacker in attackers:
-            print(f"  attacker {attacker.n}: {attacker.sent}/{total} frames sent over {attacker.connections} "
-                  f"connections ({attacker.refused} refused at auth)")
-        closes = [tuple(int(n) for n in found.groups()) for found in
-                  re.finditer(r"(\d+) bytes behind, a frame of (\d+) bytes more", node.log())]
-        print(f"  the node closed {len(closes)} of their connections with 1013 (send backlog past a cap); "
-              f"largest backlog at a close: {max((q for q, _ in closes), default=0) / 1024:.0f} KiB, "
-              f"largest frame refused: {max((f for _, f in closes), default=0) / 1024:.0f} KiB")
-        print(f"node RSS: before {before:.0f} MB, peak {peak:.0f} MB (+{peak - before:.0f} MB), "
-              f"after {after:.0f} MB (+{after - before:.0f} MB)")
+            print(
+                f"  attacker {attacker.n}: {attacker.sent}/{total} frames sent over {attacker.connections} "
+                f"connections ({attacker.refused} refused at auth)"
+            )
+        closes = [
+            tuple(int(n) for n in found.groups())
+            for found in re.finditer(r"(\d+) bytes behind, a frame of (\d+) bytes more", node.log())
+        ]
+        print(
+            f"  the node closed {len(closes)} of their connections with 1013 (send backlog past a cap); "
+            f"largest backlog at a close: {max((q for q, _ in closes), default=0) / 1024:.0f} KiB, "
+            f"largest frame refused: {max((f for _, f in closes), default=0) / 1024:.0f} KiB"
+        )
+        print(
+            f"node RSS: before {before:.0f} MB, peak {peak:.0f} MB (+{peak - before:.0f} MB), "
+            f"after {after:.0f} MB (+{after - before:.0f} MB)"
+        )
         for name, values in (("quiet", quiet), ("attack", during)):
             ms = [v * 1000 for v in values]
-            print(f"bystanders ({name}): {len(ms)} arrivals, p50 {percentile(ms, 0.5):.1f} ms, "
-                  f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms, default=float('nan')):.1f} ms")
+            print(
+                f"bystanders ({name}): {len(ms)} arrivals, p50 {percentile(ms, 0.5):.1f} ms, "
+                f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms, default=float('nan')):.1f} ms"
+            )
         grew, p99 = peak - before, percentile([v * 1000 for v in during], 0.99)
         print(f"goal (node grows < 50 MB, bystander p99 < 50 ms): {'met' if grew < 50 and p99 < 50 else 'NOT met'}")
     finally:

@@ -21,6 +21,7 @@ It prints figures, not pass/fail. Examples:
     .venv/bin/python benchmarks/chat_load.py --connect ws://127.0.0.1:8001/ws,ws://127.0.0.1:8002/ws \\
         --secret "$SECRET"                                         # nodes you started yourself
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,16 +56,28 @@ SETTLE = 3.0  # seconds between the last join and the first send
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=("redis", "memory", "sqlite"), default="redis",
-                        help="redis: two nodes on a private redis-server (default); memory or sqlite: one node")
+    parser.add_argument(
+        "--backend",
+        choices=("redis", "memory", "sqlite"),
+        default="redis",
+        help="redis: two nodes on a private redis-server (default); memory or sqlite: one node",
+    )
     parser.add_argument("--clients", type=int, default=200, help="clients in the room (default 200)")
     parser.add_argument("--senders", type=int, default=20, help="how many of them send (default 20)")
     parser.add_argument("--rate", type=float, default=2.0, help="messages per second per sender (default 2)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending (default 10)")
-    parser.add_argument("--idle", type=int, default=500,
-                        help="idle connections per batch for the memory figure (two batches; default 500; 0 = skip)")
-    parser.add_argument("--reaction-share", type=float, default=0.0,
-                        help="share of messages that draw reactions (e.g. 0.2; default 0: none)")
+    parser.add_argument(
+        "--idle",
+        type=int,
+        default=500,
+        help="idle connections per batch for the memory figure (two batches; default 500; 0 = skip)",
+    )
+    parser.add_argument(
+        "--reaction-share",
+        type=float,
+        default=0.0,
+        help="share of messages that draw reactions (e.g. 0.2; default 0: none)",
+    )
     parser.add_argument("--reactions-each", type=int, default=5, help="reactions such a message draws (default 5)")
     parser.add_argument("--workers", type=int, default=2, help="client processes (default 2)")
     parser.add_argument("--redis-url", help="use this Redis instead of starting one (its db is written to!)")
@@ -142,14 +155,19 @@ async def _worker(plan_queue: multiprocessing.Queue[Any], result_queue: multipro
     stop = {"at": float("inf")}
     # Read from the start: the joins' presence frames are still arriving and must not queue up.
     stored: list[int] = []  # ms from the message's ts (when the backend stored it) to its arrival
-    receivers = [asyncio.create_task(_receive(ws, latencies, stored, counters, stop, _reactor(plan, name)))
-                 for ws, name in zip(sockets, plan.names, strict=True)]
+    receivers = [
+        asyncio.create_task(_receive(ws, latencies, stored, counters, stop, _reactor(plan, name)))
+        for ws, name in zip(sockets, plan.names, strict=True)
+    ]
     result_queue.put(("ready", len(sockets)))
     start_at: float = await asyncio.to_thread(plan_queue.get)  # wall clock second to start
     cpu_at_start = time.process_time()
     stop["at"] = start_at + plan.duration + plan.drain
-    senders = [asyncio.create_task(_send(ws, name, plan.rate, start_at, start_at + plan.duration, counters))
-               for ws, name in zip(sockets, plan.names, strict=True) if int(name.rsplit("-", 1)[1]) < plan.senders]
+    senders = [
+        asyncio.create_task(_send(ws, name, plan.rate, start_at, start_at + plan.duration, counters))
+        for ws, name in zip(sockets, plan.names, strict=True)
+        if int(name.rsplit("-", 1)[1]) < plan.senders
+    ]
     await asyncio.gather(*senders, *receivers)
     counters["cpu_ms"] = int((time.process_time() - cpu_at_start) * 1000)  # is the client side the limit?
     for ws in sockets:
@@ -157,8 +175,9 @@ async def _worker(plan_queue: multiprocessing.Queue[Any], result_queue: multipro
     result_queue.put(("done", (latencies, stored), counters))
 
 
-async def _send(ws: websockets.ClientConnection, name: str, rate: float, start_at: float, end_at: float,
-                counters: dict[str, int]) -> None:
+async def _send(
+    ws: websockets.ClientConnection, name: str, rate: float, start_at: float, end_at: float, counters: dict[str, int]
+) -> None:
     interval = 1 / rate
     # spread the senders over the first interval instead of sending all at the same instant
     next_at = start_at + (int(name.rsplit("-", 1)[1]) * 0.618034 % 1) * interval
@@ -191,8 +210,14 @@ def _reactor(plan: WorkerPlan, name: str) -> Any:
     return reacts
 
 
-async def _receive(ws: websockets.ClientConnection, latencies: list[int], stored: list[int],
-                   counters: dict[str, int], stop: dict[str, float], reacts: Any = None) -> None:
+async def _receive(
+    ws: websockets.ClientConnection,
+    latencies: list[int],
+    stored: list[int],
+    counters: dict[str, int],
+    stop: dict[str, float],
+    reacts: Any = None,
+) -> None:
     try:
         while (remaining := stop["at"] - time.time()) > 0:
             try:
@@ -280,8 +305,18 @@ def run_load(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict
     workers = []
     drain = getattr(args, "drain", 3.0)  # seconds of receiving after the last send (benchmarks/reactions.py sets it)
     for w in range(args.workers):
-        plan = WorkerPlan(urls, args.secret, names[w::args.workers], args.senders, args.rate, args.duration, drain,
-                          args.clients, args.reaction_share, args.reactions_each)
+        plan = WorkerPlan(
+            urls,
+            args.secret,
+            names[w :: args.workers],
+            args.senders,
+            args.rate,
+            args.duration,
+            drain,
+            args.clients,
+            args.reaction_share,
+            args.reactions_each,
+        )
         plans.append(context.Queue())
         process = context.Process(target=run_worker, args=(plans[-1], results), daemon=True)
         process.start()
@@ -326,38 +361,54 @@ def report(args: argparse.Namespace, load: dict[str, Any], memory: list[float] |
     delivered, sent = len(latencies_ms), load["sent"]
     expected = sent * args.clients
     nodes = "1 memory node" if args.backend == "memory" else "2 redis nodes"
-    print(f"\n== chat_load: {args.clients} clients on {nodes}, {args.senders} senders x {args.rate:g} msg/s "
-          f"for {args.duration:g} s ({os.cpu_count()} CPUs shared by clients, nodes and Redis; "
-          f"load average {load['loadavg']:.2f} before the run)")
+    print(
+        f"\n== chat_load: {args.clients} clients on {nodes}, {args.senders} senders x {args.rate:g} msg/s "
+        f"for {args.duration:g} s ({os.cpu_count()} CPUs shared by clients, nodes and Redis; "
+        f"load average {load['loadavg']:.2f} before the run)"
+    )
     print(f"sent                 {sent} messages ({sent / args.duration:.0f}/s)")
     print(f"delivered            {delivered} of {expected} expected ({100 * delivered / max(expected, 1):.2f} %)")
-    print(f"delivered / s        {delivered / load['window']:.0f} (first send to last delivery: "
-          f"{load['window']:.1f} s)")
-    print(f"latency p50 / p99    {percentile(latencies_ms, 0.50):.1f} ms / {percentile(latencies_ms, 0.99):.1f} ms "
-          f"(max {max(latencies_ms, default=float('nan')):.1f}, mean "
-          f"{statistics.fmean(latencies_ms) if latencies_ms else float('nan'):.1f})")
-    print(f"stored -> received   p50 {percentile(load['stored'], 0.50):.0f} ms / p99 "
-          f"{percentile(load['stored'], 0.99):.0f} ms (from the message's ts; ms resolution)")
+    print(
+        f"delivered / s        {delivered / load['window']:.0f} (first send to last delivery: {load['window']:.1f} s)"
+    )
+    print(
+        f"latency p50 / p99    {percentile(latencies_ms, 0.50):.1f} ms / {percentile(latencies_ms, 0.99):.1f} ms "
+        f"(max {max(latencies_ms, default=float('nan')):.1f}, mean "
+        f"{statistics.fmean(latencies_ms) if latencies_ms else float('nan'):.1f})"
+    )
+    print(
+        f"stored -> received   p50 {percentile(load['stored'], 0.50):.0f} ms / p99 "
+        f"{percentile(load['stored'], 0.99):.0f} ms (from the message's ts; ms resolution)"
+    )
     if args.reaction_share > 0:
         uncoalesced = load["reacted"] * args.clients
-        print(f"reactions            {load['reacted']} toggles ({load['reacted'] / args.duration:.0f}/s); "
-              f"{load['reaction_frames']} `reaction` frames delivered, of {uncoalesced} without coalescing "
-              f"({100 * load['reaction_frames'] / max(uncoalesced, 1):.1f} %)")
+        print(
+            f"reactions            {load['reacted']} toggles ({load['reacted'] / args.duration:.0f}/s); "
+            f"{load['reaction_frames']} `reaction` frames delivered, of {uncoalesced} without coalescing "
+            f"({100 * load['reaction_frames'] / max(uncoalesced, 1):.1f} %)"
+        )
     print(f"errors / closed      {load['errors']} / {load['closed']}")
     if load.get("server_cpu"):
         busy = ", ".join(f"{seconds:.1f} s" for seconds in load["server_cpu"])
-        print(f"server CPU           {busy} (per node, from the first send to the end of the drain); "
-              f"clients {load['cpu_ms'] / 1000:.1f} s")
+        print(
+            f"server CPU           {busy} (per node, from the first send to the end of the drain); "
+            f"clients {load['cpu_ms'] / 1000:.1f} s"
+        )
     if memory is not None:
         per = ", ".join(f"{value / 1024:.1f} KiB" for value in memory)
-        print(f"memory / idle conn   {per} (RSS growth per node while {args.idle} more idle connections "
-              f"joined {args.idle} open ones)")
+        print(
+            f"memory / idle conn   {per} (RSS growth per node while {args.idle} more idle connections "
+            f"joined {args.idle} open ones)"
+        )
 
 
 # infrastructure -----------------------------------------------------------------------------
 def start_cluster(args: argparse.Namespace, workdir: Path) -> tuple[list[NodeProcess], RedisServer | None]:
-    env = {"BABELROOM_LIMITS_RATE_PER_SECOND": str(max(5.0, args.rate * 2)),
-           "BABELROOM_LIMITS_RATE_BURST": "100", "BABELROOM_SERVER_LOG_LEVEL": "warning"}
+    env = {
+        "BABELROOM_LIMITS_RATE_PER_SECOND": str(max(5.0, args.rate * 2)),
+        "BABELROOM_LIMITS_RATE_BURST": "100",
+        "BABELROOM_SERVER_LOG_LEVEL": "warning",
+    }
     redis_server = None
     redis_url = args.redis_url
     if args.backend == "redis" and not redis_url:
@@ -365,8 +416,17 @@ def start_cluster(args: argparse.Namespace, workdir: Path) -> tuple[list[NodePro
         redis_server.start()
         redis_url = redis_server.url
     names = ["a", "b"] if args.backend == "redis" else ["m"]
-    nodes = [NodeProcess(name, workdir, redis_url=redis_url if args.backend == "redis" else None,
-                         key_prefix=f"bench:{os.getpid()}:", env=env, backend=args.backend) for name in names]
+    nodes = [
+        NodeProcess(
+            name,
+            workdir,
+            redis_url=redis_url if args.backend == "redis" else None,
+            key_prefix=f"bench:{os.getpid()}:",
+            env=env,
+            backend=args.backend,
+        )
+        for name in names
+    ]
     for node in nodes:
         node.start()
     return nodes, redis_server

@@ -86,25 +86,25 @@ def accuracy(rows, answers) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args(argv)
     rows = load(args.data)
     langs = sorted({lang for lang, _ in rows})
     defaults = TranslationSettings()
-    print(f"{len(rows)} lines, {len(langs)} languages ({' '.join(langs)}); "
-          f"detectors restricted to {len(DEFAULT_LANGUAGES)} languages")
-    print(f"defaults: detect_min_chars={defaults.detect_min_chars} "
-          f"detect_min_prob={defaults.detect_min_prob}\n")
+    print(
+        f"{len(rows)} lines, {len(langs)} languages ({' '.join(langs)}); "
+        f"detectors restricted to {len(DEFAULT_LANGUAGES)} languages"
+    )
+    print(f"defaults: detect_min_chars={defaults.detect_min_chars} detect_min_prob={defaults.detect_min_prob}\n")
     letters = [profile(text).letters for _, text in rows]
 
     detectors = {}
     for name in DETECTORS:
         started = time.perf_counter()
-        det = LanguageDetector(DEFAULT_LANGUAGES, backend=name,
-                               min_chars=defaults.detect_min_chars,
-                               min_prob=defaults.detect_min_prob)
+        det = LanguageDetector(
+            DEFAULT_LANGUAGES, backend=name, min_chars=defaults.detect_min_chars, min_prob=defaults.detect_min_prob
+        )
         det.warm_up()
         pipeline(det, rows[:20], True)  # load lazily built models before timing
         raw_scores(det, rows[:5])
@@ -129,15 +129,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<11}{cells}{accuracy(rows, answers):>8.1%}")
 
     print("\nfull detector (script rule + thresholds + sender fallback), defaults")
-    print(f"{'detector':<11}{'sender=own':>12}{'sender=other':>14}"
-          f"{'raw p50':>10}{'raw p99':>10}{'full p50':>10}{'full p99':>10}  (ms/line)")
+    print(
+        f"{'detector':<11}{'sender=own':>12}{'sender=other':>14}"
+        f"{'raw p50':>10}{'raw p99':>10}{'full p50':>10}{'full p99':>10}  (ms/line)"
+    )
     for name, det in detectors.items():
         own, own_t = pipeline(det, rows, True)
         other, _ = pipeline(det, rows, False)
         ms = lambda xs, p: percentile(xs, p) * 1000  # noqa: E731
-        print(f"{name:<11}{accuracy(rows, own):>12.1%}{accuracy(rows, other):>14.1%}"
-              f"{ms(raw_times[name], 50):>10.2f}{ms(raw_times[name], 99):>10.2f}"
-              f"{ms(own_t, 50):>10.2f}{ms(own_t, 99):>10.2f}")
+        print(
+            f"{name:<11}{accuracy(rows, own):>12.1%}{accuracy(rows, other):>14.1%}"
+            f"{ms(raw_times[name], 50):>10.2f}{ms(raw_times[name], 99):>10.2f}"
+            f"{ms(own_t, 50):>10.2f}{ms(own_t, 99):>10.2f}"
+        )
 
     print("\nthreshold sweep: accuracy sender=own / sender=other")
     grid_chars = (0, 8, 12, 16, 20, 25)
@@ -159,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     for code in DEFAULT_LANGUAGES:
         for s in language_scripts(code):
             scripts[s].add(code)
-    print("\nscripts decided without statistics (one allowed language): "
-          + ", ".join(f"{s}->{next(iter(c))}" for s, c in sorted(scripts.items()) if len(c) == 1))
+    print(
+        "\nscripts decided without statistics (one allowed language): "
+        + ", ".join(f"{s}->{next(iter(c))}" for s, c in sorted(scripts.items()) if len(c) == 1)
+    )
     print(f"median line: {statistics.median(letters):.0f} letters")
     return 0
 

@@ -11,6 +11,7 @@ sign out everywhere from the phone.
 
     .venv/bin/python benchmarks/identity_trial.py --out /tmp/identity-trial
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,11 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.pages import CONNECTED, DESKTOP, PHONE, ui
 from tests.nodes import REPO, NodeProcess
 
-DELEGATES = ("Name,Organisation,Country,Reading language,E-mail,External id\n"
-             "Анна Иванова,Baltic Freight,RU,ru,anna@example.ru,REG-3\n"
-             "محمد الأحمد,Gulf Ports,AE,ar,m.alahmad@example.ae,REG-4\n")
+DELEGATES = (
+    "Name,Organisation,Country,Reading language,E-mail,External id\n"
+    "Анна Иванова,Baltic Freight,RU,ru,anna@example.ru,REG-3\n"
+    "محمد الأحمد,Gulf Ports,AE,ar,m.alahmad@example.ae,REG-4\n"
+)
 
 
 class Trial:
@@ -87,8 +90,15 @@ def qr_codes_in_pdf(data: bytes) -> list[str]:
 
 
 def cli(node: NodeProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "chat.cli", "delegates", "--url", node.url, *args], cwd=REPO,
-                          env={**os.environ, **node.env}, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "chat.cli", "delegates", "--url", node.url, *args],
+        cwd=REPO,
+        env={**os.environ, **node.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def walk(trial: Trial, invited: NodeProcess) -> None:
@@ -104,12 +114,17 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     first = await kept_identity(page)
     li = await trial.me(first["token"])
     await trial.shot(page, "1-self-sign-in")
-    trial.saw("self sign-in", bool(first.get("sid")), f"lobby form (name, reading language zh) -> connected as "
-              f"{li['name']} ({li['id']}), token kept in localStorage with sign-in {first['sid']}")
+    trial.saw(
+        "self sign-in",
+        bool(first.get("sid")),
+        f"lobby form (name, reading language zh) -> connected as "
+        f"{li['name']} ({li['id']}), token kept in localStorage with sign-in {first['sid']}",
+    )
     async with httpx.AsyncClient(base_url=node.url, timeout=10) as http:  # Aino writes to Li
         aino = (await http.post("/api/session", json={"name": "Aino", "lang": "fi"})).json()
-        await http.post("/api/conversations", json={"with": [li["id"]]},
-                        headers={"authorization": f"Bearer {aino['token']}"})
+        await http.post(
+            "/api/conversations", json={"with": [li["id"]]}, headers={"authorization": f"Bearer {aino['token']}"}
+        )
 
     # 2. close the page, open a new one; and a reload ---------------------------------------------
     await page.close()
@@ -122,8 +137,11 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     await connected_as(again, "Li Wei")
     same = await kept_identity(again)
     await trial.shot(again, "2-new-page-same-person")
-    trial.saw("page closed, new page opened, reloaded", same["sid"] == first["sid"],
-              f"no lobby: connected as Li Wei at once, the same sign-in ({same['sid']}), Aino's conversation listed")
+    trial.saw(
+        "page closed, new page opened, reloaded",
+        same["sid"] == first["sid"],
+        f"no lobby: connected as Li Wei at once, the same sign-in ({same['sid']}), Aino's conversation listed",
+    )
 
     # 3. personal code on a second device -------------------------------------------------------
     await again.get_by_test_id("account-open").click()
@@ -144,9 +162,12 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     await again.get_by_test_id("account-close").click()
     await again.get_by_test_id("account-open").click()
     devices = await again.get_by_test_id("account-session").count()
-    trial.saw("personal code on a second device", phone_me["id"] == li["id"] and devices == 2,
-              f"code {code[:2]}…(typed in lower case) on a phone-sized context -> the same user {phone_me['id']}, "
-              f"a sign-in of its own; 'Your devices' on the laptop lists {devices}")
+    trial.saw(
+        "personal code on a second device",
+        phone_me["id"] == li["id"] and devices == 2,
+        f"code {code[:2]}…(typed in lower case) on a phone-sized context -> the same user {phone_me['id']}, "
+        f"a sign-in of its own; 'Your devices' on the laptop lists {devices}",
+    )
     await again.get_by_test_id("account-close").click()
 
     # 4. personal link from the import (badge PDF, QR scanned) ------------------------------------
@@ -164,9 +185,12 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     await connected_as(anna_page, "Анна Иванова")
     anna = await trial.me((await kept_identity(anna_page))["token"])
     await trial.shot(anna_page, "4-badge-link-signed-in")
-    trial.saw("personal link from the import", anna["id"] == links["anna@example.ru"]["id"],
-              f"import: {imported.stdout.strip()}; links --pdf: {len(scanned)} QR codes read off the PDF page; "
-              f"Anna's scanned -> connected as {anna['name']} ({anna['id']}), {anna.get('organization')}")
+    trial.saw(
+        "personal link from the import",
+        anna["id"] == links["anna@example.ru"]["id"],
+        f"import: {imported.stdout.strip()}; links --pdf: {len(scanned)} QR codes read off the PDF page; "
+        f"Anna's scanned -> connected as {anna['name']} ({anna['id']}), {anna.get('organization')}",
+    )
 
     # 5. a website's JWT naming her by registration id ---------------------------------------------
     website_token = node.signer.issue(name="Anna I.", role=Role.DELEGATE, lang="en", ttl=3600, user_id="REG-3")
@@ -176,12 +200,16 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     await connected_as(site_page, "Анна Иванова")
     by_site = await trial.me(website_token)
     async with httpx.AsyncClient(base_url=node.url, timeout=10) as http:
-        found = (await http.get("/api/people", params={"q": "Анна"},
-                                headers={"authorization": f"Bearer {aino['token']}"})).json()["people"]
+        found = (
+            await http.get("/api/people", params={"q": "Анна"}, headers={"authorization": f"Bearer {aino['token']}"})
+        ).json()["people"]
     await trial.shot(site_page, "5-website-token-same-person")
-    trial.saw("website JWT (sub = registration id)", by_site["id"] == anna["id"] and len(found) == 1,
-              f"/#token= with sub REG-3, name 'Anna I.' -> user {by_site['id']} named {by_site['name']} (the list's); "
-              f"People search 'Анна' lists {len(found)} person")
+    trial.saw(
+        "website JWT (sub = registration id)",
+        by_site["id"] == anna["id"] and len(found) == 1,
+        f"/#token= with sub REG-3, name 'Anna I.' -> user {by_site['id']} named {by_site['name']} (the list's); "
+        f"People search 'Анна' lists {len(found)} person",
+    )
 
     # 6. a stranger at the invited event -------------------------------------------------------------
     stranger_context = await trial.context(locale="de-DE")
@@ -193,8 +221,11 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     refusal = stranger.get_by_test_id("lobby-error")
     await expect(refusal).to_have_text(ui("de", "error.invited_only"))
     await trial.shot(stranger, "6-invited-refuses-a-stranger")
-    trial.saw("invited event, a stranger", name_hidden,
-              f"German lobby, no name field; Start -> \"{await refusal.text_content()}\"")
+    trial.saw(
+        "invited event, a stranger",
+        name_hidden,
+        f'German lobby, no name field; Start -> "{await refusal.text_content()}"',
+    )
 
     # 7. sign out everywhere, from the phone -------------------------------------------------------
     await phone.get_by_test_id("account-open").click()
@@ -204,19 +235,24 @@ async def walk(trial: Trial, invited: NodeProcess) -> None:
     async with httpx.AsyncClient(base_url=node.url, timeout=10) as http:
         renewed = await http.post("/api/session/renew", headers={"authorization": f"Bearer {same['token']}"})
     await trial.shot(again, "7-signed-out-everywhere-laptop")
-    trial.saw("sign out everywhere", renewed.status_code == 401,
-              f"from the phone -> the laptop's tab and the phone are back in the lobby "
-              f"(\"{await again.get_by_test_id('lobby-error').text_content()}\"); the laptop's token renewal -> "
-              f"{renewed.status_code}")
+    trial.saw(
+        "sign out everywhere",
+        renewed.status_code == 401,
+        f"from the phone -> the laptop's tab and the phone are back in the lobby "
+        f'("{await again.get_by_test_id("lobby-error").text_content()}"); the laptop\'s token renewal -> '
+        f"{renewed.status_code}",
+    )
 
 
 async def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="identity-trial-") as work:
-        node = NodeProcess("event", Path(work) / "event", backend="sqlite",
-                           env={"BABELROOM_CONVERSATIONS_POLICY": "open"})
-        invited = NodeProcess("invited", Path(work) / "invited", backend="sqlite",
-                              env={"BABELROOM_AUTH_ACCESS": "invited"})
+        node = NodeProcess(
+            "event", Path(work) / "event", backend="sqlite", env={"BABELROOM_CONVERSATIONS_POLICY": "open"}
+        )
+        invited = NodeProcess(
+            "invited", Path(work) / "invited", backend="sqlite", env={"BABELROOM_AUTH_ACCESS": "invited"}
+        )
         try:
             for started in (node, invited):
                 (started.workdir).mkdir(parents=True, exist_ok=True)

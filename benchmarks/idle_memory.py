@@ -10,6 +10,7 @@ resident memory.
 
     .venv/bin/python benchmarks/idle_memory.py --connections 400
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,14 +48,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def clients(port: int, count: int, pipe: Connection) -> None:
     """The child process: connect, authenticate and join, then hold the connections until told."""
+
     async def run() -> None:
         signer = TokenSigner(SECRET)
         gate = asyncio.Semaphore(16)
 
         async def one(index: int) -> RawClient:
             async with gate:
-                token = signer.issue(name=f"Member {index}", role=Role.DELEGATE, lang="en", ttl=3600,
-                                     user_id=f"m{index}")
+                token = signer.issue(
+                    name=f"Member {index}", role=Role.DELEGATE, lang="en", ttl=3600, user_id=f"m{index}"
+                )
                 return await join(port, token, "en")
 
         held = await asyncio.gather(*(one(index) for index in range(count)))
@@ -67,9 +70,15 @@ def clients(port: int, count: int, pipe: Connection) -> None:
 
 
 async def measure(args: argparse.Namespace) -> None:
-    os.environ.update({"BABELROOM_BACKEND_KIND": "memory", "BABELROOM_AUTH_SECRET": SECRET,
-                       "BABELROOM_TRANSLATION_INSTALL": "", "BABELROOM_LIMITS_SESSION_RATE": "100000",
-                       "BABELROOM_LIMITS_SESSION_BURST": "100000"})
+    os.environ.update(
+        {
+            "BABELROOM_BACKEND_KIND": "memory",
+            "BABELROOM_AUTH_SECRET": SECRET,
+            "BABELROOM_TRANSLATION_INSTALL": "",
+            "BABELROOM_LIMITS_SESSION_RATE": "100000",
+            "BABELROOM_LIMITS_SESSION_BURST": "100000",
+        }
+    )
     server = await start_server(load_config(REPO / "config.toml"))
     tracemalloc.start(25)
     gc.collect()
@@ -82,11 +91,13 @@ async def measure(args: argparse.Namespace) -> None:
     gc.collect()
     stats = tracemalloc.take_snapshot().compare_to(before, "traceback")
     count = args.connections
-    print(f"{count} idle connections joined to {ROOM!r}: {sum(s.size_diff for s in stats) / count:.0f} B of "
-          "Python heap per connection (tracemalloc)")
-    for stat in stats[:args.top]:
+    print(
+        f"{count} idle connections joined to {ROOM!r}: {sum(s.size_diff for s in stats) / count:.0f} B of "
+        "Python heap per connection (tracemalloc)"
+    )
+    for stat in stats[: args.top]:
         print(f"{stat.size_diff / count:7.0f} B  {stat.count_diff / count:4.1f} blocks per connection")
-        for line in stat.traceback.format()[-2 * args.frames:]:
+        for line in stat.traceback.format()[-2 * args.frames :]:
             print("    " + line.strip()[:140])
     parent.send("close")
     process.join(30)

@@ -10,6 +10,7 @@ attempts, winners (200), `taken` (409) and anything else — winners must be 1 p
     .venv/bin/python benchmarks/meeting_race.py                 # 5 rounds of 50 pairs
     .venv/bin/python benchmarks/meeting_race.py --rounds 10 --pairs 100
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rooms import Role
 from tests.nodes import NodeProcess, RedisServer
 
-ENV = {"BABELROOM_CONVERSATIONS_POLICY": "open", "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
-       "BABELROOM_LIMITS_RATE_BURST": "1000",
-       # every delegate signs in from 127.0.0.1: lift the per-address session limit
-       "BABELROOM_LIMITS_SESSION_RATE": "1000", "BABELROOM_LIMITS_SESSION_BURST": "100000"}
+ENV = {
+    "BABELROOM_CONVERSATIONS_POLICY": "open",
+    "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
+    "BABELROOM_LIMITS_RATE_BURST": "1000",
+    # every delegate signs in from 127.0.0.1: lift the per-address session limit
+    "BABELROOM_LIMITS_SESSION_RATE": "1000",
+    "BABELROOM_LIMITS_SESSION_BURST": "100000",
+}
 
 
 async def delegate(http: httpx.AsyncClient, url: str, name: str) -> tuple[str, str]:
@@ -38,23 +43,44 @@ async def delegate(http: httpx.AsyncClient, url: str, name: str) -> tuple[str, s
     return answer["token"], answer["user"]["id"]
 
 
-async def one_round(http: httpx.AsyncClient, nodes: list[NodeProcess], host: str, number: int,
-                    pairs: int) -> Counter[str]:
+async def one_round(
+    http: httpx.AsyncClient, nodes: list[NodeProcess], host: str, number: int, pairs: int
+) -> Counter[str]:
     start = datetime.now(tz=UTC) + timedelta(days=1, minutes=30 * number)
-    slot = (await http.post(f"{nodes[0].url}/api/meeting-slots", headers={"authorization": f"Bearer {host}"},
-                            json={"start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat(),
-                                  "places": ["Table 14"]})).json()["slot"]["id"]
+    slot = (
+        await http.post(
+            f"{nodes[0].url}/api/meeting-slots",
+            headers={"authorization": f"Bearer {host}"},
+            json={
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=20)).isoformat(),
+                "places": ["Table 14"],
+            },
+        )
+    ).json()["slot"]["id"]
     accepts = []
     for n in range(pairs):
         node = nodes[n % 2]
         proposer, _ = await delegate(http, node.url, f"P{number}-{n}")
         invitee, invitee_id = await delegate(http, node.url, f"I{number}-{n}")
-        meeting = (await http.post(f"{node.url}/api/meetings", headers={"authorization": f"Bearer {proposer}"},
-                                   json={"with": invitee_id, "slots": [slot]})).json()["meeting"]["id"]
+        meeting = (
+            await http.post(
+                f"{node.url}/api/meetings",
+                headers={"authorization": f"Bearer {proposer}"},
+                json={"with": invitee_id, "slots": [slot]},
+            )
+        ).json()["meeting"]["id"]
         accepts.append((nodes[(n + 1) % 2].url, invitee, meeting))  # answered through the other node
-    answers = await asyncio.gather(*(http.post(f"{url}/api/meetings/{meeting}/accept",
-                                               headers={"authorization": f"Bearer {token}"}, json={"slot": slot})
-                                     for url, token, meeting in accepts))
+    answers = await asyncio.gather(
+        *(
+            http.post(
+                f"{url}/api/meetings/{meeting}/accept",
+                headers={"authorization": f"Bearer {token}"},
+                json={"slot": slot},
+            )
+            for url, token, meeting in accepts
+        )
+    )
     return Counter("winner" if r.status_code == 200 else r.json().get("code", str(r.status_code)) for r in answers)
 
 
@@ -78,10 +104,14 @@ async def main(rounds: int, pairs: int) -> int:
                     counts = await one_round(http, nodes, host, number, pairs)
                     total += counts
                     bad_rounds += counts["winner"] != 1
-                    print(f"round {number + 1}: attempts {pairs}, winners {counts['winner']}, "
-                          f"taken {counts['taken']}, other {pairs - counts['winner'] - counts['taken']}")
-            print(f"total: attempts {rounds * pairs}, winners {total['winner']} (one per round: "
-                  f"{'yes' if not bad_rounds else 'NO'}), taken {total['taken']}")
+                    print(
+                        f"round {number + 1}: attempts {pairs}, winners {counts['winner']}, "
+                        f"taken {counts['taken']}, other {pairs - counts['winner'] - counts['taken']}"
+                    )
+            print(
+                f"total: attempts {rounds * pairs}, winners {total['winner']} (one per round: "
+                f"{'yes' if not bad_rounds else 'NO'}), taken {total['taken']}"
+            )
             return 1 if bad_rounds else 0
         finally:
             for node in nodes:

@@ -34,6 +34,7 @@ Examples:
     .venv/bin/python benchmarks/origin_cpu.py --backend redis --sizes 50,5000 --repeat 1
     .venv/bin/python benchmarks/origin_cpu.py --node-env BABELROOM_TRANSLATION_DETECTOR=py3langid
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,26 +74,49 @@ TEXT = "Good morning everyone, this is update {seq} on the agenda of the plenary
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=("redis", "memory", "both"), default="both",
-                        help="redis: two nodes, origin holds only the sender; memory: one node (default: both)")
-    parser.add_argument("--sizes", default="50,500,5000",
-                        help=f"comma-separated room sizes in connections, each <= {MAX_MEMBERS} (default 50,500,5000)")
+    parser.add_argument(
+        "--backend",
+        choices=("redis", "memory", "both"),
+        default="both",
+        help="redis: two nodes, origin holds only the sender; memory: one node (default: both)",
+    )
+    parser.add_argument(
+        "--sizes",
+        default="50,500,5000",
+        help=f"comma-separated room sizes in connections, each <= {MAX_MEMBERS} (default 50,500,5000)",
+    )
     parser.add_argument("--messages", type=int, default=60, help="messages sent per run (default 60)")
     parser.add_argument("--max-rate", type=float, default=20.0, help="highest send rate, msg/s (default 20)")
-    parser.add_argument("--max-deliveries", type=float, default=10000.0,
-                        help="the rate is lowered so that rate x size stays under this many deliveries/s "
-                             "(default 10000)")
-    parser.add_argument("--users", type=int, default=20,
-                        help="distinct user ids among the members (default 20; see above)")
+    parser.add_argument(
+        "--max-deliveries",
+        type=float,
+        default=10000.0,
+        help="the rate is lowered so that rate x size stays under this many deliveries/s (default 10000)",
+    )
+    parser.add_argument(
+        "--users", type=int, default=20, help="distinct user ids among the members (default 20; see above)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; medians are printed (default 3)")
-    parser.add_argument("--idle-window", type=float, default=2.0,
-                        help="seconds of idle CPU measured before each run, subtracted (default 2)")
-    parser.add_argument("--node-env", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment for the nodes (repeatable), e.g. BABELROOM_LIMITS_SEND_QUEUE=1024")
+    parser.add_argument(
+        "--idle-window",
+        type=float,
+        default=2.0,
+        help="seconds of idle CPU measured before each run, subtracted (default 2)",
+    )
+    parser.add_argument(
+        "--node-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the nodes (repeatable), e.g. BABELROOM_LIMITS_SEND_QUEUE=1024",
+    )
     parser.add_argument("--json", action="store_true", help="also print one JSON line per run")
-    parser.add_argument("--profile", metavar="DIR",
-                        help="record each node with py-spy during the sending window (collapsed stacks, "
-                             "DIR/<backend>-<size>-<run>-<node>.txt); needs `pip install py-spy`")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record each node with py-spy during the sending window (collapsed stacks, "
+        "DIR/<backend>-<size>-<run>-<node>.txt); needs `pip install py-spy`",
+    )
     args = parser.parse_args(argv)
     try:
         args.size_list = [int(size) for size in args.sizes.split(",") if size.strip()]
@@ -119,9 +143,11 @@ class RawClient(asyncio.Protocol):
     """One connection that counts the `message` frames it gets and answers pings and closes."""
 
     def __init__(self, host: str, port: int) -> None:
-        self._request = (f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-                         "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        self._request = (
+            f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
         self.transport: asyncio.Transport | None = None
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._buffer = bytearray()
@@ -156,7 +182,7 @@ class RawClient(asyncio.Protocol):
                 self._fail(ConnectionError(bytes(self._buffer[:end]).decode("latin-1")))
                 return
             self._upgraded = True
-            del self._buffer[:end + 4]
+            del self._buffer[: end + 4]
             if not self.opened.done():
                 self.opened.set_result(None)
         self._read_frames()
@@ -168,11 +194,11 @@ class RawClient(asyncio.Protocol):
             if length == 126:
                 if size - position < 4:
                     break
-                length, head = int.from_bytes(buffer[position + 2:position + 4], "big"), 4
+                length, head = int.from_bytes(buffer[position + 2 : position + 4], "big"), 4
             elif length == 127:
                 if size - position < 10:
                     break
-                length, head = int.from_bytes(buffer[position + 2:position + 10], "big"), 10
+                length, head = int.from_bytes(buffer[position + 2 : position + 10], "big"), 10
             start = position + head
             if size < start + length:
                 break
@@ -187,7 +213,7 @@ class RawClient(asyncio.Protocol):
             if buffer.find(b'"type":"message"', start, min(start + length, start + 48)) >= 0:
                 self.messages += 1
             elif self._waiting is not None:
-                frame = json.loads(bytes(buffer[start:start + length]))
+                frame = json.loads(bytes(buffer[start : start + length]))
                 kind, future = self._waiting
                 if frame.get("type") == kind and not future.done():
                     future.set_result(frame)
@@ -195,10 +221,10 @@ class RawClient(asyncio.Protocol):
                     error = Unavailable if frame.get("code") == "unavailable" else RuntimeError
                     future.set_exception(error(f"waiting for {kind}: {frame}"))
         elif opcode == 0x9:  # ping: answer with the same payload
-            self._write(0xA, bytes(buffer[start:start + length]))
+            self._write(0xA, bytes(buffer[start : start + length]))
         elif opcode == 0x8:
-            self.close_code = int.from_bytes(buffer[start:start + 2], "big") if length >= 2 else 1005
-            self._write(0x8, bytes(buffer[start:start + 2]))
+            self.close_code = int.from_bytes(buffer[start : start + 2], "big") if length >= 2 else 1005
+            self._write(0x8, bytes(buffer[start : start + 2]))
             assert self.transport is not None
             self.transport.close()
 
@@ -272,8 +298,9 @@ async def run_clients(plan: ClientPlan, pipe: Connection) -> None:
             return await join(plan.member_port, token, LANGS[index % len(LANGS)])
 
     members = await asyncio.wait_for(asyncio.gather(*(member(i) for i in range(plan.size - 1))), CONNECT_TIMEOUT)
-    sender = await join(plan.origin_port, signer.issue(name="Speaker", role=Role.DELEGATE, lang="en", ttl=3600,
-                                                       user_id="speaker"), "en")
+    sender = await join(
+        plan.origin_port, signer.issue(name="Speaker", role=Role.DELEGATE, lang="en", ttl=3600, user_id="speaker"), "en"
+    )
     readers = [*members, sender]
     # Warm up (lazy imports, detector profiles, caches), and let the joins' presence frames drain.
     for seq in range(WARMUP):
@@ -298,10 +325,17 @@ async def run_clients(plan: ClientPlan, pipe: Connection) -> None:
             break
         await asyncio.sleep(0.01)
     finished = time.monotonic()
-    pipe.send(("done", {"delivered": sum(reader.messages for reader in readers),
-                        "expected": plan.messages * len(readers),
-                        "closed": sum(reader.close_code is not None for reader in readers),
-                        "seconds": finished - started}))
+    pipe.send(
+        (
+            "done",
+            {
+                "delivered": sum(reader.messages for reader in readers),
+                "expected": plan.messages * len(readers),
+                "closed": sum(reader.close_code is not None for reader in readers),
+                "seconds": finished - started,
+            },
+        )
+    )
     await loop.run_in_executor(None, pipe.recv)  # "close"
     for reader in readers:
         reader.close()
@@ -314,6 +348,7 @@ def client_process(plan: ClientPlan, pipe: Connection) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
         import uvloop
+
         uvloop.install()
     except ImportError:
         pass
@@ -359,10 +394,27 @@ class RedisProcess:
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                                         "--appendonly", "no", "--dir", str(self.directory), "--daemonize", "no"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         import redis as redis_client
+
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
@@ -408,9 +460,13 @@ class Run:
 
 def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, run_index: int) -> Run:
     rate = min(args.max_rate, args.max_deliveries / size)
-    env = {"BABELROOM_LIMITS_RATE_PER_SECOND": "1000", "BABELROOM_LIMITS_RATE_BURST": "1000",
-           "BABELROOM_SERVER_LOG_LEVEL": "warning", "BABELROOM_SERVER_LOBBY_INTERVAL": "2.0",
-           **dict(item.split("=", 1) for item in args.node_env)}
+    env = {
+        "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
+        "BABELROOM_LIMITS_RATE_BURST": "1000",
+        "BABELROOM_SERVER_LOG_LEVEL": "warning",
+        "BABELROOM_SERVER_LOBBY_INTERVAL": "2.0",
+        **dict(item.split("=", 1) for item in args.node_env),
+    }
     redis_server = RedisProcess(workdir / f"redis-{run_index}") if backend == "redis" else None
     nodes: list[NodeProcess] = []
     context = multiprocessing.get_context("spawn")
@@ -421,12 +477,26 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
             redis_server.start()
         names = ["a", "b"] if redis_server else ["m"]
         for name in names:
-            nodes.append(NodeProcess(f"{name}{run_index}", workdir, env=env, key_prefix=f"ocpu{run_index}:",
-                                     redis_url=redis_server.url if redis_server else None))
+            nodes.append(
+                NodeProcess(
+                    f"{name}{run_index}",
+                    workdir,
+                    env=env,
+                    key_prefix=f"ocpu{run_index}:",
+                    redis_url=redis_server.url if redis_server else None,
+                )
+            )
             nodes[-1].start(timeout=60)
         origin, other = nodes[0], nodes[-1]
-        plan = ClientPlan(member_port=other.port, origin_port=origin.port, size=size, users=args.users,
-                          messages=args.messages, rate=rate, secret=SECRET)
+        plan = ClientPlan(
+            member_port=other.port,
+            origin_port=origin.port,
+            size=size,
+            users=args.users,
+            messages=args.messages,
+            rate=rate,
+            secret=SECRET,
+        )
         clients = context.Process(target=client_process, args=(plan, child_pipe), daemon=True)
         clients.start()
         if not parent_pipe.poll(CONNECT_TIMEOUT + 60):
@@ -459,15 +529,36 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
         clients.join(30)
         messages = args.messages
         if backend == "redis":
-            return Run(backend, size, messages, rate, origin_us_per_msg=used[0] / 1000 / messages,
-                       other_us_per_delivery=used[1] / 1000 / (messages * (size - 1)),
-                       redis_us_per_msg=used[2] / 1000 / messages, delivered=result["delivered"],
-                       expected=result["expected"], closed=result["closed"], seconds=result["seconds"],
-                       loadavg=loadavg, machine_busy_pct=busy)
-        return Run(backend, size, messages, rate, origin_us_per_msg=used[0] / 1000 / messages,
-                   other_us_per_delivery=used[0] / 1000 / (messages * size), redis_us_per_msg=None,
-                   delivered=result["delivered"], expected=result["expected"], closed=result["closed"],
-                   seconds=result["seconds"], loadavg=loadavg, machine_busy_pct=busy)
+            return Run(
+                backend,
+                size,
+                messages,
+                rate,
+                origin_us_per_msg=used[0] / 1000 / messages,
+                other_us_per_delivery=used[1] / 1000 / (messages * (size - 1)),
+                redis_us_per_msg=used[2] / 1000 / messages,
+                delivered=result["delivered"],
+                expected=result["expected"],
+                closed=result["closed"],
+                seconds=result["seconds"],
+                loadavg=loadavg,
+                machine_busy_pct=busy,
+            )
+        return Run(
+            backend,
+            size,
+            messages,
+            rate,
+            origin_us_per_msg=used[0] / 1000 / messages,
+            other_us_per_delivery=used[0] / 1000 / (messages * size),
+            redis_us_per_msg=None,
+            delivered=result["delivered"],
+            expected=result["expected"],
+            closed=result["closed"],
+            seconds=result["seconds"],
+            loadavg=loadavg,
+            machine_busy_pct=busy,
+        )
     finally:
         if clients is not None and clients.is_alive():
             clients.terminate()
@@ -482,9 +573,26 @@ def start_profilers(directory: str, label: str, nodes: list[NodeProcess]) -> lis
     """py-spy on every node (its own cost lands on the machine, not in the nodes' CPU figures)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     Path(directory).mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen([spy, "record", "--pid", str(node.pid), "--rate", "250", "--format", "raw",
-                              "--nonblocking", "--output", str(Path(directory) / f"{label}-{node.node_id}.txt")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for node in nodes]
+    return [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(node.pid),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--output",
+                str(Path(directory) / f"{label}-{node.node_id}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for node in nodes
+    ]
 
 
 def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
@@ -505,25 +613,34 @@ def median_range(values: list[float]) -> str:
 
 
 def report(runs: list[Run]) -> None:
-    print(f"\n== origin_cpu ({os.cpu_count()} CPUs shared by the nodes, Redis and the clients); "
-          "medians over the runs, (min-max)")
-    print("backend | members | msgs @ rate | origin node us/msg | other node us/delivery | redis us/msg | "
-          "delivered | closed | load avg | machine busy %")
+    print(
+        f"\n== origin_cpu ({os.cpu_count()} CPUs shared by the nodes, Redis and the clients); "
+        "medians over the runs, (min-max)"
+    )
+    print(
+        "backend | members | msgs @ rate | origin node us/msg | other node us/delivery | redis us/msg | "
+        "delivered | closed | load avg | machine busy %"
+    )
     print("---|---|---|---|---|---|---|---|---|---")
     for key in dict.fromkeys((run.backend, run.size) for run in runs):
         group = [run for run in runs if (run.backend, run.size) == key]
         first = group[0]
         other = median_range([r.other_us_per_delivery for r in group if r.other_us_per_delivery is not None])
         other_label = other + (" (same node)" if first.backend == "memory" else "")
-        redis = median_range([r.redis_us_per_msg for r in group if r.redis_us_per_msg is not None]) \
-            if first.redis_us_per_msg is not None else "-"
+        redis = (
+            median_range([r.redis_us_per_msg for r in group if r.redis_us_per_msg is not None])
+            if first.redis_us_per_msg is not None
+            else "-"
+        )
         delivered = sum(r.delivered for r in group)
         expected = sum(r.expected for r in group)
-        print(f"{first.backend} | {first.size} | {first.messages} @ {first.rate:g}/s | "
-              f"{median_range([r.origin_us_per_msg for r in group])} | {other_label} | {redis} | "
-              f"{delivered}/{expected} | {sum(r.closed for r in group)} | "
-              f"{statistics.median([r.loadavg for r in group]):.2f} | "
-              f"{statistics.median([r.machine_busy_pct for r in group]):.0f}")
+        print(
+            f"{first.backend} | {first.size} | {first.messages} @ {first.rate:g}/s | "
+            f"{median_range([r.origin_us_per_msg for r in group])} | {other_label} | {redis} | "
+            f"{delivered}/{expected} | {sum(r.closed for r in group)} | "
+            f"{statistics.median([r.loadavg for r in group]):.2f} | "
+            f"{statistics.median([r.machine_busy_pct for r in group]):.0f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -538,10 +655,13 @@ def main(argv: list[str] | None = None) -> int:
                     index += 1
                     run = measure(args, backend, size, Path(tmp), index)
                     runs.append(run)
-                    print(f"run {index}: {backend} {size} members: origin {run.origin_us_per_msg:.0f} us/msg, "
-                          f"per delivery {run.other_us_per_delivery or 0:.1f} us, delivered "
-                          f"{run.delivered}/{run.expected}, closed {run.closed}, load {run.loadavg:.2f}, "
-                          f"busy {run.machine_busy_pct:.0f} %", flush=True)
+                    print(
+                        f"run {index}: {backend} {size} members: origin {run.origin_us_per_msg:.0f} us/msg, "
+                        f"per delivery {run.other_us_per_delivery or 0:.1f} us, delivered "
+                        f"{run.delivered}/{run.expected}, closed {run.closed}, load {run.loadavg:.2f}, "
+                        f"busy {run.machine_busy_pct:.0f} %",
+                        flush=True,
+                    )
                     if args.json:
                         print(json.dumps(run.__dict__), flush=True)
     report(runs)

@@ -18,6 +18,7 @@ machine shows its spread; not pass/fail. Examples:
     .venv/bin/python benchmarks/private_send.py
     .venv/bin/python benchmarks/private_send.py --backend redis --rounds 5 --calls 200
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,12 @@ ROOM = "c-bench"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=("sqlite", "memory", "redis"), default="sqlite",
-                        help="the node's backend (default sqlite; redis uses database 15 of 127.0.0.1:6379)")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "memory", "redis"),
+        default="sqlite",
+        help="the node's backend (default sqlite; redis uses database 15 of 127.0.0.1:6379)",
+    )
     parser.add_argument("--members", type=int, default=3, help="people in the conversation (default 3)")
     parser.add_argument("--history", type=int, default=200, help="messages in it (default 200)")
     parser.add_argument("--calls", type=int, default=100, help="message_stored calls timed per round (default 100)")
@@ -59,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def old_unread_count(broker: Broker) -> Any:
     """Conversations._unread as it was before issue 27, as an unread_count."""
+
     async def unread_count(room: str, viewer: str, after: str | None, cap: int) -> int:
         if after is not None:
             replay = await broker.since(room, after, limit=cap)
@@ -66,6 +72,7 @@ def old_unread_count(broker: Broker) -> Any:
         else:
             messages = await broker.history(room, before=None, limit=cap)
         return sum(1 for m in messages if m.user.id != viewer and not m.deleted)
+
     return unread_count
 
 
@@ -80,8 +87,10 @@ async def timed(node: Node, message: StoredMessage, calls: int) -> tuple[float, 
 async def main(args: argparse.Namespace) -> None:
     prefix = f"bench-private-{uuid.uuid4().hex[:8]}:"
     with tempfile.TemporaryDirectory() as folder:
-        config = test_config(Path(folder), backend={"kind": args.backend, "key_prefix": prefix,
-                                                    "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}"})
+        config = test_config(
+            Path(folder),
+            backend={"kind": args.backend, "key_prefix": prefix, "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}"},
+        )
         node = Node(config)
         await node.backend.start(node.hub.on_event)
         try:
@@ -89,17 +98,27 @@ async def main(args: argparse.Namespace) -> None:
             members = [f"u_{i}" for i in range(args.members)]
             await node.stores.rooms.save_room(Room(id=ROOM, title="bench", kind=RoomKind.PRIVATE))
             await store.add_conversation_members(ROOM, members)
-            stored = [(await node.stores.broker.append_message(
-                ROOM, user={"id": members[i % len(members)], "name": members[i % len(members)]},
-                text=f"message {i} with a sentence of ordinary length in it", lang="en", cid=None)).message
-                for i in range(args.history)]
+            stored = [
+                (
+                    await node.stores.broker.append_message(
+                        ROOM,
+                        user={"id": members[i % len(members)], "name": members[i % len(members)]},
+                        text=f"message {i} with a sentence of ordinary length in it",
+                        lang="en",
+                        cid=None,
+                    )
+                ).message
+                for i in range(args.history)
+            ]
             await store.set_read(ROOM, members[1], stored[0].id)
             after = store.unread_count
             before = old_unread_count(node.stores.broker)
             message = stored[-1]
             assert await before(ROOM, members[1], stored[0].id, 200) == await after(ROOM, members[1], stored[0].id, 200)
-            print(f"backend {args.backend}: {args.members} members, {args.history} messages, "
-                  f"{args.calls} message_stored calls per round (ms per call)")
+            print(
+                f"backend {args.backend}: {args.members} members, {args.history} messages, "
+                f"{args.calls} message_stored calls per round (ms per call)"
+            )
             results: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
             for _ in range(args.rounds):
                 for name, count in (("before", before), ("after", after)):

@@ -14,6 +14,7 @@ average before each run is printed.
     .venv/bin/python benchmarks/reactions.py                     # 500 clients, two redis nodes
     .venv/bin/python benchmarks/reactions.py --backend memory --clients 200 --duration 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,23 +36,41 @@ MAX_DURATION = 60.0
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=("redis", "memory", "sqlite"), default="redis",
-                        help="redis: two nodes on a private redis-server (default); memory or sqlite: one node")
-    parser.add_argument("--clients", type=int, default=500, help=f"connections in the room (default 500, "
-                                                                 f"at most {MAX_CLIENTS})")
+    parser.add_argument(
+        "--backend",
+        choices=("redis", "memory", "sqlite"),
+        default="redis",
+        help="redis: two nodes on a private redis-server (default); memory or sqlite: one node",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=500, help=f"connections in the room (default 500, at most {MAX_CLIENTS})"
+    )
     parser.add_argument("--senders", type=int, default=10, help="how many of them send (default 10)")
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per sender (default 1)")
-    parser.add_argument("--duration", type=float, default=10.0,
-                        help=f"seconds of sending per run (default 10, at most {MAX_DURATION:g})")
-    parser.add_argument("--reaction-share", type=float, default=0.2,
-                        help="share of the messages that draw reactions (default 0.2)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=10.0,
+        help=f"seconds of sending per run (default 10, at most {MAX_DURATION:g})",
+    )
+    parser.add_argument(
+        "--reaction-share", type=float, default=0.2, help="share of the messages that draw reactions (default 0.2)"
+    )
     parser.add_argument("--reactions-each", type=int, default=5, help="reactions such a message draws (default 5)")
     parser.add_argument("--workers", type=int, default=2, help="client processes (default 2)")
-    parser.add_argument("--drain", type=float, default=10.0,
-                        help="seconds the clients keep receiving after the last send (default 10, at most 30)")
-    parser.add_argument("--warmup", type=float, default=3.0,
-                        help="seconds of an unreported run first (default 3; 0: none): the nodes' first "
-                             "connections and messages warm caches and pools, which the first run would pay for")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=10.0,
+        help="seconds the clients keep receiving after the last send (default 10, at most 30)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        help="seconds of an unreported run first (default 3; 0: none): the nodes' first "
+        "connections and messages warm caches and pools, which the first run would pay for",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.clients <= MAX_CLIENTS or not 0 < args.senders <= args.clients:
         parser.error(f"--clients must be 1-{MAX_CLIENTS} and --senders 1-clients")
@@ -74,32 +93,37 @@ def one_run(args: argparse.Namespace, urls: list[str], pids: list[int], share: f
 
 def report(args: argparse.Namespace, plain: dict[str, Any], reacting: dict[str, Any]) -> None:
     nodes = "two redis nodes" if args.backend == "redis" else f"one {args.backend} node"
-    print(f"\n== reactions: 1 room x {args.clients} connections on {nodes}, {args.senders} senders x "
-          f"{args.rate:g} msg/s for {args.duration:g} s per run; {os.cpu_count()} CPUs shared by clients, "
-          f"nodes and Redis")
+    print(
+        f"\n== reactions: 1 room x {args.clients} connections on {nodes}, {args.senders} senders x "
+        f"{args.rate:g} msg/s for {args.duration:g} s per run; {os.cpu_count()} CPUs shared by clients, "
+        f"nodes and Redis"
+    )
     header = f"{'':28}{'without reactions':>22}{'with reactions':>22}"
     print(header)
     rows: list[tuple[str, str, str]] = []
     for label, pick in (
-            ("load average before", lambda r: f"{r['loadavg']:.2f}"),
-            ("messages sent", lambda r: f"{r['sent']}"),
-            ("delivered", lambda r: f"{len(r['latencies'])} of {r['sent'] * args.clients}"),
-            ("delivered / s", lambda r: f"{len(r['latencies']) / r['window']:.0f}"),
-            ("latency p50", lambda r: f"{percentile(r['latencies'], 0.50) / 1e6:.1f} ms"),
-            ("latency p99", lambda r: f"{percentile(r['latencies'], 0.99) / 1e6:.1f} ms"),
-            ("server CPU (per node)", lambda r: ", ".join(f"{s:.1f} s" for s in r["server_cpu"])),
-            ("errors / closed", lambda r: f"{r['errors']} / {r['closed']}")):
+        ("load average before", lambda r: f"{r['loadavg']:.2f}"),
+        ("messages sent", lambda r: f"{r['sent']}"),
+        ("delivered", lambda r: f"{len(r['latencies'])} of {r['sent'] * args.clients}"),
+        ("delivered / s", lambda r: f"{len(r['latencies']) / r['window']:.0f}"),
+        ("latency p50", lambda r: f"{percentile(r['latencies'], 0.50) / 1e6:.1f} ms"),
+        ("latency p99", lambda r: f"{percentile(r['latencies'], 0.99) / 1e6:.1f} ms"),
+        ("server CPU (per node)", lambda r: ", ".join(f"{s:.1f} s" for s in r["server_cpu"])),
+        ("errors / closed", lambda r: f"{r['errors']} / {r['closed']}"),
+    ):
         rows.append((label, pick(plain), pick(reacting)))
     for label, without, with_ in rows:
         print(f"{label:28}{without:>22}{with_:>22}")
     toggles, frames = reacting["reacted"], reacting["reaction_frames"]
     reacted_messages = toggles / args.reactions_each if args.reactions_each else 0
-    print(f"reactions: {toggles} toggles on {reacted_messages:.0f} of {reacting['sent']} messages (picked by id hash: "
-          f"about {args.reaction_share:.0%}) x {args.reactions_each}; "
-          f"`reaction` frames received per client {frames / args.clients:.1f} "
-          f"({frames / args.clients / max(reacted_messages, 1):.2f} per reacted message, of "
-          f"{args.reactions_each} without coalescing); in all {frames} of {toggles * args.clients} "
-          f"({100 * frames / max(toggles * args.clients, 1):.1f} %)")
+    print(
+        f"reactions: {toggles} toggles on {reacted_messages:.0f} of {reacting['sent']} messages (picked by id hash: "
+        f"about {args.reaction_share:.0%}) x {args.reactions_each}; "
+        f"`reaction` frames received per client {frames / args.clients:.1f} "
+        f"({frames / args.clients / max(reacted_messages, 1):.2f} per reacted message, of "
+        f"{args.reactions_each} without coalescing); in all {frames} of {toggles * args.clients} "
+        f"({100 * frames / max(toggles * args.clients, 1):.1f} %)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ prefix of its own, deleted afterwards.
     .venv/bin/python benchmarks/receive_cpu.py --rooms 50 --members 20 --rate 50 --events 1000
     .venv/bin/python benchmarks/receive_cpu.py --hold 30 --repeat 1   # prints its PID: py-spy record -p PID
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=3000, help="events published per run (default 3000)")
     parser.add_argument("--rate", type=float, default=500.0, help="events per second (default 500)")
     parser.add_argument("--repeat", type=int, default=3, help="runs (default 3)")
-    parser.add_argument("--hold", type=float, default=0.0,
-                        help="seconds to wait after printing the PID before the first run (for py-spy)")
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=0.0,
+        help="seconds to wait after printing the PID before the first run (for py-spy)",
+    )
     return parser.parse_args()
 
 
@@ -129,16 +134,29 @@ class Member:
         pass
 
 
-def publish(url: str, channels: list[str], rooms: list[str], events: int, rate: float, start_ms: int,
-            go: multiprocessing.synchronize.Event) -> None:
+def publish(
+    url: str,
+    channels: list[str],
+    rooms: list[str],
+    events: int,
+    rate: float,
+    start_ms: int,
+    go: multiprocessing.synchronize.Event,
+) -> None:
     """The origin nodes: one PUBLISH per message, paced at `rate`."""
     client = redis.Redis.from_url(url)
     epoch = "0badcafe"
     payloads = []
     for seq in range(events):
         index = seq % len(rooms)
-        event = NewMessage(room=rooms[index], id=f"{epoch}.{start_ms}-{seq}", ts=start_ms,
-                              user=Author(id=f"u{index}a", name="Ada"), lang="en", text=TEXT.format(seq=seq))
+        event = NewMessage(
+            room=rooms[index],
+            id=f"{epoch}.{start_ms}-{seq}",
+            ts=start_ms,
+            user=Author(id=f"u{index}a", name="Ada"),
+            lang="en",
+            text=TEXT.format(seq=seq),
+        )
         payloads.append((channels[index], encode_event(event)))
     go.wait()
     began = time.perf_counter()
@@ -154,8 +172,9 @@ async def run(args: argparse.Namespace) -> None:
     url = f"{REDIS_URL}/15"
     # presence heartbeats every hour, not every 5 s: a beat reaps each of the 500 rooms, a burst the
     # idle rate would catch or miss by chance; it is not what an event costs
-    backend = RedisBackend(BackendSettings(kind="redis", redis_url=url, key_prefix=prefix, presence_ttl=3600),
-                           "receiver")
+    backend = RedisBackend(
+        BackendSettings(kind="redis", redis_url=url, key_prefix=prefix, presence_ttl=3600), "receiver"
+    )
     hub = Hub(backend)
     await backend.start(hub.on_event)
     loop = asyncio.get_running_loop()
@@ -173,8 +192,11 @@ async def run(args: argparse.Namespace) -> None:
             hub.deliver_held(room, member, set())
     keys = Keys(prefix)
     channels = [keys.channel(room) for room in rooms]
-    print(f"pid {os.getpid()}: {args.rooms} rooms x {args.members} members, {args.events} events at "
-          f"{args.rate:g}/s per run", flush=True)
+    print(
+        f"pid {os.getpid()}: {args.rooms} rooms x {args.members} members, {args.events} events at "
+        f"{args.rate:g}/s per run",
+        flush=True,
+    )
     if args.hold:
         await asyncio.sleep(args.hold)
     per_event: list[float] = []
@@ -183,8 +205,9 @@ async def run(args: argparse.Namespace) -> None:
         for attempt in range(args.repeat):
             go = context.Event()
             start_ms = int(time.time() * 1000) + attempt
-            publisher = context.Process(target=publish, args=(url, channels, rooms, args.events, args.rate,
-                                                              start_ms, go))
+            publisher = context.Process(
+                target=publish, args=(url, channels, rooms, args.events, args.rate, start_ms, go)
+            )
             publisher.start()
             await asyncio.sleep(2.0)  # the publisher builds its payloads meanwhile
             idle_cpu, idle_wall = time.process_time(), time.perf_counter()
@@ -209,11 +232,16 @@ async def run(args: argparse.Namespace) -> None:
             events = delivered / args.members
             publisher.join()
             per_event.append(used / events * 1e6)
-            collected = [generation["collections"] - before_run
-                         for generation, before_run in zip(gc.get_stats(), collections, strict=True)]
-            print(f"run {attempt + 1}: {used / events * 1e6:7.1f} us per event, {used / delivered * 1e6:6.1f} us "
-                  f"per delivery ({events:.0f} events, idle {idle_rate * 100:.1f} % CPU, load "
-                  f"{os.getloadavg()[0]:.2f}, gc runs per generation {collected})", flush=True)
+            collected = [
+                generation["collections"] - before_run
+                for generation, before_run in zip(gc.get_stats(), collections, strict=True)
+            ]
+            print(
+                f"run {attempt + 1}: {used / events * 1e6:7.1f} us per event, {used / delivered * 1e6:6.1f} us "
+                f"per delivery ({events:.0f} events, idle {idle_rate * 100:.1f} % CPU, load "
+                f"{os.getloadavg()[0]:.2f}, gc runs per generation {collected})",
+                flush=True,
+            )
     finally:
         await backend.close()
         for far in far_ends:

@@ -17,6 +17,7 @@ It prints figures, not pass/fail. Examples:
     .venv/bin/python benchmarks/sqlite_store.py
     .venv/bin/python benchmarks/sqlite_store.py --synchronous normal --rate 500 --seconds 10
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,12 +45,17 @@ USER = {"id": "u_bench", "name": "Bench"}
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--synchronous", choices=("full", "normal"), default="full",
-                        help="[backend] synchronous of every run (default full, the default setting)")
+    parser.add_argument(
+        "--synchronous",
+        choices=("full", "normal"),
+        default="full",
+        help="[backend] synchronous of every run (default full, the default setting)",
+    )
     parser.add_argument("--writers", type=int, default=50, help="concurrent appenders for stored/s (default 50)")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of each timed run (default 5)")
-    parser.add_argument("--rate", type=float, default=100.0,
-                        help="messages per second for the ack latency (default 100)")
+    parser.add_argument(
+        "--rate", type=float, default=100.0, help="messages per second for the ack latency (default 100)"
+    )
     parser.add_argument("--senders", type=int, default=10, help="clients sharing that rate (default 10)")
     parser.add_argument("--room-size", type=int, default=100_000, help="messages in the room joined (default 100000)")
     parser.add_argument("--joins", type=int, default=200, help="joins measured (default 200)")
@@ -76,8 +82,9 @@ async def stored_per_second(path: Path, args: argparse.Namespace) -> dict[str, f
         nonlocal stored
         n = 0
         while time.perf_counter() < end:
-            await backend.append_message(f"room-{index % 10}", user=USER, text=f"message {n} of writer {index}",
-                                         lang="en", cid=f"w{index}-{n}")
+            await backend.append_message(
+                f"room-{index % 10}", user=USER, text=f"message {n} of writer {index}", lang="en", cid=f"w{index}-{n}"
+            )
             n += 1
             stored += 1
 
@@ -119,10 +126,18 @@ async def _until(ws: websockets.ClientConnection, kind: str) -> dict[str, Any]:
 
 
 async def ack_latency(workdir: Path, args: argparse.Namespace) -> dict[str, float]:
-    node = NodeProcess("bench", workdir, backend="sqlite", env={
-        "BABELROOM_BACKEND_SYNCHRONOUS": args.synchronous, "BABELROOM_TRANSLATION_ENABLED": "false",
-        "BABELROOM_LIMITS_RATE_PER_SECOND": str(args.rate), "BABELROOM_LIMITS_RATE_BURST": str(int(args.rate) * 10),
-        "BABELROOM_SERVER_LOG_LEVEL": "warning"})
+    node = NodeProcess(
+        "bench",
+        workdir,
+        backend="sqlite",
+        env={
+            "BABELROOM_BACKEND_SYNCHRONOUS": args.synchronous,
+            "BABELROOM_TRANSLATION_ENABLED": "false",
+            "BABELROOM_LIMITS_RATE_PER_SECOND": str(args.rate),
+            "BABELROOM_LIMITS_RATE_BURST": str(int(args.rate) * 10),
+            "BABELROOM_SERVER_LOG_LEVEL": "warning",
+        },
+    )
     await asyncio.to_thread(node.start)
     try:
         clients = [await connect(node, f"s{i}") for i in range(args.senders)]
@@ -149,8 +164,9 @@ async def ack_latency(workdir: Path, args: argparse.Namespace) -> dict[str, floa
                 await asyncio.sleep(max(0.0, at - time.perf_counter()))
                 ref = f"{index}-{n}"
                 sent[ref] = time.perf_counter()
-                await ws.send(json.dumps({"type": "send", "room": ROOM, "text": f"bench {ref}", "cid": ref,
-                                          "ref": ref}))
+                await ws.send(
+                    json.dumps({"type": "send", "room": ROOM, "text": f"bench {ref}", "cid": ref, "ref": ref})
+                )
             await asyncio.wait_for(reader, 30)
             latencies.extend(latencies_mine)
 
@@ -170,9 +186,12 @@ async def fill(path: Path, size: int) -> None:
     await backend.start(lambda room, event: None)
     wave = 500
     for first in range(0, size, wave):
-        await asyncio.gather(*(backend.append_message(ROOM, user=USER, text=f"history message number {n} " * 3,
-                                                      lang="en", cid=None)
-                               for n in range(first, min(size, first + wave))))
+        await asyncio.gather(
+            *(
+                backend.append_message(ROOM, user=USER, text=f"history message number {n} " * 3, lang="en", cid=None)
+                for n in range(first, min(size, first + wave))
+            )
+        )
     await backend.close()
 
 
@@ -181,9 +200,17 @@ async def join_big_room(workdir: Path, args: argparse.Namespace) -> dict[str, fl
     started = time.perf_counter()
     await fill(path, args.room_size)
     filled = time.perf_counter() - started
-    node = NodeProcess("join", workdir, backend="sqlite", env={
-        "BABELROOM_BACKEND_HISTORY_MAX": str(args.room_size + 1000), "BABELROOM_TRANSLATION_ENABLED": "false",
-        "BABELROOM_BACKEND_SYNCHRONOUS": args.synchronous, "BABELROOM_SERVER_LOG_LEVEL": "warning"})
+    node = NodeProcess(
+        "join",
+        workdir,
+        backend="sqlite",
+        env={
+            "BABELROOM_BACKEND_HISTORY_MAX": str(args.room_size + 1000),
+            "BABELROOM_TRANSLATION_ENABLED": "false",
+            "BABELROOM_BACKEND_SYNCHRONOUS": args.synchronous,
+            "BABELROOM_SERVER_LOG_LEVEL": "warning",
+        },
+    )
     opened = time.perf_counter()
     await asyncio.to_thread(node.start)
     start_s = time.perf_counter() - opened
@@ -211,9 +238,16 @@ async def join_big_room(workdir: Path, args: argparse.Namespace) -> dict[str, fl
                 await _until(ws, "left")
         await ws.close()
         size = path.stat().st_size
-        return {"fill_s": filled, "start_s": start_s, "file_mb": size / 1e6, "joins": len(plain),
-                "join_p50_ms": statistics.median(plain), "join_p99_ms": pct(plain, 0.99),
-                "since_p50_ms": statistics.median(since), "since_p99_ms": pct(since, 0.99)}
+        return {
+            "fill_s": filled,
+            "start_s": start_s,
+            "file_mb": size / 1e6,
+            "joins": len(plain),
+            "join_p50_ms": statistics.median(plain),
+            "join_p99_ms": pct(plain, 0.99),
+            "since_p50_ms": statistics.median(since),
+            "since_p99_ms": pct(since, 0.99),
+        }
     finally:
         node.stop()
 
@@ -228,16 +262,22 @@ async def run(args: argparse.Namespace, base: Path) -> None:
     print(f"sqlite backend, synchronous={args.synchronous}, {os.cpu_count()} CPUs, files in {base}")
     (base / "store").mkdir()
     stored = await stored_per_second(base / "store" / "db.sqlite3", args)
-    print(f"stored/s: {stored['stored_per_s']:.0f} messages/s with {args.writers} concurrent writers "
-          f"(group commit); {stored['sequential_per_s']:.0f}/s one at a time (a commit each)")
+    print(
+        f"stored/s: {stored['stored_per_s']:.0f} messages/s with {args.writers} concurrent writers "
+        f"(group commit); {stored['sequential_per_s']:.0f}/s one at a time (a commit each)"
+    )
     latency = await ack_latency(base / "ack", args)
-    print(f"ack latency at {args.rate:g} msg/s over a real server ({args.senders} clients, {latency['acks']} acks): "
-          f"p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms, max {latency['max_ms']:.1f} ms")
+    print(
+        f"ack latency at {args.rate:g} msg/s over a real server ({args.senders} clients, {latency['acks']} acks): "
+        f"p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms, max {latency['max_ms']:.1f} ms"
+    )
     join = await join_big_room(base / "join", args)
-    print(f"join with 50 messages of history in a room of {args.room_size} ({join['file_mb']:.0f} MB file, filled in "
-          f"{join['fill_s']:.0f} s, node started in {join['start_s']:.1f} s incl. quick_check): "
-          f"p50 {join['join_p50_ms']:.1f} ms, p99 {join['join_p99_ms']:.1f} ms over {join['joins']} joins; "
-          f"with since (50 replayed): p50 {join['since_p50_ms']:.1f} ms, p99 {join['since_p99_ms']:.1f} ms")
+    print(
+        f"join with 50 messages of history in a room of {args.room_size} ({join['file_mb']:.0f} MB file, filled in "
+        f"{join['fill_s']:.0f} s, node started in {join['start_s']:.1f} s incl. quick_check): "
+        f"p50 {join['join_p50_ms']:.1f} ms, p99 {join['join_p99_ms']:.1f} ms over {join['joins']} joins; "
+        f"with since (50 replayed): p50 {join['since_p50_ms']:.1f} ms, p99 {join['since_p99_ms']:.1f} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

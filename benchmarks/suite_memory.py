@@ -15,6 +15,7 @@ status.
 PSS needs /proc/PID/smaps_rollup of every process, readable for one's own processes. A process
 that exits between listing and reading is skipped for that sample.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,11 @@ class Sampler(threading.Thread):
             self.samples += 1
             if self.log is not None:  # seconds, total MiB, then the three largest processes
                 largest = sorted(measured, reverse=True)[:3]
-                self.log.write(f"{time.monotonic() - self.started:.0f}\t{total >> 20}\t"
-                               + "\t".join(f"{pss >> 20} {name}" for pss, name in largest) + "\n")
+                self.log.write(
+                    f"{time.monotonic() - self.started:.0f}\t{total >> 20}\t"
+                    + "\t".join(f"{pss >> 20} {name}" for pss, name in largest)
+                    + "\n"
+                )
                 self.log.flush()
             if total > self.peak:
                 self.peak, self.peak_at = total, time.monotonic() - self.started
@@ -108,12 +112,17 @@ def main() -> int:
     mib = 1024 * 1024
     print(f"\n--- suite_memory: {' '.join(command)}", file=sys.stderr)
     print(f"wall time    {wall // 60:.0f} min {wall % 60:04.1f} s ({wall:.1f} s)", file=sys.stderr)
-    print(f"CPU time     {usage.ru_utime + usage.ru_stime:.1f} s (user {usage.ru_utime:.1f} s, "
-          f"system {usage.ru_stime:.1f} s; the command and every descendant it waited for)", file=sys.stderr)
-    print(f"peak PSS     {sampler.peak / mib:.0f} MiB ({sampler.peak / 1e9:.2f} GB) over {sampler.peak_count} "
-          f"processes at {sampler.peak_at:.0f} s ({sampler.samples} samples every {args.interval:g} s)",
-          file=sys.stderr)
-    for pss, name in sampler.peak_processes[:args.top]:
+    print(
+        f"CPU time     {usage.ru_utime + usage.ru_stime:.1f} s (user {usage.ru_utime:.1f} s, "
+        f"system {usage.ru_stime:.1f} s; the command and every descendant it waited for)",
+        file=sys.stderr,
+    )
+    print(
+        f"peak PSS     {sampler.peak / mib:.0f} MiB ({sampler.peak / 1e9:.2f} GB) over {sampler.peak_count} "
+        f"processes at {sampler.peak_at:.0f} s ({sampler.samples} samples every {args.interval:g} s)",
+        file=sys.stderr,
+    )
+    for pss, name in sampler.peak_processes[: args.top]:
         print(f"  {pss / mib:7.0f} MiB  {name}", file=sys.stderr)
     print(f"exit status  {process.returncode}", file=sys.stderr)
     return process.returncode

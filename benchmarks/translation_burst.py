@@ -81,12 +81,13 @@ class Result:
         p = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
         lag = f"{self.max_lag_s * 1000:>9.1f}" if self.max_lag_s is not None else f"{'-':>9}"
         memory = f"{self.memory_mb:>8.0f}" if self.memory_mb is not None else f"{'-':>8}"
-        return (f"{self.label:<58}{self.rate:>8.1f}{p(0.5) * 1000:>9.0f}{p(0.95) * 1000:>9.0f}"
-                f"{p(0.99) * 1000:>9.0f}{lag}{self.out_tokens:>9.1f}{memory}")
+        return (
+            f"{self.label:<58}{self.rate:>8.1f}{p(0.5) * 1000:>9.0f}{p(0.95) * 1000:>9.0f}"
+            f"{p(0.99) * 1000:>9.0f}{lag}{self.out_tokens:>9.1f}{memory}"
+        )
 
 
-HEADER = (f"{'':<58}{'msg/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'lag ms':>9}{'out tok':>9}"
-          f"{'pair MB':>8}")
+HEADER = f"{'':<58}{'msg/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'lag ms':>9}{'out tok':>9}{'pair MB':>8}"
 
 
 def rss_mb(pids: list[int] | None = None) -> float:
@@ -119,16 +120,16 @@ def ensure_package(rebuild: bool) -> Path:
         shutil.rmtree(CACHE, ignore_errors=True)
     if any((p.from_code, p.to_code) == PAIR for p in list_packages(packages)):
         return packages
-    print(f"building the base-size {PAIR[0]}->{PAIR[1]} package into {CACHE} "
-          "(once; about a minute)...", flush=True)
+    print(f"building the base-size {PAIR[0]}->{PAIR[1]} package into {CACHE} (once; about a minute)...", flush=True)
     started = time.perf_counter()
     CACHE.mkdir(parents=True, exist_ok=True)
-    sp = train_sentencepiece(CACHE / "sentencepiece.model", SIZES["base"],
-                             extra_text=read_lines(DATA))
+    sp = train_sentencepiece(CACHE / "sentencepiece.model", SIZES["base"], extra_text=read_lines(DATA))
     archive = build_package(*PAIR, CACHE, size="base", sp_model=sp)
     install_file(archive, packages)
-    print(f"built {archive.name} ({archive.stat().st_size / 1e6:.1f} MB) "
-          f"in {time.perf_counter() - started:.0f}s", flush=True)
+    print(
+        f"built {archive.name} ({archive.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f}s",
+        flush=True,
+    )
     return packages
 
 
@@ -142,8 +143,10 @@ def ensure_ct2_model(rebuild: bool) -> Path:
         shutil.rmtree(models, ignore_errors=True)
     if any((m.from_code, m.to_code) == PAIR for m in list_models(models)):
         return models
-    print(f"building the base-size {PAIR[0]}->{PAIR[1]} CTranslate2 model into {CACHE} "
-          "(once; about a minute)...", flush=True)
+    print(
+        f"building the base-size {PAIR[0]}->{PAIR[1]} CTranslate2 model into {CACHE} (once; about a minute)...",
+        flush=True,
+    )
     started = time.perf_counter()
     CACHE.mkdir(parents=True, exist_ok=True)
     sp = CACHE / "sentencepiece.model"
@@ -171,6 +174,7 @@ def load_messages(n: int, seed: int = 1) -> list[str]:
 
 # ------------------------------------------------------------------ service
 
+
 async def _lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
@@ -179,8 +183,9 @@ async def _lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
         worst[0] = max(worst[0], loop.time() - before - 0.001)
 
 
-async def _burst(service, messages: list[str],
-                 pair: tuple[str, str] = PAIR) -> tuple[float, list[float], float, list[str]]:
+async def _burst(
+    service, messages: list[str], pair: tuple[str, str] = PAIR
+) -> tuple[float, list[float], float, list[str]]:
     stop, worst = asyncio.Event(), [0.0]
     monitor = asyncio.create_task(_lag_monitor(stop, worst))
     await asyncio.sleep(0.01)
@@ -202,12 +207,12 @@ async def _burst(service, messages: list[str],
     return total, latencies, worst[0], outputs
 
 
-async def run_service(packages: Path, messages: list[str], rounds: int, label: str,
-                      **overrides) -> Result:
+async def run_service(packages: Path, messages: list[str], rounds: int, label: str, **overrides) -> Result:
     from translation import TranslationService, TranslationSettings
 
-    settings = dataclasses.replace(TranslationSettings(packages_dir=str(packages), engines=("argos",)),
-                                   cache_size=0, **overrides)  # no cache: every round is model work
+    settings = dataclasses.replace(
+        TranslationSettings(packages_dir=str(packages), engines=("argos",)), cache_size=0, **overrides
+    )  # no cache: every round is model work
     service = TranslationService(settings)
     before = rss_mb()
     await service.start()
@@ -220,11 +225,18 @@ async def run_service(packages: Path, messages: list[str], rounds: int, label: s
     total, latencies, lag, outputs = sorted(runs, key=lambda r: r[0])[len(runs) // 2]  # median
     s = settings
     tokens_from = Path(s.models_dir) if s.engines == ("ct2",) else packages
-    return Result(f"{label} (beam {s.beam_size}, inter {s.inter_threads}, intra {s.intra_threads})",
-                  total, latencies, lag, mean_tokens(tokens_from, outputs), memory)
+    return Result(
+        f"{label} (beam {s.beam_size}, inter {s.inter_threads}, intra {s.intra_threads})",
+        total,
+        latencies,
+        lag,
+        mean_tokens(tokens_from, outputs),
+        memory,
+    )
 
 
 # ------------------------------------------------------------------ apertium
+
 
 def english_messages(n: int) -> list[str]:
     """n distinct English chat lines (the labelled set's, numbered past its end)."""
@@ -254,8 +266,9 @@ async def run_apertium(n: int, rounds: int) -> tuple[Result, float, float]:
     pipeline = Pipeline(next(p for p in discover() if (p.source, p.target) == ("en", "es")))
     try:
         pipeline.translate(["Hello."])
-        sentences = [s.text for m in messages for s in __import__(
-            "translation.sentences", fromlist=["split"]).split(m)[1]]
+        sentences = [
+            s.text for m in messages for s in __import__("translation.sentences", fromlist=["split"]).split(m)[1]
+        ]
         started = time.perf_counter()
         for sentence in sentences:
             pipeline.translate([sentence])
@@ -270,12 +283,14 @@ async def run_apertium(n: int, rounds: int) -> tuple[Result, float, float]:
 
 # ------------------------------------------------------------------ argos
 
+
 class _NoSentenceModel:
     """minisbd's detector, never used: the benchmark splits sentences with translation.sentences."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        raise RuntimeError("minisbd is not installed (pip install -e '.[bench]'); the benchmark's "
-                           "own splitter should have been used")
+        raise RuntimeError(
+            "minisbd is not installed (pip install -e '.[bench]'); the benchmark's own splitter should have been used"
+        )
 
 
 def _missing(module: str) -> bool:
@@ -308,8 +323,7 @@ def _argos(packages: Path):
 
     settings.package_data_dir, settings.package_dirs = packages, [packages]
     # Offline, Argos's MiniSBD splitter tries to download its model on each call.
-    sbd.MiniSBDSentencizer.split_sentences = \
-        lambda self, text: [s.text for s in sentences.split(text)[1]] or [text]
+    sbd.MiniSBDSentencizer.split_sentences = lambda self, text: [s.text for s in sentences.split(text)[1]] or [text]
     translate.get_installed_languages.cache_clear()
     return translate, settings
 
@@ -326,8 +340,9 @@ class _CappedTranslator:
         return self.inner.translate_batch(tokens, **kwargs)
 
 
-def run_argos(packages: Path, messages: list[str], rounds: int, *, beam: int | None,
-              cap: tuple[float, int] | None, label: str) -> Result:
+def run_argos(
+    packages: Path, messages: list[str], rounds: int, *, beam: int | None, cap: tuple[float, int] | None, label: str
+) -> Result:
     translate, settings = _argos(packages)
     settings.beam_size = beam if beam is not None else 4
     translation = translate.get_translation_from_codes(*PAIR)
@@ -356,32 +371,39 @@ def run_argos(packages: Path, messages: list[str], rounds: int, *, beam: int | N
 
 # ------------------------------------------------------------------ main
 
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--argos-rounds", type=int, default=1,
-                        help="rounds for Argos as shipped (slow: ~2 min each)")
-    parser.add_argument("--sweep", action="store_true",
-                        help="service only: beam x threads x batching x priority grid")
+    parser.add_argument("--argos-rounds", type=int, default=1, help="rounds for Argos as shipped (slow: ~2 min each)")
+    parser.add_argument("--sweep", action="store_true", help="service only: beam x threads x batching x priority grid")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached package")
-    parser.add_argument("--service-only", action="store_true",
-                        help="argos: only the service's row (no argostranslate baselines)")
-    parser.add_argument("--engine", choices=("argos", "apertium", "ct2"), default="argos",
-                        help="argos: the random-weight package vs argostranslate (default); "
-                             "apertium: Debian's eng-spa pair; ct2: a CTranslate2 model directory")
+    parser.add_argument(
+        "--service-only", action="store_true", help="argos: only the service's row (no argostranslate baselines)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("argos", "apertium", "ct2"),
+        default="argos",
+        help="argos: the random-weight package vs argostranslate (default); "
+        "apertium: Debian's eng-spa pair; ct2: a CTranslate2 model directory",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     if args.engine == "apertium":
         result, one_by_one, batched = asyncio.run(run_apertium(args.messages, args.rounds))
-        print(f"{args.messages} concurrent English messages, en->es, {os.cpu_count()} cores, "
-              f"median of {args.rounds} rounds\n")
+        print(
+            f"{args.messages} concurrent English messages, en->es, {os.cpu_count()} cores, "
+            f"median of {args.rounds} rounds\n"
+        )
         print(HEADER)
         print(result.row())
-        print(f"\napertium eng-spa: {one_by_one:.2f} ms per sentence one at a time, "
-              f"{batched:.2f} ms per sentence in one batch")
+        print(
+            f"\napertium eng-spa: {one_by_one:.2f} ms per sentence one at a time, "
+            f"{batched:.2f} ms per sentence in one batch"
+        )
         return 0
 
     from translation import TranslationSettings
@@ -389,11 +411,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine == "ct2":
         models = ensure_ct2_model(args.rebuild)
         messages = load_messages(args.messages)
-        print(f"{len(messages)} concurrent messages, pair {PAIR[0]}->{PAIR[1]}, CTranslate2 model "
-              f"directory (base size, random weights), {os.cpu_count()} cores, median of {args.rounds} rounds\n")
+        print(
+            f"{len(messages)} concurrent messages, pair {PAIR[0]}->{PAIR[1]}, CTranslate2 model "
+            f"directory (base size, random weights), {os.cpu_count()} cores, median of {args.rounds} rounds\n"
+        )
         print(HEADER)
-        result = asyncio.run(run_service(models, messages, args.rounds, "service, ct2, defaults",
-                                         engines=("ct2",), models_dir=str(models)))
+        result = asyncio.run(
+            run_service(
+                models, messages, args.rounds, "service, ct2, defaults", engines=("ct2",), models_dir=str(models)
+            )
+        )
         print(result.row())
         return 0
 
@@ -401,17 +428,19 @@ def main(argv: list[str] | None = None) -> int:
     messages = load_messages(args.messages)
     defaults = TranslationSettings()
     sentences_per_msg = statistics.mean(
-        len(__import__("translation.sentences", fromlist=["split"]).split(m)[1]) for m in messages)
-    print(f"{len(messages)} concurrent messages ({sentences_per_msg:.2f} sentences each), "
-          f"pair {PAIR[0]}->{PAIR[1]}, {os.cpu_count()} cores, median of {args.rounds} rounds\n")
+        len(__import__("translation.sentences", fromlist=["split"]).split(m)[1]) for m in messages
+    )
+    print(
+        f"{len(messages)} concurrent messages ({sentences_per_msg:.2f} sentences each), "
+        f"pair {PAIR[0]}->{PAIR[1]}, {os.cpu_count()} cores, median of {args.rounds} rounds\n"
+    )
 
     if args.sweep:
         print(HEADER)
         grid: list[tuple[str, dict[str, Any]]] = []
         for beam in (1, 2, 4):
             for inter, intra in ((1, 0), (1, 1), (2, 1)):
-                grid.append(("service", dict(beam_size=beam, inter_threads=inter,
-                                             intra_threads=intra)))
+                grid.append(("service", dict(beam_size=beam, inter_threads=inter, intra_threads=intra)))
         grid += [(f"service batch_max={n}", dict(batch_max=n)) for n in (8, 16, 64)]
         grid += [(f"service batch_wait_ms={w}", dict(batch_wait_ms=w)) for w in (0.0, 20.0)]
         grid += [("service model_nice=0", dict(model_nice=0))]
@@ -429,10 +458,22 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     print(HEADER)
     for measure in (  # one at a time, each row printed as soon as it is measured
-        lambda: run_argos(packages, messages, args.argos_rounds, beam=None, cap=None,
-                          label="argos translate(), as shipped (beam 4, <=256 tokens)"),
-        lambda: run_argos(packages, messages, args.rounds, beam=defaults.beam_size, cap=cap,
-                          label=f"argos translate(), beam {defaults.beam_size} + service's output cap"),
+        lambda: run_argos(
+            packages,
+            messages,
+            args.argos_rounds,
+            beam=None,
+            cap=None,
+            label="argos translate(), as shipped (beam 4, <=256 tokens)",
+        ),
+        lambda: run_argos(
+            packages,
+            messages,
+            args.rounds,
+            beam=defaults.beam_size,
+            cap=cap,
+            label=f"argos translate(), beam {defaults.beam_size} + service's output cap",
+        ),
         lambda: asyncio.run(run_service(packages, messages, args.rounds, "service, defaults")),
         lambda: asyncio.run(run_service(packages, messages, args.rounds, "service", beam_size=4)),
     ):
@@ -440,12 +481,9 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         print(result.row(), flush=True)
     shipped, same_cap, service, service_b4 = results
-    print(f"\nspeed-up, service defaults vs argos as shipped:        "
-          f"{service.rate / shipped.rate:.1f}x msg/s")
-    print(f"speed-up, service defaults vs argos with the same beam and cap: "
-          f"{service.rate / same_cap.rate:.1f}x msg/s")
-    print(f"speed-up, service beam 4 vs argos as shipped (beam 4):  "
-          f"{service_b4.rate / shipped.rate:.1f}x msg/s")
+    print(f"\nspeed-up, service defaults vs argos as shipped:        {service.rate / shipped.rate:.1f}x msg/s")
+    print(f"speed-up, service defaults vs argos with the same beam and cap: {service.rate / same_cap.rate:.1f}x msg/s")
+    print(f"speed-up, service beam 4 vs argos as shipped (beam 4):  {service_b4.rate / shipped.rate:.1f}x msg/s")
     return 0
 
 

@@ -16,6 +16,7 @@ p95 <= 50 ms at 50 msg/s. The machine's load average is printed: a busy machine 
     .venv/bin/python benchmarks/translation_latency.py
     .venv/bin/python benchmarks/translation_latency.py --backend redis --rate 50 --seconds 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,12 @@ WARMUP = 2.0  # seconds of messages not counted (the Apertium pipelines start on
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=("memory", "redis"), default="memory",
-                        help="memory: one node; redis: a private redis-server and two nodes (default memory)")
+    parser.add_argument(
+        "--backend",
+        choices=("memory", "redis"),
+        default="memory",
+        help="memory: one node; redis: a private redis-server and two nodes (default memory)",
+    )
     parser.add_argument("--members", type=int, default=20, help="connections in the room (default 20)")
     parser.add_argument("--langs", default="en,es,pt", help="reading languages, comma-separated (default en,es,pt)")
     parser.add_argument("--rate", type=float, default=50.0, help="messages per second (default 50)")
@@ -145,8 +150,10 @@ async def connect(node: NodeProcess, index: int, lang: str, run: Run) -> tuple[R
 async def drive(args: argparse.Namespace, nodes: list[NodeProcess]) -> list[Sent]:
     run = Run()
     lines = chat_lines(args.lang_list)
-    joined = [await connect(nodes[index % len(nodes)], index, args.lang_list[index % len(args.lang_list)], run)
-              for index in range(args.members)]
+    joined = [
+        await connect(nodes[index % len(nodes)], index, args.lang_list[index % len(args.lang_list)], run)
+        for index in range(args.members)
+    ]
     readers = senders = [reader for reader, _ in joined]  # members take turns sending
     counter = itertools.count()
     started, interval, counted = time.monotonic(), 1 / args.rate, []
@@ -156,8 +163,7 @@ async def drive(args: argparse.Namespace, nodes: list[NodeProcess]) -> list[Sent
         sender = senders[seq % len(senders)]
         line = lines[sender.lang][next(counter) % len(lines[sender.lang])]
         cid = f"c{seq}"
-        sent = Sent(at=time.monotonic(), lang=sender.lang,
-                    waiting={(reader.index, "message") for reader in readers})
+        sent = Sent(at=time.monotonic(), lang=sender.lang, waiting={(reader.index, "message") for reader in readers})
         run.by_cid[cid] = sent
         await sender.socket.send(json.dumps({"type": "send", "room": ROOM, "text": f"{line} ({seq})", "cid": cid}))
         if seq * interval >= WARMUP:
@@ -180,13 +186,17 @@ def report(args: argparse.Namespace, counted: list[Sent]) -> None:
     latencies = [1000 * (sent.done - sent.at) for sent in counted if sent.done is not None]
     unfinished = len(counted) - len(latencies)
     translated = sum(sent.promised for sent in counted)
-    print(f"translation_latency: {args.members} members reading {','.join(args.lang_list)}, {args.rate:g} msg/s "
-          f"for {args.seconds:g} s on {args.backend} (Apertium), {len(counted)} messages counted after "
-          f"{WARMUP:g} s of warm-up; load average {os.getloadavg()[0]:.2f} (2 CPUs shared)")
+    print(
+        f"translation_latency: {args.members} members reading {','.join(args.lang_list)}, {args.rate:g} msg/s "
+        f"for {args.seconds:g} s on {args.backend} (Apertium), {len(counted)} messages counted after "
+        f"{WARMUP:g} s of warm-up; load average {os.getloadavg()[0]:.2f} (2 CPUs shared)"
+    )
     if latencies:
-        print(f"send -> every reader in their language, ms: p50 {statistics.median(latencies):.1f}  "
-              f"p95 {percentile(latencies, 0.95):.1f}  p99 {percentile(latencies, 0.99):.1f}  "
-              f"max {max(latencies):.1f}")
+        print(
+            f"send -> every reader in their language, ms: p50 {statistics.median(latencies):.1f}  "
+            f"p95 {percentile(latencies, 0.95):.1f}  p99 {percentile(latencies, 0.99):.1f}  "
+            f"max {max(latencies):.1f}"
+        )
     print(f"translations promised to readers: {translated}; messages not complete after 30 s: {unfinished}")
 
 
@@ -195,21 +205,28 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("apertium") is None:
         print("apertium is not installed (Debian: apertium apertium-eng-spa apertium-es-pt)", file=sys.stderr)
         return 2
-    env = {"BABELROOM_TRANSLATION_ENGINES": "apertium",
-           "BABELROOM_LIMITS_RATE_PER_SECOND": "1000", "BABELROOM_LIMITS_RATE_BURST": "1000",
-           "BABELROOM_LIMITS_SESSION_RATE": "100000", "BABELROOM_LIMITS_SESSION_BURST": "100000"}
+    env = {
+        "BABELROOM_TRANSLATION_ENGINES": "apertium",
+        "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
+        "BABELROOM_LIMITS_RATE_BURST": "1000",
+        "BABELROOM_LIMITS_SESSION_RATE": "100000",
+        "BABELROOM_LIMITS_SESSION_BURST": "100000",
+    }
     with tempfile.TemporaryDirectory(prefix="translation-latency-") as folder:
         workdir = Path(folder)
         redis_server: subprocess.Popen[bytes] | None = None
         redis_url = None
         if args.backend == "redis":
             port = free_port()
-            redis_server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-                                             "--dir", folder], stdout=subprocess.DEVNULL)
+            redis_server = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", folder],
+                stdout=subprocess.DEVNULL,
+            )
             redis_url = f"redis://127.0.0.1:{port}/0"
             time.sleep(0.5)
-        nodes = [NodeProcess(f"n{index}", workdir, redis_url=redis_url, env=env)
-                 for index in range(2 if redis_url else 1)]
+        nodes = [
+            NodeProcess(f"n{index}", workdir, redis_url=redis_url, env=env) for index in range(2 if redis_url else 1)
+        ]
         try:
             for node in nodes:
                 node.start(timeout=60)

@@ -17,6 +17,7 @@
     python -m benchmarks.translation_workers [--messages 300] [--workers 1 2] [--argos-packages DIR]
     python -m benchmarks.translation_workers --shards-only
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,13 +44,23 @@ async def one_run(workdir: Path, workers: int, messages: int, engine_env: dict[s
     server = RedisServer(workdir / "redis", persistent=False)
     server.start()
     procs: list[WorkerProcess] = []
-    node = NodeProcess("a", workdir, redis_url=server.url, key_prefix=PREFIX, env={
-        **engine_env, "BABELROOM_TRANSLATION_MODE": "workers",
-        "BABELROOM_LIMITS_RATE_PER_SECOND": "100000", "BABELROOM_LIMITS_RATE_BURST": "100000"})
+    node = NodeProcess(
+        "a",
+        workdir,
+        redis_url=server.url,
+        key_prefix=PREFIX,
+        env={
+            **engine_env,
+            "BABELROOM_TRANSLATION_MODE": "workers",
+            "BABELROOM_LIMITS_RATE_PER_SECOND": "100000",
+            "BABELROOM_LIMITS_RATE_BURST": "100000",
+        },
+    )
     try:
         for i in range(workers):
-            worker = WorkerProcess(f"w{i}", workdir, redis_url=server.url, key_prefix=PREFIX, env=engine_env,
-                                   pairs="en-es")
+            worker = WorkerProcess(
+                f"w{i}", workdir, redis_url=server.url, key_prefix=PREFIX, env=engine_env, pairs="en-es"
+            )
             worker.start()
             procs.append(worker)
         keys = job_keys(BackendSettings(kind="redis", key_prefix=PREFIX))
@@ -80,8 +91,14 @@ async def one_run(workdir: Path, workers: int, messages: int, engine_env: dict[s
         start = time.perf_counter()
         for i in range(messages):
             ref = f"m{i}"
-            await sender.send({"type": "send", "room": ROOM, "text": f"The session on budgets starts at ten, "
-                                                                       f"item {i} of the agenda.", "ref": ref})
+            await sender.send(
+                {
+                    "type": "send",
+                    "room": ROOM,
+                    "text": f"The session on budgets starts at ten, item {i} of the agenda.",
+                    "ref": ref,
+                }
+            )
         while len(acked) < messages:  # acks, in order, after every send went out
             frame = await sender.next(timeout=60)
             if frame["type"] == "ack":
@@ -91,9 +108,11 @@ async def one_run(workdir: Path, workers: int, messages: int, engine_env: dict[s
         latencies = sorted(translated[mid] - acked[mid] for mid in acked)
         await reader.close()
         await sender.close()
-        return {"jobs_per_s": messages / (end - start),
-                "p50_ms": statistics.median(latencies) * 1000,
-                "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000}
+        return {
+            "jobs_per_s": messages / (end - start),
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p95_ms": latencies[int(0.95 * (len(latencies) - 1))] * 1000,
+        }
     finally:
         for worker in procs:
             worker.stop()
@@ -130,8 +149,11 @@ async def shards(workdir: Path, rooms: int = 50, per_room: int = 20) -> ShardFig
 
     cluster = RedisCluster(workdir / "cluster")
     cluster.start()
-    node = Node(RedisBackend(BackendSettings(kind="redis", redis_url=cluster.url, redis_cluster=True,
-                                             key_prefix=PREFIX), "bench"))
+    node = Node(
+        RedisBackend(
+            BackendSettings(kind="redis", redis_url=cluster.url, redis_cluster=True, key_prefix=PREFIX), "bench"
+        )
+    )
     try:
         await node.backend.start(node.on_event)
         names = [f"room-{i}" for i in range(rooms)]
@@ -140,8 +162,13 @@ async def shards(workdir: Path, rooms: int = 50, per_room: int = 20) -> ShardFig
         with redis.RedisCluster.from_url(cluster.url) as client:
             client.config_resetstat(target_nodes=redis.RedisCluster.PRIMARIES)
         start = time.perf_counter()
-        await asyncio.gather(*(node.backend.append_message(room, user=ADA, text=f"message {i}", lang="en", cid=None)
-                               for i in range(per_room) for room in names))
+        await asyncio.gather(
+            *(
+                node.backend.append_message(room, user=ADA, text=f"message {i}", lang="en", cid=None)
+                for i in range(per_room)
+                for room in names
+            )
+        )
         await node.wait_for("message", rooms * per_room, timeout=60)
         elapsed = time.perf_counter() - start
         counts = {}
@@ -157,8 +184,13 @@ async def shards(workdir: Path, rooms: int = 50, per_room: int = 20) -> ShardFig
                     client.publish(f"{PREFIX}classic:{room}", f"message {i}")
         await asyncio.sleep(1.0)  # the cluster bus relays asynchronously
         after = bus_received(cluster, "cluster_stats_messages_publish_received")
-        return ShardFigures(counts, len(node.of_type("message")), rooms * per_room / elapsed, sharded,
-                            {name: after[name] - before[name] for name in after})
+        return ShardFigures(
+            counts,
+            len(node.of_type("message")),
+            rooms * per_room / elapsed,
+            sharded,
+            {name: after[name] - before[name] for name in after},
+        )
     finally:
         await node.backend.close()
         cluster.stop()
@@ -171,21 +203,29 @@ def main() -> None:
     parser.add_argument("--argos-packages", help="an Argos packages directory (default: Apertium eng-spa)")
     parser.add_argument("--shards-only", action="store_true")
     args = parser.parse_args()
-    engine_env = {"BABELROOM_TRANSLATION_ENGINES": "argos", "BABELROOM_TRANSLATION_PACKAGES_DIR": args.argos_packages} \
-        if args.argos_packages else {"BABELROOM_TRANSLATION_ENGINES": "apertium"}
+    engine_env = (
+        {"BABELROOM_TRANSLATION_ENGINES": "argos", "BABELROOM_TRANSLATION_PACKAGES_DIR": args.argos_packages}
+        if args.argos_packages
+        else {"BABELROOM_TRANSLATION_ENGINES": "apertium"}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if not args.shards_only:
             for count in args.workers:
                 figures = asyncio.run(one_run(Path(tmp) / f"w{count}", count, args.messages, engine_env))
-                print(f"{count} worker(s), {args.messages} messages, {engine_env['BABELROOM_TRANSLATION_ENGINES']}: "
-                      f"{figures['jobs_per_s']:.1f} jobs/s, message->translation p50 {figures['p50_ms']:.0f} ms, "
-                      f"p95 {figures['p95_ms']:.0f} ms", flush=True)
+                print(
+                    f"{count} worker(s), {args.messages} messages, {engine_env['BABELROOM_TRANSLATION_ENGINES']}: "
+                    f"{figures['jobs_per_s']:.1f} jobs/s, message->translation p50 {figures['p50_ms']:.0f} ms, "
+                    f"p95 {figures['p95_ms']:.0f} ms",
+                    flush=True,
+                )
         shard = asyncio.run(shards(Path(tmp)))
-        print(f"50 rooms x 20 messages through the redis backend on a 3-master cluster: SPUBLISH per master "
-              f"{shard.spublish} (sum {sum(shard.spublish.values())}); the subscribed node received "
-              f"{shard.received}, {shard.rate:.0f} messages/s end to end; received over the cluster bus per "
-              f"master: sharded {shard.bus_sharded}, the same 1,000 as classic PUBLISH {shard.bus_classic}",
-              flush=True)
+        print(
+            f"50 rooms x 20 messages through the redis backend on a 3-master cluster: SPUBLISH per master "
+            f"{shard.spublish} (sum {sum(shard.spublish.values())}); the subscribed node received "
+            f"{shard.received}, {shard.rate:.0f} messages/s end to end; received over the cluster bus per "
+            f"master: sharded {shard.bus_sharded}, the same 1,000 as classic PUBLISH {shard.bus_classic}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """The ASGI application factory: `/ws`, the HTTP API and the browser app, around one Node.
 
-    from chat.app import create_app
-    from chat.config import load_config
+from chat.app import create_app
+from chat.config import load_config
 
-    app = create_app(load_config())        # serve with any ASGI server, e.g. uvicorn
+app = create_app(load_config())        # serve with any ASGI server, e.g. uvicorn
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -114,8 +115,11 @@ def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
 
 async def backend_unavailable(request: Request, exc: Exception) -> Response:
     """Any route that needs the backend while it is unreachable: 503, never a traceback."""
-    return JSONResponse({"code": "unavailable", "message": "the server cannot reach its backend right now; "
-                         "retry in a few seconds"}, status_code=503, headers={"retry-after": "2"})
+    return JSONResponse(
+        {"code": "unavailable", "message": "the server cannot reach its backend right now; retry in a few seconds"},
+        status_code=503,
+        headers={"retry-after": "2"},
+    )
 
 
 def create_metrics_app(node: Node) -> Starlette:
@@ -167,8 +171,9 @@ def create_app(config: Config | None = None, *, node: Node | None = None, node_s
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="assets"),  # a stable address for other sites
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={BackendUnavailable: backend_unavailable, **error_handlers})
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={BackendUnavailable: backend_unavailable, **error_handlers}
+    )
     app.state.node = node
     app.add_middleware(ListedIdentity, node=node)  # a website's token for a delegate: that delegate (issue 23)
     app.add_middleware(SecurityHeaders)

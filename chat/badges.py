@@ -6,6 +6,7 @@ HTML: the browser prints it with the fonts it has. PDF (fpdf2): A4, eight badges
 shaped with HarfBuzz (Arabic joins and runs right to left) in Debian's Noto fonts
 (fonts-noto-core, fonts-noto-cjk), only the fonts the names need, embedded as subsets.
 """
+
 from __future__ import annotations
 
 import html
@@ -33,10 +34,22 @@ FONTS: dict[str, tuple[str, str, int]] = {
     "cjk": ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", 2),
 }
 # the start of a character's Unicode name -> the family that writes it
-SCRIPTS = (("CJK", "cjk"), ("HIRAGANA", "cjk"), ("KATAKANA", "cjk"), ("HANGUL", "cjk"), ("IDEOGRAPHIC", "cjk"),
-           ("FULLWIDTH", "cjk"), ("ARABIC", "arabic"), ("HEBREW", "hebrew"), ("DEVANAGARI", "devanagari"),
-           ("BENGALI", "bengali"), ("TAMIL", "tamil"), ("THAI", "thai"), ("GEORGIAN", "georgian"),
-           ("ARMENIAN", "armenian"))
+SCRIPTS = (
+    ("CJK", "cjk"),
+    ("HIRAGANA", "cjk"),
+    ("KATAKANA", "cjk"),
+    ("HANGUL", "cjk"),
+    ("IDEOGRAPHIC", "cjk"),
+    ("FULLWIDTH", "cjk"),
+    ("ARABIC", "arabic"),
+    ("HEBREW", "hebrew"),
+    ("DEVANAGARI", "devanagari"),
+    ("BENGALI", "bengali"),
+    ("TAMIL", "tamil"),
+    ("THAI", "thai"),
+    ("GEORGIAN", "georgian"),
+    ("ARMENIAN", "armenian"),
+)
 
 # A4 in mm: two columns of four badges
 PAGE_MARGIN = 10.0
@@ -68,8 +81,10 @@ def _font_file(name: str) -> Path:
     for directory in NOTO_DIRS:
         if (directory / name).is_file():
             return directory / name
-    raise BadgeFontsMissing(f"the PDF badges need the Noto font {name} (Debian: apt-get install fonts-noto-core "
-                            "fonts-noto-cjk); the HTML sheet (--badges) prints with the browser's fonts")
+    raise BadgeFontsMissing(
+        f"the PDF badges need the Noto font {name} (Debian: apt-get install fonts-noto-core "
+        "fonts-noto-cjk); the HTML sheet (--badges) prints with the browser's fonts"
+    )
 
 
 @dataclass(frozen=True)
@@ -81,8 +96,10 @@ class Badge:
 
 
 def badges_of(links: Sequence[dict[str, Any]]) -> list[Badge]:
-    return [Badge(str(link["name"]), str(link.get("organization") or ""), str(link["url"]), str(link["code"]))
-            for link in links]
+    return [
+        Badge(str(link["name"]), str(link.get("organization") or ""), str(link["url"]), str(link["code"]))
+        for link in links
+    ]
 
 
 BADGE_PAGE = """<!doctype html>
@@ -108,9 +125,11 @@ def badge_sheet_html(links: Sequence[dict[str, Any]]) -> str:
     parts = []
     for badge in badges_of(links):
         qr = segno.make(badge.url, error="m").svg_inline(scale=4, border=2)
-        parts.append(f'<section class="badge"><p class="name" dir="auto">{html.escape(badge.name)}</p>'
-                     f'<p class="org" dir="auto">{html.escape(badge.organization)}</p>{qr}'
-                     f'<p class="code">{html.escape(badge.code)}</p></section>')
+        parts.append(
+            f'<section class="badge"><p class="name" dir="auto">{html.escape(badge.name)}</p>'
+            f'<p class="org" dir="auto">{html.escape(badge.organization)}</p>{qr}'
+            f'<p class="code">{html.escape(badge.code)}</p></section>'
+        )
     return BADGE_PAGE.format(badges="\n".join(parts))
 
 
@@ -123,8 +142,9 @@ def badge_sheet_pdf(links: Sequence[dict[str, Any]]) -> bytes:
     pdf.set_auto_page_break(False)
     pdf.set_title("Badges")
     pdf.set_creator("babelroom delegates links --pdf")
-    families = {"sans"} | {family for badge in badges for char in badge.name + badge.organization
-                           if (family := script_family(char))}
+    families = {"sans"} | {
+        family for badge in badges for char in badge.name + badge.organization if (family := script_family(char))
+    }
     for family in sorted(families):
         regular, bold, face = FONTS[family]
         pdf.add_font(family, "", str(_font_file(regular)), collection_font_number=face)

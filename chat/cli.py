@@ -1,4 +1,5 @@
 """The `babelroom` command: serve, token, delegates, languages."""
+
 from __future__ import annotations
 
 import argparse
@@ -42,47 +43,67 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="babelroom", description=DESCRIPTION, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="babelroom", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", metavar="FILE", help="config file (default: the bundled config.toml)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the chat server",
-                                description="Run the chat server (Starlette under uvicorn).")
+    serve = commands.add_parser(
+        "serve", help="run the chat server", description="Run the chat server (Starlette under uvicorn)."
+    )
     serve.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
     serve.add_argument("--host", help="interface to listen on (default: [server] host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default: [server] port, 8000; 0 = any free port)")
-    serve.add_argument("--new-database", action="store_true",
-                       help="sqlite: make an existing empty file a new database (a missing file is always "
-                            "created; an empty one is refused without this, as it may be a lost one)")
+    serve.add_argument(
+        "--new-database",
+        action="store_true",
+        help="sqlite: make an existing empty file a new database (a missing file is always "
+        "created; an empty one is refused without this, as it may be a lost one)",
+    )
 
-    token = commands.add_parser("token", help="print a signed token for a host, moderator or delegate",
-                                description="Print one signed token on stdout, signed with the server's secret "
-                                            "(the same config and data directory as `serve`).")
+    token = commands.add_parser(
+        "token",
+        help="print a signed token for a host, moderator or delegate",
+        description="Print one signed token on stdout, signed with the server's secret "
+        "(the same config and data directory as `serve`).",
+    )
     token.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
     token.add_argument("--role", required=True, choices=[role.value for role in Role])
     token.add_argument("--name", required=True, help="display name, 1-40 characters")
     token.add_argument("--lang", default="en", help="reading language (default: en)")
     token.add_argument("--ttl", type=int, default=None, help="seconds the token is valid (default: [auth] token_ttl)")
-    token.add_argument("--user-id", help="a stable user id (default: a new random one); a delegate's external id or "
-                                        "e-mail makes it that delegate of the imported list")
-    token.add_argument("--email", default="", help="the `email` claim: finds the delegate of the imported list "
-                                                   "with that e-mail (as a website's token would)")
-    token.add_argument("--rooms", default="", help="moderators only: comma-separated rooms they moderate "
-                                                   "(default: every room)")
+    token.add_argument(
+        "--user-id",
+        help="a stable user id (default: a new random one); a delegate's external id or "
+        "e-mail makes it that delegate of the imported list",
+    )
+    token.add_argument(
+        "--email",
+        default="",
+        help="the `email` claim: finds the delegate of the imported list with that e-mail (as a website's token would)",
+    )
+    token.add_argument(
+        "--rooms", default="", help="moderators only: comma-separated rooms they moderate (default: every room)"
+    )
     token.add_argument("--organization", default="", help="profile: organisation shown in the directory")
     token.add_argument("--country", default="", help="profile: ISO 3166-1 alpha-2 country code, e.g. FI")
     token.add_argument("--bio", default="", help="profile: a short introduction (at most 280 characters)")
 
     worker = commands.add_parser(
-        "translate-worker", help="translate queued messages ([translation] mode = \"workers\")",
+        "translate-worker",
+        help='translate queued messages ([translation] mode = "workers")',
         description="Read translation jobs from Redis (the nodes' [backend] redis_url) through a consumer group, "
-                    "translate them in batches with this machine's engines, and store and publish each "
-                    "translation. Run any number, on any machine.")
+        "translate them in batches with this machine's engines, and store and publish each "
+        "translation. Run any number, on any machine.",
+    )
     worker.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
     worker.add_argument("--name", help="this worker's consumer name (default: <host>-<pid>)")
-    worker.add_argument("--pairs", default="", help="comma-separated pairs to serve, e.g. en-es,es-en "
-                                                    "(default: every pair the engines serve)")
+    worker.add_argument(
+        "--pairs",
+        default="",
+        help="comma-separated pairs to serve, e.g. en-es,es-en (default: every pair the engines serve)",
+    )
 
     from chat.delegates_cli import add_delegates_parser
     from translation.cli import add_languages_parser
@@ -147,8 +168,11 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     # Before anything starts: uvicorn finds a taken port only after the node and its models have loaded,
     # and then logs it among a dozen lines and exits 1.
     listen_problem = cannot_listen(config.server.host, config.server.port)
-    metrics_at = listen_address(config.server.metrics_address, "server.metrics_address") \
-        if config.server.metrics_address else None
+    metrics_at = (
+        listen_address(config.server.metrics_address, "server.metrics_address")
+        if config.server.metrics_address
+        else None
+    )
     if metrics_at and not listen_problem:
         listen_problem = cannot_listen(*metrics_at, what="[server] metrics_address")
     if listen_problem:
@@ -168,8 +192,16 @@ def serve(config: Config, host: str | None, port: int | None) -> int:
     server = ListeningServer(uv_config)
     metrics = None
     if metrics_at:
-        metrics = uvicorn.Server(uvicorn.Config(create_metrics_app(node), host=metrics_at[0], port=metrics_at[1],
-                                                lifespan="off", access_log=False, log_level=config.server.log_level))
+        metrics = uvicorn.Server(
+            uvicorn.Config(
+                create_metrics_app(node),
+                host=metrics_at[0],
+                port=metrics_at[1],
+                lifespan="off",
+                access_log=False,
+                log_level=config.server.log_level,
+            )
+        )
     loop_factory = uv_config.get_loop_factory()  # uvloop when installed, as uvicorn.run would choose
     try:
         with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as runner:
@@ -253,16 +285,27 @@ def print_token(config: Config, args: argparse.Namespace) -> int:
     if email and ("@" not in email or len(email) > USER_ID_MAX):
         print(f"babelroom: --email must be an e-mail address of at most {USER_ID_MAX} characters", file=sys.stderr)
         return 2
-    profile = {"organization": args.organization.strip(), "country": args.country.strip().upper(),
-               "bio": args.bio.strip()}
+    profile = {
+        "organization": args.organization.strip(),
+        "country": args.country.strip().upper(),
+        "bio": args.bio.strip(),
+    }
     complaint = profile_complaint(**profile)
     if complaint:
         print(f"babelroom: {complaint}", file=sys.stderr)
         return 2
     signer = signer_from_settings(config.auth, config.server.data_dir, create_secret=False)
     try:
-        token = signer.issue(name=name, role=Role(args.role), lang=primary_subtag(args.lang), ttl=ttl,
-                             user_id=args.user_id, rooms=rooms, email=email, **profile)
+        token = signer.issue(
+            name=name,
+            role=Role(args.role),
+            lang=primary_subtag(args.lang),
+            ttl=ttl,
+            user_id=args.user_id,
+            rooms=rooms,
+            email=email,
+            **profile,
+        )
     except CannotMint as exc:
         print(f"babelroom: {exc}", file=sys.stderr)
         return 2

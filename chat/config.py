@@ -1,4 +1,5 @@
 """Configuration: config.toml plus BABELROOM_<SECTION>_<KEY> overrides, read once into typed objects."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -204,12 +205,16 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise ConfigError(f"server.trusted_proxies: {entry!r} is not an IP address or network "
-                              "(such as \"10.0.0.5\" or \"10.0.0.0/8\")") from None
+            raise ConfigError(
+                f"server.trusted_proxies: {entry!r} is not an IP address or network "
+                '(such as "10.0.0.5" or "10.0.0.0/8")'
+            ) from None
     config = Config(**sections, rooms=_rooms(raw.get("rooms", [])))
     if config.translation.mode == "workers" and config.backend.kind != "redis":
-        raise ConfigError("translation.mode = \"workers\" needs backend.kind = \"redis\" (the jobs go through Redis "
-                          f"Streams), got {config.backend.kind!r}")
+        raise ConfigError(
+            'translation.mode = "workers" needs backend.kind = "redis" (the jobs go through Redis '
+            f"Streams), got {config.backend.kind!r}"
+        )
     for warning in unknown_variables(environ):
         log.warning("%s", warning)
     return config
@@ -217,8 +222,11 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
 
 def setting_variables() -> list[str]:
     """Every BABELROOM_<SECTION>_<KEY> a setting reads."""
-    return [f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}"
-            for name, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+    return [
+        f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}"
+        for name, cls in SECTIONS.items()
+        for f in dataclasses.fields(cls)
+    ]
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
@@ -233,8 +241,11 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
         tails = [name.removeprefix(ENV_PREFIX) for name in known]
         nearest = difflib.get_close_matches(tail, tails, n=1, cutoff=0.6)
         nearest = nearest or [name for name in tails if name.endswith(f"_{tail}")][:1]  # BABELROOM_PORT
-        hint = (f"did you mean {ENV_PREFIX}{nearest[0]}?" if nearest
-                else "settings are BABELROOM_<SECTION>_<KEY>, e.g. BABELROOM_SERVER_PORT")
+        hint = (
+            f"did you mean {ENV_PREFIX}{nearest[0]}?"
+            if nearest
+            else "settings are BABELROOM_<SECTION>_<KEY>, e.g. BABELROOM_SERVER_PORT"
+        )
         warnings.append(f"{key} is not a babelroom setting and is ignored ({hint})")
     return warnings
 
@@ -267,8 +278,9 @@ def _section(name: str, cls: type, values: dict[str, Any], environ: Mapping[str,
         listen_address(kwargs["metrics_address"], "server.metrics_address")  # ConfigError when malformed
     if name == "translation" and kwargs.get("detector") == "lingua" and importlib.util.find_spec("lingua") is None:
         # an optional extra: its models weigh ~100 MB, more than the rest of the serve install's detectors
-        raise ConfigError("translation.detector: lingua is not installed; pip install -e '.[lingua]', "
-                          "or choose py3langid")
+        raise ConfigError(
+            "translation.detector: lingua is not installed; pip install -e '.[lingua]', or choose py3langid"
+        )
     settings = cls(**kwargs)
     if isinstance(settings, MeetingSettings):
         _check_meetings(settings)
@@ -280,13 +292,15 @@ def _check_meetings(settings: MeetingSettings) -> None:
     try:
         zone = ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"meetings.timezone: unknown time zone {settings.timezone!r} (such as "
-                          "\"Europe/Helsinki\" or \"UTC\")") from None
+        raise ConfigError(
+            f'meetings.timezone: unknown time zone {settings.timezone!r} (such as "Europe/Helsinki" or "UTC")'
+        ) from None
     try:
         planned_slots(settings.days, settings.windows, settings.slot_minutes, zone, ())
     except ValueError as exc:
-        raise ConfigError(f"meetings: days must be YYYY-MM-DD and windows HH:MM-HH:MM with slot_minutes > 0 "
-                          f"({exc})") from None
+        raise ConfigError(
+            f"meetings: days must be YYYY-MM-DD and windows HH:MM-HH:MM with slot_minutes > 0 ({exc})"
+        ) from None
     if settings.online and "{meeting}" not in settings.online_link:
         raise ConfigError("meetings.online_link: must hold {meeting} (each meeting gets a call of its own)")
 

@@ -7,6 +7,7 @@ than rooms: a `request` or a `conversation` notice goes out as a node-wide
 `direct` envelope (backend.broadcast) that every node's hub opens and hands to its local
 connections of the named users (or of the event's moderators). Reports are rooms/reports.py's.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -73,9 +74,18 @@ class Person(Actor, Protocol):
 
 
 class Conversations:
-    def __init__(self, store: ConversationStore, rooms: RoomStore, moderation: ModerationStore, broker: Broker,
-                 config: Config, limits: SendLimits, translator: TranslationService,
-                 relay: TranslationRelay, local_users: Callable[[], set[str]]) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        rooms: RoomStore,
+        moderation: ModerationStore,
+        broker: Broker,
+        config: Config,
+        limits: SendLimits,
+        translator: TranslationService,
+        relay: TranslationRelay,
+        local_users: Callable[[], set[str]],
+    ) -> None:
         self._store, self._rooms, self._broker = store, rooms, broker
         self._config = config
         self._settings = config.conversations
@@ -147,11 +157,22 @@ class Conversations:
         if person.role is Role.DELEGATE:
             twin = impersonated(person.name, person.id, await self.store.staff())
             if twin is not None:
-                raise Refused("name_reserved", f"looks like the name of a {twin.role} of this event "
-                              f"({twin.name!r}); choose another name")
-        await self.store.save_profile(Profile(id=person.id, name=person.name, role=person.role.value, lang=lang,
-                                              organization=person.organization, country=person.country,
-                                              bio=person.bio, anonymous=person.anonymous))
+                raise Refused(
+                    "name_reserved",
+                    f"looks like the name of a {twin.role} of this event ({twin.name!r}); choose another name",
+                )
+        await self.store.save_profile(
+            Profile(
+                id=person.id,
+                name=person.name,
+                role=person.role.value,
+                lang=lang,
+                organization=person.organization,
+                country=person.country,
+                bio=person.bio,
+                anonymous=person.anonymous,
+            )
+        )
         if online:
             await self.store.mark_online({person.id}, now_ms() + self._online_ttl_ms())
 
@@ -163,8 +184,10 @@ class Conversations:
         """Public profiles of these users, in this order, with who is online."""
         profiles = {p.id: p for p in await self.store.profiles(ids)}
         online = await self.store.online(ids)
-        return [profiles[i].public(i in online) if i in profiles else {"id": i, "name": i, "online": i in online}
-                for i in ids]
+        return [
+            profiles[i].public(i in online) if i in profiles else {"id": i, "name": i, "online": i in online}
+            for i in ids
+        ]
 
     # membership -------------------------------------------------------------------------
     async def summary(self, room: Room, viewer: str, *, unread: bool = False) -> dict[str, Any]:
@@ -213,9 +236,18 @@ class Conversations:
                 continue
             position = (await self.store.read_positions(member)).get(room)
             unread = await self._unread(room, member, position)
-            await self._broker.broadcast(direct([member], UnreadChanged(
-                room=room, read=position, unread=unread, id=message.id,
-                by={"id": author, "name": message.user.name})))
+            await self._broker.broadcast(
+                direct(
+                    [member],
+                    UnreadChanged(
+                        room=room,
+                        read=position,
+                        unread=unread,
+                        id=message.id,
+                        by={"id": author, "name": message.user.name},
+                    ),
+                )
+            )
 
     async def read_state(self, room: str, user: str) -> tuple[str, int] | None:
         """(the user's read position in the room, messages from others after it), or None when they
@@ -226,8 +258,9 @@ class Conversations:
         return position, await self._unread(room, user, position)
 
     # starting and leaving -----------------------------------------------------------------
-    async def start_conversation(self, person: Person, others: list[str],
-                                 title: str | None) -> tuple[dict[str, Any], bool, list[str]]:
+    async def start_conversation(
+        self, person: Person, others: list[str], title: str | None
+    ) -> tuple[dict[str, Any], bool, list[str]]:
         """Open a conversation (or find the existing 1:1); (summary, created, invited).
 
         A group under policy `request` starts with the caller alone and an invitation (a request)
@@ -247,8 +280,9 @@ class Conversations:
             return await self._invite(person, others, title, blocks, names)
         for other in others:
             contact = self.policy is Policy.OPEN or await self.store.is_contact(person.id, other)
-            refusal = start_refusal(self.policy, blocked=person.id in blocks[other], contact=contact,
-                                    blocking=other in blocks[person.id])
+            refusal = start_refusal(
+                self.policy, blocked=person.id in blocks[other], contact=contact, blocking=other in blocks[person.id]
+            )
             if refusal:
                 raise Refused(*refusal)
         refusal = separated_refusal(blocks, [person.id, *others])
@@ -288,8 +322,9 @@ class Conversations:
         await self._rooms.save_room(room)
         return room
 
-    async def _invite(self, person: Person, others: list[str], title: str | None, blocks: dict[str, set[str]],
-                      names: dict[str, str]) -> tuple[dict[str, Any], bool, list[str]]:
+    async def _invite(
+        self, person: Person, others: list[str], title: str | None, blocks: dict[str, set[str]], names: dict[str, str]
+    ) -> tuple[dict[str, Any], bool, list[str]]:
         """A group under policy `request`: every invitation passes the request rules before the
         group exists; then the caller is its one member and each other person gets a request."""
         refusal = separated_refusal(blocks, [person.id, *others])
@@ -301,12 +336,21 @@ class Conversations:
         for n, other in enumerate(others):
             contact = await self.store.is_contact(person.id, other)
             refusal = request_refusal(
-                self.policy, sender=person.id, target=other, group=True,
-                blocked=person.id in blocks[other], blocking=other in blocks[person.id], contact=contact,
-                pending=len(mine) + n, max_pending=self._settings.max_pending,
+                self.policy,
+                sender=person.id,
+                target=other,
+                group=True,
+                blocked=person.id in blocks[other],
+                blocking=other in blocks[person.id],
+                contact=contact,
+                pending=len(mine) + n,
+                max_pending=self._settings.max_pending,
                 already_pending=any(r.to == other for r in mine),
-                cooldown_until=await self.store.cooldown(person.id, other), now=now,
-                incoming=await self._incoming(other, now), max_incoming=self._settings.max_incoming)
+                cooldown_until=await self.store.cooldown(person.id, other),
+                now=now,
+                incoming=await self._incoming(other, now),
+                max_incoming=self._settings.max_incoming,
+            )
             if refusal:
                 raise Refused(refusal[0], f"{names[other]}: {refusal[1]}", *refusal[2:])
             if not contact:
@@ -317,8 +361,9 @@ class Conversations:
         await self._tell([person.id], Conversation(event="opened", room=summary))
         invited = []
         for other in others:
-            request = self._new_request(person, other, "", now, stranger=other in strangers,
-                                        group={"id": room.id, "title": room.title})
+            request = self._new_request(
+                person, other, "", now, stranger=other in strangers, group={"id": room.id, "title": room.title}
+            )
             if await self.store.save_request(request, incoming_cap=self._settings.max_incoming):
                 invited.append(other)
                 await self._tell([other, person.id], request.frame("pending"))
@@ -361,8 +406,9 @@ class Conversations:
         for request in await self.store.requests_of(user):
             if request.expired(now):
                 if await self.store.delete_request(request):
-                    await self.store.set_cooldown(request.sender["id"], request.to,
-                                                  request.expires + self._settings.cooldown * 1000)
+                    await self.store.set_cooldown(
+                        request.sender["id"], request.to, request.expires + self._settings.cooldown * 1000
+                    )
             else:
                 waiting.append(request)
         return waiting
@@ -371,17 +417,28 @@ class Conversations:
         """The user's requests waiting from people they have not talked to."""
         return sum(1 for r in await self.store.requests_of(user) if r.to == user and r.stranger and not r.expired(now))
 
-    def _new_request(self, person: Person, to: str, text: str, now: int, *, stranger: bool,
-                     group: dict[str, str] | None = None) -> ContactRequest:
+    def _new_request(
+        self, person: Person, to: str, text: str, now: int, *, stranger: bool, group: dict[str, str] | None = None
+    ) -> ContactRequest:
         extra = {key: getattr(person, key) for key in ("organization", "country") if getattr(person, key)}
-        return ContactRequest(id="rq-" + secrets.token_hex(8), sender={"id": person.id, "name": person.name},
-                              to=to, text=text, ts=now, expires=now + self._settings.request_ttl * 1000,
-                              extra=extra, stranger=stranger, group=group)
+        return ContactRequest(
+            id="rq-" + secrets.token_hex(8),
+            sender={"id": person.id, "name": person.name},
+            to=to,
+            text=text,
+            ts=now,
+            expires=now + self._settings.request_ttl * 1000,
+            extra=extra,
+            stranger=stranger,
+            group=group,
+        )
 
     async def requests_for(self, person: Person) -> dict[str, list[dict[str, Any]]]:
         pending = await self._pending(person.id)
-        return {"incoming": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.to == person.id],
-                "outgoing": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.sender["id"] == person.id]}
+        return {
+            "incoming": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.to == person.id],
+            "outgoing": [msgspec.to_builtins(r.frame("pending")) for r in pending if r.sender["id"] == person.id],
+        }
 
     async def request(self, person: Person, to: str, text: str) -> ContactRequest:
         await self._sanctions.check_reach(person)
@@ -395,14 +452,20 @@ class Conversations:
         now = now_ms()
         contact = await self.store.is_contact(person.id, to)
         refusal = request_refusal(
-            self.policy, sender=person.id, target=to,
+            self.policy,
+            sender=person.id,
+            target=to,
             blocked=person.id in await self.store.blocked_by(to),
-            blocking=to in await self.store.blocked_by(person.id), contact=contact,
+            blocking=to in await self.store.blocked_by(person.id),
+            contact=contact,
             pending=sum(1 for r in pending if r.sender["id"] == person.id),
             max_pending=self._settings.max_pending,
             already_pending=any(r.sender["id"] == person.id and r.to == to for r in pending),
-            cooldown_until=await self.store.cooldown(person.id, to), now=now,
-            incoming=await self._incoming(to, now), max_incoming=self._settings.max_incoming)
+            cooldown_until=await self.store.cooldown(person.id, to),
+            now=now,
+            incoming=await self._incoming(to, now),
+            max_incoming=self._settings.max_incoming,
+        )
         if refusal:
             raise Refused(*refusal)
         await self.take_token(person.id)
@@ -442,8 +505,9 @@ class Conversations:
         lang = await self._translator.detect(request.text, sender_profile.lang if sender_profile else "en")
         sender_lang = sender_profile.lang if sender_profile else lang
         targets = await self._relay.targets(summary["id"], lang, sender_lang)
-        appended = await self._broker.append_message(summary["id"], user=request.sender, text=request.text,
-                                                           lang=lang, cid=request.id, translating=targets)
+        appended = await self._broker.append_message(
+            summary["id"], user=request.sender, text=request.text, lang=lang, cid=request.id, translating=targets
+        )
         if appended.created:
             self._relay.message_stored(appended.message, targets)
         await self._tell([sender, person.id], request.frame("accepted", room=summary["id"]))
@@ -461,8 +525,7 @@ class Conversations:
             await self._claim(request)
             await self._tell([request.sender["id"], person.id], request.frame("withdrawn"))
             raise Refused("not_found", "this conversation has ended: everyone left it")
-        refusal = separated_refusal(await self._blocks([*members, person.id]), [*members, person.id],
-                                    joining=person.id)
+        refusal = separated_refusal(await self._blocks([*members, person.id]), [*members, person.id], joining=person.id)
         if refusal:
             raise Refused(*refusal)
         await self._claim(request)
@@ -470,8 +533,9 @@ class Conversations:
         summary = await self.summary(room, person.id)
         await self._tell([request.sender["id"], person.id], request.frame("accepted", room=room.id))
         await self._tell([person.id], Conversation(event="opened", room=summary))
-        await self._tell(sorted(members), Conversation(event="joined", room=summary,
-                                                       user={"id": person.id, "name": person.name}))
+        await self._tell(
+            sorted(members), Conversation(event="joined", room=summary, user={"id": person.id, "name": person.name})
+        )
         return summary
 
     async def decline(self, person: Person, request_id: str) -> None:

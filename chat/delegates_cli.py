@@ -2,6 +2,7 @@
 server's HTTP API (POST /api/delegates...) with a short host token this command mints with the
 server's key, so the list changes while the event runs whatever the backend (on sqlite the server
 holds the database file; nothing here opens it)."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,30 +21,45 @@ HOST_TOKEN_TTL = 300
 
 
 def add_delegates_parser(commands: Any) -> None:
-    parser = commands.add_parser("delegates", help="import the delegate list, write personal links, revoke",
-                                 description="The organisers' delegate list, through the running server "
-                                             "(--url; the same config and data directory as `serve`).")
+    parser = commands.add_parser(
+        "delegates",
+        help="import the delegate list, write personal links, revoke",
+        description="The organisers' delegate list, through the running server "
+        "(--url; the same config and data directory as `serve`).",
+    )
     parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
     parser.add_argument("--url", help="the running server (default: http://[server] host:port)")
     actions = parser.add_subparsers(dest="delegates_action", required=True, metavar="ACTION")
-    imports = actions.add_parser("import", help="import a CSV registration export (idempotent)",
-                                 description="Columns: name, organisation, country, reading language, e-mail or "
-                                             "external id, role (optional). Every row is checked; when any is "
-                                             "refused nothing is imported and the report says why.")
+    imports = actions.add_parser(
+        "import",
+        help="import a CSV registration export (idempotent)",
+        description="Columns: name, organisation, country, reading language, e-mail or "
+        "external id, role (optional). Every row is checked; when any is "
+        "refused nothing is imported and the report says why.",
+    )
     imports.add_argument("file", type=Path, help="the CSV file (UTF-8, a header row)")
     links = actions.add_parser(
-        "links", help="write each delegate's personal sign-in link (CSV), and badge sheets (HTML, PDF)",
+        "links",
+        help="write each delegate's personal sign-in link (CSV), and badge sheets (HTML, PDF)",
         description="Makes a new personal sign-in link for every delegate not revoked (single use, valid "
-                    "[auth] invite_ttl) and writes them as CSV: name, key, id, url, code. A badge carries the "
-                    "person's name in their own script, their organisation, and the QR code of their link with "
-                    "the code beneath it. Each run makes new links; the old ones stay valid until used or expired.")
+        "[auth] invite_ttl) and writes them as CSV: name, key, id, url, code. A badge carries the "
+        "person's name in their own script, their organisation, and the QR code of their link with "
+        "the code beneath it. Each run makes new links; the old ones stay valid until used or expired.",
+    )
     links.add_argument("--base-url", help="the app's public address (default: --url)")
     links.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
-    links.add_argument("--badges", type=Path, metavar="FILE.html",
-                       help="also write the badges as a printable HTML page (the browser's fonts)")
-    links.add_argument("--pdf", type=Path, metavar="FILE.pdf",
-                       help="also write the badges as an A4 PDF, eight a page (needs Debian's fonts-noto-core and "
-                            "fonts-noto-cjk)")
+    links.add_argument(
+        "--badges",
+        type=Path,
+        metavar="FILE.html",
+        help="also write the badges as a printable HTML page (the browser's fonts)",
+    )
+    links.add_argument(
+        "--pdf",
+        type=Path,
+        metavar="FILE.pdf",
+        help="also write the badges as an A4 PDF, eight a page (needs Debian's fonts-noto-core and fonts-noto-cjk)",
+    )
     revoke = actions.add_parser("revoke", help="revoke a delegate: their links stop working, their sign-ins end")
     revoke.add_argument("delegate", help="the delegate's e-mail, external id or id")
 
@@ -54,8 +70,9 @@ def run_delegates(config: Config, args: argparse.Namespace) -> int:
     url = (args.url or f"http://{config.server.host}:{config.server.port}").rstrip("/")
     signer = signer_from_settings(config.auth, config.server.data_dir, create_secret=False)
     try:
-        token = signer.issue(name="babelroom delegates", role=Role.HOST, lang="en", ttl=HOST_TOKEN_TTL,
-                             user_id="cli-delegates")
+        token = signer.issue(
+            name="babelroom delegates", role=Role.HOST, lang="en", ttl=HOST_TOKEN_TTL, user_id="cli-delegates"
+        )
     except CannotMint as exc:
         print(f"babelroom: {exc}", file=sys.stderr)
         return 2
@@ -67,9 +84,12 @@ def run_delegates(config: Config, args: argparse.Namespace) -> int:
 
 
 def _call(url: str, token: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(f"{url}{path}", data=json.dumps(body).encode(), method="POST",
-                                     headers={"content-type": "application/json",
-                                              "authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:
             return answer.status, dict(json.loads(answer.read()))
@@ -104,8 +124,9 @@ def _import(url: str, token: str, path: Path) -> int:
     return 0
 
 
-def _links(url: str, token: str, base_url: str, out: Path | None, badges: Path | None = None,
-           pdf: Path | None = None) -> int:
+def _links(
+    url: str, token: str, base_url: str, out: Path | None, badges: Path | None = None, pdf: Path | None = None
+) -> int:
     try:
         status, answer = _call(url, token, "/api/delegates/links", {"base_url": base_url})
     except OSError as exc:

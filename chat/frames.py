@@ -9,6 +9,7 @@ when so, so an absent field is absent. Client frames are decoded in chat/protoco
 `python -m chat.frames --schema` prints the JSON Schema of every server frame and event
 (docs/protocol.schema.json; tests/test_frames.py checks the committed file is current).
 """
+
 from __future__ import annotations
 
 import json
@@ -44,12 +45,43 @@ from rooms.stores.events import (
 )
 from rooms.stores.messages import Author, MeetingStep, Quote, StoredMessage
 
-__all__ = ["Ack", "ContactRequestFrame", "Conversation", "Deleted", "Edited", "Error", "History", "Joined",
-           "Left", "MeetingChanged", "Mention", "MessageFrame", "Moderated", "Pong", "PresenceChanged", "Reaction",
-           "Reactors", "Ready", "Relang", "ReplyQuote", "Report", "Reports", "RoleChanged", "RoomChanged",
-           "ServerFrame", "Translation", "TranslationFailed", "Typing", "UnreadChanged", "encode", "encode_bytes",
-           "error", "live_message", "message_frame", "schema"]
-
+__all__ = [
+    "Ack",
+    "ContactRequestFrame",
+    "Conversation",
+    "Deleted",
+    "Edited",
+    "Error",
+    "History",
+    "Joined",
+    "Left",
+    "MeetingChanged",
+    "Mention",
+    "MessageFrame",
+    "Moderated",
+    "Pong",
+    "PresenceChanged",
+    "Reaction",
+    "Reactors",
+    "Ready",
+    "Relang",
+    "ReplyQuote",
+    "Report",
+    "Reports",
+    "RoleChanged",
+    "RoomChanged",
+    "ServerFrame",
+    "Translation",
+    "TranslationFailed",
+    "Typing",
+    "UnreadChanged",
+    "encode",
+    "encode_bytes",
+    "error",
+    "live_message",
+    "message_frame",
+    "schema",
+]
 
 
 class ReaderTranslation(msgspec.Struct, omit_defaults=True):
@@ -157,25 +189,72 @@ class Reports(Tagged, tag="reports"):
     open: int
 
 
-ServerFrame = (MessageFrame | Translation | TranslationFailed | Relang | Reaction | Edited | Mention | PresenceChanged
-               | Moderated | Deleted | RoomChanged | ContactRequestFrame | Conversation | Report | Reports | RoleChanged
-               | MeetingChanged | Ready | Joined | Left | History | Ack | Error | Pong | Typing | Reactors
-               | UnreadChanged)
+ServerFrame = (
+    MessageFrame
+    | Translation
+    | TranslationFailed
+    | Relang
+    | Reaction
+    | Edited
+    | Mention
+    | PresenceChanged
+    | Moderated
+    | Deleted
+    | RoomChanged
+    | ContactRequestFrame
+    | Conversation
+    | Report
+    | Reports
+    | RoleChanged
+    | MeetingChanged
+    | Ready
+    | Joined
+    | Left
+    | History
+    | Ack
+    | Error
+    | Pong
+    | Typing
+    | Reactors
+    | UnreadChanged
+)
 
 
-def message_frame(message: StoredMessage, reader_lang: str | None = None, *,
-                  translating: list[str] | None = None) -> MessageFrame:
+def message_frame(
+    message: StoredMessage, reader_lang: str | None = None, *, translating: list[str] | None = None
+) -> MessageFrame:
     """A stored message as the `message` a reader sees, with `tr` when its translation is known."""
     if message.deleted:
-        return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
-                            lang=message.lang, text=message.text, deleted=True)
+        return MessageFrame(
+            room=message.room,
+            id=message.id,
+            ts=message.ts,
+            user=message.user,
+            lang=message.lang,
+            text=message.text,
+            deleted=True,
+        )
     text = message.tr.get(reader_lang) if reader_lang and reader_lang != message.lang else None
-    tr = (ReaderTranslation(reader_lang, text, message.confidence.get(reader_lang))
-          if reader_lang and text is not None else None)
-    return MessageFrame(room=message.room, id=message.id, ts=message.ts, user=message.user,
-                        lang=message.lang, text=message.text, tr=tr, translating=translating or [],
-                        reply_to=_reply_quote(message.reply_to, reader_lang), reactions=message.reactions,
-                        edited=message.edited, mentions=message.mentions, meeting=message.meeting)
+    tr = (
+        ReaderTranslation(reader_lang, text, message.confidence.get(reader_lang))
+        if reader_lang and text is not None
+        else None
+    )
+    return MessageFrame(
+        room=message.room,
+        id=message.id,
+        ts=message.ts,
+        user=message.user,
+        lang=message.lang,
+        text=message.text,
+        tr=tr,
+        translating=translating or [],
+        reply_to=_reply_quote(message.reply_to, reader_lang),
+        reactions=message.reactions,
+        edited=message.edited,
+        mentions=message.mentions,
+        meeting=message.meeting,
+    )
 
 
 def _reply_quote(quote: Quote | None, reader_lang: str | None) -> ReplyQuote | None:
@@ -198,10 +277,18 @@ def error(code: str, message: str, ref: str | None = None, *, retry_after: int |
 def live_message(event: NewMessage, reader_lang: str | None = None) -> MessageFrame:
     """The `message` a reader gets when a message was just stored: the same for every reader but
     for a reply's quote, in `reader_lang` where the quoted message had that translation."""
-    return MessageFrame(room=event.room, id=event.id, ts=event.ts, user=event.user, lang=event.lang,
-                        text=event.text, translating=event.translating,
-                        reply_to=_reply_quote(event.reply_to, reader_lang), mentions=event.mentions,
-                        meeting=event.meeting)
+    return MessageFrame(
+        room=event.room,
+        id=event.id,
+        ts=event.ts,
+        user=event.user,
+        lang=event.lang,
+        text=event.text,
+        translating=event.translating,
+        reply_to=_reply_quote(event.reply_to, reader_lang),
+        mentions=event.mentions,
+        meeting=event.meeting,
+    )
 
 
 _encoder = msgspec.json.Encoder()
@@ -239,15 +326,18 @@ def encode(frame: Any) -> str:
 def schema() -> dict[str, Any]:
     """JSON Schema of every client frame, server frame and Broker event, from the Structs themselves."""
     (client, server, events), components = msgspec.json.schema_components(
-        [AnyClientFrame, ServerFrame, Event], ref_template="#/$defs/{name}")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "babelroom wire protocol v1: client and server frames",
-            "description": "Every frame is one JSON object; \"type\" names it. Generated by `python -m chat.frames "
-                           "--schema` from chat/protocol.py (`client`: what clients send), chat/frames.py and "
-                           "rooms/stores/events.py (`server`: what the server sends); `events` are what crosses "
-                           "the Broker between nodes (not sent to clients as such).",
-            "$defs": components,
-            "properties": {"client": client, "server": server, "events": events}}
+        [AnyClientFrame, ServerFrame, Event], ref_template="#/$defs/{name}"
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "babelroom wire protocol v1: client and server frames",
+        "description": 'Every frame is one JSON object; "type" names it. Generated by `python -m chat.frames '
+        "--schema` from chat/protocol.py (`client`: what clients send), chat/frames.py and "
+        "rooms/stores/events.py (`server`: what the server sends); `events` are what crosses "
+        "the Broker between nodes (not sent to clients as such).",
+        "$defs": components,
+        "properties": {"client": client, "server": server, "events": events},
+    }
 
 
 def main(argv: list[str]) -> int:

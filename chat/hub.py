@@ -21,6 +21,7 @@ at the end of the window, which then starts again. So a popular message sends ea
 one `reaction` per emoji per window from this node, whatever 500 members do; `user` is then the
 last person who toggled.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -185,8 +186,9 @@ class Hub:
             else:
                 self._room_event(room, event)
         except Exception:  # one bad event must never stop delivery of the next
-            log.exception("could not deliver a %s event", event.type if isinstance(event, Encoded)
-                          else type(event).__name__)
+            log.exception(
+                "could not deliver a %s event", event.type if isinstance(event, Encoded) else type(event).__name__
+            )
 
     def _room_event(self, room: str, event: Event) -> None:
         if not self._rooms.get(room):
@@ -284,8 +286,11 @@ class Hub:
         langs = sorted({reader.lang for reader in self.local_members(room)})
         made = await asyncio.gather(*(self.organiser.reason(event.reason, lang) for lang in langs))
         for lang, text in zip(langs, made, strict=True):
-            own = frame if text is None else text_frame(encode_bytes(
-                msgspec.structs.replace(event, reason_tr={"lang": lang, "text": text})))
+            own = (
+                frame
+                if text is None
+                else text_frame(encode_bytes(msgspec.structs.replace(event, reason_tr={"lang": lang, "text": text})))
+            )
             self._fan_out(room, own, None, lang)
         self._after_moderation(room, event)
 
@@ -321,8 +326,9 @@ class Hub:
         while len(self._authors) > AUTHORS_KEPT:
             self._authors.popitem(last=False)
 
-    def _fan_out(self, room: str, frame: bytes, message_id: str | None, lang: str | None,
-                 subject: str | None = None) -> None:
+    def _fan_out(
+        self, room: str, frame: bytes, message_id: str | None, lang: str | None, subject: str | None = None
+    ) -> None:
         """The same frame to every local reader of the room (of `lang` only, when given; never to
         `subject`); readers still joining hold it until their replay is done."""
         members = self._rooms.get(room)
@@ -353,7 +359,8 @@ class Hub:
             frame = plain
             if reader.lang in quoted:
                 frame = frames.get(reader.lang) or frames.setdefault(
-                    reader.lang, text_frame(encode_bytes(live_message(event, reader.lang))))
+                    reader.lang, text_frame(encode_bytes(live_message(event, reader.lang)))
+                )
             if pending is None:
                 reader.push(frame)
             else:
@@ -398,8 +405,11 @@ class Hub:
     def _room_changed(self, trs: dict[str, dict[str, str] | None], event: RoomChanged) -> None:
         """A room summary to every connection, with `tr` in each reader's language where one was made."""
         plain = text_frame(encode_bytes(event))
-        frames = {lang: text_frame(encode_bytes(RoomChanged(event=event.event, room={**event.room, "tr": tr})))
-                  for lang, tr in trs.items() if tr is not None}
+        frames = {
+            lang: text_frame(encode_bytes(RoomChanged(event=event.event, room={**event.room, "tr": tr})))
+            for lang, tr in trs.items()
+            if tr is not None
+        }
         for reader in list(self._readers):
             reader.push(frames.get(reader.lang, plain))
 
@@ -442,4 +452,3 @@ class Hub:
         for reader in self.local_members(room):
             if reader.user_id == user_id:
                 reader.removed_from(room, reason)
-

@@ -3,6 +3,7 @@
 Announcing every join to every connection would cost O(connections) frames per join; instead a
 node collects the rooms that changed and announces each at most once per interval.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,12 @@ class LobbyTicker:
         """A room as lobbies show it: its fields, its member count (distinct users, every node), its
         census and the roles that may write in it now (rooms.policy.writers)."""
         members = {member.id for member in await self._presence.members(room.id)}
-        return {**room.to_dict(), "members": len(members), "languages": await self._presence.census(room.id),
-                "writers": writers(room)}
+        return {
+            **room.to_dict(),
+            "members": len(members),
+            "languages": await self._presence.census(room.id),
+            "writers": writers(room),
+        }
 
     def touch(self, room: str) -> None:
         """A room's membership changed; lobbies hear of it within one interval."""

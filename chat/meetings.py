@@ -8,6 +8,7 @@ the way contact requests reach people (chat/conversations.py), and is recorded a
 two people's conversation: a message carrying `meeting` (the step), whose text is the note or the
 reason, translated by the relay like any message (so it is in history, `since` and on every node).
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,11 +69,20 @@ CardStored = Callable[[str, StoredMessage], Awaitable[None]]
 
 
 class Meetings:
-    def __init__(self, store: MeetingStore, people: ConversationStore, moderation: ModerationStore, broker: Broker,
-                 settings: MeetingSettings, policy: Policy,
-                 take_token: Callable[[str], Awaitable[None]], translator: TranslationService | None = None,
-                 relay: TranslationRelay | None = None, open_pair: OpenPair | None = None,
-                 card_stored: CardStored | None = None) -> None:
+    def __init__(
+        self,
+        store: MeetingStore,
+        people: ConversationStore,
+        moderation: ModerationStore,
+        broker: Broker,
+        settings: MeetingSettings,
+        policy: Policy,
+        take_token: Callable[[str], Awaitable[None]],
+        translator: TranslationService | None = None,
+        relay: TranslationRelay | None = None,
+        open_pair: OpenPair | None = None,
+        card_stored: CardStored | None = None,
+    ) -> None:
         self._store, self._people, self._moderation, self._broker = store, people, moderation, broker
         self._translator = translator
         self.settings = settings
@@ -92,11 +102,13 @@ class Meetings:
             await self._store.save_place(Place(place_id(name), name))
             ids.append(place_id(name))
         if self.settings.online:
-            await self._store.save_place(Place(place_id(self.settings.online), self.settings.online, online=True,
-                                                 link=self.settings.online_link))
+            await self._store.save_place(
+                Place(place_id(self.settings.online), self.settings.online, online=True, link=self.settings.online_link)
+            )
             ids.append(place_id(self.settings.online))
-        for slot in planned_slots(self.settings.days, self.settings.windows, self.settings.slot_minutes, self.zone,
-                                  tuple(ids)):
+        for slot in planned_slots(
+            self.settings.days, self.settings.windows, self.settings.slot_minutes, self.zone, tuple(ids)
+        ):
             await self._store.save_slot(slot)
 
     # reading --------------------------------------------------------------------------------
@@ -112,11 +124,22 @@ class Meetings:
         meetings = await self._store.all_meetings()
         busy = busy_slots(user, meetings)
         taken = taken_places(meetings, places)
-        return [{"id": slot.id, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone),
-                 "places": [{**places[p].public(),
-                             "free": slot.id not in busy and (places[p].online or (slot.id, p) not in taken)}
-                            for p in slot.places if p in places]}
-                for slot in slots.values()]
+        return [
+            {
+                "id": slot.id,
+                "start": iso(slot.start, self.zone),
+                "end": iso(slot.end, self.zone),
+                "places": [
+                    {
+                        **places[p].public(),
+                        "free": slot.id not in busy and (places[p].online or (slot.id, p) not in taken),
+                    }
+                    for p in slot.places
+                    if p in places
+                ],
+            }
+            for slot in slots.values()
+        ]
 
     async def add_place(self, name: str, *, online: bool = False) -> tuple[Place, bool]:
         """A place by name (created when new); (place, created)."""
@@ -129,15 +152,19 @@ class Meetings:
 
     async def add_slot(self, start: int, end: int, place_names: list[str]) -> dict[str, Any]:
         if end <= start:  # 409, not 400: the body is well formed, its times disagree
-            raise Refused("conflict", "the slot would end before it starts: \"end\" must be after \"start\"")
+            raise Refused("conflict", 'the slot would end before it starts: "end" must be after "start"')
         ids = []
         for name in place_names:
             place, _ = await self.add_place(name)
             ids.append(place.id)
         slot = Slot(slot_id(start, end), start, end, tuple(dict.fromkeys(ids)))
         await self._store.save_slot(slot)
-        return {"id": slot.id, "start": iso(start, self.zone), "end": iso(end, self.zone),
-                "places": [{"id": p, "name": n} for p, n in zip(slot.places, dict.fromkeys(place_names), strict=False)]}
+        return {
+            "id": slot.id,
+            "start": iso(start, self.zone),
+            "end": iso(end, self.zone),
+            "places": [{"id": p, "name": n} for p, n in zip(slot.places, dict.fromkeys(place_names), strict=False)],
+        }
 
     async def meeting_for(self, actor: Actor, meeting_id: str) -> Meeting:
         meeting = await self._store.meeting(meeting_id)
@@ -173,23 +200,40 @@ class Meetings:
         if text is not None:
             view["note_tr"] = {"lang": lang, "text": text}
 
-    def _view(self, meeting: Meeting, viewer: str | None, slots: dict[str, Slot], places: dict[str, Place],
-              people: dict[str, Profile]) -> dict[str, Any]:
+    def _view(
+        self,
+        meeting: Meeting,
+        viewer: str | None,
+        slots: dict[str, Slot],
+        places: dict[str, Place],
+        people: dict[str, Profile],
+    ) -> dict[str, Any]:
         def person(user: str) -> dict[str, Any]:
             profile = people.get(user)
             return profile.public() if profile else {"id": user, "name": user}
 
         def slot_view(sid: str) -> dict[str, str]:
             slot = slots.get(sid)
-            return {"id": sid, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone)} if slot else {
-                "id": sid}
+            return (
+                {"id": sid, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone)}
+                if slot
+                else {"id": sid}
+            )
 
         party = viewer is not None and viewer in meeting.people
         data: dict[str, Any] = {
-            "id": meeting.id, "state": meeting.state, "from": person(meeting.proposer),
-            "to": person(meeting.invitee), "slots": [slot_view(s) for s in meeting.slots],
-            "slot": meeting.slot, "place": meeting.place, "note": meeting.note if party else "", "ts": meeting.ts,
-            "updated": meeting.updated, "timezone": self.settings.timezone}  # organisers never read the note
+            "id": meeting.id,
+            "state": meeting.state,
+            "from": person(meeting.proposer),
+            "to": person(meeting.invitee),
+            "slots": [slot_view(s) for s in meeting.slots],
+            "slot": meeting.slot,
+            "place": meeting.place,
+            "note": meeting.note if party else "",
+            "ts": meeting.ts,
+            "updated": meeting.updated,
+            "timezone": self.settings.timezone,
+        }  # organisers never read the note
         if party and viewer is not None:
             data["with"] = person(meeting.other(viewer))
             if meeting.room:
@@ -201,8 +245,10 @@ class Meetings:
         if meeting.by:
             data["by"] = meeting.by
         if meeting.slot is not None and meeting.slot in slots:
-            data["start"], data["end"] = iso(slots[meeting.slot].start, self.zone), iso(slots[meeting.slot].end,
-                                                                                         self.zone)
+            data["start"], data["end"] = (
+                iso(slots[meeting.slot].start, self.zone),
+                iso(slots[meeting.slot].end, self.zone),
+            )
         place = places.get(meeting.place or "")
         if place is not None:
             data["place_name"] = place.name
@@ -214,16 +260,22 @@ class Meetings:
     async def _may_reach(self, actor: Actor, other: str) -> None:
         """Blocks either way, and event-wide bans, stop new proposals and bookings."""
         known = bool(await self._people.profiles([other]))
-        blocked = actor.id in await self._people.blocked_by(other) or other in await self._people.blocked_by(
-            actor.id)
+        blocked = actor.id in await self._people.blocked_by(other) or other in await self._people.blocked_by(actor.id)
         mine = await self._moderation.standing(EVENT_WIDE, actor.id)
         theirs = await self._moderation.standing(EVENT_WIDE, other)
         contact = await self._people.is_contact(actor.id, other) or bool(
-            set(await self._people.conversations_of(actor.id)) & set(await self._people.conversations_of(other)))
-        refusal = propose_refusal(proposer=actor.id, invitee=other, known=known, blocked=blocked,
-                                  policy=self._policy, contact=contact,
-                                  proposer_banned=ban_refusal(actor.role, mine, None) is not None,
-                                  invitee_banned=theirs.banned_event)
+            set(await self._people.conversations_of(actor.id)) & set(await self._people.conversations_of(other))
+        )
+        refusal = propose_refusal(
+            proposer=actor.id,
+            invitee=other,
+            known=known,
+            blocked=blocked,
+            policy=self._policy,
+            contact=contact,
+            proposer_banned=ban_refusal(actor.role, mine, None) is not None,
+            invitee_banned=theirs.banned_event,
+        )
         if refusal is not None:
             raise refusal
 
@@ -238,28 +290,48 @@ class Meetings:
         if place is not None and place not in places:
             raise Refused("not_found", f"there is no place {place!r}")
 
-    async def propose(self, actor: Person, other: str, chosen: list[str], place: str | None,
-                      note: str) -> dict[str, Any]:
+    async def propose(
+        self, actor: Person, other: str, chosen: list[str], place: str | None, note: str
+    ) -> dict[str, Any]:
         await self._may_reach(actor, other)
         await self._take_token(actor.id)
         await self._check_slots(chosen, actor.id, other, place)
         room = await self._open_pair(actor, other) if self._open_pair is not None else None
         now = now_ms()
-        meeting = await self._store.add_meeting(Meeting(
-            id=new_meeting_id(), proposer=actor.id, invitee=other, slots=tuple(chosen), place=place, note=note,
-            note_lang=await self._note_language(note, actor.id), by=actor.id, ts=now, updated=now, room=room or ""))
+        meeting = await self._store.add_meeting(
+            Meeting(
+                id=new_meeting_id(),
+                proposer=actor.id,
+                invitee=other,
+                slots=tuple(chosen),
+                place=place,
+                note=note,
+                note_lang=await self._note_language(note, actor.id),
+                by=actor.id,
+                ts=now,
+                updated=now,
+                room=room or "",
+            )
+        )
         return await self._tell("proposed", meeting, actor, said=note, said_lang=meeting.note_lang)
 
-    async def counter(self, actor: Actor, meeting_id: str, chosen: list[str], place: str | None,
-                      note: str | None) -> dict[str, Any]:
+    async def counter(
+        self, actor: Actor, meeting_id: str, chosen: list[str], place: str | None, note: str | None
+    ) -> dict[str, Any]:
         meeting = await self.meeting_for(actor, meeting_id)
         refusal = answer_refusal(meeting, actor.id, "propose")
         if refusal is not None:
             raise refusal
         await self._may_reach(actor, meeting.other(actor.id))
         await self._check_slots(chosen, *meeting.people, place)
-        changed = meeting.changed(proposer=actor.id, invitee=meeting.other(actor.id), slots=tuple(chosen),
-                                  place=place, by=actor.id, updated=now_ms())
+        changed = meeting.changed(
+            proposer=actor.id,
+            invitee=meeting.other(actor.id),
+            slots=tuple(chosen),
+            place=place,
+            by=actor.id,
+            updated=now_ms(),
+        )
         if note is not None:
             changed = changed.changed(note=note, note_lang=await self._note_language(note, actor.id))
         return await self._write("countered", meeting, changed, actor, said=note or "", said_lang=changed.note_lang)
@@ -307,11 +379,19 @@ class Meetings:
         """The slots both people have free (as GET /api/meeting-slots shows a slot, free places
         only): after losing `lost`, the next ones first, at most `limit`."""
         slots, places = await self._catalogue()
-        found = free_slots(meeting.people, slots, places, await self._store.all_meetings(), now=now_ms(),
-                           ignore=meeting.id)
+        found = free_slots(
+            meeting.people, slots, places, await self._store.all_meetings(), now=now_ms(), ignore=meeting.id
+        )
         offered = next_free(found, lost, limit=len(found) if limit is None else limit)
-        return [{"id": slot.id, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone),
-                 "places": [{**place.public(), "free": True} for place in free]} for slot, free in offered]
+        return [
+            {
+                "id": slot.id,
+                "start": iso(slot.start, self.zone),
+                "end": iso(slot.end, self.zone),
+                "places": [{**place.public(), "free": True} for place in free],
+            }
+            for slot, free in offered
+        ]
 
     async def _book(self, meeting: Meeting, chosen: str, place: str | None, by: str) -> Meeting:
         slots, places = await self._catalogue()
@@ -327,12 +407,13 @@ class Meetings:
                 raise Taken(found.message, await self._free_views(meeting, slot, limit=NEXT_SLOTS))
             raise found
         booked = meeting.changed(state=BOOKED, slot=slot.id, place=found.id, by=by, updated=now_ms())
-        outcome = await self._store.update_meeting(booked, version=meeting.version,
-                                                     holds=holds_of(booked, places))
+        outcome = await self._store.update_meeting(booked, version=meeting.version, holds=holds_of(booked, places))
         if outcome == TAKEN:
-            raise Taken("someone booked this slot first: you, the other person or the place are no longer free "
-                        "then; choose another slot (`next` lists the next ones you both have free)",
-                        await self._free_views(meeting, slot, limit=NEXT_SLOTS))
+            raise Taken(
+                "someone booked this slot first: you, the other person or the place are no longer free "
+                "then; choose another slot (`next` lists the next ones you both have free)",
+                await self._free_views(meeting, slot, limit=NEXT_SLOTS),
+            )
         if outcome == CHANGED or isinstance(outcome, str):
             raise Refused("conflict", "this meeting changed meanwhile; read it again (GET /api/me/meetings)")
         return outcome
@@ -343,8 +424,9 @@ class Meetings:
         if refusal is not None:
             raise refusal
         changed = meeting.changed(state=DECLINED, reason=reason, by=actor.id, updated=now_ms())
-        return await self._write("declined", meeting, changed, actor, said=reason,
-                                 said_lang=await self._note_language(reason, actor.id))
+        return await self._write(
+            "declined", meeting, changed, actor, said=reason, said_lang=await self._note_language(reason, actor.id)
+        )
 
     async def cancel(self, actor: Actor, meeting_id: str, reason: str) -> dict[str, Any]:
         meeting = await self.meeting_for(actor, meeting_id)
@@ -352,21 +434,23 @@ class Meetings:
         if refusal is not None:
             raise refusal
         changed = meeting.changed(state=CANCELLED, reason=reason, by=actor.id, updated=now_ms())
-        return await self._write("cancelled", meeting, changed, actor, said=reason,
-                                 said_lang=await self._note_language(reason, actor.id))
+        return await self._write(
+            "cancelled", meeting, changed, actor, said=reason, said_lang=await self._note_language(reason, actor.id)
+        )
 
-    async def _write(self, event: str, meeting: Meeting, changed: Meeting, actor: Actor, *, said: str = "",
-                     said_lang: str = "") -> dict[str, Any]:
+    async def _write(
+        self, event: str, meeting: Meeting, changed: Meeting, actor: Actor, *, said: str = "", said_lang: str = ""
+    ) -> dict[str, Any]:
         """Store a change that takes no hold (it releases any): CHANGED means someone answered first."""
         places = {place.id: place for place in await self._store.places()}
-        outcome = await self._store.update_meeting(changed, version=meeting.version,
-                                                     holds=holds_of(changed, places))
+        outcome = await self._store.update_meeting(changed, version=meeting.version, holds=holds_of(changed, places))
         if isinstance(outcome, str):
             raise Refused("conflict", "this meeting changed meanwhile; read it again (GET /api/me/meetings)")
         return await self._tell(event, outcome, actor, said=said, said_lang=said_lang)
 
-    async def _tell(self, event: str, meeting: Meeting, actor: Actor, *, said: str = "",
-                    said_lang: str = "") -> dict[str, Any]:
+    async def _tell(
+        self, event: str, meeting: Meeting, actor: Actor, *, said: str = "", said_lang: str = ""
+    ) -> dict[str, Any]:
         """Record the step in the conversation, then both people's connections on every node hear
         the change (each with `with` = the other). `said`: the step's note or reason."""
         await self._record(event, meeting, actor, said, said_lang)
@@ -392,19 +476,30 @@ class Meetings:
         place = places.get(meeting.place or "")
         taken = times(meeting.slot or "") if event in ("booked", "moved") else None
         step = MeetingStep(
-            id=meeting.id, step=event, timezone=self.settings.timezone,
+            id=meeting.id,
+            step=event,
+            timezone=self.settings.timezone,
             slots=[t for t in map(times, meeting.slots) if t is not None] if event in ("proposed", "countered") else [],
-            start=taken.start if taken else None, end=taken.end if taken else None,
-            place=place.id if place else None, place_name=place.name if place else None,
-            link=place.link.replace("{meeting}", meeting.id) if place and place.online and taken else None)
+            start=taken.start if taken else None,
+            end=taken.end if taken else None,
+            place=place.id if place else None,
+            place_name=place.name if place else None,
+            link=place.link.replace("{meeting}", meeting.id) if place and place.online and taken else None,
+        )
         profiles = await self._people.profiles([actor.id])
         reading = profiles[0].lang if profiles else "en"
         lang = said_lang or reading
         try:
             targets = await self._relay.targets(meeting.room, lang, reading) if said and self._relay else []
             appended = await self._broker.append_message(
-                meeting.room, user={"id": actor.id, "name": actor.name}, text=said, lang=lang,
-                cid=f"{meeting.id}.{meeting.version}", translating=targets, meeting=step)
+                meeting.room,
+                user={"id": actor.id, "name": actor.name},
+                text=said,
+                lang=lang,
+                cid=f"{meeting.id}.{meeting.version}",
+                translating=targets,
+                meeting=step,
+            )
         except BackendUnavailable:  # the step itself is stored and both are told; only its card is missing
             log.warning("meeting %s: the %s card could not be recorded in %s", meeting.id, event, meeting.room)
             return
@@ -431,17 +526,23 @@ class Meetings:
                 meeting = booked.get((slot.id, pid))
                 cell: dict[str, Any] = {"place": pid}
                 if meeting is not None:
-                    cell["meeting"] = {"id": meeting.id, "people": [{"id": u, "name": names.get(u, u)}
-                                                                    for u in meeting.people]}
+                    cell["meeting"] = {
+                        "id": meeting.id,
+                        "people": [{"id": u, "name": names.get(u, u)} for u in meeting.people],
+                    }
                 cells.append(cell)
-            rows.append({"slot": slot.id, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone),
-                         "cells": cells})
+            rows.append(
+                {"slot": slot.id, "start": iso(slot.start, self.zone), "end": iso(slot.end, self.zone), "cells": cells}
+            )
         for meeting in meetings:
             first = slots.get(meeting.slot or (meeting.slots[0] if meeting.slots else ""))
             if first is not None and meeting.state in (BOOKED, PROPOSED):
                 days.setdefault(iso(first.start, self.zone)[:10], {"booked": 0, "proposed": 0})[meeting.state] += 1
-        return {"places": [p.public() for p in places.values()], "slots": rows,
-                "days": [{"day": day, **counts} for day, counts in sorted(days.items())]}
+        return {
+            "places": [p.public() for p in places.values()],
+            "slots": rows,
+            "days": [{"day": day, **counts} for day, counts in sorted(days.items())],
+        }
 
     async def export_rows(self) -> list[list[str]]:
         """The booked meetings as CSV rows (header first), for the organisers."""
@@ -451,8 +552,12 @@ class Meetings:
         rows = [["meeting", "start", "end", "place", "person 1", "organisation 1", "person 2", "organisation 2"]]
         for m in sorted(meetings, key=lambda m: (slots[m.slot].start if m.slot in slots else 0, m.id)):
             slot = slots.get(m.slot or "")
-            cells = [m.id, iso(slot.start, self.zone) if slot else "", iso(slot.end, self.zone) if slot else "",
-                     places[m.place].name if m.place in places else ""]
+            cells = [
+                m.id,
+                iso(slot.start, self.zone) if slot else "",
+                iso(slot.end, self.zone) if slot else "",
+                places[m.place].name if m.place in places else "",
+            ]
             for user in m.people:
                 profile = people.get(user)
                 cells += [profile.name if profile else user, profile.organization if profile else ""]

@@ -1,6 +1,7 @@
 """One babelroom node: the composition root. It builds the backend (its `Stores`: one object per store
 interface), the hub, translation and the domain core's services, handing each service only the stores
 it uses, and starts and stops them together."""
+
 from __future__ import annotations
 
 import logging
@@ -39,18 +40,20 @@ def default_node_id() -> str:
 
 
 class Node:
-    def __init__(self, config: Config, *, translator: TranslationService | None = None,
-                 backend: Backend | None = None) -> None:
+    def __init__(
+        self, config: Config, *, translator: TranslationService | None = None, backend: Backend | None = None
+    ) -> None:
         self.config = config
         # bad [auth] keys stop the start before the database opens
         self.signer = signer_from_settings(config.auth, config.server.data_dir)
         if config.auth.access == "code" and not config.auth.access_code:
-            raise ConfigError("auth.access: \"code\" needs auth.access_code (the code the organisers hand out)")
+            raise ConfigError('auth.access: "code" needs auth.access_code (the code the organisers hand out)')
         self.id = config.server.node_id or default_node_id()
         self.backend = backend or make_backend(config.backend, self.id, config.server.data_dir)
         self.stores = stores = self.backend.stores
-        self.translator = translator or TranslationService(node_translator_settings(config.translation),
-                                                           shared_cache=self.backend.shared_cache())
+        self.translator = translator or TranslationService(
+            node_translator_settings(config.translation), shared_cache=self.backend.shared_cache()
+        )
         self.hub = Hub(self.backend, config.limits.presence_window, config.limits.reaction_window)
         self.hub.on_glossary = self._glossary_changed
         self.organiser = OrganiserText(self.translator, config.translation.content_lang)
@@ -62,33 +65,70 @@ class Node:
         self.roles = Roles(stores.moderation, stores.presence)
         self.limits = SendLimits(stores.limits, config.limits.rate_per_second, config.limits.rate_burst)
         self.access = RoomAccess(stores.rooms, stores.moderation, self.roles, self.limits, stores.conversations)
-        self.messages = MessageRules(self.access, stores.broker, stores.presence, stores.conversations,
-                                     config.limits.edit_window, sends=stores.sends)
+        self.messages = MessageRules(
+            self.access,
+            stores.broker,
+            stores.presence,
+            stores.conversations,
+            config.limits.edit_window,
+            sends=stores.sends,
+        )
         self.moderation = Moderation(stores.rooms, stores.moderation, stores.broker, self.roles, stores.conversations)
         self.sanctions = Sanctions(stores.moderation)
         auth = config.auth
-        self.sign_ins = SignIns(stores.sessions, stores.broker, stores.limits, check_ttl=auth.session_check_ttl,
-                                code_ttl=auth.signin_code_ttl, codes_per_hour=auth.signin_codes_per_hour,
-                                renewals_per_hour=auth.renewals_per_hour,
-                                token_ttl=auth.token_ttl + int(auth.leeway))
+        self.sign_ins = SignIns(
+            stores.sessions,
+            stores.broker,
+            stores.limits,
+            check_ttl=auth.session_check_ttl,
+            code_ttl=auth.signin_code_ttl,
+            codes_per_hour=auth.signin_codes_per_hour,
+            renewals_per_hour=auth.renewals_per_hour,
+            token_ttl=auth.token_ttl + int(auth.leeway),
+        )
         self.hub.on_sessions_ended = self.sign_ins.forget
         self.delegates = Delegates(stores.sessions, self.sign_ins, invite_ttl=auth.invite_ttl)
-        self.conversations = Conversations(stores.conversations, stores.rooms, stores.moderation, stores.broker,
-                                           config, self.limits, self.translator, self.relay,
-                                           self.hub.local_users)
+        self.conversations = Conversations(
+            stores.conversations,
+            stores.rooms,
+            stores.moderation,
+            stores.broker,
+            config,
+            self.limits,
+            self.translator,
+            self.relay,
+            self.hub.local_users,
+        )
         settings = config.conversations
-        self.reports = ReportDesk(stores.conversations, stores.broker, stores.limits, self.moderation, self.sanctions,
-                                  burst=settings.report_burst, per_hour=settings.reports_per_hour,
-                                  history_max=config.backend.history_max)
+        self.reports = ReportDesk(
+            stores.conversations,
+            stores.broker,
+            stores.limits,
+            self.moderation,
+            self.sanctions,
+            burst=settings.report_burst,
+            per_hour=settings.reports_per_hour,
+            history_max=config.backend.history_max,
+        )
         self.report_count = ReportCount(self.reports.open_count, self.hub.push_to_moderators)
         self.hub.on_reports_changed = self.report_count.changed
-        self.meetings = Meetings(stores.meetings, stores.conversations, stores.moderation, stores.broker,
-                                 config.meetings, self.conversations.policy, self.limits.take_token,
-                                 self.translator, self.relay, self._meeting_conversation,
-                                 self.conversations.message_stored)
+        self.meetings = Meetings(
+            stores.meetings,
+            stores.conversations,
+            stores.moderation,
+            stores.broker,
+            config.meetings,
+            self.conversations.policy,
+            self.limits.take_token,
+            self.translator,
+            self.relay,
+            self._meeting_conversation,
+            self.conversations.message_stored,
+        )
         self.lobby = LobbyTicker(stores.rooms, stores.presence, stores.broker, config.server.lobby_interval)
-        self.metrics = NodeMetrics(lambda: self.hub.connections, lambda: len(self.hub.local_rooms()),
-                                   self.translator.metrics.registry)
+        self.metrics = NodeMetrics(
+            lambda: self.hub.connections, lambda: len(self.hub.local_rooms()), self.translator.metrics.registry
+        )
         if self.jobs is not None:
             self.metrics.registry.register(self.jobs.collector())
 
@@ -104,10 +144,17 @@ class Node:
         self.lobby.start()
         self.conversations.start()
         if self.signer.weak_secret:
-            log.warning("[auth] secret is shorter than 32 bytes, which HS256 wants; "
-                        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one")
-        log.info("node %s ready: backend %s, %d rooms, reading languages %s", self.id, self.config.backend.kind,
-                 len(await self.stores.rooms.list_rooms()), ", ".join(self.translator.reading_languages()))
+            log.warning(
+                "[auth] secret is shorter than 32 bytes, which HS256 wants; "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one"
+            )
+        log.info(
+            "node %s ready: backend %s, %d rooms, reading languages %s",
+            self.id,
+            self.config.backend.kind,
+            len(await self.stores.rooms.list_rooms()),
+            ", ".join(self.translator.reading_languages()),
+        )
 
     async def _load_glossary(self) -> None:
         """A glossary a host ever set wins over `[translation] glossary`, which is only the start value."""

@@ -5,6 +5,7 @@ call (a tagged union on "type"). A frame msgspec refuses takes the slow path, wh
 complaint in the order the fields are defined and words it as the protocol does ("\"send\" needs the
 field \"text\"", "\"room\" must not be empty"); JSON null counts as absent, unknown fields are ignored.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,21 +30,40 @@ LANG_PATTERN = r"^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{1,8}){0,4}(?!\n)$"
 # The field types. `extra["complaint"]` words a broken rule that is not a length.
 Room = Annotated[str, Meta(min_length=1, max_length=64, description="room id")]
 User = Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX, description="user id (a token's `sub`)")]
-MessageId = Annotated[str, Meta(min_length=1, max_length=MAX_ID,
-                                description="a message id exactly as the server sent it")]
+MessageId = Annotated[
+    str, Meta(min_length=1, max_length=MAX_ID, description="a message id exactly as the server sent it")
+]
 RequestId = Annotated[str, Meta(min_length=1, max_length=64, description="a contact request's id")]
-Lang = Annotated[str, Meta(pattern=LANG_PATTERN, description="language code; `pt-BR` is read as `pt`",
-                           extra={"complaint": "must be a language code such as 'de' or 'pt'"})]
+Lang = Annotated[
+    str,
+    Meta(
+        pattern=LANG_PATTERN,
+        description="language code; `pt-BR` is read as `pt`",
+        extra={"complaint": "must be a language code such as 'de' or 'pt'"},
+    ),
+]
 Reason = Annotated[str, Meta(max_length=MAX_REASON)]
 Token = Annotated[str, Meta(min_length=1, max_length=MAX_TOKEN, description="a JWT")]
 Cid = Annotated[str, Meta(min_length=1, max_length=MAX_CID, description="client id: a retried send is stored once")]
-Seconds = Annotated[int, Meta(gt=0, le=MUTE_MAX_SECONDS, extra={
-    "complaint": f"must be 1..{MUTE_MAX_SECONDS} seconds (30 days); leave it out to mute until unmuted"})]
+Seconds = Annotated[
+    int,
+    Meta(
+        gt=0,
+        le=MUTE_MAX_SECONDS,
+        extra={"complaint": f"must be 1..{MUTE_MAX_SECONDS} seconds (30 days); leave it out to mute until unmuted"},
+    ),
+]
 Count = Annotated[int, Meta(description="0..[limits] history_max (checked by the session)")]
 Text = Annotated[str, Meta(description="1..[limits] text_chars characters (checked by the session)")]
 Ref = Annotated[str, Meta(max_length=MAX_REF, description="echoed in the answer")]
-Emoji = Annotated[str, Meta(pattern=f"^(?:{'|'.join(REACTIONS)})(?!\n)$", description="one of the reactions",
-                            extra={"complaint": f"must be one of {' '.join(REACTIONS)}"})]
+Emoji = Annotated[
+    str,
+    Meta(
+        pattern=f"^(?:{'|'.join(REACTIONS)})(?!\n)$",
+        description="one of the reactions",
+        extra={"complaint": f"must be one of {' '.join(REACTIONS)}"},
+    ),
+]
 
 
 class FrameError(Exception):
@@ -202,13 +222,34 @@ class TypingNow(ClientFrame, tag="typing"):
     room: Room
 
 
-AnyClientFrame: TypeAlias = (Auth | Join | Leave | SendMessage | SetLang | GetHistory | Mute | Unmute | Kick | Ban
-                             | Unban | Delete | RelangMessage | Ping | RequestContact | Accept | Decline | Read
-                             | ReportMessage | React | Edit | TypingNow | GetReactors)
+AnyClientFrame: TypeAlias = (
+    Auth
+    | Join
+    | Leave
+    | SendMessage
+    | SetLang
+    | GetHistory
+    | Mute
+    | Unmute
+    | Kick
+    | Ban
+    | Unban
+    | Delete
+    | RelangMessage
+    | Ping
+    | RequestContact
+    | Accept
+    | Decline
+    | Read
+    | ReportMessage
+    | React
+    | Edit
+    | TypingNow
+    | GetReactors
+)
 ModerationFrame: TypeAlias = Mute | Unmute | Kick | Ban | Unban | Delete
 Conversational: TypeAlias = RequestContact | Accept | Decline | Read | ReportMessage
-CLIENT_FRAMES: dict[str, type[ClientFrame]] = {str(cls.__struct_config__.tag): cls
-                                               for cls in AnyClientFrame.__args__}
+CLIENT_FRAMES: dict[str, type[ClientFrame]] = {str(cls.__struct_config__.tag): cls for cls in AnyClientFrame.__args__}
 
 
 class _Rule(msgspec.Struct, frozen=True):
@@ -221,7 +262,8 @@ class _Rule(msgspec.Struct, frozen=True):
 
 _RULES: dict[str, tuple[_Rule, ...]] = {
     kind: tuple(_Rule(f.name, f.type, f.required) for f in msgspec.structs.fields(cls) if f.name != "ref")
-    for kind, cls in CLIENT_FRAMES.items()}
+    for kind, cls in CLIENT_FRAMES.items()
+}
 _frame_decoder: msgspec.json.Decoder[AnyClientFrame] = msgspec.json.Decoder(AnyClientFrame)
 _decoder = msgspec.json.Decoder()
 
@@ -245,11 +287,11 @@ def _decode_refused(text: str | bytes) -> AnyClientFrame:
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         data = _decode_slowly(text)
     if not isinstance(data, dict):
-        raise FrameError("bad_frame", "the frame must be a JSON object with a \"type\"")
+        raise FrameError("bad_frame", 'the frame must be a JSON object with a "type"')
     ref = _ref(data)
     kind = data.get("type")
     if not isinstance(kind, str):
-        raise FrameError("bad_frame", "the frame has no string \"type\"", ref)
+        raise FrameError("bad_frame", 'the frame has no string "type"', ref)
     rules = _RULES.get(kind)
     if rules is None:
         raise FrameError("unknown_type", f"unknown frame type {kind[:40]!r}; see the protocol for the list", ref)
@@ -258,12 +300,12 @@ def _decode_refused(text: str | bytes) -> AnyClientFrame:
         value = data.get(rule.name)
         if value is None:
             if rule.required:
-                raise FrameError("bad_frame", f"\"{kind}\" needs the field \"{rule.name}\"", ref)
+                raise FrameError("bad_frame", f'"{kind}" needs the field "{rule.name}"', ref)
             continue
         try:
             values[rule.name] = msgspec.convert(value, rule.type)
         except msgspec.ValidationError as exc:
-            raise FrameError("bad_frame", f"\"{rule.name}\" {_complaint(str(exc), rule.type)}", ref) from None
+            raise FrameError("bad_frame", f'"{rule.name}" {_complaint(str(exc), rule.type)}', ref) from None
     frame: AnyClientFrame = msgspec.convert({"type": kind, "ref": ref, **values}, AnyClientFrame)
     return frame
 
@@ -272,7 +314,7 @@ def _ref(data: dict[str, Any]) -> str | None:
     ref = data.get("ref")
     if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF or SURROGATE.search(ref)):
         # not echoed: a ref that is itself bad cannot label the answer
-        raise FrameError("bad_frame", f"\"ref\" must be text of at most {MAX_REF} characters")
+        raise FrameError("bad_frame", f'"ref" must be text of at most {MAX_REF} characters')
     return ref
 
 
@@ -299,7 +341,9 @@ def _decode_slowly(text: str | bytes) -> Any:
         ref = _ref(data)
         bad = unencodable_field(data)
         if bad is not None:
-            raise FrameError("bad_frame", f"\"{bad[:64]}\" is not valid Unicode text (a lone surrogate such as "
-                             "\\ud800); send UTF-8 text", ref)
+            raise FrameError(
+                "bad_frame",
+                f'"{bad[:64]}" is not valid Unicode text (a lone surrogate such as \\ud800); send UTF-8 text',
+                ref,
+            )
     return data
-

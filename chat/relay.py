@@ -12,6 +12,7 @@ With `[translation] mode = "workers"` the relay translates nothing itself: it pu
 (message, target language) on the queue (translation/jobs.py), and the routes are those the
 live translate-workers advertise.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,14 @@ log = logging.getLogger("babelroom.relay")
 
 
 class TranslationRelay:
-    def __init__(self, broker: Broker, presence: Presence, people: ConversationStore, translator: TranslationService,
-                 jobs: JobQueue | None = None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        presence: Presence,
+        people: ConversationStore,
+        translator: TranslationService,
+        jobs: JobQueue | None = None,
+    ) -> None:
         self._broker, self._presence, self._people = broker, presence, people
         self._translator = translator
         self._jobs = jobs  # workers mode: the queue instead of the local translator
@@ -80,8 +87,13 @@ class TranslationRelay:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _needs(self, message: StoredMessage, lang: str) -> bool:
-        return (not message.deleted and message.text != "" and message.lang != lang and lang not in message.tr
-                and self._has_route(message.lang, lang))
+        return (
+            not message.deleted
+            and message.text != ""
+            and message.lang != lang
+            and lang not in message.tr
+            and self._has_route(message.lang, lang)
+        )
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -116,8 +128,7 @@ class TranslationRelay:
         if made is None:
             await self._failed(message.room, message.id, target)
         else:
-            await self._broker.add_translation(message.room, message.id, target, made.text,
-                                                confidence=made.confidence)
+            await self._broker.add_translation(message.room, message.id, target, made.text, confidence=made.confidence)
 
     async def _failed(self, room: str, message_id: str, lang: str) -> None:
         await self._broker.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
@@ -137,5 +148,6 @@ class TranslationRelay:
                 if translated is None:
                     await self._failed(room, message.id, lang)
                 else:
-                    await self._broker.add_translation(room, message.id, lang, translated.text,
-                                                        confidence=translated.confidence)
+                    await self._broker.add_translation(
+                        room, message.id, lang, translated.text, confidence=translated.confidence
+                    )

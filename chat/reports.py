@@ -8,6 +8,7 @@ one store read and each moderator one frame a second, and every node reads the s
 store's), whichever node the change happened on. A moderator who connects gets the count after
 `ready` (chat/session.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,12 @@ INTERVAL = 1.0  # seconds: at most one `reports` frame per node and interval
 
 
 class ReportCount:
-    def __init__(self, read_count: Callable[[], Awaitable[int]], push_to_moderators: Callable[[bytes], None],
-                 interval: float = INTERVAL) -> None:
+    def __init__(
+        self,
+        read_count: Callable[[], Awaitable[int]],
+        push_to_moderators: Callable[[bytes], None],
+        interval: float = INTERVAL,
+    ) -> None:
         self._read_count = read_count
         self._push = push_to_moderators
         self._interval = interval

@@ -15,6 +15,7 @@
   parameter in access and WebSocket log lines: a token in a URL (a link that signs in) is a
   credential and must not land in log files.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -288,9 +289,15 @@ def uvicorn_config(app: Any, config: Config, **overrides: Any) -> uvicorn.Config
     """The uvicorn options babelroom runs with (the CLI and the tests use the same)."""
     http = type("GuardedHttp", (GuardedHttp,), {"header_timeout": config.server.header_timeout})
     options: dict[str, Any] = dict(
-        host=config.server.host, port=config.server.port, log_level=config.server.log_level, lifespan="on",
-        http=http, ws=GuardedWebSocket, ws_max_size=config.limits.frame_bytes,
-        ws_per_message_deflate=config.limits.compression, timeout_keep_alive=config.server.keep_alive_timeout,
+        host=config.server.host,
+        port=config.server.port,
+        log_level=config.server.log_level,
+        lifespan="on",
+        http=http,
+        ws=GuardedWebSocket,
+        ws_max_size=config.limits.frame_bytes,
+        ws_per_message_deflate=config.limits.compression,
+        timeout_keep_alive=config.server.keep_alive_timeout,
         # bounded: uvicorn's default waits for every connection's task however long it takes
         timeout_graceful_shutdown=config.server.shutdown_timeout,
     )

@@ -12,6 +12,7 @@ chat.session_membership (join, leave, language, presence), chat.session_messages
 react, history...), chat.session_moderation (moderation frames and the hub's removals and roles),
 chat.session_conversations (contact requests, read marks, reports).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -72,8 +73,17 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MANY_CONNECTIONS = 4429
 CLOSE_INTERNAL = 1011
 MESSAGE_ID_FIELDS = {  # the fields that hold message ids, by frame type (checked by _check_ids)
-    "join": ("since",), "history": ("before", "after"), "delete": ("id",), "read": ("id",), "report": ("id",),
-    "relang": ("id",), "react": ("id",), "reactors": ("id",), "edit": ("id",), "send": ("reply_to",)}
+    "join": ("since",),
+    "history": ("before", "after"),
+    "delete": ("id",),
+    "read": ("id",),
+    "report": ("id",),
+    "relang": ("id",),
+    "react": ("id",),
+    "reactors": ("id",),
+    "edit": ("id",),
+    "send": ("reply_to",),
+}
 
 
 class _Disconnected(Exception):
@@ -83,10 +93,26 @@ class _Disconnected(Exception):
 class Session(Membership, Messages, ModerationBridge):
     """One connection. Frames to it are whole WebSocket frames (chat.wire), usually shared."""
 
-    __slots__ = ("node", "conn_id", "identity", "lang", "rooms", "writer", "_limits", "_receive_asgi",
-                 "_bad_frames", "_removals_pending", "_membership_bucket", "_history_reads", "_counted", "_reacting",
-                 "_typed", "_private", "_tasks",
-                 "__weakref__")
+    __slots__ = (
+        "node",
+        "conn_id",
+        "identity",
+        "lang",
+        "rooms",
+        "writer",
+        "_limits",
+        "_receive_asgi",
+        "_bad_frames",
+        "_removals_pending",
+        "_membership_bucket",
+        "_history_reads",
+        "_counted",
+        "_reacting",
+        "_typed",
+        "_private",
+        "_tasks",
+        "__weakref__",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, node: Node) -> None:
         self.node = node
@@ -99,8 +125,9 @@ class Session(Membership, Messages, ModerationBridge):
         self._receive_asgi = receive
         # Where the server offers it (chat.serving), frames go straight to the transport.
         socket: RawSocket | None = scope.get("extensions", {}).get(TRANSPORT_EXTENSION)
-        self.writer = Writer(self, send, socket, frames_max=self._limits.send_queue,
-                             bytes_max=self._limits.send_buffer_bytes)
+        self.writer = Writer(
+            self, send, socket, frames_max=self._limits.send_queue, bytes_max=self._limits.send_buffer_bytes
+        )
         self._bad_frames = 0
         self._tasks: set[asyncio.Task[None]] = set()  # what the hub's calls started: held until done
         self._removals_pending = 0  # removals (kick, ban, close) under way
@@ -158,8 +185,12 @@ class Session(Membership, Messages, ModerationBridge):
             try:
                 text = await asyncio.wait_for(self._receive(), timeout=max(remaining, 0))
             except TimeoutError:
-                self.push_frame(error("unauthorized", "no auth frame within "
-                                               f"{self.node.config.auth.auth_timeout:g} s; send auth first"))
+                self.push_frame(
+                    error(
+                        "unauthorized",
+                        f"no auth frame within {self.node.config.auth.auth_timeout:g} s; send auth first",
+                    )
+                )
                 self.close(CLOSE_UNAUTHORIZED, "auth timeout")
                 return False
             if text is not None and len(text) > protocol.MAX_TOKEN and self._refuse_oversize_token(text):
@@ -174,8 +205,11 @@ class Session(Membership, Messages, ModerationBridge):
                     self.push_frame(error(exc.code, exc.message, frame.ref))
                 except Exception:
                     log.exception("auth on %s failed", self.conn_id)
-                    self.push_frame(error("internal", "the server failed to check this token; "
-                                                   "it was logged, retry later", frame.ref))
+                    self.push_frame(
+                        error(
+                            "internal", "the server failed to check this token; it was logged, retry later", frame.ref
+                        )
+                    )
             elif isinstance(frame, Ping):
                 await self._ping(frame)
             else:
@@ -188,14 +222,24 @@ class Session(Membership, Messages, ModerationBridge):
             data = json.loads(text)
         except ValueError:
             return False
-        if not (isinstance(data, dict) and data.get("type") == "auth" and isinstance(data.get("token"), str)
-                and len(data["token"]) > protocol.MAX_TOKEN):
+        if not (
+            isinstance(data, dict)
+            and data.get("type") == "auth"
+            and isinstance(data.get("token"), str)
+            and len(data["token"]) > protocol.MAX_TOKEN
+        ):
             return False
         ref = data.get("ref")
         if not isinstance(ref, str) or len(ref) > protocol.MAX_REF or not is_scalar_text(ref):
             ref = None  # echoed only when it is a valid ref
-        self.push_frame(error("unauthorized", f"the token is longer than {protocol.MAX_TOKEN} characters, "
-                              "the most a token may have; ask for a new token at POST /api/session", ref))
+        self.push_frame(
+            error(
+                "unauthorized",
+                f"the token is longer than {protocol.MAX_TOKEN} characters, "
+                "the most a token may have; ask for a new token at POST /api/session",
+                ref,
+            )
+        )
         self.close(CLOSE_UNAUTHORIZED, "unauthorized")
         return True
 
@@ -208,8 +252,9 @@ class Session(Membership, Messages, ModerationBridge):
         try:
             data = text_frame(encode_bytes(frame))
         except Exception as exc:  # noqa: BLE001 - a frame that cannot be encoded: this socket only
-            log.warning("could not send a frame to %s (%s): %r; closing this connection",
-                        self.conn_id, self.user_id, exc)
+            log.warning(
+                "could not send a frame to %s (%s): %r; closing this connection", self.conn_id, self.user_id, exc
+            )
             self.writer.abort(CLOSE_INTERNAL, "the server could not send a frame")
             return
         self.writer.push(data)
@@ -235,8 +280,7 @@ class Session(Membership, Messages, ModerationBridge):
         try:
             identity = self.node.signer.verify(frame.token)
         except TokenError as exc:
-            self.push_frame(error("unauthorized", f"{exc}; ask for a new token at POST /api/session",
-                                           frame.ref))
+            self.push_frame(error("unauthorized", f"{exc}; ask for a new token at POST /api/session", frame.ref))
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
         try:  # a website's token for a delegate of the list: that delegate's user id (same person everywhere)
@@ -246,8 +290,13 @@ class Session(Membership, Messages, ModerationBridge):
             self.close(CLOSE_UNAUTHORIZED, "unauthorized")
             return
         except BackendUnavailable:  # who the person is cannot be told: a second, split identity would be worse
-            self.push_frame(error("unavailable", "the server cannot reach its backend right now; connect again in "
-                                  "a few seconds", frame.ref))
+            self.push_frame(
+                error(
+                    "unavailable",
+                    "the server cannot reach its backend right now; connect again in a few seconds",
+                    frame.ref,
+                )
+            )
             self.close(CLOSE_OVERLOADED, "unavailable")
             return
         if not await self._sign_in_live(identity, frame.ref):
@@ -264,8 +313,14 @@ class Session(Membership, Messages, ModerationBridge):
             log.warning("could not check the standing of %s: the backend is unavailable", identity.id)
         if not await self._count_connection(identity.id):
             most = self._limits.connections_per_user
-            self.push_frame(error("too_many_connections", f"this user has {most} connections open already, the most "
-                                  "one user may have; close one (another tab or device) and connect again", frame.ref))
+            self.push_frame(
+                error(
+                    "too_many_connections",
+                    f"this user has {most} connections open already, the most "
+                    "one user may have; close one (another tab or device) and connect again",
+                    frame.ref,
+                )
+            )
             self.close(CLOSE_TOO_MANY_CONNECTIONS, "too many connections")
             return
         self.identity, self.lang = identity, lang
@@ -336,18 +391,27 @@ class Session(Membership, Messages, ModerationBridge):
     def _reading_lang(self, code: str, ref: str | None) -> str:
         lang = primary_subtag(code)
         if lang not in self.node.translator.reading_languages():
-            raise FrameError("bad_frame", f"unknown language {code!r}; choose one of "
-                             + ", ".join(self.node.translator.reading_languages()), ref)
+            raise FrameError(
+                "bad_frame",
+                f"unknown language {code!r}; choose one of " + ", ".join(self.node.translator.reading_languages()),
+                ref,
+            )
         return lang
 
     def _ready(self) -> None:
         assert self.identity is not None
-        self.push_frame(Ready(user=self.identity.public(), lang=self.lang,
-                              languages=self.node.translator.reading_languages(),
-                              translates=self.node.translator.languages(),
-                              routes=self.node.translator.routes(), node=self.node.id,
-                              protocol=protocol.PROTOCOL_VERSION,
-                              min_confidence=self.node.translator.settings.min_confidence))
+        self.push_frame(
+            Ready(
+                user=self.identity.public(),
+                lang=self.lang,
+                languages=self.node.translator.reading_languages(),
+                translates=self.node.translator.languages(),
+                routes=self.node.translator.routes(),
+                node=self.node.id,
+                protocol=protocol.PROTOCOL_VERSION,
+                min_confidence=self.node.translator.settings.min_confidence,
+            )
+        )
 
     async def _ping(self, frame: Ping) -> None:
         self.push_frame(Pong(ref=frame.ref or None))
@@ -370,12 +434,14 @@ class Session(Membership, Messages, ModerationBridge):
         except (FrameError, Refused) as exc:
             self.push_frame(error(exc.code, exc.message, frame.ref, retry_after=exc.retry_after))
         except BackendUnavailable:
-            self.push_frame(error("unavailable", "the server cannot reach its backend right now; "
-                                           "retry in a few seconds", frame.ref))
+            self.push_frame(
+                error("unavailable", "the server cannot reach its backend right now; retry in a few seconds", frame.ref)
+            )
         except Exception:
             log.exception("frame %s from %s failed", frame.type, self.user_id)
-            self.push_frame(error("internal", "the server failed to handle this frame; "
-                                           "it was logged, retry later", frame.ref))
+            self.push_frame(
+                error("internal", "the server failed to handle this frame; it was logged, retry later", frame.ref)
+            )
 
     @staticmethod
     def _check_ids(frame: AnyClientFrame) -> None:
@@ -383,8 +449,9 @@ class Session(Membership, Messages, ModerationBridge):
         for name in MESSAGE_ID_FIELDS.get(frame.type, ()):
             value = getattr(frame, name)
             if value is not None and not is_message_id(value):
-                raise FrameError("bad_frame", f"\"{name}\" must be a message id exactly as the server sent it "
-                                 "(such as \"1a2b3c4d.17\")")
+                raise FrameError(
+                    "bad_frame", f'"{name}" must be a message id exactly as the server sent it (such as "1a2b3c4d.17")'
+                )
 
     def _decode(self, text: str | None) -> AnyClientFrame | None:
         if text is None:
@@ -404,12 +471,19 @@ class Session(Membership, Messages, ModerationBridge):
             self.close(CLOSE_POLICY, "too many bad frames")
 
 
-
 # frame type -> handler; one table for every session (each handler takes its own frame type)
 _HANDLERS: dict[type[AnyClientFrame], Callable[[Session, Any], Awaitable[None]]] = {
-    Join: Session._join, Leave: Session._leave, protocol.SendMessage: Session._send, SetLang: Session._change_lang,
-    RelangMessage: Session._relang, GetHistory: Session._history, Ping: Session._ping,
-    React: Session._react, GetReactors: Session._reactors, Edit: Session._edit, TypingNow: Session._typing,
+    Join: Session._join,
+    Leave: Session._leave,
+    protocol.SendMessage: Session._send,
+    SetLang: Session._change_lang,
+    RelangMessage: Session._relang,
+    GetHistory: Session._history,
+    Ping: Session._ping,
+    React: Session._react,
+    GetReactors: Session._reactors,
+    Edit: Session._edit,
+    TypingNow: Session._typing,
     Auth: Session._auth_again,
     **{action: Session._moderate for action in ModerationFrame.__args__},
     **{kind: handle_conversation_frame for kind in Conversational.__args__},

@@ -3,6 +3,7 @@
 Kept apart from session.py: the session decodes and dispatches, this turns each frame into a call
 on the node's Conversations and its refusals into protocol errors.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ class SessionForConversations(Protocol):
     def rooms(self) -> Mapping[str, object]: ...  # the rooms this connection is in
 
     def push_frame(self, frame: ServerFrame) -> None: ...
+
 
 CODES = {"bad_request": "bad_frame"}  # the HTTP API's word for the same mistake
 

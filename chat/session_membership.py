@@ -1,6 +1,7 @@
 """A session's rooms: join (with its history or `since` replay), leave, language change, and the
 presence each of them announces. One of the parts of chat.session.Session.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,9 @@ class MembershipSession(Reader, Protocol):
     def _take_membership_token(self) -> None: ...
     def _require_joined(self, room_id: str) -> Member: ...
     def _presence(self, room: str, event: str, member: Member) -> PresenceChanged: ...
-    async def _joined_frame(self, room: Room, role: Role, messages: list[StoredMessage],
-                            recovered: bool | None, more: bool) -> Joined: ...
+    async def _joined_frame(
+        self, room: Room, role: Role, messages: list[StoredMessage], recovered: bool | None, more: bool
+    ) -> Joined: ...
     def _page(self, messages: list[StoredMessage], size: int) -> tuple[list[StoredMessage], bool]: ...
     def _count(self, value: int | None, name: str) -> int: ...
     async def _leave_room(self, room_id: str) -> None: ...
@@ -63,8 +65,11 @@ class Membership:
             self._membership_bucket = TokenBucket(self._limits.membership_rate, self._limits.membership_burst)
         wait = self._membership_bucket.take()
         if wait:
-            raise FrameError("rate_limited", f"too many joins, leaves and language changes: wait {wait:.1f} s",
-                             retry_after=math.ceil(wait))
+            raise FrameError(
+                "rate_limited",
+                f"too many joins, leaves and language changes: wait {wait:.1f} s",
+                retry_after=math.ceil(wait),
+            )
 
     async def _change_lang(self: MembershipSession, frame: SetLang) -> None:
         self._take_membership_token()
@@ -77,7 +82,6 @@ class Membership:
             await self.node.stores.presence.add_member(room, updated)
             await self.node.backend.publish(room, self._presence(room, "update", updated))
         self._ready()
-
 
     async def visible_room(self: MembershipSession, room_id: str) -> Room:
         """The room, or not_found when there is none this user may see (a private room's non-members)."""
@@ -131,8 +135,14 @@ class Membership:
         if room.private:  # its new messages tell the other members' devices their unread counts
             self._private.add(room_id)
 
-    async def _joined_frame(self: MembershipSession, room: Room, role: Role, messages: list[StoredMessage],
-                            recovered: bool | None, more: bool) -> Joined:
+    async def _joined_frame(
+        self: MembershipSession,
+        room: Room,
+        role: Role,
+        messages: list[StoredMessage],
+        recovered: bool | None,
+        more: bool,
+    ) -> Joined:
         assert self.identity is not None
         members: dict[str, dict[str, str]] = {}
         for member in await self.node.stores.presence.members(room.id):
@@ -146,10 +156,16 @@ class Membership:
             you["read"], you["unread"] = read
         room_fields = await self.node.organiser.with_tr(
             {**room.to_dict(), "languages": await self.node.stores.presence.census(room.id), "writers": writers(room)},
-            self.lang)
-        return Joined(room=room_fields, members=list(members.values()),
-                      messages=await self._as_frames(room.id, messages), you=you, recovered=recovered,
-                      more=more or None)
+            self.lang,
+        )
+        return Joined(
+            room=room_fields,
+            members=list(members.values()),
+            messages=await self._as_frames(room.id, messages),
+            you=you,
+            recovered=recovered,
+            more=more or None,
+        )
 
     @staticmethod
     def _page(messages: list[StoredMessage], size: int) -> tuple[list[StoredMessage], bool]:
@@ -160,7 +176,7 @@ class Membership:
         if value is None:
             return self._limits.history_default
         if not 0 <= value <= self._limits.history_max:
-            raise FrameError("bad_frame", f"\"{name}\" must be between 0 and {self._limits.history_max}")
+            raise FrameError("bad_frame", f'"{name}" must be between 0 and {self._limits.history_max}')
         return value
 
     async def _leave(self: MembershipSession, frame: Leave) -> None:

@@ -1,6 +1,7 @@
 """A session's message frames: send, edit, relang, react, reactors, typing, and `history` reads.
 One of the parts of chat.session.Session.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -78,8 +79,9 @@ class Messages:
         lang = await self.node.translator.detect(text, self.lang)
         user = {"id": self.identity.id, "name": self.identity.name}
         targets = self.node.relay.targets_in(await census, lang, self.lang)
-        appended = await self.node.backend.append_message(room_id, user=user, text=text, lang=lang, cid=cid,
-                                                          translating=targets, reply_to=quote, mentions=mentions)
+        appended = await self.node.backend.append_message(
+            room_id, user=user, text=text, lang=lang, cid=cid, translating=targets, reply_to=quote, mentions=mentions
+        )
         self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message.id))
         if appended.created:
             self.node.relay.message_stored(appended.message, targets)
@@ -87,17 +89,25 @@ class Messages:
                 await self.node.conversations.message_stored(room_id, appended.message)
             told = [user for user in mentions if user != self.identity.id]
             if told:  # every connection of theirs, on every node, in this room or not
-                await self.node.backend.broadcast(direct(told, Mention(room=room_id, id=appended.message.id,
-                                                                       by=user)))
+                await self.node.backend.broadcast(direct(told, Mention(room=room_id, id=appended.message.id, by=user)))
 
     async def _send_plain(self: MessagesSession, frame: protocol.SendMessage) -> None:
         """A message without reply or mentions, most of them: checks, census and store are one step
         of the store (one Redis round trip: rooms/stores/sends.py)."""
         assert self.identity is not None
         lang = await self.node.translator.detect(frame.text, self.lang)
-        sent = await self.node.messages.send(self.identity, frame.room, Outgoing(
-            user=Author(self.identity.id, self.identity.name), text=frame.text, lang=lang, cid=frame.cid,
-            candidates=self.node.relay.candidates(lang), sender_lang=self.lang))
+        sent = await self.node.messages.send(
+            self.identity,
+            frame.room,
+            Outgoing(
+                user=Author(self.identity.id, self.identity.name),
+                text=frame.text,
+                lang=lang,
+                cid=frame.cid,
+                candidates=self.node.relay.candidates(lang),
+                sender_lang=self.lang,
+            ),
+        )
         assert sent.appended is not None
         self.push_frame(Ack(ref=frame.ref, cid=frame.cid, id=sent.appended.message.id))
         if sent.appended.created:
@@ -107,10 +117,12 @@ class Messages:
 
     def _check_text(self: MessagesSession, text: str) -> None:
         if not text.strip():
-            raise FrameError("bad_frame", "\"text\" must not be empty")
+            raise FrameError("bad_frame", '"text" must not be empty')
         if len(text) > self._limits.text_chars:
-            raise FrameError("too_large", f"a message holds at most {self._limits.text_chars} characters; "
-                             f"this one has {len(text)}: split it")
+            raise FrameError(
+                "too_large",
+                f"a message holds at most {self._limits.text_chars} characters; this one has {len(text)}: split it",
+            )
 
     async def _relang(self: MessagesSession, frame: RelangMessage) -> None:
         """The sender corrects the detected language of their own message: re-label, re-translate."""
@@ -120,8 +132,11 @@ class Messages:
         lang = self._reading_lang(frame.lang, frame.ref)
         message = await self.node.backend.relabel_message(room_id, frame.id, lang, author=self.identity.id)
         if message is None:
-            raise FrameError("not_found", f"room {room_id!r} has no message {frame.id!r} of yours; "
-                             "only the sender may correct a message's language")
+            raise FrameError(
+                "not_found",
+                f"room {room_id!r} has no message {frame.id!r} of yours; "
+                "only the sender may correct a message's language",
+            )
         targets = await self.node.relay.targets(room_id, lang, self.lang)
         await self.node.backend.publish(room_id, Relang(room=room_id, id=message.id, lang=lang, translating=targets))
         self.push_frame(Ack(ref=frame.ref, id=message.id))
@@ -137,8 +152,10 @@ class Messages:
         if wait:
             raise FrameError("rate_limited", f"too many reactions: wait {wait:.1f} s", retry_after=math.ceil(wait))
         reacted = await self.node.messages.react(self.identity, frame.room, frame.id, frame.emoji)
-        await self.node.backend.publish(frame.room, Reaction(room=frame.room, id=frame.id, emoji=frame.emoji,
-                                                             count=reacted.count, user=self.identity.id))
+        await self.node.backend.publish(
+            frame.room,
+            Reaction(room=frame.room, id=frame.id, emoji=frame.emoji, count=reacted.count, user=self.identity.id),
+        )
         self.push_frame(Ack(ref=frame.ref, id=frame.id))
 
     async def _reactors(self: MessagesSession, frame: GetReactors) -> None:
@@ -161,8 +178,9 @@ class Messages:
         if message is None:  # deleted meanwhile
             raise FrameError("not_found", f"room {room_id!r} has no message {frame.id!r}")
         targets = await self.node.relay.targets(room_id, lang, self.lang)
-        await self.node.backend.publish(room_id, Edited(room=room_id, id=message.id, text=text, lang=lang,
-                                                        translating=targets))
+        await self.node.backend.publish(
+            room_id, Edited(room=room_id, id=message.id, text=text, lang=lang, translating=targets)
+        )
         self.push_frame(Ack(ref=frame.ref, id=message.id))
         self.node.relay.message_stored(message, targets)
 
@@ -176,8 +194,9 @@ class Messages:
             return  # announced a moment ago: the readers show it still
         await self.node.messages.check_typing(self.identity, frame.room)
         self._typed[frame.room] = now
-        await self.node.backend.publish(frame.room, Typing(room=frame.room, user={"id": self.identity.id,
-                                                                                  "name": self.identity.name}))
+        await self.node.backend.publish(
+            frame.room, Typing(room=frame.room, user={"id": self.identity.id, "name": self.identity.name})
+        )
 
     async def _as_frames(self: MessagesSession, room_id: str, messages: list[StoredMessage]) -> list[MessageFrame]:
         """History as this reader sees it: `translating` where a backfill will bring its language,
@@ -198,20 +217,26 @@ class Messages:
         self._require_joined(room_id)
         limit = self._count(frame.limit, "limit")
         if frame.before is not None and frame.after is not None:
-            raise FrameError("bad_frame", "give \"before\" (older messages) or \"after\" (the rest of a replay), "
-                             "not both")
+            raise FrameError("bad_frame", 'give "before" (older messages) or "after" (the rest of a replay), not both')
         self._take_history_read()
         assert self.identity is not None
         if frame.after is None:
             messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
-            self.push_frame(History(room=room_id, messages=await self._as_frames(room_id, messages),
-                                    ref=frame.ref or None))
+            self.push_frame(
+                History(room=room_id, messages=await self._as_frames(room_id, messages), ref=frame.ref or None)
+            )
         else:  # the next page of a `since` replay
             replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
             messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
-            self.push_frame(History(room=room_id, messages=await self._as_frames(room_id, messages),
-                                    ref=frame.ref or None, more=more or None,
-                                    recovered=None if replay.recovered else False))
+            self.push_frame(
+                History(
+                    room=room_id,
+                    messages=await self._as_frames(room_id, messages),
+                    ref=frame.ref or None,
+                    more=more or None,
+                    recovered=None if replay.recovered else False,
+                )
+            )
         self.node.relay.backfill(room_id, messages, self.lang, self.identity.id)
 
     def _take_history_read(self: MessagesSession) -> None:
@@ -220,5 +245,6 @@ class Messages:
             self._history_reads = TokenBucket(self._limits.history_rate, self._limits.history_burst)
         wait = self._history_reads.take()
         if wait:
-            raise FrameError("rate_limited", f"too many history requests: wait {wait:.1f} s",
-                             retry_after=math.ceil(wait))
+            raise FrameError(
+                "rate_limited", f"too many history requests: wait {wait:.1f} s", retry_after=math.ceil(wait)
+            )

@@ -2,6 +2,7 @@
 to the core (rooms/moderation.py), and what a moderator did elsewhere reaches this connection
 through the hub (removed from a room, a new role). One of the parts of chat.session.Session.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,7 +57,6 @@ class ModerationBridge:
             await self.node.reports.message_deleted(self.identity, action.room, action.message_id)
         self.push_frame(Ack(ref=frame.ref))
 
-
     def removed_from(self: ModerationSession, room: str, reason: str) -> None:
         """The hub says this session is out of a room (kicked, banned, closed), or, for room "*"
         (an event-wide ban), out of every room and closed, even when it is in none."""
@@ -104,9 +104,13 @@ class ModerationBridge:
             log.warning("could not show %s's new role in %s", self.conn_id, room)
 
 
-
 def _action(frame: ModerationFrame) -> Action:
     if isinstance(frame, Delete):
         return Action(frame.type, frame.room, message_id=frame.id)
-    return Action(frame.type, frame.room, user=frame.user, seconds=frame.seconds if isinstance(frame, Mute) else None,
-                  reason=None if isinstance(frame, Unmute) else frame.reason)
+    return Action(
+        frame.type,
+        frame.room,
+        user=frame.user,
+        seconds=frame.seconds if isinstance(frame, Mute) else None,
+        reason=None if isinstance(frame, Unmute) else frame.reason,
+    )

@@ -11,6 +11,7 @@ token the server minted at sign-in: refused once that session ended, rooms/sign_
 (a website's token: with `sub`, it finds the person on the imported delegate list, `as_listed`), and
 `aud`/`iss` when the server is configured to check them. Every text claim passes the sign-in form's rules (rooms.text).
 """
+
 from __future__ import annotations
 
 import json
@@ -87,8 +88,17 @@ class TokenSigner:
     the server should mint tokens too.
     """
 
-    def __init__(self, secret: str = "", *, algorithm: str = "HS256", public_keys: str | dict[str, Any] = "",
-                 private_key: str = "", audience: str = "", issuer: str = "", leeway: float = 30.0) -> None:
+    def __init__(
+        self,
+        secret: str = "",
+        *,
+        algorithm: str = "HS256",
+        public_keys: str | dict[str, Any] = "",
+        private_key: str = "",
+        audience: str = "",
+        issuer: str = "",
+        leeway: float = 30.0,
+    ) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"unsupported token algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
         self.algorithm = algorithm
@@ -115,22 +125,47 @@ class TokenSigner:
         """An HS256 secret shorter than RFC 7518 asks for (the node warns at start)."""
         return self.algorithm == "HS256" and len(self._signing_key.encode("utf-8")) < MIN_SECRET_BYTES
 
-    def issue(self, *, name: str, role: Role, lang: str, ttl: int, user_id: str | None = None,
-              rooms: tuple[str, ...] = (), organization: str = "", country: str = "", bio: str = "",
-              anonymous: bool = False, session: str = "", email: str = "") -> str:
+    def issue(
+        self,
+        *,
+        name: str,
+        role: Role,
+        lang: str,
+        ttl: int,
+        user_id: str | None = None,
+        rooms: tuple[str, ...] = (),
+        organization: str = "",
+        country: str = "",
+        bio: str = "",
+        anonymous: bool = False,
+        session: str = "",
+        email: str = "",
+    ) -> str:
         if self._signing_key is None:
             raise CannotMint(
                 f"this server verifies {self.algorithm} tokens minted by your website and holds no private key; "
-                "mint tokens there (see README, 'Tokens'), or set [auth] private_key to let the server mint them")
+                "mint tokens there (see README, 'Tokens'), or set [auth] private_key to let the server mint them"
+            )
         now = int(time.time())
-        claims: dict[str, Any] = {"sub": user_id or "u_" + secrets.token_hex(6), "name": name,
-                                  "role": role.value, "lang": lang, "iat": now, "exp": now + ttl}
+        claims: dict[str, Any] = {
+            "sub": user_id or "u_" + secrets.token_hex(6),
+            "name": name,
+            "role": role.value,
+            "lang": lang,
+            "iat": now,
+            "exp": now + ttl,
+        }
         if rooms:
             claims["rooms"] = list(rooms)
         if anonymous:
             claims["anon"] = True
-        for key, value in (("organization", organization), ("country", country), ("bio", bio), ("sid", session),
-                           ("email", email)):
+        for key, value in (
+            ("organization", organization),
+            ("country", country),
+            ("bio", bio),
+            ("sid", session),
+            ("email", email),
+        ):
             if value:
                 claims[key] = value
         if self.audience:
@@ -148,13 +183,20 @@ class TokenSigner:
         except jwt.InvalidTokenError:
             raise TokenError("the token is malformed: expected a JWT (header.claims.signature)") from None
         if header.get("alg") != self.algorithm:
-            raise TokenError(f"the token is signed with {header.get('alg')!r}; "
-                             f"this server accepts {self.algorithm} only")
+            raise TokenError(
+                f"the token is signed with {header.get('alg')!r}; this server accepts {self.algorithm} only"
+            )
         key = self._key_for(header)
         try:
-            claims = jwt.decode(token, key, algorithms=[self.algorithm], leeway=self.leeway,
-                                audience=self.audience or None, issuer=self.issuer or None,
-                                options={"require": ["exp", "sub"], "verify_aud": bool(self.audience)})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[self.algorithm],
+                leeway=self.leeway,
+                audience=self.audience or None,
+                issuer=self.issuer or None,
+                options={"require": ["exp", "sub"], "verify_aud": bool(self.audience)},
+            )
         except jwt.ExpiredSignatureError:
             raise TokenError("the token has expired; get a new one") from None
         except jwt.InvalidSignatureError:
@@ -193,30 +235,47 @@ def _identity(claims: dict[str, Any]) -> Identity:
     except ValueError:
         raise TokenError("the token's 'role' claim must be host, moderator or delegate") from None
     rooms = claims.get("rooms", [])
-    if not isinstance(rooms, list) or not all(isinstance(room, str) and 0 < len(room) <= ROOM_MAX
-                                              and is_scalar_text(room) for room in rooms):
+    if not isinstance(rooms, list) or not all(
+        isinstance(room, str) and 0 < len(room) <= ROOM_MAX and is_scalar_text(room) for room in rooms
+    ):
         raise TokenError(f"the token's 'rooms' claim must be a list of room ids (1-{ROOM_MAX} characters each)")
     lang = claims.get("lang", "en")
     if not isinstance(lang, str) or (lang and not LANG_CLAIM.fullmatch(lang)):
-        raise TokenError("the token's 'lang' claim must be a language code such as \"de\" or \"pt-BR\"")
+        raise TokenError('the token\'s \'lang\' claim must be a language code such as "de" or "pt-BR"')
     session = claims.get("sid", "")
     if not isinstance(session, str) or len(session) > SID_MAX or not is_scalar_text(session):
         raise TokenError(f"the token's 'sid' claim must be a string of at most {SID_MAX} characters")
     email = claims.get("email", "")
-    if not isinstance(email, str) or len(email) > USER_ID_MAX or not is_scalar_text(email) or (
-            email and "@" not in email):
+    if (
+        not isinstance(email, str)
+        or len(email) > USER_ID_MAX
+        or not is_scalar_text(email)
+        or (email and "@" not in email)
+    ):
         raise TokenError(f"the token's 'email' claim must be an e-mail address of at most {USER_ID_MAX} characters")
     name = claims.get("name")
     country = claims.get("country", "")
-    profile = {"organization": claims.get("organization", ""), "bio": claims.get("bio", ""),
-               "country": country.upper() if isinstance(country, str) else country}
+    profile = {
+        "organization": claims.get("organization", ""),
+        "bio": claims.get("bio", ""),
+        "country": country.upper() if isinstance(country, str) else country,
+    }
     complaint = profile_complaint(**profile, name=name, name_max=NAME_MAX)
     if complaint:
         raise TokenError(f"the token's {complaint.field!r} claim {complaint.fault}")
     assert isinstance(name, str)  # profile_complaint checked it
-    return Identity(id=claims["sub"], name=name.strip(), role=role, lang=lang or "en", expires=int(claims["exp"]),
-                    rooms=tuple(rooms), anonymous=claims.get("anon") is True, session=session,
-                    email=email.strip().lower(), **profile)
+    return Identity(
+        id=claims["sub"],
+        name=name.strip(),
+        role=role,
+        lang=lang or "en",
+        expires=int(claims["exp"]),
+        rooms=tuple(rooms),
+        anonymous=claims.get("anon") is True,
+        session=session,
+        email=email.strip().lower(),
+        **profile,
+    )
 
 
 async def as_listed(identity: Identity, delegates: Delegates) -> Identity:
@@ -231,8 +290,9 @@ async def as_listed(identity: Identity, delegates: Delegates) -> Identity:
     delegate = await delegates.person(identity.id, identity.email)
     if delegate is None:
         return identity
-    return replace(identity, id=delegate.id, name=delegate.name, organization=delegate.organization,
-                   country=delegate.country)
+    return replace(
+        identity, id=delegate.id, name=delegate.name, organization=delegate.organization, country=delegate.country
+    )
 
 
 def _public_keys(source: str | dict[str, Any], algorithm: str) -> dict[str, Any]:
@@ -253,8 +313,10 @@ def _public_keys(source: str | dict[str, Any], algorithm: str) -> dict[str, Any]
         raise ValueError(f"{algorithm} needs a public key: set [auth] public_key or [auth] jwks")
     key = jwt.get_algorithm_by_name(algorithm).prepare_key(source)
     if hasattr(key, "private_bytes"):
-        raise ValueError("[auth] public_key holds a private key; give the public key (the private one stays "
-                         "on the website, or goes in [auth] private_key)")
+        raise ValueError(
+            "[auth] public_key holds a private key; give the public key (the private one stays "
+            "on the website, or goes in [auth] private_key)"
+        )
     return {"": key}
 
 
@@ -308,16 +370,22 @@ def load_or_create_secret(configured: str, data_dir: str, *, create: bool = True
         if path.exists():
             secret = path.read_text(encoding="utf-8").strip()
             if not secret:
-                raise ConfigError(f"the token secret file {where} is empty; delete it to have a new one generated "
-                                  "(tokens already handed out stop working), or set [auth] secret")
+                raise ConfigError(
+                    f"the token secret file {where} is empty; delete it to have a new one generated "
+                    "(tokens already handed out stop working), or set [auth] secret"
+                )
             return secret
     except OSError as exc:
-        raise ConfigError(f"cannot read the token secret {where} ({exc.strerror}); let this user read it, "
-                          "or set [auth] secret (BABELROOM_AUTH_SECRET)") from None
+        raise ConfigError(
+            f"cannot read the token secret {where} ({exc.strerror}); let this user read it, "
+            "or set [auth] secret (BABELROOM_AUTH_SECRET)"
+        ) from None
     if not create:
-        raise ConfigError(f"no token secret: [auth] secret is empty and {where} does not exist (the server writes "
-                          "it on its first start); pass the server's --config FILE or its data directory "
-                          "(BABELROOM_SERVER_DATA_DIR=DIR), or BABELROOM_AUTH_SECRET")
+        raise ConfigError(
+            f"no token secret: [auth] secret is empty and {where} does not exist (the server writes "
+            "it on its first start); pass the server's --config FILE or its data directory "
+            "(BABELROOM_SERVER_DATA_DIR=DIR), or BABELROOM_AUTH_SECRET"
+        )
     secret = secrets.token_urlsafe(32)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -325,8 +393,11 @@ def load_or_create_secret(configured: str, data_dir: str, *, create: bool = True
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
             file.write(secret + "\n")
     except OSError as exc:
-        raise ConfigError(f"cannot keep the token secret in {where} ({exc.strerror}); make the data directory "
-                          "writable ([server] data_dir, BABELROOM_SERVER_DATA_DIR), or set [auth] secret") from None
-    log.info("generated a token secret and kept it in %s (set [auth] secret or BABELROOM_AUTH_SECRET to choose one)",
-             where)
+        raise ConfigError(
+            f"cannot keep the token secret in {where} ({exc.strerror}); make the data directory "
+            "writable ([server] data_dir, BABELROOM_SERVER_DATA_DIR), or set [auth] secret"
+        ) from None
+    log.info(
+        "generated a token secret and kept it in %s (set [auth] secret or BABELROOM_AUTH_SECRET to choose one)", where
+    )
     return secret

@@ -1,5 +1,6 @@
 """The translation tier (`[translation] mode = "workers"`), wired to the configuration and the
 redis backend: the node's job queue, and the `babelroom translate-worker` process."""
+
 from __future__ import annotations
 
 import asyncio
@@ -52,15 +53,19 @@ def node_job_queue(config: Config, broker: Broker) -> JobQueue | None:
         await broker.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
     # the node's reading languages (it loads no engine, so they are the configured ones)
-    return JobQueue(job_client(config.backend), job_keys(config.backend),
-                    deadline=config.translation.job_deadline, on_failed=failed,
-                    languages=config.translation.languages)
+    return JobQueue(
+        job_client(config.backend),
+        job_keys(config.backend),
+        deadline=config.translation.job_deadline,
+        on_failed=failed,
+        languages=config.translation.languages,
+    )
 
 
 def run_worker(config: Config, name: str | None, pairs: tuple[str, ...]) -> int:
     """`babelroom translate-worker`: until SIGTERM or SIGINT."""
     if config.backend.kind != "redis":
-        print("babelroom: translate-worker needs [backend] kind = \"redis\"", flush=True)
+        print('babelroom: translate-worker needs [backend] kind = "redis"', flush=True)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_work(config, name or f"{socket.gethostname()}-{os.getpid()}", pairs))
@@ -86,10 +91,17 @@ async def _work(config: Config, name: str, pairs: tuple[str, ...]) -> None:
     async def store(room: str, message_id: str, lang: str, text: str, confidence: float | None) -> None:
         await backend.add_translation(room, message_id, lang, text, confidence=confidence)
 
-    worker = TranslateWorker(client, job_keys(config.backend), translator, name=name,
-                             store=store, failed=failed,
-                             pairs=served_pairs(translator, pairs), claim_idle=config.translation.claim_idle,
-                             batch_max=config.translation.batch_max)
+    worker = TranslateWorker(
+        client,
+        job_keys(config.backend),
+        translator,
+        name=name,
+        store=store,
+        failed=failed,
+        pairs=served_pairs(translator, pairs),
+        claim_idle=config.translation.claim_idle,
+        batch_max=config.translation.batch_max,
+    )
     try:
         while not stop.is_set():
             try:

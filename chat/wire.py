@@ -5,6 +5,7 @@ same bytes for each of them: the hub builds the whole frame (header and JSON) on
 and language, and each session hands those bytes to its socket. Frames are never compressed
 this way; with permessage-deflate negotiated an uncompressed frame is still valid (RFC 7692 6).
 """
+
 from __future__ import annotations
 
 FIN_TEXT = 0x81

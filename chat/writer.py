@@ -14,6 +14,7 @@ writing to one socket closes that socket only, logged once.
 Without the `babelroom.transport` extension (another ASGI server) frames go out as ASGI
 `websocket.send` messages through the same backlog.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,11 +55,25 @@ class _Close:
 class Writer:
     """The writing half of one WebSocket connection."""
 
-    __slots__ = ("send_asgi", "socket", "owner", "_frames_max", "_bytes_max", "_corked", "_corked_bytes",
-                 "_backlog", "_backlog_bytes", "_drainer", "closed", "_closing", "loop")
+    __slots__ = (
+        "send_asgi",
+        "socket",
+        "owner",
+        "_frames_max",
+        "_bytes_max",
+        "_corked",
+        "_corked_bytes",
+        "_backlog",
+        "_backlog_bytes",
+        "_drainer",
+        "closed",
+        "_closing",
+        "loop",
+    )
 
-    def __init__(self, owner: Owner, send_asgi: Send, socket: RawSocket | None, *, frames_max: int,
-                 bytes_max: int) -> None:
+    def __init__(
+        self, owner: Owner, send_asgi: Send, socket: RawSocket | None, *, frames_max: int, bytes_max: int
+    ) -> None:
         self.send_asgi = send_asgi
         self.socket = socket  # None: frames go out as ASGI messages
         self.owner = owner
@@ -116,8 +131,13 @@ class Writer:
                 self._drainer = asyncio.create_task(self._drain())
         queued = self._backlog_bytes + len(frame)
         if len(backlog) >= self._frames_max or queued > self._bytes_max:
-            log.info("closing %s: %d frames, %d bytes behind, a frame of %d bytes more", self.owner.describe(),
-                     len(backlog), self._backlog_bytes, len(frame))
+            log.info(
+                "closing %s: %d frames, %d bytes behind, a frame of %d bytes more",
+                self.owner.describe(),
+                len(backlog),
+                self._backlog_bytes,
+                len(frame),
+            )
             self.abort(CLOSE_OVERLOADED, TOO_SLOW)
             return
         backlog.append(frame)
@@ -144,8 +164,9 @@ class Writer:
         if self.closed:
             return
         self.uncork()
-        if self._backlog is not None and (len(self._backlog) >= self._frames_max
-                                          or self._backlog_bytes > self._bytes_max):
+        if self._backlog is not None and (
+            len(self._backlog) >= self._frames_max or self._backlog_bytes > self._bytes_max
+        ):
             self.abort(code, reason)
             return
         self.closed = True
@@ -189,11 +210,15 @@ class Writer:
     async def send_close(self, code: int, reason: str) -> None:
         """Send a close frame; one that cannot be written within CLOSE_WRITE_SECONDS drops the transport."""
         try:
-            await asyncio.wait_for(self.send_asgi({"type": "websocket.close", "code": code, "reason": reason}),
-                                   CLOSE_WRITE_SECONDS)
+            await asyncio.wait_for(
+                self.send_asgi({"type": "websocket.close", "code": code, "reason": reason}), CLOSE_WRITE_SECONDS
+            )
         except TimeoutError:
-            log.info("closing %s: the close could not be written within %g s; dropping the connection",
-                     self.owner.describe(), CLOSE_WRITE_SECONDS)
+            log.info(
+                "closing %s: the close could not be written within %g s; dropping the connection",
+                self.owner.describe(),
+                CLOSE_WRITE_SECONDS,
+            )
             self.drop_transport()
         except Exception:  # noqa: BLE001 - the socket may be gone already, whatever it raises then
             pass

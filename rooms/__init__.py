@@ -14,19 +14,31 @@ or `web`.
     countries.py   ISO 3166-1 alpha-2 codes
     reports.py     reports: who works them, one per person and message, the rate, the inbox, closing
 """
+
 from rooms.models import (
-                          SLOW_MODE_MAX,
-                          TITLE_MAX,
-                          InvalidRoom,
-                          Role,
-                          Room,
-                          RoomKind,
-                          RoomState,
-                          is_room_id,
-                          new_room,
-                          room_fields,
+    SLOW_MODE_MAX,
+    TITLE_MAX,
+    InvalidRoom,
+    Role,
+    Room,
+    RoomKind,
+    RoomState,
+    is_room_id,
+    new_room,
+    room_fields,
 )
 from rooms.refusal import Refused
 
-__all__ = ["SLOW_MODE_MAX", "TITLE_MAX", "InvalidRoom", "Refused", "Role", "Room", "RoomKind", "RoomState",
-           "is_room_id", "new_room", "room_fields"]
+__all__ = [
+    "SLOW_MODE_MAX",
+    "TITLE_MAX",
+    "InvalidRoom",
+    "Refused",
+    "Role",
+    "Room",
+    "RoomKind",
+    "RoomState",
+    "is_room_id",
+    "new_room",
+    "room_fields",
+]

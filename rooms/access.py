@@ -1,4 +1,5 @@
 """May this user join this room, may they send in it now: the rules both edges ask."""
+
 from __future__ import annotations
 
 from rooms.limits import SendLimits
@@ -14,8 +15,14 @@ CLEAR = Standing(appointed=False, banned=False, banned_event=False, mute=None, m
 
 
 class RoomAccess:
-    def __init__(self, rooms: RoomStore, moderation: ModerationStore, roles: Roles, limits: SendLimits,
-                 conversations: ConversationStore) -> None:
+    def __init__(
+        self,
+        rooms: RoomStore,
+        moderation: ModerationStore,
+        roles: Roles,
+        limits: SendLimits,
+        conversations: ConversationStore,
+    ) -> None:
         self._conversations = conversations
         self._rooms = rooms
         self._moderation = moderation
@@ -26,8 +33,11 @@ class RoomAccess:
         """The room, or Refused(not_found). A private room is there only for its members: for
         anyone else (hosts and moderators included, and when no user is given) it does not exist."""
         room = await self._rooms.get_room(room_id)
-        if room is not None and room.private and \
-                (user is None or user not in await self._conversations.conversation_members(room.id)):
+        if (
+            room is not None
+            and room.private
+            and (user is None or user not in await self._conversations.conversation_members(room.id))
+        ):
             room = None
         if room is None:
             raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
@@ -87,8 +97,11 @@ class RoomAccess:
             standing = await self._moderation.standing(room.id, actor.id)  # one read for role, bans and mutes
         role = self._roles.with_standing(actor, room_id, standing)
         # a ban or mute on "*" holds in every room, private conversations included (rooms/sanctions.py)
-        refusal = send_refusal(room, role) or ban_refusal(role, standing, room.id) \
+        refusal = (
+            send_refusal(room, role)
+            or ban_refusal(role, standing, room.id)
             or mute_refusal(role, standing, room.id, now_ms())
+        )
         if refusal:
             raise Refused(*refusal)
         return room, role

@@ -18,6 +18,7 @@ the refusals only; it gives back nothing the block ended. A chat user who unbloc
 expects to be reachable again, not to find them back in their conversations: under `request` a
 new request (from either side) brings the two back together, in a new 1:1.
 """
+
 from __future__ import annotations
 
 import enum
@@ -123,18 +124,34 @@ class ContactRequest:
     def frame(self, state: str, room: str | None = None) -> ContactRequestFrame:
         """The `request` server frame for this request in a state (pending, accepted, declined), with
         the conversation it opened (`room`) once accepted."""
-        return ContactRequestFrame(id=self.id, sender={**self.sender, **self.extra}, to=self.to, text=self.text,
-                                   ts=self.ts, expires=self.expires, state=state, room=room, group=self.group)
+        return ContactRequestFrame(
+            id=self.id,
+            sender={**self.sender, **self.extra},
+            to=self.to,
+            text=self.text,
+            ts=self.ts,
+            expires=self.expires,
+            state=state,
+            room=room,
+            group=self.group,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContactRequest:
-        return cls(id=data["id"], sender=dict(data["sender"]), to=data["to"], text=data["text"], ts=int(data["ts"]),
-                   expires=int(data["expires"]), extra=dict(data.get("extra", {})),
-                   stranger=bool(data.get("stranger", False)),
-                   group=dict(data["group"]) if data.get("group") else None)
+        return cls(
+            id=data["id"],
+            sender=dict(data["sender"]),
+            to=data["to"],
+            text=data["text"],
+            ts=int(data["ts"]),
+            expires=int(data["expires"]),
+            extra=dict(data.get("extra", {})),
+            stranger=bool(data.get("stranger", False)),
+            group=dict(data["group"]) if data.get("group") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -146,14 +163,20 @@ class Complaint:
     fault: str
 
     def __str__(self) -> str:
-        return f"\"{self.field}\" {self.fault}"
+        return f'"{self.field}" {self.fault}'
 
 
 _NO_NAME = object()  # profile_complaint without a name to check (a missing claim is None, and refused)
 
 
-def profile_complaint(organization: object = "", country: object = "", bio: object = "", *,
-                      name: object = _NO_NAME, name_max: int = NAME_MAX) -> Complaint | None:
+def profile_complaint(
+    organization: object = "",
+    country: object = "",
+    bio: object = "",
+    *,
+    name: object = _NO_NAME,
+    name_max: int = NAME_MAX,
+) -> Complaint | None:
     """What is wrong with a profile (None when it is fine): the one set of rules for the sign-in
     form (POST /api/session), the token's claims and `babelroom token`.
 
@@ -176,7 +199,7 @@ def profile_complaint(organization: object = "", country: object = "", bio: obje
     if not isinstance(country, str):
         return Complaint("country", "must be a string")
     if country and not is_country(country):
-        return Complaint("country", "must be an ISO 3166-1 alpha-2 code in capitals, such as \"FI\" or \"CN\"")
+        return Complaint("country", 'must be an ISO 3166-1 alpha-2 code in capitals, such as "FI" or "CN"')
     return None
 
 
@@ -184,14 +207,20 @@ def impersonated(name: str, user: str, staff: Iterable[Profile]) -> Profile | No
     """The host or moderator (other than `user`) whose name this one copies or looks like
     (the same TR39 confusable key), or None. Delegates may not take such a name."""
     key = confusable_key(name)
-    return next((p for p in staff if p.id != user and p.role != Role.DELEGATE.value
-                 and confusable_key(p.name) == key), None)
+    return next(
+        (p for p in staff if p.id != user and p.role != Role.DELEGATE.value and confusable_key(p.name) == key), None
+    )
 
 
-def direct(users: list[str],
-           frame: (ContactRequestFrame | Conversation | Report | Moderated | RoleChanged | Mention | UnreadChanged
-                   | None) = None, *,
-           moderators: bool = False, remove: dict[str, str] | None = None) -> Direct:
+def direct(
+    users: list[str],
+    frame: (
+        ContactRequestFrame | Conversation | Report | Moderated | RoleChanged | Mention | UnreadChanged | None
+    ) = None,
+    *,
+    moderators: bool = False,
+    remove: dict[str, str] | None = None,
+) -> Direct:
     """A node-wide envelope (Broker.broadcast): `frame` for these users' connections (and the
     event's moderators'), and/or their removal from a room ("*" = every room). Each node's hub
     opens it and delivers to its own connections; clients never see the envelope."""
@@ -207,7 +236,7 @@ def members_refusal(caller: str, others: Iterable[str]) -> Refusal | None:
     """A conversation holds 2-8 distinct people, the caller included."""
     people = {caller, *others}
     if len(people) < MIN_MEMBERS:
-        return "bad_request", "\"with\" must name at least one other person"
+        return "bad_request", '"with" must name at least one other person'
     if len(people) > MAX_MEMBERS:
         return "bad_request", f"a conversation holds at most {MAX_MEMBERS} people, you included"
     return None
@@ -223,8 +252,10 @@ def start_refusal(policy: Policy, *, blocked: bool, contact: bool, blocking: boo
     if blocking:
         return "forbidden", "you block this person: unblock them first (DELETE /api/blocks/{user})"
     if policy is Policy.REQUEST and not contact:
-        return "forbidden", "send this person a contact request first (the `request` frame); " \
-                            "you can talk once they accept it"
+        return (
+            "forbidden",
+            "send this person a contact request first (the `request` frame); you can talk once they accept it",
+        )
     return None
 
 
@@ -237,16 +268,29 @@ def invitations_needed(policy: Policy, others: int) -> bool:
 def request_text_refusal(text: str) -> Refusal | None:
     """A contact request's first message: something to read, at most REQUEST_TEXT_MAX characters."""
     if not text.strip():
-        return "bad_request", "\"text\" must not be empty: say who you are and why you write"
+        return "bad_request", '"text" must not be empty: say who you are and why you write'
     if len(text) > REQUEST_TEXT_MAX:
         return "too_large", f"a contact request holds at most {REQUEST_TEXT_MAX} characters ({len(text)} given)"
     return None
 
 
-def request_refusal(policy: Policy, *, sender: str, target: str, blocked: bool, contact: bool,
-                    pending: int, max_pending: int, already_pending: bool,
-                    cooldown_until: int | None, now: int, blocking: bool = False, group: bool = False,
-                    incoming: int = 0, max_incoming: int | None = None) -> Refusal | None:
+def request_refusal(
+    policy: Policy,
+    *,
+    sender: str,
+    target: str,
+    blocked: bool,
+    contact: bool,
+    pending: int,
+    max_pending: int,
+    already_pending: bool,
+    cooldown_until: int | None,
+    now: int,
+    blocking: bool = False,
+    group: bool = False,
+    incoming: int = 0,
+    max_incoming: int | None = None,
+) -> Refusal | None:
     """May `sender` send `target` a contact request (or, `group`, an invitation into a group) now?
 
     `pending`: the sender's requests waiting; `incoming`: the target's requests waiting from people
@@ -266,22 +310,31 @@ def request_refusal(policy: Policy, *, sender: str, target: str, blocked: bool, 
         return "forbidden", "your request to this person is still waiting for an answer"
     if cooldown_until is not None and now < cooldown_until:
         seconds = -(-(cooldown_until - now) // 1000)
-        return "rate_limited", f"this person did not accept your last request; you may ask again in {seconds} s", \
-            seconds
+        return (
+            "rate_limited",
+            f"this person did not accept your last request; you may ask again in {seconds} s",
+            seconds,
+        )
     if pending >= max_pending:
-        return "rate_limited", f"you have {pending} requests waiting for an answer (at most {max_pending}); " \
-                               "wait for answers before sending more"
+        return (
+            "rate_limited",
+            f"you have {pending} requests waiting for an answer (at most {max_pending}); "
+            "wait for answers before sending more",
+        )
     if not contact and max_incoming is not None and incoming >= max_incoming:
         return INBOX_FULL
     return None
 
 
-INBOX_FULL: Refusal = ("inbox_full", "this person has too many requests from people they have not talked to "
-                                     "waiting for an answer; try again in a while")
+INBOX_FULL: Refusal = (
+    "inbox_full",
+    "this person has too many requests from people they have not talked to waiting for an answer; try again in a while",
+)
 
 
-def separated_refusal(blocks: Mapping[str, Iterable[str]], people: Iterable[str],
-                      joining: str | None = None) -> Refusal | None:
+def separated_refusal(
+    blocks: Mapping[str, Iterable[str]], people: Iterable[str], joining: str | None = None
+) -> Refusal | None:
     """Nobody is put into one conversation with someone who blocks them or whom they block.
 
     `blocks`: whom each of `people` blocks. With `joining`, that person is joining the others (an
@@ -292,8 +345,10 @@ def separated_refusal(blocks: Mapping[str, Iterable[str]], people: Iterable[str]
         if set(blocks.get(person, ())) & others or any(person in set(blocks.get(o, ())) for o in others):
             if joining is not None:
                 return "forbidden", "you cannot join this conversation: you and one of its members block one another"
-            return "forbidden", "these people cannot be in one conversation: one of them blocks another; " \
-                                "start it without one of them"
+            return (
+                "forbidden",
+                "these people cannot be in one conversation: one of them blocks another; start it without one of them",
+            )
     return None
 
 
@@ -369,10 +424,13 @@ class DirectoryQuery:
     def matches(self, profile: Profile) -> bool:
         """The filters (not the position): what a backend that cannot filter in its index checks."""
         needle = self.needle
-        return (profile.id != self.viewer and not profile.hidden
-                and (not needle or needle in profile.name.casefold() or needle in profile.organization.casefold())
-                and (not self.lang or profile.lang == self.lang)
-                and (not self.country or profile.country == self.country))
+        return (
+            profile.id != self.viewer
+            and not profile.hidden
+            and (not needle or needle in profile.name.casefold() or needle in profile.organization.casefold())
+            and (not self.lang or profile.lang == self.lang)
+            and (not self.country or profile.country == self.country)
+        )
 
 
 def directory_page(rows: list[Profile], limit: int) -> tuple[list[Profile], str | None]:

@@ -11,6 +11,7 @@ id (or e-mail), or whose `email` claim is their e-mail, speaks for that delegate
 the person once. A name typed into the self sign-in form never claims a listed person: it proves
 nothing; a delegate's own way in is their personal link or code.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,8 +76,17 @@ def delegate_from_row(row: Mapping[str, str], languages: Iterable[str]) -> Deleg
     role = _column(row, "role").lower() or Role.DELEGATE.value
     if role not in {r.value for r in Role}:
         raise ValueError(f"role {role!r} must be delegate, moderator or host")
-    return Delegate(delegate_id(key), key, name, lang, organization=organization, country=country, role=role,
-                    email=email, external_id=external)
+    return Delegate(
+        delegate_id(key),
+        key,
+        name,
+        lang,
+        organization=organization,
+        country=country,
+        role=role,
+        email=email,
+        external_id=external,
+    )
 
 
 @dataclass
@@ -87,8 +97,12 @@ class ImportReport:
     refused: list[tuple[int, str]] = field(default_factory=list)  # (row number, 1 = the first data row; why)
 
     def summary(self) -> dict[str, object]:
-        return {"created": len(self.created), "updated": len(self.updated), "unchanged": len(self.unchanged),
-                "refused": [{"row": row, "reason": reason} for row, reason in self.refused]}
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "refused": [{"row": row, "reason": reason} for row, reason in self.refused],
+        }
 
 
 class Delegates:
@@ -120,8 +134,13 @@ class Delegates:
         for number, delegate in numbered:
             ids = list(dict.fromkeys(owners[key] for key in delegate.keys if key in owners))
             if len(ids) > 1:
-                report.refused.append((number, f"its e-mail and external id belong to two people on the list "
-                                               f"({', '.join(key for key in delegate.keys if key in owners)})"))
+                report.refused.append(
+                    (
+                        number,
+                        f"its e-mail and external id belong to two people on the list "
+                        f"({', '.join(key for key in delegate.keys if key in owners)})",
+                    )
+                )
                 continue
             parsed.append(replace(delegate, id=ids[0]) if ids else delegate)
         if report.refused:
@@ -133,7 +152,8 @@ class Delegates:
             before = known.get(delegate.id)
             delegate = replace(delegate, revoked=before.revoked) if before else delegate  # import does not un-revoke
             (report.unchanged if before == delegate else report.updated if before else report.created).append(
-                delegate.id)
+                delegate.id
+            )
             if before != delegate:
                 changed.append(delegate)
         if changed:
@@ -144,8 +164,9 @@ class Delegates:
         """The delegate a website token speaks for: its `sub` is their external id, e-mail or user
         id, or its `email` claim their e-mail; None for someone not on the list. Refused when the
         organisers revoked them."""
-        keys = list(dict.fromkeys(key for key in (subject, subject.lower() if "@" in subject else "",
-                                                  email.lower()) if key))
+        keys = list(
+            dict.fromkeys(key for key in (subject, subject.lower() if "@" in subject else "", email.lower()) if key)
+        )
         owners = await self._store.delegate_ids(keys)
         wanted = [owners[key] for key in keys if key in owners]
         if subject.startswith(ID_PREFIX):
@@ -165,8 +186,9 @@ class Delegates:
         """A personal sign-in code for the delegate's link or badge: single use, valid `invite_ttl`."""
         if delegate.revoked:
             raise Refused("forbidden", f"{delegate.name} was revoked")
-        return await self._sign_ins.issue_code(delegate.id, {"user": delegate.id, "delegate": True},
-                                               ttl=self._invite_ttl, limited=False)
+        return await self._sign_ins.issue_code(
+            delegate.id, {"user": delegate.id, "delegate": True}, ttl=self._invite_ttl, limited=False
+        )
 
     async def listed(self, user: str) -> Delegate | None:
         """The delegate as the list says now, None for someone not on it; Refused when revoked (their links

@@ -4,6 +4,7 @@ The state lives in the store (rooms/stores/limits.py), so a user connected to tw
 one allowance. TokenBucket is the arithmetic for stores that keep buckets in their own process
 (chat/backend/local.py), which forget idle entries once PRUNE_AT of them are kept.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,15 +61,16 @@ class SendLimits:
         """Spend one of the user's tokens, or raise Refused(rate_limited) saying how long to wait."""
         wait = await self._store.take_token(user, self._rate, self._burst)
         if wait:
-            raise Refused("rate_limited", f"too many messages: wait {wait:.1f} s before sending again",
-                          math.ceil(wait))
+            raise Refused("rate_limited", f"too many messages: wait {wait:.1f} s before sending again", math.ceil(wait))
 
     async def take_send(self, room: Room, user: str, *, slow_mode: bool) -> None:
         """Spend a token and, with `slow_mode`, the room's slow-mode slot, in one store call; or
         raise Refused(rate_limited) for the first limit that refuses (the token's first), spending
         nothing."""
-        self.refuse(room, await self._store.take_send(user, self._rate, self._burst, room.id,
-                                                      room.slow_mode if slow_mode else 0))
+        self.refuse(
+            room,
+            await self._store.take_send(user, self._rate, self._burst, room.id, room.slow_mode if slow_mode else 0),
+        )
 
     def gate(self, room: Room, user: str, *, slow_mode: bool) -> SendGate:
         """What `take_send` would ask of the store, for a store that takes it with the message
@@ -78,8 +80,14 @@ class SendLimits:
     def refuse(self, room: Room, wait: SendWait) -> None:
         """Refused(rate_limited) for the first limit that refused (the token's first), else nothing."""
         if wait.token:
-            raise Refused("rate_limited", f"too many messages: wait {wait.token:.1f} s before sending again",
-                          math.ceil(wait.token))
+            raise Refused(
+                "rate_limited",
+                f"too many messages: wait {wait.token:.1f} s before sending again",
+                math.ceil(wait.token),
+            )
         if wait.slow:
-            raise Refused("rate_limited", f"slow mode: one message every {room.slow_mode} s in this room; "
-                          f"wait {math.ceil(wait.slow)} s", math.ceil(wait.slow))
+            raise Refused(
+                "rate_limited",
+                f"slow mode: one message every {room.slow_mode} s in this room; wait {math.ceil(wait.slow)} s",
+                math.ceil(wait.slow),
+            )

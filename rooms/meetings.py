@@ -8,6 +8,7 @@ move or cancel a booked one. A person and a place hold at most one meeting per s
 checks and takes those holds in one atomic step (`MeetingStore.update_meeting`), so two nodes
 racing for the last table of a slot cannot both win. An online place has no capacity limit.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,12 @@ class Place:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Place:
-        return cls(id=str(data["id"]), name=str(data["name"]), online=bool(data.get("online", False)),
-                   link=str(data.get("link", "")))
+        return cls(
+            id=str(data["id"]),
+            name=str(data["name"]),
+            online=bool(data.get("online", False)),
+            link=str(data.get("link", "")),
+        )
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,12 @@ class Slot:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Slot:
-        return cls(id=str(data["id"]), start=int(data["start"]), end=int(data["end"]),
-                   places=tuple(str(p) for p in data["places"]))
+        return cls(
+            id=str(data["id"]),
+            start=int(data["start"]),
+            end=int(data["end"]),
+            places=tuple(str(p) for p in data["places"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -170,8 +179,9 @@ def parse_iso(text: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def planned_slots(days: tuple[str, ...], windows: tuple[str, ...], minutes: int, zone: tzinfo,
-                  places: tuple[str, ...]) -> list[Slot]:
+def planned_slots(
+    days: tuple[str, ...], windows: tuple[str, ...], minutes: int, zone: tzinfo, places: tuple[str, ...]
+) -> list[Slot]:
     """The slots the configuration describes: on each day (YYYY-MM-DD), each window (HH:MM-HH:MM in
     the event's time zone) cut into slots of `minutes`, at every place. ValueError when malformed."""
     if minutes <= 0:
@@ -199,12 +209,25 @@ def busy_slots(user: str, meetings: list[Meeting]) -> set[str]:
 
 def taken_places(meetings: list[Meeting], places: dict[str, Place]) -> set[tuple[str, str]]:
     """(slot, place) pairs a booked meeting holds (online places are never taken)."""
-    return {(m.slot, m.place) for m in meetings if m.state == BOOKED and m.slot is not None and m.place is not None
-            and not (places.get(m.place) or Place("", "")).online}
+    return {
+        (m.slot, m.place)
+        for m in meetings
+        if m.state == BOOKED
+        and m.slot is not None
+        and m.place is not None
+        and not (places.get(m.place) or Place("", "")).online
+    }
 
 
-def free_slots(people: tuple[str, ...], slots: dict[str, Slot], places: dict[str, Place], meetings: list[Meeting],
-               *, now: int, ignore: str | None = None) -> list[tuple[Slot, list[Place]]]:
+def free_slots(
+    people: tuple[str, ...],
+    slots: dict[str, Slot],
+    places: dict[str, Place],
+    meetings: list[Meeting],
+    *,
+    now: int,
+    ignore: str | None = None,
+) -> list[tuple[Slot, list[Place]]]:
     """The slots not over in which none of `people` has a booked meeting (the meeting `ignore`
     aside: the one being moved or booked), each with its places free then, by start time; a slot
     with no free place is left out."""
@@ -221,8 +244,9 @@ def free_slots(people: tuple[str, ...], slots: dict[str, Slot], places: dict[str
     return found
 
 
-def next_free(found: list[tuple[Slot, list[Place]]], lost: Slot | None,
-              limit: int = NEXT_SLOTS) -> list[tuple[Slot, list[Place]]]:
+def next_free(
+    found: list[tuple[Slot, list[Place]]], lost: Slot | None, limit: int = NEXT_SLOTS
+) -> list[tuple[Slot, list[Place]]]:
     """What to offer after losing `lost`: the free slots from its time on first (the next ones; the
     lost slot itself when another place is free then), then the earlier ones still to come; at most
     `limit`."""
@@ -233,13 +257,22 @@ def next_free(found: list[tuple[Slot, list[Place]]], lost: Slot | None,
     return (later + earlier)[:limit]
 
 
-def propose_refusal(*, proposer: str, invitee: str, known: bool, blocked: bool, policy: Policy,
-                    contact: bool, proposer_banned: bool, invitee_banned: bool) -> Refused | None:
+def propose_refusal(
+    *,
+    proposer: str,
+    invitee: str,
+    known: bool,
+    blocked: bool,
+    policy: Policy,
+    contact: bool,
+    proposer_banned: bool,
+    invitee_banned: bool,
+) -> Refused | None:
     """May `proposer` ask `invitee` for a meeting? Blocks either way refuse; an event-wide ban stops
     new bookings (it cancels nothing already booked); the conversation policy applies to a first
     request (`contact`: they are in contact, or already have a meeting)."""
     if proposer == invitee:
-        return Refused("bad_request", "you cannot meet yourself: \"with\" names another person")
+        return Refused("bad_request", 'you cannot meet yourself: "with" names another person')
     if not known:
         return Refused("not_found", f"there is nobody with the id {invitee!r}; GET /api/people lists people")
     if proposer_banned:
@@ -257,8 +290,10 @@ def propose_refusal(*, proposer: str, invitee: str, known: bool, blocked: bool, 
 def slots_refusal(chosen: list[str], slots: dict[str, Slot], *, busy: set[str], now: int) -> Refused | None:
     """The slots of a proposal: 1..SLOTS_PER_PROPOSAL known slots not over, which neither person has taken."""
     if not chosen or len(chosen) > SLOTS_PER_PROPOSAL or len(set(chosen)) != len(chosen):
-        return Refused("bad_request", f"\"slots\" must list 1-{SLOTS_PER_PROPOSAL} different slot ids "
-                       "(GET /api/meeting-slots lists them)")
+        return Refused(
+            "bad_request",
+            f'"slots" must list 1-{SLOTS_PER_PROPOSAL} different slot ids (GET /api/meeting-slots lists them)',
+        )
     for chosen_id in chosen:
         slot = slots.get(chosen_id)
         if slot is None:
@@ -266,8 +301,11 @@ def slots_refusal(chosen: list[str], slots: dict[str, Slot], *, busy: set[str], 
         if slot.end <= now:
             return Refused("bad_request", f"slot {chosen_id!r} is over; choose a later one")
         if chosen_id in busy:
-            return Refused("taken", f"you or the other person have a meeting in slot {chosen_id!r} already; "
-                           "GET /api/meeting-slots shows who is free when")
+            return Refused(
+                "taken",
+                f"you or the other person have a meeting in slot {chosen_id!r} already; "
+                "GET /api/meeting-slots shows who is free when",
+            )
     return None
 
 
@@ -291,8 +329,7 @@ def cancel_refusal(meeting: Meeting, user: str, *, host: bool) -> Refused | None
     return None
 
 
-def place_for(slot: Slot, wanted: str | None, places: dict[str, Place],
-              taken: set[tuple[str, str]]) -> Place | Refused:
+def place_for(slot: Slot, wanted: str | None, places: dict[str, Place], taken: set[tuple[str, str]]) -> Place | Refused:
     """The place a booking in `slot` takes: the one asked for, else the first free one (places in
     the slot's order); Refused(taken) when none is free, so the caller offers other slots."""
     if wanted is not None:

@@ -5,6 +5,7 @@ message, toggled. Reacting and editing are refused as `send` is to someone muted
 slow mode: they add no message); an edit spends a send token (it is translated again). An edit is
 the sender's own, within `edit_window` seconds.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,8 +52,15 @@ MENTIONS_MAX = 20
 
 
 class MessageRules:
-    def __init__(self, access: RoomAccess, broker: Broker, presence: Presence, conversations: ConversationStore,
-                 edit_window: int, sends: SendStore | None = None) -> None:
+    def __init__(
+        self,
+        access: RoomAccess,
+        broker: Broker,
+        presence: Presence,
+        conversations: ConversationStore,
+        edit_window: int,
+        sends: SendStore | None = None,
+    ) -> None:
         """`sends`: the store `send` stores through (by default the broker, when it is one too)."""
         self._access = access
         self._broker = broker
@@ -84,7 +92,7 @@ class MessageRules:
         """Toggle the actor's reaction; Refused(bad_frame) for an emoji not in REACTIONS,
         not_found for no live message, as `send` for a muted or banned actor."""
         if emoji not in REACTIONS:
-            raise Refused("bad_frame", f"\"emoji\" must be one of {' '.join(REACTIONS)}")
+            raise Refused("bad_frame", f'"emoji" must be one of {" ".join(REACTIONS)}')
         await self._access.check_speak(actor, room_id)
         reacted = await self._broker.toggle_reaction(room_id, message_id, emoji, actor.id)
         if reacted is None:
@@ -103,11 +111,20 @@ class MessageRules:
             return {}
         blocked = await self._conversations.blocked_by(actor.id)
         shown = {emoji: [user for user in users if user not in blocked] for emoji, users in who.items()}
-        names = {profile.id: profile.name for profile in await self._conversations.profiles(
-            sorted({user for users in shown.values() for user in users}))}
-        people = {emoji: sorted((Author(user, names.get(user, user)) for user in users),
-                                key=lambda author: (author.name.casefold(), author.id))[:REACTORS_SHOWN]
-                  for emoji, users in shown.items() if users}
+        names = {
+            profile.id: profile.name
+            for profile in await self._conversations.profiles(
+                sorted({user for users in shown.values() for user in users})
+            )
+        }
+        people = {
+            emoji: sorted(
+                (Author(user, names.get(user, user)) for user in users),
+                key=lambda author: (author.name.casefold(), author.id),
+            )[:REACTORS_SHOWN]
+            for emoji, users in shown.items()
+            if users
+        }
         return people
 
     async def editable(self, actor: Actor, room_id: str, message_id: str) -> StoredMessage:
@@ -122,8 +139,11 @@ class MessageRules:
         if message.meeting is not None:  # the card records the meeting as it was; the meeting has its own answers
             raise Refused("forbidden", "a meeting card cannot be edited; propose other times or cancel the meeting")
         if now_ms() - message.ts >= self._edit_window * 1000:
-            raise Refused("forbidden", f"a message can be edited for {self._edit_window} s after it was sent; "
-                          "this one is older: send a new message instead")
+            raise Refused(
+                "forbidden",
+                f"a message can be edited for {self._edit_window} s after it was sent; "
+                "this one is older: send a new message instead",
+            )
         return message
 
     async def mentionable(self, actor: Actor, room_id: str, users: list[str]) -> list[str]:
@@ -165,8 +185,13 @@ class MessageRules:
             return messages
         current: dict[str, StoredMessage | None] = {m.id: m for m in messages if m.id in quoted}
         # those of the page's latest replies first (a page is oldest first)
-        missing = list(dict.fromkeys(m.reply_to.id for m in reversed(messages) if m.reply_to is not None
-                                     and not m.deleted and m.reply_to.id not in current))[:QUOTES_READ]
+        missing = list(
+            dict.fromkeys(
+                m.reply_to.id
+                for m in reversed(messages)
+                if m.reply_to is not None and not m.deleted and m.reply_to.id not in current
+            )
+        )[:QUOTES_READ]
         read = await asyncio.gather(*(self._broker.message(room_id, message_id) for message_id in missing))
         current.update(zip(missing, read, strict=True))
         shown = []
@@ -174,8 +199,11 @@ class MessageRules:
             quote = message.reply_to
             if quote is not None and not message.deleted and quote.id in current:
                 original = current[quote.id]
-                now = (_quote_of(original) if original is not None and not original.deleted
-                       else Quote(quote.id, quote.user, "", deleted=True))
+                now = (
+                    _quote_of(original)
+                    if original is not None and not original.deleted
+                    else Quote(quote.id, quote.user, "", deleted=True)
+                )
                 if now != quote:
                     message = msgspec.structs.replace(message, reply_to=now)
             shown.append(message)
@@ -183,10 +211,11 @@ class MessageRules:
 
 
 def _quote_of(message: StoredMessage) -> Quote:
-    return Quote(message.id, message.user, _cut(message.text),
-                 tr={lang: _cut(text) for lang, text in message.tr.items()})
+    return Quote(
+        message.id, message.user, _cut(message.text), tr={lang: _cut(text) for lang, text in message.tr.items()}
+    )
 
 
 def _cut(text: str) -> str:
     """The start of a text, QUOTE_CHARS at most (an ellipsis says it goes on)."""
-    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1].rstrip() + "…"
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"

@@ -1,4 +1,5 @@
 """Rooms, their states and the roles users hold in them."""
+
 from __future__ import annotations
 
 import enum
@@ -58,21 +59,21 @@ def room_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         if name in data:
             value = data[name]
             if not isinstance(value, str) or not value.strip():
-                raise InvalidRoom(name, f"\"{name}\" must be a non-empty string")
+                raise InvalidRoom(name, f'"{name}" must be a non-empty string')
             if len(value.strip()) > TITLE_MAX:
-                raise InvalidRoom(name, f"\"{name}\" holds at most {TITLE_MAX} characters")
+                raise InvalidRoom(name, f'"{name}" holds at most {TITLE_MAX} characters')
             fields[name] = value.strip()
     if "state" in data:
         try:
             fields["state"] = RoomState(data["state"])
         except (ValueError, TypeError):
-            raise InvalidRoom("state", "\"state\" must be open, read_only or closed") from None
+            raise InvalidRoom("state", '"state" must be open, read_only or closed') from None
     if "slow_mode" in data:
         value = data["slow_mode"]
         if isinstance(value, float) and value.is_integer():  # JSON's 240.0 is 240
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SLOW_MODE_MAX:
-            raise InvalidRoom("slow_mode", f"\"slow_mode\" must be 0..{SLOW_MODE_MAX} seconds (0 = off)")
+            raise InvalidRoom("slow_mode", f'"slow_mode" must be 0..{SLOW_MODE_MAX} seconds (0 = off)')
         fields["slow_mode"] = value
     return fields
 
@@ -81,10 +82,10 @@ def new_room(data: Mapping[str, Any]) -> Room:
     """A room from its id, title and other fields, or InvalidRoom."""
     room_id = data.get("id")
     if not isinstance(room_id, str) or not is_room_id(room_id):
-        raise InvalidRoom("id", "\"id\" must be a lowercase slug: a-z, 0-9 and inner hyphens, 1-40 chars")
+        raise InvalidRoom("id", '"id" must be a lowercase slug: a-z, 0-9 and inner hyphens, 1-40 chars')
     fields = room_fields(data)
     if "title" not in fields:
-        raise InvalidRoom("title", "\"title\" must be a non-empty string")
+        raise InvalidRoom("title", '"title" must be a non-empty string')
     return Room(id=room_id, **fields)
 
 

@@ -15,6 +15,7 @@ comes before anything is stored or published: a refused action is never announce
 Delete: the author of a message may delete it (in a private conversation too); hosts delete any
 message in a forum room, the room's moderators too but no host's or other moderator's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,9 @@ class Action:
 
 
 class Moderation:
-    def __init__(self, rooms: RoomStore, moderation: ModerationStore, broker: Broker, roles: Roles,
-                 people: ConversationStore) -> None:
+    def __init__(
+        self, rooms: RoomStore, moderation: ModerationStore, broker: Broker, roles: Roles, people: ConversationStore
+    ) -> None:
         self._people = people
         self._rooms = rooms
         self._store = moderation
@@ -66,8 +68,11 @@ class Moderation:
             await self._delete(actor, room, action.message_id, by)
             return
         if room.private:  # organisers cannot read private rooms; they act event-wide (room "*")
-            raise Refused("forbidden", "nobody moderates inside a private conversation; hosts and moderators "
-                          "mute or ban a user event-wide with room \"*\"")
+            raise Refused(
+                "forbidden",
+                "nobody moderates inside a private conversation; hosts and moderators "
+                'mute or ban a user event-wide with room "*"',
+            )
         role = await self._roles.of(actor, action.room)
         if not can_moderate(role):
             raise Refused("forbidden", f"only hosts and moderators of {action.room!r} may {action.kind}")
@@ -78,8 +83,10 @@ class Moderation:
         The target and the event's moderators hear it wherever they are connected (a `direct`
         envelope on the node-wide channel); a ban also takes the target out of every room."""
         if action.kind not in ("mute", "unmute", "ban", "unban"):
-            raise Refused("bad_frame", f"{action.kind!r} needs a real room; only mute, unmute, ban and unban "
-                          "take room \"*\" (event-wide)")
+            raise Refused(
+                "bad_frame",
+                f'{action.kind!r} needs a real room; only mute, unmute, ban and unban take room "*" (event-wide)',
+            )
         if not moderates_event(actor.role, actor.rooms):
             raise Refused("forbidden", "only hosts and moderators of the whole event act event-wide")
         event = await self._act_on_user(action, actor.role, {"id": actor.id, "name": actor.name})
@@ -96,8 +103,9 @@ class Moderation:
             profiles = await self._people.profiles([target])
             target_role = Role(profiles[0].role) if profiles else None
         if target_role is None:
-            raise Refused("not_found", f"this event has never seen a user {target!r}; moderation acts on "
-                          "people who signed in")
+            raise Refused(
+                "not_found", f"this event has never seen a user {target!r}; moderation acts on people who signed in"
+            )
         if not may_act_on(role, target_role):
             raise Refused("forbidden", f"a {role.value} cannot {action.kind} a {target_role.value}")
         if action.kind == "kick" and not await self._roles.present(room, target):
@@ -113,8 +121,9 @@ class Moderation:
             if not await self._store.set_ban(room, target, action.kind == "ban"):
                 raise Refused("not_found", f"that user is {'already' if action.kind == 'ban' else 'not'} banned")
         event = Moderated(room=room, action=action.kind, user=target, by=by, until=until, reason=action.reason or None)
-        entry = {key: value for key, value in msgspec.structs.asdict(event).items()
-                 if key != "room" and value is not None}
+        entry = {
+            key: value for key, value in msgspec.structs.asdict(event).items() if key != "room" and value is not None
+        }
         await self._store.record_moderation(room, {"ts": now_ms(), **entry})
         if room != EVENT_WIDE:
             await self._broker.publish(room, event)
@@ -128,17 +137,20 @@ class Moderation:
         if message is None or message.user.id != actor.id:
             role = Role.DELEGATE if room.private else await self._roles.of(actor, room.id)
             if not can_moderate(role):
-                raise Refused("forbidden", "you may delete your own messages; only hosts and moderators of "
-                              f"{room.id!r} delete others'" if not room.private else
-                              "in a private conversation each person deletes only their own messages")
+                raise Refused(
+                    "forbidden",
+                    f"you may delete your own messages; only hosts and moderators of {room.id!r} delete others'"
+                    if not room.private
+                    else "in a private conversation each person deletes only their own messages",
+                )
             if message is None:
                 raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r}")
             author = await self._roles.target_role(room.id, message.user.id)
             if role is not Role.HOST and not may_act_on(role, author):  # hosts delete anything
-                raise Refused("forbidden", f"a {role.value} cannot delete a message of a "
-                              f"{author.value if author else 'user'}")
+                raise Refused(
+                    "forbidden", f"a {role.value} cannot delete a message of a {author.value if author else 'user'}"
+                )
         if not await self._broker.delete_message(room.id, message_id):
             raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r}")
         await self._broker.publish(room.id, Deleted(room=room.id, id=message_id, by=by))
-        await self._store.record_moderation(room.id, {"ts": now_ms(), "action": "delete", "id": message_id,
-                                                      "by": by})
+        await self._store.record_moderation(room.id, {"ts": now_ms(), "action": "delete", "id": message_id, "by": by})

@@ -1,5 +1,6 @@
 """Who may do what where: pure rules on roles and room states, which the services in roles.py,
 access.py and moderation.py apply to what the stores say."""
+
 from __future__ import annotations
 
 from rooms.models import Role, Room, RoomState

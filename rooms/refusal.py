@@ -1,5 +1,6 @@
 """A rule's "no": the one exception the domain core raises, which each edge maps to its answer
 (an `error` frame with the same code over WebSocket, an HTTP status in web/errors.py)."""
+
 from __future__ import annotations
 
 

@@ -22,6 +22,7 @@ API (`/api/reports`) alike:
 Every change of the open reports is announced node-wide (`ReportsChanged`), so every node tells
 its moderators the new count.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,9 +70,16 @@ def group_by_message(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
         group = groups.get(key)
         if group is None:
             message = {k: v for k, v in report["message"].items() if k != "tr"}
-            group = groups[key] = {"room": report["room"], "message": message, "reporters": 0, "reasons": [],
-                                   "reports": [], "first": report["ts"], "last": report["ts"],
-                                   "_tr": dict(report["message"].get("tr") or {})}
+            group = groups[key] = {
+                "room": report["room"],
+                "message": message,
+                "reporters": 0,
+                "reasons": [],
+                "reports": [],
+                "first": report["ts"],
+                "last": report["ts"],
+                "_tr": dict(report["message"].get("tr") or {}),
+            }
         group["reporters"] += 1
         group["reports"].append(report["id"])
         group["last"] = max(group["last"], report["ts"])
@@ -85,8 +93,18 @@ def group_by_message(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class ReportDesk:
     """Filing, listing and closing reports, on the stores (see the module docstring for the rules)."""
 
-    def __init__(self, store: ConversationStore, broker: Broker, limits: LimitStore, moderation: Moderation,
-                 sanctions: Sanctions, *, burst: int, per_hour: float, history_max: int) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        broker: Broker,
+        limits: LimitStore,
+        moderation: Moderation,
+        sanctions: Sanctions,
+        *,
+        burst: int,
+        per_hour: float,
+        history_max: int,
+    ) -> None:
         self._store = store
         self._sanctions = sanctions
         self._broker = broker
@@ -100,15 +118,30 @@ class ReportDesk:
         """Report a message of a room the person may see; the stored report (the first one for a
         repeat: then nothing changes and nobody is told). An event-wide mute or ban refuses it."""
         await self._sanctions.check_reach(person)
-        message = next((m for m in await self._broker.history(room.id, before=None, limit=self._history_max)
-                        if m.id == message_id and not m.deleted), None)
+        message = next(
+            (
+                m
+                for m in await self._broker.history(room.id, before=None, limit=self._history_max)
+                if m.id == message_id and not m.deleted
+            ),
+            None,
+        )
         if message is None:
             raise Refused("not_found", f"there is no message {message_id!r} in {room.id!r} to report")
         report: dict[str, Any] = {
-            "id": "rp-" + secrets.token_hex(8), "ts": now_ms(), "room": {"id": room.id, "kind": room.kind.value},
-            "message": {"id": message.id, "ts": message.ts, "user": msgspec.structs.asdict(message.user),
-                        "lang": message.lang, "text": message.text, "tr": dict(message.tr)},
-            "reporter": {"id": person.id, "name": person.name}}
+            "id": "rp-" + secrets.token_hex(8),
+            "ts": now_ms(),
+            "room": {"id": room.id, "kind": room.kind.value},
+            "message": {
+                "id": message.id,
+                "ts": message.ts,
+                "user": msgspec.structs.asdict(message.user),
+                "lang": message.lang,
+                "text": message.text,
+                "tr": dict(message.tr),
+            },
+            "reporter": {"id": person.id, "name": person.name},
+        }
         if reason:
             report["reason"] = reason
         earlier = await self._store.find_report(room.id, message_id, person.id)
@@ -119,15 +152,19 @@ class ReportDesk:
             if wait < 0 or math.isinf(wait):  # a zero rate: reports are off
                 raise Refused("rate_limited", "reports are turned off at this event")
             seconds = math.ceil(wait)
-            raise Refused("rate_limited", f"you have sent many reports in a short time; you may report again in "
-                          f"{seconds} s", retry_after=seconds)
+            raise Refused(
+                "rate_limited",
+                f"you have sent many reports in a short time; you may report again in {seconds} s",
+                retry_after=seconds,
+            )
         stored = await self._store.add_report(report)
         if stored["id"] == report["id"]:
             await self._broker.broadcast(ReportsChanged())
         return stored
 
-    async def page(self, actor: Actor, *, after: int, limit: int,
-                   state: str | None) -> tuple[list[dict[str, Any]], int | None]:
+    async def page(
+        self, actor: Actor, *, after: int, limit: int, state: str | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
         """A page of reports, oldest first, and the position to go on from (None: that was all)."""
         require_report_desk(actor)
         found = await self._store.reports(after=after, limit=limit + 1, state=state)
@@ -167,36 +204,56 @@ class ReportDesk:
                 message["tr"] = {"lang": lang, "text": translations[lang]}
         return groups
 
-    async def close(self, actor: Actor, room: str, message_id: str, action: str,
-                    reason: str | None = None, seconds: int | None = None) -> list[dict[str, Any]]:
+    async def close(
+        self,
+        actor: Actor,
+        room: str,
+        message_id: str,
+        action: str,
+        reason: str | None = None,
+        seconds: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Do `action` about a reported message and close its open reports; the reports closed.
         Nothing is done when no report of it is open (another moderator closed them first)."""
         require_report_desk(actor)
         if action not in ACTIONS:
-            raise Refused("bad_request", f"\"action\" must be one of {', '.join(ACTIONS)}")
+            raise Refused("bad_request", f'"action" must be one of {", ".join(ACTIONS)}')
         group = await self._open_reports_of(room, message_id)
         if not group:
-            raise Refused("not_found", f"no open report of message {message_id!r} in {room!r} "
-                          "(another moderator may have closed it)")
+            raise Refused(
+                "not_found",
+                f"no open report of message {message_id!r} in {room!r} (another moderator may have closed it)",
+            )
         if action != "dismiss":
             private = group[0]["room"].get("kind") == "private"
             author = group[0]["message"]["user"]["id"]
             if action == "delete":
                 if private:
-                    raise Refused("forbidden", "a private conversation's message is not deleted by organisers; "
-                                  "mute or ban its author event-wide, or dismiss the report")
+                    raise Refused(
+                        "forbidden",
+                        "a private conversation's message is not deleted by organisers; "
+                        "mute or ban its author event-wide, or dismiss the report",
+                    )
                 try:
                     await self._moderation.apply(actor, Action("delete", room, message_id=message_id, reason=reason))
                 except Refused as exc:
                     if exc.code != "not_found":  # not_found: deleted already (a `delete` frame): close anyway
                         raise
             else:
-                await self._moderation.apply(actor, Action(action, EVENT_WIDE if private else room, user=author,
-                                                           seconds=seconds if action == "mute" else None,
-                                                           reason=reason))
+                await self._moderation.apply(
+                    actor,
+                    Action(
+                        action,
+                        EVENT_WIDE if private else room,
+                        user=author,
+                        seconds=seconds if action == "mute" else None,
+                        reason=reason,
+                    ),
+                )
         closed = {"by": {"id": actor.id, "name": actor.name}, "ts": now_ms(), "action": action}
-        done = await self._store.close_reports(room, message_id, "dismissed" if action == "dismiss" else "actioned",
-                                               closed)
+        done = await self._store.close_reports(
+            room, message_id, "dismissed" if action == "dismiss" else "actioned", closed
+        )
         if done:
             await self._broker.broadcast(ReportsChanged())
         return done
@@ -218,5 +275,14 @@ class ReportDesk:
             after = int(page[-1]["seq"])
 
 
-__all__ = ["ACTIONS", "PAGE_DEFAULT", "PAGE_MAX", "STATES", "ReportDesk", "decode_cursor", "group_by_message",
-           "may_work_reports", "require_report_desk"]
+__all__ = [
+    "ACTIONS",
+    "PAGE_DEFAULT",
+    "PAGE_MAX",
+    "STATES",
+    "ReportDesk",
+    "decode_cursor",
+    "group_by_message",
+    "may_work_reports",
+    "require_report_desk",
+]

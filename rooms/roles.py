@@ -7,6 +7,7 @@ knows it), and a target's role is never below it (`target_role`). A moderator th
 a host or another moderator, present or not, in that room or not; a user the event never saw has
 no role at all (None), and acting on them is refused as not_found.
 """
+
 from __future__ import annotations
 
 from typing import Protocol

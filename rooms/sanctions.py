@@ -10,6 +10,7 @@ The pure functions decide from a Standing already read (access.py asks them on t
 with the one read it makes anyway); `Sanctions` reads the event-wide standing for the edges'
 other paths (the session's `auth`, chat/conversations.py).
 """
+
 from __future__ import annotations
 
 import math

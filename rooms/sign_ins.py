@@ -6,6 +6,7 @@ accepts such a token. A node trusts a "live" answer for `check_ttl` seconds, and
 once when an `ended` notice arrives (published here through the broker, heard by every node's
 hub), so a signed-out token is refused on every node, and their sockets close.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,9 +46,19 @@ class SignInCode:
 
 
 class SignIns:
-    def __init__(self, store: SessionStore, broker: Broker, limits: LimitStore, *, check_ttl: float,
-                 code_ttl: int, codes_per_hour: int, token_ttl: int = 0, renewals_per_hour: int = 30,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        broker: Broker,
+        limits: LimitStore,
+        *,
+        check_ttl: float,
+        code_ttl: int,
+        codes_per_hour: int,
+        token_ttl: int = 0,
+        renewals_per_hour: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store, self._broker, self._limits = store, broker, limits
         self._check_ttl, self._code_ttl, self._codes_per_hour = check_ttl, code_ttl, codes_per_hour
         self._clock = clock
@@ -101,8 +112,11 @@ class SignIns:
         most = max(1, self._renewals_per_hour)
         wait = await self._limits.take_token(f"renew:{session_id}", most / 3600, most)
         if wait:
-            raise Refused("rate_limited", "too many token renewals for this sign-in: the token you hold is still "
-                          "valid; renew later", retry_after=max(1, round(wait)))
+            raise Refused(
+                "rate_limited",
+                "too many token renewals for this sign-in: the token you hold is still valid; renew later",
+                retry_after=max(1, round(wait)),
+            )
         await self._store.touch_session(session_id, now_ms())
 
     async def of(self, user: str) -> list[SignIn]:
@@ -134,18 +148,26 @@ class SignIns:
 
     async def _announce(self, user: str, session_ids: list[str]) -> None:
         self.forget(session_ids)
-        await self._broker.broadcast(direct([user], remove={"room": "*", "reason": SIGNED_OUT,
-                                                            "sessions": " ".join(session_ids)}))
+        await self._broker.broadcast(
+            direct([user], remove={"room": "*", "reason": SIGNED_OUT, "sessions": " ".join(session_ids)})
+        )
 
-    async def issue_code(self, user: str, payload: dict[str, Any], *, ttl: int | None = None,
-                         limited: bool = True) -> SignInCode:
+    async def issue_code(
+        self, user: str, payload: dict[str, Any], *, ttl: int | None = None, limited: bool = True
+    ) -> SignInCode:
         """A personal sign-in code for `payload` (who it signs in as), single use, `code_ttl` seconds (or
         `ttl`: the organisers' links). `limited`: at most `codes_per_hour` per person."""
-        wait = await self._limits.take_token(f"signin-code:{user}", self._codes_per_hour / 3600,
-                                             max(1, self._codes_per_hour)) if limited else 0.0
+        wait = (
+            await self._limits.take_token(
+                f"signin-code:{user}", self._codes_per_hour / 3600, max(1, self._codes_per_hour)
+            )
+            if limited
+            else 0.0
+        )
         if wait:
-            raise Refused("rate_limited", "too many sign-in codes: use the last one, or wait",
-                          retry_after=max(1, round(wait)))
+            raise Refused(
+                "rate_limited", "too many sign-in codes: use the last one, or wait", retry_after=max(1, round(wait))
+            )
         code = new_code()
         expires = now_ms() + (ttl or self._code_ttl) * 1000
         await self._store.put_signin_code(code_digest(code), json.dumps(payload), expires)
@@ -155,7 +177,9 @@ class SignIns:
         """Who the code signs in as; the code is spent. Refused when unknown, used or expired."""
         payload = await self._store.take_signin_code(code_digest(code))
         if payload is None:
-            raise Refused("unauthorized", "this sign-in code is not valid: it was used already, has expired or "
-                          "was mistyped; ask for a new one")
+            raise Refused(
+                "unauthorized",
+                "this sign-in code is not valid: it was used already, has expired or was mistyped; ask for a new one",
+            )
         found: dict[str, Any] = json.loads(payload)
         return found

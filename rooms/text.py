@@ -3,6 +3,7 @@
 JSON lets a client send a lone surrogate (`"\\ud800"`); such a string cannot be written to a
 socket, Redis or a file as UTF-8. Edges refuse it, naming the field, before anything is stored.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -56,8 +57,13 @@ NAME_MAX = 100  # a token's `name` (a website's names may be longer than the 40 
 FORM_NAME_MAX = 40  # POST /api/session
 
 # Private-use and unassigned code points are not refused: fonts draw them (as a glyph or a box).
-_REFUSED_CATEGORIES = {"Cc": "control", "Cf": "invisible format", "Cs": "surrogate", "Zl": "line separator",
-                       "Zp": "paragraph separator"}
+_REFUSED_CATEGORIES = {
+    "Cc": "control",
+    "Cf": "invisible format",
+    "Cs": "surrogate",
+    "Zl": "line separator",
+    "Zp": "paragraph separator",
+}
 _MARKS = ("Mn", "Mc", "Me")
 _VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))  # emoji / glyph variants: harmless after a base
 _BLANK_SYMBOLS = {"\u2800"}  # BRAILLE PATTERN BLANK: a symbol that draws nothing and is not default-ignorable
@@ -118,8 +124,14 @@ def char_kind_ranges() -> dict[str, list[list[int]]]:
         if 0xD800 <= first <= 0xDFFF:
             continue  # lone surrogates cannot be written in a JSON document
         char = chr(first)
-        kind = ranges[_kind(categories[first], first, bool(properties["Default_Ignorable_Code_Point"].contains(char)),
-                            bool(properties["White_Space"].contains(char)))]
+        kind = ranges[
+            _kind(
+                categories[first],
+                first,
+                bool(properties["Default_Ignorable_Code_Point"].contains(char)),
+                bool(properties["White_Space"].contains(char)),
+            )
+        ]
         if kind and kind[-1][1] == first - 1:
             kind[-1][1] = stop - 1
         else:

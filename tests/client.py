@@ -1,4 +1,5 @@
 """A protocol v1 test client over a real WebSocket: connect, send, expect."""
+
 from __future__ import annotations
 
 import asyncio

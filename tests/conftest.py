@@ -1,4 +1,5 @@
 """Shared fixtures: a real uvicorn server on an ephemeral port, real clients, real Redis."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,9 +61,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, group in GROUPED_FIXTURES.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(group))
-        groups = sorted({"memory-heavy" if group in MEMORY_HEAVY_GROUPS else group
-                         for group in (str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-                                       for mark in item.iter_markers("xdist_group"))})
+        groups = sorted(
+            {
+                "memory-heavy" if group in MEMORY_HEAVY_GROUPS else group
+                for group in (
+                    str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                    for mark in item.iter_markers("xdist_group")
+                )
+            }
+        )
         suffix = "@" + "_".join(groups)
         if groups and not item.nodeid.endswith(suffix):
             item._id = NodeId.parse(item.nodeid + suffix)
@@ -79,12 +86,14 @@ def test_config(tmp_path: Path, **sections: Any) -> Config:
     (a dict of keys per section; `rooms=` a tuple of Room)."""
     config = load_config(environ={})
     config = config.replace("auth", secret=TEST_SECRET)
-    config = config.replace("server", data_dir=str(tmp_path / "data"), node_id="test-node",
-                            metrics_token=TEST_METRICS_TOKEN)
+    config = config.replace(
+        "server", data_dir=str(tmp_path / "data"), node_id="test-node", metrics_token=TEST_METRICS_TOKEN
+    )
     # Apertium's Debian pairs are left out unless a test asks for them (engines=...). The test models have
     # random weights, so every translation is unsure: a test of the low-confidence display sets min_confidence.
-    config = config.replace("translation", packages_dir=str(tmp_path / "no-packages"), engines=("argos",),
-                            install=(), min_confidence=0.0)
+    config = config.replace(
+        "translation", packages_dir=str(tmp_path / "no-packages"), engines=("argos",), install=(), min_confidence=0.0
+    )
     for section, changes in sections.items():
         if section == "rooms":
             config = dataclasses.replace(config, rooms=changes)
@@ -148,8 +157,7 @@ class RunningServer:
     def token(self, name: str = "Ada", role: Role = Role.DELEGATE, lang: str = "en", **kwargs: Any) -> str:
         return self.node.signer.issue(name=name, role=role, lang=lang, ttl=kwargs.pop("ttl", 3600), **kwargs)
 
-    async def client(self, name: str = "Ada", lang: str = "en", role: Role = Role.DELEGATE,
-                     **kwargs: Any) -> Client:
+    async def client(self, name: str = "Ada", lang: str = "en", role: Role = Role.DELEGATE, **kwargs: Any) -> Client:
         """A connected, authenticated client."""
         client = await Client.connect(self.ws_url)
         await client.auth(self.token(name, role, lang, **kwargs))
@@ -189,8 +197,7 @@ async def start_server(config: Config, node: Node | None = None, port: int | Non
     node = node or Node(config)
     sock = listening_socket(port or 0)
     port = sock.getsockname()[1]
-    uv_config = uvicorn_config(create_app(config, node=node), config, host="127.0.0.1", port=port,
-                               log_level="warning")
+    uv_config = uvicorn_config(create_app(config, node=node), config, host="127.0.0.1", port=port, log_level="warning")
     server = PromptServer(uv_config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     loop = asyncio.get_running_loop()
@@ -255,10 +262,15 @@ async def make_server(tmp_path: Path, backend_kind: str, redis_prefix: str) -> A
 
     async def make(node: Node | None = None, port: int | None = None, **sections: dict[str, Any]) -> RunningServer:
         node_id = f"node-{len(running) + 1}"
-        backend: dict[str, Any] = {"kind": backend_kind, "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}",
-                                   "key_prefix": redis_prefix, "path": str(tmp_path / f"{node_id}.sqlite3")}
+        backend: dict[str, Any] = {
+            "kind": backend_kind,
+            "redis_url": f"{REDIS_URL}/{REDIS_TEST_DB}",
+            "key_prefix": redis_prefix,
+            "path": str(tmp_path / f"{node_id}.sqlite3"),
+        }
         if backend_kind == "redis-cluster":  # the run's local 3-master cluster (tests/backend/conftest.py)
             from tests.backend.conftest import shared_cluster
+
             backend.update(kind="redis", redis_url=shared_cluster().url, redis_cluster=True)
         backend.update(sections.pop("backend", {}))
         server_section = {"node_id": node_id, **sections.pop("server", {})}
@@ -281,13 +293,22 @@ async def server(make_server: ServerFactory) -> RunningServer:
 LIVE_PAIRS = (("en", "de"), ("de", "en"), ("en", "es"), ("es", "en"))
 
 
-def build_test_packages(out_dir: Path, pairs: tuple[tuple[str, str], ...],
-                        extra_text: tuple[str, ...] = ()) -> list[Path]:
+def build_test_packages(
+    out_dir: Path, pairs: tuple[tuple[str, str], ...], extra_text: tuple[str, ...] = ()
+) -> list[Path]:
     """Tiny real `.argosmodel` files (random weights) for `pairs`, in that order, built by
     `python -m translation.testpkg` in a process of its own: building imports torch and
     transformers (~500 MB), which would otherwise stay in the test process for the whole run."""
-    command = [sys.executable, "-m", "translation.testpkg", str(out_dir), "--size", "tiny",
-               "--pairs", *(f"{source}-{target}" for source, target in pairs)]
+    command = [
+        sys.executable,
+        "-m",
+        "translation.testpkg",
+        str(out_dir),
+        "--size",
+        "tiny",
+        "--pairs",
+        *(f"{source}-{target}" for source, target in pairs),
+    ]
     if extra_text:
         lines = out_dir / "extra-text.txt"
         lines.write_text("\n".join(extra_text) + "\n", encoding="utf-8")

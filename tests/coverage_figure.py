@@ -6,6 +6,7 @@ Reads the data pytest-cov combined (the test processes', the xdist workers' and 
 tests started as processes: pyproject.toml `[tool.coverage.run]`), with coverage's own report, so
 files no test imported count as not covered.
 """
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """A recorder of the node's log, for tests that a client never causes a traceback."""
+
 from __future__ import annotations
 
 import logging

@@ -11,6 +11,7 @@ port answers /healthz just as well, and its rooms, bans and people are not this 
     ...  # Client.connect(node.ws_url), node.token("Ada")
     node.stop(); redis.stop()
 """
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,10 @@ def listens_on(process: subprocess.Popen[bytes] | None, port: int) -> bool:
     if process is None or process.poll() is not None:
         return False
     try:
-        return any(connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN
-                   for connection in psutil.Process(process.pid).net_connections(kind="tcp"))
+        return any(
+            connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN
+            for connection in psutil.Process(process.pid).net_connections(kind="tcp")
+        )
     except psutil.Error:
         return False
 
@@ -98,13 +101,19 @@ class RedisServer:
     in history" across a restart.
     """
 
-    def __init__(self, directory: Path, port: int | None = None, *, persistent: bool = True,
-                 extra: tuple[str, ...] = (), pick_port: Callable[[], int] = free_port) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int | None = None,
+        *,
+        persistent: bool = True,
+        extra: tuple[str, ...] = (),
+        pick_port: Callable[[], int] = free_port,
+    ) -> None:
         self.directory = directory
         self.port = port or pick_port()
         self._pick_port = None if port else pick_port  # a port the caller chose is kept
-        self.persistence = ("--appendonly", "yes", "--appendfsync", "always") if persistent else \
-            ("--appendonly", "no")
+        self.persistence = ("--appendonly", "yes", "--appendfsync", "always") if persistent else ("--appendonly", "no")
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = directory / "redis.log"
@@ -137,10 +146,26 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._log_offset = _size(self.log_path)
         self.process = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", *self.persistence,
-             "--dir", str(self.directory), "--logfile", str(self.log_path), "--daemonize", "no",
-             *self.extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                *self.persistence,
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                str(self.log_path),
+                "--daemonize",
+                "no",
+                *self.extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def answers(self) -> bool:
         """Whether our redis-server answers (and has loaded its data). Raises PortTaken when another
@@ -190,10 +215,18 @@ class RedisCluster:
 
     def __init__(self, directory: Path, masters: int = 3, replicas: int = 0) -> None:
         self.replicas = replicas
-        cluster_mode = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                        "--cluster-node-timeout", "2000")
-        self.servers = [RedisServer(directory / f"node{i}", pick_port=free_cluster_port, extra=cluster_mode)
-                        for i in range(masters * (1 + replicas))]
+        cluster_mode = (
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "2000",
+        )
+        self.servers = [
+            RedisServer(directory / f"node{i}", pick_port=free_cluster_port, extra=cluster_mode)
+            for i in range(masters * (1 + replicas))
+        ]
 
     @property
     def url(self) -> str:
@@ -203,9 +236,21 @@ class RedisCluster:
         for server in self.servers:
             server.start()
         cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
-        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{s.port}" for s in self.servers),
-                        "--cluster-replicas", str(self.replicas), "--cluster-yes"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+        subprocess.run(
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{s.port}" for s in self.servers),
+                "--cluster-replicas",
+                str(self.replicas),
+                "--cluster-yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout,
+        )
         _wait(self.ready, timeout, "the Redis Cluster did not report cluster_state:ok on every node")
         _wait(self.replicated, timeout, "the Redis Cluster's replicas did not finish their first sync")
 
@@ -303,9 +348,18 @@ class NodeProcess:
     workdir/data/babelroom.sqlite3, across kill and start.
     """
 
-    def __init__(self, node_id: str, workdir: Path, *, redis_url: str | None = None, key_prefix: str = "babelroom:",
-                 port: int | None = None, env: dict[str, str] | None = None, backend: str = "memory",
-                 args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        workdir: Path,
+        *,
+        redis_url: str | None = None,
+        key_prefix: str = "babelroom:",
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        backend: str = "memory",
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.node_id = node_id
         self.args = args  # more `serve` options
         self.workdir = workdir
@@ -326,8 +380,11 @@ class NodeProcess:
             "BABELROOM_SERVER_NODE_ID": node_id,
             "BABELROOM_SERVER_HOST": "127.0.0.1",
             "BABELROOM_SERVER_LOG_LEVEL": "info",
-            **({"BABELROOM_BACKEND_REDIS_URL": redis_url, "BABELROOM_BACKEND_KEY_PREFIX": key_prefix}
-               if redis_url else {}),
+            **(
+                {"BABELROOM_BACKEND_REDIS_URL": redis_url, "BABELROOM_BACKEND_KEY_PREFIX": key_prefix}
+                if redis_url
+                else {}
+            ),
             **(env or {}),
         }
 
@@ -344,8 +401,15 @@ class NodeProcess:
         assert self.process is not None
         return self.process.pid
 
-    def token(self, name: str, *, user_id: str | None = None, lang: str = "en",
-              role: Role = Role.DELEGATE, rooms: tuple[str, ...] = ()) -> str:
+    def token(
+        self,
+        name: str,
+        *,
+        user_id: str | None = None,
+        lang: str = "en",
+        role: Role = Role.DELEGATE,
+        rooms: tuple[str, ...] = (),
+    ) -> str:
         return self.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=user_id, rooms=rooms)
 
     def start(self, timeout: float = 30) -> None:
@@ -358,9 +422,13 @@ class NodeProcess:
         env = {**os.environ, **self.env}
         self._log_offset = _size(self.log_path)
         with open(self.log_path, "ab") as log:  # the child holds its own descriptor
-            self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port),
-                                             *self.args],
-                                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port), *self.args],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_started(self, timeout: float = 30) -> None:
         """Until the launched node is healthy, and it is this node that answers on its port. A port
@@ -434,16 +502,31 @@ def start_together(*nodes: NodeProcess, timeout: float = 30) -> None:
 class WorkerProcess:
     """One `babelroom translate-worker` process on the nodes' Redis (`python -m chat.cli translate-worker`)."""
 
-    def __init__(self, name: str, workdir: Path, *, redis_url: str, key_prefix: str = "babelroom:",
-                 env: dict[str, str] | None = None, pairs: str = "", args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        workdir: Path,
+        *,
+        redis_url: str,
+        key_prefix: str = "babelroom:",
+        env: dict[str, str] | None = None,
+        pairs: str = "",
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.name = name
         self.pairs = pairs
         self.args = args  # more `translate-worker` options
         self.log_path = workdir / f"worker-{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
-        self.env = {"BABELROOM_BACKEND_KIND": "redis", "BABELROOM_BACKEND_REDIS_URL": redis_url,
-                    "BABELROOM_BACKEND_KEY_PREFIX": key_prefix, "BABELROOM_SERVER_DATA_DIR": str(workdir / "data"),
-                    "BABELROOM_TRANSLATION_INSTALL": "", "BABELROOM_SERVER_LOG_LEVEL": "info", **(env or {})}
+        self.env = {
+            "BABELROOM_BACKEND_KIND": "redis",
+            "BABELROOM_BACKEND_REDIS_URL": redis_url,
+            "BABELROOM_BACKEND_KEY_PREFIX": key_prefix,
+            "BABELROOM_SERVER_DATA_DIR": str(workdir / "data"),
+            "BABELROOM_TRANSLATION_INSTALL": "",
+            "BABELROOM_SERVER_LOG_LEVEL": "info",
+            **(env or {}),
+        }
 
     @property
     def pid(self) -> int:
@@ -453,10 +536,22 @@ class WorkerProcess:
     def start(self) -> None:
         """Start; returns at once (the caller waits for the worker's advertisement in Redis)."""
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "chat.cli", "translate-worker", "--name", self.name,
-                                             *(("--pairs", self.pairs) if self.pairs else ()), *self.args],
-                                            cwd=REPO, env={**os.environ, **self.env}, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "chat.cli",
+                    "translate-worker",
+                    "--name",
+                    self.name,
+                    *(("--pairs", self.pairs) if self.pairs else ()),
+                    *self.args,
+                ],
+                cwd=REPO,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""

@@ -1,4 +1,5 @@
 """A raw WebSocket client on a plain socket with a tiny receive buffer: a test controls when it reads."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,12 +45,16 @@ class RawClient:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-        reader, writer = await asyncio.open_connection(sock=sock, limit=2 ** 20)
+        reader, writer = await asyncio.open_connection(sock=sock, limit=2**20)
         if rcvbuf is not None:
             _reading(writer).pause_reading()  # the test decides when to read
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        writer.write(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
         await writer.drain()
         client = cls(reader, writer)
         if rcvbuf is not None:

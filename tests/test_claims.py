@@ -5,6 +5,7 @@ are refused at `auth` (`unauthorized`, close 4401, the reason naming the claim) 
 stays whole; ids as long as e-mail addresses work in every `user` field; names that render blank or
 copy a host's or moderator's name are refused in the sign-in form and in claims alike.
 """
+
 from __future__ import annotations
 
 import time
@@ -57,10 +58,16 @@ async def directory(server, viewer: str) -> list[dict[str, Any]]:
     return people
 
 
-@pytest.mark.parametrize("claim, value", [
-    ("name", f"Ada{LONE}"), ("organization", f"Sauna{LONE}Oy"), ("bio", f"hello {LONE}"), ("sub", f"u{LONE}"),
-    ("country", LONE),
-])
+@pytest.mark.parametrize(
+    "claim, value",
+    [
+        ("name", f"Ada{LONE}"),
+        ("organization", f"Sauna{LONE}Oy"),
+        ("bio", f"hello {LONE}"),
+        ("sub", f"u{LONE}"),
+        ("country", LONE),
+    ],
+)
 async def test_a_lone_surrogate_in_a_claim_is_refused_and_the_directory_stays_whole(server, node_log, claim, value):
     await server.client("Aino", user_id="u_aino", organization="Sauna Oy", country="FI")
     viewer = server.token("Viewer", user_id="u_viewer")
@@ -76,27 +83,48 @@ async def test_a_lone_surrogate_in_a_claim_is_refused_and_the_directory_stays_wh
     assert node_log.tracebacks() == []
 
 
-@pytest.mark.parametrize("claim, value, says", [
-    ("name", "Ada\x00", "control"), ("name", "Ada\nLovelace", "control"), ("name", "\u3164", "U+3164"),
-    ("name", "\u2800", "U+2800"), ("name", "\uffa0", "U+FFA0"), ("name", "\u0301\u0301", "blank"),
-    ("name", "\u0301Ada", "combining mark"),
-    ("name", "Ada\u200b", "U+200B"), ("name", "Ada\u202eecalevoL", "U+202E"),
-    ("organization", "Sauna\u202eOy", "U+202E"), ("organization", "Sauna\u200bOy", "U+200B"),
-    ("bio", "hi\u2067there", "U+2067"), ("sub", "u\x00x", "control"), ("sub", "x" * 129, "128"),
-    ("lang", "e\u0301n", "language code"), ("rooms", ["plenary", LONE], "room ids"),
-])
+@pytest.mark.parametrize(
+    "claim, value, says",
+    [
+        ("name", "Ada\x00", "control"),
+        ("name", "Ada\nLovelace", "control"),
+        ("name", "\u3164", "U+3164"),
+        ("name", "\u2800", "U+2800"),
+        ("name", "\uffa0", "U+FFA0"),
+        ("name", "\u0301\u0301", "blank"),
+        ("name", "\u0301Ada", "combining mark"),
+        ("name", "Ada\u200b", "U+200B"),
+        ("name", "Ada\u202eecalevoL", "U+202E"),
+        ("organization", "Sauna\u202eOy", "U+202E"),
+        ("organization", "Sauna\u200bOy", "U+200B"),
+        ("bio", "hi\u2067there", "U+2067"),
+        ("sub", "u\x00x", "control"),
+        ("sub", "x" * 129, "128"),
+        ("lang", "e\u0301n", "language code"),
+        ("rooms", ["plenary", LONE], "room ids"),
+    ],
+)
 async def test_control_and_invisible_characters_in_claims_are_refused_naming_the_claim(server, claim, value, says):
     message = await refused_at_auth(server, token_with(**{claim: value}))
     assert f"'{claim}' claim" in message and says in message, message
 
 
-@pytest.mark.parametrize("field, value, says", [
-    ("name", "\u3164", "U+3164"), ("name", "\u2800\u2800", "U+2800"), ("name", "\uffa0", "U+FFA0"),
-    ("name", "\u0301", "blank"), ("name", "\u20dd\u20dd", "blank"), ("name", "Ada\u200d", "U+200D"),
-    ("name", "A\u202eB", "U+202E"),
-    ("organization", "Sauna\u202eOy", "U+202E"), ("organization", "\u200b", "U+200B"),
-    ("bio", "hello\u2066", "U+2066"), ("bio", "\u3164", "U+3164"),
-])
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        ("name", "\u3164", "U+3164"),
+        ("name", "\u2800\u2800", "U+2800"),
+        ("name", "\uffa0", "U+FFA0"),
+        ("name", "\u0301", "blank"),
+        ("name", "\u20dd\u20dd", "blank"),
+        ("name", "Ada\u200d", "U+200D"),
+        ("name", "A\u202eB", "U+202E"),
+        ("organization", "Sauna\u202eOy", "U+202E"),
+        ("organization", "\u200b", "U+200B"),
+        ("bio", "hello\u2066", "U+2066"),
+        ("bio", "\u3164", "U+3164"),
+    ],
+)
 async def test_blank_and_invisible_texts_are_refused_by_the_sign_in_form(server, field, value, says):
     body = {"name": "Ada", "lang": "en", field: value}
     async with server.http() as http:
@@ -142,11 +170,16 @@ async def test_an_id_longer_than_any_user_field_is_refused_at_auth(server):
     assert "'sub' claim" in message and "128" in message
 
 
-LOOK_ALIKES = ["Host Anna", "host anna", "HOST ANNA", "\u0397ost Anna",  # Greek capital eta
-               "\uff28\uff4f\uff53\uff54 \uff21\uff4e\uff4e\uff41",  # fullwidth
-               "\U0001d407\U0001d428\U0001d42c\U0001d42d \U0001d400\U0001d427\U0001d427\U0001d41a",  # mathematical bold
-               "H\u043est \u0410nna",  # Cyrillic o and A
-               "Host  Anna"]
+LOOK_ALIKES = [
+    "Host Anna",
+    "host anna",
+    "HOST ANNA",
+    "\u0397ost Anna",  # Greek capital eta
+    "\uff28\uff4f\uff53\uff54 \uff21\uff4e\uff4e\uff41",  # fullwidth
+    "\U0001d407\U0001d428\U0001d42c\U0001d42d \U0001d400\U0001d427\U0001d427\U0001d41a",  # mathematical bold
+    "H\u043est \u0410nna",  # Cyrillic o and A
+    "Host  Anna",
+]
 
 
 @pytest.mark.parametrize("copy", LOOK_ALIKES)

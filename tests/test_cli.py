@@ -1,6 +1,7 @@
 """The `babelroom` command: tokens, configuration errors, start-up failures, help.
 
 Each runs the real command (`python -m chat.cli`, this checkout first on the path) as a subprocess."""
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,9 @@ REPO = Path(__file__).resolve().parent.parent
 QUIET_START = {"BABELROOM_TRANSLATION_ENABLED": "false", "BABELROOM_TRANSLATION_INSTALL": ""}
 
 
-def babelroom(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-              as_user: bool = False) -> subprocess.CompletedProcess[str]:
+def babelroom(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, as_user: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run the command; `as_user`: without root's power to ignore file permissions (when run as root,
     as containers and CI often are, a chmod would otherwise change nothing)."""
     command = [sys.executable, "-m", "chat.cli", *args]
@@ -34,8 +36,14 @@ def babelroom(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
         setpriv = shutil.which("setpriv")
         assert setpriv, "the permission tests need setpriv (util-linux) when run as root"
         command = [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", *command]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -47,9 +55,16 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_token_prints_one_token_signed_with_the_configured_secret(tmp_path):
-    result = babelroom("token", "--role", "host", "--name", "Hana", "--ttl", "600",
-                       env={"BABELROOM_AUTH_SECRET": "s3cret-long-enough-for-hs256-keys",
-                            "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
+    result = babelroom(
+        "token",
+        "--role",
+        "host",
+        "--name",
+        "Hana",
+        "--ttl",
+        "600",
+        env={"BABELROOM_AUTH_SECRET": "s3cret-long-enough-for-hs256-keys", "BABELROOM_SERVER_DATA_DIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     identity = TokenSigner("s3cret-long-enough-for-hs256-keys").verify(result.stdout.strip())
     assert identity.role is Role.HOST and identity.name == "Hana"
@@ -84,10 +99,26 @@ async def test_a_token_made_elsewhere_opens_the_running_server(tmp_path):
         config.write_text(f'[server]\ndata_dir = "{data}"\n[translation]\nenabled = false\ninstall = []\n')
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
-        by_env = babelroom("token", "--role", "host", "--name", "Hana", cwd=elsewhere,
-                           env={"BABELROOM_AUTH_SECRET": "", "BABELROOM_SERVER_DATA_DIR": str(data)})
-        by_config = babelroom("--config", str(config), "token", "--role", "delegate", "--name", "Dora",
-                              cwd=elsewhere, env={"BABELROOM_AUTH_SECRET": ""})
+        by_env = babelroom(
+            "token",
+            "--role",
+            "host",
+            "--name",
+            "Hana",
+            cwd=elsewhere,
+            env={"BABELROOM_AUTH_SECRET": "", "BABELROOM_SERVER_DATA_DIR": str(data)},
+        )
+        by_config = babelroom(
+            "--config",
+            str(config),
+            "token",
+            "--role",
+            "delegate",
+            "--name",
+            "Dora",
+            cwd=elsewhere,
+            env={"BABELROOM_AUTH_SECRET": ""},
+        )
         for result, name in ((by_env, "Hana"), (by_config, "Dora")):
             assert result.returncode == 0, result.stderr
             client = await Client.connect(node.ws_url)
@@ -99,12 +130,25 @@ async def test_a_token_made_elsewhere_opens_the_running_server(tmp_path):
         node.stop()
 
 
-@pytest.mark.parametrize("case", ["unwritable data directory", "a file in the way", "unreadable secret",
-                                  "empty secret", "unwritable database directory"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unwritable data directory",
+        "a file in the way",
+        "unreadable secret",
+        "empty secret",
+        "unwritable database directory",
+    ],
+)
 def test_a_start_up_failure_is_one_line_and_exit_2(tmp_path, case):
     data = tmp_path / "data"
-    env = {**QUIET_START, "BABELROOM_SERVER_DATA_DIR": str(data), "BABELROOM_AUTH_SECRET": "",
-           "BABELROOM_BACKEND_KIND": "sqlite", "BABELROOM_BACKEND_PATH": ""}
+    env = {
+        **QUIET_START,
+        "BABELROOM_SERVER_DATA_DIR": str(data),
+        "BABELROOM_AUTH_SECRET": "",
+        "BABELROOM_BACKEND_KIND": "sqlite",
+        "BABELROOM_BACKEND_PATH": "",
+    }
     if case == "unwritable data directory":
         data.mkdir(mode=0o500)
         says = f"cannot keep the token secret in {data / 'secret'} (Permission denied)"
@@ -140,9 +184,19 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = babelroom("serve", "--host", "127.0.0.1", "--port", str(port),
-                           env={**QUIET_START, "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
-                                "BABELROOM_AUTH_SECRET": SECRET, "BABELROOM_BACKEND_KIND": "memory"})
+        result = babelroom(
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            env={
+                **QUIET_START,
+                "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
+                "BABELROOM_AUTH_SECRET": SECRET,
+                "BABELROOM_BACKEND_KIND": "memory",
+            },
+        )
     line = one_line(result)
     assert f"cannot listen on 127.0.0.1:{port}: another program is listening there" in line
     assert "--port" in line
@@ -152,10 +206,18 @@ def test_an_unreachable_redis_at_start_ends_in_one_line_not_a_traceback(tmp_path
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    result = babelroom("serve", "--port", "0",
-                       env={**QUIET_START, "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
-                            "BABELROOM_AUTH_SECRET": SECRET, "BABELROOM_BACKEND_KIND": "redis",
-                            "BABELROOM_BACKEND_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    result = babelroom(
+        "serve",
+        "--port",
+        "0",
+        env={
+            **QUIET_START,
+            "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
+            "BABELROOM_AUTH_SECRET": SECRET,
+            "BABELROOM_BACKEND_KIND": "redis",
+            "BABELROOM_BACKEND_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        },
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     # the backend's own warning may come first; the last line says why the start failed
     last = result.stderr.strip().splitlines()[-1]
@@ -163,9 +225,18 @@ def test_an_unreachable_redis_at_start_ends_in_one_line_not_a_traceback(tmp_path
 
 
 def test_a_misspelt_variable_is_named_with_the_nearest_setting(tmp_path):
-    result = babelroom("token", "--role", "host", "--name", "Hana",
-                       env={"BABELROOM_SERVR_PORT": "9000", "BABELROOM_AUTH_SECRET": SECRET,
-                            "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
+    result = babelroom(
+        "token",
+        "--role",
+        "host",
+        "--name",
+        "Hana",
+        env={
+            "BABELROOM_SERVR_PORT": "9000",
+            "BABELROOM_AUTH_SECRET": SECRET,
+            "BABELROOM_SERVER_DATA_DIR": str(tmp_path),
+        },
+    )
     assert result.returncode == 0 and result.stdout.strip()  # a warning, not an error
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "WARNING" in lines[0], result.stderr
@@ -173,9 +244,15 @@ def test_a_misspelt_variable_is_named_with_the_nearest_setting(tmp_path):
 
 
 def test_unknown_variables_are_reported_once_each_and_known_ones_never(caplog):
-    environ = {"BABELROOM_SERVER_PORT": "9001", "BABELROOM_BACKEND_KND": "memory", "BABELROOM_PORT": "1",
-               "BABELROOM_WHATEVER": "x", "BABELROOM_TEST_REDIS": "redis://x", "BABELROOM_BENCH_CACHE": "/tmp/x",
-               "OTHER_SERVR_PORT": "1"}
+    environ = {
+        "BABELROOM_SERVER_PORT": "9001",
+        "BABELROOM_BACKEND_KND": "memory",
+        "BABELROOM_PORT": "1",
+        "BABELROOM_WHATEVER": "x",
+        "BABELROOM_TEST_REDIS": "redis://x",
+        "BABELROOM_BENCH_CACHE": "/tmp/x",
+        "OTHER_SERVR_PORT": "1",
+    }
     caplog.set_level(logging.WARNING, logger="babelroom.config")
     config = load_config(environ=environ)
     assert config.server.port == 9001 and config.backend.kind == "sqlite"
@@ -187,31 +264,53 @@ def test_unknown_variables_are_reported_once_each_and_known_ones_never(caplog):
 
 
 def test_a_minted_token_carries_the_profile_claims(tmp_path):
-    result = babelroom("token", "--role", "delegate", "--name", "Aino", "--organization", "Sauna Oy",
-                       "--country", "fi", "--bio", "Saunas for export", "--email", "Aino@Example.fi",
-                       env={"BABELROOM_AUTH_SECRET": SECRET, "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
+    result = babelroom(
+        "token",
+        "--role",
+        "delegate",
+        "--name",
+        "Aino",
+        "--organization",
+        "Sauna Oy",
+        "--country",
+        "fi",
+        "--bio",
+        "Saunas for export",
+        "--email",
+        "Aino@Example.fi",
+        env={"BABELROOM_AUTH_SECRET": SECRET, "BABELROOM_SERVER_DATA_DIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     identity = TokenSigner(SECRET).verify(result.stdout.strip())
     assert (identity.organization, identity.country, identity.bio) == ("Sauna Oy", "FI", "Saunas for export")
     assert identity.email == "aino@example.fi"
 
 
-@pytest.mark.parametrize("args", [["--role", "king", "--name", "X"], ["--role", "host"],
-                                  ["--role", "host", "--name", "x" * 41],
-                                  ["--role", "delegate", "--name", "X", "--country", "Finland"],
-                                  ["--role", "delegate", "--name", "X", "--bio", "x" * 281],
-                                  ["--role", "delegate", "--name", "X", "--email", "not-an-address"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--role", "king", "--name", "X"],
+        ["--role", "host"],
+        ["--role", "host", "--name", "x" * 41],
+        ["--role", "delegate", "--name", "X", "--country", "Finland"],
+        ["--role", "delegate", "--name", "X", "--bio", "x" * 281],
+        ["--role", "delegate", "--name", "X", "--email", "not-an-address"],
+    ],
+)
 def test_token_refuses_bad_arguments_with_exit_2(args, tmp_path):
     result = babelroom("token", *args, env={"BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2 and result.stderr
 
 
-@pytest.mark.parametrize("key, value, says", [
-    ("BABELROOM_SERVER_PORT", "eighty", "BABELROOM_SERVER_PORT"),
-    ("BABELROOM_BACKEND_KIND", "postgres", "backend.kind"),
-    ("BABELROOM_LIMITS_COMPRESSION", "maybe", "BABELROOM_LIMITS_COMPRESSION"),
-    ("BABELROOM_SERVER_PORT", "99999", "server.port: must be 0-65535"),  # once served on 99999 % 65536
-])
+@pytest.mark.parametrize(
+    "key, value, says",
+    [
+        ("BABELROOM_SERVER_PORT", "eighty", "BABELROOM_SERVER_PORT"),
+        ("BABELROOM_BACKEND_KIND", "postgres", "backend.kind"),
+        ("BABELROOM_LIMITS_COMPRESSION", "maybe", "BABELROOM_LIMITS_COMPRESSION"),
+        ("BABELROOM_SERVER_PORT", "99999", "server.port: must be 0-65535"),  # once served on 99999 % 65536
+    ],
+)
 def test_a_bad_config_value_stops_with_one_line_naming_the_key(key, value, says):
     result = babelroom("serve", env={key: value})
     assert result.returncode == 2
@@ -220,14 +319,16 @@ def test_a_bad_config_value_stops_with_one_line_naming_the_key(key, value, says)
 
 
 def test_env_overrides_the_file():
-    config = load_config(environ={"BABELROOM_SERVER_PORT": "9001", "BABELROOM_SERVER_ALLOWED_ORIGINS": "https://a,https://b"})
+    config = load_config(
+        environ={"BABELROOM_SERVER_PORT": "9001", "BABELROOM_SERVER_ALLOWED_ORIGINS": "https://a,https://b"}
+    )
     assert config.server.port == 9001 and config.server.allowed_origins == ("https://a", "https://b")
     assert config.backend.kind == "sqlite"
 
 
 def test_unknown_keys_and_bad_rooms_are_named(tmp_path):
     path = tmp_path / "c.toml"
-    path.write_text('[server]\nprot = 1\n')
+    path.write_text("[server]\nprot = 1\n")
     with pytest.raises(ConfigError, match=r"server\.prot"):
         load_config(path, environ={})
     path.write_text('[[rooms]]\nid = "Main Hall"\ntitle = "x"\n')
@@ -255,6 +356,10 @@ def test_languages_install_list_remove_from_a_file(translation_package_files, tm
 
 
 def test_languages_install_of_a_missing_file_says_what_to_do(tmp_path):
-    result = babelroom("languages", "install", str(tmp_path / "nope.argosmodel"),
-                       env={"BABELROOM_TRANSLATION_PACKAGES_DIR": str(tmp_path / "packages")})
+    result = babelroom(
+        "languages",
+        "install",
+        str(tmp_path / "nope.argosmodel"),
+        env={"BABELROOM_TRANSLATION_PACKAGES_DIR": str(tmp_path / "packages")},
+    )
     assert result.returncode != 0 and result.stderr.strip()

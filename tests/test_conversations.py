@@ -1,5 +1,6 @@
 """Private conversations on one node, on every backend: profiles, the directory, conversations as
 private rooms, contact requests under the organiser's policy, blocks, reports and event-wide sanctions."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,13 +65,16 @@ async def conversation(person: Person, *others: Person, **body: Any) -> Any:
 
 
 # profiles and the directory ------------------------------------------------------------------
-@pytest.mark.parametrize("fields, says", [
-    ({"country": "Finland"}, "ISO 3166"),
-    ({"country": "XX"}, "ISO 3166"),
-    ({"bio": "x" * 281}, "280"),
-    ({"organization": "o" * 81}, "80"),
-    ({"organization": 7}, "string"),
-])
+@pytest.mark.parametrize(
+    "fields, says",
+    [
+        ({"country": "Finland"}, "ISO 3166"),
+        ({"country": "XX"}, "ISO 3166"),
+        ({"bio": "x" * 281}, "280"),
+        ({"organization": "o" * 81}, "80"),
+        ({"organization": 7}, "string"),
+    ],
+)
 async def test_session_profiles_are_validated(server, fields, says):
     async with server.http() as http:
         response = await http.post("/api/session", json={"name": "Aino", "lang": "en", **fields})
@@ -80,8 +84,16 @@ async def test_session_profiles_are_validated(server, fields, says):
 async def test_the_directory_searches_filters_pages_and_shows_who_is_online(make_server):
     server = await make_server(conversations={"policy": "open"})
     async with server.http() as http:
-        answer = await http.post("/api/session", json={"name": "Aino", "lang": "de", "organization": "Sauna Oy",
-                                                       "country": "fi", "bio": "Saunas for export"})
+        answer = await http.post(
+            "/api/session",
+            json={
+                "name": "Aino",
+                "lang": "de",
+                "organization": "Sauna Oy",
+                "country": "fi",
+                "bio": "Saunas for export",
+            },
+        )
         assert answer.status_code == 200 and answer.json()["profile"]["country"] == "FI"
         aino_token = answer.json()["token"]
     li = await Person(server, "Li", "zh", organization="Shenzhen Solar", country="CN").connect()
@@ -149,8 +161,9 @@ async def test_a_conversation_is_a_private_room_only_its_members_see(make_server
     async with server.http() as http:
         listed = {r["id"] for r in (await http.get("/api/rooms")).json()["rooms"]}
         assert room["id"] not in listed and "plenary" in listed
-        assert (await http.patch(f"/api/rooms/{room['id']}", json={"title": "x"},
-                                 headers=bearer(host.token))).status_code == 404
+        assert (
+            await http.patch(f"/api/rooms/{room['id']}", json={"title": "x"}, headers=bearer(host.token))
+        ).status_code == 404
     await lobby.join("plenary")  # lobby frames still flow for forum rooms...
     await lobby.expect("room", event="updated")
     rooms_seen = [f["room"]["id"] for f in lobby.seen if f["type"] == "room"]
@@ -271,8 +284,7 @@ async def test_a_private_message_reaches_every_device_of_the_other_members(make_
     await ada.client.join(room)
     first = await ada.client.say(room, "Hello Bo")
     told = await bo.client.expect("unread", room=room)  # Bo joined nothing
-    assert told == {"type": "unread", "room": room, "unread": 1, "id": first["id"],
-                    "by": {"id": ada.id, "name": "Ada"}}
+    assert told == {"type": "unread", "room": room, "unread": 1, "id": first["id"], "by": {"id": ada.id, "name": "Ada"}}
     assert (await bo.ask({"type": "read", "room": room, "id": first["id"]}))["type"] == "ack"
     await bo.client.expect("unread", room=room, read=first["id"])
     second = await ada.client.say(room, "Are you there?")
@@ -389,8 +401,9 @@ async def test_forty_fresh_identities_cannot_flood_one_victim(make_server):
     card = await victim.client.expect("request", state="pending")
     await victim.ask({"type": "accept", "request": card["id"]})  # a contact now
     spammers = await people(server, *((f"Spam{n}", "en") for n in range(40)))
-    answers = await asyncio.gather(*(s.ask({"type": "request", "to": victim.id, "text": f"buy {n}"})
-                                     for n, s in enumerate(spammers)))
+    answers = await asyncio.gather(
+        *(s.ask({"type": "request", "to": victim.id, "text": f"buy {n}"}) for n, s in enumerate(spammers))
+    )
     assert sum(a["type"] == "ack" for a in answers) == 20
     full = [a for a in answers if a["type"] == "error"]
     assert len(full) == 20 and all(a["code"] == "inbox_full" for a in full)
@@ -413,7 +426,7 @@ async def test_a_block_ends_every_shared_conversation_both_ways(make_server):
     one = (await conversation(ada, bo)).json()["room"]["id"]
     group = (await conversation(cy, ada, bo)).json()["room"]["id"]
     for person in (ada, bo, cy):
-        for room in ([one, group] if person is not cy else [group]):
+        for room in [one, group] if person is not cy else [group]:
             await person.client.join(room)
     await bo.client.say(one, "before the block")
     await ada.client.expect("message", text="before the block")

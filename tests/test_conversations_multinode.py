@@ -5,6 +5,7 @@ reads the other translated (tiny real Argos packages zh<->en and fi<->en, pivoti
 On the cluster Li and Aino sit on different nodes, so every request, notice, message, translation
 and report crosses Redis.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,9 +37,11 @@ def zh_fi_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A packages dir with tiny packages zh<->en and fi<->en (zh<->fi pivots through English)."""
     from translation.packages import install_file
 
-    built = build_test_packages(tmp_path_factory.mktemp("zh-fi-models"),
-                                (("zh", "en"), ("en", "zh"), ("fi", "en"), ("en", "fi")),
-                                extra_text=(CHINESE, FINNISH))
+    built = build_test_packages(
+        tmp_path_factory.mktemp("zh-fi-models"),
+        (("zh", "en"), ("en", "zh"), ("fi", "en"), ("en", "fi")),
+        extra_text=(CHINESE, FINNISH),
+    )
     directory = tmp_path_factory.mktemp("zh-fi-packages")
     for path in built:
         install_file(path, directory)
@@ -53,8 +56,9 @@ class Event:
     b: NodeProcess
 
 
-@pytest.fixture(params=["two-redis-nodes", pytest.param("one-default-node")],
-                ids=["two-redis-nodes", "one-default-node"])
+@pytest.fixture(
+    params=["two-redis-nodes", pytest.param("one-default-node")], ids=["two-redis-nodes", "one-default-node"]
+)
 async def event(request: pytest.FixtureRequest, tmp_path: Path, zh_fi_packages: Path) -> AsyncIterator[Event]:
     env = {**NODE_ENV, "BABELROOM_TRANSLATION_PACKAGES_DIR": str(zh_fi_packages)}
     redis_server = None
@@ -78,12 +82,21 @@ async def event(request: pytest.FixtureRequest, tmp_path: Path, zh_fi_packages: 
 
 
 class Person:
-    def __init__(self, node: NodeProcess, name: str, lang: str, role: Role = Role.DELEGATE, *,
-                 organization: str = "", country: str = "") -> None:
+    def __init__(
+        self,
+        node: NodeProcess,
+        name: str,
+        lang: str,
+        role: Role = Role.DELEGATE,
+        *,
+        organization: str = "",
+        country: str = "",
+    ) -> None:
         self.node, self.name, self.lang = node, name, lang
         self.id = f"u_{name.lower()}"
-        self.token = node.signer.issue(name=name, role=role, lang=lang, ttl=3600, user_id=self.id,
-                                       organization=organization, country=country)
+        self.token = node.signer.issue(
+            name=name, role=role, lang=lang, ttl=3600, user_id=self.id, organization=organization, country=country
+        )
         self.client: Client
         self._refs = 0
 
@@ -231,8 +244,9 @@ async def test_a_block_holds_on_every_node_and_one_inbox_holds_its_cap(event: Ev
 
     # 40 fresh identities, half on each node, reach Ada's inbox only up to the cap (20 by default)
     spammers = [await Person(event.a if n % 2 else event.b, f"Spam{n}", "en").connect() for n in range(40)]
-    answers = await asyncio.gather(*(s.ask({"type": "request", "to": ada.id, "text": f"Buy {n}"})
-                                     for n, s in enumerate(spammers)))
+    answers = await asyncio.gather(
+        *(s.ask({"type": "request", "to": ada.id, "text": f"Buy {n}"}) for n, s in enumerate(spammers))
+    )
     assert sum(a["type"] == "ack" for a in answers) == 20
     assert {a["code"] for a in answers if a["type"] == "error"} == {"inbox_full"}
     assert len((await ada.http("GET", "/api/requests")).json()["incoming"]) == 20

@@ -1,5 +1,6 @@
 """The organisers' delegate list (issue 23): `babelroom delegates import|links|revoke` against
 running servers (two redis nodes, and one sqlite node whose file the server holds)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,11 +21,12 @@ from tests.client import Client
 from tests.nodes import REPO, NodeProcess, RedisServer, start_together
 
 HEADER = "Name,Organisation,Country,Reading language,E-mail,Role\n"
-GOOD = ("李伟,Shenzhen Solar,cn,zh,li.wei@example.cn,\n"
-        "Aino Virtanen,Sauna Oy,FI,fi,aino@example.fi,moderator\n")
-BAD = ("Nobody,,,en,,\n"  # no e-mail nor external id
-       "Klingon,,,tlh,k@example.org,\n"  # a language the server does not offer
-       "Dup Li,,,en,LI.WEI@example.cn,\n")  # the same person twice
+GOOD = "李伟,Shenzhen Solar,cn,zh,li.wei@example.cn,\nAino Virtanen,Sauna Oy,FI,fi,aino@example.fi,moderator\n"
+BAD = (
+    "Nobody,,,en,,\n"  # no e-mail nor external id
+    "Klingon,,,tlh,k@example.org,\n"  # a language the server does not offer
+    "Dup Li,,,en,LI.WEI@example.cn,\n"
+)  # the same person twice
 
 
 @dataclass
@@ -42,14 +44,22 @@ def pdf_page(data: bytes, page: int = 0) -> PrintedPage:
     document = pypdfium2.PdfDocument(data)
     image = document[page].render(scale=300 / 72).to_pil()
     text = document[page].get_textpage().get_text_range()
-    return PrintedPage(text, [found.text for found in zxingcpp.read_barcodes(image)
-                              if found.format == zxingcpp.BarcodeFormat.QRCode])
+    return PrintedPage(
+        text, [found.text for found in zxingcpp.read_barcodes(image) if found.format == zxingcpp.BarcodeFormat.QRCode]
+    )
 
 
 def cli(node: NodeProcess, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **node.env}
-    return subprocess.run([sys.executable, "-m", "chat.cli", "delegates", "--url", node.url, *args],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "chat.cli", "delegates", "--url", node.url, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.fixture(params=["two-redis-nodes", "one-sqlite-node"])
@@ -93,8 +103,9 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     assert changed.stdout.strip() == "0 created, 1 updated, 1 unchanged"
 
     badges, pdf = tmp_path / "badges.html", tmp_path / "badges.pdf"
-    made = await asyncio.to_thread(cli, a, "links", "--base-url", "https://chat.example.org/", "--badges", str(badges),
-                                   "--pdf", str(pdf))
+    made = await asyncio.to_thread(
+        cli, a, "links", "--base-url", "https://chat.example.org/", "--badges", str(badges), "--pdf", str(pdf)
+    )
     assert made.returncode == 0, made.stderr
     links = {row["key"]: row for row in csv.DictReader(io.StringIO(made.stdout))}
     assert set(links) == {"li.wei@example.cn", "aino@example.fi"}
@@ -118,8 +129,9 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     socket = await Client.connect(b.ws_url)
     await socket.auth(body["token"])
     spare = await asyncio.to_thread(cli, a, "links")  # a second badge printed before she is revoked
-    spare_code = next(row["code"] for row in csv.DictReader(io.StringIO(spare.stdout))
-                      if row["key"] == "aino@example.fi")
+    spare_code = next(
+        row["code"] for row in csv.DictReader(io.StringIO(spare.stdout)) if row["key"] == "aino@example.fi"
+    )
 
     revoked = await asyncio.to_thread(cli, a, "revoke", "AINO@example.fi")
     assert revoked.returncode == 0 and "1 sign-ins ended" in revoked.stdout, revoked.stderr
@@ -143,18 +155,34 @@ def bearer(token: str) -> dict[str, str]:
 async def test_the_list_the_website_and_the_personal_link_make_one_person(make_server):
     server = await make_server(conversations={"policy": "open"})
     host = server.token("Organiser", role=Role.HOST, user_id="host-1")
-    rows = [{"Name": "李伟", "Organisation": "Shenzhen Solar", "Country": "CN", "Reading language": "zh",
-             "E-mail": "li.wei@example.cn", "External id": "REG-0042"},
-            {"Name": "Aino Virtanen", "Organisation": "Sauna Oy", "Country": "FI", "Reading language": "fi",
-             "E-mail": "", "External id": "REG-0043"}]
+    rows = [
+        {
+            "Name": "李伟",
+            "Organisation": "Shenzhen Solar",
+            "Country": "CN",
+            "Reading language": "zh",
+            "E-mail": "li.wei@example.cn",
+            "External id": "REG-0042",
+        },
+        {
+            "Name": "Aino Virtanen",
+            "Organisation": "Sauna Oy",
+            "Country": "FI",
+            "Reading language": "fi",
+            "E-mail": "",
+            "External id": "REG-0043",
+        },
+    ]
     async with server.http() as http:
         imported = await http.post("/api/delegates", json={"delegates": rows}, headers=bearer(host))
         assert imported.json()["created"] == 2, imported.text
         listed = {d["key"]: d for d in (await http.get("/api/delegates", headers=bearer(host))).json()["delegates"]}
         li = listed["li.wei@example.cn"]
         assert (li["email"], li["external_id"]) == ("li.wei@example.cn", "REG-0042")
-        links = {link["key"]: link for link in
-                 (await http.post("/api/delegates/links", json={}, headers=bearer(host))).json()["links"]}
+        links = {
+            link["key"]: link
+            for link in (await http.post("/api/delegates/links", json={}, headers=bearer(host))).json()["links"]
+        }
         by_link = (await http.post("/api/session", json={"code": links["li.wei@example.cn"]["code"]})).json()
         # the website's tokens: `sub` its registration id, or its own user id with the e-mail beside it
         by_sub = server.token("Li Wei", lang="zh", user_id="REG-0042")
@@ -176,7 +204,7 @@ async def test_the_list_the_website_and_the_personal_link_make_one_person(make_s
         started = await http.post("/api/conversations", json={"with": [li["id"]]}, headers=bearer(aino))
         assert started.status_code in (200, 201), started.text
         mine = (await http.get("/api/conversations", headers=bearer(by_link["token"]))).json()
-        theirs = (await http.get("/api/conversations", headers=bearer(by_sub)))
+        theirs = await http.get("/api/conversations", headers=bearer(by_sub))
         assert theirs.json() == mine and mine["conversations"], mine
         viewer = server.token("Viewer", user_id="site-viewer")
         people = (await http.get("/api/people", params={"q": "李伟"}, headers=bearer(viewer))).json()["people"]
@@ -186,8 +214,9 @@ async def test_the_list_the_website_and_the_personal_link_make_one_person(make_s
         assert "REG-0042" not in [p["id"] for p in everyone] and "site-user-981" not in [p["id"] for p in everyone]
 
         # revoked: the website's tokens for the person are refused too, on the API and the socket
-        assert (await http.post("/api/delegates/revoke", json={"delegate": "REG-0042"},
-                                headers=bearer(host))).status_code == 200
+        assert (
+            await http.post("/api/delegates/revoke", json={"delegate": "REG-0042"}, headers=bearer(host))
+        ).status_code == 200
         refused = await http.get("/api/me", headers=bearer(by_email))
         assert refused.status_code == 401 and "withdrew" in refused.json()["message"]
     late = await Client.connect(server.ws_url)
@@ -207,8 +236,9 @@ async def test_a_changed_e_mail_with_the_same_registration_id_updates_the_same_p
     async with server.http() as http:
         first = await http.post("/api/delegates", json={"delegates": [row]}, headers=bearer(host))
         assert first.json()["created"] == 1
-        moved = await http.post("/api/delegates", json={"delegates": [{**row, "E-mail": "aino@sauna.fi"}]},
-                                headers=bearer(host))
+        moved = await http.post(
+            "/api/delegates", json={"delegates": [{**row, "E-mail": "aino@sauna.fi"}]}, headers=bearer(host)
+        )
         assert moved.json()["updated"] == 1 and moved.json()["created"] == 0, moved.text
         [aino] = (await http.get("/api/delegates", headers=bearer(host))).json()["delegates"]
         assert aino["email"] == "aino@sauna.fi"
@@ -218,8 +248,10 @@ async def test_a_changed_e_mail_with_the_same_registration_id_updates_the_same_p
         # a row whose e-mail is one person's and whose registration id another's is refused
         other = {"Name": "Bo", "Reading language": "en", "E-mail": "bo@example.se", "External id": "R-8"}
         assert (await http.post("/api/delegates", json={"delegates": [other]}, headers=bearer(host))).json()[
-            "created"] == 1
-        mixed = await http.post("/api/delegates", json={"delegates": [{**other, "External id": "R-7"}]},
-                                headers=bearer(host))
+            "created"
+        ] == 1
+        mixed = await http.post(
+            "/api/delegates", json={"delegates": [{**other, "External id": "R-7"}]}, headers=bearer(host)
+        )
         assert mixed.json()["imported"] is False
         assert "two people on the list" in mixed.json()["refused"][0]["reason"]

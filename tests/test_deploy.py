@@ -7,6 +7,7 @@ answers, ports and names agree from the Dockerfile to the Ingress, and the image
 and environment; redis-server instead of the image; only addresses and directories made local)
 and a message crosses two nodes and is translated by the worker.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -80,9 +81,11 @@ def image_entrypoint() -> list[str]:
 
 def interpolate(value: Any) -> str:
     """Compose's ${NAME}, ${NAME:?message} and ${NAME:-default}, with this test's samples."""
+
     def sample(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(3) or ""
         return SAMPLES.get(name, default if match.group(2) == ":-" else "")
+
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-?])([^}]*))?\}", sample, str(value))
 
 
@@ -124,16 +127,22 @@ def kubernetes_env(container: dict[str, Any]) -> dict[str, str]:
 
 
 def every_env() -> list[tuple[str, dict[str, str]]]:
-    return [*((f"compose {name}", compose_env(service)) for name, service in compose_services()),
-            *((f"kubernetes {workload['metadata']['name']}", kubernetes_env(container))
-              for workload, container in kubernetes_containers())]
+    return [
+        *((f"compose {name}", compose_env(service)) for name, service in compose_services()),
+        *(
+            (f"kubernetes {workload['metadata']['name']}", kubernetes_env(container))
+            for workload, container in kubernetes_containers()
+        ),
+    ]
 
 
 def every_command() -> list[tuple[str, list[str]]]:
     """Each babelroom process's arguments after the entrypoint (`babelroom`)."""
     commands = [(f"compose {name}", list(service["command"])) for name, service in compose_services()]
-    commands += [(f"kubernetes {workload['metadata']['name']}", list(container["args"]))
-                 for workload, container in kubernetes_containers()]
+    commands += [
+        (f"kubernetes {workload['metadata']['name']}", list(container["args"]))
+        for workload, container in kubernetes_containers()
+    ]
     default = [yaml.safe_load(arguments) for instruction, arguments in dockerfile() if instruction == "CMD"]
     return [*commands, ("Dockerfile CMD", list(default[0]))]
 
@@ -235,8 +244,9 @@ def test_the_image_installs_what_make_install_does():
     for package in {*build_deps[0].split(), *apertium}:
         assert package in runs.split(), f"the image lacks {package}"
     packages = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
-    copied = {source for instruction, arguments in dockerfile() if instruction == "COPY"
-              for source in arguments.split()[:-1]}  # the last word is the destination
+    copied = {
+        source for instruction, arguments in dockerfile() if instruction == "COPY" for source in arguments.split()[:-1]
+    }  # the last word is the destination
     assert {package.split(".")[0] for package in packages} | {"pyproject.toml", "config.toml"} <= copied
 
 
@@ -244,10 +254,14 @@ def test_the_image_installs_what_make_install_does():
 def local(env: dict[str, str], workdir: Path, redis: RedisServer) -> dict[str, str]:
     """The service's environment with what only a container has made local: the Redis address,
     127.0.0.1 instead of 0.0.0.0, directories under the test's own, and no downloads."""
-    changed = {**env,
-               "BABELROOM_BACKEND_REDIS_URL": re.sub(r"redis://[a-z-]+:6379", f"redis://127.0.0.1:{redis.port}",
-                                                     env["BABELROOM_BACKEND_REDIS_URL"]),
-               "BABELROOM_SERVER_HOST": "127.0.0.1", "BABELROOM_TRANSLATION_INSTALL": ""}
+    changed = {
+        **env,
+        "BABELROOM_BACKEND_REDIS_URL": re.sub(
+            r"redis://[a-z-]+:6379", f"redis://127.0.0.1:{redis.port}", env["BABELROOM_BACKEND_REDIS_URL"]
+        ),
+        "BABELROOM_SERVER_HOST": "127.0.0.1",
+        "BABELROOM_TRANSLATION_INSTALL": "",
+    }
     for key, value in env.items():
         if value.startswith("/data"):
             changed[key] = str(workdir / value.removeprefix("/"))
@@ -268,15 +282,24 @@ async def test_the_compose_services_run_as_local_processes(tmp_path):
     redis.start()
     node_service, worker_service = services["node"], services["translate-worker"]
     assert node_service["command"][0] == "serve" and worker_service["command"][0] == "translate-worker"
-    nodes = [NodeProcess(name, tmp_path / name, redis_url=local(compose_env(node_service), tmp_path / name,
-                                                                redis)["BABELROOM_BACKEND_REDIS_URL"],
-                         env={**local(compose_env(node_service), tmp_path / name, redis),
-                              "BABELROOM_SERVER_NODE_ID": name},
-                         args=tuple(node_service["command"][1:]))
-             for name in ("node-1", "node-2")]
+    nodes = [
+        NodeProcess(
+            name,
+            tmp_path / name,
+            redis_url=local(compose_env(node_service), tmp_path / name, redis)["BABELROOM_BACKEND_REDIS_URL"],
+            env={**local(compose_env(node_service), tmp_path / name, redis), "BABELROOM_SERVER_NODE_ID": name},
+            args=tuple(node_service["command"][1:]),
+        )
+        for name in ("node-1", "node-2")
+    ]
     worker_env = local(compose_env(worker_service), tmp_path / "worker", redis)
-    worker = WorkerProcess("worker-1", tmp_path / "worker", redis_url=worker_env["BABELROOM_BACKEND_REDIS_URL"],
-                           env=worker_env, args=tuple(worker_service["command"][1:]))
+    worker = WorkerProcess(
+        "worker-1",
+        tmp_path / "worker",
+        redis_url=worker_env["BABELROOM_BACKEND_REDIS_URL"],
+        env=worker_env,
+        args=tuple(worker_service["command"][1:]),
+    )
     (tmp_path / "worker").mkdir()
     worker.start()  # not awaited: as under Compose, the message may be sent before the worker advertises
     try:
@@ -284,8 +307,10 @@ async def test_the_compose_services_run_as_local_processes(tmp_path):
             (tmp_path / node.node_id).mkdir()
             await asyncio.to_thread(node.start)
         # the healthcheck command of the Compose file, pointed at this node's port
-        check = [sys.executable if part == "python3" else part.replace(":8000/", f":{nodes[0].port}/")
-                 for part in node_service["healthcheck"]["test"][1:]]
+        check = [
+            sys.executable if part == "python3" else part.replace(":8000/", f":{nodes[0].port}/")
+            for part in node_service["healthcheck"]["test"][1:]
+        ]
         assert (await asyncio.to_thread(subprocess.run, check, timeout=30, check=False)).returncode == 0
         [probe] = [c["readinessProbe"]["httpGet"]["path"] for _, c in kubernetes_containers() if "readinessProbe" in c]
         assert await asyncio.to_thread(_status, nodes[1].url + probe) == 200

@@ -1,6 +1,7 @@
 """GET /api/people over an indexed directory (issue 20), on every backend: pages across many people
 with filters list each person exactly once, in name order; anonymous sign-ins expire from it after
 [conversations] profile_ttl without a connection, while connected people and website delegates stay."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,23 +38,39 @@ async def every_page(server, token: str, **params: Any) -> list[dict[str, Any]]:
 async def test_paging_with_filters_gives_each_person_exactly_once_in_name_order(server):
     rng = random.Random(7)
     store = server.node.conversations.store
-    profiles = [Profile(f"u{index:03d}", rng.choice(NAMES), lang=rng.choice(["fi", "zh", "pt", "en"]),
-                        country=rng.choice(["FI", "CN", "BR", ""]),
-                        organization=rng.choice(["Sauna Oy", "Helsinki Tech", "Shenzhen Solar", ""]))
-               for index in range(75)]
+    profiles = [
+        Profile(
+            f"u{index:03d}",
+            rng.choice(NAMES),
+            lang=rng.choice(["fi", "zh", "pt", "en"]),
+            country=rng.choice(["FI", "CN", "BR", ""]),
+            organization=rng.choice(["Sauna Oy", "Helsinki Tech", "Shenzhen Solar", ""]),
+        )
+        for index in range(75)
+    ]
     for profile in profiles:
         await store.save_profile(profile)
     for user in ("u010", "u011", "u050"):
         await store.set_hidden(user, True)
     viewer = server.token("Viewer", user_id="u000")  # never listed to themself
-    for params in [{"limit": "7"}, {"limit": "1", "q": "ana"}, {"limit": "4", "q": "TECH"},
-                   {"limit": "3", "lang": "fi"}, {"limit": "5", "country": "cn"},
-                   {"limit": "2", "q": "s", "lang": "pt", "country": "BR"}, {"limit": "100"}]:
+    for params in [
+        {"limit": "7"},
+        {"limit": "1", "q": "ana"},
+        {"limit": "4", "q": "TECH"},
+        {"limit": "3", "lang": "fi"},
+        {"limit": "5", "country": "cn"},
+        {"limit": "2", "q": "s", "lang": "pt", "country": "BR"},
+        {"limit": "100"},
+    ]:
         needle = params.get("q", "").casefold()
-        expected = [p.id for p in sorted(profiles, key=lambda p: (p.name.casefold(), p.id))
-                    if p.id not in ("u000", "u010", "u011", "u050")
-                    and (not needle or needle in p.name.casefold() or needle in p.organization.casefold())
-                    and params.get("lang", p.lang) == p.lang and params.get("country", p.country).upper() == p.country]
+        expected = [
+            p.id
+            for p in sorted(profiles, key=lambda p: (p.name.casefold(), p.id))
+            if p.id not in ("u000", "u010", "u011", "u050")
+            and (not needle or needle in p.name.casefold() or needle in p.organization.casefold())
+            and params.get("lang", p.lang) == p.lang
+            and params.get("country", p.country).upper() == p.country
+        ]
         listed = [p["id"] for p in await every_page(server, viewer, **params)]
         assert listed == expected, params
 

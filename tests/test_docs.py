@@ -11,6 +11,7 @@ What is checked, in backticks:
 - `Class.member` (`Hub.on_event`, `Broker.append_message`): a class of that name in the code
   defines that member; `node.member` (`node.roles`): chat/node.py's Node does.
 """
+
 from __future__ import annotations
 
 import ast
@@ -36,26 +37,34 @@ NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)(?:\(.
 
 @cache
 def repository_files() -> tuple[str, ...]:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return tuple(path for path in listed.splitlines() if (ROOT / path).exists())
 
 
 def is_path(token: str) -> bool:
-    return not token.startswith(("/", "http")) and " " not in token and (
-        token.endswith(FILE_SUFFIXES) or (token.endswith("/") and token.count("/") >= 1))
+    return (
+        not token.startswith(("/", "http"))
+        and " " not in token
+        and (token.endswith(FILE_SUFFIXES) or (token.endswith("/") and token.count("/") >= 1))
+    )
 
 
 def path_exists(token: str) -> bool:
     token = token.rstrip("/") if token.endswith("/") else token
     if "<" in token:  # `web/static/i18n/<code>.json`: a placeholder stands for any name
         pattern = re.sub(r"<[^>]+>", "*", token)
-        return any(fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, "*/" + pattern)
-                   for path in repository_files())
+        return any(
+            fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, "*/" + pattern) for path in repository_files()
+        )
     if (ROOT / token).exists():
         return True
-    return any(path == token or path.endswith("/" + token) or f"/{token}/" in f"/{path}"
-               for path in repository_files())
+    return any(path == token or path.endswith("/" + token) or f"/{token}/" in f"/{path}" for path in repository_files())
 
 
 def resolve(token: str) -> Path | None:
@@ -150,7 +159,7 @@ def problems(doc: str, text: str) -> list[str]:
                 continue
             after = tokens[index + 1] if index + 1 < len(tokens) else None
             # "`chat/session.py` `Session.serve`": the name right after the path is defined there
-            if after is not None and text[match.end():after.start()].strip() in ("", ":"):
+            if after is not None and text[match.end() : after.start()].strip() in ("", ":"):
                 name = NAME.match(after.group(1).strip())
                 target = resolve(token)
                 if name and target is not None and not is_path(after.group(1)):
@@ -189,10 +198,15 @@ def test_the_life_of_a_message_takes_at_most_six_files() -> None:
 
 def test_the_check_catches_a_name_that_is_gone() -> None:
     """The checker itself: a missing file, method, module attribute or class member fails."""
-    text = ("`chat/nowhere.py`, `chat/session.py` `Session.no_such`, `web.typed.no_such`, `Hub.no_such`, "
-            "`node.no_such`, and the real `chat/hub.py` `Hub.on_event`, `redis/shards.py`, "
-            "`web.typed.node_of(request)`.")
+    text = (
+        "`chat/nowhere.py`, `chat/session.py` `Session.no_such`, `web.typed.no_such`, `Hub.no_such`, "
+        "`node.no_such`, and the real `chat/hub.py` `Hub.on_event`, `redis/shards.py`, "
+        "`web.typed.node_of(request)`."
+    )
     assert problems("drift.md", text) == [
-        "drift.md: no file chat/nowhere.py", "drift.md: chat/session.py defines no Session.no_such",
-        "drift.md: cannot import web.typed.no_such", "drift.md: class Hub has no no_such",
-        "drift.md: the node has no node.no_such"]
+        "drift.md: no file chat/nowhere.py",
+        "drift.md: chat/session.py defines no Session.no_such",
+        "drift.md: cannot import web.typed.no_such",
+        "drift.md: class Hub has no no_such",
+        "drift.md: the node has no node.no_such",
+    ]

@@ -3,6 +3,7 @@
 A real `python -m chat.cli serve` process on the default backend (sqlite, its file in the data
 directory), real clients, a real SIGKILL.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -69,9 +70,16 @@ async def host_sets_up(node: NodeProcess) -> None:
 
 
 async def test_kill_9_mid_traffic_loses_nothing_that_was_acked(tmp_path: Path):
-    node = NodeProcess("solo", tmp_path, backend="sqlite",
-                       env={"BABELROOM_LIMITS_RATE_PER_SECOND": "10000", "BABELROOM_LIMITS_RATE_BURST": "10000",
-                            "BABELROOM_TRANSLATION_ENABLED": "false"})
+    node = NodeProcess(
+        "solo",
+        tmp_path,
+        backend="sqlite",
+        env={
+            "BABELROOM_LIMITS_RATE_PER_SECOND": "10000",
+            "BABELROOM_LIMITS_RATE_BURST": "10000",
+            "BABELROOM_TRANSLATION_ENABLED": "false",
+        },
+    )
     await asyncio.to_thread(node.start)
     try:
         await host_sets_up(node)

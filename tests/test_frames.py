@@ -1,4 +1,5 @@
 """Server frames and Broker events: one typed definition each, the wire as it was, the schema current."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,9 @@ from rooms.stores.messages import Author, StoredMessage
 ROOT = Path(__file__).resolve().parent.parent
 USER = {"id": "u_ada", "name": "Ada"}
 AUTHOR = Author("u_ada", "Ada")
-STORED = StoredMessage(room="plenary", id="1a2b3c4d.7", ts=1700000000000, user=AUTHOR, lang="en", text="hi",
-                 tr={"de": "hallo"})
+STORED = StoredMessage(
+    room="plenary", id="1a2b3c4d.7", ts=1700000000000, user=AUTHOR, lang="en", text="hi", tr={"de": "hallo"}
+)
 
 
 def test_the_committed_schema_is_the_one_the_structs_generate():
@@ -25,8 +27,9 @@ def test_the_committed_schema_is_the_one_the_structs_generate():
 
 
 def test_the_schema_command_prints_it():
-    done = subprocess.run([sys.executable, "-m", "chat.frames", "--schema"], cwd=ROOT, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "chat.frames", "--schema"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert json.loads(done.stdout) == schema()
     assert {"MessageFrame", "Joined", "NewMessage", "Direct"} <= set(schema()["$defs"])
 
@@ -41,13 +44,17 @@ def test_absent_optional_fields_stay_absent_on_the_wire():
     joined = Joined(room={"id": "r"}, members=[], messages=[], you={"role": "delegate"}, recovered=False)
     assert json.loads(encode(joined))["recovered"] is False
     assert "recovered" not in encode(Joined(room={"id": "r"}, members=[], messages=[], you={}))
-    assert encode(Moderated(room="r", action="kick", user="u", by=USER)) == \
-        '{"type":"moderation","room":"r","action":"kick","user":"u","by":{"id":"u_ada","name":"Ada"}}'
+    assert (
+        encode(Moderated(room="r", action="kick", user="u", by=USER))
+        == '{"type":"moderation","room":"r","action":"kick","user":"u","by":{"id":"u_ada","name":"Ada"}}'
+    )
 
 
 def test_a_message_frame_carries_tr_only_for_a_reader_of_a_known_translation():
-    assert encode(message_frame(STORED)) == ('{"type":"message","room":"plenary","id":"1a2b3c4d.7","ts":1700000000000,'
-                                             '"user":{"id":"u_ada","name":"Ada"},"lang":"en","text":"hi"}')
+    assert encode(message_frame(STORED)) == (
+        '{"type":"message","room":"plenary","id":"1a2b3c4d.7","ts":1700000000000,'
+        '"user":{"id":"u_ada","name":"Ada"},"lang":"en","text":"hi"}'
+    )
     assert json.loads(encode(message_frame(STORED, "de")))["tr"] == {"lang": "de", "text": "hallo"}
     assert "tr" not in encode(message_frame(STORED, "fr")) and "tr" not in encode(message_frame(STORED, "en"))
     gone = json.loads(encode(message_frame(replace(STORED, text="", deleted=True), "de")))
@@ -56,8 +63,9 @@ def test_a_message_frame_carries_tr_only_for_a_reader_of_a_known_translation():
 
 def test_a_stored_message_event_encodes_as_the_message_frame_it_becomes():
     """What append.lua publishes (the event's encoding) is byte for byte the frame readers get."""
-    event = NewMessage(room="plenary", id="1a2b3c4d.7", ts=5, user=AUTHOR, lang="en", text="é \"q\"",
-                          translating=["de", "fr"])
+    event = NewMessage(
+        room="plenary", id="1a2b3c4d.7", ts=5, user=AUTHOR, lang="en", text='é "q"', translating=["de", "fr"]
+    )
     assert encode_event(event) == encode(live_message(event)).encode()
     assert decode_event(encode_event(event)) == event
     plain = NewMessage(room="plenary", id="1a2b3c4d.8", ts=6, user=AUTHOR, lang="en", text="x")
@@ -65,9 +73,14 @@ def test_a_stored_message_event_encodes_as_the_message_frame_it_becomes():
 
 
 def test_events_round_trip_between_nodes_typed():
-    for event in (PresenceChanged(room="r", event="join", user={"id": "u", "name": "U", "lang": "de"}),
-                  Direct(users=["u"], frame=Moderated(room="*", action="ban", user="u", by=USER),
-                         remove={"room": "*", "reason": "banned"})):
+    for event in (
+        PresenceChanged(room="r", event="join", user={"id": "u", "name": "U", "lang": "de"}),
+        Direct(
+            users=["u"],
+            frame=Moderated(room="*", action="ban", user="u", by=USER),
+            remove={"room": "*", "reason": "banned"},
+        ),
+    ):
         assert decode_event(encode_event(event)) == event
 
 

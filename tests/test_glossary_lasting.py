@@ -4,6 +4,7 @@ Apertium output (Debian's eng-spa).
 "Green Steel" is two English words Apertium translates ("el acero verde") unless the glossary
 protects them, so each test first shows the line translated without the term, then with it.
 """
+
 from __future__ import annotations
 
 import asyncio

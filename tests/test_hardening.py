@@ -3,6 +3,7 @@
 One regression test (or a few) per case of the adversarial report, on both backends; each
 numbered like the issue.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,15 +40,18 @@ async def members_of(server, room: str) -> set[str]:
 
 
 # 1. one message must never break a room --------------------------------------------------
-@pytest.mark.parametrize("raw, field", [
-    ('{"type":"send","room":"plenary","text":"hi %s","ref":"s1"}', "text"),
-    ('{"type":"send","room":"plenary","text":"hi","cid":"c%s","ref":"s1"}', "cid"),
-    ('{"type":"kick","room":"plenary","user":"u_x","reason":"bad %s","ref":"s1"}', "reason"),
-    ('{"type":"mute","room":"plenary","user":"u_%s","ref":"s1"}', "user"),
-    ('{"type":"join","room":"plen%s","ref":"s1"}', "room"),
-    ('{"type":"lang","lang":"d%s","ref":"s1"}', "lang"),
-    ('{"type":"send","room":"plenary","text":"hi","ref":"s1","extra":["%s"]}', "extra[0]"),
-])
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        ('{"type":"send","room":"plenary","text":"hi %s","ref":"s1"}', "text"),
+        ('{"type":"send","room":"plenary","text":"hi","cid":"c%s","ref":"s1"}', "cid"),
+        ('{"type":"kick","room":"plenary","user":"u_x","reason":"bad %s","ref":"s1"}', "reason"),
+        ('{"type":"mute","room":"plenary","user":"u_%s","ref":"s1"}', "user"),
+        ('{"type":"join","room":"plen%s","ref":"s1"}', "room"),
+        ('{"type":"lang","lang":"d%s","ref":"s1"}', "lang"),
+        ('{"type":"send","room":"plenary","text":"hi","ref":"s1","extra":["%s"]}', "extra[0]"),
+    ],
+)
 async def test_1_lone_surrogates_in_any_field_are_bad_frame_naming_it(server, node_log, raw, field):
     ada = await server.client("Ada", role=Role.HOST)
     await ada.join("plenary")
@@ -107,8 +111,11 @@ def test_1_encode_always_gives_utf8_text():
 # 2. lone surrogates over HTTP ------------------------------------------------------------
 async def test_2_session_name_with_a_lone_surrogate_is_400(server, node_log):
     async with server.http() as http:
-        answer = await http.post("/api/session", content='{"name":"Ada ' + LONE + '","lang":"en"}',
-                                 headers={"content-type": "application/json"})
+        answer = await http.post(
+            "/api/session",
+            content='{"name":"Ada ' + LONE + '","lang":"en"}',
+            headers={"content-type": "application/json"},
+        )
         assert answer.status_code == 400 and '"name"' in answer.json()["message"]
     assert node_log.tracebacks() == []
 
@@ -117,9 +124,11 @@ async def test_2_room_title_with_a_lone_surrogate_is_400_and_nothing_is_saved(se
     host = {"authorization": f"Bearer {server.token('Hal', role=Role.HOST)}", "content-type": "application/json"}
     watcher = await server.client("Wat")
     async with server.http() as http:
-        for method, path, body in (("PATCH", "/api/rooms/plenary", '{"title":"T %s"}'),
-                                   ("POST", "/api/rooms", '{"id":"new","title":"T %s"}'),
-                                   ("POST", "/api/rooms/plenary/moderators", '{"user":"u%s"}')):
+        for method, path, body in (
+            ("PATCH", "/api/rooms/plenary", '{"title":"T %s"}'),
+            ("POST", "/api/rooms", '{"id":"new","title":"T %s"}'),
+            ("POST", "/api/rooms/plenary/moderators", '{"user":"u%s"}'),
+        ):
             answer = await http.request(method, path, content=body % LONE, headers=host)
             assert answer.status_code == 400, (path, answer.text)
         rooms = await http.get("/api/rooms")
@@ -133,8 +142,9 @@ async def test_2_room_title_with_a_lone_surrogate_is_400_and_nothing_is_saved(se
 
 async def test_2_an_oversized_body_is_413_before_it_is_read(server):
     async with server.http() as http:
-        answer = await http.post("/api/session", content=b"{" + b" " * 20000 + b"}",
-                                 headers={"content-type": "application/json"})
+        answer = await http.post(
+            "/api/session", content=b"{" + b" " * 20000 + b"}", headers={"content-type": "application/json"}
+        )
         assert answer.status_code == 413
 
 
@@ -146,8 +156,9 @@ async def test_4_non_ascii_or_garbage_tokens_are_unauthorized_4401_without_trace
     await client.expect_error("unauthorized", ref="a")
     assert await client.closed() == 4401
     async with server.http() as http:
-        answer = await http.get("/api/rooms/plenary/moderation",
-                                headers=[(b"authorization", ("Bearer " + token.strip()).encode("utf-8"))])
+        answer = await http.get(
+            "/api/rooms/plenary/moderation", headers=[(b"authorization", ("Bearer " + token.strip()).encode("utf-8"))]
+        )
         assert answer.status_code == 401
     assert node_log.tracebacks() == []
 
@@ -171,7 +182,7 @@ async def test_5_a_rejoin_with_a_malformed_since_keeps_the_membership(server, no
 
 async def test_5_a_first_join_that_fails_leaves_no_membership(server):
     ada = await server.client("Ada")
-    await ada.send({"type": "join", "room": "plenary", "history": 10 ** 6, "ref": "j"})
+    await ada.send({"type": "join", "room": "plenary", "history": 10**6, "ref": "j"})
     await ada.expect_error("bad_frame", ref="j")
     assert "Ada" not in await members_of(server, "plenary")
     await ada.send({"type": "send", "room": "plenary", "text": "x", "ref": "s"})
@@ -179,9 +190,22 @@ async def test_5_a_first_join_that_fails_leaves_no_membership(server):
 
 
 # 6. ids of any other shape --------------------------------------------------------------
-ODD_IDS = ["{epoch}.²", "{epoch}.99999999999999999999-0", "{epoch}.١-١", "{epoch}.١", "{epoch}.-1", "{epoch}.1.1",
-           "{epoch}.01", "{epoch}.1 ", " {epoch}.1", "{epoch}", ".1", "x" * 60, "{epoch}.1-",
-           "{epoch}.18446744073709551616-0"]
+ODD_IDS = [
+    "{epoch}.²",
+    "{epoch}.99999999999999999999-0",
+    "{epoch}.١-١",
+    "{epoch}.١",
+    "{epoch}.-1",
+    "{epoch}.1.1",
+    "{epoch}.01",
+    "{epoch}.1 ",
+    " {epoch}.1",
+    "{epoch}",
+    ".1",
+    "x" * 60,
+    "{epoch}.1-",
+    "{epoch}.18446744073709551616-0",
+]
 
 
 @pytest.mark.parametrize("template", ODD_IDS)
@@ -191,9 +215,11 @@ async def test_6_odd_ids_in_since_before_and_delete_are_bad_frame(server, node_l
     message_id = (await host.say("plenary", "hello"))["id"]
     odd = template.format(epoch=message_id.split(".")[0])
     assert not is_message_id(odd)
-    for frame in ({"type": "join", "room": "plenary", "since": odd},
-                  {"type": "history", "room": "plenary", "before": odd},
-                  {"type": "delete", "room": "plenary", "id": odd}):
+    for frame in (
+        {"type": "join", "room": "plenary", "since": odd},
+        {"type": "history", "room": "plenary", "before": odd},
+        {"type": "delete", "room": "plenary", "id": odd},
+    ):
         await host.send({**frame, "ref": "odd"})
         error = await host.expect_error("bad_frame", ref="odd")
         assert "message id" in error["message"]
@@ -212,7 +238,7 @@ async def test_6_a_well_formed_unknown_id_is_not_recovered_not_an_error(server):
 
 
 # 7. mute has an upper bound ----------------------------------------------------------------
-@pytest.mark.parametrize("seconds", [10 ** 400, 30 * 86400 + 1, 0, -5, 1.5, "60"])
+@pytest.mark.parametrize("seconds", [10**400, 30 * 86400 + 1, 0, -5, 1.5, "60"])
 async def test_7_mute_seconds_out_of_range_is_bad_frame(server, seconds):
     mod = await server.client("Mo", role=Role.MODERATOR)
     await mod.join("plenary")
@@ -255,8 +281,11 @@ async def test_3_a_slow_reader_is_closed_1013_or_dropped_and_leaves_at_once(make
     while "Slow" in await members_of(server, "plenary"):
         assert loop.time() - started < 90, f"still a member after {sent} messages"
         for _ in range(3):  # 150 a second, whatever one store round trip costs
-            task = asyncio.create_task(server.node.backend.append_message(
-                "plenary", user={"id": "w", "name": "W"}, text=text, lang="en", cid=None))
+            task = asyncio.create_task(
+                server.node.backend.append_message(
+                    "plenary", user={"id": "w", "name": "W"}, text=text, lang="en", cid=None
+                )
+            )
             pending.add(task)
             task.add_done_callback(pending.discard)
             sent += 1
@@ -383,8 +412,15 @@ async def test_9_no_not_found_while_an_empty_redis_is_reseeded(make_server, priv
     assert node_log.tracebacks() == []
 
 
-@pytest.mark.parametrize("error", [RuntimeError("unable to perform operation on <TCPTransport closed=True>"),
-                                   EOFError(), TimeoutError(), OSError("reset")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("unable to perform operation on <TCPTransport closed=True>"),
+        EOFError(),
+        TimeoutError(),
+        OSError("reset"),
+    ],
+)
 async def test_9_whatever_a_dying_connection_raises_is_backend_unavailable(error):
     from chat.backend.redis.calls import read_call, write_call
 
@@ -437,9 +473,16 @@ async def test_11_join_leave_and_lang_are_rate_limited_per_connection(make_serve
     server = await make_server(limits={"membership_rate": 1.0, "membership_burst": 4})
     ada = await server.client("Ada")
     codes = []
-    for i, frame in enumerate([{"type": "join", "room": "plenary"}, {"type": "leave", "room": "plenary"},
-                               {"type": "lang", "lang": "de"}, {"type": "join", "room": "plenary"},
-                               {"type": "join", "room": "climate"}, {"type": "lang", "lang": "fr"}]):
+    for i, frame in enumerate(
+        [
+            {"type": "join", "room": "plenary"},
+            {"type": "leave", "room": "plenary"},
+            {"type": "lang", "lang": "de"},
+            {"type": "join", "room": "plenary"},
+            {"type": "join", "room": "climate"},
+            {"type": "lang", "lang": "fr"},
+        ]
+    ):
         await ada.send({**frame, "ref": f"f{i}"})
         answer = await ada.next()
         while answer["type"] not in ("joined", "left", "ready", "error"):

@@ -1,4 +1,5 @@
 """The HTTP API: sessions, rooms, languages, health, metrics, headers, bad bodies."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,17 +20,20 @@ async def test_a_delegate_session_gives_a_token_that_opens_the_socket(server):
     assert ready["user"] == body["user"] and ready["lang"] == "fr"
 
 
-@pytest.mark.parametrize("body, says", [
-    (b"not json", "JSON object"),
-    (b"[1]", "JSON object"),
-    (b'{"lang": "en"}', "name"),
-    (b'{"name": "", "lang": "en"}', "name"),
-    (b'{"name": 7, "lang": "en"}', "name"),
-    ('{"name": "%s", "lang": "en"}' % ("x" * 41), "40"),
-    (b'{"name": "Ada\\u0000", "lang": "en"}', "control"),
-    (b'{"name": "Ada"}', "lang"),
-    (b'{"name": "Ada", "lang": "xx"}', "/api/languages"),
-])
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        (b"not json", "JSON object"),
+        (b"[1]", "JSON object"),
+        (b'{"lang": "en"}', "name"),
+        (b'{"name": "", "lang": "en"}', "name"),
+        (b'{"name": 7, "lang": "en"}', "name"),
+        ('{"name": "%s", "lang": "en"}' % ("x" * 41), "40"),
+        (b'{"name": "Ada\\u0000", "lang": "en"}', "control"),
+        (b'{"name": "Ada"}', "lang"),
+        (b'{"name": "Ada", "lang": "xx"}', "/api/languages"),
+    ],
+)
 async def test_bad_session_bodies_are_400_with_a_message(server, body, says):
     async with server.http() as http:
         response = await http.post("/api/session", content=body, headers={"content-type": "application/json"})
@@ -72,8 +76,18 @@ async def test_languages_are_named_in_themselves(server):
 async def test_languages_cover_central_eastern_and_northern_europe(server):
     async with server.http() as http:
         languages = {entry["code"]: entry for entry in (await http.get("/api/languages")).json()["languages"]}
-    for code, name in {"fi": "Suomi", "sk": "Slovenčina", "sr": "Српски", "hu": "Magyar", "ro": "Română",
-                       "bg": "Български", "bs": "Bosanski", "ka": "ქართული", "pl": "Polski", "zh": "中文"}.items():
+    for code, name in {
+        "fi": "Suomi",
+        "sk": "Slovenčina",
+        "sr": "Српски",
+        "hu": "Magyar",
+        "ro": "Română",
+        "bg": "Български",
+        "bs": "Bosanski",
+        "ka": "ქართული",
+        "pl": "Polski",
+        "zh": "中文",
+    }.items():
         assert languages[code]["name"] == name
     assert all(entry["name"] != entry["code"] for entry in languages.values()), "a language lacks its own name"
 

@@ -4,6 +4,7 @@ the first frame at once and the latest count at the end of the window, not one f
 The hub runs on a real memory backend; the reader is a stand-in for a session that records the
 frames the hub pushes. The burst is published within one turn of the event loop, so every event
 after the first arrives inside the window whatever the machine's load."""
+
 from __future__ import annotations
 
 import asyncio

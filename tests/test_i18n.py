@@ -4,6 +4,7 @@ English is the reference: every other catalogue has each of its keys, with the s
 {placeholders} and a form for every plural category its language uses; every key the
 page uses (data-i18n in index.html, t('…') in the modules) exists in English.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,25 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 #: Plural categories each catalogue's language needs (CLDR), beyond "other".
 PLURAL_FORMS: dict[str, set[str]] = {
-    "en": {"one"}, "de": {"one"}, "es": {"one", "many"}, "fr": {"one", "many"}, "pt": {"one", "many"},
-    "it": {"one", "many"}, "ru": {"one", "few", "many"}, "uk": {"one", "few", "many"},
-    "pl": {"one", "few", "many"}, "cs": {"one", "few", "many"}, "sk": {"one", "few", "many"},
-    "sr": {"one", "few"}, "hr": {"one", "few"}, "bs": {"one", "few"},
-    "ar": {"zero", "one", "two", "few", "many"}, "he": {"one", "two"},
-    "zh": set(), "ja": set(), "ko": set(),
+    "en": {"one"},
+    "de": {"one"},
+    "es": {"one", "many"},
+    "fr": {"one", "many"},
+    "pt": {"one", "many"},
+    "it": {"one", "many"},
+    "ru": {"one", "few", "many"},
+    "uk": {"one", "few", "many"},
+    "pl": {"one", "few", "many"},
+    "cs": {"one", "few", "many"},
+    "sk": {"one", "few", "many"},
+    "sr": {"one", "few"},
+    "hr": {"one", "few"},
+    "bs": {"one", "few"},
+    "ar": {"zero", "one", "two", "few", "many"},
+    "he": {"one", "two"},
+    "zh": set(),
+    "ja": set(),
+    "ko": set(),
 }
 
 
@@ -73,7 +87,7 @@ def test_catalogue_keeps_the_placeholders_and_plural_forms(code: str) -> None:
         assert isinstance(value, str) == isinstance(english, str), f"{code}:{key}: plural in one, string in the other"
         ours, theirs = placeholders(value), placeholders(english)
         if isinstance(english, str):
-            assert ours == theirs, f"{code}:{key}: placeholders {ours[''] } differ from English {theirs['']}"
+            assert ours == theirs, f"{code}:{key}: placeholders {ours['']} differ from English {theirs['']}"
             assert str(value).strip(), f"{code}:{key} is empty"
             continue
         assert needed <= set(ours), f"{code}:{key} lacks plural forms {sorted(needed - set(ours))}"
@@ -102,8 +116,21 @@ def test_every_key_the_page_uses_is_in_english() -> None:
 
 def test_server_error_codes_have_words() -> None:
     """Each `error` code of the protocol (PROTOCOL.md / README) reads as a sentence, not a code."""
-    codes = ["bad_frame", "unknown_type", "too_large", "unauthorized", "forbidden", "not_found", "not_joined",
-             "muted", "banned", "rate_limited", "room_closed", "unavailable", "internal"]
+    codes = [
+        "bad_frame",
+        "unknown_type",
+        "too_large",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "not_joined",
+        "muted",
+        "banned",
+        "rate_limited",
+        "room_closed",
+        "unavailable",
+        "internal",
+    ]
     assert not [c for c in codes if f"error.{c}" not in ENGLISH]
 
 
@@ -112,8 +139,10 @@ def test_every_code_the_server_refuses_with_has_words() -> None:
     every code the server's sources raise or answer with (Refused, FrameError, ApiError, error frames,
     rule tables) has an "error.<code>" sentence."""
     root = STATIC_DIR.parents[1]
-    raised = re.compile(r"""(?:Refused|FrameError|ApiError|error|_bad)\((?:\d+,\s*)?["']([a-z_]+)["']"""
-                        r"""|return\s+["']([a-z_]+)["'],\s*f?["']|["']code["']:\s*["']([a-z_]+)["']""")
+    raised = re.compile(
+        r"""(?:Refused|FrameError|ApiError|error|_bad)\((?:\d+,\s*)?["']([a-z_]+)["']"""
+        r"""|return\s+["']([a-z_]+)["'],\s*f?["']|["']code["']:\s*["']([a-z_]+)["']"""
+    )
     codes: set[str] = set()
     for folder in ("rooms", "chat", "web"):
         for source in (root / folder).rglob("*.py"):
@@ -176,8 +205,13 @@ def _keys_of(expression: str) -> list[str]:
     for match in STRING.finditer(expression):
         single, double, template = match.groups()
         if template is not None:
-            pattern = re.compile("".join(r"[\w]+" if part.startswith("${") else re.escape(part)
-                                         for part in re.split(r"(\$\{[^}]*\})", template)) + "$")
+            pattern = re.compile(
+                "".join(
+                    r"[\w]+" if part.startswith("${") else re.escape(part)
+                    for part in re.split(r"(\$\{[^}]*\})", template)
+                )
+                + "$"
+            )
             keys += [key for key in ENGLISH if pattern.match(key)]
         else:
             keys.append(single if single is not None else double)
@@ -208,7 +242,7 @@ def t_calls() -> list[tuple[str, int, str, set[str] | None]]:
         source = module.read_text(encoding="utf-8")
         for match in re.finditer(r"(?<![\w.$])t\(", source):
             end = _balanced(source, match.end() - 1)
-            args = _top_level_split(source[match.end():end - 1])
+            args = _top_level_split(source[match.end() : end - 1])
             if not args or args[0] in {"key", "el.dataset.i18n"}:  # the definition and translatePage's lookups
                 continue
             line = source.count("\n", 0, match.start()) + 1
@@ -239,8 +273,10 @@ def test_every_t_call_passes_exactly_the_placeholders_its_string_uses() -> None:
             if used - passed:
                 problems.append(f"{module}:{line} t('{key}') does not pass {sorted(used - passed)}")
             if passed - allowed:
-                problems.append(f"{module}:{line} t('{key}') passes {sorted(passed - allowed)}, which the string "
-                                f"does not use (it uses {sorted(used)})")
+                problems.append(
+                    f"{module}:{line} t('{key}') passes {sorted(passed - allowed)}, which the string "
+                    f"does not use (it uses {sorted(used)})"
+                )
     assert checked > 100, f"only {checked} t() calls were read: is the parser still finding them?"
     assert not problems, "\n".join(problems)
 

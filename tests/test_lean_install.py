@@ -5,6 +5,7 @@ translates with the test packages, and the install prints no error.
 The venv is real and built once per session from the repository's files (pip uses its cache
 or the configured indexes); the packages are built by the test environment, which has torch.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,9 @@ def argostranslate_requirement() -> str:
 def run(*command: str | Path, cwd: Path) -> str:
     """Run it; what it printed."""
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    result = subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=INSTALL_TIMEOUT)
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT
+    )
     assert result.returncode == 0, f"{command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout + result.stderr
 
@@ -62,8 +64,9 @@ def lean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pip = venv / "bin" / "pip"
     # as the README and the Makefile say: the project, then argostranslate without its dependencies
     printed = run(pip, "install", "--disable-pip-version-check", "-q", "-e", source, cwd=root)
-    printed += run(pip, "install", "--disable-pip-version-check", "-q", "--no-deps", argostranslate_requirement(),
-                   cwd=root)
+    printed += run(
+        pip, "install", "--disable-pip-version-check", "-q", "--no-deps", argostranslate_requirement(), cwd=root
+    )
     # pip's resolver ERROR ("argostranslate requires minisbd, spacy, stanza") alarms a new user for nothing
     assert "ERROR" not in printed, printed
     return venv
@@ -71,28 +74,53 @@ def lean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_serve_install_holds_no_torch_stanza_or_spacy(lean_venv):
     probe = f"import importlib.util as u; print(*[m for m in {HEAVY!r} if u.find_spec(m)])"
-    result = subprocess.run([lean_venv / "bin" / "python", "-c", probe], capture_output=True, text=True,
-                            cwd=lean_venv, env={"PATH": os.environ.get("PATH", "")})
+    result = subprocess.run(
+        [lean_venv / "bin" / "python", "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=lean_venv,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
 
 
 def test_the_lean_install_names_the_extra_the_lingua_detector_needs(lean_venv, tmp_path):
-    result = subprocess.run([lean_venv / "bin" / "babelroom", "serve"], capture_output=True, text=True, cwd=tmp_path,
-                            env={"PATH": os.environ.get("PATH", ""), "BABELROOM_TRANSLATION_DETECTOR": "lingua",
-                                 "BABELROOM_SERVER_DATA_DIR": str(tmp_path)}, timeout=60)
+    result = subprocess.run(
+        [lean_venv / "bin" / "babelroom", "serve"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "BABELROOM_TRANSLATION_DETECTOR": "lingua",
+            "BABELROOM_SERVER_DATA_DIR": str(tmp_path),
+        },
+        timeout=60,
+    )
     assert result.returncode == 2 and "[lingua]" in result.stderr, result.stderr
 
 
-async def test_the_lean_install_serves_and_translates_with_the_test_packages(lean_venv, translation_packages,
-                                                                            tmp_path):
+async def test_the_lean_install_serves_and_translates_with_the_test_packages(lean_venv, translation_packages, tmp_path):
     port = free_port()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "BABELROOM_AUTH_SECRET": TEST_SECRET,
-           "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
-           "BABELROOM_TRANSLATION_PACKAGES_DIR": str(translation_packages), "BABELROOM_SERVER_LOG_LEVEL": "warning",
-           "BABELROOM_TRANSLATION_EVENT_LANGUAGES": ""}  # nothing fetched from outside in tests
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "BABELROOM_AUTH_SECRET": TEST_SECRET,
+        "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
+        "BABELROOM_TRANSLATION_PACKAGES_DIR": str(translation_packages),
+        "BABELROOM_SERVER_LOG_LEVEL": "warning",
+        "BABELROOM_TRANSLATION_EVENT_LANGUAGES": "",
+    }  # nothing fetched from outside in tests
     process = await asyncio.create_subprocess_exec(
-        str(lean_venv / "bin" / "babelroom"), "serve", "--port", str(port),
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        str(lean_venv / "bin" / "babelroom"),
+        "serve",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         ada = await connect_when_up(f"ws://127.0.0.1:{port}/ws", process)
         await ada.auth(token("Ada", "en"))

@@ -2,6 +2,7 @@
 propose -> accept -> both agendas, counter-proposals, decline, cancel, refusals, the organisers'
 grid and CSV, calendar files parsed back by icalendar, and the double-booking race (on redis,
 from two nodes at once)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,9 @@ async def host_of(server: Any) -> Person:
 
 
 async def add_slot(host: Person, minutes: int, places: list[str]) -> dict[str, Any]:
-    response = await host.http("POST", "/api/meeting-slots",
-                               json={"start": at(minutes), "end": at(minutes + 20), "places": places})
+    response = await host.http(
+        "POST", "/api/meeting-slots", json={"start": at(minutes), "end": at(minutes + 20), "places": places}
+    )
     assert response.status_code == 201, response.text
     slot: dict[str, Any] = response.json()["slot"]
     return slot
@@ -78,7 +80,7 @@ async def test_propose_accept_and_both_agendas_and_calendars(make_server):
     # the slot is no longer free for either of them, nor Table 14 for anyone
     again = {s["id"]: s for s in (await li.http("GET", "/api/meeting-slots")).json()["slots"]}
     assert not any(p["free"] for p in again[first["id"]]["places"])
-    other = (await Person(server, "Ola", "en").connect())
+    other = await Person(server, "Ola", "en").connect()
     theirs = {s["id"]: s for s in (await other.http("GET", "/api/meeting-slots")).json()["slots"]}
     assert {p["name"]: p["free"] for p in theirs[first["id"]]["places"]} == {"Table 14": False, "Table 15": True}
 
@@ -167,7 +169,7 @@ async def test_hosts_see_the_grid_export_csv_and_move_a_meeting(make_server):
     server = await make_server(conversations=OPEN, limits=FAST)
     host = await host_of(server)
     li = await Person(server, "Li", "zh").connect()
-    anna = await Person(server, "Anna", "de", Role.DELEGATE, organization="=HYPERLINK(\"x\")").connect()
+    anna = await Person(server, "Anna", "de", Role.DELEGATE, organization='=HYPERLINK("x")').connect()
     first, second = await add_slot(host, 0, ["Table 1"]), await add_slot(host, 60, ["Table 2"])
     meeting = (await propose(li, anna, [first["id"]], note="Our prices")).json()["meeting"]
     await anna.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": first["id"]})
@@ -191,9 +193,17 @@ async def test_hosts_see_the_grid_export_csv_and_move_a_meeting(make_server):
 
 async def test_configured_slots_are_offered_in_the_event_time_zone(make_server):
     day = (datetime.now(tz=UTC) + timedelta(days=3)).date().isoformat()
-    server = await make_server(conversations=OPEN, meetings={
-        "timezone": "Europe/Helsinki", "days": (day,), "windows": ("14:00-15:00",), "slot_minutes": 20,
-        "places": ("Table 14",), "online": "Video call"})
+    server = await make_server(
+        conversations=OPEN,
+        meetings={
+            "timezone": "Europe/Helsinki",
+            "days": (day,),
+            "windows": ("14:00-15:00",),
+            "slot_minutes": 20,
+            "places": ("Table 14",),
+            "online": "Video call",
+        },
+    )
     li = await Person(server, "Li", "zh").connect()
     slots = (await li.http("GET", "/api/meeting-slots")).json()["slots"]
     assert [s["start"][11:16] for s in slots] == ["14:00", "14:20", "14:40"]
@@ -217,10 +227,12 @@ async def test_bad_meeting_requests_are_refused_clearly(make_server):
     assert (await propose(li, li, [slot["id"]])).status_code == 400
     assert (await propose(li, anna, ["s-nothing"])).status_code == 404
     assert (await propose(li, anna, [])).status_code == 400
-    assert (await li.http("POST", "/api/meeting-slots", json={"start": at(0), "end": at(20),
-                                                              "places": ["T"]})).status_code == 403
-    naive = await host.http("POST", "/api/meeting-slots", json={"start": "2026-12-08T14:00", "end": at(20),
-                                                                "places": ["T"]})
+    assert (
+        await li.http("POST", "/api/meeting-slots", json={"start": at(0), "end": at(20), "places": ["T"]})
+    ).status_code == 403
+    naive = await host.http(
+        "POST", "/api/meeting-slots", json={"start": "2026-12-08T14:00", "end": at(20), "places": ["T"]}
+    )
     assert naive.status_code == 400 and naive.json()["field"] == "start"
     assert (await li.http("GET", "/api/meetings/m-nothing")).status_code == 404
 
@@ -241,8 +253,9 @@ async def test_racing_bookings_of_one_slot_and_table_exactly_one_wins(make_serve
         await proposer.connect()
         meeting = (await propose(proposer, invitee, [slot["id"]])).json()["meeting"]
         meetings.append((invitee, meeting))
-    answers = await asyncio.gather(*(invitee.http("POST", f"/api/meetings/{m['id']}/accept",
-                                                  json={"slot": slot["id"]}) for invitee, m in meetings))
+    answers = await asyncio.gather(
+        *(invitee.http("POST", f"/api/meetings/{m['id']}/accept", json={"slot": slot["id"]}) for invitee, m in meetings)
+    )
     codes = sorted(r.status_code for r in answers)
     assert codes == [200] + [409] * (attempts - 1), codes
     assert all(r.json()["code"] == "taken" for r in answers if r.status_code == 409)
@@ -277,7 +290,9 @@ async def test_the_note_reaches_each_reader_translated(make_server):
     assert (await sofia.client.expect("translation", room=room, id=cancelled["id"]))["text"] == "Buenos días"
     history = (await (await Person(server, "Sofia", "es").connect()).client.join(room))["messages"]
     assert [(m["meeting"]["step"], m["tr"]["text"]) for m in history if "meeting" in m] == [
-        ("proposed", "Hasta luego"), ("cancelled", "Buenos días")]
+        ("proposed", "Hasta luego"),
+        ("cancelled", "Buenos días"),
+    ]
 
 
 # the steps as cards in the conversation (issue 26) ----------------------------------------------
@@ -312,14 +327,19 @@ async def test_every_step_is_a_card_in_the_conversation_history_in_order(make_se
     joined = await anna.client.join(room)
     [card] = [m for m in joined["messages"] if "meeting" in m]
     assert card["id"] == told["id"]
-    assert card["meeting"] == {"id": meeting["id"], "step": "proposed", "timezone": "UTC", "slots": [
-        {"id": first["id"], "start": first["start"], "end": first["end"]}]}
+    assert card["meeting"] == {
+        "id": meeting["id"],
+        "step": "proposed",
+        "timezone": "UTC",
+        "slots": [{"id": first["id"], "start": first["start"], "end": first["end"]}],
+    }
     assert card["text"] == "Cranes for Chengdu" and card["user"] == {"id": li.id, "name": "Li"}
     await li.client.join(room)
     said = await li.client.say(room, "Shall we?")
 
-    await anna.http("POST", f"/api/meetings/{meeting['id']}/propose", json={"slots": [second["id"]],
-                                                                           "note": "Later is better"})
+    await anna.http(
+        "POST", f"/api/meetings/{meeting['id']}/propose", json={"slots": [second["id"]], "note": "Later is better"}
+    )
     countered = await card_of(li, room, "countered")
     assert countered["text"] == "Later is better" and countered["user"]["id"] == anna.id
     assert [s["id"] for s in countered["meeting"]["slots"]] == [second["id"]]
@@ -328,8 +348,9 @@ async def test_every_step_is_a_card_in_the_conversation_history_in_order(make_se
     assert booked["text"] == "" and booked["meeting"]["start"] == second["start"]
     assert booked["meeting"]["place_name"] == "Table 14" and "translating" not in booked  # nothing to translate
 
-    moved = await host.http("POST", f"/api/meetings/{meeting['id']}/move",
-                            json={"slot": second["id"], "place": second["places"][1]["id"]})
+    moved = await host.http(
+        "POST", f"/api/meetings/{meeting['id']}/move", json={"slot": second["id"], "place": second["places"][1]["id"]}
+    )
     assert moved.status_code == 200, moved.text
     card = await card_of(li, room, "moved")
     assert card["meeting"]["place_name"] == "Table 15" and card["meeting"]["start"] == second["start"]
@@ -339,9 +360,15 @@ async def test_every_step_is_a_card_in_the_conversation_history_in_order(make_se
     assert other["room"] == room  # the same conversation, found again
     await anna.http("POST", f"/api/meetings/{other['id']}/decline", json={"reason": "No time"})
 
-    expected = [("proposed", li.id, "Cranes for Chengdu"), ("countered", anna.id, "Later is better"),
-                ("booked", li.id, ""), ("moved", host.id, ""), ("cancelled", anna.id, "My flight changed"),
-                ("proposed", li.id, ""), ("declined", anna.id, "No time")]
+    expected = [
+        ("proposed", li.id, "Cranes for Chengdu"),
+        ("countered", anna.id, "Later is better"),
+        ("booked", li.id, ""),
+        ("moved", host.id, ""),
+        ("cancelled", anna.id, "My flight changed"),
+        ("proposed", li.id, ""),
+        ("declined", anna.id, "No time"),
+    ]
     # a reader who comes back (a new connection) sees them in order, among the messages
     again = await Person(server, "Li", "zh").connect()
     history = (await again.client.join(room, history=50))["messages"]
@@ -359,10 +386,15 @@ async def test_every_step_is_a_card_in_the_conversation_history_in_order(make_se
 async def test_a_lost_booking_race_answers_the_next_free_slots_for_both(make_server):
     server = await make_server(conversations=OPEN, limits=FAST)
     host = await host_of(server)
-    li, anna, ola, sam, eve = await people(server, ("Li", "zh"), ("Anna", "de"), ("Ola", "en"), ("Sam", "en"),
-                                           ("Eve", "en"))
-    early, first, second, third = (await add_slot(host, -60, ["Table 14"]), await add_slot(host, 0, ["Table 14"]),
-                                   await add_slot(host, 60, ["Table 14"]), await add_slot(host, 120, ["Table 14"]))
+    li, anna, ola, sam, eve = await people(
+        server, ("Li", "zh"), ("Anna", "de"), ("Ola", "en"), ("Sam", "en"), ("Eve", "en")
+    )
+    early, first, second, third = (
+        await add_slot(host, -60, ["Table 14"]),
+        await add_slot(host, 0, ["Table 14"]),
+        await add_slot(host, 60, ["Table 14"]),
+        await add_slot(host, 120, ["Table 14"]),
+    )
     ours = (await propose(li, anna, [first["id"]])).json()["meeting"]
     theirs = (await propose(ola, sam, [first["id"], second["id"]])).json()["meeting"]
     busy = (await propose(eve, sam, [second["id"]])).json()["meeting"]
@@ -386,8 +418,9 @@ async def test_a_host_sees_where_a_meeting_may_move_and_moving_tells_both(make_s
     li, anna, ola = await people(server, ("Li", "zh"), ("Anna", "de"), ("Ola", "en"))
     first, second = await add_slot(host, 0, ["Table 1", "Table 2"]), await add_slot(host, 60, ["Table 1"])
     meeting = (await propose(li, anna, [first["id"]])).json()["meeting"]
-    await anna.http("POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": first["id"], "place":
-                                                                          first["places"][0]["id"]})
+    await anna.http(
+        "POST", f"/api/meetings/{meeting['id']}/accept", json={"slot": first["id"], "place": first["places"][0]["id"]}
+    )
     blocker = (await propose(ola, li, [second["id"]])).json()["meeting"]
     await li.http("POST", f"/api/meetings/{blocker['id']}/accept", json={"slot": second["id"]})
     assert (await ola.http("GET", f"/api/meetings/{meeting['id']}/free-slots")).status_code == 404  # not hers
@@ -396,8 +429,9 @@ async def test_a_host_sees_where_a_meeting_may_move_and_moving_tells_both(make_s
     assert [(s["id"], [p["name"] for p in s["places"]]) for s in free] == [(first["id"], ["Table 2"])]
     same = await host.http("POST", f"/api/meetings/{meeting['id']}/move", json={"slot": first["id"]})
     assert same.status_code == 400
-    moved = await host.http("POST", f"/api/meetings/{meeting['id']}/move",
-                            json={"slot": first["id"], "place": free[0]["places"][0]["id"]})
+    moved = await host.http(
+        "POST", f"/api/meetings/{meeting['id']}/move", json={"slot": first["id"], "place": free[0]["places"][0]["id"]}
+    )
     assert moved.status_code == 200 and moved.json()["meeting"]["place_name"] == "Table 2"
     for person in (li, anna):
         frame = await person.client.expect("meeting", event="moved")
@@ -435,12 +469,16 @@ async def test_across_two_nodes_propose_counter_accept_agendas_cancel_and_cards(
             reader = Person(server, person.name, person.lang)
             [agenda] = (await reader.http("GET", "/api/me/meetings")).json()["meetings"]
             assert agenda["state"] == "booked" and agenda["slot"] == second["id"]
-    assert (await anna.http("POST", f"/api/meetings/{meeting['id']}/cancel", json={"reason": "Flug"})).status_code \
-        == 200
+    assert (
+        await anna.http("POST", f"/api/meetings/{meeting['id']}/cancel", json={"reason": "Flug"})
+    ).status_code == 200
     assert (await li.client.expect("meeting", event="cancelled"))["meeting"]["reason"] == "Flug"
     assert (await card_of(li, room, "cancelled"))["text"] == "Flug"
     for server in {a, b}:
         reader = await Person(server, "Anna", "de").connect()
         assert cards((await reader.client.join(room))["messages"]) == [
-            ("proposed", li.id, "港口设备"), ("countered", anna.id, ""), ("booked", li.id, ""),
-            ("cancelled", anna.id, "Flug")]
+            ("proposed", li.id, "港口设备"),
+            ("countered", anna.id, ""),
+            ("booked", li.id, ""),
+            ("cancelled", anna.id, "Flug"),
+        ]

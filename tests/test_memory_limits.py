@@ -3,6 +3,7 @@
 Each attack of the report against a real node (memory, sqlite, redis; two nodes on Redis where
 the limit spans the cluster): the bound it meets, the refused frame, the close code.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,9 @@ async def fill(server, room: str, count: int, text: str = EIGHT_KB) -> list[str]
     """Store `count` messages straight into the room (past the send limits); their ids, oldest first."""
     ids = []
     for n in range(count):
-        appended = await server.node.backend.append_message(room, user={"id": "u_filler", "name": "Filler"},
-                                                            text=f"{n} {text}", lang="en", cid=None)
+        appended = await server.node.backend.append_message(
+            room, user={"id": "u_filler", "name": "Filler"}, text=f"{n} {text}", lang="en", cid=None
+        )
         ids.append(appended.message.id)
     return ids
 
@@ -105,8 +107,9 @@ async def replay_all(client: Client, room: str, joined: dict[str, Any], page: in
     while more:
         pages += 1
         assert pages < 100, "the replay never ended"
-        await client.send({"type": "history", "room": room, "after": messages[-1]["id"], "limit": page,
-                           "ref": f"p{pages}"})
+        await client.send(
+            {"type": "history", "room": room, "after": messages[-1]["id"], "limit": page, "ref": f"p{pages}"}
+        )
         answer = await client.expect("history", ref=f"p{pages}")
         assert len(answer["messages"]) <= page and "recovered" not in answer
         messages += answer["messages"]
@@ -159,10 +162,13 @@ async def test_history_after_an_unknown_id_is_the_latest_page_not_recovered(serv
     assert "more" not in answer
 
 
-@pytest.mark.parametrize("frame, field", [
-    ({"type": "history", "room": "plenary", "after": "not an id"}, '"after"'),
-    ({"type": "history", "room": "plenary", "after": "0000dead.1", "before": "0000dead.2"}, '"before"'),
-])
+@pytest.mark.parametrize(
+    "frame, field",
+    [
+        ({"type": "history", "room": "plenary", "after": "not an id"}, '"after"'),
+        ({"type": "history", "room": "plenary", "after": "0000dead.1", "before": "0000dead.2"}, '"before"'),
+    ],
+)
 async def test_a_bad_after_is_bad_frame(server, frame, field):
     ada = await server.client("Ada")
     await ada.join("plenary")
@@ -238,8 +244,9 @@ async def test_new_sessions_are_rate_limited_per_client_address_with_retry_after
 
 
 async def test_x_forwarded_for_names_the_client_only_behind_a_trusted_proxy(make_server):
-    server = await make_server(limits={"session_rate": 0.01, "session_burst": 2},
-                               server={"trusted_proxies": ["127.0.0.0/8"]})
+    server = await make_server(
+        limits={"session_rate": 0.01, "session_burst": 2}, server={"trusted_proxies": ["127.0.0.0/8"]}
+    )
     first = {"X-Forwarded-For": "203.0.113.5"}
     assert [(await post_session(server, "A", **first)).status_code for _ in range(3)] == [200, 200, 429]
     # another client behind the same proxy has its own allowance

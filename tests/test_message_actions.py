@@ -1,5 +1,6 @@
 """Reactions, edits and replies over the WebSocket (issue 25), on every backend: the frames every
 reader gets, what history keeps, and each refusal."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,14 @@ async def test_reactions_toggle_reach_every_reader_and_stay_in_history(server):
     assert (await bob.expect("ack", ref="r1"))["id"] == sent["id"]
     for client in (ada, bob):
         reaction = await client.expect("reaction", id=sent["id"])
-        assert reaction == {"type": "reaction", "room": ROOM, "id": sent["id"], "emoji": "👍", "count": 1,
-                            "user": "u_bob"}
+        assert reaction == {
+            "type": "reaction",
+            "room": ROOM,
+            "id": sent["id"],
+            "emoji": "👍",
+            "count": 1,
+            "user": "u_bob",
+        }
     await ada.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "👍", "ref": "r2"})
     await ada.send({"type": "react", "room": ROOM, "id": sent["id"], "emoji": "❤️", "ref": "r3"})
     assert (await bob.expect("reaction", emoji="👍", user="u_ada"))["count"] == 2
@@ -62,8 +69,7 @@ async def test_reaction_refusals(server):
     assert all(emoji in error["message"] for emoji in REACTIONS)
     await tim.send({"type": "react", "room": ROOM, "id": "nonsense", "emoji": "👍", "ref": "id"})
     await tim.expect_error("bad_frame", ref="id")
-    await tim.send({"type": "react", "room": ROOM, "id": sent["id"].split(".")[0] + ".999", "emoji": "👍",
-                    "ref": "nf"})
+    await tim.send({"type": "react", "room": ROOM, "id": sent["id"].split(".")[0] + ".999", "emoji": "👍", "ref": "nf"})
     await tim.expect_error("not_found", ref="nf")
     await mo.send({"type": "mute", "room": ROOM, "user": "u_tim", "ref": "m"})
     await mo.expect("ack", ref="m")
@@ -145,8 +151,9 @@ async def test_a_reply_quotes_the_message_it_answers(server):
     assert shown[-1]["reply_to"] == quote and "reply_to" not in shown[0]
     await bob.send({"type": "send", "room": ROOM, "text": "?", "reply_to": "nonsense", "ref": "bad"})
     await bob.expect_error("bad_frame", ref="bad")
-    await bob.send({"type": "send", "room": ROOM, "text": "?", "reply_to": original["id"].split(".")[0] + ".999",
-                    "ref": "nf"})
+    await bob.send(
+        {"type": "send", "room": ROOM, "text": "?", "reply_to": original["id"].split(".")[0] + ".999", "ref": "nf"}
+    )
     await bob.expect_error("not_found", ref="nf")
 
 
@@ -170,8 +177,9 @@ async def test_a_mention_reaches_every_connection_of_the_person_in_another_room(
     await ada.silent("mention")
     carl = await server.client("Carl", user_id="u_carl")
     assert (await carl.join(ROOM))["messages"][-1]["mentions"] == ["u_li"]
-    await ada.send({"type": "send", "room": ROOM, "text": "x", "mentions": [f"u_{i}" for i in range(21)],
-                    "ref": "many"})
+    await ada.send(
+        {"type": "send", "room": ROOM, "text": "x", "mentions": [f"u_{i}" for i in range(21)], "ref": "many"}
+    )
     await ada.expect_error("bad_frame", ref="many")
 
 
@@ -180,8 +188,11 @@ async def test_typing_is_shown_in_private_conversations_only_and_at_most_once_a_
     ada = await server.client("Ada", user_id="u_ada")
     bo = await server.client("Bo", user_id="u_bo")
     async with server.http() as http:
-        created = await http.post("/api/conversations", json={"with": ["u_bo"]},
-                                  headers={"Authorization": f"Bearer {server.token('Ada', user_id='u_ada')}"})
+        created = await http.post(
+            "/api/conversations",
+            json={"with": ["u_bo"]},
+            headers={"Authorization": f"Bearer {server.token('Ada', user_id='u_ada')}"},
+        )
     room = created.json()["room"]["id"]
     await ada.join(room)
     await bo.join(room)
@@ -244,16 +255,27 @@ async def test_reactors_names_who_reacted_with_each_emoji_leaving_out_whom_one_b
         await client.expect("ack", ref=ref)
     await dora.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "w"})
     answer = await dora.expect("reactors", ref="w")
-    assert answer == {"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "w", "reactors": {
-        "👍": [{"id": "u_ada", "name": "Ada"}, {"id": "u_bob", "name": "Bob"}, {"id": "u_zoe", "name": "Zoe"}],
-        "❤️": [{"id": "u_bob", "name": "Bob"}]}}  # by name, whatever order they reacted in
+    assert answer == {
+        "type": "reactors",
+        "room": ROOM,
+        "id": sent["id"],
+        "ref": "w",
+        "reactors": {
+            "👍": [{"id": "u_ada", "name": "Ada"}, {"id": "u_bob", "name": "Bob"}, {"id": "u_zoe", "name": "Zoe"}],
+            "❤️": [{"id": "u_bob", "name": "Bob"}],
+        },
+    }  # by name, whatever order they reacted in
     async with server.http() as http:
-        blocked = await http.post("/api/blocks", json={"user": "u_bob"},
-                                  headers={"Authorization": f"Bearer {server.token('Dora', user_id='u_dora')}"})
+        blocked = await http.post(
+            "/api/blocks",
+            json={"user": "u_bob"},
+            headers={"Authorization": f"Bearer {server.token('Dora', user_id='u_dora')}"},
+        )
     assert blocked.status_code == 201
     await dora.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "w2"})
     assert (await dora.expect("reactors", ref="w2"))["reactors"] == {
-        "👍": [{"id": "u_ada", "name": "Ada"}, {"id": "u_zoe", "name": "Zoe"}]}  # Bob, whom Dora blocks, left out
+        "👍": [{"id": "u_ada", "name": "Ada"}, {"id": "u_zoe", "name": "Zoe"}]
+    }  # Bob, whom Dora blocks, left out
     await ada.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "w3"})
     assert len((await ada.expect("reactors", ref="w3"))["reactors"]["👍"]) == 3  # Ada blocks nobody
     await dora.send({"type": "reactors", "room": ROOM, "id": quiet["id"], "ref": "none"})
@@ -278,8 +300,11 @@ async def test_reactors_of_a_private_conversation_are_its_members_only(make_serv
     bo = await server.client("Bo", user_id="u_bo")
     eve = await server.client("Eve", user_id="u_eve")
     async with server.http() as http:
-        created = await http.post("/api/conversations", json={"with": ["u_bo"]},
-                                  headers={"Authorization": f"Bearer {server.token('Ada', user_id='u_ada')}"})
+        created = await http.post(
+            "/api/conversations",
+            json={"with": ["u_bo"]},
+            headers={"Authorization": f"Bearer {server.token('Ada', user_id='u_ada')}"},
+        )
     room = created.json()["room"]["id"]
     await ada.join(room)
     await bo.join(room)

@@ -1,6 +1,7 @@
 """Edits and replies across languages, with real Apertium output (Debian's eng-spa), on every backend:
 an edited English message reaches a Spanish reader as the new Spanish text; a reply's quote reaches
 a Spanish reader in Spanish."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """Issue 25's translation parts across two `babelroom serve` nodes on one Redis (a redis-server of the
 test's own), with real Apertium (Debian's eng-spa): an edit, a reply's quote and a mention, each sent on
 one node and read in Spanish on the other."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,12 +14,17 @@ from tests.client import Client
 from tests.nodes import NodeProcess, RedisServer, start_together
 from translation.apertium import discover
 
-pytestmark = [pytest.mark.redis,
-              pytest.mark.skipif(not discover(), reason="no Apertium pair installed (.ci/system-deps)")]
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(not discover(), reason="no Apertium pair installed (.ci/system-deps)"),
+]
 
 ROOM = "plenary"
-NODE_ENV = {"BABELROOM_TRANSLATION_ENGINES": "apertium", "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
-            "BABELROOM_LIMITS_RATE_BURST": "1000"}
+NODE_ENV = {
+    "BABELROOM_TRANSLATION_ENGINES": "apertium",
+    "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
+    "BABELROOM_LIMITS_RATE_BURST": "1000",
+}
 
 
 @pytest.fixture
@@ -50,8 +56,15 @@ async def test_edit_quote_and_mention_reach_a_spanish_reader_on_the_other_node(n
     # an edited English message reaches the Spanish reader as the new Spanish text
     sent = await ada.say(ROOM, "Good morning everyone, the session starts in ten minutes")
     assert "diez minutos" in (await sofia.expect("translation", id=sent["id"]))["text"]
-    await ada.send({"type": "edit", "room": ROOM, "id": sent["id"], "ref": "e",
-                    "text": "Good morning everyone, the session starts in twenty minutes"})
+    await ada.send(
+        {
+            "type": "edit",
+            "room": ROOM,
+            "id": sent["id"],
+            "ref": "e",
+            "text": "Good morning everyone, the session starts in twenty minutes",
+        }
+    )
     await ada.expect("ack", ref="e")
     assert (await sofia.expect("edited", id=sent["id"]))["translating"] == ["es"]
     spanish = (await sofia.expect("translation", id=sent["id"]))["text"]

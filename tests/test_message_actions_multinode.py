@@ -1,5 +1,6 @@
 """Reactions, edits, replies and mentions across two `babelroom serve` nodes on one Redis (a redis-server of
 the test's own): each reaches the readers of the other node, and history on either node keeps it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,11 @@ from tests.nodes import NodeProcess, RedisServer, start_together
 pytestmark = pytest.mark.redis
 
 ROOM = "plenary"
-NODE_ENV = {"BABELROOM_LIMITS_RATE_PER_SECOND": "1000", "BABELROOM_LIMITS_RATE_BURST": "1000",
-            "BABELROOM_CONVERSATIONS_POLICY": "open"}
+NODE_ENV = {
+    "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
+    "BABELROOM_LIMITS_RATE_BURST": "1000",
+    "BABELROOM_CONVERSATIONS_POLICY": "open",
+}
 
 
 @pytest.fixture
@@ -60,13 +64,17 @@ async def test_reactions_edits_and_replies_cross_nodes(nodes):
     assert (await ada.expect("message", id=reply["id"]))["reply_to"]["text"] == "Lunch at half past one"
     await ada.send({"type": "reactors", "room": ROOM, "id": sent["id"], "ref": "who"})  # asked on the other node
     assert (await ada.expect("reactors", ref="who"))["reactors"] == {
-        "👍": [{"id": "u_bob", "name": "Bob"}, {"id": "u_carl", "name": "Carl"}]}
+        "👍": [{"id": "u_bob", "name": "Bob"}, {"id": "u_carl", "name": "Carl"}]
+    }
     for node in (a, b):  # history on either node: the edit, the reactions, the reply's quote
         dora = await Client.connect(node.ws_url)
         await dora.auth(node.token("Dora", user_id="u_dora"))
         original, answer = (await dora.join(ROOM))["messages"][-2:]
         assert (original["text"], original["edited"], original["reactions"]) == (
-            "Lunch at half past one", True, {"👍": 2})
+            "Lunch at half past one",
+            True,
+            {"👍": 2},
+        )
         assert answer["reply_to"]["id"] == sent["id"]
         await dora.close()
 
@@ -107,8 +115,11 @@ async def test_delete_own_unread_and_typing_cross_nodes(nodes):
     assert (you["read"], you["unread"]) == (first["id"], 2)
     # typing in a private conversation reaches the other member on the other node
     async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
-        created = await http.post("/api/conversations", json={"with": ["u_bob"]},
-                                  headers={"Authorization": f"Bearer {a.token('Ada', user_id='u_ada')}"})
+        created = await http.post(
+            "/api/conversations",
+            json={"with": ["u_bob"]},
+            headers={"Authorization": f"Bearer {a.token('Ada', user_id='u_ada')}"},
+        )
     room = created.json()["room"]["id"]
     await ada.join(room)
     await bob.join(room)
@@ -128,8 +139,11 @@ async def test_a_persons_devices_on_two_nodes_agree_live(nodes):
     await laptop.expect("ack", ref="r")
     assert await phone.expect("unread", room=ROOM) == {"type": "unread", "room": ROOM, "read": said[0], "unread": 1}
     async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
-        created = await http.post("/api/conversations", json={"with": ["u_bob"]},
-                                  headers={"Authorization": f"Bearer {a.token('Ada', user_id='u_ada')}"})
+        created = await http.post(
+            "/api/conversations",
+            json={"with": ["u_bob"]},
+            headers={"Authorization": f"Bearer {a.token('Ada', user_id='u_ada')}"},
+        )
     room = created.json()["room"]["id"]
     await ada.join(room)
     sent = await ada.say(room, "A word in private?")

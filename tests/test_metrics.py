@@ -1,5 +1,6 @@
 """/metrics is standard Prometheus text (prometheus_client's parser reads it), per node, and only
 for a scraper holding [server] metrics_token (Prometheus' bearer-token convention); off without one."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,11 @@ from tests.conftest import TEST_METRICS_TOKEN
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 async def scrape(server) -> str:
@@ -44,8 +48,12 @@ async def test_each_node_counts_its_own_connections(make_server):
 
 async def test_metrics_need_the_bearer_token(server):
     async with server.http() as http:
-        for headers in ({}, {"authorization": "Bearer wrong-token"}, {"authorization": f"Basic {TEST_METRICS_TOKEN}"},
-                        {"authorization": f"Bearer {TEST_METRICS_TOKEN}x"}):
+        for headers in (
+            {},
+            {"authorization": "Bearer wrong-token"},
+            {"authorization": f"Basic {TEST_METRICS_TOKEN}"},
+            {"authorization": f"Bearer {TEST_METRICS_TOKEN}x"},
+        ):
             response = await http.get("/metrics", headers=headers)
             assert response.status_code == 401 and response.json()["code"] == "unauthorized", headers
             assert "babelroom_connections" not in response.text

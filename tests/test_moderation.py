@@ -1,4 +1,5 @@
 """Roles and moderation: the role x action matrix, timed mutes, kicks, bans, deletes, room states."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,11 @@ async def actor_token(server, role: str) -> str:
     token = server.token("Dora", Role.DELEGATE, user_id="u_dora")
     if role == "appointed":
         async with server.http() as http:
-            response = await http.post(f"/api/rooms/{OWN}/moderators", json={"user": "u_dora"},
-                                       headers=auth_header(server.token("Hana", Role.HOST)))
+            response = await http.post(
+                f"/api/rooms/{OWN}/moderators",
+                json={"user": "u_dora"},
+                headers=auth_header(server.token("Hana", Role.HOST)),
+            )
             assert response.status_code == 201
     return token
 
@@ -97,14 +101,16 @@ async def test_moderation_log_is_for_hosts_and_the_rooms_moderators(server):
     await host.send({"type": "mute", "room": OWN, "user": "u_tim", "seconds": 60, "reason": "shouting", "ref": "m"})
     await host.expect("ack", ref="m")
     async with server.http() as http:
-        log = await http.get(f"/api/rooms/{OWN}/moderation", headers=auth_header(server.token("R", Role.MODERATOR,
-                                                                                               rooms=(OWN,))))
+        log = await http.get(
+            f"/api/rooms/{OWN}/moderation", headers=auth_header(server.token("R", Role.MODERATOR, rooms=(OWN,)))
+        )
         assert log.status_code == 200
         [entry] = log.json()["entries"]
         assert entry["action"] == "mute" and entry["user"] == "u_tim" and entry["by"]["name"] == "Hana"
         assert entry["reason"] == "shouting" and entry["until"] > entry["ts"]
-        other = await http.get(f"/api/rooms/{OWN}/moderation",
-                               headers=auth_header(server.token("R", Role.MODERATOR, rooms=(OTHER,))))
+        other = await http.get(
+            f"/api/rooms/{OWN}/moderation", headers=auth_header(server.token("R", Role.MODERATOR, rooms=(OTHER,)))
+        )
         assert other.status_code == 403
         assert (await http.get(f"/api/rooms/{OWN}/moderation")).status_code == 401
 
@@ -266,14 +272,20 @@ async def test_opening_closing_and_renaming_rooms_reach_every_connection(server)
     lobby = await connect(server, server.token("Lou"))
     member = await connect(server, server.token("Mel"))
     async with server.http() as http:
-        opened = await http.post("/api/rooms", json={"id": "side-event", "title": "Side event", "forum": "Extras"},
-                                 headers=auth_header(host_token))
+        opened = await http.post(
+            "/api/rooms",
+            json={"id": "side-event", "title": "Side event", "forum": "Extras"},
+            headers=auth_header(host_token),
+        )
         assert opened.status_code == 201
         event = await lobby.expect("room", event="opened")
         assert event["room"]["id"] == "side-event" and event["room"]["members"] == 0
         await member.join("side-event")
-        renamed = await http.patch("/api/rooms/side-event", json={"title": "Side event (room 4)", "slow_mode": 5},
-                                   headers=auth_header(host_token))
+        renamed = await http.patch(
+            "/api/rooms/side-event",
+            json={"title": "Side event (room 4)", "slow_mode": 5},
+            headers=auth_header(host_token),
+        )
         assert renamed.json()["title"] == "Side event (room 4)"
         event = await lobby.expect("room", event="updated")
         assert event["room"]["slow_mode"] == 5 and event["room"]["members"] == 1
@@ -290,8 +302,9 @@ async def test_opening_closing_and_renaming_rooms_reach_every_connection(server)
 
 async def test_slow_mode_limits_delegates_not_moderators(server):
     async with server.http() as http:
-        response = await http.patch(f"/api/rooms/{OWN}", json={"slow_mode": 30},
-                                    headers=auth_header(server.token("Hana", Role.HOST)))
+        response = await http.patch(
+            f"/api/rooms/{OWN}", json={"slow_mode": 30}, headers=auth_header(server.token("Hana", Role.HOST))
+        )
         assert response.status_code == 200
     delegate = await connect(server, server.token("Dee"))
     mod = await connect(server, server.token("Mo", Role.MODERATOR))
@@ -305,13 +318,16 @@ async def test_slow_mode_limits_delegates_not_moderators(server):
     await mod.say(OWN, "two")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"id": "Bad Id", "title": "x"}, "id"),
-    ({"id": "ok", "title": ""}, "title"),
-    ({"id": "ok", "title": "x", "state": "gone"}, "state"),
-    ({"id": "ok", "title": "x", "slow_mode": -1}, "slow_mode"),
-    ({"id": "ok", "title": "x", "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"id": "Bad Id", "title": "x"}, "id"),
+        ({"id": "ok", "title": ""}, "title"),
+        ({"id": "ok", "title": "x", "state": "gone"}, "state"),
+        ({"id": "ok", "title": "x", "slow_mode": -1}, "slow_mode"),
+        ({"id": "ok", "title": "x", "colour": "red"}, "colour"),
+    ],
+)
 async def test_bad_room_bodies_are_400_naming_the_field(server, body, field):
     async with server.http() as http:
         response = await http.post("/api/rooms", json=body, headers=auth_header(server.token("H", Role.HOST)))

@@ -4,6 +4,7 @@ Delivery, presence and order across nodes, `since` recovery on the other node, a
 dies, Redis restarting in the middle of traffic with exact accounting of every message, and
 moderation's standing rule and event-wide ban across nodes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,9 @@ class Peer:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def join(cls, node: NodeProcess, name: str, since: str | None = None,
-                   room: str = ROOM) -> tuple[Peer, dict[str, Any]]:
+    async def join(
+        cls, node: NodeProcess, name: str, since: str | None = None, room: str = ROOM
+    ) -> tuple[Peer, dict[str, Any]]:
         client = await connect(node, name)
         joined = await client.join(room, **({"since": since} if since else {}))
         peer = cls(client, name, room)
@@ -110,8 +112,9 @@ class Peer:
         ids: list[str] = []
         before: str | None = None
         while True:
-            page = await self.request({"type": "history", "room": self.room, "limit": 200,
-                                       **({"before": before} if before else {})})
+            page = await self.request(
+                {"type": "history", "room": self.room, "limit": 200, **({"before": before} if before else {})}
+            )
             batch = [message["id"] for message in page["messages"]]
             ids[:0] = batch
             if len(batch) < 200:
@@ -269,8 +272,9 @@ async def test_redis_restart_mid_traffic_loses_and_duplicates_nothing(cluster):
     assert sorted(ledger.acked.values()) == sorted(history), "history holds exactly the acked messages"
     assert len(set(history)) == len(history)
     members = readers + senders
-    await eventually(lambda: all(len(peer.received) >= len(history) for peer in members), 15,
-                     "every member got every message")
+    await eventually(
+        lambda: all(len(peer.received) >= len(history) for peer in members), 15, "every member got every message"
+    )
     await asyncio.sleep(0.3)  # anything extra would be a duplicate
     for peer in members:
         assert peer.received == history, peer.name

@@ -1,4 +1,5 @@
 """The OpenAPI document describes every HTTP route, and the running server keeps to it (schemathesis)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,13 @@ NOT_YET_DESCRIBED: set[tuple[str, str]] = set()
 
 def test_every_http_route_is_described(tmp_path):
     app = create_app(config_for(tmp_path))
-    routes = {(route.path.replace(":path}", "}"), method.lower()) for route in app.routes if isinstance(route, Route)
-              for method in route.methods or () if method != "HEAD" and route.path != "/api/{rest:path}"}
+    routes = {
+        (route.path.replace(":path}", "}"), method.lower())
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in route.methods or ()
+        if method != "HEAD" and route.path != "/api/{rest:path}"
+    }
     described = {(path, method) for path, operations in PATHS.items() for method in operations}
     assert described <= routes, described - routes
     assert routes - described == NOT_YET_DESCRIBED
@@ -45,13 +51,29 @@ async def test_unknown_api_paths_and_methods_answer_json(server):
 async def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(server, tmp_path):
     """Every check schemathesis has: no 5xx, documented statuses, content types and schemas, and
     schema-valid requests accepted / schema-violating ones refused; host calls carry a host token."""
-    command = [sys.executable, "-c", "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
-               "run", f"{server.url}/api/openapi.json", "--checks", "all",
-               "--max-examples", str(SCHEMATHESIS_EXAMPLES), "--seed", str(SCHEMATHESIS_SEED),
-               "--workers", "1", "--generation-database", "none", "--no-color",
-               "--header", f"Authorization: Bearer {server.token('Host', Role.HOST)}"]
-    process = await asyncio.create_subprocess_exec(*command, cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.STDOUT)
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
+        "run",
+        f"{server.url}/api/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(SCHEMATHESIS_EXAMPLES),
+        "--seed",
+        str(SCHEMATHESIS_SEED),
+        "--workers",
+        "1",
+        "--generation-database",
+        "none",
+        "--no-color",
+        "--header",
+        f"Authorization: Bearer {server.token('Host', Role.HOST)}",
+    ]
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     try:
         output, _ = await asyncio.wait_for(process.communicate(), SCHEMATHESIS_TIMEOUT)
     except TimeoutError:

@@ -1,4 +1,5 @@
 """The OpenAPI document is generated from the typed routes (web/typed.py), and served as generated."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,11 @@ async def test_the_served_document_is_the_generated_one(server):
 
 def test_every_http_route_but_the_fallback_is_typed(tmp_path):
     app = create_app(config_for(tmp_path))
-    untyped = [route.path for route in app.routes
-               if isinstance(route, Route) and not isinstance(route, ApiRoute) and route.path != "/api/{rest:path}"]
+    untyped = [
+        route.path
+        for route in app.routes
+        if isinstance(route, Route) and not isinstance(route, ApiRoute) and route.path != "/api/{rest:path}"
+    ]
     assert untyped == []
     assert all(isinstance(route, Mount) for route in app.routes if not isinstance(route, Route))
 
@@ -43,8 +47,12 @@ def test_every_http_route_but_the_fallback_is_typed(tmp_path):
 def test_each_body_schema_is_its_struct_schema():
     """A route's request body in the document is what msgspec makes of the Struct the route decodes."""
     components = DOCUMENT["components"]["schemas"]
-    bodies = {member for route in typed_routes() if route.spec.body is not None
-              for member in getattr(route.spec.body, "__args__", (route.spec.body,))}
+    bodies = {
+        member
+        for route in typed_routes()
+        if route.spec.body is not None
+        for member in getattr(route.spec.body, "__args__", (route.spec.body,))
+    }
     assert bodies and all(issubclass(kind, msgspec.Struct) for kind in bodies)
     for kind in bodies:
         (_, generated) = msgspec.json.schema_components([kind], ref_template="#/components/schemas/{name}")
@@ -55,11 +63,17 @@ def test_each_body_schema_is_its_struct_schema():
 
 async def test_an_unknown_body_field_is_refused_naming_it(server):
     async with server.http() as http:
-        answer = await http.patch("/api/me", json={"hidden": True, "colour": "red"},
-                                  headers={"authorization": f"Bearer {server.token('Ada')}"})
+        answer = await http.patch(
+            "/api/me",
+            json={"hidden": True, "colour": "red"},
+            headers={"authorization": f"Bearer {server.token('Ada')}"},
+        )
     assert answer.status_code == 400
-    assert answer.json() == {"code": "bad_request", "message": "unknown field 'colour'; allowed: hidden",
-                             "field": "colour"}
+    assert answer.json() == {
+        "code": "bad_request",
+        "message": "unknown field 'colour'; allowed: hidden",
+        "field": "colour",
+    }
 
 
 async def test_bad_bodies_on_every_route_are_refused_without_a_traceback(server, node_log):

@@ -1,5 +1,6 @@
 """Property-based tests (hypothesis): the frame decoder and every HTTP body take anything and answer
 with a documented error, never a crash, and nothing they accept holds text that cannot be sent."""
+
 from __future__ import annotations
 
 import json
@@ -22,12 +23,16 @@ any_text = st.text(st.characters(codec=None, categories=None), max_size=40)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
-    max_leaves=12)
-field_names = st.sampled_from(sorted({field.name for frame in CLIENT_FRAMES.values()
-                                     for field in msgspec.structs.fields(frame)} | {"ref", "x"}))
-frames = st.builds(lambda kind, fields: {"type": kind, **fields},
-                   st.sampled_from([*CLIENT_FRAMES, "fly"]) | any_text,
-                   st.dictionaries(field_names, json_values, max_size=6))
+    max_leaves=12,
+)
+field_names = st.sampled_from(
+    sorted({field.name for frame in CLIENT_FRAMES.values() for field in msgspec.structs.fields(frame)} | {"ref", "x"})
+)
+frames = st.builds(
+    lambda kind, fields: {"type": kind, **fields},
+    st.sampled_from([*CLIENT_FRAMES, "fly"]) | any_text,
+    st.dictionaries(field_names, json_values, max_size=6),
+)
 
 
 def strings_in(value: Any) -> list[str]:
@@ -81,8 +86,9 @@ def test_every_encoded_server_frame_is_utf8_and_round_trips(value):
     text = encode({"type": "message", "text": value})
     text.encode("utf-8")
     # standard JSON only (browsers refuse Infinity/NaN): a non-finite number is written as null
-    assert json.loads(text, parse_constant=_refuse) == json.loads(json.dumps({"type": "message",
-                                                                              "text": _standard(value)}))
+    assert json.loads(text, parse_constant=_refuse) == json.loads(
+        json.dumps({"type": "message", "text": _standard(value)})
+    )
 
 
 def _refuse(constant: str) -> None:
@@ -100,11 +106,18 @@ def _standard(value):
 
 
 # every HTTP body ------------------------------------------------------------------------------
-BODY_ROUTES = [("POST", "/api/session", False), ("POST", "/api/rooms", True), ("PATCH", "/api/rooms/climate", True),
-               ("POST", "/api/rooms/climate/moderators", True)]
+BODY_ROUTES = [
+    ("POST", "/api/session", False),
+    ("POST", "/api/rooms", True),
+    ("PATCH", "/api/rooms/climate", True),
+    ("POST", "/api/rooms/climate/moderators", True),
+]
 bodies = st.one_of(
-    st.dictionaries(st.sampled_from(["name", "lang", "access_code", "id", "title", "forum", "state", "slow_mode",
-                                     "user", "x"]), json_values, max_size=5),
+    st.dictionaries(
+        st.sampled_from(["name", "lang", "access_code", "id", "title", "forum", "state", "slow_mode", "user", "x"]),
+        json_values,
+        max_size=5,
+    ),
     json_values,
 ).map(lambda value: json.dumps(value).encode()) | st.binary(max_size=64)
 

@@ -1,4 +1,5 @@
 """Protocol v1 over a real socket: every frame type, every error code, the delivery rules."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,14 @@ async def test_auth_lang_overrides_the_token_language(server):
     assert ready["lang"] == "es"
 
 
-@pytest.mark.parametrize("token", ["garbage", "a.b", TokenSigner("another-secret-of-thirty-two-bytes").issue(
-    name="Eve", role=Role.HOST, lang="en", ttl=60)])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "a.b",
+        TokenSigner("another-secret-of-thirty-two-bytes").issue(name="Eve", role=Role.HOST, lang="en", ttl=60),
+    ],
+)
 async def test_bad_or_forged_token_is_unauthorized_and_closed_4401(server, token):
     client = await Client.connect(server.ws_url)
     await client.send({"type": "auth", "token": token, "ref": "a1"})
@@ -71,17 +78,20 @@ async def test_frames_before_auth_are_refused_but_the_socket_stays(server):
 
 
 # bad input ---------------------------------------------------------------------------
-@pytest.mark.parametrize("raw, code", [
-    ("not json", "bad_frame"),
-    ("[1, 2]", "bad_frame"),
-    ('{"no": "type"}', "bad_frame"),
-    ('{"type": "fly"}', "unknown_type"),
-    ('{"type": "join"}', "bad_frame"),
-    ('{"type": "join", "room": 5}', "bad_frame"),
-    ('{"type": "join", "room": "plenary", "history": true}', "bad_frame"),
-    ('{"type": "send", "room": "plenary", "text": ["x"]}', "bad_frame"),
-    ('{"type": "ping", "ref": 12}', "bad_frame"),
-])
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("not json", "bad_frame"),
+        ("[1, 2]", "bad_frame"),
+        ('{"no": "type"}', "bad_frame"),
+        ('{"type": "fly"}', "unknown_type"),
+        ('{"type": "join"}', "bad_frame"),
+        ('{"type": "join", "room": 5}', "bad_frame"),
+        ('{"type": "join", "room": "plenary", "history": true}', "bad_frame"),
+        ('{"type": "send", "room": "plenary", "text": ["x"]}', "bad_frame"),
+        ('{"type": "ping", "ref": 12}', "bad_frame"),
+    ],
+)
 async def test_bad_frames_get_an_error_and_the_session_goes_on(server, raw, code):
     client = await server.client()
     await client.send(raw)
@@ -383,14 +393,17 @@ async def test_a_reader_too_slow_to_keep_up_is_closed_1013(make_server):
 
 
 # moderation frames are answered ---------------------------------------------------------
-@pytest.mark.parametrize("frame", [
-    {"type": "mute", "room": "plenary", "user": "u_x"},
-    {"type": "unmute", "room": "plenary", "user": "u_x"},
-    {"type": "kick", "room": "plenary", "user": "u_x"},
-    {"type": "ban", "room": "plenary", "user": "u_x"},
-    {"type": "unban", "room": "plenary", "user": "u_x"},
-    {"type": "delete", "room": "plenary", "id": "deadbeef.1"},
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "mute", "room": "plenary", "user": "u_x"},
+        {"type": "unmute", "room": "plenary", "user": "u_x"},
+        {"type": "kick", "room": "plenary", "user": "u_x"},
+        {"type": "ban", "room": "plenary", "user": "u_x"},
+        {"type": "unban", "room": "plenary", "user": "u_x"},
+        {"type": "delete", "room": "plenary", "id": "deadbeef.1"},
+    ],
+)
 async def test_delegates_may_not_moderate(server, frame):
     client = await server.client()
     await client.join("plenary")

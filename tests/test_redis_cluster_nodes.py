@@ -4,6 +4,7 @@ cluster, a room's keys all hash to one slot, and rooms spread over the shards.
 
 (tests/backend/test_redis_cluster.py, despite its name, checks two nodes sharing ONE Redis.)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,12 @@ from tests.test_multinode import (
 # one worker starts the module's Redis Cluster under pytest-xdist, not one on each worker
 pytestmark = [pytest.mark.redis, pytest.mark.xdist_group("redis-cluster-nodes")]
 
-__all__ = ["test_cross_nodes_on_a_cluster", "test_one_order_on_a_cluster", "test_since_on_a_cluster",
-           "test_standing_on_a_cluster"]
+__all__ = [
+    "test_cross_nodes_on_a_cluster",
+    "test_one_order_on_a_cluster",
+    "test_since_on_a_cluster",
+    "test_standing_on_a_cluster",
+]
 
 PREFIX = "brc:"
 
@@ -61,8 +66,9 @@ async def cluster(tmp_path: Path, redis_cluster: RedisCluster) -> AsyncIterator[
     """test_multinode's two nodes, on the cluster (each test its own key prefix)."""
     prefix = f"{PREFIX}{tmp_path.name}:"
     env = {**NODE_ENV, "BABELROOM_BACKEND_REDIS_CLUSTER": "true"}
-    nodes = [NodeProcess(name, tmp_path, redis_url=redis_cluster.url, key_prefix=prefix, env=env)
-             for name in ("a", "b")]
+    nodes = [
+        NodeProcess(name, tmp_path, redis_url=redis_cluster.url, key_prefix=prefix, env=env) for name in ("a", "b")
+    ]
     try:
         await asyncio.to_thread(start_together, *nodes)
         yield Cluster(redis_cluster.servers[0], *nodes)
@@ -100,14 +106,24 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
             assert len(stored) >= 8, stored  # log, meta, extra, cid, presence, users, census, alive, mutes, bans
             slot = client.keyslot(keys.channel(room))
             for key in [*stored, *keys.room_keys(room)]:
-                assert await client.execute_command("CLUSTER KEYSLOT", key, target_nodes=client.get_random_node()) \
-                    == slot, key
+                assert (
+                    await client.execute_command("CLUSTER KEYSLOT", key, target_nodes=client.get_random_node()) == slot
+                ), key
             # a user's limits share a slot too (take_send.lua takes both keys in one step)
             assert client.keyslot(keys.limit_bucket("u_x")) == client.keyslot(keys.limit_slow(room, "u_x"))
             # the event-wide keys, the translation queue's among them, share the prefix's one slot
             jobs = job_keys(settings)
-            event_wide = [keys.rooms, keys.rooms_order, keys.glossary, keys.instances, keys.room(EVENT_WIDE, "bans"),
-                          jobs.stream("en", "es"), jobs.stream("de", "fi"), jobs.streams, jobs.workers]
+            event_wide = [
+                keys.rooms,
+                keys.rooms_order,
+                keys.glossary,
+                keys.instances,
+                keys.room(EVENT_WIDE, "bans"),
+                jobs.stream("en", "es"),
+                jobs.stream("de", "fi"),
+                jobs.streams,
+                jobs.workers,
+            ]
             assert len({client.keyslot(key) for key in event_wide}) == 1, event_wide
         finally:
             await client.aclose()
@@ -115,8 +131,9 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
         await node.backend.close()
 
 
-async def test_a_shard_connection_with_many_rooms_comes_back_subscribed_to_all(redis_cluster: RedisCluster,
-                                                                              tmp_path: Path) -> None:
+async def test_a_shard_connection_with_many_rooms_comes_back_subscribed_to_all(
+    redis_cluster: RedisCluster, tmp_path: Path
+) -> None:
     """Twelve rooms (several per shard, each in a slot of its own) and every pub/sub connection
     killed: each shard connection subscribes its rooms again (one SSUBSCRIBE per room, as a
     SSUBSCRIBE's channels must share a slot) and catches them up."""
@@ -137,8 +154,9 @@ async def test_a_shard_connection_with_many_rooms_comes_back_subscribed_to_all(r
         for room in rooms:  # live again in every room
             await a.say(f"again in {room}", room=room)
         await b.wait_for("message", 2 * len(rooms), timeout=20)
-        assert sorted(event["text"] for event in b.of_type("message")) == \
-            sorted([f"in {room}" for room in rooms] + [f"again in {room}" for room in rooms])
+        assert sorted(event["text"] for event in b.of_type("message")) == sorted(
+            [f"in {room}" for room in rooms] + [f"again in {room}" for room in rooms]
+        )
     finally:
         for node in (a, b):
             await node.backend.close()
@@ -186,8 +204,9 @@ async def test_the_rooms_shard_master_restarting_mid_traffic_loses_and_duplicate
     assert sorted(ledger.acked.values()) == sorted(history), "history holds exactly the acked messages"
     assert len(set(history)) == len(history)
     members = readers + senders
-    await eventually(lambda: all(len(peer.received) >= len(history) for peer in members), 15,
-                     "every member got every message")
+    await eventually(
+        lambda: all(len(peer.received) >= len(history) for peer in members), 15, "every member got every message"
+    )
     await asyncio.sleep(0.3)  # anything extra would be a duplicate
     for peer in members:
         assert peer.received == history, peer.name
@@ -238,9 +257,26 @@ async def test_redis_cli_reshard_moves_a_live_room(cluster, redis_cluster):
             with redis.Redis(host="127.0.0.1", port=server.port, decode_responses=True) as client:
                 ids.append(client.cluster("MYID"))
         cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
-        done = await asyncio.to_thread(subprocess.run, [
-            cli, "--cluster", "reshard", f"127.0.0.1:{source.port}", "--cluster-from", ids[0], "--cluster-to", ids[1],
-            "--cluster-slots", str(count), "--cluster-yes"], capture_output=True, text=True, timeout=120, check=False)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [
+                cli,
+                "--cluster",
+                "reshard",
+                f"127.0.0.1:{source.port}",
+                "--cluster-from",
+                ids[0],
+                "--cluster-to",
+                ids[1],
+                "--cluster-slots",
+                str(count),
+                "--cluster-yes",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         assert slot in redis_cluster.slots_of(target)
         await asyncio.sleep(1.0)
@@ -252,8 +288,9 @@ async def reshard_under_traffic(cluster: Cluster, room: str, move: Callable[[], 
     """Two readers on each node, a sender on each, traffic all along while `move` moves the room's
     slot: nothing acked is lost, nothing is delivered twice, every member sees history's order,
     messages sent after the move arrive live, and each node says it followed the room."""
-    readers = [(await Peer.join(node, f"reader{node.node_id}{i}", room=room))[0]
-               for node in cluster.nodes for i in range(2)]
+    readers = [
+        (await Peer.join(node, f"reader{node.node_id}{i}", room=room))[0] for node in cluster.nodes for i in range(2)
+    ]
     senders = [(await Peer.join(node, f"sender{node.node_id}", room=room))[0] for node in cluster.nodes]
     ledger, stop = Ledger(), asyncio.Event()
     traffic = [asyncio.create_task(keep_sending(peer, ledger, stop, time.monotonic() + 90)) for peer in senders]
@@ -269,8 +306,9 @@ async def reshard_under_traffic(cluster: Cluster, room: str, move: Callable[[], 
     assert sorted(ledger.acked.values()) == sorted(history), "history holds exactly the acked messages"
     assert len(set(history)) == len(history)
     members = readers + senders
-    await eventually(lambda: all(len(peer.received) >= len(history) for peer in members), 20,
-                     "every member got every message")
+    await eventually(
+        lambda: all(len(peer.received) >= len(history) for peer in members), 20, "every member got every message"
+    )
     await asyncio.sleep(0.3)  # anything extra would be a duplicate
     for peer in members:
         assert peer.received == history, peer.name
@@ -299,10 +337,19 @@ async def test_translation_workers_on_a_cluster(redis_cluster: RedisCluster, tmp
     the event-wide slot, the translation is SPUBLISHed on the room's shard."""
     prefix = f"{PREFIX}{tmp_path.name}:"
     on_cluster = {"BABELROOM_BACKEND_REDIS_CLUSTER": "true", "BABELROOM_TRANSLATION_ENGINES": "apertium"}
-    worker = WorkerProcess("w1", tmp_path, redis_url=redis_cluster.url, key_prefix=prefix, env=on_cluster,
-                           pairs="en-es")
-    nodes = [NodeProcess(name, tmp_path, redis_url=redis_cluster.url, key_prefix=prefix,
-                         env={**NODE_ENV, **on_cluster, "BABELROOM_TRANSLATION_MODE": "workers"}) for name in "ab"]
+    worker = WorkerProcess(
+        "w1", tmp_path, redis_url=redis_cluster.url, key_prefix=prefix, env=on_cluster, pairs="en-es"
+    )
+    nodes = [
+        NodeProcess(
+            name,
+            tmp_path,
+            redis_url=redis_cluster.url,
+            key_prefix=prefix,
+            env={**NODE_ENV, **on_cluster, "BABELROOM_TRANSLATION_MODE": "workers"},
+        )
+        for name in "ab"
+    ]
     worker.start()
     try:
         workers_key = job_keys(BackendSettings(kind="redis", key_prefix=prefix, redis_cluster=True)).workers
@@ -336,8 +383,10 @@ async def test_a_failover_of_the_rooms_master_loses_and_duplicates_nothing(tmp_p
     replicated = RedisCluster(tmp_path / "cluster", replicas=1)
     replicated.start()
     env = {**NODE_ENV, "BABELROOM_BACKEND_REDIS_CLUSTER": "true"}
-    pair = Cluster(replicated.servers[0], *(NodeProcess(name, tmp_path, redis_url=replicated.url,
-                                                        key_prefix=PREFIX, env=env) for name in "ab"))
+    pair = Cluster(
+        replicated.servers[0],
+        *(NodeProcess(name, tmp_path, redis_url=replicated.url, key_prefix=PREFIX, env=env) for name in "ab"),
+    )
     try:
         await asyncio.to_thread(start_together, *pair.nodes)
         channel = Keys(PREFIX, cluster=True).channel(ROOM)
@@ -370,8 +419,9 @@ async def test_a_failover_of_the_rooms_master_loses_and_duplicates_nothing(tmp_p
         assert sorted(ledger.acked.values()) == sorted(history), "history holds exactly the acked messages"
         assert len(set(history)) == len(history)
         members = readers + senders
-        await eventually(lambda: all(len(peer.received) >= len(history) for peer in members), 20,
-                         "every member got every message")
+        await eventually(
+            lambda: all(len(peer.received) >= len(history) for peer in members), 20, "every member got every message"
+        )
         await asyncio.sleep(0.3)
         for peer in members:
             assert peer.received == history, peer.name

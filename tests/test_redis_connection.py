@@ -1,5 +1,6 @@
 """chat/backend/redis/connection.py: the lean connection packs a command as redis-py would, byte
 for byte, and leaves to redis-py what hiredis cannot pack (no Redis needed: packing only)."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,23 @@ from redis.typing import EncodableT
 from chat.backend.redis.connection import LeanConnection
 
 ARGUMENTS: list[tuple[EncodableT, ...]] = [
-    ("EVALSHA", "a" * 40, 2, "babelroom:room:{plenary}:log", "k2", "1", 1765123456789, 20.0, 0.1, 1 / 3, 1e20, -5,
-     "Grüß Gott, 你好 👋", b"\x00\xffraw", ""),
+    (
+        "EVALSHA",
+        "a" * 40,
+        2,
+        "babelroom:room:{plenary}:log",
+        "k2",
+        "1",
+        1765123456789,
+        20.0,
+        0.1,
+        1 / 3,
+        1e20,
+        -5,
+        "Grüß Gott, 你好 👋",
+        b"\x00\xffraw",
+        "",
+    ),
     ("HSET", "h", "f", 0),
     ("CLIENT SETNAME", "node-1"),  # a first argument of several words: redis-py splits it
     ("SET", "k", bytearray(b"v"), memoryview(b"w")),  # hiredis takes neither: redis-py's way

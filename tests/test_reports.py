@@ -2,6 +2,7 @@
 person and message, a per-person rate, reports kept and paged with a cursor, the inbox grouped by
 message in the moderator's language, actions that close a message's reports for every moderator
 on every node, and a count (`reports {open}`) instead of a frame per report."""
+
 from __future__ import annotations
 
 import asyncio
@@ -59,29 +60,39 @@ async def test_one_report_per_person_and_message_paged_and_closed_by_a_moderator
 
     listed = await all_reports(moderator, limit=2)
     assert [(r["reporter"]["id"], r["message"]["id"], r["state"]) for r in listed] == [
-        (bo.id, bad["id"], "open"), (cy.id, bad["id"], "open"), (cy.id, fine["id"], "open")]
+        (bo.id, bad["id"], "open"),
+        (cy.id, bad["id"], "open"),
+        (cy.id, fine["id"], "open"),
+    ]
     assert listed[0]["reason"] == "spam" and listed[0]["message"]["text"] == "Buy cheap watches at example.com"
     inbox = (await moderator.http("GET", "/api/reports/inbox")).json()
     assert inbox["open"] == 3
     assert [(g["message"]["id"], g["reporters"]) for g in inbox["groups"]] == [(bad["id"], 2), (fine["id"], 1)]
 
-    dismissed = await moderator.http("POST", "/api/reports/close",
-                                     json={"room": "plenary", "message": fine["id"], "action": "dismiss"})
+    dismissed = await moderator.http(
+        "POST", "/api/reports/close", json={"room": "plenary", "message": fine["id"], "action": "dismiss"}
+    )
     assert dismissed.status_code == 200 and dismissed.json()["state"] == "dismissed"
     await moderator.client.expect("reports", open=2)
-    deleted = await moderator.http("POST", "/api/reports/close",
-                                   json={"room": "plenary", "message": bad["id"], "action": "delete"})
+    deleted = await moderator.http(
+        "POST", "/api/reports/close", json={"room": "plenary", "message": bad["id"], "action": "delete"}
+    )
     assert deleted.status_code == 200 and len(deleted.json()["closed"]) == 2
     assert (await bo.client.expect("deleted", id=bad["id"]))["by"]["id"] == moderator.id
     await moderator.client.expect("reports", open=0)
-    closed_again = await moderator.http("POST", "/api/reports/close",
-                                        json={"room": "plenary", "message": bad["id"], "action": "dismiss"})
+    closed_again = await moderator.http(
+        "POST", "/api/reports/close", json={"room": "plenary", "message": bad["id"], "action": "dismiss"}
+    )
     assert closed_again.status_code == 404  # closed already: nothing happens twice
 
-    states = {r["message"]["id"]: (r["state"], r["closed"]["by"]["id"], r["closed"]["action"])
-              for r in await all_reports(moderator, limit=100)}
-    assert states == {bad["id"]: ("actioned", moderator.id, "delete"),
-                      fine["id"]: ("dismissed", moderator.id, "dismiss")}
+    states = {
+        r["message"]["id"]: (r["state"], r["closed"]["by"]["id"], r["closed"]["action"])
+        for r in await all_reports(moderator, limit=100)
+    }
+    assert states == {
+        bad["id"]: ("actioned", moderator.id, "delete"),
+        fine["id"]: ("dismissed", moderator.id, "dismiss"),
+    }
     assert [r["state"] for r in await all_reports(moderator, limit=100, state="open")] == []
     # a person who reported a message once cannot report it again, even closed
     assert (await report(cy, "plenary", fine["id"]))["id"] == listed[2]["id"]
@@ -102,24 +113,30 @@ async def test_mute_and_ban_the_author_close_the_report_and_only_event_moderator
     for outsider in (bo, scoped):
         assert (await outsider.http("GET", "/api/reports")).status_code == 403
         assert (await outsider.http("GET", "/api/reports/inbox")).status_code == 403
-        refused = await outsider.http("POST", "/api/reports/close",
-                                      json={"room": "plenary", "message": first["id"], "action": "dismiss"})
+        refused = await outsider.http(
+            "POST", "/api/reports/close", json={"room": "plenary", "message": first["id"], "action": "dismiss"}
+        )
         assert refused.status_code == 403
     host = await Person(server, "Hana", role=Role.HOST).connect()
     await host.client.expect("reports", open=2)  # a moderator who was away sees the count on arrival
 
-    muted = await host.http("POST", "/api/reports/close",
-                            json={"room": "plenary", "message": first["id"], "action": "mute", "seconds": 600})
+    muted = await host.http(
+        "POST", "/api/reports/close", json={"room": "plenary", "message": first["id"], "action": "mute", "seconds": 600}
+    )
     assert muted.status_code == 200, muted.text
     moderation = await ada.client.expect("moderation", action="mute")
     assert moderation["room"] == "plenary" and moderation["user"] == ada.id
-    banned = await host.http("POST", "/api/reports/close",
-                             json={"room": "plenary", "message": second["id"], "action": "ban", "reason": "insults"})
+    banned = await host.http(
+        "POST",
+        "/api/reports/close",
+        json={"room": "plenary", "message": second["id"], "action": "ban", "reason": "insults"},
+    )
     assert banned.status_code == 200, banned.text
     assert (await ada.client.expect("left"))["reason"] == "banned"
     await host.client.expect("reports", open=0)
-    bad_action = await host.http("POST", "/api/reports/close",
-                                 json={"room": "plenary", "message": first["id"], "action": "shout"})
+    bad_action = await host.http(
+        "POST", "/api/reports/close", json={"room": "plenary", "message": first["id"], "action": "shout"}
+    )
     assert bad_action.status_code == 400 and bad_action.json()["field"] == "action"
     assert (await host.http("GET", "/api/reports", params={"cursor": "nope"})).status_code == 400
     assert (await host.http("GET", "/api/reports", params={"limit": "0"})).status_code == 400
@@ -221,13 +238,15 @@ async def test_a_dismiss_on_node_a_closes_the_report_for_the_moderator_on_node_b
     for moderator in (on_a, on_b):
         await moderator.client.expect("reports", open=1, timeout=10)
     assert [g["reporters"] for g in (await on_b.http("GET", "/api/reports/inbox")).json()["groups"]] == [1]
-    dismissed = await on_a.http("POST", "/api/reports/close",
-                                json={"room": "plenary", "message": said["id"], "action": "dismiss"})
+    dismissed = await on_a.http(
+        "POST", "/api/reports/close", json={"room": "plenary", "message": said["id"], "action": "dismiss"}
+    )
     assert dismissed.status_code == 200
     await on_b.client.expect("reports", open=0, timeout=10)  # closed for the moderator on the other node
     assert (await on_b.http("GET", "/api/reports/inbox")).json()["groups"] == []
     [closed] = (await on_b.http("GET", "/api/reports")).json()["reports"]
     assert closed["state"] == "dismissed" and closed["closed"]["by"] == {"id": on_a.id, "name": "Mo"}
-    again = await on_b.http("POST", "/api/reports/close",
-                            json={"room": "plenary", "message": said["id"], "action": "dismiss"})
+    again = await on_b.http(
+        "POST", "/api/reports/close", json={"room": "plenary", "message": said["id"], "action": "dismiss"}
+    )
     assert again.status_code == 404

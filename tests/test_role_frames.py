@@ -1,6 +1,7 @@
 """A host's appointment reaches the person at once (issue 21): a `role` frame to their connections,
 on every node, and a presence `update` with the new role for the room's badge; the host's answer
 names the person. Refusals that pass by themselves say when (`retry_after`, seconds)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,7 @@ async def test_an_appointment_reaches_the_person_and_the_room_at_once(server):
     await otto.join(ROOM)
 
     async with server.http() as http:
-        response = await http.post(f"/api/rooms/{ROOM}/moderators", json={"user": "u_dora"},
-                                   headers=bearer(host_token))
+        response = await http.post(f"/api/rooms/{ROOM}/moderators", json={"user": "u_dora"}, headers=bearer(host_token))
     assert response.status_code == 201
     assert response.json() == {"room": ROOM, "user": "u_dora", "moderator": True, "name": "Dora"}
     for tab in (dora, elsewhere):
@@ -98,8 +98,11 @@ async def test_an_appointment_made_on_one_node_reaches_the_person_on_the_other(t
     await otto.auth(a.token("Otto", user_id="u_otto"))
     await otto.join(ROOM)
     async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:  # the host is on node a
-        response = await http.post(f"/api/rooms/{ROOM}/moderators", json={"user": "u_dora"},
-                                   headers=bearer(a.token("Hana", user_id="u_hana", role=Role.HOST)))
+        response = await http.post(
+            f"/api/rooms/{ROOM}/moderators",
+            json={"user": "u_dora"},
+            headers=bearer(a.token("Hana", user_id="u_hana", role=Role.HOST)),
+        )
     assert response.status_code == 201 and response.json()["name"] == "Dora"
     frame = await dora.expect("role", room=ROOM, timeout=10)
     assert frame["role"] == "moderator" and frame["by"] == {"id": "u_hana", "name": "Hana"}
@@ -108,6 +111,7 @@ async def test_an_appointment_made_on_one_node_reaches_the_person_on_the_other(t
 
 
 # refusals that pass by themselves say when -------------------------------------------------------
+
 
 async def test_slow_mode_and_a_timed_mute_say_in_how_many_seconds(server):
     async with server.http() as http:
@@ -133,8 +137,9 @@ async def test_slow_mode_and_a_timed_mute_say_in_how_many_seconds(server):
 
 
 async def test_a_contact_request_cooldown_says_when(make_server):
-    server = await make_server(limits={"rate_per_second": 1000.0, "rate_burst": 1000},
-                               conversations={"cooldown": 23 * 3600})
+    server = await make_server(
+        limits={"rate_per_second": 1000.0, "rate_burst": 1000}, conversations={"cooldown": 23 * 3600}
+    )
     ada = await server.client("Ada", user_id="u_ada")
     cy = await server.client("Cy", user_id="u_cy")
     await ada.send({"type": "request", "to": "u_cy", "text": "hello", "ref": "r1"})

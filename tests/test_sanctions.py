@@ -1,6 +1,7 @@
 """Issue 20 against real servers (memory, sqlite, redis): the standing rule (a moderator never acts
 on a host or another moderator, present or not, seen anywhere; a never-seen user is not_found and
 nothing is announced), event-wide mutes and bans on every path, and who may delete which message."""
+
 from __future__ import annotations
 
 import asyncio
@@ -89,8 +90,11 @@ async def test_acting_on_a_user_the_event_never_saw_is_not_found_and_not_announc
     witness = await connect(server, "Wes")
     await host.join(ROOM)
     await witness.join(ROOM)
-    for frame in ({"type": "mute", "room": ROOM, "user": "u_ghost"}, {"type": "ban", "room": "*", "user": "u_ghost"},
-                  {"type": "kick", "room": ROOM, "user": "u_wes2"}):
+    for frame in (
+        {"type": "mute", "room": ROOM, "user": "u_ghost"},
+        {"type": "ban", "room": "*", "user": "u_ghost"},
+        {"type": "kick", "room": ROOM, "user": "u_wes2"},
+    ):
         assert (await answer(host, frame))["code"] == "not_found"
     await connect(server, "Tim")  # seen, but not in the room: a kick has nobody to remove
     assert (await answer(host, {"type": "kick", "room": ROOM, "user": "u_tim"}))["code"] == "not_found"
@@ -112,9 +116,12 @@ async def test_an_event_wide_mute_refuses_messages_requests_reports_and_conversa
     said = await bo.say(ROOM, "hello all")
     assert (await answer(mo, {"type": "mute", "room": "*", "user": "u_ada"}))["type"] == "ack"
     await ada.expect("moderation", room="*", action="mute")
-    for frame in ({"type": "send", "room": ROOM, "text": "hi"}, {"type": "send", "room": room, "text": "psst"},
-                  {"type": "request", "to": "u_mo", "text": "let me explain"},
-                  {"type": "report", "room": ROOM, "id": said["id"], "reason": "revenge"}):
+    for frame in (
+        {"type": "send", "room": ROOM, "text": "hi"},
+        {"type": "send", "room": room, "text": "psst"},
+        {"type": "request", "to": "u_mo", "text": "let me explain"},
+        {"type": "report", "room": ROOM, "id": said["id"], "reason": "revenge"},
+    ):
         refused = await answer(ada, frame)
         assert refused["code"] == "muted" and "at this event" in refused["message"], (frame, refused)
     async with server.http() as http:
@@ -189,9 +196,12 @@ async def test_a_socket_a_lost_ban_broadcast_left_open_is_refused_requests_repor
     await bo.join(ROOM)
     said = await bo.say(ROOM, "hello all")
     await server.node.stores.moderation.set_ban("*", "u_ada", True)
-    for frame in ({"type": "request", "to": "u_bo", "text": "a 2,000-character sales pitch"},
-                  {"type": "report", "room": ROOM, "id": said["id"], "reason": "revenge"},
-                  {"type": "send", "room": ROOM, "text": "hi"}, {"type": "join", "room": OTHER}):
+    for frame in (
+        {"type": "request", "to": "u_bo", "text": "a 2,000-character sales pitch"},
+        {"type": "report", "room": ROOM, "id": said["id"], "reason": "revenge"},
+        {"type": "send", "room": ROOM, "text": "hi"},
+        {"type": "join", "room": OTHER},
+    ):
         refused = await answer(ada, frame)
         assert refused["code"] == "banned" and "banned from this event" in refused["message"], (frame, refused)
     await bo.silent("request")

@@ -1,6 +1,7 @@
 """Delegates are people, not browser tabs (issue 23): sign-ins per device, renewal, signing out
 (one device, everywhere), personal sign-in codes, and the event's access modes; on every backend,
 and across two redis nodes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,9 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def sign_in(http: httpx.AsyncClient, name: str = "Li Wei", lang: str = "zh", **extra: Any) -> dict[str, Any]:
-    response = await http.post("/api/session", json={"name": name, "lang": lang, **extra},
-                               headers={"user-agent": FIREFOX_ANDROID})
+    response = await http.post(
+        "/api/session", json={"name": name, "lang": lang, **extra}, headers={"user-agent": FIREFOX_ANDROID}
+    )
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -33,8 +35,9 @@ async def test_a_sign_in_is_a_session_the_person_sees_and_a_renewal_keeps_it(ser
     async with server.http() as http:
         first = await sign_in(http, organization="Shenzhen Solar", country="cn")
         listed = (await http.get("/api/me/sessions", headers=bearer(first["token"]))).json()["sessions"]
-        assert [(s["id"], s["device"], s["current"]) for s in listed] == [(first["session"], "Firefox on Android",
-                                                                           True)]
+        assert [(s["id"], s["device"], s["current"]) for s in listed] == [
+            (first["session"], "Firefox on Android", True)
+        ]
         renewed = await http.post("/api/session/renew", headers=bearer(first["token"]))
         assert renewed.status_code == 200
         body = renewed.json()
@@ -74,8 +77,9 @@ async def test_a_person_ends_one_device_from_another_and_only_their_own(server):
         phone = (await http.post("/api/session", json={"code": code})).json()
         refused = await http.delete(f"/api/me/sessions/{other['session']}", headers=bearer(phone["token"]))
         assert refused.status_code == 404 and refused.json()["code"] == "not_found"
-        assert (await http.delete(f"/api/me/sessions/{laptop['session']}",
-                                  headers=bearer(phone["token"]))).status_code == 204
+        assert (
+            await http.delete(f"/api/me/sessions/{laptop['session']}", headers=bearer(phone["token"]))
+        ).status_code == 204
         assert (await http.get("/api/me/sessions", headers=bearer(laptop["token"]))).status_code == 401
         assert (await http.get("/api/me/sessions", headers=bearer(other["token"]))).status_code == 200
 
@@ -151,8 +155,10 @@ async def test_invited_mode_refuses_a_name_and_admits_a_personal_code(make_serve
 async def cluster(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
     redis_server = RedisServer(tmp_path / "redis")
     redis_server.start()
-    nodes = (NodeProcess("a", tmp_path, redis_url=redis_server.url),
-             NodeProcess("b", tmp_path, redis_url=redis_server.url))
+    nodes = (
+        NodeProcess("a", tmp_path, redis_url=redis_server.url),
+        NodeProcess("b", tmp_path, redis_url=redis_server.url),
+    )
     try:
         await asyncio.to_thread(start_together, *nodes, timeout=60)
         yield nodes
@@ -165,8 +171,10 @@ async def cluster(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProces
 @pytest.mark.redis
 async def test_on_two_nodes_signing_out_refuses_the_token_and_closes_sockets_everywhere(cluster):
     a, b = cluster
-    async with httpx.AsyncClient(base_url=a.url, timeout=10) as on_a, \
-            httpx.AsyncClient(base_url=b.url, timeout=10) as on_b:
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=10) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=10) as on_b,
+    ):
         laptop = await sign_in(on_a)
         made = (await on_a.post("/api/me/signin-code", headers=bearer(laptop["token"]))).json()
         phone = (await on_b.post("/api/session", json={"code": made["code"]})).json()  # the code works on b, once
@@ -190,15 +198,25 @@ async def test_on_two_nodes_signing_out_refuses_the_token_and_closes_sockets_eve
         assert made["code"] not in node.log()
 
 
-@pytest.mark.parametrize("agent, label", [
-    (FIREFOX_ANDROID, "Firefox on Android"),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.5 Mobile/15E148 Safari/604.1", "Safari on iPhone"),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 "
-     "Edg/126.0", "Edge on Windows"),
-    ("curl/8.5.0", "curl/8.5.0"),
-    ("", "Unknown device"),
-])
+@pytest.mark.parametrize(
+    "agent, label",
+    [
+        (FIREFOX_ANDROID, "Firefox on Android"),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+            "Version/17.5 Mobile/15E148 Safari/604.1",
+            "Safari on iPhone",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+            "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 "
+            "Edg/126.0",
+            "Edge on Windows",
+        ),
+        ("curl/8.5.0", "curl/8.5.0"),
+        ("", "Unknown device"),
+    ],
+)
 def test_a_device_is_named_from_its_user_agent(agent, label):
     from web.sign_in import device_label
 

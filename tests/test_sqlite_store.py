@@ -2,6 +2,7 @@
 
 Real files in the test's directory; the CLI tests run `python -m chat.cli serve` as a user would.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -89,7 +90,8 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
         assert await backend.stores.moderation.is_banned(ROOM, "u_eve") is True
         assert await backend.stores.moderation.known_role(ROOM, "u_hana") is Role.HOST
         assert await backend.stores.moderation.moderation_log(ROOM) == [
-            {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}]
+            {"ts": 1, "action": "ban", "user": "u_eve", "by": "u_mo"}
+        ]
         assert await backend.stores.rooms.get_glossary() == ["Cargotec", "Zürich AG"]
         assert await backend.stores.presence.members(ROOM) == []  # presence is the process's own
     finally:
@@ -123,8 +125,17 @@ def test_a_new_and_an_empty_file_asked_for_are_migrated_to_the_current_version(t
         with plain(path) as db:
             assert version_of(db) == len(MIGRATIONS)
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            assert {"rooms", "histories", "messages", "sent", "mutes", "bans", "moderators", "roles",
-                    "moderation_log"} <= tables
+            assert {
+                "rooms",
+                "histories",
+                "messages",
+                "sent",
+                "mutes",
+                "bans",
+                "moderators",
+                "roles",
+                "moderation_log",
+            } <= tables
             assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert sum(f"schema migrated to version {len(MIGRATIONS)}" in r.getMessage() for r in caplog.records) == 2
 
@@ -155,8 +166,9 @@ async def test_a_version_1_file_gains_the_conversation_tables_and_keeps_its_room
     path = tmp_path / "db.sqlite3"
     Database(path, migrations=MIGRATIONS[:1]).close()
     with plain(path) as db:
-        db.execute("INSERT INTO rooms (id, position, data) "
-                   "VALUES ('plenary', 0, '{\"id\": \"plenary\", \"title\": \"P\"}')")
+        db.execute(
+            'INSERT INTO rooms (id, position, data) VALUES (\'plenary\', 0, \'{"id": "plenary", "title": "P"}\')'
+        )
         db.commit()
     backend = await started(path)
     room = await backend.stores.rooms.get_room(ROOM)
@@ -194,10 +206,21 @@ async def test_a_version_4_file_keeps_its_reports_open_and_one_per_reporter_and_
     Database(path, migrations=MIGRATIONS[:4]).close()  # meetings, before issue 20's reports
 
     def old_report(n: int, reporter: str) -> str:  # as versions before issue 20 stored them, repeats included
-        return json.dumps({"id": f"rp-{n}", "ts": n, "room": {"id": ROOM, "kind": "forum"},
-                           "message": {"id": "0a1b2c3d.7", "ts": 1, "user": {"id": "u_x", "name": "X"},
-                                       "lang": "en", "text": "spam"},
-                           "reporter": {"id": reporter, "name": reporter}})
+        return json.dumps(
+            {
+                "id": f"rp-{n}",
+                "ts": n,
+                "room": {"id": ROOM, "kind": "forum"},
+                "message": {
+                    "id": "0a1b2c3d.7",
+                    "ts": 1,
+                    "user": {"id": "u_x", "name": "X"},
+                    "lang": "en",
+                    "text": "spam",
+                },
+                "reporter": {"id": reporter, "name": reporter},
+            }
+        )
 
     with plain(path) as db:
         for n, reporter in enumerate(("u_bo", "u_bo", "u_li")):
@@ -243,9 +266,13 @@ async def test_a_version_5_file_gains_the_directory_index_and_drops_profiles_tha
         await backend.close()
     with plain(path) as db:
         assert version_of(db) == len(MIGRATIONS) >= 6
-        plan = " ".join(str(row) for row in db.execute(
-            "EXPLAIN QUERY PLAN SELECT data FROM profiles WHERE hidden = 0 AND (name_key, id) > ('a', '') "
-            "ORDER BY name_key, id LIMIT 21"))
+        plan = " ".join(
+            str(row)
+            for row in db.execute(
+                "EXPLAIN QUERY PLAN SELECT data FROM profiles WHERE hidden = 0 AND (name_key, id) > ('a', '') "
+                "ORDER BY name_key, id LIMIT 21"
+            )
+        )
         assert "profiles_directory" in plan and "TEMP B-TREE" not in plan  # read in index order, not sorted
 
 
@@ -308,7 +335,7 @@ def _corrupt_page(path: Path) -> None:
     """Scribble over the middle of a file that holds some history, as a failing disk would."""
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 4096] = b"\xde\xad\xbe\xef" * 1024
+    data[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
     path.write_bytes(bytes(data))
 
 
@@ -365,8 +392,11 @@ def test_another_programs_sqlite_file_is_refused_even_when_a_new_database_is_ask
     for path, tables in ((invoices, "invoices"), (versioned, "rooms")):
         before = digest(path)
         for create in (False, True):
-            with pytest.raises(StoreError, match=rf"{path.name} is another program's SQLite file "
-                                                 rf"\(tables: {tables}\), not a babelroom database"):
+            with pytest.raises(
+                StoreError,
+                match=rf"{path.name} is another program's SQLite file "
+                rf"\(tables: {tables}\), not a babelroom database",
+            ):
                 Database(path, create=create)
         assert digest(path) == before
 
@@ -379,11 +409,13 @@ async def _damage(path: Path) -> tuple[str, str]:
     await backend.stores.rooms.seed_rooms((Room(ROOM, "Plenary"), Room("climate", "Climate"), Room("health", "Health")))
     await backend.append_message(ROOM, user=ADA, text="fine", lang="en", cid=None)
     await backend.append_message(ROOM, user=ADA, text="soon damaged", lang="en", cid=None)
-    kept = [(await backend.append_message("health", user=ADA, text=text, lang="en", cid=None)).message.id
-            for text in ("one", "two")]
+    kept = [
+        (await backend.append_message("health", user=ADA, text=text, lang="en", cid=None)).message.id
+        for text in ("one", "two")
+    ]
     await backend.close()
     with plain(path) as db:
-        db.execute("UPDATE messages SET user = '{\"id\": \"u_ada\", \"na' WHERE room = ? AND position = 2", (ROOM,))
+        db.execute('UPDATE messages SET user = \'{"id": "u_ada", "na\' WHERE room = ? AND position = 2', (ROOM,))
         db.execute("UPDATE rooms SET data = '{\"title\": 3}' WHERE id = 'climate'")
         assert db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
     return kept[0], kept[1]
@@ -440,8 +472,9 @@ async def test_a_damaged_row_answers_a_join_with_unavailable(tmp_path, caplog):
 
     path = tmp_path / "db.sqlite3"
     await _damage(path)
-    config = test_config(tmp_path, backend={"kind": "sqlite", "path": str(path)},
-                         rooms=(Room(ROOM, "Plenary"), Room("health", "Health")))
+    config = test_config(
+        tmp_path, backend={"kind": "sqlite", "path": str(path)}, rooms=(Room(ROOM, "Plenary"), Room("health", "Health"))
+    )
     server = await start_server(config)
     try:
         client = await server.client("Ada")
@@ -466,8 +499,11 @@ async def test_a_database_that_cannot_write_is_unhealthy_until_a_write_succeeds(
         pages = await database.read(lambda db: db.execute("PRAGMA page_count").fetchone()[0])
         await database.read(lambda db: db.execute(f"PRAGMA max_page_count = {pages}"))  # the disk is full
         with pytest.raises(BackendUnavailable, match="full"):
-            await database.write(lambda db: db.executemany(
-                "INSERT INTO moderation_log (room, entry) VALUES ('r', ?)", [("x" * 4000,)] * 20))
+            await database.write(
+                lambda db: db.executemany(
+                    "INSERT INTO moderation_log (room, entry) VALUES ('r', ?)", [("x" * 4000,)] * 20
+                )
+            )
         assert database.write_problem == "the database cannot be written: database or disk is full"
         assert sum(str(path) in r.getMessage() and "full" in r.getMessage() for r in caplog.records) == 1
         await database.write(lambda db: db.execute("DELETE FROM sent WHERE expires < 0"))  # changes nothing
@@ -491,11 +527,23 @@ async def test_a_file_in_use_by_another_node_is_refused(tmp_path):
 
 
 def serve(tmp_path: Path, path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BABELROOM_BACKEND_KIND": "sqlite", "BABELROOM_BACKEND_PATH": str(path),
-           "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"), "BABELROOM_AUTH_SECRET": "s",
-           "BABELROOM_SERVER_PORT": "0", "BABELROOM_TRANSLATION_ENABLED": "false"}
-    return subprocess.run([sys.executable, "-m", "chat.cli", "serve"], capture_output=True, text=True,
-                          timeout=60, env=env, cwd=Path(__file__).resolve().parent.parent)
+    env = {
+        **os.environ,
+        "BABELROOM_BACKEND_KIND": "sqlite",
+        "BABELROOM_BACKEND_PATH": str(path),
+        "BABELROOM_SERVER_DATA_DIR": str(tmp_path / "data"),
+        "BABELROOM_AUTH_SECRET": "s",
+        "BABELROOM_SERVER_PORT": "0",
+        "BABELROOM_TRANSLATION_ENABLED": "false",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "chat.cli", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
 
 
 async def test_serve_on_a_corrupt_or_newer_file_says_so_in_one_line_and_exits_2(tmp_path):
@@ -529,8 +577,13 @@ async def test_serve_refuses_an_empty_file_in_one_line_and_makes_it_new_when_ask
     assert lines[0].startswith("babelroom: database error:") and str(empty) in lines[0]
     assert "babelroom serve --new-database" in lines[0] and empty.stat().st_size == 0
 
-    node = NodeProcess("n1", tmp_path / "node", backend="sqlite", args=("--new-database",),
-                       env={"BABELROOM_BACKEND_PATH": str(empty), "BABELROOM_TRANSLATION_ENABLED": "false"})
+    node = NodeProcess(
+        "n1",
+        tmp_path / "node",
+        backend="sqlite",
+        args=("--new-database",),
+        env={"BABELROOM_BACKEND_PATH": str(empty), "BABELROOM_TRANSLATION_ENABLED": "false"},
+    )
     node.start()
     node.stop()
     with plain(empty) as db:

@@ -1,4 +1,5 @@
 """JWTs minted elsewhere with PyJWT open /ws and the host API; forged ones are refused with 4401 / 401."""
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,15 @@ def b64(data: bytes) -> str:
 
 def claims(**changes: Any) -> dict[str, Any]:
     """What a conference website puts in a token, with some claims changed (None drops one)."""
-    base = {"sub": "site-42", "name": "Wanjiru", "role": "host", "lang": "fr",
-            "organization": "Kenya Red Cross", "country": "ke", "exp": int(time.time()) + 600}
+    base = {
+        "sub": "site-42",
+        "name": "Wanjiru",
+        "role": "host",
+        "lang": "fr",
+        "organization": "Kenya Red Cross",
+        "country": "ke",
+        "exp": int(time.time()) + 600,
+    }
     base.update(changes)
     return {key: value for key, value in base.items() if value is not None}
 
@@ -44,10 +52,12 @@ def hs256_with(key: bytes, payload: dict[str, Any]) -> str:
 class KeyPair:
     def __init__(self, private: Any) -> None:
         self.private = private
-        self.private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption())
-        self.public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.private_pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self.public_pem = private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +116,9 @@ async def test_the_server_s_own_tokens_are_jwts_with_every_claim(server):
     assert (identity.organization, identity.country) == ("WHO", "CH")
 
 
-async def test_an_rs256_token_minted_by_a_website_opens_the_socket_and_the_host_api(make_server, rsa_keys,
-                                                                                     rsa_public_file):
+async def test_an_rs256_token_minted_by_a_website_opens_the_socket_and_the_host_api(
+    make_server, rsa_keys, rsa_public_file
+):
     server = await make_server(auth={"algorithm": "RS256", "public_key": str(rsa_public_file)})
     token = jwt.encode(claims(), rsa_keys.private_pem, algorithm="RS256")
     ready = await authenticated(server, token)
@@ -119,8 +130,10 @@ async def test_an_rs256_token_minted_by_a_website_opens_the_socket_and_the_host_
 
 async def test_an_es256_token_is_verified_with_the_key_its_kid_names_in_a_jwks(make_server, tmp_path, ec_keys):
     other = ec.generate_private_key(ec.SECP256R1())
-    keys = [json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())) | {"kid": kid, "use": "sig"}
-            for kid, key in (("old", other), ("current", ec_keys.private))]
+    keys = [
+        json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())) | {"kid": kid, "use": "sig"}
+        for kid, key in (("old", other), ("current", ec_keys.private))
+    ]
     (tmp_path / "jwks.json").write_text(json.dumps({"keys": keys}))
     server = await make_server(auth={"algorithm": "ES256", "jwks": str(tmp_path / "jwks.json")})
     good = jwt.encode(claims(role="delegate"), ec_keys.private_pem, algorithm="ES256", headers={"kid": "current"})
@@ -170,8 +183,11 @@ async def test_algorithm_confusion_is_refused_by_an_rs256_server(make_server, rs
     token = {
         "hs256 signed with the public key": lambda: hs256_with(rsa_keys.public_pem, claims()),
         "alg none": lambda: unsigned(claims()),
-        "another rsa key": lambda: jwt.encode(claims(), KeyPair(rsa.generate_private_key(
-            public_exponent=65537, key_size=2048)).private_pem, algorithm="RS256"),
+        "another rsa key": lambda: jwt.encode(
+            claims(),
+            KeyPair(rsa.generate_private_key(public_exponent=65537, key_size=2048)).private_pem,
+            algorithm="RS256",
+        ),
         "hs256 secret": lambda: jwt.encode(claims(), TEST_SECRET, algorithm="HS256"),
     }[kind]()
     await refused(server, token)
@@ -194,9 +210,18 @@ async def test_a_verify_only_server_says_where_tokens_come_from(make_server, rsa
     async with server.http() as http:
         response = await http.post("/api/session", json={"name": "Ada", "lang": "en"})
     assert response.status_code == 501 and "private_key" in response.json()["message"]
-    result = babelroom("token", "--role", "host", "--name", "Ada",
-                       env={"BABELROOM_AUTH_ALGORITHM": "RS256", "BABELROOM_AUTH_PUBLIC_KEY": str(rsa_public_file),
-                            "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
+    result = babelroom(
+        "token",
+        "--role",
+        "host",
+        "--name",
+        "Ada",
+        env={
+            "BABELROOM_AUTH_ALGORITHM": "RS256",
+            "BABELROOM_AUTH_PUBLIC_KEY": str(rsa_public_file),
+            "BABELROOM_SERVER_DATA_DIR": str(tmp_path),
+        },
+    )
     assert result.returncode == 2 and "mint tokens there" in result.stderr and not result.stdout
 
 
@@ -209,19 +234,32 @@ async def test_with_a_private_key_the_server_mints_rs256_tokens_too(make_server,
         body = (await http.post("/api/session", json={"name": "Ada", "lang": "en"})).json()
     assert jwt.decode(body["token"], rsa_keys.public_pem, algorithms=["RS256"])["name"] == "Ada"
     assert (await authenticated(server, body["token"]))["user"]["name"] == "Ada"
-    result = babelroom("token", "--role", "moderator", "--name", "Mo", "--organization", "UNHCR", "--country", "jo",
-                       env={f"BABELROOM_AUTH_{key.upper()}": value for key, value in auth.items()}
-                       | {"BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
+    result = babelroom(
+        "token",
+        "--role",
+        "moderator",
+        "--name",
+        "Mo",
+        "--organization",
+        "UNHCR",
+        "--country",
+        "jo",
+        env={f"BABELROOM_AUTH_{key.upper()}": value for key, value in auth.items()}
+        | {"BABELROOM_SERVER_DATA_DIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     minted = jwt.decode(result.stdout.strip(), rsa_keys.public_pem, algorithms=["RS256"])
     assert (minted["role"], minted["organization"], minted["country"]) == ("moderator", "UNHCR", "JO")
 
 
-@pytest.mark.parametrize("env, says", [
-    ({"BABELROOM_AUTH_ALGORITHM": "RS256"}, "public_key"),
-    ({"BABELROOM_AUTH_ALGORITHM": "RS256", "BABELROOM_AUTH_PUBLIC_KEY": "/nonexistent.pem"}, "auth.public_key"),
-    ({"BABELROOM_AUTH_ALGORITHM": "HS384"}, "auth.algorithm"),
-])
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        ({"BABELROOM_AUTH_ALGORITHM": "RS256"}, "public_key"),
+        ({"BABELROOM_AUTH_ALGORITHM": "RS256", "BABELROOM_AUTH_PUBLIC_KEY": "/nonexistent.pem"}, "auth.public_key"),
+        ({"BABELROOM_AUTH_ALGORITHM": "HS384"}, "auth.algorithm"),
+    ],
+)
 def test_unusable_key_settings_stop_the_start_with_one_line(env, says, tmp_path):
     result = babelroom("serve", env={**env, "BABELROOM_SERVER_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2
@@ -229,14 +267,19 @@ def test_unusable_key_settings_stop_the_start_with_one_line(env, says, tmp_path)
     assert len(lines) == 1 and says in lines[0], result.stderr
 
 
-@pytest.mark.parametrize("email, verdict", [("Li.Wei@Example.cn", "li.wei@example.cn"), (7, None),
-                                            ("no-at-sign", None), ("x" * 120 + "@example.org", None)])
+@pytest.mark.parametrize(
+    "email, verdict",
+    [("Li.Wei@Example.cn", "li.wei@example.cn"), (7, None), ("no-at-sign", None), ("x" * 120 + "@example.org", None)],
+)
 def test_the_email_claim_is_an_address_kept_in_lower_case(email, verdict):
     from chat.tokens import TokenError, TokenSigner
 
     secret = "s" * 40
-    token = jwt.encode({"sub": "site-1", "name": "Li", "role": "delegate", "exp": int(time.time()) + 60,
-                        "email": email}, secret, algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "site-1", "name": "Li", "role": "delegate", "exp": int(time.time()) + 60, "email": email},
+        secret,
+        algorithm="HS256",
+    )
     if verdict is None:
         with pytest.raises(TokenError, match="'email' claim"):
             TokenSigner(secret).verify(token)

@@ -3,6 +3,7 @@
 Real tiny Argos packages translate en<->de, so the German translation a reader received is
 the one the transcript carries; each format is read back with its own parser.
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,8 +42,11 @@ async def conversation(server) -> dict[str, str]:
 async def export(server, fmt: str, lang: str = "de", role: Role = Role.HOST, room: str = "plenary"):
     token = server.token("Hanna", role)
     async with server.http() as http:
-        return await http.get(f"/api/rooms/{room}/transcript", params={"lang": lang, "format": fmt},
-                              headers={"authorization": f"Bearer {token}"})
+        return await http.get(
+            f"/api/rooms/{room}/transcript",
+            params={"lang": lang, "format": fmt},
+            headers={"authorization": f"Bearer {token}"},
+        )
 
 
 async def test_json_transcript_has_time_sender_original_and_the_chosen_translation(server):
@@ -131,11 +135,15 @@ async def test_private_conversations_are_never_exported(make_server):
     await server.client("Bea", user_id="u-bea")
     ada = server.token("Ada", user_id="u-ada")
     async with server.http() as http:
-        made = await http.post("/api/conversations", json={"with": ["u-bea"]},
-                               headers={"authorization": f"Bearer {ada}"})
+        made = await http.post(
+            "/api/conversations", json={"with": ["u-bea"]}, headers={"authorization": f"Bearer {ada}"}
+        )
         assert made.status_code in (200, 201), made.text
         room = made.json()["room"]["id"]
-        response = await http.get(f"/api/rooms/{room}/transcript", params={"format": "json"},
-                                  headers={"authorization": f"Bearer {server.token('Hanna', Role.HOST)}"})
+        response = await http.get(
+            f"/api/rooms/{room}/transcript",
+            params={"format": "json"},
+            headers={"authorization": f"Bearer {server.token('Hanna', Role.HOST)}"},
+        )
     # a private room is not a host's room at all (404), and refused by kind should it be reached (403)
     assert response.status_code in (403, 404) and response.json()["code"] in ("forbidden", "not_found")

@@ -3,6 +3,7 @@
 Every test runs on each backend: the census, `translating`, the sender rule, relang, the glossary
 and a pipeline killed mid-traffic.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,7 @@ GOOD_MORNING = "Good morning everyone, the session starts in ten minutes"
 
 @pytest.fixture
 async def server(make_server):
-    return await make_server(translation={"engines": ("apertium",),
-                                          "glossary": ("Cargotec", "BMH Technologies")})
+    return await make_server(translation={"engines": ("apertium",), "glossary": ("Cargotec", "BMH Technologies")})
 
 
 async def test_spanish_reader_gets_real_spanish_and_the_sender_nothing(server):
@@ -45,7 +45,7 @@ async def test_spanish_reader_gets_real_spanish_and_the_sender_nothing(server):
 
 async def test_census_in_ready_joined_and_rooms(server):
     ada = await server.client("Ada", lang="en", user_id="u_ada")
-    ready_routes = (await Client.connect(server.ws_url))
+    ready_routes = await Client.connect(server.ws_url)
     ready = await ready_routes.auth(server.token("Bea"), lang="es")
     assert "en" in ready["routes"]["es"] and "fr" in ready["routes"]["es"]
     assert "es" in ready["routes"]["en"] and "de" not in ready["routes"]
@@ -123,8 +123,7 @@ async def test_glossary_api_for_hosts(server):
         host = {"Authorization": f"Bearer {host_token}"}
         bad = await http.put("/api/glossary", json={"terms": "Kone"}, headers=host)
         assert bad.status_code == 400 and "list of strings" in bad.json()["message"]
-        put = await http.put("/api/glossary", json={"terms": ["Kone Cranes", "kone cranes", "Hiab"]},
-                             headers=host)
+        put = await http.put("/api/glossary", json={"terms": ["Kone Cranes", "kone cranes", "Hiab"]}, headers=host)
         assert put.status_code == 200 and put.json()["terms"] == ["Kone Cranes", "Hiab"]
         assert (await http.get("/api/glossary", headers=host)).json()["terms"] == ["Kone Cranes", "Hiab"]
     ada = await server.client("Ada", lang="en")

@@ -3,6 +3,7 @@
 The packages translate en<->de and en<->es; their output is meaningless but real model output,
 so these tests check who gets what, when, and how often the model runs.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ after a rename, `GET /api/rooms?lang=es`), moderation reasons too (`reason_tr`),
 transcript of a room where nobody read Spanish has Spanish for every line. Each test runs on
 memory, sqlite and redis.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -36,8 +37,9 @@ async def test_a_rename_reaches_each_reader_in_their_language(server):
     ada = await server.client("Ada", lang="en")
     host = server.token("Hanna", Role.HOST)
     async with server.http() as http:
-        answer = await http.patch("/api/rooms/plenary", json={"title": "Workshops"},
-                                  headers={"authorization": f"Bearer {host}"})
+        answer = await http.patch(
+            "/api/rooms/plenary", json={"title": "Workshops"}, headers={"authorization": f"Bearer {host}"}
+        )
         assert answer.status_code == 200
     spanish = await sofia.expect("room", event="updated")
     assert spanish["room"]["title"] == "Workshops"
@@ -81,8 +83,11 @@ async def test_a_spanish_transcript_of_an_english_only_room_has_spanish_for_ever
     ids = [(await ada.say("plenary", line))["id"] for line in lines]
     token = server.token("Hanna", Role.HOST)
     async with server.http() as http:
-        answer = await http.get("/api/rooms/plenary/transcript", params={"lang": "es", "format": "json"},
-                                headers={"authorization": f"Bearer {token}"})
+        answer = await http.get(
+            "/api/rooms/plenary/transcript",
+            params={"lang": "es", "format": "json"},
+            headers={"authorization": f"Bearer {token}"},
+        )
     assert answer.status_code == 200
     by_id = {m["id"]: m for m in answer.json()["messages"]}
     assert by_id[ids[0]]["translation"] == "El presupuesto está aprobado"
@@ -101,14 +106,18 @@ async def test_a_spanish_transcript_keeps_what_a_spanish_reader_wrote(server):
     said = await sofia.say("plenary", "Necesitamos más tiempo para el presupuesto")
     token = server.token("Hanna", Role.HOST)
     async with server.http() as http:
-        answer = await http.get("/api/rooms/plenary/transcript", params={"lang": "es", "format": "json"},
-                                headers={"authorization": f"Bearer {token}"})
+        answer = await http.get(
+            "/api/rooms/plenary/transcript",
+            params={"lang": "es", "format": "json"},
+            headers={"authorization": f"Bearer {token}"},
+        )
     line = {m["id"]: m for m in answer.json()["messages"]}[said["id"]]
     assert line["lang"] == "es" and line["translation"] == "Necesitamos más tiempo para el presupuesto"
 
 
 async def test_a_transcript_translates_a_bounded_number_of_lines_per_request_and_says_how_many_remain(
-        server, monkeypatch):
+    server, monkeypatch
+):
     import web.transcript
 
     monkeypatch.setattr(web.transcript, "TRANSLATE_MAX", 2)
@@ -118,12 +127,21 @@ async def test_a_transcript_translates_a_bounded_number_of_lines_per_request_and
         await ada.say("plenary", line)
     token = server.token("Hanna", Role.HOST)
     async with server.http() as http:
-        first = await http.get("/api/rooms/plenary/transcript", params={"lang": "es", "format": "json"},
-                               headers={"authorization": f"Bearer {token}"})
-        second = await http.get("/api/rooms/plenary/transcript", params={"lang": "es", "format": "csv"},
-                                headers={"authorization": f"Bearer {token}"})
-        third = await http.get("/api/rooms/plenary/transcript", params={"lang": "es", "format": "json"},
-                               headers={"authorization": f"Bearer {token}"})
+        first = await http.get(
+            "/api/rooms/plenary/transcript",
+            params={"lang": "es", "format": "json"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        second = await http.get(
+            "/api/rooms/plenary/transcript",
+            params={"lang": "es", "format": "csv"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        third = await http.get(
+            "/api/rooms/plenary/transcript",
+            params={"lang": "es", "format": "json"},
+            headers={"authorization": f"Bearer {token}"},
+        )
     made = [m for m in first.json()["messages"] if m["translation"]]
     assert len(made) == 2 and first.json()["untranslated"] == 1
     assert first.headers["x-babelroom-untranslated"] == "1"

@@ -3,6 +3,7 @@
 A host renames a room and kicks with a reason on node a; a Spanish reader on node b gets the
 title and the reason in Spanish (each node translates for its own readers).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,10 @@ from tests.client import Client
 from tests.nodes import NodeProcess, RedisServer, start_together
 from translation.apertium import discover
 
-pytestmark = [pytest.mark.redis,
-              pytest.mark.skipif(not discover(), reason="no Apertium pair installed (.ci/system-deps)")]
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(not discover(), reason="no Apertium pair installed (.ci/system-deps)"),
+]
 
 NODE_ENV = {"BABELROOM_TRANSLATION_ENGINES": "apertium"}
 
@@ -53,8 +56,11 @@ async def test_a_rename_and_a_reason_reach_a_spanish_reader_on_the_other_node_in
     for client in (host, tim):
         await client.join("plenary")
     async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
-        answer = await http.patch("/api/rooms/plenary", json={"title": "Workshops"},
-                                  headers={"authorization": f"Bearer {a.token('Hanna', role=Role.HOST)}"})
+        answer = await http.patch(
+            "/api/rooms/plenary",
+            json={"title": "Workshops"},
+            headers={"authorization": f"Bearer {a.token('Hanna', role=Role.HOST)}"},
+        )
         assert answer.status_code == 200
     renamed = await sofia.expect("room", event="updated", timeout=15)
     while renamed["room"]["title"] != "Workshops":  # the members' joins announced before the rename

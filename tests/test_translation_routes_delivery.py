@@ -3,6 +3,7 @@
 No installed pair joins French and English, yet a French message reaches an English reader in
 English (fr->es->en), and `ready.routes` says so, on every backend.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,8 @@ from translation.apertium import discover
 
 pytestmark = pytest.mark.skipif(
     not {("fr", "es"), ("es", "en")} <= {(p.source, p.target) for p in discover()},
-    reason="needs Debian's apertium-fr-es and apertium-eng-spa (.ci/system-deps)")
+    reason="needs Debian's apertium-fr-es and apertium-eng-spa (.ci/system-deps)",
+)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ no model, real `babelroom translate-worker` processes with Apertium (eng-spa), a
 A worker killed mid-burst loses no translation and none is delivered twice; a job retried after
 a worker restart is not stored twice; a job no worker finishes becomes `translation_failed`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,13 @@ ROOM = "plenary"
 PREFIX = "tw:"
 KEYS = job_keys(BackendSettings(kind="redis", key_prefix=PREFIX))
 APERTIUM = {"BABELROOM_TRANSLATION_ENGINES": "apertium"}
-NODE_ENV = {**APERTIUM, "BABELROOM_TRANSLATION_MODE": "workers", "BABELROOM_TRANSLATION_CLAIM_IDLE": "1",
-            "BABELROOM_LIMITS_RATE_PER_SECOND": "1000", "BABELROOM_LIMITS_RATE_BURST": "1000"}
+NODE_ENV = {
+    **APERTIUM,
+    "BABELROOM_TRANSLATION_MODE": "workers",
+    "BABELROOM_TRANSLATION_CLAIM_IDLE": "1",
+    "BABELROOM_LIMITS_RATE_PER_SECOND": "1000",
+    "BABELROOM_LIMITS_RATE_BURST": "1000",
+}
 WORKER_ENV = {**APERTIUM, "BABELROOM_TRANSLATION_CLAIM_IDLE": "1"}
 
 
@@ -46,8 +52,9 @@ class Tier:
         return redis.Redis(host="127.0.0.1", port=self.server.port, decode_responses=True)
 
     def worker(self, name: str) -> WorkerProcess:
-        worker = WorkerProcess(name, self.workdir, redis_url=self.server.url, key_prefix=PREFIX, env=WORKER_ENV,
-                               pairs="en-es,en-fr")  # en-fr in two hops, through Spanish
+        worker = WorkerProcess(
+            name, self.workdir, redis_url=self.server.url, key_prefix=PREFIX, env=WORKER_ENV, pairs="en-es,en-fr"
+        )  # en-fr in two hops, through Spanish
         worker.start()
         self.workers.append(worker)
         return worker
@@ -55,8 +62,11 @@ class Tier:
     async def advertised(self, *names: str) -> None:
         """Wait until these workers say what they serve (their engines have started)."""
         with self.client() as client:
-            await until(lambda: set(names) <= set(client.hkeys(KEYS.workers)), 60,
-                        f"workers {names} advertised (logs: {[w.log()[-800:] for w in self.workers]})")
+            await until(
+                lambda: set(names) <= set(client.hkeys(KEYS.workers)),
+                60,
+                f"workers {names} advertised (logs: {[w.log()[-800:] for w in self.workers]})",
+            )
 
 
 async def until(condition: Any, timeout: float, what: str) -> None:
@@ -83,10 +93,14 @@ async def tier(tmp_path: Path) -> AsyncIterator[Tier]:
 
 
 async def start_nodes(tier: Tier, *, deadline: float = 60, metrics_token: str = "") -> tuple[NodeProcess, NodeProcess]:
-    env = {**NODE_ENV, "BABELROOM_TRANSLATION_JOB_DEADLINE": str(deadline),
-           "BABELROOM_SERVER_METRICS_TOKEN": metrics_token}
-    nodes = [NodeProcess(name, tier.workdir, redis_url=tier.server.url, key_prefix=PREFIX, env=env)
-             for name in ("a", "b")]
+    env = {
+        **NODE_ENV,
+        "BABELROOM_TRANSLATION_JOB_DEADLINE": str(deadline),
+        "BABELROOM_SERVER_METRICS_TOKEN": metrics_token,
+    }
+    nodes = [
+        NodeProcess(name, tier.workdir, redis_url=tier.server.url, key_prefix=PREFIX, env=env) for name in ("a", "b")
+    ]
     tier.nodes += nodes  # stopped by the tier, also when one fails to start
     await asyncio.to_thread(start_together, *nodes)
     return nodes[0], nodes[1]
@@ -135,14 +149,21 @@ async def test_a_worker_killed_mid_burst_loses_no_translation(tier):
         sent.append(ack["id"])
         if i == burst // 2:
             with tier.client() as client:
-                await until(lambda: any(c["name"] == "w1" and c["pending"] > 0
-                                        for stream in client.smembers(KEYS.streams)
-                                        for c in client.xinfo_consumers(stream, GROUP)), 10,
-                            "the frozen worker holds jobs")
+                await until(
+                    lambda: any(
+                        c["name"] == "w1" and c["pending"] > 0
+                        for stream in client.smembers(KEYS.streams)
+                        for c in client.xinfo_consumers(stream, GROUP)
+                    ),
+                    10,
+                    "the frozen worker holds jobs",
+                )
             w1.kill()  # SIGKILL, holding jobs
     listeners = ((reader, "es"), (others[0], "es"), (others[1], "fr"))
-    received = [await frames_until(listener, {"translation", "translation_failed"}, burst, timeout=60)
-                for listener, _ in listeners]
+    received = [
+        await frames_until(listener, {"translation", "translation_failed"}, burst, timeout=60)
+        for listener, _ in listeners
+    ]
     await asyncio.sleep(2.5)  # past claim_idle again: a job claimed twice would show up now (once for all three)
     for (listener, lang), translations in zip(listeners, received, strict=True):
         while True:
@@ -184,8 +205,11 @@ async def test_a_job_retried_after_a_worker_restart_is_not_stored_twice(tier):
         assert client.xpending(stream, GROUP)["pending"] >= 1  # (with the original, when w1 died before its XACK)
     restarted = tier.worker("w1-restarted")
     with tier.client() as client:
-        await until(lambda: client.xpending(stream, GROUP)["pending"] == 0 and client.xlen(stream) == 0, 30,
-                    f"the retried job was done ({restarted.log()[-800:]})")
+        await until(
+            lambda: client.xpending(stream, GROUP)["pending"] == 0 and client.xlen(stream) == 0,
+            30,
+            f"the retried job was done ({restarted.log()[-800:]})",
+        )
     await reader.silent("translation", within=1.0)
     history = await reader_history(b)
     [stored] = [m["tr"] for m in history if m["id"] == ack["id"]]
@@ -263,6 +287,7 @@ async def test_a_node_in_workers_mode_reports_queue_depth_and_age(tier):
 
     def metrics() -> str:
         import urllib.request
+
         request = urllib.request.Request(f"{a.url}/metrics", headers={"Authorization": f"Bearer {'t' * 32}"})
         with urllib.request.urlopen(request, timeout=2) as response:
             return response.read().decode()

@@ -1,4 +1,5 @@
 """Small pieces on their own: the token bucket, the codec, tokens."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,10 +32,15 @@ def test_tokens_round_trip_and_refuse_tampering():
         signer.verify(signer.issue(name="Mo", role=Role.HOST, lang="en", ttl=-120))  # past the 30 s leeway
 
 
-@pytest.mark.parametrize("text", ['{"type":"send","room":"r","text":"hi","cid":""}',
-                                  '{"type":"mute","room":"r","user":"u","seconds":0}',
-                                  '{"type":"auth","token":"t","lang":"not a language"}',
-                                  '{"type":"kick","room":"r","user":"u","reason":"' + "x" * 301 + '"}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type":"send","room":"r","text":"hi","cid":""}',
+        '{"type":"mute","room":"r","user":"u","seconds":0}',
+        '{"type":"auth","token":"t","lang":"not a language"}',
+        '{"type":"kick","room":"r","user":"u","reason":"' + "x" * 301 + '"}',
+    ],
+)
 def test_codec_refuses_out_of_range_fields(text):
     with pytest.raises(FrameError) as caught:
         protocol.decode(text)
@@ -55,22 +61,34 @@ def test_primary_subtag():
     assert primary_subtag("pt-BR") == "pt" and primary_subtag("zh_Hant") == "zh"
 
 
-@pytest.mark.parametrize("text, message, ref", [
-    ('{"type":"send","text":5,"ref":"r"}', '"send" needs the field "room"', "r"),  # fields in their defined order
-    ('{"type":"join","room":null}', '"join" needs the field "room"', None),  # null is absent
-    ('{"type":"join","room":5}', '"room" must be a string', None),
-    ('{"type":"join","room":""}', '"room" must not be empty', None),
-    ('{"type":"join","room":"' + "x" * 65 + '"}', '"room" at most 64 characters', None),
-    ('{"type":"join","room":"p","history":true}', '"history" must be an integer', None),
-    ('{"type":"mute","room":"r","user":"u","seconds":5.0}', '"seconds" must be an integer', None),
-    ('{"type":"mute","room":"r","user":"u","seconds":0}',
-     '"seconds" must be 1..2592000 seconds (30 days); leave it out to mute until unmuted', None),
-    ('{"type":"relang","room":"r","id":"x","lang":"de\\n"}',
-     "\"lang\" must be a language code such as 'de' or 'pt'", None),
-    ('{"type":"ping","ref":"' + "x" * 65 + '"}', '"ref" must be text of at most 64 characters', None),
-    ('{"type":"send","room":"r","text":"\\udfff","ref":"r"}',
-     '"text" is not valid Unicode text (a lone surrogate such as \\ud800); send UTF-8 text', "r"),
-])
+@pytest.mark.parametrize(
+    "text, message, ref",
+    [
+        ('{"type":"send","text":5,"ref":"r"}', '"send" needs the field "room"', "r"),  # fields in their defined order
+        ('{"type":"join","room":null}', '"join" needs the field "room"', None),  # null is absent
+        ('{"type":"join","room":5}', '"room" must be a string', None),
+        ('{"type":"join","room":""}', '"room" must not be empty', None),
+        ('{"type":"join","room":"' + "x" * 65 + '"}', '"room" at most 64 characters', None),
+        ('{"type":"join","room":"p","history":true}', '"history" must be an integer', None),
+        ('{"type":"mute","room":"r","user":"u","seconds":5.0}', '"seconds" must be an integer', None),
+        (
+            '{"type":"mute","room":"r","user":"u","seconds":0}',
+            '"seconds" must be 1..2592000 seconds (30 days); leave it out to mute until unmuted',
+            None,
+        ),
+        (
+            '{"type":"relang","room":"r","id":"x","lang":"de\\n"}',
+            "\"lang\" must be a language code such as 'de' or 'pt'",
+            None,
+        ),
+        ('{"type":"ping","ref":"' + "x" * 65 + '"}', '"ref" must be text of at most 64 characters', None),
+        (
+            '{"type":"send","room":"r","text":"\\udfff","ref":"r"}',
+            '"text" is not valid Unicode text (a lone surrogate such as \\ud800); send UTF-8 text',
+            "r",
+        ),
+    ],
+)
 def test_codec_names_the_first_bad_field_in_the_protocols_words(text, message, ref):
     with pytest.raises(FrameError) as caught:
         protocol.decode(text)

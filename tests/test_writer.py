@@ -6,6 +6,7 @@ that never completes. What a real transport can show (a reader closed by the cap
 code it reads) is tested against real servers in tests/test_memory_limits.py and
 tests/test_hardening.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,8 @@ class RecordingSocket:
             size = data[1] & 0x7F
             head = 2 if size < 126 else 4 if size == 126 else 10
             length = size if size < 126 else int.from_bytes(data[2:head], "big")
-            frames.append(payload_of(data[:head + length]))
-            data = data[head + length:]
+            frames.append(payload_of(data[: head + length]))
+            data = data[head + length :]
         return frames
 
 
@@ -84,8 +85,13 @@ def frame(n: int, size: int = 10) -> bytes:
     return text_frame(f'{{"n":{n},"pad":"{"x" * size}"}}'.encode())
 
 
-def make(socket: RecordingSocket | None = None, *, frames_max: int = 100, bytes_max: int = 1 << 20,
-         asgi: RecordingAsgi | None = None) -> tuple[Writer, RecordingSocket | None, RecordingOwner, RecordingAsgi]:
+def make(
+    socket: RecordingSocket | None = None,
+    *,
+    frames_max: int = 100,
+    bytes_max: int = 1 << 20,
+    asgi: RecordingAsgi | None = None,
+) -> tuple[Writer, RecordingSocket | None, RecordingOwner, RecordingAsgi]:
     owner, asgi = RecordingOwner(), asgi or RecordingAsgi()
     writer = Writer(owner, asgi, socket, frames_max=frames_max, bytes_max=bytes_max)
     return writer, socket, owner, asgi
@@ -247,8 +253,9 @@ async def test_without_the_transport_extension_frames_go_out_as_asgi_messages_in
         writer.push(frame(n))
     writer.close(1000, "bye")
     await settle()
-    assert [m.get("text") for m in asgi.messages if m["type"] == "websocket.send"] == \
-        [payload_of(frame(n)).decode() for n in range(3)]
+    assert [m.get("text") for m in asgi.messages if m["type"] == "websocket.send"] == [
+        payload_of(frame(n)).decode() for n in range(3)
+    ]
     assert asgi.closes() == [(1000, "bye")]
 
 

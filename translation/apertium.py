@@ -46,15 +46,58 @@ MODES_DIR = Path("/usr/share/apertium/modes")
 
 #: Apertium's three-letter codes (and variants) -> our two-letter reading languages.
 _CODES = {
-    "eng": "en", "spa": "es", "cat": "ca", "fra": "fr", "por": "pt", "ita": "it",
-    "deu": "de", "nld": "nl", "glg": "gl", "eus": "eu", "oci": "oc", "ron": "ro",
-    "hbs": "sh", "srp": "sr", "hrv": "hr", "bos": "bs", "slv": "sl", "mkd": "mk",
-    "bul": "bg", "rus": "ru", "ukr": "uk", "bel": "be", "pol": "pl", "ces": "cs",
-    "slk": "sk", "swe": "sv", "dan": "da", "nor": "no", "nob": "nb", "nno": "nn",
-    "isl": "is", "fao": "fo", "epo": "eo", "ara": "ar", "mlt": "mt", "kaz": "kk",
-    "tat": "tt", "tur": "tr", "kir": "ky", "uzb": "uz", "afr": "af", "ind": "id",
-    "msa": "ms", "cym": "cy", "bre": "br", "gle": "ga", "gla": "gd", "arg": "an",
-    "ast": "ast", "hin": "hi", "urd": "ur", "eng_US": "en",
+    "eng": "en",
+    "spa": "es",
+    "cat": "ca",
+    "fra": "fr",
+    "por": "pt",
+    "ita": "it",
+    "deu": "de",
+    "nld": "nl",
+    "glg": "gl",
+    "eus": "eu",
+    "oci": "oc",
+    "ron": "ro",
+    "hbs": "sh",
+    "srp": "sr",
+    "hrv": "hr",
+    "bos": "bs",
+    "slv": "sl",
+    "mkd": "mk",
+    "bul": "bg",
+    "rus": "ru",
+    "ukr": "uk",
+    "bel": "be",
+    "pol": "pl",
+    "ces": "cs",
+    "slk": "sk",
+    "swe": "sv",
+    "dan": "da",
+    "nor": "no",
+    "nob": "nb",
+    "nno": "nn",
+    "isl": "is",
+    "fao": "fo",
+    "epo": "eo",
+    "ara": "ar",
+    "mlt": "mt",
+    "kaz": "kk",
+    "tat": "tt",
+    "tur": "tr",
+    "kir": "ky",
+    "uzb": "uz",
+    "afr": "af",
+    "ind": "id",
+    "msa": "ms",
+    "cym": "cy",
+    "bre": "br",
+    "gle": "ga",
+    "gla": "gd",
+    "arg": "an",
+    "ast": "ast",
+    "hin": "hi",
+    "urd": "ur",
+    "eng_US": "en",
 }
 _TWO_TO_THREE = {two: three for three, two in _CODES.items() if "_" not in three}
 
@@ -86,18 +129,54 @@ def to_code(apertium_code: str) -> str:
 
 #: Debian's Apertium pair packages (each serves both directions where the pair has them).
 DEBIAN_PACKAGES: tuple[str, ...] = (
-    "apertium-af-nl", "apertium-arg-cat", "apertium-bel-rus", "apertium-br-fr",
-    "apertium-ca-it", "apertium-cat-ita", "apertium-dan-nor", "apertium-en-ca",
-    "apertium-en-gl", "apertium-eng-cat", "apertium-eng-spa", "apertium-eo-ca",
-    "apertium-eo-en", "apertium-eo-es", "apertium-eo-fr", "apertium-es-ast",
-    "apertium-es-gl", "apertium-es-it", "apertium-es-pt", "apertium-es-ro",
-    "apertium-eu-en", "apertium-eu-es", "apertium-fr-es", "apertium-fra-cat",
-    "apertium-hbs-eng", "apertium-hbs-mkd", "apertium-hbs-slv", "apertium-id-ms",
-    "apertium-is-sv", "apertium-isl-eng", "apertium-isl-swe", "apertium-mk-bg",
-    "apertium-mk-en", "apertium-mkd-eng", "apertium-nno-nob", "apertium-oc-ca",
-    "apertium-oc-es", "apertium-oci-fra", "apertium-pol-szl", "apertium-por-cat",
-    "apertium-pt-ca", "apertium-pt-gl", "apertium-rus-ukr", "apertium-spa-arg",
-    "apertium-spa-cat", "apertium-spa-ita", "apertium-swe-dan", "apertium-swe-nor",
+    "apertium-af-nl",
+    "apertium-arg-cat",
+    "apertium-bel-rus",
+    "apertium-br-fr",
+    "apertium-ca-it",
+    "apertium-cat-ita",
+    "apertium-dan-nor",
+    "apertium-en-ca",
+    "apertium-en-gl",
+    "apertium-eng-cat",
+    "apertium-eng-spa",
+    "apertium-eo-ca",
+    "apertium-eo-en",
+    "apertium-eo-es",
+    "apertium-eo-fr",
+    "apertium-es-ast",
+    "apertium-es-gl",
+    "apertium-es-it",
+    "apertium-es-pt",
+    "apertium-es-ro",
+    "apertium-eu-en",
+    "apertium-eu-es",
+    "apertium-fr-es",
+    "apertium-fra-cat",
+    "apertium-hbs-eng",
+    "apertium-hbs-mkd",
+    "apertium-hbs-slv",
+    "apertium-id-ms",
+    "apertium-is-sv",
+    "apertium-isl-eng",
+    "apertium-isl-swe",
+    "apertium-mk-bg",
+    "apertium-mk-en",
+    "apertium-mkd-eng",
+    "apertium-nno-nob",
+    "apertium-oc-ca",
+    "apertium-oc-es",
+    "apertium-oci-fra",
+    "apertium-pol-szl",
+    "apertium-por-cat",
+    "apertium-pt-ca",
+    "apertium-pt-gl",
+    "apertium-rus-ukr",
+    "apertium-spa-arg",
+    "apertium-spa-cat",
+    "apertium-spa-ita",
+    "apertium-swe-dan",
+    "apertium-swe-nor",
 )
 
 
@@ -117,10 +196,10 @@ def debian_package(source: str, target: str) -> str | None:
 
 @dataclass(frozen=True)
 class ApertiumPair:
-    source: str       # our two-letter code
+    source: str  # our two-letter code
     target: str
-    mode: str         # the mode's name, e.g. eng-spa
-    path: Path        # the mode file
+    mode: str  # the mode's name, e.g. eng-spa
+    path: Path  # the mode file
 
 
 def discover(modes_dir: Path = MODES_DIR) -> list[ApertiumPair]:
@@ -170,8 +249,7 @@ def escape(text: str) -> str:
 
 def unescape(text: str) -> str:
     """Apertium output as plain text: escapes undone, superblanks unwrapped."""
-    return _OUTPUT.sub(lambda m: m.group(1) if m.group(1) is not None else unescape(m.group(2)),
-                       text)
+    return _OUTPUT.sub(lambda m: m.group(1) if m.group(1) is not None else unescape(m.group(2)), text)
 
 
 def read_marks(output: str) -> tuple[str, float]:
@@ -183,11 +261,15 @@ def read_marks(output: str) -> tuple[str, float]:
     while i < len(output):
         char = output[i]
         if char == "\\":  # an escaped character: the user's, never a mark
-            kept.append(output[i:i + 2])
+            kept.append(output[i : i + 2])
             i += 2
             continue
-        if char in _MARKS and i + 1 < len(output) and output[i + 1].isalnum() \
-                and not (kept and kept[-1][-1:].isalnum()):
+        if (
+            char in _MARKS
+            and i + 1 < len(output)
+            and output[i + 1].isalnum()
+            and not (kept and kept[-1][-1:].isalnum())
+        ):
             marks += 1
         else:
             kept.append(char)
@@ -221,8 +303,11 @@ class Pipeline:
         try:
             for i, command in enumerate(self._commands):
                 stdin = subprocess.PIPE if i == 0 else procs[-1].stdout
-                procs.append(subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE,
-                                              stderr=subprocess.DEVNULL, close_fds=True))
+                procs.append(
+                    subprocess.Popen(
+                        command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True
+                    )
+                )
                 if i > 0 and procs[-2].stdout is not None:
                     procs[-2].stdout.close()  # the next process holds it now
         except OSError:
@@ -239,8 +324,7 @@ class Pipeline:
         for proc in self._procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=2)
-        for stream in (self._procs[0].stdin if self._procs else None,
-                       self._procs[-1].stdout if self._procs else None):
+        for stream in (self._procs[0].stdin if self._procs else None, self._procs[-1].stdout if self._procs else None):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
@@ -251,8 +335,11 @@ class Pipeline:
 
     def _exit_status(self) -> str:
         codes = [p.poll() for p in self._procs]
-        dead = [f"{os.path.basename(self._commands[i][2 if self._commands[i][0] == 'stdbuf' else 0])}"
-                f"={code}" for i, code in enumerate(codes) if code is not None]
+        dead = [
+            f"{os.path.basename(self._commands[i][2 if self._commands[i][0] == 'stdbuf' else 0])}={code}"
+            for i, code in enumerate(codes)
+            if code is not None
+        ]
         return ", ".join(dead) or "no answer"
 
     # ------------------------------------------------------------ requests
@@ -272,12 +359,16 @@ class Pipeline:
                 self._run(texts, out)
             except PipelineError as exc:
                 pending = len(texts) - len(out)
-                log.warning("apertium %s: pipeline failed (%s); restarted it, retrying %d "
-                            "pending sentence(s)", self.pair.mode, exc, pending)
+                log.warning(
+                    "apertium %s: pipeline failed (%s); restarted it, retrying %d pending sentence(s)",
+                    self.pair.mode,
+                    exc,
+                    pending,
+                )
                 self.stop()
                 self.restarts += 1
                 self.start()
-                self._run(texts[len(out):], out)  # a second failure propagates
+                self._run(texts[len(out) :], out)  # a second failure propagates
             return out
 
     def _run(self, texts: list[str], out: list[Scored]) -> None:
@@ -350,9 +441,15 @@ class ApertiumEngine(Engine):
 
     name = "apertium"
 
-    def __init__(self, modes_dir: str | Path = MODES_DIR, *, batch_max: int = 32,
-                 wait_s: float = 0.002, timeout_s: float = TIMEOUT_S,
-                 on_batch: Callable[[str, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        modes_dir: str | Path = MODES_DIR,
+        *,
+        batch_max: int = 32,
+        wait_s: float = 0.002,
+        timeout_s: float = TIMEOUT_S,
+        on_batch: Callable[[str, int], None] | None = None,
+    ) -> None:
         self.modes_dir = Path(modes_dir)
         self.pipelines: dict[Pair, Pipeline] = {}
         self._batchers: dict[Pair, PairBatcher[Scored]] = {}
@@ -371,10 +468,13 @@ class ApertiumEngine(Engine):
             self.pipelines[pair] = pipeline
             name = f"{found.source}-{found.target}"
             self._batchers[pair] = PairBatcher(
-                name, pipeline.translate_scored, executor, batch_max=self._batch_max,
+                name,
+                pipeline.translate_scored,
+                executor,
+                batch_max=self._batch_max,
                 wait_s=self._wait_s,
-                on_batch=None if self._on_batch is None
-                else (lambda n, name=name: self._on_batch(name, n)))  # type: ignore[misc]
+                on_batch=None if self._on_batch is None else (lambda n, name=name: self._on_batch(name, n)),  # type: ignore[misc]
+            )
             stat = found.path.stat()
             self._tags[pair] = f"{found.mode}@{int(stat.st_mtime)}"
 

@@ -31,8 +31,9 @@ def _import(packages_dir: str | os.PathLike[str]) -> tuple[Any, Any]:  # argostr
         if exc.name != "argostranslate":
             raise
         # Installed apart from babelroom, without its dependencies (see pyproject.toml).
-        raise ModuleNotFoundError(f"argostranslate is not installed; run `{INSTALL_HINT}`",
-                                  name="argostranslate") from None
+        raise ModuleNotFoundError(
+            f"argostranslate is not installed; run `{INSTALL_HINT}`", name="argostranslate"
+        ) from None
 
     return package, settings
 

@@ -21,8 +21,9 @@ from translation.settings import TranslationSettings
 log = logging.getLogger("babelroom.translation")
 
 
-def install_missing(pairs: tuple[str, ...], packages_dir: str | os.PathLike[str], *,
-                    index_url: str | None = None, progress: bool = True) -> list[str]:
+def install_missing(
+    pairs: tuple[str, ...], packages_dir: str | os.PathLike[str], *, index_url: str | None = None, progress: bool = True
+) -> list[str]:
     """Install the listed pairs ("en-de") that packages_dir lacks; returns those installed."""
     wanted = []
     for text in pairs:
@@ -39,9 +40,13 @@ def install_missing(pairs: tuple[str, ...], packages_dir: str | os.PathLike[str]
     try:
         index, used_url = fetch_index(index_url)
     except PackageError as exc:
-        log.warning("translation: could not install %s: %s Serving the packages installed now; "
-                    "install later with `babelroom languages install PAIR` (online) or "
-                    "`babelroom languages install FILE.argosmodel`.", names, exc)
+        log.warning(
+            "translation: could not install %s: %s Serving the packages installed now; "
+            "install later with `babelroom languages install PAIR` (online) or "
+            "`babelroom languages install FILE.argosmodel`.",
+            names,
+            exc,
+        )
         return []
     log.info("translation: installing %s from %s", names, used_url)
     done = []
@@ -70,8 +75,7 @@ def hub_reachable(settings: TranslationSettings) -> bool:
             return False
         endpoint = constants.ENDPOINT
     try:
-        with urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"),
-                                    timeout=HUB_PROBE_TIMEOUT_S):
+        with urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=HUB_PROBE_TIMEOUT_S):
             return True
     except urllib.error.HTTPError:
         return True  # it answered
@@ -87,8 +91,11 @@ def install_for_event(settings: TranslationSettings, *, progress: bool = True) -
     missing = the_plan.missing()
     done: list[str] = []
     if missing:
-        log.info("translation: the event's languages (%s) need %s", ", ".join(the_plan.languages),
-                 ", ".join(f"{c.name} ({c.engine})" for c in missing))
+        log.info(
+            "translation: the event's languages (%s) need %s",
+            ", ".join(the_plan.languages),
+            ", ".join(f"{c.name} ({c.engine})" for c in missing),
+        )
     unfetched = [c for c in missing if c.engine == "apertium"]
     models = [c for c in missing if c.engine == "ct2"]
     if models and not hub_reachable(settings):
@@ -96,8 +103,9 @@ def install_for_event(settings: TranslationSettings, *, progress: bool = True) -
     else:
         for choice in models:
             try:
-                info = install_from_hub(hub_spec(choice, settings), settings.models_dir, settings,
-                                        pair=choice.pair, progress=progress)
+                info = install_from_hub(
+                    hub_spec(choice, settings), settings.models_dir, settings, pair=choice.pair, progress=progress
+                )
             except PackageError as exc:
                 log.warning("translation: %s not installed: %s", choice.name, exc)
                 unfetched.append(choice)

@@ -26,9 +26,17 @@ Result = TypeVar("Result")
 class PairBatcher(Generic[Result]):
     """Runs `run_batch` (blocking) in `executor` on micro-batches of sentences."""
 
-    def __init__(self, pair: str, run_batch: Callable[[list[str]], list[Result]], executor: Executor, *,
-                 batch_max: int, wait_s: float, max_in_flight: int = 1,
-                 on_batch: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        pair: str,
+        run_batch: Callable[[list[str]], list[Result]],
+        executor: Executor,
+        *,
+        batch_max: int,
+        wait_s: float,
+        max_in_flight: int = 1,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
         self.pair = pair
         self._run_batch = run_batch
         self._executor = executor
@@ -37,8 +45,8 @@ class PairBatcher(Generic[Result]):
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._on_batch = on_batch
         self._pending: list[tuple[str, asyncio.Future[Result], float]] = []
-        self._arrived = asyncio.Event()   # something is pending
-        self._full = asyncio.Event()      # a whole batch is pending
+        self._arrived = asyncio.Event()  # something is pending
+        self._full = asyncio.Event()  # a whole batch is pending
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._worker: asyncio.Task[None] | None = None

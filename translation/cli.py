@@ -30,33 +30,51 @@ from translation.settings import TranslationSettings
 def add_languages_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add the `languages` command; its handler is stored as `args.languages_handler`."""
     parser = subparsers.add_parser(
-        "languages", help="list, install or remove translation packages",
+        "languages",
+        help="list, install or remove translation packages",
         description="Manage the CTranslate2 models in [translation] models_dir and the Argos "
-                    "packages in [translation] packages_dir.")
-    parser.add_argument("--packages-dir", default=None,
-                        help="Argos package directory (default: [translation] packages_dir)")
-    parser.add_argument("--models-dir", default=None,
-                        help="CTranslate2 model directory (default: [translation] models_dir)")
+        "packages in [translation] packages_dir.",
+    )
+    parser.add_argument(
+        "--packages-dir", default=None, help="Argos package directory (default: [translation] packages_dir)"
+    )
+    parser.add_argument(
+        "--models-dir", default=None, help="CTranslate2 model directory (default: [translation] models_dir)"
+    )
     sub = parser.add_subparsers(dest="languages_command", metavar="COMMAND")
     sub.required = True
     sub.add_parser("list", help="installed packages and the pairs they serve")
     evaluation = sub.add_parser(
-        "eval", help="score a pair on a parallel file (TSV: source<TAB>reference) with chrF, and its speed")
+        "eval", help="score a pair on a parallel file (TSV: source<TAB>reference) with chrF, and its speed"
+    )
     evaluation.add_argument("pair", help="a pair such as en-es (a route of two hops is scored as served)")
-    evaluation.add_argument("file", help="a TSV file; a first line naming the languages (en<TAB>es) picks "
-                                         "the columns, so one file scores both directions")
+    evaluation.add_argument(
+        "file",
+        help="a TSV file; a first line naming the languages (en<TAB>es) picks "
+        "the columns, so one file scores both directions",
+    )
     plan_parser = sub.add_parser(
-        "plan", help="what [translation] event_languages need: pairs, engine, route, download size, memory")
-    plan_parser.add_argument("--languages", default=None,
-                             help="comma-separated codes instead of [translation] event_languages (en,zh,de,fi,pl)")
+        "plan", help="what [translation] event_languages need: pairs, engine, route, download size, memory"
+    )
+    plan_parser.add_argument(
+        "--languages",
+        default=None,
+        help="comma-separated codes instead of [translation] event_languages (en,zh,de,fi,pl)",
+    )
     install = sub.add_parser(
-        "install", help="install a CTranslate2 model (directory, archive, or Hugging Face Hub name) "
-                        "or an Argos package (.argosmodel file, or a pair such as de-en from the Argos index)")
-    install.add_argument("package", help="a CTranslate2 model directory or archive (.zip, .tar.gz), a Hub "
-                                         "name such as quickmt/quickmt-zh-en[@REVISION], an .argosmodel "
-                                         "file, or a pair such as de-en")
-    install.add_argument("--pair", default=None,
-                         help="the pair a CTranslate2 model serves (default: from its name, e.g. quickmt-zh-en)")
+        "install",
+        help="install a CTranslate2 model (directory, archive, or Hugging Face Hub name) "
+        "or an Argos package (.argosmodel file, or a pair such as de-en from the Argos index)",
+    )
+    install.add_argument(
+        "package",
+        help="a CTranslate2 model directory or archive (.zip, .tar.gz), a Hub "
+        "name such as quickmt/quickmt-zh-en[@REVISION], an .argosmodel "
+        "file, or a pair such as de-en",
+    )
+    install.add_argument(
+        "--pair", default=None, help="the pair a CTranslate2 model serves (default: from its name, e.g. quickmt-zh-en)"
+    )
     install.add_argument("--no-progress", action="store_true", help="no download progress bar")
     rm = sub.add_parser("remove", help="remove a package")
     rm.add_argument("package", help="a pair such as de-en, or a package folder name")
@@ -64,8 +82,9 @@ def add_languages_parser(subparsers: argparse._SubParsersAction[argparse.Argumen
     return parser
 
 
-def run_languages(args: argparse.Namespace, settings: TranslationSettings,
-                  out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_languages(
+    args: argparse.Namespace, settings: TranslationSettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
     """Run a parsed `languages` command; returns the process exit code."""
     packages_dir = args.packages_dir or settings.packages_dir
     if args.models_dir:
@@ -119,8 +138,11 @@ def _install(args: argparse.Namespace, packages_dir: str, settings: TranslationS
         print(f"installed {info.pair} ({info.name}) into {packages_dir}", file=out)
         print("restart the server to serve it", file=out)
         return
-    print(f"installed {model.pair} ({model.name}, CTranslate2, {model.layout} layout, revision "
-          f"{model.version}) into {settings.models_dir}", file=out)
+    print(
+        f"installed {model.pair} ({model.name}, CTranslate2, {model.layout} layout, revision "
+        f"{model.version}) into {settings.models_dir}",
+        file=out,
+    )
     print("restart the server to serve it", file=out)
 
 
@@ -131,8 +153,11 @@ def _print_list(packages_dir: str, settings: TranslationSettings, out: TextIO) -
     if models:
         print(f"ct2: models in {settings.models_dir}:", file=out)
         for model in models:
-            print(f"  {model.pair:<8} {language_name(model.from_code)} -> {language_name(model.to_code)}"
-                  f"  {model.name} ({model.source}@{model.version[:12]})", file=out)
+            print(
+                f"  {model.pair:<8} {language_name(model.from_code)} -> {language_name(model.to_code)}"
+                f"  {model.name} ({model.source}@{model.version[:12]})",
+                file=out,
+            )
     else:
         print(f"ct2: no models in {settings.models_dir}", file=out)
         print("  install one: babelroom languages install quickmt/quickmt-zh-en  (or a model DIR)", file=out)
@@ -142,14 +167,20 @@ def _print_list(packages_dir: str, settings: TranslationSettings, out: TextIO) -
     else:
         print(f"argos: packages in {packages_dir}:", file=out)
         for info in installed:
-            print(f"  {info.pair:<8} {language_name(info.from_code)} -> {language_name(info.to_code)}"
-                  f"  v{info.version or '?'}  {info.name}", file=out)
+            print(
+                f"  {info.pair:<8} {language_name(info.from_code)} -> {language_name(info.to_code)}"
+                f"  v{info.version or '?'}  {info.name}",
+                file=out,
+            )
     apertium = discover(Path(settings.apertium_modes_dir))
     if apertium:
         print(f"apertium: pairs in {settings.apertium_modes_dir}:", file=out)
         for pair in apertium:
-            print(f"  {pair.source}-{pair.target:<5} {language_name(pair.source)} -> "
-                  f"{language_name(pair.target)}  (mode {pair.mode})", file=out)
+            print(
+                f"  {pair.source}-{pair.target:<5} {language_name(pair.source)} -> "
+                f"{language_name(pair.target)}  (mode {pair.mode})",
+                file=out,
+            )
     else:
         print(f"apertium: no pairs in {settings.apertium_modes_dir}", file=out)
     have = {(p.source, p.target) for p in apertium}
@@ -160,12 +191,16 @@ def _print_list(packages_dir: str, settings: TranslationSettings, out: TextIO) -
             missing[f"{a}<->{b}"] = debian_package(a, b) or name
     missing_lines = [f"{pair}: {name}" for pair, name in sorted(missing.items())]
     if missing_lines:
-        print("  more pairs with English (apt-get install apertium NAME): "
-              + ", ".join(missing_lines), file=out)
+        print("  more pairs with English (apt-get install apertium NAME): " + ", ".join(missing_lines), file=out)
     scores: dict[tuple[str, str], float] = {}
     for engine in settings.engines:
-        served = ({(m.from_code, m.to_code) for m in models} if engine == "ct2"
-                  else {(p.from_code, p.to_code) for p in installed} if engine == "argos" else have)
+        served = (
+            {(m.from_code, m.to_code) for m in models}
+            if engine == "ct2"
+            else {(p.from_code, p.to_code) for p in installed}
+            if engine == "argos"
+            else have
+        )
         for served_pair in served:
             scores.setdefault(served_pair, ENGINE_QUALITY.get(engine, 0.5))
     routes = Routes(scores)

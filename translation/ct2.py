@@ -55,13 +55,28 @@ LAYOUTS: dict[str, tuple[str, str]] = {
     "opus-mt": ("source.spm", "target.spm"),
     "shared": ("sentencepiece.model", "sentencepiece.model"),
 }
-_VOCABULARIES = (("shared_vocabulary.json",), ("shared_vocabulary.txt",),
-                 ("source_vocabulary.json", "target_vocabulary.json"),
-                 ("source_vocabulary.txt", "target_vocabulary.txt"))
+_VOCABULARIES = (
+    ("shared_vocabulary.json",),
+    ("shared_vocabulary.txt",),
+    ("source_vocabulary.json", "target_vocabulary.json"),
+    ("source_vocabulary.txt", "target_vocabulary.txt"),
+)
 #: Files of a Hub repo a CTranslate2 pair does not need: quickmt repos also hold the PyTorch (eole)
 #: model, ~800 MB, and OPUS-MT repos their Transformers/TF/Flax weights.
-HUB_IGNORE: list[str] = ["eole_model/*", "eole-config.yaml", "*.safetensors", "pytorch_model*", "tf_model*",
-                         "flax_model*", "rust_model*", "*.pt", "*.ckpt", "*.msgpack", "*.h5", "onnx/*"]
+HUB_IGNORE: list[str] = [
+    "eole_model/*",
+    "eole-config.yaml",
+    "*.safetensors",
+    "pytorch_model*",
+    "tf_model*",
+    "flax_model*",
+    "rust_model*",
+    "*.pt",
+    "*.ckpt",
+    "*.msgpack",
+    "*.h5",
+    "onnx/*",
+]
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
@@ -72,10 +87,10 @@ class ModelInfo:
 
     from_code: str
     to_code: str
-    name: str       # the folder's name in models_dir
-    version: str    # the Hub revision (commit) it came from, or "local"
-    source: str     # the Hub name or the path it was installed from
-    layout: str     # a key of LAYOUTS
+    name: str  # the folder's name in models_dir
+    version: str  # the Hub revision (commit) it came from, or "local"
+    source: str  # the Hub name or the path it was installed from
+    layout: str  # a key of LAYOUTS
     path: Path
 
     @property
@@ -93,20 +108,24 @@ def detect_layout(root: Path) -> str:
         raise PackageError(f"{root}: no CTranslate2 model (model.bin)")
     # config.json (CTranslate2's options, e.g. add_source_bos) is optional: older conversions lack it.
     if not any(all((root / name).is_file() for name in names) for names in _VOCABULARIES):
-        raise PackageError(f"{root}: no vocabulary (shared_vocabulary.json, or source_ and "
-                           "target_vocabulary.json)")
+        raise PackageError(f"{root}: no vocabulary (shared_vocabulary.json, or source_ and target_vocabulary.json)")
     for layout, (source, target) in LAYOUTS.items():
         if (root / source).is_file() and (root / target).is_file():
             return layout
-    raise PackageError(f"{root}: no SentencePiece models (src.spm.model + tgt.spm.model as quickmt "
-                       "ships them, or source.spm + target.spm as OPUS-MT does)")
+    raise PackageError(
+        f"{root}: no SentencePiece models (src.spm.model + tgt.spm.model as quickmt "
+        "ships them, or source.spm + target.spm as OPUS-MT does)"
+    )
 
 
 def pair_from_name(name: str) -> Pair | None:
     """'quickmt-zh-en', 'quickmt/quickmt-zh-en', 'opus-mt-de-en-ct2' -> the pair, if named."""
     parts = [p for p in re.split(r"[-_/.@]", name.lower()) if p]
-    codes = [i for i, p in enumerate(parts) if p.isalpha() and 2 <= len(p) <= 3
-             and p not in {"mt", "ct", "hf", "big", "tc", "opus", "tiny", "int", "v"}]
+    codes = [
+        i
+        for i, p in enumerate(parts)
+        if p.isalpha() and 2 <= len(p) <= 3 and p not in {"mt", "ct", "hf", "big", "tc", "opus", "tiny", "int", "v"}
+    ]
     for first, second in zip(codes[::-1][1:], codes[::-1], strict=False):
         if second == first + 1:
             return parts[first], parts[second]
@@ -136,13 +155,25 @@ def list_models(models_dir: str | os.PathLike[str]) -> list[ModelInfo]:
             log.warning("skipping %s: %s", child, exc)
             continue
         meta = _read_metadata(child)
-        pair = ((meta["from_code"], meta["to_code"]) if meta.get("from_code") and meta.get("to_code")
-                else pair_from_name(child.name))
+        pair = (
+            (meta["from_code"], meta["to_code"])
+            if meta.get("from_code") and meta.get("to_code")
+            else pair_from_name(child.name)
+        )
         if pair is None:
             log.warning("skipping %s: which pair it serves is unknown (reinstall it with --pair)", child)
             continue
-        found.append(ModelInfo(pair[0], pair[1], child.name, str(meta.get("revision") or "local"),
-                               str(meta.get("source") or child), layout, child))
+        found.append(
+            ModelInfo(
+                pair[0],
+                pair[1],
+                child.name,
+                str(meta.get("revision") or "local"),
+                str(meta.get("source") or child),
+                layout,
+                child,
+            )
+        )
     return sorted(found, key=lambda m: (m.from_code, m.to_code, m.name))
 
 
@@ -174,9 +205,15 @@ def _unpack(archive: Path, into: Path) -> Path:
     return _model_root(into)
 
 
-def install_model(path: str | os.PathLike[str], models_dir: str | os.PathLike[str], *,
-                  pair: Pair | None = None, name: str | None = None, source: str | None = None,
-                  revision: str = "local") -> ModelInfo:
+def install_model(
+    path: str | os.PathLike[str],
+    models_dir: str | os.PathLike[str],
+    *,
+    pair: Pair | None = None,
+    name: str | None = None,
+    source: str | None = None,
+    revision: str = "local",
+) -> ModelInfo:
     """Install a model directory or archive; replaces an installed model of the same pair."""
     path = Path(path)
     if not path.exists():
@@ -188,11 +225,14 @@ def install_model(path: str | os.PathLike[str], models_dir: str | os.PathLike[st
         layout = detect_layout(root)
         meta = _read_metadata(root)
         folder = name or (root.name if root != Path(tmp) else path.name.split(".")[0])
-        pair = pair or ((meta["from_code"], meta["to_code"]) if meta.get("from_code") else None) \
-            or pair_from_name(source or folder) or pair_from_name(path.name)
+        pair = (
+            pair
+            or ((meta["from_code"], meta["to_code"]) if meta.get("from_code") else None)
+            or pair_from_name(source or folder)
+            or pair_from_name(path.name)
+        )
         if pair is None:
-            raise PackageError(f"{path}: cannot tell which pair this model serves from its name; "
-                               "give it: --pair zh-en")
+            raise PackageError(f"{path}: cannot tell which pair this model serves from its name; give it: --pair zh-en")
         folder = re.sub(r"[^\w.-]+", "-", folder).strip(".-") or f"ct2-{pair[0]}-{pair[1]}"
         models = Path(models_dir)
         models.mkdir(parents=True, exist_ok=True)
@@ -204,8 +244,13 @@ def install_model(path: str | os.PathLike[str], models_dir: str | os.PathLike[st
         staging = models / f".{folder}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(root, staging, ignore=shutil.ignore_patterns(".cache", ".git*"))
-        metadata = {"from_code": pair[0], "to_code": pair[1], "source": source or str(path),
-                    "revision": revision, "layout": layout}
+        metadata = {
+            "from_code": pair[0],
+            "to_code": pair[1],
+            "source": source or str(path),
+            "revision": revision,
+            "layout": layout,
+        }
         (staging / METADATA).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)  # a half-copied model is never listed
@@ -228,14 +273,23 @@ def pinned_revision(repo_id: str, settings: TranslationSettings) -> str | None:
     return None
 
 
-def install_from_hub(spec: str, models_dir: str | os.PathLike[str], settings: TranslationSettings, *,
-                     pair: Pair | None = None, progress: bool = True) -> ModelInfo:
+def install_from_hub(
+    spec: str,
+    models_dir: str | os.PathLike[str],
+    settings: TranslationSettings,
+    *,
+    pair: Pair | None = None,
+    progress: bool = True,
+) -> ModelInfo:
     """Download `NAMESPACE/NAME[@REVISION]` from the Hugging Face Hub and install it."""
     repo_id, _, revision = spec.partition("@")
     revision = revision or pinned_revision(repo_id, settings) or ""
     if not revision:
-        log.warning("%s: no revision pinned ([translation] hub_models = [\"%s@COMMIT\"]); "
-                    "taking the current main", repo_id, repo_id)
+        log.warning(
+            '%s: no revision pinned ([translation] hub_models = ["%s@COMMIT"]); taking the current main',
+            repo_id,
+            repo_id,
+        )
         revision = "main"
     try:
         from huggingface_hub import snapshot_download
@@ -245,6 +299,7 @@ def install_from_hub(spec: str, models_dir: str | os.PathLike[str], settings: Tr
             RepositoryNotFoundError,
             RevisionNotFoundError,
         )
+
         # (lazily exported by huggingface_hub.utils, which mypy cannot see)
         hub_utils: Any = importlib.import_module("huggingface_hub.utils")
     except ModuleNotFoundError:
@@ -255,12 +310,17 @@ def install_from_hub(spec: str, models_dir: str | os.PathLike[str], settings: Tr
         hub_utils.disable_progress_bars()
     with tempfile.TemporaryDirectory(prefix="babelroom-hub-") as tmp:
         try:
-            path = snapshot_download(repo_id, revision=revision, local_dir=tmp,
-                                     endpoint=settings.hub_endpoint or None, ignore_patterns=HUB_IGNORE)
+            path = snapshot_download(
+                repo_id,
+                revision=revision,
+                local_dir=tmp,
+                endpoint=settings.hub_endpoint or None,
+                ignore_patterns=HUB_IGNORE,
+            )
         except LocalEntryNotFoundError as exc:
             raise PackageError(
-                f"cannot reach the Hugging Face Hub for {repo_id} ({exc.__class__.__name__}). "
-                + offline_hint(repo_id)) from None
+                f"cannot reach the Hugging Face Hub for {repo_id} ({exc.__class__.__name__}). " + offline_hint(repo_id)
+            ) from None
         except RevisionNotFoundError:
             raise PackageError(f"{repo_id} has no revision {revision!r} on the Hub") from None
         except RepositoryNotFoundError:
@@ -270,8 +330,7 @@ def install_from_hub(spec: str, models_dir: str | os.PathLike[str], settings: Tr
         except OSError as exc:
             raise PackageError(f"{repo_id}: download failed ({exc}). " + offline_hint(repo_id)) from None
         commit = revision if _COMMIT.match(revision) else _downloaded_commit(Path(path)) or revision
-        return install_model(path, models_dir, pair=pair, name=repo_id.split("/")[-1],
-                             source=repo_id, revision=commit)
+        return install_model(path, models_dir, pair=pair, name=repo_id.split("/")[-1], source=repo_id, revision=commit)
 
 
 def _downloaded_commit(local_dir: Path) -> str | None:
@@ -284,16 +343,19 @@ def _downloaded_commit(local_dir: Path) -> str | None:
 
 
 def offline_hint(name: str) -> str:
-    return (f"If this machine is offline, download {name} on one that is online "
-            "(`huggingface-cli download NAME --local-dir DIR`, or `babelroom languages install NAME` "
-            "there) and bring the directory: `babelroom languages install DIR`.")
+    return (
+        f"If this machine is offline, download {name} on one that is online "
+        "(`huggingface-cli download NAME --local-dir DIR`, or `babelroom languages install NAME` "
+        "there) and bring the directory: `babelroom languages install DIR`."
+    )
 
 
 def remove_model(pair_or_name: str, models_dir: str | os.PathLike[str]) -> list[ModelInfo]:
     """Remove the model(s) of a pair ('zh-en') or with a folder name; returns them."""
     pair = parse_pair(pair_or_name)
-    doomed = [m for m in list_models(models_dir)
-              if m.name == pair_or_name or (pair and (m.from_code, m.to_code) == pair)]
+    doomed = [
+        m for m in list_models(models_dir) if m.name == pair_or_name or (pair and (m.from_code, m.to_code) == pair)
+    ]
     for info in doomed:
         shutil.rmtree(info.path)
         log.info("removed %s (%s)", info.pair, info.name)
@@ -307,8 +369,7 @@ class _SplitSentencePiece:
         import sentencepiece as spm
 
         self._source = spm.SentencePieceProcessor(model_file=str(source))
-        self._target = (self._source if source == target
-                        else spm.SentencePieceProcessor(model_file=str(target)))
+        self._target = self._source if source == target else spm.SentencePieceProcessor(model_file=str(target))
 
     def encode(self, texts: list[str]) -> list[list[str]]:
         pieces: list[list[str]] = self._source.encode(texts, out_type=str)
@@ -330,8 +391,11 @@ class Ct2PairModel(PairModel):
         self.tokenizer = _SplitSentencePiece(*info.tokenizer_paths())
         self.target_prefix = ""
         self.translator = ctranslate2.Translator(
-            str(info.path), device="cpu", compute_type=settings.compute_type,
-            inter_threads=settings.inter_threads, intra_threads=settings.intra_threads,
+            str(info.path),
+            device="cpu",
+            compute_type=settings.compute_type,
+            inter_threads=settings.inter_threads,
+            intra_threads=settings.intra_threads,
         )
 
 

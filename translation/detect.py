@@ -35,28 +35,49 @@ from typing import ClassVar, Protocol
 # --------------------------------------------------------------------- scripts
 
 _RANGES: tuple[tuple[int, int, str], ...] = (
-    (0x0041, 0x024F, "latin"), (0x1E00, 0x1EFF, "latin"),
-    (0x0370, 0x03FF, "greek"), (0x1F00, 0x1FFF, "greek"),
-    (0x0400, 0x052F, "cyrillic"), (0x0530, 0x058F, "armenian"),
-    (0x0590, 0x05FF, "hebrew"), (0x0600, 0x06FF, "arabic"), (0x0750, 0x077F, "arabic"),
-    (0x0900, 0x097F, "devanagari"), (0x0980, 0x09FF, "bengali"),
-    (0x0B80, 0x0BFF, "tamil"), (0x0E00, 0x0E7F, "thai"), (0x10A0, 0x10FF, "georgian"),
-    (0x1100, 0x11FF, "hangul"), (0x3040, 0x30FF, "kana"), (0x3130, 0x318F, "hangul"),
-    (0x31F0, 0x31FF, "kana"), (0x3400, 0x4DBF, "han"), (0x4E00, 0x9FFF, "han"),
-    (0xAC00, 0xD7AF, "hangul"), (0xF900, 0xFAFF, "han"), (0xFB1D, 0xFB4F, "hebrew"),
-    (0xFB50, 0xFDFF, "arabic"), (0xFE70, 0xFEFF, "arabic"), (0xFF66, 0xFF9F, "kana"),
+    (0x0041, 0x024F, "latin"),
+    (0x1E00, 0x1EFF, "latin"),
+    (0x0370, 0x03FF, "greek"),
+    (0x1F00, 0x1FFF, "greek"),
+    (0x0400, 0x052F, "cyrillic"),
+    (0x0530, 0x058F, "armenian"),
+    (0x0590, 0x05FF, "hebrew"),
+    (0x0600, 0x06FF, "arabic"),
+    (0x0750, 0x077F, "arabic"),
+    (0x0900, 0x097F, "devanagari"),
+    (0x0980, 0x09FF, "bengali"),
+    (0x0B80, 0x0BFF, "tamil"),
+    (0x0E00, 0x0E7F, "thai"),
+    (0x10A0, 0x10FF, "georgian"),
+    (0x1100, 0x11FF, "hangul"),
+    (0x3040, 0x30FF, "kana"),
+    (0x3130, 0x318F, "hangul"),
+    (0x31F0, 0x31FF, "kana"),
+    (0x3400, 0x4DBF, "han"),
+    (0x4E00, 0x9FFF, "han"),
+    (0xAC00, 0xD7AF, "hangul"),
+    (0xF900, 0xFAFF, "han"),
+    (0xFB1D, 0xFB4F, "hebrew"),
+    (0xFB50, 0xFDFF, "arabic"),
+    (0xFE70, 0xFEFF, "arabic"),
+    (0xFF66, 0xFF9F, "kana"),
     (0x20000, 0x2FFFF, "han"),
 )
 
 _LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
-    **{code: frozenset({"cyrillic"}) for code in
-       ("ru", "uk", "bg", "sr", "mk", "be", "kk", "ky", "mn", "tg", "tt")},
+    **{code: frozenset({"cyrillic"}) for code in ("ru", "uk", "bg", "sr", "mk", "be", "kk", "ky", "mn", "tg", "tt")},
     **{code: frozenset({"arabic"}) for code in ("ar", "fa", "ur", "ps", "ug", "sd", "ckb")},
     **{code: frozenset({"hebrew"}) for code in ("he", "yi")},
     **{code: frozenset({"devanagari"}) for code in ("hi", "mr", "ne", "sa")},
-    "el": frozenset({"greek"}), "hy": frozenset({"armenian"}), "ka": frozenset({"georgian"}),
-    "bn": frozenset({"bengali"}), "ta": frozenset({"tamil"}), "th": frozenset({"thai"}),
-    "zh": frozenset({"han"}), "zt": frozenset({"han"}), "ja": frozenset({"han", "kana"}),
+    "el": frozenset({"greek"}),
+    "hy": frozenset({"armenian"}),
+    "ka": frozenset({"georgian"}),
+    "bn": frozenset({"bengali"}),
+    "ta": frozenset({"tamil"}),
+    "th": frozenset({"thai"}),
+    "zh": frozenset({"han"}),
+    "zt": frozenset({"han"}),
+    "ja": frozenset({"han", "kana"}),
     "ko": frozenset({"hangul"}),
 }
 _LATIN = frozenset({"latin"})
@@ -83,9 +104,9 @@ _NOISE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|[@#]\w+|:[a-z0-9_+-]+:
 
 @dataclass(frozen=True)
 class TextProfile:
-    letters: int            # letters left after noise (URLs, mentions...) is removed
-    script: str | None      # the dominant script of those letters
-    clean: str              # the text the statistical detector sees
+    letters: int  # letters left after noise (URLs, mentions...) is removed
+    script: str | None  # the dominant script of those letters
+    clean: str  # the text the statistical detector sees
 
 
 def profile(text: str, limit: int = 500) -> TextProfile:
@@ -207,18 +228,26 @@ class _LinguaBackend:
         from lingua import LanguageDetectorBuilder
 
         back = {{"zt": "zh", "no": "nb"}.get(c, c): c for c in sorted(codes)}
-        detector = LanguageDetectorBuilder.from_languages(
-            *(self._by_code[c] for c in back)).with_preloaded_language_models().build()
+        detector = (
+            LanguageDetectorBuilder.from_languages(*(self._by_code[c] for c in back))
+            .with_preloaded_language_models()
+            .build()
+        )
 
         def score(text: str) -> list[tuple[str, float]]:
-            return [(back[v.language.iso_code_639_1.name.lower()], v.value)
-                    for v in detector.compute_language_confidence_values(text)]
+            return [
+                (back[v.language.iso_code_639_1.name.lower()], v.value)
+                for v in detector.compute_language_confidence_values(text)
+            ]
 
         return score
 
 
-_BACKENDS: dict[str, Callable[[], _Backend]] = {"py3langid": _Py3langidBackend, "lingua": _LinguaBackend,
-                                                 "langdetect": _LangdetectBackend}
+_BACKENDS: dict[str, Callable[[], _Backend]] = {
+    "py3langid": _Py3langidBackend,
+    "lingua": _LinguaBackend,
+    "langdetect": _LangdetectBackend,
+}
 DETECTORS: tuple[str, ...] = tuple(_BACKENDS)
 
 # The models are read-only once built, so one copy serves every detector of the process: a
@@ -239,12 +268,14 @@ def _shared_backend(name: str) -> _Backend:
 
 # ------------------------------------------------------------------- detector
 
+
 class LanguageDetector:
     """Thread-safe; the statistical part costs milliseconds, so the service calls
     `detect` from a worker thread."""
 
-    def __init__(self, languages: Iterable[str], *, backend: str = "py3langid",
-                 min_chars: int = 8, min_prob: float = 0.5) -> None:
+    def __init__(
+        self, languages: Iterable[str], *, backend: str = "py3langid", min_chars: int = 8, min_prob: float = 0.5
+    ) -> None:
         if backend not in _BACKENDS:
             raise ValueError(f"unknown detector {backend!r}; choose one of {', '.join(DETECTORS)}")
         self.languages = frozenset(languages)
@@ -266,16 +297,17 @@ class LanguageDetector:
             return scorer
 
     def _candidates(self, script: str) -> frozenset[str]:
-        return frozenset(c for c in self.languages
-                         if script in language_scripts(c) and self._backend.supports(c))
+        return frozenset(c for c in self.languages if script in language_scripts(c) and self._backend.supports(c))
 
     def _for_script(self, script: str) -> tuple[frozenset[str], frozenset[str], Scorer | None]:
         known = self._by_script.get(script)
         if known is None:
             scorable = self._candidates(script)
             known = self._by_script[script] = (
-                frozenset(c for c in self.languages if script in language_scripts(c)), scorable,
-                self._scorer(scorable) if len(scorable) >= 2 else None)
+                frozenset(c for c in self.languages if script in language_scripts(c)),
+                scorable,
+                self._scorer(scorable) if len(scorable) >= 2 else None,
+            )
         return known
 
     def detect(self, text: str, fallback: str) -> tuple[str, bool]:

@@ -105,8 +105,11 @@ class PairModel:
             self.tokenizer = _ArgosBPE(root / "bpe.model", info.from_code, info.to_code)
         self.target_prefix = _target_prefix(root)
         self.translator = ctranslate2.Translator(
-            str(root / "model"), device="cpu", compute_type=settings.compute_type,
-            inter_threads=settings.inter_threads, intra_threads=settings.intra_threads,
+            str(root / "model"),
+            device="cpu",
+            compute_type=settings.compute_type,
+            inter_threads=settings.inter_threads,
+            intra_threads=settings.intra_threads,
         )
 
     def translate_batch(self, sentences: list[str]) -> list[str]:
@@ -128,16 +131,21 @@ class PairModel:
         pending = []
         for group in length_groups(caps):
             limit = max(caps[i] for i in group)
-            pending.append((group, self.translator.translate_batch(
-                [tokens[i] for i in group],
-                target_prefix=[[self.target_prefix]] * len(group) if self.target_prefix else None,
-                beam_size=self.settings.beam_size,
-                max_decoding_length=limit + (1 if self.target_prefix else 0),
-                replace_unknowns=True,
-                length_penalty=LENGTH_PENALTY,
-                return_scores=True,
-                asynchronous=True,
-            )))
+            pending.append(
+                (
+                    group,
+                    self.translator.translate_batch(
+                        [tokens[i] for i in group],
+                        target_prefix=[[self.target_prefix]] * len(group) if self.target_prefix else None,
+                        beam_size=self.settings.beam_size,
+                        max_decoding_length=limit + (1 if self.target_prefix else 0),
+                        replace_unknowns=True,
+                        length_penalty=LENGTH_PENALTY,
+                        return_scores=True,
+                        asynchronous=True,
+                    ),
+                )
+            )
         for group, results in pending:
             for i, result in zip(group, results, strict=False):
                 done = result.result()
@@ -200,15 +208,13 @@ class ArgosEngine(Engine):
 
     name = "argos"
 
-    def __init__(self, settings: TranslationSettings,
-                 on_batch: Callable[[str, int], None] | None = None) -> None:
+    def __init__(self, settings: TranslationSettings, on_batch: Callable[[str, int], None] | None = None) -> None:
         self.settings = settings
         self.models: dict[Pair, PairModel] = {}
         self.batchers: dict[Pair, PairBatcher[Scored]] = {}
         self._tags: dict[Pair, str] = {}
         self._on_batch = on_batch
-        self._executor = ThreadPoolExecutor(max(1, settings.inter_threads),
-                                            thread_name_prefix="babelroom-model")
+        self._executor = ThreadPoolExecutor(max(1, settings.inter_threads), thread_name_prefix="babelroom-model")
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -217,11 +223,14 @@ class ArgosEngine(Engine):
             name = f"{pair[0]}-{pair[1]}"
             self._tags[pair] = package_tag(model.info)
             self.batchers[pair] = PairBatcher(
-                name, model.translate_batch_scored, self._executor,
-                batch_max=self.settings.batch_max, wait_s=self.settings.batch_wait_ms / 1000,
+                name,
+                model.translate_batch_scored,
+                self._executor,
+                batch_max=self.settings.batch_max,
+                wait_s=self.settings.batch_wait_ms / 1000,
                 max_in_flight=self.settings.inter_threads,
-                on_batch=None if self._on_batch is None
-                else (lambda n, name=name: self._on_batch(name, n)))  # type: ignore[misc]
+                on_batch=None if self._on_batch is None else (lambda n, name=name: self._on_batch(name, n)),  # type: ignore[misc]
+            )
 
     what = "package"  # how the log names one installed pair
 

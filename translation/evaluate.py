@@ -26,9 +26,9 @@ from translation.settings import TranslationSettings
 @dataclass(frozen=True)
 class Evaluation:
     pair: tuple[str, str]
-    engines: list[str]         # the engines of the route, in order
+    engines: list[str]  # the engines of the route, in order
     sentences: int
-    chrf: float                # 0-100
+    chrf: float  # 0-100
     seconds: float
     mean_confidence: float
 
@@ -39,8 +39,10 @@ class Evaluation:
     def describe(self) -> str:
         source, target = self.pair
         route = " -> ".join(self.engines)
-        return (f"{source}-{target} ({route}): {self.sentences} sentences, chrF {self.chrf:.1f}, "
-                f"{self.per_second:.1f} sentences/s, mean confidence {self.mean_confidence:.2f}")
+        return (
+            f"{source}-{target} ({route}): {self.sentences} sentences, chrF {self.chrf:.1f}, "
+            f"{self.per_second:.1f} sentences/s, mean confidence {self.mean_confidence:.2f}"
+        )
 
 
 def read_parallel(path: str | os.PathLike[str], pair: tuple[str, str]) -> tuple[list[str], list[str]]:
@@ -67,8 +69,9 @@ def read_parallel(path: str | os.PathLike[str], pair: tuple[str, str]) -> tuple[
     return [row[source_col].strip() for row in rows], [row[reference_col].strip() for row in rows]
 
 
-async def evaluate(settings: TranslationSettings, pair: tuple[str, str], sources: list[str],
-                   references: list[str]) -> Evaluation:
+async def evaluate(
+    settings: TranslationSettings, pair: tuple[str, str], sources: list[str], references: list[str]
+) -> Evaluation:
     """Translate sources with the configured engines and score them against references."""
     import sacrebleu
 
@@ -77,8 +80,10 @@ async def evaluate(settings: TranslationSettings, pair: tuple[str, str], sources
     try:
         if not service.has_route(*pair):
             served = ", ".join(service.pairs()) or "none"
-            raise PackageError(f"no route for {pair[0]}-{pair[1]} with the engines installed "
-                               f"(served: {served}); see `babelroom languages plan`")
+            raise PackageError(
+                f"no route for {pair[0]}-{pair[1]} with the engines installed "
+                f"(served: {served}); see `babelroom languages plan`"
+            )
         engines = service.engine_of(*pair)
         await service.translate("Warm-up.", *pair)  # starts pipelines, allocates: not the pair's speed
         started = time.perf_counter()
@@ -89,8 +94,9 @@ async def evaluate(settings: TranslationSettings, pair: tuple[str, str], sources
     hypotheses = [m.text if m is not None else "" for m in made]
     confidences = [m.confidence for m in made if m is not None]
     score = sacrebleu.corpus_chrf(hypotheses, [references]).score
-    return Evaluation(pair, engines, len(sources), float(score), seconds,
-                      sum(confidences) / len(confidences) if confidences else 0.0)
+    return Evaluation(
+        pair, engines, len(sources), float(score), seconds, sum(confidences) / len(confidences) if confidences else 0.0
+    )
 
 
 def run_eval(settings: TranslationSettings, pair_text: str, path: str) -> Evaluation:

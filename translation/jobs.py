@@ -24,6 +24,7 @@ routes instead would leave such a message untranslated with nobody told (no job,
 Storing goes through the backend's add_translation, which stores and publishes a (message,
 language) at most once, so a job retried after its worker died is never delivered twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -81,8 +82,9 @@ class Job:
 
 
 def job_of(stream: str, entry: str, fields: dict[str, str]) -> Job:
-    return Job(stream, entry, fields.get("room", ""), fields.get("id", ""), fields.get("text", ""),
-               _spans(fields.get("keep")))
+    return Job(
+        stream, entry, fields.get("room", ""), fields.get("id", ""), fields.get("text", ""), _spans(fields.get("keep"))
+    )
 
 
 def _spans(raw: str | None) -> tuple[str, ...]:
@@ -110,8 +112,9 @@ async def ensure_group(client: Any, stream: str) -> None:
 class JobQueue(ReachableByRoute):
     """The node's side: enqueue, the workers' routes, the deadline sweep, the queue metrics."""
 
-    def __init__(self, client: Any, keys: JobKeys, *, deadline: float, on_failed: Failed,
-                 languages: Iterable[str]) -> None:
+    def __init__(
+        self, client: Any, keys: JobKeys, *, deadline: float, on_failed: Failed, languages: Iterable[str]
+    ) -> None:
         self._client = client
         self._keys = keys
         self._deadline_ms = int(deadline * 1000)
@@ -151,8 +154,9 @@ class JobQueue(ReachableByRoute):
         self.routes_changed()
 
     # jobs --------------------------------------------------------------------------------
-    async def enqueue(self, room: str, message_id: str, source: str, text: str, targets: Iterable[str],
-                      keep: Sequence[str] = ()) -> None:
+    async def enqueue(
+        self, room: str, message_id: str, source: str, text: str, targets: Iterable[str], keep: Sequence[str] = ()
+    ) -> None:
         """One job per target language (`keep`: spans of the text passed through verbatim)."""
         fields = {"room": room, "id": message_id, "text": text}
         if keep:
@@ -182,8 +186,13 @@ class JobQueue(ReachableByRoute):
             for entry, fields in late:
                 if await self._client.xdel(stream, entry):  # only the node that deletes it announces it
                     job = job_of(stream, entry, fields)
-                    log.warning("translation job %s -> %s of %s in %s found no worker within the deadline",
-                                source, target, job.message_id, job.room)
+                    log.warning(
+                        "translation job %s -> %s of %s in %s found no worker within the deadline",
+                        source,
+                        target,
+                        job.message_id,
+                        job.room,
+                    )
                     await self._on_failed(job.room, job.message_id, target)
             depth[pair] = int(await self._client.xlen(stream))
             oldest = await self._client.xrange(stream, "-", "+", count=1)
@@ -219,14 +228,18 @@ class _QueueCollector(Collector):
         self._queue = queue
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        depth = GaugeMetricFamily("babelroom_translation_jobs_queued",
-                                  "Translation jobs waiting or being worked on, per pair (workers mode).",
-                                  labels=["pair"])
-        age = GaugeMetricFamily("babelroom_translation_jobs_oldest_seconds",
-                                "Seconds the oldest unfinished translation job of a pair has waited.", labels=["pair"])
+        depth = GaugeMetricFamily(
+            "babelroom_translation_jobs_queued",
+            "Translation jobs waiting or being worked on, per pair (workers mode).",
+            labels=["pair"],
+        )
+        age = GaugeMetricFamily(
+            "babelroom_translation_jobs_oldest_seconds",
+            "Seconds the oldest unfinished translation job of a pair has waited.",
+            labels=["pair"],
+        )
         for pair, count in sorted(self._queue._depth.items()):
             depth.add_metric([pair], count)
             age.add_metric([pair], self._queue._age.get(pair, 0.0))
         yield depth
         yield age
-

@@ -38,8 +38,14 @@ class Counter:
 class Histogram:
     """A labelled histogram: `observe(value, *label_values)`."""
 
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...], registry: CollectorRegistry,
-                 buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        labels: tuple[str, ...],
+        registry: CollectorRegistry,
+        buckets: tuple[float, ...] = LATENCY_BUCKETS,
+    ) -> None:
         self._metric = _Histogram(name, help_text, labels, registry=registry, buckets=buckets)
 
     def observe(self, value: float, *labels: str) -> None:
@@ -54,28 +60,43 @@ class TranslationMetrics:
         self.translations = Counter(
             "babelroom_translations_total",
             "Message translations (one per message per target language), by how they were served.",
-            ("source", "target", "via"), self.registry)
+            ("source", "target", "via"),
+            self.registry,
+        )
         self.latency = Histogram(
             "babelroom_translation_seconds",
-            "Time from asking for a message translation to having it.", ("via",), self.registry)
+            "Time from asking for a message translation to having it.",
+            ("via",),
+            self.registry,
+        )
         self.queue_depth = _Gauge(
-            "babelroom_translation_queue_depth",
-            "Sentences waiting for or inside a model call.", registry=self.registry)
+            "babelroom_translation_queue_depth", "Sentences waiting for or inside a model call.", registry=self.registry
+        )
         self.queue_depth.set_function(queue_depth)
         self.batches = Counter(
             "babelroom_translation_batches_total",
-            "Model calls (translate_batch), by direct package pair.", ("pair",), self.registry)
+            "Model calls (translate_batch), by direct package pair.",
+            ("pair",),
+            self.registry,
+        )
         self.sentences = Counter(
             "babelroom_translation_sentences_total",
-            "Sentences translated by a model, by direct package pair.", ("pair",), self.registry)
+            "Sentences translated by a model, by direct package pair.",
+            ("pair",),
+            self.registry,
+        )
         self.errors = Counter(
             "babelroom_translation_errors_total",
             "Message translations that failed (the reader keeps the original).",
-            ("source", "target"), self.registry)
+            ("source", "target"),
+            self.registry,
+        )
         self.detections = Counter(
             "babelroom_language_detections_total",
             "Language detections, by outcome (detected or fallback to the sender's language).",
-            ("outcome",), self.registry)
+            ("outcome",),
+            self.registry,
+        )
 
     def render(self) -> str:
         """The Prometheus text exposition of these metrics."""

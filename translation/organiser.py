@@ -8,6 +8,7 @@ translated anew; the translation service's caches (in-process, and Redis when sh
 same text cost one model call across nodes. Moderation reasons are written by a moderator in
 their own language: detected, falling back to the content language.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,7 @@ class OrganiserText:
 
     def room_ready(self, room: dict[str, Any], lang: str) -> bool:
         """True when room_tr(room, lang) answers without a model call."""
-        return all(self.known(str(room.get(field) or ""), self.content_lang, lang)[0]
-                   for field in ("title", "forum"))
+        return all(self.known(str(room.get(field) or ""), self.content_lang, lang)[0] for field in ("title", "forum"))
 
     def room_tr_now(self, room: dict[str, Any], lang: str) -> dict[str, str] | None:
         """room_tr() from what is already made (call room_ready first)."""
@@ -84,8 +84,11 @@ class OrganiserText:
     def _pack(room: dict[str, Any], lang: str, title: str | None, forum: str | None) -> dict[str, str] | None:
         if title is None and forum is None:
             return None
-        return {"lang": lang, "title": title or str(room.get("title") or ""),
-                "forum": forum or str(room.get("forum") or "")}
+        return {
+            "lang": lang,
+            "title": title or str(room.get("title") or ""),
+            "forum": forum or str(room.get("forum") or ""),
+        }
 
     async def with_tr(self, room: dict[str, Any], lang: str | None) -> dict[str, Any]:
         """A copy of a room summary with `tr` for a reader of lang (unchanged without one)."""

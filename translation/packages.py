@@ -39,7 +39,7 @@ class PackageInfo:
     to_code: str
     from_name: str
     to_name: str
-    name: str      # the package folder's name, e.g. translate-de_en-1_9
+    name: str  # the package folder's name, e.g. translate-de_en-1_9
     version: str
     path: Path
 
@@ -60,9 +60,12 @@ def parse_pair(text: str) -> tuple[str, str] | None:
 
 def _info(pkg: Any) -> PackageInfo:  # an argostranslate Package (untyped)
     return PackageInfo(
-        from_code=pkg.from_code, to_code=pkg.to_code,
-        from_name=pkg.from_name or pkg.from_code, to_name=pkg.to_name or pkg.to_code,
-        name=pkg.package_path.name, version=pkg.package_version or "",
+        from_code=pkg.from_code,
+        to_code=pkg.to_code,
+        from_name=pkg.from_name or pkg.from_code,
+        to_name=pkg.to_name or pkg.to_code,
+        name=pkg.package_path.name,
+        version=pkg.package_version or "",
         path=Path(pkg.package_path),
     )
 
@@ -110,8 +113,7 @@ def _validate_archive(path: Path) -> tuple[str, dict[str, Any]]:
         except ValueError as exc:
             raise PackageError(f"{path}: metadata.json is not valid JSON ({exc})") from None
         if metadata.get("type", "translate") != "translate":
-            raise PackageError(
-                f"{path}: a {metadata.get('type')!r} package, not a translation package")
+            raise PackageError(f"{path}: a {metadata.get('type')!r} package, not a translation package")
         if not metadata.get("from_code") or not metadata.get("to_code"):
             raise PackageError(f"{path}: metadata.json lacks from_code/to_code")
         if f"{top}/model/model.bin" not in names:
@@ -147,9 +149,11 @@ def install_file(path: str | os.PathLike[str], packages_dir: str | os.PathLike[s
 
 
 def _offline_hint(from_code: str, to_code: str) -> str:
-    return (f"If this machine is offline, download translate-{from_code}_{to_code}-*.argosmodel "
-            "on one that is online (see the Argos index) and install the file: "
-            "`babelroom languages install PATH.argosmodel`.")
+    return (
+        f"If this machine is offline, download translate-{from_code}_{to_code}-*.argosmodel "
+        "on one that is online (see the Argos index) and install the file: "
+        "`babelroom languages install PATH.argosmodel`."
+    )
 
 
 def _fetch_index(index_url: str, from_code: str, to_code: str) -> list[dict[str, Any]]:
@@ -168,11 +172,18 @@ def _download(urls: list[str], target: Path, progress: bool, label: str) -> None
     for url in urls:
         try:
             request = urllib.request.Request(url, headers={"User-Agent": "babelroom"})
-            with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response, \
-                    open(target, "wb") as out, \
-                    tqdm(total=int(response.headers.get("Content-Length") or 0) or None,
-                         unit="B", unit_scale=True, unit_divisor=1024, desc=label,
-                         disable=not progress) as bar:
+            with (
+                urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response,
+                open(target, "wb") as out,
+                tqdm(
+                    total=int(response.headers.get("Content-Length") or 0) or None,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=label,
+                    disable=not progress,
+                ) as bar,
+            ):
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
                     bar.update(len(chunk))
@@ -189,8 +200,7 @@ def fetch_index(index_url: str | None = None) -> tuple[list[dict[str, Any]], str
         with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
             index = json.loads(response.read())
     except (TimeoutError, urllib.error.URLError, OSError) as exc:
-        raise PackageError(f"cannot reach the Argos package index at {url} "
-                           f"({getattr(exc, 'reason', exc)}).") from None
+        raise PackageError(f"cannot reach the Argos package index at {url} ({getattr(exc, 'reason', exc)}).") from None
     except ValueError as exc:
         raise PackageError(f"the package index at {url} is not valid JSON ({exc})") from None
     if not isinstance(index, list):
@@ -198,22 +208,32 @@ def fetch_index(index_url: str | None = None) -> tuple[list[dict[str, Any]], str
     return index, url
 
 
-def install_pair(from_code: str, to_code: str, packages_dir: str | os.PathLike[str],
-                 progress: bool = True, index_url: str | None = None) -> PackageInfo:
+def install_pair(
+    from_code: str,
+    to_code: str,
+    packages_dir: str | os.PathLike[str],
+    progress: bool = True,
+    index_url: str | None = None,
+) -> PackageInfo:
     """Download the pair's package from the Argos index and install it."""
     index_url = index_url or default_index_url()
     index = _fetch_index(index_url, from_code, to_code)
     return install_from_index(index, from_code, to_code, packages_dir, progress=progress)
 
 
-def install_from_index(index: list[dict[str, Any]], from_code: str, to_code: str,
-                       packages_dir: str | os.PathLike[str], *, progress: bool = True) -> PackageInfo:
+def install_from_index(
+    index: list[dict[str, Any]],
+    from_code: str,
+    to_code: str,
+    packages_dir: str | os.PathLike[str],
+    *,
+    progress: bool = True,
+) -> PackageInfo:
     """Download the pair's newest package listed in an index already fetched, and install it."""
     from argostranslate.package import AvailablePackage, argospm_package_name
 
     candidates = [AvailablePackage(m) for m in index if isinstance(m, dict)]
-    matches = [p for p in candidates
-               if p.type == "translate" and (p.from_code, p.to_code) == (from_code, to_code)]
+    matches = [p for p in candidates if p.type == "translate" and (p.from_code, p.to_code) == (from_code, to_code)]
     if not matches:
         pivot = ""
         if "en" not in (from_code, to_code):
@@ -237,8 +257,7 @@ def remove(pair_or_name: str, packages_dir: str | os.PathLike[str]) -> list[Pack
     """Remove the package(s) for a pair ('de-en') or with a folder name; returns them."""
     installed = list_packages(packages_dir)
     pair = parse_pair(pair_or_name)
-    doomed = [p for p in installed
-              if p.name == pair_or_name or (pair and (p.from_code, p.to_code) == pair)]
+    doomed = [p for p in installed if p.name == pair_or_name or (pair and (p.from_code, p.to_code) == pair)]
     if not doomed:
         have = ", ".join(p.pair for p in installed) or "none"
         raise PackageError(f"no installed package matches {pair_or_name!r} (installed: {have})")

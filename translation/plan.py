@@ -45,19 +45,91 @@ SIZES_MB: dict[str, tuple[int, int]] = {"ct2": (400, 400), "argos": (90, 160), "
 #: As listed on huggingface.co/quickmt when this table was written (both directions each):
 #: `languages plan` prints every name it would fetch, so an operator can check them before the
 #: event (a name the Hub lacks fails with a clear message, and the pair can come from Argos).
-QUICKMT: tuple[str, ...] = ("ar", "bn", "de", "el", "fa", "fr", "hi", "hu", "id", "it", "ja", "ko", "pl",
-                            "pt", "th", "tr", "ur", "vi", "zh")
+QUICKMT: tuple[str, ...] = (
+    "ar",
+    "bn",
+    "de",
+    "el",
+    "fa",
+    "fr",
+    "hi",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "ko",
+    "pl",
+    "pt",
+    "th",
+    "tr",
+    "ur",
+    "vi",
+    "zh",
+)
 #: Languages the Argos index has packages for, both directions with English.
 ARGOS: tuple[str, ...] = (
-    "ar", "az", "bg", "ca", "cs", "da", "de", "el", "eo", "es", "et", "fa", "fi", "fr", "ga", "he",
-    "hi", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "nb", "nl", "pl", "pt", "ro", "ru", "sk",
-    "sl", "sq", "sv", "th", "tl", "tr", "uk", "ur", "zh",
+    "ar",
+    "az",
+    "bg",
+    "ca",
+    "cs",
+    "da",
+    "de",
+    "el",
+    "eo",
+    "es",
+    "et",
+    "fa",
+    "fi",
+    "fr",
+    "ga",
+    "he",
+    "hi",
+    "hu",
+    "id",
+    "it",
+    "ja",
+    "ko",
+    "lt",
+    "lv",
+    "ms",
+    "nb",
+    "nl",
+    "pl",
+    "pt",
+    "ro",
+    "ru",
+    "sk",
+    "sl",
+    "sq",
+    "sv",
+    "th",
+    "tl",
+    "tr",
+    "uk",
+    "ur",
+    "zh",
 )
 #: Romance pairs Apertium serves directly (Debian packages; see apertium.DEBIAN_PACKAGES).
 APERTIUM_ROMANCE: tuple[Pair, ...] = (
-    ("es", "pt"), ("pt", "es"), ("es", "fr"), ("fr", "es"), ("es", "it"), ("it", "es"),
-    ("es", "ca"), ("ca", "es"), ("fr", "ca"), ("ca", "fr"), ("pt", "ca"), ("ca", "pt"),
-    ("es", "gl"), ("gl", "es"), ("es", "ro"), ("ro", "es"), ("it", "ca"), ("ca", "it"),
+    ("es", "pt"),
+    ("pt", "es"),
+    ("es", "fr"),
+    ("fr", "es"),
+    ("es", "it"),
+    ("it", "es"),
+    ("es", "ca"),
+    ("ca", "es"),
+    ("fr", "ca"),
+    ("ca", "fr"),
+    ("pt", "ca"),
+    ("ca", "pt"),
+    ("es", "gl"),
+    ("gl", "es"),
+    ("es", "ro"),
+    ("ro", "es"),
+    ("it", "ca"),
+    ("ca", "it"),
 )
 
 
@@ -66,8 +138,8 @@ class Choice:
     """How one direct pair is served: engine and where its model comes from."""
 
     pair: Pair
-    engine: str        # ct2 | argos | apertium
-    source: str        # a Hub name, "argos index", or a Debian package
+    engine: str  # ct2 | argos | apertium
+    source: str  # a Hub name, "argos index", or a Debian package
     download_mb: int
     memory_mb: int
 
@@ -94,9 +166,9 @@ class Plan:
     """Every ordered pair of the event's languages and how it is reached."""
 
     languages: tuple[str, ...]
-    choices: list[Choice]                    # the direct pairs the routes use, each once
-    routes: dict[Pair, list[Pair] | None]    # every ordered pair -> its legs (None: unreachable)
-    installed: set[Pair]                     # direct pairs already served here
+    choices: list[Choice]  # the direct pairs the routes use, each once
+    routes: dict[Pair, list[Pair] | None]  # every ordered pair -> its legs (None: unreachable)
+    installed: set[Pair]  # direct pairs already served here
 
     def missing(self) -> list[Choice]:
         return [c for c in self.choices if c.pair not in self.installed]
@@ -169,14 +241,19 @@ def hub_spec(choice: Choice, settings: TranslationSettings) -> str:
 
 def describe(the_plan: Plan, settings: TranslationSettings) -> list[str]:
     """The plan as printed by `babelroom languages plan` (and logged by serve)."""
-    lines = [f"event languages: {', '.join(the_plan.languages)}  (engines by preference: "
-             f"{', '.join(settings.engines)})", "", "pairs to serve directly:"]
+    lines = [
+        f"event languages: {', '.join(the_plan.languages)}  (engines by preference: {', '.join(settings.engines)})",
+        "",
+        "pairs to serve directly:",
+    ]
     for choice in the_plan.choices:
         state = "installed" if choice.pair in the_plan.installed else "to fetch"
         source = hub_spec(choice, settings) if choice.engine == "ct2" else choice.source
         size = "apt-get" if choice.engine == "apertium" else f"~{choice.download_mb} MB"
-        lines.append(f"  {choice.name:<7} {choice.engine:<8} {source:<34} download {size:<8} "
-                     f"memory ~{choice.memory_mb} MB  [{state}]")
+        lines.append(
+            f"  {choice.name:<7} {choice.engine:<8} {source:<34} download {size:<8} "
+            f"memory ~{choice.memory_mb} MB  [{state}]"
+        )
     lines += ["", "routes (every ordered pair):"]
     unreachable = []
     for (source, target), legs in the_plan.routes.items():
@@ -189,9 +266,11 @@ def describe(the_plan: Plan, settings: TranslationSettings) -> list[str]:
             (a, m), (_, b) = legs
             lines.append(f"  {source}->{target}: via {m} ({a}-{m}, {m}-{b})")
     missing = the_plan.missing()
-    lines += ["", f"to fetch: {len(missing)} pair(s), ~{the_plan.download_mb()} MB; memory when all "
-              f"are loaded: ~{the_plan.memory_mb()} MB"
-              + (f"; no route for {', '.join(unreachable)}" if unreachable else "")]
+    lines += [
+        "",
+        f"to fetch: {len(missing)} pair(s), ~{the_plan.download_mb()} MB; memory when all "
+        f"are loaded: ~{the_plan.memory_mb()} MB" + (f"; no route for {', '.join(unreachable)}" if unreachable else ""),
+    ]
     return lines
 
 
@@ -205,6 +284,7 @@ def offline_message(missing: list[Choice]) -> str:
             parts.append(f"{choice.name} (translate-{choice.pair[0]}_{choice.pair[1]}.argosmodel)")
         else:
             parts.append(f"{choice.name} (apt-get install {choice.source})")
-    return ("translation: offline, missing " + ", ".join(parts) + "; bring them on a USB stick and run "
-            "`babelroom languages install DIR` (a model directory or archive, or an .argosmodel file)")
-
+    return (
+        "translation: offline, missing " + ", ".join(parts) + "; bring them on a USB stick and run "
+        "`babelroom languages install DIR` (a model directory or archive, or an .argosmodel file)"
+    )

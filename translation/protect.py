@@ -24,11 +24,11 @@ _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66
 _SPACED_WORD = rf"[^\W{_CJK}]"
 
 _SPANS = (
-    r"```.+?```",                                          # code block
-    r"`[^`\n]+`",                                          # code span
+    r"```.+?```",  # code block
+    r"`[^`\n]+`",  # code span
     r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",  # URL (without final punctuation)
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}",              # e-mail address
-    r"(?<![\w@])@\w+(?:[.-]\w+)*",                         # @mention
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}",  # e-mail address
+    r"(?<![\w@])@\w+(?:[.-]\w+)*",  # @mention
 )
 _FIXED = "|".join(_SPANS)
 
@@ -59,8 +59,11 @@ class Protector:
         parts = [_term_pattern(t) for t in ordered]
         self._pattern = re.compile("|".join([_FIXED, *parts]), re.IGNORECASE | re.DOTALL)
         #: Changes whenever the glossary does (part of translation cache keys).
-        self.tag = hashlib.blake2b("\n".join(sorted(t.casefold() for t in self.terms)).encode(),
-                                   digest_size=4).hexdigest() if self.terms else ""
+        self.tag = (
+            hashlib.blake2b("\n".join(sorted(t.casefold() for t in self.terms)).encode(), digest_size=4).hexdigest()
+            if self.terms
+            else ""
+        )
 
     def split(self, text: str, keep: Sequence[str] = ()) -> list[tuple[str, bool]]:
         """Runs of text in order; protected runs must be passed through unchanged. `keep`: more
@@ -74,7 +77,7 @@ class Protector:
         for match in re.finditer("|".join(_term_pattern(span) for span in ordered), text, re.IGNORECASE):
             if match.start() == match.end():
                 continue
-            runs += self._split(text[last:match.start()])
+            runs += self._split(text[last : match.start()])
             runs.append((match.group(), True))
             last = match.end()
         return runs + self._split(text[last:])
@@ -86,7 +89,7 @@ class Protector:
             if match.start() == match.end():
                 continue
             if match.start() > last:
-                runs.append((text[last:match.start()], False))
+                runs.append((text[last : match.start()], False))
             runs.append((match.group(), True))
             last = match.end()
         if last < len(text):
@@ -98,8 +101,9 @@ def keep_tag(keep: Sequence[str]) -> str:
     """What a translation's cache key adds for `keep` spans (empty without any)."""
     if not keep:
         return ""
-    return hashlib.blake2b("\n".join(sorted(t.casefold() for t in clean_terms(keep))).encode(),
-                           digest_size=4).hexdigest()
+    return hashlib.blake2b(
+        "\n".join(sorted(t.casefold() for t in clean_terms(keep))).encode(), digest_size=4
+    ).hexdigest()
 
 
 def _term_pattern(term: str) -> str:

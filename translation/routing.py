@@ -117,8 +117,9 @@ class ReachableByRoute:
         """Every language `has_route(source, ...)` is True for."""
         found = self._reachable.get(source)
         if found is None:
-            found = self._reachable[source] = frozenset(target for target in self.route_targets()
-                                                        if self.has_route(source, target))
+            found = self._reachable[source] = frozenset(
+                target for target in self.route_targets() if self.has_route(source, target)
+            )
         return found
 
     def routes_changed(self) -> None:

@@ -25,10 +25,37 @@ _BOUNDARY = re.compile(
 )
 
 # A "." after these is not a sentence end ("Dr. Smith", "z.B. morgen").
-_ABBREVIATIONS = frozenset((
-    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "e.g", "i.e", "z.b", "bzw", "usw", "ca", "nr", "no", "mme",
-    "mlle", "sra", "sr", "dra", "approx", "cf", "fig", "hr", "fr"
-))
+_ABBREVIATIONS = frozenset(
+    (
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "sr",
+        "jr",
+        "vs",
+        "e.g",
+        "i.e",
+        "z.b",
+        "bzw",
+        "usw",
+        "ca",
+        "nr",
+        "no",
+        "mme",
+        "mlle",
+        "sra",
+        "sr",
+        "dra",
+        "approx",
+        "cf",
+        "fig",
+        "hr",
+        "fr",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +108,7 @@ def split(text: str, max_chars: int = MAX_SEGMENT_CHARS) -> tuple[str, list[Segm
     if start < len(stripped):
         tail = stripped[start:]
         body = tail.rstrip()
-        raw.append((body, tail[len(body):]))
+        raw.append((body, tail[len(body) :]))
 
     segments: list[Segment] = []
     for sentence, after in raw:

@@ -50,8 +50,7 @@ class TranslationService(ReachableByRoute):
     """See the package docstring; every public coroutine is safe to call
     concurrently from the event loop."""
 
-    def __init__(self, settings: TranslationSettings,
-                 shared_cache: SharedCache | None = None) -> None:
+    def __init__(self, settings: TranslationSettings, shared_cache: SharedCache | None = None) -> None:
         self.settings = settings
         self._shared = shared_cache
         self._routes = Routes(())
@@ -66,8 +65,7 @@ class TranslationService(ReachableByRoute):
         # Detection gets its own thread so it never queues behind a model batch.
         self._detect_executor = ThreadPoolExecutor(1, thread_name_prefix="babelroom-detect")
         self._detector: LanguageDetector | None = None
-        self.metrics = TranslationMetrics(
-            queue_depth=lambda: sum(e.depth() for e in self._engines))
+        self.metrics = TranslationMetrics(queue_depth=lambda: sum(e.depth() for e in self._engines))
 
     # ----------------------------------------------------------- lifecycle
 
@@ -98,8 +96,9 @@ class TranslationService(ReachableByRoute):
         if name == "argos":
             return ArgosEngine(self.settings, on_batch=self._count_batch)
         if name == "apertium":
-            return ApertiumEngine(self.settings.apertium_modes_dir, batch_max=self.settings.batch_max,
-                                  on_batch=self._count_batch)
+            return ApertiumEngine(
+                self.settings.apertium_modes_dir, batch_max=self.settings.batch_max, on_batch=self._count_batch
+            )
         if name == "ct2":
             return Ct2Engine(self.settings, on_batch=self._count_batch)
         raise ValueError(f"unknown translation engine {name!r}; choose ct2, argos or apertium")
@@ -111,15 +110,16 @@ class TranslationService(ReachableByRoute):
                 if pair not in self._by_pair:
                     self._by_pair[pair] = engine
                     self._tags[pair] = f"{engine.name}:{tag}"
-        self._routes = Routes({pair: ENGINE_QUALITY.get(engine.name, 0.5)
-                               for pair, engine in self._by_pair.items()})
+        self._routes = Routes({pair: ENGINE_QUALITY.get(engine.name, 0.5) for pair, engine in self._by_pair.items()})
         self.routes_changed()
 
     def _log_pairs(self) -> None:
         if not self._by_pair:
-            log.info("translation: no engine serves any pair; readers get originals only "
-                     "(add CTranslate2 models or Argos packages with `babelroom languages install`, "
-                     "or Debian's apertium-* packages)")
+            log.info(
+                "translation: no engine serves any pair; readers get originals only "
+                "(add CTranslate2 models or Argos packages with `babelroom languages install`, "
+                "or Debian's apertium-* packages)"
+            )
             return
         parts = []
         for engine in self._engines:
@@ -202,8 +202,11 @@ class TranslationService(ReachableByRoute):
 
     def _build_detector(self) -> LanguageDetector:
         detector = LanguageDetector(
-            self.reading_languages(), backend=self.settings.detector,
-            min_chars=self.settings.detect_min_chars, min_prob=self.settings.detect_min_prob)
+            self.reading_languages(),
+            backend=self.settings.detector,
+            min_chars=self.settings.detect_min_chars,
+            min_prob=self.settings.detect_min_prob,
+        )
         detector.warm_up()
         self._detector = detector
         return detector
@@ -225,8 +228,7 @@ class TranslationService(ReachableByRoute):
             language, detected = detector.detect(text, fallback)
         else:
             loop = asyncio.get_running_loop()
-            language, detected = await loop.run_in_executor(
-                self._detect_executor, self._detect_sync, text, fallback)
+            language, detected = await loop.run_in_executor(self._detect_executor, self._detect_sync, text, fallback)
         self.metrics.detections.inc("detected" if detected else "fallback")
         return language
 
@@ -243,19 +245,20 @@ class TranslationService(ReachableByRoute):
             return None if made is None else made.text
         return (await self.translate_many([text], source, target))[0]
 
-    async def translate_many(self, texts: list[str], source: str,
-                             target: str) -> list[str | None]:
+    async def translate_many(self, texts: list[str], source: str, target: str) -> list[str | None]:
         """Several messages (history) into one language, batched together."""
         return [None if t is None else t.text for t in await self.translate_many_scored(texts, source, target)]
 
-    async def translate_scored(self, text: str, source: str, target: str,
-                               keep: Sequence[str] = ()) -> Translated | None:
+    async def translate_scored(
+        self, text: str, source: str, target: str, keep: Sequence[str] = ()
+    ) -> Translated | None:
         """translate(), with the confidence in the translation; `keep`: spans of this text passed
         through verbatim, as glossary terms are (a message's mentions: "@Wei Zhang")."""
         return (await self.translate_many_scored([text], source, target, [keep]))[0]
 
-    async def translate_many_scored(self, texts: list[str], source: str, target: str,
-                                    keeps: Sequence[Sequence[str]] | None = None) -> list[Translated | None]:
+    async def translate_many_scored(
+        self, texts: list[str], source: str, target: str, keeps: Sequence[Sequence[str]] | None = None
+    ) -> list[Translated | None]:
         """translate_many(), each with the confidence in it (and its own `keep` spans, when given)."""
         route = self._route(source, target)
         if route is None:
@@ -270,13 +273,21 @@ class TranslationService(ReachableByRoute):
             tag += "/k" + keep_tag(keep)
         return cache_key(source, target, text, tag)
 
-    async def _resolve(self, texts: list[str], source: str, target: str, route: list[Pair], *, count: bool,
-                       keeps: Sequence[Sequence[str]] | None = None) -> list[Translated | None]:
+    async def _resolve(
+        self,
+        texts: list[str],
+        source: str,
+        target: str,
+        route: list[Pair],
+        *,
+        count: bool,
+        keeps: Sequence[Sequence[str]] | None = None,
+    ) -> list[Translated | None]:
         started = time.perf_counter()
         out: list[Translated | None] = [None] * len(texts)
         spans: list[Sequence[str]] = list(keeps) if keeps is not None else [()] * len(texts)
         keys = [self._key(t, source, target, route, keep) for t, keep in zip(texts, spans, strict=True)]
-        served: dict[int, str] = {}                     # index -> via
+        served: dict[int, str] = {}  # index -> via
         jobs: dict[int, asyncio.Task[Translated]] = {}
         lookups: list[int] = []
         for i, text in enumerate(texts):
@@ -309,8 +320,7 @@ class TranslationService(ReachableByRoute):
             jobs[i] = task
         if jobs:
             # shield: a reader leaving must not cancel work other readers wait for.
-            results = await asyncio.gather(*(asyncio.shield(t) for t in jobs.values()),
-                                           return_exceptions=True)
+            results = await asyncio.gather(*(asyncio.shield(t) for t in jobs.values()), return_exceptions=True)
             for i, result in zip(jobs, results, strict=True):
                 if isinstance(result, BaseException):
                     # The reader keeps the original; a broken model must not break chat.
@@ -371,8 +381,7 @@ class TranslationService(ReachableByRoute):
             out.append(joined)
         # Longer sentences weigh more: a doubtful "OK." should not sink a long, sure paragraph.
         weights = [max(1, len(sentence)) for sentence in batch]
-        confidence = (sum(w * c for w, (_, c) in zip(weights, scored, strict=True)) / sum(weights)
-                      if scored else 1.0)
+        confidence = sum(w * c for w, (_, c) in zip(weights, scored, strict=True)) / sum(weights) if scored else 1.0
         return Translated("".join(out), confidence)
 
     # -------------------------------------------------------- shared cache

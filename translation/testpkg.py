@@ -50,39 +50,116 @@ class ModelSize:
 
 SIZES: dict[str, ModelSize] = {
     # ~400 KB zipped: fast to build inside a test session.
-    "tiny": ModelSize(d_model=64, layers=2, heads=2, ffn=256, vocab=1000,
-                      corpus_lines=4000, chars_per_script=60),
+    "tiny": ModelSize(d_model=64, layers=2, heads=2, ffn=256, vocab=1000, corpus_lines=4000, chars_per_script=60),
     # Transformer-base (the shape of Argos's own models), ~60 MB in int8.
-    "base": ModelSize(d_model=512, layers=6, heads=8, ffn=2048, vocab=24000,
-                      corpus_lines=120_000, chars_per_script=1500),
+    "base": ModelSize(
+        d_model=512, layers=6, heads=8, ffn=2048, vocab=24000, corpus_lines=120_000, chars_per_script=1500
+    ),
 }
 
 DEFAULT_PAIRS: tuple[tuple[str, str], ...] = (("de", "en"), ("en", "de"), ("en", "es"))
 
-_NAMES = {"en": "English", "de": "German", "es": "Spanish", "fr": "French",
-          "it": "Italian", "pt": "Portuguese", "ru": "Russian", "zh": "Chinese",
-          "ja": "Japanese", "ar": "Arabic", "nl": "Dutch", "pl": "Polish"}
+_NAMES = {
+    "en": "English",
+    "de": "German",
+    "es": "Spanish",
+    "fr": "French",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ar": "Arabic",
+    "nl": "Dutch",
+    "pl": "Polish",
+}
 
 # A few real chat phrases so that common words get whole pieces, as in a real model.
 _SEED_PHRASES = (
-    "Hello everyone, welcome to the session!", "Can you hear me?", "Thanks a lot.",
-    "Guten Morgen zusammen!", "Wann beginnt der nächste Vortrag?", "Vielen Dank.",
-    "¡Hola a todos!", "¿Dónde está la sala dos?", "Muchas gracias por la charla.",
-    "Bonjour à tous !", "Merci beaucoup, c'était très intéressant.",
-    "Ciao a tutti, come state?", "Olá pessoal, tudo bem?", "Goedemorgen allemaal.",
-    "Dzień dobry wszystkim!", "Привет всем! Как дела?", "Добрый день, коллеги.",
-    "大家好！今天的会议几点开始？", "こんにちは、よろしくお願いします。",
-    "안녕하세요, 반갑습니다.", "مرحبا بالجميع، كيف حالكم؟", "שלום לכולם, מה שלומכם?",
-    "नमस्ते, आप कैसे हैं?", "Merhaba arkadaşlar, nasılsınız?", "Γεια σας, τι κάνετε;",
+    "Hello everyone, welcome to the session!",
+    "Can you hear me?",
+    "Thanks a lot.",
+    "Guten Morgen zusammen!",
+    "Wann beginnt der nächste Vortrag?",
+    "Vielen Dank.",
+    "¡Hola a todos!",
+    "¿Dónde está la sala dos?",
+    "Muchas gracias por la charla.",
+    "Bonjour à tous !",
+    "Merci beaucoup, c'était très intéressant.",
+    "Ciao a tutti, come state?",
+    "Olá pessoal, tudo bem?",
+    "Goedemorgen allemaal.",
+    "Dzień dobry wszystkim!",
+    "Привет всем! Как дела?",
+    "Добрый день, коллеги.",
+    "大家好！今天的会议几点开始？",
+    "こんにちは、よろしくお願いします。",
+    "안녕하세요, 반갑습니다.",
+    "مرحبا بالجميع، كيف حالكم؟",
+    "שלום לכולם, מה שלומכם?",
+    "नमस्ते, आप कैसे हैं?",
+    "Merhaba arkadaşlar, nasılsınız?",
+    "Γεια σας, τι κάνετε;",
 )
 
 _LATIN_ONSETS = (
-    "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "ch", "sh", "th", "st",
-    "tr", "br", "pl", "gr", "kr", "sz"
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "w",
+    "z",
+    "ch",
+    "sh",
+    "th",
+    "st",
+    "tr",
+    "br",
+    "pl",
+    "gr",
+    "kr",
+    "sz",
 )
 _LATIN_VOWELS = (
-    "a", "e", "i", "o", "u", "a", "e", "i", "o", "y", "ä", "ö", "ü", "é", "è", "à", "ña", "ça", "ã", "õ", "ł", "ś", "ż",
-    "ı", "ş", "ğ"
+    "a",
+    "e",
+    "i",
+    "o",
+    "u",
+    "a",
+    "e",
+    "i",
+    "o",
+    "y",
+    "ä",
+    "ö",
+    "ü",
+    "é",
+    "è",
+    "à",
+    "ña",
+    "ça",
+    "ã",
+    "õ",
+    "ł",
+    "ś",
+    "ż",
+    "ı",
+    "ş",
+    "ğ",
 )
 _CYR_ONSETS = ("б", "в", "г", "д", "ж", "з", "к", "л", "м", "н", "п", "р", "с", "т", "ф", "х", "ц", "ч", "ш", "щ")
 _CYR_VOWELS = ("а", "е", "и", "о", "у", "ы", "я", "ю", "э", "ё", "і", "ї", "є", "ь")
@@ -114,27 +191,26 @@ class _Corpus:
             "hebrew": [self._letters(_HEBREW) for _ in range(n)],
             "devanagari": [self._devanagari() for _ in range(n)],
         }
-        self.weights = {k: [1 / (i + 1) for i in range(len(v))]
-                        for k, v in self.lexicons.items()}
+        self.weights = {k: [1 / (i + 1) for i in range(len(v))] for k, v in self.lexicons.items()}
 
     def _word(self, onsets: Sequence[str], vowels: Sequence[str]) -> str:
         syllables = self.rng.randint(1, 4)
-        return "".join(self.rng.choice(onsets) + self.rng.choice(vowels)
-                       for _ in range(syllables))
+        return "".join(self.rng.choice(onsets) + self.rng.choice(vowels) for _ in range(syllables))
 
     def _letters(self, alphabet: str) -> str:
         return "".join(self.rng.choice(alphabet) for _ in range(self.rng.randint(2, 8)))
 
     def _devanagari(self) -> str:
-        return "".join(self.rng.choice(_DEVANAGARI_C) + self.rng.choice(_DEVANAGARI_V)
-                       for _ in range(self.rng.randint(1, 4)))
+        return "".join(
+            self.rng.choice(_DEVANAGARI_C) + self.rng.choice(_DEVANAGARI_V) for _ in range(self.rng.randint(1, 4))
+        )
 
     def line(self) -> str:
         rng = self.rng
         script = rng.choices(
-            ["latin", "cyrillic", "greek", "arabic", "hebrew", "devanagari",
-             "han", "kana", "hangul", "seed"],
-            weights=[40, 10, 3, 5, 3, 3, 10, 6, 5, 15])[0]
+            ["latin", "cyrillic", "greek", "arabic", "hebrew", "devanagari", "han", "kana", "hangul", "seed"],
+            weights=[40, 10, 3, 5, 3, 3, 10, 6, 5, 15],
+        )[0]
         if script == "seed":
             return rng.choice(_SEED_PHRASES)
         if script in ("han", "kana"):
@@ -142,8 +218,9 @@ class _Corpus:
             text = "".join(rng.choice(chars) for _ in range(rng.randint(4, 30)))
             return text + rng.choice("。！？、")
         if script == "hangul":
-            words = ["".join(rng.choice(self.hangul) for _ in range(rng.randint(1, 4)))
-                     for _ in range(rng.randint(2, 8))]
+            words = [
+                "".join(rng.choice(self.hangul) for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(2, 8))
+            ]
             return " ".join(words) + rng.choice(".?!")
         words = rng.choices(self.lexicons[script], self.weights[script], k=rng.randint(3, 14))
         text = " ".join(words)
@@ -152,8 +229,7 @@ class _Corpus:
         return text[:1].upper() + text[1:] + rng.choice([".", ".", "?", "!", ",", "…", ":)"])
 
 
-def train_sentencepiece(out_path: Path, size: ModelSize, seed: int = 0,
-                        extra_text: Sequence[str] = ()) -> Path:
+def train_sentencepiece(out_path: Path, size: ModelSize, seed: int = 0, extra_text: Sequence[str] = ()) -> Path:
     """Train a unigram SentencePiece model on generated text (plus extra_text, real
     lines weighted up so their words get whole pieces, as in a real model)."""
     import sentencepiece as spm
@@ -166,12 +242,21 @@ def train_sentencepiece(out_path: Path, size: ModelSize, seed: int = 0,
         text_path.write_text("\n".join(lines), encoding="utf-8")
         prefix = Path(tmp) / "sp"
         spm.SentencePieceTrainer.train(
-            input=str(text_path), model_prefix=str(prefix), vocab_size=size.vocab,
-            model_type="unigram", character_coverage=1.0, byte_fallback=True,
+            input=str(text_path),
+            model_prefix=str(prefix),
+            vocab_size=size.vocab,
+            model_type="unigram",
+            character_coverage=1.0,
+            byte_fallback=True,
             # Marian's convention: </s> is id 0, <unk> id 1; no <s>, no pad (the
             # converter appends <pad> as the last id and CTranslate2 drops it again).
-            eos_id=0, unk_id=1, bos_id=-1, pad_id=-1,
-            num_threads=2, minloglevel=2, hard_vocab_limit=False,
+            eos_id=0,
+            unk_id=1,
+            bos_id=-1,
+            pad_id=-1,
+            num_threads=2,
+            minloglevel=2,
+            hard_vocab_limit=False,
         )
         out_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f"{prefix}.model", out_path)
@@ -207,13 +292,22 @@ def build_ct2_model(sp_model: Path, out_dir: Path, size: ModelSize, seed: int) -
     pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
     pad_id = len(pieces)
     config = MarianConfig(
-        vocab_size=pad_id + 1, decoder_vocab_size=pad_id + 1, d_model=size.d_model,
-        encoder_layers=size.layers, decoder_layers=size.layers,
-        encoder_attention_heads=size.heads, decoder_attention_heads=size.heads,
-        encoder_ffn_dim=size.ffn, decoder_ffn_dim=size.ffn,
-        activation_function="swish", max_position_embeddings=512,
-        pad_token_id=pad_id, eos_token_id=0, forced_eos_token_id=0,
-        decoder_start_token_id=pad_id, share_encoder_decoder_embeddings=True,
+        vocab_size=pad_id + 1,
+        decoder_vocab_size=pad_id + 1,
+        d_model=size.d_model,
+        encoder_layers=size.layers,
+        decoder_layers=size.layers,
+        encoder_attention_heads=size.heads,
+        decoder_attention_heads=size.heads,
+        encoder_ffn_dim=size.ffn,
+        decoder_ffn_dim=size.ffn,
+        activation_function="swish",
+        max_position_embeddings=512,
+        pad_token_id=pad_id,
+        eos_token_id=0,
+        forced_eos_token_id=0,
+        decoder_start_token_id=pad_id,
+        share_encoder_decoder_embeddings=True,
     )
     torch.manual_seed(seed)
     model = MarianMTModel(config).eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() untyped
@@ -234,9 +328,16 @@ def build_ct2_model(sp_model: Path, out_dir: Path, size: ModelSize, seed: int) -
     return out_dir
 
 
-def build_package(from_code: str, to_code: str, out_dir: Path, *, size: str = "tiny",
-                  sp_model: Path | None = None, seed: int | None = None,
-                  version: str = "1.0") -> Path:
+def build_package(
+    from_code: str,
+    to_code: str,
+    out_dir: Path,
+    *,
+    size: str = "tiny",
+    sp_model: Path | None = None,
+    seed: int | None = None,
+    version: str = "1.0",
+) -> Path:
     """Build `translate-{from}_{to}-{version}.argosmodel` in out_dir and return its path.
 
     sp_model lets several packages share one SentencePiece model (training it is
@@ -257,15 +358,20 @@ def build_package(from_code: str, to_code: str, out_dir: Path, *, size: str = "t
             shutil.copyfile(sp_model, root / "sentencepiece.model")
         build_ct2_model(root / "sentencepiece.model", root / "model", shape, seed)
         metadata = {
-            "package_version": version, "argos_version": "1.11",
-            "from_code": from_code, "from_name": _NAMES.get(from_code, from_code),
-            "to_code": to_code, "to_name": _NAMES.get(to_code, to_code),
-            "type": "translate", "links": [],
+            "package_version": version,
+            "argos_version": "1.11",
+            "from_code": from_code,
+            "from_name": _NAMES.get(from_code, from_code),
+            "to_code": to_code,
+            "to_name": _NAMES.get(to_code, to_code),
+            "type": "translate",
+            "links": [],
         }
         (root / "metadata.json").write_text(json.dumps(metadata, indent=2))
         (root / "README.md").write_text(
             f"Test package {from_code}->{to_code} ({size}) built by translation.testpkg.\n"
-            "Random weights: the output is meaningless.\n")
+            "Random weights: the output is meaningless.\n"
+        )
         target = out_dir / f"{folder}.argosmodel"
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(root.rglob("*")):
@@ -274,12 +380,22 @@ def build_package(from_code: str, to_code: str, out_dir: Path, *, size: str = "t
 
 
 #: File names of the SentencePiece models in a CTranslate2 model directory, by layout (translation.ct2.LAYOUTS).
-CT2_LAYOUTS: dict[str, tuple[str, str]] = {"quickmt": ("src.spm.model", "tgt.spm.model"),
-                                           "opus-mt": ("source.spm", "target.spm")}
+CT2_LAYOUTS: dict[str, tuple[str, str]] = {
+    "quickmt": ("src.spm.model", "tgt.spm.model"),
+    "opus-mt": ("source.spm", "target.spm"),
+}
 
 
-def build_ct2_model_dir(from_code: str, to_code: str, out_dir: Path, *, layout: str = "quickmt",
-                        size: str = "tiny", sp_model: Path | None = None, seed: int | None = None) -> Path:
+def build_ct2_model_dir(
+    from_code: str,
+    to_code: str,
+    out_dir: Path,
+    *,
+    layout: str = "quickmt",
+    size: str = "tiny",
+    sp_model: Path | None = None,
+    seed: int | None = None,
+) -> Path:
     """A CTranslate2 model directory as quickmt (or converted OPUS-MT) ships one, random weights:
     `out_dir/{layout}-{from}-{to}/` with model.bin, config.json, the vocabulary and both
     SentencePiece models (the same model twice: the vocabulary is shared)."""
@@ -292,18 +408,24 @@ def build_ct2_model_dir(from_code: str, to_code: str, out_dir: Path, *, layout: 
         build_ct2_model(spm_path, root, shape, seed)
         for name in CT2_LAYOUTS[layout]:
             shutil.copyfile(spm_path, root / name)
-    (root / "README.md").write_text(f"Test model {from_code}->{to_code} ({size}, {layout} layout) built by "
-                                    "translation.testpkg. Random weights: the output is meaningless.\n")
+    (root / "README.md").write_text(
+        f"Test model {from_code}->{to_code} ({size}, {layout} layout) built by "
+        "translation.testpkg. Random weights: the output is meaningless.\n"
+    )
     return root
 
 
-def build_packages(out_dir: Path, pairs: tuple[tuple[str, str], ...] = DEFAULT_PAIRS, *,
-                   size: str = "tiny", extra_text: Sequence[str] = ()) -> list[Path]:
+def build_packages(
+    out_dir: Path,
+    pairs: tuple[tuple[str, str], ...] = DEFAULT_PAIRS,
+    *,
+    size: str = "tiny",
+    extra_text: Sequence[str] = (),
+) -> list[Path]:
     """Build one package per pair, all sharing one SentencePiece model."""
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        sp_model = train_sentencepiece(Path(tmp) / "sentencepiece.model", SIZES[size],
-                                       extra_text=extra_text)
+        sp_model = train_sentencepiece(Path(tmp) / "sentencepiece.model", SIZES[size], extra_text=extra_text)
         return [build_package(f, t, out_dir, size=size, sp_model=sp_model) for f, t in pairs]
 
 
@@ -323,18 +445,19 @@ def _parse_pair(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m translation.testpkg", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m translation.testpkg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
     parser.add_argument("--pairs", nargs="+", type=_parse_pair, default=list(DEFAULT_PAIRS))
-    parser.add_argument("--extra-text", type=Path,
-                        help="also train the tokenizer on this file's lines (TSV: last column)")
+    parser.add_argument(
+        "--extra-text", type=Path, help="also train the tokenizer on this file's lines (TSV: last column)"
+    )
     args = parser.parse_args(argv)
     extra = read_lines(args.extra_text) if args.extra_text else []
     started = time.perf_counter()
-    for path in build_packages(args.out_dir, tuple(args.pairs), size=args.size,
-                               extra_text=extra):
+    for path in build_packages(args.out_dir, tuple(args.pairs), size=args.size, extra_text=extra):
         print(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
     print(f"built in {time.perf_counter() - started:.1f}s")
     return 0

@@ -8,6 +8,7 @@ its translation is stored: a worker that dies holding jobs leaves them pending, 
 `claim_idle` seconds another worker takes them over (XAUTOCLAIM). Storing twice is harmless: the
 backend's add_translation stores and publishes a (message, language) at most once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,9 @@ READ_BLOCK_MS = 1000
 
 def served_pairs(translator: TranslationService, wanted: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(source, target) of every route the service has, or of `wanted` ("en-es") among them."""
-    pairs = sorted((source, target) for target, sources in translator.routes().items() for source in sources
-                   if source != target)
+    pairs = sorted(
+        (source, target) for target, sources in translator.routes().items() for source in sources if source != target
+    )
     if wanted:
         asked = {tuple(pair.split("-", 1)) for pair in wanted}
         missing = sorted(f"{s}-{t}" for s, t in asked if (s, t) not in pairs)
@@ -43,9 +45,19 @@ def served_pairs(translator: TranslationService, wanted: tuple[str, ...] = ()) -
 
 
 class TranslateWorker:
-    def __init__(self, client: Any, keys: JobKeys, translator: TranslationService, *, name: str,
-                 store: Store, failed: Failed, pairs: list[tuple[str, str]], claim_idle: float,
-                 batch_max: int) -> None:
+    def __init__(
+        self,
+        client: Any,
+        keys: JobKeys,
+        translator: TranslationService,
+        *,
+        name: str,
+        store: Store,
+        failed: Failed,
+        pairs: list[tuple[str, str]],
+        claim_idle: float,
+        batch_max: int,
+    ) -> None:
         self._client = client
         self._keys = keys
         self._translator = translator
@@ -65,15 +77,17 @@ class TranslateWorker:
         routes: dict[str, list[str]] = defaultdict(list)
         for source, target in self._pairs:
             routes[target].append(source)
-        await self._client.hset(self._keys.workers, self.name,
-                                json.dumps({"routes": routes, "until": now_ms() + ADVERT_TTL_MS}))
+        await self._client.hset(
+            self._keys.workers, self.name, json.dumps({"routes": routes, "until": now_ms() + ADVERT_TTL_MS})
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; then say this worker serves nothing any more."""
         for stream in self.streams:
             await ensure_group(self._client, stream)
-        log.info("translate-worker %s: serving %s", self.name,
-                 ", ".join(f"{s}->{t}" for s, t in self._pairs) or "nothing")
+        log.info(
+            "translate-worker %s: serving %s", self.name, ", ".join(f"{s}->{t}" for s, t in self._pairs) or "nothing"
+        )
         next_advert = next_claim = 0.0
         loop = asyncio.get_running_loop()
         try:
@@ -87,10 +101,15 @@ class TranslateWorker:
                 if not self._pairs:
                     await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=READ_BLOCK_MS / 1000)
                     continue
-                replies = await self._client.xreadgroup(GROUP, self.name, dict.fromkeys(self.streams, ">"),
-                                                        count=self._batch_max, block=READ_BLOCK_MS)
-                jobs = [job_of(stream, entry, fields) for stream, entries in _streams(replies)
-                        for entry, fields in entries if fields]
+                replies = await self._client.xreadgroup(
+                    GROUP, self.name, dict.fromkeys(self.streams, ">"), count=self._batch_max, block=READ_BLOCK_MS
+                )
+                jobs = [
+                    job_of(stream, entry, fields)
+                    for stream, entries in _streams(replies)
+                    for entry, fields in entries
+                    if fields
+                ]
                 if jobs:
                     await self.process(jobs)
         finally:
@@ -100,8 +119,9 @@ class TranslateWorker:
     async def claim_abandoned(self) -> None:
         """Take over the jobs another worker has held for claim_idle without finishing them."""
         for stream in self.streams:
-            reply = await self._client.xautoclaim(stream, GROUP, self.name, self._claim_idle_ms,
-                                                  start_id="0-0", count=self._batch_max)
+            reply = await self._client.xautoclaim(
+                stream, GROUP, self.name, self._claim_idle_ms, start_id="0-0", count=self._batch_max
+            )
             claimed = reply[1] if len(reply) > 1 else []
             jobs = [job_of(stream, entry, fields) for entry, fields in claimed if fields]
             if jobs:
@@ -115,8 +135,9 @@ class TranslateWorker:
             by_stream[job.stream].append(job)
         for stream, group in by_stream.items():
             source, target = self._keys.pair_of(stream)
-            made = await self._translator.translate_many_scored([job.text for job in group], source, target,
-                                                                [job.keep for job in group])
+            made = await self._translator.translate_many_scored(
+                [job.text for job in group], source, target, [job.keep for job in group]
+            )
             for job, translated in zip(group, made, strict=True):
                 if translated is None:
                     await self._failed(job.room, job.message_id, target)

@@ -7,6 +7,7 @@ the transport's peer-address extension) are imported at run time, and the types 
 services for the checker only (under `TYPE_CHECKING`); the stores' errors come from `rooms.stores`.
 The dependency runs one way, with no cycle between modules (tests/rooms/test_layering.py checks both).
 """
+
 from pathlib import Path
 
 from web.api import api_routes
@@ -19,5 +20,13 @@ from web.transcript import transcript_routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-__all__ = ["STATIC_DIR", "api_routes", "embed_routes", "host_routes", "meeting_routes", "openapi_routes",
-           "people_routes", "transcript_routes"]
+__all__ = [
+    "STATIC_DIR",
+    "api_routes",
+    "embed_routes",
+    "host_routes",
+    "meeting_routes",
+    "openapi_routes",
+    "people_routes",
+    "transcript_routes",
+]

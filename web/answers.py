@@ -1,5 +1,6 @@
 """The shapes of the HTTP API's answers that several routes share, as msgspec Structs: the OpenAPI
 document (web/openapi.py) describes the answers by these; a route's own shapes sit beside it."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -21,6 +22,7 @@ class User(msgspec.Struct):
 
 class RoomTr(msgspec.Struct):
     """A room's title and forum in the language asked with ?lang= (where a route exists)."""
+
     lang: str
     title: str
     forum: str
@@ -33,13 +35,19 @@ class Room(msgspec.Struct, omit_defaults=True):
     state: RoomState
     slow_mode: Annotated[int, Meta(ge=0, description="seconds between a delegate's messages")]
     members: Annotated[int, Meta(ge=0, description="distinct users in the room, every node")]
-    writers: Annotated[list[Role], Meta(description="the roles the room's state lets write now: every role when "
-                                                    "open, host and moderator when read_only, none when closed")]
+    writers: Annotated[
+        list[Role],
+        Meta(
+            description="the roles the room's state lets write now: every role when "
+            "open, host and moderator when read_only, none when closed"
+        ),
+    ]
     tr: RoomTr | UnsetType = UNSET
 
 
 class Person(msgspec.Struct, omit_defaults=True):
     """A profile; only id, name and online for someone never seen."""
+
     id: str
     name: str
     lang: str | UnsetType = UNSET
@@ -54,5 +62,7 @@ class Session(msgspec.Struct, omit_defaults=True):
     user: User
     lang: str
     expires_in: Annotated[int, Meta(description="seconds")]
-    session: Annotated[str, Meta(description="this device's sign-in (the token's `sid`): GET /api/me/sessions "
-                                             "lists it")] | UnsetType = UNSET
+    session: (
+        Annotated[str, Meta(description="this device's sign-in (the token's `sid`): GET /api/me/sessions lists it")]
+        | UnsetType
+    ) = UNSET

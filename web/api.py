@@ -1,4 +1,5 @@
 """The public HTTP API: sessions for delegates, the room list, languages, health and metrics."""
+
 from __future__ import annotations
 
 import functools
@@ -26,33 +27,84 @@ from web.typed import ApiRoute, LaxBody, Query, answer, get, node_of, post, repl
 
 NAME_MAX = FORM_NAME_MAX
 LANG_MAX = 12
-Name = Annotated[str, Meta(min_length=1, max_length=NAME_MAX, pattern=r"\S", description=(
-    "display name: it must show (no control, format or invisible characters, nothing that renders blank), and a "
-    "delegate's may not copy or look like a host's or moderator's name (409 name_reserved)"))]
+Name = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=NAME_MAX,
+        pattern=r"\S",
+        description=(
+            "display name: it must show (no control, format or "
+            "invisible characters, nothing that renders blank), and a "
+            "delegate's may not copy or look like a host's or moderator's name (409 name_reserved)"
+        ),
+    ),
+]
 Lang = Annotated[str, Meta(min_length=1, max_length=LANG_MAX, description="a code GET /api/languages lists")]
 
 
 class SessionRequest(LaxBody):
     """A new person: a name, a reading language, the event's access code when it has one, a profile."""
+
     name: Name
     lang: Lang
-    access_code: Annotated[str, Meta(description="needed when the event has an access code",
-                                     extra={"says": "\"access_code\" must be a string"})] | None = None
-    organization: Annotated[str, Meta(max_length=ORGANIZATION_MAX, extra={
-        "says": f"\"organization\" must be a string of at most {ORGANIZATION_MAX} characters"})] | None = None
-    country: Annotated[str, Meta(description="ISO 3166-1 alpha-2", extra_json_schema={"enum": ["", *sorted(COUNTRIES)]},
-                                 extra={"says": "\"country\" must be a string"})] | None = None
-    bio: Annotated[str, Meta(max_length=BIO_MAX, extra={
-        "says": f"\"bio\" must be a string of at most {BIO_MAX} characters"})] | None = None
+    access_code: (
+        Annotated[
+            str,
+            Meta(
+                description="needed when the event has an access code", extra={"says": '"access_code" must be a string'}
+            ),
+        ]
+        | None
+    ) = None
+    organization: (
+        Annotated[
+            str,
+            Meta(
+                max_length=ORGANIZATION_MAX,
+                extra={"says": f'"organization" must be a string of at most {ORGANIZATION_MAX} characters'},
+            ),
+        ]
+        | None
+    ) = None
+    country: (
+        Annotated[
+            str,
+            Meta(
+                description="ISO 3166-1 alpha-2",
+                extra_json_schema={"enum": ["", *sorted(COUNTRIES)]},
+                extra={"says": '"country" must be a string'},
+            ),
+        ]
+        | None
+    ) = None
+    bio: (
+        Annotated[
+            str, Meta(max_length=BIO_MAX, extra={"says": f'"bio" must be a string of at most {BIO_MAX} characters'})
+        ]
+        | None
+    ) = None
 
 
 class CodeSignIn(LaxBody):
     """The person a personal sign-in code was made for, on one more device (web/sign_in.py)."""
-    code: Annotated[str, Meta(min_length=1, max_length=40, description=(
-        "a personal sign-in code (POST /api/me/signin-code, or the organisers'); single use; case, dashes and "
-        "spaces do not matter"), extra={"says": "\"code\" must be the sign-in code as shown (such as ABCDE-FGHJK)"})]
-    lang: Annotated[str, Meta(max_length=LANG_MAX, description="this device's reading language; default: the "
-                                                                "person's")] | None = None
+
+    code: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=40,
+            description=(
+                "a personal sign-in code (POST /api/me/signin-code, or the organisers'); single use; case, dashes and "
+                "spaces do not matter"
+            ),
+            extra={"says": '"code" must be the sign-in code as shown (such as ABCDE-FGHJK)'},
+        ),
+    ]
+    lang: (
+        Annotated[str, Meta(max_length=LANG_MAX, description="this device's reading language; default: the person's")]
+        | None
+    ) = None
 
 
 def display_name(given: str) -> str:
@@ -60,7 +112,7 @@ def display_name(given: str) -> str:
     name = given.strip()
     fault = name_fault(name, max_len=NAME_MAX)
     if fault:
-        raise ApiError(400, "bad_request", f"\"name\" {fault}", "name")
+        raise ApiError(400, "bad_request", f'"name" {fault}', "name")
     return name
 
 
@@ -72,13 +124,20 @@ async def create_session(request: Request, body: CodeSignIn | SessionRequest) ->
     address = client_address(request, node.config.server.trusted_proxies)
     wait = await node.stores.limits.take_token(f"session@{address}", limits.session_rate, limits.session_burst)
     if wait:  # (a zero rate waits forever: ask again in an hour)
-        raise ApiError(429, "rate_limited", f"too many new sessions from this address: wait {wait:.1f} s",
-                       retry_after=math.ceil(wait) if math.isfinite(wait) else 3600)
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many new sessions from this address: wait {wait:.1f} s",
+            retry_after=math.ceil(wait) if math.isfinite(wait) else 3600,
+        )
     if isinstance(body, CodeSignIn):  # a personal sign-in code: the same person on one more device
         return await redeem_code(request, node, body.code, body.lang)
     if node.config.auth.access_mode == "invited":
-        raise ApiError(403, "invited_only", "this event is by invitation only: sign in with the personal sign-in "
-                       "code or link the organisers sent you")
+        raise ApiError(
+            403,
+            "invited_only",
+            "this event is by invitation only: sign in with the personal sign-in code or link the organisers sent you",
+        )
     name = display_name(body.name)
     lang = body.lang.strip()
     if lang not in node.translator.reading_languages():
@@ -89,8 +148,16 @@ async def create_session(request: Request, body: CodeSignIn | SessionRequest) ->
         raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
     profile = profile_fields(body)
     # a new person, with a sign-in (session) of this device that their tokens name (rooms/sign_ins.py)
-    return await signed_in(request, node, user_id="u_" + secrets.token_hex(6), name=name, role=Role.DELEGATE,
-                           lang=lang, profile=profile, anonymous=True)
+    return await signed_in(
+        request,
+        node,
+        user_id="u_" + secrets.token_hex(6),
+        name=name,
+        role=Role.DELEGATE,
+        lang=lang,
+        profile=profile,
+        anonymous=True,
+    )
 
 
 def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
@@ -99,8 +166,9 @@ def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
     address it heard from, so the addresses left of the last untrusted one could be forged)."""
     # uvicorn may have put an X-Forwarded-For address in `client` already (it trusts 127.0.0.1's
     # by default, for the scheme): the limit starts from the connection's own address.
-    peer = request.scope.get("extensions", {}).get(PEER_EXTENSION, {}).get("host") \
-        or (request.client.host if request.client else "")
+    peer = request.scope.get("extensions", {}).get(PEER_EXTENSION, {}).get("host") or (
+        request.client.host if request.client else ""
+    )
     proxies = trusted_networks(tuple(trusted_proxies))
     if not proxies or not _is_trusted(peer, proxies):
         return peer
@@ -134,8 +202,11 @@ def _is_address(text: str) -> bool:
 
 def profile_fields(body: SessionRequest) -> dict[str, str]:
     """The optional profile of POST /api/session: organization, country (ISO 3166-1 alpha-2), bio."""
-    fields = {"organization": (body.organization or "").strip(), "country": (body.country or "").strip().upper(),
-              "bio": (body.bio or "").strip()}
+    fields = {
+        "organization": (body.organization or "").strip(),
+        "country": (body.country or "").strip().upper(),
+        "bio": (body.bio or "").strip(),
+    }
     complaint = profile_complaint(organization=fields["organization"], country=fields["country"], bio=fields["bio"])
     if complaint:
         raise ApiError(400, "bad_request", str(complaint), complaint.field)
@@ -152,8 +223,9 @@ async def access_mode(request: Request) -> Response:
 
 
 class RoomsQuery(Query):
-    lang: Annotated[str, Meta(description="titles and forum names also in this language (`tr`): a code GET "
-                                          "/api/languages lists")] = ""
+    lang: Annotated[
+        str, Meta(description="titles and forum names also in this language (`tr`): a code GET /api/languages lists")
+    ] = ""
 
 
 class RoomList(msgspec.Struct):
@@ -166,8 +238,11 @@ async def list_rooms(request: Request, query: RoomsQuery) -> Response:
     lang = query.lang or None
     if lang is not None and lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")
-    rooms = [await node.organiser.with_tr(await node.lobby.lobby_entry(room), lang)
-             for room in await node.stores.rooms.list_rooms() if not room.private]
+    rooms = [
+        await node.organiser.with_tr(await node.lobby.lobby_entry(room), lang)
+        for room in await node.stores.rooms.list_rooms()
+        if not room.private
+    ]
     return JSONResponse({"rooms": rooms})
 
 
@@ -185,8 +260,14 @@ class Languages(msgspec.Struct):
 async def list_languages(request: Request) -> Response:
     translator = node_of(request).translator
     translatable = set(translator.languages())
-    return reply(Languages([Language(code, language_name(code), is_rtl(code), code in translatable)
-                            for code in translator.reading_languages()]))
+    return reply(
+        Languages(
+            [
+                Language(code, language_name(code), is_rtl(code), code in translatable)
+                for code in translator.reading_languages()
+            ]
+        )
+    )
 
 
 class Health(msgspec.Struct, omit_defaults=True):
@@ -200,8 +281,16 @@ class Health(msgspec.Struct, omit_defaults=True):
 async def health(request: Request) -> Response:
     node = node_of(request)
     problem = node.backend.health_problem()
-    return reply(Health("degraded" if problem else "ok", node.id, node.config.backend.kind, node.hub.connections,
-                        reason=problem or UNSET), status_code=503 if problem else 200)
+    return reply(
+        Health(
+            "degraded" if problem else "ok",
+            node.id,
+            node.config.backend.kind,
+            node.hub.connections,
+            reason=problem or UNSET,
+        ),
+        status_code=503 if problem else 200,
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -209,8 +298,9 @@ async def metrics(request: Request) -> Response:
     node = node_of(request)
     expected = node.config.server.metrics_token
     if not expected:
-        raise ApiError(404, "not_found", "metrics are off: set [server] metrics_token and scrape with that "
-                       "bearer token")
+        raise ApiError(
+            404, "not_found", "metrics are off: set [server] metrics_token and scrape with that bearer token"
+        )
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <[server] metrics_token>")
@@ -219,32 +309,69 @@ async def metrics(request: Request) -> Response:
 
 def api_routes() -> list[ApiRoute]:
     return [
-        post("/api/session", create_session, body=CodeSignIn | SessionRequest, operation="createSession",
-             summary="A delegate token for a display name and reading language",
-             description="A name (and the access code in `code` mode) signs a new person in; a personal sign-in "
-                         "code signs the person it was made for in on this device. Each sign-in is a session "
-                         "(GET /api/me/sessions). With `[auth] access = \"invited\"` only codes are taken.",
-             ok={200: answer("the token and who it speaks for", answers.Session)},
-             errors={401: "the event's access code is missing or wrong, or the sign-in code is not valid (used, "
-                          "expired or mistyped)",
-                     403: "invited_only: this event takes personal sign-in codes only",
-                     409: "name_reserved: the name copies or looks like a host's or moderator's",
-                     429: "too many sessions from this client address ([limits] session_rate); the Retry-After "
-                          "header says how many seconds to wait",
-                     501: "this server only verifies tokens minted by the event's website"}),
-        get("/api/access", access_mode, operation="accessMode", summary="How this event lets people in ([auth] access)",
-            ok={200: answer("open: a name; code: a name and the access code; invited: a personal sign-in code or a "
-                            "website token only", Access)}),
-        get("/api/rooms", list_rooms, query=RoomsQuery, operation="listRooms",
-            summary="Every room with its member count", ok={200: answer("the rooms", RoomList)},
-            errors={400: "an unknown lang"}),
-        get("/api/languages", list_languages, operation="listLanguages", summary="The reading languages on offer",
-            ok={200: answer("the languages", Languages)}),
-        get("/healthz", health, operation="health", summary="Whether the node and its backend answer",
-            ok={200: answer("healthy", Health), 503: answer("the backend is unreachable or cannot write", Health)}),
-        get("/metrics", metrics, operation="metrics",
+        post(
+            "/api/session",
+            create_session,
+            body=CodeSignIn | SessionRequest,
+            operation="createSession",
+            summary="A delegate token for a display name and reading language",
+            description="A name (and the access code in `code` mode) signs a new person in; a personal sign-in "
+            "code signs the person it was made for in on this device. Each sign-in is a session "
+            '(GET /api/me/sessions). With `[auth] access = "invited"` only codes are taken.',
+            ok={200: answer("the token and who it speaks for", answers.Session)},
+            errors={
+                401: "the event's access code is missing or wrong, or the sign-in code is not valid (used, "
+                "expired or mistyped)",
+                403: "invited_only: this event takes personal sign-in codes only",
+                409: "name_reserved: the name copies or looks like a host's or moderator's",
+                429: "too many sessions from this client address ([limits] session_rate); the Retry-After "
+                "header says how many seconds to wait",
+                501: "this server only verifies tokens minted by the event's website",
+            },
+        ),
+        get(
+            "/api/access",
+            access_mode,
+            operation="accessMode",
+            summary="How this event lets people in ([auth] access)",
+            ok={
+                200: answer(
+                    "open: a name; code: a name and the access code; invited: a personal sign-in code or a "
+                    "website token only",
+                    Access,
+                )
+            },
+        ),
+        get(
+            "/api/rooms",
+            list_rooms,
+            query=RoomsQuery,
+            operation="listRooms",
+            summary="Every room with its member count",
+            ok={200: answer("the rooms", RoomList)},
+            errors={400: "an unknown lang"},
+        ),
+        get(
+            "/api/languages",
+            list_languages,
+            operation="listLanguages",
+            summary="The reading languages on offer",
+            ok={200: answer("the languages", Languages)},
+        ),
+        get(
+            "/healthz",
+            health,
+            operation="health",
+            summary="Whether the node and its backend answer",
+            ok={200: answer("healthy", Health), 503: answer("the backend is unreachable or cannot write", Health)},
+        ),
+        get(
+            "/metrics",
+            metrics,
+            operation="metrics",
             summary="Prometheus metrics of this node (Authorization: Bearer [server] metrics_token; off while that "
-                    "is empty)",
+            "is empty)",
             ok={200: answer("Prometheus text exposition format 0.0.4", {"type": "string"}, "text/plain")},
-            errors={401: "no or a wrong bearer token", 404: "metrics are off ([server] metrics_token is empty)"}),
+            errors={401: "no or a wrong bearer token", 404: "metrics are off ([server] metrics_token is empty)"},
+        ),
     ]

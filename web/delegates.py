@@ -10,6 +10,7 @@ so the list can change while the event's server runs (on sqlite the server holds
     POST /api/delegates/links     {base_url?} -> each delegate's personal link (a single-use code)
     POST /api/delegates/revoke    {delegate: id, e-mail or external id} -> their sign-ins end at once
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,10 +27,10 @@ from chat.tokens import Identity
 from web.errors import ApiError
 from web.typed import ApiRoute, Auth, LaxBody, answer, get, node_of, post, reply
 
-BASE_URL_SAY = "\"base_url\" must be the app's public address, such as https://chat.example.org/"
+BASE_URL_SAY = '"base_url" must be the app\'s public address, such as https://chat.example.org/'
 IMPORT_MAX_BYTES = 4 * 1024 * 1024  # a registration export of some ten thousand people
 ROWS_MAX = 20000
-ROWS_SAY = f"\"delegates\" must be a list of at most {ROWS_MAX} rows, each an object of column -> text"
+ROWS_SAY = f'"delegates" must be a list of at most {ROWS_MAX} rows, each an object of column -> text'
 
 
 class DelegateCsv(LaxBody):
@@ -38,9 +39,17 @@ class DelegateCsv(LaxBody):
 
 class DelegateRows(LaxBody):
     # no maxItems in the schema: a list that long is near the 4 MiB a body may be (ROWS_MAX is checked)
-    delegates: Annotated[list[dict[str, str | None]], Meta(description=(
-        "rows of the registration export: name, organisation, country, reading language, e-mail or external id, "
-        "role?"), extra={"says": ROWS_SAY})]
+    delegates: Annotated[
+        list[dict[str, str | None]],
+        Meta(
+            description=(
+                "rows of the registration export: name, "
+                "organisation, country, reading language, e-mail or external id, "
+                "role?"
+            ),
+            extra={"says": ROWS_SAY},
+        ),
+    ]
 
 
 class RefusedRow(msgspec.Struct):
@@ -63,10 +72,12 @@ async def import_delegates(request: Request, host: Identity, body: DelegateCsv |
         rows = list(body.delegates)
     else:  # the host panel sends the file as it is
         try:
-            rows = [{key: value for key, value in row.items() if key is not None}
-                    for row in csv.DictReader(io.StringIO(body.csv.lstrip("\ufeff")))]
+            rows = [
+                {key: value for key, value in row.items() if key is not None}
+                for row in csv.DictReader(io.StringIO(body.csv.lstrip("\ufeff")))
+            ]
         except csv.Error as exc:
-            raise ApiError(400, "bad_request", f"\"csv\" is not CSV: {exc}", "csv") from None
+            raise ApiError(400, "bad_request", f'"csv" is not CSV: {exc}', "csv") from None
     if len(rows) > ROWS_MAX:
         raise ApiError(400, "bad_request", ROWS_SAY, "delegates")
     report = await node.delegates.import_rows(rows, node.translator.reading_languages())
@@ -83,9 +94,17 @@ async def list_delegates(request: Request, host: Identity) -> Response:
 
 
 class DelegateLinks(LaxBody):
-    base_url: Annotated[str, Meta(
-        extra_json_schema={"pattern": r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$"},
-        description="the app's public address (default: this request's)", extra={"says": BASE_URL_SAY})] | None = None
+    base_url: (
+        Annotated[
+            str,
+            Meta(
+                extra_json_schema={"pattern": r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$"},
+                description="the app's public address (default: this request's)",
+                extra={"says": BASE_URL_SAY},
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Link(msgspec.Struct, omit_defaults=True):
@@ -113,15 +132,31 @@ async def delegate_links(request: Request, host: Identity, body: DelegateLinks) 
         if delegate.revoked:
             continue
         made = await node.delegates.link_code(delegate)
-        links.append({"id": delegate.id, "key": delegate.key, "name": delegate.name,
-                      "organization": delegate.organization, "code": made.code,
-                      "url": f"{base.rstrip('/')}/#code={made.code}", "expires": made.expires})
+        links.append(
+            {
+                "id": delegate.id,
+                "key": delegate.key,
+                "name": delegate.name,
+                "organization": delegate.organization,
+                "code": made.code,
+                "url": f"{base.rstrip('/')}/#code={made.code}",
+                "expires": made.expires,
+            }
+        )
     return JSONResponse({"links": links})
 
 
 class DelegateRevoke(LaxBody):
-    delegate: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S", description=(
-        "the id, e-mail or external id"), extra={"says": "\"delegate\" must be the id, e-mail or external id"})]
+    delegate: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=200,
+            pattern=r"\S",
+            description=("the id, e-mail or external id"),
+            extra={"says": '"delegate" must be the id, e-mail or external id'},
+        ),
+    ]
 
 
 class Revoked(msgspec.Struct):
@@ -138,20 +173,48 @@ async def revoke_delegate(request: Request, host: Identity, body: DelegateRevoke
 
 def delegate_routes() -> list[ApiRoute]:
     return [
-        post("/api/delegates", import_delegates, auth=Auth.HOST, body=DelegateCsv | DelegateRows,
-             max_body=IMPORT_MAX_BYTES, operation="importDelegates",
-             summary="Import the delegate list (hosts; idempotent: the e-mail or external id keeps a person the "
-                     "same)",
-             ok={200: answer("the report: how many rows were created, updated or unchanged, or, when any row is "
-                             "refused (each with its reason), imported: false and nothing saved", DelegateImport)},
-             errors={413: "the body is larger than 4 MiB"}),
-        get("/api/delegates", list_delegates, auth=Auth.HOST, operation="listDelegates",
-            summary="The delegate list (hosts)", ok={200: answer("the delegates, by name", Delegates)}),
-        post("/api/delegates/links", delegate_links, auth=Auth.HOST, body=DelegateLinks, operation="delegateLinks",
-             summary="Each delegate's personal sign-in link (hosts): a single-use code, valid [auth] invite_ttl",
-             ok={200: answer("the links", Links)}),
-        post("/api/delegates/revoke", revoke_delegate, auth=Auth.HOST, body=DelegateRevoke,
-             operation="revokeDelegate",
-             summary="Revoke a delegate (hosts): their links stop working and their sign-ins end at once, on every "
-                     "node", ok={200: answer("revoked", Revoked)}, errors={404: "no such delegate on the list"}),
+        post(
+            "/api/delegates",
+            import_delegates,
+            auth=Auth.HOST,
+            body=DelegateCsv | DelegateRows,
+            max_body=IMPORT_MAX_BYTES,
+            operation="importDelegates",
+            summary="Import the delegate list (hosts; idempotent: the e-mail or external id keeps a person the same)",
+            ok={
+                200: answer(
+                    "the report: how many rows were created, updated or unchanged, or, when any row is "
+                    "refused (each with its reason), imported: false and nothing saved",
+                    DelegateImport,
+                )
+            },
+            errors={413: "the body is larger than 4 MiB"},
+        ),
+        get(
+            "/api/delegates",
+            list_delegates,
+            auth=Auth.HOST,
+            operation="listDelegates",
+            summary="The delegate list (hosts)",
+            ok={200: answer("the delegates, by name", Delegates)},
+        ),
+        post(
+            "/api/delegates/links",
+            delegate_links,
+            auth=Auth.HOST,
+            body=DelegateLinks,
+            operation="delegateLinks",
+            summary="Each delegate's personal sign-in link (hosts): a single-use code, valid [auth] invite_ttl",
+            ok={200: answer("the links", Links)},
+        ),
+        post(
+            "/api/delegates/revoke",
+            revoke_delegate,
+            auth=Auth.HOST,
+            body=DelegateRevoke,
+            operation="revokeDelegate",
+            summary="Revoke a delegate (hosts): their links stop working and their sign-ins end at once, on every node",
+            ok={200: answer("revoked", Revoked)},
+            errors={404: "no such delegate on the list"},
+        ),
     ]

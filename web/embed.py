@@ -5,6 +5,7 @@ configured: 'none', so it cannot be framed anywhere); the origins are written in
 too, for its postMessage handshake. Every other page keeps frame-ancestors 'none' and
 X-Frame-Options DENY (chat/app.py).
 """
+
 from __future__ import annotations
 
 import html
@@ -26,9 +27,11 @@ ORIGINS_META = '<meta name="babelroom-embed-origins" content="[]">'
 
 def content_security_policy(embed_origins: tuple[str, ...]) -> str:
     ancestors = " ".join(origin.rstrip("/") for origin in embed_origins) or "'none'"
-    return ("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
-            f"script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}; "
-            "form-action 'self'")
+    return (
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
+        f"script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}; "
+        "form-action 'self'"
+    )
 
 
 @cache
@@ -44,14 +47,21 @@ async def embed_room(request: Request) -> Response:
         raise ApiError(404, "not_found", "no such room: /embed/ROOM takes a room id such as 'plenary'")
     origins = tuple(origin.rstrip("/") for origin in request.app.state.node.config.server.embed_origins)
     meta = f'<meta name="babelroom-embed-origins" content="{html.escape(json.dumps(list(origins)))}">'
-    return HTMLResponse(page_template().replace(ORIGINS_META, meta),
-                        headers={"content-security-policy": content_security_policy(origins),
-                                 "cache-control": "no-store"})
+    return HTMLResponse(
+        page_template().replace(ORIGINS_META, meta),
+        headers={"content-security-policy": content_security_policy(origins), "cache-control": "no-store"},
+    )
 
 
 def embed_routes() -> list[ApiRoute]:
-    return [get("/embed/{room:path}", embed_room, path_params={"room": RoomId},  # :path: /embed/a/b is our 404 too
-                operation="embedRoom", summary="The room alone, for an iframe on a site in [server] embed_origins",
-                ok={200: answer("the page (its CSP frame-ancestors lists embed_origins)", {"type": "string"},
-                                "text/html")},
-                errors={404: "not a room id"})]
+    return [
+        get(
+            "/embed/{room:path}",
+            embed_room,
+            path_params={"room": RoomId},  # :path: /embed/a/b is our 404 too
+            operation="embedRoom",
+            summary="The room alone, for an iframe on a site in [server] embed_origins",
+            ok={200: answer("the page (its CSP frame-ancestors lists embed_origins)", {"type": "string"}, "text/html")},
+            errors={404: "not a room id"},
+        )
+    ]

@@ -1,5 +1,6 @@
 """JSON errors for the HTTP API: {code, message}, the message saying what to do, and how a core
 rule's refusal (rooms.Refused) becomes one."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,16 @@ BODY_SECONDS = 10.0  # a request body must arrive within this
 class ApiError(Exception):
     """An HTTP error answer; `field` names the body field a 400 is about (clients word it for people)."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None, *,
-                 retry_after: int | None = None, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        retry_after: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.retry_after = retry_after  # seconds until a refusal that passes by itself is over
@@ -57,8 +66,11 @@ def json_object(body: bytes) -> dict[str, Any]:
         raise ApiError(400, "bad_request", "the body must be a JSON object")
     bad = unencodable_field(data)
     if bad is not None:
-        raise ApiError(400, "bad_request", f"\"{bad[:64]}\" is not valid Unicode text (a lone surrogate such as "
-                       "\\ud800); send UTF-8 text")
+        raise ApiError(
+            400,
+            "bad_request",
+            f'"{bad[:64]}" is not valid Unicode text (a lone surrogate such as \\ud800); send UTF-8 text',
+        )
     return data
 
 
@@ -77,9 +89,20 @@ async def _read_body(request: Request, max_bytes: int = MAX_BODY) -> bytes:
 
 
 # a core refusal's code -> the HTTP status that says the same
-STATUS = {"unauthorized": 401, "not_found": 404, "forbidden": 403, "banned": 403, "muted": 403, "room_closed": 409,
-          "rate_limited": 429, "inbox_full": 429, "unavailable": 503, "name_reserved": 409,
-          "taken": 409, "conflict": 409}
+STATUS = {
+    "unauthorized": 401,
+    "not_found": 404,
+    "forbidden": 403,
+    "banned": 403,
+    "muted": 403,
+    "room_closed": 409,
+    "rate_limited": 429,
+    "inbox_full": 429,
+    "unavailable": 503,
+    "name_reserved": 409,
+    "taken": 409,
+    "conflict": 409,
+}
 
 
 def refusal_error(refusal: Refused) -> ApiError:

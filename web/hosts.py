@@ -5,6 +5,7 @@ update live; closing a room ends every membership in it (`left` reason `closed`)
 (or its end) reaches the person's connections on every node at once as a `role` frame; their
 sessions show the room's members the new role (a `presence` `update`: the badge).
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -42,13 +43,15 @@ async def announce(request: Request, event: str, room: Room) -> dict[str, Any]:
 
 
 Title = Annotated[str, Meta(min_length=1, max_length=TITLE_MAX, pattern=r"\S")]
-SlowMode = Annotated[int, Meta(ge=0, le=SLOW_MODE_MAX, extra={
-    "says": f"\"slow_mode\" must be 0..{SLOW_MODE_MAX} seconds (0 = off)"})]
-StateField = Annotated[RoomState, Meta(extra={"says": "\"state\" must be open, read_only or closed"})]
+SlowMode = Annotated[
+    int, Meta(ge=0, le=SLOW_MODE_MAX, extra={"says": f'"slow_mode" must be 0..{SLOW_MODE_MAX} seconds (0 = off)'})
+]
+StateField = Annotated[RoomState, Meta(extra={"says": '"state" must be open, read_only or closed'})]
 
 
 class RoomChange(Body):
     """The fields of a room a host changes; absent ones stay as they are."""
+
     title: Title | UnsetType = UNSET
     forum: Title | UnsetType = UNSET
     state: StateField | UnsetType = UNSET
@@ -56,8 +59,13 @@ class RoomChange(Body):
 
 
 class NewRoom(Body):
-    id: Annotated[str, Meta(pattern=ROOM_ID.pattern, extra={
-        "says": "\"id\" must be a lowercase slug: a-z, 0-9 and inner hyphens, 1-40 chars"})]
+    id: Annotated[
+        str,
+        Meta(
+            pattern=ROOM_ID.pattern,
+            extra={"says": '"id" must be a lowercase slug: a-z, 0-9 and inner hyphens, 1-40 chars'},
+        ),
+    ]
     title: Title
     forum: Title | UnsetType = UNSET
     state: StateField | UnsetType = UNSET
@@ -178,14 +186,18 @@ class Glossary(msgspec.Struct):
     terms: list[str]
 
 
-TERMS_SAY = (f"\"terms\" must be a list of strings, e.g. [\"Cargotec\"]: at most {MAX_TERMS} terms, each 1 to "
-             f"{MAX_TERM_CHARS} characters")
+TERMS_SAY = (
+    f'"terms" must be a list of strings, e.g. ["Cargotec"]: at most {MAX_TERMS} terms, each 1 to '
+    f"{MAX_TERM_CHARS} characters"
+)
 
 
 class GlossaryChange(Body):
     # no maxItems in the schema: a list that long is larger than the body may be (413) anyway
-    terms: Annotated[list[Annotated[str, Meta(min_length=1, max_length=MAX_TERM_CHARS, pattern=r"\S")]], Meta(
-        description=f"at most {MAX_TERMS} terms (and {MAX_BODY} bytes)", extra={"says": TERMS_SAY})]
+    terms: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=MAX_TERM_CHARS, pattern=r"\S")]],
+        Meta(description=f"at most {MAX_TERMS} terms (and {MAX_BODY} bytes)", extra={"says": TERMS_SAY}),
+    ]
 
     def __post_init__(self) -> None:
         if len(self.terms) > MAX_TERMS:
@@ -211,29 +223,75 @@ def host_routes() -> list[ApiRoute]:
     room = {"room": RoomId}
     no_room = {404: "there is no such room"}
     return [
-        post("/api/rooms", open_room, auth=Auth.HOST, body=NewRoom, operation="openRoom", summary="Open a room (hosts)",
-             ok={201: answer("the room, announced to every connection", answers.Room)},
-             errors={409: "a room with this id exists; PATCH it"}),
-        patch("/api/rooms/{room}", change_room, auth=Auth.HOST, body=RoomChange, path_params=room,
-              operation="changeRoom", summary="Rename, move, open, close or slow a room (hosts)",
-              ok={200: answer("the room as changed", answers.Room)}, errors=no_room),
-        post("/api/rooms/{room}/moderators", appoint_moderator, auth=Auth.HOST, body=Appointment, path_params=room,
-             operation="appointModerator", summary="Appoint a user moderator of a room (hosts)",
-             ok={201: answer("appointed", Moderator), 200: answer("already was", Moderator)}, errors=no_room),
-        delete("/api/rooms/{room}/moderators/{user}", remove_moderator, auth=Auth.HOST,
-               path_params={**room, "user": Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX)]},
-               operation="removeModerator", summary="End a user's appointment (hosts)",
-               ok={200: answer("no longer a moderator", Moderator)},
-               errors={404: "no such room, or the user is not its moderator"}),
-        get("/api/rooms/{room}/moderation", moderation_log, auth=Auth.BEARER, path_params=room,
-            operation="moderationLog", summary="Who did what in a room (hosts and the room's moderators)",
+        post(
+            "/api/rooms",
+            open_room,
+            auth=Auth.HOST,
+            body=NewRoom,
+            operation="openRoom",
+            summary="Open a room (hosts)",
+            ok={201: answer("the room, announced to every connection", answers.Room)},
+            errors={409: "a room with this id exists; PATCH it"},
+        ),
+        patch(
+            "/api/rooms/{room}",
+            change_room,
+            auth=Auth.HOST,
+            body=RoomChange,
+            path_params=room,
+            operation="changeRoom",
+            summary="Rename, move, open, close or slow a room (hosts)",
+            ok={200: answer("the room as changed", answers.Room)},
+            errors=no_room,
+        ),
+        post(
+            "/api/rooms/{room}/moderators",
+            appoint_moderator,
+            auth=Auth.HOST,
+            body=Appointment,
+            path_params=room,
+            operation="appointModerator",
+            summary="Appoint a user moderator of a room (hosts)",
+            ok={201: answer("appointed", Moderator), 200: answer("already was", Moderator)},
+            errors=no_room,
+        ),
+        delete(
+            "/api/rooms/{room}/moderators/{user}",
+            remove_moderator,
+            auth=Auth.HOST,
+            path_params={**room, "user": Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX)]},
+            operation="removeModerator",
+            summary="End a user's appointment (hosts)",
+            ok={200: answer("no longer a moderator", Moderator)},
+            errors={404: "no such room, or the user is not its moderator"},
+        ),
+        get(
+            "/api/rooms/{room}/moderation",
+            moderation_log,
+            auth=Auth.BEARER,
+            path_params=room,
+            operation="moderationLog",
+            summary="Who did what in a room (hosts and the room's moderators)",
             ok={200: answer("the log, oldest first", ModerationLog)},
-            errors={403: "not a host nor a moderator of this room", **no_room}),
-        get("/api/glossary", get_glossary, auth=Auth.HOST, operation="glossary",
-            summary="The terms never translated (hosts)", ok={200: answer("the terms", Glossary)}),
-        put("/api/glossary", put_glossary, auth=Auth.HOST, body=GlossaryChange, operation="setGlossary",
+            errors={403: "not a host nor a moderator of this room", **no_room},
+        ),
+        get(
+            "/api/glossary",
+            get_glossary,
+            auth=Auth.HOST,
+            operation="glossary",
+            summary="The terms never translated (hosts)",
+            ok={200: answer("the terms", Glossary)},
+        ),
+        put(
+            "/api/glossary",
+            put_glossary,
+            auth=Auth.HOST,
+            body=GlossaryChange,
+            operation="setGlossary",
             summary="Replace the terms never translated, on every node (hosts)",
             description="Kept in the backend: the list outlives a restart and wins over `[translation] glossary` "
-                        "(the start value) from the first PUT on.",
-            ok={200: answer("the terms as kept", Glossary)}),
+            "(the start value) from the first PUT on.",
+            ok={200: answer("the terms as kept", Glossary)},
+        ),
     ]

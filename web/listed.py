@@ -6,6 +6,7 @@ router, does the one store look-up a website's token needs and leaves its answer
 scope: the listed identity, the refusal (a revoked delegate) or "unavailable" (the backend is down:
 no answer rather than a second, split identity).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -11,6 +11,7 @@ list the devices, and make a personal sign-in code (with its QR code) for anothe
 Codes travel only in POST bodies and in the URL's fragment (`/#code=...`), which browsers never
 send: they never reach an access log.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,13 +34,24 @@ from web.typed import ApiRoute, Auth, answer, delete, get, node_of, post, reply
 async def renew(request: Request, identity: Identity) -> Response:
     node = node_of(request)
     if not identity.session:
-        raise ApiError(403, "forbidden", "only tokens from POST /api/session are renewed here; get a new token "
-                       "where this one came from")
+        raise ApiError(
+            403,
+            "forbidden",
+            "only tokens from POST /api/session are renewed here; get a new token where this one came from",
+        )
     await node.sign_ins.renew(identity.id, identity.session)
     profile = {"organization": identity.organization, "country": identity.country, "bio": identity.bio}
-    return await token_answer(node, user_id=identity.id, name=identity.name, role=identity.role, lang=identity.lang,
-                              profile=profile, session=identity.session, rooms=identity.rooms,
-                              anonymous=identity.anonymous)
+    return await token_answer(
+        node,
+        user_id=identity.id,
+        name=identity.name,
+        role=identity.role,
+        lang=identity.lang,
+        profile=profile,
+        session=identity.session,
+        rooms=identity.rooms,
+        anonymous=identity.anonymous,
+    )
 
 
 async def sign_out(request: Request, identity: Identity) -> Response:
@@ -63,8 +75,14 @@ class SignIns(msgspec.Struct):
 
 async def my_sessions(request: Request, identity: Identity) -> Response:
     sessions = await node_of(request).sign_ins.of(identity.id)
-    return reply(SignIns([SignIn(session.id, session.device, session.created, session.last_seen,
-                                 session.id == identity.session) for session in sessions]))
+    return reply(
+        SignIns(
+            [
+                SignIn(session.id, session.device, session.created, session.last_seen, session.id == identity.session)
+                for session in sessions
+            ]
+        )
+    )
 
 
 class Ended(msgspec.Struct):
@@ -98,25 +116,60 @@ async def signin_code(request: Request, identity: Identity) -> Response:
 def me_routes() -> list[ApiRoute]:
     ended = "no Bearer token, a bad, forged or expired one, or its sign-in has ended"
     return [
-        post("/api/session/renew", renew, auth=Auth.BEARER, operation="renewSession",
-             summary="A fresh token for this device's sign-in, before this one expires",
-             ok={200: answer("the new token", answers.Session)},
-             errors={403: "the token names no sign-in (a website's token): renew it where it came from",
-                     401: "no Bearer token, a bad or expired one, or its sign-in has ended"}),
-        delete("/api/session", sign_out, auth=Auth.BEARER, operation="signOut",
-               summary="Sign this device out (the token's sign-in ends on every node; its sockets close with 4401)",
-               ok={204: answer("signed out (or already was)")}, errors={401: ended}),
-        get("/api/me/sessions", my_sessions, auth=Auth.LIVE, operation="mySessions",
-            summary="The devices this person is signed in on", ok={200: answer("oldest first", SignIns)}),
-        delete("/api/me/sessions", sign_out_everywhere, auth=Auth.LIVE, operation="signOutEverywhere",
-               summary="Sign this person out on every device", ok={200: answer("how many sign-ins ended", Ended)}),
-        delete("/api/me/sessions/{session}", end_my_session, auth=Auth.LIVE,
-               path_params={"session": Annotated[str, Meta(min_length=1, max_length=80)]}, operation="endMySession",
-               summary="Sign one of this person's devices out", ok={204: answer("signed out")},
-               errors={404: "no such sign-in of this person"}),
-        post("/api/me/signin-code", signin_code, auth=Auth.LIVE, operation="makeSignInCode",
-             summary="A personal sign-in code and QR code for another device (single use, short-lived, "
-                     "rate-limited)",
-             ok={200: answer("the code, its link and QR code", SignInCode)},
-             errors={429: "too many codes: use the last one, or wait retry_after seconds"}),
+        post(
+            "/api/session/renew",
+            renew,
+            auth=Auth.BEARER,
+            operation="renewSession",
+            summary="A fresh token for this device's sign-in, before this one expires",
+            ok={200: answer("the new token", answers.Session)},
+            errors={
+                403: "the token names no sign-in (a website's token): renew it where it came from",
+                401: "no Bearer token, a bad or expired one, or its sign-in has ended",
+            },
+        ),
+        delete(
+            "/api/session",
+            sign_out,
+            auth=Auth.BEARER,
+            operation="signOut",
+            summary="Sign this device out (the token's sign-in ends on every node; its sockets close with 4401)",
+            ok={204: answer("signed out (or already was)")},
+            errors={401: ended},
+        ),
+        get(
+            "/api/me/sessions",
+            my_sessions,
+            auth=Auth.LIVE,
+            operation="mySessions",
+            summary="The devices this person is signed in on",
+            ok={200: answer("oldest first", SignIns)},
+        ),
+        delete(
+            "/api/me/sessions",
+            sign_out_everywhere,
+            auth=Auth.LIVE,
+            operation="signOutEverywhere",
+            summary="Sign this person out on every device",
+            ok={200: answer("how many sign-ins ended", Ended)},
+        ),
+        delete(
+            "/api/me/sessions/{session}",
+            end_my_session,
+            auth=Auth.LIVE,
+            path_params={"session": Annotated[str, Meta(min_length=1, max_length=80)]},
+            operation="endMySession",
+            summary="Sign one of this person's devices out",
+            ok={204: answer("signed out")},
+            errors={404: "no such sign-in of this person"},
+        ),
+        post(
+            "/api/me/signin-code",
+            signin_code,
+            auth=Auth.LIVE,
+            operation="makeSignInCode",
+            summary="A personal sign-in code and QR code for another device (single use, short-lived, rate-limited)",
+            ok={200: answer("the code, its link and QR code", SignInCode)},
+            errors={429: "too many codes: use the last one, or wait retry_after seconds"},
+        ),
     ]

@@ -5,6 +5,7 @@ The rules live in `rooms.meetings` and chat/meetings.py; these handlers take the
 (web/typed.py), ask, and answer. A booking that lost its race answers 409 `taken` with `next`: the
 next slots both people have free, which the app offers instead.
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,21 +42,43 @@ ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP: CSV injection
 # An ISO 8601 time with its offset, of a valid date (days 01-28 keep every match a real date): what the
 # document offers; the server takes any time `parse_iso` reads.
-ISO_TIME = (r"^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
-            r"(Z|[+-](0\d|1[0-3]):[0-5]\d)$")
+ISO_TIME = (
+    r"^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+    r"(Z|[+-](0\d|1[0-3]):[0-5]\d)$"
+)
 CONTROL = "".join(chr(code) for code in range(32) if code != 10)  # literal: Python's and ECMA's escapes differ
 FREE_TEXT = f"^[^{CONTROL}]*$"
 
-MeetingId = Annotated[str, Meta(pattern=ID_PATTERN, extra={
-    "says": f"\"{{field}}\" must be an id (1-{ID_MAX} letters, digits, _.:-)"})]
-SlotIds = Annotated[list[MeetingId], Meta(
-    min_length=1, max_length=SLOTS_PER_PROPOSAL, extra_json_schema={"uniqueItems": True},
-    extra={"says": f"\"slots\" must list 1-{SLOTS_PER_PROPOSAL} different slot ids (GET /api/meeting-slots lists "
-                   "them)"})]
-Note = Annotated[str, Meta(max_length=NOTE_MAX, pattern=FREE_TEXT, extra={
-    "says": f"\"note\" must be text of at most {NOTE_MAX} characters, without control characters"})]
-Reason = Annotated[str, Meta(max_length=REASON_MAX, pattern=FREE_TEXT, extra={
-    "says": f"\"reason\" must be text of at most {REASON_MAX} characters, without control characters"})]
+MeetingId = Annotated[
+    str, Meta(pattern=ID_PATTERN, extra={"says": f'"{{field}}" must be an id (1-{ID_MAX} letters, digits, _.:-)'})
+]
+SlotIds = Annotated[
+    list[MeetingId],
+    Meta(
+        min_length=1,
+        max_length=SLOTS_PER_PROPOSAL,
+        extra_json_schema={"uniqueItems": True},
+        extra={
+            "says": f'"slots" must list 1-{SLOTS_PER_PROPOSAL} different slot ids (GET /api/meeting-slots lists them)'
+        },
+    ),
+]
+Note = Annotated[
+    str,
+    Meta(
+        max_length=NOTE_MAX,
+        pattern=FREE_TEXT,
+        extra={"says": f'"note" must be text of at most {NOTE_MAX} characters, without control characters'},
+    ),
+]
+Reason = Annotated[
+    str,
+    Meta(
+        max_length=REASON_MAX,
+        pattern=FREE_TEXT,
+        extra={"says": f'"reason" must be text of at most {REASON_MAX} characters, without control characters'},
+    ),
+]
 PlaceName = Annotated[str, Meta(min_length=1, max_length=PLACE_NAME_MAX, pattern=r"\S")]
 
 
@@ -68,8 +91,12 @@ def _meetings(request: Request) -> MeetingService:
 
 def different(slots: list[str]) -> list[str]:
     if len(set(slots)) != len(slots):
-        raise ApiError(400, "bad_request", f"\"slots\" must list 1-{SLOTS_PER_PROPOSAL} different slot ids "
-                       "(GET /api/meeting-slots lists them)", "slots")
+        raise ApiError(
+            400,
+            "bad_request",
+            f'"slots" must list 1-{SLOTS_PER_PROPOSAL} different slot ids (GET /api/meeting-slots lists them)',
+            "slots",
+        )
     return slots
 
 
@@ -95,22 +122,35 @@ class MeetingSlot(msgspec.Struct):
 class MeetingSlots(msgspec.Struct, omit_defaults=True):
     slots: list[MeetingSlot]
     timezone: Annotated[str, Meta(description="the event's IANA time zone")] | UnsetType = UNSET
-    reminder_minutes: Annotated[int, Meta(ge=0, description="the app reminds this long before a booked meeting "
-                                                            "(0: never)")] | UnsetType = UNSET
+    reminder_minutes: (
+        Annotated[int, Meta(ge=0, description="the app reminds this long before a booked meeting (0: never)")]
+        | UnsetType
+    ) = UNSET
 
 
 async def list_slots(request: Request, identity: Identity) -> Response:
     meetings = _meetings(request)
-    return JSONResponse({"slots": await meetings.slots_for(identity.id), "timezone": meetings.settings.timezone,
-                         "reminder_minutes": meetings.settings.reminder_minutes})
+    return JSONResponse(
+        {
+            "slots": await meetings.slots_for(identity.id),
+            "timezone": meetings.settings.timezone,
+            "reminder_minutes": meetings.settings.reminder_minutes,
+        }
+    )
 
 
 class NewMeetingSlot(Body):
     start: Annotated[str, Meta(extra_json_schema={"pattern": ISO_TIME}, description="ISO 8601 with its offset")]
     end: Annotated[str, Meta(extra_json_schema={"pattern": ISO_TIME}, description="after start (409 otherwise)")]
-    places: Annotated[list[PlaceName], Meta(min_length=1, max_length=100, description=(
-        "place names (new ones are added)"), extra={
-        "says": f"\"places\" must list 1-100 place names of 1-{PLACE_NAME_MAX} characters"})]
+    places: Annotated[
+        list[PlaceName],
+        Meta(
+            min_length=1,
+            max_length=100,
+            description=("place names (new ones are added)"),
+            extra={"says": f'"places" must list 1-100 place names of 1-{PLACE_NAME_MAX} characters'},
+        ),
+    ]
 
 
 class MeetingSlotAnswer(msgspec.Struct):
@@ -123,8 +163,12 @@ async def add_slot(request: Request, host: Identity, body: NewMeetingSlot) -> Re
     for name, given in (("start", body.start), ("end", body.end)):
         moment = parse_iso(given)
         if moment is None:
-            raise ApiError(400, "bad_request", f"\"{name}\" must be an ISO 8601 time with its offset, such as "
-                           "2026-12-08T14:00:00+02:00", name)
+            raise ApiError(
+                400,
+                "bad_request",
+                f'"{name}" must be an ISO 8601 time with its offset, such as 2026-12-08T14:00:00+02:00',
+                name,
+            )
         times.append(moment)
     slot = await meetings.add_slot(times[0], times[1], [p.strip() for p in body.places])
     return JSONResponse({"slot": slot}, status_code=201)
@@ -141,8 +185,13 @@ async def list_places(request: Request, identity: Identity) -> Response:
 
 class NewPlace(Body):
     name: PlaceName
-    online: Annotated[bool, Meta(description="an online place: no limit, a call link per meeting",
-                                 extra={"says": "\"online\" must be true or false"})] = False
+    online: Annotated[
+        bool,
+        Meta(
+            description="an online place: no limit, a call link per meeting",
+            extra={"says": '"online" must be true or false'},
+        ),
+    ] = False
 
 
 class PlaceAnswer(msgspec.Struct):
@@ -194,11 +243,19 @@ class Meeting(msgspec.Struct, omit_defaults=True):
     note: str | UnsetType = UNSET
     reason: str | UnsetType = UNSET
     note_lang: Annotated[str, Meta(description="the note's detected language")] | UnsetType = UNSET
-    note_tr: Annotated[dict[str, Any], Meta(description="the note in your reading language {lang, text}")] \
-        | UnsetType = UNSET
-    room: Annotated[str, Meta(description="the conversation whose history records each step as a `message` with "
-                                          "`meeting` (the two people only; organisers never get it)")] \
-        | UnsetType = UNSET
+    note_tr: (
+        Annotated[dict[str, Any], Meta(description="the note in your reading language {lang, text}")] | UnsetType
+    ) = UNSET
+    room: (
+        Annotated[
+            str,
+            Meta(
+                description="the conversation whose history records each step as a `message` with "
+                "`meeting` (the two people only; organisers never get it)"
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 class MeetingAnswer(msgspec.Struct):
@@ -218,15 +275,17 @@ def meeting_of(request: Request) -> str:
 
 
 async def propose(request: Request, identity: Identity, body: NewMeeting) -> Response:
-    meeting = await _meetings(request).propose(identity, body.with_, different(body.slots), body.place,
-                                               stripped(body.note))
+    meeting = await _meetings(request).propose(
+        identity, body.with_, different(body.slots), body.place, stripped(body.note)
+    )
     return step(meeting, 201)
 
 
 async def counter(request: Request, identity: Identity, body: CounterProposal) -> Response:
     note = None if body.note is UNSET else stripped(body.note)
-    return step(await _meetings(request).counter(identity, meeting_of(request), different(body.slots), body.place,
-                                                 note))
+    return step(
+        await _meetings(request).counter(identity, meeting_of(request), different(body.slots), body.place, note)
+    )
 
 
 async def accept(request: Request, identity: Identity, body: MeetingAccept) -> Response:
@@ -246,8 +305,7 @@ async def move(request: Request, host: Identity, body: MeetingAccept) -> Respons
 
 
 class FreeSlots(msgspec.Struct):
-    slots: Annotated[list[MeetingSlot], Meta(description="slots both people have free, with their free places "
-                                                         "only")]
+    slots: Annotated[list[MeetingSlot], Meta(description="slots both people have free, with their free places only")]
 
 
 async def free_slots(request: Request, identity: Identity) -> Response:
@@ -283,8 +341,10 @@ def calendar(views: list[dict[str, Any]]) -> bytes:
         event.add("dtstart", datetime.fromisoformat(view["start"]))
         event.add("dtend", datetime.fromisoformat(view["end"]))
         other = view.get("with", view["to"])
-        event.add("summary", f"Meeting: {other['name']}" + (f" ({other['organization']})"
-                                                            if other.get("organization") else ""))
+        event.add(
+            "summary",
+            f"Meeting: {other['name']}" + (f" ({other['organization']})" if other.get("organization") else ""),
+        )
         if view.get("place_name"):
             event.add("location", view["place_name"])
         if view.get("link"):
@@ -298,8 +358,11 @@ def calendar(views: list[dict[str, Any]]) -> bytes:
 
 
 def ics(body: bytes, name: str) -> Response:
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="{name}.ics"'})
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}.ics"'},
+    )
 
 
 async def my_calendar(request: Request, identity: Identity) -> Response:
@@ -318,8 +381,12 @@ async def meeting_calendar(request: Request, identity: Identity) -> Response:
 # the organisers' view ---------------------------------------------------------------------------
 class MeetingGrid(msgspec.Struct):
     places: list[dict[str, Any]]
-    slots: Annotated[list[dict[str, Any]], Meta(description="each slot's cells: the place and the booked meeting's "
-                                                            "id and people (never its conversation)")]
+    slots: Annotated[
+        list[dict[str, Any]],
+        Meta(
+            description="each slot's cells: the place and the booked meeting's id and people (never its conversation)"
+        ),
+    ]
     days: Annotated[list[dict[str, Any]], Meta(description="booked and proposed per day")]
 
 
@@ -337,83 +404,231 @@ async def export(request: Request, host: Identity) -> Response:
     writer = csv.writer(out)
     for row in await _meetings(request).export_rows():
         writer.writerow([csv_cell(cell) for cell in row])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": 'attachment; filename="meetings.csv"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="meetings.csv"'},
+    )
 
 
 class MeetingConflict(msgspec.Struct, omit_defaults=True):
     code: Annotated[str, Meta(extra_json_schema={"enum": ["taken", "conflict"]})]
     message: str
-    next: Annotated[list[MeetingSlot], Meta(max_length=NEXT_SLOTS, description=(
-        "with `taken`: the next slots both people have free, their free places only (the lost slot's time first, "
-        "then later, then earlier ones still to come)"))] | UnsetType = UNSET
+    next: (
+        Annotated[
+            list[MeetingSlot],
+            Meta(
+                max_length=NEXT_SLOTS,
+                description=(
+                    "with `taken`: the next slots both people have free, "
+                    "their free places only (the lost slot's time first, "
+                    "then later, then earlier ones still to come)"
+                ),
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 def meeting_routes() -> list[ApiRoute]:
     bearer, host = Auth.BEARER, Auth.HOST
     off = {404: "meetings are off"}
     meeting = {"meeting": MeetingId}
-    conflict = answer("`taken`: you, the other person or the place are no longer free in that slot; `next` lists the "
-                      "next slots both people have free (choose one of those); `conflict`: the meeting changed "
-                      "meanwhile or is over", MeetingConflict)
+    conflict = answer(
+        "`taken`: you, the other person or the place are no longer free in that slot; `next` lists the "
+        "next slots both people have free (choose one of those); `conflict`: the meeting changed "
+        "meanwhile or is over",
+        MeetingConflict,
+    )
     calendar_file = answer("an RFC 5545 calendar", {"type": "string"}, "text/calendar")
 
-    def step_route(path: str, handler: Handler, body: Any, operation: str, summary: str, *, auth: Auth = bearer,
-                   optional: bool = False) -> ApiRoute:
-        return post(path, handler, auth=auth, body=body, body_optional=optional, path_params=meeting,
-                    operation=operation, summary=summary,
-                    ok={200: answer("the meeting now", MeetingAnswer), 409: conflict},
-                    errors={403: "not your turn, or a block or ban stops it",
-                            404: "no such meeting of yours (or meetings are off)"})
+    def step_route(
+        path: str,
+        handler: Handler,
+        body: Any,
+        operation: str,
+        summary: str,
+        *,
+        auth: Auth = bearer,
+        optional: bool = False,
+    ) -> ApiRoute:
+        return post(
+            path,
+            handler,
+            auth=auth,
+            body=body,
+            body_optional=optional,
+            path_params=meeting,
+            operation=operation,
+            summary=summary,
+            ok={200: answer("the meeting now", MeetingAnswer), 409: conflict},
+            errors={
+                403: "not your turn, or a block or ban stops it",
+                404: "no such meeting of yours (or meetings are off)",
+            },
+        )
 
     return [
-        get("/api/meeting-slots", list_slots, auth=bearer, operation="meetingSlots",
-            summary="Meeting slots and places, `free` for you", ok={200: answer("the slots", MeetingSlots)},
-            errors=off),
-        post("/api/meeting-slots", add_slot, auth=host, body=NewMeetingSlot, operation="addMeetingSlot",
-             summary="Add a meeting slot at some places (hosts)", ok={201: answer("added", MeetingSlotAnswer)},
-             errors={**off, 409: "the slot ends before it starts"}),
-        get("/api/places", list_places, auth=bearer, operation="places", summary="The meeting places",
-            ok={200: answer("the places", Places)}, errors=off),
-        post("/api/places", add_place, auth=host, body=NewPlace, operation="addPlace",
-             summary="Add a meeting place (hosts)",
-             ok={201: answer("added", PlaceAnswer), 200: answer("it exists", PlaceAnswer)}, errors=off),
-        post("/api/meetings", propose, auth=bearer, body=NewMeeting, operation="proposeMeeting",
-             summary="Propose a meeting in one or more slots",
-             ok={201: answer("proposed", MeetingAnswer)},
-             errors={403: "the policy, a block or a ban", 404: "no such person, slot or place",
-                     409: "`taken`: one of you has a meeting in a slot", 429: "too many requests; wait"}),
-        get("/api/meetings/grid", grid, auth=host, operation="meetingGrid",
+        get(
+            "/api/meeting-slots",
+            list_slots,
+            auth=bearer,
+            operation="meetingSlots",
+            summary="Meeting slots and places, `free` for you",
+            ok={200: answer("the slots", MeetingSlots)},
+            errors=off,
+        ),
+        post(
+            "/api/meeting-slots",
+            add_slot,
+            auth=host,
+            body=NewMeetingSlot,
+            operation="addMeetingSlot",
+            summary="Add a meeting slot at some places (hosts)",
+            ok={201: answer("added", MeetingSlotAnswer)},
+            errors={**off, 409: "the slot ends before it starts"},
+        ),
+        get(
+            "/api/places",
+            list_places,
+            auth=bearer,
+            operation="places",
+            summary="The meeting places",
+            ok={200: answer("the places", Places)},
+            errors=off,
+        ),
+        post(
+            "/api/places",
+            add_place,
+            auth=host,
+            body=NewPlace,
+            operation="addPlace",
+            summary="Add a meeting place (hosts)",
+            ok={201: answer("added", PlaceAnswer), 200: answer("it exists", PlaceAnswer)},
+            errors=off,
+        ),
+        post(
+            "/api/meetings",
+            propose,
+            auth=bearer,
+            body=NewMeeting,
+            operation="proposeMeeting",
+            summary="Propose a meeting in one or more slots",
+            ok={201: answer("proposed", MeetingAnswer)},
+            errors={
+                403: "the policy, a block or a ban",
+                404: "no such person, slot or place",
+                409: "`taken`: one of you has a meeting in a slot",
+                429: "too many requests; wait",
+            },
+        ),
+        get(
+            "/api/meetings/grid",
+            grid,
+            auth=host,
+            operation="meetingGrid",
             summary="Slots × places with booked meetings, counts per day (hosts)",
-            ok={200: answer("the grid", MeetingGrid)}, errors=off),
-        get("/api/meetings.csv", export, auth=host, operation="meetingExport",
+            ok={200: answer("the grid", MeetingGrid)},
+            errors=off,
+        ),
+        get(
+            "/api/meetings.csv",
+            export,
+            auth=host,
+            operation="meetingExport",
             summary="The booked meetings as CSV (hosts)",
-            ok={200: answer("CSV; cells starting with = + - @ tab or CR are prefixed with '", {"type": "string"},
-                            "text/csv")}, errors=off),
-        get("/api/me/meetings", my_meetings, auth=bearer, operation="myMeetings",
-            summary="Your agenda: booked meetings by time, then the rest", ok={200: answer("yours", Meetings)},
-            errors=off),
-        get("/api/me/meetings.ics", my_calendar, auth=bearer, operation="myCalendar",
-            summary="Your booked (and cancelled) meetings as a calendar file", ok={200: calendar_file}, errors=off),
-        get("/api/meetings/{meeting}.ics", meeting_calendar, auth=bearer, path_params=meeting,
-            operation="meetingCalendar", summary="One meeting as a calendar file", ok={200: calendar_file},
-            errors={404: "no such meeting of yours", 409: "not booked: it has no time yet"}),
-        get("/api/meetings/{meeting}", one_meeting, auth=bearer, path_params=meeting, operation="meeting",
-            summary="One of your meetings", ok={200: answer("the meeting", MeetingAnswer)},
-            errors={404: "no such meeting of yours"}),
-        step_route("/api/meetings/{meeting}/accept", accept, MeetingAccept, "acceptMeeting",
-                   "Accept one of the proposed slots (your turn)"),
-        step_route("/api/meetings/{meeting}/decline", decline, MeetingReason, "declineMeeting",
-                   "Decline, with an optional reason", optional=True),
-        step_route("/api/meetings/{meeting}/cancel", cancel, MeetingReason, "cancelMeeting",
-                   "Cancel (either person, or a host)", optional=True),
-        step_route("/api/meetings/{meeting}/propose", counter, CounterProposal, "counterMeeting",
-                   "Propose other slots (your turn)"),
-        step_route("/api/meetings/{meeting}/move", move, MeetingAccept, "moveMeeting",
-                   "Move a booked meeting (hosts); both are told", auth=host),
-        get("/api/meetings/{meeting}/free-slots", free_slots, auth=bearer, path_params=meeting,
+            ok={
+                200: answer(
+                    "CSV; cells starting with = + - @ tab or CR are prefixed with '", {"type": "string"}, "text/csv"
+                )
+            },
+            errors=off,
+        ),
+        get(
+            "/api/me/meetings",
+            my_meetings,
+            auth=bearer,
+            operation="myMeetings",
+            summary="Your agenda: booked meetings by time, then the rest",
+            ok={200: answer("yours", Meetings)},
+            errors=off,
+        ),
+        get(
+            "/api/me/meetings.ics",
+            my_calendar,
+            auth=bearer,
+            operation="myCalendar",
+            summary="Your booked (and cancelled) meetings as a calendar file",
+            ok={200: calendar_file},
+            errors=off,
+        ),
+        get(
+            "/api/meetings/{meeting}.ics",
+            meeting_calendar,
+            auth=bearer,
+            path_params=meeting,
+            operation="meetingCalendar",
+            summary="One meeting as a calendar file",
+            ok={200: calendar_file},
+            errors={404: "no such meeting of yours", 409: "not booked: it has no time yet"},
+        ),
+        get(
+            "/api/meetings/{meeting}",
+            one_meeting,
+            auth=bearer,
+            path_params=meeting,
+            operation="meeting",
+            summary="One of your meetings",
+            ok={200: answer("the meeting", MeetingAnswer)},
+            errors={404: "no such meeting of yours"},
+        ),
+        step_route(
+            "/api/meetings/{meeting}/accept",
+            accept,
+            MeetingAccept,
+            "acceptMeeting",
+            "Accept one of the proposed slots (your turn)",
+        ),
+        step_route(
+            "/api/meetings/{meeting}/decline",
+            decline,
+            MeetingReason,
+            "declineMeeting",
+            "Decline, with an optional reason",
+            optional=True,
+        ),
+        step_route(
+            "/api/meetings/{meeting}/cancel",
+            cancel,
+            MeetingReason,
+            "cancelMeeting",
+            "Cancel (either person, or a host)",
+            optional=True,
+        ),
+        step_route(
+            "/api/meetings/{meeting}/propose",
+            counter,
+            CounterProposal,
+            "counterMeeting",
+            "Propose other slots (your turn)",
+        ),
+        step_route(
+            "/api/meetings/{meeting}/move",
+            move,
+            MeetingAccept,
+            "moveMeeting",
+            "Move a booked meeting (hosts); both are told",
+            auth=host,
+        ),
+        get(
+            "/api/meetings/{meeting}/free-slots",
+            free_slots,
+            auth=bearer,
+            path_params=meeting,
             operation="meetingFreeSlots",
             summary="The slots both people of a meeting have free (its own slot and place aside): where a host may "
-                    "move it", ok={200: answer("the free slots", FreeSlots)},
-            errors={404: "no such meeting of yours (or meetings are off)"}),
+            "move it",
+            ok={200: answer("the free slots", FreeSlots)},
+            errors={404: "no such meeting of yours (or meetings are off)"},
+        ),
     ]

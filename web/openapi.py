@@ -6,6 +6,7 @@ as chat/frames.py generates the WebSocket schema. Only what depends on the runni
 in when served: the reading languages, and the text patterns (slow to make: on first use).
 tests/test_openapi.py checks every route is described and schemathesis checks the server against it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,9 +34,11 @@ from web.typed import ApiRoute, Auth, Error, Operation, node_of
 REF_TEMPLATE = "#/components/schemas/{name}"
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 BAD_BODY = "the body is not a JSON object, or a field is missing, malformed or unknown (the message names it)"
-AUTH_ANSWERS = {Auth.BEARER: {401: "no Bearer token, or a bad, forged or expired one"},
-                Auth.LIVE: {401: "no Bearer token, a bad, forged or expired one, or its sign-in has ended"},
-                Auth.HOST: {401: "no Bearer token, or a bad, forged or expired one", 403: "the token is not a host's"}}
+AUTH_ANSWERS = {
+    Auth.BEARER: {401: "no Bearer token, or a bad, forged or expired one"},
+    Auth.LIVE: {401: "no Bearer token, a bad, forged or expired one, or its sign-in has ended"},
+    Auth.HOST: {401: "no Bearer token, or a bad, forged or expired one", 403: "the token is not a host's"},
+}
 
 
 def json_content(schema: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +60,11 @@ def document_of(routes: list[ApiRoute]) -> tuple[dict[str, Any], dict[str, Any]]
     for spec in specs:
         if spec.body is not None:
             wanted.extend(body_members(spec.body))
-        wanted.extend(answer.schema for answer in spec.ok.values()
-                      if answer.schema is not None and not isinstance(answer.schema, dict))
+        wanted.extend(
+            answer.schema
+            for answer in spec.ok.values()
+            if answer.schema is not None and not isinstance(answer.schema, dict)
+        )
     wanted.extend(kind for spec in specs for kind in spec.path_params.values())
     queries = [spec.query for spec in specs if spec.query is not None]
     wanted.extend(queries)
@@ -69,7 +75,8 @@ def document_of(routes: list[ApiRoute]) -> tuple[dict[str, Any], dict[str, Any]]
     paths: dict[str, Any] = {}
     for spec in specs:
         paths.setdefault(spec.path.replace(":path}", "}"), {})[spec.method.lower()] = operation_of(
-            spec, schema_of, query_fields)
+            spec, schema_of, query_fields
+        )
     for name, schema in components.items():
         schema.pop("title", None)  # the component's name says it
         if name == "Error":
@@ -83,8 +90,10 @@ def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[
         operation["description"] = spec.description
     if spec.auth is not Auth.NONE:
         operation["security"] = BEARER
-    parameters = [{"name": name, "in": "path", "required": True, "schema": schema_of[kind]}
-                  for name, kind in spec.path_params.items()]
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": schema_of[kind]}
+        for name, kind in spec.path_params.items()
+    ]
     if spec.query is not None:
         fields = query_fields[spec.query]
         for name, schema in fields["properties"].items():
@@ -103,8 +112,7 @@ def operation_of(spec: Operation, schema_of: dict[Any, Any], query_fields: dict[
             responses[str(status)] = {"description": said.description}
         else:
             schema = said.schema if isinstance(said.schema, dict) else schema_of[said.schema]
-            responses[str(status)] = {"description": said.description,
-                                      "content": {said.media: {"schema": schema}}}
+            responses[str(status)] = {"description": said.description, "content": {said.media: {"schema": schema}}}
     refusals: dict[int, str] = {}
     if spec.body is not None:
         refusals[400] = BAD_BODY
@@ -134,8 +142,12 @@ def text_pattern(*, optional: bool = False, multiline: bool = False) -> str:
         # Literal characters, not escapes: Python's and ECMA-262's regex escapes for code points differ.
         pairs = sorted(pair for kind in kinds for pair in ranges[kind])
         if newline:  # "\n" (a control character: refused) is allowed: out of the class
-            pairs = [part for low, high in pairs for part in ([low, min(high, 9)], [max(low, 11), high])
-                     if part[0] <= part[1]]
+            pairs = [
+                part
+                for low, high in pairs
+                for part in ([low, min(high, 9)], [max(low, 11), high])
+                if part[0] <= part[1]
+            ]
         return "".join(f"{chr(a)}-{chr(b)}" if a != b else chr(a) for a, b in pairs)
 
     space = chars("space") + ("\n" if multiline else "")
@@ -169,43 +181,76 @@ async def openapi(request: Request) -> Response:
 
 async def unknown_api_path(request: Request) -> Response:
     """JSON for /api paths no route serves: 405 with Allow when the path exists for other methods."""
-    allowed = sorted({method for route in request.app.router.routes if isinstance(route, Route)
-                      and route.matches(request.scope)[0] is Match.PARTIAL for method in route.methods or ()})
+    allowed = sorted(
+        {
+            method
+            for route in request.app.router.routes
+            if isinstance(route, Route) and route.matches(request.scope)[0] is Match.PARTIAL
+            for method in route.methods or ()
+        }
+    )
     if allowed:
-        return JSONResponse({"code": "method_not_allowed", "message": f"{request.url.path} answers "
-                             + ", ".join(allowed)}, status_code=405, headers={"allow": ", ".join(allowed)})
-    return JSONResponse({"code": "not_found", "message": f"no API route {request.url.path}; "
-                         "GET /api/openapi.json lists them"}, status_code=404)
+        return JSONResponse(
+            {"code": "method_not_allowed", "message": f"{request.url.path} answers " + ", ".join(allowed)},
+            status_code=405,
+            headers={"allow": ", ".join(allowed)},
+        )
+    return JSONResponse(
+        {"code": "not_found", "message": f"no API route {request.url.path}; GET /api/openapi.json lists them"},
+        status_code=404,
+    )
 
 
 def openapi_routes() -> list[BaseRoute]:
     """The document, then JSON answers for every other /api path (after the API's own routes)."""
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    return [typed.get("/api/openapi.json", openapi, operation="openapi", summary="This document",
-                      ok={200: typed.answer("OpenAPI 3.1", {"type": "object"})}),
-            Route("/api/{rest:path}", unknown_api_path, methods=methods)]
+    return [
+        typed.get(
+            "/api/openapi.json",
+            openapi,
+            operation="openapi",
+            summary="This document",
+            ok={200: typed.answer("OpenAPI 3.1", {"type": "object"})},
+        ),
+        Route("/api/{rest:path}", unknown_api_path, methods=methods),
+    ]
 
 
 def typed_routes() -> list[ApiRoute]:
     """Every typed route of the app, in the app's order (chat/app.py mounts the same lists)."""
-    listed = (api_routes(), me_routes(), delegate_routes(), host_routes(), people_routes(), meeting_routes(),
-              transcript_routes(), openapi_routes(), embed_routes())
+    listed = (
+        api_routes(),
+        me_routes(),
+        delegate_routes(),
+        host_routes(),
+        people_routes(),
+        meeting_routes(),
+        transcript_routes(),
+        openapi_routes(),
+        embed_routes(),
+    )
     return [route for routes in listed for route in routes if isinstance(route, ApiRoute)]
-
 
 
 PATHS, SCHEMAS = document_of(typed_routes())
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
-        "title": "babelroom HTTP API", "version": "1",
+        "title": "babelroom HTTP API",
+        "version": "1",
         "description": "Sessions, rooms, languages, the host room API, health and metrics. Chat itself runs over "
-                       "the WebSocket at /ws: see docs/protocol.md. Errors are {code, message}.",
+        "the WebSocket at /ws: see docs/protocol.md. Errors are {code, message}.",
     },
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                       "description": "a host's token (a moderator's for the moderation log)"}},
+        "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "a host's token (a moderator's for the moderation log)",
+            }
+        },
     },
 }

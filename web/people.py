@@ -4,6 +4,7 @@ reports API of web/reports.py.
 Conversations are rooms of kind `private`: these routes open, list and leave them; everything
 said inside goes through `/ws` like in any room.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
 
 QUERY_MAX = 80
 UserId = Annotated[str, Meta(min_length=1, max_length=USER_ID_MAX)]
-CURSOR_SAYS = "\"cursor\" is not one this server gave out; start without it"
+CURSOR_SAYS = '"cursor" is not one this server gave out; start without it'
 
 
 def _conversations(request: Request) -> ConversationService:
@@ -46,12 +47,14 @@ def _conversations(request: Request) -> ConversationService:
 
 # the directory and your profile ---------------------------------------------------------------
 class PeopleQuery(StrictQuery):
-    q: Annotated[str, Meta(max_length=QUERY_MAX, extra={"says": f"\"q\" holds at most {QUERY_MAX} characters"})] = ""
+    q: Annotated[str, Meta(max_length=QUERY_MAX, extra={"says": f'"q" holds at most {QUERY_MAX} characters'})] = ""
     lang: Annotated[str, Meta(description="a code GET /api/languages lists")] = ""
     country: Annotated[str, Meta(extra_json_schema={"enum": ["", *sorted(COUNTRIES)]})] = ""
-    cursor: Annotated[str, Meta(pattern=f"^$|{CURSOR_PATTERN}", description="the `next` of the page before",
-                                extra={"says": CURSOR_SAYS})] = ""
-    limit: Annotated[int, Meta(ge=1, le=PAGE_MAX, extra={"says": f"\"limit\" must be 1..{PAGE_MAX}"})] = 20
+    cursor: Annotated[
+        str,
+        Meta(pattern=f"^$|{CURSOR_PATTERN}", description="the `next` of the page before", extra={"says": CURSOR_SAYS}),
+    ] = ""
+    limit: Annotated[int, Meta(ge=1, le=PAGE_MAX, extra={"says": f'"limit" must be 1..{PAGE_MAX}'})] = 20
 
 
 class Profile(msgspec.Struct, omit_defaults=True):
@@ -75,8 +78,7 @@ async def people(request: Request, identity: Identity, query: PeopleQuery) -> Re
         raise ApiError(400, "bad_request", f"unknown language {query.lang!r}; GET /api/languages lists them", "lang")
     country = query.country.upper()
     if country and not is_country(country):
-        raise ApiError(400, "bad_request", "\"country\" must be an ISO 3166-1 alpha-2 code such as FI or CN",
-                       "country")
+        raise ApiError(400, "bad_request", '"country" must be an ISO 3166-1 alpha-2 code such as FI or CN', "country")
     after = None
     if query.cursor:
         after = decode_cursor(query.cursor)
@@ -102,8 +104,7 @@ async def me(request: Request, identity: Identity) -> Response:
 
 
 class MeChange(Body):
-    hidden: Annotated[bool, Meta(extra={
-        "says": "\"hidden\" must be true (not listed in the directory) or false"})]
+    hidden: Annotated[bool, Meta(extra={"says": '"hidden" must be true (not listed in the directory) or false'})]
 
 
 async def change_me(request: Request, identity: Identity, body: MeChange) -> Response:
@@ -118,9 +119,14 @@ async def change_me(request: Request, identity: Identity, body: MeChange) -> Res
 # conversations ----------------------------------------------------------------------------------
 class NewConversation(Body):
     # the core counts the people (its message says how many may be named): the schema only describes it
-    with_: Annotated[list[UserId], Meta(min_length=1, extra_json_schema={
-        "maxItems": MAX_MEMBERS - 1, "uniqueItems": True}, extra={
-        "says": "\"with\" must be a list of user ids (GET /api/people lists them)"})] = msgspec.field(name="with")
+    with_: Annotated[
+        list[UserId],
+        Meta(
+            min_length=1,
+            extra_json_schema={"maxItems": MAX_MEMBERS - 1, "uniqueItems": True},
+            extra={"says": '"with" must be a list of user ids (GET /api/people lists them)'},
+        ),
+    ] = msgspec.field(name="with")
     title: Annotated[str, Meta(min_length=1, max_length=TITLE_MAX, pattern=r"\S")] | None = None
 
 
@@ -137,9 +143,19 @@ class Conversation(msgspec.Struct, omit_defaults=True):
 
 class ConversationAnswer(msgspec.Struct, omit_defaults=True):
     room: Conversation
-    invited: Annotated[list[str], Meta(description=(
-        "a group under policy `request`: whom an invitation (a `request` frame with `group`) went to; each is a "
-        "member once they accept it"))] | UnsetType = UNSET
+    invited: (
+        Annotated[
+            list[str],
+            Meta(
+                description=(
+                    "a group under policy `request`: whom an invitation "
+                    "(a `request` frame with `group`) went to; each is a "
+                    "member once they accept it"
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 async def start_conversation(request: Request, identity: Identity, body: NewConversation) -> Response:
@@ -180,6 +196,7 @@ async def list_requests(request: Request, identity: Identity) -> Response:
 class BlockedPerson(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """What the person chose to show: only id and name when they hid from the directory (or were never
     seen); never whether they are online."""
+
     id: str
     name: str
     lang: str | UnsetType = UNSET
@@ -222,36 +239,106 @@ def people_routes() -> list[BaseRoute]:
     user = {"user": UserId}
     bearer = Auth.BEARER
     return [
-        get("/api/people", people, auth=bearer, query=PeopleQuery, operation="people",
+        get(
+            "/api/people",
+            people,
+            auth=bearer,
+            query=PeopleQuery,
+            operation="people",
             summary="The directory: people by name, filtered by reading language and country",
             ok={200: answer("a page of people", People)},
-            errors={400: "an unknown parameter, or a bad q, lang, country, cursor or limit"}),
-        get("/api/me", me, auth=bearer, operation="me", summary="Your profile",
-            ok={200: answer("your profile", Me)}, errors={404: "no profile yet: connect to /ws once"}),
-        patch("/api/me", change_me, auth=bearer, body=MeChange, operation="changeMe",
-              summary="Hide yourself from the directory, or show yourself", ok={200: answer("your profile", Me)},
-              errors={409: "name_reserved: your token's name looks like a host's or moderator's"}),
-        post("/api/conversations", start_conversation, auth=bearer, body=NewConversation,
-             operation="startConversation", summary="Open a private conversation with 1-7 others",
-             ok={201: answer("opened", ConversationAnswer),
-                 200: answer("the existing 1:1 of these two", ConversationAnswer)},
-             errors={403: "the event's policy, a block (also between two of the people named), or no accepted "
-                          "contact request",
-                     404: "nobody has one of these ids",
-                     429: "too many new conversations, or (a group under policy `request`) an invitation refused "
-                          "like a request: cooldown, your waiting requests, or `inbox_full`; wait"}),
-        get("/api/conversations", list_conversations, auth=bearer, operation="listConversations",
-            summary="Your conversations with unread counts", ok={200: answer("yours", Conversations)}),
-        delete("/api/conversations/{room}", leave_conversation, auth=bearer, path_params={"room": str},
-               operation="leaveConversation", summary="Leave a conversation for good",
-               ok={200: answer("left", Left)}, errors={404: "not a conversation of yours"}),
-        get("/api/requests", list_requests, auth=bearer, operation="listRequests",
-            summary="Contact requests waiting for an answer", ok={200: answer("incoming and outgoing", Requests)}),
-        get("/api/blocks", list_blocks, auth=bearer, operation="listBlocks", summary="Whom you block",
-            ok={200: answer("your blocks", Blocks)}),
-        post("/api/blocks", block, auth=bearer, body=BlockRequest, operation="block", summary="Block someone",
-             ok={201: answer("blocked", Block), 200: answer("already blocked", Block)}),
-        delete("/api/blocks/{user}", unblock, auth=bearer, path_params=user, operation="unblock",
-               summary="Unblock someone", ok={200: answer("unblocked", Block)}, errors={404: "not blocked"}),
+            errors={400: "an unknown parameter, or a bad q, lang, country, cursor or limit"},
+        ),
+        get(
+            "/api/me",
+            me,
+            auth=bearer,
+            operation="me",
+            summary="Your profile",
+            ok={200: answer("your profile", Me)},
+            errors={404: "no profile yet: connect to /ws once"},
+        ),
+        patch(
+            "/api/me",
+            change_me,
+            auth=bearer,
+            body=MeChange,
+            operation="changeMe",
+            summary="Hide yourself from the directory, or show yourself",
+            ok={200: answer("your profile", Me)},
+            errors={409: "name_reserved: your token's name looks like a host's or moderator's"},
+        ),
+        post(
+            "/api/conversations",
+            start_conversation,
+            auth=bearer,
+            body=NewConversation,
+            operation="startConversation",
+            summary="Open a private conversation with 1-7 others",
+            ok={
+                201: answer("opened", ConversationAnswer),
+                200: answer("the existing 1:1 of these two", ConversationAnswer),
+            },
+            errors={
+                403: "the event's policy, a block (also between two of the people named), or no accepted "
+                "contact request",
+                404: "nobody has one of these ids",
+                429: "too many new conversations, or (a group under policy `request`) an invitation refused "
+                "like a request: cooldown, your waiting requests, or `inbox_full`; wait",
+            },
+        ),
+        get(
+            "/api/conversations",
+            list_conversations,
+            auth=bearer,
+            operation="listConversations",
+            summary="Your conversations with unread counts",
+            ok={200: answer("yours", Conversations)},
+        ),
+        delete(
+            "/api/conversations/{room}",
+            leave_conversation,
+            auth=bearer,
+            path_params={"room": str},
+            operation="leaveConversation",
+            summary="Leave a conversation for good",
+            ok={200: answer("left", Left)},
+            errors={404: "not a conversation of yours"},
+        ),
+        get(
+            "/api/requests",
+            list_requests,
+            auth=bearer,
+            operation="listRequests",
+            summary="Contact requests waiting for an answer",
+            ok={200: answer("incoming and outgoing", Requests)},
+        ),
+        get(
+            "/api/blocks",
+            list_blocks,
+            auth=bearer,
+            operation="listBlocks",
+            summary="Whom you block",
+            ok={200: answer("your blocks", Blocks)},
+        ),
+        post(
+            "/api/blocks",
+            block,
+            auth=bearer,
+            body=BlockRequest,
+            operation="block",
+            summary="Block someone",
+            ok={201: answer("blocked", Block), 200: answer("already blocked", Block)},
+        ),
+        delete(
+            "/api/blocks/{user}",
+            unblock,
+            auth=bearer,
+            path_params=user,
+            operation="unblock",
+            summary="Unblock someone",
+            ok={200: answer("unblocked", Block)},
+            errors={404: "not blocked"},
+        ),
         *report_routes(),
     ]

@@ -3,6 +3,7 @@ moderation inbox (open reports grouped by message); closing a message's reports 
 
 The rules are rooms/reports.py's (the node's ReportDesk); the WebSocket `report` frame files them.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # the type only: web never runs chat's code at import time
 
 MUTE_MAX = 2_592_000  # seconds (30 days), as the `mute` frame
 REASON_MAX = 300
-CURSOR_SAYS = "\"cursor\" is not one this server gave out; start without it"
+CURSOR_SAYS = '"cursor" is not one this server gave out; start without it'
 
 
 def _desk(request: Request) -> ReportDesk:
@@ -30,9 +31,10 @@ def _desk(request: Request) -> ReportDesk:
 
 
 class ReportsQuery(StrictQuery):
-    cursor: Annotated[str, Meta(pattern=r"^[0-9]{0,18}$", description="the `next` of the page before",
-                                extra={"says": CURSOR_SAYS})] = ""
-    limit: Annotated[int, Meta(ge=1, le=PAGE_MAX, extra={"says": f"\"limit\" must be 1..{PAGE_MAX}"})] = PAGE_DEFAULT
+    cursor: Annotated[
+        str, Meta(pattern=r"^[0-9]{0,18}$", description="the `next` of the page before", extra={"says": CURSOR_SAYS})
+    ] = ""
+    limit: Annotated[int, Meta(ge=1, le=PAGE_MAX, extra={"says": f'"limit" must be 1..{PAGE_MAX}'})] = PAGE_DEFAULT
     state: Annotated[str, Meta(extra_json_schema={"enum": ["", *STATES]})] = ""
 
 
@@ -50,13 +52,16 @@ class Report(msgspec.Struct, omit_defaults=True):
     id: str
     ts: int
     room: ReportRoom
-    message: Annotated[dict[str, Any], Meta(description="the reported message as it was: id, ts, user {id, name}, "
-                                                        "lang, text")]
+    message: Annotated[
+        dict[str, Any], Meta(description="the reported message as it was: id, ts, user {id, name}, lang, text")
+    ]
     reporter: Reporter
     state: Annotated[str, Meta(extra_json_schema={"enum": list(STATES)})]
     reason: str | UnsetType = UNSET
-    closed: Annotated[dict[str, Any], Meta(description="who closed it, when, and how: {by {id, name}, ts, "
-                                                       "action}")] | UnsetType = UNSET
+    closed: (
+        Annotated[dict[str, Any], Meta(description="who closed it, when, and how: {by {id, name}, ts, action}")]
+        | UnsetType
+    ) = UNSET
 
 
 class Reports(msgspec.Struct):
@@ -74,11 +79,16 @@ async def list_reports(request: Request, identity: Identity, query: ReportsQuery
         after = cursor
     state = query.state or None
     if state is not None and state not in STATES:
-        raise ApiError(400, "bad_request", f"\"state\" must be one of {', '.join(STATES)}", "state")
+        raise ApiError(400, "bad_request", f'"state" must be one of {", ".join(STATES)}', "state")
     desk = _desk(request)
     page, more = await desk.page(identity, after=after, limit=query.limit, state=state)
-    return JSONResponse({"reports": [_listed(report) for report in page],
-                         "next": None if more is None else str(more), "open": await desk.open_count()})
+    return JSONResponse(
+        {
+            "reports": [_listed(report) for report in page],
+            "next": None if more is None else str(more),
+            "open": await desk.open_count(),
+        }
+    )
 
 
 def _listed(report: dict[str, Any]) -> dict[str, Any]:
@@ -89,14 +99,20 @@ def _listed(report: dict[str, Any]) -> dict[str, Any]:
 
 
 class InboxQuery(StrictQuery):
-    lang: Annotated[str, Meta(description="translations into (default: the token's): a code GET /api/languages "
-                                          "lists")] = ""
+    lang: Annotated[
+        str, Meta(description="translations into (default: the token's): a code GET /api/languages lists")
+    ] = ""
 
 
 class ReportGroup(msgspec.Struct):
     room: dict[str, Any]
-    message: Annotated[dict[str, Any], Meta(description="id, ts, user {id, name}, lang, text (the original) and tr "
-                                                        "{lang, text} when its translation is stored")]
+    message: Annotated[
+        dict[str, Any],
+        Meta(
+            description="id, ts, user {id, name}, lang, text (the original) and tr "
+            "{lang, text} when its translation is stored"
+        ),
+    ]
     reporters: Annotated[int, Meta(description="how many people reported it")]
     reasons: list[str]
     reports: Annotated[list[str], Meta(description="the report ids")]
@@ -126,12 +142,22 @@ class ReportClose(Body):
     message: Id
     action: Annotated[str, Meta(extra_json_schema={"enum": list(ACTIONS)})]
     reason: Annotated[str, Meta(min_length=1, max_length=REASON_MAX, pattern=r"\S")] | None = None
-    seconds: Annotated[int, Meta(ge=1, le=MUTE_MAX, description="mute: how long (absent: until unmuted)", extra={
-        "says": f"\"seconds\" must be a whole number 1..{MUTE_MAX}"})] | None = None
+    seconds: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=MUTE_MAX,
+                description="mute: how long (absent: until unmuted)",
+                extra={"says": f'"seconds" must be a whole number 1..{MUTE_MAX}'},
+            ),
+        ]
+        | None
+    ) = None
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
-            raise ApiError(400, "bad_request", f"\"action\" must be one of {', '.join(ACTIONS)}", "action")
+            raise ApiError(400, "bad_request", f'"action" must be one of {", ".join(ACTIONS)}', "action")
         self.room, self.message = self.room.strip(), self.message.strip()
         self.reason = self.reason.strip() if self.reason is not None else None
 
@@ -145,30 +171,56 @@ class ReportsClosed(msgspec.Struct):
 
 
 async def close(request: Request, identity: Identity, body: ReportClose) -> Response:
-    closed = await _desk(request).close(identity, body.room, body.message, body.action, reason=body.reason,
-                                        seconds=body.seconds)
-    return reply(ReportsClosed(body.room, body.message, body.action,
-                               "dismissed" if body.action == "dismiss" else "actioned",
-                               [report["id"] for report in closed]))
+    closed = await _desk(request).close(
+        identity, body.room, body.message, body.action, reason=body.reason, seconds=body.seconds
+    )
+    return reply(
+        ReportsClosed(
+            body.room,
+            body.message,
+            body.action,
+            "dismissed" if body.action == "dismiss" else "actioned",
+            [report["id"] for report in closed],
+        )
+    )
 
 
 def report_routes() -> list[ApiRoute]:
     desk = {403: "not a host nor a moderator of the whole event"}
     return [
-        get("/api/reports", list_reports, auth=Auth.BEARER, query=ReportsQuery, operation="listReports",
+        get(
+            "/api/reports",
+            list_reports,
+            auth=Auth.BEARER,
+            query=ReportsQuery,
+            operation="listReports",
             summary="Reported messages, oldest first, paged (hosts and moderators of the whole event)",
             ok={200: answer("a page of reports", Reports)},
-            errors={400: "an unknown parameter, or a bad cursor, limit or state", **desk}),
-        get("/api/reports/inbox", inbox, auth=Auth.BEARER, query=InboxQuery, operation="reportInbox",
-            summary="The open reports grouped by message, most reporters first", ok={200: answer("the inbox", Inbox)},
-            errors={400: "an unknown parameter or language", **desk}),
-        post("/api/reports/close", close, auth=Auth.BEARER, body=ReportClose, operation="closeReports",
-             summary="Delete a reported message, mute or ban its author, or dismiss: every open report of the "
-                     "message closes, for every moderator",
-             description="A private conversation's author is muted or banned event-wide; its messages are not "
-                         "deleted by organisers (403).",
-             ok={200: answer("closed", ReportsClosed)},
-             errors={**desk, 404: "no open report of that message (another moderator may have closed it)"}),
+            errors={400: "an unknown parameter, or a bad cursor, limit or state", **desk},
+        ),
+        get(
+            "/api/reports/inbox",
+            inbox,
+            auth=Auth.BEARER,
+            query=InboxQuery,
+            operation="reportInbox",
+            summary="The open reports grouped by message, most reporters first",
+            ok={200: answer("the inbox", Inbox)},
+            errors={400: "an unknown parameter or language", **desk},
+        ),
+        post(
+            "/api/reports/close",
+            close,
+            auth=Auth.BEARER,
+            body=ReportClose,
+            operation="closeReports",
+            summary="Delete a reported message, mute or ban its author, or dismiss: every open report of the "
+            "message closes, for every moderator",
+            description="A private conversation's author is muted or banned event-wide; its messages are not "
+            "deleted by organisers (403).",
+            ok={200: answer("closed", ReportsClosed)},
+            errors={**desk, 404: "no open report of that message (another moderator may have closed it)"},
+        ),
     ]
 
 

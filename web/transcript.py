@@ -5,6 +5,7 @@ the chosen language where one is known. Deleted messages are left out; private c
 are never exported. What people wrote cannot act in the file: CSV cells that start like a formula
 are quoted (OWASP), Markdown is escaped so names and texts show as written.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,11 @@ from web.hosts import existing_room
 from web.typed import ApiRoute, Auth, Query, answer, get, node_of
 
 PAGE = 200  # messages read from the backend at a time
-FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8",
-           "json": "application/json; charset=utf-8"}
+FORMATS = {
+    "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json; charset=utf-8",
+}
 #: Most translations one transcript request makes (batched per source language through the
 #: translation service); they are stored like live ones, so asking again goes on from there.
 TRANSLATE_MAX = 500
@@ -56,8 +60,11 @@ async def with_translations(node: Any, messages: list[StoredMessage], lang: str)
     and the translations stored in history; and how many could still be made by asking again
     (beyond the bound): a transcript never silently lacks what can be made."""
     translator = node.translator
-    lacking = [m for m in messages if not m.deleted and m.lang != lang and lang not in m.tr
-               and translator.has_route(m.lang, lang)]
+    lacking = [
+        m
+        for m in messages
+        if not m.deleted and m.lang != lang and lang not in m.tr and translator.has_route(m.lang, lang)
+    ]
     missing = lacking[:TRANSLATE_MAX]
     by_source: dict[str, list[StoredMessage]] = defaultdict(list)
     for message in missing:
@@ -68,10 +75,13 @@ async def with_translations(node: Any, messages: list[StoredMessage], lang: str)
         for message, translated in zip(group, scored, strict=True):
             if translated is not None:
                 made[message.id] = translated.text
-                await node.stores.broker.add_translation(message.room, message.id, lang, translated.text,
-                                                   confidence=translated.confidence)
-    return ([msgspec.structs.replace(m, tr={**m.tr, lang: made[m.id]}) if m.id in made else m
-             for m in messages], len(lacking) - len(made))
+                await node.stores.broker.add_translation(
+                    message.room, message.id, lang, translated.text, confidence=translated.confidence
+                )
+    return (
+        [msgspec.structs.replace(m, tr={**m.tr, lang: made[m.id]}) if m.id in made else m for m in messages],
+        len(lacking) - len(made),
+    )
 
 
 def entry(message: StoredMessage, lang: str) -> dict[str, str]:
@@ -113,7 +123,7 @@ def markdown_text(text: str) -> str:
         start = MARKDOWN_LINE_START.match(line)
         if start:
             marker = r"\-" if start.group(2) == "-" else start.group(2) + "\\"  # "-" or the digits before . or )
-            line = line[:start.end(1)] + marker + line[start.end():]
+            line = line[: start.end(1)] + marker + line[start.end() :]
         lines.append(line)
     return "\n".join(lines)
 
@@ -127,8 +137,12 @@ def as_csv(entries: list[dict[str, str]]) -> str:
 
 
 def as_markdown(room: dict[str, Any], lang: str, entries: list[dict[str, str]]) -> str:
-    lines = [f"# {markdown_text(room['title'])}", "", f"Room `{room['id']}` · translations into `{lang}` · "
-             f"{len(entries)} messages", ""]
+    lines = [
+        f"# {markdown_text(room['title'])}",
+        "",
+        f"Room `{room['id']}` · translations into `{lang}` · {len(entries)} messages",
+        "",
+    ]
     for e in entries:
         sender = markdown_text(" ".join(e["sender"].split()))  # a name is one line
         lines.append(f"**{sender}** · {e['time']} · `{e['lang']}`  ")
@@ -145,9 +159,10 @@ def quote(text: str) -> str:
 
 
 class TranscriptQuery(Query):
-    lang: Annotated[str, Meta(description="translations into (default: the token's): a code GET /api/languages "
-                                          "lists")] = ""
-    format: Annotated[Literal["md", "csv", "json"], Meta(extra={"says": "\"format\" must be md, csv or json"})] = "json"
+    lang: Annotated[
+        str, Meta(description="translations into (default: the token's): a code GET /api/languages lists")
+    ] = ""
+    format: Annotated[Literal["md", "csv", "json"], Meta(extra={"says": '"format" must be md, csv or json'})] = "json"
 
 
 async def transcript(request: Request, host: Identity, query: TranscriptQuery) -> Response:
@@ -178,19 +193,47 @@ async def transcript(request: Request, host: Identity, query: TranscriptQuery) -
     return Response(body, media_type=FORMATS[kind], headers=headers)
 
 
-TRANSCRIPT_JSON = {"type": "object", "required": ["room", "lang", "messages"], "properties": {
-    "room": {"type": "object"}, "lang": {"type": "string"}, "messages": {"type": "array"},
-    "untranslated": {"type": "integer", "minimum": 1, "description": "lines whose translation this request did not "
-                     f"make (at most {TRANSLATE_MAX} are made per request): ask again"}}}
+TRANSCRIPT_JSON = {
+    "type": "object",
+    "required": ["room", "lang", "messages"],
+    "properties": {
+        "room": {"type": "object"},
+        "lang": {"type": "string"},
+        "messages": {"type": "array"},
+        "untranslated": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "lines whose translation this request did not "
+            f"make (at most {TRANSLATE_MAX} are made per request): ask again",
+        },
+    },
+}
 
 
 def transcript_routes() -> list[ApiRoute]:
-    return [get("/api/rooms/{room}/transcript", transcript, auth=Auth.HOST, query=TranscriptQuery,
-                path_params={"room": RoomId}, operation="transcript",
-                summary="A room's messages with translations, as a download (hosts)",
-                ok={200: answer("the transcript, oldest first, as an attachment", content={
-                    "application/json": {"schema": TRANSCRIPT_JSON},
-                    "text/markdown": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}})},
-                errors={400: "an unknown lang, or a format other than md, csv or json (field names it)",
-                        403: "the token is not a host's, or the room is a private conversation",
-                        404: "there is no such room"})]
+    return [
+        get(
+            "/api/rooms/{room}/transcript",
+            transcript,
+            auth=Auth.HOST,
+            query=TranscriptQuery,
+            path_params={"room": RoomId},
+            operation="transcript",
+            summary="A room's messages with translations, as a download (hosts)",
+            ok={
+                200: answer(
+                    "the transcript, oldest first, as an attachment",
+                    content={
+                        "application/json": {"schema": TRANSCRIPT_JSON},
+                        "text/markdown": {"schema": {"type": "string"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                )
+            },
+            errors={
+                400: "an unknown lang, or a format other than md, csv or json (field names it)",
+                403: "the token is not a host's, or the room is a private conversation",
+                404: "there is no such room",
+            },
+        )
+    ]

@@ -11,6 +11,7 @@ ApiError 400 naming the field, in the words of the Struct's `Meta(extra={"says":
 has them; a rule's refusal (`rooms.Refused`) and ApiError become responses in the app factory
 (`error_handlers`), so no handler catches them.
 """
+
 from __future__ import annotations
 
 import enum
@@ -47,6 +48,7 @@ def node_of(request: Request) -> Node:
 
 class Auth(enum.Enum):
     """Who may call a route: anyone, any valid token, a token whose sign-in is live, or a host's token."""
+
     NONE = "none"
     BEARER = "bearer"
     LIVE = "live"
@@ -71,32 +73,44 @@ class StrictQuery(Query, forbid_unknown_fields=True):
 
 class Error(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Every refusal's body (ApiError.response writes it)."""
+
     code: Annotated[str, msgspec.Meta(examples=["bad_request"])]
     message: Annotated[str, msgspec.Meta(description="what went wrong and what to do")]
     field: Annotated[str, msgspec.Meta(description="the field or parameter at fault, when one is")] = ""
-    retry_after: Annotated[int, msgspec.Meta(
-        ge=0, description="when the refusal passes by itself (a wait, a cooldown, a timed mute): in how many "
-                          "seconds; also the Retry-After header")] | None = None
+    retry_after: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=0,
+                description="when the refusal passes by itself (a wait, a cooldown, a timed mute): in how many "
+                "seconds; also the Retry-After header",
+            ),
+        ]
+        | None
+    ) = None
 
 
 @dataclass(frozen=True)
 class Answer:
     """One documented answer: what it means, and its body (a msgspec type, a literal JSON schema, or none);
     `content`: the whole OpenAPI content map, for an answer in several media types."""
+
     description: str
     schema: Any = None
     media: str = "application/json"
     content: Mapping[str, Any] | None = None
 
 
-def answer(description: str, schema: Any = None, media: str = "application/json", *,
-           content: Mapping[str, Any] | None = None) -> Answer:
+def answer(
+    description: str, schema: Any = None, media: str = "application/json", *, content: Mapping[str, Any] | None = None
+) -> Answer:
     return Answer(description, schema, media, content)
 
 
 @dataclass(frozen=True)
 class Operation:
     """What the OpenAPI document says of one route (web/openapi.py), beside what the route does."""
+
     method: str
     path: str
     operation: str
@@ -118,8 +132,9 @@ class ApiRoute(Route):
     def __init__(self, spec: Operation, handler: Handler) -> None:
         self.spec = spec
         expected = 1 + (spec.auth is not Auth.NONE) + (spec.body is not None or spec.query is not None)
-        assert len(inspect.signature(handler).parameters) == expected, \
+        assert len(inspect.signature(handler).parameters) == expected, (
             f"{handler.__name__} must take (request, [identity,] [input]) for {spec.method} {spec.path}"
+        )
 
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
@@ -127,8 +142,7 @@ class ApiRoute(Route):
             if spec.auth is not Auth.NONE:
                 args.append(await authenticated(request, spec.auth))
             if spec.body is not None:
-                args.append(await decode_body(request, spec.body, max_bytes=spec.max_body,
-                                              optional=spec.body_optional))
+                args.append(await decode_body(request, spec.body, max_bytes=spec.max_body, optional=spec.body_optional))
             elif spec.query is not None:
                 args.append(decode_query(request, spec.query))
             return await handler(*args)
@@ -136,14 +150,38 @@ class ApiRoute(Route):
         super().__init__(spec.path, endpoint, methods=[spec.method])
 
 
-def route(method: str, path: str, handler: Handler, *, operation: str, summary: str, auth: Auth = Auth.NONE,
-          body: Any = None, query: type[Query] | None = None, ok: Mapping[int, Answer] | None = None,
-          errors: Mapping[int, str] | None = None, description: str | None = None,
-          path_params: Mapping[str, Any] | None = None, body_optional: bool = False,
-          max_body: int = MAX_BODY) -> ApiRoute:
-    spec = Operation(method=method, path=path, operation=operation, summary=summary, auth=auth, body=body,
-                     query=query, ok=ok or {}, errors=errors or {}, description=description,
-                     path_params=path_params or {}, body_optional=body_optional, max_body=max_body)
+def route(
+    method: str,
+    path: str,
+    handler: Handler,
+    *,
+    operation: str,
+    summary: str,
+    auth: Auth = Auth.NONE,
+    body: Any = None,
+    query: type[Query] | None = None,
+    ok: Mapping[int, Answer] | None = None,
+    errors: Mapping[int, str] | None = None,
+    description: str | None = None,
+    path_params: Mapping[str, Any] | None = None,
+    body_optional: bool = False,
+    max_body: int = MAX_BODY,
+) -> ApiRoute:
+    spec = Operation(
+        method=method,
+        path=path,
+        operation=operation,
+        summary=summary,
+        auth=auth,
+        body=body,
+        query=query,
+        ok=ok or {},
+        errors=errors or {},
+        description=description,
+        path_params=path_params or {},
+        body_optional=body_optional,
+        max_body=max_body,
+    )
     return ApiRoute(spec, handler)
 
 
@@ -184,8 +222,9 @@ def bearer_identity(request: Request) -> Identity:
     if isinstance(found, Refused):
         raise ApiError(401, "unauthorized", found.message)
     if not isinstance(found, Identity):
-        raise ApiError(503, "unavailable", "the server cannot reach its backend right now; retry in a few seconds",
-                       retry_after=2)
+        raise ApiError(
+            503, "unavailable", "the server cannot reach its backend right now; retry in a few seconds", retry_after=2
+        )
     return found
 
 
@@ -193,8 +232,11 @@ async def authenticated(request: Request, auth: Auth) -> Identity:
     identity = bearer_identity(request)
     if auth is Auth.HOST and identity.role is not Role.HOST:
         raise ApiError(403, "forbidden", "only hosts may do this; ask a host for a host token")
-    if auth is Auth.LIVE and identity.session and not await node_of(request).sign_ins.live(identity.session,
-                                                                                          identity.id):
+    if (
+        auth is Auth.LIVE
+        and identity.session
+        and not await node_of(request).sign_ins.live(identity.session, identity.id)
+    ):
         raise ApiError(401, "unauthorized", "this sign-in has ended (signed out); sign in again")
     return identity
 
@@ -299,11 +341,11 @@ def refusal_of(exc: msgspec.ValidationError, kind: type[msgspec.Struct], *, wher
     if message is None:
         at_most = AT_MOST.search(text)
         if at_most and "`str`" in text:
-            message = f"\"{name}\" holds at most {at_most['max']} characters"
+            message = f'"{name}" holds at most {at_most["max"]} characters'
         elif "`str`" in text or MISSING.match(text):
-            message = f"\"{name}\" must be a non-empty string"
+            message = f'"{name}" must be a non-empty string'
         else:
-            message = f"\"{name}\" is not valid: {AT_FIELD.sub('', text)}"
+            message = f'"{name}" is not valid: {AT_FIELD.sub("", text)}'
     return ApiError(400, "bad_request", message, name)
 
 
@@ -326,5 +368,4 @@ async def refused(request: Request, exc: Exception) -> Response:
 
 
 #: for create_app: every refusal answered in one place
-error_handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-    ApiError: api_error, Refused: refused}
+error_handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {ApiError: api_error, Refused: refused}

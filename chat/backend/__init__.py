@@ -1,6 +1,7 @@
 """Backends: each a package of small store objects, one per interface of rooms/stores, handed out
 as `Backend.stores` (base.py): `sqlite` (the embedded default: one node, one file), `memory` (tests
 and throwaway demos) and `redis` (many nodes)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,22 @@ from chat.backend.base import (
 from chat.backend.memory import MemoryBackend
 from chat.config import BackendSettings
 
-__all__ = ["Appended", "Backend", "BackendUnavailable", "Encoded", "Event", "EventHandler", "Member", "MemoryBackend",
-           "Mute", "Replay", "SharedCache", "StoreError", "make_backend", "sqlite_path"]
+__all__ = [
+    "Appended",
+    "Backend",
+    "BackendUnavailable",
+    "Encoded",
+    "Event",
+    "EventHandler",
+    "Member",
+    "MemoryBackend",
+    "Mute",
+    "Replay",
+    "SharedCache",
+    "StoreError",
+    "make_backend",
+    "sqlite_path",
+]
 
 SQLITE_FILE = "babelroom.sqlite3"
 
@@ -41,8 +56,12 @@ def make_backend(settings: BackendSettings, node_id: str, data_dir: str = "data"
     if settings.kind == "sqlite":
         from chat.backend.sqlite import SqliteBackend
 
-        return SqliteBackend(sqlite_path(settings, data_dir), node_id=node_id, history_max=settings.history_max,
-                             idempotency_ttl=settings.idempotency_ttl, synchronous=settings.synchronous,
-                             create=settings.create)
-    return MemoryBackend(node_id=node_id, history_max=settings.history_max,
-                         idempotency_ttl=settings.idempotency_ttl)
+        return SqliteBackend(
+            sqlite_path(settings, data_dir),
+            node_id=node_id,
+            history_max=settings.history_max,
+            idempotency_ttl=settings.idempotency_ttl,
+            synchronous=settings.synchronous,
+            create=settings.create,
+        )
+    return MemoryBackend(node_id=node_id, history_max=settings.history_max, idempotency_ttl=settings.idempotency_ttl)

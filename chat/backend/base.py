@@ -11,6 +11,7 @@ A new backend is a package of such store objects and a `Backend` subclass that b
 it is one entry in the `BACKENDS` registry of tests/backend/conftest.py, and passes the contract
 tests there (one file per interface, run on every backend).
 """
+
 from __future__ import annotations
 
 import abc

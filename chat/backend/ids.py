@@ -11,6 +11,7 @@ The shapes, exactly as the server issues them (ASCII only, every part bounded):
 Anything else is not one of ours: the edges refuse it (`bad_frame`), the backends treat it as
 unknown. 19 digits keep every number below 2**63, so nothing overflows Redis or int64.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,9 @@ def split_id(message_id: str) -> tuple[str, str] | None:
 
 def is_message_id(value: object) -> bool:
     """True for an id of either shape the server issues."""
-    return isinstance(value, str) and (SEQUENCE_ID.fullmatch(value) is not None
-                                       or STREAM_ID.fullmatch(value) is not None)
+    return isinstance(value, str) and (
+        SEQUENCE_ID.fullmatch(value) is not None or STREAM_ID.fullmatch(value) is not None
+    )
 
 
 def parse_sequence_id(message_id: object) -> tuple[str, int] | None:

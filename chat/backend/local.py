@@ -5,6 +5,7 @@ publishing is a function call, in publish order; presence (who is connected righ
 storage because it dies with the process anyway; and the send limits of the one node are the
 limits of the whole "cluster".
 """
+
 from __future__ import annotations
 
 import time
@@ -47,6 +48,7 @@ class LocalBroker:
         """Hand a room's event to this node's hub, now (so in the order of the calls)."""
         if self._on_event and room in self._subscribed:
             self._on_event(room, event)
+
 
 class LocalPresence(Presence):
     """Presence inside one process: who is connected dies with the process, so nothing is stored."""

@@ -3,6 +3,7 @@ the append, each asked of its own store. The memory and sqlite backends send thi
 nothing runs between the calls that could matter), and so does Redis Cluster, where the room's,
 the user's and the event-wide keys live in three slots; one Redis does it in one script
 (redis/sends.py)."""
+
 from __future__ import annotations
 
 from rooms.stores import (
@@ -33,7 +34,12 @@ class SendsInARow(SendStore):
                 return Sent(wait=wait)
         census = await self._presence.census(room)
         translating = translation_targets(census, message.candidates, message.sender_lang)
-        appended = await self._broker.append_message(room, user={"id": message.user.id, "name": message.user.name},
-                                                     text=message.text, lang=message.lang, cid=message.cid,
-                                                     translating=translating)
+        appended = await self._broker.append_message(
+            room,
+            user={"id": message.user.id, "name": message.user.name},
+            text=message.text,
+            lang=message.lang,
+            cid=message.cid,
+            translating=translating,
+        )
         return Sent(appended=appended, translating=translating)

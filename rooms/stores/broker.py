@@ -12,6 +12,7 @@ Guarantees every implementation gives (tests/backend/test_broker.py checks them 
   stored original (`created=False`) and publishes nothing.
 - Failure: every call may raise BackendUnavailable; nothing is half-done from the reader's view.
 """
+
 from __future__ import annotations
 
 import abc
@@ -87,10 +88,19 @@ class Broker(abc.ABC):
         """Send an event to every node (room opened/closed, user-targeted actions)."""
 
     @abc.abstractmethod
-    async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None,
-                             meeting: MeetingStep | None = None) -> Appended:
+    async def append_message(
+        self,
+        room: str,
+        *,
+        user: dict[str, str],
+        text: str,
+        lang: str,
+        cid: str | None,
+        translating: list[str] | None = None,
+        reply_to: Quote | None = None,
+        mentions: list[str] | None = None,
+        meeting: MeetingStep | None = None,
+    ) -> Appended:
         """Store a message (idempotent on user id + cid), assign its id and ts, publish it: one step.
 
         `translating` (the reading languages a `translation` will follow for) goes into the
@@ -112,8 +122,9 @@ class Broker(abc.ABC):
         `limit`."""
 
     @abc.abstractmethod
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
-                              confidence: float | None = None) -> None:
+    async def add_translation(
+        self, room: str, message_id: str, lang: str, text: str, *, confidence: float | None = None
+    ) -> None:
         """Store a message's translation (and the engine's confidence in it, 0-1, when known:
         history gives it back in `StoredMessage.confidence`) and publish a `translation` event carrying
         both; nothing when the message is gone (trimmed, deleted, or its history lost), and
@@ -128,8 +139,9 @@ class Broker(abc.ABC):
         of that id by `author`. Publishes nothing: the caller announces it."""
 
     @abc.abstractmethod
-    async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
-                           author: str) -> StoredMessage | None:
+    async def edit_message(
+        self, room: str, message_id: str, text: str, lang: str, *, author: str
+    ) -> StoredMessage | None:
         """Replace a live message's text and source language, drop its translations and mark it
         `edited` (reactions and its reply quote stay); the message as stored now, or None when there
         is no live message of that id by `author`. Publishes nothing: the caller announces it."""

@@ -1,4 +1,5 @@
 """A backend's stores: one object per interface, so each service is handed only those it uses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The one clock of stored state: wall-clock milliseconds, the unit of every `ts` and `until`."""
+
 from __future__ import annotations
 
 import time

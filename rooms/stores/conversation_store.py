@@ -25,6 +25,7 @@ Guarantees (tests/backend/test_conversation_store.py):
   oldest open one. `close_reports` closes every open report of a message at once and answers
   them to exactly one caller (of two moderators closing at once, one gets the reports).
 """
+
 from __future__ import annotations
 
 import abc
@@ -179,8 +180,9 @@ class ConversationStore(abc.ABC):
         (`open`, `actioned`, `dismissed`) when given. A closed one carries `closed` {by, ts, action}."""
 
     @abc.abstractmethod
-    async def close_reports(self, room: str, message_id: str, state: str,
-                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+    async def close_reports(
+        self, room: str, message_id: str, state: str, closed: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Close every open report of this message: `state` (`actioned` or `dismissed`) and `closed`
         {by {id, name}, ts, action} recorded on each. Answers the reports it closed, as stored now:
         none when none was open."""

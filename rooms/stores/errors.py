@@ -1,4 +1,5 @@
 """The one failure every store may raise: the shared state cannot be reached right now."""
+
 from __future__ import annotations
 
 

@@ -14,6 +14,7 @@ Three are not frames:
 Optional fields default to None (or empty) and are left out of the encoding when so
 (`omit_defaults`): an absent field stays absent on the wire.
 """
+
 from __future__ import annotations
 
 import json
@@ -183,10 +184,22 @@ class Deleted(Tagged, tag="deleted"):
 
 #: A room as frames carry it (`joined.room`, `room`): its stored fields and what the edge adds; the
 #: schema names `writers`, the roles the room's state lets write now (rooms.policy.writers).
-RoomFields = Annotated[dict[str, Any], msgspec.Meta(extra_json_schema={"properties": {"writers": {
-    "type": "array", "items": {"enum": [role.value for role in Role]},
-    "description": "the roles the room's state lets write now: every role when open, host and moderator "
-                   "when read_only, none when closed (a mute is the reader's own: `joined.you.muted_until`)"}}})]
+RoomFields = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        extra_json_schema={
+            "properties": {
+                "writers": {
+                    "type": "array",
+                    "items": {"enum": [role.value for role in Role]},
+                    "description": "the roles the room's state lets "
+                    "write now: every role when open, host and moderator "
+                    "when read_only, none when closed (a mute is the reader's own: `joined.you.muted_until`)",
+                }
+            }
+        }
+    ),
+]
 
 
 class RoomChanged(Tagged, tag="room"):
@@ -256,14 +269,37 @@ class Direct(Tagged, tag="direct"):
 
     users: list[str]
     moderators: bool = False
-    frame: (ContactRequestFrame | Conversation | Report | Moderated | RoleChanged | MeetingChanged | Mention
-            | UnreadChanged | None) = None
+    frame: (
+        ContactRequestFrame
+        | Conversation
+        | Report
+        | Moderated
+        | RoleChanged
+        | MeetingChanged
+        | Mention
+        | UnreadChanged
+        | None
+    ) = None
     remove: dict[str, str] | None = None  # {room, reason}
 
 
-Event = (NewMessage | Translation | TranslationFailed | Relang | Reaction | Edited | Typing
-         | PresenceChanged | Moderated | Deleted | RoomChanged
-         | RoomSaved | Glossary | ReportsChanged | Direct)
+Event = (
+    NewMessage
+    | Translation
+    | TranslationFailed
+    | Relang
+    | Reaction
+    | Edited
+    | Typing
+    | PresenceChanged
+    | Moderated
+    | Deleted
+    | RoomChanged
+    | RoomSaved
+    | Glossary
+    | ReportsChanged
+    | Direct
+)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)

@@ -7,6 +7,7 @@ Guarantees (tests/backend/test_limits.py):
 - A refused call answers how long to wait and spends nothing.
 - `take_send` takes a token and the slow-mode slot together: both or neither.
 """
+
 from __future__ import annotations
 
 import abc

@@ -11,6 +11,7 @@ Guarantees (tests/backend/test_meeting_store.py):
   racing for one (slot, holder), exactly one is booked and every other caller hears TAKEN.
 - A meeting written is returned with `version` one higher; `meeting` and `meetings_of` read it back.
 """
+
 from __future__ import annotations
 
 import abc
@@ -58,8 +59,9 @@ class MeetingStore(abc.ABC):
         """Every meeting, oldest first (the organisers' grid)."""
 
     @abc.abstractmethod
-    async def update_meeting(self, meeting: Meeting, *, version: int,
-                             holds: list[Hold]) -> Meeting | Literal["taken", "changed"]:
+    async def update_meeting(
+        self, meeting: Meeting, *, version: int, holds: list[Hold]
+    ) -> Meeting | Literal["taken", "changed"]:
         """Atomically: CHANGED unless the stored meeting is at `version`; TAKEN when a hold in `holds`
         belongs to another meeting; else release the meeting's old holds, take `holds`, store the
         meeting at version + 1 and return it. Nothing changes on CHANGED or TAKEN."""

@@ -6,6 +6,7 @@ and frame (chat/frames.MessageFrame), so the three encode the sender the same wa
 Frozen: a backend changes a stored message by building a new one (`msgspec.structs.replace`), so a
 message a caller holds never changes under it.
 """
+
 from __future__ import annotations
 
 import msgspec
@@ -25,7 +26,7 @@ def split_confidence(stored: dict[str, object]) -> tuple[dict[str, str], dict[st
     for key, value in stored.items():
         if key.startswith(CONFIDENCE_KEY):
             if isinstance(value, int | float):
-                confidence[key[len(CONFIDENCE_KEY):]] = float(value)
+                confidence[key[len(CONFIDENCE_KEY) :]] = float(value)
         elif isinstance(value, str):
             tr[key] = value
     return tr, confidence

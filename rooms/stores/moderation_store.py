@@ -13,6 +13,7 @@ Guarantees (tests/backend/test_moderation_store.py):
   one room and event-wide, read together (one round trip where the store is remote): the rules
   on the send path ask it once instead of five questions.
 """
+
 from __future__ import annotations
 
 import abc

@@ -11,6 +11,7 @@ Guarantees (tests/backend/test_presence.py):
   refuses one past `most`, atomically: two connections opened at once never both take the last
   place. Connections of a node that died stop counting within the presence TTL.
 """
+
 from __future__ import annotations
 
 import abc

@@ -11,6 +11,7 @@ Guarantees (tests/backend/test_room_store.py):
   data, seen by every node). `get_glossary` is None until a glossary was ever set, so a node knows
   whether a host's list exists or the configured one applies.
 """
+
 from __future__ import annotations
 
 import abc

@@ -16,6 +16,7 @@ Guarantees (tests/backend/test_sends.py):
   store); `translating` is `translation_targets` of the census read in the same step.
 - Without a gate (the long way, checks already made) the step is the census and the append.
 """
+
 from __future__ import annotations
 
 import abc
@@ -32,14 +33,16 @@ def translation_targets(census: dict[str, int], candidates: Collection[str], sen
     """The reading languages a message is translated into: those of the room's census (users per
     reading language) it has a route into (`candidates`, never its own language), except one only
     the sender reads (nobody gets their own message translated back). lua/send.lua does the same."""
-    return sorted(lang for lang, count in census.items()
-                  if count > 0 and lang in candidates and not (lang == sender_lang and count <= 1))
+    return sorted(
+        lang
+        for lang, count in census.items()
+        if count > 0 and lang in candidates and not (lang == sender_lang and count <= 1)
+    )
 
 
 def clear(standing: Standing) -> bool:
     """No appointment, ban or mute in the room or event-wide: the rules see the token role only."""
-    return not (standing.appointed or standing.banned or standing.banned_event or standing.mute
-                or standing.mute_event)
+    return not (standing.appointed or standing.banned or standing.banned_event or standing.mute or standing.mute_event)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ Guarantees (tests/backend/test_session_store.py):
   answers each key (e-mail, external id) a delegate holds now with its id, on every node, and
   forgets the keys it no longer holds.
 """
+
 from __future__ import annotations
 
 import abc
@@ -54,9 +55,18 @@ class Delegate:
         return tuple(key for key in (self.email, self.external_id) if key)
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "key": self.key, "name": self.name, "lang": self.lang,
-                "organization": self.organization, "country": self.country, "role": self.role,
-                "revoked": self.revoked, "email": self.email, "external_id": self.external_id}
+        return {
+            "id": self.id,
+            "key": self.key,
+            "name": self.name,
+            "lang": self.lang,
+            "organization": self.organization,
+            "country": self.country,
+            "role": self.role,
+            "revoked": self.revoked,
+            "email": self.email,
+            "external_id": self.external_id,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Delegate:
@@ -64,10 +74,18 @@ class Delegate:
         # a list saved before both keys were kept holds only `key`: the e-mail, or else the external id
         email = str(data.get("email") or (key if "email" not in data and "@" in key else ""))
         external = str(data.get("external_id") or (key if "external_id" not in data and "@" not in key else ""))
-        return cls(id=str(data["id"]), key=key, name=str(data["name"]), lang=str(data["lang"]),
-                   organization=str(data.get("organization") or ""), country=str(data.get("country") or ""),
-                   role=str(data.get("role") or "delegate"), revoked=bool(data.get("revoked")),
-                   email=email, external_id=external)
+        return cls(
+            id=str(data["id"]),
+            key=key,
+            name=str(data["name"]),
+            lang=str(data["lang"]),
+            organization=str(data.get("organization") or ""),
+            country=str(data.get("country") or ""),
+            role=str(data.get("role") or "delegate"),
+            revoked=bool(data.get("revoked")),
+            email=email,
+            external_id=external,
+        )
 
 
 class SessionStore(abc.ABC):

@@ -6,6 +6,7 @@ how it loses a room's history. Redis uses a key prefix of the
 test's own in the test database, deleted afterwards (tests/conftest.py `redis_prefix`);
 redis-cluster the same prefix on a local 3-master Redis Cluster started once per run.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -34,14 +35,20 @@ def redis_settings(prefix: str, url: str = f"{REDIS_URL}/{REDIS_TEST_DB}", **cha
 
 
 def start_memory(node_id: str, prefix: str, directory: Path, **settings: Any) -> Backend:
-    return MemoryBackend(node_id=node_id, history_max=settings.get("history_max", 1000),
-                         idempotency_ttl=settings.get("idempotency_ttl", 86400))
+    return MemoryBackend(
+        node_id=node_id,
+        history_max=settings.get("history_max", 1000),
+        idempotency_ttl=settings.get("idempotency_ttl", 86400),
+    )
 
 
 def start_sqlite(node_id: str, prefix: str, directory: Path, **settings: Any) -> Backend:
-    return SqliteBackend(directory / f"{node_id}.sqlite3", node_id=node_id,
-                         history_max=settings.get("history_max", 1000),
-                         idempotency_ttl=settings.get("idempotency_ttl", 86400))
+    return SqliteBackend(
+        directory / f"{node_id}.sqlite3",
+        node_id=node_id,
+        history_max=settings.get("history_max", 1000),
+        idempotency_ttl=settings.get("idempotency_ttl", 86400),
+    )
 
 
 def start_redis(node_id: str, prefix: str, directory: Path, **settings: Any) -> Backend:

@@ -1,4 +1,5 @@
 """What the backend contract tests share: a started backend that records its events, sample users."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,8 +51,9 @@ class Node:
             await asyncio.sleep(0.01)
         return self.of_type(kind)[:count]
 
-    async def say(self, text: str, user: dict[str, str] = ADA, cid: str | None = None,
-                  room: str = ROOM) -> StoredMessage:
+    async def say(
+        self, text: str, user: dict[str, str] = ADA, cid: str | None = None, room: str = ROOM
+    ) -> StoredMessage:
         return (await self.backend.append_message(room, user=user, text=text, lang="en", cid=cid)).message
 
 

@@ -1,5 +1,6 @@
 """The Broker contract (rooms/stores/broker.py): ordered history, positions and epochs, `since`,
 idempotent append, translations, deletes and pub/sub, on every backend."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,7 +51,14 @@ async def test_since_with_most_reads_the_oldest_that_many_placeholders_included(
     pages = [await node.backend.since(ROOM, ids[0], limit=50, most=most) for most in (0, 1, 2, 3, 6, 7, 50)]
     assert all(page.recovered for page in pages)
     assert [[m.id for m in page.messages] for page in pages] == [
-        [], ids[1:2], ids[1:3], ids[1:4], ids[1:7], ids[1:8], ids[1:8]]
+        [],
+        ids[1:2],
+        ids[1:3],
+        ids[1:4],
+        ids[1:7],
+        ids[1:8],
+        ids[1:8],
+    ]
     assert [m.deleted for m in pages[4].messages] == [False, True, False, False, False, True]
     # past the kept history `most` changes nothing: the latest `limit`, not recovered
     lost = await node.backend.since(ROOM, "deadbeef.1", limit=2, most=1)
@@ -68,8 +76,9 @@ async def test_since_an_unknown_id_is_not_recovered_and_gives_the_latest(node):
 async def test_since_beyond_the_newest_message_is_not_recovered(node):
     newest = (await node.say("only")).id
     epoch, position = newest.split(".")
-    future = f"{epoch}.{int(position) + 5}" if position.isdigit() else \
-        f"{epoch}.{int(position.split('-')[0]) + 60_000}-0"
+    future = (
+        f"{epoch}.{int(position) + 5}" if position.isdigit() else f"{epoch}.{int(position.split('-')[0]) + 60_000}-0"
+    )
     replay = await node.backend.since(ROOM, future, limit=5)
     assert replay.recovered is False and [m.id for m in replay.messages] == [newest]
 
@@ -128,8 +137,7 @@ async def test_translations_are_stored_with_the_message_and_published(node):
     assert stored.tr == {"de": "guten Morgen", "fr": "bonjour"}
     assert stored.text == "good morning"
     events = await node.wait_for("translation", 2)
-    assert events[0] == {"type": "translation", "room": ROOM, "id": message.id, "lang": "de",
-                         "text": "guten Morgen"}
+    assert events[0] == {"type": "translation", "room": ROOM, "id": message.id, "lang": "de", "text": "guten Morgen"}
     replay = await node.backend.since(ROOM, "deadbeef.1", limit=5)
     assert replay.messages[0].tr["fr"] == "bonjour"
 
@@ -173,19 +181,38 @@ async def test_a_translations_confidence_is_kept_with_it_and_published(node):
 async def test_what_a_backend_passes_through_is_byte_for_byte_the_frame_readers_get(node):
     # the hub hands an Encoded payload to readers as is (chat/hub.py), so it must be the very frame
     await node.backend.subscribe(ROOM)
-    stored = (await node.backend.append_message(ROOM, user=ADA, text="Grüße, 世界", lang="de", cid="c1",
-                                                translating=["en", "zh"])).message
+    stored = (
+        await node.backend.append_message(
+            ROOM, user=ADA, text="Grüße, 世界", lang="de", cid="c1", translating=["en", "zh"]
+        )
+    ).message
     await node.backend.add_translation(ROOM, stored.id, "en", "Greetings, world")
     await node.wait_for("translation", 1)
     if not node.passed_through:
         pytest.skip("this backend hands over typed events, which the hub encodes itself")
     message, translation = node.passed_through
-    frame = live_message(NewMessage(room=ROOM, id=stored.id, ts=stored.ts, user=stored.user, lang="de",
-                                       text="Grüße, 世界", translating=["en", "zh"]))
-    assert (message.type, message.id, message.author, message.payload) == ("message", stored.id, "u_ada",
-                                                                          encode_bytes(frame))
+    frame = live_message(
+        NewMessage(
+            room=ROOM,
+            id=stored.id,
+            ts=stored.ts,
+            user=stored.user,
+            lang="de",
+            text="Grüße, 世界",
+            translating=["en", "zh"],
+        )
+    )
+    assert (message.type, message.id, message.author, message.payload) == (
+        "message",
+        stored.id,
+        "u_ada",
+        encode_bytes(frame),
+    )
     assert (translation.type, translation.lang, translation.payload) == (
-        "translation", "en", encode_bytes(Translation(room=ROOM, id=stored.id, lang="en", text="Greetings, world")))
+        "translation",
+        "en",
+        encode_bytes(Translation(room=ROOM, id=stored.id, lang="en", text="Greetings, world")),
+    )
 
 
 async def test_translating_an_unknown_message_does_nothing(node):
@@ -253,8 +280,9 @@ async def test_subscribers_see_messages_in_history_order_with_concurrent_senders
 async def test_only_subscribed_rooms_are_delivered_and_broadcast_reaches_the_node(node, backend_kind):
     await node.backend.subscribe(ROOM)
     await node.say("not for us", room="climate")
-    await node.backend.publish("climate", PresenceChanged(room="climate", event="join",
-                                                          user={"id": "u", "name": "U", "lang": "en"}))
+    await node.backend.publish(
+        "climate", PresenceChanged(room="climate", event="join", user={"id": "u", "name": "U", "lang": "en"})
+    )
     await node.backend.broadcast(RoomChanged(event="opened", room={"id": "new"}))
     await node.backend.publish(ROOM, Deleted(room=ROOM, id="x", by={"id": "u_mod", "name": "Mo"}))
     await node.wait_for("deleted", 1)

@@ -1,4 +1,5 @@
 """The ConversationStore contract (rooms/stores/conversation_store.py) on every backend."""
+
 from __future__ import annotations
 
 import asyncio
@@ -101,8 +102,9 @@ async def test_unread_count_of_a_trimmed_position_is_nothing(make_node):
 
 async def test_a_request_is_answered_once(nodes):
     a, b = nodes
-    request = ContactRequest("rq-1", {"id": "u_li", "name": "Li"}, "u_aino", "Hello", now_ms(), now_ms() + 1000,
-                             {"country": "CN"})
+    request = ContactRequest(
+        "rq-1", {"id": "u_li", "name": "Li"}, "u_aino", "Hello", now_ms(), now_ms() + 1000, {"country": "CN"}
+    )
     await a.save_request(request)
     assert await b.get_request("rq-1") == request
     assert await b.requests_of("u_aino") == [request] == await b.requests_of("u_li")
@@ -125,10 +127,20 @@ async def test_contacts_cooldowns_and_blocks(nodes):
 
 
 def a_report(n: int, *, reporter: str = "u_bo", message: str | None = None, room: str = "plenary") -> dict[str, Any]:
-    return {"id": f"rp-{n}", "ts": 1_700_000_000_000 + n, "room": {"id": room, "kind": "forum"},
-            "message": {"id": message or f"0a1b2c3d.{n}", "ts": 1_700_000_000_000, "user": {"id": "u_x", "name": "X"},
-                        "lang": "en", "text": f"spam {n}"},
-            "reporter": {"id": reporter, "name": reporter}, "reason": "spam"}
+    return {
+        "id": f"rp-{n}",
+        "ts": 1_700_000_000_000 + n,
+        "room": {"id": room, "kind": "forum"},
+        "message": {
+            "id": message or f"0a1b2c3d.{n}",
+            "ts": 1_700_000_000_000,
+            "user": {"id": "u_x", "name": "X"},
+            "lang": "en",
+            "text": f"spam {n}",
+        },
+        "reporter": {"id": reporter, "name": reporter},
+        "reason": "spam",
+    }
 
 
 async def test_a_report_is_stored_once_per_reporter_and_message_and_paged_by_seq(nodes):
@@ -159,8 +171,10 @@ async def test_closing_a_message_closes_all_its_reports_once_with_who_closed_the
         await a.add_report(a_report(n, reporter=reporter, message="0a1b2c3d.9"))
     await a.add_report(a_report(5))
     closed = {"by": {"id": "u_mo", "name": "Mo"}, "ts": 1_700_000_001_000, "action": "dismiss"}
-    racing = await asyncio.gather(a.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed),
-                                  b.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed))
+    racing = await asyncio.gather(
+        a.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed),
+        b.close_reports("plenary", "0a1b2c3d.9", "dismissed", closed),
+    )
     done = [result for result in racing if result]
     assert len(done) == 1 and [r["id"] for r in done[0]] == ["rp-0", "rp-1", "rp-2"]
     assert all(r["state"] == "dismissed" and r["closed"] == closed for r in done[0])
@@ -203,8 +217,9 @@ async def test_the_incoming_cap_holds_when_many_senders_race_on_every_node(nodes
     await a.save_request(stranger_request(0, "u_aino", now - 10_000, ttl=5_000))  # expired: not waiting
     contact = ContactRequest("rq-c", {"id": "u_li", "name": "Li"}, "u_aino", "hi", now, now + 60_000)
     assert await a.save_request(contact, incoming_cap=0) is True  # not from a stranger: no cap
-    racing = [(a if n % 2 else b).save_request(stranger_request(n, "u_aino", now), incoming_cap=3)
-              for n in range(1, 13)]
+    racing = [
+        (a if n % 2 else b).save_request(stranger_request(n, "u_aino", now), incoming_cap=3) for n in range(1, 13)
+    ]
     stored = await asyncio.gather(*racing)
     assert sum(stored) == 3
     waiting = [r for r in await b.requests_of("u_aino") if r.stranger and not r.expired(now)]
@@ -218,8 +233,16 @@ async def test_the_incoming_cap_holds_when_many_senders_race_on_every_node(nodes
 
 async def test_a_group_invitation_keeps_its_group(nodes):
     a, b = nodes
-    request = ContactRequest("rq-g", {"id": "u_li", "name": "Li"}, "u_aino", "", now_ms(), now_ms() + 1000,
-                             stranger=True, group={"id": "c-1", "title": "Solar"})
+    request = ContactRequest(
+        "rq-g",
+        {"id": "u_li", "name": "Li"},
+        "u_aino",
+        "",
+        now_ms(),
+        now_ms() + 1000,
+        stranger=True,
+        group={"id": "c-1", "title": "Solar"},
+    )
     await a.save_request(request)
     assert await b.get_request("rq-g") == request
     assert (await b.requests_of("u_aino"))[0].group == {"id": "c-1", "title": "Solar"}

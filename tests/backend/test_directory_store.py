@@ -1,6 +1,7 @@
 """The directory part of the ConversationStore contract (rooms/stores/conversation_store.py) on every
 backend: `directory` pages from an index in (case-folded name, id) order with the filters applied,
 `staff` lists hosts and moderators, `expire_profiles` forgets anonymous profiles nobody saw."""
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,16 @@ LANGS = ["fi", "zh", "pt", "en"]
 def people(count: int) -> list[Profile]:
     """Profiles with names that tie once case-folded, different ids, languages, countries and organisations."""
     rng = random.Random(20)
-    return [Profile(f"u{index:03d}", rng.choice(NAMES), lang=rng.choice(LANGS), country=rng.choice(COUNTRIES),
-                    organization=rng.choice(["Sauna Oy", "Helsinki Tech", "Shenzhen Solar", ""]))
-            for index in range(count)]
+    return [
+        Profile(
+            f"u{index:03d}",
+            rng.choice(NAMES),
+            lang=rng.choice(LANGS),
+            country=rng.choice(COUNTRIES),
+            organization=rng.choice(["Sauna Oy", "Helsinki Tech", "Shenzhen Solar", ""]),
+        )
+        for index in range(count)
+    ]
 
 
 async def all_pages(store, query: DirectoryQuery, limit: int) -> list[Profile]:
@@ -41,8 +49,7 @@ async def all_pages(store, query: DirectoryQuery, limit: int) -> list[Profile]:
 
 
 def expected(profiles: list[Profile], query: DirectoryQuery, hidden: set[str]) -> list[str]:
-    return [p.id for p in sorted(profiles, key=directory_key)
-            if query.matches(p) and p.id not in hidden]
+    return [p.id for p in sorted(profiles, key=directory_key) if query.matches(p) and p.id not in hidden]
 
 
 async def test_pages_list_each_visible_person_once_in_name_order_with_every_filter(node):
@@ -53,9 +60,15 @@ async def test_pages_list_each_visible_person_once_in_name_order_with_every_filt
     hidden = {"u003", "u017", "u042"}
     for user in hidden:
         await store.set_hidden(user, True)
-    for query in [DirectoryQuery("u000"), DirectoryQuery("u001", q="TECH"), DirectoryQuery("u002", q="ana"),
-                  DirectoryQuery("u004", lang="fi"), DirectoryQuery("u005", country="CN"),
-                  DirectoryQuery("u006", q="s", lang="pt", country="BR"), DirectoryQuery("nobody", q="no match")]:
+    for query in [
+        DirectoryQuery("u000"),
+        DirectoryQuery("u001", q="TECH"),
+        DirectoryQuery("u002", q="ana"),
+        DirectoryQuery("u004", lang="fi"),
+        DirectoryQuery("u005", country="CN"),
+        DirectoryQuery("u006", q="s", lang="pt", country="BR"),
+        DirectoryQuery("nobody", q="no match"),
+    ]:
         for limit in (1, 4, 7, 100):
             listed = [p.id for p in await all_pages(store, query, limit)]
             assert listed == expected(profiles, query, hidden), (query, limit)
@@ -82,8 +95,10 @@ async def test_staff_are_the_hosts_and_moderators(node):
     await store.save_profile(Profile("m1", "Mira", role="moderator"))
     await store.save_profile(Profile("d1", "Dan"))
     await store.set_hidden("m1", True)
-    assert sorted((p.id, p.name, p.hidden) for p in await store.staff()) == [("h1", "Hanna", False),
-                                                                           ("m1", "Mira", True)]
+    assert sorted((p.id, p.name, p.hidden) for p in await store.staff()) == [
+        ("h1", "Hanna", False),
+        ("m1", "Mira", True),
+    ]
     await store.save_profile(Profile("h1", "Hanna", role="delegate"))  # the same id with a delegate token now
     assert [p.id for p in await store.staff()] == ["m1"]
 
@@ -108,13 +123,16 @@ async def test_anonymous_profiles_expire_unless_online_and_others_never(node):
 @pytest.mark.parametrize("backend_kind", [pytest.param("redis", marks=pytest.mark.redis)])
 async def test_redis_indexes_the_profiles_an_older_build_stored_and_drops_those_not_text(make_node, redis_prefix):
     client = redis.asyncio.Redis.from_url(f"{REDIS_URL}/{REDIS_TEST_DB}")
-    await client.hset(f"{redis_prefix}people", mapping={
-        "u_b": json.dumps({"id": "u_b", "name": "Bea", "role": "delegate", "lang": "fi"}),
-        "u_a": json.dumps({"id": "u_a", "name": "aino", "role": "delegate", "lang": "en"}),
-        "u_host": json.dumps({"id": "u_host", "name": "Hanna", "role": "host", "lang": "en"}),
-        "u_hidden": json.dumps({"id": "u_hidden", "name": "Hidden", "role": "delegate", "lang": "en"}),
-        "u_bad": json.dumps({"id": "u_bad", "name": "Bad\ud800", "role": "delegate", "lang": "en"}),
-    })
+    await client.hset(
+        f"{redis_prefix}people",
+        mapping={
+            "u_b": json.dumps({"id": "u_b", "name": "Bea", "role": "delegate", "lang": "fi"}),
+            "u_a": json.dumps({"id": "u_a", "name": "aino", "role": "delegate", "lang": "en"}),
+            "u_host": json.dumps({"id": "u_host", "name": "Hanna", "role": "host", "lang": "en"}),
+            "u_hidden": json.dumps({"id": "u_hidden", "name": "Hidden", "role": "delegate", "lang": "en"}),
+            "u_bad": json.dumps({"id": "u_bad", "name": "Bad\ud800", "role": "delegate", "lang": "en"}),
+        },
+    )
     await client.sadd(f"{redis_prefix}people:hidden", "u_hidden")
     await client.aclose()
     store = (await make_node()).stores.conversations

@@ -1,4 +1,5 @@
 """LimitStore: the per-user token bucket and slow mode, on every backend (and across nodes on Redis)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """The MeetingStore contract (rooms/stores/meetings.py) on every backend: slots, places, meetings,
 and no double booking — the check and the booking are one atomic step."""
+
 from __future__ import annotations
 
 import asyncio
@@ -107,6 +108,5 @@ async def test_racing_answers_to_one_meeting_one_write_wins(nodes):
     a, b = nodes
     meeting = await a.stores.meetings.add_meeting(proposal(1, "u_fi", "u_cn"))
     cancelled = meeting.changed(state=CANCELLED)
-    outcomes = await asyncio.gather(book(a, meeting),
-                                    b.stores.meetings.update_meeting(cancelled, version=1, holds=[]))
+    outcomes = await asyncio.gather(book(a, meeting), b.stores.meetings.update_meeting(cancelled, version=1, holds=[]))
     assert sorted(isinstance(o, Meeting) for o in outcomes) == [False, True] and CHANGED in outcomes

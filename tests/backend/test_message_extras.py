@@ -1,6 +1,7 @@
 """The Broker contract for what chat users expect of a message (issue 25): reactions
 (`toggle_reaction`), edits (`edit_message`) and replies (`append_message(reply_to=...)`), kept in
 history and recovered with `since`, on every backend."""
+
 from __future__ import annotations
 
 import asyncio
@@ -75,11 +76,18 @@ async def test_an_edit_replaces_the_text_drops_translations_keeps_reactions_and_
     await backend.add_translation(ROOM, sent.id, "de", "Hallo zusammen")
     [stored] = await backend.history(ROOM, before=None, limit=1)
     assert (stored.text, stored.edited, stored.tr, stored.reactions) == (
-        "Hello everyone", True, {"de": "Hallo zusammen"}, {"🙏": 1})
+        "Hello everyone",
+        True,
+        {"de": "Hallo zusammen"},
+        {"🙏": 1},
+    )
     # a language correction afterwards keeps the edit and the reactions
     relabelled = await backend.relabel_message(ROOM, sent.id, "fr", author=ADA["id"])
     assert relabelled is not None and (relabelled.text, relabelled.edited, relabelled.reactions) == (
-        "Hello everyone", True, {"🙏": 1})
+        "Hello everyone",
+        True,
+        {"🙏": 1},
+    )
     [stored] = await backend.history(ROOM, before=None, limit=1)
     assert (stored.text, stored.lang, stored.edited, stored.reactions) == ("Hello everyone", "fr", True, {"🙏": 1})
     await backend.delete_message(ROOM, sent.id)
@@ -90,30 +98,39 @@ async def test_a_reply_keeps_its_quote_in_history_and_publishes_it_with_its_tran
     await node.backend.subscribe(ROOM)
     original = await node.say("Where is the coffee?")
     quote = Quote(original.id, Author(**ADA), "Where is the coffee?", tr={"es": "¿Dónde está el café?"})
-    reply = (await node.backend.append_message(ROOM, user=BOB, text="Downstairs", lang="en", cid="r1",
-                                               reply_to=quote)).message
+    reply = (
+        await node.backend.append_message(ROOM, user=BOB, text="Downstairs", lang="en", cid="r1", reply_to=quote)
+    ).message
     assert reply.reply_to == quote
     [_, stored] = await node.backend.history(ROOM, before=None, limit=2)
     assert stored.reply_to == quote
     assert (await node.backend.since(ROOM, original.id, limit=5)).messages[0].reply_to == quote
-    retried = await node.backend.append_message(ROOM, user=BOB, text="Downstairs", lang="en", cid="r1",
-                                                reply_to=quote)
+    retried = await node.backend.append_message(ROOM, user=BOB, text="Downstairs", lang="en", cid="r1", reply_to=quote)
     assert retried.created is False and retried.message.reply_to == quote
     [_, published] = await node.wait_for("message", 2)  # each node gives each reader its language's (chat/hub.py)
-    assert published["reply_to"] == {"id": original.id, "user": ADA, "text": "Where is the coffee?",
-                                     "tr": {"es": "¿Dónde está el café?"}}
+    assert published["reply_to"] == {
+        "id": original.id,
+        "user": ADA,
+        "text": "Where is the coffee?",
+        "tr": {"es": "¿Dónde está el café?"},
+    }
     assert reply.id not in {event.id for event in node.passed_through}  # not one frame for every reader
     assert "reply_to" not in (await node.wait_for("message", 2))[0]
 
 
 async def test_mentions_are_kept_in_history_and_published(node):
     await node.backend.subscribe(ROOM)
-    sent = (await node.backend.append_message(ROOM, user=ADA, text="@Bob @Carol look", lang="en", cid=None,
-                                              mentions=[BOB["id"], CAROL["id"]])).message
+    sent = (
+        await node.backend.append_message(
+            ROOM, user=ADA, text="@Bob @Carol look", lang="en", cid=None, mentions=[BOB["id"], CAROL["id"]]
+        )
+    ).message
     assert sent.mentions == [BOB["id"], CAROL["id"]]
     plain = await node.say("no one")
     assert [m.mentions for m in await node.backend.history(ROOM, before=None, limit=5)] == [
-        [BOB["id"], CAROL["id"]], []]
+        [BOB["id"], CAROL["id"]],
+        [],
+    ]
     assert (await node.backend.message(ROOM, sent.id)).mentions == [BOB["id"], CAROL["id"]]
     [published, _] = await node.wait_for("message", 2)
     assert published["mentions"] == [BOB["id"], CAROL["id"]]
@@ -142,25 +159,41 @@ async def test_a_meeting_step_is_kept_in_history_recovered_and_published(node):
     """A message recording a meeting step (issue 26) keeps it in history, `since` and the live event;
     a deleted one loses it with its text."""
     await node.backend.subscribe(ROOM)
-    step = MeetingStep(id="m-1", step="proposed", slots=[StepSlot("s-1", "2026-12-08T14:00+02:00",
-                                                                  "2026-12-08T14:20+02:00")],
-                       place="p-1", place_name="Table 14", timezone="Europe/Helsinki")
+    step = MeetingStep(
+        id="m-1",
+        step="proposed",
+        slots=[StepSlot("s-1", "2026-12-08T14:00+02:00", "2026-12-08T14:20+02:00")],
+        place="p-1",
+        place_name="Table 14",
+        timezone="Europe/Helsinki",
+    )
     before = await node.say("before")
-    sent = (await node.backend.append_message(ROOM, user=ADA, text="Cranes", lang="en", cid="k1",
-                                              meeting=step)).message
-    booked = (await node.backend.append_message(ROOM, user=BOB, text="", lang="en", cid=None, meeting=MeetingStep(
-        id="m-1", step="booked", start="2026-12-08T14:00+02:00", end="2026-12-08T14:20+02:00"))).message
+    sent = (await node.backend.append_message(ROOM, user=ADA, text="Cranes", lang="en", cid="k1", meeting=step)).message
+    booked = (
+        await node.backend.append_message(
+            ROOM,
+            user=BOB,
+            text="",
+            lang="en",
+            cid=None,
+            meeting=MeetingStep(id="m-1", step="booked", start="2026-12-08T14:00+02:00", end="2026-12-08T14:20+02:00"),
+        )
+    ).message
     assert sent.meeting == step
     stored = await node.backend.history(ROOM, before=None, limit=5)
     assert [m.meeting for m in stored] == [None, step, booked.meeting] and stored[2].text == ""
-    assert [m.meeting for m in (await node.backend.since(ROOM, before.id, limit=5)).messages] == [
-        step, booked.meeting]
+    assert [m.meeting for m in (await node.backend.since(ROOM, before.id, limit=5)).messages] == [step, booked.meeting]
     retried = await node.backend.append_message(ROOM, user=ADA, text="Cranes", lang="en", cid="k1", meeting=step)
     assert retried.created is False and retried.message.meeting == step
     [_, published, live_booked] = await node.wait_for("message", 3)
-    assert published["meeting"] == {"id": "m-1", "step": "proposed", "slots": [
-        {"id": "s-1", "start": "2026-12-08T14:00+02:00", "end": "2026-12-08T14:20+02:00"}],
-        "place": "p-1", "place_name": "Table 14", "timezone": "Europe/Helsinki"}
+    assert published["meeting"] == {
+        "id": "m-1",
+        "step": "proposed",
+        "slots": [{"id": "s-1", "start": "2026-12-08T14:00+02:00", "end": "2026-12-08T14:20+02:00"}],
+        "place": "p-1",
+        "place_name": "Table 14",
+        "timezone": "Europe/Helsinki",
+    }
     assert live_booked["meeting"]["step"] == "booked" and "meeting" not in (await node.wait_for("message", 3))[0]
     await node.backend.delete_message(ROOM, sent.id)
     assert (await node.backend.history(ROOM, before=None, limit=5))[1].meeting is None

@@ -1,4 +1,5 @@
 """The ModerationStore contract (rooms/stores/moderation_store.py) on every backend."""
+
 from __future__ import annotations
 
 import asyncio
@@ -83,21 +84,25 @@ async def test_token_roles_are_remembered_event_wide_apart_from_the_rooms(node):
 
 async def test_standing_reads_appointment_bans_and_mutes_in_the_room_and_event_wide(node: Node) -> None:
     store = node.stores.moderation
-    assert await store.standing(ROOM, "u_x") == Standing(appointed=False, banned=False, banned_event=False,
-                                                           mute=None, mute_event=None)
+    assert await store.standing(ROOM, "u_x") == Standing(
+        appointed=False, banned=False, banned_event=False, mute=None, mute_event=None
+    )
     until = int(time.time() * 1000) + 300
     await store.set_moderator(ROOM, "u_x", True)
     await store.set_ban(ROOM, "u_x", True)
     await store.set_mute(ROOM, "u_x", until)
     await store.set_mute(EVENT_WIDE, "u_x", None)
-    assert await store.standing(ROOM, "u_x") == Standing(appointed=True, banned=True, banned_event=False,
-                                                           mute=Mute(until), mute_event=Mute(None))
-    assert await store.standing("climate", "u_x") == Standing(appointed=False, banned=False, banned_event=False,
-                                                                mute=None, mute_event=Mute(None))
+    assert await store.standing(ROOM, "u_x") == Standing(
+        appointed=True, banned=True, banned_event=False, mute=Mute(until), mute_event=Mute(None)
+    )
+    assert await store.standing("climate", "u_x") == Standing(
+        appointed=False, banned=False, banned_event=False, mute=None, mute_event=Mute(None)
+    )
     await store.set_ban(EVENT_WIDE, "u_x", True)
     assert (await store.standing("climate", "u_x")).banned_event is True
-    assert await store.standing(ROOM, "u_y") == Standing(appointed=False, banned=False, banned_event=False,
-                                                           mute=None, mute_event=None), "per user"
+    assert await store.standing(ROOM, "u_y") == Standing(
+        appointed=False, banned=False, banned_event=False, mute=None, mute_event=None
+    ), "per user"
     await asyncio.sleep(0.4)
     standing = await store.standing(ROOM, "u_x")
     assert standing.mute is None and standing.mute_event == Mute(None), "an ended mute is forgotten"
@@ -113,6 +118,9 @@ async def test_standing_answers_as_the_single_reads_do(node: Node) -> None:
         for room in (ROOM, "climate"):
             standing = await store.standing(room, user)
             assert standing == Standing(
-                appointed=user in await store.moderators(room), banned=await store.is_banned(room, user),
-                banned_event=await store.is_banned(EVENT_WIDE, user), mute=await store.get_mute(room, user),
-                mute_event=await store.get_mute(EVENT_WIDE, user)), (user, room)
+                appointed=user in await store.moderators(room),
+                banned=await store.is_banned(room, user),
+                banned_event=await store.is_banned(EVENT_WIDE, user),
+                mute=await store.get_mute(room, user),
+                mute_event=await store.get_mute(EVENT_WIDE, user),
+            ), (user, room)

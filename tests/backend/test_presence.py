@@ -1,4 +1,5 @@
 """The Presence contract (rooms/stores/presence.py) on every backend."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """What only a shared backend has, on Redis: two nodes on one Redis, dead nodes, the shared cache,
 and Redis going away (a private redis-server each test may kill and restart)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,9 @@ async def test_two_nodes_share_history_order_and_idempotency(make_node):
     assert [e["id"] for e in await a.wait_for("message", 50)] == history
     assert [e["id"] for e in await b.wait_for("message", 50)] == history
     # the same retry reaching both nodes at once is stored once
-    racing = await asyncio.gather(*(node.backend.append_message(ROOM, user=ADA, text="retry", lang="en", cid="r")
-                                    for node in (a, b, a, b)))
+    racing = await asyncio.gather(
+        *(node.backend.append_message(ROOM, user=ADA, text="retry", lang="en", cid="r") for node in (a, b, a, b))
+    )
     assert len({appended.message.id for appended in racing}) == 1
     assert sum(appended.created for appended in racing) == 1
     # room state written on one node is what the other reads
@@ -96,8 +98,7 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
 
 
 @pytest.mark.redis
-async def test_redis_outage_unavailable_then_reconnect_resubscribe_and_replay(private_redis, caplog,
-                                                                              redis_prefix):
+async def test_redis_outage_unavailable_then_reconnect_resubscribe_and_replay(private_redis, caplog, redis_prefix):
     caplog.set_level(logging.INFO, logger="babelroom.backend.redis")
     settings = redis_settings(redis_prefix, url=private_redis.url, presence_ttl=3)
     nodes = [Node(RedisBackend(settings, "a")), Node(RedisBackend(settings, "b"))]
@@ -207,13 +208,17 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
 
 
 @pytest.mark.redis
-@pytest.mark.parametrize("persistent, extra, warned", [
-    (False, (), 1),                                  # nothing kept: say so, once
-    (True, (), 0),                                   # append-only file: nothing to say
-    (False, ("--rename-command", "CONFIG", ""), 0),  # CONFIG disabled (managed Redis): start anyway
-])
-async def test_a_redis_that_keeps_nothing_is_warned_about_at_start(tmp_path, caplog, redis_prefix, persistent,
-                                                                  extra, warned):
+@pytest.mark.parametrize(
+    "persistent, extra, warned",
+    [
+        (False, (), 1),  # nothing kept: say so, once
+        (True, (), 0),  # append-only file: nothing to say
+        (False, ("--rename-command", "CONFIG", ""), 0),  # CONFIG disabled (managed Redis): start anyway
+    ],
+)
+async def test_a_redis_that_keeps_nothing_is_warned_about_at_start(
+    tmp_path, caplog, redis_prefix, persistent, extra, warned
+):
     caplog.set_level(logging.WARNING, logger="babelroom.backend.redis")
     server = RedisServer(tmp_path / "redis", persistent=persistent, extra=extra)
     server.start()

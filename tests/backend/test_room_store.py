@@ -1,4 +1,5 @@
 """The RoomStore contract (rooms/stores/room_store.py) on every backend."""
+
 from __future__ import annotations
 
 import asyncio
@@ -63,5 +64,6 @@ async def test_a_save_on_one_node_reaches_every_node_that_read_the_room_before(m
         await asyncio.sleep(0.005)
     await b.stores.rooms.save_room(plenary)
     assert await b.stores.rooms.get_room("plenary") == plenary
-    assert [event for _, event in a.events + b.events if isinstance(event, RoomSaved)] == [], \
+    assert [event for _, event in a.events + b.events if isinstance(event, RoomSaved)] == [], (
         "the notice is the backend's own business: no event for the hub"
+    )

@@ -1,5 +1,6 @@
 """The SendStore contract (rooms/stores/sends.py): a plain message's standing, limits, census and
 append in one step, on every backend (one script on one Redis, the calls in a row elsewhere)."""
+
 from __future__ import annotations
 
 import msgspec
@@ -12,10 +13,14 @@ from tests.backend.support import ADA, BOB, ROOM, Node, member
 CAROL = {"id": "u_carol", "name": "Carol"}
 
 
-def outgoing(text: str = "Good morning, everyone", *, cid: str | None = None, sender_lang: str = "en",
-             candidates: frozenset[str] = frozenset({"es", "de", "fr"})) -> Outgoing:
-    return Outgoing(user=Author(**ADA), text=text, lang="en", cid=cid, candidates=candidates,
-                    sender_lang=sender_lang)
+def outgoing(
+    text: str = "Good morning, everyone",
+    *,
+    cid: str | None = None,
+    sender_lang: str = "en",
+    candidates: frozenset[str] = frozenset({"es", "de", "fr"}),
+) -> Outgoing:
+    return Outgoing(user=Author(**ADA), text=text, lang="en", cid=cid, candidates=candidates, sender_lang=sender_lang)
 
 
 def gate(rate: float = 5.0, burst: int = 10, slow: int = 0) -> SendGate:
@@ -32,8 +37,12 @@ async def test_a_clear_sender_s_message_is_stored_and_published_with_what_the_ce
     assert sent.standing is None and sent.wait is None and sent.appended is not None
     assert sent.appended.created and sent.translating == ["es"]
     message = sent.appended.message
-    assert (message.room, message.user, message.lang, message.text) == (ROOM, Author(**ADA), "en",
-                                                                        "Good morning, everyone")
+    assert (message.room, message.user, message.lang, message.text) == (
+        ROOM,
+        Author(**ADA),
+        "en",
+        "Good morning, everyone",
+    )
     [published] = await node.wait_for("message", 1)
     assert published["id"] == message.id and published["ts"] == message.ts
     assert published["translating"] == ["es"] and published["user"] == ADA

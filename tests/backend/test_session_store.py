@@ -1,4 +1,5 @@
 """The SessionStore contract (rooms/stores/sessions.py) on every backend."""
+
 from __future__ import annotations
 
 import asyncio
@@ -89,13 +90,19 @@ async def test_every_key_of_a_delegate_names_them_and_a_changed_key_is_forgotten
     aino = Delegate("d_aino", "AINO-7", "Aino", "fi", external_id="AINO-7")
     await a.stores.sessions.save_delegates([li, aino])
     assert await b.stores.sessions.delegate_ids(["REG-0042", "li@example.cn", "AINO-7", "nobody@example.org"]) == {
-        "REG-0042": "d_li", "li@example.cn": "d_li", "AINO-7": "d_aino"}
+        "REG-0042": "d_li",
+        "li@example.cn": "d_li",
+        "AINO-7": "d_aino",
+    }
     assert (await b.stores.sessions.delegates(["d_li"]))[0] == li  # both keys kept with the person
     # Li's e-mail changed (the same registration): the old address names nobody any more
-    await b.stores.sessions.save_delegates([Delegate("d_li", "li@example.cn", "Li Wei", "zh", email="wei.li@example.cn",
-                                             external_id="REG-0042")])
+    await b.stores.sessions.save_delegates(
+        [Delegate("d_li", "li@example.cn", "Li Wei", "zh", email="wei.li@example.cn", external_id="REG-0042")]
+    )
     assert await a.stores.sessions.delegate_ids(["li@example.cn", "wei.li@example.cn", "REG-0042"]) == {
-        "wei.li@example.cn": "d_li", "REG-0042": "d_li"}
+        "wei.li@example.cn": "d_li",
+        "REG-0042": "d_li",
+    }
     assert await a.stores.sessions.delegate_ids([]) == {}
 
 

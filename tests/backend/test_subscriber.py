@@ -1,5 +1,6 @@
 """The pub/sub connection itself (chat/backend/redis/subscriber.py), on a redis-server of each test's own:
 frames read in batches keep their order, and a Redis that falls silent is given up and come back from."""
+
 from __future__ import annotations
 
 import os
@@ -39,12 +40,17 @@ class Listener:
         self.connected += 1
 
 
-async def start(server: RedisServer, listener: Listener, channels: set[str],
-                ping_interval: float = 5.0) -> Subscriber:
-    pool = redis.asyncio.ConnectionPool.from_url(server.url, decode_responses=True, socket_connect_timeout=1,
-                                                 socket_timeout=1)
-    subscriber = Subscriber(pool.make_connection(), where="test", on_message=listener.on_message,
-                            on_connected=listener.on_connected, ping_interval=ping_interval)
+async def start(server: RedisServer, listener: Listener, channels: set[str], ping_interval: float = 5.0) -> Subscriber:
+    pool = redis.asyncio.ConnectionPool.from_url(
+        server.url, decode_responses=True, socket_connect_timeout=1, socket_timeout=1
+    )
+    subscriber = Subscriber(
+        pool.make_connection(),
+        where="test",
+        on_message=listener.on_message,
+        on_connected=listener.on_connected,
+        ping_interval=ping_interval,
+    )
     await subscriber.start(channels, timeout=5)
     return subscriber
 

@@ -5,6 +5,7 @@ Chromium once (see DEVELOPERS.md); every test gets fresh browser contexts from `
 Browser tests run on one backend only: `memory`, unless a test parametrizes
 `backend_kind` itself (the restart test needs `redis`, where two nodes share the rooms).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,8 +18,14 @@ from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, as
 from tests.e2e.pages import DESKTOP, WAIT_MS
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 expect.set_options(timeout=WAIT_MS)  # generous: auto-waiting assertions return as soon as they hold
 E2E = Path(__file__).resolve().parent

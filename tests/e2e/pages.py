@@ -3,6 +3,7 @@
 Everything goes through the app's data-testid hooks (see web/static/index.html and the
 view-*.js modules) and Playwright's auto-waiting `expect`, never through sleeps.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,8 @@ def ui_plural(lang: str, key: str, form: str, **params: object) -> str:
 async def language_name(page: Page, code: str) -> str:
     """`code` named the way the page names it in sentences: in the interface language, by Intl."""
     return await page.evaluate(
-        "(code) => new Intl.DisplayNames([document.documentElement.lang], {type: 'language'}).of(code)", code)
+        "(code) => new Intl.DisplayNames([document.documentElement.lang], {type: 'language'}).of(code)", code
+    )
 
 
 async def sign_in(page: Page, url: str, name: str, lang: str) -> None:

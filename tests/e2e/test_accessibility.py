@@ -1,6 +1,7 @@
 """axe-core finds no violations on any view — the lobby, home with the host panel, a room with others'
 messages (Report, Delete), a moderation menu open, the confirmation dialog, People, a conversation, a
 closed room — at desktop (1280x800) and phone (390x844) sizes; focus follows view changes."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,8 +35,10 @@ async def open_rooms(page) -> None:
 
 
 async def close_members(page) -> None:
-    if await page.get_by_test_id("toggle-members").is_visible() \
-            and await page.get_by_test_id("toggle-members").get_attribute("aria-expanded") == "true":
+    if (
+        await page.get_by_test_id("toggle-members").is_visible()
+        and await page.get_by_test_id("toggle-members").get_attribute("aria-expanded") == "true"
+    ):
         await page.get_by_test_id("toggle-members").click()
 
 
@@ -79,8 +82,9 @@ async def test_every_view_has_no_axe_violations(make_server, new_page, viewport)
 
     host_token = server.token("Hanna", Role.HOST, "en", user_id="u-hanna")
     async with server.http() as http:
-        response = await http.post("/api/conversations", json={"with": ["u-otto"]},
-                                   headers={"Authorization": f"Bearer {host_token}"})
+        response = await http.post(
+            "/api/conversations", json={"with": ["u-otto"]}, headers={"Authorization": f"Bearer {host_token}"}
+        )
         assert response.status_code in (200, 201), response.text
     conversation = response.json()["room"]["id"]
     await otto.join(conversation)
@@ -98,8 +102,11 @@ async def test_every_view_has_no_axe_violations(make_server, new_page, viewport)
     await enter_room(delegate, "plenary")
     await no_violations(delegate, "a delegate's room")
     async with server.http() as http:
-        await http.patch("/api/rooms/plenary", json={"state": "closed"},
-                         headers={"Authorization": f"Bearer {server.token('H', Role.HOST)}"})
+        await http.patch(
+            "/api/rooms/plenary",
+            json={"state": "closed"},
+            headers={"Authorization": f"Bearer {server.token('H', Role.HOST)}"},
+        )
     await expect(delegate.get_by_test_id("room-banner")).to_be_visible()
     await no_violations(delegate, "a room a host closed")
     await otto.close()

@@ -4,6 +4,7 @@ chip's hover or focus; @-completion of names in Chinese, Cyrillic and Arabic, th
 highlighted (in the translation too); unread counts the server keeps (a second device finds the "new
 messages" line where the first stopped reading); "X is typing…" in a conversation; and notifications
 while the tab is hidden, asked for on a click, muted per room. Desktop and phone, axe-clean."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,7 @@ async def test_edit_own_message_reaches_a_spanish_moderator_retranslated(make_se
     size = {"viewport": viewport} if viewport else {}
     ada, sofia = await new_page(**size), await new_page(**size)
     await sign_in_with_token(ada, server.url, server.token("Ada", Role.DELEGATE, "en", user_id="u-ada"), "Ada")
-    await sign_in_with_token(sofia, server.url, server.token("Sofía", Role.MODERATOR, "es", user_id="u-sofia"),
-                             "Sofía")
+    await sign_in_with_token(sofia, server.url, server.token("Sofía", Role.MODERATOR, "es", user_id="u-sofia"), "Sofía")
     for page in (ada, sofia):
         await enter_room(page, ROOM)
     await say(ada, BEFORE)
@@ -254,8 +254,11 @@ async def test_unread_counts_and_the_new_messages_line_follow_the_person_across_
         await otto.say(ROOM, f"Point {n}")
     await expect(badge).to_have_text("2")
     async with server.http() as http:  # and Otto writes to her privately
-        response = await http.post("/api/conversations", json={"with": ["u-dora"]},
-                                   headers={"Authorization": f"Bearer {server.token('Otto', user_id='u-otto')}"})
+        response = await http.post(
+            "/api/conversations",
+            json={"with": ["u-dora"]},
+            headers={"Authorization": f"Bearer {server.token('Otto', user_id='u-otto')}"},
+        )
     assert response.status_code in (200, 201), response.text
     conversation = response.json()["room"]["id"]
     await otto.join(conversation)
@@ -273,8 +276,11 @@ async def test_unread_counts_and_the_new_messages_line_follow_the_person_across_
 
 async def open_conversation(server, starter: str, starter_id: str, other: str) -> str:
     async with server.http() as http:
-        response = await http.post("/api/conversations", json={"with": [other]},
-                                   headers={"Authorization": f"Bearer {server.token(starter, user_id=starter_id)}"})
+        response = await http.post(
+            "/api/conversations",
+            json={"with": [other]},
+            headers={"Authorization": f"Bearer {server.token(starter, user_id=starter_id)}"},
+        )
     assert response.status_code in (200, 201), response.text
     return str(response.json()["room"]["id"])
 
@@ -388,8 +394,11 @@ async def test_notifications_while_hidden_in_the_readers_language_and_muted_per_
     await pia.expect("ack", ref="q")
     await page.wait_for_function("() => window.__notifications.length === 2")
     await expect(page).to_have_title(f"(2) {plenary} · babelroom")
-    assert (await notifications(page))[1] == {"title": ui("es", "people.requestFrom", name="Pia"),
-                                              "body": "Shall we meet?", "lang": "es"}
+    assert (await notifications(page))[1] == {
+        "title": ui("es", "people.requestFrom", name="Pia"),
+        "body": "Shall we meet?",
+        "lang": "es",
+    }
     await page.evaluate("() => window.__setHidden(false)")
     await expect(page).to_have_title(f"{plenary} · babelroom")
 
@@ -423,9 +432,12 @@ async def test_notifications_while_hidden_in_the_readers_language_and_muted_per_
     await expect(page.get_by_test_id(f"conversation-{conversation}").get_by_test_id("unread")).to_have_text("2")
     await page.wait_for_function("() => window.__notifications.length === 4")
     titles = [n["title"] for n in await notifications(page)]
-    assert titles == [ui("es", "msg.mentioned", name="Otto", room=plenary),
-                      ui("es", "people.requestFrom", name="Pia"),
-                      ui("es", "notify.private", name="Pia"), ui("es", "notify.private", name="Pia")]
+    assert titles == [
+        ui("es", "msg.mentioned", name="Otto", room=plenary),
+        ui("es", "people.requestFrom", name="Pia"),
+        ui("es", "notify.private", name="Pia"),
+        ui("es", "notify.private", name="Pia"),
+    ]
     muted = await page.evaluate("() => JSON.parse(localStorage.getItem('babelroom.notify.muted'))")
     assert muted == {"u-dora": [ROOM]}
     await page.evaluate("() => window.__setHidden(false)")

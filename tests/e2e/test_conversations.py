@@ -1,5 +1,6 @@
 """Matchmaking in the browser: find a person, send a contact request, the other accepts on a phone,
 and the two chat in a private conversation, each reading the other translated."""
+
 from __future__ import annotations
 
 import pytest
@@ -103,8 +104,9 @@ async def test_a_group_invitation_is_a_card_and_a_refusal_reads_in_the_readers_l
 
     async with server.http() as http:
         assert (await http.post("/api/blocks", json={"user": "u_dieter"}, headers=bearer("Ada"))).status_code == 201
-        started = await http.post("/api/conversations", json={"with": ["u_dieter", "u_eve"], "title": "Solar"},
-                                  headers=bearer("Cy"))
+        started = await http.post(
+            "/api/conversations", json={"with": ["u_dieter", "u_eve"], "title": "Solar"}, headers=bearer("Cy")
+        )
         assert started.status_code == 201 and "u_dieter" in started.json()["invited"]
 
     # the invitation is a request card in Dieter's language; accepting it opens the group

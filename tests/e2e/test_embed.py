@@ -3,6 +3,7 @@
 The other site is a second local HTTP server on another port (another origin). Its pages
 are plain HTML with inline script, as a conference website's would be.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,8 +71,9 @@ class OtherSite:
             return HTMLResponse(self.pages[name]) if name in self.pages else Response(status_code=404)
 
         app = Starlette(routes=[Route("/{name}", page)])
-        self.server = PromptServer(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
+        self.server = PromptServer(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        )
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> OtherSite:
@@ -98,12 +100,12 @@ async def other_sites() -> AsyncIterator[list[OtherSite]]:
 
 
 def embedding_page(server, token: str) -> str:
-    return EMBEDDING_PAGE % {"server": server.url, "server_origin": json.dumps(server.url),
-                             "token": json.dumps(token)}
+    return EMBEDDING_PAGE % {"server": server.url, "server_origin": json.dumps(server.url), "token": json.dumps(token)}
 
 
-async def test_the_embedded_room_works_inside_a_listed_site_and_is_refused_by_another(make_server, new_page,
-                                                                                      other_sites):
+async def test_the_embedded_room_works_inside_a_listed_site_and_is_refused_by_another(
+    make_server, new_page, other_sites
+):
     website, stranger = other_sites
     server = await make_server(server={"embed_origins": (website.origin,)})
     website.pages["summit"] = embedding_page(server, server.token("Wanjiru", lang="en", user_id="site-7"))
@@ -151,16 +153,19 @@ async def test_the_embed_takes_a_token_from_its_address_and_is_not_framable_by_d
     await expect(page.get_by_test_id("embed-messages")).to_contain_text("straight in")
     async with server.http() as http:
         lobby = await http.get("/")
-    assert lobby.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in lobby.headers[
-        "content-security-policy"]
+    assert (
+        lobby.headers["x-frame-options"] == "DENY"
+        and "frame-ancestors 'none'" in lobby.headers["content-security-policy"]
+    )
 
 
-async def test_the_module_client_connects_joins_sends_and_recovers_after_a_drop(make_server, new_page,
-                                                                              other_sites):
+async def test_the_module_client_connects_joins_sends_and_recovers_after_a_drop(make_server, new_page, other_sites):
     website = other_sites[0]
     server = await make_server(server={"allowed_origins": (website.origin,)})
-    website.pages["client"] = CLIENT_PAGE % {"server": server.url,
-                                             "token": json.dumps(server.token("Kofi", user_id="kofi"))}
+    website.pages["client"] = CLIENT_PAGE % {
+        "server": server.url,
+        "token": json.dumps(server.token("Kofi", user_id="kofi")),
+    }
     ngozi = await server.client("Ngozi", lang="en")
     await ngozi.join("plenary")
 
@@ -176,14 +181,16 @@ async def test_the_module_client_connects_joins_sends_and_recovers_after_a_drop(
 
     # the network drops: a message sent meanwhile is not lost, and the client's own send is
     # resent with the same cid after it reconnects (stored once)
-    await page.evaluate("client.ws.close(); window.retried = client.send('plenary', 'sent while away', "
-                        "{cid: 'away-1'}); undefined")
+    await page.evaluate(
+        "client.ws.close(); window.retried = client.send('plenary', 'sent while away', {cid: 'away-1'}); undefined"
+    )
     await ngozi.say("plenary", "said while you were away")
     retried = await page.evaluate("window.retried")
     assert retried["cid"] == "away-1"
     await page.wait_for_function(
         "window.seen.some((f) => f.type === 'joined' && f.recovered === true"
-        " && f.messages.some((m) => m.text === 'said while you were away'))")
+        " && f.messages.some((m) => m.text === 'said while you were away'))"
+    )
     assert (await ngozi.expect("message", text="sent while away"))["id"] == retried["id"]
     statuses = await page.evaluate("window.statuses")
     assert statuses[-2:] == ["reconnecting", "connected"]
@@ -197,26 +204,31 @@ async def test_the_module_client_pages_a_replay_longer_than_joined_carries(make_
     """13 messages missed, `joined` carries 5 (`history_max`): client.js asks for the rest with
     `history` `after` and emits it as `message` events, every missed message once, in order."""
     website = other_sites[0]
-    server = await make_server(server={"allowed_origins": (website.origin,)},
-                               limits={"history_max": 5, "history_default": 5})
-    website.pages["client"] = CLIENT_PAGE % {"server": server.url,
-                                             "token": json.dumps(server.token("Kofi", user_id="kofi"))}
+    server = await make_server(
+        server={"allowed_origins": (website.origin,)}, limits={"history_max": 5, "history_default": 5}
+    )
+    website.pages["client"] = CLIENT_PAGE % {
+        "server": server.url,
+        "token": json.dumps(server.token("Kofi", user_id="kofi")),
+    }
     page = await new_page()
     await page.goto(f"{website.origin}/client")
     await page.evaluate("window.started")
-    await server.node.backend.append_message("plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text="before",
-                                             lang="en", cid=None)
+    await server.node.backend.append_message(
+        "plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text="before", lang="en", cid=None
+    )
     await page.wait_for_function("window.seen.some((f) => f.type === 'message' && f.text === 'before')")
     await page.evaluate("client.ws.close(); undefined")  # the network drops
     missed = [f"away {n}" for n in range(13)]
     for text in missed:
-        await server.node.backend.append_message("plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text=text,
-                                                 lang="en", cid=None)
+        await server.node.backend.append_message(
+            "plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text=text, lang="en", cid=None
+        )
     await page.wait_for_function("window.seen.some((f) => f.type === 'message' && f.text === 'away 12')")
     await page.wait_for_function("window.statuses[window.statuses.length - 1] === 'connected'")
     seen = await page.evaluate("window.seen")
     rejoined = max(i for i, f in enumerate(seen) if f["type"] == "joined")
     assert seen[rejoined]["more"] is True and len(seen[rejoined]["messages"]) == 5
     replayed = [m["text"] for m in seen[rejoined]["messages"]]
-    replayed += [f["text"] for f in seen[rejoined + 1:] if f["type"] == "message"]
+    replayed += [f["text"] for f in seen[rejoined + 1 :] if f["type"] == "message"]
     assert replayed == missed

@@ -1,6 +1,7 @@
 """What a first hour tripped on (issue 21), as the person sees it: the slow-mode line in Spanish, a
 moderator appointed while in the room, refusals worded from their code with the time formatted, no
 Retry for a ban, a reopened room that lets its members back in at once, one Leave in a conversation."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,9 @@ def bearer(token: str) -> dict[str, str]:
 
 async def host_http(server, method: str, path: str, **kwargs) -> httpx.Response:
     async with server.http() as http:
-        response = await http.request(method, path, headers=bearer(server.token("Hanna", Role.HOST, user_id="u-hanna")),
-                                      **kwargs)
+        response = await http.request(
+            method, path, headers=bearer(server.token("Hanna", Role.HOST, user_id="u-hanna")), **kwargs
+        )
     assert response.status_code < 300, response.text
     return response
 

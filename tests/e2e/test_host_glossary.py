@@ -1,6 +1,7 @@
 """The glossary in the host panel: it shows the terms in use, a host edits them one per line and
 saves, the server keeps them (GET /api/glossary), a refused list is worded from the field the server
 names, and the panel stays clean for axe-core throughout."""
+
 from __future__ import annotations
 
 import re

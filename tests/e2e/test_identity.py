@@ -1,6 +1,7 @@
 """Delegates are people, not browser tabs (issue 23), in Chromium: the same person after the page
 is closed and a new one opened, on a second device through a personal sign-in code, and an
 invitation-only event that refuses a stranger in their own language."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,11 @@ def qr_codes(png: bytes) -> list[str]:
     import zxingcpp
     from PIL import Image
 
-    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-            if found.format == zxingcpp.BarcodeFormat.QRCode]
+    return [
+        found.text
+        for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+        if found.format == zxingcpp.BarcodeFormat.QRCode
+    ]
 
 
 async def identity(page: Page) -> dict[str, Any]:
@@ -36,8 +40,9 @@ async def talked_to_by_aino(url: str, li_token: str) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         aino = (await http.post("/api/session", json={"name": "Aino", "lang": "fi"})).json()
         li = (await http.get("/api/me", headers={"authorization": f"Bearer {li_token}"})).json()
-        started = await http.post("/api/conversations", json={"with": [li["id"]]},
-                                  headers={"authorization": f"Bearer {aino['token']}"})
+        started = await http.post(
+            "/api/conversations", json={"with": [li["id"]]}, headers={"authorization": f"Bearer {aino['token']}"}
+        )
         assert started.status_code in (200, 201), started.text
 
 
@@ -107,7 +112,8 @@ async def test_a_second_device_signs_in_with_the_personal_code_as_the_same_perso
 
 
 async def test_an_invited_event_asks_for_the_personal_code_and_refuses_a_stranger_in_their_language(
-        make_server, new_page):
+    make_server, new_page
+):
     server = await make_server(auth={"access": "invited"})
     stranger = await new_page(locale="de-DE")
     await stranger.goto(server.url)
@@ -122,8 +128,12 @@ async def test_an_invited_event_asks_for_the_personal_code_and_refuses_a_strange
 
     # an invited delegate's link (a code from a website token's holder) lets them in
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        made = (await http.post("/api/me/signin-code", headers={
-            "authorization": f"Bearer {server.token('Li Wei', lang='de', user_id='u_li')}"})).json()
+        made = (
+            await http.post(
+                "/api/me/signin-code",
+                headers={"authorization": f"Bearer {server.token('Li Wei', lang='de', user_id='u_li')}"},
+            )
+        ).json()
     invited = await new_page(locale="de-DE")
     await invited.goto(made["url"])
     await expect(invited.get_by_test_id("conn-status")).to_have_class(CONNECTED)
@@ -137,7 +147,10 @@ async def test_the_page_renews_its_token_before_it_expires(make_server, new_page
     first = await identity(page)
     renewed = await page.wait_for_function(
         "(old) => { const kept = JSON.parse(localStorage.getItem('babelroom.identity') || 'null');"
-        " return kept && kept.token !== old && kept; }", arg=first["token"], timeout=30_000)
+        " return kept && kept.token !== old && kept; }",
+        arg=first["token"],
+        timeout=30_000,
+    )
     kept = await renewed.json_value()
     assert kept["sid"] == first["sid"] and kept["expiresAt"] > first["expiresAt"]  # the same sign-in, longer
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
@@ -155,11 +168,13 @@ async def test_a_host_imports_the_delegate_list_in_the_host_panel(make_server, n
     bad = good + "Nobody,,,en,\n"
     status = host.get_by_test_id("host-delegates-status")
     await host.get_by_test_id("host-delegates-file").set_input_files(
-        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
+        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": bad.encode()}]
+    )
     await host.get_by_test_id("host-delegates-import").click()
     await expect(status).to_have_text(ui("en", "host.delegatesRefused", rows="2"))
     await host.get_by_test_id("host-delegates-file").set_input_files(
-        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": good.encode()}])
+        files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": good.encode()}]
+    )
     await host.get_by_test_id("host-delegates-import").click()
     await expect(status).to_have_text(ui("en", "host.delegatesImported", created=1, updated=0, unchanged=0))
     await host.get_by_test_id("host-delegates-import").click()  # the same list again: nothing changes
@@ -202,9 +217,11 @@ async def test_the_badge_sheet_s_qr_codes_scanned_sign_each_delegate_in(make_ser
 
     server = await make_server()
     host = {"authorization": f"Bearer {server.token('Hana', Role.HOST, user_id='host-1')}"}
-    rows = [{"Name": "李伟", "Organisation": "Shenzhen Solar", "Reading language": "zh", "E-mail": "li@example.cn"},
-            {"Name": "محمد الأحمد", "Organisation": "Gulf Ports", "Reading language": "ar", "E-mail": "m@example.ae"},
-            {"Name": "Анна Иванова", "Reading language": "ru", "External id": "REG-3"}]
+    rows = [
+        {"Name": "李伟", "Organisation": "Shenzhen Solar", "Reading language": "zh", "E-mail": "li@example.cn"},
+        {"Name": "محمد الأحمد", "Organisation": "Gulf Ports", "Reading language": "ar", "E-mail": "m@example.ae"},
+        {"Name": "Анна Иванова", "Reading language": "ru", "External id": "REG-3"},
+    ]
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         assert (await http.post("/api/delegates", json={"delegates": rows}, headers=host)).json()["created"] == 3
         links = (await http.post("/api/delegates/links", json={}, headers=host)).json()["links"]

@@ -2,6 +2,7 @@
 sees each reported message once with its number of reporters, in Spanish (the original a click
 away), dismisses one and deletes another with the keyboard, and the count follows; the same inbox
 on a phone. axe-clean on both."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,10 @@ from rooms import Role
 from tests.e2e.pages import PHONE, axe_violations, enter_room, screenshot, sign_in_with_token, ui, ui_plural
 from translation.apertium import discover
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not discover(), reason="no Apertium pair installed (.ci/system-deps)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not discover(), reason="no Apertium pair installed (.ci/system-deps)"),
+]
 
 ROOM = "plenary"
 RUDE = "Good morning everyone, the session starts in ten minutes"  # Apertium en->es knows these words
@@ -53,7 +56,8 @@ async def test_a_moderator_works_the_inbox_in_their_language(make_server, new_pa
     await expect(items).to_have_count(2)  # three reports, two messages
     first = inbox_item(page, rude["id"])
     await expect(first.get_by_test_id("inbox-reporters")).to_have_text(
-        ui_plural("es", "inbox.reporters", "other", count=2))
+        ui_plural("es", "inbox.reporters", "other", count=2)
+    )
     await expect(first.get_by_test_id("inbox-text")).to_have_text(spanish)  # the stored translation
     await first.get_by_test_id("inbox-original").click()
     await expect(first.get_by_test_id("inbox-text")).to_have_text(RUDE)
@@ -68,7 +72,8 @@ async def test_a_moderator_works_the_inbox_in_their_language(make_server, new_pa
     await expect(badge).to_contain_text("4")
     second = inbox_item(page, spam["id"])
     await expect(second.get_by_test_id("inbox-reporters")).to_have_text(
-        ui_plural("es", "inbox.reporters", "other", count=2))
+        ui_plural("es", "inbox.reporters", "other", count=2)
+    )
 
     # dismiss with the keyboard
     await second.get_by_test_id("inbox-dismiss").focus()
@@ -95,8 +100,11 @@ async def test_the_inbox_on_a_phone(make_server, new_page):
     bo = await server.client("Bo", lang="en", user_id="u-bo")
     for client in (ada, bo):
         await client.join(ROOM)
-    said = await ada.say(ROOM, "A rather long message that has to wrap on a narrow phone screen without any "
-                               "sideways scrolling at all, because moderators work on their phones too")
+    said = await ada.say(
+        ROOM,
+        "A rather long message that has to wrap on a narrow phone screen without any "
+        "sideways scrolling at all, because moderators work on their phones too",
+    )
     await bo.send({"type": "report", "room": ROOM, "id": said["id"], "reason": "off topic"})
     await bo.expect("ack")
 

@@ -1,6 +1,7 @@
 """The interface in the reader's language: the lobby in the browser's language before signing in,
 then everything in the reading language; no English string from the catalogue left on screen;
 <html lang dir> set, right to left for Arabic; language names in their own script and the reader's."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ def english_fragments(lang: str) -> set[str]:
     target = catalogue(lang)
     # a fragment the reader's own catalogue uses too is a word of their language as well
     # ("original" is Spanish and French too), so seeing it proves nothing
-    own_words = "\n".join(str(form) for value in target.values()
-                           for form in (value.values() if isinstance(value, dict) else [value]))
+    own_words = "\n".join(
+        str(form) for value in target.values() for form in (value.values() if isinstance(value, dict) else [value])
+    )
     fragments: set[str] = set()
     for key, value in ENGLISH.items():
         if target[key] == value:
@@ -47,8 +49,9 @@ def english_fragments(lang: str) -> set[str]:
         for form in forms:
             for part in re.split(r"\{\w+\}", str(form)):
                 part = part.strip(" ,.:;()“”")
-                if (len(part) >= 8 or (len(part) >= 4 and part == str(form))) \
-                        and not re.search(rf"(?<!\w){re.escape(part)}(?!\w)", own_words):
+                if (len(part) >= 8 or (len(part) >= 4 and part == str(form))) and not re.search(
+                    rf"(?<!\w){re.escape(part)}(?!\w)", own_words
+                ):
                     fragments.add(part)
     return fragments
 
@@ -92,10 +95,13 @@ async def test_lobby_home_and_room_show_no_english_in_the_readers_language(make_
     name_here = await lobby.evaluate("(l) => new Intl.DisplayNames([l], {type: 'language'}).of('de')", lang)
     assert german.startswith("Deutsch") and name_here.lower() in german.lower()
     names = await lobby.evaluate("""(l) => [...document.querySelectorAll('#lang option')].map((o) => o.value)""", lang)
-    expected = await lobby.evaluate("""([codes, l]) => {
+    expected = await lobby.evaluate(
+        """([codes, l]) => {
         const dn = new Intl.DisplayNames([l], {type: 'language'});
         return [...codes].sort((a, b) => (dn.of(a) || a).localeCompare(dn.of(b) || b, l));
-    }""", [names, lang])
+    }""",
+        [names, lang],
+    )
     assert names == expected, "languages are sorted by their names in the interface language"
 
     # a host reading this language: home with the host panel, then the room with moderation open

@@ -2,6 +2,7 @@
 conversation, each sees every step as a card among the messages and the meeting in their agenda,
 in their own language; a host moves it from the grid; a lost booking race offers the next free
 times; the views are axe-clean in all ten interface languages, on a desktop and on a phone."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -26,9 +27,16 @@ async def open_sidebar(page: Page) -> None:
 
 async def test_a_chinese_and_a_german_delegate_book_a_meeting_and_see_it_in_their_agendas(make_server, new_page):
     day = (datetime.now(tz=UTC) + timedelta(days=2)).date().isoformat()
-    server = await make_server(conversations={"policy": "open"}, meetings={
-        "timezone": "Europe/Berlin", "days": (day,), "windows": ("10:00-11:00",), "slot_minutes": 30,
-        "places": ("Table 14",)})
+    server = await make_server(
+        conversations={"policy": "open"},
+        meetings={
+            "timezone": "Europe/Berlin",
+            "days": (day,),
+            "windows": ("10:00-11:00",),
+            "slot_minutes": 30,
+            "places": ("Table 14",),
+        },
+    )
     li, anna = await new_page(viewport=PHONE), await new_page()
     await sign_in(anna, server.url, "Anna", "de")
     await sign_in(li, server.url, "Li", "zh")
@@ -82,11 +90,13 @@ async def test_a_chinese_and_a_german_delegate_book_a_meeting_and_see_it_in_thei
         await expect(steps).to_have_count(3)
         for index, step in enumerate(("proposed", "countered", "booked")):
             await expect(steps.nth(index).get_by_test_id("meeting-step-title")).to_have_text(
-                ui(lang, f"meetings.step.{step}"))
+                ui(lang, f"meetings.step.{step}")
+            )
         await expect(steps.nth(2)).to_contain_text("10:30")
         await expect(steps.nth(2)).to_contain_text(ui(lang, "meetings.place", place="Table 14"))
     await expect(anna.get_by_test_id("message").filter(has=anna.get_by_test_id("meeting-step")).first).to_contain_text(
-        "港口设备")  # the proposal's note, under its card (translated when a route exists)
+        "港口设备"
+    )  # the proposal's note, under its card (translated when a route exists)
     assert not await axe_violations(anna), await axe_violations(anna)
     await screenshot(anna, "meeting-card-de.png", readme=True)
 
@@ -139,20 +149,31 @@ async def test_a_chinese_and_a_german_delegate_book_a_meeting_and_see_it_in_thei
     await expect(grid.get_by_test_id("host-meeting-cancel")).to_have_count(0)
     await expect(anna.get_by_test_id("toast")).to_contain_text(ui("de", "meetings.event.cancelled", name="Li"))
     await expect(li.get_by_test_id("meeting-step").nth(4).get_by_test_id("meeting-step-title")).to_have_text(
-        ui("zh", "meetings.step.cancelled"))
+        ui("zh", "meetings.step.cancelled")
+    )
 
 
 async def test_a_lost_race_for_a_time_offers_the_next_free_times_in_the_app(make_server, new_page):
     """Anna accepts Li's time, but meanwhile two others took the one table then: she is told, and
     the proposal dialog offers the next times both have free, which she sends back to Li."""
     day = (datetime.now(tz=UTC) + timedelta(days=2)).date().isoformat()
-    server = await make_server(conversations={"policy": "open"}, meetings={
-        "timezone": "Europe/Berlin", "days": (day,), "windows": ("10:00-11:30",), "slot_minutes": 30,
-        "places": ("Table 14",)})
+    server = await make_server(
+        conversations={"policy": "open"},
+        meetings={
+            "timezone": "Europe/Berlin",
+            "days": (day,),
+            "windows": ("10:00-11:30",),
+            "slot_minutes": 30,
+            "places": ("Table 14",),
+        },
+    )
     anna = await new_page()
     await sign_in(anna, server.url, "Anna", "de")
-    li, ola, sam = (await Person(server, "Li", "zh").connect(), await Person(server, "Ola", "en").connect(),
-                    await Person(server, "Sam", "en").connect())
+    li, ola, sam = (
+        await Person(server, "Li", "zh").connect(),
+        await Person(server, "Ola", "en").connect(),
+        await Person(server, "Sam", "en").connect(),
+    )
     slots = (await li.http("GET", "/api/meeting-slots")).json()["slots"]
     anna_id = (await li.http("GET", "/api/people", params={"q": "Anna"})).json()["people"][0]["id"]
     proposed = await li.http("POST", "/api/meetings", json={"with": anna_id, "slots": [slots[0]["id"]], "note": "你好"})
@@ -164,8 +185,9 @@ async def test_a_lost_race_for_a_time_offers_the_next_free_times_in_the_app(make
 
     # meanwhile Ola and Sam take Table 14 at 10:00
     theirs = (await ola.http("POST", "/api/meetings", json={"with": sam.id, "slots": [slots[0]["id"]]})).json()
-    assert (await sam.http("POST", f"/api/meetings/{theirs['meeting']['id']}/accept",
-                           json={"slot": slots[0]["id"]})).status_code == 200
+    assert (
+        await sam.http("POST", f"/api/meetings/{theirs['meeting']['id']}/accept", json={"slot": slots[0]["id"]})
+    ).status_code == 200
     await card.get_by_test_id("meeting-accept").click()
     dialog = anna.get_by_test_id("meeting-dialog")
     await expect(dialog).to_be_visible()
@@ -180,7 +202,8 @@ async def test_a_lost_race_for_a_time_offers_the_next_free_times_in_the_app(make
     countered = await li.client.expect("meeting", event="countered")
     assert [s["id"] for s in countered["meeting"]["slots"]] == [slots[1]["id"]]
     await expect(anna.get_by_test_id("meeting-step").nth(1).get_by_test_id("meeting-step-title")).to_have_text(
-        ui("de", "meetings.step.countered"))
+        ui("de", "meetings.step.countered")
+    )
 
     # she cancels after all, with a reason: Li is told, and the card carries it as its text
     await card.get_by_test_id("meeting-cancel").click()
@@ -205,19 +228,30 @@ async def test_the_meeting_views_in_every_language_on_a_desktop_and_a_phone(make
     agenda and the proposal dialog: each in their language, no English left, axe-clean at
     1280×800 and at 390×844."""
     day = (datetime.now(tz=UTC) + timedelta(days=2)).date().isoformat()
-    server = await make_server(conversations={"policy": "open"}, meetings={
-        "timezone": "Asia/Shanghai", "days": (day,), "windows": ("10:00-12:00",), "slot_minutes": 30,
-        "places": ("Table 14", "Table 15")})
+    server = await make_server(
+        conversations={"policy": "open"},
+        meetings={
+            "timezone": "Asia/Shanghai",
+            "days": (day,),
+            "windows": ("10:00-12:00",),
+            "slot_minutes": 30,
+            "places": ("Table 14", "Table 15"),
+        },
+    )
     host = await Person(server, "Hanna", "en", Role.HOST).connect()
     me = await Person(server, "Mira", lang).connect()
     kai = await Person(server, "Kai", "de", organization="Hafen AG").connect()
     slots = (await kai.http("GET", "/api/meeting-slots")).json()["slots"]
-    first = (await kai.http("POST", "/api/meetings", json={"with": me.id, "slots": [slots[0]["id"], slots[1]["id"]],
-                                                           "note": "Krane"})).json()["meeting"]
+    first = (
+        await kai.http(
+            "POST", "/api/meetings", json={"with": me.id, "slots": [slots[0]["id"], slots[1]["id"]], "note": "Krane"}
+        )
+    ).json()["meeting"]
     await me.http("POST", f"/api/meetings/{first['id']}/propose", json={"slots": [slots[2]["id"]]})
     await kai.http("POST", f"/api/meetings/{first['id']}/accept", json={"slot": slots[2]["id"]})
-    moved = await host.http("POST", f"/api/meetings/{first['id']}/move",
-                            json={"slot": slots[3]["id"], "place": slots[3]["places"][1]["id"]})
+    moved = await host.http(
+        "POST", f"/api/meetings/{first['id']}/move", json={"slot": slots[3]["id"], "place": slots[3]["places"][1]["id"]}
+    )
     assert moved.status_code == 200, moved.text
     second = (await kai.http("POST", "/api/meetings", json={"with": me.id, "slots": [slots[0]["id"]]})).json()
     await me.http("POST", f"/api/meetings/{second['meeting']['id']}/decline", json={"reason": "Nein"})
@@ -265,8 +299,11 @@ async def test_the_app_reminds_a_configurable_time_before_a_booked_meeting(make_
     server = await make_server(conversations={"policy": "open"}, meetings={"reminder_minutes": 25})
     host = await Person(server, "Hanna", "en", Role.HOST).connect()
     start = (datetime.now(tz=UTC) + timedelta(hours=3)).replace(second=0, microsecond=0)
-    added = await host.http("POST", "/api/meeting-slots", json={
-        "start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat(), "places": ["Table 3"]})
+    added = await host.http(
+        "POST",
+        "/api/meeting-slots",
+        json={"start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat(), "places": ["Table 3"]},
+    )
     assert added.status_code == 201, added.text
     page = await new_page()
     await page.clock.install()

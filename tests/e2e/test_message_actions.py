@@ -1,5 +1,6 @@
 """Replies, reactions, edits and mentions in the browser (issue 25): a delegate answers a message,
 reacts to it, sees the sender's edit and hears of a mention, with no axe-core violation."""
+
 from __future__ import annotations
 
 import re

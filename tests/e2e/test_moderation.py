@@ -1,4 +1,5 @@
 """A moderator mutes a delegate from the member list: the delegate's page shows it and cannot send."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,10 +19,10 @@ async def test_muted_delegate_sees_it_and_cannot_send(make_server, new_page):
     await witness.join(ROOM)
 
     moderator, delegate = await new_page(), await new_page()
-    await sign_in_with_token(moderator, server.url, server.token("Mona", Role.MODERATOR, "en", user_id="u-mona"),
-                             "Mona")
-    await sign_in_with_token(delegate, server.url, server.token("Dora", Role.DELEGATE, "en", user_id="u-dora"),
-                             "Dora")
+    await sign_in_with_token(
+        moderator, server.url, server.token("Mona", Role.MODERATOR, "en", user_id="u-mona"), "Mona"
+    )
+    await sign_in_with_token(delegate, server.url, server.token("Dora", Role.DELEGATE, "en", user_id="u-dora"), "Dora")
     await enter_room(moderator, ROOM)
     await enter_room(delegate, ROOM)
     await expect(delegate.get_by_test_id("mod-u-mona")).to_have_count(0)  # delegates get no moderation menu

@@ -2,6 +2,7 @@
 offered only what applies, with an optional reason and a confirmation before ban and delete;
 appoints a moderator by picking the member; closes a room from the host panel after confirming;
 reads plain-language validation errors there and downloads a room's transcript."""
+
 from __future__ import annotations
 
 import csv
@@ -119,8 +120,7 @@ async def test_host_deletes_a_message_after_confirming_and_appoints_a_moderator_
     await expect(host.get_by_test_id("member-u-otto").get_by_test_id("role-badge")).to_have_text("moderator")
 
 
-async def test_a_delegate_deletes_their_own_message_and_a_moderator_gets_no_delete_on_a_hosts(make_server,
-                                                                                              new_page):
+async def test_a_delegate_deletes_their_own_message_and_a_moderator_gets_no_delete_on_a_hosts(make_server, new_page):
     server = await make_server()
     hana = await server.client("Hana", role=Role.HOST, user_id="u-hana")
     await hana.join(ROOM)
@@ -147,20 +147,23 @@ async def test_a_delegate_deletes_their_own_message_and_a_moderator_gets_no_dele
     await expect(own).to_have_class(re.compile(r"\bdeleted\b"))
 
     moderator = await new_page()
-    await sign_in_with_token(moderator, server.url, server.token("Mona", Role.MODERATOR, "en", user_id="u-mona"),
-                             "Mona")
+    await sign_in_with_token(
+        moderator, server.url, server.token("Mona", Role.MODERATOR, "en", user_id="u-mona"), "Mona"
+    )
     await enter_room(moderator, ROOM)
     await expect(moderator.locator(f'[data-testid="message"][data-id="{hosts["id"]}"]')).to_have_count(1)
-    await expect(moderator.locator(f'[data-testid="message"][data-id="{hosts["id"]}"] [data-testid="delete"]'))\
-        .to_have_count(0)
+    await expect(
+        moderator.locator(f'[data-testid="message"][data-id="{hosts["id"]}"] [data-testid="delete"]')
+    ).to_have_count(0)
     await expect(message_with_text(moderator, "Otto was here").get_by_test_id("delete")).to_have_count(1)
     # the member list offers the moderator no ⋯ on the host either, only on delegates
     await expect(moderator.get_by_test_id("mod-u-otto")).to_have_count(1)
     await expect(moderator.get_by_test_id("mod-u-hana")).to_have_count(0)
 
 
-async def test_an_event_wide_ban_takes_the_person_back_to_the_lobby_and_the_app_stops_reconnecting(make_server,
-                                                                                                      new_page):
+async def test_an_event_wide_ban_takes_the_person_back_to_the_lobby_and_the_app_stops_reconnecting(
+    make_server, new_page
+):
     server = await make_server()
     moderator = await server.client("Mona", role=Role.MODERATOR, user_id="u-mona")
     await moderator.join(ROOM)
@@ -197,8 +200,9 @@ async def test_closing_a_room_from_the_host_panel_asks_first(make_server, new_pa
     await expect(host.get_by_test_id("host-status")).to_have_text("Room closed.")
 
 
-async def test_host_panel_words_validation_errors_and_downloads_the_transcript(make_server, new_page,
-                                                                              translation_packages):
+async def test_host_panel_words_validation_errors_and_downloads_the_transcript(
+    make_server, new_page, translation_packages
+):
     server = await make_server(translation={"packages_dir": str(translation_packages)})
     ada = await server.client("Ada", lang="en", user_id="u-ada")
     dieter = await server.client("Dieter", lang="de", user_id="u-dieter")

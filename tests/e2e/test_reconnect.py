@@ -5,6 +5,7 @@ member on node B keeps talking, node A starts again on the same port, and the pa
 reconnects by itself and joins with `since` its last message id. (On a single memory
 node the messages said while it is down do not exist, so there would be nothing to recover.)
 """
+
 from __future__ import annotations
 
 import json
@@ -101,8 +102,9 @@ async def test_page_recovers_more_than_one_replay_page_in_order_once(make_server
     await expect(status).to_have_text("reconnecting…")
     missed = [f"Missed {n}" for n in range(1, 14)]  # 13: a page of 5 in `joined`, then 5 and 3
     for text in missed:
-        await node_b.node.backend.append_message(ROOM, user={"id": "u-bert", "name": "Bert"}, text=text,
-                                                 lang="en", cid=None)
+        await node_b.node.backend.append_message(
+            ROOM, user={"id": "u-bert", "name": "Bert"}, text=text, lang="en", cid=None
+        )
 
     node_a = await make_server(port=node_a.port, limits=limits)
     await expect(status).to_have_text("connected", timeout=RECONNECT_MS)
@@ -130,8 +132,11 @@ async def test_a_reconnect_leaves_a_background_conversations_new_messages_unread
     sent, _ = watch_frames(page)
     await sign_in_with_token(page, node_a.url, node_a.token("Rita", user_id="u-rita"), "Rita")
     async with node_b.http() as http:
-        response = await http.post("/api/conversations", json={"with": ["u-rita"]},
-                                   headers={"Authorization": f"Bearer {node_b.token('Bert', user_id='u-bert')}"})
+        response = await http.post(
+            "/api/conversations",
+            json={"with": ["u-rita"]},
+            headers={"Authorization": f"Bearer {node_b.token('Bert', user_id='u-bert')}"},
+        )
     conversation = response.json()["room"]["id"]
     await bert.join(conversation)
     first = await bert.say(conversation, "Hello Rita")
@@ -153,4 +158,3 @@ async def test_a_reconnect_leaves_a_background_conversations_new_messages_unread
     assert (await probe.join(conversation, history=0))["you"] == {"role": "delegate", "read": first["id"], "unread": 2}
     await probe.close()
     await bert.close()
-

@@ -4,6 +4,7 @@ On sqlite (the default) nothing is lost: the page rejoins with `since`, hears `r
 and shows every message exactly once. On memory history is lost: the page keeps the messages it
 already showed, marks the gap where it is (between those and the newer ones) and says what is lost.
 """
+
 from __future__ import annotations
 
 import asyncio

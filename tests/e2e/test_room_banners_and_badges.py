@@ -1,6 +1,7 @@
 """Fixes seen by delegates: the slow-mode countdown ends when a host turns slow mode off; the kick
 banner names the room and goes away on rejoining; role badges show however the host arrived;
 two people with the same name can be told apart."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,9 @@ ROOM = "plenary"
 
 async def patch_room(server, changes: dict[str, Any]) -> None:
     async with server.http() as http:
-        response = await http.patch(f"/api/rooms/{ROOM}", json=changes,
-                                    headers={"authorization": f"Bearer {server.token('Hanna', Role.HOST)}"})
+        response = await http.patch(
+            f"/api/rooms/{ROOM}", json=changes, headers={"authorization": f"Bearer {server.token('Hanna', Role.HOST)}"}
+        )
     assert response.status_code == 200, response.text
 
 

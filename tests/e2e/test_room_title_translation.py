@@ -1,5 +1,6 @@
 """Organiser content in the reader's language: with Debian's Apertium eng-spa, a Spanish reader
 sees the room's title and forum in Spanish, in the lobby and in the room, the original a click away."""
+
 from __future__ import annotations
 
 import pytest

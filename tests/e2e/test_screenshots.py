@@ -11,6 +11,7 @@ README's pictures look broken. So the room's node uses the real translation serv
 phrasebook in front: the lines said in the picture get the translation a real model would
 give; anything else goes through the test models as usual.
 """
+
 from __future__ import annotations
 
 import re
@@ -75,8 +76,9 @@ class PhrasebookTranslator(TranslationService):
     def has_route(self, source: str, target: str) -> bool:
         return (target in PHRASEBOOK_ONLY and source != target) or super().has_route(source, target)
 
-    async def translate_many_scored(self, texts: list[str], source: str, target: str,
-                                    keeps: Sequence[Sequence[str]] | None = None) -> list[Translated | None]:
+    async def translate_many_scored(
+        self, texts: list[str], source: str, target: str, keeps: Sequence[Sequence[str]] | None = None
+    ) -> list[Translated | None]:
         found = [PHRASEBOOK.get((text, target)) for text in texts]
         rest = [text for text, known in zip(texts, found, strict=True) if known is None]
         kept = None if keeps is None else [keep for keep, known in zip(keeps, found, strict=True) if known is None]
@@ -181,10 +183,12 @@ async def test_room_screenshots_in_chinese_and_arabic(make_server, new_page, tra
         await client.close()
 
 
-PEOPLE = [("Jonas Weber", "de", "u-jonas", "Weber Solartechnik", "DE"),
-          ("Lucía Ortega", "es", "u-lucia", "Ortega Renovables", "ES"),
-          ("Wang Fang", "zh", "u-wang", "Shenzhen Solar", "CN"),
-          ("Aino Virtanen", "fi", "u-aino", "Sauna Oy", "FI")]
+PEOPLE = [
+    ("Jonas Weber", "de", "u-jonas", "Weber Solartechnik", "DE"),
+    ("Lucía Ortega", "es", "u-lucia", "Ortega Renovables", "ES"),
+    ("Wang Fang", "zh", "u-wang", "Shenzhen Solar", "CN"),
+    ("Aino Virtanen", "fi", "u-aino", "Sauna Oy", "FI"),
+]
 ASK = "Guten Tag! Haben Sie am Dienstag Zeit für ein Gespräch am Stand 12?"
 PHRASEBOOK[ASK, "en"] = "Good afternoon! Do you have time on Tuesday for a talk at stand 12?"
 
@@ -193,10 +197,13 @@ async def test_people_and_conversation_screenshots(make_server, new_page, transl
     translation = {"packages_dir": str(translation_packages)}
     node = phrasebook_node(config_for(tmp_path, translation=translation, conversations={"policy": "open"}))
     server = await make_server(node=node)
-    clients = [await server.client(name, lang, user_id=uid, organization=org, country=country)
-               for name, lang, uid, org, country in PEOPLE]
-    token = server.token("Amara Okafor", Role.DELEGATE, "en", user_id="u-amara", organization="Lagos Wind",
-                         country="NG")
+    clients = [
+        await server.client(name, lang, user_id=uid, organization=org, country=country)
+        for name, lang, uid, org, country in PEOPLE
+    ]
+    token = server.token(
+        "Amara Okafor", Role.DELEGATE, "en", user_id="u-amara", organization="Lagos Wind", country="NG"
+    )
     page = await new_page(viewport=DESKTOP)
     await page.goto(f"{server.url}/#token={token}")
     await expect(page.get_by_test_id("me-name")).to_have_text("Amara Okafor")
@@ -208,8 +215,9 @@ async def test_people_and_conversation_screenshots(make_server, new_page, transl
     await screenshot(page, "people-desktop.png", readme=True)
 
     async with server.http() as http:
-        response = await http.post("/api/conversations", json={"with": ["u-jonas"]},
-                                   headers={"Authorization": f"Bearer {token}"})
+        response = await http.post(
+            "/api/conversations", json={"with": ["u-jonas"]}, headers={"Authorization": f"Bearer {token}"}
+        )
     assert response.status_code in (200, 201), response.text
     room = response.json()["room"]["id"]
     jonas = clients[0]
@@ -248,8 +256,9 @@ REPLY = "the slides are on the forum page, in German too."
 REPLY_EDITED = "the German slides are on the forum page."
 
 
-async def test_replies_reactions_mentions_edits_and_unread_screenshots(make_server, new_page, translation_packages,
-                                                                         tmp_path):
+async def test_replies_reactions_mentions_edits_and_unread_screenshots(
+    make_server, new_page, translation_packages, tmp_path
+):
     """Issue 25 in one picture: a reply with its quote, reactions with who reacted, an @-mention of a
     member and one of the reader (marked as hers), an edit, and the "new messages" line."""
     translation = {"packages_dir": str(translation_packages)}

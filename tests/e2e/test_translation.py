@@ -4,6 +4,7 @@ The Argos packages are tiny real models with random weights, so the translated t
 meaningless: the test checks structure (the translated marker, the original on demand), not
 content. German <-> Spanish has no direct package: it pivots through English.
 """
+
 from __future__ import annotations
 
 import pytest

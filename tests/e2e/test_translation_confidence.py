@@ -3,6 +3,7 @@
 The Argos test packages have random weights: the model is guessing, and its confidence says so
 (~0.002), so with the documented threshold every translation here is "unreliable".
 """
+
 from __future__ import annotations
 
 import pytest
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 async def test_an_unsure_translation_shows_the_original_first_and_the_translation_a_click_away(
-        make_server, new_page, translation_packages):
+    make_server, new_page, translation_packages
+):
     server = await make_server(translation={"packages_dir": str(translation_packages), "min_confidence": 0.35})
     german, spanish = await new_page(), await new_page()
     await sign_in(german, server.url, "Dieter", "de")
@@ -26,7 +28,7 @@ async def test_an_unsure_translation_shows_the_original_first_and_the_translatio
     item = spanish.locator('[data-testid="message"][data-lang="de"]')
     text, toggle = item.get_by_test_id("message-text"), item.get_by_test_id("show-original")
     await expect(toggle).to_have_text(ui("es", "msg.showTranslation"))  # the translation has arrived...
-    await expect(text).to_have_text(line)                             # ...but the original comes first
+    await expect(text).to_have_text(line)  # ...but the original comes first
     await expect(item.get_by_test_id("unreliable")).to_have_text(ui("es", "msg.unreliable"))
     await expect(item).to_contain_text(ui("es", "msg.originalIn", language=await language_name(spanish, "de")))
     await toggle.click()

@@ -1,5 +1,6 @@
 """Routes as a graph in the browser: with Debian's Apertium pairs only (eng-spa, fr-es), a French
 reader gets an English message in French (en->es->fr) and is never told "original only"."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """Unread counts that follow the person live (issue 25, round 4): a read on the phone clears the
 laptop's count and "new messages" line at once; a private message in any conversation — not only
 the ten the app joins in the background — counts in the sidebar and notifies while the tab is hidden."""
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,11 @@ async def test_every_conversation_counts_and_notifies_not_only_the_watched_ones(
         name = f"Writer{n}"
         writer = await server.client(name, user_id=f"u-w{n}")
         async with server.http() as http:
-            response = await http.post("/api/conversations", json={"with": ["u-dora"]},
-                                       headers={"Authorization": f"Bearer {server.token(name, user_id=f'u-w{n}')}"})
+            response = await http.post(
+                "/api/conversations",
+                json={"with": ["u-dora"]},
+                headers={"Authorization": f"Bearer {server.token(name, user_id=f'u-w{n}')}"},
+            )
         assert response.status_code == 201, response.text
         rooms.append(response.json()["room"]["id"])
         await writer.join(rooms[-1])

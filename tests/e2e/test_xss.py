@@ -1,4 +1,5 @@
 """Markup in messages, names and room titles shows as text and runs nothing; the CSP forbids inline script."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,11 @@ EVIL_TITLE = "<img src=x onerror=alert(3)>Room"
 async def test_markup_shows_as_text_and_runs_nothing(make_server, new_page):
     server = await make_server()
     async with server.http() as http:  # a host names a room with markup
-        answer = await http.post("/api/rooms", json={"id": "markup", "title": EVIL_TITLE},
-                                 headers={"Authorization": f"Bearer {server.token('Hal', Role.HOST)}"})
+        answer = await http.post(
+            "/api/rooms",
+            json={"id": "markup", "title": EVIL_TITLE},
+            headers={"Authorization": f"Bearer {server.token('Hal', Role.HOST)}"},
+        )
         assert answer.status_code == 201, answer.text
 
     page = await new_page()

@@ -1,4 +1,5 @@
 """The core's rules on the memory stores: no server, no socket, no Redis; each test runs in milliseconds."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,11 +58,21 @@ async def core() -> Core:
     backend = MemoryBackend(node_id="test")
     await backend.start(lambda room, event: None)
     stores = backend.stores
-    await stores.rooms.seed_rooms((Room(ROOM, "Plenary"), Room("quiet", "Quiet", state=RoomState.READ_ONLY),
-                             Room("shut", "Shut", state=RoomState.CLOSED), Room("slow", "Slow", slow_mode=60)))
+    await stores.rooms.seed_rooms(
+        (
+            Room(ROOM, "Plenary"),
+            Room("quiet", "Quiet", state=RoomState.READ_ONLY),
+            Room("shut", "Shut", state=RoomState.CLOSED),
+            Room("slow", "Slow", slow_mode=60),
+        )
+    )
     roles = Roles(stores.moderation, stores.presence)
     limits = SendLimits(stores.limits, rate_per_second=1, burst=3)
-    return Core(backend, stores, roles,
-                RoomAccess(stores.rooms, stores.moderation, roles, limits, stores.conversations),
-                Moderation(stores.rooms, stores.moderation, stores.broker, roles, stores.conversations),
-                Sanctions(stores.moderation))
+    return Core(
+        backend,
+        stores,
+        roles,
+        RoomAccess(stores.rooms, stores.moderation, roles, limits, stores.conversations),
+        Moderation(stores.rooms, stores.moderation, stores.broker, roles, stores.conversations),
+        Sanctions(stores.moderation),
+    )

@@ -1,4 +1,5 @@
 """May join, may send: room state, bans, mutes, the token bucket and slow mode (rooms/access.py)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The pure rules of private conversations (rooms/conversations.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,8 +33,17 @@ def code(refusal: Refusal | None) -> str | None:
     return refusal[0] if refusal else None
 
 
-FACTS = dict(sender="u_a", target="u_b", blocked=False, contact=False, pending=0, max_pending=2,
-             already_pending=False, cooldown_until=None, now=1_000_000)
+FACTS = dict(
+    sender="u_a",
+    target="u_b",
+    blocked=False,
+    contact=False,
+    pending=0,
+    max_pending=2,
+    already_pending=False,
+    cooldown_until=None,
+    now=1_000_000,
+)
 
 
 def refusal(**changes: object) -> str | None:
@@ -115,8 +125,14 @@ def test_starting_depends_on_policy_blocks_and_contacts():
 
 def test_a_blocks_list_shows_what_the_person_chose_to_show():
     shown = Profile("u_a", "Ada", organization="Acme", bio="Solar", country="FI")
-    assert shown.listed() == {"id": "u_a", "name": "Ada", "lang": "en", "organization": "Acme", "country": "FI",
-                              "bio": "Solar"}
+    assert shown.listed() == {
+        "id": "u_a",
+        "name": "Ada",
+        "lang": "en",
+        "organization": "Acme",
+        "country": "FI",
+        "bio": "Solar",
+    }
     assert shown.updated(hidden=True).listed() == {"id": "u_a", "name": "Ada"}
 
 
@@ -143,26 +159,29 @@ def test_profiles_are_checked():
     assert "control" in complaint_text(organization="two\nlines")
 
 
-@pytest.mark.parametrize("field, value, says", [
-    ("name", "\u3164", "U+3164"),  # Hangul filler: renders blank
-    ("name", "\u2800\u2800", "U+2800"),  # blank braille pattern
-    ("name", "\uffa0", "U+FFA0"),  # halfwidth Hangul filler
-    ("name", "\u0301\u0302", "blank"),  # combining marks with nothing to sit on
-    ("name", "\u0301Ada", "combining mark"),
-    ("name", "Ada\u200b", "U+200B"),  # zero-width space
-    ("name", "Ada\u202eLovelace", "U+202E"),  # right-to-left override
-    ("name", "Ada\x00", "control"),
-    ("name", "Ada\nLovelace", "control"),
-    ("name", "Ada\ud800", "surrogate"),
-    ("name", "   ", "non-empty"),
-    ("organization", "Sauna\u202eOy", "U+202E"),
-    ("organization", "Sauna\u200dOy", "U+200D"),
-    ("organization", "\u3164", "U+3164"),
-    ("organization", "Sauna\udfff", "surrogate"),
-    ("bio", "hi\u2066there", "U+2066"),
-    ("bio", "hi\ufeff", "U+FEFF"),
-    ("bio", "\ud83d", "surrogate"),
-])
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        ("name", "\u3164", "U+3164"),  # Hangul filler: renders blank
+        ("name", "\u2800\u2800", "U+2800"),  # blank braille pattern
+        ("name", "\uffa0", "U+FFA0"),  # halfwidth Hangul filler
+        ("name", "\u0301\u0302", "blank"),  # combining marks with nothing to sit on
+        ("name", "\u0301Ada", "combining mark"),
+        ("name", "Ada\u200b", "U+200B"),  # zero-width space
+        ("name", "Ada\u202eLovelace", "U+202E"),  # right-to-left override
+        ("name", "Ada\x00", "control"),
+        ("name", "Ada\nLovelace", "control"),
+        ("name", "Ada\ud800", "surrogate"),
+        ("name", "   ", "non-empty"),
+        ("organization", "Sauna\u202eOy", "U+202E"),
+        ("organization", "Sauna\u200dOy", "U+200D"),
+        ("organization", "\u3164", "U+3164"),
+        ("organization", "Sauna\udfff", "surrogate"),
+        ("bio", "hi\u2066there", "U+2066"),
+        ("bio", "hi\ufeff", "U+FEFF"),
+        ("bio", "\ud83d", "surrogate"),
+    ],
+)
 def test_names_organisations_and_bios_show_what_they_say(field, value, says):
     complaint = profile_complaint(**({"name": value} if field == "name" else {field: value}))
     assert complaint is not None and complaint.field == field and says in complaint.fault
@@ -174,11 +193,24 @@ def test_real_names_pass(name):
 
 
 def test_delegates_may_not_take_a_hosts_name_or_a_look_alike():
-    staff = [Profile("h1", "Host", role="host"), Profile("m1", "Mira Chen", role="moderator"),
-             Profile("d1", "Delegate Dan")]
+    staff = [
+        Profile("h1", "Host", role="host"),
+        Profile("m1", "Mira Chen", role="moderator"),
+        Profile("d1", "Delegate Dan"),
+    ]
     fullwidth, bold = "\uff28\uff4f\uff53\uff54", "\U0001d407\U0001d428\U0001d42c\U0001d42d"
-    for copy in ["Host", "host", "HOST", "\u0397ost", fullwidth, bold, "H\u043est", "H0st",
-                 "Mira  Chen", "M\u0456ra Chen"]:
+    for copy in [
+        "Host",
+        "host",
+        "HOST",
+        "\u0397ost",
+        fullwidth,
+        bold,
+        "H\u043est",
+        "H0st",
+        "Mira  Chen",
+        "M\u0456ra Chen",
+    ]:
         twin = impersonated(copy, "d2", staff)
         assert twin is not None and twin.role != "delegate", copy
     assert impersonated("Hostess", "d2", staff) is None
@@ -187,11 +219,13 @@ def test_delegates_may_not_take_a_hosts_name_or_a_look_alike():
 
 
 def test_the_directory_query_filters():
-    people = [Profile("1", "Mika", lang="fi", organization="Helsinki Tech", country="FI"),
-              Profile("2", "aino", lang="fi", organization="Sauna Oy", country="FI"),
-              Profile("3", "Li", lang="zh", organization="Shenzhen Solar", country="CN"),
-              Profile("4", "Hidden", hidden=True),
-              Profile("5", "Me")]
+    people = [
+        Profile("1", "Mika", lang="fi", organization="Helsinki Tech", country="FI"),
+        Profile("2", "aino", lang="fi", organization="Sauna Oy", country="FI"),
+        Profile("3", "Li", lang="zh", organization="Shenzhen Solar", country="CN"),
+        Profile("4", "Hidden", hidden=True),
+        Profile("5", "Me"),
+    ]
     everyone = sorted(people, key=directory_key)
     assert [p.name for p in everyone if DirectoryQuery(viewer="5").matches(p)] == ["aino", "Li", "Mika"]
     assert [p.name for p in people if DirectoryQuery(viewer="5", q="SOLAR").matches(p)] == ["Li"]

@@ -1,5 +1,6 @@
 """rooms/delegates.py `person` on the memory stores: which delegate a website's token speaks for
 (issue 23, same person everywhere)."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,10 @@ from rooms import Refused
 from rooms.delegates import Delegates
 from rooms.sign_ins import SignIns
 
-ROWS = [{"Name": "李伟", "Reading language": "zh", "E-mail": "Li.Wei@Example.cn", "External id": "REG-42"},
-        {"Name": "Aino", "Reading language": "fi", "External id": "reg-43"}]
+ROWS = [
+    {"Name": "李伟", "Reading language": "zh", "E-mail": "Li.Wei@Example.cn", "External id": "REG-42"},
+    {"Name": "Aino", "Reading language": "fi", "External id": "reg-43"},
+]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Dependencies run one way: the core and the store interfaces import no edge, transport or backend."""
+
 from __future__ import annotations
 
 import ast
@@ -28,8 +29,11 @@ def test_the_core_imports_no_edge_and_no_backend(path):
 
 def test_backends_do_not_reach_into_the_edges():
     for path in (ROOT / "chat" / "backend").rglob("*.py"):
-        bad = sorted(module for module in imported_modules(path)
-                     if module.startswith(("chat.session", "chat.hub", "chat.node", "chat.app", "web")))
+        bad = sorted(
+            module
+            for module in imported_modules(path)
+            if module.startswith(("chat.session", "chat.hub", "chat.node", "chat.app", "web"))
+        )
         assert bad == [], f"{path.relative_to(ROOT)} imports {bad}"
 
 
@@ -50,8 +54,11 @@ def run_time_imports(path: Path) -> set[str]:
 def test_web_runs_only_the_leaves_of_chat():
     """What web/__init__.py promises: of `chat`, web runs only chat.tokens and chat.serving."""
     for path in (ROOT / "web").rglob("*.py"):
-        bad = sorted(module for module in run_time_imports(path)
-                     if module.split(".")[0] == "chat" and module not in ("chat.tokens", "chat.serving"))
+        bad = sorted(
+            module
+            for module in run_time_imports(path)
+            if module.split(".")[0] == "chat" and module not in ("chat.tokens", "chat.serving")
+        )
         assert bad == [], f"{path.relative_to(ROOT)} imports {bad} at run time"
 
 
@@ -75,17 +82,21 @@ def project_imports(path: Path, known: set[str]) -> set[str]:
 
 def test_no_import_cycles():
     """Not even through `if TYPE_CHECKING:` imports: a cycle there is still two modules that need each other."""
-    files = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-             for top in ("chat", "rooms", "web", "translation") for p in (ROOT / top).rglob("*.py")}
-    graph = {name: {m for m in project_imports(path, set(files)) if m in files and m != name}
-             for name, path in files.items()}
+    files = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+        for top in ("chat", "rooms", "web", "translation")
+        for p in (ROOT / top).rglob("*.py")
+    }
+    graph = {
+        name: {m for m in project_imports(path, set(files)) if m in files and m != name} for name, path in files.items()
+    }
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
 
     def visit(name: str, path: list[str]) -> None:
         state[name] = 1
         for target in sorted(graph[name]):
             if state.get(target) == 1:
-                cycle = [*path[path.index(target):], target] if target in path else [name, target]
+                cycle = [*path[path.index(target) :], target] if target in path else [name, target]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if target not in state:
                 visit(target, [*path, target])

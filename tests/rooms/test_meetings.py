@@ -1,4 +1,5 @@
 """The meeting rules (rooms/meetings.py), without a server."""
+
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -38,16 +39,31 @@ def code(result: object) -> str | None:
 
 
 def ask(**changes):
-    base = {"proposer": "u_li", "invitee": "u_anna", "known": True, "blocked": False, "policy": Policy.OPEN,
-            "contact": False, "proposer_banned": False, "invitee_banned": False}
+    base = {
+        "proposer": "u_li",
+        "invitee": "u_anna",
+        "known": True,
+        "blocked": False,
+        "policy": Policy.OPEN,
+        "contact": False,
+        "proposer_banned": False,
+        "invitee_banned": False,
+    }
     return propose_refusal(**{**base, **changes})
 
 
-@pytest.mark.parametrize("changes, expected", [
-    ({"invitee": "u_li"}, "bad_request"), ({"known": False}, "not_found"), ({"blocked": True}, "forbidden"),
-    ({"proposer_banned": True}, "banned"), ({"invitee_banned": True}, "forbidden"),
-    ({"policy": Policy.OFF}, "forbidden"), ({"policy": Policy.REQUEST}, "forbidden"),
-])
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"invitee": "u_li"}, "bad_request"),
+        ({"known": False}, "not_found"),
+        ({"blocked": True}, "forbidden"),
+        ({"proposer_banned": True}, "banned"),
+        ({"invitee_banned": True}, "forbidden"),
+        ({"policy": Policy.OFF}, "forbidden"),
+        ({"policy": Policy.REQUEST}, "forbidden"),
+    ],
+)
 def test_who_may_propose(changes, expected):
     assert code(ask(**changes)) == expected
 
@@ -91,28 +107,44 @@ def test_the_first_free_place_is_taken_and_online_is_never_full():
 
 def test_free_slots_for_both_people_and_the_next_ones_after_a_lost_slot():
     hour = 3_600_000
-    slots = {s.id: s for s in (Slot("s-a", SLOT.start - hour, SLOT.end - hour, (TABLE.id,)), SLOT,
-                               Slot("s-b", SLOT.start + hour, SLOT.end + hour, (TABLE.id,)),
-                               Slot("s-c", SLOT.start + 2 * hour, SLOT.end + 2 * hour, (TABLE.id,)),
-                               Slot("s-over", 0, 1, (TABLE.id,)))}
+    slots = {
+        s.id: s
+        for s in (
+            Slot("s-a", SLOT.start - hour, SLOT.end - hour, (TABLE.id,)),
+            SLOT,
+            Slot("s-b", SLOT.start + hour, SLOT.end + hour, (TABLE.id,)),
+            Slot("s-c", SLOT.start + 2 * hour, SLOT.end + 2 * hour, (TABLE.id,)),
+            Slot("s-over", 0, 1, (TABLE.id,)),
+        )
+    }
     table_taken = Meeting("m-2", "u_ola", "u_sam", (SLOT.id,), state=BOOKED, slot=SLOT.id, place=TABLE.id)
     anna_busy = Meeting("m-3", "u_anna", "u_eve", ("s-b",), state=BOOKED, slot="s-b", place=ONLINE.id)
     found = free_slots(MEETING.people, slots, PLACES, [table_taken, anna_busy], now=SLOT.start - 2 * hour)
     # the lost slot keeps its online place; Anna meets Eve in s-b; s-over is over
     assert [(slot.id, [p.id for p in free]) for slot, free in found] == [
-        ("s-a", [TABLE.id]), (SLOT.id, [ONLINE.id]), ("s-c", [TABLE.id])]
+        ("s-a", [TABLE.id]),
+        (SLOT.id, [ONLINE.id]),
+        ("s-c", [TABLE.id]),
+    ]
     assert [slot.id for slot, _ in next_free(found, SLOT)] == [SLOT.id, "s-c", "s-a"]  # from its time on first
     assert [slot.id for slot, _ in next_free(found, SLOT, limit=1)] == [SLOT.id]
     # the meeting being moved holds nothing against itself
-    assert [s.id for s, _ in free_slots(("u_ola", "u_sam"), slots, PLACES, [table_taken], now=2,
-                                        ignore="m-2")][:3] == ["s-a", SLOT.id, "s-b"]
+    assert [s.id for s, _ in free_slots(("u_ola", "u_sam"), slots, PLACES, [table_taken], now=2, ignore="m-2")][:3] == [
+        "s-a",
+        SLOT.id,
+        "s-b",
+    ]
 
 
 def test_planned_slots_follow_the_event_time_zone_across_a_dst_change():
     zone = ZoneInfo("Europe/Helsinki")
     slots = planned_slots(("2026-03-28", "2026-03-29"), ("14:00-15:00",), 30, zone, ("p-1",))
-    assert [iso(s.start, zone) for s in slots] == ["2026-03-28T14:00+02:00", "2026-03-28T14:30+02:00",
-                                                   "2026-03-29T14:00+03:00", "2026-03-29T14:30+03:00"]
+    assert [iso(s.start, zone) for s in slots] == [
+        "2026-03-28T14:00+02:00",
+        "2026-03-28T14:30+02:00",
+        "2026-03-29T14:00+03:00",
+        "2026-03-29T14:30+03:00",
+    ]
     assert parse_iso(iso(slots[0].start, zone)) == slots[0].start and parse_iso("2026-03-28T14:00") is None
     with pytest.raises(ValueError):
         planned_slots(("28.3.2026",), ("14:00-15:00",), 30, zone, ())

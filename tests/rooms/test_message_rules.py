@@ -1,4 +1,5 @@
 """What a member may do to a message (rooms/messages.py): who reacted, and quotes as the quoted message is now."""
+
 from __future__ import annotations
 
 import msgspec
@@ -14,8 +15,11 @@ def rules(core) -> MessageRules:
 
 async def say(core, text: str, reply_to: str | None = None):
     quote = None if reply_to is None else await rules(core).quote(ROOM, reply_to)
-    return (await core.stores.broker.append_message(ROOM, user={"id": DEE.id, "name": DEE.name}, text=text, lang="en",
-                                             cid=None, reply_to=quote)).message
+    return (
+        await core.stores.broker.append_message(
+            ROOM, user={"id": DEE.id, "name": DEE.name}, text=text, lang="en", cid=None, reply_to=quote
+        )
+    ).message
 
 
 async def test_reactors_are_capped_per_emoji_by_name(core):

@@ -1,4 +1,5 @@
 """The moderation actions and who may take them on whom (rooms/moderation.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,16 @@ async def test_a_moderator_mutes_a_delegate_and_it_is_published_and_logged(core)
     await core.moderation.apply(MOD, Action("mute", ROOM, user=DEE.id, seconds=60, reason="calm down"))
     mute = await core.stores.moderation.get_mute(ROOM, DEE.id)
     assert mute is not None and mute.until is not None
-    assert events == [Moderated(room=ROOM, action="mute", user=DEE.id, by={"id": MOD.id, "name": MOD.name},
-                                until=mute.until, reason="calm down")]
+    assert events == [
+        Moderated(
+            room=ROOM,
+            action="mute",
+            user=DEE.id,
+            by={"id": MOD.id, "name": MOD.name},
+            until=mute.until,
+            reason="calm down",
+        )
+    ]
     [entry] = await core.stores.moderation.moderation_log(ROOM)
     assert entry["action"] == "mute" and entry["user"] == DEE.id
 
@@ -65,8 +74,11 @@ async def test_refusals(core):
 
 
 async def test_delete_blanks_the_message_and_says_so(core):
-    message = (await core.stores.broker.append_message(ROOM, user={"id": DEE.id, "name": DEE.name}, text="oops",
-                                                lang="en", cid=None)).message
+    message = (
+        await core.stores.broker.append_message(
+            ROOM, user={"id": DEE.id, "name": DEE.name}, text="oops", lang="en", cid=None
+        )
+    ).message
     await core.moderation.apply(MOD, Action("delete", ROOM, message_id=message.id))
     [kept] = await core.stores.broker.history(ROOM, before=None, limit=10)
     assert kept.deleted is True and kept.text == ""

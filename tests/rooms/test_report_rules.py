@@ -1,5 +1,6 @@
 """Reports (rooms/reports.py): who works them, one per person and message, the per-person rate,
 grouping by message, closing a message's reports with an action — on the memory stores."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,14 +16,22 @@ from tests.rooms.conftest import DEE, ELSEWHERE_MOD, EVE, HOST, MOD, ROOM, User
 
 @pytest.fixture
 async def desk(core) -> ReportDesk:
-    return ReportDesk(core.stores.conversations, core.stores.broker, core.stores.limits, core.moderation,
-                      Sanctions(core.stores.moderation), burst=2,
-                      per_hour=1, history_max=200)
+    return ReportDesk(
+        core.stores.conversations,
+        core.stores.broker,
+        core.stores.limits,
+        core.moderation,
+        Sanctions(core.stores.moderation),
+        burst=2,
+        per_hour=1,
+        history_max=200,
+    )
 
 
 async def said(core, text: str, user: User = EVE) -> str:
-    appended = await core.stores.broker.append_message(ROOM, user={"id": user.id, "name": user.name}, text=text,
-                                                       lang="en", cid=None, translating=[])
+    appended = await core.stores.broker.append_message(
+        ROOM, user={"id": user.id, "name": user.name}, text=text, lang="en", cid=None, translating=[]
+    )
     return appended.message.id
 
 
@@ -45,14 +54,29 @@ def test_cursors_are_positions_this_server_gives_out():
 
 def test_open_reports_group_by_message_most_reporters_first():
     def report(n: int, message: str, reporter: str, reason: str | None = None) -> dict[str, Any]:
-        return {"id": f"rp-{n}", "ts": n, "room": {"id": ROOM, "kind": "forum"}, "reporter": {"id": reporter},
-                "message": {"id": message, "ts": 0, "user": {"id": "u", "name": "U"}, "lang": "en", "text": message,
-                            "tr": {"de": f"{message} (de)"}}, **({"reason": reason} if reason else {})}
+        return {
+            "id": f"rp-{n}",
+            "ts": n,
+            "room": {"id": ROOM, "kind": "forum"},
+            "reporter": {"id": reporter},
+            "message": {
+                "id": message,
+                "ts": 0,
+                "user": {"id": "u", "name": "U"},
+                "lang": "en",
+                "text": message,
+                "tr": {"de": f"{message} (de)"},
+            },
+            **({"reason": reason} if reason else {}),
+        }
 
-    groups = group_by_message([report(1, "m1", "a", "spam"), report(2, "m2", "a"), report(3, "m2", "b", "spam"),
-                               report(4, "m2", "c", "spam")])
+    groups = group_by_message(
+        [report(1, "m1", "a", "spam"), report(2, "m2", "a"), report(3, "m2", "b", "spam"), report(4, "m2", "c", "spam")]
+    )
     assert [(g["message"]["id"], g["reporters"], g["reasons"], g["reports"]) for g in groups] == [
-        ("m2", 3, ["spam"], ["rp-2", "rp-3", "rp-4"]), ("m1", 1, ["spam"], ["rp-1"])]
+        ("m2", 3, ["spam"], ["rp-2", "rp-3", "rp-4"]),
+        ("m1", 1, ["spam"], ["rp-1"]),
+    ]
     assert (groups[0]["first"], groups[0]["last"]) == (2, 4)
 
 

@@ -1,4 +1,5 @@
 """A user's role in a room, and who outranks whom (rooms/policy.py, rooms/roles.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,13 +9,16 @@ from rooms.policy import may_act_on, room_role, send_refusal, writers
 from tests.rooms.conftest import DEE, ELSEWHERE_MOD, HOST, MOD, ROOM
 
 
-@pytest.mark.parametrize("role, scope, appointed, expected", [
-    (Role.HOST, (), set(), Role.HOST),
-    (Role.MODERATOR, (), set(), Role.MODERATOR),
-    (Role.MODERATOR, (ROOM,), set(), Role.MODERATOR),
-    (Role.DELEGATE, (), set(), Role.DELEGATE),
-    (Role.DELEGATE, (), {"u"}, Role.MODERATOR),
-])
+@pytest.mark.parametrize(
+    "role, scope, appointed, expected",
+    [
+        (Role.HOST, (), set(), Role.HOST),
+        (Role.MODERATOR, (), set(), Role.MODERATOR),
+        (Role.MODERATOR, (ROOM,), set(), Role.MODERATOR),
+        (Role.DELEGATE, (), set(), Role.DELEGATE),
+        (Role.DELEGATE, (), {"u"}, Role.MODERATOR),
+    ],
+)
 def test_room_role(role, scope, appointed, expected):
     assert room_role(role, scope, ROOM, appointed, "u") is expected
 
@@ -23,11 +27,19 @@ def test_a_scoped_moderator_token_is_a_delegate_elsewhere():
     assert room_role(Role.MODERATOR, ("other",), ROOM, set(), "u") is Role.DELEGATE
 
 
-@pytest.mark.parametrize("actor, target, allowed", [
-    (Role.HOST, Role.MODERATOR, True), (Role.HOST, Role.DELEGATE, True), (Role.HOST, Role.HOST, False),
-    (Role.MODERATOR, Role.DELEGATE, True), (Role.MODERATOR, Role.MODERATOR, False),
-    (Role.MODERATOR, Role.HOST, False), (Role.DELEGATE, Role.DELEGATE, False), (Role.MODERATOR, None, True),
-])
+@pytest.mark.parametrize(
+    "actor, target, allowed",
+    [
+        (Role.HOST, Role.MODERATOR, True),
+        (Role.HOST, Role.DELEGATE, True),
+        (Role.HOST, Role.HOST, False),
+        (Role.MODERATOR, Role.DELEGATE, True),
+        (Role.MODERATOR, Role.MODERATOR, False),
+        (Role.MODERATOR, Role.HOST, False),
+        (Role.DELEGATE, Role.DELEGATE, False),
+        (Role.MODERATOR, None, True),
+    ],
+)
 def test_who_may_act_on_whom(actor, target, allowed):
     assert may_act_on(actor, target) is allowed
 
@@ -58,13 +70,15 @@ async def test_standing_is_the_highest_role_seen_present_or_not(core):
     assert await core.roles.highest_role_seen(ROOM, DEE.id) is Role.MODERATOR  # appointed, never joined
 
 
-@pytest.mark.parametrize(("state", "expected"), [
-    (RoomState.OPEN, [Role.HOST, Role.MODERATOR, Role.DELEGATE]),
-    (RoomState.READ_ONLY, [Role.HOST, Role.MODERATOR]),
-    (RoomState.CLOSED, []),
-])
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (RoomState.OPEN, [Role.HOST, Role.MODERATOR, Role.DELEGATE]),
+        (RoomState.READ_ONLY, [Role.HOST, Role.MODERATOR]),
+        (RoomState.CLOSED, []),
+    ],
+)
 def test_writers_are_the_roles_send_refusal_lets_write(state, expected):
     room = Room("r", "R", state=state)
     assert writers(room) == expected
     assert writers(room) == [role for role in Role if send_refusal(room, role) is None]
-

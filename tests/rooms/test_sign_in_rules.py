@@ -1,4 +1,5 @@
 """rooms/sign_ins.py on the memory stores: liveness with its cache, the `signed_out` notice, codes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,7 @@ class Clock:
 
 
 def sign_ins_on(store: Stores, **settings: Any) -> SignIns:
-    return SignIns(store.sessions, store.broker, store.limits, check_ttl=5, code_ttl=600, codes_per_hour=10,
-                   **settings)
+    return SignIns(store.sessions, store.broker, store.limits, check_ttl=5, code_ttl=600, codes_per_hour=10, **settings)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The standing rule (a moderator never acts on a host or moderator, present or not, seen anywhere),
 event-wide sanctions (rooms/sanctions.py) and who may delete which message (rooms/moderation.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,8 +31,11 @@ def published(core) -> list[object]:
 
 async def nothing_stored(core, room: str, user: str) -> bool:
     store = core.stores.moderation
-    return await store.get_mute(room, user) is None and not await store.is_banned(room, user) \
+    return (
+        await store.get_mute(room, user) is None
+        and not await store.is_banned(room, user)
         and await store.moderation_log(room) == []
+    )
 
 
 # the standing rule ---------------------------------------------------------------------------------
@@ -117,8 +121,12 @@ async def test_an_event_wide_mute_refuses_room_sends_and_reaching_people_but_not
 async def test_an_event_wide_ban_refuses_connecting_joining_sending_and_reaching_people(core):
     await core.sign_in(DEE)
     await core.moderation.apply(MOD, Action("ban", EVENT_WIDE, user=DEE.id))
-    for check in (core.sanctions.check_connect(DEE), core.sanctions.check_reach(DEE),
-                  core.access.join(DEE, ROOM), core.access.check_send(DEE, ROOM)):
+    for check in (
+        core.sanctions.check_connect(DEE),
+        core.sanctions.check_reach(DEE),
+        core.access.join(DEE, ROOM),
+        core.access.check_send(DEE, ROOM),
+    ):
         error = await refused(check)
         assert error.code == "banned"
     await core.moderation.apply(MOD, Action("unban", EVENT_WIDE, user=DEE.id))
@@ -145,8 +153,9 @@ async def test_an_event_wide_mute_binds_in_a_private_conversation(core):
 
 # delete --------------------------------------------------------------------------------------------
 async def say(core, user: User, text: str, room: str = ROOM) -> str:
-    appended = await core.stores.broker.append_message(room, user={"id": user.id, "name": user.name}, text=text,
-                                                lang="en", cid=None)
+    appended = await core.stores.broker.append_message(
+        room, user={"id": user.id, "name": user.name}, text=text, lang="en", cid=None
+    )
     return appended.message.id
 
 
@@ -185,8 +194,9 @@ async def test_in_a_private_conversation_each_deletes_only_their_own(core):
     own, other = await say(core, DEE, "mine", "c-2"), await say(core, EVE, "theirs", "c-2")
     await core.moderation.apply(DEE, Action("delete", "c-2", message_id=own))
     assert (await refused(core.moderation.apply(DEE, Action("delete", "c-2", message_id=other)))).code == "forbidden"
-    assert (await refused(core.moderation.apply(HOST, Action("delete", "c-2", message_id=other)))).code == \
-        "not_found"  # not a member: the conversation is not there for them
+    assert (
+        await refused(core.moderation.apply(HOST, Action("delete", "c-2", message_id=other)))
+    ).code == "not_found"  # not a member: the conversation is not there for them
 
 
 async def test_a_directory_profile_counts_as_seen(core):

@@ -31,8 +31,7 @@ def package_files(built_test_packages: dict[tuple[str, str], Path]) -> dict[tupl
 
 
 @pytest.fixture(scope="session")
-def installed_dir(tmp_path_factory: pytest.TempPathFactory,
-                  package_files: dict[tuple[str, str], Path]) -> Path:
+def installed_dir(tmp_path_factory: pytest.TempPathFactory, package_files: dict[tuple[str, str], Path]) -> Path:
     """A packages dir with all test packages installed (shared: do not modify)."""
     directory = tmp_path_factory.mktemp("packages")
     for path in package_files.values():
@@ -68,8 +67,9 @@ def ct2_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, 
     out = tmp_path_factory.mktemp("ct2-models")
     # built in a process of its own, as build_test_packages does: torch and transformers (~500 MB)
     # would otherwise stay in this test process for the rest of the run
-    result = subprocess.run([sys.executable, "-c", CT2_BUILD, str(out)], capture_output=True, text=True,
-                            timeout=600, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", CT2_BUILD, str(out)], capture_output=True, text=True, timeout=600, check=False
+    )
     assert result.returncode == 0, f"building the CTranslate2 test models failed:\n{result.stdout}\n{result.stderr}"
     built = json.loads(result.stdout.splitlines()[-1])
     return {("zh", "en"): Path(built["zh-en"]), ("en", "zh"): Path(built["en-zh"])}

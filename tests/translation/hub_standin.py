@@ -13,6 +13,7 @@ Read from huggingface_hub's own code (_snapshot_download.py, hf_api.py, file_dow
 An unknown repo or revision answers 404 with the `X-Error-Code` the Hub sends. Each repo is a
 local directory served as one commit on its `main` branch.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -76,12 +77,24 @@ class HubStandIn:
             if commit is None:
                 return self._error(handler, 404, "RevisionNotFound")
             if kind == "revision":
-                info = {"id": repo_id, "modelId": repo_id, "sha": commit, "private": False,
-                        "siblings": [{"rfilename": name} for name in repo.files]}
+                info = {
+                    "id": repo_id,
+                    "modelId": repo_id,
+                    "sha": commit,
+                    "private": False,
+                    "siblings": [{"rfilename": name} for name in repo.files],
+                }
                 return self._json(handler, info)
             if kind == "tree":
-                entries = [{"type": "file", "path": name, "size": p.stat().st_size,
-                            "oid": hashlib.sha1(p.read_bytes()).hexdigest()} for name, p in repo.files.items()]
+                entries = [
+                    {
+                        "type": "file",
+                        "path": name,
+                        "size": p.stat().st_size,
+                        "oid": hashlib.sha1(p.read_bytes()).hexdigest(),
+                    }
+                    for name, p in repo.files.items()
+                ]
                 return self._json(handler, entries)
         if len(parts) >= 5 and parts[2] == "resolve":
             repo = self.repos.get("/".join(parts[:2]))

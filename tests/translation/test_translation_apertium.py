@@ -82,8 +82,9 @@ def test_escape_round_trip() -> None:
 
 
 def test_unknown_words_carry_no_marks_but_lower_the_confidence(eng_spa: Pipeline) -> None:
-    (text, confidence), (known, sure) = eng_spa.translate_scored(["The zorblaxian committee meets today",
-                                                                  "Good morning everyone"])
+    (text, confidence), (known, sure) = eng_spa.translate_scored(
+        ["The zorblaxian committee meets today", "Good morning everyone"]
+    )
     assert "*" not in text and "zorblaxian" in text
     assert 0 < confidence < 1 and confidence == 1 - 1 / len(text.split())  # one unknown word of them all
     assert "Buenos días" in known and sure == 1.0
@@ -104,8 +105,7 @@ async def test_engine_translates_off_the_loop_and_batches() -> None:
     await engine.start()
     try:
         assert ("en", "es") in engine.pairs()
-        results = await asyncio.gather(*(engine.translate(("en", "es"), [f"Hello {i}"])
-                                         for i in range(10)))
+        results = await asyncio.gather(*(engine.translate(("en", "es"), [f"Hello {i}"]) for i in range(10)))
         assert all(r[0].startswith("Hola") for r in results)
     finally:
         await engine.close()
@@ -135,13 +135,13 @@ async def test_glossary_terms_reach_spanish_verbatim() -> None:
     svc = TranslationService(apertium_settings(glossary=("Cargotec", "BMH Technologies")))
     await svc.start()
     try:
-        out = await svc.translate("Cargotec and bmh technologies signed the agreement today.",
-                                  "en", "es")
+        out = await svc.translate("Cargotec and bmh technologies signed the agreement today.", "en", "es")
         assert out is not None
         assert out.startswith("Cargotec") and "bmh technologies" in out
         assert "acuerdo" in out or "hoy" in out
-        out = await svc.translate("Write to ada@example.org or see https://example.org/a.b, "
-                                  "@grace knows `rm -rf` well", "en", "es")
+        out = await svc.translate(
+            "Write to ada@example.org or see https://example.org/a.b, @grace knows `rm -rf` well", "en", "es"
+        )
         assert out is not None
         assert "ada@example.org" in out and "https://example.org/a.b" in out
         assert "@grace" in out and "`rm -rf`" in out

@@ -26,11 +26,22 @@ def index_server(tmp_path: Path, package_files) -> Iterator[str]:
     handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(root))  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    (root / "index.json").write_text(json.dumps([{
-        "package_version": "1.0", "argos_version": "1.0", "from_code": "en", "from_name": "English",
-        "to_code": "de", "to_name": "German", "type": "translate",
-        "links": [f"{base}/en_de.argosmodel"],
-    }]))
+    (root / "index.json").write_text(
+        json.dumps(
+            [
+                {
+                    "package_version": "1.0",
+                    "argos_version": "1.0",
+                    "from_code": "en",
+                    "from_name": "English",
+                    "to_code": "de",
+                    "to_name": "German",
+                    "type": "translate",
+                    "links": [f"{base}/en_de.argosmodel"],
+                }
+            ]
+        )
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"{base}/index.json"
@@ -41,8 +52,7 @@ def index_server(tmp_path: Path, package_files) -> Iterator[str]:
 def test_missing_pairs_are_installed_from_the_index(index_server: str, tmp_path: Path, caplog) -> None:
     packages = tmp_path / "packages"
     with caplog.at_level(logging.INFO, logger="babelroom.translation"):
-        done = install_missing(("en-de", "de-fr", "nonsense"), packages, index_url=index_server,
-                               progress=False)
+        done = install_missing(("en-de", "de-fr", "nonsense"), packages, index_url=index_server, progress=False)
     assert done == ["en-de"]
     assert [(p.from_code, p.to_code) for p in list_packages(packages)] == [("en", "de")]
     text = caplog.text
@@ -53,8 +63,9 @@ def test_missing_pairs_are_installed_from_the_index(index_server: str, tmp_path:
 
 def test_offline_logs_one_line_and_installs_nothing(tmp_path: Path, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="babelroom.translation"):
-        done = install_missing(("en-de", "de-en"), tmp_path / "packages",
-                               index_url="http://127.0.0.1:9/index.json", progress=False)
+        done = install_missing(
+            ("en-de", "de-en"), tmp_path / "packages", index_url="http://127.0.0.1:9/index.json", progress=False
+        )
     assert done == []
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1

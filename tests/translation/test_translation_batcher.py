@@ -51,8 +51,7 @@ async def test_queue_depth_counts_waiting_and_running(executor) -> None:
     run = Recorder()
     run.gate.clear()  # hold the model call until we have looked
     seen: list[int] = []
-    batcher = PairBatcher("de-en", run, executor, batch_max=2, wait_s=0.0,
-                          on_batch=lambda n: seen.append(n))
+    batcher = PairBatcher("de-en", run, executor, batch_max=2, wait_s=0.0, on_batch=lambda n: seen.append(n))
     job = asyncio.gather(*(batcher.translate([f"s{i}"]) for i in range(5)))
     while not batcher.depth:
         await asyncio.sleep(0)
@@ -69,8 +68,7 @@ async def test_errors_reach_every_caller(executor) -> None:
         raise RuntimeError("model broke")
 
     batcher = PairBatcher("de-en", boom, executor, batch_max=8, wait_s=0.0)
-    results = await asyncio.gather(batcher.translate(["a"]), batcher.translate(["b"]),
-                                   return_exceptions=True)
+    results = await asyncio.gather(batcher.translate(["a"]), batcher.translate(["b"]), return_exceptions=True)
     assert all(isinstance(r, RuntimeError) for r in results)
     await batcher.close()
 
@@ -94,23 +92,34 @@ def test_routes_direct_pivot_and_none() -> None:
     routes = Routes([("de", "en"), ("en", "es"), ("en", "de")])
     assert routes.route("de", "en") == [("de", "en")]
     assert routes.route("de", "es") == [("de", "en"), ("en", "es")]
-    assert routes.route("es", "de") is None        # no es->en package
+    assert routes.route("es", "de") is None  # no es->en package
     assert routes.route("de", "de") is None
     assert routes.targets() == ["de", "en", "es"]
     assert "de->es (via en)" in routes.describe()
 
 
 def test_routes_are_the_shortest_best_scored_chain_of_two_hops() -> None:
-    routes = Routes({("fr", "es"): 0.8, ("es", "en"): 0.8, ("en", "es"): 0.8, ("es", "fr"): 0.8,
-                     ("fr", "de"): 0.9, ("de", "en"): 0.9, ("fr", "en"): 0.5,
-                     ("zh", "en"): 0.86, ("en", "pt"): 0.8, ("pt", "it"): 0.8})
-    assert routes.route("fr", "en") == [("fr", "en")]              # direct wins, however scored
+    routes = Routes(
+        {
+            ("fr", "es"): 0.8,
+            ("es", "en"): 0.8,
+            ("en", "es"): 0.8,
+            ("es", "fr"): 0.8,
+            ("fr", "de"): 0.9,
+            ("de", "en"): 0.9,
+            ("fr", "en"): 0.5,
+            ("zh", "en"): 0.86,
+            ("en", "pt"): 0.8,
+            ("pt", "it"): 0.8,
+        }
+    )
+    assert routes.route("fr", "en") == [("fr", "en")]  # direct wins, however scored
     assert routes.route("zh", "es") == [("zh", "en"), ("en", "es")]  # across engines' pairs
     assert routes.route("en", "fr") == [("en", "es"), ("es", "fr")]  # not through English
     assert routes.route("fr", "de") == [("fr", "de")]
     assert routes.route("es", "de") == [("es", "fr"), ("fr", "de")]  # no en->de: French is the middle
     assert routes.route("en", "it") == [("en", "pt"), ("pt", "it")]
-    assert routes.route("zh", "fr") is None        # zh->en->es->fr: three hops, refused
+    assert routes.route("zh", "fr") is None  # zh->en->es->fr: three hops, refused
     assert routes.score("zh", "es") == 0.86 * 0.8
     # Two chains of equal length: the better product wins...
     better = Routes({("a", "m"): 0.9, ("m", "b"): 0.9, ("a", "en"): 0.8, ("en", "b"): 0.8})

@@ -37,7 +37,12 @@ def test_both_published_layouts_are_recognised(ct2_model_dirs) -> None:
     assert detect_layout(ct2_model_dirs[("zh", "en")]) == "quickmt"
     assert detect_layout(ct2_model_dirs[("en", "zh")]) == "opus-mt"
     assert {p.name for p in ct2_model_dirs[("zh", "en")].iterdir()} >= {
-        "model.bin", "config.json", "shared_vocabulary.json", "src.spm.model", "tgt.spm.model"}
+        "model.bin",
+        "config.json",
+        "shared_vocabulary.json",
+        "src.spm.model",
+        "tgt.spm.model",
+    }
 
 
 def test_pair_from_published_names() -> None:
@@ -124,9 +129,22 @@ def test_cli_downloads_from_the_hub_named_by_hf_endpoint(tmp_path, hub: HubStand
     commit = hub.repos["Helsinki-NLP/opus-mt-en-zh"].commit
     env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home")}
     done = subprocess.run(
-        [sys.executable, "-m", "translation.cli", "languages", "--models-dir", str(tmp_path / "models"),
-         "install", f"Helsinki-NLP/opus-mt-en-zh@{commit}"],
-        capture_output=True, text=True, env=env, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "translation.cli",
+            "languages",
+            "--models-dir",
+            str(tmp_path / "models"),
+            "install",
+            f"Helsinki-NLP/opus-mt-en-zh@{commit}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert f"installed en-zh (opus-mt-en-zh, CTranslate2, opus-mt layout, revision {commit})" in done.stdout
     assert [m.pair for m in list_models(tmp_path / "models")] == ["en-zh"]
@@ -136,8 +154,9 @@ async def test_service_translates_batches_caches_and_protects(tmp_path, ct2_mode
     models = tmp_path / "models"
     for path in ct2_model_dirs.values():
         install_model(path, models)
-    svc = TranslationService(settings_for(tmp_path / "no-packages", engines=("ct2",), models_dir=str(models),
-                                          glossary=("Cargotec",)))
+    svc = TranslationService(
+        settings_for(tmp_path / "no-packages", engines=("ct2",), models_dir=str(models), glossary=("Cargotec",))
+    )
     await svc.start()
     try:
         assert svc.engine_of("zh", "en") == ["ct2"] and svc.engine_of("en", "zh") == ["ct2"]
@@ -152,13 +171,15 @@ async def test_service_translates_batches_caches_and_protects(tmp_path, ct2_mode
         await svc.close()
 
 
-@pytest.mark.skipif(("en", "es") not in {(p.source, p.target) for p in discover()},
-                    reason="needs Debian's apertium-eng-spa")
+@pytest.mark.skipif(
+    ("en", "es") not in {(p.source, p.target) for p in discover()}, reason="needs Debian's apertium-eng-spa"
+)
 async def test_two_hops_across_engines_ct2_then_apertium(tmp_path, ct2_model_dirs, settings_for) -> None:
     models = tmp_path / "models"
     install_model(ct2_model_dirs[("zh", "en")], models)
-    svc = TranslationService(settings_for(tmp_path / "no-packages", engines=("ct2", "apertium"),
-                                          models_dir=str(models)))
+    svc = TranslationService(
+        settings_for(tmp_path / "no-packages", engines=("ct2", "apertium"), models_dir=str(models))
+    )
     await svc.start()
     try:
         assert svc.engine_of("zh", "es") == ["ct2", "apertium"]
@@ -169,8 +190,9 @@ async def test_two_hops_across_engines_ct2_then_apertium(tmp_path, ct2_model_dir
         await svc.close()
 
 
-async def test_a_model_that_cannot_load_is_skipped_and_the_rest_served(tmp_path, ct2_model_dirs, settings_for,
-                                                                        caplog) -> None:
+async def test_a_model_that_cannot_load_is_skipped_and_the_rest_served(
+    tmp_path, ct2_model_dirs, settings_for, caplog
+) -> None:
     models = tmp_path / "models"
     broken = install_model(ct2_model_dirs[("zh", "en")], models)
     install_model(ct2_model_dirs[("en", "zh")], models)

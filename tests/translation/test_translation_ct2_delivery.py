@@ -1,5 +1,6 @@
 """End to end: a CTranslate2 model installed from the Hugging Face Hub (a local stand-in) serves a
 Chinese delegate's message to an English reader through a real server, on every backend."""
+
 from __future__ import annotations
 
 from tests.translation.hub_standin import HubStandIn

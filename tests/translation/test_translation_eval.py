@@ -13,13 +13,16 @@ from translation.apertium import discover
 from translation.evaluate import read_parallel
 
 EN_ES = Path(__file__).parent.parent / "data" / "eval_en_es.tsv"
-needs_apertium = pytest.mark.skipif(not {("en", "es"), ("es", "en")} <= {(p.source, p.target) for p in discover()},
-                                    reason="needs Debian's apertium-eng-spa")
+needs_apertium = pytest.mark.skipif(
+    not {("en", "es"), ("es", "en")} <= {(p.source, p.target) for p in discover()},
+    reason="needs Debian's apertium-eng-spa",
+)
 
 
 def apertium_only(tmp_path: Path) -> TranslationSettings:
-    return TranslationSettings(engines=("apertium",), packages_dir=str(tmp_path / "none"),
-                               models_dir=str(tmp_path / "none"))
+    return TranslationSettings(
+        engines=("apertium",), packages_dir=str(tmp_path / "none"), models_dir=str(tmp_path / "none")
+    )
 
 
 def test_the_header_picks_the_columns_for_either_direction() -> None:

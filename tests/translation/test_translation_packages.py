@@ -89,8 +89,9 @@ def test_parse_pair() -> None:
 
 def test_install_pair_offline_says_to_install_a_file(tmp_path) -> None:
     with pytest.raises(PackageError) as err:
-        install_pair("fr", "en", tmp_path, progress=False,
-                     index_url="http://127.0.0.1:9/index.json")  # nothing listens there
+        install_pair(
+            "fr", "en", tmp_path, progress=False, index_url="http://127.0.0.1:9/index.json"
+        )  # nothing listens there
     message = str(err.value)
     assert "cannot reach the Argos package index" in message
     assert ".argosmodel" in message and "languages install" in message
@@ -107,9 +108,18 @@ def index_server(tmp_path, package_files):
     index = []
     for (src, dst), path in package_files.items():
         (root / path.name).write_bytes(path.read_bytes())
-        index.append({"type": "translate", "from_code": src, "to_code": dst,
-                      "from_name": src, "to_name": dst, "package_version": "1.0",
-                      "argos_version": "1.0", "links": [f"{base}/{path.name}"]})
+        index.append(
+            {
+                "type": "translate",
+                "from_code": src,
+                "to_code": dst,
+                "from_name": src,
+                "to_name": dst,
+                "package_version": "1.0",
+                "argos_version": "1.0",
+                "links": [f"{base}/{path.name}"],
+            }
+        )
     (root / "index.json").write_text(json.dumps(index))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -19,8 +19,11 @@ FORUM = ("en", "zh", "de", "fi", "pl")
 
 
 def empty_machine(tmp_path: Path, **overrides: Any) -> TranslationSettings:
-    values: dict[str, Any] = dict(packages_dir=str(tmp_path / "packages"), models_dir=str(tmp_path / "models"),
-                                  apertium_modes_dir=str(tmp_path / "no-apertium"))
+    values: dict[str, Any] = dict(
+        packages_dir=str(tmp_path / "packages"),
+        models_dir=str(tmp_path / "models"),
+        apertium_modes_dir=str(tmp_path / "no-apertium"),
+    )
     values.update(overrides)
     return TranslationSettings(**values)
 
@@ -43,8 +46,15 @@ def test_a_china_europe_forum_gets_a_route_for_every_ordered_pair(tmp_path) -> N
     assert all(the_plan.routes.values())
     assert the_plan.routes[("zh", "fi")] == [("zh", "en"), ("en", "fi")]
     assert {c.name: c.engine for c in the_plan.choices} == {
-        "zh-en": "ct2", "en-zh": "ct2", "de-en": "ct2", "en-de": "ct2", "pl-en": "ct2", "en-pl": "ct2",
-        "fi-en": "argos", "en-fi": "argos"}
+        "zh-en": "ct2",
+        "en-zh": "ct2",
+        "de-en": "ct2",
+        "en-de": "ct2",
+        "pl-en": "ct2",
+        "en-pl": "ct2",
+        "fi-en": "argos",
+        "en-fi": "argos",
+    }
     assert the_plan.download_mb() > 0 and the_plan.memory_mb() > 0
     code, out, _ = _cli(["languages", "plan", "--languages", ",".join(FORUM)], settings)
     assert code == 0
@@ -59,8 +69,7 @@ def test_the_plan_keeps_what_is_installed_and_pins_revisions(tmp_path, ct2_model
     from translation.ct2 import install_model
 
     install_model(ct2_model_dirs[("zh", "en")], tmp_path / "models")
-    settings = empty_machine(tmp_path, event_languages=("en", "zh"),
-                             hub_models=("quickmt/quickmt-en-zh@" + "a" * 40,))
+    settings = empty_machine(tmp_path, event_languages=("en", "zh"), hub_models=("quickmt/quickmt-en-zh@" + "a" * 40,))
     the_plan = plan(settings)
     assert [c.name for c in the_plan.missing()] == ["en-zh"]
     code, out, _ = _cli(["languages", "plan"], settings)
@@ -72,14 +81,20 @@ def test_serve_fetches_the_event_languages_from_the_hub(tmp_path, hub: HubStandI
     settings = empty_machine(tmp_path, event_languages=("en", "zh"), engines=("ct2",), hub_endpoint=hub.url)
     assert sorted(install_for_event(settings, progress=False)) == ["en-zh", "zh-en"]
     assert [(m.pair, m.source) for m in list_models(settings.models_dir)] == [
-        ("en-zh", "quickmt/quickmt-en-zh"), ("zh-en", "quickmt/quickmt-zh-en")]
+        ("en-zh", "quickmt/quickmt-en-zh"),
+        ("zh-en", "quickmt/quickmt-zh-en"),
+    ]
     assert install_for_event(settings, progress=False) == []  # a second start has them all
     assert plan(settings).missing() == []
 
 
 def test_offline_one_line_names_the_missing_pairs_and_how_to_bring_them(tmp_path, caplog) -> None:
-    settings = empty_machine(tmp_path, event_languages=("en", "zh", "fi"), hub_endpoint="http://127.0.0.1:9",
-                             index_url="http://127.0.0.1:9/index.json")
+    settings = empty_machine(
+        tmp_path,
+        event_languages=("en", "zh", "fi"),
+        hub_endpoint="http://127.0.0.1:9",
+        index_url="http://127.0.0.1:9/index.json",
+    )
     with caplog.at_level(logging.WARNING, logger="babelroom.translation"):
         assert install_for_event(settings, progress=False) == []
     [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]

@@ -12,8 +12,7 @@ def test_western_sentence_ends() -> None:
 
 
 def test_no_split_inside_numbers_abbreviations_and_urls() -> None:
-    assert texts("Version 3.5 is out. Dr. Smith said so.") == [
-        "Version 3.5 is out.", "Dr. Smith said so."]
+    assert texts("Version 3.5 is out. Dr. Smith said so.") == ["Version 3.5 is out.", "Dr. Smith said so."]
     assert texts("See example.com/a.b for z.B. details") == ["See example.com/a.b for z.B. details"]
 
 
@@ -41,8 +40,7 @@ def test_segments_without_letters_are_not_translated() -> None:
     lead, segments = split("Great talk! 🎉🎉 :) 42")
     assert [s.translate for s in segments] == [True, False]
     assert translatable(segments) == ["Great talk!"]
-    assert join(lead, segments, merge(segments, ["Toller Vortrag!"]), "de") == \
-        "Toller Vortrag! 🎉🎉 :) 42"
+    assert join(lead, segments, merge(segments, ["Toller Vortrag!"]), "de") == "Toller Vortrag! 🎉🎉 :) 42"
 
 
 def test_long_sentences_are_cut() -> None:

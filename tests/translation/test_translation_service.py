@@ -30,8 +30,8 @@ def metric(service: TranslationService, name: str, **labels: str) -> float:
 async def test_languages_and_routes(service: TranslationService) -> None:
     assert service.languages() == ["de", "en", "es"]
     assert service.has_route("de", "en")
-    assert service.has_route("de", "es")           # through English
-    assert not service.has_route("es", "de")       # no es->en package
+    assert service.has_route("de", "es")  # through English
+    assert not service.has_route("es", "de")  # no es->en package
     assert not service.has_route("en", "en")
     assert set(service.reading_languages()) >= {"de", "en", "es", "fr", "ja", "ar"}
     assert "de->es (via en)" in service.pairs()
@@ -75,8 +75,7 @@ async def test_start_logs_the_pairs_served(installed_dir, settings_for, caplog) 
 async def test_direct_translation(service: TranslationService) -> None:
     result = await service.translate(MESSAGE, "de", "en")
     assert isinstance(result, str) and result and result != MESSAGE
-    assert metric(service, "babelroom_translations_total",
-                  source="de", target="en", via="model") == 1
+    assert metric(service, "babelroom_translations_total", source="de", target="en", via="model") == 1
 
 
 async def test_no_route_gives_none_without_error(service: TranslationService) -> None:
@@ -90,13 +89,11 @@ async def test_no_route_gives_none_without_error(service: TranslationService) ->
 async def test_pivot_runs_both_legs_through_english(service: TranslationService) -> None:
     pivoted = await service.translate(MESSAGE, "de", "es")
     english = await service.translate(MESSAGE, "de", "en")  # the first leg, now cached
-    assert metric(service, "babelroom_translations_total",
-                  source="de", target="en", via="cache") == 1
+    assert metric(service, "babelroom_translations_total", source="de", target="en", via="cache") == 1
     assert english is not None
     direct_second_leg = await service.translate(english, "en", "es")
     assert pivoted == direct_second_leg
-    assert metric(service, "babelroom_translations_total",
-                  source="de", target="es", via="model") == 1
+    assert metric(service, "babelroom_translations_total", source="de", target="es", via="model") == 1
 
 
 async def test_concurrent_messages_share_model_batches(service: TranslationService) -> None:
@@ -105,8 +102,7 @@ async def test_concurrent_messages_share_model_batches(service: TranslationServi
     assert all(isinstance(r, str) for r in results)
     assert metric(service, "babelroom_translation_sentences_total", pair="de-en") == 20
     assert metric(service, "babelroom_translation_batches_total", pair="de-en") == 1
-    assert metric(service, "babelroom_translations_total",
-                  source="de", target="en", via="model") == 20
+    assert metric(service, "babelroom_translations_total", source="de", target="en", via="model") == 20
 
 
 async def test_batch_max_bounds_batch_size(installed_dir, settings_for) -> None:
@@ -127,10 +123,8 @@ async def test_one_model_translation_per_message_and_language(service: Translati
     results = await asyncio.gather(*calls)
     assert len(set(results[:3])) == 1 and len(set(results[3:])) == 1
     assert metric(service, "babelroom_translation_sentences_total", pair="de-en") == 2
-    assert metric(service, "babelroom_translations_total",
-                  source="de", target="en", via="model") == 1
-    assert metric(service, "babelroom_translations_total",
-                  source="de", target="en", via="cache") == 2
+    assert metric(service, "babelroom_translations_total", source="de", target="en", via="model") == 1
+    assert metric(service, "babelroom_translations_total", source="de", target="en", via="cache") == 2
 
 
 async def test_cache_hits_skip_the_model(service: TranslationService) -> None:
@@ -139,8 +133,7 @@ async def test_cache_hits_skip_the_model(service: TranslationService) -> None:
     second = await service.translate(MESSAGE, "de", "en")
     assert second == first
     assert metric(service, "babelroom_translation_batches_total", pair="de-en") == batches
-    assert metric(service, "babelroom_translations_total",
-                  source="de", target="en", via="cache") == 1
+    assert metric(service, "babelroom_translations_total", source="de", target="en", via="cache") == 1
 
 
 class DictCache:
@@ -173,8 +166,7 @@ async def test_shared_cache_serves_other_nodes(installed_dir, settings_for) -> N
         again = await node_b.translate_scored(MESSAGE, "de", "es")
         assert again is not None and again.text == made.text
         assert again.confidence == pytest.approx(made.confidence, abs=1e-3)
-        assert metric(node_b, "babelroom_translations_total",
-                      source="de", target="es", via="cache") == 1
+        assert metric(node_b, "babelroom_translations_total", source="de", target="es", via="cache") == 1
         assert metric(node_b, "babelroom_translation_batches_total", pair="de-en") == 0
     finally:
         await node_b.close()
@@ -230,8 +222,11 @@ async def test_metrics_text_format(service: TranslationService) -> None:
     assert 'babelroom_translations_total{source="de",target="en",via="model"} 1' in text
     assert 'babelroom_translations_total{source="de",target="en",via="cache"} 1' in text
     assert "# TYPE babelroom_translation_seconds histogram" in text
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(text) for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
     assert samples[("babelroom_translation_seconds_bucket", (("le", "+Inf"), ("via", "model")))] == 1
     assert samples[("babelroom_translation_seconds_count", (("via", "cache"),))] == 1
     assert "# TYPE babelroom_translation_queue_depth gauge" in text
@@ -268,8 +263,7 @@ async def test_disabled(installed_dir, settings_for) -> None:
 @pytest.mark.parametrize("beam_size", [1, 2])
 async def test_output_is_capped_relative_to_input(installed_dir, settings_for, beam_size) -> None:
     # Random weights never emit </s>, so every output runs to the cap.
-    svc = TranslationService(settings_for(installed_dir, beam_size=beam_size,
-                                          max_output_ratio=1.0, max_output_extra=2))
+    svc = TranslationService(settings_for(installed_dir, beam_size=beam_size, max_output_ratio=1.0, max_output_extra=2))
     await svc.start()
     try:
         argos = svc.engine("argos")

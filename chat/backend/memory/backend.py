@@ -1,4 +1,5 @@
 """The throwaway backend: one process, nothing to install, state lost on exit (tests, demos)."""
+
 from __future__ import annotations
 
 import time
@@ -106,10 +107,19 @@ class MemoryBackend(LocalBroker, Backend):
             history = self._histories[room] = _History(new_epoch(), deque(maxlen=self._history_max))
         return history
 
-    async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None,
-                             meeting: MeetingStep | None = None) -> Appended:
+    async def append_message(
+        self,
+        room: str,
+        *,
+        user: dict[str, str],
+        text: str,
+        lang: str,
+        cid: str | None,
+        translating: list[str] | None = None,
+        reply_to: Quote | None = None,
+        mentions: list[str] | None = None,
+        meeting: MeetingStep | None = None,
+    ) -> Appended:
         history = self._history(room)
         key = (user["id"], cid) if cid else None
         if key:
@@ -118,18 +128,38 @@ class MemoryBackend(LocalBroker, Backend):
                 return Appended(stored, created=False)
         message_id, ts = make_id(history.epoch, str(history.next_position)), now_ms()
         author = Author(user["id"], user["name"])
-        message = StoredMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text, reply_to=reply_to,
-                          mentions=list(mentions or ()), meeting=meeting)
+        message = StoredMessage(
+            room=room,
+            id=message_id,
+            ts=ts,
+            user=author,
+            lang=lang,
+            text=text,
+            reply_to=reply_to,
+            mentions=list(mentions or ()),
+            meeting=meeting,
+        )
         if len(history.kept) == history.kept.maxlen and history.kept:  # the oldest is trimmed: its reactions go
             history.reactors.pop(history.kept[0].id, None)
         history.kept.append(message)
         history.next_position += 1
         if key:
             history.remember(key, message_id, self._idempotency_ttl)
-        self._deliver(room, NewMessage(room=room, id=message_id, ts=ts, user=author, lang=lang, text=text,
-                                          translating=list(translating or ()),
-                                          reply_to=reply_to,
-                                          mentions=list(mentions or ()), meeting=meeting))
+        self._deliver(
+            room,
+            NewMessage(
+                room=room,
+                id=message_id,
+                ts=ts,
+                user=author,
+                lang=lang,
+                text=text,
+                translating=list(translating or ()),
+                reply_to=reply_to,
+                mentions=list(mentions or ()),
+                meeting=meeting,
+            ),
+        )
         return Appended(message, created=True)
 
     async def history(self, room: str, *, before: str | None, limit: int) -> list[StoredMessage]:
@@ -152,8 +182,9 @@ class MemoryBackend(LocalBroker, Backend):
         end = len(history.kept) if most is None else min(len(history.kept), start + most)
         return Replay([history.kept[i] for i in range(start, end)], recovered=True)
 
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
-                              confidence: float | None = None) -> None:
+    async def add_translation(
+        self, room: str, message_id: str, lang: str, text: str, *, confidence: float | None = None
+    ) -> None:
         history = self._history(room)
         found = history.live(message_id)
         if found is None:
@@ -176,8 +207,9 @@ class MemoryBackend(LocalBroker, Backend):
         history.kept[index] = relabelled = replace(message, lang=lang, tr={}, confidence={})
         return relabelled
 
-    async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
-                           author: str) -> StoredMessage | None:
+    async def edit_message(
+        self, room: str, message_id: str, text: str, lang: str, *, author: str
+    ) -> StoredMessage | None:
         history = self._history(room)
         found = history.live(message_id)
         if found is None or found[1].user.id != author:
@@ -220,7 +252,8 @@ class MemoryBackend(LocalBroker, Backend):
         if found is None:
             return False
         index, message = found
-        history.kept[index] = replace(message, text="", tr={}, confidence={}, deleted=True, reactions={},
-                                      reply_to=None, mentions=[], meeting=None)
+        history.kept[index] = replace(
+            message, text="", tr={}, confidence={}, deleted=True, reactions={}, reply_to=None, mentions=[], meeting=None
+        )
         history.reactors.pop(message_id, None)
         return True

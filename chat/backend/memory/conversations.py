@@ -1,4 +1,5 @@
 """The conversation store in one process (memory backend): state lost on exit."""
+
 from __future__ import annotations
 
 import bisect
@@ -105,9 +106,13 @@ class MemoryConversations(ConversationStore):
 
     async def expire_profiles(self, before: int) -> list[str]:
         state, now = self._conv, now_ms()
-        gone = [user for user, profile in state.profiles.items()
-                if profile.anonymous and max(state.saved.get(user, 0), state.online.get(user, 0)) < before
-                and state.online.get(user, 0) <= now]
+        gone = [
+            user
+            for user, profile in state.profiles.items()
+            if profile.anonymous
+            and max(state.saved.get(user, 0), state.online.get(user, 0)) < before
+            and state.online.get(user, 0) <= now
+        ]
         for user in gone:
             self._unlist(state.profiles.pop(user))
             state.saved.pop(user, None)
@@ -170,8 +175,11 @@ class MemoryConversations(ConversationStore):
 
     async def save_request(self, request: ContactRequest, *, incoming_cap: int | None = None) -> bool:
         if request.stranger and incoming_cap is not None:  # no await between the count and the write
-            waiting = sum(1 for r in self._conv.requests.values()
-                          if r.to == request.to and r.stranger and not r.expired(request.ts))
+            waiting = sum(
+                1
+                for r in self._conv.requests.values()
+                if r.to == request.to and r.stranger and not r.expired(request.ts)
+            )
             if waiting >= incoming_cap:
                 return False
         self._conv.requests[request.id] = request
@@ -221,8 +229,9 @@ class MemoryConversations(ConversationStore):
         conv.reports[conv.report_seq] = stored
         conv.report_of[key] = conv.report_seq
         while len(conv.reports) > REPORTS_MAX:  # the oldest closed one first, else the oldest
-            victim = next((seq for seq, kept in conv.reports.items() if kept["state"] != "open"),
-                          next(iter(conv.reports)))
+            victim = next(
+                (seq for seq, kept in conv.reports.items() if kept["state"] != "open"), next(iter(conv.reports))
+            )
             del conv.report_of[report_key(conv.reports.pop(victim))]
         return copy.deepcopy(stored)
 
@@ -231,12 +240,16 @@ class MemoryConversations(ConversationStore):
         return None if seq is None else copy.deepcopy(self._conv.reports[seq])
 
     async def reports(self, *, after: int = 0, limit: int = 100, state: str | None = None) -> list[dict[str, Any]]:
-        chosen = (report for seq, report in self._conv.reports.items()
-                  if seq > after and (state is None or report["state"] == state))
+        chosen = (
+            report
+            for seq, report in self._conv.reports.items()
+            if seq > after and (state is None or report["state"] == state)
+        )
         return [copy.deepcopy(report) for report in itertools.islice(chosen, max(0, limit))]
 
-    async def close_reports(self, room: str, message_id: str, state: str,
-                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+    async def close_reports(
+        self, room: str, message_id: str, state: str, closed: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         done = []
         for report in self._conv.reports.values():
             if report["state"] == "open" and report["room"]["id"] == room and report["message"]["id"] == message_id:

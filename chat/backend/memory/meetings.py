@@ -1,5 +1,6 @@
 """The meeting store in one process (memory backend): each call runs without awaiting, so its
 check and its write are one step (atomic on the event loop)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -49,8 +50,9 @@ class MemoryMeetings(MeetingStore):
     async def all_meetings(self) -> list[Meeting]:
         return list(self._meet.meetings.values())
 
-    async def update_meeting(self, meeting: Meeting, *, version: int,
-                             holds: list[Hold]) -> Meeting | Literal["taken", "changed"]:
+    async def update_meeting(
+        self, meeting: Meeting, *, version: int, holds: list[Hold]
+    ) -> Meeting | Literal["taken", "changed"]:
         state = self._meet
         stored = state.meetings.get(meeting.id)
         if stored is None or stored.version != version:

@@ -1,5 +1,6 @@
 """The moderation store (rooms/stores/moderation_store.py) in one process: mutes, bans, appointed
 moderators, known roles and the moderation log, lost on exit."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -26,8 +27,13 @@ class MemoryModeration(ModerationStore):
 
     async def standing(self, room: str, user: str) -> Standing:
         here, event = self._moderation[room], self._moderation[EVENT_WIDE]
-        return Standing(appointed=user in here.moderators, banned=user in here.bans, banned_event=user in event.bans,
-                        mute=await self.get_mute(room, user), mute_event=await self.get_mute(EVENT_WIDE, user))
+        return Standing(
+            appointed=user in here.moderators,
+            banned=user in here.bans,
+            banned_event=user in event.bans,
+            mute=await self.get_mute(room, user),
+            mute_event=await self.get_mute(EVENT_WIDE, user),
+        )
 
     async def get_mute(self, room: str, user: str) -> Mute | None:
         mutes = self._moderation[room].mutes

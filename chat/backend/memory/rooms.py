@@ -1,4 +1,5 @@
 """The room store (rooms/stores/room_store.py) in one process: the rooms and the glossary, lost on exit."""
+
 from __future__ import annotations
 
 from rooms import Room

@@ -1,4 +1,5 @@
 """The session store (rooms/stores/sessions.py) in one process: sign-ins and sign-in codes lost on exit."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace

@@ -1,4 +1,5 @@
 """The redis backend (many nodes on one Redis); backend.py is the place to start reading."""
+
 from chat.backend.redis.backend import RedisBackend
 from chat.backend.redis.cache import RedisSharedCache
 

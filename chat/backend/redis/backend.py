@@ -21,6 +21,7 @@ catch-up after a reconnect. The other ideas have a module each:
   subscriber reconnects with backoff, and on reconnect this node re-registers its presence,
   re-seeds the configured rooms and replays the messages its rooms missed, in order, once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,20 +78,30 @@ class RedisBackend(RedisHistory, Backend):
         self._keys = Keys(settings.key_prefix, cluster=settings.redis_cluster)
         self._slots = asyncio.Semaphore(POOL_SIZE)
         self._pool = redis.asyncio.ConnectionPool.from_url(
-            settings.redis_url, decode_responses=True, max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
-            socket_connect_timeout=2, socket_timeout=5, client_name=f"babelroom:{node_id}",
+            settings.redis_url,
+            decode_responses=True,
+            max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            client_name=f"babelroom:{node_id}",
             # No silent retries: a script may have run before the connection broke. The client
             # hears `unavailable` and retries with its cid, which is idempotent.
-            retry=Retry(NoBackoff(), 0))
+            retry=Retry(NoBackoff(), 0),
+        )
         if self._pool.connection_class is redis.asyncio.Connection:  # plain TCP (not TLS, not a Unix socket)
             self._pool.connection_class = LeanConnection
         self._redis: Any
         if settings.redis_cluster:
             # the URL names any one node; the client learns the others and routes by slot
             self._redis = redis.asyncio.RedisCluster.from_url(
-                settings.redis_url, decode_responses=True, max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
-                socket_connect_timeout=2, socket_timeout=5, client_name=f"babelroom:{node_id}",
-                retry=Retry(NoBackoff(), 0))
+                settings.redis_url,
+                decode_responses=True,
+                max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
+                socket_connect_timeout=2,
+                socket_timeout=5,
+                client_name=f"babelroom:{node_id}",
+                retry=Retry(NoBackoff(), 0),
+            )
         else:
             self._redis = redis.asyncio.Redis(connection_pool=self._pool)
         self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
@@ -98,27 +109,46 @@ class RedisBackend(RedisHistory, Backend):
         self._rooms = RedisRooms(shared, copies_valid=lambda: self._subscriber.up)
         self._conversations = RedisConversations(shared)
         heartbeat_ttl = max(1, settings.presence_ttl)
-        self._presence = RedisPresence(self._redis, self._keys, self._scripts, self._slots,
-                                       instance=secrets.token_hex(8), node_id=node_id, ttl=heartbeat_ttl,
-                                       announce=self.publish, rooms=lambda: self._subscribed,
-                                       on_lost=self._rooms.seed_again)
+        self._presence = RedisPresence(
+            self._redis,
+            self._keys,
+            self._scripts,
+            self._slots,
+            instance=secrets.token_hex(8),
+            node_id=node_id,
+            ttl=heartbeat_ttl,
+            announce=self.publish,
+            rooms=lambda: self._subscribed,
+            on_lost=self._rooms.seed_again,
+        )
         self._subscriber: Subscriber | ShardedSubscriber
         if settings.redis_cluster:
-            self._subscriber = ShardedSubscriber(self._redis, node_channel=self._keys.node_channel,
-                                                 on_message=self._on_pubsub, on_connected=self._restore,
-                                                 on_moved=self._moved, ping_interval=min(5.0, heartbeat_ttl))
+            self._subscriber = ShardedSubscriber(
+                self._redis,
+                node_channel=self._keys.node_channel,
+                on_message=self._on_pubsub,
+                on_connected=self._restore,
+                on_moved=self._moved,
+                ping_interval=min(5.0, heartbeat_ttl),
+            )
         else:
-            self._subscriber = Subscriber(self._pool.make_connection(),  # type: ignore[no-untyped-call]
-                                          where=self._where(),
-                                          on_message=self._on_pubsub, on_connected=self._restore,
-                                          ping_interval=min(5.0, heartbeat_ttl))
+            self._subscriber = Subscriber(
+                self._pool.make_connection(),  # type: ignore[no-untyped-call]
+                where=self._where(),
+                on_message=self._on_pubsub,
+                on_connected=self._restore,
+                ping_interval=min(5.0, heartbeat_ttl),
+            )
         self._on_event: EventHandler | None = None
         self._subscribed: set[str] = set()  # rooms this node has local members in
         self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
         moderation, limits = RedisModeration(shared), RedisLimits(shared)
         # on a cluster the room's, the user's and the event-wide keys live in three slots: no one script
-        sends = SendsInARow(moderation, limits, self._presence, broker=self) if settings.redis_cluster \
+        sends = (
+            SendsInARow(moderation, limits, self._presence, broker=self)
+            if settings.redis_cluster
             else RedisSendStore(shared)
+        )
         self.stores = Stores(
             broker=self,
             presence=self._presence,
@@ -168,9 +198,12 @@ class RedisBackend(RedisHistory, Backend):
         except refused:
             return  # CONFIG renamed or refused (managed Redis): nothing to tell
         if appendonly != "yes" and not save.strip():
-            log.warning("Redis at %s keeps no persistence (appendonly no, save \"\"): history, rooms and "
-                        "moderation state are lost if Redis restarts; enable the append-only file "
-                        "(appendonly yes, see README)", self._where())
+            log.warning(
+                'Redis at %s keeps no persistence (appendonly no, save ""): history, rooms and '
+                "moderation state are lost if Redis restarts; enable the append-only file "
+                "(appendonly yes, see README)",
+                self._where(),
+            )
 
     async def close(self) -> None:
         await self._presence.stop()
@@ -212,8 +245,7 @@ class RedisBackend(RedisHistory, Backend):
             exists, (epoch, last) = await pipe.execute()
         if room in self._seen:  # a live message arrived meanwhile and is newer
             return
-        self._seen[room] = _Seen(epoch, stream_key(last), make_id(epoch, last)) if exists and epoch and last \
-            else None
+        self._seen[room] = _Seen(epoch, stream_key(last), make_id(epoch, last)) if exists and epoch and last else None
 
     async def unsubscribe(self, room: str) -> None:
         self._subscribed.discard(room)
@@ -292,14 +324,28 @@ class RedisBackend(RedisHistory, Backend):
         seen = self._seen[room]
         replay = await self._since(room, seen.message_id if seen else None, limit=self._settings.history_max)
         if seen is not None and not replay.recovered:
-            log.warning("room %s: history since %s was trimmed or lost while Redis was away; "
-                        "replaying what is kept", room, seen.message_id)
+            log.warning(
+                "room %s: history since %s was trimmed or lost while Redis was away; replaying what is kept",
+                room,
+                seen.message_id,
+            )
         for message in replay.messages:
             if self._advance(room, message.id):
-                self._emit(room, NewMessage(room=room, id=message.id, ts=message.ts, user=message.user,
-                                               lang=message.lang, text=message.text, deleted=message.deleted,
-                                               reply_to=message.reply_to,
-                                               mentions=message.mentions, meeting=message.meeting))
+                self._emit(
+                    room,
+                    NewMessage(
+                        room=room,
+                        id=message.id,
+                        ts=message.ts,
+                        user=message.user,
+                        lang=message.lang,
+                        text=message.text,
+                        deleted=message.deleted,
+                        reply_to=message.reply_to,
+                        mentions=message.mentions,
+                        meeting=message.meeting,
+                    ),
+                )
 
 
 class RedisSendStore(RedisSends, SendStore):

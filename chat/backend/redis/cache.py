@@ -1,4 +1,5 @@
 """The translation cache every node shares: plain strings with a TTL (translation.SharedCache)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +24,8 @@ class RedisSharedCache:
             return []
         # (decode_responses: str, not bytes)
         values: list[str | None] = await self._client.mget(  # type: ignore[assignment]
-            [self._keys.cache(key) for key in keys])
+            [self._keys.cache(key) for key in keys]
+        )
         return values
 
     @write_call

@@ -1,5 +1,6 @@
 """How a backend call uses Redis: a bounded number at once, a retry for reads, and Redis
 trouble turned into BackendUnavailable (the client hears `unavailable`)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,12 @@ log = logging.getLogger("babelroom.backend.redis")
 
 # What "Redis is not there" looks like to redis-py (BusyLoadingError, a ConnectionError, is
 # Redis still loading its data after a restart; ReadOnlyError a replica during failover).
-REDIS_DOWN: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                                                redis.exceptions.ReadOnlyError, OSError)
+REDIS_DOWN: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    OSError,
+)
 # ... or has not answered in time (a subscription, a clean shutdown)
 REDIS_DOWN_OR_SLOW: tuple[type[Exception], ...] = (*REDIS_DOWN, asyncio.TimeoutError)
 # ... and whatever else a dying connection or a struggling Redis raises inside a call: uvloop's
@@ -34,13 +39,13 @@ POOL_SIZE = 64  # backend calls holding a Redis connection at once; more wait fo
 BACKGROUND_CONNECTIONS = 8  # headroom for the heartbeat and the reconnect work, which take no slot
 
 
-
 def slot_moving(exc: BaseException) -> bool:
     """A call Redis Cluster did not run because its slot is moving between masters (resharding):
     TRYAGAIN (a script's keys are on both sides, or not all there yet), or redis-py giving up
     after its redirections (ASK, MOVED, TRYAGAIN) ran out. Running it again is safe."""
     return isinstance(exc, redis.exceptions.TryAgainError) or (
-        type(exc) is redis.exceptions.ClusterError and "TTL exhausted" in str(exc))
+        type(exc) is redis.exceptions.ClusterError and "TTL exhausted" in str(exc)
+    )
 
 
 P = ParamSpec("P")

@@ -10,6 +10,7 @@ A command is packed by hiredis at once: redis-py first runs every argument throu
 (several isinstance checks and a call each: a send's script has 30 arguments), which hiredis does
 itself in C for what a call passes here (str as UTF-8, bytes, int, float written as repr writes it).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,12 @@ class LeanConnection(redis.asyncio.Connection):
 
     async def send_packed_command(self, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
         writer = self._writer
-        if writer is None or not self.is_connected or writer.transport.is_closing() \
-                or writer.transport.get_write_buffer_size():
+        if (
+            writer is None
+            or not self.is_connected
+            or writer.transport.is_closing()
+            or writer.transport.get_write_buffer_size()
+        ):
             await super().send_packed_command(command, check_health)  # connect, or wait for a full buffer
             return
         if check_health:

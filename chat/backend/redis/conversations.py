@@ -26,6 +26,7 @@ Keys, all under `key_prefix`:
     (add_report.lua and close_reports.lua keep them consistent; the list `reports` of versions
     before issue 20 is no longer read)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,9 +62,15 @@ class RedisConversations(RedisParts, ConversationStore):
 
     # profiles -----------------------------------------------------------------------
     def _profile_keys(self) -> list[str]:
-        return [self._key("people"), self._key("people", "dirkey"), self._key("people", "dir"),
-                self._key("people", "hidden"), self._key("people", "staff"), self._key("people", "anon"),
-                self._key("people", "find")]
+        return [
+            self._key("people"),
+            self._key("people", "dirkey"),
+            self._key("people", "dir"),
+            self._key("people", "hidden"),
+            self._key("people", "staff"),
+            self._key("people", "anon"),
+            self._key("people", "find"),
+        ]
 
     @staticmethod
     def _filtered_by(profile: Profile) -> str:
@@ -113,9 +120,18 @@ class RedisConversations(RedisParts, ConversationStore):
     async def save_profile(self, profile: Profile) -> None:
         data = profile.to_dict()
         data.pop("hidden")
-        await self._scripts["save_profile"](keys=self._profile_keys(), args=[
-            profile.id, encode(data), self._listing(profile), int(profile.role != Role.DELEGATE.value),
-            int(profile.anonymous), now_ms(), self._filtered_by(profile)])
+        await self._scripts["save_profile"](
+            keys=self._profile_keys(),
+            args=[
+                profile.id,
+                encode(data),
+                self._listing(profile),
+                int(profile.role != Role.DELEGATE.value),
+                int(profile.anonymous),
+                now_ms(),
+                self._filtered_by(profile),
+            ],
+        )
 
     @read_call
     async def profiles(self, ids: list[str] | None = None) -> list[Profile]:
@@ -135,7 +151,8 @@ class RedisConversations(RedisParts, ConversationStore):
     async def set_hidden(self, user: str, hidden: bool) -> None:
         await self._scripts["set_hidden"](
             keys=[self._key("people", "hidden"), self._key("people", "dirkey"), self._key("people", "dir")],
-            args=[user, int(hidden)])
+            args=[user, int(hidden)],
+        )
 
     @read_call
     async def directory(self, query: DirectoryQuery, limit: int) -> list[Profile]:
@@ -146,8 +163,8 @@ class RedisConversations(RedisParts, ConversationStore):
         while len(page) < limit and low:
             found, low = await self._scripts["directory"](
                 keys=[self._key("people", "dir"), self._key("people", "find")],
-                args=[low, limit - len(page), query.needle, query.lang, query.country, query.viewer,
-                      DIRECTORY_BUDGET])
+                args=[low, limit - len(page), query.needle, query.lang, query.country, query.viewer, DIRECTORY_BUDGET],
+            )
             if not found:
                 continue
             raw = await self._redis.hmget(self._key("people"), [member.partition("\0")[2] for member in found])
@@ -166,8 +183,11 @@ class RedisConversations(RedisParts, ConversationStore):
             pipe.hmget(self._key("people"), ids)
             pipe.smembers(self._key("people", "hidden"))
             raw, hidden = await pipe.execute()
-        return [Profile.from_dict(json.loads(item)).updated(hidden=user in hidden)
-                for user, item in zip(ids, raw, strict=True) if item]
+        return [
+            Profile.from_dict(json.loads(item)).updated(hidden=user in hidden)
+            for user, item in zip(ids, raw, strict=True)
+            if item
+        ]
 
     @write_call
     async def expire_profiles(self, before: int) -> list[str]:
@@ -175,7 +195,8 @@ class RedisConversations(RedisParts, ConversationStore):
         while True:
             keys = self._profile_keys()
             batch: list[str] = await self._scripts["expire_profiles"](
-                keys=[*keys[:6], self._key("online"), keys[6]], args=[before, now_ms(), EXPIRE_BATCH])
+                keys=[*keys[:6], self._key("online"), keys[6]], args=[before, now_ms(), EXPIRE_BATCH]
+            )
             gone.extend(batch)
             if len(batch) < EXPIRE_BATCH:
                 return gone
@@ -260,11 +281,23 @@ class RedisConversations(RedisParts, ConversationStore):
     # requests, contacts, cooldowns --------------------------------------------------------
     @write_call
     async def save_request(self, request: ContactRequest, *, incoming_cap: int | None = None) -> bool:
-        keys = [self._key("requests"), self._key("user", request.sender["id"], "requests"),
-                self._key("user", request.to, "requests"), self._key("user", request.to, "strangers")]
-        stored = await self._scripts["save_request"](keys=keys, args=[
-            request.id, encode(request.to_dict()), int(request.stranger),
-            -1 if incoming_cap is None else incoming_cap, request.expires, request.ts])
+        keys = [
+            self._key("requests"),
+            self._key("user", request.sender["id"], "requests"),
+            self._key("user", request.to, "requests"),
+            self._key("user", request.to, "strangers"),
+        ]
+        stored = await self._scripts["save_request"](
+            keys=keys,
+            args=[
+                request.id,
+                encode(request.to_dict()),
+                int(request.stranger),
+                -1 if incoming_cap is None else incoming_cap,
+                request.expires,
+                request.ts,
+            ],
+        )
         return bool(stored)
 
     @read_call
@@ -327,15 +360,17 @@ class RedisConversations(RedisParts, ConversationStore):
         return await self._members(self._key("blocks", user))
 
     def _report_keys(self, room: str, message: str) -> list[str]:
-        return [self._key("reports", part) for part in ("seq", "data", "all", "open", "once", "keyof", "closed")] \
-            + [self._key("reports", "msg", f"{room}\0{message}")]
+        return [self._key("reports", part) for part in ("seq", "data", "all", "open", "once", "keyof", "closed")] + [
+            self._key("reports", "msg", f"{room}\0{message}")
+        ]
 
     @write_call
     async def add_report(self, report: dict[str, Any]) -> dict[str, Any]:
         room, message, reporter = report_key(report)
         seq, data, closed = await self._scripts["add_report"](
             keys=self._report_keys(room, message),
-            args=[f"{room}\0{message}\0{reporter}", encode(report), REPORTS_MAX, self._key("reports", "msg", "")])
+            args=[f"{room}\0{message}\0{reporter}", encode(report), REPORTS_MAX, self._key("reports", "msg", "")],
+        )
         return _report(int(seq), data, closed)
 
     @write_call
@@ -375,10 +410,12 @@ class RedisConversations(RedisParts, ConversationStore):
         seqs: list[str]
         if state in (None, "open"):
             seqs = await self._redis.zrangebyscore(  # type: ignore[assignment]  # decoded strings
-                self._key("reports", "all" if state is None else "open"), f"({after}", "+inf", start=0, num=limit)
+                self._key("reports", "all" if state is None else "open"), f"({after}", "+inf", start=0, num=limit
+            )
         else:  # closed ones: at most REPORTS_MAX to look through
             seqs = await self._redis.zrangebyscore(  # type: ignore[assignment]  # decoded strings
-                self._key("reports", "all"), f"({after}", "+inf")
+                self._key("reports", "all"), f"({after}", "+inf"
+            )
         if not seqs:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -389,11 +426,13 @@ class RedisConversations(RedisParts, ConversationStore):
         return [report for report in found if state is None or report["state"] == state][:limit]
 
     @write_call
-    async def close_reports(self, room: str, message_id: str, state: str,
-                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+    async def close_reports(
+        self, room: str, message_id: str, state: str, closed: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         keys = self._report_keys(room, message_id)
-        done = await self._scripts["close_reports"](keys=[keys[7], keys[3], keys[6]],
-                                                    args=[encode({"state": state, "closed": closed})])
+        done = await self._scripts["close_reports"](
+            keys=[keys[7], keys[3], keys[6]], args=[encode({"state": state, "closed": closed})]
+        )
         if not done:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -4,6 +4,7 @@ One Stream per room (exact MAXLEN). Storing and publishing a message is one Lua 
 (lua/append.lua), so every node and every reader see history's order. Each stream has an epoch;
 ids are "<epoch>.<stream id>" and a `since` from a lost or trimmed history is `recovered: false`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,25 +23,56 @@ _ID_TS = b'"id":"","ts":0'
 
 class RedisHistory(RedisParts):
     @write_call
-    async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None,
-                             meeting: MeetingStep | None = None) -> Appended:
+    async def append_message(
+        self,
+        room: str,
+        *,
+        user: dict[str, str],
+        text: str,
+        lang: str,
+        cid: str | None,
+        translating: list[str] | None = None,
+        reply_to: Quote | None = None,
+        mentions: list[str] | None = None,
+        meeting: MeetingStep | None = None,
+    ) -> Appended:
         keys = self._keys.history(room)
         author = Author(user["id"], user["name"])
         if cid:
             keys.append(self._keys.idempotency(room, user["id"], cid))
         # The script publishes the NewMessage event (not a wire frame: chat/hub.py builds that) with
         # the id and ts only it knows, between these two parts of the event's own encoding.
-        head, _, tail = encode_event(NewMessage(room=room, id="", ts=0, user=author, lang=lang, text=text,
-                                                   translating=list(translating or ()),
-                                                   reply_to=reply_to,
-                                                   mentions=list(mentions or ()), meeting=meeting)
-                                     ).partition(_ID_TS)
-        reply = await self._scripts["append"](keys=keys, args=[
-            self._keys.channel(room), self._settings.history_max, new_epoch(), encode(author), lang, text,
-            self._settings.idempotency_ttl, head, tail, encode(reply_to) if reply_to else "",
-            encode(mentions) if mentions else "", encode(meeting) if meeting else ""])
+        head, _, tail = encode_event(
+            NewMessage(
+                room=room,
+                id="",
+                ts=0,
+                user=author,
+                lang=lang,
+                text=text,
+                translating=list(translating or ()),
+                reply_to=reply_to,
+                mentions=list(mentions or ()),
+                meeting=meeting,
+            )
+        ).partition(_ID_TS)
+        reply = await self._scripts["append"](
+            keys=keys,
+            args=[
+                self._keys.channel(room),
+                self._settings.history_max,
+                new_epoch(),
+                encode(author),
+                lang,
+                text,
+                self._settings.idempotency_ttl,
+                head,
+                tail,
+                encode(reply_to) if reply_to else "",
+                encode(mentions) if mentions else "",
+                encode(meeting) if meeting else "",
+            ],
+        )
         return appended(reply, room, author, lang, text, reply_to, mentions, meeting)
 
     @read_call
@@ -58,12 +90,12 @@ class RedisHistory(RedisParts):
     async def _since(self, room: str, since: str | None, *, limit: int, most: int | None = None) -> Replay:
         return await self._read(room, "since", since if parse_id(since) else None, limit, most)
 
-    async def _read(self, room: str, mode: str, message_id: str | None, limit: int,
-                    most: int | None = None) -> Replay:
+    async def _read(self, room: str, mode: str, message_id: str | None, limit: int, most: int | None = None) -> Replay:
         """Run the read script and turn its rows into messages, oldest first."""
         epoch_in, stream_in = parse_id(message_id) or ("", "")
         epoch, recovered, live, deleted = await self._scripts["read"](
-            keys=self._keys.history(room), args=[mode, epoch_in, stream_in, limit, -1 if most is None else most])
+            keys=self._keys.history(room), args=[mode, epoch_in, stream_in, limit, -1 if most is None else most]
+        )
         if not epoch:
             return Replay([], recovered=False)
         messages = [live_message(room, epoch, stream_id, fields, extra) for stream_id, fields, extra in live]
@@ -76,16 +108,26 @@ class RedisHistory(RedisParts):
         return Replay(messages, recovered=bool(recovered))
 
     @write_call
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
-                              confidence: float | None = None) -> None:
+    async def add_translation(
+        self, room: str, message_id: str, lang: str, text: str, *, confidence: float | None = None
+    ) -> None:
         parts = parse_id(message_id)
         if parts is None:
             return
         event = Translation(room=room, id=message_id, lang=lang, text=text, confidence=confidence)
         log_key, meta, extra, _ = self._keys.history(room)
-        await self._scripts["add_translation"](keys=[log_key, meta, extra], args=[
-            parts[0], parts[1], lang, text, self._keys.channel(room), encode_event(event),
-            "" if confidence is None else repr(confidence)])
+        await self._scripts["add_translation"](
+            keys=[log_key, meta, extra],
+            args=[
+                parts[0],
+                parts[1],
+                lang,
+                text,
+                self._keys.channel(room),
+                encode_event(event),
+                "" if confidence is None else repr(confidence),
+            ],
+        )
 
     @write_call
     async def relabel_message(self, room: str, message_id: str, lang: str, *, author: str) -> StoredMessage | None:
@@ -99,8 +141,9 @@ class RedisHistory(RedisParts):
         return live_message(room, parts[0], parts[1], found[0], found[1])
 
     @write_call
-    async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
-                           author: str) -> StoredMessage | None:
+    async def edit_message(
+        self, room: str, message_id: str, text: str, lang: str, *, author: str
+    ) -> StoredMessage | None:
         parts = parse_id(message_id)
         if parts is None:
             return None
@@ -152,16 +195,35 @@ class RedisHistory(RedisParts):
         return bool(await self._scripts["delete"](keys=self._keys.history(room), args=list(parts)))
 
 
-def appended(reply: list[Any], room: str, author: Author, lang: str, text: str, reply_to: Quote | None = None,
-             mentions: list[str] | None = None, meeting: MeetingStep | None = None) -> Appended:
+def appended(
+    reply: list[Any],
+    room: str,
+    author: Author,
+    lang: str,
+    text: str,
+    reply_to: Quote | None = None,
+    mentions: list[str] | None = None,
+    meeting: MeetingStep | None = None,
+) -> Appended:
     """What append.lua answered, as the Broker says it: the new message, or the stored original."""
     created, epoch, stream_id = int(reply[0]), reply[1], reply[2]
     if created:
-        message = StoredMessage(room=room, id=make_id(epoch, stream_id), ts=stream_key(stream_id)[0], user=author,
-                          lang=lang, text=text, reply_to=reply_to, mentions=list(mentions or ()),
-                          meeting=meeting)
+        message = StoredMessage(
+            room=room,
+            id=make_id(epoch, stream_id),
+            ts=stream_key(stream_id)[0],
+            user=author,
+            lang=lang,
+            text=text,
+            reply_to=reply_to,
+            mentions=list(mentions or ()),
+            meeting=meeting,
+        )
         return Appended(message, created=True)
     fields, extra = reply[3], reply[4]
-    row = live_message(room, epoch, stream_id, fields, extra) if fields \
+    row = (
+        live_message(room, epoch, stream_id, fields, extra)
+        if fields
         else deleted_message(room, epoch, stream_id, extra)
+    )
     return Appended(row, created=False)

@@ -37,6 +37,7 @@ touches one slot: every key and the channel of a room share the tag {<room>}
 prefix's tag `{<prefix>}`. Rooms spread over the shards; the event-wide keys live on one.
 On one Redis the names stay as listed above (no braces): an existing database keeps its data.
 """
+
 from __future__ import annotations
 
 import functools
@@ -93,13 +94,30 @@ class Keys:
 
     def presence(self, room: str) -> list[str]:
         """The keys the presence scripts take, in their order: presence, users, census."""
-        return [self.room(room, "presence"), self.room(room, "users"), self.room(room, "census"),
-                self.room(room, "alive")]
+        return [
+            self.room(room, "presence"),
+            self.room(room, "users"),
+            self.room(room, "census"),
+            self.room(room, "alive"),
+        ]
 
     def room_keys(self, room: str) -> list[str]:
         """Every fixed key of a room (the idempotency keys too share its slot): what must hash together."""
-        parts = ("log", "meta", "extra", "gone", "presence", "users", "census", "alive", "mutes", "bans",
-                 "moderators", "roles", "modlog")
+        parts = (
+            "log",
+            "meta",
+            "extra",
+            "gone",
+            "presence",
+            "users",
+            "census",
+            "alive",
+            "mutes",
+            "bans",
+            "moderators",
+            "roles",
+            "modlog",
+        )
         return [self.room(room, part) for part in parts] + [self.idempotency(room, "u", "c")]
 
     def idempotency(self, room: str, user: str, cid: str) -> str:

@@ -10,6 +10,7 @@ Keys, all under `key_prefix`:
     meeting:<id>:holds                     set of the hold keys a meeting holds
     meeting:hold:<slot>:<holder>           the id of the meeting holding a person or place in a slot
 """
+
 from __future__ import annotations
 
 import json
@@ -79,16 +80,23 @@ class RedisMeetings(RedisParts, MeetingStore):
         return _oldest_first([Meeting.from_dict(json.loads(item)) for item in raw])
 
     @write_call
-    async def update_meeting(self, meeting: Meeting, *, version: int,
-                             holds: list[Hold]) -> Meeting | Literal["taken", "changed"]:
+    async def update_meeting(
+        self, meeting: Meeting, *, version: int, holds: list[Hold]
+    ) -> Meeting | Literal["taken", "changed"]:
         updated = meeting.changed(version=version + 1)
         held_key = self._meeting_key("meeting", meeting.id, "holds")
         # read after the caller read the meeting: the script's version check proves them current
         held: set[str] = await self._redis.smembers(held_key)  # type: ignore[assignment]
-        keys = [self._meeting_key("meetings"), self._meeting_key("meetings", "version"), held_key, *sorted(held),
-                *(self._meeting_key("meeting", "hold", slot, holder) for slot, holder in holds)]
+        keys = [
+            self._meeting_key("meetings"),
+            self._meeting_key("meetings", "version"),
+            held_key,
+            *sorted(held),
+            *(self._meeting_key("meeting", "hold", slot, holder) for slot, holder in holds),
+        ]
         outcome = await self._scripts["update_meeting"](
-            keys=keys, args=[meeting.id, str(version), json.dumps(updated.to_dict()), str(len(held))])
+            keys=keys, args=[meeting.id, str(version), json.dumps(updated.to_dict()), str(len(held))]
+        )
         if outcome == "taken":
             return TAKEN
         if outcome == "changed":

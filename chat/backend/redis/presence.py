@@ -6,6 +6,7 @@ its heartbeat every ttl/3: a key of the room, so every presence script touches o
 Cluster). The heartbeat also reaps the records of processes that died, announcing their users'
 `leave` once; its own key (node:<instance>) tells a node that Redis lost its data.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,15 +28,30 @@ log = logging.getLogger("babelroom.backend.redis")
 
 # failures the heartbeat waits out: the subscriber logs the outage and restores presence after it;
 # on Redis Cluster a slot moving between masters (TRYAGAIN, redirections running out) or a failover
-_PASSING: tuple[type[Exception], ...] = (*REDIS_DOWN, BackendUnavailable, redis.exceptions.ClusterError,
-                                         redis.exceptions.TryAgainError)
+_PASSING: tuple[type[Exception], ...] = (
+    *REDIS_DOWN,
+    BackendUnavailable,
+    redis.exceptions.ClusterError,
+    redis.exceptions.TryAgainError,
+)
 Announce = Callable[[str, Event], Awaitable[None]]
 
 
 class RedisPresence(Presence):
-    def __init__(self, client: redis.asyncio.Redis, keys: Keys, scripts: dict[str, AsyncScript],
-                 slots: asyncio.Semaphore, *, instance: str, node_id: str, ttl: int, announce: Announce,
-                 rooms: Callable[[], Iterable[str]], on_lost: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        keys: Keys,
+        scripts: dict[str, AsyncScript],
+        slots: asyncio.Semaphore,
+        *,
+        instance: str,
+        node_id: str,
+        ttl: int,
+        announce: Announce,
+        rooms: Callable[[], Iterable[str]],
+        on_lost: Callable[[], Awaitable[None]],
+    ) -> None:
         """`announce` publishes a presence event; `rooms` are the rooms to reap (this node's);
         `on_lost` runs after Redis lost this node's records (it seeds the rooms again)."""
         self._redis = client
@@ -89,8 +105,9 @@ class RedisPresence(Presence):
 
     @write_call
     async def open_connection(self, user: str, conn: str, most: int) -> bool:
-        counted = await self._scripts["open_connection"](keys=[self._keys.connections(user), self._keys.instances],
-                                                         args=[self._instance, self._field(conn), most])
+        counted = await self._scripts["open_connection"](
+            keys=[self._keys.connections(user), self._keys.instances], args=[self._instance, self._field(conn), most]
+        )
         if counted:
             self._connections[conn] = user
         return bool(counted)
@@ -113,13 +130,16 @@ class RedisPresence(Presence):
 
     async def _register(self, room: str, member: Member) -> bool:
         record = encode({"conn": member.conn, **member.public()})
-        first = await self._scripts["add_member"](keys=self._keys.presence(room), args=[
-            self._instance, self._field(member.conn), member.id, record, self._ttl * 1000])
+        first = await self._scripts["add_member"](
+            keys=self._keys.presence(room),
+            args=[self._instance, self._field(member.conn), member.id, record, self._ttl * 1000],
+        )
         return bool(first)
 
     async def _unregister(self, room: str, member: Member) -> bool:
-        last = await self._scripts["remove_member"](keys=self._keys.presence(room), args=[
-            self._instance, self._field(member.conn), member.id])
+        last = await self._scripts["remove_member"](
+            keys=self._keys.presence(room), args=[self._instance, self._field(member.conn), member.id]
+        )
         return bool(last)
 
     async def remove_unremoved(self) -> None:
@@ -174,8 +194,9 @@ class RedisPresence(Presence):
         """Refresh the heartbeat. If it had vanished, Redis lost its data (or this node stalled past
         the TTL and other nodes dropped its records): write this node's presence and the
         configured rooms again."""
-        previous = await self._redis.set(self._keys.heartbeat_prefix + self._instance, self._node_id,
-                                         ex=self._ttl, get=True)
+        previous = await self._redis.set(
+            self._keys.heartbeat_prefix + self._instance, self._node_id, ex=self._ttl, get=True
+        )
         await self._scripts["beat"](keys=[self._keys.instances], args=[self._instance, self._ttl * 1000])
         if previous is None:
             await self._rewrite()

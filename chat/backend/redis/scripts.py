@@ -7,6 +7,7 @@ order. Nothing in them reads the node's clock except where a caller passes it.
 
 A script may start with shared functions (the libraries below), prepended when it is loaded.
 """
+
 from __future__ import annotations
 
 from importlib import resources
@@ -52,17 +53,19 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
 def source(name: str) -> str:
     """A script's full Lua text: its libraries, then the script itself."""
     folder = resources.files(__package__).joinpath("lua")
-    return "".join(folder.joinpath(f"{part}.lua").read_text(encoding="utf-8")
-                   for part in (*SCRIPTS[name], name))
+    return "".join(folder.joinpath(f"{part}.lua").read_text(encoding="utf-8") for part in (*SCRIPTS[name], name))
 
 
-def register_all(client: redis.asyncio.Redis | redis.asyncio.RedisCluster,
-                 sharded: bool = False) -> dict[str, AsyncScript]:
+def register_all(
+    client: redis.asyncio.Redis | redis.asyncio.RedisCluster, sharded: bool = False
+) -> dict[str, AsyncScript]:
     """Every script, registered on the client (EVALSHA, loaded into Redis on first use).
 
     `sharded` (Redis Cluster): the scripts publish with SPUBLISH, to the room's shard channel,
     which shares the slot of the room's keys, instead of PUBLISH, which every shard would relay."""
+
     def text(name: str) -> str:
         script = source(name)
         return script.replace("redis.call('PUBLISH',", "redis.call('SPUBLISH',") if sharded else script
+
     return {name: client.register_script(text(name)) for name in SCRIPTS}

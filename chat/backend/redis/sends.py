@@ -4,6 +4,7 @@ the sender's standing, the send limits, the room's census and the append (issue 
 Only on one Redis: on Redis Cluster the room's keys, the user's limits and the event-wide
 sanctions live in three slots, and the backend makes the calls in a row (chat/backend/base.py).
 """
+
 from __future__ import annotations
 
 from chat.backend.ids import new_epoch
@@ -25,24 +26,50 @@ class RedisSends(RedisParts):
     async def _send_in_one(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:
         keys, author = self._keys, message.user
         sender = gate.user if gate else author.id  # whose standing and limits are checked
-        script_keys = [keys.room(room, "moderators"), keys.room(room, "bans"), keys.room(EVENT_WIDE_ROOM, "bans"),
-                       keys.room(room, "mutes"), keys.room(EVENT_WIDE_ROOM, "mutes"), keys.limit_bucket(sender),
-                       keys.limit_slow(room, sender), keys.room(room, "census"), *keys.history(room)]
+        script_keys = [
+            keys.room(room, "moderators"),
+            keys.room(room, "bans"),
+            keys.room(EVENT_WIDE_ROOM, "bans"),
+            keys.room(room, "mutes"),
+            keys.room(EVENT_WIDE_ROOM, "mutes"),
+            keys.limit_bucket(sender),
+            keys.limit_slow(room, sender),
+            keys.room(room, "census"),
+            *keys.history(room),
+        ]
         if message.cid:
             script_keys.append(keys.idempotency(room, author.id, message.cid))
-        head, _, rest = encode_event(NewMessage(room=room, id="", ts=0, user=author, lang=message.lang,
-                                                   text=message.text, translating=["~"])).partition(_ID_TS)
+        head, _, rest = encode_event(
+            NewMessage(room=room, id="", ts=0, user=author, lang=message.lang, text=message.text, translating=["~"])
+        ).partition(_ID_TS)
         middle, _, tail = rest.partition(_TRANSLATING)
-        reply = await self._scripts["send"](keys=script_keys, args=[
-            "1" if gate else "0", sender, now_ms(), gate.rate if gate else 0, gate.burst if gate else 0,
-            int(gate.slow_seconds * 1000) if gate else 0, f" {' '.join(message.candidates)} ", message.sender_lang,
-            keys.channel(room), self._settings.history_max, new_epoch(), encode(author), message.lang, message.text,
-            self._settings.idempotency_ttl, head, middle, tail])
+        reply = await self._scripts["send"](
+            keys=script_keys,
+            args=[
+                "1" if gate else "0",
+                sender,
+                now_ms(),
+                gate.rate if gate else 0,
+                gate.burst if gate else 0,
+                int(gate.slow_seconds * 1000) if gate else 0,
+                f" {' '.join(message.candidates)} ",
+                message.sender_lang,
+                keys.channel(room),
+                self._settings.history_max,
+                new_epoch(),
+                encode(author),
+                message.lang,
+                message.text,
+                self._settings.idempotency_ttl,
+                head,
+                middle,
+                tail,
+            ],
+        )
         kind = reply[0]
         if kind == "standing":
             return Sent(standing=standing_of(reply[1:]))
         if kind == "wait":
             wait = float(reply[1])
             return Sent(wait=SendWait(float("inf") if wait < 0 else wait, int(reply[2]) / 1000))
-        return Sent(appended=appended(reply[2:], room, author, message.lang, message.text),
-                    translating=list(reply[1]))
+        return Sent(appended=appended(reply[2:], room, author, message.lang, message.text), translating=list(reply[1]))

@@ -8,6 +8,7 @@ Keys, all under `key_prefix`:
     delegates               hash id -> delegate JSON (the organisers' list)
     delegate-keys           hash e-mail or external id -> delegate id
 """
+
 from __future__ import annotations
 
 import json
@@ -57,9 +58,15 @@ class RedisSessions(RedisParts, SessionStore):
     @write_call
     async def start_session(self, session: SignIn) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._session_key("session", session.id), mapping={
-                "user": session.user, "device": session.device, "created": session.created,
-                "last_seen": session.last_seen})
+            pipe.hset(
+                self._session_key("session", session.id),
+                mapping={
+                    "user": session.user,
+                    "device": session.device,
+                    "created": session.created,
+                    "last_seen": session.last_seen,
+                },
+            )
             pipe.sadd(self._session_key("user", session.user, "sessions"), session.id)
             await pipe.execute()
 
@@ -126,10 +133,14 @@ class RedisSessions(RedisParts, SessionStore):
     @write_call
     async def save_delegates(self, delegates: list[Delegate]) -> None:
         if delegates:  # one script: all or nothing
-            args = [part for delegate in delegates
-                    for part in (delegate.id, json.dumps(delegate.to_dict()), "\n".join(delegate.keys))]
-            await self._redis.eval(SAVE_DELEGATES, 2, self._session_key("delegates"),
-                                   self._session_key("delegate-keys"), *args)
+            args = [
+                part
+                for delegate in delegates
+                for part in (delegate.id, json.dumps(delegate.to_dict()), "\n".join(delegate.keys))
+            ]
+            await self._redis.eval(
+                SAVE_DELEGATES, 2, self._session_key("delegates"), self._session_key("delegate-keys"), *args
+            )
 
     @read_call
     async def delegate_ids(self, keys: list[str]) -> dict[str, str]:

@@ -21,6 +21,7 @@ the held messages are released: a reshard costs a room a pause, never a message.
 Order holds per channel (a room's events, in stream order); a node-wide event and a room's event
 travel on two connections, so they may arrive in either order, as they may from two nodes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,16 +45,28 @@ log = logging.getLogger("babelroom.backend.redis")
 PLACE_ATTEMPTS = 5  # slot map refreshes a subscription follows (MOVED after MOVED) before giving up
 # what may interrupt following a moved channel (Redis away, the slot moving on, a slot no master
 # serves for a moment): try again
-FOLLOW_FAILED: tuple[type[Exception], ...] = (BackendUnavailable, *REDIS_DOWN_OR_SLOW, redis.exceptions.RedisError,
-                                              redis.exceptions.RedisClusterException)
+FOLLOW_FAILED: tuple[type[Exception], ...] = (
+    BackendUnavailable,
+    *REDIS_DOWN_OR_SLOW,
+    redis.exceptions.RedisError,
+    redis.exceptions.RedisClusterException,
+)
 Moved = Callable[[str], Awaitable[None]]  # a channel subscribed again elsewhere -> replay what it missed
 
 
 class ShardedSubscriber:
     """The Subscriber interface (start, subscribe, unsubscribe, up, close) over a cluster."""
 
-    def __init__(self, cluster: redis.asyncio.RedisCluster, *, node_channel: str, on_message: MessageHandler,
-                 on_connected: Callable[[], Awaitable[None]], on_moved: Moved, ping_interval: float) -> None:
+    def __init__(
+        self,
+        cluster: redis.asyncio.RedisCluster,
+        *,
+        node_channel: str,
+        on_message: MessageHandler,
+        on_connected: Callable[[], Awaitable[None]],
+        on_moved: Moved,
+        ping_interval: float,
+    ) -> None:
         self._cluster = cluster
         self._node_channel = node_channel
         self._on_message = on_message
@@ -66,9 +79,14 @@ class ShardedSubscriber:
         self._moves: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
         self._timeout = 10.0
-        self._node_wide = Subscriber(self._placeholder(), where="Redis Cluster (node-wide channel)",
-                                     on_message=on_message, on_connected=on_connected,
-                                     ping_interval=ping_interval, connect=self._connect_any)
+        self._node_wide = Subscriber(
+            self._placeholder(),
+            where="Redis Cluster (node-wide channel)",
+            on_message=on_message,
+            on_connected=on_connected,
+            ping_interval=ping_interval,
+            connect=self._connect_any,
+        )
 
     @property
     def up(self) -> bool:
@@ -123,10 +141,16 @@ class ShardedSubscriber:
         async with self._lock:
             shard = self._shards.get(node.name)
             if shard is None:
-                shard = Subscriber(self._placeholder(), where=f"Redis Cluster shard {node.name}",
-                                   on_message=self._message, on_connected=self._on_connected,
-                                   ping_interval=self._ping_interval, sharded=True, on_dropped=self._dropped,
-                                   connect=functools.partial(self._connect_shard, first=node))
+                shard = Subscriber(
+                    self._placeholder(),
+                    where=f"Redis Cluster shard {node.name}",
+                    on_message=self._message,
+                    on_connected=self._on_connected,
+                    ping_interval=self._ping_interval,
+                    sharded=True,
+                    on_dropped=self._dropped,
+                    connect=functools.partial(self._connect_shard, first=node),
+                )
                 await shard.start(set(), self._timeout)
                 self._shards[node.name] = shard
         await shard.subscribe(channel)  # waits for the confirmation; ChannelMoved when MOVED

@@ -1,4 +1,5 @@
 """Room and moderation state: small keys read and written directly (RoomStore, ModerationStore)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -129,12 +130,15 @@ class RedisModeration(RedisParts, ModerationStore):
         mutes = [keys.room(room, "mutes"), keys.room(EVENT_WIDE, "mutes")]
         if not keys.cluster:
             appointed, banned, banned_event, mute, mute_event = await self._scripts["standing"](
-                keys=[*in_room, *event_wide, *mutes], args=[user, now_ms()])
+                keys=[*in_room, *event_wide, *mutes], args=[user, now_ms()]
+            )
         else:  # the room's keys and the event-wide ones live in two slots: one step for each, at once
             (appointed, banned, _, mute, _), (_, _, banned_event, _, mute_event) = await asyncio.gather(
                 self._scripts["standing"](keys=[*in_room, in_room[1], mutes[0], mutes[0]], args=[user, now_ms()]),
-                self._scripts["standing"](keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]],
-                                          args=[user, now_ms()]))
+                self._scripts["standing"](
+                    keys=[event_wide[0], event_wide[0], event_wide[0], mutes[1], mutes[1]], args=[user, now_ms()]
+                ),
+            )
         return standing_of([appointed, banned, banned_event, mute, mute_event])
 
     @read_call
@@ -181,23 +185,30 @@ class RedisModeration(RedisParts, ModerationStore):
 
     @write_call
     async def record_moderation(self, room: str, entry: ModerationEntry) -> None:
-        await self._redis.xadd(self._keys.room(room, "modlog"), {"e": encode(entry)},
-                               maxlen=MODERATION_LOG_MAX, approximate=False)
+        await self._redis.xadd(
+            self._keys.room(room, "modlog"), {"e": encode(entry)}, maxlen=MODERATION_LOG_MAX, approximate=False
+        )
 
     @read_call
     async def moderation_log(self, room: str, limit: int = 200) -> list[ModerationEntry]:
         if limit <= 0:
             return []
         entries: list[tuple[str, dict[str, str]]] = await self._redis.xrevrange(  # type: ignore[assignment]
-            self._keys.room(room, "modlog"), count=limit)
+            self._keys.room(room, "modlog"), count=limit
+        )
         return [json.loads(fields["e"]) for _, fields in reversed(entries)]
 
 
 def standing_of(answer: list[Any]) -> Standing:
     """A Standing from standing.lua's five answers (appointed, banned, banned event-wide, mutes)."""
     appointed, banned, banned_event, mute, mute_event = answer
-    return Standing(appointed=bool(appointed), banned=bool(banned), banned_event=bool(banned_event),
-                    mute=_mute(mute), mute_event=_mute(mute_event))
+    return Standing(
+        appointed=bool(appointed),
+        banned=bool(banned),
+        banned_event=bool(banned_event),
+        mute=_mute(mute),
+        mute_event=_mute(mute_event),
+    )
 
 
 def _mute(until: str | bool | None) -> Mute | None:

@@ -17,6 +17,7 @@ A shard channel can also leave a live connection: when its slot moves to another
 longer serves the slot is answered MOVED. Either way the channel is dropped here and handed to
 `on_dropped`, which subscribes it where its slot lives now.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,17 +54,26 @@ class ChannelMoved(Exception):
 
 
 class Subscriber:
-    def __init__(self, connection: AbstractConnection, *, where: str, on_message: MessageHandler,
-                 on_connected: Callable[[], Awaitable[None]], ping_interval: float = 5.0,
-                 sharded: bool = False, connect: Connect | None = None,
-                 on_dropped: DroppedHandler | None = None) -> None:
+    def __init__(
+        self,
+        connection: AbstractConnection,
+        *,
+        where: str,
+        on_message: MessageHandler,
+        on_connected: Callable[[], Awaitable[None]],
+        ping_interval: float = 5.0,
+        sharded: bool = False,
+        connect: Connect | None = None,
+        on_dropped: DroppedHandler | None = None,
+    ) -> None:
         self._conn = connection
         self._connect = connect
         self._sharded = sharded
         self._on_dropped = on_dropped
         # sharded pub/sub (Redis >= 7): the commands and the kinds of frames they answer with
-        self._subscribe_command, self._unsubscribe_command = \
+        self._subscribe_command, self._unsubscribe_command = (
             ("SSUBSCRIBE", "SUNSUBSCRIBE") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE")
+        )
         self._message_kind, self._confirm_kind = ("smessage", "ssubscribe") if sharded else ("message", "subscribe")
         self._unsubscribed_kind = "sunsubscribe" if sharded else "unsubscribe"
         self._unsubscribing: dict[str, int] = {}  # our own UNSUBSCRIBEs not yet answered, per channel
@@ -168,8 +178,10 @@ class Subscriber:
         self._held = []
         self._unsubscribing = {}
         # Two tasks per connection, not a timer per frame: one reads, one watches for silence.
-        connection = {asyncio.create_task(self._read_loop(), name="redis-pubsub-reader"),
-                      asyncio.create_task(self._keep_alive(), name="redis-pubsub-ping")}
+        connection = {
+            asyncio.create_task(self._read_loop(), name="redis-pubsub-reader"),
+            asyncio.create_task(self._keep_alive(), name="redis-pubsub-ping"),
+        }
         try:
             await self._subscribe_all(connection)
             await self._on_connected()
@@ -194,13 +206,16 @@ class Subscriber:
         for channel, future in zip(channels, waiting, strict=True):
             self._confirms.setdefault(channel, []).append(future)
         if self._sharded:  # one command per channel: a SSUBSCRIBE's channels must share one slot
-            await self._conn.send_packed_command(self._conn.pack_commands(
-                [(self._subscribe_command, channel) for channel in channels]), check_health=False)
+            await self._conn.send_packed_command(
+                self._conn.pack_commands([(self._subscribe_command, channel) for channel in channels]),
+                check_health=False,
+            )
         else:
             await self._conn.send_command(self._subscribe_command, *channels, check_health=False)
         confirmed = asyncio.ensure_future(asyncio.gather(*waiting, return_exceptions=True))
-        done, _ = await asyncio.wait([confirmed, *connection], timeout=CONFIRM_TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            [confirmed, *connection], timeout=CONFIRM_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
         if confirmed not in done:
             confirmed.cancel()
             _raise_from(connection & done)  # why the connection broke
@@ -223,8 +238,9 @@ class Subscriber:
         if source is None:
             while True:
                 try:
-                    frame = await self._conn.read_response(timeout=self._ping_interval, disconnect_on_error=False,
-                                                           push_request=True)  # RESP3 delivers pub/sub as pushes
+                    frame = await self._conn.read_response(
+                        timeout=self._ping_interval, disconnect_on_error=False, push_request=True
+                    )  # RESP3 delivers pub/sub as pushes
                 except redis.exceptions.ResponseError as error:  # MOVED: the answer to a SSUBSCRIBE of ours
                     frame = error
                 if frame is not None:
@@ -362,8 +378,9 @@ class Subscriber:
             return
         self._lost = True
         if self._first_up.is_set():
-            log.warning("lost Redis at %s (%s): sends answer `unavailable`; reconnecting with backoff",
-                        self._where, reason)
+            log.warning(
+                "lost Redis at %s (%s): sends answer `unavailable`; reconnecting with backoff", self._where, reason
+            )
         else:
             log.warning("cannot reach Redis at %s (%s); retrying with backoff", self._where, reason)
 
@@ -375,8 +392,11 @@ def _frame_source(connection: AbstractConnection) -> tuple[hiredis.Reader, async
     parser = getattr(connection, "_parser", None)
     reader = getattr(parser, "_reader", None)
     stream = getattr(parser, "_stream", None)
-    if isinstance(parser, _AsyncHiredisParser) and isinstance(reader, hiredis.Reader) \
-            and isinstance(stream, asyncio.StreamReader):
+    if (
+        isinstance(parser, _AsyncHiredisParser)
+        and isinstance(reader, hiredis.Reader)
+        and isinstance(stream, asyncio.StreamReader)
+    ):
         return reader, stream
     return None
 

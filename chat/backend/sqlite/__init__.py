@@ -1,4 +1,5 @@
 """The sqlite backend (one node, one file); backend.py is the place to start reading."""
+
 from chat.backend.sqlite.backend import SqliteBackend
 
 __all__ = ["SqliteBackend"]

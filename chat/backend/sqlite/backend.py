@@ -9,6 +9,7 @@ serves one node, and it is locked while the node runs.
 Every database call runs on the database thread (db.Database); the event loop only
 waits for it. A message is published, and its sender acked, after its transaction commits.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,16 @@ MESSAGE_COLUMNS = "position, ts, user, lang, text, tr, deleted, edited, reply, m
 
 
 class SqliteBackend(LocalBroker, Backend):
-    def __init__(self, path: Path, *, node_id: str, history_max: int = 1000, idempotency_ttl: int = 86400,
-                 synchronous: str = "full", create: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        node_id: str,
+        history_max: int = 1000,
+        idempotency_ttl: int = 86400,
+        synchronous: str = "full",
+        create: bool = False,
+    ) -> None:
         LocalBroker.__init__(self)
         self.node_id = node_id
         self.path = path
@@ -105,10 +114,19 @@ class SqliteBackend(LocalBroker, Backend):
             await asyncio.sleep(PROBE_INTERVAL)
 
     # messages ----------------------------------------------------------------
-    async def append_message(self, room: str, *, user: dict[str, str], text: str, lang: str,
-                             cid: str | None, translating: list[str] | None = None,
-                             reply_to: Quote | None = None, mentions: list[str] | None = None,
-                             meeting: MeetingStep | None = None) -> Appended:
+    async def append_message(
+        self,
+        room: str,
+        *,
+        user: dict[str, str],
+        text: str,
+        lang: str,
+        cid: str | None,
+        translating: list[str] | None = None,
+        reply_to: Quote | None = None,
+        mentions: list[str] | None = None,
+        meeting: MeetingStep | None = None,
+    ) -> Appended:
         author = Author(user["id"], user["name"])
         reply = None if reply_to is None else msgspec.json.encode(reply_to).decode()
         mentioned = json.dumps(mentions) if mentions else None
@@ -117,35 +135,64 @@ class SqliteBackend(LocalBroker, Backend):
         def store(db: sqlite3.Connection) -> Appended:
             now = now_ms()
             if cid:
-                row = db.execute("SELECT message_id FROM sent WHERE room = ? AND user = ? AND cid = ? AND expires > ?",
-                                 (room, user["id"], cid, now)).fetchone()
+                row = db.execute(
+                    "SELECT message_id FROM sent WHERE room = ? AND user = ? AND cid = ? AND expires > ?",
+                    (room, user["id"], cid, now),
+                ).fetchone()
                 if row and (stored := _find(db, room, row[0])) is not None:
                     return Appended(stored, created=False)
             head = db.execute("SELECT epoch, next_position FROM histories WHERE room = ?", (room,)).fetchone()
             epoch, position = head if head else (new_epoch(), 1)
-            db.execute(f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) "
-                       "VALUES (?, ?, ?, ?, ?, '{}', 0, 0, ?, ?, ?, ?)",
-                       (position, now, json.dumps(user), lang, text, reply, mentioned, step, room))
-            db.execute("INSERT INTO histories (room, epoch, next_position) VALUES (?, ?, ?) "
-                       "ON CONFLICT (room) DO UPDATE SET next_position = excluded.next_position",
-                       (room, epoch, position + 1))
+            db.execute(
+                f"INSERT INTO messages ({MESSAGE_COLUMNS}, room) VALUES (?, ?, ?, ?, ?, '{{}}', 0, 0, ?, ?, ?, ?)",
+                (position, now, json.dumps(user), lang, text, reply, mentioned, step, room),
+            )
+            db.execute(
+                "INSERT INTO histories (room, epoch, next_position) VALUES (?, ?, ?) "
+                "ON CONFLICT (room) DO UPDATE SET next_position = excluded.next_position",
+                (room, epoch, position + 1),
+            )
             db.execute("DELETE FROM messages WHERE room = ? AND position <= ?", (room, position - self._history_max))
             db.execute("DELETE FROM reactions WHERE room = ? AND position <= ?", (room, position - self._history_max))
             message_id = make_id(epoch, str(position))
             if cid:
-                db.execute("INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES (?, ?, ?, ?, ?)",
-                           (room, user["id"], cid, message_id, now + self._idempotency_ttl * 1000))
-            return Appended(StoredMessage(room=room, id=message_id, ts=now, user=author, lang=lang, text=text,
-                                    reply_to=reply_to, mentions=list(mentions or ()), meeting=meeting),
-                            created=True)
+                db.execute(
+                    "INSERT OR REPLACE INTO sent (room, user, cid, message_id, expires) VALUES (?, ?, ?, ?, ?)",
+                    (room, user["id"], cid, message_id, now + self._idempotency_ttl * 1000),
+                )
+            return Appended(
+                StoredMessage(
+                    room=room,
+                    id=message_id,
+                    ts=now,
+                    user=author,
+                    lang=lang,
+                    text=text,
+                    reply_to=reply_to,
+                    mentions=list(mentions or ()),
+                    meeting=meeting,
+                ),
+                created=True,
+            )
 
         def publish(appended: Appended) -> None:
             if appended.created:
                 message = appended.message
-                self._deliver(room, NewMessage(room=room, id=message.id, ts=message.ts, user=author,
-                                                  lang=lang, text=text, translating=list(translating or ()),
-                                                  reply_to=reply_to,
-                                                  mentions=list(mentions or ()), meeting=meeting))
+                self._deliver(
+                    room,
+                    NewMessage(
+                        room=room,
+                        id=message.id,
+                        ts=message.ts,
+                        user=author,
+                        lang=lang,
+                        text=text,
+                        translating=list(translating or ()),
+                        reply_to=reply_to,
+                        mentions=list(mentions or ()),
+                        meeting=meeting,
+                    ),
+                )
 
         return await self._db.write(store, then=publish)
 
@@ -160,8 +207,11 @@ class SqliteBackend(LocalBroker, Backend):
                 end = _position(before, epoch)
                 if end is None:
                     return []
-            rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position < ? "
-                              "ORDER BY position DESC LIMIT ?", (room, end, limit)).fetchall()
+            rows = db.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position < ? "
+                "ORDER BY position DESC LIMIT ?",
+                (room, end, limit),
+            ).fetchall()
             return _with_reactions(db, room, [_message(room, epoch, row) for row in reversed(rows)])
 
         return await self._db.read(read)
@@ -177,8 +227,10 @@ class SqliteBackend(LocalBroker, Backend):
             first = next_position if first is None else first
             if position is None or position >= next_position or position < first - 1:
                 return None
-            rows = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position > ? "
-                              "ORDER BY position LIMIT ?", (room, position, -1 if most is None else most)).fetchall()
+            rows = db.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position > ? ORDER BY position LIMIT ?",
+                (room, position, -1 if most is None else most),
+            ).fetchall()
             return Replay(_with_reactions(db, room, [_message(room, epoch, row) for row in rows]), recovered=True)
 
         replay = await self._db.read(read)
@@ -186,14 +238,16 @@ class SqliteBackend(LocalBroker, Backend):
             return Replay(await self.history(room, before=None, limit=limit), recovered=False)
         return replay
 
-    async def add_translation(self, room: str, message_id: str, lang: str, text: str, *,
-                              confidence: float | None = None) -> None:
+    async def add_translation(
+        self, room: str, message_id: str, lang: str, text: str, *, confidence: float | None = None
+    ) -> None:
         def store(db: sqlite3.Connection) -> bool:
             found = _locate(db, room, message_id)
             if found is None:
                 return False
-            row = db.execute("SELECT tr FROM messages WHERE room = ? AND position = ? AND deleted = 0",
-                             (room, found)).fetchone()
+            row = db.execute(
+                "SELECT tr FROM messages WHERE room = ? AND position = ? AND deleted = 0", (room, found)
+            ).fetchone()
             if row is None:
                 return False
             translations = json.loads(row[0])
@@ -203,14 +257,15 @@ class SqliteBackend(LocalBroker, Backend):
             translations.pop(CONFIDENCE_KEY + lang, None)
             if confidence is not None:  # beside the text, in the same JSON (split_confidence reads it)
                 translations[CONFIDENCE_KEY + lang] = confidence
-            db.execute("UPDATE messages SET tr = ? WHERE room = ? AND position = ?",
-                       (json.dumps(translations, ensure_ascii=False), room, found))
+            db.execute(
+                "UPDATE messages SET tr = ? WHERE room = ? AND position = ?",
+                (json.dumps(translations, ensure_ascii=False), room, found),
+            )
             return True
 
         def publish(stored: bool) -> None:
             if stored:
-                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text,
-                                                confidence=confidence))
+                self._deliver(room, Translation(room=room, id=message_id, lang=lang, text=text, confidence=confidence))
 
         await self._db.write(store, then=publish)
 
@@ -220,20 +275,24 @@ class SqliteBackend(LocalBroker, Backend):
             if message is None or message.deleted or message.user.id != author:
                 return None
             position = _locate(db, room, message_id)
-            db.execute("UPDATE messages SET lang = ?, tr = '{}' WHERE room = ? AND position = ?",
-                       (lang, room, position))
+            db.execute(
+                "UPDATE messages SET lang = ?, tr = '{}' WHERE room = ? AND position = ?", (lang, room, position)
+            )
             return replace(message, lang=lang, tr={}, confidence={})
 
         return await self._db.write(store)
 
-    async def edit_message(self, room: str, message_id: str, text: str, lang: str, *,
-                           author: str) -> StoredMessage | None:
+    async def edit_message(
+        self, room: str, message_id: str, text: str, lang: str, *, author: str
+    ) -> StoredMessage | None:
         def store(db: sqlite3.Connection) -> StoredMessage | None:
             message = _find(db, room, message_id)
             if message is None or message.deleted or message.user.id != author:
                 return None
-            db.execute("UPDATE messages SET text = ?, lang = ?, tr = '{}', edited = 1 WHERE room = ? AND position = ?",
-                       (text, lang, room, _locate(db, room, message_id)))
+            db.execute(
+                "UPDATE messages SET text = ?, lang = ?, tr = '{}', edited = 1 WHERE room = ? AND position = ?",
+                (text, lang, room, _locate(db, room, message_id)),
+            )
             return replace(message, text=text, lang=lang, tr={}, confidence={}, edited=True)
 
         return await self._db.write(store)
@@ -245,12 +304,17 @@ class SqliteBackend(LocalBroker, Backend):
             if message is None or message.deleted or position is None:
                 return None
             key = (room, position, emoji, user)
-            added = db.execute("DELETE FROM reactions WHERE room = ? AND position = ? AND emoji = ? AND user = ?",
-                               key).rowcount == 0
+            added = (
+                db.execute(
+                    "DELETE FROM reactions WHERE room = ? AND position = ? AND emoji = ? AND user = ?", key
+                ).rowcount
+                == 0
+            )
             if added:
                 db.execute("INSERT INTO reactions (room, position, emoji, user) VALUES (?, ?, ?, ?)", key)
-            count = db.execute("SELECT count(*) FROM reactions WHERE room = ? AND position = ? AND emoji = ?",
-                               key[:3]).fetchone()[0]
+            count = db.execute(
+                "SELECT count(*) FROM reactions WHERE room = ? AND position = ? AND emoji = ?", key[:3]
+            ).fetchone()[0]
             return Reacted(added=added, count=int(count))
 
         return await self._db.write(store)
@@ -262,8 +326,10 @@ class SqliteBackend(LocalBroker, Backend):
             if message is None or message.deleted or position is None:
                 return None
             who: dict[str, list[str]] = {}
-            for emoji, user in db.execute("SELECT emoji, user FROM reactions WHERE room = ? AND position = ? "
-                                          "ORDER BY emoji, user", (room, position)):
+            for emoji, user in db.execute(
+                "SELECT emoji, user FROM reactions WHERE room = ? AND position = ? ORDER BY emoji, user",
+                (room, position),
+            ):
                 who.setdefault(emoji, []).append(user)
             return who
 
@@ -282,9 +348,15 @@ class SqliteBackend(LocalBroker, Backend):
             if found is None:
                 return False
             db.execute("DELETE FROM reactions WHERE room = ? AND position = ?", (room, found))
-            return db.execute("UPDATE messages SET text = '', tr = '{}', deleted = 1, reply = NULL, mentions = NULL, "
-                              "meeting = NULL "
-                              "WHERE room = ? AND position = ? AND deleted = 0", (room, found)).rowcount > 0
+            return (
+                db.execute(
+                    "UPDATE messages SET text = '', tr = '{}', deleted = 1, reply = NULL, mentions = NULL, "
+                    "meeting = NULL "
+                    "WHERE room = ? AND position = ? AND deleted = 0",
+                    (room, found),
+                ).rowcount
+                > 0
+            )
 
         return await self._db.write(store)
 
@@ -314,8 +386,9 @@ def _find(db: sqlite3.Connection, room: str, message_id: str) -> StoredMessage |
     position = None if head is None else _position(message_id, head[0])
     if head is None or position is None:
         return None
-    row = db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position = ?",
-                     (room, position)).fetchone()
+    row = db.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE room = ? AND position = ?", (room, position)
+    ).fetchone()
     return _with_reactions(db, room, [_message(room, head[0], row)])[0] if row else None
 
 
@@ -329,12 +402,21 @@ def _message(room: str, epoch: str, row: tuple[Any, ...]) -> StoredMessage:
         if not isinstance(stored, dict):
             raise TypeError(f"tr holds {type(stored).__name__}, not an object")
         translations, confidence = split_confidence(stored)  # "@c:<lang>": add_translation
-        return StoredMessage(room=room, id=make_id(epoch, str(position)), ts=ts,
-                       user=Author(str(sender["id"]), str(sender["name"])), lang=lang, text=text, tr=translations,
-                       confidence=confidence, deleted=bool(deleted), edited=bool(edited),
-                       reply_to=None if reply is None else msgspec.json.decode(reply, type=Quote),
-                       mentions=[] if mentioned is None else msgspec.json.decode(mentioned, type=list[str]),
-                       meeting=None if step is None else msgspec.json.decode(step, type=MeetingStep))
+        return StoredMessage(
+            room=room,
+            id=make_id(epoch, str(position)),
+            ts=ts,
+            user=Author(str(sender["id"]), str(sender["name"])),
+            lang=lang,
+            text=text,
+            tr=translations,
+            confidence=confidence,
+            deleted=bool(deleted),
+            edited=bool(edited),
+            reply_to=None if reply is None else msgspec.json.decode(reply, type=Quote),
+            mentions=[] if mentioned is None else msgspec.json.decode(mentioned, type=list[str]),
+            meeting=None if step is None else msgspec.json.decode(step, type=MeetingStep),
+        )
 
     return decode_row(f"messages: room {room!r}, position {position}", decode)
 
@@ -347,8 +429,10 @@ def _with_reactions(db: sqlite3.Connection, room: str, messages: list[StoredMess
     positions = [int(position) for position in live]
     counts: dict[int, dict[str, int]] = {}
     for position, emoji, count in db.execute(
-            "SELECT position, emoji, count(*) FROM reactions WHERE room = ? AND position BETWEEN ? AND ? "
-            "GROUP BY position, emoji", (room, min(positions), max(positions))):
+        "SELECT position, emoji, count(*) FROM reactions WHERE room = ? AND position BETWEEN ? AND ? "
+        "GROUP BY position, emoji",
+        (room, min(positions), max(positions)),
+    ):
         counts.setdefault(int(position), {})[str(emoji)] = int(count)
     for position, reactions in counts.items():
         index = live.get(str(position))

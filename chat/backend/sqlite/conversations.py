@@ -4,6 +4,7 @@ Profiles, conversation members, read positions, requests, contacts, cooldowns, b
 reports are kept in the file (tables of schema version 2, reports extended in 5: schema.py); who is online is this
 process's own, like presence (one file serves one node).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,13 +27,26 @@ class SqliteConversations(ConversationStore):
     async def save_profile(self, profile: Profile) -> None:
         data = profile.to_dict()
         data.pop("hidden")
-        await self._db.write(lambda db: db.execute(
-            "INSERT INTO profiles (id, data, name_key, org_key, lang, country, role, anonymous, saved) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, "
-            "name_key = excluded.name_key, org_key = excluded.org_key, lang = excluded.lang, "
-            "country = excluded.country, role = excluded.role, anonymous = excluded.anonymous, saved = excluded.saved",
-            (profile.id, json.dumps(data), profile.name.casefold(), profile.organization.casefold(), profile.lang,
-             profile.country, profile.role, int(profile.anonymous), now_ms())))
+        await self._db.write(
+            lambda db: db.execute(
+                "INSERT INTO profiles (id, data, name_key, org_key, lang, country, role, anonymous, saved) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, "
+                "name_key = excluded.name_key, org_key = excluded.org_key, lang = excluded.lang, "
+                "country = excluded.country, role = excluded.role, "
+                "anonymous = excluded.anonymous, saved = excluded.saved",
+                (
+                    profile.id,
+                    json.dumps(data),
+                    profile.name.casefold(),
+                    profile.organization.casefold(),
+                    profile.lang,
+                    profile.country,
+                    profile.role,
+                    int(profile.anonymous),
+                    now_ms(),
+                ),
+            )
+        )
 
     @staticmethod
     def _profile(data: str, hidden: int) -> Profile:
@@ -43,8 +57,11 @@ class SqliteConversations(ConversationStore):
             if ids is None:
                 rows = db.execute("SELECT data, hidden FROM profiles").fetchall()
             else:
-                rows = [row for user in ids for row in
-                        db.execute("SELECT data, hidden FROM profiles WHERE id = ?", (user,)).fetchall()]
+                rows = [
+                    row
+                    for user in ids
+                    for row in db.execute("SELECT data, hidden FROM profiles WHERE id = ?", (user,)).fetchall()
+                ]
             return [self._profile(data, hidden) for data, hidden in rows]
 
         return await self._db.read(read)
@@ -75,8 +92,9 @@ class SqliteConversations(ConversationStore):
         return [self._profile(data, hidden) for data, hidden in rows]
 
     async def staff(self) -> list[Profile]:
-        rows = await self._db.read(lambda db: db.execute(
-            "SELECT data, hidden FROM profiles WHERE role != 'delegate' ORDER BY id").fetchall())
+        rows = await self._db.read(
+            lambda db: db.execute("SELECT data, hidden FROM profiles WHERE role != 'delegate' ORDER BY id").fetchall()
+        )
         return [self._profile(data, hidden) for data, hidden in rows]
 
     async def expire_profiles(self, before: int) -> list[str]:
@@ -85,8 +103,9 @@ class SqliteConversations(ConversationStore):
         keep = {user for user, until in self._online.items() if until > now or until >= before}
 
         def expire(db: sqlite3.Connection) -> list[str]:
-            candidates = [row[0] for row in db.execute(
-                "SELECT id FROM profiles WHERE anonymous = 1 AND saved < ?", (before,))]
+            candidates = [
+                row[0] for row in db.execute("SELECT id FROM profiles WHERE anonymous = 1 AND saved < ?", (before,))
+            ]
             gone = [user for user in candidates if user not in keep]
             db.executemany("DELETE FROM profiles WHERE id = ?", [(user,) for user in gone])
             return gone
@@ -110,12 +129,16 @@ class SqliteConversations(ConversationStore):
         return await self._db.write(claim)
 
     async def release_pair(self, pair: str, room: str) -> None:
-        await self._db.write(lambda db: db.execute("DELETE FROM conversation_pairs WHERE pair = ? AND room = ?",
-                                                   (pair, room)))
+        await self._db.write(
+            lambda db: db.execute("DELETE FROM conversation_pairs WHERE pair = ? AND room = ?", (pair, room))
+        )
 
     async def add_conversation_members(self, room: str, users: list[str]) -> None:
-        await self._db.write(lambda db: db.executemany(
-            "INSERT OR IGNORE INTO conversation_members (room, user) VALUES (?, ?)", [(room, u) for u in users]))
+        await self._db.write(
+            lambda db: db.executemany(
+                "INSERT OR IGNORE INTO conversation_members (room, user) VALUES (?, ?)", [(room, u) for u in users]
+            )
+        )
 
     async def leave_conversation(self, room: str, user: str) -> int:
         def leave(db: sqlite3.Connection) -> int:
@@ -126,26 +149,44 @@ class SqliteConversations(ConversationStore):
         return await self._db.write(leave)
 
     async def conversation_members(self, room: str) -> set[str]:
-        return await self._db.read(lambda db: {row[0] for row in db.execute(
-            "SELECT user FROM conversation_members WHERE room = ?", (room,))})
+        return await self._db.read(
+            lambda db: {row[0] for row in db.execute("SELECT user FROM conversation_members WHERE room = ?", (room,))}
+        )
 
     async def conversations_of(self, user: str) -> list[str]:
-        return await self._db.read(lambda db: [row[0] for row in db.execute(
-            "SELECT room FROM conversation_members WHERE user = ? ORDER BY room", (user,))])
+        return await self._db.read(
+            lambda db: [
+                row[0]
+                for row in db.execute("SELECT room FROM conversation_members WHERE user = ? ORDER BY room", (user,))
+            ]
+        )
 
     async def set_read(self, room: str, user: str, message_id: str) -> None:
-        await self._db.write(lambda db: db.execute(
-            "INSERT INTO read_positions (user, room, message_id) VALUES (?, ?, ?) "
-            "ON CONFLICT (user, room) DO UPDATE SET message_id = excluded.message_id", (user, room, message_id)))
+        await self._db.write(
+            lambda db: db.execute(
+                "INSERT INTO read_positions (user, room, message_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (user, room) DO UPDATE SET message_id = excluded.message_id",
+                (user, room, message_id),
+            )
+        )
 
     async def read_positions(self, user: str) -> dict[str, str]:
-        return await self._db.read(lambda db: {room: message_id for room, message_id in db.execute(
-            "SELECT room, message_id FROM read_positions WHERE user = ?", (user,))})
+        return await self._db.read(
+            lambda db: {
+                room: message_id
+                for room, message_id in db.execute(
+                    "SELECT room, message_id FROM read_positions WHERE user = ?", (user,)
+                )
+            }
+        )
 
     async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
         def count(db: sqlite3.Connection) -> int:
-            head = db.execute("SELECT epoch, next_position, (SELECT min(position) FROM messages WHERE room = ?) "
-                              "FROM histories WHERE room = ?", (room, room)).fetchone()
+            head = db.execute(
+                "SELECT epoch, next_position, (SELECT min(position) FROM messages WHERE room = ?) "
+                "FROM histories WHERE room = ?",
+                (room, room),
+            ).fetchone()
             if head is None or cap <= 0:
                 return 0
             epoch, next_position, first = head
@@ -158,9 +199,13 @@ class SqliteConversations(ConversationStore):
                 low = parts[1]
             # A range of the primary key (room, position), stopped after `cap` matches; the author's
             # id is read from the user JSON inside SQLite, no row reaches Python.
-            return int(db.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room = ? AND position > ? AND deleted = 0 "
-                "AND json_extract(user, '$.id') IS NOT ? LIMIT ?)", (room, low, viewer, cap)).fetchone()[0])
+            return int(
+                db.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM messages WHERE room = ? AND position > ? AND deleted = 0 "
+                    "AND json_extract(user, '$.id') IS NOT ? LIMIT ?)",
+                    (room, low, viewer, cap),
+                ).fetchone()[0]
+            )
 
         return await self._db.read(count)
 
@@ -170,48 +215,64 @@ class SqliteConversations(ConversationStore):
             if request.stranger and incoming_cap is not None:
                 waiting = db.execute(
                     "SELECT COUNT(*) FROM contact_requests WHERE target = ? AND json_extract(data, '$.stranger') "
-                    "AND json_extract(data, '$.expires') > ?", (request.to, request.ts)).fetchone()[0]
+                    "AND json_extract(data, '$.expires') > ?",
+                    (request.to, request.ts),
+                ).fetchone()[0]
                 if waiting >= incoming_cap:
                     return False
-            db.execute("INSERT OR REPLACE INTO contact_requests (id, sender, target, data) VALUES (?, ?, ?, ?)",
-                       (request.id, request.sender["id"], request.to, json.dumps(request.to_dict())))
+            db.execute(
+                "INSERT OR REPLACE INTO contact_requests (id, sender, target, data) VALUES (?, ?, ?, ?)",
+                (request.id, request.sender["id"], request.to, json.dumps(request.to_dict())),
+            )
             return True
 
         return await self._db.write(save)
 
     async def get_request(self, request_id: str) -> ContactRequest | None:
-        row = await self._db.read(lambda db: db.execute(
-            "SELECT data FROM contact_requests WHERE id = ?", (request_id,)).fetchone())
+        row = await self._db.read(
+            lambda db: db.execute("SELECT data FROM contact_requests WHERE id = ?", (request_id,)).fetchone()
+        )
         return ContactRequest.from_dict(json.loads(row[0])) if row else None
 
     async def delete_request(self, request: ContactRequest) -> bool:
-        return await self._db.write(lambda db: db.execute(
-            "DELETE FROM contact_requests WHERE id = ?", (request.id,)).rowcount > 0)
+        return await self._db.write(
+            lambda db: db.execute("DELETE FROM contact_requests WHERE id = ?", (request.id,)).rowcount > 0
+        )
 
     async def requests_of(self, user: str) -> list[ContactRequest]:
-        rows = await self._db.read(lambda db: db.execute(
-            "SELECT data FROM contact_requests WHERE sender = ? OR target = ? ORDER BY id", (user, user)).fetchall())
+        rows = await self._db.read(
+            lambda db: db.execute(
+                "SELECT data FROM contact_requests WHERE sender = ? OR target = ? ORDER BY id", (user, user)
+            ).fetchall()
+        )
         return [ContactRequest.from_dict(json.loads(row[0])) for row in rows]
 
     async def add_contact(self, a: str, b: str) -> None:
-        await self._db.write(lambda db: db.execute("INSERT OR IGNORE INTO contacts (pair) VALUES (?)",
-                                                   (pair_key(a, b),)))
+        await self._db.write(
+            lambda db: db.execute("INSERT OR IGNORE INTO contacts (pair) VALUES (?)", (pair_key(a, b),))
+        )
 
     async def remove_contact(self, a: str, b: str) -> None:
         await self._db.write(lambda db: db.execute("DELETE FROM contacts WHERE pair = ?", (pair_key(a, b),)))
 
     async def is_contact(self, a: str, b: str) -> bool:
-        return await self._db.read(lambda db: db.execute(
-            "SELECT 1 FROM contacts WHERE pair = ?", (pair_key(a, b),)).fetchone() is not None)
+        return await self._db.read(
+            lambda db: db.execute("SELECT 1 FROM contacts WHERE pair = ?", (pair_key(a, b),)).fetchone() is not None
+        )
 
     async def set_cooldown(self, sender: str, target: str, until: int) -> None:
-        await self._db.write(lambda db: db.execute(
-            "INSERT OR REPLACE INTO cooldowns (sender, target, until) VALUES (?, ?, ?)", (sender, target, until)))
+        await self._db.write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO cooldowns (sender, target, until) VALUES (?, ?, ?)", (sender, target, until)
+            )
+        )
 
     async def cooldown(self, sender: str, target: str) -> int | None:
-        row = await self._db.read(lambda db: db.execute(
-            "SELECT until FROM cooldowns WHERE sender = ? AND target = ? AND until > ?",
-            (sender, target, now_ms())).fetchone())
+        row = await self._db.read(
+            lambda db: db.execute(
+                "SELECT until FROM cooldowns WHERE sender = ? AND target = ? AND until > ?", (sender, target, now_ms())
+            ).fetchone()
+        )
         return int(row[0]) if row else None
 
     # blocks and reports ------------------------------------------------------------------------
@@ -223,8 +284,9 @@ class SqliteConversations(ConversationStore):
         return await self._db.write(lambda db: db.execute(sql, args).rowcount > 0)
 
     async def blocked_by(self, user: str) -> set[str]:
-        return await self._db.read(lambda db: {row[0] for row in db.execute(
-            "SELECT other FROM blocks WHERE user = ?", (user,))})
+        return await self._db.read(
+            lambda db: {row[0] for row in db.execute("SELECT other FROM blocks WHERE user = ?", (user,))}
+        )
 
     async def add_report(self, report: dict[str, Any]) -> dict[str, Any]:
         room, message, reporter = report_key(report)
@@ -232,12 +294,17 @@ class SqliteConversations(ConversationStore):
         def add(db: sqlite3.Connection) -> dict[str, Any]:
             added = db.execute(
                 "INSERT INTO reports (data, room, message, reporter) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (room, message, reporter) DO NOTHING", (json.dumps(report), room, message, reporter))
+                "ON CONFLICT (room, message, reporter) DO NOTHING",
+                (json.dumps(report), room, message, reporter),
+            )
             if added.rowcount:
                 excess = db.execute("SELECT count(*) FROM reports").fetchone()[0] - REPORTS_MAX
                 if excess > 0:  # the oldest closed ones first, then the oldest
-                    db.execute("DELETE FROM reports WHERE seq IN (SELECT seq FROM reports "
-                               "ORDER BY state = 'open', seq LIMIT ?)", (excess,))
+                    db.execute(
+                        "DELETE FROM reports WHERE seq IN (SELECT seq FROM reports "
+                        "ORDER BY state = 'open', seq LIMIT ?)",
+                        (excess,),
+                    )
             return _report(db.execute(FIND_REPORT, (room, message, reporter)).fetchone())
 
         return await self._db.write(add)
@@ -254,19 +321,25 @@ class SqliteConversations(ConversationStore):
         rows = await self._db.read(lambda db: db.execute(sql, args).fetchall())
         return [_report(row) for row in rows]
 
-    async def close_reports(self, room: str, message_id: str, state: str,
-                            closed: dict[str, Any]) -> list[dict[str, Any]]:
+    async def close_reports(
+        self, room: str, message_id: str, state: str, closed: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         def close(db: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = db.execute(f"UPDATE reports SET state = ?, closed = ? WHERE room = ? AND message = ? "
-                              f"AND state = 'open' RETURNING {REPORT_COLUMNS}",
-                              (state, json.dumps(closed), room, message_id)).fetchall()
+            rows = db.execute(
+                f"UPDATE reports SET state = ?, closed = ? WHERE room = ? AND message = ? "
+                f"AND state = 'open' RETURNING {REPORT_COLUMNS}",
+                (state, json.dumps(closed), room, message_id),
+            ).fetchall()
             return sorted((_report(row) for row in rows), key=lambda report: int(report["seq"]))
 
         return await self._db.write(close)
 
     async def open_report_count(self) -> int:
-        return int(await self._db.read(lambda db: db.execute(
-            "SELECT count(*) FROM reports WHERE state = 'open'").fetchone()[0]))
+        return int(
+            await self._db.read(
+                lambda db: db.execute("SELECT count(*) FROM reports WHERE state = 'open'").fetchone()[0]
+            )
+        )
 
 
 REPORT_COLUMNS = "seq, data, state, closed"

@@ -7,6 +7,7 @@ fsync per batch rather than per message, while a quiet one waits for no timer. A
 awaiting caller resumes only after its transaction committed, so an `ack` is sent for a
 message that is as durable as `[backend] synchronous` makes it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,8 +58,14 @@ class Database:
     table) is refused unless `create` (it may be a database lost by a bad copy or a full disk),
     and another program's SQLite file always is. A missing file is created."""
 
-    def __init__(self, path: Path, *, synchronous: str = "full",
-                 migrations: Sequence[Migration] = MIGRATIONS, create: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: str = "full",
+        migrations: Sequence[Migration] = MIGRATIONS,
+        create: bool = False,
+    ) -> None:
         self.path = path
         self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         # Why writes fail ("" while they succeed): set by a failed write, cleared by a write that
@@ -66,8 +73,9 @@ class Database:
         self.write_problem = ""
         self._damage_logged: set[str] = set()  # each damaged row is logged once, not on every read
         opened: Future[None] = Future()
-        self._thread = threading.Thread(target=self._serve, args=(opened, synchronous, migrations, create),
-                                        name=f"sqlite {path.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(opened, synchronous, migrations, create), name=f"sqlite {path.name}", daemon=True
+        )
         self._thread.start()
         opened.result()  # the thread's StoreError, raised here
 
@@ -79,8 +87,9 @@ class Database:
         """Run `run` in a transaction; `then(result)` runs on the loop once it is committed."""
         return await self._submit(run, write=True, then=then)
 
-    def _submit(self, run: Callable[[sqlite3.Connection], T], *, write: bool,
-                then: Callable[[T], None] | None) -> asyncio.Future[T]:
+    def _submit(
+        self, run: Callable[[sqlite3.Connection], T], *, write: bool, then: Callable[[T], None] | None
+    ) -> asyncio.Future[T]:
         if not self._thread.is_alive():
             raise BackendUnavailable(f"the database {self.path} is closed")
         loop = asyncio.get_running_loop()
@@ -130,16 +139,19 @@ class Database:
             where.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(where, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open database {where} ({exc}); check the path and its permissions "
-                             f"([backend] path)") from None
+            raise StoreError(
+                f"cannot open database {where} ({exc}); check the path and its permissions ([backend] path)"
+            ) from None
         try:
             # One node per file: the file stays locked while this process runs.
             db.execute("PRAGMA locking_mode = EXCLUSIVE")
             version = version_of(db)  # reads the header: "file is not a database" shows here
             if version > len(migrations):
-                raise StoreError(f"database {where} has schema version {version}, written by a newer babelroom "
-                                 f"(this one knows up to {len(migrations)}); run the newer babelroom, or set "
-                                 f"[backend] path to another file. The file was not changed")
+                raise StoreError(
+                    f"database {where} has schema version {version}, written by a newer babelroom "
+                    f"(this one knows up to {len(migrations)}); run the newer babelroom, or set "
+                    f"[backend] path to another file. The file was not changed"
+                )
             if existed:
                 _refuse_foreign_or_empty(db, where, version, create)
             problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
@@ -148,8 +160,9 @@ class Database:
                 raise sqlite3.DatabaseError(f"quick_check: {first[:200]}")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
-                raise StoreError(f"database {where} cannot use write-ahead logging (journal mode {mode}); "
-                                 f"put it on a local disk")
+                raise StoreError(
+                    f"database {where} cannot use write-ahead logging (journal mode {mode}); put it on a local disk"
+                )
             db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         except StoreError:
             db.close()
@@ -158,25 +171,33 @@ class Database:
             db.close()
             text = str(exc)
             if "locked" in text:
-                raise StoreError(f"database {where} is in use by another process (another babelroom node?); "
-                                 f"stop it, or set [backend] path to another file") from None
+                raise StoreError(
+                    f"database {where} is in use by another process (another babelroom node?); "
+                    f"stop it, or set [backend] path to another file"
+                ) from None
             if "unable to open" in text or "readonly" in text or "disk i/o" in text.lower():
-                raise StoreError(f"cannot use database {where} ({text}); check the path, its permissions and "
-                                 f"free space") from None
-            raise StoreError(f"database {where} is corrupt or not a babelroom database ({text}); restore it "
-                             f"from a backup, or move it aside to start with an empty one. It was not "
-                             f"changed") from None
+                raise StoreError(
+                    f"cannot use database {where} ({text}); check the path, its permissions and free space"
+                ) from None
+            raise StoreError(
+                f"database {where} is corrupt or not a babelroom database ({text}); restore it "
+                f"from a backup, or move it aside to start with an empty one. It was not "
+                f"changed"
+            ) from None
         try:
             reached = migrate(db, migrations)
         except sqlite3.Error as exc:
             db.close()
-            raise StoreError(f"database {where}: the schema migration from version {version} failed ({exc}); "
-                             f"the file was left at its last complete version. Free disk space or fix the "
-                             f"cause, then start again") from None
+            raise StoreError(
+                f"database {where}: the schema migration from version {version} failed ({exc}); "
+                f"the file was left at its last complete version. Free disk space or fix the "
+                f"cause, then start again"
+            ) from None
         if reached:
             log.info("database %s: schema migrated to version %d", where, reached[-1])
-        log.info("database %s open (schema version %d, write-ahead log, synchronous=%s)", where,
-                 len(migrations), synchronous)
+        log.info(
+            "database %s open (schema version %d, write-ahead log, synchronous=%s)", where, len(migrations), synchronous
+        )
         return db
 
     def _run_batch(self, db: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
@@ -191,8 +212,11 @@ class Database:
             if writing:
                 db.execute("COMMIT")
                 # a commit that wrote rows proves the file takes writes again (one that changed nothing wrote nothing)
-                if db.total_changes > changes and self.write_problem and not any(
-                        isinstance(value, BackendUnavailable) for ok, value in outcomes if not ok):
+                if (
+                    db.total_changes > changes
+                    and self.write_problem
+                    and not any(isinstance(value, BackendUnavailable) for ok, value in outcomes if not ok)
+                ):
                     log.warning("database %s takes writes again", self.path)
                     self.write_problem = ""
         except sqlite3.Error as exc:
@@ -230,8 +254,12 @@ class Database:
         """Log a damaged row: once per row, however often it is read (on the database thread)."""
         if damage.what not in self._damage_logged:
             self._damage_logged.add(damage.what)
-            log.error("database %s holds a damaged row (%s); the requests that read it answer `unavailable`. "
-                      "Restore the file from a backup, or delete or repair that row", self.path, damage)
+            log.error(
+                "database %s holds a damaged row (%s); the requests that read it answer `unavailable`. "
+                "Restore the file from a backup, or delete or repair that row",
+                self.path,
+                damage,
+            )
 
     def _failure(self, exc: BaseException) -> BaseException:
         if isinstance(exc, DamagedRow):
@@ -264,15 +292,19 @@ def _refuse_foreign_or_empty(db: sqlite3.Connection, where: Path, version: int, 
     tables = sorted(row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
     if version == 0 and not tables:
         if not create:
-            raise StoreError(f"database {where} exists but holds nothing ({where.stat().st_size} bytes): perhaps a "
-                             f"database lost to a bad copy or a full disk. Restore it from a backup, or start once "
-                             f"with `babelroom serve --new-database` ([backend] create = true) to make it a new "
-                             f"database. The file was not changed")
+            raise StoreError(
+                f"database {where} exists but holds nothing ({where.stat().st_size} bytes): perhaps a "
+                f"database lost to a bad copy or a full disk. Restore it from a backup, or start once "
+                f"with `babelroom serve --new-database` ([backend] create = true) to make it a new "
+                f"database. The file was not changed"
+            )
         return
     if version == 0 or not set(BABELROOM_TABLES) <= set(tables):
         shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
-        raise StoreError(f"database {where} is another program's SQLite file (tables: {shown}), not a babelroom "
-                         f"database; set [backend] path to another file. The file was not changed")
+        raise StoreError(
+            f"database {where} is another program's SQLite file (tables: {shown}), not a babelroom "
+            f"database; set [backend] path to another file. The file was not changed"
+        )
 
 
 def _settle(done: list[tuple[_Job[Any], tuple[bool, Any]]]) -> None:

@@ -1,4 +1,5 @@
 """The room store (rooms/stores/room_store.py) in the sqlite file: tables `rooms` and `glossary` (schema.py)."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,12 @@ class SqliteRooms(RoomStore):
 
     async def seed_rooms(self, rooms: tuple[Room, ...]) -> None:
         # configured rooms list first, in config order; rooms opened later follow by time
-        await self._db.write(lambda db: db.executemany(
-            "INSERT OR IGNORE INTO rooms (id, position, data) VALUES (?, ?, ?)",
-            [(room.id, index, json.dumps(room.to_dict())) for index, room in enumerate(rooms)]))
+        await self._db.write(
+            lambda db: db.executemany(
+                "INSERT OR IGNORE INTO rooms (id, position, data) VALUES (?, ?, ?)",
+                [(room.id, index, json.dumps(room.to_dict())) for index, room in enumerate(rooms)],
+            )
+        )
 
     async def list_rooms(self) -> list[Room]:
         def read(db: sqlite3.Connection) -> list[Room]:
@@ -40,10 +44,13 @@ class SqliteRooms(RoomStore):
         return await self._db.read(read)
 
     async def save_room(self, room: Room) -> None:
-        await self._db.write(lambda db: db.execute(
-            "INSERT INTO rooms (id, position, data) VALUES (?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-            (room.id, now_ms(), json.dumps(room.to_dict()))))
+        await self._db.write(
+            lambda db: db.execute(
+                "INSERT INTO rooms (id, position, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                (room.id, now_ms(), json.dumps(room.to_dict())),
+            )
+        )
 
     async def get_glossary(self) -> list[str] | None:
         def read(db: sqlite3.Connection) -> list[str] | None:
@@ -53,9 +60,12 @@ class SqliteRooms(RoomStore):
         return await self._db.read(read)
 
     async def set_glossary(self, terms: list[str]) -> None:
-        await self._db.write(lambda db: db.execute(
-            "INSERT INTO glossary (id, terms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET terms = excluded.terms",
-            (json.dumps(list(terms), ensure_ascii=False),)))
+        await self._db.write(
+            lambda db: db.execute(
+                "INSERT INTO glossary (id, terms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET terms = excluded.terms",
+                (json.dumps(list(terms), ensure_ascii=False),),
+            )
+        )
 
 
 def _room(row: tuple[Any, ...]) -> Room:

@@ -9,6 +9,7 @@ refused before anything is written to it.
 To change the schema, append a step (never edit one that shipped): it receives the
 connection inside a transaction and must bring version N to N + 1, data included.
 """
+
 from __future__ import annotations
 
 import json
@@ -215,13 +216,15 @@ def _v6(db: sqlite3.Connection) -> None:
     and what anonymous profiles need to expire (when each profile was last saved). Rows whose JSON
     holds text that is not Unicode (a lone surrogate from a claim older builds accepted) are dropped:
     they could not be answered as JSON."""
-    for column in ("name_key TEXT NOT NULL DEFAULT ''",  # name.casefold()
-                   "org_key TEXT NOT NULL DEFAULT ''",  # organization.casefold()
-                   "lang TEXT NOT NULL DEFAULT ''",
-                   "country TEXT NOT NULL DEFAULT ''",
-                   "role TEXT NOT NULL DEFAULT 'delegate'",
-                   "anonymous INTEGER NOT NULL DEFAULT 0",
-                   "saved INTEGER NOT NULL DEFAULT 0"):  # ms of the last save_profile
+    for column in (
+        "name_key TEXT NOT NULL DEFAULT ''",  # name.casefold()
+        "org_key TEXT NOT NULL DEFAULT ''",  # organization.casefold()
+        "lang TEXT NOT NULL DEFAULT ''",
+        "country TEXT NOT NULL DEFAULT ''",
+        "role TEXT NOT NULL DEFAULT 'delegate'",
+        "anonymous INTEGER NOT NULL DEFAULT 0",
+        "saved INTEGER NOT NULL DEFAULT 0",
+    ):  # ms of the last save_profile
         db.execute(f"ALTER TABLE profiles ADD COLUMN {column}")
     now = int(time.time() * 1000)
     for user, data in db.execute("SELECT id, data FROM profiles").fetchall():
@@ -230,15 +233,23 @@ def _v6(db: sqlite3.Connection) -> None:
         if not all(is_scalar_text(text) for text in texts):
             db.execute("DELETE FROM profiles WHERE id = ?", (user,))
             continue
-        db.execute("UPDATE profiles SET name_key = ?, org_key = ?, lang = ?, country = ?, role = ?, anonymous = ?, "
-                   "saved = ? WHERE id = ?",
-                   (str(profile.get("name", "")).casefold(), str(profile.get("organization", "")).casefold(),
-                    str(profile.get("lang", "")), str(profile.get("country", "")),
-                    str(profile.get("role", "delegate")), int(bool(profile.get("anonymous"))), now, user))
+        db.execute(
+            "UPDATE profiles SET name_key = ?, org_key = ?, lang = ?, country = ?, role = ?, anonymous = ?, "
+            "saved = ? WHERE id = ?",
+            (
+                str(profile.get("name", "")).casefold(),
+                str(profile.get("organization", "")).casefold(),
+                str(profile.get("lang", "")),
+                str(profile.get("country", "")),
+                str(profile.get("role", "delegate")),
+                int(bool(profile.get("anonymous"))),
+                now,
+                user,
+            ),
+        )
     db.execute("CREATE INDEX profiles_directory ON profiles (name_key, id) WHERE hidden = 0")
     db.execute("CREATE INDEX profiles_anonymous ON profiles (saved) WHERE anonymous = 1")
     db.execute("CREATE INDEX profiles_staff ON profiles (role) WHERE role != 'delegate'")
-
 
 
 def _v7(db: sqlite3.Connection) -> None:
@@ -303,8 +314,10 @@ def _v9(db: sqlite3.Connection) -> None:
             id TEXT NOT NULL              -- the delegate's user id (delegates.id)
         )""")
     db.execute("CREATE INDEX delegate_keys_by_id ON delegate_keys (id)")
-    db.execute("INSERT OR IGNORE INTO delegate_keys (key, id) SELECT json_extract(data, '$.key'), id FROM delegates "
-               "WHERE json_extract(data, '$.key') != ''")
+    db.execute(
+        "INSERT OR IGNORE INTO delegate_keys (key, id) SELECT json_extract(data, '$.key'), id FROM delegates "
+        "WHERE json_extract(data, '$.key') != ''"
+    )
 
 
 def _v10(db: sqlite3.Connection) -> None:
