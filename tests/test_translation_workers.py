@@ -141,27 +141,42 @@ async def test_a_worker_killed_mid_burst_loses_no_translation(tier):
     others = [await join(a, "Pablo", "es"), await join(a, "Marie", "fr")]
     sender = await join(a, "Ada", "en")
 
-    w1.signal(signal.SIGSTOP)  # still blocked in XREADGROUP: Redis hands it jobs it will never finish
     burst = 40
-    sent = []
-    for i in range(burst):
-        ack = await sender.say(ROOM, f"The meeting starts at nine number {i}.")
+    sent: list[str] = []
+
+    async def say_next() -> None:
+        ack = await sender.say(ROOM, f"The meeting starts at nine number {len(sent)}.")
         sent.append(ack["id"])
-        if i == burst // 2:
-            with tier.client() as client:
-                await until(
-                    lambda: any(
-                        c["name"] == "w1" and c["pending"] > 0
-                        for stream in client.smembers(KEYS.streams)
-                        for c in client.xinfo_consumers(stream, GROUP)
-                    ),
-                    10,
-                    "the frozen worker holds jobs",
-                )
-            w1.kill()  # SIGKILL, holding jobs
+
+    with tier.client() as client:
+
+        def w1_holds_jobs() -> bool:
+            return any(
+                c["name"] == "w1" and c["pending"] > 0
+                for stream in client.smembers(KEYS.streams)
+                for c in client.xinfo_consumers(stream, GROUP)
+            )
+
+        # Frozen while blocked in XREADGROUP, w1 is handed jobs it will never finish. Frozen between
+        # two reads (or once its 1 s block has run out) it is handed nothing: then it is let go on
+        # and frozen again, a few messages later. Every message sent meanwhile counts in the burst.
+        for _ in range(10):
+            w1.signal(signal.SIGSTOP)
+            for _ in range(3):
+                await say_next()
+            try:
+                await until(w1_holds_jobs, 0.8, "the frozen worker holds jobs")
+                break
+            except AssertionError:
+                w1.signal(signal.SIGCONT)
+                await asyncio.sleep(0.05)
+        assert w1_holds_jobs(), "w1 was never frozen holding jobs in 10 tries"
+    w1.kill()  # SIGKILL, holding jobs
+    while len(sent) < burst:
+        await say_next()
     listeners = ((reader, "es"), (others[0], "es"), (others[1], "fr"))
     received = [
-        await frames_until(listener, {"translation", "translation_failed"}, burst, timeout=60)
+        await frames_until(listener, {"translation", "translation_failed"}, len(sent), timeout=60)
         for listener, _ in listeners
     ]
     await asyncio.sleep(2.5)  # past claim_idle again: a job claimed twice would show up now (once for all three)
