@@ -15,9 +15,11 @@ Guarantees (tests/backend/test_meeting_store.py):
 from __future__ import annotations
 
 import abc
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rooms.meetings import Meeting, Place, Slot
+# annotations only: rooms.meetings imports rooms.stores, whose __init__ imports this module (a cycle at run time)
+if TYPE_CHECKING:
+    from rooms.meetings import Meeting, Place, Slot
 
 TAKEN: Literal["taken"] = "taken"  # a hold asked for belongs to another meeting
 CHANGED: Literal["changed"] = "changed"  # the stored meeting is not at the version given
