@@ -4,7 +4,7 @@ The rules are `rooms.conversations`; the state is the backend's ConversationStor
 rooms of kind `private` in the room backend, so joining, history, `since`, sending, translation
 and fan-out are the forum rooms' own code. What is new here is delivery to *people* rather
 than rooms: a `request` or a `conversation` notice goes out as a node-wide
-`direct` envelope (backend.broadcast) that every node's hub opens and hands to its local
+`direct` envelope (stores.broker.broadcast) that every node's hub opens and hands to its local
 connections of the named users (or of the event's moderators). Reports are rooms/reports.py's.
 """
 

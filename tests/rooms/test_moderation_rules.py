@@ -17,8 +17,7 @@ async def refused(coroutine) -> Refused:
 
 
 async def test_a_moderator_mutes_a_delegate_and_it_is_published_and_logged(core):
-    events = []
-    core.backend._on_event = lambda room, event: events.append(event)  # the node's hub, in production
+    events = core.events
     await core.stores.broker.subscribe(ROOM)
     await core.sign_in(DEE)
     await core.moderation.apply(MOD, Action("mute", ROOM, user=DEE.id, seconds=60, reason="calm down"))
