@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chat.config import MeetingSettings
-from rooms import Refused, Role
+from rooms import Refused
 from rooms.conversations import EVENT_WIDE, Policy, Profile
 from rooms.meetings import (
     BOOKED,
@@ -41,6 +41,7 @@ from rooms.meetings import (
     place_id,
     planned_slots,
     propose_refusal,
+    see_refusal,
     slot_id,
     slots_refusal,
     taken_places,
@@ -167,9 +168,12 @@ class Meetings:
         }
 
     async def meeting_for(self, actor: Actor, meeting_id: str) -> Meeting:
+        """The meeting, when the actor may see it (rooms.meetings.see_refusal), else Refused(not_found)."""
         meeting = await self._store.meeting(meeting_id)
-        if meeting is None or (actor.id not in meeting.people and actor.role is not Role.HOST):
-            raise Refused("not_found", f"there is no meeting {meeting_id!r} of yours; GET /api/me/meetings lists them")
+        refusal = see_refusal(meeting, meeting_id, actor.id, actor.role)
+        if refusal is not None:
+            raise refusal
+        assert meeting is not None  # see_refusal refuses a missing meeting
         return meeting
 
     async def agenda(self, user: str) -> list[dict[str, Any]]:
@@ -430,7 +434,7 @@ class Meetings:
 
     async def cancel(self, actor: Actor, meeting_id: str, reason: str) -> dict[str, Any]:
         meeting = await self.meeting_for(actor, meeting_id)
-        refusal = cancel_refusal(meeting, actor.id, host=actor.role is Role.HOST)
+        refusal = cancel_refusal(meeting, actor.id, actor.role)
         if refusal is not None:
             raise refusal
         changed = meeting.changed(state=CANCELLED, reason=reason, by=actor.id, updated=now_ms())

@@ -20,6 +20,12 @@ def room_role(role: Role, moderated_rooms: tuple[str, ...], room: str, appointed
     return Role.MODERATOR if user in appointed else Role.DELEGATE
 
 
+def organises(role: Role) -> bool:
+    """Hosts organise the event: the host API (rooms, appointments, the glossary, meeting slots and
+    places, the meetings grid) is theirs, and they see, move and cancel anyone's meeting."""
+    return role is Role.HOST
+
+
 def can_moderate(role_in_room: Role) -> bool:
     return role_in_room in (Role.HOST, Role.MODERATOR)
 

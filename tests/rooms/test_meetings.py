@@ -24,8 +24,10 @@ from rooms.meetings import (
     place_for,
     planned_slots,
     propose_refusal,
+    see_refusal,
     slots_refusal,
 )
+from rooms.models import Role
 from rooms.refusal import Refused
 
 TABLE, ONLINE = Place("p-1", "Table 1"), Place("p-o", "Video", online=True, link="https://x/{meeting}")
@@ -85,9 +87,19 @@ def test_turns_and_cancels():
     assert code(answer_refusal(MEETING, "u_li", "accept")) == "forbidden"
     assert code(answer_refusal(MEETING, "u_x", "accept")) == "not_found"
     assert code(answer_refusal(MEETING.changed(state=BOOKED), "u_anna", "decline")) == "conflict"
-    assert cancel_refusal(MEETING, "u_li", host=False) is None
-    assert cancel_refusal(MEETING, "u_x", host=True) is None
-    assert code(cancel_refusal(MEETING.changed(state="cancelled"), "u_li", host=False)) == "conflict"
+    assert cancel_refusal(MEETING, "u_li", Role.DELEGATE) is None
+    assert cancel_refusal(MEETING, "u_x", Role.HOST) is None
+    assert code(cancel_refusal(MEETING, "u_x", Role.MODERATOR)) == "not_found"
+    assert code(cancel_refusal(MEETING.changed(state="cancelled"), "u_li", Role.DELEGATE)) == "conflict"
+
+
+def test_its_two_people_and_hosts_see_a_meeting_and_to_anyone_else_it_does_not_exist():
+    assert see_refusal(MEETING, MEETING.id, "u_li", Role.DELEGATE) is None
+    assert see_refusal(MEETING, MEETING.id, "u_anna", Role.MODERATOR) is None
+    assert see_refusal(MEETING, MEETING.id, "u_x", Role.HOST) is None
+    for stranger in (Role.DELEGATE, Role.MODERATOR):  # a moderator organises nothing
+        assert code(see_refusal(MEETING, MEETING.id, "u_x", stranger)) == "not_found"
+    assert code(see_refusal(None, "m-gone", "u_x", Role.HOST)) == "not_found"
 
 
 def test_a_booking_holds_both_people_and_a_table_but_not_an_online_place():
