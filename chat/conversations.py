@@ -20,7 +20,7 @@ import msgspec
 
 from chat.config import Config
 from chat.relay import TranslationRelay
-from rooms import Refused, Role, Room, RoomKind, RoomState
+from rooms import Refused, Room, RoomKind, RoomState
 from rooms.conversations import (
     INBOX_FULL,
     TITLE_MAX,
@@ -29,8 +29,9 @@ from rooms.conversations import (
     Profile,
     answer_refusal,
     block_refusal,
+    checks_name,
     direct,
-    impersonated,
+    impersonation_refusal,
     invitations_needed,
     leave_refusal,
     members_refusal,
@@ -40,6 +41,7 @@ from rooms.conversations import (
     request_text_refusal,
     separated_refusal,
     start_refusal,
+    state_after_block,
 )
 from rooms.limits import SendLimits
 from rooms.roles import Actor
@@ -152,15 +154,12 @@ class Conversations:
         """A user authenticated: keep their profile (from the token) and mark them online.
 
         Refused `name_reserved` (nothing stored) when a delegate's name copies or looks like the name
-        of a host or moderator the event has seen (rooms.conversations.impersonated).
+        of a host or moderator the event has seen (rooms.conversations.impersonation_refusal).
         """
-        if person.role is Role.DELEGATE:
-            twin = impersonated(person.name, person.id, await self.store.staff())
-            if twin is not None:
-                raise Refused(
-                    "name_reserved",
-                    f"looks like the name of a {twin.role} of this event ({twin.name!r}); choose another name",
-                )
+        if checks_name(person.role):
+            refusal = impersonation_refusal(person.name, person.id, await self.store.staff())
+            if refusal:
+                raise Refused(*refusal)
         await self.store.save_profile(
             Profile(
                 id=person.id,
@@ -571,8 +570,9 @@ class Conversations:
             if room is None or not room.private or other not in members:
                 continue
             await self._take_out(room, members, user, "blocked")
-            if members == {person.id, other} and room.state is RoomState.OPEN:  # the blocker's record, read-only
-                await self._rooms.save_room(room.updated(state=RoomState.READ_ONLY))
+            state = state_after_block(room.state, members, person.id, other)
+            if state is not room.state:
+                await self._rooms.save_room(room.updated(state=state))
         return changed
 
     async def blocked_people(self, person: Person) -> list[dict[str, Any]]:

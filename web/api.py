@@ -18,6 +18,7 @@ from chat.serving import PEER_EXTENSION
 from rooms import Role
 from rooms.conversations import BIO_MAX, ORGANIZATION_MAX, profile_complaint
 from rooms.countries import COUNTRIES
+from rooms.policy import listed
 from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
 from web import answers
@@ -241,7 +242,7 @@ async def list_rooms(request: Request, query: RoomsQuery) -> Response:
     rooms = [
         await node.organiser.with_tr(await node.lobby.lobby_entry(room), lang)
         for room in await node.stores.rooms.list_rooms()
-        if not room.private
+        if listed(room)
     ]
     return JSONResponse({"rooms": rooms})
 
