@@ -312,6 +312,28 @@ def slots_refusal(chosen: list[str], slots: dict[str, Slot], *, busy: set[str], 
     return None
 
 
+def offered_place_refusal(
+    place: str | None, chosen: list[str], slots: dict[str, Slot], places: dict[str, Place]
+) -> Refused | None:
+    """The place a proposal asks for (None: any), among the known `chosen` slots: one of them offers it."""
+    if place is None:
+        return None
+    if not any(place in slots[s].places for s in chosen if s in slots):
+        return Refused("bad_request", f"place {place!r} is not offered in these slots")
+    if place not in places:
+        return Refused("not_found", f"there is no place {place!r}")
+    return None
+
+
+def bookable_refusal(slot: Slot | None, chosen: str, *, now: int) -> Refused | None:
+    """A booking (accepted or moved) takes a known slot that is not over."""
+    if slot is None:
+        return Refused("not_found", f"there is no slot {chosen!r}")
+    if slot.end <= now:
+        return Refused("bad_request", "this slot is over; choose a later one")
+    return None
+
+
 def answer_refusal(meeting: Meeting, user: str, action: str) -> Refused | None:
     """May `user` accept, decline or counter (`action`: accept | decline | propose) this meeting now?"""
     if user not in meeting.people:
@@ -320,6 +342,25 @@ def answer_refusal(meeting: Meeting, user: str, action: str) -> Refused | None:
         return Refused("conflict", f"this meeting is {meeting.state}; you can no longer {action} it")
     if meeting.turn != user:
         return Refused("forbidden", f"it is the other person's turn to answer; you may cancel, not {action}")
+    return None
+
+
+def accept_refusal(meeting: Meeting, user: str, chosen: str) -> Refused | None:
+    """May `user` accept this meeting in slot `chosen` now? Their turn (`answer_refusal`), and one
+    of the slots on the table."""
+    refusal = answer_refusal(meeting, user, "accept")
+    if refusal is None and chosen not in meeting.slots:
+        return Refused("bad_request", f"slot {chosen!r} is not one of this meeting's; propose it instead")
+    return refusal
+
+
+def move_refusal(meeting: Meeting, chosen: str, place: str | None) -> Refused | None:
+    """May a host move this meeting to slot `chosen` (and `place`, None: any free one)? Only a booked
+    meeting, and only somewhere else."""
+    if meeting.state != BOOKED:
+        return Refused("conflict", f"this meeting is {meeting.state}; only a booked meeting can be moved")
+    if chosen == meeting.slot and place in (None, meeting.place):
+        return Refused("bad_request", "the meeting is at this slot and place already; choose another")
     return None
 
 
