@@ -213,14 +213,13 @@ class Conversations:
         return rooms
 
     async def mark_read(self, room: Room, user: str, message_id: str) -> None:
-        """`read`: keep the user's read position in a conversation of theirs, or in a public room
-        (the caller checked they are in it), on the server, and tell every connection of theirs on
-        every node the new position and count at once, so a phone and a laptop agree live.
+        """`read`: keep the user's read position in a room they may keep one in (the caller asked
+        `visible_room` and rooms.conversations.read_refusal: a conversation of theirs, or a public
+        room they joined), on the server, and tell every connection of theirs on every node the new
+        position and count at once, so a phone and a laptop agree live.
 
         Only this moves the position: joining, a `since` replay or a history page does not, since
         a client that reconnects has shown none of what it missed."""
-        if room.private and user not in await self.store.conversation_members(room.id):
-            return
         await self.store.set_read(room.id, user, message_id)
         unread = await self._unread(room.id, user, message_id)
         await self._broker.broadcast(direct([user], UnreadChanged(room=room.id, read=message_id, unread=unread)))
