@@ -17,8 +17,7 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Literal
 
-# annotations only: rooms.meetings imports rooms.stores, whose __init__ imports this module (a cycle at run time)
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: rooms.meetings imports rooms.stores (through rooms.conversations)
     from rooms.meetings import Meeting, Place, Slot
 
 TAKEN: Literal["taken"] = "taken"  # a hold asked for belongs to another meeting
