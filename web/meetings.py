@@ -1,8 +1,9 @@
 """The meetings API (Bearer token; issue 26): slots and places, proposing and answering meetings,
 the agenda and its calendar files, and the organisers' grid and CSV export.
 
-The rules live in `rooms.meetings` and chat/meetings.py; these handlers take their decoded bodies
-(web/typed.py), ask, and answer. A booking that lost its race answers 409 `taken` with `next`: the
+The rules live in `rooms.meetings` (who sees a meeting, whose turn it is, who may cancel, free
+slots and places), applied to the MeetingStore by chat/meetings.py; these handlers take their
+decoded bodies (web/typed.py), ask, and answer. A booking that lost its race answers 409 `taken` with `next`: the
 next slots both people have free, which the app offers instead.
 """
 
@@ -14,7 +15,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
-from icalendar import Calendar, Event
 from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -327,6 +327,8 @@ async def my_meetings(request: Request, identity: Identity) -> Response:
 # calendar files ---------------------------------------------------------------------------------
 def calendar(views: list[dict[str, Any]]) -> bytes:
     """An RFC 5545 calendar of the booked (and cancelled: STATUS CANCELLED) meetings."""
+    from icalendar import Calendar, Event  # here: ~60 ms of a node's start-up, for the few who download one
+
     cal = Calendar()
     cal.add("prodid", "-//babelroom//meetings//EN")
     cal.add("version", "2.0")

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import PromptServer, free_port
+from tests.conftest import PromptServer, listening_socket
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,8 @@ class OtherSite:
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
-        self.port = free_port()
+        self.socket = listening_socket()  # bound now: no other process can take the port before it serves
+        self.port = self.socket.getsockname()[1]
         self.origin = f"http://127.0.0.1:{self.port}"
 
         async def page(request: Request) -> Response:
@@ -77,7 +78,7 @@ class OtherSite:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> OtherSite:
-        self.task = asyncio.create_task(self.server.serve())
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.socket]))
         while not self.server.started:
             if self.task.done():
                 self.task.result()
@@ -214,14 +215,14 @@ async def test_the_module_client_pages_a_replay_longer_than_joined_carries(make_
     page = await new_page()
     await page.goto(f"{website.origin}/client")
     await page.evaluate("window.started")
-    await server.node.backend.append_message(
+    await server.node.stores.broker.append_message(
         "plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text="before", lang="en", cid=None
     )
     await page.wait_for_function("window.seen.some((f) => f.type === 'message' && f.text === 'before')")
     await page.evaluate("client.ws.close(); undefined")  # the network drops
     missed = [f"away {n}" for n in range(13)]
     for text in missed:
-        await server.node.backend.append_message(
+        await server.node.stores.broker.append_message(
             "plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text=text, lang="en", cid=None
         )
     await page.wait_for_function("window.seen.some((f) => f.type === 'message' && f.text === 'away 12')")
