@@ -32,16 +32,19 @@ class RoomAccess:
     async def visible_room(self, room_id: str, user: str | None = None) -> Room:
         """The room, or Refused(not_found). A private room is there only for its members: for
         anyone else (hosts and moderators included, and when no user is given) it does not exist."""
+        return (await self._visible(room_id, user))[0]
+
+    async def _visible(self, room_id: str, user: str | None) -> tuple[Room, frozenset[str] | None]:
+        """`visible_room`, and a private room's members as read to decide it (None for a public room)."""
         room = await self._rooms.get_room(room_id)
-        if (
-            room is not None
-            and room.private
-            and (user is None or user not in await self._conversations.conversation_members(room.id))
-        ):
-            room = None
+        members = None
+        if room is not None and room.private:
+            members = frozenset(await self._conversations.conversation_members(room.id) if user else ())
+            if user not in members:
+                room = None
         if room is None:
             raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
-        return room
+        return room, members
 
     async def join(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         """The room and the actor's role in it when the actor may join, else Refused. The role is
@@ -65,17 +68,20 @@ class RoomAccess:
         await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
         return role
 
-    async def send_gate(self, actor: Actor, room_id: str) -> tuple[Room, SendGate | None]:
+    async def send_gate(self, actor: Actor, room_id: str) -> tuple[Room, SendGate | None, frozenset[str] | None]:
         """The room, and what the store must check in the step that stores a message when the
         actor's standing turns out clear (rooms/stores/sends.py): everything else the rules ask
         is decided here, without a store read. None when the room's state would refuse the role a
         clear standing gives: the rules then go the long way (`check_send`), since an appointment
-        may still allow it. Refused(not_found) as `room`."""
-        room = await self.visible_room(room_id, actor.id)
+        may still allow it. Third, a private room's members as read to find it visible (None for a
+        public room): what the send is followed by (the members' unread counts) needs them too.
+        Refused(not_found) as `room`."""
+        room, members = await self._visible(room_id, actor.id)
         role = self._roles.with_standing(actor, room_id, CLEAR)
         if send_refusal(room, role):
-            return room, None
-        return room, self._limits.gate(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
+            return room, None, members
+        gate = self._limits.gate(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
+        return room, gate, members
 
     def refuse_wait(self, room: Room, wait: SendWait) -> None:
         """Refused(rate_limited) for what the store's send limits answered (nothing when they allowed)."""
