@@ -40,7 +40,7 @@ from chat.backend.base import Backend
 from chat.backend.ids import make_id
 from chat.backend.redis.cache import RedisSharedCache
 from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, SharedRedis, write_call
-from chat.backend.redis.connection import LeanConnection
+from chat.backend.redis.connection import LeanConnection, LeanPool, LeanRedis
 from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.history import RedisHistory
 from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
@@ -77,7 +77,7 @@ class RedisBackend(RedisHistory, Backend):
         self._settings = settings
         self._keys = Keys(settings.key_prefix, cluster=settings.redis_cluster)
         self._slots = asyncio.Semaphore(POOL_SIZE)
-        self._pool = redis.asyncio.ConnectionPool.from_url(
+        self._pool = LeanPool.from_url(
             settings.redis_url,
             decode_responses=True,
             max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
@@ -103,7 +103,7 @@ class RedisBackend(RedisHistory, Backend):
                 retry=Retry(NoBackoff(), 0),
             )
         else:
-            self._redis = redis.asyncio.Redis(connection_pool=self._pool)
+            self._redis = LeanRedis(connection_pool=self._pool)  # the pool retries nothing, as LeanRedis needs
         self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
         shared = SharedRedis(self._redis, self._keys, self._slots, self._scripts, settings)
         self._rooms = RedisRooms(shared, copies_valid=lambda: self._subscriber.up)
