@@ -54,7 +54,7 @@ class Node:
         self.translator = translator or TranslationService(
             node_translator_settings(config.translation), shared_cache=self.backend.shared_cache()
         )
-        self.hub = Hub(self.backend, config.limits.presence_window, config.limits.reaction_window)
+        self.hub = Hub(stores.broker, config.limits.presence_window, config.limits.reaction_window)
         self.hub.on_glossary = self._glossary_changed
         self.organiser = OrganiserText(self.translator, config.translation.content_lang)
         self.hub.organiser = self.organiser

@@ -14,6 +14,29 @@ from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, Se
 CLEAR = Standing(appointed=False, banned=False, banned_event=False, mute=None, mute_event=None)
 
 
+async def visible_room(rooms: RoomStore, conversations: ConversationStore, room_id: str, user: str | None) -> Room:
+    """The room, or Refused(not_found). A private room is there only for its members: for anyone
+    else (hosts and moderators included, and when no user is given) it does not exist. The one rule
+    of who sees a room, asked by RoomAccess (join, send, the host API) and Moderation."""
+    return (await visible_room_and_members(rooms, conversations, room_id, user))[0]
+
+
+async def visible_room_and_members(
+    rooms: RoomStore, conversations: ConversationStore, room_id: str, user: str | None
+) -> tuple[Room, frozenset[str] | None]:
+    """`visible_room`, and a private room's members as read to decide it (None for a public room):
+    a send passes them on to the unread counts that follow it (issue 27)."""
+    room = await rooms.get_room(room_id)
+    members = None
+    if room is not None and room.private:
+        members = frozenset(await conversations.conversation_members(room.id) if user else ())
+        if user not in members:
+            room = None
+    if room is None:
+        raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
+    return room, members
+
+
 class RoomAccess:
     def __init__(
         self,
@@ -30,21 +53,8 @@ class RoomAccess:
         self._limits = limits
 
     async def visible_room(self, room_id: str, user: str | None = None) -> Room:
-        """The room, or Refused(not_found). A private room is there only for its members: for
-        anyone else (hosts and moderators included, and when no user is given) it does not exist."""
-        return (await self._visible(room_id, user))[0]
-
-    async def _visible(self, room_id: str, user: str | None) -> tuple[Room, frozenset[str] | None]:
-        """`visible_room`, and a private room's members as read to decide it (None for a public room)."""
-        room = await self._rooms.get_room(room_id)
-        members = None
-        if room is not None and room.private:
-            members = frozenset(await self._conversations.conversation_members(room.id) if user else ())
-            if user not in members:
-                room = None
-        if room is None:
-            raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
-        return room, members
+        """The room, or Refused(not_found): a private room only for its members (`visible_room`)."""
+        return await visible_room(self._rooms, self._conversations, room_id, user)
 
     async def join(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         """The room and the actor's role in it when the actor may join, else Refused. The role is
@@ -76,7 +86,7 @@ class RoomAccess:
         may still allow it. Third, a private room's members as read to find it visible (None for a
         public room): what the send is followed by (the members' unread counts) needs them too.
         Refused(not_found) as `room`."""
-        room, members = await self._visible(room_id, actor.id)
+        room, members = await visible_room_and_members(self._rooms, self._conversations, room_id, actor.id)
         role = self._roles.with_standing(actor, room_id, CLEAR)
         if send_refusal(room, role):
             return room, None, members
