@@ -51,7 +51,7 @@ async def test_a_connection_the_server_closed_is_not_used_again(lean: tuple[Lean
     await client.set(f"{name}:key", "before")
     first = await client.client_id()
     async with redis.asyncio.Redis.from_url(f"{REDIS_URL}/{REDIS_TEST_DB}") as admin:
-        assert await admin.client_kill_filter(_id=first) == 1
+        assert await admin.client_kill_filter(_id=str(first)) == 1
     # This write fails when the kill has not reached the client yet (the reply is the closed
     # socket's end); either way the next one goes out on a new connection and is stored.
     with contextlib.suppress(redis.exceptions.ConnectionError):
