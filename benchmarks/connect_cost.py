@@ -144,6 +144,15 @@ def client_process(port: int, clients: int, per_room: int, concurrency: int, pip
 
 
 # the measuring process ----------------------------------------------------------------------------
+def redis_calls(url: str) -> dict[str, int]:
+    """Commands Redis has run so far, by name (INFO commandstats; EVALSHA counts a script once)."""
+    import redis as redis_client
+
+    with redis_client.Redis.from_url(url) as client:
+        stats: dict[str, dict[str, int]] = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): values["calls"] for name, values in stats.items()}
+
+
 def measure(args: argparse.Namespace, backend: str, workdir: Path, run_index: int) -> dict[str, Any]:
     rooms = -(-args.clients // args.per_room)
     config = workdir / "config.toml"
@@ -187,6 +196,7 @@ def measure(args: argparse.Namespace, backend: str, workdir: Path, run_index: in
         for name in PHASES:
             label = f"{backend}-{run_index}-{name}"
             profilers = start_profilers(args.profile, label, [node]) if args.profile else []
+            calls_before = redis_calls(redis_server.url) if redis_server else {}
             start_cpu = [cpu_ns(pid) for pid in pids]
             started = time.monotonic()
             parent_pipe.send("go")
@@ -198,11 +208,16 @@ def measure(args: argparse.Namespace, backend: str, workdir: Path, run_index: in
             window = time.monotonic() - started
             used = [cpu_ns(pid) - s - rate * window for pid, s, rate in zip(pids, start_cpu, idle, strict=True)]
             stop_profilers(profilers)
-            result[name] = {
-                "seconds": round(detail, 2),
-                "node_us": round(used[0] / 1000 / args.clients),
-                **({"redis_us": round(used[1] / 1000 / args.clients)} if redis_server else {}),
-            }
+            result[name] = {"seconds": round(detail, 2), "node_us": round(used[0] / 1000 / args.clients)}
+            if redis_server:
+                calls = redis_calls(redis_server.url)
+                made = {command: count - calls_before.get(command, 0) for command, count in calls.items()}
+                result[name]["redis_us"] = round(used[1] / 1000 / args.clients)
+                result[name]["commands"] = {  # per client, the info command of these counts left out
+                    command: round(count / args.clients, 2)
+                    for command, count in made.items()
+                    if count and command != "info"
+                }
         parent_pipe.send("close")
         clients.join(30)
         return result
@@ -242,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
                 node = spread([run[name]["node_us"] for run in runs])
                 redis_us = spread([run[name]["redis_us"] for run in runs]) if backend == "redis" else "-"
                 print(f"   {name:<8} {wall:>16} {node:>18} {redis_us:>18}")
+            if backend == "redis":  # the same in every run: the first run's
+                for name in PHASES:
+                    commands = runs[0][name]["commands"]
+                    listed = ", ".join(f"{command} {count:g}" for command, count in sorted(commands.items()))
+                    print(f"   {name} Redis commands per client ({sum(commands.values()):g}): {listed}")
     return 0
 
 
