@@ -81,6 +81,8 @@ class Reader(Protocol):
 
     def push(self, frame: bytes) -> None: ...
 
+    def push_all(self, frames: list[bytes], size: int) -> None: ...  # push each (`size`: their bytes)
+
     def removed_from(self, room: str, reason: str) -> None: ...  # room "*": out of the event, closed
 
     def role_changed(self, room: str) -> None: ...  # a host appointed this user moderator there, or ended it
@@ -440,11 +442,35 @@ class Hub:
         if not held:
             return
         self._lobby_sent = asyncio.get_running_loop().time()
-        for event in held.values():  # all in this turn of the loop: one write per connection (chat.writer)
-            try:
+        events = list(held.values())
+        langs = {reader.lang for reader in self._readers}
+        organiser = self.organiser
+        if organiser is not None and not (
+            self._nothing_waiting() and all(organiser.room_ready(e.room, lang) for e in events for lang in langs)
+        ):  # titles still to translate: one by one, in order behind them
+            for event in events:
                 self._to_every_reader(event)
+            return
+        # Every reader of a language gets the same frames: built once, handed over in one call each.
+        plain: list[bytes | None] = []
+        for event in events:
+            try:
+                plain.append(text_frame(encode_bytes(event)))
             except Exception:  # one bad event must never stop delivery of the next
                 log.exception("could not deliver a room summary")
+                plain.append(None)
+        batches: dict[str, tuple[list[bytes], int]] = {}
+        for lang in langs:
+            frames: list[bytes] = []
+            for event, frame in zip(events, plain, strict=True):
+                tr = organiser.room_tr_now(event.room, lang) if organiser is not None and frame is not None else None
+                if tr is not None:
+                    frame = text_frame(encode_bytes(self._with_tr(event, tr)))
+                if frame is not None:
+                    frames.append(frame)
+            batches[lang] = frames, sum(len(frame) for frame in frames)
+        for reader in list(self._readers):
+            reader.push_all(*batches[reader.lang])
 
     def _to_every_reader(self, event: RoomChanged) -> None:
         """A `room` event to every local connection (with `tr` where the organiser made one)."""
@@ -474,12 +500,15 @@ class Hub:
         """A room summary to every connection, with `tr` in each reader's language where one was made."""
         plain = text_frame(encode_bytes(event))
         frames = {
-            lang: text_frame(encode_bytes(RoomChanged(event=event.event, room={**event.room, "tr": tr})))
-            for lang, tr in trs.items()
-            if tr is not None
+            lang: text_frame(encode_bytes(self._with_tr(event, tr))) for lang, tr in trs.items() if tr is not None
         }
         for reader in list(self._readers):
             reader.push(frames.get(reader.lang, plain))
+
+    @staticmethod
+    def _with_tr(event: RoomChanged, tr: dict[str, str]) -> RoomChanged:
+        """The summary with its title and forum in one reader's language."""
+        return RoomChanged(event=event.event, room={**event.room, "tr": tr})
 
     def push_to_moderators(self, frame: bytes) -> None:
         """A frame for every local connection of a host or an event-wide moderator."""
