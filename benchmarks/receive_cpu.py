@@ -178,7 +178,7 @@ async def run(args: argparse.Namespace) -> None:
     backend = RedisBackend(
         BackendSettings(kind="redis", redis_url=url, key_prefix=prefix, presence_ttl=3600), "receiver"
     )
-    hub = Hub(backend)
+    hub = Hub(backend.stores.broker)
     await backend.start(hub.on_event)
     loop = asyncio.get_running_loop()
     rooms = [f"room-{index}" for index in range(args.rooms)]

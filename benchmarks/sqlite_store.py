@@ -82,7 +82,7 @@ async def stored_per_second(path: Path, args: argparse.Namespace) -> dict[str, f
         nonlocal stored
         n = 0
         while time.perf_counter() < end:
-            await backend.append_message(
+            await backend.stores.broker.append_message(
                 f"room-{index % 10}", user=USER, text=f"message {n} of writer {index}", lang="en", cid=f"w{index}-{n}"
             )
             n += 1
@@ -101,7 +101,7 @@ async def _sequential(backend: SqliteBackend, seconds: float) -> float:
     count, end = 0, time.perf_counter() + seconds
     started = time.perf_counter()
     while time.perf_counter() < end:
-        await backend.append_message("solo", user=USER, text="one at a time", lang="en", cid=None)
+        await backend.stores.broker.append_message("solo", user=USER, text="one at a time", lang="en", cid=None)
         count += 1
     return count / (time.perf_counter() - started)
 
@@ -188,7 +188,9 @@ async def fill(path: Path, size: int) -> None:
     for first in range(0, size, wave):
         await asyncio.gather(
             *(
-                backend.append_message(ROOM, user=USER, text=f"history message number {n} " * 3, lang="en", cid=None)
+                backend.stores.broker.append_message(
+                    ROOM, user=USER, text=f"history message number {n} " * 3, lang="en", cid=None
+                )
                 for n in range(first, min(size, first + wave))
             )
         )

@@ -158,13 +158,13 @@ async def shards(workdir: Path, rooms: int = 50, per_room: int = 20) -> ShardFig
         await node.backend.start(node.on_event)
         names = [f"room-{i}" for i in range(rooms)]
         for room in names:
-            await node.backend.subscribe(room)
+            await node.stores.broker.subscribe(room)
         with redis.RedisCluster.from_url(cluster.url) as client:
             client.config_resetstat(target_nodes=redis.RedisCluster.PRIMARIES)
         start = time.perf_counter()
         await asyncio.gather(
             *(
-                node.backend.append_message(room, user=ADA, text=f"message {i}", lang="en", cid=None)
+                node.stores.broker.append_message(room, user=ADA, text=f"message {i}", lang="en", cid=None)
                 for i in range(per_room)
                 for room in names
             )

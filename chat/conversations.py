@@ -4,7 +4,7 @@ The rules are `rooms.conversations`; the state is the backend's ConversationStor
 rooms of kind `private` in the room backend, so joining, history, `since`, sending, translation
 and fan-out are the forum rooms' own code. What is new here is delivery to *people* rather
 than rooms: a `request` or a `conversation` notice goes out as a node-wide
-`direct` envelope (backend.broadcast) that every node's hub opens and hands to its local
+`direct` envelope (stores.broker.broadcast) that every node's hub opens and hands to its local
 connections of the named users (or of the event's moderators). Reports are rooms/reports.py's.
 """
 
@@ -20,7 +20,7 @@ import msgspec
 
 from chat.config import Config
 from chat.relay import TranslationRelay
-from rooms import Refused, Role, Room, RoomKind, RoomState
+from rooms import Refused, Room, RoomKind, RoomState
 from rooms.conversations import (
     INBOX_FULL,
     TITLE_MAX,
@@ -29,8 +29,9 @@ from rooms.conversations import (
     Profile,
     answer_refusal,
     block_refusal,
+    checks_name,
     direct,
-    impersonated,
+    impersonation_refusal,
     invitations_needed,
     leave_refusal,
     members_refusal,
@@ -40,6 +41,7 @@ from rooms.conversations import (
     request_text_refusal,
     separated_refusal,
     start_refusal,
+    state_after_block,
 )
 from rooms.limits import SendLimits
 from rooms.roles import Actor
@@ -152,15 +154,12 @@ class Conversations:
         """A user authenticated: keep their profile (from the token) and mark them online.
 
         Refused `name_reserved` (nothing stored) when a delegate's name copies or looks like the name
-        of a host or moderator the event has seen (rooms.conversations.impersonated).
+        of a host or moderator the event has seen (rooms.conversations.impersonation_refusal).
         """
-        if person.role is Role.DELEGATE:
-            twin = impersonated(person.name, person.id, await self.store.staff())
-            if twin is not None:
-                raise Refused(
-                    "name_reserved",
-                    f"looks like the name of a {twin.role} of this event ({twin.name!r}); choose another name",
-                )
+        if checks_name(person.role):
+            refusal = impersonation_refusal(person.name, person.id, await self.store.staff())
+            if refusal:
+                raise Refused(*refusal)
         await self.store.save_profile(
             Profile(
                 id=person.id,
@@ -214,14 +213,13 @@ class Conversations:
         return rooms
 
     async def mark_read(self, room: Room, user: str, message_id: str) -> None:
-        """`read`: keep the user's read position in a conversation of theirs, or in a public room
-        (the caller checked they are in it), on the server, and tell every connection of theirs on
-        every node the new position and count at once, so a phone and a laptop agree live.
+        """`read`: keep the user's read position in a room they may keep one in (the caller asked
+        `visible_room` and rooms.conversations.read_refusal: a conversation of theirs, or a public
+        room they joined), on the server, and tell every connection of theirs on every node the new
+        position and count at once, so a phone and a laptop agree live.
 
         Only this moves the position: joining, a `since` replay or a history page does not, since
         a client that reconnects has shown none of what it missed."""
-        if room.private and user not in await self.store.conversation_members(room.id):
-            return
         await self.store.set_read(room.id, user, message_id)
         unread = await self._unread(room.id, user, message_id)
         await self._broker.broadcast(direct([user], UnreadChanged(room=room.id, read=message_id, unread=unread)))
@@ -571,8 +569,9 @@ class Conversations:
             if room is None or not room.private or other not in members:
                 continue
             await self._take_out(room, members, user, "blocked")
-            if members == {person.id, other} and room.state is RoomState.OPEN:  # the blocker's record, read-only
-                await self._rooms.save_room(room.updated(state=RoomState.READ_ONLY))
+            state = state_after_block(room.state, members, person.id, other)
+            if state is not room.state:
+                await self._rooms.save_room(room.updated(state=state))
         return changed
 
     async def blocked_people(self, person: Person) -> list[dict[str, Any]]:

@@ -42,9 +42,9 @@ from typing import Any, Protocol
 
 import msgspec
 
-from chat.backend import Backend, Encoded, Event
 from chat.frames import encode_bytes, live_message
 from chat.wire import text_frame
+from rooms.stores import Broker, Encoded, Event
 from rooms.stores.events import (
     Direct,
     Glossary,
@@ -110,9 +110,9 @@ Pending = list[tuple[str | None, bytes]]  # (message id or None, WebSocket frame
 
 class Hub:
     def __init__(
-        self, backend: Backend, presence_window: float = 0.0, reaction_window: float = 0.0, lobby_window: float = 0.0
+        self, broker: Broker, presence_window: float = 0.0, reaction_window: float = 0.0, lobby_window: float = 0.0
     ) -> None:
-        self._backend = backend
+        self._broker = broker  # the hub subscribes this node to a room while it has local members there
         self._rooms: dict[str, dict[Reader, Pending | None]] = {}
         self._readers: set[Reader] = set()
         self._room_locks: dict[str, asyncio.Lock] = {}
@@ -163,7 +163,7 @@ class Hub:
         async with self._lock(room):
             members = self._rooms.get(room)
             if members is None:
-                await self._backend.subscribe(room)
+                await self._broker.subscribe(room)
                 members = self._rooms[room] = {}
             members[reader] = []
 
@@ -187,7 +187,7 @@ class Hub:
                 del self._rooms[room]
                 self._presence_sent.pop(room, None)
                 self._presence_held.pop(room, None)
-                await self._backend.unsubscribe(room)
+                await self._broker.unsubscribe(room)
 
     def local_members(self, room: str) -> list[Reader]:
         return list(self._rooms.get(room, ()))
@@ -197,7 +197,7 @@ class Hub:
 
     # events ------------------------------------------------------------------
     def on_event(self, room: str | None, event: Event | Encoded) -> None:
-        """Backend callback: route one event to the local readers it concerns."""
+        """The broker's callback (Backend.start): route one event to the local readers it concerns."""
         try:
             if isinstance(event, Encoded):
                 if room is not None:

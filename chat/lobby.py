@@ -12,7 +12,7 @@ from typing import Any
 
 from chat.backend import BackendUnavailable
 from rooms import Room
-from rooms.policy import writers
+from rooms.policy import listed, writers
 from rooms.stores import Broker, Presence, RoomStore, census_of
 from rooms.stores.events import RoomChanged
 
@@ -63,5 +63,5 @@ class LobbyTicker:
 
     async def _announce(self, room_id: str) -> None:
         room = await self._rooms.get_room(room_id)
-        if room is not None and not room.private:  # conversations never reach lobbies
+        if room is not None and listed(room):  # conversations never reach lobbies
             await self._broker.broadcast(RoomChanged(event="updated", room=await self.lobby_entry(room)))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chat.config import MeetingSettings
-from rooms import Refused, Role
+from rooms import Refused
 from rooms.conversations import EVENT_WIDE, Policy, Profile
 from rooms.meetings import (
     BOOKED,
@@ -29,18 +29,23 @@ from rooms.meetings import (
     Place,
     Slot,
     Taken,
+    accept_refusal,
     answer_refusal,
+    bookable_refusal,
     busy_slots,
     cancel_refusal,
     free_slots,
     holds_of,
     iso,
+    move_refusal,
     new_meeting_id,
     next_free,
+    offered_place_refusal,
     place_for,
     place_id,
     planned_slots,
     propose_refusal,
+    see_refusal,
     slot_id,
     slots_refusal,
     taken_places,
@@ -167,9 +172,12 @@ class Meetings:
         }
 
     async def meeting_for(self, actor: Actor, meeting_id: str) -> Meeting:
+        """The meeting, when the actor may see it (rooms.meetings.see_refusal), else Refused(not_found)."""
         meeting = await self._store.meeting(meeting_id)
-        if meeting is None or (actor.id not in meeting.people and actor.role is not Role.HOST):
-            raise Refused("not_found", f"there is no meeting {meeting_id!r} of yours; GET /api/me/meetings lists them")
+        refusal = see_refusal(meeting, meeting_id, actor.id, actor.role)
+        if refusal is not None:
+            raise refusal
+        assert meeting is not None  # see_refusal refuses a missing meeting
         return meeting
 
     async def agenda(self, user: str) -> list[dict[str, Any]]:
@@ -282,13 +290,11 @@ class Meetings:
     async def _check_slots(self, chosen: list[str], a: str, b: str, place: str | None) -> None:
         slots, places = await self._catalogue()
         meetings = await self._store.all_meetings()
-        refusal = slots_refusal(chosen, slots, busy=busy_slots(a, meetings) | busy_slots(b, meetings), now=now_ms())
+        refusal = slots_refusal(
+            chosen, slots, busy=busy_slots(a, meetings) | busy_slots(b, meetings), now=now_ms()
+        ) or offered_place_refusal(place, chosen, slots, places)
         if refusal is not None:
             raise refusal
-        if place is not None and not any(place in slots[s].places for s in chosen):
-            raise Refused("bad_request", f"place {place!r} is not offered in these slots")
-        if place is not None and place not in places:
-            raise Refused("not_found", f"there is no place {place!r}")
 
     async def propose(
         self, actor: Person, other: str, chosen: list[str], place: str | None, note: str
@@ -346,11 +352,9 @@ class Meetings:
 
     async def accept(self, actor: Actor, meeting_id: str, chosen: str, place: str | None) -> dict[str, Any]:
         meeting = await self.meeting_for(actor, meeting_id)
-        refusal = answer_refusal(meeting, actor.id, "accept")
+        refusal = accept_refusal(meeting, actor.id, chosen)
         if refusal is not None:
             raise refusal
-        if chosen not in meeting.slots:
-            raise Refused("bad_request", f"slot {chosen!r} is not one of this meeting's; propose it instead")
         await self._may_reach(actor, meeting.other(actor.id))
         booked = await self._book(meeting, chosen, place or meeting.place, actor.id)
         return await self._tell("booked", booked, actor)
@@ -358,10 +362,9 @@ class Meetings:
     async def move(self, host: Actor, meeting_id: str, chosen: str, place: str | None) -> dict[str, Any]:
         """A host moves a booked meeting to another slot and/or place; both people are told."""
         meeting = await self.meeting_for(host, meeting_id)
-        if meeting.state != BOOKED:
-            raise Refused("conflict", f"this meeting is {meeting.state}; only a booked meeting can be moved")
-        if chosen == meeting.slot and place in (None, meeting.place):
-            raise Refused("bad_request", "the meeting is at this slot and place already; choose another")
+        refusal = move_refusal(meeting, chosen, place)
+        if refusal is not None:
+            raise refusal
         moved = await self._book(meeting, chosen, place, host.id)
         return await self._tell("moved", moved, host)
 
@@ -396,10 +399,10 @@ class Meetings:
     async def _book(self, meeting: Meeting, chosen: str, place: str | None, by: str) -> Meeting:
         slots, places = await self._catalogue()
         slot = slots.get(chosen)
-        if slot is None:
-            raise Refused("not_found", f"there is no slot {chosen!r}")
-        if slot.end <= now_ms():
-            raise Refused("bad_request", "this slot is over; choose a later one")
+        refusal = bookable_refusal(slot, chosen, now=now_ms())
+        if refusal is not None:
+            raise refusal
+        assert slot is not None  # bookable_refusal refuses a missing slot
         taken = taken_places([m for m in await self._store.all_meetings() if m.id != meeting.id], places)
         found = place_for(slot, place, places, taken)
         if isinstance(found, Refused):
@@ -430,7 +433,7 @@ class Meetings:
 
     async def cancel(self, actor: Actor, meeting_id: str, reason: str) -> dict[str, Any]:
         meeting = await self.meeting_for(actor, meeting_id)
-        refusal = cancel_refusal(meeting, actor.id, host=actor.role is Role.HOST)
+        refusal = cancel_refusal(meeting, actor.id, actor.role)
         if refusal is not None:
             raise refusal
         changed = meeting.changed(state=CANCELLED, reason=reason, by=actor.id, updated=now_ms())

@@ -55,7 +55,7 @@ class Node:
             node_translator_settings(config.translation), shared_cache=self.backend.shared_cache()
         )
         self.hub = Hub(
-            self.backend,
+            stores.broker,
             config.limits.presence_window,
             config.limits.reaction_window,
             lobby_window=config.server.lobby_interval,  # a connection hears each room at most once per interval

@@ -13,6 +13,7 @@ from chat.frames import Ack, ServerFrame
 from chat.protocol import Accept, Conversational, Decline, FrameError, Read, ReportMessage, RequestContact
 from chat.tokens import Identity
 from rooms import Refused, Room
+from rooms.conversations import read_refusal
 
 if TYPE_CHECKING:
     from chat.node import Node
@@ -58,8 +59,9 @@ async def _handle(session: SessionForConversations, frame: Conversational) -> No
         session.push_frame(Ack(ref=frame.ref))
     elif isinstance(frame, Read):
         room = await session.visible_room(frame.room)
-        if not room.private and room.id not in session.rooms:  # a public room's: for those in it
-            raise FrameError("not_joined", f"join room {room.id!r} first")
+        refusal = read_refusal(room, joined=room.id in session.rooms)
+        if refusal:
+            raise Refused(*refusal)
         await conversations.mark_read(room, identity.id, frame.id)
         session.push_frame(Ack(ref=frame.ref))
     elif isinstance(frame, ReportMessage):

@@ -82,7 +82,7 @@ class Membership:
             updated = Member(member.conn, member.id, member.name, self.lang, role.value)
             self.rooms[room] = updated
             await self.node.stores.presence.add_member(room, updated)
-            await self.node.backend.publish(room, self._presence(room, "update", updated))
+            await self.node.stores.broker.publish(room, self._presence(room, "update", updated))
         self._ready()
 
     async def visible_room(self: MembershipSession, room_id: str) -> Room:
@@ -106,7 +106,7 @@ class Membership:
         limit = self._count(frame.history, "history")
         admission = await self.node.access.admit(self.identity, room_id)
         room, role = admission.room, admission.role
-        backend = self.node.backend
+        broker = self.node.stores.broker
         rejoin = room_id in self.rooms
         await self.node.hub.attach(room_id, self)
         try:
@@ -114,17 +114,17 @@ class Membership:
                 member = Member(self.conn_id, self.identity.id, self.identity.name, self.lang, role.value)
                 self.rooms[room_id] = member
                 if await self.node.stores.presence.add_member(room_id, member):
-                    await backend.publish(room_id, self._presence(room_id, "join", member))
+                    await broker.publish(room_id, self._presence(room_id, "join", member))
                     self.node.lobby.touch(room_id)
             since, more = frame.since, False
             if since is not None:
                 page = self._limits.history_max
-                replay = await backend.since(room_id, since, limit=limit, most=page + 1)  # one more: is there more?
+                replay = await broker.since(room_id, since, limit=limit, most=page + 1)  # one more: is there more?
                 messages, recovered = replay.messages, replay.recovered
                 if recovered:  # one page: the client asks for the rest (`history` with `after`)
                     messages, more = self._page(messages, page)
             elif limit:
-                messages, recovered = await backend.history(room_id, before=None, limit=limit), None
+                messages, recovered = await broker.history(room_id, before=None, limit=limit), None
             else:  # no history asked for: nothing to read
                 messages, recovered = [], None
             joined = await self._joined_frame(admission, messages, recovered, more)
@@ -195,7 +195,7 @@ class Membership:
         self._private.discard(room_id)
         member = self.rooms.pop(room_id, None)
         if member is not None and await self.node.stores.presence.remove_member(room_id, member):
-            await self.node.backend.publish(room_id, self._presence(room_id, "leave", member))
+            await self.node.stores.broker.publish(room_id, self._presence(room_id, "leave", member))
             self.node.lobby.touch(room_id)
 
     async def _leave_room_or_log(self: MembershipSession, room_id: str) -> None:

@@ -79,7 +79,7 @@ class Messages:
         lang = await self.node.translator.detect(text, self.lang)
         user = {"id": self.identity.id, "name": self.identity.name}
         targets = self.node.relay.targets_in(await census, lang, self.lang)
-        appended = await self.node.backend.append_message(
+        appended = await self.node.stores.broker.append_message(
             room_id, user=user, text=text, lang=lang, cid=cid, translating=targets, reply_to=quote, mentions=mentions
         )
         self.push_frame(Ack(ref=frame.ref, cid=cid, id=appended.message.id))
@@ -89,7 +89,9 @@ class Messages:
                 await self.node.conversations.message_stored(room_id, appended.message)
             told = [user for user in mentions if user != self.identity.id]
             if told:  # every connection of theirs, on every node, in this room or not
-                await self.node.backend.broadcast(direct(told, Mention(room=room_id, id=appended.message.id, by=user)))
+                await self.node.stores.broker.broadcast(
+                    direct(told, Mention(room=room_id, id=appended.message.id, by=user))
+                )
 
     async def _send_plain(self: MessagesSession, frame: protocol.SendMessage) -> None:
         """A message without reply or mentions, most of them: checks, census and store are one step
@@ -130,7 +132,7 @@ class Messages:
         room_id = frame.room
         self._require_joined(room_id)
         lang = self._reading_lang(frame.lang, frame.ref)
-        message = await self.node.backend.relabel_message(room_id, frame.id, lang, author=self.identity.id)
+        message = await self.node.stores.broker.relabel_message(room_id, frame.id, lang, author=self.identity.id)
         if message is None:
             raise FrameError(
                 "not_found",
@@ -138,7 +140,9 @@ class Messages:
                 "only the sender may correct a message's language",
             )
         targets = await self.node.relay.targets(room_id, lang, self.lang)
-        await self.node.backend.publish(room_id, Relang(room=room_id, id=message.id, lang=lang, translating=targets))
+        await self.node.stores.broker.publish(
+            room_id, Relang(room=room_id, id=message.id, lang=lang, translating=targets)
+        )
         self.push_frame(Ack(ref=frame.ref, id=message.id))
         self.node.relay.message_stored(message, targets)
 
@@ -152,7 +156,7 @@ class Messages:
         if wait:
             raise FrameError("rate_limited", f"too many reactions: wait {wait:.1f} s", retry_after=math.ceil(wait))
         reacted = await self.node.messages.react(self.identity, frame.room, frame.id, frame.emoji)
-        await self.node.backend.publish(
+        await self.node.stores.broker.publish(
             frame.room,
             Reaction(room=frame.room, id=frame.id, emoji=frame.emoji, count=reacted.count, user=self.identity.id),
         )
@@ -174,11 +178,11 @@ class Messages:
         self._check_text(text)
         await self.node.messages.editable(self.identity, room_id, frame.id)
         lang = await self.node.translator.detect(text, self.lang)
-        message = await self.node.backend.edit_message(room_id, frame.id, text, lang, author=self.identity.id)
+        message = await self.node.stores.broker.edit_message(room_id, frame.id, text, lang, author=self.identity.id)
         if message is None:  # deleted meanwhile
             raise FrameError("not_found", f"room {room_id!r} has no message {frame.id!r}")
         targets = await self.node.relay.targets(room_id, lang, self.lang)
-        await self.node.backend.publish(
+        await self.node.stores.broker.publish(
             room_id, Edited(room=room_id, id=message.id, text=text, lang=lang, translating=targets)
         )
         self.push_frame(Ack(ref=frame.ref, id=message.id))
@@ -194,7 +198,7 @@ class Messages:
             return  # announced a moment ago: the readers show it still
         await self.node.messages.check_typing(self.identity, frame.room)
         self._typed[frame.room] = now
-        await self.node.backend.publish(
+        await self.node.stores.broker.publish(
             frame.room, Typing(room=frame.room, user={"id": self.identity.id, "name": self.identity.name})
         )
 
@@ -221,12 +225,12 @@ class Messages:
         self._take_history_read()
         assert self.identity is not None
         if frame.after is None:
-            messages = await self.node.backend.history(room_id, before=frame.before, limit=limit)
+            messages = await self.node.stores.broker.history(room_id, before=frame.before, limit=limit)
             self.push_frame(
                 History(room=room_id, messages=await self._as_frames(room_id, messages), ref=frame.ref or None)
             )
         else:  # the next page of a `since` replay
-            replay = await self.node.backend.since(room_id, frame.after, limit=limit, most=limit + 1)
+            replay = await self.node.stores.broker.since(room_id, frame.after, limit=limit, most=limit + 1)
             messages, more = self._page(replay.messages, limit) if replay.recovered else (replay.messages, False)
             self.push_frame(
                 History(

@@ -99,7 +99,7 @@ class ModerationBridge:
             updated = Member(member.conn, member.id, member.name, member.lang, role)
             self.rooms[room] = updated
             await self.node.stores.presence.add_member(room, updated)
-            await self.node.backend.publish(room, self._presence(room, "update", updated))
+            await self.node.stores.broker.publish(room, self._presence(room, "update", updated))
         except Exception:  # noqa: BLE001 - the badge catches up at the next join; the session goes on
             log.warning("could not show %s's new role in %s", self.conn_id, room)
 

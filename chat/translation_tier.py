@@ -75,8 +75,9 @@ def run_worker(config: Config, name: str | None, pairs: tuple[str, ...]) -> int:
 async def _work(config: Config, name: str, pairs: tuple[str, ...]) -> None:
     from chat.backend.redis import RedisBackend
 
-    # the backend is not started (no subscriber, no presence): only add_translation and publish are used
+    # the backend is not started (no subscriber, no presence): its broker stores translations and publishes
     backend = RedisBackend(config.backend, f"worker-{name}")
+    broker = backend.stores.broker
     translator = TranslationService(config.translation, shared_cache=backend.shared_cache())
     await translator.start()
     client = job_client(config.backend)
@@ -86,10 +87,10 @@ async def _work(config: Config, name: str, pairs: tuple[str, ...]) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     async def failed(room: str, message_id: str, lang: str) -> None:
-        await backend.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
+        await broker.publish(room, TranslationFailed(room=room, id=message_id, lang=lang))
 
     async def store(room: str, message_id: str, lang: str, text: str, confidence: float | None) -> None:
-        await backend.add_translation(room, message_id, lang, text, confidence=confidence)
+        await broker.add_translation(room, message_id, lang, text, confidence=confidence)
 
     worker = TranslateWorker(
         client,

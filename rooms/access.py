@@ -25,6 +25,22 @@ class Admission:
     mute: Mute | None
 
 
+async def visible_room(rooms: RoomStore, conversations: ConversationStore, room_id: str, user: str | None) -> Room:
+    """The room, or Refused(not_found). A private room is there only for its members: for anyone
+    else (hosts and moderators included, and when no user is given) it does not exist. The one rule
+    of who sees a room, asked by RoomAccess (join, send, the host API) and Moderation."""
+    room = await rooms.get_room(room_id)
+    if (
+        room is not None
+        and room.private
+        and (user is None or user not in await conversations.conversation_members(room.id))
+    ):
+        room = None
+    if room is None:
+        raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
+    return room
+
+
 class RoomAccess:
     def __init__(
         self,
@@ -41,18 +57,8 @@ class RoomAccess:
         self._limits = limits
 
     async def visible_room(self, room_id: str, user: str | None = None) -> Room:
-        """The room, or Refused(not_found). A private room is there only for its members: for
-        anyone else (hosts and moderators included, and when no user is given) it does not exist."""
-        room = await self._rooms.get_room(room_id)
-        if (
-            room is not None
-            and room.private
-            and (user is None or user not in await self._conversations.conversation_members(room.id))
-        ):
-            room = None
-        if room is None:
-            raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
-        return room
+        """The room, or Refused(not_found): a private room only for its members (`visible_room`)."""
+        return await visible_room(self._rooms, self._conversations, room_id, user)
 
     async def join(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         """The room and the actor's role in it when the actor may join, else Refused. The role is

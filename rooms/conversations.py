@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rooms.countries import is_country
-from rooms.models import Role
+from rooms.models import Role, Room, RoomState
 from rooms.stores.events import (
     ContactRequestFrame,
     Conversation,
@@ -212,6 +212,21 @@ def impersonated(name: str, user: str, staff: Iterable[Profile]) -> Profile | No
     )
 
 
+def checks_name(role: Role) -> bool:
+    """Whose name is held against the staff's (`impersonation_refusal`): a delegate's. Hosts and
+    moderators are whom the check protects."""
+    return role is Role.DELEGATE
+
+
+def impersonation_refusal(name: str, user: str, staff: Iterable[Profile]) -> Refusal | None:
+    """`name_reserved` when this name copies or looks like the name of a host or moderator the event
+    has seen (`impersonated`)."""
+    twin = impersonated(name, user, staff)
+    if twin is None:
+        return None
+    return "name_reserved", f"looks like the name of a {twin.role} of this event ({twin.name!r}); choose another name"
+
+
 def direct(
     users: list[str],
     frame: (
@@ -355,6 +370,22 @@ def separated_refusal(
 def block_refusal(user: str, other: str) -> Refusal | None:
     if user == other:
         return "bad_request", "you cannot block yourself"
+    return None
+
+
+def state_after_block(state: RoomState, members: set[str], blocker: str, blocked: str) -> RoomState:
+    """The state of a conversation the blocked person is taken out of: a 1:1 left to the blocker
+    alone turns read-only (their record of what was said); any other goes on as it was."""
+    if members == {blocker, blocked} and state is RoomState.OPEN:
+        return RoomState.READ_ONLY
+    return state
+
+
+def read_refusal(room: Room, *, joined: bool) -> Refusal | None:
+    """May a user who sees the room (rooms.access.visible_room: a private one only its members) keep
+    a read position in it? In a conversation of theirs, always; in a public room, once joined."""
+    if not room.private and not joined:
+        return "not_joined", f"join room {room.id!r} first"
     return None
 
 

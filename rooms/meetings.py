@@ -3,10 +3,11 @@ agree from a conversation, booked without double booking. The pure rules and val
 
 A meeting is proposed by one person to another with one or more slots; the person whose turn it
 is (`turn`) accepts one slot (state `booked`), declines (`declined`) or proposes other slots (a
-counter-proposal: the turn passes back); either person may cancel (`cancelled`), and a host may
-move or cancel a booked one. A person and a place hold at most one meeting per slot: the store
-checks and takes those holds in one atomic step (`MeetingStore.update_meeting`), so two nodes
-racing for the last table of a slot cannot both win. An online place has no capacity limit.
+counter-proposal: the turn passes back); either person may cancel (`cancelled`). A host sees every
+meeting, may cancel it, and may move a booked one (`see_refusal`, `cancel_refusal`). A person and
+a place hold at most one meeting per slot: the store checks and takes those holds in one atomic step
+(`MeetingStore.update_meeting`), so two nodes racing for the last table of a slot cannot both win.
+An online place has no capacity limit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from rooms.conversations import Policy, start_refusal
+from rooms.models import Role
+from rooms.policy import organises
 from rooms.refusal import Refused
 
 NOTE_MAX = 500
@@ -309,6 +312,28 @@ def slots_refusal(chosen: list[str], slots: dict[str, Slot], *, busy: set[str], 
     return None
 
 
+def offered_place_refusal(
+    place: str | None, chosen: list[str], slots: dict[str, Slot], places: dict[str, Place]
+) -> Refused | None:
+    """The place a proposal asks for (None: any), among the known `chosen` slots: one of them offers it."""
+    if place is None:
+        return None
+    if not any(place in slots[s].places for s in chosen if s in slots):
+        return Refused("bad_request", f"place {place!r} is not offered in these slots")
+    if place not in places:
+        return Refused("not_found", f"there is no place {place!r}")
+    return None
+
+
+def bookable_refusal(slot: Slot | None, chosen: str, *, now: int) -> Refused | None:
+    """A booking (accepted or moved) takes a known slot that is not over."""
+    if slot is None:
+        return Refused("not_found", f"there is no slot {chosen!r}")
+    if slot.end <= now:
+        return Refused("bad_request", "this slot is over; choose a later one")
+    return None
+
+
 def answer_refusal(meeting: Meeting, user: str, action: str) -> Refused | None:
     """May `user` accept, decline or counter (`action`: accept | decline | propose) this meeting now?"""
     if user not in meeting.people:
@@ -320,10 +345,39 @@ def answer_refusal(meeting: Meeting, user: str, action: str) -> Refused | None:
     return None
 
 
-def cancel_refusal(meeting: Meeting, user: str, *, host: bool) -> Refused | None:
+def accept_refusal(meeting: Meeting, user: str, chosen: str) -> Refused | None:
+    """May `user` accept this meeting in slot `chosen` now? Their turn (`answer_refusal`), and one
+    of the slots on the table."""
+    refusal = answer_refusal(meeting, user, "accept")
+    if refusal is None and chosen not in meeting.slots:
+        return Refused("bad_request", f"slot {chosen!r} is not one of this meeting's; propose it instead")
+    return refusal
+
+
+def move_refusal(meeting: Meeting, chosen: str, place: str | None) -> Refused | None:
+    """May a host move this meeting to slot `chosen` (and `place`, None: any free one)? Only a booked
+    meeting, and only somewhere else."""
+    if meeting.state != BOOKED:
+        return Refused("conflict", f"this meeting is {meeting.state}; only a booked meeting can be moved")
+    if chosen == meeting.slot and place in (None, meeting.place):
+        return Refused("bad_request", "the meeting is at this slot and place already; choose another")
+    return None
+
+
+def see_refusal(meeting: Meeting | None, meeting_id: str, user: str, role: Role) -> Refused | None:
+    """May `user` (of token role `role`) read this meeting, or act on it at all? Its two people, and
+    hosts (who organise the event: they move and cancel meetings). To anyone else it does not exist
+    (not_found, as for an unknown id: a refusal would say that the id is a meeting)."""
+    if meeting is None or (user not in meeting.people and not organises(role)):
+        return Refused("not_found", f"there is no meeting {meeting_id!r} of yours; GET /api/me/meetings lists them")
+    return None
+
+
+def cancel_refusal(meeting: Meeting, user: str, role: Role) -> Refused | None:
     """Either person, or a host, may cancel a proposed or booked meeting."""
-    if user not in meeting.people and not host:
-        return Refused("not_found", f"there is no meeting {meeting.id!r} of yours")
+    refusal = see_refusal(meeting, meeting.id, user, role)
+    if refusal is not None:
+        return refusal
     if meeting.state not in (PROPOSED, BOOKED):
         return Refused("conflict", f"this meeting is {meeting.state} already")
     return None

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 
 import msgspec
 
+from rooms.access import visible_room
 from rooms.conversations import EVENT_WIDE, direct, moderates_event
 from rooms.models import Role, Room
 from rooms.policy import can_moderate, may_act_on
 from rooms.refusal import Refused
 from rooms.roles import Actor, Roles
-from rooms.stores import Broker, ConversationStore, ModerationStore, RoomStore, now_ms
+from rooms.stores import Broker, ConversationStore, ModerationEntry, ModerationStore, RoomStore, now_ms
 from rooms.stores.events import Deleted, Moderated
 
 ACTIONS = ("mute", "unmute", "kick", "ban", "unban", "delete")
@@ -60,9 +61,7 @@ class Moderation:
         if action.room == EVENT_WIDE:
             await self._event_wide(actor, action)
             return
-        room = await self._rooms.get_room(action.room)
-        if room is None or (room.private and actor.id not in await self._people.conversation_members(room.id)):
-            raise Refused("not_found", f"there is no room {action.room!r}")
+        room = await visible_room(self._rooms, self._people, action.room, actor.id)
         by = {"id": actor.id, "name": actor.name}
         if action.kind == "delete":
             await self._delete(actor, room, action.message_id, by)
@@ -77,6 +76,12 @@ class Moderation:
         if not can_moderate(role):
             raise Refused("forbidden", f"only hosts and moderators of {action.room!r} may {action.kind}")
         await self._act_on_user(action, role, by)
+
+    async def log(self, actor: Actor, room: Room) -> list[ModerationEntry]:
+        """The room's moderation log (newest 200, oldest first), for its hosts and moderators only."""
+        if not can_moderate(await self._roles.of(actor, room.id)):
+            raise Refused("forbidden", f"only hosts and moderators of {room.id!r} may read its moderation log")
+        return await self._store.moderation_log(room.id)
 
     async def _event_wide(self, actor: Actor, action: Action) -> None:
         """mute / unmute / ban / unban with room "*": they hold in every room, private ones included.

@@ -17,7 +17,31 @@ def room_role(role: Role, moderated_rooms: tuple[str, ...], room: str, appointed
         return Role.HOST
     if role is Role.MODERATOR:
         return Role.MODERATOR if not moderated_rooms or room in moderated_rooms else Role.DELEGATE
-    return Role.MODERATOR if user in appointed else Role.DELEGATE
+    return appointed_role(user in appointed)
+
+
+def appointed_role(appointed: bool) -> Role:
+    """A delegate's role in a room: moderator where a host appointed them."""
+    return Role.MODERATOR if appointed else Role.DELEGATE
+
+
+def organises(role: Role) -> bool:
+    """Hosts organise the event: the host API (rooms, appointments, the glossary, meeting slots and
+    places, the meetings grid) is theirs, and they see, move and cancel anyone's meeting."""
+    return role is Role.HOST
+
+
+def listed(room: Room) -> bool:
+    """The lobby (GET /api/rooms, the live lobby) lists forum rooms; a private conversation never."""
+    return not room.private
+
+
+def export_refusal(room: Room) -> tuple[str, str] | None:
+    """(error code, message) when the room's transcript may not be exported: a private conversation's
+    words are its members', never the organisers' (and `visible_room` hides it from hosts before)."""
+    if room.private:
+        return "forbidden", "private conversations are never exported"
+    return None
 
 
 def can_moderate(role_in_room: Role) -> bool:

@@ -10,6 +10,7 @@ hub), so a signed-out token is refused on every node, and their sockets close.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -26,6 +27,25 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a sc
 CODE_LENGTH = 10  # 50 bits: single use, short-lived and rate-limited per address
 UNKNOWN_DEVICE = "Unknown device"
 ENDED_KEPT = 4096  # ended session ids a node remembers (an ended session never comes back)
+
+
+def invited_refusal(access_mode: str) -> Refused | None:
+    """May someone sign themselves in from the form (a new delegate with no invitation)? Not at
+    an event by invitation only (`[auth] access_mode = "invited"`): there a personal code is the way in."""
+    if access_mode == "invited":
+        return Refused(
+            "invited_only",
+            "this event is by invitation only: sign in with the personal sign-in code or link the organisers sent you",
+        )
+    return None
+
+
+def access_code_refusal(expected: str, given: str | None) -> Refused | None:
+    """At an event with an access code (`[auth] access_code`), a sign-in from the form must give it
+    (compared in constant time: the time taken says nothing of how much of a guess was right)."""
+    if expected and (given is None or not hmac.compare_digest(given.encode(), expected.encode())):
+        return Refused("unauthorized", "this event needs an access code: ask the organisers for it")
+    return None
 
 
 def code_digest(code: str) -> str:

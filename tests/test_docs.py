@@ -187,13 +187,17 @@ def test_every_file_and_function_the_docs_name_exists(doc: str) -> None:
 
 
 def test_the_life_of_a_message_takes_at_most_six_files() -> None:
-    """Each numbered step of "The life of a message" names the file it happens in first."""
+    """Each numbered step of "The life of a message" names the file it happens in first, and the
+    steps name no other file: six files to read, the rest named by class and method."""
     text = (ROOT / "docs/architecture.md").read_text(encoding="utf-8")
     section = text.split("## The life of a message", 1)[1].split("\n## ", 1)[0]
     steps = re.findall(r"^\d+\. \*\*[^*]+\*\* `([^`]+)`", section, flags=re.MULTILINE)
     assert steps, "no numbered steps that start with their file"
     assert all(path_exists(step) for step in steps), steps
     assert len(set(steps)) <= 6, steps
+    numbered = section[section.index("1. **") :].split("\n\n", 1)[0]
+    named = {token for token in CODE.findall(numbered) if is_path(token)}
+    assert named == set(steps), f"the steps also name {sorted(named - set(steps))}"
 
 
 def test_the_check_catches_a_name_that_is_gone() -> None:

@@ -15,8 +15,9 @@ import pytest
 import websockets
 from websockets.typing import Origin
 
-from chat.backend import BackendUnavailable, MemoryBackend
+from chat.backend import BackendUnavailable
 from chat.backend.ids import is_message_id
+from chat.backend.memory.broker import MemoryBroker
 from chat.frames import encode
 from chat.wire import text_frame
 from rooms import Role
@@ -282,7 +283,7 @@ async def test_3_a_slow_reader_is_closed_1013_or_dropped_and_leaves_at_once(make
         assert loop.time() - started < 90, f"still a member after {sent} messages"
         for _ in range(3):  # 150 a second, whatever one store round trip costs
             task = asyncio.create_task(
-                server.node.backend.append_message(
+                server.node.stores.broker.append_message(
                     "plenary", user={"id": "w", "name": "W"}, text=text, lang="en", cid=None
                 )
             )
@@ -339,20 +340,18 @@ async def test_3_a_close_that_cannot_be_written_drops_the_connection(server, nod
 
 # 8. the memory backend forgets cids ---------------------------------------------------------
 async def test_8_memory_backend_keeps_cids_only_while_their_message_and_ttl_last():
-    backend = MemoryBackend(node_id="n", history_max=5, idempotency_ttl=3600)
-    await backend.start(lambda room, event: None)
+    broker = MemoryBroker(history_max=5, idempotency_ttl=3600)
     user = {"id": "u_a", "name": "Ada"}
     for i in range(200):
-        await backend.append_message("r", user=user, text=f"m{i}", lang="en", cid=f"c{i}")
-    history = backend._histories["r"]
+        await broker.append_message("r", user=user, text=f"m{i}", lang="en", cid=f"c{i}")
+    history = broker.histories["r"]
     assert len(history.cids) == 5
-    again = await backend.append_message("r", user=user, text="m199", lang="en", cid="c199")
+    again = await broker.append_message("r", user=user, text="m199", lang="en", cid="c199")
     assert again.created is False and again.message.text == "m199"
-    short = MemoryBackend(node_id="n", history_max=1000, idempotency_ttl=0)
-    await short.start(lambda room, event: None)
+    short = MemoryBroker(history_max=1000, idempotency_ttl=0)
     for i in range(50):
         await short.append_message("r", user=user, text=f"m{i}", lang="en", cid=f"c{i}")
-    assert len(short._histories["r"].cids) <= 1
+    assert len(short.histories["r"].cids) <= 1
 
 
 # 9. backend outages are `unavailable` / 503 -------------------------------------------------

@@ -58,7 +58,7 @@ def summary(room: str, members: int, event: str = "updated", state: str = "open"
 
 async def started_hub(window: float) -> tuple[Hub, Reader, MemoryBackend]:
     backend = MemoryBackend(node_id="n1")
-    hub = Hub(backend, lobby_window=window)
+    hub = Hub(backend.stores.broker, lobby_window=window)
     await backend.start(hub.on_event)
     reader = Reader()
     hub.connect(reader)

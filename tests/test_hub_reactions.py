@@ -54,7 +54,7 @@ class Reader:
 
 async def started_hub(window: float) -> tuple[Hub, Reader, MemoryBackend]:
     backend = MemoryBackend(node_id="n1")
-    hub = Hub(backend, reaction_window=window)
+    hub = Hub(backend.stores.broker, reaction_window=window)
     await backend.start(hub.on_event)
     reader = Reader()
     await hub.attach(ROOM, reader)

@@ -33,7 +33,7 @@ async def fill(server, room: str, count: int, text: str = EIGHT_KB) -> list[str]
     """Store `count` messages straight into the room (past the send limits); their ids, oldest first."""
     ids = []
     for n in range(count):
-        appended = await server.node.backend.append_message(
+        appended = await server.node.stores.broker.append_message(
             room, user={"id": "u_filler", "name": "Filler"}, text=f"{n} {text}", lang="en", cid=None
         )
         ids.append(appended.message.id)

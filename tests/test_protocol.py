@@ -384,7 +384,9 @@ async def test_a_reader_too_slow_to_keep_up_is_closed_1013(make_server):
     appended = 0
     session = next(iter(node.hub.local_members("plenary")))
     while not session._closed and appended < 20000:
-        await node.backend.append_message("plenary", user={"id": "w", "name": "W"}, text=text, lang="en", cid=None)
+        await node.stores.broker.append_message(
+            "plenary", user={"id": "w", "name": "W"}, text=text, lang="en", cid=None
+        )
         appended += 1
         if appended % 50 == 0:
             await asyncio.sleep(0)

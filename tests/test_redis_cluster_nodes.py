@@ -86,10 +86,10 @@ async def test_a_rooms_keys_all_live_in_one_slot(redis_cluster: RedisCluster, tm
     room = "health"
     try:
         await node.stores.rooms.seed_rooms((Room(room, "Health"),))
-        await node.backend.subscribe(room)
+        await node.stores.broker.subscribe(room)
         await node.stores.presence.add_member(room, member("a1", ADA))
-        said = await node.backend.append_message(room, user=ADA, text="hello", lang="en", cid="c1")
-        await node.backend.add_translation(room, said.message.id, "es", "hola")
+        said = await node.stores.broker.append_message(room, user=ADA, text="hello", lang="en", cid="c1")
+        await node.stores.broker.add_translation(room, said.message.id, "es", "hola")
         await node.stores.moderation.set_mute(room, "u_x", None)
         await node.stores.moderation.set_ban(room, "u_y", True)
         await node.stores.moderation.set_ban(EVENT_WIDE, "u_z", True)
@@ -144,7 +144,7 @@ async def test_a_shard_connection_with_many_rooms_comes_back_subscribed_to_all(
         await node.backend.start(node.on_event)
     try:
         for room in rooms:
-            await b.backend.subscribe(room)
+            await b.stores.broker.subscribe(room)
         for master in redis_cluster.masters():
             with redis.Redis(host="127.0.0.1", port=master.port) as client:
                 client.client_kill_filter(_type="pubsub")

@@ -56,10 +56,10 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
     await backend.stores.rooms.seed_rooms((Room(ROOM, "Plenary"),))
     opened = Room("side-event", "Side event", forum="Sub", state=RoomState.READ_ONLY, slow_mode=30)
     await backend.stores.rooms.save_room(opened)
-    first = (await backend.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")).message
-    second = (await backend.append_message(ROOM, user=ADA, text="gone soon", lang="en", cid=None)).message
-    await backend.add_translation(ROOM, first.id, "de", "hallo")
-    await backend.delete_message(ROOM, second.id)
+    first = (await backend.stores.broker.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")).message
+    second = (await backend.stores.broker.append_message(ROOM, user=ADA, text="gone soon", lang="en", cid=None)).message
+    await backend.stores.broker.add_translation(ROOM, first.id, "de", "hallo")
+    await backend.stores.broker.delete_message(ROOM, second.id)
     await backend.stores.moderation.set_moderator(ROOM, "u_mo", True)
     await backend.stores.moderation.set_mute(ROOM, "u_tim", None)
     await backend.stores.moderation.set_ban(ROOM, "u_eve", True)
@@ -74,15 +74,15 @@ async def test_everything_but_presence_survives_a_restart(tmp_path):
     try:
         assert [room.id for room in await backend.stores.rooms.list_rooms()] == [ROOM, "side-event"]
         assert await backend.stores.rooms.get_room("side-event") == opened
-        history = await backend.history(ROOM, before=None, limit=10)
+        history = await backend.stores.broker.history(ROOM, before=None, limit=10)
         assert [m.id for m in history] == [first.id, second.id]
         assert history[0].tr == {"de": "hallo"} and history[0].text == "hello"
         assert history[1].deleted is True and history[1].text == ""
-        replay = await backend.since(ROOM, first.id, limit=10)
+        replay = await backend.stores.broker.since(ROOM, first.id, limit=10)
         assert replay.recovered is True and [m.id for m in replay.messages] == [second.id]
-        retry = await backend.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")
+        retry = await backend.stores.broker.append_message(ROOM, user=ADA, text="hello", lang="en", cid="c1")
         assert retry.created is False and retry.message.id == first.id
-        after = (await backend.append_message(ROOM, user=ADA, text="after", lang="en", cid=None)).message
+        after = (await backend.stores.broker.append_message(ROOM, user=ADA, text="after", lang="en", cid=None)).message
         assert after.id.split(".")[0] == first.id.split(".")[0], "same epoch: history was not lost"
         assert await backend.stores.moderation.moderators(ROOM) == {"u_mo"}
         mute = await backend.stores.moderation.get_mute(ROOM, "u_tim")
@@ -107,7 +107,7 @@ def _member():
 async def test_expired_idempotency_keys_are_pruned(tmp_path):
     path = tmp_path / "db.sqlite3"
     backend = await started(path, idempotency_ttl=0)
-    await backend.append_message(ROOM, user=ADA, text="x", lang="en", cid="c1")
+    await backend.stores.broker.append_message(ROOM, user=ADA, text="x", lang="en", cid="c1")
     await backend.close()
     backend = await started(path, idempotency_ttl=0)  # the sweep runs at start
     await backend.close()
@@ -150,7 +150,7 @@ async def test_a_file_of_the_previous_version_is_migrated_keeping_its_data(tmp_p
     path = tmp_path / "db.sqlite3"
     backend = await started(path)
     await backend.stores.rooms.seed_rooms((Room(ROOM, "Plenary"),))
-    sent = (await backend.append_message(ROOM, user=ADA, text="kept", lang="en", cid=None)).message
+    sent = (await backend.stores.broker.append_message(ROOM, user=ADA, text="kept", lang="en", cid=None)).message
     await backend.close()
 
     Database(path, migrations=(*MIGRATIONS, _v2)).close()
@@ -342,7 +342,7 @@ def _corrupt_page(path: Path) -> None:
 async def _file_with_history(path: Path) -> None:
     backend = await started(path)
     for i in range(300):
-        await backend.append_message(ROOM, user=ADA, text=f"message {i} " * 20, lang="en", cid=None)
+        await backend.stores.broker.append_message(ROOM, user=ADA, text=f"message {i} " * 20, lang="en", cid=None)
     await backend.close()
 
 
@@ -407,10 +407,10 @@ async def _damage(path: Path) -> tuple[str, str]:
     messages of another room."""
     backend = await started(path)
     await backend.stores.rooms.seed_rooms((Room(ROOM, "Plenary"), Room("climate", "Climate"), Room("health", "Health")))
-    await backend.append_message(ROOM, user=ADA, text="fine", lang="en", cid=None)
-    await backend.append_message(ROOM, user=ADA, text="soon damaged", lang="en", cid=None)
+    await backend.stores.broker.append_message(ROOM, user=ADA, text="fine", lang="en", cid=None)
+    await backend.stores.broker.append_message(ROOM, user=ADA, text="soon damaged", lang="en", cid=None)
     kept = [
-        (await backend.append_message("health", user=ADA, text=text, lang="en", cid=None)).message.id
+        (await backend.stores.broker.append_message("health", user=ADA, text=text, lang="en", cid=None)).message.id
         for text in ("one", "two")
     ]
     await backend.close()
@@ -429,12 +429,12 @@ async def test_a_damaged_row_answers_unavailable_with_one_log_line_naming_the_fi
     try:
         for _ in range(3):
             with pytest.raises(BackendUnavailable, match="damaged row"):
-                await backend.history(ROOM, before=None, limit=10)
+                await backend.stores.broker.history(ROOM, before=None, limit=10)
             with pytest.raises(BackendUnavailable, match="damaged row"):
                 await backend.stores.rooms.get_room("climate")
             # the listing leaves the damaged room out rather than failing for every room
             assert [room.id for room in await backend.stores.rooms.list_rooms()] == [ROOM, "health"]
-        assert [m.id for m in await backend.history("health", before=None, limit=10)] == list(kept)
+        assert [m.id for m in await backend.stores.broker.history("health", before=None, limit=10)] == list(kept)
         assert (await backend.stores.rooms.get_room(ROOM)) == Room(ROOM, "Plenary")
         assert backend.healthy()  # a damaged row is not a database that cannot write
     finally:

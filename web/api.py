@@ -18,6 +18,8 @@ from chat.serving import PEER_EXTENSION
 from rooms import Role
 from rooms.conversations import BIO_MAX, ORGANIZATION_MAX, profile_complaint
 from rooms.countries import COUNTRIES
+from rooms.policy import listed
+from rooms.sign_ins import access_code_refusal, invited_refusal
 from rooms.text import FORM_NAME_MAX, name_fault
 from translation import is_rtl, language_name
 from web import answers
@@ -132,20 +134,16 @@ async def create_session(request: Request, body: CodeSignIn | SessionRequest) ->
         )
     if isinstance(body, CodeSignIn):  # a personal sign-in code: the same person on one more device
         return await redeem_code(request, node, body.code, body.lang)
-    if node.config.auth.access_mode == "invited":
-        raise ApiError(
-            403,
-            "invited_only",
-            "this event is by invitation only: sign in with the personal sign-in code or link the organisers sent you",
-        )
+    refusal = invited_refusal(node.config.auth.access_mode)
+    if refusal:
+        raise refusal
     name = display_name(body.name)
     lang = body.lang.strip()
     if lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices")
-    expected = node.config.auth.access_code
-    given = body.access_code
-    if expected and (given is None or not hmac.compare_digest(given.encode(), expected.encode())):
-        raise ApiError(401, "unauthorized", "this event needs an access code: ask the organisers for it")
+    refusal = access_code_refusal(node.config.auth.access_code, body.access_code)
+    if refusal:
+        raise refusal
     profile = profile_fields(body)
     # a new person, with a sign-in (session) of this device that their tokens name (rooms/sign_ins.py)
     return await signed_in(
@@ -241,7 +239,7 @@ async def list_rooms(request: Request, query: RoomsQuery) -> Response:
     rooms = [
         await node.organiser.with_tr(await node.lobby.lobby_entry(room), lang)
         for room in await node.stores.rooms.list_rooms()
-        if not room.private
+        if listed(room)
     ]
     return JSONResponse({"rooms": rooms})
 

@@ -93,6 +93,7 @@ STATUS = {
     "unauthorized": 401,
     "not_found": 404,
     "forbidden": 403,
+    "invited_only": 403,
     "banned": 403,
     "muted": 403,
     "room_closed": 409,

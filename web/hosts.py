@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from chat.tokens import Identity
-from rooms import SLOW_MODE_MAX, TITLE_MAX, InvalidRoom, Role, Room, RoomState, new_room, room_fields
+from rooms import SLOW_MODE_MAX, TITLE_MAX, InvalidRoom, Room, RoomState, new_room, room_fields
 from rooms.conversations import direct
 from rooms.models import ROOM_ID
-from rooms.policy import can_moderate
+from rooms.policy import appointed_role
 from rooms.stores.events import Glossary as GlossaryEvent
 from rooms.stores.events import RoleChanged, RoomChanged
 from rooms.text import USER_ID_MAX
@@ -145,7 +145,7 @@ async def announce_role(request: Request, host: Identity, room: Room, user: str,
     every node, whose sessions then show the new role to the room (chat/hub.py `_direct`, a presence
     `update` from the node that holds each connection). The person's name, when the server knows it."""
     node = node_of(request)
-    role = Role.MODERATOR if appointed else Role.DELEGATE
+    role = appointed_role(appointed)  # what a delegate becomes: the session re-reads its real role
     by = {"id": host.id, "name": host.name}
     await node.stores.broker.broadcast(direct([user], RoleChanged(room=room.id, role=role.value, by=by)))
     profiles = await node.stores.conversations.profiles([user])
@@ -176,10 +176,7 @@ class ModerationLog(msgspec.Struct):
 
 async def moderation_log(request: Request, identity: Identity) -> Response:
     room = await existing_room(request)
-    node = node_of(request)
-    if not can_moderate(await node.roles.of(identity, room.id)):
-        raise ApiError(403, "forbidden", f"only hosts and moderators of {room.id!r} may read its moderation log")
-    return JSONResponse({"room": room.id, "entries": await node.stores.moderation.moderation_log(room.id)})
+    return JSONResponse({"room": room.id, "entries": await node_of(request).moderation.log(identity, room)})
 
 
 class Glossary(msgspec.Struct):

@@ -1,8 +1,9 @@
 """The meetings API (Bearer token; issue 26): slots and places, proposing and answering meetings,
 the agenda and its calendar files, and the organisers' grid and CSV export.
 
-The rules live in `rooms.meetings` and chat/meetings.py; these handlers take their decoded bodies
-(web/typed.py), ask, and answer. A booking that lost its race answers 409 `taken` with `next`: the
+The rules live in `rooms.meetings` (who sees a meeting, whose turn it is, who may cancel, free
+slots and places), applied to the MeetingStore by chat/meetings.py; these handlers take their
+decoded bodies (web/typed.py), ask, and answer. A booking that lost its race answers 409 `taken` with `next`: the
 next slots both people have free, which the app offers instead.
 """
 

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chat.tokens import Identity
+from rooms import Refused
+from rooms.policy import export_refusal
 from rooms.stores import Broker, StoredMessage
 from web.answers import RoomId
 from web.errors import ApiError
@@ -168,8 +170,9 @@ class TranscriptQuery(Query):
 async def transcript(request: Request, host: Identity, query: TranscriptQuery) -> Response:
     room = await existing_room(request)
     node = node_of(request)
-    if room.private:
-        raise ApiError(403, "forbidden", "private conversations are never exported")
+    refusal = export_refusal(room)
+    if refusal:
+        raise Refused(*refusal)
     lang = query.lang or host.lang
     if lang not in node.translator.reading_languages():
         raise ApiError(400, "bad_request", f"unknown language {lang!r}; GET /api/languages lists the choices", "lang")

@@ -3,9 +3,13 @@
 The interfaces and their guarantees live in `rooms/stores/` (Broker, Presence, RoomStore,
 ModerationStore, LimitStore, ConversationStore, MeetingStore, SessionStore, SendStore); the
 translation cache interface in `translation` (SharedCache). A backend implements each interface as
-one small object on the backend's shared connection or state, and hands them out as
-`Backend.stores` (a `Stores` bundle); `Backend` itself keeps the lifecycle (start, close, health,
-the shared cache) and, for now, the Broker (pub/sub and history: `stores.broker` is the backend).
+one small object on the backend's shared connection or state, the Broker (pub/sub and history)
+included, and hands them out as `Backend.stores` (a `Stores` bundle). `Backend` implements no
+store interface: it owns what the store objects share (the connection, file or process state)
+and its life: it builds them, starts and stops them together (`start` hands the broker the
+node's event handler), says whether the shared state is healthy, and gives the translation
+cache. Services get stores, never the backend; only the composition root (chat/node.py), the
+health check and a few tests hold it.
 
 A new backend is a package of such store objects and a `Backend` subclass that builds its `Stores`;
 it is one entry in the `BACKENDS` registry of tests/backend/conftest.py, and passes the contract
@@ -19,7 +23,6 @@ import abc
 from rooms.stores import (
     Appended,
     BackendUnavailable,
-    Broker,
     Encoded,
     Event,
     EventHandler,
@@ -56,8 +59,8 @@ __all__ = [
 ]
 
 
-class Backend(Broker, abc.ABC):
-    """Shared state and live fan-out for one node."""
+class Backend(abc.ABC):
+    """The owner of one node's store objects: builds them on their shared state, starts and stops them."""
 
     node_id: str
     stores: Stores  # every store of this backend, one object per interface (set by the backend's __init__)

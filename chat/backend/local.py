@@ -11,23 +11,23 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 
-from chat.backend.base import Event, EventHandler, Member
 from rooms.limits import PRUNE_AT, TokenBucket
 from rooms.models import SLOW_MODE_MAX
-from rooms.stores import LimitStore, Presence, SendWait
+from rooms.stores import Broker, Event, EventHandler, LimitStore, Member, Presence, SendWait
 
 
-class LocalBroker:
-    """Pub/sub inside one process (mixed into a Backend)."""
+class LocalBroker(Broker):
+    """The Broker's pub/sub inside one process; the memory and sqlite brokers add their history."""
 
     def __init__(self) -> None:
         self._on_event: EventHandler | None = None
         self._subscribed: set[str] = set()
 
-    async def start(self, on_event: EventHandler) -> None:
+    def start(self, on_event: EventHandler) -> None:
+        """Hand every event of a subscribed room, and every node-wide one, to `on_event` (the hub)."""
         self._on_event = on_event
 
-    async def close(self) -> None:
+    def close(self) -> None:
         self._on_event = None
 
     # pub/sub ---------------------------------------------------------------

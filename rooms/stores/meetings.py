@@ -15,9 +15,10 @@ Guarantees (tests/backend/test_meeting_store.py):
 from __future__ import annotations
 
 import abc
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rooms.meetings import Meeting, Place, Slot
+if TYPE_CHECKING:  # annotations only: rooms.meetings imports rooms.stores (through rooms.conversations)
+    from rooms.meetings import Meeting, Place, Slot
 
 TAKEN: Literal["taken"] = "taken"  # a hold asked for belongs to another meeting
 CHANGED: Literal["changed"] = "changed"  # the stored meeting is not at the version given

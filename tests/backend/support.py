@@ -54,7 +54,7 @@ class Node:
     async def say(
         self, text: str, user: dict[str, str] = ADA, cid: str | None = None, room: str = ROOM
     ) -> StoredMessage:
-        return (await self.backend.append_message(room, user=user, text=text, lang="en", cid=cid)).message
+        return (await self.stores.broker.append_message(room, user=user, text=text, lang="en", cid=cid)).message
 
 
 def member(conn: str, user: dict[str, str] = ADA, lang: str = "en") -> Member:

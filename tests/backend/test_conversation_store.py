@@ -71,7 +71,7 @@ async def test_unread_count_counts_others_live_messages_after_the_position_up_to
     assert await store.unread_count(ROOM, "u_ada", None, 200) == 0  # no history yet
     authors = [ADA, BOB, BOB, ADA, BOB, BOB]
     ids = [(await node.say(f"m{i}", user=author)).id for i, author in enumerate(authors)]
-    await node.backend.delete_message(ROOM, ids[2])  # Bob's: deleted messages are not counted
+    await node.stores.broker.delete_message(ROOM, ids[2])  # Bob's: deleted messages are not counted
     # no position: every kept message that someone else wrote
     assert await store.unread_count(ROOM, "u_ada", None, 200) == 3  # m1, m4, m5
     assert await store.unread_count(ROOM, "u_bob", None, 200) == 2  # m0, m3

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chat.backend.redis import RedisBackend
+from chat.backend.redis.presence import RedisPresence
 from tests.backend.support import BOB, ROOM, member
 
 
@@ -67,9 +67,9 @@ async def test_connections_count_on_every_node_and_a_dead_nodes_stop_counting(ma
     assert await b.stores.presence.open_connection("u_ada", "b2", 3) is True
     assert await a.stores.presence.open_connection("u_ada", "a2", 3) is False, "three open on two nodes"
     # node b dies without a word: its heartbeat stops and expires, its connections stop counting
-    b_backend = b.backend
-    assert isinstance(b_backend, RedisBackend)
-    await b_backend._presence.stop()  # simulating a crash: the heartbeat stops
+    b_presence = b.stores.presence
+    assert isinstance(b_presence, RedisPresence)
+    await b_presence.stop()  # simulating a crash: the heartbeat stops
     deadline = time.monotonic() + 5
     while not await a.stores.presence.open_connection("u_ada", "a2", 3):
         assert time.monotonic() < deadline, "node b's connections still counted 5 s after it died"

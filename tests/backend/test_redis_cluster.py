@@ -16,6 +16,7 @@ import redis.asyncio
 
 from chat.backend import BackendUnavailable
 from chat.backend.redis import RedisBackend
+from chat.backend.redis.presence import RedisPresence
 from rooms import Room, RoomState
 from tests.backend.conftest import redis_settings
 from tests.backend.support import ADA, BOB, ROOM, Node, member, wait_until
@@ -29,21 +30,21 @@ redis_only = pytest.mark.parametrize("backend_kind", [pytest.param("redis", mark
 @redis_only
 async def test_two_nodes_share_history_order_and_idempotency(make_node):
     a, b = await make_node(), await make_node()
-    await a.backend.subscribe(ROOM)
-    await b.backend.subscribe(ROOM)
+    await a.stores.broker.subscribe(ROOM)
+    await b.stores.broker.subscribe(ROOM)
 
     async def sender(node: Node, user: dict[str, str]) -> None:
         for i in range(25):
             await node.say(f"{user['name']} {i}", user=user)
 
     await asyncio.gather(sender(a, ADA), sender(b, BOB))
-    history = [m.id for m in await a.backend.history(ROOM, before=None, limit=100)]
+    history = [m.id for m in await a.stores.broker.history(ROOM, before=None, limit=100)]
     assert len(history) == 50
     assert [e["id"] for e in await a.wait_for("message", 50)] == history
     assert [e["id"] for e in await b.wait_for("message", 50)] == history
     # the same retry reaching both nodes at once is stored once
     racing = await asyncio.gather(
-        *(node.backend.append_message(ROOM, user=ADA, text="retry", lang="en", cid="r") for node in (a, b, a, b))
+        *(node.stores.broker.append_message(ROOM, user=ADA, text="retry", lang="en", cid="r") for node in (a, b, a, b))
     )
     assert len({appended.message.id for appended in racing}) == 1
     assert sum(appended.created for appended in racing) == 1
@@ -57,15 +58,15 @@ async def test_two_nodes_share_history_order_and_idempotency(make_node):
 @redis_only
 async def test_presence_spans_nodes_and_a_dead_node_drops_out(make_node):
     a, b = await make_node(presence_ttl=1), await make_node(presence_ttl=1)
-    await a.backend.subscribe(ROOM)
+    await a.stores.broker.subscribe(ROOM)
     assert await a.stores.presence.add_member(ROOM, member("a1")) is True
     assert await b.stores.presence.add_member(ROOM, member("b1")) is False  # Ada is already here, on node a
     assert await b.stores.presence.add_member(ROOM, member("b2", BOB)) is True
     assert sorted(m.conn for m in await a.stores.presence.members(ROOM)) == ["a1", "b1", "b2"]
     # node b dies without a word: its heartbeat stops and expires
-    b_backend = b.backend
-    assert isinstance(b_backend, RedisBackend)
-    await b_backend._presence.stop()  # simulating a crash: the heartbeat stops
+    b_presence = b.stores.presence
+    assert isinstance(b_presence, RedisPresence)
+    await b_presence.stop()  # simulating a crash: the heartbeat stops
     deadline = time.monotonic() + 5
     while sorted(m.conn for m in await a.stores.presence.members(ROOM)) != ["a1"]:
         assert time.monotonic() < deadline, "node b's members were still listed 5 s after it died"
@@ -107,7 +108,7 @@ async def test_redis_outage_unavailable_then_reconnect_resubscribe_and_replay(pr
     a, b = nodes
     try:
         for node, conn in ((a, "a1"), (b, "b1")):
-            await node.backend.subscribe(ROOM)
+            await node.stores.broker.subscribe(ROOM)
             await node.stores.presence.add_member(ROOM, member(conn, ADA if conn == "a1" else BOB))
         cy = member("b2", {"id": "u_cy", "name": "Cy"})
         await b.stores.presence.add_member(ROOM, cy)
@@ -156,7 +157,7 @@ async def test_messages_missed_during_a_disconnect_are_replayed_once(private_red
     a, b = Node(RedisBackend(settings, "a")), Node(RedisBackend(settings, "b"))
     for node in (a, b):
         await node.backend.start(node.on_event)
-        await node.backend.subscribe(ROOM)
+        await node.stores.broker.subscribe(ROOM)
     try:
         await a.say("m0")
         await b.wait_for("message", 1)
@@ -165,7 +166,7 @@ async def test_messages_missed_during_a_disconnect_are_replayed_once(private_red
         sent = [await a.say(f"m{i}") for i in range(1, 30)]
         await client.aclose()
         delivered = await b.wait_for("message", 30, timeout=10)
-        history = await b.backend.history(ROOM, before=None, limit=100)
+        history = await b.stores.broker.history(ROOM, before=None, limit=100)
         assert [event["id"] for event in delivered] == [m.id for m in history]
         assert sent[-1].id == history[-1].id
         await asyncio.sleep(0.3)
@@ -184,7 +185,7 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
     for node, conn in ((a, "a1"), (b, "b1")):
         await node.backend.start(node.on_event)
         await node.stores.rooms.seed_rooms(configured)
-        await node.backend.subscribe(ROOM)
+        await node.stores.broker.subscribe(ROOM)
         await node.stores.presence.add_member(ROOM, member(conn, ADA if conn == "a1" else BOB))
     try:
         old = await a.say("before the loss")
@@ -198,7 +199,7 @@ async def test_redis_that_lost_its_data_gets_rooms_presence_and_a_new_epoch(priv
         assert sorted(m.conn for m in await b.stores.presence.members(ROOM)) == ["a1", "b1"]
         new = await b.say("after the loss")
         assert new.id.split(".")[0] != old.id.split(".")[0]
-        replay = await a.backend.since(ROOM, old.id, limit=10)
+        replay = await a.stores.broker.since(ROOM, old.id, limit=10)
         assert replay.recovered is False and [m.text for m in replay.messages] == ["after the loss"]
         for node in (a, b):
             assert [e["text"] for e in await node.wait_for("message", 2)] == ["before the loss", "after the loss"]

@@ -29,7 +29,7 @@ def gate(rate: float = 5.0, burst: int = 10, slow: int = 0) -> SendGate:
 
 async def test_a_clear_sender_s_message_is_stored_and_published_with_what_the_census_says(node: Node) -> None:
     stores = node.stores
-    await node.backend.subscribe(ROOM)
+    await node.stores.broker.subscribe(ROOM)
     await stores.presence.add_member(ROOM, member("c1", ADA, "en"))
     await stores.presence.add_member(ROOM, member("c2", BOB, "es"))
     await stores.presence.add_member(ROOM, member("c3", CAROL, "it"))  # no route into Italian
@@ -46,12 +46,12 @@ async def test_a_clear_sender_s_message_is_stored_and_published_with_what_the_ce
     [published] = await node.wait_for("message", 1)
     assert published["id"] == message.id and published["ts"] == message.ts
     assert published["translating"] == ["es"] and published["user"] == ADA
-    assert [m.id for m in await node.backend.history(ROOM, before=None, limit=10)] == [message.id]
+    assert [m.id for m in await node.stores.broker.history(ROOM, before=None, limit=10)] == [message.id]
 
 
 async def test_translating_leaves_out_a_language_only_the_sender_reads_and_an_empty_list_is_left_out(node):
     stores = node.stores
-    await node.backend.subscribe(ROOM)
+    await node.stores.broker.subscribe(ROOM)
     await stores.presence.add_member(ROOM, member("c1", ADA, "de"))
     await stores.presence.add_member(ROOM, member("c2", BOB, "en"))
     sent = await stores.sends.send(ROOM, outgoing(sender_lang="de"), gate())
@@ -76,7 +76,7 @@ async def test_a_standing_that_is_not_clear_stops_the_step_before_anything_is_sp
     await stores.moderation.set_moderator(ROOM, ADA["id"], True)
     appointed = await stores.sends.send(ROOM, outgoing("again"), gate())
     assert appointed.standing is not None and appointed.standing.appointed
-    assert len(await node.backend.history(ROOM, before=None, limit=10)) == 1
+    assert len(await node.stores.broker.history(ROOM, before=None, limit=10)) == 1
 
 
 async def test_send_limits_refuse_without_storing_and_without_a_gate_only_census_and_append(node):
@@ -92,12 +92,12 @@ async def test_send_limits_refuse_without_storing_and_without_a_gate_only_census
     await stores.moderation.set_mute(ROOM, ADA["id"], None)
     ungated = await stores.sends.send(ROOM, outgoing("five"), None)  # the core checked already
     assert ungated.appended is not None and ungated.translating == ["es"]
-    assert [m.text for m in await node.backend.history(ROOM, before=None, limit=10)] == ["one", "three", "five"]
+    assert [m.text for m in await node.stores.broker.history(ROOM, before=None, limit=10)] == ["one", "three", "five"]
 
 
 async def test_a_retried_cid_answers_the_stored_original_and_publishes_nothing(node):
     stores = node.stores
-    await node.backend.subscribe(ROOM)
+    await node.stores.broker.subscribe(ROOM)
     first = await stores.sends.send(ROOM, outgoing(cid="c-1"), gate())
     again = await stores.sends.send(ROOM, outgoing(cid="c-1"), gate())
     assert first.appended is not None and again.appended is not None

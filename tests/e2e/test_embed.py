@@ -214,14 +214,14 @@ async def test_the_module_client_pages_a_replay_longer_than_joined_carries(make_
     page = await new_page()
     await page.goto(f"{website.origin}/client")
     await page.evaluate("window.started")
-    await server.node.backend.append_message(
+    await server.node.stores.broker.append_message(
         "plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text="before", lang="en", cid=None
     )
     await page.wait_for_function("window.seen.some((f) => f.type === 'message' && f.text === 'before')")
     await page.evaluate("client.ws.close(); undefined")  # the network drops
     missed = [f"away {n}" for n in range(13)]
     for text in missed:
-        await server.node.backend.append_message(
+        await server.node.stores.broker.append_message(
             "plenary", user={"id": "u-ngozi", "name": "Ngozi"}, text=text, lang="en", cid=None
         )
     await page.wait_for_function("window.seen.some((f) => f.type === 'message' && f.text === 'away 12')")

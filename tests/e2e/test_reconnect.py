@@ -102,7 +102,7 @@ async def test_page_recovers_more_than_one_replay_page_in_order_once(make_server
     await expect(status).to_have_text("reconnecting…")
     missed = [f"Missed {n}" for n in range(1, 14)]  # 13: a page of 5 in `joined`, then 5 and 3
     for text in missed:
-        await node_b.node.backend.append_message(
+        await node_b.node.stores.broker.append_message(
             ROOM, user={"id": "u-bert", "name": "Bert"}, text=text, lang="en", cid=None
         )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
-from chat.backend import Member, MemoryBackend
+from chat.backend import Encoded, Event, Member, MemoryBackend
 from rooms import Role, Room, RoomState
 from rooms.access import RoomAccess
 from rooms.limits import SendLimits
@@ -46,6 +46,8 @@ class Core:
     access: RoomAccess
     moderation: Moderation
     sanctions: Sanctions
+    # what the stores published, in order (in production: the node's hub, which Backend.start is handed)
+    events: list[Event | Encoded] = field(default_factory=list)
 
     async def sign_in(self, *users: User) -> None:
         """These users authenticated (a WebSocket `auth` does this): the event knows their token role."""
@@ -56,7 +58,8 @@ class Core:
 @pytest.fixture
 async def core() -> Core:
     backend = MemoryBackend(node_id="test")
-    await backend.start(lambda room, event: None)
+    events: list[Event | Encoded] = []
+    await backend.start(lambda room, event: events.append(event))
     stores = backend.stores
     await stores.rooms.seed_rooms(
         (
@@ -75,4 +78,5 @@ async def core() -> Core:
         RoomAccess(stores.rooms, stores.moderation, roles, limits, stores.conversations),
         Moderation(stores.rooms, stores.moderation, stores.broker, roles, stores.conversations),
         Sanctions(stores.moderation),
+        events,
     )

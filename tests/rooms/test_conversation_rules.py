@@ -13,20 +13,25 @@ from rooms.conversations import (
     Refusal,
     answer_refusal,
     block_refusal,
+    checks_name,
     decode_cursor,
     directory_key,
     directory_page,
     impersonated,
+    impersonation_refusal,
     invitations_needed,
     leave_refusal,
     members_refusal,
     pair_key,
     profile_complaint,
+    read_refusal,
     request_refusal,
     request_text_refusal,
     separated_refusal,
     start_refusal,
+    state_after_block,
 )
+from rooms.models import Role, Room, RoomKind, RoomState
 
 
 def code(refusal: Refusal | None) -> str | None:
@@ -216,6 +221,25 @@ def test_delegates_may_not_take_a_hosts_name_or_a_look_alike():
     assert impersonated("Hostess", "d2", staff) is None
     assert impersonated("Delegate Dan", "d2", staff) is None  # delegates' names are not protected
     assert impersonated("Host", "h1", staff) is None  # the host themself
+    assert impersonation_refusal("H0st", "d2", staff) == (
+        "name_reserved",
+        "looks like the name of a host of this event ('Host'); choose another name",
+    )
+    assert impersonation_refusal("Hostess", "d2", staff) is None
+    assert [role for role in Role if checks_name(role)] == [Role.DELEGATE]  # staff names are theirs to choose
+
+
+def test_a_block_leaves_the_blockers_one_to_one_read_only_and_a_group_as_it_was():
+    assert state_after_block(RoomState.OPEN, {"u_a", "u_b"}, "u_a", "u_b") is RoomState.READ_ONLY
+    assert state_after_block(RoomState.OPEN, {"u_a", "u_b", "u_c"}, "u_a", "u_b") is RoomState.OPEN
+    assert state_after_block(RoomState.CLOSED, {"u_a", "u_b"}, "u_a", "u_b") is RoomState.CLOSED
+
+
+def test_read_marks_in_a_public_room_need_a_join_in_a_conversation_none():
+    forum, private = Room("r", "R"), Room("c-1", "C", kind=RoomKind.PRIVATE)
+    assert code(read_refusal(forum, joined=False)) == "not_joined"
+    assert read_refusal(forum, joined=True) is None
+    assert read_refusal(private, joined=False) is None  # it is visible only to its members already
 
 
 def test_the_directory_query_filters():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,12 +64,29 @@ def test_web_runs_only_the_leaves_of_chat():
         assert bad == [], f"{path.relative_to(ROOT)} imports {bad} at run time"
 
 
-def project_imports(path: Path, known: set[str]) -> set[str]:
-    """Project modules a file imports, for running or for the type checker alike."""
+def import_time_nodes(tree: ast.Module) -> list[ast.AST]:
+    """The nodes a module runs when imported: not function bodies, not `if TYPE_CHECKING:` blocks."""
+    found: list[ast.AST] = []
+    waiting: list[ast.AST] = list(tree.body)
+    while waiting:
+        node = waiting.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            waiting.extend(node.orelse)
+            continue
+        found.append(node)
+        waiting.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def project_imports(path: Path, known: set[str], *, import_time: bool = False) -> set[str]:
+    """Project modules a file imports, for running or for the type checker alike (`import_time`:
+    only those it imports when it is imported)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
     modules: set[str] = set()
-    for node in ast.walk(tree):
+    for node in import_time_nodes(tree) if import_time else ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -80,16 +99,56 @@ def project_imports(path: Path, known: set[str]) -> set[str]:
     return modules
 
 
-def test_no_import_cycles():
-    """Not even through `if TYPE_CHECKING:` imports: a cycle there is still two modules that need each other."""
-    files = {
+PACKAGES = ("chat", "rooms", "translation", "web")
+
+
+def project_files() -> dict[str, Path]:
+    return {
         ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-        for top in ("chat", "rooms", "web", "translation")
+        for top in PACKAGES
         for p in (ROOT / top).rglob("*.py")
     }
+
+
+def test_no_import_cycles():
+    """Not even through `if TYPE_CHECKING:` imports: a cycle there is still two modules that need each other."""
+    files = project_files()
     graph = {
         name: {m for m in project_imports(path, set(files)) if m in files and m != name} for name, path in files.items()
     }
+    assert_acyclic(graph)
+
+
+def ancestors(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts))]
+
+
+def test_no_import_cycle_through_a_package():
+    """Importing `a.b.c` runs `a/__init__.py` and `a/b/__init__.py` first, so a module that imports a
+    submodule of a package whose `__init__` (in turn) imports it back is a cycle Python meets at import
+    time, whichever module comes first: `chat/__init__.py` importing chat.app, which imports `web`,
+    whose routes import chat.serving, broke `import web` before `import chat`. Run-time imports only
+    (a `TYPE_CHECKING` one runs under the checker, never at import)."""
+    files = project_files()
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        targets = {m for m in project_imports(path, set(files), import_time=True) if m in files and m != name}
+        mine = {name, *ancestors(name)}  # a package's own __init__ is already running: not an edge
+        graph[name] = targets | {p for m in targets for p in ancestors(m) if p in files and p not in mine}
+    assert_acyclic(graph)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_any_package_imports_first(package):
+    """What the graph above promises, asked of Python itself: each package imported first, alone."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {package}"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def assert_acyclic(graph: dict[str, set[str]]) -> None:
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
 
     def visit(name: str, path: list[str]) -> None:

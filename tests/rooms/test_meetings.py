@@ -13,19 +13,25 @@ from rooms.meetings import (
     Meeting,
     Place,
     Slot,
+    accept_refusal,
     answer_refusal,
+    bookable_refusal,
     busy_slots,
     cancel_refusal,
     free_slots,
     holds_of,
     iso,
+    move_refusal,
     next_free,
+    offered_place_refusal,
     parse_iso,
     place_for,
     planned_slots,
     propose_refusal,
+    see_refusal,
     slots_refusal,
 )
+from rooms.models import Role
 from rooms.refusal import Refused
 
 TABLE, ONLINE = Place("p-1", "Table 1"), Place("p-o", "Video", online=True, link="https://x/{meeting}")
@@ -85,9 +91,43 @@ def test_turns_and_cancels():
     assert code(answer_refusal(MEETING, "u_li", "accept")) == "forbidden"
     assert code(answer_refusal(MEETING, "u_x", "accept")) == "not_found"
     assert code(answer_refusal(MEETING.changed(state=BOOKED), "u_anna", "decline")) == "conflict"
-    assert cancel_refusal(MEETING, "u_li", host=False) is None
-    assert cancel_refusal(MEETING, "u_x", host=True) is None
-    assert code(cancel_refusal(MEETING.changed(state="cancelled"), "u_li", host=False)) == "conflict"
+    assert cancel_refusal(MEETING, "u_li", Role.DELEGATE) is None
+    assert cancel_refusal(MEETING, "u_x", Role.HOST) is None
+    assert code(cancel_refusal(MEETING, "u_x", Role.MODERATOR)) == "not_found"
+    assert code(cancel_refusal(MEETING.changed(state="cancelled"), "u_li", Role.DELEGATE)) == "conflict"
+
+
+def test_accepting_takes_a_slot_on_the_table_and_moving_a_booked_meeting_somewhere_else():
+    offered = MEETING.slots[0]
+    assert accept_refusal(MEETING, "u_anna", offered) is None
+    assert code(accept_refusal(MEETING, "u_anna", "s-elsewhere")) == "bad_request"
+    assert code(accept_refusal(MEETING, "u_li", offered)) == "forbidden"  # not their turn
+    booked = MEETING.changed(state=BOOKED, slot=SLOT.id, place=TABLE.id)
+    assert move_refusal(booked, SLOT.id, "p-2") is None
+    assert move_refusal(booked, "s-later", None) is None
+    assert code(move_refusal(booked, SLOT.id, None)) == "bad_request"
+    assert code(move_refusal(booked, SLOT.id, TABLE.id)) == "bad_request"
+    assert code(move_refusal(MEETING, SLOT.id, "p-2")) == "conflict"  # proposed, not booked
+
+
+def test_a_proposal_asks_for_a_place_its_slots_offer_and_a_booking_for_a_slot_not_over():
+    slots = {SLOT.id: SLOT}
+    assert offered_place_refusal(None, [SLOT.id], slots, PLACES) is None
+    assert offered_place_refusal(TABLE.id, [SLOT.id], slots, PLACES) is None
+    assert code(offered_place_refusal("p-9", [SLOT.id], slots, PLACES)) == "bad_request"
+    assert code(offered_place_refusal(TABLE.id, [SLOT.id], slots, {})) == "not_found"
+    assert bookable_refusal(SLOT, SLOT.id, now=SLOT.start) is None
+    assert code(bookable_refusal(SLOT, SLOT.id, now=SLOT.end)) == "bad_request"
+    assert code(bookable_refusal(None, "s-9", now=0)) == "not_found"
+
+
+def test_its_two_people_and_hosts_see_a_meeting_and_to_anyone_else_it_does_not_exist():
+    assert see_refusal(MEETING, MEETING.id, "u_li", Role.DELEGATE) is None
+    assert see_refusal(MEETING, MEETING.id, "u_anna", Role.MODERATOR) is None
+    assert see_refusal(MEETING, MEETING.id, "u_x", Role.HOST) is None
+    for stranger in (Role.DELEGATE, Role.MODERATOR):  # a moderator organises nothing
+        assert code(see_refusal(MEETING, MEETING.id, "u_x", stranger)) == "not_found"
+    assert code(see_refusal(None, "m-gone", "u_x", Role.HOST)) == "not_found"
 
 
 def test_a_booking_holds_both_people_and_a_table_but_not_an_online_place():

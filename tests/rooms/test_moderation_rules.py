@@ -7,7 +7,7 @@ import pytest
 from rooms import Refused
 from rooms.moderation import Action
 from rooms.stores.events import Moderated
-from tests.rooms.conftest import DEE, EVE, HOST, MOD, ROOM
+from tests.rooms.conftest import DEE, ELSEWHERE_MOD, EVE, HOST, MOD, ROOM
 
 
 async def refused(coroutine) -> Refused:
@@ -17,8 +17,7 @@ async def refused(coroutine) -> Refused:
 
 
 async def test_a_moderator_mutes_a_delegate_and_it_is_published_and_logged(core):
-    events = []
-    core.backend._on_event = lambda room, event: events.append(event)  # the node's hub, in production
+    events = core.events
     await core.stores.broker.subscribe(ROOM)
     await core.sign_in(DEE)
     await core.moderation.apply(MOD, Action("mute", ROOM, user=DEE.id, seconds=60, reason="calm down"))
@@ -71,6 +70,16 @@ async def test_refusals(core):
     assert (await refused(core.moderation.apply(MOD, Action("ban", ROOM, user=EVE.id)))).code == "not_found"
     await core.moderation.apply(MOD, Action("unban", ROOM, user=EVE.id))
     assert not await core.stores.moderation.is_banned(ROOM, EVE.id)
+
+
+async def test_the_moderation_log_is_for_the_rooms_hosts_and_moderators(core):
+    await core.sign_in(EVE)
+    await core.moderation.apply(MOD, Action("mute", ROOM, user=EVE.id))
+    room = await core.access.visible_room(ROOM)
+    for reader in (HOST, MOD):
+        assert [entry["action"] for entry in await core.moderation.log(reader, room)] == ["mute"]
+    for stranger in (DEE, ELSEWHERE_MOD):  # a moderator of other rooms reads no log here
+        assert (await refused(core.moderation.log(stranger, room))).code == "forbidden"
 
 
 async def test_delete_blanks_the_message_and_says_so(core):

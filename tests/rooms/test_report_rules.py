@@ -81,8 +81,7 @@ def test_open_reports_group_by_message_most_reporters_first():
 
 
 async def test_a_repeat_is_the_first_report_and_costs_no_rate(core, desk):
-    events = []
-    core.backend._on_event = lambda room, event: events.append(event)
+    events = core.events
     room = await core.stores.rooms.get_room(ROOM)
     first, second, third = [await said(core, f"line {n}") for n in range(3)]
     report = await desk.file(DEE, room, first, "spam")

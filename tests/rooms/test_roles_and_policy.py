@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from rooms import Role, Room, RoomState
-from rooms.policy import may_act_on, room_role, send_refusal, writers
+from rooms import Role, Room, RoomKind, RoomState
+from rooms.policy import (
+    appointed_role,
+    export_refusal,
+    listed,
+    may_act_on,
+    organises,
+    room_role,
+    send_refusal,
+    writers,
+)
 from tests.rooms.conftest import DEE, ELSEWHERE_MOD, HOST, MOD, ROOM
 
 
@@ -49,6 +58,21 @@ def test_room_states_refuse_writers():
     refusal = send_refusal(Room("r", "R", state=RoomState.READ_ONLY), Role.DELEGATE)
     assert refusal is not None and refusal[0] == "forbidden"
     assert send_refusal(Room("r", "R", state=RoomState.READ_ONLY), Role.MODERATOR) is None
+
+
+def test_hosts_organise():
+    assert [role for role in Role if organises(role)] == [Role.HOST]
+
+
+def test_an_appointment_makes_a_delegate_a_moderator():
+    assert appointed_role(True) is Role.MODERATOR and appointed_role(False) is Role.DELEGATE
+
+
+def test_private_conversations_are_never_listed_nor_exported():
+    forum, private = Room("r", "R"), Room("c-1", "C", kind=RoomKind.PRIVATE)
+    assert listed(forum) and not listed(private)
+    assert export_refusal(forum) is None
+    assert export_refusal(private) == ("forbidden", "private conversations are never exported")
 
 
 async def test_roles_of_actors_follow_tokens_and_appointments(core):

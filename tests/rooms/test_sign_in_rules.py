@@ -8,7 +8,7 @@ import pytest
 
 from chat.backend import MemoryBackend
 from rooms import Refused
-from rooms.sign_ins import SignIns, code_digest
+from rooms.sign_ins import SignIns, access_code_refusal, code_digest, invited_refusal
 from rooms.stores import SignIn, Stores, now_ms
 
 
@@ -77,9 +77,22 @@ async def test_sessions_unused_longer_than_a_token_lives_are_not_devices_any_mor
 async def test_a_code_is_kept_as_a_digest_and_works_as_typed_once(store):
     sign_ins = sign_ins_on(store)
     made = await sign_ins.issue_code("u_li", {"user": "u_li"})
-    kept = store.sessions._sessions.codes
-    assert made.code not in str(kept) and code_digest(made.code) in kept
+    assert await store.sessions.take_signin_code(made.code) is None  # not kept as typed
     assert await sign_ins.redeem(f" {made.code.lower()} ") == {"user": "u_li"}
     with pytest.raises(Refused) as refused:
         await sign_ins.redeem(made.code)
     assert refused.value.code == "unauthorized"
+    other = await sign_ins.issue_code("u_li", {"user": "u_li"})
+    kept = await store.sessions.take_signin_code(code_digest(other.code))  # kept under its digest
+    assert kept is not None and other.code not in kept
+
+
+def test_who_may_sign_themselves_in_from_the_form():
+    assert invited_refusal("open") is None
+    refusal = invited_refusal("invited")
+    assert refusal is not None and refusal.code == "invited_only"
+    assert access_code_refusal("", None) is None  # no code configured: anyone
+    assert access_code_refusal("geneva-2026", "geneva-2026") is None
+    for given in (None, "", "guess", "geneva-2026 "):
+        refusal = access_code_refusal("geneva-2026", given)
+        assert refusal is not None and refusal.code == "unauthorized", given

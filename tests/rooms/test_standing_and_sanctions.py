@@ -23,10 +23,9 @@ async def refused(coroutine) -> Refused:
 
 @pytest.fixture
 def published(core) -> list[object]:
-    """What the actions publish in rooms and node-wide (the hubs' input in production)."""
-    events: list[object] = []
-    core.backend._on_event = lambda room, event: events.append(event)
-    return events
+    """What the actions publish in rooms and node-wide from now on (the hubs' input in production)."""
+    core.events.clear()
+    return core.events
 
 
 async def nothing_stored(core, room: str, user: str) -> bool:

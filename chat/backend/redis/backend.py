@@ -1,25 +1,24 @@
 """The redis backend: many nodes share rooms, history, presence and moderation state through Redis.
 
-This module holds the lifecycle and the live half of the broker: pub/sub routing and the
-catch-up after a reconnect. The other ideas have a module each:
+This module holds the lifecycle: it builds the store objects on one SharedRedis, starts and stops
+them, and after a reconnect restores what Redis may have lost. Each idea has a module:
     keys.py        the key schema and message ids      calls.py     slots, retry, BackendUnavailable
-    history.py     storing and reading messages        presence.py  presence records and heartbeats
-    state.py       room and moderation state           cache.py     the shared translation cache
+    broker.py      the Broker's live half: pub/sub routing, the catch-up after a reconnect
+    history.py     the Broker's store half: storing and reading messages
+    subscriber.py  the one pub/sub connection          shards.py    one per shard on Redis Cluster
+    presence.py    presence records and heartbeats     cache.py     the shared translation cache
+    state.py       room and moderation state           rows.py      script rows -> messages, members
     limits.py      the send limits (token bucket, slow mode), shared by every node
     sends.py       a plain message's standing, limits, census and append: one script (one Redis)
     conversations.py  profiles, conversations, requests, blocks, reports (ConversationStore)
     meetings.py    meeting slots, places, meetings and their holds (MeetingStore)
-    subscriber.py  the one pub/sub connection          rows.py      script rows -> messages, members
+    sessions.py    sign-ins and sign-in codes (SessionStore)
     scripts.py     the Lua scripts in lua/, loaded at start
 
-- Live fan-out: PUBLISH/SUBSCRIBE, one channel per room plus one node-wide channel, all on one
-  pub/sub connection per node (subscriber.Subscriber); on Redis Cluster (`redis_cluster`) room
-  channels are shard channels (SPUBLISH/SSUBSCRIBE), one connection per shard (shards.py), and a
-  room whose slot moves to another master (resharding) is followed there and caught up. A
-  node subscribes to a room while it has local members there.
 - Redis away: every call raises BackendUnavailable (the client hears `unavailable`); the
   subscriber reconnects with backoff, and on reconnect this node re-registers its presence,
-  re-seeds the configured rooms and replays the messages its rooms missed, in order, once.
+  re-seeds the configured rooms and (the broker) replays the messages its rooms missed, in
+  order, once.
 """
 
 from __future__ import annotations
@@ -28,50 +27,37 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from typing import Any, NamedTuple
+from typing import Any
 
-import msgspec
 import redis.asyncio
 import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from chat.backend.base import Backend
-from chat.backend.ids import make_id
+from chat.backend.redis.broker import RedisBroker
 from chat.backend.redis.cache import RedisSharedCache
-from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, SharedRedis, write_call
+from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, SharedRedis
 from chat.backend.redis.connection import LeanConnection
 from chat.backend.redis.conversations import RedisConversations
-from chat.backend.redis.history import RedisHistory
-from chat.backend.redis.keys import Keys, StreamKey, parse_id, stream_key
+from chat.backend.redis.keys import Keys
 from chat.backend.redis.limits import RedisLimits
 from chat.backend.redis.meetings import RedisMeetings
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
 from chat.backend.redis.sends import RedisSends
 from chat.backend.redis.sessions import RedisSessions
-from chat.backend.redis.shards import ShardedSubscriber
 from chat.backend.redis.state import RedisModeration, RedisRooms
-from chat.backend.redis.subscriber import Subscriber
 from chat.backend.sends import SendsInARow
 from chat.config import BackendSettings
-from rooms.stores import Encoded, Event, EventHandler, Outgoing, SendGate, SendStore, Sent, Stores
-from rooms.stores.events import NewMessage, RoomSaved, Translation, TranslationFailed, decode_event, encode_event
+from rooms.stores import EventHandler, Outgoing, SendGate, SendStore, Sent, Stores
 
 log = logging.getLogger("babelroom.backend.redis")
 
 START_TIMEOUT = 10.0  # seconds a starting node waits for Redis before giving up
 
 
-class _Seen(NamedTuple):  # made for every message received: a tuple is made fastest
-    """The newest message of a room this node delivered (or the room's newest when it subscribed)."""
-
-    epoch: str
-    key: StreamKey
-    message_id: str
-
-
-class RedisBackend(RedisHistory, Backend):
+class RedisBackend(Backend):
     def __init__(self, settings: BackendSettings, node_id: str) -> None:
         self.node_id = node_id
         self._settings = settings
@@ -106,9 +92,17 @@ class RedisBackend(RedisHistory, Backend):
             self._redis = redis.asyncio.Redis(connection_pool=self._pool)
         self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
         shared = SharedRedis(self._redis, self._keys, self._slots, self._scripts, settings)
-        self._rooms = RedisRooms(shared, copies_valid=lambda: self._subscriber.up)
+        self._rooms = RedisRooms(shared, copies_valid=lambda: self._broker.up)
         self._conversations = RedisConversations(shared)
         heartbeat_ttl = max(1, settings.presence_ttl)
+        self._broker = broker = RedisBroker(
+            shared,
+            self._rooms,
+            pool=self._pool,
+            where=self._where(),
+            ping_interval=min(5.0, heartbeat_ttl),
+            on_reconnected=self._restore,
+        )
         self._presence = RedisPresence(
             self._redis,
             self._keys,
@@ -117,40 +111,19 @@ class RedisBackend(RedisHistory, Backend):
             instance=secrets.token_hex(8),
             node_id=node_id,
             ttl=heartbeat_ttl,
-            announce=self.publish,
-            rooms=lambda: self._subscribed,
+            announce=broker.publish,
+            rooms=broker.subscribed,
             on_lost=self._rooms.seed_again,
         )
-        self._subscriber: Subscriber | ShardedSubscriber
-        if settings.redis_cluster:
-            self._subscriber = ShardedSubscriber(
-                self._redis,
-                node_channel=self._keys.node_channel,
-                on_message=self._on_pubsub,
-                on_connected=self._restore,
-                on_moved=self._moved,
-                ping_interval=min(5.0, heartbeat_ttl),
-            )
-        else:
-            self._subscriber = Subscriber(
-                self._pool.make_connection(),  # type: ignore[no-untyped-call]
-                where=self._where(),
-                on_message=self._on_pubsub,
-                on_connected=self._restore,
-                ping_interval=min(5.0, heartbeat_ttl),
-            )
-        self._on_event: EventHandler | None = None
-        self._subscribed: set[str] = set()  # rooms this node has local members in
-        self._seen: dict[str, _Seen | None] = {}  # per subscribed room; None = it had no history yet
         moderation, limits = RedisModeration(shared), RedisLimits(shared)
         # on a cluster the room's, the user's and the event-wide keys live in three slots: no one script
         sends = (
-            SendsInARow(moderation, limits, self._presence, broker=self)
+            SendsInARow(moderation, limits, self._presence, broker=broker)
             if settings.redis_cluster
             else RedisSendStore(shared)
         )
         self.stores = Stores(
-            broker=self,
+            broker=broker,
             presence=self._presence,
             rooms=self._rooms,
             moderation=moderation,
@@ -169,8 +142,7 @@ class RedisBackend(RedisHistory, Backend):
 
     # lifecycle ---------------------------------------------------------------
     async def start(self, on_event: EventHandler) -> None:
-        self._on_event = on_event
-        await self._subscriber.start({self._keys.node_channel}, timeout=START_TIMEOUT)
+        await self._broker.start(on_event, timeout=START_TIMEOUT)
         await self._warn_without_persistence()
         adopted = await self._conversations.adopt_old_reports()
         if adopted:
@@ -209,143 +181,27 @@ class RedisBackend(RedisHistory, Backend):
         await self._presence.stop()
         with contextlib.suppress(*REDIS_DOWN_OR_SLOW):  # the heartbeat expires and other nodes drop these records
             await asyncio.wait_for(self._presence.forget_all(), 2)
-        await self._subscriber.close()
-        self._on_event = None
+        await self._broker.close()
         await self._redis.aclose()
         await self._pool.disconnect()
 
     def healthy(self) -> bool:
-        return self._subscriber.up
+        return self._broker.up
 
     def health_problem(self) -> str:
-        return "" if self._subscriber.up else "the connection to Redis is down (reconnecting)"
+        return "" if self._broker.up else "the connection to Redis is down (reconnecting)"
 
     def shared_cache(self) -> RedisSharedCache:
         return RedisSharedCache(self._redis, self._keys, self._slots)
 
-    # pub/sub -----------------------------------------------------------------
-    @write_call
-    async def subscribe(self, room: str) -> None:
-        self._subscribed.add(room)
-        try:
-            await self._subscriber.subscribe(self._keys.channel(room))
-            await self._remember_newest(room)
-        except BaseException:
-            self._subscribed.discard(room)
-            self._seen.pop(room, None)
-            await self._subscriber.unsubscribe(self._keys.channel(room))
-            raise
-
-    async def _remember_newest(self, room: str) -> None:
-        """Note the room's newest message: a reconnect replays what came after it."""
-        log_key, meta, *_ = self._keys.history(room)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.exists(log_key)
-            pipe.hmget(meta, ["epoch", "last"])
-            exists, (epoch, last) = await pipe.execute()
-        if room in self._seen:  # a live message arrived meanwhile and is newer
-            return
-        self._seen[room] = _Seen(epoch, stream_key(last), make_id(epoch, last)) if exists and epoch and last else None
-
-    async def unsubscribe(self, room: str) -> None:
-        self._subscribed.discard(room)
-        self._seen.pop(room, None)
-        await self._subscriber.unsubscribe(self._keys.channel(room))
-
-    @write_call
-    async def publish(self, room: str, event: Event) -> None:
-        if self._settings.redis_cluster:  # the room's shard channel, on the shard that stores the room
-            await self._redis.spublish(self._keys.channel(room), encode_event(event))
-        else:
-            await self._redis.publish(self._keys.channel(room), encode_event(event))
-
-    @write_call
-    async def broadcast(self, event: Event) -> None:
-        await self._redis.publish(self._keys.node_channel, encode_event(event))
-
-    def _on_pubsub(self, channel: str, payload: str) -> None:
-        """One message from the pub/sub connection, in publish order."""
-        try:
-            event = decode_event(payload)
-        except (ValueError, msgspec.ValidationError):
-            log.warning("ignored a malformed event on %s", channel)
-            return
-        if channel == self._keys.node_channel:
-            if isinstance(event, RoomSaved):  # this node's own business, not an event for the hub
-                self._rooms.forget_room(event.id)
-            else:
-                self._emit(None, event)
-            return
-        room = self._keys.room_of_channel(channel)
-        if room is None or room not in self._subscribed:
-            return  # sent before our UNSUBSCRIBE took effect
-        if isinstance(event, NewMessage) and not self._advance(room, event.id):
-            return  # already delivered by the replay after a reconnect
-        self._emit(room, _passed_through(event, payload))
-
-    def _advance(self, room: str, message_id: Any) -> bool:
-        """Record a room's message as delivered; False when it (or a newer one) already was."""
-        parts = parse_id(message_id) if isinstance(message_id, str) else None
-        if parts is None:
-            return True
-        epoch, stream_id = parts
-        key = stream_key(stream_id)
-        seen = self._seen.get(room)
-        if seen is not None and seen.epoch == epoch and key <= seen.key:
-            return False
-        self._seen[room] = _Seen(epoch, key, message_id)
-        return True
-
-    def _emit(self, room: str | None, event: Event | Encoded) -> None:
-        if self._on_event is not None:
-            self._on_event(room, event)
-
     # after a reconnect ---------------------------------------------------------
     async def _restore(self) -> None:
-        """Run by the subscriber once it has resubscribed, before live messages flow again."""
+        """Run by the broker once its subscriber has resubscribed, before it catches its rooms up
+        and live messages flow again: what Redis may have lost while it was away."""
         self._rooms.forget_room(None)  # saves made while the connection was down sent notices nobody read
         await self._presence.beat()
         await self._presence.remove_unremoved()
         await self._rooms.seed_again()
-        for room in sorted(self._subscribed):
-            await self._catch_up(room)
-
-    async def _moved(self, channel: str) -> None:
-        """A room's shard channel was subscribed again on the master its slot moved to (Redis
-        Cluster resharding): replay what the room stored while no connection carried it."""
-        room = self._keys.room_of_channel(channel)
-        if room is not None and room in self._subscribed:
-            await self._catch_up(room)
-
-    async def _catch_up(self, room: str) -> None:
-        """Deliver, in order, the messages this node's members missed while Redis was away."""
-        if room not in self._seen:
-            return  # still subscribing: the join that asked for it reads history after that
-        seen = self._seen[room]
-        replay = await self._since(room, seen.message_id if seen else None, limit=self._settings.history_max)
-        if seen is not None and not replay.recovered:
-            log.warning(
-                "room %s: history since %s was trimmed or lost while Redis was away; replaying what is kept",
-                room,
-                seen.message_id,
-            )
-        for message in replay.messages:
-            if self._advance(room, message.id):
-                self._emit(
-                    room,
-                    NewMessage(
-                        room=room,
-                        id=message.id,
-                        ts=message.ts,
-                        user=message.user,
-                        lang=message.lang,
-                        text=message.text,
-                        deleted=message.deleted,
-                        reply_to=message.reply_to,
-                        mentions=message.mentions,
-                        meeting=message.meeting,
-                    ),
-                )
 
 
 class RedisSendStore(RedisSends, SendStore):
@@ -353,17 +209,3 @@ class RedisSendStore(RedisSends, SendStore):
 
     async def send(self, room: str, message: Outgoing, gate: SendGate | None) -> Sent:
         return await self._send_in_one(room, message, gate)
-
-
-def _passed_through(event: Event, payload: str) -> Event | Encoded:
-    """A message or translation as published: its payload is byte for byte the frame readers get
-    (append.lua writes a NewMessage's own encoding, which is the `message` frame's), so readers
-    get it as is instead of a re-encoding; the decoded event only routed it."""
-    if isinstance(event, NewMessage) and not event.deleted and not (event.reply_to and event.reply_to.tr):
-        # (a reply whose quote has translations is one frame per reading language: chat/hub.py builds them)
-        return Encoded("message", event.id, None, payload.encode(), author=event.user.id)
-    if isinstance(event, Translation):
-        return Encoded("translation", event.id, event.lang, payload.encode())
-    if isinstance(event, TranslationFailed):
-        return Encoded("translation_failed", event.id, event.lang, payload.encode())
-    return event
