@@ -60,13 +60,24 @@ def listens_on(process: subprocess.Popen[bytes] | None, port: int) -> bool:
     """Whether `process` itself has a listening socket on `port` (not another process there)."""
     if process is None or process.poll() is not None:
         return False
+    return pid_listens_on(process.pid, port)
+
+
+def pid_listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` has a listening socket on `port` (False when it is gone)."""
     try:
         return any(
             connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN
-            for connection in psutil.Process(process.pid).net_connections(kind="tcp")
+            for connection in psutil.Process(pid).net_connections(kind="tcp")
         )
     except psutil.Error:
         return False
+
+
+def port_taken_said(log: str) -> bool:
+    """Whether a node's output says it could not listen because another process holds its port."""
+    said = log.lower()
+    return "another program is listening there" in said or "address already in use" in said
 
 
 def _log_since(path: Path, offset: int) -> str:
@@ -451,8 +462,7 @@ class NodeProcess:
         try:
             _wait(lambda: self.health() == 200, timeout, f"node {self.node_id} was not healthy (see {self.log_path})")
         except RuntimeError:  # it exited: because the port was taken, or the test's to read in its log
-            said = _log_since(self.log_path, self._log_offset).lower()
-            if "another program is listening there" in said or "address already in use" in said:
+            if port_taken_said(_log_since(self.log_path, self._log_offset)):
                 raise PortTaken(f"port {self.port} was taken before node {self.node_id} could listen on it") from None
             raise
         if not listens_on(self.process, self.port):  # what answered is another process on our port

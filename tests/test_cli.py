@@ -54,6 +54,24 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def test_the_commands_but_serve_start_without_the_app():
+    """`token`, `languages`, `delegates` and `translate-worker` import neither the app nor its routes
+    (Starlette's, uvicorn, the OpenAPI document: ~0.5 s of CPU a start, and the suite starts dozens)."""
+    probe = (
+        "import sys, chat.cli, chat.delegates_cli, chat.translation_tier, translation.cli; "
+        "print(*[name for name in ('chat.app', 'web', 'uvicorn', 'starlette.applications') if name in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
 def test_token_prints_one_token_signed_with_the_configured_secret(tmp_path):
     result = babelroom(
         "token",

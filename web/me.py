@@ -18,7 +18,6 @@ import contextlib
 from typing import Annotated
 
 import msgspec
-import segno
 from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
@@ -107,6 +106,8 @@ class SignInCode(msgspec.Struct):
 
 
 async def signin_code(request: Request, identity: Identity) -> Response:
+    import segno  # here, not at start-up: only a personal sign-in link's QR code needs it
+
     made = await node_of(request).sign_ins.issue_code(identity.id, code_payload(identity))
     url = f"{str(request.base_url).rstrip('/')}/#code={made.code}"  # a fragment: never sent to a server
     qr = segno.make(url, error="m").svg_data_uri(scale=6, border=2, dark="#000", light="#fff")

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import PromptServer, free_port
+from tests.conftest import PromptServer, listening_socket
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,8 @@ class OtherSite:
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
-        self.port = free_port()
+        self.socket = listening_socket()  # bound now: no other process can take the port before it serves
+        self.port = self.socket.getsockname()[1]
         self.origin = f"http://127.0.0.1:{self.port}"
 
         async def page(request: Request) -> Response:
@@ -77,7 +78,7 @@ class OtherSite:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> OtherSite:
-        self.task = asyncio.create_task(self.server.serve())
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.socket]))
         while not self.server.started:
             if self.task.done():
                 self.task.result()
