@@ -2,7 +2,9 @@
 
 A node of the chosen backend (only its backend started: message_stored uses the conversation store
 and the broker) holds a conversation of --members people with --history messages from all of them;
-one member's read position is the conversation's first message, the others never marked one. Then
+one member's read position is the conversation's first message, the others never marked one; with
+--positions each member also has a read position in that many other conversations (a member's
+read positions were all read to find one before issue 27's read_position). Then
 message_stored (what every private send runs: each other member's new unread count, broadcast to
 them) is called --calls times per round, in alternating rounds of:
 
@@ -54,11 +56,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--members", type=int, default=3, help="people in the conversation (default 3)")
     parser.add_argument("--history", type=int, default=200, help="messages in it (default 200)")
+    parser.add_argument(
+        "--positions", type=int, default=0, help="read positions each member has in other rooms (default 0)"
+    )
     parser.add_argument("--calls", type=int, default=100, help="message_stored calls timed per round (default 100)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of before and after (default 3)")
     args = parser.parse_args(argv)
-    if args.members < 2 or args.history <= 0 or args.calls <= 0 or args.rounds <= 0:
-        parser.error("--members must be at least 2, --history, --calls and --rounds positive")
+    if args.members < 2 or args.history <= 0 or args.calls <= 0 or args.rounds <= 0 or args.positions < 0:
+        parser.error("--members must be at least 2, --history, --calls and --rounds positive, --positions >= 0")
     return args
 
 
@@ -111,12 +116,16 @@ async def main(args: argparse.Namespace) -> None:
                 for i in range(args.history)
             ]
             await store.set_read(ROOM, members[1], stored[0].id)
+            for member in members:
+                for other in range(args.positions):
+                    await store.set_read(f"c-other-{other}", member, stored[0].id)
             after = store.unread_count
             before = old_unread_count(node.stores.broker)
             message = stored[-1]
             assert await before(ROOM, members[1], stored[0].id, 200) == await after(ROOM, members[1], stored[0].id, 200)
             print(
                 f"backend {args.backend}: {args.members} members, {args.history} messages, "
+                f"{args.positions} other read positions each, "
                 f"{args.calls} message_stored calls per round (ms per call)"
             )
             results: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}

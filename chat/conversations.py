@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 import msgspec
@@ -201,7 +201,7 @@ class Conversations:
         """Messages from others after the viewer's read position (at most UNREAD_SCAN): one question
         to the store, which counts where the messages are kept (issue 27)."""
         if position is None:
-            position = (await self.store.read_positions(viewer)).get(room)
+            position = await self.store.read_position(viewer, room)
         return await self.store.unread_count(room, viewer, position, UNREAD_SCAN)
 
     async def list_for(self, person: Person) -> list[dict[str, Any]]:
@@ -224,15 +224,18 @@ class Conversations:
         unread = await self._unread(room.id, user, message_id)
         await self._broker.broadcast(direct([user], UnreadChanged(room=room.id, read=message_id, unread=unread)))
 
-    async def message_stored(self, room: str, message: StoredMessage) -> None:
+    async def message_stored(self, room: str, message: StoredMessage, members: Collection[str] | None = None) -> None:
         """A new message in a private conversation: each other member's connections, on every node,
         get their new unread count with who wrote, whichever conversations they have open (the
-        members are the people the policy let in and no block separates: a block ends membership)."""
+        members are the people the policy let in and no block separates: a block ends membership).
+        `members`: the conversation's, when the send just read them (`Sent.members`), else read here."""
         author = message.user.id
-        for member in sorted(await self.store.conversation_members(room)):
+        if members is None:
+            members = await self.store.conversation_members(room)
+        for member in sorted(members):
             if member == author:
                 continue
-            position = (await self.store.read_positions(member)).get(room)
+            position = await self.store.read_position(member, room)
             unread = await self._unread(room, member, position)
             await self._broker.broadcast(
                 direct(
@@ -250,7 +253,7 @@ class Conversations:
     async def read_state(self, room: str, user: str) -> tuple[str, int] | None:
         """(the user's read position in the room, messages from others after it), or None when they
         never marked one there."""
-        position = (await self.store.read_positions(user)).get(room)
+        position = await self.store.read_position(user, room)
         if position is None:
             return None
         return position, await self._unread(room, user, position)

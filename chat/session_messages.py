@@ -115,7 +115,7 @@ class Messages:
         if sent.appended.created:
             self.node.relay.message_stored(sent.appended.message, sent.translating)
             if frame.room in self._private:
-                await self.node.conversations.message_stored(frame.room, sent.appended.message)
+                await self.node.conversations.message_stored(frame.room, sent.appended.message, sent.members)
 
     def _check_text(self: MessagesSession, text: str) -> None:
         if not text.strip():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rooms.limits import SendLimits
 from rooms.models import Role, Room, RoomState
 from rooms.policy import can_moderate, send_refusal
@@ -14,20 +16,36 @@ from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, Se
 CLEAR = Standing(appointed=False, banned=False, banned_event=False, mute=None, mute_event=None)
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A join the rules allowed: the room, the actor's role there and the mute that binds them there."""
+
+    room: Room
+    role: Role
+    mute: Mute | None
+
+
 async def visible_room(rooms: RoomStore, conversations: ConversationStore, room_id: str, user: str | None) -> Room:
     """The room, or Refused(not_found). A private room is there only for its members: for anyone
     else (hosts and moderators included, and when no user is given) it does not exist. The one rule
     of who sees a room, asked by RoomAccess (join, send, the host API) and Moderation."""
+    return (await visible_room_and_members(rooms, conversations, room_id, user))[0]
+
+
+async def visible_room_and_members(
+    rooms: RoomStore, conversations: ConversationStore, room_id: str, user: str | None
+) -> tuple[Room, frozenset[str] | None]:
+    """`visible_room`, and a private room's members as read to decide it (None for a public room):
+    a send passes them on to the unread counts that follow it (issue 27)."""
     room = await rooms.get_room(room_id)
-    if (
-        room is not None
-        and room.private
-        and (user is None or user not in await conversations.conversation_members(room.id))
-    ):
-        room = None
+    members = None
+    if room is not None and room.private:
+        members = frozenset(await conversations.conversation_members(room.id) if user else ())
+        if user not in members:
+            room = None
     if room is None:
         raise Refused("not_found", f"there is no room {room_id!r}; GET /api/rooms lists them")
-    return room
+    return room, members
 
 
 class RoomAccess:
@@ -52,6 +70,12 @@ class RoomAccess:
     async def join(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         """The room and the actor's role in it when the actor may join, else Refused. The role is
         remembered, so it still protects the actor after they left (see Moderation)."""
+        admission = await self.admit(actor, room_id)
+        return admission.room, admission.role
+
+    async def admit(self, actor: Actor, room_id: str) -> Admission:
+        """`join`, with the mute that binds the actor in the room (`binding_mute`), from the same
+        read of their standing as the ban: a join asks the store about it once."""
         room = await self.visible_room(room_id, actor.id)
         if room.state is RoomState.CLOSED:
             raise Refused("room_closed", f"room {room_id!r} is closed")
@@ -61,7 +85,7 @@ class RoomAccess:
         if refusal:
             raise Refused(*refusal)
         await self._roles.remember(actor, room_id, role)
-        return room, role
+        return Admission(room, role, binding_mute(role, standing))
 
     async def check_send(self, actor: Actor, room_id: str, standing: Standing | None = None) -> Role:
         """The actor's role when they may send in the room now (state, ban, mute, rate, slow
@@ -71,17 +95,20 @@ class RoomAccess:
         await self._limits.take_send(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
         return role
 
-    async def send_gate(self, actor: Actor, room_id: str) -> tuple[Room, SendGate | None]:
+    async def send_gate(self, actor: Actor, room_id: str) -> tuple[Room, SendGate | None, frozenset[str] | None]:
         """The room, and what the store must check in the step that stores a message when the
         actor's standing turns out clear (rooms/stores/sends.py): everything else the rules ask
         is decided here, without a store read. None when the room's state would refuse the role a
         clear standing gives: the rules then go the long way (`check_send`), since an appointment
-        may still allow it. Refused(not_found) as `room`."""
-        room = await self.visible_room(room_id, actor.id)
+        may still allow it. Third, a private room's members as read to find it visible (None for a
+        public room): what the send is followed by (the members' unread counts) needs them too.
+        Refused(not_found) as `room`."""
+        room, members = await visible_room_and_members(self._rooms, self._conversations, room_id, actor.id)
         role = self._roles.with_standing(actor, room_id, CLEAR)
         if send_refusal(room, role):
-            return room, None
-        return room, self._limits.gate(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
+            return room, None, members
+        gate = self._limits.gate(room, actor.id, slow_mode=bool(room.slow_mode) and not can_moderate(role))
+        return room, gate, members
 
     def refuse_wait(self, room: Room, wait: SendWait) -> None:
         """Refused(rate_limited) for what the store's send limits answered (nothing when they allowed)."""

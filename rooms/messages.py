@@ -9,6 +9,7 @@ the sender's own, within `edit_window` seconds.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import msgspec
 
@@ -73,20 +74,22 @@ class MessageRules:
         """Store a plain message when the actor may send it now (as `RoomAccess.check_send`), else
         Refused. The room's state is judged here; standing, limits, census and append are one store
         step for someone no moderation touches (one Redis round trip); anyone else goes the long
-        way, judged on the standing that step read (rooms/stores/sends.py)."""
+        way, judged on the standing that step read (rooms/stores/sends.py). A private room's answer
+        carries its members as the check read them (`Sent.members`)."""
         if self._sends is None:
             raise RuntimeError("MessageRules.send needs the SendStore it was built without")
-        room, gate = await self._access.send_gate(actor, room_id)
+        room, gate, members = await self._access.send_gate(actor, room_id)
         standing = None
         if gate is not None:
             sent = await self._sends.send(room.id, message, gate)
             if sent.wait is not None:
                 self._access.refuse_wait(room, sent.wait)
             if sent.standing is None:
-                return sent
+                return sent if members is None else replace(sent, members=members)
             standing = sent.standing
         await self._access.check_send(actor, room_id, standing)
-        return await self._sends.send(room.id, message, None)
+        sent = await self._sends.send(room.id, message, None)
+        return sent if members is None else replace(sent, members=members)
 
     async def react(self, actor: Actor, room_id: str, message_id: str, emoji: str) -> Reacted:
         """Toggle the actor's reaction; Refused(bad_frame) for an emoji not in REACTIONS,

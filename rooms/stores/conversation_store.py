@@ -110,6 +110,11 @@ class ConversationStore(abc.ABC):
     async def read_positions(self, user: str) -> dict[str, str]: ...
 
     @abc.abstractmethod
+    async def read_position(self, user: str, room: str) -> str | None:
+        """The user's read position in one room (`read_positions(user).get(room)`), read alone: a
+        private send asks it for each member, who may have read positions in many rooms (issue 27)."""
+
+    @abc.abstractmethod
     async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
         """How many of the room's kept messages after the message id `after` (every kept one when
         None) someone other than `viewer` wrote and nobody deleted, counting no further than `cap`:

@@ -71,12 +71,15 @@ class SendGate:
 @dataclass(frozen=True, slots=True)
 class Sent:
     """What `send` did: exactly one of `standing` (not clear: nothing done), `wait` (limits
-    refused: nothing spent or stored) and `appended` is set."""
+    refused: nothing spent or stored) and `appended` is set. `members` is the rules' (stores leave
+    it None): a private room's members as `MessageRules.send` read them to let the sender in, so
+    the members' unread counts that follow a send do not read them again (issue 27)."""
 
     appended: Appended | None = None
     translating: list[str] = field(default_factory=list)
     standing: Standing | None = None
     wait: SendWait | None = None
+    members: frozenset[str] | None = None
 
 
 class SendStore(abc.ABC):

@@ -66,6 +66,21 @@ async def test_members_read_positions_and_leaving(node):
     assert await store.leave_conversation("c-1", "u_aino") == 0
 
 
+async def test_read_position_is_one_room_of_read_positions(node):
+    store = node.stores.conversations
+    await store.add_conversation_members("c-1", ["u_li", "u_aino"])
+    await store.add_conversation_members("c-2", ["u_li"])
+    assert await store.read_position("u_li", "c-1") is None
+    await store.set_read("c-1", "u_li", "e.5")
+    await store.set_read("c-2", "u_li", "e.7")
+    await store.set_read("c-1", "u_li", "e.6")  # moved on
+    assert await store.read_position("u_li", "c-1") == "e.6" == (await store.read_positions("u_li"))["c-1"]
+    assert await store.read_position("u_li", "c-2") == "e.7"
+    assert await store.read_position("u_aino", "c-1") is None
+    await store.leave_conversation("c-1", "u_li")
+    assert await store.read_position("u_li", "c-1") is None and await store.read_position("u_li", "c-2") == "e.7"
+
+
 async def test_unread_count_counts_others_live_messages_after_the_position_up_to_the_cap(node):
     store = node.stores.conversations
     assert await store.unread_count(ROOM, "u_ada", None, 200) == 0  # no history yet

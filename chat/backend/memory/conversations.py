@@ -155,6 +155,9 @@ class MemoryConversations(ConversationStore):
     async def read_positions(self, user: str) -> dict[str, str]:
         return dict(self._conv.read.get(user, {}))
 
+    async def read_position(self, user: str, room: str) -> str | None:
+        return self._conv.read.get(user, {}).get(room)
+
     async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
         history = self._histories.get(room)
         if history is None:

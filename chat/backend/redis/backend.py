@@ -38,7 +38,7 @@ from chat.backend.base import Backend
 from chat.backend.redis.broker import RedisBroker
 from chat.backend.redis.cache import RedisSharedCache
 from chat.backend.redis.calls import BACKGROUND_CONNECTIONS, POOL_SIZE, REDIS_DOWN_OR_SLOW, SharedRedis
-from chat.backend.redis.connection import LeanConnection
+from chat.backend.redis.connection import LeanConnection, LeanPool, LeanRedis
 from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.keys import Keys
 from chat.backend.redis.limits import RedisLimits
@@ -63,7 +63,7 @@ class RedisBackend(Backend):
         self._settings = settings
         self._keys = Keys(settings.key_prefix, cluster=settings.redis_cluster)
         self._slots = asyncio.Semaphore(POOL_SIZE)
-        self._pool = redis.asyncio.ConnectionPool.from_url(
+        self._pool = LeanPool.from_url(
             settings.redis_url,
             decode_responses=True,
             max_connections=POOL_SIZE + BACKGROUND_CONNECTIONS,
@@ -89,7 +89,7 @@ class RedisBackend(Backend):
                 retry=Retry(NoBackoff(), 0),
             )
         else:
-            self._redis = redis.asyncio.Redis(connection_pool=self._pool)
+            self._redis = LeanRedis(connection_pool=self._pool)  # the pool retries nothing, as LeanRedis needs
         self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
         shared = SharedRedis(self._redis, self._keys, self._slots, self._scripts, settings)
         self._rooms = RedisRooms(shared, copies_valid=lambda: self._broker.up)

@@ -270,6 +270,11 @@ class RedisConversations(RedisParts, ConversationStore):
         return positions
 
     @read_call
+    async def read_position(self, user: str, room: str) -> str | None:
+        position: str | None = await self._redis.hget(self._key("user", user, "read"), room)  # type: ignore[assignment]
+        return position
+
+    @read_call
     async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
         # unread.lua walks the room's stream in Redis and answers only the number (issue 27)
         position = ("", "") if after is None else parse_id(after)

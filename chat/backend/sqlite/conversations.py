@@ -180,6 +180,14 @@ class SqliteConversations(ConversationStore):
             }
         )
 
+    async def read_position(self, user: str, room: str) -> str | None:
+        def position(db: sqlite3.Connection) -> str | None:
+            query = "SELECT message_id FROM read_positions WHERE user = ? AND room = ?"
+            row = db.execute(query, (user, room)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._db.read(position)
+
     async def unread_count(self, room: str, viewer: str, after: str | None, cap: int) -> int:
         def count(db: sqlite3.Connection) -> int:
             head = db.execute(
