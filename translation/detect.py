@@ -196,9 +196,9 @@ class _LangdetectBackend:
 
 class _Py3langidBackend:
     def __init__(self) -> None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        from translation.langid_model import load_identifier
 
-        self._base = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._base = load_identifier(norm_probs=True)  # unpacked once per machine, mapped shared
         self.known = set(self._base.nb_classes)
 
     def supports(self, code: str) -> bool:
