@@ -124,6 +124,9 @@ class Member:
     def push(self, frame: bytes) -> None:
         self.writer.push(frame)
 
+    def push_all(self, frames: list[bytes], size: int) -> None:
+        self.writer.push_all(frames, size)
+
     def removed_from(self, room: str, reason: str) -> None:
         pass
 

@@ -20,6 +20,16 @@ the store's count after that toggle, so the latest is the current one), and the 
 at the end of the window, which then starts again. So a popular message sends each reader at most
 one `reaction` per emoji per window from this node, whatever 500 members do; `user` is then the
 last person who toggled.
+
+Lobby summaries (`room` `updated`, every connection hears them) are coalesced the same way across
+nodes: each node's lobby ticker announces the rooms whose members changed once per interval, but
+every node does so for the rooms its own sessions joined, and a join storm (a plenary opening, a
+node restart) touches every room on every node. The first summary goes out at once; those arriving
+within `lobby_window` seconds of the last delivery are held, the latest per room, and go out
+together at the end of the window, in one write per connection. So a connection hears each room's
+counts at most once per window, whatever the number of nodes. Only counts wait: a summary that
+changes anything else a host sets (title, state, slow mode, `writers`...), `opened` and `closed` go
+out at once, after whatever was held.
 """
 
 from __future__ import annotations
@@ -54,6 +64,8 @@ log = logging.getLogger("babelroom.hub")
 
 #: Message authors remembered for that filter (per node, the newest first kept).
 AUTHORS_KEPT = 4096
+#: The fields of a lobby summary that members change (chat/lobby.py); only these wait in a window.
+LOBBY_COUNTS = frozenset({"members", "languages"})
 
 
 class Reader(Protocol):
@@ -68,6 +80,8 @@ class Reader(Protocol):
     def moderates_event(self) -> bool: ...  # hears the `reports` count and event-wide moderation
 
     def push(self, frame: bytes) -> None: ...
+
+    def push_all(self, frames: list[bytes], size: int) -> None: ...  # push each (`size`: their bytes)
 
     def removed_from(self, room: str, reason: str) -> None: ...  # room "*": out of the event, closed
 
@@ -95,7 +109,9 @@ Pending = list[tuple[str | None, bytes]]  # (message id or None, WebSocket frame
 
 
 class Hub:
-    def __init__(self, broker: Broker, presence_window: float = 0.0, reaction_window: float = 0.0) -> None:
+    def __init__(
+        self, broker: Broker, presence_window: float = 0.0, reaction_window: float = 0.0, lobby_window: float = 0.0
+    ) -> None:
         self._broker = broker  # the hub subscribes this node to a room while it has local members there
         self._rooms: dict[str, dict[Reader, Pending | None]] = {}
         self._readers: set[Reader] = set()
@@ -108,6 +124,11 @@ class Hub:
         self._reactions_quiet: dict[tuple[str, str, str], Reaction | None] = {}
         # Authors of recent messages: translations of a message skip its sender.
         self._authors: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lobby_window = lobby_window
+        self._lobby_sent: float | None = None  # loop time of the last `room` summaries delivered
+        self._lobby_held: dict[str, RoomChanged] | None = None  # room id -> its latest `updated`, in a window
+        self._lobby_timer: asyncio.TimerHandle | None = None  # ends the window of what is held
+        self._lobby_known: dict[str, dict[str, Any]] = {}  # room id -> its summary's fields but the counts
         #: Called with the new terms when a `glossary` node event arrives.
         self.on_glossary: Callable[[list[str]], None] | None = None
         #: Called with the session ids of a `signed_out` notice (rooms/sign_ins.py) before their sockets close.
@@ -380,6 +401,79 @@ class Hub:
             return
         if not isinstance(event, RoomChanged):
             return
+        if self._lobby_window > 0:
+            self._lobby(event)
+        else:
+            self._to_every_reader(event)
+
+    def _lobby(self, event: RoomChanged) -> None:
+        """Deliver a room summary now, or fold it into the held ones (see the module doc)."""
+        held = self._lobby_held
+        room_id = event.room["id"]
+        fields = {name: value for name, value in event.room.items() if name not in LOBBY_COUNTS}
+        known = self._lobby_known.get(room_id)
+        if event.event == "closed":
+            self._lobby_known.pop(room_id, None)
+        else:
+            self._lobby_known[room_id] = fields
+        if event.event != "updated" or (known is not None and known != fields):  # a host's change: at once
+            if held:  # after what is held, so that each room's summaries stay in order
+                self._deliver_held_lobby()
+            self._to_every_reader(event)
+            return
+        if held is not None:
+            held.pop(room_id, None)  # re-inserted: the batch keeps the order of the latest summaries
+            held[room_id] = event
+            return
+        loop = asyncio.get_running_loop()
+        now, last = loop.time(), self._lobby_sent
+        if last is not None and now - last < self._lobby_window:
+            self._lobby_held = {room_id: event}
+            self._lobby_timer = loop.call_later(self._lobby_window - (now - last), self._deliver_held_lobby)
+            return
+        self._lobby_sent = now
+        self._to_every_reader(event)
+
+    def _deliver_held_lobby(self) -> None:
+        if self._lobby_timer is not None:  # delivered before the window's end (an `opened` or `closed` came)
+            self._lobby_timer.cancel()
+            self._lobby_timer = None
+        held, self._lobby_held = self._lobby_held, None
+        if not held:
+            return
+        self._lobby_sent = asyncio.get_running_loop().time()
+        events = list(held.values())
+        langs = {reader.lang for reader in self._readers}
+        organiser = self.organiser
+        if organiser is not None and not (
+            self._nothing_waiting() and all(organiser.room_ready(e.room, lang) for e in events for lang in langs)
+        ):  # titles still to translate: one by one, in order behind them
+            for event in events:
+                self._to_every_reader(event)
+            return
+        # Every reader of a language gets the same frames: built once, handed over in one call each.
+        plain: list[bytes | None] = []
+        for event in events:
+            try:
+                plain.append(text_frame(encode_bytes(event)))
+            except Exception:  # one bad event must never stop delivery of the next
+                log.exception("could not deliver a room summary")
+                plain.append(None)
+        batches: dict[str, tuple[list[bytes], int]] = {}
+        for lang in langs:
+            frames: list[bytes] = []
+            for event, frame in zip(events, plain, strict=True):
+                tr = organiser.room_tr_now(event.room, lang) if organiser is not None and frame is not None else None
+                if tr is not None:
+                    frame = text_frame(encode_bytes(self._with_tr(event, tr)))
+                if frame is not None:
+                    frames.append(frame)
+            batches[lang] = frames, sum(len(frame) for frame in frames)
+        for reader in list(self._readers):
+            reader.push_all(*batches[reader.lang])
+
+    def _to_every_reader(self, event: RoomChanged) -> None:
+        """A `room` event to every local connection (with `tr` where the organiser made one)."""
         organiser = self.organiser
         if organiser is not None and event.event != "closed":
             langs = {reader.lang for reader in self._readers}
@@ -406,12 +500,15 @@ class Hub:
         """A room summary to every connection, with `tr` in each reader's language where one was made."""
         plain = text_frame(encode_bytes(event))
         frames = {
-            lang: text_frame(encode_bytes(RoomChanged(event=event.event, room={**event.room, "tr": tr})))
-            for lang, tr in trs.items()
-            if tr is not None
+            lang: text_frame(encode_bytes(self._with_tr(event, tr))) for lang, tr in trs.items() if tr is not None
         }
         for reader in list(self._readers):
             reader.push(frames.get(reader.lang, plain))
+
+    @staticmethod
+    def _with_tr(event: RoomChanged, tr: dict[str, str]) -> RoomChanged:
+        """The summary with its title and forum in one reader's language."""
+        return RoomChanged(event=event.event, room={**event.room, "tr": tr})
 
     def push_to_moderators(self, frame: bytes) -> None:
         """A frame for every local connection of a host or an event-wide moderator."""

@@ -13,7 +13,7 @@ from typing import Any
 from chat.backend import BackendUnavailable
 from rooms import Room
 from rooms.policy import listed, writers
-from rooms.stores import Broker, Presence, RoomStore
+from rooms.stores import Broker, Presence, RoomStore, census_of
 from rooms.stores.events import RoomChanged
 
 log = logging.getLogger("babelroom.lobby")
@@ -29,11 +29,11 @@ class LobbyTicker:
     async def lobby_entry(self, room: Room) -> dict[str, Any]:
         """A room as lobbies show it: its fields, its member count (distinct users, every node), its
         census and the roles that may write in it now (rooms.policy.writers)."""
-        members = {member.id for member in await self._presence.members(room.id)}
+        present = await self._presence.members(room.id)
         return {
             **room.to_dict(),
-            "members": len(members),
-            "languages": await self._presence.census(room.id),
+            "members": len({member.id for member in present}),
+            "languages": census_of(present),
             "writers": writers(room),
         }
 

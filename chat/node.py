@@ -54,7 +54,12 @@ class Node:
         self.translator = translator or TranslationService(
             node_translator_settings(config.translation), shared_cache=self.backend.shared_cache()
         )
-        self.hub = Hub(stores.broker, config.limits.presence_window, config.limits.reaction_window)
+        self.hub = Hub(
+            stores.broker,
+            config.limits.presence_window,
+            config.limits.reaction_window,
+            lobby_window=config.server.lobby_interval,  # a connection hears each room at most once per interval
+        )
         self.hub.on_glossary = self._glossary_changed
         self.organiser = OrganiserText(self.translator, config.translation.content_lang)
         self.hub.organiser = self.organiser

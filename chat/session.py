@@ -248,6 +248,10 @@ class Session(Membership, Messages, ModerationBridge):
         """Send a whole WebSocket frame (written at once or queued, bounded: chat.writer)."""
         self.writer.push(frame)
 
+    def push_all(self, frames: list[bytes], size: int) -> None:
+        """`push` each of these frames (`size`: their bytes), in order (chat.writer)."""
+        self.writer.push_all(frames, size)
+
     def push_frame(self, frame: ServerFrame) -> None:
         try:
             data = text_frame(encode_bytes(frame))

@@ -12,9 +12,11 @@ from chat.backend import Member
 from chat.frames import Joined, Left, MessageFrame, ServerFrame
 from chat.hub import Reader
 from chat.protocol import FrameError, Join, Leave, SetLang
-from rooms import Role, Room
+from rooms import Room
+from rooms.access import Admission
 from rooms.limits import TokenBucket
 from rooms.policy import writers
+from rooms.stores import census_of
 from rooms.stores.events import PresenceChanged
 from rooms.stores.messages import StoredMessage
 
@@ -45,7 +47,7 @@ class MembershipSession(Reader, Protocol):
     def _require_joined(self, room_id: str) -> Member: ...
     def _presence(self, room: str, event: str, member: Member) -> PresenceChanged: ...
     async def _joined_frame(
-        self, room: Room, role: Role, messages: list[StoredMessage], recovered: bool | None, more: bool
+        self, admission: Admission, messages: list[StoredMessage], recovered: bool | None, more: bool
     ) -> Joined: ...
     def _page(self, messages: list[StoredMessage], size: int) -> tuple[list[StoredMessage], bool]: ...
     def _count(self, value: int | None, name: str) -> int: ...
@@ -102,7 +104,8 @@ class Membership:
         self._take_membership_token()
         room_id = frame.room
         limit = self._count(frame.history, "history")
-        room, role = await self.node.access.join(self.identity, room_id)
+        admission = await self.node.access.admit(self.identity, room_id)
+        room, role = admission.room, admission.role
         broker = self.node.stores.broker
         rejoin = room_id in self.rooms
         await self.node.hub.attach(room_id, self)
@@ -120,9 +123,11 @@ class Membership:
                 messages, recovered = replay.messages, replay.recovered
                 if recovered:  # one page: the client asks for the rest (`history` with `after`)
                     messages, more = self._page(messages, page)
-            else:
+            elif limit:
                 messages, recovered = await broker.history(room_id, before=None, limit=limit), None
-            joined = await self._joined_frame(room, role, messages, recovered, more)
+            else:  # no history asked for: nothing to read
+                messages, recovered = [], None
+            joined = await self._joined_frame(admission, messages, recovered, more)
         except BaseException:
             if rejoin:  # still a member, as before this join: live events flow again
                 self.node.hub.deliver_held(room_id, self, set())
@@ -137,26 +142,25 @@ class Membership:
 
     async def _joined_frame(
         self: MembershipSession,
-        room: Room,
-        role: Role,
+        admission: Admission,
         messages: list[StoredMessage],
         recovered: bool | None,
         more: bool,
     ) -> Joined:
         assert self.identity is not None
+        room, mute = admission.room, admission.mute  # the room's mute or an event-wide one
+        present = await self.node.stores.presence.members(room.id)
         members: dict[str, dict[str, str]] = {}
-        for member in await self.node.stores.presence.members(room.id):
+        for member in present:
             members.setdefault(member.id, member.public())
-        mute = await self.node.access.binding_mute(self.identity, room.id, role)  # the room's or an event-wide one
-        you: dict[str, Any] = {"role": role.value}
+        you: dict[str, Any] = {"role": admission.role.value}
         if mute is not None:
             you["muted_until"] = mute.until
         read = await self.node.conversations.read_state(room.id, self.identity.id)
         if read is not None:  # where the "new messages" line goes; the count for the sidebar
             you["read"], you["unread"] = read
         room_fields = await self.node.organiser.with_tr(
-            {**room.to_dict(), "languages": await self.node.stores.presence.census(room.id), "writers": writers(room)},
-            self.lang,
+            {**room.to_dict(), "languages": census_of(present), "writers": writers(room)}, self.lang
         )
         return Joined(
             room=room_fields,

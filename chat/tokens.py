@@ -141,6 +141,40 @@ class TokenSigner:
         session: str = "",
         email: str = "",
     ) -> str:
+        token, _ = self.issue_with_identity(
+            name=name,
+            role=role,
+            lang=lang,
+            ttl=ttl,
+            user_id=user_id,
+            rooms=rooms,
+            organization=organization,
+            country=country,
+            bio=bio,
+            anonymous=anonymous,
+            session=session,
+            email=email,
+        )
+        return token
+
+    def issue_with_identity(
+        self,
+        *,
+        name: str,
+        role: Role,
+        lang: str,
+        ttl: int,
+        user_id: str | None = None,
+        rooms: tuple[str, ...] = (),
+        organization: str = "",
+        country: str = "",
+        bio: str = "",
+        anonymous: bool = False,
+        session: str = "",
+        email: str = "",
+    ) -> tuple[str, Identity]:
+        """`issue`, and the identity `verify` will read from the token, made from the same claims
+        (TokenError as `verify` would raise it): a sign-in need not decode what it just signed."""
         if self._signing_key is None:
             raise CannotMint(
                 f"this server verifies {self.algorithm} tokens minted by your website and holds no private key; "
@@ -172,8 +206,12 @@ class TokenSigner:
             claims["aud"] = self.audience
         if self.issuer:
             claims["iss"] = self.issuer
+        identity = _identity(claims)
         headers = {"kid": self._kid} if self._kid else None
-        return jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
+        token = jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
+        if len(token) > TOKEN_MAX or not JWT_SHAPE.fullmatch(token):  # as `verify` will refuse it
+            raise TokenError("the token is malformed: expected a JWT (header.claims.signature)")
+        return token, identity
 
     def verify(self, token: object) -> Identity:
         if not isinstance(token, str) or len(token) > TOKEN_MAX or not JWT_SHAPE.fullmatch(token):

@@ -143,6 +143,26 @@ class Writer:
         backlog.append(frame)
         self._backlog_bytes = queued
 
+    def push_all(self, frames: list[bytes], size: int) -> None:
+        """`push` each of `frames` (`size`: their bytes), in order, in one call: a batch that many
+        readers get alike (the lobby's room summaries) costs each reader one call, not one a frame."""
+        if self.closed:
+            return
+        socket = self.socket
+        if self._backlog is None and socket is not None and socket.writable.is_set():
+            corked = self._corked
+            if corked is None:
+                if size <= self._bytes_max:
+                    self._corked, self._corked_bytes = list(frames), size  # a copy: more may be appended
+                    _TURN.add(self)
+                    return
+            elif self._corked_bytes + size <= self._bytes_max:
+                corked.extend(frames)
+                self._corked_bytes += size
+                return
+        for frame in frames:  # the long way: the byte cap, the backlog, the ASGI path
+            self.push(frame)
+
     def uncork(self) -> None:
         """Write the frames pushed during this turn of the event loop, in one write."""
         frames, self._corked, self._corked_bytes = self._corked, None, 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rooms.limits import SendLimits
 from rooms.models import Role, Room, RoomState
 from rooms.policy import can_moderate, send_refusal
@@ -12,6 +14,15 @@ from rooms.stores import ConversationStore, ModerationStore, Mute, RoomStore, Se
 
 #: The standing of someone no moderation touches: what a send is checked against first (rooms/stores/sends.py).
 CLEAR = Standing(appointed=False, banned=False, banned_event=False, mute=None, mute_event=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A join the rules allowed: the room, the actor's role there and the mute that binds them there."""
+
+    room: Room
+    role: Role
+    mute: Mute | None
 
 
 async def visible_room(rooms: RoomStore, conversations: ConversationStore, room_id: str, user: str | None) -> Room:
@@ -59,6 +70,12 @@ class RoomAccess:
     async def join(self, actor: Actor, room_id: str) -> tuple[Room, Role]:
         """The room and the actor's role in it when the actor may join, else Refused. The role is
         remembered, so it still protects the actor after they left (see Moderation)."""
+        admission = await self.admit(actor, room_id)
+        return admission.room, admission.role
+
+    async def admit(self, actor: Actor, room_id: str) -> Admission:
+        """`join`, with the mute that binds the actor in the room (`binding_mute`), from the same
+        read of their standing as the ban: a join asks the store about it once."""
         room = await self.visible_room(room_id, actor.id)
         if room.state is RoomState.CLOSED:
             raise Refused("room_closed", f"room {room_id!r} is closed")
@@ -68,7 +85,7 @@ class RoomAccess:
         if refusal:
             raise Refused(*refusal)
         await self._roles.remember(actor, room_id, role)
-        return room, role
+        return Admission(room, role, binding_mute(role, standing))
 
     async def check_send(self, actor: Actor, room_id: str, standing: Standing | None = None) -> Role:
         """The actor's role when they may send in the room now (state, ban, mute, rate, slow

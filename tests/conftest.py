@@ -182,8 +182,11 @@ def listening_socket(port: int = 0) -> socket.socket:
     """A socket bound to 127.0.0.1:`port` (0: a free one the kernel picks), for uvicorn to listen on.
     Bound here and handed over, not picked with free_port() and bound by uvicorn later: in between,
     another process (another test run on this machine) could take the port, and our clients would
-    talk to its server."""
-    sock = socket.socket()
+    talk to its server. Made with proto IPPROTO_TCP, as uvicorn's and asyncio's own listening sockets are:
+    asyncio sets TCP_NODELAY only on connections accepted from such a socket (`_set_nodelay`), and
+    without it each response's body, written after its head, waited for the client's delayed ACK
+    (40 ms on Linux) behind Nagle's algorithm: 40 ms added to every HTTP response of a test server."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart on the same port: as asyncio's
     try:
         sock.bind(("127.0.0.1", port))

@@ -31,6 +31,10 @@ class Reader:
     def push(self, frame: bytes) -> None:
         self.frames.append(json.loads(payload_of(frame)))
 
+    def push_all(self, frames: list[bytes], size: int) -> None:
+        for frame in frames:
+            self.push(frame)
+
     def removed_from(self, room: str, reason: str) -> None:
         pass
 

@@ -15,6 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from chat.tokens import TokenSigner
+from rooms import Role
 from tests.client import Client
 from tests.conftest import TEST_SECRET
 from tests.test_cli import babelroom
@@ -285,3 +287,25 @@ def test_the_email_claim_is_an_address_kept_in_lower_case(email, verdict):
             TokenSigner(secret).verify(token)
     else:
         assert TokenSigner(secret).verify(token).email == verdict
+
+
+def test_a_minted_identity_is_the_one_its_token_verifies_as():
+    """POST /api/session builds the identity with the token (issue_with_identity) instead of
+    verifying what it just signed: both must say the same."""
+    signer = TokenSigner(TEST_SECRET)
+    token, identity = signer.issue_with_identity(
+        name=" Ada ",
+        role=Role.MODERATOR,
+        lang="pt-BR",
+        ttl=600,
+        user_id="u_ada",
+        rooms=("plenary", "climate"),
+        organization="WHO",
+        country="ch",
+        bio="Epidemiologist",
+        anonymous=True,
+        session="s_abc",
+        email="ada@example.org",
+    )
+    assert identity == signer.verify(token)
+    assert signer.issue_with_identity(name="Bo", role=Role.DELEGATE, lang="en", ttl=60)[1].name == "Bo"

@@ -116,6 +116,54 @@ async def test_a_burst_of_one_turn_is_one_write_in_order():
     assert len(socket.writes) == 2  # the next turn: its own write
 
 
+async def test_a_batch_joins_the_turns_write_in_order_and_is_not_changed_by_later_pushes():
+    writer, socket, _, _ = make(RecordingSocket())
+    assert socket is not None
+    batch = [frame(n) for n in range(1, 4)]
+    writer.push(frame(0))
+    writer.push_all(batch, sum(map(len, batch)))
+    writer.push(frame(4))
+    other, other_socket, _, _ = make(RecordingSocket())
+    assert other_socket is not None
+    other.push_all(batch, sum(map(len, batch)))  # the same list for another reader: it starts the turn's frames
+    other.push(frame(9))
+    await settle()
+    assert len(socket.writes) == 1 and len(other_socket.writes) == 1
+    assert socket.payloads() == [payload_of(frame(n)) for n in range(5)]
+    assert other_socket.payloads() == [payload_of(frame(n)) for n in (1, 2, 3, 9)]
+    assert batch == [frame(n) for n in range(1, 4)]
+
+
+async def test_a_batch_for_a_full_transport_or_past_the_cap_goes_the_long_way():
+    writer, socket, owner, _ = make(RecordingSocket())
+    assert socket is not None
+    socket.writable.clear()
+    batch = [frame(n) for n in range(3)]
+    writer.push_all(batch, sum(map(len, batch)))
+    assert writer.backlog == (3, sum(map(len, batch)))
+    socket.writable.set()
+    await settle()
+    assert socket.payloads() == [payload_of(f) for f in batch]
+    capped, capped_socket, capped_owner, _ = make(RecordingSocket(), bytes_max=len(frame(0)) * 2)
+    assert capped_socket is not None
+    capped.push_all(batch, sum(map(len, batch)))  # past the byte cap: written as three pushes would be
+    assert capped_socket.payloads() == [payload_of(f) for f in batch[:2]]  # the first two at once, as a burst
+    await settle()
+    assert capped_socket.payloads() == [payload_of(f) for f in batch]
+    assert owner.aborted == capped_owner.aborted == 0
+
+
+async def test_without_the_transport_extension_a_batch_goes_out_as_asgi_messages_in_order():
+    writer, _, _, asgi = make(None)
+    batch = [frame(n) for n in range(3)]
+    writer.push_all(batch, sum(map(len, batch)))
+    writer.close(1000, "bye")
+    await settle()
+    assert [m.get("text") for m in asgi.messages if m["type"] == "websocket.send"] == [
+        payload_of(f).decode() for f in batch
+    ]
+
+
 async def test_a_full_transport_queues_frames_and_drains_them_in_order_when_it_takes_them_again():
     writer, socket, _, _ = make(RecordingSocket())
     assert socket is not None

@@ -98,7 +98,7 @@ async def token_answer(
     anonymous: bool = False,
 ) -> JSONResponse:
     ttl = node.config.auth.token_ttl
-    token = node.signer.issue(
+    token, identity = node.signer.issue_with_identity(
         name=name,
         role=role,
         lang=lang,
@@ -111,7 +111,6 @@ async def token_answer(
         session=session,
         anonymous=anonymous,
     )
-    identity = node.signer.verify(token)
     try:  # listed in the directory from now on; refused when the name looks like a host's or moderator's
         await node.conversations.seen(identity, lang, online=False)
     except Refused as exc:

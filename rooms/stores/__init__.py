@@ -27,7 +27,7 @@ from rooms.stores.limits import LimitStore, SendWait
 from rooms.stores.meetings import MeetingStore
 from rooms.stores.messages import Author, MeetingStep, Quote, StoredMessage
 from rooms.stores.moderation_store import ModerationEntry, ModerationStore, Mute, Standing
-from rooms.stores.presence import Member, Presence
+from rooms.stores.presence import Member, Presence, census_of
 from rooms.stores.room_store import RoomStore
 from rooms.stores.sends import Outgoing, SendGate, SendStore, Sent, clear, translation_targets
 from rooms.stores.sessions import Delegate, SessionStore, SignIn
@@ -65,6 +65,7 @@ __all__ = [
     "StoreError",
     "StoredMessage",
     "Stores",
+    "census_of",
     "clear",
     "now_ms",
     "translation_targets",

@@ -60,7 +60,13 @@ class Presence(abc.ABC):
         A user counts once per language its connections read. The relay reads this for every
         message, so backends keep it up to date on join, leave and language change instead of
         listing members; this fallback (which does list them) is for backends that do not."""
-        users: dict[str, set[str]] = {}
-        for present in await self.members(room):
-            users.setdefault(present.lang, set()).add(present.id)
-        return {lang: len(ids) for lang, ids in sorted(users.items())}
+        return census_of(await self.members(room))
+
+
+def census_of(members: list[Member]) -> dict[str, int]:
+    """The census (`Presence.census`) of these members: for whoever just read them, which saves
+    asking the store a second question about the same room."""
+    users: dict[str, set[str]] = {}
+    for present in members:
+        users.setdefault(present.lang, set()).add(present.id)
+    return {lang: len(ids) for lang, ids in sorted(users.items())}

@@ -1,0 +1,143 @@
+"""Coalesced `room` summaries (chat/hub.py): the lobby tickers of several nodes announcing the rooms
+a join storm touched reach a connection as the first summary at once and then the latest summary
+of each room at the end of the window, not one frame per room per node per tick.
+
+The hub runs on a real memory backend; the reader is a stand-in for a connected session that
+records the frames the hub pushes. Each burst is handed over within one turn of the event loop,
+so every summary after the first arrives inside the window whatever the machine's load."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from chat.backend.memory import MemoryBackend
+from chat.hub import Hub
+from chat.wire import payload_of
+from rooms.stores.events import RoomChanged
+
+WINDOW = 0.2
+
+
+class Reader:
+    lang = "en"
+    moderates_event = False
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.user_id = "u_reader"
+
+    def push(self, frame: bytes) -> None:
+        self.frames.append(json.loads(payload_of(frame)))
+
+    def push_all(self, frames: list[bytes], size: int) -> None:
+        for frame in frames:
+            self.push(frame)
+
+    def removed_from(self, room: str, reason: str) -> None:
+        pass
+
+    def role_changed(self, room: str) -> None:
+        pass
+
+    @property
+    def session_id(self) -> str:
+        return ""
+
+    def signed_out(self) -> None:
+        pass
+
+    def summaries(self) -> list[tuple[str, str, int]]:
+        return [(f["event"], f["room"]["id"], f["room"]["members"]) for f in self.frames if f["type"] == "room"]
+
+
+def summary(room: str, members: int, event: str = "updated", state: str = "open") -> RoomChanged:
+    return RoomChanged(event=event, room={"id": room, "title": room, "state": state, "members": members})
+
+
+async def started_hub(window: float) -> tuple[Hub, Reader, MemoryBackend]:
+    backend = MemoryBackend(node_id="n1")
+    hub = Hub(backend.stores.broker, lobby_window=window)
+    await backend.start(hub.on_event)
+    reader = Reader()
+    hub.connect(reader)
+    return hub, reader, backend
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "the condition did not come true"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_burst_of_summaries_becomes_the_first_and_the_latest_of_each_room():
+    hub, reader, backend = await started_hub(WINDOW)
+    try:
+        hub.on_event(None, summary("room-0", 1))
+        for members in range(1, 4):  # two nodes' tickers announce rooms 1..3, each as its members join
+            for room in ("room-1", "room-2", "room-3"):
+                hub.on_event(None, summary(room, members))
+        hub.on_event(None, summary("room-1", 3))  # the other node's, last
+        assert reader.summaries() == [("updated", "room-0", 1)]  # the first at once
+        await until(lambda: len(reader.summaries()) == 4)
+        assert reader.summaries()[1:] == [("updated", "room-2", 3), ("updated", "room-3", 3), ("updated", "room-1", 3)]
+        await asyncio.sleep(WINDOW * 3)  # nothing else was held: nothing else comes
+        assert len(reader.summaries()) == 4
+        hub.on_event(None, summary("room-0", 2))  # quiet for a window: at once again
+        assert reader.summaries()[-1] == ("updated", "room-0", 2)
+    finally:
+        await backend.close()
+
+
+async def test_opened_and_closed_go_out_at_once_after_what_was_held():
+    hub, reader, backend = await started_hub(WINDOW)
+    try:
+        hub.on_event(None, summary("room-0", 1))
+        hub.on_event(None, summary("room-1", 2))  # held
+        hub.on_event(None, summary("room-1", 0, "closed"))
+        hub.on_event(None, summary("room-9", 0, "opened"))
+        assert reader.summaries() == [
+            ("updated", "room-0", 1),
+            ("updated", "room-1", 2),
+            ("closed", "room-1", 0),
+            ("opened", "room-9", 0),
+        ]
+        await asyncio.sleep(WINDOW * 3)  # what was held went out with the close: not again
+        assert len(reader.summaries()) == 4
+    finally:
+        await backend.close()
+
+
+async def test_without_a_window_every_summary_goes_out():
+    hub, reader, backend = await started_hub(0)
+    try:
+        for members in range(1, 4):
+            hub.on_event(None, summary("room-1", members))
+        assert reader.summaries() == [("updated", "room-1", 1), ("updated", "room-1", 2), ("updated", "room-1", 3)]
+    finally:
+        await backend.close()
+
+
+async def test_a_hosts_change_goes_out_at_once_after_what_was_held():
+    hub, reader, backend = await started_hub(WINDOW)
+    try:
+        hub.on_event(None, summary("room-0", 1))
+        hub.on_event(None, summary("room-1", 1))  # counts: held
+        hub.on_event(None, summary("room-2", 1))  # counts: held
+        hub.on_event(None, summary("room-0", 1, state="read_only"))  # a host made it read-only: at once
+        assert reader.summaries() == [
+            ("updated", "room-0", 1),
+            ("updated", "room-1", 1),
+            ("updated", "room-2", 1),
+            ("updated", "room-0", 1),
+        ]
+        assert reader.frames[-1]["room"]["state"] == "read_only"
+        hub.on_event(None, summary("room-0", 2, state="read_only"))  # counts again: held
+        assert len(reader.summaries()) == 4
+        await until(lambda: len(reader.summaries()) == 5)
+        assert reader.summaries()[-1] == ("updated", "room-0", 2)
+    finally:
+        await backend.close()
