@@ -89,3 +89,10 @@ def test_noise_is_not_text() -> None:
 def test_unknown_backend() -> None:
     with pytest.raises(ValueError, match="unknown detector"):
         LanguageDetector(DEFAULT_LANGUAGES, backend="nope")
+
+
+def test_noise_of_each_kind_alone_is_not_text() -> None:
+    # each kind of noise on its own line: what marks it is all the line holds besides letters
+    for noise in ("WWW.EXAMPLE.COM", "Www.example.com", "mail@example.com", "@someone", "#tag", ":smile:"):
+        assert profile(f"hello {noise} there").letters == len("hellothere"), noise
+    assert profile("hello there").clean == "hello there"
