@@ -3,12 +3,14 @@
 #   make test    install the test tools too (Chromium, Redis if missing), run ruff and mypy, then the whole suite
 VENV ?= .venv
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
-# pytest-xdist workers for `make test`: three on this 2-core machine. With two, the cores were idle
-# a quarter to a third of the run (its CPU time against twice its wall time): a test waits for
-# node processes to start, a redis-server, Chromium, a timeout it checks; a third worker runs
-# another test meanwhile. Browser tests stay on one worker (tests/e2e/conftest.py); the groups
-# that hold the most memory share one (tests/conftest.py MEMORY_HEAVY_GROUPS), for the 3 GB peak.
-TEST_WORKERS ?= 3
+# pytest-xdist workers for `make test`: four on this 2-core machine. A test spends much of its time
+# waiting (node processes starting, a redis-server, Chromium, a timeout it checks): with three the
+# cores were busy under half the run (its CPU time against twice its wall time), so a fourth runs
+# another test meanwhile (2026-12-07: 7 min 03 s with four, 10-11 min with three). Browser tests stay
+# on one worker (tests/e2e/conftest.py); the groups that hold the most memory share one
+# (tests/conftest.py MEMORY_HEAVY_GROUPS), and py3langid's model is mapped shared by every process
+# (translation/langid_model.py): 2.7 GB at the peak with four, under the 3 GB goal.
+TEST_WORKERS ?= 4
 
 .PHONY: serve test coverage check install install-test build-deps system-deps bench
 
