@@ -9,68 +9,27 @@ so every summary after the first arrives inside the window whatever the machine'
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 from chat.backend.memory import MemoryBackend
 from chat.hub import Hub
-from chat.wire import payload_of
 from rooms.stores.events import RoomChanged
+from tests.backend.support import wait_until
+from tests.hub_reader import RecordingReader
 
 WINDOW = 0.2
-
-
-class Reader:
-    lang = "en"
-    moderates_event = False
-
-    def __init__(self) -> None:
-        self.frames: list[dict[str, Any]] = []
-        self.user_id = "u_reader"
-
-    def push(self, frame: bytes) -> None:
-        self.frames.append(json.loads(payload_of(frame)))
-
-    def push_all(self, frames: list[bytes], size: int) -> None:
-        for frame in frames:
-            self.push(frame)
-
-    def removed_from(self, room: str, reason: str) -> None:
-        pass
-
-    def role_changed(self, room: str) -> None:
-        pass
-
-    @property
-    def session_id(self) -> str:
-        return ""
-
-    def signed_out(self) -> None:
-        pass
-
-    def summaries(self) -> list[tuple[str, str, int]]:
-        return [(f["event"], f["room"]["id"], f["room"]["members"]) for f in self.frames if f["type"] == "room"]
 
 
 def summary(room: str, members: int, event: str = "updated", state: str = "open") -> RoomChanged:
     return RoomChanged(event=event, room={"id": room, "title": room, "state": state, "members": members})
 
 
-async def started_hub(window: float) -> tuple[Hub, Reader, MemoryBackend]:
+async def started_hub(window: float) -> tuple[Hub, RecordingReader, MemoryBackend]:
     backend = MemoryBackend(node_id="n1")
     hub = Hub(backend.stores.broker, lobby_window=window)
     await backend.start(hub.on_event)
-    reader = Reader()
+    reader = RecordingReader()
     hub.connect(reader)
     return hub, reader, backend
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the condition did not come true"
-        await asyncio.sleep(0.01)
 
 
 async def test_a_burst_of_summaries_becomes_the_first_and_the_latest_of_each_room():
@@ -82,7 +41,7 @@ async def test_a_burst_of_summaries_becomes_the_first_and_the_latest_of_each_roo
                 hub.on_event(None, summary(room, members))
         hub.on_event(None, summary("room-1", 3))  # the other node's, last
         assert reader.summaries() == [("updated", "room-0", 1)]  # the first at once
-        await until(lambda: len(reader.summaries()) == 4)
+        await wait_until(lambda: len(reader.summaries()) == 4, timeout=10)
         assert reader.summaries()[1:] == [("updated", "room-2", 3), ("updated", "room-3", 3), ("updated", "room-1", 3)]
         await asyncio.sleep(WINDOW * 3)  # nothing else was held: nothing else comes
         assert len(reader.summaries()) == 4
@@ -137,7 +96,7 @@ async def test_a_hosts_change_goes_out_at_once_after_what_was_held():
         assert reader.frames[-1]["room"]["state"] == "read_only"
         hub.on_event(None, summary("room-0", 2, state="read_only"))  # counts again: held
         assert len(reader.summaries()) == 4
-        await until(lambda: len(reader.summaries()) == 5)
+        await wait_until(lambda: len(reader.summaries()) == 5, timeout=10)
         assert reader.summaries()[-1] == ("updated", "room-0", 2)
     finally:
         await backend.close()

@@ -8,66 +8,25 @@ after the first arrives inside the window whatever the machine's load."""
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 from chat.backend.memory import MemoryBackend
 from chat.hub import Hub
-from chat.wire import payload_of
 from rooms.stores.events import Reaction
+from tests.backend.support import wait_until
+from tests.hub_reader import RecordingReader
 
 ROOM = "plenary"
 WINDOW = 0.2
 
 
-class Reader:
-    lang = "en"
-    moderates_event = False
-
-    def __init__(self) -> None:
-        self.frames: list[dict[str, Any]] = []
-        self.user_id = "u_reader"
-
-    def push(self, frame: bytes) -> None:
-        self.frames.append(json.loads(payload_of(frame)))
-
-    def push_all(self, frames: list[bytes], size: int) -> None:
-        for frame in frames:
-            self.push(frame)
-
-    def removed_from(self, room: str, reason: str) -> None:
-        pass
-
-    def role_changed(self, room: str) -> None:
-        pass
-
-    @property
-    def session_id(self) -> str:
-        return ""
-
-    def signed_out(self) -> None:
-        pass
-
-    def reactions(self, emoji: str) -> list[int]:
-        return [int(f["count"]) for f in self.frames if f["type"] == "reaction" and f["emoji"] == emoji]
-
-
-async def started_hub(window: float) -> tuple[Hub, Reader, MemoryBackend]:
+async def started_hub(window: float) -> tuple[Hub, RecordingReader, MemoryBackend]:
     backend = MemoryBackend(node_id="n1")
     hub = Hub(backend.stores.broker, reaction_window=window)
     await backend.start(hub.on_event)
-    reader = Reader()
+    reader = RecordingReader()
     await hub.attach(ROOM, reader)
     hub.deliver_held(ROOM, reader, set())
     return hub, reader, backend
-
-
-async def until(condition, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the condition did not come true"
-        await asyncio.sleep(0.01)
 
 
 async def test_a_burst_of_reactions_becomes_the_first_and_the_latest_count():
@@ -78,7 +37,9 @@ async def test_a_burst_of_reactions_becomes_the_first_and_the_latest_count():
         hub.on_event(ROOM, Reaction(room=ROOM, id="e.1", emoji="❤️", count=1, user="u_1"))
         hub.on_event(ROOM, Reaction(room=ROOM, id="e.1", emoji="❤️", count=2, user="u_2"))
         assert reader.reactions("👍") == [1] and reader.reactions("❤️") == [1]  # the first of each, at once
-        await until(lambda: len(reader.reactions("👍")) == 2 and len(reader.reactions("❤️")) == 2)
+        await wait_until(
+            timeout=10, condition=lambda: len(reader.reactions("👍")) == 2 and len(reader.reactions("❤️")) == 2
+        )
         assert reader.reactions("👍") == [1, 500] and reader.reactions("❤️") == [1, 2]
         last = [f for f in reader.frames if f["type"] == "reaction" and f["emoji"] == "👍"][-1]
         assert last["user"] == "u_500"
