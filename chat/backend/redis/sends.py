@@ -2,7 +2,7 @@
 the sender's standing, the send limits, the room's census and the append (issue 27).
 
 Only on one Redis: on Redis Cluster the room's keys, the user's limits and the event-wide
-sanctions live in three slots, and the backend makes the calls in a row (chat/backend/base.py).
+sanctions live in three slots, and the backend makes the calls in a row (chat/backend/sends.py `SendsInARow`).
 """
 
 from __future__ import annotations
