@@ -22,8 +22,8 @@ def _certificates() -> ssl.SSLContext:
 def http_client(base_url: str, **kwargs: Any) -> httpx.AsyncClient:
     """An httpx client of a test server (10 s timeout). Every client of the process shares one TLS
     context, verifying as httpx's default does: httpx builds a new one per client otherwise, reading
-    the whole CA bundle each time (~50 ms of CPU), which was a third of the CPU of the suite's
-    HTTP-heavy files though no test talks TLS."""
+    the whole CA bundle each time (~47 ms of CPU): a third to two thirds of the CPU of the
+    HTTP-heavy test files, though no test talks TLS."""
     return httpx.AsyncClient(base_url=base_url, timeout=10, verify=_certificates(), **kwargs)
 
 
