@@ -33,6 +33,15 @@ Examples:
     .venv/bin/python benchmarks/origin_cpu.py                          # both backends, 50/500/5000, 3 runs each
     .venv/bin/python benchmarks/origin_cpu.py --backend redis --sizes 50,5000 --repeat 1
     .venv/bin/python benchmarks/origin_cpu.py --node-env BABELROOM_TRANSLATION_DETECTOR=py3langid
+
+With --callgrind the origin node runs under valgrind's callgrind, instrumented only from the first
+message to the last delivery, and the figure is its instructions per message: the same for the same
+code whatever else the machine does (CPU time is not; use it to compare commits), less the idle
+window's instructions per second over the sending window (a longer --idle-window steadies that). The node runs
+~50x slower under callgrind: keep the rate low (the default --max-rate 5 then):
+
+    .venv/bin/python benchmarks/origin_cpu.py --backend redis --sizes 20 --repeat 1 --messages 200 \
+        --idle-window 10 --callgrind /tmp/cg --node-env BABELROOM_TRANSLATION_ENGINES=argos
 """
 
 from __future__ import annotations
@@ -117,7 +126,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="record each node with py-spy during the sending window (collapsed stacks, "
         "DIR/<backend>-<size>-<run>-<node>.txt); needs `pip install py-spy`",
     )
+    parser.add_argument(
+        "--callgrind",
+        metavar="DIR",
+        help="run the origin node under valgrind's callgrind (instructions per message, "
+        "DIR/<backend>-<size>-<run>.callgrind); --max-rate defaults to 5 then",
+    )
     args = parser.parse_args(argv)
+    if args.callgrind and "--max-rate" not in (argv if argv is not None else sys.argv):
+        args.max_rate = 5.0
     try:
         args.size_list = [int(size) for size in args.sizes.split(",") if size.strip()]
     except ValueError:
@@ -476,6 +493,7 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
         if redis_server:
             redis_server.start()
         names = ["a", "b"] if redis_server else ["m"]
+        callgrind_out = Path(args.callgrind) / f"{backend}-{size}-{run_index}.callgrind" if args.callgrind else None
         for name in names:
             nodes.append(
                 NodeProcess(
@@ -484,9 +502,10 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
                     env=env,
                     key_prefix=f"ocpu{run_index}:",
                     redis_url=redis_server.url if redis_server else None,
+                    command_prefix=callgrind_prefix(callgrind_out) if callgrind_out and not nodes else (),
                 )
             )
-            nodes[-1].start(timeout=60)
+            nodes[-1].start(timeout=600 if callgrind_out and len(nodes) == 1 else 60)
         origin, other = nodes[0], nodes[-1]
         plan = ClientPlan(
             member_port=other.port,
@@ -505,12 +524,16 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
         if kind != "ready":
             raise SystemExit(f"the client process failed: {detail}")
         pids = [node.pid for node in nodes] + ([redis_server.pid] if redis_server else [])
+        if callgrind_out:  # the idle window first: what the node does anyway (pings, beats, lobby) per second
+            callgrind_control("--instr=on", nodes[0])
         before = [cpu_ns(pid) for pid in pids]
         time.sleep(args.idle_window)
         idle_rate = [(cpu_ns(pid) - b) / args.idle_window for pid, b in zip(pids, before, strict=True)]
         loadavg = os.getloadavg()[0]
         busy_before = machine_busy()
         profilers = start_profilers(args.profile, f"{backend}-{size}-{run_index}", nodes) if args.profile else []
+        if callgrind_out:  # the idle window's instructions were dumped: count from here
+            callgrind_control("--dump=idle", nodes[0])
         start_cpu = [cpu_ns(pid) for pid in pids]
         started = time.monotonic()
         parent_pipe.send("go")
@@ -520,6 +543,8 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
         if kind != "done":
             raise SystemExit(f"the client process failed: {result}")
         time.sleep(SETTLE)
+        if callgrind_out:
+            callgrind_control("--dump", nodes[0])
         window = time.monotonic() - started
         used = [cpu_ns(pid) - s - idle * window for pid, s, idle in zip(pids, start_cpu, idle_rate, strict=True)]
         busy_after = machine_busy()
@@ -528,6 +553,10 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
         parent_pipe.send("close")
         clients.join(30)
         messages = args.messages
+        extra = {}
+        if callgrind_out:
+            idle, sending = callgrind_dumps(callgrind_out)
+            extra["origin_instructions_per_msg"] = (sending - idle / args.idle_window * window) / messages
         if backend == "redis":
             return Run(
                 backend,
@@ -543,6 +572,7 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
                 seconds=result["seconds"],
                 loadavg=loadavg,
                 machine_busy_pct=busy,
+                extra=extra,
             )
         return Run(
             backend,
@@ -558,6 +588,7 @@ def measure(args: argparse.Namespace, backend: str, size: int, workdir: Path, ru
             seconds=result["seconds"],
             loadavg=loadavg,
             machine_busy_pct=busy,
+            extra=extra,
         )
     finally:
         if clients is not None and clients.is_alive():
@@ -593,6 +624,29 @@ def start_profilers(directory: str, label: str, nodes: list[NodeProcess]) -> lis
         )
         for node in nodes
     ]
+
+
+def callgrind_prefix(out: Path) -> tuple[str, ...]:
+    """valgrind's callgrind around the node, not counting until `--instr=on` (its start stays fast)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--callgrind needs valgrind (apt-get install -y valgrind)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return ("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}.%p")
+
+
+def callgrind_control(option: str, node: NodeProcess) -> None:
+    subprocess.run(["callgrind_control", option, str(node.pid)], check=True, capture_output=True, timeout=120)
+
+
+def callgrind_dumps(out: Path) -> tuple[int, int]:
+    """Instructions in the run's two dumps: the idle window's, then the sending window's (the files
+    .PID.1 and .PID.2; .PID is the rest, written at exit)."""
+    totals = []
+    for number in (1, 2):
+        (dump,) = out.parent.glob(f"{out.name}.*.{number}")
+        summary = next(line for line in dump.read_text(errors="replace").splitlines() if line.startswith("summary:"))
+        totals.append(int(summary.split()[1]))
+    return totals[0], totals[1]
 
 
 def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
@@ -662,6 +716,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"busy {run.machine_busy_pct:.0f} %",
                         flush=True,
                     )
+                    if "origin_instructions_per_msg" in run.extra:
+                        print(f"run {index}: origin {run.extra['origin_instructions_per_msg']:,.0f} instructions/msg")
                     if args.json:
                         print(json.dumps(run.__dict__), flush=True)
     report(runs)

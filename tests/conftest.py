@@ -27,7 +27,7 @@ from chat.config import Config, load_config
 from chat.node import Node
 from chat.serving import uvicorn_config
 from rooms import Role
-from tests.client import Client
+from tests.client import Client, http_client
 
 REDIS_URL = os.environ.get("BABELROOM_TEST_REDIS", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = 15
@@ -164,7 +164,7 @@ class RunningServer:
         return client
 
     def http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=10)
+        return http_client(self.url)
 
     async def metrics(self) -> str:
         """GET /metrics as Prometheus scrapes it (with the metrics bearer token): its text."""

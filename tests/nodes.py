@@ -370,9 +370,11 @@ class NodeProcess:
         env: dict[str, str] | None = None,
         backend: str = "memory",
         args: tuple[str, ...] = (),
+        command_prefix: tuple[str, ...] = (),
     ) -> None:
         self.node_id = node_id
         self.args = args  # more `serve` options
+        self.command_prefix = command_prefix  # runs the node under another program (valgrind: benchmarks)
         self.workdir = workdir
         self.port = port or free_port()
         self._port_chosen = port is not None  # a port the caller chose is kept
@@ -434,7 +436,7 @@ class NodeProcess:
         self._log_offset = _size(self.log_path)
         with open(self.log_path, "ab") as log:  # the child holds its own descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port), *self.args],
+                [*self.command_prefix, sys.executable, "-m", "chat.cli", "serve", "--port", str(self.port), *self.args],
                 cwd=REPO,
                 env=env,
                 stdout=log,

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from rooms import Role
-from tests.client import Client
+from tests.client import Client, http_client
 from tests.conftest import build_test_packages
 from tests.nodes import NodeProcess, RedisServer, start_together
 
@@ -123,7 +123,7 @@ class Person:
         raise AssertionError(f"no answer to {frame['type']}; saw {self.client.seen[-6:]}")
 
     async def http(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.node.url, timeout=10) as http:
+        async with http_client(self.node.url) as http:
             return await http.request(method, path, headers={"authorization": f"Bearer {self.token}"}, **kwargs)
 
 
@@ -168,7 +168,7 @@ async def test_a_chinese_and_a_finnish_delegate_meet_and_each_reads_the_other(ev
 
     # invisible to everyone else: the room list, lobby frames, a host, another delegate
     for node in {event.a.url, event.b.url}:
-        async with httpx.AsyncClient(base_url=node, timeout=10) as http:
+        async with http_client(node) as http:
             assert room not in [r["id"] for r in (await http.get("/api/rooms")).json()["rooms"]]
     await lobby.client.join("plenary")
     await lobby.client.expect("room", event="updated", timeout=10)

@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rooms import Role
-from tests.client import Client
+from tests.client import Client, http_client
 from tests.nodes import REPO, NodeProcess, RedisServer, start_together
 
 HEADER = "Name,Organisation,Country,Reading language,E-mail,Role\n"
@@ -120,7 +119,7 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     scanned = next(url for url in printed.qr_codes if url.endswith(links["aino@example.fi"]["code"]))
 
     # Aino's badge, scanned, signs her in on node b as the person of the list, with her role and organisation
-    async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+    async with http_client(b.url) as http:
         signed = await http.post("/api/session", json={"code": scanned.partition("#code=")[2]})
         assert signed.status_code == 200, signed.text
         body = signed.json()
@@ -136,7 +135,7 @@ async def test_import_links_and_revoke_through_the_running_servers(nodes, tmp_pa
     revoked = await asyncio.to_thread(cli, a, "revoke", "AINO@example.fi")
     assert revoked.returncode == 0 and "1 sign-ins ended" in revoked.stdout, revoked.stderr
     assert await socket.closed() == 4401  # at once, on the other node
-    async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+    async with http_client(b.url) as http:
         li_link = links["li.wei@example.cn"]["code"]
         assert (await http.post("/api/session", json={"code": li_link})).status_code == 200  # Li is still in
         refreshed = await asyncio.to_thread(cli, a, "links")

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import websockets
 
 from rooms import Role
-from tests.client import Client
+from tests.client import Client, http_client
 from tests.nodes import NodeProcess
 
 ROOM = "plenary"
@@ -52,7 +51,7 @@ class Sender:
 async def host_sets_up(node: NodeProcess) -> None:
     """A host opens a room, makes a room read-only and appoints a moderator; a moderator mutes and bans."""
     headers = {"Authorization": f"Bearer {node.token('Hana', user_id='u_hana', role=Role.HOST)}"}
-    async with httpx.AsyncClient(base_url=node.url, headers=headers, timeout=10) as http:
+    async with http_client(node.url, headers=headers) as http:
         response = await http.post("/api/rooms", json={"id": "side-event", "title": "Side event", "forum": "Extra"})
         assert response.status_code == 201, response.text
         assert (await http.patch("/api/rooms/climate", json={"state": "read_only"})).status_code == 200
@@ -142,7 +141,7 @@ def _position(message_id: str) -> int:
 
 
 async def assert_rooms_and_moderation_survived(node: NodeProcess) -> None:
-    async with httpx.AsyncClient(base_url=node.url, timeout=10) as http:
+    async with http_client(node.url) as http:
         rooms = {room["id"]: room for room in (await http.get("/api/rooms")).json()["rooms"]}
     assert rooms["side-event"]["title"] == "Side event" and rooms["side-event"]["forum"] == "Extra"
     assert rooms["climate"]["state"] == "read_only"

@@ -7,10 +7,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.client import Client
+from tests.client import Client, http_client
 from tests.nodes import NodeProcess, RedisServer, start_together
 
 pytestmark = pytest.mark.redis
@@ -114,7 +113,7 @@ async def test_delete_own_unread_and_typing_cross_nodes(nodes):
     you = (await phone.join(ROOM))["you"]
     assert (you["read"], you["unread"]) == (first["id"], 2)
     # typing in a private conversation reaches the other member on the other node
-    async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
+    async with http_client(a.url) as http:
         created = await http.post(
             "/api/conversations",
             json={"with": ["u_bob"]},
@@ -138,7 +137,7 @@ async def test_a_persons_devices_on_two_nodes_agree_live(nodes):
     await laptop.send({"type": "read", "room": ROOM, "id": said[0], "ref": "r"})
     await laptop.expect("ack", ref="r")
     assert await phone.expect("unread", room=ROOM) == {"type": "unread", "room": ROOM, "read": said[0], "unread": 1}
-    async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
+    async with http_client(a.url) as http:
         created = await http.post(
             "/api/conversations",
             json={"with": ["u_bob"]},

@@ -8,11 +8,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rooms import Role
-from tests.client import Client
+from tests.client import Client, http_client
 from tests.nodes import NodeProcess, RedisServer, start_together
 
 ROOM = "plenary"
@@ -97,7 +96,7 @@ async def test_an_appointment_made_on_one_node_reaches_the_person_on_the_other(t
     otto = await Client.connect(a.ws_url)
     await otto.auth(a.token("Otto", user_id="u_otto"))
     await otto.join(ROOM)
-    async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:  # the host is on node a
+    async with http_client(a.url) as http:  # the host is on node a
         response = await http.post(
             f"/api/rooms/{ROOM}/moderators",
             json={"user": "u_dora"},

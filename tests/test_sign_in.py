@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client import Client
+from tests.client import Client, http_client
 from tests.nodes import NodeProcess, RedisServer, start_together
 
 CLOSE_UNAUTHORIZED = 4401
@@ -172,8 +172,8 @@ async def cluster(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProces
 async def test_on_two_nodes_signing_out_refuses_the_token_and_closes_sockets_everywhere(cluster):
     a, b = cluster
     async with (
-        httpx.AsyncClient(base_url=a.url, timeout=10) as on_a,
-        httpx.AsyncClient(base_url=b.url, timeout=10) as on_b,
+        http_client(a.url) as on_a,
+        http_client(b.url) as on_b,
     ):
         laptop = await sign_in(on_a)
         made = (await on_a.post("/api/me/signin-code", headers=bearer(laptop["token"]))).json()

@@ -10,11 +10,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rooms import Role
-from tests.client import Client
+from tests.client import Client, http_client
 from tests.nodes import NodeProcess, RedisServer, start_together
 from translation.apertium import discover
 
@@ -55,7 +54,7 @@ async def test_a_rename_and_a_reason_reach_a_spanish_reader_on_the_other_node_in
     tim = await connect(a, "Tim", "en")
     for client in (host, tim):
         await client.join("plenary")
-    async with httpx.AsyncClient(base_url=a.url, timeout=10) as http:
+    async with http_client(a.url) as http:
         answer = await http.patch(
             "/api/rooms/plenary",
             json={"title": "Workshops"},
@@ -70,6 +69,6 @@ async def test_a_rename_and_a_reason_reach_a_spanish_reader_on_the_other_node_in
     await host.send({"type": "kick", "room": "plenary", "user": "u_tim", "reason": reason, "ref": "k"})
     kicked = await sofia.expect("moderation", action="kick", timeout=15)
     assert kicked["reason"] == reason and "sesión" in kicked["reason_tr"]["text"]
-    async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+    async with http_client(b.url) as http:
         rooms = {r["id"]: r for r in (await http.get("/api/rooms", params={"lang": "es"})).json()["rooms"]}
     assert rooms["plenary"]["tr"]["title"] == "Talleres"

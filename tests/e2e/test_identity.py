@@ -8,10 +8,10 @@ import io
 import re
 from typing import Any
 
-import httpx
 from playwright.async_api import Page, expect
 
 from rooms import Role
+from tests.client import http_client
 from tests.e2e.pages import CONNECTED, PHONE, axe_violations, sign_in, sign_in_with_token, ui
 
 CONVERSATION = '[data-testid^="conversation-c-"]'
@@ -37,7 +37,7 @@ async def identity(page: Page) -> dict[str, Any]:
 
 async def talked_to_by_aino(url: str, li_token: str) -> None:
     """Aino (another delegate) starts a private conversation with Li through the HTTP API."""
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+    async with http_client(url) as http:
         aino = (await http.post("/api/session", json={"name": "Aino", "lang": "fi"})).json()
         li = (await http.get("/api/me", headers={"authorization": f"Bearer {li_token}"})).json()
         started = await http.post(
@@ -74,7 +74,7 @@ async def test_a_new_page_in_the_same_browser_is_the_same_person_with_the_same_c
     third = await context.new_page()
     await third.goto(server.url)
     await expect(third.get_by_test_id("name")).to_be_visible()  # the lobby: signed out for good
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    async with http_client(server.url) as http:
         refused = await http.post("/api/session/renew", headers={"authorization": f"Bearer {first['token']}"})
     assert refused.status_code == 401
 
@@ -127,7 +127,7 @@ async def test_an_invited_event_asks_for_the_personal_code_and_refuses_a_strange
     assert await axe_violations(stranger) == []
 
     # an invited delegate's link (a code from a website token's holder) lets them in
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    async with http_client(server.url) as http:
         made = (
             await http.post(
                 "/api/me/signin-code",
@@ -153,7 +153,7 @@ async def test_the_page_renews_its_token_before_it_expires(make_server, new_page
     )
     kept = await renewed.json_value()
     assert kept["sid"] == first["sid"] and kept["expiresAt"] > first["expiresAt"]  # the same sign-in, longer
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    async with http_client(server.url) as http:
         listed = await http.get("/api/me/sessions", headers={"authorization": f"Bearer {kept['token']}"})
     assert [s["id"] for s in listed.json()["sessions"]] == [first["sid"]]
 
@@ -197,7 +197,7 @@ async def test_signing_out_in_one_tab_signs_out_every_tab_of_the_browser_at_once
     await expect(second.get_by_test_id("name")).to_be_visible()
     await expect(second.get_by_test_id("lobby-error")).to_have_text(ui("en", "session.signedOut"))
     await expect(second.get_by_test_id("conn-status")).not_to_have_class(CONNECTED)
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:  # the server was never told
+    async with http_client(server.url) as http:  # the server was never told
         still = await http.post("/api/session/renew", headers={"authorization": f"Bearer {kept['token']}"})
     assert still.status_code == 200
     assert await axe_violations(second) == []
@@ -222,7 +222,7 @@ async def test_the_badge_sheet_s_qr_codes_scanned_sign_each_delegate_in(make_ser
         {"Name": "محمد الأحمد", "Organisation": "Gulf Ports", "Reading language": "ar", "E-mail": "m@example.ae"},
         {"Name": "Анна Иванова", "Reading language": "ru", "External id": "REG-3"},
     ]
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    async with http_client(server.url) as http:
         assert (await http.post("/api/delegates", json={"delegates": rows}, headers=host)).json()["created"] == 3
         links = (await http.post("/api/delegates/links", json={}, headers=host)).json()["links"]
     sheet = await new_page()  # the HTML sheet as the organisers print it: SVG QR codes, rendered by Chromium

@@ -10,10 +10,14 @@ A script may start with shared functions (the libraries below), prepended when i
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from importlib import resources
+from typing import Any
 
 import redis.asyncio
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+from redis.typing import EncodableT, KeyT
 
 # script -> the libraries it needs, in order
 SCRIPTS: dict[str, tuple[str, ...]] = {
@@ -68,4 +72,26 @@ def register_all(
         script = source(name)
         return script.replace("redis.call('PUBLISH',", "redis.call('SPUBLISH',") if sharded else script
 
-    return {name: client.register_script(text(name)) for name in SCRIPTS}
+    return {name: LeanScript(client, text(name)) for name in SCRIPTS}
+
+
+class LeanScript(AsyncScript):
+    """redis-py's script, called on the client it was registered on without the checks a pipeline
+    needs: AsyncScript asks `isinstance(client, Pipeline)` and `ClusterPipeline` on every call, and
+    those classes are typing Protocols' subclasses, whose isinstance runs Python code in
+    typing._ProtocolMeta (two per message sent: issue 27). A script queued on a pipeline
+    (`client=`) goes AsyncScript's way."""
+
+    async def __call__(
+        self,
+        keys: Sequence[KeyT] | None = None,
+        args: Iterable[EncodableT] | None = None,
+        client: Any = None,
+    ) -> Any:
+        if client is not None:
+            return await super().__call__(keys, args, client)
+        keys = keys or ()
+        try:
+            return await self.registered_client.evalsha(self.sha, len(keys), *keys, *(args or ()))
+        except NoScriptError:  # not loaded yet (a new or restarted Redis): AsyncScript loads it
+            return await super().__call__(keys, args)
