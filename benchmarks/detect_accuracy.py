@@ -65,9 +65,9 @@ def raw_scores(detector: LanguageDetector, rows):
     answers, times = [], []
     for _, text in rows:
         started = time.perf_counter()
-        ranked = scorer(text)
+        best = scorer(text)
         times.append(time.perf_counter() - started)
-        answers.append(ranked[0][0] if ranked else None)
+        answers.append(best[0] if best else None)
     return answers, times
 
 

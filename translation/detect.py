@@ -25,13 +25,15 @@ things, cheapest first:
 from __future__ import annotations
 
 import copy
+import math
 import re
 import string
 import threading
-from collections import Counter
+from collections import Counter, _count_elements  # type: ignore[attr-defined]
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from operator import itemgetter
+from typing import Any, ClassVar, Protocol
 
 # --------------------------------------------------------------------- scripts
 
@@ -145,7 +147,9 @@ def profile(text: str, limit: int = 500) -> TextProfile:
 
 # ------------------------------------------------------------------- backends
 
-Scorer = Callable[[str], list[tuple[str, float]]]  # best first, probabilities
+# The most probable language of a text and its probability; None when the detector has no answer.
+# detect needs no more than that: a scorer need not rank the other languages.
+Scorer = Callable[[str], tuple[str, float] | None]
 
 
 class _Backend(Protocol):
@@ -188,7 +192,7 @@ class _LangdetectBackend:
         # text always get the same answer (on every node, every time).
         factory.set_seed(0)
 
-        def score(text: str) -> list[tuple[str, float]]:
+        def score(text: str) -> tuple[str, float] | None:
             from langdetect.lang_detect_exception import LangDetectException
 
             detector = factory.create()
@@ -196,12 +200,12 @@ class _LangdetectBackend:
             try:
                 found = detector.get_probabilities()
             except LangDetectException:  # no features in the text
-                return []
+                return None
             merged: dict[str, float] = {}
             for item in found:
                 code = back[item.lang]
                 merged[code] = merged.get(code, 0.0) + item.prob
-            return sorted(merged.items(), key=lambda kv: kv[1], reverse=True)
+            return max(merged.items(), key=itemgetter(1), default=None)  # the first of equals, as a sort
 
         return score
 
@@ -220,11 +224,99 @@ class _Py3langidBackend:
         back = {{"nb": "no", "zt": "zh"}.get(c, c): c for c in sorted(codes)}
         identifier = copy.copy(self._base)
         identifier.set_languages(list(back))
+        return _Py3langidBest(identifier, back)
 
-        def score(text: str) -> list[tuple[str, float]]:
-            return [(back[lang], p) for lang, p in identifier.rank(text)]
 
-        return score
+# py3langid's probabilities are float32: 2**-24 is its unit roundoff
+_FLOAT32_ROUNDOFF = 2.0**-24
+
+
+class _Py3langidBest:
+    """py3langid's best language and its probability, as `LanguageIdentifier.rank(text)[0]` gives them.
+
+    rank scores, normalises, folds and sorts every allowed language with a dozen numpy calls on arrays of
+    ~30 floats; detect needs only the first (issue 27: a detection costs ~260k instructions with this,
+    ~400k with rank). The features and their float32 scores are rank's own operations on the same values;
+    the softmax and the argmax run over a Python list in float64. Where the best language is not ahead by
+    more than rank's float32 rounding could undo, rank itself decides: the answer is always rank's, the
+    probability differs from rank's by float32 rounding only."""
+
+    def __init__(self, identifier: Any, back: dict[str, str]) -> None:
+        import numpy as np  # with py3langid, not at import: most of this module needs no numpy
+
+        self._fromiter, self._log1p, self._float32, self._intp = np.fromiter, np.log1p, np.float32, np.intp
+        self._identifier = identifier
+        self._nextmove = identifier.tk_nextmove
+        self._rowbase: list[int] = identifier._rowbase  # the DFA's row offsets, pre-shifted (shared list)
+        self._output: list[int] = identifier.tk_output
+        # The allowed languages' columns as float32 rows, and rank reads them too: py3langid's float16
+        # table, column-major, cost half a detection in the gather of a line's rows and their conversion
+        # to float32 in the product (software float16, ~25 instructions a value). The values are the
+        # same and the product is numpy's float32 one either way, so the scores are the same float32s.
+        identifier.nb_ptc = self._table = np.ascontiguousarray(identifier.nb_ptc, dtype=np.float32)
+        self._prior = identifier.nb_pc
+        self._back = back
+        self._labels = [back[c] for c in identifier.nb_classes]
+        # duplicated labels (srl -> sr): rank adds the dupe column's probability into the first's
+        self._aliases: list[tuple[int, int]] = list(identifier._alias_pairs)
+        # a text with no feature gets rank's uniform answer, whatever its length
+        lang, prob = identifier.rank("")[0]
+        self._featureless = (back[lang], prob)
+
+    def __call__(self, text: str) -> tuple[str, float] | None:
+        # py3langid's _encode lowers all-capital text, composes it (NFC) and encodes it: NFC changes no
+        # ASCII text, so most lines skip the normalisation
+        ascii_data = (text.lower() if text.isupper() else text).encode() if text.isascii() else None
+        data = self._identifier._encode(text) if ascii_data is None else ascii_data
+        # py3langid's visit_counts, inline: the DFA walk (~1.4k instructions a byte) is half a detection
+        nextmove, rowbase, output = self._nextmove, self._rowbase, self._output
+        state = 0
+        found: list[int] = []
+        append = found.append
+        for byte in data:
+            state = nextmove[rowbase[state] + byte]
+            feature = output[state]
+            if feature >= 0:
+                append(feature)
+        if not found:
+            return self._featureless
+        visits: dict[int, int] = {}
+        _count_elements(visits, found)  # Counter's own counting in C, without Counter's Python __init__
+        # py3langid's _sparse_score, the same operations on the same arrays: the same float32 scores
+        counts = self._fromiter(visits.values(), dtype=self._float32, count=len(visits))
+        rows = self._table.take(self._fromiter(visits.keys(), dtype=self._intp, count=len(visits)), axis=0)
+        scores: list[float] = (self._log1p(counts) @ rows + self._prior).tolist()
+        # rank's softmax, temperature sqrt(bytes), in float64 relative to the top score. rank rounds
+        # each scaled score to float32 (an error of ~|scaled| * 2**-24), then its exp, sum, division and
+        # alias fold round again: its weights may be off by (4 * |scaled| + 11) * 2**-24, relatively.
+        # Where the best language is not ahead by twice that, both ways, rank itself decides.
+        temperature = 1.0 / math.sqrt(len(data))
+        ordered = sorted(scores)
+        top = ordered[-1]
+        margin = (16.0 * max(abs(top), abs(ordered[0])) * temperature + 44.0) * _FLOAT32_ROUNDOFF
+        if not self._aliases:
+            if len(ordered) > 1 and (top - ordered[-2]) * temperature <= margin:
+                return self._rank_best(text)  # a near tie: rank's float32 rounding decides it
+            total = 1.0
+            for score in reversed(ordered[:-1]):
+                exponent = (score - top) * temperature
+                if exponent < -40.0:  # the rest add < 26 * e**-40 to a total >= 1: below float64's eps
+                    break
+                total += math.exp(exponent)
+            return self._labels[scores.index(top)], 1.0 / total
+        weights = [math.exp((score - top) * temperature) for score in scores]
+        total = sum(weights)
+        for first, dupe in self._aliases:  # as rank does: the dupe's weight goes to the first column
+            weights[first] += weights[dupe]
+            weights[dupe] = 0.0
+        best = max(weights)
+        if best <= sorted(weights)[-2] * (1.0 + margin):
+            return self._rank_best(text)
+        return self._labels[weights.index(best)], best / total
+
+    def _rank_best(self, text: str) -> tuple[str, float]:
+        lang, prob = self._identifier.rank(text)[0]
+        return self._back[lang], prob
 
 
 class _LinguaBackend:
@@ -246,11 +338,9 @@ class _LinguaBackend:
             .build()
         )
 
-        def score(text: str) -> list[tuple[str, float]]:
-            return [
-                (back[v.language.iso_code_639_1.name.lower()], v.value)
-                for v in detector.compute_language_confidence_values(text)
-            ]
+        def score(text: str) -> tuple[str, float] | None:
+            found = detector.compute_language_confidence_values(text)  # best first
+            return (back[found[0].language.iso_code_639_1.name.lower()], found[0].value) if found else None
 
         return score
 
@@ -337,18 +427,18 @@ class LanguageDetector:
         fallback_fits = prof.script in language_scripts(fallback)
         if fallback_fits and prof.letters < self.min_chars:
             return fallback, False
-        ranked: list[tuple[str, float]] = []
+        best: tuple[str, float] | None = None
         if scorer is not None:
-            ranked = scorer(prof.clean)
+            best = scorer(prof.clean)
         elif len(scorable) == 1:
-            ranked = [(next(iter(scorable)), 1.0)]
-        if ranked and (ranked[0][1] >= self.min_prob or not fallback_fits):
-            return ranked[0][0], True
+            best = (next(iter(scorable)), 1.0)
+        if best and (best[1] >= self.min_prob or not fallback_fits):
+            return best[0], True
         if fallback_fits:
             return fallback, False
         # The sender's language cannot be written in this script, and the detector
         # has no answer: take the script's first allowed language.
-        return (ranked[0][0] if ranked else sorted(candidates)[0]), True
+        return (best[0] if best else sorted(candidates)[0]), True
 
     def warm_up(self) -> None:
         """Load the models for the common scripts now rather than on the first message."""
