@@ -28,6 +28,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import Protocol as WebSocketsProtocol
+from websockets.protocol import State as WebSocketState
 
 from chat.config import Config
 
@@ -196,6 +197,15 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)
         if scope is not None:  # the handshake goes on: the app may write to and drop this transport
             scope.setdefault("extensions", {})[TRANSPORT_EXTENSION] = self
+
+    def shutdown(self) -> None:
+        # The server stopping sends 1012 to every connection. One whose peer's close frame already came
+        # (websockets answers it itself, so the state is CLOSING though uvicorn's close_sent is not set)
+        # cannot take another close frame: websockets raises InvalidState, which stopped uvicorn's loop
+        # over the other connections (seen in a test server's teardown). It is only closed.
+        if self.conn.state in (WebSocketState.CLOSING, WebSocketState.CLOSED):
+            self.close_sent = True
+        super().shutdown()
 
     def write_frame(self, frame: bytes) -> bool:
         # Frames written here bypass self.conn: it keeps no state for data frames it does not
