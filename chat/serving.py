@@ -127,12 +127,14 @@ class RawSocket(Protocol):
 
 class Inbox:
     """What uvicorn's protocol needs of its receive queue, for one reader, without asyncio.Queue's
-    three deques and an Event (about 3 KB per connection)."""
+    three deques and an Event (about 3 KB per connection). It keeps its connection's loop:
+    asyncio.get_running_loop() makes a getpid() system call on Python 3.11, once a frame here."""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_loop", "_waiter")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._items: list[Any] = []
+        self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
 
     def put_nowait(self, item: Any) -> None:
@@ -148,7 +150,7 @@ class Inbox:
 
     async def get(self) -> Any:
         while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -160,9 +162,10 @@ class Writable:
     """asyncio.Event's interface for the transport's writable state, allocating waiters only when
     someone waits (asyncio.Event keeps a deque per connection)."""
 
-    __slots__ = ("_set", "_waiters")
+    __slots__ = ("_loop", "_set", "_waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop  # None: the running loop, asked when someone first waits
         self._set = True
         self._waiters: list[asyncio.Future[None]] | None = None
 
@@ -182,7 +185,9 @@ class Writable:
     async def wait(self) -> None:
         if self._set:
             return
-        waiter = asyncio.get_running_loop().create_future()
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        waiter = self._loop.create_future()
         if self._waiters is None:
             self._waiters = []
         self._waiters.append(waiter)
@@ -195,8 +200,8 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = Inbox()  # type: ignore[assignment]
-        self.writable = Writable()  # type: ignore[assignment]
+        self.queue = Inbox(self.loop)  # type: ignore[assignment]
+        self.writable = Writable(self.loop)  # type: ignore[assignment]
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
