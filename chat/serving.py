@@ -5,7 +5,8 @@
   connection gets 408 / 431 and is closed. uvicorn itself waits forever for a head that never
   ends (its keep-alive timeout only runs between requests).
 - `GuardedWebSocket` (uvicorn's websockets sans-I/O protocol) answers a text frame that is not
-  UTF-8 with close 1007 and one log line, where uvicorn logs a traceback per frame; and it
+  UTF-8 with close 1007 and one log line, where uvicorn logs a traceback per frame; pauses reading
+  only while frames wait untaken (uvicorn pauses and resumes around every frame); and it
   offers itself to the application as the `babelroom.transport` scope extension (a `RawSocket`):
   the session writes frames built once for every reader (chat.wire) straight to the transport,
   with no ASGI message, no task switch and no per-reader encoding per frame, and can drop the
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
 import uvicorn
+from uvicorn._types import WebSocketReceiveEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import Protocol as WebSocketsProtocol
@@ -38,6 +40,7 @@ HEAD_MAX_BYTES = 65536  # request line plus headers
 TRANSPORT_EXTENSION = "babelroom.transport"
 PEER_EXTENSION = "babelroom.peer"  # the connection's own address, whatever X-Forwarded-For says
 CLOSE_INVALID_DATA = 1007
+INBOX_FRAMES = 2  # frames waiting for the session, untaken, before the connection stops reading
 
 
 class GuardedHttp(HttpToolsProtocol):
@@ -124,12 +127,14 @@ class RawSocket(Protocol):
 
 class Inbox:
     """What uvicorn's protocol needs of its receive queue, for one reader, without asyncio.Queue's
-    three deques and an Event (about 3 KB per connection)."""
+    three deques and an Event (about 3 KB per connection). It keeps its connection's loop:
+    asyncio.get_running_loop() makes a getpid() system call on Python 3.11, once a frame here."""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_loop", "_waiter")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._items: list[Any] = []
+        self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
 
     def put_nowait(self, item: Any) -> None:
@@ -140,9 +145,12 @@ class Inbox:
     def empty(self) -> bool:
         return not self._items
 
+    def qsize(self) -> int:
+        return len(self._items)
+
     async def get(self) -> Any:
         while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -154,9 +162,10 @@ class Writable:
     """asyncio.Event's interface for the transport's writable state, allocating waiters only when
     someone waits (asyncio.Event keeps a deque per connection)."""
 
-    __slots__ = ("_set", "_waiters")
+    __slots__ = ("_loop", "_set", "_waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop  # None: the running loop, asked when someone first waits
         self._set = True
         self._waiters: list[asyncio.Future[None]] | None = None
 
@@ -176,7 +185,9 @@ class Writable:
     async def wait(self) -> None:
         if self._set:
             return
-        waiter = asyncio.get_running_loop().create_future()
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        waiter = self._loop.create_future()
         if self._waiters is None:
             self._waiters = []
         self._waiters.append(waiter)
@@ -189,8 +200,8 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = Inbox()  # type: ignore[assignment]
-        self.writable = Writable()  # type: ignore[assignment]
+        self.queue = Inbox(self.loop)  # type: ignore[assignment]
+        self.writable = Writable(self.loop)  # type: ignore[assignment]
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -241,17 +252,33 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
             next(conn.parser)
 
     def send_receive_event_to_app(self) -> None:
-        if self.curr_msg_data_type == "text" and not self.close_sent:
+        # uvicorn pauses reading after every frame and resumes when the application takes it: two
+        # epoll changes and their Python around each frame of a connection that sends one frame at a
+        # time, as nearly every chat client does (issue 27). Here reading pauses only while frames
+        # wait that the session has not taken (INBOX_FRAMES): what a connection can hold unread is
+        # still what one socket read brings, as it was. The text is decoded once, checking it: a
+        # frame that is not UTF-8 closes the connection with 1007 and one log line, not uvicorn's
+        # traceback per frame.
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:  # past the application's close: discarded, reading goes on to the peer's close
+            return
+        event: WebSocketReceiveEvent
+        if self.curr_msg_data_type == "text":
             try:
-                b"".join(self.frames).decode("utf-8")
+                event = {"type": "websocket.receive", "text": data.decode()}
             except UnicodeDecodeError:
-                self.frames = []
                 client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
                 log.info("closed the WebSocket of %s with 1007: a text frame was not valid UTF-8", client)
                 self.conn.send_close(CLOSE_INVALID_DATA, "text frames must be UTF-8")
                 self.handle_parser_exception()
                 return
-        super().send_receive_event_to_app()
+        else:
+            event = {"type": "websocket.receive", "bytes": data}
+        self.queue.put_nowait(event)
+        if not self.read_paused and self.queue.qsize() >= INBOX_FRAMES:
+            self.read_paused = True
+            self.transport.pause_reading()
 
 
 REDACTED = "[redacted]"

@@ -14,8 +14,9 @@ unknown. 19 digits keep every number below 2**63, so nothing overflows Redis or 
 
 from __future__ import annotations
 
+import os
+import random
 import re
-import secrets
 
 _EPOCH = "[0-9a-f]{8}"
 _NUMBER = "(?:0|[1-9][0-9]{0,18})"
@@ -24,8 +25,16 @@ STREAM_ID = re.compile(rf"({_EPOCH})\.({_NUMBER}-{_NUMBER})")
 MAX_ID_CHARS = 8 + 1 + 19 + 1 + 19
 
 
+# An epoch must differ from the lives of the same room before it, on every node: 32 random bits from a
+# generator seeded by the OS once per process. It is no secret (every member sees it in message ids),
+# and Redis' send offers one with every message in case the room's history is new (issue 27): an OS
+# call for each (secrets) was a system call per message.
+_EPOCHS = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _EPOCHS.seed(os.urandom(32)))  # a child draws its own
+
+
 def new_epoch() -> str:
-    return secrets.token_hex(4)
+    return f"{_EPOCHS.getrandbits(32):08x}"
 
 
 def make_id(epoch: str, position: str) -> str:
