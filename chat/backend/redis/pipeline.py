@@ -30,7 +30,6 @@ LOAD); a connection that is not plain TCP (TLS, a Unix socket) keeps the pool (`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from typing import Any, cast
 
@@ -52,9 +51,11 @@ def pack(args: tuple[EncodableT, ...], encoder: Encoder) -> bytes:
     which refuses what redis-py refuses (a bool: DataError)."""
     packed: bytes
     if encoder.encoding in ("utf-8", "utf8"):
-        with contextlib.suppress(TypeError):
+        try:  # not contextlib.suppress: a context manager costs more than the packing (issue 27)
             packed = hiredis.pack_command(args)  # type: ignore[arg-type]  # its stub says a 1-tuple: any length
             return packed
+        except TypeError:
+            pass
     encoded = tuple(bytes(encoder.encode(arg)) for arg in args)  # type: ignore[no-untyped-call]
     packed = hiredis.pack_command(encoded)  # type: ignore[arg-type]
     return packed
@@ -71,7 +72,8 @@ class _Replies(asyncio.Protocol):
         self._waiting: deque[tuple[asyncio.Future[Any], float]] = deque()  # each call in flight and its deadline
         self._timer: asyncio.TimerHandle | None = None  # at the oldest call's deadline
         self._transport: asyncio.Transport | None = None
-        self._drained: asyncio.Future[None] | None = None  # while the transport's buffer is over its high-water mark
+        # while the transport's buffer is over its high-water mark: resolved when it drains (or the connection drops)
+        self.drained: asyncio.Future[None] | None = None
         self.broken = False
 
     # the caller's side -----------------------------------------------------------------------
@@ -93,15 +95,11 @@ class _Replies(asyncio.Protocol):
             self._timer = self._loop.call_at(deadline, self._check_deadline)
         return reply
 
-    @property
-    def writing_paused(self) -> bool:
-        return self._drained is not None
-
     async def drain(self) -> None:
         """Wait until the transport's buffer is below its low-water mark again; on the timeout the
         connection is dropped (the command is half written) and the call fails as redis-py's does."""
-        drained = self._drained
-        if drained is None:
+        drained = self.drained
+        if drained is None:  # drained meanwhile
             return
         try:
             await asyncio.wait_for(asyncio.shield(drained), self._timeout)
@@ -126,9 +124,9 @@ class _Replies(asyncio.Protocol):
                 reply.set_exception(error)
             error = redis.exceptions.ConnectionError(behind)
         self._waiting.clear()
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)  # the caller's reply future holds the error
-        self._drained = None
+        if self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)  # the caller's reply future holds the error
+        self.drained = None
 
     def _check_deadline(self) -> None:
         self._timer = None
@@ -176,13 +174,13 @@ class _Replies(asyncio.Protocol):
         self.drop(redis.exceptions.ConnectionError(reason))
 
     def pause_writing(self) -> None:
-        if self._drained is None:
-            self._drained = self._loop.create_future()
+        if self.drained is None:
+            self.drained = self._loop.create_future()
 
     def resume_writing(self) -> None:
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-        self._drained = None
+        if self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
+        self.drained = None
 
 
 class PipelinedRedis:
@@ -243,7 +241,7 @@ class PipelinedRedis:
         if replies is None or replies.broken:
             replies = await self._connect()
         reply = replies.request(pack(args, self._encoder))
-        if replies.writing_paused:
+        if replies.drained is not None:
             try:
                 await replies.drain()
             except BaseException:
