@@ -126,6 +126,17 @@ async def test_error_replies_are_raised_as_redis_py_raises_them_and_the_next_rep
         await plain.aclose()
 
 
+async def test_a_call_whose_caller_gave_up_leaves_the_replies_in_step(shared: tuple[PipelinedRedis, str]) -> None:
+    pipelined, name = shared
+    assert await pipelined.execute("ECHO", "connected") == "connected"
+    given_up = asyncio.ensure_future(pipelined.execute("INCR", f"{name}:count"))
+    await asyncio.sleep(0)  # written; its reply not read yet
+    given_up.cancel()
+    assert await asyncio.gather(*(pipelined.execute("ECHO", str(i)) for i in range(10))) == [str(i) for i in range(10)]
+    assert await pipelined.execute("INCR", f"{name}:count") == 2  # the cancelled one ran: Redis had it
+    assert given_up.cancelled()
+
+
 async def test_a_connection_killed_with_calls_in_flight_fails_them_and_the_next_call_connects_again(
     shared: tuple[PipelinedRedis, str],
 ) -> None:

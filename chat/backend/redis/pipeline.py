@@ -23,8 +23,10 @@ It is as dependable as the pool it stands beside:
 - when the socket does not take a command at once and the transport's buffer is over its
   high-water mark, the call waits for it to drain under the same timeout, as LeanConnection does.
 
-Only commands whose first argument is one word go through here (the scripts' EVALSHA and SCRIPT
-LOAD); a connection that is not plain TCP (TLS, a Unix socket) keeps the pool (`for_pool`).
+A caller that gives up (cancelled) leaves its reply to be read and dropped when it comes. So only
+commands Redis answers at once belong here, whose first argument is one word: the scripts' EVALSHA
+and SCRIPT LOAD; never a blocking one (BLPOP), which would hold every reply behind it. A connection
+that is not plain TCP (TLS, a Unix socket) keeps the pool (`for_pool`).
 """
 
 from __future__ import annotations
