@@ -14,6 +14,7 @@ them, and after a reconnect restores what Redis may have lost. Each idea has a m
     meetings.py    meeting slots, places, meetings and their holds (MeetingStore)
     sessions.py    sign-ins and sign-in codes (SessionStore)
     scripts.py     the Lua scripts in lua/, loaded at start
+    connection.py  the pool's lean connections         pipeline.py  the scripts' pipelined connection
 
 - Redis away: every call raises BackendUnavailable (the client hears `unavailable`); the
   subscriber reconnects with backoff, and on reconnect this node re-registers its presence,
@@ -43,6 +44,7 @@ from chat.backend.redis.conversations import RedisConversations
 from chat.backend.redis.keys import Keys
 from chat.backend.redis.limits import RedisLimits
 from chat.backend.redis.meetings import RedisMeetings
+from chat.backend.redis.pipeline import PipelinedRedis
 from chat.backend.redis.presence import RedisPresence
 from chat.backend.redis.scripts import register_all
 from chat.backend.redis.sends import RedisSends
@@ -77,6 +79,7 @@ class RedisBackend(Backend):
         if self._pool.connection_class is redis.asyncio.Connection:  # plain TCP (not TLS, not a Unix socket)
             self._pool.connection_class = LeanConnection
         self._redis: Any
+        self._pipelined: PipelinedRedis | None = None
         if settings.redis_cluster:
             # the URL names any one node; the client learns the others and routes by slot
             self._redis = redis.asyncio.RedisCluster.from_url(
@@ -90,7 +93,8 @@ class RedisBackend(Backend):
             )
         else:
             self._redis = LeanRedis(connection_pool=self._pool)  # the pool retries nothing, as LeanRedis needs
-        self._scripts = register_all(self._redis, sharded=settings.redis_cluster)
+            self._pipelined = PipelinedRedis.for_pool(self._pool)  # the scripts' one connection (pipeline.py)
+        self._scripts = register_all(self._redis, sharded=settings.redis_cluster, pipelined=self._pipelined)
         shared = SharedRedis(self._redis, self._keys, self._slots, self._scripts, settings)
         self._rooms = RedisRooms(shared, copies_valid=lambda: self._broker.up)
         self._conversations = RedisConversations(shared)
@@ -184,6 +188,8 @@ class RedisBackend(Backend):
         await self._broker.close()
         await self._redis.aclose()
         await self._pool.disconnect()
+        if self._pipelined is not None:
+            await self._pipelined.aclose()
 
     def healthy(self) -> bool:
         return self._broker.up

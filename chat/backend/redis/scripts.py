@@ -6,6 +6,7 @@ at a time and delivers PUBLISH in execution order, so every subscriber sees mess
 order. Nothing in them reads the node's clock except where a caller passes it.
 
 A script may start with shared functions (the libraries below), prepended when it is loaded.
+On one Redis a script call goes through the node's pipelined connection (pipeline.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import redis.asyncio
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 from redis.typing import EncodableT, KeyT
+
+from chat.backend.redis.pipeline import PipelinedRedis
 
 # script -> the libraries it needs, in order
 SCRIPTS: dict[str, tuple[str, ...]] = {
@@ -61,9 +64,12 @@ def source(name: str) -> str:
 
 
 def register_all(
-    client: redis.asyncio.Redis | redis.asyncio.RedisCluster, sharded: bool = False
+    client: redis.asyncio.Redis | redis.asyncio.RedisCluster,
+    sharded: bool = False,
+    pipelined: PipelinedRedis | None = None,
 ) -> dict[str, AsyncScript]:
-    """Every script, registered on the client (EVALSHA, loaded into Redis on first use).
+    """Every script, registered on the client (EVALSHA, loaded into Redis on first use), and
+    called through `pipelined` when given (the client's Redis, one connection for every call).
 
     `sharded` (Redis Cluster): the scripts publish with SPUBLISH, to the room's shard channel,
     which shares the slot of the room's keys, instead of PUBLISH, which every shard would relay."""
@@ -72,15 +78,25 @@ def register_all(
         script = source(name)
         return script.replace("redis.call('PUBLISH',", "redis.call('SPUBLISH',") if sharded else script
 
-    return {name: LeanScript(client, text(name)) for name in SCRIPTS}
+    return {name: LeanScript(client, text(name), pipelined) for name in SCRIPTS}
 
 
 class LeanScript(AsyncScript):
     """redis-py's script, called on the client it was registered on without the checks a pipeline
     needs: AsyncScript asks `isinstance(client, Pipeline)` and `ClusterPipeline` on every call, and
     those classes are typing Protocols' subclasses, whose isinstance runs Python code in
-    typing._ProtocolMeta (two per message sent: issue 27). A script queued on a pipeline
-    (`client=`) goes AsyncScript's way."""
+    typing._ProtocolMeta (two per message sent: issue 27). With a PipelinedRedis (the same Redis
+    as the client's) the call goes through it, without the pool (issue 27). A script queued on a
+    pipeline (`client=`) goes AsyncScript's way."""
+
+    def __init__(
+        self,
+        registered_client: redis.asyncio.Redis | redis.asyncio.RedisCluster,
+        script: str,
+        pipelined: PipelinedRedis | None = None,
+    ) -> None:
+        super().__init__(registered_client, script)
+        self._pipelined = pipelined
 
     async def __call__(
         self,
@@ -91,6 +107,13 @@ class LeanScript(AsyncScript):
         if client is not None:
             return await super().__call__(keys, args, client)
         keys = keys or ()
+        if self._pipelined is not None:
+            command = ("EVALSHA", self.sha, len(keys), *keys, *(args or ()))
+            try:
+                return await self._pipelined.execute(*command)
+            except NoScriptError:  # not loaded yet (a new or restarted Redis): load it, try once more
+                await self._pipelined.execute("SCRIPT", "LOAD", self.script)
+                return await self._pipelined.execute(*command)
         try:
             return await self.registered_client.evalsha(self.sha, len(keys), *keys, *(args or ()))
         except NoScriptError:  # not loaded yet (a new or restarted Redis): AsyncScript loads it
