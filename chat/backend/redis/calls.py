@@ -95,15 +95,15 @@ def redis_call(*, retry: bool) -> Callable[[Method[S, P, T]], Method[S, P, T]]:
     tried once more first: only for calls that can run twice harmlessly (reads); it spares
     clients an `unavailable` when the pool hands out a connection a restarted Redis closed.
     A call refused because its Redis Cluster slot is moving (`slot_moving`: it did not run) is
-    tried again for up to SLOT_MOVE_WAIT, reads and writes alike: a reshard is a pause.
+    tried again for up to SLOT_MOVE_WAIT from that first refusal, reads and writes alike: a
+    reshard is a pause.
     """
 
     def decorate(method: Method[S, P, T]) -> Method[S, P, T]:
         @functools.wraps(method)
         async def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
             async with self._slots:
-                loop = asyncio.get_running_loop()
-                moving_until = loop.time() + SLOT_MOVE_WAIT
+                moving_until: float | None = None  # the wait for a moving slot, from its first refusal
                 while True:
                     try:
                         try:
@@ -116,7 +116,11 @@ def redis_call(*, retry: bool) -> Callable[[Method[S, P, T]], Method[S, P, T]]:
                         raise BackendUnavailable(f"Redis is unavailable: {exc}") from exc
                     except UNAVAILABLE as exc:
                         if slot_moving(exc):
-                            if loop.time() < moving_until:
+                            # the clock only here: asyncio.get_running_loop() is a getpid() system
+                            # call on Python 3.11, once for every backend call (issue 27)
+                            now = asyncio.get_running_loop().time()
+                            moving_until = now + SLOT_MOVE_WAIT if moving_until is None else moving_until
+                            if now < moving_until:
                                 await asyncio.sleep(0.05)
                                 continue
                             raise BackendUnavailable(f"a Redis Cluster slot is still moving: {exc}") from exc
