@@ -25,5 +25,5 @@ local function take_send(bucket, slow, rate, burst, slow_ms)
       redis.call('SET', slow, '1', 'PX', slow_ms)
     end
   end
-  return {string.format('%.3f', wait), slow_left}
+  return {wait == 0 and '0.000' or string.format('%.3f', wait), slow_left}  -- no format when allowed
 end
