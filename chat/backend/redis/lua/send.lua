@@ -13,7 +13,8 @@
 --       17 event middle (from after ts up to where `translating` goes), 18 event tail
 -- Returns {'standing', <standing.lua's five answers>} when the standing is not clear (nothing
 -- done), {'wait', <take_send.lua's two answers>} when a limit refused (nothing spent), else
--- {'sent', translating languages, <append.lua's answer>...}.
+-- {'sent', translating languages between spaces ('' = none: a flat answer, no nested table for
+-- Redis to convert), <append.lua's answer>...}.
 if ARGV[1] == '1' then
   local standing = read_standing(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[2], ARGV[3])
   if standing[1] == 1 or standing[2] == 1 or standing[3] == 1 or standing[4] or standing[5] then
@@ -46,4 +47,4 @@ end
 local appended = append_message(KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], {
   channel = ARGV[9], history_max = ARGV[10], epoch = ARGV[11], user = ARGV[12], lang = ARGV[13], text = ARGV[14],
   ttl = ARGV[15], head = ARGV[16], tail = ARGV[17], after = after, reply = '', mentions = '', step = ''})
-return {'sent', targets, unpack(appended)}
+return {'sent', table.concat(targets, ' '), unpack(appended)}

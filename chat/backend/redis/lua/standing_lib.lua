@@ -15,15 +15,19 @@ local function read_standing(moderators, bans, event_bans, mutes, event_mutes, u
   end
   -- Most rooms have no moderator, ban or mute and most events no event-wide sanction, and an empty
   -- set or hash is no key: where none of a group's keys exists, its answers are known without
-  -- reading them (one EXISTS for the room's three, one for the event-wide two; issue 27).
-  local appointed, banned, room_mute = 0, 0, false
-  if redis.call('EXISTS', moderators, bans, mutes) > 0 then
-    appointed, banned, room_mute = redis.call('SISMEMBER', moderators, user), redis.call('SISMEMBER', bans, user),
-      mute(mutes)
-  end
-  local banned_event, event_mute = 0, false
-  if redis.call('EXISTS', event_bans, event_mutes) > 0 then
-    banned_event, event_mute = redis.call('SISMEMBER', event_bans, user), mute(event_mutes)
+  -- reading them. One EXISTS over all five answers the common case; when some exist, one over the
+  -- room's three tells the groups apart (EXISTS counts each key named: the rest is event-wide).
+  local appointed, banned, room_mute, banned_event, event_mute = 0, 0, false, 0, false
+  local found = redis.call('EXISTS', moderators, bans, mutes, event_bans, event_mutes)
+  if found > 0 then
+    local in_room = redis.call('EXISTS', moderators, bans, mutes)
+    if in_room > 0 then
+      appointed, banned, room_mute = redis.call('SISMEMBER', moderators, user), redis.call('SISMEMBER', bans, user),
+        mute(mutes)
+    end
+    if found > in_room then
+      banned_event, event_mute = redis.call('SISMEMBER', event_bans, user), mute(event_mutes)
+    end
   end
   return {appointed, banned, banned_event, room_mute, event_mute}
 end
