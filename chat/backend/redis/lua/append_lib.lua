@@ -55,7 +55,7 @@ local function append_message(log, meta, extra, gone, idem, a)
 
   -- Exact trim (not ~): the newest removed id is the line below which `since` cannot recover.
   -- XADD added exactly one entry to the `length` there were.
-  local excess = length + 1 - tonumber(a.history_max)
+  local excess = length + 1 - a.history_max
   if excess > 0 then
     local old = redis.call('XRANGE', log, '-', '+', 'COUNT', excess)
     for _, entry in ipairs(old) do
