@@ -106,3 +106,30 @@ async def test_a_retried_cid_answers_the_stored_original_and_publishes_nothing(n
     await node.wait_for("message", 1)
     assert len(node.of_type("message")) == 1
     assert msgspec.json.decode(msgspec.json.encode(again.appended.message.text)) == "Good morning, everyone"
+
+
+async def test_a_send_trims_history_as_the_broker_does(make_node):
+    node = await make_node(history_max=3)
+    ids = []
+    for i in range(5):
+        sent = await node.stores.sends.send(ROOM, outgoing(f"m{i}"), gate())
+        assert sent.appended is not None
+        ids.append(sent.appended.message.id)
+    assert [m.text for m in await node.stores.broker.history(ROOM, before=None, limit=50)] == ["m2", "m3", "m4"]
+    assert (await node.stores.broker.since(ROOM, ids[0], limit=50)).recovered is False
+    edge = await node.stores.broker.since(ROOM, ids[1], limit=50)
+    assert edge.recovered is True and [m.text for m in edge.messages] == ["m2", "m3", "m4"]
+
+
+async def test_a_send_after_every_message_was_deleted_goes_on_with_the_same_history(node):
+    stores = node.stores
+    first = await stores.sends.send(ROOM, outgoing("soon deleted"), gate())
+    assert first.appended is not None
+    assert await stores.broker.delete_message(ROOM, first.appended.message.id) is True
+    second = await stores.sends.send(ROOM, outgoing("after it"), gate())
+    assert second.appended is not None
+    assert second.appended.message.id.split(".")[0] == first.appended.message.id.split(".")[0], "the same epoch"
+    history = await stores.broker.history(ROOM, before=None, limit=10)
+    assert [(m.deleted, m.text) for m in history] == [(True, ""), (False, "after it")]
+    replay = await stores.broker.since(ROOM, first.appended.message.id, limit=10)
+    assert replay.recovered is True and [m.text for m in replay.messages] == ["after it"]

@@ -11,4 +11,4 @@
 -- extra|false} when the cid was seen before and history still holds that message.
 return append_message(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], {
   channel = ARGV[1], history_max = ARGV[2], epoch = ARGV[3], user = ARGV[4], lang = ARGV[5], text = ARGV[6],
-  ttl = ARGV[7], head = ARGV[8], tail = ARGV[9], reply = ARGV[10], mentions = ARGV[11], step = ARGV[12]})
+  ttl = ARGV[7], head = ARGV[8], tail = ARGV[9], after = '', reply = ARGV[10], mentions = ARGV[11], step = ARGV[12]})

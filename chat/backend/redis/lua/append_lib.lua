@@ -1,11 +1,16 @@
 -- Shared by append.lua and send.lua: store one message, trim history, remember (user, cid) and
 -- publish the message, as append.lua describes (needs stream_ids.lua). `a` holds append.lua's ARGV
--- by name: channel, history_max, epoch, user, lang, text, ttl, head, tail, reply, mentions, step.
+-- by name: channel, history_max, epoch, user, lang, text, ttl, head, tail, reply, mentions, step, and
+-- `after`: the event's end after the tail ('' for append.lua; send.lua's `translating` and closing
+-- brace, so the event is joined once, not its tail first).
 local function append_message(log, meta, extra, gone, idem, a)
   -- A missing stream means this room never had a message, or Redis lost it: a new epoch tells
   -- every client holding an id of the old life that its `since` cannot be recovered.
   local epoch = redis.call('HGET', meta, 'epoch')
-  if redis.call('EXISTS', log) == 0 then
+  -- XLEN is 0 for a missing stream and for an empty one (a stream stays when XDEL takes its last
+  -- entry, as delete.lua may): only then does EXISTS tell them apart. The length gives the trim too.
+  local length = redis.call('XLEN', log)
+  if length == 0 and redis.call('EXISTS', log) == 0 then
     epoch = a.epoch
     redis.call('DEL', meta, extra, gone)
     redis.call('HSET', meta, 'epoch', epoch)
@@ -49,7 +54,8 @@ local function append_message(log, meta, extra, gone, idem, a)
   redis.call('HSET', meta, 'last', sid)
 
   -- Exact trim (not ~): the newest removed id is the line below which `since` cannot recover.
-  local excess = redis.call('XLEN', log) - tonumber(a.history_max)
+  -- XADD added exactly one entry to the `length` there were.
+  local excess = length + 1 - a.history_max
   if excess > 0 then
     local old = redis.call('XRANGE', log, '-', '+', 'COUNT', excess)
     for _, entry in ipairs(old) do
@@ -73,6 +79,6 @@ local function append_message(log, meta, extra, gone, idem, a)
   end
   -- The NewMessage event (not a wire frame: each node's hub builds the `message` frame from it),
   -- assembled from the parts Python encoded and the id/ts only known here.
-  redis.call('PUBLISH', a.channel, a.head .. '"id":"' .. message_id .. '","ts":' .. id_ms(sid) .. a.tail)
+  redis.call('PUBLISH', a.channel, a.head .. '"id":"' .. message_id .. '","ts":' .. id_ms(sid) .. a.tail .. a.after)
   return {1, epoch, sid}
 end

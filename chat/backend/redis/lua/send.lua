@@ -13,9 +13,10 @@
 --       17 event middle (from after ts up to where `translating` goes), 18 event tail
 -- Returns {'standing', <standing.lua's five answers>} when the standing is not clear (nothing
 -- done), {'wait', <take_send.lua's two answers>} when a limit refused (nothing spent), else
--- {'sent', translating languages, <append.lua's answer>...}.
+-- {'sent', translating languages between spaces ('' = none: a flat answer, no nested table for
+-- Redis to convert), <append.lua's answer>...}.
 if ARGV[1] == '1' then
-  local standing = read_standing(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[2], tonumber(ARGV[3]))
+  local standing = read_standing(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[2], ARGV[3])
   if standing[1] == 1 or standing[2] == 1 or standing[3] == 1 or standing[4] or standing[5] then
     return {'standing', unpack(standing)}
   end
@@ -28,19 +29,22 @@ end
 -- translation_targets (rooms/stores/sends.py): census languages with a route, not one only the sender reads
 local census, targets = redis.call('HGETALL', KEYS[8]), {}
 for i = 1, #census, 2 do
-  local lang, count = census[i], tonumber(census[i + 1])
-  if count and count > 0 and string.find(ARGV[7], ' ' .. lang .. ' ', 1, true)
-      and not (lang == ARGV[8] and count <= 1) then
-    targets[#targets + 1] = lang
+  local lang = census[i]
+  if string.find(ARGV[7], ' ' .. lang .. ' ', 1, true) then  -- the count is read only for a candidate
+    local count = tonumber(census[i + 1])
+    if count and count > 0 and not (lang == ARGV[8] and count <= 1) then
+      targets[#targets + 1] = lang
+    end
   end
 end
 table.sort(targets)
-local tail = ARGV[17] .. ARGV[18]
+-- the event goes on after the middle with `translating` (when there are targets) and the tail
+local after = ARGV[18]
 if #targets > 0 then
-  tail = ARGV[17] .. ',"translating":["' .. table.concat(targets, '","') .. '"]' .. ARGV[18]
+  after = ',"translating":["' .. table.concat(targets, '","') .. '"]' .. ARGV[18]
 end
 
 local appended = append_message(KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], {
   channel = ARGV[9], history_max = ARGV[10], epoch = ARGV[11], user = ARGV[12], lang = ARGV[13], text = ARGV[14],
-  ttl = ARGV[15], head = ARGV[16], tail = tail, reply = '', mentions = '', step = ''})
-return {'sent', targets, unpack(appended)}
+  ttl = ARGV[15], head = ARGV[16], tail = ARGV[17], after = after, reply = '', mentions = '', step = ''})
+return {'sent', table.concat(targets, ' '), unpack(appended)}

@@ -4,4 +4,4 @@
 -- Returns {appointed 0|1, banned 0|1, banned event-wide 0|1, room mute, event-wide mute}, each
 -- mute false (none), '' (until unmuted) or its end in ms; an expired mute is forgotten, as
 -- get_mute.lua forgets it.
-return read_standing(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], tonumber(ARGV[2]))
+return read_standing(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2])

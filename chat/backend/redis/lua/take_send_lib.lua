@@ -4,7 +4,8 @@
 -- Returns {token wait in seconds as a string ('-1.000' = never: a zero rate), slow ms left}.
 local function take_send(bucket, slow, rate, burst, slow_ms)
   local now = redis.call('TIME')
-  local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  -- arithmetic reads TIME's two strings as numbers once each (tonumber parses a string twice)
+  local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)
   local saved = redis.call('HMGET', bucket, 't', 's')
   local tokens, stamp = tonumber(saved[1]) or burst, tonumber(saved[2]) or now_ms
   tokens = math.min(burst, tokens + math.max(0, now_ms - stamp) / 1000 * rate)
@@ -17,7 +18,8 @@ local function take_send(bucket, slow, rate, burst, slow_ms)
     slow_left = math.max(1, redis.call('PTTL', slow))
   end
   if wait == 0 and slow_left == 0 then
-    redis.call('HSET', bucket, 't', tostring(tokens - 1), 's', tostring(now_ms))
+    -- the stamp with %d: the digits tostring gives a whole number of ms, without a float's formatting
+    redis.call('HSET', bucket, 't', tostring(tokens - 1), 's', string.format('%d', now_ms))
     -- a bucket that has refilled is the same as no bucket: let it expire then
     local refill_ms = rate > 0 and math.ceil(burst / rate * 1000) or 86400000
     redis.call('PEXPIRE', bucket, refill_ms + 1000)
@@ -25,5 +27,5 @@ local function take_send(bucket, slow, rate, burst, slow_ms)
       redis.call('SET', slow, '1', 'PX', slow_ms)
     end
   end
-  return {string.format('%.3f', wait), slow_left}
+  return {wait == 0 and '0.000' or string.format('%.3f', wait), slow_left}  -- no format when allowed
 end
