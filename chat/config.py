@@ -43,6 +43,7 @@ class ServerSettings:
     embed_origins: tuple[str, ...] = ()
     log_level: str = "info"
     lobby_interval: float = 2.0
+    lobby_bytes_per_second: float = 1_000_000.0
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
     shutdown_timeout: float = 10.0

@@ -30,6 +30,15 @@ together at the end of the window, in one write per connection. So a connection 
 counts at most once per window, whatever the number of nodes. Only counts wait: a summary that
 changes anything else a host sets (title, state, slow mode, `writers`...), `opened` and `closed` go
 out at once, after whatever was held.
+
+What one batch costs grows with the rooms in it times the connections that hear it: in a join storm
+(10,000 people opening the event across 50 rooms) every connection would get every room's counts
+every window, 150 MB a window from one node, more than the joins themselves cost, and the joins
+waited behind it (issue 27: the connect phase's slowest joins went from 0.4 s to 7 s). So the window
+also stretches to what the node may spend on lobbies: after a delivery of B bytes in all, the next
+waits B / `lobby_bytes_per_second` seconds (at least `lobby_window`, at most LOBBY_WINDOW_MAX). A
+quiet event keeps its two-second counts; a storm gets fresh counts less often, never stale for
+more than a minute.
 """
 
 from __future__ import annotations
@@ -66,6 +75,8 @@ log = logging.getLogger("babelroom.hub")
 AUTHORS_KEPT = 4096
 #: The fields of a lobby summary that members change (chat/lobby.py); only these wait in a window.
 LOBBY_COUNTS = frozenset({"members", "languages"})
+#: Seconds a lobby window stretches to at most, whatever a batch cost (see the module doc).
+LOBBY_WINDOW_MAX = 60.0
 
 
 class Reader(Protocol):
@@ -110,8 +121,15 @@ Pending = list[tuple[str | None, bytes]]  # (message id or None, WebSocket frame
 
 class Hub:
     def __init__(
-        self, broker: Broker, presence_window: float = 0.0, reaction_window: float = 0.0, lobby_window: float = 0.0
+        self,
+        broker: Broker,
+        presence_window: float = 0.0,
+        reaction_window: float = 0.0,
+        lobby_window: float = 0.0,
+        lobby_bytes_per_second: float = 0.0,
     ) -> None:
+        """`lobby_bytes_per_second`: what lobby summaries may cost this node's connections together,
+        stretching the lobby window after a large batch (see the module doc; 0: no such bound)."""
         self._broker = broker  # the hub subscribes this node to a room while it has local members there
         self._rooms: dict[str, dict[Reader, Pending | None]] = {}
         self._readers: set[Reader] = set()
@@ -125,7 +143,8 @@ class Hub:
         # Authors of recent messages: translations of a message skip its sender.
         self._authors: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lobby_window = lobby_window
-        self._lobby_sent: float | None = None  # loop time of the last `room` summaries delivered
+        self._lobby_bytes_per_second = lobby_bytes_per_second
+        self._lobby_next: float | None = None  # loop time before which `room` counts are held
         self._lobby_held: dict[str, RoomChanged] | None = None  # room id -> its latest `updated`, in a window
         self._lobby_timer: asyncio.TimerHandle | None = None  # ends the window of what is held
         self._lobby_known: dict[str, dict[str, Any]] = {}  # room id -> its summary's fields but the counts
@@ -426,13 +445,19 @@ class Hub:
             held[room_id] = event
             return
         loop = asyncio.get_running_loop()
-        now, last = loop.time(), self._lobby_sent
-        if last is not None and now - last < self._lobby_window:
+        now, until = loop.time(), self._lobby_next
+        if until is not None and now < until:
             self._lobby_held = {room_id: event}
-            self._lobby_timer = loop.call_later(self._lobby_window - (now - last), self._deliver_held_lobby)
+            self._lobby_timer = loop.call_later(until - now, self._deliver_held_lobby)
             return
-        self._lobby_sent = now
-        self._to_every_reader(event)
+        self._lobby_delivered(now, self._to_every_reader(event))
+
+    def _lobby_delivered(self, now: float, sent: int) -> None:
+        """Counts just went out (`sent` bytes to every connection together): when the next may."""
+        wait = self._lobby_window
+        if self._lobby_bytes_per_second > 0:
+            wait = min(max(wait, sent / self._lobby_bytes_per_second), max(wait, LOBBY_WINDOW_MAX))
+        self._lobby_next = now + wait
 
     def _deliver_held_lobby(self) -> None:
         if self._lobby_timer is not None:  # delivered before the window's end (an `opened` or `closed` came)
@@ -441,15 +466,14 @@ class Hub:
         held, self._lobby_held = self._lobby_held, None
         if not held:
             return
-        self._lobby_sent = asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
         events = list(held.values())
         langs = {reader.lang for reader in self._readers}
         organiser = self.organiser
         if organiser is not None and not (
             self._nothing_waiting() and all(organiser.room_ready(e.room, lang) for e in events for lang in langs)
         ):  # titles still to translate: one by one, in order behind them
-            for event in events:
-                self._to_every_reader(event)
+            self._lobby_delivered(now, sum(self._to_every_reader(event) for event in events))
             return
         # Every reader of a language gets the same frames: built once, handed over in one call each.
         plain: list[bytes | None] = []
@@ -469,26 +493,32 @@ class Hub:
                 if frame is not None:
                     frames.append(frame)
             batches[lang] = frames, sum(len(frame) for frame in frames)
+        sent = 0
         for reader in list(self._readers):
-            reader.push_all(*batches[reader.lang])
+            batch = batches[reader.lang]
+            reader.push_all(*batch)
+            sent += batch[1]
+        self._lobby_delivered(now, sent)
 
-    def _to_every_reader(self, event: RoomChanged) -> None:
-        """A `room` event to every local connection (with `tr` where the organiser made one)."""
+    def _to_every_reader(self, event: RoomChanged) -> int:
+        """A `room` event to every local connection (with `tr` where the organiser made one); the
+        bytes that cost, every connection's together (0 when its titles are still being translated)."""
         organiser = self.organiser
         if organiser is not None and event.event != "closed":
             langs = {reader.lang for reader in self._readers}
             if self._nothing_waiting() and all(organiser.room_ready(event.room, lang) for lang in langs):
-                self._room_changed({lang: organiser.room_tr_now(event.room, lang) for lang in langs}, event)
-            else:
-                self._in_order(self._room_changed_later(event))
-            return
+                return self._room_changed({lang: organiser.room_tr_now(event.room, lang) for lang in langs}, event)
+            self._in_order(self._room_changed_later(event))
+            return 0
         frame = text_frame(encode_bytes(event))
-        for reader in list(self._readers):
+        readers = list(self._readers)
+        for reader in readers:
             reader.push(frame)
         if event.event == "closed":
             room = event.room["id"]
             for reader in self.local_members(room):
                 reader.removed_from(room, "closed")
+        return len(frame) * len(readers)
 
     async def _room_changed_later(self, event: RoomChanged) -> None:
         assert self.organiser is not None
@@ -496,14 +526,19 @@ class Hub:
         made = await asyncio.gather(*(self.organiser.room_tr(event.room, lang) for lang in langs))
         self._room_changed(dict(zip(langs, made, strict=True)), event)
 
-    def _room_changed(self, trs: dict[str, dict[str, str] | None], event: RoomChanged) -> None:
-        """A room summary to every connection, with `tr` in each reader's language where one was made."""
+    def _room_changed(self, trs: dict[str, dict[str, str] | None], event: RoomChanged) -> int:
+        """A room summary to every connection, with `tr` in each reader's language where one was
+        made; the bytes that cost, every connection's together."""
         plain = text_frame(encode_bytes(event))
         frames = {
             lang: text_frame(encode_bytes(self._with_tr(event, tr))) for lang, tr in trs.items() if tr is not None
         }
+        sent = 0
         for reader in list(self._readers):
-            reader.push(frames.get(reader.lang, plain))
+            frame = frames.get(reader.lang, plain)
+            reader.push(frame)
+            sent += len(frame)
+        return sent
 
     @staticmethod
     def _with_tr(event: RoomChanged, tr: dict[str, str]) -> RoomChanged:

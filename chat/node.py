@@ -59,6 +59,7 @@ class Node:
             config.limits.presence_window,
             config.limits.reaction_window,
             lobby_window=config.server.lobby_interval,  # a connection hears each room at most once per interval
+            lobby_bytes_per_second=config.server.lobby_bytes_per_second,  # longer in a join storm
         )
         self.hub.on_glossary = self._glossary_changed
         self.organiser = OrganiserText(self.translator, config.translation.content_lang)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+import chat.hub
 from chat.backend.memory import MemoryBackend
 from chat.hub import Hub
 from rooms.stores.events import RoomChanged
@@ -23,12 +24,16 @@ def summary(room: str, members: int, event: str = "updated", state: str = "open"
     return RoomChanged(event=event, room={"id": room, "title": room, "state": state, "members": members})
 
 
-async def started_hub(window: float) -> tuple[Hub, RecordingReader, MemoryBackend]:
+async def started_hub(
+    window: float, bytes_per_second: float = 0.0, readers: int = 1
+) -> tuple[Hub, RecordingReader, MemoryBackend]:
     backend = MemoryBackend(node_id="n1")
-    hub = Hub(backend.stores.broker, lobby_window=window)
+    hub = Hub(backend.stores.broker, lobby_window=window, lobby_bytes_per_second=bytes_per_second)
     await backend.start(hub.on_event)
     reader = RecordingReader()
     hub.connect(reader)
+    for _ in range(readers - 1):  # more connections hearing the same summaries
+        hub.connect(RecordingReader())
     return hub, reader, backend
 
 
@@ -98,5 +103,46 @@ async def test_a_hosts_change_goes_out_at_once_after_what_was_held():
         assert len(reader.summaries()) == 4
         await wait_until(lambda: len(reader.summaries()) == 5, timeout=10)
         assert reader.summaries()[-1] == ("updated", "room-0", 2)
+    finally:
+        await backend.close()
+
+
+async def test_in_a_join_storm_the_next_counts_wait_for_what_the_last_batch_cost(monkeypatch):
+    """The lobby's bytes per second bound the node's lobby traffic: a batch heard by many
+    connections stretches the window after it (up to LOBBY_WINDOW_MAX), where a quiet hub keeps it."""
+    monkeypatch.setattr(chat.hub, "LOBBY_WINDOW_MAX", 1.5)
+    # 100 connections hear each summary (~100 bytes): one summary costs ~10 kB, so at 10 kB/s the
+    # next waits about a second; a batch of five rooms, five seconds, held to the 1.5 s bound
+    hub, reader, backend = await started_hub(WINDOW, bytes_per_second=10_000, readers=100)
+    loop = asyncio.get_running_loop()
+    try:
+        hub.on_event(None, summary("room-0", 1))  # the first at once
+        first = loop.time()
+        await asyncio.sleep(WINDOW * 2)  # a window is over: without the bound the next would go at once
+        hub.on_event(None, summary("room-1", 1))
+        assert reader.summaries() == [("updated", "room-0", 1)]  # held: the last one cost ~10 kB
+        await wait_until(lambda: len(reader.summaries()) == 2, timeout=10)
+        assert loop.time() - first >= 0.5  # ~10 kB at 10 kB/s, whatever the machine: never sooner
+        batch = loop.time()
+        for room in ("room-2", "room-3", "room-4", "room-5"):
+            hub.on_event(None, summary(room, 2))  # held behind what room-1 cost
+        await wait_until(lambda: len(reader.summaries()) == 6, timeout=10)
+        assert loop.time() - batch >= 0.5
+        sent = loop.time()
+        hub.on_event(None, summary("room-6", 3))  # four rooms to 100 connections: ~40 kB, ~4 s, held to 1.5 s
+        await wait_until(lambda: len(reader.summaries()) == 7, timeout=10)
+        assert loop.time() - sent >= 1.4
+        assert reader.summaries()[-1] == ("updated", "room-6", 3)
+    finally:
+        await backend.close()
+
+
+async def test_a_quiet_hub_keeps_its_window_under_the_bound():
+    hub, reader, backend = await started_hub(WINDOW, bytes_per_second=10_000_000)
+    try:
+        hub.on_event(None, summary("room-0", 1))
+        await asyncio.sleep(WINDOW * 2)  # one reader, ~100 bytes: far under the bound, the window as before
+        hub.on_event(None, summary("room-1", 1))
+        assert reader.summaries() == [("updated", "room-0", 1), ("updated", "room-1", 1)]
     finally:
         await backend.close()
