@@ -268,7 +268,12 @@ class _Py3langidBest:
         # ASCII text, so most lines skip the normalisation
         ascii_data = (text.lower() if text.isupper() else text).encode() if text.isascii() else None
         data = self._identifier._encode(text) if ascii_data is None else ascii_data
-        # py3langid's visit_counts, inline: the DFA walk (~1.4k instructions a byte) is half a detection
+        # py3langid's visit_counts, inline: the DFA walk (~1.3k instructions a byte) is half a detection.
+        # No exact cache pays on chat text (benchmarks/detect_walk_cache.py): a state holds the last 1-6
+        # bytes, so (state, word) hits 0% cold and 7-22% of bytes after 1,000 lines; (state, byte) edges
+        # walked in C (itertools.accumulate over dict nodes) hit 68-78% then (Russian 93%), but a hit
+        # costs ~3/4 of a byte walked here and a miss several times one. A numpy walk of each byte's
+        # 6-byte window costs 2x this loop on 90 bytes, 4x on chat lines (numpy's per-call overhead).
         nextmove, rowbase, output = self._nextmove, self._rowbase, self._output
         state = 0
         found: list[int] = []
