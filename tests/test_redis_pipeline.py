@@ -18,6 +18,7 @@ import pytest
 import redis.asyncio
 import redis.exceptions
 import uvloop
+from redis.typing import EncodableT
 
 from chat.backend.redis.calls import write_call
 from chat.backend.redis.connection import LeanConnection, LeanPool, LeanRedis
@@ -207,6 +208,48 @@ async def test_a_script_flushed_from_redis_is_loaded_again_and_run(private_redis
         replies = await asyncio.gather(*(script(keys=["k"], args=[str(i)]) for i in range(20)))
         assert replies == [["k", str(i)] for i in range(20)]
         assert await client.script_exists(script.sha) == [True]
+    finally:
+        await client.aclose()
+        await pipelined.aclose()
+
+
+async def test_a_call_with_keys_packed_once_is_the_plain_call(private_redis: RedisServer) -> None:
+    """LeanScript.call_keyed (the send's keys packed once per room and sender): the same command as the
+    plain call, with more keys or none, str, bytes, int and float arguments, and a script Redis lost."""
+    pipelined = pipelined_for(private_redis.url, "brtest-pipe-keyed")
+    client = redis.asyncio.Redis.from_url(private_redis.url, decode_responses=True)
+    source = "return {#KEYS, KEYS[1], KEYS[#KEYS], #ARGV, ARGV[1], ARGV[#ARGV]}"
+    script = LeanScript(client, source, pipelined)
+    plain = LeanScript(client, source)  # the pool's way: redis-py packs the whole command
+    try:
+        fixed = script.pack_keys(tuple(f"key:{n}:ü" for n in range(12)))
+        calls: list[tuple[tuple[str, ...], list[EncodableT]]] = [
+            ((), ["only"]),
+            (("key:extra",), ["1", b"bytes", 12, 0.25, "texte ü 中文"]),
+            ((), [f"arg{n}" for n in range(40)]),
+        ]
+        for more, args in calls:
+            expected = await plain(keys=[*fixed.keys, *more], args=args)
+            assert await script.call_keyed(fixed, more, args) == expected
+        assert await script.call_keyed(fixed, (), ["1", b"bytes", 12, 0.25]) == [
+            12,
+            "key:0:ü",
+            "key:11:ü",
+            4,
+            "1",
+            "0.25",
+        ]
+        await client.script_flush()  # a new or restarted Redis: loaded, then run
+        assert (await script.call_keyed(fixed, ("key:13",), ["again"]))[:3] == [13, "key:0:ü", "key:13"]
+        unpiped = LeanScript(client, source)  # no pipelined connection (TLS, a Unix socket): the plain way
+        assert await unpiped.call_keyed(unpiped.pack_keys(fixed.keys), (), ["x"]) == [
+            12,
+            "key:0:ü",
+            "key:11:ü",
+            1,
+            "x",
+            "x",
+        ]
     finally:
         await client.aclose()
         await pipelined.aclose()

@@ -239,10 +239,18 @@ class PipelinedRedis:
 
     async def execute(self, *args: EncodableT) -> Any:
         """Run one command (its name one word) and return its reply, or raise its error."""
+        return await self.execute_packed(pack(args, self._encoder))
+
+    def pack(self, args: tuple[EncodableT, ...]) -> bytes:
+        """`args` as this connection writes a command (`pack`): for callers that pack a part once."""
+        return pack(args, self._encoder)
+
+    async def execute_packed(self, command: bytes) -> Any:
+        """`execute`, for a command already packed (RESP: an array of bulk strings)."""
         replies = self._replies
         if replies is None or replies.broken:
             replies = await self._connect()
-        reply = replies.request(pack(args, self._encoder))
+        reply = replies.request(command)
         if replies.drained is not None:
             try:
                 await replies.drain()
