@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import chat.backend.redis.backend
 from chat.backend.redis.presence import RedisPresence
 from tests.backend.support import BOB, ROOM, member
 
@@ -76,3 +77,26 @@ async def test_connections_count_on_every_node_and_a_dead_nodes_stop_counting(ma
         await asyncio.sleep(0.1)
     assert await a.stores.presence.open_connection("u_ada", "a3", 3) is True
     assert await a.stores.presence.open_connection("u_ada", "a4", 3) is False
+
+
+@pytest.mark.parametrize("backend_kind", [pytest.param("redis", marks=pytest.mark.redis)])
+async def test_a_dead_nodes_members_leave_every_room_its_peers_reap_in_chunks(make_node, monkeypatch):
+    """The heartbeat reaps a node's rooms several to a script call on one Redis (reap_rooms.lua):
+    every room of a chunk and of the last, shorter one loses the dead node's members and census."""
+    monkeypatch.setattr(chat.backend.redis.backend, "REAP_CHUNK", 2)  # three rooms: a call of two, one of one
+    a, b = await make_node(presence_ttl=1), await make_node(presence_ttl=1)
+    rooms = ["room-1", "room-2", "room-3"]
+    for room in rooms:
+        await a.stores.presence.add_member(room, member(f"a-{room}", lang="en"))
+        await b.stores.presence.add_member(room, member(f"b-{room}", BOB, lang="zh"))
+        assert await a.stores.presence.census(room) == {"en": 1, "zh": 1}
+    b_presence = b.stores.presence
+    assert isinstance(b_presence, RedisPresence)
+    await b_presence.stop()  # node b dies without a word: its heartbeat stops and expires
+    deadline = time.monotonic() + 10
+    for room in rooms:
+        while BOB["id"] in {m.id for m in await a.stores.presence.members(room)}:
+            assert time.monotonic() < deadline, f"node b's member still in {room} 10 s after it died"
+            await asyncio.sleep(0.1)
+        assert await a.stores.presence.census(room) == {"en": 1}
+        assert [m.conn for m in await a.stores.presence.members(room)] == [f"a-{room}"]

@@ -45,7 +45,7 @@ from chat.backend.redis.keys import Keys
 from chat.backend.redis.limits import RedisLimits
 from chat.backend.redis.meetings import RedisMeetings
 from chat.backend.redis.pipeline import PipelinedRedis
-from chat.backend.redis.presence import RedisPresence
+from chat.backend.redis.presence import REAP_CHUNK, RedisPresence
 from chat.backend.redis.scripts import register_all
 from chat.backend.redis.sends import RedisSends
 from chat.backend.redis.sessions import RedisSessions
@@ -118,6 +118,7 @@ class RedisBackend(Backend):
             announce=broker.publish,
             rooms=broker.subscribed,
             on_lost=self._rooms.seed_again,
+            rooms_per_reap=1 if settings.redis_cluster else REAP_CHUNK,
         )
         moderation, limits = RedisModeration(shared), RedisLimits(shared)
         # on a cluster the room's, the user's and the event-wide keys live in three slots: no one script

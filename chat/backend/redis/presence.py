@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import redis.asyncio
 import redis.exceptions
 from redis.commands.core import AsyncScript
+from redis.typing import EncodableT
 
 from chat.backend.redis.calls import REDIS_DOWN, read_call, write_call
 from chat.backend.redis.keys import Keys
@@ -36,6 +37,10 @@ _PASSING: tuple[type[Exception], ...] = (
 )
 Announce = Callable[[str, Event], Awaitable[None]]
 
+#: Rooms the heartbeat reaps in one script call on one Redis: each costs a few Redis calls and its
+#: members' records, and the script holds Redis while it runs.
+REAP_CHUNK = 50
+
 
 class RedisPresence(Presence):
     def __init__(
@@ -51,9 +56,12 @@ class RedisPresence(Presence):
         announce: Announce,
         rooms: Callable[[], Iterable[str]],
         on_lost: Callable[[], Awaitable[None]],
+        rooms_per_reap: int = 1,
     ) -> None:
         """`announce` publishes a presence event; `rooms` are the rooms to reap (this node's);
-        `on_lost` runs after Redis lost this node's records (it seeds the rooms again)."""
+        `on_lost` runs after Redis lost this node's records (it seeds the rooms again);
+        `rooms_per_reap`: rooms the heartbeat reaps in one script call (1 on Redis Cluster, where
+        each room's keys are in a slot of their own; REAP_CHUNK on one Redis)."""
         self._redis = client
         self._keys = keys
         self._scripts = scripts
@@ -66,6 +74,7 @@ class RedisPresence(Presence):
         self._announce = announce
         self._rooms = rooms
         self._on_lost = on_lost
+        self._rooms_per_reap = max(1, rooms_per_reap)
         self._local: dict[str, dict[str, Member]] = {}  # this node's presence, rewritten after a loss
         self._unremoved: dict[str, dict[str, Member]] = {}  # connections that left while Redis was away
         self._connections: dict[str, str] = {}  # connection -> user, counted by open_connection
@@ -213,9 +222,17 @@ class RedisPresence(Presence):
 
     async def _reap(self) -> None:
         # a room where this node has members is refreshed even before it is subscribed to
-        for room in sorted({*self._rooms(), *self._local}):
-            gone = await self._scripts["reap"](keys=self._keys.presence(room), args=[self._instance, self._ttl * 1000])
-            for raw in gone:
-                left = member(raw)
-                log.info("room %s: %s left with a node that stopped answering", room, left.id)
-                await self._announce(room, presence_event(room, "leave", left))
+        rooms = sorted({*self._rooms(), *self._local})
+        args: list[EncodableT] = [self._instance, self._ttl * 1000]
+        for start in range(0, len(rooms), self._rooms_per_reap):
+            chunk = rooms[start : start + self._rooms_per_reap]
+            if len(chunk) == 1:
+                reaped = [await self._scripts["reap"](keys=self._keys.presence(chunk[0]), args=args)]
+            else:  # one call for the chunk: a node in 500 rooms made 100 calls a second doing nothing (issue 27)
+                keys = [key for room in chunk for key in self._keys.presence(room)]
+                reaped = await self._scripts["reap_rooms"](keys=keys, args=args)
+            for room, gone in zip(chunk, reaped, strict=True):
+                for raw in gone:
+                    left = member(raw)
+                    log.info("room %s: %s left with a node that stopped answering", room, left.id)
+                    await self._announce(room, presence_event(room, "leave", left))

@@ -39,6 +39,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "remove_member": ("presence_lib",),
     "members": ("presence_lib",),
     "reap": ("presence_lib",),
+    "reap_rooms": ("presence_lib",),
     "open_connection": ("presence_lib",),
     "beat": (),
     "get_mute": (),

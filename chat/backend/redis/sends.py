@@ -33,12 +33,12 @@ def send_keys(script: LeanScript, keys: Keys, room: str, sender: str) -> KeysPac
     return script.pack_keys(
         (
             keys.room(room, "moderators"),
-        keys.room(room, "bans"),
-        keys.room(EVENT_WIDE_ROOM, "bans"),
-        keys.room(room, "mutes"),
-        keys.room(EVENT_WIDE_ROOM, "mutes"),
-        keys.limit_bucket(sender),
-        keys.limit_slow(room, sender),
+            keys.room(room, "bans"),
+            keys.room(EVENT_WIDE_ROOM, "bans"),
+            keys.room(room, "mutes"),
+            keys.room(EVENT_WIDE_ROOM, "mutes"),
+            keys.limit_bucket(sender),
+            keys.limit_slow(room, sender),
             keys.room(room, "census"),
             *keys.history(room),
         )
