@@ -45,10 +45,12 @@ class PairBatcher(Generic[Result]):
         self._slots = asyncio.Semaphore(max(1, max_in_flight))
         self._on_batch = on_batch
         self._pending: list[tuple[str, asyncio.Future[Result], float]] = []
-        self._arrived = asyncio.Event()  # something is pending
         self._full = asyncio.Event()  # a whole batch is pending
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        # Runs while sentences are pending, and ends when none are: an idle batcher holds no task, so
+        # one dropped with its engine leaves none pending for the garbage collector to find (asyncio
+        # logs "Task was destroyed but it is pending!" for such a task, wherever the collection happens).
         self._worker: asyncio.Task[None] | None = None
 
     @property
@@ -66,7 +68,6 @@ class PairBatcher(Generic[Result]):
         now = loop.time()
         futures: list[asyncio.Future[Result]] = [loop.create_future() for _ in sentences]
         self._pending.extend((s, f, now) for s, f in zip(sentences, futures, strict=True))
-        self._arrived.set()
         if len(self._pending) >= self._batch_max:
             self._full.set()
         return list(await asyncio.gather(*futures))
@@ -76,9 +77,10 @@ class PairBatcher(Generic[Result]):
         while True:
             await self._slots.acquire()
             try:
-                while not self._pending:
-                    self._arrived.clear()
-                    await self._arrived.wait()
+                if not self._pending:  # nothing left: this worker ends, the next `translate` starts one
+                    self._slots.release()
+                    self._worker = None
+                    return
                 wait = self._pending[0][2] + self._wait_s - loop.time()
                 if len(self._pending) < self._batch_max and wait > 0:
                     self._full.clear()

@@ -148,3 +148,24 @@ def test_length_groups_keep_similar_lengths_together() -> None:
     groups = length_groups(caps)
     assert sorted(map(sorted, groups)) == [list(range(8)), list(range(8, 16))]
     assert sorted(i for g in length_groups([5, 50, 7, 9] * 5) for i in g) == list(range(20))
+
+
+def batcher_tasks() -> list[asyncio.Task]:
+    return [task for task in asyncio.all_tasks() if task.get_name().startswith("batcher ")]
+
+
+async def test_an_idle_batcher_holds_no_task_and_works_again_after(executor) -> None:
+    """A batcher dropped with its engine, never closed, must leave no pending task for the garbage
+    collector (asyncio logs "Task was destroyed but it is pending!" wherever that happens)."""
+    run = Recorder()
+    batcher = PairBatcher("en-de", run, executor, batch_max=4, wait_s=0.001)
+    assert await batcher.translate(["one", "two"]) == ["ONE", "TWO"]
+    for _ in range(100):  # the worker sees nothing pending and ends within a few turns of the loop
+        if not batcher_tasks():
+            break
+        await asyncio.sleep(0.01)
+    assert batcher_tasks() == []
+    results = await asyncio.gather(*(batcher.translate([f"s{i}"]) for i in range(10)))  # a new burst
+    assert results == [[f"S{i}"] for i in range(10)]
+    assert sorted(len(call) for call in run.calls) == [2, 2, 4, 4]
+    await batcher.close()
