@@ -150,7 +150,7 @@ def test_length_groups_keep_similar_lengths_together() -> None:
     assert sorted(i for g in length_groups([5, 50, 7, 9] * 5) for i in g) == list(range(20))
 
 
-def batcher_tasks() -> list[asyncio.Task]:
+def batcher_tasks() -> list[asyncio.Task[object]]:
     return [task for task in asyncio.all_tasks() if task.get_name().startswith("batcher ")]
 
 
