@@ -12,9 +12,9 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import redis.asyncio
 import redis.exceptions
-from redis.commands.core import AsyncScript
 
 from chat.backend.redis.keys import Keys
+from chat.backend.redis.scripts import LeanScript
 from chat.config import BackendSettings
 from rooms.stores import BackendUnavailable
 
@@ -64,7 +64,7 @@ class SharedRedis:
     redis: Any  # redis.asyncio.Redis, or RedisCluster on a cluster: the same calls
     keys: Keys
     slots: asyncio.Semaphore
-    scripts: dict[str, AsyncScript]
+    scripts: dict[str, LeanScript]
     settings: BackendSettings
 
 
@@ -74,7 +74,7 @@ class RedisParts:
     _redis: redis.asyncio.Redis
     _keys: Keys
     _slots: asyncio.Semaphore
-    _scripts: dict[str, AsyncScript]
+    _scripts: dict[str, LeanScript]
     _settings: BackendSettings
 
     def __init__(self, shared: SharedRedis) -> None:

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import redis.asyncio
 import redis.exceptions
-from redis.commands.core import AsyncScript
 from redis.typing import EncodableT
 
 from chat.backend.redis.calls import REDIS_DOWN, read_call, write_call
 from chat.backend.redis.keys import Keys
 from chat.backend.redis.rows import member, member_of, presence_event
+from chat.backend.redis.scripts import LeanScript
 from chat.frames import encode
 from rooms.stores import BackendUnavailable, Event, Member, Presence
 
@@ -47,7 +47,7 @@ class RedisPresence(Presence):
         self,
         client: redis.asyncio.Redis,
         keys: Keys,
-        scripts: dict[str, AsyncScript],
+        scripts: dict[str, LeanScript],
         slots: asyncio.Semaphore,
         *,
         instance: str,

@@ -69,7 +69,7 @@ def register_all(
     client: redis.asyncio.Redis | redis.asyncio.RedisCluster,
     sharded: bool = False,
     pipelined: PipelinedRedis | None = None,
-) -> dict[str, AsyncScript]:
+) -> dict[str, LeanScript]:
     """Every script, registered on the client (EVALSHA, loaded into Redis on first use), and
     called through `pipelined` when given (the client's Redis, one connection for every call).
 
@@ -138,11 +138,15 @@ class LeanScript(AsyncScript):
             keys.packed,
             rest,
         )
+        return await self._evalsha_pipelined(self._pipelined, command)
+
+    async def _evalsha_pipelined(self, pipelined: PipelinedRedis, command: bytes) -> Any:
+        """An EVALSHA of this script, packed, through the pipelined connection."""
         try:
-            return await self._pipelined.execute_packed(command)
+            return await pipelined.execute_packed(command)
         except NoScriptError:  # not loaded yet (a new or restarted Redis): load it, try once more
-            await self._pipelined.execute("SCRIPT", "LOAD", self.script)
-            return await self._pipelined.execute_packed(command)
+            await pipelined.execute("SCRIPT", "LOAD", self.script)
+            return await pipelined.execute_packed(command)
 
     async def __call__(
         self,
@@ -154,12 +158,8 @@ class LeanScript(AsyncScript):
             return await super().__call__(keys, args, client)
         keys = keys or ()
         if self._pipelined is not None:
-            command = ("EVALSHA", self.sha, len(keys), *keys, *(args or ()))
-            try:
-                return await self._pipelined.execute(*command)
-            except NoScriptError:  # not loaded yet (a new or restarted Redis): load it, try once more
-                await self._pipelined.execute("SCRIPT", "LOAD", self.script)
-                return await self._pipelined.execute(*command)
+            command = self._pipelined.pack(("EVALSHA", self.sha, len(keys), *keys, *(args or ())))
+            return await self._evalsha_pipelined(self._pipelined, command)
         try:
             return await self.registered_client.evalsha(self.sha, len(keys), *keys, *(args or ()))
         except NoScriptError:  # not loaded yet (a new or restarted Redis): AsyncScript loads it

@@ -51,7 +51,6 @@ class RedisSends(RedisParts):
         author = message.user
         sender = gate.user if gate else author.id  # whose standing and limits are checked
         script = self._scripts["send"]
-        assert isinstance(script, LeanScript)
         cid_key = (self._keys.idempotency(room, author.id, message.cid),) if message.cid else ()
         head, _, rest = encode_event(
             NewMessage(room=room, id="", ts=0, user=author, lang=message.lang, text=message.text, translating=["~"])
